@@ -1,0 +1,162 @@
+// Package config is the exchange's one config loader: the JSON file format,
+// its embedded default (what `ringex serve` runs with no flags), and the
+// checks that turn a bad file into an error naming the field. It knows the
+// shape of a venue's settings, not what the packages do with them.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+//go:embed default.json
+var defaultJSON []byte
+
+// DefaultJSON returns the embedded default configuration, as a starting point
+// for an operator's own file (`ringex config`).
+func DefaultJSON() []byte { return bytes.Clone(defaultJSON) }
+
+// Config is the whole exchange configuration.
+type Config struct {
+	DataDir string   `json:"dataDir"` // journal and FIX session state live under it
+	FIX     FIX      `json:"fix"`
+	Symbols []Symbol `json:"symbols"` // symbol ids are 1-based positions in this list: never reorder a live venue's list
+	Journal Journal  `json:"journal"`
+	Ring    Ring     `json:"ring"`
+	Match   Match    `json:"match"`
+}
+
+// FIX holds the acceptor's settings.
+type FIX struct {
+	Listen       string    `json:"listen"`       // host:port the acceptor listens on
+	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
+	HeartbeatSec int       `json:"heartbeatSec"`
+	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list
+}
+
+// Session is one broker's FIX session.
+type Session struct {
+	BeginString  string `json:"beginString"` // FIX.4.4 or FIX.4.2
+	TargetCompID string `json:"targetCompID"`
+}
+
+// Symbol is one listed instrument.
+type Symbol struct {
+	Name     string `json:"name"`
+	TickSize string `json:"tickSize"` // a decimal, e.g. "0.01"; prices are whole multiples of it
+	LotSize  int64  `json:"lotSize"`  // quantities are whole multiples of it
+}
+
+// Journal holds the durability settings.
+type Journal struct {
+	Sync           string `json:"sync"` // "batch" (fsync every ring batch), "interval", or "none" (benchmarks only)
+	SyncIntervalMs int    `json:"syncIntervalMs"`
+	SegmentMiB     int    `json:"segmentMiB"`
+}
+
+// Ring holds the pipeline settings.
+type Ring struct {
+	Capacity uint32 `json:"capacity"` // slots, a power of two
+	Wait     string `json:"wait"`     // "hybrid" (spin, yield, park: the default) or "spin" (dedicated cores only)
+}
+
+// Match holds the matching stage's settings.
+type Match struct {
+	Partitions int `json:"partitions"` // match goroutines; symbol id % partitions picks one
+}
+
+// Default returns the embedded default configuration.
+func Default() Config {
+	c, err := parse(defaultJSON, "embedded default")
+	if err != nil {
+		panic(err) // the embedded file is part of the binary and covered by tests
+	}
+	return c
+}
+
+// Load reads and checks the configuration file at path.
+func Load(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return parse(b, path)
+}
+
+func parse(b []byte, name string) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if err := c.Check(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	return c, nil
+}
+
+// Check reports the first setting that cannot work.
+func (c *Config) Check() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("dataDir is empty")
+	}
+	if c.FIX.Listen == "" || c.FIX.SenderCompID == "" {
+		return fmt.Errorf("fix.listen and fix.senderCompID are required")
+	}
+	if c.FIX.HeartbeatSec <= 0 {
+		return fmt.Errorf("fix.heartbeatSec must be positive, got %d", c.FIX.HeartbeatSec)
+	}
+	if len(c.FIX.Sessions) == 0 {
+		return fmt.Errorf("fix.sessions is empty")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.FIX.Sessions {
+		if s.BeginString != "FIX.4.4" && s.BeginString != "FIX.4.2" {
+			return fmt.Errorf("fix.sessions[%d].beginString %q: want FIX.4.4 or FIX.4.2", i, s.BeginString)
+		}
+		if s.TargetCompID == "" || seen[s.TargetCompID] {
+			return fmt.Errorf("fix.sessions[%d].targetCompID %q: empty or repeated", i, s.TargetCompID)
+		}
+		seen[s.TargetCompID] = true
+	}
+	if len(c.Symbols) == 0 {
+		return fmt.Errorf("symbols is empty")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Symbols {
+		if s.Name == "" || names[s.Name] || strings.ContainsAny(s.Name, "\x01=") {
+			return fmt.Errorf("symbols[%d].name %q: empty, repeated or not printable", i, s.Name)
+		}
+		names[s.Name] = true
+		if s.LotSize <= 0 {
+			return fmt.Errorf("symbols[%d] %s: lotSize must be positive", i, s.Name)
+		}
+		if s.TickSize == "" {
+			return fmt.Errorf("symbols[%d] %s: tickSize is required", i, s.Name)
+		}
+	}
+	switch c.Journal.Sync {
+	case "batch", "none":
+	case "interval":
+		if c.Journal.SyncIntervalMs <= 0 {
+			return fmt.Errorf("journal.syncIntervalMs must be positive with sync \"interval\"")
+		}
+	default:
+		return fmt.Errorf("journal.sync %q: want batch, interval or none", c.Journal.Sync)
+	}
+	if c.Ring.Capacity == 0 || c.Ring.Capacity&(c.Ring.Capacity-1) != 0 {
+		return fmt.Errorf("ring.capacity %d: want a power of two", c.Ring.Capacity)
+	}
+	if c.Ring.Wait != "hybrid" && c.Ring.Wait != "spin" {
+		return fmt.Errorf("ring.wait %q: want hybrid or spin", c.Ring.Wait)
+	}
+	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
+		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
+	}
+	return nil
+}

@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"fmt"
+	"math/big"
+	"strconv"
+)
+
+// Scale is an exact decimal unit, value/10^exp: a tick size ("0.01" is
+// {1, 2}) or a lot size ({100, 0}). Prices and quantities cross the gateway
+// as whole numbers of such units; nothing is ever rounded.
+type Scale struct {
+	value int64
+	exp   int
+}
+
+// maxDigits bounds the digits the gateway accepts in a FIX decimal, so every
+// product below fits in an int64.
+const maxDigits = 15
+
+// ParseScale parses a positive decimal such as "0.01" or "100".
+func ParseScale(s string) (Scale, error) {
+	v, e, ok := parseDecimal([]byte(s))
+	if !ok || v <= 0 {
+		return Scale{}, fmt.Errorf("%q is not a positive decimal of at most %d digits", s, maxDigits)
+	}
+	return Scale{value: v, exp: e}, nil
+}
+
+// ScaleOf returns the unit value (an integer, exponent 0).
+func ScaleOf(value int64) Scale { return Scale{value: value} }
+
+// parseDecimal reads an unsigned-or-negative decimal ("12", "-3.250") as
+// mantissa/10^exp. It refuses exponents, blanks and more than maxDigits digits.
+func parseDecimal(b []byte) (mant int64, exp int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, false
+	}
+	neg := false
+	if b[0] == '-' {
+		neg, b = true, b[1:]
+	} else if b[0] == '+' {
+		b = b[1:]
+	}
+	digits, dot := 0, false
+	for _, c := range b {
+		switch {
+		case c == '.' && !dot:
+			dot = true
+		case c >= '0' && c <= '9':
+			if digits == 0 && c == '0' && !dot {
+				// leading zeros carry no digits
+			} else {
+				digits++
+			}
+			if digits > maxDigits {
+				return 0, 0, false
+			}
+			mant = mant*10 + int64(c-'0')
+			if dot {
+				exp++
+			}
+		default:
+			return 0, 0, false
+		}
+	}
+	if len(b) == 0 || (len(b) == 1 && dot) {
+		return 0, 0, false
+	}
+	if neg {
+		mant = -mant
+	}
+	return mant, exp, true
+}
+
+// Units converts a FIX decimal to a whole number of s; ok is false when the
+// text is not a decimal or is not an exact multiple of s (an off-tick price is
+// a reject, never a rounding).
+func (s Scale) Units(b []byte) (units int64, ok bool) {
+	m, e, ok := parseDecimal(b)
+	if !ok {
+		return 0, false
+	}
+	// m/10^e ÷ v/10^se = m*10^se / (v*10^e)
+	num, den := m, s.value
+	for i := 0; i < s.exp; i++ {
+		num *= 10
+	}
+	for i := 0; i < e; i++ {
+		den *= 10
+	}
+	if den == 0 || num%den != 0 {
+		return 0, false
+	}
+	return num / den, true
+}
+
+// Format writes units of s as a FIX decimal.
+func (s Scale) Format(units int64) string {
+	return formatFixed(units*s.value, s.exp)
+}
+
+// FormatRatio writes num/den units of s (an average price) with up to 8
+// decimals more than s itself, rounded half away from zero.
+func (s Scale) FormatRatio(num, den int64) string {
+	if den == 0 {
+		return "0"
+	}
+	if num%den == 0 {
+		return s.Format(num / den)
+	}
+	r := new(big.Rat).SetFrac(big.NewInt(num), big.NewInt(den))
+	r.Mul(r, new(big.Rat).SetFrac(big.NewInt(s.value), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s.exp)), nil)))
+	return trimZeros(r.FloatString(s.exp + 8))
+}
+
+func formatFixed(v int64, exp int) string {
+	if exp == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := strconv.FormatInt(v, 10)
+	for len(s) <= exp {
+		s = "0" + s
+	}
+	s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+func trimZeros(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			j := len(s)
+			for j > i+1 && s[j-1] == '0' {
+				j--
+			}
+			return s[:j]
+		}
+	}
+	return s
+}

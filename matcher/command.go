@@ -1,0 +1,146 @@
+package matcher
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Side of an order.
+type Side uint8
+
+const (
+	Buy  Side = 1
+	Sell Side = 2
+)
+
+// OrdType is the order type.
+type OrdType uint8
+
+const (
+	Limit  OrdType = 1
+	Market OrdType = 2
+)
+
+// TIF is the time in force.
+type TIF uint8
+
+const (
+	Day TIF = 0
+	GTC TIF = 1
+	IOC TIF = 3
+	FOK TIF = 4
+)
+
+// Kind says what a Command asks for.
+type Kind uint8
+
+const (
+	KindNew        Kind = 1 // a new order
+	KindCancel     Kind = 2 // cancel the order named by OrigClOrdID (or OrderID)
+	KindReplace    Kind = 3 // cancel/replace: new Price and Qty for OrigClOrdID (or OrderID)
+	KindMassCancel Kind = 4 // cancel every resting order of Account (in Symbol, or all when Symbol is 0)
+)
+
+// IDLen is the fixed size of a client order id. Longer ids are refused at the
+// gateway; shorter ones are zero-padded.
+const IDLen = 24
+
+// ClOrdID is a broker's order id, fixed size so a Command holds no pointers.
+type ClOrdID [IDLen]byte
+
+// MakeClOrdID copies s into a ClOrdID; ok is false when s is empty or too long.
+func MakeClOrdID(s string) (id ClOrdID, ok bool) {
+	if len(s) == 0 || len(s) > IDLen {
+		return id, false
+	}
+	copy(id[:], s)
+	return id, true
+}
+
+// String returns the id without its zero padding.
+func (id ClOrdID) String() string {
+	n := 0
+	for n < IDLen && id[n] != 0 {
+		n++
+	}
+	return string(id[:n])
+}
+
+// Command is one input to the engine: fixed size, no pointers, so it lives in
+// a ring slot and is journaled as is. Seq and TimeNs are set at ingress and
+// are the only source of ids and time inside the engine.
+type Command struct {
+	Seq         int64 // journal sequence; order ids and exec ids derive from it
+	TimeNs      int64 // ingress time, nanoseconds since the Unix epoch
+	OrderID     int64 // target of cancel/replace when non-zero (else OrigClOrdID)
+	Price       int64 // limit price in ticks (0 for market orders)
+	Qty         int64 // order quantity in lots (new total quantity for replace)
+	Symbol      uint32
+	Account     uint32 // broker (session) id; self-trade prevention and mass cancel key
+	Kind        Kind
+	Side        Side
+	Type        OrdType
+	TIF         TIF
+	ClOrdID     ClOrdID
+	OrigClOrdID ClOrdID
+}
+
+// CommandSize is the size of an encoded Command in bytes.
+//
+//	0      8       16       24      32    40   44      48   49   50   51  52        76            100
+//	| Seq  | TimeNs | OrderID | Price | Qty | Sym | Account | Kind | Side | Type | TIF | ClOrdID | OrigClOrdID |
+//
+// Integers are little-endian. The layout is the journal's record payload, so
+// it never changes without a version bump.
+const CommandSize = 8*5 + 4*2 + 4 + 2*IDLen
+
+// ErrShortCommand is returned by Decode for a buffer that is not CommandSize long.
+var ErrShortCommand = errors.New("matcher: command record has wrong length")
+
+// Encode writes c into b, which must be at least CommandSize long, and returns
+// the bytes written. Hot path: no allocation.
+func (c *Command) Encode(b []byte) []byte {
+	b = b[:CommandSize]
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], uint64(c.Seq))
+	le.PutUint64(b[8:], uint64(c.TimeNs))
+	le.PutUint64(b[16:], uint64(c.OrderID))
+	le.PutUint64(b[24:], uint64(c.Price))
+	le.PutUint64(b[32:], uint64(c.Qty))
+	le.PutUint32(b[40:], c.Symbol)
+	le.PutUint32(b[44:], c.Account)
+	b[48] = byte(c.Kind)
+	b[49] = byte(c.Side)
+	b[50] = byte(c.Type)
+	b[51] = byte(c.TIF)
+	copy(b[52:], c.ClOrdID[:])
+	copy(b[52+IDLen:], c.OrigClOrdID[:])
+	return b
+}
+
+// Decode reads a Command from b. It checks the length and the enum fields, so
+// a decoded Command is always one the engine can be given.
+func (c *Command) Decode(b []byte) error {
+	if len(b) != CommandSize {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrShortCommand, len(b), CommandSize)
+	}
+	le := binary.LittleEndian
+	c.Seq = int64(le.Uint64(b[0:]))
+	c.TimeNs = int64(le.Uint64(b[8:]))
+	c.OrderID = int64(le.Uint64(b[16:]))
+	c.Price = int64(le.Uint64(b[24:]))
+	c.Qty = int64(le.Uint64(b[32:]))
+	c.Symbol = le.Uint32(b[40:])
+	c.Account = le.Uint32(b[44:])
+	c.Kind = Kind(b[48])
+	c.Side = Side(b[49])
+	c.Type = OrdType(b[50])
+	c.TIF = TIF(b[51])
+	copy(c.ClOrdID[:], b[52:])
+	copy(c.OrigClOrdID[:], b[52+IDLen:])
+	if c.Kind < KindNew || c.Kind > KindMassCancel {
+		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
+	}
+	return nil
+}

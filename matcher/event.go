@@ -1,0 +1,67 @@
+package matcher
+
+// EventType says what happened to an order.
+type EventType uint8
+
+const (
+	EvAccepted       EventType = 1 // the order rests or starts matching (FIX ExecType New)
+	EvFill           EventType = 2 // one side of a trade (FIX ExecType Trade)
+	EvCancelled      EventType = 3 // the order left the book (cancel, mass cancel, self-trade prevention)
+	EvReplaced       EventType = 4 // cancel/replace took effect
+	EvRejected       EventType = 5 // a new order was refused; nothing changed
+	EvCancelRejected EventType = 6 // a cancel or replace was refused; nothing changed
+	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order
+)
+
+// Reason qualifies a reject, a cancel or an expiry. The gateway maps it to
+// FIX OrdRejReason, CxlRejReason and Text.
+type Reason uint8
+
+const (
+	ReasonNone            Reason = 0
+	ReasonUnknownSymbol   Reason = 1
+	ReasonUnknownOrder    Reason = 2 // cancel/replace of an order the account does not have
+	ReasonTooLate         Reason = 3 // cancel/replace of an order already filled or cancelled
+	ReasonDuplicateClOrd  Reason = 4
+	ReasonInvalidPrice    Reason = 5 // off tick, not positive, or missing on a limit order
+	ReasonInvalidQty      Reason = 6 // not positive, not a lot multiple, under min or over max
+	ReasonPriceBand       Reason = 7 // outside the band around the last trade price
+	ReasonSelfTrade       Reason = 8 // cancelled by self-trade prevention
+	ReasonNoLiquidity     Reason = 9 // a market order met an empty opposite side
+	ReasonUserCancel      Reason = 10
+	ReasonMassCancel      Reason = 11
+	ReasonInvalidOrder    Reason = 12 // unknown side, type, time in force or kind
+	ReasonFOKUnfilled     Reason = 13 // FOK could not fill completely
+	ReasonIOCRemainder    Reason = 14
+	ReasonMarketRemainder Reason = 15
+)
+
+// Event is one thing a command caused, carrying everything the gateway needs
+// to write an ExecutionReport or an OrderCancelReject. Fixed size, no pointers.
+type Event struct {
+	Seq         int64 // sequence of the command that caused it
+	TimeNs      int64 // ingress time of that command
+	OrderID     int64 // exchange order id (the Seq of the command that created the order); 0 if none
+	ExecID      int64 // unique per event: Seq*ExecIDStride + index within the command
+	Price       int64 // the order's limit price in ticks (0 for market)
+	OrderQty    int64 // the order's current total quantity in lots
+	LastQty     int64 // fill quantity (fills only)
+	LastPx      int64 // fill price in ticks: always the resting order's price
+	CumQty      int64
+	LeavesQty   int64
+	CumNotional int64 // sum of LastQty*LastPx over the order's fills; AvgPx = CumNotional/CumQty
+	Symbol      uint32
+	Account     uint32
+	Type        EventType
+	Reason      Reason
+	Side        Side
+	OrdType     OrdType
+	TIF         TIF
+	Kind        Kind // kind of the command the event answers (for CxlRejResponseTo)
+	ClOrdID     ClOrdID
+	OrigClOrdID ClOrdID
+}
+
+// ExecIDStride bounds the events one command may cause when ids are derived
+// as Seq*ExecIDStride + index; the engine never emits more per command.
+const ExecIDStride = 1 << 20
