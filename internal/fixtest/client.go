@@ -1,0 +1,165 @@
+// Package fixtest is test support: a broker's FIX client on a real
+// quickfixgo initiator over TCP, that tests drive message by message.
+package fixtest
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/config"
+	"github.com/quickfixgo/tag"
+)
+
+// Client is one broker session against an exchange.
+type Client struct {
+	t         testing.TB
+	initiator *quickfix.Initiator
+	sid       quickfix.SessionID
+	inbox     chan *quickfix.Message
+	loggedOn  chan struct{}
+}
+
+// Dial logs a FIX session on to addr as sender, towards target, and waits
+// for the logon to complete.
+func Dial(t testing.TB, addr, beginString, sender, target string) *Client {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := quickfix.NewSettings()
+	ss := quickfix.NewSessionSettings()
+	ss.Set(config.BeginString, beginString)
+	ss.Set(config.SenderCompID, sender)
+	ss.Set(config.TargetCompID, target)
+	ss.Set(config.SocketConnectHost, host)
+	ss.Set(config.SocketConnectPort, port)
+	ss.Set(config.HeartBtInt, "30")
+	ss.Set(config.ReconnectInterval, "1")
+	ss.Set(config.ResetOnLogon, "Y")
+	sid, err := settings.AddSession(ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{t: t, sid: sid, inbox: make(chan *quickfix.Message, 1024), loggedOn: make(chan struct{}, 1)}
+	c.initiator, err = quickfix.NewInitiator(c, quickfix.NewMemoryStoreFactory(), settings, quickfix.NewNullLogFactory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.initiator.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.loggedOn:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("fixtest: %s: no logon within 20 s", sid)
+	}
+	return c
+}
+
+// Close logs out and stops the initiator.
+func (c *Client) Close() { c.initiator.Stop() }
+
+// Send sends an application message built from tag=value pairs, e.g.
+// Send("D", tag.ClOrdID, "A1", tag.Symbol, "AAPL", ...).
+func (c *Client) Send(msgType string, fields ...any) {
+	c.t.Helper()
+	m := quickfix.NewMessage()
+	m.Header.SetString(tag.MsgType, msgType)
+	for i := 0; i+1 < len(fields); i += 2 {
+		t, ok := fields[i].(quickfix.Tag)
+		if !ok {
+			c.t.Fatalf("fixtest: field %d is %T, want quickfix.Tag", i, fields[i])
+		}
+		m.Body.SetString(t, fmt.Sprint(fields[i+1]))
+	}
+	if _, ok := fieldsHave(fields, tag.TransactTime); !ok && (msgType == "D" || msgType == "F" || msgType == "G") {
+		m.Body.SetString(tag.TransactTime, time.Now().UTC().Format("20060102-15:04:05.000"))
+	}
+	if err := quickfix.SendToTarget(m, c.sid); err != nil {
+		c.t.Fatalf("fixtest: send %s: %v", msgType, err)
+	}
+}
+
+func fieldsHave(fields []any, want quickfix.Tag) (any, bool) {
+	for i := 0; i+1 < len(fields); i += 2 {
+		if fields[i] == want {
+			return fields[i+1], true
+		}
+	}
+	return nil, false
+}
+
+// Next returns the next application message the exchange sent, or fails the
+// test after timeout.
+func (c *Client) Next(timeout time.Duration) *quickfix.Message {
+	c.t.Helper()
+	select {
+	case m := <-c.inbox:
+		return m
+	case <-time.After(timeout):
+		c.t.Fatalf("fixtest: %s: no message within %v", c.sid, timeout)
+		return nil
+	}
+}
+
+// Quiet fails the test if a message arrives within d.
+func (c *Client) Quiet(d time.Duration) {
+	c.t.Helper()
+	select {
+	case m := <-c.inbox:
+		c.t.Fatalf("fixtest: %s: unexpected message %v", c.sid, Fields(m))
+	case <-time.After(d):
+	}
+}
+
+// Fields returns a message's body and MsgType as tag → value, for assertions.
+func Fields(m *quickfix.Message) map[quickfix.Tag]string {
+	out := map[quickfix.Tag]string{}
+	for _, t := range m.Body.Tags() {
+		if v, err := m.Body.GetString(t); err == nil {
+			out[t] = v
+		}
+	}
+	if v, err := m.Header.GetString(tag.MsgType); err == nil {
+		out[tag.MsgType] = v
+	}
+	return out
+}
+
+// FreeAddr returns a loopback address with a port nobody listens on now.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// quickfix.Application
+
+func (c *Client) OnCreate(quickfix.SessionID) {}
+func (c *Client) OnLogon(quickfix.SessionID) {
+	select {
+	case c.loggedOn <- struct{}{}:
+	default:
+	}
+}
+func (c *Client) OnLogout(quickfix.SessionID)                       {}
+func (c *Client) ToAdmin(*quickfix.Message, quickfix.SessionID)     {}
+func (c *Client) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
+func (c *Client) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+	return nil
+}
+func (c *Client) FromApp(m *quickfix.Message, _ quickfix.SessionID) quickfix.MessageRejectError {
+	cp := quickfix.NewMessage()
+	m.CopyInto(cp)
+	c.inbox <- cp
+	return nil
+}

@@ -1,0 +1,294 @@
+// Package node is the composition root: the one place where the stages of a
+// running exchange are wired. It opens the journal and rebuilds the books by
+// replaying it, builds the ring {journal (replicate beside it)} → match ×P →
+// publish, and opens the FIX gateway in front of it. Tests start a whole
+// exchange in-process through Start.
+package node
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/ringbuffer"
+)
+
+// inlineEvents is how many events a slot carries itself; a command that causes
+// more (an order sweeping several resting orders) spills the rest into its
+// partition's spill store.
+const inlineEvents = 4
+
+// slot is one ring entry: the command, then the events its partition's
+// engine produced for it. Fixed size and pointer-free.
+type slot struct {
+	cmd     matcher.Command
+	nEvents int32
+	events  [inlineEvents]matcher.Event
+}
+
+// Publisher receives each event after the command that caused it is durable
+// and matched, in sequence order. The gateway is the exchange's publisher.
+type Publisher interface {
+	Publish(ev *matcher.Event)
+}
+
+// Node is a running exchange.
+type Node struct {
+	cfg        config.Config
+	logf       func(string, ...any)
+	journal    *journal.Journal
+	ring       *ringbuffer.Ring[slot]
+	partitions []*partition
+	gateway    *gateway.Gateway
+	publisher  Publisher
+	baseSeq    int64 // journal sequence of ring sequence 0
+	stopOnce   sync.Once
+	stopErr    error
+	encodeBuf  [matcher.CommandSize]byte // journal stage only
+}
+
+// Options adjust how a node starts; the zero value runs the FIX gateway.
+type Options struct {
+	Logf      func(format string, args ...any) // nil = log.Printf
+	Publisher Publisher                        // non-nil: events go here and no FIX acceptor opens (benchmarks, replay)
+}
+
+// Start opens the journal under cfg.DataDir, replays it into fresh engines,
+// starts the pipeline and, unless opts.Publisher is set, the FIX acceptor.
+func Start(cfg config.Config, opts Options) (*Node, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher}
+	if n.logf == nil {
+		n.logf = log.Printf
+	}
+	if err := n.openJournal(); err != nil {
+		return nil, err
+	}
+	if err := n.buildPipeline(); err != nil {
+		n.journal.Close()
+		return nil, err
+	}
+	if n.publisher == nil {
+		gwOpts, err := gatewayOptions(cfg, n.logf)
+		if err == nil {
+			n.gateway, err = gateway.New(gwOpts, n)
+		}
+		if err != nil {
+			n.journal.Close()
+			return nil, err
+		}
+		n.publisher = n.gateway
+	}
+	n.ring.Start()
+	if n.gateway != nil {
+		if err := n.gateway.Start(); err != nil {
+			n.ring.Close()
+			n.journal.Close()
+			return nil, err
+		}
+	}
+	n.logf("ringex: serving FIX on %s as %s, %d symbols, %d match partitions, journal %s (sync %s), next sequence %d",
+		cfg.FIX.Listen, cfg.FIX.SenderCompID, len(cfg.Symbols), len(n.partitions), n.journalDir(), cfg.Journal.Sync, n.baseSeq)
+	return n, nil
+}
+
+func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journal") }
+
+// openJournal opens the journal and rebuilds the engines from it.
+func (n *Node) openJournal() error {
+	mode := journal.SyncBatch
+	switch n.cfg.Journal.Sync {
+	case "interval":
+		mode = journal.SyncInterval
+	case "none":
+		mode = journal.SyncNone
+		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
+	}
+	j, err := journal.Open(journal.Options{
+		Dir:            n.journalDir(),
+		SegmentBytes:   int64(n.cfg.Journal.SegmentMiB) << 20,
+		Sync:           mode,
+		SyncIntervalMs: n.cfg.Journal.SyncIntervalMs,
+		Logf:           n.logf,
+	})
+	if err != nil {
+		return err
+	}
+	n.journal = j
+	n.partitions = make([]*partition, n.cfg.Match.Partitions)
+	specs := symbolSpecs(n.cfg)
+	for p := range n.partitions {
+		n.partitions[p] = &partition{index: p, engine: matcher.New(matcher.Config{Symbols: specs})}
+	}
+	if err := n.replay(); err != nil {
+		j.Close()
+		return err
+	}
+	n.baseSeq = j.LastSeq() + 1
+	return nil
+}
+
+// replay applies every journaled command to the engines, rebuilding the
+// books exactly as they were: the matcher is a pure function of this input.
+func (n *Node) replay() error {
+	start := time.Now()
+	var cmd matcher.Command
+	var scratch []matcher.Event
+	count := 0
+	err := journal.Read(n.journalDir(), 1, func(seq int64, rec []byte) error {
+		if err := cmd.Decode(rec); err != nil {
+			return fmt.Errorf("journal record %d: %w", seq, err)
+		}
+		if cmd.Seq != seq {
+			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
+		}
+		scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
+		count++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay %s: %w", n.journalDir(), err)
+	}
+	if count > 0 {
+		n.logf("ringex: replayed %d journaled commands in %v", count, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (n *Node) partitionOf(cmd *matcher.Command) *partition {
+	return n.partitions[cmd.Symbol%uint32(len(n.partitions))]
+}
+
+// buildPipeline wires the stages. The order is the durability argument: the
+// match stage sees a command only after the journal stage has made it
+// durable, and the publish stage, the only one that talks to brokers, runs
+// after match.
+func (n *Node) buildPipeline() error {
+	wait := ringbuffer.WaitHybrid
+	if n.cfg.Ring.Wait == "spin" {
+		wait = ringbuffer.WaitBusySpin
+	}
+	durable := ringbuffer.Stage{Name: "journal", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}
+	// The replicate stage joins durable.Handlers here, side by side with the
+	// journal, when replication is configured (issue 7).
+	match := ringbuffer.Stage{Name: "match"}
+	for _, p := range n.partitions {
+		match.Handlers = append(match.Handlers, &matchHandler{node: n, part: p})
+	}
+	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
+	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait}, durable, match, publish)
+	if err != nil {
+		return fmt.Errorf("ring: %w", err)
+	}
+	n.ring = r
+	return nil
+}
+
+// Submit sequences a command from the gateway into the ring. It may block
+// while the ring is full (back-pressure on that session).
+func (n *Node) Submit(cmd *matcher.Command) error {
+	seq, err := n.ring.Claim()
+	if err != nil {
+		return err
+	}
+	s := n.ring.Slot(seq)
+	s.cmd = *cmd
+	s.cmd.Seq = n.baseSeq + seq
+	s.cmd.TimeNs = time.Now().UnixNano()
+	s.nEvents = 0
+	n.ring.Publish(seq)
+	return nil
+}
+
+// journalBatch is the journal stage: one write and one fsync per batch.
+// Hot path.
+func (n *Node) journalBatch(lo, hi int64) {
+	for seq := lo; seq <= hi; seq++ {
+		cmd := &n.ring.Slot(seq).cmd
+		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
+			n.ring.Fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
+			return
+		}
+	}
+	if err := n.journal.Commit(); err != nil {
+		n.ring.Fail(fmt.Errorf("journal commit: %w", err))
+	}
+}
+
+// publishBatch is the publish stage: every event of every slot, in sequence
+// order. Hot path.
+func (n *Node) publishBatch(lo, hi int64) {
+	for seq := lo; seq <= hi; seq++ {
+		s := n.ring.Slot(seq)
+		count := int(s.nEvents)
+		for i := 0; i < count && i < inlineEvents; i++ {
+			n.publisher.Publish(&s.events[i])
+		}
+		if count > inlineEvents {
+			p := n.partitionOf(&s.cmd)
+			for _, ev := range p.takeSpill(seq) {
+				n.publisher.Publish(&ev)
+			}
+		}
+	}
+}
+
+// Stop drains the pipeline, closes the FIX acceptor and closes the journal.
+// It returns the error that stopped the pipeline, if one did.
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() {
+		// Drain first, so every accepted order is reported before the
+		// sessions log out; input arriving meanwhile is rejected, not lost.
+		errRing := n.ring.Close()
+		if n.gateway != nil {
+			n.gateway.Stop()
+		}
+		errJournal := n.journal.Close()
+		n.stopErr = errors.Join(errRing, errJournal)
+		n.logf("ringex: stopped at sequence %d", n.journal.LastSeq())
+	})
+	return n.stopErr
+}
+
+// Err reports the failure that stopped the pipeline, or nil while it runs.
+func (n *Node) Err() error { return n.ring.Err() }
+
+// Stats returns the pipeline's per-stage counters.
+func (n *Node) Stats() []ringbuffer.StageStats { return n.ring.Stats() }
+
+func symbolSpecs(cfg config.Config) []matcher.SymbolSpec {
+	specs := make([]matcher.SymbolSpec, len(cfg.Symbols))
+	for i := range cfg.Symbols {
+		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
+	}
+	return specs
+}
+
+func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {
+	o := gateway.Options{
+		Listen:       cfg.FIX.Listen,
+		SenderCompID: cfg.FIX.SenderCompID,
+		HeartbeatSec: cfg.FIX.HeartbeatSec,
+		Logf:         logf,
+	}
+	for _, s := range cfg.FIX.Sessions {
+		o.Sessions = append(o.Sessions, gateway.Session{BeginString: s.BeginString, TargetCompID: s.TargetCompID})
+	}
+	for _, s := range cfg.Symbols {
+		tick, err := gateway.ParseScale(s.TickSize)
+		if err != nil {
+			return o, fmt.Errorf("config: symbol %s: tickSize: %w", s.Name, err)
+		}
+		o.Symbols = append(o.Symbols, gateway.Symbol{Name: s.Name, Tick: tick, Lot: gateway.ScaleOf(s.LotSize)})
+	}
+	return o, nil
+}

@@ -1,0 +1,63 @@
+package node
+
+import (
+	"sync"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// partition is one match goroutine's state: the engine that owns the books of
+// the symbols with id % P == index, and the events its slots could not hold.
+type partition struct {
+	index   int
+	engine  *matcher.Engine
+	scratch []matcher.Event
+
+	// spill holds events beyond a slot's inline capacity, keyed by ring
+	// sequence, until the publish stage takes them. It is the cold path (a
+	// command that fills several resting orders), so a mutex is acceptable
+	// here; the hot path never touches it.
+	spillMu sync.Mutex
+	spill   map[int64][]matcher.Event
+}
+
+func (p *partition) putSpill(seq int64, evs []matcher.Event) {
+	p.spillMu.Lock()
+	if p.spill == nil {
+		p.spill = make(map[int64][]matcher.Event)
+	}
+	p.spill[seq] = append([]matcher.Event(nil), evs...)
+	p.spillMu.Unlock()
+}
+
+func (p *partition) takeSpill(seq int64) []matcher.Event {
+	p.spillMu.Lock()
+	evs := p.spill[seq]
+	delete(p.spill, seq)
+	p.spillMu.Unlock()
+	return evs
+}
+
+// matchHandler is one match goroutine: it applies the slots of its own
+// partition and skips the others. Hot path.
+type matchHandler struct {
+	node *Node
+	part *partition
+}
+
+func (h *matchHandler) Handle(lo, hi int64) {
+	p := h.part
+	count := uint32(len(h.node.partitions))
+	for seq := lo; seq <= hi; seq++ {
+		s := h.node.ring.Slot(seq)
+		if int(s.cmd.Symbol%count) != p.index {
+			continue
+		}
+		p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
+		n := copy(s.events[:], p.scratch)
+		s.nEvents = int32(len(p.scratch))
+		if len(p.scratch) > n {
+			p.putSpill(seq, p.scratch[n:])
+		}
+	}
+}
