@@ -1,0 +1,62 @@
+// Package journal is ringex's source of truth: a segmented, append-only log
+// of byte records with contiguous sequences, written in batches with one
+// write and one fsync each (group commit), verified by CRC-32C, recovered
+// after a crash, compressed into cold storage, with snapshot files beside it.
+//
+// journal owns the bytes on disk: framing, checksums, group commit, recovery,
+// segment rolling, archiving and retention, and the snapshot files. It refuses
+// to know what a record means: it never decodes one, and it does not know
+// orders, symbols or the matcher. Callers give it sequences and bytes.
+//
+// # Files
+//
+//	<Dir>/00000000000000000001.seg          hot segments, named by first seq
+//	<Dir>/archive/00000000000000000001.seg.zst  sealed segments, zstd
+//	<Dir>/snap-00000000000000004096.snap     snapshots, named by seq
+//	<Dir>/LOCK                               one writer per folder
+//
+// # Byte layout
+//
+// All integers are little-endian. A segment is a header followed by frames:
+//
+//	segment header (24 bytes)
+//	+--------+---------+-------+-------------+----------+--------+
+//	| "RGXJ" | version | flags | first seq   | reserved | crc32c |
+//	| 4      | u16 = 1 | u16   | u64         | u32      | u32    |
+//	+--------+---------+-------+-------------+----------+--------+
+//	  crc32c covers bytes 0..19 of the header
+//
+//	frame (16 bytes + payload)
+//	+--------+--------+---------+------------------------+
+//	| crc32c | length | seq     | payload (length bytes) |
+//	| u32    | u32    | u64     |                        |
+//	+--------+--------+---------+------------------------+
+//	  crc32c (Castagnoli) covers length, seq and payload
+//
+// The first frame's seq is the header's first seq, which is also in the file
+// name; each later frame's seq is the previous one plus one, and each segment
+// starts at the seq after the previous segment's last. A batch (one Commit) is
+// one write and never spans two segments; a segment rolls before a batch that
+// would take it past Options.SegmentBytes. An archived segment is the plain
+// segment's bytes, whole, as one zstd stream: it is read and verified by the
+// same code.
+//
+// # Damage
+//
+// Two kinds of damage are told apart, as in etcd's and Pebble's logs:
+//
+//   - A torn tail: damage in the last hot segment after which no whole frame
+//     with a valid CRC and a later seq can be found (a short header, a short
+//     record, a zeroed or garbled end). This is what a crash mid-write leaves.
+//     Open truncates the segment at the last whole record and logs the bytes
+//     dropped; Read stops there without error. A damaged final record looks
+//     exactly like a torn write and is treated as one.
+//   - Corruption: anything else — a bad CRC or header in a sealed segment, a
+//     bad CRC in the last segment with a valid record after it, a frame with
+//     a valid CRC but the wrong seq, a gap between segments, a read error or
+//     a damaged zstd stream. It is a *CorruptError naming the file and the
+//     offset. Open refuses to start on it unless Options.StartFromLastGood
+//     is set, in which case the damaged segment is cut at its last good
+//     record (a copy and every later segment go to a quarantine folder) and
+//     the log says so loudly. Nothing is ever skipped silently.
+package journal

@@ -1,0 +1,293 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+)
+
+// SyncMode says when Commit makes a batch durable.
+type SyncMode int
+
+const (
+	// SyncBatch fsyncs every Commit: a batch is durable when Commit returns.
+	SyncBatch SyncMode = iota
+	// SyncInterval fsyncs at most every Options.SyncIntervalMs. Commit still
+	// returns only after an fsync that covers its records, so it may wait up to
+	// the interval; the batches that pile up meanwhile share the next fsync.
+	SyncInterval
+	// SyncNone never fsyncs on Commit (only at roll and Close). A machine crash
+	// loses acknowledged records. For benchmarks only.
+	SyncNone
+)
+
+func (m SyncMode) String() string {
+	switch m {
+	case SyncBatch:
+		return "batch"
+	case SyncInterval:
+		return "interval"
+	case SyncNone:
+		return "none"
+	}
+	return fmt.Sprintf("SyncMode(%d)", int(m))
+}
+
+// DefaultSegmentBytes is the roll size when Options.SegmentBytes is 0.
+const DefaultSegmentBytes = 64 << 20
+
+// Options configures a Journal. The zero value of each field is usable except
+// Dir.
+type Options struct {
+	Dir            string // hot segments (and snapshots) live here; created if missing
+	SegmentBytes   int64  // roll size; 0 means DefaultSegmentBytes
+	Sync           SyncMode
+	SyncIntervalMs int // for SyncInterval; 0 means 1 ms
+
+	// Logf receives one line per notable event: a torn tail truncated, a
+	// segment rolled, archived or removed, a damaged snapshot skipped. nil
+	// means log.Printf.
+	Logf func(format string, args ...any)
+
+	// StartFromLastGood lets Open start on a journal that has corruption before
+	// its tail: the damaged segment is copied to a quarantine folder and cut at
+	// its last good record, and every later segment is moved there. Records
+	// after the damage are no longer part of the journal. Off by default: the
+	// exchange must not start on a damaged journal unless an operator says so.
+	StartFromLastGood bool
+}
+
+// ErrClosed is returned by every call on a closed Journal.
+var ErrClosed = errors.New("journal: closed")
+
+// Journal is an append-only log of byte records with contiguous sequences.
+// Append, Commit and Close must be called from one goroutine; LastSeq may be
+// called from any.
+type Journal struct {
+	opts Options
+	logf func(format string, args ...any)
+	lock *os.File
+
+	f        *os.File // active segment; nil until the first Commit of a new journal
+	segFirst int64    // first seq of the active segment
+	segBytes int64    // bytes written to the active segment
+	newFile  bool     // active segment created and its directory entry not yet fsynced
+
+	// buf holds the batch being built: headerBytes reserved for a segment
+	// header (written only when the batch starts a segment), then frames.
+	buf      []byte
+	appended int64 // last appended seq
+	durable  atomic.Int64
+	lastSync time.Time
+
+	err error // sticky: the first write or fsync failure, or ErrClosed
+}
+
+// Open opens (or creates) the journal in opts.Dir and recovers it: a torn tail
+// in the last segment is truncated at the last whole record and logged with
+// the bytes dropped; any other damage is a *CorruptError naming the file and
+// offset, and Open refuses to start (see Options.StartFromLastGood).
+func Open(opts Options) (*Journal, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("journal: Options.Dir is empty")
+	}
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	if opts.SyncIntervalMs <= 0 {
+		opts.SyncIntervalMs = 1
+	}
+	j := &Journal{opts: opts, logf: opts.Logf}
+	if j.logf == nil {
+		j.logf = log.Printf
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	j.lock = lock
+	if err := j.recover(); err != nil {
+		j.closeFiles()
+		return nil, err
+	}
+	j.buf = make([]byte, headerBytes, headerBytes+64<<10)
+	j.lastSync = time.Now()
+	return j, nil
+}
+
+// LastSeq is the highest durable sequence: 0 when the journal is empty.
+func (j *Journal) LastSeq() int64 { return j.durable.Load() }
+
+// Append buffers one record of the current batch; seq must follow the
+// previous appended seq. rec is copied. Nothing is written until Commit.
+//
+// Hot path: allocates nothing once the batch buffer has grown to the largest
+// batch.
+func (j *Journal) Append(seq int64, rec []byte) error {
+	if j.err != nil {
+		return j.err
+	}
+	if seq != j.appended+1 {
+		return fmt.Errorf("journal: append seq %d out of order, want %d", seq, j.appended+1)
+	}
+	if len(rec) > MaxRecordBytes {
+		return fmt.Errorf("journal: record %d is %d bytes, over MaxRecordBytes", seq, len(rec))
+	}
+	off := len(j.buf)
+	need := frameBytes + len(rec)
+	if cap(j.buf)-off < need {
+		nb := make([]byte, off, 2*cap(j.buf)+need)
+		copy(nb, j.buf)
+		j.buf = nb
+	}
+	j.buf = j.buf[:off+need]
+	copy(j.buf[off+frameBytes:], rec)
+	putFrame(j.buf[off:], seq, len(rec))
+	j.appended = seq
+	return nil
+}
+
+// Commit writes the buffered batch with one write and, per the sync mode, one
+// fsync. When it returns nil the batch is durable and LastSeq covers it. After
+// a write or fsync error the journal is failed: this and every later call
+// return that error; nothing is retried.
+//
+// Hot path: allocates nothing in steady state. Rolling to a new segment (once
+// per SegmentBytes) costs a file creation and a directory fsync.
+func (j *Journal) Commit() error {
+	if j.err != nil {
+		return j.err
+	}
+	batchBytes := int64(len(j.buf) - headerBytes)
+	if batchBytes == 0 {
+		return nil
+	}
+	first := j.durable.Load() + 1
+	if j.f == nil || (j.segBytes > headerBytes && j.segBytes+batchBytes > j.opts.SegmentBytes) {
+		if err := j.roll(first); err != nil {
+			return j.fail(err)
+		}
+	}
+	out := j.buf[headerBytes:]
+	if j.segBytes == 0 {
+		putHeader(j.buf[:headerBytes], j.segFirst)
+		out = j.buf
+	}
+	if _, err := j.f.Write(out); err != nil {
+		return j.fail(fmt.Errorf("write %s at offset %d: %w", j.f.Name(), j.segBytes, err))
+	}
+	j.segBytes += int64(len(out))
+	if err := j.sync(); err != nil {
+		return j.fail(fmt.Errorf("fsync %s: %w", j.f.Name(), err))
+	}
+	if j.newFile && j.opts.Sync != SyncNone {
+		if err := syncDir(j.opts.Dir); err != nil {
+			return j.fail(err)
+		}
+		j.newFile = false
+	}
+	j.durable.Store(j.appended)
+	j.buf = j.buf[:headerBytes]
+	return nil
+}
+
+// sync makes the active segment durable per the sync mode.
+func (j *Journal) sync() error {
+	switch j.opts.Sync {
+	case SyncNone:
+		return nil
+	case SyncInterval:
+		due := j.lastSync.Add(time.Duration(j.opts.SyncIntervalMs) * time.Millisecond)
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+	}
+	err := datasync(j.f)
+	j.lastSync = time.Now()
+	return err
+}
+
+// roll seals the active segment (already durable: every Commit synced it)
+// and creates the next one, whose first record will be first.
+func (j *Journal) roll(first int64) error {
+	if j.f != nil {
+		if j.opts.Sync == SyncNone {
+			if err := datasync(j.f); err != nil {
+				return fmt.Errorf("fsync %s: %w", j.f.Name(), err)
+			}
+		}
+		sealed := j.f.Name()
+		if err := j.f.Close(); err != nil {
+			return fmt.Errorf("close %s: %w", sealed, err)
+		}
+		j.f = nil
+		j.logf("journal: sealed segment %s (seqs %d..%d, %d bytes)", filepath.Base(sealed), j.segFirst, first-1, j.segBytes)
+	}
+	path := filepath.Join(j.opts.Dir, segName(first))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	j.f, j.segFirst, j.segBytes, j.newFile = f, first, 0, true
+	return nil
+}
+
+// fail makes err sticky: the journal accepts nothing more.
+func (j *Journal) fail(err error) error {
+	j.err = fmt.Errorf("journal: failed, accepting nothing more: %w", err)
+	j.logf("%v", j.err)
+	return j.err
+}
+
+// Close closes the journal. Records appended but not committed are dropped.
+func (j *Journal) Close() error {
+	if j.err == ErrClosed {
+		return ErrClosed
+	}
+	var err error
+	if j.f != nil && j.err == nil && j.opts.Sync == SyncNone {
+		err = datasync(j.f)
+	}
+	if cerr := j.closeFiles(); err == nil {
+		err = cerr
+	}
+	j.err = ErrClosed
+	return err
+}
+
+func (j *Journal) closeFiles() error {
+	var err error
+	if j.f != nil {
+		err = j.f.Close()
+		j.f = nil
+	}
+	if j.lock != nil {
+		j.lock.Close()
+		j.lock = nil
+	}
+	return err
+}
+
+// syncDir makes a directory's entries (a created, renamed or removed file)
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}

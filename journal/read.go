@@ -1,0 +1,99 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+)
+
+// Read streams the records with seq >= fromSeq, in order, to fn, from plain
+// and compressed segments alike. rec is only valid until fn returns. Every
+// record read is verified (CRC and continuity, from the start of the segment
+// that holds fromSeq); damage is a *CorruptError naming the file and offset.
+// A torn tail in the last hot segment ends the read without error, as Open
+// would truncate it; Read never modifies files, so it may run beside a live
+// Journal and then sees the records committed when it reaches them. fn
+// returning an error stops the read and Read returns that error.
+func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error {
+	if fromSeq < 1 {
+		fromSeq = 1
+	}
+	segs, err := listSegments(dir)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	start := -1
+	for i, e := range segs {
+		if e.first <= fromSeq {
+			start = i
+		}
+	}
+	if start < 0 {
+		return fmt.Errorf("journal: %s starts at seq %d; seq %d is not in it", dir, segs[0].first, fromSeq)
+	}
+	var src segSource
+	defer src.close()
+	expect := segs[start].first
+	for i := start; i < len(segs); i++ {
+		e := segs[i]
+		if e.first != expect {
+			return &CorruptError{File: e.path(), Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", expect-1, e.first)}
+		}
+		end, path, err := readEntry(&src, dir, e, fromSeq, fn)
+		if err != nil {
+			return err
+		}
+		if end.damage == "" {
+			expect = end.lastSeq + 1
+			continue
+		}
+		last := i == len(segs)-1 && path == e.hot
+		if last && end.damage == "empty segment" {
+			return nil
+		}
+		if end.firstSeq == 0 {
+			end.lastSeq = e.first - 1
+		}
+		cerr := &CorruptError{File: path, Offset: end.damageOff, Reason: end.damage}
+		if !last || end.hard {
+			return cerr
+		}
+		torn, err := isTornTail(path, end)
+		if err != nil {
+			return err
+		}
+		if !torn.ok {
+			cerr.Reason += fmt.Sprintf(" (a valid record follows at offset %d)", torn.nextOff)
+			return cerr
+		}
+		return nil
+	}
+	return nil
+}
+
+func (e segEntry) path() string {
+	if e.hot != "" {
+		return e.hot
+	}
+	return e.arc
+}
+
+// readEntry scans one segment, from its hot file or else its archived copy
+// (the archiver may remove a hot file that was listed a moment ago).
+func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(int64, []byte) error) (scanEnd, string, error) {
+	path := e.path()
+	r, done, err := src.open(path)
+	if errors.Is(err, fs.ErrNotExist) && path == e.hot {
+		path = archivePath(dir, e.first)
+		r, done, err = src.open(path)
+	}
+	if err != nil {
+		return scanEnd{}, path, fmt.Errorf("journal: %w", err)
+	}
+	defer done()
+	end, err := scanSegment(r, e.first, fromSeq, fn)
+	return end, path, err
+}

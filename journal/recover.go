@@ -1,0 +1,231 @@
+package journal
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// recover verifies every hot segment, truncates a torn tail, and opens the
+// last segment for appending.
+func (j *Journal) recover() error {
+	dir := j.opts.Dir
+	removeTmp(dir)
+	removeTmp(filepath.Join(dir, ArchiveDirName))
+	segs, err := listHot(dir)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if len(segs) == 0 {
+		if arc, _ := listSuffix(filepath.Join(dir, ArchiveDirName), archiveSuffix); len(arc) > 0 {
+			return fmt.Errorf("journal: %s holds no segment but its archive does: the last sequence is unknown", dir)
+		}
+		return nil
+	}
+	var src segSource
+	defer src.close()
+	start := time.Now()
+	prevLast := segs[0] - 1
+	records := int64(0)
+	for i, first := range segs {
+		path := filepath.Join(dir, segName(first))
+		last := i == len(segs)-1
+		if first != prevLast+1 {
+			cerr := &CorruptError{File: path, Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", prevLast, first)}
+			return j.startFromLastGood(cerr, segs, i, "", 0, prevLast)
+		}
+		end, err := scanPath(&src, path, first)
+		if err != nil {
+			return err
+		}
+		if end.firstSeq == 0 {
+			end.lastSeq, end.goodOff = first-1, 0
+		}
+		records += end.lastSeq - first + 1
+		if end.damage != "" && !(last && end.damage == "empty segment") {
+			cerr := &CorruptError{File: path, Offset: end.damageOff, Reason: end.damage}
+			if !last || end.hard {
+				return j.startFromLastGood(cerr, segs, i+1, path, end.goodOff, end.lastSeq)
+			}
+			torn, err := isTornTail(path, end)
+			if err != nil {
+				return err
+			}
+			if !torn.ok {
+				cerr.Reason += fmt.Sprintf(" (a valid record follows at offset %d)", torn.nextOff)
+				return j.startFromLastGood(cerr, segs, i+1, path, end.goodOff, end.lastSeq)
+			}
+			if err := truncateFile(path, end.goodOff); err != nil {
+				return err
+			}
+			j.logf("journal: torn tail in %s: %s at offset %d; truncated %d bytes, last seq %d",
+				path, end.damage, end.damageOff, torn.size-end.goodOff, end.lastSeq)
+		}
+		prevLast = end.lastSeq
+	}
+	if d := time.Since(start); d > time.Second {
+		j.logf("journal: verified %d segments, %d records in %v", len(segs), records, d.Round(time.Millisecond))
+	}
+	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast)
+}
+
+// openActive opens the last segment for appending after recovery.
+func (j *Journal) openActive(path string, first, lastSeq int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.f, j.segFirst, j.segBytes = f, first, st.Size()
+	j.appended = lastSeq
+	j.durable.Store(lastSeq)
+	return nil
+}
+
+// scanPath verifies one segment file.
+func scanPath(src *segSource, path string, first int64) (scanEnd, error) {
+	r, done, err := src.open(path)
+	if err != nil {
+		return scanEnd{}, fmt.Errorf("journal: %w", err)
+	}
+	defer done()
+	return scanSegment(r, first, first, func(int64, []byte) error { return nil })
+}
+
+type tornCheck struct {
+	ok      bool  // the damage is a torn tail: no valid record follows it
+	nextOff int64 // else, the offset of the valid record that follows
+	size    int64 // the file's size
+}
+
+// isTornTail reads a segment from its damage point to its end and decides
+// whether the damage is a torn write (nothing valid after it) or corruption.
+func isTornTail(path string, end scanEnd) (tornCheck, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return tornCheck{}, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return tornCheck{}, fmt.Errorf("journal: %w", err)
+	}
+	tail := make([]byte, st.Size()-end.damageOff)
+	if _, err := io.ReadFull(io.NewSectionReader(f, end.damageOff, int64(len(tail))), tail); err != nil {
+		return tornCheck{}, fmt.Errorf("journal: read %s: %w", path, err)
+	}
+	if p, found := validFrameAfter(tail, end.lastSeq); found {
+		return tornCheck{nextOff: end.damageOff + int64(p), size: st.Size()}, nil
+	}
+	return tornCheck{ok: true, size: st.Size()}, nil
+}
+
+func truncateFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		return fmt.Errorf("journal: truncate %s: %w", path, err)
+	}
+	if err := datasync(f); err != nil {
+		return fmt.Errorf("journal: fsync %s: %w", path, err)
+	}
+	return nil
+}
+
+// startFromLastGood either refuses to start on cerr (the default) or, with
+// Options.StartFromLastGood, moves the damage aside: the segment at cutPath is
+// copied to a quarantine folder and cut at cutOff, and segments segs[from:]
+// (with their archived copies) are moved there. The journal then continues
+// after lastGood.
+func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, cutPath string, cutOff, lastGood int64) error {
+	if !j.opts.StartFromLastGood {
+		return cerr
+	}
+	dir := j.opts.Dir
+	q := filepath.Join(dir, fmt.Sprintf("quarantine-%d", time.Now().UnixNano()))
+	if err := os.MkdirAll(q, 0o755); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.logf("journal: STARTING FROM LAST GOOD RECORD (seq %d) ON OPERATOR REQUEST despite: %v", lastGood, cerr)
+	moved := 0
+	if cutPath != "" {
+		if err := copyFile(cutPath, filepath.Join(q, filepath.Base(cutPath))); err != nil {
+			return err
+		}
+		if err := truncateFile(cutPath, cutOff); err != nil {
+			return err
+		}
+		moveArchived(dir, q, strings.TrimSuffix(filepath.Base(cutPath), segSuffix))
+	}
+	for _, first := range segs[from:] {
+		name := segName(first)
+		if err := os.Rename(filepath.Join(dir, name), filepath.Join(q, name)); err != nil {
+			return fmt.Errorf("journal: quarantine: %w", err)
+		}
+		moveArchived(dir, q, strings.TrimSuffix(name, segSuffix))
+		moved++
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	j.logf("journal: quarantined the damaged segment and %d later segments in %s; the journal now ends at seq %d", moved, q, lastGood)
+	// The segment before the first moved one is the active one; when it was cut
+	// to nothing (its header was the damage) the next Commit writes a header.
+	first := segs[from-1]
+	return j.openActive(filepath.Join(dir, segName(first)), first, lastGood)
+}
+
+// moveArchived moves the archived copy of the segment named base (if any)
+// into the quarantine folder q, so that the archive never runs past the hot
+// journal.
+func moveArchived(dir, q, base string) {
+	p := filepath.Join(dir, ArchiveDirName, base+archiveSuffix)
+	if _, err := os.Stat(p); err == nil {
+		os.Rename(p, filepath.Join(q, base+archiveSuffix))
+	}
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return fmt.Errorf("journal: copy %s: %w", from, err)
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return fmt.Errorf("journal: %w", err)
+	}
+	return out.Close()
+}
+
+// removeTmp deletes leftovers of interrupted atomic writes (snapshots,
+// archived segments): they were never renamed into place, so never counted.
+func removeTmp(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), tmpSuffix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
