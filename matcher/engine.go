@@ -1,0 +1,527 @@
+package matcher
+
+import (
+	"fmt"
+	"math"
+)
+
+// Hard bounds. Prices and quantities are bounded so that a notional
+// (price × quantity, summed over an order's fills) always fits in an int64:
+// MaxPriceTicks × MaxQtyLots = 2^62.
+const (
+	MaxPriceTicks = 1 << 36 // highest limit price accepted, in ticks
+	MaxQtyLots    = 1 << 26 // highest order quantity accepted, in lots
+	MaxSymbolID   = 1 << 20 // symbol ids index a dense table
+
+	// MaxOrdersLimit is the most resting orders one engine may hold. It keeps
+	// the events of any one command (at most 2 per resting order touched,
+	// plus 2) under ExecIDStride, so exec ids never collide.
+	MaxOrdersLimit = ExecIDStride/2 - 2
+
+	DefaultMaxOrders     = MaxOrdersLimit
+	DefaultClOrdIDWindow = 1 << 18
+)
+
+// ReasonBookFull rejects a new order when the engine already holds
+// Config.MaxOrders resting orders.
+const ReasonBookFull Reason = 16
+
+// STPMode selects what self-trade prevention does when an incoming order
+// would trade against a resting order of the same account.
+type STPMode uint8
+
+const (
+	STPNone           STPMode = 0 // the account trades with itself
+	STPCancelResting  STPMode = 1 // cancel the resting order, keep matching
+	STPCancelIncoming STPMode = 2 // cancel the rest of the incoming order
+	STPCancelBoth     STPMode = 3 // cancel the resting order and the rest of the incoming one
+)
+
+// SymbolSpec holds the per-symbol rules the engine enforces. Prices are
+// already ticks and quantities lots: the gateway checks tick and lot size.
+type SymbolSpec struct {
+	ID        uint32 // 1..MaxSymbolID
+	MinQty    int64  // smallest order quantity; 0 = 1
+	MaxQty    int64  // largest order quantity; 0 = MaxQtyLots
+	BandTicks int64  // limit prices further than this from the last trade are rejected; 0 = no band
+	RefPrice  int64  // the "last trade" price before the first trade (the band's anchor); 0 = no band until a trade
+}
+
+// Config is everything that shapes an Engine. Two engines built from equal
+// configs and fed the same commands are in the same state.
+type Config struct {
+	Symbols []SymbolSpec
+	STP     STPMode
+
+	// MaxOrders bounds the resting orders (and so the memory) of the
+	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
+	MaxOrders int
+
+	// ClOrdIDWindow is how many retired ClOrdIDs (of finished orders, and
+	// replaced away) the engine remembers for duplicate detection and for
+	// answering "too late" rather than "unknown"; 0 means DefaultClOrdIDWindow.
+	// The ClOrdIDs of resting orders are always remembered.
+	ClOrdIDWindow int
+}
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	if c.STP > STPCancelBoth {
+		return fmt.Errorf("matcher: config: unknown STP mode %d", c.STP)
+	}
+	if c.MaxOrders < 0 || c.MaxOrders > MaxOrdersLimit {
+		return fmt.Errorf("matcher: config: MaxOrders %d outside 0..%d", c.MaxOrders, MaxOrdersLimit)
+	}
+	if c.ClOrdIDWindow < 0 || c.ClOrdIDWindow > 1<<26 {
+		return fmt.Errorf("matcher: config: ClOrdIDWindow %d outside 0..%d", c.ClOrdIDWindow, 1<<26)
+	}
+	seen := make(map[uint32]bool, len(c.Symbols))
+	for _, s := range c.Symbols {
+		switch {
+		case s.ID == 0 || s.ID > MaxSymbolID:
+			return fmt.Errorf("matcher: config: symbol id %d outside 1..%d", s.ID, MaxSymbolID)
+		case seen[s.ID]:
+			return fmt.Errorf("matcher: config: symbol id %d listed twice", s.ID)
+		case s.MinQty < 0 || s.MaxQty < 0 || s.MaxQty > MaxQtyLots || (s.MaxQty > 0 && s.MinQty > s.MaxQty):
+			return fmt.Errorf("matcher: config: symbol %d: bad quantity bounds [%d, %d]", s.ID, s.MinQty, s.MaxQty)
+		case s.BandTicks < 0 || s.RefPrice < 0 || s.RefPrice > MaxPriceTicks:
+			return fmt.Errorf("matcher: config: symbol %d: bad band %d or reference price %d", s.ID, s.BandTicks, s.RefPrice)
+		}
+		seen[s.ID] = true
+	}
+	return nil
+}
+
+// Top is the best bid and offer of one book. A price of 0 means that side is empty.
+type Top struct {
+	BidPx, BidQty int64
+	AskPx, AskQty int64
+}
+
+// Engine matches the commands of the symbols one match goroutine owns.
+// It is not safe for concurrent use: one goroutine owns it.
+type Engine struct {
+	cfg   Config
+	stp   STPMode
+	books []book  // one per configured symbol, in Config order
+	bySym []int32 // symbol id -> index into books + 1; 0 = unknown
+
+	orders    []order // pool; index 0 is the nil order
+	freeOrder int32
+	live      int // orders allocated from the pool
+	maxOrders int
+
+	levels    []level // pool; index 0 is the nil level
+	freeLevel int32
+
+	byID  idMap    // order id -> live order or finished-order tombstone
+	cl    clTable  // (account, ClOrdID) -> the order that used it
+	accts acctMap  // account -> list of its live orders, oldest first
+	hist  histRing // retired ClOrdIDs and tombstones, oldest first
+
+	// Set for the duration of one Apply.
+	cmd     *Command
+	out     []Event
+	outBase int
+
+	snapBuf []byte // reused by Hash
+}
+
+// New builds an engine for cfg. It panics when cfg is invalid: check it with
+// Config.Validate when it comes from outside the program.
+func New(cfg Config) *Engine {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	e := &Engine{}
+	e.init(cfg)
+	return e
+}
+
+func (e *Engine) init(cfg Config) {
+	cfg.Symbols = append([]SymbolSpec(nil), cfg.Symbols...)
+	if cfg.MaxOrders == 0 {
+		cfg.MaxOrders = DefaultMaxOrders
+	}
+	if cfg.ClOrdIDWindow == 0 {
+		cfg.ClOrdIDWindow = DefaultClOrdIDWindow
+	}
+	maxID := uint32(0)
+	for _, s := range cfg.Symbols {
+		maxID = max(maxID, s.ID)
+	}
+	*e = Engine{
+		cfg:       cfg,
+		stp:       cfg.STP,
+		books:     make([]book, len(cfg.Symbols)),
+		bySym:     make([]int32, maxID+1),
+		orders:    make([]order, 1, 64),
+		levels:    make([]level, 1, 64),
+		maxOrders: cfg.MaxOrders,
+		snapBuf:   e.snapBuf,
+	}
+	for i, s := range cfg.Symbols {
+		e.books[i] = book{spec: s, lastPx: s.RefPrice}
+		e.bySym[s.ID] = int32(i + 1)
+	}
+	e.byID.init(64)
+	e.cl.init(64)
+	e.accts.init(16)
+	e.hist.init(cfg.ClOrdIDWindow)
+}
+
+func (e *Engine) book(sym uint32) *book {
+	if uint64(sym) >= uint64(len(e.bySym)) {
+		return nil
+	}
+	i := e.bySym[sym]
+	if i == 0 {
+		return nil
+	}
+	return &e.books[i-1]
+}
+
+// Top returns the best bid and offer of symbol after the last command.
+func (e *Engine) Top(symbol uint32) Top {
+	var t Top
+	b := e.book(symbol)
+	if b == nil {
+		return t
+	}
+	if n := len(b.bids.keys); n > 0 {
+		lv := &e.levels[b.bids.lvls[n-1]]
+		t.BidPx, t.BidQty = lv.price, lv.qty
+	}
+	if n := len(b.asks.keys); n > 0 {
+		lv := &e.levels[b.asks.lvls[n-1]]
+		t.AskPx, t.AskQty = lv.price, lv.qty
+	}
+	return t
+}
+
+// RestingOrders returns how many orders rest in the engine's books.
+func (e *Engine) RestingOrders() int { return e.live }
+
+// Apply applies one command and appends the events it caused, in order, to
+// out, and returns it. Hot path: no allocation once the engine's tables have
+// grown to the working set and out has room.
+func (e *Engine) Apply(cmd *Command, out []Event) []Event {
+	e.cmd, e.out, e.outBase = cmd, out, len(out)
+	switch cmd.Kind {
+	case KindNew:
+		e.applyNew(cmd)
+	case KindCancel:
+		e.applyCancel(cmd)
+	case KindReplace:
+		e.applyReplace(cmd)
+	case KindMassCancel:
+		e.applyMassCancel(cmd)
+	default:
+		e.rejectCmd(EvRejected, ReasonInvalidOrder)
+	}
+	out = e.out
+	e.cmd, e.out = nil, nil
+	return out
+}
+
+// validQty reports whether qty is a valid total quantity for b's symbol.
+func validQty(b *book, qty int64) bool {
+	maxQty := b.spec.MaxQty
+	if maxQty == 0 {
+		maxQty = MaxQtyLots
+	}
+	return qty > 0 && qty >= b.spec.MinQty && qty <= maxQty
+}
+
+func validPrice(px int64) bool { return px > 0 && px <= MaxPriceTicks }
+
+// outsideBand reports whether a limit price is outside b's price band.
+func outsideBand(b *book, px int64) bool {
+	if b.spec.BandTicks == 0 || b.lastPx == 0 {
+		return false
+	}
+	d := px - b.lastPx
+	return d > b.spec.BandTicks || -d > b.spec.BandTicks
+}
+
+func (e *Engine) applyNew(c *Command) {
+	b := e.book(c.Symbol)
+	switch {
+	case b == nil:
+		e.rejectCmd(EvRejected, ReasonUnknownSymbol)
+		return
+	case c.Side != Buy && c.Side != Sell,
+		c.Type != Limit && c.Type != Market,
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		e.rejectCmd(EvRejected, ReasonInvalidOrder)
+		return
+	case !validQty(b, c.Qty):
+		e.rejectCmd(EvRejected, ReasonInvalidQty)
+		return
+	case c.Type == Limit && !validPrice(c.Price):
+		e.rejectCmd(EvRejected, ReasonInvalidPrice)
+		return
+	case e.cl.find(c.Account, &c.ClOrdID) != 0:
+		e.rejectCmd(EvRejected, ReasonDuplicateClOrd)
+		return
+	case c.Type == Limit && outsideBand(b, c.Price):
+		e.rejectCmd(EvRejected, ReasonPriceBand)
+		return
+	case e.byID.get(c.Seq) != nil:
+		// The sequence names orders; a reused one is a caller bug, refused
+		// rather than allowed to alias two orders.
+		e.rejectCmd(EvRejected, ReasonInvalidOrder)
+		return
+	case e.live >= e.maxOrders:
+		e.rejectCmd(EvRejected, ReasonBookFull)
+		return
+	}
+
+	ti := e.allocOrder()
+	t := &e.orders[ti]
+	px := c.Price
+	if c.Type == Market {
+		px = 0
+	}
+	*t = order{
+		id: c.Seq, price: px, qty: c.Qty, leaves: c.Qty,
+		clOrd: c.ClOrdID, account: c.Account, symbol: c.Symbol,
+		side: c.Side, typ: c.Type, tif: c.TIF,
+	}
+	t.clEntry = e.cl.add(c.Account, c.Symbol, &c.ClOrdID, c.Seq)
+	s := e.byID.put(c.Seq)
+	s.ref, s.account, s.symbol = ti, c.Account, c.Symbol
+	e.accts.push(e, ti)
+	e.emit(EvAccepted, ReasonNone, t)
+
+	limit := e.oppLimit(b, t)
+	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
+		t.leaves = 0
+		e.emit(EvExpired, ReasonFOKUnfilled, t)
+		e.finish(ti)
+		return
+	}
+	if !e.match(b, ti, limit) {
+		e.cancelIncoming(ti)
+		return
+	}
+	switch {
+	case t.leaves == 0:
+		e.finish(ti)
+	case c.Type == Market:
+		reason := ReasonMarketRemainder
+		if t.cum == 0 {
+			reason = ReasonNoLiquidity
+		}
+		t.leaves = 0
+		e.emit(EvExpired, reason, t)
+		e.finish(ti)
+	case c.TIF == IOC || c.TIF == FOK:
+		reason := ReasonIOCRemainder
+		if c.TIF == FOK {
+			panic("matcher: FOK order left a remainder after its fill check")
+		}
+		t.leaves = 0
+		e.emit(EvExpired, reason, t)
+		e.finish(ti)
+	default:
+		e.rest(b, ti)
+	}
+}
+
+// oppLimit returns the lowest opposite-side key the taker may trade at.
+// A market order is held to the price band, when there is one, so it cannot
+// sweep a thin book to absurd prices.
+func (e *Engine) oppLimit(b *book, t *order) int64 {
+	if t.typ == Limit {
+		return -sideKey(t.side, t.price)
+	}
+	if b.spec.BandTicks == 0 || b.lastPx == 0 {
+		return math.MinInt64
+	}
+	if t.side == Buy {
+		return -(b.lastPx + b.spec.BandTicks)
+	}
+	return b.lastPx - b.spec.BandTicks
+}
+
+// cancelIncoming cancels what is left of taker ti after self-trade prevention.
+func (e *Engine) cancelIncoming(ti int32) {
+	t := &e.orders[ti]
+	t.leaves = 0
+	e.emit(EvCancelled, ReasonSelfTrade, t)
+	e.finish(ti)
+}
+
+// findTarget resolves the order a cancel or replace names. It returns the
+// pool index, or 0 and the reason to reject.
+func (e *Engine) findTarget(c *Command) (int32, Reason) {
+	id := c.OrderID
+	if id == 0 {
+		ei := e.cl.find(c.Account, &c.OrigClOrdID)
+		if ei == 0 {
+			return 0, ReasonUnknownOrder
+		}
+		en := &e.cl.entries[ei]
+		if en.symbol != c.Symbol {
+			return 0, ReasonUnknownOrder
+		}
+		s := e.byID.get(en.orderID)
+		if s == nil || s.ref <= 0 || e.orders[s.ref].clEntry != ei {
+			return 0, ReasonTooLate // finished, or that ClOrdID was replaced away
+		}
+		return s.ref, ReasonNone
+	}
+	s := e.byID.get(id)
+	switch {
+	case s == nil || s.account != c.Account || s.symbol != c.Symbol:
+		return 0, ReasonUnknownOrder
+	case s.ref <= 0:
+		return 0, ReasonTooLate
+	}
+	return s.ref, ReasonNone
+}
+
+func (e *Engine) applyCancel(c *Command) {
+	b := e.book(c.Symbol)
+	if b == nil {
+		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	ti, reason := e.findTarget(c)
+	if ti == 0 {
+		e.rejectCmd(EvCancelRejected, reason)
+		return
+	}
+	t := &e.orders[ti]
+	e.unlinkLevel(b, ti)
+	t.leaves = 0
+	old := t.clOrd
+	t.clOrd = c.ClOrdID
+	ev := e.emit(EvCancelled, ReasonUserCancel, t)
+	ev.OrigClOrdID = old
+	e.finish(ti)
+}
+
+func (e *Engine) applyReplace(c *Command) {
+	b := e.book(c.Symbol)
+	if b == nil {
+		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	ti, reason := e.findTarget(c)
+	if ti == 0 {
+		e.rejectCmd(EvCancelRejected, reason)
+		return
+	}
+	t := &e.orders[ti]
+	switch {
+	case !validQty(b, c.Qty):
+		reason = ReasonInvalidQty
+	case !validPrice(c.Price):
+		reason = ReasonInvalidPrice
+	case e.cl.find(c.Account, &c.ClOrdID) != 0:
+		reason = ReasonDuplicateClOrd
+	case c.Price != t.price && outsideBand(b, c.Price):
+		reason = ReasonPriceBand
+	}
+	if reason != ReasonNone {
+		e.rejectTarget(t, reason)
+		return
+	}
+
+	old := t.clOrd
+	e.hist.push(e, t.id, t.clEntry, false)
+	t.clEntry = e.cl.add(c.Account, c.Symbol, &c.ClOrdID, t.id)
+	t.clOrd = c.ClOrdID
+
+	if c.Qty <= t.cum {
+		// Amended to at or below what already traded: nothing is left to rest.
+		e.unlinkLevel(b, ti)
+		t.leaves = 0
+		ev := e.emit(EvCancelled, ReasonUserCancel, t)
+		ev.OrigClOrdID = old
+		e.finish(ti)
+		return
+	}
+	if c.Price == t.price && c.Qty <= t.qty {
+		// A pure quantity decrease keeps time priority.
+		d := t.qty - c.Qty
+		t.qty, t.leaves = c.Qty, t.leaves-d
+		e.levels[t.level].qty -= d
+		ev := e.emit(EvReplaced, ReasonNone, t)
+		ev.OrigClOrdID = old
+		return
+	}
+	e.unlinkLevel(b, ti)
+	t.price, t.qty, t.leaves = c.Price, c.Qty, c.Qty-t.cum
+	ev := e.emit(EvReplaced, ReasonNone, t)
+	ev.OrigClOrdID = old
+	if !e.match(b, ti, -sideKey(t.side, t.price)) {
+		e.cancelIncoming(ti)
+		return
+	}
+	if t.leaves == 0 {
+		e.finish(ti)
+		return
+	}
+	e.rest(b, ti)
+}
+
+func (e *Engine) applyMassCancel(c *Command) {
+	if c.Symbol != 0 && e.book(c.Symbol) == nil {
+		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	a := e.accts.get(c.Account)
+	if a == nil {
+		return
+	}
+	// The account's list is in acceptance order, so the cancels come oldest first.
+	for oi := a.head; oi != 0; {
+		o := &e.orders[oi]
+		next := o.anext
+		if c.Symbol == 0 || o.symbol == c.Symbol {
+			e.unlinkLevel(e.book(o.symbol), oi)
+			o.leaves = 0
+			e.emit(EvCancelled, ReasonMassCancel, o)
+			last := next == 0
+			e.finish(oi) // may delete the account's entry when its list empties
+			if last {
+				return
+			}
+		}
+		oi = next
+	}
+}
+
+// emit appends an event describing order o after the change it reports.
+func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
+	c := e.cmd
+	i := len(e.out) - e.outBase
+	e.out = append(e.out, Event{
+		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: o.id, ExecID: c.Seq*ExecIDStride + int64(i),
+		Price: o.price, OrderQty: o.qty, CumQty: o.cum, LeavesQty: o.leaves, CumNotional: o.notional,
+		Symbol: o.symbol, Account: o.account, Type: typ, Reason: reason,
+		Side: o.side, OrdType: o.typ, TIF: o.tif, Kind: c.Kind, ClOrdID: o.clOrd,
+	})
+	return &e.out[len(e.out)-1]
+}
+
+// rejectCmd answers the command with a reject built from the command alone.
+func (e *Engine) rejectCmd(typ EventType, reason Reason) {
+	c := e.cmd
+	i := len(e.out) - e.outBase
+	e.out = append(e.out, Event{
+		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(i),
+		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
+		Type: typ, Reason: reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+	})
+}
+
+// rejectTarget refuses a replace of a live order, reporting the order's state.
+func (e *Engine) rejectTarget(t *order, reason Reason) {
+	ev := e.emit(EvCancelRejected, reason, t)
+	ev.ClOrdID, ev.OrigClOrdID = e.cmd.ClOrdID, e.cmd.OrigClOrdID
+}

@@ -1,0 +1,32 @@
+package matcher
+
+import "strconv"
+
+var eventTypeNames = [...]string{
+	EvAccepted: "accepted", EvFill: "fill", EvCancelled: "cancelled", EvReplaced: "replaced",
+	EvRejected: "rejected", EvCancelRejected: "cancel_rejected", EvExpired: "expired",
+}
+
+func (t EventType) String() string {
+	if int(t) < len(eventTypeNames) && eventTypeNames[t] != "" {
+		return eventTypeNames[t]
+	}
+	return "event(" + strconv.Itoa(int(t)) + ")"
+}
+
+var reasonNames = [...]string{
+	ReasonNone: "none", ReasonUnknownSymbol: "unknown_symbol", ReasonUnknownOrder: "unknown_order",
+	ReasonTooLate: "too_late", ReasonDuplicateClOrd: "duplicate_clordid", ReasonInvalidPrice: "invalid_price",
+	ReasonInvalidQty: "invalid_qty", ReasonPriceBand: "price_band", ReasonSelfTrade: "self_trade",
+	ReasonNoLiquidity: "no_liquidity", ReasonUserCancel: "user_cancel", ReasonMassCancel: "mass_cancel",
+	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
+	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full",
+}
+
+// String returns a short snake_case name, suitable for FIX Text and logs.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) && reasonNames[r] != "" {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}

@@ -1,0 +1,399 @@
+package matcher
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Snapshot layout (version 1). Integers are little-endian; the form is
+// canonical: two engines in the same state write the same bytes, whatever
+// the history of their pools and hash tables.
+//
+//	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 window
+//	books    u32 n, then n × (ascending symbol id; only books with orders or a
+//	         last price other than RefPrice):
+//	           u32 symbol | i64 lastPx | bids | asks
+//	         side: u32 levels, then per level, best first:
+//	           i64 price | u32 orders, then per order, oldest first:
+//	             i64 id | i64 qty | i64 leaves | i64 cum | i64 notional |
+//	             u32 account | [24]byte ClOrdID | u8 ordType | u8 tif
+//	accounts u32 n, then n × (ascending account): u32 account | u32 k | k × i64 order id
+//	         (each account's live orders in acceptance order: mass cancel order)
+//	history  u32 n, then n × (oldest first):
+//	           u8 finished | u32 account | u32 symbol | [24]byte ClOrdID | i64 order id
+//	         (a retired ClOrdID; finished=1 when the order itself finished then,
+//	         which also remembers its id as "too late")
+const snapVersion = 1
+
+var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
+
+// ErrSnapshot wraps every reason Restore refuses a snapshot.
+var ErrSnapshot = errors.New("matcher: bad snapshot")
+
+// Snapshot appends the engine's state to dst and returns it. Not a hot path:
+// it allocates scratch space.
+func (e *Engine) Snapshot(dst []byte) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, snapMagic[:]...)
+	dst = le.AppendUint32(dst, snapVersion)
+	dst = append(dst, byte(e.stp))
+	dst = le.AppendUint32(dst, uint32(len(e.books)))
+	dst = le.AppendUint32(dst, uint32(e.maxOrders))
+	dst = le.AppendUint32(dst, uint32(e.hist.size))
+
+	nb := 0
+	for _, bi := range e.bySym {
+		if bi != 0 && e.books[bi-1].worthSaving() {
+			nb++
+		}
+	}
+	dst = le.AppendUint32(dst, uint32(nb))
+	for sym, bi := range e.bySym {
+		if bi == 0 || !e.books[bi-1].worthSaving() {
+			continue
+		}
+		b := &e.books[bi-1]
+		dst = le.AppendUint32(dst, uint32(sym))
+		dst = le.AppendUint64(dst, uint64(b.lastPx))
+		dst = e.appendSide(dst, &b.bids)
+		dst = e.appendSide(dst, &b.asks)
+	}
+
+	accts := make([]uint32, 0, e.accts.n)
+	for _, s := range e.accts.slots {
+		if s.used {
+			accts = append(accts, s.account)
+		}
+	}
+	slices.Sort(accts)
+	dst = le.AppendUint32(dst, uint32(len(accts)))
+	for _, a := range accts {
+		s := e.accts.get(a)
+		k := 0
+		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
+			k++
+		}
+		dst = le.AppendUint32(dst, a)
+		dst = le.AppendUint32(dst, uint32(k))
+		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
+			dst = le.AppendUint64(dst, uint64(e.orders[oi].id))
+		}
+	}
+
+	dst = le.AppendUint32(dst, uint32(len(e.hist.items)))
+	e.hist.each(func(it histItem) {
+		en := &e.cl.entries[it.entry]
+		fin := byte(0)
+		if it.hasOrder {
+			fin = 1
+		}
+		dst = append(dst, fin)
+		dst = le.AppendUint32(dst, en.account)
+		dst = le.AppendUint32(dst, en.symbol)
+		dst = append(dst, en.id[:]...)
+		dst = le.AppendUint64(dst, uint64(en.orderID))
+	})
+	return dst
+}
+
+func (b *book) worthSaving() bool {
+	return len(b.bids.keys) > 0 || len(b.asks.keys) > 0 || b.lastPx != b.spec.RefPrice
+}
+
+func (e *Engine) appendSide(dst []byte, s *side) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(len(s.lvls)))
+	for i := len(s.lvls) - 1; i >= 0; i-- {
+		lv := &e.levels[s.lvls[i]]
+		dst = le.AppendUint64(dst, uint64(lv.price))
+		dst = le.AppendUint32(dst, uint32(lv.count))
+		for oi := lv.head; oi != 0; oi = e.orders[oi].next {
+			o := &e.orders[oi]
+			dst = le.AppendUint64(dst, uint64(o.id))
+			dst = le.AppendUint64(dst, uint64(o.qty))
+			dst = le.AppendUint64(dst, uint64(o.leaves))
+			dst = le.AppendUint64(dst, uint64(o.cum))
+			dst = le.AppendUint64(dst, uint64(o.notional))
+			dst = le.AppendUint32(dst, o.account)
+			dst = append(dst, o.clOrd[:]...)
+			dst = append(dst, byte(o.typ), byte(o.tif))
+		}
+	}
+	return dst
+}
+
+// Hash returns a 64-bit hash of the engine's state: of its snapshot, so two
+// engines agree exactly when their snapshots are equal. Not a hot path.
+func (e *Engine) Hash() uint64 {
+	e.snapBuf = e.Snapshot(e.snapBuf[:0])
+	return hashBytes(e.snapBuf)
+}
+
+func hashBytes(b []byte) uint64 {
+	const k = 0x9E3779B97F4A7C15
+	h := uint64(len(b)) * k
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * k
+		h ^= h >> 29
+		b = b[8:]
+	}
+	for _, c := range b {
+		h = (h ^ uint64(c)) * k
+		h ^= h >> 29
+	}
+	return mix64(h)
+}
+
+// Restore replaces the engine's state with the one in b, which must have been
+// written by an engine with the same Config. On error the engine is unchanged.
+func (e *Engine) Restore(b []byte) error {
+	n := &Engine{}
+	n.init(e.cfg)
+	r := snapReader{b: b}
+	if err := n.load(&r); err != nil {
+		return err
+	}
+	if r.off != len(b) {
+		return fmt.Errorf("%w: %d trailing bytes at offset %d", ErrSnapshot, len(b)-r.off, r.off)
+	}
+	n.snapBuf = e.snapBuf
+	*e = *n
+	return nil
+}
+
+type snapReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *snapReader) take(k int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if len(r.b)-r.off < k {
+		r.err = fmt.Errorf("%w: truncated at offset %d", ErrSnapshot, r.off)
+		return nil
+	}
+	p := r.b[r.off : r.off+k]
+	r.off += k
+	return p
+}
+
+func (r *snapReader) u8() uint8 {
+	if p := r.take(1); p != nil {
+		return p[0]
+	}
+	return 0
+}
+
+func (r *snapReader) u32() uint32 {
+	if p := r.take(4); p != nil {
+		return binary.LittleEndian.Uint32(p)
+	}
+	return 0
+}
+
+func (r *snapReader) i64() int64 {
+	if p := r.take(8); p != nil {
+		return int64(binary.LittleEndian.Uint64(p))
+	}
+	return 0
+}
+
+func (r *snapReader) clOrd() (id ClOrdID) {
+	if p := r.take(IDLen); p != nil {
+		copy(id[:], p)
+	}
+	return id
+}
+
+// count reads a u32 element count and checks that the rest of the buffer
+// could hold that many elements of at least minSize bytes each.
+func (r *snapReader) count(minSize int) int {
+	k := int(r.u32())
+	if r.err == nil && k > (len(r.b)-r.off)/minSize {
+		r.err = fmt.Errorf("%w: count %d at offset %d exceeds the data", ErrSnapshot, k, r.off-4)
+		return 0
+	}
+	return k
+}
+
+func (r *snapReader) fail(format string, args ...any) error {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: "+format, append([]any{ErrSnapshot}, args...)...)
+	}
+	return r.err
+}
+
+func (e *Engine) load(r *snapReader) error {
+	var magic [4]byte
+	copy(magic[:], r.take(4))
+	if r.err == nil && magic != snapMagic {
+		return r.fail("magic %q", magic[:])
+	}
+	if v := r.u32(); r.err == nil && v != snapVersion {
+		return r.fail("version %d, want %d", v, snapVersion)
+	}
+	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
+	if r.err != nil {
+		return r.err
+	}
+	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.hist.size {
+		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
+	}
+	if err := e.loadBooks(r); err != nil {
+		return err
+	}
+	if err := e.loadAccounts(r); err != nil {
+		return err
+	}
+	return e.loadHistory(r)
+}
+
+func (e *Engine) loadBooks(r *snapReader) error {
+	nb := r.count(4 + 8 + 4 + 4)
+	prev := uint32(0)
+	for range nb {
+		sym := r.u32()
+		lastPx := r.i64()
+		if r.err != nil {
+			return r.err
+		}
+		b := e.book(sym)
+		if b == nil || sym <= prev {
+			return r.fail("symbol %d unknown or out of order", sym)
+		}
+		if lastPx < 0 || lastPx > MaxPriceTicks {
+			return r.fail("symbol %d: last price %d", sym, lastPx)
+		}
+		prev, b.lastPx = sym, lastPx
+		if err := e.loadSide(r, b, Buy); err != nil {
+			return err
+		}
+		if err := e.loadSide(r, b, Sell); err != nil {
+			return err
+		}
+		if !b.worthSaving() {
+			return r.fail("symbol %d: empty book written", sym)
+		}
+	}
+	return r.err
+}
+
+const snapOrderSize = 5*8 + 4 + IDLen + 2
+
+func (e *Engine) loadSide(r *snapReader, b *book, sd Side) error {
+	nl := r.count(8 + 4)
+	prevKey := int64(0)
+	for l := range nl {
+		px := r.i64()
+		no := r.count(snapOrderSize)
+		if r.err != nil {
+			return r.err
+		}
+		key := sideKey(sd, px)
+		if !validPrice(px) || no == 0 || (l > 0 && key >= prevKey) {
+			return r.fail("symbol %d: level %d price %d with %d orders", b.spec.ID, l, px, no)
+		}
+		prevKey = key
+		for range no {
+			o := order{
+				id: r.i64(), price: px, qty: r.i64(), leaves: r.i64(), cum: r.i64(), notional: r.i64(),
+				account: r.u32(), clOrd: r.clOrd(), typ: OrdType(r.u8()), tif: TIF(r.u8()),
+				symbol: b.spec.ID, side: sd,
+			}
+			if r.err != nil {
+				return r.err
+			}
+			if err := e.loadOrder(r, b, &o); err != nil {
+				return err
+			}
+		}
+	}
+	return r.err
+}
+
+func (e *Engine) loadOrder(r *snapReader, b *book, o *order) error {
+	switch {
+	case o.leaves <= 0 || o.cum < 0 || o.qty > MaxQtyLots || o.leaves+o.cum != o.qty ||
+		o.notional < 0 || o.notional > o.cum*MaxPriceTicks:
+		return r.fail("order %d: quantities %d/%d/%d, notional %d", o.id, o.qty, o.leaves, o.cum, o.notional)
+	case o.typ != Limit || (o.tif != Day && o.tif != GTC):
+		return r.fail("order %d: type %d, time in force %d cannot rest", o.id, o.typ, o.tif)
+	case e.byID.get(o.id) != nil:
+		return r.fail("order %d listed twice", o.id)
+	case e.cl.find(o.account, &o.clOrd) != 0:
+		return r.fail("order %d: ClOrdID %q listed twice", o.id, o.clOrd.String())
+	case e.live >= e.maxOrders:
+		return r.fail("more than %d orders", e.maxOrders)
+	}
+	oi := e.allocOrder()
+	e.orders[oi] = *o
+	e.orders[oi].clEntry = e.cl.add(o.account, o.symbol, &o.clOrd, o.id)
+	s := e.byID.put(o.id)
+	s.ref, s.account, s.symbol = oi, o.account, o.symbol
+	e.rest(b, oi)
+	return nil
+}
+
+func (e *Engine) loadAccounts(r *snapReader) error {
+	na := r.count(8)
+	listed, prev := 0, uint32(0)
+	for k := range na {
+		a := r.u32()
+		no := r.count(8)
+		if r.err != nil {
+			return r.err
+		}
+		if no == 0 || (k > 0 && a <= prev) {
+			return r.fail("account %d out of order or empty", a)
+		}
+		prev = a
+		for range no {
+			id := r.i64()
+			if r.err != nil {
+				return r.err
+			}
+			s := e.byID.get(id)
+			if s == nil || s.ref <= 0 || s.account != a || e.orders[s.ref].aprev != 0 ||
+				e.accts.get(a) != nil && e.accts.get(a).head == s.ref {
+				return r.fail("account %d: order %d unknown, not its own, or listed twice", a, id)
+			}
+			e.accts.push(e, s.ref)
+			listed++
+		}
+	}
+	if r.err == nil && listed != e.live {
+		return r.fail("accounts list %d orders, books hold %d", listed, e.live)
+	}
+	return r.err
+}
+
+func (e *Engine) loadHistory(r *snapReader) error {
+	nh := r.count(1 + 4 + 4 + IDLen + 8)
+	if nh > e.hist.size {
+		return r.fail("history of %d items, window is %d", nh, e.hist.size)
+	}
+	for range nh {
+		fin, a, sym, id, oid := r.u8(), r.u32(), r.u32(), r.clOrd(), r.i64()
+		if r.err != nil {
+			return r.err
+		}
+		if fin > 1 || e.cl.find(a, &id) != 0 || e.book(sym) == nil {
+			return r.fail("history: account %d ClOrdID %q symbol %d", a, id.String(), sym)
+		}
+		if fin == 1 {
+			if e.byID.get(oid) != nil {
+				return r.fail("history: order %d finished twice or still live", oid)
+			}
+			s := e.byID.put(oid)
+			s.ref, s.account, s.symbol = -1, a, sym
+		}
+		ei := e.cl.add(a, sym, &id, oid)
+		e.hist.push(e, oid, ei, fin == 1)
+	}
+	return r.err
+}
