@@ -1,0 +1,440 @@
+package matcher
+
+import "slices"
+
+// refModel is the reference the engine is checked against: a deliberately
+// simple book that scans every live order to find the best one, keeps the
+// ClOrdID history as a plain FIFO slice, and checks a FOK order by trying it
+// on a copy of itself. Slow and obviously right is the point.
+type refModel struct {
+	specs  map[uint32]SymbolSpec
+	stp    STPMode
+	maxOrd int
+	window int
+	lastPx map[uint32]int64
+	live   []*refOrder // acceptance order: the order mass cancel walks
+	hist   []refHist   // oldest first, at most window long
+	stamp  int64       // time priority counter
+	cmd    *Command
+	out    []Event
+}
+
+type refOrder struct {
+	id                               int64
+	sym, acct                        uint32
+	side                             Side
+	typ                              OrdType
+	tif                              TIF
+	price, qty, leaves, cum, notional int64
+	cl                               ClOrdID // as reported in events
+	keyCl                            ClOrdID // as registered for lookups and duplicates
+	resting                          bool
+	stamp                            int64
+}
+
+type refHist struct {
+	acct, sym uint32
+	cl        ClOrdID
+	orderID   int64
+	finished  bool
+}
+
+func newRefModel(cfg Config) *refModel {
+	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP,
+		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow}
+	if m.maxOrd == 0 {
+		m.maxOrd = DefaultMaxOrders
+	}
+	if m.window == 0 {
+		m.window = DefaultClOrdIDWindow
+	}
+	for _, s := range cfg.Symbols {
+		m.specs[s.ID] = s
+		m.lastPx[s.ID] = s.RefPrice
+	}
+	return m
+}
+
+func (m *refModel) clone() *refModel {
+	n := *m
+	n.lastPx = map[uint32]int64{}
+	for k, v := range m.lastPx {
+		n.lastPx[k] = v
+	}
+	n.live = nil
+	for _, o := range m.live {
+		c := *o
+		n.live = append(n.live, &c)
+	}
+	n.hist = slices.Clone(m.hist)
+	n.out = nil
+	return &n
+}
+
+func (m *refModel) apply(c *Command) []Event {
+	m.cmd, m.out = c, nil
+	switch c.Kind {
+	case KindNew:
+		m.newOrder(c)
+	case KindCancel:
+		m.cancel(c)
+	case KindReplace:
+		m.replace(c)
+	case KindMassCancel:
+		m.massCancel(c)
+	default:
+		m.reject(EvRejected, ReasonInvalidOrder)
+	}
+	return m.out
+}
+
+func (m *refModel) emit(typ EventType, reason Reason, o *refOrder) *Event {
+	c := m.cmd
+	m.out = append(m.out, Event{
+		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: o.id, ExecID: c.Seq*ExecIDStride + int64(len(m.out)),
+		Price: o.price, OrderQty: o.qty, CumQty: o.cum, LeavesQty: o.leaves, CumNotional: o.notional,
+		Symbol: o.sym, Account: o.acct, Type: typ, Reason: reason, Side: o.side, OrdType: o.typ,
+		TIF: o.tif, Kind: c.Kind, ClOrdID: o.cl,
+	})
+	return &m.out[len(m.out)-1]
+}
+
+func (m *refModel) reject(typ EventType, reason Reason) {
+	c := m.cmd
+	m.out = append(m.out, Event{
+		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(len(m.out)),
+		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account, Type: typ, Reason: reason,
+		Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind, ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+	})
+}
+
+func (m *refModel) pushHist(h refHist) {
+	m.hist = append(m.hist, h)
+	if len(m.hist) > m.window {
+		m.hist = m.hist[1:]
+	}
+}
+
+func (m *refModel) finish(o *refOrder) {
+	o.resting = false
+	i := slices.Index(m.live, o)
+	m.live = slices.Delete(m.live, i, i+1)
+	m.pushHist(refHist{acct: o.acct, sym: o.sym, cl: o.keyCl, orderID: o.id, finished: true})
+}
+
+func (m *refModel) clUsed(acct uint32, cl ClOrdID) bool {
+	for _, o := range m.live {
+		if o.acct == acct && o.keyCl == cl {
+			return true
+		}
+	}
+	for _, h := range m.hist {
+		if h.acct == acct && h.cl == cl {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *refModel) idUsed(id int64) bool {
+	for _, o := range m.live {
+		if o.id == id {
+			return true
+		}
+	}
+	for _, h := range m.hist {
+		if h.finished && h.orderID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *refModel) qtyOK(spec SymbolSpec, q int64) bool {
+	maxQ := spec.MaxQty
+	if maxQ == 0 {
+		maxQ = MaxQtyLots
+	}
+	return q > 0 && q >= spec.MinQty && q <= maxQ
+}
+
+func (m *refModel) outsideBand(spec SymbolSpec, px int64) bool {
+	last := m.lastPx[spec.ID]
+	if spec.BandTicks == 0 || last == 0 {
+		return false
+	}
+	return px-last > spec.BandTicks || last-px > spec.BandTicks
+}
+
+func (m *refModel) newOrder(c *Command) {
+	spec, ok := m.specs[c.Symbol]
+	switch {
+	case !ok:
+		m.reject(EvRejected, ReasonUnknownSymbol)
+		return
+	case c.Side != Buy && c.Side != Sell, c.Type != Limit && c.Type != Market,
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		m.reject(EvRejected, ReasonInvalidOrder)
+		return
+	case !m.qtyOK(spec, c.Qty):
+		m.reject(EvRejected, ReasonInvalidQty)
+		return
+	case c.Type == Limit && (c.Price <= 0 || c.Price > MaxPriceTicks):
+		m.reject(EvRejected, ReasonInvalidPrice)
+		return
+	case m.clUsed(c.Account, c.ClOrdID):
+		m.reject(EvRejected, ReasonDuplicateClOrd)
+		return
+	case c.Type == Limit && m.outsideBand(spec, c.Price):
+		m.reject(EvRejected, ReasonPriceBand)
+		return
+	case m.idUsed(c.Seq):
+		m.reject(EvRejected, ReasonInvalidOrder)
+		return
+	case len(m.live) >= m.maxOrd:
+		m.reject(EvRejected, ReasonBookFull)
+		return
+	}
+	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, side: c.Side, typ: c.Type, tif: c.TIF,
+		price: c.Price, qty: c.Qty, leaves: c.Qty, cl: c.ClOrdID, keyCl: c.ClOrdID}
+	if c.Type == Market {
+		o.price = 0
+	}
+	m.live = append(m.live, o)
+	m.emit(EvAccepted, ReasonNone, o)
+
+	if c.TIF == FOK {
+		// Try it on a copy: a FOK either fills completely there, and then
+		// here too, or leaves no trace.
+		trial := m.clone()
+		to := trial.live[len(trial.live)-1]
+		if !trial.match(to) || to.leaves > 0 {
+			o.leaves = 0
+			m.emit(EvExpired, ReasonFOKUnfilled, o)
+			m.finish(o)
+			return
+		}
+	}
+	if !m.match(o) {
+		o.leaves = 0
+		m.emit(EvCancelled, ReasonSelfTrade, o)
+		m.finish(o)
+		return
+	}
+	switch {
+	case o.leaves == 0:
+		m.finish(o)
+	case c.Type == Market:
+		reason := ReasonMarketRemainder
+		if o.cum == 0 {
+			reason = ReasonNoLiquidity
+		}
+		o.leaves = 0
+		m.emit(EvExpired, reason, o)
+		m.finish(o)
+	case c.TIF == IOC:
+		o.leaves = 0
+		m.emit(EvExpired, ReasonIOCRemainder, o)
+		m.finish(o)
+	default:
+		m.rest(o)
+	}
+}
+
+func (m *refModel) rest(o *refOrder) {
+	m.stamp++
+	o.resting, o.stamp = true, m.stamp
+}
+
+// best returns the resting order of sym on side sd that trades first.
+func (m *refModel) best(sym uint32, sd Side) *refOrder {
+	var b *refOrder
+	for _, o := range m.live {
+		if !o.resting || o.sym != sym || o.side != sd {
+			continue
+		}
+		if b == nil || sideKey(sd, o.price) > sideKey(sd, b.price) ||
+			o.price == b.price && o.stamp < b.stamp {
+			b = o
+		}
+	}
+	return b
+}
+
+// match trades taker o; false means self-trade prevention cancelled it.
+func (m *refModel) match(o *refOrder) bool {
+	spec := m.specs[o.sym]
+	last0 := m.lastPx[o.sym]
+	opp := Sell
+	if o.side == Sell {
+		opp = Buy
+	}
+	crosses := func(px int64) bool {
+		if o.typ == Limit {
+			return o.side == Buy && px <= o.price || o.side == Sell && px >= o.price
+		}
+		if spec.BandTicks == 0 || last0 == 0 {
+			return true
+		}
+		return o.side == Buy && px <= last0+spec.BandTicks || o.side == Sell && px >= last0-spec.BandTicks
+	}
+	for o.leaves > 0 {
+		r := m.best(o.sym, opp)
+		if r == nil || !crosses(r.price) {
+			break
+		}
+		if m.stp != STPNone && r.acct == o.acct {
+			if m.stp == STPCancelResting || m.stp == STPCancelBoth {
+				r.leaves = 0
+				m.emit(EvCancelled, ReasonSelfTrade, r)
+				m.finish(r)
+			}
+			if m.stp == STPCancelResting {
+				continue
+			}
+			return false
+		}
+		q := min(o.leaves, r.leaves)
+		px := r.price
+		o.leaves, o.cum, o.notional = o.leaves-q, o.cum+q, o.notional+q*px
+		r.leaves, r.cum, r.notional = r.leaves-q, r.cum+q, r.notional+q*px
+		m.lastPx[o.sym] = px
+		e := m.emit(EvFill, ReasonNone, o)
+		e.LastQty, e.LastPx = q, px
+		e = m.emit(EvFill, ReasonNone, r)
+		e.LastQty, e.LastPx = q, px
+		if r.leaves == 0 {
+			m.finish(r)
+		}
+	}
+	return true
+}
+
+// target finds the live order a cancel or replace names, or why not.
+func (m *refModel) target(c *Command) (*refOrder, Reason) {
+	if c.OrderID != 0 {
+		for _, o := range m.live {
+			if o.id == c.OrderID {
+				if o.acct != c.Account || o.sym != c.Symbol {
+					return nil, ReasonUnknownOrder
+				}
+				return o, ReasonNone
+			}
+		}
+		for _, h := range m.hist {
+			if h.finished && h.orderID == c.OrderID {
+				if h.acct != c.Account || h.sym != c.Symbol {
+					return nil, ReasonUnknownOrder
+				}
+				return nil, ReasonTooLate
+			}
+		}
+		return nil, ReasonUnknownOrder
+	}
+	for _, o := range m.live {
+		if o.acct == c.Account && o.keyCl == c.OrigClOrdID {
+			if o.sym != c.Symbol {
+				return nil, ReasonUnknownOrder
+			}
+			return o, ReasonNone
+		}
+	}
+	for _, h := range m.hist {
+		if h.acct == c.Account && h.cl == c.OrigClOrdID {
+			if h.sym != c.Symbol {
+				return nil, ReasonUnknownOrder
+			}
+			return nil, ReasonTooLate
+		}
+	}
+	return nil, ReasonUnknownOrder
+}
+
+func (m *refModel) cancel(c *Command) {
+	if _, ok := m.specs[c.Symbol]; !ok {
+		m.reject(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	o, reason := m.target(c)
+	if o == nil {
+		m.reject(EvCancelRejected, reason)
+		return
+	}
+	old := o.cl
+	o.cl, o.leaves, o.resting = c.ClOrdID, 0, false
+	e := m.emit(EvCancelled, ReasonUserCancel, o)
+	e.OrigClOrdID = old
+	m.finish(o)
+}
+
+func (m *refModel) replace(c *Command) {
+	spec, ok := m.specs[c.Symbol]
+	if !ok {
+		m.reject(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	o, reason := m.target(c)
+	if o == nil {
+		m.reject(EvCancelRejected, reason)
+		return
+	}
+	switch {
+	case !m.qtyOK(spec, c.Qty):
+		reason = ReasonInvalidQty
+	case c.Price <= 0 || c.Price > MaxPriceTicks:
+		reason = ReasonInvalidPrice
+	case m.clUsed(c.Account, c.ClOrdID):
+		reason = ReasonDuplicateClOrd
+	case c.Price != o.price && m.outsideBand(spec, c.Price):
+		reason = ReasonPriceBand
+	}
+	if reason != ReasonNone {
+		e := m.emit(EvCancelRejected, reason, o)
+		e.ClOrdID, e.OrigClOrdID = c.ClOrdID, c.OrigClOrdID
+		return
+	}
+	old := o.cl
+	m.pushHist(refHist{acct: o.acct, sym: o.sym, cl: o.keyCl, orderID: o.id})
+	o.cl, o.keyCl = c.ClOrdID, c.ClOrdID
+	switch {
+	case c.Qty <= o.cum:
+		o.leaves, o.resting = 0, false
+		e := m.emit(EvCancelled, ReasonUserCancel, o)
+		e.OrigClOrdID = old
+		m.finish(o)
+	case c.Price == o.price && c.Qty <= o.qty:
+		o.leaves -= o.qty - c.Qty
+		o.qty = c.Qty
+		e := m.emit(EvReplaced, ReasonNone, o)
+		e.OrigClOrdID = old
+	default:
+		o.resting = false
+		o.price, o.qty, o.leaves = c.Price, c.Qty, c.Qty-o.cum
+		e := m.emit(EvReplaced, ReasonNone, o)
+		e.OrigClOrdID = old
+		switch {
+		case !m.match(o):
+			o.leaves = 0
+			m.emit(EvCancelled, ReasonSelfTrade, o)
+			m.finish(o)
+		case o.leaves == 0:
+			m.finish(o)
+		default:
+			m.rest(o)
+		}
+	}
+}
+
+func (m *refModel) massCancel(c *Command) {
+	if _, ok := m.specs[c.Symbol]; c.Symbol != 0 && !ok {
+		m.reject(EvCancelRejected, ReasonUnknownSymbol)
+		return
+	}
+	for _, o := range slices.Clone(m.live) {
+		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) {
+			o.leaves = 0
+			m.emit(EvCancelled, ReasonMassCancel, o)
+			m.finish(o)
+		}
+	}
+}
