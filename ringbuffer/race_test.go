@@ -1,0 +1,5 @@
+//go:build race
+
+package ringbuffer
+
+const raceEnabled = true

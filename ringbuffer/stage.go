@@ -1,0 +1,183 @@
+package ringbuffer
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+)
+
+// Handler handles the inclusive batch [lo, hi] of ring sequences (0-based),
+// every one of which the previous stage has passed. It reads and writes its
+// slots through Ring.Slot. Handle runs on the handler's own goroutine; it
+// should do its I/O once per batch.
+type Handler interface {
+	Handle(lo, hi int64)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(lo, hi int64)
+
+// Handle calls f(lo, hi).
+func (f HandlerFunc) Handle(lo, hi int64) { f(lo, hi) }
+
+// Stage is one group of handlers. They run side by side, each on its own
+// goroutine, and each sees every slot (a handler that owns only part of the
+// slots, such as a match partition, skips the others itself). The next stage
+// sees a slot only once every handler of this one has passed it.
+type Stage struct {
+	Name     string
+	Handlers []Handler
+}
+
+// PanicError is the failure of a ring whose handler panicked.
+type PanicError struct {
+	Stage   string
+	Handler int   // index in Stage.Handlers
+	Lo, Hi  int64 // the batch being handled
+	Value   any   // what was passed to panic
+	Stack   []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("ringbuffer: stage %q handler %d panicked on [%d, %d]: %v\n%s",
+		e.Stage, e.Handler, e.Lo, e.Hi, e.Value, e.Stack)
+}
+
+// stage is a Stage at run time.
+type stage struct {
+	name      string
+	listeners []*listener
+	sig       signal  // this stage's handlers park here
+	down      *signal // where this stage's progress is announced
+}
+
+// position is the last sequence every handler of the stage has passed.
+func (s *stage) position() int64 {
+	pos := s.listeners[0].seq.Load()
+	for _, l := range s.listeners[1:] {
+		pos = min(pos, l.seq.Load())
+	}
+	return pos
+}
+
+// listener runs one handler: it waits for slots the stage before it has
+// passed, hands them over as one batch, and announces its progress.
+type listener struct {
+	_   [cacheLine]byte
+	seq atomic.Int64 // last sequence handled; read by the next stage and by writers
+	_   [cacheLine - 8]byte
+
+	// Counters, written only by the listener's goroutine.
+	events  atomic.Uint64
+	batches atomic.Uint64
+	parks   atomic.Uint64
+
+	p        *pipe
+	stage    *stage
+	upstream *stage // nil for the first stage, which follows the writers
+	index    int
+	handler  Handler
+}
+
+func (p *pipe) buildStages(stages []Stage) {
+	for i, s := range stages {
+		st := &stage{name: s.Name}
+		if st.name == "" {
+			st.name = fmt.Sprintf("stage%d", i)
+		}
+		st.sig.init()
+		var upstream *stage
+		if i > 0 {
+			upstream = p.stages[i-1]
+			upstream.down = &st.sig
+		}
+		for j, h := range s.Handlers {
+			l := &listener{p: p, stage: st, upstream: upstream, index: j, handler: h}
+			l.seq.Store(-1)
+			st.listeners = append(st.listeners, l)
+			p.listeners = append(p.listeners, l)
+		}
+		p.stages = append(p.stages, st)
+	}
+	p.last = p.stages[len(p.stages)-1]
+	p.last.down = &p.roomSig
+}
+
+// available returns the last sequence this listener may handle, which is
+// next-1 when there is nothing for it.
+func (l *listener) available(next int64) int64 {
+	if l.upstream == nil {
+		return l.p.publishedFrom(next)
+	}
+	return l.upstream.position()
+}
+
+func (l *listener) run() {
+	p := l.p
+	next := l.seq.Load() + 1
+	wokeSomeone := false
+	for {
+		hi := l.available(next)
+		if hi < next {
+			hi = l.await(next, wokeSomeone)
+			if hi < next {
+				return
+			}
+		}
+		if p.failed.Load() {
+			return
+		}
+		if !l.handle(next, hi) || p.failed.Load() {
+			return // the batch is not passed on: no later stage sees it
+		}
+		l.seq.Store(hi)
+		l.events.Store(l.events.Load() + uint64(hi-next+1))
+		l.batches.Store(l.batches.Load() + 1)
+		wokeSomeone = l.stage.down.notify()
+		next = hi + 1
+	}
+}
+
+// await waits for a slot at next and returns the last available sequence, or
+// next-1 when the listener must exit.
+func (l *listener) await(next int64, wokeSomeone bool) int64 {
+	p := l.p
+	if wokeSomeone && p.wait == WaitHybrid {
+		// The goroutine we just woke is queued on our P; let it run now
+		// rather than after our spin.
+		runtime.Gosched()
+	}
+	sig := &l.stage.sig
+	for try := 0; ; try++ {
+		if p.done(next) {
+			return next - 1
+		}
+		if hi := l.available(next); hi >= next {
+			return hi
+		}
+		if !backoff(p.wait, try) {
+			continue
+		}
+		e := sig.prepare()
+		if l.available(next) >= next || p.done(next) {
+			sig.cancel()
+			continue
+		}
+		l.parks.Store(l.parks.Load() + 1)
+		sig.park(e)
+	}
+}
+
+// handle runs the handler on [lo, hi] and turns a panic into the ring's
+// failure. It reports whether the handler returned normally.
+func (l *listener) handle(lo, hi int64) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.p.fail(&PanicError{Stage: l.stage.name, Handler: l.index, Lo: lo, Hi: hi, Value: v, Stack: debug.Stack()})
+			ok = false
+		}
+	}()
+	l.handler.Handle(lo, hi)
+	return true
+}
