@@ -309,3 +309,348 @@ func TestRejectChangesNothing(t *testing.T) {
 		t.Fatal("a rejected command changed the engine state")
 	}
 }
+
+func stpConfig(mode STPMode) func(*Config) { return func(c *Config) { c.STP = mode } }
+
+func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  func(*Config)
+		cmds []Command
+		want []string
+	}{
+		// Market orders never rest.
+		{"market_buy_sweeps_levels", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 101),
+			limit(brokerB, "S2", Sell, 2, 105),
+			market(brokerA, "M1", Buy, 3),
+		}, []string{"accepted o3 M1 3@0",
+			"fill o3 M1 2@101 cum=2 leaves=1", "fill o1 S1 2@101 cum=2 leaves=0",
+			"fill o3 M1 1@105 cum=3 leaves=0", "fill o2 S2 1@105 cum=1 leaves=1"}},
+		{"market_on_empty_book_expires_no_liquidity", nil, []Command{
+			market(brokerA, "M1", Buy, 3),
+		}, []string{"accepted o1 M1 3@0", "expired o1 M1 no_liquidity cum=0"}},
+		{"market_remainder_expires", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 101),
+			market(brokerA, "M1", Buy, 5),
+		}, []string{"accepted o2 M1 5@0", "fill o2 M1 2@101 cum=2 leaves=3", "fill o1 S1 2@101 cum=2 leaves=0",
+			"expired o2 M1 market_remainder cum=2"}},
+		{"market_stops_at_price_band", nil, []Command{
+			onSymbol(limit(brokerB, "S1", Sell, 20, 1040), 3),
+			onSymbol(limit(brokerB, "S2", Sell, 20, 1050), 3),
+			onSymbol(limit(brokerB, "S3", Sell, 20, 1040), 3), // 1040 is inside the band around 1000, 1060 is not
+			onSymbol(market(brokerA, "M1", Buy, 100), 3),
+		}, []string{"accepted o4 M1 100@0",
+			"fill o4 M1 20@1040 cum=20 leaves=80", "fill o1 S1 20@1040 cum=20 leaves=0",
+			"fill o4 M1 20@1040 cum=40 leaves=60", "fill o3 S3 20@1040 cum=20 leaves=0",
+			"fill o4 M1 20@1050 cum=60 leaves=40", "fill o2 S2 20@1050 cum=20 leaves=0",
+			"expired o4 M1 market_remainder cum=60"}},
+		// IOC and FOK.
+		{"ioc_fills_what_it_can_rest_expires", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 100),
+			withTIF(limit(brokerA, "I1", Buy, 5, 100), IOC),
+		}, []string{"accepted o2 I1 5@100", "fill o2 I1 2@100 cum=2 leaves=3", "fill o1 S1 2@100 cum=2 leaves=0",
+			"expired o2 I1 ioc_remainder cum=2"}},
+		{"ioc_without_cross_expires_untouched", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 101),
+			withTIF(limit(brokerA, "I1", Buy, 5, 100), IOC),
+		}, []string{"accepted o2 I1 5@100", "expired o2 I1 ioc_remainder cum=0"}},
+		{"fok_fills_completely_across_levels", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 100),
+			limit(brokerB, "S2", Sell, 3, 101),
+			withTIF(limit(brokerA, "F1", Buy, 5, 101), FOK),
+		}, []string{"accepted o3 F1 5@101",
+			"fill o3 F1 2@100 cum=2 leaves=3", "fill o1 S1 2@100 cum=2 leaves=0",
+			"fill o3 F1 3@101 cum=5 leaves=0", "fill o2 S2 3@101 cum=3 leaves=0"}},
+		{"fok_short_by_one_leaves_no_trace", nil, []Command{
+			limit(brokerB, "S1", Sell, 2, 100),
+			limit(brokerB, "S2", Sell, 2, 101),
+			withTIF(limit(brokerA, "F1", Buy, 5, 101), FOK),
+			limit(brokerA, "B1", Buy, 4, 101), // S1 and S2 are still there, untouched
+		}, []string{"accepted o4 B1 4@101",
+			"fill o4 B1 2@100 cum=2 leaves=2", "fill o1 S1 2@100 cum=2 leaves=0",
+			"fill o4 B1 2@101 cum=4 leaves=0", "fill o2 S2 2@101 cum=2 leaves=0"}},
+		{"fok_beyond_its_limit_expires", nil, []Command{
+			limit(brokerB, "S1", Sell, 5, 102),
+			withTIF(limit(brokerA, "F1", Buy, 5, 101), FOK),
+		}, []string{"accepted o2 F1 5@101", "expired o2 F1 fok_unfilled cum=0"}},
+		{"gtc_rests_like_day", nil, []Command{
+			withTIF(limit(brokerA, "G1", Buy, 5, 100), GTC),
+		}, []string{"accepted o1 G1 5@100"}},
+		// Cancel/replace.
+		{"replace_qty_down_keeps_priority", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "B2", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 6, 100),
+			limit(brokerB, "S1", Sell, 6, 100),
+		}, []string{"accepted o4 S1 6@100", "fill o4 S1 6@100 cum=6 leaves=0", "fill o1 B1a 6@100 cum=6 leaves=0"}},
+		{"replace_qty_up_loses_priority", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "B2", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 12, 100),
+			limit(brokerB, "S1", Sell, 6, 100),
+		}, []string{"accepted o4 S1 6@100", "fill o4 S1 6@100 cum=6 leaves=0", "fill o2 B2 6@100 cum=6 leaves=4"}},
+		{"replace_price_change_loses_priority", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "B2", Buy, 10, 101),
+			replace(brokerA, "B1a", "B1", 10, 101),
+			limit(brokerB, "S1", Sell, 6, 101),
+		}, []string{"accepted o4 S1 6@101", "fill o4 S1 6@101 cum=6 leaves=0", "fill o2 B2 6@101 cum=6 leaves=4"}},
+		{"replace_reports_new_clordid", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 8, 99),
+		}, []string{"replaced o1 B1a<-B1 8@99 leaves=8"}},
+		{"replace_chain_uses_latest_clordid", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 8, 99),
+			replace(brokerA, "B1b", "B1a", 7, 99),
+		}, []string{"replaced o1 B1b<-B1a 7@99 leaves=7"}},
+		{"replace_of_replaced_away_clordid_too_late", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 8, 99),
+			replace(brokerA, "B1b", "B1", 7, 99),
+		}, []string{"cancel_rejected B1b too_late"}},
+		{"replace_to_crossing_price_trades", nil, []Command{
+			limit(brokerB, "S1", Sell, 4, 101),
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 10, 101),
+		}, []string{"replaced o2 B1a<-B1 10@101 leaves=10",
+			"fill o2 B1a 4@101 cum=4 leaves=6", "fill o1 S1 4@101 cum=4 leaves=0"}},
+		{"replace_down_to_filled_qty_cancels_rest", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "S1", Sell, 6, 100),
+			replace(brokerA, "B1a", "B1", 5, 100),
+		}, []string{"cancelled o1 B1a user_cancel cum=6"}},
+		{"replace_keeps_filled_qty", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "S1", Sell, 6, 100),
+			replace(brokerA, "B1a", "B1", 12, 100),
+		}, []string{"replaced o1 B1a<-B1 12@100 leaves=6"}},
+		{"replace_with_duplicate_clordid_rejected", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerA, "B2", Buy, 10, 100),
+			replace(brokerA, "B2", "B1", 8, 100),
+		}, []string{"cancel_rejected B2 duplicate_clordid"}},
+		{"replace_of_filled_order_too_late", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerB, "S1", Sell, 10, 100),
+			replace(brokerA, "B1a", "B1", 8, 100),
+		}, []string{"cancel_rejected B1a too_late"}},
+		{"replace_of_other_brokers_order_unknown", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerB, "B1a", "B1", 8, 100),
+		}, []string{"cancel_rejected B1a unknown_order"}},
+		{"replace_to_zero_qty_rejected", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			replace(brokerA, "B1a", "B1", 0, 100),
+		}, []string{"cancel_rejected B1a invalid_qty"}},
+		{"cancel_of_ioc_remainder_too_late", nil, []Command{
+			withTIF(limit(brokerA, "I1", Buy, 5, 100), IOC),
+			cancel(brokerA, "C1", "I1"),
+		}, []string{"cancel_rejected C1 too_late"}},
+		{"clordid_of_rejected_order_is_free_again", nil, []Command{
+			limit(brokerA, "B1", Buy, 0, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o2 B1 5@100"}},
+		{"clordid_of_cancelled_order_stays_used", nil, []Command{
+			limit(brokerA, "B1", Buy, 5, 100),
+			cancel(brokerA, "C1", "B1"),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"rejected B1 duplicate_clordid"}},
+		// Self-trade prevention.
+		{"self_trade_allowed_without_stp", nil, []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o2 B1 5@100", "fill o2 B1 5@100 cum=5 leaves=0", "fill o1 S1 5@100 cum=5 leaves=0"}},
+		{"stp_cancel_resting_then_trades_next", stpConfig(STPCancelResting), []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerB, "S2", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o3 B1 5@100", "cancelled o1 S1 self_trade cum=0",
+			"fill o3 B1 5@100 cum=5 leaves=0", "fill o2 S2 5@100 cum=5 leaves=0"}},
+		{"stp_cancel_incoming_keeps_resting", stpConfig(STPCancelIncoming), []Command{
+			limit(brokerB, "S0", Sell, 2, 99),
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o3 B1 5@100", "fill o3 B1 2@99 cum=2 leaves=3", "fill o1 S0 2@99 cum=2 leaves=0",
+			"cancelled o3 B1 self_trade cum=2"}},
+		{"stp_cancel_both", stpConfig(STPCancelBoth), []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o2 B1 5@100", "cancelled o1 S1 self_trade cum=0", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_fok_counts_only_other_brokers", stpConfig(STPCancelResting), []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerB, "S2", Sell, 2, 100),
+			withTIF(limit(brokerA, "F1", Buy, 5, 100), FOK),
+		}, []string{"accepted o3 F1 5@100", "expired o3 F1 fok_unfilled cum=0"}},
+		// Per-symbol rules (symbol 3: qty 10..1000, band 50 ticks around 1000).
+		{"below_min_qty_rejected", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 9, 1000), 3),
+		}, []string{"rejected B1 invalid_qty"}},
+		{"above_max_qty_rejected", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 1001, 1000), 3),
+		}, []string{"rejected B1 invalid_qty"}},
+		{"outside_band_rejected", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 10, 1051), 3),
+		}, []string{"rejected B1 price_band"}},
+		{"band_edge_accepted", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 10, 950), 3),
+		}, []string{"accepted o1 B1 10@950"}},
+		{"band_follows_last_trade", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 10, 1040), 3),
+			onSymbol(limit(brokerB, "S1", Sell, 10, 1040), 3),
+			onSymbol(limit(brokerA, "B2", Buy, 10, 1090), 3),
+		}, []string{"accepted o3 B2 10@1090"}},
+		{"replace_outside_band_rejected", nil, []Command{
+			onSymbol(limit(brokerA, "B1", Buy, 10, 1000), 3),
+			onSymbol(replace(brokerA, "B1a", "B1", 10, 900), 3),
+		}, []string{"cancel_rejected B1a price_band"}},
+		{"price_above_hard_cap_rejected", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, MaxPriceTicks+1),
+		}, []string{"rejected B1 invalid_price"}},
+		{"book_full_rejected", func(c *Config) { c.MaxOrders = 1 }, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			limit(brokerA, "B2", Buy, 10, 100),
+		}, []string{"rejected B2 book_full"}},
+		// Mass cancel.
+		{"mass_cancel_one_symbol", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			onSymbol(limit(brokerA, "B2", Buy, 10, 100), 2),
+			limit(brokerB, "B3", Buy, 10, 100),
+			limit(brokerA, "B4", Sell, 10, 110),
+			massCancel(brokerA, 1),
+		}, []string{"cancelled o1 B1 mass_cancel cum=0", "cancelled o4 B4 mass_cancel cum=0"}},
+		{"mass_cancel_all_symbols_oldest_first", nil, []Command{
+			limit(brokerA, "B1", Buy, 10, 100),
+			onSymbol(limit(brokerA, "B2", Buy, 10, 100), 2),
+			limit(brokerB, "B3", Buy, 10, 100),
+			limit(brokerA, "B4", Sell, 10, 110),
+			replace(brokerA, "B1a", "B1", 11, 101),
+			massCancel(brokerA, 0),
+		}, []string{"cancelled o1 B1a mass_cancel cum=0", "cancelled o2 B2 mass_cancel cum=0", "cancelled o4 B4 mass_cancel cum=0"}},
+		{"mass_cancel_with_nothing_resting_is_silent", nil, []Command{
+			massCancel(brokerA, 0),
+		}, nil},
+		{"mass_cancel_unknown_symbol_rejected", nil, []Command{
+			massCancel(brokerA, 9),
+		}, []string{"cancel_rejected MASS unknown_symbol"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			e := New(cfg)
+			got := run(t, e, tc.cmds)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("events:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tc.want, "\n       "))
+			}
+		})
+	}
+}
+
+func TestEventsCarryFullOrderState(t *testing.T) {
+	e := New(testConfig())
+	cmds := []Command{
+		limit(brokerB, "S1", Sell, 4, 101),
+		limit(brokerB, "S2", Sell, 4, 102),
+		withTIF(limit(brokerA, "B1", Buy, 10, 102), GTC),
+	}
+	var evs []Event
+	for i := range cmds {
+		c := cmds[i]
+		c.Seq, c.TimeNs = int64(10+i), int64(5000+i)
+		evs = e.Apply(&c, evs[:0])
+	}
+	last := evs[len(evs)-2] // the aggressor's second fill
+	want := Event{Seq: 12, TimeNs: 5002, OrderID: 12, ExecID: 12*ExecIDStride + 3, Price: 102, OrderQty: 10,
+		LastQty: 4, LastPx: 102, CumQty: 8, LeavesQty: 2, CumNotional: 4*101 + 4*102, Symbol: 1, Account: brokerA,
+		Type: EvFill, Side: Buy, OrdType: Limit, TIF: GTC, Kind: KindNew, ClOrdID: id("B1")}
+	if last != want {
+		t.Fatalf("fill event\n got  %+v\n want %+v", last, want)
+	}
+	if top := e.Top(1); top != (Top{BidPx: 102, BidQty: 2}) {
+		t.Fatalf("top of book %+v", top)
+	}
+}
+
+func TestSnapshotRestoreGivesSameBytesAndFuture(t *testing.T) {
+	snap := sampleSnapshot()
+	e := New(testConfig())
+	if err := e.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.Snapshot(nil); !slices.Equal(snap, again) {
+		t.Fatal("snapshot after restore differs")
+	}
+	// The restored engine still knows every order and ClOrdID.
+	tail := []Command{
+		cancel(brokerB, "C9", "S3"),              // live: cancelled
+		cancel(brokerB, "C8", "S2"),              // cancelled before the snapshot: too late
+		limit(brokerA, "B1", Buy, 1, 90),         // B1 was used: duplicate
+		replace(brokerA, "B1b", "B1a", 12, 103),  // live: loses priority, rests at 103
+		onSymbol(cancel(brokerA, "C7", "B2"), 3), // live on symbol 3
+	}
+	want := [][]string{
+		{"cancelled o7 C9 user_cancel cum=0"},
+		{"cancel_rejected C8 too_late"},
+		{"rejected B1 duplicate_clordid"},
+		{"replaced o1 B1b<-B1a 12@103 leaves=8"},
+		{"cancelled o5 C7 user_cancel cum=0"},
+	}
+	var evs []Event
+	for i := range tail {
+		c := tail[i]
+		c.Seq = int64(100 + i)
+		evs = e.Apply(&c, evs[:0])
+		var got []string
+		for j := range evs {
+			got = append(got, describe(&evs[j]))
+		}
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("after restore, command %d: got %q, want %q", i, got, want[i])
+		}
+	}
+}
+
+func TestRestoreRefusesDamage(t *testing.T) {
+	snap := sampleSnapshot()
+	e := New(testConfig())
+	for n := range len(snap) {
+		if err := e.Restore(snap[:n]); err == nil {
+			t.Fatalf("restore accepted a snapshot cut at %d of %d bytes", n, len(snap))
+		}
+	}
+	if err := e.Restore(append(slices.Clone(snap), 0)); err == nil {
+		t.Fatal("restore accepted trailing bytes")
+	}
+	other := testConfig()
+	other.STP = STPCancelBoth
+	if err := New(other).Restore(snap); err == nil {
+		t.Fatal("restore accepted a snapshot written under another config")
+	}
+	if e.RestingOrders() != 0 {
+		t.Fatal("a failed restore changed the engine")
+	}
+}
+
+func TestHashTracksState(t *testing.T) {
+	a, b := New(testConfig()), New(testConfig())
+	empty := a.Hash()
+	cmds := []Command{limit(brokerA, "B1", Buy, 10, 100), limit(brokerB, "S1", Sell, 4, 100)}
+	run(t, a, cmds)
+	run(t, b, cmds)
+	if a.Hash() != b.Hash() {
+		t.Fatal("same commands, different hashes")
+	}
+	if a.Hash() == empty {
+		t.Fatal("hash did not change with the book")
+	}
+	c := New(testConfig())
+	cmds[1].Qty = 5 // one lot more traded: a resting order differs by one lot
+	run(t, c, cmds)
+	if c.Hash() == a.Hash() {
+		t.Fatal("different resting state, same hash")
+	}
+}

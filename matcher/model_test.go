@@ -20,16 +20,16 @@ type refModel struct {
 }
 
 type refOrder struct {
-	id                               int64
-	sym, acct                        uint32
-	side                             Side
-	typ                              OrdType
-	tif                              TIF
+	id                                int64
+	sym, acct                         uint32
+	side                              Side
+	typ                               OrdType
+	tif                               TIF
 	price, qty, leaves, cum, notional int64
-	cl                               ClOrdID // as reported in events
-	keyCl                            ClOrdID // as registered for lookups and duplicates
-	resting                          bool
-	stamp                            int64
+	cl                                ClOrdID // as reported in events
+	keyCl                             ClOrdID // as registered for lookups and duplicates
+	resting                           bool
+	stamp                             int64
 }
 
 type refHist struct {

@@ -19,12 +19,12 @@ var (
 // mostly name orders that exist, sometimes ones that do not, finished ones,
 // other brokers' ones; now and then a malformed command.
 type streamGen struct {
-	rng  *rand.Rand
-	syms []uint32
-	seq  int64
-	used map[uint32][]sentID // ClOrdIDs each account has sent, newest last
-	symOf map[int64]uint32   // symbol of the order each new-order command created
-	live  []liveOrder        // resting orders, as the events told
+	rng   *rand.Rand
+	syms  []uint32
+	seq   int64
+	used  map[uint32][]sentID // ClOrdIDs each account has sent, newest last
+	symOf map[int64]uint32    // symbol of the order each new-order command created
+	live  []liveOrder         // resting orders, as the events told
 }
 
 type liveOrder struct {
