@@ -102,7 +102,7 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 	seller.Send("D", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "50",
 		tag.OrdType, "2", tag.Price, "102", tag.TimeInForce, "0")
 	s2New := expect(t, "second sell new", seller.Next(wait), map[quickfix.Tag]string{
-		tag.ExecType: "0", tag.OrdStatus: "0", tag.ClOrdID: "S2", tag.LeavesQty: "50", tag.Price: "102",
+		tag.ExecType: "0", tag.OrdStatus: "0", tag.ClOrdID: "S2", tag.LeavesQty: "50", tag.Price: "102.00",
 	})
 	uniqueExec(s2New)
 	seller.Send("F", tag.OrigClOrdID, "S1", tag.ClOrdID, "C1", tag.Symbol, "AAPL", tag.Side, "2")
@@ -131,11 +131,11 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 		tag.OrdType, "2", tag.Price, "102", tag.TimeInForce, "0")
 	uniqueExec(expect(t, "buyer new after restart", buyer.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"}))
 	uniqueExec(expect(t, "buyer fill after restart", buyer.Next(wait), map[quickfix.Tag]string{
-		tag.ExecType: "F", tag.OrdStatus: "2", tag.LastQty: "50", tag.LastPx: "102", tag.CumQty: "50", tag.LeavesQty: "0",
+		tag.ExecType: "F", tag.OrdStatus: "2", tag.LastQty: "50", tag.LastPx: "102.00", tag.CumQty: "50", tag.LeavesQty: "0",
 	}))
 	uniqueExec(expect(t, "resting sell fills after restart", seller.Next(wait), map[quickfix.Tag]string{
 		tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "S2", tag.OrderID: s2New[tag.OrderID],
-		tag.LastQty: "50", tag.LastPx: "102", tag.CumQty: "50", tag.LeavesQty: "0", tag.AvgPx: "102",
+		tag.LastQty: "50", tag.LastPx: "102.00", tag.CumQty: "50", tag.LeavesQty: "0", tag.AvgPx: "102.00",
 	}))
 }
 
