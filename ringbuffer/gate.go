@@ -99,13 +99,14 @@ func (g *gate) sleep() {
 	}
 }
 
-// nudge asks the gate to catch up with the committed sequence.
-func (g *gate) nudge() {
+// nudge asks the gate to catch up with the committed sequence, and reports
+// whether that woke its goroutine.
+func (g *gate) nudge() bool {
 	if g.nudged.Load() {
-		return // the gate has not consumed the last nudge yet
+		return false // the gate has not consumed the last nudge yet
 	}
 	g.nudged.Store(true)
-	g.sig.notify()
+	return g.sig.notify()
 }
 
 func (g *gate) close() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,34 +46,44 @@ type Ring[T any] struct {
 	pipe
 }
 
-// pipe is everything of a Ring that does not depend on the slot type.
+// pipe is everything of a Ring that does not depend on the slot type. Its
+// fields are grouped by who writes them, each group on its own cache lines:
+// a stage spinning on the stop flags must not miss its cache every time a
+// writer counts a claim.
 type pipe struct {
-	mask     int64
-	capacity int64
-	wait     WaitStrategy
-	nudgeAt  int64
+	// Set by New, then only read.
+	mask       int64
+	capacity   int64
+	wait       WaitStrategy
+	nudgeAt    int64
+	commitMask int64 // one writer: go-disruptor hears of every commitMask+1'th publish
+	multi      bool  // several writers
+	dis        disruptor.Disruptor
+	gate       *gate
+	published  []atomic.Int64 // published[i&mask] == i once sequence i is published
+	stages     []*stage
+	listeners  []*listener
+	last       *stage
+	writers    int
+	_          [cacheLine]byte
 
-	dis  disruptor.Disruptor
-	gate *gate
+	// Written by every Claim and Publish.
+	claims atomic.Int64 // claims in flight, plus closedBit once Claim refuses
+	_      [cacheLine - 8]byte
 
-	// published[i&mask] == i once sequence i is published.
-	published []atomic.Int64
-
-	stages    []*stage
-	listeners []*listener
-	last      *stage
-
-	roomSig    signal // writers waiting for room park here; the last stage notifies
-	cachedTail atomic.Int64
-
-	inflight     atomic.Int64 // Claims not yet published or refused
-	closed       atomic.Bool  // Claim refuses; set by Close and by Fail
-	failed       atomic.Bool
-	stopping     atomic.Bool  // set by Close: listeners exit past drainTarget
-	drainTarget  atomic.Int64 // last published sequence once Close stopped accepting
+	// Written by writers on their slow path.
+	cachedTail   atomic.Int64 // a recent position of the last stage
 	backPressure atomic.Uint64
 	reserveWaits atomic.Uint64
-	writerCount  int
+	_            [cacheLine - 24]byte
+
+	// Written once or twice in the ring's life, read by every waiting loop.
+	failed      atomic.Bool
+	stopping    atomic.Bool  // set by Close: listeners exit past drainTarget
+	drainTarget atomic.Int64 // last published sequence once Close stopped accepting
+	_           [cacheLine - 16]byte
+
+	roomSig signal // writers waiting for room park here; the last stage notifies
 
 	errMu         sync.Mutex
 	failure       error
@@ -81,6 +92,11 @@ type pipe struct {
 	listenersDone sync.WaitGroup
 	gateDone      chan struct{}
 }
+
+// closedBit in pipe.claims makes Claim refuse. Claim adds one to claims and
+// tests the bit in a single atomic step, and Close sets the bit and then
+// waits for the count to drain, so no claim slips between the two.
+const closedBit = 1 << 62
 
 // New builds a ring whose slots pass through the stages in the order given.
 // Nothing runs until Start.
@@ -121,7 +137,9 @@ func New[T any](opts Options, stages ...Stage) (*Ring[T], error) {
 	p.capacity = int64(capacity)
 	p.wait = opts.Wait
 	p.nudgeAt = int64(capacity) / 4
-	p.writerCount = max(opts.Writers, 1)
+	p.writers = max(opts.Writers, 1)
+	p.multi = p.writers > 1
+	p.commitMask = max(int64(capacity)/16, 1) - 1
 	p.gateDone = make(chan struct{})
 	p.published = make([]atomic.Int64, capacity)
 	for i := range p.published {
@@ -134,7 +152,7 @@ func New[T any](opts Options, stages ...Stage) (*Ring[T], error) {
 
 	dis, err := disruptor.New(
 		disruptor.Options.BufferCapacity(capacity),
-		disruptor.Options.WriterCount(uint8(min(p.writerCount, 255))),
+		disruptor.Options.WriterCount(uint8(min(p.writers, 255))),
 		disruptor.Options.WaitStrategy(p.gate),
 		disruptor.Options.NewHandlerGroup(p.gate),
 	)
@@ -233,17 +251,18 @@ func (r *pipe) start() {
 
 // claim: see Ring.Claim. Hot path.
 func (r *pipe) claim() (int64, error) {
-	r.inflight.Add(1)
-	if r.closed.Load() {
-		r.inflight.Add(-1)
+	if r.claims.Add(1)&closedBit != 0 {
+		r.claims.Add(-1)
 		return -1, ErrClosed
 	}
 	seq := r.dis.Reserve(1)
 	if seq < 0 {
 		panic(fmt.Sprintf("ringbuffer: go-disruptor Reserve(1) returned %d", seq))
 	}
-	if seq-r.gate.real.Load() > r.nudgeAt {
-		r.gate.nudge()
+	if seq-r.gate.real.Load() > r.nudgeAt && r.gate.nudge() {
+		// The gate now waits on our P; a writer that never blocks would
+		// keep it waiting until go-disruptor's wrap check stops the writer.
+		runtime.Gosched()
 	}
 	wrap := seq - r.capacity
 	if wrap > r.cachedTail.Load() && !r.awaitRoom(wrap) {
@@ -251,7 +270,7 @@ func (r *pipe) claim() (int64, error) {
 		// that go-disruptor's sequence stays contiguous and no other writer
 		// hangs in its Reserve; the stages have stopped and never see it.
 		r.dis.Commit(seq, seq)
-		r.inflight.Add(-1)
+		r.claims.Add(-1)
 		return -1, ErrClosed
 	}
 	return seq, nil
@@ -289,8 +308,13 @@ func (r *pipe) awaitRoom(wrap int64) bool {
 // publish: see Ring.Publish. Hot path.
 func (r *pipe) publish(seq int64) {
 	r.published[seq&r.mask].Store(seq)
-	r.dis.Commit(seq, seq)
-	r.inflight.Add(-1)
+	if r.multi || seq&r.commitMask == r.commitMask {
+		// go-disruptor's single-writer Commit(seq) also commits everything
+		// before seq, so one writer tells it only now and then: the gate,
+		// its only reader, needs to be roughly, not exactly, up to date.
+		r.dis.Commit(seq, seq)
+	}
+	r.claims.Add(-1)
 	r.stages[0].sig.notify()
 }
 
@@ -308,10 +332,10 @@ func (r *pipe) publishedFrom(from int64) int64 {
 func (r *pipe) close() error {
 	r.closeOnce.Do(func() {
 		r.start()
-		r.closed.Store(true)
+		r.claims.Or(closedBit)
 		// Claims that got past the closed check finish: they publish, or
 		// they return ErrClosed because the ring failed. Either is prompt.
-		for r.inflight.Load() != 0 {
+		for r.claims.Load() != closedBit {
 			time.Sleep(20 * time.Microsecond)
 		}
 		r.drainTarget.Store(r.publishedFrom(r.last.position() + 1))
@@ -335,7 +359,7 @@ func (r *pipe) fail(err error) {
 	}
 	r.errMu.Unlock()
 	r.failed.Store(true)
-	r.closed.Store(true)
+	r.claims.Or(closedBit)
 	r.wakeAll()
 }
 

@@ -69,7 +69,6 @@ type listener struct {
 	_   [cacheLine - 8]byte
 
 	// Counters, written only by the listener's goroutine.
-	events  atomic.Uint64
 	batches atomic.Uint64
 	parks   atomic.Uint64
 
@@ -132,7 +131,6 @@ func (l *listener) run() {
 			return // the batch is not passed on: no later stage sees it
 		}
 		l.seq.Store(hi)
-		l.events.Store(l.events.Load() + uint64(hi-next+1))
 		l.batches.Store(l.batches.Load() + 1)
 		wokeSomeone = l.stage.down.notify()
 		next = hi + 1

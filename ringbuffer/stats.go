@@ -34,7 +34,7 @@ func (p *pipe) stats() []StageStats {
 	out := make([]StageStats, 0, 1+len(p.stages))
 	out = append(out, StageStats{
 		Name:         "writers",
-		Handlers:     p.writerCount,
+		Handlers:     p.writers,
 		Events:       uint64(published + 1),
 		BackPressure: p.backPressure.Load() + p.reserveWaits.Load(),
 	})
@@ -45,7 +45,7 @@ func (p *pipe) stats() []StageStats {
 		st.Lag = max(published-pos, 0)
 		var handled uint64
 		for _, l := range s.listeners {
-			handled += l.events.Load()
+			handled += uint64(l.seq.Load() + 1) // every handler sees every slot
 			st.Batches += l.batches.Load()
 			st.Parks += l.parks.Load()
 		}
