@@ -58,6 +58,9 @@ type Result struct {
 	Passed  bool
 	Err     error // nil when Passed; otherwise a *StepError, or the failure to start
 	Elapsed time.Duration
+	// Transcript is what crossed the wire, one message a line: "1> ..." sent
+	// and "1< ..." received on connection 1, SOH shown as '|'.
+	Transcript []string
 }
 
 // StepError is the first step of a scenario that did not go as written.
@@ -84,15 +87,19 @@ func Run(ctx context.Context, addr string, s Scenario, opts Options) Result {
 	start := time.Now()
 	p := &player{ctx: ctx, addr: addr, opts: opts.withDefaults(), conns: make(map[int]*clientConn)}
 	defer p.closeAll()
+	r := Result{Name: s.Name, Passed: true}
 	for _, step := range s.Steps {
 		if err := ctx.Err(); err != nil {
-			return Result{Name: s.Name, Err: p.fail(step, "run cancelled: "+err.Error(), nil), Elapsed: time.Since(start)}
+			r.Passed, r.Err = false, p.fail(step, "run cancelled: "+err.Error(), nil)
+			break
 		}
 		if err := p.play(step); err != nil {
-			return Result{Name: s.Name, Err: err, Elapsed: time.Since(start)}
+			r.Passed, r.Err = false, err
+			break
 		}
 	}
-	return Result{Name: s.Name, Passed: true, Elapsed: time.Since(start)}
+	r.Elapsed, r.Transcript = time.Since(start), p.transcript
+	return r
 }
 
 type clientConn struct {
@@ -102,10 +109,22 @@ type clientConn struct {
 }
 
 type player struct {
-	ctx   context.Context
-	addr  string
-	opts  Options
-	conns map[int]*clientConn
+	ctx        context.Context
+	addr       string
+	opts       Options
+	conns      map[int]*clientConn
+	transcript []string
+}
+
+// transcriptLinesMax bounds a transcript; the longest scenario has about 40.
+const transcriptLinesMax = 1000
+
+func (p *player) record(conn int, dir string, msg []byte) {
+	line := fmt.Sprintf("%d%s %s", conn, dir, printable(msg))
+	p.opts.Trace("%s", line)
+	if len(p.transcript) < transcriptLinesMax {
+		p.transcript = append(p.transcript, line)
+	}
 }
 
 func (p *player) play(step Step) error {
@@ -152,7 +171,7 @@ func (p *player) send(c *clientConn, step Step) error {
 		c.heartBtInt = hb
 	}
 	b := frame(text)
-	p.opts.Trace("%d> %s", step.Conn, printable(b))
+	p.record(step.Conn, ">", b)
 	c.nc.SetWriteDeadline(time.Now().Add(p.opts.ExpectTimeout))
 	if _, err := c.nc.Write(b); err != nil {
 		return p.fail(step, "send: "+err.Error(), nil)
@@ -164,10 +183,12 @@ func (p *player) expect(c *clientConn, step Step) error {
 	wait := p.wait(c)
 	c.nc.SetReadDeadline(time.Now().Add(wait))
 	msg, err := readMessage(c.r)
+	if len(msg) > 0 {
+		p.record(step.Conn, "<", msg)
+	}
 	if err != nil {
 		return p.fail(step, describeReadError(err, wait, len(msg)), msg)
 	}
-	p.opts.Trace("%d< %s", step.Conn, printable(msg))
 	if reason := compareMessage(step.Text, msg); reason != "" {
 		return p.fail(step, reason, msg)
 	}
@@ -190,7 +211,7 @@ func (p *player) expectDisconnect(c *clientConn, step Step) error {
 		return p.fail(step, "read: "+err.Error(), nil)
 	}
 	msg, _ := readMessage(c.r)
-	p.opts.Trace("%d< %s", step.Conn, printable(msg))
+	p.record(step.Conn, "<", msg)
 	return p.fail(step, "want the connection closed, got data", msg)
 }
 

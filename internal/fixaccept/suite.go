@@ -3,7 +3,9 @@ package fixaccept
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -153,6 +155,16 @@ func RunSuite(t *testing.T, dir string, start StartFunc, opts SuiteOptions) Summ
 		}
 	}
 
+	if match := subtestFilter(t); match != nil {
+		selected := scenarios[:0:0]
+		for _, s := range scenarios {
+			if match(s.Name) {
+				selected = append(selected, s)
+			}
+		}
+		scenarios = selected
+	}
+
 	t0 := time.Now()
 	sum := Summary{Dir: dir, Results: RunAll(t.Context(), scenarios, start, opts)}
 	sum.Elapsed = time.Since(t0)
@@ -177,12 +189,41 @@ func RunSuite(t *testing.T, dir string, start StartFunc, opts SuiteOptions) Summ
 			case r.Passed:
 				t.Logf("passed in %v", r.Elapsed.Round(time.Millisecond))
 			case isKnown:
-				t.Logf("known failure (%s): %v", why, r.Err)
+				t.Logf("known failure (%s): %v\n%s", why, r.Err, transcript(r))
 			default:
-				t.Errorf("%v", r.Err)
+				t.Errorf("%v\n%s", r.Err, transcript(r))
 			}
 		})
 	}
 	t.Logf("%v (%d known failures, %d known failures now passing)", sum, known, nowPassing)
 	return sum
+}
+
+func transcript(r Result) string {
+	if len(r.Transcript) == 0 {
+		return "    (nothing sent or received)"
+	}
+	return "    transcript:\n        " + strings.Join(r.Transcript, "\n        ")
+}
+
+// subtestFilter reads the part of -test.run that selects t's subtests, so
+// that "go test -run 'TestX/FIX42/3b_'" plays only the scenarios it names
+// rather than all of them and then reporting one. It returns nil when every
+// scenario runs. Like the testing package, it splits the pattern at '/';
+// unlike it, it does not look inside brackets or parentheses.
+func subtestFilter(t *testing.T) func(string) bool {
+	f := flag.Lookup("test.run")
+	if f == nil {
+		return nil
+	}
+	parts := strings.Split(f.Value.String(), "/")
+	depth := strings.Count(t.Name(), "/") + 1
+	if len(parts) <= depth || parts[depth] == "" {
+		return nil
+	}
+	re, err := regexp.Compile(parts[depth])
+	if err != nil {
+		return nil
+	}
+	return re.MatchString
 }

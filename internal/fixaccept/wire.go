@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
-// timeLayout is how <TIME> is written: UTCTimestamp to the second, as the
-// suite's own runner writes it.
-const timeLayout = "20060102-15:04:05"
+// timeLayout is how <TIME> is written: UTCTimestamp with milliseconds. The
+// suite's own runner writes whole seconds, which makes <TIME+121> up to a
+// second less than 121 s ahead, so that 2o_SendingTimeValueOutOfRange can
+// land inside the acceptor's 120 s window and fail by chance.
+const timeLayout = "20060102-15:04:05.000"
 
 var timeToken = regexp.MustCompile(`<TIME([+-][0-9]+)?>`)
 
