@@ -227,20 +227,7 @@ func (p *player) wait(c *clientConn) time.Duration {
 }
 
 func (p *player) fail(step Step, reason string, got []byte) *StepError {
-	line := step.Text
-	switch step.Kind {
-	case Connect, Disconnect, ExpectDisconnect:
-		prefix := map[StepKind]string{Connect: "iCONNECT", Disconnect: "iDISCONNECT", ExpectDisconnect: "eDISCONNECT"}[step.Kind]
-		line = prefix
-		if step.Conn != 1 {
-			line = fmt.Sprintf("%c%d,%s", prefix[0], step.Conn, prefix[1:])
-		}
-	case Send:
-		line = "I" + printable(step.Text)
-	case Expect:
-		line = "E" + printable(step.Text)
-	}
-	return &StepError{Line: step.Line, Step: line, Reason: reason, Got: printable(got)}
+	return &StepError{Line: step.Line, Step: step.String(), Reason: reason, Got: printable(got)}
 }
 
 func (p *player) closeAll() {

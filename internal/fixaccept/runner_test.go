@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +125,10 @@ func TestParse(t *testing.T) {
 		{Line: 8, Kind: ExpectDisconnect, Conn: 2},
 		{Line: 9, Kind: Disconnect, Conn: 1},
 	}
-	if fmt.Sprint(s.Steps) != fmt.Sprint(want) || s.BeginString != "FIX.4.2" {
+	if got := s.Steps[4].String(); got != "e2,DISCONNECT" {
+		t.Errorf("Step.String() = %q, want e2,DISCONNECT", got)
+	}
+	if !slices.Equal(s.Steps, want) || s.BeginString != "FIX.4.2" {
 		t.Fatalf("steps %v (%s), want %v", s.Steps, s.BeginString, want)
 	}
 	for _, bad := range []string{

@@ -68,6 +68,29 @@ type Step struct {
 	Text string // Send and Expect: the message as written, fields ending in SOH
 }
 
+// String writes the step as its .def line, SOH shown as '|'.
+func (s Step) String() string {
+	var code, rest string
+	switch s.Kind {
+	case Connect:
+		code, rest = "i", "CONNECT"
+	case Disconnect:
+		code, rest = "i", "DISCONNECT"
+	case ExpectDisconnect:
+		code, rest = "e", "DISCONNECT"
+	case Send:
+		code, rest = "I", printable(s.Text)
+	case Expect:
+		code, rest = "E", printable(s.Text)
+	default:
+		return s.Kind.String()
+	}
+	if s.Conn != 1 {
+		code += strconv.Itoa(s.Conn) + ","
+	}
+	return code + rest
+}
+
 // Scenario is one parsed .def file.
 type Scenario struct {
 	Name        string // file name without ".def", e.g. "2d_GarbledMessage"

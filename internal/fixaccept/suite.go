@@ -98,6 +98,9 @@ func RunAll(ctx context.Context, scenarios []Scenario, start StartFunc, opts Sui
 
 func runOne(ctx context.Context, s Scenario, start StartFunc, opts Options) Result {
 	t0 := time.Now()
+	if err := ctx.Err(); err != nil {
+		return Result{Name: s.Name, Err: fmt.Errorf("not started: %w", err)}
+	}
 	addr, stop, err := start(s)
 	if err != nil {
 		return Result{Name: s.Name, Err: fmt.Errorf("start acceptor: %w", err), Elapsed: time.Since(t0)}
