@@ -99,7 +99,7 @@
 // RejectResentMessage, ReverseRoute, ReverseRouteWithEmptyRoutingTags). A
 // session layer of ours needs the dictionary's knowledge to pass those.
 //
-// The whole test takes about 35 s (race detector on, 2 cores), both sets
+// The package's tests take about 37 s (race detector on, 2 cores), both sets
 // side by side, 8 scenarios at a time each. 6_SendTestRequest alone takes
 // 34 s of HeartBtInt-6 timers and 4a_NoDataSentDuringHeartBtInt 13 s; every
 // other scenario takes about 1 s, almost all of it quickfixgo's session
