@@ -78,7 +78,7 @@ func flipPayload(k func(n int) int) func(*testing.T, string, []int64, []int64, i
 	}
 }
 
-func middle(n int) int { return n / 2 }
+func middle(n int) int   { return n / 2 }
 func firstFrame(int) int { return 0 }
 
 var damageCases = []damageCase{

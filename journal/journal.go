@@ -59,6 +59,14 @@ type Options struct {
 	// after the damage are no longer part of the journal. Off by default: the
 	// exchange must not start on a damaged journal unless an operator says so.
 	StartFromLastGood bool
+
+	// Archive compresses sealed segments with zstd, on a background goroutine
+	// using one core, into <Dir>/archive. Readers read both kinds.
+	Archive bool
+	// HotRetentionMs lets the archiver remove a hot segment once it has been
+	// archived, holds only records at or before the newest snapshot's seq, and
+	// was last written more than this long ago. 0 keeps every hot segment.
+	HotRetentionMs int64
 }
 
 // ErrClosed is returned by every call on a closed Journal.
@@ -85,6 +93,9 @@ type Journal struct {
 	lastSync time.Time
 
 	err error // sticky: the first write or fsync failure, or ErrClosed
+
+	arch     *archiver              // nil unless Options.Archive
+	datasync func(f *os.File) error // the fsync; tests inject failures here
 }
 
 // Open opens (or creates) the journal in opts.Dir and recovers it: a torn tail
@@ -101,7 +112,7 @@ func Open(opts Options) (*Journal, error) {
 	if opts.SyncIntervalMs <= 0 {
 		opts.SyncIntervalMs = 1
 	}
-	j := &Journal{opts: opts, logf: opts.Logf}
+	j := &Journal{opts: opts, logf: opts.Logf, datasync: datasync}
 	if j.logf == nil {
 		j.logf = log.Printf
 	}
@@ -119,6 +130,18 @@ func Open(opts Options) (*Journal, error) {
 	}
 	j.buf = make([]byte, headerBytes, headerBytes+64<<10)
 	j.lastSync = time.Now()
+	if opts.Archive {
+		active := j.durable.Load() + 1
+		if j.f != nil {
+			active = j.segFirst
+		}
+		a, err := startArchiver(opts.Dir, active, time.Duration(opts.HotRetentionMs)*time.Millisecond, j.logf)
+		if err != nil {
+			j.closeFiles()
+			return nil, err
+		}
+		j.arch = a
+	}
 	return j, nil
 }
 
@@ -209,7 +232,7 @@ func (j *Journal) sync() error {
 			time.Sleep(wait)
 		}
 	}
-	err := datasync(j.f)
+	err := j.datasync(j.f)
 	j.lastSync = time.Now()
 	return err
 }
@@ -219,7 +242,7 @@ func (j *Journal) sync() error {
 func (j *Journal) roll(first int64) error {
 	if j.f != nil {
 		if j.opts.Sync == SyncNone {
-			if err := datasync(j.f); err != nil {
+			if err := j.datasync(j.f); err != nil {
 				return fmt.Errorf("fsync %s: %w", j.f.Name(), err)
 			}
 		}
@@ -229,6 +252,10 @@ func (j *Journal) roll(first int64) error {
 		}
 		j.f = nil
 		j.logf("journal: sealed segment %s (seqs %d..%d, %d bytes)", filepath.Base(sealed), j.segFirst, first-1, j.segBytes)
+	}
+	if j.arch != nil {
+		j.arch.active.Store(first) // before the file exists: see archiver.pass
+		defer j.arch.poke()
 	}
 	path := filepath.Join(j.opts.Dir, segName(first))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -251,9 +278,13 @@ func (j *Journal) Close() error {
 	if j.err == ErrClosed {
 		return ErrClosed
 	}
+	if j.arch != nil {
+		j.arch.close()
+		j.arch = nil
+	}
 	var err error
 	if j.f != nil && j.err == nil && j.opts.Sync == SyncNone {
-		err = datasync(j.f)
+		err = j.datasync(j.f)
 	}
 	if cerr := j.closeFiles(); err == nil {
 		err = cerr

@@ -85,10 +85,10 @@ func (e segEntry) path() string {
 // (the archiver may remove a hot file that was listed a moment ago).
 func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(int64, []byte) error) (scanEnd, string, error) {
 	path := e.path()
-	r, done, err := src.open(path)
+	r, done, err := src.open(path, path == e.arc)
 	if errors.Is(err, fs.ErrNotExist) && path == e.hot {
 		path = archivePath(dir, e.first)
-		r, done, err = src.open(path)
+		r, done, err = src.open(path, true)
 	}
 	if err != nil {
 		return scanEnd{}, path, fmt.Errorf("journal: %w", err)

@@ -37,7 +37,7 @@ func (j *Journal) recover() error {
 			cerr := &CorruptError{File: path, Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", prevLast, first)}
 			return j.startFromLastGood(cerr, segs, i, "", 0, prevLast)
 		}
-		end, err := scanPath(&src, path, first)
+		end, err := scanPath(&src, path, first, false)
 		if err != nil {
 			return err
 		}
@@ -90,8 +90,8 @@ func (j *Journal) openActive(path string, first, lastSeq int64) error {
 }
 
 // scanPath verifies one segment file.
-func scanPath(src *segSource, path string, first int64) (scanEnd, error) {
-	r, done, err := src.open(path)
+func scanPath(src *segSource, path string, first int64, compressed bool) (scanEnd, error) {
+	r, done, err := src.open(path, compressed)
 	if err != nil {
 		return scanEnd{}, fmt.Errorf("journal: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -84,8 +83,8 @@ type segSource struct {
 }
 
 // open returns a reader over the uncompressed bytes of the segment at path
-// and a function that closes it.
-func (src *segSource) open(path string) (*segReader, func(), error) {
+// (a zstd stream when compressed) and a function that closes it.
+func (src *segSource) open(path string, compressed bool) (*segReader, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -93,7 +92,7 @@ func (src *segSource) open(path string) (*segReader, func(), error) {
 	if src.buf == nil {
 		src.buf = make([]byte, readBufBytes)
 	}
-	if !strings.HasSuffix(path, ".zst") {
+	if !compressed {
 		return newSegReader(f, src.buf), func() { f.Close() }, nil
 	}
 	if src.dec == nil {
