@@ -7,7 +7,8 @@ type order struct {
 	qty      int64 // total order quantity
 	leaves   int64
 	cum      int64
-	notional int64 // sum of fill qty × fill price
+	notional int64  // sum of fill qty × fill price
+	clh      uint64 // clHash64(account, clOrd)
 	clOrd    ClOrdID
 	account  uint32
 	symbol   uint32
@@ -16,7 +17,6 @@ type order struct {
 	aprev    int32 // the account's list, acceptance order
 	anext    int32
 	level    int32 // 0 while not resting
-	clEntry  int32 // the cl table entry of its current ClOrdID
 	side     Side
 	typ      OrdType
 	tif      TIF
@@ -192,17 +192,18 @@ func (e *Engine) unlinkLevel(b *book, oi int32) {
 	e.freeLevel = li
 }
 
-// finish retires order oi: it leaves the pool and the account's list, and
-// is remembered as finished until the history window forgets it.
+// finish retires order oi: it leaves the pool, the indexes and the
+// account's list, and is remembered as finished until the retired store
+// forgets it.
 func (e *Engine) finish(oi int32) {
 	o := &e.orders[oi]
 	if o.level != 0 {
 		panic("matcher: finishing an order that still rests")
 	}
-	e.accts.remove(e, oi)
-	s := e.byID.get(o.id)
-	s.ref = -1
-	e.hist.push(e, o.id, o.clEntry, true)
+	e.accts.remove(e.orders, oi)
+	e.cl.remove(o, oi)
+	e.byID.del(o.id)
+	e.ret.add(retRec{orderID: o.id, account: o.account, symbol: o.symbol, id: o.clOrd, finished: true}, o.clh)
 	o.next = e.freeOrder
 	e.freeOrder = oi
 	e.live--

@@ -19,7 +19,7 @@ const (
 	MaxOrdersLimit = ExecIDStride/2 - 2
 
 	DefaultMaxOrders     = MaxOrdersLimit
-	DefaultClOrdIDWindow = 1 << 18
+	DefaultClOrdIDWindow = 1 << 14
 )
 
 // ReasonBookFull rejects a new order when the engine already holds
@@ -114,10 +114,11 @@ type Engine struct {
 	levels    []level // pool; index 0 is the nil level
 	freeLevel int32
 
-	byID  idMap    // order id -> live order or finished-order tombstone
-	cl    clTable  // (account, ClOrdID) -> the order that used it
-	accts acctMap  // account -> list of its live orders, oldest first
-	hist  histRing // retired ClOrdIDs and tombstones, oldest first
+	byID    idMap   // order id -> live order
+	cl      clMap   // (account, ClOrdID) -> live order
+	accts   acctMap // account -> its live orders, oldest first
+	ret     retired // ClOrdIDs and ids of finished orders, ClOrdIDs replaced away
+	lastSeq int64   // Seq of the last accepted new order: order ids only increase
 
 	// Set for the duration of one Apply.
 	cmd     *Command
@@ -167,7 +168,8 @@ func (e *Engine) init(cfg Config) {
 	e.byID.init(64)
 	e.cl.init(64)
 	e.accts.init(16)
-	e.hist.init(cfg.ClOrdIDWindow)
+	e.ret.init(cfg.ClOrdIDWindow)
+	e.lastSeq = math.MinInt64
 }
 
 func (e *Engine) book(sym uint32) *book {
@@ -261,15 +263,18 @@ func (e *Engine) applyNew(c *Command) {
 	case c.Type == Limit && !validPrice(c.Price):
 		e.rejectCmd(EvRejected, ReasonInvalidPrice)
 		return
-	case e.cl.find(c.Account, &c.ClOrdID) != 0:
+	}
+	h := clHash64(c.Account, &c.ClOrdID)
+	switch {
+	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
 		e.rejectCmd(EvRejected, ReasonDuplicateClOrd)
 		return
 	case c.Type == Limit && outsideBand(b, c.Price):
 		e.rejectCmd(EvRejected, ReasonPriceBand)
 		return
-	case e.byID.get(c.Seq) != nil:
-		// The sequence names orders; a reused one is a caller bug, refused
-		// rather than allowed to alias two orders.
+	case c.Seq <= e.lastSeq:
+		// The sequence names orders; one that does not increase is a
+		// caller bug, refused rather than allowed to alias two orders.
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 		return
 	case e.live >= e.maxOrders:
@@ -285,13 +290,13 @@ func (e *Engine) applyNew(c *Command) {
 	}
 	*t = order{
 		id: c.Seq, price: px, qty: c.Qty, leaves: c.Qty,
-		clOrd: c.ClOrdID, account: c.Account, symbol: c.Symbol,
+		clOrd: c.ClOrdID, clh: h, account: c.Account, symbol: c.Symbol,
 		side: c.Side, typ: c.Type, tif: c.TIF,
 	}
-	t.clEntry = e.cl.add(c.Account, c.Symbol, &c.ClOrdID, c.Seq)
-	s := e.byID.put(c.Seq)
-	s.ref, s.account, s.symbol = ti, c.Account, c.Symbol
-	e.accts.push(e, ti)
+	e.lastSeq = c.Seq
+	e.cl.put(t, ti)
+	e.byID.put(c.Seq, ti)
+	e.accts.push(e.orders, ti)
 	e.emit(EvAccepted, ReasonNone, t)
 
 	limit := e.oppLimit(b, t)
@@ -356,30 +361,36 @@ func (e *Engine) cancelIncoming(ti int32) {
 // findTarget resolves the order a cancel or replace names. It returns the
 // pool index, or 0 and the reason to reject.
 func (e *Engine) findTarget(c *Command) (int32, Reason) {
-	id := c.OrderID
-	if id == 0 {
-		ei := e.cl.find(c.Account, &c.OrigClOrdID)
-		if ei == 0 {
-			return 0, ReasonUnknownOrder
+	var rec *retRec
+	if c.OrderID == 0 {
+		h := clHash64(c.Account, &c.OrigClOrdID)
+		if ti := e.cl.find(e.orders, c.Account, &c.OrigClOrdID, h); ti != 0 {
+			if e.orders[ti].symbol != c.Symbol {
+				return 0, ReasonUnknownOrder
+			}
+			return ti, ReasonNone
 		}
-		en := &e.cl.entries[ei]
-		if en.symbol != c.Symbol {
-			return 0, ReasonUnknownOrder
+		rec = e.ret.findCl(c.Account, &c.OrigClOrdID, h) // finished, or replaced away
+	} else {
+		if ti := e.byID.get(c.OrderID); ti != 0 {
+			if o := &e.orders[ti]; o.account != c.Account || o.symbol != c.Symbol {
+				return 0, ReasonUnknownOrder
+			}
+			return ti, ReasonNone
 		}
-		s := e.byID.get(en.orderID)
-		if s == nil || s.ref <= 0 || e.orders[s.ref].clEntry != ei {
-			return 0, ReasonTooLate // finished, or that ClOrdID was replaced away
-		}
-		return s.ref, ReasonNone
+		rec = e.ret.findOrder(c.OrderID)
 	}
-	s := e.byID.get(id)
-	switch {
-	case s == nil || s.account != c.Account || s.symbol != c.Symbol:
+	if rec == nil || rec.account != c.Account || rec.symbol != c.Symbol {
 		return 0, ReasonUnknownOrder
-	case s.ref <= 0:
-		return 0, ReasonTooLate
 	}
-	return s.ref, ReasonNone
+	return 0, ReasonTooLate
+}
+
+// usedClOrdID reports whether account has used id on a live order or on one
+// the engine still remembers.
+// h is clHash64(account, id).
+func (e *Engine) usedClOrdID(account uint32, id *ClOrdID, h uint64) bool {
+	return e.cl.find(e.orders, account, id, h) != 0 || e.ret.findCl(account, id, h) != nil
 }
 
 func (e *Engine) applyCancel(c *Command) {
@@ -396,10 +407,8 @@ func (e *Engine) applyCancel(c *Command) {
 	t := &e.orders[ti]
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
-	old := t.clOrd
-	t.clOrd = c.ClOrdID
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
-	ev.OrigClOrdID = old
+	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, t.clOrd
 	e.finish(ti)
 }
 
@@ -415,12 +424,13 @@ func (e *Engine) applyReplace(c *Command) {
 		return
 	}
 	t := &e.orders[ti]
+	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
 	case !validQty(b, c.Qty):
 		reason = ReasonInvalidQty
 	case !validPrice(c.Price):
 		reason = ReasonInvalidPrice
-	case e.cl.find(c.Account, &c.ClOrdID) != 0:
+	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
 		reason = ReasonDuplicateClOrd
 	case c.Price != t.price && outsideBand(b, c.Price):
 		reason = ReasonPriceBand
@@ -431,9 +441,10 @@ func (e *Engine) applyReplace(c *Command) {
 	}
 
 	old := t.clOrd
-	e.hist.push(e, t.id, t.clEntry, false)
-	t.clEntry = e.cl.add(c.Account, c.Symbol, &c.ClOrdID, t.id)
-	t.clOrd = c.ClOrdID
+	e.cl.remove(t, ti)
+	e.ret.add(retRec{orderID: t.id, account: t.account, symbol: t.symbol, id: old}, t.clh)
+	t.clOrd, t.clh = c.ClOrdID, h
+	e.cl.put(t, ti)
 
 	if c.Qty <= t.cum {
 		// Amended to at or below what already traded: nothing is left to rest.

@@ -2,9 +2,12 @@ package matcher
 
 import "encoding/binary"
 
-// The engine's indexes are open-addressing hash tables with linear probing
-// and backward-shift deletion (no tombstones, so probe lengths do not decay).
-// They double when half full; that is the only time they allocate.
+// The engine's indexes are open-addressing hash tables with linear probing.
+// Those over live orders are small (about twice the resting orders), so they
+// stay in cache; they delete by backward shift (no tombstones, so probe
+// lengths do not decay) and double when half full, the only time they
+// allocate. What the engine remembers about finished orders lives in the
+// retired store below, whose memory is fixed by Config.ClOrdIDWindow.
 
 func mix64(x uint64) uint64 {
 	x ^= x >> 33
@@ -15,86 +18,101 @@ func mix64(x uint64) uint64 {
 	return x
 }
 
-// idSlot maps an order id to the live order (ref > 0, a pool index) or to a
-// tombstone of a finished order (ref == -1), which is what lets a cancel of a
-// filled order answer "too late" instead of "unknown".
-type idSlot struct {
-	key     int64
-	ref     int32
-	account uint32
-	symbol  uint32
-	used    bool
+func clHash64(account uint32, id *ClOrdID) uint64 {
+	const k = 0x9E3779B97F4A7C15
+	le := binary.LittleEndian
+	h := (uint64(account) + 1) * k
+	h = (h ^ le.Uint64(id[0:])) * k
+	h = (h ^ le.Uint64(id[8:])) * k
+	h = (h ^ le.Uint64(id[16:])) * k
+	return h
 }
 
+func fold(h uint64) uint32 { return uint32(h>>32) ^ uint32(h) }
+
+// filterBits picks the word and the (up to) four bits of a ClOrdID in a
+// generation's filter.
+func filterBits(h uint64, words int) (int, uint64) {
+	f := mix64(h)
+	bits := uint64(1)<<(f>>40&63) | uint64(1)<<(f>>46&63) | uint64(1)<<(f>>52&63) | uint64(1)<<(f>>58)
+	return int(f) & (words - 1), bits
+}
+
+func orderHash(id int64) uint32 { return uint32(mix64(uint64(id))) }
+
+// movable reports whether, during a backward-shift deletion that emptied
+// slot i, the entry at slot j (whose home slot is h) may move back to i: it
+// may unless h lies cyclically in (i, j].
+func movable(i, j, h int) bool {
+	if i <= j {
+		return h <= i || h > j
+	}
+	return h <= i && h > j
+}
+
+// idMap maps the id of each live order to its pool index.
 type idMap struct {
 	slots []idSlot
 	n     int
 }
 
+type idSlot struct {
+	key int64
+	ref int32 // pool index; 0 = empty slot
+}
+
 func (m *idMap) init(size int) { m.slots, m.n = make([]idSlot, size), 0 }
 
-func (m *idMap) home(key int64) int { return int(mix64(uint64(key)) & uint64(len(m.slots)-1)) }
+func (m *idMap) home(key int64) int { return int(orderHash(key)) & (len(m.slots) - 1) }
 
-func (m *idMap) get(key int64) *idSlot {
+func (m *idMap) get(key int64) int32 {
 	mask := len(m.slots) - 1
 	for i := m.home(key); ; i = (i + 1) & mask {
 		s := &m.slots[i]
-		if !s.used {
-			return nil
-		}
-		if s.key == key {
-			return s
+		if s.ref == 0 || s.key == key {
+			return s.ref
 		}
 	}
 }
 
-// put returns the slot of key, inserting an empty one if it is absent.
-func (m *idMap) put(key int64) *idSlot {
+// put adds key, which must be absent.
+func (m *idMap) put(key int64, ref int32) {
 	if 2*(m.n+1) > len(m.slots) {
 		old := m.slots
 		m.init(2 * len(old))
-		for i := range old {
-			if old[i].used {
-				*m.put(old[i].key) = old[i]
+		for _, s := range old {
+			if s.ref != 0 {
+				m.put(s.key, s.ref)
 			}
 		}
 	}
 	mask := len(m.slots) - 1
-	for i := m.home(key); ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if !s.used {
-			*s = idSlot{key: key, used: true}
-			m.n++
-			return s
-		}
-		if s.key == key {
-			return s
-		}
+	i := m.home(key)
+	for m.slots[i].ref != 0 {
+		i = (i + 1) & mask
 	}
+	m.slots[i] = idSlot{key, ref}
+	m.n++
 }
 
 func (m *idMap) del(key int64) {
 	mask := len(m.slots) - 1
 	i := m.home(key)
-	for ; ; i = (i + 1) & mask {
-		if !m.slots[i].used {
-			return
+	for m.slots[i].key != key || m.slots[i].ref == 0 {
+		if m.slots[i].ref == 0 {
+			panic("matcher: deleting an order id that is not live")
 		}
-		if m.slots[i].key == key {
-			break
-		}
+		i = (i + 1) & mask
 	}
 	m.n--
 	for j := i; ; {
 		m.slots[i] = idSlot{}
 		for {
 			j = (j + 1) & mask
-			if !m.slots[j].used {
+			if m.slots[j].ref == 0 {
 				return
 			}
-			h := m.home(m.slots[j].key)
-			// Slot j may move back to i unless its home lies cyclically in (i, j].
-			if (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+			if movable(i, j, m.home(m.slots[j].key)) {
 				break
 			}
 		}
@@ -103,130 +121,94 @@ func (m *idMap) del(key int64) {
 	}
 }
 
-// clEntry records one ClOrdID an account used, on a new order or a replace,
-// and the order it named.
-type clEntry struct {
-	orderID int64
-	account uint32
-	symbol  uint32
-	id      ClOrdID
-	next    int32 // free list
+// clMap maps (account, ClOrdID) of each live order to its pool index. The
+// key itself is read from the order, so a slot is 8 bytes.
+type clMap struct {
+	slots []clSlot
+	n     int
 }
 
 type clSlot struct {
 	h   uint32
-	ref int32 // index into entries; 0 = empty
+	ref int32 // pool index; 0 = empty slot
 }
 
-// clTable is the per-account ClOrdID set: every ClOrdID of a live order,
-// plus the last ClOrdIDWindow retired ones (see histRing).
-type clTable struct {
-	slots   []clSlot
-	n       int
-	entries []clEntry // index 0 unused
-	free    int32
-}
+func (m *clMap) init(size int) { m.slots, m.n = make([]clSlot, size), 0 }
 
-func (t *clTable) init(size int) {
-	t.slots, t.n = make([]clSlot, size), 0
-	if t.entries == nil {
-		t.entries, t.free = make([]clEntry, 1, size), 0
-	}
-}
-
-func clHash(account uint32, id *ClOrdID) uint32 {
-	const k = 0x9E3779B97F4A7C15
-	le := binary.LittleEndian
-	h := (uint64(account) + 1) * k
-	h = (h ^ le.Uint64(id[0:])) * k
-	h = (h ^ le.Uint64(id[8:])) * k
-	h = (h ^ le.Uint64(id[16:])) * k
-	return uint32(h>>32) ^ uint32(h)
-}
-
-// find returns the entry of (account, id), or 0.
-func (t *clTable) find(account uint32, id *ClOrdID) int32 {
-	h := clHash(account, id)
-	mask := uint32(len(t.slots) - 1)
+// find returns the live order of (account, id), whose clHash64 is h64, or 0.
+func (m *clMap) find(orders []order, account uint32, id *ClOrdID, h64 uint64) int32 {
+	h := fold(h64)
+	mask := uint32(len(m.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := t.slots[i]
+		s := m.slots[i]
 		if s.ref == 0 {
 			return 0
 		}
 		if s.h == h {
-			en := &t.entries[s.ref]
-			if en.account == account && en.id == *id {
+			if o := &orders[s.ref]; o.account == account && o.clOrd == *id {
 				return s.ref
 			}
 		}
 	}
 }
 
-// add records (account, id) for orderID; the caller has checked it is absent.
-func (t *clTable) add(account, symbol uint32, id *ClOrdID, orderID int64) int32 {
-	if 2*(t.n+1) > len(t.slots) {
-		old := t.slots
-		t.init(2 * len(old))
+// put adds live order ref under its account and ClOrdID, which must be absent.
+func (m *clMap) put(o *order, ref int32) {
+	if 2*(m.n+1) > len(m.slots) {
+		old := m.slots
+		m.init(2 * len(old))
 		for _, s := range old {
 			if s.ref != 0 {
-				t.insertSlot(s)
+				m.insert(s)
 			}
 		}
 	}
-	ei := t.free
-	if ei != 0 {
-		t.free = t.entries[ei].next
-	} else {
-		t.entries = append(t.entries, clEntry{})
-		ei = int32(len(t.entries) - 1)
-	}
-	t.entries[ei] = clEntry{orderID: orderID, account: account, symbol: symbol, id: *id}
-	t.insertSlot(clSlot{h: clHash(account, id), ref: ei})
-	return ei
+	m.insert(clSlot{fold(o.clh), ref})
 }
 
-func (t *clTable) insertSlot(s clSlot) {
-	mask := uint32(len(t.slots) - 1)
+func (m *clMap) insert(s clSlot) {
+	mask := uint32(len(m.slots) - 1)
 	i := s.h & mask
-	for t.slots[i].ref != 0 {
+	for m.slots[i].ref != 0 {
 		i = (i + 1) & mask
 	}
-	t.slots[i] = s
-	t.n++
+	m.slots[i] = s
+	m.n++
 }
 
-// remove forgets entry ei.
-func (t *clTable) remove(ei int32) {
-	en := &t.entries[ei]
-	mask := uint32(len(t.slots) - 1)
-	i := clHash(en.account, &en.id) & mask
-	for t.slots[i].ref != ei {
-		if t.slots[i].ref == 0 {
-			panic("matcher: ClOrdID entry missing from its table")
+// remove drops live order ref, which is filed under o's account and ClOrdID.
+func (m *clMap) remove(o *order, ref int32) {
+	mask := len(m.slots) - 1
+	i := int(fold(o.clh)) & mask
+	for m.slots[i].ref != ref {
+		if m.slots[i].ref == 0 {
+			panic("matcher: live ClOrdID missing from its table")
 		}
 		i = (i + 1) & mask
 	}
-	t.n--
+	m.n--
 	for j := i; ; {
-		t.slots[i] = clSlot{}
+		m.slots[i] = clSlot{}
 		for {
 			j = (j + 1) & mask
-			if t.slots[j].ref == 0 {
-				*en = clEntry{next: t.free}
-				t.free = ei
+			if m.slots[j].ref == 0 {
 				return
 			}
-			h := t.slots[j].h & mask
-			if (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+			if movable(i, j, int(m.slots[j].h)&mask) {
 				break
 			}
 		}
-		t.slots[i] = t.slots[j]
+		m.slots[i] = m.slots[j]
 		i = j
 	}
 }
 
-// acctSlot is the head and tail of one account's list of live orders.
+// acctMap maps an account with live orders to the list of them, oldest first.
+type acctMap struct {
+	slots []acctSlot
+	n     int
+}
+
 type acctSlot struct {
 	account uint32
 	used    bool
@@ -234,14 +216,9 @@ type acctSlot struct {
 	tail    int32
 }
 
-type acctMap struct {
-	slots []acctSlot
-	n     int
-}
-
 func (m *acctMap) init(size int) { m.slots, m.n = make([]acctSlot, size), 0 }
 
-func (m *acctMap) home(a uint32) int { return int(mix64(uint64(a)) & uint64(len(m.slots)-1)) }
+func (m *acctMap) home(a uint32) int { return int(mix64(uint64(a))) & (len(m.slots) - 1) }
 
 func (m *acctMap) get(a uint32) *acctSlot {
 	mask := len(m.slots) - 1
@@ -283,13 +260,8 @@ func (m *acctMap) put(a uint32) *acctSlot {
 func (m *acctMap) del(a uint32) {
 	mask := len(m.slots) - 1
 	i := m.home(a)
-	for ; ; i = (i + 1) & mask {
-		if !m.slots[i].used {
-			return
-		}
-		if m.slots[i].account == a {
-			break
-		}
+	for m.slots[i].account != a {
+		i = (i + 1) & mask
 	}
 	m.n--
 	for j := i; ; {
@@ -299,8 +271,7 @@ func (m *acctMap) del(a uint32) {
 			if !m.slots[j].used {
 				return
 			}
-			h := m.home(m.slots[j].account)
-			if (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+			if movable(i, j, m.home(m.slots[j].account)) {
 				break
 			}
 		}
@@ -310,12 +281,12 @@ func (m *acctMap) del(a uint32) {
 }
 
 // push appends live order oi to its account's list.
-func (m *acctMap) push(e *Engine, oi int32) {
-	o := &e.orders[oi]
+func (m *acctMap) push(orders []order, oi int32) {
+	o := &orders[oi]
 	a := m.put(o.account)
 	o.aprev, o.anext = a.tail, 0
 	if a.tail != 0 {
-		e.orders[a.tail].anext = oi
+		orders[a.tail].anext = oi
 	} else {
 		a.head = oi
 	}
@@ -324,16 +295,16 @@ func (m *acctMap) push(e *Engine, oi int32) {
 
 // remove takes order oi out of its account's list, forgetting the account
 // when it has no live orders left.
-func (m *acctMap) remove(e *Engine, oi int32) {
-	o := &e.orders[oi]
+func (m *acctMap) remove(orders []order, oi int32) {
+	o := &orders[oi]
 	a := m.get(o.account)
 	if o.aprev != 0 {
-		e.orders[o.aprev].anext = o.anext
+		orders[o.aprev].anext = o.anext
 	} else {
 		a.head = o.anext
 	}
 	if o.anext != 0 {
-		e.orders[o.anext].aprev = o.aprev
+		orders[o.anext].aprev = o.aprev
 	} else {
 		a.tail = o.aprev
 	}
@@ -343,48 +314,178 @@ func (m *acctMap) remove(e *Engine, oi int32) {
 	}
 }
 
-// histItem is one thing the engine remembers for a while: a retired ClOrdID
-// entry and, when an order finished, its id tombstone.
-type histItem struct {
+// retRec is one retired ClOrdID: the id of an order that finished (then
+// finished is set, and the record also remembers the order id as "too
+// late"), or one that a replace took away from a live order.
+type retRec struct {
 	orderID  int64
-	entry    int32
-	hasOrder bool
+	account  uint32
+	symbol   uint32
+	id       ClOrdID
+	finished bool
 }
 
-// histRing is the FIFO that bounds what the engine remembers about the past:
-// when it holds ClOrdIDWindow items, pushing one forgets the oldest.
-type histRing struct {
-	items []histItem
-	head  int // oldest item, once the ring is full
-	size  int
+// retSlot refers to a record in the ring: ref is its ring index + 1, with
+// the top bit set when the slot is keyed by order id rather than ClOrdID.
+type retSlot struct {
+	h   uint32
+	ref uint32
 }
 
-func (h *histRing) init(size int) { h.items, h.head, h.size = h.items[:0], 0, size }
+const retOrderKey = 1 << 31
 
-func (h *histRing) push(e *Engine, orderID int64, entry int32, hasOrder bool) {
-	it := histItem{orderID: orderID, entry: entry, hasOrder: hasOrder}
-	if len(h.items) < h.size {
-		h.items = append(h.items, it)
-		return
+// retired remembers the last N to 2N retired ClOrdIDs (N = perGen) in
+// generations of N: records go to a ring of 2N, and each generation has its
+// own hash table and, in front of it, a blocked Bloom filter of its
+// ClOrdIDs (16 bits each), so checking a fresh ClOrdID touches two small
+// filters rather than two big tables. Lookups probe the current and the
+// previous generation; when the current one fills, the previous one is
+// forgotten wholesale (its table and filter were zeroed a few words per
+// record during the generation before), so forgetting costs no cache misses
+// and no pauses. Memory is fixed by N: 2N records of 48 bytes, three tables
+// of nextPow2(4N) 8-byte slots and three filters of nextPow2(N/4) words.
+type retired struct {
+	perGen      int
+	ring        []retRec // grows to 2N, then record k lives at k % 2N
+	total       int64    // records ever added
+	gens        [3][]retSlot
+	filters     [3][]uint64
+	cur         int // gens[cur] current, gens[(cur+2)%3] previous, gens[(cur+1)%3] being zeroed
+	zeroAt      int // next slot of the table being zeroed
+	zeroFAt     int // next word of the filter being zeroed
+	genSlots    int
+	filterWords int
+	zeroBatch   int
+	zeroFBatch  int
+}
+
+func (r *retired) init(perGen int) {
+	*r = retired{perGen: perGen, genSlots: 4, filterWords: 1}
+	for r.genSlots < 4*perGen {
+		r.genSlots *= 2
 	}
-	old := h.items[h.head]
-	h.items[h.head] = it
-	h.head++
-	if h.head == h.size {
-		h.head = 0
+	for r.filterWords < perGen/4 {
+		r.filterWords *= 2
 	}
-	if old.hasOrder {
-		if s := e.byID.get(old.orderID); s != nil && s.ref < 0 {
-			e.byID.del(old.orderID)
+	r.zeroBatch = (r.genSlots + perGen - 1) / perGen
+	r.zeroFBatch = (r.filterWords + perGen - 1) / perGen
+}
+
+// table returns generation g's table and filter, allocating them at first use.
+func (r *retired) table(g int) ([]retSlot, []uint64) {
+	if r.gens[g] == nil {
+		r.gens[g] = make([]retSlot, r.genSlots)
+		r.filters[g] = make([]uint64, r.filterWords)
+	}
+	return r.gens[g], r.filters[g]
+}
+
+// add remembers rec, whose ClOrdID's clHash64 is h.
+func (r *retired) add(rec retRec, h uint64) {
+	n := int64(r.perGen)
+	if r.total > 0 && r.total%n == 0 {
+		if r.gens[(r.cur+1)%3] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterWords) {
+			panic("matcher: retired generation reused before it was zeroed")
+		}
+		r.cur = (r.cur + 1) % 3
+		r.zeroAt, r.zeroFAt = 0, 0
+	}
+	i := int(r.total % (2 * n))
+	if i == len(r.ring) {
+		r.ring = append(r.ring, retRec{})
+	}
+	r.ring[i] = rec
+	r.total++
+	t, f := r.table(r.cur)
+	w, bits := filterBits(h, len(f))
+	f[w] |= bits
+	r.insert(t, retSlot{fold(h), uint32(i + 1)})
+	if rec.finished {
+		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
+	}
+	if z := (r.cur + 1) % 3; r.gens[z] != nil {
+		end := min(r.zeroAt+r.zeroBatch, r.genSlots)
+		clear(r.gens[z][r.zeroAt:end])
+		r.zeroAt = end
+		end = min(r.zeroFAt+r.zeroFBatch, r.filterWords)
+		clear(r.filters[z][r.zeroFAt:end])
+		r.zeroFAt = end
+	}
+}
+
+func (r *retired) insert(t []retSlot, s retSlot) {
+	mask := uint32(len(t) - 1)
+	i := s.h & mask
+	for t[i].ref != 0 {
+		i = (i + 1) & mask
+	}
+	t[i] = s
+}
+
+// active returns the tables lookups probe: current, then previous.
+func (r *retired) active() (cur, prev []retSlot) {
+	return r.gens[r.cur], r.gens[(r.cur+2)%3]
+}
+
+// findCl returns the record of (account, id), whose clHash64 is h64, or nil.
+func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
+	h := fold(h64)
+	for _, g := range [2]int{r.cur, (r.cur + 2) % 3} {
+		t, f := r.gens[g], r.filters[g]
+		if t == nil {
+			continue
+		}
+		if w, bits := filterBits(h64, len(f)); f[w]&bits != bits {
+			continue
+		}
+		mask := uint32(len(t) - 1)
+		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
+			if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
+				if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
+					return rec
+				}
+			}
 		}
 	}
-	e.cl.remove(old.entry)
+	return nil
 }
 
-// each calls f for every item, oldest first.
-func (h *histRing) each(f func(histItem)) {
-	n := len(h.items)
-	for k := 0; k < n; k++ {
-		f(h.items[(h.head+k)%n])
+// findOrder returns the record of finished order id, or nil.
+func (r *retired) findOrder(id int64) *retRec {
+	h := orderHash(id)
+	cur, prev := r.active()
+	for _, t := range [2][]retSlot{cur, prev} {
+		if t == nil {
+			continue
+		}
+		mask := uint32(len(t) - 1)
+		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
+			if s := t[i]; s.h == h && s.ref&retOrderKey != 0 {
+				if rec := &r.ring[s.ref&^retOrderKey-1]; rec.orderID == id {
+					return rec
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// remembered returns how many records lookups can see, and where the
+// oldest of them is in the ring.
+func (r *retired) remembered() (count int, first int64) {
+	if r.total == 0 {
+		return 0, 0
+	}
+	n := int64(r.perGen)
+	start := (r.total - 1) / n * n // first record of the current generation
+	start = max(0, start-n)
+	return int(r.total - start), start
+}
+
+// each calls f for every remembered record, oldest first.
+func (r *retired) each(f func(*retRec)) {
+	count, first := r.remembered()
+	for k := range int64(count) {
+		f(&r.ring[(first+k)%int64(2*r.perGen)])
 	}
 }

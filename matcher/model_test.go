@@ -1,6 +1,9 @@
 package matcher
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // refModel is the reference the engine is checked against: a deliberately
 // simple book that scans every live order to find the best one, keeps the
@@ -13,8 +16,9 @@ type refModel struct {
 	window int
 	lastPx map[uint32]int64
 	live   []*refOrder // acceptance order: the order mass cancel walks
-	hist   []refHist   // oldest first, at most window long
+	hist   []refHist   // every retired ClOrdID ever, oldest first
 	stamp  int64       // time priority counter
+	seq    int64       // Seq of the last accepted new order
 	cmd    *Command
 	out    []Event
 }
@@ -41,7 +45,7 @@ type refHist struct {
 
 func newRefModel(cfg Config) *refModel {
 	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP,
-		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow}
+		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow, seq: math.MinInt64}
 	if m.maxOrd == 0 {
 		m.maxOrd = DefaultMaxOrders
 	}
@@ -108,11 +112,17 @@ func (m *refModel) reject(typ EventType, reason Reason) {
 	})
 }
 
-func (m *refModel) pushHist(h refHist) {
-	m.hist = append(m.hist, h)
-	if len(m.hist) > m.window {
-		m.hist = m.hist[1:]
+func (m *refModel) pushHist(h refHist) { m.hist = append(m.hist, h) }
+
+// remembered returns the retired ClOrdIDs the engine still knows: those of
+// the current generation of window records and of the one before it.
+func (m *refModel) remembered() []refHist {
+	n := len(m.hist)
+	if n == 0 {
+		return nil
 	}
+	gen := (n - 1) / m.window
+	return m.hist[max(0, gen-1)*m.window:]
 }
 
 func (m *refModel) finish(o *refOrder) {
@@ -128,22 +138,8 @@ func (m *refModel) clUsed(acct uint32, cl ClOrdID) bool {
 			return true
 		}
 	}
-	for _, h := range m.hist {
+	for _, h := range m.remembered() {
 		if h.acct == acct && h.cl == cl {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *refModel) idUsed(id int64) bool {
-	for _, o := range m.live {
-		if o.id == id {
-			return true
-		}
-	}
-	for _, h := range m.hist {
-		if h.finished && h.orderID == id {
 			return true
 		}
 	}
@@ -188,13 +184,14 @@ func (m *refModel) newOrder(c *Command) {
 	case c.Type == Limit && m.outsideBand(spec, c.Price):
 		m.reject(EvRejected, ReasonPriceBand)
 		return
-	case m.idUsed(c.Seq):
+	case c.Seq <= m.seq:
 		m.reject(EvRejected, ReasonInvalidOrder)
 		return
 	case len(m.live) >= m.maxOrd:
 		m.reject(EvRejected, ReasonBookFull)
 		return
 	}
+	m.seq = c.Seq
 	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, side: c.Side, typ: c.Type, tif: c.TIF,
 		price: c.Price, qty: c.Qty, leaves: c.Qty, cl: c.ClOrdID, keyCl: c.ClOrdID}
 	if c.Type == Market {
@@ -321,7 +318,7 @@ func (m *refModel) target(c *Command) (*refOrder, Reason) {
 				return o, ReasonNone
 			}
 		}
-		for _, h := range m.hist {
+		for _, h := range m.remembered() {
 			if h.finished && h.orderID == c.OrderID {
 				if h.acct != c.Account || h.sym != c.Symbol {
 					return nil, ReasonUnknownOrder
@@ -339,7 +336,7 @@ func (m *refModel) target(c *Command) (*refOrder, Reason) {
 			return o, ReasonNone
 		}
 	}
-	for _, h := range m.hist {
+	for _, h := range m.remembered() {
 		if h.acct == c.Account && h.cl == c.OrigClOrdID {
 			if h.sym != c.Symbol {
 				return nil, ReasonUnknownOrder
@@ -360,10 +357,9 @@ func (m *refModel) cancel(c *Command) {
 		m.reject(EvCancelRejected, reason)
 		return
 	}
-	old := o.cl
-	o.cl, o.leaves, o.resting = c.ClOrdID, 0, false
+	o.leaves, o.resting = 0, false
 	e := m.emit(EvCancelled, ReasonUserCancel, o)
-	e.OrigClOrdID = old
+	e.ClOrdID, e.OrigClOrdID = c.ClOrdID, o.cl
 	m.finish(o)
 }
 

@@ -11,7 +11,8 @@ import (
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
-//	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 window
+//	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 window |
+//	         i64 last accepted new order's Seq
 //	books    u32 n, then n × (ascending symbol id; only books with orders or a
 //	         last price other than RefPrice):
 //	           u32 symbol | i64 lastPx | bids | asks
@@ -21,10 +22,11 @@ import (
 //	             u32 account | [24]byte ClOrdID | u8 ordType | u8 tif
 //	accounts u32 n, then n × (ascending account): u32 account | u32 k | k × i64 order id
 //	         (each account's live orders in acceptance order: mass cancel order)
-//	history  u32 n, then n × (oldest first):
+//	retired  u32 n (0..2×window), then n × (oldest first):
 //	           u8 finished | u32 account | u32 symbol | [24]byte ClOrdID | i64 order id
-//	         (a retired ClOrdID; finished=1 when the order itself finished then,
-//	         which also remembers its id as "too late")
+//	         (a remembered retired ClOrdID; finished=1 when the order itself
+//	         finished then, which also remembers its id as "too late"; the
+//	         first window records form the previous generation when n > window)
 const snapVersion = 1
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -41,7 +43,8 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	dst = append(dst, byte(e.stp))
 	dst = le.AppendUint32(dst, uint32(len(e.books)))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
-	dst = le.AppendUint32(dst, uint32(e.hist.size))
+	dst = le.AppendUint32(dst, uint32(e.ret.perGen))
+	dst = le.AppendUint64(dst, uint64(e.lastSeq))
 
 	nb := 0
 	for _, bi := range e.bySym {
@@ -82,18 +85,18 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 		}
 	}
 
-	dst = le.AppendUint32(dst, uint32(len(e.hist.items)))
-	e.hist.each(func(it histItem) {
-		en := &e.cl.entries[it.entry]
+	count, _ := e.ret.remembered()
+	dst = le.AppendUint32(dst, uint32(count))
+	e.ret.each(func(rec *retRec) {
 		fin := byte(0)
-		if it.hasOrder {
+		if rec.finished {
 			fin = 1
 		}
 		dst = append(dst, fin)
-		dst = le.AppendUint32(dst, en.account)
-		dst = le.AppendUint32(dst, en.symbol)
-		dst = append(dst, en.id[:]...)
-		dst = le.AppendUint64(dst, uint64(en.orderID))
+		dst = le.AppendUint32(dst, rec.account)
+		dst = le.AppendUint32(dst, rec.symbol)
+		dst = append(dst, rec.id[:]...)
+		dst = le.AppendUint64(dst, uint64(rec.orderID))
 	})
 	return dst
 }
@@ -238,10 +241,11 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("version %d, want %d", v, snapVersion)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
+	e.lastSeq = r.i64()
 	if r.err != nil {
 		return r.err
 	}
-	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.hist.size {
+	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
 	}
 	if err := e.loadBooks(r); err != nil {
@@ -317,24 +321,24 @@ func (e *Engine) loadSide(r *snapReader, b *book, sd Side) error {
 }
 
 func (e *Engine) loadOrder(r *snapReader, b *book, o *order) error {
+	o.clh = clHash64(o.account, &o.clOrd)
 	switch {
 	case o.leaves <= 0 || o.cum < 0 || o.qty > MaxQtyLots || o.leaves+o.cum != o.qty ||
 		o.notional < 0 || o.notional > o.cum*MaxPriceTicks:
 		return r.fail("order %d: quantities %d/%d/%d, notional %d", o.id, o.qty, o.leaves, o.cum, o.notional)
 	case o.typ != Limit || (o.tif != Day && o.tif != GTC):
 		return r.fail("order %d: type %d, time in force %d cannot rest", o.id, o.typ, o.tif)
-	case e.byID.get(o.id) != nil:
-		return r.fail("order %d listed twice", o.id)
-	case e.cl.find(o.account, &o.clOrd) != 0:
+	case o.id > e.lastSeq || e.byID.get(o.id) != 0:
+		return r.fail("order %d listed twice or newer than the last sequence", o.id)
+	case e.cl.find(e.orders, o.account, &o.clOrd, o.clh) != 0:
 		return r.fail("order %d: ClOrdID %q listed twice", o.id, o.clOrd.String())
 	case e.live >= e.maxOrders:
 		return r.fail("more than %d orders", e.maxOrders)
 	}
 	oi := e.allocOrder()
 	e.orders[oi] = *o
-	e.orders[oi].clEntry = e.cl.add(o.account, o.symbol, &o.clOrd, o.id)
-	s := e.byID.put(o.id)
-	s.ref, s.account, s.symbol = oi, o.account, o.symbol
+	e.cl.put(&e.orders[oi], oi)
+	e.byID.put(o.id, oi)
 	e.rest(b, oi)
 	return nil
 }
@@ -357,12 +361,12 @@ func (e *Engine) loadAccounts(r *snapReader) error {
 			if r.err != nil {
 				return r.err
 			}
-			s := e.byID.get(id)
-			if s == nil || s.ref <= 0 || s.account != a || e.orders[s.ref].aprev != 0 ||
-				e.accts.get(a) != nil && e.accts.get(a).head == s.ref {
+			oi := e.byID.get(id)
+			if oi == 0 || e.orders[oi].account != a || e.orders[oi].aprev != 0 ||
+				e.accts.get(a) != nil && e.accts.get(a).head == oi {
 				return r.fail("account %d: order %d unknown, not its own, or listed twice", a, id)
 			}
-			e.accts.push(e, s.ref)
+			e.accts.push(e.orders, oi)
 			listed++
 		}
 	}
@@ -374,26 +378,22 @@ func (e *Engine) loadAccounts(r *snapReader) error {
 
 func (e *Engine) loadHistory(r *snapReader) error {
 	nh := r.count(1 + 4 + 4 + IDLen + 8)
-	if nh > e.hist.size {
-		return r.fail("history of %d items, window is %d", nh, e.hist.size)
+	if nh > 2*e.ret.perGen {
+		return r.fail("%d retired ClOrdIDs, window is %d", nh, e.ret.perGen)
 	}
 	for range nh {
 		fin, a, sym, id, oid := r.u8(), r.u32(), r.u32(), r.clOrd(), r.i64()
 		if r.err != nil {
 			return r.err
 		}
-		if fin > 1 || e.cl.find(a, &id) != 0 || e.book(sym) == nil {
-			return r.fail("history: account %d ClOrdID %q symbol %d", a, id.String(), sym)
+		h := clHash64(a, &id)
+		if fin > 1 || e.usedClOrdID(a, &id, h) || e.book(sym) == nil || oid > e.lastSeq {
+			return r.fail("retired: account %d ClOrdID %q symbol %d order %d", a, id.String(), sym, oid)
 		}
-		if fin == 1 {
-			if e.byID.get(oid) != nil {
-				return r.fail("history: order %d finished twice or still live", oid)
-			}
-			s := e.byID.put(oid)
-			s.ref, s.account, s.symbol = -1, a, sym
+		if fin == 1 && (e.byID.get(oid) != 0 || e.ret.findOrder(oid) != nil) {
+			return r.fail("retired: order %d finished twice or still live", oid)
 		}
-		ei := e.cl.add(a, sym, &id, oid)
-		e.hist.push(e, oid, ei, fin == 1)
+		e.ret.add(retRec{orderID: oid, account: a, symbol: sym, id: id, finished: fin == 1}, h)
 	}
 	return r.err
 }
