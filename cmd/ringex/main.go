@@ -25,6 +25,8 @@ Usage:
                           configuration, FIX on 127.0.0.1:9878, journal in ./data)
   ringex config           print the embedded default configuration (JSON), a
                           starting point for --config
+  ringex replay verb ...  audit a journal: verify, trail, book, diff
+                          ('ringex replay --help')
   ringex help [command]   show help for a command
 
 Run 'ringex serve --help' for the flags of serve.
@@ -45,9 +47,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "config":
 		stdout.Write(config.DefaultJSON())
 		return 0
+	case "replay":
+		return replayMain(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 && args[1] == "serve" {
-			return serve([]string{"--help"}, stdout)
+		if len(args) > 1 {
+			switch args[1] {
+			case "serve":
+				return serve([]string{"--help"}, stdout)
+			case "replay":
+				return replayMain([]string{"--help"}, stdout, stderr)
+			}
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
