@@ -114,7 +114,10 @@ func (a *archiver) pass() {
 				return
 			}
 			a.logf("journal: archiver: %v", err)
-			return
+			var cerr *CorruptError
+			if !errors.As(err, &cerr) {
+				return // an I/O failure: try again on the next pass
+			}
 		}
 	}
 	if a.retainAge > 0 {

@@ -1,0 +1,123 @@
+package journal
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// countSyncs replaces the journal's fsync with one that counts (and can fail).
+func countSyncs(j *Journal, fail func(n int) error) *int {
+	n := new(int)
+	j.datasync = func(f *os.File) error {
+		*n++
+		if fail != nil {
+			if err := fail(*n); err != nil {
+				return err
+			}
+		}
+		return datasync(f)
+	}
+	return n
+}
+
+func TestSyncModes(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		mode        SyncMode
+		syncsPerBat int // -1: at least one
+	}{
+		{"batch_fsyncs_every_commit", SyncBatch, 1},
+		{"interval_fsyncs_before_commit_returns", SyncInterval, 1},
+		{"none_never_fsyncs_on_commit", SyncNone, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j, _ := openT(t, t.TempDir(), func(o *Options) {
+				o.Sync, o.SyncIntervalMs, o.SegmentBytes = tc.mode, 2, 1<<30
+			})
+			defer j.Close()
+			n := countSyncs(j, nil)
+			seq := int64(0)
+			for b := 0; b < 20; b++ {
+				before := *n
+				for range 1 + b%5 {
+					seq++
+					j.Append(seq, record(seq))
+				}
+				if err := j.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if got := *n - before; got != tc.syncsPerBat {
+					t.Fatalf("batch %d: %d fsyncs, want %d", b, got, tc.syncsPerBat)
+				}
+				if j.LastSeq() != seq {
+					t.Fatalf("LastSeq %d after committing %d", j.LastSeq(), seq)
+				}
+			}
+		})
+	}
+}
+
+// TestSyncIntervalSpacesFsyncs checks the rate bound: however fast commits
+// come, fsyncs are at least SyncIntervalMs apart. (A slow machine makes fewer
+// fsyncs, never more, so the bound cannot fail for slowness.)
+func TestSyncIntervalSpacesFsyncs(t *testing.T) {
+	j, _ := openT(t, t.TempDir(), func(o *Options) { o.Sync, o.SyncIntervalMs, o.SegmentBytes = SyncInterval, 10, 1<<30 })
+	defer j.Close()
+	var at []time.Time
+	j.datasync = func(f *os.File) error {
+		at = append(at, time.Now())
+		return datasync(f)
+	}
+	for seq := int64(1); seq <= 30; seq++ {
+		j.Append(seq, record(seq))
+		if err := j.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i < len(at); i++ {
+		if gap := at[i].Sub(at[i-1]); gap < 10*time.Millisecond {
+			t.Fatalf("fsyncs %d and %d only %v apart", i-1, i, gap)
+		}
+	}
+}
+
+func TestFsyncFailureStopsTheJournal(t *testing.T) {
+	dir := t.TempDir()
+	j, lg := openT(t, dir)
+	eio := syscall.EIO
+	countSyncs(j, func(n int) error {
+		if n == 3 {
+			return eio
+		}
+		return nil
+	})
+	write(t, j, 1, 2, 1)
+	j.Append(3, record(3))
+	err := j.Commit()
+	if !errors.Is(err, eio) {
+		t.Fatalf("Commit after a failed fsync: %v", err)
+	}
+	if j.LastSeq() != 2 {
+		t.Fatalf("LastSeq %d: a batch whose fsync failed counted as durable", j.LastSeq())
+	}
+	// Never retried: the next fsync would succeed, but nothing is tried.
+	if err2 := j.Append(4, record(4)); err2 != err {
+		t.Fatalf("Append after failure: %v", err2)
+	}
+	if err2 := j.Commit(); err2 != err {
+		t.Fatalf("Commit after failure: %v", err2)
+	}
+	if !lg.has("input/output error") {
+		t.Fatalf("the failure's cause is not logged: %q", lg.lines)
+	}
+	j.Close()
+	// The records written before the failure are whole on disk.
+	j, _ = openT(t, dir)
+	defer j.Close()
+	if j.LastSeq() < 2 {
+		t.Fatalf("reopened at %d", j.LastSeq())
+	}
+}
