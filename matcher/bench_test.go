@@ -3,7 +3,9 @@ package matcher
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -16,9 +18,15 @@ const benchChunk = 1 << 16
 
 // drive applies b.N commands to e, asking refill for each chunk of them.
 // refill may apply set-up commands to e itself; the timer is stopped then.
+// Besides ns/op (wall clock) it reports cpu-ns/op, the CPU time of the
+// benchmark's thread: on a shared machine, time the thread spent waiting for
+// a core counts in the first and not in the second.
 func drive(b *testing.B, e *Engine, refill func(cmds []Command) []Command) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmds := make([]Command, 0, benchChunk)
 	out := make([]Event, 0, 1024)
+	var cpu time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	for done := 0; done < b.N; {
@@ -26,11 +34,25 @@ func drive(b *testing.B, e *Engine, refill func(cmds []Command) []Command) {
 		cmds = refill(cmds[:0])
 		cmds = cmds[:min(len(cmds), b.N-done)]
 		b.StartTimer()
+		c0 := threadCPU()
 		for i := range cmds {
 			out = e.Apply(&cmds[i], out[:0])
 		}
+		cpu += threadCPU() - c0
 		done += len(cmds)
 	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// threadCPU returns the CPU time the calling OS thread has used.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD, Linux
+	if syscall.Getrusage(rusageThread, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchClOrdID(seq int64) (c ClOrdID) {
@@ -62,40 +84,105 @@ func (g *seqGen) apply(e *Engine, c Command) []Event {
 
 func benchConfig() Config { return Config{Symbols: []SymbolSpec{{ID: 1}}} }
 
-// BenchmarkAddNoMatch: limit orders that rest without trading, into a book
-// of up to 64 Ki orders over 1000 price levels; the book is emptied (timer
-// stopped) after each chunk.
-func BenchmarkAddNoMatch(b *testing.B) {
-	e, g := New(benchConfig()), &seqGen{}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var accts [64]bool
-	refill := func(cmds []Command) []Command {
-		for a := range accts {
-			if accts[a] {
-				g.apply(e, Command{Kind: KindMassCancel, Account: uint32(a)})
-			}
-		}
-		for range benchChunk {
-			a := uint32(rng.IntN(64))
-			accts[a] = true
-			c := Command{Kind: KindNew, Symbol: 1, Account: a, Side: Buy, Type: Limit, Qty: 1 + rng.Int64N(100),
-				Price: 99_500 + rng.Int64N(500)}
-			if rng.IntN(2) == 0 {
-				c.Side, c.Price = Sell, c.Price+501
-			}
-			cmds = append(cmds, g.cmd(c))
-		}
-		return cmds
+// bookOps is a working book for the add and cancel benchmarks: 1000
+// resting orders over ~500 levels a side that stay, plus a batch of 4096
+// orders the benchmark adds or cancels over the same levels.
+type bookOps struct {
+	e     *Engine
+	g     seqGen
+	rng   *rand.Rand
+	batch []Command // the batch's new orders
+}
+
+const opsBatch = 4096
+
+func newBookOps() *bookOps {
+	k := &bookOps{e: New(benchConfig()), rng: rand.New(rand.NewPCG(1, 2))}
+	for range 1000 {
+		k.g.apply(k.e, k.order())
 	}
-	warm(e, refill)
-	drive(b, e, refill)
+	return k
+}
+
+func (k *bookOps) order() Command {
+	c := Command{Kind: KindNew, Symbol: 1, Account: uint32(k.rng.IntN(64)), Side: Buy, Type: Limit,
+		Qty: 1 + k.rng.Int64N(100), Price: 99_500 + k.rng.Int64N(500)}
+	if k.rng.IntN(2) == 0 {
+		c.Side, c.Price = Sell, c.Price+501
+	}
+	return c
+}
+
+// cancels returns cancels of the batch in random order, by ClOrdID and by
+// order id alternately.
+func (k *bookOps) cancels(cmds []Command) []Command {
+	k.rng.Shuffle(len(k.batch), func(i, j int) { k.batch[i], k.batch[j] = k.batch[j], k.batch[i] })
+	for i := range k.batch {
+		o := &k.batch[i]
+		c := Command{Kind: KindCancel, Symbol: 1, Account: o.Account}
+		if i%2 == 0 {
+			c.OrigClOrdID = o.ClOrdID
+		} else {
+			c.OrderID = o.Seq
+		}
+		cmds = append(cmds, k.g.cmd(c))
+	}
+	return cmds
+}
+
+func (k *bookOps) newBatch() {
+	k.batch = k.batch[:0]
+	for range opsBatch {
+		k.batch = append(k.batch, k.g.cmd(k.order()))
+	}
+}
+
+// BenchmarkAddNoMatch: limit orders that rest without trading, into a book
+// of 1000 to 5000 orders over 1000 levels (the batch is cancelled untimed).
+func BenchmarkAddNoMatch(b *testing.B) {
+	k := newBookOps()
+	var undo []Command
+	refill := func(cmds []Command) []Command {
+		for i := range undo {
+			k.g.out = k.e.Apply(&undo[i], k.g.out[:0])
+		}
+		undo = k.cancels(undo[:0])
+		k.newBatch()
+		return append(cmds, k.batch...)
+	}
+	first := true
+	refill0 := func(cmds []Command) []Command {
+		if first { // nothing to undo yet: the batch has not been applied
+			first = false
+			k.newBatch()
+			return append(cmds, k.batch...)
+		}
+		return refill(cmds)
+	}
+	warm(k.e, refill0)
+	drive(b, k.e, refill0)
+}
+
+// BenchmarkCancel: cancels, by ClOrdID and by order id alternately, in
+// random order, of a batch of 4096 orders added (untimed) to a book of 1000.
+func BenchmarkCancel(b *testing.B) {
+	k := newBookOps()
+	refill := func(cmds []Command) []Command {
+		k.newBatch()
+		for i := range k.batch {
+			k.g.out = k.e.Apply(&k.batch[i], k.g.out[:0])
+		}
+		return k.cancels(cmds)
+	}
+	warm(k.e, refill)
+	drive(b, k.e, refill)
 }
 
 // warm runs a few chunks untimed so that the engine's tables reach their
 // working size (steady state: no allocation).
 func warm(e *Engine, refill func([]Command) []Command) {
 	var out []Event
-	for range 6 {
+	for range 8 {
 		cmds := refill(nil)
 		for i := range cmds {
 			out = e.Apply(&cmds[i], out[:0])
@@ -104,15 +191,16 @@ func warm(e *Engine, refill func([]Command) []Command) {
 }
 
 // BenchmarkAddSweep5Levels: a buy that sweeps five ask levels of two
-// orders each (10 fills, 21 events). The asks are refilled untimed.
+// orders each (10 fills, 21 events). The asks are refilled untimed, below a
+// book of 1000 bids.
 func BenchmarkAddSweep5Levels(b *testing.B) {
 	e, g := New(benchConfig()), &seqGen{}
-	for i := range 1000 { // some bids underneath, as in a real book
+	for i := range 1000 {
 		g.apply(e, Command{Kind: KindNew, Symbol: 1, Account: uint32(i % 50), Side: Buy, Type: Limit, Qty: 10, Price: 90_000 - int64(i%300)})
 	}
-	const sweeps = benchChunk / 8
+	const sweeps = 512
+	base := int64(100_000)
 	refill := func(cmds []Command) []Command {
-		base := int64(100_000)
 		for lv := int64(5*sweeps - 1); lv >= 0; lv-- { // worst price first: each level lands at the top
 			for k := range 2 {
 				g.apply(e, Command{Kind: KindNew, Symbol: 1, Account: uint32(100 + k), Side: Sell, Type: Limit, Qty: 5, Price: base + lv})
@@ -120,44 +208,6 @@ func BenchmarkAddSweep5Levels(b *testing.B) {
 		}
 		for s := range int64(sweeps) {
 			cmds = append(cmds, g.cmd(Command{Kind: KindNew, Symbol: 1, Account: 7, Side: Buy, Type: Limit, Qty: 50, Price: base + 5*s + 4}))
-		}
-		return cmds
-	}
-	warm(e, refill)
-	drive(b, e, refill)
-}
-
-// BenchmarkCancel: cancels, by ClOrdID and by order id alternately, in
-// random order, of a book of 64 Ki orders over 1000 levels refilled untimed.
-func BenchmarkCancel(b *testing.B) {
-	e, g := New(benchConfig()), &seqGen{}
-	rng := rand.New(rand.NewPCG(3, 4))
-	type ref struct {
-		id   int64
-		acct uint32
-		cl   ClOrdID
-	}
-	var live []ref
-	refill := func(cmds []Command) []Command {
-		live = live[:0]
-		for range benchChunk {
-			c := Command{Kind: KindNew, Symbol: 1, Account: uint32(rng.IntN(64)), Side: Buy, Type: Limit, Qty: 10,
-				Price: 99_500 + rng.Int64N(500)}
-			if rng.IntN(2) == 0 {
-				c.Side, c.Price = Sell, c.Price+501
-			}
-			g.apply(e, c)
-			live = append(live, ref{g.seq, c.Account, benchClOrdID(g.seq)})
-		}
-		rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
-		for i, r := range live {
-			c := Command{Kind: KindCancel, Symbol: 1, Account: r.acct}
-			if i%2 == 0 {
-				c.OrigClOrdID = r.cl
-			} else {
-				c.OrderID = r.id
-			}
-			cmds = append(cmds, g.cmd(c))
 		}
 		return cmds
 	}

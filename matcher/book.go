@@ -81,16 +81,21 @@ func (s *side) search(key int64) (int, bool) {
 			return n, false
 		}
 	}
-	lo, hi := 0, n-1
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.keys[m] < key {
-			lo = m + 1
-		} else {
-			hi = m
+	// Branch-free lower bound: the comparisons are unpredictable, so a
+	// conditional move beats a branch.
+	keys := s.keys
+	base, size := 0, n
+	for size > 1 {
+		half := size >> 1
+		if keys[base+half-1] < key {
+			base += half
 		}
+		size -= half
 	}
-	return lo, lo < n && s.keys[lo] == key
+	if size == 1 && keys[base] < key {
+		base++
+	}
+	return base, base < n && keys[base] == key
 }
 
 func (s *side) insertAt(i int, key int64, lv int32) {

@@ -19,7 +19,7 @@ const (
 	MaxOrdersLimit = ExecIDStride/2 - 2
 
 	DefaultMaxOrders     = MaxOrdersLimit
-	DefaultClOrdIDWindow = 1 << 14
+	DefaultClOrdIDWindow = (retGens - 1) * 2048 // 14336: generations of 2048, tables of 64 KiB
 )
 
 // ReasonBookFull rejects a new order when the engine already holds
@@ -57,10 +57,11 @@ type Config struct {
 	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
 	MaxOrders int
 
-	// ClOrdIDWindow is how many retired ClOrdIDs (of finished orders, and
-	// replaced away) the engine remembers for duplicate detection and for
-	// answering "too late" rather than "unknown"; 0 means DefaultClOrdIDWindow.
-	// The ClOrdIDs of resting orders are always remembered.
+	// ClOrdIDWindow is how many retired ClOrdIDs (those of finished orders,
+	// and those a replace took away) the engine remembers at least, for
+	// duplicate detection and for answering "too late" rather than
+	// "unknown"; it remembers up to 8/7 of that. 0 means
+	// DefaultClOrdIDWindow. The ClOrdIDs of resting orders are always known.
 	ClOrdIDWindow int
 }
 
@@ -507,16 +508,24 @@ func (e *Engine) applyMassCancel(c *Command) {
 }
 
 // emit appends an event describing order o after the change it reports.
+// Hot path: it fills the slot field by field, so a 152-byte event is
+// written once rather than zeroed, built and copied.
 func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	c := e.cmd
-	i := len(e.out) - e.outBase
-	e.out = append(e.out, Event{
-		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: o.id, ExecID: c.Seq*ExecIDStride + int64(i),
-		Price: o.price, OrderQty: o.qty, CumQty: o.cum, LeavesQty: o.leaves, CumNotional: o.notional,
-		Symbol: o.symbol, Account: o.account, Type: typ, Reason: reason,
-		Side: o.side, OrdType: o.typ, TIF: o.tif, Kind: c.Kind, ClOrdID: o.clOrd,
-	})
-	return &e.out[len(e.out)-1]
+	n := len(e.out)
+	if n == cap(e.out) {
+		e.out = append(e.out, Event{})
+	} else {
+		e.out = e.out[:n+1]
+	}
+	ev := &e.out[n]
+	ev.Seq, ev.TimeNs, ev.OrderID, ev.ExecID = c.Seq, c.TimeNs, o.id, c.Seq*ExecIDStride+int64(n-e.outBase)
+	ev.Price, ev.OrderQty, ev.LastQty, ev.LastPx = o.price, o.qty, 0, 0
+	ev.CumQty, ev.LeavesQty, ev.CumNotional = o.cum, o.leaves, o.notional
+	ev.Symbol, ev.Account, ev.Type, ev.Reason = o.symbol, o.account, typ, reason
+	ev.Side, ev.OrdType, ev.TIF, ev.Kind = o.side, o.typ, o.tif, c.Kind
+	ev.ClOrdID, ev.OrigClOrdID = o.clOrd, ClOrdID{}
+	return ev
 }
 
 // rejectCmd answers the command with a reject built from the command alone.

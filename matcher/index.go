@@ -332,25 +332,34 @@ type retSlot struct {
 	ref uint32
 }
 
-const retOrderKey = 1 << 31
+const (
+	retOrderKey = 1 << 31
+	retGens     = 8 // generations lookups see; one more is being zeroed
+)
 
-// retired remembers the last N to 2N retired ClOrdIDs (N = perGen) in
-// generations of N: records go to a ring of 2N, and each generation has its
-// own hash table and, in front of it, a blocked Bloom filter of its
-// ClOrdIDs (16 bits each), so checking a fresh ClOrdID touches two small
-// filters rather than two big tables. Lookups probe the current and the
-// previous generation; when the current one fills, the previous one is
-// forgotten wholesale (its table and filter were zeroed a few words per
-// record during the generation before), so forgetting costs no cache misses
-// and no pauses. Memory is fixed by N: 2N records of 48 bytes, three tables
-// of nextPow2(4N) 8-byte slots and three filters of nextPow2(N/4) words.
+// retired remembers the most recent retired ClOrdIDs in generations of n
+// records (n = perGen): the current generation and the retGens-1 before it,
+// so between (retGens-1)·n and retGens·n records. Records go to a ring of
+// retGens·n; each generation has its own small hash table and, in front of
+// it, a blocked Bloom filter of its ClOrdIDs (16 bits each).
+//
+// The point is the cache: a new record goes into the current generation's
+// table, small enough to stay in cache (n = 2048 by default: 64 KiB); a
+// lookup of a fresh ClOrdID, the common case, reads one filter word per
+// generation (8 filters of 4 KiB) and touches no table. When the current
+// generation fills, the oldest one is forgotten wholesale: its table and
+// filter were zeroed a few words per record during the generation before,
+// so forgetting costs neither cache misses nor a pause.
+//
+// Memory is fixed by n: retGens·n records of 48 bytes, plus retGens+1
+// tables of nextPow2(4n) 8-byte slots and filters of nextPow2(n/4) words.
 type retired struct {
 	perGen      int
-	ring        []retRec // grows to 2N, then record k lives at k % 2N
+	ring        []retRec // grows to retGens·n, then record k lives at k % (retGens·n)
 	total       int64    // records ever added
-	gens        [3][]retSlot
-	filters     [3][]uint64
-	cur         int // gens[cur] current, gens[(cur+2)%3] previous, gens[(cur+1)%3] being zeroed
+	gens        [retGens + 1][]retSlot
+	filters     [retGens + 1][]uint64
+	cur         int // current generation; (cur+1) % (retGens+1) is being zeroed
 	zeroAt      int // next slot of the table being zeroed
 	zeroFAt     int // next word of the filter being zeroed
 	genSlots    int
@@ -359,16 +368,20 @@ type retired struct {
 	zeroFBatch  int
 }
 
-func (r *retired) init(perGen int) {
-	*r = retired{perGen: perGen, genSlots: 4, filterWords: 1}
-	for r.genSlots < 4*perGen {
+// retPerGen returns the generation size that remembers at least window records.
+func retPerGen(window int) int { return max(1, (window+retGens-2)/(retGens-1)) }
+
+func (r *retired) init(window int) {
+	n := retPerGen(window)
+	*r = retired{perGen: n, genSlots: 4, filterWords: 1}
+	for r.genSlots < 4*n {
 		r.genSlots *= 2
 	}
-	for r.filterWords < perGen/4 {
+	for r.filterWords < n/4 {
 		r.filterWords *= 2
 	}
-	r.zeroBatch = (r.genSlots + perGen - 1) / perGen
-	r.zeroFBatch = (r.filterWords + perGen - 1) / perGen
+	r.zeroBatch = (r.genSlots + n - 1) / n
+	r.zeroFBatch = (r.filterWords + n - 1) / n
 }
 
 // table returns generation g's table and filter, allocating them at first use.
@@ -384,13 +397,14 @@ func (r *retired) table(g int) ([]retSlot, []uint64) {
 func (r *retired) add(rec retRec, h uint64) {
 	n := int64(r.perGen)
 	if r.total > 0 && r.total%n == 0 {
-		if r.gens[(r.cur+1)%3] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterWords) {
+		next := (r.cur + 1) % (retGens + 1)
+		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterWords) {
 			panic("matcher: retired generation reused before it was zeroed")
 		}
-		r.cur = (r.cur + 1) % 3
+		r.cur = next
 		r.zeroAt, r.zeroFAt = 0, 0
 	}
-	i := int(r.total % (2 * n))
+	i := int(r.total % (retGens * n))
 	if i == len(r.ring) {
 		r.ring = append(r.ring, retRec{})
 	}
@@ -403,7 +417,7 @@ func (r *retired) add(rec retRec, h uint64) {
 	if rec.finished {
 		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
 	}
-	if z := (r.cur + 1) % 3; r.gens[z] != nil {
+	if z := (r.cur + 1) % (retGens + 1); r.gens[z] != nil {
 		end := min(r.zeroAt+r.zeroBatch, r.genSlots)
 		clear(r.gens[z][r.zeroAt:end])
 		r.zeroAt = end
@@ -422,30 +436,24 @@ func (r *retired) insert(t []retSlot, s retSlot) {
 	t[i] = s
 }
 
-// active returns the tables lookups probe: current, then previous.
-func (r *retired) active() (cur, prev []retSlot) {
-	return r.gens[r.cur], r.gens[(r.cur+2)%3]
-}
-
 // findCl returns the record of (account, id), whose clHash64 is h64, or nil.
 func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
+	w, bits := filterBits(h64, r.filterWords)
 	h := fold(h64)
-	for _, g := range [2]int{r.cur, (r.cur + 2) % 3} {
-		t, f := r.gens[g], r.filters[g]
-		if t == nil {
-			continue
-		}
-		if w, bits := filterBits(h64, len(f)); f[w]&bits != bits {
-			continue
-		}
-		mask := uint32(len(t) - 1)
-		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
-			if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
-				if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
-					return rec
+	g := r.cur
+	for range retGens {
+		if f := r.filters[g]; f != nil && f[w]&bits == bits {
+			t := r.gens[g]
+			mask := uint32(len(t) - 1)
+			for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
+				if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
+					if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
+						return rec
+					}
 				}
 			}
 		}
+		g = (g + retGens) % (retGens + 1) // the generation before
 	}
 	return nil
 }
@@ -453,39 +461,38 @@ func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
 // findOrder returns the record of finished order id, or nil.
 func (r *retired) findOrder(id int64) *retRec {
 	h := orderHash(id)
-	cur, prev := r.active()
-	for _, t := range [2][]retSlot{cur, prev} {
-		if t == nil {
-			continue
-		}
-		mask := uint32(len(t) - 1)
-		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
-			if s := t[i]; s.h == h && s.ref&retOrderKey != 0 {
-				if rec := &r.ring[s.ref&^retOrderKey-1]; rec.orderID == id {
-					return rec
+	g := r.cur
+	for range retGens {
+		if t := r.gens[g]; t != nil {
+			mask := uint32(len(t) - 1)
+			for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
+				if s := t[i]; s.h == h && s.ref&retOrderKey != 0 {
+					if rec := &r.ring[s.ref&^retOrderKey-1]; rec.orderID == id {
+						return rec
+					}
 				}
 			}
 		}
+		g = (g + retGens) % (retGens + 1)
 	}
 	return nil
 }
 
-// remembered returns how many records lookups can see, and where the
-// oldest of them is in the ring.
+// remembered returns how many records lookups can see, and the absolute
+// index of the oldest.
 func (r *retired) remembered() (count int, first int64) {
 	if r.total == 0 {
 		return 0, 0
 	}
 	n := int64(r.perGen)
-	start := (r.total - 1) / n * n // first record of the current generation
-	start = max(0, start-n)
-	return int(r.total - start), start
+	first = max(0, ((r.total-1)/n-(retGens-1))*n)
+	return int(r.total - first), first
 }
 
 // each calls f for every remembered record, oldest first.
 func (r *retired) each(f func(*retRec)) {
 	count, first := r.remembered()
 	for k := range int64(count) {
-		f(&r.ring[(first+k)%int64(2*r.perGen)])
+		f(&r.ring[(first+k)%int64(retGens*r.perGen)])
 	}
 }

@@ -114,15 +114,16 @@ func (m *refModel) reject(typ EventType, reason Reason) {
 
 func (m *refModel) pushHist(h refHist) { m.hist = append(m.hist, h) }
 
-// remembered returns the retired ClOrdIDs the engine still knows: those of
-// the current generation of window records and of the one before it.
+// remembered returns the retired ClOrdIDs the engine still knows: records
+// go in generations of n = ceil(window / (retGens-1)), and the engine knows
+// the current generation and the retGens-1 before it.
 func (m *refModel) remembered() []refHist {
-	n := len(m.hist)
-	if n == 0 {
+	if len(m.hist) == 0 {
 		return nil
 	}
-	gen := (n - 1) / m.window
-	return m.hist[max(0, gen-1)*m.window:]
+	n := (m.window + retGens - 2) / (retGens - 1)
+	gen := (len(m.hist) - 1) / n
+	return m.hist[max(0, gen-(retGens-1))*n:]
 }
 
 func (m *refModel) finish(o *refOrder) {

@@ -11,7 +11,7 @@ import (
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
-//	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 window |
+//	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
 //	books    u32 n, then n × (ascending symbol id; only books with orders or a
 //	         last price other than RefPrice):
@@ -22,11 +22,11 @@ import (
 //	             u32 account | [24]byte ClOrdID | u8 ordType | u8 tif
 //	accounts u32 n, then n × (ascending account): u32 account | u32 k | k × i64 order id
 //	         (each account's live orders in acceptance order: mass cancel order)
-//	retired  u32 n (0..2×window), then n × (oldest first):
+//	retired  u32 n (at most retGens × generation size), then n × (oldest first):
 //	           u8 finished | u32 account | u32 symbol | [24]byte ClOrdID | i64 order id
 //	         (a remembered retired ClOrdID; finished=1 when the order itself
 //	         finished then, which also remembers its id as "too late"; the
-//	         first window records form the previous generation when n > window)
+//	         records fill generations in order, as they did when added)
 const snapVersion = 1
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -378,8 +378,8 @@ func (e *Engine) loadAccounts(r *snapReader) error {
 
 func (e *Engine) loadHistory(r *snapReader) error {
 	nh := r.count(1 + 4 + 4 + IDLen + 8)
-	if nh > 2*e.ret.perGen {
-		return r.fail("%d retired ClOrdIDs, window is %d", nh, e.ret.perGen)
+	if nh > retGens*e.ret.perGen {
+		return r.fail("%d retired ClOrdIDs, more than %d generations of %d", nh, retGens, e.ret.perGen)
 	}
 	for range nh {
 		fin, a, sym, id, oid := r.u8(), r.u32(), r.u32(), r.clOrd(), r.i64()

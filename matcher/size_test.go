@@ -1,0 +1,32 @@
+package matcher
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestMemoryFigures pins the sizes the package doc quotes.
+func TestMemoryFigures(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"order", unsafe.Sizeof(order{}), 112},
+		{"level", unsafe.Sizeof(level{}), 32},
+		{"idSlot", unsafe.Sizeof(idSlot{}), 16},
+		{"clSlot", unsafe.Sizeof(clSlot{}), 8},
+		{"retRec", unsafe.Sizeof(retRec{}), 48},
+		{"retSlot", unsafe.Sizeof(retSlot{}), 8},
+		{"Event", unsafe.Sizeof(Event{}), 152},
+		{"Command", unsafe.Sizeof(Command{}), 104},
+	} {
+		if c.got != c.want {
+			t.Errorf("sizeof(%s) = %d, the package doc says %d", c.name, c.got, c.want)
+		}
+	}
+	var r retired
+	r.init(DefaultClOrdIDWindow)
+	if r.perGen != 2048 || r.genSlots != 8192 || r.filterWords != 512 {
+		t.Errorf("default retired store: generation %d, table %d slots, filter %d words", r.perGen, r.genSlots, r.filterWords)
+	}
+}
