@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
+
+	"github.com/ringex/ringex/audit"
 )
 
-// replayMain runs `ringex replay`.
+// replayMain runs `ringex replay`: the audit tool lives in package audit.
 func replayMain(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "ringex replay: not built yet (issue 9)")
-	return 2
+	return audit.Main(args, stdout, stderr)
 }

@@ -1,0 +1,172 @@
+package audit
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Book is the depth of one symbol's book at a moment: every level, best
+// first, with its resting orders in time priority.
+type Book struct {
+	Symbol      uint32
+	Seq         int64 // the state after this record
+	TimeNs      int64 // its ingress time
+	LastTradePx int64 // ticks; 0: no trade yet
+	Bids, Asks  []Level
+}
+
+// Level is one price level.
+type Level struct {
+	Price  int64 // ticks
+	Qty    int64 // lots: the orders' leaves summed
+	Orders []RestingOrder
+}
+
+// RestingOrder is one order in a level, oldest first.
+type RestingOrder struct {
+	OrderID  int64
+	Account  uint32
+	ClOrdID  matcher.ClOrdID
+	Qty      int64 // total quantity
+	Leaves   int64
+	Cum      int64
+	Notional int64
+	TIF      matcher.TIF
+}
+
+// bookOf reads symbol's book out of an engine snapshot. The matcher exports
+// no read-only view of its resting orders, so this walks the documented,
+// versioned snapshot layout (matcher/snapshot.go, version 1): the header,
+// then the books, levels best first, orders oldest first.
+func bookOf(snap []byte, symbol uint32) (Book, error) {
+	bk := Book{Symbol: symbol}
+	r := &byteReader{b: snap}
+	if string(r.take(4)) != "RGXM" || r.u32() != 1 {
+		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads version 1)")
+	}
+	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, retired generation, last seq
+	nb := r.u32()
+	for range nb {
+		sym := r.u32()
+		lastPx := int64(r.u64())
+		bids := r.side()
+		asks := r.side()
+		if r.err != nil {
+			break
+		}
+		if sym == symbol {
+			bk.LastTradePx, bk.Bids, bk.Asks = lastPx, bids, asks
+			return bk, nil
+		}
+	}
+	if r.err != nil {
+		return bk, fmt.Errorf("engine snapshot: %v", r.err)
+	}
+	return bk, nil // an empty book is not written
+}
+
+type byteReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *byteReader) take(n int) []byte {
+	if r.err != nil || len(r.b)-r.off < n {
+		if r.err == nil {
+			r.err = fmt.Errorf("truncated at offset %d", r.off)
+		}
+		return make([]byte, n)
+	}
+	p := r.b[r.off : r.off+n]
+	r.off += n
+	return p
+}
+
+func (r *byteReader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(4)) }
+func (r *byteReader) u64() uint64 { return binary.LittleEndian.Uint64(r.take(8)) }
+
+func (r *byteReader) side() []Level {
+	nl := r.u32()
+	var out []Level
+	for range nl {
+		if r.err != nil {
+			return nil
+		}
+		lv := Level{Price: int64(r.u64())}
+		no := r.u32()
+		if uint64(no)*58 > uint64(len(r.b)-r.off) {
+			r.err = fmt.Errorf("level of %d orders at offset %d exceeds the data", no, r.off)
+			return nil
+		}
+		for range no {
+			o := RestingOrder{OrderID: int64(r.u64()), Qty: int64(r.u64()), Leaves: int64(r.u64()),
+				Cum: int64(r.u64()), Notional: int64(r.u64()), Account: r.u32()}
+			copy(o.ClOrdID[:], r.take(matcher.IDLen))
+			r.take(1) // ord type: only limit orders rest
+			o.TIF = matcher.TIF(r.take(1)[0])
+			lv.Qty += o.Leaves
+			lv.Orders = append(lv.Orders, o)
+		}
+		out = append(out, lv)
+	}
+	return out
+}
+
+// BookOptions say which book to rebuild and when.
+type BookOptions struct {
+	Dir          string
+	Venue        *Venue
+	Partitions   int // 0: Venue.Partitions
+	FromSnapshot bool
+	Symbol       uint32
+	AtSeq        int64 // the state after this record; 0: use AtNs
+	AtNs         int64 // the state before the first record stamped later; 0 (and AtSeq 0): the end
+}
+
+// BookAt rebuilds a symbol's book at a moment by replaying the journal:
+// after record AtSeq, or after every record before the first one stamped
+// later than AtNs.
+func BookAt(o BookOptions) (Book, error) {
+	src, err := openSource(o.Dir)
+	if err != nil {
+		return Book{}, err
+	}
+	p := o.Partitions
+	if p == 0 {
+		p = o.Venue.Partitions
+	}
+	b := bound{toSeq: o.AtSeq, toNs: o.AtNs}
+	if o.AtSeq != 0 {
+		b.toNs = 0
+	}
+	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool {
+		if b.toSeq != 0 || b.toNs == 0 {
+			return b.toNs == 0 && (b.toSeq == 0 || sf.seq <= b.toSeq)
+		}
+		ns := recordTime(src, sf.seq)
+		return ns != 0 && ns <= b.toNs
+	})
+	if err != nil {
+		return Book{}, err
+	}
+	seq, timeNs := from.seq-1, int64(0)
+	if from.snap != nil {
+		timeNs = recordTime(src, from.snap.seq)
+	}
+	err = run(src, from, b, func(c *matcher.Command, _ []matcher.Event) error {
+		seq, timeNs = c.Seq, c.TimeNs
+		return nil
+	})
+	if err != nil {
+		return Book{}, err
+	}
+	if o.AtSeq != 0 && seq < o.AtSeq {
+		return Book{}, fmt.Errorf("the journal ends at seq %d, before seq %d", seq, o.AtSeq)
+	}
+	bk, err := bookOf(from.engines.engineOf(o.Symbol).Snapshot(nil), o.Symbol)
+	bk.Seq, bk.TimeNs = seq, timeNs
+	return bk, err
+}

@@ -1,0 +1,119 @@
+package audit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/matcher"
+)
+
+// Venue is what replay needs from a configuration: names and decimal scales
+// for the integer ids in the journal, and the engines' shape.
+type Venue struct {
+	Symbols    []Symbol // symbol id i+1 is Symbols[i]
+	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID)
+	Partitions int      // match partitions of the node that wrote the journal
+}
+
+// Symbol is one listed instrument with its scales.
+type Symbol struct {
+	Name string
+	Tick gateway.Scale
+	Lot  gateway.Scale
+}
+
+// VenueOf reads the venue out of a checked configuration.
+func VenueOf(cfg config.Config) (*Venue, error) {
+	v := &Venue{Partitions: cfg.Match.Partitions}
+	for _, s := range cfg.Symbols {
+		tick, err := gateway.ParseScale(s.TickSize)
+		if err != nil {
+			return nil, fmt.Errorf("config: symbol %s: tickSize: %w", s.Name, err)
+		}
+		v.Symbols = append(v.Symbols, Symbol{Name: s.Name, Tick: tick, Lot: gateway.ScaleOf(s.LotSize)})
+	}
+	for _, s := range cfg.FIX.Sessions {
+		v.Brokers = append(v.Brokers, s.TargetCompID)
+	}
+	if v.Partitions < 1 {
+		v.Partitions = 1
+	}
+	return v, nil
+}
+
+// EngineConfig is the matcher configuration the node builds its engines
+// with. It must stay what node.symbolSpecs builds, or hashes and outcomes
+// differ from the live exchange's (see the package doc).
+func (v *Venue) EngineConfig() matcher.Config {
+	specs := make([]matcher.SymbolSpec, len(v.Symbols))
+	for i := range specs {
+		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
+	}
+	return matcher.Config{Symbols: specs}
+}
+
+// SymbolName names symbol id; an id the config does not list prints as "#id".
+func (v *Venue) SymbolName(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	if int(id) <= len(v.Symbols) {
+		return v.Symbols[id-1].Name
+	}
+	return "#" + strconv.FormatUint(uint64(id), 10)
+}
+
+// BrokerName names account id; an account the config does not list prints as "#id".
+func (v *Venue) BrokerName(id uint32) string {
+	if id >= 1 && int(id) <= len(v.Brokers) {
+		return v.Brokers[id-1]
+	}
+	return "#" + strconv.FormatUint(uint64(id), 10)
+}
+
+var unitScale = gateway.ScaleOf(1)
+
+func (v *Venue) scales(id uint32) (tick, lot gateway.Scale) {
+	if id >= 1 && int(id) <= len(v.Symbols) {
+		s := &v.Symbols[id-1]
+		return s.Tick, s.Lot
+	}
+	return unitScale, unitScale
+}
+
+// SymbolID resolves a symbol name (or "#id", or a bare id) to its id.
+func (v *Venue) SymbolID(name string) (uint32, error) {
+	for i, s := range v.Symbols {
+		if s.Name == name {
+			return uint32(i + 1), nil
+		}
+	}
+	if id, err := strconv.ParseUint(strings.TrimPrefix(name, "#"), 10, 32); err == nil && id > 0 {
+		return uint32(id), nil
+	}
+	return 0, fmt.Errorf("unknown symbol %q (the config lists %s)", name, v.symbolList())
+}
+
+// BrokerID resolves a broker's TargetCompID (or "#id", or a bare account id).
+func (v *Venue) BrokerID(name string) (uint32, error) {
+	for i, b := range v.Brokers {
+		if b == name {
+			return uint32(i + 1), nil
+		}
+	}
+	if id, err := strconv.ParseUint(strings.TrimPrefix(name, "#"), 10, 32); err == nil && id > 0 {
+		return uint32(id), nil
+	}
+	return 0, fmt.Errorf("unknown broker %q (the config lists %s)", name, strings.Join(v.Brokers, ", "))
+}
+
+func (v *Venue) symbolList() string {
+	names := make([]string, len(v.Symbols))
+	for i, s := range v.Symbols {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}

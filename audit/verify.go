@@ -1,0 +1,313 @@
+package audit
+
+import (
+	"bytes"
+		"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// VerifyOptions say which journal to verify and how.
+type VerifyOptions struct {
+	Dir        string
+	Venue      *Venue
+	Partitions int // the first pass's partition count; 0: Venue.Partitions
+	// FromSnapshot starts from the oldest sound snapshot instead of seq 1,
+	// for a journal whose early segments have been moved away.
+	FromSnapshot bool
+	// AllowTornTail accepts bytes after the last whole record of the last
+	// segment (what a crash mid-write leaves) as a note, not a problem.
+	AllowTornTail bool
+	Progress      io.Writer // a terminal for the progress line; nil: none
+}
+
+// maxProblems bounds the problems a report keeps; the rest are counted.
+const maxProblems = 100
+
+// Report is what Verify found.
+type Report struct {
+	Dir               string
+	Segments          int // segment files (a segment both hot and archived counts once)
+	Archived          int // of them, read from the compressed archive
+	Records           int64
+	FirstSeq, LastSeq int64
+	FirstNs, LastNs   int64
+	Kinds             map[string]int64  // commands by kind
+	Events, Fills     int64             // events replay produced; fills (two per trade)
+	Symbols           map[uint32]int64  // commands per symbol id
+	Brokers           map[uint32]int64  // commands per account
+	TimeStepsBack     int64             // commands stamped earlier than the one before
+	Passes            []int             // partition counts replayed with
+	Checkpoints       int64             // checkpoint records
+	CheckpointsOK     int64             // checkpoint hashes recomputed and equal
+	Snapshots         int               // snapshot files
+	SnapshotsOK       int               // restored, self-consistent and equal to the replayed state
+	StartSnapshot     int64             // seq of the snapshot verification started from; 0: seq 1
+	Notes             []string          // things worth knowing that are not problems
+	Problems          []Problem         // the first maxProblems, in the order found
+	ProblemCount      int
+	Elapsed           time.Duration
+}
+
+// OK reports whether everything held.
+func (r *Report) OK() bool { return r.ProblemCount == 0 }
+
+func (r *Report) problem(p Problem) {
+	r.ProblemCount++
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, p)
+	}
+}
+
+// Verify reads every segment and snapshot of the journal in o.Dir, checks
+// CRCs and sequence continuity (through journal.Read), replays every command
+// through the matcher, recomputes every checkpoint's state hash and compares
+// every snapshot with the replayed state. The error is for a folder that is
+// not a journal at all; everything wrong inside one is in the report.
+func Verify(o VerifyOptions) (*Report, error) {
+	t0 := time.Now()
+	src, err := openSource(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := src.loadSnapshots(); err != nil {
+		return nil, err
+	}
+	r := &Report{Dir: o.Dir, Segments: len(src.segs), Snapshots: len(src.snaps),
+		Kinds: map[string]int64{}, Symbols: map[uint32]int64{}, Brokers: map[uint32]int64{}}
+	for _, s := range src.segs {
+		if s.compressed {
+			r.Archived++
+		}
+	}
+	v := &verifier{o: o, src: src, r: r, cfg: o.Venue.EngineConfig(), otherP: map[int]int64{}}
+	p := o.Partitions
+	if p == 0 {
+		p = o.Venue.Partitions
+	}
+	v.checkSnapshots()
+	if v.pass(p, 0, true) {
+		for _, q := range slices.Sorted(mapsKeys(v.otherP)) {
+			if q != p {
+				v.pass(q, v.otherP[q], false)
+			}
+		}
+	}
+	for _, sf := range src.snaps {
+		if sf.damage == "" && sf.seq > r.LastSeq && r.Records > 0 {
+			r.problem(Problem{File: sf.path, Offset: -1, Seq: sf.seq, What: fmt.Sprintf("snapshot is after the journal's last record %d", r.LastSeq)})
+		}
+	}
+	r.Elapsed = time.Since(t0)
+	return r, nil
+}
+
+func mapsKeys(m map[int]int64) func(func(int) bool) {
+	return func(yield func(int) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+type verifier struct {
+	o      VerifyOptions
+	src    *source
+	r      *Report
+	cfg    matcher.Config
+	snapP  map[int64]int    // snapshot seq -> its partition count, for sound snapshots
+	otherP map[int]int64    // partition counts met in checkpoints and snapshots -> last seq they need
+}
+
+// checkSnapshots checks each snapshot file on its own: sound file, state
+// that restores, and a header hash equal to the restored state's.
+func (v *verifier) checkSnapshots() {
+	v.snapP = map[int64]int{}
+	for _, sf := range v.src.snaps {
+		if sf.damage != "" {
+			v.r.problem(Problem{File: sf.path, Offset: -1, Seq: sf.seq, What: "damaged snapshot: " + sf.damage})
+			continue
+		}
+		e, err := restoreEngines(v.cfg, sf.data)
+		if err != nil {
+			v.r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq, What: "snapshot does not restore: " + err.Error()})
+			continue
+		}
+		if h := e.hash(); h != sf.hash {
+			v.r.problem(Problem{File: sf.path, Offset: 16, Seq: sf.seq,
+				What: fmt.Sprintf("snapshot header hash %016x, its restored state hashes to %016x", sf.hash, h)})
+			continue
+		}
+		v.snapP[sf.seq] = e.P()
+		v.otherP[e.P()] = max(v.otherP[e.P()], sf.seq)
+	}
+}
+
+// pass replays the journal with p partitions up to seq until (0: the end).
+// The primary pass also gathers the summary. It reports whether the
+// journal read cleanly.
+func (v *verifier) pass(p int, until int64, primary bool) bool {
+	r := v.r
+	r.Passes = append(r.Passes, p)
+	from, ok := v.startPass(p, primary)
+	if !ok {
+		return false
+	}
+	if !primary && from.seq > until && until > 0 {
+		return true
+	}
+	snaps := map[int64]*snapFile{}
+	for i := range v.src.snaps {
+		if sf := &v.src.snaps[i]; v.snapP[sf.seq] == p && sf.seq >= from.seq {
+			snaps[sf.seq] = sf
+		}
+	}
+	pending := map[int64]uint64{} // checkpoint seq -> replayed hash
+	var prog *progress
+	if v.o.Progress != nil {
+		label := "verify"
+		if !primary {
+			label = fmt.Sprintf("verify (%d partitions)", p)
+		}
+		prog = newProgress(v.o.Progress, label, v.src.estimateLast())
+	}
+	eng := from.engines
+	var prevNs int64
+	lastSeq := from.seq - 1
+	err := run(v.src, from, bound{toSeq: until}, func(c *matcher.Command, evs []matcher.Event) error {
+		prog.tick(c.Seq)
+		lastSeq = c.Seq
+		if primary {
+			v.count(c, evs, prevNs)
+			prevNs = max(prevNs, c.TimeNs)
+		}
+		if checkpointOf(c) {
+			pending[c.Seq] = eng.hash()
+			if primary {
+				r.Checkpoints++
+			}
+		}
+		if s, h, q, ok := checkpointHashOf(c); ok {
+			v.checkHash(c, s, h, q, p, pending, primary)
+		}
+		if sf := snaps[c.Seq]; sf != nil {
+			if got := eng.snapshot(); !bytes.Equal(got, sf.data) {
+				r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq,
+					What: fmt.Sprintf("snapshot differs from the state replayed from the journal (%d partitions)", p)})
+			} else {
+				r.SnapshotsOK++
+			}
+		}
+		return nil
+	})
+	prog.done()
+	if err != nil {
+		r.problem(*asProblem(err))
+		return false
+	}
+	if primary {
+		v.checkTail(lastSeq)
+		if n := len(pending); n > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d checkpoint(s) have no hash record yet (the node stopped before writing it)", n))
+		}
+	}
+	return true
+}
+
+// startPass picks where a pass starts: seq 1, or the oldest usable snapshot.
+func (v *verifier) startPass(p int, primary bool) (start, bool) {
+	first := v.src.segs[0]
+	if v.o.FromSnapshot {
+		for i := range v.src.snaps {
+			sf := &v.src.snaps[i]
+			if v.snapP[sf.seq] != p || sf.seq+1 < first.first {
+				continue
+			}
+			if e, err := restoreEngines(v.cfg, sf.data); err == nil {
+				if primary {
+					v.r.StartSnapshot = sf.seq
+				}
+				return start{engines: e, seq: sf.seq + 1, snap: sf}, true
+			}
+		}
+	}
+	if first.first != 1 {
+		v.r.problem(Problem{File: first.path, Offset: 0, Seq: first.first,
+			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (or use --from-snapshot)", first.first, first.first-1)})
+		return start{}, false
+	}
+	e, err := newEngines(v.cfg, p)
+	if err != nil {
+		v.r.problem(Problem{Offset: -1, What: err.Error()})
+		return start{}, false
+	}
+	return start{engines: e, seq: 1}, true
+}
+
+func (v *verifier) count(c *matcher.Command, evs []matcher.Event, prevNs int64) {
+	r := v.r
+	if r.Records == 0 {
+		r.FirstSeq, r.FirstNs = c.Seq, c.TimeNs
+	}
+	r.Records++
+	r.LastSeq, r.LastNs = c.Seq, max(r.LastNs, c.TimeNs)
+	if c.TimeNs < prevNs {
+		r.TimeStepsBack++
+	}
+	r.Kinds[kindName(c.Kind)]++
+	if c.Symbol != 0 {
+		r.Symbols[c.Symbol]++
+	}
+	if c.Account != 0 {
+		r.Brokers[c.Account]++
+	}
+	r.Events += int64(len(evs))
+	for i := range evs {
+		if evs[i].Type == matcher.EvFill {
+			r.Fills++
+		}
+	}
+}
+
+func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pending map[int64]uint64, primary bool) {
+	r := v.r
+	if q != p {
+		if primary {
+			v.otherP[q] = max(v.otherP[q], c.Seq)
+		}
+		return
+	}
+	file, off := v.src.position(c.Seq)
+	got, ok := pending[s]
+	switch {
+	case !ok:
+		r.problem(Problem{Seq: c.Seq, File: file, Offset: off,
+			What: fmt.Sprintf("checkpoint hash record names seq %d, which is not a checkpoint before it", s)})
+	case got != h:
+		r.problem(Problem{Seq: c.Seq, File: file, Offset: off,
+			What: fmt.Sprintf("state hash at checkpoint %d: the journal records %016x, replay computes %016x (%d partitions)", s, h, got, p)})
+	default:
+		r.CheckpointsOK++
+	}
+	delete(pending, s)
+}
+
+// checkTail reports bytes after the last whole record: journal.Read drops
+// them silently, as the node does on start, but an auditor should know.
+func (v *verifier) checkTail(lastSeq int64) {
+	path, off, extra := v.src.tornTail(lastSeq)
+	if extra == 0 {
+		return
+	}
+	what := fmt.Sprintf("torn tail: %d bytes after the last whole record (seq %d); a crash mid-write leaves this, and the node truncates it on start", extra, lastSeq)
+	if v.o.AllowTornTail {
+		v.r.Notes = append(v.r.Notes, path+": "+what)
+		return
+	}
+	v.r.problem(Problem{File: path, Offset: off, Seq: lastSeq + 1, What: what + " (--allow-torn-tail accepts it)"})
+}
