@@ -45,19 +45,29 @@ type archiver struct {
 }
 
 func startArchiver(dir string, active int64, retainAge time.Duration, logf func(string, ...any)) (*archiver, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(archiveLevel))
+	a, err := newArchiver(dir, logf)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, err
 	}
-	a := &archiver{
-		dir: dir, arcDir: filepath.Join(dir, ArchiveDirName), logf: logf, retainAge: retainAge,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), enc: enc, damaged: map[int64]bool{},
-	}
-	a.src.buf = make([]byte, readBufBytes)
+	a.retainAge = retainAge
 	a.active.Store(active)
 	a.done.Add(1)
 	go a.run()
 	a.poke()
+	return a, nil
+}
+
+// newArchiver makes an archiver without starting its goroutine.
+func newArchiver(dir string, logf func(string, ...any)) (*archiver, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(archiveLevel), zstd.WithEncoderCRC(false))
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	a := &archiver{
+		dir: dir, arcDir: filepath.Join(dir, ArchiveDirName), logf: logf,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), enc: enc, damaged: map[int64]bool{},
+	}
+	a.src.buf = make([]byte, readBufBytes)
 	return a, nil
 }
 
@@ -146,7 +156,13 @@ func (a *archiver) archive(first int64) error {
 		return err
 	}
 	defer os.Remove(tmp) // a no-op once renamed
-	a.enc.Reset(out)
+	st, err := in.Stat()
+	if err != nil {
+		out.Close()
+		return err
+	}
+	// The size in the frame header lets readers decode in one allocation.
+	a.enc.ResetContentSize(out, st.Size())
 	tee := io.TeeReader(stopReader{in, &a.stopped}, a.enc)
 	end, err := scanSegment(newSegReader(tee, a.src.buf), first, math.MaxInt64, nil)
 	if a.stopped.Load() {
