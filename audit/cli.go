@@ -125,6 +125,7 @@ type common struct {
 	partitions   int
 	fromSnapshot bool
 	tz           string
+	args         []string // positional arguments
 	venue        *Venue
 	loc          *time.Location
 	stderr       io.Writer
@@ -144,21 +145,30 @@ func newCommon(verb string, stderr io.Writer) *common {
 // parse parses args and loads the venue; it returns an exit status when the
 // verb must stop (help: 0, usage error: 2, bad config: 1).
 func (c *common) parse(args []string, stdout io.Writer, needJournal bool) (int, bool) {
-	if err := c.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, Usage)
-			return 0, false
+	// Flags and positional arguments may interleave (diff A B --config F).
+	for {
+		if err := c.fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, Usage)
+				return 0, false
+			}
+			return c.usage("%v", err), false
 		}
-		return c.usage("%v", err), false
+		args = c.fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		c.args = append(c.args, args[0])
+		args = args[1:]
 	}
 	if needJournal && c.journal == "" {
-		if c.fs.NArg() == 1 {
-			c.journal = c.fs.Arg(0)
-		} else {
+		if len(c.args) != 1 {
 			return c.usage("--journal DIR is required"), false
 		}
-	} else if needJournal && c.fs.NArg() > 0 {
-		return c.usage("unexpected argument %q", c.fs.Arg(0)), false
+		c.journal, c.args = c.args[0], nil
+	}
+	if needJournal && len(c.args) > 0 {
+		return c.usage("unexpected argument %q", c.args[0]), false
 	}
 	if c.partitions < 0 || c.partitions > maxPartitions {
 		return c.usage("--partitions %d: want 1 to %d", c.partitions, maxPartitions), false
@@ -467,7 +477,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	if code, ok := c.parse(args, stdout, false); !ok {
 		return code
 	}
-	dirs := c.fs.Args()
+	dirs := c.args
 	if c.journal != "" {
 		dirs = append([]string{c.journal}, dirs...)
 	}

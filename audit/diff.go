@@ -82,7 +82,9 @@ func stream(src *source, stop <-chan struct{}) <-chan rawChunk {
 			return
 		}
 		if err != nil {
-			cur.err = asProblem(err)
+			p := asProblem(err)
+			src.locate(p)
+			cur.err = p
 		}
 		if len(cur.seqs) > 0 || cur.err != nil {
 			send()

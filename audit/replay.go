@@ -104,7 +104,21 @@ func run(src *source, st start, b bound, fn visit) error {
 	if err == nil || errors.Is(err, errStop) {
 		return nil
 	}
-	return asProblem(err)
+	p := asProblem(err)
+	src.locate(p)
+	return p
+}
+
+// locate adds the seq to damage found at a frame boundary of a segment.
+func (s *source) locate(p *Problem) {
+	if p.Seq != 0 || p.Offset < segHeaderBytes || (p.Offset-segHeaderBytes)%recordBytes != 0 {
+		return
+	}
+	for _, seg := range s.segs {
+		if seg.path == p.File {
+			p.Seq = seg.first + (p.Offset-segHeaderBytes)/recordBytes
+		}
+	}
 }
 
 // recordTime reads the ingress time of record seq; 0 when it cannot.
@@ -118,4 +132,9 @@ func recordTime(src *source, seq int64) int64 {
 		return errStop
 	})
 	return ns
+}
+
+// writeSnap stores e's state as the node's snapshot after seq.
+func writeSnap(dir string, seq int64, e *engines) error {
+	return journal.WriteSnapshot(dir, seq, e.hash(), e.snapshot())
 }

@@ -2,7 +2,7 @@ package audit
 
 import (
 	"bytes"
-		"fmt"
+	"fmt"
 	"io"
 	"slices"
 	"time"
@@ -35,19 +35,19 @@ type Report struct {
 	Records           int64
 	FirstSeq, LastSeq int64
 	FirstNs, LastNs   int64
-	Kinds             map[string]int64  // commands by kind
-	Events, Fills     int64             // events replay produced; fills (two per trade)
-	Symbols           map[uint32]int64  // commands per symbol id
-	Brokers           map[uint32]int64  // commands per account
-	TimeStepsBack     int64             // commands stamped earlier than the one before
-	Passes            []int             // partition counts replayed with
-	Checkpoints       int64             // checkpoint records
-	CheckpointsOK     int64             // checkpoint hashes recomputed and equal
-	Snapshots         int               // snapshot files
-	SnapshotsOK       int               // restored, self-consistent and equal to the replayed state
-	StartSnapshot     int64             // seq of the snapshot verification started from; 0: seq 1
-	Notes             []string          // things worth knowing that are not problems
-	Problems          []Problem         // the first maxProblems, in the order found
+	Kinds             map[string]int64 // commands by kind
+	Events, Fills     int64            // events replay produced; fills (two per trade)
+	Symbols           map[uint32]int64 // commands per symbol id
+	Brokers           map[uint32]int64 // commands per account
+	TimeStepsBack     int64            // commands stamped earlier than the one before
+	Passes            []int            // partition counts replayed with
+	Checkpoints       int64            // checkpoint records
+	CheckpointsOK     int64            // checkpoint hashes recomputed and equal
+	Snapshots         int              // snapshot files
+	SnapshotsOK       int              // restored, self-consistent and equal to the replayed state
+	StartSnapshot     int64            // seq of the snapshot verification started from; 0: seq 1
+	Notes             []string         // things worth knowing that are not problems
+	Problems          []Problem        // the first maxProblems, in the order found
 	ProblemCount      int
 	Elapsed           time.Duration
 }
@@ -120,8 +120,8 @@ type verifier struct {
 	src    *source
 	r      *Report
 	cfg    matcher.Config
-	snapP  map[int64]int    // snapshot seq -> its partition count, for sound snapshots
-	otherP map[int]int64    // partition counts met in checkpoints and snapshots -> last seq they need
+	snapP  map[int64]int // snapshot seq -> its partition count, for sound snapshots
+	otherP map[int]int64 // partition counts met in checkpoints and snapshots -> last seq they need
 }
 
 // checkSnapshots checks each snapshot file on its own: sound file, state

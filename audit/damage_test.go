@@ -1,0 +1,220 @@
+package audit
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+func flipByte(t *testing.T, path string, off int64) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[off] ^= 0x40
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func truncate(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.Truncate(path, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// archiveSegment moves a sealed segment into the archive as zstd, as the
+// journal's archiver does.
+func archiveSegment(t *testing.T, dir, seg string) string {
+	t.Helper()
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	z := enc.EncodeAll(b, nil)
+	enc.Close()
+	arc := filepath.Join(dir, "archive", filepath.Base(seg)+".zst")
+	if err := os.MkdirAll(filepath.Dir(arc), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(arc, z, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(seg); err != nil {
+		t.Fatal(err)
+	}
+	return arc
+}
+
+func runMain(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = Main(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// TestBadJournals: every kind of damage is a clear message naming what is
+// wrong and where, and a non-zero exit; never a panic, never a silent skip.
+func TestBadJournals(t *testing.T) {
+	good := t.TempDir()
+	cmds := newLoadGen(7, 3, 4).commands(3000)
+	writeJournal(t, good, cmds, 64<<10)
+	segs := segmentFiles(t, good)
+	if len(segs) < 4 {
+		t.Fatalf("want at least 4 segments, have %d", len(segs))
+	}
+	base := func(i int) string { return filepath.Base(segs[i]) }
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string) // dir is a copy of good
+		args   []string                       // extra args after the journal
+		code   int
+		want   []string // in stderr or stdout
+	}{
+		{"clean", func(*testing.T, string) {}, nil, 0, []string{"verify: OK"}},
+		{"sealed_segment_truncated", func(t *testing.T, dir string) {
+			truncate(t, filepath.Join(dir, base(1)), 24+10*recordBytes+50)
+		}, nil, 1, []string{base(1), "offset " + strconv.Itoa(24+10*recordBytes), "truncated record"}},
+		{"last_segment_torn_tail", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, base(len(segs)-1))
+			st, _ := os.Stat(p)
+			truncate(t, p, st.Size()-30)
+		}, nil, 1, []string{"torn tail", "--allow-torn-tail"}},
+		{"last_segment_torn_tail_allowed", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, base(len(segs)-1))
+			st, _ := os.Stat(p)
+			truncate(t, p, st.Size()-30)
+		}, []string{"--allow-torn-tail"}, 0, []string{"verify: OK", "note", "torn tail"}},
+		{"bit_flip_in_sealed_segment", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, base(2)), 24+5*recordBytes+40)
+		}, nil, 1, []string{base(2), "crc mismatch", "offset " + strconv.Itoa(24+5*recordBytes)}},
+		{"bit_flip_mid_last_segment", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, base(len(segs)-1)), 24+2*recordBytes+60)
+		}, nil, 1, []string{"crc mismatch", "a valid record follows"}},
+		{"bit_flip_in_segment_header", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, base(1)), 9)
+		}, nil, 1, []string{base(1), "header"}},
+		{"missing_middle_segment", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, base(2)))
+		}, nil, 1, []string{base(3), "sequence gap"}},
+		{"missing_first_segment", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, base(0)))
+		}, nil, 1, []string{base(1), "missing"}},
+		{"archived_segment_damaged", func(t *testing.T, dir string) {
+			arc := archiveSegment(t, dir, filepath.Join(dir, base(1)))
+			st, _ := os.Stat(arc)
+			flipByte(t, arc, st.Size()/2)
+		}, nil, 1, []string{base(1) + ".zst"}},
+		{"damaged_snapshot", func(t *testing.T, dir string) {
+			writeSnapshot(t, dir, testVenue(t), 2, cmds, 1000)
+			flipByte(t, filepath.Join(dir, "snap-00000000000000001000.snap"), 40)
+		}, nil, 1, []string{"snap-00000000000000001000.snap", "damaged snapshot", "crc mismatch"}},
+		{"snapshot_of_another_state", func(t *testing.T, dir string) {
+			v := testVenue(t)
+			_, e := applyAll(t, v, 2, cmds[:900])
+			writeSnapshotFile(t, dir, 1000, e)
+		}, nil, 1, []string{"snap-00000000000000001000.snap", "differs from the state replayed"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "journal")
+			copyDir(t, good, dir)
+			tc.damage(t, dir)
+			code, out, errOut := runMain(append([]string{"verify", "--journal", dir}, tc.args...)...)
+			all := out + errOut
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, all)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(all, w) {
+					t.Errorf("output lacks %q:\n%s", w, all)
+				}
+			}
+			if tc.code != 0 {
+				// The other verbs refuse the same journal too (a snapshot
+				// problem only matters to verify).
+				if strings.Contains(tc.name, "snapshot") {
+					return
+				}
+				for _, verb := range [][]string{{"trail"}, {"book", "--symbol", "MSFT"}} {
+					code, _, errOut := runMain(append(append(verb, "--journal", dir), tc.args...)...)
+					if code == 0 && !strings.Contains(tc.name, "torn") {
+						t.Errorf("%s on a damaged journal: exit 0", verb[0])
+					}
+					if code != 0 && errOut == "" {
+						t.Errorf("%s: exit %d with no message", verb[0], code)
+					}
+				}
+			}
+		})
+	}
+}
+
+func writeSnapshotFile(t *testing.T, dir string, seq int64, e *engines) {
+	t.Helper()
+	if err := writeSnap(dir, seq, e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNotAJournal: folders that hold no journal are named as such.
+func TestNotAJournal(t *testing.T) {
+	data := t.TempDir()
+	writeJournal(t, filepath.Join(data, "journal"), newLoadGen(1, 2, 2).commands(10), 1<<20)
+	file := filepath.Join(data, "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	cases := []struct {
+		name, dir, want string
+	}{
+		{"data_dir_instead_of_journal", data, "did you mean --journal " + filepath.Join(data, "journal")},
+		{"empty_folder", t.TempDir(), "is empty"},
+		{"missing_folder", filepath.Join(data, "nope"), "no such file"},
+		{"a_file", file, "is a file"},
+		{"unrelated_folder", filepath.Join(data, "journal", "..", ".."), "holds no journal segments"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, verb := range [][]string{{"verify"}, {"trail"}, {"book", "--symbol", "AAPL"}, {"diff", tc.dir}} {
+				args := append(append([]string{}, verb...), "--journal", tc.dir)
+				code, _, errOut := runMain(args...)
+				if code != 1 || !strings.Contains(errOut, tc.want) {
+					t.Errorf("%v: exit %d, stderr %q; want 1 and %q", verb, code, errOut, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestUndecodableRecordIsLocated: a record with a valid CRC that is not a
+// command is reported with its file and exact offset.
+func TestUndecodableRecordIsLocated(t *testing.T) {
+	dir := t.TempDir()
+	cmds := newLoadGen(3, 2, 2).commands(500)
+	cmds[321].Kind = 99
+	writeJournal(t, dir, cmds, 16<<10)
+	src, err := openSource(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, off := src.position(322)
+	code, _, errOut := runMain("verify", "--journal", dir)
+	want := file + " at offset " + strconv.FormatInt(off, 10) + ": seq 322: undecodable command"
+	if code != 1 || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d, stderr %q; want %q", code, errOut, want)
+	}
+	// The offset is where the frame is.
+	b, _ := os.ReadFile(file)
+	var c matcher.Command
+	if err := c.Decode(b[off+frameBytes : off+recordBytes]); err == nil || c.Seq != 322 {
+		t.Fatalf("offset %d does not hold seq 322's record (seq %d, %v)", off, c.Seq, err)
+	}
+}
