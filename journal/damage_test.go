@@ -181,7 +181,7 @@ func TestDamage(t *testing.T) {
 	for _, tc := range damageCases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			j, _ := openT(t, dir)
+			j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone }) // damage, not fsync, is under test
 			write(t, j, 1, 400, 5)
 			j.Close()
 			segs, _ := listHot(dir)

@@ -59,4 +59,45 @@
 //     is set, in which case the damaged segment is cut at its last good
 //     record (a copy and every later segment go to a quarantine folder) and
 //     the log says so loudly. Nothing is ever skipped silently.
+//
+// Open verifies every hot segment (CRC and continuity) before it accepts an
+// append, logging progress every few seconds and a summary line; keep the hot
+// folder bounded with HotRetentionMs. Read verifies every record it passes,
+// from the start of the segment that holds fromSeq. A damaged snapshot is
+// skipped (and logged) in favour of the one before; WriteSnapshot keeps the
+// newest SnapshotsKept.
+//
+// # Writing
+//
+// The journal stage calls Append for each record of a ring batch and Commit
+// once per batch, on one goroutine. Append copies into a batch buffer; Commit
+// does one write(2) of the whole batch and, per Options.Sync, one fdatasync:
+//
+//   - SyncBatch (default): every Commit fsyncs.
+//   - SyncInterval: fsyncs at least SyncIntervalMs apart; Commit waits for
+//     the fsync that covers it, and batches that pile up meanwhile share it.
+//   - SyncNone: no fsync (benchmarks only; a machine crash loses
+//     acknowledged records; a process crash does not).
+//
+// A failed write or fsync fails the journal for good: Commit returns the
+// error, LastSeq stays at the last durable record, and every later call
+// returns the same error. It is never retried: after a failed fsync the page
+// cache may have dropped the dirty pages, so a retry that succeeds proves
+// nothing. A segment rolls (create, one extra fsync of the folder) before a
+// batch that would take it past SegmentBytes.
+//
+// # Cold storage and retention
+//
+// With Options.Archive, a goroutine compresses each sealed segment with zstd
+// (klauspost/compress, SpeedBetterCompression, encoder and decoder
+// concurrency 1, so it uses at most one core) into <Dir>/archive: it verifies
+// the plain segment as it reads it (a damaged one is logged and never
+// archived), writes a .tmp file, fsyncs it, reads it back and verifies it,
+// renames it into place and fsyncs the folder. zstd's own checksum is off:
+// every byte of the decompressed stream is under a record's or the header's
+// CRC-32C already. With HotRetentionMs, a hot segment is removed once it has
+// been archived, all its records are at or before the newest snapshot's seq,
+// and it was last written longer ago than that; the active segment and
+// anything after an unarchived segment always stay. The archive is never
+// pruned by the journal.
 package journal

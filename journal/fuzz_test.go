@@ -18,7 +18,7 @@ func FuzzDamage(f *testing.F) {
 	f.Add(uint8(2), uint16(5), []byte("RGXJ"), uint16(3))
 	f.Fuzz(func(t *testing.T, seg uint8, off uint16, patch []byte, cut uint16) {
 		dir := t.TempDir()
-		j, err := Open(Options{Dir: dir, SegmentBytes: 2048, Logf: func(string, ...any) {}})
+		j, err := Open(Options{Dir: dir, SegmentBytes: 2048, Sync: SyncNone, Logf: func(string, ...any) {}})
 		if err != nil {
 			t.Fatal(err)
 		}

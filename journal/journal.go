@@ -49,8 +49,8 @@ type Options struct {
 	SyncIntervalMs int // for SyncInterval; 0 means 1 ms
 
 	// Logf receives one line per notable event: a torn tail truncated, a
-	// segment rolled, archived or removed, a damaged snapshot skipped. nil
-	// means log.Printf.
+	// segment sealed, archived or removed, recovery's progress and summary.
+	// It is also called from the archiver's goroutine. nil means log.Printf.
 	Logf func(format string, args ...any)
 
 	// StartFromLastGood lets Open start on a journal that has corruption before

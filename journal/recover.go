@@ -27,12 +27,16 @@ func (j *Journal) recover() error {
 	}
 	var src segSource
 	defer src.close()
-	start := time.Now()
+	start, progressAt := time.Now(), time.Now()
 	prevLast := segs[0] - 1
 	records := int64(0)
 	for i, first := range segs {
 		path := filepath.Join(dir, segName(first))
 		last := i == len(segs)-1
+		if time.Since(progressAt) > 5*time.Second {
+			j.logf("journal: recovery: verified %d of %d segments, %d records", i, len(segs), records)
+			progressAt = time.Now()
+		}
 		if first != prevLast+1 {
 			cerr := &CorruptError{File: path, Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", prevLast, first)}
 			return j.startFromLastGood(cerr, segs, i, "", 0, prevLast)
@@ -66,9 +70,8 @@ func (j *Journal) recover() error {
 		}
 		prevLast = end.lastSeq
 	}
-	if d := time.Since(start); d > time.Second {
-		j.logf("journal: verified %d segments, %d records in %v", len(segs), records, d.Round(time.Millisecond))
-	}
+	j.logf("journal: opened %s: %d hot segments, seqs %d..%d, verified in %v",
+		dir, len(segs), segs[0], prevLast, time.Since(start).Round(time.Millisecond))
 	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast)
 }
 
