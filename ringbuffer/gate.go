@@ -3,7 +3,6 @@ package ringbuffer
 import (
 	"runtime"
 	"sync/atomic"
-	"time"
 )
 
 // gate is go-disruptor's only handler group and its wait strategy at once.
@@ -12,72 +11,70 @@ import (
 // handler it knows about, and the only handlers it knows about are the ones
 // its own listener loop runs. Our stages run on our own listeners (see the
 // package doc for why), so go-disruptor gets one stand-in handler: the gate.
-// It does nothing with the slots; it only lets go-disruptor's view of "handled"
-// follow the committed sequence, so that go-disruptor's wrap check passes.
-// The real wrap check, against the last stage, is Ring.Claim's.
+// It does nothing with the slots; it only lets go-disruptor's view of
+// "handled" follow the committed sequence, so that go-disruptor's wrap check
+// passes. The real wrap check, against the last stage, is Claim's.
 //
 // The gate is lazy: its go-disruptor listener parks inside Handle and Idle
 // until a writer nudges it, which Claim does when the writers are a quarter
 // of the ring ahead of what go-disruptor last saw handled, and which a writer
-// stuck in go-disruptor's own wrap check does on every retry. So it costs a
-// few wake-ups per lap of the ring, not one per event.
+// refused by go-disruptor's TryReserve does before it waits. So the gate
+// costs a few wake-ups per lap of the ring, not one per event.
+//
+// Writers waiting for go-disruptor park on room, the signal the last stage
+// also uses; the gate notifies it on every callback, each of which follows
+// go-disruptor's store of the gate's handled sequence. A writer nudges after
+// registering on room and before its last TryReserve, and a nudge always
+// leads to another callback, so the writer cannot sleep through the progress
+// it waits for.
 type gate struct {
 	// real is what go-disruptor's listener has stored as handled: lo-1 while
 	// the gate is inside Handle(lo, hi), hi once it has returned to Idle.
 	real    atomic.Int64
-	pending int64 // hi of the last Handle; only the gate's goroutine touches it
 	nudged  atomic.Bool
 	closing atomic.Bool
+
+	// Touched only by the gate's goroutine.
+	pending int64 // hi of the last Handle
 	// passes lets the gate run on after a nudge, so that one nudge moves real
 	// past the batch it was parked in and also past the one queued behind it.
 	passes int
 
-	waitsInReserve *atomic.Uint64
-	sig            signal
+	room *signal
+	parker
 }
 
-func newGate(waitsInReserve *atomic.Uint64) *gate {
-	g := &gate{waitsInReserve: waitsInReserve, pending: -1}
+func newGate(room *signal) *gate {
+	g := &gate{room: room, pending: -1}
 	g.real.Store(-1)
-	g.sig.init()
+	g.parker.init()
 	return g
 }
 
 // Handle is go-disruptor's handler callback.
 func (g *gate) Handle(lo, hi int64) {
 	g.real.Store(lo - 1)
+	g.room.notify()
 	g.pending = hi
-	g.sleep()
+	g.hold()
+}
+
+// Idle is go-disruptor's listener finding nothing committed past what it has.
+func (g *gate) Idle(int64) {
+	g.real.Store(g.pending)
+	g.room.notify()
+	g.hold()
 }
 
 // Gate is never called: go-disruptor calls it only for a second handler group.
 func (g *gate) Gate(int64) { runtime.Gosched() }
 
-// Idle is go-disruptor's listener finding nothing committed past what it has.
-func (g *gate) Idle(int64) {
-	g.real.Store(g.pending)
-	g.sleep()
-}
+// Reserve is never called: the ring reserves with TryReserve and waits
+// itself, so that a writer never waits where a failure cannot reach it.
+func (g *gate) Reserve(int64) { runtime.Gosched() }
 
-// Reserve is a writer inside go-disruptor's Reserve, refused by its wrap
-// check because the gate has not kept up. It only happens if the gate's
-// goroutine has not run for about three quarters of a lap. Here, and only
-// here, a writer polls rather than parks: go-disruptor re-checks its barrier
-// between calls and gives the strategy no way to park on it safely. Each poll
-// nudges the gate, which then catches up within one scheduling round.
-func (g *gate) Reserve(spin int64) {
-	if spin == 0 {
-		g.waitsInReserve.Add(1)
-	}
-	g.nudge()
-	if spin < 64 {
-		runtime.Gosched()
-		return
-	}
-	time.Sleep(50 * time.Microsecond)
-}
-
-func (g *gate) sleep() {
+// hold parks the gate until a nudge, unless a nudge is pending or it is closing.
+func (g *gate) hold() {
 	if g.passes > 0 {
 		g.passes--
 		return
@@ -90,12 +87,12 @@ func (g *gate) sleep() {
 		if g.closing.Load() {
 			return
 		}
-		e := g.sig.prepare()
+		g.prepare()
 		if g.nudged.Load() || g.closing.Load() {
-			g.sig.cancel()
+			g.cancel()
 			continue
 		}
-		g.sig.park(e)
+		g.sleep()
 	}
 }
 
@@ -106,10 +103,10 @@ func (g *gate) nudge() bool {
 		return false // the gate has not consumed the last nudge yet
 	}
 	g.nudged.Store(true)
-	return g.sig.notify()
+	return g.unpark()
 }
 
 func (g *gate) close() {
 	g.closing.Store(true)
-	g.sig.notify()
+	g.unpark()
 }

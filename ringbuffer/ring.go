@@ -24,6 +24,10 @@ const maxCapacity = 1 << 30
 
 const cacheLine = 64
 
+// minSequencerCapacity is the least capacity go-disruptor's sequencer is
+// given; see New. A variable so that a test can make the gate lag.
+var minSequencerCapacity uint32 = 4096
+
 // Options configure a Ring. The zero value is a single-writer ring of
 // DefaultCapacity slots with the hybrid wait.
 type Options struct {
@@ -68,7 +72,7 @@ type pipe struct {
 	_          [cacheLine]byte
 
 	// Written by every Claim and Publish.
-	claims atomic.Int64 // claims in flight, plus closedBit once Claim refuses
+	claims atomic.Int64 // Claims let through, plus closedBit once Claim refuses
 	_      [cacheLine - 8]byte
 
 	// Written by writers on their slow path.
@@ -85,8 +89,9 @@ type pipe struct {
 
 	roomSig signal // writers waiting for room park here; the last stage notifies
 
-	errMu         sync.Mutex
+	errMu         sync.Mutex // guards failure and letThrough
 	failure       error
+	letThrough    int64 // claims let through before closedBit was set
 	startOnce     sync.Once
 	closeOnce     sync.Once
 	listenersDone sync.WaitGroup
@@ -94,8 +99,10 @@ type pipe struct {
 }
 
 // closedBit in pipe.claims makes Claim refuse. Claim adds one to claims and
-// tests the bit in a single atomic step, and Close sets the bit and then
-// waits for the count to drain, so no claim slips between the two.
+// tests the bit in a single atomic step; whoever sets the bit first (Close or
+// Fail) learns from the same step how many claims were let through, and as
+// each of those reserves exactly one sequence, Close then waits until that
+// many sequences are published. No claim slips between the two.
 const closedBit = 1 << 62
 
 // New builds a ring whose slots pass through the stages in the order given.
@@ -136,10 +143,14 @@ func New[T any](opts Options, stages ...Stage) (*Ring[T], error) {
 	p.mask = int64(capacity) - 1
 	p.capacity = int64(capacity)
 	p.wait = opts.Wait
-	p.nudgeAt = int64(capacity) / 4
+	// go-disruptor's wrap check only has to stay out of the way of ours,
+	// which is exact; a larger bound on small rings lets the gate sleep
+	// for more than a few claims at a time.
+	seqCapacity := max(capacity, minSequencerCapacity)
+	p.nudgeAt = int64(seqCapacity) / 4
 	p.writers = max(opts.Writers, 1)
 	p.multi = p.writers > 1
-	p.commitMask = max(int64(capacity)/16, 1) - 1
+	p.commitMask = int64(seqCapacity)/16 - 1
 	p.gateDone = make(chan struct{})
 	p.published = make([]atomic.Int64, capacity)
 	for i := range p.published {
@@ -148,10 +159,10 @@ func New[T any](opts Options, stages ...Stage) (*Ring[T], error) {
 	p.cachedTail.Store(-1)
 	p.drainTarget.Store(-1)
 	p.roomSig.init()
-	p.gate = newGate(&p.reserveWaits)
+	p.gate = newGate(&p.roomSig)
 
 	dis, err := disruptor.New(
-		disruptor.Options.BufferCapacity(capacity),
+		disruptor.Options.BufferCapacity(seqCapacity),
 		disruptor.Options.WriterCount(uint8(min(p.writers, 255))),
 		disruptor.Options.WaitStrategy(p.gate),
 		disruptor.Options.NewHandlerGroup(p.gate),
@@ -252,28 +263,66 @@ func (r *pipe) start() {
 // claim: see Ring.Claim. Hot path.
 func (r *pipe) claim() (int64, error) {
 	if r.claims.Add(1)&closedBit != 0 {
-		r.claims.Add(-1)
 		return -1, ErrClosed
 	}
-	seq := r.dis.Reserve(1)
-	if seq < 0 {
-		panic(fmt.Sprintf("ringbuffer: go-disruptor Reserve(1) returned %d", seq))
+	seq := r.dis.TryReserve(1)
+	if seq < 0 && !r.reserve(&seq) {
+		return -1, ErrClosed
 	}
 	if seq-r.gate.real.Load() > r.nudgeAt && r.gate.nudge() {
 		// The gate now waits on our P; a writer that never blocks would
-		// keep it waiting until go-disruptor's wrap check stops the writer.
+		// keep it waiting until go-disruptor refuses the writer.
 		runtime.Gosched()
 	}
 	wrap := seq - r.capacity
 	if wrap > r.cachedTail.Load() && !r.awaitRoom(wrap) {
-		// The ring failed while we waited. Commit the reservation anyway so
-		// that go-disruptor's sequence stays contiguous and no other writer
-		// hangs in its Reserve; the stages have stopped and never see it.
-		r.dis.Commit(seq, seq)
-		r.claims.Add(-1)
+		// The ring failed while we waited. The sequence stays reserved and
+		// unpublished; nothing waits for it any more.
 		return -1, ErrClosed
 	}
 	return seq, nil
+}
+
+// reserve retries go-disruptor's TryReserve until it hands out a sequence,
+// and returns false if the ring fails first. With several writers a refusal
+// may only mean that another writer won the race for the same sequence, so
+// it retries at once a few times before it treats the refusal as the gate
+// lagging behind, nudges it, and waits.
+func (r *pipe) reserve(seq *int64) bool {
+	const retries = 8
+	counted := false
+	for try := 0; ; try++ {
+		if *seq = r.dis.TryReserve(1); *seq >= 0 {
+			return true
+		}
+		if *seq == disruptor.ErrReservationSize {
+			panic("ringbuffer: go-disruptor refuses a reservation of one slot")
+		}
+		if r.failed.Load() {
+			return false
+		}
+		if try < retries {
+			continue
+		}
+		if !counted {
+			r.reserveWaits.Add(1)
+			counted = true
+		}
+		r.gate.nudge()
+		if !backoff(r.wait, try-retries) {
+			continue
+		}
+		e := r.roomSig.prepare()
+		r.gate.nudge()
+		if *seq = r.dis.TryReserve(1); *seq >= 0 || r.failed.Load() {
+			r.roomSig.cancel()
+			if *seq >= 0 {
+				return true
+			}
+			continue
+		}
+		r.roomSig.park(e)
+	}
 }
 
 // awaitRoom waits until the last stage has passed wrap, the previous lap's
@@ -314,8 +363,7 @@ func (r *pipe) publish(seq int64) {
 		// its only reader, needs to be roughly, not exactly, up to date.
 		r.dis.Commit(seq, seq)
 	}
-	r.claims.Add(-1)
-	r.stages[0].sig.notify()
+	r.stages[0].wake()
 }
 
 // publishedFrom returns the highest s >= from-1 such that every sequence in
@@ -332,13 +380,14 @@ func (r *pipe) publishedFrom(from int64) int64 {
 func (r *pipe) close() error {
 	r.closeOnce.Do(func() {
 		r.start()
-		r.claims.Or(closedBit)
-		// Claims that got past the closed check finish: they publish, or
-		// they return ErrClosed because the ring failed. Either is prompt.
-		for r.claims.Load() != closedBit {
+		// Claims already let through are published promptly by their
+		// writers. If the ring fails meanwhile, nothing is drained and
+		// nothing waits for them.
+		claimed := r.stopClaims() - 1
+		for !r.failed.Load() && r.publishedFrom(r.last.position()+1) < claimed {
 			time.Sleep(20 * time.Microsecond)
 		}
-		r.drainTarget.Store(r.publishedFrom(r.last.position() + 1))
+		r.drainTarget.Store(claimed)
 		r.stopping.Store(true)
 		r.wakeAll()
 		r.listenersDone.Wait()
@@ -359,8 +408,18 @@ func (r *pipe) fail(err error) {
 	}
 	r.errMu.Unlock()
 	r.failed.Store(true)
-	r.claims.Or(closedBit)
+	r.stopClaims()
 	r.wakeAll()
+}
+
+// stopClaims makes Claim refuse and returns how many claims it let through.
+func (r *pipe) stopClaims() int64 {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if old := r.claims.Or(closedBit); old&closedBit == 0 {
+		r.letThrough = old
+	}
+	return r.letThrough
 }
 
 func (r *pipe) err() error {
@@ -372,7 +431,7 @@ func (r *pipe) err() error {
 func (r *pipe) wakeAll() {
 	r.roomSig.notify()
 	for _, s := range r.stages {
-		s.sig.notify()
+		s.wake()
 	}
 }
 

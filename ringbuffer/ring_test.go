@@ -175,11 +175,21 @@ func TestOneWriterFourStagesInOrder(t *testing.T) {
 
 func TestSeveralWritersGroupsSideBySide(t *testing.T) {
 	for _, w := range strategies {
-		t.Run(w.String(), func(t *testing.T) {
+		for _, capacity := range []uint32{4, 64} {
+			t.Run(fmt.Sprintf("%v/capacity_%d", w, capacity), func(t *testing.T) {
+				severalWriters(t, w, capacity)
+			})
+		}
+	}
+}
+
+func severalWriters(t *testing.T, w WaitStrategy, capacity uint32) {
+	{
+		{
 			const writers = 8
 			perWriter := count(20_000)
 			// The exchange's shape: {journal, replicate} -> match x3 -> publish.
-			c := newChecker(t, Options{Capacity: 64, Writers: writers, Wait: w}, 2, 3, 1)
+			c := newChecker(t, Options{Capacity: capacity, Writers: writers, Wait: w}, 2, 3, 1)
 			lastN := make([]int64, writers)
 			for i := range lastN {
 				lastN[i] = -1
@@ -223,10 +233,24 @@ func TestSeveralWritersGroupsSideBySide(t *testing.T) {
 				}
 			}
 			st := c.ring.Stats()
-			if st[0].BackPressure == 0 {
-				t.Errorf("8 writers on 64 slots never waited for room: %+v", st[0])
+			if minSequencerCapacity <= capacity && c.ring.reserveWaits.Load() == 0 {
+				t.Errorf("go-disruptor never refused a writer")
 			}
-		})
+			if st[0].BackPressure == 0 {
+				t.Errorf("8 writers on %d slots never waited for room: %+v", capacity, st[0])
+			}
+		}
+	}
+}
+
+// TestWritersRefusedByGoDisruptor gives go-disruptor's sequencer no more
+// room than the ring itself, so that writers are often refused by its wrap
+// check while the lazy gate sleeps, and must nudge it and wait.
+func TestWritersRefusedByGoDisruptor(t *testing.T) {
+	defer func(saved uint32) { minSequencerCapacity = saved }(minSequencerCapacity)
+	minSequencerCapacity = 1
+	for _, w := range strategies {
+		t.Run(w.String(), func(t *testing.T) { severalWriters(t, w, 8) })
 	}
 }
 

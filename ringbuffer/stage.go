@@ -48,8 +48,19 @@ func (e *PanicError) Error() string {
 type stage struct {
 	name      string
 	listeners []*listener
-	sig       signal  // this stage's handlers park here
-	down      *signal // where this stage's progress is announced
+	next      *stage // nil for the last stage, whose progress writers wait for
+}
+
+// wake wakes the stage's handlers that sleep waiting for work, and reports
+// whether there was one. Hot path.
+func (s *stage) wake() bool {
+	woke := false
+	for _, l := range s.listeners {
+		if l.unpark() {
+			woke = true
+		}
+	}
+	return woke
 }
 
 // position is the last sequence every handler of the stage has passed.
@@ -68,6 +79,8 @@ type listener struct {
 	seq atomic.Int64 // last sequence handled; read by the next stage and by writers
 	_   [cacheLine - 8]byte
 
+	parker // where the listener sleeps
+
 	// Counters, written only by the listener's goroutine.
 	batches atomic.Uint64
 	parks   atomic.Uint64
@@ -85,22 +98,30 @@ func (p *pipe) buildStages(stages []Stage) {
 		if st.name == "" {
 			st.name = fmt.Sprintf("stage%d", i)
 		}
-		st.sig.init()
 		var upstream *stage
 		if i > 0 {
 			upstream = p.stages[i-1]
-			upstream.down = &st.sig
+			upstream.next = st
 		}
 		for j, h := range s.Handlers {
 			l := &listener{p: p, stage: st, upstream: upstream, index: j, handler: h}
 			l.seq.Store(-1)
+			l.parker.init()
 			st.listeners = append(st.listeners, l)
 			p.listeners = append(p.listeners, l)
 		}
 		p.stages = append(p.stages, st)
 	}
 	p.last = p.stages[len(p.stages)-1]
-	p.last.down = &p.roomSig
+}
+
+// announce tells whoever waits for the listener's stage that it moved on:
+// the next stage, or writers waiting for room. Hot path.
+func (l *listener) announce() bool {
+	if next := l.stage.next; next != nil {
+		return next.wake()
+	}
+	return l.p.roomSig.notify()
 }
 
 // available returns the last sequence this listener may handle, which is
@@ -132,7 +153,7 @@ func (l *listener) run() {
 		}
 		l.seq.Store(hi)
 		l.batches.Store(l.batches.Load() + 1)
-		wokeSomeone = l.stage.down.notify()
+		wokeSomeone = l.announce()
 		next = hi + 1
 	}
 }
@@ -146,7 +167,6 @@ func (l *listener) await(next int64, wokeSomeone bool) int64 {
 		// rather than after our spin.
 		runtime.Gosched()
 	}
-	sig := &l.stage.sig
 	for try := 0; ; try++ {
 		if p.done(next) {
 			return next - 1
@@ -157,13 +177,13 @@ func (l *listener) await(next int64, wokeSomeone bool) int64 {
 		if !backoff(p.wait, try) {
 			continue
 		}
-		e := sig.prepare()
+		l.prepare()
 		if l.available(next) >= next || p.done(next) {
-			sig.cancel()
+			l.cancel()
 			continue
 		}
 		l.parks.Store(l.parks.Load() + 1)
-		sig.park(e)
+		l.sleep()
 	}
 }
 

@@ -37,15 +37,15 @@ func (w WaitStrategy) String() string {
 // storing its sequence); yielding lets the goroutine that will make the
 // progress run on our P (on two cores, it often is waiting for one); parking
 // costs a wake-up of a few microseconds but no CPU.
-const (
-	hybridSpinChecks   = 128
-	hybridYieldChecks  = 16
-	busySpinYieldEvery = 256
+var (
+	hybridSpinChecks  = 128
+	hybridYieldChecks = 16
 )
 
-// signal is where goroutines waiting for one kind of progress park: stage
-// s's handlers on the progress of stage s-1 (or of the writers for the first
-// stage), writers on the progress of the last stage.
+const busySpinYieldEvery = 32
+
+// signal is where any number of anonymous goroutines waiting for one kind of
+// progress park: writers waiting for the last stage to free a slot.
 //
 // No lost wake-up. A waiter registers (waiters.Add), reads the epoch, and only
 // then re-checks its condition; it parks only while the epoch is still the one
@@ -98,6 +98,49 @@ func (s *signal) park(e uint64) {
 	s.waiters.Add(-1)
 }
 
+// parker is where one goroutine that others know by name sleeps: a stage's
+// handler, or the gate. It is cheaper than a signal (a channel hand-off, no
+// mutex to re-take on waking) and is what every stage waits on.
+//
+// No lost wake-up: the sleeper announces itself (parked = 1) before its last
+// check of the condition; a waker stores its progress before it looks for
+// the announcement. With sequentially consistent atomics, either the last
+// check sees the progress or the waker sees the announcement, takes it
+// (Swap) and hands over a token that the sleeper then receives.
+type parker struct {
+	_      [cacheLine]byte
+	parked atomic.Int32
+	wake   chan struct{}
+	_      [cacheLine]byte
+}
+
+func (k *parker) init() { k.wake = make(chan struct{}, 1) }
+
+// prepare announces that the caller is about to sleep. The caller re-checks
+// its condition, then calls cancel or sleep.
+func (k *parker) prepare() { k.parked.Store(1) }
+
+// cancel withdraws the announcement. If a waker took it first, its token is
+// sent or about to be, and cancel consumes it so the next sleep is not cut
+// short by a stale token.
+func (k *parker) cancel() {
+	if k.parked.Swap(0) == 0 {
+		<-k.wake
+	}
+}
+
+func (k *parker) sleep() { <-k.wake }
+
+// unpark wakes the goroutine if it sleeps or is about to, and reports
+// whether it did. One atomic load when it does not. Hot path.
+func (k *parker) unpark() bool {
+	if k.parked.Load() == 0 || k.parked.Swap(0) == 0 {
+		return false
+	}
+	k.wake <- struct{}{}
+	return true
+}
+
 // backoff runs the spin and yield phases of a wait: it returns true when the
 // caller should stop spinning and park (hybrid) and never does for busy-spin.
 // try counts the checks made so far.
@@ -107,12 +150,30 @@ func backoff(w WaitStrategy, try int) (parkNow bool) {
 		if try%busySpinYieldEvery == busySpinYieldEvery-1 {
 			runtime.Gosched()
 		}
+		pause(spinPause)
 		return false
 	case try < hybridSpinChecks:
+		pause(spinPause)
 		return false
 	case try < hybridSpinChecks+hybridYieldChecks:
 		runtime.Gosched()
 		return false
 	}
 	return true
+}
+
+var spinPause = 0
+
+var pauseSink int
+
+// pause burns about n cycles without touching shared memory, so that a
+// spinning reader does not pull the writer's cache line away on every check.
+func pause(n int) {
+	x := 0
+	for i := 0; i < n; i++ {
+		x += i
+	}
+	if x == -1 {
+		pauseSink = x
+	}
 }
