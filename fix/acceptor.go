@@ -1,0 +1,290 @@
+package fix
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Application is what the exchange's gateway implements. Every callback for
+// a session runs on that session's reader goroutine, one at a time.
+type Application interface {
+	// OnLogon is called when the counterparty has logged on.
+	OnLogon(s *Session)
+	// OnLogout is called when a logged-on connection ends, for whatever
+	// reason (Logout, disconnect, timeout, slow consumer, Stop).
+	OnLogout(s *Session)
+	// FromApp is called with each application message that passed the
+	// session layer's checks and the dictionary, in MsgSeqNum order,
+	// exactly once per MsgSeqNum. PossDup copies of messages already
+	// received never reach it; a PossResend(97)=Y message does, with
+	// m.PossResend() set. m and every slice it returns are valid only
+	// during the call. Answer with s.Send, here or from any goroutine.
+	FromApp(s *Session, m *Message)
+}
+
+// SessionConfig is one counterparty.
+type SessionConfig struct {
+	BeginString  string // "FIX.4.2" or "FIX.4.4"
+	TargetCompID string // the counterparty's SenderCompID
+	// Password, when set, must arrive in Logon Password(554), else the
+	// Logon is answered with Logout and the connection closed.
+	Password string
+	// ThrottleMsgsPerSec, when positive, bounds application messages per
+	// second (a token bucket with a one-second burst); one over the bound
+	// is answered with BusinessMessageReject (380=0, "Throttle limit
+	// exceeded") and not delivered.
+	ThrottleMsgsPerSec int
+	// ResetOnLogon starts both sequence numbers at 1 on every Logon.
+	// Otherwise they continue from the store, across reconnects and
+	// restarts, and a counterparty resets them with ResetSeqNumFlag(141)=Y.
+	ResetOnLogon bool
+	// Dictionary validates inbound messages; nil: NewDictionary(BeginString).
+	Dictionary *Dictionary
+}
+
+// Config configures an Acceptor. Zero durations and sizes take the defaults
+// given.
+type Config struct {
+	Addr         string // listen address, "127.0.0.1:0" for tests
+	SenderCompID string // ours
+	Sessions     []SessionConfig
+	// StoreDir holds each session's store (see the package comment); empty
+	// keeps stores in memory, so nothing survives a restart.
+	StoreDir string
+	// TLS, when set, makes the listener TLS. Alternatively CertFile and
+	// KeyFile (PEM) are loaded into one.
+	TLS               *tls.Config
+	CertFile, KeyFile string
+	// MaxLatency bounds |SendingTime - now| of inbound messages. Default 120 s.
+	MaxLatency time.Duration
+	// LogonTimeout bounds the wait for the first message. Default 10 s.
+	LogonTimeout time.Duration
+	// LogoutTimeout bounds the wait for the answer to our Logout. Default 2 s.
+	LogoutTimeout time.Duration
+	// MaxMessageSize bounds an inbound BodyLength. Default 64 KiB.
+	MaxMessageSize int
+	// OutQueueMaxBytes bounds one session's unsent output before it is
+	// disconnected as a slow consumer. Default 8 MiB.
+	OutQueueMaxBytes int
+	// Logger receives connection and session events (never one per
+	// ordinary message). Default: discard.
+	Logger *slog.Logger
+}
+
+// An Acceptor listens for FIX connections and runs the configured sessions.
+type Acceptor struct {
+	cfg      Config
+	app      Application
+	log      *slog.Logger
+	sessions map[string]*Session // by sessionKey
+
+	mu      sync.Mutex
+	ln      net.Listener
+	conns   map[net.Conn]struct{}
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func sessionKey(beginString, targetCompID string) string { return beginString + "\x00" + targetCompID }
+
+// NewAcceptor opens every session's store and starts its writer; Start
+// listens.
+func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
+	if cfg.SenderCompID == "" || len(cfg.Sessions) == 0 || app == nil {
+		return nil, errors.New("fix: Config needs SenderCompID, Sessions and an Application")
+	}
+	if cfg.MaxLatency <= 0 {
+		cfg.MaxLatency = 120 * time.Second
+	}
+	if cfg.LogonTimeout <= 0 {
+		cfg.LogonTimeout = 10 * time.Second
+	}
+	if cfg.LogoutTimeout <= 0 {
+		cfg.LogoutTimeout = 2 * time.Second
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = 64 << 10
+	}
+	if cfg.OutQueueMaxBytes <= 0 {
+		cfg.OutQueueMaxBytes = 8 << 20
+	}
+	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	for _, sc := range cfg.Sessions {
+		if sc.TargetCompID == "" {
+			a.closeSessions()
+			return nil, errors.New("fix: session without TargetCompID")
+		}
+		key := sessionKey(sc.BeginString, sc.TargetCompID)
+		if a.sessions[key] != nil {
+			a.closeSessions()
+			return nil, fmt.Errorf("fix: session %s %s configured twice", sc.BeginString, sc.TargetCompID)
+		}
+		dict := sc.Dictionary
+		if dict == nil {
+			var err error
+			if dict, err = NewDictionary(sc.BeginString); err != nil {
+				a.closeSessions()
+				return nil, err
+			}
+		} else if dict.BeginString() != sc.BeginString {
+			a.closeSessions()
+			return nil, fmt.Errorf("fix: session %s %s: dictionary is for %s", sc.BeginString, sc.TargetCompID, dict.BeginString())
+		}
+		st, nextOut, err := openStore(cfg.StoreDir, storeName(sc.BeginString, cfg.SenderCompID, sc.TargetCompID))
+		if err != nil {
+			a.closeSessions()
+			return nil, err
+		}
+		s := &Session{
+			a: a, cfg: sc, dict: dict, sender: cfg.SenderCompID, log: a.log,
+			id:      sc.BeginString + ":" + cfg.SenderCompID + "->" + sc.TargetCompID,
+			nextOut: nextOut, st: st, storeBase: st.size,
+			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
+		}
+		a.sessions[key] = s
+		go s.writeLoop()
+	}
+	return a, nil
+}
+
+func (a *Acceptor) closeSessions() {
+	for _, s := range a.sessions {
+		close(s.done)
+		<-s.writerDone
+		s.st.close()
+	}
+}
+
+// Session returns the configured session, or nil.
+func (a *Acceptor) Session(beginString, targetCompID string) *Session {
+	return a.sessions[sessionKey(beginString, targetCompID)]
+}
+
+// Start listens on Config.Addr and accepts connections until Stop.
+func (a *Acceptor) Start() error {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	conf := a.cfg.TLS
+	if conf == nil && a.cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.CertFile, a.cfg.KeyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("fix: TLS certificate: %w", err)
+		}
+		conf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if conf != nil {
+		ln = tls.NewListener(ln, conf)
+	}
+	a.mu.Lock()
+	if a.stopped || a.ln != nil {
+		a.mu.Unlock()
+		ln.Close()
+		return errors.New("fix: acceptor already started or stopped")
+	}
+	a.ln = ln
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go a.acceptLoop(ln)
+	return nil
+}
+
+// Addr is the listening address (for a listener on port 0).
+func (a *Acceptor) Addr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+func (a *Acceptor) acceptLoop(ln net.Listener) {
+	defer a.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			a.mu.Lock()
+			stopped := a.stopped
+			a.mu.Unlock()
+			if stopped {
+				return
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			a.log.Error("accept failed", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		a.mu.Lock()
+		if a.stopped {
+			a.mu.Unlock()
+			nc.Close()
+			return
+		}
+		a.conns[nc] = struct{}{}
+		a.wg.Add(1)
+		a.mu.Unlock()
+		go a.serve(nc)
+	}
+}
+
+func (a *Acceptor) connDone(nc net.Conn) {
+	nc.Close()
+	a.mu.Lock()
+	delete(a.conns, nc)
+	a.mu.Unlock()
+	a.wg.Done()
+}
+
+// Stop sends Logout on every logged-on session, closes every connection and
+// the listener, waits for the readers, writes what is queued to the stores
+// and fsyncs them. Send returns ErrStopped afterwards.
+func (a *Acceptor) Stop() {
+	a.mu.Lock()
+	if a.stopped {
+		a.mu.Unlock()
+		return
+	}
+	a.stopped = true
+	if a.ln != nil {
+		a.ln.Close()
+	}
+	conns := make([]net.Conn, 0, len(a.conns))
+	for nc := range a.conns {
+		conns = append(conns, nc)
+	}
+	a.mu.Unlock()
+	for _, s := range a.sessions {
+		s.mu.Lock()
+		if s.loggedOn && s.conn != nil {
+			s.queueLocked("5", nil, nil, true)
+		}
+		s.mu.Unlock()
+		s.flush()
+	}
+	for _, nc := range conns {
+		nc.Close()
+	}
+	a.wg.Wait()
+	for _, s := range a.sessions {
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+	}
+	a.closeSessions()
+}

@@ -1,0 +1,726 @@
+package fix
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// stashMax bounds the messages kept while a gap is being filled; beyond it
+// they are dropped, and the gap they leave is asked for again once the
+// first one is filled.
+const (
+	stashMax      = 4096
+	stashBytesMax = 8 << 20
+)
+
+// reader serves one connection: it owns the read buffer and all inbound
+// session state, and runs the application's callbacks. Outbound it goes
+// through the Session's queue like everyone else.
+type reader struct {
+	a   *Acceptor
+	nc  net.Conn
+	s   *Session
+	buf []byte
+	r   int // buf[r:w] is read and not yet consumed
+	w   int
+
+	msg, stashMsg Message
+	seen          tagSet
+	body, header  Fields // scratch for session messages
+
+	nextIn         int
+	heartBtInt     time.Duration
+	lastRecv       time.Time
+	testReqPending bool
+	testReqAt      time.Time
+	loggingOut     bool
+	logoutAt       time.Time
+	resending      bool
+	resendEnd      int
+	stash          map[int][]byte
+	stashBytes     int
+	closing        bool
+	deadline       time.Time
+	tokens         float64
+	tokensAt       time.Time
+	persistedIn    int
+}
+
+func (a *Acceptor) serve(nc net.Conn) {
+	defer a.connDone(nc)
+	r := &reader{a: a, nc: nc, buf: make([]byte, 2*a.cfg.MaxMessageSize+1024)}
+	nc.SetReadDeadline(time.Now().Add(a.cfg.LogonTimeout))
+	raw, err := r.first()
+	if err != nil {
+		a.log.Info("connection closed before logon", "remote", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	m := &r.msg
+	if err := m.parse(raw); err != nil {
+		a.log.Info("first message garbled; closing", "remote", nc.RemoteAddr().String())
+		return
+	}
+	sender, _ := m.Get(tagSenderCompID)
+	target, _ := m.Get(tagTargetCompID)
+	s := a.sessions[sessionKey(string(m.BeginString()), string(sender))]
+	if s == nil || string(target) != a.cfg.SenderCompID {
+		a.log.Warn("logon refused: no such session", "remote", nc.RemoteAddr().String(),
+			"begin_string", string(m.BeginString()), "sender", string(sender), "target", string(target))
+		return
+	}
+	if !s.attach(nc) {
+		a.log.Warn("logon refused: session already connected", "session", s.id, "remote", nc.RemoteAddr().String())
+		return
+	}
+	r.s = s
+	r.nextIn = s.st.nextIn
+	r.persistedIn = r.nextIn
+	r.lastRecv = time.Now()
+	defer r.detach()
+	if !r.logon(m) {
+		return
+	}
+	r.loop()
+}
+
+// first reads until the first whole message; anything garbled before it
+// ends the connection.
+func (r *reader) first() ([]byte, error) {
+	for {
+		status, n, why := frame(r.buf[r.r:r.w], r.a.cfg.MaxMessageSize)
+		switch status {
+		case frameOK:
+			raw := r.buf[r.r : r.r+n]
+			r.r += n
+			return raw, nil
+		case frameGarbled:
+			return nil, errors.New(why)
+		}
+		if r.w == len(r.buf) {
+			return nil, errors.New("first message too large")
+		}
+		n, err := r.nc.Read(r.buf[r.w:])
+		r.w += n
+		if err != nil && n == 0 {
+			return nil, err
+		}
+	}
+}
+
+// loop reads and handles messages until the connection ends.
+func (r *reader) loop() {
+	for !r.closing {
+		for !r.closing {
+			status, n, why := frame(r.buf[r.r:r.w], r.a.cfg.MaxMessageSize)
+			if status == frameNeedMore {
+				break
+			}
+			if status == frameGarbled {
+				r.a.log.Warn("garbled input ignored", "session", r.s.id, "bytes", n, "why", why)
+				r.r += n
+				continue
+			}
+			raw := r.buf[r.r : r.r+n]
+			r.r += n
+			r.handle(&r.msg, raw)
+			r.drainStash()
+		}
+		r.persistIn()
+		if r.closing {
+			return
+		}
+		if r.r == r.w {
+			r.r, r.w = 0, 0
+		} else if r.r > 0 && len(r.buf)-r.w < r.a.cfg.MaxMessageSize {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
+		}
+		if r.w == len(r.buf) { // cannot happen with frame's bounds; never spin
+			r.a.log.Error("read buffer full without a message; discarding", "session", r.s.id)
+			r.r, r.w = 0, 0
+		}
+		r.setDeadline()
+		n, err := r.nc.Read(r.buf[r.w:])
+		r.w += n
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				r.deadline = time.Time{}
+				r.onTimer()
+				continue
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+}
+
+func (r *reader) persistIn() {
+	if r.nextIn != r.persistedIn {
+		if err := r.s.st.setNextIn(r.nextIn); err != nil {
+			r.a.log.Error("store write failed", "session", r.s.id, "err", err)
+		}
+		r.persistedIn = r.nextIn
+	}
+}
+
+// detach ends the connection: what is queued is written first (a Logout,
+// say), then the session is free for the next connection.
+func (r *reader) detach() {
+	s := r.s
+	s.flush()
+	s.mu.Lock()
+	wasLoggedOn := s.loggedOn && s.conn == r.nc
+	if s.conn == r.nc {
+		s.conn = nil
+		s.loggedOn = false
+		s.pending = s.pending[:0]
+	}
+	s.mu.Unlock()
+	r.nc.Close()
+	r.persistIn()
+	if wasLoggedOn || s.wasSlow() {
+		r.a.log.Info("logged out", "session", s.id)
+		r.a.app.OnLogout(s)
+	}
+}
+
+func (s *Session) wasSlow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	slow := s.slow
+	s.slow = false
+	return slow
+}
+
+// attach makes nc the session's connection unless it has one.
+func (s *Session) attach(nc net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conn != nil || s.stopped {
+		return false
+	}
+	s.conn = nc
+	s.loggedOn = false
+	s.slow = false
+	s.pending = s.pending[:0]
+	s.lastSentNs.Store(time.Now().UnixNano())
+	return true
+}
+
+func (r *reader) setLoggedOn() {
+	s := r.s
+	s.mu.Lock()
+	s.loggedOn = s.conn == r.nc
+	s.mu.Unlock()
+}
+
+// ---- timers ----
+
+func (r *reader) setDeadline() {
+	due := r.nextDue()
+	if r.deadline.IsZero() || due.Before(r.deadline) {
+		r.nc.SetReadDeadline(due)
+		r.deadline = due
+	}
+}
+
+func (r *reader) nextDue() time.Time {
+	due := time.Now().Add(time.Hour)
+	if r.loggingOut {
+		due = minTime(due, r.logoutAt.Add(r.a.cfg.LogoutTimeout))
+	}
+	if hb := r.heartBtInt; hb > 0 {
+		peer := hb * 6 / 5
+		if r.testReqPending {
+			due = minTime(due, r.testReqAt.Add(peer))
+		} else {
+			due = minTime(due, r.lastRecv.Add(peer))
+			due = minTime(due, time.Unix(0, r.s.lastSentNs.Load()).Add(hb))
+		}
+	}
+	return due
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// onTimer sends heartbeats and test requests and ends a silent connection,
+// as QuickFIX does: a heartbeat after HeartBtInt without sending, a
+// TestRequest after 1.2 HeartBtInt without receiving, a disconnect after
+// another 1.2 HeartBtInt without an answer.
+func (r *reader) onTimer() {
+	now := time.Now()
+	if r.loggingOut && !now.Before(r.logoutAt.Add(r.a.cfg.LogoutTimeout)) {
+		r.a.log.Info("no Logout response; disconnecting", "session", r.s.id)
+		r.closing = true
+		return
+	}
+	hb := r.heartBtInt
+	if hb <= 0 {
+		return
+	}
+	peer := hb * 6 / 5
+	switch {
+	case r.testReqPending:
+		if !now.Before(r.testReqAt.Add(peer)) {
+			r.a.log.Warn("no answer to TestRequest; disconnecting", "session", r.s.id)
+			r.closing = true
+		}
+	case !now.Before(r.lastRecv.Add(peer)):
+		r.body.Reset()
+		r.body.AddString(tagTestReqID, "TEST")
+		r.s.sendAdmin("1", nil, r.body.b)
+		r.testReqPending = true
+		r.testReqAt = now
+	case !now.Before(time.Unix(0, r.s.lastSentNs.Load()).Add(hb)):
+		r.s.sendAdmin("0", nil, nil)
+		r.s.lastSentNs.Store(now.UnixNano()) // the writer updates it again when written
+	}
+}
+
+// ---- logon ----
+
+// logon handles the first message of a connection; false ends it.
+func (r *reader) logon(m *Message) bool {
+	s := r.s
+	if string(m.MsgType()) != "A" {
+		r.a.log.Warn("first message is not Logon; closing", "session", s.id, "msg_type", string(m.MsgType()))
+		return false
+	}
+	if rej := r.checkSendingTime(m, time.Now()); rej.reason >= 0 {
+		r.a.log.Warn("logon refused: SendingTime", "session", s.id, "reason", reasonText(rej.reason))
+		return false
+	}
+	if rej := s.dict.validate(m, s.dict.messages["A"], &r.seen); rej.reason >= 0 {
+		r.a.log.Warn("logon refused: invalid Logon", "session", s.id, "reason", reasonText(rej.reason), "tag", rej.tag)
+		return false
+	}
+	if s.cfg.Password != "" {
+		if pw, _ := m.Get(tagPassword); string(pw) != s.cfg.Password {
+			r.a.log.Warn("logon refused: wrong password", "session", s.id, "remote", r.nc.RemoteAddr().String())
+			r.body.Reset()
+			r.body.AddString(tagText, "Logon rejected")
+			s.sendAdmin("5", nil, r.body.b)
+			return false
+		}
+	}
+	return r.acceptLogon(m, s.cfg.ResetOnLogon)
+}
+
+// acceptLogon resets if asked, checks MsgSeqNum and answers the Logon.
+func (r *reader) acceptLogon(m *Message, reset bool) bool {
+	s := r.s
+	hb, _ := m.GetInt(tagHeartBtInt)
+	resetFlag := false
+	if v, ok := m.Get(tagResetSeqNumFlag); ok && string(v) == "Y" {
+		resetFlag = true
+	}
+	if reset || resetFlag {
+		s.reset()
+		r.nextIn = 1
+		r.resending = false
+		clear(r.stash)
+		r.stashBytes = 0
+	}
+	if seq := m.SeqNum(); seq < r.nextIn {
+		r.logoutAndClose(fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", r.nextIn, seq))
+		return false
+	}
+	r.body.Reset()
+	r.body.AddChar(tagEncryptMethod, '0')
+	r.body.AddInt(tagHeartBtInt, int64(hb))
+	if resetFlag {
+		r.body.AddChar(tagResetSeqNumFlag, 'Y')
+	}
+	s.sendAdmin("A", nil, r.body.b)
+	r.heartBtInt = time.Duration(hb) * time.Second
+	wasLoggedOn := s.LoggedOn()
+	r.setLoggedOn()
+	if !wasLoggedOn {
+		r.a.log.Info("logged on", "session", s.id, "remote", r.nc.RemoteAddr().String(), "heartbt_int_s", hb)
+		r.a.app.OnLogon(s)
+	}
+	if seq := m.SeqNum(); seq > r.nextIn {
+		r.sendResendRequest(seq)
+	} else {
+		r.nextIn++
+	}
+	return true
+}
+
+// ---- in session ----
+
+func (r *reader) handle(m *Message, raw []byte) {
+	if err := m.parse(raw); err != nil {
+		r.a.log.Warn("garbled message ignored", "session", r.s.id)
+		return
+	}
+	r.lastRecv = time.Now()
+	r.testReqPending = false
+	if string(m.BeginString()) != r.s.cfg.BeginString {
+		r.initiateLogout("Incorrect BeginString")
+		return
+	}
+	mt := m.MsgType()
+	if len(mt) == 1 {
+		switch mt[0] {
+		case 'A':
+			r.onLogon(m)
+			return
+		case '5':
+			r.onLogout(m)
+			return
+		case '2':
+			r.onResendRequest(m)
+			return
+		case '4':
+			r.onSequenceReset(m)
+			return
+		case '1':
+			if r.verify(m, true, true) {
+				r.body.Reset()
+				if id, ok := m.Get(tagTestReqID); ok {
+					r.body.AddBytes(tagTestReqID, id)
+				}
+				r.s.sendAdmin("0", nil, r.body.b)
+				r.incr()
+			}
+			return
+		case '0', '3':
+			if r.verify(m, true, true) {
+				if mt[0] == '3' {
+					r.a.log.Info("Reject received", "session", r.s.id, "ref_seq_num", getString(m, tagRefSeqNum), "text", getString(m, tagText))
+				}
+				r.incr()
+			}
+			return
+		}
+	}
+	if r.verify(m, true, true) {
+		r.deliver(m)
+		r.incr()
+	}
+}
+
+func getString(m *Message, tag int) string {
+	v, _ := m.Get(tag)
+	return string(v)
+}
+
+func (r *reader) incr() { r.nextIn++ }
+
+// deliver hands an application message to the application, or answers it
+// with BusinessMessageReject when the dictionary does not define its type or
+// the session's throttle is exceeded.
+func (r *reader) deliver(m *Message) {
+	s := r.s
+	if s.dict.messages[string(m.MsgType())] == nil {
+		r.businessReject(m, 3, "Unsupported Message Type")
+		return
+	}
+	if rate := s.cfg.ThrottleMsgsPerSec; rate > 0 {
+		now := time.Now()
+		if r.tokensAt.IsZero() {
+			r.tokens = float64(rate)
+		} else {
+			r.tokens = min(float64(rate), r.tokens+now.Sub(r.tokensAt).Seconds()*float64(rate))
+		}
+		r.tokensAt = now
+		if r.tokens < 1 {
+			r.businessReject(m, 0, "Throttle limit exceeded")
+			return
+		}
+		r.tokens--
+	}
+	r.a.app.FromApp(s, m)
+}
+
+// verify runs QuickFIX's checks on an inbound message, in its order: CompIDs,
+// SendingTime (not while a resend is outstanding), MsgSeqNum too low or too
+// high (when asked), then the dictionary. It answers any problem itself and
+// reports whether the message should be processed.
+func (r *reader) verify(m *Message, checkTooHigh, checkTooLow bool) bool {
+	s := r.s
+	switch {
+	case m.iSender < 0:
+		return r.rejectIncr(m, rejectTag(ReasonRequiredTagMissing, tagSenderCompID))
+	case m.iTarget < 0:
+		return r.rejectIncr(m, rejectTag(ReasonRequiredTagMissing, tagTargetCompID))
+	case len(m.idx(m.iTarget)) == 0:
+		return r.rejectIncr(m, rejectTag(ReasonTagWithoutValue, tagTargetCompID))
+	case len(m.idx(m.iSender)) == 0:
+		return r.rejectIncr(m, rejectTag(ReasonTagWithoutValue, tagSenderCompID))
+	case string(m.idx(m.iSender)) != s.cfg.TargetCompID || string(m.idx(m.iTarget)) != s.sender:
+		r.reject(m, reject{reason: ReasonCompIDProblem})
+		r.initiateLogout("")
+		return false
+	}
+	if !r.resending {
+		if rej := r.checkSendingTime(m, r.lastRecv); rej.reason == ReasonSendingTimeAccuracy {
+			r.reject(m, rej)
+			r.initiateLogout("")
+			return false
+		} else if rej.reason >= 0 {
+			return r.rejectIncr(m, rej)
+		}
+	}
+	if checkTooHigh || checkTooLow {
+		if m.iSeq < 0 {
+			return r.rejectIncr(m, rejectTag(ReasonRequiredTagMissing, tagMsgSeqNum))
+		}
+		if m.seqNum < 0 {
+			return r.rejectIncr(m, rejectTag(ReasonIncorrectDataFormat, tagMsgSeqNum))
+		}
+	}
+	if checkTooLow && m.seqNum < r.nextIn {
+		r.tooLow(m)
+		return false
+	}
+	if checkTooHigh && m.seqNum > r.nextIn {
+		r.tooHigh(m)
+		return false
+	}
+	if !s.dict.msgTypes[string(m.MsgType())] {
+		return r.rejectIncr(m, reject{reason: ReasonInvalidMsgType})
+	}
+	if rej := s.dict.validate(m, s.dict.messages[string(m.MsgType())], &r.seen); rej.reason >= 0 {
+		return r.rejectIncr(m, rej)
+	}
+	return true
+}
+
+func (r *reader) checkSendingTime(m *Message, now time.Time) reject {
+	if m.iSendingTime < 0 {
+		return rejectTag(ReasonRequiredTagMissing, tagSendingTime)
+	}
+	t, ok := parseTimestamp(m.idx(m.iSendingTime))
+	if !ok {
+		return rejectTag(ReasonIncorrectDataFormat, tagSendingTime)
+	}
+	d := now.UnixNano() - t
+	if maxNs := int64(r.a.cfg.MaxLatency); d >= maxNs || d <= -maxNs {
+		return reject{reason: ReasonSendingTimeAccuracy}
+	}
+	return noReject
+}
+
+func (r *reader) rejectIncr(m *Message, rej reject) bool {
+	r.reject(m, rej)
+	r.incr()
+	return false
+}
+
+// tooLow: a PossDup copy of something already received is ignored, once its
+// OrigSendingTime checks out; anything else ends the session.
+func (r *reader) tooLow(m *Message) {
+	if !m.PossDup() {
+		r.logoutAndClose(fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", r.nextIn, m.seqNum))
+		return
+	}
+	if m.iOrigTime < 0 {
+		r.reject(m, rejectTag(ReasonRequiredTagMissing, tagOrigSendingTime))
+		return
+	}
+	orig, ok := parseTimestamp(m.idx(m.iOrigTime))
+	if !ok {
+		r.reject(m, rejectTag(ReasonIncorrectDataFormat, tagOrigSendingTime))
+		return
+	}
+	if sent, _ := parseTimestamp(m.idx(m.iSendingTime)); sent < orig {
+		r.reject(m, reject{reason: ReasonSendingTimeAccuracy})
+		r.initiateLogout("")
+	}
+}
+
+// tooHigh asks for the gap (once) and keeps the message until it is filled.
+func (r *reader) tooHigh(m *Message) {
+	if !r.resending {
+		r.sendResendRequest(m.seqNum)
+	}
+	if r.stash == nil {
+		r.stash = make(map[int][]byte)
+	}
+	if _, dup := r.stash[m.seqNum]; !dup && len(r.stash) < stashMax && r.stashBytes+len(m.raw) <= stashBytesMax {
+		r.stash[m.seqNum] = bytes.Clone(m.raw)
+		r.stashBytes += len(m.raw)
+	}
+}
+
+func (r *reader) sendResendRequest(received int) {
+	r.a.log.Info("MsgSeqNum too high; ResendRequest", "session", r.s.id, "expected", r.nextIn, "received", received)
+	r.body.Reset()
+	r.body.AddInt(tagBeginSeqNo, int64(r.nextIn))
+	r.body.AddInt(tagEndSeqNo, 0)
+	r.s.sendAdmin("2", nil, r.body.b)
+	r.resending = true
+	r.resendEnd = received - 1
+}
+
+// drainStash leaves the resend state once the gap is filled and processes
+// the kept messages that are now in sequence.
+func (r *reader) drainStash() {
+	for r.resending && r.nextIn > r.resendEnd && !r.closing {
+		r.resending = false
+		for !r.closing && !r.resending {
+			raw, ok := r.stash[r.nextIn]
+			if !ok {
+				break
+			}
+			delete(r.stash, r.nextIn)
+			r.stashBytes -= len(raw)
+			r.handle(&r.stashMsg, raw)
+		}
+	}
+	if !r.resending && len(r.stash) > 0 {
+		for seq, raw := range r.stash {
+			if seq < r.nextIn {
+				delete(r.stash, seq)
+				r.stashBytes -= len(raw)
+			}
+		}
+	}
+}
+
+func (r *reader) onLogon(m *Message) {
+	if !r.verify(m, false, false) {
+		return
+	}
+	if v, ok := m.Get(tagResetSeqNumFlag); !ok || string(v) != "Y" {
+		r.logoutAndClose("Logon received while logged on")
+		return
+	}
+	r.acceptLogon(m, true)
+}
+
+func (r *reader) onLogout(m *Message) {
+	if !r.verify(m, false, false) {
+		return
+	}
+	if !r.loggingOut {
+		r.s.sendAdmin("5", nil, nil)
+	}
+	if m.seqNum == r.nextIn {
+		r.incr()
+	}
+	r.closing = true
+}
+
+func (r *reader) onResendRequest(m *Message) {
+	if !r.verify(m, false, false) {
+		return
+	}
+	begin, _ := m.GetInt(tagBeginSeqNo)
+	end, _ := m.GetInt(tagEndSeqNo)
+	r.a.log.Info("ResendRequest received", "session", r.s.id, "begin", begin, "end", end)
+	r.s.resend(begin, end)
+	if m.seqNum == r.nextIn {
+		r.incr()
+	}
+}
+
+func (r *reader) onSequenceReset(m *Message) {
+	gapFill := false
+	if v, ok := m.Get(tagGapFillFlag); ok && string(v) == "Y" {
+		gapFill = true
+	}
+	if !r.verify(m, gapFill, gapFill) {
+		return
+	}
+	newSeq, _ := m.GetInt(tagNewSeqNo)
+	switch {
+	case newSeq > r.nextIn:
+		r.nextIn = newSeq
+	case newSeq < r.nextIn:
+		r.reject(m, reject{reason: ReasonValueOutOfRange})
+	}
+}
+
+// initiateLogout sends Logout and waits LogoutTimeout for the answer.
+func (r *reader) initiateLogout(text string) {
+	r.body.Reset()
+	if text != "" {
+		r.body.AddString(tagText, text)
+	}
+	r.s.sendAdmin("5", nil, r.body.b)
+	r.loggingOut = true
+	r.logoutAt = time.Now()
+	r.deadline = time.Time{}
+}
+
+// logoutAndClose sends Logout and disconnects once it is written.
+func (r *reader) logoutAndClose(text string) {
+	r.a.log.Warn("logout", "session", r.s.id, "text", text)
+	r.body.Reset()
+	r.body.AddString(tagText, text)
+	r.s.sendAdmin("5", nil, r.body.b)
+	r.closing = true
+}
+
+// reverseRoute writes the routing fields of m swapped, for a reply.
+func reverseRoute(h *Fields, m *Message) {
+	h.Reset()
+	var v [6][]byte
+	pairs := [...][2]int{
+		{tagOnBehalfOfCompID, tagDeliverToCompID}, {tagOnBehalfOfSubID, tagDeliverToSubID},
+		{tagDeliverToCompID, tagOnBehalfOfCompID}, {tagDeliverToSubID, tagOnBehalfOfSubID},
+		{tagOnBehalfOfLocID, tagDeliverToLocID}, {tagDeliverToLocID, tagOnBehalfOfLocID},
+	}
+	out := [...]int{tagOnBehalfOfCompID, tagOnBehalfOfSubID, tagDeliverToCompID, tagDeliverToSubID, tagOnBehalfOfLocID, tagDeliverToLocID}
+	for _, p := range pairs {
+		if val, ok := m.Get(p[0]); ok && len(val) > 0 {
+			for i, t := range out {
+				if t == p[1] {
+					v[i] = val
+				}
+			}
+		}
+	}
+	for i, t := range out { // ascending tag order: 115 116 128 129 144 145
+		if v[i] != nil {
+			h.AddBytes(t, v[i])
+		}
+	}
+}
+
+// reject sends a session-level Reject for m.
+func (r *reader) reject(m *Message, rej reject) {
+	s := r.s
+	r.a.log.Warn("message rejected", "session", s.id, "seq", m.seqNum, "msg_type", string(m.MsgType()),
+		"reason", reasonText(rej.reason), "tag", rej.tag)
+	reverseRoute(&r.header, m)
+	r.body.Reset()
+	if m.iSeq >= 0 {
+		r.body.AddBytes(tagRefSeqNum, m.idx(m.iSeq))
+	}
+	r.body.AddString(tagText, reasonText(rej.reason))
+	if rej.hasTag {
+		r.body.AddInt(tagRefTagID, int64(rej.tag))
+	}
+	r.body.AddBytes(tagRefMsgType, m.MsgType())
+	if s.cfg.BeginString != "FIX.4.2" || rej.reason <= ReasonInvalidMsgType {
+		r.body.AddInt(tagSessionRejReason, int64(rej.reason))
+	}
+	s.sendAdmin("3", r.header.b, r.body.b)
+}
+
+// businessReject sends BusinessMessageReject for m.
+func (r *reader) businessReject(m *Message, reason int, text string) {
+	reverseRoute(&r.header, m)
+	r.body.Reset()
+	if m.iSeq >= 0 {
+		r.body.AddBytes(tagRefSeqNum, m.idx(m.iSeq))
+	}
+	r.body.AddString(tagText, text)
+	r.body.AddBytes(tagRefMsgType, m.MsgType())
+	r.body.AddInt(tagBusinessRejReas, int64(reason))
+	r.s.sendAdmin("j", r.header.b, r.body.b)
+}

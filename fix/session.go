@@ -1,0 +1,405 @@
+package fix
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrStopped is returned by Send after the Acceptor has stopped.
+var ErrStopped = errors.New("fix: acceptor stopped")
+
+// A Session is one configured counterparty: a BeginString and the broker's
+// TargetCompID. It outlives connections: its sequence numbers and outbound
+// messages persist in its store across reconnects and restarts.
+//
+// Outbound, Send encodes the message (header, MsgSeqNum, SendingTime,
+// BodyLength, CheckSum) into the session's queue under a short lock and
+// wakes the session's writer goroutine, which takes everything queued,
+// appends it to the store with one write and sends it to the socket with
+// one write. Send never waits for the network.
+type Session struct {
+	a      *Acceptor
+	cfg    SessionConfig
+	dict   *Dictionary
+	id     string
+	sender string
+	log    *slog.Logger
+
+	mu         sync.Mutex
+	nextOut    int
+	conn       net.Conn // the attached connection; nil when none
+	loggedOn   bool
+	pending    []byte // encoded messages for conn, not yet written
+	spare      []byte
+	storeBuf   []byte // encoded messages for the store, not yet written
+	storeSpare []byte
+	storeBase  int64    // store offset of storeBuf[0]
+	closeAfter net.Conn // close once what is pending has been written
+	stopped    bool
+	slow       bool // the last connection was dropped as a slow consumer
+
+	flushMu    sync.Mutex // one flush (store write + socket write) at a time; taken before mu
+	st         *store
+	wake       chan struct{}
+	done       chan struct{}
+	writerDone chan struct{}
+	lastSentNs atomic.Int64
+	resendBuf  []byte
+	resendMsg  Message
+}
+
+// ID names the session: "FIX.4.4:ISLD->TW".
+func (s *Session) ID() string { return s.id }
+
+// BeginString is the session's FIX version.
+func (s *Session) BeginString() string { return s.cfg.BeginString }
+
+// TargetCompID is the counterparty's CompID.
+func (s *Session) TargetCompID() string { return s.cfg.TargetCompID }
+
+// LoggedOn reports whether a connection is logged on now.
+func (s *Session) LoggedOn() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loggedOn
+}
+
+// NextSeqNums returns the next outbound MsgSeqNum and the next inbound one
+// last persisted.
+func (s *Session) NextSeqNums() (out, in int) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nextOut, s.st.nextIn
+}
+
+// Send queues an application message (ExecutionReport and the like) with
+// body as its body, and returns at once; safe from any goroutine. The
+// message takes the next MsgSeqNum and goes to the store whether or not the
+// session is logged on: a counterparty that reconnects asks for what it
+// missed with ResendRequest. body is copied; it can be reused at once.
+//
+// A session whose unsent queue exceeds Config.OutQueueMaxBytes is a slow
+// consumer: its connection is closed (OnLogout follows) and what was queued
+// stays in the store for resend. Send never blocks on the counterparty.
+//
+// Hot path: allocates nothing once the queues have grown.
+func (s *Session) Send(msgType string, body *Fields) error {
+	return s.SendWithHeader(msgType, nil, body)
+}
+
+// SendWithHeader is Send with extra header fields, written after
+// TargetCompID(56) in the order given (PossResend(97), DeliverToCompID(128)).
+func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
+	var h, b []byte
+	if header != nil {
+		h = header.b
+	}
+	if body != nil {
+		b = body.b
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return ErrStopped
+	}
+	s.queueLocked(msgType, h, b, s.loggedOn)
+	s.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+// Logout sends Logout with text and disconnects once it is written.
+func (s *Session) Logout(text string) {
+	var f Fields
+	if text != "" {
+		f.AddString(tagText, text)
+	}
+	s.mu.Lock()
+	if s.conn != nil && !s.stopped {
+		s.queueLocked("5", nil, f.b, true)
+		s.closeAfter = s.conn
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// sendAdmin queues a session-level message for the attached connection,
+// logged on or not.
+func (s *Session) sendAdmin(msgType string, header, body []byte) {
+	s.mu.Lock()
+	if !s.stopped {
+		s.queueLocked(msgType, header, body, true)
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Session) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queueLocked encodes one message with the next MsgSeqNum into the store
+// queue and, when toConn and a connection is attached, the socket queue.
+func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) {
+	seq := s.nextOut
+	s.nextOut++
+	start := len(s.storeBuf)
+	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
+	msg := s.storeBuf[start:]
+	s.st.reserve(seq, len(msg))
+	if !toConn || s.conn == nil {
+		return
+	}
+	s.pending = append(s.pending, msg...)
+	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
+		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
+			"session", s.id, "queued_bytes", len(s.pending))
+		s.slow = true
+		s.conn.Close()
+		s.conn = nil
+		s.loggedOn = false
+		s.pending = s.pending[:0]
+	}
+}
+
+// encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
+// extra header fields with [122=origTime] in tag order, body, 10.
+func (s *Session) encode(dst []byte, msgType string, seq int, now time.Time, origTime, header, body []byte) []byte {
+	var seqBuf [20]byte
+	seqStr := strconv.AppendInt(seqBuf[:0], int64(seq), 10)
+	bodyLen := 3 + len(msgType) + 1 + 3 + len(seqStr) + 1 + 3 + len(s.sender) + 1 + 3 + 21 + 1 +
+		3 + len(s.cfg.TargetCompID) + 1 + len(header) + len(body)
+	if origTime != nil {
+		bodyLen += 5 + 4 + len(origTime) + 1
+	}
+	start := len(dst)
+	dst = append(dst, "8="...)
+	dst = append(dst, s.cfg.BeginString...)
+	dst = append(dst, "\x019="...)
+	dst = strconv.AppendInt(dst, int64(bodyLen), 10)
+	dst = append(dst, "\x0135="...)
+	dst = append(dst, msgType...)
+	dst = append(dst, "\x0134="...)
+	dst = append(dst, seqStr...)
+	if origTime != nil {
+		dst = append(dst, "\x0143=Y"...)
+	}
+	dst = append(dst, "\x0149="...)
+	dst = append(dst, s.sender...)
+	dst = append(dst, "\x0152="...)
+	dst = appendTimestamp(dst, now)
+	dst = append(dst, "\x0156="...)
+	dst = append(dst, s.cfg.TargetCompID...)
+	dst = append(dst, soh)
+	if origTime == nil {
+		dst = append(dst, header...)
+	} else {
+		placed := false
+		for len(header) > 0 {
+			tag, n := leadingTag(header)
+			if !placed && tag > tagOrigSendingTime {
+				dst = appendOrigTime(dst, origTime)
+				placed = true
+			}
+			dst = append(dst, header[:n]...)
+			header = header[n:]
+		}
+		if !placed {
+			dst = appendOrigTime(dst, origTime)
+		}
+	}
+	dst = append(dst, body...)
+	sum := checksum(dst[start:])
+	return append(dst, '1', '0', '=', byte('0'+sum/100), byte('0'+sum/10%10), byte('0'+sum%10), soh)
+}
+
+func appendOrigTime(dst, t []byte) []byte {
+	dst = append(dst, "122="...)
+	dst = append(dst, t...)
+	return append(dst, soh)
+}
+
+// leadingTag returns the tag of the first field in b and the field's length.
+func leadingTag(b []byte) (tag, n int) {
+	i := 0
+	for i < len(b) && isDigit(b[i]) {
+		tag = tag*10 + int(b[i]-'0')
+		i++
+	}
+	for i < len(b) && b[i] != soh {
+		i++
+	}
+	return tag, min(i+1, len(b))
+}
+
+// writeLoop is the session's writer: it sleeps until woken, then flushes.
+func (s *Session) writeLoop() {
+	defer close(s.writerDone)
+	for {
+		select {
+		case <-s.wake:
+			s.flush()
+		case <-s.done:
+			s.flush()
+			return
+		}
+	}
+}
+
+// writeTimeout bounds one socket write; a counterparty that does not read
+// for this long is disconnected.
+const writeTimeout = 30 * time.Second
+
+// flush writes everything queued: the store first, then the socket, so
+// that whatever the counterparty can have seen is in the store.
+func (s *Session) flush() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	out, stored, base := s.pending, s.storeBuf, s.storeBase
+	s.pending, s.storeBuf = s.spare[:0], s.storeSpare[:0]
+	s.storeBase += int64(len(stored))
+	conn, closeConn := s.conn, s.closeAfter
+	s.closeAfter = nil
+	s.mu.Unlock()
+
+	if len(stored) > 0 {
+		if err := s.st.writeAt(stored, base); err != nil {
+			s.log.Error("store write failed", "session", s.id, "err", err)
+		}
+	}
+	if len(out) > 0 && conn != nil {
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := conn.Write(out); err != nil {
+			conn.Close()
+		}
+		s.lastSentNs.Store(time.Now().UnixNano())
+	}
+	if closeConn != nil {
+		s.st.sync()
+		closeConn.Close()
+	}
+	const keepMax = 1 << 20 // do not hold on to the buffer of a burst
+	s.mu.Lock()
+	if cap(out) <= keepMax {
+		s.spare = out[:0]
+	}
+	if cap(stored) <= keepMax {
+		s.storeSpare = stored[:0]
+	}
+	s.mu.Unlock()
+}
+
+// reset starts both sequence numbers again at 1 and empties the store.
+func (s *Session) reset() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.st.reset(); err != nil {
+		s.log.Error("store reset failed", "session", s.id, "err", err)
+	}
+	s.nextOut = 1
+	s.storeBuf = s.storeBuf[:0]
+	s.storeBase = 0
+	s.pending = s.pending[:0]
+}
+
+// resend answers a ResendRequest for [begin, end] (end 0: everything): the
+// stored application messages again with PossDupFlag=Y and
+// OrigSendingTime, and a SequenceReset-GapFill over each run of session
+// messages (and of messages the store does not have).
+func (s *Session) resend(begin, end int) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.storeBuf) > 0 { // make every sent message readable from the store
+		if err := s.st.writeAt(s.storeBuf, s.storeBase); err != nil {
+			s.log.Error("store write failed", "session", s.id, "err", err)
+		}
+		s.storeBase += int64(len(s.storeBuf))
+		s.storeBuf = s.storeBuf[:0]
+	}
+	if s.conn == nil {
+		return
+	}
+	if end <= 0 || end >= s.nextOut || (s.cfg.BeginString == "FIX.4.2" && end == 999999) {
+		end = s.nextOut - 1
+	}
+	begin = max(begin, 1)
+	now := time.Now()
+	var ts [21]byte
+	gapStart := 0
+	m := &s.resendMsg
+	for seq := begin; seq <= end; seq++ {
+		raw := s.st.read(seq, s.resendBuf)
+		if raw != nil && s.st.msgs != nil {
+			s.resendBuf = raw
+		}
+		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) {
+			if gapStart == 0 {
+				gapStart = seq
+			}
+			continue
+		}
+		if gapStart != 0 {
+			s.pending = s.encodeGapFill(s.pending, gapStart, seq, now)
+			gapStart = 0
+		}
+		s.pending = s.encodeResent(s.pending, m, now, ts[:0])
+		if len(s.pending) > 1<<20 { // a long resend goes out in pieces
+			s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if _, err := s.conn.Write(s.pending); err != nil {
+				s.conn.Close()
+				s.pending = s.pending[:0]
+				return
+			}
+			s.pending = s.pending[:0]
+		}
+	}
+	if gapStart != 0 {
+		s.pending = s.encodeGapFill(s.pending, gapStart, end+1, now)
+	}
+	s.signal()
+}
+
+func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {
+	var body Fields
+	var buf [32]byte
+	body.b = buf[:0]
+	body.AddInt(tagNewSeqNo, int64(newSeq))
+	body.AddChar(tagGapFillFlag, 'Y')
+	ts := appendTimestamp(make([]byte, 0, 24), now)
+	return s.encode(dst, "4", seq, now, ts, nil, body.b)
+}
+
+// encodeResent rebuilds stored message m for a resend.
+func (s *Session) encodeResent(dst []byte, m *Message, now time.Time, ts []byte) []byte {
+	orig := append(ts, m.idx(m.iSendingTime)...)
+	// As stored: 8 9 35 34 49 52 56, extra header fields, body, 10.
+	i := int(m.iTarget) + 1
+	hStart := fieldStart(m, i)
+	for i < len(m.fields)-1 && IsHeaderTag(int(m.fields[i].tag)) {
+		i++
+	}
+	hEnd := fieldStart(m, i)
+	bEnd := fieldStart(m, len(m.fields)-1)
+	header, body := m.raw[hStart:hEnd], m.raw[hEnd:bEnd]
+	return s.encode(dst, string(m.MsgType()), m.seqNum, now, orig, header, body)
+}
+
+// fieldStart is where field i (its tag) begins in m.raw.
+func fieldStart(m *Message, i int) int {
+	return int(m.fields[i-1].end) + 1
+}

@@ -1,0 +1,213 @@
+package fix
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// A store keeps one session's outbound messages, for ResendRequest, and its
+// next inbound MsgSeqNum, so that both survive a restart.
+//
+// On disk (StoreDir set) a session has two files, named after
+// BeginString-SenderCompID-TargetCompID:
+//
+//	.msgs  every outbound message since the last sequence reset, as sent,
+//	       one after another (FIX messages frame themselves: BodyLength and
+//	       CheckSum). The next outbound MsgSeqNum is the last one here + 1.
+//	.seqs  16 bytes: next inbound MsgSeqNum (uint64 LE), then its bitwise
+//	       complement, rewritten in place.
+//
+// Writes are not fsynced per message: the writer appends each batch with
+// one write before it sends the batch to the socket, so a message the
+// counterparty can have seen is in the page cache and survives a crash of
+// the process; fsync happens at logout, sequence reset and Stop. What an
+// operating-system crash can lose is the tail since then: outbound messages
+// (the counterparty then sees MsgSeqNum too low and must reset) and inbound
+// progress (we ask for a resend and receive PossDup copies, which the
+// exchange de-duplicates by ClOrdID against its journal).
+//
+// Without StoreDir the same layout lives in memory and nothing survives.
+type store struct {
+	msgs, seqs *os.File // nil for a memory store
+	mem        []byte   // the memory store's .msgs
+	index      []msgPos // outbound seq-1 → where the message is
+	size       int64    // bytes in .msgs, written or reserved
+	nextIn     int
+}
+
+type msgPos struct {
+	off int64
+	n   int32
+}
+
+func storeName(begin, sender, target string) string {
+	clean := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+				return r
+			}
+			return '_'
+		}, s)
+	}
+	return clean(begin) + "-" + clean(sender) + "-" + clean(target)
+}
+
+// openStore opens (or creates) the store named name in dir, or a memory
+// store when dir is empty, and returns it with the next outbound MsgSeqNum.
+// A torn last message (a crash mid-write) is truncated; damage before the
+// last message is an error naming the file and offset.
+func openStore(dir, name string) (*store, int, error) {
+	st := &store{nextIn: 1}
+	if dir == "" {
+		return st, 1, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, 0, err
+	}
+	var err error
+	base := filepath.Join(dir, name)
+	if st.msgs, err = os.OpenFile(base+".msgs", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return nil, 0, err
+	}
+	if st.seqs, err = os.OpenFile(base+".seqs", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		st.msgs.Close()
+		return nil, 0, err
+	}
+	var b [16]byte
+	if n, _ := st.seqs.ReadAt(b[:], 0); n == 16 {
+		v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
+		if v != ^check || v == 0 || v > 1<<40 {
+			st.close()
+			return nil, 0, fmt.Errorf("fix: store %s.seqs: corrupt sequence record", base)
+		}
+		st.nextIn = int(v)
+	}
+	if err := st.scan(base + ".msgs"); err != nil {
+		st.close()
+		return nil, 0, err
+	}
+	return st, len(st.index) + 1, nil
+}
+
+// scan rebuilds the index from .msgs.
+func (st *store) scan(path string) error {
+	data, err := io.ReadAll(io.NewSectionReader(st.msgs, 0, 1<<62))
+	if err != nil {
+		return fmt.Errorf("fix: store %s: %w", path, err)
+	}
+	var m Message
+	off := 0
+	for off < len(data) {
+		status, n, why := frame(data[off:], len(data))
+		if status == frameNeedMore || (status == frameGarbled && off+n >= len(data)) {
+			if err := st.msgs.Truncate(int64(off)); err != nil {
+				return fmt.Errorf("fix: store %s: truncate torn tail at offset %d: %w", path, off, err)
+			}
+			break
+		}
+		if status == frameGarbled {
+			return fmt.Errorf("fix: store %s: damaged message at offset %d: %s", path, off, why)
+		}
+		if err := m.parse(data[off : off+n]); err != nil || m.seqNum != len(st.index)+1 {
+			return fmt.Errorf("fix: store %s: message at offset %d is not MsgSeqNum %d", path, off, len(st.index)+1)
+		}
+		st.index = append(st.index, msgPos{off: int64(off), n: int32(n)})
+		off += n
+	}
+	st.size = int64(off)
+	return nil
+}
+
+// reserve records that the message seq of n bytes goes at the end of .msgs
+// and returns its offset.
+func (st *store) reserve(seq, n int) int64 {
+	off := st.size
+	if seq == len(st.index)+1 {
+		st.index = append(st.index, msgPos{off: off, n: int32(n)})
+	}
+	st.size += int64(n)
+	return off
+}
+
+// writeAt writes reserved bytes.
+func (st *store) writeAt(b []byte, off int64) error {
+	if st.msgs == nil {
+		if int64(len(st.mem)) != off {
+			return errors.New("fix: memory store written out of order")
+		}
+		st.mem = append(st.mem, b...)
+		return nil
+	}
+	_, err := st.msgs.WriteAt(b, off)
+	return err
+}
+
+// read returns message seq from the store (written, not merely reserved),
+// or nil when the store does not have it.
+func (st *store) read(seq int, buf []byte) []byte {
+	if seq < 1 || seq > len(st.index) {
+		return nil
+	}
+	p := st.index[seq-1]
+	if st.msgs == nil {
+		if p.off+int64(p.n) > int64(len(st.mem)) {
+			return nil
+		}
+		return st.mem[p.off : p.off+int64(p.n)]
+	}
+	if cap(buf) < int(p.n) {
+		buf = make([]byte, p.n)
+	}
+	buf = buf[:p.n]
+	if _, err := st.msgs.ReadAt(buf, p.off); err != nil {
+		return nil
+	}
+	return buf
+}
+
+func (st *store) setNextIn(n int) error {
+	st.nextIn = n
+	if st.seqs == nil {
+		return nil
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(n))
+	binary.LittleEndian.PutUint64(b[8:], ^uint64(n))
+	_, err := st.seqs.WriteAt(b[:], 0)
+	return err
+}
+
+// reset empties the store: both sequence numbers back to 1.
+func (st *store) reset() error {
+	st.index = st.index[:0]
+	st.size = 0
+	st.mem = st.mem[:0]
+	if st.msgs != nil {
+		if err := st.msgs.Truncate(0); err != nil {
+			return err
+		}
+	}
+	if err := st.setNextIn(1); err != nil {
+		return err
+	}
+	return st.sync()
+}
+
+func (st *store) sync() error {
+	if st.msgs == nil {
+		return nil
+	}
+	return errors.Join(st.msgs.Sync(), st.seqs.Sync())
+}
+
+func (st *store) close() error {
+	if st.msgs == nil {
+		return nil
+	}
+	return errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+}
