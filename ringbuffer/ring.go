@@ -363,7 +363,11 @@ func (r *pipe) publish(seq int64) {
 		// its only reader, needs to be roughly, not exactly, up to date.
 		r.dis.Commit(seq, seq)
 	}
-	r.stages[0].wake()
+	if r.stages[0].wake() && r.wait == WaitHybrid {
+		// The first stage was asleep and now waits on our P: let it run
+		// rather than wait for this writer to block or be preempted.
+		runtime.Gosched()
+	}
 }
 
 // publishedFrom returns the highest s >= from-1 such that every sequence in

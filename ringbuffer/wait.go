@@ -37,12 +37,11 @@ func (w WaitStrategy) String() string {
 // storing its sequence); yielding lets the goroutine that will make the
 // progress run on our P (on two cores, it often is waiting for one); parking
 // costs a wake-up of a few microseconds but no CPU.
-var (
-	hybridSpinChecks  = 128
-	hybridYieldChecks = 16
+const (
+	hybridSpinChecks   = 128
+	hybridYieldChecks  = 16
+	busySpinYieldEvery = 32
 )
-
-const busySpinYieldEvery = 32
 
 // signal is where any number of anonymous goroutines waiting for one kind of
 // progress park: writers waiting for the last stage to free a slot.
@@ -150,10 +149,8 @@ func backoff(w WaitStrategy, try int) (parkNow bool) {
 		if try%busySpinYieldEvery == busySpinYieldEvery-1 {
 			runtime.Gosched()
 		}
-		pause(spinPause)
 		return false
 	case try < hybridSpinChecks:
-		pause(spinPause)
 		return false
 	case try < hybridSpinChecks+hybridYieldChecks:
 		runtime.Gosched()
@@ -162,18 +159,3 @@ func backoff(w WaitStrategy, try int) (parkNow bool) {
 	return true
 }
 
-var spinPause = 0
-
-var pauseSink int
-
-// pause burns about n cycles without touching shared memory, so that a
-// spinning reader does not pull the writer's cache line away on every check.
-func pause(n int) {
-	x := 0
-	for i := 0; i < n; i++ {
-		x += i
-	}
-	if x == -1 {
-		pauseSink = x
-	}
-}
