@@ -158,4 +158,3 @@ func backoff(w WaitStrategy, try int) (parkNow bool) {
 	}
 	return true
 }
-
