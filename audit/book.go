@@ -156,7 +156,7 @@ func BookAt(o BookOptions) (Book, error) {
 	if from.snap != nil {
 		timeNs = recordTime(src, from.snap.seq)
 	}
-	err = run(src, from, b, func(c *matcher.Command, _ []matcher.Event) error {
+	err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
 		seq, timeNs = c.Seq, c.TimeNs
 		return nil
 	})

@@ -62,13 +62,24 @@ func (e *engines) hash() uint64 {
 // snapshot frames the partitions' snapshots as the node writes them beside
 // the journal: [u32 P][for each p: u32 len, bytes], little-endian.
 func (e *engines) snapshot() []byte {
+	parts := make([][]byte, len(e.parts))
+	for i, p := range e.parts {
+		parts[i] = p.Snapshot(nil)
+	}
+	return frameSnapshot(parts)
+}
+
+// frameSnapshot frames the partitions' engine snapshots as a node snapshot.
+func frameSnapshot(parts [][]byte) []byte {
 	le := binary.LittleEndian
-	b := le.AppendUint32(nil, uint32(len(e.parts)))
-	for _, p := range e.parts {
-		at := len(b)
-		b = le.AppendUint32(b, 0)
-		b = p.Snapshot(b)
-		le.PutUint32(b[at:], uint32(len(b)-at-4))
+	n := 4
+	for _, p := range parts {
+		n += 4 + len(p)
+	}
+	b := le.AppendUint32(make([]byte, 0, n), uint32(len(parts)))
+	for _, p := range parts {
+		b = le.AppendUint32(b, uint32(len(p)))
+		b = append(b, p...)
 	}
 	return b
 }

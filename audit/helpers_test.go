@@ -12,21 +12,28 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// loadGen writes a seeded random stream of the commands brokers send: new
-// orders that rest and that cross (limit, some IOC, some market), cancels
-// and replaces of orders sent before (some of them long finished, so the
-// stream has its share of rejects), on several symbols and brokers.
+// loadGen writes a seeded random stream of the commands brokers send, on
+// several symbols and brokers: new orders that rest and that cross (limit,
+// some IOC, a few market), cancels and replaces of live orders (it follows
+// the book through a shadow replay, as a broker follows its reports), and a
+// share of cancels and replaces of orders already finished or never sent,
+// so the stream has its rejects too.
 type loadGen struct {
 	rng     *rand.Rand
 	seq     int64
 	ns      int64
 	symbols int
 	brokers int
-	sent    []sentRef
 	mid     []int64 // per symbol, ticks
+	shadow  *engines
+	live    []sentRef
+	pos     map[int64]int // order id -> index in live
+	dead    []sentRef     // recently finished, for late cancels
+	noMass  bool          // send no mass cancels (the FIX gateway takes none)
 }
 
 type sentRef struct {
+	id    int64
 	acct  uint32
 	sym   uint32
 	side  matcher.Side
@@ -35,11 +42,17 @@ type sentRef struct {
 	cl    matcher.ClOrdID
 }
 
+// loadResting is about how many orders the generator keeps resting.
+const loadResting = 1000
+
 func newLoadGen(seed uint64, symbols, brokers int) *loadGen {
-	g := &loadGen{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), ns: 1_772_000_000_000_000_000, symbols: symbols, brokers: brokers}
+	g := &loadGen{rng: rand.New(rand.NewPCG(seed, seed^0x5eed)), ns: 1_772_000_000_000_000_000,
+		symbols: symbols, brokers: brokers, pos: map[int64]int{}}
 	for range symbols {
 		g.mid = append(g.mid, 10_000)
 	}
+	v, _ := VenueOf(config.Default())
+	g.shadow, _ = newEngines(v.EngineConfig(), v.Partitions)
 	return g
 }
 
@@ -48,47 +61,67 @@ func (g *loadGen) clOrd(prefix byte) matcher.ClOrdID {
 	return id
 }
 
+// next returns the next command, already applied to the shadow.
 func (g *loadGen) next() matcher.Command {
+	c := g.draw()
+	g.observe(g.shadow.apply(&c))
+	return c
+}
+
+func (g *loadGen) draw() matcher.Command {
 	g.seq++
 	g.ns += 1 + g.rng.Int64N(50_000)
 	c := matcher.Command{Seq: g.seq, TimeNs: g.ns}
-	r := g.rng.IntN(100)
-	if len(g.sent) == 0 {
+	newW := 45
+	if len(g.live) < loadResting/2 {
+		newW = 70
+	} else if len(g.live) > 2*loadResting {
+		newW = 20
+	}
+	// Not a new order: 42% cancels, 57.7% replaces, 0.3% mass cancels.
+	r := 1000 + g.rng.IntN(1000)
+	if g.rng.IntN(100) < newW {
 		r = 0
 	}
+	if g.noMass && r >= 1997 {
+		r = 1996
+	}
+	target := func() *sentRef {
+		if len(g.dead) > 0 && g.rng.IntN(10) == 0 {
+			return &g.dead[g.rng.IntN(len(g.dead))] // finished: too late
+		}
+		return &g.live[g.rng.IntN(len(g.live))]
+	}
 	switch {
-	case r < 55:
+	case r < 1000 || len(g.live) == 0:
 		sym := uint32(1 + g.rng.IntN(g.symbols))
 		mid := &g.mid[sym-1]
 		*mid += g.rng.Int64N(5) - 2
 		c.Kind, c.Symbol, c.Account, c.ClOrdID = matcher.KindNew, sym, uint32(1+g.rng.IntN(g.brokers)), g.clOrd('N')
 		c.Side = matcher.Side(1 + g.rng.IntN(2))
 		c.Type, c.TIF, c.Qty = matcher.Limit, matcher.Day, 1+g.rng.Int64N(50)
-		off := g.rng.Int64N(20) - 6 // mostly passive, some crossing
+		off := g.rng.Int64N(24) - 5 // mostly passive, some crossing
 		if c.Side == matcher.Buy {
 			c.Price = *mid - off
 		} else {
 			c.Price = *mid + off
 		}
-		switch k := g.rng.IntN(20); {
+		switch k := g.rng.IntN(40); {
 		case k == 0:
 			c.Type, c.Price = matcher.Market, 0
-		case k < 3:
+		case k < 5:
 			c.TIF = matcher.IOC
-		case k < 4:
+		case k < 7:
 			c.TIF = matcher.GTC
 		}
-		if c.Type == matcher.Limit && c.TIF != matcher.IOC {
-			g.sent = append(g.sent, sentRef{acct: c.Account, sym: sym, side: c.Side, price: c.Price, qty: c.Qty, cl: c.ClOrdID})
-		}
-	case r < 75:
-		i := g.rng.IntN(len(g.sent))
-		s := g.sent[i]
+	case r < 1420:
+		s := target()
 		c.Kind, c.Symbol, c.Account, c.Side, c.OrigClOrdID, c.ClOrdID = matcher.KindCancel, s.sym, s.acct, s.side, s.cl, g.clOrd('C')
-		g.sent[i] = g.sent[len(g.sent)-1]
-		g.sent = g.sent[:len(g.sent)-1]
-	case r < 97:
-		s := &g.sent[g.rng.IntN(len(g.sent))]
+		if g.rng.IntN(50) == 0 {
+			c.OrigClOrdID = g.clOrd('?') // never sent
+		}
+	case r < 1997:
+		s := target()
 		c.Kind, c.Symbol, c.Account, c.Side, c.OrigClOrdID, c.ClOrdID = matcher.KindReplace, s.sym, s.acct, s.side, s.cl, g.clOrd('R')
 		c.Type, c.TIF = matcher.Limit, matcher.Day
 		c.Qty, c.Price = s.qty, s.price
@@ -97,18 +130,49 @@ func (g *loadGen) next() matcher.Command {
 		} else {
 			c.Price += g.rng.Int64N(7) - 3
 		}
-		s.cl, s.qty, s.price = c.ClOrdID, c.Qty, c.Price
 	default:
 		c.Kind, c.Account, c.ClOrdID = matcher.KindMassCancel, uint32(1+g.rng.IntN(g.brokers)), g.clOrd('M')
-		c.Symbol = uint32(g.rng.IntN(g.symbols + 1))
+		c.Symbol = uint32(1 + g.rng.IntN(g.symbols))
 	}
 	return c
 }
 
+// observe follows the live orders through the events, as brokers do.
+func (g *loadGen) observe(evs []matcher.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		if ev.OrderID == 0 || ev.Type == matcher.EvRejected || ev.Type == matcher.EvCancelRejected {
+			continue
+		}
+		k, ok := g.pos[ev.OrderID]
+		alive := ev.LeavesQty > 0 && ev.Type != matcher.EvCancelled && ev.Type != matcher.EvExpired &&
+			ev.OrdType == matcher.Limit && ev.TIF != matcher.IOC && ev.TIF != matcher.FOK
+		ref := sentRef{id: ev.OrderID, acct: ev.Account, sym: ev.Symbol, side: ev.Side, price: ev.Price, qty: ev.OrderQty, cl: ev.ClOrdID}
+		switch {
+		case alive && !ok:
+			g.pos[ev.OrderID] = len(g.live)
+			g.live = append(g.live, ref)
+		case alive:
+			g.live[k] = ref
+		case ok:
+			last := len(g.live) - 1
+			g.live[k] = g.live[last]
+			g.pos[g.live[k].id] = k
+			g.live = g.live[:last]
+			delete(g.pos, ev.OrderID)
+			if len(g.dead) < 256 {
+				g.dead = append(g.dead, ref)
+			} else {
+				g.dead[g.rng.IntN(256)] = ref
+			}
+		}
+	}
+}
+
 func (g *loadGen) commands(n int) []matcher.Command {
-	out := make([]matcher.Command, n)
-	for i := range out {
-		out[i] = g.next()
+	out := make([]matcher.Command, 0, n)
+	for len(out) < n {
+		out = append(out, g.next())
 	}
 	return out
 }

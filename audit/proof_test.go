@@ -49,11 +49,9 @@ func TestTrailReproducesLiveExecutionReports(t *testing.T) {
 	got := make([][]map[quickfix.Tag]string, brokers) // per session, in arrival order
 
 	gen := newLoadGen(20260302, symbols, brokers)
+	gen.noMass = true // the gateway takes no mass cancel message yet
 	for sent := 0; sent < proofCommands; {
 		c := gen.next()
-		if c.Kind == matcher.KindMassCancel {
-			continue // the gateway takes no mass cancel message yet
-		}
 		k := c.Account - 1
 		msgType, fields := fixMessage(v, &c)
 		clients[k].Send(msgType, fields...)

@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
@@ -73,9 +74,25 @@ func startAt(src *source, v *Venue, p int, fromSnapshot bool, usable func(*snapF
 	return start{engines: e, seq: 1}, nil
 }
 
-// visit is called for every command replayed, with the events it caused.
-// Returning errStop ends the replay cleanly.
-type visit func(cmd *matcher.Command, evs []matcher.Event) error
+// visit is called for every command replayed, in sequence order, with the
+// events it caused and, when the capture function asked for it, the
+// partitions' hashes or snapshots right after it. evs and cap are valid
+// until visit returns. An error ends the replay and is returned.
+type visit func(cmd *matcher.Command, evs []matcher.Event, cap *captured) error
+
+// capKind asks the partitions for their state right after a command.
+type capKind uint8
+
+const (
+	capHash     capKind = 1 << iota // each partition's Engine.Hash
+	capSnapshot                     // each partition's Engine.Snapshot
+)
+
+// captured holds what a capKind asked for, indexed by partition.
+type captured struct {
+	hashes []uint64
+	snaps  [][]byte
+}
 
 // bound ends a replay before the first record past it; zero fields are open.
 type bound struct {
@@ -83,30 +100,226 @@ type bound struct {
 	toNs  int64 // stop before the first record stamped later than this
 }
 
-// run reads the records from st.seq on, decodes and applies each within b,
-// and calls fn. Damage is a *Problem naming the file and offset.
-func run(src *source, st start, b bound, fn visit) error {
-	var cmd matcher.Command
-	err := journal.Read(src.dir, st.seq, func(seq int64, rec []byte) error {
-		if err := cmd.Decode(rec); err != nil {
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
-		}
-		if cmd.Seq != seq {
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", cmd.Seq)}
-		}
-		if (b.toSeq > 0 && seq > b.toSeq) || (b.toNs != 0 && cmd.TimeNs > b.toNs) {
-			return errStop
-		}
-		return fn(&cmd, st.engines.apply(&cmd))
-	})
+// runOpts are the optional parts of a replay.
+type runOpts struct {
+	bound   bound
+	capture func(cmd *matcher.Command) capKind // nil: nothing
+}
+
+// run replays the records from st.seq on within o.bound, in parallel the
+// way the node matches: one goroutine reads and decodes chunks of
+// commands, one per partition applies the commands of its own symbols to
+// its own engine, and the caller's goroutine visits each command with its
+// events in sequence order. When run returns, every goroutine has ended and
+// st.engines holds the state after the last record applied. Damage is a
+// *Problem naming the file and offset.
+func run(src *source, st start, o runOpts, fn visit) error {
+	r := newRunner(st.engines, o)
+	go r.read(src, st.seq)
+	for p := range r.workers {
+		go r.work(p)
+	}
+	err := r.visit(fn)
+	close(r.quit)
+	for range r.consumer { // let the reader see quit and end
+	}
+	r.wg.Wait()
+	if err == nil {
+		err = r.readErr
+	}
 	if err == nil || errors.Is(err, errStop) {
 		return nil
 	}
 	p := asProblem(err)
 	src.locate(p)
 	return p
+}
+
+const (
+	chunkCommands = 1024
+	chunksInFlight = 8
+)
+
+// chunk is a run of consecutive commands on their way through the stages.
+type chunk struct {
+	cmds []matcher.Command
+	caps []capKind // per command; all zero when nothing is captured
+	part []partOut // per partition
+	done sync.WaitGroup
+}
+
+// partOut is what one partition produced for a chunk.
+type partOut struct {
+	events []matcher.Event
+	ends   []int32 // per command of the chunk: end of its events in events
+	hashes []uint64
+	snaps  [][]byte
+}
+
+type runner struct {
+	eng      *engines
+	opts     runOpts
+	free     chan *chunk
+	workers  []chan *chunk
+	consumer chan *chunk
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	readErr  error // set by the reader before it closes consumer
+}
+
+func newRunner(e *engines, o runOpts) *runner {
+	p := e.P()
+	r := &runner{eng: e, opts: o, free: make(chan *chunk, chunksInFlight), workers: make([]chan *chunk, p),
+		consumer: make(chan *chunk, chunksInFlight), quit: make(chan struct{})}
+	for i := range r.workers {
+		r.workers[i] = make(chan *chunk, chunksInFlight)
+	}
+	for range chunksInFlight {
+		c := &chunk{cmds: make([]matcher.Command, 0, chunkCommands), caps: make([]capKind, chunkCommands), part: make([]partOut, p)}
+		for i := range c.part {
+			c.part[i].ends = make([]int32, chunkCommands)
+		}
+		r.free <- c
+	}
+	r.wg.Add(1 + p)
+	return r
+}
+
+// read decodes records into chunks and hands each to every worker and, in
+// order, to the consumer.
+func (r *runner) read(src *source, from int64) {
+	defer r.wg.Done()
+	defer func() {
+		for _, w := range r.workers {
+			close(w)
+		}
+		close(r.consumer)
+	}()
+	var cur *chunk
+	send := func() bool {
+		cur.done.Add(len(r.workers))
+		for _, w := range r.workers {
+			w <- cur
+		}
+		select {
+		case r.consumer <- cur:
+		case <-r.quit:
+			return false
+		}
+		cur = nil
+		return true
+	}
+	b := r.opts.bound
+	err := journal.Read(src.dir, from, func(seq int64, rec []byte) error {
+		if cur == nil {
+			select {
+			case cur = <-r.free:
+			case <-r.quit:
+				return errStop
+			}
+			cur.cmds = cur.cmds[:0]
+		}
+		i := len(cur.cmds)
+		cur.cmds = cur.cmds[:i+1]
+		c := &cur.cmds[i]
+		if err := c.Decode(rec); err != nil {
+			cur.cmds = cur.cmds[:i]
+			file, off := src.position(seq)
+			return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
+		}
+		if c.Seq != seq {
+			cur.cmds = cur.cmds[:i]
+			file, off := src.position(seq)
+			return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", c.Seq)}
+		}
+		if (b.toSeq > 0 && seq > b.toSeq) || (b.toNs != 0 && c.TimeNs > b.toNs) {
+			cur.cmds = cur.cmds[:i]
+			return errStop
+		}
+		cur.caps[i] = 0
+		if r.opts.capture != nil {
+			cur.caps[i] = r.opts.capture(c)
+		}
+		if len(cur.cmds) == chunkCommands && !send() {
+			return errStop
+		}
+		return nil
+	})
+	if cur != nil && len(cur.cmds) > 0 {
+		send() // the commands before the end or the damage
+	}
+	r.readErr = err
+}
+
+// work applies the commands of partition p. Hot path.
+func (r *runner) work(p int) {
+	defer r.wg.Done()
+	e := r.eng.parts[p]
+	np := uint32(r.eng.P())
+	for c := range r.workers[p] {
+		out := &c.part[p]
+		out.events, out.hashes, out.snaps = out.events[:0], out.hashes[:0], out.snaps[:0]
+		for i := range c.cmds {
+			cmd := &c.cmds[i]
+			if cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind) {
+				out.events = e.Apply(cmd, out.events)
+			}
+			out.ends[i] = int32(len(out.events))
+			if k := c.caps[i]; k != 0 {
+				if k&capHash != 0 {
+					out.hashes = append(out.hashes, e.Hash())
+				}
+				if k&capSnapshot != 0 {
+					out.snaps = append(out.snaps, e.Snapshot(nil))
+				}
+			}
+		}
+		c.done.Done()
+	}
+}
+
+// visit hands each command to fn in order, then recycles its chunk.
+func (r *runner) visit(fn visit) error {
+	np := uint32(r.eng.P())
+	var cap captured
+	cap.hashes = make([]uint64, np)
+	cap.snaps = make([][]byte, np)
+	for c := range r.consumer {
+		c.done.Wait()
+		var hi, si int
+		for i := range c.cmds {
+			cmd := &c.cmds[i]
+			p := cmd.Symbol % np
+			out := &c.part[p]
+			lo := int32(0)
+			if i > 0 {
+				lo = out.ends[i-1]
+			}
+			var cp *captured
+			if k := c.caps[i]; k != 0 {
+				for q := range c.part {
+					if k&capHash != 0 {
+						cap.hashes[q] = c.part[q].hashes[hi]
+					}
+					if k&capSnapshot != 0 {
+						cap.snaps[q] = c.part[q].snaps[si]
+					}
+				}
+				if k&capHash != 0 {
+					hi++
+				}
+				if k&capSnapshot != 0 {
+					si++
+				}
+				cp = &cap
+			}
+			if err := fn(cmd, out.events[lo:out.ends[i]], cp); err != nil {
+				return err
+			}
+		}
+		r.free <- c
+	}
+	return nil
 }
 
 // locate adds the seq to damage found at a frame boundary of a segment.

@@ -142,7 +142,7 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	if f.ToNs != 0 {
 		stopNs = f.ToNs + int64(time.Second)
 	}
-	err = run(src, from, bound{toSeq: f.ToSeq, toNs: stopNs}, func(c *matcher.Command, evs []matcher.Event) error {
+	err = run(src, from, runOpts{bound: bound{toSeq: f.ToSeq, toNs: stopNs}}, func(c *matcher.Command, evs []matcher.Event, _ *captured) error {
 		st.Commands++
 		st.Events += int64(len(evs))
 		if !f.inRange(c) {

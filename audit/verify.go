@@ -176,10 +176,19 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		}
 		prog = newProgress(v.o.Progress, label, v.src.estimateLast())
 	}
-	eng := from.engines
+	capture := func(c *matcher.Command) capKind {
+		var k capKind
+		if checkpointOf(c) {
+			k |= capHash
+		}
+		if snaps[c.Seq] != nil {
+			k |= capSnapshot
+		}
+		return k
+	}
 	var prevNs int64
 	lastSeq := from.seq - 1
-	err := run(v.src, from, bound{toSeq: until}, func(c *matcher.Command, evs []matcher.Event) error {
+	err := run(v.src, from, runOpts{bound: bound{toSeq: until}, capture: capture}, func(c *matcher.Command, evs []matcher.Event, cp *captured) error {
 		prog.tick(c.Seq)
 		lastSeq = c.Seq
 		if primary {
@@ -187,7 +196,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			prevNs = max(prevNs, c.TimeNs)
 		}
 		if checkpointOf(c) {
-			pending[c.Seq] = eng.hash()
+			pending[c.Seq] = combineHashes(cp.hashes)
 			if primary {
 				r.Checkpoints++
 			}
@@ -196,7 +205,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			v.checkHash(c, s, h, q, p, pending, primary)
 		}
 		if sf := snaps[c.Seq]; sf != nil {
-			if got := eng.snapshot(); !bytes.Equal(got, sf.data) {
+			if !bytes.Equal(frameSnapshot(cp.snaps), sf.data) {
 				r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq,
 					What: fmt.Sprintf("snapshot differs from the state replayed from the journal (%d partitions)", p)})
 			} else {

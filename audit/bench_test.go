@@ -1,0 +1,108 @@
+package audit
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+)
+
+// benchCommands is the size of the benchmark journal: big enough that a
+// pass is dominated by steady-state work, small enough (116 MB) to sit in
+// the page cache, so the figures are CPU, not disk.
+const benchCommands = 1 << 20
+
+var benchJournal struct {
+	once sync.Once
+	dir  string
+	cmds []matcher.Command
+}
+
+// benchDir journals benchCommands commands of the loadGen mix once per
+// process, in 64 MiB segments as a node does.
+func benchDir(b *testing.B) (string, []matcher.Command) {
+	benchJournal.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ringex-replay-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchJournal.dir = filepath.Join(dir, "journal")
+		benchJournal.cmds = newLoadGen(99, 8, 8).commands(benchCommands)
+		writeJournal(b, benchJournal.dir, benchJournal.cmds, journal.DefaultSegmentBytes)
+	})
+	return benchJournal.dir, benchJournal.cmds
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchJournal.dir != "" {
+		os.RemoveAll(filepath.Dir(benchJournal.dir))
+	}
+	os.Exit(code)
+}
+
+// reportRate reports commands per second over b.N passes of n commands.
+func reportRate(b *testing.B, n int) {
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mcmd/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n)/float64(b.N), "ns/cmd")
+}
+
+// BenchmarkReplay: one op is one pass over the whole journal. The stages
+// are measured apart: reading (journal.Read: framing and CRC-32C), then
+// decoding too, then the full replay through the matcher (what verify and
+// trail do before they write anything); apply alone is the matcher fed
+// commands from memory.
+func BenchmarkReplay(b *testing.B) {
+	dir, cmds := benchDir(b)
+	v := testVenue(b)
+	src, err := openSource(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("read", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			if err := journal.Read(dir, 1, func(int64, []byte) error { n++; return nil }); err != nil || n != len(cmds) {
+				b.Fatal(n, err)
+			}
+		}
+		reportRate(b, len(cmds))
+	})
+	b.Run("read+decode", func(b *testing.B) {
+		b.ReportAllocs()
+		var c matcher.Command
+		for b.Loop() {
+			if err := journal.Read(dir, 1, func(_ int64, rec []byte) error { return c.Decode(rec) }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b, len(cmds))
+	})
+	b.Run("read+decode+apply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			st, err := startAt(src, v, v.Partitions, false, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := run(src, st, runOpts{}, func(*matcher.Command, []matcher.Event, *captured) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportRate(b, len(cmds))
+	})
+	b.Run("apply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e, _ := newEngines(v.EngineConfig(), v.Partitions)
+			for i := range cmds {
+				e.apply(&cmds[i])
+			}
+		}
+		reportRate(b, len(cmds))
+	})
+}
