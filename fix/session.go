@@ -175,16 +175,23 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 // encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
 // extra header fields with [122=origTime] in tag order, body, 10.
 func (s *Session) encode(dst []byte, msgType string, seq int, now time.Time, origTime, header, body []byte) []byte {
+	return appendMessage(dst, s.cfg.BeginString, s.sender, s.cfg.TargetCompID, msgType, seq, now, origTime, header, body)
+}
+
+// appendMessage encodes a whole message from sender to target.
+//
+// Hot path: allocates nothing.
+func appendMessage(dst []byte, beginString, sender, target, msgType string, seq int, now time.Time, origTime, header, body []byte) []byte {
 	var seqBuf [20]byte
 	seqStr := strconv.AppendInt(seqBuf[:0], int64(seq), 10)
-	bodyLen := 3 + len(msgType) + 1 + 3 + len(seqStr) + 1 + 3 + len(s.sender) + 1 + 3 + 21 + 1 +
-		3 + len(s.cfg.TargetCompID) + 1 + len(header) + len(body)
+	bodyLen := 3 + len(msgType) + 1 + 3 + len(seqStr) + 1 + 3 + len(sender) + 1 + 3 + 21 + 1 +
+		3 + len(target) + 1 + len(header) + len(body)
 	if origTime != nil {
 		bodyLen += 5 + 4 + len(origTime) + 1
 	}
 	start := len(dst)
 	dst = append(dst, "8="...)
-	dst = append(dst, s.cfg.BeginString...)
+	dst = append(dst, beginString...)
 	dst = append(dst, "\x019="...)
 	dst = strconv.AppendInt(dst, int64(bodyLen), 10)
 	dst = append(dst, "\x0135="...)
@@ -195,11 +202,11 @@ func (s *Session) encode(dst []byte, msgType string, seq int, now time.Time, ori
 		dst = append(dst, "\x0143=Y"...)
 	}
 	dst = append(dst, "\x0149="...)
-	dst = append(dst, s.sender...)
+	dst = append(dst, sender...)
 	dst = append(dst, "\x0152="...)
 	dst = appendTimestamp(dst, now)
 	dst = append(dst, "\x0156="...)
-	dst = append(dst, s.cfg.TargetCompID...)
+	dst = append(dst, target...)
 	dst = append(dst, soh)
 	if origTime == nil {
 		dst = append(dst, header...)
