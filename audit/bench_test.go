@@ -82,19 +82,30 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		reportRate(b, len(cmds))
 	})
-	b.Run("read+decode+apply", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			st, err := startAt(src, v, v.Partitions, false, nil)
-			if err != nil {
-				b.Fatal(err)
+	// The node's partitioning (2 in the default config), serial on one
+	// goroutine and in parallel on one goroutine per partition (plus the
+	// reader's), and one partition through the parallel pipeline.
+	for _, tc := range []struct {
+		name       string
+		partitions int
+		parallel   bool
+	}{{"serial", v.Partitions, false}, {"parallel", v.Partitions, true}, {"parallel-1-partition", 1, true}} {
+		b.Run("read+decode+apply/"+tc.name, func(b *testing.B) {
+			defer func(f func(int) bool) { parallelReplay = f }(parallelReplay)
+			parallelReplay = func(int) bool { return tc.parallel }
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := startAt(src, v, tc.partitions, false, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := run(src, st, runOpts{}, func(*matcher.Command, []matcher.Event, *captured) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
 			}
-			if err := run(src, st, runOpts{}, func(*matcher.Command, []matcher.Event, *captured) error { return nil }); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRate(b, len(cmds))
-	})
+			reportRate(b, len(cmds))
+		})
+	}
 	b.Run("apply", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

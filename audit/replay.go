@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/ringex/ringex/journal"
@@ -106,14 +107,72 @@ type runOpts struct {
 	capture func(cmd *matcher.Command) capKind // nil: nothing
 }
 
-// run replays the records from st.seq on within o.bound, in parallel the
-// way the node matches: one goroutine reads and decodes chunks of
-// commands, one per partition applies the commands of its own symbols to
-// its own engine, and the caller's goroutine visits each command with its
-// events in sequence order. When run returns, every goroutine has ended and
-// st.engines holds the state after the last record applied. Damage is a
-// *Problem naming the file and offset.
+// run replays the records from st.seq on within o.bound and visits each
+// command with its events in sequence order. With cores to spare it runs in
+// parallel the way the node matches: one goroutine reads and decodes chunks
+// of commands, one per partition applies the commands of its own symbols to
+// its own engine, and the caller's goroutine visits. When run returns,
+// every goroutine has ended and st.engines holds the state after the last
+// record applied. Damage is a *Problem naming the file and offset.
 func run(src *source, st start, o runOpts, fn visit) error {
+	if parallelReplay(st.engines.P()) {
+		return runParallel(src, st, o, fn)
+	}
+	return runSerial(src, st, o, fn)
+}
+
+// parallelReplay says whether to replay partitions on their own goroutines:
+// only when there are cores for the reader and every partition. Measured
+// on the 2-core machine (see the package doc), the hand-offs between
+// goroutines cost more than two partitions gain.
+var parallelReplay = func(partitions int) bool { return runtime.GOMAXPROCS(0) > partitions }
+
+// runSerial reads, decodes and applies on the caller's goroutine.
+func runSerial(src *source, st start, o runOpts, fn visit) error {
+	var cmd matcher.Command
+	b := o.bound
+	e := st.engines
+	np := e.P()
+	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np)}
+	err := journal.Read(src.dir, st.seq, func(seq int64, rec []byte) error {
+		if err := cmd.Decode(rec); err != nil {
+			file, off := src.position(seq)
+			return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
+		}
+		if cmd.Seq != seq {
+			file, off := src.position(seq)
+			return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", cmd.Seq)}
+		}
+		if (b.toSeq > 0 && seq > b.toSeq) || (b.toNs != 0 && cmd.TimeNs > b.toNs) {
+			return errStop
+		}
+		evs := e.apply(&cmd)
+		var cp *captured
+		if o.capture != nil {
+			if k := o.capture(&cmd); k != 0 {
+				for p, eng := range e.parts {
+					if k&capHash != 0 {
+						cap.hashes[p] = eng.Hash()
+					}
+					if k&capSnapshot != 0 {
+						cap.snaps[p] = eng.Snapshot(nil)
+					}
+				}
+				cp = &cap
+			}
+		}
+		return fn(&cmd, evs, cp)
+	})
+	if err == nil || errors.Is(err, errStop) {
+		return nil
+	}
+	p := asProblem(err)
+	src.locate(p)
+	return p
+}
+
+// runParallel runs a reader goroutine and one goroutine per partition.
+func runParallel(src *source, st start, o runOpts, fn visit) error {
 	r := newRunner(st.engines, o)
 	go r.read(src, st.seq)
 	for p := range r.workers {
@@ -136,7 +195,7 @@ func run(src *source, st start, o runOpts, fn visit) error {
 }
 
 const (
-	chunkCommands = 1024
+	chunkCommands  = 1024
 	chunksInFlight = 8
 )
 
