@@ -124,3 +124,20 @@ func TestTimesAndSeqsOnTheCommandLine(t *testing.T) {
 		t.Fatalf("trail: exit %d: %s", code, errOut)
 	}
 }
+
+func TestProgressOnlyOnATerminal(t *testing.T) {
+	var buf strings.Builder
+	if IsTerminal(&buf) {
+		t.Fatal("a buffer is not a terminal")
+	}
+	p := newProgress(&buf, "verify", 1<<20)
+	p.last = p.last.Add(-time.Second)
+	p.tick(1 << 18)
+	p.done()
+	if out := buf.String(); !strings.Contains(out, "verify:  25.0%") || !strings.HasSuffix(out, "\r\x1b[K") {
+		t.Fatalf("progress line %q", out)
+	}
+	var nilP *progress
+	nilP.tick(1 << 16) // no terminal: no progress, no panic
+	nilP.done()
+}

@@ -81,6 +81,10 @@ func TestBadJournals(t *testing.T) {
 		want   []string // in stderr or stdout
 	}{
 		{"clean", func(*testing.T, string) {}, nil, 0, []string{"verify: OK"}},
+		{"clean_partly_archived", func(t *testing.T, dir string) {
+			archiveSegment(t, dir, filepath.Join(dir, base(0)))
+			archiveSegment(t, dir, filepath.Join(dir, base(1)))
+		}, nil, 0, []string{"verify: OK", "2 from the archive", "seqs 1..3000"}},
 		{"sealed_segment_truncated", func(t *testing.T, dir string) {
 			truncate(t, filepath.Join(dir, base(1)), 24+10*recordBytes+50)
 		}, nil, 1, []string{base(1), "offset " + strconv.Itoa(24+10*recordBytes), "truncated record"}},
