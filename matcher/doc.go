@@ -1,8 +1,93 @@
-// Package matcher is the exchange's matching engine: order books with
-// price-time priority, the commands that drive them and the events they
-// cause, snapshot and restore of the whole engine, and a hash of its state.
+// Package matcher is the exchange's matching engine: the order books of the
+// symbols one match goroutine owns, price-time priority, the commands that
+// drive them and the events they cause, snapshot and restore of the whole
+// engine, and a hash of its state.
 //
-// It is pure: no I/O, goroutines, clocks or randomness. Outputs are a
-// function of the command sequence alone, so the journal of commands is
-// enough to rebuild every result by replay.
+// It is pure: no I/O, goroutines, clocks or randomness, and nothing that
+// decides an outcome depends on map iteration or memory layout. The events
+// are a function of the command sequence alone, so the journal of commands is
+// enough to rebuild every result by replay. It knows nothing of FIX,
+// sessions, journals or rings: prices arrive as int64 ticks and quantities
+// as int64 lots (the gateway checks tick and lot size), times and sequence
+// numbers as the ingress stage set them.
+//
+// # Commands and events
+//
+// Engine.Apply takes one Command and appends the events it caused, in
+// order, to a caller's slice. Event i of a command has ExecID
+// Seq×ExecIDStride+i; a new order's OrderID is its command's Seq. Every event
+// carries the order's whole state after it (quantities, notional, prices,
+// ClOrdIDs, side, type, time in force) and the Kind, Seq and TimeNs of the
+// causing command. Nothing is ever dropped: a command causes at most
+// 2·MaxOrders+2 events, under ExecIDStride.
+//
+//   - New order: checked in this order, the first failure rejecting it
+//     (EvRejected) and changing nothing: known symbol; side, type and time in
+//     force; quantity (> 0, within the symbol's MinQty..MaxQty and MaxQtyLots);
+//     limit price (1..MaxPriceTicks); ClOrdID unused by the account (see
+//     below); limit price within BandTicks of the last trade (or of
+//     RefPrice before one); Seq above the last accepted new order's (order ids
+//     never repeat); fewer than MaxOrders resting. An accepted order gets
+//     EvAccepted, then trades: for each trade one EvFill for the incoming
+//     order, then one for the resting order, at the resting order's price,
+//     best price first, oldest first within a price. What is left rests (Day,
+//     GTC) or expires (EvExpired): IOC with ReasonIOCRemainder, market with
+//     ReasonMarketRemainder, or ReasonNoLiquidity when it traded nothing. A
+//     FOK that cannot fill completely, taking self-trade prevention into
+//     account, expires with ReasonFOKUnfilled and leaves no other trace. A
+//     market order never trades beyond BandTicks from the last trade price.
+//     Day and GTC behave alike: the engine has no session end.
+//   - Cancel and replace name their target by OrderID when non-zero, else by
+//     (Account, OrigClOrdID), in Symbol. Another account's order, or one in
+//     another symbol, is unknown (ReasonUnknownOrder); a finished order, or a
+//     ClOrdID a replace took away, is ReasonTooLate while the engine remembers
+//     it and unknown after. A replace is then checked for quantity, price,
+//     an unused new ClOrdID and (when the price changes) the band, and
+//     rejected with EvCancelRejected. A quantity decrease at the same price
+//     keeps time priority; a price change or an increase loses it and may
+//     trade (EvReplaced, then fills). A new quantity at or below the filled
+//     quantity cancels the rest (EvCancelled, ReasonUserCancel). The
+//     replace's ClOrdID becomes the order's; a cancel's appears only on its
+//     EvCancelled.
+//   - Self-trade prevention (Config.STP) acts when an incoming order meets a
+//     resting order of its own account: cancel the resting one and go on,
+//     cancel the rest of the incoming one, or both (resting first); each is
+//     an EvCancelled with ReasonSelfTrade.
+//   - Mass cancel cancels the account's orders in Symbol, or in every
+//     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
+//     ReasonMassCancel); with nothing to cancel it causes no event.
+//
+// # ClOrdIDs
+//
+// An account may not reuse a ClOrdID it used on a new order or a replace
+// while the engine remembers it: ClOrdIDs of resting orders always, and at
+// least Config.ClOrdIDWindow (default 14336, up to 8/7 of that) of the most
+// recently retired ones, those of finished orders and those replaced away.
+// The window bounds the memory: 48 bytes of record and about 16 bytes of
+// index per remembered ClOrdID, allocated once (1.4 MiB by default). It is
+// engine state, in the snapshot and the hash, since replay rebuilds it.
+//
+// # Memory
+//
+// A resting order costs 112 bytes in the order pool plus 24 bytes of index
+// slots at a load between 1/4 and 1/2, so 160 to 208 bytes. A price level
+// costs 32 bytes plus 12 in its side's sorted arrays (up to twice that with
+// slice slack). An account with resting orders costs 16 bytes of table at
+// the same load. Resting orders are bounded by Config.MaxOrders (default and
+// most 524286, so that one command's events fit under ExecIDStride), price
+// levels by the resting orders, since a level exists only while an order
+// rests in it. Pools and tables grow by doubling up to those bounds and never
+// shrink; once they have reached the working set, Apply allocates nothing.
+//
+// # Speed
+//
+// Measured with go test -bench . -benchtime 1s -count 5 on the 2-core shared
+// VM (AMD EPYC, other engineers' builds and tests running), medians; ns/op is
+// wall clock, cpu-ns/op the benchmark thread's CPU time (what it cost, not
+// counting time spent waiting for a core). One op is one command.
+//
+//	benchmark                    ns/op  cpu-ns/op  allocs/op
+//	Mix (exchange-core-like)     (see MEASURED below)
+//
+// MEASURED: filled in from the final runs.
 package matcher
