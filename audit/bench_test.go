@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -116,4 +117,41 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		reportRate(b, len(cmds))
 	})
+}
+
+// BenchmarkVerify is what an operator waits for: `ringex replay verify`
+// end to end on the benchmark journal (summary included, no checkpoints).
+func BenchmarkVerify(b *testing.B) {
+	dir, cmds := benchDir(b)
+	v := testVenue(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Verify(VerifyOptions{Dir: dir, Venue: v})
+		if err != nil || !r.OK() || r.Records != int64(len(cmds)) {
+			b.Fatal(err, r.Problems)
+		}
+	}
+	reportRate(b, len(cmds))
+}
+
+// BenchmarkTrail writes the whole trail (every command and event, about
+// 2.3 rows per command) as CSV and as JSON lines to io.Discard.
+func BenchmarkTrail(b *testing.B) {
+	dir, cmds := benchDir(b)
+	v := testVenue(b)
+	for _, format := range []string{"csv", "json"} {
+		b.Run(format, func(b *testing.B) {
+			b.ReportAllocs()
+			var rows int64
+			for b.Loop() {
+				st, err := Trail(io.Discard, TrailOptions{Dir: dir, Venue: v, Format: format})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rows = st.Rows
+			}
+			reportRate(b, len(cmds))
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrow/s")
+		})
+	}
 }

@@ -116,12 +116,14 @@ func mapsKeys(m map[int]int64) func(func(int) bool) {
 }
 
 type verifier struct {
-	o      VerifyOptions
-	src    *source
-	r      *Report
-	cfg    matcher.Config
-	snapP  map[int64]int // snapshot seq -> its partition count, for sound snapshots
-	otherP map[int]int64 // partition counts met in checkpoints and snapshots -> last seq they need
+	o                VerifyOptions
+	src              *source
+	r                *Report
+	cfg              matcher.Config
+	snapP            map[int64]int // snapshot seq -> its partition count, for sound snapshots
+	kinds            [256]int64
+	symbols, brokers []int64       // commands per id
+	otherP           map[int]int64 // partition counts met in checkpoints and snapshots -> last seq they need
 }
 
 // checkSnapshots checks each snapshot file on its own: sound file, state
@@ -215,6 +217,9 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		return nil
 	})
 	prog.done()
+	if primary {
+		v.summarize()
+	}
 	if err != nil {
 		r.problem(*asProblem(err))
 		return false
@@ -258,6 +263,8 @@ func (v *verifier) startPass(p int, primary bool) (start, bool) {
 	return start{engines: e, seq: 1}, true
 }
 
+// count gathers the summary. Per command: plain array increments, so the
+// summary costs little next to the matcher.
 func (v *verifier) count(c *matcher.Command, evs []matcher.Event, prevNs int64) {
 	r := v.r
 	if r.Records == 0 {
@@ -268,17 +275,47 @@ func (v *verifier) count(c *matcher.Command, evs []matcher.Event, prevNs int64) 
 	if c.TimeNs < prevNs {
 		r.TimeStepsBack++
 	}
-	r.Kinds[kindName(c.Kind)]++
-	if c.Symbol != 0 {
-		r.Symbols[c.Symbol]++
-	}
-	if c.Account != 0 {
-		r.Brokers[c.Account]++
-	}
+	v.kinds[c.Kind]++
+	v.symbols = bump(v.symbols, c.Symbol)
+	v.brokers = bump(v.brokers, c.Account)
 	r.Events += int64(len(evs))
 	for i := range evs {
 		if evs[i].Type == matcher.EvFill {
 			r.Fills++
+		}
+	}
+}
+
+// bump counts id in a dense table (ids are small: positions in the config).
+func bump(t []int64, id uint32) []int64 {
+	if id == 0 {
+		return t
+	}
+	if int(id) >= len(t) {
+		if id > 1<<20 {
+			return t // not an id the venue could have; the matcher rejected it
+		}
+		t = append(t, make([]int64, int(id)+1-len(t))...)
+	}
+	t[id]++
+	return t
+}
+
+// summarize moves the dense counters into the report.
+func (v *verifier) summarize() {
+	for k, n := range v.kinds {
+		if n > 0 {
+			v.r.Kinds[kindName(matcher.Kind(k))] += n
+		}
+	}
+	for id, n := range v.symbols {
+		if n > 0 {
+			v.r.Symbols[uint32(id)] += n
+		}
+	}
+	for id, n := range v.brokers {
+		if n > 0 {
+			v.r.Brokers[uint32(id)] += n
 		}
 	}
 }
