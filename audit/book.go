@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -122,8 +123,9 @@ type BookOptions struct {
 	Partitions   int // 0: Venue.Partitions
 	FromSnapshot bool
 	Symbol       uint32
-	AtSeq        int64 // the state after this record; 0: use AtNs
-	AtNs         int64 // the state before the first record stamped later; 0 (and AtSeq 0): the end
+	AtSeq        int64     // the state after this record; 0: use AtNs
+	AtNs         int64     // the state before the first record stamped later; 0 (and AtSeq 0): the end
+	Progress     io.Writer // a terminal for the progress line; nil: none
 }
 
 // BookAt rebuilds a symbol's book at a moment by replaying the journal:
@@ -156,10 +158,13 @@ func BookAt(o BookOptions) (Book, error) {
 	if from.snap != nil {
 		timeNs = recordTime(src, from.snap.seq)
 	}
+	prog := newProgress(o.Progress, "book", src.estimateLast())
 	err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
+		prog.tick(c.Seq)
 		seq, timeNs = c.Seq, c.TimeNs
 		return nil
 	})
+	prog.done()
 	if err != nil {
 		return Book{}, err
 	}

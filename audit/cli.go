@@ -302,7 +302,6 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 	o := TrailOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Format: *format}
 	f := &o.Filter
 	f.FromSeq, f.ToSeq = *fromSeq, *toSeq
-	var err error
 	for _, s := range splitList(*symbols) {
 		if f.Symbols == nil {
 			f.Symbols = map[uint32]bool{}
@@ -350,6 +349,7 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 		if t.val == "" {
 			continue
 		}
+		var err error
 		if *t.dst, err = c.parseTime(t.val); err != nil {
 			return c.usage("%s: %v", t.flag, err)
 		}
@@ -363,9 +363,20 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 		defer fh.Close()
 		w = fh
 	}
-	if _, err := Trail(w, o); err != nil {
+	if IsTerminal(stderr) && (*out != "" || !IsTerminal(stdout)) {
+		o.Progress = stderr
+	}
+	t0 := time.Now()
+	st, err := Trail(w, o)
+	if err != nil {
 		return c.fail(err)
 	}
+	from := "seq 1"
+	if st.Snapshot != 0 {
+		from = fmt.Sprintf("the snapshot at seq %d", st.Snapshot)
+	}
+	fmt.Fprintf(stderr, "ringex replay trail: %d commands replayed from %s (%d events); %d rows written in %v\n",
+		st.Commands, from, st.Events, st.Rows, time.Since(t0).Round(time.Millisecond))
 	return 0
 }
 
@@ -445,6 +456,9 @@ func cmdBook(args []string, stdout, stderr io.Writer) int {
 		if o.AtNs, err = c.parseTime(*at); err != nil {
 			return c.usage("--at: %v", err)
 		}
+	}
+	if IsTerminal(stderr) && !IsTerminal(stdout) {
+		o.Progress = stderr
 	}
 	bk, err := BookAt(o)
 	if err != nil {

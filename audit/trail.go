@@ -98,6 +98,7 @@ type TrailOptions struct {
 	FromSnapshot bool   // start from the newest snapshot before the first selected seq
 	Format       string // "csv" (default) or "json" (JSON lines)
 	Filter       Filter
+	Progress     io.Writer // a terminal for the progress line; nil: none
 }
 
 // TrailStats counts what Trail wrote.
@@ -127,7 +128,14 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	}
 	f := &o.Filter
 	first := max(f.FromSeq, 1)
-	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool { return sf.seq < first })
+	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool {
+		if f.FromNs != 0 && f.FromSeq == 0 {
+			// Times may step back a little between writers: keep a second clear.
+			ns := recordTime(src, sf.seq)
+			return ns != 0 && ns < f.FromNs-int64(time.Second)
+		}
+		return sf.seq < first
+	})
 	if err != nil {
 		return st, err
 	}
@@ -142,7 +150,9 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	if f.ToNs != 0 {
 		stopNs = f.ToNs + int64(time.Second)
 	}
+	prog := newProgress(o.Progress, "trail", src.estimateLast())
 	err = run(src, from, runOpts{bound: bound{toSeq: f.ToSeq, toNs: stopNs}}, func(c *matcher.Command, evs []matcher.Event, _ *captured) error {
+		prog.tick(c.Seq)
 		st.Commands++
 		st.Events += int64(len(evs))
 		if !f.inRange(c) {
@@ -167,6 +177,7 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 		}
 		return tw.err
 	})
+	prog.done()
 	if ferr := tw.flush(); err == nil {
 		err = ferr
 	}
