@@ -19,7 +19,7 @@ const (
 	MaxOrdersLimit = ExecIDStride/2 - 2
 
 	DefaultMaxOrders     = MaxOrdersLimit
-	DefaultClOrdIDWindow = (retGens - 1) * 2048 // 14336: generations of 2048, tables of 64 KiB
+	DefaultClOrdIDWindow = (retGens - 1) * 2048 // 12288: generations of 2048, tables of 64 KiB
 )
 
 // ReasonBookFull rejects a new order when the engine already holds
@@ -60,7 +60,7 @@ type Config struct {
 	// ClOrdIDWindow is how many retired ClOrdIDs (those of finished orders,
 	// and those a replace took away) the engine remembers at least, for
 	// duplicate detection and for answering "too late" rather than
-	// "unknown"; it remembers up to 8/7 of that. 0 means
+	// "unknown"; it remembers up to 7/6 of that. 0 means
 	// DefaultClOrdIDWindow. The ClOrdIDs of resting orders are always known.
 	ClOrdIDWindow int
 }

@@ -1,6 +1,9 @@
 package matcher
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	mbits "math/bits"
+)
 
 // The engine's indexes are open-addressing hash tables with linear probing.
 // Those over live orders are small (about twice the resting orders), so they
@@ -334,36 +337,40 @@ type retSlot struct {
 
 const (
 	retOrderKey = 1 << 31
-	retGens     = 8 // generations lookups see; one more is being zeroed
+	retGens     = 7 // generations lookups see; an eighth is being zeroed
+	retAll      = retGens + 1
 )
 
 // retired remembers the most recent retired ClOrdIDs in generations of n
 // records (n = perGen): the current generation and the retGens-1 before it,
 // so between (retGens-1)·n and retGens·n records. Records go to a ring of
-// retGens·n; each generation has its own small hash table and, in front of
-// it, a blocked Bloom filter of its ClOrdIDs (16 bits each).
+// retGens·n; each generation has its own small hash table and a blocked
+// Bloom filter of its ClOrdIDs (16 bits each, 4 set per id).
 //
 // The point is the cache: a new record goes into the current generation's
-// table, small enough to stay in cache (n = 2048 by default: 64 KiB); a
-// lookup of a fresh ClOrdID, the common case, reads one filter word per
-// generation (8 filters of 4 KiB) and touches no table. When the current
-// generation fills, the oldest one is forgotten wholesale: its table and
-// filter were zeroed a few words per record during the generation before,
-// so forgetting costs neither cache misses nor a pause.
+// table, small enough to stay in cache (n = 2048 by default: 64 KiB); the
+// filters of all generations are interleaved so that the eight words a
+// ClOrdID hashes to share one cache line, and a lookup of a fresh ClOrdID,
+// the common case, reads that one line and touches no table. When the
+// current generation fills, the oldest one is forgotten wholesale: its table
+// and filter words were zeroed a few per record during the generation
+// before, so forgetting costs neither cache misses nor a pause.
 //
-// Memory is fixed by n: retGens·n records of 48 bytes, plus retGens+1
-// tables of nextPow2(4n) 8-byte slots and filters of nextPow2(n/4) words.
+// Memory is fixed by n: retGens·n records of 48 bytes, retAll tables of
+// nextPow2(4n) 8-byte slots, and a filter of nextPow2(n/4) 64-byte lines.
 type retired struct {
 	perGen      int
 	ring        []retRec // grows to retGens·n, then record k lives at k % (retGens·n)
 	total       int64    // records ever added
-	gens        [retGens + 1][]retSlot
-	filters     [retGens + 1][]uint64
-	cur         int // current generation; (cur+1) % (retGens+1) is being zeroed
-	zeroAt      int // next slot of the table being zeroed
-	zeroFAt     int // next word of the filter being zeroed
+	genFill     int      // records in the current generation
+	ringAt      int      // ring index of the next record
+	gens        [retAll][]retSlot
+	filter      []uint64 // word of line w for generation g at w*retAll + g
+	cur         int      // current generation; (cur+1) % retAll is being zeroed
+	zeroAt      int      // next slot of the table being zeroed
+	zeroFAt     int      // next line whose word of the generation being zeroed is cleared
 	genSlots    int
-	filterWords int
+	filterLines int
 	zeroBatch   int
 	zeroFBatch  int
 }
@@ -373,57 +380,59 @@ func retPerGen(window int) int { return max(1, (window+retGens-2)/(retGens-1)) }
 
 func (r *retired) init(window int) {
 	n := retPerGen(window)
-	*r = retired{perGen: n, genSlots: 4, filterWords: 1}
+	*r = retired{perGen: n, genSlots: 4, filterLines: 1}
 	for r.genSlots < 4*n {
 		r.genSlots *= 2
 	}
-	for r.filterWords < n/4 {
-		r.filterWords *= 2
+	for r.filterLines < n/4 {
+		r.filterLines *= 2
 	}
 	r.zeroBatch = (r.genSlots + n - 1) / n
-	r.zeroFBatch = (r.filterWords + n - 1) / n
-}
-
-// table returns generation g's table and filter, allocating them at first use.
-func (r *retired) table(g int) ([]retSlot, []uint64) {
-	if r.gens[g] == nil {
-		r.gens[g] = make([]retSlot, r.genSlots)
-		r.filters[g] = make([]uint64, r.filterWords)
-	}
-	return r.gens[g], r.filters[g]
+	r.zeroFBatch = (r.filterLines + n - 1) / n
 }
 
 // add remembers rec, whose ClOrdID's clHash64 is h.
 func (r *retired) add(rec retRec, h uint64) {
-	n := int64(r.perGen)
-	if r.total > 0 && r.total%n == 0 {
-		next := (r.cur + 1) % (retGens + 1)
-		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterWords) {
+	if r.genFill == r.perGen {
+		next := (r.cur + 1) % retAll
+		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterLines) {
 			panic("matcher: retired generation reused before it was zeroed")
 		}
-		r.cur = next
+		r.cur, r.genFill = next, 0
 		r.zeroAt, r.zeroFAt = 0, 0
 	}
-	i := int(r.total % (retGens * n))
+	i := r.ringAt
 	if i == len(r.ring) {
 		r.ring = append(r.ring, retRec{})
 	}
 	r.ring[i] = rec
 	r.total++
-	t, f := r.table(r.cur)
-	w, bits := filterBits(h, len(f))
-	f[w] |= bits
+	r.genFill++
+	if r.ringAt++; r.ringAt == retGens*r.perGen {
+		r.ringAt = 0
+	}
+	if r.gens[r.cur] == nil {
+		r.gens[r.cur] = make([]retSlot, r.genSlots)
+	}
+	if r.filter == nil {
+		r.filter = make([]uint64, r.filterLines*retAll)
+	}
+	t := r.gens[r.cur]
+	w, bits := filterBits(h, r.filterLines)
+	r.filter[w*retAll+r.cur] |= bits
 	r.insert(t, retSlot{fold(h), uint32(i + 1)})
 	if rec.finished {
 		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
 	}
-	if z := (r.cur + 1) % (retGens + 1); r.gens[z] != nil {
+	if z := (r.cur + 1) % retAll; r.gens[z] != nil {
 		end := min(r.zeroAt+r.zeroBatch, r.genSlots)
-		clear(r.gens[z][r.zeroAt:end])
-		r.zeroAt = end
-		end = min(r.zeroFAt+r.zeroFBatch, r.filterWords)
-		clear(r.filters[z][r.zeroFAt:end])
-		r.zeroFAt = end
+		for gz := r.gens[z]; r.zeroAt < end; r.zeroAt++ { // a few slots: no memclr call
+			gz[r.zeroAt] = retSlot{}
+		}
+		end = min(r.zeroFAt+r.zeroFBatch, r.filterLines)
+		for ; r.zeroFAt < end; r.zeroFAt++ {
+			r.filter[r.zeroFAt*retAll+z] = 0
+		}
 	}
 }
 
@@ -438,22 +447,32 @@ func (r *retired) insert(t []retSlot, s retSlot) {
 
 // findCl returns the record of (account, id), whose clHash64 is h64, or nil.
 func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
-	w, bits := filterBits(h64, r.filterWords)
+	if r.filter == nil {
+		return nil
+	}
+	w, bits := filterBits(h64, r.filterLines)
+	line := (*[retAll]uint64)(r.filter[w*retAll:])
+	// Which generations may hold it; bits is never 0, and an unused
+	// generation's words are. At most one really does: ids are unique.
+	var maybe uint
+	for g := range retAll {
+		if line[g]&bits == bits {
+			maybe |= 1 << g
+		}
+	}
+	maybe &^= 1 << ((r.cur + 1) % retAll) // the one being zeroed is forgotten
 	h := fold(h64)
-	g := r.cur
-	for range retGens {
-		if f := r.filters[g]; f != nil && f[w]&bits == bits {
-			t := r.gens[g]
-			mask := uint32(len(t) - 1)
-			for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
-				if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
-					if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
-						return rec
-					}
+	for maybe != 0 {
+		t := r.gens[mbits.TrailingZeros(maybe)]
+		maybe &= maybe - 1
+		mask := uint32(len(t) - 1)
+		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
+			if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
+				if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
+					return rec
 				}
 			}
 		}
-		g = (g + retGens) % (retGens + 1) // the generation before
 	}
 	return nil
 }
@@ -473,7 +492,7 @@ func (r *retired) findOrder(id int64) *retRec {
 				}
 			}
 		}
-		g = (g + retGens) % (retGens + 1)
+		g = (g + retGens) % retAll
 	}
 	return nil
 }

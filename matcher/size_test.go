@@ -26,7 +26,7 @@ func TestMemoryFigures(t *testing.T) {
 	}
 	var r retired
 	r.init(DefaultClOrdIDWindow)
-	if r.perGen != 2048 || r.genSlots != 8192 || r.filterWords != 512 {
-		t.Errorf("default retired store: generation %d, table %d slots, filter %d words", r.perGen, r.genSlots, r.filterWords)
+	if r.perGen != 2048 || r.genSlots != 8192 || r.filterLines != 512 {
+		t.Errorf("default retired store: generation %d, table %d slots, filter %d lines", r.perGen, r.genSlots, r.filterLines)
 	}
 }
