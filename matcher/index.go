@@ -33,6 +33,14 @@ func clHash64(account uint32, id *ClOrdID) uint64 {
 
 func fold(h uint64) uint32 { return uint32(h>>32) ^ uint32(h) }
 
+// sameID compares two ClOrdIDs as three words: == on a 24-byte array is a
+// call to memequal.
+func sameID(a, b *ClOrdID) bool {
+	le := binary.LittleEndian
+	return le.Uint64(a[0:]) == le.Uint64(b[0:]) && le.Uint64(a[8:]) == le.Uint64(b[8:]) &&
+		le.Uint64(a[16:]) == le.Uint64(b[16:])
+}
+
 // filterBits picks the word and the (up to) four bits of a ClOrdID in a
 // generation's filter.
 func filterBits(h uint64, words int) (int, uint64) {
@@ -148,7 +156,7 @@ func (m *clMap) find(orders []order, account uint32, id *ClOrdID, h64 uint64) in
 			return 0
 		}
 		if s.h == h {
-			if o := &orders[s.ref]; o.account == account && o.clOrd == *id {
+			if o := &orders[s.ref]; o.account == account && sameID(&o.clOrd, id) {
 				return s.ref
 			}
 		}
@@ -468,7 +476,7 @@ func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
 		mask := uint32(len(t) - 1)
 		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
 			if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
-				if rec := &r.ring[s.ref-1]; rec.account == account && rec.id == *id {
+				if rec := &r.ring[s.ref-1]; rec.account == account && sameID(&rec.id, id) {
 					return rec
 				}
 			}
