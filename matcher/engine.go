@@ -249,40 +249,61 @@ func outsideBand(b *book, px int64) bool {
 
 func (e *Engine) applyNew(c *Command) {
 	b := e.book(c.Symbol)
+	reason, h := e.checkNew(b, c)
+	if reason != ReasonNone {
+		e.rejectCmd(EvRejected, reason)
+		return
+	}
+	ti := e.accept(c, h)
+	t := &e.orders[ti]
+	limit := e.oppLimit(b, t)
+	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
+		t.leaves = 0
+		e.emit(EvExpired, ReasonFOKUnfilled, t)
+		e.finish(ti)
+		return
+	}
+	if !e.match(b, ti, limit) {
+		e.cancelIncoming(ti)
+		return
+	}
+	e.settle(b, ti)
+}
+
+// checkNew returns why new order c is refused, or ReasonNone, with the
+// clHash64 of its ClOrdID. The checks run in the order the package doc lists.
+func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 	switch {
 	case b == nil:
-		e.rejectCmd(EvRejected, ReasonUnknownSymbol)
-		return
+		return ReasonUnknownSymbol, 0
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
 		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
-		e.rejectCmd(EvRejected, ReasonInvalidOrder)
-		return
+		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
-		e.rejectCmd(EvRejected, ReasonInvalidQty)
-		return
+		return ReasonInvalidQty, 0
 	case c.Type == Limit && !validPrice(c.Price):
-		e.rejectCmd(EvRejected, ReasonInvalidPrice)
-		return
+		return ReasonInvalidPrice, 0
 	}
 	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
 	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
-		e.rejectCmd(EvRejected, ReasonDuplicateClOrd)
-		return
+		return ReasonDuplicateClOrd, h
 	case c.Type == Limit && outsideBand(b, c.Price):
-		e.rejectCmd(EvRejected, ReasonPriceBand)
-		return
+		return ReasonPriceBand, h
 	case c.Seq <= e.lastSeq:
 		// The sequence names orders; one that does not increase is a
 		// caller bug, refused rather than allowed to alias two orders.
-		e.rejectCmd(EvRejected, ReasonInvalidOrder)
-		return
+		return ReasonInvalidOrder, h
 	case e.live >= e.maxOrders:
-		e.rejectCmd(EvRejected, ReasonBookFull)
-		return
+		return ReasonBookFull, h
 	}
+	return ReasonNone, h
+}
 
+// accept creates the order of new-order command c, whose ClOrdID hashes to
+// h, indexes it and reports it accepted. It returns its pool index.
+func (e *Engine) accept(c *Command, h uint64) int32 {
 	ti := e.allocOrder()
 	t := &e.orders[ti]
 	px := c.Price
@@ -299,40 +320,34 @@ func (e *Engine) applyNew(c *Command) {
 	e.byID.put(c.Seq, ti)
 	e.accts.push(e.orders, ti)
 	e.emit(EvAccepted, ReasonNone, t)
+	return ti
+}
 
-	limit := e.oppLimit(b, t)
-	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
-		t.leaves = 0
-		e.emit(EvExpired, ReasonFOKUnfilled, t)
-		e.finish(ti)
-		return
-	}
-	if !e.match(b, ti, limit) {
-		e.cancelIncoming(ti)
-		return
-	}
+// settle decides what becomes of taker ti once matching stopped: done
+// when filled, the rest expired for market, IOC (and FOK) orders, else it
+// rests.
+func (e *Engine) settle(b *book, ti int32) {
+	t := &e.orders[ti]
+	reason := ReasonNone
 	switch {
 	case t.leaves == 0:
 		e.finish(ti)
-	case c.Type == Market:
-		reason := ReasonMarketRemainder
-		if t.cum == 0 {
-			reason = ReasonNoLiquidity
-		}
-		t.leaves = 0
-		e.emit(EvExpired, reason, t)
-		e.finish(ti)
-	case c.TIF == IOC || c.TIF == FOK:
-		reason := ReasonIOCRemainder
-		if c.TIF == FOK {
-			panic("matcher: FOK order left a remainder after its fill check")
-		}
-		t.leaves = 0
-		e.emit(EvExpired, reason, t)
-		e.finish(ti)
+		return
+	case t.typ == Market && t.cum == 0:
+		reason = ReasonNoLiquidity
+	case t.typ == Market:
+		reason = ReasonMarketRemainder
+	case t.tif == IOC:
+		reason = ReasonIOCRemainder
+	case t.tif == FOK:
+		panic("matcher: FOK order left a remainder after its fill check")
 	default:
 		e.rest(b, ti)
+		return
 	}
+	t.leaves = 0
+	e.emit(EvExpired, reason, t)
+	e.finish(ti)
 }
 
 // oppLimit returns the lowest opposite-side key the taker may trade at.
@@ -473,11 +488,7 @@ func (e *Engine) applyReplace(c *Command) {
 		e.cancelIncoming(ti)
 		return
 	}
-	if t.leaves == 0 {
-		e.finish(ti)
-		return
-	}
-	e.rest(b, ti)
+	e.settle(b, ti)
 }
 
 func (e *Engine) applyMassCancel(c *Command) {
