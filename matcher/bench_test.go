@@ -511,3 +511,22 @@ func clockNs() float64 {
 	slices.Sort(d[:])
 	return float64(d[50]) / 1000
 }
+
+// TestApplyAllocatesNothingInSteadyState holds the hot-path promise: once
+// the tables have grown to the working set, Apply allocates nothing.
+func TestApplyAllocatesNothingInSteadyState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a warm book")
+	}
+	m, e := newMixEngine(benchConfig())
+	cmds := m.refill(nil)
+	out := make([]Event, 0, 1024)
+	i := 0
+	allocs := testing.AllocsPerRun(len(cmds)-1, func() {
+		out = e.Apply(&cmds[i], out[:0])
+		i++
+	})
+	if allocs != 0 {
+		t.Fatalf("Apply allocated %.3f times per command in steady state", allocs)
+	}
+}
