@@ -45,10 +45,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// reportRate reports commands per second over b.N passes of n commands.
-func reportRate(b *testing.B, n int) {
+// reportRate reports commands per second over b.N passes of n commands,
+// and the CPU time per command (all threads) since cpu0.
+func reportRate(b *testing.B, n int, cpu0 int64) {
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mcmd/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n)/float64(b.N), "ns/cmd")
+	if cpu0 != 0 {
+		b.ReportMetric(float64(processCPUNs()-cpu0)/float64(n)/float64(b.N), "cpu-ns/cmd")
+	}
 }
 
 // BenchmarkReplay: one op is one pass over the whole journal. The stages
@@ -65,23 +69,25 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.Run("read", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := processCPUNs()
 		for b.Loop() {
 			n := 0
 			if err := journal.Read(dir, 1, func(int64, []byte) error { n++; return nil }); err != nil || n != len(cmds) {
 				b.Fatal(n, err)
 			}
 		}
-		reportRate(b, len(cmds))
+		reportRate(b, len(cmds), cpu0)
 	})
 	b.Run("read+decode", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := processCPUNs()
 		var c matcher.Command
 		for b.Loop() {
 			if err := journal.Read(dir, 1, func(_ int64, rec []byte) error { return c.Decode(rec) }); err != nil {
 				b.Fatal(err)
 			}
 		}
-		reportRate(b, len(cmds))
+		reportRate(b, len(cmds), cpu0)
 	})
 	// The node's partitioning (2 in the default config), serial on one
 	// goroutine and in parallel on one goroutine per partition (plus the
@@ -95,6 +101,7 @@ func BenchmarkReplay(b *testing.B) {
 			defer func(f func(int) bool) { parallelReplay = f }(parallelReplay)
 			parallelReplay = func(int) bool { return tc.parallel }
 			b.ReportAllocs()
+			cpu0 := processCPUNs()
 			for b.Loop() {
 				st, err := startAt(src, v, tc.partitions, false, nil)
 				if err != nil {
@@ -104,18 +111,19 @@ func BenchmarkReplay(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			reportRate(b, len(cmds))
+			reportRate(b, len(cmds), cpu0)
 		})
 	}
 	b.Run("apply", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu0 := processCPUNs()
 		for b.Loop() {
 			e, _ := newEngines(v.EngineConfig(), v.Partitions)
 			for i := range cmds {
 				e.apply(&cmds[i])
 			}
 		}
-		reportRate(b, len(cmds))
+		reportRate(b, len(cmds), cpu0)
 	})
 }
 
@@ -125,13 +133,14 @@ func BenchmarkVerify(b *testing.B) {
 	dir, cmds := benchDir(b)
 	v := testVenue(b)
 	b.ReportAllocs()
+	cpu0 := processCPUNs()
 	for b.Loop() {
 		r, err := Verify(VerifyOptions{Dir: dir, Venue: v})
 		if err != nil || !r.OK() || r.Records != int64(len(cmds)) {
 			b.Fatal(err, r.Problems)
 		}
 	}
-	reportRate(b, len(cmds))
+	reportRate(b, len(cmds), cpu0)
 }
 
 // BenchmarkTrail writes the whole trail (every command and event, about
@@ -142,6 +151,7 @@ func BenchmarkTrail(b *testing.B) {
 	for _, format := range []string{"csv", "json"} {
 		b.Run(format, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := processCPUNs()
 			var rows int64
 			for b.Loop() {
 				st, err := Trail(io.Discard, TrailOptions{Dir: dir, Venue: v, Format: format})
@@ -150,7 +160,7 @@ func BenchmarkTrail(b *testing.B) {
 				}
 				rows = st.Rows
 			}
-			reportRate(b, len(cmds))
+			reportRate(b, len(cmds), cpu0)
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mrow/s")
 		})
 	}
