@@ -2,7 +2,6 @@ package ringbuffer
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 )
@@ -162,12 +161,14 @@ func (l *listener) run() {
 // next-1 when the listener must exit.
 func (l *listener) await(next int64, wokeSomeone bool) int64 {
 	p := l.p
+	try := 0
 	if wokeSomeone && p.wait == WaitHybrid {
-		// The goroutine we just woke is queued on our P; let it run now
-		// rather than after our spin.
-		runtime.Gosched()
+		// The goroutine we just woke waits on our P. Spinning or yielding
+		// would keep it waiting or cost a second switch; going straight to
+		// sleep hands it the P at once, as a channel receive would.
+		try = hybridSpinChecks + hybridYieldChecks
 	}
-	for try := 0; ; try++ {
+	for ; ; try++ {
 		if p.done(next) {
 			return next - 1
 		}
