@@ -426,7 +426,10 @@ func BenchmarkMixVsReference(b *testing.B) {
 	b.Run("reference", func(b *testing.B) {
 		ref := newRefModel(cfg)
 		m := newMixGen(cfg, func(c *Command) { ref.apply(c) })
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		cmds := make([]Command, 0, benchChunk)
+		var cpu time.Duration
 		b.ReportAllocs()
 		b.ResetTimer()
 		for done := 0; done < b.N; {
@@ -434,11 +437,15 @@ func BenchmarkMixVsReference(b *testing.B) {
 			cmds = m.refill(cmds[:0])
 			cmds = cmds[:min(len(cmds), b.N-done)]
 			b.StartTimer()
+			c0 := threadCPU()
 			for i := range cmds {
 				ref.apply(&cmds[i])
 			}
+			cpu += threadCPU() - c0
 			done += len(cmds)
 		}
+		b.StopTimer()
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	})
 }
 
