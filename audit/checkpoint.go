@@ -14,7 +14,10 @@ import "github.com/ringex/ringex/matcher"
 // predicates below say "no" and combineHashes is a local stand-in used only
 // for snapshots that replay itself writes (tests).
 
-func isCheckpointKind(k matcher.Kind) bool { return false }
+func isCheckpointKind(k matcher.Kind) bool { return checkpointKindName(k) != "" }
+
+// checkpointKindName names the two checkpoint kinds in the trail.
+func checkpointKindName(k matcher.Kind) string { return "" }
 
 // checkpointOf reports whether cmd marks a checkpoint (its seq is S).
 func checkpointOf(cmd *matcher.Command) bool { return false }

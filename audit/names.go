@@ -55,8 +55,8 @@ func kindName(k matcher.Kind) string {
 	case matcher.KindMassCancel:
 		return "mass_cancel"
 	}
-	if isCheckpointKind(k) {
-		return "checkpoint"
+	if n := checkpointKindName(k); n != "" {
+		return n
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }

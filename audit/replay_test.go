@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -290,5 +293,71 @@ func TestBookAgreesWithTheEngine(t *testing.T) {
 		if bk.Seq != seq || bk.TimeNs != cmds[seq-1].TimeNs {
 			t.Fatalf("book at seq %d (time %d), want %d", bk.Seq, bk.TimeNs, seq)
 		}
+	}
+}
+
+// TestParallelReplayGivesTheSameAnswers: partitions replayed on their own
+// goroutines (the choice on machines with cores to spare) give the trail,
+// books and verification of the one-goroutine replay, snapshots and bounds
+// included.
+func TestParallelReplayGivesTheSameAnswers(t *testing.T) {
+	dir, cmds, v := fixture(t)
+	writeSnapshot(t, dir, v, v.Partitions, cmds, 2222)
+	answers := func(parallel bool) string {
+		defer func(f func(int) bool) { parallelReplay = f }(parallelReplay)
+		parallelReplay = func(int) bool { return parallel }
+		var out bytes.Buffer
+		for _, f := range []Filter{{}, {FromSeq: 3000, ToSeq: 3500}} {
+			if _, err := Trail(&out, TrailOptions{Dir: dir, Venue: v, Filter: f, Format: "json"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, at := range []int64{1, 1023, 1024, 1025, 5999} {
+			bk, err := BookAt(BookOptions{Dir: dir, Venue: v, Symbol: 2, AtSeq: at, FromSnapshot: at > 2222})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bk.WriteText(&out, v, 0)
+		}
+		r, err := Verify(VerifyOptions{Dir: dir, Venue: v})
+		if err != nil || !r.OK() || r.SnapshotsOK != 1 {
+			t.Fatalf("verify (parallel %v): %v %+v", parallel, err, r.Problems)
+		}
+		r.Elapsed = 0
+		r.Print(&out, v)
+		return out.String()
+	}
+	serial, parallel := answers(false), answers(true)
+	if serial != parallel {
+		t.Fatalf("parallel replay differs (%d and %d bytes of answers)", len(serial), len(parallel))
+	}
+}
+
+// TestParallelReplayStopsAtDamage: the parallel pipeline reports damage like
+// the serial one, and every goroutine ends.
+func TestParallelReplayStopsAtDamage(t *testing.T) {
+	dir, _, v := fixture(t)
+	segs := segmentFiles(t, dir)
+	b, _ := os.ReadFile(segs[1])
+	b[24+100*recordBytes+30] ^= 1
+	os.WriteFile(segs[1], b, 0o644)
+	var outs []string
+	for _, parallel := range []bool{false, true} {
+		func() {
+			defer func(f func(int) bool) { parallelReplay = f }(parallelReplay)
+			parallelReplay = func(int) bool { return parallel }
+			r, err := Verify(VerifyOptions{Dir: dir, Venue: v})
+			if err != nil || r.OK() || r.Problems[0].Seq == 0 {
+				t.Fatalf("parallel %v: %v %+v", parallel, err, r)
+			}
+			r.Elapsed = 0
+			var out bytes.Buffer
+			r.Print(&out, v)
+			_, terr := Trail(io.Discard, TrailOptions{Dir: dir, Venue: v})
+			outs = append(outs, out.String()+fmt.Sprint(terr))
+		}()
+	}
+	if outs[0] != outs[1] {
+		t.Fatalf("serial and parallel differ:\n%s\n%s", outs[0], outs[1])
 	}
 }
