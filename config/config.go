@@ -30,18 +30,32 @@ type Config struct {
 	Match   Match    `json:"match"`
 }
 
-// FIX holds the acceptor's settings.
+// FIX holds the acceptor's settings. Session stores (sequence numbers and
+// sent messages, for resend) live under <dataDir>/fix.
 type FIX struct {
 	Listen       string    `json:"listen"`       // host:port the acceptor listens on
 	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
-	HeartbeatSec int       `json:"heartbeatSec"`
-	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list
+	CertFile     string    `json:"certFile"`     // with keyFile: TLS (PEM files); both empty: plain TCP
+	KeyFile      string    `json:"keyFile"`
+	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list: never reorder a live venue's list
 }
 
-// Session is one broker's FIX session.
+// Session is one broker's FIX session. The heartbeat interval is the
+// broker's, from its Logon.
 type Session struct {
-	BeginString  string `json:"beginString"` // FIX.4.4 or FIX.4.2
-	TargetCompID string `json:"targetCompID"`
+	BeginString        string `json:"beginString"` // FIX.4.4 or FIX.4.2
+	TargetCompID       string `json:"targetCompID"`
+	Password           string `json:"password,omitempty"`           // required in Logon Password(554) when set
+	ThrottleMsgsPerSec int    `json:"throttleMsgsPerSec,omitempty"` // 0: unthrottled
+	// CancelOnDisconnect mass-cancels the session's resting Day orders when
+	// it drops; absent means true.
+	CancelOnDisconnect *bool `json:"cancelOnDisconnect,omitempty"`
+}
+
+// CancelsOnDisconnect reports the session's cancel-on-disconnect setting,
+// true unless the file turns it off.
+func (s Session) CancelsOnDisconnect() bool {
+	return s.CancelOnDisconnect == nil || *s.CancelOnDisconnect
 }
 
 // Symbol is one listed instrument.
@@ -108,8 +122,8 @@ func (c *Config) Check() error {
 	if c.FIX.Listen == "" || c.FIX.SenderCompID == "" {
 		return fmt.Errorf("fix.listen and fix.senderCompID are required")
 	}
-	if c.FIX.HeartbeatSec <= 0 {
-		return fmt.Errorf("fix.heartbeatSec must be positive, got %d", c.FIX.HeartbeatSec)
+	if (c.FIX.CertFile == "") != (c.FIX.KeyFile == "") {
+		return fmt.Errorf("fix.certFile and fix.keyFile go together")
 	}
 	if len(c.FIX.Sessions) == 0 {
 		return fmt.Errorf("fix.sessions is empty")
@@ -123,6 +137,9 @@ func (c *Config) Check() error {
 			return fmt.Errorf("fix.sessions[%d].targetCompID %q: empty or repeated", i, s.TargetCompID)
 		}
 		seen[s.TargetCompID] = true
+		if s.ThrottleMsgsPerSec < 0 {
+			return fmt.Errorf("fix.sessions[%d].throttleMsgsPerSec must not be negative", i)
+		}
 	}
 	if len(c.Symbols) == 0 {
 		return fmt.Errorf("symbols is empty")

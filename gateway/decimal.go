@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+
+	"github.com/ringex/ringex/fix"
 )
 
 // Scale is an exact decimal unit, value/10^exp: a tick size ("0.01" is
@@ -93,6 +95,11 @@ func (s Scale) Units(b []byte) (units int64, ok bool) {
 		return 0, false
 	}
 	return num / den, true
+}
+
+// put appends tag=units of s as a FIX decimal. No allocation.
+func (s Scale) put(f *fix.Fields, tag int, units int64) {
+	f.AddDecimal(tag, units*s.value, s.exp)
 }
 
 // Format writes units of s as a FIX decimal.

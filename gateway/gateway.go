@@ -1,29 +1,31 @@
-// Package gateway is the exchange's FIX edge: it runs the acceptor, turns
-// brokers' order messages into fixed-size matcher.Commands for the ring, and
-// turns the matcher's events back into ExecutionReports and
-// OrderCancelRejects. It owns FIX: sessions, field validation, decimal
-// conversion against tick and lot sizes, rejects. It refuses to know how
-// commands are sequenced, journaled or matched; it hands each valid command to
-// a Submitter and writes whatever events it is given.
+// Package gateway is the exchange's FIX edge: it runs ringex's own acceptor
+// (package fix), turns brokers' order messages into fixed-size
+// matcher.Commands for the ring, and turns the matcher's events back into
+// ExecutionReports and OrderCancelRejects. It owns the FIX application
+// layer: which messages an exchange takes, field validation, decimal
+// conversion against tick and lot sizes, rejects, cancel-on-disconnect. It
+// refuses to know how commands are sequenced, journaled or matched; it hands
+// each valid command to a Submitter and writes whatever events it is given.
 //
 // Input that cannot become a valid command is answered here, at once, and
-// never reaches the ring: a session Reject for a malformed message, a
-// BusinessMessageReject for an unsupported type, an ExecutionReport Rejected
-// or an OrderCancelReject for a bad value.
+// never reaches the ring: the fix package answers malformed messages with a
+// session Reject and unsupported types with a BusinessMessageReject; the
+// gateway answers a bad value with an ExecutionReport Rejected or an
+// OrderCancelReject, with a reason code and a Text.
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/quickfixgo/quickfix"
-	"github.com/quickfixgo/quickfix/config"
-
+	"github.com/ringex/ringex/fix"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -38,22 +40,26 @@ type Symbol struct {
 // Session is one broker's FIX session; its account id is its 1-based
 // position in Options.Sessions.
 type Session struct {
-	BeginString  string // quickfix.BeginStringFIX44 or quickfix.BeginStringFIX42
-	TargetCompID string
+	BeginString        string // "FIX.4.4" or "FIX.4.2"
+	TargetCompID       string
+	Password           string // required in Logon Password(554) when set
+	ThrottleMsgsPerSec int    // 0: unthrottled
+	CancelOnDisconnect bool   // mass-cancel the session's resting Day orders when it drops
 }
 
 // Options configure a Gateway.
 type Options struct {
-	Listen       string // host:port
-	SenderCompID string
-	HeartbeatSec int
-	Sessions     []Session
-	Symbols      []Symbol
-	Logf         func(format string, args ...any) // one line per session event; nil = log.Printf
+	Listen            string // host:port
+	SenderCompID      string
+	Sessions          []Session
+	Symbols           []Symbol
+	StoreDir          string                           // FIX session stores: sequence numbers and sent messages survive a restart
+	CertFile, KeyFile string                           // TLS when both are set
+	Logf              func(format string, args ...any) // one line per session event; nil = log.Printf
 }
 
 // Submitter takes a validated command into the exchange. The gateway fills
-// every field but Seq; Submit sets Seq and TimeNs when it sequences it. An
+// every field but Seq and TimeNs, which Submit sets when it sequences it. An
 // error means the exchange is not accepting input (stopping or failed).
 type Submitter interface {
 	Submit(cmd *matcher.Command) error
@@ -63,11 +69,12 @@ type Submitter interface {
 type Gateway struct {
 	opts      Options
 	submit    Submitter
-	acceptor  *quickfix.Acceptor
+	acceptor  *fix.Acceptor
 	symbolIDs map[string]uint32
-	accounts  map[quickfix.SessionID]uint32
-	sessions  []quickfix.SessionID // by account id; [0] unused
-	rejectSeq atomic.Int64         // ExecIDs of gateway rejects, which never reach the journal
+	accounts  map[*fix.Session]uint32 // written in New only
+	sessions  []*fix.Session          // by account id; [0] unused
+	rejectSeq atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
+	out       fix.Fields              // the publish stage's reusable message body
 	logf      func(format string, args ...any)
 }
 
@@ -80,8 +87,8 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		opts:      opts,
 		submit:    submit,
 		symbolIDs: make(map[string]uint32, len(opts.Symbols)),
-		accounts:  make(map[quickfix.SessionID]uint32, len(opts.Sessions)),
-		sessions:  make([]quickfix.SessionID, len(opts.Sessions)+1),
+		accounts:  make(map[*fix.Session]uint32, len(opts.Sessions)),
+		sessions:  make([]*fix.Session, len(opts.Sessions)+1),
 		logf:      opts.Logf,
 	}
 	if g.logf == nil {
@@ -91,33 +98,33 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	for i, s := range opts.Symbols {
 		g.symbolIDs[s.Name] = uint32(i + 1)
 	}
-	host, port, err := net.SplitHostPort(opts.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: listen address %q: %w", opts.Listen, err)
+	cfg := fix.Config{
+		Addr:         opts.Listen,
+		SenderCompID: opts.SenderCompID,
+		StoreDir:     opts.StoreDir,
+		CertFile:     opts.CertFile,
+		KeyFile:      opts.KeyFile,
+		Logger:       slog.New(logfHandler{g.logf, ""}),
 	}
-	settings := quickfix.NewSettings()
-	global := settings.GlobalSettings()
-	global.Set(config.SocketAcceptHost, host)
-	global.Set(config.SocketAcceptPort, port)
-	global.Set(config.SenderCompID, opts.SenderCompID)
-	global.Set(config.HeartBtInt, strconv.Itoa(opts.HeartbeatSec))
-	// Sequence numbers restart at every logon until the session store is
-	// durable and orders are de-duplicated against the journal (issue 6).
-	global.Set(config.ResetOnLogon, "Y")
-	for i, s := range opts.Sessions {
-		ss := quickfix.NewSessionSettings()
-		ss.Set(config.BeginString, s.BeginString)
-		ss.Set(config.TargetCompID, s.TargetCompID)
-		sid, err := settings.AddSession(ss)
-		if err != nil {
-			return nil, fmt.Errorf("gateway: session %s: %w", s.TargetCompID, err)
-		}
-		g.accounts[sid] = uint32(i + 1)
-		g.sessions[i+1] = sid
+	for _, s := range opts.Sessions {
+		cfg.Sessions = append(cfg.Sessions, fix.SessionConfig{
+			BeginString:        s.BeginString,
+			TargetCompID:       s.TargetCompID,
+			Password:           s.Password,
+			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
+		})
 	}
-	g.acceptor, err = quickfix.NewAcceptor(g, quickfix.NewMemoryStoreFactory(), settings, eventLogFactory{g.logf})
-	if err != nil {
+	var err error
+	if g.acceptor, err = fix.NewAcceptor(cfg, g); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	for i, s := range opts.Sessions {
+		fs := g.acceptor.Session(s.BeginString, s.TargetCompID)
+		if fs == nil {
+			return nil, fmt.Errorf("gateway: session %s %s missing from the acceptor", s.BeginString, s.TargetCompID)
+		}
+		g.accounts[fs] = uint32(i + 1)
+		g.sessions[i+1] = fs
 	}
 	return g, nil
 }
@@ -130,47 +137,80 @@ func (g *Gateway) Start() error {
 	return nil
 }
 
+// Addr is the address the acceptor listens on (after Start).
+func (g *Gateway) Addr() net.Addr { return g.acceptor.Addr() }
+
 // Stop logs every session out and closes the port.
 func (g *Gateway) Stop() { g.acceptor.Stop() }
 
-// OnCreate implements quickfix.Application.
-func (g *Gateway) OnCreate(quickfix.SessionID) {}
+// OnLogon implements fix.Application.
+// The fix package logs the logon itself.
+func (g *Gateway) OnLogon(*fix.Session) {}
 
-// OnLogon implements quickfix.Application.
-func (g *Gateway) OnLogon(sid quickfix.SessionID) { g.logf("fix: %s logged on", sid) }
+// OnLogout implements fix.Application: a session that drops has its resting
+// Day orders cancelled through the ring, like any other command, when the
+// session is configured so (the default).
+func (g *Gateway) OnLogout(s *fix.Session) {
+	account := g.accounts[s]
+	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
+		return
+	}
+	cmd := matcher.Command{Kind: matcher.KindMassCancel, Account: account, TIF: matcher.Day}
+	if err := g.submit.Submit(&cmd); err != nil {
+		g.logf("fix: %s logged out; its Day orders stay (exchange not accepting: %v)", s.ID(), err)
+		return
+	}
+	g.logf("fix: %s logged out; cancelling its resting Day orders", s.ID())
+}
 
-// OnLogout implements quickfix.Application.
-func (g *Gateway) OnLogout(sid quickfix.SessionID) { g.logf("fix: %s logged out", sid) }
+// FromApp implements fix.Application: it runs on the session's reader
+// goroutine, with m valid only during the call.
+func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
+	account := g.accounts[s]
+	if account == 0 {
+		return
+	}
+	switch string(m.MsgType()) {
+	case "D":
+		g.onNewOrder(s, m, account)
+	case "F":
+		g.onCancel(s, m, account, matcher.KindCancel)
+	case "G":
+		g.onCancel(s, m, account, matcher.KindReplace)
+	default:
+		g.businessReject(s, m, 3, "unsupported message type")
+	}
+}
 
-// ToAdmin implements quickfix.Application.
-func (g *Gateway) ToAdmin(*quickfix.Message, quickfix.SessionID) {}
+// logfHandler is a slog.Handler that writes one line per record through a
+// printf-style function, so the fix package's session events land in the
+// exchange's log (or a test's).
+type logfHandler struct {
+	logf   func(string, ...any)
+	prefix string
+}
 
-// ToApp implements quickfix.Application.
-func (g *Gateway) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
+func (h logfHandler) Enabled(context.Context, slog.Level) bool { return true }
 
-// FromAdmin implements quickfix.Application.
-func (g *Gateway) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+func (h logfHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(h.prefix)
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	h.logf("fix: %s", b.String())
 	return nil
 }
 
-// FromApp implements quickfix.Application: it runs on the session's goroutine.
-func (g *Gateway) FromApp(msg *quickfix.Message, sid quickfix.SessionID) quickfix.MessageRejectError {
-	account, ok := g.accounts[sid]
-	if !ok {
-		return quickfix.NewBusinessMessageRejectError("unknown session", 0, nil)
+func (h logfHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	var b strings.Builder
+	b.WriteString(h.prefix)
+	for _, a := range attrs {
+		fmt.Fprintf(&b, "%s=%v ", a.Key, a.Value)
 	}
-	msgType, rerr := msg.MsgType()
-	if rerr != nil {
-		return rerr
-	}
-	switch msgType {
-	case "D":
-		return g.onNewOrder(msg, sid, account)
-	case "F":
-		return g.onCancel(msg, sid, account, matcher.KindCancel)
-	case "G":
-		return g.onCancel(msg, sid, account, matcher.KindReplace)
-	default:
-		return quickfix.UnsupportedMessageType()
-	}
+	return logfHandler{h.logf, b.String()}
 }
+
+func (h logfHandler) WithGroup(string) slog.Handler { return h }

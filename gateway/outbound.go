@@ -4,199 +4,216 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/quickfixgo/quickfix"
-	"github.com/quickfixgo/tag"
-
+	"github.com/ringex/ringex/fix"
 	"github.com/ringex/ringex/matcher"
 )
 
 // Publish writes the message a matcher event calls for to the session of the
 // event's account. It runs on the publish stage, after the command that caused
-// the event is durable.
+// the event is durable. Hot path: one goroutine, a reused body, no allocation
+// (except the AvgPx of an order filled at several prices).
 func (g *Gateway) Publish(ev *matcher.Event) {
 	if ev.Account == 0 || int(ev.Account) >= len(g.sessions) {
 		return // no session owns it (an account removed from the config since)
 	}
-	sid := g.sessions[ev.Account]
-	var msg *quickfix.Message
+	s := g.sessions[ev.Account]
+	f := &g.out
+	f.Reset()
+	msgType := "8"
 	if ev.Type == matcher.EvCancelRejected {
-		msg = g.cancelReject(sid, ev)
+		msgType = "9"
+		g.cancelReject(f, s.BeginString() == fix42, ev)
 	} else {
-		msg = g.executionReport(sid, ev)
+		g.executionReport(f, s.BeginString() == fix42, ev)
 	}
-	if err := quickfix.SendToTarget(msg, sid); err != nil {
-		g.logf("fix: %s: report for order %d not sent: %v", sid, ev.OrderID, err)
+	if err := s.Send(msgType, f); err != nil {
+		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 	}
 }
 
-func (g *Gateway) symbol(id uint32) (*Symbol, string) {
+const fix42 = "FIX.4.2"
+
+// unknownSymbol formats the reports of a symbol id the gateway does not list
+// (never produced by this gateway; kept so a report is always well formed).
+var unknownSymbol = Symbol{Tick: ScaleOf(1), Lot: ScaleOf(1)}
+
+func (g *Gateway) symbol(id uint32) *Symbol {
 	if id == 0 || int(id) > len(g.opts.Symbols) {
-		return nil, ""
+		return &unknownSymbol
 	}
-	s := &g.opts.Symbols[id-1]
-	return s, s.Name
+	return &g.opts.Symbols[id-1]
 }
 
-func (g *Gateway) executionReport(sid quickfix.SessionID, ev *matcher.Event) *quickfix.Message {
-	fix42 := sid.BeginString == quickfix.BeginStringFIX42
-	m := quickfix.NewMessage()
-	m.Header.SetString(tag.MsgType, "8")
-	b := &m.Body
-	b.SetString(tag.OrderID, strconv.FormatInt(ev.OrderID, 10))
-	b.SetString(tag.ExecID, strconv.FormatInt(ev.ExecID, 10))
-	b.SetString(tag.ClOrdID, ev.ClOrdID.String())
+func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) {
+	sym := g.symbol(ev.Symbol)
+	f.AddInt(tagOrderID, ev.OrderID)
+	f.AddInt(tagExecID, ev.ExecID)
+	f.AddBytes(tagClOrdID, idBytes(&ev.ClOrdID))
 	if ev.OrigClOrdID != (matcher.ClOrdID{}) {
-		b.SetString(tag.OrigClOrdID, ev.OrigClOrdID.String())
+		f.AddBytes(tagOrigClOrdID, idBytes(&ev.OrigClOrdID))
 	}
 	execType, ordStatus := execTypeStatus(ev, fix42)
 	if fix42 {
-		b.SetString(tag.ExecTransType, "0")
+		f.AddChar(tagExecTransType, '0')
 	}
-	b.SetString(tag.ExecType, execType)
-	b.SetString(tag.OrdStatus, ordStatus)
-	b.SetString(tag.Side, strconv.Itoa(int(ev.Side)))
-	b.SetString(tag.TransactTime, fixTime(ev.TimeNs))
-
-	sym, name := g.symbol(ev.Symbol)
-	b.SetString(tag.Symbol, name)
-	if sym == nil {
-		// an unknown symbol never reaches the matcher from this gateway; keep the report well formed
-		sym = &Symbol{Tick: ScaleOf(1), Lot: ScaleOf(1)}
-	}
+	f.AddChar(tagExecType, execType)
+	f.AddChar(tagOrdStatus, ordStatus)
+	f.AddString(tagSymbol, sym.Name)
+	f.AddChar(tagSide, '0'+byte(ev.Side))
 	if ev.OrdType == matcher.Market {
-		b.SetString(tag.OrdType, "1")
+		f.AddChar(tagOrdType, '1')
 	} else {
-		b.SetString(tag.OrdType, "2")
+		f.AddChar(tagOrdType, '2')
 		if ev.Price > 0 {
-			b.SetString(tag.Price, sym.Tick.Format(ev.Price))
+			sym.Tick.put(f, tagPrice, ev.Price)
 		}
 	}
-	b.SetString(tag.TimeInForce, strconv.Itoa(int(ev.TIF)))
-	b.SetString(tag.OrderQty, sym.Lot.Format(ev.OrderQty))
-	b.SetString(tag.CumQty, sym.Lot.Format(ev.CumQty))
-	b.SetString(tag.LeavesQty, sym.Lot.Format(ev.LeavesQty))
-	// AvgPx per share: notional (ticks×lots) ÷ quantity (lots×lot size).
-	b.SetString(tag.AvgPx, sym.Tick.FormatRatio(ev.CumNotional, ev.CumQty))
-	if ev.Type == matcher.EvFill {
-		b.SetString(tag.LastQty, sym.Lot.Format(ev.LastQty))
-		b.SetString(tag.LastPx, sym.Tick.Format(ev.LastPx))
+	f.AddChar(tagTimeInForce, '0'+byte(ev.TIF))
+	sym.Lot.put(f, tagOrderQty, ev.OrderQty)
+	sym.Lot.put(f, tagCumQty, ev.CumQty)
+	sym.Lot.put(f, tagLeavesQty, ev.LeavesQty)
+	// AvgPx per share: notional (ticks×lots) ÷ quantity (lots).
+	switch {
+	case ev.CumQty == 0:
+		f.AddChar(tagAvgPx, '0')
+	case ev.CumNotional%ev.CumQty == 0:
+		sym.Tick.put(f, tagAvgPx, ev.CumNotional/ev.CumQty)
+	default:
+		f.AddString(tagAvgPx, sym.Tick.FormatRatio(ev.CumNotional, ev.CumQty))
 	}
+	if ev.Type == matcher.EvFill {
+		sym.Lot.put(f, tagLastQty, ev.LastQty)
+		sym.Tick.put(f, tagLastPx, ev.LastPx)
+	}
+	f.AddTime(tagTransactTime, time.Unix(0, ev.TimeNs))
 	if ev.Type == matcher.EvRejected {
-		b.SetString(tag.OrdRejReason, strconv.Itoa(ordRejReason(ev.Reason, fix42)))
+		f.AddInt(tagOrdRejReason, int64(ordRejReason(ev.Reason, fix42)))
 	}
 	if ev.Reason != matcher.ReasonNone {
-		b.SetString(tag.Text, reasonText(ev.Reason))
+		f.AddString(tagText, reasonText(ev.Reason))
 	}
-	return m
 }
 
-func (g *Gateway) cancelReject(sid quickfix.SessionID, ev *matcher.Event) *quickfix.Message {
-	m := quickfix.NewMessage()
-	m.Header.SetString(tag.MsgType, "9")
-	b := &m.Body
-	orderID := "NONE"
-	status := "8"
+func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	if ev.OrderID != 0 {
-		orderID = strconv.FormatInt(ev.OrderID, 10)
-		status = orderStatus(ev)
+		f.AddInt(tagOrderID, ev.OrderID)
+		f.AddChar(tagOrdStatus, orderStatus(ev))
+	} else {
+		f.AddString(tagOrderID, "NONE")
+		f.AddChar(tagOrdStatus, '8')
 	}
-	b.SetString(tag.OrderID, orderID)
-	b.SetString(tag.ClOrdID, ev.ClOrdID.String())
-	b.SetString(tag.OrigClOrdID, ev.OrigClOrdID.String())
-	b.SetString(tag.OrdStatus, status)
-	responseTo := "1"
+	f.AddBytes(tagClOrdID, idBytes(&ev.ClOrdID))
+	f.AddBytes(tagOrigClOrdID, idBytes(&ev.OrigClOrdID))
+	responseTo := byte('1')
 	if ev.Kind == matcher.KindReplace {
-		responseTo = "2"
+		responseTo = '2'
 	}
-	b.SetString(tag.CxlRejResponseTo, responseTo)
-	b.SetString(tag.CxlRejReason, strconv.Itoa(cxlRejReason(ev.Reason, sid.BeginString == quickfix.BeginStringFIX42)))
-	b.SetString(tag.Text, reasonText(ev.Reason))
-	return m
+	f.AddChar(tagCxlRejResponseTo, responseTo)
+	f.AddInt(tagCxlRejReason, int64(cxlRejReason(ev.Reason, fix42)))
+	f.AddString(tagText, reasonText(ev.Reason))
 }
 
-// rejectOrder answers a NewOrderSingle that never reached the matcher.
-func (g *Gateway) rejectOrder(sid quickfix.SessionID, ref *orderRef, reason matcher.Reason, text string) {
-	fix42 := sid.BeginString == quickfix.BeginStringFIX42
-	m := quickfix.NewMessage()
-	m.Header.SetString(tag.MsgType, "8")
-	b := &m.Body
-	b.SetString(tag.OrderID, "NONE")
-	b.SetString(tag.ExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
-	b.SetString(tag.ClOrdID, ref.clOrdID)
-	if fix42 {
-		b.SetString(tag.ExecTransType, "0")
+// idBytes is a ClOrdID without its zero padding, as a slice of the id itself.
+func idBytes(id *matcher.ClOrdID) []byte {
+	n := 0
+	for n < matcher.IDLen && id[n] != 0 {
+		n++
 	}
-	b.SetString(tag.ExecType, "8")
-	b.SetString(tag.OrdStatus, "8")
-	b.SetString(tag.Symbol, ref.symbol)
-	b.SetString(tag.Side, ref.side)
-	b.SetString(tag.CumQty, "0")
-	b.SetString(tag.LeavesQty, "0")
-	b.SetString(tag.AvgPx, "0")
-	b.SetString(tag.TransactTime, fixTime(time.Now().UnixNano()))
-	b.SetString(tag.OrdRejReason, strconv.Itoa(ordRejReason(reason, fix42)))
-	b.SetString(tag.Text, text)
-	if err := quickfix.SendToTarget(m, sid); err != nil {
-		g.logf("fix: %s: reject of %s not sent: %v", sid, ref.clOrdID, err)
+	return id[:n]
+}
+
+// rejectOrder answers a NewOrderSingle that never reached the matcher. It
+// runs on the session's reader goroutine: a cold path with its own body.
+func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+	fix42 := s.BeginString() == fix42
+	var f fix.Fields
+	f.AddString(tagOrderID, "NONE")
+	f.AddString(tagExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
+	f.AddBytes(tagClOrdID, ref.clOrdID)
+	if fix42 {
+		f.AddChar(tagExecTransType, '0')
+	}
+	f.AddChar(tagExecType, '8')
+	f.AddChar(tagOrdStatus, '8')
+	f.AddBytes(tagSymbol, ref.symbol)
+	f.AddBytes(tagSide, ref.side)
+	f.AddChar(tagCumQty, '0')
+	f.AddChar(tagLeavesQty, '0')
+	f.AddChar(tagAvgPx, '0')
+	f.AddTime(tagTransactTime, time.Now())
+	f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
+	f.AddString(tagText, text)
+	if err := s.Send("8", &f); err != nil {
+		g.logf("fix: %s: reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
 	}
 }
 
 // rejectCancel answers a cancel or replace that never reached the matcher.
-func (g *Gateway) rejectCancel(sid quickfix.SessionID, ref *orderRef, reason matcher.Reason, text string) {
-	m := quickfix.NewMessage()
-	m.Header.SetString(tag.MsgType, "9")
-	b := &m.Body
-	b.SetString(tag.OrderID, "NONE")
-	b.SetString(tag.ClOrdID, ref.clOrdID)
-	b.SetString(tag.OrigClOrdID, ref.origClOrdID)
-	b.SetString(tag.OrdStatus, "8")
-	responseTo := "1"
-	if ref.msgType == "G" {
-		responseTo = "2"
+func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+	var f fix.Fields
+	f.AddString(tagOrderID, "NONE")
+	f.AddBytes(tagClOrdID, ref.clOrdID)
+	f.AddBytes(tagOrigClOrdID, ref.origClOrdID)
+	f.AddChar(tagOrdStatus, '8')
+	responseTo := byte('1')
+	if ref.msgType == 'G' {
+		responseTo = '2'
 	}
-	b.SetString(tag.CxlRejResponseTo, responseTo)
-	b.SetString(tag.CxlRejReason, strconv.Itoa(cxlRejReason(reason, sid.BeginString == quickfix.BeginStringFIX42)))
-	b.SetString(tag.Text, text)
-	if err := quickfix.SendToTarget(m, sid); err != nil {
-		g.logf("fix: %s: cancel reject of %s not sent: %v", sid, ref.clOrdID, err)
+	f.AddChar(tagCxlRejResponseTo, responseTo)
+	f.AddInt(tagCxlRejReason, int64(cxlRejReason(reason, s.BeginString() == fix42)))
+	f.AddString(tagText, text)
+	if err := s.Send("9", &f); err != nil {
+		g.logf("fix: %s: cancel reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
+	}
+}
+
+// businessReject answers an application message the exchange does not take.
+func (g *Gateway) businessReject(s *fix.Session, m *fix.Message, reason int64, text string) {
+	var f fix.Fields
+	f.AddInt(tagRefSeqNum, int64(m.SeqNum()))
+	f.AddBytes(tagRefMsgType, m.MsgType())
+	f.AddInt(tagBusinessRejReas, reason)
+	f.AddString(tagText, text)
+	if err := s.Send("j", &f); err != nil {
+		g.logf("fix: %s: business reject not sent: %v", s.ID(), err)
 	}
 }
 
 // execTypeStatus gives ExecType (150) and OrdStatus (39) for an event.
-func execTypeStatus(ev *matcher.Event, fix42 bool) (execType, ordStatus string) {
+func execTypeStatus(ev *matcher.Event, fix42 bool) (execType, ordStatus byte) {
 	status := orderStatus(ev)
 	switch ev.Type {
 	case matcher.EvAccepted:
-		return "0", status
+		return '0', status
 	case matcher.EvFill:
 		if fix42 {
 			if ev.LeavesQty == 0 {
-				return "2", status
+				return '2', status
 			}
-			return "1", status
+			return '1', status
 		}
-		return "F", status
+		return 'F', status
 	case matcher.EvCancelled:
-		return "4", "4"
+		return '4', '4'
 	case matcher.EvReplaced:
-		return "5", status
+		return '5', status
 	case matcher.EvRejected:
-		return "8", "8"
+		return '8', '8'
 	case matcher.EvExpired:
-		return "C", "C"
+		return 'C', 'C'
 	}
-	return "I", status // order status: never produced by the matcher
+	return 'I', status // order status: never produced by the matcher
 }
 
 // orderStatus is OrdStatus for a live order: new, partially filled or filled.
-func orderStatus(ev *matcher.Event) string {
+func orderStatus(ev *matcher.Event) byte {
 	switch {
 	case ev.LeavesQty == 0 && ev.CumQty > 0:
-		return "2"
+		return '2'
 	case ev.CumQty > 0:
-		return "1"
+		return '1'
 	}
-	return "0"
+	return '0'
 }
 
 func ordRejReason(r matcher.Reason, fix42 bool) int {
@@ -262,10 +279,4 @@ func reasonText(r matcher.Reason) string {
 		return reasonTexts[r]
 	}
 	return "reason " + strconv.Itoa(int(r))
-}
-
-// fixTime formats nanoseconds since the Unix epoch as a FIX UTCTimestamp
-// with milliseconds.
-func fixTime(ns int64) string {
-	return time.Unix(0, ns).UTC().Format("20060102-15:04:05.000")
 }

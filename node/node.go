@@ -194,8 +194,24 @@ func (n *Node) buildPipeline() error {
 }
 
 // Submit sequences a command from the gateway into the ring. It may block
-// while the ring is full (back-pressure on that session).
+// while the ring is full (back-pressure on that session). A mass cancel of
+// every symbol (Symbol 0) becomes one command per symbol, so that each lands
+// in exactly one match partition.
 func (n *Node) Submit(cmd *matcher.Command) error {
+	if cmd.Kind == matcher.KindMassCancel && cmd.Symbol == 0 {
+		one := *cmd
+		for id := range uint32(len(n.cfg.Symbols)) {
+			one.Symbol = id + 1
+			if err := n.submit(&one); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return n.submit(cmd)
+}
+
+func (n *Node) submit(cmd *matcher.Command) error {
 	seq, err := n.ring.Claim()
 	if err != nil {
 		return err
@@ -277,11 +293,19 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 	o := gateway.Options{
 		Listen:       cfg.FIX.Listen,
 		SenderCompID: cfg.FIX.SenderCompID,
-		HeartbeatSec: cfg.FIX.HeartbeatSec,
+		StoreDir:     filepath.Join(cfg.DataDir, "fix"),
+		CertFile:     cfg.FIX.CertFile,
+		KeyFile:      cfg.FIX.KeyFile,
 		Logf:         logf,
 	}
 	for _, s := range cfg.FIX.Sessions {
-		o.Sessions = append(o.Sessions, gateway.Session{BeginString: s.BeginString, TargetCompID: s.TargetCompID})
+		o.Sessions = append(o.Sessions, gateway.Session{
+			BeginString:        s.BeginString,
+			TargetCompID:       s.TargetCompID,
+			Password:           s.Password,
+			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
+			CancelOnDisconnect: s.CancelsOnDisconnect(),
+		})
 	}
 	for _, s := range cfg.Symbols {
 		tick, err := gateway.ParseScale(s.TickSize)

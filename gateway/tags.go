@@ -1,0 +1,31 @@
+package gateway
+
+// FIX tag numbers the gateway reads and writes.
+const (
+	tagAvgPx            = 6
+	tagClOrdID          = 11
+	tagCumQty           = 14
+	tagExecID           = 17
+	tagExecTransType    = 20
+	tagLastPx           = 31
+	tagLastQty          = 32 // LastShares in FIX 4.2
+	tagOrderID          = 37
+	tagOrderQty         = 38
+	tagOrdStatus        = 39
+	tagOrdType          = 40
+	tagOrigClOrdID      = 41
+	tagPrice            = 44
+	tagRefSeqNum        = 45
+	tagSide             = 54
+	tagSymbol           = 55
+	tagText             = 58
+	tagTimeInForce      = 59
+	tagTransactTime     = 60
+	tagCxlRejReason     = 102
+	tagOrdRejReason     = 103
+	tagExecType         = 150
+	tagLeavesQty        = 151
+	tagRefMsgType       = 372
+	tagBusinessRejReas  = 380
+	tagCxlRejResponseTo = 434
+)
