@@ -363,11 +363,11 @@ func (r *pipe) publish(seq int64) {
 		// its only reader, needs to be roughly, not exactly, up to date.
 		r.dis.Commit(seq, seq)
 	}
-	if r.stages[0].wake() && r.wait == WaitHybrid {
-		// The first stage was asleep and now waits on our P: let it run
-		// rather than wait for this writer to block or be preempted.
-		runtime.Gosched()
-	}
+	// If the first stage slept, it now waits on this writer's P and runs
+	// when the writer blocks (or another P takes it). The writer does not
+	// yield to it: a writer with a burst to send then hands the stage the
+	// whole burst as one batch instead of one slot per round trip.
+	r.stages[0].wake()
 }
 
 // publishedFrom returns the highest s >= from-1 such that every sequence in
