@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -223,4 +224,42 @@ func BenchmarkArchive(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(plain)/float64(fileSize(archivePath(dir, segs[0]))), "ratio")
+}
+
+// BenchmarkCommitLatency is the journal's share of acknowledgement latency:
+// the time one Commit takes (write plus fsync), as a distribution. One op is
+// one batch of 16 records; latency is measured per Commit, closed-loop.
+func BenchmarkCommitLatency(b *testing.B) {
+	for _, mode := range []SyncMode{SyncBatch, SyncNone} {
+		b.Run("sync="+mode.String(), func(b *testing.B) {
+			j, err := Open(Options{Dir: b.TempDir(), Sync: mode, Logf: func(string, ...any) {}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			rec := newOrderGen(1).next(1)
+			took := make([]time.Duration, b.N)
+			seq := int64(0)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				for range 16 {
+					seq++
+					j.Append(seq, rec)
+				}
+				t0 := time.Now()
+				if err := j.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				took[i] = time.Since(t0)
+			}
+			b.StopTimer()
+			slices.Sort(took)
+			at := func(q float64) float64 { return float64(took[int(q*float64(len(took)-1))]) / 1e3 }
+			b.ReportMetric(at(0.50), "p50-µs")
+			b.ReportMetric(at(0.99), "p99-µs")
+			b.ReportMetric(at(0.999), "p99.9-µs")
+			b.ReportMetric(at(1), "max-µs")
+		})
+	}
 }
