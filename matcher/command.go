@@ -39,8 +39,19 @@ const (
 	KindNew        Kind = 1 // a new order
 	KindCancel     Kind = 2 // cancel the order named by OrigClOrdID (or OrderID)
 	KindReplace    Kind = 3 // cancel/replace: new Price and Qty for OrigClOrdID (or OrderID)
-	KindMassCancel Kind = 4 // cancel every resting order of Account (in Symbol, or all when Symbol is 0)
+	KindMassCancel Kind = 4 // cancel resting orders of Account (in Symbol, or all when Symbol is 0); TIF says which, see below
+	// KindCheckpoint (Symbol 0, no other field) marks a point where the node
+	// takes every partition's Hash and Snapshot. Engines apply nothing.
+	KindCheckpoint Kind = 5
+	// KindCheckpointHash carries the combined state hash (Price, as int64)
+	// the node computed at the checkpoint at seq OrderID, with Qty match
+	// partitions. Engines apply nothing; replay recomputes and compares.
+	KindCheckpointHash Kind = 6
 )
+
+// A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
+// account's Day orders only, as cancel-on-disconnect does; GTC cancels every
+// resting order, as an OrderMassCancelRequest does.
 
 // IDLen is the fixed size of a client order id. Longer ids are refused at the
 // gateway; shorter ones are zero-padded.
@@ -139,7 +150,7 @@ func (c *Command) Decode(b []byte) error {
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
-	if c.Kind < KindNew || c.Kind > KindMassCancel {
+	if c.Kind < KindNew || c.Kind > KindCheckpointHash {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

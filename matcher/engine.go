@@ -219,6 +219,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyReplace(cmd)
 	case KindMassCancel:
 		e.applyMassCancel(cmd)
+	case KindCheckpoint, KindCheckpointHash:
+		// markers for the node and for replay; no state, no events
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}
@@ -504,7 +506,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 	for oi := a.head; oi != 0; {
 		o := &e.orders[oi]
 		next := o.anext
-		if c.Symbol == 0 || o.symbol == c.Symbol {
+		if (c.Symbol == 0 || o.symbol == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			e.unlinkLevel(e.book(o.symbol), oi)
 			o.leaves = 0
 			e.emit(EvCancelled, ReasonMassCancel, o)

@@ -86,6 +86,7 @@ func (m *refModel) apply(c *Command) []Event {
 		m.replace(c)
 	case KindMassCancel:
 		m.massCancel(c)
+	case KindCheckpoint, KindCheckpointHash:
 	default:
 		m.reject(EvRejected, ReasonInvalidOrder)
 	}
@@ -428,7 +429,7 @@ func (m *refModel) massCancel(c *Command) {
 		return
 	}
 	for _, o := range slices.Clone(m.live) {
-		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) {
+		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			o.leaves = 0
 			m.emit(EvCancelled, ReasonMassCancel, o)
 			m.finish(o)

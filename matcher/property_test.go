@@ -174,6 +174,9 @@ func (g *streamGen) next() Command {
 		if g.chance(50) {
 			c.Symbol = 0
 		}
+		if g.chance(50) {
+			c.TIF = GTC // every order; Day (zero): Day orders only
+		}
 	default:
 		c.Kind = Kind(g.pick(7))
 	}
