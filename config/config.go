@@ -22,12 +22,13 @@ func DefaultJSON() []byte { return bytes.Clone(defaultJSON) }
 
 // Config is the whole exchange configuration.
 type Config struct {
-	DataDir string   `json:"dataDir"` // journal and FIX session state live under it
-	FIX     FIX      `json:"fix"`
-	Symbols []Symbol `json:"symbols"` // symbol ids are 1-based positions in this list: never reorder a live venue's list
-	Journal Journal  `json:"journal"`
-	Ring    Ring     `json:"ring"`
-	Match   Match    `json:"match"`
+	DataDir  string   `json:"dataDir"` // journal and FIX session state live under it
+	FIX      FIX      `json:"fix"`
+	Symbols  []Symbol `json:"symbols"` // symbol ids are 1-based positions in this list: never reorder a live venue's list
+	Journal  Journal  `json:"journal"`
+	Snapshot Snapshot `json:"snapshot"`
+	Ring     Ring     `json:"ring"`
+	Match    Match    `json:"match"`
 }
 
 // FIX holds the acceptor's settings. Session stores (sequence numbers and
@@ -70,6 +71,24 @@ type Journal struct {
 	Sync           string `json:"sync"` // "batch" (fsync every ring batch), "interval", or "none" (benchmarks only)
 	SyncIntervalMs int    `json:"syncIntervalMs"`
 	SegmentMiB     int    `json:"segmentMiB"`
+	// Archive compresses sealed segments (zstd, one core) into
+	// <dataDir>/journal/archive in the background.
+	Archive bool `json:"archive"`
+	// HotRetentionHours lets an archived segment older than this, and older
+	// than the newest snapshot, leave the hot folder; 0 keeps them all.
+	HotRetentionHours int `json:"hotRetentionHours"`
+	// StartFromLastGood lets the exchange start on a journal damaged before
+	// its tail, cut at the last good record (the rest is quarantined). Off:
+	// an operator turns it on for one start, knowingly (serve --start-from-last-good).
+	StartFromLastGood bool `json:"startFromLastGood,omitempty"`
+}
+
+// Snapshot says how often the exchange checkpoints: a snapshot file beside
+// the journal and a state-hash record in it. Whichever comes first; both 0
+// turns checkpoints off.
+type Snapshot struct {
+	EveryCommands int64 `json:"everyCommands"`
+	EverySec      int   `json:"everySec"`
 }
 
 // Ring holds the pipeline settings.
@@ -165,6 +184,9 @@ func (c *Config) Check() error {
 		}
 	default:
 		return fmt.Errorf("journal.sync %q: want batch, interval or none", c.Journal.Sync)
+	}
+	if c.Journal.HotRetentionHours < 0 || c.Snapshot.EveryCommands < 0 || c.Snapshot.EverySec < 0 {
+		return fmt.Errorf("journal.hotRetentionHours, snapshot.everyCommands and snapshot.everySec must not be negative")
 	}
 	if c.Ring.Capacity == 0 || c.Ring.Capacity&(c.Ring.Capacity-1) != 0 {
 		return fmt.Errorf("ring.capacity %d: want a power of two", c.Ring.Capacity)

@@ -48,7 +48,10 @@ type Node struct {
 	partitions []*partition
 	gateway    *gateway.Gateway
 	publisher  Publisher
-	baseSeq    int64 // journal sequence of ring sequence 0
+	baseSeq    int64           // journal sequence of ring sequence 0
+	cpTaken    chan checkpoint // publish stage → checkpointer; one in flight
+	cpStop     chan struct{}
+	cpDone     chan struct{}
 	stopOnce   sync.Once
 	stopErr    error
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
@@ -66,7 +69,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher}
+	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher,
+		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{})}
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
@@ -89,9 +93,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.publisher = n.gateway
 	}
 	n.ring.Start()
+	n.startCheckpointer()
 	if n.gateway != nil {
 		if err := n.gateway.Start(); err != nil {
 			n.ring.Close()
+			close(n.cpStop)
+			<-n.cpDone
 			n.journal.Close()
 			return nil, err
 		}
@@ -114,11 +121,14 @@ func (n *Node) openJournal() error {
 		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
 	}
 	j, err := journal.Open(journal.Options{
-		Dir:            n.journalDir(),
-		SegmentBytes:   int64(n.cfg.Journal.SegmentMiB) << 20,
-		Sync:           mode,
-		SyncIntervalMs: n.cfg.Journal.SyncIntervalMs,
-		Logf:           n.logf,
+		Dir:               n.journalDir(),
+		SegmentBytes:      int64(n.cfg.Journal.SegmentMiB) << 20,
+		Sync:              mode,
+		SyncIntervalMs:    n.cfg.Journal.SyncIntervalMs,
+		Logf:              n.logf,
+		Archive:           n.cfg.Journal.Archive,
+		HotRetentionMs:    int64(n.cfg.Journal.HotRetentionHours) * 3600 * 1000,
+		StartFromLastGood: n.cfg.Journal.StartFromLastGood,
 	})
 	if err != nil {
 		return err
@@ -129,7 +139,11 @@ func (n *Node) openJournal() error {
 	for p := range n.partitions {
 		n.partitions[p] = &partition{index: p, engine: matcher.New(matcher.Config{Symbols: specs})}
 	}
-	if err := n.replay(); err != nil {
+	from, err := n.restoreSnapshot()
+	if err == nil {
+		err = n.replay(from + 1)
+	}
+	if err != nil {
 		j.Close()
 		return err
 	}
@@ -137,29 +151,50 @@ func (n *Node) openJournal() error {
 	return nil
 }
 
-// replay applies every journaled command to the engines, rebuilding the
-// books exactly as they were: the matcher is a pure function of this input.
-func (n *Node) replay() error {
+// replay applies every journaled command from fromSeq on to the engines,
+// rebuilding the books exactly as they were: the matcher is a pure function
+// of this input. Each checkpoint's hash is recomputed and compared with the
+// journaled one; a difference stops the start.
+func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
 	var cmd matcher.Command
 	var scratch []matcher.Event
-	count := 0
-	err := journal.Read(n.journalDir(), 1, func(seq int64, rec []byte) error {
+	count, checked := 0, 0
+	hashes := make([]uint64, len(n.partitions))
+	cpSeq, cpHash := int64(0), uint64(0)
+	err := journal.Read(n.journalDir(), fromSeq, func(seq int64, rec []byte) error {
 		if err := cmd.Decode(rec); err != nil {
 			return fmt.Errorf("journal record %d: %w", seq, err)
 		}
 		if cmd.Seq != seq {
 			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
 		}
-		scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
 		count++
+		switch cmd.Kind {
+		case matcher.KindCheckpoint:
+			for i, p := range n.partitions {
+				hashes[i] = p.engine.Hash()
+			}
+			cpSeq, cpHash = seq, matcher.CombineHashes(hashes)
+		case matcher.KindCheckpointHash:
+			if cmd.OrderID != cpSeq || int(cmd.Qty) != len(n.partitions) {
+				return nil // a checkpoint before fromSeq, or taken with another partition count
+			}
+			if uint64(cmd.Price) != cpHash {
+				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, uint64(cmd.Price))
+			}
+			checked++
+		default:
+			scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
+		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("replay %s: %w", n.journalDir(), err)
 	}
 	if count > 0 {
-		n.logf("ringex: replayed %d journaled commands in %v", count, time.Since(start).Round(time.Millisecond))
+		n.logf("ringex: replayed %d journaled commands from sequence %d in %v; %d checkpoint hashes verified",
+			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
 	}
 	return nil
 }
@@ -245,6 +280,10 @@ func (n *Node) journalBatch(lo, hi int64) {
 func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
+		if s.cmd.Kind == matcher.KindCheckpoint {
+			n.collectCheckpoint(s.cmd.Seq)
+			continue
+		}
 		count := int(s.nEvents)
 		for i := 0; i < count && i < inlineEvents; i++ {
 			n.publisher.Publish(&s.events[i])
@@ -265,6 +304,8 @@ func (n *Node) Stop() error {
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
+		close(n.cpStop)
+		<-n.cpDone
 		if n.gateway != nil {
 			n.gateway.Stop()
 		}

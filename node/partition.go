@@ -12,6 +12,7 @@ type partition struct {
 	index   int
 	engine  *matcher.Engine
 	scratch []matcher.Event
+	cp      partitionCheckpoint
 
 	// spill holds events beyond a slot's inline capacity, keyed by ring
 	// sequence, until the publish stage takes them. It is the cold path (a
@@ -50,6 +51,13 @@ func (h *matchHandler) Handle(lo, hi int64) {
 	count := uint32(len(h.node.partitions))
 	for seq := lo; seq <= hi; seq++ {
 		s := h.node.ring.Slot(seq)
+		switch s.cmd.Kind {
+		case matcher.KindCheckpoint:
+			p.takeCheckpoint(s.cmd.Seq) // every partition
+			continue
+		case matcher.KindCheckpointHash:
+			continue // proof for replay; the live engines computed it
+		}
 		if int(s.cmd.Symbol%count) != p.index {
 			continue
 		}

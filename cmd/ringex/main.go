@@ -72,6 +72,7 @@ func serve(args []string, out io.Writer) int {
 	configPath := fs.String("config", "", "configuration `file` (JSON, see 'ringex config'); empty: the embedded default")
 	dataDir := fs.String("data", "", "data `dir` for the journal; overrides the config's dataDir (default ./data)")
 	listen := fs.String("listen", "", "FIX `host:port` to listen on; overrides the config's fix.listen (default 127.0.0.1:9878)")
+	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
 
@@ -107,6 +108,10 @@ Flags:
 	}
 	if *listen != "" {
 		cfg.FIX.Listen = *listen
+	}
+	if *lastGood {
+		cfg.Journal.StartFromLastGood = true
+		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
 	n, err := node.Start(cfg, node.Options{})
 	if err != nil {

@@ -1,0 +1,185 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+)
+
+// A checkpoint proves and shortens recovery. It is two journal records:
+//
+//   - KindCheckpoint at seq S, submitted by the checkpointer like any other
+//     command. Every match partition sees it (it is not partitioned by
+//     symbol), takes its engine's Hash and Snapshot right after S, and the
+//     publish stage hands them to the checkpointer.
+//   - KindCheckpointHash at a later seq T, with OrderID = S, Price = the
+//     combined hash and Qty = the partition count. Replay (at start-up, by
+//     the standby, by `ringex replay verify`) recomputes the hash at S and
+//     refuses to go on if it differs.
+//
+// The snapshot file (journal.WriteSnapshot) holds the partitions' engine
+// snapshots at S, framed as [u32 P] then per partition [u32 len][bytes],
+// little-endian; start-up restores it and replays only what follows S.
+
+// partitionCheckpoint is what one match partition took at a checkpoint. It is
+// written by the partition's match goroutine and read by the publish stage
+// after the ring says every partition has passed the slot.
+type partitionCheckpoint struct {
+	seq  int64
+	hash uint64
+	data []byte // reused from one checkpoint to the next
+}
+
+// checkpoint is one complete checkpoint on its way to disk.
+type checkpoint struct {
+	seq  int64
+	hash uint64
+	data []byte
+}
+
+// startCheckpointer runs the goroutine that asks for checkpoints at the
+// configured interval and writes them. One checkpoint is in flight at a time,
+// so the partitions' buffers are never overwritten while being read.
+func (n *Node) startCheckpointer() {
+	everyCmds := n.cfg.Snapshot.EveryCommands
+	every := time.Duration(n.cfg.Snapshot.EverySec) * time.Second
+	if everyCmds <= 0 && every <= 0 {
+		close(n.cpDone)
+		return
+	}
+	go func() {
+		defer close(n.cpDone)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		lastSeq, lastTime := n.baseSeq-1, time.Now()
+		inFlight := false
+		for {
+			select {
+			case <-n.cpStop:
+				return
+			case cp := <-n.cpTaken:
+				n.writeCheckpoint(cp)
+				lastSeq, lastTime = cp.seq, time.Now()
+				inFlight = false
+			case <-tick.C:
+				if inFlight {
+					continue
+				}
+				since := n.journal.LastSeq() - lastSeq
+				due := (everyCmds > 0 && since >= everyCmds) || (every > 0 && since > 0 && time.Since(lastTime) >= every)
+				if !due {
+					continue
+				}
+				cmd := matcher.Command{Kind: matcher.KindCheckpoint}
+				if err := n.submit(&cmd); err != nil {
+					return // the ring is closed: the exchange is stopping
+				}
+				inFlight = true
+			}
+		}
+	}()
+}
+
+// writeCheckpoint writes the snapshot file, then journals the hash record
+// that lets every replay prove it reached the same state.
+func (n *Node) writeCheckpoint(cp checkpoint) {
+	start := time.Now()
+	if err := journal.WriteSnapshot(n.journalDir(), cp.seq, cp.hash, cp.data); err != nil {
+		n.logf("ringex: snapshot at sequence %d not written: %v", cp.seq, err)
+	}
+	rec := matcher.Command{Kind: matcher.KindCheckpointHash, OrderID: cp.seq, Price: int64(cp.hash), Qty: int64(len(n.partitions))}
+	if err := n.submit(&rec); err != nil {
+		return
+	}
+	n.logf("ringex: checkpoint at sequence %d, state hash %016x, snapshot %d bytes in %v",
+		cp.seq, cp.hash, len(cp.data), time.Since(start).Round(time.Millisecond))
+}
+
+// takeCheckpoint runs on a match goroutine when its partition passes a
+// KindCheckpoint slot. Not the hot path: it copies the whole engine.
+func (p *partition) takeCheckpoint(seq int64) {
+	p.cp.seq = seq
+	p.cp.hash = p.engine.Hash()
+	p.cp.data = p.engine.Snapshot(p.cp.data[:0])
+}
+
+// collectCheckpoint runs on the publish stage at a KindCheckpoint slot: every
+// partition has passed it, so their checkpoints are complete.
+func (n *Node) collectCheckpoint(seq int64) {
+	hashes := make([]uint64, len(n.partitions))
+	size := 4
+	for i, p := range n.partitions {
+		if p.cp.seq != seq {
+			panic(fmt.Sprintf("node: partition %d checkpoint at %d, publish at %d", i, p.cp.seq, seq))
+		}
+		hashes[i] = p.cp.hash
+		size += 4 + len(p.cp.data)
+	}
+	data := make([]byte, 0, size)
+	data = binary.LittleEndian.AppendUint32(data, uint32(len(n.partitions)))
+	for _, p := range n.partitions {
+		data = binary.LittleEndian.AppendUint32(data, uint32(len(p.cp.data)))
+		data = append(data, p.cp.data...)
+	}
+	n.cpTaken <- checkpoint{seq: seq, hash: matcher.CombineHashes(hashes), data: data}
+}
+
+// restoreSnapshot loads the newest valid snapshot into the partitions'
+// engines and returns its sequence, or 0 when there is none it can use.
+func (n *Node) restoreSnapshot() (int64, error) {
+	seq, hash, data, ok, err := journal.LatestSnapshot(n.journalDir())
+	if err != nil || !ok {
+		return 0, err
+	}
+	parts, err := splitSnapshot(data)
+	if err != nil {
+		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
+	}
+	if len(parts) != len(n.partitions) {
+		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(n.partitions))
+		return 0, nil
+	}
+	hashes := make([]uint64, len(parts))
+	for i, b := range parts {
+		if err := n.partitions[i].engine.Restore(b); err != nil {
+			return 0, fmt.Errorf("snapshot at %d, partition %d: %w", seq, i, err)
+		}
+		hashes[i] = n.partitions[i].engine.Hash()
+	}
+	if got := matcher.CombineHashes(hashes); got != hash {
+		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
+	}
+	n.logf("ringex: restored snapshot at sequence %d (state hash %016x)", seq, hash)
+	return seq, nil
+}
+
+func splitSnapshot(data []byte) ([][]byte, error) {
+	if len(data) < 4 {
+		return nil, errors.New("too short for its partition count")
+	}
+	count := binary.LittleEndian.Uint32(data)
+	data = data[4:]
+	if count == 0 || count > 64 {
+		return nil, fmt.Errorf("partition count %d", count)
+	}
+	parts := make([][]byte, count)
+	for i := range parts {
+		if len(data) < 4 {
+			return nil, fmt.Errorf("partition %d: length missing", i)
+		}
+		size := binary.LittleEndian.Uint32(data)
+		data = data[4:]
+		if uint64(size) > uint64(len(data)) {
+			return nil, fmt.Errorf("partition %d: %d bytes announced, %d left", i, size, len(data))
+		}
+		parts[i], data = data[:size], data[size:]
+	}
+	if len(data) != 0 {
+		return nil, fmt.Errorf("%d bytes after the last partition", len(data))
+	}
+	return parts, nil
+}

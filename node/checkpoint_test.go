@@ -1,0 +1,173 @@
+package node_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// sink collects published events.
+type sink struct {
+	mu  sync.Mutex
+	evs []matcher.Event
+}
+
+func (s *sink) Publish(ev *matcher.Event) {
+	s.mu.Lock()
+	s.evs = append(s.evs, *ev)
+	s.mu.Unlock()
+}
+
+func (s *sink) fills() []matcher.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []matcher.Event
+	for _, ev := range s.evs {
+		if ev.Type == matcher.EvFill {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// logLines captures a node's log.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) logf(format string, args ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.mu.Unlock()
+}
+
+func (l *logLines) has(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.lines {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func order(account uint32, id string, side matcher.Side, px, qty int64) *matcher.Command {
+	cl, _ := matcher.MakeClOrdID(id)
+	return &matcher.Command{Kind: matcher.KindNew, Symbol: 1 + uint32(len(id))%3, Account: account,
+		Side: side, Type: matcher.Limit, TIF: matcher.GTC, Price: px, Qty: qty, ClOrdID: cl}
+}
+
+// TestCheckpointRestoresAndVerifies: the node checkpoints on its own; a
+// restart restores the snapshot, replays only what follows it, verifies the
+// journaled state hash, and the books are as they were.
+func TestCheckpointRestoresAndVerifies(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
+	var out sink
+	var log1 logLines
+	n, err := node.Start(cfg, node.Options{Publisher: &out, Logf: log1.logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		// sells rest at 100+i ticks, never crossing one another
+		if err := n.Submit(order(1, fmt.Sprintf("S%02d", i), matcher.Sell, int64(100+i), 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jdir := filepath.Join(dir, "journal")
+	deadline := time.Now().Add(20 * time.Second)
+	for !log1.has("ringex: checkpoint at sequence") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint within 20 s; log: %v", log1.lines)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	seq, _, _, ok, err := journal.LatestSnapshot(jdir)
+	if err != nil || !ok || seq < 10 {
+		t.Fatalf("latest snapshot: seq %d ok %v err %v", seq, ok, err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	var out2 sink
+	var log2 logLines
+	n, err = node.Start(cfg, node.Options{Publisher: &out2, Logf: log2.logf})
+	if err != nil {
+		t.Fatalf("restart: %v (log %v)", err, log2.lines)
+	}
+	defer n.Stop()
+	if !log2.has("restored snapshot at sequence") || !log2.has("checkpoint hashes verified") {
+		t.Fatalf("restart did not restore and verify: %v", log2.lines)
+	}
+	// A buyer sweeps every symbol's book: each of the 30 resting sells fills.
+	for sym := uint32(1); sym <= 3; sym++ {
+		cl, _ := matcher.MakeClOrdID(fmt.Sprintf("B%d", sym))
+		if err := n.Submit(&matcher.Command{Kind: matcher.KindNew, Symbol: sym, Account: 2, Side: matcher.Buy,
+			Type: matcher.Limit, TIF: matcher.IOC, Price: 1000, Qty: 1000, ClOrdID: cl}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for len(out2.fills()) < 60 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sells := 0
+	for _, f := range out2.fills() {
+		if f.Account == 1 {
+			sells++
+		}
+	}
+	if sells != 30 {
+		t.Fatalf("after restart %d resting sells filled, want 30", sells)
+	}
+}
+
+// TestReplayRefusesWrongStateHash: a journal whose checkpoint hash does not
+// match what replay computes is not started on.
+func TestReplayRefusesWrongStateHash(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf [matcher.CommandSize]byte
+	cmds := []*matcher.Command{
+		order(1, "S1", matcher.Sell, 100, 10),
+		{Kind: matcher.KindCheckpoint},
+		{Kind: matcher.KindCheckpointHash, OrderID: 2, Price: 12345, Qty: int64(config.Default().Match.Partitions)},
+	}
+	for i, c := range cmds {
+		c.Seq = int64(i + 1)
+		if err := j.Append(c.Seq, c.Encode(buf[:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Logf: t.Logf})
+	if err == nil {
+		n.Stop()
+		t.Fatal("started on a journal whose checkpoint hash is wrong")
+	}
+	if !strings.Contains(err.Error(), "state hash at checkpoint 2") {
+		t.Fatalf("error does not name the checkpoint: %v", err)
+	}
+}
