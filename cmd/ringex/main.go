@@ -27,6 +27,8 @@ Usage:
                           starting point for --config
   ringex replay verb ...  audit a journal: verify, trail, book, diff
                           ('ringex replay --help')
+  ringex bench mode ...   latency benchmarks with HDR histograms: fix, pipeline,
+                          sweep ('ringex bench --help')
   ringex help [command]   show help for a command
 
 Run 'ringex serve --help' for the flags of serve.
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "replay":
 		return replayMain(args[1:], stdout, stderr)
+	case "bench":
+		return benchMain(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			switch args[1] {
@@ -56,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return serve([]string{"--help"}, stdout)
 			case "replay":
 				return replayMain([]string{"--help"}, stdout, stderr)
+			case "bench":
+				return benchMain([]string{"--help"}, stdout, stderr)
 			}
 		}
 		fmt.Fprint(stdout, usage)
