@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -126,8 +127,15 @@ func TestCrashSIGKILL(t *testing.T) {
 			}
 		}
 		cmd.Wait()
+		tore := false
+		if k%3 == 2 {
+			tearTail(t, dir, rng)
+			tore = true
+		}
 		if checkAfterCrash(t, dir, acked, k) {
 			torn++
+		} else if tore {
+			t.Fatalf("kill %d: a torn tail was added and recovery did not report it", k)
 		}
 	}
 	hot, _ := listHot(dir)
@@ -159,4 +167,37 @@ func checkAfterCrash(t *testing.T, dir string, acked int64, k int) bool {
 		t.Fatalf("kill %d: Read gave %d..%d, journal ends at %d", k, first, readLast, last)
 	}
 	return lg.has("torn tail")
+}
+
+// tearTail appends what a torn write can leave after the last whole record of
+// the last segment: zeros, garbage, or the first part of the next frame.
+func tearTail(t *testing.T, dir string, rng *rand.Rand) {
+	t.Helper()
+	segs, _ := listHot(dir)
+	if len(segs) == 0 {
+		return
+	}
+	path := filepath.Join(dir, segName(segs[len(segs)-1]))
+	var junk []byte
+	switch rng.IntN(3) {
+	case 0:
+		junk = make([]byte, 1+rng.IntN(300))
+	case 1:
+		junk = make([]byte, 1+rng.IntN(300))
+		for i := range junk {
+			junk[i] = byte(rng.Uint32())
+		}
+	default:
+		rec := record(1 << 40)
+		frame := make([]byte, frameBytes+len(rec))
+		copy(frame[frameBytes:], rec)
+		putFrame(frame, 1<<40, len(rec))
+		junk = frame[:1+rng.IntN(len(frame)-1)]
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(junk)
+	f.Close()
 }

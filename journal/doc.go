@@ -60,6 +60,13 @@
 //     record (a copy and every later segment go to a quarantine folder) and
 //     the log says so loudly. Nothing is ever skipped silently.
 //
+// The rule errs towards refusing. A bit flip in the very last record is taken
+// for a torn write (that record is dropped, and logged). After a power loss
+// under SyncInterval or SyncNone, where the disk may keep later pages of the
+// unsynced tail and lose earlier ones, a hole followed by whole records reads
+// as corruption, and an operator decides (StartFromLastGood). The crash test
+// kills a writer with SIGKILL and adds torn tails; it cannot pull the power.
+//
 // Open verifies every hot segment (CRC and continuity) before it accepts an
 // append, logging progress every few seconds and a summary line; keep the hot
 // folder bounded with HotRetentionMs. Read verifies every record it passes,
