@@ -109,8 +109,9 @@ func (a *archiver) pass() {
 		a.logf("journal: archiver: %v", err)
 		return
 	}
-	// Load active after listing: a segment the listing shows was created after
-	// the journal published it as active.
+	// The journal publishes a new active segment only after creating it, so
+	// with active loaded after listing, a stale active skips too much, never
+	// too little; and the newest listed segment is never touched either.
 	active := a.active.Load()
 	for i, first := range segs {
 		if i == len(segs)-1 || first >= active || a.damaged[first] || exists(archivePath(a.dir, first)) {

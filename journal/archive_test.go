@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -130,5 +131,18 @@ func TestDamagedArchiveIsCorruption(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.File != arc {
 		t.Fatalf("want a CorruptError naming %s, got %v", arc, err)
+	}
+}
+
+func TestHotFolderBehindArchiveRefused(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir, func(o *Options) { o.Archive = true })
+	write(t, j, 1, 300, 6)
+	hot, _ := listHot(dir)
+	waitFor(func() bool { return exists(archivePath(dir, hot[len(hot)-2])) })
+	j.Close()
+	os.Remove(filepath.Join(dir, segName(hot[len(hot)-1])))
+	if _, err := Open(Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "missing segments") {
+		t.Fatalf("Open with the last hot segment gone: %v", err)
 	}
 }

@@ -83,7 +83,6 @@ type Journal struct {
 	f        *os.File // active segment; nil until the first Commit of a new journal
 	segFirst int64    // first seq of the active segment
 	segBytes int64    // bytes written to the active segment
-	newFile  bool     // active segment created and its directory entry not yet fsynced
 
 	// buf holds the batch being built: headerBytes reserved for a segment
 	// header (written only when the batch starts a segment), then frames.
@@ -183,7 +182,8 @@ func (j *Journal) Append(seq int64, rec []byte) error {
 // return that error; nothing is retried.
 //
 // Hot path: allocates nothing in steady state. Rolling to a new segment (once
-// per SegmentBytes) costs a file creation and a directory fsync.
+// per SegmentBytes) costs a file creation and a directory fsync, in every
+// sync mode.
 func (j *Journal) Commit() error {
 	if j.err != nil {
 		return j.err
@@ -209,12 +209,6 @@ func (j *Journal) Commit() error {
 	j.segBytes += int64(len(out))
 	if err := j.sync(); err != nil {
 		return j.fail(fmt.Errorf("fsync %s: %w", j.f.Name(), err))
-	}
-	if j.newFile && j.opts.Sync != SyncNone {
-		if err := syncDir(j.opts.Dir); err != nil {
-			return j.fail(err)
-		}
-		j.newFile = false
 	}
 	j.durable.Store(j.appended)
 	j.buf = j.buf[:headerBytes]
@@ -253,16 +247,22 @@ func (j *Journal) roll(first int64) error {
 		j.f = nil
 		j.logf("journal: sealed segment %s (seqs %d..%d, %d bytes)", filepath.Base(sealed), j.segFirst, first-1, j.segBytes)
 	}
-	if j.arch != nil {
-		j.arch.active.Store(first) // before the file exists: see archiver.pass
-		defer j.arch.poke()
-	}
 	path := filepath.Join(j.opts.Dir, segName(first))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	j.f, j.segFirst, j.segBytes, j.newFile = f, first, 0, true
+	j.f, j.segFirst, j.segBytes = f, first, 0
+	// The new segment's name is made durable before the archiver may archive
+	// the sealed one: a power loss must never leave an archived segment with
+	// no hot segment after it (Open refuses that state).
+	if err := syncDir(j.opts.Dir); err != nil {
+		return err
+	}
+	if j.arch != nil {
+		j.arch.active.Store(first)
+		j.arch.poke()
+	}
 	return nil
 }
 

@@ -25,6 +25,17 @@ func (j *Journal) recover() error {
 		}
 		return nil
 	}
+	// The active segment is never archived, so an archived copy at or after
+	// the last hot segment means files were moved by hand: appending would
+	// write a segment whose name the archive already holds.
+	arc, err := listSuffix(filepath.Join(dir, ArchiveDirName), archiveSuffix)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if n := len(arc); n > 0 && arc[n-1] >= segs[len(segs)-1] {
+		return fmt.Errorf("journal: archive holds %s, at or after the last hot segment %s: the hot folder is missing segments",
+			archivePath(dir, arc[n-1]), segName(segs[len(segs)-1]))
+	}
 	var src segSource
 	defer src.close()
 	start, progressAt := time.Now(), time.Now()
