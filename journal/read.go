@@ -12,7 +12,8 @@ import (
 // that holds fromSeq); damage is a *CorruptError naming the file and offset.
 // A torn tail in the last hot segment ends the read without error, as Open
 // would truncate it; Read never modifies files, so it may run beside a live
-// Journal and then sees the records committed when it reaches them. fn
+// Journal: it then delivers a prefix, stopping cleanly where a Commit is
+// writing, and the caller reads on from the next seq. fn
 // returning an error stops the read and Read returns that error.
 func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error {
 	if fromSeq < 1 {
@@ -61,6 +62,12 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 		if !last || end.hard {
 			return cerr
 		}
+		if testHookTailDamage != nil {
+			testHookTailDamage(path)
+		}
+		if grown, err := appendedSince(&src, path, e.first, end); err != nil || grown {
+			return err // a Commit was writing the tail as Read passed: stop before it
+		}
 		torn, err := isTornTail(path, end)
 		if err != nil {
 			return err
@@ -72,6 +79,21 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 		return nil
 	}
 	return nil
+}
+
+// testHookTailDamage lets a test complete a write between the scan that saw
+// a short tail and the check that follows, which a live Commit can do.
+var testHookTailDamage func(path string)
+
+// appendedSince rescans the last segment: if it now holds more whole records
+// than the scan that found damage, the damage was a write in progress (a
+// reader can see a file grow mid-write, never bytes change), not a torn tail.
+func appendedSince(src *segSource, path string, first int64, end scanEnd) (bool, error) {
+	again, err := scanPath(src, path, first, false)
+	if err != nil {
+		return false, err
+	}
+	return again.goodOff > end.goodOff, nil
 }
 
 func (e segEntry) path() string {
