@@ -261,7 +261,7 @@ func TestReadBesideLiveWriter(t *testing.T) {
 	go func() {
 		defer close(done)
 		seq := int64(0)
-		for b := 0; b < 3000; b++ {
+		for b := 0; b < 1000; b++ {
 			for range 1 + b%97 {
 				seq++
 				if err := j.Append(seq, record(seq)); err != nil {
