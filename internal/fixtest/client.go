@@ -23,9 +23,22 @@ type Client struct {
 	loggedOn  chan struct{}
 }
 
+// Option adjusts a client's quickfixgo session settings (TLS, password).
+type Option func(*quickfix.SessionSettings)
+
+// WithTLS makes the client connect over TLS, trusting the PEM certificate in
+// caFile for serverName.
+func WithTLS(caFile, serverName string) Option {
+	return func(ss *quickfix.SessionSettings) {
+		ss.Set(config.SocketUseSSL, "Y")
+		ss.Set(config.SocketCAFile, caFile)
+		ss.Set(config.SocketServerName, serverName)
+	}
+}
+
 // Dial logs a FIX session on to addr as sender, towards target, and waits
 // for the logon to complete.
-func Dial(t testing.TB, addr, beginString, sender, target string) *Client {
+func Dial(t testing.TB, addr, beginString, sender, target string, opts ...Option) *Client {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -41,6 +54,9 @@ func Dial(t testing.TB, addr, beginString, sender, target string) *Client {
 	ss.Set(config.HeartBtInt, "30")
 	ss.Set(config.ReconnectInterval, "1")
 	ss.Set(config.ResetOnLogon, "Y")
+	for _, o := range opts {
+		o(ss)
+	}
 	sid, err := settings.AddSession(ss)
 	if err != nil {
 		t.Fatal(err)
