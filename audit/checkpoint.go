@@ -2,39 +2,39 @@ package audit
 
 import "github.com/ringex/ringex/matcher"
 
-// This file is the one place that knows how checkpoints are journaled:
+// This file is the one place that knows how checkpoints are journaled
+// (node/checkpoint.go writes them):
 //
-//   - a KindCheckpoint command with Symbol 0 at seq S: engines apply nothing;
+//   - a KindCheckpoint command at seq S: engines apply nothing; every
+//     partition's Hash and Snapshot are taken right after it;
 //   - later, a KindCheckpointHash command at seq T > S with OrderID = S,
-//     Price = int64(hash), Qty = P, where hash combines the P partitions'
-//     Engine.Hash() right after S.
-//
-// Until matcher defines KindCheckpoint, KindCheckpointHash and CombineHashes,
-// the journal cannot hold checkpoints (Decode refuses unknown kinds), so the
-// predicates below say "no" and combineHashes is a local stand-in used only
-// for snapshots that replay itself writes (tests).
+//     Price = int64(hash), Qty = P, where hash is matcher.CombineHashes of
+//     the P partitions' hashes at S. Engines apply nothing.
 
 func isCheckpointKind(k matcher.Kind) bool { return checkpointKindName(k) != "" }
 
 // checkpointKindName names the two checkpoint kinds in the trail.
-func checkpointKindName(k matcher.Kind) string { return "" }
+func checkpointKindName(k matcher.Kind) string {
+	switch k {
+	case matcher.KindCheckpoint:
+		return "checkpoint"
+	case matcher.KindCheckpointHash:
+		return "checkpoint_hash"
+	}
+	return ""
+}
 
 // checkpointOf reports whether cmd marks a checkpoint (its seq is S).
-func checkpointOf(cmd *matcher.Command) bool { return false }
+func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCheckpoint }
 
 // checkpointHashOf reads a checkpoint-hash record: the checkpoint's seq, the
 // hash the node computed and the partition count it used.
 func checkpointHashOf(cmd *matcher.Command) (seq int64, hash uint64, p int, ok bool) {
-	return 0, 0, 0, false
+	if cmd.Kind != matcher.KindCheckpointHash {
+		return 0, 0, 0, false
+	}
+	return cmd.OrderID, uint64(cmd.Price), int(cmd.Qty), true
 }
 
 // combineHashes folds the partitions' hashes in partition order.
-func combineHashes(hs []uint64) uint64 {
-	const k = 0x9E3779B97F4A7C15
-	h := uint64(len(hs)) * k
-	for _, x := range hs {
-		h = (h ^ x) * k
-		h ^= h >> 29
-	}
-	return h
-}
+func combineHashes(hs []uint64) uint64 { return matcher.CombineHashes(hs) }

@@ -106,6 +106,7 @@ type TrailStats struct {
 	Commands, Events int64 // replayed
 	Rows             int64 // written
 	FromSeq          int64 // first record read (after a snapshot when one was used)
+	LastSeq          int64 // last record replayed
 	Snapshot         int64 // seq of the snapshot replay started from; 0: none
 }
 
@@ -154,6 +155,7 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	err = run(src, from, runOpts{bound: bound{toSeq: f.ToSeq, toNs: stopNs}}, func(c *matcher.Command, evs []matcher.Event, _ *captured) error {
 		prog.tick(c.Seq)
 		st.Commands++
+		st.LastSeq = c.Seq
 		st.Events += int64(len(evs))
 		if !f.inRange(c) {
 			return nil

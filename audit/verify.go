@@ -170,6 +170,11 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		}
 	}
 	pending := map[int64]uint64{} // checkpoint seq -> replayed hash
+	if from.snap != nil {
+		// The snapshot is the state at its checkpoint: its hash record, if
+		// it follows, is checked against the restored state.
+		pending[from.snap.seq] = from.engines.hash()
+	}
 	var prog *progress
 	if v.o.Progress != nil {
 		label := "verify"
@@ -204,7 +209,9 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			}
 		}
 		if s, h, q, ok := checkpointHashOf(c); ok {
-			v.checkHash(c, s, h, q, p, pending, primary)
+			if s >= from.seq-1 {
+				v.checkHash(c, s, h, q, p, pending, primary)
+			}
 		}
 		if sf := snaps[c.Seq]; sf != nil {
 			if !bytes.Equal(frameSnapshot(cp.snaps), sf.data) {
