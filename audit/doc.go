@@ -40,6 +40,13 @@
 // list the symbols and sessions in the order the exchange used (ids are
 // positions).
 //
+// Checkpoints (node/checkpoint.go) are verified by recomputing: at each
+// KindCheckpoint record every partition's Engine.Hash is taken and combined
+// with matcher.CombineHashes, and the later KindCheckpointHash record must
+// carry the same value; every snapshot file must restore, hash to its header
+// and equal, byte for byte, the replayed state at its seq
+// (TestVerifyALiveNodesCheckpoints runs a node that takes them under load).
+//
 // --from-snapshot starts from the newest sound snapshot (the node's: the P
 // partitions' Engine.Snapshot bytes, framed [u32 P][u32 len, bytes]...) that
 // precedes what is asked for; TestFromSnapshotGivesTheSameAnswers shows the
