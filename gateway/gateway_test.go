@@ -1,0 +1,250 @@
+package gateway_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
+)
+
+const wait = 10 * time.Second
+
+// exchange stands in for the ring behind the gateway: it sequences each
+// command, applies it to a real matcher.Engine and publishes the events, all
+// under one lock, as the pipeline's single publish goroutine would.
+type exchange struct {
+	mu     sync.Mutex
+	gw     *gateway.Gateway
+	engine *matcher.Engine
+	seq    int64
+	evs    []matcher.Event
+	cmds   []matcher.Command
+}
+
+func (x *exchange) Submit(cmd *matcher.Command) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.seq++
+	cmd.Seq, cmd.TimeNs = x.seq, time.Now().UnixNano()
+	x.cmds = append(x.cmds, *cmd)
+	x.evs = x.engine.Apply(cmd, x.evs[:0])
+	for i := range x.evs {
+		x.gw.Publish(&x.evs[i])
+	}
+	return nil
+}
+
+func (x *exchange) commands() []matcher.Command {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]matcher.Command(nil), x.cmds...)
+}
+
+var symbols = []string{"AAPL", "IBM"}
+
+func start(t *testing.T, opts gateway.Options) (*exchange, string) {
+	t.Helper()
+	cent, err := gateway.ParseScale("0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := []matcher.SymbolSpec{}
+	for i, name := range symbols {
+		opts.Symbols = append(opts.Symbols, gateway.Symbol{Name: name, Tick: cent, Lot: gateway.ScaleOf(1)})
+		specs = append(specs, matcher.SymbolSpec{ID: uint32(i + 1)})
+	}
+	if opts.Sessions == nil {
+		opts.Sessions = []gateway.Session{
+			{BeginString: "FIX.4.4", TargetCompID: "BROKER01", CancelOnDisconnect: true},
+			{BeginString: "FIX.4.4", TargetCompID: "BROKER02", CancelOnDisconnect: true},
+			{BeginString: "FIX.4.2", TargetCompID: "BROKER42", CancelOnDisconnect: true},
+		}
+	}
+	opts.Listen, opts.SenderCompID, opts.StoreDir, opts.Logf = "127.0.0.1:0", "RINGEX", t.TempDir(), t.Logf
+	x := &exchange{engine: matcher.New(matcher.Config{Symbols: specs})}
+	gw, err := gateway.New(opts, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.gw = gw
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Stop)
+	return x, gw.Addr().String()
+}
+
+func check(t *testing.T, who string, m *quickfix.Message, want map[quickfix.Tag]string) map[quickfix.Tag]string {
+	t.Helper()
+	got := fixtest.Fields(m)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: tag %d = %q, want %q (message %v)", who, k, got[k], v, got)
+		}
+	}
+	return got
+}
+
+// TestOrderEntry is the broker's view of order entry, message by message.
+func TestOrderEntry(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	b := fixtest.Dial(t, addr, "FIX.4.4", "BROKER02", "RINGEX")
+	defer b.Close()
+
+	t.Run("resting_limit_order_acknowledged", func(t *testing.T) {
+		a.Send("D", tag.ClOrdID, "A1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100", tag.OrdType, "2", tag.Price, "10.00")
+		check(t, "new", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.OrdStatus: "0",
+			tag.ClOrdID: "A1", tag.LeavesQty: "100", tag.CumQty: "0", tag.Price: "10.00", tag.TimeInForce: "0"})
+	})
+	t.Run("replace_reduces_quantity", func(t *testing.T) {
+		a.Send("G", tag.OrigClOrdID, "A1", tag.ClOrdID, "A2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "80", tag.OrdType, "2", tag.Price, "10.00")
+		check(t, "replaced", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "5", tag.OrdStatus: "0",
+			tag.ClOrdID: "A2", tag.OrigClOrdID: "A1", tag.OrderQty: "80", tag.LeavesQty: "80"})
+	})
+	t.Run("another_broker_cannot_cancel_it", func(t *testing.T) {
+		b.Send("F", tag.OrigClOrdID, "A2", tag.ClOrdID, "B0", tag.Symbol, "AAPL", tag.Side, "2")
+		check(t, "cancel reject", b.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "B0", tag.OrigClOrdID: "A2",
+			tag.CxlRejResponseTo: "1", tag.CxlRejReason: "1"})
+	})
+	t.Run("market_order_takes_and_reports_both_sides", func(t *testing.T) {
+		b.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "30", tag.OrdType, "1")
+		check(t, "taker new", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1", tag.OrdType: "1"})
+		check(t, "taker fill", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "2", tag.LastQty: "30", tag.LastPx: "10.00", tag.AvgPx: "10.00"})
+		check(t, "maker fill", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "1", tag.ClOrdID: "A2",
+			tag.LastQty: "30", tag.CumQty: "30", tag.LeavesQty: "50"})
+	})
+	t.Run("ioc_remainder_expires", func(t *testing.T) {
+		b.Send("D", tag.ClOrdID, "B2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "70", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "3")
+		check(t, "ioc new", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"})
+		check(t, "ioc fill", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "1", tag.LastQty: "50", tag.LeavesQty: "20"})
+		check(t, "ioc expired", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "C", tag.OrdStatus: "C", tag.CumQty: "50", tag.LeavesQty: "0"})
+		check(t, "maker filled", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "2", tag.CumQty: "80", tag.LeavesQty: "0"})
+	})
+	t.Run("cancel_of_filled_order_too_late", func(t *testing.T) {
+		a.Send("F", tag.OrigClOrdID, "A2", tag.ClOrdID, "A3", tag.Symbol, "AAPL", tag.Side, "2")
+		check(t, "too late", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.CxlRejReason: "0", tag.OrigClOrdID: "A2"})
+	})
+	t.Run("duplicate_clordid_rejected", func(t *testing.T) {
+		a.Send("D", tag.ClOrdID, "A1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "11.00")
+		check(t, "duplicate", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdStatus: "8", tag.OrdRejReason: "6"})
+	})
+	t.Run("clordid_too_long_rejected", func(t *testing.T) {
+		a.Send("D", tag.ClOrdID, "X123456789012345678901234", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "11.00")
+		check(t, "too long", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdRejReason: "11"})
+	})
+	t.Run("market_order_with_price_rejected", func(t *testing.T) {
+		a.Send("D", tag.ClOrdID, "A9", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "1", tag.Price, "11.00")
+		check(t, "market with price", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdRejReason: "99"})
+	})
+}
+
+// TestFIX42Session: a FIX.4.2 broker gets 4.2 reports (ExecTransType, ExecType
+// 1/2 for fills).
+func TestFIX42Session(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	seller := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer seller.Close()
+	c := fixtest.Dial(t, addr, "FIX.4.2", "BROKER42", "RINGEX")
+	defer c.Close()
+	seller.Send("D", tag.ClOrdID, "S1", tag.Symbol, "IBM", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "5.00")
+	seller.Next(wait)
+	c.Send("D", tag.ClOrdID, "C1", tag.HandlInst, "1", tag.Symbol, "IBM", tag.Side, "1", tag.OrderQty, "4", tag.OrdType, "2", tag.Price, "5.00")
+	check(t, "4.2 new", c.Next(wait), map[quickfix.Tag]string{tag.ExecTransType: "0", tag.ExecType: "0", tag.OrdStatus: "0"})
+	check(t, "4.2 fill", c.Next(wait), map[quickfix.Tag]string{tag.ExecTransType: "0", tag.ExecType: "2", tag.OrdStatus: "2", tag.LastQty: "4"})
+	check(t, "4.4 partial", seller.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "1"})
+}
+
+// TestCancelOnDisconnect: a broker that drops has its Day orders cancelled
+// and its GTC orders left resting.
+func TestCancelOnDisconnect(t *testing.T) {
+	x, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	a.Send("D", tag.ClOrdID, "DAY", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "9.00", tag.TimeInForce, "0")
+	a.Next(wait)
+	a.Send("D", tag.ClOrdID, "GTC", tag.Symbol, "IBM", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "9.00", tag.TimeInForce, "1")
+	a.Next(wait)
+	a.Close()
+	deadline := time.Now().Add(wait)
+	for {
+		cmds := x.commands()
+		last := cmds[len(cmds)-1]
+		if last.Kind == matcher.KindMassCancel {
+			if last.Account != 1 || last.TIF != matcher.Day || last.Symbol != 0 {
+				t.Fatalf("cancel-on-disconnect command %+v: want account 1, Day scope, all symbols", last)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mass cancel after the session dropped: %+v", cmds)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := x.engine.RestingOrders(); got != 1 {
+		t.Fatalf("%d orders rest after cancel-on-disconnect, want 1 (the GTC one)", got)
+	}
+}
+
+// TestTLSSession: a broker connects over TLS with the exchange's certificate.
+func TestTLSSession(t *testing.T) {
+	certFile, keyFile := selfSignedCert(t)
+	_, addr := start(t, gateway.Options{CertFile: certFile, KeyFile: keyFile})
+	c := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX", fixtest.WithTLS(certFile, "localhost"))
+	defer c.Close()
+	c.Send("D", tag.ClOrdID, "T1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "1.00")
+	check(t, "new over TLS", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "T1"})
+}
+
+func selfSignedCert(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "ringex test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
