@@ -47,6 +47,11 @@ const (
 	// the node computed at the checkpoint at seq OrderID, with Qty match
 	// partitions. Engines apply nothing; replay recomputes and compares.
 	KindCheckpointHash Kind = 6
+	// KindStatus asks for the current state of the account's order named by
+	// OrigClOrdID (or OrderID) in Symbol: one EvStatus, no state change. It
+	// goes through the ring like any command, so the answer is consistent
+	// with everything acknowledged before it.
+	KindStatus Kind = 7
 )
 
 // A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
@@ -150,7 +155,7 @@ func (c *Command) Decode(b []byte) error {
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
-	if c.Kind < KindNew || c.Kind > KindCheckpointHash {
+	if c.Kind < KindNew || c.Kind > KindStatus {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

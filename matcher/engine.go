@@ -219,6 +219,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyReplace(cmd)
 	case KindMassCancel:
 		e.applyMassCancel(cmd)
+	case KindStatus:
+		e.applyStatus(cmd)
 	case KindCheckpoint, KindCheckpointHash:
 		// markers for the node and for replay; no state, no events
 	default:
@@ -428,6 +430,22 @@ func (e *Engine) applyCancel(c *Command) {
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
 	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, t.clOrd
 	e.finish(ti)
+}
+
+// applyStatus reports a live order as it stands. A finished order's final
+// state is not kept (only that its id was used): it is answered with
+// ReasonTooLate, an order the account never had with ReasonUnknownOrder.
+func (e *Engine) applyStatus(c *Command) {
+	if e.book(c.Symbol) == nil {
+		e.rejectCmd(EvStatus, ReasonUnknownSymbol)
+		return
+	}
+	ti, reason := e.findTarget(c)
+	if ti == 0 {
+		e.rejectCmd(EvStatus, reason)
+		return
+	}
+	e.emit(EvStatus, ReasonNone, &e.orders[ti])
 }
 
 func (e *Engine) applyReplace(c *Command) {

@@ -654,3 +654,56 @@ func TestHashTracksState(t *testing.T) {
 		t.Fatal("different resting state, same hash")
 	}
 }
+
+func status(acct uint32, cl string) Command {
+	return Command{Kind: KindStatus, Symbol: 1, Account: acct, ClOrdID: id(cl), OrigClOrdID: id(cl)}
+}
+
+// TestOrderStatus: a status request reports the order as it stands and
+// changes nothing.
+func TestOrderStatus(t *testing.T) {
+	cases := []struct {
+		name string
+		cmds []Command
+		want []string
+	}{
+		{"resting_order_reports_its_state",
+			[]Command{limit(1, "S1", Sell, 100, 50), limit(2, "B1", Buy, 30, 50), status(1, "S1")},
+			[]string{"status S1 none cum=30 leaves=70"}},
+		{"unknown_order", []Command{status(1, "NOPE")}, []string{"status NOPE unknown_order cum=0 leaves=0"}},
+		{"another_brokers_order_is_unknown",
+			[]Command{limit(1, "S1", Sell, 100, 50), status(2, "S1")},
+			[]string{"status S1 unknown_order cum=0 leaves=0"}},
+		{"filled_order_is_too_late",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), status(1, "S1")},
+			[]string{"status S1 too_late cum=0 leaves=0"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(testConfig())
+			before := e.Hash()
+			if len(tc.cmds) > 1 {
+				run(t, e, tc.cmds[:len(tc.cmds)-1])
+				before = e.Hash()
+			}
+			var evs []Event
+			c := tc.cmds[len(tc.cmds)-1]
+			c.Seq = 99
+			evs = e.Apply(&c, evs)
+			var got []string
+			for i := range evs {
+				ev := &evs[i]
+				if ev.Type != EvStatus {
+					t.Fatalf("event %d is %s, want status", i, ev.Type)
+				}
+				got = append(got, fmt.Sprintf("status %s %s cum=%d leaves=%d", ev.ClOrdID, ev.Reason, ev.CumQty, ev.LeavesQty))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			if e.Hash() != before {
+				t.Fatal("a status request changed the engine's state")
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ const (
 	EvRejected       EventType = 5 // a new order was refused; nothing changed
 	EvCancelRejected EventType = 6 // a cancel or replace was refused; nothing changed
 	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order
+	EvStatus         EventType = 8 // answer to KindStatus: the order as it stands, or Reason why not (FIX ExecType OrderStatus)
 )
 
 // Reason qualifies a reject, a cancel or an expiry. The gateway maps it to

@@ -283,6 +283,9 @@ func (e *Engine) loadBooks(r *snapReader) error {
 		if !b.worthSaving() {
 			return r.fail("symbol %d: empty book written", sym)
 		}
+		if nb, na := len(b.bids.keys), len(b.asks.keys); nb > 0 && na > 0 && b.bids.keys[nb-1] >= -b.asks.keys[na-1] {
+			return r.fail("symbol %d: crossed book, bid %d ask %d", sym, b.bids.keys[nb-1], -b.asks.keys[na-1])
+		}
 	}
 	return r.err
 }
