@@ -177,6 +177,8 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 		g.onCancel(s, m, account, matcher.KindCancel)
 	case "G":
 		g.onCancel(s, m, account, matcher.KindReplace)
+	case "H":
+		g.onStatus(s, m, account)
 	default:
 		g.businessReject(s, m, 3, "unsupported message type")
 	}

@@ -119,6 +119,15 @@ func TestOrderEntry(t *testing.T) {
 		check(t, "replaced", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "5", tag.OrdStatus: "0",
 			tag.ClOrdID: "A2", tag.OrigClOrdID: "A1", tag.OrderQty: "80", tag.LeavesQty: "80"})
 	})
+	t.Run("status_request_reports_the_order_as_it_stands", func(t *testing.T) {
+		a.Send("H", tag.ClOrdID, "A2", tag.Symbol, "AAPL", tag.Side, "2")
+		check(t, "status", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "I", tag.OrdStatus: "0",
+			tag.ClOrdID: "A2", tag.OrderQty: "80", tag.LeavesQty: "80", tag.CumQty: "0"})
+	})
+	t.Run("status_of_an_unknown_order", func(t *testing.T) {
+		a.Send("H", tag.ClOrdID, "NOPE", tag.Symbol, "AAPL", tag.Side, "2")
+		check(t, "status unknown", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "8", tag.Text: "unknown order"})
+	})
 	t.Run("another_broker_cannot_cancel_it", func(t *testing.T) {
 		b.Send("F", tag.OrigClOrdID, "A2", tag.ClOrdID, "B0", tag.Symbol, "AAPL", tag.Side, "2")
 		check(t, "cancel reject", b.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "B0", tag.OrigClOrdID: "A2",

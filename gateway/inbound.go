@@ -60,6 +60,25 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	}
 }
 
+// onStatus submits an OrderStatusRequest: it goes through the ring, so the
+// answer reflects everything acknowledged before it.
+func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
+	ref := orderRef{msgType: 'H'}
+	cmd := matcher.Command{Kind: matcher.KindStatus, Account: account}
+	_, reason, text := g.commonFields(&cmd, m, &ref)
+	if reason != matcher.ReasonNone {
+		g.rejectStatus(s, &ref, reason, text)
+		return
+	}
+	cmd.OrigClOrdID = cmd.ClOrdID // the order is named by its own ClOrdID
+	if id, ok := m.GetInt(tagOrderID); ok && id > 0 {
+		cmd.OrderID = int64(id)
+	}
+	if err := g.submit.Submit(&cmd); err != nil {
+		g.rejectStatus(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
+	}
+}
+
 // clOrdID copies b into a fixed-size id; ok is false when b is empty or too
 // long. No allocation.
 func clOrdID(b []byte) (id matcher.ClOrdID, ok bool) {

@@ -54,7 +54,11 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	}
 	execType, ordStatus := execTypeStatus(ev, fix42)
 	if fix42 {
-		f.AddChar(tagExecTransType, '0')
+		transType := byte('0') // new
+		if ev.Type == matcher.EvStatus {
+			transType = '3' // status
+		}
+		f.AddChar(tagExecTransType, transType)
 	}
 	f.AddChar(tagExecType, execType)
 	f.AddChar(tagOrdStatus, ordStatus)
@@ -167,6 +171,32 @@ func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Rea
 	}
 }
 
+// rejectStatus answers an OrderStatusRequest that never reached the matcher.
+func (g *Gateway) rejectStatus(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+	fix42 := s.BeginString() == fix42
+	var f fix.Fields
+	f.AddString(tagOrderID, "NONE")
+	f.AddString(tagExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
+	f.AddBytes(tagClOrdID, ref.clOrdID)
+	if fix42 {
+		f.AddChar(tagExecTransType, '3')
+		f.AddChar(tagExecType, '8')
+	} else {
+		f.AddChar(tagExecType, 'I')
+	}
+	f.AddChar(tagOrdStatus, '8')
+	f.AddBytes(tagSymbol, ref.symbol)
+	f.AddBytes(tagSide, ref.side)
+	f.AddChar(tagCumQty, '0')
+	f.AddChar(tagLeavesQty, '0')
+	f.AddChar(tagAvgPx, '0')
+	f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
+	f.AddString(tagText, text)
+	if err := s.Send("8", &f); err != nil {
+		g.logf("fix: %s: status reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
+	}
+}
+
 // businessReject answers an application message the exchange does not take.
 func (g *Gateway) businessReject(s *fix.Session, m *fix.Message, reason int64, text string) {
 	var f fix.Fields
@@ -201,6 +231,14 @@ func execTypeStatus(ev *matcher.Event, fix42 bool) (execType, ordStatus byte) {
 		return '8', '8'
 	case matcher.EvExpired:
 		return 'C', 'C'
+	case matcher.EvStatus:
+		if ev.Reason != matcher.ReasonNone {
+			status = '8' // unknown, or no longer live: see Text
+		}
+		if fix42 {
+			return status, status // FIX 4.2 has no ExecType I: ExecTransType 3 says status
+		}
+		return 'I', status
 	}
 	return 'I', status // order status: never produced by the matcher
 }
@@ -272,6 +310,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonFOKUnfilled:     "fill-or-kill could not fill completely",
 	matcher.ReasonIOCRemainder:    "immediate-or-cancel remainder",
 	matcher.ReasonMarketRemainder: "market order remainder",
+	matcher.ReasonBookFull:        "the book is full",
 }
 
 func reasonText(r matcher.Reason) string {

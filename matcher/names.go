@@ -4,7 +4,7 @@ import "strconv"
 
 var eventTypeNames = [...]string{
 	EvAccepted: "accepted", EvFill: "fill", EvCancelled: "cancelled", EvReplaced: "replaced",
-	EvRejected: "rejected", EvCancelRejected: "cancel_rejected", EvExpired: "expired",
+	EvRejected: "rejected", EvCancelRejected: "cancel_rejected", EvExpired: "expired", EvStatus: "status",
 }
 
 func (t EventType) String() string {
