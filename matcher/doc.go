@@ -57,7 +57,13 @@
 //     an EvCancelled with ReasonSelfTrade.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
-//     ReasonMassCancel); with nothing to cancel it causes no event.
+//     ReasonMassCancel); its TIF is the scope: Day, the cancel-on-disconnect
+//     kind, takes Day orders only, GTC takes every order. With nothing to
+//     cancel it causes no event.
+//   - Status answers with one EvStatus: the named order as it stands, or,
+//     found as a cancel would find it, the reason it cannot be shown.
+//   - Checkpoint markers (KindCheckpoint, KindCheckpointHash) are for the
+//     node and replay: the engine applies nothing and says nothing.
 //
 // # ClOrdIDs
 //

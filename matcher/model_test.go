@@ -86,6 +86,8 @@ func (m *refModel) apply(c *Command) []Event {
 		m.replace(c)
 	case KindMassCancel:
 		m.massCancel(c)
+	case KindStatus:
+		m.status(c)
 	case KindCheckpoint, KindCheckpointHash:
 	default:
 		m.reject(EvRejected, ReasonInvalidOrder)
@@ -420,6 +422,18 @@ func (m *refModel) replace(c *Command) {
 		default:
 			m.rest(o)
 		}
+	}
+}
+
+func (m *refModel) status(c *Command) {
+	if _, ok := m.specs[c.Symbol]; !ok {
+		m.reject(EvStatus, ReasonUnknownSymbol)
+		return
+	}
+	if o, reason := m.target(c); o == nil {
+		m.reject(EvStatus, reason)
+	} else {
+		m.emit(EvStatus, ReasonNone, o)
 	}
 }
 

@@ -165,10 +165,14 @@ func (g *streamGen) next() Command {
 		c.Kind = KindCancel
 		g.target(&c)
 		c.ClOrdID = g.freshID()
-	case r < 95:
+	case r < 93:
 		c.Kind = KindReplace
 		g.target(&c)
 		c.Qty, c.Price, c.ClOrdID = g.qty(), g.price(), g.newID(c.Account, c.Symbol)
+	case r < 95:
+		c.Kind = KindStatus
+		g.target(&c)
+		c.ClOrdID = g.freshID()
 	case r < 98:
 		c.Kind = KindMassCancel
 		if g.chance(50) {
@@ -178,7 +182,7 @@ func (g *streamGen) next() Command {
 			c.TIF = GTC // every order; Day (zero): Day orders only
 		}
 	default:
-		c.Kind = Kind(g.pick(7))
+		c.Kind = Kind(g.pick(10)) // checkpoint markers, and kinds that do not exist
 	}
 	return c
 }
@@ -295,7 +299,7 @@ func checkStreams(t *testing.T, streams, length int, seedBase uint64) {
 		"cancelled/user_cancel", "expired/fok_unfilled", "expired/ioc_remainder", "expired/no_liquidity",
 		"expired/market_remainder", "rejected/price_band", "rejected/duplicate_clordid", "rejected/book_full",
 		"cancel_rejected/too_late", "cancel_rejected/unknown_order", "cancel_rejected/duplicate_clordid",
-		"cancel_rejected/price_band", "rejected/invalid_qty", "rejected/invalid_price", "rejected/invalid_order"} {
+		"cancel_rejected/price_band", "status/none", "status/too_late", "status/unknown_order", "rejected/invalid_qty", "rejected/invalid_price", "rejected/invalid_order"} {
 		if seen[want] == 0 {
 			t.Errorf("the random streams never produced %s", want)
 		}
