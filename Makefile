@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean
+.PHONY: help build run test vet clean acceptance-data
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ vet: ## go vet and gofmt check
 test: vet ## run every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
+
+acceptance-data: ## refresh testdata/fix-acceptance from ../shared/fix-acceptance
+	rm -rf testdata/fix-acceptance && cp -r ../shared/fix-acceptance testdata/
 
 clean: ## remove build output and the local journal
 	rm -rf bin data

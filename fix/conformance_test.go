@@ -12,7 +12,7 @@ import (
 )
 
 // suiteDir holds the QuickFIX acceptance scenarios, outside the repository.
-const suiteDir = "../../shared/fix-acceptance"
+const suiteDir = "../testdata/fix-acceptance"
 
 // TestConformance plays every FIX.4.2 and FIX.4.4 server scenario of the
 // QuickFIX acceptance suite against this package's acceptor with the echo

@@ -18,7 +18,7 @@ import (
 )
 
 // suiteDir holds the QuickFIX acceptance scenarios, outside the repository.
-const suiteDir = "../../../shared/fix-acceptance"
+const suiteDir = "../../testdata/fix-acceptance"
 
 // TestQuickfixgoBaseline plays the FIX.4.2 and FIX.4.4 server scenarios
 // against a bare quickfixgo v0.9.10 acceptor with an echo application: the

@@ -146,7 +146,7 @@ func TestParse(t *testing.T) {
 
 func TestLoadSuites(t *testing.T) {
 	for dir, version := range map[string]string{"fix42": "FIX.4.2", "fix44": "FIX.4.4"} {
-		scenarios, err := Load(filepath.Join("../../../shared/fix-acceptance", dir))
+		scenarios, err := Load(filepath.Join("../../testdata/fix-acceptance", dir))
 		if err != nil {
 			t.Fatal(err)
 		}
