@@ -8,7 +8,7 @@ RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 .PHONY: help build run test vet clean acceptance-data
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 build: ## build bin/ringex
 	$(GO) build -o $(BIN) ./cmd/ringex
