@@ -1,0 +1,23 @@
+// Package bench is ringex's load generator and latency report: open-loop
+// load at a planned rate (latency counts from each request's planned send
+// time, so a stall is never hidden), HDR histograms (one per goroutine,
+// merged at the end), the standard .hgrm percentile files, a JSON summary,
+// a terminal table and an SVG chart of percentile curves.
+//
+// It drives three kinds of target:
+//
+//   - Pipeline: commands straight into a node's ring (no network), through
+//     journal (the chosen fsync mode), match and publish to a sink.
+//   - FIX: N sessions of this package's own small initiator codec
+//     (client.go) against any acceptor at an address: ringex itself
+//     (started in-process with Self), the trivial Responder of this package
+//     (the generator's own ceiling), or the bare quickfixgo acceptor
+//     (QuickfixgoBaseline) that answers each order at once.
+//   - Sweep: one of the above at rising rates until p99 passes a bound.
+//
+// The order mix (mix.go) is generated from a seed, per session, and can be
+// written to a file and replayed. It knows nothing of the target's state:
+// cancels and replaces name orders the session believes rest, and a
+// "too late" reject for one that traded meanwhile is an answer, not an
+// error.
+package bench
