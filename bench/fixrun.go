@@ -127,7 +127,7 @@ func RunFIX(cfg FIXConfig) (*Result, error) {
 		return
 	})
 	wg.Wait()
-	drainEnd := time.Now().Add(cfg.Drain)
+	drainEnd := run.base.Add(cfg.Duration + cfg.Drain)
 	for time.Now().Before(drainEnd) {
 		var inflight int64
 		for _, s := range sessions {
@@ -284,14 +284,22 @@ const batchMax = 256
 // send is the session's sender: it writes every request as it falls due,
 // batched, within the in-flight bound.
 func (s *fixSession) send(run *fixRun) {
+	// Open loop: every request planned before the end goes out, late if
+	// need be (its latency shows it), until the hard stop at the end of
+	// the drain time. Closed loop: until the end.
 	p := pacer{sched: run.sched, stream: s.stream, limit: 1 << 62, inflight: run.cfg.InflightMax, batchMax: batchMax}
+	stopNs := run.endNs
+	if run.sched.Open() {
+		p.limit = run.sched.DueBy(s.stream, run.endNs-1)
+		stopNs += int64(run.cfg.Drain)
+	}
 	var op Op
 	buf := make([]byte, 0, 64<<10)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		now := run.clock()
-		if now >= run.endNs {
+		if now >= stopNs {
 			break
 		}
 		from, to, waitNs := p.take(now, int(s.tr.inflight.Load()))
@@ -324,7 +332,7 @@ func (s *fixSession) send(run *fixRun) {
 		if p.next >= p.limit {
 			break
 		}
-		d := time.Duration(run.endNs - now)
+		d := time.Duration(stopNs - now)
 		if waitNs > 0 {
 			d = min(d, time.Duration(waitNs-now))
 			time.Sleep(d)
@@ -337,8 +345,8 @@ func (s *fixSession) send(run *fixRun) {
 		}
 		timer.Stop()
 	}
-	if run.sched.Open() && p.next < p.limit {
-		s.unsent = max(run.sched.DueBy(s.stream, run.endNs-1)-p.next, 0)
+	if run.sched.Open() {
+		s.unsent = p.limit - p.next
 	}
 }
 

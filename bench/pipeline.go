@@ -102,6 +102,11 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 	p := pacer{sched: sched, limit: 1 << 62, inflight: cfg.InflightMax, batchMax: batchMax}
 	lag := NewHist()
 	endNs, warmNs := int64(cfg.Duration), int64(cfg.Warmup)
+	stopNs := endNs // as in RunFIX: open loop sends everything planned, late if need be
+	if sched.Open() {
+		p.limit = sched.DueBy(0, endNs-1)
+		stopNs += int64(cfg.Drain)
+	}
 	var sent atomic.Int64
 	sk.base = time.Now()
 	clock := func() int64 { return int64(time.Since(sk.base)) }
@@ -113,7 +118,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 	var submitErr error
 	for submitErr == nil {
 		now := clock()
-		if now >= endNs {
+		if now >= stopNs || p.next >= p.limit {
 			break
 		}
 		from, to, waitNs := p.take(now, int(sk.tr.inflight.Load()))
@@ -135,15 +140,15 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 		switch {
 		case to > from:
 		case waitNs > 0:
-			time.Sleep(time.Duration(min(waitNs, endNs) - now))
+			time.Sleep(time.Duration(min(waitNs, stopNs) - now))
 		default:
 			select {
 			case <-sk.tr.wake:
-			case <-time.After(time.Duration(endNs - now)):
+			case <-time.After(time.Duration(stopNs - now)):
 			}
 		}
 	}
-	drainEnd := time.Now().Add(cfg.Drain)
+	drainEnd := sk.base.Add(cfg.Duration + cfg.Drain)
 	for sk.tr.inflight.Load() > 0 && time.Now().Before(drainEnd) {
 		time.Sleep(time.Millisecond)
 	}
@@ -155,7 +160,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 		Sent: sent.Load(), Answered: sk.tr.answered.Load(), Measured: sk.tr.measured,
 		Unanswered: sk.tr.inflight.Load() + sk.tr.lost.Load(), Rejects: sk.tr.rejects, CxlRejects: sk.tr.cxlRejects}
 	if sched.Open() {
-		res.Unsent = max(sched.DueBy(0, endNs-1)-p.next, 0)
+		res.Unsent = p.limit - p.next
 	}
 	if window := sk.tr.lastMeasuredNs - warmNs; window > 0 {
 		res.Achieved = float64(res.Measured) / (float64(window) / 1e9)

@@ -9,6 +9,9 @@ import (
 // stopped after), "responder", "quickfixgo", or an address.
 func RunFIXTarget(target string, cfg FIXConfig, name, sync string, logw io.Writer) (*Result, error) {
 	cfg.Name, cfg.Target = name, target
+	if cfg.BeginString == "" {
+		cfg.BeginString = "FIX.4.4"
+	}
 	switch target {
 	case "ringex":
 		s, err := StartSelf(cfg.BeginString, cfg.SenderIDs, sync, logw)
