@@ -90,16 +90,7 @@ func start(t *testing.T, opts gateway.Options) (*exchange, string) {
 	return x, gw.Addr().String()
 }
 
-func check(t *testing.T, who string, m *quickfix.Message, want map[quickfix.Tag]string) map[quickfix.Tag]string {
-	t.Helper()
-	got := fixtest.Fields(m)
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: tag %d = %q, want %q (message %v)", who, k, got[k], v, got)
-		}
-	}
-	return got
-}
+var check = fixtest.Expect
 
 // TestOrderEntry is the broker's view of order entry, message by message.
 func TestOrderEntry(t *testing.T) {

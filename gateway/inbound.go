@@ -67,7 +67,7 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 	cmd := matcher.Command{Kind: matcher.KindStatus, Account: account}
 	_, reason, text := g.commonFields(&cmd, m, &ref)
 	if reason != matcher.ReasonNone {
-		g.rejectStatus(s, &ref, reason, text)
+		g.rejectOrder(s, &ref, reason, text)
 		return
 	}
 	cmd.OrigClOrdID = cmd.ClOrdID // the order is named by its own ClOrdID
@@ -75,7 +75,7 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 		cmd.OrderID = int64(id)
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectStatus(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
+		g.rejectOrder(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
 	}
 }
 

@@ -126,18 +126,28 @@ func idBytes(id *matcher.ClOrdID) []byte {
 	return id[:n]
 }
 
-// rejectOrder answers a NewOrderSingle that never reached the matcher. It
-// runs on the session's reader goroutine: a cold path with its own body.
+// rejectOrder answers a NewOrderSingle (msgType 'D') or an
+// OrderStatusRequest ('H') that never reached the matcher, with an
+// ExecutionReport: Rejected, or OrderStatus with OrdStatus 8. It runs on the
+// session's reader goroutine: a cold path with its own body.
 func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
 	fix42 := s.BeginString() == fix42
 	var f fix.Fields
 	f.AddString(tagOrderID, "NONE")
 	f.AddString(tagExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
 	f.AddBytes(tagClOrdID, ref.clOrdID)
-	if fix42 {
+	switch {
+	case ref.msgType == 'H' && fix42:
+		f.AddChar(tagExecTransType, '3') // status
+		f.AddChar(tagExecType, '8')
+	case ref.msgType == 'H':
+		f.AddChar(tagExecType, 'I')
+	case fix42:
 		f.AddChar(tagExecTransType, '0')
+		f.AddChar(tagExecType, '8')
+	default:
+		f.AddChar(tagExecType, '8')
 	}
-	f.AddChar(tagExecType, '8')
 	f.AddChar(tagOrdStatus, '8')
 	f.AddBytes(tagSymbol, ref.symbol)
 	f.AddBytes(tagSide, ref.side)
@@ -168,32 +178,6 @@ func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Rea
 	f.AddString(tagText, text)
 	if err := s.Send("9", &f); err != nil {
 		g.logf("fix: %s: cancel reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
-	}
-}
-
-// rejectStatus answers an OrderStatusRequest that never reached the matcher.
-func (g *Gateway) rejectStatus(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
-	fix42 := s.BeginString() == fix42
-	var f fix.Fields
-	f.AddString(tagOrderID, "NONE")
-	f.AddString(tagExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
-	f.AddBytes(tagClOrdID, ref.clOrdID)
-	if fix42 {
-		f.AddChar(tagExecTransType, '3')
-		f.AddChar(tagExecType, '8')
-	} else {
-		f.AddChar(tagExecType, 'I')
-	}
-	f.AddChar(tagOrdStatus, '8')
-	f.AddBytes(tagSymbol, ref.symbol)
-	f.AddBytes(tagSide, ref.side)
-	f.AddChar(tagCumQty, '0')
-	f.AddChar(tagLeavesQty, '0')
-	f.AddChar(tagAvgPx, '0')
-	f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
-	f.AddString(tagText, text)
-	if err := s.Send("8", &f); err != nil {
-		g.logf("fix: %s: status reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
 	}
 }
 

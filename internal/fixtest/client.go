@@ -147,6 +147,20 @@ func Fields(m *quickfix.Message) map[quickfix.Tag]string {
 	return out
 }
 
+// Expect checks that m carries every field in want (tag → exact value),
+// reporting each difference as an error naming who, and returns m's fields
+// for further checks.
+func Expect(t testing.TB, who string, m *quickfix.Message, want map[quickfix.Tag]string) map[quickfix.Tag]string {
+	t.Helper()
+	got := Fields(m)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: tag %d = %q, want %q (message %v)", who, k, got[k], v, got)
+		}
+	}
+	return got
+}
+
 // FreeAddr returns a loopback address with a port nobody listens on now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
