@@ -29,3 +29,6 @@ acceptance-data: ## refresh testdata/fix-acceptance from ../shared/fix-acceptanc
 
 clean: ## remove build output and the local journal
 	rm -rf bin data
+
+bench: build ## quick benchmark suite (under 5 minutes): table, .hgrm, JSON and chart under bench-results/
+	./$(BIN) bench suite

@@ -360,5 +360,41 @@ func benchChart(args []string, stdout, stderr io.Writer) error {
 }
 
 func benchSuite(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not yet")
+	fs := flag.NewFlagSet("bench suite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := bench.SuiteConfig{Progress: stderr, Out: stdout}
+	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "length of each run, warm-up included")
+	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured start of each run")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait for answers after each run")
+	fs.StringVar(&cfg.Sync, "sync", "batch", "journal sync of the ringex runs")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the order mix")
+	fs.BoolVar(&cfg.Sweep, "sweep", true, "end with a rate sweep of ringex over FIX (10,000/s steps, 3 s each)")
+	fs.DurationVar(&cfg.SweepP99, "p99", time.Millisecond, "the p99 a sweep step must stay under")
+	out := fs.String("out", "", "results `dir` (default bench-results/<time>)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: ringex bench suite [flags]\n\nRuns:")
+		for _, r := range bench.SuiteRuns() {
+			fmt.Fprintf(stderr, "  %-22s %-10s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
+		}
+		fmt.Fprintln(stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
+	}
+	fmt.Fprintf(stdout, "# %s\n", bench.Machine())
+	start := time.Now()
+	results, err := bench.RunSuite(cfg)
+	if len(results) > 0 {
+		bench.WriteTable(stdout, results)
+		if werr := writeAll(*out, "suite", results); werr != nil {
+			err = errors.Join(err, werr)
+		} else {
+			fmt.Fprintf(stdout, "results in %s (%v)\n", *out, time.Since(start).Round(time.Second))
+		}
+	}
+	return err
 }

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// SuiteConfig shapes the quick suite (make bench).
+type SuiteConfig struct {
+	Duration, Warmup, Drain time.Duration
+	Sync                    string // journal sync of the ringex runs
+	Seed                    uint64
+	Sweep                   bool          // end with a rate sweep of ringex over FIX
+	SweepP99                time.Duration // the p99 a sweep step must stay under
+	Progress                io.Writer
+	Out                     io.Writer // the sweep's lines
+}
+
+// SuiteRun names one run of the suite.
+type SuiteRun struct {
+	Name     string
+	Target   string // "pipeline", "ringex", "responder", "quickfixgo"
+	Rate     float64
+	Sessions int
+	Inflight int // per session (fix) or in all (pipeline)
+}
+
+// SuiteRuns is the quick suite: the pipeline with fsync; ringex over FIX at
+// a few rates and at its maximum with 100 in flight; the generator's
+// ceiling (the trivial responder) and the bare quickfixgo baseline under
+// the same loads.
+func SuiteRuns() []SuiteRun {
+	return []SuiteRun{
+		{"pipeline 10,000/s", "pipeline", 10_000, 8, 4096},
+		{"pipeline max", "pipeline", 0, 8, 4096},
+		{"ringex 1,000/s", "ringex", 1_000, 8, 100},
+		{"ringex 10,000/s", "ringex", 10_000, 8, 100},
+		{"ringex 50,000/s", "ringex", 50_000, 8, 100},
+		{"ringex max 4x25", "ringex", 0, 4, 25},
+		{"responder 10,000/s", "responder", 10_000, 8, 100},
+		{"responder max 4x25", "responder", 0, 4, 25},
+		{"quickfixgo 10,000/s", "quickfixgo", 10_000, 8, 100},
+		{"quickfixgo max 4x25", "quickfixgo", 0, 4, 25},
+	}
+}
+
+// RunSuite runs SuiteRuns in order and returns every result, stopping at
+// the first error.
+func RunSuite(cfg SuiteConfig) ([]*Result, error) {
+	var results []*Result
+	for _, sr := range SuiteRuns() {
+		r, err := runSuiteOne(cfg, sr)
+		if r != nil {
+			results = append(results, r)
+		}
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", sr.Name, err)
+		}
+	}
+	if !cfg.Sweep {
+		return results, nil
+	}
+	held := 0.0
+	for rate := 10_000.0; rate <= 100_000; rate += 10_000 {
+		sr := SuiteRun{fmt.Sprintf("sweep ringex %s/s", FormatRate(rate)), "ringex", rate, 8, 100}
+		c := cfg
+		c.Duration, c.Warmup = 3*time.Second, time.Second
+		r, err := runSuiteOne(c, sr)
+		if r == nil {
+			return results, err
+		}
+		results = append(results, r)
+		ok := err == nil && Held(r, cfg.SweepP99)
+		if cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, "  sweep %9s/s  achieved %9s/s  p99 %8s  %s\n", FormatRate(rate), FormatRate(r.Achieved),
+				FormatNs(r.Ack.P99), map[bool]string{true: "held", false: "NOT held"}[ok])
+		}
+		if !ok {
+			break
+		}
+		held = rate
+	}
+	if cfg.Out != nil {
+		fmt.Fprintf(cfg.Out, "  sweep: highest rate held by ringex over FIX (p99 ack under %v, sync %s): %s/s\n", cfg.SweepP99, cfg.Sync, FormatRate(held))
+	}
+	return results, nil
+}
+
+func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
+	if sr.Target == "pipeline" {
+		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync, Sync: cfg.Sync, Accounts: sr.Sessions,
+			RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
+			Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 8), Progress: cfg.Progress})
+	}
+	fc := FIXConfig{SenderIDs: SenderIDs("BROKER", sr.Sessions), TargetID: "RINGEX",
+		Symbols:    []string{"AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "IBM"},
+		RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
+		Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 0), Progress: cfg.Progress}
+	name := sr.Name
+	if sr.Target == "ringex" {
+		name += " sync=" + cfg.Sync
+	}
+	return RunFIXTarget(sr.Target, fc, name, cfg.Sync, nil)
+}
