@@ -204,6 +204,12 @@ func dataLengthTag(tag int) int {
 	return 0
 }
 
+// Parse reads raw, a sequence of tag=value fields each ending in SOH, into
+// m, keeping raw without copying it. It checks field syntax only, not
+// framing or a dictionary: it is for tools and tests that hand the gateway a
+// message the session layer never saw (the gateway's fuzz target).
+func (m *Message) Parse(raw []byte) error { return m.parse(raw) }
+
 // parse reads a framed message into m. m keeps raw, without copying it.
 //
 // Hot path: allocates nothing once m.fields has grown to the largest message.
