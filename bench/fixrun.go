@@ -335,7 +335,7 @@ func (s *fixSession) send(run *fixRun) {
 		d := time.Duration(stopNs - now)
 		if waitNs > 0 {
 			d = min(d, time.Duration(waitNs-now))
-			time.Sleep(d)
+			sleepFor(d)
 			continue
 		}
 		timer.Reset(d)

@@ -140,7 +140,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 		switch {
 		case to > from:
 		case waitNs > 0:
-			time.Sleep(time.Duration(min(waitNs, stopNs) - now))
+			sleepFor(time.Duration(min(waitNs, stopNs) - now))
 		default:
 			select {
 			case <-sk.tr.wake:

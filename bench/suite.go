@@ -81,8 +81,10 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 		}
 		held = rate
 	}
-	if cfg.Out != nil {
+	if cfg.Out != nil && held > 0 {
 		fmt.Fprintf(cfg.Out, "  sweep: highest rate held by ringex over FIX (p99 ack under %v, sync %s): %s/s\n", cfg.SweepP99, cfg.Sync, FormatRate(held))
+	} else if cfg.Out != nil {
+		fmt.Fprintf(cfg.Out, "  sweep: no rate from 10,000/s held by ringex over FIX (p99 ack under %v, sync %s)\n", cfg.SweepP99, cfg.Sync)
 	}
 	return results, nil
 }
