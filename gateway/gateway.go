@@ -75,6 +75,7 @@ type Gateway struct {
 	sessions  []*fix.Session          // by account id; [0] unused
 	rejectSeq atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out       fix.Fields              // the publish stage's reusable message body
+	affected  []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
 	logf      func(format string, args ...any)
 }
 
@@ -89,6 +90,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		symbolIDs: make(map[string]uint32, len(opts.Symbols)),
 		accounts:  make(map[*fix.Session]uint32, len(opts.Sessions)),
 		sessions:  make([]*fix.Session, len(opts.Sessions)+1),
+		affected:  make([]int64, len(opts.Sessions)+1),
 		logf:      opts.Logf,
 	}
 	if g.logf == nil {
@@ -179,6 +181,8 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 		g.onCancel(s, m, account, matcher.KindReplace)
 	case "H":
 		g.onStatus(s, m, account)
+	case "q":
+		g.onMassCancel(s, m, account)
 	default:
 		g.businessReject(s, m, 3, "unsupported message type")
 	}

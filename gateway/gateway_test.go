@@ -202,6 +202,28 @@ func TestCancelOnDisconnect(t *testing.T) {
 	}
 }
 
+// TestMassCancel: an OrderMassCancelRequest cancels every order of the
+// session (GTC too), then reports how many.
+func TestMassCancel(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	a.Send("D", tag.ClOrdID, "D1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "9.00", tag.TimeInForce, "0")
+	a.Next(wait)
+	a.Send("D", tag.ClOrdID, "G1", tag.Symbol, "IBM", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "9.00", tag.TimeInForce, "1")
+	a.Next(wait)
+
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "1", tag.Symbol, "ZZZZ")
+	check(t, "unknown symbol", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "1"})
+
+	a.Send("q", tag.ClOrdID, "M1", tag.MassCancelRequestType, "7")
+	check(t, "day cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "D1"})
+	check(t, "gtc cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1"})
+	check(t, "report", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M1",
+		tag.MassCancelRequestType: "7", tag.MassCancelResponse: "7", tag.TotalAffectedOrders: "2"})
+}
+
 // TestTLSSession: a broker connects over TLS with the exchange's certificate.
 func TestTLSSession(t *testing.T) {
 	certFile, keyFile := selfSignedCert(t)

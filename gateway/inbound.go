@@ -79,6 +79,42 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 	}
 }
 
+// Mass cancel request types (FIX 4.4 MassCancelRequestType) the exchange takes.
+const (
+	massCancelSymbol = 1 // every order of the session in one symbol
+	massCancelAll    = 7 // every order of the session
+)
+
+// onMassCancel submits an OrderMassCancelRequest: every resting order of the
+// session (GTC too) in one symbol or in all, answered with the cancels and
+// then an OrderMassCancelReport once they are durable.
+func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
+	clOrd, _ := m.Get(tagClOrdID)
+	id, ok := clOrdID(clOrd)
+	if !ok {
+		g.massCancelRejected(s, clOrd, m, 99, "ClOrdID missing or longer than 24 characters")
+		return
+	}
+	kind, _ := m.GetInt(tagMassCancelType)
+	cmd := matcher.Command{Kind: matcher.KindMassCancel, Account: account, TIF: matcher.GTC,
+		ClOrdID: id, Qty: 1, Price: int64(kind)}
+	switch kind {
+	case massCancelAll:
+	case massCancelSymbol:
+		sym, _ := m.Get(tagSymbol)
+		if cmd.Symbol = g.symbolIDs[string(sym)]; cmd.Symbol == 0 {
+			g.massCancelRejected(s, clOrd, m, 1, "unknown symbol "+string(sym))
+			return
+		}
+	default:
+		g.massCancelRejected(s, clOrd, m, 0, "MassCancelRequestType must be 1 (symbol) or 7 (all orders)")
+		return
+	}
+	if err := g.submit.Submit(&cmd); err != nil {
+		g.massCancelRejected(s, clOrd, m, 99, "exchange is not accepting requests")
+	}
+}
+
 // clOrdID copies b into a fixed-size id; ok is false when b is empty or too
 // long. No allocation.
 func clOrdID(b []byte) (id matcher.ClOrdID, ok bool) {

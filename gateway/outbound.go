@@ -20,10 +20,16 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	f := &g.out
 	f.Reset()
 	msgType := "8"
-	if ev.Type == matcher.EvCancelRejected {
+	switch ev.Type {
+	case matcher.EvCancelRejected:
 		msgType = "9"
 		g.cancelReject(f, s.BeginString() == fix42, ev)
-	} else {
+	case matcher.EvMassCancelReport:
+		if !g.massCancelReport(f, ev) {
+			return
+		}
+		msgType = "r"
+	default:
 		g.executionReport(f, s.BeginString() == fix42, ev)
 	}
 	if err := s.Send(msgType, f); err != nil {
@@ -115,6 +121,44 @@ func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	f.AddChar(tagCxlRejResponseTo, responseTo)
 	f.AddInt(tagCxlRejReason, int64(cxlRejReason(ev.Reason, fix42)))
 	f.AddString(tagText, reasonText(ev.Reason))
+}
+
+// massCancelReport writes the OrderMassCancelReport that ends a broker's
+// mass cancel. The node splits an all-symbols request into one command per
+// symbol, in symbol order; their counts add up and only the last one reports
+// (an engine given the request whole, Symbol 0, reports once).
+func (g *Gateway) massCancelReport(f *fix.Fields, ev *matcher.Event) bool {
+	g.affected[ev.Account] += ev.CumQty
+	if ev.Price == massCancelAll && ev.Symbol != 0 && int(ev.Symbol) < len(g.opts.Symbols) {
+		return false
+	}
+	f.AddBytes(tagClOrdID, idBytes(&ev.ClOrdID))
+	f.AddInt(tagOrderID, ev.Seq)
+	f.AddInt(tagMassCancelType, ev.Price)
+	f.AddInt(tagMassCancelResp, ev.Price) // accepted, with the scope asked for
+	if ev.Price == massCancelSymbol {
+		f.AddString(tagSymbol, g.symbol(ev.Symbol).Name)
+	}
+	f.AddInt(tagTotalAffected, g.affected[ev.Account])
+	f.AddTime(tagTransactTime, time.Unix(0, ev.TimeNs))
+	g.affected[ev.Account] = 0
+	return true
+}
+
+// massCancelRejected answers an OrderMassCancelRequest that never reached the
+// matcher.
+func (g *Gateway) massCancelRejected(s *fix.Session, clOrd []byte, m *fix.Message, reason int64, text string) {
+	var f fix.Fields
+	f.AddBytes(tagClOrdID, clOrd)
+	f.AddString(tagOrderID, "NONE")
+	kind, _ := m.Get(tagMassCancelType)
+	f.AddBytes(tagMassCancelType, kind)
+	f.AddChar(tagMassCancelResp, '0') // rejected
+	f.AddInt(tagMassCancelRej, reason)
+	f.AddString(tagText, text)
+	if err := s.Send("r", &f); err != nil {
+		g.logf("fix: %s: mass cancel reject not sent: %v", s.ID(), err)
+	}
 }
 
 // idBytes is a ClOrdID without its zero padding, as a slice of the id itself.

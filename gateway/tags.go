@@ -28,4 +28,8 @@ const (
 	tagRefMsgType       = 372
 	tagBusinessRejReas  = 380
 	tagCxlRejResponseTo = 434
+	tagMassCancelType   = 530 // MassCancelRequestType
+	tagMassCancelResp   = 531 // MassCancelResponse
+	tagMassCancelRej    = 532 // MassCancelRejectReason
+	tagTotalAffected    = 533 // TotalAffectedOrders
 )

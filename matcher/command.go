@@ -57,6 +57,10 @@ const (
 // A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
 // account's Day orders only, as cancel-on-disconnect does; GTC cancels every
 // resting order, as an OrderMassCancelRequest does.
+// A KindMassCancel with Qty > 0 is answered after its cancels with one
+// EvMassCancelReport (the gateway sets it on an OrderMassCancelRequest, whose
+// MassCancelRequestType rides in Price for the report; cancel-on-disconnect
+// leaves Qty 0 and gets only the cancels).
 
 // IDLen is the fixed size of a client order id. Longer ids are refused at the
 // gateway; shorter ones are zero-padded.

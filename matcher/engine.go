@@ -516,25 +516,25 @@ func (e *Engine) applyMassCancel(c *Command) {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	a := e.accts.get(c.Account)
-	if a == nil {
-		return
-	}
-	// The account's list is in acceptance order, so the cancels come oldest first.
-	for oi := a.head; oi != 0; {
-		o := &e.orders[oi]
-		next := o.anext
-		if (c.Symbol == 0 || o.symbol == c.Symbol) && (c.TIF != Day || o.tif == Day) {
-			e.unlinkLevel(e.book(o.symbol), oi)
-			o.leaves = 0
-			e.emit(EvCancelled, ReasonMassCancel, o)
-			last := next == 0
-			e.finish(oi) // may delete the account's entry when its list empties
-			if last {
-				return
+	cancelled := int64(0)
+	if a := e.accts.get(c.Account); a != nil {
+		// The account's list is in acceptance order, so the cancels come oldest first.
+		for oi := a.head; oi != 0; {
+			o := &e.orders[oi]
+			next := o.anext
+			if (c.Symbol == 0 || o.symbol == c.Symbol) && (c.TIF != Day || o.tif == Day) {
+				e.unlinkLevel(e.book(o.symbol), oi)
+				o.leaves = 0
+				e.emit(EvCancelled, ReasonMassCancel, o)
+				cancelled++
+				e.finish(oi) // may delete the account's entry when its list empties
 			}
+			oi = next
 		}
-		oi = next
+	}
+	if c.Qty > 0 {
+		e.rejectCmd(EvMassCancelReport, ReasonNone)
+		e.out[len(e.out)-1].CumQty = cancelled
 	}
 }
 

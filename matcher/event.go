@@ -12,6 +12,9 @@ const (
 	EvCancelRejected EventType = 6 // a cancel or replace was refused; nothing changed
 	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order
 	EvStatus         EventType = 8 // answer to KindStatus: the order as it stands, or Reason why not (FIX ExecType OrderStatus)
+	// EvMassCancelReport ends a KindMassCancel that asked for it (Qty > 0):
+	// the command's own fields, with CumQty the number of orders it cancelled.
+	EvMassCancelReport EventType = 9
 )
 
 // Reason qualifies a reject, a cancel or an expiry. The gateway maps it to

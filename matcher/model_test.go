@@ -442,11 +442,17 @@ func (m *refModel) massCancel(c *Command) {
 		m.reject(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
+	cancelled := int64(0)
 	for _, o := range slices.Clone(m.live) {
 		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			o.leaves = 0
 			m.emit(EvCancelled, ReasonMassCancel, o)
 			m.finish(o)
+			cancelled++
 		}
+	}
+	if c.Qty > 0 {
+		m.reject(EvMassCancelReport, ReasonNone)
+		m.out[len(m.out)-1].CumQty = cancelled
 	}
 }

@@ -5,6 +5,7 @@ import "strconv"
 var eventTypeNames = [...]string{
 	EvAccepted: "accepted", EvFill: "fill", EvCancelled: "cancelled", EvReplaced: "replaced",
 	EvRejected: "rejected", EvCancelRejected: "cancel_rejected", EvExpired: "expired", EvStatus: "status",
+	EvMassCancelReport: "mass_cancel_report",
 }
 
 func (t EventType) String() string {

@@ -181,6 +181,9 @@ func (g *streamGen) next() Command {
 		if g.chance(50) {
 			c.TIF = GTC // every order; Day (zero): Day orders only
 		}
+		if g.chance(50) {
+			c.Qty, c.Price = 1, 7 // a broker's request: report when done
+		}
 	default:
 		c.Kind = Kind(g.pick(10)) // checkpoint markers, and kinds that do not exist
 	}

@@ -93,7 +93,7 @@ func (c *Client) Send(msgType string, fields ...any) {
 		}
 		m.Body.SetString(t, fmt.Sprint(fields[i+1]))
 	}
-	if _, ok := fieldsHave(fields, tag.TransactTime); !ok && (msgType == "D" || msgType == "F" || msgType == "G") {
+	if _, ok := fieldsHave(fields, tag.TransactTime); !ok && (msgType == "D" || msgType == "F" || msgType == "G" || msgType == "q") {
 		m.Body.SetString(tag.TransactTime, time.Now().UTC().Format("20060102-15:04:05.000"))
 	}
 	if err := quickfix.SendToTarget(m, c.sid); err != nil {
