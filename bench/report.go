@@ -130,6 +130,15 @@ func WriteTable(w io.Writer, results []*Result) {
 				FormatNs(p.P999), FormatNs(p.P9999), FormatNs(p.Max), errs)
 		}
 	}
+	for _, r := range results {
+		if r.Unsent > 0 {
+			fmt.Fprintf(w, "note: %s: %d requests planned in the run were never sent (the target fell behind by more than the in-flight bound)\n", r.Name, r.Unsent)
+		}
+		if r.Unanswered > 0 {
+			fmt.Fprintf(w, "note: %s: %d requests sent were not answered within the drain time (counted in errors)\n", r.Name, r.Unanswered)
+		}
+	}
+	fmt.Fprintln(w, "latency from each request's planned send time (rate asked) or its send (max: closed loop); ack: new order → New; fill: crossing order → first fill; amend: cancel/replace → answer")
 }
 
 // fileName turns a run name into a file name.
