@@ -188,6 +188,11 @@ func severalWriters(t *testing.T, w WaitStrategy, capacity uint32) {
 		{
 			const writers = 8
 			perWriter := count(20_000)
+			if w == WaitBusySpin && capacity < 64 {
+				// Fourteen spinning goroutines on a tiny ring crawl on a
+				// machine with fewer cores than that; fewer slots suffice.
+				perWriter /= 10
+			}
 			// The exchange's shape: {journal, replicate} -> match x3 -> publish.
 			c := newChecker(t, Options{Capacity: capacity, Writers: writers, Wait: w}, 2, 3, 1)
 			lastN := make([]int64, writers)
@@ -232,12 +237,11 @@ func severalWriters(t *testing.T, w WaitStrategy, capacity uint32) {
 					t.Fatalf("writer %d: last slot seen #%d, want #%d", wr, n, perWriter-1)
 				}
 			}
-			st := c.ring.Stats()
-			if minSequencerCapacity <= capacity && c.ring.reserveWaits.Load() == 0 {
-				t.Errorf("go-disruptor never refused a writer")
-			}
-			if st[0].BackPressure == 0 {
-				t.Errorf("8 writers on %d slots never waited for room: %+v", capacity, st[0])
+			if minSequencerCapacity <= capacity {
+				t.Logf("go-disruptor refused writers %d times", c.ring.reserveWaits.Load())
+				if c.ring.reserveWaits.Load() == 0 {
+					t.Errorf("go-disruptor never refused a writer")
+				}
 			}
 		}
 	}
@@ -307,6 +311,51 @@ func TestCloseDrainsEverythingPublished(t *testing.T) {
 			}
 			if err := r.Close(); err != nil {
 				t.Fatalf("second Close: %v", err)
+			}
+		})
+	}
+}
+
+// TestFullRingBlocksWriterAndCountsIt fills a ring whose last stage is held,
+// and checks that the next Claim waits, counts as back-pressure, and goes on
+// once the stage lets go.
+func TestFullRingBlocksWriterAndCountsIt(t *testing.T) {
+	for _, w := range strategies {
+		t.Run(w.String(), func(t *testing.T) {
+			release := make(chan struct{})
+			r, err := New[testSlot](Options{Capacity: 4, Wait: w},
+				Stage{Name: "held", Handlers: []Handler{HandlerFunc(func(lo, hi int64) { <-release })}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Start()
+			for i := 0; i < 4; i++ {
+				seq, _ := r.Claim()
+				r.Publish(seq)
+			}
+			claimed := make(chan int64)
+			go func() {
+				seq, _ := r.Claim()
+				claimed <- seq
+			}()
+			select {
+			case seq := <-claimed:
+				t.Fatalf("Claim returned %d on a full ring", seq)
+			case <-time.After(50 * time.Millisecond):
+			}
+			if bp := r.Stats()[0].BackPressure; bp != 1 {
+				t.Fatalf("back-pressure %d while one writer waits, want 1", bp)
+			}
+			close(release)
+			within(t, "the waiting claim", func() {
+				if seq := <-claimed; seq != 4 {
+					t.Errorf("claimed %d, want 4", seq)
+				}
+			})
+			r.Publish(4)
+			within(t, "close", func() { _ = r.Close() })
+			if st := r.Stats(); st[0].Events != 5 || st[1].Events != 5 {
+				t.Fatalf("stats after close: %+v", st)
 			}
 		})
 	}
