@@ -71,7 +71,7 @@ func WriteSVG(w io.Writer, title string, curves []Curve) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", chartW, chartH, chartW, chartH)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="16">%s</text>`+"\n", plotL, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="13">%s</text>`+"\n", plotL, html.EscapeString(title))
 	for d := 0.0; d <= maxNines; d++ { // vertical grid: 0%, 90%, 99%, ...
 		xp := plotL + (plotR-plotL)*d/maxNines
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", xp, plotT, xp, plotB)
