@@ -29,7 +29,7 @@ func CurveOf(name string, r *Result, metric string) Curve {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH         = 960, 560
+	chartW, chartH         = 1120, 560
 	plotL, plotR           = 80, 700
 	plotT, plotB           = 50, 500
 	chartMaxNines          = 6 // the x axis ends at 99.9999%
@@ -71,7 +71,7 @@ func WriteSVG(w io.Writer, title string, curves []Curve) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", chartW, chartH, chartW, chartH)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="13">%s</text>`+"\n", plotL, html.EscapeString(title))
+	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="12">%s</text>`+"\n", plotL, html.EscapeString(title))
 	for d := 0.0; d <= maxNines; d++ { // vertical grid: 0%, 90%, 99%, ...
 		xp := plotL + (plotR-plotL)*d/maxNines
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>`+"\n", xp, plotT, xp, plotB)
@@ -96,9 +96,13 @@ func WriteSVG(w io.Writer, title string, curves []Curve) error {
 			}
 			fmt.Fprintf(&path, "%s%.1f,%.1f ", cmd, x(p.Percentile), y(p.Value))
 		}
-		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2"><title>%s</title></path>`+"\n", strings.TrimSpace(path.String()), color, html.EscapeString(c.Name))
+		dash := "" // a second round of the palette is dashed, so no two curves look alike
+		if i >= len(colors) {
+			dash = ` stroke-dasharray="6 3"`
+		}
+		fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="2"%s><title>%s</title></path>`+"\n", strings.TrimSpace(path.String()), color, dash, html.EscapeString(c.Name))
 		ly := plotT + 10 + i*chartLegendLineSpacing
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>`+"\n", plotR+15, ly, plotR+35, ly, color)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"%s/>`+"\n", plotR+15, ly, plotR+35, ly, color, dash)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", plotR+40, ly+4, html.EscapeString(c.Name))
 	}
 	b.WriteString("</svg>\n")
