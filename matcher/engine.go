@@ -478,7 +478,7 @@ func (e *Engine) applyReplace(c *Command) {
 
 	old := t.clOrd
 	e.cl.remove(t, ti)
-	e.ret.add(retRec{orderID: t.id, account: t.account, symbol: t.symbol, id: old}, t.clh)
+	e.ret.add(&retRec{orderID: t.id, account: t.account, symbol: t.symbol, id: old}, t.clh)
 	t.clOrd, t.clh = c.ClOrdID, h
 	e.cl.put(t, ti)
 

@@ -343,11 +343,21 @@ type retSlot struct {
 	ref uint32
 }
 
+func b2u(b bool) uint {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 const (
 	retOrderKey = 1 << 31
 	retGens     = 7 // generations lookups see; an eighth is being zeroed
 	retAll      = retGens + 1
 )
+
+// findCl's unrolled filter check reads exactly eight generations.
+var _ = [1]struct{}{}[retAll-8]
 
 // retired remembers the most recent retired ClOrdIDs in generations of n
 // records (n = perGen): the current generation and the retGens-1 before it,
@@ -375,13 +385,19 @@ type retired struct {
 	gens        [retAll][]retSlot
 	filter      []uint64 // word of line w for generation g at w*retAll + g
 	cur         int      // current generation; (cur+1) % retAll is being zeroed
+	visible     uint     // bit g set when generation g is seen by lookups: all but (cur+1) % retAll
 	zeroAt      int      // next slot of the table being zeroed
 	zeroFAt     int      // next line whose word of the generation being zeroed is cleared
 	genSlots    int
 	filterLines int
-	zeroBatch   int
-	zeroFBatch  int
+	zeroBatch   int // table slots zeroed per zeroing step
+	zeroFBatch  int // filter lines zeroed per zeroing step
 }
+
+// The generation being zeroed is cleared in steps, one every zeroEvery
+// records, each a clear of zeroBatch slots: a few memclr calls per
+// generation rather than a loop on every record.
+const zeroEvery = 16
 
 // retPerGen returns the generation size that remembers at least window records.
 func retPerGen(window int) int { return max(1, (window+retGens-2)/(retGens-1)) }
@@ -395,52 +411,70 @@ func (r *retired) init(window int) {
 	for r.filterLines < n/4 {
 		r.filterLines *= 2
 	}
-	r.zeroBatch = (r.genSlots + n - 1) / n
-	r.zeroFBatch = (r.filterLines + n - 1) / n
+	steps := (n + zeroEvery - 1) / zeroEvery // zeroing steps per generation: at fills 1, 1+zeroEvery, ...
+	r.zeroBatch = (r.genSlots + steps - 1) / steps
+	r.zeroFBatch = (r.filterLines + steps - 1) / steps
+	r.visible = retVisible(r.cur)
+}
+
+// retVisible returns the generations lookups see when cur is current.
+func retVisible(cur int) uint {
+	return (1<<retAll - 1) &^ (1 << (uint(cur+1) % retAll))
 }
 
 // add remembers rec, whose ClOrdID's clHash64 is h.
-func (r *retired) add(rec retRec, h uint64) {
+func (r *retired) add(rec *retRec, h uint64) {
 	if r.genFill == r.perGen {
-		next := (r.cur + 1) % retAll
+		next := int(uint(r.cur+1) % retAll)
 		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterLines) {
 			panic("matcher: retired generation reused before it was zeroed")
 		}
 		r.cur, r.genFill = next, 0
 		r.zeroAt, r.zeroFAt = 0, 0
+		r.visible = retVisible(next)
 	}
 	i := r.ringAt
 	if i == len(r.ring) {
 		r.ring = append(r.ring, retRec{})
 	}
-	r.ring[i] = rec
+	r.ring[i] = *rec
 	r.total++
 	r.genFill++
 	if r.ringAt++; r.ringAt == retGens*r.perGen {
 		r.ringAt = 0
 	}
-	if r.gens[r.cur] == nil {
-		r.gens[r.cur] = make([]retSlot, r.genSlots)
-	}
-	if r.filter == nil {
-		r.filter = make([]uint64, r.filterLines*retAll)
-	}
 	t := r.gens[r.cur]
+	if t == nil {
+		t = make([]retSlot, r.genSlots)
+		r.gens[r.cur] = t
+		if r.filter == nil {
+			r.filter = make([]uint64, r.filterLines*retAll)
+		}
+	}
 	w, bits := filterBits(h, r.filterLines)
 	r.filter[w*retAll+r.cur] |= bits
 	r.insert(t, retSlot{fold(h), uint32(i + 1)})
 	if rec.finished {
 		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
 	}
-	if z := (r.cur + 1) % retAll; r.gens[z] != nil {
-		end := min(r.zeroAt+r.zeroBatch, r.genSlots)
-		for gz := r.gens[z]; r.zeroAt < end; r.zeroAt++ { // a few slots: no memclr call
-			gz[r.zeroAt] = retSlot{}
-		}
-		end = min(r.zeroFAt+r.zeroFBatch, r.filterLines)
-		for ; r.zeroFAt < end; r.zeroFAt++ {
-			r.filter[r.zeroFAt*retAll+z] = 0
-		}
+	if r.genFill%zeroEvery == 1 || zeroEvery == 1 {
+		r.zeroStep()
+	}
+}
+
+// zeroStep clears the next part of the generation being zeroed.
+func (r *retired) zeroStep() {
+	z := int(uint(r.cur+1) % retAll)
+	gz := r.gens[z]
+	if gz == nil {
+		return
+	}
+	end := min(r.zeroAt+r.zeroBatch, r.genSlots)
+	clear(gz[r.zeroAt:end])
+	r.zeroAt = end
+	end = min(r.zeroFAt+r.zeroFBatch, r.filterLines)
+	for ; r.zeroFAt < end; r.zeroFAt++ {
+		r.filter[r.zeroFAt*retAll+z] = 0
 	}
 }
 
@@ -462,13 +496,16 @@ func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
 	line := (*[retAll]uint64)(r.filter[w*retAll:])
 	// Which generations may hold it; bits is never 0, and an unused
 	// generation's words are. At most one really does: ids are unique.
-	var maybe uint
-	for g := range retAll {
-		if line[g]&bits == bits {
-			maybe |= 1 << g
-		}
+	// Unrolled and branch-free: a fresh ClOrdID, the common case, is in
+	// none of them.
+	maybe := b2u(line[0]&bits == bits) | b2u(line[1]&bits == bits)<<1 |
+		b2u(line[2]&bits == bits)<<2 | b2u(line[3]&bits == bits)<<3 |
+		b2u(line[4]&bits == bits)<<4 | b2u(line[5]&bits == bits)<<5 |
+		b2u(line[6]&bits == bits)<<6 | b2u(line[7]&bits == bits)<<7
+	maybe &= r.visible // the one being zeroed is forgotten
+	if maybe == 0 {
+		return nil
 	}
-	maybe &^= 1 << ((r.cur + 1) % retAll) // the one being zeroed is forgotten
 	h := fold(h64)
 	for maybe != 0 {
 		t := r.gens[mbits.TrailingZeros(maybe)]
