@@ -1,0 +1,81 @@
+// Package replica keeps a standby ringex process one step behind the
+// primary: it ships the primary's journal records to the standby over TCP,
+// has the standby journal them (one fsync per frame) and acknowledge the
+// highest durable sequence, catches a late or returning standby up from the
+// primary's journal, and keeps the epochs that tell one primary term from the
+// next.
+//
+// replica owns the wire format, the primary's Sender, the standby's
+// Receiver, the epoch history file and the cutting of a diverged journal. It
+// refuses to know what a record means: records are the journal's opaque
+// bytes, and applying them (matching) is the caller's callback. It imports
+// journal only.
+//
+// # Frames
+//
+// All integers are little-endian. Every message in both directions is one
+// frame:
+//
+//	frame (20 bytes + body)
+//	+--------+--------+------+----------+-------+------------------+
+//	| crc32c | length | type | reserved | epoch | body (length)    |
+//	| u32    | u32    | u8   | 3 bytes  | u64   |                  |
+//	+--------+--------+------+----------+-------+------------------+
+//	  crc32c (Castagnoli) covers everything after itself; length is the
+//	  body's; epoch is the sender's current epoch (0 for a standby that has
+//	  never followed anyone)
+//
+//	hello     standby → primary, first frame of a connection
+//	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64) |
+//	welcome   primary → standby, the answer to hello
+//	          | keep u64 | n u32 | n × (epoch u64, first seq u64) |
+//	          keep: the standby's journal agrees with the primary's up to
+//	          this seq; records after it must be discarded before following
+//	records   primary → standby
+//	          | first seq u64 | count u32 | shipped u64 | count × (len u32, bytes) |
+//	          shipped: the primary's last shipped seq when it sent the frame
+//	ack       standby → primary: | highest durable seq u64 |
+//	heartbeat both ways: | last seq u64 | (primary: shipped, standby: durable)
+//	refuse    primary → standby: | reason (UTF-8) |
+//
+// A frame body is at most MaxFrameBytes. A bad CRC, an unknown type, a
+// length over the bound or a records frame whose first seq is not the next
+// expected one ends the connection with an error naming what was wrong;
+// the standby reconnects and says again where it stands, so nothing is
+// skipped and nothing applied twice.
+//
+// # The stream
+//
+// The primary's replicate handler hands each ring batch to Sender.Ship,
+// which copies the records into a bounded window of recent records; the
+// connection's writer sends everything in the window from the standby's
+// cursor as one records frame (so one ring batch is one frame when the
+// standby keeps up, and several coalesce when it does not). A standby that
+// connects with a lower last seq than the window holds is first streamed
+// what it lacks from the primary's journal (journal.Read: plain and zstd
+// segments alike), in frames of up to catchUpFrameRecords records, then from
+// the window: the cursor moves one seq at a time over one source or the
+// other, so there is no gap and no duplicate. A standby further behind than
+// the primary's journal keeps (the hot and archived segments start after its
+// last seq) is refused: it must be seeded with a copy of the primary's data
+// folder (a snapshot-shipping catch-up is not built).
+//
+// Sync mode: the replicate handler calls Sender.Await for the batch's last
+// seq and returns only when the standby acknowledged it, so the stages after
+// the first see a batch only when the journal has fsynced it and the standby
+// has. Async mode: Await is not called; a standby may lag, and a primary
+// that dies loses what the standby had not received.
+//
+// # Epochs
+//
+// Every primary term has an epoch number, carried in every frame. The
+// history (which epoch began at which seq) lives in <dataDir>/epoch beside
+// the journal folder (History). A primary starts a new epoch each time it
+// starts or is promoted, at the seq after its last durable record. A
+// standby's hello carries its history; the primary compares the two and
+// answers with keep, the last seq up to which both journals are the same
+// (Kafka's leader-epoch rule): the first entry where the histories differ
+// starts where the logs may diverge. A standby whose history has an epoch the
+// primary lacks is newer than the primary: it is refused, and the stale
+// primary is the one that must step down (Probe).
+package replica

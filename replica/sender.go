@@ -1,0 +1,462 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/journal"
+)
+
+// catchUpFrameRecords bounds a records frame sent from the journal.
+const catchUpFrameRecords = 4096
+
+// liveFrameRecords bounds a records frame sent from the window.
+const liveFrameRecords = 8192
+
+// SenderOptions configure the primary's side.
+type SenderOptions struct {
+	Listen      string // host:port standbys connect to
+	JournalDir  string // the primary's journal, for catch-up
+	History     *History
+	NextSeq     int64 // the seq of the first record Ship will be given
+	HeartbeatMs int   // how often an idle connection carries a heartbeat; 0: 100
+	TimeoutMs   int   // a standby silent this long is dropped; 0: 10 × HeartbeatMs
+	// WindowRecords bounds the records kept in memory for the live stream; a
+	// standby further behind reads the journal. It must exceed the ring's
+	// capacity, so that a record has left the window only once the journal
+	// stage, which runs beside the replicate stage, has made it durable.
+	WindowRecords int
+	Logf          func(format string, args ...any)
+}
+
+// SenderStats are the primary's replication counters.
+type SenderStats struct {
+	Shipped     int64 // highest seq handed to Ship
+	Acked       int64 // highest seq the standby has acknowledged as durable
+	Connected   bool  // a standby is connected and past the handshake
+	CaughtUp    bool  // it has acknowledged everything shipped at least once since it connected
+	Connections int64 // handshakes completed
+}
+
+// ErrClosed is returned by Await after Close.
+var ErrClosed = errors.New("replica: closed")
+
+// Sender is the primary's side: it accepts one standby at a time and streams
+// it what it lacks, then everything shipped.
+type Sender struct {
+	opts SenderOptions
+	logf func(string, ...any)
+	ln   net.Listener
+
+	mu       sync.Mutex
+	win      [][]byte // ring of recent records, by seq % len
+	winFirst int64    // oldest seq held
+	winNext  int64    // next seq Ship will be given
+	conn     net.Conn // the current standby, nil when none
+	connID   int64
+
+	shipped     atomic.Int64
+	acked       atomic.Int64
+	connected   atomic.Bool
+	caughtUp    atomic.Bool
+	connections atomic.Int64
+
+	data    chan struct{} // Ship → writer
+	ack     chan struct{} // reader → Await
+	closing chan struct{}
+	wg      sync.WaitGroup
+}
+
+// Listen opens the primary's replication port.
+func Listen(opts SenderOptions) (*Sender, error) {
+	if opts.HeartbeatMs <= 0 {
+		opts.HeartbeatMs = 100
+	}
+	if opts.TimeoutMs <= 0 {
+		opts.TimeoutMs = 10 * opts.HeartbeatMs
+	}
+	if opts.WindowRecords <= 0 {
+		opts.WindowRecords = 1 << 16
+	}
+	if opts.NextSeq < 1 || opts.History == nil || opts.JournalDir == "" {
+		return nil, errors.New("replica: SenderOptions need NextSeq, History and JournalDir")
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("replica: listen on %s: %w", opts.Listen, err)
+	}
+	s := &Sender{opts: opts, logf: opts.Logf, ln: ln,
+		win: make([][]byte, opts.WindowRecords), winFirst: opts.NextSeq, winNext: opts.NextSeq,
+		data: make(chan struct{}, 1), ack: make(chan struct{}, 1), closing: make(chan struct{})}
+	if s.logf == nil {
+		s.logf = log.Printf
+	}
+	s.shipped.Store(opts.NextSeq - 1)
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Addr is the replication port's address.
+func (s *Sender) Addr() net.Addr { return s.ln.Addr() }
+
+// Ship queues records firstSeq, firstSeq+1, ... for the standby. It is called
+// once per ring batch by the replicate handler, in seq order. The records are
+// copied. Hot path: one short uncontended lock per batch, and no allocation
+// once every window entry has grown to its record's size.
+func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
+	if len(recs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if firstSeq != s.winNext {
+		s.mu.Unlock()
+		panic(fmt.Sprintf("replica: Ship seq %d, want %d", firstSeq, s.winNext))
+	}
+	w := int64(len(s.win))
+	for _, r := range recs {
+		i := s.winNext % w
+		s.win[i] = append(s.win[i][:0], r...)
+		s.winNext++
+	}
+	if s.winNext-s.winFirst > w {
+		s.winFirst = s.winNext - w
+	}
+	s.mu.Unlock()
+	s.shipped.Store(firstSeq + int64(len(recs)) - 1)
+	notify(s.data)
+}
+
+// Await blocks until the standby has acknowledged seq, or until timeout
+// passes (timeout 0: no bound), or the Sender closes. It reports whether seq
+// is acknowledged. Hot path in sync mode: no allocation when the ack is
+// already there.
+func (s *Sender) Await(seq int64, timeout time.Duration, t *time.Timer) (bool, error) {
+	for {
+		if s.acked.Load() >= seq {
+			return true, nil
+		}
+		var expired <-chan time.Time
+		if timeout > 0 {
+			t.Reset(timeout)
+			expired = t.C
+		}
+		select {
+		case <-s.ack:
+		case <-expired:
+			return s.acked.Load() >= seq, nil
+		case <-s.closing:
+			return false, ErrClosed
+		}
+		if timeout > 0 && !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+	}
+}
+
+// Stats returns the counters.
+func (s *Sender) Stats() SenderStats {
+	return SenderStats{Shipped: s.shipped.Load(), Acked: s.acked.Load(), Connected: s.connected.Load(),
+		CaughtUp: s.caughtUp.Load(), Connections: s.connections.Load()}
+}
+
+// Close stops accepting, drops the standby and wakes every Await.
+func (s *Sender) Close() {
+	select {
+	case <-s.closing:
+		return
+	default:
+	}
+	close(s.closing)
+	s.ln.Close()
+	s.mu.Lock()
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sender) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			select {
+			case <-s.closing:
+				return
+			default:
+			}
+			s.logf("replica: accept: %v", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		s.mu.Lock()
+		if s.conn != nil {
+			s.logf("replica: a new standby connection from %s replaces the one from %s", c.RemoteAddr(), s.conn.RemoteAddr())
+			s.conn.Close()
+		}
+		s.conn = c
+		s.connID++
+		id := s.connID
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			err := s.serve(c)
+			c.Close()
+			s.mu.Lock()
+			current := s.connID == id
+			if current {
+				s.conn = nil
+				s.connected.Store(false)
+				s.caughtUp.Store(false)
+			}
+			s.mu.Unlock()
+			select {
+			case <-s.closing:
+			default:
+				s.logf("replica: standby %s gone: %v", c.RemoteAddr(), err)
+			}
+		}()
+	}
+}
+
+// serve runs one standby connection: handshake, then a reader for acks and
+// heartbeats beside the writer loop.
+func (s *Sender) serve(c net.Conn) error {
+	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
+	fr := newFrameReader(c)
+	var fw frameWriter
+	c.SetReadDeadline(time.Now().Add(timeout))
+	f, err := fr.next()
+	if err != nil {
+		return fmt.Errorf("hello: %w", err)
+	}
+	if f.typ != typeHello {
+		return fmt.Errorf("first frame is type %d, want hello", f.typ)
+	}
+	br := bodyReader{b: f.body}
+	last := int64(br.u64())
+	theirs := br.history()
+	if br.err != nil {
+		return fmt.Errorf("hello: %w", br.err)
+	}
+	ours := s.opts.History.Entries()
+	epoch := s.opts.History.Current()
+	keep, newer := agreement(ours, theirs, last)
+	if newer {
+		reason := fmt.Sprintf("the standby knows epoch %d, this primary only %d: this primary is stale and must not serve", theirs[len(theirs)-1].Epoch, epoch)
+		s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
+		fw.begin(typeRefuse, epoch)
+		fw.buf = append(fw.buf, reason...)
+		c.Write(fw.finish())
+		return errors.New(reason)
+	}
+	if shipped := s.shipped.Load(); keep > shipped {
+		return fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
+	}
+	fw.begin(typeWelcome, epoch)
+	fw.u64(uint64(keep))
+	fw.history(ours)
+	if _, err := c.Write(fw.finish()); err != nil {
+		return err
+	}
+	if keep < last {
+		s.logf("replica: standby %s holds seqs %d..%d that this primary's history does not: it discards them and reconnects", c.RemoteAddr(), keep+1, last)
+		return nil
+	}
+	s.acked.Store(keep)
+	s.connected.Store(true)
+	s.connections.Add(1)
+	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", c.RemoteAddr(), last, epoch, s.shipped.Load())
+	done := make(chan error, 1)
+	readerDone := make(chan struct{})
+	go func() { done <- s.readAcks(c, fr, timeout); close(readerDone) }()
+	werr := s.writeLoop(c, keep+1, epoch, readerDone)
+	c.Close()
+	<-readerDone
+	if rerr := <-done; rerr != nil && !errors.Is(werr, ErrClosed) {
+		return rerr
+	}
+	return werr
+}
+
+// readAcks takes the standby's acks and heartbeats until the connection ends.
+func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration) error {
+	for {
+		c.SetReadDeadline(time.Now().Add(timeout))
+		f, err := fr.next()
+		if err != nil {
+			return err
+		}
+		if f.typ != typeAck && f.typ != typeHeartbeat {
+			return fmt.Errorf("unexpected frame type %d from the standby", f.typ)
+		}
+		br := bodyReader{b: f.body}
+		seq := int64(br.u64())
+		if br.err != nil {
+			return br.err
+		}
+		if seq > s.acked.Load() {
+			if seq > s.shipped.Load() {
+				return fmt.Errorf("standby acknowledged seq %d, beyond what was shipped (%d)", seq, s.shipped.Load())
+			}
+			s.acked.Store(seq)
+			if !s.caughtUp.Load() && seq >= s.shipped.Load() {
+				s.caughtUp.Store(true)
+				s.logf("replica: standby caught up at seq %d", seq)
+			}
+			notify(s.ack)
+		}
+	}
+}
+
+// writeLoop streams from cursor on: from the journal while the cursor is
+// older than the window, then from the window; heartbeats when idle.
+func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-chan struct{}) error {
+	heartbeat := time.NewTicker(time.Duration(s.opts.HeartbeatMs) * time.Millisecond)
+	defer heartbeat.Stop()
+	var fw frameWriter
+	write := func(b []byte) error {
+		c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
+		_, err := c.Write(b)
+		return err
+	}
+	for {
+		select {
+		case <-s.closing:
+			return ErrClosed
+		case <-readerDone:
+			return nil
+		default:
+		}
+		s.mu.Lock()
+		first, next := s.winFirst, s.winNext
+		if cursor >= first && cursor < next {
+			end := min(next, cursor+liveFrameRecords)
+			fw.begin(typeRecords, epoch)
+			fw.u64(uint64(cursor))
+			fw.u32(uint32(end - cursor))
+			fw.u64(uint64(next - 1))
+			w := int64(len(s.win))
+			for seq := cursor; seq < end; seq++ {
+				fw.bytes(s.win[seq%w])
+			}
+			s.mu.Unlock()
+			if err := write(fw.finish()); err != nil {
+				return err
+			}
+			cursor = end
+			continue
+		}
+		s.mu.Unlock()
+		if cursor < first {
+			n, err := s.catchUp(write, &fw, cursor, first, epoch)
+			if err != nil {
+				return err
+			}
+			if n == 0 { // the journal has not got there yet
+				time.Sleep(time.Millisecond)
+			}
+			cursor += n
+			continue
+		}
+		select {
+		case <-s.data:
+		case <-heartbeat.C:
+			fw.begin(typeHeartbeat, epoch)
+			fw.u64(uint64(s.shipped.Load()))
+			if err := write(fw.finish()); err != nil {
+				return err
+			}
+		case <-readerDone:
+			return nil
+		case <-s.closing:
+			return ErrClosed
+		}
+	}
+}
+
+var errStop = errors.New("stop")
+
+// catchUp sends records [from, until) from the journal, as far as it has
+// them, in frames of catchUpFrameRecords, and returns how many it sent.
+func (s *Sender) catchUp(write func([]byte) error, fw *frameWriter, from, until int64, epoch uint64) (int64, error) {
+	start, sent := time.Now(), int64(0)
+	lastLog := start
+	count := 0
+	flush := func() error {
+		if count == 0 {
+			return nil
+		}
+		binary32(fw.buf[frameHeaderBytes+8:], uint32(count))
+		if err := write(fw.finish()); err != nil {
+			return err
+		}
+		sent += int64(count)
+		count = 0
+		return nil
+	}
+	err := journal.Read(s.opts.JournalDir, from, func(seq int64, rec []byte) error {
+		if seq >= until {
+			return errStop
+		}
+		if seq != from+sent+int64(count) {
+			return fmt.Errorf("journal gave seq %d, want %d", seq, from+sent+int64(count))
+		}
+		if count == 0 {
+			fw.begin(typeRecords, epoch)
+			fw.u64(uint64(seq))
+			fw.u32(0)
+			fw.u64(uint64(s.shipped.Load()))
+		}
+		fw.bytes(rec)
+		count++
+		if count == catchUpFrameRecords || fw.bodyLen() > MaxFrameBytes/2 {
+			if err := flush(); err != nil {
+				return err
+			}
+			if time.Since(lastLog) > 2*time.Second {
+				s.logf("replica: catch-up: sent seqs %d..%d (%.0f records/s)", from, from+sent-1, float64(sent)/time.Since(start).Seconds())
+				lastLog = time.Now()
+			}
+		}
+		select {
+		case <-s.closing:
+			return ErrClosed
+		default:
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return sent, fmt.Errorf("catch-up from the journal at seq %d: %w", from+sent, err)
+	}
+	if err := flush(); err != nil {
+		return sent, err
+	}
+	if sent > 1000 {
+		s.logf("replica: catch-up: sent %d records (seqs %d..%d) from the journal in %v, %.0f records/s",
+			sent, from, from+sent-1, time.Since(start).Round(time.Millisecond), float64(sent)/time.Since(start).Seconds())
+	}
+	return sent, nil
+}
+
+func binary32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}

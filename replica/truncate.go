@@ -1,0 +1,118 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ringex/ringex/journal"
+)
+
+// Truncate discards the records after keep from the journal in dir, for a
+// standby whose journal diverged from the primary's (DivergedError). The
+// journal package appends only, so the records 1..keep are copied through
+// its public API into a new folder, the snapshots at or before keep are
+// copied beside them, and the new folder replaces the old one, which is kept
+// as <dir>.diverged-<unix ns> for an operator to inspect: nothing is
+// deleted. The journal must not be open. Returns the kept folder's name.
+func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error) {
+	start := time.Now()
+	tmp := dir + ".cut"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	j, err := journal.Open(journal.Options{Dir: tmp, Logf: logf})
+	if err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	const batch = 1 << 16
+	n := 0
+	err = journal.Read(dir, 1, func(seq int64, rec []byte) error {
+		if seq > keep {
+			return errStop
+		}
+		if err := j.Append(seq, rec); err != nil {
+			return err
+		}
+		if n++; n%batch == 0 {
+			return j.Commit()
+		}
+		return nil
+	})
+	if err == nil || errors.Is(err, errStop) {
+		err = j.Commit()
+	}
+	if cerr := j.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && int64(n) != keep {
+		err = fmt.Errorf("copied %d records, want %d (the journal does not start at seq 1 or ends before %d)", n, keep, keep)
+	}
+	if err == nil {
+		err = copySnapshots(dir, tmp, keep)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("replica: truncate %s at seq %d: %w", dir, keep, err)
+	}
+	aside := fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano())
+	if err := os.Rename(dir, aside); err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	logf("replica: journal %s cut after seq %d in %v; the diverged journal is kept in %s", dir, keep, time.Since(start).Round(time.Millisecond), aside)
+	return aside, nil
+}
+
+// copySnapshots copies the snapshot files (journal's documented names,
+// snap-<seq 20 digits>.snap) at or before keep.
+func copySnapshots(from, to string, keep int64) error {
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, "snap-") || !strings.HasSuffix(name, ".snap") {
+			continue
+		}
+		seq, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(name, "snap-"), ".snap"), 10, 64)
+		if err != nil || seq > keep {
+			continue
+		}
+		if err := copyFile(filepath.Join(from, name), filepath.Join(to, name)); err != nil {
+			return err
+		}
+	}
+	return syncDir(to)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
