@@ -410,7 +410,7 @@ func BenchmarkMix(b *testing.B) {
 	m, e := newMixEngine(benchConfig())
 	drive(b, e, m.refill)
 	b.ReportMetric(float64(e.RestingOrders()), "resting")
-	b.ReportMetric(float64(len(e.books[0].bids.keys)+len(e.books[0].asks.keys)), "levels")
+	b.ReportMetric(float64(e.books[0].bids.levels()+e.books[0].asks.levels()), "levels")
 }
 
 // BenchmarkMixVsReference runs the same mix through the engine and through

@@ -115,6 +115,10 @@ type Engine struct {
 	levels    []level // pool; index 0 is the nil level
 	freeLevel int32
 
+	freeWins  []*window // sides' windows not in use; room for all of them
+	windows   int       // windows ever made
+	lvScratch []int32   // levels of a side being rebuilt
+
 	byID    idMap   // order id -> live order
 	cl      clMap   // (account, ClOrdID) -> live order
 	accts   acctMap // account -> its live orders, oldest first
@@ -163,7 +167,7 @@ func (e *Engine) init(cfg Config) {
 		snapBuf:   e.snapBuf,
 	}
 	for i, s := range cfg.Symbols {
-		e.books[i] = book{spec: s, lastPx: s.RefPrice}
+		e.books[i] = book{spec: s, lastPx: s.RefPrice, asks: side{sell: true}}
 		e.bySym[s.ID] = int32(i + 1)
 	}
 	e.byID.init(64)
@@ -191,12 +195,12 @@ func (e *Engine) Top(symbol uint32) Top {
 	if b == nil {
 		return t
 	}
-	if n := len(b.bids.keys); n > 0 {
-		lv := &e.levels[b.bids.lvls[n-1]]
+	if _, li := b.bids.best(); li != 0 {
+		lv := &e.levels[li]
 		t.BidPx, t.BidQty = lv.price, lv.qty
 	}
-	if n := len(b.asks.keys); n > 0 {
-		lv := &e.levels[b.asks.lvls[n-1]]
+	if _, li := b.asks.best(); li != 0 {
+		lv := &e.levels[li]
 		t.AskPx, t.AskQty = lv.price, lv.qty
 	}
 	return t

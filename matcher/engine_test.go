@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -122,14 +123,17 @@ func (e *Engine) checkInvariants() error {
 		b := &e.books[bi]
 		for _, sd := range []Side{Buy, Sell} {
 			s := b.sideOf(sd)
-			if !slices.IsSorted(s.keys) || len(s.keys) != len(s.lvls) {
-				return fmt.Errorf("symbol %d side %d: keys not sorted", b.spec.ID, sd)
+			if err := s.checkIndex(); err != nil {
+				return fmt.Errorf("symbol %d side %d: %v", b.spec.ID, sd, err)
 			}
-			for i, li := range s.lvls {
+			nl, prevKey := 0, int64(math.MaxInt64)
+			for key, li := s.best(); li != 0; key, li = s.below(key) {
 				lv := &e.levels[li]
-				if sideKey(sd, lv.price) != s.keys[i] || lv.head == 0 {
+				if sideKey(sd, lv.price) != key || key >= prevKey || lv.head == 0 || s.find(key) != li {
 					return fmt.Errorf("symbol %d: level %d bad", b.spec.ID, lv.price)
 				}
+				prevKey = key
+				nl++
 				qty, n := int64(0), int32(0)
 				for oi := lv.head; oi != 0; oi = e.orders[oi].next {
 					o := &e.orders[oi]
@@ -144,13 +148,61 @@ func (e *Engine) checkInvariants() error {
 				}
 				resting += int(n)
 			}
+			if nl != s.levels() {
+				return fmt.Errorf("symbol %d side %d: %d levels walked, %d counted", b.spec.ID, sd, nl, s.levels())
+			}
 		}
-		if bb, ba := len(b.bids.keys), len(b.asks.keys); bb > 0 && ba > 0 && b.bids.keys[bb-1] >= -b.asks.keys[ba-1] {
-			return fmt.Errorf("symbol %d: crossed book", b.spec.ID)
+		if bid, bl := b.bids.best(); bl != 0 {
+			if ask, al := b.asks.best(); al != 0 && bid >= -ask {
+				return fmt.Errorf("symbol %d: crossed book", b.spec.ID)
+			}
 		}
 	}
 	if resting != e.live {
 		return fmt.Errorf("%d orders rest, pool holds %d", resting, e.live)
+	}
+	return nil
+}
+
+// checkIndex checks a side's window against its bitmap and its far levels
+// against the window.
+func (s *side) checkIndex() error {
+	if !slices.IsSorted(s.keys) || len(s.keys) != len(s.lvls) {
+		return fmt.Errorf("far keys not sorted")
+	}
+	for i, k := range s.keys {
+		if uint64(k-s.base) < winTicks || s.lvls[i] == 0 || (i > 0 && k == s.keys[i-1]) {
+			return fmt.Errorf("far key %d inside the window at %d, or repeated", k, s.base)
+		}
+	}
+	w := s.win
+	if w == nil {
+		if s.nwin != 0 || len(s.keys) != 0 {
+			return fmt.Errorf("levels without a window")
+		}
+		return nil
+	}
+	if s.levels() == 0 {
+		return fmt.Errorf("an empty side holds a window")
+	}
+	n := 0
+	for i := range w.occ {
+		if (w.occ[i] != 0) != (w.sum&(1<<i) != 0) {
+			return fmt.Errorf("summary bit %d wrong", i)
+		}
+		for b := range 64 {
+			if (w.occ[i]&(1<<b) != 0) != (w.lvls[i*64+b] != 0) {
+				return fmt.Errorf("bitmap and window disagree at %d", i*64+b)
+			}
+		}
+	}
+	for _, li := range w.lvls {
+		if li != 0 {
+			n++
+		}
+	}
+	if n != s.nwin {
+		return fmt.Errorf("window holds %d levels, counted %d", n, s.nwin)
 	}
 	return nil
 }

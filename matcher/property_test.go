@@ -25,6 +25,11 @@ type streamGen struct {
 	used  map[uint32][]sentID // ClOrdIDs each account has sent, newest last
 	symOf map[int64]uint32    // symbol of the order each new-order command created
 	live  []liveOrder         // resting orders, as the events told
+
+	// A wide stream spreads its prices tick apart around mid, which moves
+	// now and then: books wider than a side's window, levels outside it,
+	// and windows that must move. tick 0 is the narrow stream.
+	tick, mid int64
 }
 
 type liveOrder struct {
@@ -134,7 +139,13 @@ func (g *streamGen) price() int64 {
 	if g.chance(2) {
 		return []int64{0, -1, MaxPriceTicks + 1, 120}[g.pick(4)]
 	}
-	return 94 + int64(g.pick(9))
+	if g.tick == 0 {
+		return 94 + int64(g.pick(9))
+	}
+	if g.chance(3) {
+		g.mid = max(10*g.tick, g.mid+int64(g.pick(8001))-4000)
+	}
+	return g.mid + int64(g.pick(9)-4)*g.tick
 }
 
 func (g *streamGen) next() Command {
@@ -245,7 +256,21 @@ func TestEngineMatchesReferenceModel(t *testing.T) {
 	if *longProps {
 		streams, length = 4000, 1000
 	}
-	checkStreams(t, streams, length, 0)
+	checkStreams(t, streams, length, 0, false)
+}
+
+// TestWideBooksMatchReferenceModel: books whose prices spread wider than a
+// side's window and wander, so levels live outside the window and windows
+// move.
+func TestWideBooksMatchReferenceModel(t *testing.T) {
+	streams, length := 200, 500
+	if testing.Short() {
+		streams = 30
+	}
+	if *longProps {
+		streams, length = 2000, 1000
+	}
+	checkStreams(t, streams, length, 1<<40, true)
 }
 
 // TestShortStreamsMatchReferenceModel: many short streams, each from an
@@ -259,10 +284,10 @@ func TestShortStreamsMatchReferenceModel(t *testing.T) {
 	if *longProps {
 		streams = 1_000_000
 	}
-	checkStreams(t, streams, 25, 1<<32)
+	checkStreams(t, streams, 25, 1<<32, false)
 }
 
-func checkStreams(t *testing.T, streams, length int, seedBase uint64) {
+func checkStreams(t *testing.T, streams, length int, seedBase uint64, wide bool) {
 	var got []Event
 	total := 0
 	seen := map[string]int{}
@@ -270,6 +295,10 @@ func checkStreams(t *testing.T, streams, length int, seedBase uint64) {
 		rng := rand.New(rand.NewPCG(*propSeed, seedBase+uint64(s)))
 		cfg := randomConfig(rng)
 		e, m, g := New(cfg), newRefModel(cfg), newStreamGen(rng, cfg)
+		if wide {
+			g.tick = []int64{150, 300, 700}[g.pick(3)]
+			g.mid = 100_000
+		}
 		for step := range length {
 			c := g.next()
 			got = e.Apply(&c, got[:0])

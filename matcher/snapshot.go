@@ -102,14 +102,14 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 }
 
 func (b *book) worthSaving() bool {
-	return len(b.bids.keys) > 0 || len(b.asks.keys) > 0 || b.lastPx != b.spec.RefPrice
+	return b.bids.levels() > 0 || b.asks.levels() > 0 || b.lastPx != b.spec.RefPrice
 }
 
 func (e *Engine) appendSide(dst []byte, s *side) []byte {
 	le := binary.LittleEndian
-	dst = le.AppendUint32(dst, uint32(len(s.lvls)))
-	for i := len(s.lvls) - 1; i >= 0; i-- {
-		lv := &e.levels[s.lvls[i]]
+	dst = le.AppendUint32(dst, uint32(s.levels()))
+	for key, li := s.best(); li != 0; key, li = s.below(key) {
+		lv := &e.levels[li]
 		dst = le.AppendUint64(dst, uint64(lv.price))
 		dst = le.AppendUint32(dst, uint32(lv.count))
 		for oi := lv.head; oi != 0; oi = e.orders[oi].next {
@@ -283,8 +283,10 @@ func (e *Engine) loadBooks(r *snapReader) error {
 		if !b.worthSaving() {
 			return r.fail("symbol %d: empty book written", sym)
 		}
-		if nb, na := len(b.bids.keys), len(b.asks.keys); nb > 0 && na > 0 && b.bids.keys[nb-1] >= -b.asks.keys[na-1] {
-			return r.fail("symbol %d: crossed book, bid %d ask %d", sym, b.bids.keys[nb-1], -b.asks.keys[na-1])
+		if bid, bl := b.bids.best(); bl != 0 {
+			if ask, al := b.asks.best(); al != 0 && bid >= -ask {
+				return r.fail("symbol %d: crossed book, bid %d ask %d", sym, bid, -ask)
+			}
 		}
 	}
 	return r.err
