@@ -51,6 +51,14 @@ func filterBits(h uint64, words int) (int, uint64) {
 
 func orderHash(id int64) uint32 { return uint32(mix64(uint64(id))) }
 
+// fibHome is the home slot of key x in a table of 1<<(64-shift) slots:
+// Fibonacci hashing, one multiply, which spreads the sequential order ids
+// and small account ids these tables hold evenly.
+func fibHome(x uint64, shift uint8) int { return int((x * 0x9E3779B97F4A7C15) >> shift) }
+
+// tableShift returns fibHome's shift for a table of size slots, a power of two.
+func tableShift(size int) uint8 { return uint8(64 - mbits.TrailingZeros(uint(size))) }
+
 // movable reports whether, during a backward-shift deletion that emptied
 // slot i, the entry at slot j (whose home slot is h) may move back to i: it
 // may unless h lies cyclically in (i, j].
@@ -65,6 +73,7 @@ func movable(i, j, h int) bool {
 type idMap struct {
 	slots []idSlot
 	n     int
+	shift uint8
 }
 
 type idSlot struct {
@@ -72,9 +81,9 @@ type idSlot struct {
 	ref int32 // pool index; 0 = empty slot
 }
 
-func (m *idMap) init(size int) { m.slots, m.n = make([]idSlot, size), 0 }
+func (m *idMap) init(size int) { m.slots, m.n, m.shift = make([]idSlot, size), 0, tableShift(size) }
 
-func (m *idMap) home(key int64) int { return int(orderHash(key)) & (len(m.slots) - 1) }
+func (m *idMap) home(key int64) int { return fibHome(uint64(key), m.shift) }
 
 func (m *idMap) get(key int64) int32 {
 	mask := len(m.slots) - 1
@@ -218,6 +227,7 @@ func (m *clMap) remove(o *order, ref int32) {
 type acctMap struct {
 	slots []acctSlot
 	n     int
+	shift uint8
 }
 
 type acctSlot struct {
@@ -227,9 +237,9 @@ type acctSlot struct {
 	tail    int32
 }
 
-func (m *acctMap) init(size int) { m.slots, m.n = make([]acctSlot, size), 0 }
+func (m *acctMap) init(size int) { m.slots, m.n, m.shift = make([]acctSlot, size), 0, tableShift(size) }
 
-func (m *acctMap) home(a uint32) int { return int(mix64(uint64(a))) & (len(m.slots) - 1) }
+func (m *acctMap) home(a uint32) int { return fibHome(uint64(a), m.shift) }
 
 func (m *acctMap) get(a uint32) *acctSlot {
 	mask := len(m.slots) - 1
@@ -457,7 +467,7 @@ func (r *retired) add(rec *retRec, h uint64) {
 	if rec.finished {
 		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
 	}
-	if r.genFill%zeroEvery == 1 || zeroEvery == 1 {
+	if uint(r.genFill)%zeroEvery == 1%zeroEvery {
 		r.zeroStep()
 	}
 }
