@@ -29,6 +29,37 @@ type Config struct {
 	Snapshot Snapshot `json:"snapshot"`
 	Ring     Ring     `json:"ring"`
 	Match    Match    `json:"match"`
+	// Replication runs a hot standby beside the primary; role "" (the
+	// default) turns it off.
+	Replication Replication `json:"replication"`
+}
+
+// Replication holds the hot-standby settings. Both nodes of a pair normally
+// share one file and differ in role (serve --role), which changes at a
+// failover: a promoted standby serves as primary, an old primary rejoins as
+// standby.
+type Replication struct {
+	Role    string `json:"role"`    // "" (off), "primary" or "standby"
+	Listen  string `json:"listen"`  // this node's replication host:port, where a standby connects while this node is primary
+	Primary string `json:"primary"` // the primary's replication host:port, followed while this node is standby
+	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote' and 'ringex status'; empty: none
+	// Mode "sync": a broker is told of nothing the standby has not made
+	// durable. "async": the primary does not wait; a failover loses what the
+	// standby had not received.
+	Mode string `json:"mode"`
+	// OnStandbyLost says what a sync primary does when the standby has not
+	// acknowledged a batch for SyncTimeoutMs: "wait" (the default: it
+	// acknowledges nothing until a standby is back, so nothing acknowledged
+	// can be lost and no isolated primary can acknowledge) or "async"
+	// (it goes on alone, loudly, until a standby catches up again).
+	OnStandbyLost string `json:"onStandbyLost"`
+	SyncTimeoutMs int    `json:"syncTimeoutMs"`
+	HeartbeatMs   int    `json:"heartbeatMs"` // both ways, on an idle link
+	// FailoverMs: a standby that has heard nothing from its primary for this
+	// long promotes itself. Only with mode "sync" and onStandbyLost "wait",
+	// where the lost primary cannot have acknowledged anything alone. 0:
+	// promotion by hand only ('ringex promote').
+	FailoverMs int `json:"failoverMs"`
 }
 
 // FIX holds the acceptor's settings. Session stores (sequence numbers and
@@ -196,6 +227,39 @@ func (c *Config) Check() error {
 	}
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
+	}
+	return c.Replication.check()
+}
+
+func (r *Replication) check() error {
+	switch r.Role {
+	case "":
+		return nil
+	case "primary":
+		if r.Listen == "" {
+			return fmt.Errorf("replication.listen is required for role primary")
+		}
+	case "standby":
+		if r.Primary == "" {
+			return fmt.Errorf("replication.primary is required for role standby")
+		}
+	default:
+		return fmt.Errorf("replication.role %q: want primary, standby or empty", r.Role)
+	}
+	if r.Mode != "sync" && r.Mode != "async" {
+		return fmt.Errorf("replication.mode %q: want sync or async", r.Mode)
+	}
+	if r.OnStandbyLost != "wait" && r.OnStandbyLost != "async" {
+		return fmt.Errorf("replication.onStandbyLost %q: want wait or async", r.OnStandbyLost)
+	}
+	if r.HeartbeatMs <= 0 || r.SyncTimeoutMs <= 0 || r.FailoverMs < 0 {
+		return fmt.Errorf("replication.heartbeatMs and syncTimeoutMs must be positive, failoverMs not negative")
+	}
+	if r.FailoverMs > 0 && (r.Mode != "sync" || r.OnStandbyLost != "wait") {
+		return fmt.Errorf("replication.failoverMs %d: automatic promotion needs mode sync and onStandbyLost wait, or an old primary could acknowledge alone; set it to 0", r.FailoverMs)
+	}
+	if r.FailoverMs > 0 && r.FailoverMs < 2*r.HeartbeatMs {
+		return fmt.Errorf("replication.failoverMs %d must be at least two heartbeats (%d ms)", r.FailoverMs, 2*r.HeartbeatMs)
 	}
 	return nil
 }

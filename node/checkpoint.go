@@ -66,8 +66,8 @@ func (n *Node) startCheckpointer() {
 				lastSeq, lastTime = cp.seq, time.Now()
 				inFlight = false
 			case <-tick.C:
-				if inFlight {
-					continue
+				if inFlight || n.following.Load() {
+					continue // a standby checkpoints where its primary did
 				}
 				since := n.journal.LastSeq() - lastSeq
 				due := (everyCmds > 0 && since >= everyCmds) || (every > 0 && since > 0 && time.Since(lastTime) >= every)
@@ -90,6 +90,9 @@ func (n *Node) writeCheckpoint(cp checkpoint) {
 	start := time.Now()
 	if err := journal.WriteSnapshot(n.journalDir(), cp.seq, cp.hash, cp.data); err != nil {
 		n.logf("ringex: snapshot at sequence %d not written: %v", cp.seq, err)
+	}
+	if n.following.Load() {
+		return // the primary's hash record follows in the stream
 	}
 	rec := matcher.Command{Kind: matcher.KindCheckpointHash, OrderID: cp.seq, Price: int64(cp.hash), Qty: int64(len(n.partitions))}
 	if err := n.submit(&rec); err != nil {
@@ -125,7 +128,27 @@ func (n *Node) collectCheckpoint(seq int64) {
 		data = binary.LittleEndian.AppendUint32(data, uint32(len(p.cp.data)))
 		data = append(data, p.cp.data...)
 	}
-	n.cpTaken <- checkpoint{seq: seq, hash: matcher.CombineHashes(hashes), data: data}
+	n.cpSeq, n.cpHash = seq, matcher.CombineHashes(hashes)
+	n.cpTaken <- checkpoint{seq: seq, hash: n.cpHash, data: data}
+}
+
+// verifyCheckpoint runs on the publish stage at a KindCheckpointHash slot.
+// On a primary it checks its own arithmetic; on a standby it is the proof
+// that it reached the primary's state, and a difference stops it loudly.
+func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
+	if cmd.OrderID != n.cpSeq || int(cmd.Qty) != len(n.partitions) {
+		return // a checkpoint taken before this process started, or with another partition count
+	}
+	if uint64(cmd.Price) != n.cpHash {
+		err := fmt.Errorf("STATE DIVERGED: record %d says the state hash at checkpoint %d is %016x; this node computed %016x",
+			cmd.Seq, n.cpSeq, uint64(cmd.Price), n.cpHash)
+		n.logf("ringex: %v", err)
+		n.ring.Fail(err)
+		return
+	}
+	if n.following.Load() {
+		n.logf("ringex: standby verified the state hash %016x at checkpoint %d", n.cpHash, n.cpSeq)
+	}
 }
 
 // restoreSnapshot loads the newest valid snapshot into the partitions'

@@ -11,6 +11,7 @@ import (
 	"log"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringex/ringex/config"
@@ -55,6 +56,14 @@ type Node struct {
 	stopOnce   sync.Once
 	stopErr    error
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
+
+	opts      Options
+	repl      *replication    // nil when replication is off
+	following atomic.Bool     // a standby: the Receiver journals, the ring applies
+	stopping  atomic.Bool     // Stop has begun
+	switcher  switchPublisher // the publisher of a replicated node
+	cpSeq     int64           // publish stage only: the last checkpoint collected
+	cpHash    uint64
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -69,10 +78,13 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher,
+	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{})}
 	if n.logf == nil {
 		n.logf = log.Printf
+	}
+	if err := n.setupReplication(); err != nil {
+		return nil, err
 	}
 	if err := n.openJournal(); err != nil {
 		return nil, err
@@ -81,7 +93,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
-	if n.publisher == nil {
+	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
 		if err == nil {
 			n.gateway, err = gateway.New(gwOpts, n)
@@ -92,8 +104,23 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		n.publisher = n.gateway
 	}
+	if n.repl != nil {
+		// A standby drops events until it is promoted (replicate.go).
+		if n.publisher != nil && !n.following.Load() {
+			p := n.publisher
+			n.switcher.to.Store(&p)
+		}
+		n.publisher = &n.switcher
+	}
 	n.ring.Start()
 	n.startCheckpointer()
+	if err := n.startReplication(); err != nil {
+		n.ring.Close()
+		close(n.cpStop)
+		<-n.cpDone
+		n.journal.Close()
+		return nil, err
+	}
 	if n.gateway != nil {
 		if err := n.gateway.Start(); err != nil {
 			n.ring.Close()
@@ -102,6 +129,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			n.journal.Close()
 			return nil, err
 		}
+	}
+	if n.following.Load() {
+		n.logf("ringex: STANDBY following %s, %d symbols, %d match partitions, journal %s, next sequence %d; FIX opens on promotion",
+			cfg.Replication.Primary, len(cfg.Symbols), len(n.partitions), n.journalDir(), n.baseSeq)
+		return n, nil
 	}
 	n.logf("ringex: serving FIX on %s as %s, %d symbols, %d match partitions, journal %s (sync %s), next sequence %d",
 		cfg.FIX.Listen, cfg.FIX.SenderCompID, len(cfg.Symbols), len(n.partitions), n.journalDir(), cfg.Journal.Sync, n.baseSeq)
@@ -213,8 +245,11 @@ func (n *Node) buildPipeline() error {
 		wait = ringbuffer.WaitBusySpin
 	}
 	durable := ringbuffer.Stage{Name: "journal", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}
-	// The replicate stage joins durable.Handlers here, side by side with the
-	// journal, when replication is configured (issue 7).
+	if n.repl != nil {
+		// Side by side with the journal: match sees a batch only when both
+		// have returned (replicate.go).
+		durable.Handlers = append(durable.Handlers, ringbuffer.HandlerFunc(n.replicateBatch))
+	}
 	match := ringbuffer.Stage{Name: "match"}
 	for _, p := range n.partitions {
 		match.Handlers = append(match.Handlers, &matchHandler{node: n, part: p})
@@ -263,6 +298,9 @@ func (n *Node) submit(cmd *matcher.Command) error {
 // journalBatch is the journal stage: one write and one fsync per batch.
 // Hot path.
 func (n *Node) journalBatch(lo, hi int64) {
+	if n.following.Load() {
+		return // a standby's Receiver journaled these records already
+	}
 	for seq := lo; seq <= hi; seq++ {
 		cmd := &n.ring.Slot(seq).cmd
 		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
@@ -280,8 +318,12 @@ func (n *Node) journalBatch(lo, hi int64) {
 func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
-		if s.cmd.Kind == matcher.KindCheckpoint {
+		switch s.cmd.Kind {
+		case matcher.KindCheckpoint:
 			n.collectCheckpoint(s.cmd.Seq)
+			continue
+		case matcher.KindCheckpointHash:
+			n.verifyCheckpoint(&s.cmd)
 			continue
 		}
 		count := int(s.nEvents)
@@ -295,15 +337,25 @@ func (n *Node) publishBatch(lo, hi int64) {
 			}
 		}
 	}
+	if n.repl != nil {
+		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
+	}
 }
 
 // Stop drains the pipeline, closes the FIX acceptor and closes the journal.
 // It returns the error that stopped the pipeline, if one did.
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
+		n.stopping.Store(true)
+		n.stopReplication()
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
+		if n.repl != nil {
+			if s := n.repl.sender.Load(); s != nil {
+				s.Close()
+			}
+		}
 		close(n.cpStop)
 		<-n.cpDone
 		if n.gateway != nil {

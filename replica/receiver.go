@@ -40,7 +40,9 @@ func (e *DivergedError) Error() string {
 // RefusedError says that the primary refused this standby.
 type RefusedError struct{ Reason string }
 
-func (e *RefusedError) Error() string { return "replica: the primary refused this standby: " + e.Reason }
+func (e *RefusedError) Error() string {
+	return "replica: the primary refused this standby: " + e.Reason
+}
 
 // Receiver is the standby's side: it connects to the primary, says where it
 // stands, journals what it receives (one fsync per frame), acknowledges it,

@@ -14,7 +14,9 @@ import (
 
 const waitLong = 30 * time.Second
 
-func rec(seq int64) []byte { return []byte(fmt.Sprintf("record %08d %s", seq, bytes.Repeat([]byte{'x'}, int(seq%50)))) }
+func rec(seq int64) []byte {
+	return []byte(fmt.Sprintf("record %08d %s", seq, bytes.Repeat([]byte{'x'}, int(seq%50))))
+}
 
 // primary is a journal with a Sender in front of it, as the node wires them.
 type primary struct {

@@ -1,0 +1,438 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/replica"
+)
+
+// A replicated node is a primary or a standby (config.Replication.Role).
+//
+//   - Primary: the replicate handler sits in the first stage beside the
+//     journal handler and ships each batch to the standby (replica.Sender);
+//     in sync mode it returns only when the standby has acknowledged the
+//     batch, so match and publish, which run after both handlers, never see
+//     a batch the standby lacks.
+//   - Standby: no FIX acceptor. The Receiver journals what the primary sends
+//     (so the journal is a byte-for-byte copy of the primary's records) and
+//     hands each record to follow, which puts it in the ring with its seq and
+//     ingress time unchanged: the journal handler skips it (already
+//     journaled), the match stage applies it with the same code, the publish
+//     stage drops its events (no sessions) and compares the state hash at
+//     every KindCheckpointHash record, failing loudly on a difference.
+//   - Promotion turns a standby into a primary in place (see promote).
+//
+// Every start as primary, and every promotion, begins a new epoch
+// (<dataDir>/epoch, replica.History) at the seq after the last durable
+// record; the epoch travels in every frame.
+type replication struct {
+	history  *replica.History
+	sender   atomic.Pointer[replica.Sender]
+	receiver *replica.Receiver
+	recvDone chan struct{}
+
+	sync          bool // wait for the standby's ack before a batch moves on
+	syncTimeout   time.Duration
+	lostGoesAsync bool
+	degraded      atomic.Bool  // sync primary acknowledging alone (standby lost with onStandbyLost async, or just promoted)
+	degradations  atomic.Int64 // times a sync primary went on alone
+	failed        chan struct{}
+	failErr       atomic.Pointer[error]
+	followed      atomic.Int64 // last seq put in the ring by follow
+	published     atomic.Int64 // last seq the publish stage passed
+	promoteMu     sync.Mutex
+	stopWatch     chan struct{}
+	watchDone     chan struct{}
+	timer         *time.Timer // replicate handler only
+	recs          [][]byte    // replicate handler only
+	encoded       []byte      // replicate handler only
+	lastWaitLogNs int64       // replicate handler only
+}
+
+// switchPublisher lets a standby drop events until it is promoted, then
+// hand them to the gateway. Hot path: one atomic load per event.
+type switchPublisher struct {
+	to atomic.Pointer[Publisher]
+}
+
+func (p *switchPublisher) Publish(ev *matcher.Event) {
+	if to := p.to.Load(); to != nil {
+		(*to).Publish(ev)
+	}
+}
+
+// ReplicationStats are a replicated node's figures for operators and tests.
+type ReplicationStats struct {
+	Role         string // "primary" or "standby"
+	Epoch        uint64
+	LastSeq      int64
+	Degraded     bool  // a sync primary acknowledging without a standby
+	Degradations int64 // how often that began
+	Standby      replica.SenderStats
+	InSync       bool // standby: reached the primary's last seq on this connection
+}
+
+// ReplicationStats reports the replication state; ok is false when
+// replication is off.
+func (n *Node) ReplicationStats() (ReplicationStats, bool) {
+	r := n.repl
+	if r == nil {
+		return ReplicationStats{}, false
+	}
+	st := ReplicationStats{Role: "primary", Epoch: r.history.Current(), LastSeq: n.journal.LastSeq(),
+		Degraded: r.degraded.Load(), Degradations: r.degradations.Load()}
+	if n.following.Load() {
+		st.Role = "standby"
+		st.InSync = r.receiver.InSync()
+	}
+	if s := r.sender.Load(); s != nil {
+		st.Standby = s.Stats()
+	}
+	return st, true
+}
+
+// Done is closed when the node stopped on its own: a standby that diverged
+// from its primary, was refused by it, or failed to journal or apply.
+func (n *Node) Done() <-chan struct{} {
+	if n.repl == nil {
+		return nil
+	}
+	return n.repl.failed
+}
+
+func (n *Node) setupReplication() error {
+	rc := n.cfg.Replication
+	if rc.Role == "" {
+		return nil
+	}
+	h, err := replica.LoadHistory(n.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	n.repl = &replication{history: h, sync: rc.Mode == "sync", syncTimeout: time.Duration(rc.SyncTimeoutMs) * time.Millisecond,
+		lostGoesAsync: rc.OnStandbyLost == "async", failed: make(chan struct{}), stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
+		timer: time.NewTimer(time.Hour)}
+	n.repl.timer.Stop()
+	if rc.Role == "standby" {
+		n.following.Store(true)
+	}
+	return nil
+}
+
+// startReplication runs after the ring has started: a primary opens its
+// replication port, a standby starts following.
+func (n *Node) startReplication() error {
+	r := n.repl
+	if r == nil {
+		return nil
+	}
+	if !n.following.Load() {
+		close(r.watchDone)
+		return n.startSender(false)
+	}
+	r.followed.Store(n.baseSeq - 1)
+	r.published.Store(n.baseSeq - 1)
+	rc := n.cfg.Replication
+	r.receiver = replica.NewReceiver(replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
+		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf})
+	r.recvDone = make(chan struct{})
+	go func() {
+		defer close(r.recvDone)
+		if err := r.receiver.Run(); err != nil {
+			n.logf("ringex: STANDBY STOPPED: %v", err)
+			r.failErr.Store(&err)
+			n.ring.Fail(err)
+			close(r.failed)
+		}
+	}()
+	go n.watchPrimary()
+	return nil
+}
+
+// FailErr is the error that stopped a standby on its own (see Done).
+func (n *Node) FailErr() error {
+	if n.repl == nil {
+		return nil
+	}
+	if p := n.repl.failErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// startSender begins a new epoch and opens the replication port. A promoted
+// node starts alone (degraded): its old primary is gone, and waiting for a
+// standby would make the failover useless; it is back in sync when a
+// standby has caught up.
+func (n *Node) startSender(promoted bool) error {
+	r, rc := n.repl, n.cfg.Replication
+	next := n.journal.LastSeq() + 1
+	epoch, err := r.history.Begin(next)
+	if err != nil {
+		return err
+	}
+	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
+		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Logf: n.logf})
+	if err != nil {
+		return err
+	}
+	if promoted && r.sync {
+		r.degraded.Store(true)
+		r.degradations.Add(1)
+	}
+	r.sender.Store(s)
+	n.logf("ringex: primary, epoch %d from seq %d, replication on %s, mode %s (onStandbyLost %s)", epoch, next, s.Addr(), rc.Mode, rc.OnStandbyLost)
+	return nil
+}
+
+// replicateBatch is the replicate handler, beside the journal handler in the
+// first stage. Hot path: no allocation once the buffers have grown to the
+// largest batch; one lock per batch (replica.Sender.Ship).
+func (n *Node) replicateBatch(lo, hi int64) {
+	r := n.repl
+	s := r.sender.Load()
+	if s == nil {
+		return // following: the Receiver journals and the primary shipped it
+	}
+	count := int(hi - lo + 1)
+	if cap(r.encoded) < count*matcher.CommandSize {
+		r.encoded = make([]byte, count*matcher.CommandSize)
+		r.recs = make([][]byte, count)
+	}
+	recs := r.recs[:count]
+	for i := range recs {
+		b := r.encoded[i*matcher.CommandSize : (i+1)*matcher.CommandSize]
+		recs[i] = n.ring.Slot(lo + int64(i)).cmd.Encode(b)
+	}
+	first := n.ring.Slot(lo).cmd.Seq
+	last := first + int64(count) - 1
+	s.Ship(first, recs)
+	if !r.sync {
+		return
+	}
+	if r.degraded.Load() {
+		if st := s.Stats(); st.CaughtUp && st.Connected {
+			r.degraded.Store(false)
+			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
+		} else {
+			return
+		}
+	}
+	n.awaitStandby(s, last)
+}
+
+// awaitStandby holds the batch ending at last until the standby has it.
+func (n *Node) awaitStandby(s *replica.Sender, last int64) {
+	r := n.repl
+	for {
+		ok, err := s.Await(last, r.syncTimeout, r.timer)
+		if ok {
+			return
+		}
+		if err != nil || n.stopping.Load() {
+			n.ring.Fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
+			return
+		}
+		if r.lostGoesAsync {
+			r.degraded.Store(true)
+			r.degradations.Add(1)
+			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
+			return
+		}
+		n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
+	}
+}
+
+// follow is the Receiver's Apply: a record the standby has journaled goes
+// into the ring as the primary sequenced it.
+func (n *Node) follow(seq int64, rec []byte) error {
+	var cmd matcher.Command
+	if err := cmd.Decode(rec); err != nil {
+		return fmt.Errorf("record %d: %w", seq, err)
+	}
+	if cmd.Seq != seq {
+		return fmt.Errorf("record %d holds command sequence %d", seq, cmd.Seq)
+	}
+	rs, err := n.ring.Claim()
+	if err != nil {
+		return err
+	}
+	if n.baseSeq+rs != seq {
+		n.ring.Publish(rs)
+		return fmt.Errorf("record %d would take ring slot of seq %d", seq, n.baseSeq+rs)
+	}
+	s := n.ring.Slot(rs)
+	s.cmd = cmd
+	s.nEvents = 0
+	n.ring.Publish(rs)
+	n.repl.followed.Store(seq)
+	return nil
+}
+
+// watchPrimary promotes a standby whose primary has been silent for
+// failoverMs, when that is allowed (config checks it: sync mode, wait on a
+// lost standby) and it has once been in sync with it.
+func (n *Node) watchPrimary() {
+	r, rc := n.repl, n.cfg.Replication
+	defer close(r.watchDone)
+	if rc.FailoverMs <= 0 {
+		<-r.stopWatch
+		return
+	}
+	tick := time.NewTicker(time.Duration(max(rc.HeartbeatMs/4, 5)) * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stopWatch:
+			return
+		case <-r.failed:
+			return
+		case <-tick.C:
+		}
+		silent := r.receiver.SilentFor()
+		if !r.receiver.EverInSync() || silent < time.Duration(rc.FailoverMs)*time.Millisecond {
+			continue
+		}
+		n.logf("ringex: FAILOVER: no frame from the primary %s for %v (failoverMs %d): promoting", rc.Primary, silent.Round(time.Millisecond), rc.FailoverMs)
+		go n.Promote() // Promote stops this watcher
+		return
+	}
+}
+
+// Promote turns a standby into the primary: it stops following, lets the
+// pipeline finish what was received, begins a new epoch, opens its
+// replication port and then the FIX acceptor. It returns the new epoch.
+func (n *Node) Promote() (uint64, error) {
+	r := n.repl
+	if r == nil {
+		return 0, errors.New("replication is off")
+	}
+	r.promoteMu.Lock()
+	defer r.promoteMu.Unlock()
+	if !n.following.Load() {
+		return r.history.Current(), errors.New("this node is already the primary")
+	}
+	if n.ring.Err() != nil {
+		return 0, fmt.Errorf("this standby has stopped: %w", n.ring.Err())
+	}
+	start := time.Now()
+	select {
+	case <-r.stopWatch:
+	default:
+		close(r.stopWatch)
+	}
+	r.receiver.Stop()
+	<-r.recvDone
+	last := r.followed.Load()
+	for r.published.Load() < last {
+		if err := n.ring.Err(); err != nil {
+			return 0, fmt.Errorf("promotion: the pipeline failed: %w", err)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if got := n.journal.LastSeq(); got != last {
+		return 0, fmt.Errorf("promotion: journal ends at %d, applied to %d", got, last)
+	}
+	n.following.Store(false)
+	if err := n.startSender(true); err != nil {
+		n.ring.Fail(err)
+		return 0, err
+	}
+	if n.opts.Publisher == nil {
+		if err := n.openGateway(); err != nil {
+			n.ring.Fail(err)
+			return 0, err
+		}
+	} else {
+		p := n.opts.Publisher
+		n.switcher.to.Store(&p)
+	}
+	epoch := r.history.Current()
+	n.logf("ringex: PROMOTED to primary: epoch %d, last seq %d, serving FIX on %s; promotion took %v",
+		epoch, last, n.cfg.FIX.Listen, time.Since(start).Round(time.Microsecond))
+	return epoch, nil
+}
+
+// openGateway opens the FIX acceptor of a promoted standby. Session stores
+// are not replicated: a store this node kept from an earlier term as
+// primary is stale, so it is moved aside and every session starts at
+// sequence 1 (brokers log on with ResetSeqNumFlag=Y; see the README).
+func (n *Node) openGateway() error {
+	store := filepath.Join(n.cfg.DataDir, "fix")
+	if _, err := os.Stat(store); err == nil {
+		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
+		if err := os.Rename(store, aside); err != nil {
+			return fmt.Errorf("promotion: move stale FIX session stores aside: %w", err)
+		}
+		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
+	}
+	gwOpts, err := gatewayOptions(n.cfg, n.logf)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.New(gwOpts, n)
+	if err != nil {
+		return err
+	}
+	if err := g.Start(); err != nil {
+		return err
+	}
+	n.gateway = g
+	var p Publisher = g
+	n.switcher.to.Store(&p)
+	return nil
+}
+
+// stopReplication runs first in Stop.
+func (n *Node) stopReplication() {
+	r := n.repl
+	if r == nil {
+		return
+	}
+	select {
+	case <-r.stopWatch:
+	default:
+		close(r.stopWatch)
+	}
+	<-r.watchDone
+	r.promoteMu.Lock()
+	defer r.promoteMu.Unlock()
+	if n.following.Load() && r.receiver != nil {
+		r.receiver.Stop()
+		<-r.recvDone
+	}
+}
+
+// ReplicationAddr is the replication port of a primary, nil otherwise.
+func (n *Node) ReplicationAddr() net.Addr {
+	if n.repl == nil {
+		return nil
+	}
+	if s := n.repl.sender.Load(); s != nil {
+		return s.Addr()
+	}
+	return nil
+}
+
+// StateHash is the combined state hash of the engines. Only after Stop: the
+// engines belong to the match goroutines while the node runs.
+func (n *Node) StateHash() (uint64, error) {
+	if !n.stopping.Load() {
+		return 0, errors.New("StateHash needs a stopped node")
+	}
+	hashes := make([]uint64, len(n.partitions))
+	for i, p := range n.partitions {
+		hashes[i] = p.engine.Hash()
+	}
+	return matcher.CombineHashes(hashes), nil
+}
