@@ -186,3 +186,13 @@ func agreement(primary, standby []Epoch, standbyLast int64) (keep int64, newer b
 	}
 	return keep, false
 }
+
+// ResetHistory replaces the history in dir with entries: after Truncate, a
+// standby takes its new primary's history so that its next hello agrees.
+func ResetHistory(dir string, entries []Epoch) error {
+	h, err := LoadHistory(dir)
+	if err != nil {
+		return err
+	}
+	return h.Adopt(entries)
+}

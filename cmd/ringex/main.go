@@ -10,10 +10,12 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/replica"
 )
 
 const usage = `ringex: an exchange core. Brokers connect over FIX; orders are journaled
@@ -29,6 +31,10 @@ Usage:
                           ('ringex replay --help')
   ringex bench mode ...   latency benchmarks with HDR histograms: fix, pipeline,
                           sweep ('ringex bench --help')
+  ringex promote [--admin host:port]
+                          promote a running standby to primary
+  ringex status [--admin host:port]
+                          show a replicated node's role, epoch and sequence
   ringex help [command]   show help for a command
 
 Run 'ringex serve --help' for the flags of serve.
@@ -53,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return replayMain(args[1:], stdout, stderr)
 	case "bench":
 		return benchMain(args[1:], stdout, stderr)
+	case "promote", "status":
+		return adminMain(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
 			switch args[1] {
@@ -78,6 +86,10 @@ func serve(args []string, out io.Writer) int {
 	configPath := fs.String("config", "", "configuration `file` (JSON, see 'ringex config'); empty: the embedded default")
 	dataDir := fs.String("data", "", "data `dir` for the journal; overrides the config's dataDir (default ./data)")
 	listen := fs.String("listen", "", "FIX `host:port` to listen on; overrides the config's fix.listen (default 127.0.0.1:9878)")
+	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role")
+	primary := fs.String("primary", "", "the primary's replication `host:port` (standby); overrides replication.primary")
+	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
+	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
@@ -115,22 +127,57 @@ Flags:
 	if *listen != "" {
 		cfg.FIX.Listen = *listen
 	}
+	for _, o := range []struct{ flag, to *string }{{role, &cfg.Replication.Role}, {primary, &cfg.Replication.Primary},
+		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}} {
+		if *o.flag != "" {
+			*o.to = *o.flag
+		}
+	}
+	if err := cfg.Check(); err != nil {
+		log.Printf("ringex: %v", err)
+		return 1
+	}
 	if *lastGood {
 		cfg.Journal.StartFromLastGood = true
 		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
-	n, err := node.Start(cfg, node.Options{})
-	if err != nil {
-		log.Printf("ringex: %v", err)
-		return 1
-	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
-	log.Printf("ringex: stopping")
-	if err := n.Stop(); err != nil {
-		log.Printf("ringex: %v", err)
-		return 1
+	for {
+		n, err := node.Start(cfg, node.Options{})
+		if err != nil {
+			log.Printf("ringex: %v", err)
+			return 1
+		}
+		stopAdmin := serveAdmin(cfg, n)
+		select {
+		case <-sig:
+			log.Printf("ringex: stopping")
+			stopAdmin()
+			if err := n.Stop(); err != nil {
+				log.Printf("ringex: %v", err)
+				return 1
+			}
+			return 0
+		case <-n.Done():
+		}
+		stopAdmin()
+		n.Stop()
+		var div *replica.DivergedError
+		if !errors.As(n.FailErr(), &div) {
+			log.Printf("ringex: %v", n.FailErr())
+			return 1
+		}
+		// An old primary rejoining: what it journaled after the last seq its
+		// successor has was never acknowledged to anyone; set it aside.
+		if _, err := replica.Truncate(filepath.Join(cfg.DataDir, "journal"), div.Keep, log.Printf); err != nil {
+			log.Printf("ringex: %v", err)
+			return 1
+		}
+		if err := replica.ResetHistory(cfg.DataDir, div.Primary); err != nil {
+			log.Printf("ringex: %v", err)
+			return 1
+		}
+		log.Printf("ringex: restarting as standby after discarding seqs %d..%d", div.Keep+1, div.Last)
 	}
-	return 0
 }
