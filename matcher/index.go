@@ -41,12 +41,10 @@ func sameID(a, b *ClOrdID) bool {
 		le.Uint64(a[16:]) == le.Uint64(b[16:])
 }
 
-// filterBits picks the word and the (up to) four bits of a ClOrdID in a
-// generation's filter.
-func filterBits(h uint64, words int) (int, uint64) {
-	f := mix64(h)
-	bits := uint64(1)<<(f>>40&63) | uint64(1)<<(f>>46&63) | uint64(1)<<(f>>52&63) | uint64(1)<<(f>>58)
-	return int(f) & (words - 1), bits
+// filterBitsOf picks the (up to) four bits of a ClOrdID in a filter word
+// from f = mix64(clHash64); the word is f's low bits.
+func filterBitsOf(f uint64) uint64 {
+	return uint64(1)<<(f>>40&63) | uint64(1)<<(f>>46&63) | uint64(1)<<(f>>52&63) | uint64(1)<<(f>>58)
 }
 
 func orderHash(id int64) uint32 { return uint32(mix64(uint64(id))) }
@@ -402,6 +400,16 @@ type retired struct {
 	filterLines int
 	zeroBatch   int // table slots zeroed per zeroing step
 	zeroFBatch  int // filter lines zeroed per zeroing step
+
+	// The union filters answer the common question, "is this ClOrdID
+	// fresh?", with one word; see unionFor.
+	gen        int64       // generations started before the current one
+	union      [2][]uint64 // blocked Bloom filters, uwords words each
+	uwords     int
+	uActive    int // the union lookups read
+	uClear     int // the union being zeroed in this generation, or -1
+	zeroUAt    int // next word of that union to zero
+	zeroUBatch int // union words zeroed per zeroing step
 }
 
 // The generation being zeroed is cleared in steps, one every zeroEvery
@@ -425,6 +433,33 @@ func (r *retired) init(window int) {
 	r.zeroBatch = (r.genSlots + steps - 1) / steps
 	r.zeroFBatch = (r.filterLines + steps - 1) / steps
 	r.visible = retVisible(r.cur)
+	r.uwords = 1
+	for r.uwords < 2*n {
+		r.uwords *= 2
+	}
+	r.zeroUBatch = (r.uwords + steps - 1) / steps
+	r.uActive, r.uClear = unionFor(0)
+}
+
+// unionFor returns, for generation g, the union filter lookups read and
+// the one being zeroed (-1: none).
+//
+// Union u restarts empty at every generation s with s/retGens%2 == u and
+// s%retGens == 0, and takes every ClOrdID added from then until it is
+// zeroed, in the generation before its next restart. A lookup in
+// generation g sees generations g-retGens+1..g, so it reads the union that
+// restarted last at or before g-retGens+1: no visible ClOrdID is missing
+// from it. It covers at most 2·retGens generations, so a fresh ClOrdID
+// passes it unless all four of its bits are set by chance (about 1% of the
+// time at the default sizes), and only then are the generations' filters
+// read.
+func unionFor(g int64) (active, clearing int) {
+	active = int(max(g-(retGens-1), 0) / retGens % 2)
+	clearing = -1
+	if next := g + 1; next%retGens == 0 && next >= 2*retGens {
+		clearing = int(next / retGens % 2)
+	}
+	return active, clearing
 }
 
 // retVisible returns the generations lookups see when cur is current.
@@ -439,9 +474,14 @@ func (r *retired) add(rec *retRec, h uint64) {
 		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterLines) {
 			panic("matcher: retired generation reused before it was zeroed")
 		}
+		if r.uClear >= 0 && r.zeroUAt < r.uwords {
+			panic("matcher: union filter restarted before it was zeroed")
+		}
 		r.cur, r.genFill = next, 0
-		r.zeroAt, r.zeroFAt = 0, 0
+		r.zeroAt, r.zeroFAt, r.zeroUAt = 0, 0, 0
 		r.visible = retVisible(next)
+		r.gen++
+		r.uActive, r.uClear = unionFor(r.gen)
 	}
 	i := r.ringAt
 	if i == len(r.ring) {
@@ -459,10 +499,20 @@ func (r *retired) add(rec *retRec, h uint64) {
 		r.gens[r.cur] = t
 		if r.filter == nil {
 			r.filter = make([]uint64, r.filterLines*retAll)
+			r.union[0] = make([]uint64, r.uwords)
+			r.union[1] = make([]uint64, r.uwords)
 		}
 	}
-	w, bits := filterBits(h, r.filterLines)
-	r.filter[w*retAll+r.cur] |= bits
+	f := mix64(h)
+	bits := filterBitsOf(f)
+	r.filter[int(f)&(r.filterLines-1)*retAll+r.cur] |= bits
+	uw := int(f) & (r.uwords - 1)
+	if r.uClear != 0 {
+		r.union[0][uw] |= bits
+	}
+	if r.uClear != 1 {
+		r.union[1][uw] |= bits
+	}
 	r.insert(t, retSlot{fold(h), uint32(i + 1)})
 	if rec.finished {
 		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
@@ -474,6 +524,11 @@ func (r *retired) add(rec *retRec, h uint64) {
 
 // zeroStep clears the next part of the generation being zeroed.
 func (r *retired) zeroStep() {
+	if u := r.uClear; u >= 0 {
+		end := min(r.zeroUAt+r.zeroUBatch, r.uwords)
+		clear(r.union[u][r.zeroUAt:end])
+		r.zeroUAt = end
+	}
 	z := int(uint(r.cur+1) % retAll)
 	gz := r.gens[z]
 	if gz == nil {
@@ -502,8 +557,12 @@ func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
 	if r.filter == nil {
 		return nil
 	}
-	w, bits := filterBits(h64, r.filterLines)
-	line := (*[retAll]uint64)(r.filter[w*retAll:])
+	f := mix64(h64)
+	bits := filterBitsOf(f)
+	if r.union[r.uActive][int(f)&(r.uwords-1)]&bits != bits {
+		return nil // fresh: the common case
+	}
+	line := (*[retAll]uint64)(r.filter[int(f)&(r.filterLines-1)*retAll:])
 	// Which generations may hold it; bits is never 0, and an unused
 	// generation's words are. At most one really does: ids are unique.
 	// Unrolled and branch-free: a fresh ClOrdID, the common case, is in
