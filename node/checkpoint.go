@@ -142,8 +142,7 @@ func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
 	if uint64(cmd.Price) != n.cpHash {
 		err := fmt.Errorf("STATE DIVERGED: record %d says the state hash at checkpoint %d is %016x; this node computed %016x",
 			cmd.Seq, n.cpSeq, uint64(cmd.Price), n.cpHash)
-		n.logf("ringex: %v", err)
-		n.ring.Fail(err)
+		n.fail(err)
 		return
 	}
 	if n.following.Load() {

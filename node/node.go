@@ -295,6 +295,16 @@ func (n *Node) submit(cmd *matcher.Command) error {
 	return nil
 }
 
+// fail stops the pipeline with err and says so in the log, once: from here
+// on the exchange accepts nothing (brokers get rejects), and nothing after
+// the failed batch reaches a broker. It is never retried silently.
+func (n *Node) fail(err error) {
+	if n.ring.Err() == nil {
+		n.logf("ringex: STOPPED ACCEPTING ORDERS: %v", err)
+	}
+	n.ring.Fail(err)
+}
+
 // journalBatch is the journal stage: one write and one fsync per batch.
 // Hot path.
 func (n *Node) journalBatch(lo, hi int64) {
@@ -304,12 +314,12 @@ func (n *Node) journalBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		cmd := &n.ring.Slot(seq).cmd
 		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
-			n.ring.Fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
+			n.fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
 			return
 		}
 	}
 	if err := n.journal.Commit(); err != nil {
-		n.ring.Fail(fmt.Errorf("journal commit: %w", err))
+		n.fail(fmt.Errorf("journal commit: %w", err))
 	}
 }
 

@@ -150,7 +150,7 @@ func (n *Node) startReplication() error {
 		if err := r.receiver.Run(); err != nil {
 			n.logf("ringex: STANDBY STOPPED: %v", err)
 			r.failErr.Store(&err)
-			n.ring.Fail(err)
+			n.fail(err)
 			close(r.failed)
 		}
 	}()
@@ -240,7 +240,7 @@ func (n *Node) awaitStandby(s *replica.Sender, last int64) {
 			return
 		}
 		if err != nil || n.stopping.Load() {
-			n.ring.Fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
+			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
 			return
 		}
 		if r.lostGoesAsync {
@@ -345,12 +345,12 @@ func (n *Node) Promote() (uint64, error) {
 	}
 	n.following.Store(false)
 	if err := n.startSender(true); err != nil {
-		n.ring.Fail(err)
+		n.fail(err)
 		return 0, err
 	}
 	if n.opts.Publisher == nil {
 		if err := n.openGateway(); err != nil {
-			n.ring.Fail(err)
+			n.fail(err)
 			return 0, err
 		}
 	} else {
