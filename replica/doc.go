@@ -26,9 +26,9 @@
 //	  never followed anyone)
 //
 //	hello     standby → primary, first frame of a connection
-//	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64) |
+//	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
 //	welcome   primary → standby, the answer to hello
-//	          | keep u64 | n u32 | n × (epoch u64, first seq u64) |
+//	          | keep u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
 //	          keep: the standby's journal agrees with the primary's up to
 //	          this seq; records after it must be discarded before following
 //	records   primary → standby
@@ -75,7 +75,10 @@
 // standby's hello carries its history; the primary compares the two and
 // answers with keep, the last seq up to which both journals are the same
 // (Kafka's leader-epoch rule): the first entry where the histories differ
-// starts where the logs may diverge. A standby whose history has an epoch the
+// starts where the logs may diverge. Each entry also carries a random term
+// id drawn when the term began: two nodes both started as primary from the
+// same history pick the same epoch number, often at the same seq, and only
+// the term id tells their histories apart (Epoch). A standby whose history has an epoch the
 // primary lacks is newer than the primary: it is refused, and the stale
 // primary is the one that must step down (Probe).
 package replica

@@ -2,6 +2,8 @@ package replica
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,13 +18,27 @@ import (
 const maxEpochs = 1 << 16
 
 // Epoch says that primary term Epoch journaled its first record at FirstSeq.
+//
+// Term is a random number drawn when the term began. Two nodes that both
+// start as primary from the same history, with no third party to order
+// them, pick the same epoch number (the next one) and, if their journals
+// ended at the same seq, the same FirstSeq: without Term their histories
+// would compare equal and the journals would be taken for the same while
+// they hold different records after FirstSeq. With it the two terms differ
+// (the odds of a repeat are 2^-64), agreement sees where they part, and the
+// node that follows the other discards its own term's records. A term is
+// (Epoch, Term): epoch numbers still order terms, Term tells apart two that
+// share a number. Entries written before Term existed read as Term 0.
 type Epoch struct {
 	Epoch    uint64
 	FirstSeq int64
+	Term     uint64
 }
 
 // EpochFileName is the history's file, in the data folder beside the journal
-// folder. One line per epoch, "<epoch> <first seq>", oldest first.
+// folder. One line per epoch, "<epoch> <first seq> <term, 16 hex digits>",
+// oldest first (a line without the term is one written before terms
+// existed: term 0).
 const EpochFileName = "epoch"
 
 // History is a node's epoch history, kept in a file that is replaced
@@ -49,19 +65,24 @@ func LoadHistory(dir string) (*History, error) {
 			continue
 		}
 		f := strings.Fields(line)
-		if len(f) != 2 {
-			return nil, fmt.Errorf("replica: %s line %d: %q: want \"<epoch> <first seq>\"", h.path, i+1, line)
+		if len(f) != 2 && len(f) != 3 {
+			return nil, fmt.Errorf("replica: %s line %d: %q: want \"<epoch> <first seq> <term>\"", h.path, i+1, line)
 		}
 		e, err1 := strconv.ParseUint(f[0], 10, 64)
 		s, err2 := strconv.ParseInt(f[1], 10, 64)
-		if err1 != nil || err2 != nil || s < 1 {
+		var term uint64
+		var err3 error
+		if len(f) == 3 {
+			term, err3 = strconv.ParseUint(f[2], 16, 64)
+		}
+		if err1 != nil || err2 != nil || err3 != nil || s < 1 {
 			return nil, fmt.Errorf("replica: %s line %d: %q: bad number", h.path, i+1, line)
 		}
 		if n := len(h.entries); n > 0 && (e <= h.entries[n-1].Epoch || s < h.entries[n-1].FirstSeq) {
 			return nil, fmt.Errorf("replica: %s line %d: epoch %d at seq %d does not follow epoch %d at seq %d",
 				h.path, i+1, e, s, h.entries[n-1].Epoch, h.entries[n-1].FirstSeq)
 		}
-		h.entries = append(h.entries, Epoch{Epoch: e, FirstSeq: s})
+		h.entries = append(h.entries, Epoch{Epoch: e, FirstSeq: s, Term: term})
 	}
 	return h, nil
 }
@@ -84,11 +105,12 @@ func (h *History) Entries() []Epoch {
 }
 
 // Begin starts a new epoch, one above the newest, whose first record will be
-// firstSeq, and makes it durable before returning it.
+// firstSeq, with a fresh random Term, and makes it durable before returning
+// it.
 func (h *History) Begin(firstSeq int64) (uint64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := Epoch{Epoch: 1, FirstSeq: firstSeq}
+	e := Epoch{Epoch: 1, FirstSeq: firstSeq, Term: newTerm()}
 	if n := len(h.entries); n > 0 {
 		e.Epoch = h.entries[n-1].Epoch + 1
 	}
@@ -118,7 +140,7 @@ func (h *History) write(entries []Epoch) error {
 	}
 	var b bytes.Buffer
 	for _, e := range entries {
-		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.FirstSeq)
+		fmt.Fprintf(&b, "%d %d %016x\n", e.Epoch, e.FirstSeq, e.Term)
 	}
 	dir := filepath.Dir(h.path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -147,6 +169,18 @@ func (h *History) write(entries []Epoch) error {
 	return nil
 }
 
+// newTerm draws a term id: random, never 0 (the term of entries written
+// before terms existed).
+func newTerm() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:]) // never fails (crypto/rand)
+		if t := binary.LittleEndian.Uint64(b[:]); t != 0 {
+			return t
+		}
+	}
+}
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -162,7 +196,10 @@ func syncDir(dir string) error {
 // agreement compares a standby's history and last durable seq with the
 // primary's history and returns keep, the last seq up to which the two
 // journals hold the same records. newer is true when the standby knows an
-// epoch the primary does not: the primary is the stale one.
+// epoch the primary does not: the primary is the stale one. Entries are
+// compared whole, term included: two terms of the same number (two nodes
+// both started as primary) are different terms, and the standby's is
+// discarded from where either began.
 func agreement(primary, standby []Epoch, standbyLast int64) (keep int64, newer bool) {
 	keep = standbyLast
 	if len(standby) > 0 && (len(primary) == 0 || standby[len(standby)-1].Epoch > primary[len(primary)-1].Epoch) {

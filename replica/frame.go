@@ -153,6 +153,7 @@ func (w *frameWriter) history(h []Epoch) {
 	for _, e := range h {
 		w.u64(e.Epoch)
 		w.u64(uint64(e.FirstSeq))
+		w.u64(e.Term)
 	}
 }
 
@@ -164,7 +165,7 @@ func (r *bodyReader) history() []Epoch {
 	}
 	h := make([]Epoch, 0, n)
 	for range n {
-		h = append(h, Epoch{Epoch: r.u64(), FirstSeq: int64(r.u64())})
+		h = append(h, Epoch{Epoch: r.u64(), FirstSeq: int64(r.u64()), Term: r.u64()})
 	}
 	return h
 }

@@ -263,8 +263,13 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 			}
 		}
 		j.Close()
-		h, _ := LoadHistory(d)
-		h.Begin(1)
+	}
+	// Epoch 1 is the same term on both: the old primary's, which the new
+	// one followed.
+	h, _ := LoadHistory(oldDir)
+	h.Begin(1)
+	if err := ResetHistory(newDir, h.Entries()); err != nil {
+		t.Fatal(err)
 	}
 	p := newPrimary(t, newDir, 0, 1024) // epoch 2 begins at 31
 	for range 5 {
@@ -286,8 +291,8 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 	sb.stop()
 	sb.checkApplied(31, last)
 	sameJournals(t, filepath.Join(newDir, "journal"), filepath.Join(oldDir, "journal"))
-	h, _ := LoadHistory(oldDir)
-	if got := h.Entries(); len(got) != 2 || got[1] != (Epoch{2, 31}) {
+	h, _ = LoadHistory(oldDir)
+	if got := h.Entries(); len(got) != 2 || got[1].Epoch != 2 || got[1].FirstSeq != 31 || got[1] != p.hist.Entries()[1] {
 		t.Fatalf("rejoined standby's history %v, want the primary's [{1 1} {2 31}]", got)
 	}
 }
@@ -314,7 +319,7 @@ func TestAgreement(t *testing.T) {
 	e := func(pairs ...int64) []Epoch {
 		var h []Epoch
 		for i := 0; i < len(pairs); i += 2 {
-			h = append(h, Epoch{uint64(pairs[i]), pairs[i+1]})
+			h = append(h, Epoch{Epoch: uint64(pairs[i]), FirstSeq: pairs[i+1]})
 		}
 		return h
 	}
@@ -331,6 +336,12 @@ func TestAgreement(t *testing.T) {
 		{"old_primary_term_started_later", e(1, 1, 3, 31), e(1, 1, 2, 36), 40, 30, false},
 		{"standby_newer", e(1, 1), e(1, 1, 2, 10), 20, 20, true},
 		{"seeded_copy_without_history", e(1, 101), nil, 100, 100, false},
+		// Both nodes started as primary from the same history, at the same
+		// seq: same number, same first seq, different terms.
+		{"both_started_as_primary_same_epoch_number",
+			[]Epoch{{1, 1, 7}, {2, 41, 8}}, []Epoch{{1, 1, 7}, {2, 41, 9}}, 50, 40, false},
+		{"both_started_as_primary_other_seq",
+			[]Epoch{{1, 1, 7}, {2, 45, 8}}, []Epoch{{1, 1, 7}, {2, 41, 9}}, 50, 40, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
