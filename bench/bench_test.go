@@ -325,3 +325,72 @@ func TestSVGHasOneCurvePerRun(t *testing.T) {
 		t.Fatalf("svg:\n%s", s)
 	}
 }
+
+func TestPeerMixIsNewDayOrdersOnly(t *testing.T) {
+	g := NewGenerator(PeerMix(3, 4), 1)
+	var op Op
+	taking := 0
+	for i := range 20000 {
+		g.Next(&op)
+		if op.Kind != OpNew || op.TIF != '0' {
+			t.Fatalf("request %d: %c with TimeInForce %c; ordermatch answers new Day orders only", i, op.Kind, op.TIF)
+		}
+		if op.Taking {
+			taking++
+		}
+	}
+	if taking == 0 || len(g.resting) != 0 {
+		t.Fatalf("%d taking orders, %d tracked as resting", taking, len(g.resting))
+	}
+}
+
+func TestDayTakerFillCountsOnArrivalOnly(t *testing.T) {
+	tr := newTracker()
+	tr.dayTakers = true
+	taker := Op{Kind: OpNew, Taking: true, TIF: '0'}
+	for k := range int64(3) {
+		tr.sent(k, 0, &taker, true)
+	}
+	tr.answer(0, 10, outcomeOK)
+	tr.answer(0, 20, outcomeOK) // the fill's ExecutionReport: answered already
+	tr.filled(0, 20)            // New then fill, nothing between: the fill on arrival
+	tr.answer(1, 30, outcomeOK) // request 1 rests unfilled
+	tr.answer(2, 40, outcomeOK)
+	tr.answer(1, 50, outcomeOK)
+	tr.filled(1, 50) // request 1's remainder traded later, against another order
+	if got := tr.fill.TotalCount(); got != 1 || tr.fill.Max() > 20 {
+		t.Fatalf("fills recorded %d (max %d ns), want the one on arrival", got, tr.fill.Max())
+	}
+}
+
+func TestFIX42PeerLoadAgainstRingexEveryOrderAnswered(t *testing.T) {
+	cfg := e2eConfig()
+	cfg.BeginString, cfg.Mix = "FIX.4.2", PeerMix(1, 0)
+	r, err := RunFIXTarget("ringex", cfg, "e2e ringex peer load", "none", nil)
+	checkEveryAnswer(t, r, err)
+	if r.Fill.Count == 0 || r.Amend.Count != 0 {
+		t.Fatalf("%d fills, %d amends", r.Fill.Count, r.Amend.Count)
+	}
+}
+
+func TestOrdermatchNeedsItsLoad(t *testing.T) {
+	// Refused before anything starts: the peer answers FIX 4.2 new Day orders only.
+	if _, err := RunFIXTarget("ordermatch", e2eConfig(), "e2e ordermatch", "", nil); err == nil || !strings.Contains(err.Error(), "FIX.4.2") {
+		t.Fatalf("FIX 4.4 and the default mix against ordermatch: %v", err)
+	}
+}
+
+func TestPeerRunsPairWithRingex(t *testing.T) {
+	ringex := map[[3]float64]bool{}
+	for _, r := range PeerRuns() {
+		if !r.Peer {
+			t.Fatalf("%s: not on the peer's load", r.Name)
+		}
+		load := [3]float64{r.Rate, float64(r.Sessions), float64(r.Inflight)}
+		if r.Target == "ringex" {
+			ringex[load] = true
+		} else if !ringex[load] {
+			t.Errorf("%s: no ringex run before it at the same load", r.Name)
+		}
+	}
+}

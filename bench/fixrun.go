@@ -98,6 +98,7 @@ func RunFIX(cfg FIXConfig) (*Result, error) {
 	for i, id := range cfg.SenderIDs {
 		s := &fixSession{stream: i, prefix: prefix, tr: newTracker(), lag: NewHist(),
 			enc: encoder{begin: cfg.BeginString, sender: id, target: cfg.TargetID, seq: 1}}
+		s.tr.dayTakers = cfg.Mix.DayTakers
 		switch {
 		case cfg.Streams != nil && i < len(cfg.Streams):
 			s.src = cfg.Streams[i]

@@ -41,7 +41,11 @@ type MixConfig struct {
 	Passive, Taking, Replace, Cancel int
 	// RestingMax bounds the orders a session believes rest; at the bound
 	// its next request is a cancel of the oldest, so books stay bounded.
+	// A mix without replaces and cancels tracks no resting orders.
 	RestingMax int
+	// DayTakers sends taking orders as Day instead of IOC, for a peer that
+	// knows no IOC; what a taker does not fill on arrival rests.
+	DayTakers bool
 }
 
 // DefaultMix is a crossing mix over several symbols: makers rest and amend,
@@ -49,6 +53,17 @@ type MixConfig struct {
 func DefaultMix(seed uint64, symbols int) MixConfig {
 	return MixConfig{Seed: seed, Symbols: symbols, Passive: 50, Taking: 15, Replace: 20, Cancel: 15, RestingMax: 200}
 }
+
+// PeerMix is what QuickFIX/C++'s ordermatch example can answer: new Day
+// limit orders only, makers resting and takers crossing, over several
+// symbols. It has no replace, and it answers a cancel under the original
+// order's ClOrdID, or not at all when the order has traded.
+func PeerMix(seed uint64, symbols int) MixConfig {
+	return MixConfig{Seed: seed, Symbols: symbols, Passive: 50, Taking: 15, DayTakers: true}
+}
+
+// NewOnly reports whether the mix sends new orders only.
+func (c MixConfig) NewOnly() bool { return c.Replace == 0 && c.Cancel == 0 }
 
 // Source yields one session's requests in order.
 type Source interface {
@@ -123,6 +138,9 @@ func (g *Generator) newOrder(op *Op, taking bool) {
 	if taking {
 		away = -int64(g.rng.IntN(7)) // at or through the mid
 		op.TIF = '3'
+		if g.cfg.DayTakers {
+			op.TIF = '0'
+		}
 	} else {
 		op.TIF = '0'
 	}
@@ -131,7 +149,7 @@ func (g *Generator) newOrder(op *Op, taking bool) {
 	} else {
 		op.Price = mid + away
 	}
-	if !taking {
+	if !taking && !g.cfg.NewOnly() {
 		g.resting = append(g.resting, g.k)
 		g.sides = append(g.sides, op.Side)
 		g.syms = append(g.syms, op.Symbol)

@@ -13,6 +13,7 @@ type SuiteConfig struct {
 	Seed                    uint64
 	Sweep                   bool          // end with a rate sweep of ringex over FIX
 	SweepP99                time.Duration // the p99 a sweep step must stay under
+	Peer                    bool          // also PeerRuns: ordermatch (scripts/ordermatch.sh must have built it)
 	Progress                io.Writer
 	Out                     io.Writer // the sweep's lines
 }
@@ -23,7 +24,8 @@ type SuiteRun struct {
 	Target   string // "pipeline", "ringex", "responder", "quickfixgo"
 	Rate     float64
 	Sessions int
-	Inflight int // per session (fix) or in all (pipeline)
+	Inflight int  // per session (fix) or in all (pipeline)
+	Peer     bool // the peer's load: FIX 4.2, PeerMix (new Day limit orders only)
 }
 
 // SuiteRuns is the quick suite: the pipeline with fsync; ringex over FIX at
@@ -32,27 +34,62 @@ type SuiteRun struct {
 // the same loads.
 func SuiteRuns() []SuiteRun {
 	return []SuiteRun{
-		{"pipeline 10,000/s", "pipeline", 10_000, 8, 4096},
-		{"pipeline max", "pipeline", 0, 8, 4096},
-		{"ringex 1,000/s", "ringex", 1_000, 8, 100},
-		{"ringex 10,000/s", "ringex", 10_000, 8, 100},
-		{"ringex 50,000/s", "ringex", 50_000, 8, 100},
-		{"ringex max 4x25", "ringex", 0, 4, 25},
-		{"responder 10,000/s", "responder", 10_000, 8, 100},
-		{"responder max 4x25", "responder", 0, 4, 25},
-		{"quickfixgo 10,000/s", "quickfixgo", 10_000, 8, 100},
-		{"quickfixgo max 4x25", "quickfixgo", 0, 4, 25},
+		{"pipeline 10,000/s", "pipeline", 10_000, 8, 4096, false},
+		{"pipeline max", "pipeline", 0, 8, 4096, false},
+		{"ringex 1,000/s", "ringex", 1_000, 8, 100, false},
+		{"ringex 10,000/s", "ringex", 10_000, 8, 100, false},
+		{"ringex 50,000/s", "ringex", 50_000, 8, 100, false},
+		{"ringex max 4x25", "ringex", 0, 4, 25, false},
+		{"responder 10,000/s", "responder", 10_000, 8, 100, false},
+		{"responder max 4x25", "responder", 0, 4, 25, false},
+		{"quickfixgo 10,000/s", "quickfixgo", 10_000, 8, 100, false},
+		{"quickfixgo max 4x25", "quickfixgo", 0, 4, 25, false},
 	}
 }
 
-// RunSuite runs SuiteRuns in order and returns every result, stopping at
-// the first error.
+// PeerRuns set ringex beside QuickFIX/C++'s ordermatch example (with the
+// file store it ships with, and with a memory store) under the load it can
+// answer: FIX 4.2, new Day limit orders only. Each ringex run comes just
+// before the peer's at the same load, so both see the same neighbours on a
+// shared machine.
+func PeerRuns() []SuiteRun {
+	return []SuiteRun{
+		{"ringex 4.2 new-only 1,000/s", "ringex", 1_000, 8, 100, true},
+		{"ordermatch 1,000/s", "ordermatch", 1_000, 8, 100, true},
+		{"ringex 4.2 new-only 10,000/s", "ringex", 10_000, 8, 100, true},
+		{"ordermatch 10,000/s", "ordermatch", 10_000, 8, 100, true},
+		{"ordermatch-mem 10,000/s", "ordermatch-mem", 10_000, 8, 100, true},
+		{"ringex 4.2 new-only max 4x25", "ringex", 0, 4, 25, true},
+		{"ordermatch max 4x25", "ordermatch", 0, 4, 25, true},
+		{"ordermatch-mem max 4x25", "ordermatch-mem", 0, 4, 25, true},
+	}
+}
+
+// RunSuite runs SuiteRuns in order, then PeerRuns when cfg.Peer (those of
+// a variant the script has not built are left out), and returns every
+// result, stopping at the first error of ringex, the responder or
+// quickfixgo. A peer that fails is reported on cfg.Out and the suite goes
+// on: the peer is optional.
 func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 	var results []*Result
-	for _, sr := range SuiteRuns() {
+	runs := SuiteRuns()
+	if cfg.Peer {
+		runs = append(runs, PeerRuns()...)
+	}
+	for _, sr := range runs {
+		peer := sr.Target == "ordermatch" || sr.Target == "ordermatch-mem"
+		if peer && !OrdermatchBuilt(peerStore(sr.Target)) {
+			continue
+		}
 		r, err := runSuiteOne(cfg, sr)
 		if r != nil {
 			results = append(results, r)
+		}
+		if err != nil && peer {
+			if cfg.Out != nil {
+				fmt.Fprintf(cfg.Out, "  peer %s: %v (the suite goes on without it)\n", sr.Name, err)
+			}
+			continue
 		}
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", sr.Name, err)
@@ -63,7 +100,7 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 	}
 	held := 0.0
 	for rate := 10_000.0; rate <= 100_000; rate += 10_000 {
-		sr := SuiteRun{fmt.Sprintf("sweep ringex %s/s", FormatRate(rate)), "ringex", rate, 8, 100}
+		sr := SuiteRun{fmt.Sprintf("sweep ringex %s/s", FormatRate(rate)), "ringex", rate, 8, 100, false}
 		c := cfg
 		c.Duration, c.Warmup = 3*time.Second, time.Second
 		r, err := runSuiteOne(c, sr)
@@ -99,9 +136,19 @@ func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 		Symbols:    []string{"AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "IBM"},
 		RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
 		Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 0), Progress: cfg.Progress}
+	if sr.Peer {
+		fc.BeginString, fc.Mix = "FIX.4.2", PeerMix(cfg.Seed, 0)
+	}
 	name := sr.Name
 	if sr.Target == "ringex" {
 		name += " sync=" + cfg.Sync
 	}
 	return RunFIXTarget(sr.Target, fc, name, cfg.Sync, nil)
+}
+
+func peerStore(target string) string {
+	if target == "ordermatch-mem" {
+		return "memory"
+	}
+	return "file"
 }

@@ -6,7 +6,10 @@ import (
 )
 
 // RunFIXTarget runs cfg against target: "ringex" (a node started here and
-// stopped after), "responder", "quickfixgo", or an address.
+// stopped after), "responder", "quickfixgo", "ordermatch" or
+// "ordermatch-mem" (the peer with its file or memory store, started by
+// scripts/ordermatch.sh and stopped after; FIX 4.2 and a new-only mix with
+// Day takers, PeerMix, are required), or an address.
 func RunFIXTarget(target string, cfg FIXConfig, name, sync string, logw io.Writer) (*Result, error) {
 	cfg.Name, cfg.Target = name, target
 	if cfg.BeginString == "" {
@@ -40,6 +43,17 @@ func RunFIXTarget(target string, cfg FIXConfig, name, sync string, logw io.Write
 		defer q.Stop()
 		cfg.Addr = q.Addr()
 		return RunFIX(cfg)
+	case "ordermatch", "ordermatch-mem":
+		if cfg.BeginString != "FIX.4.2" || (cfg.Streams == nil && (!cfg.Mix.NewOnly() || !cfg.Mix.DayTakers)) {
+			return nil, errors.New("ordermatch speaks FIX.4.2 and trades new Day limit orders only: run it with --begin FIX.4.2 and the peer mix")
+		}
+		o, err := StartOrdermatch(peerStore(target), cfg.SenderIDs)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Addr, cfg.TargetID = o.Addr(), OrdermatchCompID
+		r, err := RunFIX(cfg)
+		return r, errors.Join(err, o.Stop())
 	default:
 		cfg.Addr = target
 		return RunFIX(cfg)

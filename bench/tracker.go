@@ -45,8 +45,16 @@ type tracker struct {
 	lost     atomic.Int64
 	wake     chan struct{} // a slot freed; capacity 1
 
+	// dayTakers: taking orders are Day, and what they do not fill on
+	// arrival rests and may fill much later. Only a fill that comes before
+	// the answer to any later request of the session is the crossing
+	// order's fill on arrival: an acceptor that matches one order at a
+	// time sends a taker's New and fills before the next order's New.
+	dayTakers bool
+
 	// owned by the answering goroutine
 	ack, fill, amend *hdrhistogram.Histogram
+	lastAckK         int64 // the request whose first answer came last
 	measured         int64
 	rejects          int64
 	cxlRejects       int64
@@ -93,6 +101,7 @@ func (t *tracker) answer(k, nowNs int64, outcome int) {
 		return
 	}
 	planned := s.plannedNs.Load()
+	t.lastAckK = k
 	t.inflight.Add(-1)
 	t.answered.Add(1)
 	select {
@@ -129,6 +138,9 @@ func (t *tracker) filled(k, nowNs int64) {
 	st := s.state.Load()
 	if st&(stTaking|stFilled) != stTaking || !s.state.CompareAndSwap(st, st|stFilled) {
 		return
+	}
+	if t.dayTakers && k != t.lastAckK {
+		return // a resting remainder's fill, not the fill on arrival
 	}
 	if st&stMeasured != 0 {
 		Record(t.fill, nowNs-s.plannedNs.Load())

@@ -26,11 +26,15 @@ Modes:
   fix        FIX sessions against an acceptor: --addr HOST:PORT, or --self (a
              ringex node in-process), --responder (a trivial raw-socket
              acceptor: the generator's ceiling), --quickfixgo (a bare
-             quickfixgo acceptor). With --compare (default) the same load also
-             runs against the responder and the quickfixgo baseline.
+             quickfixgo acceptor), --ordermatch (QuickFIX/C++'s ordermatch
+             example, the peer exchange: 'make peer' builds it; FIX 4.2 and
+             --peer-mix, set for every target of the run). With --compare
+             (default) the same load also runs against the responder and the
+             quickfixgo baseline.
   sweep      step the rate up (--from, --step, --to) until p99 passes --p99;
              report the highest rate held (--mode fix or pipeline, and their flags)
-  suite      the quick suite of 'make bench' (under 5 minutes)
+  suite      the quick suite of 'make bench' (under 5 minutes); with --peer,
+             ringex beside the ordermatch peer under its FIX 4.2 load
   mix        write a generated order mix to a file (--orders per session),
              for fix --mix to replay
   chart      draw .hgrm files as percentile curves on one SVG: chart --out F a.hgrm b.hgrm
@@ -88,6 +92,8 @@ type benchFlags struct {
 	addr, begin, prefix, senders   string
 	target, password, symbols, mix string
 	self, responder, qfgo, compare bool
+	ordermatch, peerMix            bool
+	ordermatchStore                string
 	mode                           string
 	from, step, to                 float64
 	p99                            time.Duration
@@ -116,6 +122,9 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 		fs.BoolVar(&f.responder, "responder", false, "load the trivial raw-socket responder (the generator's ceiling)")
 		fs.BoolVar(&f.qfgo, "quickfixgo", false, "load a bare quickfixgo acceptor that answers each order at once")
 		fs.BoolVar(&f.compare, "compare", mode == "fix", "also run the same load against the responder and the quickfixgo baseline")
+		fs.BoolVar(&f.ordermatch, "ordermatch", false, "load QuickFIX/C++'s ordermatch example (scripts/ordermatch.sh must have built it); implies --begin FIX.4.2 --peer-mix")
+		fs.StringVar(&f.ordermatchStore, "ordermatch-store", "file", "ordermatch's message store: file (as shipped) or memory")
+		fs.BoolVar(&f.peerMix, "peer-mix", false, "send what ordermatch trades: new Day limit orders only (no IOC, cancel or replace)")
 		fs.StringVar(&f.begin, "begin", "FIX.4.4", "BeginString: FIX.4.4 or FIX.4.2")
 		fs.StringVar(&f.prefix, "sender-prefix", "BROKER", "SenderCompIDs are this and 01, 02, ...")
 		fs.StringVar(&f.senders, "senders", "", "comma-separated SenderCompIDs (overrides --sessions and --sender-prefix)")
@@ -145,6 +154,9 @@ func (f *benchFlags) parse(args []string) error {
 	if f.out == "" {
 		f.out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
 	}
+	if f.ordermatch {
+		f.begin, f.peerMix = "FIX.4.2", true
+	}
 	return nil
 }
 
@@ -168,6 +180,9 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 	cfg := bench.FIXConfig{BeginString: f.begin, SenderIDs: senders, TargetID: f.target, Password: f.password,
 		Symbols: strings.Split(f.symbols, ","), RatePerSec: rate, InflightMax: f.inflight,
 		Duration: f.duration, Warmup: f.warmup, Drain: f.drain, Mix: bench.DefaultMix(f.seed, 0), Progress: stderr}
+	if f.peerMix {
+		cfg.Mix = bench.PeerMix(f.seed, 0)
+	}
 	if f.mix != "" {
 		file, err := os.Open(f.mix)
 		if err != nil {
@@ -187,6 +202,13 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 	case f.addr != "":
 		targets = append(targets, f.addr)
 	}
+	if f.ordermatch {
+		t := "ordermatch"
+		if f.ordermatchStore == "memory" {
+			t = "ordermatch-mem"
+		}
+		targets = append(targets, t)
+	}
 	if f.responder || f.compare {
 		targets = append(targets, "responder")
 	}
@@ -194,7 +216,7 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 		targets = append(targets, "quickfixgo")
 	}
 	if len(targets) == 0 {
-		fmt.Fprintln(stderr, "bench fix: name a target: --addr, --self, --responder or --quickfixgo")
+		fmt.Fprintln(stderr, "bench fix: name a target: --addr, --self, --responder, --quickfixgo or --ordermatch")
 		return nil, errUsage
 	}
 	var results []*bench.Result
@@ -371,10 +393,15 @@ func benchSuite(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Sweep, "sweep", true, "end with a rate sweep of ringex over FIX (10,000/s steps, 3 s each)")
 	fs.DurationVar(&cfg.SweepP99, "p99", time.Millisecond, "the p99 a sweep step must stay under")
 	out := fs.String("out", "", "results `dir` (default bench-results/<time>)")
+	peer := fs.String("peer", "auto", "the ordermatch peer runs: auto (when scripts/ordermatch.sh has built it), build (build it first; the suite goes on without it if that fails), off")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: ringex bench suite [flags]\n\nRuns:")
 		for _, r := range bench.SuiteRuns() {
-			fmt.Fprintf(stderr, "  %-22s %-10s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
+			fmt.Fprintf(stderr, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
+		}
+		fmt.Fprintln(stderr, "\nPeer runs (--peer; FIX 4.2, new Day limit orders only):")
+		for _, r := range bench.PeerRuns() {
+			fmt.Fprintf(stderr, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
 		}
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
@@ -384,6 +411,22 @@ func benchSuite(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		*out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
+	}
+	switch *peer {
+	case "off":
+	case "build":
+		if err := bench.BuildOrdermatch(stderr); err != nil {
+			fmt.Fprintf(stdout, "# peer: ordermatch not built (%v): the suite runs without it\n", err)
+		}
+		cfg.Peer = bench.OrdermatchBuilt("file")
+	case "auto":
+		cfg.Peer = bench.OrdermatchBuilt("file")
+		if !cfg.Peer {
+			fmt.Fprintf(stdout, "# peer: ordermatch not built (make peer, or make bench PEER=build): the suite runs without it\n")
+		}
+	default:
+		fmt.Fprintf(stderr, "bench suite: --peer %q: want auto, build or off\n", *peer)
+		return errUsage
 	}
 	fmt.Fprintf(stdout, "# %s\n", bench.Machine())
 	start := time.Now()
