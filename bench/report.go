@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // progress prints one line a second while a run goes: elapsed, requests
@@ -109,8 +110,12 @@ func formatRate(r float64) string {
 // WriteTable writes the summary table: one row per run and metric (ack,
 // and fill and amend where there are any).
 func WriteTable(w io.Writer, results []*Result) {
-	fmt.Fprintf(w, "%-30s %-6s %8s %9s %10s %8s %8s %8s %8s %8s %8s %7s\n",
-		"run", "metric", "inflight", "asked/s", "achieved/s", "p50", "p90", "p99", "p99.9", "p99.99", "max", "errors")
+	nameWidth := 30
+	for _, r := range results {
+		nameWidth = max(nameWidth, utf8.RuneCountInString(r.Name))
+	}
+	fmt.Fprintf(w, "%-*s %-6s %8s %9s %10s %8s %8s %8s %8s %8s %8s %7s\n",
+		nameWidth, "run", "metric", "inflight", "asked/s", "achieved/s", "p50", "p90", "p99", "p99.9", "p99.99", "max", "errors")
 	for _, r := range results {
 		rows := []struct {
 			name string
@@ -125,8 +130,8 @@ func WriteTable(w io.Writer, results []*Result) {
 				name, asked, achieved, errs = "", "", "", ""
 			}
 			p := row.p
-			fmt.Fprintf(w, "%-30s %-6s %8d %9s %10s %8s %8s %8s %8s %8s %8s %7s\n",
-				name, row.name, r.Inflight, asked, achieved, FormatNs(p.P50), FormatNs(p.P90), FormatNs(p.P99),
+			fmt.Fprintf(w, "%-*s %-6s %8d %9s %10s %8s %8s %8s %8s %8s %8s %7s\n",
+				nameWidth, name, row.name, r.Inflight, asked, achieved, FormatNs(p.P50), FormatNs(p.P90), FormatNs(p.P99),
 				FormatNs(p.P999), FormatNs(p.P9999), FormatNs(p.Max), errs)
 		}
 	}
