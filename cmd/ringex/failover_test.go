@@ -82,14 +82,8 @@ func (p *proc) when(key string, within time.Duration) time.Time {
 // primary, which is then killed with SIGKILL; the standby promotes itself,
 // and every acknowledged order is on it (a cancel of each succeeds).
 func TestKillPrimaryStandbyTakesOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs two processes")
-	}
+	bin := ringexBin(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ringex")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	cfg := config.Default()
 	cfg.Replication = config.Replication{Mode: "sync", OnStandbyLost: "wait", SyncTimeoutMs: 2000, HeartbeatMs: 100, FailoverMs: 500}
 	b, _ := json.Marshal(cfg)
