@@ -178,21 +178,27 @@ func startLoad(c *fixConn, prefix string) *load {
 		}
 	}()
 	go func() {
+		// Read until the connection ends, or until the sends have stopped
+		// and nothing has come for readQuiet: a sync primary may hold its
+		// acknowledgements for seconds while a standby catches up.
 		defer close(l.readEnd)
+		const poll, readQuiet = 50 * time.Millisecond, 10 * time.Second
+		quiet := time.Duration(0)
 		for {
-			m := c.next(50 * time.Millisecond)
+			m := c.next(poll)
 			if m == nil {
 				select {
 				case <-c.done:
 					return
 				case <-l.stop:
-					if l.c.next(time.Second) == nil {
+					if quiet += poll; quiet >= readQuiet {
 						return
 					}
 				default:
 				}
 				continue
 			}
+			quiet = 0
 			if m[35] == "8" && m[150] == "0" && strings.HasPrefix(m[11], prefix) {
 				seq, _ := strconv.ParseInt(m[37], 10, 64)
 				l.mu.Lock()
