@@ -23,6 +23,9 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 	if reason == matcher.ReasonNone {
 		reason, text = g.orderTerms(&cmd, m, sym)
 	}
+	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
+		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
+	}
 	if reason != matcher.ReasonNone {
 		g.rejectOrder(s, &ref, reason, text)
 		return
@@ -50,6 +53,9 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	}
 	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
 		reason, text = g.orderTerms(&cmd, m, sym)
+	}
+	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
+		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
 	}
 	if reason != matcher.ReasonNone {
 		g.rejectCancel(s, &ref, reason, text)
@@ -93,6 +99,10 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	id, ok := clOrdID(clOrd)
 	if !ok {
 		g.massCancelRejected(s, clOrd, m, 99, "ClOrdID missing or longer than 24 characters")
+		return
+	}
+	if !g.claim(account, &id) {
+		g.massCancelRejected(s, clOrd, m, 99, "duplicate ClOrdID "+string(clOrd))
 		return
 	}
 	kind, _ := m.GetInt(tagMassCancelType)

@@ -98,6 +98,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		if err == nil {
 			n.gateway, err = gateway.New(gwOpts, n)
 		}
+		if err == nil {
+			err = n.rememberClOrdIDs(n.gateway)
+		}
 		if err != nil {
 			n.journal.Close()
 			return nil, err
@@ -227,6 +230,33 @@ func (n *Node) replay(fromSeq int64) error {
 	if count > 0 {
 		n.logf("ringex: replayed %d journaled commands from sequence %d in %v; %d checkpoint hashes verified",
 			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
+	}
+	return nil
+}
+
+// rememberClOrdIDs gives the gateway every ClOrdID the journal shows each
+// broker has used, from the first record (a snapshot does not hold them), so
+// a duplicate is refused across symbols and across restarts and failovers.
+func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
+	start := time.Now()
+	var cmd matcher.Command
+	count := 0
+	err := journal.Read(n.journalDir(), 1, func(seq int64, rec []byte) error {
+		if err := cmd.Decode(rec); err != nil {
+			return fmt.Errorf("journal record %d: %w", seq, err)
+		}
+		switch cmd.Kind {
+		case matcher.KindNew, matcher.KindReplace, matcher.KindCancel, matcher.KindMassCancel:
+			g.Remember(cmd.Account, cmd.ClOrdID)
+			count++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild used ClOrdIDs from %s: %w", n.journalDir(), err)
+	}
+	if count > 0 {
+		n.logf("ringex: %d ClOrdIDs in use rebuilt from the journal in %v", count, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

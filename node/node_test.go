@@ -183,3 +183,32 @@ func TestGatewayRejectsBadOrders(t *testing.T) {
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
+
+// TestDuplicateClOrdIDAcrossSymbolsAndRestart: a broker cannot reuse a
+// ClOrdID, whichever symbol (and so match partition) it names, and not after
+// the exchange restarts: the set is rebuilt from the journal.
+func TestDuplicateClOrdIDAcrossSymbolsAndRestart(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER04", "RINGEX")
+	order := func(cl, sym string) {
+		c.Send("D", tag.ClOrdID, cl, tag.Symbol, sym, tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "1.00", tag.TimeInForce, "1")
+	}
+	order("DUP1", "AAPL") // symbol 1: partition 1 of 2
+	expect(t, "first use", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "DUP1"})
+	order("DUP1", "MSFT") // symbol 2: partition 0
+	expect(t, "reuse on another partition", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdRejReason: "6", tag.ClOrdID: "DUP1"})
+
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	n = startNode(t, dir, addr)
+	defer n.Stop()
+	c = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER04", "RINGEX")
+	defer c.Close()
+	order("DUP1", "GOOG")
+	expect(t, "reuse after restart", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdRejReason: "6", tag.ClOrdID: "DUP1"})
+	order("FRESH", "GOOG")
+	expect(t, "a fresh id", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "FRESH"})
+}

@@ -384,6 +384,9 @@ func (n *Node) openGateway() error {
 	if err != nil {
 		return err
 	}
+	if err := n.rememberClOrdIDs(g); err != nil {
+		return err
+	}
 	if err := g.Start(); err != nil {
 		return err
 	}
