@@ -71,47 +71,65 @@
 // while the engine remembers it: ClOrdIDs of resting orders always, and at
 // least Config.ClOrdIDWindow (default 12288, up to 7/6 of that) of the most
 // recently retired ones, those of finished orders and those replaced away.
-// The window bounds the memory: 48 bytes of record, 37 of hash table and 2
-// of Bloom filter per remembered ClOrdID, allocated as it fills and never
-// more (1.2 MiB by default), laid out so that checking a fresh ClOrdID
-// reads one cache line (see index.go). It is engine state, in the snapshot
-// and the hash, since replay rebuilds it.
+// The window bounds the memory: 48 bytes of record, 37 of hash table and 7
+// of Bloom filters per remembered ClOrdID, allocated as it fills and never
+// more (1.25 MiB by default), laid out so that checking a fresh ClOrdID
+// reads one word of a 32 KiB union filter, and the generations' filters
+// and tables only when that says "maybe" (see index.go). It is engine
+// state, in the snapshot and the hash, since replay rebuilds it.
 //
 // # Memory
 //
 // A resting order costs 112 bytes in the order pool plus 24 bytes of index
 // slots at a load between 1/4 and 1/2, so 160 to 208 bytes. A price level
-// costs 32 bytes plus 12 in its side's sorted arrays (up to twice that with
-// slice slack). An account with resting orders costs a 16-byte table slot
-// at the same load. Resting orders are bounded by Config.MaxOrders (default and
-// most 524286, so that one command's events fit under ExecIDStride), price
-// levels by the resting orders, since a level exists only while an order
-// rests in it. Pools and tables grow by doubling up to those bounds and never
-// shrink; once they have reached the working set, Apply allocates nothing.
+// costs 32 bytes in the level pool. Each side of a book finds its levels
+// by direct index in a window of 2048 ticks (8,456 bytes: a 4-byte level
+// reference per tick and a bitmap over them) placed around its best price;
+// a level outside the window costs 12 more bytes in the side's sorted
+// arrays (up to twice that with slice slack). A side takes a window from
+// the engine's pool with its first level and gives it back when it
+// empties, so the windows are bounded by the sides that hold orders (at
+// most twice the symbols, and at most the resting orders); moving a window
+// uses a scratch of 4 bytes per level of the widest side moved. An account
+// with resting orders costs a 16-byte table slot at the same load. Resting
+// orders are bounded by Config.MaxOrders (default and most 524286, so that
+// one command's events fit under ExecIDStride), price levels by the
+// resting orders, since a level exists only while an order rests in it.
+// Pools and tables grow by doubling up to those bounds and never shrink;
+// once they have reached the working set, Apply allocates nothing.
 //
 // # Speed
 //
-// Measured with go test -bench . -benchtime 1s -count 5 on the 2-core shared
-// VM (AMD EPYC, Go 1.26), medians, while other engineers' builds and tests
-// ran (load average 3 to 6); ns/op is wall clock, cpu-ns/op the benchmark
-// thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what an op cost, without the
-// time it waited for a core). One op is one command; 0 allocs/op throughout.
+// Measured with go test -bench . -benchtime 1s on the 2-core shared VM
+// (AMD EPYC, Go 1.26), the code before and after the direct-indexed levels
+// and the cheaper ClOrdID checks run alternately, five runs each, medians
+// (Replace, Mix and MixLatency from a second such set, at a lower load);
+// other engineers' builds and tests ran meanwhile. ns/op is wall clock,
+// cpu-ns/op the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what
+// an op cost, without the time it waited for a core); instr/op counts the
+// instructions inside Engine.Apply under valgrind --tool=callgrind
+// (repeatable to the instruction; see callgrind_test.go). One op is one
+// command; 0 allocs/op throughout.
 //
-//	benchmark (book)                                 ns/op   cpu-ns/op
-//	AddNoMatch (1000-5000 orders, 1000 levels)         138         132
-//	Cancel (same book; by ClOrdID and by id)           123         114
-//	Replace (1000 orders, ~400 levels)                 167         147
-//	AddSweep5Levels (10 fills, 21 events)             1192        1012
-//	Mix: exchange-core-like, ~1000 orders, ~390 lvls   170         165   5.9 M ops/s
-//	Mix, ClOrdID window 1024, engine                   152         147
-//	Mix, ClOrdID window 1024, reference model         3086        2896   engine 20x faster
+//	benchmark (book)                            ns/op      cpu-ns/op    instr/op
+//	                                         before after before after  before after
+//	AddNoMatch (1000-5000 orders, 1000 lvls)   129   70    126   68    1095   850
+//	Cancel (same book; by ClOrdID and by id)   110   87    108   86     907   752
+//	Replace (1000 orders, ~400 levels)         132  103    132  103    1202   959
+//	AddSweep5Levels (10 fills, 21 events)     1022  865    967  848   10160  9515
+//	Mix: exchange-core-like, ~1000 orders,     144  107    144  106    1343  1083
+//	  ~390 levels                             6.9 M -> 9.4 M ops/s
+//	Mix, ClOrdID window 1024, engine           154  103    146  102
+//	Mix, ClOrdID window 1024, reference model 3070 2857   2847 2753   engine 20x -> 27x faster
 //
 // MixLatency times each command of the mix (exact 1 ns buckets, one
-// time.Now per command, itself ~48 ns): p50 190 ns, p99 661 ns, p99.9
-// 1342 ns; the max (5-56 ms) is the scheduler giving the core to another
-// process. The goal of 10 M ops/s on the mix is not reached on this
-// machine: cachegrind counts about 1200 instructions per replace, spread
-// over the ClOrdID indexes, the level search, the event and the books.
+// time.Now per command, itself ~45 ns): p50 170 -> 130 ns, p99 530 -> 480
+// ns, p99.9 941 -> 831 ns; the max (about 1 ms, up to tens of ms) is the
+// scheduler giving the core to another process. The goal of 10 M
+// ops/s on the mix is not reached on this machine: about 1080 instructions
+// a command remain, a third of them keeping the ClOrdID indexes (live
+// table, retired generations) and order-id and account tables, a tenth
+// writing events.
 //
 // Run the property tests over 4 M commands and 1 M short streams with
 // go test -run Model -long; fuzz with go test -fuzz FuzzEngine (also

@@ -376,14 +376,18 @@ var _ = [1]struct{}{}[retAll-8]
 // The point is the cache: a new record goes into the current generation's
 // table, small enough to stay in cache (n = 2048 by default: 64 KiB); the
 // filters of all generations are interleaved so that the eight words a
-// ClOrdID hashes to share one cache line, and a lookup of a fresh ClOrdID,
-// the common case, reads that one line and touches no table. When the
-// current generation fills, the oldest one is forgotten wholesale: its table
-// and filter words were zeroed a few per record during the generation
-// before, so forgetting costs neither cache misses nor a pause.
+// ClOrdID hashes to share one cache line. In front of them, a union filter
+// covering every visible generation (and at most as many older ones, see
+// unionFor) answers a lookup of a fresh ClOrdID, the common case, with one
+// word and a compare; only when it says "maybe" are the eight words read,
+// and then only the tables they point to. When the current generation
+// fills, the oldest one is forgotten wholesale: its table and filter words
+// were zeroed in steps during the generation before, so forgetting costs
+// neither cache misses nor a pause.
 //
 // Memory is fixed by n: retGens·n records of 48 bytes, retAll tables of
-// nextPow2(4n) 8-byte slots, and a filter of nextPow2(n/4) 64-byte lines.
+// nextPow2(4n) 8-byte slots, a filter of nextPow2(n/4) 64-byte lines, and
+// two union filters of nextPow2(2n) words.
 type retired struct {
 	perGen      int
 	ring        []retRec // grows to retGens·n, then record k lives at k % (retGens·n)

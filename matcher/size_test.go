@@ -13,6 +13,7 @@ func TestMemoryFigures(t *testing.T) {
 	}{
 		{"order", unsafe.Sizeof(order{}), 112},
 		{"level", unsafe.Sizeof(level{}), 32},
+		{"window", unsafe.Sizeof(window{}), 8456},
 		{"idSlot", unsafe.Sizeof(idSlot{}), 16},
 		{"clSlot", unsafe.Sizeof(clSlot{}), 8},
 		{"retRec", unsafe.Sizeof(retRec{}), 48},
@@ -26,7 +27,8 @@ func TestMemoryFigures(t *testing.T) {
 	}
 	var r retired
 	r.init(DefaultClOrdIDWindow)
-	if r.perGen != 2048 || r.genSlots != 8192 || r.filterLines != 512 {
-		t.Errorf("default retired store: generation %d, table %d slots, filter %d lines", r.perGen, r.genSlots, r.filterLines)
+	if r.perGen != 2048 || r.genSlots != 8192 || r.filterLines != 512 || r.uwords != 4096 {
+		t.Errorf("default retired store: generation %d, table %d slots, filter %d lines, unions %d words",
+			r.perGen, r.genSlots, r.filterLines, r.uwords)
 	}
 }
