@@ -10,10 +10,13 @@ import (
 // in one function, so an instruction counter can count the engine alone:
 //
 //	go test -c -o /tmp/m.test ./matcher
-//	MATCHER_REPLAY=200000 valgrind --tool=callgrind \
-//	    --toggle-collect='*replayCommands*' /tmp/m.test -test.run ReplayMixForCallgrind
+//	MATCHER_REPLAY=200000 GOGC=off GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 \
+//	    valgrind --tool=callgrind --toggle-collect='*replayCommands*' \
+//	    /tmp/m.test -test.run ReplayMixForCallgrind
 //
-// Instructions per op = the total collected / MATCHER_REPLAY. Skipped
+// Instructions per op = the total collected / MATCHER_REPLAY. Callgrind
+// aborts on the runtime's preemption signals without asyncpreemptoff, and
+// with the collector on, write barriers inside Apply add noise. Skipped
 // unless MATCHER_REPLAY is set.
 func TestReplayMixForCallgrind(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("MATCHER_REPLAY"))
