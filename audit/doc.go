@@ -104,4 +104,14 @@
 // commands/s wall (4.7..5.1) for the one-goroutine replay. The matcher
 // itself is most of the cost (141 of 173 ns); the trail is dominated by
 // formatting decimals and times (about 10 allocations per row).
+//
+// Re-measured after the matcher's direct-indexed price levels (matcher/doc.go),
+// on a quieter machine (load average 1.5, no other benchmarks running), same
+// journal and commands, medians of 5:
+//
+//	read+decode+apply, one goroutine    184       5.5  (5.0..6.2)
+//	  the same, partitions in parallel  182      10.5  (8.8..11.7)
+//	verify, end to end                  168       6.0  (5.7..6.3)
+//
+//	go test -run XXX -bench 'BenchmarkReplay|BenchmarkVerify' -benchtime 3x -count 5 ./audit
 package audit
