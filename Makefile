@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean acceptance-data
+.PHONY: help build run test vet clean acceptance-data bench peer
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
