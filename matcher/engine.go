@@ -396,7 +396,7 @@ func (e *Engine) findTarget(c *Command) (int32, Reason) {
 		}
 		rec = e.ret.findCl(c.Account, &c.OrigClOrdID, h) // finished, or replaced away
 	} else {
-		if ti := e.byID.get(c.OrderID); ti != 0 {
+		if ti := e.byID.get(e.orders, c.OrderID); ti != 0 {
 			if o := &e.orders[ti]; o.account != c.Account || o.symbol != c.Symbol {
 				return 0, ReasonUnknownOrder
 			}

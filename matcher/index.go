@@ -67,7 +67,10 @@ func movable(i, j, h int) bool {
 	return h <= i && h > j
 }
 
-// idMap maps the id of each live order to its pool index.
+// idMap maps the id of each live order to its pool index. A slot holds the
+// id's low 32 bits, which place it (ids are command sequence numbers, so
+// their low bits spread well) and rule out most others; the order itself
+// confirms the whole id, so a slot is 8 bytes.
 type idMap struct {
 	slots []idSlot
 	n     int
@@ -75,48 +78,55 @@ type idMap struct {
 }
 
 type idSlot struct {
-	key int64
-	ref int32 // pool index; 0 = empty slot
+	lo  uint32 // the id's low 32 bits
+	ref int32  // pool index; 0 = empty slot
 }
 
 func (m *idMap) init(size int) { m.slots, m.n, m.shift = make([]idSlot, size), 0, tableShift(size) }
 
-func (m *idMap) home(key int64) int { return fibHome(uint64(key), m.shift) }
+func (m *idMap) home(lo uint32) int { return fibHome(uint64(lo), m.shift) }
 
-func (m *idMap) get(key int64) int32 {
+// get returns the live order whose id is key, or 0.
+func (m *idMap) get(orders []order, key int64) int32 {
 	mask := len(m.slots) - 1
-	for i := m.home(key); ; i = (i + 1) & mask {
-		s := &m.slots[i]
-		if s.ref == 0 || s.key == key {
+	lo := uint32(key)
+	for i := m.home(lo); ; i = (i + 1) & mask {
+		s := m.slots[i]
+		if s.ref == 0 || s.lo == lo && orders[s.ref].id == key {
 			return s.ref
 		}
 	}
 }
 
-// put adds key, which must be absent.
+// put adds live order ref under id key, which must be absent.
 func (m *idMap) put(key int64, ref int32) {
-	if 2*(m.n+1) > len(m.slots) {
+	if liveLoadDen*(m.n+1) > len(m.slots) {
 		old := m.slots
 		m.init(2 * len(old))
 		for _, s := range old {
 			if s.ref != 0 {
-				m.put(s.key, s.ref)
+				m.insert(s)
 			}
 		}
 	}
+	m.insert(idSlot{uint32(key), ref})
+}
+
+func (m *idMap) insert(s idSlot) {
 	mask := len(m.slots) - 1
-	i := m.home(key)
+	i := m.home(s.lo)
 	for m.slots[i].ref != 0 {
 		i = (i + 1) & mask
 	}
-	m.slots[i] = idSlot{key, ref}
+	m.slots[i] = s
 	m.n++
 }
 
-func (m *idMap) del(key int64) {
+// del drops live order ref, whose id is key.
+func (m *idMap) del(key int64, ref int32) {
 	mask := len(m.slots) - 1
-	i := m.home(key)
-	for m.slots[i].key != key || m.slots[i].ref == 0 {
+	i := m.home(uint32(key))
+	for m.slots[i].ref != ref {
 		if m.slots[i].ref == 0 {
 			panic("matcher: deleting an order id that is not live")
 		}
@@ -130,7 +140,7 @@ func (m *idMap) del(key int64) {
 			if m.slots[j].ref == 0 {
 				return
 			}
-			if movable(i, j, m.home(m.slots[j].key)) {
+			if movable(i, j, m.home(m.slots[j].lo)) {
 				break
 			}
 		}
@@ -172,7 +182,7 @@ func (m *clMap) find(orders []order, account uint32, id *ClOrdID, h64 uint64) in
 
 // put adds live order ref under its account and ClOrdID, which must be absent.
 func (m *clMap) put(o *order, ref int32) {
-	if 2*(m.n+1) > len(m.slots) {
+	if liveLoadDen*(m.n+1) > len(m.slots) {
 		old := m.slots
 		m.init(2 * len(old))
 		for _, s := range old {
@@ -633,3 +643,9 @@ func (r *retired) each(f func(*retRec)) {
 		f(&r.ring[(first+k)%int64(retGens*r.perGen)])
 	}
 }
+
+// liveLoadDen: the live order tables double when more than 1/liveLoadDen
+// full, so they run between 1/8 and 1/4 full. At that load an entry's
+// neighbour slot is usually empty, so a lookup reads one slot and a
+// backward-shift delete moves nothing.
+const liveLoadDen = 4

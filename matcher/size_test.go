@@ -14,7 +14,7 @@ func TestMemoryFigures(t *testing.T) {
 		{"order", unsafe.Sizeof(order{}), 112},
 		{"level", unsafe.Sizeof(level{}), 32},
 		{"window", unsafe.Sizeof(window{}), 8456},
-		{"idSlot", unsafe.Sizeof(idSlot{}), 16},
+		{"idSlot", unsafe.Sizeof(idSlot{}), 8},
 		{"clSlot", unsafe.Sizeof(clSlot{}), 8},
 		{"retRec", unsafe.Sizeof(retRec{}), 48},
 		{"retSlot", unsafe.Sizeof(retSlot{}), 8},

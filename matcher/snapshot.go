@@ -333,7 +333,7 @@ func (e *Engine) loadOrder(r *snapReader, b *book, o *order) error {
 		return r.fail("order %d: quantities %d/%d/%d, notional %d", o.id, o.qty, o.leaves, o.cum, o.notional)
 	case o.typ != Limit || (o.tif != Day && o.tif != GTC):
 		return r.fail("order %d: type %d, time in force %d cannot rest", o.id, o.typ, o.tif)
-	case o.id > e.lastSeq || e.byID.get(o.id) != 0:
+	case o.id > e.lastSeq || e.byID.get(e.orders, o.id) != 0:
 		return r.fail("order %d listed twice or newer than the last sequence", o.id)
 	case e.cl.find(e.orders, o.account, &o.clOrd, o.clh) != 0:
 		return r.fail("order %d: ClOrdID %q listed twice", o.id, o.clOrd.String())
@@ -366,7 +366,7 @@ func (e *Engine) loadAccounts(r *snapReader) error {
 			if r.err != nil {
 				return r.err
 			}
-			oi := e.byID.get(id)
+			oi := e.byID.get(e.orders, id)
 			if oi == 0 || e.orders[oi].account != a || e.orders[oi].aprev != 0 ||
 				e.accts.get(a) != nil && e.accts.get(a).head == oi {
 				return r.fail("account %d: order %d unknown, not its own, or listed twice", a, id)
@@ -395,7 +395,7 @@ func (e *Engine) loadHistory(r *snapReader) error {
 		if fin > 1 || e.usedClOrdID(a, &id, h) || e.book(sym) == nil || oid > e.lastSeq {
 			return r.fail("retired: account %d ClOrdID %q symbol %d order %d", a, id.String(), sym, oid)
 		}
-		if fin == 1 && (e.byID.get(oid) != 0 || e.ret.findOrder(oid) != nil) {
+		if fin == 1 && (e.byID.get(e.orders, oid) != 0 || e.ret.findOrder(oid) != nil) {
 			return r.fail("retired: order %d finished twice or still live", oid)
 		}
 		e.ret.add(&retRec{orderID: oid, account: a, symbol: sym, id: id, finished: fin == 1}, h)
