@@ -231,12 +231,20 @@ func (m *clMap) remove(o *order, ref int32) {
 	}
 }
 
-// acctMap maps an account with live orders to the list of them, oldest first.
+// acctMap maps an account with live orders to the list of them, oldest
+// first. Accounts are interned at the edge, so most are small integers:
+// those below acctDirectMax are found by direct index in a table that
+// grows (by doubling, to the largest such account seen) and never
+// shrinks; the others live in a hash table.
 type acctMap struct {
-	slots []acctSlot
-	n     int
-	shift uint8
+	direct []acctSlot // indexed by account; used marks an account with live orders
+	slots  []acctSlot
+	n      int // accounts in slots
+	shift  uint8
 }
+
+// acctDirectMax bounds the direct table: 16 bytes an account, 256 KiB at most.
+const acctDirectMax = 1 << 14
 
 type acctSlot struct {
 	account uint32
@@ -245,11 +253,27 @@ type acctSlot struct {
 	tail    int32
 }
 
-func (m *acctMap) init(size int) { m.slots, m.n, m.shift = make([]acctSlot, size), 0, tableShift(size) }
+func (m *acctMap) init(size int) {
+	m.direct = nil
+	m.initHashed(size)
+}
+
+func (m *acctMap) initHashed(size int) {
+	m.slots, m.n, m.shift = make([]acctSlot, size), 0, tableShift(size)
+}
 
 func (m *acctMap) home(a uint32) int { return fibHome(uint64(a), m.shift) }
 
 func (m *acctMap) get(a uint32) *acctSlot {
+	if a < uint32(len(m.direct)) {
+		if s := &m.direct[a]; s.used {
+			return s
+		}
+		return nil
+	}
+	if a < acctDirectMax {
+		return nil
+	}
 	mask := len(m.slots) - 1
 	for i := m.home(a); ; i = (i + 1) & mask {
 		s := &m.slots[i]
@@ -263,9 +287,23 @@ func (m *acctMap) get(a uint32) *acctSlot {
 }
 
 func (m *acctMap) put(a uint32) *acctSlot {
+	if a < acctDirectMax {
+		if a >= uint32(len(m.direct)) {
+			n := max(64, len(m.direct))
+			for uint32(n) <= a {
+				n *= 2
+			}
+			m.direct = append(m.direct, make([]acctSlot, n-len(m.direct))...)
+		}
+		s := &m.direct[a]
+		if !s.used {
+			*s = acctSlot{account: a, used: true}
+		}
+		return s
+	}
 	if 2*(m.n+1) > len(m.slots) {
 		old := m.slots
-		m.init(2 * len(old))
+		m.initHashed(2 * len(old))
 		for i := range old {
 			if old[i].used {
 				*m.put(old[i].account) = old[i]
@@ -287,6 +325,10 @@ func (m *acctMap) put(a uint32) *acctSlot {
 }
 
 func (m *acctMap) del(a uint32) {
+	if a < acctDirectMax {
+		m.direct[a] = acctSlot{}
+		return
+	}
 	mask := len(m.slots) - 1
 	i := m.home(a)
 	for m.slots[i].account != a {
@@ -309,10 +351,28 @@ func (m *acctMap) del(a uint32) {
 	}
 }
 
+// accounts appends the accounts with live orders to dst, in no order.
+func (m *acctMap) accounts(dst []uint32) []uint32 {
+	for _, t := range [2][]acctSlot{m.direct, m.slots} {
+		for i := range t {
+			if t[i].used {
+				dst = append(dst, t[i].account)
+			}
+		}
+	}
+	return dst
+}
+
 // push appends live order oi to its account's list.
 func (m *acctMap) push(orders []order, oi int32) {
 	o := &orders[oi]
-	a := m.put(o.account)
+	var a *acctSlot
+	if acct := o.account; acct < uint32(len(m.direct)) {
+		a = &m.direct[acct]
+		a.account, a.used = acct, true
+	} else {
+		a = m.put(acct)
+	}
 	o.aprev, o.anext = a.tail, 0
 	if a.tail != 0 {
 		orders[a.tail].anext = oi
@@ -326,7 +386,13 @@ func (m *acctMap) push(orders []order, oi int32) {
 // when it has no live orders left.
 func (m *acctMap) remove(orders []order, oi int32) {
 	o := &orders[oi]
-	a := m.get(o.account)
+	direct := o.account < uint32(len(m.direct))
+	var a *acctSlot
+	if direct {
+		a = &m.direct[o.account]
+	} else {
+		a = m.get(o.account)
+	}
 	if o.aprev != 0 {
 		orders[o.aprev].anext = o.anext
 	} else {
@@ -339,7 +405,11 @@ func (m *acctMap) remove(orders []order, oi int32) {
 	}
 	o.aprev, o.anext = 0, 0
 	if a.head == 0 {
-		m.del(o.account)
+		if direct {
+			a.used = false // head and tail are 0 already
+		} else {
+			m.del(o.account)
+		}
 	}
 }
 

@@ -64,12 +64,7 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 		dst = e.appendSide(dst, &b.asks)
 	}
 
-	accts := make([]uint32, 0, e.accts.n)
-	for _, s := range e.accts.slots {
-		if s.used {
-			accts = append(accts, s.account)
-		}
-	}
+	accts := e.accts.accounts(nil)
 	slices.Sort(accts)
 	dst = le.AppendUint32(dst, uint32(len(accts)))
 	for _, a := range accts {
