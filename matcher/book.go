@@ -392,7 +392,7 @@ func (e *Engine) finish(oi int32) {
 	e.accts.remove(e.orders, oi)
 	e.cl.remove(o, oi)
 	e.byID.del(o.id, oi)
-	e.ret.add(&retRec{orderID: o.id, account: o.account, symbol: o.symbol, id: o.clOrd, finished: true}, o.clh)
+	e.ret.add(o.id, o.account, o.symbol, &o.clOrd, true, o.clh)
 	o.next = e.freeOrder
 	e.freeOrder = oi
 	e.live--

@@ -482,7 +482,7 @@ func (e *Engine) applyReplace(c *Command) {
 
 	old := t.clOrd
 	e.cl.remove(t, ti)
-	e.ret.add(&retRec{orderID: t.id, account: t.account, symbol: t.symbol, id: old}, t.clh)
+	e.ret.add(t.id, t.account, t.symbol, &old, false, t.clh)
 	t.clOrd, t.clh = c.ClOrdID, h
 	e.cl.put(t, ti)
 

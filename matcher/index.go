@@ -551,8 +551,10 @@ func retVisible(cur int) uint {
 	return (1<<retAll - 1) &^ (1 << (uint(cur+1) % retAll))
 }
 
-// add remembers rec, whose ClOrdID's clHash64 is h.
-func (r *retired) add(rec *retRec, h uint64) {
+// add remembers ClOrdID id of account's order orderID in symbol, retired
+// because the order finished or because a replace took id away; h is
+// clHash64(account, id). Hot path: the record is written in place.
+func (r *retired) add(orderID int64, account, symbol uint32, id *ClOrdID, finished bool, h uint64) {
 	if r.genFill == r.perGen {
 		next := int(uint(r.cur+1) % retAll)
 		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterLines) {
@@ -571,7 +573,8 @@ func (r *retired) add(rec *retRec, h uint64) {
 	if i == len(r.ring) {
 		r.ring = append(r.ring, retRec{})
 	}
-	r.ring[i] = *rec
+	rec := &r.ring[i]
+	rec.orderID, rec.account, rec.symbol, rec.id, rec.finished = orderID, account, symbol, *id, finished
 	r.total++
 	r.genFill++
 	if r.ringAt++; r.ringAt == retGens*r.perGen {
@@ -598,8 +601,8 @@ func (r *retired) add(rec *retRec, h uint64) {
 		r.union[1][uw] |= bits
 	}
 	r.insert(t, retSlot{fold(h), uint32(i + 1)})
-	if rec.finished {
-		r.insert(t, retSlot{orderHash(rec.orderID), uint32(i+1) | retOrderKey})
+	if finished {
+		r.insert(t, retSlot{orderHash(orderID), uint32(i+1) | retOrderKey})
 	}
 	if uint(r.genFill)%zeroEvery == 1%zeroEvery {
 		r.zeroStep()

@@ -393,7 +393,7 @@ func (e *Engine) loadHistory(r *snapReader) error {
 		if fin == 1 && (e.byID.get(e.orders, oid) != 0 || e.ret.findOrder(oid) != nil) {
 			return r.fail("retired: order %d finished twice or still live", oid)
 		}
-		e.ret.add(&retRec{orderID: oid, account: a, symbol: sym, id: id, finished: fin == 1}, h)
+		e.ret.add(oid, a, sym, &id, fin == 1, h)
 	}
 	return r.err
 }
