@@ -22,6 +22,7 @@ type order struct {
 	side     Side
 	typ      OrdType
 	tif      TIF
+	indexed  bool // in the live indexes (ClOrdID, order id, account): from when it first rests
 }
 
 // level is one price of one side: a FIFO of orders.
@@ -389,9 +390,11 @@ func (e *Engine) finish(oi int32) {
 	if o.level != 0 {
 		panic("matcher: finishing an order that still rests")
 	}
-	e.accts.remove(e.orders, oi)
-	e.cl.remove(o, oi)
-	e.byID.del(o.id, oi)
+	if o.indexed {
+		e.accts.remove(e.orders, oi)
+		e.cl.remove(o, oi)
+		e.byID.del(o.id, oi)
+	}
 	e.ret.add(o.id, o.account, o.symbol, &o.clOrd, true, o.clh)
 	o.next = e.freeOrder
 	e.freeOrder = oi

@@ -310,7 +310,10 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 }
 
 // accept creates the order of new-order command c, whose ClOrdID hashes to
-// h, indexes it and reports it accepted. It returns its pool index.
+// h, and reports it accepted. It returns its pool index. The order is
+// indexed only if it comes to rest (see settle): one that fills or expires
+// at once, as crossing orders mostly do, never needs to be found, and the
+// retired store remembers its ClOrdID and id when it finishes.
 func (e *Engine) accept(c *Command, h uint64) int32 {
 	ti := e.allocOrder()
 	t := &e.orders[ti]
@@ -324,9 +327,6 @@ func (e *Engine) accept(c *Command, h uint64) int32 {
 		side: c.Side, typ: c.Type, tif: c.TIF,
 	}
 	e.lastSeq = c.Seq
-	e.cl.put(t, ti)
-	e.byID.put(c.Seq, ti)
-	e.accts.push(e.orders, ti)
 	e.emit(EvAccepted, ReasonNone, t)
 	return ti
 }
@@ -350,6 +350,13 @@ func (e *Engine) settle(b *book, ti int32) {
 	case t.tif == FOK:
 		panic("matcher: FOK order left a remainder after its fill check")
 	default:
+		if !t.indexed {
+			// A new order comes to rest: from now on commands can name it.
+			t.indexed = true
+			e.cl.put(t, ti)
+			e.byID.put(t.id, ti)
+			e.accts.push(e.orders, ti)
+		}
 		e.rest(b, ti)
 		return
 	}

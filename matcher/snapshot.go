@@ -337,6 +337,7 @@ func (e *Engine) loadOrder(r *snapReader, b *book, o *order) error {
 	}
 	oi := e.allocOrder()
 	e.orders[oi] = *o
+	e.orders[oi].indexed = true
 	e.cl.put(&e.orders[oi], oi)
 	e.byID.put(o.id, oi)
 	e.rest(b, oi)
