@@ -80,8 +80,9 @@
 //
 // # Memory
 //
-// A resting order costs 112 bytes in the order pool plus 24 bytes of index
-// slots at a load between 1/4 and 1/2, so 160 to 208 bytes. A price level
+// A resting order costs 112 bytes in the order pool plus two 8-byte index
+// slots (order id, ClOrdID) at a load between 1/8 and 1/4, so 176 to 240
+// bytes. A price level
 // costs 32 bytes in the level pool. Each side of a book finds its levels
 // by direct index in a window of 2048 ticks (8,456 bytes: a 4-byte level
 // reference per tick and a bitmap over them) placed around its best price;
@@ -91,7 +92,9 @@
 // empties, so the windows are bounded by the sides that hold orders (at
 // most twice the symbols, and at most the resting orders); moving a window
 // uses a scratch of 4 bytes per level of the widest side moved. An account
-// with resting orders costs a 16-byte table slot at the same load. Resting
+// with resting orders costs a 16-byte slot: below 16384 in a table indexed
+// by account and sized to the largest such account seen (256 KiB at most),
+// above in a hash table at a load between 1/4 and 1/2. Resting
 // orders are bounded by Config.MaxOrders (default and most 524286, so that
 // one command's events fit under ExecIDStride), price levels by the
 // resting orders, since a level exists only while an order rests in it.
@@ -101,35 +104,35 @@
 // # Speed
 //
 // Measured with go test -bench . -benchtime 1s on the 2-core shared VM
-// (AMD EPYC, Go 1.26), the code before and after the direct-indexed levels
-// and the cheaper ClOrdID checks run alternately, five runs each, medians
-// (Replace, Mix and MixLatency from a second such set, at a lower load);
-// other engineers' builds and tests ran meanwhile. ns/op is wall clock,
-// cpu-ns/op the benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what
-// an op cost, without the time it waited for a core); instr/op counts the
-// instructions inside Engine.Apply under valgrind --tool=callgrind
+// (AMD EPYC, Go 1.26), the test binaries of the code before and after the
+// cheaper live indexes (tables at 1/8 to 1/4 load, 8-byte order-id slots,
+// accounts by direct index, new orders indexed only when they rest) run
+// alternately, five runs each, medians, in one session; other engineers'
+// builds and tests ran meanwhile. ns/op is wall clock, cpu-ns/op the
+// benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what an op cost,
+// without the time it waited for a core); instr/op counts the instructions
+// inside Engine.Apply on the mix under valgrind --tool=callgrind
 // (repeatable to the instruction; see callgrind_test.go). One op is one
 // command; 0 allocs/op throughout.
 //
 //	benchmark (book)                            ns/op      cpu-ns/op    instr/op
 //	                                         before after before after  before after
-//	AddNoMatch (1000-5000 orders, 1000 lvls)   129   70    126   68    1095   850
-//	Cancel (same book; by ClOrdID and by id)   110   87    108   86     907   752
-//	Replace (1000 orders, ~400 levels)         132  103    132  103    1202   959
-//	AddSweep5Levels (10 fills, 21 events)     1022  865    967  848   10160  9515
-//	Mix: exchange-core-like, ~1000 orders,     144  107    144  106    1343  1083
-//	  ~390 levels                             6.9 M -> 9.4 M ops/s
-//	Mix, ClOrdID window 1024, engine           154  103    146  102
-//	Mix, ClOrdID window 1024, reference model 3070 2857   2847 2753   engine 20x -> 27x faster
+//	AddNoMatch (1000-5000 orders, 1000 lvls)    68   61     67   61
+//	Cancel (same book; by ClOrdID and by id)    90   83     90   82
+//	Replace (1000 orders, ~400 levels)          98   75     98   75
+//	AddSweep5Levels (10 fills, 21 events)      800  719    797  716
+//	Mix: exchange-core-like, ~1000 orders,     106   94    106   93    1100   996
+//	  ~390 levels                             9.4 M -> 10.7 M ops/s
 //
 // MixLatency times each command of the mix (exact 1 ns buckets, one
-// time.Now per command, itself ~45 ns): p50 170 -> 130 ns, p99 530 -> 480
-// ns, p99.9 941 -> 831 ns; the max (about 1 ms, up to tens of ms) is the
-// scheduler giving the core to another process. The goal of 10 M
-// ops/s on the mix is not reached on this machine: about 1080 instructions
-// a command remain, a third of them keeping the ClOrdID indexes (live
-// table, retired generations) and order-id and account tables, a tenth
-// writing events.
+// time.Now per command, itself ~45 ns): p50 130 -> 120 ns, p99 490 -> 460
+// ns, p99.9 871 -> 831 ns; the max (about 1 ms, up to several ms) is the
+// scheduler giving the core to another process. Against the reference
+// model (BenchmarkMixVsReference, not re-run here) the engine was 27x
+// faster before. About 1000 instructions a command remain: the retired
+// store's add (~130) and writing events (~105) are the largest parts, then
+// the live ClOrdID table (find, remove, put: ~120) and the retired lookup
+// of a fresh ClOrdID (~50).
 //
 // Run the property tests over 4 M commands and 1 M short streams with
 // go test -run Model -long; fuzz with go test -fuzz FuzzEngine (also

@@ -6,10 +6,10 @@ import (
 )
 
 // The engine's indexes are open-addressing hash tables with linear probing.
-// Those over live orders are small (about twice the resting orders), so they
-// stay in cache; they delete by backward shift (no tombstones, so probe
-// lengths do not decay) and double when half full, the only time they
-// allocate. What the engine remembers about finished orders lives in the
+// Those over live orders are small (four to eight 8-byte slots a resting
+// order), so they stay in cache; they delete by backward shift (no
+// tombstones, so probe lengths do not decay) and double when a quarter
+// full (see liveLoadDen), the only time they allocate. What the engine remembers about finished orders lives in the
 // retired store below, whose memory is fixed by Config.ClOrdIDWindow.
 
 func mix64(x uint64) uint64 {
