@@ -35,6 +35,3 @@ func checkpointHashOf(cmd *matcher.Command) (seq int64, hash uint64, p int, ok b
 	}
 	return cmd.OrderID, uint64(cmd.Price), int(cmd.Qty), true
 }
-
-// combineHashes folds the partitions' hashes in partition order.
-func combineHashes(hs []uint64) uint64 { return matcher.CombineHashes(hs) }

@@ -33,7 +33,7 @@
 // Replay builds its engines exactly as node does: one matcher.Engine per
 // match partition, partition = symbol id % P, each with the matcher config
 // node builds (symbol specs with defaults only; see Venue.EngineConfig, which
-// must follow node.symbolSpecs). P is the config's match.partitions unless
+// is node.EngineConfig itself). P is the config's match.partitions unless
 // --partitions says otherwise; snapshots and checkpoint-hash records carry
 // their own P, and verify replays once more for each other P it meets, so a
 // node restarted with another partition count still verifies. --config must

@@ -56,7 +56,7 @@ func (e *engines) hash() uint64 {
 	for i, p := range e.parts {
 		e.hs[i] = p.Hash()
 	}
-	return combineHashes(e.hs)
+	return matcher.CombineHashes(e.hs)
 }
 
 // snapshot frames the partitions' snapshots as the node writes them beside

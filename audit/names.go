@@ -3,6 +3,7 @@ package audit
 import (
 	"strconv"
 
+	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -62,34 +63,15 @@ func kindName(k matcher.Kind) string {
 }
 
 // execTypeStatus gives the FIX 4.4 MsgType, ExecType (150) and OrdStatus
-// (39) the gateway sends for an event (gateway/outbound.go: a cancel reject
-// is an OrderCancelReject, MsgType 9, with no ExecType).
+// (39) the gateway sends for an event: gateway.ReportCodes, as text.
 func execTypeStatus(ev *matcher.Event) (msgType, execType, ordStatus string) {
-	status := "0"
-	switch {
-	case ev.LeavesQty == 0 && ev.CumQty > 0:
-		status = "2"
-	case ev.CumQty > 0:
-		status = "1"
+	msgType, et, os := gateway.ReportCodes(ev, false)
+	return msgType, codeText(et), codeText(os)
+}
+
+func codeText(c byte) string {
+	if c == 0 {
+		return ""
 	}
-	switch ev.Type {
-	case matcher.EvAccepted:
-		return "8", "0", status
-	case matcher.EvFill:
-		return "8", "F", status
-	case matcher.EvCancelled:
-		return "8", "4", "4"
-	case matcher.EvReplaced:
-		return "8", "5", status
-	case matcher.EvRejected:
-		return "8", "8", "8"
-	case matcher.EvExpired:
-		return "8", "C", "C"
-	case matcher.EvCancelRejected:
-		if ev.OrderID == 0 {
-			return "9", "", "8"
-		}
-		return "9", "", status
-	}
-	return "8", "I", status
+	return string(rune(c))
 }

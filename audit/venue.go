@@ -8,6 +8,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 )
 
 // Venue is what replay needs from a configuration: names and decimal scales
@@ -16,6 +17,7 @@ type Venue struct {
 	Symbols    []Symbol // symbol id i+1 is Symbols[i]
 	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID)
 	Partitions int      // match partitions of the node that wrote the journal
+	engine     matcher.Config
 }
 
 // Symbol is one listed instrument with its scales.
@@ -27,7 +29,7 @@ type Symbol struct {
 
 // VenueOf reads the venue out of a checked configuration.
 func VenueOf(cfg config.Config) (*Venue, error) {
-	v := &Venue{Partitions: cfg.Match.Partitions}
+	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg)}
 	for _, s := range cfg.Symbols {
 		tick, err := gateway.ParseScale(s.TickSize)
 		if err != nil {
@@ -45,15 +47,8 @@ func VenueOf(cfg config.Config) (*Venue, error) {
 }
 
 // EngineConfig is the matcher configuration the node builds its engines
-// with. It must stay what node.symbolSpecs builds, or hashes and outcomes
-// differ from the live exchange's (see the package doc).
-func (v *Venue) EngineConfig() matcher.Config {
-	specs := make([]matcher.SymbolSpec, len(v.Symbols))
-	for i := range specs {
-		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
-	}
-	return matcher.Config{Symbols: specs}
-}
+// with (node.EngineConfig), so hashes and outcomes match the live exchange's.
+func (v *Venue) EngineConfig() matcher.Config { return v.engine }
 
 // SymbolName names symbol id; an id the config does not list prints as "#id".
 func (v *Venue) SymbolName(id uint32) string {

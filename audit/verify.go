@@ -203,7 +203,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			prevNs = max(prevNs, c.TimeNs)
 		}
 		if checkpointOf(c) {
-			pending[c.Seq] = combineHashes(cp.hashes)
+			pending[c.Seq] = matcher.CombineHashes(cp.hashes)
 			if primary {
 				r.Checkpoints++
 			}

@@ -105,13 +105,13 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 }
 
 func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
+	_, _, status := ReportCodes(ev, fix42)
 	if ev.OrderID != 0 {
 		f.AddInt(tagOrderID, ev.OrderID)
-		f.AddChar(tagOrdStatus, orderStatus(ev))
 	} else {
 		f.AddString(tagOrderID, "NONE")
-		f.AddChar(tagOrdStatus, '8')
 	}
+	f.AddChar(tagOrdStatus, status)
 	f.AddBytes(tagClOrdID, idBytes(&ev.ClOrdID))
 	f.AddBytes(tagOrigClOrdID, idBytes(&ev.OrigClOrdID))
 	responseTo := byte('1')
@@ -235,6 +235,25 @@ func (g *Gateway) businessReject(s *fix.Session, m *fix.Message, reason int64, t
 	if err := s.Send("j", &f); err != nil {
 		g.logf("fix: %s: business reject not sent: %v", s.ID(), err)
 	}
+}
+
+// ReportCodes gives the MsgType the gateway answers an event with ("8"
+// ExecutionReport, "9" OrderCancelReject, "r" OrderMassCancelReport) and, for
+// an ExecutionReport, its ExecType (150) and OrdStatus (39); for a cancel
+// reject only OrdStatus. `ringex replay trail` uses it so the audit trail
+// speaks the codes brokers received.
+func ReportCodes(ev *matcher.Event, fix42 bool) (msgType string, execType, ordStatus byte) {
+	switch ev.Type {
+	case matcher.EvCancelRejected:
+		if ev.OrderID == 0 {
+			return "9", 0, '8'
+		}
+		return "9", 0, orderStatus(ev)
+	case matcher.EvMassCancelReport:
+		return "r", 0, 0
+	}
+	execType, ordStatus = execTypeStatus(ev, fix42)
+	return "8", execType, ordStatus
 }
 
 // execTypeStatus gives ExecType (150) and OrdStatus (39) for an event.

@@ -170,9 +170,9 @@ func (n *Node) openJournal() error {
 	}
 	n.journal = j
 	n.partitions = make([]*partition, n.cfg.Match.Partitions)
-	specs := symbolSpecs(n.cfg)
+	engineCfg := EngineConfig(n.cfg)
 	for p := range n.partitions {
-		n.partitions[p] = &partition{index: p, engine: matcher.New(matcher.Config{Symbols: specs})}
+		n.partitions[p] = &partition{index: p, engine: matcher.New(engineCfg)}
 	}
 	from, err := n.restoreSnapshot()
 	if err == nil {
@@ -414,12 +414,15 @@ func (n *Node) Err() error { return n.ring.Err() }
 // Stats returns the pipeline's per-stage counters.
 func (n *Node) Stats() []ringbuffer.StageStats { return n.ring.Stats() }
 
-func symbolSpecs(cfg config.Config) []matcher.SymbolSpec {
+// EngineConfig is the matcher configuration every engine of a node with cfg
+// is built with: symbol id i+1 is cfg.Symbols[i]. Replay builds its engines
+// with it too, so hashes and outcomes agree with the live exchange's.
+func EngineConfig(cfg config.Config) matcher.Config {
 	specs := make([]matcher.SymbolSpec, len(cfg.Symbols))
-	for i := range cfg.Symbols {
+	for i := range specs {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
-	return specs
+	return matcher.Config{Symbols: specs}
 }
 
 func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {
