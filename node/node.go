@@ -37,6 +37,8 @@ type slot struct {
 // Publisher receives each event after the command that caused it is durable
 // and matched, in sequence order. The gateway is the exchange's publisher.
 type Publisher interface {
+	// Publish may read ev only during the call: the slot or spill buffer
+	// behind it is reused.
 	Publish(ev *matcher.Event)
 }
 
@@ -372,9 +374,11 @@ func (n *Node) publishBatch(lo, hi int64) {
 		}
 		if count > inlineEvents {
 			p := n.partitionOf(&s.cmd)
-			for _, ev := range p.takeSpill(seq) {
-				n.publisher.Publish(&ev)
+			spilled := p.takeSpill(seq)
+			for i := range spilled {
+				n.publisher.Publish(&spilled[i])
 			}
+			p.recycle(spilled)
 		}
 	}
 	if n.repl != nil {

@@ -15,11 +15,13 @@ type partition struct {
 	cp      partitionCheckpoint
 
 	// spill holds events beyond a slot's inline capacity, keyed by ring
-	// sequence, until the publish stage takes them. It is the cold path (a
-	// command that fills several resting orders), so a mutex is acceptable
-	// here; the hot path never touches it.
+	// sequence, until the publish stage takes them; a command that fills
+	// several resting orders lands here. The slices are recycled through
+	// free, so in steady state it allocates nothing; the mutex is shared
+	// only with the publish stage, once per such command.
 	spillMu sync.Mutex
 	spill   map[int64][]matcher.Event
+	free    [][]matcher.Event
 }
 
 func (p *partition) putSpill(seq int64, evs []matcher.Event) {
@@ -27,16 +29,31 @@ func (p *partition) putSpill(seq int64, evs []matcher.Event) {
 	if p.spill == nil {
 		p.spill = make(map[int64][]matcher.Event)
 	}
-	p.spill[seq] = append([]matcher.Event(nil), evs...)
+	var buf []matcher.Event
+	if n := len(p.free); n > 0 {
+		buf, p.free = p.free[n-1][:0], p.free[:n-1]
+	}
+	p.spill[seq] = append(buf, evs...)
 	p.spillMu.Unlock()
 }
 
+// takeSpill hands the publish stage the spilled events of seq; it gives
+// the slice back with recycle once they are published.
 func (p *partition) takeSpill(seq int64) []matcher.Event {
 	p.spillMu.Lock()
 	evs := p.spill[seq]
 	delete(p.spill, seq)
 	p.spillMu.Unlock()
 	return evs
+}
+
+func (p *partition) recycle(evs []matcher.Event) {
+	if evs == nil {
+		return
+	}
+	p.spillMu.Lock()
+	p.free = append(p.free, evs)
+	p.spillMu.Unlock()
 }
 
 // matchHandler is one match goroutine: it applies the slots of its own
