@@ -175,21 +175,28 @@ type answer struct {
 	text     []byte
 }
 
+// nextField reads the tag=value field at msg[i:] and returns the index of
+// the next one. Hot path: no allocation; v is a slice of msg.
+func nextField(msg []byte, i int) (tag int, v []byte, next int) {
+	for i < len(msg) && msg[i] != '=' {
+		tag = tag*10 + int(msg[i]-'0')
+		i++
+	}
+	i = min(i+1, len(msg)) // a field without '=' ends the message
+	j := i
+	for j < len(msg) && msg[j] != soh {
+		j++
+	}
+	return tag, msg[i:j], j + 1
+}
+
 // scan reads the tags of msg that an answer is matched by. Hot path.
 func (a *answer) scan(msg []byte) {
 	*a = answer{}
 	for i := 0; i < len(msg); {
-		tag := 0
-		for i < len(msg) && msg[i] != '=' {
-			tag = tag*10 + int(msg[i]-'0')
-			i++
-		}
-		i++
-		j := i
-		for j < len(msg) && msg[j] != soh {
-			j++
-		}
-		v := msg[i:j]
+		var tag int
+		var v []byte
+		tag, v, i = nextField(msg, i)
 		switch tag {
 		case 35:
 			a.msgType = v
@@ -204,7 +211,6 @@ func (a *answer) scan(msg []byte) {
 		case 58:
 			a.text = v
 		}
-		i = j + 1
 	}
 }
 

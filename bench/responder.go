@@ -71,17 +71,9 @@ type inbound struct {
 func (in *inbound) scan(msg []byte) {
 	*in = inbound{}
 	for i := 0; i < len(msg); {
-		tag := 0
-		for i < len(msg) && msg[i] != '=' {
-			tag = tag*10 + int(msg[i]-'0')
-			i++
-		}
-		i++
-		j := i
-		for j < len(msg) && msg[j] != soh {
-			j++
-		}
-		v := msg[i:j]
+		var tag int
+		var v []byte
+		tag, v, i = nextField(msg, i)
 		switch tag {
 		case 8:
 			in.begin = v
@@ -104,7 +96,6 @@ func (in *inbound) scan(msg []byte) {
 		case 112:
 			in.testReq = v
 		}
-		i = j + 1
 	}
 }
 
