@@ -4,8 +4,10 @@ package fixtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -161,15 +163,39 @@ func Expect(t testing.TB, who string, m *quickfix.Message, want map[quickfix.Tag
 	return got
 }
 
-// FreeAddr returns a loopback address with a port nobody listens on now.
+// FreeAddr returns a loopback address with a port nobody listens on now and
+// that no earlier call in this process returned. The port is drawn from
+// below the kernel's ephemeral range (32768-60999 on Linux), so neither a
+// later ":0" listener nor an outgoing connection's local port can take it
+// between this call and the moment the process under test binds it: asking
+// the kernel for ":0" and closing it gave two tests the same port once.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handed.Lock()
+	defer handed.Unlock()
+	if handed.ports == nil {
+		handed.ports = map[int]bool{}
 	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	for range 1000 {
+		port := 20000 + rand.IntN(12000)
+		if handed.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		handed.ports[port] = true
+		return "127.0.0.1:" + strconv.Itoa(port)
+	}
+	t.Fatal("fixtest: no free loopback port in 20000-31999 after 1000 tries")
+	return ""
+}
+
+var handed struct {
+	sync.Mutex
+	ports map[int]bool
 }
 
 // quickfix.Application
