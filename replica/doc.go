@@ -37,6 +37,15 @@
 //	ack       standby → primary: | highest durable seq u64 |
 //	heartbeat both ways: | last seq u64 | (primary: shipped, standby: durable)
 //	refuse    primary → standby: | reason (UTF-8) |
+//	probe     anyone → primary, the only frame of its connection: || (epoch
+//	          in the header: the prober's, for the primary's log)
+//	answer    primary → prober, the answer to probe, after which the
+//	          primary closes the connection:
+//	          | last shipped seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
+//
+// A connection is nobody's standby until its first frame: a hello makes it
+// the standby (replacing any other), a probe is answered and closed without
+// touching the standby's connection or its acknowledgements (Probe).
 //
 // A frame body is at most MaxFrameBytes. A bad CRC, an unknown type, a
 // length over the bound or a records frame whose first seq is not the next
@@ -78,7 +87,12 @@
 // starts where the logs may diverge. Each entry also carries a random term
 // id drawn when the term began: two nodes both started as primary from the
 // same history pick the same epoch number, often at the same seq, and only
-// the term id tells their histories apart (Epoch). A standby whose history has an epoch the
-// primary lacks is newer than the primary: it is refused, and the stale
-// primary is the one that must step down (Probe).
+// the term id tells their histories apart (Epoch). A standby whose history
+// has an epoch the primary lacks is newer than the primary: it is refused,
+// and the stale primary is the one that must step down.
+//
+// A node about to start as primary first probes its peer's replication
+// port (Probe): an old primary that comes back after a failover finds its
+// successor serving at a higher epoch and follows it as standby instead of
+// beginning a term of its own; its hello then tells it what to discard.
 package replica

@@ -23,6 +23,10 @@ const (
 	typeAck       = 4
 	typeHeartbeat = 5
 	typeRefuse    = 6
+	typeProbe     = 7
+	typeAnswer    = 8
+
+	typeLast = typeAnswer
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -97,7 +101,7 @@ func (fr *frameReader) next() (frame, error) {
 	if crc != binary.LittleEndian.Uint32(hdr[0:]) {
 		return frame{}, fmt.Errorf("%w: crc mismatch on a %d-byte type %d frame", errFrame, n, hdr[8])
 	}
-	if hdr[8] < typeHello || hdr[8] > typeRefuse {
+	if hdr[8] < typeHello || hdr[8] > typeLast {
 		return frame{}, fmt.Errorf("%w: unknown type %d", errFrame, hdr[8])
 	}
 	return frame{typ: hdr[8], epoch: binary.LittleEndian.Uint64(hdr[12:]), body: body}, nil

@@ -18,6 +18,10 @@ const catchUpFrameRecords = 4096
 // liveFrameRecords bounds a records frame sent from the window.
 const liveFrameRecords = 8192
 
+// maxOpening bounds the connections held before their first frame (a
+// standby's hello or a probe); more are closed at once.
+const maxOpening = 8
+
 // SenderOptions configure the primary's side.
 type SenderOptions struct {
 	Listen      string // host:port standbys connect to
@@ -59,6 +63,7 @@ type Sender struct {
 	winNext  int64    // next seq Ship will be given
 	conn     net.Conn // the current standby, nil when none
 	connID   int64
+	opening  map[net.Conn]struct{} // connections whose first frame has not come yet
 
 	shipped     atomic.Int64
 	acked       atomic.Int64
@@ -92,7 +97,8 @@ func Listen(opts SenderOptions) (*Sender, error) {
 	}
 	s := &Sender{opts: opts, logf: opts.Logf, ln: ln,
 		win: make([][]byte, opts.WindowRecords), winFirst: opts.NextSeq, winNext: opts.NextSeq,
-		data: make(chan struct{}, 1), ack: make(chan struct{}, 1), closing: make(chan struct{})}
+		opening: map[net.Conn]struct{}{},
+		data:    make(chan struct{}, 1), ack: make(chan struct{}, 1), closing: make(chan struct{})}
 	if s.logf == nil {
 		s.logf = log.Printf
 	}
@@ -181,6 +187,9 @@ func (s *Sender) Close() {
 	if s.conn != nil {
 		s.conn.Close()
 	}
+	for c := range s.opening {
+		c.Close()
+	}
 	s.mu.Unlock()
 	s.wg.Wait()
 }
@@ -207,50 +216,113 @@ func (s *Sender) acceptLoop() {
 			continue
 		}
 		s.mu.Lock()
-		if s.conn != nil {
-			s.logf("replica: a new standby connection from %s replaces the one from %s", c.RemoteAddr(), s.conn.RemoteAddr())
-			s.conn.Close()
+		if s.isClosing() { // Close has closed what it knew of
+			s.mu.Unlock()
+			c.Close()
+			return
 		}
-		s.conn = c
-		s.connID++
-		id := s.connID
+		if len(s.opening) >= maxOpening {
+			s.mu.Unlock()
+			s.logf("replica: connection from %s closed: %d others have not said what they are yet", c.RemoteAddr(), maxOpening)
+			c.Close()
+			continue
+		}
+		s.opening[c] = struct{}{}
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			err := s.serve(c)
-			c.Close()
-			s.mu.Lock()
-			current := s.connID == id
-			if current {
-				s.conn = nil
-				s.connected.Store(false)
-				s.caughtUp.Store(false)
-			}
-			s.mu.Unlock()
-			select {
-			case <-s.closing:
-			default:
-				s.logf("replica: standby %s gone: %v", c.RemoteAddr(), err)
-			}
+			s.open(c)
 		}()
 	}
 }
 
-// serve runs one standby connection: handshake, then a reader for acks and
-// heartbeats beside the writer loop.
-func (s *Sender) serve(c net.Conn) error {
-	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
+// open reads a connection's first frame and gives the connection its part:
+// a probe is answered and closed, a hello makes it the standby. Until its
+// first frame a connection is nobody's standby, so that one which only
+// probes, or says nothing, never displaces the standby that is connected.
+func (s *Sender) open(c net.Conn) {
 	fr := newFrameReader(c)
-	var fw frameWriter
-	c.SetReadDeadline(time.Now().Add(timeout))
+	c.SetReadDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 	f, err := fr.next()
+	s.mu.Lock()
+	delete(s.opening, c)
+	s.mu.Unlock()
+	if err == nil && f.typ == typeProbe {
+		s.answerProbe(c, f.epoch)
+		c.Close()
+		return
+	}
+	if err == nil && f.typ != typeHello {
+		err = fmt.Errorf("first frame is type %d, want hello or probe", f.typ)
+	}
 	if err != nil {
-		return fmt.Errorf("hello: %w", err)
+		c.Close()
+		if !s.isClosing() {
+			s.logf("replica: connection from %s closed before a hello: %v", c.RemoteAddr(), err)
+		}
+		return
 	}
-	if f.typ != typeHello {
-		return fmt.Errorf("first frame is type %d, want hello", f.typ)
+	s.mu.Lock()
+	if s.isClosing() {
+		s.mu.Unlock()
+		c.Close()
+		return
 	}
+	if s.conn != nil {
+		s.logf("replica: a new standby connection from %s replaces the one from %s", c.RemoteAddr(), s.conn.RemoteAddr())
+		s.conn.Close()
+	}
+	s.conn = c
+	s.connID++
+	id := s.connID
+	s.mu.Unlock()
+	err = s.serve(c, fr, f)
+	c.Close()
+	s.mu.Lock()
+	if s.connID == id {
+		s.conn = nil
+		s.connected.Store(false)
+		s.caughtUp.Store(false)
+	}
+	s.mu.Unlock()
+	if !s.isClosing() {
+		s.logf("replica: standby %s gone: %v", c.RemoteAddr(), err)
+	}
+}
+
+func (s *Sender) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// answerProbe tells a prober this node's epoch history and last shipped
+// seq. It touches nothing of the standby's: not the connection, not the
+// acknowledged seq, not the sync state.
+func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
+	var fw frameWriter
+	epoch := s.opts.History.Current()
+	fw.begin(typeAnswer, epoch)
+	fw.u64(uint64(s.shipped.Load()))
+	fw.history(s.opts.History.Entries())
+	c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
+	if _, err := c.Write(fw.finish()); err != nil {
+		s.logf("replica: probe from %s (its epoch %d) not answered: %v", c.RemoteAddr(), theirEpoch, err)
+		return
+	}
+	s.logf("replica: probe from %s (its epoch %d) answered: primary at epoch %d, shipped to seq %d; the connection is closed, the standby's is untouched",
+		c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load())
+}
+
+// serve runs one standby connection from its hello (f, read by open):
+// handshake, then a reader for acks and heartbeats beside the writer loop.
+func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
+	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
+	var fw frameWriter
 	br := bodyReader{b: f.body}
 	last := int64(br.u64())
 	theirs := br.history()
