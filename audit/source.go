@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -200,10 +201,37 @@ func (s *source) tornTail(lastSeq int64) (path string, off, extra int64) {
 			end = segHeaderBytes
 		}
 	}
-	if st.Size() > end {
+	if st.Size() > end && !zeroFrom(last.path, end) {
 		return last.path, end, st.Size() - end
 	}
 	return "", 0, 0
+}
+
+// zeroFrom reports whether the file holds only zero bytes from off on: the
+// unwritten rest of the active segment, which the journal keeps zero-filled
+// ahead of its writer (journal/zero.go), is not a torn tail.
+func zeroFrom(path string, off int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		n, err := f.ReadAt(buf, off)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false
+			}
+		}
+		off += int64(n)
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
 }
 
 // loadSnapshots reads every snapshot file beside the journal, oldest first,

@@ -129,8 +129,7 @@ func TestCrashSIGKILL(t *testing.T) {
 		cmd.Wait()
 		tore := false
 		if k%3 == 2 {
-			tearTail(t, dir, rng)
-			tore = true
+			tore = tearTail(t, dir, rng)
 		}
 		if checkAfterCrash(t, dir, acked, k) {
 			torn++
@@ -169,15 +168,26 @@ func checkAfterCrash(t *testing.T, dir string, acked int64, k int) bool {
 	return lg.has("torn tail")
 }
 
-// tearTail appends what a torn write can leave after the last whole record of
-// the last segment: zeros, garbage, or the first part of the next frame.
-func tearTail(t *testing.T, dir string, rng *rand.Rand) {
+// tearTail writes what a torn write can leave after the last whole record of
+// the last segment: zeros, garbage, or the first part of the next frame. It
+// reports whether recovery must see a torn tail: zeros over the zero-filled
+// rest of the segment are no damage at all.
+func tearTail(t *testing.T, dir string, rng *rand.Rand) bool {
 	t.Helper()
 	segs, _ := listHot(dir)
 	if len(segs) == 0 {
-		return
+		return false
 	}
 	path := filepath.Join(dir, segName(segs[len(segs)-1]))
+	var src segSource
+	end, err := scanPath(&src, path, segs[len(segs)-1], false)
+	src.close()
+	if end.damage == "empty segment" {
+		return false // killed between creating a segment and writing to it
+	}
+	if err != nil || end.damage != "" {
+		t.Fatalf("tearTail: %s before tearing: %v %q", path, err, end.damage)
+	}
 	var junk []byte
 	switch rng.IntN(3) {
 	case 0:
@@ -194,10 +204,11 @@ func tearTail(t *testing.T, dir string, rng *rand.Rand) {
 		putFrame(frame, 1<<40, len(rec))
 		junk = frame[:1+rng.IntN(len(frame)-1)]
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write(junk)
+	f.WriteAt(junk, end.goodOff)
 	f.Close()
+	return !allZero(junk)
 }

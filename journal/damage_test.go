@@ -9,7 +9,9 @@ import (
 	"testing"
 )
 
-// frameOffsets returns the offset and seq of every frame in a healthy segment.
+// frameOffsets returns the offset and seq of every frame in a healthy
+// segment, and where its records end (the file's size but for the active
+// segment, which is zero-filled after its last record).
 func frameOffsets(t *testing.T, path string) (offs []int64, seqs []int64, size int64) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -17,6 +19,9 @@ func frameOffsets(t *testing.T, path string) (offs []int64, seqs []int64, size i
 		t.Fatal(err)
 	}
 	for p := headerBytes; p < len(b); {
+		if allZero(b[p:min(p+frameBytes, len(b))]) {
+			return offs, seqs, int64(p) // the zero-filled rest of the active segment
+		}
 		n := int(binary.LittleEndian.Uint32(b[p+4:]))
 		offs = append(offs, int64(p))
 		seqs = append(seqs, int64(binary.LittleEndian.Uint64(b[p+8:])))
@@ -139,9 +144,23 @@ var damageCases = []damageCase{
 		zeroAt(t, p, offs[i]+4, size-offs[i]-4)
 		return -1, seqs[i] - 1
 	}},
-	{"zeros_appended_to_last_segment_are_torn", -1, func(t *testing.T, p string, _, seqs []int64, size int64) (int64, int64) {
-		os.Truncate(p, size+4096)
+	{"zeros_after_last_record_are_the_unwritten_rest", -1, func(t *testing.T, p string, _, seqs []int64, size int64) (int64, int64) {
+		os.Truncate(p, size+8192)
+		return -2, seqs[len(seqs)-1]
+	}},
+	{"last_segment_cut_at_its_last_record_is_clean", -1, func(t *testing.T, p string, _, seqs []int64, size int64) (int64, int64) {
+		os.Truncate(p, size)
+		return -2, seqs[len(seqs)-1]
+	}},
+	{"garbage_after_the_zeros_of_last_segment_is_torn", -1, func(t *testing.T, p string, _, seqs []int64, size int64) (int64, int64) {
+		os.Truncate(p, size+8192)
+		flipAt(t, p, size+5000)
 		return -1, seqs[len(seqs)-1]
+	}},
+	{"zeroed_frame_header_in_last_segment_records_follow", -1, func(t *testing.T, p string, offs, _ []int64, _ int64) (int64, int64) {
+		i := len(offs) - 3
+		zeroAt(t, p, offs[i], frameBytes)
+		return offs[i], 0
 	}},
 	{"zeroed_block_in_last_segment_records_follow", -1, func(t *testing.T, p string, offs, _ []int64, _ int64) (int64, int64) {
 		zeroAt(t, p, offs[3]+10, 200)

@@ -41,6 +41,14 @@
 // segment's bytes, whole, as one zstd stream: it is read and verified by the
 // same code.
 //
+// The active segment is zero-filled ahead of the writer (journal/zero.go says
+// why: an fdatasync that need not commit a new file size is about a third
+// faster), so its records are followed by zeros. A frame header of sixteen
+// zero bytes followed only by zeros to the end of the file ends a segment
+// cleanly; followed by anything else it is damage, judged like any other.
+// A segment is cut at its last record when it is sealed, so sealed and
+// archived segments hold no zeros.
+//
 // # Damage
 //
 // Two kinds of damage are told apart, as in etcd's and Pebble's logs:

@@ -80,9 +80,12 @@ type Journal struct {
 	logf func(format string, args ...any)
 	lock *os.File
 
+	fileSize int64 // the active segment's size when recovery opened it
+
 	f        *os.File // active segment; nil until the first Commit of a new journal
 	segFirst int64    // first seq of the active segment
 	segBytes int64    // bytes written to the active segment
+	zero     *zeroer  // keeps the active segment zero-filled ahead of segBytes
 
 	// buf holds the batch being built: headerBytes reserved for a segment
 	// header (written only when the batch starts a segment), then frames.
@@ -126,6 +129,10 @@ func Open(opts Options) (*Journal, error) {
 	if err := j.recover(); err != nil {
 		j.closeFiles()
 		return nil, err
+	}
+	j.zero = startZeroer(opts.SegmentBytes, j.logf)
+	if j.f != nil {
+		j.zero.follow(j.f, j.segBytes, j.fileSize)
 	}
 	j.buf = make([]byte, headerBytes, headerBytes+64<<10)
 	j.lastSync = time.Now()
@@ -203,7 +210,7 @@ func (j *Journal) Commit() error {
 		putHeader(j.buf[:headerBytes], j.segFirst)
 		out = j.buf
 	}
-	if _, err := j.f.Write(out); err != nil {
+	if err := j.zero.write(j.f, out, j.segBytes); err != nil {
 		return j.fail(fmt.Errorf("write %s at offset %d: %w", j.f.Name(), j.segBytes, err))
 	}
 	j.segBytes += int64(len(out))
@@ -241,6 +248,13 @@ func (j *Journal) roll(first int64) error {
 			}
 		}
 		sealed := j.f.Name()
+		if cut, err := j.zero.seal(j.f, j.segBytes); err != nil {
+			return fmt.Errorf("truncate %s to %d: %w", sealed, j.segBytes, err)
+		} else if cut { // a sealed segment ends at its last record
+			if err := j.datasync(j.f); err != nil {
+				return fmt.Errorf("fsync %s: %w", sealed, err)
+			}
+		}
 		if err := j.f.Close(); err != nil {
 			return fmt.Errorf("close %s: %w", sealed, err)
 		}
@@ -248,11 +262,12 @@ func (j *Journal) roll(first int64) error {
 		j.logf("journal: sealed segment %s (seqs %d..%d, %d bytes)", filepath.Base(sealed), j.segFirst, first-1, j.segBytes)
 	}
 	path := filepath.Join(j.opts.Dir, segName(first))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	j.f, j.segFirst, j.segBytes = f, first, 0
+	j.zero.follow(f, 0, 0)
 	// The new segment's name is made durable before the archiver may archive
 	// the sealed one: a power loss must never leave an archived segment with
 	// no hot segment after it (Open refuses that state).
@@ -294,6 +309,10 @@ func (j *Journal) Close() error {
 }
 
 func (j *Journal) closeFiles() error {
+	if j.zero != nil {
+		j.zero.close() // before the file it writes to is closed
+		j.zero = nil
+	}
 	var err error
 	if j.f != nil {
 		err = j.f.Close()

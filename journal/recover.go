@@ -40,6 +40,7 @@ func (j *Journal) recover() error {
 	defer src.close()
 	start, progressAt := time.Now(), time.Now()
 	prevLast := segs[0] - 1
+	lastGoodOff := int64(0) // where the last segment's records end
 	records := int64(0)
 	for i, first := range segs {
 		path := filepath.Join(dir, segName(first))
@@ -50,7 +51,7 @@ func (j *Journal) recover() error {
 		}
 		if first != prevLast+1 {
 			cerr := &CorruptError{File: path, Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", prevLast, first)}
-			return j.startFromLastGood(cerr, segs, i, "", 0, prevLast)
+			return j.startFromLastGood(cerr, segs, i, "", lastGoodOff, prevLast)
 		}
 		end, err := scanPath(&src, path, first, false)
 		if err != nil {
@@ -79,16 +80,18 @@ func (j *Journal) recover() error {
 			j.logf("journal: torn tail in %s: %s at offset %d; truncated %d bytes, last seq %d",
 				path, end.damage, end.damageOff, torn.size-end.goodOff, end.lastSeq)
 		}
-		prevLast = end.lastSeq
+		prevLast, lastGoodOff = end.lastSeq, end.goodOff
 	}
 	j.logf("journal: opened %s: %d hot segments, seqs %d..%d, verified in %v",
 		dir, len(segs), segs[0], prevLast, time.Since(start).Round(time.Millisecond))
-	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast)
+	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast, lastGoodOff)
 }
 
-// openActive opens the last segment for appending after recovery.
-func (j *Journal) openActive(path string, first, lastSeq int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+// openActive opens the last segment for appending after recovery: the next
+// Commit writes at written, the end of its last record (or of its header);
+// whatever follows is the zeroed rest of a preallocated segment.
+func (j *Journal) openActive(path string, first, lastSeq, written int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -97,7 +100,10 @@ func (j *Journal) openActive(path string, first, lastSeq int64) error {
 		f.Close()
 		return fmt.Errorf("journal: %w", err)
 	}
-	j.f, j.segFirst, j.segBytes = f, first, st.Size()
+	if written < 0 || written > st.Size() {
+		written = st.Size()
+	}
+	j.f, j.segFirst, j.segBytes, j.fileSize = f, first, written, st.Size()
 	j.appended = lastSeq
 	j.durable.Store(lastSeq)
 	return nil
@@ -160,7 +166,7 @@ func truncateFile(path string, size int64) error {
 // Options.StartFromLastGood, moves the damage aside: the segment at cutPath is
 // copied to a quarantine folder and cut at cutOff, and segments segs[from:]
 // (with their archived copies) are moved there. The journal then continues
-// after lastGood.
+// after lastGood, writing at cutOff in segment segs[from-1].
 func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, cutPath string, cutOff, lastGood int64) error {
 	if !j.opts.StartFromLastGood {
 		return cerr
@@ -196,7 +202,7 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 	// The segment before the first moved one is the active one; when it was cut
 	// to nothing (its header was the damage) the next Commit writes a header.
 	first := segs[from-1]
-	return j.openActive(filepath.Join(dir, segName(first)), first, lastGood)
+	return j.openActive(filepath.Join(dir, segName(first)), first, lastGood, cutOff)
 }
 
 // moveArchived moves the archived copy of the segment named base (if any)

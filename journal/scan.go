@@ -67,6 +67,41 @@ type scanEnd struct {
 	// hard damage cannot be a torn write: a record with a valid CRC but the
 	// wrong seq, or a header that names another seq than the file name.
 	hard bool
+	// zeroTail: the segment ends cleanly at goodOff followed only by zeros,
+	// the unwritten part of a preallocated segment (see Journal.roll).
+	zeroTail bool
+}
+
+// zeroToEnd reads on to the end of the stream and reports whether every
+// byte from the current position on is zero. It consumes what it reads, so
+// the scan ends after it; a read error leaves s.err set and returns false.
+func (s *segReader) zeroToEnd() bool {
+	for {
+		if !allZero(s.buf[s.lo:s.hi]) {
+			return false
+		}
+		s.skip(s.hi - s.lo)
+		if s.eof {
+			return s.err == nil
+		}
+		s.fill(1)
+	}
+}
+
+// allZero reports whether b holds only zero bytes, eight at a time.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // scanSegment verifies one segment from its start: header, then every frame's
@@ -85,6 +120,17 @@ func scanSegment(s *segReader, wantFirst, fromSeq int64, fn func(seq int64, rec 
 		} else {
 			end.damage = "truncated segment header"
 		}
+		return end, nil
+	}
+	if allZero(s.buf[s.lo : s.lo+headerBytes]) {
+		if s.zeroToEnd() {
+			end.damage = "empty segment" // a spare renamed in, never written
+			return end, nil
+		}
+		if s.err != nil {
+			return readFailed(end, s), nil
+		}
+		end.damage = "zeroed segment header with data after it"
 		return end, nil
 	}
 	first, reason := checkHeader(s.buf[s.lo : s.lo+headerBytes])
@@ -112,6 +158,18 @@ func scanSegment(s *segReader, wantFirst, fromSeq int64, fn func(seq int64, rec 
 			return end, nil
 		}
 		b := s.buf[s.lo:s.hi]
+		if allZero(b[:frameBytes]) {
+			at := s.off
+			if s.zeroToEnd() {
+				end.zeroTail = true // the unwritten rest of a preallocated segment
+				return end, nil
+			}
+			if s.err != nil {
+				return readFailed(end, s), nil
+			}
+			end.damage, end.damageOff = "zeroed frame header with data after it", at
+			return end, nil
+		}
 		n := int(binary.LittleEndian.Uint32(b[4:8]))
 		if n > MaxRecordBytes {
 			end.damage, end.damageOff = fmt.Sprintf("record length %d over the limit", n), s.off
