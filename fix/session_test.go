@@ -306,3 +306,53 @@ func TestConcurrentSends(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestQueuePushKeepsOrderWhenTheSocketIsFull: a publisher that queues and
+// pushes batches faster than the broker reads fills the socket; Push then
+// leaves the rest to the writer, and every message still arrives once, in
+// MsgSeqNum order, while Sends from another goroutine interleave.
+func TestQueuePushKeepsOrderWhenTheSocketIsFull(t *testing.T) {
+	app := newSendApp()
+	a := startAcceptor(t, Config{StoreDir: t.TempDir(), OutQueueMaxBytes: 64 << 20, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	const batches, perBatch, sends = 400, 10, 500
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var body Fields
+		for range sends {
+			body.Reset()
+			body.AddString(37, "S")
+			s.Send("8", &body)
+		}
+	})
+	wg.Go(func() {
+		var body Fields
+		for range batches {
+			for range perBatch {
+				body.Reset()
+				body.AddString(37, "Q")
+				body.AddString(58, string(make([]byte, 2000))) // fills the socket buffer soon
+				if err := s.Queue("8", &body); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			s.Push()
+		}
+	})
+	time.Sleep(100 * time.Millisecond) // let the socket fill before reading
+	counts := map[string]int{}
+	for want := 2; want < 2+batches*perBatch+sends; want++ {
+		m := c.next()
+		if m.SeqNum() != want {
+			t.Fatalf("got MsgSeqNum %d, want %d", m.SeqNum(), want)
+		}
+		counts[fieldOf(m, 37)]++
+	}
+	wg.Wait()
+	if counts["Q"] != batches*perBatch || counts["S"] != sends {
+		t.Fatalf("got %v", counts)
+	}
+}

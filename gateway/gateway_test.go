@@ -47,6 +47,7 @@ func (x *exchange) Submit(cmd *matcher.Command) error {
 	for i := range x.evs {
 		x.gw.Publish(&x.evs[i])
 	}
+	x.gw.EndBatch()
 	return nil
 }
 
