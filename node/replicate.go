@@ -30,6 +30,9 @@ import (
 //     stage drops its events (no sessions) and compares the state hash at
 //     every KindCheckpointHash record, failing loudly on a difference.
 //   - Promotion turns a standby into a primary in place (see promote).
+//   - A node configured as primary with a peer (replication.primary) probes
+//     the peer first and starts as its standby when a primary serves there
+//     (peerIsPrimary).
 //
 // Every start as primary, and every promotion, begins a new epoch
 // (<dataDir>/epoch, replica.History) at the seq after the last durable
@@ -96,6 +99,12 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 	}
 	if s := r.sender.Load(); s != nil {
 		st.Standby = s.Stats()
+		// The flag clears on the next batch (replicateBatch); until one
+		// comes, a standby that has caught up already means that batch
+		// will wait for it.
+		if st.Degraded && st.Standby.Connected && st.Standby.CaughtUp {
+			st.Degraded = false
+		}
 	}
 	return st, true
 }
@@ -122,10 +131,44 @@ func (n *Node) setupReplication() error {
 		lostGoesAsync: rc.OnStandbyLost == "async", failed: make(chan struct{}), stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
 		timer: time.NewTimer(time.Hour)}
 	n.repl.timer.Stop()
-	if rc.Role == "standby" {
+	if rc.Role == "standby" || (rc.Role == "primary" && rc.Primary != "" && n.peerIsPrimary()) {
 		n.following.Store(true)
 	}
 	return nil
+}
+
+// peerIsPrimary probes the peer of a node configured as primary
+// (replication.primary names the peer's replication port) before it begins
+// a term. An old primary that comes back after a failover finds its
+// successor serving there and must not begin an epoch or open FIX beside
+// it: it starts as its standby, exactly as with role standby, and the hello
+// tells it which of its records the primary lacks (never acknowledged to
+// anyone); they are set aside before it follows. A peer that does not
+// answer as a primary within the time a standby would take it for dead
+// (nothing listens, or no answer) leaves this node to start as primary.
+func (n *Node) peerIsPrimary() bool {
+	rc, h := n.cfg.Replication, n.repl.history
+	ours := h.Current()
+	timeout := time.Duration(max(rc.FailoverMs, 10*rc.HeartbeatMs)) * time.Millisecond
+	p, err := replica.Probe(rc.Primary, ours, timeout)
+	switch {
+	case err != nil:
+		n.logf("ringex: the peer %s did not answer as a primary (%v): starting as primary", rc.Primary, err)
+		return false
+	case !p.Primary:
+		n.logf("ringex: no primary at %s (nothing listens there): starting as primary", rc.Primary)
+		return false
+	case p.OlderThan(h.Entries()):
+		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d, but this node knows epoch %d, which it lacks: "+
+			"that primary is stale and will refuse this node; stop it, then start this one again", rc.Primary, p.Epoch, ours)
+	case p.Epoch > ours:
+		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d (> our %d): following it, setting aside anything this "+
+			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", rc.Primary, p.Epoch, ours)
+	default:
+		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d (ours %d): following it, setting aside anything this "+
+			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", rc.Primary, p.Epoch, ours)
+	}
+	return true
 }
 
 // startReplication runs after the ring has started: a primary opens its

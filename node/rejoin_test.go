@@ -1,0 +1,79 @@
+package node_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/replica"
+)
+
+// TestOldPrimaryRejoinsAsStandbyByItself: a pair in sync; the standby goes
+// away and the primary journals orders alone (async: nobody was told of
+// them as replicated); the primary stops and the standby starts as primary
+// of a new epoch. The old primary then starts with its own configuration,
+// role primary with the peer's address: it finds the new primary serving,
+// does not begin a term, is told its own records are not the new primary's,
+// and after they are cut (as 'ringex serve' does) follows as standby with
+// the new primary's history and journal.
+func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	var logA, logB logLines
+	cfgOf := func(dir, role, primary string) config.Config {
+		c := replCfg(dir, role, primary)
+		c.Replication.Mode = "async"
+		return c
+	}
+	a, _ := startRepl(t, cfgOf(dirA, "primary", ""), &logA)
+	b, _ := startRepl(t, cfgOf(dirB, "standby", a.ReplicationAddr().String()), &logB)
+	trade(t, a, "S", 60)
+	waitUntil(t, "standby has the shared prefix", func() bool { return lastSeq(a) >= 60 && lastSeq(b) == lastSeq(a) })
+	shared := lastSeq(a)
+	b.Stop()
+	trade(t, a, "A", 15)
+	waitUntil(t, "A journals alone", func() bool { return lastSeq(a) >= shared+15 })
+	aLast := lastSeq(a)
+	a.Stop()
+
+	b, _ = startRepl(t, cfgOf(dirB, "primary", ""), &logB)
+	trade(t, b, "B", 10)
+	waitUntil(t, "B journals in its epoch", func() bool { return lastSeq(b) >= shared+10 })
+	bStats, _ := b.ReplicationStats()
+
+	// The old primary's own configuration: role primary, the peer named.
+	aCfg := cfgOf(dirA, "primary", b.ReplicationAddr().String())
+	a, _ = startRepl(t, aCfg, &logA)
+	if !logA.has("REJOINING AS STANDBY") {
+		t.Fatal("the old primary did not say it rejoins as standby")
+	}
+	select {
+	case <-a.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the old primary followed although its journal holds records the new primary lacks")
+	}
+	var div *replica.DivergedError
+	if !errors.As(a.FailErr(), &div) || div.Keep != shared || div.Last != aLast {
+		t.Fatalf("old primary stopped with %v, want DivergedError keep %d last %d", a.FailErr(), shared, aLast)
+	}
+	a.Stop()
+	if _, err := replica.Truncate(filepath.Join(dirA, "journal"), div.Keep, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.ResetHistory(dirA, div.Primary); err != nil {
+		t.Fatal(err)
+	}
+
+	a, _ = startRepl(t, aCfg, &logA)
+	trade(t, b, "C", 10)
+	waitUntil(t, "the old primary follows the new one", func() bool { return lastSeq(b) >= shared+20 && lastSeq(a) == lastSeq(b) })
+	st, _ := a.ReplicationStats()
+	if st.Role != "standby" || st.Epoch != bStats.Epoch || a.ReplicationAddr() != nil {
+		t.Fatalf("old primary: role %s epoch %d, replication port %v; want standby at the new primary's epoch %d, no port",
+			st.Role, st.Epoch, a.ReplicationAddr(), bStats.Epoch)
+	}
+	a.Stop()
+	b.Stop()
+	sameJournal(t, dirB, dirA)
+}
