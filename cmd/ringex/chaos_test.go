@@ -127,20 +127,53 @@ func waitSync(t *testing.T, p *proc) {
 	}
 }
 
-// lastSeqOf asks a node's admin endpoint for its last journaled seq.
-func lastSeqOf(admin string) int64 {
+// statusOf asks a node's admin endpoint for its status line, as name →
+// value ("role" → "standby"); nil when it does not answer.
+func statusOf(admin string) map[string]string {
 	var out, errb bytes.Buffer
 	if adminMain("status", []string{"--admin", admin}, &out, &errb) != 0 {
-		return -1
+		return nil
 	}
 	f := strings.Fields(out.String())
-	for i := 0; i+1 < len(f); i++ {
-		if f[i] == "lastSeq" {
-			n, _ := strconv.ParseInt(f[i+1], 10, 64)
-			return n
-		}
+	st := map[string]string{}
+	for i := 1; i+1 < len(f); i += 2 {
+		st[f[i]] = f[i+1]
 	}
-	return -1
+	return st
+}
+
+// lastSeqOf asks a node's admin endpoint for its last journaled seq.
+func lastSeqOf(admin string) int64 {
+	st := statusOf(admin)
+	if st == nil {
+		return -1
+	}
+	n, err := strconv.ParseInt(st["lastSeq"], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// rejoined checks that an old primary restarted with its original command
+// line (role primary) said why it starts as standby, and that its status
+// shows it as standby in the epoch of the primary at primAdmin.
+func rejoined(t *testing.T, p *proc, admin, primAdmin string) {
+	t.Helper()
+	if p.when("REJOINING AS STANDBY", 60*time.Second).IsZero() {
+		t.Fatal("the old primary, restarted as primary, did not say it rejoins as standby")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, pst := statusOf(admin), statusOf(primAdmin)
+		if st != nil && pst != nil && st["role"] == "standby" && pst["role"] == "primary" && st["epoch"] == pst["epoch"] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old primary's status %v, the primary's %v: want it standby in the primary's epoch", st, pst)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // load sends orders on one session at about 1,000/s and records which
@@ -379,15 +412,19 @@ func mustDialFIX(t *testing.T, addr, sender string) *fixConn {
 // SIGKILL at a random moment, three times in a row; each time the standby
 // promotes itself, a broker reconnects to it and is acknowledged, every
 // order acknowledged before the kill is on the new primary with the same
-// state, and the old primary restarts as standby and rejoins. At the end a
-// replay of both journals agrees.
+// state, and the old primary restarts with its original command line and
+// rejoins as standby: node 0, first started as primary, finds its peer
+// serving and follows it (rounds 0 and 2), and after round 0 it is the
+// standby that takes over in round 1, with everything its predecessor
+// acknowledged. At the end a replay of both journals agrees.
 func TestKillPrimaryRepeatedly(t *testing.T) {
 	bin := ringexBin(t)
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir)
 	peers := newPeers(t, dir)
-	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", peers[1].repl),
-		peers[1].start(t, bin, cfgPath, "standby", peers[0].repl)}
+	roles := [2]string{"primary", "standby"} // the command lines every restart uses
+	procs := [2]*proc{peers[0].start(t, bin, cfgPath, roles[0], peers[1].repl),
+		peers[1].start(t, bin, cfgPath, roles[1], peers[0].repl)}
 	waitSync(t, procs[1])
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 7))
@@ -415,8 +452,11 @@ func TestKillPrimaryRepeatedly(t *testing.T) {
 		failovers = append(failovers, fmt.Sprintf("%v (promoted after %v)", ackAt.Sub(killAt).Round(time.Millisecond), promoted.Sub(killAt).Round(time.Millisecond)))
 		t.Logf("round %d: killed after %d orders sent, %d acknowledged (last seq %d), all on the new primary; kill → first ack on the new primary %v",
 			round, sent, len(acked), last, ackAt.Sub(killAt).Round(time.Millisecond))
-		procs[prim] = peers[prim].start(t, bin, cfgPath, "standby", peers[stby].repl)
+		procs[prim] = peers[prim].start(t, bin, cfgPath, roles[prim], peers[stby].repl)
 		waitSync(t, procs[prim])
+		if roles[prim] == "primary" {
+			rejoined(t, procs[prim], peers[prim].admin, peers[stby].admin)
+		}
 		prim, c = stby, c2
 	}
 	t.Logf("FIGURE failover, SIGKILL → first order acknowledged by the new primary (heartbeatMs 100, failoverMs 500): %s", strings.Join(failovers, ", "))
@@ -536,7 +576,8 @@ func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
 // itself and acknowledges orders in a new epoch; the old primary, still
 // up and still taking orders, acknowledges nothing it could not replicate:
 // every order it acknowledged is on the new primary, and none of them is in
-// the new primary's epoch. The old primary then rejoins as standby.
+// the new primary's epoch. The old primary, restarted with its original
+// command line, then rejoins as standby.
 func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	bin := ringexBin(t)
 	dir := t.TempDir()
@@ -582,11 +623,16 @@ func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	t.Logf("old primary: %d orders sent, %d acknowledged, the last at seq %d, all before the new epoch %d began at seq %d; the new primary acknowledged %d in it",
 		sent, len(oldAcked), last, newEpoch.Epoch, newEpoch.FirstSeq, len(newAcked)+1)
 	c.close()
-	// The old primary steps down by hand: killed and restarted as standby,
-	// it discards what it journaled alone and follows.
+	// The old primary, killed and restarted with its original command line
+	// (role primary), finds the new primary serving, discards what it
+	// journaled alone and follows.
 	procs[0].kill()
-	procs[0] = peers[0].start(t, bin, cfgPath, "standby", peers[1].repl)
+	procs[0] = peers[0].start(t, bin, cfgPath, "primary", peers[1].repl)
 	waitSync(t, procs[0])
+	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
+	if !procs[0].has("after discarding seqs") {
+		t.Error("the old primary journaled orders alone but did not discard them before following")
+	}
 	c2.close()
 	finalDiff(t, peers, procs, 1)
 }

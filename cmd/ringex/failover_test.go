@@ -42,7 +42,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
-			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER"} {
+			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER", "REJOINING AS STANDBY"} {
 				if strings.Contains(sc.Text(), key) && p.at[key].IsZero() {
 					p.at[key] = time.Now()
 				}
@@ -61,6 +61,18 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// has reports whether the process has logged a line containing sub.
+func (p *proc) has(sub string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *proc) when(key string, within time.Duration) time.Time {

@@ -86,8 +86,8 @@ func serve(args []string, out io.Writer) int {
 	configPath := fs.String("config", "", "configuration `file` (JSON, see 'ringex config'); empty: the embedded default")
 	dataDir := fs.String("data", "", "data `dir` for the journal; overrides the config's dataDir (default ./data)")
 	listen := fs.String("listen", "", "FIX `host:port` to listen on; overrides the config's fix.listen (default 127.0.0.1:9878)")
-	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role")
-	primary := fs.String("primary", "", "the primary's replication `host:port` (standby); overrides replication.primary")
+	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
+	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
@@ -98,6 +98,15 @@ Runs the exchange: a FIX acceptor in front of the journal → match → publish
 pipeline. On start it replays the journal in the data dir, so resting orders
 survive a restart. SIGINT or SIGTERM stops it cleanly: the acceptor closes,
 everything already accepted is journaled, matched and reported, then it exits.
+
+With replication, a node started as primary first asks its peer's
+replication port (--primary) whether a primary serves there, waiting at most
+max(failoverMs, 10 heartbeats). If one does (an old primary coming back
+after a failover), it begins no epoch and opens no FIX: it logs
+"REJOINING AS STANDBY", sets aside what it journaled that the serving
+primary lacks (never acknowledged to anyone), and follows it as a standby
+would. If nothing answers there, it starts as primary. So after a failover
+the old primary comes back with its original command line.
 
 Flags:
 `)
@@ -168,8 +177,10 @@ Flags:
 			log.Printf("ringex: %v", n.FailErr())
 			return 1
 		}
-		// An old primary rejoining: what it journaled after the last seq its
-		// successor has was never acknowledged to anyone; set it aside.
+		// An old primary rejoining (started as standby, or as primary and
+		// finding its successor serving): what it journaled after the last
+		// seq its successor has was never acknowledged to anyone; set it
+		// aside. The next start probes the peer again.
 		if _, err := replica.Truncate(filepath.Join(cfg.DataDir, "journal"), div.Keep, log.Printf); err != nil {
 			log.Printf("ringex: %v", err)
 			return 1
@@ -178,6 +189,6 @@ Flags:
 			log.Printf("ringex: %v", err)
 			return 1
 		}
-		log.Printf("ringex: restarting as standby after discarding seqs %d..%d", div.Keep+1, div.Last)
+		log.Printf("ringex: restarting to follow %s after discarding seqs %d..%d", cfg.Replication.Primary, div.Keep+1, div.Last)
 	}
 }
