@@ -386,11 +386,17 @@ func (n *Node) Promote() (uint64, error) {
 	if got := n.journal.LastSeq(); got != last {
 		return 0, fmt.Errorf("promotion: journal ends at %d, applied to %d", got, last)
 	}
-	n.following.Store(false)
+	// The sender opens while the node still counts as following: the ring
+	// is drained, and nothing else submits until following is false (the
+	// checkpointer waits for it, FIX is not open). A checkpoint submitted
+	// between the two would be journaled but not shipped, and the next
+	// batch would be handed to a sender that expects the checkpoint's seq:
+	// the replicate handler would panic and the new primary stop.
 	if err := n.startSender(true); err != nil {
 		n.fail(err)
 		return 0, err
 	}
+	n.following.Store(false)
 	if n.opts.Publisher == nil {
 		if err := n.openGateway(); err != nil {
 			n.fail(err)
