@@ -57,8 +57,8 @@
 // step back by microseconds, and the summary of verify counts such steps.
 //
 // The matcher exports no read-only view of resting orders, so the book is
-// read out of Engine.Snapshot, whose version-1 layout matcher/snapshot.go
-// documents; TestBookShowsTimePriority checks it against time priority
+// read out of Engine.Snapshot, whose layout matcher/snapshot.go documents
+// (the books are laid out alike in versions 1 and 2); TestBookShowsTimePriority checks it against time priority
 // rebuilt from events alone.
 //
 // # Proof
