@@ -382,10 +382,11 @@ func (e *Engine) unlinkLevel(b *book, oi int32) {
 	e.freeLevel = li
 }
 
-// finish retires order oi: it leaves the pool, the indexes and the
-// account's list, and is remembered as finished until the retired store
+// finish retires order oi, which ended for reason end (ReasonNone: it
+// filled): it leaves the pool, the indexes and the account's list, and is
+// remembered as finished, with its final state, until the retired store
 // forgets it.
-func (e *Engine) finish(oi int32) {
+func (e *Engine) finish(oi int32, end Reason) {
 	o := &e.orders[oi]
 	if o.level != 0 {
 		panic("matcher: finishing an order that still rests")
@@ -395,7 +396,7 @@ func (e *Engine) finish(oi int32) {
 		e.cl.remove(o, oi)
 		e.byID.del(o.id, oi)
 	}
-	e.ret.add(o.id, o.account, o.symbol, &o.clOrd, true, o.clh)
+	e.ret.add(o, &o.clOrd, finishedState(o, end), o.clh)
 	o.next = e.freeOrder
 	e.freeOrder = oi
 	e.live--
@@ -421,7 +422,7 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 				e.unlinkLevel(b, ri)
 				r.leaves = 0
 				e.emit(EvCancelled, ReasonSelfTrade, r)
-				e.finish(ri)
+				e.finish(ri, ReasonSelfTrade)
 			}
 			if e.stp == STPCancelResting {
 				continue
@@ -442,7 +443,7 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		e.emitFill(r, q, px)
 		if r.leaves == 0 {
 			e.unlinkLevel(b, ri)
-			e.finish(ri)
+			e.finish(ri, ReasonNone)
 		}
 	}
 	return true

@@ -47,8 +47,9 @@ const (
 	// the node computed at the checkpoint at seq OrderID, with Qty match
 	// partitions. Engines apply nothing; replay recomputes and compares.
 	KindCheckpointHash Kind = 6
-	// KindStatus asks for the current state of the account's order named by
-	// OrigClOrdID (or OrderID) in Symbol: one EvStatus, no state change. It
+	// KindStatus asks for the state of the account's order named by
+	// OrigClOrdID (or OrderID) in Symbol, live or finished while the engine
+	// remembers it: one EvStatus, no state change. It
 	// goes through the ring like any command, so the answer is consistent
 	// with everything acknowledged before it.
 	KindStatus Kind = 7

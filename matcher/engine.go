@@ -59,8 +59,9 @@ type Config struct {
 
 	// ClOrdIDWindow is how many retired ClOrdIDs (those of finished orders,
 	// and those a replace took away) the engine remembers at least, for
-	// duplicate detection and for answering "too late" rather than
-	// "unknown"; it remembers up to 7/6 of that. 0 means
+	// duplicate detection, for answering "too late" rather than "unknown",
+	// and for reporting a finished order's final state on a status
+	// request; it remembers up to 7/6 of that. 0 means
 	// DefaultClOrdIDWindow. The ClOrdIDs of resting orders are always known.
 	ClOrdIDWindow int
 }
@@ -268,7 +269,7 @@ func (e *Engine) applyNew(c *Command) {
 	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
 		t.leaves = 0
 		e.emit(EvExpired, ReasonFOKUnfilled, t)
-		e.finish(ti)
+		e.finish(ti, ReasonFOKUnfilled)
 		return
 	}
 	if !e.match(b, ti, limit) {
@@ -339,7 +340,7 @@ func (e *Engine) settle(b *book, ti int32) {
 	reason := ReasonNone
 	switch {
 	case t.leaves == 0:
-		e.finish(ti)
+		e.finish(ti, ReasonNone)
 		return
 	case t.typ == Market && t.cum == 0:
 		reason = ReasonNoLiquidity
@@ -362,7 +363,7 @@ func (e *Engine) settle(b *book, ti int32) {
 	}
 	t.leaves = 0
 	e.emit(EvExpired, reason, t)
-	e.finish(ti)
+	e.finish(ti, reason)
 }
 
 // oppLimit returns the lowest opposite-side key the taker may trade at.
@@ -386,35 +387,38 @@ func (e *Engine) cancelIncoming(ti int32) {
 	t := &e.orders[ti]
 	t.leaves = 0
 	e.emit(EvCancelled, ReasonSelfTrade, t)
-	e.finish(ti)
+	e.finish(ti, ReasonSelfTrade)
 }
 
-// findTarget resolves the order a cancel or replace names. It returns the
-// pool index, or 0 and the reason to reject.
-func (e *Engine) findTarget(c *Command) (int32, Reason) {
+// findTarget resolves the order a cancel, replace or status request
+// names. It returns the pool index of a live order, or 0 and the reason to
+// reject; with ReasonTooLate, also the retired record that says why: a
+// finished order's (named by its last ClOrdID or by its order id), or a
+// ClOrdID a replace took away.
+func (e *Engine) findTarget(c *Command) (int32, *retRec, Reason) {
 	var rec *retRec
 	if c.OrderID == 0 {
 		h := clHash64(c.Account, &c.OrigClOrdID)
 		if ti := e.cl.find(e.orders, c.Account, &c.OrigClOrdID, h); ti != 0 {
 			if e.orders[ti].symbol != c.Symbol {
-				return 0, ReasonUnknownOrder
+				return 0, nil, ReasonUnknownOrder
 			}
-			return ti, ReasonNone
+			return ti, nil, ReasonNone
 		}
 		rec = e.ret.findCl(c.Account, &c.OrigClOrdID, h) // finished, or replaced away
 	} else {
 		if ti := e.byID.get(e.orders, c.OrderID); ti != 0 {
 			if o := &e.orders[ti]; o.account != c.Account || o.symbol != c.Symbol {
-				return 0, ReasonUnknownOrder
+				return 0, nil, ReasonUnknownOrder
 			}
-			return ti, ReasonNone
+			return ti, nil, ReasonNone
 		}
 		rec = e.ret.findOrder(c.OrderID)
 	}
 	if rec == nil || rec.account != c.Account || rec.symbol != c.Symbol {
-		return 0, ReasonUnknownOrder
+		return 0, nil, ReasonUnknownOrder
 	}
-	return 0, ReasonTooLate
+	return 0, rec, ReasonTooLate
 }
 
 // usedClOrdID reports whether account has used id on a live order or on one
@@ -430,7 +434,7 @@ func (e *Engine) applyCancel(c *Command) {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	ti, reason := e.findTarget(c)
+	ti, _, reason := e.findTarget(c)
 	if ti == 0 {
 		e.rejectCmd(EvCancelRejected, reason)
 		return
@@ -440,23 +444,44 @@ func (e *Engine) applyCancel(c *Command) {
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
 	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, t.clOrd
-	e.finish(ti)
+	e.finish(ti, ReasonUserCancel)
 }
 
-// applyStatus reports a live order as it stands. A finished order's final
-// state is not kept (only that its id was used): it is answered with
-// ReasonTooLate, an order the account never had with ReasonUnknownOrder.
+// applyStatus reports a live order as it stands, and a finished one as it
+// ended, while the retired store remembers it: named by its last ClOrdID
+// or by its order id, the report carries its final quantities, notional
+// and price with LeavesQty 0, and Reason says how it ended (ReasonNone:
+// filled). A ClOrdID that a replace took away still answers
+// ReasonTooLate, as a cancel naming it does: the broker asks by the
+// order's current ClOrdID or its order id. An order the account never had
+// (or no longer remembered) is ReasonUnknownOrder.
 func (e *Engine) applyStatus(c *Command) {
 	if e.book(c.Symbol) == nil {
 		e.rejectCmd(EvStatus, ReasonUnknownSymbol)
 		return
 	}
-	ti, reason := e.findTarget(c)
-	if ti == 0 {
+	ti, rec, reason := e.findTarget(c)
+	switch {
+	case ti != 0:
+		e.emit(EvStatus, ReasonNone, &e.orders[ti])
+	case rec != nil && rec.state.finished():
+		e.emitFinished(rec)
+	default:
 		e.rejectCmd(EvStatus, reason)
-		return
 	}
-	e.emit(EvStatus, ReasonNone, &e.orders[ti])
+}
+
+// emitFinished answers a status request with finished order rec as it ended.
+func (e *Engine) emitFinished(rec *retRec) {
+	o := order{
+		id: rec.orderID, price: rec.state.price(), qty: int64(rec.qty), cum: int64(rec.cum),
+		notional: rec.notional, clOrd: rec.id, account: rec.account, symbol: rec.symbol,
+		side: rec.state.side(), typ: Limit, tif: rec.state.tif(),
+	}
+	if o.price == 0 {
+		o.typ = Market // a limit order's price is at least 1
+	}
+	e.emit(EvStatus, rec.state.end(), &o)
 }
 
 func (e *Engine) applyReplace(c *Command) {
@@ -465,7 +490,7 @@ func (e *Engine) applyReplace(c *Command) {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	ti, reason := e.findTarget(c)
+	ti, _, reason := e.findTarget(c)
 	if ti == 0 {
 		e.rejectCmd(EvCancelRejected, reason)
 		return
@@ -489,7 +514,7 @@ func (e *Engine) applyReplace(c *Command) {
 
 	old := t.clOrd
 	e.cl.remove(t, ti)
-	e.ret.add(t.id, t.account, t.symbol, &old, false, t.clh)
+	e.ret.add(t, &old, 0, t.clh)
 	t.clOrd, t.clh = c.ClOrdID, h
 	e.cl.put(t, ti)
 
@@ -499,7 +524,7 @@ func (e *Engine) applyReplace(c *Command) {
 		t.leaves = 0
 		ev := e.emit(EvCancelled, ReasonUserCancel, t)
 		ev.OrigClOrdID = old
-		e.finish(ti)
+		e.finish(ti, ReasonUserCancel)
 		return
 	}
 	if c.Price == t.price && c.Qty <= t.qty {
@@ -538,7 +563,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 				o.leaves = 0
 				e.emit(EvCancelled, ReasonMassCancel, o)
 				cancelled++
-				e.finish(oi) // may delete the account's entry when its list empties
+				e.finish(oi, ReasonMassCancel) // may delete the account's entry when its list empties
 			}
 			oi = next
 		}

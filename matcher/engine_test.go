@@ -1,6 +1,8 @@
 package matcher
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -711,51 +713,150 @@ func status(acct uint32, cl string) Command {
 	return Command{Kind: KindStatus, Symbol: 1, Account: acct, ClOrdID: id(cl), OrigClOrdID: id(cl)}
 }
 
-// TestOrderStatus: a status request reports the order as it stands and
-// changes nothing.
+func statusID(acct uint32, cl string, orderID int64) Command {
+	c := status(acct, cl)
+	c.OrderID = orderID
+	return c
+}
+
+// describeStatus renders a status answer with everything a broker's
+// ExecutionReport carries.
+func describeStatus(ev *Event) string {
+	return fmt.Sprintf("status %s %s o%d %s %d@%d %s/%d cum=%d leaves=%d notional=%d", ev.ClOrdID, ev.Reason, ev.OrderID,
+		[...]string{"?", "buy", "sell"}[ev.Side&3], ev.OrderQty, ev.Price, [...]string{"?", "limit", "market"}[ev.OrdType&3],
+		ev.TIF, ev.CumQty, ev.LeavesQty, ev.CumNotional)
+}
+
+// TestOrderStatus: a status request reports a live order as it stands and
+// a finished one as it ended (LeavesQty 0, the reason it ended; none when it
+// filled), and changes nothing. The commands of a case get Seq 1, 2, ...,
+// so order oN is the N-th command's.
 func TestOrderStatus(t *testing.T) {
 	cases := []struct {
 		name string
 		cmds []Command
-		want []string
+		want string
 	}{
 		{"resting_order_reports_its_state",
 			[]Command{limit(1, "S1", Sell, 100, 50), limit(2, "B1", Buy, 30, 50), status(1, "S1")},
-			[]string{"status S1 none cum=30 leaves=70"}},
-		{"unknown_order", []Command{status(1, "NOPE")}, []string{"status NOPE unknown_order cum=0 leaves=0"}},
+			"status S1 none o1 sell 100@50 limit/0 cum=30 leaves=70 notional=1500"},
+		{"unknown_order", []Command{status(1, "NOPE")}, "status NOPE unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
 		{"another_brokers_order_is_unknown",
 			[]Command{limit(1, "S1", Sell, 100, 50), status(2, "S1")},
-			[]string{"status S1 unknown_order cum=0 leaves=0"}},
-		{"filled_order_is_too_late",
+			"status S1 unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
+		{"filled_order_reports_filled",
 			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), status(1, "S1")},
-			[]string{"status S1 too_late cum=0 leaves=0"}},
+			"status S1 none o1 sell 10@50 limit/0 cum=10 leaves=0 notional=500"},
+		{"taker_filled_at_two_prices",
+			[]Command{limit(1, "S1", Sell, 4, 50), limit(1, "S2", Sell, 6, 51), withTIF(limit(2, "B1", Buy, 10, 55), GTC), status(2, "B1")},
+			"status B1 none o3 buy 10@55 limit/1 cum=10 leaves=0 notional=506"},
+		{"cancelled_after_partial_fill",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 3, 50), cancel(1, "C1", "S1"), status(1, "S1")},
+			"status S1 user_cancel o1 sell 10@50 limit/0 cum=3 leaves=0 notional=150"},
+		{"the_cancels_own_clordid_is_unknown",
+			[]Command{limit(1, "S1", Sell, 10, 50), cancel(1, "C1", "S1"), status(1, "C1")},
+			"status C1 unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
+		{"ioc_remainder_expired",
+			[]Command{limit(1, "S1", Sell, 4, 50), withTIF(limit(2, "B1", Buy, 10, 50), IOC), status(2, "B1")},
+			"status B1 ioc_remainder o2 buy 10@50 limit/3 cum=4 leaves=0 notional=200"},
+		{"fok_unfilled_expired",
+			[]Command{limit(1, "S1", Sell, 4, 50), withTIF(limit(2, "B1", Buy, 10, 50), FOK), status(2, "B1")},
+			"status B1 fok_unfilled o2 buy 10@50 limit/4 cum=0 leaves=0 notional=0"},
+		{"market_order_without_liquidity",
+			[]Command{market(2, "B1", Buy, 10), status(2, "B1")},
+			"status B1 no_liquidity o1 buy 10@0 market/0 cum=0 leaves=0 notional=0"},
+		{"mass_cancelled",
+			[]Command{withTIF(limit(1, "S1", Sell, 10, 50), GTC), func() Command { c := massCancel(1, 1); c.TIF = GTC; return c }(), status(1, "S1")},
+			"status S1 mass_cancel o1 sell 10@50 limit/1 cum=0 leaves=0 notional=0"},
+		{"replaced_then_filled_found_by_latest_clordid",
+			[]Command{limit(1, "S1", Sell, 10, 52), replace(1, "S1a", "S1", 8, 50), limit(2, "B1", Buy, 8, 50), status(1, "S1a")},
+			"status S1a none o1 sell 8@50 limit/0 cum=8 leaves=0 notional=400"},
+		{"replaced_away_clordid_is_too_late",
+			[]Command{limit(1, "S1", Sell, 10, 52), replace(1, "S1a", "S1", 8, 50), limit(2, "B1", Buy, 8, 50), status(1, "S1")},
+			"status S1 too_late o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
+		{"replaced_to_below_filled_is_cancelled",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 6, 50), replace(1, "S1a", "S1", 5, 50), status(1, "S1a")},
+			"status S1a user_cancel o1 sell 10@50 limit/0 cum=6 leaves=0 notional=300"},
+		{"finished_order_by_order_id",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), statusID(1, "ASK", 1)},
+			"status S1 none o1 sell 10@50 limit/0 cum=10 leaves=0 notional=500"},
+		{"another_brokers_finished_order_is_unknown",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), status(2, "S1")},
+			"status S1 unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
+		{"another_brokers_finished_order_by_id_is_unknown",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), statusID(2, "ASK", 1)},
+			"status ASK unknown_order o1 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
+		{"finished_order_asked_in_another_symbol_is_unknown",
+			[]Command{limit(1, "S1", Sell, 10, 50), limit(2, "B1", Buy, 10, 50), onSymbol(status(1, "S1"), 2)},
+			"status S1 unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := New(testConfig())
+			run(t, e, tc.cmds[:len(tc.cmds)-1])
 			before := e.Hash()
-			if len(tc.cmds) > 1 {
-				run(t, e, tc.cmds[:len(tc.cmds)-1])
-				before = e.Hash()
-			}
-			var evs []Event
 			c := tc.cmds[len(tc.cmds)-1]
 			c.Seq = 99
-			evs = e.Apply(&c, evs)
-			var got []string
-			for i := range evs {
-				ev := &evs[i]
-				if ev.Type != EvStatus {
-					t.Fatalf("event %d is %s, want status", i, ev.Type)
-				}
-				got = append(got, fmt.Sprintf("status %s %s cum=%d leaves=%d", ev.ClOrdID, ev.Reason, ev.CumQty, ev.LeavesQty))
+			evs := e.Apply(&c, nil)
+			if len(evs) != 1 || evs[0].Type != EvStatus {
+				t.Fatalf("got %d events (%s), want one status", len(evs), describeAll(evs))
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
+			if got := describeStatus(&evs[0]); got != tc.want {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
 			}
 			if e.Hash() != before {
 				t.Fatal("a status request changed the engine's state")
 			}
 		})
+	}
+}
+
+// TestFinishedStatusSurvivesRestoreAndIsForgotten: a finished order's final
+// state travels in the snapshot, and goes when the retired store forgets
+// the order (then the order is unknown, as a cancel finds it).
+func TestFinishedStatusSurvivesRestoreAndIsForgotten(t *testing.T) {
+	cfg := testConfig()
+	cfg.ClOrdIDWindow = 6 // generations of one record
+	e := New(cfg)
+	run(t, e, []Command{limit(1, "S1", Sell, 4, 50), withTIF(limit(2, "B1", Buy, 10, 50), IOC)})
+	want := "status B1 ioc_remainder o2 buy 10@50 limit/3 cum=4 leaves=0 notional=200"
+	ask := func(e *Engine) string {
+		c := status(2, "B1")
+		c.Seq = 1000
+		evs := e.Apply(&c, nil)
+		return describeStatus(&evs[0])
+	}
+	r := New(cfg)
+	if err := r.Restore(e.Snapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(r); got != want {
+		t.Fatalf("after restore: got %s, want %s", got, want)
+	}
+	if r.Hash() != e.Hash() {
+		t.Fatal("restored engine hashes differently")
+	}
+	// Finish more orders than the window remembers: B1 is forgotten.
+	var more []Command
+	for i := range 2 * cfg.ClOrdIDWindow {
+		more = append(more, withTIF(limit(3, fmt.Sprintf("X%d", i), Buy, 1, 10), IOC))
+	}
+	for i := range more {
+		more[i].Seq = int64(10 + i)
+		e.Apply(&more[i], nil)
+	}
+	if got, want := ask(e), "status B1 unknown_order o0 ? 0@0 ?/0 cum=0 leaves=0 notional=0"; got != want {
+		t.Fatalf("after the window: got %s, want %s", got, want)
+	}
+}
+
+// TestRestoreRefusesVersion1: a snapshot of the format before finished
+// orders kept their final state is refused with a message saying so.
+func TestRestoreRefusesVersion1(t *testing.T) {
+	snap := sampleSnapshot()
+	binary.LittleEndian.PutUint32(snap[4:], 1)
+	err := New(testConfig()).Restore(snap)
+	if !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "version 1, written by an older ringex without the final state") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -413,16 +413,59 @@ func (m *acctMap) remove(orders []order, oi int32) {
 	}
 }
 
-// retRec is one retired ClOrdID: the id of an order that finished (then
-// finished is set, and the record also remembers the order id as "too
-// late"), or one that a replace took away from a live order.
+// retRec is one retired ClOrdID: the id of an order that finished, or one
+// that a replace took away from a live order. A finished order's record
+// also remembers its order id (so the order is "too late" by either name)
+// and its final state, for an order status request: quantities, notional,
+// price, side, time in force and the reason it ended. A record taken away
+// by a replace keeps only the ids: its final state is all zero.
+//
+// The small fields share one word (state, see retState) so that a record
+// is 64 bytes, one cache line: it is written in place on every finished
+// order, the hot path.
 type retRec struct {
 	orderID  int64
+	notional int64    // sum of fill qty × fill price
+	state    retState // price, side, TIF, end reason, finished
+	id       ClOrdID
 	account  uint32
 	symbol   uint32
-	id       ClOrdID
-	finished bool
+	qty      uint32 // order quantity in lots (at most MaxQtyLots)
+	cum      uint32 // filled quantity in lots
 }
+
+// retState packs a record's small fields into one word:
+//
+//	bits 0..39   limit price in ticks (0 for a market order)
+//	bits 40..47  Reason the order ended: ReasonNone when it filled
+//	bits 48..55  TIF
+//	bits 56..62  Side
+//	bit  63      finished (clear: a ClOrdID a replace took away)
+type retState uint64
+
+const (
+	retPxBits    = 40
+	retFinished  = retState(1) << 63
+	retPxMask    = retState(1)<<retPxBits - 1
+	retSideShift = 56
+)
+
+// Prices and quantities fit their fields.
+var (
+	_ = [1]struct{}{}[MaxPriceTicks>>retPxBits]
+	_ = [1]struct{}{}[MaxQtyLots>>32]
+)
+
+func finishedState(o *order, end Reason) retState {
+	return retFinished | retState(o.price) | retState(end)<<retPxBits |
+		retState(o.tif)<<48 | retState(o.side)<<retSideShift
+}
+
+func (s retState) finished() bool { return s&retFinished != 0 }
+func (s retState) price() int64   { return int64(s & retPxMask) }
+func (s retState) end() Reason    { return Reason(s >> retPxBits) }
+func (s retState) tif() TIF       { return TIF(s >> 48) }
+func (s retState) side() Side     { return Side(s >> retSideShift & 0x7F) }
 
 // retSlot refers to a record in the ring: ref is its ring index + 1, with
 // the top bit set when the slot is keyed by order id rather than ClOrdID.
@@ -465,7 +508,7 @@ var _ = [1]struct{}{}[retAll-8]
 // were zeroed in steps during the generation before, so forgetting costs
 // neither cache misses nor a pause.
 //
-// Memory is fixed by n: retGens·n records of 48 bytes, retAll tables of
+// Memory is fixed by n: retGens·n records of 64 bytes, retAll tables of
 // nextPow2(4n) 8-byte slots, a filter of nextPow2(n/4) 64-byte lines, and
 // two union filters of nextPow2(2n) words.
 type retired struct {
@@ -551,10 +594,10 @@ func retVisible(cur int) uint {
 	return (1<<retAll - 1) &^ (1 << (uint(cur+1) % retAll))
 }
 
-// add remembers ClOrdID id of account's order orderID in symbol, retired
-// because the order finished or because a replace took id away; h is
-// clHash64(account, id). Hot path: the record is written in place.
-func (r *retired) add(orderID int64, account, symbol uint32, id *ClOrdID, finished bool, h uint64) {
+// add remembers ClOrdID id of order o, retired because o finished (st is
+// its finishedState) or because a replace took id away (st is 0); h is
+// clHash64(o.account, id). Hot path: the record is written in place.
+func (r *retired) add(o *order, id *ClOrdID, st retState, h uint64) {
 	if r.genFill == r.perGen {
 		next := int(uint(r.cur+1) % retAll)
 		if r.gens[next] != nil && (r.zeroAt < r.genSlots || r.zeroFAt < r.filterLines) {
@@ -574,7 +617,12 @@ func (r *retired) add(orderID int64, account, symbol uint32, id *ClOrdID, finish
 		r.ring = append(r.ring, retRec{})
 	}
 	rec := &r.ring[i]
-	rec.orderID, rec.account, rec.symbol, rec.id, rec.finished = orderID, account, symbol, *id, finished
+	rec.orderID, rec.account, rec.symbol, rec.id, rec.state = o.id, o.account, o.symbol, *id, st
+	if st.finished() {
+		rec.notional, rec.qty, rec.cum = o.notional, uint32(o.qty), uint32(o.cum)
+	} else {
+		rec.notional, rec.qty, rec.cum = 0, 0, 0 // the order lives on: no final state
+	}
 	r.total++
 	r.genFill++
 	if r.ringAt++; r.ringAt == retGens*r.perGen {
@@ -601,8 +649,8 @@ func (r *retired) add(orderID int64, account, symbol uint32, id *ClOrdID, finish
 		r.union[1][uw] |= bits
 	}
 	r.insert(t, retSlot{fold(h), uint32(i + 1)})
-	if finished {
-		r.insert(t, retSlot{orderHash(orderID), uint32(i+1) | retOrderKey})
+	if st.finished() {
+		r.insert(t, retSlot{orderHash(o.id), uint32(i+1) | retOrderKey})
 	}
 	if uint(r.genFill)%zeroEvery == 1%zeroEvery {
 		r.zeroStep()

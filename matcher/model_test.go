@@ -41,6 +41,8 @@ type refHist struct {
 	cl        ClOrdID
 	orderID   int64
 	finished  bool
+	final     refOrder // a finished order as it ended
+	end       Reason   // why it ended; ReasonNone: filled
 }
 
 func newRefModel(cfg Config) *refModel {
@@ -129,11 +131,12 @@ func (m *refModel) remembered() []refHist {
 	return m.hist[max(0, gen-(retGens-1))*n:]
 }
 
-func (m *refModel) finish(o *refOrder) {
+// finish retires o, which ended for reason end (ReasonNone: it filled).
+func (m *refModel) finish(o *refOrder, end Reason) {
 	o.resting = false
 	i := slices.Index(m.live, o)
 	m.live = slices.Delete(m.live, i, i+1)
-	m.pushHist(refHist{acct: o.acct, sym: o.sym, cl: o.keyCl, orderID: o.id, finished: true})
+	m.pushHist(refHist{acct: o.acct, sym: o.sym, cl: o.keyCl, orderID: o.id, finished: true, final: *o, end: end})
 }
 
 func (m *refModel) clUsed(acct uint32, cl ClOrdID) bool {
@@ -212,19 +215,19 @@ func (m *refModel) newOrder(c *Command) {
 		if !trial.match(to) || to.leaves > 0 {
 			o.leaves = 0
 			m.emit(EvExpired, ReasonFOKUnfilled, o)
-			m.finish(o)
+			m.finish(o, ReasonFOKUnfilled)
 			return
 		}
 	}
 	if !m.match(o) {
 		o.leaves = 0
 		m.emit(EvCancelled, ReasonSelfTrade, o)
-		m.finish(o)
+		m.finish(o, ReasonSelfTrade)
 		return
 	}
 	switch {
 	case o.leaves == 0:
-		m.finish(o)
+		m.finish(o, ReasonNone)
 	case c.Type == Market:
 		reason := ReasonMarketRemainder
 		if o.cum == 0 {
@@ -232,11 +235,11 @@ func (m *refModel) newOrder(c *Command) {
 		}
 		o.leaves = 0
 		m.emit(EvExpired, reason, o)
-		m.finish(o)
+		m.finish(o, reason)
 	case c.TIF == IOC:
 		o.leaves = 0
 		m.emit(EvExpired, ReasonIOCRemainder, o)
-		m.finish(o)
+		m.finish(o, ReasonIOCRemainder)
 	default:
 		m.rest(o)
 	}
@@ -288,7 +291,7 @@ func (m *refModel) match(o *refOrder) bool {
 			if m.stp == STPCancelResting || m.stp == STPCancelBoth {
 				r.leaves = 0
 				m.emit(EvCancelled, ReasonSelfTrade, r)
-				m.finish(r)
+				m.finish(r, ReasonSelfTrade)
 			}
 			if m.stp == STPCancelResting {
 				continue
@@ -305,50 +308,58 @@ func (m *refModel) match(o *refOrder) bool {
 		e = m.emit(EvFill, ReasonNone, r)
 		e.LastQty, e.LastPx = q, px
 		if r.leaves == 0 {
-			m.finish(r)
+			m.finish(r, ReasonNone)
 		}
 	}
 	return true
 }
 
-// target finds the live order a cancel or replace names, or why not.
+// target finds the live order a cancel, replace or status request names,
+// or why not.
 func (m *refModel) target(c *Command) (*refOrder, Reason) {
+	o, _, reason := m.targetOrHist(c)
+	return o, reason
+}
+
+// targetOrHist is target that also returns, with ReasonTooLate, the
+// remembered retired ClOrdID or finished order that answered.
+func (m *refModel) targetOrHist(c *Command) (*refOrder, *refHist, Reason) {
 	if c.OrderID != 0 {
 		for _, o := range m.live {
 			if o.id == c.OrderID {
 				if o.acct != c.Account || o.sym != c.Symbol {
-					return nil, ReasonUnknownOrder
+					return nil, nil, ReasonUnknownOrder
 				}
-				return o, ReasonNone
+				return o, nil, ReasonNone
 			}
 		}
-		for _, h := range m.remembered() {
+		for i, h := range m.remembered() {
 			if h.finished && h.orderID == c.OrderID {
 				if h.acct != c.Account || h.sym != c.Symbol {
-					return nil, ReasonUnknownOrder
+					return nil, nil, ReasonUnknownOrder
 				}
-				return nil, ReasonTooLate
+				return nil, &m.remembered()[i], ReasonTooLate
 			}
 		}
-		return nil, ReasonUnknownOrder
+		return nil, nil, ReasonUnknownOrder
 	}
 	for _, o := range m.live {
 		if o.acct == c.Account && o.keyCl == c.OrigClOrdID {
 			if o.sym != c.Symbol {
-				return nil, ReasonUnknownOrder
+				return nil, nil, ReasonUnknownOrder
 			}
-			return o, ReasonNone
+			return o, nil, ReasonNone
 		}
 	}
-	for _, h := range m.remembered() {
+	for i, h := range m.remembered() {
 		if h.acct == c.Account && h.cl == c.OrigClOrdID {
 			if h.sym != c.Symbol {
-				return nil, ReasonUnknownOrder
+				return nil, nil, ReasonUnknownOrder
 			}
-			return nil, ReasonTooLate
+			return nil, &m.remembered()[i], ReasonTooLate
 		}
 	}
-	return nil, ReasonUnknownOrder
+	return nil, nil, ReasonUnknownOrder
 }
 
 func (m *refModel) cancel(c *Command) {
@@ -364,7 +375,7 @@ func (m *refModel) cancel(c *Command) {
 	o.leaves, o.resting = 0, false
 	e := m.emit(EvCancelled, ReasonUserCancel, o)
 	e.ClOrdID, e.OrigClOrdID = c.ClOrdID, o.cl
-	m.finish(o)
+	m.finish(o, ReasonUserCancel)
 }
 
 func (m *refModel) replace(c *Command) {
@@ -401,7 +412,7 @@ func (m *refModel) replace(c *Command) {
 		o.leaves, o.resting = 0, false
 		e := m.emit(EvCancelled, ReasonUserCancel, o)
 		e.OrigClOrdID = old
-		m.finish(o)
+		m.finish(o, ReasonUserCancel)
 	case c.Price == o.price && c.Qty <= o.qty:
 		o.leaves -= o.qty - c.Qty
 		o.qty = c.Qty
@@ -416,9 +427,9 @@ func (m *refModel) replace(c *Command) {
 		case !m.match(o):
 			o.leaves = 0
 			m.emit(EvCancelled, ReasonSelfTrade, o)
-			m.finish(o)
+			m.finish(o, ReasonSelfTrade)
 		case o.leaves == 0:
-			m.finish(o)
+			m.finish(o, ReasonNone)
 		default:
 			m.rest(o)
 		}
@@ -430,10 +441,15 @@ func (m *refModel) status(c *Command) {
 		m.reject(EvStatus, ReasonUnknownSymbol)
 		return
 	}
-	if o, reason := m.target(c); o == nil {
-		m.reject(EvStatus, reason)
-	} else {
+	// A finished order answers as it ended; a ClOrdID a replace took away
+	// is still "too late".
+	switch o, h, reason := m.targetOrHist(c); {
+	case o != nil:
 		m.emit(EvStatus, ReasonNone, o)
+	case h != nil && h.finished:
+		m.emit(EvStatus, h.end, &h.final)
+	default:
+		m.reject(EvStatus, reason)
 	}
 }
 
@@ -447,7 +463,7 @@ func (m *refModel) massCancel(c *Command) {
 		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			o.leaves = 0
 			m.emit(EvCancelled, ReasonMassCancel, o)
-			m.finish(o)
+			m.finish(o, ReasonMassCancel)
 			cancelled++
 		}
 	}

@@ -16,7 +16,7 @@ func TestMemoryFigures(t *testing.T) {
 		{"window", unsafe.Sizeof(window{}), 8456},
 		{"idSlot", unsafe.Sizeof(idSlot{}), 8},
 		{"clSlot", unsafe.Sizeof(clSlot{}), 8},
-		{"retRec", unsafe.Sizeof(retRec{}), 48},
+		{"retRec", unsafe.Sizeof(retRec{}), 64},
 		{"retSlot", unsafe.Sizeof(retSlot{}), 8},
 		{"Event", unsafe.Sizeof(Event{}), 152},
 		{"Command", unsafe.Sizeof(Command{}), 104},

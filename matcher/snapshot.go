@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// Snapshot layout (version 1). Integers are little-endian; the form is
+// Snapshot layout (version 2). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
@@ -24,10 +24,18 @@ import (
 //	         (each account's live orders in acceptance order: mass cancel order)
 //	retired  u32 n (at most retGens × generation size), then n × (oldest first):
 //	           u8 finished | u32 account | u32 symbol | [24]byte ClOrdID | i64 order id
+//	           and when finished=1, the order's final state:
+//	           u8 end reason | u8 side | u8 tif | i64 price | i64 qty | i64 cum | i64 notional
 //	         (a remembered retired ClOrdID; finished=1 when the order itself
-//	         finished then, which also remembers its id as "too late"; the
-//	         records fill generations in order, as they did when added)
-const snapVersion = 1
+//	         finished then, which also remembers its id as "too late" and what
+//	         a status request reports; the records fill generations in order,
+//	         as they did when added)
+//
+// Version 1 lacked the final state of finished orders, which nothing in
+// it can rebuild: Restore refuses it, saying so. The state hash is the
+// hash of the snapshot, so it changed with the version too: checkpoint
+// hash records journaled by a build that wrote version 1 do not verify.
+const snapVersion = 2
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
 
@@ -83,15 +91,19 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	count, _ := e.ret.remembered()
 	dst = le.AppendUint32(dst, uint32(count))
 	e.ret.each(func(rec *retRec) {
-		fin := byte(0)
-		if rec.finished {
-			fin = 1
-		}
-		dst = append(dst, fin)
+		st := rec.state
+		dst = append(dst, byte(b2u(st.finished())))
 		dst = le.AppendUint32(dst, rec.account)
 		dst = le.AppendUint32(dst, rec.symbol)
 		dst = append(dst, rec.id[:]...)
 		dst = le.AppendUint64(dst, uint64(rec.orderID))
+		if st.finished() {
+			dst = append(dst, byte(st.end()), byte(st.side()), byte(st.tif()))
+			dst = le.AppendUint64(dst, uint64(st.price()))
+			dst = le.AppendUint64(dst, uint64(rec.qty))
+			dst = le.AppendUint64(dst, uint64(rec.cum))
+			dst = le.AppendUint64(dst, uint64(rec.notional))
+		}
 	})
 	return dst
 }
@@ -233,6 +245,10 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	if v := r.u32(); r.err == nil && v != snapVersion {
+		if v == 1 {
+			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
+				"this one reads version %d only", snapVersion)
+		}
 		return r.fail("version %d, want %d", v, snapVersion)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
@@ -383,18 +399,55 @@ func (e *Engine) loadHistory(r *snapReader) error {
 		return r.fail("%d retired ClOrdIDs, more than %d generations of %d", nh, retGens, e.ret.perGen)
 	}
 	for range nh {
-		fin, a, sym, id, oid := r.u8(), r.u32(), r.u32(), r.clOrd(), r.i64()
+		fin := r.u8()
+		o := order{account: r.u32(), symbol: r.u32(), clOrd: r.clOrd(), id: r.i64()}
 		if r.err != nil {
 			return r.err
 		}
-		h := clHash64(a, &id)
-		if fin > 1 || e.usedClOrdID(a, &id, h) || e.book(sym) == nil || oid > e.lastSeq {
-			return r.fail("retired: account %d ClOrdID %q symbol %d order %d", a, id.String(), sym, oid)
+		h := clHash64(o.account, &o.clOrd)
+		if fin > 1 || e.usedClOrdID(o.account, &o.clOrd, h) || e.book(o.symbol) == nil || o.id > e.lastSeq {
+			return r.fail("retired: account %d ClOrdID %q symbol %d order %d", o.account, o.clOrd.String(), o.symbol, o.id)
 		}
-		if fin == 1 && (e.byID.get(e.orders, oid) != 0 || e.ret.findOrder(oid) != nil) {
-			return r.fail("retired: order %d finished twice or still live", oid)
+		var st retState
+		if fin == 1 {
+			if e.byID.get(e.orders, o.id) != 0 || e.ret.findOrder(o.id) != nil {
+				return r.fail("retired: order %d finished twice or still live", o.id)
+			}
+			end := Reason(r.u8())
+			o.side, o.tif = Side(r.u8()), TIF(r.u8())
+			o.price, o.qty, o.cum, o.notional = r.i64(), r.i64(), r.i64(), r.i64()
+			if r.err != nil {
+				return r.err
+			}
+			if !validFinal(&o, end) {
+				return r.fail("retired: order %d: final state %s, side %d, tif %d, price %d, quantities %d/%d, notional %d",
+					o.id, end, o.side, o.tif, o.price, o.qty, o.cum, o.notional)
+			}
+			st = finishedState(&o, end)
 		}
-		e.ret.add(oid, a, sym, &id, fin == 1, h)
+		e.ret.add(&o, &o.clOrd, st, h)
 	}
 	return r.err
+}
+
+// validFinal reports whether o, with the reason it ended, is a state a
+// finished order can be in: filled completely (ReasonNone), or cancelled or
+// expired with some quantity left.
+func validFinal(o *order, end Reason) bool {
+	switch {
+	case o.side != Buy && o.side != Sell,
+		o.tif != Day && o.tif != GTC && o.tif != IOC && o.tif != FOK,
+		o.price != 0 && !validPrice(o.price),
+		o.qty <= 0 || o.qty > MaxQtyLots || o.cum < 0 || o.cum > o.qty,
+		o.notional < o.cum || o.notional > o.cum*MaxPriceTicks: // every fill is at 1 tick or more
+		return false
+	}
+	switch end {
+	case ReasonNone:
+		return o.cum == o.qty
+	case ReasonUserCancel, ReasonMassCancel, ReasonSelfTrade,
+		ReasonIOCRemainder, ReasonMarketRemainder, ReasonNoLiquidity, ReasonFOKUnfilled:
+		return o.cum < o.qty
+	}
+	return false
 }
