@@ -271,3 +271,144 @@ func selfSignedCert(t *testing.T) (certFile, keyFile string) {
 	}
 	return certFile, keyFile
 }
+
+// TestStatusOfFinishedOrders: an OrderStatusRequest for an order that
+// filled, was cancelled or expired is answered with its final state, in
+// FIX 4.4 (ExecType I) and FIX 4.2 (ExecTransType 3, ExecType = OrdStatus);
+// an order the broker never had is refused as unknown, even when another
+// broker has one of that ClOrdID. Each case's orders leave the books empty,
+// so the cases do not meet.
+func TestStatusOfFinishedOrders(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	clients := map[string]*fixtest.Client{
+		"a":  fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX"),
+		"b":  fixtest.Dial(t, addr, "FIX.4.4", "BROKER02", "RINGEX"),
+		"42": fixtest.Dial(t, addr, "FIX.4.2", "BROKER42", "RINGEX"),
+	}
+	for _, c := range clients {
+		defer c.Close()
+	}
+	// A step is one message and how many reports each broker gets for it.
+	type step struct {
+		who, msgType string
+		fields       []any
+		reports      map[string]int
+	}
+	newOrder := func(who, cl, sym, side, qty, px string, more ...any) step {
+		f := append([]any{tag.ClOrdID, cl, tag.HandlInst, "1", tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty,
+			tag.OrdType, "2", tag.Price, px}, more...)
+		return step{who: who, msgType: "D", fields: f, reports: map[string]int{who: 1}}
+	}
+	cancel := func(who, cl, orig, sym, side string) step {
+		return step{who: who, msgType: "F", fields: []any{tag.OrigClOrdID, orig, tag.ClOrdID, cl, tag.Symbol, sym, tag.Side, side},
+			reports: map[string]int{who: 1}}
+	}
+	trades := func(s step, reports map[string]int) step { s.reports = reports; return s }
+	statusOf := func(cl, sym, side string) []any { return []any{tag.ClOrdID, cl, tag.Symbol, sym, tag.Side, side} }
+
+	cases := []struct {
+		name  string
+		setup []step
+		asker string
+		ask   []any
+		order string // the asked order, whose OrderID the answer must carry ("": none)
+		want  map[quickfix.Tag]string
+	}{
+		{name: "after_full_fill",
+			setup: []step{newOrder("a", "F1", "AAPL", "2", "10", "10.00"),
+				trades(newOrder("b", "G1", "AAPL", "1", "10", "10.00"), map[string]int{"b": 2, "a": 1})},
+			asker: "a", ask: statusOf("F1", "AAPL", "2"), order: "F1",
+			want: map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "I", tag.OrdStatus: "2", tag.ClOrdID: "F1",
+				tag.Symbol: "AAPL", tag.Side: "2", tag.OrderQty: "10", tag.Price: "10.00", tag.CumQty: "10",
+				tag.LeavesQty: "0", tag.AvgPx: "10.00", tag.OrdType: "2", tag.TimeInForce: "0"}},
+		{name: "after_fills_at_two_prices",
+			setup: []step{newOrder("a", "P1", "IBM", "2", "4", "5.00"), newOrder("a", "P2", "IBM", "2", "6", "5.10"),
+				trades(newOrder("b", "Q1", "IBM", "1", "10", "5.10", tag.TimeInForce, "1"), map[string]int{"b": 3, "a": 2})},
+			asker: "b", ask: statusOf("Q1", "IBM", "1"), order: "Q1",
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "2", tag.ClOrdID: "Q1", tag.Side: "1",
+				tag.OrderQty: "10", tag.Price: "5.10", tag.CumQty: "10", tag.LeavesQty: "0", tag.AvgPx: "5.06", tag.TimeInForce: "1"}},
+		{name: "after_cancel",
+			setup: []step{newOrder("a", "X1", "AAPL", "1", "5", "9.00"), cancel("a", "X2", "X1", "AAPL", "1")},
+			asker: "a", ask: statusOf("X1", "AAPL", "1"), order: "X1",
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "4", tag.ClOrdID: "X1", tag.OrderQty: "5",
+				tag.Price: "9.00", tag.CumQty: "0", tag.LeavesQty: "0", tag.AvgPx: "0", tag.Text: "cancelled on request"}},
+		{name: "after_ioc_expiry",
+			setup: []step{newOrder("a", "R1", "AAPL", "2", "3", "11.00"),
+				trades(newOrder("b", "I1", "AAPL", "1", "8", "11.00", tag.TimeInForce, "3"), map[string]int{"b": 3, "a": 1})},
+			asker: "b", ask: statusOf("I1", "AAPL", "1"), order: "I1",
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "C", tag.ClOrdID: "I1", tag.OrderQty: "8",
+				tag.CumQty: "3", tag.LeavesQty: "0", tag.AvgPx: "11.00", tag.TimeInForce: "3"}},
+		{name: "by_order_id",
+			asker: "a", ask: statusOf("F1", "AAPL", "2"), order: "F1",
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "2", tag.ClOrdID: "F1", tag.CumQty: "10"}},
+		{name: "another_brokers_filled_order_is_unknown",
+			asker: "b", ask: statusOf("F1", "AAPL", "2"),
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "8", tag.ClOrdID: "F1", tag.CumQty: "0",
+				tag.Text: "unknown order"}},
+		{name: "never_used_clordid_is_unknown",
+			asker: "a", ask: statusOf("NEVER", "AAPL", "1"),
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "8", tag.ClOrdID: "NEVER", tag.Text: "unknown order"}},
+		{name: "replaced_then_cancelled_answers_by_its_latest_clordid",
+			setup: []step{newOrder("a", "Y1", "AAPL", "1", "5", "8.00"),
+				{who: "a", msgType: "G", fields: []any{tag.OrigClOrdID, "Y1", tag.ClOrdID, "Y2", tag.Symbol, "AAPL", tag.Side, "1",
+					tag.OrderQty, "4", tag.OrdType, "2", tag.Price, "8.00"}, reports: map[string]int{"a": 1}},
+				cancel("a", "Y3", "Y2", "AAPL", "1")},
+			asker: "a", ask: statusOf("Y2", "AAPL", "1"), order: "Y1",
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "4", tag.ClOrdID: "Y2", tag.OrderQty: "4"}},
+		{name: "clordid_replaced_away_is_refused",
+			asker: "a", ask: statusOf("Y1", "AAPL", "1"),
+			want: map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "8", tag.ClOrdID: "Y1",
+				tag.Text: "ClOrdID was replaced: ask by the order's current ClOrdID or its OrderID"}},
+		{name: "fix42_after_fill",
+			setup: []step{newOrder("a", "F42", "IBM", "2", "2", "6.00"),
+				trades(newOrder("42", "K1", "IBM", "1", "2", "6.00"), map[string]int{"42": 2, "a": 1})},
+			asker: "42", ask: statusOf("K1", "IBM", "1"), order: "K1",
+			want: map[quickfix.Tag]string{tag.ExecTransType: "3", tag.ExecType: "2", tag.OrdStatus: "2", tag.ClOrdID: "K1",
+				tag.CumQty: "2", tag.LeavesQty: "0", tag.AvgPx: "6.00"}},
+		{name: "fix42_after_cancel",
+			setup: []step{newOrder("42", "K2", "IBM", "1", "2", "4.00"), cancel("42", "K3", "K2", "IBM", "1")},
+			asker: "42", ask: statusOf("K2", "IBM", "1"), order: "K2",
+			want: map[quickfix.Tag]string{tag.ExecTransType: "3", tag.ExecType: "4", tag.OrdStatus: "4", tag.CumQty: "0", tag.LeavesQty: "0"}},
+		{name: "fix42_after_ioc_expiry",
+			setup: []step{trades(newOrder("42", "K4", "IBM", "1", "2", "3.00", tag.TimeInForce, "3"), map[string]int{"42": 2})},
+			asker: "42", ask: statusOf("K4", "IBM", "1"), order: "K4",
+			want: map[quickfix.Tag]string{tag.ExecTransType: "3", tag.ExecType: "C", tag.OrdStatus: "C", tag.CumQty: "0", tag.LeavesQty: "0"}},
+		{name: "fix42_another_brokers_order_is_unknown",
+			asker: "42", ask: statusOf("F1", "AAPL", "2"),
+			want: map[quickfix.Tag]string{tag.ExecTransType: "3", tag.ExecType: "8", tag.OrdStatus: "8", tag.Text: "unknown order"}},
+	}
+	orderIDs := map[string]string{} // ClOrdID -> OrderID from its first report
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, s := range tc.setup {
+				clients[s.who].Send(s.msgType, s.fields...)
+				for who, n := range s.reports {
+					for range n {
+						got := fixtest.Fields(clients[who].Next(wait))
+						if _, seen := orderIDs[got[tag.ClOrdID]]; !seen && got[tag.ExecType] == "0" {
+							orderIDs[got[tag.ClOrdID]] = got[tag.OrderID]
+						}
+						if got[tag.MsgType] != "8" || got[tag.OrdStatus] == "8" {
+							t.Fatalf("setup step %d: %s got %v", i, who, got)
+						}
+					}
+				}
+			}
+			ask := tc.ask
+			if tc.name == "by_order_id" {
+				ask = []any{tag.ClOrdID, "ANY", tag.OrderID, orderIDs["F1"], tag.Symbol, "AAPL", tag.Side, "2"}
+			}
+			c := clients[tc.asker]
+			c.Send("H", ask...)
+			got := check(t, "status", c.Next(wait), tc.want)
+			if tc.order != "" && (got[tag.OrderID] == "" || got[tag.OrderID] != orderIDs[tc.order]) {
+				t.Errorf("status OrderID %q, want %q (the order's)", got[tag.OrderID], orderIDs[tc.order])
+			}
+			for who, cl := range clients {
+				if who != tc.asker {
+					cl.Quiet(10 * time.Millisecond) // nothing leaks to another broker
+				}
+			}
+		})
+	}
+}

@@ -118,7 +118,12 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	if ev.Type == matcher.EvRejected {
 		f.AddInt(tagOrdRejReason, int64(ordRejReason(ev.Reason, fix42)))
 	}
-	if ev.Reason != matcher.ReasonNone {
+	switch {
+	case ev.Type == matcher.EvStatus && ev.Reason == matcher.ReasonTooLate:
+		// A finished order answers with its final state: "too late" here
+		// means a ClOrdID that a replace took away.
+		f.AddString(tagText, "ClOrdID was replaced: ask by the order's current ClOrdID or its OrderID")
+	case ev.Reason != matcher.ReasonNone:
 		f.AddString(tagText, reasonText(ev.Reason))
 	}
 }
@@ -298,15 +303,30 @@ func execTypeStatus(ev *matcher.Event, fix42 bool) (execType, ordStatus byte) {
 	case matcher.EvExpired:
 		return 'C', 'C'
 	case matcher.EvStatus:
-		if ev.Reason != matcher.ReasonNone {
-			status = '8' // unknown, or no longer live: see Text
-		}
+		status = statusAnswer(ev)
 		if fix42 {
 			return status, status // FIX 4.2 has no ExecType I: ExecTransType 3 says status
 		}
 		return 'I', status
 	}
 	return 'I', status // order status: never produced by the matcher
+}
+
+// statusAnswer is OrdStatus for the answer to an OrderStatusRequest: a live
+// order's; a finished one's final status, which the matcher's Reason gives
+// (ReasonNone: filled; LeavesQty is 0); or 8 when the matcher cannot show
+// the order: one the broker never had, or no longer remembered, or a
+// ClOrdID a replace took away (Text says which).
+func statusAnswer(ev *matcher.Event) byte {
+	switch ev.Reason {
+	case matcher.ReasonNone:
+		return orderStatus(ev)
+	case matcher.ReasonUserCancel, matcher.ReasonMassCancel, matcher.ReasonSelfTrade:
+		return '4' // as its EvCancelled was reported
+	case matcher.ReasonIOCRemainder, matcher.ReasonFOKUnfilled, matcher.ReasonMarketRemainder, matcher.ReasonNoLiquidity:
+		return 'C' // as its EvExpired was reported
+	}
+	return '8'
 }
 
 // orderStatus is OrdStatus for a live order: new, partially filled or filled.
