@@ -129,6 +129,18 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 	buyer = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
 	defer buyer.Close()
 
+	// S1, cancelled before the restart, still answers a status request with
+	// its final state, rebuilt from the journal; to its owner only.
+	seller.Send("H", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2")
+	uniqueExec(expect(t, "status of the cancelled order after restart", seller.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "I", tag.OrdStatus: "4", tag.ClOrdID: "S1", tag.OrderID: sellOrderID,
+		tag.OrderQty: "100", tag.Price: "101.25", tag.CumQty: "40", tag.LeavesQty: "0", tag.AvgPx: "101.25",
+	}))
+	buyer.Send("H", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "status of another broker's order", buyer.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "I", tag.OrdStatus: "8", tag.Text: "unknown order",
+	})
+
 	buyer.Send("D", tag.ClOrdID, "B2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "50",
 		tag.OrdType, "2", tag.Price, "102", tag.TimeInForce, "0")
 	uniqueExec(expect(t, "buyer new after restart", buyer.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"}))
