@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ringex/ringex/journal"
@@ -25,13 +26,56 @@ import (
 // snapshots at S, framed as [u32 P] then per partition [u32 len][bytes],
 // little-endian; start-up restores it and replays only what follows S.
 
-// partitionCheckpoint is what one match partition took at a checkpoint. It is
-// written by the partition's match goroutine and read by the publish stage
-// after the ring says every partition has passed the slot.
+// partitionCheckpoint is what one match partition took at a checkpoint.
 type partitionCheckpoint struct {
 	seq  int64
 	hash uint64
-	data []byte // reused from one checkpoint to the next
+	data []byte
+}
+
+// checkpointQueue holds the checkpoints a partition's match goroutine has
+// taken and the publish stage has not yet collected, oldest first. A
+// primary has one in flight at a time, but a standby applies its primary's
+// stream, where the match stage can pass several checkpoints before the
+// publish stage reaches the first. Not the hot path: once per checkpoint.
+type checkpointQueue struct {
+	mu    sync.Mutex
+	taken []partitionCheckpoint
+	spare [][]byte // buffers of collected checkpoints, for reuse
+}
+
+func (q *checkpointQueue) push(seq int64, hash uint64, snapshot func([]byte) []byte) {
+	q.mu.Lock()
+	var buf []byte
+	if n := len(q.spare); n > 0 {
+		buf, q.spare = q.spare[n-1][:0], q.spare[:n-1]
+	}
+	q.mu.Unlock()
+	cp := partitionCheckpoint{seq: seq, hash: hash, data: snapshot(buf)}
+	q.mu.Lock()
+	q.taken = append(q.taken, cp)
+	q.mu.Unlock()
+}
+
+// pop removes and returns the oldest checkpoint; ok is false when none.
+func (q *checkpointQueue) pop() (cp partitionCheckpoint, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.taken) == 0 {
+		return cp, false
+	}
+	cp = q.taken[0]
+	q.taken = append(q.taken[:0], q.taken[1:]...)
+	return cp, true
+}
+
+// recycle gives a collected checkpoint's buffer back.
+func (q *checkpointQueue) recycle(b []byte) {
+	q.mu.Lock()
+	if len(q.spare) < 2 {
+		q.spare = append(q.spare, b)
+	}
+	q.mu.Unlock()
 }
 
 // checkpoint is one complete checkpoint on its way to disk.
@@ -42,8 +86,7 @@ type checkpoint struct {
 }
 
 // startCheckpointer runs the goroutine that asks for checkpoints at the
-// configured interval and writes them. One checkpoint is in flight at a time,
-// so the partitions' buffers are never overwritten while being read.
+// configured interval and writes them, one in flight at a time.
 func (n *Node) startCheckpointer() {
 	everyCmds := n.cfg.Snapshot.EveryCommands
 	every := time.Duration(n.cfg.Snapshot.EverySec) * time.Second
@@ -105,28 +148,30 @@ func (n *Node) writeCheckpoint(cp checkpoint) {
 // takeCheckpoint runs on a match goroutine when its partition passes a
 // KindCheckpoint slot. Not the hot path: it copies the whole engine.
 func (p *partition) takeCheckpoint(seq int64) {
-	p.cp.seq = seq
-	p.cp.hash = p.engine.Hash()
-	p.cp.data = p.engine.Snapshot(p.cp.data[:0])
+	p.cps.push(seq, p.engine.Hash(), p.engine.Snapshot)
 }
 
 // collectCheckpoint runs on the publish stage at a KindCheckpoint slot: every
-// partition has passed it, so their checkpoints are complete.
+// partition has passed it, so their checkpoints are complete, and the
+// oldest each holds is this one (publish sees slots in order).
 func (n *Node) collectCheckpoint(seq int64) {
 	hashes := make([]uint64, len(n.partitions))
+	cps := make([]partitionCheckpoint, len(n.partitions))
 	size := 4
 	for i, p := range n.partitions {
-		if p.cp.seq != seq {
-			panic(fmt.Sprintf("node: partition %d checkpoint at %d, publish at %d", i, p.cp.seq, seq))
+		cp, ok := p.cps.pop()
+		if !ok || cp.seq != seq {
+			panic(fmt.Sprintf("node: partition %d has no checkpoint at %d (oldest taken: %d, present %v)", i, seq, cp.seq, ok))
 		}
-		hashes[i] = p.cp.hash
-		size += 4 + len(p.cp.data)
+		cps[i], hashes[i] = cp, cp.hash
+		size += 4 + len(cp.data)
 	}
 	data := make([]byte, 0, size)
 	data = binary.LittleEndian.AppendUint32(data, uint32(len(n.partitions)))
-	for _, p := range n.partitions {
-		data = binary.LittleEndian.AppendUint32(data, uint32(len(p.cp.data)))
-		data = append(data, p.cp.data...)
+	for i, p := range n.partitions {
+		data = binary.LittleEndian.AppendUint32(data, uint32(len(cps[i].data)))
+		data = append(data, cps[i].data...)
+		p.cps.recycle(cps[i].data)
 	}
 	n.cpSeq, n.cpHash = seq, matcher.CombineHashes(hashes)
 	n.cpTaken <- checkpoint{seq: seq, hash: n.cpHash, data: data}

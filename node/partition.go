@@ -12,7 +12,7 @@ type partition struct {
 	index   int
 	engine  *matcher.Engine
 	scratch []matcher.Event
-	cp      partitionCheckpoint
+	cps     checkpointQueue
 
 	// spill holds events beyond a slot's inline capacity, keyed by ring
 	// sequence, until the publish stage takes them; a command that fills
