@@ -41,7 +41,7 @@ type Config struct {
 type Replication struct {
 	Role    string `json:"role"`    // "" (off), "primary" or "standby"
 	Listen  string `json:"listen"`  // this node's replication host:port, where a standby connects while this node is primary
-	Primary string `json:"primary"` // the primary's replication host:port, followed while this node is standby
+	Primary string `json:"primary"` // the peer's replication host:port: followed while standby; probed at start by a primary, which follows it instead if a primary serves there
 	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote' and 'ringex status'; empty: none
 	// Mode "sync": a broker is told of nothing the standby has not made
 	// durable. "async": the primary does not wait; a failover loses what the

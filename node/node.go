@@ -304,7 +304,7 @@ func (n *Node) buildPipeline() error {
 		match.Handlers = append(match.Handlers, &matchHandler{node: n, part: p})
 	}
 	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
-	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait}, durable, match, publish)
+	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, durable, match, publish)
 	if err != nil {
 		return fmt.Errorf("ring: %w", err)
 	}
@@ -348,10 +348,14 @@ func (n *Node) submit(cmd *matcher.Command) error {
 // on the exchange accepts nothing (brokers get rejects), and nothing after
 // the failed batch reaches a broker. It is never retried silently.
 func (n *Node) fail(err error) {
-	if n.ring.Err() == nil {
-		n.logf("ringex: STOPPED ACCEPTING ORDERS: %v", err)
-	}
-	n.ring.Fail(err)
+	n.ring.Fail(err) // the ring's OnFail logs it
+}
+
+// ringFailed is the ring's OnFail: whatever stopped the pipeline (a failed
+// journal write, a diverged standby, a handler's panic with its stack) is
+// said once in the log.
+func (n *Node) ringFailed(err error) {
+	n.logf("ringex: STOPPED ACCEPTING ORDERS: %v", err)
 }
 
 // journalBatch is the journal stage: one write and one fsync per batch.

@@ -40,6 +40,10 @@ type Options struct {
 	// Wait is the strategy of every stage goroutine and of writers waiting
 	// for room.
 	Wait WaitStrategy
+	// OnFail, if set, is called once, with the error, when the pipeline
+	// fails (Fail, or a handler's panic as a *PanicError), on the goroutine
+	// that failed it: the place to say so in a log.
+	OnFail func(error)
 }
 
 // Ring is a sequenced pipeline of stages over a ring of slots of type T.
@@ -59,6 +63,7 @@ type pipe struct {
 	mask       int64
 	capacity   int64
 	wait       WaitStrategy
+	onFail     func(error)
 	nudgeAt    int64
 	commitMask int64 // one writer: go-disruptor hears of every commitMask+1'th publish
 	multi      bool  // several writers
@@ -143,6 +148,7 @@ func New[T any](opts Options, stages ...Stage) (*Ring[T], error) {
 	p.mask = int64(capacity) - 1
 	p.capacity = int64(capacity)
 	p.wait = opts.Wait
+	p.onFail = opts.OnFail
 	// go-disruptor's wrap check only has to stay out of the way of ours,
 	// which is exact; a larger bound on small rings lets the gate sleep
 	// for more than a few claims at a time.
@@ -407,13 +413,17 @@ func (r *pipe) fail(err error) {
 		err = errors.New("ringbuffer: Fail(nil)")
 	}
 	r.errMu.Lock()
-	if r.failure == nil {
+	first := r.failure == nil
+	if first {
 		r.failure = err
 	}
 	r.errMu.Unlock()
 	r.failed.Store(true)
 	r.stopClaims()
 	r.wakeAll()
+	if first && r.onFail != nil {
+		r.onFail(err)
+	}
 }
 
 // stopClaims makes Claim refuse and returns how many claims it let through.
