@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -52,17 +51,6 @@ type Session struct {
 	lastSentNs atomic.Int64
 	resendBuf  []byte
 	resendMsg  Message
-	raw        rawWriter // Push's direct socket write; under flushMu
-}
-
-// rawWriter is what writeNow keeps between calls so as not to allocate:
-// the connection's raw descriptor and the write callback bound once.
-type rawWriter struct {
-	conn  net.Conn
-	rc    syscall.RawConn
-	write func(fd uintptr) bool
-	b     []byte
-	n     int
 }
 
 // ID names the session: "FIX.4.4:ISLD->TW".
@@ -116,54 +104,15 @@ func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
 	if body != nil {
 		b = body.b
 	}
-	if err := s.queue(msgType, h, b); err != nil {
-		return err
-	}
-	s.signal()
-	return nil
-}
-
-// Queue is Send without waking the writer: a publisher that sends several
-// messages per batch queues them and then calls Push once, so the batch
-// goes out in one socket write. body is copied.
-//
-// Hot path: allocates nothing once the queues have grown.
-func (s *Session) Queue(msgType string, body *Fields) error {
-	var b []byte
-	if body != nil {
-		b = body.b
-	}
-	return s.queue(msgType, nil, b)
-}
-
-func (s *Session) queue(msgType string, header, body []byte) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
 		return ErrStopped
 	}
-	s.queueLocked(msgType, header, body, s.loggedOn)
+	s.queueLocked(msgType, h, b, s.loggedOn)
+	s.mu.Unlock()
+	s.signal()
 	return nil
-}
-
-// Push sends what Queue left. When no flush of this session is under way
-// and the socket takes everything without waiting, the caller writes it
-// (store, then socket) itself, which saves the hand-off to the session's
-// writer goroutine, a wake-up per session per batch; otherwise (a TLS
-// connection, a full socket buffer, a flush under way) the writer does it,
-// as after Send. Push never waits for the network.
-//
-// Hot path: allocates nothing but when the socket took part of the batch.
-func (s *Session) Push() {
-	if !s.flushMu.TryLock() {
-		s.signal()
-		return
-	}
-	done := s.flushLocked(true)
-	s.flushMu.Unlock()
-	if !done {
-		s.signal()
-	}
 }
 
 // Logout sends Logout with text and disconnects once it is written.
@@ -323,18 +272,7 @@ const writeTimeout = 30 * time.Second
 func (s *Session) flush() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	s.flushLocked(false)
-}
-
-// flushLocked is flush under flushMu. now (Push) means never wait for the
-// socket: it reports false, leaving what the socket did not take queued
-// in front of anything queued since, when the writer must finish.
-func (s *Session) flushLocked(now bool) (done bool) {
 	s.mu.Lock()
-	if now && s.closeAfter != nil {
-		s.mu.Unlock()
-		return false
-	}
 	out, stored, base := s.pending, s.storeBuf, s.storeBase
 	s.pending, s.storeBuf = s.spare[:0], s.storeSpare[:0]
 	s.storeBase += int64(len(stored))
@@ -342,29 +280,15 @@ func (s *Session) flushLocked(now bool) (done bool) {
 	s.closeAfter = nil
 	s.mu.Unlock()
 
-	done = true
 	if len(stored) > 0 {
 		if err := s.st.writeAt(stored, base); err != nil {
 			s.log.Error("store write failed", "session", s.id, "err", err)
 		}
 	}
 	if len(out) > 0 && conn != nil {
-		if now {
-			n := s.writeNow(conn, out)
-			if n < len(out) {
-				s.mu.Lock()
-				if s.conn == conn {
-					rest := make([]byte, 0, len(out)-n+len(s.pending))
-					s.pending = append(append(rest, out[n:]...), s.pending...)
-				}
-				s.mu.Unlock()
-				done = false
-			}
-		} else {
-			conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if _, err := conn.Write(out); err != nil {
-				conn.Close()
-			}
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := conn.Write(out); err != nil {
+			conn.Close()
 		}
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
@@ -381,51 +305,6 @@ func (s *Session) flushLocked(now bool) (done bool) {
 		s.storeSpare = stored[:0]
 	}
 	s.mu.Unlock()
-	return done
-}
-
-// writeNow writes b to conn's socket as far as it takes it without
-// waiting, and returns how much it wrote: 0 for a connection that is not a
-// plain socket (TLS), whose writes the writer goroutine does.
-func (s *Session) writeNow(conn net.Conn, b []byte) int {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return 0
-	}
-	if s.raw.conn != conn {
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return 0
-		}
-		s.raw.conn, s.raw.rc = conn, rc
-		if s.raw.write == nil {
-			s.raw.write = s.rawWrite
-		}
-	}
-	s.raw.b, s.raw.n = b, 0
-	s.raw.rc.Write(s.raw.write)
-	s.raw.b = nil
-	return s.raw.n
-}
-
-// rawWrite is writeNow's body, on the socket's descriptor: it returns true
-// (do not wait for the socket) whatever happened, leaving the count in
-// s.raw.n; a failed write leaves the rest to the writer, which then closes
-// the connection.
-func (s *Session) rawWrite(fd uintptr) bool {
-	for s.raw.n < len(s.raw.b) {
-		m, err := syscall.Write(int(fd), s.raw.b[s.raw.n:])
-		if m > 0 {
-			s.raw.n += m
-		}
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil || m <= 0 {
-			break
-		}
-	}
-	return true
 }
 
 // reset starts both sequence numbers again at 1 and empties the store.

@@ -76,8 +76,6 @@ type Gateway struct {
 	sessions  []*fix.Session          // by account id; [0] unused
 	rejectSeq atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out       fix.Fields              // the publish stage's reusable message body
-	touched   []uint32                // publish stage: accounts with messages queued in this batch
-	isTouched []bool                  // publish stage: by account
 	affected  []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
 	used      []usedIDs               // ClOrdIDs each account has used, by account
 	logf      func(format string, args ...any)

@@ -47,7 +47,6 @@ func (x *exchange) Submit(cmd *matcher.Command) error {
 	for i := range x.evs {
 		x.gw.Publish(&x.evs[i])
 	}
-	x.gw.EndBatch()
 	return nil
 }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Publish queues the message a matcher event calls for on the session of the
-// event's account; EndBatch sends it. It runs on the publish stage, after the
-// command that caused the event is durable. Hot path: one goroutine, a reused body, no allocation
+// Publish writes the message a matcher event calls for to the session of the
+// event's account. It runs on the publish stage, after the command that caused
+// the event is durable. Hot path: one goroutine, a reused body, no allocation
 // (except the AvgPx of an order filled at several prices).
 func (g *Gateway) Publish(ev *matcher.Event) {
 	if ev.Account == 0 || int(ev.Account) >= len(g.sessions) {
@@ -32,28 +32,9 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	default:
 		g.executionReport(f, s.BeginString() == fix42, ev)
 	}
-	if err := s.Queue(msgType, f); err != nil {
+	if err := s.Send(msgType, f); err != nil {
 		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
-		return
 	}
-	if len(g.isTouched) != len(g.sessions) {
-		g.isTouched = make([]bool, len(g.sessions))
-	}
-	if !g.isTouched[ev.Account] {
-		g.isTouched[ev.Account] = true
-		g.touched = append(g.touched, ev.Account)
-	}
-}
-
-// EndBatch sends what Publish queued since the last call, one socket write
-// per session (fix.Session.Push). The publish stage calls it at the end of
-// each ring batch. Hot path: allocates nothing.
-func (g *Gateway) EndBatch() {
-	for _, a := range g.touched {
-		g.isTouched[a] = false
-		g.sessions[a].Push()
-	}
-	g.touched = g.touched[:0]
 }
 
 const fix42 = "FIX.4.2"

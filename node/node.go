@@ -42,23 +42,6 @@ type Publisher interface {
 	Publish(ev *matcher.Event)
 }
 
-// BatchPublisher is a Publisher told when a ring batch's events are all
-// published, so that it can send them in one go (the gateway: one socket
-// write per session per batch).
-type BatchPublisher interface {
-	Publisher
-	EndBatch()
-}
-
-// EndBatch passes the end of a batch on to the publisher it switched to.
-func (p *switchPublisher) EndBatch() {
-	if to := p.to.Load(); to != nil {
-		if b, ok := (*to).(BatchPublisher); ok {
-			b.EndBatch()
-		}
-	}
-}
-
 // Node is a running exchange.
 type Node struct {
 	cfg        config.Config
@@ -401,9 +384,6 @@ func (n *Node) publishBatch(lo, hi int64) {
 			}
 			p.recycle(spilled)
 		}
-	}
-	if b, ok := n.publisher.(BatchPublisher); ok {
-		b.EndBatch()
 	}
 	if n.repl != nil {
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
