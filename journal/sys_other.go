@@ -10,3 +10,7 @@ func datasync(f *os.File) error { return f.Sync() }
 func lockDir(dir string) (*os.File, error) {
 	return os.OpenFile(dir+"/LOCK", os.O_CREATE|os.O_RDWR, 0o644)
 }
+
+// writeOut is a no-op where sync_file_range does not exist: the zeroer's
+// fsync writes the zeros out instead.
+func writeOut(f *os.File, off, n int64) error { return nil }

@@ -10,33 +10,42 @@ import (
 // write that grows a file must also commit the new size (on ext4, a journal
 // commit with its own device flush); fdatasync of a write into blocks that
 // are already allocated and written only flushes the data. Measured on the
-// 2-core dev VM (ext4 on virtio): 300-byte write + fdatasync p50 160 µs when
-// appending, 95-120 µs into a zero-filled file. The fsync is most of an
-// order's acknowledgement latency, and an order waits for up to two of them
-// (the one under way when it arrives, then its own).
+// 2-core dev VM (ext4 on virtio), one goroutine committing 3 records every
+// 300 µs: Commit p50 164-175 µs appending, 115 µs into zeros (p99 280-339
+// vs 257 µs). The fsync is most of an order's acknowledgement latency, and
+// an order waits for up to two of them (the one under way when it arrives,
+// then its own): `ringex serve` with `bench fix --addr` at 10,000 orders/s,
+// interleaved A/B runs, p50 fell from 495-606 to 367-494 µs (1 session) and
+// from 553-862 to 440-700 µs (8 sessions). In `bench pipeline`, where the
+// load generator shares the exchange's two Ps, the faster fsyncs make
+// smaller batches and more wake-ups, and p90/p99 rose (0.76-0.89 to
+// 1.25-1.5 ms p90): the in-process figure is the worse guide here.
 //
 // So a background goroutine keeps the active segment written with zeros
-// (and fsynced) zeroAheadBytes past the writer, in zeroChunkBytes steps, up
-// to SegmentBytes. The unwritten rest of the active segment is therefore
-// zeros: scanSegment ends a segment cleanly at a zero frame header followed
-// only by zeros (and reports damage if anything non-zero follows it), and
-// sealing a segment cuts it at its last record, so sealed and archived
-// segments hold no zeros. If the writer outruns the zeroer it simply
-// appends, as it would without it.
+// (and fsynced) up to zeroAheadBytes past the writer, a zeroChunkBytes chunk
+// at a time, up to SegmentBytes. It writes each zeroPieceBytes piece out at
+// once (sync_file_range) because an fdatasync by the writer would otherwise
+// write the zeros inside the writer's own fsync. The unwritten rest of the
+// active segment is therefore zeros: scanSegment ends a segment cleanly at a
+// zero frame header followed only by zeros (and reports damage if anything
+// non-zero follows it), and sealing a segment cuts it at its last record,
+// so sealed and archived segments hold no zeros. If the writer outruns the
+// zeroer it simply appends, as it would without it.
 const (
 	zeroChunkBytes = 1 << 20
+	zeroPieceBytes = 64 << 10
 	zeroAheadBytes = 4 << 20
 )
 
-var zeros [zeroChunkBytes]byte
+var zeros [zeroPieceBytes]byte
 
 // zeroer zero-fills the active segment ahead of the writer. Its methods
 // other than run are called by the journal's one writer goroutine.
 //
-// The writer and the zeroer never write the same bytes: the zeroer writes
-// only at or past both zeroed and writeEnd, under mu; the writer writes
-// without mu only below zeroed (published after the zeroes there are
-// written and fsynced) and takes mu for a write that reaches past it.
+// The writer and the zeroer never write the same bytes: the zeroer writes a
+// piece only at or past both zeroed and writeEnd, under mu; the writer
+// writes without mu only below zeroed (published after the zeros there are
+// on disk), and takes mu for a write that reaches past it.
 type zeroer struct {
 	segBytes int64
 	logf     func(string, ...any)
@@ -44,7 +53,7 @@ type zeroer struct {
 	mu       sync.Mutex
 	f        *os.File // the active segment; nil while there is none
 	gen      uint64   // bumped at each follow and seal
-	writeEnd int64    // end of the writer's data in f
+	writeEnd atomic.Int64
 	zeroed   atomic.Int64
 
 	poke chan struct{}
@@ -63,8 +72,9 @@ func startZeroer(segBytes int64, logf func(string, ...any)) *zeroer {
 // the file (size bytes) holds zeros after it.
 func (z *zeroer) follow(f *os.File, written, size int64) {
 	z.mu.Lock()
-	z.f, z.writeEnd = f, written
+	z.f = f
 	z.gen++
+	z.writeEnd.Store(written)
 	z.zeroed.Store(max(size, written))
 	z.mu.Unlock()
 	z.nudge()
@@ -74,16 +84,17 @@ func (z *zeroer) follow(f *os.File, written, size int64) {
 // the write stays inside the zero-filled part.
 func (z *zeroer) write(f *os.File, b []byte, off int64) error {
 	end := off + int64(len(b))
-	if end <= z.zeroed.Load() {
+	if zeroed := z.zeroed.Load(); end <= zeroed {
 		_, err := f.WriteAt(b, off)
-		if end > z.zeroed.Load()-zeroAheadBytes/2 {
+		z.writeEnd.Store(end)
+		if zeroed-end < zeroAheadBytes/2 && zeroed < z.segBytes {
 			z.nudge()
 		}
 		return err
 	}
 	z.mu.Lock()
 	_, err := f.WriteAt(b, off)
-	z.writeEnd = end
+	z.writeEnd.Store(end)
 	z.mu.Unlock()
 	z.nudge()
 	return err
@@ -133,25 +144,41 @@ func (z *zeroer) run() {
 }
 
 // step zero-fills one chunk if the active segment needs one, and reports
-// whether it did.
+// whether to look again.
 func (z *zeroer) step() bool {
 	z.mu.Lock()
-	f, gen := z.f, z.gen
-	from := max(z.zeroed.Load(), z.writeEnd)
-	if f == nil || z.err != nil || from >= z.segBytes || from-z.writeEnd >= zeroAheadBytes {
-		z.mu.Unlock()
+	f, gen, failed := z.f, z.gen, z.err != nil
+	from := max(z.zeroed.Load(), z.writeEnd.Load())
+	z.mu.Unlock()
+	if f == nil || failed || from >= z.segBytes || from-z.writeEnd.Load() >= zeroAheadBytes {
 		return false
 	}
 	n := min(int64(zeroChunkBytes), z.segBytes-from)
-	_, err := f.WriteAt(zeros[:n], from)
-	z.mu.Unlock()
+	// In pieces, each written out at once: an fdatasync of this file by the
+	// writer flushes every dirty page of it, so zeros left dirty would be
+	// written inside the writer's fsync. At most one piece can be. mu is
+	// held per piece only, so a writer that needs it waits for one piece.
+	var err error
+	for off := from; off < from+n && err == nil; off += zeroPieceBytes {
+		m := min(zeroPieceBytes, from+n-off)
+		z.mu.Lock()
+		if z.gen != gen || z.writeEnd.Load() > off {
+			z.mu.Unlock()
+			return true // sealed, or the writer got here first: look again
+		}
+		_, err = f.WriteAt(zeros[:m], off)
+		z.mu.Unlock()
+		if err == nil {
+			err = writeOut(f, off, m)
+		}
+	}
 	if err == nil {
 		err = f.Sync() // the size and the blocks: later fdatasyncs need neither
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	if gen != z.gen {
-		return true // sealed or replaced meanwhile: look again
+	if z.gen != gen {
+		return true
 	}
 	if err != nil {
 		z.err = err
