@@ -18,8 +18,9 @@ import (
 // interleaved A/B runs, p50 fell from 495-606 to 367-494 µs (1 session) and
 // from 553-862 to 440-700 µs (8 sessions). In `bench pipeline`, where the
 // load generator shares the exchange's two Ps, the faster fsyncs make
-// smaller batches and more wake-ups, and p90/p99 rose (0.76-0.89 to
-// 1.25-1.5 ms p90): the in-process figure is the worse guide here.
+// smaller batches and more wake-ups, and p90 rose (0.76-1.05 ms to
+// 1.25-2.66 ms over eight runs each): the in-process figure is the worse
+// guide here.
 //
 // So a background goroutine keeps the active segment written with zeros
 // (and fsynced) up to zeroAheadBytes past the writer, a zeroChunkBytes chunk
