@@ -60,6 +60,15 @@ type Options struct {
 	// exchange must not start on a damaged journal unless an operator says so.
 	StartFromLastGood bool
 
+	// FirstSeq is where a new journal begins: when Dir holds no segment,
+	// Open creates an empty first segment for FirstSeq, durable before Open
+	// returns, so that the journal's first Append is FirstSeq and a restart
+	// finds it beginning there (a standby that installed its primary's
+	// snapshot at FirstSeq-1 continues the primary's journal from there).
+	// 0 or 1: seq 1. Ignored when Dir holds segments: they say where the
+	// journal is.
+	FirstSeq int64
+
 	// Archive compresses sealed segments with zstd, on a background goroutine
 	// using one core, into <Dir>/archive. Readers read both kinds.
 	Archive bool

@@ -81,6 +81,21 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 	return nil
 }
 
+// FirstSeq returns the first seq the journal in dir holds, hot or archived:
+// where a Read from the start begins. It is 0 when dir holds no segment.
+// A journal begins after seq 1 when it was created with Options.FirstSeq or
+// when its oldest segments were removed.
+func FirstSeq(dir string) (int64, error) {
+	segs, err := listSegments(dir)
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	if len(segs) == 0 {
+		return 0, nil
+	}
+	return segs[0].first, nil
+}
+
 // testHookTailDamage lets a test complete a write between the scan that saw
 // a short tail and the check that follows, which a live Commit can do.
 var testHookTailDamage func(path string)

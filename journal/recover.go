@@ -23,6 +23,9 @@ func (j *Journal) recover() error {
 		if arc, _ := listSuffix(filepath.Join(dir, ArchiveDirName), archiveSuffix); len(arc) > 0 {
 			return fmt.Errorf("journal: %s holds no segment but its archive does: the last sequence is unknown", dir)
 		}
+		if j.opts.FirstSeq > 1 {
+			return j.createFirst(j.opts.FirstSeq)
+		}
 		return nil
 	}
 	// The active segment is never archived, so an archived copy at or after
@@ -85,6 +88,42 @@ func (j *Journal) recover() error {
 	j.logf("journal: opened %s: %d hot segments, seqs %d..%d, verified in %v",
 		dir, len(segs), segs[0], prevLast, time.Since(start).Round(time.Millisecond))
 	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast, lastGoodOff)
+}
+
+// createFirst begins an empty journal at first: a segment holding only its
+// header, made durable with its name, so that recovery finds the journal
+// ending at first-1 (a last segment without records is a clean end).
+func (j *Journal) createFirst(first int64) error {
+	path := filepath.Join(j.opts.Dir, segName(first))
+	var hdr [headerBytes]byte
+	putHeader(hdr[:], first)
+	if err := writeNew(path, hdr[:]); err != nil {
+		return err
+	}
+	if err := syncDir(j.opts.Dir); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.logf("journal: created %s beginning at seq %d", j.opts.Dir, first)
+	return j.openActive(path, first, first-1, headerBytes)
+}
+
+// writeNew creates path (which must not exist) holding b, fsynced.
+func writeNew(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = datasync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("journal: create %s: %w", path, err)
+	}
+	return nil
 }
 
 // openActive opens the last segment for appending after recovery: the next
