@@ -2,11 +2,13 @@
 // primary: it ships the primary's journal records to the standby over TCP,
 // has the standby journal them (one fsync per frame) and acknowledge the
 // highest durable sequence, catches a late or returning standby up from the
-// primary's journal, and keeps the epochs that tell one primary term from the
+// primary's journal (or from a snapshot, when the journal no longer reaches
+// back far enough), and keeps the epochs that tell one primary term from the
 // next.
 //
 // replica owns the wire format, the primary's Sender, the standby's
-// Receiver, the epoch history file and the cutting of a diverged journal. It
+// Receiver, the epoch history file, the cutting of a diverged journal and
+// the installing of a snapshot sent to a standby. It
 // refuses to know what a record means: records are the journal's opaque
 // bytes, and applying them (matching) is the caller's callback. It imports
 // journal only.
@@ -37,6 +39,14 @@
 //	ack       standby → primary: | highest durable seq u64 |
 //	heartbeat both ways: | last seq u64 | (primary: shipped, standby: durable)
 //	refuse    primary → standby: | reason (UTF-8) |
+//	snapshot  primary → standby, after welcome, before any records frame,
+//	          for a standby the journal no longer reaches; one or more:
+//	          | seq u64 | hash u64 | total u64 | offset u64 | chunk |
+//	          the state after record seq (the bytes of the snapshot file's
+//	          data, opaque here) with its state hash; total is the state's
+//	          length, offset where this chunk begins in it; chunks come in
+//	          order, each of at most 4 MiB, so that a frame stays under
+//	          MaxFrameBytes; records frames from seq+1 follow
 //	probe     anyone → primary, the only frame of its connection: || (epoch
 //	          in the header: the prober's, for the primary's log)
 //	answer    primary → prober, the answer to probe, after which the
@@ -48,8 +58,8 @@
 // touching the standby's connection or its acknowledgements (Probe).
 //
 // A frame body is at most MaxFrameBytes. A bad CRC, an unknown type, a
-// length over the bound or a records frame whose first seq is not the next
-// expected one ends the connection with an error naming what was wrong;
+// length over the bound, a records frame whose first seq is not the next
+// expected one or a snapshot chunk out of order ends the connection with an error naming what was wrong;
 // the standby reconnects and says again where it stands, so nothing is
 // skipped and nothing applied twice.
 //
@@ -64,10 +74,22 @@
 // what it lacks from the primary's journal (journal.Read: plain and zstd
 // segments alike), in frames of up to catchUpFrameRecords records, then from
 // the window: the cursor moves one seq at a time over one source or the
-// other, so there is no gap and no duplicate. A standby further behind than
-// the primary's journal keeps (the hot and archived segments start after its
-// last seq) is refused: it must be seeded with a copy of the primary's data
-// folder (a snapshot-shipping catch-up is not built).
+// other, so there is no gap and no duplicate.
+//
+// A standby further behind than the primary's journal keeps (its oldest hot
+// and archived segments were removed, so the journal begins after the
+// standby's next seq) is sent a snapshot instead: the newest valid one
+// beside the primary's journal (journal.LatestSnapshot), at seq S, provided
+// the journal holds S+1; then records from S+1 as above. When there is no
+// such snapshot the standby is refused, with the reason (seed it with a
+// copy of the primary's data folder, or wait for a checkpoint). The
+// standby's journal ends before S and lacks the records up to S, so it
+// cannot be continued: the Receiver stops with a *BehindError carrying the
+// snapshot, and InstallSnapshot sets the old journal folder aside
+// (<journal>.behind-<unix ns>) and puts in its place an empty journal that
+// begins at S+1 with the snapshot beside it. The standby then starts again
+// as any node does (restore the newest snapshot, replay what follows) and
+// says it stands at S: the primary streams from S+1.
 //
 // Sync mode: the replicate handler calls Sender.Await for the batch's last
 // seq and returns only when the standby acknowledged it, so the stages after

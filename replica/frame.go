@@ -25,8 +25,9 @@ const (
 	typeRefuse    = 6
 	typeProbe     = 7
 	typeAnswer    = 8
+	typeSnapshot  = 9
 
-	typeLast = typeAnswer
+	typeLast = typeSnapshot
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -37,6 +37,25 @@ func (e *DivergedError) Error() string {
 	return fmt.Sprintf("replica: this journal's seqs %d..%d are not the primary's (its history diverges after seq %d): they must be discarded", e.Keep+1, e.Last, e.Keep)
 }
 
+// BehindError says that this standby was further behind than the
+// primary's journal reaches, and that the primary sent its state at Seq
+// instead: Data is the snapshot (the caller's format, opaque here) and Hash
+// its state hash. The standby's journal (Last) cannot be continued, since
+// the records after Last up to Seq are not sent: InstallSnapshot replaces it
+// with an empty journal beginning at Seq+1 and the snapshot beside it, after
+// which the standby starts again from the snapshot and follows from Seq+1.
+type BehindError struct {
+	Last, Seq int64
+	Hash      uint64
+	Data      []byte
+	total     uint64 // while it arrives: the size announced
+}
+
+func (e *BehindError) Error() string {
+	return fmt.Sprintf("replica: this standby (at seq %d) is behind what the primary's journal holds; the primary sent its snapshot at seq %d (%d bytes): it must be installed (replica.InstallSnapshot) and the standby started again",
+		e.Last, e.Seq, len(e.Data))
+}
+
 // RefusedError says that the primary refused this standby.
 type RefusedError struct{ Reason string }
 
@@ -92,11 +111,12 @@ func (r *Receiver) Run() error {
 		r.inSync.Store(false)
 		var div *DivergedError
 		var ref *RefusedError
+		var behind *BehindError
 		var fatal *fatalError
 		switch {
 		case r.isStopped():
 			return nil
-		case errors.As(err, &div), errors.As(err, &ref):
+		case errors.As(err, &div), errors.As(err, &ref), errors.As(err, &behind):
 			return err
 		case errors.As(err, &fatal):
 			return fatal.err
@@ -238,6 +258,7 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 	}
 	heartbeat := time.Duration(r.opts.HeartbeatMs) * time.Millisecond
 	lastSent := time.Now()
+	var snap *BehindError // a snapshot arriving, nil when none
 	for {
 		c.SetReadDeadline(time.Now().Add(timeout))
 		f, err := fr.next()
@@ -254,7 +275,23 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 			if primaryLast := int64(br.u64()); primaryLast < next {
 				r.markInSync()
 			}
+		case typeSnapshot:
+			if snap == nil {
+				snap = &BehindError{Last: next - 1}
+			}
+			done, err := snap.add(f.body)
+			if err != nil {
+				return err
+			}
+			if done {
+				r.logf("replica: received the primary's snapshot at seq %d (%d bytes, state hash %016x); this standby was at seq %d",
+					snap.Seq, len(snap.Data), snap.Hash, snap.Last)
+				return snap
+			}
 		case typeRecords:
+			if snap != nil {
+				return fmt.Errorf("records frame in the middle of the snapshot at seq %d", snap.Seq)
+			}
 			n, shipped, err := r.journalFrame(f.body, next)
 			if err != nil {
 				return err
@@ -342,4 +379,37 @@ func (r *Receiver) applyFrame(body []byte) error {
 	}
 	r.applied.Store(first + count - 1)
 	return nil
+}
+
+// maxSnapshotBytes bounds the state a snapshot may carry, so that a garbled
+// total cannot make the standby gather without limit.
+const maxSnapshotBytes = 1 << 36
+
+// add takes one snapshot frame: | seq u64 | hash u64 | total u64 | offset
+// u64 | chunk |. The chunks must come in order, all of one snapshot, and
+// start after what this standby holds; done is true once total bytes are in.
+func (e *BehindError) add(body []byte) (done bool, err error) {
+	br := bodyReader{b: body}
+	seq, hash, total, off := int64(br.u64()), br.u64(), br.u64(), br.u64()
+	if br.err != nil {
+		return false, fmt.Errorf("snapshot frame: %w", br.err)
+	}
+	chunk := br.b
+	if e.Data == nil {
+		if seq <= e.Last {
+			return false, fmt.Errorf("snapshot at seq %d, but this standby holds seq %d already", seq, e.Last)
+		}
+		if total > maxSnapshotBytes {
+			return false, fmt.Errorf("snapshot at seq %d of %d bytes, over %d", seq, total, uint64(maxSnapshotBytes))
+		}
+		e.Seq, e.Hash, e.total, e.Data = seq, hash, total, make([]byte, 0, min(total, 64<<20))
+	}
+	if seq != e.Seq || hash != e.Hash || total != e.total {
+		return false, fmt.Errorf("snapshot frame of seq %d (%d bytes) in the middle of the snapshot at seq %d (%d bytes)", seq, total, e.Seq, e.total)
+	}
+	if off != uint64(len(e.Data)) || off+uint64(len(chunk)) > total {
+		return false, fmt.Errorf("snapshot at seq %d: %d bytes at offset %d of %d, after %d bytes received", seq, len(chunk), off, total, len(e.Data))
+	}
+	e.Data = append(e.Data, chunk...)
+	return uint64(len(e.Data)) == total, nil
 }

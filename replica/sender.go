@@ -343,6 +343,21 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	if shipped := s.shipped.Load(); keep > shipped {
 		return fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
 	}
+	var snap *snapshotPlan
+	if keep >= last {
+		var reason string
+		var err error
+		if snap, reason, err = s.planSnapshot(keep + 1); err != nil {
+			return err
+		}
+		if reason != "" {
+			s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
+			fw.begin(typeRefuse, epoch)
+			fw.buf = append(fw.buf, reason...)
+			c.Write(fw.finish())
+			return errors.New(reason)
+		}
+	}
 	fw.begin(typeWelcome, epoch)
 	fw.u64(uint64(keep))
 	fw.history(ours)
@@ -360,7 +375,17 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
 	go func() { done <- s.readAcks(c, fr, timeout); close(readerDone) }()
-	werr := s.writeLoop(c, keep+1, epoch, readerDone)
+	cursor := keep + 1
+	var werr error
+	if snap != nil {
+		s.logf("replica: standby %s needs seq %d, before this primary's journal (it begins at seq %d): sending the snapshot at seq %d (%d bytes, state hash %016x), then records from seq %d",
+			c.RemoteAddr(), cursor, snap.journalFirst, snap.seq, len(snap.data), snap.hash, snap.seq+1)
+		werr = s.sendSnapshot(c, snap, epoch)
+		cursor = snap.seq + 1
+	}
+	if werr == nil {
+		werr = s.writeLoop(c, cursor, epoch, readerDone)
+	}
 	c.Close()
 	<-readerDone
 	if rerr := <-done; rerr != nil && !errors.Is(werr, ErrClosed) {
@@ -461,6 +486,81 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 			return nil
 		case <-s.closing:
 			return ErrClosed
+		}
+	}
+}
+
+// snapshotPlan is a snapshot chosen for a standby the journal cannot serve.
+type snapshotPlan struct {
+	seq          int64
+	hash         uint64
+	data         []byte
+	journalFirst int64 // the first seq the journal holds
+}
+
+// planSnapshot decides how a standby whose next seq is next is served. When
+// the window or the journal holds next, it returns nil (the write loop
+// streams records from next). When the journal begins after next (its
+// oldest segments were removed), it returns the newest snapshot beside the
+// journal, if the journal holds the seq that follows it; when there is no
+// such snapshot, reason says why the standby cannot be served.
+func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, err error) {
+	s.mu.Lock()
+	winFirst := s.winFirst
+	s.mu.Unlock()
+	if next >= winFirst {
+		return nil, "", nil
+	}
+	first, err := journal.FirstSeq(s.opts.JournalDir)
+	if err != nil {
+		return nil, "", err
+	}
+	if first == 0 {
+		first = winFirst // nothing journaled before the window
+	}
+	if next >= first {
+		return nil, "", nil
+	}
+	seq, hash, data, ok, err := journal.LatestSnapshot(s.opts.JournalDir)
+	if err != nil {
+		return nil, "", err
+	}
+	behind := fmt.Sprintf("the standby needs seq %d, but this primary's journal begins at seq %d (older segments were removed)", next, first)
+	if !ok {
+		return nil, behind + " and no valid snapshot is beside it: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", nil
+	}
+	if seq+1 < first {
+		return nil, fmt.Sprintf("%s and its newest valid snapshot, at seq %d, is older than that: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", behind, seq), nil
+	}
+	return &snapshotPlan{seq: seq, hash: hash, data: data, journalFirst: first}, "", nil
+}
+
+// snapshotChunkBytes bounds the state carried by one snapshot frame, well
+// under MaxFrameBytes.
+const snapshotChunkBytes = 4 << 20
+
+// sendSnapshot sends a snapshot as snapshot frames of snapshotChunkBytes at
+// most: at least one frame, so that an empty state is sent too.
+func (s *Sender) sendSnapshot(c net.Conn, p *snapshotPlan, epoch uint64) error {
+	var fw frameWriter
+	total := len(p.data)
+	for off := 0; ; {
+		end := min(total, off+snapshotChunkBytes)
+		fw.begin(typeSnapshot, epoch)
+		fw.u64(uint64(p.seq))
+		fw.u64(p.hash)
+		fw.u64(uint64(total))
+		fw.u64(uint64(off))
+		fw.buf = append(fw.buf, p.data[off:end]...)
+		c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
+		if _, err := c.Write(fw.finish()); err != nil {
+			return fmt.Errorf("send the snapshot at seq %d: %w", p.seq, err)
+		}
+		if s.isClosing() {
+			return ErrClosed
+		}
+		if off = end; off == total {
+			return nil
 		}
 	}
 }

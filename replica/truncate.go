@@ -20,19 +20,40 @@ import (
 // copied beside them, and the new folder replaces the old one, which is kept
 // as <dir>.diverged-<unix ns> for an operator to inspect: nothing is
 // deleted. The journal must not be open. Returns the kept folder's name.
+//
+// A journal that begins after seq 1 (InstallSnapshot) is cut the same way
+// from its first seq; one that begins after keep+1 holds nothing the
+// primary agrees with, so it is set aside whole and the standby starts
+// empty (the primary then sends it a snapshot).
 func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error) {
 	start := time.Now()
+	first, err := journal.FirstSeq(dir)
+	if err != nil {
+		return "", fmt.Errorf("replica: truncate: %w", err)
+	}
+	first = max(first, 1)
+	if first > keep+1 {
+		aside := fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano())
+		if err := os.Rename(dir, aside); err != nil {
+			return "", fmt.Errorf("replica: truncate: %w", err)
+		}
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return "", fmt.Errorf("replica: truncate: %w", err)
+		}
+		logf("replica: journal %s begins at seq %d, after the seq %d it must be cut at: it is kept whole in %s, and the standby starts empty", dir, first, keep, aside)
+		return aside, nil
+	}
 	tmp := dir + ".cut"
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
-	j, err := journal.Open(journal.Options{Dir: tmp, Logf: logf})
+	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: first, Logf: logf})
 	if err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
 	const batch = 1 << 16
 	n := 0
-	err = journal.Read(dir, 1, func(seq int64, rec []byte) error {
+	err = journal.Read(dir, first, func(seq int64, rec []byte) error {
 		if seq > keep {
 			return errStop
 		}
@@ -50,8 +71,8 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 	if cerr := j.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && int64(n) != keep {
-		err = fmt.Errorf("copied %d records, want %d (the journal does not start at seq 1 or ends before %d)", n, keep, keep)
+	if err == nil && int64(n) != keep-first+1 {
+		err = fmt.Errorf("copied %d records from seq %d, want %d (the journal ends before %d)", n, first, keep-first+1, keep)
 	}
 	if err == nil {
 		err = copySnapshots(dir, tmp, keep)

@@ -1,0 +1,66 @@
+package replica
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ringex/ringex/journal"
+)
+
+// InstallSnapshot makes the journal folder dir continue the primary's
+// journal from a snapshot it sent (BehindError): the standby's old journal
+// ends before the snapshot and lacks the records between, so it cannot be
+// appended to. A new folder is built beside it, an empty journal beginning
+// at e.Seq+1 (journal.Options.FirstSeq) with the snapshot written beside it
+// (journal.WriteSnapshot, atomic); then the old folder, if any, is kept as
+// <dir>.behind-<unix ns> for an operator to inspect or remove (nothing is
+// deleted) and the new one takes its name. A crash midway leaves either the
+// old folder or none at dir: a standby started on none is sent the
+// snapshot again. The journal must not be open. Returns the kept folder's
+// name, "" when there was none.
+//
+// The standby then starts as any node does: it restores the newest snapshot
+// (this one), replays the journal after it (nothing yet) and follows from
+// e.Seq+1.
+func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (string, error) {
+	start := time.Now()
+	tmp := dir + ".install"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", fmt.Errorf("replica: install snapshot: %w", err)
+	}
+	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: e.Seq + 1, Logf: logf})
+	if err != nil {
+		return "", fmt.Errorf("replica: install snapshot: %w", err)
+	}
+	err = j.Close()
+	if err == nil {
+		err = journal.WriteSnapshot(tmp, e.Seq, e.Hash, e.Data)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("replica: install the snapshot at seq %d in %s: %w", e.Seq, tmp, err)
+	}
+	aside := fmt.Sprintf("%s.behind-%d", dir, time.Now().UnixNano())
+	if err := os.Rename(dir, aside); errors.Is(err, fs.ErrNotExist) {
+		aside = ""
+	} else if err != nil {
+		return "", fmt.Errorf("replica: install snapshot: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", fmt.Errorf("replica: install snapshot: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return "", fmt.Errorf("replica: install snapshot: %w", err)
+	}
+	kept := "there was none"
+	if aside != "" {
+		kept = "kept in " + aside
+	}
+	logf("replica: INSTALLED the primary's snapshot at seq %d (%d bytes, state hash %016x) in %s in %v; the journal continues at seq %d; the old journal (to seq %d) is %s",
+		e.Seq, len(e.Data), e.Hash, dir, time.Since(start).Round(time.Millisecond), e.Seq+1, e.Last, kept)
+	return aside, nil
+}
