@@ -178,6 +178,9 @@ func (n *Node) openJournal() error {
 	}
 	from, err := n.restoreSnapshot()
 	if err == nil {
+		err = n.checkReplayStart(from + 1)
+	}
+	if err == nil {
 		err = n.replay(from + 1)
 	}
 	if err != nil {
@@ -186,6 +189,18 @@ func (n *Node) openJournal() error {
 	}
 	n.baseSeq = j.LastSeq() + 1
 	return nil
+}
+
+// checkReplayStart refuses, with the reason, a journal that begins after
+// the seq replay must start from: the records between are gone, and no
+// snapshot this node can use covers them.
+func (n *Node) checkReplayStart(from int64) error {
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil || first <= from {
+		return err
+	}
+	return fmt.Errorf("journal %s begins at sequence %d, but replay must start at %d (no usable snapshot at %d or later: "+
+		"none is there, or it was taken with another partition count): the state cannot be rebuilt", n.journalDir(), first, from, first-1)
 }
 
 // replay applies every journaled command from fromSeq on to the engines,
@@ -239,11 +254,21 @@ func (n *Node) replay(fromSeq int64) error {
 // rememberClOrdIDs gives the gateway every ClOrdID the journal shows each
 // broker has used, from the first record (a snapshot does not hold them), so
 // a duplicate is refused across symbols and across restarts and failovers.
+// A journal that begins after seq 1 (its oldest segments were removed, or
+// a standby installed its primary's snapshot) gives those it still holds,
+// and the log says from where.
 func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 	start := time.Now()
 	var cmd matcher.Command
 	count := 0
-	err := journal.Read(n.journalDir(), 1, func(seq int64, rec []byte) error {
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return err
+	}
+	if first > 1 {
+		n.logf("ringex: the journal begins at sequence %d: a ClOrdID used only before it is not known to be in use", first)
+	}
+	err = journal.Read(n.journalDir(), first, func(seq int64, rec []byte) error {
 		if err := cmd.Decode(rec); err != nil {
 			return fmt.Errorf("journal record %d: %w", seq, err)
 		}

@@ -1,0 +1,185 @@
+package node_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/replica"
+)
+
+// segmentFirsts lists the first seqs of the hot segments in a journal
+// folder (journal's documented names, <first seq, 20 digits>.seg).
+func segmentFirsts(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".seg") {
+			names = append(names, strings.TrimSuffix(e.Name(), ".seg"))
+		}
+	}
+	return names // ReadDir sorts by name: by first seq
+}
+
+func seqOfName(t *testing.T, name string) int64 {
+	t.Helper()
+	var seq int64
+	if _, err := fmt.Sscan(strings.TrimLeft(name, "0"), &seq); err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// statusOf asks a node for the state of an order trade submitted.
+func statusOf(t *testing.T, n *node.Node, out *sink, prefix string, i int) matcher.Event {
+	t.Helper()
+	id := fmt.Sprintf("%s%d", prefix, i)
+	o := order(uint32(1+i%3), id, matcher.Buy, 0, 0)
+	cmd := &matcher.Command{Kind: matcher.KindStatus, Symbol: o.Symbol, Account: o.Account, OrigClOrdID: o.ClOrdID}
+	if err := n.Submit(cmd); err != nil {
+		t.Fatal(err)
+	}
+	var ev matcher.Event
+	waitUntil(t, "the status of "+id, func() bool {
+		out.mu.Lock()
+		defer out.mu.Unlock()
+		for _, e := range out.evs {
+			if e.Type == matcher.EvStatus && (e.ClOrdID == o.ClOrdID || e.OrigClOrdID == o.ClOrdID) {
+				ev = e
+				return true
+			}
+		}
+		return false
+	})
+	return ev
+}
+
+// TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot: a standby
+// follows, then is away while the primary journals three segments' worth
+// and checkpoints; an operator removes the primary's older segments, hot
+// and archived. The standby comes back behind what the journal holds: it
+// is sent the primary's snapshot, installs it (its old journal set aside,
+// as 'ringex serve' does), starts again from it, gets the records after
+// it, and proves at the primary's next checkpoint that it reached the same
+// state. Promoted, it knows an order acknowledged while it was away and
+// one acknowledged after it came back.
+func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
+	dirP, dirS := t.TempDir(), t.TempDir()
+	jp, js := filepath.Join(dirP, "journal"), filepath.Join(dirS, "journal")
+	var logP, logS logLines
+	cfgOf := func(dir, role, primary string) config.Config {
+		c := replCfg(dir, role, primary)
+		c.Replication.Mode = "async"
+		c.Journal.SegmentMiB = 1
+		c.Journal.Archive = true
+		return c
+	}
+	p, _ := startRepl(t, cfgOf(dirP, "primary", ""), &logP)
+	addr := p.ReplicationAddr().String()
+	s, _ := startRepl(t, cfgOf(dirS, "standby", addr), &logS)
+	trade(t, p, "A", 60)
+	waitUntil(t, "standby has A", func() bool { return lastSeq(p) >= 60 && lastSeq(s) == lastSeq(p) })
+	s.Stop()
+	behindAt := lastSeq(p)
+
+	const countB = 25000 // over two 1 MiB segments of commands
+	trade(t, p, "B", countB)
+	var segs []string
+	waitUntil(t, "three segments, the older archived, and a snapshot in the newest", func() bool {
+		segs = segmentFirsts(t, jp)
+		if len(segs) < 3 {
+			return false
+		}
+		for _, name := range segs[:len(segs)-1] {
+			if _, err := os.Stat(filepath.Join(jp, journal.ArchiveDirName, name+".seg.zst")); err != nil {
+				return false
+			}
+		}
+		seq, _, _, ok, _ := journal.LatestSnapshot(jp)
+		return ok && seq >= seqOfName(t, segs[len(segs)-1])
+	})
+	for _, name := range segs[:len(segs)-1] {
+		for _, path := range []string{filepath.Join(jp, name+".seg"), filepath.Join(jp, journal.ArchiveDirName, name+".seg.zst")} {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	first := seqOfName(t, segs[len(segs)-1])
+	if first <= behindAt+1 {
+		t.Fatalf("the primary's journal begins at %d, not after the standby's %d", first, behindAt)
+	}
+	// Restarted, the primary's window of recent records is empty: what the
+	// standby lacks can come only from the journal or a snapshot.
+	p.Stop()
+	pCfg := cfgOf(dirP, "primary", "")
+	pCfg.Replication.Listen = addr
+	p, _ = startRepl(t, pCfg, &logP)
+
+	s, _ = startRepl(t, cfgOf(dirS, "standby", addr), &logS)
+	select {
+	case <-s.Done():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the standby behind the primary's journal was not sent a snapshot")
+	}
+	var behind *replica.BehindError
+	if !errors.As(s.FailErr(), &behind) || behind.Last != behindAt || behind.Seq < first-1 {
+		t.Fatalf("standby stopped with %v; want BehindError from %d with a snapshot at or after %d", s.FailErr(), behindAt, first-1)
+	}
+	s.Stop()
+	aside, err := replica.InstallSnapshot(js, behind, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last, err := journalLast(aside); err != nil || last != behindAt {
+		t.Fatalf("the old journal set aside in %s ends at %d (%v), want %d", aside, last, err, behindAt)
+	}
+
+	var logS2 logLines
+	s, outS := startRepl(t, cfgOf(dirS, "standby", addr), &logS2)
+	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+		t.Fatal("the restarted standby did not restore the installed snapshot")
+	}
+	trade(t, p, "C", 100)
+	if !logP.has(fmt.Sprintf("sending the snapshot at seq %d", behind.Seq)) {
+		t.Fatal("the primary did not say it sent the snapshot")
+	}
+	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
+		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(p)
+	})
+	if logP.has("REFUSING") {
+		t.Fatal("the primary refused the standby")
+	}
+	p.Stop()
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct {
+		prefix string
+		i      int
+	}{{"B", countB - 3}, {"C", 97}} {
+		ev := statusOf(t, s, outS, o.prefix, o.i)
+		if ev.Reason == matcher.ReasonUnknownOrder {
+			t.Fatalf("the promoted standby does not know order %s%d", o.prefix, o.i)
+		}
+	}
+	s.Stop()
+}
+
+func journalLast(dir string) (int64, error) {
+	last := int64(0)
+	err := journal.Read(dir, 1, func(seq int64, _ []byte) error { last = seq; return nil })
+	return last, err
+}
