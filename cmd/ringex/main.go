@@ -108,6 +108,14 @@ primary lacks (never acknowledged to anyone), and follows it as a standby
 would. If nothing answers there, it starts as primary. So after a failover
 the old primary comes back with its original command line.
 
+A standby further behind than the primary's journal reaches (its older
+segments, hot and archived, were removed) is sent the primary's newest
+snapshot: it moves its own journal folder aside (journal.behind-<ns> in
+the data dir), installs the snapshot beside a new journal that begins
+after it, logs "INSTALLED the primary's snapshot", restarts in place and
+follows from there. With no usable snapshot the primary refuses it and
+says why; seed it then with a copy of the primary's data dir.
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -172,6 +180,18 @@ Flags:
 		}
 		stopAdmin()
 		n.Stop()
+		var behind *replica.BehindError
+		if errors.As(n.FailErr(), &behind) {
+			// Further behind than the primary's journal reaches: the primary
+			// sent its snapshot. The old journal is set aside and a new one
+			// begins after the snapshot; the next start restores it.
+			if _, err := replica.InstallSnapshot(filepath.Join(cfg.DataDir, "journal"), behind, log.Printf); err != nil {
+				log.Printf("ringex: %v", err)
+				return 1
+			}
+			log.Printf("ringex: restarting to follow %s from the primary's snapshot at seq %d", cfg.Replication.Primary, behind.Seq)
+			continue
+		}
 		var div *replica.DivergedError
 		if !errors.As(n.FailErr(), &div) {
 			log.Printf("ringex: %v", n.FailErr())
