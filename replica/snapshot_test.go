@@ -193,3 +193,41 @@ func TestStandbyBehindTheJournalInstallsTheSnapshotAndFollows(t *testing.T) {
 		t.Fatalf("standby journal ends at %d, want %d", next-1, last)
 	}
 }
+
+// TestTruncateAJournalBeginningAfterSeqOne: a standby that installed a
+// snapshot and then diverged is cut from where its journal begins; cut
+// before that, it keeps nothing and starts empty.
+func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 101, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := int64(101); seq <= 200; seq++ {
+		if err := j.Append(seq, rec(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	if _, err := Truncate(dir, 150, t.Logf); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := journal.FirstSeq(dir)
+	last := int64(0)
+	if err := journal.Read(dir, first, func(seq int64, r []byte) error { last = seq; return nil }); err != nil || first != 101 || last != 150 {
+		t.Fatalf("cut journal holds %d..%d (%v), want 101..150", first, last, err)
+	}
+	aside, err := Truncate(dir, 50, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a journal beginning after the cut is still in place (%v)", err)
+	}
+	if first, _ := journal.FirstSeq(aside); first != 101 {
+		t.Fatalf("the journal kept aside begins at %d, want 101", first)
+	}
+}
