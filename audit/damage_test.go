@@ -236,3 +236,33 @@ func TestUndecodableRecordIsLocated(t *testing.T) {
 		t.Fatalf("offset %d does not hold seq 322's record (seq %d, %v)", off, c.Seq, err)
 	}
 }
+
+// TestJournalBeginningAfterSeq1: a standby seeded from its primary's
+// snapshot keeps a journal that begins after seq 1, with the snapshot
+// before it. Every verb says to start from the snapshot, and does with
+// --from-snapshot.
+func TestJournalBeginningAfterSeq1(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	cmds := newLoadGen(7, 3, 4).commands(3000)
+	writeJournal(t, dir, cmds, 64<<10)
+	segs := segmentFiles(t, dir)
+	if len(segs) < 3 {
+		t.Fatalf("want at least 3 segments, have %d", len(segs))
+	}
+	first, err := strconv.ParseInt(strings.TrimSuffix(filepath.Base(segs[1]), ".seg"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(segs[0])
+	writeSnapshot(t, dir, testVenue(t), 2, cmds, first-1)
+	for _, verb := range [][]string{{"verify"}, {"trail"}, {"book", "--symbol", "MSFT"}} {
+		code, _, errOut := runMain(append(verb, "--journal", dir)...)
+		if code == 0 || !strings.Contains(errOut, "--from-snapshot") {
+			t.Errorf("%s without --from-snapshot: exit %d, %q", verb[0], code, errOut)
+		}
+		code, out, errOut := runMain(append(verb, "--journal", dir, "--from-snapshot")...)
+		if code != 0 {
+			t.Errorf("%s --from-snapshot: exit %d\n%s%s", verb[0], code, out, errOut)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"github.com/ringex/ringex/journal"
@@ -67,6 +68,15 @@ func startAt(src *source, v *Venue, p int, fromSnapshot bool, usable func(*snapF
 		if sf, e := src.snapshotBefore(cfg, usable); sf != nil {
 			return start{engines: e, seq: sf.seq + 1, snap: sf}, nil
 		}
+	}
+	if len(src.segs) > 0 && src.segs[0].first > 1 {
+		first := src.segs[0]
+		what := "use --from-snapshot"
+		if fromSnapshot {
+			what = "and no sound snapshot at or after seq " + strconv.FormatInt(first.first-1, 10) + " to start from"
+		}
+		return start{}, &Problem{File: first.path, Offset: 0, Seq: first.first,
+			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (%s)", first.first, first.first-1, what)}
 	}
 	e, err := newEngines(cfg, p)
 	if err != nil {

@@ -129,6 +129,9 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	}
 	f := &o.Filter
 	first := max(f.FromSeq, 1)
+	if len(src.segs) > 0 {
+		first = max(first, src.segs[0].first) // a journal seeded from a snapshot begins later
+	}
 	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool {
 		if f.FromNs != 0 && f.FromSeq == 0 {
 			// Times may step back a little between writers: keep a second clear.
