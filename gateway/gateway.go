@@ -78,6 +78,8 @@ type Gateway struct {
 	out       fix.Fields              // the publish stage's reusable message body
 	affected  []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
 	used      []usedIDs               // ClOrdIDs each account has used, by account
+	pendMu    sync.Mutex
+	pending   [][]matcher.Event // by account: reports to resend after the next Logon (ResendOnLogon)
 	logf      func(format string, args ...any)
 }
 
@@ -148,9 +150,9 @@ func (g *Gateway) Addr() net.Addr { return g.acceptor.Addr() }
 // Stop logs every session out and closes the port.
 func (g *Gateway) Stop() { g.acceptor.Stop() }
 
-// OnLogon implements fix.Application.
-// The fix package logs the logon itself.
-func (g *Gateway) OnLogon(*fix.Session) {}
+// OnLogon implements fix.Application: the session gets the reports
+// ResendOnLogon left for it, if any. The fix package logs the logon itself.
+func (g *Gateway) OnLogon(s *fix.Session) { g.resendPending(s) }
 
 // OnLogout implements fix.Application: a session that drops has its resting
 // Day orders cancelled through the ring, like any other command, when the

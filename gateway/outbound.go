@@ -19,25 +19,91 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	s := g.sessions[ev.Account]
 	f := &g.out
 	f.Reset()
-	msgType := "8"
-	switch ev.Type {
-	case matcher.EvCancelRejected:
-		msgType = "9"
-		g.cancelReject(f, s.BeginString() == fix42, ev)
-	case matcher.EvMassCancelReport:
+	var msgType string
+	if ev.Type == matcher.EvMassCancelReport {
 		if !g.massCancelReport(f, ev) {
 			return
 		}
 		msgType = "r"
-	default:
-		g.executionReport(f, s.BeginString() == fix42, ev)
+	} else {
+		msgType = g.report(f, s.BeginString() == fix42, ev)
 	}
 	if err := s.Send(msgType, f); err != nil {
 		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 	}
 }
 
+// report writes the ExecutionReport or OrderCancelReject of ev (any event
+// but a mass-cancel report) into f and returns its MsgType. It reads only
+// the event and the symbol list, so any goroutine may call it.
+func (g *Gateway) report(f *fix.Fields, fix42 bool, ev *matcher.Event) string {
+	if ev.Type == matcher.EvCancelRejected {
+		g.cancelReject(f, fix42, ev)
+		return "9"
+	}
+	g.executionReport(f, fix42, ev)
+	return "8"
+}
+
+// ResendOnLogon takes reports a broker may not have received: after a
+// failover, the events of commands the old primary had not yet published
+// when it last told this node (node.Promote). Each goes to its account's
+// session right after that session's next Logon, as the same report (same
+// ExecID) with PossResend(97)=Y, so that a broker that did get it can tell
+// it is a duplicate. Mass-cancel reports are not resent: their counts add up
+// over several events on the publish stage. evs is copied. It returns how
+// many reports are pending for how many sessions. Cold path.
+func (g *Gateway) ResendOnLogon(evs []matcher.Event) (reports, sessions int) {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	if g.pending == nil {
+		g.pending = make([][]matcher.Event, len(g.sessions))
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Account == 0 || int(ev.Account) >= len(g.sessions) || ev.Type == matcher.EvMassCancelReport {
+			continue
+		}
+		if len(g.pending[ev.Account]) == 0 {
+			sessions++
+		}
+		g.pending[ev.Account] = append(g.pending[ev.Account], *ev)
+		reports++
+	}
+	return reports, sessions
+}
+
+// resendPending sends the reports ResendOnLogon left for s, on the session's
+// reader goroutine, just after its Logon was answered.
+func (g *Gateway) resendPending(s *fix.Session) {
+	account := g.accounts[s]
+	g.pendMu.Lock()
+	var evs []matcher.Event
+	if account != 0 && int(account) < len(g.pending) {
+		evs, g.pending[account] = g.pending[account], nil
+	}
+	g.pendMu.Unlock()
+	if len(evs) == 0 {
+		return
+	}
+	var header, body fix.Fields
+	header.AddChar(tagPossResend, 'Y')
+	sent := 0
+	for i := range evs {
+		body.Reset()
+		msgType := g.report(&body, s.BeginString() == fix42, &evs[i])
+		if err := s.SendWithHeader(msgType, &header, &body); err != nil {
+			g.logf("fix: %s: resent report for order %d not sent: %v", s.ID(), evs[i].OrderID, err)
+			continue
+		}
+		sent++
+	}
+	g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d", s.ID(), sent, evs[0].Seq, evs[len(evs)-1].Seq)
+}
+
 const fix42 = "FIX.4.2"
+
+const tagPossResend = 97 // header: a report that may have been sent before (ResendOnLogon)
 
 // unknownSymbol formats the reports of a symbol id the gateway does not list
 // (never produced by this gateway; kept so a report is always well formed).

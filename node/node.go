@@ -110,7 +110,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
-		// A standby drops events until it is promoted (replicate.go).
+		// A standby keeps its latest events, unsent, until it is promoted (replicate.go).
 		if n.publisher != nil && !n.following.Load() {
 			p := n.publisher
 			n.switcher.to.Store(&p)
@@ -411,7 +411,11 @@ func (n *Node) publishBatch(lo, hi int64) {
 		}
 	}
 	if n.repl != nil {
-		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
+		last := n.ring.Slot(hi).cmd.Seq
+		n.repl.published.Store(last)
+		if s := n.repl.sender.Load(); s != nil {
+			s.MarkPublished(last) // heartbeats tell the standby (Promote)
+		}
 	}
 }
 

@@ -27,8 +27,13 @@ import (
 //     hands each record to follow, which puts it in the ring with its seq and
 //     ingress time unchanged: the journal handler skips it (already
 //     journaled), the match stage applies it with the same code, the publish
-//     stage drops its events (no sessions) and compares the state hash at
-//     every KindCheckpointHash record, failing loudly on a difference.
+//     stage keeps its events in a bounded buffer instead of sending them
+//     (no sessions; switchPublisher) and compares the state hash at every
+//     KindCheckpointHash record, failing loudly on a difference.
+//   - The primary's heartbeats carry the last seq its publish stage handed
+//     to the FIX sessions; on promotion the reports of the commands after
+//     it, as far as the buffer still holds them, are resent to each
+//     session after its next Logon with PossResend=Y (unpublished).
 //   - Promotion turns a standby into a primary in place (see promote).
 //   - A node configured as primary with a peer (replication.primary) probes
 //     the peer first and starts as its standby when a primary serves there
@@ -61,16 +66,60 @@ type replication struct {
 	lastWaitLogNs int64       // replicate handler only
 }
 
-// switchPublisher lets a standby drop events until it is promoted, then
-// hand them to the gateway. Hot path: one atomic load per event.
+// switchPublisher lets a standby keep the most recent events (recent) until
+// it is promoted, then hand them to the gateway. Hot path: one atomic load
+// and, while following, one copy per event.
 type switchPublisher struct {
-	to atomic.Pointer[Publisher]
+	to     atomic.Pointer[Publisher]
+	recent *recentEvents // nil on a node that started as primary
 }
 
 func (p *switchPublisher) Publish(ev *matcher.Event) {
 	if to := p.to.Load(); to != nil {
 		(*to).Publish(ev)
+	} else if p.recent != nil {
+		p.recent.add(ev)
 	}
+}
+
+// recentEvents is a standby's bounded memory of the events it applied last,
+// kept so that a promotion can resend the reports its old primary may not
+// have got out (Promote). Only the publish stage writes it; Promote reads it
+// once the pipeline is drained and before the publisher switches.
+type recentEvents struct {
+	evs     []matcher.Event // by count % len, allocated once
+	count   int64           // events added
+	lostSeq int64           // seq of the newest event overwritten; 0: none
+}
+
+func newRecentEvents(capacity int) *recentEvents {
+	if capacity <= 0 {
+		panic("recentEvents: capacity must be positive")
+	}
+	return &recentEvents{evs: make([]matcher.Event, capacity)}
+}
+
+// add copies ev in, overwriting the oldest. Hot path: no allocation.
+func (r *recentEvents) add(ev *matcher.Event) {
+	i := r.count % int64(len(r.evs))
+	if r.count >= int64(len(r.evs)) {
+		r.lostSeq = r.evs[i].Seq
+	}
+	r.evs[i] = *ev
+	r.count++
+}
+
+// after returns a copy, in order, of the events kept of commands with seq >
+// from, and whether the buffer still held all of them (false when events
+// of such commands were overwritten). Cold path.
+func (r *recentEvents) after(from int64) (evs []matcher.Event, whole bool) {
+	n := int64(len(r.evs))
+	for c := max(0, r.count-n); c < r.count; c++ {
+		if ev := &r.evs[c%n]; ev.Seq > from {
+			evs = append(evs, *ev)
+		}
+	}
+	return evs, r.lostSeq <= from
 }
 
 // ReplicationStats are a replicated node's figures for operators and tests.
@@ -82,6 +131,9 @@ type ReplicationStats struct {
 	Degradations int64 // how often that began
 	Standby      replica.SenderStats
 	InSync       bool // standby: reached the primary's last seq on this connection
+	// PrimaryPublished (standby): the last seq whose events the primary
+	// said it had handed to its FIX sessions; -1 when none heard.
+	PrimaryPublished int64
 }
 
 // ReplicationStats reports the replication state; ok is false when
@@ -96,6 +148,7 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 	if n.following.Load() {
 		st.Role = "standby"
 		st.InSync = r.receiver.InSync()
+		st.PrimaryPublished = r.receiver.PrimaryPublished()
 	}
 	if s := r.sender.Load(); s != nil {
 		st.Standby = s.Stats()
@@ -133,6 +186,7 @@ func (n *Node) setupReplication() error {
 	n.repl.timer.Stop()
 	if rc.Role == "standby" || (rc.Role == "primary" && rc.Primary != "" && n.peerIsPrimary()) {
 		n.following.Store(true)
+		n.switcher.recent = newRecentEvents(recentEventsFor(n.cfg.Ring.Capacity))
 	}
 	return nil
 }
@@ -184,6 +238,7 @@ func (n *Node) startReplication() error {
 	}
 	r.followed.Store(n.baseSeq - 1)
 	r.published.Store(n.baseSeq - 1)
+
 	rc := n.cfg.Replication
 	r.receiver = replica.NewReceiver(replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf})
@@ -199,6 +254,15 @@ func (n *Node) startReplication() error {
 	}()
 	go n.watchPrimary()
 	return nil
+}
+
+// recentEventsFor is the bound of a standby's recentEvents: twice the
+// ring's capacity, in events, and at least 64 Ki. The primary's publish
+// stage trails what it shipped by at most the ring's capacity in commands;
+// the rest covers the heartbeat that carries the published seq lagging, and
+// commands with more than one event.
+func recentEventsFor(ringCapacity uint32) int {
+	return max(2*int(ringCapacity), 1<<16)
 }
 
 // FailErr is the error that stopped a standby on its own (see Done).
@@ -397,14 +461,18 @@ func (n *Node) Promote() (uint64, error) {
 		return 0, err
 	}
 	n.following.Store(false)
+	pending, from := n.unpublished()
 	if n.opts.Publisher == nil {
-		if err := n.openGateway(); err != nil {
+		if err := n.openGateway(pending, from); err != nil {
 			n.fail(err)
 			return 0, err
 		}
 	} else {
 		p := n.opts.Publisher
 		n.switcher.to.Store(&p)
+		if len(pending) > 0 {
+			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(pending), from)
+		}
 	}
 	epoch := r.history.Current()
 	n.logf("ringex: PROMOTED to primary: epoch %d, last seq %d, serving FIX on %s; promotion took %v",
@@ -412,11 +480,32 @@ func (n *Node) Promote() (uint64, error) {
 	return epoch, nil
 }
 
+// unpublished returns, on a drained standby about to serve, the events
+// its old primary may not have got onto a broker's socket: those of the
+// commands after the last published seq the primary reported (its
+// heartbeats; all kept events when none came), within the bound of
+// recentEvents, and that seq.
+func (n *Node) unpublished() ([]matcher.Event, int64) {
+	if n.switcher.recent == nil {
+		return nil, 0
+	}
+	from := n.repl.receiver.PrimaryPublished()
+	evs, whole := n.switcher.recent.after(from)
+	if !whole {
+		n.logf("ringex: PROMOTION: the reports of commands after seq %d up to seq %d are no longer kept (buffer of %d events): brokers may lack them",
+			from, n.switcher.recent.lostSeq, len(n.switcher.recent.evs))
+	}
+	return evs, from
+}
+
 // openGateway opens the FIX acceptor of a promoted standby. Session stores
 // are not replicated: a store this node kept from an earlier term as
 // primary is stale, so it is moved aside and every session starts at
 // sequence 1 (brokers log on with ResetSeqNumFlag=Y; see the README).
-func (n *Node) openGateway() error {
+// pending, the events of commands after seq from that the old primary may
+// not have published, are resent to each session after its next Logon
+// (gateway.ResendOnLogon).
+func (n *Node) openGateway(pending []matcher.Event, from int64) error {
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -436,6 +525,9 @@ func (n *Node) openGateway() error {
 	if err := n.rememberClOrdIDs(g); err != nil {
 		return err
 	}
+	reports, sessions := g.ResendOnLogon(pending)
+	n.logf("ringex: PROMOTION: %d reports of commands after seq %d (the last the old primary said it published) pending for %d sessions: "+
+		"each is resent with PossResend=Y after the session's next Logon", reports, from, sessions)
 	if err := g.Start(); err != nil {
 		return err
 	}

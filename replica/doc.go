@@ -38,6 +38,11 @@
 //	          shipped: the primary's last shipped seq when it sent the frame
 //	ack       standby → primary: | highest durable seq u64 |
 //	heartbeat both ways: | last seq u64 | (primary: shipped, standby: durable)
+//	          primary → standby adds | published u64 |: the last seq whose
+//	          events the primary's publish stage handed to its FIX sessions
+//	          (Sender.MarkPublished, Receiver.PrimaryPublished); a reader
+//	          takes an 8-byte heartbeat as one without it. The primary
+//	          sends one every heartbeat interval even while records stream
 //	refuse    primary → standby: | reason (UTF-8) |
 //	snapshot  primary → standby, after welcome, before any records frame,
 //	          for a standby the journal no longer reaches; one or more:

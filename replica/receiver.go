@@ -75,6 +75,7 @@ type Receiver struct {
 	everInSync  atomic.Bool
 	epoch       atomic.Uint64 // the primary's epoch
 	applied     atomic.Int64
+	published   atomic.Int64 // the primary's published seq from its last heartbeat; -1: none heard
 
 	mu      sync.Mutex
 	conn    net.Conn
@@ -96,6 +97,7 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 		r.logf = log.Printf
 	}
 	r.applied.Store(opts.Journal.LastSeq())
+	r.published.Store(-1)
 	return r
 }
 
@@ -181,6 +183,12 @@ func (r *Receiver) EverInSync() bool { return r.everInSync.Load() }
 // InSync reports whether it is connected and has reached the primary's last
 // shipped seq at least once on this connection.
 func (r *Receiver) InSync() bool { return r.inSync.Load() }
+
+// PrimaryPublished is the last seq whose events the primary said it had
+// published (handed to its FIX sessions), from its latest heartbeat; -1 when
+// no heartbeat carried it (none came yet, or a primary that predates the
+// field). It may lag the primary by one heartbeat interval.
+func (r *Receiver) PrimaryPublished() int64 { return r.published.Load() }
 
 // Epoch is the epoch of the primary followed last.
 func (r *Receiver) Epoch() uint64 { return r.epoch.Load() }
@@ -274,6 +282,9 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 			br := bodyReader{b: f.body}
 			if primaryLast := int64(br.u64()); primaryLast < next {
 				r.markInSync()
+			}
+			if len(br.b) >= 8 { // an 8-byte heartbeat predates the published seq
+				r.published.Store(int64(br.u64()))
 			}
 		case typeSnapshot:
 			if snap == nil {

@@ -368,3 +368,30 @@ func TestFrameDamageIsAnError(t *testing.T) {
 		t.Fatalf("flipped bit: %v, want a bad frame", err)
 	}
 }
+
+// TestHeartbeatCarriesPublishedSeq: the seq the primary's publish stage
+// reached (MarkPublished) reaches the standby in heartbeats, idle or not.
+func TestHeartbeatCarriesPublishedSeq(t *testing.T) {
+	p := newPrimary(t, t.TempDir(), 0, 1024)
+	sb := startStandby(t, t.TempDir(), p.s.Addr().String())
+	defer sb.stop()
+	if got := sb.r.PrimaryPublished(); got > 0 {
+		t.Fatalf("PrimaryPublished %d before anything was published", got)
+	}
+	last := p.batch(50)
+	p.s.MarkPublished(30)
+	deadline := time.Now().Add(waitLong)
+	for sb.r.PrimaryPublished() != 30 {
+		if time.Now().After(deadline) {
+			t.Fatalf("PrimaryPublished %d, want 30", sb.r.PrimaryPublished())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.s.MarkPublished(last)
+	for sb.r.PrimaryPublished() != last {
+		if time.Now().After(deadline) {
+			t.Fatalf("PrimaryPublished %d, want %d", sb.r.PrimaryPublished(), last)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -66,6 +66,7 @@ type Sender struct {
 	opening  map[net.Conn]struct{} // connections whose first frame has not come yet
 
 	shipped     atomic.Int64
+	published   atomic.Int64 // the caller's publish stage: last seq whose events went out (MarkPublished)
 	acked       atomic.Int64
 	connected   atomic.Bool
 	caughtUp    atomic.Bool
@@ -103,6 +104,7 @@ func Listen(opts SenderOptions) (*Sender, error) {
 		s.logf = log.Printf
 	}
 	s.shipped.Store(opts.NextSeq - 1)
+	s.published.Store(opts.NextSeq - 1)
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -137,6 +139,12 @@ func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
 	s.shipped.Store(firstSeq + int64(len(recs)) - 1)
 	notify(s.data)
 }
+
+// MarkPublished records that the events of every command up to seq have
+// left the primary (handed to the FIX sessions); heartbeats carry it to the
+// standby, which after a failover resends the reports of the commands after
+// it. Hot path: one atomic store.
+func (s *Sender) MarkPublished(seq int64) { s.published.Store(seq) }
 
 // Await blocks until the standby has acknowledged seq, or until timeout
 // passes (timeout 0: no bound), or the Sender closes. It reports whether seq
@@ -435,12 +443,24 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 		_, err := c.Write(b)
 		return err
 	}
+	sendHeartbeat := func() error {
+		fw.begin(typeHeartbeat, epoch)
+		fw.u64(uint64(s.shipped.Load()))
+		fw.u64(uint64(s.published.Load()))
+		return write(fw.finish())
+	}
 	for {
 		select {
 		case <-s.closing:
 			return ErrClosed
 		case <-readerDone:
 			return nil
+		case <-heartbeat.C:
+			// Also while streaming: the heartbeat carries the published
+			// seq, which a busy stream would otherwise never update.
+			if err := sendHeartbeat(); err != nil {
+				return err
+			}
 		default:
 		}
 		s.mu.Lock()
@@ -477,9 +497,7 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 		select {
 		case <-s.data:
 		case <-heartbeat.C:
-			fw.begin(typeHeartbeat, epoch)
-			fw.u64(uint64(s.shipped.Load()))
-			if err := write(fw.finish()); err != nil {
+			if err := sendHeartbeat(); err != nil {
 				return err
 			}
 		case <-readerDone:

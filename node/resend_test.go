@@ -1,0 +1,111 @@
+package node_test
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// stuckSink is a primary's publisher that stops handing events on once
+// stuck is set, until release is closed: the primary has journaled and
+// replicated commands whose reports never reached a broker's socket.
+type stuckSink struct {
+	stuck   atomic.Bool
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *stuckSink) Publish(*matcher.Event) {
+	if s.stuck.Load() {
+		<-s.release
+	}
+}
+
+func (s *stuckSink) unstick() { s.once.Do(func() { close(s.release) }) }
+
+// TestPromotionResendsUnpublishedReports: the primary's publish stage
+// stalls after the A orders; the B orders are journaled and replicated but
+// never reported. The standby, promoted, resends to the broker after its
+// Logon (ResetSeqNumFlag=Y) exactly the B reports, with their ExecIDs and
+// PossResend=Y, and nothing of the A orders, which the primary had said it
+// published.
+func TestPromotionResendsUnpublishedReports(t *testing.T) {
+	dirP, dirS := t.TempDir(), t.TempDir()
+	var logP, logS logLines
+	out := &stuckSink{release: make(chan struct{})}
+	defer out.unstick()
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Publisher: out, Logf: func(f string, a ...any) { logP.logf(f, a...); t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	defer func() { out.unstick(); p.Stop() }()
+
+	submit := func(prefix string) {
+		for i := range 10 { // buys only: one New report each, nothing crosses
+			if err := p.Submit(order(1, fmt.Sprintf("%s%d", prefix, i), matcher.Buy, int64(100+i), 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	heard := func() int64 { st, _ := s.ReplicationStats(); return st.PrimaryPublished }
+	submit("A")
+	waitUntil(t, "the standby hears that the A reports went out", func() bool {
+		return lastSeq(p) >= 10 && lastSeq(s) == lastSeq(p) && heard() >= lastSeq(p)
+	})
+	lastA := heard()
+	out.stuck.Store(true)
+	submit("B")
+	waitUntil(t, "the standby has the B orders", func() bool { return lastSeq(p) >= lastA+10 && lastSeq(s) == lastSeq(p) })
+	time.Sleep(100 * time.Millisecond) // several heartbeats: the published seq stays
+	if got := heard(); got != lastA {
+		t.Fatalf("the standby heard published seq %d, want %d (the primary's publish stage is stuck)", got, lastA)
+	}
+
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("PROMOTION: 10 reports of commands after seq %d", lastA); !logS.has(want) {
+		t.Errorf("no log line %q", want)
+	}
+	c := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer c.Close()
+	for i := range 10 {
+		m := c.Next(wait)
+		f := fixtest.Fields(m)
+		if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+			t.Errorf("report %d: PossResend(97) %q, want Y", i, pr)
+		}
+		if f[tag.MsgType] != "8" || f[tag.ExecType] != "0" || f[tag.ClOrdID] != fmt.Sprintf("B%d", i) {
+			t.Errorf("report %d: %v, want the New report of B%d", i, f, i)
+		}
+		// The ExecID is the one the old primary would have sent: the seq of
+		// the command times the stride (its first event).
+		id, err := strconv.ParseInt(f[tag.ExecID], 10, 64)
+		if err != nil || id%matcher.ExecIDStride != 0 || id/matcher.ExecIDStride <= lastA || id/matcher.ExecIDStride != lastA+int64(i)+1 {
+			t.Errorf("report %d: ExecID %q, want seq %d × ExecIDStride", i, f[tag.ExecID], lastA+int64(i)+1)
+		}
+	}
+	c.Quiet(300 * time.Millisecond) // nothing for the A orders
+	if !logS.has("resent 10 reports") {
+		t.Error("the gateway did not log the resend")
+	}
+}
