@@ -15,8 +15,8 @@ import (
 // vs 257 µs). The fsync is most of an order's acknowledgement latency, and
 // an order waits for up to two of them (the one under way when it arrives,
 // then its own): `ringex serve` with `bench fix --addr` at 10,000 orders/s,
-// interleaved A/B runs, p50 fell from 495-606 to 367-494 µs (1 session) and
-// from 553-862 to 440-700 µs (8 sessions). In `bench pipeline`, where the
+// interleaved A/B runs, p50 fell from 553-927 to 346-698 µs with 8 sessions
+// (README, Performance, has every run). In `bench pipeline`, where the
 // load generator shares the exchange's two Ps, the faster fsyncs make
 // smaller batches and more wake-ups, and p90 rose (0.76-1.05 ms to
 // 1.25-2.66 ms over eight runs each): the in-process figure is the worse
