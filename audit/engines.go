@@ -47,6 +47,13 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 		e.out = e.out[:0]
 		return e.out
 	}
+	if everyPartition(cmd.Kind) {
+		e.out = e.out[:0]
+		for _, p := range e.parts {
+			e.out = p.Apply(cmd, e.out)
+		}
+		return e.out
+	}
 	e.out = e.engineOf(cmd.Symbol).Apply(cmd, e.out[:0])
 	return e.out
 }

@@ -30,6 +30,7 @@ type loadGen struct {
 	pos     map[int64]int // order id -> index in live
 	dead    []sentRef     // recently finished, for late cancels
 	noMass  bool          // send no mass cancels (the FIX gateway takes none)
+	dayLen  int64         // > 0: every dayLen-th command ends the trading day
 }
 
 type sentRef struct {
@@ -72,6 +73,10 @@ func (g *loadGen) draw() matcher.Command {
 	g.seq++
 	g.ns += 1 + g.rng.Int64N(50_000)
 	c := matcher.Command{Seq: g.seq, TimeNs: g.ns}
+	if g.dayLen > 0 && g.seq%g.dayLen == 0 {
+		c.Kind = matcher.KindEndOfDay
+		return c
+	}
 	newW := 45
 	if len(g.live) < loadResting/2 {
 		newW = 70

@@ -55,6 +55,10 @@ func kindName(k matcher.Kind) string {
 		return "replace"
 	case matcher.KindMassCancel:
 		return "mass_cancel"
+	case matcher.KindStatus:
+		return "status"
+	case matcher.KindEndOfDay:
+		return "end_of_day"
 	}
 	if n := checkpointKindName(k); n != "" {
 		return n

@@ -330,7 +330,7 @@ func (r *runner) work(p int) {
 		out.events, out.hashes, out.snaps = out.events[:0], out.hashes[:0], out.snaps[:0]
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			if cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind) {
+			if (cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind)) || everyPartition(cmd.Kind) {
 				out.events = e.Apply(cmd, out.events)
 			}
 			out.ends[i] = int32(len(out.events))
@@ -353,6 +353,7 @@ func (r *runner) visit(fn visit) error {
 	var cap captured
 	cap.hashes = make([]uint64, np)
 	cap.snaps = make([][]byte, np)
+	var every []matcher.Event // an every-partition command's events, partition by partition
 	for c := range r.consumer {
 		c.done.Wait()
 		var hi, si int
@@ -382,7 +383,19 @@ func (r *runner) visit(fn visit) error {
 				}
 				cp = &cap
 			}
-			if err := fn(cmd, out.events[lo:out.ends[i]], cp); err != nil {
+			evs := out.events[lo:out.ends[i]]
+			if everyPartition(cmd.Kind) {
+				every = every[:0]
+				for q := range c.part {
+					from := int32(0)
+					if i > 0 {
+						from = c.part[q].ends[i-1]
+					}
+					every = append(every, c.part[q].events[from:c.part[q].ends[i]]...)
+				}
+				evs = every
+			}
+			if err := fn(cmd, evs, cp); err != nil {
 				return err
 			}
 		}

@@ -22,7 +22,9 @@ const fixtureCommands = 6000
 func fixture(t *testing.T) (string, []matcher.Command, *Venue) {
 	t.Helper()
 	dir := t.TempDir()
-	cmds := newLoadGen(42, 4, 5).commands(fixtureCommands)
+	g := newLoadGen(42, 4, 5)
+	g.dayLen = 2500 // two trading days end in it: their expiries replay in every partition
+	cmds := g.commands(fixtureCommands)
 	writeJournal(t, dir, cmds, 128<<10)
 	return dir, cmds, testVenue(t)
 }
@@ -58,6 +60,9 @@ func TestTrailHasEveryCommandAndEvent(t *testing.T) {
 			if seq := int64(r["seq"].(float64)); seq != cmds[nCmd].Seq {
 				t.Fatalf("command row %d has seq %d, want %d", nCmd, seq, cmds[nCmd].Seq)
 			}
+			if cmds[nCmd].Kind == matcher.KindEndOfDay && r["what"] != "end_of_day" {
+				t.Fatalf("command row %d: %v, want end_of_day", nCmd, r["what"])
+			}
 			nCmd++
 		case "event":
 			ev := &events[nEv]
@@ -68,13 +73,16 @@ func TestTrailHasEveryCommandAndEvent(t *testing.T) {
 				t.Fatalf("event row %d: %v, want %v", nEv, r["what"], ev.Type)
 			}
 			kinds[ev.Type.String()]++
+			if ev.Reason == matcher.ReasonExpired {
+				kinds["end_of_day_expiry"]++
+			}
 			nEv++
 		}
 	}
 	if nCmd != len(cmds) || nEv != len(events) {
 		t.Fatalf("trail has %d commands and %d events, want %d and %d", nCmd, nEv, len(cmds), len(events))
 	}
-	for _, k := range []string{"accepted", "fill", "cancelled", "replaced", "cancel_rejected", "expired"} {
+	for _, k := range []string{"accepted", "fill", "cancelled", "replaced", "cancel_rejected", "expired", "end_of_day_expiry"} {
 		if kinds[k] == 0 {
 			t.Errorf("the fixture produced no %s event: the load is too narrow (%v)", k, kinds)
 		}

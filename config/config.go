@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 //go:embed default.json
@@ -32,6 +33,31 @@ type Config struct {
 	// Replication runs a hot standby beside the primary; role "" (the
 	// default) turns it off.
 	Replication Replication `json:"replication"`
+	// TradingDay says when the day ends on its own; the operator can end
+	// it at any time with 'ringex endofday'.
+	TradingDay TradingDay `json:"tradingDay"`
+}
+
+// TradingDay holds the end-of-day schedule. At the end of the day every
+// resting Day order expires, GTC orders stay, and each broker's ClOrdIDs
+// may be used again.
+type TradingDay struct {
+	// EndUTC is the time of day, "HH:MM" in UTC, at which the primary ends
+	// the trading day, every day; empty: never on its own.
+	EndUTC string `json:"endUTC"`
+}
+
+// ParseEndUTC reads a tradingDay.endUTC value as the time since midnight;
+// ok is false for the empty string (no schedule).
+func ParseEndUTC(s string) (at time.Duration, ok bool, err error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	t, err := time.Parse("15:04", s)
+	if err != nil || len(s) != 5 {
+		return 0, false, fmt.Errorf("tradingDay.endUTC %q: want HH:MM (UTC, 24-hour) or empty", s)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true, nil
 }
 
 // Replication holds the hot-standby settings. Both nodes of a pair normally
@@ -42,7 +68,7 @@ type Replication struct {
 	Role    string `json:"role"`    // "" (off), "primary" or "standby"
 	Listen  string `json:"listen"`  // this node's replication host:port, where a standby connects while this node is primary
 	Primary string `json:"primary"` // the peer's replication host:port: followed while standby; probed at start by a primary, which follows it instead if a primary serves there
-	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote' and 'ringex status'; empty: none
+	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote', 'ringex status' and 'ringex endofday'; empty: none
 	// Mode "sync": a broker is told of nothing the standby has not made
 	// durable. "async": the primary does not wait; a failover loses what the
 	// standby had not received.
@@ -227,6 +253,9 @@ func (c *Config) Check() error {
 	}
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
+	}
+	if _, _, err := ParseEndUTC(c.TradingDay.EndUTC); err != nil {
+		return err
 	}
 	return c.Replication.check()
 }

@@ -200,8 +200,9 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 // about 40 bytes an id in all: a day of 10 million ids is about 400 MB. Two
 // different ids share a hash with odds of about n/2^64 per new id; such an
 // order would be refused as a duplicate, never accepted twice. Only the
-// account's own session goroutine uses it once the acceptor runs; the mutex
-// is never contended and orders the handover between connections.
+// account's own session goroutine uses it once the acceptor runs, and the
+// publish stage once a day (EndOfDay); the mutex is hardly ever contended
+// and orders the handover between connections.
 type usedIDs struct {
 	mu  sync.Mutex
 	set map[uint64]struct{}
@@ -239,6 +240,22 @@ func (g *Gateway) Remember(account uint32, id matcher.ClOrdID) {
 		return
 	}
 	g.claim(account, &id)
+}
+
+// EndOfDay starts a new ClOrdID day: every account's used set is emptied,
+// so a broker may use yesterday's ids again. The matcher forgets its
+// retired ids at the same command, and keeps refusing the id of a live
+// GTC order. The publish stage calls it at the end-of-day slot; each
+// account's mutex orders it with that account's session goroutine, so an
+// id claimed before it is forgotten, one claimed after it counts for the
+// new day. Cold path: once a day.
+func (g *Gateway) EndOfDay() {
+	for i := range g.used {
+		u := &g.used[i]
+		u.mu.Lock()
+		u.set = nil
+		u.mu.Unlock()
+	}
 }
 
 // logfHandler is a slog.Handler that writes one line per record through a

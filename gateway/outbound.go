@@ -370,7 +370,8 @@ func statusAnswer(ev *matcher.Event) byte {
 		return orderStatus(ev)
 	case matcher.ReasonUserCancel, matcher.ReasonMassCancel, matcher.ReasonSelfTrade:
 		return '4' // as its EvCancelled was reported
-	case matcher.ReasonIOCRemainder, matcher.ReasonFOKUnfilled, matcher.ReasonMarketRemainder, matcher.ReasonNoLiquidity:
+	case matcher.ReasonIOCRemainder, matcher.ReasonFOKUnfilled, matcher.ReasonMarketRemainder, matcher.ReasonNoLiquidity,
+		matcher.ReasonExpired:
 		return 'C' // as its EvExpired was reported
 	}
 	return '8'
@@ -444,6 +445,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonIOCRemainder:    "immediate-or-cancel remainder",
 	matcher.ReasonMarketRemainder: "market order remainder",
 	matcher.ReasonBookFull:        "the book is full",
+	matcher.ReasonExpired:         "day order expired at the end of the trading day",
 }
 
 func reasonText(r matcher.Reason) string {

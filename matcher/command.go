@@ -53,6 +53,13 @@ const (
 	// goes through the ring like any command, so the answer is consistent
 	// with everything acknowledged before it.
 	KindStatus Kind = 7
+	// KindEndOfDay (Symbol 0, no other field) ends the trading day in every
+	// engine: each resting Day order expires (EvExpired, ReasonExpired),
+	// oldest first, GTC orders stay, and the engine forgets the ClOrdIDs of
+	// finished orders and those replaced away, so a new day may reuse them.
+	// Like KindCheckpoint it is not partitioned by symbol: the node gives
+	// it to every match partition.
+	KindEndOfDay Kind = 8
 )
 
 // A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
@@ -160,7 +167,7 @@ func (c *Command) Decode(b []byte) error {
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
-	if c.Kind < KindNew || c.Kind > KindStatus {
+	if c.Kind < KindNew || c.Kind > KindEndOfDay {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

@@ -15,7 +15,8 @@
 //
 // Engine.Apply takes one Command and appends the events it caused, in
 // order, to a caller's slice. Event i of a command has ExecID
-// Seq×ExecIDStride+i; a new order's OrderID is its command's Seq. Every event
+// Seq×ExecIDStride+i, except an end-of-day expiry (EndOfDayExecID); a new
+// order's OrderID is its command's Seq. Every event
 // carries the order's whole state after it (quantities, notional, prices,
 // ClOrdIDs, side, type, time in force) and the Kind, Seq and TimeNs of the
 // causing command. Nothing is ever dropped: a command causes at most
@@ -37,7 +38,8 @@
 //     FOK that cannot fill completely, taking self-trade prevention into
 //     account, expires with ReasonFOKUnfilled and leaves no other trace. A
 //     market order never trades beyond BandTicks from the last trade price.
-//     Day and GTC behave alike: the engine has no session end.
+//     Day and GTC differ only at the end of the day (below) and in the
+//     scope of a Day mass cancel.
 //   - Cancel and replace name their target by OrderID when non-zero, else by
 //     (Account, OrigClOrdID), in Symbol. Another account's order, or one in
 //     another symbol, is unknown (ReasonUnknownOrder); a finished order, or a
@@ -69,6 +71,15 @@
 //     latest ClOrdID and by its OrderID.
 //   - Checkpoint markers (KindCheckpoint, KindCheckpointHash) are for the
 //     node and replay: the engine applies nothing and says nothing.
+//   - End of day (KindEndOfDay) expires every resting Day order of every
+//     book, lowest order id first (EvExpired, ReasonExpired, LeavesQty 0),
+//     and leaves GTC orders as they are; with none to expire it causes no
+//     event. Then a new ClOrdID day begins: the engine forgets every
+//     retired ClOrdID (see below), so cancels, replaces and status
+//     requests naming a finished order find it unknown. The node gives the
+//     command to every engine at once, so an expiry's ExecID derives from
+//     its order, not from its index in the command: EndOfDayExecID(OrderID),
+//     the one id below the next command's that no command reaches.
 //
 // # ClOrdIDs
 //
@@ -83,6 +94,8 @@
 // reads one word of a 32 KiB union filter, and the generations' filters
 // and tables only when that says "maybe" (see index.go). It is engine
 // state, in the snapshot and the hash, since replay rebuilds it.
+// An end of day empties it, keeping its memory: the ClOrdIDs of live (GTC)
+// orders stay in use, every other one may be used again the next day.
 //
 // # Memory
 //

@@ -1,8 +1,10 @@
 package matcher
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Hard bounds. Prices and quantities are bounded so that a notional
@@ -126,6 +128,8 @@ type Engine struct {
 	ret     retired // ClOrdIDs and ids of finished orders, ClOrdIDs replaced away
 	lastSeq int64   // Seq of the last accepted new order: order ids only increase
 
+	dayOrders []int32 // the Day orders an end of day expires; grows to the most that rested at one
+
 	// Set for the duration of one Apply.
 	cmd     *Command
 	out     []Event
@@ -228,6 +232,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyStatus(cmd)
 	case KindCheckpoint, KindCheckpointHash:
 		// markers for the node and for replay; no state, no events
+	case KindEndOfDay:
+		e.applyEndOfDay()
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}
@@ -572,6 +578,34 @@ func (e *Engine) applyMassCancel(c *Command) {
 		e.rejectCmd(EvMassCancelReport, ReasonNone)
 		e.out[len(e.out)-1].CumQty = cancelled
 	}
+}
+
+// applyEndOfDay expires every resting Day order, oldest (lowest order id)
+// first, and starts a new ClOrdID day: the retired store forgets every
+// ClOrdID it remembers, those of the orders just expired included. A live
+// GTC order keeps its ClOrdID, which stays in use. Cold path: once a day;
+// it allocates only to grow dayOrders.
+func (e *Engine) applyEndOfDay() {
+	e.dayOrders = e.dayOrders[:0]
+	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
+		// A pool entry is a resting order exactly when it is linked into a
+		// level: free entries and orders still matching have no level.
+		if o := &e.orders[oi]; o.level != 0 && o.tif == Day {
+			e.dayOrders = append(e.dayOrders, oi)
+		}
+	}
+	// The pool reuses entries, so its order is not acceptance order; order
+	// ids are (they are command sequence numbers).
+	slices.SortFunc(e.dayOrders, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
+	for _, oi := range e.dayOrders {
+		o := &e.orders[oi]
+		e.unlinkLevel(e.book(o.symbol), oi)
+		o.leaves = 0
+		ev := e.emit(EvExpired, ReasonExpired, o)
+		ev.ExecID = EndOfDayExecID(o.id)
+		e.finish(oi, ReasonExpired)
+	}
+	e.ret.reset()
 }
 
 // emit appends an event describing order o after the change it reports.

@@ -97,12 +97,16 @@ func run(t *testing.T, e *Engine, cmds []Command) []string {
 // checkEvents checks what every event of a command must satisfy.
 func checkEvents(t *testing.T, c *Command, evs []Event) {
 	t.Helper()
-	if len(evs) == 0 && c.Kind != KindMassCancel {
+	if len(evs) == 0 && c.Kind != KindMassCancel && c.Kind != KindEndOfDay {
 		t.Fatalf("command %d (kind %d) caused no event", c.Seq, c.Kind)
 	}
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Seq != c.Seq || ev.TimeNs != c.TimeNs || ev.ExecID != c.Seq*ExecIDStride+int64(i) || ev.Kind != c.Kind {
+		execID := c.Seq*ExecIDStride + int64(i)
+		if c.Kind == KindEndOfDay {
+			execID = EndOfDayExecID(ev.OrderID)
+		}
+		if ev.Seq != c.Seq || ev.TimeNs != c.TimeNs || ev.ExecID != execID || ev.Kind != c.Kind {
 			t.Fatalf("event %d of command %d: ids %d/%d/%d kind %d", i, c.Seq, ev.Seq, ev.TimeNs, ev.ExecID, ev.Kind)
 		}
 		if ev.CumQty < 0 || ev.LeavesQty < 0 || ev.CumQty+ev.LeavesQty > ev.OrderQty && ev.Type != EvCancelled && ev.Type != EvExpired {

@@ -10,7 +10,7 @@ const (
 	EvReplaced       EventType = 4 // cancel/replace took effect
 	EvRejected       EventType = 5 // a new order was refused; nothing changed
 	EvCancelRejected EventType = 6 // a cancel or replace was refused; nothing changed
-	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order
+	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order, or a Day order at the end of the day
 	EvStatus         EventType = 8 // answer to KindStatus: the order as it stands or as it ended, or Reason why not (FIX ExecType OrderStatus); see Engine.applyStatus
 	// EvMassCancelReport ends a KindMassCancel that asked for it (Qty > 0):
 	// the command's own fields, with CumQty the number of orders it cancelled.
@@ -38,6 +38,9 @@ const (
 	ReasonFOKUnfilled     Reason = 13 // FOK could not fill completely
 	ReasonIOCRemainder    Reason = 14
 	ReasonMarketRemainder Reason = 15
+	// ReasonExpired: a resting Day order expired at the end of the trading
+	// day (KindEndOfDay). 16 is ReasonBookFull (engine.go).
+	ReasonExpired Reason = 17
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs
@@ -67,5 +70,14 @@ type Event struct {
 }
 
 // ExecIDStride bounds the events one command may cause when ids are derived
-// as Seq*ExecIDStride + index; the engine never emits more per command.
+// as Seq*ExecIDStride + index; the engine never emits more per command, and
+// never index ExecIDStride-1, which EndOfDayExecID takes.
 const ExecIDStride = 1 << 20
+
+// EndOfDayExecID is the ExecID of order id's expiry at the end of the day.
+// A KindEndOfDay runs in every match partition at once, so numbering its
+// events by their index in the command would give two partitions the same
+// ids; an order expires at most once, and no command reaches index
+// ExecIDStride-1 (2·MaxOrdersLimit+2 events at most), so the last id of the
+// order's own command is free for it.
+func EndOfDayExecID(orderID int64) int64 { return orderID*ExecIDStride + ExecIDStride - 1 }

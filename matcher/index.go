@@ -547,8 +547,9 @@ const zeroEvery = 16
 // retPerGen returns the generation size that remembers at least window records.
 func retPerGen(window int) int { return max(1, (window+retGens-2)/(retGens-1)) }
 
-func (r *retired) init(window int) {
-	n := retPerGen(window)
+func (r *retired) init(window int) { r.initPerGen(retPerGen(window)) }
+
+func (r *retired) initPerGen(n int) {
 	*r = retired{perGen: n, genSlots: 4, filterLines: 1}
 	for r.genSlots < 4*n {
 		r.genSlots *= 2
@@ -566,6 +567,23 @@ func (r *retired) init(window int) {
 	}
 	r.zeroUBatch = (r.uwords + steps - 1) / steps
 	r.uActive, r.uClear = unionFor(0)
+}
+
+// reset forgets every record, as at the start: the end of a trading day.
+// It keeps the memory already allocated and zeroes it, so the next day's
+// records allocate nothing new. Cold path.
+func (r *retired) reset() {
+	ring, gens, filter, union := r.ring, r.gens, r.filter, r.union
+	r.initPerGen(r.perGen)
+	for _, t := range gens {
+		clear(t)
+	}
+	clear(filter)
+	clear(union[0])
+	clear(union[1])
+	// The ring keeps its length: records are written in place from index
+	// 0 again, and lookups reach only those the tables point to.
+	r.ring, r.gens, r.filter, r.union = ring, gens, filter, union
 }
 
 // unionFor returns, for generation g, the union filter lookups read and

@@ -91,10 +91,25 @@ func (m *refModel) apply(c *Command) []Event {
 	case KindStatus:
 		m.status(c)
 	case KindCheckpoint, KindCheckpointHash:
+	case KindEndOfDay:
+		m.endOfDay()
 	default:
 		m.reject(EvRejected, ReasonInvalidOrder)
 	}
 	return m.out
+}
+
+// endOfDay expires the live Day orders in acceptance order and forgets
+// every retired ClOrdID: a new day.
+func (m *refModel) endOfDay() {
+	for _, o := range slices.Clone(m.live) {
+		if o.tif == Day {
+			o.leaves = 0
+			m.emit(EvExpired, ReasonExpired, o).ExecID = EndOfDayExecID(o.id)
+			m.finish(o, ReasonExpired)
+		}
+	}
+	m.hist = nil
 }
 
 func (m *refModel) emit(typ EventType, reason Reason, o *refOrder) *Event {

@@ -21,7 +21,7 @@ var reasonNames = [...]string{
 	ReasonInvalidQty: "invalid_qty", ReasonPriceBand: "price_band", ReasonSelfTrade: "self_trade",
 	ReasonNoLiquidity: "no_liquidity", ReasonUserCancel: "user_cancel", ReasonMassCancel: "mass_cancel",
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
-	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full",
+	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
 }
 
 // String returns a short snake_case name, suitable for FIX Text and logs.

@@ -196,7 +196,10 @@ func (g *streamGen) next() Command {
 			c.Qty, c.Price = 1, 7 // a broker's request: report when done
 		}
 	default:
-		c.Kind = Kind(g.pick(10)) // checkpoint markers, and kinds that do not exist
+		c.Kind = Kind(g.pick(10)) // checkpoint markers, end of day, and kinds that do not exist
+		if c.Kind == KindEndOfDay && !g.chance(20) {
+			c.Kind = 9 // a day of about 2,500 commands: long enough to fill the ClOrdID windows
+		}
 	}
 	return c
 }

@@ -446,7 +446,7 @@ func validFinal(o *order, end Reason) bool {
 	case ReasonNone:
 		return o.cum == o.qty
 	case ReasonUserCancel, ReasonMassCancel, ReasonSelfTrade,
-		ReasonIOCRemainder, ReasonMarketRemainder, ReasonNoLiquidity, ReasonFOKUnfilled:
+		ReasonIOCRemainder, ReasonMarketRemainder, ReasonNoLiquidity, ReasonFOKUnfilled, ReasonExpired:
 		return o.cum < o.qty
 	}
 	return false

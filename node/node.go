@@ -66,6 +66,8 @@ type Node struct {
 	switcher  switchPublisher // the publisher of a replicated node
 	cpSeq     int64           // publish stage only: the last checkpoint collected
 	cpHash    uint64
+	dayStop   chan struct{} // closed by Stop: the end-of-day scheduler returns
+	dayDone   chan struct{}
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -81,7 +83,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts,
-		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{})}
+		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
+		dayStop: make(chan struct{}), dayDone: make(chan struct{})}
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
@@ -135,6 +138,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	n.startDayScheduler()
 	if n.following.Load() {
 		n.logf("ringex: STANDBY following %s, %d symbols, %d match partitions, journal %s, next sequence %d; FIX opens on promotion",
 			cfg.Replication.Primary, len(cfg.Symbols), len(n.partitions), n.journalDir(), n.baseSeq)
@@ -236,6 +240,10 @@ func (n *Node) replay(fromSeq int64) error {
 				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, uint64(cmd.Price))
 			}
 			checked++
+		case matcher.KindEndOfDay:
+			for _, p := range n.partitions {
+				scratch = p.engine.Apply(&cmd, scratch[:0])
+			}
 		default:
 			scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
 		}
@@ -252,8 +260,10 @@ func (n *Node) replay(fromSeq int64) error {
 }
 
 // rememberClOrdIDs gives the gateway every ClOrdID the journal shows each
-// broker has used, from the first record (a snapshot does not hold them), so
-// a duplicate is refused across symbols and across restarts and failovers.
+// broker has used since the last end of day (a snapshot does not hold
+// them), so a duplicate is refused across symbols and across restarts and
+// failovers. It reads from the first record and starts the set again at
+// each KindEndOfDay, as the publish stage did when it ran.
 // A journal that begins after seq 1 (its oldest segments were removed, or
 // a standby installed its primary's snapshot) gives those it still holds,
 // and the log says from where.
@@ -276,6 +286,9 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 		case matcher.KindNew, matcher.KindReplace, matcher.KindCancel, matcher.KindMassCancel:
 			g.Remember(cmd.Account, cmd.ClOrdID)
 			count++
+		case matcher.KindEndOfDay:
+			g.EndOfDay()
+			count = 0
 		}
 		return nil
 	})
@@ -339,9 +352,15 @@ func (n *Node) Submit(cmd *matcher.Command) error {
 }
 
 func (n *Node) submit(cmd *matcher.Command) error {
+	_, err := n.submitSeq(cmd)
+	return err
+}
+
+// submitSeq is submit, returning the journal sequence the command got.
+func (n *Node) submitSeq(cmd *matcher.Command) (int64, error) {
 	seq, err := n.ring.Claim()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s := n.ring.Slot(seq)
 	s.cmd = *cmd
@@ -349,7 +368,7 @@ func (n *Node) submit(cmd *matcher.Command) error {
 	s.cmd.TimeNs = time.Now().UnixNano()
 	s.nEvents = 0
 	n.ring.Publish(seq)
-	return nil
+	return n.baseSeq + seq, nil
 }
 
 // fail stops the pipeline with err and says so in the log, once: from here
@@ -396,6 +415,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 		case matcher.KindCheckpointHash:
 			n.verifyCheckpoint(&s.cmd)
 			continue
+		case matcher.KindEndOfDay:
+			n.publishEndOfDay(seq)
+			continue
 		}
 		count := int(s.nEvents)
 		for i := 0; i < count && i < inlineEvents; i++ {
@@ -424,6 +446,8 @@ func (n *Node) publishBatch(lo, hi int64) {
 func (n *Node) Stop() error {
 	n.stopOnce.Do(func() {
 		n.stopping.Store(true)
+		close(n.dayStop)
+		<-n.dayDone
 		n.stopReplication()
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.

@@ -74,6 +74,15 @@ func (h *matchHandler) Handle(lo, hi int64) {
 			continue
 		case matcher.KindCheckpointHash:
 			continue // proof for replay; the live engines computed it
+		case matcher.KindEndOfDay:
+			// Every partition expires its own Day orders. The slot's inline
+			// events belong to one partition, so each puts all of its
+			// expiries in its own spill store (a cold path, once a day).
+			p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
+			if len(p.scratch) > 0 {
+				p.putSpill(seq, p.scratch)
+			}
+			continue
 		}
 		if int(s.cmd.Symbol%count) != p.index {
 			continue

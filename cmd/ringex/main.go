@@ -35,6 +35,10 @@ Usage:
                           promote a running standby to primary
   ringex status [--admin host:port]
                           show a replicated node's role, epoch and sequence
+  ringex endofday [--admin host:port]
+                          end the trading day now: resting Day orders expire,
+                          GTC orders stay, ClOrdIDs may be used again
+                          (tradingDay.endUTC ends it every day on its own)
   ringex help [command]   show help for a command
 
 Run 'ringex serve --help' for the flags of serve.
@@ -59,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return replayMain(args[1:], stdout, stderr)
 	case "bench":
 		return benchMain(args[1:], stdout, stderr)
-	case "promote", "status":
+	case "promote", "status", "endofday":
 		return adminMain(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
@@ -89,7 +93,7 @@ func serve(args []string, out io.Writer) int {
 	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
-	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote'; overrides replication.admin")
+	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]

@@ -1,0 +1,136 @@
+package node
+
+import (
+	"errors"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/matcher"
+)
+
+// The trading day ends with one KindEndOfDay command, submitted through the
+// ring like any other, so it is journaled, replicated and replayed in its
+// place in the sequence:
+//
+//   - every match partition applies it to its engine (it is not
+//     partitioned by symbol): the resting Day orders expire and the engine
+//     forgets the ClOrdIDs of finished orders; each partition's expiries go
+//     to its spill store, since several partitions answer one slot;
+//   - the publish stage sends the expiries, partition by partition, then
+//     tells the gateway the day is over (dayEnder), which forgets each
+//     broker's used ClOrdIDs;
+//   - rememberClOrdIDs starts the set again at each one, so a restart keeps
+//     the new day's set.
+//
+// It comes from the scheduler (config tradingDay.endUTC, once a day) or from
+// the operator (EndOfDay: the admin endpoint's "endofday"). A standby never
+// submits it: it applies its primary's.
+
+// dayEnder is a publisher that keeps per-day state: the gateway's used
+// ClOrdIDs. The publish stage calls EndOfDay after the day's expiries.
+type dayEnder interface {
+	EndOfDay()
+}
+
+// ErrStandbyEndOfDay refuses an end of day on a standby.
+var ErrStandbyEndOfDay = errors.New("a standby follows its primary's journal: end the day on the primary")
+
+// EndOfDay ends the trading day now: it submits KindEndOfDay and returns
+// its journal sequence. The expiries reach the brokers once it is durable,
+// like any report.
+func (n *Node) EndOfDay() (int64, error) {
+	if n.following.Load() {
+		return 0, ErrStandbyEndOfDay
+	}
+	if n.stopping.Load() {
+		return 0, errors.New("the exchange is stopping")
+	}
+	cmd := matcher.Command{Kind: matcher.KindEndOfDay}
+	seq, err := n.submitSeq(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	n.logf("ringex: end of the trading day submitted at sequence %d", seq)
+	return seq, nil
+}
+
+// publishEndOfDay runs on the publish stage at a KindEndOfDay slot: every
+// partition has applied it, and its spill store holds its expiries. Cold
+// path.
+func (n *Node) publishEndOfDay(seq int64) {
+	expired := 0
+	for _, p := range n.partitions {
+		evs := p.takeSpill(seq)
+		for i := range evs {
+			n.publisher.Publish(&evs[i])
+		}
+		expired += len(evs)
+		p.recycle(evs)
+	}
+	if d, ok := n.publisher.(dayEnder); ok {
+		d.EndOfDay()
+	}
+	n.logf("ringex: trading day ended at sequence %d: %d Day orders expired; ClOrdIDs start again", n.baseSeq+seq, expired)
+}
+
+// EndOfDay passes the end of the day to the gateway once the node serves;
+// a standby has none, and its promotion rebuilds the gateway's ClOrdIDs
+// from the journal (rememberClOrdIDs).
+func (p *switchPublisher) EndOfDay() {
+	if to := p.to.Load(); to != nil {
+		if d, ok := (*to).(dayEnder); ok {
+			d.EndOfDay()
+		}
+	}
+}
+
+// startDayScheduler runs the goroutine that ends the day at
+// tradingDay.endUTC, every day, while this node is the primary. A node
+// started after that time waits for the next day's: it does not look back
+// for a day left open (the operator ends it with 'ringex endofday').
+func (n *Node) startDayScheduler() {
+	at, ok, _ := config.ParseEndUTC(n.cfg.TradingDay.EndUTC) // Check parsed it already
+	if !ok {
+		close(n.dayDone)
+		return
+	}
+	go func() {
+		defer close(n.dayDone)
+		var last time.Time // the end last taken
+		for {
+			now := time.Now().UTC()
+			if now.Before(last.Add(time.Second)) {
+				now = last.Add(time.Second) // a timer that fired early by the wall clock takes each end once
+			}
+			next := nextAt(now, at)
+			timer := time.NewTimer(time.Until(next))
+			select {
+			case <-n.dayStop:
+				timer.Stop()
+				return
+			case <-timer.C:
+			}
+			last = next
+			if n.following.Load() {
+				continue // the primary ends the day; its record follows in the stream
+			}
+			if _, err := n.EndOfDay(); err != nil {
+				n.logf("ringex: scheduled end of day not submitted: %v", err)
+				if n.ring.Err() != nil || n.stopping.Load() {
+					return
+				}
+			}
+		}
+	}()
+}
+
+// nextAt returns the first time of day at (a duration since midnight UTC)
+// strictly after now.
+func nextAt(now time.Time, at time.Duration) time.Time {
+	now = now.UTC()
+	next := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).Add(at)
+	if !next.After(now) {
+		next = next.AddDate(0, 0, 1)
+	}
+	return next
+}
