@@ -24,12 +24,6 @@ func checkpointKindName(k matcher.Kind) string {
 	return ""
 }
 
-// everyPartition reports whether every match partition applies commands
-// of kind k, as the node's match stage does: the end of the trading day,
-// whose expiries the node publishes partition by partition
-// (node/endofday.go).
-func everyPartition(k matcher.Kind) bool { return k == matcher.KindEndOfDay }
-
 // checkpointOf reports whether cmd marks a checkpoint (its seq is S).
 func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCheckpoint }
 

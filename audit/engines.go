@@ -47,7 +47,7 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 		e.out = e.out[:0]
 		return e.out
 	}
-	if everyPartition(cmd.Kind) {
+	if cmd.Kind.EveryPartition() {
 		e.out = e.out[:0]
 		for _, p := range e.parts {
 			e.out = p.Apply(cmd, e.out)

@@ -330,7 +330,7 @@ func (r *runner) work(p int) {
 		out.events, out.hashes, out.snaps = out.events[:0], out.hashes[:0], out.snaps[:0]
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			if (cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind)) || everyPartition(cmd.Kind) {
+			if (cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind)) || cmd.Kind.EveryPartition() {
 				out.events = e.Apply(cmd, out.events)
 			}
 			out.ends[i] = int32(len(out.events))
@@ -384,7 +384,7 @@ func (r *runner) visit(fn visit) error {
 				cp = &cap
 			}
 			evs := out.events[lo:out.ends[i]]
-			if everyPartition(cmd.Kind) {
+			if cmd.Kind.EveryPartition() {
 				every = every[:0]
 				for q := range c.part {
 					from := int32(0)

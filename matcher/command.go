@@ -62,6 +62,12 @@ const (
 	KindEndOfDay Kind = 8
 )
 
+// EveryPartition reports whether every match partition's engine applies a
+// command of kind k, instead of the one engine its symbol maps to: the end
+// of the trading day. The one place the node's match stage, its replay and
+// audit's replays learn it from. (Checkpoint kinds are applied by none.)
+func (k Kind) EveryPartition() bool { return k == KindEndOfDay }
+
 // A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
 // account's Day orders only, as cancel-on-disconnect does; GTC cancels every
 // resting order, as an OrderMassCancelRequest does.

@@ -240,12 +240,14 @@ func (n *Node) replay(fromSeq int64) error {
 				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, uint64(cmd.Price))
 			}
 			checked++
-		case matcher.KindEndOfDay:
+		default:
+			if !cmd.Kind.EveryPartition() {
+				scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
+				break
+			}
 			for _, p := range n.partitions {
 				scratch = p.engine.Apply(&cmd, scratch[:0])
 			}
-		default:
-			scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
 		}
 		return nil
 	})

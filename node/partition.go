@@ -74,10 +74,12 @@ func (h *matchHandler) Handle(lo, hi int64) {
 			continue
 		case matcher.KindCheckpointHash:
 			continue // proof for replay; the live engines computed it
-		case matcher.KindEndOfDay:
-			// Every partition expires its own Day orders. The slot's inline
-			// events belong to one partition, so each puts all of its
-			// expiries in its own spill store (a cold path, once a day).
+		}
+		if s.cmd.Kind.EveryPartition() {
+			// Every partition applies it (the end of the day: each expires
+			// its own Day orders). The slot's inline events belong to one
+			// partition, so each puts all of its events in its own spill
+			// store (a cold path, once a day).
 			p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
 			if len(p.scratch) > 0 {
 				p.putSpill(seq, p.scratch)
