@@ -334,8 +334,10 @@ func (j *Journal) closeFiles() error {
 	return err
 }
 
-// syncDir makes a directory's entries (a created, renamed or removed file)
-// durable.
+// SyncDir makes a directory's entries (a created, renamed or removed file)
+// durable. replica uses it for the files it moves beside a journal.
+func SyncDir(dir string) error { return syncDir(dir) }
+
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/ringex/ringex/journal"
 )
 
 // maxEpochs bounds the history a file or a frame may hold.
@@ -161,7 +163,7 @@ func (h *History) write(entries []Epoch) error {
 		err = os.Rename(tmp, h.path)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = journal.SyncDir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("replica: write %s: %w", h.path, err)
@@ -179,18 +181,6 @@ func newTerm() uint64 {
 			return t
 		}
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // agreement compares a standby's history and last durable seq with the

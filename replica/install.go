@@ -53,7 +53,7 @@ func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (str
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", fmt.Errorf("replica: install snapshot: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
 		return "", fmt.Errorf("replica: install snapshot: %w", err)
 	}
 	kept := "there was none"

@@ -37,7 +37,7 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 		if err := os.Rename(dir, aside); err != nil {
 			return "", fmt.Errorf("replica: truncate: %w", err)
 		}
-		if err := syncDir(filepath.Dir(dir)); err != nil {
+		if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
 			return "", fmt.Errorf("replica: truncate: %w", err)
 		}
 		logf("replica: journal %s begins at seq %d, after the seq %d it must be cut at: it is kept whole in %s, and the standby starts empty", dir, first, keep, aside)
@@ -88,7 +88,7 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
 	logf("replica: journal %s cut after seq %d in %v; the diverged journal is kept in %s", dir, keep, time.Since(start).Round(time.Millisecond), aside)
@@ -115,7 +115,7 @@ func copySnapshots(from, to string, keep int64) error {
 			return err
 		}
 	}
-	return syncDir(to)
+	return journal.SyncDir(to)
 }
 
 func copyFile(from, to string) error {
