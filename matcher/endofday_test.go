@@ -1,8 +1,6 @@
 package matcher
 
 import (
-	"slices"
-	"strings"
 	"testing"
 )
 
@@ -64,13 +62,7 @@ func TestEndOfDay(t *testing.T) {
 		}, []string{"cancel_rejected C1 unknown_order"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := New(testConfig())
-			got := run(t, e, tc.cmds)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("events:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tc.want, "\n       "))
-			}
-		})
+		expectEvents(t, tc.name, nil, tc.cmds, tc.want)
 	}
 }
 

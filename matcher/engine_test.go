@@ -76,6 +76,21 @@ func testConfig() Config {
 }
 
 // run applies cmds in order and returns the events of the last one.
+// expectEvents runs cmds on a fresh engine (testConfig, adjusted by cfg when
+// not nil) as subtest name and compares what run returns with want.
+func expectEvents(t *testing.T, name string, cfg func(*Config), cmds []Command, want []string) {
+	t.Run(name, func(t *testing.T) {
+		c := testConfig()
+		if cfg != nil {
+			cfg(&c)
+		}
+		got := run(t, New(c), cmds)
+		if !slices.Equal(got, want) {
+			t.Errorf("events:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(want, "\n       "))
+		}
+	})
+}
+
 func run(t *testing.T, e *Engine, cmds []Command) []string {
 	t.Helper()
 	var evs []Event
@@ -336,13 +351,7 @@ func TestLimitOrdersDay(t *testing.T) {
 		}, []string{"accepted o2 X1 10@99"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := New(testConfig())
-			got := run(t, e, tc.cmds)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("events:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tc.want, "\n       "))
-			}
-		})
+		expectEvents(t, tc.name, nil, tc.cmds, tc.want)
 	}
 }
 
@@ -594,17 +603,7 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 		}, []string{"cancel_rejected MASS unknown_symbol"}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig()
-			if tc.cfg != nil {
-				tc.cfg(&cfg)
-			}
-			e := New(cfg)
-			got := run(t, e, tc.cmds)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("events:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tc.want, "\n       "))
-			}
-		})
+		expectEvents(t, tc.name, tc.cfg, tc.cmds, tc.want)
 	}
 }
 
