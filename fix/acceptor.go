@@ -174,6 +174,7 @@ func (a *Acceptor) Start() error {
 	if err != nil {
 		return err
 	}
+	ln = wireListener{ln}
 	conf := a.cfg.TLS
 	if conf == nil && a.cfg.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(a.cfg.CertFile, a.cfg.KeyFile)
@@ -226,9 +227,6 @@ func (a *Acceptor) acceptLoop(ln net.Listener) {
 			a.log.Error("accept failed", "err", err)
 			time.Sleep(10 * time.Millisecond)
 			continue
-		}
-		if tc, ok := nc.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
 		}
 		a.mu.Lock()
 		if a.stopped {

@@ -175,12 +175,16 @@ func (r *reader) detach() {
 	s.flush()
 	s.mu.Lock()
 	wasLoggedOn := s.loggedOn && s.conn == r.nc
-	if s.conn == r.nc {
+	attached := s.conn == r.nc
+	if attached {
 		s.conn = nil
 		s.loggedOn = false
-		s.pending = s.pending[:0]
+		s.pending, s.pendMark = s.pending[:0], 0
 	}
 	s.mu.Unlock()
+	if attached {
+		s.delivery.detach()
+	}
 	r.nc.Close()
 	r.persistIn()
 	if wasLoggedOn || s.wasSlow() {
@@ -207,7 +211,8 @@ func (s *Session) attach(nc net.Conn) bool {
 	s.conn = nc
 	s.loggedOn = false
 	s.slow = false
-	s.pending = s.pending[:0]
+	s.pending, s.pendMark = s.pending[:0], 0
+	s.delivery.attach(nc)
 	s.lastSentNs.Store(time.Now().UnixNano())
 	return true
 }

@@ -35,6 +35,7 @@ type Session struct {
 	conn       net.Conn // the attached connection; nil when none
 	loggedOn   bool
 	pending    []byte // encoded messages for conn, not yet written
+	pendMark   int64  // the mark of the last marked message in pending; 0: none
 	spare      []byte
 	storeBuf   []byte // encoded messages for the store, not yet written
 	storeSpare []byte
@@ -51,6 +52,7 @@ type Session struct {
 	lastSentNs atomic.Int64
 	resendBuf  []byte
 	resendMsg  Message
+	delivery   delivery
 }
 
 // ID names the session: "FIX.4.4:ISLD->TW".
@@ -91,12 +93,20 @@ func (s *Session) NextSeqNums() (out, in int) {
 //
 // Hot path: allocates nothing once the queues have grown.
 func (s *Session) Send(msgType string, body *Fields) error {
-	return s.SendWithHeader(msgType, nil, body)
+	return s.SendMarked(msgType, nil, body, 0)
 }
 
 // SendWithHeader is Send with extra header fields, written after
 // TargetCompID(56) in the order given (PossResend(97), DeliverToCompID(128)).
 func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
+	return s.SendMarked(msgType, header, body, 0)
+}
+
+// SendMarked is SendWithHeader for a message tagged with mark, a number
+// greater than 0 that only grows within the session; Delivered says when
+// the counterparty has it. A message queued while no connection is logged
+// on carries no mark: it reaches the counterparty only by a resend.
+func (s *Session) SendMarked(msgType string, header, body *Fields, mark int64) error {
 	var h, b []byte
 	if header != nil {
 		h = header.b
@@ -109,7 +119,9 @@ func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
 		s.mu.Unlock()
 		return ErrStopped
 	}
-	s.queueLocked(msgType, h, b, s.loggedOn)
+	if s.queueLocked(msgType, h, b, s.loggedOn) && mark > 0 {
+		s.pendMark = mark
+	}
 	s.mu.Unlock()
 	s.signal()
 	return nil
@@ -149,8 +161,9 @@ func (s *Session) signal() {
 }
 
 // queueLocked encodes one message with the next MsgSeqNum into the store
-// queue and, when toConn and a connection is attached, the socket queue.
-func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) {
+// queue and, when toConn and a connection is attached, the socket queue;
+// it reports whether the message is in the socket queue.
+func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) bool {
 	seq := s.nextOut
 	s.nextOut++
 	start := len(s.storeBuf)
@@ -158,7 +171,7 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	msg := s.storeBuf[start:]
 	s.st.reserve(seq, len(msg))
 	if !toConn || s.conn == nil {
-		return
+		return false
 	}
 	s.pending = append(s.pending, msg...)
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
@@ -168,8 +181,10 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 		s.conn.Close()
 		s.conn = nil
 		s.loggedOn = false
-		s.pending = s.pending[:0]
+		s.pending, s.pendMark = s.pending[:0], 0
+		return false
 	}
+	return true
 }
 
 // encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
@@ -273,8 +288,8 @@ func (s *Session) flush() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	out, stored, base := s.pending, s.storeBuf, s.storeBase
-	s.pending, s.storeBuf = s.spare[:0], s.storeSpare[:0]
+	out, stored, base, mark := s.pending, s.storeBuf, s.storeBase, s.pendMark
+	s.pending, s.storeBuf, s.pendMark = s.spare[:0], s.storeSpare[:0], 0
 	s.storeBase += int64(len(stored))
 	conn, closeConn := s.conn, s.closeAfter
 	s.closeAfter = nil
@@ -289,6 +304,8 @@ func (s *Session) flush() {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := conn.Write(out); err != nil {
 			conn.Close()
+		} else {
+			s.delivery.wrote(mark)
 		}
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
@@ -319,7 +336,7 @@ func (s *Session) reset() {
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
 	s.storeBase = 0
-	s.pending = s.pending[:0]
+	s.pending, s.pendMark = s.pending[:0], 0
 }
 
 // resend answers a ResendRequest for [begin, end] (end 0: everything): the
@@ -369,10 +386,11 @@ func (s *Session) resend(begin, end int) {
 			s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := s.conn.Write(s.pending); err != nil {
 				s.conn.Close()
-				s.pending = s.pending[:0]
+				s.pending, s.pendMark = s.pending[:0], 0
 				return
 			}
-			s.pending = s.pending[:0]
+			s.delivery.wrote(s.pendMark)
+			s.pending, s.pendMark = s.pending[:0], 0
 		}
 	}
 	if gapStart != 0 {
