@@ -78,8 +78,10 @@ type Gateway struct {
 	out       fix.Fields              // the publish stage's reusable message body
 	affected  []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
 	used      []usedIDs               // ClOrdIDs each account has used, by account
+	marks     markCounter             // publish stage: numbers each account's events (delivery.go)
+	floor     []int64                 // by account: delivered before this gateway (SetDeliveredBefore)
 	pendMu    sync.Mutex
-	pending   [][]matcher.Event // by account: reports to resend after the next Logon (ResendOnLogon)
+	pending   [][]pendingReport // by account: reports to resend after the next Logon (ResendOnLogon)
 	logf      func(format string, args ...any)
 }
 
@@ -96,6 +98,8 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		sessions:  make([]*fix.Session, len(opts.Sessions)+1),
 		affected:  make([]int64, len(opts.Sessions)+1),
 		used:      make([]usedIDs, len(opts.Sessions)+1),
+		marks:     make(markCounter, len(opts.Sessions)+1),
+		floor:     make([]int64, len(opts.Sessions)+1),
 		logf:      opts.Logf,
 	}
 	if g.logf == nil {

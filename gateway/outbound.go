@@ -17,18 +17,19 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 		return // no session owns it (an account removed from the config since)
 	}
 	s := g.sessions[ev.Account]
+	mark := g.marks.next(ev)
 	f := &g.out
 	f.Reset()
 	var msgType string
 	if ev.Type == matcher.EvMassCancelReport {
-		if !g.massCancelReport(f, ev) {
+		if !g.massCancelReport(f, ev, &g.affected[ev.Account]) {
 			return
 		}
 		msgType = "r"
 	} else {
 		msgType = g.report(f, s.BeginString() == fix42, ev)
 	}
-	if err := s.Send(msgType, f); err != nil {
+	if err := s.SendMarked(msgType, nil, f, mark); err != nil {
 		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 	}
 }
@@ -46,28 +47,57 @@ func (g *Gateway) report(f *fix.Fields, fix42 bool, ev *matcher.Event) string {
 }
 
 // ResendOnLogon takes reports a broker may not have received: after a
-// failover, the events of commands the old primary had not yet published
-// when it last told this node (node.Promote). Each goes to its account's
-// session right after that session's next Logon, as the same report (same
-// ExecID) with PossResend(97)=Y, so that a broker that did get it can tell
-// it is a duplicate. Mass-cancel reports are not resent: their counts add up
-// over several events on the publish stage. evs is copied. It returns how
-// many reports are pending for how many sessions. Cold path.
-func (g *Gateway) ResendOnLogon(evs []matcher.Event) (reports, sessions int) {
+// failover, the events a standby kept of the commands after seq from
+// (node.Promote), whole commands in publish order. An event whose mark
+// (delivery.go) is above its account's entry in delivered, the marks the
+// old primary last said its brokers had acknowledged, goes to the
+// account's session right after that session's next Logon, as the same
+// report (same ExecID) with PossResend(97)=Y, so that a broker that did
+// get it can tell it is a duplicate; an account delivered lacks goes by
+// published instead (the last seq the old primary handed to its
+// sessions). Mass-cancel reports are rebuilt from their events as the
+// publish stage built them; evs should reach back to the first command of
+// a mass cancel whose report is resent (node.Promote passes every event it
+// kept). evs is copied. It returns how many reports are
+// pending for how many sessions. Call it before Start. Cold path.
+func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, published int64) (reports, sessions int) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
 	if g.pending == nil {
-		g.pending = make([][]matcher.Event, len(g.sessions))
+		g.pending = make([][]pendingReport, len(g.sessions))
 	}
+	count := make(markCounter, len(g.sessions))
+	held := make([][]pendingReport, len(g.sessions)) // a mass cancel's counts so far, by account
 	for i := range evs {
 		ev := &evs[i]
-		if ev.Account == 0 || int(ev.Account) >= len(g.sessions) || ev.Type == matcher.EvMassCancelReport {
+		a := ev.Account
+		if a == 0 || int(a) >= len(g.sessions) {
 			continue
 		}
-		if len(g.pending[ev.Account]) == 0 {
-			sessions++
+		p := pendingReport{ev: *ev, mark: count.next(ev)}
+		if ev.Type == matcher.EvMassCancelReport && !g.reportsMassCancel(ev) {
+			// Sends nothing; its count goes with the report that ends
+			// the mass cancel, resent or not with it.
+			held[a] = append(held[a], p)
+			continue
 		}
-		g.pending[ev.Account] = append(g.pending[ev.Account], *ev)
+		after := markBefore(published + 1)
+		if int(a) < len(delivered) && delivered[a] > 0 {
+			after = delivered[a]
+		}
+		run := held[a]
+		held[a] = nil
+		if p.mark <= after {
+			continue
+		}
+		run = append(run, p)
+		if len(g.pending[a]) == 0 {
+			sessions++
+			// Until these are delivered again, a standby of this node
+			// must not take them for delivered.
+			g.floor[a] = min(g.floor[a], run[0].mark-1)
+		}
+		g.pending[a] = append(g.pending[a], run...)
 		reports++
 	}
 	return reports, sessions
@@ -78,27 +108,37 @@ func (g *Gateway) ResendOnLogon(evs []matcher.Event) (reports, sessions int) {
 func (g *Gateway) resendPending(s *fix.Session) {
 	account := g.accounts[s]
 	g.pendMu.Lock()
-	var evs []matcher.Event
+	var pend []pendingReport
 	if account != 0 && int(account) < len(g.pending) {
-		evs, g.pending[account] = g.pending[account], nil
+		pend, g.pending[account] = g.pending[account], nil
 	}
 	g.pendMu.Unlock()
-	if len(evs) == 0 {
+	if len(pend) == 0 {
 		return
 	}
 	var header, body fix.Fields
 	header.AddChar(tagPossResend, 'Y')
+	var affected int64
 	sent := 0
-	for i := range evs {
+	for i := range pend {
+		ev := &pend[i].ev
 		body.Reset()
-		msgType := g.report(&body, s.BeginString() == fix42, &evs[i])
-		if err := s.SendWithHeader(msgType, &header, &body); err != nil {
-			g.logf("fix: %s: resent report for order %d not sent: %v", s.ID(), evs[i].OrderID, err)
+		var msgType string
+		if ev.Type == matcher.EvMassCancelReport {
+			if !g.massCancelReport(&body, ev, &affected) {
+				continue
+			}
+			msgType = "r"
+		} else {
+			msgType = g.report(&body, s.BeginString() == fix42, ev)
+		}
+		if err := s.SendMarked(msgType, &header, &body, pend[i].mark); err != nil {
+			g.logf("fix: %s: resent report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 			continue
 		}
 		sent++
 	}
-	g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d", s.ID(), sent, evs[0].Seq, evs[len(evs)-1].Seq)
+	g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d", s.ID(), sent, pend[0].ev.Seq, pend[len(pend)-1].ev.Seq)
 }
 
 const fix42 = "FIX.4.2"
@@ -198,9 +238,9 @@ func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 // mass cancel. The node splits an all-symbols request into one command per
 // symbol, in symbol order; their counts add up and only the last one reports
 // (an engine given the request whole, Symbol 0, reports once).
-func (g *Gateway) massCancelReport(f *fix.Fields, ev *matcher.Event) bool {
-	g.affected[ev.Account] += ev.CumQty
-	if ev.Price == massCancelAll && ev.Symbol != 0 && int(ev.Symbol) < len(g.opts.Symbols) {
+func (g *Gateway) massCancelReport(f *fix.Fields, ev *matcher.Event, affected *int64) bool {
+	*affected += ev.CumQty
+	if !g.reportsMassCancel(ev) {
 		return false
 	}
 	f.AddBytes(tagClOrdID, idBytes(&ev.ClOrdID))
@@ -210,10 +250,17 @@ func (g *Gateway) massCancelReport(f *fix.Fields, ev *matcher.Event) bool {
 	if ev.Price == massCancelSymbol {
 		f.AddString(tagSymbol, g.symbol(ev.Symbol).Name)
 	}
-	f.AddInt(tagTotalAffected, g.affected[ev.Account])
+	f.AddInt(tagTotalAffected, *affected)
 	f.AddTime(tagTransactTime, time.Unix(0, ev.TimeNs))
-	g.affected[ev.Account] = 0
+	*affected = 0
 	return true
+}
+
+// reportsMassCancel says whether the mass-cancel event ev ends its mass
+// cancel (massCancelReport): all but the last symbol's command of an
+// all-symbols request only add to the count.
+func (g *Gateway) reportsMassCancel(ev *matcher.Event) bool {
+	return ev.Price != massCancelAll || ev.Symbol == 0 || int(ev.Symbol) >= len(g.opts.Symbols)
 }
 
 // massCancelRejected answers an OrderMassCancelRequest that never reached the

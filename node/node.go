@@ -110,6 +110,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			n.journal.Close()
 			return nil, err
 		}
+		n.gateway.SetDeliveredBefore(n.baseSeq)
+		if n.repl != nil {
+			n.repl.gateway.Store(n.gateway)
+		}
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {

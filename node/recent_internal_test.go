@@ -10,7 +10,7 @@ import (
 // order, and says when events of commands after the asked-for seq were
 // overwritten.
 func TestRecentEventsKeepsTheLatest(t *testing.T) {
-	r := newRecentEvents(4)
+	r := newRecentEvents(4, 1)
 	for seq := int64(1); seq <= 6; seq++ { // events of seqs 1..6; 1 and 2 fall out
 		r.add(&matcher.Event{Seq: seq, ExecID: seq * matcher.ExecIDStride})
 	}

@@ -31,9 +31,11 @@ import (
 //     (no sessions; switchPublisher) and compares the state hash at every
 //     KindCheckpointHash record, failing loudly on a difference.
 //   - The primary's heartbeats carry the last seq its publish stage handed
-//     to the FIX sessions; on promotion the reports of the commands after
-//     it, as far as the buffer still holds them, are resent to each
-//     session after its next Logon with PossResend=Y (unpublished).
+//     to the FIX sessions and, by account, the delivery mark up to which
+//     the broker's TCP stack has acknowledged every report (gateway's
+//     delivery.go); on promotion the reports after each account's mark, as
+//     far as the buffer still holds them, are resent to its session after
+//     its next Logon with PossResend=Y (unpublished).
 //   - Promotion turns a standby into a primary in place (see promote).
 //   - A node configured as primary with a peer (replication.primary) probes
 //     the peer first and starts as its standby when a primary serves there
@@ -55,8 +57,9 @@ type replication struct {
 	degradations  atomic.Int64 // times a sync primary went on alone
 	failed        chan struct{}
 	failErr       atomic.Pointer[error]
-	followed      atomic.Int64 // last seq put in the ring by follow
-	published     atomic.Int64 // last seq the publish stage passed
+	followed      atomic.Int64                    // last seq put in the ring by follow
+	published     atomic.Int64                    // last seq the publish stage passed
+	gateway       atomic.Pointer[gateway.Gateway] // whose delivery marks the heartbeats carry; nil: none
 	promoteMu     sync.Mutex
 	stopWatch     chan struct{}
 	watchDone     chan struct{}
@@ -90,20 +93,25 @@ type recentEvents struct {
 	evs     []matcher.Event // by count % len, allocated once
 	count   int64           // events added
 	lostSeq int64           // seq of the newest event overwritten; 0: none
+	lost    []int64         // the same by account (accounts beyond it: lostSeq)
 }
 
-func newRecentEvents(capacity int) *recentEvents {
+func newRecentEvents(capacity, accounts int) *recentEvents {
 	if capacity <= 0 {
 		panic("recentEvents: capacity must be positive")
 	}
-	return &recentEvents{evs: make([]matcher.Event, capacity)}
+	return &recentEvents{evs: make([]matcher.Event, capacity), lost: make([]int64, accounts)}
 }
 
 // add copies ev in, overwriting the oldest. Hot path: no allocation.
 func (r *recentEvents) add(ev *matcher.Event) {
 	i := r.count % int64(len(r.evs))
 	if r.count >= int64(len(r.evs)) {
-		r.lostSeq = r.evs[i].Seq
+		old := &r.evs[i]
+		r.lostSeq = old.Seq
+		if int(old.Account) < len(r.lost) {
+			r.lost[old.Account] = old.Seq
+		}
 	}
 	r.evs[i] = *ev
 	r.count++
@@ -122,6 +130,15 @@ func (r *recentEvents) after(from int64) (evs []matcher.Event, whole bool) {
 	return evs, r.lostSeq <= from
 }
 
+// lostAfter reports whether an event of account of a command after seq
+// from was overwritten.
+func (r *recentEvents) lostAfter(account uint32, from int64) bool {
+	if int(account) < len(r.lost) {
+		return r.lost[account] > from
+	}
+	return r.lostSeq > from
+}
+
 // ReplicationStats are a replicated node's figures for operators and tests.
 type ReplicationStats struct {
 	Role         string // "primary" or "standby"
@@ -134,6 +151,9 @@ type ReplicationStats struct {
 	// PrimaryPublished (standby): the last seq whose events the primary
 	// said it had handed to its FIX sessions; -1 when none heard.
 	PrimaryPublished int64
+	// PrimaryDelivered (standby): by account, the delivery marks of the
+	// primary's last heartbeat (gateway.Gateway.Delivered); nil when none.
+	PrimaryDelivered []int64
 }
 
 // ReplicationStats reports the replication state; ok is false when
@@ -149,6 +169,7 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		st.Role = "standby"
 		st.InSync = r.receiver.InSync()
 		st.PrimaryPublished = r.receiver.PrimaryPublished()
+		st.PrimaryDelivered = r.receiver.PrimaryDelivered()
 	}
 	if s := r.sender.Load(); s != nil {
 		st.Standby = s.Stats()
@@ -186,7 +207,7 @@ func (n *Node) setupReplication() error {
 	n.repl.timer.Stop()
 	if rc.Role == "standby" || (rc.Role == "primary" && rc.Primary != "" && n.peerIsPrimary()) {
 		n.following.Store(true)
-		n.switcher.recent = newRecentEvents(recentEventsFor(n.cfg.Ring.Capacity))
+		n.switcher.recent = newRecentEvents(recentEventsFor(n.cfg.Ring.Capacity), len(n.cfg.FIX.Sessions)+1)
 	}
 	return nil
 }
@@ -289,7 +310,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Logf: n.logf})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: r.delivered, Logf: n.logf})
 	if err != nil {
 		return err
 	}
@@ -461,17 +482,17 @@ func (n *Node) Promote() (uint64, error) {
 		return 0, err
 	}
 	n.following.Store(false)
-	pending, from := n.unpublished()
+	kept, delivered, published := n.unpublished()
 	if n.opts.Publisher == nil {
-		if err := n.openGateway(pending, from); err != nil {
+		if err := n.openGateway(kept, delivered, published, last); err != nil {
 			n.fail(err)
 			return 0, err
 		}
 	} else {
 		p := n.opts.Publisher
 		n.switcher.to.Store(&p)
-		if len(pending) > 0 {
-			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(pending), from)
+		if evs, _ := n.switcher.recent.after(published); len(evs) > 0 {
+			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), published)
 		}
 	}
 	epoch := r.history.Current()
@@ -480,32 +501,41 @@ func (n *Node) Promote() (uint64, error) {
 	return epoch, nil
 }
 
-// unpublished returns, on a drained standby about to serve, the events
-// its old primary may not have got onto a broker's socket: those of the
-// commands after the last published seq the primary reported (its
-// heartbeats; all kept events when none came), within the bound of
-// recentEvents, and that seq.
-func (n *Node) unpublished() ([]matcher.Event, int64) {
-	if n.switcher.recent == nil {
-		return nil, 0
+// unpublished returns, on a drained standby about to serve, what it needs
+// to resend the reports its old primary may not have got to its brokers:
+// every event it kept (whole commands, oldest first), and what the
+// primary's last heartbeat said: the delivery marks by account (nil when
+// none came) and the published seq. It logs each account whose reports
+// after its mark the buffer no longer holds.
+func (n *Node) unpublished() (kept []matcher.Event, delivered []int64, published int64) {
+	recent := n.switcher.recent
+	if recent == nil {
+		return nil, nil, 0
 	}
-	from := n.repl.receiver.PrimaryPublished()
-	evs, whole := n.switcher.recent.after(from)
-	if !whole {
-		n.logf("ringex: PROMOTION: the reports of commands after seq %d up to seq %d are no longer kept (buffer of %d events): brokers may lack them",
-			from, n.switcher.recent.lostSeq, len(n.switcher.recent.evs))
+	published = n.repl.receiver.PrimaryPublished()
+	delivered = n.repl.receiver.PrimaryDelivered()
+	kept, _ = recent.after(0)
+	for a := 1; a <= len(n.cfg.FIX.Sessions); a++ {
+		from := published
+		if a < len(delivered) && delivered[a] > 0 {
+			from = delivered[a]/matcher.ExecIDStride - 1 // its mark's command may be partly delivered
+		}
+		if recent.lostAfter(uint32(a), from) {
+			n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer kept (buffer of %d events): that broker may lack some; "+
+				"OrderStatusRequest answers from the book, `ringex replay trail` from the journal", n.cfg.FIX.Sessions[a-1].TargetCompID, from, len(recent.evs))
+		}
 	}
-	return evs, from
+	return kept, delivered, published
 }
 
-// openGateway opens the FIX acceptor of a promoted standby. Session stores
-// are not replicated: a store this node kept from an earlier term as
-// primary is stale, so it is moved aside and every session starts at
-// sequence 1 (brokers log on with ResetSeqNumFlag=Y; see the README).
-// pending, the events of commands after seq from that the old primary may
-// not have published, are resent to each session after its next Logon
-// (gateway.ResendOnLogon).
-func (n *Node) openGateway(pending []matcher.Event, from int64) error {
+// openGateway opens the FIX acceptor of a promoted standby whose last
+// command is seq last. Session stores are not replicated: a store this
+// node kept from an earlier term as primary is stale, so it is moved aside
+// and every session starts at sequence 1 (brokers log on with
+// ResetSeqNumFlag=Y; see the README). Of kept, the reports the old
+// primary's brokers had not acknowledged (delivered, published: see
+// gateway.ResendOnLogon) are resent to each session after its next Logon.
+func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, last int64) error {
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -525,16 +555,31 @@ func (n *Node) openGateway(pending []matcher.Event, from int64) error {
 	if err := n.rememberClOrdIDs(g); err != nil {
 		return err
 	}
-	reports, sessions := g.ResendOnLogon(pending)
-	n.logf("ringex: PROMOTION: %d reports of commands after seq %d (the last the old primary said it published) pending for %d sessions: "+
-		"each is resent with PossResend=Y after the session's next Logon", reports, from, sessions)
+	g.SetDeliveredBefore(last + 1)
+	reports, sessions := g.ResendOnLogon(kept, delivered, published)
+	how := "by the delivery marks of its last heartbeat"
+	if delivered == nil {
+		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", published)
+	}
+	n.logf("ringex: PROMOTION: %d reports the old primary's brokers may lack, %s, pending for %d sessions: "+
+		"each is resent with PossResend=Y after the session's next Logon", reports, how, sessions)
 	if err := g.Start(); err != nil {
 		return err
 	}
 	n.gateway = g
+	n.repl.gateway.Store(g)
 	var p Publisher = g
 	n.switcher.to.Store(&p)
 	return nil
+}
+
+// delivered is the Sender's Delivered: the delivery marks of the gateway's
+// sessions, none before the node has a gateway.
+func (r *replication) delivered(dst []int64) []int64 {
+	if g := r.gateway.Load(); g != nil {
+		return g.Delivered(dst)
+	}
+	return dst
 }
 
 // stopReplication runs first in Stop.

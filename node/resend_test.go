@@ -83,7 +83,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 	if _, err := s.Promote(); err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("PROMOTION: 10 reports of commands after seq %d", lastA); !logS.has(want) {
+	if want := fmt.Sprintf("PROMOTION: 10 reports the old primary's brokers may lack, after seq %d", lastA); !logS.has(want) {
 		t.Errorf("no log line %q", want)
 	}
 	c := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
@@ -108,4 +108,81 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 	if !logS.has("resent 10 reports") {
 		t.Error("the gateway did not log the resend")
 	}
+}
+
+// TestPromotionResendsWhatABrokerNeverGot: reports the old primary
+// published, but that never reached a broker, are resent after a
+// failover; those its broker's TCP stack acknowledged are not. BROKER01
+// rests a GTC buy and goes away (cancel-on-disconnect spares GTC orders);
+// BROKER02's sell fills it. The primary hands both fill reports to its
+// sessions: BROKER02's reaches its broker, BROKER01's waits in its session
+// store for a reconnect that never comes, since the primary dies. On the
+// promoted standby BROKER01 gets its fill with PossResend=Y, BROKER02
+// nothing. The published seq alone (what the heartbeat said before
+// delivery marks) would have resent nothing.
+func TestPromotionResendsWhatABrokerNeverGot(t *testing.T) {
+	dirP, dirS := t.TempDir(), t.TempDir()
+	var logP, logS logLines
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { logP.logf(f, a...); t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "GTC1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
+	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
+	b1.Close()
+	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "0")
+	expect(t, "BROKER02's order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL1"})
+	expect(t, "BROKER02's fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "SELL1"})
+	sellSeq := lastSeq(p)
+
+	// The standby has heard that BROKER02 got everything to its fill, and
+	// that the fill's command was published.
+	waitUntil(t, "the standby hears BROKER02's delivery mark", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(s) == sellSeq && st.PrimaryPublished >= sellSeq && len(st.PrimaryDelivered) > 2 &&
+			st.PrimaryDelivered[2]/matcher.ExecIDStride == sellSeq
+	})
+	st, _ := s.ReplicationStats()
+	if got := st.PrimaryDelivered[1]; got/matcher.ExecIDStride >= sellSeq {
+		t.Fatalf("BROKER01's delivery mark %d covers the fill's command %d, but BROKER01 was away", got, sellSeq)
+	}
+	b2.Close()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	if !logS.has("PROMOTION: 1 reports the old primary's brokers may lack, by the delivery marks") {
+		t.Error("no promotion log line counting one report by delivery marks")
+	}
+
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's fill after the failover: PossResend(97) %q, want Y", pr)
+	}
+	expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10", tag.LastPx: "100.00",
+	})
+	b1.Quiet(300 * time.Millisecond)
+	b2b := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2b.Close()
+	b2b.Quiet(300 * time.Millisecond) // BROKER02 had both its reports
 }

@@ -41,7 +41,12 @@
 //	          primary → standby adds | published u64 |: the last seq whose
 //	          events the primary's publish stage handed to its FIX sessions
 //	          (Sender.MarkPublished, Receiver.PrimaryPublished); a reader
-//	          takes an 8-byte heartbeat as one without it. The primary
+//	          takes an 8-byte heartbeat as one without it. Then
+//	          | count u32 | count × delivered u64 |: by account (from 0),
+//	          the mark up to which that broker's TCP stack has acknowledged
+//	          every report (SenderOptions.Delivered, gateway's delivery
+//	          marks; Receiver.PrimaryDelivered); count 0 when the primary
+//	          has no gateway. The primary
 //	          sends one every heartbeat interval even while records stream
 //	refuse    primary → standby: | reason (UTF-8) |
 //	snapshot  primary → standby, after welcome, before any records frame,

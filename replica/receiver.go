@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,8 @@ type Receiver struct {
 	epoch       atomic.Uint64 // the primary's epoch
 	applied     atomic.Int64
 	published   atomic.Int64 // the primary's published seq from its last heartbeat; -1: none heard
+	deliveredMu sync.Mutex
+	delivered   []int64 // the primary's delivery marks by account, from its last heartbeat; nil: none heard
 
 	mu      sync.Mutex
 	conn    net.Conn
@@ -190,6 +193,38 @@ func (r *Receiver) InSync() bool { return r.inSync.Load() }
 // field). It may lag the primary by one heartbeat interval.
 func (r *Receiver) PrimaryPublished() int64 { return r.published.Load() }
 
+// PrimaryDelivered is a copy of the delivery marks, by account, that the
+// primary's latest heartbeat carried (replica/doc.go); nil when none did.
+// Like PrimaryPublished it may lag by one heartbeat interval: a mark only
+// grows, so an old one errs towards resending.
+func (r *Receiver) PrimaryDelivered() []int64 {
+	r.deliveredMu.Lock()
+	defer r.deliveredMu.Unlock()
+	return slices.Clone(r.delivered)
+}
+
+// maxAccounts bounds the delivery marks a heartbeat may carry, so that a
+// garbled count cannot make the standby allocate without limit.
+const maxAccounts = 1 << 16
+
+func (r *Receiver) heardDelivered(br *bodyReader) error {
+	n := br.u32()
+	if n > maxAccounts {
+		return fmt.Errorf("%d delivery marks, over %d", n, maxAccounts)
+	}
+	var marks []int64 // none: the primary has no gateway (yet)
+	for range n {
+		marks = append(marks, int64(br.u64()))
+	}
+	if br.err != nil {
+		return br.err
+	}
+	r.deliveredMu.Lock()
+	r.delivered = marks
+	r.deliveredMu.Unlock()
+	return nil
+}
+
 // Epoch is the epoch of the primary followed last.
 func (r *Receiver) Epoch() uint64 { return r.epoch.Load() }
 
@@ -285,6 +320,11 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 			}
 			if len(br.b) >= 8 { // an 8-byte heartbeat predates the published seq
 				r.published.Store(int64(br.u64()))
+			}
+			if len(br.b) >= 4 { // none: a primary with no gateway, or that predates them
+				if err := r.heardDelivered(&br); err != nil {
+					return fmt.Errorf("heartbeat: %w", err)
+				}
 			}
 		case typeSnapshot:
 			if snap == nil {

@@ -35,7 +35,12 @@ type SenderOptions struct {
 	// capacity, so that a record has left the window only once the journal
 	// stage, which runs beside the replicate stage, has made it durable.
 	WindowRecords int
-	Logf          func(format string, args ...any)
+	// Delivered, when set, appends to dst the delivery mark of every
+	// account (gateway.Gateway.Delivered); each heartbeat carries them, so
+	// that a promoted standby resends what brokers may lack. It runs on
+	// the connection's writer goroutine.
+	Delivered func(dst []int64) []int64
+	Logf      func(format string, args ...any)
 }
 
 // SenderStats are the primary's replication counters.
@@ -438,6 +443,7 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 	heartbeat := time.NewTicker(time.Duration(s.opts.HeartbeatMs) * time.Millisecond)
 	defer heartbeat.Stop()
 	var fw frameWriter
+	var marks []int64
 	write := func(b []byte) error {
 		c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 		_, err := c.Write(b)
@@ -447,6 +453,13 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 		fw.begin(typeHeartbeat, epoch)
 		fw.u64(uint64(s.shipped.Load()))
 		fw.u64(uint64(s.published.Load()))
+		if s.opts.Delivered != nil {
+			marks = s.opts.Delivered(marks[:0])
+			fw.u32(uint32(len(marks)))
+			for _, m := range marks {
+				fw.u64(uint64(m))
+			}
+		}
 		return write(fw.finish())
 	}
 	for {

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"github.com/ringex/ringex/matcher"
+)
+
+// Delivery marks: which reports a broker's TCP stack has acknowledged, so
+// that a standby taking over resends exactly the ones a broker may lack.
+//
+// Every event the publish stage hands to an account is numbered by its
+// mark, seq·matcher.ExecIDStride + n, for the n-th event (from 1) of
+// command seq that goes to the account: marks grow in the order reports
+// are sent, whichever partition made them, and a standby that holds the
+// same events numbers them the same (markCounter). An event that makes no
+// message (a mass cancel's count from one partition) is numbered but sends
+// no mark; the message that carries its count does. A session's delivered
+// mark (fix.Session.Delivered) then says that every report up to it has
+// reached the broker.
+
+// markCounter numbers the events of each account, in publish order.
+type markCounter []struct{ seq, n int64 }
+
+// next is ev's mark; ev.Account must index c.
+func (c markCounter) next(ev *matcher.Event) int64 {
+	a := &c[ev.Account]
+	if a.seq != ev.Seq {
+		a.seq, a.n = ev.Seq, 0
+	}
+	a.n++
+	return ev.Seq*matcher.ExecIDStride + a.n
+}
+
+// markBefore is the mark below every report of command seq.
+func markBefore(seq int64) int64 { return seq * matcher.ExecIDStride }
+
+// SetDeliveredBefore says that the reports of commands before seq went out
+// before this gateway: a node starting (or promoted) at seq calls it before
+// Start. Until a session's broker acknowledges a report of its own, the
+// session counts as delivered up to there (Delivered), so that a standby
+// resends what it was sent since, and nothing older.
+func (g *Gateway) SetDeliveredBefore(seq int64) {
+	for a := range g.floor {
+		g.floor[a] = markBefore(seq)
+	}
+}
+
+// Delivered appends, for every account from 0 (unused) to the last, the
+// mark up to which its broker has acknowledged every report (see
+// markCounter): what a standby needs to hear in each heartbeat. Any
+// goroutine; one system call per session with reports in flight.
+func (g *Gateway) Delivered(dst []int64) []int64 {
+	dst = append(dst, 0)
+	for a := 1; a < len(g.sessions); a++ {
+		dst = append(dst, max(g.sessions[a].Delivered(), g.floor[a]))
+	}
+	return dst
+}
+
+// pendingReport is a report to resend after a failover, with its mark.
+type pendingReport struct {
+	ev   matcher.Event
+	mark int64
+}
