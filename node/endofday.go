@@ -84,10 +84,48 @@ func (p *switchPublisher) EndOfDay() {
 	}
 }
 
+// noteDay follows when the open trading day began (dayOpenNs): at the
+// first order command after an end of day. The journal scan at start and
+// the publish stage call it with every command, in sequence order.
+func (n *Node) noteDay(cmd *matcher.Command) {
+	switch cmd.Kind {
+	case matcher.KindEndOfDay:
+		n.dayOpenNs = 0
+	case matcher.KindNew, matcher.KindReplace, matcher.KindCancel, matcher.KindMassCancel:
+		if n.dayOpenNs == 0 {
+			n.dayOpenNs = cmd.TimeNs
+		}
+	}
+}
+
+// endDayLeftOpen ends the trading day at once when its end (tradingDay.
+// endUTC) passed while no primary ran: the journal's open day began before
+// the latest end. A primary calls it as it starts, and a standby as it is
+// promoted, after the pipeline has drained and before FIX opens, so that
+// no order enters the day that should have ended: yesterday's Day orders
+// expire and the used ClOrdIDs start again. Without it they would rest
+// until the next scheduled end.
+func (n *Node) endDayLeftOpen() {
+	at, ok, _ := config.ParseEndUTC(n.cfg.TradingDay.EndUTC)
+	if !ok || n.dayOpenNs == 0 {
+		return
+	}
+	opened := time.Unix(0, n.dayOpenNs).UTC()
+	end := nextAt(opened, at)
+	if end.After(time.Now()) {
+		return
+	}
+	n.logf("ringex: the trading day that began %s was not ended at %s (no primary ran then): ending it now, before FIX opens",
+		opened.Format(time.RFC3339), end.Format(time.RFC3339))
+	if _, err := n.EndOfDay(); err != nil {
+		n.logf("ringex: end of the day left open not submitted: %v (end it with 'ringex endofday')", err)
+	}
+}
+
 // startDayScheduler runs the goroutine that ends the day at
-// tradingDay.endUTC, every day, while this node is the primary. A node
-// started after that time waits for the next day's: it does not look back
-// for a day left open (the operator ends it with 'ringex endofday').
+// tradingDay.endUTC, every day, while this node is the primary. A day whose
+// end passed while no primary ran is ended as the node starts or is
+// promoted (endDayLeftOpen).
 func (n *Node) startDayScheduler() {
 	at, ok, _ := config.ParseEndUTC(n.cfg.TradingDay.EndUTC) // Check parsed it already
 	if !ok {

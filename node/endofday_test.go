@@ -1,13 +1,19 @@
 package node_test
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
+	qfconfig "github.com/quickfixgo/quickfix/config"
 	"github.com/quickfixgo/tag"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 )
 
 // TestEndOfDayOverFIX: the operator ends the trading day. The broker's
@@ -69,4 +75,72 @@ func TestEndOfDayOverFIX(t *testing.T) {
 	})
 	newOrder("OLD1", "0", "96")
 	expect(t, "yesterday's id accepted after restart", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "OLD1"})
+}
+
+// TestDayLeftOpenEndsAtStart: the journal's trading day began two days ago
+// and no primary ran at its end (tradingDay.endUTC). The node ends it as
+// it starts, before FIX opens: the broker gets its Day order's expiry, its
+// GTC order still rests, and the day's ClOrdIDs are free again. A restart
+// on the new day ends nothing.
+func TestDayLeftOpenEndsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour).UnixNano()
+	day, gtc := order(1, "DAY1", matcher.Buy, 100, 10), order(1, "GTC1", matcher.Buy, 99, 10)
+	day.TIF = matcher.Day
+	var buf [matcher.CommandSize]byte
+	for i, c := range []*matcher.Command{day, gtc} {
+		c.Seq, c.TimeNs = int64(i+1), old
+		if err := j.Append(c.Seq, c.Encode(buf[:])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+
+	start := func(logs *logLines) (*node.Node, string) {
+		cfg := config.Default()
+		cfg.DataDir = dir
+		cfg.FIX.Listen = fixtest.FreeAddr(t)
+		cfg.TradingDay.EndUTC = "21:00"
+		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, cfg.FIX.Listen
+	}
+	var logs logLines
+	n, addr := start(&logs)
+	if !logs.has("was not ended at") {
+		t.Fatal("no log line for the day left open")
+	}
+	// The broker keeps its sequence numbers (no reset): the expiry, sent
+	// while it was away, comes by resend.
+	keepSeqNums := func(ss *quickfix.SessionSettings) { ss.Set(qfconfig.ResetOnLogon, "N") }
+	b := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX", keepSeqNums)
+	expect(t, "Day order expired", b.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "C", tag.OrdStatus: "C", tag.ClOrdID: "DAY1",
+	})
+	b.Quiet(300 * time.Millisecond) // nothing for the GTC order
+	b.Send("D", tag.ClOrdID, "DAY1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "98", tag.TimeInForce, "0")
+	expect(t, "yesterday's id accepted", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "DAY1"})
+	b.Send("H", tag.ClOrdID, "GTC1", tag.Symbol, "MSFT", tag.Side, "1") // order() put it on symbol 2
+	expect(t, "GTC order rests", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "I", tag.OrdStatus: "0", tag.ClOrdID: "GTC1"})
+	b.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	var again logLines
+	n, _ = start(&again)
+	defer n.Stop()
+	if again.has("was not ended at") {
+		t.Fatal("a restart on the new day ended it again")
+	}
 }

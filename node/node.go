@@ -68,6 +68,11 @@ type Node struct {
 	cpHash    uint64
 	dayStop   chan struct{} // closed by Stop: the end-of-day scheduler returns
 	dayDone   chan struct{}
+	// dayOpenNs is the ingress time of the first order command after the
+	// last end of day, 0 when none: set by the journal scan at start
+	// (rememberClOrdIDs), then by the publish stage; read while the
+	// pipeline is drained (endDayLeftOpen).
+	dayOpenNs int64
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -133,6 +138,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	n.endDayLeftOpen()
 	if n.gateway != nil {
 		if err := n.gateway.Start(); err != nil {
 			n.ring.Close()
@@ -296,6 +302,7 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 			g.EndOfDay()
 			count = 0
 		}
+		n.noteDay(&cmd)
 		return nil
 	})
 	if err != nil {
@@ -423,7 +430,11 @@ func (n *Node) publishBatch(lo, hi int64) {
 			continue
 		case matcher.KindEndOfDay:
 			n.publishEndOfDay(seq)
+			n.noteDay(&s.cmd)
 			continue
+		}
+		if n.dayOpenNs == 0 {
+			n.noteDay(&s.cmd)
 		}
 		count := int(s.nEvents)
 		for i := 0; i < count && i < inlineEvents; i++ {

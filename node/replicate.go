@@ -557,6 +557,9 @@ func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, l
 	}
 	g.SetDeliveredBefore(last + 1)
 	reports, sessions := g.ResendOnLogon(kept, delivered, published)
+	var p Publisher = g
+	n.switcher.to.Store(&p)
+	n.endDayLeftOpen()
 	how := "by the delivery marks of its last heartbeat"
 	if delivered == nil {
 		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", published)
@@ -568,8 +571,6 @@ func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, l
 	}
 	n.gateway = g
 	n.repl.gateway.Store(g)
-	var p Publisher = g
-	n.switcher.to.Store(&p)
 	return nil
 }
 
