@@ -290,6 +290,7 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 	if first > 1 {
 		n.logf("ringex: the journal begins at sequence %d: a ClOrdID used only before it is not known to be in use", first)
 	}
+	n.dayOpenNs = 0 // the scan finds it again (noteDay)
 	err = journal.Read(n.journalDir(), first, func(seq int64, rec []byte) error {
 		if err := cmd.Decode(rec); err != nil {
 			return fmt.Errorf("journal record %d: %w", seq, err)
