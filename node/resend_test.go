@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,12 +120,19 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 // store for a reconnect that never comes, since the primary dies. On the
 // promoted standby BROKER01 gets its fill with PossResend=Y, BROKER02
 // nothing. The published seq alone (what the heartbeat said before
-// delivery marks) would have resent nothing.
+// delivery marks) would have resent nothing. BROKER01 speaks FIX 4.4, then
+// FIX 4.2 (its fill then has ExecType 2 and ExecTransType 0).
 func TestPromotionResendsWhatABrokerNeverGot(t *testing.T) {
+	t.Run("FIX.4.4", func(t *testing.T) { promotionResendsWhatABrokerNeverGot(t, quickfix.BeginStringFIX44, "F") })
+	t.Run("FIX.4.2", func(t *testing.T) { promotionResendsWhatABrokerNeverGot(t, quickfix.BeginStringFIX42, "2") })
+}
+
+func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType string) {
 	dirP, dirS := t.TempDir(), t.TempDir()
 	var logP, logS logLines
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	cfgP.FIX.Sessions[0].BeginString = begin1
 	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { logP.logf(f, a...); t.Logf("P: "+f, a...) }})
 	if err != nil {
 		t.Fatal(err)
@@ -132,14 +140,15 @@ func TestPromotionResendsWhatABrokerNeverGot(t *testing.T) {
 	defer p.Stop()
 	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
 	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
 	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Stop()
 
-	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	b1.Send("D", tag.ClOrdID, "GTC1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, begin1, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
 	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
 	b1.Close()
@@ -172,14 +181,14 @@ func TestPromotionResendsWhatABrokerNeverGot(t *testing.T) {
 		t.Error("no promotion log line counting one report by delivery marks")
 	}
 
-	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, begin1, "BROKER01", "RINGEX")
 	defer b1.Close()
 	m := b1.Next(wait)
 	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
 		t.Errorf("BROKER01's fill after the failover: PossResend(97) %q, want Y", pr)
 	}
 	expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
-		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10", tag.LastPx: "100.00",
+		tag.MsgType: "8", tag.ExecType: fillExecType, tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10", tag.LastPx: "100.00",
 	})
 	b1.Quiet(300 * time.Millisecond)
 	b2b := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
