@@ -19,6 +19,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
 )
 
 // proc is one ringex process whose log lines the test watches.
@@ -121,15 +122,23 @@ func TestKillPrimaryStandbyTakesOver(t *testing.T) {
 			t.Fatalf("order %s: %v", id, f)
 		}
 	}
-	// More orders in flight when the primary dies: their fate is open (the
-	// client library cannot tell us which acknowledgements it read before the
-	// kill without failing on a timeout, so they are not checked here).
+	// More orders in flight when the primary dies: each may or may not be
+	// on the new primary, but every one that is must be reported to the
+	// broker, by the old primary before it died or by the new one after.
 	for i := range 50 {
 		c.Send("D", tag.ClOrdID, fmt.Sprintf("F%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
 			tag.OrdType, "2", tag.Price, "500", tag.TimeInForce, "1")
 	}
+	time.Sleep(10 * time.Millisecond) // some on the wire, some journaled, some reported
 	killAt := time.Now()
 	prim.cmd.Process.Signal(syscall.SIGKILL)
+	reported := map[string]bool{}      // ClOrdIDs of the F orders with a New report
+	time.Sleep(100 * time.Millisecond) // what was on the wire reaches the client library
+	for _, m := range c.Drain() {
+		if f := fixtest.Fields(m); f[tag.ExecType] == "0" {
+			reported[f[tag.ClOrdID]] = true
+		}
+	}
 	c.Close()
 	promoted := stby.when("PROMOTED", 30*time.Second)
 	if promoted.IsZero() {
@@ -144,8 +153,12 @@ func TestKillPrimaryStandbyTakesOver(t *testing.T) {
 	next := func() map[quickfix.Tag]string {
 		for {
 			m := c2.Next(20 * time.Second)
+			f := fixtest.Fields(m)
 			if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
-				return fixtest.Fields(m)
+				return f
+			}
+			if f[tag.ExecType] == "0" {
+				reported[f[tag.ClOrdID]] = true
 			}
 			resent++
 		}
@@ -158,4 +171,20 @@ func TestKillPrimaryStandbyTakesOver(t *testing.T) {
 		}
 	}
 	t.Logf("all %d acknowledged orders were on the new primary; %d reports resent with PossResend=Y", len(acked), resent)
+
+	// Every in-flight order the new primary has was reported to the broker.
+	var cmd matcher.Command
+	onNew := 0
+	for i, rec := range records(t, filepath.Join(dir, "b"), lastSeqOf(admB)) {
+		if err := cmd.Decode(rec); err != nil {
+			t.Fatalf("new primary's record %d: %v", i+1, err)
+		}
+		if id := cmd.ClOrdID.String(); cmd.Kind == matcher.KindNew && strings.HasPrefix(id, "F") {
+			onNew++
+			if !reported[id] {
+				t.Errorf("in-flight order %s is on the new primary (seq %d), but its broker got no report of it, before the kill or resent after", id, i+1)
+			}
+		}
+	}
+	t.Logf("%d of the 50 in-flight orders are on the new primary; the broker has a New report for each", onNew)
 }

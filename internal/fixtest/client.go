@@ -125,6 +125,20 @@ func (c *Client) Next(timeout time.Duration) *quickfix.Message {
 	}
 }
 
+// Drain returns the application messages received and not yet taken, at
+// once.
+func (c *Client) Drain() []*quickfix.Message {
+	var out []*quickfix.Message
+	for {
+		select {
+		case m := <-c.inbox:
+			out = append(out, m)
+		default:
+			return out
+		}
+	}
+}
+
 // Quiet fails the test if a message arrives within d.
 func (c *Client) Quiet(d time.Duration) {
 	c.t.Helper()
