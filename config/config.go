@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -69,6 +70,11 @@ type Replication struct {
 	Listen  string `json:"listen"`  // this node's replication host:port, where a standby connects while this node is primary
 	Primary string `json:"primary"` // the peer's replication host:port: followed while standby; probed at start by a primary, which follows it instead if a primary serves there
 	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote', 'ringex status' and 'ringex endofday'; empty: none
+	// AdminToken, when set, is a secret every admin command must carry
+	// (ringex promote|status|endofday --token, or RINGEX_ADMIN_TOKEN,
+	// which also overrides this at serve). Required when Admin listens on
+	// anything but a loopback address.
+	AdminToken string `json:"adminToken,omitempty"`
 	// Mode "sync": a broker is told of nothing the standby has not made
 	// durable. "async": the primary does not wait; a failover loses what the
 	// standby had not received.
@@ -257,7 +263,27 @@ func (c *Config) Check() error {
 	if _, _, err := ParseEndUTC(c.TradingDay.EndUTC); err != nil {
 		return err
 	}
+	if err := c.checkAdmin(); err != nil {
+		return err
+	}
 	return c.Replication.check()
+}
+
+// checkAdmin refuses an admin endpoint that other machines can reach
+// without a token: it promotes and ends the trading day.
+func (c *Config) checkAdmin() error {
+	a := c.Replication.Admin
+	if a == "" || c.Replication.AdminToken != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("replication.admin %q: %v", a, err)
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("replication.admin %q is not a loopback address: set replication.adminToken (or RINGEX_ADMIN_TOKEN), since anyone who reaches it can promote this node or end the trading day", a)
 }
 
 func (r *Replication) check() error {

@@ -26,3 +26,26 @@ func TestTradingDayEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminBeyondLoopbackNeedsAToken: config.Check refuses an admin
+// endpoint other machines can reach unless a token guards it.
+func TestAdminBeyondLoopbackNeedsAToken(t *testing.T) {
+	for _, tc := range []struct {
+		admin, token string
+		ok           bool
+	}{
+		{"127.0.0.1:9880", "", true},
+		{"localhost:9880", "", true},
+		{"[::1]:9880", "", true},
+		{"0.0.0.0:9880", "", false},
+		{"10.1.2.3:9880", "", false},
+		{":9880", "", false},
+		{"0.0.0.0:9880", "t", true},
+	} {
+		cfg := Default()
+		cfg.Replication.Admin, cfg.Replication.AdminToken = tc.admin, tc.token
+		if err := cfg.Check(); (err == nil) != tc.ok {
+			t.Errorf("admin %q token %q: Check() = %v, want ok %v", tc.admin, tc.token, err, tc.ok)
+		}
+	}
+}

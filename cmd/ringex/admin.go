@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"crypto/subtle"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -14,11 +16,18 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
+// adminTokenEnv holds the admin token for `ringex serve` (over
+// replication.adminToken) and for the admin commands (the --token
+// default), so it need not appear on a command line.
+const adminTokenEnv = "RINGEX_ADMIN_TOKEN"
+
 // serveAdmin opens the node's operator endpoint (replication.admin, also
 // without replication: the end of day needs it): one line in ("promote",
-// "status" or "endofday"), one line out. It listens on loopback addresses
-// only by convention of the config; it has no authentication, so it must
-// never face a network brokers can reach.
+// "status" or "endofday", then the token when replication.adminToken is
+// set), one line out. Without a token it must listen on loopback only
+// (config.Check refuses anything else); with one, a command without it is
+// refused and logged. The token travels in clear: beyond one machine,
+// tunnel the endpoint (ssh, a VPN).
 func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 	if cfg.Replication.Admin == "" {
 		return func() {}
@@ -38,7 +47,13 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(30 * time.Second))
 				line, _ := bufio.NewReader(c).ReadString('\n')
-				switch strings.TrimSpace(line) {
+				cmd, token, _ := strings.Cut(strings.TrimSpace(line), " ")
+				if want := cfg.Replication.AdminToken; want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
+					log.Printf("ringex: admin command %q from %s REFUSED: no or wrong admin token", cmd, c.RemoteAddr())
+					fmt.Fprintf(c, "error unauthorized: this endpoint wants the admin token (--token or %s)\n", adminTokenEnv)
+					return
+				}
+				switch cmd {
 				case "promote":
 					log.Printf("ringex: promotion requested on the admin endpoint by %s", c.RemoteAddr())
 					if epoch, err := n.Promote(); err != nil {
@@ -62,7 +77,7 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 					fmt.Fprintf(c, "ok role %s epoch %d lastSeq %d degraded %v inSync %v standbyConnected %v standbyAcked %d\n",
 						st.Role, st.Epoch, st.LastSeq, st.Degraded, st.InSync, st.Standby.Connected, st.Standby.Acked)
 				default:
-					fmt.Fprintf(c, "error unknown command %q: want promote, status or endofday\n", strings.TrimSpace(line))
+					fmt.Fprintf(c, "error unknown command %q: want promote, status or endofday\n", cmd)
 				}
 			}()
 		}
@@ -75,12 +90,16 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("admin", config.Default().Replication.Admin, "the node's admin `host:port` (replication.admin)")
+	token := fs.String("token", "", "the admin `token` when the node sets replication.adminToken (default $"+adminTokenEnv+")")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ringex %s [--admin host:port]\n", cmd)
+		fmt.Fprintf(stderr, "usage: ringex %s [--admin host:port] [--token T]\n", cmd)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *token == "" {
+		*token = os.Getenv(adminTokenEnv) // not the flag's default: --help would print it
 	}
 	c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
 	if err != nil {
@@ -89,7 +108,11 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
-	fmt.Fprintf(c, "%s\n", cmd)
+	if *token != "" {
+		fmt.Fprintf(c, "%s %s\n", cmd, *token)
+	} else {
+		fmt.Fprintf(c, "%s\n", cmd)
+	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		fmt.Fprintf(stderr, "ringex %s: %v\n", cmd, err)

@@ -31,14 +31,16 @@ Usage:
                           ('ringex replay --help')
   ringex bench mode ...   latency benchmarks with HDR histograms: fix, pipeline,
                           sweep ('ringex bench --help')
-  ringex promote [--admin host:port]
+  ringex promote [--admin host:port] [--token T]
                           promote a running standby to primary
-  ringex status [--admin host:port]
+  ringex status [--admin host:port] [--token T]
                           show a replicated node's role, epoch and sequence
-  ringex endofday [--admin host:port]
+  ringex endofday [--admin host:port] [--token T]
                           end the trading day now: resting Day orders expire,
                           GTC orders stay, ClOrdIDs may be used again
                           (tradingDay.endUTC ends it every day on its own)
+                          (--token, or $RINGEX_ADMIN_TOKEN, when the node
+                          sets replication.adminToken)
   ringex help [command]   show help for a command
 
 Run 'ringex serve --help' for the flags of serve.
@@ -153,6 +155,9 @@ Flags:
 		if *o.flag != "" {
 			*o.to = *o.flag
 		}
+	}
+	if t := os.Getenv(adminTokenEnv); t != "" {
+		cfg.Replication.AdminToken = t
 	}
 	if err := cfg.Check(); err != nil {
 		log.Printf("ringex: %v", err)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestAdminToken: with replication.adminToken set, a command without the
+// token or with a wrong one is refused and changes nothing; with it, the
+// command runs.
+func TestAdminToken(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Replication.Admin = fixtest.FreeAddr(t)
+	cfg.Replication.AdminToken = "s3cret"
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	defer serveAdmin(cfg, n)()
+
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := adminMain("endofday", append([]string{"--admin", cfg.Replication.Admin}, args...), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	for _, args := range [][]string{nil, {"--token", "wrong"}, {"--token", "s3cret0"}} {
+		t.Setenv(adminTokenEnv, "")
+		if code, out := run(args...); code == 0 || !strings.Contains(out, "error unauthorized") {
+			t.Errorf("endofday %v: exit %d, %q; want refused", args, code, out)
+		}
+	}
+	if code, out := run("--token", "s3cret"); code != 0 || !strings.HasPrefix(out, "ok end of day at sequence 1") {
+		t.Errorf("endofday with the token: exit %d, %q; want the first sequence", code, out)
+	}
+	t.Setenv(adminTokenEnv, "s3cret")
+	if code, out := run(); code != 0 || !strings.HasPrefix(out, "ok end of day at sequence 2") {
+		t.Errorf("endofday with the token in %s: exit %d, %q; want the second sequence", adminTokenEnv, code, out)
+	}
+}
