@@ -61,7 +61,10 @@
 //	          in the header: the prober's, for the primary's log)
 //	answer    primary → prober, the answer to probe, after which the
 //	          primary closes the connection:
-//	          | last shipped seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
+//	          | last shipped seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) | published u64 |
+//	          published: the last seq its publish stage passed (what it has
+//	          acknowledged); a reader takes an answer that ends after the
+//	          history as one from before the field (published unknown)
 //
 // A connection is nobody's standby until its first frame: a hello makes it
 // the standby (replacing any other), a probe is answered and closed without
@@ -127,4 +130,26 @@
 // port (Probe): an old primary that comes back after a failover finds its
 // successor serving at a higher epoch and follows it as standby instead of
 // beginning a term of its own; its hello then tells it what to discard.
+//
+// That probe alone leaves a window: an old primary restarted while its
+// standby has not yet promoted itself finds nothing serving and begins a
+// term, and the standby then begins another. So a primary with a peer and
+// no standby probes the peer every heartbeat, and when a primary answers
+// there, both decide with StepsDown, on the other's answer, which one
+// yields: never one that acknowledged, in its current term, a record the
+// other lacks (CanYield); of two that both may, the one whose term ranks
+// lower (Epoch.Outranks). The one that yields stops with a StepDownError
+// and starts again as the other's standby, discarding what the other
+// lacks. In sync mode with onStandbyLost "wait", the only mode with
+// automatic failover, the restarted primary acknowledges nothing without a
+// standby, so it is the one that yields, and no two primaries acknowledge
+// in the same stretch of seqs for longer than a heartbeat and a probe.
+//
+// What remains is not fenced: where a primary may acknowledge alone (mode
+// async, onStandbyLost "async"), two primaries that cannot reach each other
+// both acknowledge, and once they can, each holds acknowledged records the
+// other lacks (SplitBrain): neither yields, both say so, and an operator
+// must stop one. Nothing stops a primary that is cut off from its peer
+// from acknowledging alone in those modes; that needs a third party (a
+// quorum or a lease), which ringex does not have.
 package replica

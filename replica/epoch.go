@@ -37,6 +37,13 @@ type Epoch struct {
 	Term     uint64
 }
 
+// Outranks orders two terms that both claim to be current: the higher epoch
+// number ranks higher, and of two terms of the same number (two nodes both
+// started as primary from the same history) the higher Term.
+func (e Epoch) Outranks(o Epoch) bool {
+	return e.Epoch > o.Epoch || (e.Epoch == o.Epoch && e.Term > o.Term)
+}
+
 // EpochFileName is the history's file, in the data folder beside the journal
 // folder. One line per epoch, "<epoch> <first seq> <term, 16 hex digits>",
 // oldest first (a line without the term is one written before terms

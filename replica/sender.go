@@ -18,6 +18,9 @@ const catchUpFrameRecords = 4096
 // liveFrameRecords bounds a records frame sent from the window.
 const liveFrameRecords = 8192
 
+// probeLogEvery bounds how often answered probes are logged.
+const probeLogEvery = 10 * time.Second
+
 // maxOpening bounds the connections held before their first frame (a
 // standby's hello or a probe); more are closed at once.
 const maxOpening = 8
@@ -76,6 +79,7 @@ type Sender struct {
 	connected   atomic.Bool
 	caughtUp    atomic.Bool
 	connections atomic.Int64
+	probeLogNs  atomic.Int64 // when answerProbe last logged
 
 	data    chan struct{} // Ship → writer
 	ack     chan struct{} // reader → Await
@@ -313,22 +317,29 @@ func (s *Sender) isClosing() bool {
 	}
 }
 
-// answerProbe tells a prober this node's epoch history and last shipped
-// seq. It touches nothing of the standby's: not the connection, not the
-// acknowledged seq, not the sync state.
+// answerProbe tells a prober this node's epoch history, last shipped seq
+// and last published seq (so that a second primary can tell whether this
+// one has acknowledged anything: StepsDown). It touches nothing of the
+// standby's: not the connection, not the acknowledged seq, not the sync
+// state. A primary without a standby is probed by its peer every
+// heartbeat, so the answer is logged at most once per probeLogEvery.
 func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 	var fw frameWriter
 	epoch := s.opts.History.Current()
 	fw.begin(typeAnswer, epoch)
 	fw.u64(uint64(s.shipped.Load()))
 	fw.history(s.opts.History.Entries())
+	fw.u64(uint64(s.published.Load()))
 	c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 	if _, err := c.Write(fw.finish()); err != nil {
 		s.logf("replica: probe from %s (its epoch %d) not answered: %v", c.RemoteAddr(), theirEpoch, err)
 		return
 	}
-	s.logf("replica: probe from %s (its epoch %d) answered: primary at epoch %d, shipped to seq %d; the connection is closed, the standby's is untouched",
-		c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load())
+	now := time.Now().UnixNano()
+	if last := s.probeLogNs.Load(); now-last >= int64(probeLogEvery) && s.probeLogNs.CompareAndSwap(last, now) {
+		s.logf("replica: probe from %s (its epoch %d) answered: primary at epoch %d, shipped to seq %d, published to seq %d; the connection is closed, the standby's is untouched",
+			c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load(), s.published.Load())
+	}
 }
 
 // serve runs one standby connection from its hello (f, read by open):
