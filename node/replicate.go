@@ -39,7 +39,10 @@ import (
 //   - Promotion turns a standby into a primary in place (see promote).
 //   - A node configured as primary with a peer (replication.primary) probes
 //     the peer first and starts as its standby when a primary serves there
-//     (peerIsPrimary).
+//     (peerIsPrimary). That single probe can miss a standby that promotes
+//     itself just after it, so a primary with a peer and no standby goes on
+//     probing every heartbeat; when both serve, the one that acknowledged
+//     nothing in its epoch steps down (stepdown.go, replica.StepsDown).
 //
 // Every start as primary, and every promotion, begins a new epoch
 // (<dataDir>/epoch, replica.History) at the seq after the last durable
@@ -67,6 +70,9 @@ type replication struct {
 	recs          [][]byte    // replicate handler only
 	encoded       []byte      // replicate handler only
 	lastWaitLogNs int64       // replicate handler only
+
+	failOnce sync.Once                 // stopOnItsOwn closes failed once
+	peer     atomic.Pointer[peerWatch] // a primary with a peer: its watch (stepdown.go)
 }
 
 // switchPublisher lets a standby keep the most recent events (recent) until
@@ -154,6 +160,12 @@ type ReplicationStats struct {
 	// PrimaryDelivered (standby): by account, the delivery marks of the
 	// primary's last heartbeat (gateway.Gateway.Delivered); nil when none.
 	PrimaryDelivered []int64
+	// PeerPrimary (primary with no standby): the last probe of the peer
+	// found another primary serving there (stepdown.go).
+	PeerPrimary bool
+	// SplitBrain: ... and both have acknowledged records in their epochs,
+	// so neither steps down by itself; an operator must stop one.
+	SplitBrain bool
 }
 
 // ReplicationStats reports the replication state; ok is false when
@@ -171,6 +183,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		st.PrimaryPublished = r.receiver.PrimaryPublished()
 		st.PrimaryDelivered = r.receiver.PrimaryDelivered()
 	}
+	if w := r.peer.Load(); w != nil {
+		st.PeerPrimary, st.SplitBrain = w.peerPrimary.Load(), w.splitBrain.Load()
+	}
 	if s := r.sender.Load(); s != nil {
 		st.Standby = s.Stats()
 		// The flag clears on the next batch (replicateBatch); until one
@@ -184,7 +199,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 }
 
 // Done is closed when the node stopped on its own: a standby that diverged
-// from its primary, was refused by it, or failed to journal or apply.
+// from its primary, was refused by it, or failed to journal or apply; a
+// primary that stepped down for the primary serving at its peer
+// (replica.StepDownError). FailErr says which.
 func (n *Node) Done() <-chan struct{} {
 	if n.repl == nil {
 		return nil
@@ -268,9 +285,8 @@ func (n *Node) startReplication() error {
 		defer close(r.recvDone)
 		if err := r.receiver.Run(); err != nil {
 			n.logf("ringex: STANDBY STOPPED: %v", err)
-			r.failErr.Store(&err)
 			n.fail(err)
-			close(r.failed)
+			r.stopOnItsOwn(err)
 		}
 	}()
 	go n.watchPrimary()
@@ -286,7 +302,16 @@ func recentEventsFor(ringCapacity uint32) int {
 	return max(2*int(ringCapacity), 1<<16)
 }
 
-// FailErr is the error that stopped a standby on its own (see Done).
+// stopOnItsOwn records why the node stopped on its own and closes failed
+// (Done), once.
+func (r *replication) stopOnItsOwn(err error) {
+	r.failOnce.Do(func() {
+		r.failErr.Store(&err)
+		close(r.failed)
+	})
+}
+
+// FailErr is the error that stopped the node on its own (see Done).
 func (n *Node) FailErr() error {
 	if n.repl == nil {
 		return nil
@@ -319,6 +344,7 @@ func (n *Node) startSender(promoted bool) error {
 		r.degradations.Add(1)
 	}
 	r.sender.Store(s)
+	n.startPeerWatch(s)
 	n.logf("ringex: primary, epoch %d from seq %d, replication on %s, mode %s (onStandbyLost %s)", epoch, next, s.Addr(), rc.Mode, rc.OnStandbyLost)
 	return nil
 }
@@ -597,6 +623,9 @@ func (n *Node) stopReplication() {
 	<-r.watchDone
 	r.promoteMu.Lock()
 	defer r.promoteMu.Unlock()
+	if w := r.peer.Load(); w != nil {
+		w.halt()
+	}
 	if n.following.Load() && r.receiver != nil {
 		r.receiver.Stop()
 		<-r.recvDone
