@@ -74,8 +74,8 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 						fmt.Fprintf(c, "error replication is off\n")
 						return
 					}
-					fmt.Fprintf(c, "ok role %s epoch %d lastSeq %d degraded %v inSync %v standbyConnected %v standbyAcked %d\n",
-						st.Role, st.Epoch, st.LastSeq, st.Degraded, st.InSync, st.Standby.Connected, st.Standby.Acked)
+					fmt.Fprintf(c, "ok role %s epoch %d lastSeq %d degraded %v inSync %v standbyConnected %v standbyAcked %d peerPrimary %v splitBrain %v\n",
+						st.Role, st.Epoch, st.LastSeq, st.Degraded, st.InSync, st.Standby.Connected, st.Standby.Acked, st.PeerPrimary, st.SplitBrain)
 				default:
 					fmt.Fprintf(c, "error unknown command %q: want promote, status or endofday\n", cmd)
 				}

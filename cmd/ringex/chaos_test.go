@@ -554,6 +554,13 @@ func (p *proxy) sever() {
 
 func (p *proxy) addr() string { return p.ln.Addr().String() }
 
+// heal forwards new connections again.
+func (p *proxy) heal() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
 // epochOf is the epoch number and term that seq was journaled in, by a
 // node's epoch history.
 func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
@@ -572,25 +579,28 @@ func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
 }
 
 // TestPartitionSyncPrimaryAcknowledgesNothingAlone: the link between a sync
-// primary and its standby is cut while both live. The standby promotes
-// itself and acknowledges orders in a new epoch; the old primary, still
-// up and still taking orders, acknowledges nothing it could not replicate:
-// every order it acknowledged is on the new primary, and none of them is in
-// the new primary's epoch. The old primary, restarted with its original
-// command line, then rejoins as standby.
+// primary and its standby is cut, both ways, while both live. The standby
+// promotes itself and acknowledges orders in a new epoch; the old primary,
+// still up and still taking orders, acknowledges nothing it could not
+// replicate: every order it acknowledged is on the new primary, and none of
+// them is in the new primary's epoch. The old primary, restarted with its
+// original command line, then rejoins as standby. (With the link cut one
+// way only, the old primary's probes would find the new primary and it
+// would step down by itself: node/stepdown_test.go.)
 func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	bin := ringexBin(t)
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir)
 	peers := newPeers(t, dir)
-	px := startProxy(t, peers[0].repl)
-	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", peers[1].repl),
-		peers[1].start(t, bin, cfgPath, "standby", px.addr())}
+	toOld, toNew := startProxy(t, peers[0].repl), startProxy(t, peers[1].repl)
+	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", toNew.addr()),
+		peers[1].start(t, bin, cfgPath, "standby", toOld.addr())}
 	waitSync(t, procs[1])
 	c := mustDialFIX(t, peers[0].fix, "BROKER01")
 	ld := startLoad(c, "P-")
 	time.Sleep(400 * time.Millisecond)
-	px.sever()
+	toOld.sever()
+	toNew.sever()
 	if procs[1].when("PROMOTED", 60*time.Second).IsZero() {
 		t.Fatal("the cut-off standby did not promote itself")
 	}
@@ -633,6 +643,75 @@ func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	if !procs[0].has("after discarding seqs") {
 		t.Error("the old primary journaled orders alone but did not discard them before following")
 	}
+	c2.close()
+	finalDiff(t, peers, procs, 1)
+}
+
+// TestRestartedPrimaryStepsDownByItself is issue 7's window with real
+// processes: the primary is killed and restarted with its original command
+// line while it cannot reach its standby, which promotes itself meanwhile
+// (failoverMs). Both serve; the restarted one cannot acknowledge (sync, no
+// standby), the promoted one acknowledges alone. Once they reach each
+// other, the restarted one, which acknowledged nothing, steps down by
+// itself: 'ringex serve' starts it again in place, it discards the order it
+// journaled but never acknowledged, and follows the promoted one.
+func TestRestartedPrimaryStepsDownByItself(t *testing.T) {
+	bin := ringexBin(t)
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir)
+	peers := newPeers(t, dir)
+	toOld, toNew := startProxy(t, peers[0].repl), startProxy(t, peers[1].repl)
+	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", toNew.addr()),
+		peers[1].start(t, bin, cfgPath, "standby", toOld.addr())}
+	waitSync(t, procs[1])
+	c := mustDialFIX(t, peers[0].fix, "BROKER01")
+	for i := range 20 {
+		awaitFirstAck(t, c, fmt.Sprintf("S%d", i))
+	}
+	c.close()
+	toOld.sever()
+	toNew.sever()
+	procs[0].kill()
+	procs[0] = peers[0].start(t, bin, cfgPath, "primary", toNew.addr())
+	old := mustDialFIX(t, peers[0].fix, "BROKER01")
+	if err := old.order("LOST1", 300); err != nil {
+		t.Fatal(err)
+	}
+	if procs[1].when("PROMOTED", 60*time.Second).IsZero() {
+		t.Fatal("the standby did not promote itself")
+	}
+	c2 := mustDialFIX(t, peers[1].fix, "BROKER02")
+	awaitFirstAck(t, c2, "NEW1")
+
+	healed := time.Now()
+	toOld.heal()
+	toNew.heal()
+	steppedDown := procs[0].when("STEPPING DOWN", 60*time.Second)
+	if steppedDown.IsZero() {
+		t.Fatal("the restarted primary, which acknowledged nothing, did not step down")
+	}
+	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
+	if !procs[0].has("after discarding seqs") {
+		t.Error("the restarted primary journaled an order it never acknowledged but did not discard it before following")
+	}
+	for m := old.next(0); m != nil; m = old.next(0) {
+		if m[11] == "LOST1" && m[35] == "8" {
+			t.Fatalf("the primary that stepped down answered the order sent to it: %v", m)
+		}
+	}
+	if procs[1].has("STEPPING DOWN") {
+		t.Fatal("the promoted primary stepped down too")
+	}
+	awaitFirstAck(t, c2, "NEW2")
+	last := lastSeqOf(peers[1].admin)
+	var cmd matcher.Command
+	for i, rec := range records(t, peers[1].data, last) {
+		if err := cmd.Decode(rec); err == nil && cmd.ClOrdID.String() == "LOST1" {
+			t.Fatalf("the order the stepped-down primary never acknowledged is in the new primary's journal at seq %d", i+1)
+		}
+	}
+	t.Logf("FIGURE step-down: the restarted primary stepped down %v after the link healed (heartbeatMs 100)", steppedDown.Sub(healed).Round(time.Millisecond))
+	old.close()
 	c2.close()
 	finalDiff(t, peers, procs, 1)
 }

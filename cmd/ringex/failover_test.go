@@ -43,7 +43,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
-			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER", "REJOINING AS STANDBY"} {
+			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER", "REJOINING AS STANDBY", "STEPPING DOWN"} {
 				if strings.Contains(sc.Text(), key) && p.at[key].IsZero() {
 					p.at[key] = time.Now()
 				}

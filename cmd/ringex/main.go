@@ -112,7 +112,13 @@ after a failover), it begins no epoch and opens no FIX: it logs
 "REJOINING AS STANDBY", sets aside what it journaled that the serving
 primary lacks (never acknowledged to anyone), and follows it as a standby
 would. If nothing answers there, it starts as primary. So after a failover
-the old primary comes back with its original command line.
+the old primary comes back with its original command line. While it has no
+standby it goes on asking every heartbeat: should its peer have promoted
+itself meanwhile, the one of the two that has acknowledged nothing in its
+epoch logs "STEPPING DOWN", disconnects its FIX sessions and starts again
+in place as the other's standby. Two primaries that have both acknowledged
+(only possible with mode async or onStandbyLost async) log "SPLIT BRAIN"
+and go on: an operator must stop one.
 
 A standby further behind than the primary's journal reaches (its older
 segments, hot and archived, were removed) is sent the primary's newest
@@ -199,6 +205,15 @@ Flags:
 				return 1
 			}
 			log.Printf("ringex: restarting to follow %s from the primary's snapshot at seq %d", cfg.Replication.Primary, behind.Seq)
+			continue
+		}
+		var down *replica.StepDownError
+		if errors.As(n.FailErr(), &down) {
+			// Two primaries met (this one restarted while its standby was
+			// promoting itself) and this one yielded: it acknowledged
+			// nothing in its epoch. The next start probes the peer, finds
+			// it serving and follows it; its welcome says what to discard.
+			log.Printf("ringex: restarting as the standby of the primary at %s", down.Peer)
 			continue
 		}
 		var div *replica.DivergedError
