@@ -142,8 +142,9 @@
 // and starts again as the other's standby, discarding what the other
 // lacks. In sync mode with onStandbyLost "wait", the only mode with
 // automatic failover, the restarted primary acknowledges nothing without a
-// standby, so it is the one that yields, and no two primaries acknowledge
-// in the same stretch of seqs for longer than a heartbeat and a probe.
+// standby, so it is the one that yields, about a heartbeat after the two
+// can reach each other: its brokers are disconnected instead of waiting
+// forever, and two primaries never both acknowledge.
 //
 // What remains is not fenced: where a primary may acknowledge alone (mode
 // async, onStandbyLost "async"), two primaries that cannot reach each other
