@@ -100,16 +100,17 @@ type StepDownError struct {
 	Peer         string // the peer's replication host:port
 	Ours, Theirs Epoch  // the two current terms
 	Published    int64  // the last seq this primary acknowledged: the peer has every record up to it
-	// PeerMustStay: the peer could not follow this node without losing
-	// records it acknowledged (or did not say what it published);
-	// otherwise both could, and the peer's term ranks higher.
+	// PeerMustStay: the peer cannot follow this node (CanYield): it
+	// acknowledged records this node lacks, did not say what it
+	// published, or knows an epoch this node does not. Otherwise both
+	// could, and the peer's term ranks higher.
 	PeerMustStay bool
 }
 
 func (e *StepDownError) Error() string {
 	why := "its term ranks higher"
 	if e.PeerMustStay {
-		why = "it acknowledged records this node lacks"
+		why = "it cannot follow this node: it acknowledged records this node lacks, or knows a later epoch"
 	}
 	return fmt.Sprintf("replica: stepped down for the primary at %s, epoch %d term %016x (%s); this primary, epoch %d term %016x from seq %d, acknowledged nothing the peer lacks (published to seq %d)",
 		e.Peer, e.Theirs.Epoch, e.Theirs.Term, why, e.Ours.Epoch, e.Ours.Term, e.Ours.FirstSeq, e.Published)
