@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"log"
 	"os"
@@ -51,57 +52,133 @@ func parseSnapName(name string) (int64, bool) {
 // crash leaves either the whole snapshot or none. Snapshots beyond the newest
 // SnapshotsKept are removed.
 func WriteSnapshot(dir string, seq int64, hash uint64, data []byte) error {
-	if seq < 0 {
-		return fmt.Errorf("journal: snapshot seq %d is negative", seq)
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("journal: %w", err)
+	}
+	tmp := filepath.Join(dir, snapName(seq)) + tmpSuffix
+	w, err := CreateSnapshot(tmp, seq, hash, int64(len(data)))
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Finish(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return placeSnapshot(tmp, dir, seq)
+}
+
+// SnapshotWriter writes one snapshot file piece by piece, so that a
+// snapshot that arrives in pieces (a standby sent its primary's) is never
+// held whole in memory. The file is in the format LatestSnapshot reads;
+// MoveSnapshot puts it in place once Finish has made it durable.
+type SnapshotWriter struct {
+	path        string
+	f           *os.File
+	size, wrote int64 // data bytes announced in the header, and written so far
+	crc         uint32
+}
+
+// CreateSnapshot creates (or truncates) the file at path for the snapshot
+// of the state after record seq, with its state hash, whose data is size
+// bytes.
+func CreateSnapshot(path string, seq int64, hash uint64, size int64) (*SnapshotWriter, error) {
+	if seq < 0 || size < 0 {
+		return nil, fmt.Errorf("journal: snapshot seq %d of %d bytes: neither may be negative", seq, size)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
 	}
 	var hdr [snapHeaderBytes]byte
 	copy(hdr[0:4], snapMagic)
 	binary.LittleEndian.PutUint16(hdr[4:6], formatVersion)
 	binary.LittleEndian.PutUint64(hdr[8:16], uint64(seq))
 	binary.LittleEndian.PutUint64(hdr[16:24], hash)
-	binary.LittleEndian.PutUint64(hdr[24:32], uint64(len(data)))
-	crc := crc32.Update(crc32.Update(0, castagnoli, hdr[:]), castagnoli, data)
-	var trailer [4]byte
-	binary.LittleEndian.PutUint32(trailer[:], crc)
-
-	final := filepath.Join(dir, snapName(seq))
-	tmp := final + tmpSuffix
-	if err := writeFileSync(tmp, hdr[:], data, trailer[:]); err != nil {
-		os.Remove(tmp)
-		return err
+	binary.LittleEndian.PutUint64(hdr[24:32], uint64(size))
+	w := &SnapshotWriter{path: path, f: f, size: size, crc: crc32.Update(0, castagnoli, hdr[:])}
+	if _, err := f.Write(hdr[:]); err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("journal: write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, final); err != nil {
-		os.Remove(tmp)
+	return w, nil
+}
+
+// Write appends the next piece of the data; more than the size announced
+// is an error.
+func (w *SnapshotWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > w.size-w.wrote {
+		return 0, fmt.Errorf("journal: snapshot %s: %d bytes more, after %d of %d", w.path, len(p), w.wrote, w.size)
+	}
+	n, err := w.f.Write(p)
+	w.crc = crc32.Update(w.crc, castagnoli, p[:n])
+	w.wrote += int64(n)
+	if err != nil {
+		return n, fmt.Errorf("journal: write %s: %w", w.path, err)
+	}
+	return n, nil
+}
+
+// Finish checks that all the data is in, appends the CRC, fsyncs and closes
+// the file. The file stays where it is, also on an error.
+func (w *SnapshotWriter) Finish() error {
+	if w.wrote != w.size {
+		w.f.Close()
+		return fmt.Errorf("journal: snapshot %s: %d of %d bytes written", w.path, w.wrote, w.size)
+	}
+	var trailer [4]byte
+	binary.LittleEndian.PutUint32(trailer[:], w.crc)
+	if _, err := w.f.Write(trailer[:]); err != nil {
+		w.f.Close()
+		return fmt.Errorf("journal: write %s: %w", w.path, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		return fmt.Errorf("journal: fsync %s: %w", w.path, err)
+	}
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+// Abort closes and removes an unfinished snapshot file.
+func (w *SnapshotWriter) Abort() {
+	w.f.Close()
+	os.Remove(w.path)
+}
+
+// MoveSnapshot verifies the finished snapshot file at path (header, size,
+// CRC over the whole file: a file damaged since it was written is refused)
+// and that it is the state after record seq with state hash hash, then
+// renames it into the journal folder dir under its snapshot name and
+// fsyncs dir. path must be on dir's file system.
+func MoveSnapshot(path, dir string, seq int64, hash uint64) error {
+	s, reason := openSnapshot(path, seq)
+	if reason != "" {
+		return fmt.Errorf("journal: snapshot %s: %s", path, reason)
+	}
+	s.Close()
+	if s.Hash != hash {
+		return fmt.Errorf("journal: snapshot %s has state hash %016x, want %016x", path, s.Hash, hash)
+	}
+	return placeSnapshot(path, dir, seq)
+}
+
+// placeSnapshot renames a durable snapshot file into dir as the snapshot at
+// seq, fsyncs dir and prunes the old snapshots.
+func placeSnapshot(path, dir string, seq int64) error {
+	if err := os.Rename(path, filepath.Join(dir, snapName(seq))); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("journal: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return pruneSnapshots(dir)
-}
-
-func writeFileSync(path string, parts ...[]byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	for _, p := range parts {
-		if _, err := f.Write(p); err != nil {
-			f.Close()
-			return fmt.Errorf("journal: write %s: %w", path, err)
-		}
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: fsync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	return nil
 }
 
 // listSnapshots returns the seqs of the snapshot files in dir, newest first.
@@ -141,36 +218,96 @@ func pruneSnapshots(dir string) error {
 // ok is false when there is no valid snapshot, and err is for a folder that
 // cannot be listed.
 func LatestSnapshot(dir string) (seq int64, hash uint64, data []byte, ok bool, err error) {
+	s, ok, err := OpenLatestSnapshot(dir)
+	if !ok || err != nil {
+		return 0, 0, nil, ok, err
+	}
+	defer s.Close()
+	data = make([]byte, s.Size)
+	if _, err := s.ReadAt(data, 0); err != nil {
+		return 0, 0, nil, false, fmt.Errorf("journal: snapshot %s: %w", s.f.Name(), err)
+	}
+	return s.Seq, s.Hash, data, true, nil
+}
+
+// SnapshotFile is a verified snapshot held open, so that its data can be
+// read a piece at a time (a primary sending it to a standby) instead of
+// whole. What it reads is what was verified: a snapshot file is written
+// under a temporary name, renamed into place and never written again, and
+// while it is open it stays readable even if WriteSnapshot prunes it (on
+// Linux an unlinked file lives until its last close).
+type SnapshotFile struct {
+	Seq  int64  // the state is the one after this record
+	Hash uint64 // its state hash
+	Size int64  // data bytes
+	f    *os.File
+	data *io.SectionReader
+}
+
+// ReadAt reads the data at offset off (0: its first byte).
+func (s *SnapshotFile) ReadAt(p []byte, off int64) (int, error) { return s.data.ReadAt(p, off) }
+
+// Close closes the file.
+func (s *SnapshotFile) Close() error { return s.f.Close() }
+
+// OpenLatestSnapshot is LatestSnapshot that leaves the data on disk: it
+// verifies the newest valid snapshot whole (reading it a block at a time)
+// and returns it open. The caller closes it.
+func OpenLatestSnapshot(dir string) (s *SnapshotFile, ok bool, err error) {
 	seqs, err := listSnapshots(dir)
 	if err != nil {
-		return 0, 0, nil, false, err
+		return nil, false, err
 	}
-	for _, s := range seqs {
-		path := filepath.Join(dir, snapName(s))
-		hash, data, reason := readSnapshot(path, s)
+	for _, seq := range seqs {
+		path := filepath.Join(dir, snapName(seq))
+		s, reason := openSnapshot(path, seq)
 		if reason == "" {
-			return s, hash, data, true, nil
+			return s, true, nil
 		}
 		log.Printf("journal: snapshot %s is damaged (%s); falling back to the one before", path, reason)
 	}
-	return 0, 0, nil, false, nil
+	return nil, false, nil
 }
 
-// readSnapshot reads and verifies one snapshot file; reason says what is
-// wrong with it, if anything.
-func readSnapshot(path string, seq int64) (hash uint64, data []byte, reason string) {
-	b, err := os.ReadFile(path)
+// openSnapshot opens and verifies one snapshot file, reading it in blocks;
+// reason says what is wrong with it, if anything.
+func openSnapshot(path string, seq int64) (s *SnapshotFile, reason string) {
+	f, err := os.Open(path)
 	if err != nil {
-		return 0, nil, err.Error()
+		return nil, err.Error()
 	}
-	if reason := checkSnapHeader(b, int64(len(b)), seq); reason != "" {
-		return 0, nil, reason
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err.Error()
 	}
-	end := len(b) - 4
-	if crc32.Checksum(b[:end], castagnoli) != binary.LittleEndian.Uint32(b[end:]) {
-		return 0, nil, "crc mismatch"
+	size := st.Size()
+	var hdr [snapHeaderBytes]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil && size >= snapHeaderBytes {
+		f.Close()
+		return nil, err.Error()
 	}
-	return binary.LittleEndian.Uint64(b[16:24]), b[snapHeaderBytes:end:end], ""
+	if reason := checkSnapHeader(hdr[:], size, seq); reason != "" {
+		f.Close()
+		return nil, reason
+	}
+	crc := crc32.New(castagnoli)
+	var trailer [4]byte
+	_, err = io.CopyBuffer(crc, io.NewSectionReader(f, 0, size-4), make([]byte, 64<<10))
+	if err == nil {
+		_, err = f.ReadAt(trailer[:], size-4)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err.Error()
+	}
+	if crc.Sum32() != binary.LittleEndian.Uint32(trailer[:]) {
+		f.Close()
+		return nil, "crc mismatch"
+	}
+	s = &SnapshotFile{Seq: seq, Hash: binary.LittleEndian.Uint64(hdr[16:24]), Size: size - snapHeaderBytes - 4, f: f}
+	s.data = io.NewSectionReader(f, snapHeaderBytes, s.Size)
+	return s, ""
 }
 
 // checkSnapHeader checks a snapshot's header against its file size and name,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +74,101 @@ func TestSnapshotsPruned(t *testing.T) {
 	}
 	if _, _, _, ok, err := LatestSnapshot(filepath.Join(dir, "missing")); ok || err != nil {
 		t.Fatalf("missing folder: ok %v err %v", ok, err)
+	}
+}
+
+// TestSnapshotWrittenInPiecesAndMovedIntoPlace: a snapshot written a piece
+// at a time reads back as the one WriteSnapshot would have written; it is
+// moved into a journal folder only whole and unchanged, and with the state
+// hash it claims.
+func TestSnapshotWrittenInPiecesAndMovedIntoPlace(t *testing.T) {
+	data := bytes.Repeat([]byte("state."), 1000)
+	write := func(t *testing.T, pieces int) string {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "incoming")
+		w, err := CreateSnapshot(path, 42, 0xbeef, int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := len(data) / pieces
+		for off := 0; off < len(data); off += step {
+			if _, err := w.Write(data[off:min(off+step, len(data))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Finish(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, tc := range []struct {
+		name    string
+		damage  func(path string)
+		seq     int64
+		hash    uint64
+		wantErr string
+	}{
+		{"whole_moves", func(string) {}, 42, 0xbeef, ""},
+		{"flipped_byte_refused", func(p string) { flipAt(t, p, 100) }, 42, 0xbeef, "crc mismatch"},
+		{"truncated_refused", func(p string) { os.Truncate(p, 200) }, 42, 0xbeef, "does not fit"},
+		{"other_seq_refused", func(string) {}, 43, 0xbeef, "header names seq 42"},
+		{"other_hash_refused", func(string) {}, 42, 0xfeed, "state hash"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, dir := write(t, 7), t.TempDir()
+			tc.damage(path)
+			err := MoveSnapshot(path, dir, tc.seq, tc.hash)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seq, hash, got, ok, err := LatestSnapshot(dir)
+			if !ok || err != nil || seq != 42 || hash != 0xbeef || !bytes.Equal(got, data) {
+				t.Fatalf("moved snapshot reads as seq %d hash %x (%d bytes) ok %v err %v", seq, hash, len(got), ok, err)
+			}
+		})
+	}
+
+	w, err := CreateSnapshot(filepath.Join(t.TempDir(), "incoming"), 1, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("12345")); err == nil {
+		t.Fatal("wrote 5 bytes into a snapshot of 4")
+	}
+	if err := w.Finish(); err == nil || !strings.Contains(err.Error(), "0 of 4 bytes") {
+		t.Fatalf("finished a snapshot short of its data: %v", err)
+	}
+}
+
+// TestOpenSnapshotOutlivesPruning: a snapshot held open (a primary sending
+// it) reads whole even after newer checkpoints pruned its file.
+func TestOpenSnapshotOutlivesPruning(t *testing.T) {
+	dir := t.TempDir()
+	data := bytes.Repeat([]byte{7}, 10000)
+	if err := WriteSnapshot(dir, 1, 9, data); err != nil {
+		t.Fatal(err)
+	}
+	s, ok, err := OpenLatestSnapshot(dir)
+	if !ok || err != nil {
+		t.Fatalf("ok %v err %v", ok, err)
+	}
+	defer s.Close()
+	for seq := int64(2); seq <= SnapshotsKept+1; seq++ {
+		if err := WriteSnapshot(dir, seq, 0, []byte("newer")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, snapName(1))); !os.IsNotExist(err) {
+		t.Fatalf("snapshot 1 not pruned: %v", err)
+	}
+	got := make([]byte, s.Size)
+	if _, err := s.ReadAt(got, 0); err != nil || s.Seq != 1 || s.Hash != 9 || !bytes.Equal(got, data) {
+		t.Fatalf("pruned snapshot read as seq %d hash %d err %v", s.Seq, s.Hash, err)
 	}
 }
