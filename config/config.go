@@ -92,6 +92,11 @@ type Replication struct {
 	// where the lost primary cannot have acknowledged anything alone. 0:
 	// promotion by hand only ('ringex promote').
 	FailoverMs int `json:"failoverMs"`
+	// RefusedRetryMaxMs: a standby its primary refuses for a reason that can
+	// heal (no snapshot yet for a standby further behind than the journal)
+	// asks again after 1 s, doubling up to this, logging each refusal. 0:
+	// 30000.
+	RefusedRetryMaxMs int `json:"refusedRetryMaxMs"`
 }
 
 // FIX holds the acceptor's settings. Session stores (sequence numbers and
@@ -307,8 +312,8 @@ func (r *Replication) check() error {
 	if r.OnStandbyLost != "wait" && r.OnStandbyLost != "async" {
 		return fmt.Errorf("replication.onStandbyLost %q: want wait or async", r.OnStandbyLost)
 	}
-	if r.HeartbeatMs <= 0 || r.SyncTimeoutMs <= 0 || r.FailoverMs < 0 {
-		return fmt.Errorf("replication.heartbeatMs and syncTimeoutMs must be positive, failoverMs not negative")
+	if r.HeartbeatMs <= 0 || r.SyncTimeoutMs <= 0 || r.FailoverMs < 0 || r.RefusedRetryMaxMs < 0 {
+		return fmt.Errorf("replication.heartbeatMs and syncTimeoutMs must be positive, failoverMs and refusedRetryMaxMs not negative")
 	}
 	if r.FailoverMs > 0 && (r.Mode != "sync" || r.OnStandbyLost != "wait") {
 		return fmt.Errorf("replication.failoverMs %d: automatic promotion needs mode sync and onStandbyLost wait, or an old primary could acknowledge alone; set it to 0", r.FailoverMs)

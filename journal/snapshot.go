@@ -122,6 +122,9 @@ func (w *SnapshotWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// Written is how many data bytes were written so far.
+func (w *SnapshotWriter) Written() int64 { return w.wrote }
+
 // Finish checks that all the data is in, appends the CRC, fsyncs and closes
 // the file. The file stays where it is, also on an error.
 func (w *SnapshotWriter) Finish() error {

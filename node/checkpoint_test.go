@@ -61,6 +61,18 @@ func (l *logLines) has(sub string) bool {
 	return false
 }
 
+func (l *logLines) count(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.Contains(s, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 func order(account uint32, id string, side matcher.Side, px, qty int64) *matcher.Command {
 	cl, _ := matcher.MakeClOrdID(id)
 	return &matcher.Command{Kind: matcher.KindNew, Symbol: 1 + uint32(len(id))%3, Account: account,

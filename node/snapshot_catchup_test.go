@@ -66,116 +66,190 @@ func statusOf(t *testing.T, n *node.Node, out *sink, prefix string, i int) match
 	return ev
 }
 
-// TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot: a standby
-// follows, then is away while the primary journals three segments' worth
-// and checkpoints; an operator removes the primary's older segments, hot
-// and archived. The standby comes back behind what the journal holds: it
-// is sent the primary's snapshot, installs it (its old journal set aside,
-// as 'ringex serve' does), starts again from it, gets the records after
-// it, and proves at the primary's next checkpoint that it reached the same
-// state. Promoted, it knows an order acknowledged while it was away and
-// one acknowledged after it came back.
-func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
-	dirP, dirS := t.TempDir(), t.TempDir()
-	jp, js := filepath.Join(dirP, "journal"), filepath.Join(dirS, "journal")
-	var logP, logS logLines
-	cfgOf := func(dir, role, primary string) config.Config {
+// standbyAway is a primary whose journal no longer reaches back to where its
+// standby stopped (behindAt): the journal begins at first.
+type standbyAway struct {
+	dirP, dirS, jp, js, addr string
+	p                        *node.Node
+	logP                     logLines
+	behindAt, first          int64
+	cfgOf                    func(dir, role, primary string) config.Config
+}
+
+// awayWhileTheJournalMovesOn: a standby follows, then is away while the
+// primary journals three segments' worth and checkpoints; an operator
+// removes the primary's older segments, hot and archived, and the primary
+// is restarted, so that its window of recent records is empty: what the
+// standby lacks can come only from the journal or a snapshot.
+func awayWhileTheJournalMovesOn(t *testing.T) *standbyAway {
+	a := &standbyAway{dirP: t.TempDir(), dirS: t.TempDir()}
+	a.jp, a.js = filepath.Join(a.dirP, "journal"), filepath.Join(a.dirS, "journal")
+	a.cfgOf = func(dir, role, primary string) config.Config {
 		c := replCfg(dir, role, primary)
 		c.Replication.Mode = "async"
+		c.Replication.RefusedRetryMaxMs = 200
 		c.Journal.SegmentMiB = 1
 		c.Journal.Archive = true
 		return c
 	}
-	p, _ := startRepl(t, cfgOf(dirP, "primary", ""), &logP)
-	addr := p.ReplicationAddr().String()
-	s, _ := startRepl(t, cfgOf(dirS, "standby", addr), &logS)
+	var logS logLines
+	p, _ := startRepl(t, a.cfgOf(a.dirP, "primary", ""), &a.logP)
+	a.addr = p.ReplicationAddr().String()
+	s, _ := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS)
 	trade(t, p, "A", 60)
 	waitUntil(t, "standby has A", func() bool { return lastSeq(p) >= 60 && lastSeq(s) == lastSeq(p) })
 	s.Stop()
-	behindAt := lastSeq(p)
+	a.behindAt = lastSeq(p)
 
 	const countB = 25000 // over two 1 MiB segments of commands
 	trade(t, p, "B", countB)
 	var segs []string
 	waitUntil(t, "three segments, the older archived, and a snapshot in the newest", func() bool {
-		segs = segmentFirsts(t, jp)
+		segs = segmentFirsts(t, a.jp)
 		if len(segs) < 3 {
 			return false
 		}
 		for _, name := range segs[:len(segs)-1] {
-			if _, err := os.Stat(filepath.Join(jp, journal.ArchiveDirName, name+".seg.zst")); err != nil {
+			if _, err := os.Stat(filepath.Join(a.jp, journal.ArchiveDirName, name+".seg.zst")); err != nil {
 				return false
 			}
 		}
-		seq, _, _, ok, _ := journal.LatestSnapshot(jp)
+		seq, _, _, ok, _ := journal.LatestSnapshot(a.jp)
 		return ok && seq >= seqOfName(t, segs[len(segs)-1])
 	})
 	for _, name := range segs[:len(segs)-1] {
-		for _, path := range []string{filepath.Join(jp, name+".seg"), filepath.Join(jp, journal.ArchiveDirName, name+".seg.zst")} {
+		for _, path := range []string{filepath.Join(a.jp, name+".seg"), filepath.Join(a.jp, journal.ArchiveDirName, name+".seg.zst")} {
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	first := seqOfName(t, segs[len(segs)-1])
-	if first <= behindAt+1 {
-		t.Fatalf("the primary's journal begins at %d, not after the standby's %d", first, behindAt)
+	a.first = seqOfName(t, segs[len(segs)-1])
+	if a.first <= a.behindAt+1 {
+		t.Fatalf("the primary's journal begins at %d, not after the standby's %d", a.first, a.behindAt)
 	}
-	// Restarted, the primary's window of recent records is empty: what the
-	// standby lacks can come only from the journal or a snapshot.
 	p.Stop()
-	pCfg := cfgOf(dirP, "primary", "")
-	pCfg.Replication.Listen = addr
-	p, _ = startRepl(t, pCfg, &logP)
+	return a
+}
 
-	s, _ = startRepl(t, cfgOf(dirS, "standby", addr), &logS)
+// restartPrimary starts the primary again on the replication port its
+// standby knows.
+func (a *standbyAway) restartPrimary(t *testing.T) {
+	cfg := a.cfgOf(a.dirP, "primary", "")
+	cfg.Replication.Listen = a.addr
+	a.p, _ = startRepl(t, cfg, &a.logP)
+}
+
+// snapshotSent waits for the standby s to stop with the primary's snapshot
+// and installs it, as 'ringex serve' does.
+func (a *standbyAway) snapshotSent(t *testing.T, s *node.Node) *replica.BehindError {
 	select {
 	case <-s.Done():
 	case <-time.After(60 * time.Second):
 		t.Fatal("the standby behind the primary's journal was not sent a snapshot")
 	}
 	var behind *replica.BehindError
-	if !errors.As(s.FailErr(), &behind) || behind.Last != behindAt || behind.Seq < first-1 {
-		t.Fatalf("standby stopped with %v; want BehindError from %d with a snapshot at or after %d", s.FailErr(), behindAt, first-1)
+	if !errors.As(s.FailErr(), &behind) || behind.Last != a.behindAt || behind.Seq < a.first-1 {
+		t.Fatalf("standby stopped with %v; want BehindError from %d with a snapshot at or after %d", s.FailErr(), a.behindAt, a.first-1)
 	}
 	s.Stop()
-	aside, err := replica.InstallSnapshot(js, behind, t.Logf)
+	aside, err := replica.InstallSnapshot(a.js, behind, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last, err := journalLast(aside); err != nil || last != behindAt {
-		t.Fatalf("the old journal set aside in %s ends at %d (%v), want %d", aside, last, err, behindAt)
+	if last, err := journalLast(aside); err != nil || last != a.behindAt {
+		t.Fatalf("the old journal set aside in %s ends at %d (%v), want %d", aside, last, err, a.behindAt)
 	}
+	return behind
+}
+
+// TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot: a standby
+// comes back behind what the primary's journal holds (awayWhileTheJournal-
+// MovesOn): it is sent the primary's snapshot, installs it (its old journal
+// set aside, as 'ringex serve' does), starts again from it, gets the
+// records after it, and proves at the primary's next checkpoint that it
+// reached the same state. Promoted, it knows an order acknowledged while
+// it was away and one acknowledged after it came back.
+func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
+	a := awayWhileTheJournalMovesOn(t)
+	a.restartPrimary(t)
+	var logS logLines
+	s, _ := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS)
+	behind := a.snapshotSent(t, s)
 
 	var logS2 logLines
-	s, outS := startRepl(t, cfgOf(dirS, "standby", addr), &logS2)
+	s, outS := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS2)
 	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
-	trade(t, p, "C", 100)
-	if !logP.has(fmt.Sprintf("sending the snapshot at seq %d", behind.Seq)) {
+	trade(t, a.p, "C", 100)
+	if !a.logP.has(fmt.Sprintf("sending the snapshot at seq %d", behind.Seq)) {
 		t.Fatal("the primary did not say it sent the snapshot")
 	}
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
-		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(p)
+		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(a.p)
 	})
-	if logP.has("REFUSING") {
+	if a.logP.has("REFUSING") {
 		t.Fatal("the primary refused the standby")
 	}
-	p.Stop()
+	a.p.Stop()
 	if _, err := s.Promote(); err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range []struct {
 		prefix string
 		i      int
-	}{{"B", countB - 3}, {"C", 97}} {
+	}{{"B", 25000 - 3}, {"C", 97}} {
 		ev := statusOf(t, s, outS, o.prefix, o.i)
 		if ev.Reason == matcher.ReasonUnknownOrder {
 			t.Fatalf("the promoted standby does not know order %s%d", o.prefix, o.i)
 		}
 	}
 	s.Stop()
+}
+
+// TestRefusedStandbyCatchesUpAfterThePrimarysNextCheckpoint: the same
+// standby comes back, but the primary has no snapshot to send it (removed
+// once the primary had restored from it). It is refused, and does not
+// stop: it asks again and again, logging each refusal and its reason,
+// until the primary's next checkpoint gives it a snapshot; installed, it
+// follows and proves it reached the primary's state.
+func TestRefusedStandbyCatchesUpAfterThePrimarysNextCheckpoint(t *testing.T) {
+	a := awayWhileTheJournalMovesOn(t)
+	a.restartPrimary(t)
+	snaps, err := filepath.Glob(filepath.Join(a.jp, "snap-*.snap"))
+	if err != nil || len(snaps) == 0 {
+		t.Fatalf("no snapshots to remove (%v)", err)
+	}
+	for _, path := range snaps {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logS logLines
+	s, _ := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS)
+	waitUntil(t, "the standby refused three times, told there is no snapshot", func() bool {
+		return logS.count("REFUSED by the primary") >= 3 && logS.count("no valid snapshot") >= 3
+	})
+	select {
+	case <-s.Done():
+		t.Fatalf("the refused standby stopped: %v", s.FailErr())
+	default:
+	}
+
+	trade(t, a.p, "D", 100) // over snapshot.everyCommands: the primary checkpoints
+	behind := a.snapshotSent(t, s)
+	var logS2 logLines
+	s, _ = startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS2)
+	trade(t, a.p, "E", 100)
+	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
+		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(a.p)
+	})
+	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+		t.Fatal("the restarted standby did not restore the installed snapshot")
+	}
+	s.Stop()
+	a.p.Stop()
 }
 
 func journalLast(dir string) (int64, error) {

@@ -48,7 +48,11 @@
 //	          marks; Receiver.PrimaryDelivered); count 0 when the primary
 //	          has no gateway. The primary
 //	          sends one every heartbeat interval even while records stream
-//	refuse    primary → standby: | reason (UTF-8) |
+//	refuse    primary → standby: | reason (UTF-8) |, after which the
+//	          primary closes the connection. A reason that contains "this
+//	          primary is stale and must not serve" is final: the standby
+//	          stops (RefusedError.Final). Any other may heal: the standby
+//	          asks again, 1 s later doubling to RefusedRetryMaxMs
 //	snapshot  primary → standby, after welcome, before any records frame,
 //	          for a standby the journal no longer reaches; one or more:
 //	          | seq u64 | hash u64 | total u64 | offset u64 | chunk |
@@ -95,14 +99,27 @@
 // beside the primary's journal (journal.LatestSnapshot), at seq S, provided
 // the journal holds S+1; then records from S+1 as above. When there is no
 // such snapshot the standby is refused, with the reason (seed it with a
-// copy of the primary's data folder, or wait for a checkpoint). The
+// copy of the primary's data folder, or wait for a checkpoint); it keeps
+// asking, logging each refusal, and is sent the snapshot once the primary
+// has checkpointed. The
 // standby's journal ends before S and lacks the records up to S, so it
-// cannot be continued: the Receiver stops with a *BehindError carrying the
-// snapshot, and InstallSnapshot sets the old journal folder aside
+// cannot be continued: the Receiver stops with a *BehindError naming the
+// snapshot file, and InstallSnapshot sets the old journal folder aside
 // (<journal>.behind-<unix ns>) and puts in its place an empty journal that
 // begins at S+1 with the snapshot beside it. The standby then starts again
 // as any node does (restore the newest snapshot, replay what follows) and
 // says it stands at S: the primary streams from S+1.
+//
+// Neither side holds a snapshot whole. The primary verifies the file
+// (journal.OpenLatestSnapshot), keeps it open and reads each chunk just
+// before it sends it: snapshot files are written once under a temporary
+// name and renamed, so the open file cannot change, and a checkpoint that
+// prunes it meanwhile does not cut it short. The standby writes each chunk
+// as it arrives to <SnapshotDir>/snapshot.incoming in the snapshot file
+// format, fsyncs it after the last, and InstallSnapshot verifies it whole
+// (CRC, seq, state hash) and renames it into the new journal folder; a
+// snapshot cut short is removed. The state hash is proven where every
+// snapshot's is: the restarted standby restores it and compares.
 //
 // Sync mode: the replicate handler calls Sender.Await for the batch's last
 // seq and returns only when the standby acknowledged it, so the stages after

@@ -15,13 +15,16 @@ import (
 // journal from a snapshot it sent (BehindError): the standby's old journal
 // ends before the snapshot and lacks the records between, so it cannot be
 // appended to. A new folder is built beside it, an empty journal beginning
-// at e.Seq+1 (journal.Options.FirstSeq) with the snapshot written beside it
-// (journal.WriteSnapshot, atomic); then the old folder, if any, is kept as
+// at e.Seq+1 (journal.Options.FirstSeq), and the snapshot file the Receiver
+// wrote (e.Path) is verified whole (its CRC, seq and state hash) and moved
+// into it (journal.MoveSnapshot: a rename, no copy, so memory stays bounded
+// whatever its size); then the old folder, if any, is kept as
 // <dir>.behind-<unix ns> for an operator to inspect or remove (nothing is
 // deleted) and the new one takes its name. A crash midway leaves either the
 // old folder or none at dir: a standby started on none is sent the
-// snapshot again. The journal must not be open. Returns the kept folder's
-// name, "" when there was none.
+// snapshot again. e.Path must be on dir's file system (the Receiver's
+// SnapshotDir: the data folder). The journal must not be open. Returns the
+// kept folder's name, "" when there was none.
 //
 // The standby then starts as any node does: it restores the newest snapshot
 // (this one), replays the journal after it (nothing yet) and follows from
@@ -38,7 +41,7 @@ func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (str
 	}
 	err = j.Close()
 	if err == nil {
-		err = journal.WriteSnapshot(tmp, e.Seq, e.Hash, e.Data)
+		err = journal.MoveSnapshot(e.Path, tmp, e.Seq, e.Hash)
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
@@ -61,6 +64,6 @@ func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (str
 		kept = "kept in " + aside
 	}
 	logf("replica: INSTALLED the primary's snapshot at seq %d (%d bytes, state hash %016x) in %s in %v; the journal continues at seq %d; the old journal (to seq %d) is %s",
-		e.Seq, len(e.Data), e.Hash, dir, time.Since(start).Round(time.Millisecond), e.Seq+1, e.Last, kept)
+		e.Seq, e.Size, e.Hash, dir, time.Since(start).Round(time.Millisecond), e.Seq+1, e.Last, kept)
 	return aside, nil
 }

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +24,15 @@ type ReceiverOptions struct {
 	History     *History
 	HeartbeatMs int // 0: 100
 	TimeoutMs   int // a primary silent this long is taken for gone; 0: 10 × HeartbeatMs
+	// RefusedRetryMaxMs bounds the wait before asking again a primary that
+	// refused this standby for a reason that can heal (RefusedError.Final
+	// false): 1 s (or this, if less), doubling up to this; 0: 30000.
+	RefusedRetryMaxMs int
+	// SnapshotDir is where a snapshot the primary sends is written as it
+	// arrives (incomingSnapshotName), before InstallSnapshot moves it into
+	// the journal folder: the data folder, on the journal folder's file
+	// system. Empty: a snapshot sent is an error that stops the Receiver.
+	SnapshotDir string
 	// Apply gets every record after it is durable, in seq order, on the
 	// Receiver's goroutine. An error stops the Receiver with that error.
 	Apply func(seq int64, rec []byte) error
@@ -40,28 +53,42 @@ func (e *DivergedError) Error() string {
 
 // BehindError says that this standby was further behind than the
 // primary's journal reaches, and that the primary sent its state at Seq
-// instead: Data is the snapshot (the caller's format, opaque here) and Hash
-// its state hash. The standby's journal (Last) cannot be continued, since
-// the records after Last up to Seq are not sent: InstallSnapshot replaces it
-// with an empty journal beginning at Seq+1 and the snapshot beside it, after
-// which the standby starts again from the snapshot and follows from Seq+1.
+// instead: the snapshot file at Path (journal's snapshot format, fsynced;
+// Size bytes of the caller's state, opaque here, with its state hash Hash).
+// The standby's journal (Last) cannot be continued, since the records after
+// Last up to Seq are not sent: InstallSnapshot replaces it with an empty
+// journal beginning at Seq+1 and moves the snapshot beside it, after which
+// the standby starts again from the snapshot and follows from Seq+1.
 type BehindError struct {
 	Last, Seq int64
 	Hash      uint64
-	Data      []byte
-	total     uint64 // while it arrives: the size announced
+	Size      int64
+	Path      string
 }
 
 func (e *BehindError) Error() string {
-	return fmt.Sprintf("replica: this standby (at seq %d) is behind what the primary's journal holds; the primary sent its snapshot at seq %d (%d bytes): it must be installed (replica.InstallSnapshot) and the standby started again",
-		e.Last, e.Seq, len(e.Data))
+	return fmt.Sprintf("replica: this standby (at seq %d) is behind what the primary's journal holds; the primary sent its snapshot at seq %d (%d bytes, in %s): it must be installed (replica.InstallSnapshot) and the standby started again",
+		e.Last, e.Seq, e.Size, e.Path)
 }
 
-// RefusedError says that the primary refused this standby.
-type RefusedError struct{ Reason string }
+// RefusedError says that the primary refused this standby. Final says that
+// asking again cannot help (see staleRefusal): Run returns it. A refusal
+// that is not final may heal (the primary lacks a snapshot the standby
+// needs until its next checkpoint, or a reason a newer primary gives that
+// this standby does not know): Run logs it and asks again, with a capped
+// backoff, instead of returning.
+type RefusedError struct {
+	Reason string
+	Final  bool
+}
 
 func (e *RefusedError) Error() string {
 	return "replica: the primary refused this standby: " + e.Reason
+}
+
+// refused reads a refuse frame's reason.
+func refused(reason string) *RefusedError {
+	return &RefusedError{Reason: reason, Final: strings.Contains(reason, staleRefusal)}
 }
 
 // Receiver is the standby's side: it connects to the primary, says where it
@@ -95,6 +122,9 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 	if opts.TimeoutMs <= 0 {
 		opts.TimeoutMs = 10 * opts.HeartbeatMs
 	}
+	if opts.RefusedRetryMaxMs <= 0 {
+		opts.RefusedRetryMaxMs = 30000
+	}
 	r := &Receiver{opts: opts, logf: opts.Logf, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if r.logf == nil {
 		r.logf = log.Printf
@@ -104,37 +134,52 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 	return r
 }
 
-// Run connects and follows until Stop, a divergence, a refusal, or a failure
-// to journal or apply; it returns that error (nil after Stop).
+// Run connects and follows until Stop, a divergence, a snapshot to install,
+// a final refusal, or a failure to journal or apply; it returns that error
+// (nil after Stop). A lost connection is retried at once (50 ms apart), a
+// refusal that can heal after a wait that doubles from 1 s up to
+// RefusedRetryMaxMs, each logged with the primary's reason.
 func (r *Receiver) Run() error {
 	defer close(r.stopped)
-	backoff := 50 * time.Millisecond
+	const backoff = 50 * time.Millisecond
+	refusedWaitMax := time.Duration(r.opts.RefusedRetryMaxMs) * time.Millisecond
+	var refusedWait time.Duration // the last wait after a refusal; 0: none since the last welcome
 	lastLog := time.Time{}
 	for {
 		before := r.lastContact.Load()
 		err := r.session()
 		r.inSync.Store(false)
+		if r.lastContact.Load() != before {
+			refusedWait = 0 // welcomed since: a later refusal is a new story
+		}
 		var div *DivergedError
 		var ref *RefusedError
 		var behind *BehindError
 		var fatal *fatalError
+		wait := backoff
 		switch {
 		case r.isStopped():
 			return nil
+		case errors.As(err, &ref) && !ref.Final:
+			// Not followed, so not fit to take over from the primary (which
+			// is alive: it answered) until in sync again.
+			r.everInSync.Store(false)
+			refusedWait = min(max(2*refusedWait, time.Second), refusedWaitMax)
+			wait = refusedWait
+			r.logf("replica: REFUSED by the primary %s: %s; asking again in %v", r.opts.Primary, ref.Reason, wait)
 		case errors.As(err, &div), errors.As(err, &ref), errors.As(err, &behind):
 			return err
 		case errors.As(err, &fatal):
 			return fatal.err
-		}
-		// One line per outage, and one every 5 s while it lasts.
-		if r.lastContact.Load() != before || time.Since(lastLog) > 5*time.Second {
+		case r.lastContact.Load() != before || time.Since(lastLog) > 5*time.Second:
+			// One line per outage, and one every 5 s while it lasts.
 			r.logf("replica: following %s: %v; reconnecting", r.opts.Primary, err)
 			lastLog = time.Now()
 		}
 		select {
 		case <-r.stop:
 			return nil
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -180,7 +225,8 @@ func (r *Receiver) SilentFor() time.Duration {
 }
 
 // EverInSync reports whether this Receiver has once reached the primary's
-// last seq: only then may a lost primary be replaced automatically.
+// last seq, and was not refused since: only then may a lost primary be
+// replaced automatically.
 func (r *Receiver) EverInSync() bool { return r.everInSync.Load() }
 
 // InSync reports whether it is connected and has reached the primary's last
@@ -262,7 +308,7 @@ func (r *Receiver) session() error {
 	}
 	switch f.typ {
 	case typeRefuse:
-		return &RefusedError{Reason: string(f.body)}
+		return refused(string(f.body))
 	case typeWelcome:
 	default:
 		return fmt.Errorf("first frame from the primary is type %d, want welcome", f.typ)
@@ -301,7 +347,12 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 	}
 	heartbeat := time.Duration(r.opts.HeartbeatMs) * time.Millisecond
 	lastSent := time.Now()
-	var snap *BehindError // a snapshot arriving, nil when none
+	var snap *incomingSnapshot // a snapshot arriving, nil when none
+	defer func() {
+		if snap != nil {
+			snap.abort()
+		}
+	}()
 	for {
 		c.SetReadDeadline(time.Now().Add(timeout))
 		f, err := fr.next()
@@ -328,20 +379,24 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 			}
 		case typeSnapshot:
 			if snap == nil {
-				snap = &BehindError{Last: next - 1}
+				if r.opts.SnapshotDir == "" {
+					return &fatalError{errors.New("replica: the primary sends a snapshot and ReceiverOptions.SnapshotDir is empty")}
+				}
+				snap = &incomingSnapshot{last: next - 1, path: filepath.Join(r.opts.SnapshotDir, incomingSnapshotName)}
 			}
-			done, err := snap.add(f.body)
+			behind, err := snap.add(f.body)
 			if err != nil {
 				return err
 			}
-			if done {
-				r.logf("replica: received the primary's snapshot at seq %d (%d bytes, state hash %016x); this standby was at seq %d",
-					snap.Seq, len(snap.Data), snap.Hash, snap.Last)
-				return snap
+			if behind != nil {
+				snap = nil
+				r.logf("replica: received the primary's snapshot at seq %d (%d bytes, state hash %016x) in %s; this standby was at seq %d",
+					behind.Seq, behind.Size, behind.Hash, behind.Path, behind.Last)
+				return behind
 			}
 		case typeRecords:
 			if snap != nil {
-				return fmt.Errorf("records frame in the middle of the snapshot at seq %d", snap.Seq)
+				return fmt.Errorf("records frame in the middle of the snapshot at seq %d", snap.seq)
 			}
 			n, shipped, err := r.journalFrame(f.body, next)
 			if err != nil {
@@ -432,35 +487,75 @@ func (r *Receiver) applyFrame(body []byte) error {
 	return nil
 }
 
-// maxSnapshotBytes bounds the state a snapshot may carry, so that a garbled
-// total cannot make the standby gather without limit.
-const maxSnapshotBytes = 1 << 36
+// incomingSnapshotName is the file, in ReceiverOptions.SnapshotDir, that a
+// snapshot is written to as it arrives. One name: a snapshot cut short (by
+// a lost connection or a crash) is overwritten by the next one sent.
+const incomingSnapshotName = "snapshot.incoming"
+
+// incomingSnapshot is a snapshot arriving in chunks. Each chunk goes to the
+// file as it comes, so that the standby holds one chunk (the frame it
+// reads) whatever the snapshot's size.
+type incomingSnapshot struct {
+	last  int64  // this standby's last seq
+	path  string // where it is written
+	seq   int64
+	hash  uint64
+	total uint64
+	w     *journal.SnapshotWriter // nil before the first chunk
+}
 
 // add takes one snapshot frame: | seq u64 | hash u64 | total u64 | offset
 // u64 | chunk |. The chunks must come in order, all of one snapshot, and
-// start after what this standby holds; done is true once total bytes are in.
-func (e *BehindError) add(body []byte) (done bool, err error) {
+// start after what this standby holds. After the last chunk the file is
+// fsynced and add returns the BehindError that names it.
+func (in *incomingSnapshot) add(body []byte) (*BehindError, error) {
 	br := bodyReader{b: body}
 	seq, hash, total, off := int64(br.u64()), br.u64(), br.u64(), br.u64()
 	if br.err != nil {
-		return false, fmt.Errorf("snapshot frame: %w", br.err)
+		return nil, fmt.Errorf("snapshot frame: %w", br.err)
 	}
 	chunk := br.b
-	if e.Data == nil {
-		if seq <= e.Last {
-			return false, fmt.Errorf("snapshot at seq %d, but this standby holds seq %d already", seq, e.Last)
+	if in.w == nil {
+		if seq <= in.last {
+			return nil, fmt.Errorf("snapshot at seq %d, but this standby holds seq %d already", seq, in.last)
 		}
-		if total > maxSnapshotBytes {
-			return false, fmt.Errorf("snapshot at seq %d of %d bytes, over %d", seq, total, uint64(maxSnapshotBytes))
+		if total > math.MaxInt64 {
+			return nil, fmt.Errorf("snapshot at seq %d of %d bytes, more than a file can hold", seq, total)
 		}
-		e.Seq, e.Hash, e.total, e.Data = seq, hash, total, make([]byte, 0, min(total, 64<<20))
+		w, err := journal.CreateSnapshot(in.path, seq, hash, int64(total))
+		if err != nil {
+			return nil, &fatalError{err}
+		}
+		in.seq, in.hash, in.total, in.w = seq, hash, total, w
 	}
-	if seq != e.Seq || hash != e.Hash || total != e.total {
-		return false, fmt.Errorf("snapshot frame of seq %d (%d bytes) in the middle of the snapshot at seq %d (%d bytes)", seq, total, e.Seq, e.total)
+	if seq != in.seq || hash != in.hash || total != in.total {
+		return nil, fmt.Errorf("snapshot frame of seq %d (%d bytes) in the middle of the snapshot at seq %d (%d bytes)", seq, total, in.seq, in.total)
 	}
-	if off != uint64(len(e.Data)) || off+uint64(len(chunk)) > total {
-		return false, fmt.Errorf("snapshot at seq %d: %d bytes at offset %d of %d, after %d bytes received", seq, len(chunk), off, total, len(e.Data))
+	received := in.received()
+	if off != received || off+uint64(len(chunk)) > total {
+		return nil, fmt.Errorf("snapshot at seq %d: %d bytes at offset %d of %d, after %d bytes received", seq, len(chunk), off, total, received)
 	}
-	e.Data = append(e.Data, chunk...)
-	return uint64(len(e.Data)) == total, nil
+	if _, err := in.w.Write(chunk); err != nil {
+		return nil, &fatalError{err}
+	}
+	if in.received() < total {
+		return nil, nil
+	}
+	err := in.w.Finish()
+	in.w = nil
+	if err != nil {
+		os.Remove(in.path)
+		return nil, &fatalError{err}
+	}
+	return &BehindError{Last: in.last, Seq: in.seq, Hash: in.hash, Size: int64(in.total), Path: in.path}, nil
+}
+
+// received is how many bytes of the snapshot are in the file.
+func (in *incomingSnapshot) received() uint64 { return uint64(in.w.Written()) }
+
+// abort removes a snapshot cut short.
+func (in *incomingSnapshot) abort() {
+	if in.w != nil {
+		in.w.Abort()
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,20 @@ type standby struct {
 	done    chan error
 	mu      sync.Mutex
 	applied []int64
+	logs    []string
+}
+
+// logged counts the standby's log lines that contain s.
+func (sb *standby) logged(s string) int {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	n := 0
+	for _, l := range sb.logs {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
 }
 
 func startStandby(t *testing.T, dir, addr string) *standby {
@@ -106,7 +121,14 @@ func startStandby(t *testing.T, dir, addr string) *standby {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: t.Logf,
+	logf := func(format string, args ...any) {
+		t.Logf(format, args...)
+		sb.mu.Lock()
+		sb.logs = append(sb.logs, fmt.Sprintf(format, args...))
+		sb.mu.Unlock()
+	}
+	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
+		SnapshotDir: dir, RefusedRetryMaxMs: 100,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {
 				return fmt.Errorf("applied seq %d holds %q", seq, b)
@@ -309,8 +331,8 @@ func TestStalePrimaryRefused(t *testing.T) {
 	sb := startStandby(t, sbDir, p.s.Addr().String())
 	err := <-sb.done
 	var ref *RefusedError
-	if !errors.As(err, &ref) {
-		t.Fatalf("got %v, want a refusal", err)
+	if !errors.As(err, &ref) || !ref.Final {
+		t.Fatalf("got %v, want a final refusal", err)
 	}
 	sb.j.Close()
 }

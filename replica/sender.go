@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,16 @@ type SenderStats struct {
 	CaughtUp    bool  // it has acknowledged everything shipped at least once since it connected
 	Connections int64 // handshakes completed
 }
+
+// staleRefusal ends the reason of the refusal of a standby whose history
+// holds an epoch this primary lacks. It is the one refusal a standby does
+// not wait out (RefusedError.Final): a newer primary exists, or existed,
+// and this one never learns a later epoch while it serves; following it
+// would lose what the newer one acknowledged. Which node serves is the
+// operator's decision (or this primary's to step down), so the standby
+// stops and says so. The text is the signal, as a refuse frame carries only
+// a reason, and primaries that predate Final already end the reason so.
+const staleRefusal = "this primary is stale and must not serve"
 
 // ErrClosed is returned by Await after Close.
 var ErrClosed = errors.New("replica: closed")
@@ -357,7 +368,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	epoch := s.opts.History.Current()
 	keep, newer := agreement(ours, theirs, last)
 	if newer {
-		reason := fmt.Sprintf("the standby knows epoch %d, this primary only %d: this primary is stale and must not serve", theirs[len(theirs)-1].Epoch, epoch)
+		reason := fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal)
 		s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
 		fw.begin(typeRefuse, epoch)
 		fw.buf = append(fw.buf, reason...)
@@ -373,6 +384,9 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 		var err error
 		if snap, reason, err = s.planSnapshot(keep + 1); err != nil {
 			return err
+		}
+		if snap != nil {
+			defer snap.file.Close()
 		}
 		if reason != "" {
 			s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
@@ -403,9 +417,9 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	var werr error
 	if snap != nil {
 		s.logf("replica: standby %s needs seq %d, before this primary's journal (it begins at seq %d): sending the snapshot at seq %d (%d bytes, state hash %016x), then records from seq %d",
-			c.RemoteAddr(), cursor, snap.journalFirst, snap.seq, len(snap.data), snap.hash, snap.seq+1)
-		werr = s.sendSnapshot(c, snap, epoch)
-		cursor = snap.seq + 1
+			c.RemoteAddr(), cursor, snap.journalFirst, snap.file.Seq, snap.file.Size, snap.file.Hash, snap.file.Seq+1)
+		werr = s.sendSnapshot(c, snap.file, epoch)
+		cursor = snap.file.Seq + 1
 	}
 	if werr == nil {
 		werr = s.writeLoop(c, cursor, epoch, readerDone)
@@ -534,18 +548,17 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 
 // snapshotPlan is a snapshot chosen for a standby the journal cannot serve.
 type snapshotPlan struct {
-	seq          int64
-	hash         uint64
-	data         []byte
-	journalFirst int64 // the first seq the journal holds
+	file         *journal.SnapshotFile // verified and open: sent from disk a chunk at a time
+	journalFirst int64                 // the first seq the journal holds
 }
 
 // planSnapshot decides how a standby whose next seq is next is served. When
 // the window or the journal holds next, it returns nil (the write loop
 // streams records from next). When the journal begins after next (its
 // oldest segments were removed), it returns the newest snapshot beside the
-// journal, if the journal holds the seq that follows it; when there is no
-// such snapshot, reason says why the standby cannot be served.
+// journal, open (the caller closes plan.file), if the journal holds the seq
+// that follows it; when there is no such snapshot, reason says why the
+// standby cannot be served.
 func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, err error) {
 	s.mu.Lock()
 	winFirst := s.winFirst
@@ -563,7 +576,7 @@ func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, er
 	if next >= first {
 		return nil, "", nil
 	}
-	seq, hash, data, ok, err := journal.LatestSnapshot(s.opts.JournalDir)
+	snap, ok, err := journal.OpenLatestSnapshot(s.opts.JournalDir)
 	if err != nil {
 		return nil, "", err
 	}
@@ -571,10 +584,11 @@ func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, er
 	if !ok {
 		return nil, behind + " and no valid snapshot is beside it: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", nil
 	}
-	if seq+1 < first {
-		return nil, fmt.Sprintf("%s and its newest valid snapshot, at seq %d, is older than that: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", behind, seq), nil
+	if snap.Seq+1 < first {
+		snap.Close()
+		return nil, fmt.Sprintf("%s and its newest valid snapshot, at seq %d, is older than that: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", behind, snap.Seq), nil
 	}
-	return &snapshotPlan{seq: seq, hash: hash, data: data, journalFirst: first}, "", nil
+	return &snapshotPlan{file: snap, journalFirst: first}, "", nil
 }
 
 // snapshotChunkBytes bounds the state carried by one snapshot frame, well
@@ -582,26 +596,31 @@ func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, er
 const snapshotChunkBytes = 4 << 20
 
 // sendSnapshot sends a snapshot as snapshot frames of snapshotChunkBytes at
-// most: at least one frame, so that an empty state is sent too.
-func (s *Sender) sendSnapshot(c net.Conn, p *snapshotPlan, epoch uint64) error {
+// most, each read from the file just before it is sent, so that the
+// primary holds one chunk whatever the snapshot's size: at least one frame,
+// so that an empty state is sent too.
+func (s *Sender) sendSnapshot(c net.Conn, snap *journal.SnapshotFile, epoch uint64) error {
 	var fw frameWriter
-	total := len(p.data)
-	for off := 0; ; {
-		end := min(total, off+snapshotChunkBytes)
+	for off := int64(0); ; {
+		n := min(snap.Size-off, snapshotChunkBytes)
 		fw.begin(typeSnapshot, epoch)
-		fw.u64(uint64(p.seq))
-		fw.u64(p.hash)
-		fw.u64(uint64(total))
+		fw.u64(uint64(snap.Seq))
+		fw.u64(snap.Hash)
+		fw.u64(uint64(snap.Size))
 		fw.u64(uint64(off))
-		fw.buf = append(fw.buf, p.data[off:end]...)
+		chunk := len(fw.buf)
+		fw.buf = slices.Grow(fw.buf, int(n))[:chunk+int(n)]
+		if _, err := snap.ReadAt(fw.buf[chunk:], off); err != nil && n > 0 {
+			return fmt.Errorf("read the snapshot at seq %d at offset %d: %w", snap.Seq, off, err)
+		}
 		c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 		if _, err := c.Write(fw.finish()); err != nil {
-			return fmt.Errorf("send the snapshot at seq %d: %w", p.seq, err)
+			return fmt.Errorf("send the snapshot at seq %d: %w", snap.Seq, err)
 		}
 		if s.isClosing() {
 			return ErrClosed
 		}
-		if off = end; off == total {
+		if off += n; off == snap.Size {
 			return nil
 		}
 	}

@@ -3,8 +3,11 @@ package replica
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,8 +109,15 @@ func TestSenderChoosesJournalOrSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, next := range []int64{1, first - 1} {
-		if sp, reason := plan(next); sp == nil || sp.seq != first+20 || sp.hash != 9 || string(sp.data) != "state" || reason != "" {
+		sp, reason := plan(next)
+		if sp == nil || reason != "" {
 			t.Fatalf("next %d: plan %+v, reason %q; want the snapshot at %d", next, sp, reason, first+20)
+		}
+		data := make([]byte, sp.file.Size)
+		sp.file.ReadAt(data, 0)
+		sp.file.Close()
+		if sp.file.Seq != first+20 || sp.file.Hash != 9 || string(data) != "state" {
+			t.Fatalf("next %d: planned the snapshot at %d (hash %d, %q); want the one at %d", next, sp.file.Seq, sp.file.Hash, data, first+20)
 		}
 	}
 	for _, next := range []int64{first, 500, 650, 701} {
@@ -116,15 +126,59 @@ func TestSenderChoosesJournalOrSnapshot(t *testing.T) {
 		}
 	}
 
-	// Over the wire: a standby the journal cannot serve, with no usable
-	// snapshot, is refused and told why.
-	os.Remove(filepath.Join(jdir, "snap-"+e20(first+20)+".snap"))
+}
+
+// TestRefusedStandbyAsksAgainUntilThePrimaryHasASnapshot: a standby the
+// journal cannot serve, while the primary has no usable snapshot, is
+// refused and told why; it does not give up but asks again, logging each
+// refusal, and is sent the snapshot once the primary has taken one.
+func TestRefusedStandbyAsksAgainUntilThePrimaryHasASnapshot(t *testing.T) {
+	pdir := t.TempDir()
+	jdir := filepath.Join(pdir, "journal")
+	journalOfSmallSegments(t, jdir, 600)
+	first := removeSegmentsBefore(t, jdir, 400)
+	p := newPrimary(t, pdir, 0, 64)
+	p.batch(100)
+
 	sb := startStandby(t, t.TempDir(), p.s.Addr().String())
-	var ref *RefusedError
-	if err := <-sb.done; !errors.As(err, &ref) || !strings.Contains(ref.Reason, "journal begins at seq") {
-		t.Fatalf("standby ended with %v, want a refusal naming where the journal begins", err)
+	waitFor(t, "three refusals naming where the journal begins", func() bool {
+		return sb.logged("REFUSED by the primary") >= 3 && sb.logged("journal begins at seq") >= 3
+	})
+	select {
+	case err := <-sb.done:
+		t.Fatalf("the refused standby gave up: %v", err)
+	default:
+	}
+	if err := journal.WriteSnapshot(jdir, first+20, 9, []byte("state")); err != nil { // the primary's checkpoint
+		t.Fatal(err)
+	}
+	var behind *BehindError
+	select {
+	case err := <-sb.done:
+		if !errors.As(err, &behind) || behind.Seq != first+20 || behind.Hash != 9 {
+			t.Fatalf("standby ended with %v, want the snapshot at %d", err, first+20)
+		}
+	case <-time.After(waitLong):
+		t.Fatalf("the standby was not sent the snapshot within %v of the primary taking it", waitLong)
 	}
 	sb.j.Close()
+}
+
+// TestStalePrimaryRefusalIsFinal: only the refusal that says the primary
+// is stale stops a standby; any other reason is asked again.
+func TestStalePrimaryRefusalIsFinal(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		final  bool
+	}{
+		{"the standby knows epoch 3, this primary only 1: " + staleRefusal, true},
+		{"the standby needs seq 5, but this primary's journal begins at seq 300 (older segments were removed) and no valid snapshot is beside it", false},
+		{"a reason this standby has never heard of", false},
+	} {
+		if got := refused(tc.reason).Final; got != tc.final {
+			t.Errorf("refusal %q: final %v, want %v", tc.reason, got, tc.final)
+		}
+	}
 }
 
 // TestStandbyBehindTheJournalInstallsTheSnapshotAndFollows: the primary's
@@ -152,13 +206,16 @@ func TestStandbyBehindTheJournalInstallsTheSnapshotAndFollows(t *testing.T) {
 		t.Fatalf("standby ended with %v, want BehindError", err)
 	}
 	sb.j.Close()
-	if behind.Last != 100 || behind.Seq != 2000 || behind.Hash != 0xfeed || !bytes.Equal(behind.Data, state) {
+	if behind.Last != 100 || behind.Seq != 2000 || behind.Hash != 0xfeed || behind.Size != int64(len(state)) {
 		t.Fatalf("got snapshot at %d (hash %x, %d bytes) for a standby at %d; want the one at 2000, %d bytes, for one at 100",
-			behind.Seq, behind.Hash, len(behind.Data), behind.Last, len(state))
+			behind.Seq, behind.Hash, behind.Size, behind.Last, len(state))
 	}
 	aside, err := InstallSnapshot(sj, behind, t.Logf)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(behind.Path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the received snapshot file %s is still there after the install (%v): it should have been moved", behind.Path, err)
 	}
 	if first, err := journal.FirstSeq(aside); err != nil || first != 1 {
 		t.Fatalf("old journal kept aside begins at %d (%v), want 1", first, err)
@@ -229,5 +286,102 @@ func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
 	}
 	if first, _ := journal.FirstSeq(aside); first != 101 {
 		t.Fatalf("the journal kept aside begins at %d, want 101", first)
+	}
+}
+
+// TestSnapshotGoesToDiskAChunkAtATime: a standby holds no more of a
+// snapshot than the frame it is reading. Nothing that keeps an arriving
+// snapshot has room for its bytes (no slice, array or map in it), and a
+// primary that sends a snapshot of three chunks and a bit, waiting after
+// each, finds every chunk in the standby's file before it sends the next.
+// A snapshot cut short by a lost connection leaves no file behind; sent
+// again whole, it arrives fsynced and installable.
+func TestSnapshotGoesToDiskAChunkAtATime(t *testing.T) {
+	for _, v := range []any{BehindError{}, incomingSnapshot{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			if k := typ.Field(i).Type.Kind(); k == reflect.Slice || k == reflect.Array || k == reflect.Map {
+				t.Errorf("%s.%s is a %v: it could hold the snapshot's bytes", typ.Name(), typ.Field(i).Name, k)
+			}
+		}
+	}
+
+	const chunkBytes = 64 << 10
+	state := make([]byte, 3*chunkBytes+1000)
+	for i := range state {
+		state[i] = byte(i * 7)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sdir := t.TempDir()
+	incoming := filepath.Join(sdir, incomingSnapshotName)
+	sb := startStandby(t, sdir, ln.Addr().String())
+	history := []Epoch{{Epoch: 1, FirstSeq: 1, Term: 0xabc}}
+
+	// serve answers one hello with a welcome and the snapshot at seq 500,
+	// chunk by chunk, until the chunk that begins at stopAt; after each it
+	// waits until the standby's file holds what was sent.
+	serve := func(stopAt int) {
+		t.Helper()
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if f, err := newFrameReader(c).next(); err != nil || f.typ != typeHello {
+			t.Fatalf("first frame from the standby: type %d, %v; want a hello", f.typ, err)
+		}
+		if _, err := os.Stat(incoming); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the standby says hello with a snapshot file in %s (%v): one cut short must be removed", incoming, err)
+		}
+		var fw frameWriter
+		fw.begin(typeWelcome, 1)
+		fw.u64(0)
+		fw.history(history)
+		if _, err := c.Write(fw.finish()); err != nil {
+			t.Fatal(err)
+		}
+		for off := 0; off < len(state) && off != stopAt; off += chunkBytes {
+			end := min(off+chunkBytes, len(state))
+			fw.begin(typeSnapshot, 1)
+			fw.u64(500)
+			fw.u64(0x5eed)
+			fw.u64(uint64(len(state)))
+			fw.u64(uint64(off))
+			fw.buf = append(fw.buf, state[off:end]...)
+			if _, err := c.Write(fw.finish()); err != nil {
+				t.Fatal(err)
+			}
+			if end == len(state) {
+				return // the last chunk: the standby finishes the file and stops
+			}
+			waitFor(t, fmt.Sprintf("the standby's file holds the %d bytes sent", end), func() bool {
+				st, err := os.Stat(incoming)
+				return err == nil && st.Size() == int64(32+end) // the snapshot file's header, then the data
+			})
+		}
+	}
+	serve(2 * chunkBytes)
+	serve(-1) // the standby connects again only once the cut snapshot is gone
+	var behind *BehindError
+	if err := <-sb.done; !errors.As(err, &behind) {
+		t.Fatalf("standby ended with %v, want BehindError", err)
+	}
+	sb.j.Close()
+	if behind.Seq != 500 || behind.Hash != 0x5eed || behind.Size != int64(len(state)) || behind.Path != incoming {
+		t.Fatalf("got %+v; want the snapshot at 500 (hash 5eed, %d bytes) in %s", behind, len(state), incoming)
+	}
+	installed := t.TempDir()
+	if err := journal.MoveSnapshot(behind.Path, installed, 500, 0x5eed); err != nil {
+		t.Fatal(err)
+	}
+	if seq, _, data, ok, err := journal.LatestSnapshot(installed); !ok || err != nil || seq != 500 || !bytes.Equal(data, state) {
+		t.Fatalf("the received snapshot reads as seq %d (%d bytes, ok %v, %v); want the %d bytes sent", seq, len(data), ok, err, len(state))
+	}
+	if n := sb.logged("REFUSED"); n != 0 {
+		t.Fatalf("logged %d refusals; none was sent", n)
 	}
 }

@@ -126,7 +126,11 @@ snapshot: it moves its own journal folder aside (journal.behind-<ns> in
 the data dir), installs the snapshot beside a new journal that begins
 after it, logs "INSTALLED the primary's snapshot", restarts in place and
 follows from there. With no usable snapshot the primary refuses it and
-says why; seed it then with a copy of the primary's data dir.
+says why; the standby does not exit but logs "REFUSED by the primary" and
+asks again, 1 s later doubling to replication.refusedRetryMaxMs, until the
+primary's next checkpoint (or seed it with a copy of the primary's data
+dir). A standby that knows a newer epoch than its primary ("this primary
+is stale") exits: which node serves is for the operator to decide.
 
 Flags:
 `)
