@@ -3,6 +3,7 @@ package replica
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log"
 	"math"
 	"net"
@@ -141,6 +142,7 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 // RefusedRetryMaxMs, each logged with the primary's reason.
 func (r *Receiver) Run() error {
 	defer close(r.stopped)
+	r.removeIncomingSnapshot()
 	const backoff = 50 * time.Millisecond
 	refusedWaitMax := time.Duration(r.opts.RefusedRetryMaxMs) * time.Millisecond
 	var refusedWait time.Duration // the last wait after a refusal; 0: none since the last welcome
@@ -491,6 +493,22 @@ func (r *Receiver) applyFrame(body []byte) error {
 // snapshot is written to as it arrives. One name: a snapshot cut short (by
 // a lost connection or a crash) is overwritten by the next one sent.
 const incomingSnapshotName = "snapshot.incoming"
+
+// removeIncomingSnapshot removes a snapshot file left by a run cut short
+// (a crash while it arrived, or before InstallSnapshot took it), so that it
+// does not hold disk space until the next snapshot: the primary sends one
+// again if this standby still needs it.
+func (r *Receiver) removeIncomingSnapshot() {
+	if r.opts.SnapshotDir == "" {
+		return
+	}
+	path := filepath.Join(r.opts.SnapshotDir, incomingSnapshotName)
+	if err := os.Remove(path); err == nil {
+		r.logf("replica: removed %s, a snapshot received before this start and not installed", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		r.logf("replica: %v", err)
+	}
+}
 
 // incomingSnapshot is a snapshot arriving in chunks. Each chunk goes to the
 // file as it comes, so that the standby holds one chunk (the frame it

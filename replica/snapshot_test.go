@@ -294,8 +294,9 @@ func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
 // snapshot has room for its bytes (no slice, array or map in it), and a
 // primary that sends a snapshot of three chunks and a bit, waiting after
 // each, finds every chunk in the standby's file before it sends the next.
-// A snapshot cut short by a lost connection leaves no file behind; sent
-// again whole, it arrives fsynced and installable.
+// A snapshot cut short, by a crash or by a lost connection, leaves no file
+// behind by the next hello; sent again whole, it arrives fsynced and
+// installable.
 func TestSnapshotGoesToDiskAChunkAtATime(t *testing.T) {
 	for _, v := range []any{BehindError{}, incomingSnapshot{}} {
 		typ := reflect.TypeOf(v)
@@ -318,6 +319,9 @@ func TestSnapshotGoesToDiskAChunkAtATime(t *testing.T) {
 	defer ln.Close()
 	sdir := t.TempDir()
 	incoming := filepath.Join(sdir, incomingSnapshotName)
+	if err := os.WriteFile(incoming, []byte("half a snapshot, left by a crash"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sb := startStandby(t, sdir, ln.Addr().String())
 	history := []Epoch{{Epoch: 1, FirstSeq: 1, Term: 0xabc}}
 
