@@ -598,9 +598,12 @@ const snapshotChunkBytes = 4 << 20
 // sendSnapshot sends a snapshot as snapshot frames of snapshotChunkBytes at
 // most, each read from the file just before it is sent, so that the
 // primary holds one chunk whatever the snapshot's size: at least one frame,
-// so that an empty state is sent too.
+// so that an empty state is sent too. A long one logs its progress every
+// few seconds and a summary line.
 func (s *Sender) sendSnapshot(c net.Conn, snap *journal.SnapshotFile, epoch uint64) error {
 	var fw frameWriter
+	start := time.Now()
+	lastLog := start
 	for off := int64(0); ; {
 		n := min(snap.Size-off, snapshotChunkBytes)
 		fw.begin(typeSnapshot, epoch)
@@ -621,7 +624,14 @@ func (s *Sender) sendSnapshot(c net.Conn, snap *journal.SnapshotFile, epoch uint
 			return ErrClosed
 		}
 		if off += n; off == snap.Size {
+			if took := time.Since(start); took > 2*time.Second {
+				s.logf("replica: sent the snapshot at seq %d, %d bytes, in %v (%.0f MiB/s)", snap.Seq, snap.Size, took.Round(time.Millisecond), float64(snap.Size)/(1<<20)/took.Seconds())
+			}
 			return nil
+		}
+		if time.Since(lastLog) > 2*time.Second {
+			s.logf("replica: sending the snapshot at seq %d: %d of %d bytes", snap.Seq, off, snap.Size)
+			lastLog = time.Now()
 		}
 	}
 }
