@@ -2,96 +2,33 @@ package node_test
 
 import (
 	"errors"
-	"io"
-	"net"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/tcplink"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/replica"
 )
 
-// link forwards TCP connections to a fixed address while it is up; while it
-// is cut it closes every connection it holds or is offered. It is one
-// direction of the network between two nodes.
-type link struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func startLink(t *testing.T, target string) *link {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &link{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); l.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			l.mu.Lock()
-			var u net.Conn
-			if !l.down {
-				u, err = net.Dial("tcp", target)
-			}
-			if l.down || err != nil {
-				l.mu.Unlock()
-				c.Close()
-				continue
-			}
-			l.conns = append(l.conns, c, u)
-			l.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close(); c.Close() }()
-			go func() { io.Copy(c, u); u.Close(); c.Close() }()
-		}
-	}()
-	return l
-}
-
-func (l *link) addr() string { return l.ln.Addr().String() }
-
-func (l *link) cut() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.down = true
-	for _, c := range l.conns {
-		c.Close()
-	}
-	l.conns = nil
-}
-
-func (l *link) heal() {
-	l.mu.Lock()
-	l.down = false
-	l.mu.Unlock()
-}
-
 // pair is two nodes that reach each other's replication port only through
 // links the test cuts and heals: toA is how B reaches A, toB how A reaches B.
 type pair struct {
 	cfgA, cfgB config.Config
-	toA, toB   *link
+	toA, toB   *tcplink.Link
 }
 
 // newPair configures A as primary and B as its standby, each naming the
 // other as its peer, with no automatic failover: the test promotes B.
 func newPair(t *testing.T, mode string) *pair {
 	replA, replB := fixtest.FreeAddr(t), fixtest.FreeAddr(t)
-	p := &pair{toA: startLink(t, replA), toB: startLink(t, replB)}
-	p.cfgA = replCfg(t.TempDir(), "primary", p.toB.addr())
-	p.cfgB = replCfg(t.TempDir(), "standby", p.toA.addr())
+	p := &pair{toA: tcplink.Start(t, replA), toB: tcplink.Start(t, replB)}
+	p.cfgA = replCfg(t.TempDir(), "primary", p.toB.Addr())
+	p.cfgB = replCfg(t.TempDir(), "standby", p.toA.Addr())
 	for _, c := range []*config.Config{&p.cfgA, &p.cfgB} {
 		c.Replication.Mode = mode
 		c.Snapshot = config.Snapshot{} // no checkpoint records: the seqs below are exact
@@ -141,8 +78,8 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 
 	// The window: B does not reach A's new term (else it would follow it),
 	// and A's probe at start finds nothing serving at B.
-	p.toA.cut()
-	p.toB.cut()
+	p.toA.Cut()
+	p.toB.Cut()
 	a, outA := startRepl(t, p.cfgA, &logA)
 	if st, _ := a.ReplicationStats(); st.Role != "primary" {
 		t.Fatalf("A started as %s, want primary (the window)", st.Role)
@@ -158,8 +95,8 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 	waitUntil(t, "B acknowledges alone", func() bool { return eventsIn(outB) > 0 })
 
 	healed := time.Now()
-	p.toA.heal()
-	p.toB.heal()
+	p.toA.Heal()
+	p.toB.Heal()
 	select {
 	case <-a.Done():
 	case <-time.After(60 * time.Second):
@@ -237,8 +174,8 @@ func TestBothAcknowledgedPrimariesReportSplitBrain(t *testing.T) {
 	b, outB := startRepl(t, p.cfgB, &logB)
 	trade(t, a, "S", 30)
 	waitUntil(t, "standby has the shared prefix", func() bool { return lastSeq(b) == 30 })
-	p.toA.cut()
-	p.toB.cut()
+	p.toA.Cut()
+	p.toB.Cut()
 	if _, err := b.Promote(); err != nil {
 		t.Fatal(err)
 	}
@@ -247,8 +184,8 @@ func TestBothAcknowledgedPrimariesReportSplitBrain(t *testing.T) {
 	trade(t, b, "B", 10)
 	waitUntil(t, "both acknowledge in their epochs", func() bool { return eventsIn(outA) > before && eventsIn(outB) > 0 })
 
-	p.toA.heal()
-	p.toB.heal()
+	p.toA.Heal()
+	p.toB.Heal()
 	waitUntil(t, "both report the split brain", func() bool {
 		sa, _ := a.ReplicationStats()
 		sb, _ := b.ReplicationStats()

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/tcplink"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
@@ -497,70 +496,6 @@ func TestStandbyKilledUnderLoadCatchesUp(t *testing.T) {
 	finalDiff(t, peers, procs, 0)
 }
 
-// proxy forwards TCP connections to a target until severed: the link
-// between primary and standby, cut while both live.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	conns  []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.sever() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			if p.cut {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				p.mu.Unlock()
-				c.Close()
-				continue
-			}
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close(); c.Close() }()
-			go func() { io.Copy(c, u); u.Close(); c.Close() }()
-		}
-	}()
-	return p
-}
-
-// sever closes every forwarded connection and refuses new ones.
-func (p *proxy) sever() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-// heal forwards new connections again.
-func (p *proxy) heal() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
-}
-
 // epochOf is the epoch number and term that seq was journaled in, by a
 // node's epoch history.
 func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
@@ -578,6 +513,21 @@ func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
 	return e
 }
 
+// startLinkedPair starts peer 0 as primary and peer 1 as its standby, in
+// sync, each reaching the other's replication port only through a link
+// the test can cut: toOld reaches peer 0, toNew peer 1.
+func startLinkedPair(t *testing.T) (bin, cfgPath string, peers [2]*peer, procs [2]*proc, toOld, toNew *tcplink.Link) {
+	bin = ringexBin(t)
+	dir := t.TempDir()
+	cfgPath = writeConfig(t, dir)
+	peers = newPeers(t, dir)
+	toOld, toNew = tcplink.Start(t, peers[0].repl), tcplink.Start(t, peers[1].repl)
+	procs = [2]*proc{peers[0].start(t, bin, cfgPath, "primary", toNew.Addr()),
+		peers[1].start(t, bin, cfgPath, "standby", toOld.Addr())}
+	waitSync(t, procs[1])
+	return bin, cfgPath, peers, procs, toOld, toNew
+}
+
 // TestPartitionSyncPrimaryAcknowledgesNothingAlone: the link between a sync
 // primary and its standby is cut, both ways, while both live. The standby
 // promotes itself and acknowledges orders in a new epoch; the old primary,
@@ -588,19 +538,12 @@ func epochOf(t *testing.T, dataDir string, seq int64) replica.Epoch {
 // way only, the old primary's probes would find the new primary and it
 // would step down by itself: node/stepdown_test.go.)
 func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
-	bin := ringexBin(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir)
-	peers := newPeers(t, dir)
-	toOld, toNew := startProxy(t, peers[0].repl), startProxy(t, peers[1].repl)
-	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", toNew.addr()),
-		peers[1].start(t, bin, cfgPath, "standby", toOld.addr())}
-	waitSync(t, procs[1])
+	bin, cfgPath, peers, procs, toOld, toNew := startLinkedPair(t)
 	c := mustDialFIX(t, peers[0].fix, "BROKER01")
 	ld := startLoad(c, "P-")
 	time.Sleep(400 * time.Millisecond)
-	toOld.sever()
-	toNew.sever()
+	toOld.Cut()
+	toNew.Cut()
 	if procs[1].when("PROMOTED", 60*time.Second).IsZero() {
 		t.Fatal("the cut-off standby did not promote itself")
 	}
@@ -656,23 +599,16 @@ func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 // itself: 'ringex serve' starts it again in place, it discards the order it
 // journaled but never acknowledged, and follows the promoted one.
 func TestRestartedPrimaryStepsDownByItself(t *testing.T) {
-	bin := ringexBin(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir)
-	peers := newPeers(t, dir)
-	toOld, toNew := startProxy(t, peers[0].repl), startProxy(t, peers[1].repl)
-	procs := [2]*proc{peers[0].start(t, bin, cfgPath, "primary", toNew.addr()),
-		peers[1].start(t, bin, cfgPath, "standby", toOld.addr())}
-	waitSync(t, procs[1])
+	bin, cfgPath, peers, procs, toOld, toNew := startLinkedPair(t)
 	c := mustDialFIX(t, peers[0].fix, "BROKER01")
 	for i := range 20 {
 		awaitFirstAck(t, c, fmt.Sprintf("S%d", i))
 	}
 	c.close()
-	toOld.sever()
-	toNew.sever()
+	toOld.Cut()
+	toNew.Cut()
 	procs[0].kill()
-	procs[0] = peers[0].start(t, bin, cfgPath, "primary", toNew.addr())
+	procs[0] = peers[0].start(t, bin, cfgPath, "primary", toNew.Addr())
 	old := mustDialFIX(t, peers[0].fix, "BROKER01")
 	if err := old.order("LOST1", 300); err != nil {
 		t.Fatal(err)
@@ -684,8 +620,8 @@ func TestRestartedPrimaryStepsDownByItself(t *testing.T) {
 	awaitFirstAck(t, c2, "NEW1")
 
 	healed := time.Now()
-	toOld.heal()
-	toNew.heal()
+	toOld.Heal()
+	toNew.Heal()
 	steppedDown := procs[0].when("STEPPING DOWN", 60*time.Second)
 	if steppedDown.IsZero() {
 		t.Fatal("the restarted primary, which acknowledged nothing, did not step down")
