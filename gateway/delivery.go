@@ -33,6 +33,11 @@ func (c markCounter) next(ev *matcher.Event) int64 {
 // markBefore is the mark below every report of command seq.
 func markBefore(seq int64) int64 { return seq * matcher.ExecIDStride }
 
+// WhollyDelivered is the last command every report of which to the
+// account a delivered mark covers: the mark's own command may be covered
+// only in part.
+func WhollyDelivered(mark int64) int64 { return mark/matcher.ExecIDStride - 1 }
+
 // SetDeliveredBefore says that the reports of commands before seq went out
 // before this gateway: a node starting (or promoted) at seq calls it before
 // Start. Until a session's broker acknowledges a report of its own, the

@@ -107,8 +107,8 @@ func (n *Node) noteDay(cmd *matcher.Command) {
 // until the next scheduled end.
 func (n *Node) endDayLeftOpen() {
 	at, ok, _ := config.ParseEndUTC(n.cfg.TradingDay.EndUTC)
-	if !ok || n.dayOpenNs == 0 {
-		return
+	if !ok || n.following.Load() || n.dayOpenNs == 0 {
+		return // a standby applies its primary's end of day
 	}
 	opened := time.Unix(0, n.dayOpenNs).UTC()
 	end := nextAt(opened, at)

@@ -116,9 +116,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 		n.gateway.SetDeliveredBefore(n.baseSeq)
-		if n.repl != nil {
-			n.repl.gateway.Store(n.gateway)
-		}
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {

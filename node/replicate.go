@@ -60,9 +60,8 @@ type replication struct {
 	degradations  atomic.Int64 // times a sync primary went on alone
 	failed        chan struct{}
 	failErr       atomic.Pointer[error]
-	followed      atomic.Int64                    // last seq put in the ring by follow
-	published     atomic.Int64                    // last seq the publish stage passed
-	gateway       atomic.Pointer[gateway.Gateway] // whose delivery marks the heartbeats carry; nil: none
+	followed      atomic.Int64 // last seq put in the ring by follow
+	published     atomic.Int64 // last seq the publish stage passed
 	promoteMu     sync.Mutex
 	stopWatch     chan struct{}
 	watchDone     chan struct{}
@@ -336,7 +335,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: r.delivered, Logf: n.logf})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Logf: n.logf})
 	if err != nil {
 		return err
 	}
@@ -545,7 +544,7 @@ func (n *Node) unpublished() (kept []matcher.Event, delivered []int64, published
 	for a := 1; a <= len(n.cfg.FIX.Sessions); a++ {
 		from := published
 		if a < len(delivered) && delivered[a] > 0 {
-			from = delivered[a]/matcher.ExecIDStride - 1 // its mark's command may be partly delivered
+			from = gateway.WhollyDelivered(delivered[a])
 		}
 		if recent.lostAfter(uint32(a), from) {
 			n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer kept (buffer of %d events): that broker may lack some; "+
@@ -597,15 +596,23 @@ func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, l
 		return err
 	}
 	n.gateway = g
-	n.repl.gateway.Store(g)
 	return nil
 }
 
-// delivered is the Sender's Delivered: the delivery marks of the gateway's
-// sessions, none before the node has a gateway.
-func (r *replication) delivered(dst []int64) []int64 {
-	if g := r.gateway.Load(); g != nil {
-		return g.Delivered(dst)
+// deliveryReporter is a publisher that knows how far each account's
+// reports reached its broker: the gateway (gateway.Gateway.Delivered).
+type deliveryReporter interface {
+	Delivered(dst []int64) []int64
+}
+
+// Delivered is the Sender's Delivered: the delivery marks of the publisher
+// the node serves with, none while it follows or has no gateway. The
+// heartbeat goroutine calls it; to is atomic.
+func (p *switchPublisher) Delivered(dst []int64) []int64 {
+	if to := p.to.Load(); to != nil {
+		if d, ok := (*to).(deliveryReporter); ok {
+			return d.Delivered(dst)
+		}
 	}
 	return dst
 }
