@@ -179,7 +179,7 @@ func (r *reader) detach() {
 	if attached {
 		s.conn = nil
 		s.loggedOn = false
-		s.pending, s.pendMark = s.pending[:0], 0
+		s.dropPendingLocked()
 	}
 	s.mu.Unlock()
 	if attached {
@@ -211,7 +211,7 @@ func (s *Session) attach(nc net.Conn) bool {
 	s.conn = nc
 	s.loggedOn = false
 	s.slow = false
-	s.pending, s.pendMark = s.pending[:0], 0
+	s.dropPendingLocked()
 	s.delivery.attach(nc)
 	s.lastSentNs.Store(time.Now().UnixNano())
 	return true

@@ -181,10 +181,16 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 		s.conn.Close()
 		s.conn = nil
 		s.loggedOn = false
-		s.pending, s.pendMark = s.pending[:0], 0
+		s.dropPendingLocked()
 		return false
 	}
 	return true
+}
+
+// dropPendingLocked empties the socket queue and forgets its mark: what it
+// held was written, or is not going to be.
+func (s *Session) dropPendingLocked() {
+	s.pending, s.pendMark = s.pending[:0], 0
 }
 
 // encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
@@ -336,7 +342,7 @@ func (s *Session) reset() {
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
 	s.storeBase = 0
-	s.pending, s.pendMark = s.pending[:0], 0
+	s.dropPendingLocked()
 }
 
 // resend answers a ResendRequest for [begin, end] (end 0: everything): the
@@ -386,11 +392,11 @@ func (s *Session) resend(begin, end int) {
 			s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := s.conn.Write(s.pending); err != nil {
 				s.conn.Close()
-				s.pending, s.pendMark = s.pending[:0], 0
+				s.dropPendingLocked()
 				return
 			}
 			s.delivery.wrote(s.pendMark)
-			s.pending, s.pendMark = s.pending[:0], 0
+			s.dropPendingLocked()
 		}
 	}
 	if gapStart != 0 {
