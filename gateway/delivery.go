@@ -61,8 +61,10 @@ func (g *Gateway) Delivered(dst []int64) []int64 {
 	return dst
 }
 
-// pendingReport is a report to resend after a failover, with its mark.
+// pendingReport is a report to resend after a failover, or one held until
+// the session's Logon (live: never sent), with its mark.
 type pendingReport struct {
 	ev   matcher.Event
 	mark int64
+	live bool
 }

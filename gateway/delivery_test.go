@@ -41,7 +41,7 @@ func TestResendOnLogonFollowsDeliveryMarks(t *testing.T) {
 	const S = matcher.ExecIDStride
 	delivered := []int64{0, 10*S + 2, 11*S + 0, 0} // A has its first two at seq 10; B nothing after seq 10; C: no mark
 	g.SetDeliveredBefore(16)                       // promoted after seq 15
-	reports, sessions := g.ResendOnLogon(evs, delivered, 14)
+	reports, sessions := g.ResendOnLogon(evs, delivered, 14, nil)
 
 	marks := func(a uint32) (got []int64) {
 		for _, p := range g.pending[a] {
@@ -74,5 +74,67 @@ func TestResendOnLogonFollowsDeliveryMarks(t *testing.T) {
 	// take them for delivered.
 	if d := g.Delivered(nil); d[1] != 10*S+2 || d[2] != 11*S || d[3] != 15*S {
 		t.Errorf("Delivered after ResendOnLogon: %v", d)
+	}
+}
+
+// TestHeldUntilLogonAndRebuiltFirst: on a promoted primary, a report made
+// before its broker's first Logon waits with the resent ones, after them,
+// instead of going to a session store that the broker's
+// ResetSeqNumFlag=Y would empty; a mass cancel half before, half after
+// keeps its whole total; an account whose older reports are being rebuilt
+// from the journal gets them before its held ones, when they come.
+func TestHeldUntilLogonAndRebuiltFirst(t *testing.T) {
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "X",
+		Sessions: []Session{{BeginString: "FIX.4.4", TargetCompID: "A"}, {BeginString: "FIX.4.4", TargetCompID: "B"}},
+		Symbols:  []Symbol{{Name: "S1", Tick: ScaleOf(1), Lot: ScaleOf(1)}, {Name: "S2", Tick: ScaleOf(1), Lot: ScaleOf(1)}}}, noSubmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const S = matcher.ExecIDStride
+	fill := func(seq int64, account uint32) matcher.Event {
+		return matcher.Event{Seq: seq, Account: account, Type: matcher.EvFill}
+	}
+	g.SetDeliveredBefore(21) // promoted after seq 20
+	kept := []matcher.Event{fill(19, 1), fill(19, 2), fill(20, 2)}
+	delivered := []int64{0, 18 * S, 5*S + 1}
+	if reports, sessions := g.ResendOnLogon(kept, delivered, 20, []bool{false, false, true}); reports != 1 || sessions != 1 {
+		t.Errorf("ResendOnLogon: %d reports for %d sessions, want 1 for 1 (B is being rebuilt)", reports, sessions)
+	}
+	if d := g.Delivered(nil); d[2] != 5*S+1 {
+		t.Errorf("B's delivered mark while rebuilding: %d, want %d (where the old primary left it)", d[2], 5*S+1)
+	}
+	g.Publish(&matcher.Event{Seq: 21, Account: 1, Type: matcher.EvAccepted})
+	g.Publish(&matcher.Event{Seq: 22, Account: 1, Type: matcher.EvMassCancelReport, Price: massCancelAll, Symbol: 1, CumQty: 2})
+	g.Publish(&matcher.Event{Seq: 23, Account: 1, Type: matcher.EvMassCancelReport, Price: massCancelAll, Symbol: 2, CumQty: 3})
+	g.Publish(&matcher.Event{Seq: 24, Account: 2, Type: matcher.EvAccepted})
+
+	type entry struct {
+		mark int64
+		live bool
+	}
+	entries := func(a uint32) (got []entry) {
+		for _, p := range g.pending[a] {
+			got = append(got, entry{p.mark, p.live})
+		}
+		return got
+	}
+	if want := []entry{{19*S + 1, false}, {21*S + 1, true}, {23*S + 1, true}}; !slices.Equal(entries(1), want) {
+		t.Errorf("A pending %v, want %v", entries(1), want)
+	}
+	if got := g.pending[1][2].ev.CumQty; got != 5 {
+		t.Errorf("A's held mass-cancel report counts %d, want the total 5", got)
+	}
+	if want := []entry{{24*S + 1, true}}; !slices.Equal(entries(2), want) {
+		t.Errorf("B pending before its rebuild %v, want %v", entries(2), want)
+	}
+	rebuilt := []matcher.Event{fill(5, 2), fill(7, 1), fill(7, 2), fill(19, 2), fill(20, 2)}
+	if reports, sessions := g.Regenerated(rebuilt, delivered, 20, nil); reports != 3 || sessions != 1 {
+		t.Errorf("Regenerated: %d reports for %d sessions, want 3 for 1", reports, sessions)
+	}
+	if want := []entry{{7*S + 1, false}, {19*S + 1, false}, {20*S + 1, false}, {24*S + 1, true}}; !slices.Equal(entries(2), want) {
+		t.Errorf("B pending after its rebuild %v, want %v", entries(2), want)
+	}
+	if want := []entry{{19*S + 1, false}, {21*S + 1, true}, {23*S + 1, true}}; !slices.Equal(entries(1), want) {
+		t.Errorf("A pending after B's rebuild %v, want %v (untouched)", entries(1), want)
 	}
 }

@@ -68,21 +68,23 @@ type Submitter interface {
 
 // Gateway is the FIX acceptor and its translation in both directions.
 type Gateway struct {
-	opts      Options
-	submit    Submitter
-	acceptor  *fix.Acceptor
-	symbolIDs map[string]uint32
-	accounts  map[*fix.Session]uint32 // written in New only
-	sessions  []*fix.Session          // by account id; [0] unused
-	rejectSeq atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
-	out       fix.Fields              // the publish stage's reusable message body
-	affected  []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
-	used      []usedIDs               // ClOrdIDs each account has used, by account
-	marks     markCounter             // publish stage: numbers each account's events (delivery.go)
-	floor     []int64                 // by account: delivered before this gateway (SetDeliveredBefore)
-	pendMu    sync.Mutex
-	pending   [][]pendingReport // by account: reports to resend after the next Logon (ResendOnLogon)
-	logf      func(format string, args ...any)
+	opts       Options
+	submit     Submitter
+	acceptor   *fix.Acceptor
+	symbolIDs  map[string]uint32
+	accounts   map[*fix.Session]uint32 // written in New only
+	sessions   []*fix.Session          // by account id; [0] unused
+	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
+	out        fix.Fields              // the publish stage's reusable message body
+	affected   []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
+	used       []usedIDs               // ClOrdIDs each account has used, by account
+	marks      markCounter             // publish stage: numbers each account's events (delivery.go)
+	floor      []int64                 // by account: delivered before this gateway (SetDeliveredBefore)
+	pendMu     sync.Mutex
+	pending    [][]pendingReport // by account: reports to send after the next Logon (ResendOnLogon, hold)
+	rebuilding []bool            // by account: its reports from before a failover are being rebuilt (Regenerated)
+	held       []atomic.Bool     // by account: Publish holds its reports in pending (hold)
+	logf       func(format string, args ...any)
 }
 
 // New checks opts and builds the acceptor; Start opens the port.
@@ -91,16 +93,19 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		return nil, errors.New("gateway: nil submitter")
 	}
 	g := &Gateway{
-		opts:      opts,
-		submit:    submit,
-		symbolIDs: make(map[string]uint32, len(opts.Symbols)),
-		accounts:  make(map[*fix.Session]uint32, len(opts.Sessions)),
-		sessions:  make([]*fix.Session, len(opts.Sessions)+1),
-		affected:  make([]int64, len(opts.Sessions)+1),
-		used:      make([]usedIDs, len(opts.Sessions)+1),
-		marks:     make(markCounter, len(opts.Sessions)+1),
-		floor:     make([]int64, len(opts.Sessions)+1),
-		logf:      opts.Logf,
+		opts:       opts,
+		submit:     submit,
+		symbolIDs:  make(map[string]uint32, len(opts.Symbols)),
+		accounts:   make(map[*fix.Session]uint32, len(opts.Sessions)),
+		sessions:   make([]*fix.Session, len(opts.Sessions)+1),
+		affected:   make([]int64, len(opts.Sessions)+1),
+		used:       make([]usedIDs, len(opts.Sessions)+1),
+		marks:      make(markCounter, len(opts.Sessions)+1),
+		floor:      make([]int64, len(opts.Sessions)+1),
+		pending:    make([][]pendingReport, len(opts.Sessions)+1),
+		rebuilding: make([]bool, len(opts.Sessions)+1),
+		held:       make([]atomic.Bool, len(opts.Sessions)+1),
+		logf:       opts.Logf,
 	}
 	if g.logf == nil {
 		g.logf = log.Printf

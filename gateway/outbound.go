@@ -18,6 +18,9 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	}
 	s := g.sessions[ev.Account]
 	mark := g.marks.next(ev)
+	if g.held[ev.Account].Load() && g.hold(ev, mark) {
+		return
+	}
 	f := &g.out
 	f.Reset()
 	var msgType string
@@ -58,14 +61,80 @@ func (g *Gateway) report(f *fix.Fields, fix42 bool, ev *matcher.Event) string {
 // sessions). Mass-cancel reports are rebuilt from their events as the
 // publish stage built them; evs should reach back to the first command of
 // a mass cancel whose report is resent (node.Promote passes every event it
-// kept). evs is copied. It returns how many reports are
+// kept). evs is copied.
+//
+// An account for which rebuilding is true lost events from the kept ones:
+// its events in evs are passed over, and its reports go out only once
+// Regenerated brings them, rebuilt from the journal.
+//
+// From here until its session's next Logon, an account's new reports wait
+// with these (hold): a broker failing over logs on with
+// ResetSeqNumFlag=Y, which would drop a report queued for resend in its
+// session store before it came back. It returns how many reports are
 // pending for how many sessions. Call it before Start. Cold path.
-func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, published int64) (reports, sessions int) {
+func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, published int64, rebuilding []bool) (reports, sessions int) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	if g.pending == nil {
-		g.pending = make([][]pendingReport, len(g.sessions))
+	for a := 1; a < len(g.sessions); a++ {
+		g.held[a].Store(true)
+		if a < len(rebuilding) && rebuilding[a] {
+			g.rebuilding[a] = true
+			// Nothing after where the old primary stood is delivered
+			// until the rebuilt reports go out.
+			g.floor[a] = min(g.floor[a], resendAfter(a, delivered, published))
+		}
 	}
+	for a, run := range g.toResend(evs, delivered, published) {
+		if len(run) == 0 || g.rebuilding[a] {
+			continue
+		}
+		sessions++
+		reports += g.queueFirst(a, run)
+	}
+	return reports, sessions
+}
+
+// Regenerated takes the reports of the accounts ResendOnLogon was told are
+// rebuilding, rebuilt from the journal (node: regenerate): evs, delivered
+// and published as ResendOnLogon takes them. Each such account's reports
+// go before the new ones held since, at once when its session is logged
+// on, else after its next Logon. With err (they could not be rebuilt),
+// the new ones go without them. Any goroutine; cold path.
+func (g *Gateway) Regenerated(evs []matcher.Event, delivered []int64, published int64, err error) (reports, sessions int) {
+	var runs [][]pendingReport
+	if err == nil {
+		runs = g.toResend(evs, delivered, published)
+	}
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.sessions); a++ {
+		if !g.rebuilding[a] {
+			continue
+		}
+		g.rebuilding[a] = false
+		if a < len(runs) && len(runs[a]) > 0 {
+			sessions++
+			reports += g.queueFirst(a, runs[a])
+		}
+		if s := g.sessions[a]; s.LoggedOn() {
+			g.flushLocked(s, uint32(a))
+		}
+	}
+	return reports, sessions
+}
+
+// resendAfter is the mark after which account a's reports are resent.
+func resendAfter(a int, delivered []int64, published int64) int64 {
+	if a < len(delivered) && delivered[a] > 0 {
+		return delivered[a]
+	}
+	return markBefore(published + 1)
+}
+
+// toResend selects, by account, the reports of evs to resend (see
+// ResendOnLogon), each with its mark.
+func (g *Gateway) toResend(evs []matcher.Event, delivered []int64, published int64) [][]pendingReport {
+	runs := make([][]pendingReport, len(g.sessions))
 	count := make(markCounter, len(g.sessions))
 	held := make([][]pendingReport, len(g.sessions)) // a mass cancel's counts so far, by account
 	for i := range evs {
@@ -81,47 +150,86 @@ func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, publishe
 			held[a] = append(held[a], p)
 			continue
 		}
-		after := markBefore(published + 1)
-		if int(a) < len(delivered) && delivered[a] > 0 {
-			after = delivered[a]
-		}
 		run := held[a]
 		held[a] = nil
-		if p.mark <= after {
+		if p.mark <= resendAfter(int(a), delivered, published) {
 			continue
 		}
-		run = append(run, p)
-		if len(g.pending[a]) == 0 {
-			sessions++
-			// Until these are delivered again, a standby of this node
-			// must not take them for delivered.
-			g.floor[a] = min(g.floor[a], run[0].mark-1)
-		}
-		g.pending[a] = append(g.pending[a], run...)
-		reports++
+		runs[a] = append(runs[a], append(run, p)...)
 	}
-	return reports, sessions
+	return runs
 }
 
-// resendPending sends the reports ResendOnLogon left for s, on the session's
-// reader goroutine, just after its Logon was answered.
+// queueFirst puts run before the reports pending for account a and
+// returns how many reports it holds. Under pendMu.
+func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
+	// Until these are delivered again, a standby of this node must not
+	// take them for delivered.
+	g.floor[a] = min(g.floor[a], run[0].mark-1)
+	g.pending[a] = append(run, g.pending[a]...)
+	for i := range run {
+		if run[i].ev.Type != matcher.EvMassCancelReport || g.reportsMassCancel(&run[i].ev) {
+			reports++
+		}
+	}
+	return reports
+}
+
+// hold keeps a report of a held account (ResendOnLogon) in its pending
+// reports instead of sending it, and reports whether it did: false once
+// the account's session has had them. Publish stage; cold path.
+func (g *Gateway) hold(ev *matcher.Event, mark int64) bool {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	a := ev.Account
+	if !g.held[a].Load() {
+		return false
+	}
+	p := pendingReport{ev: *ev, mark: mark, live: true}
+	if ev.Type == matcher.EvMassCancelReport {
+		// The counts add up here as Publish adds them, so that a mass
+		// cancel half held, half sent, still reports its whole total.
+		g.affected[a] += ev.CumQty
+		if !g.reportsMassCancel(ev) {
+			return true
+		}
+		p.ev.CumQty, g.affected[a] = g.affected[a], 0
+	}
+	g.pending[a] = append(g.pending[a], p)
+	return true
+}
+
+// resendPending sends what is pending for s (ResendOnLogon, hold) on the
+// session's reader goroutine, just after its Logon was answered, unless
+// its older reports are still being rebuilt (Regenerated sends them all).
 func (g *Gateway) resendPending(s *fix.Session) {
 	account := g.accounts[s]
-	g.pendMu.Lock()
-	var pend []pendingReport
-	if account != 0 && int(account) < len(g.pending) {
-		pend, g.pending[account] = g.pending[account], nil
-	}
-	g.pendMu.Unlock()
-	if len(pend) == 0 {
+	if account == 0 {
 		return
 	}
-	var header, body fix.Fields
-	header.AddChar(tagPossResend, 'Y')
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	if g.rebuilding[account] {
+		g.logf("fix: %s: reports from before the failover are being rebuilt from the journal; this session's reports wait for them", s.ID())
+		return
+	}
+	g.flushLocked(s, account)
+}
+
+// flushLocked sends the reports pending for account on s, in order: resent
+// ones with PossResend=Y, held new ones as they are, and stops holding the
+// account's reports. Under pendMu, which keeps Publish (hold) behind it.
+func (g *Gateway) flushLocked(s *fix.Session, account uint32) {
+	pend := g.pending[account]
+	g.pending[account] = nil
+	g.held[account].Store(false)
+	var possResend, body fix.Fields
+	possResend.AddChar(tagPossResend, 'Y')
 	var affected int64
-	sent := 0
+	resent, sent := 0, 0
 	for i := range pend {
-		ev := &pend[i].ev
+		p := &pend[i]
+		ev := &p.ev
 		body.Reset()
 		var msgType string
 		if ev.Type == matcher.EvMassCancelReport {
@@ -132,13 +240,24 @@ func (g *Gateway) resendPending(s *fix.Session) {
 		} else {
 			msgType = g.report(&body, s.BeginString() == fix42, ev)
 		}
-		if err := s.SendMarked(msgType, &header, &body, pend[i].mark); err != nil {
-			g.logf("fix: %s: resent report for order %d not sent: %v", s.ID(), ev.OrderID, err)
+		header := &possResend
+		if p.live {
+			header = nil
+		}
+		if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
+			g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 			continue
 		}
-		sent++
+		if p.live {
+			sent++
+		} else {
+			resent++
+		}
 	}
-	g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d", s.ID(), sent, pend[0].ev.Seq, pend[len(pend)-1].ev.Seq)
+	if len(pend) > 0 {
+		g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d; sent %d held since",
+			s.ID(), resent, pend[0].ev.Seq, pend[len(pend)-1].ev.Seq, sent)
+	}
 }
 
 const fix42 = "FIX.4.2"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -221,7 +222,14 @@ func pruneSnapshots(dir string) error {
 // ok is false when there is no valid snapshot, and err is for a folder that
 // cannot be listed.
 func LatestSnapshot(dir string) (seq int64, hash uint64, data []byte, ok bool, err error) {
-	s, ok, err := OpenLatestSnapshot(dir)
+	return SnapshotAtMost(dir, math.MaxInt64)
+}
+
+// SnapshotAtMost is LatestSnapshot among the snapshots of records at or
+// before seq atMost: the state a replay that must see the events of the
+// records after atMost starts from.
+func SnapshotAtMost(dir string, atMost int64) (seq int64, hash uint64, data []byte, ok bool, err error) {
+	s, ok, err := openSnapshotAtMost(dir, atMost)
 	if !ok || err != nil {
 		return 0, 0, nil, ok, err
 	}
@@ -257,11 +265,18 @@ func (s *SnapshotFile) Close() error { return s.f.Close() }
 // verifies the newest valid snapshot whole (reading it a block at a time)
 // and returns it open. The caller closes it.
 func OpenLatestSnapshot(dir string) (s *SnapshotFile, ok bool, err error) {
+	return openSnapshotAtMost(dir, math.MaxInt64)
+}
+
+func openSnapshotAtMost(dir string, atMost int64) (s *SnapshotFile, ok bool, err error) {
 	seqs, err := listSnapshots(dir)
 	if err != nil {
 		return nil, false, err
 	}
 	for _, seq := range seqs {
+		if seq > atMost {
+			continue
+		}
 		path := filepath.Join(dir, snapName(seq))
 		s, reason := openSnapshot(path, seq)
 		if reason == "" {

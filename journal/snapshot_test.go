@@ -77,6 +77,23 @@ func TestSnapshotsPruned(t *testing.T) {
 	}
 }
 
+// TestSnapshotAtMost: the newest snapshot at or before a seq, none when
+// every one kept is later.
+func TestSnapshotAtMost(t *testing.T) {
+	dir := t.TempDir()
+	for _, seq := range []int64{100, 200, 300} {
+		if err := WriteSnapshot(dir, seq, uint64(seq), []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ atMost, want int64 }{{1000, 300}, {300, 300}, {299, 200}, {150, 100}, {100, 100}, {99, 0}} {
+		seq, hash, _, ok, err := SnapshotAtMost(dir, c.atMost)
+		if err != nil || ok != (c.want > 0) || seq != c.want || hash != uint64(c.want) {
+			t.Errorf("SnapshotAtMost(%d) = seq %d hash %d ok %v err %v, want seq %d", c.atMost, seq, hash, ok, err, c.want)
+		}
+	}
+}
+
 // TestSnapshotWrittenInPiecesAndMovedIntoPlace: a snapshot written a piece
 // at a time reads back as the one WriteSnapshot would have written; it is
 // moved into a journal folder only whole and unchanged, and with the state

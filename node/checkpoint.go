@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -198,7 +199,18 @@ func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
 // restoreSnapshot loads the newest valid snapshot into the partitions'
 // engines and returns its sequence, or 0 when there is none it can use.
 func (n *Node) restoreSnapshot() (int64, error) {
-	seq, hash, data, ok, err := journal.LatestSnapshot(n.journalDir())
+	engines := make([]*matcher.Engine, len(n.partitions))
+	for i, p := range n.partitions {
+		engines[i] = p.engine
+	}
+	return n.restoreInto(engines, math.MaxInt64)
+}
+
+// restoreInto loads the newest valid snapshot of a record at or before seq
+// atMost into engines, one per partition, and returns its sequence, or 0
+// when there is none it can use.
+func (n *Node) restoreInto(engines []*matcher.Engine, atMost int64) (int64, error) {
+	seq, hash, data, ok, err := journal.SnapshotAtMost(n.journalDir(), atMost)
 	if err != nil || !ok {
 		return 0, err
 	}
@@ -206,16 +218,16 @@ func (n *Node) restoreSnapshot() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
-	if len(parts) != len(n.partitions) {
-		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(n.partitions))
+	if len(parts) != len(engines) {
+		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(engines))
 		return 0, nil
 	}
 	hashes := make([]uint64, len(parts))
 	for i, b := range parts {
-		if err := n.partitions[i].engine.Restore(b); err != nil {
+		if err := engines[i].Restore(b); err != nil {
 			return 0, fmt.Errorf("snapshot at %d, partition %d: %w", seq, i, err)
 		}
-		hashes[i] = n.partitions[i].engine.Hash()
+		hashes[i] = engines[i].Hash()
 	}
 	if got := matcher.CombineHashes(hashes); got != hash {
 		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)

@@ -220,12 +220,36 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
+	engines := make([]*matcher.Engine, len(n.partitions))
+	for i, p := range n.partitions {
+		engines[i] = p.engine
+	}
+	count, checked, err := applyJournal(n.journalDir(), engines, fromSeq, 0, nil)
+	if err != nil {
+		return err
+	}
+	if count > 0 {
+		n.logf("ringex: replayed %d journaled commands from sequence %d in %v; %d checkpoint hashes verified",
+			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
+	}
+	return nil
+}
+
+// applyJournal applies the journaled commands from fromSeq to toSeq (0: to
+// the end) to engines, one per partition, as the match stage does, and
+// hands each command's events to visit (nil: none) in the order the
+// publish stage hands them on; an error from visit ends the replay. Each checkpoint's hash is recomputed and
+// compared with the journaled one. It returns the commands read and the
+// hashes checked.
+func applyJournal(dir string, engines []*matcher.Engine, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
 	var cmd matcher.Command
-	var scratch []matcher.Event
-	count, checked := 0, 0
-	hashes := make([]uint64, len(n.partitions))
+	var evs []matcher.Event
+	hashes := make([]uint64, len(engines))
 	cpSeq, cpHash := int64(0), uint64(0)
-	err := journal.Read(n.journalDir(), fromSeq, func(seq int64, rec []byte) error {
+	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
+		if toSeq > 0 && seq > toSeq {
+			return errStopReading
+		}
 		if err := cmd.Decode(rec); err != nil {
 			return fmt.Errorf("journal record %d: %w", seq, err)
 		}
@@ -233,14 +257,15 @@ func (n *Node) replay(fromSeq int64) error {
 			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
 		}
 		count++
+		evs = evs[:0]
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
-			for i, p := range n.partitions {
-				hashes[i] = p.engine.Hash()
+			for i, e := range engines {
+				hashes[i] = e.Hash()
 			}
 			cpSeq, cpHash = seq, matcher.CombineHashes(hashes)
 		case matcher.KindCheckpointHash:
-			if cmd.OrderID != cpSeq || int(cmd.Qty) != len(n.partitions) {
+			if cmd.OrderID != cpSeq || int(cmd.Qty) != len(engines) {
 				return nil // a checkpoint before fromSeq, or taken with another partition count
 			}
 			if uint64(cmd.Price) != cpHash {
@@ -249,24 +274,28 @@ func (n *Node) replay(fromSeq int64) error {
 			checked++
 		default:
 			if !cmd.Kind.EveryPartition() {
-				scratch = n.partitionOf(&cmd).engine.Apply(&cmd, scratch[:0])
+				evs = engines[cmd.Symbol%uint32(len(engines))].Apply(&cmd, evs)
 				break
 			}
-			for _, p := range n.partitions {
-				scratch = p.engine.Apply(&cmd, scratch[:0])
+			for _, e := range engines { // partition order, as publishEndOfDay
+				evs = e.Apply(&cmd, evs)
 			}
+		}
+		if visit != nil && len(evs) > 0 {
+			return visit(evs)
 		}
 		return nil
 	})
+	if errors.Is(err, errStopReading) {
+		err = nil
+	}
 	if err != nil {
-		return fmt.Errorf("replay %s: %w", n.journalDir(), err)
+		return count, checked, fmt.Errorf("replay %s: %w", dir, err)
 	}
-	if count > 0 {
-		n.logf("ringex: replayed %d journaled commands from sequence %d in %v; %d checkpoint hashes verified",
-			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
-	}
-	return nil
+	return count, checked, nil
 }
+
+var errStopReading = errors.New("stop reading")
 
 // rememberClOrdIDs gives the gateway every ClOrdID the journal shows each
 // broker has used since the last end of day (a snapshot does not hold

@@ -6,11 +6,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
 )
@@ -35,7 +37,8 @@ import (
 //     the broker's TCP stack has acknowledged every report (gateway's
 //     delivery.go); on promotion the reports after each account's mark, as
 //     far as the buffer still holds them, are resent to its session after
-//     its next Logon with PossResend=Y (unpublished).
+//     its next Logon with PossResend=Y (unpublished); those it no longer
+//     holds are rebuilt from the journal (rebuildReports).
 //   - Promotion turns a standby into a primary in place (see promote).
 //   - A node configured as primary with a peer (replication.primary) probes
 //     the peer first and starts as its standby when a primary serves there
@@ -52,6 +55,8 @@ type replication struct {
 	sender   atomic.Pointer[replica.Sender]
 	receiver *replica.Receiver
 	recvDone chan struct{}
+	// rebuildDone is closed when rebuildReports ends; nil when none ran.
+	rebuildDone chan struct{}
 
 	sync          bool // wait for the standby's ack before a batch moves on
 	syncTimeout   time.Duration
@@ -298,7 +303,7 @@ func (n *Node) startReplication() error {
 // stage trails what it shipped by at most the ring's capacity in commands;
 // the rest covers the heartbeat that carries the published seq lagging, and
 // commands with more than one event.
-func recentEventsFor(ringCapacity uint32) int {
+var recentEventsFor = func(ringCapacity uint32) int {
 	return max(2*int(ringCapacity), 1<<16)
 }
 
@@ -508,17 +513,17 @@ func (n *Node) Promote() (uint64, error) {
 		return 0, err
 	}
 	n.following.Store(false)
-	kept, delivered, published := n.unpublished()
+	plan := n.unpublished()
 	if n.opts.Publisher == nil {
-		if err := n.openGateway(kept, delivered, published, last); err != nil {
+		if err := n.openGateway(plan, last); err != nil {
 			n.fail(err)
 			return 0, err
 		}
 	} else {
 		p := n.opts.Publisher
 		n.switcher.to.Store(&p)
-		if evs, _ := n.switcher.recent.after(published); len(evs) > 0 {
-			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), published)
+		if evs, _ := n.switcher.recent.after(plan.published); len(evs) > 0 {
+			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), plan.published)
 		}
 	}
 	epoch := r.history.Current()
@@ -527,41 +532,60 @@ func (n *Node) Promote() (uint64, error) {
 	return epoch, nil
 }
 
-// unpublished returns, on a drained standby about to serve, what it needs
-// to resend the reports its old primary may not have got to its brokers:
-// every event it kept (whole commands, oldest first), and what the
-// primary's last heartbeat said: the delivery marks by account (nil when
-// none came) and the published seq. It logs each account whose reports
-// after its mark the buffer no longer holds.
-func (n *Node) unpublished() (kept []matcher.Event, delivered []int64, published int64) {
+// resendPlan is what a promoted standby resends of the reports its old
+// primary may not have got to its brokers (unpublished).
+type resendPlan struct {
+	kept      []matcher.Event // every event the buffer kept, oldest first
+	delivered []int64         // the delivery marks of the primary's last heartbeat, by account; nil when none came
+	published int64           // the last seq the primary said it published
+	// rebuild marks, by account, those whose reports after their mark the
+	// buffer no longer holds: they are rebuilt from the journal
+	// (rebuildReports), from the commands after rebuildFrom, the lowest
+	// such mark's seq.
+	rebuild     []bool
+	rebuildFrom int64
+}
+
+// unpublished plans, on a drained standby about to serve, the resending of
+// the reports its old primary may not have got to its brokers: the events
+// the buffer kept, and the accounts whose reports after their mark it no
+// longer holds.
+func (n *Node) unpublished() resendPlan {
 	recent := n.switcher.recent
 	if recent == nil {
-		return nil, nil, 0
+		return resendPlan{}
 	}
-	published = n.repl.receiver.PrimaryPublished()
-	delivered = n.repl.receiver.PrimaryDelivered()
-	kept, _ = recent.after(0)
+	plan := resendPlan{published: n.repl.receiver.PrimaryPublished(), delivered: n.repl.receiver.PrimaryDelivered(),
+		rebuild: make([]bool, len(n.cfg.FIX.Sessions)+1)}
+	plan.kept, _ = recent.after(0)
 	for a := 1; a <= len(n.cfg.FIX.Sessions); a++ {
-		from := published
-		if a < len(delivered) && delivered[a] > 0 {
-			from = gateway.WhollyDelivered(delivered[a])
+		from := plan.published
+		if a < len(plan.delivered) && plan.delivered[a] > 0 {
+			from = gateway.WhollyDelivered(plan.delivered[a])
 		}
-		if recent.lostAfter(uint32(a), from) {
-			n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer kept (buffer of %d events): that broker may lack some; "+
-				"OrderStatusRequest answers from the book, `ringex replay trail` from the journal", n.cfg.FIX.Sessions[a-1].TargetCompID, from, len(recent.evs))
+		if !recent.lostAfter(uint32(a), from) {
+			continue
 		}
+		if !plan.rebuilding() || from < plan.rebuildFrom {
+			plan.rebuildFrom = from
+		}
+		plan.rebuild[a] = true
+		n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer in the buffer of %d events: "+
+			"they are rebuilt from the journal, and its reports wait for them", n.cfg.FIX.Sessions[a-1].TargetCompID, from, len(recent.evs))
 	}
-	return kept, delivered, published
+	return plan
 }
+
+func (p *resendPlan) rebuilding() bool { return slices.Contains(p.rebuild, true) }
 
 // openGateway opens the FIX acceptor of a promoted standby whose last
 // command is seq last. Session stores are not replicated: a store this
 // node kept from an earlier term as primary is stale, so it is moved aside
 // and every session starts at sequence 1 (brokers log on with
-// ResetSeqNumFlag=Y; see the README). Of kept, the reports the old
-// primary's brokers had not acknowledged (delivered, published: see
-// gateway.ResendOnLogon) are resent to each session after its next Logon.
-func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, last int64) error {
+// ResetSeqNumFlag=Y; see the README). The reports of plan (see
+// gateway.ResendOnLogon) are resent to each session after its next Logon,
+// those rebuilt from the journal as soon as they are (rebuildReports).
+func (n *Node) openGateway(plan resendPlan, last int64) error {
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -582,13 +606,13 @@ func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, l
 		return err
 	}
 	g.SetDeliveredBefore(last + 1)
-	reports, sessions := g.ResendOnLogon(kept, delivered, published)
+	reports, sessions := g.ResendOnLogon(plan.kept, plan.delivered, plan.published, plan.rebuild)
 	var p Publisher = g
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()
 	how := "by the delivery marks of its last heartbeat"
-	if delivered == nil {
-		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", published)
+	if plan.delivered == nil {
+		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", plan.published)
 	}
 	n.logf("ringex: PROMOTION: %d reports the old primary's brokers may lack, %s, pending for %d sessions: "+
 		"each is resent with PossResend=Y after the session's next Logon", reports, how, sessions)
@@ -596,7 +620,76 @@ func (n *Node) openGateway(kept []matcher.Event, delivered []int64, published, l
 		return err
 	}
 	n.gateway = g
+	if plan.rebuilding() {
+		n.repl.rebuildDone = make(chan struct{})
+		go n.rebuildReports(g, plan, last)
+	}
 	return nil
+}
+
+// rebuildReports regenerates, beside the serving pipeline, the reports of
+// plan's rebuild accounts from the journal and hands them to the gateway
+// (gateway.Regenerated). The promotion does not wait for it: how long it
+// takes grows with how far back the oldest such account's mark is.
+func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
+	defer close(n.repl.rebuildDone)
+	start := time.Now()
+	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, plan.rebuild)
+	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
+	if err != nil {
+		n.logf("ringex: PROMOTION: reports of commands %d..%d could not be rebuilt from the journal: %v; "+
+			"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", plan.rebuildFrom+1, last, err)
+		return
+	}
+	n.logf("ringex: PROMOTION: %d reports for %d sessions rebuilt from the journal in %v (%d commands replayed from %s)",
+		reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
+}
+
+func startName(snap int64) string {
+	if snap == 0 {
+		return "the first record"
+	}
+	return fmt.Sprintf("the snapshot at seq %d", snap)
+}
+
+// regenerate rebuilds from the journal the events of the commands after
+// seq from, up to last, that go to the accounts want marks: fresh engines
+// start from the newest snapshot at or before from (or from the first
+// record) and apply the journal as the match stage did, so that the events
+// are the ones the old primary published, with the same ExecIDs (the
+// matcher is a pure function of the journaled input). It returns them in
+// publish order, with the commands replayed and the snapshot's seq (0:
+// none).
+func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, replayed int, snap int64, err error) {
+	engines := make([]*matcher.Engine, len(n.partitions))
+	for i := range engines {
+		engines[i] = matcher.New(EngineConfig(n.cfg))
+	}
+	if snap, err = n.restoreInto(engines, from); err != nil {
+		return nil, 0, 0, err
+	}
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return nil, 0, snap, err
+	}
+	if first > snap+1 {
+		return nil, 0, snap, fmt.Errorf("journal %s begins at sequence %d, and no usable snapshot is at or before sequence %d", n.journalDir(), first, from)
+	}
+	replayed, _, err = applyJournal(n.journalDir(), engines, snap+1, last, func(cmdEvs []matcher.Event) error {
+		if n.stopping.Load() {
+			return errors.New("the node is stopping")
+		}
+		for i := range cmdEvs {
+			if ev := &cmdEvs[i]; ev.Seq > from && int(ev.Account) < len(want) && want[ev.Account] {
+				evs = append(evs, *ev)
+			}
+		}
+		return nil
+	})
+	if err == nil && snap+int64(replayed) < last {
+		err = fmt.Errorf("journal %s ends at sequence %d, before %d", n.journalDir(), snap+int64(replayed), last)
+	}
+	return evs, replayed, snap, err
 }
 
 // deliveryReporter is a publisher that knows how far each account's
@@ -631,6 +724,9 @@ func (n *Node) stopReplication() {
 	<-r.watchDone
 	r.promoteMu.Lock()
 	defer r.promoteMu.Unlock()
+	if r.rebuildDone != nil {
+		<-r.rebuildDone // it sees stopping and ends
+	}
 	if w := r.peer.Load(); w != nil {
 		w.halt()
 	}

@@ -195,3 +195,109 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 	defer b2b.Close()
 	b2b.Quiet(300 * time.Millisecond) // BROKER02 had both its reports
 }
+
+// TestPromotionRebuildsReportsBeyondTheBuffer: a broker away for longer
+// than the standby's buffer of recent events still gets, after a failover,
+// the report its old primary never got to it: the promoted standby rebuilds
+// it from the journal (from the newest snapshot before the broker's mark),
+// with the ExecID it had. A report made on the new primary before the
+// broker's Logon waits for the broker too, and comes after the rebuilt one,
+// instead of going to a session store that the broker's ResetSeqNumFlag=Y
+// empties.
+func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
+	defer node.SetRecentEventsBound(16)()
+	dirP, dirS := t.TempDir(), t.TempDir()
+	var logS logLines
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	// BROKER02 stays on while the filler (its resting buys, one New report
+	// each) goes by, and reads every report: its mark covers them.
+	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	filler := func(prefix string, count int) {
+		for i := range count {
+			if err := p.Submit(order(2, fmt.Sprintf("%s%d", prefix, i), matcher.Buy, int64(50+i%5), 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range count {
+			expect(t, fmt.Sprintf("BROKER02's filler %d", i), b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+		}
+	}
+	filler("F", 45) // a snapshot (every 40 commands) before BROKER01's mark
+
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	for _, o := range []struct{ id, px string }{{"GTC1", "100"}, {"GTC2", "99"}} {
+		b1.Send("D", tag.ClOrdID, o.id, tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+			tag.OrdType, "2", tag.Price, o.px, tag.TimeInForce, "1")
+		expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: o.id})
+	}
+	b1.Close()
+	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "0")
+	expect(t, "BROKER02's order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL1"})
+	expect(t, "BROKER02's fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "SELL1"})
+	sellSeq := lastSeq(p)
+	filler("G", 30) // pushes BROKER01's fill out of the standby's 16 events
+	waitUntil(t, "the standby has everything and hears BROKER02 got it all", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p) && len(st.PrimaryDelivered) > 2 &&
+			st.PrimaryDelivered[2]/matcher.ExecIDStride == lastSeq(p)
+	})
+	b2.Close()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	if !logS.has("reports for BROKER01 of commands after seq") {
+		t.Error("the promotion did not say BROKER01's reports are rebuilt from the journal")
+	}
+	if logS.has("reports for BROKER02 of commands after seq") {
+		t.Error("BROKER02's reports are rebuilt, but its mark covered every one")
+	}
+	// On the new primary, before BROKER01 is back, its other order fills.
+	b2 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+	b2.Send("D", tag.ClOrdID, "SELL2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "99", tag.TimeInForce, "0")
+	expect(t, "BROKER02's second order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL2"})
+	expect(t, "BROKER02's second fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "SELL2"})
+
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's fill from before the failover: PossResend(97) %q, want Y", pr)
+	}
+	f := expect(t, "BROKER01's fill from before the failover", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10", tag.LastPx: "100.00",
+	})
+	if id, err := strconv.ParseInt(f[tag.ExecID], 10, 64); err != nil || id/matcher.ExecIDStride != sellSeq {
+		t.Errorf("rebuilt fill: ExecID %q, want one of command %d's (the old primary's)", f[tag.ExecID], sellSeq)
+	}
+	m = b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr == "Y" {
+		t.Error("BROKER01's fill made on the new primary came with PossResend=Y; it was never sent before")
+	}
+	expect(t, "BROKER01's fill on the new primary", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC2", tag.LastQty: "10", tag.LastPx: "99.00",
+	})
+	b1.Quiet(300 * time.Millisecond)
+	waitUntil(t, "the rebuild's log line", func() bool { return logS.has("rebuilt from the journal in") })
+	if !logS.has("replayed from the snapshot at seq") {
+		t.Error("the rebuild did not start from a snapshot")
+	}
+}
