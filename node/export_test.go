@@ -8,3 +8,10 @@ func SetRecentEventsBound(n int) (restore func()) {
 	recentEventsFor = func(uint32) int { return n }
 	return func() { recentEventsFor = was }
 }
+
+// Regenerate is regenerate for a figure: the events of the commands after
+// from, up to last, that go to the accounts want marks.
+func (n *Node) Regenerate(from, last int64, want []bool) (events, replayed int, err error) {
+	evs, replayed, _, err := n.regenerate(from, last, want)
+	return len(evs), replayed, err
+}
