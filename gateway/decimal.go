@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
+	"strings"
 
 	"github.com/ringex/ringex/fix"
 )
@@ -119,6 +122,55 @@ func (s Scale) FormatRatio(num, den int64) string {
 	r := new(big.Rat).SetFrac(big.NewInt(num), big.NewInt(den))
 	r.Mul(r, new(big.Rat).SetFrac(big.NewInt(s.value), new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(s.exp)), nil)))
 	return trimZeros(r.FloatString(s.exp + 8))
+}
+
+// putRatio appends tag=num/den units of s as FormatRatio writes it, but a
+// whole number without a trailing dot. No allocation, unless the value
+// needs more than 64 bits (then FormatRatio does it).
+func (s Scale) putRatio(f *fix.Fields, tag int, num, den int64) {
+	if mant, exp, ok := s.ratio(num, den); ok {
+		f.AddDecimal(tag, mant, exp)
+		return
+	}
+	f.AddString(tag, strings.TrimSuffix(s.FormatRatio(num, den), "."))
+}
+
+// ratio is num/den units of s as mant/10^exp with up to 8 decimals more
+// than s, rounded half away from zero and without trailing zeros; ok is
+// false when den is not positive or the value does not fit in 64 bits.
+func (s Scale) ratio(num, den int64) (mant int64, exp int, ok bool) {
+	exp = s.exp + 8
+	if den <= 0 || exp > 18 {
+		return 0, 0, false
+	}
+	u := uint64(num)
+	if num < 0 {
+		u = -u
+	}
+	hi, lo := bits.Mul64(u, uint64(s.value))
+	if hi != 0 {
+		return 0, 0, false
+	}
+	hi, lo = bits.Mul64(lo, 1e8)
+	if hi >= uint64(den) {
+		return 0, 0, false
+	}
+	q, r := bits.Div64(hi, lo, uint64(den))
+	if r >= uint64(den)-r {
+		q++ // half away from zero
+	}
+	if q > math.MaxInt64 {
+		return 0, 0, false
+	}
+	for exp > 0 && q%10 == 0 {
+		q /= 10
+		exp--
+	}
+	mant = int64(q)
+	if num < 0 {
+		mant = -mant
+	}
+	return mant, exp, true
 }
 
 func formatFixed(v int64, exp int) string {

@@ -1,6 +1,14 @@
 package gateway
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/ringex/ringex/fix"
+	"github.com/ringex/ringex/matcher"
+)
 
 func TestScaleUnits(t *testing.T) {
 	cent, _ := ParseScale("0.01")
@@ -51,4 +59,62 @@ func TestScaleFormat(t *testing.T) {
 	if got := cent.FormatRatio(30*10001, 30); got != "100.01" {
 		t.Fatalf("FormatRatio whole = %q", got)
 	}
+}
+
+// TestPutRatioAgreesWithFormatRatio: the average price written without
+// allocating is the one math/big computes, for random fills on several
+// tick sizes, negative prices, halves and values past 64 bits.
+func TestPutRatioAgreesWithFormatRatio(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	scales := []string{"0.01", "0.0001", "0.5", "1", "25", "0.000001"}
+	check := func(sc Scale, num, den int64) {
+		t.Helper()
+		if num%den == 0 {
+			return // the report writes a whole number of ticks itself
+		}
+		var f fix.Fields
+		sc.putRatio(&f, 6, num, den)
+		got := strings.TrimSuffix(strings.TrimPrefix(string(f.Bytes()), "6="), "\x01")
+		want := strings.TrimSuffix(sc.FormatRatio(num, den), ".")
+		if got != want {
+			t.Fatalf("scale %+v, %d/%d: putRatio %q, FormatRatio %q", sc, num, den, got, want)
+		}
+	}
+	for _, name := range scales {
+		sc, err := ParseScale(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 20000 {
+			qty := 1 + rng.Int64N(1_000_000)
+			num := rng.Int64N(1<<40) * qty / (1 + rng.Int64N(1000))
+			if rng.IntN(4) == 0 {
+				num = -num
+			}
+			check(sc, num, qty)
+		}
+		check(sc, 1, 2)                         // a half
+		check(sc, -1, 2)                        // a negative half
+		check(sc, 2_000_000_000_000_000_001, 3) // past 64 bits once scaled
+		check(sc, math.MinInt64+1, 7)
+		check(sc, 200000001, 200000000) // rounds to a whole number
+	}
+	fill := matcher.Event{Type: matcher.EvFill, Account: 1, Symbol: 1, OrderQty: 30, CumQty: 30, CumNotional: 10*10000 + 20*10001, LastQty: 20, LastPx: 10001}
+	g := &Gateway{opts: Options{Symbols: []Symbol{{Name: "S", Tick: mustScale(t, "0.01"), Lot: ScaleOf(1)}}}}
+	var f fix.Fields
+	if n := testing.AllocsPerRun(100, func() { f.Reset(); g.executionReport(&f, false, &fill) }); n != 0 {
+		t.Errorf("an ExecutionReport with an average price between ticks allocates %v times", n)
+	}
+	if !strings.Contains(string(f.Bytes()), "\x016=100.0066666667\x01") {
+		t.Errorf("AvgPx missing or wrong in %q", f.Bytes())
+	}
+}
+
+func mustScale(t *testing.T, s string) Scale {
+	t.Helper()
+	sc, err := ParseScale(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }

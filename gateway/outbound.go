@@ -314,7 +314,7 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	case ev.CumNotional%ev.CumQty == 0:
 		sym.Tick.put(f, tagAvgPx, ev.CumNotional/ev.CumQty)
 	default:
-		f.AddString(tagAvgPx, sym.Tick.FormatRatio(ev.CumNotional, ev.CumQty))
+		sym.Tick.putRatio(f, tagAvgPx, ev.CumNotional, ev.CumQty)
 	}
 	if ev.Type == matcher.EvFill {
 		sym.Lot.put(f, tagLastQty, ev.LastQty)
