@@ -102,6 +102,14 @@ func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
 	return s.SendMarked(msgType, header, body, 0)
 }
 
+// Queued is how many bytes wait for the connection's socket: what the
+// slow-consumer bound (Config.OutQueueMaxBytes) counts.
+func (s *Session) Queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
 // SendMarked is SendWithHeader for a message tagged with mark, a number
 // greater than 0 that only grows within the session; Delivered says when
 // the counterparty has it. A message queued while no connection is logged
@@ -296,6 +304,11 @@ func (s *Session) flush() {
 	s.mu.Lock()
 	out, stored, base, mark := s.pending, s.storeBuf, s.storeBase, s.pendMark
 	s.pending, s.storeBuf, s.pendMark = s.spare[:0], s.storeSpare[:0], 0
+	// The spares are in use now: until this flush hands back the buffers
+	// it writes, none is spare (else a burst past keepMax, not handed
+	// back, would leave the spare aliasing the buffer being filled, and
+	// the next flush would write a buffer still being appended to).
+	s.spare, s.storeSpare = nil, nil
 	s.storeBase += int64(len(stored))
 	conn, closeConn := s.conn, s.closeAfter
 	s.closeAfter = nil
