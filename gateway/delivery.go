@@ -45,7 +45,7 @@ func WhollyDelivered(mark int64) int64 { return mark/matcher.ExecIDStride - 1 }
 // resends what it was sent since, and nothing older.
 func (g *Gateway) SetDeliveredBefore(seq int64) {
 	for a := range g.floor {
-		g.floor[a] = markBefore(seq)
+		g.floor[a].Store(markBefore(seq))
 	}
 }
 
@@ -56,7 +56,7 @@ func (g *Gateway) SetDeliveredBefore(seq int64) {
 func (g *Gateway) Delivered(dst []int64) []int64 {
 	dst = append(dst, 0)
 	for a := 1; a < len(g.sessions); a++ {
-		dst = append(dst, max(g.sessions[a].Delivered(), g.floor[a]))
+		dst = append(dst, max(g.sessions[a].Delivered(), g.floor[a].Load()))
 	}
 	return dst
 }

@@ -2,9 +2,14 @@ package gateway
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -137,4 +142,48 @@ func TestHeldUntilLogonAndRebuiltFirst(t *testing.T) {
 	if want := []entry{{19*S + 1, false}, {21*S + 1, true}, {23*S + 1, true}}; !slices.Equal(entries(1), want) {
 		t.Errorf("A pending after B's rebuild %v, want %v (untouched)", entries(1), want)
 	}
+}
+
+// TestLongResendIsPaced: a broker owed more reports than a session's out
+// queue holds (8 MiB) gets every one, in order, after its Logon: the flush
+// waits for the socket between chunks instead of tripping the slow-consumer
+// disconnect, though the broker stops reading for a while. A report made
+// meanwhile comes after all of them.
+func TestLongResendIsPaced(t *testing.T) {
+	const owed = 40_000 // about 11 MiB of ExecutionReports
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "RINGEX", StoreDir: t.TempDir(), Logf: t.Logf,
+		Sessions: []Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}},
+		Symbols:  []Symbol{{Name: "AAPL", Tick: mustScale(t, "0.01"), Lot: ScaleOf(1)}}}, noSubmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := make([]matcher.Event, owed)
+	for i := range evs {
+		seq := int64(i + 1)
+		evs[i] = matcher.Event{Seq: seq, Account: 1, Symbol: 1, Type: matcher.EvFill, OrderID: seq, ExecID: seq * matcher.ExecIDStride,
+			OrderQty: 10, CumQty: 10, LastQty: 10, LastPx: 10000, CumNotional: 100000, Price: 10000}
+	}
+	g.SetDeliveredBefore(owed + 1)
+	if reports, _ := g.ResendOnLogon(evs, []int64{0, 0}, 0, nil); reports != owed {
+		t.Fatalf("ResendOnLogon: %d reports pending, want %d", reports, owed)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	c := fixtest.Dial(t, g.Addr().String(), "FIX.4.4", "BROKER01", "RINGEX")
+	defer c.Close()
+	g.Publish(&matcher.Event{Seq: owed + 1, Account: 1, Symbol: 1, Type: matcher.EvAccepted, OrderID: owed + 1,
+		ExecID: (owed + 1) * matcher.ExecIDStride, OrderQty: 10, LeavesQty: 10, Price: 10000})
+	// The broker reads nothing for a while (its inbox holds 1,024
+	// messages): the socket fills and the session's queue would grow.
+	time.Sleep(time.Second)
+	for i := range owed + 1 {
+		m := c.Next(10 * time.Second)
+		want := strconv.Itoa((i + 1) * matcher.ExecIDStride)
+		if id, _ := m.Body.GetString(tag.ExecID); id != want {
+			t.Fatalf("report %d: ExecID %s, want %s", i, id, want)
+		}
+	}
+	c.Quiet(200 * time.Millisecond)
 }

@@ -79,11 +79,12 @@ type Gateway struct {
 	affected   []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
 	used       []usedIDs               // ClOrdIDs each account has used, by account
 	marks      markCounter             // publish stage: numbers each account's events (delivery.go)
-	floor      []int64                 // by account: delivered before this gateway (SetDeliveredBefore)
+	floor      []atomic.Int64          // by account: delivered before this gateway (SetDeliveredBefore); lowered under pendMu
 	pendMu     sync.Mutex
 	pending    [][]pendingReport // by account: reports to send after the next Logon (ResendOnLogon, hold)
 	rebuilding []bool            // by account: its reports from before a failover are being rebuilt (Regenerated)
 	held       []atomic.Bool     // by account: Publish holds its reports in pending (hold)
+	flushing   []bool            // by account: a flush goroutine is sending its pending reports
 	logf       func(format string, args ...any)
 }
 
@@ -101,10 +102,11 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		affected:   make([]int64, len(opts.Sessions)+1),
 		used:       make([]usedIDs, len(opts.Sessions)+1),
 		marks:      make(markCounter, len(opts.Sessions)+1),
-		floor:      make([]int64, len(opts.Sessions)+1),
+		floor:      make([]atomic.Int64, len(opts.Sessions)+1),
 		pending:    make([][]pendingReport, len(opts.Sessions)+1),
 		rebuilding: make([]bool, len(opts.Sessions)+1),
 		held:       make([]atomic.Bool, len(opts.Sessions)+1),
+		flushing:   make([]bool, len(opts.Sessions)+1),
 		logf:       opts.Logf,
 	}
 	if g.logf == nil {

@@ -81,7 +81,7 @@ func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, publishe
 			g.rebuilding[a] = true
 			// Nothing after where the old primary stood is delivered
 			// until the rebuilt reports go out.
-			g.floor[a] = min(g.floor[a], resendAfter(a, delivered, published))
+			g.lowerFloor(a, resendAfter(a, delivered, published))
 		}
 	}
 	for a, run := range g.toResend(evs, delivered, published) {
@@ -165,7 +165,7 @@ func (g *Gateway) toResend(evs []matcher.Event, delivered []int64, published int
 func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	// Until these are delivered again, a standby of this node must not
 	// take them for delivered.
-	g.floor[a] = min(g.floor[a], run[0].mark-1)
+	g.lowerFloor(a, run[0].mark-1)
 	g.pending[a] = append(run, g.pending[a]...)
 	for i := range run {
 		if run[i].ev.Type != matcher.EvMassCancelReport || g.reportsMassCancel(&run[i].ev) {
@@ -173,6 +173,12 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 		}
 	}
 	return reports
+}
+
+// lowerFloor lowers account a's floor (SetDeliveredBefore) to mark. Under
+// pendMu; Delivered reads the floor on any goroutine.
+func (g *Gateway) lowerFloor(a int, mark int64) {
+	g.floor[a].Store(min(g.floor[a].Load(), mark))
 }
 
 // hold keeps a report of a held account (ResendOnLogon) in its pending
@@ -199,9 +205,9 @@ func (g *Gateway) hold(ev *matcher.Event, mark int64) bool {
 	return true
 }
 
-// resendPending sends what is pending for s (ResendOnLogon, hold) on the
-// session's reader goroutine, just after its Logon was answered, unless
-// its older reports are still being rebuilt (Regenerated sends them all).
+// resendPending starts sending what is pending for s (ResendOnLogon,
+// hold) just after its Logon was answered, unless its older reports are
+// still being rebuilt (Regenerated then starts it).
 func (g *Gateway) resendPending(s *fix.Session) {
 	account := g.accounts[s]
 	if account == 0 {
@@ -216,47 +222,94 @@ func (g *Gateway) resendPending(s *fix.Session) {
 	g.flushLocked(s, account)
 }
 
-// flushLocked sends the reports pending for account on s, in order: resent
-// ones with PossResend=Y, held new ones as they are, and stops holding the
-// account's reports. Under pendMu, which keeps Publish (hold) behind it.
+// flushChunk and flushBacklog pace a flush: it queues flushChunk reports
+// at a time, then waits for the session's socket queue to fall below
+// flushBacklog bytes, so that a broker owed many reports is not taken for
+// a slow consumer (fix.Config.OutQueueMaxBytes, 8 MiB by default; a report
+// is a few hundred bytes).
+const (
+	flushChunk   = 2048
+	flushBacklog = 1 << 20
+)
+
+// flushLocked makes sure a flush goroutine sends account's pending reports
+// on s, or, with none pending, stops holding its reports. Under pendMu.
 func (g *Gateway) flushLocked(s *fix.Session, account uint32) {
-	pend := g.pending[account]
-	g.pending[account] = nil
-	g.held[account].Store(false)
+	switch {
+	case g.flushing[account]:
+		// The running flush sends whatever is pending when it looks again.
+	case len(g.pending[account]) == 0:
+		g.held[account].Store(false)
+	default:
+		g.flushing[account] = true
+		go g.flush(s, account)
+	}
+}
+
+// flush sends account's pending reports on s, in order, a chunk at a time:
+// resent ones with PossResend=Y, held new ones as they are. Each chunk goes
+// under pendMu, so Publish (hold) waits and appends behind it; the account
+// stops being held only when nothing is left, so that no new report passes
+// an older one (on the wire, and in the delivery mark a later standby
+// hears). A session that logs out keeps the rest for its next Logon.
+func (g *Gateway) flush(s *fix.Session, account uint32) {
 	var possResend, body fix.Fields
 	possResend.AddChar(tagPossResend, 'Y')
 	var affected int64
 	resent, sent := 0, 0
-	for i := range pend {
-		p := &pend[i]
-		ev := &p.ev
-		body.Reset()
-		var msgType string
-		if ev.Type == matcher.EvMassCancelReport {
-			if !g.massCancelReport(&body, ev, &affected) {
+	firstSeq, lastSeq := int64(0), int64(0)
+	for {
+		g.pendMu.Lock()
+		pend := g.pending[account]
+		if len(pend) == 0 || !s.LoggedOn() {
+			if len(pend) == 0 {
+				g.held[account].Store(false)
+			}
+			g.flushing[account] = false
+			g.pendMu.Unlock()
+			break
+		}
+		chunk := pend[:min(len(pend), flushChunk)]
+		g.pending[account] = pend[len(chunk):]
+		if firstSeq == 0 {
+			firstSeq = chunk[0].ev.Seq
+		}
+		lastSeq = chunk[len(chunk)-1].ev.Seq
+		for i := range chunk {
+			p := &chunk[i]
+			ev := &p.ev
+			body.Reset()
+			var msgType string
+			if ev.Type == matcher.EvMassCancelReport {
+				if !g.massCancelReport(&body, ev, &affected) {
+					continue
+				}
+				msgType = "r"
+			} else {
+				msgType = g.report(&body, s.BeginString() == fix42, ev)
+			}
+			header := &possResend
+			if p.live {
+				header = nil
+			}
+			if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
+				g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 				continue
 			}
-			msgType = "r"
-		} else {
-			msgType = g.report(&body, s.BeginString() == fix42, ev)
+			if p.live {
+				sent++
+			} else {
+				resent++
+			}
 		}
-		header := &possResend
-		if p.live {
-			header = nil
-		}
-		if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
-			g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
-			continue
-		}
-		if p.live {
-			sent++
-		} else {
-			resent++
+		g.pendMu.Unlock()
+		for s.Queued() > flushBacklog && s.LoggedOn() {
+			time.Sleep(time.Millisecond)
 		}
 	}
-	if len(pend) > 0 {
-		g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y), seqs %d..%d; sent %d held since",
-			s.ID(), resent, pend[0].ev.Seq, pend[len(pend)-1].ev.Seq, sent)
+	if resent+sent > 0 {
+		g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y) and sent %d held since, seqs %d..%d",
+			s.ID(), resent, sent, firstSeq, lastSeq)
 	}
 }
 

@@ -680,7 +680,9 @@ func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, r
 			return errors.New("the node is stopping")
 		}
 		for i := range cmdEvs {
-			if ev := &cmdEvs[i]; ev.Seq > from && int(ev.Account) < len(want) && want[ev.Account] {
+			// A mass cancel's counts are kept from before from too: its
+			// report, if resent, adds them all (gateway.ResendOnLogon).
+			if ev := &cmdEvs[i]; (ev.Seq > from || ev.Type == matcher.EvMassCancelReport) && int(ev.Account) < len(want) && want[ev.Account] {
 				evs = append(evs, *ev)
 			}
 		}
