@@ -293,8 +293,11 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 				header = nil
 			}
 			if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
-				g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
-				continue
+				// Only a stopped session refuses: the gateway is stopping.
+				g.logf("fix: %s: %d reports not sent: %v", s.ID(), len(chunk)-i, err)
+				g.flushing[account] = false
+				g.pendMu.Unlock()
+				return
 			}
 			if p.live {
 				sent++
