@@ -12,6 +12,7 @@ import (
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -41,7 +42,7 @@ func (s *stuckSink) unstick() { s.once.Do(func() { close(s.release) }) }
 // PossResend=Y, and nothing of the A orders, which the primary had said it
 // published.
 func TestPromotionResendsUnpublishedReports(t *testing.T) {
-	dirP, dirS := t.TempDir(), t.TempDir()
+	dirP := t.TempDir()
 	var logP, logS logLines
 	out := &stuckSink{release: make(chan struct{})}
 	defer out.unstick()
@@ -51,13 +52,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
-	cfgS.FIX.Listen = fixtest.FreeAddr(t)
-	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
 	defer func() { out.unstick(); p.Stop() }()
 
 	submit := func(prefix string) {
@@ -128,7 +123,7 @@ func TestPromotionResendsWhatABrokerNeverGot(t *testing.T) {
 }
 
 func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType string) {
-	dirP, dirS := t.TempDir(), t.TempDir()
+	dirP := t.TempDir()
 	var logP, logS logLines
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
@@ -138,14 +133,7 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
-	cfgS.FIX.Listen = fixtest.FreeAddr(t)
-	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
-	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
 
 	b1 := fixtest.Dial(t, cfgP.FIX.Listen, begin1, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
@@ -162,21 +150,14 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 	// The standby has heard that BROKER02 got everything to its fill, and
 	// that the fill's command was published.
 	waitUntil(t, "the standby hears BROKER02's delivery mark", func() bool {
-		st, _ := s.ReplicationStats()
-		return lastSeq(s) == sellSeq && st.PrimaryPublished >= sellSeq && len(st.PrimaryDelivered) > 2 &&
-			st.PrimaryDelivered[2]/matcher.ExecIDStride == sellSeq
+		return heard(s, sellSeq, 2, sellSeq)
 	})
 	st, _ := s.ReplicationStats()
 	if got := st.PrimaryDelivered[1]; got/matcher.ExecIDStride >= sellSeq {
 		t.Fatalf("BROKER01's delivery mark %d covers the fill's command %d, but BROKER01 was away", got, sellSeq)
 	}
 	b2.Close()
-	if err := p.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Promote(); err != nil {
-		t.Fatal(err)
-	}
+	failOver(t, p, s)
 	if !logS.has("PROMOTION: 1 reports the old primary's brokers may lack, by the delivery marks") {
 		t.Error("no promotion log line counting one report by delivery marks")
 	}
@@ -206,7 +187,7 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 // empties.
 func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	defer node.SetRecentEventsBound(16)()
-	dirP, dirS := t.TempDir(), t.TempDir()
+	dirP := t.TempDir()
 	var logS logLines
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
@@ -215,13 +196,7 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
-	cfgS.FIX.Listen = fixtest.FreeAddr(t)
-	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
 	// BROKER02 stays on while the filler (its resting buys, one New report
 	// each) goes by, and reads every report: its mark covers them.
 	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
@@ -260,17 +235,10 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	sellSeq := id / matcher.ExecIDStride
 	filler("G", 30) // pushes BROKER01's fill out of the standby's 16 events
 	waitUntil(t, "the standby has everything and hears BROKER02 got it all", func() bool {
-		st, _ := s.ReplicationStats()
-		return lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p) && len(st.PrimaryDelivered) > 2 &&
-			st.PrimaryDelivered[2]/matcher.ExecIDStride == lastB2
+		return heard(s, lastSeq(p), 2, lastB2)
 	})
 	b2.Close()
-	if err := p.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Promote(); err != nil {
-		t.Fatal(err)
-	}
+	failOver(t, p, s)
 	if !logS.has("reports for BROKER01 of commands after seq") {
 		t.Error("the promotion did not say BROKER01's reports are rebuilt from the journal")
 	}
@@ -309,4 +277,40 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	if !logS.has("replayed from the snapshot at seq") {
 		t.Error("the rebuild did not start from a snapshot")
 	}
+}
+
+// heard says whether the standby s has every record up to last, has heard
+// the primary published them, and has heard that account's broker
+// acknowledged every report up to those of command markSeq.
+func heard(s *node.Node, last int64, account int, markSeq int64) bool {
+	st, _ := s.ReplicationStats()
+	return lastSeq(s) == last && st.PrimaryPublished >= last && len(st.PrimaryDelivered) > account &&
+		st.PrimaryDelivered[account]/matcher.ExecIDStride == markSeq
+}
+
+// failOver stops the primary p and promotes the standby s.
+func failOver(t *testing.T, p, s *node.Node) {
+	t.Helper()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startFIXStandby starts a standby of p, with cfgP's sessions, that opens
+// FIX on a port of its own once promoted, logging to logs; the test's
+// cleanup stops it.
+func startFIXStandby(t *testing.T, cfgP config.Config, p *node.Node, logs *logLines) (*node.Node, config.Config) {
+	t.Helper()
+	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
+	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	return s, cfgS
 }
