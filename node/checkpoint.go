@@ -199,11 +199,7 @@ func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
 // restoreSnapshot loads the newest valid snapshot into the partitions'
 // engines and returns its sequence, or 0 when there is none it can use.
 func (n *Node) restoreSnapshot() (int64, error) {
-	engines := make([]*matcher.Engine, len(n.partitions))
-	for i, p := range n.partitions {
-		engines[i] = p.engine
-	}
-	return n.restoreInto(engines, math.MaxInt64)
+	return n.restoreInto(n.engines(), math.MaxInt64)
 }
 
 // restoreInto loads the newest valid snapshot of a record at or before seq

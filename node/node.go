@@ -220,11 +220,7 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
-	engines := make([]*matcher.Engine, len(n.partitions))
-	for i, p := range n.partitions {
-		engines[i] = p.engine
-	}
-	count, checked, err := applyJournal(n.journalDir(), engines, fromSeq, 0, nil)
+	count, checked, err := applyJournal(n.journalDir(), n.engines(), fromSeq, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -233,6 +229,15 @@ func (n *Node) replay(fromSeq int64) error {
 			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
 	}
 	return nil
+}
+
+// engines are the partitions' engines, by partition.
+func (n *Node) engines() []*matcher.Engine {
+	engines := make([]*matcher.Engine, len(n.partitions))
+	for i, p := range n.partitions {
+		engines[i] = p.engine
+	}
+	return engines
 }
 
 // applyJournal applies the journaled commands from fromSeq to toSeq (0: to

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
 	"os"
 	"path/filepath"
@@ -100,7 +101,8 @@ func (p *switchPublisher) Publish(ev *matcher.Event) {
 // have got out (Promote). Only the publish stage writes it; Promote reads it
 // once the pipeline is drained and before the publisher switches.
 type recentEvents struct {
-	evs     []matcher.Event // by count % len, allocated once
+	evs     []matcher.Event // by count & mask, allocated once
+	mask    int64           // len(evs)-1: a power of two long
 	count   int64           // events added
 	lostSeq int64           // seq of the newest event overwritten; 0: none
 	lost    []int64         // the same by account (accounts beyond it: lostSeq)
@@ -110,12 +112,13 @@ func newRecentEvents(capacity, accounts int) *recentEvents {
 	if capacity <= 0 {
 		panic("recentEvents: capacity must be positive")
 	}
-	return &recentEvents{evs: make([]matcher.Event, capacity), lost: make([]int64, accounts)}
+	size := 1 << bits.Len(uint(capacity-1)) // the capacity, rounded up to a power of two
+	return &recentEvents{evs: make([]matcher.Event, size), mask: int64(size - 1), lost: make([]int64, accounts)}
 }
 
 // add copies ev in, overwriting the oldest. Hot path: no allocation.
 func (r *recentEvents) add(ev *matcher.Event) {
-	i := r.count % int64(len(r.evs))
+	i := r.count & r.mask
 	if r.count >= int64(len(r.evs)) {
 		old := &r.evs[i]
 		r.lostSeq = old.Seq
@@ -131,9 +134,8 @@ func (r *recentEvents) add(ev *matcher.Event) {
 // from, and whether the buffer still held all of them (false when events
 // of such commands were overwritten). Cold path.
 func (r *recentEvents) after(from int64) (evs []matcher.Event, whole bool) {
-	n := int64(len(r.evs))
-	for c := max(0, r.count-n); c < r.count; c++ {
-		if ev := &r.evs[c%n]; ev.Seq > from {
+	for c := max(0, r.count-int64(len(r.evs))); c < r.count; c++ {
+		if ev := &r.evs[c&r.mask]; ev.Seq > from {
 			evs = append(evs, *ev)
 		}
 	}
@@ -257,9 +259,6 @@ func (n *Node) peerIsPrimary() bool {
 	case p.OlderThan(h.Entries()):
 		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d, but this node knows epoch %d, which it lacks: "+
 			"that primary is stale and will refuse this node; stop it, then start this one again", rc.Primary, p.Epoch, ours)
-	case p.Epoch > ours:
-		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d (> our %d): following it, setting aside anything this "+
-			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", rc.Primary, p.Epoch, ours)
 	default:
 		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d (ours %d): following it, setting aside anything this "+
 			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", rc.Primary, p.Epoch, ours)
