@@ -350,27 +350,36 @@ func (n *Node) partitionOf(cmd *matcher.Command) *partition {
 	return n.partitions[cmd.Symbol%uint32(len(n.partitions))]
 }
 
-// buildPipeline wires the stages. The order is the durability argument: the
-// match stage sees a command only after the journal stage has made it
-// durable, and the publish stage, the only one that talks to brokers, runs
-// after match.
+// buildPipeline wires the stages. The publish stage, the only one that talks
+// to brokers, runs after every handler of the stage before it: the journal
+// (the command is durable), the replicator (with sync replication, the
+// standby has it) and the match partitions. That is the durability argument.
+//
+// Matching runs beside the journal, not after it, as LMAX's business logic
+// runs beside its journaller: the engines are a pure function of the
+// sequence, so applying a command before its fsync returns decides nothing
+// that a broker can see before it is durable, and if the journal fails the
+// ring stops before publish sees that batch. It takes the match wake-up and
+// the matching itself out of the path after the fsync. Measured on the 2-core
+// VM, `ringex serve` + `bench fix --addr`, 8 sessions, 10,000 orders/s,
+// seven interleaved pairs: p99 order → New 0.76-1.09 ms (median 1.01)
+// beside the journal, 0.80-1.26 ms (median 1.12) after it.
 func (n *Node) buildPipeline() error {
 	wait := ringbuffer.WaitHybrid
 	if n.cfg.Ring.Wait == "spin" {
 		wait = ringbuffer.WaitBusySpin
 	}
-	durable := ringbuffer.Stage{Name: "journal", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}
+	durable := ringbuffer.Stage{Name: "journal+match", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}
 	if n.repl != nil {
-		// Side by side with the journal: match sees a batch only when both
+		// Side by side with the journal: publish sees a batch only when both
 		// have returned (replicate.go).
 		durable.Handlers = append(durable.Handlers, ringbuffer.HandlerFunc(n.replicateBatch))
 	}
-	match := ringbuffer.Stage{Name: "match"}
 	for _, p := range n.partitions {
-		match.Handlers = append(match.Handlers, &matchHandler{node: n, part: p})
+		durable.Handlers = append(durable.Handlers, &matchHandler{node: n, part: p})
 	}
 	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
-	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, durable, match, publish)
+	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, durable, publish)
 	if err != nil {
 		return fmt.Errorf("ring: %w", err)
 	}

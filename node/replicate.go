@@ -23,8 +23,10 @@ import (
 //   - Primary: the replicate handler sits in the first stage beside the
 //     journal handler and ships each batch to the standby (replica.Sender);
 //     in sync mode it returns only when the standby has acknowledged the
-//     batch, so match and publish, which run after both handlers, never see
-//     a batch the standby lacks.
+//     batch, so publish, which runs after both handlers, never sees a batch
+//     the standby lacks. The match partitions, beside them, may apply it
+//     first; engines that ran ahead of what survives are never kept (a
+//     primary that steps down starts again from its journal).
 //   - Standby: no FIX acceptor. The Receiver journals what the primary sends
 //     (so the journal is a byte-for-byte copy of the primary's records) and
 //     hands each record to follow, which puts it in the ring with its seq and

@@ -6,8 +6,7 @@
 // its I/O once per batch.
 //
 //	r, err := ringbuffer.New[slot](ringbuffer.Options{Writers: 8},
-//		ringbuffer.Stage{Name: "durable", Handlers: []ringbuffer.Handler{journal, replicate}},
-//		ringbuffer.Stage{Name: "match", Handlers: partitions},
+//		ringbuffer.Stage{Name: "journal+match", Handlers: []ringbuffer.Handler{journal, replicate, match0, match1}},
 //		ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{publisher}})
 //	r.Start()
 //	seq, err := r.Claim() // blocks while the ring is full
