@@ -214,7 +214,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			}
 		}
 		if sf := snaps[c.Seq]; sf != nil {
-			if !bytes.Equal(frameSnapshot(cp.snaps), sf.data) {
+			if !bytes.Equal(matcher.FrameSnapshot(cp.snaps), sf.data) {
 				r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq,
 					What: fmt.Sprintf("snapshot differs from the state replayed from the journal (%d partitions)", p)})
 			} else {

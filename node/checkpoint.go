@@ -1,8 +1,6 @@
 package node
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -157,22 +155,17 @@ func (p *partition) takeCheckpoint(seq int64) {
 // oldest each holds is this one (publish sees slots in order).
 func (n *Node) collectCheckpoint(seq int64) {
 	hashes := make([]uint64, len(n.partitions))
-	cps := make([]partitionCheckpoint, len(n.partitions))
-	size := 4
+	parts := make([][]byte, len(n.partitions))
 	for i, p := range n.partitions {
 		cp, ok := p.cps.pop()
 		if !ok || cp.seq != seq {
 			panic(fmt.Sprintf("node: partition %d has no checkpoint at %d (oldest taken: %d, present %v)", i, seq, cp.seq, ok))
 		}
-		cps[i], hashes[i] = cp, cp.hash
-		size += 4 + len(cp.data)
+		parts[i], hashes[i] = cp.data, cp.hash
 	}
-	data := make([]byte, 0, size)
-	data = binary.LittleEndian.AppendUint32(data, uint32(len(n.partitions)))
+	data := matcher.FrameSnapshot(parts)
 	for i, p := range n.partitions {
-		data = binary.LittleEndian.AppendUint32(data, uint32(len(cps[i].data)))
-		data = append(data, cps[i].data...)
-		p.cps.recycle(cps[i].data)
+		p.cps.recycle(parts[i])
 	}
 	n.cpSeq, n.cpHash = seq, matcher.CombineHashes(hashes)
 	n.cpTaken <- checkpoint{seq: seq, hash: n.cpHash, data: data}
@@ -205,12 +198,12 @@ func (n *Node) restoreSnapshot() (int64, error) {
 // restoreInto loads the newest valid snapshot of a record at or before seq
 // atMost into engines, one per partition, and returns its sequence, or 0
 // when there is none it can use.
-func (n *Node) restoreInto(engines []*matcher.Engine, atMost int64) (int64, error) {
+func (n *Node) restoreInto(engines matcher.Partitions, atMost int64) (int64, error) {
 	seq, hash, data, ok, err := journal.SnapshotAtMost(n.journalDir(), atMost)
 	if err != nil || !ok {
 		return 0, err
 	}
-	parts, err := splitSnapshot(data)
+	parts, err := matcher.SplitSnapshot(data)
 	if err != nil {
 		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
@@ -218,43 +211,12 @@ func (n *Node) restoreInto(engines []*matcher.Engine, atMost int64) (int64, erro
 		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(engines))
 		return 0, nil
 	}
-	hashes := make([]uint64, len(parts))
-	for i, b := range parts {
-		if err := engines[i].Restore(b); err != nil {
-			return 0, fmt.Errorf("snapshot at %d, partition %d: %w", seq, i, err)
-		}
-		hashes[i] = engines[i].Hash()
+	if err := engines.Restore(data); err != nil {
+		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
-	if got := matcher.CombineHashes(hashes); got != hash {
+	if got := engines.Hash(); got != hash {
 		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
 	}
 	n.logf("ringex: restored snapshot at sequence %d (state hash %016x)", seq, hash)
 	return seq, nil
-}
-
-func splitSnapshot(data []byte) ([][]byte, error) {
-	if len(data) < 4 {
-		return nil, errors.New("too short for its partition count")
-	}
-	count := binary.LittleEndian.Uint32(data)
-	data = data[4:]
-	if count == 0 || count > 64 {
-		return nil, fmt.Errorf("partition count %d", count)
-	}
-	parts := make([][]byte, count)
-	for i := range parts {
-		if len(data) < 4 {
-			return nil, fmt.Errorf("partition %d: length missing", i)
-		}
-		size := binary.LittleEndian.Uint32(data)
-		data = data[4:]
-		if uint64(size) > uint64(len(data)) {
-			return nil, fmt.Errorf("partition %d: %d bytes announced, %d left", i, size, len(data))
-		}
-		parts[i], data = data[:size], data[size:]
-	}
-	if len(data) != 0 {
-		return nil, fmt.Errorf("%d bytes after the last partition", len(data))
-	}
-	return parts, nil
 }

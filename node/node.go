@@ -232,8 +232,8 @@ func (n *Node) replay(fromSeq int64) error {
 }
 
 // engines are the partitions' engines, by partition.
-func (n *Node) engines() []*matcher.Engine {
-	engines := make([]*matcher.Engine, len(n.partitions))
+func (n *Node) engines() matcher.Partitions {
+	engines := make(matcher.Partitions, len(n.partitions))
 	for i, p := range n.partitions {
 		engines[i] = p.engine
 	}
@@ -246,10 +246,9 @@ func (n *Node) engines() []*matcher.Engine {
 // publish stage hands them on; an error from visit ends the replay. Each checkpoint's hash is recomputed and
 // compared with the journaled one. It returns the commands read and the
 // hashes checked.
-func applyJournal(dir string, engines []*matcher.Engine, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
+func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
-	hashes := make([]uint64, len(engines))
 	cpSeq, cpHash := int64(0), uint64(0)
 	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
 		if toSeq > 0 && seq > toSeq {
@@ -262,13 +261,10 @@ func applyJournal(dir string, engines []*matcher.Engine, fromSeq, toSeq int64, v
 			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
 		}
 		count++
-		evs = evs[:0]
+		evs = engines.Apply(&cmd, evs[:0])
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
-			for i, e := range engines {
-				hashes[i] = e.Hash()
-			}
-			cpSeq, cpHash = seq, matcher.CombineHashes(hashes)
+			cpSeq, cpHash = seq, engines.Hash()
 		case matcher.KindCheckpointHash:
 			if cmd.OrderID != cpSeq || int(cmd.Qty) != len(engines) {
 				return nil // a checkpoint before fromSeq, or taken with another partition count
@@ -277,14 +273,6 @@ func applyJournal(dir string, engines []*matcher.Engine, fromSeq, toSeq int64, v
 				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, uint64(cmd.Price))
 			}
 			checked++
-		default:
-			if !cmd.Kind.EveryPartition() {
-				evs = engines[cmd.Symbol%uint32(len(engines))].Apply(&cmd, evs)
-				break
-			}
-			for _, e := range engines { // partition order, as publishEndOfDay
-				evs = e.Apply(&cmd, evs)
-			}
 		}
 		if visit != nil && len(evs) > 0 {
 			return visit(evs)
@@ -347,7 +335,7 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 }
 
 func (n *Node) partitionOf(cmd *matcher.Command) *partition {
-	return n.partitions[cmd.Symbol%uint32(len(n.partitions))]
+	return n.partitions[matcher.PartitionOf(cmd.Symbol, len(n.partitions))]
 }
 
 // buildPipeline wires the stages. The publish stage, the only one that talks

@@ -65,7 +65,7 @@ type matchHandler struct {
 
 func (h *matchHandler) Handle(lo, hi int64) {
 	p := h.part
-	count := uint32(len(h.node.partitions))
+	count := len(h.node.partitions)
 	for seq := lo; seq <= hi; seq++ {
 		s := h.node.ring.Slot(seq)
 		switch s.cmd.Kind {
@@ -86,7 +86,7 @@ func (h *matchHandler) Handle(lo, hi int64) {
 			}
 			continue
 		}
-		if int(s.cmd.Symbol%count) != p.index {
+		if matcher.PartitionOf(s.cmd.Symbol, count) != p.index {
 			continue
 		}
 		p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])

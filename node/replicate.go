@@ -662,9 +662,9 @@ func startName(snap int64) string {
 // publish order, with the commands replayed and the snapshot's seq (0:
 // none).
 func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, replayed int, snap int64, err error) {
-	engines := make([]*matcher.Engine, len(n.partitions))
-	for i := range engines {
-		engines[i] = matcher.New(EngineConfig(n.cfg))
+	engines, err := matcher.NewPartitions(EngineConfig(n.cfg), len(n.partitions))
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	if snap, err = n.restoreInto(engines, from); err != nil {
 		return nil, 0, 0, err
@@ -756,9 +756,5 @@ func (n *Node) StateHash() (uint64, error) {
 	if !n.stopping.Load() {
 		return 0, errors.New("StateHash needs a stopped node")
 	}
-	hashes := make([]uint64, len(n.partitions))
-	for i, p := range n.partitions {
-		hashes[i] = p.engine.Hash()
-	}
-	return matcher.CombineHashes(hashes), nil
+	return n.engines().Hash(), nil
 }
