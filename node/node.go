@@ -479,11 +479,8 @@ func (n *Node) publishBatch(lo, hi int64) {
 		}
 	}
 	if n.repl != nil {
-		last := n.ring.Slot(hi).cmd.Seq
-		n.repl.published.Store(last)
-		if s := n.repl.sender.Load(); s != nil {
-			s.MarkPublished(last) // heartbeats tell the standby (Promote)
-		}
+		// The Sender's heartbeats tell the standby (Promote).
+		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
 	}
 }
 

@@ -275,12 +275,15 @@ func (n *Node) startReplication() error {
 	if r == nil {
 		return nil
 	}
+	// Everything journaled before this process is taken as published: its
+	// Sender's heartbeats and probe answers say so until the publish stage
+	// passes more.
+	r.published.Store(n.baseSeq - 1)
 	if !n.following.Load() {
 		close(r.watchDone)
 		return n.startSender(false)
 	}
 	r.followed.Store(n.baseSeq - 1)
-	r.published.Store(n.baseSeq - 1)
 
 	rc := n.cfg.Replication
 	r.receiver = replica.NewReceiver(replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
@@ -341,7 +344,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Logf: n.logf})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Logf: n.logf})
 	if err != nil {
 		return err
 	}

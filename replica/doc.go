@@ -40,7 +40,7 @@
 //	heartbeat both ways: | last seq u64 | (primary: shipped, standby: durable)
 //	          primary → standby adds | published u64 |: the last seq whose
 //	          events the primary's publish stage handed to its FIX sessions
-//	          (Sender.MarkPublished, Receiver.PrimaryPublished); a reader
+//	          (SenderOptions.Published, Receiver.PrimaryPublished); a reader
 //	          takes an 8-byte heartbeat as one without it. Then
 //	          | count u32 | count × delivered u64 |: by account (from 0),
 //	          the mark up to which that broker's TCP stack has acknowledged

@@ -14,7 +14,7 @@ type PeerState struct {
 	Epoch   uint64 // its current epoch
 	Shipped int64  // the last seq it has shipped
 	// Published is the last seq whose events its publish stage handed to
-	// the FIX sessions (Sender.MarkPublished): what it has acknowledged.
+	// the FIX sessions (SenderOptions.Published): what it has acknowledged.
 	// PublishedUnknown when the answer did not say (a ringex from before
 	// the field).
 	Published int64

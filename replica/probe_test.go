@@ -106,7 +106,7 @@ func TestProbeOlderThan(t *testing.T) {
 // field (it ends after the history) reads as unknown.
 func TestProbeTellsWhatThePrimaryPublished(t *testing.T) {
 	p := newPrimary(t, t.TempDir(), 0, 1024)
-	p.s.MarkPublished(3)
+	p.pub.Store(3)
 	got, err := Probe(p.s.Addr().String(), 0, waitLong)
 	if err != nil || got.Published != 3 {
 		t.Fatalf("probe: %+v %v, want published 3", got, err)

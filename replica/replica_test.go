@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ type primary struct {
 	hist *History
 	s    *Sender
 	next int64
+	pub  atomic.Int64 // what the publish stage passed (SenderOptions.Published)
 }
 
 func newPrimary(t *testing.T, dir string, preload int64, window int) *primary {
@@ -48,7 +50,7 @@ func newPrimary(t *testing.T, dir string, preload int64, window int) *primary {
 		t.Fatal(err)
 	}
 	p.s, err = Listen(SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
-		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Logf: t.Logf})
+		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +394,7 @@ func TestFrameDamageIsAnError(t *testing.T) {
 }
 
 // TestHeartbeatCarriesPublishedSeq: the seq the primary's publish stage
-// reached (MarkPublished) reaches the standby in heartbeats, idle or not.
+// reached (SenderOptions.Published) reaches the standby in heartbeats, idle or not.
 func TestHeartbeatCarriesPublishedSeq(t *testing.T) {
 	p := newPrimary(t, t.TempDir(), 0, 1024)
 	sb := startStandby(t, t.TempDir(), p.s.Addr().String())
@@ -401,7 +403,7 @@ func TestHeartbeatCarriesPublishedSeq(t *testing.T) {
 		t.Fatalf("PrimaryPublished %d before anything was published", got)
 	}
 	last := p.batch(50)
-	p.s.MarkPublished(30)
+	p.pub.Store(30)
 	deadline := time.Now().Add(waitLong)
 	for sb.r.PrimaryPublished() != 30 {
 		if time.Now().After(deadline) {
@@ -409,7 +411,7 @@ func TestHeartbeatCarriesPublishedSeq(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	p.s.MarkPublished(last)
+	p.pub.Store(last)
 	for sb.r.PrimaryPublished() != last {
 		if time.Now().After(deadline) {
 			t.Fatalf("PrimaryPublished %d, want %d", sb.r.PrimaryPublished(), last)

@@ -44,6 +44,12 @@ type SenderOptions struct {
 	// that a promoted standby resends what brokers may lack. It runs on
 	// the connection's writer goroutine.
 	Delivered func(dst []int64) []int64
+	// Published, when set, is the last seq whose events the caller's
+	// publish stage has handed to the FIX sessions (nil: NextSeq-1).
+	// Heartbeats carry it to the standby, which after a failover resends
+	// the reports of the commands after it, and probe answers carry it to
+	// a second primary (StepsDown). It runs on connection goroutines.
+	Published func() int64
 	Logf      func(format string, args ...any)
 }
 
@@ -85,7 +91,6 @@ type Sender struct {
 	opening  map[net.Conn]struct{} // connections whose first frame has not come yet
 
 	shipped     atomic.Int64
-	published   atomic.Int64 // the caller's publish stage: last seq whose events went out (MarkPublished)
 	acked       atomic.Int64
 	connected   atomic.Bool
 	caughtUp    atomic.Bool
@@ -124,7 +129,6 @@ func Listen(opts SenderOptions) (*Sender, error) {
 		s.logf = log.Printf
 	}
 	s.shipped.Store(opts.NextSeq - 1)
-	s.published.Store(opts.NextSeq - 1)
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
@@ -160,11 +164,13 @@ func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
 	notify(s.data)
 }
 
-// MarkPublished records that the events of every command up to seq have
-// left the primary (handed to the FIX sessions); heartbeats carry it to the
-// standby, which after a failover resends the reports of the commands after
-// it. Hot path: one atomic store.
-func (s *Sender) MarkPublished(seq int64) { s.published.Store(seq) }
+// published is SenderOptions.Published.
+func (s *Sender) published() int64 {
+	if s.opts.Published == nil {
+		return s.opts.NextSeq - 1
+	}
+	return s.opts.Published()
+}
 
 // Await blocks until the standby has acknowledged seq, or until timeout
 // passes (timeout 0: no bound), or the Sender closes. It reports whether seq
@@ -340,7 +346,7 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 	fw.begin(typeAnswer, epoch)
 	fw.u64(uint64(s.shipped.Load()))
 	fw.history(s.opts.History.Entries())
-	fw.u64(uint64(s.published.Load()))
+	fw.u64(uint64(s.published()))
 	c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 	if _, err := c.Write(fw.finish()); err != nil {
 		s.logf("replica: probe from %s (its epoch %d) not answered: %v", c.RemoteAddr(), theirEpoch, err)
@@ -349,7 +355,7 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 	now := time.Now().UnixNano()
 	if last := s.probeLogNs.Load(); now-last >= int64(probeLogEvery) && s.probeLogNs.CompareAndSwap(last, now) {
 		s.logf("replica: probe from %s (its epoch %d) answered: primary at epoch %d, shipped to seq %d, published to seq %d; the connection is closed, the standby's is untouched",
-			c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load(), s.published.Load())
+			c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load(), s.published())
 	}
 }
 
@@ -477,7 +483,7 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 	sendHeartbeat := func() error {
 		fw.begin(typeHeartbeat, epoch)
 		fw.u64(uint64(s.shipped.Load()))
-		fw.u64(uint64(s.published.Load()))
+		fw.u64(uint64(s.published()))
 		if s.opts.Delivered != nil {
 			marks = s.opts.Delivered(marks[:0])
 			fw.u32(uint32(len(marks)))
