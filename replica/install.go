@@ -1,11 +1,8 @@
 package replica
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ringex/ringex/journal"
@@ -47,16 +44,8 @@ func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (str
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("replica: install the snapshot at seq %d in %s: %w", e.Seq, tmp, err)
 	}
-	aside := fmt.Sprintf("%s.behind-%d", dir, time.Now().UnixNano())
-	if err := os.Rename(dir, aside); errors.Is(err, fs.ErrNotExist) {
-		aside = ""
-	} else if err != nil {
-		return "", fmt.Errorf("replica: install snapshot: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", fmt.Errorf("replica: install snapshot: %w", err)
-	}
-	if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
+	aside, err := swapDir(dir, fmt.Sprintf("%s.behind-%d", dir, time.Now().UnixNano()), tmp, true)
+	if err != nil {
 		return "", fmt.Errorf("replica: install snapshot: %w", err)
 	}
 	kept := "there was none"

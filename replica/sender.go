@@ -374,12 +374,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	epoch := s.opts.History.Current()
 	keep, newer := agreement(ours, theirs, last)
 	if newer {
-		reason := fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal)
-		s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
-		fw.begin(typeRefuse, epoch)
-		fw.buf = append(fw.buf, reason...)
-		c.Write(fw.finish())
-		return errors.New(reason)
+		return s.refuse(c, epoch, fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal))
 	}
 	if shipped := s.shipped.Load(); keep > shipped {
 		return fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
@@ -395,11 +390,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 			defer snap.file.Close()
 		}
 		if reason != "" {
-			s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
-			fw.begin(typeRefuse, epoch)
-			fw.buf = append(fw.buf, reason...)
-			c.Write(fw.finish())
-			return errors.New(reason)
+			return s.refuse(c, epoch, reason)
 		}
 	}
 	fw.begin(typeWelcome, epoch)
@@ -436,6 +427,19 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 		return rerr
 	}
 	return werr
+}
+
+// refuse logs why the standby on c is not served, tells it in a refuse
+// frame, and returns the reason as the connection's error; the caller
+// closes the connection. A failed write is not reported: the standby,
+// told or not, is dropped the same way.
+func (s *Sender) refuse(c net.Conn, epoch uint64, reason string) error {
+	s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
+	var fw frameWriter
+	fw.begin(typeRefuse, epoch)
+	fw.buf = append(fw.buf, reason...)
+	c.Write(fw.finish())
+	return errors.New(reason)
 }
 
 // readAcks takes the standby's acks and heartbeats until the connection ends.

@@ -33,11 +33,8 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 	}
 	first = max(first, 1)
 	if first > keep+1 {
-		aside := fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano())
-		if err := os.Rename(dir, aside); err != nil {
-			return "", fmt.Errorf("replica: truncate: %w", err)
-		}
-		if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
+		aside, err := swapDir(dir, fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano()), "", false)
+		if err != nil {
 			return "", fmt.Errorf("replica: truncate: %w", err)
 		}
 		logf("replica: journal %s begins at seq %d, after the seq %d it must be cut at: it is kept whole in %s, and the standby starts empty", dir, first, keep, aside)
@@ -81,14 +78,8 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("replica: truncate %s at seq %d: %w", dir, keep, err)
 	}
-	aside := fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano())
-	if err := os.Rename(dir, aside); err != nil {
-		return "", fmt.Errorf("replica: truncate: %w", err)
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", fmt.Errorf("replica: truncate: %w", err)
-	}
-	if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
+	aside, err := swapDir(dir, fmt.Sprintf("%s.diverged-%d", dir, time.Now().UnixNano()), tmp, false)
+	if err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
 	logf("replica: journal %s cut after seq %d in %v; the diverged journal is kept in %s", dir, keep, time.Since(start).Round(time.Millisecond), aside)

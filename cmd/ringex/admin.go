@@ -55,19 +55,9 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				}
 				switch cmd {
 				case "promote":
-					log.Printf("ringex: promotion requested on the admin endpoint by %s", c.RemoteAddr())
-					if epoch, err := n.Promote(); err != nil {
-						fmt.Fprintf(c, "error %v\n", err)
-					} else {
-						fmt.Fprintf(c, "ok primary epoch %d\n", epoch)
-					}
+					answer(c, "promotion", n.Promote, "primary epoch")
 				case "endofday":
-					log.Printf("ringex: end of the trading day requested on the admin endpoint by %s", c.RemoteAddr())
-					if seq, err := n.EndOfDay(); err != nil {
-						fmt.Fprintf(c, "error %v\n", err)
-					} else {
-						fmt.Fprintf(c, "ok end of day at sequence %d\n", seq)
-					}
+					answer(c, "end of the trading day", n.EndOfDay, "end of day at sequence")
 				case "status":
 					st, ok := n.ReplicationStats()
 					if !ok {
@@ -83,6 +73,19 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 		}
 	}()
 	return func() { ln.Close() }
+}
+
+// answer runs an admin command that changes the node (promote, endofday),
+// logging who asked for it, and replies with one line: "error" and why, or
+// "ok", the result and its number.
+func answer[T int64 | uint64](c net.Conn, what string, do func() (T, error), result string) {
+	log.Printf("ringex: %s requested on the admin endpoint by %s", what, c.RemoteAddr())
+	v, err := do()
+	if err != nil {
+		fmt.Fprintf(c, "error %v\n", err)
+		return
+	}
+	fmt.Fprintf(c, "ok %s %d\n", result, v)
 }
 
 // adminMain runs `ringex promote`, `ringex status` and `ringex endofday`.
