@@ -65,7 +65,6 @@ func (n *Node) publishEndOfDay(seq int64) {
 			n.publisher.Publish(&evs[i])
 		}
 		expired += len(evs)
-		p.recycle(evs)
 	}
 	if d, ok := n.publisher.(dayEnder); ok {
 		d.EndOfDay()

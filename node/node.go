@@ -475,7 +475,6 @@ func (n *Node) publishBatch(lo, hi int64) {
 			for i := range spilled {
 				n.publisher.Publish(&spilled[i])
 			}
-			p.recycle(spilled)
 		}
 	}
 	if n.repl != nil {

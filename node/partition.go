@@ -22,6 +22,7 @@ type partition struct {
 	spillMu sync.Mutex
 	spill   map[int64][]matcher.Event
 	free    [][]matcher.Event
+	taken   []matcher.Event // the publish stage's last takeSpill; freed at its next
 }
 
 func (p *partition) putSpill(seq int64, evs []matcher.Event) {
@@ -37,23 +38,19 @@ func (p *partition) putSpill(seq int64, evs []matcher.Event) {
 	p.spillMu.Unlock()
 }
 
-// takeSpill hands the publish stage the spilled events of seq; it gives
-// the slice back with recycle once they are published.
+// takeSpill hands the publish stage the spilled events of seq, valid until
+// its next takeSpill on this partition, which frees them under the same
+// lock (one lock per spilled command).
 func (p *partition) takeSpill(seq int64) []matcher.Event {
 	p.spillMu.Lock()
+	if p.taken != nil {
+		p.free = append(p.free, p.taken)
+	}
 	evs := p.spill[seq]
 	delete(p.spill, seq)
+	p.taken = evs
 	p.spillMu.Unlock()
 	return evs
-}
-
-func (p *partition) recycle(evs []matcher.Event) {
-	if evs == nil {
-		return
-	}
-	p.spillMu.Lock()
-	p.free = append(p.free, evs)
-	p.spillMu.Unlock()
 }
 
 // matchHandler is one match goroutine: it applies the slots of its own
