@@ -17,17 +17,16 @@ import (
 // mark (fix.Session.Delivered) then says that every report up to it has
 // reached the broker.
 
-// markCounter numbers the events of each account, in publish order.
-type markCounter []struct{ seq, n int64 }
+// markCounter numbers the events of one account, in publish order.
+type markCounter struct{ seq, n int64 }
 
-// next is ev's mark; ev.Account must index c.
-func (c markCounter) next(ev *matcher.Event) int64 {
-	a := &c[ev.Account]
-	if a.seq != ev.Seq {
-		a.seq, a.n = ev.Seq, 0
+// next is ev's mark; ev is the account's next event.
+func (c *markCounter) next(ev *matcher.Event) int64 {
+	if c.seq != ev.Seq {
+		c.seq, c.n = ev.Seq, 0
 	}
-	a.n++
-	return ev.Seq*matcher.ExecIDStride + a.n
+	c.n++
+	return ev.Seq*matcher.ExecIDStride + c.n
 }
 
 // markBefore is the mark below every report of command seq.
@@ -44,8 +43,8 @@ func WhollyDelivered(mark int64) int64 { return mark/matcher.ExecIDStride - 1 }
 // session counts as delivered up to there (Delivered), so that a standby
 // resends what it was sent since, and nothing older.
 func (g *Gateway) SetDeliveredBefore(seq int64) {
-	for a := range g.floor {
-		g.floor[a].Store(markBefore(seq))
+	for a := range g.accounts {
+		g.accounts[a].floor.Store(markBefore(seq))
 	}
 }
 
@@ -55,8 +54,9 @@ func (g *Gateway) SetDeliveredBefore(seq int64) {
 // goroutine; one system call per session with reports in flight.
 func (g *Gateway) Delivered(dst []int64) []int64 {
 	dst = append(dst, 0)
-	for a := 1; a < len(g.sessions); a++ {
-		dst = append(dst, max(g.sessions[a].Delivered(), g.floor[a].Load()))
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		dst = append(dst, max(acct.session.Delivered(), acct.floor.Load()))
 	}
 	return dst
 }

@@ -49,7 +49,7 @@ func TestResendOnLogonFollowsDeliveryMarks(t *testing.T) {
 	reports, sessions := g.ResendOnLogon(evs, delivered, 14, nil)
 
 	marks := func(a uint32) (got []int64) {
-		for _, p := range g.pending[a] {
+		for _, p := range g.accounts[a].pending {
 			got = append(got, p.mark)
 		}
 		return got
@@ -67,7 +67,7 @@ func TestResendOnLogonFollowsDeliveryMarks(t *testing.T) {
 		t.Errorf("ResendOnLogon counted %d reports for %d sessions, want 4 for 3", reports, sessions)
 	}
 	var affected int64
-	for i, p := range g.pending[2] {
+	for i, p := range g.accounts[2].pending {
 		if sent := g.massCancelReport(&g.out, &p.ev, &affected); sent != (i == 1) {
 			t.Errorf("B's mass-cancel event %d: report %v", i, sent)
 		}
@@ -118,7 +118,7 @@ func TestHeldUntilLogonAndRebuiltFirst(t *testing.T) {
 		live bool
 	}
 	entries := func(a uint32) (got []entry) {
-		for _, p := range g.pending[a] {
+		for _, p := range g.accounts[a].pending {
 			got = append(got, entry{p.mark, p.live})
 		}
 		return got
@@ -126,7 +126,7 @@ func TestHeldUntilLogonAndRebuiltFirst(t *testing.T) {
 	if want := []entry{{19*S + 1, false}, {21*S + 1, true}, {23*S + 1, true}}; !slices.Equal(entries(1), want) {
 		t.Errorf("A pending %v, want %v", entries(1), want)
 	}
-	if got := g.pending[1][2].ev.CumQty; got != 5 {
+	if got := g.accounts[1].pending[2].ev.CumQty; got != 5 {
 		t.Errorf("A's held mass-cancel report counts %d, want the total 5", got)
 	}
 	if want := []entry{{24*S + 1, true}}; !slices.Equal(entries(2), want) {

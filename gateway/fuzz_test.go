@@ -80,6 +80,6 @@ func FuzzFromApp(f *testing.F) {
 		if m.Parse([]byte(raw)) != nil {
 			return // not tag=value fields: the session layer drops it before the gateway
 		}
-		g.FromApp(g.sessions[1], &m)
+		g.FromApp(g.accounts[1].session, &m)
 	})
 }

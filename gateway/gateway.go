@@ -72,20 +72,34 @@ type Gateway struct {
 	submit     Submitter
 	acceptor   *fix.Acceptor
 	symbolIDs  map[string]uint32
-	accounts   map[*fix.Session]uint32 // written in New only
-	sessions   []*fix.Session          // by account id; [0] unused
+	accountIDs map[*fix.Session]uint32 // written in New only
+	accounts   []account               // by account id; [0] unused
+	used       []usedIDs               // ClOrdIDs each account has used, by account (not in account: see there)
 	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out        fix.Fields              // the publish stage's reusable message body
-	affected   []int64                 // publish stage: orders cancelled so far by an all-symbols mass cancel, by account
-	used       []usedIDs               // ClOrdIDs each account has used, by account
-	marks      markCounter             // publish stage: numbers each account's events (delivery.go)
-	floor      []atomic.Int64          // by account: delivered before this gateway (SetDeliveredBefore); lowered under pendMu
-	pendMu     sync.Mutex
-	pending    [][]pendingReport // by account: reports to send after the next Logon (ResendOnLogon, hold)
-	rebuilding []bool            // by account: its reports from before a failover are being rebuilt (Regenerated)
-	held       []atomic.Bool     // by account: Publish holds its reports in pending (hold)
-	flushing   []bool            // by account: a flush goroutine is sending its pending reports
+	pendMu     sync.Mutex              // guards each account's pending, rebuilding and flushing; held is set and floor lowered under it
 	logf       func(format string, args ...any)
+}
+
+// account is what the gateway keeps of one account's reports. The publish
+// stage reads session and held and writes marks on every event to the
+// account; other goroutines write the rest only on cold paths (start,
+// failover, Logon). Delivered reads session and floor on another
+// goroutine at each heartbeat to a standby, which costs the publish stage
+// at most a cache miss per account per heartbeat, not one per event. The
+// ClOrdIDs an account has used stay out (Gateway.used): the account's
+// session goroutine locks them on every order it takes in, and beside
+// marks the two goroutines would pass one cache line back and forth on
+// every order and every report.
+type account struct {
+	session    *fix.Session    // written in New only
+	marks      markCounter     // publish stage: numbers the account's events (delivery.go)
+	affected   int64           // publish stage: orders cancelled so far by an all-symbols mass cancel
+	held       atomic.Bool     // Publish holds its reports in pending (hold); set and cleared under pendMu
+	floor      atomic.Int64    // delivered before this gateway (SetDeliveredBefore); lowered under pendMu
+	pending    []pendingReport // under pendMu: reports to send after the next Logon (ResendOnLogon, hold)
+	rebuilding bool            // under pendMu: its reports from before a failover are being rebuilt (Regenerated)
+	flushing   bool            // under pendMu: a flush goroutine is sending its pending reports
 }
 
 // New checks opts and builds the acceptor; Start opens the port.
@@ -97,16 +111,9 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		opts:       opts,
 		submit:     submit,
 		symbolIDs:  make(map[string]uint32, len(opts.Symbols)),
-		accounts:   make(map[*fix.Session]uint32, len(opts.Sessions)),
-		sessions:   make([]*fix.Session, len(opts.Sessions)+1),
-		affected:   make([]int64, len(opts.Sessions)+1),
+		accountIDs: make(map[*fix.Session]uint32, len(opts.Sessions)),
+		accounts:   make([]account, len(opts.Sessions)+1),
 		used:       make([]usedIDs, len(opts.Sessions)+1),
-		marks:      make(markCounter, len(opts.Sessions)+1),
-		floor:      make([]atomic.Int64, len(opts.Sessions)+1),
-		pending:    make([][]pendingReport, len(opts.Sessions)+1),
-		rebuilding: make([]bool, len(opts.Sessions)+1),
-		held:       make([]atomic.Bool, len(opts.Sessions)+1),
-		flushing:   make([]bool, len(opts.Sessions)+1),
 		logf:       opts.Logf,
 	}
 	if g.logf == nil {
@@ -141,8 +148,8 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		if fs == nil {
 			return nil, fmt.Errorf("gateway: session %s %s missing from the acceptor", s.BeginString, s.TargetCompID)
 		}
-		g.accounts[fs] = uint32(i + 1)
-		g.sessions[i+1] = fs
+		g.accountIDs[fs] = uint32(i + 1)
+		g.accounts[i+1].session = fs
 	}
 	return g, nil
 }
@@ -169,7 +176,7 @@ func (g *Gateway) OnLogon(s *fix.Session) { g.resendPending(s) }
 // Day orders cancelled through the ring, like any other command, when the
 // session is configured so (the default).
 func (g *Gateway) OnLogout(s *fix.Session) {
-	account := g.accounts[s]
+	account := g.accountIDs[s]
 	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
 		return
 	}
@@ -184,7 +191,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 // FromApp implements fix.Application: it runs on the session's reader
 // goroutine, with m valid only during the call.
 func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
-	account := g.accounts[s]
+	account := g.accountIDs[s]
 	if account == 0 {
 		return
 	}

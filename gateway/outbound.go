@@ -13,19 +13,20 @@ import (
 // the event is durable. Hot path: one goroutine, a reused body, no allocation
 // (except the AvgPx of an order filled at several prices).
 func (g *Gateway) Publish(ev *matcher.Event) {
-	if ev.Account == 0 || int(ev.Account) >= len(g.sessions) {
+	if ev.Account == 0 || int(ev.Account) >= len(g.accounts) {
 		return // no session owns it (an account removed from the config since)
 	}
-	s := g.sessions[ev.Account]
-	mark := g.marks.next(ev)
-	if g.held[ev.Account].Load() && g.hold(ev, mark) {
+	acct := &g.accounts[ev.Account]
+	s := acct.session
+	mark := acct.marks.next(ev)
+	if acct.held.Load() && g.hold(ev, mark) {
 		return
 	}
 	f := &g.out
 	f.Reset()
 	var msgType string
 	if ev.Type == matcher.EvMassCancelReport {
-		if !g.massCancelReport(f, ev, &g.affected[ev.Account]) {
+		if !g.massCancelReport(f, ev, &acct.affected) {
 			return
 		}
 		msgType = "r"
@@ -75,17 +76,18 @@ func (g *Gateway) report(f *fix.Fields, fix42 bool, ev *matcher.Event) string {
 func (g *Gateway) ResendOnLogon(evs []matcher.Event, delivered []int64, published int64, rebuilding []bool) (reports, sessions int) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	for a := 1; a < len(g.sessions); a++ {
-		g.held[a].Store(true)
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		acct.held.Store(true)
 		if a < len(rebuilding) && rebuilding[a] {
-			g.rebuilding[a] = true
+			acct.rebuilding = true
 			// Nothing after where the old primary stood is delivered
 			// until the rebuilt reports go out.
 			g.lowerFloor(a, resendAfter(a, delivered, published))
 		}
 	}
 	for a, run := range g.toResend(evs, delivered, published) {
-		if len(run) == 0 || g.rebuilding[a] {
+		if len(run) == 0 || g.accounts[a].rebuilding {
 			continue
 		}
 		sessions++
@@ -107,16 +109,17 @@ func (g *Gateway) Regenerated(evs []matcher.Event, delivered []int64, published 
 	}
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	for a := 1; a < len(g.sessions); a++ {
-		if !g.rebuilding[a] {
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		if !acct.rebuilding {
 			continue
 		}
-		g.rebuilding[a] = false
+		acct.rebuilding = false
 		if a < len(runs) && len(runs[a]) > 0 {
 			sessions++
 			reports += g.queueFirst(a, runs[a])
 		}
-		if s := g.sessions[a]; s.LoggedOn() {
+		if s := acct.session; s.LoggedOn() {
 			g.flushLocked(s, uint32(a))
 		}
 	}
@@ -134,16 +137,16 @@ func resendAfter(a int, delivered []int64, published int64) int64 {
 // toResend selects, by account, the reports of evs to resend (see
 // ResendOnLogon), each with its mark.
 func (g *Gateway) toResend(evs []matcher.Event, delivered []int64, published int64) [][]pendingReport {
-	runs := make([][]pendingReport, len(g.sessions))
-	count := make(markCounter, len(g.sessions))
-	held := make([][]pendingReport, len(g.sessions)) // a mass cancel's counts so far, by account
+	runs := make([][]pendingReport, len(g.accounts))
+	count := make([]markCounter, len(g.accounts))
+	held := make([][]pendingReport, len(g.accounts)) // a mass cancel's counts so far, by account
 	for i := range evs {
 		ev := &evs[i]
 		a := ev.Account
-		if a == 0 || int(a) >= len(g.sessions) {
+		if a == 0 || int(a) >= len(g.accounts) {
 			continue
 		}
-		p := pendingReport{ev: *ev, mark: count.next(ev)}
+		p := pendingReport{ev: *ev, mark: count[a].next(ev)}
 		if ev.Type == matcher.EvMassCancelReport && !g.reportsMassCancel(ev) {
 			// Sends nothing; its count goes with the report that ends
 			// the mass cancel, resent or not with it.
@@ -166,7 +169,8 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	// Until these are delivered again, a standby of this node must not
 	// take them for delivered.
 	g.lowerFloor(a, run[0].mark-1)
-	g.pending[a] = append(run, g.pending[a]...)
+	acct := &g.accounts[a]
+	acct.pending = append(run, acct.pending...)
 	for i := range run {
 		if run[i].ev.Type != matcher.EvMassCancelReport || g.reportsMassCancel(&run[i].ev) {
 			reports++
@@ -178,7 +182,8 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 // lowerFloor lowers account a's floor (SetDeliveredBefore) to mark. Under
 // pendMu; Delivered reads the floor on any goroutine.
 func (g *Gateway) lowerFloor(a int, mark int64) {
-	g.floor[a].Store(min(g.floor[a].Load(), mark))
+	floor := &g.accounts[a].floor
+	floor.Store(min(floor.Load(), mark))
 }
 
 // hold keeps a report of a held account (ResendOnLogon) in its pending
@@ -187,21 +192,21 @@ func (g *Gateway) lowerFloor(a int, mark int64) {
 func (g *Gateway) hold(ev *matcher.Event, mark int64) bool {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	a := ev.Account
-	if !g.held[a].Load() {
+	acct := &g.accounts[ev.Account]
+	if !acct.held.Load() {
 		return false
 	}
 	p := pendingReport{ev: *ev, mark: mark, live: true}
 	if ev.Type == matcher.EvMassCancelReport {
 		// The counts add up here as Publish adds them, so that a mass
 		// cancel half held, half sent, still reports its whole total.
-		g.affected[a] += ev.CumQty
+		acct.affected += ev.CumQty
 		if !g.reportsMassCancel(ev) {
 			return true
 		}
-		p.ev.CumQty, g.affected[a] = g.affected[a], 0
+		p.ev.CumQty, acct.affected = acct.affected, 0
 	}
-	g.pending[a] = append(g.pending[a], p)
+	acct.pending = append(acct.pending, p)
 	return true
 }
 
@@ -209,13 +214,13 @@ func (g *Gateway) hold(ev *matcher.Event, mark int64) bool {
 // hold) just after its Logon was answered, unless its older reports are
 // still being rebuilt (Regenerated then starts it).
 func (g *Gateway) resendPending(s *fix.Session) {
-	account := g.accounts[s]
+	account := g.accountIDs[s]
 	if account == 0 {
 		return
 	}
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	if g.rebuilding[account] {
+	if g.accounts[account].rebuilding {
 		g.logf("fix: %s: reports from before the failover are being rebuilt from the journal; this session's reports wait for them", s.ID())
 		return
 	}
@@ -235,13 +240,14 @@ const (
 // flushLocked makes sure a flush goroutine sends account's pending reports
 // on s, or, with none pending, stops holding its reports. Under pendMu.
 func (g *Gateway) flushLocked(s *fix.Session, account uint32) {
+	acct := &g.accounts[account]
 	switch {
-	case g.flushing[account]:
+	case acct.flushing:
 		// The running flush sends whatever is pending when it looks again.
-	case len(g.pending[account]) == 0:
-		g.held[account].Store(false)
+	case len(acct.pending) == 0:
+		acct.held.Store(false)
 	default:
-		g.flushing[account] = true
+		acct.flushing = true
 		go g.flush(s, account)
 	}
 }
@@ -253,6 +259,7 @@ func (g *Gateway) flushLocked(s *fix.Session, account uint32) {
 // an older one (on the wire, and in the delivery mark a later standby
 // hears). A session that logs out keeps the rest for its next Logon.
 func (g *Gateway) flush(s *fix.Session, account uint32) {
+	acct := &g.accounts[account]
 	var possResend, body fix.Fields
 	possResend.AddChar(tagPossResend, 'Y')
 	var affected int64
@@ -260,17 +267,17 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 	firstSeq, lastSeq := int64(0), int64(0)
 	for {
 		g.pendMu.Lock()
-		pend := g.pending[account]
+		pend := acct.pending
 		if len(pend) == 0 || !s.LoggedOn() {
 			if len(pend) == 0 {
-				g.held[account].Store(false)
+				acct.held.Store(false)
 			}
-			g.flushing[account] = false
+			acct.flushing = false
 			g.pendMu.Unlock()
 			break
 		}
 		chunk := pend[:min(len(pend), flushChunk)]
-		g.pending[account] = pend[len(chunk):]
+		acct.pending = pend[len(chunk):]
 		if firstSeq == 0 {
 			firstSeq = chunk[0].ev.Seq
 		}
@@ -295,7 +302,7 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 			if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.
 				g.logf("fix: %s: %d reports not sent: %v", s.ID(), len(chunk)-i, err)
-				g.flushing[account] = false
+				acct.flushing = false
 				g.pendMu.Unlock()
 				return
 			}
