@@ -73,6 +73,7 @@ type Node struct {
 	// (rememberClOrdIDs), then by the publish stage; read while the
 	// pipeline is drained (endDayLeftOpen).
 	dayOpenNs int64
+	lat       latency // the node's own latency log line (latency.go)
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -146,6 +147,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 	}
 	n.startDayScheduler()
+	n.startLatencyLog()
 	if n.following.Load() {
 		n.logf("ringex: STANDBY following %s, %d symbols, %d match partitions, journal %s, next sequence %d; FIX opens on promotion",
 			cfg.Replication.Primary, len(cfg.Symbols), len(n.partitions), n.journalDir(), n.baseSeq)
@@ -440,14 +442,22 @@ func (n *Node) journalBatch(lo, hi int64) {
 			return
 		}
 	}
+	start := time.Now()
 	if err := n.journal.Commit(); err != nil {
 		n.fail(fmt.Errorf("journal commit: %w", err))
+		return
 	}
+	n.lat.commit.Record(int64(time.Since(start)))
+	n.lat.batch.Record(hi - lo + 1)
 }
 
 // publishBatch is the publish stage: every event of every slot, in sequence
 // order. Hot path.
 func (n *Node) publishBatch(lo, hi int64) {
+	var nowNs int64 // for the latency log; a standby's ingress times are its primary's
+	if !n.following.Load() {
+		nowNs = time.Now().UnixNano()
+	}
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
 		switch s.cmd.Kind {
@@ -464,6 +474,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 		}
 		if n.dayOpenNs == 0 {
 			n.noteDay(&s.cmd)
+		}
+		if nowNs != 0 {
+			n.lat.pipeline.Record(nowNs - s.cmd.TimeNs)
 		}
 		count := int(s.nEvents)
 		for i := 0; i < count && i < inlineEvents; i++ {
@@ -494,6 +507,7 @@ func (n *Node) Stop() error {
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
+		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {
 				s.Close()

@@ -1,0 +1,83 @@
+package node
+
+import (
+	"time"
+
+	"github.com/ringex/ringex/internal/lathist"
+)
+
+// latencyLogEvery is how often a serving node logs where its time went.
+const latencyLogEvery = time.Minute
+
+// latency is the node's own account of where an order's time goes inside
+// it, so that an operator reads it from the log of a live exchange, not
+// only from a benchmark: every latencyLogEvery while commands flow, and
+// once more at Stop, one line with
+//
+//   - ring → publish, per command: from its ingress time (stamped as the
+//     gateway claims its slot) to the publish stage handing its events to
+//     the FIX sessions; what the ring, the journal, the match and the
+//     wake-ups between them add to an acknowledgement;
+//   - journal write + fsync, per batch, and the records per batch.
+//
+// A standby records neither (its journal stage skips what the Receiver
+// journaled, and its ingress times are its primary's). What is outside,
+// reading and parsing the FIX message before the claim and writing the
+// report after publish, is what `ringex bench fix` adds on top.
+type latency struct {
+	pipeline lathist.Hist // ns, per command (publish stage)
+	commit   lathist.Hist // ns, per journal batch (journal stage)
+	batch    lathist.Hist // records per journal batch (journal stage)
+	since    time.Time    // start of the interval being counted
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// startLatencyLog starts the periodic log line.
+func (n *Node) startLatencyLog() {
+	l := &n.lat
+	l.since, l.stop, l.done = time.Now(), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(l.done)
+		t := time.NewTicker(latencyLogEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				n.logLatency()
+			case <-l.stop:
+				return
+			}
+		}
+	}()
+}
+
+// stopLatencyLog stops the periodic line and logs the last interval; call
+// it once the ring has drained.
+func (n *Node) stopLatencyLog() {
+	if n.lat.stop == nil {
+		return
+	}
+	close(n.lat.stop)
+	<-n.lat.done
+	n.logLatency()
+}
+
+// logLatency logs the interval since the last line, if anything passed.
+func (n *Node) logLatency() {
+	l := &n.lat
+	pipe, commit, batch := l.pipeline.Take(), l.commit.Take(), l.batch.Take()
+	now := time.Now()
+	over := now.Sub(l.since).Round(time.Second)
+	l.since = now
+	if pipe.Count == 0 && commit.Count == 0 {
+		return
+	}
+	d := func(s *lathist.Snapshot, q float64) time.Duration {
+		return time.Duration(s.Quantile(q)).Round(time.Microsecond)
+	}
+	n.logf("ringex: latency over %v: %d commands, ring → publish p50 %v p99 %v p99.9 %v max %v; "+
+		"journal %d batches (records p50 %d p99 %d), write+fsync p50 %v p99 %v p99.9 %v max %v",
+		over, pipe.Count, d(pipe, 0.5), d(pipe, 0.99), d(pipe, 0.999), time.Duration(pipe.Max).Round(time.Microsecond),
+		commit.Count, batch.Quantile(0.5), batch.Quantile(0.99), d(commit, 0.5), d(commit, 0.99), d(commit, 0.999), time.Duration(commit.Max).Round(time.Microsecond))
+}
