@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -391,6 +392,36 @@ func TestPeerRunsPairWithRingex(t *testing.T) {
 			ringex[load] = true
 		} else if !ringex[load] {
 			t.Errorf("%s: no ringex run before it at the same load", r.Name)
+		}
+	}
+}
+
+// TestJournalAloneMakesEveryRecordDurable: the journal-alone baseline
+// commits every record it planned, measures those planned after the
+// warm-up, leaves no journal behind, and refuses a closed loop or an
+// unknown sync mode.
+func TestJournalAloneMakesEveryRecordDurable(t *testing.T) {
+	dir := t.TempDir()
+	for _, sync := range []string{"batch", "none"} {
+		r, err := RunJournal(JournalConfig{Name: "journal " + sync, Dir: dir, Sync: sync, RatePerSec: 2000,
+			Duration: 1500 * time.Millisecond, Warmup: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		planned := Schedule{RatePerSec: 2000, Streams: 1}.DueBy(0, int64(1500*time.Millisecond)-1)
+		warm := Schedule{RatePerSec: 2000, Streams: 1}.DueBy(0, int64(500*time.Millisecond)-1)
+		if r.Sent != planned || r.Answered != planned || r.Unanswered != 0 || r.Measured != planned-warm ||
+			r.Ack.Count != r.Measured || r.Sync != sync || r.Mode != "journal" {
+			t.Fatalf("sync %s: sent %d, durable %d, measured %d (ack count %d), sync %q; want %d planned, %d measured",
+				sync, r.Sent, r.Answered, r.Measured, r.Ack.Count, r.Sync, planned, planned-warm)
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("the runs left %d entries in their folder", len(left))
+	}
+	for _, bad := range []JournalConfig{{RatePerSec: 0, Duration: time.Second}, {RatePerSec: 100, Duration: time.Second, Sync: "sometimes"}} {
+		if _, err := RunJournal(bad); err == nil {
+			t.Fatalf("%+v: no error", bad)
 		}
 	}
 }

@@ -4,8 +4,12 @@
 // merged at the end), the standard .hgrm percentile files, a JSON summary,
 // a terminal table and an SVG chart of percentile curves.
 //
-// It drives three kinds of target:
+// It drives four kinds of target:
 //
+//   - Journal: records at the planned rate straight into a real journal,
+//     one write and one Commit per batch of what is due (journal.go): the
+//     disk's floor under any durable acknowledgement, measured in the same
+//     run as the rest.
 //   - Pipeline: commands straight into a node's ring (no network), through
 //     journal (the chosen fsync mode), match and publish to a sink.
 //   - FIX: N sessions of this package's own small initiator codec

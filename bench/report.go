@@ -143,7 +143,7 @@ func WriteTable(w io.Writer, results []*Result) {
 			fmt.Fprintf(w, "note: %s: %d requests sent were not answered within the drain time (counted in errors)\n", r.Name, r.Unanswered)
 		}
 	}
-	fmt.Fprintln(w, "latency from each request's planned send time (rate asked) or its send (max: closed loop); ack: new order → New; fill: crossing order → first fill; amend: cancel/replace → answer")
+	fmt.Fprintln(w, "latency from each request's planned send time (rate asked) or its send (max: closed loop); ack: new order → New (journal alone: record → durable); fill: crossing order → first fill; amend: cancel/replace → answer")
 }
 
 // fileName turns a run name into a file name.

@@ -21,19 +21,21 @@ type SuiteConfig struct {
 // SuiteRun names one run of the suite.
 type SuiteRun struct {
 	Name     string
-	Target   string // "pipeline", "ringex", "responder", "quickfixgo"
+	Target   string // "journal", "pipeline", "ringex", "responder", "quickfixgo"
 	Rate     float64
 	Sessions int
 	Inflight int  // per session (fix) or in all (pipeline)
 	Peer     bool // the peer's load: FIX 4.2, PeerMix (new Day limit orders only)
 }
 
-// SuiteRuns is the quick suite: the pipeline with fsync; ringex over FIX at
-// a few rates and at its maximum with 100 in flight; the generator's
-// ceiling (the trivial responder) and the bare quickfixgo baseline under
-// the same loads.
+// SuiteRuns is the quick suite: the journal alone (the disk's floor under a
+// durable acknowledgement); the pipeline with fsync; ringex over FIX at a
+// few rates and at its maximum with 100 in flight; the generator's ceiling
+// (the trivial responder) and the bare quickfixgo baseline under the same
+// loads.
 func SuiteRuns() []SuiteRun {
 	return []SuiteRun{
+		{"journal alone 10,000/s", "journal", 10_000, 1, 0, false},
 		{"pipeline 10,000/s", "pipeline", 10_000, 8, 4096, false},
 		{"pipeline max", "pipeline", 0, 8, 4096, false},
 		{"ringex 1,000/s", "ringex", 1_000, 8, 100, false},
@@ -127,6 +129,10 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 }
 
 func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
+	if sr.Target == "journal" {
+		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync, Sync: cfg.Sync, RatePerSec: sr.Rate,
+			Duration: cfg.Duration, Warmup: cfg.Warmup, Progress: cfg.Progress})
+	}
 	if sr.Target == "pipeline" {
 		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync, Sync: cfg.Sync, Accounts: sr.Sessions,
 			RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,

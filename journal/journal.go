@@ -37,6 +37,20 @@ func (m SyncMode) String() string {
 	return fmt.Sprintf("SyncMode(%d)", int(m))
 }
 
+// ParseSync is the SyncMode a config names: "batch" (or ""), "interval" or
+// "none", the names String gives.
+func ParseSync(name string) (SyncMode, error) {
+	for _, m := range []SyncMode{SyncBatch, SyncInterval, SyncNone} {
+		if name == m.String() {
+			return m, nil
+		}
+	}
+	if name == "" {
+		return SyncBatch, nil
+	}
+	return SyncBatch, fmt.Errorf("journal sync %q: want batch, interval or none", name)
+}
+
 // DefaultSegmentBytes is the roll size when Options.SegmentBytes is 0.
 const DefaultSegmentBytes = 64 << 20
 

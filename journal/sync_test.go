@@ -3,6 +3,7 @@ package journal
 import (
 	"errors"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -119,5 +120,19 @@ func TestFsyncFailureStopsTheJournal(t *testing.T) {
 	defer j.Close()
 	if j.LastSeq() < 2 {
 		t.Fatalf("reopened at %d", j.LastSeq())
+	}
+}
+
+// TestParseSyncNamesEveryMode: each mode's config name parses back to it,
+// "" is the default (fsync every batch), and anything else is an error
+// that names the value.
+func TestParseSyncNamesEveryMode(t *testing.T) {
+	for name, want := range map[string]SyncMode{"batch": SyncBatch, "interval": SyncInterval, "none": SyncNone, "": SyncBatch} {
+		if got, err := ParseSync(name); err != nil || got != want {
+			t.Errorf("ParseSync(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if _, err := ParseSync("always"); err == nil || !strings.Contains(err.Error(), `"always"`) {
+		t.Errorf("ParseSync(\"always\"): %v", err)
 	}
 }

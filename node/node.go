@@ -162,12 +162,11 @@ func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journa
 
 // openJournal opens the journal and rebuilds the engines from it.
 func (n *Node) openJournal() error {
-	mode := journal.SyncBatch
-	switch n.cfg.Journal.Sync {
-	case "interval":
-		mode = journal.SyncInterval
-	case "none":
-		mode = journal.SyncNone
+	mode, err := journal.ParseSync(n.cfg.Journal.Sync)
+	if err != nil {
+		return err
+	}
+	if mode == journal.SyncNone {
 		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
 	}
 	j, err := journal.Open(journal.Options{

@@ -31,6 +31,9 @@ Modes:
              --peer-mix, set for every target of the run). With --compare
              (default) the same load also runs against the responder and the
              quickfixgo baseline.
+  journal    the journal alone (--dir, --sync): records at --rate into a real
+             journal, one write + fsync per batch of what is due, as the
+             journal stage does; the floor under every durable acknowledgement
   sweep      step the rate up (--from, --step, --to) until p99 passes --p99;
              report the highest rate held (--mode fix or pipeline, and their flags)
   suite      the quick suite of 'make bench' (under 5 minutes); with --peer,
@@ -55,7 +58,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, benchUsage)
 		return 0
-	case "pipeline", "fix", "sweep":
+	case "pipeline", "fix", "sweep", "journal":
 		err = benchRun(args[0], args[1:], stdout, stderr)
 	case "suite":
 		err = benchSuite(args[1:], stdout, stderr)
@@ -88,7 +91,7 @@ type benchFlags struct {
 	duration, warmup, drain        time.Duration
 	inflight, sessions             int
 	seed                           uint64
-	sync, out                      string
+	sync, out, dir                 string
 	addr, begin, prefix, senders   string
 	target, password, symbols, mix string
 	self, responder, qfgo, compare bool
@@ -104,14 +107,22 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 	f := &benchFlags{fs: flag.NewFlagSet("bench "+mode, flag.ContinueOnError)}
 	fs := f.fs
 	fs.SetOutput(out)
-	fs.Float64Var(&f.rate, "rate", 10000, "requests per `second` over all sessions; 0: as fast as --inflight allows")
+	rateUsage := "requests per `second` over all sessions; 0: as fast as --inflight allows"
+	if mode == "journal" {
+		rateUsage = "records per `second` (above 0: the journal alone runs open loop only)"
+	}
+	fs.Float64Var(&f.rate, "rate", 10000, rateUsage)
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send, warm-up included")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "requests planned in this first part are sent but not measured")
+	fs.StringVar(&f.sync, "sync", "batch", "journal sync of the node (pipeline, fix --self, journal): batch, interval or none")
+	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
+	if mode == "journal" {
+		fs.StringVar(&f.dir, "dir", "", "put the run's journal (removed after) in this `folder`, on the disk to measure (default: the system's temp dir)")
+		return f
+	}
 	fs.DurationVar(&f.drain, "drain", 5*time.Second, "how long to wait for answers after the last request")
 	fs.IntVar(&f.sessions, "sessions", 8, "FIX sessions (fix) or broker accounts (pipeline)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the order mix")
-	fs.StringVar(&f.sync, "sync", "batch", "journal sync of the node (pipeline, fix --self): batch, interval or none")
-	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
 	fs.BoolVar(&f.verbose, "v", false, "show the node's log")
 	if mode == "pipeline" {
 		fs.IntVar(&f.inflight, "inflight", 4096, "bound on commands submitted and not yet published")
@@ -258,6 +269,13 @@ func benchRun(mode string, args []string, stdout, stderr io.Writer) error {
 		}
 	case mode == "fix":
 		results, err = f.fixRuns(f.rate, "fix", stderr)
+	case mode == "journal":
+		var r *bench.Result
+		r, err = bench.RunJournal(bench.JournalConfig{Name: fmt.Sprintf("journal alone %s sync=%s", bench.FormatRate(f.rate), f.sync),
+			Dir: f.dir, Sync: f.sync, RatePerSec: f.rate, Duration: f.duration, Warmup: f.warmup, Progress: stderr})
+		if r != nil {
+			results = append(results, r)
+		}
 	default: // sweep over fix: the first target the flags name
 		f.compare = false
 		results, err = sweep(f, stdout, func(rate float64) (*bench.Result, error) {

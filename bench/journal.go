@@ -1,0 +1,144 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+)
+
+// JournalConfig is one run of the journal alone: records at a planned rate
+// into a real journal, one write and one Commit per batch of what is due,
+// as the node's journal stage does, with nothing else in the way (no ring,
+// matching, FIX). Its latency, from a record's planned time to the Commit
+// that made it durable, is the floor under every durable acknowledgement
+// on this disk: what a ringex run at the same rate adds is the difference.
+type JournalConfig struct {
+	Name       string
+	Dir        string  // where the run's journal folder goes (removed after); "": the system's temp dir
+	Sync       string  // batch, interval or none
+	RatePerSec float64 // > 0: the journal alone has no closed loop
+	Duration   time.Duration
+	Warmup     time.Duration
+	Progress   io.Writer
+}
+
+// RunJournal runs cfg: a pacing goroutine marks records due on the
+// schedule, and one committer (this goroutine) appends every due record
+// (the node's encoding of an order, CommandSize bytes) and commits them as
+// one batch, then waits for more. A Commit that stalls makes the next batch
+// bigger and every record in it later, as it would in the exchange.
+func RunJournal(cfg JournalConfig) (*Result, error) {
+	if cfg.RatePerSec <= 0 || cfg.Duration <= cfg.Warmup {
+		return nil, errors.New("bench journal: need --rate above 0 and a duration longer than the warm-up")
+	}
+	mode, err := journal.ParseSync(cfg.Sync)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, "ringex-bench-journal-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: mode, SegmentBytes: int64(config.Default().Journal.SegmentMiB) << 20,
+		Logf: func(string, ...any) {}})
+	if err != nil {
+		return nil, err
+	}
+	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1}
+	endNs, warmNs := int64(cfg.Duration), int64(cfg.Warmup)
+	limit := sched.DueBy(0, endNs-1)
+	rec := sampleRecord()
+	ack, lag := NewHist(), NewHist()
+	var due, durable atomic.Int64
+	poke, paced := make(chan struct{}, 1), make(chan struct{})
+	base := time.Now()
+	stop := progress(cfg.Progress, cfg.Name, base, cfg.Duration, func() (int64, int64, int64) {
+		d, n := due.Load(), durable.Load()
+		return d, n, d - n
+	})
+	go pace(sched, limit, base, &due, poke, paced, lag)
+
+	var measured, lastMeasuredNs int64
+	var commitErr error
+	for done := int64(0); done < limit && commitErr == nil; {
+		hi := due.Load()
+		if hi == done {
+			select {
+			case <-poke:
+			case <-paced:
+			}
+			continue
+		}
+		for k := done; k < hi && commitErr == nil; k++ {
+			commitErr = j.Append(k+1, rec)
+		}
+		if commitErr == nil {
+			commitErr = j.Commit()
+		}
+		nowNs := int64(time.Since(base))
+		for k := done; k < hi; k++ {
+			if planned := sched.PlannedNs(0, k); planned >= warmNs {
+				Record(ack, nowNs-planned)
+				measured, lastMeasuredNs = measured+1, nowNs
+			}
+		}
+		done = hi
+		durable.Store(done)
+	}
+	<-paced
+	stop()
+	closeErr := j.Close()
+	res := &Result{Name: cfg.Name, Mode: "journal", Target: "journal alone (the fsync floor)", Sync: mode.String(),
+		RateAsked: cfg.RatePerSec, Sessions: 1, DurationSec: cfg.Duration.Seconds(), WarmupSec: cfg.Warmup.Seconds(),
+		Sent: due.Load(), Answered: durable.Load(), Measured: measured, Unanswered: due.Load() - durable.Load(),
+		Note: "record → durable (write + " + map[bool]string{true: "fdatasync", false: "no fsync"}[mode != journal.SyncNone] + "), one Commit per batch of what was due"}
+	if window := lastMeasuredNs - warmNs; window > 0 {
+		res.Achieved = float64(measured) / (float64(window) / 1e9)
+	}
+	res.finish(map[string]*hdrhistogram.Histogram{"ack": ack, "fill": NewHist(), "amend": NewHist(), "sendlag": lag})
+	if commitErr != nil {
+		commitErr = fmt.Errorf("bench journal: %w", commitErr)
+	}
+	return res, errors.Join(commitErr, closeErr)
+}
+
+// pace marks the records [0, limit) due at their planned times, waking the
+// committer, and closes paced when the last is due. It owns lag.
+func pace(sched Schedule, limit int64, base time.Time, due *atomic.Int64, poke, paced chan struct{}, lag *hdrhistogram.Histogram) {
+	defer close(paced)
+	for next := int64(0); next < limit; {
+		nowNs := int64(time.Since(base))
+		to := min(sched.DueBy(0, nowNs), limit)
+		if to <= next {
+			sleepFor(time.Duration(sched.PlannedNs(0, next) - nowNs))
+			continue
+		}
+		for k := next; k < to; k++ {
+			Record(lag, nowNs-sched.PlannedNs(0, k))
+		}
+		next = to
+		due.Store(next)
+		select {
+		case poke <- struct{}{}:
+		default: // the committer has a wake-up waiting already
+		}
+	}
+}
+
+// sampleRecord is one journal record as the node writes it: a limit order,
+// encoded.
+func sampleRecord() []byte {
+	cmd := matcher.Command{Kind: matcher.KindNew, Account: 1, Symbol: 1, Side: matcher.Buy, Type: matcher.Limit,
+		Price: 10_000, Qty: 100, TimeNs: time.Now().UnixNano()}
+	copy(cmd.ClOrdID[:], "BENCH-JOURNAL-0000001")
+	return cmd.Encode(make([]byte, matcher.CommandSize))
+}
