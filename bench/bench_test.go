@@ -425,3 +425,29 @@ func TestJournalAloneMakesEveryRecordDurable(t *testing.T) {
 		}
 	}
 }
+
+// TestDiskFloorNote: the suite says the disk is the limit only when the
+// fsynced journal alone missed the bound.
+func TestDiskFloorNote(t *testing.T) {
+	journal := func(sync string, p99 time.Duration) *Result {
+		return &Result{Mode: "journal", Sync: sync, RateAsked: 10_000, Ack: Percentiles{Count: 100, P99: int64(p99)}}
+	}
+	fix := &Result{Mode: "fix", Ack: Percentiles{Count: 100, P99: int64(5 * time.Millisecond)}}
+	for _, tc := range []struct {
+		name    string
+		results []*Result
+		want    string
+	}{
+		{"slow_disk", []*Result{journal("batch", 3*time.Millisecond), fix}, "has p99 3.00ms, above 1ms"},
+		{"fast_disk", []*Result{journal("batch", 300*time.Microsecond), fix}, ""},
+		{"no_fsync", []*Result{journal("none", 3*time.Millisecond), fix}, ""},
+		{"no_journal_run", []*Result{fix}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DiskFloorNote(tc.results, time.Millisecond)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("note %q, want one containing %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -98,6 +98,9 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 		}
 	}
 	if !cfg.Sweep {
+		if note := DiskFloorNote(results, cfg.SweepP99); note != "" && cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, "  %s\n", note)
+		}
 		return results, nil
 	}
 	held := 0.0
@@ -125,7 +128,25 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 	} else if cfg.Out != nil {
 		fmt.Fprintf(cfg.Out, "  sweep: no rate from 10,000/s held by ringex over FIX (p99 ack under %v, sync %s)\n", cfg.SweepP99, cfg.Sync)
 	}
+	if note := DiskFloorNote(results, cfg.SweepP99); note != "" && cfg.Out != nil {
+		fmt.Fprintf(cfg.Out, "  %s\n", note)
+	}
 	return results, nil
+}
+
+// DiskFloorNote says when the journal alone, with nothing of ringex in the
+// way, already missed a p99 bound: then no durable run at that rate can
+// hold it on this disk, whatever the exchange does. "" when it held, or
+// when there is no journal-alone result.
+func DiskFloorNote(results []*Result, p99Max time.Duration) string {
+	for _, r := range results {
+		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == "none" || r.Ack.P99 < int64(p99Max) {
+			continue
+		}
+		return fmt.Sprintf("disk floor: the journal alone at %s/s (write + fsync, nothing else) has p99 %s, above %v: no run with a journal fsynced on this disk can hold %v at that rate",
+			FormatRate(r.RateAsked), FormatNs(r.Ack.P99), p99Max, p99Max)
+	}
+	return ""
 }
 
 func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
