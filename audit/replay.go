@@ -324,13 +324,13 @@ func (r *runner) read(src *source, from int64) {
 func (r *runner) work(p int) {
 	defer r.wg.Done()
 	e := r.eng.parts[p]
-	np := uint32(r.eng.P())
+	np := r.eng.P()
 	for c := range r.workers[p] {
 		out := &c.part[p]
 		out.events, out.hashes, out.snaps = out.events[:0], out.hashes[:0], out.snaps[:0]
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			if (cmd.Symbol%np == uint32(p) && !isCheckpointKind(cmd.Kind)) || cmd.Kind.EveryPartition() {
+			if (matcher.PartitionOf(cmd.Symbol, np) == p && !isCheckpointKind(cmd.Kind)) || cmd.Kind.EveryPartition() {
 				out.events = e.Apply(cmd, out.events)
 			}
 			out.ends[i] = int32(len(out.events))
@@ -359,7 +359,7 @@ func (r *runner) visit(fn visit) error {
 		var hi, si int
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			p := cmd.Symbol % np
+			p := matcher.PartitionOf(cmd.Symbol, int(np))
 			out := &c.part[p]
 			lo := int32(0)
 			if i > 0 {

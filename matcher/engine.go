@@ -215,8 +215,10 @@ func (e *Engine) Top(symbol uint32) Top {
 func (e *Engine) RestingOrders() int { return e.live }
 
 // Apply applies one command and appends the events it caused, in order, to
-// out, and returns it. Hot path: no allocation once the engine's tables have
-// grown to the working set and out has room.
+// out, and returns it. It only reads cmd: the node's match partitions apply
+// a ring slot's command while the journal encodes that same slot beside
+// them. Hot path: no allocation once the engine's tables have grown to the
+// working set and out has room.
 func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	e.cmd, e.out, e.outBase = cmd, out, len(out)
 	switch cmd.Kind {

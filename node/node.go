@@ -1,7 +1,8 @@
 // Package node is the composition root: the one place where the stages of a
 // running exchange are wired. It opens the journal and rebuilds the books by
-// replaying it, builds the ring {journal (replicate beside it)} → match ×P →
-// publish, and opens the FIX gateway in front of it. Tests start a whole
+// replaying it, builds the ring {journal, replicate, match ×P side by side} →
+// publish (buildPipeline says why match may run beside the journal), and
+// opens the FIX gateway in front of it. Tests start a whole
 // exchange in-process through Start.
 package node
 

@@ -754,10 +754,16 @@ func (n *Node) ReplicationAddr() net.Addr {
 }
 
 // StateHash is the combined state hash of the engines. Only after Stop: the
-// engines belong to the match goroutines while the node runs.
+// engines belong to the match goroutines while the node runs. After a
+// failure (a journal error, a standby that did not acknowledge) the engines
+// may have applied commands beside the journal that it never made durable,
+// so then it is refused: a restart replays what is.
 func (n *Node) StateHash() (uint64, error) {
 	if !n.stopping.Load() {
 		return 0, errors.New("StateHash needs a stopped node")
+	}
+	if err := n.ring.Err(); err != nil {
+		return 0, fmt.Errorf("StateHash of a node that failed (%w): its engines may hold what was never journaled", err)
 	}
 	return n.engines().Hash(), nil
 }

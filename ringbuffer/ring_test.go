@@ -193,7 +193,8 @@ func severalWriters(t *testing.T, w WaitStrategy, capacity uint32) {
 				// machine with fewer cores than that; fewer slots suffice.
 				perWriter /= 10
 			}
-			// The exchange's shape: {journal, replicate} -> match x3 -> publish.
+			// Three stages: {2 handlers} -> 3 handlers -> 1 (the exchange's
+			// own is {journal, replicate, match x P} -> publish).
 			c := newChecker(t, Options{Capacity: capacity, Writers: writers, Wait: w}, 2, 3, 1)
 			lastN := make([]int64, writers)
 			for i := range lastN {
@@ -426,13 +427,21 @@ func failCase(t *testing.T, w WaitStrategy, stop func(r *Ring[testSlot], lo, hi 
 	failedLo.Store(-1)
 	var lastSeen atomic.Int64
 	lastSeen.Store(-1)
+	var besideSeen atomic.Int64
 	middle := HandlerFunc(func(lo, hi int64) {
 		if lo <= failAt && failAt <= hi {
 			failedLo.Store(lo)
+			// Let the handler beside this one pass the failed batch first
+			// (as a match partition may pass a batch whose fsync fails), so
+			// that the last stage's check below covers that case; bounded,
+			// so a beside handler that cannot get there fails the test
+			// instead of hanging it.
+			for deadline := time.Now().Add(5 * time.Second); besideSeen.Load() < hi && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Microsecond)
+			}
 			stop(r, lo, hi)
 		}
 	})
-	var besideSeen atomic.Int64
 	beside := HandlerFunc(func(lo, hi int64) { besideSeen.Store(hi) })
 	var err error
 	r, err = New[testSlot](Options{Capacity: 32, Writers: writers, Wait: w},
@@ -468,6 +477,9 @@ func failCase(t *testing.T, w WaitStrategy, stop func(r *Ring[testSlot], lo, hi 
 	lo := failedLo.Load()
 	if lo < 0 {
 		t.Fatal("the failing batch never reached the middle stage")
+	}
+	if besideSeen.Load() < failAt {
+		t.Fatalf("the handler beside the failing one reached only %d, not the failed batch at %d", besideSeen.Load(), failAt)
 	}
 	if seen := lastSeen.Load(); seen >= lo {
 		t.Fatalf("the last stage handled up to %d, past the failed batch starting at %d (the handler beside the failing one reached %d)", seen, lo, besideSeen.Load())
