@@ -64,6 +64,19 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	return p
 }
 
+// hasWithin reports whether the process logs a line containing sub within
+// the given time (a line it logged already counts).
+func (p *proc) hasWithin(sub string, within time.Duration) bool {
+	for deadline := time.Now().Add(within); ; time.Sleep(5 * time.Millisecond) {
+		if p.has(sub) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // has reports whether the process has logged a line containing sub.
 func (p *proc) has(sub string) bool {
 	p.mu.Lock()
