@@ -451,3 +451,29 @@ func TestDiskFloorNote(t *testing.T) {
 		})
 	}
 }
+
+// TestWakeGrid: on a grid, every sender wakes on a grid point at or after
+// its due time and less than one grid step later; with no grid, at the due
+// time itself.
+func TestWakeGrid(t *testing.T) {
+	exact := Schedule{RatePerSec: 10_000, Streams: 8}
+	grid := Schedule{RatePerSec: 10_000, Streams: 8, WakeGridNs: 500_000}
+	wakes := map[int64]bool{}
+	for s := 0; s < 8; s++ {
+		for k := int64(0); k < 1000; k++ {
+			due := grid.PlannedNs(s, k)
+			if got := exact.WakeAt(due); got != due {
+				t.Fatalf("no grid: wakes at %d for %d", got, due)
+			}
+			w := grid.WakeAt(due)
+			if w < due || w-due >= grid.WakeGridNs || w%grid.WakeGridNs != 0 {
+				t.Fatalf("grid 500µs: due %d wakes at %d", due, w)
+			}
+			wakes[w] = true
+		}
+	}
+	// 8,000 requests over 0.8 s: 1,600 grid points at most, shared by all senders.
+	if len(wakes) > 1601 {
+		t.Fatalf("%d distinct wake-ups for 8,000 requests on a 500µs grid", len(wakes))
+	}
+}

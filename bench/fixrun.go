@@ -29,8 +29,9 @@ type FIXConfig struct {
 	Warmup      time.Duration // requests planned before it are sent but not measured
 	Drain       time.Duration // wait for answers after the last request
 	Mix         MixConfig
-	Streams     []*Stream // replay these instead of generating (one per session)
-	Progress    io.Writer // a progress line each second; nil: none
+	Streams     []*Stream     // replay these instead of generating (one per session)
+	Progress    io.Writer     // a progress line each second; nil: none
+	WakeGrid    time.Duration // the senders' wake-up grid (Schedule.WakeGridNs); 0: each at its planned time
 }
 
 // SenderIDs returns n CompIDs prefix01, prefix02, ...
@@ -81,7 +82,7 @@ func RunFIX(cfg FIXConfig) (*Result, error) {
 	if cfg.Mix.Symbols == 0 || cfg.Mix.Symbols > len(cfg.Symbols) {
 		cfg.Mix.Symbols = len(cfg.Symbols)
 	}
-	run := &fixRun{cfg: &cfg, sched: Schedule{RatePerSec: cfg.RatePerSec, Streams: len(cfg.SenderIDs)},
+	run := &fixRun{cfg: &cfg, sched: Schedule{RatePerSec: cfg.RatePerSec, Streams: len(cfg.SenderIDs), WakeGridNs: int64(cfg.WakeGrid)},
 		endNs: int64(cfg.Duration), warmNs: int64(cfg.Warmup)}
 	for _, s := range cfg.Symbols {
 		run.symbols = append(run.symbols, []byte(s))
@@ -171,7 +172,7 @@ func runPrefix() string {
 
 func (run *fixRun) result(sessions []*fixSession) (*Result, error) {
 	cfg := run.cfg
-	res := &Result{Name: cfg.Name, Mode: "fix", Target: cfg.Target, BeginString: cfg.BeginString,
+	res := &Result{Name: cfg.Name, Mode: "fix", Target: cfg.Target, BeginString: cfg.BeginString, WakeGridNs: int64(cfg.WakeGrid),
 		RateAsked: cfg.RatePerSec, Sessions: len(sessions), Inflight: cfg.InflightMax * len(sessions),
 		DurationSec: cfg.Duration.Seconds(), WarmupSec: cfg.Warmup.Seconds()}
 	var acks, fills, amends, lags []*hdrhistogram.Histogram
@@ -335,8 +336,7 @@ func (s *fixSession) send(run *fixRun) {
 		}
 		d := time.Duration(stopNs - now)
 		if waitNs > 0 {
-			d = min(d, time.Duration(waitNs-now))
-			sleepFor(d)
+			run.sched.sleepUntil(now, min(stopNs, waitNs))
 			continue
 		}
 		timer.Reset(d)

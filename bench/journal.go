@@ -42,6 +42,7 @@ type JournalConfig struct {
 	Duration   time.Duration
 	Warmup     time.Duration
 	Progress   io.Writer
+	WakeGrid   time.Duration // the pacer's wake-up grid (Schedule.WakeGridNs)
 }
 
 // RunJournal runs cfg: a pacing goroutine marks records due on the
@@ -67,7 +68,7 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1}
+	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1, WakeGridNs: int64(cfg.WakeGrid)}
 	endNs, warmNs := int64(cfg.Duration), int64(cfg.Warmup)
 	limit := sched.DueBy(0, endNs-1)
 	rec := sampleRecord()
@@ -111,7 +112,7 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 	<-paced
 	stop()
 	closeErr := j.Close()
-	res := &Result{Name: cfg.Name, Mode: "journal", Target: "journal alone (write + fsync, paced)", Sync: mode.String(),
+	res := &Result{Name: cfg.Name, Mode: "journal", Target: "journal alone (write + fsync, paced)", Sync: mode.String(), WakeGridNs: int64(cfg.WakeGrid),
 		RateAsked: cfg.RatePerSec, Sessions: 1, DurationSec: cfg.Duration.Seconds(), WarmupSec: cfg.Warmup.Seconds(),
 		Sent: due.Load(), Answered: durable.Load(), Measured: measured, Unanswered: due.Load() - durable.Load(),
 		Note: "record → durable (write + " + map[bool]string{true: "fdatasync", false: "no fsync"}[mode != journal.SyncNone] + "), one Commit per batch of what was due"}
@@ -133,7 +134,7 @@ func pace(sched Schedule, limit int64, base time.Time, due *atomic.Int64, poke, 
 		nowNs := int64(time.Since(base))
 		to := min(sched.DueBy(0, nowNs), limit)
 		if to <= next {
-			sleepFor(time.Duration(sched.PlannedNs(0, next) - nowNs))
+			sched.sleepUntil(nowNs, sched.PlannedNs(0, next))
 			continue
 		}
 		for k := next; k < to; k++ {

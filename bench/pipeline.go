@@ -27,7 +27,8 @@ type PipelineConfig struct {
 	Drain       time.Duration
 	Mix         MixConfig
 	Progress    io.Writer
-	Log         io.Writer // the node's log; nil: discarded
+	Log         io.Writer     // the node's log; nil: discarded
+	WakeGrid    time.Duration // the submitter's wake-up grid (Schedule.WakeGridNs)
 }
 
 // sink is the node's publisher: it runs on the publish stage and matches
@@ -98,7 +99,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 	for a := range gens {
 		gens[a] = NewGenerator(cfg.Mix, a)
 	}
-	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1}
+	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1, WakeGridNs: int64(cfg.WakeGrid)}
 	p := pacer{sched: sched, limit: 1 << 62, inflight: cfg.InflightMax, batchMax: batchMax}
 	lag := NewHist()
 	endNs, warmNs := int64(cfg.Duration), int64(cfg.Warmup)
@@ -140,7 +141,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 		switch {
 		case to > from:
 		case waitNs > 0:
-			sleepFor(time.Duration(min(waitNs, stopNs) - now))
+			sched.sleepUntil(now, min(waitNs, stopNs))
 		default:
 			select {
 			case <-sk.tr.wake:
@@ -154,7 +155,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 	}
 	stop()
 	stopErr := n.Stop()
-	res := &Result{Name: cfg.Name, Mode: "pipeline", Target: "ringex node (no FIX)", Sync: ncfg.Journal.Sync,
+	res := &Result{Name: cfg.Name, Mode: "pipeline", Target: "ringex node (no FIX)", Sync: ncfg.Journal.Sync, WakeGridNs: int64(cfg.WakeGrid),
 		RateAsked: cfg.RatePerSec, Sessions: cfg.Accounts, Inflight: cfg.InflightMax,
 		DurationSec: cfg.Duration.Seconds(), WarmupSec: cfg.Warmup.Seconds(),
 		Sent: sent.Load(), Answered: sk.tr.answered.Load(), Measured: sk.tr.measured,

@@ -18,6 +18,7 @@ type Result struct {
 	Inflight    int     `json:"inflight"` // bound over all sessions
 	DurationSec float64 `json:"durationSec"`
 	WarmupSec   float64 `json:"warmupSec"`
+	WakeGridNs  int64   `json:"wakeGridNs,omitempty"` // the senders' wake-up grid (Schedule); 0: each at its planned time
 
 	Sent       int64   `json:"sent"`       // requests written, warm-up included
 	Answered   int64   `json:"answered"`   // requests answered, warm-up included

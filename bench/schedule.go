@@ -1,5 +1,7 @@
 package bench
 
+import "time"
+
 // Schedule plans the send time of every request of an open-loop run. The
 // total rate is split over Streams (sessions), interleaved: request k of
 // stream s is planned at (k·Streams + s) / RatePerSec seconds after the
@@ -11,9 +13,49 @@ package bench
 // RatePerSec 0 is "as fast as the in-flight bound allows": a closed loop,
 // where a request is planned when a slot frees and latency is the round
 // trip alone. Results say which.
+//
+// WakeGridNs is when a sender with nothing due wakes. 0: at its next
+// planned time, on its own timer (nanosleep, 1 ns slack). Above 0: at the
+// first multiple of WakeGridNs from the run's start at or after that time,
+// so every sender of the run wakes on the same instants, at most
+// 1e9/WakeGridNs of them a second, each sending what is due. The planned
+// times do not move: a request sent late by the grid counts the delay (less
+// than WakeGridNs) in its latency.
+//
+// Why a grid: on the 2-core VM (a Firecracker guest), a generator whose
+// timer wakes an idle vCPU 10,000 times a second makes the whole machine
+// stall for 12-20 ms every 100 ms, and the stalls land in whatever it
+// measures. Interleaved runs at 10,000/s, 3 of each, 2026-12-01, exact
+// pacing against a 500 µs grid (the grid's delay counted):
+//
+//	bench journal    p50 311-338 µs, p99 16.8-19.6 ms   grid: p50 497-536 µs, p99 1.37-2.14 ms
+//	bench pipeline   p50 536-546 µs, p99 15.0-24.9 ms   grid: p50 498-561 µs, p99 1.76-2.25 ms
+//	serve + fix      p50 1.44-1.51 ms, p99 13.1-14.2 ms grid: p50 1.38-1.63 ms, p99 13.0-15.5 ms
+//
+// Over FIX in two processes the grid changes nothing: there the exchange's
+// stages and sessions and the generator's readers wake far more often than
+// the senders' timers do, and the exchange's own write+fsync still shows
+// p99.9 11-13 ms. On dedicated cores a timer wake-up costs nothing like
+// this: use 0 there.
 type Schedule struct {
 	RatePerSec float64
 	Streams    int
+	WakeGridNs int64
+}
+
+// WakeAt is when a sender whose next request is planned at dueNs wakes:
+// dueNs itself, or the first grid point at or after it.
+func (sc Schedule) WakeAt(dueNs int64) int64 {
+	if q := sc.WakeGridNs; q > 0 && dueNs > 0 {
+		return (dueNs + q - 1) / q * q
+	}
+	return dueNs
+}
+
+// sleepUntil sleeps from nowNs until WakeAt(dueNs) (nanoseconds since the
+// run's start).
+func (sc Schedule) sleepUntil(nowNs, dueNs int64) {
+	sleepFor(time.Duration(sc.WakeAt(dueNs) - nowNs))
 }
 
 // Open reports whether the schedule is open-loop (has a rate).

@@ -14,6 +14,7 @@ type SuiteConfig struct {
 	Sweep                   bool          // end with a rate sweep of ringex over FIX
 	SweepP99                time.Duration // the p99 a sweep step must stay under
 	Peer                    bool          // also PeerRuns: ordermatch (scripts/ordermatch.sh must have built it)
+	WakeGrid                time.Duration // every run's wake-up grid (Schedule.WakeGridNs); 0: exact
 	Progress                io.Writer
 	Out                     io.Writer // the sweep's lines
 }
@@ -151,18 +152,18 @@ func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 
 func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	if sr.Target == "journal" {
-		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync, Sync: cfg.Sync, RatePerSec: sr.Rate,
-			Duration: cfg.Duration, Warmup: cfg.Warmup, Progress: cfg.Progress})
+		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, RatePerSec: sr.Rate,
+			Duration: cfg.Duration, Warmup: cfg.Warmup, Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
 	if sr.Target == "pipeline" {
-		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync, Sync: cfg.Sync, Accounts: sr.Sessions,
+		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, Accounts: sr.Sessions,
 			RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
-			Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 8), Progress: cfg.Progress})
+			Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 8), Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
 	fc := FIXConfig{SenderIDs: SenderIDs("BROKER", sr.Sessions), TargetID: "RINGEX",
 		Symbols:    []string{"AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META", "IBM"},
 		RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
-		Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 0), Progress: cfg.Progress}
+		Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 0), Progress: cfg.Progress, WakeGrid: cfg.WakeGrid}
 	if sr.Peer {
 		fc.BeginString, fc.Mix = "FIX.4.2", PeerMix(cfg.Seed, 0)
 	}
@@ -170,7 +171,16 @@ func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	if sr.Target == "ringex" {
 		name += " sync=" + cfg.Sync
 	}
+	name += GridSuffix(cfg.WakeGrid)
 	return RunFIXTarget(sr.Target, fc, name, cfg.Sync, nil)
+}
+
+// GridSuffix names a run's wake-up grid, when it has one.
+func GridSuffix(grid time.Duration) string {
+	if grid <= 0 {
+		return ""
+	}
+	return " grid=" + grid.String()
 }
 
 func peerStore(target string) string {

@@ -47,6 +47,11 @@ a .hgrm file per run and metric, summary.json, table.txt and chart.svg.
 Run 'ringex bench MODE --help' for its flags.
 `
 
+// wakeGridUsage is the --wake-grid flag's help, for every mode and the suite.
+const wakeGridUsage = "a sender with nothing due wakes on this grid from the run's start (e.g. 500us), so all senders wake together;\n" +
+	"late sends still count from their planned time. 0: each wakes at its own planned time. On a small VM each\n" +
+	"timer wake-up of an idle vCPU is costly (see bench.Schedule); on dedicated cores use 0"
+
 // benchMain runs `ringex bench`.
 func benchMain(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -99,7 +104,7 @@ type benchFlags struct {
 	ordermatchStore                string
 	mode                           string
 	from, step, to                 float64
-	p99                            time.Duration
+	p99, wakeGrid                  time.Duration
 	verbose                        bool
 }
 
@@ -116,6 +121,7 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "requests planned in this first part are sent but not measured")
 	fs.StringVar(&f.sync, "sync", "batch", "journal sync of the node (pipeline, fix --self, journal): batch, interval or none")
 	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
+	fs.DurationVar(&f.wakeGrid, "wake-grid", 0, wakeGridUsage)
 	if mode == "journal" {
 		fs.StringVar(&f.dir, "dir", "", "put the run's journal (removed after) in this `folder`, on the disk to measure (default: the system's temp dir)")
 		return f
@@ -190,7 +196,7 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 	senders := f.senderIDs()
 	cfg := bench.FIXConfig{BeginString: f.begin, SenderIDs: senders, TargetID: f.target, Password: f.password,
 		Symbols: strings.Split(f.symbols, ","), RatePerSec: rate, InflightMax: f.inflight,
-		Duration: f.duration, Warmup: f.warmup, Drain: f.drain, Mix: bench.DefaultMix(f.seed, 0), Progress: stderr}
+		Duration: f.duration, Warmup: f.warmup, Drain: f.drain, Mix: bench.DefaultMix(f.seed, 0), Progress: stderr, WakeGrid: f.wakeGrid}
 	if f.peerMix {
 		cfg.Mix = bench.PeerMix(f.seed, 0)
 	}
@@ -205,7 +211,7 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 			return nil, err
 		}
 	}
-	label := fmt.Sprintf("%s %s %dx%d", name, bench.FormatRate(rate), len(senders), f.inflight)
+	label := fmt.Sprintf("%s %s %dx%d", name, bench.FormatRate(rate), len(senders), f.inflight) + bench.GridSuffix(f.wakeGrid)
 	var targets []string
 	switch {
 	case f.self:
@@ -254,10 +260,10 @@ func benchRun(mode string, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case mode == "pipeline" || (mode == "sweep" && f.mode == "pipeline"):
 		runOne := func(rate float64) (*bench.Result, error) {
-			return bench.RunPipeline(bench.PipelineConfig{Name: fmt.Sprintf("pipeline %s sync=%s", bench.FormatRate(rate), f.sync),
+			return bench.RunPipeline(bench.PipelineConfig{Name: fmt.Sprintf("pipeline %s sync=%s", bench.FormatRate(rate), f.sync) + bench.GridSuffix(f.wakeGrid),
 				Sync: f.sync, Accounts: f.sessions, RatePerSec: rate, InflightMax: f.inflight,
 				Duration: f.duration, Warmup: f.warmup, Drain: f.drain, Mix: bench.DefaultMix(f.seed, 8),
-				Progress: stderr, Log: f.logw(stderr)})
+				Progress: stderr, Log: f.logw(stderr), WakeGrid: f.wakeGrid})
 		}
 		if mode == "pipeline" {
 			var r *bench.Result
@@ -271,8 +277,8 @@ func benchRun(mode string, args []string, stdout, stderr io.Writer) error {
 		results, err = f.fixRuns(f.rate, "fix", stderr)
 	case mode == "journal":
 		var r *bench.Result
-		r, err = bench.RunJournal(bench.JournalConfig{Name: fmt.Sprintf("journal alone %s sync=%s", bench.FormatRate(f.rate), f.sync),
-			Dir: f.dir, Sync: f.sync, RatePerSec: f.rate, Duration: f.duration, Warmup: f.warmup, Progress: stderr})
+		r, err = bench.RunJournal(bench.JournalConfig{Name: fmt.Sprintf("journal alone %s sync=%s", bench.FormatRate(f.rate), f.sync) + bench.GridSuffix(f.wakeGrid),
+			Dir: f.dir, Sync: f.sync, RatePerSec: f.rate, Duration: f.duration, Warmup: f.warmup, Progress: stderr, WakeGrid: f.wakeGrid})
 		if r != nil {
 			results = append(results, r)
 		}
@@ -407,6 +413,7 @@ func benchSuite(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured start of each run")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait for answers after each run")
 	fs.StringVar(&cfg.Sync, "sync", "batch", "journal sync of the ringex runs")
+	fs.DurationVar(&cfg.WakeGrid, "wake-grid", 0, wakeGridUsage)
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the order mix")
 	fs.BoolVar(&cfg.Sweep, "sweep", true, "end with a rate sweep of ringex over FIX (10,000/s steps, 3 s each)")
 	fs.DurationVar(&cfg.SweepP99, "p99", time.Millisecond, "the p99 a sweep step must stay under")
