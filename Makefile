@@ -30,8 +30,8 @@ acceptance-data: ## refresh testdata/fix-acceptance from ../shared/fix-acceptanc
 clean: ## remove build output and the local journal
 	rm -rf bin data
 
-bench: build ## quick benchmark suite (under 5 minutes): table, .hgrm, JSON and chart under bench-results/; the ordermatch peer too once built (PEER=build|off)
-	./$(BIN) bench suite --peer=$(or $(PEER),auto)
+bench: build ## quick benchmark suite (under 5 minutes): table, .hgrm, JSON and chart under bench-results/; the ordermatch peer too once built (PEER=build|off); WAKE_GRID=500us paces on a grid (bench.Schedule)
+	./$(BIN) bench suite --peer=$(or $(PEER),auto) --wake-grid=$(or $(WAKE_GRID),0)
 
 peer: ## build QuickFIX/C++'s ordermatch example from Debian's packages into bin/peer/ (apt-get, g++), the peer of make bench
 	scripts/ordermatch.sh build

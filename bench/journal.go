@@ -22,18 +22,16 @@ import (
 // acknowledgement at that rate before ringex does anything; what a ringex
 // run at the same rate adds is the difference.
 //
-// Measured on the 2-core VM (2026-12-01) at 10,000/s: p50 0.26-0.34 ms, but
-// p99 15-18 ms, from a Commit of 12-20 ms every 100 ms almost exactly. The
-// same journal committed by one goroutine that sleeps between Commits (no
-// pacing goroutine), at 3,000-6,800 Commits/s, stalls a few times in 8 s
-// (p99 0.3-0.8 ms). What makes the paced run stall on the 100 ms beat is
-// not found. Each of these changed nothing: the block layer's writeback
-// throttling off (wbt_lat_usec 0), no I/O scheduler (none), the pacer's
-// default timer slack, a committer that polls instead of waiting to be
-// woken, no zero-filling ahead (p99 15-17 ms). At 2,000/s it does not
-// happen. The exchange drives its journal the same way (session
-// goroutines wake the journal stage), and its own latency line shows
-// write+fsync p99.9 13 ms under the same FIX load.
+// Measured on the 2-core VM (2026-12-01) at 10,000/s with the pacer waking
+// at each planned time: p50 0.31-0.34 ms, but p99 17-20 ms, from a Commit
+// of 12-20 ms every 100 ms almost exactly. That is the pacer's doing, not
+// the disk's: on a 500 µs wake-up grid (--wake-grid; Schedule has the
+// figures) p99 is 1.4-2.1 ms. Before that was found, each of these was
+// tried and changed nothing: the block layer's writeback throttling off
+// (wbt_lat_usec 0), no I/O scheduler, the default timer slack, a
+// committer that polls instead of waiting to be woken, no zero-filling
+// ahead. One goroutine committing in a loop with sleeps between, no pacer
+// at all, stalls a few times in 8 s (p99 0.3-0.8 ms).
 type JournalConfig struct {
 	Name       string
 	Dir        string  // where the run's journal folder goes (removed after); "": the system's temp dir

@@ -144,8 +144,12 @@ func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == "none" || r.Ack.P99 < int64(p99Max) {
 			continue
 		}
-		return fmt.Sprintf("disk floor: the journal alone at %s/s (write + fsync, nothing else of ringex) has p99 %s, above %v: on this machine the fsync alone misses %v at that rate; look at the disk before the exchange",
+		note := fmt.Sprintf("disk floor: the journal alone at %s/s (write + fsync, nothing else of ringex) has p99 %s, above %v: on this machine the journal alone misses %v at that rate",
 			FormatRate(r.RateAsked), FormatNs(r.Ack.P99), p99Max, p99Max)
+		if r.WakeGridNs == 0 {
+			note += "; on a small VM the pacer's own wake-ups can cause that (try --wake-grid 500us, see bench.Schedule)"
+		}
+		return note
 	}
 	return ""
 }
