@@ -2,11 +2,14 @@ package bench
 
 import (
 	"bytes"
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ringex/ringex/journal"
 )
 
 func TestMergeKeepsEveryValue(t *testing.T) {
@@ -475,5 +478,30 @@ func TestWakeGrid(t *testing.T) {
 	// 8,000 requests over 0.8 s: 1,600 grid points at most, shared by all senders.
 	if len(wakes) > 1601 {
 		t.Fatalf("%d distinct wake-ups for 8,000 requests on a 500µs grid", len(wakes))
+	}
+}
+
+// TestJournalAloneStopsAtAFailedCommit: a Commit that fails ends the run at
+// once, with the error; the failed batch is neither durable nor measured.
+func TestJournalAloneStopsAtAFailedCommit(t *testing.T) {
+	commits := 0
+	journalCommit = func(j *journal.Journal) error {
+		if commits++; commits > 20 {
+			return errors.New("fsync: input/output error")
+		}
+		return j.Commit()
+	}
+	defer func() { journalCommit = (*journal.Journal).Commit }()
+	start := time.Now()
+	r, err := RunJournal(JournalConfig{Name: "failing", Dir: t.TempDir(), Sync: "batch", RatePerSec: 2000,
+		Duration: 10 * time.Second, Warmup: 0})
+	if err == nil || !strings.Contains(err.Error(), "input/output error") {
+		t.Fatalf("err %v, want the Commit's", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the run went on for %v after its Commit failed", took)
+	}
+	if r == nil || r.Answered == 0 || r.Measured != r.Answered || r.Ack.Count != r.Measured || r.Unanswered < 1 || r.Sent != r.Answered+r.Unanswered {
+		t.Fatalf("after the failure: %+v", r)
 	}
 }

@@ -43,16 +43,28 @@ type JournalConfig struct {
 	WakeGrid   time.Duration // the pacer's wake-up grid (Schedule.WakeGridNs)
 }
 
+// journalCommit is how RunJournal commits; tests make it fail.
+var journalCommit = (*journal.Journal).Commit
+
 // RunJournal runs cfg: a pacing goroutine marks records due on the
 // schedule, and one committer (this goroutine) appends every due record
 // (the node's encoding of an order, CommandSize bytes) and commits them as
 // one batch, then waits for more. A Commit that stalls makes the next batch
-// bigger and every record in it later, as it would in the exchange.
+// bigger (up to the node's ring capacity, its bound on a batch) and every
+// record in it later, as it would in the exchange. The journal's options
+// are the node's, from the default configuration with cfg.Sync (interval:
+// the same 2 ms as the pipeline and ringex runs). A failed Append or Commit
+// ends the run at once: the records of that batch are not durable and are
+// not measured.
 func RunJournal(cfg JournalConfig) (*Result, error) {
 	if cfg.RatePerSec <= 0 || cfg.Duration <= cfg.Warmup {
 		return nil, errors.New("bench journal: need --rate above 0 and a duration longer than the warm-up")
 	}
-	mode, err := journal.ParseSync(cfg.Sync)
+	ncfg := config.Default()
+	if err := setSync(&ncfg, cfg.Sync); err != nil {
+		return nil, err
+	}
+	mode, err := journal.ParseSync(ncfg.Journal.Sync)
 	if err != nil {
 		return nil, err
 	}
@@ -61,24 +73,26 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	j, err := journal.Open(journal.Options{Dir: dir, Sync: mode, SegmentBytes: int64(config.Default().Journal.SegmentMiB) << 20,
-		Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: mode, SyncIntervalMs: ncfg.Journal.SyncIntervalMs,
+		SegmentBytes: int64(ncfg.Journal.SegmentMiB) << 20, Logf: func(string, ...any) {}})
 	if err != nil {
 		return nil, err
 	}
+	batchMax := int64(ncfg.Ring.Capacity)
 	sched := Schedule{RatePerSec: cfg.RatePerSec, Streams: 1, WakeGridNs: int64(cfg.WakeGrid)}
 	endNs, warmNs := int64(cfg.Duration), int64(cfg.Warmup)
 	limit := sched.DueBy(0, endNs-1)
 	rec := sampleRecord()
 	ack, lag := NewHist(), NewHist()
 	var due, durable atomic.Int64
+	var quit atomic.Bool // the committer failed: the pacer stops
 	poke, paced := make(chan struct{}, 1), make(chan struct{})
 	base := time.Now()
 	stop := progress(cfg.Progress, cfg.Name, base, cfg.Duration, func() (int64, int64, int64) {
 		d, n := due.Load(), durable.Load()
 		return d, n, d - n
 	})
-	go pace(sched, limit, base, &due, poke, paced, lag)
+	go pace(sched, limit, base, &due, &quit, poke, paced, lag)
 
 	var measured, lastMeasuredNs int64
 	var commitErr error
@@ -91,11 +105,16 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 			}
 			continue
 		}
+		hi = min(hi, done+batchMax)
 		for k := done; k < hi && commitErr == nil; k++ {
 			commitErr = j.Append(k+1, rec)
 		}
 		if commitErr == nil {
-			commitErr = j.Commit()
+			commitErr = journalCommit(j)
+		}
+		if commitErr != nil {
+			quit.Store(true)
+			break
 		}
 		nowNs := int64(time.Since(base))
 		for k := done; k < hi; k++ {
@@ -125,10 +144,11 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 }
 
 // pace marks the records [0, limit) due at their planned times, waking the
-// committer, and closes paced when the last is due. It owns lag.
-func pace(sched Schedule, limit int64, base time.Time, due *atomic.Int64, poke, paced chan struct{}, lag *hdrhistogram.Histogram) {
+// committer, and closes paced when the last is due or quit is set. It owns
+// lag.
+func pace(sched Schedule, limit int64, base time.Time, due *atomic.Int64, quit *atomic.Bool, poke, paced chan struct{}, lag *hdrhistogram.Histogram) {
 	defer close(paced)
-	for next := int64(0); next < limit; {
+	for next := int64(0); next < limit && !quit.Load(); {
 		nowNs := int64(time.Since(base))
 		to := min(sched.DueBy(0, nowNs), limit)
 		if to <= next {

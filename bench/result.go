@@ -9,7 +9,7 @@ import (
 // (open loop) or from the send (closed loop, RateAsked 0).
 type Result struct {
 	Name        string  `json:"name"`
-	Mode        string  `json:"mode"`   // "pipeline" or "fix"
+	Mode        string  `json:"mode"`   // "journal", "pipeline" or "fix"
 	Target      string  `json:"target"` // what answered: ringex, responder, quickfixgo, an address
 	Sync        string  `json:"sync,omitempty"`
 	BeginString string  `json:"beginString,omitempty"`

@@ -148,6 +148,8 @@ func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 			FormatRate(r.RateAsked), FormatNs(r.Ack.P99), p99Max, p99Max)
 		if r.WakeGridNs == 0 {
 			note += "; on a small VM the pacer's own wake-ups can cause that (try --wake-grid 500us, see bench.Schedule)"
+		} else {
+			note += fmt.Sprintf(" (up to %v of each figure is the %v wake-up grid's delay)", time.Duration(r.WakeGridNs), time.Duration(r.WakeGridNs))
 		}
 		return note
 	}

@@ -22,7 +22,7 @@ is never hidden. --rate 0 is "as fast as the in-flight bound allows"
 
 Modes:
   pipeline   commands straight into a node (temp data dir, --sync fsync mode):
-             journal → match → publish to a sink; no network
+             {journal, match} → publish to a sink; no network
   fix        FIX sessions against an acceptor: --addr HOST:PORT, or --self (a
              ringex node in-process), --responder (a trivial raw-socket
              acceptor: the generator's ceiling), --quickfixgo (a bare
@@ -32,8 +32,9 @@ Modes:
              (default) the same load also runs against the responder and the
              quickfixgo baseline.
   journal    the journal alone (--dir, --sync): records at --rate into a real
-             journal, one write + fsync per batch of what is due, as the
-             journal stage does; the floor under every durable acknowledgement
+             journal, one write (and, with --sync batch, one fsync) per batch
+             of what is due, as the journal stage does: what a durable
+             acknowledgement costs before the exchange does anything
   sweep      step the rate up (--from, --step, --to) until p99 passes --p99;
              report the highest rate held (--mode fix or pipeline, and their flags)
   suite      the quick suite of 'make bench' (under 5 minutes); with --peer,
@@ -119,7 +120,11 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 	fs.Float64Var(&f.rate, "rate", 10000, rateUsage)
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send, warm-up included")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "requests planned in this first part are sent but not measured")
-	fs.StringVar(&f.sync, "sync", "batch", "journal sync of the node (pipeline, fix --self, journal): batch, interval or none")
+	syncUsage := "journal sync of the node (pipeline, fix --self): batch, interval (2 ms) or none"
+	if mode == "journal" {
+		syncUsage = "the journal's sync, as the node's: batch (fsync every batch), interval (at most every 2 ms) or none"
+	}
+	fs.StringVar(&f.sync, "sync", "batch", syncUsage)
 	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
 	fs.DurationVar(&f.wakeGrid, "wake-grid", 0, wakeGridUsage)
 	if mode == "journal" {

@@ -582,12 +582,13 @@ func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	procs[0].kill()
 	procs[0] = peers[0].start(t, bin, cfgPath, "primary", peers[1].repl)
 	waitSync(t, procs[0])
-	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
-	// Its first start as standby may already answer as one before it finds
-	// the diverged seq and restarts: wait for the discard, bounded.
+	// Its first start as standby may answer as one before it finds the
+	// diverged seq and restarts: wait for the discard (bounded), so that
+	// rejoined checks the node that follows after it.
 	if !procs[0].hasWithin("after discarding seqs", 30*time.Second) {
-		t.Error("the old primary journaled orders alone but did not discard them before following")
+		t.Error("the old primary journaled orders alone and did not discard them within 30 s")
 	}
+	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
 	c2.close()
 	finalDiff(t, peers, procs, 1)
 }
@@ -628,12 +629,13 @@ func TestRestartedPrimaryStepsDownByItself(t *testing.T) {
 	if steppedDown.IsZero() {
 		t.Fatal("the restarted primary, which acknowledged nothing, did not step down")
 	}
-	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
-	// Its first start as standby may already answer as one before it finds
-	// the diverged seq and restarts: wait for the discard, bounded.
+	// Its first start as standby may answer as one before it finds the
+	// diverged seq and restarts: wait for the discard (bounded), so that
+	// rejoined checks the node that follows after it.
 	if !procs[0].hasWithin("after discarding seqs", 30*time.Second) {
-		t.Error("the restarted primary journaled an order it never acknowledged but did not discard it before following")
+		t.Error("the restarted primary journaled an order it never acknowledged and did not discard it within 30 s")
 	}
+	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
 	for m := old.next(0); m != nil; m = old.next(0) {
 		if m[11] == "LOST1" && m[35] == "8" {
 			t.Fatalf("the primary that stepped down answered the order sent to it: %v", m)

@@ -101,8 +101,8 @@ func serve(args []string, out io.Writer) int {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
 
 Runs the exchange: a FIX acceptor in front of the pipeline {journal,
-replicate, match} → publish (nothing reaches a broker before the journal's
-fsync). On start it replays the journal in the data dir, so resting orders
+replicate, match} → publish (unless journal.sync is "none", nothing reaches
+a broker before the journal's fsync). On start it replays the journal in the data dir, so resting orders
 survive a restart. SIGINT or SIGTERM stops it cleanly: the acceptor closes,
 everything already accepted is journaled, matched and reported, then it exits.
 

@@ -6,7 +6,7 @@
 // above, each power of two is cut into 32 buckets, so a bucket is at most
 // 1/32 (3.1%) wide, relative to its value. A percentile reads as the
 // highest value of its bucket, so it is never understated. The fixed
-// 1,920 counters cover every int64; a negative value counts as 0.
+// 1,888 counters cover every int64; a negative value counts as 0.
 //
 // Record is safe from any number of goroutines (one atomic add, and an
 // atomic max); Take reads and zeroes the counters one by one, so a value
@@ -51,13 +51,13 @@ func upper(i int) int64 {
 
 // Record counts v. Hot path: no lock, no allocation.
 func (h *Hist) Record(v int64) {
-	h.counts[index(v)].Add(1)
 	for {
 		m := h.max.Load()
 		if v <= m || h.max.CompareAndSwap(m, v) {
-			return
+			break
 		}
 	}
+	h.counts[index(v)].Add(1)
 }
 
 // Snapshot is what a Hist counted over one interval.
@@ -69,11 +69,23 @@ type Snapshot struct {
 
 // Take returns what h counted since the last Take and starts h again.
 func (h *Hist) Take() *Snapshot {
-	s := &Snapshot{Max: h.max.Swap(0)}
+	s := &Snapshot{}
 	for i := range h.counts {
 		c := h.counts[i].Swap(0)
 		s.counts[i] = c
 		s.Count += c
+	}
+	s.Max = h.max.Swap(0)
+	// A value recorded while Take ran can be counted here with its max in
+	// the next interval (or the other way round): never report a Max below
+	// the bucket of the highest value counted.
+	for i := buckets - 1; i >= 0; i-- {
+		if s.counts[i] != 0 {
+			if i > 0 && s.Max <= upper(i-1) {
+				s.Max = upper(i)
+			}
+			break
+		}
 	}
 	return s
 }
