@@ -23,10 +23,10 @@ import (
 // run at the same rate adds is the difference.
 //
 // Measured on the 2-core VM (2026-12-01) at 10,000/s with the pacer waking
-// at each planned time: p50 0.31-0.34 ms, but p99 17-20 ms, from a Commit
+// at each planned time: p50 0.29-0.38 ms, but p99 11-20 ms, from a Commit
 // of 12-20 ms every 100 ms almost exactly. That is the pacer's doing, not
 // the disk's: on a 500 µs wake-up grid (--wake-grid; Schedule has the
-// figures) p99 is 1.4-2.1 ms. Before that was found, each of these was
+// figures) p99 is 1.4-4.1 ms. Before that was found, each of these was
 // tried and changed nothing: the block layer's writeback throttling off
 // (wbt_lat_usec 0), no I/O scheduler, the default timer slack, a
 // committer that polls instead of waiting to be woken, no zero-filling
