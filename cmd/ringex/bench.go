@@ -18,7 +18,9 @@ const benchUsage = `Usage: ringex bench mode [flags]
 Latency benchmarks with HDR histograms. Load is open-loop: every request has
 a planned send time at the asked rate and latency counts from it, so a stall
 is never hidden. --rate 0 is "as fast as the in-flight bound allows"
-(closed loop: latency is the round trip alone).
+(closed loop: latency is the round trip alone). --wake-grid D (every mode
+that runs, and the suite) wakes idle senders together on a grid of D;
+latency still counts from the planned time (see 'bench journal --help').
 
 Modes:
   pipeline   commands straight into a node (temp data dir, --sync fsync mode):
