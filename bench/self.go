@@ -1,13 +1,13 @@
 package bench
 
 import (
-	"fmt"
 	"io"
 	"log"
 	"net"
 	"os"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
 
@@ -61,18 +61,13 @@ func StartSelf(beginString string, senders []string, sync string, logw io.Writer
 }
 
 func setSync(cfg *config.Config, sync string) error {
-	switch sync {
-	case "", "batch":
-		cfg.Journal.Sync = "batch"
-	case "interval":
-		cfg.Journal.Sync = "interval"
-		if cfg.Journal.SyncIntervalMs <= 0 {
-			cfg.Journal.SyncIntervalMs = 2
-		}
-	case "none":
-		cfg.Journal.Sync = "none"
-	default:
-		return fmt.Errorf("journal sync %q: want batch, interval or none", sync)
+	mode, err := journal.ParseSync(sync)
+	if err != nil {
+		return err
+	}
+	cfg.Journal.Sync = mode.String()
+	if mode == journal.SyncInterval && cfg.Journal.SyncIntervalMs <= 0 {
+		cfg.Journal.SyncIntervalMs = 2
 	}
 	return nil
 }

@@ -98,12 +98,23 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 			return results, fmt.Errorf("%s: %w", sr.Name, err)
 		}
 	}
-	if !cfg.Sweep {
-		if note := DiskFloorNote(results, cfg.SweepP99); note != "" && cfg.Out != nil {
-			fmt.Fprintf(cfg.Out, "  %s\n", note)
+	if cfg.Sweep {
+		swept, err := suiteSweep(cfg)
+		results = append(results, swept...)
+		if err != nil {
+			return results, err
 		}
-		return results, nil
 	}
+	if note := DiskFloorNote(results, cfg.SweepP99); note != "" && cfg.Out != nil {
+		fmt.Fprintf(cfg.Out, "  %s\n", note)
+	}
+	return results, nil
+}
+
+// suiteSweep steps ringex over FIX up from 10,000/s by 10,000/s, 3 s a
+// step, until a step misses cfg.SweepP99, and says the highest rate held.
+func suiteSweep(cfg SuiteConfig) ([]*Result, error) {
+	var results []*Result
 	held := 0.0
 	for rate := 10_000.0; rate <= 100_000; rate += 10_000 {
 		sr := SuiteRun{fmt.Sprintf("sweep ringex %s/s", FormatRate(rate)), "ringex", rate, 8, 100, false}
@@ -128,9 +139,6 @@ func RunSuite(cfg SuiteConfig) ([]*Result, error) {
 		fmt.Fprintf(cfg.Out, "  sweep: highest rate held by ringex over FIX (p99 ack under %v, sync %s): %s/s\n", cfg.SweepP99, cfg.Sync, FormatRate(held))
 	} else if cfg.Out != nil {
 		fmt.Fprintf(cfg.Out, "  sweep: no rate from 10,000/s held by ringex over FIX (p99 ack under %v, sync %s)\n", cfg.SweepP99, cfg.Sync)
-	}
-	if note := DiskFloorNote(results, cfg.SweepP99); note != "" && cfg.Out != nil {
-		fmt.Fprintf(cfg.Out, "  %s\n", note)
 	}
 	return results, nil
 }

@@ -585,7 +585,7 @@ func TestPartitionSyncPrimaryAcknowledgesNothingAlone(t *testing.T) {
 	// Its first start as standby may answer as one before it finds the
 	// diverged seq and restarts: wait for the discard (bounded), so that
 	// rejoined checks the node that follows after it.
-	if !procs[0].hasWithin("after discarding seqs", 30*time.Second) {
+	if procs[0].when("after discarding seqs", 30*time.Second).IsZero() {
 		t.Error("the old primary journaled orders alone and did not discard them within 30 s")
 	}
 	rejoined(t, procs[0], peers[0].admin, peers[1].admin)
@@ -632,7 +632,7 @@ func TestRestartedPrimaryStepsDownByItself(t *testing.T) {
 	// Its first start as standby may answer as one before it finds the
 	// diverged seq and restarts: wait for the discard (bounded), so that
 	// rejoined checks the node that follows after it.
-	if !procs[0].hasWithin("after discarding seqs", 30*time.Second) {
+	if procs[0].when("after discarding seqs", 30*time.Second).IsZero() {
 		t.Error("the restarted primary journaled an order it never acknowledged and did not discard it within 30 s")
 	}
 	rejoined(t, procs[0], peers[0].admin, peers[1].admin)

@@ -43,7 +43,7 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
-			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER", "REJOINING AS STANDBY", "STEPPING DOWN"} {
+			for _, key := range []string{"PROMOTED", "in sync with the primary", "FAILOVER", "REJOINING AS STANDBY", "STEPPING DOWN", "after discarding seqs"} {
 				if strings.Contains(sc.Text(), key) && p.at[key].IsZero() {
 					p.at[key] = time.Now()
 				}
@@ -62,19 +62,6 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		}
 	})
 	return p
-}
-
-// hasWithin reports whether the process logs a line containing sub within
-// the given time (a line it logged already counts).
-func (p *proc) hasWithin(sub string, within time.Duration) bool {
-	for deadline := time.Now().Add(within); ; time.Sleep(5 * time.Millisecond) {
-		if p.has(sub) {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
 }
 
 // has reports whether the process has logged a line containing sub.
