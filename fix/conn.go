@@ -217,11 +217,21 @@ func (s *Session) attach(nc net.Conn) bool {
 	return true
 }
 
-func (r *reader) setLoggedOn() {
+// answerLogon queues the Logon reply and marks the session logged on in
+// one step, so that whatever the application sends once the counterparty
+// can have read the reply goes to the connection, after the reply; it
+// reports whether the session was logged on already.
+func (r *reader) answerLogon(body []byte) (wasLoggedOn bool) {
 	s := r.s
 	s.mu.Lock()
-	s.loggedOn = s.conn == r.nc
+	wasLoggedOn = s.loggedOn
+	if !s.stopped {
+		s.queueLocked("A", nil, body, true)
+		s.loggedOn = s.conn == r.nc
+	}
 	s.mu.Unlock()
+	s.signal()
+	return wasLoggedOn
 }
 
 // ---- timers ----
@@ -346,10 +356,8 @@ func (r *reader) acceptLogon(m *Message, reset bool) bool {
 	if resetFlag {
 		r.body.AddChar(tagResetSeqNumFlag, 'Y')
 	}
-	s.sendAdmin("A", nil, r.body.b)
+	wasLoggedOn := r.answerLogon(r.body.b)
 	r.heartBtInt = time.Duration(hb) * time.Second
-	wasLoggedOn := s.LoggedOn()
-	r.setLoggedOn()
 	if !wasLoggedOn {
 		r.a.log.Info("logged on", "session", s.id, "remote", r.nc.RemoteAddr().String(), "heartbt_int_s", hb)
 		r.a.app.OnLogon(s)

@@ -181,6 +181,42 @@ func newSendApp() *sendApp {
 func (a *sendApp) OnLogon(s *Session)  { a.echoApp.OnLogon(s); a.logons <- s }
 func (a *sendApp) OnLogout(s *Session) { a.logouts <- s }
 
+// TestSendRightAfterTheLogonReplyGoesToTheConnection: a message the
+// application sends as soon as the broker can have read the Logon reply
+// is written to the connection, not only stored for a later resend (the
+// reply and the logged-on state are one step). Many logons, because the
+// window this closes was a few instructions wide.
+func TestSendRightAfterTheLogonReplyGoesToTheConnection(t *testing.T) {
+	app := newSendApp()
+	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	var body Fields
+	body.AddString(37, "O1")
+	var s *Session
+	for i := 1; i <= 200; i++ {
+		c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+		c.seq = i
+		c.logon("")
+		if s == nil {
+			s = <-app.logons
+		}
+		if err := s.Send("8", &body); err != nil {
+			t.Fatal(err)
+		}
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("logon %d: the report sent right after the Logon reply did not come: %v", i, err)
+		}
+		if string(m.MsgType()) != "8" {
+			t.Fatalf("logon %d: got %s, want the report", i, printable(m.Bytes()))
+		}
+		if i > 1 {
+			<-app.logons // this logon's, not waited for above
+		}
+		c.nc.Close()
+		<-app.logouts
+	}
+}
+
 // TestSendWhileDisconnectedIsResent: an ExecutionReport sent while the
 // broker is away takes a MsgSeqNum and is delivered by resend on reconnect.
 func TestSendWhileDisconnectedIsResent(t *testing.T) {
