@@ -16,7 +16,8 @@ type Application interface {
 	// OnLogon is called when the counterparty has logged on.
 	OnLogon(s *Session)
 	// OnLogout is called when a logged-on connection ends, for whatever
-	// reason (Logout, disconnect, timeout, slow consumer, Stop).
+	// reason (Logout, disconnect, timeout, slow consumer, Stop), before the
+	// session takes its next connection.
 	OnLogout(s *Session)
 	// FromApp is called with each application message that passed the
 	// session layer's checks and the dictionary, in MsgSeqNum order,
@@ -270,7 +271,7 @@ func (a *Acceptor) Stop() {
 	for _, s := range a.sessions {
 		s.mu.Lock()
 		if s.loggedOn && s.conn != nil {
-			s.queueLocked("5", nil, nil, true)
+			s.queueLogoutLocked(nil)
 		}
 		s.mu.Unlock()
 		s.flush()

@@ -44,6 +44,7 @@ type reader struct {
 	stash          map[int][]byte
 	stashBytes     int
 	closing        bool
+	loggedOn       bool // OnLogon was called for this connection: OnLogout is owed
 	deadline       time.Time
 	tokens         float64
 	tokensAt       time.Time
@@ -169,69 +170,85 @@ func (r *reader) persistIn() {
 }
 
 // detach ends the connection: what is queued is written first (a Logout,
-// say), then the session is free for the next connection.
+// say), then the connection stops taking messages, its inbound sequence is
+// persisted and OnLogout runs; only then is the session free for the next
+// connection, which therefore starts from this one's nextIn and gets its
+// OnLogon after this one's OnLogout. The connection is the session's
+// until here: attach took it, and only detach lets it go.
 func (r *reader) detach() {
 	s := r.s
 	s.flush()
 	s.mu.Lock()
-	wasLoggedOn := s.loggedOn && s.conn == r.nc
-	attached := s.conn == r.nc
-	if attached {
-		s.conn = nil
-		s.loggedOn = false
-		s.dropPendingLocked()
-	}
+	s.closing = true
+	s.loggedOn = false
+	s.dropPendingLocked()
 	s.mu.Unlock()
-	if attached {
-		s.delivery.detach()
-	}
+	s.delivery.detach()
 	r.nc.Close()
 	r.persistIn()
-	if wasLoggedOn || s.wasSlow() {
+	if r.loggedOn {
 		r.a.log.Info("logged out", "session", s.id)
 		r.a.app.OnLogout(s)
 	}
-}
-
-func (s *Session) wasSlow() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	slow := s.slow
-	s.slow = false
-	return slow
+	s.conn, s.closing = nil, false
+	close(s.detached)
+	s.mu.Unlock()
 }
 
-// attach makes nc the session's connection unless it has one.
+// attach makes nc the session's connection unless it has a live one. A
+// connection on its way out (closing) is waited for, up to LogonTimeout:
+// a broker that reconnects at once after a drop logs on as soon as the old
+// connection's OnLogout (its cancel-on-disconnect, say) has run.
 func (s *Session) attach(nc net.Conn) bool {
+	wait := time.NewTimer(s.a.cfg.LogonTimeout)
+	defer wait.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for s.conn != nil && s.closing && !s.stopped {
+		detached := s.detached
+		s.mu.Unlock()
+		select {
+		case <-detached:
+		case <-wait.C:
+			s.mu.Lock()
+			return false
+		}
+		s.mu.Lock()
+	}
 	if s.conn != nil || s.stopped {
 		return false
 	}
 	s.conn = nc
+	s.detached = make(chan struct{})
 	s.loggedOn = false
-	s.slow = false
 	s.dropPendingLocked()
 	s.delivery.attach(nc)
 	s.lastSentNs.Store(time.Now().UnixNano())
 	return true
 }
 
-// answerLogon queues the Logon reply and marks the session logged on in
-// one step, so that whatever the application sends once the counterparty
-// can have read the reply goes to the connection, after the reply; it
-// reports whether the session was logged on already.
-func (r *reader) answerLogon(body []byte) (wasLoggedOn bool) {
+// answerLogon resets both sequence numbers if asked, queues the Logon
+// reply and marks the session logged on, in one step: a message the
+// application sends meanwhile can neither take MsgSeqNum 1 ahead of a
+// reset's reply nor, once the counterparty can have read the reply, miss
+// the connection. It reports whether the session is logged on.
+func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s := r.s
+	s.flushMu.Lock()
 	s.mu.Lock()
-	wasLoggedOn = s.loggedOn
-	if !s.stopped {
-		s.queueLocked("A", nil, body, true)
-		s.loggedOn = s.conn == r.nc
+	if reset {
+		s.resetLocked()
 	}
+	if !s.stopped && !s.closing {
+		s.queueLocked("A", nil, body, true)
+		s.loggedOn = true
+	}
+	loggedOn := s.loggedOn
 	s.mu.Unlock()
+	s.flushMu.Unlock()
 	s.signal()
-	return wasLoggedOn
+	return loggedOn
 }
 
 // ---- timers ----
@@ -324,7 +341,7 @@ func (r *reader) logon(m *Message) bool {
 			r.a.log.Warn("logon refused: wrong password", "session", s.id, "remote", r.nc.RemoteAddr().String())
 			r.body.Reset()
 			r.body.AddString(tagText, "Logon rejected")
-			s.sendAdmin("5", nil, r.body.b)
+			s.sendLogout(r.body.b)
 			return false
 		}
 	}
@@ -340,7 +357,6 @@ func (r *reader) acceptLogon(m *Message, reset bool) bool {
 		resetFlag = true
 	}
 	if reset || resetFlag {
-		s.reset()
 		r.nextIn = 1
 		r.resending = false
 		clear(r.stash)
@@ -356,9 +372,10 @@ func (r *reader) acceptLogon(m *Message, reset bool) bool {
 	if resetFlag {
 		r.body.AddChar(tagResetSeqNumFlag, 'Y')
 	}
-	wasLoggedOn := r.answerLogon(r.body.b)
+	loggedOn := r.answerLogon(r.body.b, reset || resetFlag)
 	r.heartBtInt = time.Duration(hb) * time.Second
-	if !wasLoggedOn {
+	if loggedOn && !r.loggedOn {
+		r.loggedOn = true
 		r.a.log.Info("logged on", "session", s.id, "remote", r.nc.RemoteAddr().String(), "heartbt_int_s", hb)
 		r.a.app.OnLogon(s)
 	}
@@ -619,7 +636,7 @@ func (r *reader) onLogout(m *Message) {
 		return
 	}
 	if !r.loggingOut {
-		r.s.sendAdmin("5", nil, nil)
+		r.s.sendLogout(nil)
 	}
 	if m.seqNum == r.nextIn {
 		r.incr()
@@ -663,7 +680,7 @@ func (r *reader) initiateLogout(text string) {
 	if text != "" {
 		r.body.AddString(tagText, text)
 	}
-	r.s.sendAdmin("5", nil, r.body.b)
+	r.s.sendLogout(r.body.b)
 	r.loggingOut = true
 	r.logoutAt = time.Now()
 	r.deadline = time.Time{}
@@ -674,7 +691,7 @@ func (r *reader) logoutAndClose(text string) {
 	r.a.log.Warn("logout", "session", r.s.id, "text", text)
 	r.body.Reset()
 	r.body.AddString(tagText, text)
-	r.s.sendAdmin("5", nil, r.body.b)
+	r.s.sendLogout(r.body.b)
 	r.closing = true
 }
 

@@ -77,7 +77,8 @@ func wireOf(nc net.Conn) *wireConn {
 // socket what has been acknowledged.
 type delivery struct {
 	mu        sync.Mutex
-	wire      *wireConn // the attached connection's; nil: none, or not a wireConn
+	conn      net.Conn  // the connection followed; nil: none
+	wire      *wireConn // conn's; nil: none, or not a wireConn
 	direct    bool      // a connection with no wireConn: written counts as delivered
 	sent      [sentMax]sentMark
 	head, n   int   // sent[head], ... n entries, oldest first
@@ -96,6 +97,7 @@ const sentMax = 256
 // connection are dropped (not known to be delivered).
 func (d *delivery) attach(nc net.Conn) {
 	d.mu.Lock()
+	d.conn = nc
 	d.wire = wireOf(nc)
 	d.direct = d.wire == nil
 	d.head, d.n = 0, 0
@@ -107,18 +109,21 @@ func (d *delivery) attach(nc net.Conn) {
 func (d *delivery) detach() {
 	d.mu.Lock()
 	d.settleLocked()
-	d.wire, d.direct, d.head, d.n = nil, false, 0, 0
+	d.conn, d.wire, d.direct, d.head, d.n = nil, nil, false, 0, 0
 	d.mu.Unlock()
 }
 
-// wrote records that a write ending with mark's message has returned.
-func (d *delivery) wrote(mark int64) {
+// wrote records that a write to nc ending with mark's message has
+// returned. A write to a connection no longer followed (one that returned
+// after its connection detached) counts for nothing.
+func (d *delivery) wrote(nc net.Conn, mark int64) {
 	if mark == 0 {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	switch {
+	case nc != d.conn:
 	case d.direct:
 		d.delivered = max(d.delivered, mark)
 	case d.wire == nil:

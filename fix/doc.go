@@ -71,7 +71,21 @@
 // in one write; Send never waits for the network. A session whose unsent
 // output passes Config.OutQueueMaxBytes is a slow consumer: its connection
 // is closed (OnLogout follows), what it had queued stays in the store, and
-// the broker gets it by ResendRequest when it logs on again.
+// the broker gets it by ResendRequest when it logs on again. A long resend
+// goes out in pieces with the session's lock released, so a broker that
+// asks for one and stops reading holds up only itself.
+//
+// Where a connection begins and ends, the steps the other goroutines could
+// come between are one step (TestResetLogonReplyIsSeqOne and the other
+// tests in handover_test.go): a sequence reset, the Logon reply and the
+// logged-on state; queueing our Logout and no longer sending the broker
+// application messages (they are stored, for resend: written after the
+// Logout they would be dropped by its engine yet counted delivered). A
+// connection stays the session's until its reader has persisted the
+// inbound MsgSeqNum and OnLogout has returned; a broker reconnecting
+// meanwhile waits for that, up to LogonTimeout, so two readers never share
+// a session and OnLogout (cancel-on-disconnect) never follows the next
+// connection's OnLogon.
 //
 // # What survives a restart, and how durable it is
 //

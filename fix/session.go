@@ -42,7 +42,11 @@ type Session struct {
 	storeBase  int64    // store offset of storeBuf[0]
 	closeAfter net.Conn // close once what is pending has been written
 	stopped    bool
-	slow       bool // the last connection was dropped as a slow consumer
+	// closing: the attached connection is closed (a slow consumer) or its
+	// reader is detaching. Messages go to the store only, and no other
+	// connection attaches until that reader is done with the session.
+	closing  bool
+	detached chan struct{} // closed when the attached connection's reader is done
 
 	flushMu    sync.Mutex // one flush (store write + socket write) at a time; taken before mu
 	st         *store
@@ -64,7 +68,8 @@ func (s *Session) BeginString() string { return s.cfg.BeginString }
 // TargetCompID is the counterparty's CompID.
 func (s *Session) TargetCompID() string { return s.cfg.TargetCompID }
 
-// LoggedOn reports whether a connection is logged on now.
+// LoggedOn reports whether a connection is logged on now: what Send queues
+// goes to it. False from the moment a Logout to it is queued.
 func (s *Session) LoggedOn() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,7 +148,7 @@ func (s *Session) Logout(text string) {
 	}
 	s.mu.Lock()
 	if s.conn != nil && !s.stopped {
-		s.queueLocked("5", nil, f.b, true)
+		s.queueLogoutLocked(f.b)
 		s.closeAfter = s.conn
 	}
 	s.mu.Unlock()
@@ -156,6 +161,26 @@ func (s *Session) sendAdmin(msgType string, header, body []byte) {
 	s.mu.Lock()
 	if !s.stopped {
 		s.queueLocked(msgType, header, body, true)
+	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+// queueLogoutLocked queues a Logout for the attached connection and, in the
+// same step, stops sending it application messages: the counterparty's
+// engine drops whatever follows its Logout, and such a message, written and
+// acknowledged by its TCP stack, would count as delivered. What is sent
+// from here on is stored and reaches the counterparty by resend.
+func (s *Session) queueLogoutLocked(body []byte) {
+	s.queueLocked("5", nil, body, true)
+	s.loggedOn = false
+}
+
+// sendLogout is queueLogoutLocked for the reader.
+func (s *Session) sendLogout(body []byte) {
+	s.mu.Lock()
+	if !s.stopped {
+		s.queueLogoutLocked(body)
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -178,16 +203,18 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
 	msg := s.storeBuf[start:]
 	s.st.reserve(seq, len(msg))
-	if !toConn || s.conn == nil {
+	if !toConn || s.conn == nil || s.closing {
 		return false
 	}
 	s.pending = append(s.pending, msg...)
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
-		s.slow = true
+		// The connection stays attached, closed, until its reader has
+		// detached (and called OnLogout): a reconnect meanwhile is
+		// refused, so two readers never share the session.
+		s.closing = true
 		s.conn.Close()
-		s.conn = nil
 		s.loggedOn = false
 		s.dropPendingLocked()
 		return false
@@ -324,7 +351,7 @@ func (s *Session) flush() {
 		if _, err := conn.Write(out); err != nil {
 			conn.Close()
 		} else {
-			s.delivery.wrote(mark)
+			s.delivery.wrote(conn, mark)
 		}
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
@@ -343,12 +370,10 @@ func (s *Session) flush() {
 	s.mu.Unlock()
 }
 
-// reset starts both sequence numbers again at 1 and empties the store.
-func (s *Session) reset() {
-	s.flushMu.Lock()
-	defer s.flushMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// resetLocked starts both sequence numbers again at 1 and empties the
+// store; flushMu and mu are held (answerLogon does it in the same step as
+// the reply).
+func (s *Session) resetLocked() {
 	if err := s.st.reset(); err != nil {
 		s.log.Error("store reset failed", "session", s.id, "err", err)
 	}
@@ -374,7 +399,7 @@ func (s *Session) resend(begin, end int) {
 		s.storeBase += int64(len(s.storeBuf))
 		s.storeBuf = s.storeBuf[:0]
 	}
-	if s.conn == nil {
+	if s.conn == nil || s.closing {
 		return
 	}
 	if end <= 0 || end >= s.nextOut || (s.cfg.BeginString == "FIX.4.2" && end == 999999) {
@@ -401,21 +426,38 @@ func (s *Session) resend(begin, end int) {
 			gapStart = 0
 		}
 		s.pending = s.encodeResent(s.pending, m, now, ts[:0])
-		if len(s.pending) > 1<<20 { // a long resend goes out in pieces
-			s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if _, err := s.conn.Write(s.pending); err != nil {
-				s.conn.Close()
-				s.dropPendingLocked()
-				return
-			}
-			s.delivery.wrote(s.pendMark)
-			s.dropPendingLocked()
+		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
+			return
 		}
 	}
 	if gapStart != 0 {
 		s.pending = s.encodeGapFill(s.pending, gapStart, end+1, now)
 	}
 	s.signal()
+}
+
+// writePieceLocked writes what is pending, a piece of a long resend, with
+// mu released, so that Send never waits on a counterparty that asks for a
+// resend and does not read; flushMu stays held, so no flush runs meanwhile
+// and what Send queues waits in pending. Called by the connection's reader,
+// so the connection stays attached. False when the write failed or the
+// connection is closing.
+func (s *Session) writePieceLocked() bool {
+	out, mark, conn := s.pending, s.pendMark, s.conn
+	s.pending, s.pendMark = nil, 0
+	s.mu.Unlock()
+	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	_, err := conn.Write(out)
+	if err == nil {
+		s.delivery.wrote(conn, mark)
+	} else {
+		conn.Close()
+	}
+	s.mu.Lock()
+	if err != nil {
+		s.dropPendingLocked()
+	}
+	return err == nil && !s.closing
 }
 
 func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {
