@@ -84,11 +84,12 @@ type Acceptor struct {
 	log      *slog.Logger
 	sessions map[string]*Session // by sessionKey
 
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]struct{}
-	stopped bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	stopped  bool
+	stopping chan struct{} // closed when Stop begins: no session takes a connection after
+	wg       sync.WaitGroup
 }
 
 func sessionKey(beginString, targetCompID string) string { return beginString + "\x00" + targetCompID }
@@ -114,7 +115,8 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 	if cfg.OutQueueMaxBytes <= 0 {
 		cfg.OutQueueMaxBytes = 8 << 20
 	}
-	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{}}
+	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
+		stopping: make(chan struct{})}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -260,6 +262,7 @@ func (a *Acceptor) Stop() {
 		return
 	}
 	a.stopped = true
+	close(a.stopping)
 	if a.ln != nil {
 		a.ln.Close()
 	}
@@ -286,4 +289,14 @@ func (a *Acceptor) Stop() {
 		s.mu.Unlock()
 	}
 	a.closeSessions()
+}
+
+// isStopping reports whether Stop has begun.
+func (a *Acceptor) isStopping() bool {
+	select {
+	case <-a.stopping:
+		return true
+	default:
+		return false
+	}
 }

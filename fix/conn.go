@@ -56,6 +56,7 @@ func (a *Acceptor) serve(nc net.Conn) {
 	r := &reader{a: a, nc: nc, buf: make([]byte, 2*a.cfg.MaxMessageSize+1024)}
 	nc.SetReadDeadline(time.Now().Add(a.cfg.LogonTimeout))
 	raw, err := r.first()
+	readAt := time.Now()
 	if err != nil {
 		a.log.Info("connection closed before logon", "remote", nc.RemoteAddr().String(), "err", err)
 		return
@@ -82,7 +83,7 @@ func (a *Acceptor) serve(nc net.Conn) {
 	r.persistedIn = r.nextIn
 	r.lastRecv = time.Now()
 	defer r.detach()
-	if !r.logon(m) {
+	if !r.logon(m, readAt) {
 		return
 	}
 	r.loop()
@@ -205,21 +206,24 @@ func (s *Session) attach(nc net.Conn) bool {
 	defer wait.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.conn != nil && s.closing && !s.stopped {
+	for s.conn != nil && s.closing && !s.a.isStopping() {
 		detached := s.detached
 		s.mu.Unlock()
 		select {
 		case <-detached:
+		case <-s.a.stopping:
 		case <-wait.C:
-			s.mu.Lock()
-			return false
 		}
 		s.mu.Lock()
+		if s.conn != nil && s.closing {
+			return false // timed out, or stopping
+		}
 	}
-	if s.conn != nil || s.stopped {
+	if s.conn != nil || s.stopped || s.a.isStopping() {
 		return false
 	}
 	s.conn = nc
+	s.loggedOut = false
 	s.detached = make(chan struct{})
 	s.loggedOn = false
 	s.dropPendingLocked()
@@ -240,9 +244,9 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 	if reset {
 		s.resetLocked()
 	}
-	if !s.stopped && !s.closing {
+	if !s.stopped && !s.closing && !s.a.isStopping() {
 		s.queueLocked("A", nil, body, true)
-		s.loggedOn = true
+		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
 	loggedOn := s.loggedOn
 	s.mu.Unlock()
@@ -321,14 +325,15 @@ func (r *reader) onTimer() {
 
 // ---- logon ----
 
-// logon handles the first message of a connection; false ends it.
-func (r *reader) logon(m *Message) bool {
+// logon handles the first message of a connection, read at readAt (before
+// attach, which may wait); false ends it.
+func (r *reader) logon(m *Message, readAt time.Time) bool {
 	s := r.s
 	if string(m.MsgType()) != "A" {
 		r.a.log.Warn("first message is not Logon; closing", "session", s.id, "msg_type", string(m.MsgType()))
 		return false
 	}
-	if rej := r.checkSendingTime(m, time.Now()); rej.reason >= 0 {
+	if rej := r.checkSendingTime(m, readAt); rej.reason >= 0 {
 		r.a.log.Warn("logon refused: SendingTime", "session", s.id, "reason", reasonText(rej.reason))
 		return false
 	}
@@ -356,15 +361,19 @@ func (r *reader) acceptLogon(m *Message, reset bool) bool {
 	if v, ok := m.Get(tagResetSeqNumFlag); ok && string(v) == "Y" {
 		resetFlag = true
 	}
+	expect := r.nextIn
+	if reset || resetFlag {
+		expect = 1
+	}
+	if seq := m.SeqNum(); seq < expect { // before any state changes
+		r.logoutAndClose(fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", expect, seq))
+		return false
+	}
 	if reset || resetFlag {
 		r.nextIn = 1
 		r.resending = false
 		clear(r.stash)
 		r.stashBytes = 0
-	}
-	if seq := m.SeqNum(); seq < r.nextIn {
-		r.logoutAndClose(fmt.Sprintf("MsgSeqNum too low, expecting %d but received %d", r.nextIn, seq))
-		return false
 	}
 	r.body.Reset()
 	r.body.AddChar(tagEncryptMethod, '0')

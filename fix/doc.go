@@ -85,7 +85,10 @@
 // inbound MsgSeqNum and OnLogout has returned; a broker reconnecting
 // meanwhile waits for that, up to LogonTimeout, so two readers never share
 // a session and OnLogout (cancel-on-disconnect) never follows the next
-// connection's OnLogon.
+// connection's OnLogon. Once Stop has begun no session takes a connection;
+// our Logout, queued while a long resend waits on the socket, ends that
+// resend; a Logon is checked against the time it was read, not the time
+// its connection was taken.
 //
 // # What survives a restart, and how durable it is
 //

@@ -2,6 +2,7 @@ package fix
 
 import (
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,8 @@ func (a *quietApp) OnLogout(*Session)          { a.logouts.Add(1) }
 func (a *quietApp) FromApp(*Session, *Message) {}
 
 // sendUntilStopped sends reports on s from another goroutine until the test
-// ends, holding back while more than a MiB waits for the socket.
+// ends, holding back while more than a MiB waits for the socket, and
+// yielding after each (with one P, GOMAXPROCS=1, it would starve the rest).
 func sendUntilStopped(t *testing.T, s *Session) {
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -37,6 +39,7 @@ func sendUntilStopped(t *testing.T, s *Session) {
 			if s.Queued() > 1<<20 {
 				time.Sleep(100 * time.Microsecond)
 			}
+			runtime.Gosched()
 		}
 	}()
 	t.Cleanup(func() { stop.Store(true); wg.Wait() })
@@ -55,9 +58,7 @@ func TestResetLogonReplyIsSeqOne(t *testing.T) {
 			t.Fatalf("logon %d: the reply to a reset Logon has MsgSeqNum %d, want 1", i, m.SeqNum())
 		}
 		c.nc.Close()
-		for s.LoggedOn() { // until its reader has seen the close
-			time.Sleep(time.Millisecond)
-		}
+		waitFor(t, "the reader to see the close", func() bool { return !s.LoggedOn() })
 	}
 }
 
@@ -84,6 +85,18 @@ func TestInSessionResetReplyComesFirst(t *testing.T) {
 				t.Fatalf("reset %d: %s with MsgSeqNum 1 came before the Logon reply", i, m.MsgType())
 			}
 		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }
 
@@ -129,20 +142,7 @@ func (a *holdApp) seen() string {
 // nothing is asked again or handed to FromApp twice; and the old
 // connection's OnLogout comes before the new one's OnLogon.
 func TestSlowConsumerWaitsForItsReader(t *testing.T) {
-	app := &holdApp{entered: make(chan struct{}), release: make(chan struct{})}
-	a := startAcceptor(t, Config{OutQueueMaxBytes: 64 << 10, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	t.Cleanup(app.let) // a failed test does not leave the reader held (Stop would wait for it)
-	s := a.Session("FIX.4.4", "TW")
-	c1 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c1.logon("")
-	c1.send("D", nos) // MsgSeqNum 2: its reader stays in FromApp
-	<-app.entered
-	var body Fields
-	body.AddString(58, strings.Repeat("x", 1000))
-	for s.LoggedOn() { // c1 reads nothing: a slow consumer
-		s.Send("8", &body)
-	}
-
+	a, app := dropWhileHeld(t)
 	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c2.seq = 3
 	c2.send("A", "98=0|108=30|")
@@ -165,6 +165,50 @@ func TestSlowConsumerWaitsForItsReader(t *testing.T) {
 		}
 	}
 	if got, want := app.seen(), "logon, app 2, logout, logon"; got != want {
+		t.Fatalf("callbacks: %s, want %s", got, want)
+	}
+}
+
+// dropWhileHeld logs a broker on, holds its reader inside FromApp (its
+// MsgSeqNum 2) and drops its connection as a slow consumer meanwhile.
+func dropWhileHeld(t *testing.T) (*testAcceptor, *holdApp) {
+	t.Helper()
+	app := &holdApp{entered: make(chan struct{}), release: make(chan struct{})}
+	a := startAcceptor(t, Config{OutQueueMaxBytes: 64 << 10, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	t.Cleanup(app.let) // a failed test does not leave the reader held (Stop would wait for it)
+	s := a.Session("FIX.4.4", "TW")
+	c1 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c1.logon("")
+	c1.send("D", nos)
+	<-app.entered
+	var body Fields
+	body.AddString(58, strings.Repeat("x", 1000))
+	waitFor(t, "a slow-consumer drop", func() bool { // c1 reads nothing
+		for range 100 {
+			s.Send("8", &body)
+		}
+		return !s.LoggedOn()
+	})
+	return a, app
+}
+
+// TestStopRefusesAWaitingReconnect: a broker whose reconnect waits for its
+// dropped connection's reader is not logged on once Stop has begun.
+func TestStopRefusesAWaitingReconnect(t *testing.T) {
+	a, app := dropWhileHeld(t)
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 3
+	c2.send("A", "98=0|108=30|")
+	time.Sleep(100 * time.Millisecond) // its reader is waiting in attach (or about to)
+	stopped := make(chan struct{})
+	go func() { a.Stop(); close(stopped) }()
+	waitFor(t, "Stop to begin", a.isStopping)
+	app.let()
+	<-stopped
+	if m, err := c2.read(5 * time.Second); err == nil {
+		t.Fatalf("the waiting connection got %s after Stop began", printable(m.Bytes()))
+	}
+	if got, want := app.seen(), "logon, app 2, logout"; got != want {
 		t.Fatalf("callbacks: %s, want %s", got, want)
 	}
 }
@@ -216,27 +260,7 @@ func TestNothingAfterOurLogoutIsSentOrDelivered(t *testing.T) {
 // application's Send wait for it (a long resend is written in pieces with
 // the session's lock released); everything arrives once it reads again.
 func TestLongResendDoesNotHoldSend(t *testing.T) {
-	app := newSendApp()
-	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.logon("")
-	s := <-app.logons
-	c.nc.Close()
-	<-app.logouts
-	var body Fields
-	body.AddString(58, strings.Repeat("x", 4000))
-	const stored = 6000 // 24 MiB, while away: stored only
-	for range stored {
-		s.Send("8", &body)
-	}
-
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
-	c2.seq = 2
-	c2.logon("")
-	<-app.logons
-	c2.send("2", "7=1|16=0|") // and read nothing for now
-	time.Sleep(300 * time.Millisecond)
+	s, c2 := longResendWaiting(t)
 	sent := make(chan struct{})
 	go func() {
 		var last Fields
@@ -249,20 +273,66 @@ func TestLongResendDoesNotHoldSend(t *testing.T) {
 	case <-time.After(10 * time.Second): // the socket's write timeout is 30 s
 		t.Fatal("Send waited on a resend to a broker that does not read")
 	}
-	resent := 0
 	for {
-		m := c2.next()
-		if string(m.MsgType()) != "8" {
-			continue
-		}
-		if fieldOf(m, 37) == "LAST" {
+		if m := c2.next(); string(m.MsgType()) == "8" && fieldOf(m, 37) == "LAST" {
 			break
 		}
-		resent++
 	}
-	if resent == 0 {
-		t.Fatal("nothing resent before the new report")
+	// The new report may overtake the rest of the resend (the broker asks
+	// for what it lacks), so only its arrival is checked here.
+}
+
+// longResendWaiting stores 24 MiB of reports for a broker while it is
+// away; on its next connection (a small receive window) it asks for all of
+// them, reads the first few and then nothing, so that the resend waits on
+// its socket.
+func longResendWaiting(t *testing.T) (*Session, *client) {
+	t.Helper()
+	app := newSendApp()
+	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	c.nc.Close()
+	<-app.logouts
+	var body Fields
+	body.AddString(58, strings.Repeat("x", 4000))
+	for range 6000 {
+		s.Send("8", &body)
 	}
-	// The new report may overtake the rest of the resend; the broker
-	// asks for what it lacks, so only its arrival is checked here.
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+	c2.seq = 2
+	c2.logon("")
+	<-app.logons
+	c2.send("2", "7=1|16=0|")
+	for resent := 0; resent < 10; {
+		if m := c2.next(); string(m.MsgType()) == "8" {
+			resent++
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // for it to fill the socket and wait on the write
+	return s, c2
+}
+
+// TestLogoutEndsALongResend: our Logout, queued while a long resend waits
+// on the broker's socket, is the last thing the broker gets: the rest of
+// the resend does not follow it.
+func TestLogoutEndsALongResend(t *testing.T) {
+	s, c2 := longResendWaiting(t)
+	s.Logout("closing")
+	sawLogout := false
+	for {
+		m, err := c2.read(30 * time.Second)
+		if err != nil {
+			break // closed after the Logout
+		}
+		if sawLogout {
+			t.Fatalf("MsgType %s, MsgSeqNum %d after our Logout", m.MsgType(), m.SeqNum())
+		}
+		sawLogout = string(m.MsgType()) == "5"
+	}
+	if !sawLogout {
+		t.Fatal("the connection closed without our Logout")
+	}
 }

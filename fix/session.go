@@ -45,8 +45,9 @@ type Session struct {
 	// closing: the attached connection is closed (a slow consumer) or its
 	// reader is detaching. Messages go to the store only, and no other
 	// connection attaches until that reader is done with the session.
-	closing  bool
-	detached chan struct{} // closed when the attached connection's reader is done
+	closing   bool
+	detached  chan struct{} // closed when the attached connection's reader is done
+	loggedOut bool          // our Logout is queued for the attached connection
 
 	flushMu    sync.Mutex // one flush (store write + socket write) at a time; taken before mu
 	st         *store
@@ -174,6 +175,7 @@ func (s *Session) sendAdmin(msgType string, header, body []byte) {
 func (s *Session) queueLogoutLocked(body []byte) {
 	s.queueLocked("5", nil, body, true)
 	s.loggedOn = false
+	s.loggedOut = true
 }
 
 // sendLogout is queueLogoutLocked for the reader.
@@ -440,10 +442,11 @@ func (s *Session) resend(begin, end int) {
 // mu released, so that Send never waits on a counterparty that asks for a
 // resend and does not read; flushMu stays held, so no flush runs meanwhile
 // and what Send queues waits in pending. Called by the connection's reader,
-// so the connection stays attached. False when the write failed or the
-// connection is closing.
+// so the connection stays attached. False when the write failed, the
+// connection is closing, or our Logout was queued meanwhile (the rest of
+// the resend would follow it).
 func (s *Session) writePieceLocked() bool {
-	out, mark, conn := s.pending, s.pendMark, s.conn
+	out, mark, conn, loggedOut := s.pending, s.pendMark, s.conn, s.loggedOut
 	s.pending, s.pendMark = nil, 0
 	s.mu.Unlock()
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -457,7 +460,7 @@ func (s *Session) writePieceLocked() bool {
 	if err != nil {
 		s.dropPendingLocked()
 	}
-	return err == nil && !s.closing
+	return err == nil && !s.closing && s.loggedOut == loggedOut
 }
 
 func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {
