@@ -277,11 +277,26 @@ func (a *Acceptor) Stop() {
 			s.queueLogoutLocked(nil)
 		}
 		s.mu.Unlock()
-		s.flush()
+	}
+	// Every session's Logout goes out at once; a broker that does not
+	// read holds Stop for stopWriteTimeout, not writeTimeout per session.
+	flushed := make(chan struct{})
+	go func() {
+		var each sync.WaitGroup
+		for _, s := range a.sessions {
+			each.Go(s.flush)
+		}
+		each.Wait()
+		close(flushed)
+	}()
+	select {
+	case <-flushed:
+	case <-time.After(stopWriteTimeout):
 	}
 	for _, nc := range conns {
-		nc.Close()
+		nc.Close() // ends a write still waiting on its broker
 	}
+	<-flushed
 	a.wg.Wait()
 	for _, s := range a.sessions {
 		s.mu.Lock()
@@ -290,6 +305,10 @@ func (a *Acceptor) Stop() {
 	}
 	a.closeSessions()
 }
+
+// stopWriteTimeout bounds how long Stop waits for the sessions' last
+// writes (their Logouts) before it closes the connections.
+const stopWriteTimeout = 2 * time.Second
 
 // isStopping reports whether Stop has begun.
 func (a *Acceptor) isStopping() bool {

@@ -336,3 +336,28 @@ func TestLogoutEndsALongResend(t *testing.T) {
 		t.Fatal("the connection closed without our Logout")
 	}
 }
+
+// TestStopDoesNotWaitOnABrokerThatDoesNotRead: Stop sends every session's
+// Logout at once and closes the connections after stopWriteTimeout, so a
+// broker whose socket is full does not hold it for the 30 s write timeout.
+func TestStopDoesNotWaitOnABrokerThatDoesNotRead(t *testing.T) {
+	app := newSendApp()
+	a := startAcceptor(t, Config{OutQueueMaxBytes: 256 << 20, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
+	c.logon("")
+	s := <-app.logons
+	var body Fields
+	body.AddString(58, strings.Repeat("x", 4000))
+	waitFor(t, "the writer to wait on the broker's socket", func() bool {
+		for range 100 {
+			s.Send("8", &body)
+		}
+		return s.Queued() > 4<<20 // the socket takes no more: the writer is in its write
+	})
+	start := time.Now()
+	a.Stop()
+	if took := time.Since(start); took > 15*time.Second {
+		t.Fatalf("Stop took %v with one broker not reading", took)
+	}
+}
