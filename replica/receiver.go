@@ -405,15 +405,22 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 				return err
 			}
 			next += n
-			if err := send(typeAck, next-1); err != nil {
-				return err
-			}
-			lastSent = time.Now()
-			if shipped < next {
-				r.markInSync()
+			// Ack at once (the primary waits on it), but apply what
+			// was journaled even when the ack cannot be sent: the next
+			// session resumes after the journal's last seq, so a frame
+			// journaled and not applied would never be.
+			ackErr := send(typeAck, next-1)
+			if ackErr == nil {
+				lastSent = time.Now()
+				if shipped < next {
+					r.markInSync()
+				}
 			}
 			if err := r.applyFrame(f.body); err != nil {
 				return &fatalError{err}
+			}
+			if ackErr != nil {
+				return ackErr
 			}
 			continue
 		default:
