@@ -197,9 +197,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 	if s := r.sender.Load(); s != nil {
 		st.Standby = s.Stats()
 		// The flag clears on the next batch (replicateBatch); until one
-		// comes, a standby that has caught up already means that batch
+		// comes, a standby that has everything shipped means that batch
 		// will wait for it.
-		if st.Degraded && st.Standby.Connected && st.Standby.CaughtUp {
+		if st.Degraded && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
 			st.Degraded = false
 		}
 	}
@@ -334,7 +334,7 @@ func (n *Node) FailErr() error {
 // startSender begins a new epoch and opens the replication port. A promoted
 // node starts alone (degraded): its old primary is gone, and waiting for a
 // standby would make the failover useless; it is back in sync when a
-// standby has caught up.
+// connected standby has acknowledged everything shipped before a batch.
 func (n *Node) startSender(promoted bool) error {
 	r, rc := n.repl, n.cfg.Replication
 	next := n.journal.LastSeq() + 1
@@ -384,7 +384,11 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		return
 	}
 	if r.degraded.Load() {
-		if st := s.Stats(); st.CaughtUp && st.Connected {
+		// Back in sync only when the standby now connected has
+		// acknowledged everything before this batch: "caught up once"
+		// would let a standby still behind (or one that timed out and
+		// stayed connected) make every batch wait syncTimeout again.
+		if st := s.Stats(); st.Connected && st.Acked >= first-1 {
 			r.degraded.Store(false)
 			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
 		} else {

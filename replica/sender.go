@@ -56,7 +56,7 @@ type SenderOptions struct {
 // SenderStats are the primary's replication counters.
 type SenderStats struct {
 	Shipped     int64 // highest seq handed to Ship
-	Acked       int64 // highest seq the standby has acknowledged as durable
+	Acked       int64 // highest seq the connected standby has acknowledged as durable (on connecting: what it already holds)
 	Connected   bool  // a standby is connected and past the handshake
 	CaughtUp    bool  // it has acknowledged everything shipped at least once since it connected
 	Connections int64 // handshakes completed
@@ -159,8 +159,11 @@ func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
 	if s.winNext-s.winFirst > w {
 		s.winFirst = s.winNext - w
 	}
-	s.mu.Unlock()
+	// Under mu, with the records: the writer can send them as soon as
+	// they are in the window, and an ack for them must not find shipped
+	// behind it.
 	s.shipped.Store(firstSeq + int64(len(recs)) - 1)
+	s.mu.Unlock()
 	notify(s.data)
 }
 
@@ -310,8 +313,12 @@ func (s *Sender) open(c net.Conn) {
 	s.conn = c
 	s.connID++
 	id := s.connID
+	// The new standby has acknowledged nothing yet: what the replaced
+	// connection had reached is not its.
+	s.connected.Store(false)
+	s.caughtUp.Store(false)
 	s.mu.Unlock()
-	err = s.serve(c, fr, f)
+	err = s.serve(c, fr, f, id)
 	c.Close()
 	s.mu.Lock()
 	if s.connID == id {
@@ -361,7 +368,7 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 
 // serve runs one standby connection from its hello (f, read by open):
 // handshake, then a reader for acks and heartbeats beside the writer loop.
-func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
+func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
 	var fw frameWriter
 	br := bodyReader{b: f.body}
@@ -409,7 +416,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame) error {
 	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", c.RemoteAddr(), last, epoch, s.shipped.Load())
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
-	go func() { done <- s.readAcks(c, fr, timeout); close(readerDone) }()
+	go func() { done <- s.readAcks(c, fr, timeout, id); close(readerDone) }()
 	cursor := keep + 1
 	var werr error
 	if snap != nil {
@@ -442,8 +449,11 @@ func (s *Sender) refuse(c net.Conn, epoch uint64, reason string) error {
 	return errors.New(reason)
 }
 
-// readAcks takes the standby's acks and heartbeats until the connection ends.
-func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration) error {
+// readAcks takes the standby's acks and heartbeats until the connection
+// ends. An ack counts only while its connection (id) is the current one,
+// checked and stored under mu: an ack still buffered from a replaced
+// connection never counts toward the standby that replaced it.
+func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration, id int64) error {
 	for {
 		c.SetReadDeadline(time.Now().Add(timeout))
 		f, err := fr.next()
@@ -462,9 +472,18 @@ func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration) er
 			if seq > s.shipped.Load() {
 				return fmt.Errorf("standby acknowledged seq %d, beyond what was shipped (%d)", seq, s.shipped.Load())
 			}
+			s.mu.Lock()
+			if s.connID != id {
+				s.mu.Unlock()
+				return errors.New("replaced by a newer standby connection")
+			}
 			s.acked.Store(seq)
-			if !s.caughtUp.Load() && seq >= s.shipped.Load() {
+			caughtUp := !s.caughtUp.Load() && seq >= s.shipped.Load()
+			if caughtUp {
 				s.caughtUp.Store(true)
+			}
+			s.mu.Unlock()
+			if caughtUp {
 				s.logf("replica: standby caught up at seq %d", seq)
 			}
 			notify(s.ack)
