@@ -207,7 +207,10 @@ func (s *Sender) Await(seq int64, timeout time.Duration, t *time.Timer) (bool, e
 
 // Stats returns the counters.
 func (s *Sender) Stats() SenderStats {
-	return SenderStats{Shipped: s.shipped.Load(), Acked: s.acked.Load(), Connected: s.connected.Load(),
+	// Connected before Acked: a handshake stores Acked, then Connected, so
+	// a connected standby's Acked read here is never a replaced one's.
+	connected := s.connected.Load()
+	return SenderStats{Shipped: s.shipped.Load(), Acked: s.acked.Load(), Connected: connected,
 		CaughtUp: s.caughtUp.Load(), Connections: s.connections.Load()}
 }
 
@@ -410,8 +413,15 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 		s.logf("replica: standby %s holds seqs %d..%d that this primary's history does not: it discards them and reconnects", c.RemoteAddr(), keep+1, last)
 		return nil
 	}
+	s.mu.Lock()
+	if s.connID != id {
+		s.mu.Unlock()
+		return errors.New("replaced by a newer standby connection")
+	}
 	s.acked.Store(keep)
 	s.connected.Store(true)
+	s.mu.Unlock()
+	notify(s.ack) // keep may cover a batch whose ack the last connection lost
 	s.connections.Add(1)
 	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", c.RemoteAddr(), last, epoch, s.shipped.Load())
 	done := make(chan error, 1)
