@@ -81,12 +81,7 @@ func TestDeliveredFollowsTheCounterpartysAcks(t *testing.T) {
 // that drops before its broker acknowledged them are not delivered, and
 // what a later connection acknowledges counts again.
 func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
-	app := newSendApp()
-	a := startAcceptor(t, Config{OutQueueMaxBytes: 64 << 20, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
-	c.logon("")
-	s := <-app.logons
+	a, app, c, s := loggedOn(t, 64<<20, 64<<10)
 	var body Fields
 	body.AddString(58, strings.Repeat("x", 4000))
 	for mark := int64(1); mark <= 2000; mark++ {

@@ -219,11 +219,7 @@ func TestStopRefusesAWaitingReconnect(t *testing.T) {
 // acknowledged it, so it would count as delivered); the broker gets it by
 // resend on its next connection.
 func TestNothingAfterOurLogoutIsSentOrDelivered(t *testing.T) {
-	app := newSendApp()
-	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.logon("")
-	s := <-app.logons
+	a, app, c, s := loggedOn(t, 0, 0)
 	var body Fields
 	body.AddString(37, "O1")
 	s.Logout("closing for the day")
@@ -288,11 +284,7 @@ func TestLongResendDoesNotHoldSend(t *testing.T) {
 // its socket.
 func longResendWaiting(t *testing.T) (*Session, *client) {
 	t.Helper()
-	app := newSendApp()
-	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.logon("")
-	s := <-app.logons
+	a, app, c, s := loggedOn(t, 0, 0)
 	c.nc.Close()
 	<-app.logouts
 	var body Fields
@@ -341,12 +333,7 @@ func TestLogoutEndsALongResend(t *testing.T) {
 // Logout at once and closes the connections after stopWriteTimeout, so a
 // broker whose socket is full does not hold it for the 30 s write timeout.
 func TestStopDoesNotWaitOnABrokerThatDoesNotRead(t *testing.T) {
-	app := newSendApp()
-	a := startAcceptor(t, Config{OutQueueMaxBytes: 256 << 20, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.nc.(*net.TCPConn).SetReadBuffer(64 << 10)
-	c.logon("")
-	s := <-app.logons
+	a, _, _, s := loggedOn(t, 256<<20, 64<<10)
 	var body Fields
 	body.AddString(58, strings.Repeat("x", 4000))
 	waitFor(t, "the writer to wait on the broker's socket", func() bool {

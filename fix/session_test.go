@@ -217,6 +217,21 @@ func TestSendRightAfterTheLogonReplyGoesToTheConnection(t *testing.T) {
 	}
 }
 
+// loggedOn starts an acceptor with one FIX.4.4 session (TW) and its
+// unsent-queue bound maxQueue (0: the default), and logs a broker on;
+// readBuf above 0 gives the broker's socket that small a receive window.
+func loggedOn(t *testing.T, maxQueue, readBuf int) (*testAcceptor, *sendApp, *client, *Session) {
+	t.Helper()
+	app := newSendApp()
+	a := startAcceptor(t, Config{OutQueueMaxBytes: maxQueue, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	if readBuf > 0 {
+		c.nc.(*net.TCPConn).SetReadBuffer(readBuf)
+	}
+	c.logon("")
+	return a, app, c, <-app.logons
+}
+
 // TestSendWhileDisconnectedIsResent: an ExecutionReport sent while the
 // broker is away takes a MsgSeqNum and is delivered by resend on reconnect.
 func TestSendWhileDisconnectedIsResent(t *testing.T) {
