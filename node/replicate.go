@@ -273,68 +273,6 @@ func (n *Node) startSender(promoted bool) error {
 	return nil
 }
 
-// replicateBatch is the replicate handler, beside the journal handler in the
-// first stage. Hot path: no allocation once the buffers have grown to the
-// largest batch; one lock per batch (replica.Sender.Ship).
-func (n *Node) replicateBatch(lo, hi int64) {
-	r := n.repl
-	s := r.sender.Load()
-	if s == nil {
-		return // following: the Receiver journals and the primary shipped it
-	}
-	count := int(hi - lo + 1)
-	if cap(r.encoded) < count*matcher.CommandSize {
-		r.encoded = make([]byte, count*matcher.CommandSize)
-		r.recs = make([][]byte, count)
-	}
-	recs := r.recs[:count]
-	for i := range recs {
-		b := r.encoded[i*matcher.CommandSize : (i+1)*matcher.CommandSize]
-		recs[i] = n.ring.Slot(lo + int64(i)).cmd.Encode(b)
-	}
-	first := n.ring.Slot(lo).cmd.Seq
-	last := first + int64(count) - 1
-	s.Ship(first, recs)
-	if !r.sync {
-		return
-	}
-	if r.degraded.Load() {
-		// Back in sync only when the standby now connected has
-		// acknowledged everything before this batch: "caught up once"
-		// would let a standby still behind (or one that timed out and
-		// stayed connected) make every batch wait syncTimeout again.
-		if st := s.Stats(); st.Connected && st.Acked >= first-1 {
-			r.degraded.Store(false)
-			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
-		} else {
-			return
-		}
-	}
-	n.awaitStandby(s, last)
-}
-
-// awaitStandby holds the batch ending at last until the standby has it.
-func (n *Node) awaitStandby(s *replica.Sender, last int64) {
-	r := n.repl
-	for {
-		ok, err := s.Await(last, r.syncTimeout, r.timer)
-		if ok {
-			return
-		}
-		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
-			return
-		}
-		if r.lostGoesAsync {
-			r.degraded.Store(true)
-			r.degradations.Add(1)
-			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
-			return
-		}
-		n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
-	}
-}
-
 // follow is the Receiver's Apply: a record the standby has journaled goes
 // into the ring as the primary sequenced it.
 func (n *Node) follow(seq int64, rec []byte) error {
