@@ -156,37 +156,43 @@ type matchHandler struct {
 }
 
 func (h *matchHandler) Handle(lo, hi int64) {
-	p := h.part
 	count := len(h.node.partitions)
 	for seq := lo; seq <= hi; seq++ {
-		s := h.node.ring.Slot(seq)
-		switch s.cmd.Kind {
-		case matcher.KindCheckpoint:
-			p.takeCheckpoint(s.cmd.Seq) // every partition
-			continue
-		case matcher.KindCheckpointHash:
-			continue // proof for replay; the live engines computed it
-		}
-		if s.cmd.Kind.EveryPartition() {
-			// Every partition applies it (the end of the day: each expires
-			// its own Day orders). The slot's inline events belong to one
-			// partition, so each puts all of its events in its own spill
-			// store (a cold path, once a day).
-			p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
-			if len(p.scratch) > 0 {
-				p.putSpill(seq, p.scratch)
-			}
-			continue
-		}
-		if matcher.PartitionOf(s.cmd.Symbol, count) != p.index {
-			continue
-		}
+		h.part.match(h.node.ring.Slot(seq), seq, count)
+	}
+}
+
+// match is the match stage for s, the slot at ring sequence seq, in
+// partition p of count: it applies the command if p owns its symbol (or
+// every partition applies it) and leaves the events in s, or in p's spill
+// store beyond what s holds. It touches no other slot. Hot path.
+func (p *partition) match(s *slot, seq int64, count int) {
+	switch s.cmd.Kind {
+	case matcher.KindCheckpoint:
+		p.takeCheckpoint(s.cmd.Seq) // every partition
+		return
+	case matcher.KindCheckpointHash:
+		return // proof for replay; the live engines computed it
+	}
+	if s.cmd.Kind.EveryPartition() {
+		// Every partition applies it (the end of the day: each expires
+		// its own Day orders). The slot's inline events belong to one
+		// partition, so each puts all of its events in its own spill
+		// store (a cold path, once a day).
 		p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
-		n := copy(s.events[:], p.scratch)
-		s.nEvents = int32(len(p.scratch))
-		if len(p.scratch) > n {
-			p.putSpill(seq, p.scratch[n:])
+		if len(p.scratch) > 0 {
+			p.putSpill(seq, p.scratch)
 		}
+		return
+	}
+	if matcher.PartitionOf(s.cmd.Symbol, count) != p.index {
+		return
+	}
+	p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
+	n := copy(s.events[:], p.scratch)
+	s.nEvents = int32(len(p.scratch))
+	if len(p.scratch) > n {
+		p.putSpill(seq, p.scratch[n:])
 	}
 }
 
@@ -198,39 +204,46 @@ func (n *Node) publishBatch(lo, hi int64) {
 		nowNs = time.Now().UnixNano()
 	}
 	for seq := lo; seq <= hi; seq++ {
-		s := n.ring.Slot(seq)
-		switch s.cmd.Kind {
-		case matcher.KindCheckpoint:
-			n.collectCheckpoint(s.cmd.Seq)
-			continue
-		case matcher.KindCheckpointHash:
-			n.verifyCheckpoint(&s.cmd)
-			continue
-		case matcher.KindEndOfDay:
-			n.publishEndOfDay(seq)
-			n.noteDay(&s.cmd)
-			continue
-		}
-		if n.dayOpenNs == 0 {
-			n.noteDay(&s.cmd)
-		}
-		if nowNs != 0 {
-			n.lat.pipeline.Record(nowNs - s.cmd.TimeNs)
-		}
-		count := int(s.nEvents)
-		for i := 0; i < count && i < inlineEvents; i++ {
-			n.publisher.Publish(&s.events[i])
-		}
-		if count > inlineEvents {
-			p := n.partitionOf(&s.cmd)
-			spilled := p.takeSpill(seq)
-			for i := range spilled {
-				n.publisher.Publish(&spilled[i])
-			}
-		}
+		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
 	if n.repl != nil {
 		// The Sender's heartbeats tell the standby (Promote).
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
+	}
+}
+
+// publishSlot is the publish stage for s, the slot at ring sequence seq:
+// its events, inline then spilled, go to the publisher; a control record
+// goes to its own handler. nowNs, when not 0, is the batch's time for the
+// latency log. Hot path.
+func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
+	switch s.cmd.Kind {
+	case matcher.KindCheckpoint:
+		n.collectCheckpoint(s.cmd.Seq)
+		return
+	case matcher.KindCheckpointHash:
+		n.verifyCheckpoint(&s.cmd)
+		return
+	case matcher.KindEndOfDay:
+		n.publishEndOfDay(seq)
+		n.noteDay(&s.cmd)
+		return
+	}
+	if n.dayOpenNs == 0 {
+		n.noteDay(&s.cmd)
+	}
+	if nowNs != 0 {
+		n.lat.pipeline.Record(nowNs - s.cmd.TimeNs)
+	}
+	count := int(s.nEvents)
+	for i := 0; i < count && i < inlineEvents; i++ {
+		n.publisher.Publish(&s.events[i])
+	}
+	if count > inlineEvents {
+		p := n.partitionOf(&s.cmd)
+		spilled := p.takeSpill(seq)
+		for i := range spilled {
+			n.publisher.Publish(&spilled[i])
+		}
 	}
 }
