@@ -3,7 +3,20 @@
 // replaying it, builds the ring {journal, replicate, match ×P side by side} →
 // publish (buildPipeline says why match may run beside the journal), and
 // opens the FIX gateway in front of it. Tests start a whole
-// exchange in-process through Start.
+// exchange in-process through Start, or through Run, the supervisor
+// `ringex serve` runs, which starts a replicated node again in place when
+// it steps down, diverged or fell behind its primary's journal.
+//
+// Where things are: node.go starts and stops a node and replays its
+// journal; stages.go is the pipeline, top to bottom as a command meets it
+// (slot, buildPipeline, the journal, replicate and match handlers, publish);
+// partition.go holds a match partition's spill store; checkpoint.go the
+// checkpoints, their hashes and snapshots; endofday.go the trading day;
+// latency.go the latency log line. Failover: replicate.go ships to and
+// follows a peer; stepdown.go settles two primaries; promote.go turns a
+// standby into the primary; resend.go is what a standby keeps of its
+// reports and what a promotion resends; rebuild.go rebuilds from the
+// journal the reports the buffer lost; run.go restarts a node in place.
 package node
 
 import (
