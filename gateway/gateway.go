@@ -12,6 +12,11 @@
 // session Reject and unsupported types with a BusinessMessageReject; the
 // gateway answers a bad value with an ExecutionReport Rejected or an
 // OrderCancelReject, with a reason code and a Text.
+//
+// Where things are: gateway.go runs the acceptor and sessions; inbound.go
+// turns messages into commands; outbound.go turns events into reports;
+// delivery.go numbers reports by delivery mark; resend.go holds and resends
+// reports after a failover; decimal.go converts prices and quantities.
 package gateway
 
 import (

@@ -3,7 +3,20 @@
 // replaying it, builds the ring {journal, replicate, match ×P side by side} →
 // publish (buildPipeline says why match may run beside the journal), and
 // opens the FIX gateway in front of it. Tests start a whole
-// exchange in-process through Start.
+// exchange in-process through Start, or through Run, the supervisor
+// `ringex serve` runs, which starts a replicated node again in place when
+// it steps down, diverged or fell behind its primary's journal.
+//
+// Where things are: node.go starts and stops a node and replays its
+// journal; stages.go is the pipeline, top to bottom as a command meets it
+// (slot, buildPipeline, the journal, replicate and match handlers, publish);
+// partition.go holds a match partition's spill store; checkpoint.go the
+// checkpoints, their hashes and snapshots; endofday.go the trading day;
+// latency.go the latency log line. Failover: replicate.go ships to and
+// follows a peer; stepdown.go settles two primaries; promote.go turns a
+// standby into the primary; resend.go is what a standby keeps of its
+// reports and what a promotion resends; rebuild.go rebuilds from the
+// journal the reports the buffer lost; run.go restarts a node in place.
 package node
 
 import (
@@ -21,19 +34,6 @@ import (
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/ringbuffer"
 )
-
-// inlineEvents is how many events a slot carries itself; a command that causes
-// more (an order sweeping several resting orders) spills the rest into its
-// partition's spill store.
-const inlineEvents = 4
-
-// slot is one ring entry: the command, then the events its partition's
-// engine produced for it. Fixed size and pointer-free.
-type slot struct {
-	cmd     matcher.Command
-	nEvents int32
-	events  [inlineEvents]matcher.Event
-}
 
 // Publisher receives each event after the command that caused it is durable
 // and matched, in sequence order. The gateway is the exchange's publisher.
@@ -340,43 +340,6 @@ func (n *Node) partitionOf(cmd *matcher.Command) *partition {
 	return n.partitions[matcher.PartitionOf(cmd.Symbol, len(n.partitions))]
 }
 
-// buildPipeline wires the stages. The publish stage, the only one that talks
-// to brokers, runs after every handler of the stage before it: the journal
-// (the command is durable), the replicator (with sync replication, the
-// standby has it) and the match partitions. That is the durability argument.
-//
-// Matching runs beside the journal, not after it, as LMAX's business logic
-// runs beside its journaller: the engines are a pure function of the
-// sequence, so applying a command before its fsync returns decides nothing
-// that a broker can see before it is durable, and if the journal fails the
-// ring stops before publish sees that batch. It takes the match wake-up and
-// the matching itself out of the path after the fsync. Measured on the 2-core
-// VM, `ringex serve` + `bench fix --addr`, 8 sessions, 10,000 orders/s,
-// seven interleaved pairs: p99 order → New 0.76-1.09 ms (median 1.01)
-// beside the journal, 0.80-1.26 ms (median 1.12) after it.
-func (n *Node) buildPipeline() error {
-	wait := ringbuffer.WaitHybrid
-	if n.cfg.Ring.Wait == "spin" {
-		wait = ringbuffer.WaitBusySpin
-	}
-	durable := ringbuffer.Stage{Name: "journal+match", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}
-	if n.repl != nil {
-		// Side by side with the journal: publish sees a batch only when both
-		// have returned (replicate.go).
-		durable.Handlers = append(durable.Handlers, ringbuffer.HandlerFunc(n.replicateBatch))
-	}
-	for _, p := range n.partitions {
-		durable.Handlers = append(durable.Handlers, &matchHandler{node: n, part: p})
-	}
-	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
-	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, durable, publish)
-	if err != nil {
-		return fmt.Errorf("ring: %w", err)
-	}
-	n.ring = r
-	return nil
-}
-
 // Submit sequences a command from the gateway into the ring. It may block
 // while the ring is full (back-pressure on that session). A mass cancel of
 // every symbol (Symbol 0) becomes one command per symbol, so that each lands
@@ -427,73 +390,6 @@ func (n *Node) fail(err error) {
 // said once in the log.
 func (n *Node) ringFailed(err error) {
 	n.logf("ringex: STOPPED ACCEPTING ORDERS: %v", err)
-}
-
-// journalBatch is the journal stage: one write and one fsync per batch.
-// Hot path.
-func (n *Node) journalBatch(lo, hi int64) {
-	if n.following.Load() {
-		return // a standby's Receiver journaled these records already
-	}
-	for seq := lo; seq <= hi; seq++ {
-		cmd := &n.ring.Slot(seq).cmd
-		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
-			n.fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
-			return
-		}
-	}
-	start := time.Now()
-	if err := n.journal.Commit(); err != nil {
-		n.fail(fmt.Errorf("journal commit: %w", err))
-		return
-	}
-	n.lat.commit.Record(int64(time.Since(start)))
-	n.lat.batch.Record(hi - lo + 1)
-}
-
-// publishBatch is the publish stage: every event of every slot, in sequence
-// order. Hot path.
-func (n *Node) publishBatch(lo, hi int64) {
-	var nowNs int64 // for the latency log; a standby's ingress times are its primary's
-	if !n.following.Load() {
-		nowNs = time.Now().UnixNano()
-	}
-	for seq := lo; seq <= hi; seq++ {
-		s := n.ring.Slot(seq)
-		switch s.cmd.Kind {
-		case matcher.KindCheckpoint:
-			n.collectCheckpoint(s.cmd.Seq)
-			continue
-		case matcher.KindCheckpointHash:
-			n.verifyCheckpoint(&s.cmd)
-			continue
-		case matcher.KindEndOfDay:
-			n.publishEndOfDay(seq)
-			n.noteDay(&s.cmd)
-			continue
-		}
-		if n.dayOpenNs == 0 {
-			n.noteDay(&s.cmd)
-		}
-		if nowNs != 0 {
-			n.lat.pipeline.Record(nowNs - s.cmd.TimeNs)
-		}
-		count := int(s.nEvents)
-		for i := 0; i < count && i < inlineEvents; i++ {
-			n.publisher.Publish(&s.events[i])
-		}
-		if count > inlineEvents {
-			p := n.partitionOf(&s.cmd)
-			spilled := p.takeSpill(seq)
-			for i := range spilled {
-				n.publisher.Publish(&spilled[i])
-			}
-		}
-	}
-	if n.repl != nil {
-		// The Sender's heartbeats tell the standby (Promote).
-		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
-	}
 }
 
 // Stop drains the pipeline, closes the FIX acceptor and closes the journal.

@@ -1,12 +1,13 @@
 package node_test
 
 import (
+	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/replica"
 )
 
@@ -16,8 +17,9 @@ import (
 // of a new epoch. The old primary then starts with its own configuration,
 // role primary with the peer's address: it finds the new primary serving,
 // does not begin a term, is told its own records are not the new primary's,
-// and after they are cut (as 'ringex serve' does) follows as standby with
-// the new primary's history and journal.
+// and node.Run (the loop of 'ringex serve') cuts them and starts it again
+// in place, following as standby with the new primary's history and
+// journal.
 func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	var logA, logB logLines
@@ -42,30 +44,27 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	waitUntil(t, "B journals in its epoch", func() bool { return lastSeq(b) >= shared+10 })
 	bStats, _ := b.ReplicationStats()
 
-	// The old primary's own configuration: role primary, the peer named.
+	// The old primary's own configuration: role primary, the peer named,
+	// run by the supervisor 'ringex serve' runs.
 	aCfg := cfgOf(dirA, "primary", b.ReplicationAddr().String())
-	a, _ = startRepl(t, aCfg, &logA)
+	ctx, cancel := context.WithCancel(context.Background())
+	started, ran := make(chan *node.Node, 4), make(chan error, 1)
+	go func() {
+		logf := func(f string, a ...any) { logA.logf(f, a...); t.Logf(f, a...) }
+		ran <- node.Run(ctx, aCfg, node.RunOptions{Options: node.Options{Publisher: &sink{}, Logf: logf},
+			Serving: func(n *node.Node) func() { started <- n; return func() {} }})
+	}()
+	first := nextStart(t, started, ran)
 	if !logA.has("REJOINING AS STANDBY") {
 		t.Fatal("the old primary did not say it rejoins as standby")
 	}
-	select {
-	case <-a.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("the old primary followed although its journal holds records the new primary lacks")
-	}
+	// It must stop on its own, cut its records and start again in place.
+	a = nextStart(t, started, ran)
 	var div *replica.DivergedError
-	if !errors.As(a.FailErr(), &div) || div.Keep != shared || div.Last != aLast {
-		t.Fatalf("old primary stopped with %v, want DivergedError keep %d last %d", a.FailErr(), shared, aLast)
-	}
-	a.Stop()
-	if _, err := replica.Truncate(filepath.Join(dirA, "journal"), div.Keep, t.Logf); err != nil {
-		t.Fatal(err)
-	}
-	if err := replica.ResetHistory(dirA, div.Primary); err != nil {
-		t.Fatal(err)
+	if !errors.As(first.FailErr(), &div) || div.Keep != shared || div.Last != aLast {
+		t.Fatalf("old primary stopped with %v, want DivergedError keep %d last %d", first.FailErr(), shared, aLast)
 	}
 
-	a, _ = startRepl(t, aCfg, &logA)
 	trade(t, b, "C", 10)
 	waitUntil(t, "the old primary follows the new one", func() bool { return lastSeq(b) >= shared+20 && lastSeq(a) == lastSeq(b) })
 	st, _ := a.ReplicationStats()
@@ -73,7 +72,25 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 		t.Fatalf("old primary: role %s epoch %d, replication port %v; want standby at the new primary's epoch %d, no port",
 			st.Role, st.Epoch, a.ReplicationAddr(), bStats.Epoch)
 	}
-	a.Stop()
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run of the old primary after cancel: %v", err)
+	}
 	b.Stop()
 	sameJournal(t, dirB, dirA)
+}
+
+// nextStart waits for the next node node.Run starts (its Serving hook
+// sends it on started); ran gets Run's result should it end instead.
+func nextStart(t *testing.T, started <-chan *node.Node, ran <-chan error) *node.Node {
+	t.Helper()
+	select {
+	case n := <-started:
+		return n
+	case err := <-ran:
+		t.Fatalf("Run ended (%v) instead of starting a node", err)
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run started no node within 60 s")
+	}
+	return nil
 }

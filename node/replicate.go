@@ -3,17 +3,11 @@ package node
 import (
 	"errors"
 	"fmt"
-	"math/bits"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/ringex/ringex/gateway"
-	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
 )
@@ -42,7 +36,8 @@ import (
 //     far as the buffer still holds them, are resent to its session after
 //     its next Logon with PossResend=Y (unpublished); those it no longer
 //     holds are rebuilt from the journal (rebuildReports).
-//   - Promotion turns a standby into a primary in place (see promote).
+//   - Promotion turns a standby into a primary in place (Promote,
+//     promote.go).
 //   - A node configured as primary with a peer (replication.primary) probes
 //     the peer first and starts as its standby when a primary serves there
 //     (peerIsPrimary). That single probe can miss a standby that promotes
@@ -80,77 +75,6 @@ type replication struct {
 
 	failOnce sync.Once                 // stopOnItsOwn closes failed once
 	peer     atomic.Pointer[peerWatch] // a primary with a peer: its watch (stepdown.go)
-}
-
-// switchPublisher lets a standby keep the most recent events (recent) until
-// it is promoted, then hand them to the gateway. Hot path: one atomic load
-// and, while following, one copy per event.
-type switchPublisher struct {
-	to     atomic.Pointer[Publisher]
-	recent *recentEvents // nil on a node that started as primary
-}
-
-func (p *switchPublisher) Publish(ev *matcher.Event) {
-	if to := p.to.Load(); to != nil {
-		(*to).Publish(ev)
-	} else if p.recent != nil {
-		p.recent.add(ev)
-	}
-}
-
-// recentEvents is a standby's bounded memory of the events it applied last,
-// kept so that a promotion can resend the reports its old primary may not
-// have got out (Promote). Only the publish stage writes it; Promote reads it
-// once the pipeline is drained and before the publisher switches.
-type recentEvents struct {
-	evs     []matcher.Event // by count & mask, allocated once
-	mask    int64           // len(evs)-1: a power of two long
-	count   int64           // events added
-	lostSeq int64           // seq of the newest event overwritten; 0: none
-	lost    []int64         // the same by account (accounts beyond it: lostSeq)
-}
-
-func newRecentEvents(capacity, accounts int) *recentEvents {
-	if capacity <= 0 {
-		panic("recentEvents: capacity must be positive")
-	}
-	size := 1 << bits.Len(uint(capacity-1)) // the capacity, rounded up to a power of two
-	return &recentEvents{evs: make([]matcher.Event, size), mask: int64(size - 1), lost: make([]int64, accounts)}
-}
-
-// add copies ev in, overwriting the oldest. Hot path: no allocation.
-func (r *recentEvents) add(ev *matcher.Event) {
-	i := r.count & r.mask
-	if r.count >= int64(len(r.evs)) {
-		old := &r.evs[i]
-		r.lostSeq = old.Seq
-		if int(old.Account) < len(r.lost) {
-			r.lost[old.Account] = old.Seq
-		}
-	}
-	r.evs[i] = *ev
-	r.count++
-}
-
-// after returns a copy, in order, of the events kept of commands with seq >
-// from, and whether the buffer still held all of them (false when events
-// of such commands were overwritten). Cold path.
-func (r *recentEvents) after(from int64) (evs []matcher.Event, whole bool) {
-	for c := max(0, r.count-int64(len(r.evs))); c < r.count; c++ {
-		if ev := &r.evs[c&r.mask]; ev.Seq > from {
-			evs = append(evs, *ev)
-		}
-	}
-	return evs, r.lostSeq <= from
-}
-
-// lostAfter reports whether an event of account of a command after seq
-// from was overwritten.
-func (r *recentEvents) lostAfter(account uint32, from int64) bool {
-	if int(account) < len(r.lost) {
-		return r.lost[account] > from
-	}
-	return r.lostSeq > from
 }
 
 // ReplicationStats are a replicated node's figures for operators and tests.
@@ -302,15 +226,6 @@ func (n *Node) startReplication() error {
 	return nil
 }
 
-// recentEventsFor is the bound of a standby's recentEvents: twice the
-// ring's capacity, in events, and at least 64 Ki. The primary's publish
-// stage trails what it shipped by at most the ring's capacity in commands;
-// the rest covers the heartbeat that carries the published seq lagging, and
-// commands with more than one event.
-var recentEventsFor = func(ringCapacity uint32) int {
-	return max(2*int(ringCapacity), 1<<16)
-}
-
 // stopOnItsOwn records why the node stopped on its own and closes failed
 // (Done), once.
 func (r *replication) stopOnItsOwn(err error) {
@@ -358,68 +273,6 @@ func (n *Node) startSender(promoted bool) error {
 	return nil
 }
 
-// replicateBatch is the replicate handler, beside the journal handler in the
-// first stage. Hot path: no allocation once the buffers have grown to the
-// largest batch; one lock per batch (replica.Sender.Ship).
-func (n *Node) replicateBatch(lo, hi int64) {
-	r := n.repl
-	s := r.sender.Load()
-	if s == nil {
-		return // following: the Receiver journals and the primary shipped it
-	}
-	count := int(hi - lo + 1)
-	if cap(r.encoded) < count*matcher.CommandSize {
-		r.encoded = make([]byte, count*matcher.CommandSize)
-		r.recs = make([][]byte, count)
-	}
-	recs := r.recs[:count]
-	for i := range recs {
-		b := r.encoded[i*matcher.CommandSize : (i+1)*matcher.CommandSize]
-		recs[i] = n.ring.Slot(lo + int64(i)).cmd.Encode(b)
-	}
-	first := n.ring.Slot(lo).cmd.Seq
-	last := first + int64(count) - 1
-	s.Ship(first, recs)
-	if !r.sync {
-		return
-	}
-	if r.degraded.Load() {
-		// Back in sync only when the standby now connected has
-		// acknowledged everything before this batch: "caught up once"
-		// would let a standby still behind (or one that timed out and
-		// stayed connected) make every batch wait syncTimeout again.
-		if st := s.Stats(); st.Connected && st.Acked >= first-1 {
-			r.degraded.Store(false)
-			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
-		} else {
-			return
-		}
-	}
-	n.awaitStandby(s, last)
-}
-
-// awaitStandby holds the batch ending at last until the standby has it.
-func (n *Node) awaitStandby(s *replica.Sender, last int64) {
-	r := n.repl
-	for {
-		ok, err := s.Await(last, r.syncTimeout, r.timer)
-		if ok {
-			return
-		}
-		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
-			return
-		}
-		if r.lostGoesAsync {
-			r.degraded.Store(true)
-			r.degradations.Add(1)
-			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
-			return
-		}
-		n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
-	}
-}
-
 // follow is the Receiver's Apply: a record the standby has journaled goes
 // into the ring as the primary sequenced it.
 func (n *Node) follow(seq int64, rec []byte) error {
@@ -444,280 +297,6 @@ func (n *Node) follow(seq int64, rec []byte) error {
 	n.ring.Publish(rs)
 	n.repl.followed.Store(seq)
 	return nil
-}
-
-// watchPrimary promotes a standby whose primary has been silent for
-// failoverMs, when that is allowed (config checks it: sync mode, wait on a
-// lost standby) and it has once been in sync with it.
-func (n *Node) watchPrimary() {
-	r, rc := n.repl, n.cfg.Replication
-	defer close(r.watchDone)
-	if rc.FailoverMs <= 0 {
-		<-r.stopWatch
-		return
-	}
-	tick := time.NewTicker(time.Duration(max(rc.HeartbeatMs/4, 5)) * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.stopWatch:
-			return
-		case <-r.failed:
-			return
-		case <-tick.C:
-		}
-		silent := r.receiver.SilentFor()
-		if !r.receiver.EverInSync() || silent < time.Duration(rc.FailoverMs)*time.Millisecond {
-			continue
-		}
-		n.logf("ringex: FAILOVER: no frame from the primary %s for %v (failoverMs %d): promoting", rc.Primary, silent.Round(time.Millisecond), rc.FailoverMs)
-		go n.Promote() // Promote stops this watcher
-		return
-	}
-}
-
-// Promote turns a standby into the primary: it stops following, lets the
-// pipeline finish what was received, begins a new epoch, opens its
-// replication port and then the FIX acceptor. It returns the new epoch.
-func (n *Node) Promote() (uint64, error) {
-	r := n.repl
-	if r == nil {
-		return 0, errors.New("replication is off")
-	}
-	r.promoteMu.Lock()
-	defer r.promoteMu.Unlock()
-	if !n.following.Load() {
-		return r.history.Current(), errors.New("this node is already the primary")
-	}
-	if n.ring.Err() != nil {
-		return 0, fmt.Errorf("this standby has stopped: %w", n.ring.Err())
-	}
-	start := time.Now()
-	select {
-	case <-r.stopWatch:
-	default:
-		close(r.stopWatch)
-	}
-	r.receiver.Stop()
-	<-r.recvDone
-	last := r.followed.Load()
-	for r.published.Load() < last {
-		if err := n.ring.Err(); err != nil {
-			return 0, fmt.Errorf("promotion: the pipeline failed: %w", err)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	if got := n.journal.LastSeq(); got != last {
-		return 0, fmt.Errorf("promotion: journal ends at %d, applied to %d", got, last)
-	}
-	// The sender opens while the node still counts as following: the ring
-	// is drained, and nothing else submits until following is false (the
-	// checkpointer waits for it, FIX is not open). A checkpoint submitted
-	// between the two would be journaled but not shipped, and the next
-	// batch would be handed to a sender that expects the checkpoint's seq:
-	// the replicate handler would panic and the new primary stop.
-	if err := n.startSender(true); err != nil {
-		n.fail(err)
-		return 0, err
-	}
-	n.following.Store(false)
-	plan := n.unpublished()
-	if n.opts.Publisher == nil {
-		if err := n.openGateway(plan, last); err != nil {
-			n.fail(err)
-			return 0, err
-		}
-	} else {
-		p := n.opts.Publisher
-		n.switcher.to.Store(&p)
-		if evs, _ := n.switcher.recent.after(plan.published); len(evs) > 0 {
-			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), plan.published)
-		}
-	}
-	epoch := r.history.Current()
-	n.logf("ringex: PROMOTED to primary: epoch %d, last seq %d, serving FIX on %s; promotion took %v",
-		epoch, last, n.cfg.FIX.Listen, time.Since(start).Round(time.Microsecond))
-	return epoch, nil
-}
-
-// resendPlan is what a promoted standby resends of the reports its old
-// primary may not have got to its brokers (unpublished).
-type resendPlan struct {
-	kept      []matcher.Event // every event the buffer kept, oldest first
-	delivered []int64         // the delivery marks of the primary's last heartbeat, by account; nil when none came
-	published int64           // the last seq the primary said it published
-	// rebuild marks, by account, those whose reports after their mark the
-	// buffer no longer holds: they are rebuilt from the journal
-	// (rebuildReports), from the commands after rebuildFrom, the lowest
-	// such mark's seq.
-	rebuild     []bool
-	rebuildFrom int64
-}
-
-// unpublished plans, on a drained standby about to serve, the resending of
-// the reports its old primary may not have got to its brokers: the events
-// the buffer kept, and the accounts whose reports after their mark it no
-// longer holds.
-func (n *Node) unpublished() resendPlan {
-	recent := n.switcher.recent
-	if recent == nil {
-		return resendPlan{}
-	}
-	plan := resendPlan{published: n.repl.receiver.PrimaryPublished(), delivered: n.repl.receiver.PrimaryDelivered(),
-		rebuild: make([]bool, len(n.cfg.FIX.Sessions)+1)}
-	plan.kept, _ = recent.after(0)
-	for a := 1; a <= len(n.cfg.FIX.Sessions); a++ {
-		from := plan.published
-		if a < len(plan.delivered) && plan.delivered[a] > 0 {
-			from = gateway.WhollyDelivered(plan.delivered[a])
-		}
-		if !recent.lostAfter(uint32(a), from) {
-			continue
-		}
-		if !plan.rebuilding() || from < plan.rebuildFrom {
-			plan.rebuildFrom = from
-		}
-		plan.rebuild[a] = true
-		n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer in the buffer of %d events: "+
-			"they are rebuilt from the journal, and its reports wait for them", n.cfg.FIX.Sessions[a-1].TargetCompID, from, len(recent.evs))
-	}
-	return plan
-}
-
-func (p *resendPlan) rebuilding() bool { return slices.Contains(p.rebuild, true) }
-
-// openGateway opens the FIX acceptor of a promoted standby whose last
-// command is seq last. Session stores are not replicated: a store this
-// node kept from an earlier term as primary is stale, so it is moved aside
-// and every session starts at sequence 1 (brokers log on with
-// ResetSeqNumFlag=Y; see the README). The reports of plan (see
-// gateway.ResendOnLogon) are resent to each session after its next Logon,
-// those rebuilt from the journal as soon as they are (rebuildReports).
-func (n *Node) openGateway(plan resendPlan, last int64) error {
-	store := filepath.Join(n.cfg.DataDir, "fix")
-	if _, err := os.Stat(store); err == nil {
-		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
-		if err := os.Rename(store, aside); err != nil {
-			return fmt.Errorf("promotion: move stale FIX session stores aside: %w", err)
-		}
-		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
-	}
-	gwOpts, err := gatewayOptions(n.cfg, n.logf)
-	if err != nil {
-		return err
-	}
-	g, err := gateway.New(gwOpts, n)
-	if err != nil {
-		return err
-	}
-	if err := n.rememberClOrdIDs(g); err != nil {
-		return err
-	}
-	g.SetDeliveredBefore(last + 1)
-	reports, sessions := g.ResendOnLogon(plan.kept, plan.delivered, plan.published, plan.rebuild)
-	var p Publisher = g
-	n.switcher.to.Store(&p)
-	n.endDayLeftOpen()
-	how := "by the delivery marks of its last heartbeat"
-	if plan.delivered == nil {
-		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", plan.published)
-	}
-	n.logf("ringex: PROMOTION: %d reports the old primary's brokers may lack, %s, pending for %d sessions: "+
-		"each is resent with PossResend=Y after the session's next Logon", reports, how, sessions)
-	if err := g.Start(); err != nil {
-		return err
-	}
-	n.gateway = g
-	if plan.rebuilding() {
-		n.repl.rebuildDone = make(chan struct{})
-		go n.rebuildReports(g, plan, last)
-	}
-	return nil
-}
-
-// rebuildReports regenerates, beside the serving pipeline, the reports of
-// plan's rebuild accounts from the journal and hands them to the gateway
-// (gateway.Regenerated). The promotion does not wait for it: how long it
-// takes grows with how far back the oldest such account's mark is.
-func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
-	defer close(n.repl.rebuildDone)
-	start := time.Now()
-	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, plan.rebuild)
-	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
-	if err != nil {
-		n.logf("ringex: PROMOTION: reports of commands %d..%d could not be rebuilt from the journal: %v; "+
-			"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", plan.rebuildFrom+1, last, err)
-		return
-	}
-	n.logf("ringex: PROMOTION: %d reports for %d sessions rebuilt from the journal in %v (%d commands replayed from %s)",
-		reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
-}
-
-func startName(snap int64) string {
-	if snap == 0 {
-		return "the first record"
-	}
-	return fmt.Sprintf("the snapshot at seq %d", snap)
-}
-
-// regenerate rebuilds from the journal the events of the commands after
-// seq from, up to last, that go to the accounts want marks: fresh engines
-// start from the newest snapshot at or before from (or from the first
-// record) and apply the journal as the match stage did, so that the events
-// are the ones the old primary published, with the same ExecIDs (the
-// matcher is a pure function of the journaled input). It returns them in
-// publish order, with the commands replayed and the snapshot's seq (0:
-// none).
-func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, replayed int, snap int64, err error) {
-	engines, err := matcher.NewPartitions(EngineConfig(n.cfg), len(n.partitions))
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	if snap, err = n.restoreInto(engines, from); err != nil {
-		return nil, 0, 0, err
-	}
-	first, err := journal.FirstSeq(n.journalDir())
-	if err != nil {
-		return nil, 0, snap, err
-	}
-	if first > snap+1 {
-		return nil, 0, snap, fmt.Errorf("journal %s begins at sequence %d, and no usable snapshot is at or before sequence %d", n.journalDir(), first, from)
-	}
-	replayed, _, err = applyJournal(n.journalDir(), engines, snap+1, last, func(cmdEvs []matcher.Event) error {
-		if n.stopping.Load() {
-			return errors.New("the node is stopping")
-		}
-		for i := range cmdEvs {
-			// A mass cancel's counts are kept from before from too: its
-			// report, if resent, adds them all (gateway.ResendOnLogon).
-			if ev := &cmdEvs[i]; (ev.Seq > from || ev.Type == matcher.EvMassCancelReport) && int(ev.Account) < len(want) && want[ev.Account] {
-				evs = append(evs, *ev)
-			}
-		}
-		return nil
-	})
-	if err == nil && snap+int64(replayed) < last {
-		err = fmt.Errorf("journal %s ends at sequence %d, before %d", n.journalDir(), snap+int64(replayed), last)
-	}
-	return evs, replayed, snap, err
-}
-
-// deliveryReporter is a publisher that knows how far each account's
-// reports reached its broker: the gateway (gateway.Gateway.Delivered).
-type deliveryReporter interface {
-	Delivered(dst []int64) []int64
-}
-
-// Delivered is the Sender's Delivered: the delivery marks of the publisher
-// the node serves with, none while it follows or has no gateway. The
-// heartbeat goroutine calls it; to is atomic.
-func (p *switchPublisher) Delivered(dst []int64) []int64 {
-	if to := p.to.Load(); to != nil {
-		if d, ok := (*to).(deliveryReporter); ok {
-			return d.Delivered(dst)
-		}
-	}
-	return dst
 }
 
 // stopReplication runs first in Stop.

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -119,32 +120,30 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 	a.Stop()
 	t.Logf("FIGURE step-down: A stopped %v after the two could reach each other (heartbeat %d ms)", took.Round(time.Millisecond), p.cfgA.Replication.HeartbeatMs)
 
-	// What 'ringex serve' does next: start again with the same
+	// What 'ringex serve' does next (node.Run): start again with the same
 	// configuration, find B serving, set aside what B lacks, follow.
-	a, _ = startRepl(t, p.cfgA, &logA)
-	select {
-	case <-a.Done():
-	case <-time.After(60 * time.Second):
-		t.Fatal("A followed B although its journal holds the order B lacks")
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	started, ran := make(chan *node.Node, 4), make(chan error, 1)
+	go func() {
+		logf := func(f string, a ...any) { logA.logf(f, a...); t.Logf(f, a...) }
+		ran <- node.Run(ctx, p.cfgA, node.RunOptions{Options: node.Options{Publisher: &sink{}, Logf: logf},
+			Serving: func(n *node.Node) func() { started <- n; return func() {} }})
+	}()
+	diverged := nextStart(t, started, ran)
+	a = nextStart(t, started, ran)
 	var div *replica.DivergedError
-	if !errors.As(a.FailErr(), &div) || div.Keep != shared || div.Last != shared+1 {
-		t.Fatalf("A stopped with %v, want DivergedError keep %d last %d", a.FailErr(), shared, shared+1)
+	if !errors.As(diverged.FailErr(), &div) || div.Keep != shared || div.Last != shared+1 {
+		t.Fatalf("A stopped with %v, want DivergedError keep %d last %d", diverged.FailErr(), shared, shared+1)
 	}
-	a.Stop()
-	if _, err := replica.Truncate(filepath.Join(p.cfgA.DataDir, "journal"), div.Keep, t.Logf); err != nil {
-		t.Fatal(err)
-	}
-	if err := replica.ResetHistory(p.cfgA.DataDir, div.Primary); err != nil {
-		t.Fatal(err)
-	}
-	a, _ = startRepl(t, p.cfgA, &logA)
 	trade(t, b, "C", 10)
 	waitUntil(t, "A follows B and catches up", func() bool { return lastSeq(b) == shared+20 && lastSeq(a) == lastSeq(b) })
 	if st, _ := a.ReplicationStats(); st.Role != "standby" {
 		t.Fatalf("A is %s, want B's standby", st.Role)
 	}
-	a.Stop()
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatalf("Run of A after cancel: %v", err)
+	}
 	b.Stop()
 	sameJournal(t, p.cfgB.DataDir, p.cfgA.DataDir)
 	lost, _ := matcher.MakeClOrdID("LOST1")

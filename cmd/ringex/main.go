@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,12 +11,10 @@ import (
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/node"
-	"github.com/ringex/ringex/replica"
 )
 
 const usage = `ringex: an exchange core. Brokers connect over FIX; orders are journaled
@@ -178,66 +177,12 @@ Flags:
 		cfg.Journal.StartFromLastGood = true
 		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	for {
-		n, err := node.Start(cfg, node.Options{})
-		if err != nil {
-			log.Printf("ringex: %v", err)
-			return 1
-		}
-		stopAdmin := serveAdmin(cfg, n)
-		select {
-		case <-sig:
-			log.Printf("ringex: stopping")
-			stopAdmin()
-			if err := n.Stop(); err != nil {
-				log.Printf("ringex: %v", err)
-				return 1
-			}
-			return 0
-		case <-n.Done():
-		}
-		stopAdmin()
-		n.Stop()
-		var behind *replica.BehindError
-		if errors.As(n.FailErr(), &behind) {
-			// Further behind than the primary's journal reaches: the primary
-			// sent its snapshot. The old journal is set aside and a new one
-			// begins after the snapshot; the next start restores it.
-			if _, err := replica.InstallSnapshot(filepath.Join(cfg.DataDir, "journal"), behind, log.Printf); err != nil {
-				log.Printf("ringex: %v", err)
-				return 1
-			}
-			log.Printf("ringex: restarting to follow %s from the primary's snapshot at seq %d", cfg.Replication.Primary, behind.Seq)
-			continue
-		}
-		var down *replica.StepDownError
-		if errors.As(n.FailErr(), &down) {
-			// Two primaries met (this one restarted while its standby was
-			// promoting itself) and this one yielded: it acknowledged
-			// nothing in its epoch. The next start probes the peer, finds
-			// it serving and follows it; its welcome says what to discard.
-			log.Printf("ringex: restarting as the standby of the primary at %s", down.Peer)
-			continue
-		}
-		var div *replica.DivergedError
-		if !errors.As(n.FailErr(), &div) {
-			log.Printf("ringex: %v", n.FailErr())
-			return 1
-		}
-		// An old primary rejoining (started as standby, or as primary and
-		// finding its successor serving): what it journaled after the last
-		// seq its successor has was never acknowledged to anyone; set it
-		// aside. The next start probes the peer again.
-		if _, err := replica.Truncate(filepath.Join(cfg.DataDir, "journal"), div.Keep, log.Printf); err != nil {
-			log.Printf("ringex: %v", err)
-			return 1
-		}
-		if err := replica.ResetHistory(cfg.DataDir, div.Primary); err != nil {
-			log.Printf("ringex: %v", err)
-			return 1
-		}
-		log.Printf("ringex: restarting to follow %s after discarding seqs %d..%d", cfg.Replication.Primary, div.Keep+1, div.Last)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return serveAdmin(cfg, n) }})
+	if err != nil {
+		log.Printf("ringex: %v", err)
+		return 1
 	}
+	return 0
 }

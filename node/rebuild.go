@@ -1,0 +1,81 @@
+package node
+
+// Rebuilding from the journal the reports a promotion resends but its
+// buffer no longer holds.
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+)
+
+// rebuildReports regenerates, beside the serving pipeline, the reports of
+// plan's rebuild accounts from the journal and hands them to the gateway
+// (gateway.Regenerated). The promotion does not wait for it: how long it
+// takes grows with how far back the oldest such account's mark is.
+func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
+	defer close(n.repl.rebuildDone)
+	start := time.Now()
+	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, plan.rebuild)
+	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
+	if err != nil {
+		n.logf("ringex: PROMOTION: reports of commands %d..%d could not be rebuilt from the journal: %v; "+
+			"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", plan.rebuildFrom+1, last, err)
+		return
+	}
+	n.logf("ringex: PROMOTION: %d reports for %d sessions rebuilt from the journal in %v (%d commands replayed from %s)",
+		reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
+}
+
+func startName(snap int64) string {
+	if snap == 0 {
+		return "the first record"
+	}
+	return fmt.Sprintf("the snapshot at seq %d", snap)
+}
+
+// regenerate rebuilds from the journal the events of the commands after
+// seq from, up to last, that go to the accounts want marks: fresh engines
+// start from the newest snapshot at or before from (or from the first
+// record) and apply the journal as the match stage did, so that the events
+// are the ones the old primary published, with the same ExecIDs (the
+// matcher is a pure function of the journaled input). It returns them in
+// publish order, with the commands replayed and the snapshot's seq (0:
+// none).
+func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, replayed int, snap int64, err error) {
+	engines, err := matcher.NewPartitions(EngineConfig(n.cfg), len(n.partitions))
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if snap, err = n.restoreInto(engines, from); err != nil {
+		return nil, 0, 0, err
+	}
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return nil, 0, snap, err
+	}
+	if first > snap+1 {
+		return nil, 0, snap, fmt.Errorf("journal %s begins at sequence %d, and no usable snapshot is at or before sequence %d", n.journalDir(), first, from)
+	}
+	replayed, _, err = applyJournal(n.journalDir(), engines, snap+1, last, func(cmdEvs []matcher.Event) error {
+		if n.stopping.Load() {
+			return errors.New("the node is stopping")
+		}
+		for i := range cmdEvs {
+			// A mass cancel's counts are kept from before from too: its
+			// report, if resent, adds them all (gateway.ResendOnLogon).
+			if ev := &cmdEvs[i]; (ev.Seq > from || ev.Type == matcher.EvMassCancelReport) && int(ev.Account) < len(want) && want[ev.Account] {
+				evs = append(evs, *ev)
+			}
+		}
+		return nil
+	})
+	if err == nil && snap+int64(replayed) < last {
+		err = fmt.Errorf("journal %s ends at sequence %d, before %d", n.journalDir(), snap+int64(replayed), last)
+	}
+	return evs, replayed, snap, err
+}
