@@ -110,7 +110,7 @@
 // the operator; losing inbound progress means we ask for a resend and get
 // PossDup copies of orders already accepted, which is safe only because
 // the exchange journals every order command and rejects a duplicate
-// ClOrdID, rebuilt from the journal (issue 6).
+// ClOrdID, rebuilt from the journal.
 //
 // # API
 //
