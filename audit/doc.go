@@ -78,40 +78,8 @@
 // each command to its partition's engine; verify adds its summary and the
 // checkpoint and snapshot checks. With more cores than partitions the
 // partitions replay on their own goroutines behind a reader, as the node
-// matches; otherwise on one goroutine, which costs less CPU (below).
+// matches; otherwise on one goroutine, which costs less CPU.
 //
-// Measured with BenchmarkReplay, BenchmarkVerify and BenchmarkTrail
-// (-count 5 -benchtime 3x, medians) on the 2-core shared VM (AMD EPYC,
-// Go 1.26), over a 1 Mi-command journal of the load generator's mix (48%
-// new orders of which about a fifth cross, 22% cancels, 30% replaces, 0.3%
-// mass cancels; 8 symbols, 8 brokers, 2 partitions, about 500 orders
-// resting; 116 MB, in the page cache). Other sessions' tests kept the load
-// average at 5.5 to 6.5 on the 2 cores, so wall-clock rates swing by a
-// factor of two between runs; CPU time per command (all threads, from
-// getrusage) is steady and says what one free core would do:
-//
-//	stage                          CPU ns/cmd   wall M cmd/s (median, min..max)
-//	read (journal.Read, CRC)             22       37   (12..47)
-//	read+decode                          25       19   (19..19)
-//	apply only (commands in memory)     141       5.0  (3.3..5.8)
-//	read+decode+apply, one goroutine    173       3.2  (2.1..3.3)   ≈ 5.8 M/s per free core
-//	  the same, partitions in parallel  221       2.3  (2.1..2.5)
-//	verify, end to end                  198       3.5  (3.0..3.8)
-//	trail to io.Discard, CSV          2 838       0.14 (2.5 rows per command)
-//	trail to io.Discard, JSON lines   2 908       0.22
-//
-// An earlier series in a quieter minute (load average 5.5) gave 5.0 M
-// commands/s wall (4.7..5.1) for the one-goroutine replay. The matcher
-// itself is most of the cost (141 of 173 ns); the trail is dominated by
-// formatting decimals and times (about 10 allocations per row).
-//
-// Re-measured after the matcher's direct-indexed price levels (matcher/doc.go),
-// on a quieter machine (load average 1.5, no other benchmarks running), same
-// journal and commands, medians of 5:
-//
-//	read+decode+apply, one goroutine    184       5.5  (5.0..6.2)
-//	  the same, partitions in parallel  182      10.5  (8.8..11.7)
-//	verify, end to end                  168       6.0  (5.7..6.3)
-//
-//	go test -run XXX -bench 'BenchmarkReplay|BenchmarkVerify' -benchtime 3x -count 5 ./audit
+// BenchmarkReplay, BenchmarkVerify and BenchmarkTrail measure each step;
+// docs/performance.md has the figures.
 package audit

@@ -133,7 +133,7 @@ func run(src *source, st start, o runOpts, fn visit) error {
 
 // parallelReplay says whether to replay partitions on their own goroutines:
 // only when there are cores for the reader and every partition. Measured
-// on the 2-core machine (see the package doc), the hand-offs between
+// on a 2-core machine (docs/performance.md), the hand-offs between
 // goroutines cost more than two partitions gain.
 var parallelReplay = func(partitions int) bool { return runtime.GOMAXPROCS(0) > partitions }
 

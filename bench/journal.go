@@ -20,18 +20,9 @@ import (
 // matching, FIX). Its latency, from a record's planned time to the Commit
 // that made it durable, is what the disk and the machine cost a durable
 // acknowledgement at that rate before ringex does anything; what a ringex
-// run at the same rate adds is the difference.
-//
-// Measured on the 2-core VM (2026-12-01) at 10,000/s with the pacer waking
-// at each planned time: p50 0.29-0.38 ms, but p99 11-20 ms, from a Commit
-// of 12-20 ms every 100 ms almost exactly. That is the pacer's doing, not
-// the disk's: on a 500 µs wake-up grid (--wake-grid; Schedule has the
-// figures) p99 is 1.4-4.1 ms. Before that was found, each of these was
-// tried and changed nothing: the block layer's writeback throttling off
-// (wbt_lat_usec 0), no I/O scheduler, the default timer slack, a
-// committer that polls instead of waiting to be woken, no zero-filling
-// ahead. One goroutine committing in a loop with sleeps between, no pacer
-// at all, stalls a few times in 8 s (p99 0.3-0.8 ms).
+// run at the same rate adds is the difference. On a small VM the pacer's
+// own timer wake-ups can set its tail (Schedule.WakeGridNs; what was
+// measured and tried is in docs/performance.md).
 type JournalConfig struct {
 	Name       string
 	Dir        string  // where the run's journal folder goes (removed after); "": the system's temp dir

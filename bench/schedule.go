@@ -22,22 +22,13 @@ import "time"
 // times do not move: a request sent late by the grid counts the delay (less
 // than WakeGridNs) in its latency.
 //
-// Why a grid: on the 2-core VM (a Firecracker guest), a generator whose
-// timer wakes an idle vCPU 10,000 times a second makes the whole machine
-// stall for 12-20 ms every 100 ms, and the stalls land in whatever it
-// measures. Interleaved runs at 10,000/s, 3 of each (the journal alone 6,
-// in two sets half an hour apart), 2026-12-01, exact pacing against a
-// 500 µs grid (the grid's delay counted):
-//
-//	bench journal    p50 286-383 µs, p99 10.8-19.6 ms   grid: p50 497-578 µs, p99 1.37-4.13 ms
-//	bench pipeline   p50 536-546 µs, p99 15.0-24.9 ms   grid: p50 498-561 µs, p99 1.76-2.25 ms
-//	serve + fix      p50 1.44-1.51 ms, p99 13.1-14.2 ms grid: p50 1.38-1.63 ms, p99 13.0-15.5 ms
-//
-// Over FIX in two processes the grid changes nothing: there the exchange's
-// stages and sessions and the generator's readers wake far more often than
-// the senders' timers do, and the exchange's own write+fsync still shows
-// p99.9 11-13 ms. On dedicated cores a timer wake-up costs nothing like
-// this: use 0 there.
+// Why a grid: on a small VM (a Firecracker guest), a generator whose timer
+// wakes an idle vCPU 10,000 times a second can make the whole machine
+// stall every so often, and the stalls land in whatever it measures; on
+// the grid the senders' wake-ups are fewer and shared. Where the exchange's
+// own goroutines wake far more often than the senders (over FIX) the grid
+// changes little. On dedicated cores a timer wake-up costs nothing like
+// this: use 0 there. docs/performance.md has the runs that showed it.
 type Schedule struct {
 	RatePerSec float64
 	Streams    int

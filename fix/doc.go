@@ -110,7 +110,7 @@
 // the operator; losing inbound progress means we ask for a resend and get
 // PossDup copies of orders already accepted, which is safe only because
 // the exchange journals every order command and rejects a duplicate
-// ClOrdID, rebuilt from the journal (issue 6).
+// ClOrdID, rebuilt from the journal.
 //
 // # API
 //
@@ -128,32 +128,11 @@
 // *Fields), reusing one Fields. Acceptor.Session finds a session by
 // BeginString and TargetCompID, for example to intern it at start-up.
 //
-// # Measured
+// # Conformance and speed
 //
-// BenchmarkOrderRoundTrip, one run of
-// `go test ./fix -run XXX -bench OrderRoundTrip -benchtime 5000x -count 5`
-// on a 2-core shared VM (AMD EPYC), medians of the 5 runs. Clients and
-// acceptor share the 2 cores; the client is this package's codec on raw
-// TCP. The application answers each NewOrderSingle with one New
-// ExecutionReport. "inflight" is per session; ringex uses its file store,
-// quickfixgo v0.9.10 its memory store and no data dictionary.
-//
-//	sessions × in flight   ringex orders/s  p50     p99       quickfixgo orders/s  p50      p99
-//	1 × 1                   29,095          26 µs    89 µs     12,109               31 µs    1.4 ms
-//	1 × 100                250,952         253 µs   780 µs      1,734               58 ms    142 ms
-//	8 × 1                   44,634          88 µs   4.1 ms     20,942              117 µs    7.2 ms
-//	8 × 100                216,923         1.4 ms    11 ms         73               10 s      13 s
-//
-// Latency is closed-loop (from writing an order to reading its report,
-// with the stated number outstanding), not the open-loop latency at a fixed
-// rate that DESIGN.md asks for at the system level; the p99 at 10,000
-// orders/s has not been measured here. Codec micro-benchmarks (medians of
-// 5, -benchtime 1s): parse, validate and read four fields of a
-// NewOrderSingle 532 ns/op, 0 allocs/op; build and encode an
-// ExecutionReport 424 ns/op, 0 allocs/op.
-//
-// Conformance: TestConformance plays the QuickFIX acceptance suite's
-// server scenarios against this acceptor with an echo application: FIX.4.2
-// 58 passed, 0 failed; FIX.4.4 59 passed, 0 failed (quickfixgo v0.9.10:
-// 57 and 58, failing 3b_InvalidChecksum).
+// TestConformance plays the QuickFIX acceptance suite's FIX.4.2 and FIX.4.4
+// server scenarios (testdata/fix-acceptance) against this acceptor with an
+// echo application; every scenario passes. BenchmarkOrderRoundTrip compares
+// the acceptor with a bare quickfixgo one; docs/performance.md has the
+// figures.
 package fix

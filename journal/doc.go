@@ -119,36 +119,7 @@
 // anything after an unarchived segment always stay. The archive is never
 // pruned by the journal.
 //
-// # Measured figures
-//
-// go test -bench . -count 5 ./journal on the project's 2-core shared VM (AMD
-// EPYC, ext4 on a virtio disk, /dev/vda), medians of 5 runs; other engineers
-// were building and testing on the same 2 cores (load average 3 to 6), so the
-// spread between runs is wide and the figures are a floor, not a ceiling.
-// Records are 100-byte payloads (116 bytes on disk); MB/s counts payload.
-//
-//	Commit, fsync every batch (SyncBatch), fdatasync on this VM's disk:
-//	  batch    1:     6,088 records/s   0.61 MB/s   6,088 fsyncs/s
-//	  batch   16:    97,227 records/s   9.72 MB/s   6,077 fsyncs/s
-//	  batch  256:   949,444 records/s  94.9  MB/s   3,709 fsyncs/s
-//	Commit, no fsync (SyncNone), for comparison:
-//	  batch 1: 930,780  16: 3,877,488  256: 4,365,912 records/s
-//	Append+Commit allocations in steady state: 0 B/op, 0 allocs/op.
-//	Commit latency, batch 16 (the journal's share of an acknowledgement):
-//	  fsync: p50 196 µs, p99 726 µs, p99.9 4.0 ms; no fsync: p50 1.1 µs,
-//	  p99 7 µs (a roll under SyncNone fsyncs the sealed 64 MiB: max 57 ms)
-//	Read and verify, 1 M realistic records, whole journal per op:
-//	  plain segments:  27.8 M records/s (3.2 GB/s); median of all 20 runs 29.2 M
-//	  zstd segments:    7.2 M records/s; per-run medians 5.7 to 9.8 M, best
-//	                    single run 10.9 M; median of all 20 runs 6.8 M
-//	Archive (one core, SpeedBetterCompression): ratio 4.23 on realistic
-//	  records (TestCompressionRatio holds it above 2.5); 60-85 MB/s, so a
-//	  64 MiB segment takes 0.8-1.1 s of one core.
-//
-// The zstd read is bounded by decoding on one core: decoding alone runs at
-// 1.3-1.6 GB/s here (about 11-14 M records/s) before any CRC is checked, so
-// the 10 M records/s goal is met only when the machine is quiet.
-// SpeedBestCompression decodes about 25% faster (ratio 4.76) but costs 2.7 s
-// of a core per 64 MiB segment to write; decoding on a second goroutine would
-// break the one-core rule. Neither is done.
+// docs/performance.md has the measured figures: commit rates and latency
+// with and without fsync, read and verify rates, the archive's ratio and
+// speed.
 package journal

@@ -9,18 +9,11 @@ import (
 // Why the active segment is zero-filled ahead of the writer: fdatasync of a
 // write that grows a file must also commit the new size (on ext4, a journal
 // commit with its own device flush); fdatasync of a write into blocks that
-// are already allocated and written only flushes the data. Measured on the
-// 2-core dev VM (ext4 on virtio), one goroutine committing 3 records every
-// 300 µs: Commit p50 164-175 µs appending, 115 µs into zeros (p99 280-339
-// vs 257 µs). The fsync is most of an order's acknowledgement latency, and
-// an order waits for up to two of them (the one under way when it arrives,
-// then its own): `ringex serve` with `bench fix --addr` at 10,000 orders/s,
-// interleaved A/B runs, p50 fell from 553-927 to 346-698 µs with 8 sessions
-// (README, Performance, has every run). In `bench pipeline`, where the
-// load generator shares the exchange's two Ps, the faster fsyncs make
-// smaller batches and more wake-ups, and p90 rose (0.76-1.05 ms to
-// 1.25-2.66 ms over eight runs each): the in-process figure is the worse
-// guide here.
+// are already allocated and written only flushes the data, about a third
+// faster on an ext4 virtio disk. The fsync is most of an order's
+// acknowledgement latency, and an order waits for up to two of them (the
+// one under way when it arrives, then its own). docs/performance.md has the
+// measurements, before and after.
 //
 // So a background goroutine keeps the active segment written with zeros
 // (and fsynced) up to zeroAheadBytes past the writer, a zeroChunkBytes chunk

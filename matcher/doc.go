@@ -120,46 +120,10 @@
 // Pools and tables grow by doubling up to those bounds and never shrink;
 // once they have reached the working set, Apply allocates nothing.
 //
-// # Speed
-//
-// Measured with go test -bench . -benchtime 1s on the 2-core shared VM
-// (AMD EPYC, Go 1.26), the test binaries of the code before and after the
-// cheaper live indexes (tables at 1/8 to 1/4 load, 8-byte order-id slots,
-// accounts by direct index, new orders indexed only when they rest) run
-// alternately, five runs each, medians, in one session; other engineers'
-// builds and tests ran meanwhile. ns/op is wall clock, cpu-ns/op the
-// benchmark thread's CPU time (CLOCK_THREAD_CPUTIME_ID: what an op cost,
-// without the time it waited for a core); instr/op counts the instructions
-// inside Engine.Apply on the mix under valgrind --tool=callgrind
-// (repeatable to the instruction; see callgrind_test.go). One op is one
-// command; 0 allocs/op throughout.
-//
-//	benchmark (book)                            ns/op      cpu-ns/op    instr/op
-//	                                         before after before after  before after
-//	AddNoMatch (1000-5000 orders, 1000 lvls)    68   61     67   61
-//	Cancel (same book; by ClOrdID and by id)    90   83     90   82
-//	Replace (1000 orders, ~400 levels)          98   75     98   75
-//	AddSweep5Levels (10 fills, 21 events)      800  719    797  716
-//	Mix: exchange-core-like, ~1000 orders,     106   94    106   93    1100   996
-//	  ~390 levels                             9.4 M -> 10.7 M ops/s
-//
-// MixLatency times each command of the mix (exact 1 ns buckets, one
-// time.Now per command, itself ~45 ns): p50 130 -> 120 ns, p99 490 -> 460
-// ns, p99.9 871 -> 831 ns; the max (about 1 ms, up to several ms) is the
-// scheduler giving the core to another process. Against the reference
-// model (BenchmarkMixVsReference, not re-run here) the engine was 27x
-// faster before. About 1000 instructions a command remain: the retired
-// store's add (~130) and writing events (~105) are the largest parts, then
-// the live ClOrdID table (find, remove, put: ~120) and the retired lookup
-// of a fresh ClOrdID (~50).
-//
-// Remembering a finished order's final state for status requests (retired
-// records of 64 bytes rather than 48) was measured the same way, test
-// binaries before and after run alternately six times: Mix 86.8 -> 87.3
-// cpu-ns/op and Cancel 79.4 -> 80.6, within the noise; callgrind counts
-// 996 -> 1007 instructions a command on the mix.
+// # Testing and speed
 //
 // Run the property tests over 4 M commands and 1 M short streams with
 // go test -run Model -long; fuzz with go test -fuzz FuzzEngine (also
-// FuzzDecode, FuzzRestore).
+// FuzzDecode, FuzzRestore). go test -bench . ./matcher measures Apply
+// (0 allocs/op); docs/performance.md has the figures and what changed them.
 package matcher

@@ -37,10 +37,8 @@ type slot struct {
 // sequence, so applying a command before its fsync returns decides nothing
 // that a broker can see before it is durable, and if the journal fails the
 // ring stops before publish sees that batch. It takes the match wake-up and
-// the matching itself out of the path after the fsync. Measured on the 2-core
-// VM, `ringex serve` + `bench fix --addr`, 8 sessions, 10,000 orders/s,
-// seven interleaved pairs: p99 order → New 0.76-1.09 ms (median 1.01)
-// beside the journal, 0.80-1.26 ms (median 1.12) after it.
+// the matching itself out of the path after the fsync (docs/performance.md
+// has the runs).
 func (n *Node) buildPipeline() error {
 	wait := ringbuffer.WaitHybrid
 	if n.cfg.Ring.Wait == "spin" {

@@ -95,63 +95,6 @@
 // claimed slots to be published; and a handler must not call Close, which
 // would wait for itself.
 //
-// # Benchmarks
-//
-// Measured on the 2-core shared VM the team develops on (AMD EPYC, Go 1.26,
-// GOMAXPROCS 2) while other engineers' builds and tests ran (load average 5
-// to 8): four stages of one handler, 64-byte slots, capacity 16384; each
-// figure is the median of 5 runs, and each comparison was made in the same
-// run. "chan" is the same pipeline built from buffered Go channels of 16384
-// slots; "go-disruptor" is go-disruptor's own listeners with its default wait
-// strategy, one handler group per stage.
-//
-//	go test -run '^$' -bench Throughput -benchtime 2000000x -count 5 ./ringbuffer
-//	go test -run '^$' -bench 'Latency|IdleCPU' -benchtime 1x -count 5 ./ringbuffer
-//
-//	                                       ring (hybrid)     chan            go-disruptor
-//	Throughput, 1 writer, 4 stages         35.7 M/s          3.2 M/s         1.0 M/s
-//	  ns per event                         28.0              311             1007
-//	  ring with WaitBusySpin               2.8 M/s (352 ns)
-//	Throughput, 8 writers                  9.0 M/s           3.8 M/s
-//	  p99 in that flood (1 event in 64)    13.6 ms           23.3 ms
-//	Sparse, 1 writer, ~820 events/s
-//	  p50 / p99                            4.9 / 33 µs       2.8 / 42 µs     4.0 / 37 ms
-//	  p99.9 / max                          745 µs / 1.9 ms   310 µs / 1.1 ms 87 / 90 ms
-//	Busy, 1 writer, 100,000 events/s
-//	  p50 / p99                            7.9 / 141 µs      20.8 / 822 µs
-//	  p99.9 / max                          3.4 / 8.4 ms      2.0 / 4.7 ms
-//	  from planned time, p50 / p99         0.68 / 16.8 ms    0.68 / 13.5 ms
-//	8 writers, 100,000 events/s in all
-//	  p50 / p99                            6.1 / 51 µs       3.8 / 278 µs
-//	  p99.9 / max                          284 µs / 2.6 ms   3.6 / 11.3 ms
-//	CPU while idle, % of one core          0                 0               35
-//	  ring with WaitBusySpin               38
-//
-// Throughput is 11 times the channel pipeline's with one writer and 2.4 times
-// with eight (contended claims, and eight writers sharing two cores with
-// four stages). Latency is from the writer's Claim to the last stage's
-// handler. Sparse p99 is under 50 µs (the five runs: 30 to 57 µs); the
-// p99.9 and max are this host's scheduling noise more than the ring's: in
-// earlier runs on the same host, with the same design, sparse p99.9 was 51
-// to 116 µs. The busy and 8-writer writers sleep and send what has come due,
-// about every millisecond (Go's timer granularity), so the ring sees bursts;
-// "from planned time" adds that lateness and, open-loop, would show a writer
-// held up in Claim. Idle CPU is utime+stime from /proc/self/stat over 3 s
-// (10 ms ticks: 0 means under 0.33%); the two spinning strategies burn
-// whatever the host gives them, which under this load was about a third of
-// a core.
-//
-// Two weaknesses measured along the way, not explained yet. A writer that
-// paces itself by spinning on runtime.Gosched, rather than sleeping, made the
-// ring's busy latency far worse than the channels' on this loaded host (p50
-// from a quarter of a millisecond to tens of milliseconds, against about
-// 1 µs for channels, in a handful of runs), while the process used less CPU
-// than the channel version; our guess, not established, is that with every
-// goroutine runnable the ring's chain of hand-offs spreads over both OS
-// threads and waits for the host to schedule them. And with eight writers at
-// 100,000 events/s the ring's p50 is above the channels' (6.1 against
-// 3.8 µs), though its p99 is well below.
-//
 // # On dedicated cores
 //
 // On a machine with a core for every stage goroutine and every writer (and
@@ -162,6 +105,7 @@
 // and never makes the writer pay for a wake-up. It burns its cores while
 // idle, which a dedicated core can afford. On two shared cores it cannot:
 // there spinners take turns on the Ps, and busy-spin measured several times
-// slower than the hybrid wait in the throughput benchmark above and burned
-// about half a core while idle.
+// slower than the hybrid wait and burned about half a core while idle
+// (docs/performance.md has the benchmarks against Go channels and
+// go-disruptor's own listeners).
 package ringbuffer

@@ -1,7 +1,8 @@
 // Package fixaccept plays the QuickFIX acceptance scenarios (the FIX.4.2 and
-// FIX.4.4 server sets in testdata/fix-acceptance, a copy of ../shared/fix-acceptance) against a FIX acceptor
-// over real TCP, and says which pass. It is the conformance bar of issue 6:
-// whatever session layer serves ringex's brokers runs these in `make test`.
+// FIX.4.4 server sets in testdata/fix-acceptance) against a FIX acceptor
+// over real TCP, and says which pass. It is the conformance bar of the
+// FIX layer: whatever session layer serves ringex's brokers runs these in
+// `make test`.
 // It owns the .def format and the rules for comparing messages; it knows
 // nothing of the acceptor it tests beyond an address, and nothing of orders.
 //
