@@ -229,7 +229,11 @@ func (r *Report) Print(w io.Writer, v *Venue) {
 		status = "FAILED"
 	}
 	fmt.Fprintf(w, "ringex replay verify: %s\n", status)
-	fmt.Fprintf(w, "  journal      %s: %d segment(s), %d from the archive; %d snapshot(s)\n", r.Dir, r.Segments, r.Archived, r.Snapshots)
+	copies := ""
+	if r.Copies > 0 {
+		copies = fmt.Sprintf(", %d archived copies of hot ones checked", r.Copies)
+	}
+	fmt.Fprintf(w, "  journal      %s: %d segment(s), %d from the archive%s; %d snapshot(s)\n", r.Dir, r.Segments, r.Archived, copies, r.Snapshots)
 	if r.Records > 0 {
 		var kinds []string
 		for _, k := range slices.Sorted(mapKeys(r.Kinds)) {
@@ -418,7 +422,7 @@ func FirstTime(dir string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ns := recordTime(src, src.segs[0].first)
+	ns := recordTime(src, src.segs[0].First)
 	if ns == 0 {
 		return 0, fmt.Errorf("%s: cannot read its first record", dir)
 	}

@@ -79,3 +79,51 @@ func CheckFile(path string) (lastSeq int64, err error) {
 	}
 	return end.lastSeq, nil
 }
+
+// Snapshots lists the paths of the snapshot files in dir, oldest first,
+// without reading them. A folder that does not exist holds none.
+func Snapshots(dir string) ([]string, error) {
+	seqs, err := listSnapshots(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(seqs))
+	for i, seq := range seqs {
+		out[len(seqs)-1-i] = filepath.Join(dir, snapName(seq))
+	}
+	return out, nil
+}
+
+// SnapshotError is a snapshot file that cannot be used: unreadable, short,
+// damaged, or holding another seq than its name.
+type SnapshotError struct {
+	File   string
+	Seq    int64 // from its name
+	Reason string
+}
+
+func (e *SnapshotError) Error() string {
+	return fmt.Sprintf("journal: snapshot %s: %s", e.File, e.Reason)
+}
+
+// OpenSnapshot opens the snapshot file at path and verifies it whole: its
+// header, its size, its CRC and the seq in its name. One that cannot be
+// used is a *SnapshotError. The caller closes it.
+func OpenSnapshot(path string) (*SnapshotFile, error) {
+	seq, ok := parseSnapName(filepath.Base(path))
+	if !ok {
+		return nil, &SnapshotError{File: path, Reason: "not named as a snapshot (" + snapName(0) + ")"}
+	}
+	s, reason := openSnapshot(path, seq)
+	if reason != "" {
+		return nil, &SnapshotError{File: path, Seq: seq, Reason: reason}
+	}
+	return s, nil
+}
+
+// Where the fields of a snapshot file are, so that a reader can name the
+// place of a problem in one (see snapshot.go for the layout).
+const (
+	SnapshotHashOffset = 16              // the state hash in the header
+	SnapshotDataOffset = snapHeaderBytes // the first byte of the data
+)
