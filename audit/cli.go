@@ -25,12 +25,13 @@ way, and so rebuilds every execution, every book and every state hash.
 
 Usage:
   ringex replay verify --journal DIR [flags]
-      Read every segment (plain and zstd-archived) and snapshot; check CRCs
-      and sequence continuity; replay every command; recompute every
-      checkpoint's state hash and compare every snapshot with the replayed
-      state. Prints a summary (records, time span, symbols, brokers, the
-      first problem with its file and offset). A progress line shows on a
-      terminal. Exit status 0 only if everything holds, 1 if not.
+      Read every copy of every segment (hot, and zstd-archived) and every
+      snapshot; check CRCs and sequence continuity; replay every command;
+      recompute every checkpoint's state hash and compare every snapshot
+      with the replayed state. Prints a summary (records, time span,
+      symbols, brokers, the first problem with its file and offset). A
+      progress line shows on a terminal. Exit status 0 only if everything
+      holds, 1 if not.
 
   ringex replay trail --journal DIR [filters] [--format csv|json] [--out FILE]
       The audit trail: every command and every event it caused (accepted,
