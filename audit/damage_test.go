@@ -114,6 +114,11 @@ func TestBadJournals(t *testing.T) {
 			archiveSegment(t, dir, filepath.Join(dir, base(0)))
 			archiveSegment(t, dir, filepath.Join(dir, base(1)))
 		}, nil, 0, []string{"verify: OK", "2 from the archive", "seqs 1..3000"}},
+		{"clean_all_archived", func(t *testing.T, dir string) {
+			for i := range segs {
+				archiveSegment(t, dir, filepath.Join(dir, base(i)))
+			}
+		}, nil, 0, []string{"verify: OK", strconv.Itoa(len(segs)) + " from the archive", "seqs 1..3000", "note", "no hot segment"}},
 		{"clean_with_archived_copies", func(t *testing.T, dir string) {
 			archiveCopy(t, dir, filepath.Join(dir, base(0)), nil)
 			archiveCopy(t, dir, filepath.Join(dir, base(1)), nil)

@@ -382,6 +382,9 @@ func (v *verifier) checkCopies() {
 			lastHot = s.First
 		}
 	}
+	if lastHot == 0 {
+		v.r.Notes = append(v.r.Notes, "no hot segment, only the archive: it verifies on its own, but the node does not start on such a folder (its last sequence is unknown)")
+	}
 	for i, s := range segs {
 		if s.Archived == "" {
 			continue
