@@ -107,7 +107,7 @@ func BenchmarkReplay(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if err := run(src, st, runOpts{}, func(*matcher.Command, []matcher.Event, *captured) error { return nil }); err != nil {
+				if _, err := run(src, st, runOpts{}, func(*matcher.Command, []matcher.Event, *captured) error { return nil }); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -160,8 +160,8 @@ func BookAt(o BookOptions) (Book, error) {
 	if from.snap != nil {
 		timeNs = recordTime(src, from.snap.seq)
 	}
-	prog := newProgress(o.Progress, "book", src.estimateLast())
-	err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
+	prog := src.progress(o.Progress, "book")
+	_, err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
 		prog.tick(c.Seq)
 		seq, timeNs = c.Seq, c.TimeNs
 		return nil

@@ -25,12 +25,13 @@ way, and so rebuilds every execution, every book and every state hash.
 
 Usage:
   ringex replay verify --journal DIR [flags]
-      Read every segment (plain and zstd-archived) and snapshot; check CRCs
-      and sequence continuity; replay every command; recompute every
-      checkpoint's state hash and compare every snapshot with the replayed
-      state. Prints a summary (records, time span, symbols, brokers, the
-      first problem with its file and offset). A progress line shows on a
-      terminal. Exit status 0 only if everything holds, 1 if not.
+      Read every copy of every segment (hot, and zstd-archived) and every
+      snapshot; check CRCs and sequence continuity; replay every command;
+      recompute every checkpoint's state hash and compare every snapshot
+      with the replayed state. Prints a summary (records, time span,
+      symbols, brokers, the first problem with its file and offset). A
+      progress line shows on a terminal. Exit status 0 only if everything
+      holds, 1 if not.
 
   ringex replay trail --journal DIR [filters] [--format csv|json] [--out FILE]
       The audit trail: every command and every event it caused (accepted,
@@ -229,7 +230,11 @@ func (r *Report) Print(w io.Writer, v *Venue) {
 		status = "FAILED"
 	}
 	fmt.Fprintf(w, "ringex replay verify: %s\n", status)
-	fmt.Fprintf(w, "  journal      %s: %d segment(s), %d from the archive; %d snapshot(s)\n", r.Dir, r.Segments, r.Archived, r.Snapshots)
+	copies := ""
+	if r.Copies > 0 {
+		copies = fmt.Sprintf(", %d archived copies of hot ones checked", r.Copies)
+	}
+	fmt.Fprintf(w, "  journal      %s: %d segment(s), %d from the archive%s; %d snapshot(s)\n", r.Dir, r.Segments, r.Archived, copies, r.Snapshots)
 	if r.Records > 0 {
 		var kinds []string
 		for _, k := range slices.Sorted(mapKeys(r.Kinds)) {
@@ -418,7 +423,7 @@ func FirstTime(dir string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	ns := recordTime(src, src.segs[0].first)
+	ns := recordTime(src, src.segs[0].First)
 	if ns == 0 {
 		return 0, fmt.Errorf("%s: cannot read its first record", dir)
 	}

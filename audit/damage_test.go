@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -52,9 +53,24 @@ func truncate(t *testing.T, path string, size int64) {
 // journal's archiver does.
 func archiveSegment(t *testing.T, dir, seg string) string {
 	t.Helper()
+	arc := archiveCopy(t, dir, seg, nil)
+	if err := os.Remove(seg); err != nil {
+		t.Fatal(err)
+	}
+	return arc
+}
+
+// archiveCopy writes the archived copy of a segment and leaves the hot one,
+// as the journal's archiver does, with damage (when not nil) done to the
+// plain bytes before they are compressed.
+func archiveCopy(t *testing.T, dir, seg string, damage func(b []byte)) string {
+	t.Helper()
 	b, err := os.ReadFile(seg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if damage != nil {
+		damage(b)
 	}
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
 	z := enc.EncodeAll(b, nil)
@@ -64,9 +80,6 @@ func archiveSegment(t *testing.T, dir, seg string) string {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(arc, z, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(seg); err != nil {
 		t.Fatal(err)
 	}
 	return arc
@@ -101,6 +114,15 @@ func TestBadJournals(t *testing.T) {
 			archiveSegment(t, dir, filepath.Join(dir, base(0)))
 			archiveSegment(t, dir, filepath.Join(dir, base(1)))
 		}, nil, 0, []string{"verify: OK", "2 from the archive", "seqs 1..3000"}},
+		{"clean_all_archived", func(t *testing.T, dir string) {
+			for i := range segs {
+				archiveSegment(t, dir, filepath.Join(dir, base(i)))
+			}
+		}, nil, 0, []string{"verify: OK", strconv.Itoa(len(segs)) + " from the archive", "seqs 1..3000", "note", "no hot segment"}},
+		{"clean_with_archived_copies", func(t *testing.T, dir string) {
+			archiveCopy(t, dir, filepath.Join(dir, base(0)), nil)
+			archiveCopy(t, dir, filepath.Join(dir, base(1)), nil)
+		}, nil, 0, []string{"verify: OK", "0 from the archive, 2 archived copies of hot ones checked", "seqs 1..3000"}},
 		{"sealed_segment_truncated", func(t *testing.T, dir string) {
 			truncate(t, filepath.Join(dir, base(1)), 24+10*recordBytes+50)
 		}, nil, 1, []string{base(1), "offset " + strconv.Itoa(24+10*recordBytes), "truncated record"}},
@@ -132,6 +154,14 @@ func TestBadJournals(t *testing.T) {
 			st, _ := os.Stat(arc)
 			flipByte(t, arc, st.Size()/2)
 		}, nil, 1, []string{base(1) + ".zst"}},
+		{"archived_copy_damaged_beside_its_hot_copy", func(t *testing.T, dir string) {
+			archiveCopy(t, dir, filepath.Join(dir, base(1)), func(b []byte) { b[24+5*recordBytes+40] ^= 0x40 })
+		}, nil, 1, []string{base(1) + ".zst", "crc mismatch", "offset " + strconv.Itoa(24+5*recordBytes)}},
+		{"archived_copy_stream_damaged_beside_its_hot_copy", func(t *testing.T, dir string) {
+			arc := archiveCopy(t, dir, filepath.Join(dir, base(1)), nil)
+			st, _ := os.Stat(arc)
+			flipByte(t, arc, st.Size()/2)
+		}, nil, 1, []string{base(1) + ".zst", "offset"}},
 		{"damaged_snapshot", func(t *testing.T, dir string) {
 			writeSnapshot(t, dir, testVenue(t), 2, cmds, 1000)
 			flipByte(t, filepath.Join(dir, "snap-00000000000000001000.snap"), 40)
@@ -159,8 +189,9 @@ func TestBadJournals(t *testing.T) {
 			}
 			if tc.code != 0 {
 				// The other verbs refuse the same journal too (a snapshot
-				// problem only matters to verify).
-				if strings.Contains(tc.name, "snapshot") {
+				// problem, or a damaged copy that they do not read, only
+				// matters to verify).
+				if strings.Contains(tc.name, "snapshot") || strings.Contains(tc.name, "beside_its_hot_copy") {
 					return
 				}
 				for _, verb := range [][]string{{"trail"}, {"book", "--symbol", "MSFT"}} {
@@ -171,6 +202,63 @@ func TestBadJournals(t *testing.T) {
 					if code != 0 && errOut == "" {
 						t.Errorf("%s: exit %d with no message", verb[0], code)
 					}
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyAgreesWithOpen: where hot segments and the archive disagree,
+// verify and the node's journal.Open give the same answer: both read the
+// archived copy of a missing hot segment, and both refuse a damaged copy,
+// a gap or an archive that runs past the hot folder, naming the same file.
+func TestVerifyAgreesWithOpen(t *testing.T) {
+	good := t.TempDir()
+	writeJournal(t, good, newLoadGen(7, 3, 4).commands(3000), 64<<10)
+	segs := segmentFiles(t, good)
+	if len(segs) < 5 {
+		t.Fatalf("want at least 5 segments, have %d", len(segs))
+	}
+	base := func(i int) string { return filepath.Base(segs[i]) }
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		ok     bool
+		want   []string // in verify's output and in Open's error
+	}{
+		{"middle_hot_segment_missing_archived_copy_whole", func(t *testing.T, dir string) {
+			archiveSegment(t, dir, filepath.Join(dir, base(2)))
+		}, true, nil},
+		{"middle_hot_segment_missing_archived_copy_damaged", func(t *testing.T, dir string) {
+			archiveCopy(t, dir, filepath.Join(dir, base(2)), func(b []byte) { b[24+7*recordBytes+20] ^= 0x40 })
+			os.Remove(filepath.Join(dir, base(2)))
+		}, false, []string{base(2) + ".zst", "crc mismatch", "offset " + strconv.Itoa(24+7*recordBytes)}},
+		{"middle_hot_segment_missing_no_archived_copy", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, base(2)))
+		}, false, []string{base(3), "sequence gap", "offset 0"}},
+		{"last_hot_segment_missing_archive_runs_past", func(t *testing.T, dir string) {
+			archiveCopy(t, dir, filepath.Join(dir, base(len(segs)-2)), nil)
+			os.Remove(filepath.Join(dir, base(len(segs)-1)))
+		}, false, []string{base(len(segs)-2) + ".zst", "missing segments"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "journal")
+			copyDir(t, good, dir)
+			tc.damage(t, dir)
+			served := filepath.Join(t.TempDir(), "journal")
+			copyDir(t, dir, served) // Open may truncate and writes a LOCK
+			code, out, errOut := runMain("verify", "--journal", dir)
+			j, oerr := journal.Open(journal.Options{Dir: served, Logf: func(string, ...any) {}})
+			if oerr == nil {
+				j.Close()
+			}
+			if (code == 0) != tc.ok || (oerr == nil) != tc.ok {
+				t.Fatalf("verify exit %d, Open %v; want both to %s\n%s%s", code, oerr, map[bool]string{true: "accept", false: "refuse"}[tc.ok], out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) || !strings.Contains(oerr.Error(), w) {
+					t.Errorf("want %q in both;\nverify: %s\nOpen: %v", w, errOut, oerr)
 				}
 			}
 		})
@@ -223,7 +311,7 @@ func TestUndecodableRecordIsLocated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	file, off := src.position(322)
+	file, off := src.place(322)
 	code, _, errOut := runMain("verify", "--journal", dir)
 	want := file + " at offset " + strconv.FormatInt(off, 10) + ": seq 322: undecodable command"
 	if code != 1 || !strings.Contains(errOut, want) {

@@ -62,10 +62,10 @@ func stream(src *source, stop <-chan struct{}) <-chan rawChunk {
 				return false
 			}
 		}
-		err := journal.Read(src.dir, 1, func(seq int64, rec []byte) error {
+		_, err := journal.Scan(src.dir, 1, func(r journal.Record) error {
+			seq, rec := r.Seq, r.Data
 			if len(rec) != matcher.CommandSize {
-				file, off := src.position(seq)
-				return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record of %d bytes, want %d", len(rec), matcher.CommandSize)}
+				return &Problem{Seq: seq, File: r.File, Offset: r.Offset, What: fmt.Sprintf("record of %d bytes, want %d", len(rec), matcher.CommandSize)}
 			}
 			if cur.seqs == nil {
 				cur.seqs = make([]int64, 0, diffChunk)
@@ -82,9 +82,7 @@ func stream(src *source, stop <-chan struct{}) <-chan rawChunk {
 			return
 		}
 		if err != nil {
-			p := asProblem(err)
-			src.locate(p)
-			cur.err = p
+			cur.err = asProblem(err)
 		}
 		if len(cur.seqs) > 0 || cur.err != nil {
 			send()
@@ -208,15 +206,11 @@ func (d *DiffResult) drain(a, b *side) {
 }
 
 func decodeAt(c *matcher.Command, rec *[matcher.CommandSize]byte, seq int64, src *source) *Problem {
-	if err := c.Decode(rec[:]); err != nil {
-		file, off := src.position(seq)
-		return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
+	p := decodeRecord(c, journal.Record{Seq: seq, Data: rec[:]})
+	if p != nil {
+		p.File, p.Offset = src.place(seq)
 	}
-	if c.Seq != seq {
-		file, off := src.position(seq)
-		return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", c.Seq)}
-	}
-	return nil
+	return p
 }
 
 func sameEvents(a, b []matcher.Event) bool {

@@ -4,7 +4,8 @@
 // its journal says.
 //
 // audit owns reading a journal offline and replaying it into the matcher:
-// verification (CRC and continuity through journal.Read, every checkpoint's
+// verification (CRC and continuity through journal.Scan, of every copy the
+// journal keeps, every checkpoint's
 // state hash, every snapshot), the audit trail (every command and every
 // event it caused), the depth of book at a seq or a time, the diff of two
 // journals, and the command line of `ringex replay`. It refuses to write:
@@ -74,7 +75,7 @@
 //
 // # Speed
 //
-// Replay reads with journal.Read (framing and CRC-32C), decodes, and applies
+// Replay reads with journal.Scan (framing and CRC-32C), decodes, and applies
 // each command to its partition's engine; verify adds its summary and the
 // checkpoint and snapshot checks. With more cores than partitions the
 // partitions replay on their own goroutines behind a reader, as the node

@@ -182,6 +182,15 @@ func (g *loadGen) commands(n int) []matcher.Command {
 	return out
 }
 
+// The journal's layout (journal/doc.go), which these tests damage on purpose
+// at chosen records. audit itself reads journals only through the journal
+// package.
+const (
+	segHeaderBytes = 24
+	frameBytes     = 16
+	recordBytes    = frameBytes + matcher.CommandSize
+)
+
 // writeJournal journals cmds in dir in random batches, rolling segments of
 // about segBytes.
 func writeJournal(t testing.TB, dir string, cmds []matcher.Command, segBytes int64) {

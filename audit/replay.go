@@ -42,7 +42,7 @@ func asProblem(err error) *Problem {
 	}
 	var ce *journal.CorruptError
 	if errors.As(err, &ce) {
-		return &Problem{File: ce.File, Offset: ce.Offset, What: ce.Reason}
+		return &Problem{Seq: ce.Seq, File: ce.File, Offset: ce.Offset, What: ce.Reason}
 	}
 	return &Problem{Offset: -1, What: err.Error()}
 }
@@ -69,14 +69,14 @@ func startAt(src *source, v *Venue, p int, fromSnapshot bool, usable func(*snapF
 			return start{engines: e, seq: sf.seq + 1, snap: sf}, nil
 		}
 	}
-	if len(src.segs) > 0 && src.segs[0].first > 1 {
-		first := src.segs[0]
+	if len(src.segs) > 0 && src.segs[0].First > 1 {
+		first := src.segs[0].First
 		what := "use --from-snapshot"
 		if fromSnapshot {
-			what = "and no sound snapshot at or after seq " + strconv.FormatInt(first.first-1, 10) + " to start from"
+			what = "and no sound snapshot at or after seq " + strconv.FormatInt(first-1, 10) + " to start from"
 		}
-		return start{}, &Problem{File: first.path, Offset: 0, Seq: first.first,
-			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (%s)", first.first, first.first-1, what)}
+		return start{}, &Problem{File: segPath(src.segs[0]), Offset: 0, Seq: first,
+			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (%s)", first, first-1, what)}
 	}
 	e, err := newEngines(cfg, p)
 	if err != nil {
@@ -123,8 +123,10 @@ type runOpts struct {
 // of commands, one per partition applies the commands of its own symbols to
 // its own engine, and the caller's goroutine visits. When run returns,
 // every goroutine has ended and st.engines holds the state after the last
-// record applied. Damage is a *Problem naming the file and offset.
-func run(src *source, st start, o runOpts, fn visit) error {
+// record applied. Damage is a *Problem naming the file and offset; a torn
+// tail the read stopped at (which the node truncates on start) is returned
+// for the caller to judge.
+func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
 	if parallelReplay(st.engines.P()) {
 		return runParallel(src, st, o, fn)
 	}
@@ -138,22 +140,17 @@ func run(src *source, st start, o runOpts, fn visit) error {
 var parallelReplay = func(partitions int) bool { return runtime.GOMAXPROCS(0) > partitions }
 
 // runSerial reads, decodes and applies on the caller's goroutine.
-func runSerial(src *source, st start, o runOpts, fn visit) error {
+func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
 	var cmd matcher.Command
 	b := o.bound
 	e := st.engines
 	np := e.P()
 	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np)}
-	err := journal.Read(src.dir, st.seq, func(seq int64, rec []byte) error {
-		if err := cmd.Decode(rec); err != nil {
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
+	tail, err := journal.Scan(src.dir, st.seq, func(r journal.Record) error {
+		if p := decodeRecord(&cmd, r); p != nil {
+			return p
 		}
-		if cmd.Seq != seq {
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", cmd.Seq)}
-		}
-		if (b.toSeq > 0 && seq > b.toSeq) || (b.toNs != 0 && cmd.TimeNs > b.toNs) {
+		if (b.toSeq > 0 && r.Seq > b.toSeq) || (b.toNs != 0 && cmd.TimeNs > b.toNs) {
 			return errStop
 		}
 		evs := e.apply(&cmd)
@@ -173,16 +170,29 @@ func runSerial(src *source, st start, o runOpts, fn visit) error {
 		}
 		return fn(&cmd, evs, cp)
 	})
-	if err == nil || errors.Is(err, errStop) {
-		return nil
+	if errors.Is(err, errStop) {
+		return journal.Tail{}, nil
 	}
-	p := asProblem(err)
-	src.locate(p)
-	return p
+	if err != nil {
+		return journal.Tail{}, asProblem(err)
+	}
+	return tail, nil
+}
+
+// decodeRecord decodes the command in r, or says what is wrong with it and
+// where.
+func decodeRecord(c *matcher.Command, r journal.Record) *Problem {
+	if err := c.Decode(r.Data); err != nil {
+		return &Problem{Seq: r.Seq, File: r.File, Offset: r.Offset, What: "undecodable command: " + err.Error()}
+	}
+	if c.Seq != r.Seq {
+		return &Problem{Seq: r.Seq, File: r.File, Offset: r.Offset, What: fmt.Sprintf("record holds command sequence %d", c.Seq)}
+	}
+	return nil
 }
 
 // runParallel runs a reader goroutine and one goroutine per partition.
-func runParallel(src *source, st start, o runOpts, fn visit) error {
+func runParallel(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
 	r := newRunner(st.engines, o)
 	go r.read(src, st.seq)
 	for p := range r.workers {
@@ -196,12 +206,13 @@ func runParallel(src *source, st start, o runOpts, fn visit) error {
 	if err == nil {
 		err = r.readErr
 	}
-	if err == nil || errors.Is(err, errStop) {
-		return nil
+	if errors.Is(err, errStop) {
+		return journal.Tail{}, nil
 	}
-	p := asProblem(err)
-	src.locate(p)
-	return p
+	if err != nil {
+		return journal.Tail{}, asProblem(err)
+	}
+	return r.tail, nil
 }
 
 const (
@@ -233,7 +244,8 @@ type runner struct {
 	consumer chan *chunk
 	quit     chan struct{}
 	wg       sync.WaitGroup
-	readErr  error // set by the reader before it closes consumer
+	readErr  error        // set by the reader before it closes consumer
+	tail     journal.Tail // likewise
 }
 
 func newRunner(e *engines, o runOpts) *runner {
@@ -279,7 +291,7 @@ func (r *runner) read(src *source, from int64) {
 		return true
 	}
 	b := r.opts.bound
-	err := journal.Read(src.dir, from, func(seq int64, rec []byte) error {
+	tail, err := journal.Scan(src.dir, from, func(rec journal.Record) error {
 		if cur == nil {
 			select {
 			case cur = <-r.free:
@@ -291,17 +303,11 @@ func (r *runner) read(src *source, from int64) {
 		i := len(cur.cmds)
 		cur.cmds = cur.cmds[:i+1]
 		c := &cur.cmds[i]
-		if err := c.Decode(rec); err != nil {
+		if p := decodeRecord(c, rec); p != nil {
 			cur.cmds = cur.cmds[:i]
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: "undecodable command: " + err.Error()}
+			return p
 		}
-		if c.Seq != seq {
-			cur.cmds = cur.cmds[:i]
-			file, off := src.position(seq)
-			return &Problem{Seq: seq, File: file, Offset: off, What: fmt.Sprintf("record holds command sequence %d", c.Seq)}
-		}
-		if (b.toSeq > 0 && seq > b.toSeq) || (b.toNs != 0 && c.TimeNs > b.toNs) {
+		if (b.toSeq > 0 && rec.Seq > b.toSeq) || (b.toNs != 0 && c.TimeNs > b.toNs) {
 			cur.cmds = cur.cmds[:i]
 			return errStop
 		}
@@ -317,7 +323,7 @@ func (r *runner) read(src *source, from int64) {
 	if cur != nil && len(cur.cmds) > 0 {
 		send() // the commands before the end or the damage
 	}
-	r.readErr = err
+	r.readErr, r.tail = err, tail
 }
 
 // work applies the commands of partition p. Hot path.
@@ -402,18 +408,6 @@ func (r *runner) visit(fn visit) error {
 		r.free <- c
 	}
 	return nil
-}
-
-// locate adds the seq to damage found at a frame boundary of a segment.
-func (s *source) locate(p *Problem) {
-	if p.Seq != 0 || p.Offset < segHeaderBytes || (p.Offset-segHeaderBytes)%recordBytes != 0 {
-		return
-	}
-	for _, seg := range s.segs {
-		if seg.path == p.File {
-			p.Seq = seg.first + (p.Offset-segHeaderBytes)/recordBytes
-		}
-	}
 }
 
 // recordTime reads the ingress time of record seq; 0 when it cannot.

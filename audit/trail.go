@@ -130,7 +130,7 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	f := &o.Filter
 	first := max(f.FromSeq, 1)
 	if len(src.segs) > 0 {
-		first = max(first, src.segs[0].first) // a journal seeded from a snapshot begins later
+		first = max(first, src.segs[0].First) // a journal seeded from a snapshot begins later
 	}
 	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool {
 		if f.FromNs != 0 && f.FromSeq == 0 {
@@ -154,8 +154,8 @@ func Trail(w io.Writer, o TrailOptions) (TrailStats, error) {
 	if f.ToNs != 0 {
 		stopNs = f.ToNs + int64(time.Second)
 	}
-	prog := newProgress(o.Progress, "trail", src.estimateLast())
-	err = run(src, from, runOpts{bound: bound{toSeq: f.ToSeq, toNs: stopNs}}, func(c *matcher.Command, evs []matcher.Event, _ *captured) error {
+	prog := src.progress(o.Progress, "trail")
+	_, err = run(src, from, runOpts{bound: bound{toSeq: f.ToSeq, toNs: stopNs}}, func(c *matcher.Command, evs []matcher.Event, _ *captured) error {
 		prog.tick(c.Seq)
 		st.Commands++
 		st.LastSeq = c.Seq

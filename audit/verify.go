@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -32,6 +33,7 @@ type Report struct {
 	Dir               string
 	Segments          int // segment files (a segment both hot and archived counts once)
 	Archived          int // of them, read from the compressed archive
+	Copies            int // archived copies of hot segments, checked on their own
 	Records           int64
 	FirstSeq, LastSeq int64
 	FirstNs, LastNs   int64
@@ -63,7 +65,8 @@ func (r *Report) problem(p Problem) {
 }
 
 // Verify reads every segment and snapshot of the journal in o.Dir, checks
-// CRCs and sequence continuity (through journal.Read), replays every command
+// CRCs and sequence continuity (through journal.Scan) of every copy the
+// journal keeps, hot and archived (see checkCopies), replays every command
 // through the matcher, recomputes every checkpoint's state hash and compares
 // every snapshot with the replayed state. The error is for a folder that is
 // not a journal at all; everything wrong inside one is in the report.
@@ -79,7 +82,7 @@ func Verify(o VerifyOptions) (*Report, error) {
 	r := &Report{Dir: o.Dir, Segments: len(src.segs), Snapshots: len(src.snaps),
 		Kinds: map[string]int64{}, Symbols: map[uint32]int64{}, Brokers: map[uint32]int64{}}
 	for _, s := range src.segs {
-		if s.compressed {
+		if s.Hot == "" {
 			r.Archived++
 		}
 	}
@@ -89,6 +92,7 @@ func Verify(o VerifyOptions) (*Report, error) {
 		p = o.Venue.Partitions
 	}
 	v.checkSnapshots()
+	v.checkCopies()
 	if v.pass(p, 0, true) {
 		for _, q := range slices.Sorted(mapsKeys(v.otherP)) {
 			if q != p {
@@ -137,11 +141,11 @@ func (v *verifier) checkSnapshots() {
 		}
 		e, err := restoreEngines(v.cfg, sf.data)
 		if err != nil {
-			v.r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq, What: "snapshot does not restore: " + err.Error()})
+			v.r.problem(Problem{File: sf.path, Offset: journal.SnapshotDataOffset, Seq: sf.seq, What: "snapshot does not restore: " + err.Error()})
 			continue
 		}
 		if h := e.hash(); h != sf.hash {
-			v.r.problem(Problem{File: sf.path, Offset: 16, Seq: sf.seq,
+			v.r.problem(Problem{File: sf.path, Offset: journal.SnapshotHashOffset, Seq: sf.seq,
 				What: fmt.Sprintf("snapshot header hash %016x, its restored state hashes to %016x", sf.hash, h)})
 			continue
 		}
@@ -181,7 +185,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		if !primary {
 			label = fmt.Sprintf("verify (%d partitions)", p)
 		}
-		prog = newProgress(v.o.Progress, label, v.src.estimateLast())
+		prog = v.src.progress(v.o.Progress, label)
 	}
 	capture := func(c *matcher.Command) capKind {
 		var k capKind
@@ -195,7 +199,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 	}
 	var prevNs int64
 	lastSeq := from.seq - 1
-	err := run(v.src, from, runOpts{bound: bound{toSeq: until}, capture: capture}, func(c *matcher.Command, evs []matcher.Event, cp *captured) error {
+	tail, err := run(v.src, from, runOpts{bound: bound{toSeq: until}, capture: capture}, func(c *matcher.Command, evs []matcher.Event, cp *captured) error {
 		prog.tick(c.Seq)
 		lastSeq = c.Seq
 		if primary {
@@ -215,7 +219,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		}
 		if sf := snaps[c.Seq]; sf != nil {
 			if !bytes.Equal(matcher.FrameSnapshot(cp.snaps), sf.data) {
-				r.problem(Problem{File: sf.path, Offset: snapHeaderBytes, Seq: sf.seq,
+				r.problem(Problem{File: sf.path, Offset: journal.SnapshotDataOffset, Seq: sf.seq,
 					What: fmt.Sprintf("snapshot differs from the state replayed from the journal (%d partitions)", p)})
 			} else {
 				r.SnapshotsOK++
@@ -232,7 +236,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		return false
 	}
 	if primary {
-		v.checkTail(lastSeq)
+		v.checkTail(tail, lastSeq)
 		if n := len(pending); n > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%d checkpoint(s) have no hash record yet (the node stopped before writing it)", n))
 		}
@@ -246,7 +250,7 @@ func (v *verifier) startPass(p int, primary bool) (start, bool) {
 	if v.o.FromSnapshot {
 		for i := range v.src.snaps {
 			sf := &v.src.snaps[i]
-			if v.snapP[sf.seq] != p || sf.seq+1 < first.first {
+			if v.snapP[sf.seq] != p || sf.seq+1 < first.First {
 				continue
 			}
 			if e, err := restoreEngines(v.cfg, sf.data); err == nil {
@@ -257,9 +261,9 @@ func (v *verifier) startPass(p int, primary bool) (start, bool) {
 			}
 		}
 	}
-	if first.first != 1 {
-		v.r.problem(Problem{File: first.path, Offset: 0, Seq: first.first,
-			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (or use --from-snapshot)", first.first, first.first-1)})
+	if first.First != 1 {
+		v.r.problem(Problem{File: segPath(first), Offset: 0, Seq: first.First,
+			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (or use --from-snapshot)", first.First, first.First-1)})
 		return start{}, false
 	}
 	e, err := newEngines(v.cfg, p)
@@ -335,7 +339,7 @@ func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pe
 		}
 		return
 	}
-	file, off := v.src.position(c.Seq)
+	file, off := v.src.place(c.Seq)
 	got, ok := pending[s]
 	switch {
 	case !ok:
@@ -352,15 +356,56 @@ func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pe
 
 // checkTail reports bytes after the last whole record: journal.Read drops
 // them silently, as the node does on start, but an auditor should know.
-func (v *verifier) checkTail(lastSeq int64) {
-	path, off, extra := v.src.tornTail(lastSeq)
-	if extra == 0 {
+func (v *verifier) checkTail(tail journal.Tail, lastSeq int64) {
+	if tail.Bytes == 0 {
 		return
 	}
-	what := fmt.Sprintf("torn tail: %d bytes after the last whole record (seq %d); a crash mid-write leaves this, and the node truncates it on start", extra, lastSeq)
+	what := fmt.Sprintf("torn tail: %d bytes after the last whole record (seq %d); a crash mid-write leaves this, and the node truncates it on start", tail.Bytes, lastSeq)
 	if v.o.AllowTornTail {
-		v.r.Notes = append(v.r.Notes, path+": "+what)
+		v.r.Notes = append(v.r.Notes, tail.File+": "+what)
 		return
 	}
-	v.r.problem(Problem{File: path, Offset: off, Seq: lastSeq + 1, What: what + " (--allow-torn-tail accepts it)"})
+	v.r.problem(Problem{File: tail.File, Offset: tail.Offset, Seq: lastSeq + 1, What: what + " (--allow-torn-tail accepts it)"})
+}
+
+// checkCopies checks the copies that replay passes over, as the node would
+// meet them: replay reads a segment's hot file where there is one, so the
+// archived copy of each such segment is verified whole on its own and must
+// hold the same records (up to the next segment). The archive never holds
+// the last hot segment, which the journal writes, or anything after it: the
+// node refuses to start on such a folder, and so does verify.
+func (v *verifier) checkCopies() {
+	segs := v.src.segs
+	lastHot := int64(0)
+	for _, s := range segs {
+		if s.Hot != "" {
+			lastHot = s.First
+		}
+	}
+	if lastHot == 0 {
+		v.r.Notes = append(v.r.Notes, "no hot segment, only the archive: it verifies on its own, but the node does not start on such a folder (its last sequence is unknown)")
+	}
+	for i, s := range segs {
+		if s.Archived == "" {
+			continue
+		}
+		if lastHot > 0 && s.First >= lastHot {
+			v.r.problem(Problem{File: s.Archived, Offset: -1, Seq: s.First, What: fmt.Sprintf(
+				"the archive holds this segment, at or after the last hot segment (seq %d): the hot folder is missing segments, and the node refuses to start", lastHot)})
+			continue
+		}
+		if s.Hot == "" {
+			continue // replay reads it
+		}
+		v.r.Copies++
+		last, err := journal.CheckFile(s.Archived)
+		if err != nil {
+			v.r.problem(*asProblem(err))
+			continue
+		}
+		if want := segs[i+1].First - 1; last != want {
+			v.r.problem(Problem{File: s.Archived, Offset: -1, Seq: s.First, What: fmt.Sprintf(
+				"archived copy holds seqs %d..%d; its hot copy %s holds %d..%d", s.First, last, s.Hot, s.First, want)})
+		}
+	}
 }

@@ -68,6 +68,17 @@
 //     record (a copy and every later segment go to a quarantine folder) and
 //     the log says so loudly. Nothing is ever skipped silently.
 //
+// A hot segment missing between two others is not a gap when the archive
+// holds it: Read reads the archived copy in its place, and Open verifies
+// that copy whole and does the same (and logs it). The archive never holds
+// the active segment or anything after it; Open refuses a folder where it
+// does, and StartFromLastGood moves such copies to the quarantine folder.
+//
+// Readers that must account for every byte (`ringex replay`) use Segments,
+// Scan (Read with each record's file and offset, and the torn tail it
+// stopped at) and CheckFile (one copy verified whole, such as the archived
+// copy of a segment that is also hot, which Read passes over).
+//
 // The rule errs towards refusing. A bit flip in the very last record is taken
 // for a torn write (that record is dropped, and logged). After a power loss
 // under SyncInterval or SyncNone, where the disk may keep later pages of the

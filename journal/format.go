@@ -112,6 +112,7 @@ type CorruptError struct {
 	File   string // path of the damaged segment
 	Offset int64  // byte offset of the damage in the (uncompressed) segment
 	Reason string
+	Seq    int64 // the record the damage hits, where a scan knows it; 0 otherwise
 }
 
 func (e *CorruptError) Error() string {

@@ -16,15 +16,43 @@ import (
 // writing, and the caller reads on from the next seq. fn
 // returning an error stops the read and Read returns that error.
 func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error {
+	_, err := Scan(dir, fromSeq, func(r Record) error { return fn(r.Seq, r.Data) })
+	return err
+}
+
+// Record is one record as Scan hands it out, with its place on disk.
+type Record struct {
+	Seq    int64
+	Data   []byte // the payload; only valid until the callback returns
+	File   string // the segment file it was read from, plain or archived
+	Offset int64  // where its frame starts in the (uncompressed) segment
+}
+
+// Tail is a torn tail that a read stopped at: bytes after the last whole
+// record of the last hot segment, which a crash mid-write leaves, Open
+// truncates and Read passes over quietly. Bytes is 0 when there is none; the
+// zero-filled rest of the active segment is not one.
+type Tail struct {
+	File   string
+	Offset int64 // where the last whole record (or the header) ends
+	Bytes  int64 // from Offset to the end of the file
+}
+
+// Scan is Read that says where each record is on disk and reports the torn
+// tail it stopped at, for a reader that must account for every byte (an
+// auditor). It reads, verifies and stops exactly as Read does; a
+// *CorruptError it returns names the damaged record's seq where the damage
+// is at a frame boundary.
+func Scan(dir string, fromSeq int64, fn func(Record) error) (Tail, error) {
 	if fromSeq < 1 {
 		fromSeq = 1
 	}
 	segs, err := listSegments(dir)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return Tail{}, fmt.Errorf("journal: %w", err)
 	}
 	if len(segs) == 0 {
-		return nil
+		return Tail{}, nil
 	}
 	start := -1
 	for i, e := range segs {
@@ -33,7 +61,7 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 		}
 	}
 	if start < 0 {
-		return fmt.Errorf("journal: %s starts at seq %d; seq %d is not in it", dir, segs[0].first, fromSeq)
+		return Tail{}, fmt.Errorf("journal: %s starts at seq %d; seq %d is not in it", dir, segs[0].first, fromSeq)
 	}
 	var src segSource
 	defer src.close()
@@ -41,11 +69,11 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 	for i := start; i < len(segs); i++ {
 		e := segs[i]
 		if e.first != expect {
-			return &CorruptError{File: e.path(), Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", expect-1, e.first)}
+			return Tail{}, &CorruptError{File: e.path(), Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", expect-1, e.first)}
 		}
 		end, path, err := readEntry(&src, dir, e, fromSeq, fn)
 		if err != nil {
-			return err
+			return Tail{}, err
 		}
 		if end.damage == "" {
 			expect = end.lastSeq + 1
@@ -53,32 +81,48 @@ func Read(dir string, fromSeq int64, fn func(seq int64, rec []byte) error) error
 		}
 		last := i == len(segs)-1 && path == e.hot
 		if last && end.damage == "empty segment" {
-			return nil
+			return Tail{}, nil
 		}
 		if end.firstSeq == 0 {
 			end.lastSeq = e.first - 1
 		}
-		cerr := &CorruptError{File: path, Offset: end.damageOff, Reason: end.damage}
+		cerr := corruptAt(path, end)
 		if !last || end.hard {
-			return cerr
+			return Tail{}, cerr
 		}
-		if testHookTailDamage != nil {
-			testHookTailDamage(path)
-		}
-		if grown, err := appendedSince(&src, path, e.first, end); err != nil || grown {
-			return err // a Commit was writing the tail as Read passed: stop before it
-		}
-		torn, err := isTornTail(path, end)
-		if err != nil {
-			return err
-		}
-		if !torn.ok {
-			cerr.Reason += fmt.Sprintf(" (a valid record follows at offset %d)", torn.nextOff)
-			return cerr
-		}
-		return nil
+		return tornTail(&src, path, e.first, end, cerr)
 	}
-	return nil
+	return Tail{}, nil
+}
+
+// tornTail decides what damage in the last hot segment is: a Commit writing
+// as the read passed (no tail), a torn tail, or corruption (cerr).
+func tornTail(src *segSource, path string, first int64, end scanEnd, cerr *CorruptError) (Tail, error) {
+	if testHookTailDamage != nil {
+		testHookTailDamage(path)
+	}
+	if grown, err := appendedSince(src, path, first, end); err != nil || grown {
+		return Tail{}, err // a Commit was writing the tail as Read passed: stop before it
+	}
+	torn, err := isTornTail(path, end)
+	if err != nil {
+		return Tail{}, err
+	}
+	if !torn.ok {
+		cerr.Reason += fmt.Sprintf(" (a valid record follows at offset %d)", torn.nextOff)
+		return Tail{}, cerr
+	}
+	return Tail{File: path, Offset: end.goodOff, Bytes: torn.size - end.goodOff}, nil
+}
+
+// corruptAt is the error for the damage a scan of path ended at; damage at
+// a frame boundary hits the record after the last whole one.
+func corruptAt(path string, end scanEnd) *CorruptError {
+	cerr := &CorruptError{File: path, Offset: end.damageOff, Reason: end.damage}
+	if end.firstSeq != 0 && end.damageOff == end.goodOff {
+		cerr.Seq = end.lastSeq + 1
+	}
+	return cerr
 }
 
 // FirstSeq returns the first seq the journal in dir holds, hot or archived:
@@ -120,7 +164,7 @@ func (e segEntry) path() string {
 
 // readEntry scans one segment, from its hot file or else its archived copy
 // (the archiver may remove a hot file that was listed a moment ago).
-func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(int64, []byte) error) (scanEnd, string, error) {
+func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(Record) error) (scanEnd, string, error) {
 	path := e.path()
 	r, done, err := src.open(path, path == e.arc)
 	if errors.Is(err, fs.ErrNotExist) && path == e.hot {
@@ -131,6 +175,8 @@ func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(in
 		return scanEnd{}, path, fmt.Errorf("journal: %w", err)
 	}
 	defer done()
-	end, err := scanSegment(r, e.first, fromSeq, fn)
+	end, err := scanSegment(r, e.first, fromSeq, func(seq int64, rec []byte) error {
+		return fn(Record{Seq: seq, Data: rec, File: path, Offset: r.off})
+	})
 	return end, path, err
 }

@@ -53,8 +53,13 @@ func (j *Journal) recover() error {
 			progressAt = time.Now()
 		}
 		if first != prevLast+1 {
-			cerr := &CorruptError{File: path, Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", prevLast, first)}
-			return j.startFromLastGood(cerr, segs, i, "", lastGoodOff, prevLast)
+			cerr, err := j.archivedGap(&src, prevLast, first, path)
+			if err != nil {
+				return err
+			}
+			if cerr != nil {
+				return j.startFromLastGood(cerr, segs, i, "", lastGoodOff, prevLast)
+			}
 		}
 		end, err := scanPath(&src, path, first, false)
 		if err != nil {
@@ -234,6 +239,7 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 		moveArchived(dir, q, strings.TrimSuffix(name, segSuffix))
 		moved++
 	}
+	moveArchivedFrom(dir, q, segs[from-1])
 	if err := syncDir(dir); err != nil {
 		return err
 	}

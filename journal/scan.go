@@ -106,7 +106,8 @@ func allZero(b []byte) bool {
 
 // scanSegment verifies one segment from its start: header, then every frame's
 // CRC and seq (which must run on from the header's first seq). It calls fn for
-// records with seq >= fromSeq; rec is only valid until fn returns. Damage is
+// records with seq >= fromSeq; rec is only valid until fn returns, and while
+// fn runs s.off is the offset of rec's frame. Damage is
 // (and a failed read, which is never taken for a torn tail) is reported in the
 // result; the error is fn's own.
 func scanSegment(s *segReader, wantFirst, fromSeq int64, fn func(seq int64, rec []byte) error) (scanEnd, error) {
