@@ -53,15 +53,15 @@ func goldenCommands(t *testing.T, v *Venue) []matcher.Command {
 		switch i {
 		case 300, 1100: // broker 2 disconnects: cancel-on-disconnect, every symbol
 			for s := range uint32(4) {
-				cmds = append(cmds, matcher.Command{Kind: matcher.KindMassCancel, Account: 2, TIF: matcher.Day, Symbol: s + 1})
+				cmds = append(cmds, matcher.MassCancel{Account: 2, Symbol: s + 1, Scope: matcher.ScopeDayOrders, Origin: matcher.OriginCancelOnDisconnect}.Command())
 			}
 		case 500: // broker 3 cancels everything in symbol 2 (MassCancelRequestType 1)
 			id, _ := matcher.MakeClOrdID("MCS-500")
-			cmds = append(cmds, matcher.Command{Kind: matcher.KindMassCancel, Account: 3, TIF: matcher.GTC, ClOrdID: id, Qty: 1, Price: 1, Symbol: 2})
+			cmds = append(cmds, matcher.MassCancel{Account: 3, Symbol: 2, Scope: matcher.ScopeAllOrders, Report: true, RequestType: 1, ClOrdID: id, Origin: matcher.OriginBroker}.Command())
 		case 900: // broker 1 cancels everything (MassCancelRequestType 7)
 			id, _ := matcher.MakeClOrdID("MCA-900")
 			for s := range uint32(4) {
-				cmds = append(cmds, matcher.Command{Kind: matcher.KindMassCancel, Account: 1, TIF: matcher.GTC, ClOrdID: id, Qty: 1, Price: 7, Symbol: s + 1})
+				cmds = append(cmds, matcher.MassCancel{Account: 1, Symbol: s + 1, Scope: matcher.ScopeAllOrders, Report: true, RequestType: 7, ClOrdID: id, Origin: matcher.OriginBroker}.Command())
 			}
 		}
 	}
@@ -86,6 +86,7 @@ func TestGoldenJournal(t *testing.T) {
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatalf("%s.json: %v", goldenDir, err)
 	}
+	sameBytesAgain(t, goldenDir)
 	got := replayGolden(t, v, goldenDir, want.Partitions)
 	if got != want {
 		t.Fatalf("the golden journal replays to\n%+v\nwhen it was written it replayed to\n%+v", got, want)
@@ -128,6 +129,39 @@ func be64(x uint64) []byte {
 		b[i] = byte(x >> (56 - 8*i))
 	}
 	return b
+}
+
+// sameBytesAgain checks that every record of the journal in dir decodes
+// and encodes again to its bytes, its control records built again from
+// their typed form (matcher.CheckpointHash, matcher.MassCancel).
+func sameBytesAgain(t *testing.T, dir string) {
+	t.Helper()
+	var buf [matcher.CommandSize]byte
+	control := 0
+	err := journal.Read(dir, 1, func(seq int64, rec []byte) error {
+		var c matcher.Command
+		if err := c.Decode(rec); err != nil {
+			return err
+		}
+		again := c
+		if h, ok := matcher.CheckpointHashOf(&c); ok {
+			again, control = h.Command(), control+1
+		}
+		if m, ok := matcher.MassCancelOf(&c); ok {
+			again, control = m.Command(), control+1
+		}
+		again.Seq, again.TimeNs = c.Seq, c.TimeNs
+		if b := again.Encode(buf[:]); !bytes.Equal(b, rec) {
+			t.Errorf("record %d (%+v) encodes again as %x, the journal holds %x", seq, c, b, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if control == 0 {
+		t.Fatal("the golden journal holds no control records")
+	}
 }
 
 // readCommands decodes every record of the journal in dir.

@@ -72,7 +72,8 @@ func (h *matchHandler) Handle(lo, hi int64) {
 		case matcher.KindCheckpointHash:
 			continue // proof for replay; the live engines computed it
 		}
-		if s.cmd.Kind.EveryPartition() {
+		r := matcher.Route(&s.cmd, count)
+		if r == matcher.RouteAll {
 			// Every partition applies it (the end of the day: each expires
 			// its own Day orders). The slot's inline events belong to one
 			// partition, so each puts all of its events in its own spill
@@ -83,7 +84,7 @@ func (h *matchHandler) Handle(lo, hi int64) {
 			}
 			continue
 		}
-		if matcher.PartitionOf(s.cmd.Symbol, count) != p.index {
+		if r != p.index {
 			continue
 		}
 		p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
