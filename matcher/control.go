@@ -74,13 +74,13 @@ const (
 //	Command field   Account  Symbol  TIF    Qty                Price        ClOrdID  Type
 //	holds           Account  Symbol  Scope  1 if Report else 0  RequestType  ClOrdID  Origin, see below
 //
-// Origin is stored in the Type byte as 0 when it is the one the record's
-// Report implies (OriginBroker with a report, OriginCancelOnDisconnect
-// without), which is how every record before the field was written; any
-// other origin is stored as itself. So existing records keep their bytes,
-// and a new origin (an operator's mass cancel, or a broker's without a
-// report) needs only a new constant. Side, OrderID and OrigClOrdID are
-// zero.
+// Origin is stored in the Type byte as 0 when it is the one Report implies
+// (OriginBroker with a report, OriginCancelOnDisconnect without), else as
+// itself. So the gateway's two kinds of mass cancel encode with Type 0, as
+// the journals on disk hold them, and a new origin (an operator's mass
+// cancel, or a broker's without a report) needs only a new constant; its
+// EvMassCancelReport, if any, carries it in OrdType. Side, OrderID and
+// OrigClOrdID are zero.
 type MassCancel struct {
 	Account uint32
 	// Symbol is the one symbol, or 0 for all: the node journals a mass

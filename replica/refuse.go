@@ -44,8 +44,7 @@ func (c RefuseCode) String() string {
 }
 
 // staleRefusal ends the reason of a RefuseStale refusal, for the operator
-// reading either log. (Ringex before refusal codes recognised it by this
-// text; it stays the same for the reader's sake.)
+// reading either log.
 const staleRefusal = "this primary is stale and must not serve"
 
 // RefusedError says that the primary refused this standby (Code, and its
@@ -85,7 +84,7 @@ func refused(body []byte) error {
 // connection. A failed write is not reported: the peer, told or not, is
 // dropped the same way.
 func (s *Sender) refuse(c net.Conn, epoch uint64, code RefuseCode, reason string) error {
-	s.logf("replica: REFUSING standby %s (%s): %s", c.RemoteAddr(), code, reason)
+	s.logf("replica: REFUSING %s (%s): %s", c.RemoteAddr(), code, reason)
 	var fw frameWriter
 	fw.begin(typeRefuse, epoch)
 	fw.refusal(code, reason)
