@@ -2,16 +2,15 @@ package audit
 
 import "github.com/ringex/ringex/matcher"
 
-// This file is the one place that knows how checkpoints are journaled
-// (node/checkpoint.go writes them):
+// A checkpoint is journaled as two records (node/checkpoint.go writes them,
+// matcher owns their fields):
 //
 //   - a KindCheckpoint command at seq S: engines apply nothing; every
 //     partition's Hash and Snapshot are taken right after it;
-//   - later, a KindCheckpointHash command at seq T > S with OrderID = S,
-//     Price = int64(hash), Qty = P, where hash is matcher.CombineHashes of
-//     the P partitions' hashes at S. Engines apply nothing.
-
-func isCheckpointKind(k matcher.Kind) bool { return checkpointKindName(k) != "" }
+//   - later, a KindCheckpointHash command at seq T > S, a
+//     matcher.CheckpointHash naming S, the partition count P and
+//     matcher.CombineHashes of the P partitions' hashes at S. Engines
+//     apply nothing.
 
 // checkpointKindName names the two checkpoint kinds in the trail.
 func checkpointKindName(k matcher.Kind) string {
@@ -27,11 +26,10 @@ func checkpointKindName(k matcher.Kind) string {
 // checkpointOf reports whether cmd marks a checkpoint (its seq is S).
 func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCheckpoint }
 
-// checkpointHashOf reads a checkpoint-hash record: the checkpoint's seq, the
-// hash the node computed and the partition count it used.
+// checkpointHashOf reads a checkpoint-hash record (matcher.CheckpointHashOf):
+// the checkpoint's seq, the hash the node computed and the partition count
+// it used.
 func checkpointHashOf(cmd *matcher.Command) (seq int64, hash uint64, p int, ok bool) {
-	if cmd.Kind != matcher.KindCheckpointHash {
-		return 0, 0, 0, false
-	}
-	return cmd.OrderID, uint64(cmd.Price), int(cmd.Qty), true
+	h, ok := matcher.CheckpointHashOf(cmd)
+	return h.Checkpoint, h.Hash, h.Partitions, ok
 }

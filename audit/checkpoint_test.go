@@ -50,7 +50,7 @@ func withCheckpoints(t *testing.T, v *Venue, p int, cmds []matcher.Command, at m
 		}
 		for i := 0; i < len(pending); i++ {
 			if pending[i].in--; pending[i].in < 0 {
-				add(matcher.Command{Kind: matcher.KindCheckpointHash, OrderID: pending[i].seq, Price: int64(pending[i].hash), Qty: int64(p)})
+				add(matcher.CheckpointHash{Checkpoint: pending[i].seq, Hash: pending[i].hash, Partitions: p}.Command())
 				pending = append(pending[:i], pending[i+1:]...)
 				i--
 			}

@@ -336,7 +336,7 @@ func (r *runner) work(p int) {
 		out.events, out.hashes, out.snaps = out.events[:0], out.hashes[:0], out.snaps[:0]
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			if (matcher.PartitionOf(cmd.Symbol, np) == p && !isCheckpointKind(cmd.Kind)) || cmd.Kind.EveryPartition() {
+			if r := matcher.Route(cmd, np); r == p || r == matcher.RouteAll {
 				out.events = e.Apply(cmd, out.events)
 			}
 			out.ends[i] = int32(len(out.events))
@@ -365,8 +365,8 @@ func (r *runner) visit(fn visit) error {
 		var hi, si int
 		for i := range c.cmds {
 			cmd := &c.cmds[i]
-			p := matcher.PartitionOf(cmd.Symbol, int(np))
-			out := &c.part[p]
+			r := matcher.Route(cmd, int(np))
+			out := &c.part[max(r, 0)] // a command no partition applies has no events in any
 			lo := int32(0)
 			if i > 0 {
 				lo = out.ends[i-1]
@@ -390,7 +390,7 @@ func (r *runner) visit(fn visit) error {
 				cp = &cap
 			}
 			evs := out.events[lo:out.ends[i]]
-			if cmd.Kind.EveryPartition() {
+			if r == matcher.RouteAll {
 				every = every[:0]
 				for q := range c.part {
 					from := int32(0)

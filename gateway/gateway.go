@@ -185,7 +185,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
 		return
 	}
-	cmd := matcher.Command{Kind: matcher.KindMassCancel, Account: account, TIF: matcher.Day}
+	cmd := matcher.MassCancel{Account: account, Scope: matcher.ScopeDayOrders, Origin: matcher.OriginCancelOnDisconnect}.Command()
 	if err := g.submit.Submit(&cmd); err != nil {
 		g.logf("fix: %s logged out; its Day orders stay (exchange not accepting: %v)", s.ID(), err)
 		return

@@ -106,8 +106,8 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 		return
 	}
 	kind, _ := m.GetInt(tagMassCancelType)
-	cmd := matcher.Command{Kind: matcher.KindMassCancel, Account: account, TIF: matcher.GTC,
-		ClOrdID: id, Qty: 1, Price: int64(kind)}
+	cmd := matcher.MassCancel{Account: account, Scope: matcher.ScopeAllOrders, Report: true, RequestType: int64(kind),
+		ClOrdID: id, Origin: matcher.OriginBroker}.Command()
 	switch kind {
 	case massCancelAll:
 	case massCancelSymbol:

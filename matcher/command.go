@@ -39,13 +39,13 @@ const (
 	KindNew        Kind = 1 // a new order
 	KindCancel     Kind = 2 // cancel the order named by OrigClOrdID (or OrderID)
 	KindReplace    Kind = 3 // cancel/replace: new Price and Qty for OrigClOrdID (or OrderID)
-	KindMassCancel Kind = 4 // cancel resting orders of Account (in Symbol, or all when Symbol is 0); TIF says which, see below
+	KindMassCancel Kind = 4 // cancel resting orders of Account: a control record, MassCancel
 	// KindCheckpoint (Symbol 0, no other field) marks a point where the node
 	// takes every partition's Hash and Snapshot. Engines apply nothing.
 	KindCheckpoint Kind = 5
-	// KindCheckpointHash carries the combined state hash (Price, as int64)
-	// the node computed at the checkpoint at seq OrderID, with Qty match
-	// partitions. Engines apply nothing; replay recomputes and compares.
+	// KindCheckpointHash carries the combined state hash the node computed
+	// at a checkpoint: a control record, CheckpointHash. Engines apply
+	// nothing; replay recomputes and compares.
 	KindCheckpointHash Kind = 6
 	// KindStatus asks for the state of the account's order named by
 	// OrigClOrdID (or OrderID) in Symbol, live or finished while the engine
@@ -57,24 +57,10 @@ const (
 	// engine: each resting Day order expires (EvExpired, ReasonExpired),
 	// oldest first, GTC orders stay, and the engine forgets the ClOrdIDs of
 	// finished orders and those replaced away, so a new day may reuse them.
-	// Like KindCheckpoint it is not partitioned by symbol: the node gives
-	// it to every match partition.
+	// It is not partitioned by symbol: every match partition applies it
+	// (Route).
 	KindEndOfDay Kind = 8
 )
-
-// EveryPartition reports whether every match partition's engine applies a
-// command of kind k, instead of the one engine its symbol maps to: the end
-// of the trading day. The one place the node's match stage, its replay and
-// audit's replays learn it from. (Checkpoint kinds are applied by none.)
-func (k Kind) EveryPartition() bool { return k == KindEndOfDay }
-
-// A KindMassCancel's TIF is its scope: Day (the zero value) cancels the
-// account's Day orders only, as cancel-on-disconnect does; GTC cancels every
-// resting order, as an OrderMassCancelRequest does.
-// A KindMassCancel with Qty > 0 is answered after its cancels with one
-// EvMassCancelReport (the gateway sets it on an OrderMassCancelRequest, whose
-// MassCancelRequestType rides in Price for the report; cancel-on-disconnect
-// leaves Qty 0 and gets only the cancels).
 
 // IDLen is the fixed size of a client order id. Longer ids are refused at the
 // gateway; shorter ones are zero-padded.

@@ -59,9 +59,10 @@
 //     an EvCancelled with ReasonSelfTrade.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
-//     ReasonMassCancel); its TIF is the scope: Day, the cancel-on-disconnect
-//     kind, takes Day orders only, GTC takes every order. With nothing to
-//     cancel it causes no event.
+//     ReasonMassCancel); its scope (MassCancel.Scope) says which:
+//     ScopeDayOrders, the cancel-on-disconnect kind, takes Day orders only,
+//     ScopeAllOrders takes every order. With nothing to cancel it causes
+//     no event; with Report it ends with one EvMassCancelReport.
 //   - Status answers with one EvStatus, finding the order as a cancel
 //     would: a live order as it stands; a finished order (filled,
 //     cancelled, expired) as it ended, with LeavesQty 0 and the Reason
@@ -71,6 +72,11 @@
 //     latest ClOrdID and by its OrderID.
 //   - Checkpoint markers (KindCheckpoint, KindCheckpointHash) are for the
 //     node and replay: the engine applies nothing and says nothing.
+//
+// Mass cancels and checkpoint hashes are control records: their fields
+// are named by MassCancel and CheckpointHash (control.go), which alone map
+// them onto a Command's fields. Which of P match partitions applies a
+// command is Route's to say.
 //   - End of day (KindEndOfDay) expires every resting Day order of every
 //     book, lowest order id first (EvExpired, ReasonExpired, LeavesQty 0),
 //     and leaves GTC orders as they are; with none to expire it causes no

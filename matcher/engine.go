@@ -556,17 +556,18 @@ func (e *Engine) applyReplace(c *Command) {
 }
 
 func (e *Engine) applyMassCancel(c *Command) {
-	if c.Symbol != 0 && e.book(c.Symbol) == nil {
+	m, _ := MassCancelOf(c)
+	if m.Symbol != 0 && e.book(m.Symbol) == nil {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
 	cancelled := int64(0)
-	if a := e.accts.get(c.Account); a != nil {
+	if a := e.accts.get(m.Account); a != nil {
 		// The account's list is in acceptance order, so the cancels come oldest first.
 		for oi := a.head; oi != 0; {
 			o := &e.orders[oi]
 			next := o.anext
-			if (c.Symbol == 0 || o.symbol == c.Symbol) && (c.TIF != Day || o.tif == Day) {
+			if (m.Symbol == 0 || o.symbol == m.Symbol) && (m.Scope != ScopeDayOrders || o.tif == Day) {
 				e.unlinkLevel(e.book(o.symbol), oi)
 				o.leaves = 0
 				e.emit(EvCancelled, ReasonMassCancel, o)
@@ -576,7 +577,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 			oi = next
 		}
 	}
-	if c.Qty > 0 {
+	if m.Report {
 		e.rejectCmd(EvMassCancelReport, ReasonNone)
 		e.out[len(e.out)-1].CumQty = cancelled
 	}

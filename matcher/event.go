@@ -12,8 +12,9 @@ const (
 	EvCancelRejected EventType = 6 // a cancel or replace was refused; nothing changed
 	EvExpired        EventType = 7 // the unfilled rest of an IOC, FOK or market order, or a Day order at the end of the day
 	EvStatus         EventType = 8 // answer to KindStatus: the order as it stands or as it ended, or Reason why not (FIX ExecType OrderStatus); see Engine.applyStatus
-	// EvMassCancelReport ends a KindMassCancel that asked for it (Qty > 0):
-	// the command's own fields, with CumQty the number of orders it cancelled.
+	// EvMassCancelReport ends a mass cancel that asked for it
+	// (MassCancel.Report): the command's own fields, with CumQty the number
+	// of orders it cancelled.
 	EvMassCancelReport EventType = 9
 )
 

@@ -34,25 +34,46 @@ func NewPartitions(cfg Config, p int) (Partitions, error) {
 // PartitionOf is the partition, of p, that owns symbol. Hot path.
 func PartitionOf(symbol uint32, p int) int { return int(symbol % uint32(p)) }
 
+// What Route returns besides a partition.
+const (
+	RouteNone = -1 // no engine applies the command: the checkpoint records
+	RouteAll  = -2 // every partition's engine applies it, in partition order: the end of the day
+)
+
+// Route is the routing rule: which of p match partitions applies cmd. It
+// returns the partition that owns cmd's symbol (PartitionOf), RouteAll or
+// RouteNone. Partitions.Apply, the node's match stage and audit's replays
+// all route with it, control records included, so that they agree. A
+// checkpoint is taken by every partition all the same, beside the routing
+// (the node's match stage, audit's capture). Hot path.
+func Route(cmd *Command, p int) int {
+	switch cmd.Kind {
+	case KindCheckpoint, KindCheckpointHash:
+		return RouteNone
+	case KindEndOfDay:
+		return RouteAll
+	}
+	return PartitionOf(cmd.Symbol, p)
+}
+
 // Of is the engine that owns symbol.
 func (ps Partitions) Of(symbol uint32) *Engine { return ps[PartitionOf(symbol, len(ps))] }
 
 // Apply applies cmd as the node's match stage does and appends its events
-// to out: to the engine of its symbol, or, for a kind every partition
-// applies (Kind.EveryPartition), to each engine in partition order, the
-// order the publish stage hands their events on. Checkpoint kinds are
-// applied by none.
+// to out: to the engine Route names, or, for RouteAll, to each engine in
+// partition order, the order the publish stage hands their events on.
 func (ps Partitions) Apply(cmd *Command, out []Event) []Event {
-	switch {
-	case cmd.Kind == KindCheckpoint || cmd.Kind == KindCheckpointHash:
+	switch r := Route(cmd, len(ps)); r {
+	case RouteNone:
 		return out
-	case cmd.Kind.EveryPartition():
+	case RouteAll:
 		for _, e := range ps {
 			out = e.Apply(cmd, out)
 		}
 		return out
+	default:
+		return ps[r].Apply(cmd, out)
 	}
-	return ps.Of(cmd.Symbol).Apply(cmd, out)
 }
 
 // Hash is the state hash a checkpoint records: the engines' hashes combined

@@ -16,8 +16,8 @@ import (
 //     command. Every match partition sees it (it is not partitioned by
 //     symbol), takes its engine's Hash and Snapshot right after S, and the
 //     publish stage hands them to the checkpointer.
-//   - KindCheckpointHash at a later seq T, with OrderID = S, Price = the
-//     combined hash and Qty = the partition count. Replay (at start-up, by
+//   - KindCheckpointHash at a later seq T (matcher.CheckpointHash: S, the
+//     combined hash and the partition count). Replay (at start-up, by
 //     the standby, by `ringex replay verify`) recomputes the hash at S and
 //     refuses to go on if it differs.
 //
@@ -136,7 +136,7 @@ func (n *Node) writeCheckpoint(cp checkpoint) {
 	if n.following.Load() {
 		return // the primary's hash record follows in the stream
 	}
-	rec := matcher.Command{Kind: matcher.KindCheckpointHash, OrderID: cp.seq, Price: int64(cp.hash), Qty: int64(len(n.partitions))}
+	rec := matcher.CheckpointHash{Checkpoint: cp.seq, Hash: cp.hash, Partitions: len(n.partitions)}.Command()
 	if err := n.submit(&rec); err != nil {
 		return
 	}
@@ -175,12 +175,13 @@ func (n *Node) collectCheckpoint(seq int64) {
 // On a primary it checks its own arithmetic; on a standby it is the proof
 // that it reached the primary's state, and a difference stops it loudly.
 func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
-	if cmd.OrderID != n.cpSeq || int(cmd.Qty) != len(n.partitions) {
+	h, _ := matcher.CheckpointHashOf(cmd)
+	if h.Checkpoint != n.cpSeq || h.Partitions != len(n.partitions) {
 		return // a checkpoint taken before this process started, or with another partition count
 	}
-	if uint64(cmd.Price) != n.cpHash {
+	if h.Hash != n.cpHash {
 		err := fmt.Errorf("STATE DIVERGED: record %d says the state hash at checkpoint %d is %016x; this node computed %016x",
-			cmd.Seq, n.cpSeq, uint64(cmd.Price), n.cpHash)
+			cmd.Seq, n.cpSeq, h.Hash, n.cpHash)
 		n.fail(err)
 		return
 	}

@@ -157,10 +157,11 @@ func TestReplayRefusesWrongStateHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf [matcher.CommandSize]byte
+	wrong := matcher.CheckpointHash{Checkpoint: 2, Hash: 12345, Partitions: config.Default().Match.Partitions}.Command()
 	cmds := []*matcher.Command{
 		order(1, "S1", matcher.Sell, 100, 10),
 		{Kind: matcher.KindCheckpoint},
-		{Kind: matcher.KindCheckpointHash, OrderID: 2, Price: 12345, Qty: int64(config.Default().Match.Partitions)},
+		&wrong,
 	}
 	for i, c := range cmds {
 		c.Seq = int64(i + 1)

@@ -268,11 +268,12 @@ func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, 
 		case matcher.KindCheckpoint:
 			cpSeq, cpHash = seq, engines.Hash()
 		case matcher.KindCheckpointHash:
-			if cmd.OrderID != cpSeq || int(cmd.Qty) != len(engines) {
+			h, _ := matcher.CheckpointHashOf(&cmd)
+			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {
 				return nil // a checkpoint before fromSeq, or taken with another partition count
 			}
-			if uint64(cmd.Price) != cpHash {
-				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, uint64(cmd.Price))
+			if h.Hash != cpHash {
+				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, h.Hash)
 			}
 			checked++
 		}

@@ -169,13 +169,19 @@ func (n *Node) setupReplication() error {
 // tells it which of its records the primary lacks (never acknowledged to
 // anyone); they are set aside before it follows. A peer that does not
 // answer as a primary within the time a standby would take it for dead
-// (nothing listens, or no answer) leaves this node to start as primary.
+// (nothing listens, or no answer) leaves this node to start as primary; one
+// that answers in another replica protocol version does not.
 func (n *Node) peerIsPrimary() bool {
 	rc, h := n.cfg.Replication, n.repl.history
 	ours := h.Current()
 	timeout := time.Duration(max(rc.FailoverMs, 10*rc.HeartbeatMs)) * time.Millisecond
 	p, err := replica.Probe(rc.Primary, ours, timeout)
+	var ver *replica.VersionError
 	switch {
+	case errors.As(err, &ver):
+		// A primary of another release serves there: not beside it. As its
+		// standby this node stops at once, with the same error.
+		n.logf("ringex: the peer %s is a ringex of another replica protocol (%v): not starting as primary beside it", rc.Primary, err)
 	case err != nil:
 		n.logf("ringex: the peer %s did not answer as a primary (%v): starting as primary", rc.Primary, err)
 		return false

@@ -172,7 +172,8 @@ func (p *partition) match(s *slot, seq int64, count int) {
 	case matcher.KindCheckpointHash:
 		return // proof for replay; the live engines computed it
 	}
-	if s.cmd.Kind.EveryPartition() {
+	r := matcher.Route(&s.cmd, count)
+	if r == matcher.RouteAll {
 		// Every partition applies it (the end of the day: each expires
 		// its own Day orders). The slot's inline events belong to one
 		// partition, so each puts all of its events in its own spill
@@ -183,7 +184,7 @@ func (p *partition) match(s *slot, seq int64, count int) {
 		}
 		return
 	}
-	if matcher.PartitionOf(s.cmd.Symbol, count) != p.index {
+	if r != p.index {
 		return
 	}
 	p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])

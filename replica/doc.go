@@ -19,13 +19,15 @@
 // frame:
 //
 //	frame (20 bytes + body)
-//	+--------+--------+------+----------+-------+------------------+
-//	| crc32c | length | type | reserved | epoch | body (length)    |
-//	| u32    | u32    | u8   | 3 bytes  | u64   |                  |
-//	+--------+--------+------+----------+-------+------------------+
+//	+--------+--------+------+---------+----------+-------+------------------+
+//	| crc32c | length | type | version | reserved | epoch | body (length)    |
+//	| u32    | u32    | u8   | u8      | 2 bytes  | u64   |                  |
+//	+--------+--------+------+---------+----------+-------+------------------+
 //	  crc32c (Castagnoli) covers everything after itself; length is the
-//	  body's; epoch is the sender's current epoch (0 for a standby that has
-//	  never followed anyone)
+//	  body's; version is the sender's ProtocolVersion (1; 0 from a ringex
+//	  that predates it); epoch is the sender's current epoch (0 for a
+//	  standby that has never followed anyone). This header is the same in
+//	  every version: only what follows it may change
 //
 //	hello     standby → primary, first frame of a connection
 //	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
@@ -48,11 +50,14 @@
 //	          marks; Receiver.PrimaryDelivered); count 0 when the primary
 //	          has no gateway. The primary
 //	          sends one every heartbeat interval even while records stream
-//	refuse    primary → standby: | reason (UTF-8) |, after which the
-//	          primary closes the connection. A reason that contains "this
-//	          primary is stale and must not serve" is final: the standby
-//	          stops (RefusedError.Final). Any other may heal: the standby
-//	          asks again, 1 s later doubling to RefusedRetryMaxMs
+//	refuse    primary → standby or prober: | code u32 | reason (UTF-8) |,
+//	          after which the primary closes the connection. The code
+//	          (RefuseCode) is what the standby acts on; the reason is for
+//	          the operator. RefuseStale (1, the standby knows a later epoch)
+//	          and RefuseVersion (3) are final: the standby stops
+//	          (RefusedError.Final). RefuseNoSnapshot (2), and a code the
+//	          standby does not know, may heal: it asks again, 1 s later
+//	          doubling to RefusedRetryMaxMs
 //	snapshot  primary → standby, after welcome, before any records frame,
 //	          for a standby the journal no longer reaches; one or more:
 //	          | seq u64 | hash u64 | total u64 | offset u64 | chunk |
@@ -73,6 +78,13 @@
 // A connection is nobody's standby until its first frame: a hello makes it
 // the standby (replacing any other), a probe is answered and closed without
 // touching the standby's connection or its acknowledgements (Probe).
+//
+// Both sides check every frame's version before anything else of it. A
+// primary answers a first frame of another version (hello or probe) with a
+// refuse coded RefuseVersion naming both versions; a standby or prober that
+// reads a frame of another version stops with a *VersionError naming both.
+// Frames of two versions are never mixed on a connection, and there is no
+// negotiation: both nodes of a pair run the same ProtocolVersion.
 //
 // A frame body is at most MaxFrameBytes. A bad CRC, an unknown type, a
 // length over the bound, a records frame whose first seq is not the next

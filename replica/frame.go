@@ -15,6 +15,12 @@ const MaxFrameBytes = 16 << 20
 
 const frameHeaderBytes = 20
 
+// ProtocolVersion is the version of the wire format this package speaks,
+// carried in every frame's header. A peer that speaks another is refused
+// (RefuseVersion) or left (VersionError): frames of two versions are never
+// mixed on a connection. Ringex before the field sent 0 there.
+const ProtocolVersion = 1
+
 // Frame types.
 const (
 	typeHello     = 1
@@ -49,6 +55,7 @@ type frameWriter struct {
 func (w *frameWriter) begin(typ byte, epoch uint64) {
 	w.buf = append(w.buf[:0], make([]byte, frameHeaderBytes)...)
 	w.buf[8] = typ
+	w.buf[9] = ProtocolVersion
 	binary.LittleEndian.PutUint64(w.buf[12:], epoch)
 }
 
@@ -82,6 +89,16 @@ func newFrameReader(r io.Reader) *frameReader {
 // errFrame marks a frame that arrived whole but is not valid.
 var errFrame = errors.New("replica: bad frame")
 
+// VersionError is a frame from a peer that speaks another ProtocolVersion.
+// Nothing else of the frame is read: its layout may differ.
+type VersionError struct {
+	Peer, Ours uint8
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("replica: the peer speaks replica protocol version %d, this node version %d: run the same ringex release on both nodes", e.Peer, e.Ours)
+}
+
 func (fr *frameReader) next() (frame, error) {
 	var hdr [frameHeaderBytes]byte
 	if _, err := io.ReadFull(fr.r, hdr[:]); err != nil {
@@ -101,6 +118,9 @@ func (fr *frameReader) next() (frame, error) {
 	crc := crc32.Update(crc32.Checksum(hdr[4:], castagnoli), castagnoli, body)
 	if crc != binary.LittleEndian.Uint32(hdr[0:]) {
 		return frame{}, fmt.Errorf("%w: crc mismatch on a %d-byte type %d frame", errFrame, n, hdr[8])
+	}
+	if hdr[9] != ProtocolVersion {
+		return frame{}, &VersionError{Peer: hdr[9], Ours: ProtocolVersion}
 	}
 	if hdr[8] < typeHello || hdr[8] > typeLast {
 		return frame{}, fmt.Errorf("%w: unknown type %d", errFrame, hdr[8])

@@ -128,7 +128,9 @@ func (e *StepDownError) Error() string {
 // nothing listens there (a standby opens no replication port, a stopped
 // node none). Any other failure within timeout (no route, no answer, an
 // answer that is not a Sender's, as from a ringex that predates probes) is
-// an error, and the caller cannot tell whether a primary serves there.
+// an error, and the caller cannot tell whether a primary serves there. A
+// Sender of another ProtocolVersion is a *VersionError: something serves
+// there, and this node cannot follow it.
 func Probe(addr string, epoch uint64, timeout time.Duration) (PeerState, error) {
 	deadline := time.Now().Add(timeout)
 	c, err := net.DialTimeout("tcp", addr, timeout)
@@ -146,8 +148,15 @@ func Probe(addr string, epoch uint64, timeout time.Duration) (PeerState, error) 
 		return PeerState{}, fmt.Errorf("replica: probe %s: %w", addr, err)
 	}
 	f, err := newFrameReader(c).next()
+	var ver *VersionError
+	if errors.As(err, &ver) {
+		return PeerState{}, fmt.Errorf("replica: probe %s: %w", addr, err)
+	}
 	if err != nil {
 		return PeerState{}, fmt.Errorf("replica: probe %s: no answer: %w", addr, err)
+	}
+	if f.typ == typeRefuse {
+		return PeerState{}, fmt.Errorf("replica: probe %s: %w", addr, refused(f.body))
 	}
 	if f.typ != typeAnswer {
 		return PeerState{}, fmt.Errorf("replica: probe %s: answered with a type %d frame", addr, f.typ)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,26 +69,6 @@ type BehindError struct {
 func (e *BehindError) Error() string {
 	return fmt.Sprintf("replica: this standby (at seq %d) is behind what the primary's journal holds; the primary sent its snapshot at seq %d (%d bytes, in %s): it must be installed (replica.InstallSnapshot) and the standby started again",
 		e.Last, e.Seq, e.Size, e.Path)
-}
-
-// RefusedError says that the primary refused this standby. Final says that
-// asking again cannot help (see staleRefusal): Run returns it. A refusal
-// that is not final may heal (the primary lacks a snapshot the standby
-// needs until its next checkpoint, or a reason a newer primary gives that
-// this standby does not know): Run logs it and asks again, with a capped
-// backoff, instead of returning.
-type RefusedError struct {
-	Reason string
-	Final  bool
-}
-
-func (e *RefusedError) Error() string {
-	return "replica: the primary refused this standby: " + e.Reason
-}
-
-// refused reads a refuse frame's reason.
-func refused(reason string) *RefusedError {
-	return &RefusedError{Reason: reason, Final: strings.Contains(reason, staleRefusal)}
 }
 
 // Receiver is the standby's side: it connects to the primary, says where it
@@ -158,6 +137,7 @@ func (r *Receiver) Run() error {
 		var ref *RefusedError
 		var behind *BehindError
 		var fatal *fatalError
+		var ver *VersionError
 		wait := backoff
 		switch {
 		case r.isStopped():
@@ -168,8 +148,8 @@ func (r *Receiver) Run() error {
 			r.everInSync.Store(false)
 			refusedWait = min(max(2*refusedWait, time.Second), refusedWaitMax)
 			wait = refusedWait
-			r.logf("replica: REFUSED by the primary %s: %s; asking again in %v", r.opts.Primary, ref.Reason, wait)
-		case errors.As(err, &div), errors.As(err, &ref), errors.As(err, &behind):
+			r.logf("replica: REFUSED by the primary %s (%s): %s; asking again in %v", r.opts.Primary, ref.Code, ref.Reason, wait)
+		case errors.As(err, &div), errors.As(err, &ref), errors.As(err, &behind), errors.As(err, &ver):
 			return err
 		case errors.As(err, &fatal):
 			return fatal.err
@@ -310,7 +290,7 @@ func (r *Receiver) session() error {
 	}
 	switch f.typ {
 	case typeRefuse:
-		return refused(string(f.body))
+		return refused(f.body)
 	case typeWelcome:
 	default:
 		return fmt.Errorf("first frame from the primary is type %d, want welcome", f.typ)

@@ -333,8 +333,8 @@ func TestStalePrimaryRefused(t *testing.T) {
 	sb := startStandby(t, sbDir, p.s.Addr().String())
 	err := <-sb.done
 	var ref *RefusedError
-	if !errors.As(err, &ref) || !ref.Final {
-		t.Fatalf("got %v, want a final refusal", err)
+	if !errors.As(err, &ref) || !ref.Final || ref.Code != RefuseStale {
+		t.Fatalf("got %v, want a final refusal coded RefuseStale", err)
 	}
 	sb.j.Close()
 }

@@ -62,16 +62,6 @@ type SenderStats struct {
 	Connections int64 // handshakes completed
 }
 
-// staleRefusal ends the reason of the refusal of a standby whose history
-// holds an epoch this primary lacks. It is the one refusal a standby does
-// not wait out (RefusedError.Final): a newer primary exists, or existed,
-// and this one never learns a later epoch while it serves; following it
-// would lose what the newer one acknowledged. Which node serves is the
-// operator's decision (or this primary's to step down), so the standby
-// stops and says so. The text is the signal, as a refuse frame carries only
-// a reason, and primaries that predate Final already end the reason so.
-const staleRefusal = "this primary is stale and must not serve"
-
 // ErrClosed is returned by Await after Close.
 var ErrClosed = errors.New("replica: closed")
 
@@ -288,6 +278,12 @@ func (s *Sender) open(c net.Conn) {
 	s.mu.Lock()
 	delete(s.opening, c)
 	s.mu.Unlock()
+	var ver *VersionError
+	if errors.As(err, &ver) {
+		s.refuse(c, s.opts.History.Current(), RefuseVersion, fmt.Sprintf("the peer speaks replica protocol version %d, this primary version %d", ver.Peer, ver.Ours))
+		c.Close()
+		return
+	}
 	if err == nil && f.typ == typeProbe {
 		s.answerProbe(c, f.epoch)
 		c.Close()
@@ -384,7 +380,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 	epoch := s.opts.History.Current()
 	keep, newer := agreement(ours, theirs, last)
 	if newer {
-		return s.refuse(c, epoch, fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal))
+		return s.refuse(c, epoch, RefuseStale, fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal))
 	}
 	if shipped := s.shipped.Load(); keep > shipped {
 		return fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
@@ -400,7 +396,7 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 			defer snap.file.Close()
 		}
 		if reason != "" {
-			return s.refuse(c, epoch, reason)
+			return s.refuse(c, epoch, RefuseNoSnapshot, reason)
 		}
 	}
 	fw.begin(typeWelcome, epoch)
@@ -444,19 +440,6 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 		return rerr
 	}
 	return werr
-}
-
-// refuse logs why the standby on c is not served, tells it in a refuse
-// frame, and returns the reason as the connection's error; the caller
-// closes the connection. A failed write is not reported: the standby,
-// told or not, is dropped the same way.
-func (s *Sender) refuse(c net.Conn, epoch uint64, reason string) error {
-	s.logf("replica: REFUSING standby %s: %s", c.RemoteAddr(), reason)
-	var fw frameWriter
-	fw.begin(typeRefuse, epoch)
-	fw.buf = append(fw.buf, reason...)
-	c.Write(fw.finish())
-	return errors.New(reason)
 }
 
 // readAcks takes the standby's acks and heartbeats until the connection

@@ -309,9 +309,9 @@ func stateHash(t *testing.T, recs [][]byte) uint64 {
 	for i := range specs {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
-	engines := make([]*matcher.Engine, cfg.Match.Partitions)
-	for i := range engines {
-		engines[i] = matcher.New(matcher.Config{Symbols: specs})
+	engines, err := matcher.NewPartitions(matcher.Config{Symbols: specs}, cfg.Match.Partitions)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var cmd matcher.Command
 	var scratch []matcher.Event
@@ -319,16 +319,9 @@ func stateHash(t *testing.T, recs [][]byte) uint64 {
 		if err := cmd.Decode(rec); err != nil {
 			t.Fatalf("record %d: %v", i+1, err)
 		}
-		if cmd.Kind == matcher.KindCheckpoint || cmd.Kind == matcher.KindCheckpointHash {
-			continue
-		}
-		scratch = engines[cmd.Symbol%uint32(len(engines))].Apply(&cmd, scratch[:0])
+		scratch = engines.Apply(&cmd, scratch[:0])
 	}
-	hashes := make([]uint64, len(engines))
-	for i, e := range engines {
-		hashes[i] = e.Hash()
-	}
-	return matcher.CombineHashes(hashes)
+	return engines.Hash()
 }
 
 // checkAcked: every order acknowledged by the old primary is in the new
