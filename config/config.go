@@ -7,7 +7,6 @@ package config
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -190,10 +189,8 @@ func Load(path string) (Config, error) {
 
 func parse(b []byte, name string) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	if err := decodeStrict(b, &c); err != nil {
+		return Config{}, fmt.Errorf("config %s:%w", name, err)
 	}
 	if err := c.Check(); err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", name, err)
