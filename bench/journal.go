@@ -64,10 +64,7 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 	if err := setSync(&ncfg, cfg.Sync); err != nil {
 		return nil, err
 	}
-	mode, err := journal.ParseSync(ncfg.Journal.Sync)
-	if err != nil {
-		return nil, err
-	}
+	mode := ncfg.Journal.Sync
 	dir, err := os.MkdirTemp(cfg.Dir, "ringex-bench-journal-")
 	if err != nil {
 		return nil, err

@@ -155,7 +155,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 	}
 	stop()
 	stopErr := n.Stop()
-	res := &Result{Name: cfg.Name, Mode: "pipeline", Target: "ringex node (no FIX)", Sync: ncfg.Journal.Sync, WakeGridNs: int64(cfg.WakeGrid),
+	res := &Result{Name: cfg.Name, Mode: "pipeline", Target: "ringex node (no FIX)", Sync: ncfg.Journal.Sync.String(), WakeGridNs: int64(cfg.WakeGrid),
 		RateAsked: cfg.RatePerSec, Sessions: cfg.Accounts, Inflight: cfg.InflightMax,
 		DurationSec: cfg.Duration.Seconds(), WarmupSec: cfg.Warmup.Seconds(),
 		Sent: sent.Load(), Answered: sk.tr.answered.Load(), Measured: sk.tr.measured,

@@ -65,7 +65,7 @@ func setSync(cfg *config.Config, sync string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Journal.Sync = mode.String()
+	cfg.Journal.Sync = mode
 	if mode == journal.SyncInterval && cfg.Journal.SyncIntervalMs <= 0 {
 		cfg.Journal.SyncIntervalMs = 2
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/ringex/ringex/journal"
 )
 
 // SuiteConfig shapes the quick suite (make bench).
@@ -149,7 +151,7 @@ func suiteSweep(cfg SuiteConfig) ([]*Result, error) {
 // it held, or when there is no journal-alone result.
 func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 	for _, r := range results {
-		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == "none" || r.Ack.P99 < int64(p99Max) {
+		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == journal.SyncNone.String() || r.Ack.P99 < int64(p99Max) {
 			continue
 		}
 		note := fmt.Sprintf("disk floor: the journal alone at %s/s (write + fsync, nothing else of ringex) has p99 %s, above %v: on this machine the journal alone misses %v at that rate",

@@ -109,7 +109,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "", "configuration `file` (JSON, see 'ringex config'); empty: the embedded default")
 	dataDir := fs.String("data", "", "data `dir` for the journal; overrides the config's dataDir (default ./data)")
 	listen := fs.String("listen", "", "FIX `host:port` to listen on; overrides the config's fix.listen (default 127.0.0.1:9878)")
-	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
+	var role config.Role
+	fs.TextVar(&role, "role", config.RoleNone, "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
@@ -166,7 +167,10 @@ is stale") exits: which node serves is for the operator to decide.
 	if *listen != "" {
 		cfg.FIX.Listen = *listen
 	}
-	for _, o := range []struct{ flag, to *string }{{role, &cfg.Replication.Role}, {primary, &cfg.Replication.Primary},
+	if role != config.RoleNone {
+		cfg.Replication.Role = role
+	}
+	for _, o := range []struct{ flag, to *string }{{primary, &cfg.Replication.Primary},
 		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}} {
 		if *o.flag != "" {
 			*o.to = *o.flag
