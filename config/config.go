@@ -11,6 +11,7 @@ package config
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -195,16 +196,22 @@ func Load(path string) (Config, error) {
 
 func parse(b []byte, name string) (Config, error) {
 	var c Config
-	if err := decodeStrict(b, &c); err != nil {
+	d, err := decodeStrict(b, &c)
+	if err == nil {
+		err = d.locate(c.Check())
+	}
+	var fe *FileError
+	if errors.As(err, &fe) {
 		return Config{}, fmt.Errorf("config %s:%w", name, err)
 	}
-	if err := c.Check(); err != nil {
+	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", name, err)
 	}
 	return c, nil
 }
 
-// Check reports the first setting that cannot work.
+// Check reports the first setting that cannot work. Each error begins with
+// the JSON path of the setting to fix, which Load finds in the file.
 func (c *Config) Check() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("dataDir is empty")

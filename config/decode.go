@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -44,22 +45,47 @@ func (e *FileError) Unwrap() error { return e.Err }
 // It walks the document with json.Decoder's tokens, so that it knows where
 // it is, and lets encoding/json decode each leaf value (strings, numbers,
 // booleans and anything with its own UnmarshalText or UnmarshalJSON)
-// straight into the field.
-func decodeStrict(src []byte, v any) error {
-	d := &decoder{src: src, dec: json.NewDecoder(bytes.NewReader(src))}
+// straight into the field. It returns where each key and array element
+// it read begins, for errors found later.
+func decodeStrict(src []byte, v any) (*decoder, error) {
+	d := &decoder{src: src, dec: json.NewDecoder(bytes.NewReader(src)), at: map[string]int{}}
 	if err := d.object(reflect.ValueOf(v).Elem(), ""); err != nil {
-		return err
+		return nil, err
 	}
 	at := d.next()
 	if _, err := d.dec.Token(); err != io.EOF {
-		return d.errAt(at, "", errors.New("more after the configuration's closing brace"))
+		return nil, d.errAt(at, "", errors.New("more after the configuration's closing brace"))
 	}
-	return nil
+	return d, nil
 }
 
 type decoder struct {
 	src []byte
 	dec *json.Decoder
+	at  map[string]int // by JSON path, the offset of each key and array element read
+}
+
+// leadingPath matches the JSON path an error message begins with.
+var leadingPath = regexp.MustCompile(`^[A-Za-z]\w*(\.[A-Za-z]\w*|\[\d+\])*`)
+
+// locate returns err, whose message begins with the JSON path of a setting
+// (as Check's do), as a *FileError at that key in the file, or at the
+// nearest enclosing one the file has; err itself if it has none.
+func (d *decoder) locate(err error) error {
+	if err == nil {
+		return nil
+	}
+	for path := leadingPath.FindString(err.Error()); path != ""; {
+		if off, ok := d.at[path]; ok {
+			return d.errAt(off, "", err)
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return err
 }
 
 // next is the offset of the next token: the decoder's offset past any
@@ -123,6 +149,7 @@ func (d *decoder) object(v reflect.Value, path string) error {
 			return d.errAt(at, keyPath, errors.New("key given twice"))
 		}
 		seen[key] = true
+		d.at[keyPath] = at
 		if err := d.value(v.Field(i), keyPath); err != nil {
 			return err
 		}
@@ -138,7 +165,9 @@ func (d *decoder) array(v reflect.Value, path string) error {
 	v.SetLen(0)
 	for i := 0; d.dec.More(); i++ {
 		v.Set(reflect.Append(v, reflect.Zero(v.Type().Elem())))
-		if err := d.value(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+		elemPath := fmt.Sprintf("%s[%d]", path, i)
+		d.at[elemPath] = d.next()
+		if err := d.value(v.Index(i), elemPath); err != nil {
 			return err
 		}
 	}

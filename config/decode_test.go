@@ -11,8 +11,9 @@ import (
 )
 
 // TestFileErrorsNameFileLineColumnAndPath: a file that cannot be read
-// into a Config is refused with its name, the line and column of the
-// offending key or value, its JSON path, and why. Each case edits the
+// into a Config, or holds a setting that cannot work, is refused with its
+// name, the line and column of the offending key or value, its JSON path,
+// and why. Each case edits the
 // default file; § marks where the error must point (and is removed).
 func TestFileErrorsNameFileLineColumnAndPath(t *testing.T) {
 	def := string(DefaultJSON())
@@ -48,6 +49,13 @@ func TestFileErrorsNameFileLineColumnAndPath(t *testing.T) {
 		{"unknown_key_in_array_element", `{"beginString": "FIX.4.4", "targetCompID": "BROKER02"}`, `{"beginString": "FIX.4.4", "targetCompID": "BROKER02", §"throttle": 5}`, "fix.sessions[1].throttle", "unknown key"},
 		{"key_given_twice", `"dataDir": "./data",`, `"dataDir": "./data", §"dataDir": "/var",`, "dataDir", "key given twice"},
 		{"not_an_object", def, `§[]`, "", "got an array, want an object"},
+		// Settings that decode but cannot work (Check) point at their key,
+		// or at the nearest enclosing one when the key is missing.
+		{"check_begin_string", `{"beginString": "FIX.4.4", "targetCompID": "BROKER02"}`, `{§"beginString": "FIX.4.2x", "targetCompID": "BROKER02"}`, "", `fix.sessions[1].beginString "FIX.4.2x": want FIX.4.4 or FIX.4.2`},
+		{"check_partitions", `"match": {"partitions": 2}`, `"match": {§"partitions": 0}`, "", "match.partitions 0: want 1 to 64"},
+		{"check_missing_tick_size", `{"name": "AMZN", "tickSize": "0.01", "lotSize": 1}`, `§{"name": "AMZN", "lotSize": 1}`, "", "symbols[3] AMZN: tickSize is required"},
+		{"check_missing_listen", `"fix": {
+    "listen": "127.0.0.1:9878",`, `§"fix": {`, "", "fix.listen and fix.senderCompID are required"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !strings.Contains(def, tc.from) {
@@ -78,7 +86,7 @@ func TestFileErrorsNameFileLineColumnAndPath(t *testing.T) {
 // decoder gives what encoding/json gives.
 func TestStrictDecodeAgreesWithEncodingJSON(t *testing.T) {
 	var strict, std Config
-	if err := decodeStrict(DefaultJSON(), &strict); err != nil {
+	if _, err := decodeStrict(DefaultJSON(), &strict); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(DefaultJSON(), &std); err != nil {
@@ -89,7 +97,7 @@ func TestStrictDecodeAgreesWithEncodingJSON(t *testing.T) {
 	}
 	no := false
 	withOptional := strings.Replace(string(DefaultJSON()), `"targetCompID": "BROKER08"}`, `"targetCompID": "BROKER08", "cancelOnDisconnect": false, "password": "pw", "throttleMsgsPerSec": 10}`, 1)
-	if err := decodeStrict([]byte(withOptional), &strict); err != nil {
+	if _, err := decodeStrict([]byte(withOptional), &strict); err != nil {
 		t.Fatal(err)
 	}
 	if s := strict.FIX.Sessions[7]; s.CancelOnDisconnect == nil || *s.CancelOnDisconnect != no || s.Password != "pw" || s.ThrottleMsgsPerSec != 10 {

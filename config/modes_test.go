@@ -70,8 +70,8 @@ func TestModeNamesRefused(t *testing.T) {
 		{"role", strings.Replace(def, `"role": ""`, `"role": "leader"`, 1), `:31:27: replication.role: "leader": want primary, standby or empty`},
 		{"mode", strings.Replace(def, `"mode": "sync"`, `"mode": "semi"`, 1), `:32:27: replication.mode: "semi": want sync or async`},
 		{"on_standby_lost", strings.Replace(def, `"onStandbyLost": "wait"`, `"onStandbyLost": 1`, 1), `:32:52: replication.onStandbyLost: got number, want a string`},
-		{"mode_empty_with_a_role", primary(strings.Replace(def, `"mode": "sync"`, `"mode": ""`, 1)), `: replication.mode "": want sync or async`},
-		{"wait_empty", strings.Replace(def, `"wait": "hybrid"`, `"wait": ""`, 1), `: ring.wait "": want hybrid or spin`},
+		{"mode_empty_with_a_role", primary(strings.Replace(def, `"mode": "sync"`, `"mode": ""`, 1)), `:32:19: replication.mode "": want sync or async`},
+		{"wait_empty", strings.Replace(def, `"wait": "hybrid"`, `"wait": ""`, 1), `:29:31: ring.wait "": want hybrid or spin`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.json")
