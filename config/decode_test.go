@@ -10,12 +10,12 @@ import (
 	"testing"
 )
 
-// TestFileErrorsNameFileLineColumnAndPath: a file that cannot be read
+// TestConfigFileErrorsNameFileLineColumnAndPath: a file that cannot be read
 // into a Config, or holds a setting that cannot work, is refused with its
 // name, the line and column of the offending key or value, its JSON path,
 // and why. Each case edits the
 // default file; § marks where the error must point (and is removed).
-func TestFileErrorsNameFileLineColumnAndPath(t *testing.T) {
+func TestConfigFileErrorsNameFileLineColumnAndPath(t *testing.T) {
 	def := string(DefaultJSON())
 	for _, tc := range []struct {
 		name, from, to string
@@ -82,9 +82,9 @@ func TestFileErrorsNameFileLineColumnAndPath(t *testing.T) {
 	}
 }
 
-// TestStrictDecodeAgreesWithEncodingJSON: on a file both accept, the strict
+// TestConfigStrictDecodeAgreesWithEncodingJSON: on a file both accept, the strict
 // decoder gives what encoding/json gives.
-func TestStrictDecodeAgreesWithEncodingJSON(t *testing.T) {
+func TestConfigStrictDecodeAgreesWithEncodingJSON(t *testing.T) {
 	var strict, std Config
 	if _, err := decodeStrict(DefaultJSON(), &strict); err != nil {
 		t.Fatal(err)

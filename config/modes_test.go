@@ -11,10 +11,10 @@ import (
 	"github.com/ringex/ringex/journal"
 )
 
-// TestModesKeepTheirJSONText: the typed modes write the text a file has
+// TestConfigModesKeepTheirJSONText: the typed modes write the text a file has
 // always had, so a Config marshals to the keys and values of the embedded
 // default file and reads back to the same Config.
-func TestModesKeepTheirJSONText(t *testing.T) {
+func TestConfigModesKeepTheirJSONText(t *testing.T) {
 	def := Default()
 	b, err := json.Marshal(def)
 	if err != nil {
@@ -55,10 +55,10 @@ func TestModesKeepTheirJSONText(t *testing.T) {
 	}
 }
 
-// TestModeNamesRefused: a mode no type knows is refused as the file is
+// TestConfigModeNamesRefused: a mode no type knows is refused as the file is
 // read, naming its place and the modes there are; one left empty where a
 // mode is required is refused by Check, as before the modes were typed.
-func TestModeNamesRefused(t *testing.T) {
+func TestConfigModeNamesRefused(t *testing.T) {
 	def := string(DefaultJSON())
 	primary := func(s string) string { return strings.Replace(s, `"role": ""`, `"role": "primary"`, 1) }
 	for _, tc := range []struct {

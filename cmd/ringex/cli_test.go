@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringex/ringex/config"
 )
 
 // commandUsages is every command, verb and mode of ringex with how its
@@ -106,5 +110,21 @@ func TestHelpListsEveryCommandAndMode(t *testing.T) {
 		if !strings.Contains(out, m.name) {
 			t.Errorf("ringex --help does not list bench mode %q", m.name)
 		}
+	}
+}
+
+// TestConfigPrintsTheEmbeddedDefault: 'ringex config' prints the embedded
+// file byte for byte, which a strict read accepts.
+func TestConfigPrintsTheEmbeddedDefault(t *testing.T) {
+	code, out, errOut := runCLI("config")
+	if code != 0 || errOut != "" || out != string(config.DefaultJSON()) {
+		t.Fatalf("ringex config: exit %d, stderr %q, stdout not the embedded default:\n%s", code, errOut, out)
+	}
+	path := filepath.Join(t.TempDir(), "c.json")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := config.Load(path); err != nil {
+		t.Fatal(err)
 	}
 }
