@@ -59,6 +59,7 @@ func decodeStrict(src []byte, v any) (*decoder, error) {
 	return d, nil
 }
 
+// A decoder walks one file (decodeStrict).
 type decoder struct {
 	src []byte
 	dec *json.Decoder
