@@ -34,8 +34,8 @@ import (
 // at all, stalls a few times in 8 s (p99 0.3-0.8 ms).
 type JournalConfig struct {
 	Name       string
-	Dir        string  // where the run's journal folder goes (removed after); "": the system's temp dir
-	Sync       string  // batch, interval or none
+	Dir        string // where the run's journal folder goes (removed after); "": the system's temp dir
+	Sync       journal.SyncMode
 	RatePerSec float64 // > 0: the journal alone has no closed loop
 	Duration   time.Duration
 	Warmup     time.Duration
@@ -61,9 +61,7 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 		return nil, errors.New("bench journal: need --rate above 0 and a duration longer than the warm-up")
 	}
 	ncfg := config.Default()
-	if err := setSync(&ncfg, cfg.Sync); err != nil {
-		return nil, err
-	}
+	setSync(&ncfg, cfg.Sync)
 	mode := ncfg.Journal.Sync
 	dir, err := os.MkdirTemp(cfg.Dir, "ringex-bench-journal-")
 	if err != nil {

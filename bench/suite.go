@@ -11,7 +11,7 @@ import (
 // SuiteConfig shapes the quick suite (make bench).
 type SuiteConfig struct {
 	Duration, Warmup, Drain time.Duration
-	Sync                    string // journal sync of the ringex runs
+	Sync                    journal.SyncMode // of the ringex runs
 	Seed                    uint64
 	Sweep                   bool          // end with a rate sweep of ringex over FIX
 	SweepP99                time.Duration // the p99 a sweep step must stay under
@@ -168,11 +168,11 @@ func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 
 func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	if sr.Target == "journal" {
-		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, RatePerSec: sr.Rate,
+		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync.String() + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, RatePerSec: sr.Rate,
 			Duration: cfg.Duration, Warmup: cfg.Warmup, Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
 	if sr.Target == "pipeline" {
-		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, Accounts: sr.Sessions,
+		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync.String() + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, Accounts: sr.Sessions,
 			RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
 			Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 8), Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
@@ -185,7 +185,7 @@ func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	}
 	name := sr.Name
 	if sr.Target == "ringex" {
-		name += " sync=" + cfg.Sync
+		name += " sync=" + cfg.Sync.String()
 	}
 	name += GridSuffix(cfg.WakeGrid)
 	return RunFIXTarget(sr.Target, fc, name, cfg.Sync, nil)

@@ -37,19 +37,6 @@ func (m SyncMode) String() string {
 	return fmt.Sprintf("SyncMode(%d)", int(m))
 }
 
-// ParseSync is the SyncMode a config names: "batch" (or ""), "interval" or
-// "none", the names String gives.
-func ParseSync(name string) (SyncMode, error) {
-	m := SyncBatch
-	if name == "" {
-		return m, nil
-	}
-	if err := m.UnmarshalText([]byte(name)); err != nil {
-		return SyncBatch, fmt.Errorf("journal sync %w", err)
-	}
-	return m, nil
-}
-
 // UnmarshalText reads a SyncMode's name, as String gives it (a config
 // file's journal.sync); it refuses any other, "" included.
 func (m *SyncMode) UnmarshalText(name []byte) error {

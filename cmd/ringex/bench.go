@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/bench"
+	"github.com/ringex/ringex/journal"
 )
 
 // benchModes are the modes of `ringex bench`, in the order its usage lists
@@ -128,7 +129,8 @@ type benchFlags struct {
 	duration, warmup, drain        time.Duration
 	inflight, sessions             int
 	seed                           uint64
-	sync, out, dir                 string
+	sync                           journal.SyncMode
+	out, dir                       string
 	addr, begin, prefix, senders   string
 	target, password, symbols, mix string
 	self, responder, qfgo, compare bool
@@ -151,11 +153,11 @@ func newBenchFlags(mode string) *benchFlags {
 	fs.Float64Var(&f.rate, "rate", 10000, rateUsage)
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send, warm-up included")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "requests planned in this first part are sent but not measured")
-	syncUsage := "journal sync of the node (pipeline, fix --self): batch, interval (2 ms) or none"
+	syncUsage := "journal sync `mode` of the node (pipeline, fix --self): batch, interval (2 ms) or none"
 	if mode == "journal" {
-		syncUsage = "the journal's sync, as the node's: batch (fsync every batch), interval (at most every 2 ms) or none"
+		syncUsage = "the journal's sync `mode`, as the node's: batch (fsync every batch), interval (at most every 2 ms) or none"
 	}
-	fs.StringVar(&f.sync, "sync", "batch", syncUsage)
+	fs.TextVar(&f.sync, "sync", journal.SyncBatch, syncUsage)
 	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
 	fs.DurationVar(&f.wakeGrid, "wake-grid", 0, wakeGridUsage)
 	if mode == "journal" {
@@ -441,7 +443,7 @@ func benchSuite(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "length of each run, warm-up included")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured start of each run")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait for answers after each run")
-	fs.StringVar(&cfg.Sync, "sync", "batch", "journal sync of the ringex runs")
+	fs.TextVar(&cfg.Sync, "sync", journal.SyncBatch, "journal sync `mode` of the ringex runs: batch, interval (2 ms) or none")
 	fs.DurationVar(&cfg.WakeGrid, "wake-grid", 0, wakeGridUsage)
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the order mix")
 	fs.BoolVar(&cfg.Sweep, "sweep", true, "end with a rate sweep of ringex over FIX (10,000/s steps, 3 s each)")

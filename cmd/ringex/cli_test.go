@@ -83,10 +83,11 @@ func TestUsageOnUnknownFlag(t *testing.T) {
 	}
 }
 
-// TestUsageOnStrayArgument: a command that takes no arguments refuses one
-// with exit 2 and its usage on stderr.
-func TestUsageOnStrayArgument(t *testing.T) {
-	for _, args := range [][]string{{"serve", "extra"}, {"config", "extra"}, {"status", "extra"}, {"bench", "fix", "extra"}, {"bench", "mix", "--out"}} {
+// TestUsageOnBadArgument: a stray argument, a missing one or a mode no one
+// knows is refused with exit 2 and the command's usage on stderr.
+func TestUsageOnBadArgument(t *testing.T) {
+	for _, args := range [][]string{{"serve", "extra"}, {"config", "extra"}, {"status", "extra"}, {"bench", "fix", "extra"}, {"bench", "mix", "--out"},
+		{"serve", "--role", "leader"}, {"bench", "journal", "--sync", "sometimes"}, {"bench", "suite", "--sync", "always"}} {
 		code, out, errOut := runCLI(args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, "Usage: ringex "+args[0]) {
 			t.Errorf("ringex %s: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", strings.Join(args, " "), code, out, errOut)
