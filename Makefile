@@ -24,8 +24,19 @@ test: vet ## run every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
 
-acceptance-data: ## refresh testdata/fix-acceptance from ../shared/fix-acceptance
-	rm -rf testdata/fix-acceptance && cp -r ../shared/fix-acceptance testdata/
+# Where `make acceptance-data` copies the QuickFIX acceptance scenarios from.
+ACCEPTANCE_SRC ?= ../shared/fix-acceptance
+
+# The copy goes beside the old one first; the old one is swapped out only once
+# the new one is whole, so a missing or failed source leaves testdata as it was.
+acceptance-data: ## refresh testdata/fix-acceptance from ACCEPTANCE_SRC (default ../shared/fix-acceptance); refuses, changing nothing, if it is missing
+	@test -f "$(ACCEPTANCE_SRC)/LICENSE" -a -d "$(ACCEPTANCE_SRC)/fix42" -a -d "$(ACCEPTANCE_SRC)/fix44" || \
+		{ echo "make acceptance-data: $(ACCEPTANCE_SRC) is not a copy of the acceptance suite (no LICENSE, fix42/ or fix44/ there); testdata/fix-acceptance is unchanged. Set ACCEPTANCE_SRC=DIR." >&2; exit 1; }
+	rm -rf testdata/.fix-acceptance.new testdata/.fix-acceptance.old
+	cp -r "$(ACCEPTANCE_SRC)" testdata/.fix-acceptance.new
+	if [ -e testdata/fix-acceptance ]; then mv testdata/fix-acceptance testdata/.fix-acceptance.old; fi
+	mv testdata/.fix-acceptance.new testdata/fix-acceptance
+	rm -rf testdata/.fix-acceptance.old
 
 clean: ## remove build output and the local journal
 	rm -rf bin data

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -132,7 +133,7 @@ func (c *countingPublisher) Publish(*matcher.Event) { c.n.Add(1) }
 func TestVerifyALiveNodesCheckpoints(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	cfg.Journal.Sync = "none"
+	cfg.Journal.Sync = journal.SyncNone
 	cfg.Snapshot.EveryCommands, cfg.Snapshot.EverySec = 1000, 0
 	pub := &countingPublisher{}
 	n, err := node.Start(cfg, node.Options{Logf: func(string, ...any) {}, Publisher: pub})

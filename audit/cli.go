@@ -113,7 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "diff":
 		return cmdDiff(rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ringex replay: unknown verb %q (want verify, trail, book or diff; see 'ringex replay --help')\n", verb)
+	fmt.Fprintf(stderr, "ringex replay: unknown verb %q (want verify, trail, book or diff)\n\n%s", verb, Usage)
 	return 2
 }
 
@@ -192,7 +192,7 @@ func (c *common) parse(args []string, stdout io.Writer, needJournal bool) (int, 
 }
 
 func (c *common) usage(format string, args ...any) int {
-	fmt.Fprintf(c.stderr, "ringex replay %s: %s\n(see 'ringex replay --help')\n", c.verb, fmt.Sprintf(format, args...))
+	fmt.Fprintf(c.stderr, "ringex replay %s: %s\n\n%s", c.verb, fmt.Sprintf(format, args...), Usage)
 	return 2
 }
 

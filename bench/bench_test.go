@@ -282,7 +282,7 @@ func checkEveryAnswer(t *testing.T, r *Result, err error) {
 }
 
 func TestFIXAgainstRingexEveryOrderAnswered(t *testing.T) {
-	r, err := RunFIXTarget("ringex", e2eConfig(), "e2e ringex", "batch", nil)
+	r, err := RunFIXTarget("ringex", e2eConfig(), "e2e ringex", journal.SyncBatch, nil)
 	checkEveryAnswer(t, r, err)
 	if r.Fill.Count == 0 {
 		t.Error("no crossing order filled")
@@ -292,21 +292,21 @@ func TestFIXAgainstRingexEveryOrderAnswered(t *testing.T) {
 func TestFIX42AgainstRingexEveryOrderAnswered(t *testing.T) {
 	cfg := e2eConfig()
 	cfg.BeginString = "FIX.4.2"
-	r, err := RunFIXTarget("ringex", cfg, "e2e ringex 4.2", "none", nil)
+	r, err := RunFIXTarget("ringex", cfg, "e2e ringex 4.2", journal.SyncNone, nil)
 	checkEveryAnswer(t, r, err)
 }
 
 func TestFIXAgainstResponderAndQuickfixgo(t *testing.T) {
 	for _, target := range []string{"responder", "quickfixgo"} {
 		t.Run(target, func(t *testing.T) {
-			r, err := RunFIXTarget(target, e2eConfig(), "e2e "+target, "", nil)
+			r, err := RunFIXTarget(target, e2eConfig(), "e2e "+target, journal.SyncBatch, nil)
 			checkEveryAnswer(t, r, err)
 		})
 	}
 }
 
 func TestPipelineEveryCommandPublished(t *testing.T) {
-	r, err := RunPipeline(PipelineConfig{Name: "e2e pipeline", Sync: "batch", Accounts: 4, RatePerSec: 1000,
+	r, err := RunPipeline(PipelineConfig{Name: "e2e pipeline", Sync: journal.SyncBatch, Accounts: 4, RatePerSec: 1000,
 		Duration: 400 * time.Millisecond, Warmup: 100 * time.Millisecond, Drain: 10 * time.Second, Mix: DefaultMix(1, 8)})
 	checkEveryAnswer(t, r, err)
 }
@@ -370,7 +370,7 @@ func TestDayTakerFillCountsOnArrivalOnly(t *testing.T) {
 func TestFIX42PeerLoadAgainstRingexEveryOrderAnswered(t *testing.T) {
 	cfg := e2eConfig()
 	cfg.BeginString, cfg.Mix = "FIX.4.2", PeerMix(1, 0)
-	r, err := RunFIXTarget("ringex", cfg, "e2e ringex peer load", "none", nil)
+	r, err := RunFIXTarget("ringex", cfg, "e2e ringex peer load", journal.SyncNone, nil)
 	checkEveryAnswer(t, r, err)
 	if r.Fill.Count == 0 || r.Amend.Count != 0 {
 		t.Fatalf("%d fills, %d amends", r.Fill.Count, r.Amend.Count)
@@ -379,7 +379,7 @@ func TestFIX42PeerLoadAgainstRingexEveryOrderAnswered(t *testing.T) {
 
 func TestOrdermatchNeedsItsLoad(t *testing.T) {
 	// Refused before anything starts: the peer answers FIX 4.2 new Day orders only.
-	if _, err := RunFIXTarget("ordermatch", e2eConfig(), "e2e ordermatch", "", nil); err == nil || !strings.Contains(err.Error(), "FIX.4.2") {
+	if _, err := RunFIXTarget("ordermatch", e2eConfig(), "e2e ordermatch", journal.SyncBatch, nil); err == nil || !strings.Contains(err.Error(), "FIX.4.2") {
 		t.Fatalf("FIX 4.4 and the default mix against ordermatch: %v", err)
 	}
 }
@@ -401,12 +401,11 @@ func TestPeerRunsPairWithRingex(t *testing.T) {
 
 // TestJournalAloneMakesEveryRecordDurable: the journal-alone baseline
 // commits every record it planned, measures those planned after the
-// warm-up, leaves no journal behind, and refuses a closed loop or an
-// unknown sync mode.
+// warm-up, leaves no journal behind, and refuses a closed loop.
 func TestJournalAloneMakesEveryRecordDurable(t *testing.T) {
 	dir := t.TempDir()
-	for _, sync := range []string{"batch", "none"} {
-		r, err := RunJournal(JournalConfig{Name: "journal " + sync, Dir: dir, Sync: sync, RatePerSec: 2000,
+	for _, sync := range []journal.SyncMode{journal.SyncBatch, journal.SyncNone} {
+		r, err := RunJournal(JournalConfig{Name: "journal " + sync.String(), Dir: dir, Sync: sync, RatePerSec: 2000,
 			Duration: 1500 * time.Millisecond, Warmup: 500 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -414,7 +413,7 @@ func TestJournalAloneMakesEveryRecordDurable(t *testing.T) {
 		planned := Schedule{RatePerSec: 2000, Streams: 1}.DueBy(0, int64(1500*time.Millisecond)-1)
 		warm := Schedule{RatePerSec: 2000, Streams: 1}.DueBy(0, int64(500*time.Millisecond)-1)
 		if r.Sent != planned || r.Answered != planned || r.Unanswered != 0 || r.Measured != planned-warm ||
-			r.Ack.Count != r.Measured || r.Sync != sync || r.Mode != "journal" {
+			r.Ack.Count != r.Measured || r.Sync != sync.String() || r.Mode != "journal" {
 			t.Fatalf("sync %s: sent %d, durable %d, measured %d (ack count %d), sync %q; want %d planned, %d measured",
 				sync, r.Sent, r.Answered, r.Measured, r.Ack.Count, r.Sync, planned, planned-warm)
 		}
@@ -422,7 +421,7 @@ func TestJournalAloneMakesEveryRecordDurable(t *testing.T) {
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Fatalf("the runs left %d entries in their folder", len(left))
 	}
-	for _, bad := range []JournalConfig{{RatePerSec: 0, Duration: time.Second}, {RatePerSec: 100, Duration: time.Second, Sync: "sometimes"}} {
+	for _, bad := range []JournalConfig{{RatePerSec: 0, Duration: time.Second}, {RatePerSec: 100, Duration: 50 * time.Millisecond, Warmup: 100 * time.Millisecond}} {
 		if _, err := RunJournal(bad); err == nil {
 			t.Fatalf("%+v: no error", bad)
 		}
@@ -493,7 +492,7 @@ func TestJournalAloneStopsAtAFailedCommit(t *testing.T) {
 	}
 	defer func() { journalCommit = (*journal.Journal).Commit }()
 	start := time.Now()
-	r, err := RunJournal(JournalConfig{Name: "failing", Dir: t.TempDir(), Sync: "batch", RatePerSec: 2000,
+	r, err := RunJournal(JournalConfig{Name: "failing", Dir: t.TempDir(), Sync: journal.SyncBatch, RatePerSec: 2000,
 		Duration: 10 * time.Second, Warmup: 0})
 	if err == nil || !strings.Contains(err.Error(), "input/output error") {
 		t.Fatalf("err %v, want the Commit's", err)

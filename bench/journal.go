@@ -25,8 +25,8 @@ import (
 // measured and tried is in docs/performance.md).
 type JournalConfig struct {
 	Name       string
-	Dir        string  // where the run's journal folder goes (removed after); "": the system's temp dir
-	Sync       string  // batch, interval or none
+	Dir        string // where the run's journal folder goes (removed after); "": the system's temp dir
+	Sync       journal.SyncMode
 	RatePerSec float64 // > 0: the journal alone has no closed loop
 	Duration   time.Duration
 	Warmup     time.Duration
@@ -52,13 +52,8 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 		return nil, errors.New("bench journal: need --rate above 0 and a duration longer than the warm-up")
 	}
 	ncfg := config.Default()
-	if err := setSync(&ncfg, cfg.Sync); err != nil {
-		return nil, err
-	}
-	mode, err := journal.ParseSync(ncfg.Journal.Sync)
-	if err != nil {
-		return nil, err
-	}
+	setSync(&ncfg, cfg.Sync)
+	mode := ncfg.Journal.Sync
 	dir, err := os.MkdirTemp(cfg.Dir, "ringex-bench-journal-")
 	if err != nil {
 		return nil, err

@@ -22,9 +22,8 @@ type Self struct {
 }
 
 // StartSelf starts a node on the default configuration with the given
-// sessions and journal sync mode ("batch", "interval" or "none"). Its log
-// goes to logw (nil: discarded).
-func StartSelf(beginString string, senders []string, sync string, logw io.Writer) (*Self, error) {
+// sessions and journal sync mode. Its log goes to logw (nil: discarded).
+func StartSelf(beginString string, senders []string, sync journal.SyncMode, logw io.Writer) (*Self, error) {
 	dir, err := os.MkdirTemp("", "ringex-bench-")
 	if err != nil {
 		return nil, err
@@ -42,9 +41,7 @@ func StartSelf(beginString string, senders []string, sync string, logw io.Writer
 	for _, s := range senders {
 		cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: beginString, TargetCompID: s})
 	}
-	if err := setSync(&cfg, sync); err != nil {
-		return nil, err
-	}
+	setSync(&cfg, sync)
 	if logw == nil {
 		logw = io.Discard
 	}
@@ -60,16 +57,13 @@ func StartSelf(beginString string, senders []string, sync string, logw io.Writer
 	return s, nil
 }
 
-func setSync(cfg *config.Config, sync string) error {
-	mode, err := journal.ParseSync(sync)
-	if err != nil {
-		return err
-	}
-	cfg.Journal.Sync = mode.String()
+// setSync sets the node's journal sync mode (interval: every 2 ms unless
+// the config says otherwise).
+func setSync(cfg *config.Config, mode journal.SyncMode) {
+	cfg.Journal.Sync = mode
 	if mode == journal.SyncInterval && cfg.Journal.SyncIntervalMs <= 0 {
 		cfg.Journal.SyncIntervalMs = 2
 	}
-	return nil
 }
 
 // Stop stops the node and removes its data dir.

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/ringex/ringex/journal"
 )
 
 // SuiteConfig shapes the quick suite (make bench).
 type SuiteConfig struct {
 	Duration, Warmup, Drain time.Duration
-	Sync                    string // journal sync of the ringex runs
+	Sync                    journal.SyncMode // of the ringex runs
 	Seed                    uint64
 	Sweep                   bool          // end with a rate sweep of ringex over FIX
 	SweepP99                time.Duration // the p99 a sweep step must stay under
@@ -149,7 +151,7 @@ func suiteSweep(cfg SuiteConfig) ([]*Result, error) {
 // it held, or when there is no journal-alone result.
 func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 	for _, r := range results {
-		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == "none" || r.Ack.P99 < int64(p99Max) {
+		if r.Mode != "journal" || r.Ack.Count == 0 || r.Sync == journal.SyncNone.String() || r.Ack.P99 < int64(p99Max) {
 			continue
 		}
 		note := fmt.Sprintf("disk floor: the journal alone at %s/s (write + fsync, nothing else of ringex) has p99 %s, above %v: on this machine the journal alone misses %v at that rate",
@@ -166,11 +168,11 @@ func DiskFloorNote(results []*Result, p99Max time.Duration) string {
 
 func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	if sr.Target == "journal" {
-		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, RatePerSec: sr.Rate,
+		return RunJournal(JournalConfig{Name: sr.Name + " sync=" + cfg.Sync.String() + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, RatePerSec: sr.Rate,
 			Duration: cfg.Duration, Warmup: cfg.Warmup, Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
 	if sr.Target == "pipeline" {
-		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, Accounts: sr.Sessions,
+		return RunPipeline(PipelineConfig{Name: sr.Name + " sync=" + cfg.Sync.String() + GridSuffix(cfg.WakeGrid), Sync: cfg.Sync, Accounts: sr.Sessions,
 			RatePerSec: sr.Rate, InflightMax: sr.Inflight, Duration: cfg.Duration, Warmup: cfg.Warmup,
 			Drain: cfg.Drain, Mix: DefaultMix(cfg.Seed, 8), Progress: cfg.Progress, WakeGrid: cfg.WakeGrid})
 	}
@@ -183,7 +185,7 @@ func runSuiteOne(cfg SuiteConfig, sr SuiteRun) (*Result, error) {
 	}
 	name := sr.Name
 	if sr.Target == "ringex" {
-		name += " sync=" + cfg.Sync
+		name += " sync=" + cfg.Sync.String()
 	}
 	name += GridSuffix(cfg.WakeGrid)
 	return RunFIXTarget(sr.Target, fc, name, cfg.Sync, nil)

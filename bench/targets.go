@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"io"
+
+	"github.com/ringex/ringex/journal"
 )
 
 // RunFIXTarget runs cfg against target: "ringex" (a node started here and
@@ -10,7 +12,7 @@ import (
 // "ordermatch-mem" (the peer with its file or memory store, started by
 // scripts/ordermatch.sh and stopped after; FIX 4.2 and a new-only mix with
 // Day takers, PeerMix, are required), or an address.
-func RunFIXTarget(target string, cfg FIXConfig, name, sync string, logw io.Writer) (*Result, error) {
+func RunFIXTarget(target string, cfg FIXConfig, name string, sync journal.SyncMode, logw io.Writer) (*Result, error) {
 	cfg.Name, cfg.Target = name, target
 	if cfg.BeginString == "" {
 		cfg.BeginString = "FIX.4.4"
@@ -24,7 +26,7 @@ func RunFIXTarget(target string, cfg FIXConfig, name, sync string, logw io.Write
 		cfg.Addr, cfg.TargetID, cfg.Symbols = s.Addr, s.Target, s.Symbols
 		r, err := RunFIX(cfg)
 		if r != nil {
-			r.Sync = sync
+			r.Sync = sync.String()
 		}
 		return r, errors.Join(err, s.Stop())
 	case "responder":

@@ -1,18 +1,24 @@
 // Package config is the exchange's one config loader: the JSON file format,
 // its embedded default (what `ringex serve` runs with no flags), and the
-// checks that turn a bad file into an error naming the field. It knows the
-// shape of a venue's settings, not what the packages do with them.
+// checks that turn a bad file into an error naming the field. A file is read
+// strictly (decode.go): keys match exactly, and every error names the file,
+// line, column and JSON path. Modes named by strings in the file (journal
+// sync, ring wait, replication role, mode and onStandbyLost) are typed
+// values once read (modes.go). It knows the shape of a venue's settings,
+// not what the packages do with them.
 package config
 
 import (
 	"bytes"
 	_ "embed"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ringex/ringex/journal"
 )
 
 //go:embed default.json
@@ -66,7 +72,7 @@ func ParseEndUTC(s string) (at time.Duration, ok bool, err error) {
 // failover: a promoted standby serves as primary, an old primary rejoins as
 // standby.
 type Replication struct {
-	Role    string `json:"role"`    // "" (off), "primary" or "standby"
+	Role    Role   `json:"role"`    // "" (off), "primary" or "standby"
 	Listen  string `json:"listen"`  // this node's replication host:port, where a standby connects while this node is primary
 	Primary string `json:"primary"` // the peer's replication host:port: followed while standby; probed at start by a primary, which follows it instead if a primary serves there
 	Admin   string `json:"admin"`   // operator endpoint for 'ringex promote', 'ringex status' and 'ringex endofday'; empty: none
@@ -78,15 +84,15 @@ type Replication struct {
 	// Mode "sync": a broker is told of nothing the standby has not made
 	// durable. "async": the primary does not wait; a failover loses what the
 	// standby had not received.
-	Mode string `json:"mode"`
+	Mode ReplicationMode `json:"mode"`
 	// OnStandbyLost says what a sync primary does when the standby has not
 	// acknowledged a batch for SyncTimeoutMs: "wait" (the default: it
 	// acknowledges nothing until a standby is back, so nothing acknowledged
 	// can be lost and no isolated primary can acknowledge) or "async"
 	// (it goes on alone, loudly, until a standby catches up again).
-	OnStandbyLost string `json:"onStandbyLost"`
-	SyncTimeoutMs int    `json:"syncTimeoutMs"`
-	HeartbeatMs   int    `json:"heartbeatMs"` // both ways, on an idle link
+	OnStandbyLost StandbyLost `json:"onStandbyLost"`
+	SyncTimeoutMs int         `json:"syncTimeoutMs"`
+	HeartbeatMs   int         `json:"heartbeatMs"` // both ways, on an idle link
 	// FailoverMs: a standby that has heard nothing from its primary for this
 	// long promotes itself. Only with mode "sync" and onStandbyLost "wait",
 	// where the lost primary cannot have acknowledged anything alone. 0:
@@ -136,9 +142,9 @@ type Symbol struct {
 
 // Journal holds the durability settings.
 type Journal struct {
-	Sync           string `json:"sync"` // "batch" (fsync every ring batch), "interval", or "none" (benchmarks only)
-	SyncIntervalMs int    `json:"syncIntervalMs"`
-	SegmentMiB     int    `json:"segmentMiB"`
+	Sync           journal.SyncMode `json:"sync"` // "batch" (fsync every ring batch), "interval", or "none" (benchmarks only)
+	SyncIntervalMs int              `json:"syncIntervalMs"`
+	SegmentMiB     int              `json:"segmentMiB"`
 	// Archive compresses sealed segments (zstd, one core) into
 	// <dataDir>/journal/archive in the background.
 	Archive bool `json:"archive"`
@@ -162,7 +168,7 @@ type Snapshot struct {
 // Ring holds the pipeline settings.
 type Ring struct {
 	Capacity uint32 `json:"capacity"` // slots, a power of two
-	Wait     string `json:"wait"`     // "hybrid" (spin, yield, park: the default) or "spin" (dedicated cores only)
+	Wait     Wait   `json:"wait"`     // "hybrid" (spin, yield, park: the default) or "spin" (dedicated cores only)
 }
 
 // Match holds the matching stage's settings.
@@ -190,18 +196,22 @@ func Load(path string) (Config, error) {
 
 func parse(b []byte, name string) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	d, err := decodeStrict(b, &c)
+	if err == nil {
+		err = d.locate(c.Check())
 	}
-	if err := c.Check(); err != nil {
+	var fe *FileError
+	if errors.As(err, &fe) {
+		return Config{}, fmt.Errorf("config %s:%w", name, err)
+	}
+	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", name, err)
 	}
 	return c, nil
 }
 
-// Check reports the first setting that cannot work.
+// Check reports the first setting that cannot work. Each error begins with
+// the JSON path of the setting to fix, which Load finds in the file.
 func (c *Config) Check() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("dataDir is empty")
@@ -245,13 +255,13 @@ func (c *Config) Check() error {
 		}
 	}
 	switch c.Journal.Sync {
-	case "batch", "none":
-	case "interval":
+	case journal.SyncBatch, journal.SyncNone:
+	case journal.SyncInterval:
 		if c.Journal.SyncIntervalMs <= 0 {
 			return fmt.Errorf("journal.syncIntervalMs must be positive with sync \"interval\"")
 		}
 	default:
-		return fmt.Errorf("journal.sync %q: want batch, interval or none", c.Journal.Sync)
+		return fmt.Errorf("journal.sync %v: want batch, interval or none", c.Journal.Sync)
 	}
 	if c.Journal.HotRetentionHours < 0 || c.Snapshot.EveryCommands < 0 || c.Snapshot.EverySec < 0 {
 		return fmt.Errorf("journal.hotRetentionHours, snapshot.everyCommands and snapshot.everySec must not be negative")
@@ -259,7 +269,7 @@ func (c *Config) Check() error {
 	if c.Ring.Capacity == 0 || c.Ring.Capacity&(c.Ring.Capacity-1) != 0 {
 		return fmt.Errorf("ring.capacity %d: want a power of two", c.Ring.Capacity)
 	}
-	if c.Ring.Wait != "hybrid" && c.Ring.Wait != "spin" {
+	if c.Ring.Wait != WaitHybrid && c.Ring.Wait != WaitSpin {
 		return fmt.Errorf("ring.wait %q: want hybrid or spin", c.Ring.Wait)
 	}
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
@@ -293,29 +303,29 @@ func (c *Config) checkAdmin() error {
 
 func (r *Replication) check() error {
 	switch r.Role {
-	case "":
+	case RoleNone:
 		return nil
-	case "primary":
+	case RolePrimary:
 		if r.Listen == "" {
 			return fmt.Errorf("replication.listen is required for role primary")
 		}
-	case "standby":
+	case RoleStandby:
 		if r.Primary == "" {
 			return fmt.Errorf("replication.primary is required for role standby")
 		}
 	default:
 		return fmt.Errorf("replication.role %q: want primary, standby or empty", r.Role)
 	}
-	if r.Mode != "sync" && r.Mode != "async" {
+	if r.Mode != ModeSync && r.Mode != ModeAsync {
 		return fmt.Errorf("replication.mode %q: want sync or async", r.Mode)
 	}
-	if r.OnStandbyLost != "wait" && r.OnStandbyLost != "async" {
+	if r.OnStandbyLost != LostWait && r.OnStandbyLost != LostAsync {
 		return fmt.Errorf("replication.onStandbyLost %q: want wait or async", r.OnStandbyLost)
 	}
 	if r.HeartbeatMs <= 0 || r.SyncTimeoutMs <= 0 || r.FailoverMs < 0 || r.RefusedRetryMaxMs < 0 {
 		return fmt.Errorf("replication.heartbeatMs and syncTimeoutMs must be positive, failoverMs and refusedRetryMaxMs not negative")
 	}
-	if r.FailoverMs > 0 && (r.Mode != "sync" || r.OnStandbyLost != "wait") {
+	if r.FailoverMs > 0 && (r.Mode != ModeSync || r.OnStandbyLost != LostWait) {
 		return fmt.Errorf("replication.failoverMs %d: automatic promotion needs mode sync and onStandbyLost wait, or an old primary could acknowledge alone; set it to 0", r.FailoverMs)
 	}
 	if r.FailoverMs > 0 && r.FailoverMs < 2*r.HeartbeatMs {

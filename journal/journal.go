@@ -37,18 +37,24 @@ func (m SyncMode) String() string {
 	return fmt.Sprintf("SyncMode(%d)", int(m))
 }
 
-// ParseSync is the SyncMode a config names: "batch" (or ""), "interval" or
-// "none", the names String gives.
-func ParseSync(name string) (SyncMode, error) {
-	for _, m := range []SyncMode{SyncBatch, SyncInterval, SyncNone} {
-		if name == m.String() {
-			return m, nil
+// UnmarshalText reads a SyncMode's name, as String gives it (a config
+// file's journal.sync); it refuses any other, "" included.
+func (m *SyncMode) UnmarshalText(name []byte) error {
+	for _, v := range []SyncMode{SyncBatch, SyncInterval, SyncNone} {
+		if string(name) == v.String() {
+			*m = v
+			return nil
 		}
 	}
-	if name == "" {
-		return SyncBatch, nil
+	return fmt.Errorf("%q: want batch, interval or none", name)
+}
+
+// MarshalText writes the SyncMode's name.
+func (m SyncMode) MarshalText() ([]byte, error) {
+	if m < SyncBatch || m > SyncNone {
+		return nil, fmt.Errorf("%v has no name", m)
 	}
-	return SyncBatch, fmt.Errorf("journal sync %q: want batch, interval or none", name)
+	return []byte(m.String()), nil
 }
 
 // DefaultSegmentBytes is the roll size when Options.SegmentBytes is 0.

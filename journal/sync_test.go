@@ -123,16 +123,22 @@ func TestFsyncFailureStopsTheJournal(t *testing.T) {
 	}
 }
 
-// TestParseSyncNamesEveryMode: each mode's config name parses back to it,
-// "" is the default (fsync every batch), and anything else is an error
-// that names the value.
-func TestParseSyncNamesEveryMode(t *testing.T) {
-	for name, want := range map[string]SyncMode{"batch": SyncBatch, "interval": SyncInterval, "none": SyncNone, "": SyncBatch} {
-		if got, err := ParseSync(name); err != nil || got != want {
-			t.Errorf("ParseSync(%q) = %v, %v; want %v", name, got, err, want)
+// TestSyncModeNames: each mode's name (a config file's journal.sync) reads
+// back to it; anything else, "" included, is an error that names the value.
+func TestSyncModeNames(t *testing.T) {
+	for name, want := range map[string]SyncMode{"batch": SyncBatch, "interval": SyncInterval, "none": SyncNone} {
+		var got SyncMode
+		if err := got.UnmarshalText([]byte(name)); err != nil || got != want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", name, got, err, want)
+		}
+		if b, err := want.MarshalText(); err != nil || string(b) != name {
+			t.Errorf("%v.MarshalText() = %q, %v", want, b, err)
 		}
 	}
-	if _, err := ParseSync("always"); err == nil || !strings.Contains(err.Error(), `"always"`) {
-		t.Errorf("ParseSync(\"always\"): %v", err)
+	for _, bad := range []string{"always", ""} {
+		var m SyncMode
+		if err := m.UnmarshalText([]byte(bad)); err == nil || !strings.Contains(err.Error(), `"`+bad+`"`) {
+			t.Errorf("UnmarshalText(%q): %v", bad, err)
+		}
 	}
 }

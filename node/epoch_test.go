@@ -21,7 +21,7 @@ func TestBothStartedAsPrimaryDoNotShareAnEpoch(t *testing.T) {
 	var logA, logB logLines
 	asyncCfg := func(dir, role, primary string) config.Config {
 		cfg := replCfg(dir, role, primary)
-		cfg.Replication.Mode = "async"
+		cfg.Replication.Mode = config.ModeAsync
 		cfg.Snapshot = config.Snapshot{} // no checkpoint records: the seqs below are exact
 		return cfg
 	}

@@ -116,8 +116,8 @@ func figureCfg(dir, role, primary, mode string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	if role != "" {
-		cfg.Replication = config.Replication{Role: role, Listen: "127.0.0.1:0", Primary: primary, Mode: mode,
-			OnStandbyLost: "wait", SyncTimeoutMs: 2000, HeartbeatMs: 100}
+		cfg.Replication = config.Replication{Role: fromText[config.Role](role), Listen: "127.0.0.1:0", Primary: primary, Mode: fromText[config.ReplicationMode](mode),
+			OnStandbyLost: config.LostWait, SyncTimeoutMs: 2000, HeartbeatMs: 100}
 	}
 	return cfg
 }

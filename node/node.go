@@ -163,10 +163,7 @@ func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journa
 
 // openJournal opens the journal and rebuilds the engines from it.
 func (n *Node) openJournal() error {
-	mode, err := journal.ParseSync(n.cfg.Journal.Sync)
-	if err != nil {
-		return err
-	}
+	mode := n.cfg.Journal.Sync
 	if mode == journal.SyncNone {
 		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
 	}

@@ -25,7 +25,7 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	var logA, logB logLines
 	cfgOf := func(dir, role, primary string) config.Config {
 		c := replCfg(dir, role, primary)
-		c.Replication.Mode = "async"
+		c.Replication.Mode = config.ModeAsync
 		return c
 	}
 	a, _ := startRepl(t, cfgOf(dirA, "primary", ""), &logA)
@@ -68,7 +68,7 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	trade(t, b, "C", 10)
 	waitUntil(t, "the old primary follows the new one", func() bool { return lastSeq(b) >= shared+20 && lastSeq(a) == lastSeq(b) })
 	st, _ := a.ReplicationStats()
-	if st.Role != "standby" || st.Epoch != bStats.Epoch || a.ReplicationAddr() != nil {
+	if st.Role != config.RoleStandby || st.Epoch != bStats.Epoch || a.ReplicationAddr() != nil {
 		t.Fatalf("old primary: role %s epoch %d, replication port %v; want standby at the new primary's epoch %d, no port",
 			st.Role, st.Epoch, a.ReplicationAddr(), bStats.Epoch)
 	}

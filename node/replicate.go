@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
 )
@@ -79,7 +80,7 @@ type replication struct {
 
 // ReplicationStats are a replicated node's figures for operators and tests.
 type ReplicationStats struct {
-	Role         string // "primary" or "standby"
+	Role         config.Role // primary or standby
 	Epoch        uint64
 	LastSeq      int64
 	Degraded     bool  // a sync primary acknowledging without a standby
@@ -107,10 +108,10 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 	if r == nil {
 		return ReplicationStats{}, false
 	}
-	st := ReplicationStats{Role: "primary", Epoch: r.history.Current(), LastSeq: n.journal.LastSeq(),
+	st := ReplicationStats{Role: config.RolePrimary, Epoch: r.history.Current(), LastSeq: n.journal.LastSeq(),
 		Degraded: r.degraded.Load(), Degradations: r.degradations.Load()}
 	if n.following.Load() {
-		st.Role = "standby"
+		st.Role = config.RoleStandby
 		st.InSync = r.receiver.InSync()
 		st.PrimaryPublished = r.receiver.PrimaryPublished()
 		st.PrimaryDelivered = r.receiver.PrimaryDelivered()
@@ -143,18 +144,18 @@ func (n *Node) Done() <-chan struct{} {
 
 func (n *Node) setupReplication() error {
 	rc := n.cfg.Replication
-	if rc.Role == "" {
+	if rc.Role == config.RoleNone {
 		return nil
 	}
 	h, err := replica.LoadHistory(n.cfg.DataDir)
 	if err != nil {
 		return err
 	}
-	n.repl = &replication{history: h, sync: rc.Mode == "sync", syncTimeout: time.Duration(rc.SyncTimeoutMs) * time.Millisecond,
-		lostGoesAsync: rc.OnStandbyLost == "async", failed: make(chan struct{}), stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
+	n.repl = &replication{history: h, sync: rc.Mode == config.ModeSync, syncTimeout: time.Duration(rc.SyncTimeoutMs) * time.Millisecond,
+		lostGoesAsync: rc.OnStandbyLost == config.LostAsync, failed: make(chan struct{}), stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
 		timer: time.NewTimer(time.Hour)}
 	n.repl.timer.Stop()
-	if rc.Role == "standby" || (rc.Role == "primary" && rc.Primary != "" && n.peerIsPrimary()) {
+	if rc.Role == config.RoleStandby || (rc.Role == config.RolePrimary && rc.Primary != "" && n.peerIsPrimary()) {
 		n.following.Store(true)
 		n.switcher.recent = newRecentEvents(recentEventsFor(n.cfg.Ring.Capacity), len(n.cfg.FIX.Sessions)+1)
 	}

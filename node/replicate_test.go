@@ -17,9 +17,22 @@ func replCfg(dir, role, primary string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.Snapshot = config.Snapshot{EveryCommands: 40}
-	cfg.Replication = config.Replication{Role: role, Listen: "127.0.0.1:0", Primary: primary, Mode: "sync",
-		OnStandbyLost: "wait", SyncTimeoutMs: 2000, HeartbeatMs: 20}
+	cfg.Replication = config.Replication{Role: fromText[config.Role](role), Listen: "127.0.0.1:0", Primary: primary, Mode: config.ModeSync,
+		OnStandbyLost: config.LostWait, SyncTimeoutMs: 2000, HeartbeatMs: 20}
 	return cfg
+}
+
+// fromText is the value of a config mode type (config.Role,
+// config.ReplicationMode) that its text s names, as a file would give it.
+func fromText[T any, P interface {
+	*T
+	UnmarshalText([]byte) error
+}](s string) T {
+	var v T
+	if err := P(&v).UnmarshalText([]byte(s)); err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func startRepl(t *testing.T, cfg config.Config, logs *logLines) (*node.Node, *sink) {
@@ -170,7 +183,7 @@ func TestPromoteThenOldPrimaryRejoins(t *testing.T) {
 		t.Fatalf("promote: epoch %d, %v", epoch, err)
 	}
 	st, _ := s.ReplicationStats()
-	if st.Role != "primary" || !st.Degraded {
+	if st.Role != config.RolePrimary || !st.Degraded {
 		t.Fatalf("promoted node stats %+v: want a primary acknowledging alone", st)
 	}
 	// The resting orders are there: a sweep on every symbol fills against them.

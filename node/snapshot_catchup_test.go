@@ -86,7 +86,7 @@ func awayWhileTheJournalMovesOn(t *testing.T) *standbyAway {
 	a.jp, a.js = filepath.Join(a.dirP, "journal"), filepath.Join(a.dirS, "journal")
 	a.cfgOf = func(dir, role, primary string) config.Config {
 		c := replCfg(dir, role, primary)
-		c.Replication.Mode = "async"
+		c.Replication.Mode = config.ModeAsync
 		c.Replication.RefusedRetryMaxMs = 200
 		c.Journal.SegmentMiB = 1
 		c.Journal.Archive = true

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
 	"github.com/ringex/ringex/ringbuffer"
@@ -41,7 +42,7 @@ type slot struct {
 // has the runs).
 func (n *Node) buildPipeline() error {
 	wait := ringbuffer.WaitHybrid
-	if n.cfg.Ring.Wait == "spin" {
+	if n.cfg.Ring.Wait == config.WaitSpin {
 		wait = ringbuffer.WaitBusySpin
 	}
 	durable := ringbuffer.Stage{Name: "journal+match", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.journalBatch)}}

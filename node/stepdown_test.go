@@ -31,7 +31,7 @@ func newPair(t *testing.T, mode string) *pair {
 	p.cfgA = replCfg(t.TempDir(), "primary", p.toB.Addr())
 	p.cfgB = replCfg(t.TempDir(), "standby", p.toA.Addr())
 	for _, c := range []*config.Config{&p.cfgA, &p.cfgB} {
-		c.Replication.Mode = mode
+		c.Replication.Mode = fromText[config.ReplicationMode](mode)
 		c.Snapshot = config.Snapshot{} // no checkpoint records: the seqs below are exact
 	}
 	p.cfgA.Replication.Listen, p.cfgB.Replication.Listen = replA, replB
@@ -82,7 +82,7 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 	p.toA.Cut()
 	p.toB.Cut()
 	a, outA := startRepl(t, p.cfgA, &logA)
-	if st, _ := a.ReplicationStats(); st.Role != "primary" {
+	if st, _ := a.ReplicationStats(); st.Role != config.RolePrimary {
 		t.Fatalf("A started as %s, want primary (the window)", st.Role)
 	}
 	if err := a.Submit(order(1, "LOST1", matcher.Buy, 100, 1)); err != nil {
@@ -137,7 +137,7 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 	}
 	trade(t, b, "C", 10)
 	waitUntil(t, "A follows B and catches up", func() bool { return lastSeq(b) == shared+20 && lastSeq(a) == lastSeq(b) })
-	if st, _ := a.ReplicationStats(); st.Role != "standby" {
+	if st, _ := a.ReplicationStats(); st.Role != config.RoleStandby {
 		t.Fatalf("A is %s, want B's standby", st.Role)
 	}
 	cancel()

@@ -88,18 +88,21 @@ func answer[T int64 | uint64](c net.Conn, what string, do func() (T, error), res
 	fmt.Fprintf(c, "ok %s %d\n", result, v)
 }
 
+// adminAbout says what each admin command does, for its usage.
+var adminAbout = map[string]string{
+	"promote":  "Asks the node at --admin, a running standby, to promote itself to primary: it\nbegins a new epoch and opens FIX. Prints the node's answer (\"ok primary epoch N\").",
+	"status":   "Prints the replication state of the node at --admin: role, epoch, last\nsequence, whether it is degraded or in sync, and its standby's progress.",
+	"endofday": "Ends the trading day now on the node at --admin: resting Day orders expire,\nGTC orders stay, ClOrdIDs may be used again (tradingDay.endUTC ends it every\nday on its own). Prints the sequence the day ended at.",
+}
+
 // adminMain runs `ringex promote`, `ringex status` and `ringex endofday`.
 func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("admin", config.Default().Replication.Admin, "the node's admin `host:port` (replication.admin)")
 	token := fs.String("token", "", "the admin `token` when the node sets replication.adminToken (default $"+adminTokenEnv+")")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: ringex %s [--admin host:port] [--token T]\n", cmd)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.Usage = usageFunc(fs, fmt.Sprintf("Usage: ringex %s [--admin host:port] [--token T]\n\n%s\n", cmd, adminAbout[cmd]))
+	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
+		return code
 	}
 	if *token == "" {
 		*token = os.Getenv(adminTokenEnv) // not the flag's default: --help would print it

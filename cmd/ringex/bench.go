@@ -11,9 +11,53 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/bench"
+	"github.com/ringex/ringex/journal"
 )
 
-const benchUsage = `Usage: ringex bench mode [flags]
+// benchModes are the modes of `ringex bench`, in the order its usage lists
+// them; each mode's own usage repeats its entry.
+var benchModes = []struct{ name, about string }{
+	{"pipeline", `commands straight into a node (temp data dir, --sync fsync mode):
+{journal, match} → publish to a sink; no network`},
+	{"fix", `FIX sessions against an acceptor: --addr HOST:PORT, or --self (a
+ringex node in-process), --responder (a trivial raw-socket
+acceptor: the generator's ceiling), --quickfixgo (a bare
+quickfixgo acceptor), --ordermatch (QuickFIX/C++'s ordermatch
+example, the peer exchange: 'make peer' builds it; FIX 4.2 and
+--peer-mix, set for every target of the run). With --compare
+(default) the same load also runs against the responder and the
+quickfixgo baseline.`},
+	{"journal", `the journal alone (--dir, --sync): records at --rate into a real
+journal, one write (and, with --sync batch, one fsync) per batch
+of what is due, as the journal stage does: what a durable
+acknowledgement costs before the exchange does anything`},
+	{"sweep", `step the rate up (--from, --step, --to) until p99 passes --p99;
+report the highest rate held (--mode fix or pipeline, and their flags)`},
+	{"suite", `the quick suite of 'make bench' (under 5 minutes); with --peer,
+ringex beside the ordermatch peer under its FIX 4.2 load`},
+	{"mix", `write a generated order mix to a file (--orders per session),
+for fix --mix to replay`},
+	{"chart", `draw .hgrm files as percentile curves on one SVG: chart --out F a.hgrm b.hgrm`},
+}
+
+// benchModeEntry is mode's entry in the usage's list of modes.
+func benchModeEntry(mode string) string {
+	for _, m := range benchModes {
+		if m.name == mode {
+			return fmt.Sprintf("  %-10s %s\n", m.name, strings.ReplaceAll(m.about, "\n", "\n"+strings.Repeat(" ", 13)))
+		}
+	}
+	return ""
+}
+
+// benchModeUsage returns the usage func of a mode's flag set.
+func benchModeUsage(fs *flag.FlagSet, mode, args string) func() {
+	return usageFunc(fs, fmt.Sprintf("Usage: ringex bench %s [flags]%s\n\n%s", mode, args, benchModeEntry(mode)))
+}
+
+var benchUsage = func() string {
+	var b strings.Builder
+	b.WriteString(`Usage: ringex bench mode [flags]
 
 Latency benchmarks with HDR histograms. Load is open-loop: every request has
 a planned send time at the asked rate and latency counts from it, so a stall
@@ -23,32 +67,17 @@ that runs, and the suite) wakes idle senders together on a grid of D;
 latency still counts from the planned time (see 'bench journal --help').
 
 Modes:
-  pipeline   commands straight into a node (temp data dir, --sync fsync mode):
-             {journal, match} → publish to a sink; no network
-  fix        FIX sessions against an acceptor: --addr HOST:PORT, or --self (a
-             ringex node in-process), --responder (a trivial raw-socket
-             acceptor: the generator's ceiling), --quickfixgo (a bare
-             quickfixgo acceptor), --ordermatch (QuickFIX/C++'s ordermatch
-             example, the peer exchange: 'make peer' builds it; FIX 4.2 and
-             --peer-mix, set for every target of the run). With --compare
-             (default) the same load also runs against the responder and the
-             quickfixgo baseline.
-  journal    the journal alone (--dir, --sync): records at --rate into a real
-             journal, one write (and, with --sync batch, one fsync) per batch
-             of what is due, as the journal stage does: what a durable
-             acknowledgement costs before the exchange does anything
-  sweep      step the rate up (--from, --step, --to) until p99 passes --p99;
-             report the highest rate held (--mode fix or pipeline, and their flags)
-  suite      the quick suite of 'make bench' (under 5 minutes); with --peer,
-             ringex beside the ordermatch peer under its FIX 4.2 load
-  mix        write a generated order mix to a file (--orders per session),
-             for fix --mix to replay
-  chart      draw .hgrm files as percentile curves on one SVG: chart --out F a.hgrm b.hgrm
-
+`)
+	for _, m := range benchModes {
+		b.WriteString(benchModeEntry(m.name))
+	}
+	b.WriteString(`
 Every mode that runs writes under --out (default bench-results/<time>/):
 a .hgrm file per run and metric, summary.json, table.txt and chart.svg.
 Run 'ringex bench MODE --help' for its flags.
-`
+`)
+	return b.String()
+}()
 
 // wakeGridUsage is the --wake-grid flag's help, for every mode and the suite.
 const wakeGridUsage = "a sender with nothing due wakes on this grid from the run's start (e.g. 500us), so all senders wake together;\n" +
@@ -64,6 +93,9 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && !isHelp(args[1]) {
+			return benchMain([]string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, benchUsage)
 		return 0
 	case "pipeline", "fix", "sweep", "journal":
@@ -71,7 +103,7 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	case "suite":
 		err = benchSuite(args[1:], stdout, stderr)
 	case "mix":
-		err = benchMix(args[1:], stderr)
+		err = benchMix(args[1:], stdout, stderr)
 	case "chart":
 		err = benchChart(args[1:], stdout, stderr)
 	default:
@@ -90,8 +122,6 @@ func benchMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-var errUsage = errors.New("usage")
-
 // benchFlags are the flags of pipeline, fix and sweep.
 type benchFlags struct {
 	fs                             *flag.FlagSet
@@ -99,7 +129,8 @@ type benchFlags struct {
 	duration, warmup, drain        time.Duration
 	inflight, sessions             int
 	seed                           uint64
-	sync, out, dir                 string
+	sync                           journal.SyncMode
+	out, dir                       string
 	addr, begin, prefix, senders   string
 	target, password, symbols, mix string
 	self, responder, qfgo, compare bool
@@ -111,10 +142,10 @@ type benchFlags struct {
 	verbose                        bool
 }
 
-func newBenchFlags(mode string, out io.Writer) *benchFlags {
+func newBenchFlags(mode string) *benchFlags {
 	f := &benchFlags{fs: flag.NewFlagSet("bench "+mode, flag.ContinueOnError)}
 	fs := f.fs
-	fs.SetOutput(out)
+	fs.Usage = benchModeUsage(fs, mode, "")
 	rateUsage := "requests per `second` over all sessions; 0: as fast as --inflight allows"
 	if mode == "journal" {
 		rateUsage = "records per `second` (above 0: the journal alone runs open loop only)"
@@ -122,11 +153,11 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 	fs.Float64Var(&f.rate, "rate", 10000, rateUsage)
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to send, warm-up included")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "requests planned in this first part are sent but not measured")
-	syncUsage := "journal sync of the node (pipeline, fix --self): batch, interval (2 ms) or none"
+	syncUsage := "journal sync `mode` of the node (pipeline, fix --self): batch, interval (2 ms) or none"
 	if mode == "journal" {
-		syncUsage = "the journal's sync, as the node's: batch (fsync every batch), interval (at most every 2 ms) or none"
+		syncUsage = "the journal's sync `mode`, as the node's: batch (fsync every batch), interval (at most every 2 ms) or none"
 	}
-	fs.StringVar(&f.sync, "sync", "batch", syncUsage)
+	fs.TextVar(&f.sync, "sync", journal.SyncBatch, syncUsage)
 	fs.StringVar(&f.out, "out", "", "results `dir` (default bench-results/<time>)")
 	fs.DurationVar(&f.wakeGrid, "wake-grid", 0, wakeGridUsage)
 	if mode == "journal" {
@@ -167,13 +198,9 @@ func newBenchFlags(mode string, out io.Writer) *benchFlags {
 	return f
 }
 
-func (f *benchFlags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
+func (f *benchFlags) parse(args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(f.fs, args, false, stdout, stderr); err != nil {
 		return err
-	}
-	if f.fs.NArg() > 0 {
-		fmt.Fprintf(f.fs.Output(), "unexpected argument %q\n", f.fs.Arg(0))
-		return errUsage
 	}
 	if f.out == "" {
 		f.out = filepath.Join("bench-results", time.Now().Format("20060102-150405"))
@@ -240,8 +267,7 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 		targets = append(targets, "quickfixgo")
 	}
 	if len(targets) == 0 {
-		fmt.Fprintln(stderr, "bench fix: name a target: --addr, --self, --responder, --quickfixgo or --ordermatch")
-		return nil, errUsage
+		return nil, usageError(f.fs, "name a target: --addr, --self, --responder, --quickfixgo or --ordermatch")
 	}
 	var results []*bench.Result
 	for _, t := range targets {
@@ -257,8 +283,8 @@ func (f *benchFlags) fixRuns(rate float64, name string, stderr io.Writer) ([]*be
 }
 
 func benchRun(mode string, args []string, stdout, stderr io.Writer) error {
-	f := newBenchFlags(mode, stderr)
-	if err := f.parse(args); err != nil {
+	f := newBenchFlags(mode)
+	if err := f.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "# %s\n", bench.Machine())
@@ -353,20 +379,19 @@ func writeAll(dir, title string, results []*bench.Result) error {
 	return bench.WriteSVG(file, "ringex bench "+title+": order→ack latency by percentile ("+bench.Machine()+")", curves)
 }
 
-func benchMix(args []string, stderr io.Writer) error {
+func benchMix(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench mix", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = benchModeUsage(fs, "mix", "")
 	seed := fs.Uint64("seed", 1, "seed")
 	sessions := fs.Int("sessions", 8, "sessions")
 	orders := fs.Int("orders", 100000, "requests per session")
 	symbols := fs.Int("symbols", 8, "symbols")
 	out := fs.String("out", "", "output `file` (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, false, stdout, stderr); err != nil {
 		return err
 	}
 	if *out == "" {
-		fmt.Fprintln(stderr, "bench mix: --out is required")
-		return errUsage
+		return usageError(fs, "--out is required")
 	}
 	file, err := os.Create(*out)
 	if err != nil {
@@ -381,10 +406,10 @@ func benchMix(args []string, stderr io.Writer) error {
 
 func benchChart(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench chart", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = benchModeUsage(fs, "chart", " FILE.hgrm...")
 	out := fs.String("out", "chart.svg", "SVG `file` to write")
 	title := fs.String("title", "latency by percentile", "chart title")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, true, stdout, stderr); err != nil {
 		return err
 	}
 	var curves []bench.Curve
@@ -414,31 +439,28 @@ func benchChart(args []string, stdout, stderr io.Writer) error {
 
 func benchSuite(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench suite", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	cfg := bench.SuiteConfig{Progress: stderr, Out: stdout}
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "length of each run, warm-up included")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured start of each run")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "wait for answers after each run")
-	fs.StringVar(&cfg.Sync, "sync", "batch", "journal sync of the ringex runs")
+	fs.TextVar(&cfg.Sync, "sync", journal.SyncBatch, "journal sync `mode` of the ringex runs: batch, interval (2 ms) or none")
 	fs.DurationVar(&cfg.WakeGrid, "wake-grid", 0, wakeGridUsage)
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the order mix")
 	fs.BoolVar(&cfg.Sweep, "sweep", true, "end with a rate sweep of ringex over FIX (10,000/s steps, 3 s each)")
 	fs.DurationVar(&cfg.SweepP99, "p99", time.Millisecond, "the p99 a sweep step must stay under")
 	out := fs.String("out", "", "results `dir` (default bench-results/<time>)")
 	peer := fs.String("peer", "auto", "the ordermatch peer runs: auto (when scripts/ordermatch.sh has built it), build (build it first; the suite goes on without it if that fails), off")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ringex bench suite [flags]\n\nRuns:")
-		for _, r := range bench.SuiteRuns() {
-			fmt.Fprintf(stderr, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
-		}
-		fmt.Fprintln(stderr, "\nPeer runs (--peer; FIX 4.2, new Day limit orders only):")
-		for _, r := range bench.PeerRuns() {
-			fmt.Fprintf(stderr, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
-		}
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+	var runs strings.Builder
+	runs.WriteString("\nRuns:\n")
+	for _, r := range bench.SuiteRuns() {
+		fmt.Fprintf(&runs, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
 	}
-	if err := fs.Parse(args); err != nil {
+	runs.WriteString("\nPeer runs (--peer; FIX 4.2, new Day limit orders only):\n")
+	for _, r := range bench.PeerRuns() {
+		fmt.Fprintf(&runs, "  %-28s %-14s sessions %d, in flight %d\n", r.Name, r.Target, r.Sessions, r.Inflight)
+	}
+	fs.Usage = usageFunc(fs, "Usage: ringex bench suite [flags]\n\n"+benchModeEntry("suite")+runs.String())
+	if err := parseFlags(fs, args, false, stdout, stderr); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -457,8 +479,7 @@ func benchSuite(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "# peer: ordermatch not built (make peer, or make bench PEER=build): the suite runs without it\n")
 		}
 	default:
-		fmt.Fprintf(stderr, "bench suite: --peer %q: want auto, build or off\n", *peer)
-		return errUsage
+		return usageError(fs, "--peer %q: want auto, build or off", *peer)
 	}
 	fmt.Fprintf(stdout, "# %s\n", bench.Machine())
 	start := time.Now()

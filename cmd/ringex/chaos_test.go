@@ -83,7 +83,7 @@ func writeConfig(t *testing.T, dir string) string {
 	cfg := config.Default()
 	cfg.Snapshot = config.Snapshot{EveryCommands: 500} // checkpoint hashes verified on the standby too
 	cfg.Replication = config.Default().Replication
-	cfg.Replication.Role = ""
+	cfg.Replication.Role = config.RoleNone
 	b, _ := json.Marshal(cfg)
 	path := filepath.Join(dir, "ringex.json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {

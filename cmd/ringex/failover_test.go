@@ -98,7 +98,7 @@ func TestKillPrimaryStandbyTakesOver(t *testing.T) {
 	bin := ringexBin(t)
 	dir := t.TempDir()
 	cfg := config.Default()
-	cfg.Replication = config.Replication{Mode: "sync", OnStandbyLost: "wait", SyncTimeoutMs: 2000, HeartbeatMs: 100, FailoverMs: 500}
+	cfg.Replication = config.Replication{Mode: config.ModeSync, OnStandbyLost: config.LostWait, SyncTimeoutMs: 2000, HeartbeatMs: 100, FailoverMs: 500}
 	b, _ := json.Marshal(cfg)
 	cfgPath := filepath.Join(dir, "ringex.json")
 	os.WriteFile(cfgPath, b, 0o644)

@@ -4,13 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/ringex/ringex/config"
@@ -27,9 +27,8 @@ Usage:
   ringex config           print the embedded default configuration (JSON), a
                           starting point for --config
   ringex replay verb ...  audit a journal: verify, trail, book, diff
-                          ('ringex replay --help')
-  ringex bench mode ...   latency benchmarks with HDR histograms: fix, pipeline,
-                          sweep ('ringex bench --help')
+  ringex bench mode ...   latency benchmarks with HDR histograms: pipeline, fix,
+                          journal, sweep, suite, mix, chart
   ringex promote [--admin host:port] [--token T]
                           promote a running standby to primary
   ringex status [--admin host:port] [--token T]
@@ -40,9 +39,12 @@ Usage:
                           (tradingDay.endUTC ends it every day on its own)
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
                           sets replication.adminToken)
-  ringex help [command]   show help for a command
+  ringex help [command [verb|mode]]
+                          show the usage of a command; so does
+                          'ringex command --help' (e.g. 'ringex bench fix --help')
 
-Run 'ringex serve --help' for the flags of serve.
+Exit status: 0 done (or help), 1 failed, 2 a usage error (unknown command or
+flag; the usage goes to stderr).
 `
 
 func main() {
@@ -56,10 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "config":
-		stdout.Write(config.DefaultJSON())
-		return 0
+		return configMain(args[1:], stdout, stderr)
 	case "replay":
 		return replayMain(args[1:], stdout, stderr)
 	case "bench":
@@ -67,15 +68,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "promote", "status", "endofday":
 		return adminMain(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			switch args[1] {
-			case "serve":
-				return serve([]string{"--help"}, stdout)
-			case "replay":
-				return replayMain([]string{"--help"}, stdout, stderr)
-			case "bench":
-				return benchMain([]string{"--help"}, stdout, stderr)
-			}
+		if len(args) > 1 && !isHelp(args[1]) {
+			// 'ringex help bench fix' is 'ringex bench fix --help'.
+			return run(append(slices.Clone(args[1:]), "--help"), stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -85,19 +80,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func serve(args []string, out io.Writer) int {
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// configMain runs `ringex config`.
+func configMain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("config", flag.ContinueOnError)
+	fs.Usage = usageFunc(fs, `Usage: ringex config
+
+Prints the embedded default configuration (JSON): what 'ringex serve' runs
+with no --config, and a starting point for an operator's own file. A file
+is read strictly: an unknown key (keys are case-sensitive), a value of the
+wrong type or a setting that cannot work is refused with the file, line,
+column and JSON path.
+`)
+	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
+		return code
+	}
+	stdout.Write(config.DefaultJSON())
+	return 0
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(out)
 	configPath := fs.String("config", "", "configuration `file` (JSON, see 'ringex config'); empty: the embedded default")
 	dataDir := fs.String("data", "", "data `dir` for the journal; overrides the config's dataDir (default ./data)")
 	listen := fs.String("listen", "", "FIX `host:port` to listen on; overrides the config's fix.listen (default 127.0.0.1:9878)")
-	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
+	var role config.Role
+	fs.TextVar(&role, "role", config.RoleNone, "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
-	fs.Usage = func() {
-		fmt.Fprint(out, `Usage: ringex serve [flags]
+	fs.Usage = usageFunc(fs, `Usage: ringex serve [flags]
 
 Runs the exchange: a FIX acceptor in front of the pipeline {journal,
 replicate, match} → publish (unless journal.sync is "none", nothing reaches
@@ -131,20 +147,9 @@ asks again, 1 s later doubling to replication.refusedRetryMaxMs, until the
 primary's next checkpoint (or seed it with a copy of the primary's data
 dir). A standby that knows a newer epoch than its primary ("this primary
 is stale") exits: which node serves is for the operator to decide.
-
-Flags:
 `)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(out, "ringex serve: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
+		return code
 	}
 	cfg := config.Default()
 	if *configPath != "" {
@@ -160,7 +165,10 @@ Flags:
 	if *listen != "" {
 		cfg.FIX.Listen = *listen
 	}
-	for _, o := range []struct{ flag, to *string }{{role, &cfg.Replication.Role}, {primary, &cfg.Replication.Primary},
+	if role != config.RoleNone {
+		cfg.Replication.Role = role
+	}
+	for _, o := range []struct{ flag, to *string }{{primary, &cfg.Replication.Primary},
 		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}} {
 		if *o.flag != "" {
 			*o.to = *o.flag
