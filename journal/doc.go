@@ -101,8 +101,11 @@
 // error, LastSeq stays at the last durable record, and every later call
 // returns the same error. It is never retried: after a failed fsync the page
 // cache may have dropped the dirty pages, so a retry that succeeds proves
-// nothing. A segment rolls (create, one extra fsync of the folder) before a
-// batch that would take it past SegmentBytes.
+// nothing. The same holds when the files are gone: after each fsync,
+// Commit fstats the active segment and the folder (held open), and a link
+// count of 0 (the folder deleted while running) fails the journal before
+// the batch counts as durable. A segment rolls (create, one extra fsync of
+// the folder) before a batch that would take it past SegmentBytes.
 //
 // # Cold storage and retention
 //

@@ -102,6 +102,8 @@ type Journal struct {
 	opts Options
 	logf func(format string, args ...any)
 	lock *os.File
+	dir  *os.File // Options.Dir, held open so that Commit sees it deleted
+	stat statBuf  // Commit's fstat buffer
 
 	fileSize int64 // the active segment's size when recovery opened it
 
@@ -149,6 +151,10 @@ func Open(opts Options) (*Journal, error) {
 		return nil, err
 	}
 	j.lock = lock
+	if j.dir, err = os.Open(opts.Dir); err != nil {
+		j.closeFiles()
+		return nil, fmt.Errorf("journal: %w", err)
+	}
 	if err := j.recover(); err != nil {
 		j.closeFiles()
 		return nil, err
@@ -240,8 +246,29 @@ func (j *Journal) Commit() error {
 	if err := j.sync(); err != nil {
 		return j.fail(fmt.Errorf("fsync %s: %w", j.f.Name(), err))
 	}
+	if err := j.checkLinked(); err != nil {
+		return j.fail(err)
+	}
 	j.durable.Store(j.appended)
 	j.buf = j.buf[:headerBytes]
+	return nil
+}
+
+// checkLinked fails a batch written to a journal whose files are gone: an
+// fstat of the active segment and of the folder finds a link count of 0
+// once either was deleted (rm -rf of the data folder while running). The
+// bytes went to an inode no restart can find, so the batch is not durable.
+// Two fstats per Commit, not per record.
+func (j *Journal) checkLinked() error {
+	for _, f := range [2]*os.File{j.f, j.dir} {
+		gone, err := unlinked(f, &j.stat)
+		if err != nil {
+			return fmt.Errorf("fstat %s: %w", f.Name(), err)
+		}
+		if gone {
+			return fmt.Errorf("%s was deleted while open (link count 0): records from seq %d on are not durable", f.Name(), j.durable.Load()+1)
+		}
+	}
 	return nil
 }
 
@@ -344,6 +371,10 @@ func (j *Journal) closeFiles() error {
 	if j.lock != nil {
 		j.lock.Close()
 		j.lock = nil
+	}
+	if j.dir != nil {
+		j.dir.Close()
+		j.dir = nil
 	}
 	return err
 }

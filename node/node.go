@@ -75,6 +75,11 @@ type Node struct {
 	// pipeline is drained (endDayLeftOpen).
 	dayOpenNs int64
 	lat       latency // the node's own latency log line (latency.go)
+	// halted is Done of a node without replication: closed by halt, once,
+	// after haltErr is set.
+	halted   chan struct{}
+	haltErr  atomic.Pointer[error]
+	haltOnce sync.Once
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -91,7 +96,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
-		dayStop: make(chan struct{}), dayDone: make(chan struct{})}
+		dayStop: make(chan struct{}), dayDone: make(chan struct{}), halted: make(chan struct{})}
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
@@ -422,6 +427,21 @@ func (n *Node) fail(err error) {
 	n.ring.Fail(err) // the ring's OnFail logs it
 }
 
+// halt fails the pipeline with err and stops the node on its own (Done,
+// FailErr): its storage failed (the journal, a FIX session store), so it
+// must neither acknowledge anything more nor go on looking alive.
+func (n *Node) halt(err error) {
+	n.fail(err)
+	if n.repl != nil {
+		n.repl.stopOnItsOwn(err)
+		return
+	}
+	n.haltOnce.Do(func() {
+		n.haltErr.Store(&err)
+		close(n.halted)
+	})
+}
+
 // ringFailed is the ring's OnFail: whatever stopped the pipeline (a failed
 // journal write, a diverged standby, a handler's panic with its stack) is
 // said once in the log.
@@ -438,13 +458,13 @@ func (n *Node) journalBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		cmd := &n.ring.Slot(seq).cmd
 		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
-			n.fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
+			n.halt(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
 			return
 		}
 	}
 	start := time.Now()
 	if err := n.journal.Commit(); err != nil {
-		n.fail(fmt.Errorf("journal commit: %w", err))
+		n.halt(fmt.Errorf("journal commit: %w", err))
 		return
 	}
 	n.lat.commit.Record(int64(time.Since(start)))
