@@ -112,6 +112,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
+		gwOpts.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 		if err == nil {
 			n.gateway, err = gateway.New(gwOpts, n)
 		}

@@ -1,8 +1,12 @@
 package node_test
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,4 +53,93 @@ func TestDataDirDeletedStopsTheNode(t *testing.T) {
 			t.Fatalf("after the data folder was deleted the broker got %v, want nothing or a reject with Text", f)
 		}
 	}
+}
+
+// TestFullFIXStoreStopsAcknowledging: the FIX session stores' disk fills
+// (a small tmpfs under the data folder; root only). The first report that
+// cannot be stored is not sent, the node stops acknowledging and stops on
+// its own naming the store, and a restart on the same folder serves again.
+func TestFullFIXStoreStopsAcknowledging(t *testing.T) {
+	dir := t.TempDir()
+	fixDir := filepath.Join(dir, "fix")
+	if err := os.MkdirAll(fixDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", fixDir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("needs a tmpfs mount (root): %v", err)
+	}
+	defer syscall.Unmount(fixDir, syscall.MNT_DETACH)
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	order := func(i int) {
+		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	}
+	order(0)
+	expect(t, "order before the disk is full", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "O0", tag.ExecType: "0"})
+	fillDisk(t, filepath.Join(fixDir, "filler"))
+
+	// The store's last page still has room for a few reports; the first
+	// that needs a new page fails.
+	halted := false
+	for i := 1; i <= 100 && !halted; i++ {
+		order(i)
+		deadline := time.Now().Add(wait)
+		got := false
+		for !got && !halted && time.Now().Before(deadline) {
+			select {
+			case <-n.Done():
+				halted = true
+			case <-time.After(10 * time.Millisecond):
+			}
+			for _, m := range broker.Drain() {
+				expect(t, "order while the store could be written", m, map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
+				got = true
+			}
+		}
+		if !got && !halted {
+			t.Fatalf("order O%d: no answer and the node still runs", i)
+		}
+	}
+	if !halted {
+		t.Fatal("100 orders acknowledged after the FIX stores' disk filled")
+	}
+	if err := n.FailErr(); err == nil || !strings.Contains(err.Error(), "FIX session store") || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("node stopped with %v, want the store's failure named", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range broker.Drain() {
+		t.Errorf("after the store failed the broker got %v", fixtest.Fields(m))
+	}
+	broker.Close()
+	n.Stop()
+
+	os.Remove(filepath.Join(fixDir, "filler"))
+	n = startNode(t, dir, addr)
+	defer n.Stop()
+	broker = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer broker.Close()
+	order(1000)
+	expect(t, "order after the restart", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "O1000", tag.ExecType: "0"})
+}
+
+// fillDisk writes to path until the file system is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for range 1 << 16 {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the disk never filled")
 }
