@@ -10,6 +10,8 @@ import "github.com/ringex/ringex/matcher"
 //   - later, a KindCheckpointHash command at seq T > S with OrderID = S,
 //     Price = int64(hash), Qty = P, where hash is matcher.CombineHashes of
 //     the P partitions' hashes at S. Engines apply nothing.
+//   - a KindCheckpointHash command with Qty 0 names no checkpoint: it marks
+//     a seq whose record was lost (node/missing.go) and is passed over.
 
 func isCheckpointKind(k matcher.Kind) bool { return checkpointKindName(k) != "" }
 
@@ -30,7 +32,7 @@ func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCh
 // checkpointHashOf reads a checkpoint-hash record: the checkpoint's seq, the
 // hash the node computed and the partition count it used.
 func checkpointHashOf(cmd *matcher.Command) (seq int64, hash uint64, p int, ok bool) {
-	if cmd.Kind != matcher.KindCheckpointHash {
+	if cmd.Kind != matcher.KindCheckpointHash || cmd.Qty <= 0 {
 		return 0, 0, 0, false
 	}
 	return cmd.OrderID, uint64(cmd.Price), int(cmd.Qty), true

@@ -14,6 +14,7 @@
 //	<Dir>/archive/00000000000000000001.seg.zst  sealed segments, zstd
 //	<Dir>/snap-00000000000000004096.snap     snapshots, named by seq
 //	<Dir>/LOCK                               one writer per folder
+//	<Dir>/DURABLE                            the last seq made durable (durable.go)
 //
 // # Byte layout
 //
@@ -55,7 +56,10 @@
 //
 //   - A torn tail: damage in the last hot segment after which no whole frame
 //     with a valid CRC and a later seq can be found (a short header, a short
-//     record, a zeroed or garbled end). This is what a crash mid-write leaves.
+//     record, a zeroed or garbled end), past the last record a Commit made
+//     durable (DURABLE, or the newest snapshot, says which: a journal that
+//     ends below it lost durable records, and Open refuses that as
+//     corruption). This is what a crash mid-write leaves.
 //     Open truncates the segment at the last whole record and logs the bytes
 //     dropped; Read stops there without error. A damaged final record looks
 //     exactly like a torn write and is treated as one.
@@ -69,7 +73,8 @@
 //     the log says so loudly. Nothing is ever skipped silently.
 //
 // The rule errs towards refusing. A bit flip in the very last record is taken
-// for a torn write (that record is dropped, and logged). After a power loss
+// for a torn write (that record is dropped, and logged) only when DURABLE
+// does not show it was durable (SyncNone writes no mark). After a power loss
 // under SyncInterval or SyncNone, where the disk may keep later pages of the
 // unsynced tail and lose earlier ones, a hole followed by whole records reads
 // as corruption, and an operator decides (StartFromLastGood). The crash test

@@ -105,6 +105,10 @@ type Journal struct {
 	dir  *os.File // Options.Dir, held open so that Commit sees it deleted
 	stat statBuf  // Commit's fstat buffer
 
+	mark    *durableMark // DURABLE: the last seq a Commit made durable
+	markSeq int64        // its value when Open read it
+	missing [2]int64     // durable seqs found missing at Open (Missing)
+
 	fileSize int64 // the active segment's size when recovery opened it
 
 	f        *os.File // active segment; nil until the first Commit of a new journal
@@ -154,6 +158,10 @@ func Open(opts Options) (*Journal, error) {
 	if j.dir, err = os.Open(opts.Dir); err != nil {
 		j.closeFiles()
 		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if j.mark, j.markSeq, err = openDurable(opts.Dir, j.logf); err != nil {
+		j.closeFiles()
+		return nil, err
 	}
 	if err := j.recover(); err != nil {
 		j.closeFiles()
@@ -248,6 +256,11 @@ func (j *Journal) Commit() error {
 	}
 	if err := j.checkLinked(); err != nil {
 		return j.fail(err)
+	}
+	if j.opts.Sync != SyncNone {
+		if err := j.mark.write(j.appended); err != nil {
+			return j.fail(err)
+		}
 	}
 	j.durable.Store(j.appended)
 	j.buf = j.buf[:headerBytes]
@@ -375,6 +388,10 @@ func (j *Journal) closeFiles() error {
 	if j.dir != nil {
 		j.dir.Close()
 		j.dir = nil
+	}
+	if j.mark != nil {
+		j.mark.f.Close()
+		j.mark = nil
 	}
 	return err
 }

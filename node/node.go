@@ -202,6 +202,9 @@ func (n *Node) openJournal() error {
 	if err == nil {
 		err = n.replay(from + 1)
 	}
+	if err == nil {
+		err = n.journalMissing()
+	}
 	if err != nil {
 		j.Close()
 		return err

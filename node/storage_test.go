@@ -1,10 +1,13 @@
 package node_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +16,9 @@ import (
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
 )
 
 // TestDataDirDeletedStopsTheNode: the data folder removed while the
@@ -142,4 +147,80 @@ func fillDisk(t *testing.T, path string) {
 		}
 	}
 	t.Fatal("the disk never filled")
+}
+
+// TestLostAcknowledgedRecordsRefuseToStart: acknowledged records zeroed at
+// the end of the active segment are not taken for a torn tail: the node
+// refuses to start, naming the file, the offset and the missing seqs. When
+// the operator starts it anyway (startFromLastGood), no OrderID a broker
+// has seen is given again.
+func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
+	dir := t.TempDir()
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	maxOrderID := 0
+	for i := range 10 {
+		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+		f := expect(t, "new", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
+		id, _ := strconv.Atoi(f[tag.OrderID])
+		maxOrderID = max(maxOrderID, id)
+	}
+	n.Stop() // before the broker leaves: no cancel-on-disconnect, the orders are the last records
+	broker.Close()
+
+	seg, off := zeroLastRecords(t, filepath.Join(dir, "journal"), 3)
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	_, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err == nil || !strings.Contains(err.Error(), seg) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", off)) ||
+		!strings.Contains(err.Error(), "are missing") {
+		t.Fatalf("start on a journal whose acknowledged end was zeroed: %v; want a refusal naming %s, offset %d and the missing seqs", err, seg, off)
+	}
+
+	cfg.Journal.StartFromLastGood = true
+	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("start with startFromLastGood: %v", err)
+	}
+	defer n.Stop()
+	broker = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer broker.Close()
+	broker.Send("D", tag.ClOrdID, "AFTER", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+		tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	f := expect(t, "new after the loss", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "AFTER", tag.ExecType: "0"})
+	if id, _ := strconv.Atoi(f[tag.OrderID]); id <= maxOrderID {
+		t.Fatalf("OrderID %d given again: the broker has seen OrderIDs up to %d", id, maxOrderID)
+	}
+}
+
+// zeroLastRecords zeroes the last k records of the journal's active
+// segment (journal's documented layout: a 24-byte header, then frames of a
+// 16-byte header, length at byte 4, and the payload) and returns the
+// segment's path and the offset of the first zeroed record.
+func zeroLastRecords(t *testing.T, dir string, k int) (string, int64) {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("no segment")
+	}
+	path := segs[len(segs)-1]
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int
+	for p := 24; p+16 <= len(b) && !bytes.Equal(b[p:p+16], make([]byte, 16)); p += 16 + int(binary.LittleEndian.Uint32(b[p+4:])) {
+		offs = append(offs, p)
+	}
+	if len(offs) < k {
+		t.Fatalf("%s holds %d records", path, len(offs))
+	}
+	from := offs[len(offs)-k]
+	clear(b[from:])
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, int64(from)
 }
