@@ -134,3 +134,26 @@ func TestEmptiedJournalFolderRefused(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 }
+
+// BenchmarkCommitChecks is what each Commit adds to its write and fsync:
+// the two fstats that notice deleted files and the DURABLE mark's pwrite.
+func BenchmarkCommitChecks(b *testing.B) {
+	j, err := Open(Options{Dir: b.TempDir(), Logf: func(string, ...any) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	j.Append(1, record(1))
+	if err := j.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := j.checkLinked(); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.mark.write(int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
