@@ -142,9 +142,6 @@
 //	Commit, no fsync (SyncNone), for comparison:
 //	  batch 1: 930,780  16: 3,877,488  256: 4,365,912 records/s
 //	Append+Commit allocations in steady state: 0 B/op, 0 allocs/op.
-//	What each Commit adds after its fsync (BenchmarkCommitChecks: two
-//	  fstats for deleted files, the DURABLE pwrite): 1.5-2.5 µs, median
-//	  2.1 µs of 5 runs at load average 10-14, about 1% of an fsync.
 //	Commit latency, batch 16 (the journal's share of an acknowledgement):
 //	  fsync: p50 196 µs, p99 726 µs, p99.9 4.0 ms; no fsync: p50 1.1 µs,
 //	  p99 7 µs (a roll under SyncNone fsyncs the sealed 64 MiB: max 57 ms)

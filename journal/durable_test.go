@@ -137,6 +137,8 @@ func TestEmptiedJournalFolderRefused(t *testing.T) {
 
 // BenchmarkCommitChecks is what each Commit adds to its write and fsync:
 // the two fstats that notice deleted files and the DURABLE mark's pwrite.
+// On the shared 2-core VM (load average 10-14): 1.5-2.5 µs, median 2.1 µs
+// of 5 runs, 0 allocs; about 1% of an fdatasync there (p50 196 µs).
 func BenchmarkCommitChecks(b *testing.B) {
 	j, err := Open(Options{Dir: b.TempDir(), Logf: func(string, ...any) {}})
 	if err != nil {
