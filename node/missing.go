@@ -13,10 +13,16 @@ import (
 // derives from it, and a broker may have seen them. The marker is a
 // checkpoint hash naming no checkpoint (OrderID 0, Qty 0 partitions):
 // engines apply nothing, replay and the publish stage pass it over, and it
-// has no event. Runs before the pipeline starts.
+// has no event. Runs before the pipeline starts. A standby journals none.
 func (n *Node) journalMissing() error {
 	first, last := n.journal.Missing()
 	if last == 0 {
+		return nil
+	}
+	if n.following.Load() {
+		// A standby's seqs are its primary's: it asks for them again
+		// from the end of its journal, and markers would diverge from them.
+		n.logf("ringex: the standby's journal lost seqs %d..%d; it follows its primary from seq %d and gets them again", first, last, first)
 		return nil
 	}
 	var buf [matcher.CommandSize]byte
