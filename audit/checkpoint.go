@@ -11,6 +11,8 @@ import "github.com/ringex/ringex/matcher"
 //     matcher.CheckpointHash naming S, the partition count P and
 //     matcher.CombineHashes of the P partitions' hashes at S. Engines
 //     apply nothing.
+//   - a KindCheckpointHash record naming no checkpoint (Partitions 0)
+//     marks a seq whose record was lost (node/missing.go) and is passed over.
 
 // checkpointKindName names the two checkpoint kinds in the trail.
 func checkpointKindName(k matcher.Kind) string {
@@ -31,5 +33,8 @@ func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCh
 // it used.
 func checkpointHashOf(cmd *matcher.Command) (seq int64, hash uint64, p int, ok bool) {
 	h, ok := matcher.CheckpointHashOf(cmd)
-	return h.Checkpoint, h.Hash, h.Partitions, ok
+	if !ok || h.Partitions <= 0 {
+		return 0, 0, 0, false
+	}
+	return h.Checkpoint, h.Hash, h.Partitions, true
 }

@@ -152,8 +152,11 @@ type Journal struct {
 	// than the newest snapshot, leave the hot folder; 0 keeps them all.
 	HotRetentionHours int `json:"hotRetentionHours"`
 	// StartFromLastGood lets the exchange start on a journal damaged before
-	// its tail, cut at the last good record (the rest is quarantined). Off:
-	// an operator turns it on for one start, knowingly (serve --start-from-last-good).
+	// its tail, cut at the last good record (the rest is quarantined), or
+	// one that lost durable (possibly acknowledged) records at its end;
+	// the lost seqs are journaled as markers, never given to an order
+	// again. Off: an operator turns it on for one start, knowingly (serve
+	// --start-from-last-good).
 	StartFromLastGood bool `json:"startFromLastGood,omitempty"`
 }
 

@@ -75,6 +75,11 @@ type Config struct {
 	// Logger receives connection and session events (never one per
 	// ordinary message). Default: discard.
 	Logger *slog.Logger
+	// OnStoreError, when set, is called once, with the first failed write
+	// of any session's store (see store.go: that session sends nothing
+	// more). It runs on the session's writer and must not block or call
+	// back into the session.
+	OnStoreError func(err error)
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
@@ -90,6 +95,8 @@ type Acceptor struct {
 	stopped  bool
 	stopping chan struct{} // closed when Stop begins: no session takes a connection after
 	wg       sync.WaitGroup
+
+	storeFails storeFailures
 }
 
 func sessionKey(beginString, targetCompID string) string { return beginString + "\x00" + targetCompID }

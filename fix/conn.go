@@ -162,9 +162,9 @@ func (r *reader) loop() {
 }
 
 func (r *reader) persistIn() {
-	if r.nextIn != r.persistedIn {
+	if r.nextIn != r.persistedIn && !r.s.storeFailed.Load() { // see store: asked again after a restart
 		if err := r.s.st.setNextIn(r.nextIn); err != nil {
-			r.a.log.Error("store write failed", "session", r.s.id, "err", err)
+			r.s.failStore(err)
 		}
 		r.persistedIn = r.nextIn
 	}

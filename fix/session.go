@@ -49,15 +49,18 @@ type Session struct {
 	detached  chan struct{} // closed when the attached connection's reader is done
 	loggedOut bool          // our Logout is queued for the attached connection
 
-	flushMu    sync.Mutex // one flush (store write + socket write) at a time; taken before mu
-	st         *store
-	wake       chan struct{}
-	done       chan struct{}
-	writerDone chan struct{}
-	lastSentNs atomic.Int64
-	resendBuf  []byte
-	resendMsg  Message
-	delivery   delivery
+	flushMu sync.Mutex // one flush (store write + socket write) at a time; taken before mu
+	st      *store
+	// storeFailed: a write to st failed; it is written no more, and
+	// nothing unstored reaches the counterparty (see store).
+	storeFailed atomic.Bool
+	wake        chan struct{}
+	done        chan struct{}
+	writerDone  chan struct{}
+	lastSentNs  atomic.Int64
+	resendBuf   []byte
+	resendMsg   Message
+	delivery    delivery
 }
 
 // ID names the session: "FIX.4.4:ISLD->TW".
@@ -344,9 +347,13 @@ func (s *Session) flush() {
 	s.mu.Unlock()
 
 	if len(stored) > 0 {
-		if err := s.st.writeAt(stored, base); err != nil {
-			s.log.Error("store write failed", "session", s.id, "err", err)
-		}
+		s.writeStore(stored, base)
+	}
+	if s.storeFailed.Load() && conn != nil {
+		// What the store lacks must not reach the counterparty: a restart
+		// numbers on from the store (see store).
+		out = out[:0]
+		conn.Close()
 	}
 	if len(out) > 0 && conn != nil {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
@@ -358,7 +365,9 @@ func (s *Session) flush() {
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
 	if closeConn != nil {
-		s.st.sync()
+		if err := s.st.sync(); err != nil {
+			s.failStore(err)
+		}
 		closeConn.Close()
 	}
 	const keepMax = 1 << 20 // do not hold on to the buffer of a burst
@@ -376,8 +385,11 @@ func (s *Session) flush() {
 // store; flushMu and mu are held (answerLogon does it in the same step as
 // the reply).
 func (s *Session) resetLocked() {
+	if s.storeFailed.Load() {
+		return // the store stays as it is for the restart; the reply is not sent
+	}
 	if err := s.st.reset(); err != nil {
-		s.log.Error("store reset failed", "session", s.id, "err", err)
+		s.failStore(err)
 	}
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
@@ -395,13 +407,11 @@ func (s *Session) resend(begin, end int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.storeBuf) > 0 { // make every sent message readable from the store
-		if err := s.st.writeAt(s.storeBuf, s.storeBase); err != nil {
-			s.log.Error("store write failed", "session", s.id, "err", err)
-		}
+		s.writeStore(s.storeBuf, s.storeBase)
 		s.storeBase += int64(len(s.storeBuf))
 		s.storeBuf = s.storeBuf[:0]
 	}
-	if s.conn == nil || s.closing {
+	if s.conn == nil || s.closing || s.storeFailed.Load() {
 		return
 	}
 	if end <= 0 || end >= s.nextOut || (s.cfg.BeginString == "FIX.4.2" && end == 999999) {

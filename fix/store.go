@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 )
 
 // A store keeps one session's outbound messages, for ResendRequest, and its
@@ -31,13 +34,34 @@ import (
 // progress (we ask for a resend and receive PossDup copies, which the
 // exchange de-duplicates by ClOrdID against its journal).
 //
+// A failed write (a full disk, an I/O error) fails the store for good:
+// nothing more is written to it (a later write would leave a hole before
+// it, which the next start refuses), and the session sends nothing that is
+// not in it, so the outbound MsgSeqNum a restart finds is never below one
+// the counterparty has seen. Inbound progress made after the failure is
+// not persisted: after the restart the counterparty is asked to resend
+// those messages, and they are answered then. The acceptor tells
+// Config.OnStoreError of the first failure and logs repeated ones at most
+// once a second, with their count.
+//
 // Without StoreDir the same layout lives in memory and nothing survives.
 type store struct {
-	msgs, seqs *os.File // nil for a memory store
-	mem        []byte   // the memory store's .msgs
-	index      []msgPos // outbound seq-1 → where the message is
-	size       int64    // bytes in .msgs, written or reserved
+	msgs, seqs storeFile // nil for a memory store
+	path       string    // dir/name, without the suffixes
+	mem        []byte    // the memory store's .msgs
+	index      []msgPos  // outbound seq-1 → where the message is
+	size       int64     // bytes in .msgs, written or reserved
 	nextIn     int
+}
+
+// storeFile is what a store needs of its files; *os.File is one, and a
+// test puts a failing one (a full disk) in its place.
+type storeFile interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Sync() error
+	Close() error
 }
 
 type msgPos struct {
@@ -69,15 +93,18 @@ func openStore(dir, name string) (*store, int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, 0, err
 	}
-	var err error
 	base := filepath.Join(dir, name)
-	if st.msgs, err = os.OpenFile(base+".msgs", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+	st.path = base
+	msgs, err := os.OpenFile(base+".msgs", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
 		return nil, 0, err
 	}
-	if st.seqs, err = os.OpenFile(base+".seqs", os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		st.msgs.Close()
+	seqs, err := os.OpenFile(base+".seqs", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		msgs.Close()
 		return nil, 0, err
 	}
+	st.msgs, st.seqs = msgs, seqs
 	var b [16]byte
 	if n, _ := st.seqs.ReadAt(b[:], 0); n == 16 {
 		v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
@@ -143,8 +170,14 @@ func (st *store) writeAt(b []byte, off int64) error {
 		st.mem = append(st.mem, b...)
 		return nil
 	}
-	_, err := st.msgs.WriteAt(b, off)
-	return err
+	if _, err := st.msgs.WriteAt(b, off); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said here
+		}
+		return fmt.Errorf("write %s.msgs at offset %d: %w", st.path, off, err)
+	}
+	return nil
 }
 
 // read returns message seq from the store (written, not merely reserved),
@@ -178,8 +211,10 @@ func (st *store) setNextIn(n int) error {
 	var b [16]byte
 	binary.LittleEndian.PutUint64(b[:8], uint64(n))
 	binary.LittleEndian.PutUint64(b[8:], ^uint64(n))
-	_, err := st.seqs.WriteAt(b[:], 0)
-	return err
+	if _, err := st.seqs.WriteAt(b[:], 0); err != nil {
+		return fmt.Errorf("write %s.seqs: %w", st.path, err)
+	}
+	return nil
 }
 
 // reset empties the store: both sequence numbers back to 1.
@@ -189,7 +224,7 @@ func (st *store) reset() error {
 	st.mem = st.mem[:0]
 	if st.msgs != nil {
 		if err := st.msgs.Truncate(0); err != nil {
-			return err
+			return fmt.Errorf("truncate %s.msgs: %w", st.path, err)
 		}
 	}
 	if err := st.setNextIn(1); err != nil {
@@ -202,7 +237,10 @@ func (st *store) sync() error {
 	if st.msgs == nil {
 		return nil
 	}
-	return errors.Join(st.msgs.Sync(), st.seqs.Sync())
+	if err := errors.Join(st.msgs.Sync(), st.seqs.Sync()); err != nil {
+		return fmt.Errorf("fsync %s: %w", st.path, err)
+	}
+	return nil
 }
 
 func (st *store) close() error {
@@ -210,4 +248,60 @@ func (st *store) close() error {
 		return nil
 	}
 	return errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+}
+
+// writeStore writes queued messages at base, unless the store failed
+// before: then they are one more failure (never written after a hole).
+func (s *Session) writeStore(b []byte, base int64) {
+	if s.storeFailed.Load() {
+		s.a.storeFailed(s, errStoreFailedBefore)
+		return
+	}
+	if err := s.st.writeAt(b, base); err != nil {
+		s.failStore(err)
+	}
+}
+
+// errStoreFailedBefore counts a write not tried because the store failed.
+var errStoreFailedBefore = errors.New("store failed earlier: messages not stored, not sent")
+
+// failStore fails s's store for good (see store) and reports err.
+func (s *Session) failStore(err error) {
+	s.storeFailed.Store(true)
+	s.a.storeFailed(s, err)
+}
+
+// storeFailLogEvery bounds the log lines about failed store writes.
+const storeFailLogEvery = time.Second
+
+// storeFailures counts the acceptor's store failures, so that a disk that
+// stays full costs a log line a second, not one per flush.
+type storeFailures struct {
+	mu       sync.Mutex
+	count    int64 // since the acceptor started
+	unlogged int64 // since the last log line
+	loggedAt time.Time
+}
+
+// storeFailed logs a store failure (the first at once, then at most one
+// line per storeFailLogEvery, with the failures since the last line) and
+// tells Config.OnStoreError of the first.
+func (a *Acceptor) storeFailed(s *Session, err error) {
+	f := &a.storeFails
+	f.mu.Lock()
+	f.count++
+	f.unlogged++
+	first, now, n := f.count == 1, time.Now(), int64(0)
+	if first || now.Sub(f.loggedAt) >= storeFailLogEvery {
+		n, f.unlogged, f.loggedAt = f.unlogged, 0, now
+	}
+	total := f.count
+	f.mu.Unlock()
+	if n > 0 {
+		a.log.Error("store write failed: the session sends nothing that is not stored; restart when the store can be written",
+			"session", s.id, "failures", n, "failures_total", total, "err", err)
+	}
+	if first && a.cfg.OnStoreError != nil {
+		a.cfg.OnStoreError(fmt.Errorf("fix: session %s: %w", s.id, err))
+	}
 }

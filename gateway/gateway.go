@@ -62,6 +62,10 @@ type Options struct {
 	StoreDir          string                           // FIX session stores: sequence numbers and sent messages survive a restart
 	CertFile, KeyFile string                           // TLS when both are set
 	Logf              func(format string, args ...any) // one line per session event; nil = log.Printf
+	// OnStoreError is called once when a session store write first fails
+	// (fix.Config.OnStoreError): that session sends nothing more, so the
+	// exchange must stop acknowledging.
+	OnStoreError func(err error)
 }
 
 // Submitter takes a validated command into the exchange. The gateway fills
@@ -135,6 +139,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		CertFile:     opts.CertFile,
 		KeyFile:      opts.KeyFile,
 		Logger:       slog.New(logfHandler{g.logf, ""}),
+		OnStoreError: opts.OnStoreError,
 	}
 	for _, s := range opts.Sessions {
 		cfg.Sessions = append(cfg.Sessions, fix.SessionConfig{

@@ -14,6 +14,7 @@
 //	<Dir>/archive/00000000000000000001.seg.zst  sealed segments, zstd
 //	<Dir>/snap-00000000000000004096.snap     snapshots, named by seq
 //	<Dir>/LOCK                               one writer per folder
+//	<Dir>/DURABLE                            the last seq made durable (durable.go)
 //
 // # Byte layout
 //
@@ -55,7 +56,10 @@
 //
 //   - A torn tail: damage in the last hot segment after which no whole frame
 //     with a valid CRC and a later seq can be found (a short header, a short
-//     record, a zeroed or garbled end). This is what a crash mid-write leaves.
+//     record, a zeroed or garbled end), past the last record a Commit made
+//     durable (DURABLE, or the newest snapshot, says which: a journal that
+//     ends below it lost durable records, and Open refuses that as
+//     corruption). This is what a crash mid-write leaves.
 //     Open truncates the segment at the last whole record and logs the bytes
 //     dropped; Read stops there without error. A damaged final record looks
 //     exactly like a torn write and is treated as one.
@@ -80,7 +84,8 @@
 // copy of a segment that is also hot, which Read passes over).
 //
 // The rule errs towards refusing. A bit flip in the very last record is taken
-// for a torn write (that record is dropped, and logged). After a power loss
+// for a torn write (that record is dropped, and logged) only when DURABLE
+// does not show it was durable (SyncNone writes no mark). After a power loss
 // under SyncInterval or SyncNone, where the disk may keep later pages of the
 // unsynced tail and lose earlier ones, a hole followed by whole records reads
 // as corruption, and an operator decides (StartFromLastGood). The crash test
@@ -112,8 +117,11 @@
 // error, LastSeq stays at the last durable record, and every later call
 // returns the same error. It is never retried: after a failed fsync the page
 // cache may have dropped the dirty pages, so a retry that succeeds proves
-// nothing. A segment rolls (create, one extra fsync of the folder) before a
-// batch that would take it past SegmentBytes.
+// nothing. The same holds when the files are gone: after each fsync,
+// Commit fstats the active segment and the folder (held open), and a link
+// count of 0 (the folder deleted while running) fails the journal before
+// the batch counts as durable. A segment rolls (create, one extra fsync of
+// the folder) before a batch that would take it past SegmentBytes.
 //
 // # Cold storage and retention
 //

@@ -108,6 +108,12 @@ type Journal struct {
 	opts Options
 	logf func(format string, args ...any)
 	lock *os.File
+	dir  *os.File // Options.Dir, held open so that Commit sees it deleted
+	stat statBuf  // Commit's fstat buffer
+
+	mark    *durableMark // DURABLE: the last seq a Commit made durable
+	markSeq int64        // its value when Open read it
+	missing [2]int64     // durable seqs found missing at Open (Missing)
 
 	fileSize int64 // the active segment's size when recovery opened it
 
@@ -155,6 +161,14 @@ func Open(opts Options) (*Journal, error) {
 		return nil, err
 	}
 	j.lock = lock
+	if j.dir, err = os.Open(opts.Dir); err != nil {
+		j.closeFiles()
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if j.mark, j.markSeq, err = openDurable(opts.Dir, j.logf); err != nil {
+		j.closeFiles()
+		return nil, err
+	}
 	if err := j.recover(); err != nil {
 		j.closeFiles()
 		return nil, err
@@ -246,8 +260,34 @@ func (j *Journal) Commit() error {
 	if err := j.sync(); err != nil {
 		return j.fail(fmt.Errorf("fsync %s: %w", j.f.Name(), err))
 	}
+	if err := j.checkLinked(); err != nil {
+		return j.fail(err)
+	}
+	if j.opts.Sync != SyncNone {
+		if err := j.mark.write(j.appended); err != nil {
+			return j.fail(err)
+		}
+	}
 	j.durable.Store(j.appended)
 	j.buf = j.buf[:headerBytes]
+	return nil
+}
+
+// checkLinked fails a batch written to a journal whose files are gone: an
+// fstat of the active segment and of the folder finds a link count of 0
+// once either was deleted (rm -rf of the data folder while running). The
+// bytes went to an inode no restart can find, so the batch is not durable.
+// Two fstats per Commit, not per record.
+func (j *Journal) checkLinked() error {
+	for _, f := range [2]*os.File{j.f, j.dir} {
+		gone, err := unlinked(f, &j.stat)
+		if err != nil {
+			return fmt.Errorf("fstat %s: %w", f.Name(), err)
+		}
+		if gone {
+			return fmt.Errorf("%s was deleted while open (link count 0): records from seq %d on are not durable", f.Name(), j.durable.Load()+1)
+		}
+	}
 	return nil
 }
 
@@ -350,6 +390,14 @@ func (j *Journal) closeFiles() error {
 	if j.lock != nil {
 		j.lock.Close()
 		j.lock = nil
+	}
+	if j.dir != nil {
+		j.dir.Close()
+		j.dir = nil
+	}
+	if j.mark != nil {
+		j.mark.f.Close()
+		j.mark = nil
 	}
 	return err
 }

@@ -23,6 +23,9 @@ func (j *Journal) recover() error {
 		if arc, _ := listSuffix(filepath.Join(dir, ArchiveDirName), archiveSuffix); len(arc) > 0 {
 			return fmt.Errorf("journal: %s holds no segment but its archive does: the last sequence is unknown", dir)
 		}
+		if err := j.checkDurable(dir, 0, max(j.opts.FirstSeq, 1)-1); err != nil {
+			return err
+		}
 		if j.opts.FirstSeq > 1 {
 			return j.createFirst(j.opts.FirstSeq)
 		}
@@ -82,11 +85,21 @@ func (j *Journal) recover() error {
 				cerr.Reason += fmt.Sprintf(" (a valid record follows at offset %d)", torn.nextOff)
 				return j.startFromLastGood(cerr, segs, i+1, path, end.goodOff, end.lastSeq)
 			}
+			// A torn write can only cut records that were never durable.
+			if err := j.checkDurable(path, end.goodOff, end.lastSeq); err != nil {
+				return err
+			}
 			if err := truncateFile(path, end.goodOff); err != nil {
 				return err
 			}
 			j.logf("journal: torn tail in %s: %s at offset %d; truncated %d bytes, last seq %d",
 				path, end.damage, end.damageOff, torn.size-end.goodOff, end.lastSeq)
+		} else if last {
+			// A clean end (zeros after the last record included) can
+			// still be short of what was durable: zeroed records.
+			if err := j.checkDurable(path, end.goodOff, end.lastSeq); err != nil {
+				return err
+			}
 		}
 		prevLast, lastGoodOff = end.lastSeq, end.goodOff
 	}
@@ -247,6 +260,9 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 	// The segment before the first moved one is the active one; when it was cut
 	// to nothing (its header was the damage) the next Commit writes a header.
 	first := segs[from-1]
+	if err := j.checkDurable(filepath.Join(dir, segName(first)), cutOff, lastGood); err != nil {
+		return err
+	}
 	return j.openActive(filepath.Join(dir, segName(first)), first, lastGood, cutOff)
 }
 

@@ -142,3 +142,43 @@ func TestSyncModeNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletedJournalStopsAccepting: the data folder removed while the
+// journal runs (rm -rf) fails the next Commit, which names what was
+// deleted; nothing of that batch or later counts as durable.
+func TestDeletedJournalStopsAccepting(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		remove func(t *testing.T, dir string)
+	}{
+		{"folder_removed_with_everything_in_it", func(t *testing.T, dir string) { os.RemoveAll(dir) }},
+		{"active_segment_removed", func(t *testing.T, dir string) {
+			segs, _ := listHot(dir)
+			if err := os.Remove(dir + "/" + segName(segs[len(segs)-1])); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir() + "/journal"
+			j, lg := openT(t, dir)
+			defer j.Close()
+			write(t, j, 1, 10, 5)
+			tc.remove(t, dir)
+			j.Append(11, record(11))
+			err := j.Commit()
+			if err == nil || !strings.Contains(err.Error(), "deleted while open") {
+				t.Fatalf("Commit after the journal's files were deleted: %v", err)
+			}
+			if j.LastSeq() != 10 {
+				t.Fatalf("LastSeq %d: a batch written to a deleted file counted as durable", j.LastSeq())
+			}
+			if err2 := j.Append(12, record(12)); err2 != err {
+				t.Fatalf("Append after the failure: %v", err2)
+			}
+			if !lg.has("deleted while open") {
+				t.Fatalf("the failure is not logged: %q", lg.lines)
+			}
+		})
+	}
+}

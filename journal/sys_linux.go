@@ -50,3 +50,16 @@ func writeOut(f *os.File, off, n int64) error {
 	}
 	return serr
 }
+
+// statBuf is what unlinked reads into.
+type statBuf = syscall.Stat_t
+
+// unlinked reports whether f has lost its last name (its link count is 0):
+// the file, or the folder, was deleted while open. st is the caller's, so
+// that the check allocates nothing.
+func unlinked(f *os.File, st *statBuf) (bool, error) {
+	if err := syscall.Fstat(int(f.Fd()), st); err != nil {
+		return false, err
+	}
+	return st.Nlink == 0, nil
+}

@@ -75,6 +75,11 @@ type Node struct {
 	// pipeline is drained (endDayLeftOpen).
 	dayOpenNs int64
 	lat       latency // the node's own latency log line (latency.go)
+	// halted is Done of a node without replication: closed by halt, once,
+	// after haltErr is set.
+	halted   chan struct{}
+	haltErr  atomic.Pointer[error]
+	haltOnce sync.Once
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -91,7 +96,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
-		dayStop: make(chan struct{}), dayDone: make(chan struct{})}
+		dayStop: make(chan struct{}), dayDone: make(chan struct{}), halted: make(chan struct{})}
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
@@ -107,6 +112,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
+		gwOpts.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 		if err == nil {
 			n.gateway, err = gateway.New(gwOpts, n)
 		}
@@ -192,6 +198,9 @@ func (n *Node) openJournal() error {
 	}
 	if err == nil {
 		err = n.replay(from + 1)
+	}
+	if err == nil {
+		err = n.journalMissing()
 	}
 	if err != nil {
 		j.Close()
@@ -381,6 +390,21 @@ func (n *Node) submitSeq(cmd *matcher.Command) (int64, error) {
 // the failed batch reaches a broker. It is never retried silently.
 func (n *Node) fail(err error) {
 	n.ring.Fail(err) // the ring's OnFail logs it
+}
+
+// halt fails the pipeline with err and stops the node on its own (Done,
+// FailErr): its storage failed (the journal, a FIX session store), so it
+// must neither acknowledge anything more nor go on looking alive.
+func (n *Node) halt(err error) {
+	n.fail(err)
+	if n.repl != nil {
+		n.repl.stopOnItsOwn(err)
+		return
+	}
+	n.haltOnce.Do(func() {
+		n.haltErr.Store(&err)
+		close(n.halted)
+	})
 }
 
 // ringFailed is the ring's OnFail: whatever stopped the pipeline (a failed

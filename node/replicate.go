@@ -131,13 +131,14 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 	return st, true
 }
 
-// Done is closed when the node stopped on its own: a standby that diverged
-// from its primary, was refused by it, or failed to journal or apply; a
-// primary that stepped down for the primary serving at its peer
-// (replica.StepDownError). FailErr says which.
+// Done is closed when the node stopped on its own: its journal or a FIX
+// session store failed (halt); a standby that diverged from its primary,
+// was refused by it, or failed to journal or apply; a primary that stepped
+// down for the primary serving at its peer (replica.StepDownError).
+// FailErr says which.
 func (n *Node) Done() <-chan struct{} {
 	if n.repl == nil {
-		return nil
+		return n.halted
 	}
 	return n.repl.failed
 }
@@ -244,10 +245,11 @@ func (r *replication) stopOnItsOwn(err error) {
 
 // FailErr is the error that stopped the node on its own (see Done).
 func (n *Node) FailErr() error {
-	if n.repl == nil {
-		return nil
+	p := n.haltErr.Load()
+	if n.repl != nil {
+		p = n.repl.failErr.Load()
 	}
-	if p := n.repl.failErr.Load(); p != nil {
+	if p != nil {
 		return *p
 	}
 	return nil

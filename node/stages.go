@@ -72,13 +72,13 @@ func (n *Node) journalBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		cmd := &n.ring.Slot(seq).cmd
 		if err := n.journal.Append(cmd.Seq, cmd.Encode(n.encodeBuf[:])); err != nil {
-			n.fail(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
+			n.halt(fmt.Errorf("journal append %d: %w", cmd.Seq, err))
 			return
 		}
 	}
 	start := time.Now()
 	if err := n.journal.Commit(); err != nil {
-		n.fail(fmt.Errorf("journal commit: %w", err))
+		n.halt(fmt.Errorf("journal commit: %w", err))
 		return
 	}
 	n.lat.commit.Record(int64(time.Since(start)))

@@ -1,0 +1,154 @@
+package fix
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fullDisk is a store file on a disk that has room for room more bytes:
+// a write past it writes what fits and fails with ENOSPC, as write(2) does.
+type fullDisk struct {
+	*os.File
+	room int64
+}
+
+func (f *fullDisk) WriteAt(b []byte, off int64) (int, error) {
+	if int64(len(b)) <= f.room {
+		f.room -= int64(len(b))
+		return f.File.WriteAt(b, off)
+	}
+	n, _ := f.File.WriteAt(b[:f.room], off)
+	f.room = 0
+	return n, syscall.ENOSPC
+}
+
+// lineCounter is a slog handler that keeps the lines it is given.
+type lineCounter struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+	h   slog.Handler
+}
+
+func newLineCounter() lineCounter {
+	buf := &bytes.Buffer{}
+	return lineCounter{mu: &sync.Mutex{}, buf: buf, h: slog.NewTextHandler(buf, nil)}
+}
+func (l lineCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l lineCounter) Handle(ctx context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.h.Handle(ctx, r)
+}
+func (l lineCounter) WithAttrs(a []slog.Attr) slog.Handler {
+	return lineCounter{mu: l.mu, buf: l.buf, h: l.h.WithAttrs(a)}
+}
+func (l lineCounter) WithGroup(g string) slog.Handler {
+	return lineCounter{mu: l.mu, buf: l.buf, h: l.h.WithGroup(g)}
+}
+func (l lineCounter) lines(substr string) (n int, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		if strings.Contains(line, substr) {
+			n++
+			text = line
+		}
+	}
+	return n, text
+}
+
+// TestFullDiskStopsTheSession: once the store cannot be written (the disk
+// is full), nothing that is not stored reaches the counterparty, the
+// connection is closed, OnStoreError hears of it once, a failure that goes
+// on is logged at most once a second with a count, and a restart numbers
+// on above every MsgSeqNum the counterparty has seen.
+func TestFullDiskStopsTheSession(t *testing.T) {
+	dir := t.TempDir()
+	app := newSendApp()
+	logs := newLineCounter()
+	var failMu sync.Mutex
+	var failures []error
+	cfg := Config{StoreDir: dir, Logger: slog.New(logs), Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}},
+		OnStoreError: func(err error) { failMu.Lock(); failures = append(failures, err); failMu.Unlock() }}
+	a := startAcceptor(t, cfg, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	report := func(id string) {
+		var body Fields
+		body.AddString(37, id)
+		body.AddString(17, id)
+		if err := s.Send("8", &body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	maxSeen := 1 // the Logon reply
+	for i := range 3 {
+		report("OK" + string(rune('0'+i)))
+		maxSeen = c.next().SeqNum()
+	}
+
+	s.flushMu.Lock()
+	s.st.msgs = &fullDisk{File: s.st.msgs.(*os.File), room: 40} // part of the next message fits
+	s.flushMu.Unlock()
+	start := time.Now()
+	for i := range 300 {
+		report("LOST" + string(rune('0'+i%10)))
+		if i%3 == 0 {
+			time.Sleep(time.Millisecond) // many flushes, each one failing
+		}
+	}
+	for {
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			break // closed
+		}
+		t.Errorf("after the store failed the counterparty got %s", printable(m.Bytes()))
+		maxSeen = max(maxSeen, m.SeqNum())
+		if maxSeen > 400 {
+			break
+		}
+	}
+	a.Stop()
+	elapsed := time.Since(start)
+
+	failMu.Lock()
+	if len(failures) != 1 || !strings.Contains(failures[0].Error(), "no space left") || !strings.Contains(failures[0].Error(), ".msgs at offset") {
+		t.Errorf("OnStoreError calls: %v, want one naming the file, offset and ENOSPC", failures)
+	}
+	failMu.Unlock()
+	if n, last := logs.lines("store write failed"); n == 0 || n > 1+int(elapsed/time.Second) || !strings.Contains(last, "failures=") {
+		t.Errorf("%d log lines about the failure in %v (want 1 to %d, with a count); last: %s", n, elapsed, 1+int(elapsed/time.Second), last)
+	}
+
+	b := startAcceptor(t, cfg, newSendApp())
+	if out, _ := b.Session("FIX.4.4", "TW").NextSeqNums(); out <= maxSeen {
+		t.Fatalf("after restart the next outbound MsgSeqNum is %d; the counterparty has seen %d", out, maxSeen)
+	}
+}
+
+// TestStoreFailureLogIsRateLimited: failures that go on are one log line
+// a second, each saying how many failures it stands for.
+func TestStoreFailureLogIsRateLimited(t *testing.T) {
+	logs := newLineCounter()
+	a := &Acceptor{log: slog.New(logs)}
+	s := &Session{a: a, id: "FIX.4.4:ISLD->TW"}
+	for range 1000 {
+		a.storeFailed(s, syscall.ENOSPC)
+	}
+	if n, last := logs.lines("store write failed"); n != 1 || !strings.Contains(last, "failures=1 ") {
+		t.Fatalf("%d lines for 1000 failures within a second; last %s", n, last)
+	}
+	a.storeFails.loggedAt = a.storeFails.loggedAt.Add(-storeFailLogEvery) // a second later
+	a.storeFailed(s, syscall.ENOSPC)
+	if n, last := logs.lines("store write failed"); n != 2 || !strings.Contains(last, "failures=1000 ") || !strings.Contains(last, "failures_total=1001") {
+		t.Fatalf("%d lines; last %s", n, last)
+	}
+}

@@ -1,0 +1,161 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLostDurableRecordsAreNotATornTail: records a Commit made durable and
+// that are then gone from the end of the journal (zeroed, garbled, cut, a
+// segment deleted) are not a torn write: Open refuses, naming the file, the
+// offset where the records end and the missing seqs. A torn write after the
+// last durable record is still truncated.
+func TestLostDurableRecordsAreNotATornTail(t *testing.T) {
+	type damage func(t *testing.T, dir, last string, offs []int64) (file string, off, lost int64)
+	for _, tc := range []struct {
+		name string
+		do   damage
+	}{
+		{"last_records_zeroed", func(t *testing.T, dir, p string, offs []int64) (string, int64, int64) {
+			i := len(offs) - 3
+			st, _ := os.Stat(p)
+			zeroAt(t, p, offs[i], st.Size()-offs[i])
+			return p, offs[i], 3
+		}},
+		{"last_record_garbled", func(t *testing.T, dir, p string, offs []int64) (string, int64, int64) {
+			flipAt(t, p, offs[len(offs)-1]+frameBytes+3)
+			return p, offs[len(offs)-1], 1
+		}},
+		{"last_records_cut", func(t *testing.T, dir, p string, offs []int64) (string, int64, int64) {
+			os.Truncate(p, offs[len(offs)-2]+5)
+			return p, offs[len(offs)-2], 2
+		}},
+		{"active_segment_deleted", func(t *testing.T, dir, p string, offs []int64) (string, int64, int64) {
+			os.Remove(p)
+			segs, _ := listHot(dir)
+			prev := filepath.Join(dir, segName(segs[len(segs)-1]))
+			st, _ := os.Stat(prev)
+			return prev, st.Size(), int64(len(offs))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			j, _ := openT(t, dir)
+			write(t, j, 1, 400, 5)
+			j.Close()
+			segs, _ := listHot(dir)
+			last := filepath.Join(dir, segName(segs[len(segs)-1]))
+			offs, _, _ := frameOffsets(t, last)
+			file, off, lost := tc.do(t, dir, last, offs)
+
+			_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+			var ce *CorruptError
+			if !errors.As(err, &ce) || ce.File != file || ce.Offset != off {
+				t.Fatalf("Open: %v; want a CorruptError at %s offset %d", err, file, off)
+			}
+			if want := fmt.Sprintf("records %d..400 are missing", 401-lost); !strings.Contains(err.Error(), want) {
+				t.Fatalf("Open: %v; want %q", err, want)
+			}
+
+			// The operator starts anyway: the journal goes on after its last
+			// record and says which seqs are lost.
+			j, lg := openT(t, dir, func(o *Options) { o.StartFromLastGood = true })
+			if first, end := j.Missing(); first != 401-lost || end != 400 || j.LastSeq() != 400-lost {
+				t.Fatalf("Missing %d..%d, LastSeq %d; want %d..400 after %d", first, end, j.LastSeq(), 401-lost, 400-lost)
+			}
+			if !lg.has("STARTING WITHOUT DURABLE RECORDS") {
+				t.Fatalf("not said loudly: %q", lg.lines)
+			}
+			write(t, j, 401-lost, 410, 5) // the caller's markers, then more
+			j.Close()
+			j, _ = openT(t, dir)
+			defer j.Close()
+			if first, end := j.Missing(); end != 0 || j.LastSeq() != 410 {
+				t.Fatalf("reopened: Missing %d..%d, LastSeq %d", first, end, j.LastSeq())
+			}
+		})
+	}
+}
+
+// TestTornWriteAfterDurableRecordsIsTruncated: bytes after the last durable
+// record (a write the crash cut) are a torn tail, as before.
+func TestTornWriteAfterDurableRecordsIsTruncated(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir)
+	write(t, j, 1, 100, 5)
+	j.Append(101, record(101)) // written, never committed: as if cut mid-write
+	var frame [frameBytes + 20]byte
+	copy(frame[frameBytes:], "not zeros, not zeros!")
+	putFrame(frame[:], 101, 20)
+	j.zero.write(j.f, frame[:frameBytes+10], j.segBytes) // half of it
+	j.Close()
+	j, lg := openT(t, dir)
+	defer j.Close()
+	if j.LastSeq() != 100 || !lg.has("torn tail") {
+		t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.lines)
+	}
+}
+
+// TestSnapshotAfterTheJournalsEnd: a snapshot at seq S proves records up to
+// S were durable, even without a DURABLE mark (SyncNone writes none).
+func TestSnapshotAfterTheJournalsEnd(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone })
+	write(t, j, 1, 100, 5)
+	j.Close()
+	if err := WriteSnapshot(dir, 100, 7, []byte("state")); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := listHot(dir)
+	last := filepath.Join(dir, segName(segs[len(segs)-1]))
+	offs, _, _ := frameOffsets(t, last)
+	os.Truncate(last, offs[len(offs)-1])
+	_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+	if err == nil || !strings.Contains(err.Error(), "records 100..100 are missing") || !strings.Contains(err.Error(), snapName(100)) {
+		t.Fatalf("Open: %v", err)
+	}
+}
+
+// TestEmptiedJournalFolderRefused: every segment gone, DURABLE left.
+func TestEmptiedJournalFolderRefused(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir)
+	write(t, j, 1, 50, 5)
+	j.Close()
+	segs, _ := listHot(dir)
+	for _, s := range segs {
+		os.Remove(filepath.Join(dir, segName(s)))
+	}
+	if _, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf}); err == nil || !strings.Contains(err.Error(), "records 1..50 are missing") {
+		t.Fatalf("Open: %v", err)
+	}
+}
+
+// BenchmarkCommitChecks is what each Commit adds to its write and fsync:
+// the two fstats that notice deleted files and the DURABLE mark's pwrite.
+// On the shared 2-core VM (load average 10-14): 1.5-2.5 µs, median 2.1 µs
+// of 5 runs, 0 allocs; about 1% of an fdatasync there (p50 196 µs).
+func BenchmarkCommitChecks(b *testing.B) {
+	j, err := Open(Options{Dir: b.TempDir(), Logf: func(string, ...any) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	j.Append(1, record(1))
+	if err := j.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := j.checkLinked(); err != nil {
+			b.Fatal(err)
+		}
+		if err := j.mark.write(int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,43 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// journalMissing journals a marker at each seq the journal says was
+// durable and is gone (journal.Journal.Missing: the operator started it
+// anyway with startFromLastGood), so that the next command does not take
+// one of those seqs again: an OrderID is its command's seq and an ExecID
+// derives from it, and a broker may have seen them. The marker is a
+// checkpoint hash naming no checkpoint (OrderID 0, Qty 0 partitions):
+// engines apply nothing, replay and the publish stage pass it over, and it
+// has no event. Runs before the pipeline starts. A standby journals none.
+func (n *Node) journalMissing() error {
+	first, last := n.journal.Missing()
+	if last == 0 {
+		return nil
+	}
+	if n.following.Load() {
+		// A standby's seqs are its primary's: it asks for them again
+		// from the end of its journal, and markers would diverge from them.
+		n.logf("ringex: the standby's journal lost seqs %d..%d; it follows its primary from seq %d and gets them again", first, last, first)
+		return nil
+	}
+	var buf [matcher.CommandSize]byte
+	for seq := first; seq <= last; seq++ {
+		marker := matcher.CheckpointHash{}.Command() // names no checkpoint
+		marker.Seq = seq
+		if err := n.journal.Append(seq, marker.Encode(buf[:])); err != nil {
+			return fmt.Errorf("journal a marker for lost seq %d: %w", seq, err)
+		}
+		if (seq-first+1)%(1<<16) == 0 || seq == last {
+			if err := n.journal.Commit(); err != nil {
+				return fmt.Errorf("journal markers for lost seqs %d..%d: %w", first, last, err)
+			}
+		}
+	}
+	n.logf("ringex: journaled markers for the lost seqs %d..%d: OrderIDs and ExecIDs go on after %d, never reused", first, last, last)
+	return nil
+}

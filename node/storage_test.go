@@ -1,0 +1,226 @@
+package node_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestDataDirDeletedStopsTheNode: the data folder removed while the
+// exchange runs (rm -rf data) is noticed at the next batch: that order is
+// not acknowledged (it is rejected with a Text, or gets no answer), the
+// node stops accepting orders, says why, and stops on its own (Done), so
+// that `ringex serve` exits non-zero.
+func TestDataDirDeletedStopsTheNode(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	defer n.Stop()
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer broker.Close()
+	order := func(id string) {
+		broker.Send("D", tag.ClOrdID, id, tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	}
+	order("BEFORE")
+	expect(t, "order before the loss", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "BEFORE", tag.ExecType: "0"})
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	order("AFTER")
+	select {
+	case <-n.Done():
+	case <-time.After(wait):
+		t.Fatalf("the node went on after its data folder was deleted")
+	}
+	time.Sleep(300 * time.Millisecond) // whatever answer AFTER gets
+	if err := n.FailErr(); err == nil || !strings.Contains(err.Error(), "deleted while open") {
+		t.Fatalf("node stopped with %v, want the journal's deletion named", err)
+	}
+	for _, m := range broker.Drain() {
+		if f := fixtest.Fields(m); f[tag.ExecType] != "8" || f[tag.Text] == "" {
+			t.Fatalf("after the data folder was deleted the broker got %v, want nothing or a reject with Text", f)
+		}
+	}
+}
+
+// TestFullFIXStoreStopsAcknowledging: the FIX session stores' disk fills
+// (a small tmpfs under the data folder; root only). The first report that
+// cannot be stored is not sent, the node stops acknowledging and stops on
+// its own naming the store, and a restart on the same folder serves again.
+func TestFullFIXStoreStopsAcknowledging(t *testing.T) {
+	dir := t.TempDir()
+	fixDir := filepath.Join(dir, "fix")
+	if err := os.MkdirAll(fixDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", fixDir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("needs a tmpfs mount (root): %v", err)
+	}
+	defer syscall.Unmount(fixDir, syscall.MNT_DETACH)
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	order := func(i int) {
+		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	}
+	order(0)
+	expect(t, "order before the disk is full", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "O0", tag.ExecType: "0"})
+	fillDisk(t, filepath.Join(fixDir, "filler"))
+
+	// The store's last page still has room for a few reports; the first
+	// that needs a new page fails.
+	halted := false
+	for i := 1; i <= 100 && !halted; i++ {
+		order(i)
+		deadline := time.Now().Add(wait)
+		got := false
+		for !got && !halted && time.Now().Before(deadline) {
+			select {
+			case <-n.Done():
+				halted = true
+			case <-time.After(10 * time.Millisecond):
+			}
+			for _, m := range broker.Drain() {
+				expect(t, "order while the store could be written", m, map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
+				got = true
+			}
+		}
+		if !got && !halted {
+			t.Fatalf("order O%d: no answer and the node still runs", i)
+		}
+	}
+	if !halted {
+		t.Fatal("100 orders acknowledged after the FIX stores' disk filled")
+	}
+	if err := n.FailErr(); err == nil || !strings.Contains(err.Error(), "FIX session store") || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("node stopped with %v, want the store's failure named", err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range broker.Drain() {
+		t.Errorf("after the store failed the broker got %v", fixtest.Fields(m))
+	}
+	broker.Close()
+	n.Stop()
+
+	os.Remove(filepath.Join(fixDir, "filler"))
+	n = startNode(t, dir, addr)
+	defer n.Stop()
+	broker = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer broker.Close()
+	order(1000)
+	expect(t, "order after the restart", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "O1000", tag.ExecType: "0"})
+}
+
+// fillDisk writes to path until the file system is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for range 1 << 16 {
+		if _, err := f.Write(buf); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+	t.Fatal("the disk never filled")
+}
+
+// TestLostAcknowledgedRecordsRefuseToStart: acknowledged records zeroed at
+// the end of the active segment are not taken for a torn tail: the node
+// refuses to start, naming the file, the offset and the missing seqs. When
+// the operator starts it anyway (startFromLastGood), no OrderID a broker
+// has seen is given again.
+func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
+	dir := t.TempDir()
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	maxOrderID := 0
+	for i := range 10 {
+		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+		f := expect(t, "new", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
+		id, _ := strconv.Atoi(f[tag.OrderID])
+		maxOrderID = max(maxOrderID, id)
+	}
+	n.Stop() // before the broker leaves: no cancel-on-disconnect, the orders are the last records
+	broker.Close()
+
+	seg, off := zeroLastRecords(t, filepath.Join(dir, "journal"), 3)
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	_, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err == nil || !strings.Contains(err.Error(), seg) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", off)) ||
+		!strings.Contains(err.Error(), "are missing") {
+		t.Fatalf("start on a journal whose acknowledged end was zeroed: %v; want a refusal naming %s, offset %d and the missing seqs", err, seg, off)
+	}
+
+	cfg.Journal.StartFromLastGood = true
+	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("start with startFromLastGood: %v", err)
+	}
+	defer n.Stop()
+	broker = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer broker.Close()
+	broker.Send("D", tag.ClOrdID, "AFTER", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+		tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	f := expect(t, "new after the loss", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "AFTER", tag.ExecType: "0"})
+	if id, _ := strconv.Atoi(f[tag.OrderID]); id <= maxOrderID {
+		t.Fatalf("OrderID %d given again: the broker has seen OrderIDs up to %d", id, maxOrderID)
+	}
+}
+
+// zeroLastRecords zeroes the last k records of the journal's active
+// segment (journal's documented layout: a 24-byte header, then frames of a
+// 16-byte header, length at byte 4, and the payload) and returns the
+// segment's path and the offset of the first zeroed record.
+func zeroLastRecords(t *testing.T, dir string, k int) (string, int64) {
+	t.Helper()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) == 0 {
+		t.Fatal("no segment")
+	}
+	path := segs[len(segs)-1]
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offs []int
+	for p := 24; p+16 <= len(b) && !bytes.Equal(b[p:p+16], make([]byte, 16)); p += 16 + int(binary.LittleEndian.Uint32(b[p+4:])) {
+		offs = append(offs, p)
+	}
+	if len(offs) < k {
+		t.Fatalf("%s holds %d records", path, len(offs))
+	}
+	from := offs[len(offs)-k]
+	clear(b[from:])
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, int64(from)
+}
