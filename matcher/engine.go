@@ -128,8 +128,9 @@ type Engine struct {
 	ret     retired // ClOrdIDs and ids of finished orders, ClOrdIDs replaced away
 	lastSeq int64   // Seq of the last accepted new order: order ids only increase
 
-	dayOrders []int32  // the Day orders an end of day expires; grows to the most that rested at one
-	bound     bindings // accounts bound to brokers' names (account.go)
+	dayOrders []int32 // the Day orders an end of day expires; grows to the most that rested at one
+
+	bound bindings // accounts bound to brokers' names (account.go)
 
 	// Set for the duration of one Apply.
 	cmd     *Command
