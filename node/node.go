@@ -101,6 +101,14 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := n.openJournal(); err != nil {
 		return nil, err
 	}
+	var toBind []matcher.AccountBinding // accounts.go
+	if n.publisher == nil {
+		var err error
+		if toBind, err = n.checkAccounts(); err != nil {
+			n.journal.Close()
+			return nil, err
+		}
+	}
 	if err := n.buildPipeline(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -139,7 +147,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.endDayLeftOpen()
 	if n.gateway != nil {
-		if err := n.gateway.Start(); err != nil {
+		err := n.bindAccounts(toBind)
+		if err == nil {
+			err = n.gateway.Start()
+		}
+		if err != nil {
 			n.ring.Close()
 			close(n.cpStop)
 			<-n.cpDone
