@@ -11,7 +11,8 @@
 // journal; stages.go is the pipeline, top to bottom as a command meets it
 // (slot, buildPipeline, the journal, replicate and match handlers, publish);
 // partition.go holds a match partition's spill store; checkpoint.go the
-// checkpoints, their hashes and snapshots; endofday.go the trading day;
+// checkpoints, their hashes and snapshots; accounts.go binds each
+// account to its session's CompID in the journal; endofday.go the trading day;
 // latency.go the latency log line. Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
