@@ -162,3 +162,62 @@ func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	}
 	wantRefused(t, venueWith(dir, addr, "BROKER02", "BROKER01"), "BROKER01", "BROKER02", "account 1", "account 2")
 }
+
+// The bindings reach a standby in the replication stream: one whose config
+// swaps two sessions is refused at promotion, naming both; one whose
+// config adds a session at the end binds it when promoted, and that
+// broker trades with a resting order the old primary took.
+func TestStandbyGetsTheBindings(t *testing.T) {
+	var logs logLines
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	standby := func(compIDs ...string) (*node.Node, config.Config) {
+		cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+		cfgS.FIX.Listen = fixtest.FreeAddr(t)
+		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
+		s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "the standby has the primary's journal", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2 })
+		return s, cfgS
+	}
+
+	swapped, _ := standby("BROKER02", "BROKER01")
+	// A sync primary acknowledges only what its standby has.
+	c := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	c.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "1")
+	expect(t, "resting sell", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	defer c.Close()
+	waitUntil(t, "the standby has the order", func() bool { return lastSeq(swapped) == lastSeq(p) })
+	_, err = swapped.Promote()
+	swapped.Stop()
+	if err == nil || !strings.Contains(err.Error(), "BROKER01") || !strings.Contains(err.Error(), "BROKER02") ||
+		!strings.Contains(err.Error(), "account 1") || !strings.Contains(err.Error(), "account 2") {
+		t.Fatalf("a standby with swapped sessions was promoted or refused without naming both: %v", err)
+	}
+
+	s, cfgS := standby("BROKER01", "BROKER02", "BROKER03")
+	defer s.Stop()
+	c.Close()
+	p.Stop()
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	b3 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer b3.Close()
+	b3.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
+	expect(t, "BROKER03 accepted", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
+	if !logs.has("bound 1 account(s)") {
+		t.Error("the promoted standby did not log binding BROKER03")
+	}
+}
