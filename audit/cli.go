@@ -507,6 +507,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	if len(dirs) != 2 {
 		return c.usage("want two journal folders, DIR_A DIR_B")
 	}
+	c.venue.LoadBindings(dirs[0]) // where they differ, B's records print with A's names
 	d, err := Diff(DiffOptions{DirA: dirs[0], DirB: dirs[1], Venue: c.venue, Partitions: c.partitions})
 	if err != nil {
 		return c.fail(err)
