@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -75,7 +76,7 @@ func BindingOf(c *Command) (b AccountBinding, ok bool) {
 	if n < 0 {
 		n = len(name)
 	}
-	if bytes.ContainsFunc(name[n:], func(r rune) bool { return r != 0 }) {
+	if bytes.Count(name[n:], []byte{0}) != len(name)-n {
 		return b, false // a zero byte inside the name
 	}
 	b = AccountBinding{Account: c.Account, Name: string(name[:n])}
@@ -95,21 +96,11 @@ func (bs *bindings) bind(c *Command) {
 	if !ok || len(*bs) >= MaxBoundAccounts {
 		return
 	}
-	i, found := slices.BinarySearchFunc(*bs, b.Account, func(x AccountBinding, a uint32) int { return cmpU32(x.Account, a) })
+	i, found := slices.BinarySearchFunc(*bs, b.Account, func(x AccountBinding, a uint32) int { return cmp.Compare(x.Account, a) })
 	if found || slices.ContainsFunc(*bs, func(x AccountBinding) bool { return x.Name == b.Name }) {
 		return
 	}
 	*bs = slices.Insert(*bs, i, b)
-}
-
-func cmpU32(a, b uint32) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Bindings returns a copy of the engine's account bindings, ascending by
