@@ -40,14 +40,15 @@ type RestingOrder struct {
 // bookOf reads symbol's book out of an engine snapshot. The matcher exports
 // no read-only view of its resting orders, so this walks the documented,
 // versioned snapshot layout (matcher/snapshot.go): the header, then the
-// books, levels best first, orders oldest first. Versions 1 and 2 differ
-// only in the retired records after the books, which this does not read.
+// books, levels best first, orders oldest first. Versions 1 to 3 differ
+// only in what follows the books (the retired records, the account
+// bindings), which this does not read.
 func bookOf(snap []byte, symbol uint32) (Book, error) {
 	bk := Book{Symbol: symbol}
 	r := &byteReader{b: snap}
 	magic, version := string(r.take(4)), r.u32()
-	if magic != "RGXM" || (version != 1 && version != 2) {
-		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads versions 1 and 2)")
+	if magic != "RGXM" || version < 1 || version > 3 {
+		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads versions 1 to 3)")
 	}
 	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, retired generation, last seq
 	nb := r.u32()

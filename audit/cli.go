@@ -54,9 +54,10 @@ Usage:
 
 Flags of every verb:
   --journal DIR        the journal folder (<dataDir>/journal of the node)
-  --config FILE        the venue's configuration, for symbol and broker names,
-                       tick and lot sizes and the partition count (default:
-                       the embedded one, as 'ringex config' prints it)
+  --config FILE        the venue's configuration, for symbol names, tick and
+                       lot sizes and the partition count (default: the
+                       embedded one, as 'ringex config' prints it); brokers
+                       are named by the CompIDs the journal binds them to
   --partitions N       match partitions to replay with (default: the
                        config's match.partitions; snapshots and checkpoint
                        records carry their own, and verify uses those)
@@ -187,6 +188,9 @@ func (c *common) parse(args []string, stdout io.Writer, needJournal bool) (int, 
 	}
 	if c.venue, err = VenueOf(cfg); err != nil {
 		return c.fail(err), false
+	}
+	if needJournal {
+		c.venue.LoadBindings(c.journal)
 	}
 	return 0, true
 }
@@ -503,6 +507,7 @@ func cmdDiff(args []string, stdout, stderr io.Writer) int {
 	if len(dirs) != 2 {
 		return c.usage("want two journal folders, DIR_A DIR_B")
 	}
+	c.venue.LoadBindings(dirs[0]) // where they differ, B's records print with A's names
 	d, err := Diff(DiffOptions{DirA: dirs[0], DirB: dirs[1], Venue: c.venue, Partitions: c.partitions})
 	if err != nil {
 		return c.fail(err)

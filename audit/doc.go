@@ -38,8 +38,12 @@
 // --partitions says otherwise; snapshots and checkpoint-hash records carry
 // their own P, and verify replays once more for each other P it meets, so a
 // node restarted with another partition count still verifies. --config must
-// list the symbols and sessions in the order the exchange used (ids are
-// positions).
+// list the symbols in the order the exchange used (ids are positions).
+// Brokers are named by the journal: the node binds each account to its
+// session's CompID in a journaled record, and snapshots carry the
+// bindings (accounts.go), so no config is needed for them; the config's
+// session list names only the accounts of a journal written before
+// bindings existed.
 //
 // Checkpoints (node/checkpoint.go) are verified by recomputing: at each
 // KindCheckpoint record every partition's Engine.Hash is taken and combined

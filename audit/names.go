@@ -59,6 +59,8 @@ func kindName(k matcher.Kind) string {
 		return "status"
 	case matcher.KindEndOfDay:
 		return "end_of_day"
+	case matcher.KindBindAccount:
+		return "bind_account"
 	}
 	if n := checkpointKindName(k); n != "" {
 		return n

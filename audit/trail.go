@@ -264,8 +264,10 @@ func (t *trailWriter) command(c *matcher.Command) {
 		}
 		t.cols[colQty] = lot.Format(c.Qty)
 	}
-	t.cols[colClOrdID] = c.ClOrdID.String()
-	t.cols[colOrigClOrdID] = c.OrigClOrdID.String()
+	if c.Kind != matcher.KindBindAccount { // those fields hold the name the broker column shows
+		t.cols[colClOrdID] = c.ClOrdID.String()
+		t.cols[colOrigClOrdID] = c.OrigClOrdID.String()
+	}
 	t.cols[colOrderID] = idString(c.OrderID)
 	t.write()
 }

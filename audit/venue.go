@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,9 +16,10 @@ import (
 // for the integer ids in the journal, and the engines' shape.
 type Venue struct {
 	Symbols    []Symbol // symbol id i+1 is Symbols[i]
-	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID)
+	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID), unless the journal binds it (bound)
 	Partitions int      // match partitions of the node that wrote the journal
 	engine     matcher.Config
+	bound      map[uint32]string // the journal's account bindings (accounts.go)
 }
 
 // Symbol is one listed instrument with its scales.
@@ -61,8 +63,12 @@ func (v *Venue) SymbolName(id uint32) string {
 	return "#" + strconv.FormatUint(uint64(id), 10)
 }
 
-// BrokerName names account id; an account the config does not list prints as "#id".
+// BrokerName names account id: by the journal's binding, else by the
+// config's session list; an account neither names prints as "#id".
 func (v *Venue) BrokerName(id uint32) string {
+	if name, ok := v.bound[id]; ok {
+		return name
+	}
 	if id >= 1 && int(id) <= len(v.Brokers) {
 		return v.Brokers[id-1]
 	}
@@ -92,8 +98,14 @@ func (v *Venue) SymbolID(name string) (uint32, error) {
 	return 0, fmt.Errorf("unknown symbol %q (the config lists %s)", name, v.symbolList())
 }
 
-// BrokerID resolves a broker's TargetCompID (or "#id", or a bare account id).
+// BrokerID resolves a broker's TargetCompID (or "#id", or a bare account
+// id): the journal's bindings first, then the config's session list.
 func (v *Venue) BrokerID(name string) (uint32, error) {
+	for id, b := range v.bound {
+		if b == name {
+			return id, nil
+		}
+	}
 	for i, b := range v.Brokers {
 		if b == name {
 			return uint32(i + 1), nil
@@ -102,7 +114,12 @@ func (v *Venue) BrokerID(name string) (uint32, error) {
 	if id, err := strconv.ParseUint(strings.TrimPrefix(name, "#"), 10, 32); err == nil && id > 0 {
 		return uint32(id), nil
 	}
-	return 0, fmt.Errorf("unknown broker %q (the config lists %s)", name, strings.Join(v.Brokers, ", "))
+	bound := make([]string, 0, len(v.bound))
+	for _, b := range v.bound {
+		bound = append(bound, b)
+	}
+	slices.Sort(bound)
+	return 0, fmt.Errorf("unknown broker %q (the journal binds %s; the config lists %s)", name, strings.Join(bound, ", "), strings.Join(v.Brokers, ", "))
 }
 
 func (v *Venue) symbolList() string {

@@ -112,7 +112,7 @@ type FIX struct {
 	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
 	CertFile     string    `json:"certFile"`     // with keyFile: TLS (PEM files); both empty: plain TCP
 	KeyFile      string    `json:"keyFile"`
-	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list: never reorder a live venue's list
+	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list, bound to their CompIDs in the journal (node refuses a reordered list)
 }
 
 // Session is one broker's FIX session. The heartbeat interval is the

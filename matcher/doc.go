@@ -72,6 +72,10 @@
 //     latest ClOrdID and by its OrderID.
 //   - Checkpoint markers (KindCheckpoint, KindCheckpointHash) are for the
 //     node and replay: the engine applies nothing and says nothing.
+//   - An account binding (KindBindAccount, AccountBinding in account.go)
+//     binds an account id to a broker's name for good. Every engine keeps
+//     every binding, in its snapshot and its hash, and says nothing; one
+//     that would rebind a bound account, or a bound name, is ignored.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map

@@ -130,6 +130,8 @@ type Engine struct {
 
 	dayOrders []int32 // the Day orders an end of day expires; grows to the most that rested at one
 
+	bound bindings // accounts bound to brokers' names (account.go)
+
 	// Set for the duration of one Apply.
 	cmd     *Command
 	out     []Event
@@ -236,6 +238,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		// markers for the node and for replay; no state, no events
 	case KindEndOfDay:
 		e.applyEndOfDay()
+	case KindBindAccount:
+		e.bound.bind(cmd)
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

@@ -17,7 +17,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var c Command
 		if err := c.Decode(b); err != nil {
-			if len(b) == CommandSize && c.Kind >= KindNew && c.Kind <= KindEndOfDay {
+			if len(b) == CommandSize && c.Kind >= KindNew && c.Kind <= KindBindAccount {
 				t.Fatalf("refused a well-formed command: %v", err)
 			}
 			return
@@ -48,7 +48,7 @@ func fuzzCommands(b []byte) []Command {
 			continue
 		}
 		c := Command{Seq: seq, TimeNs: seq * 100, Account: 1 + uint32(b[1]%3), Symbol: []uint32{1, 2, 3, 0, 9}[b[2]%5]}
-		c.Kind = Kind(1 + b[0]%9) // every kind, and 9, which does not exist
+		c.Kind = Kind(1 + b[0]%10) // every kind, and 10, which does not exist
 		c.Side, c.Type, c.TIF = Side(1+b[3]&1), OrdType(1+(b[3]>>1)%2), []TIF{Day, GTC, IOC, FOK, 2}[(b[3]>>2)%5]
 		c.Qty = int64(b[4]%24) - 1
 		c.Price = 90 + int64(b[5]%20)

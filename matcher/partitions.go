@@ -37,7 +37,7 @@ func PartitionOf(symbol uint32, p int) int { return int(symbol % uint32(p)) }
 // What Route returns besides a partition.
 const (
 	RouteNone = -1 // no engine applies the command: the checkpoint records
-	RouteAll  = -2 // every partition's engine applies it, in partition order: the end of the day
+	RouteAll  = -2 // every partition's engine applies it, in partition order: the end of the day, an account binding
 )
 
 // Route is the routing rule: which of p match partitions applies cmd. It
@@ -50,7 +50,7 @@ func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
 	case KindCheckpoint, KindCheckpointHash:
 		return RouteNone
-	case KindEndOfDay:
+	case KindEndOfDay, KindBindAccount:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)

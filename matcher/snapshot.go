@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// Snapshot layout (version 2). Integers are little-endian; the form is
+// Snapshot layout (versions 2 and 3). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
@@ -31,11 +31,21 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
+//	bindings (version 3 only) u32 n (1..MaxBoundAccounts), then n × (ascending account):
+//	           u32 account | u8 len | name (len bytes)
+//
+// An engine with no account bound (KindBindAccount) writes version 2, byte
+// for byte as before bindings existed, so that the checkpoint hashes of a
+// journal written before them still verify; one with bindings writes
+// version 3, which adds the bindings section at the end.
 // Version 1 lacked the final state of finished orders, which nothing in
 // it can rebuild: Restore refuses it, saying so. The state hash is the
 // hash of the snapshot, so it changed with the version too: checkpoint
 // hash records journaled by a build that wrote version 1 do not verify.
-const snapVersion = 2
+const (
+	snapVersion         = 2
+	snapVersionBindings = 3
+)
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
 
@@ -47,7 +57,11 @@ var ErrSnapshot = errors.New("matcher: bad snapshot")
 func (e *Engine) Snapshot(dst []byte) []byte {
 	le := binary.LittleEndian
 	dst = append(dst, snapMagic[:]...)
-	dst = le.AppendUint32(dst, snapVersion)
+	version := uint32(snapVersion)
+	if len(e.bound) > 0 {
+		version = snapVersionBindings
+	}
+	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
 	dst = le.AppendUint32(dst, uint32(len(e.books)))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
@@ -105,6 +119,9 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 			dst = le.AppendUint64(dst, uint64(rec.notional))
 		}
 	})
+	if version == snapVersionBindings {
+		dst = e.bound.appendTo(dst)
+	}
 	return dst
 }
 
@@ -244,12 +261,13 @@ func (e *Engine) load(r *snapReader) error {
 	if r.err == nil && magic != snapMagic {
 		return r.fail("magic %q", magic[:])
 	}
-	if v := r.u32(); r.err == nil && v != snapVersion {
+	v := r.u32()
+	if r.err == nil && v != snapVersion && v != snapVersionBindings {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads version %d only", snapVersion)
+				"this one reads versions %d and %d only", snapVersion, snapVersionBindings)
 		}
-		return r.fail("version %d, want %d", v, snapVersion)
+		return r.fail("version %d, want %d or %d", v, snapVersion, snapVersionBindings)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -265,7 +283,10 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadAccounts(r); err != nil {
 		return err
 	}
-	return e.loadHistory(r)
+	if err := e.loadHistory(r); err != nil || v != snapVersionBindings {
+		return err
+	}
+	return e.loadBindings(r)
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {

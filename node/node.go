@@ -11,7 +11,8 @@
 // journal; stages.go is the pipeline, top to bottom as a command meets it
 // (slot, buildPipeline, the journal, replicate and match handlers, publish);
 // partition.go holds a match partition's spill store; checkpoint.go the
-// checkpoints, their hashes and snapshots; endofday.go the trading day;
+// checkpoints, their hashes and snapshots; accounts.go binds each
+// account to its session's CompID in the journal; endofday.go the trading day;
 // latency.go the latency log line. Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
@@ -106,6 +107,14 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := n.openJournal(); err != nil {
 		return nil, err
 	}
+	var toBind []matcher.AccountBinding // accounts.go
+	if n.publisher == nil {
+		var err error
+		if toBind, err = n.checkAccounts(); err != nil {
+			n.journal.Close()
+			return nil, err
+		}
+	}
 	if err := n.buildPipeline(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -145,7 +154,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.endDayLeftOpen()
 	if n.gateway != nil {
-		if err := n.gateway.Start(); err != nil {
+		err := n.bindAccounts(toBind)
+		if err == nil {
+			err = n.gateway.Start()
+		}
+		if err != nil {
 			n.ring.Close()
 			close(n.cpStop)
 			<-n.cpDone

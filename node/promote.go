@@ -114,6 +114,10 @@ func (n *Node) Promote() (uint64, error) {
 // gateway.ResendOnLogon) are resent to each session after its next Logon,
 // those rebuilt from the journal as soon as they are (rebuildReports).
 func (n *Node) openGateway(plan resendPlan, last int64) error {
+	toBind, err := n.checkAccounts() // before anything changes
+	if err != nil {
+		return err
+	}
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -138,6 +142,9 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	var p Publisher = g
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()
+	if err := n.bindAccounts(toBind); err != nil {
+		return err
+	}
 	how := "by the delivery marks of its last heartbeat"
 	if plan.delivered == nil {
 		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", plan.published)

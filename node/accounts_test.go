@@ -1,0 +1,223 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// venueWith is the default venue on dir and addr with the sessions named,
+// in that order.
+func venueWith(dir, addr string, compIDs ...string) config.Config {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	cfg.FIX.Sessions = nil
+	for _, id := range compIDs {
+		cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: id})
+	}
+	return cfg
+}
+
+func startCfg(t *testing.T, cfg config.Config) *node.Node {
+	t.Helper()
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatalf("start exchange: %v", err)
+	}
+	return n
+}
+
+// restGTC has broker rest a GTC order over its own FIX session and stops
+// the exchange while it is still logged on (no cancel-on-disconnect).
+func restGTC(t *testing.T, n *node.Node, addr, broker, clOrdID, side, px string) {
+	t.Helper()
+	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, broker, "RINGEX")
+	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, "AAPL", tag.Side, side, tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
+	expect(t, broker+" new", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	if err := n.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	c.Close()
+}
+
+// cancelOwn has broker cancel its order clOrdID and checks the exchange
+// finds it: the order is still that broker's.
+func cancelOwn(t *testing.T, addr, broker, clOrdID string) {
+	t.Helper()
+	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, broker, "RINGEX")
+	defer c.Close()
+	c.Send("F", tag.OrigClOrdID, clOrdID, tag.ClOrdID, "X"+clOrdID, tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, broker+" cancel", c.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: clOrdID, tag.LeavesQty: "0"})
+}
+
+func wantRefused(t *testing.T, cfg config.Config, words ...string) {
+	t.Helper()
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err == nil {
+		n.Stop()
+		t.Fatalf("the exchange started with sessions %v, which contradict the journal's accounts", cfg.FIX.Sessions)
+	}
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("refusal does not name %q: %v", w, err)
+		}
+	}
+	t.Logf("refused as it should be: %v", err)
+}
+
+// Two sessions swapped in the config would give each broker the other's
+// resting orders: the start is refused, naming both CompIDs and both
+// accounts. Put back, BROKER01's order is still BROKER01's.
+func TestSwappedSessionsAreRefused(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")
+	restGTC(t, startCfg(t, cfg), addr, "BROKER01", "S1", "2", "101")
+
+	swapped := venueWith(dir, addr, "BROKER02", "BROKER01", "BROKER03")
+	wantRefused(t, swapped, "BROKER01", "BROKER02", "account 1", "account 2")
+
+	n := startCfg(t, cfg)
+	defer n.Stop()
+	cancelOwn(t, addr, "BROKER01", "S1")
+}
+
+// A session added at the end of the list gets the next account and trades.
+func TestSessionAppendedAtTheEndTrades(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02")), addr, "BROKER01", "S1", "2", "101")
+
+	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"))
+	defer n.Stop()
+	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "NEWBROKER", "RINGEX")
+	defer c.Close()
+	c.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
+	expect(t, "new broker accepted", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})
+	expect(t, "new broker fill", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10", tag.LastPx: "101.00"})
+}
+
+// A session removed from the config keeps its account: its resting order
+// still trades as its own, and no later session may take the account.
+func TestRemovedSessionKeepsItsAccount(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", "S3", "2", "101")
+
+	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02"))
+	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	c.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "4",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
+	expect(t, "buyer accepted", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	expect(t, "buyer fill against BROKER03's order", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "4"})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	wantRefused(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"), "NEWBROKER", "BROKER03", "account 3")
+
+	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03"))
+	defer n.Stop()
+	cancelOwn(t, addr, "BROKER03", "S3")
+}
+
+// discard is a Publisher that drops every event: a node started with it
+// opens no FIX port and binds no account, as the code before bindings
+// wrote its journals.
+type discard struct{}
+
+func (discard) Publish(*matcher.Event) {}
+
+// A journal without bindings (written before they existed) keeps its
+// accounts at the config's positions and is bound on the first start.
+func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
+	old, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discard{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := matcher.MakeClOrdID("OLD2")
+	cmd := matcher.Command{Kind: matcher.KindNew, Account: 2, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit,
+		TIF: matcher.GTC, Price: 10100, Qty: 10, ClOrdID: id}
+	if err := old.Submit(&cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n := startCfg(t, cfg)
+	cancelOwn(t, addr, "BROKER02", "OLD2")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, venueWith(dir, addr, "BROKER02", "BROKER01"), "BROKER01", "BROKER02", "account 1", "account 2")
+}
+
+// The bindings reach a standby in the replication stream: one whose config
+// swaps two sessions is refused at promotion, naming both; one whose
+// config adds a session at the end binds it when promoted, and that
+// broker trades with a resting order the old primary took.
+func TestStandbyGetsTheBindings(t *testing.T) {
+	var logs logLines
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	standby := func(compIDs ...string) (*node.Node, config.Config) {
+		cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+		cfgS.FIX.Listen = fixtest.FreeAddr(t)
+		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
+		s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, "the standby has the primary's journal", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2 })
+		return s, cfgS
+	}
+
+	swapped, _ := standby("BROKER02", "BROKER01")
+	// A sync primary acknowledges only what its standby has.
+	c := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	c.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "1")
+	expect(t, "resting sell", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	defer c.Close()
+	waitUntil(t, "the standby has the order", func() bool { return lastSeq(swapped) == lastSeq(p) })
+	_, err = swapped.Promote()
+	swapped.Stop()
+	if err == nil || !strings.Contains(err.Error(), "BROKER01") || !strings.Contains(err.Error(), "BROKER02") ||
+		!strings.Contains(err.Error(), "account 1") || !strings.Contains(err.Error(), "account 2") {
+		t.Fatalf("a standby with swapped sessions was promoted or refused without naming both: %v", err)
+	}
+
+	s, cfgS := standby("BROKER01", "BROKER02", "BROKER03")
+	defer s.Stop()
+	c.Close()
+	p.Stop()
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	b3 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer b3.Close()
+	b3.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
+	expect(t, "BROKER03 accepted", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
+	if !logs.has("bound 1 account(s)") {
+		t.Error("the promoted standby did not log binding BROKER03")
+	}
+}
