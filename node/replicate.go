@@ -161,7 +161,10 @@ type ReplicationStats struct {
 	Degraded     bool  // a sync primary acknowledging without a standby
 	Degradations int64 // how often that began
 	Standby      replica.SenderStats
-	InSync       bool // standby: reached the primary's last seq on this connection
+	// InSync: a standby reached the primary's last seq on this connection;
+	// a primary's connected standby has acknowledged everything shipped
+	// once since it connected, and (sync mode) acknowledgements wait for it.
+	InSync bool
 	// PrimaryPublished (standby): the last seq whose events the primary
 	// said it had handed to its FIX sessions; -1 when none heard.
 	PrimaryPublished int64
@@ -201,6 +204,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		// will wait for it.
 		if st.Degraded && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
 			st.Degraded = false
+		}
+		if !n.following.Load() {
+			st.InSync = st.Standby.Connected && st.Standby.CaughtUp && !st.Degraded
 		}
 	}
 	return st, true
@@ -601,6 +607,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 			return fmt.Errorf("promotion: move stale FIX session stores aside: %w", err)
 		}
 		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
+		pruneStaleStores(n.cfg.DataDir, n.logf)
 	}
 	gwOpts, err := gatewayOptions(n.cfg, n.logf)
 	if err != nil {
