@@ -38,6 +38,9 @@ type store struct {
 	index      []msgPos // outbound seq-1 → where the message is
 	size       int64    // bytes in .msgs, written or reserved
 	nextIn     int
+	mark       *os.File // .mark (storemark.go); nil for a memory store
+	markVal    int64    // the mark .mark holds
+	markKnown  bool     // .mark held one when opened, or one was written since
 }
 
 type msgPos struct {
@@ -86,6 +89,10 @@ func openStore(dir, name string) (*store, int, error) {
 			return nil, 0, fmt.Errorf("fix: store %s.seqs: corrupt sequence record", base)
 		}
 		st.nextIn = int(v)
+	}
+	if err := st.openMark(base); err != nil {
+		st.close()
+		return nil, 0, err
 	}
 	if err := st.scan(base + ".msgs"); err != nil {
 		st.close()
@@ -202,12 +209,20 @@ func (st *store) sync() error {
 	if st.msgs == nil {
 		return nil
 	}
-	return errors.Join(st.msgs.Sync(), st.seqs.Sync())
+	err := errors.Join(st.msgs.Sync(), st.seqs.Sync())
+	if st.mark != nil {
+		err = errors.Join(err, st.mark.Sync())
+	}
+	return err
 }
 
 func (st *store) close() error {
 	if st.msgs == nil {
 		return nil
 	}
-	return errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+	err := errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+	if st.mark != nil {
+		err = errors.Join(err, st.mark.Close())
+	}
+	return err
 }

@@ -118,6 +118,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 		n.gateway.SetDeliveredBefore(n.baseSeq)
+		n.rebuildUnstored(n.gateway)
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
@@ -463,6 +464,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 		switch s.cmd.Kind {
 		case matcher.KindCheckpoint:
 			n.collectCheckpoint(s.cmd.Seq)
+			n.storedThrough(s.cmd.Seq)
 			continue
 		case matcher.KindCheckpointHash:
 			n.verifyCheckpoint(&s.cmd)
@@ -516,6 +518,9 @@ func (n *Node) Stop() error {
 		close(n.cpStop)
 		<-n.cpDone
 		if n.gateway != nil {
+			if errRing == nil {
+				n.storedThrough(n.journal.LastSeq()) // every report is queued: a clean restart rebuilds none
+			}
 			n.gateway.Stop()
 		}
 		errJournal := n.journal.Close()

@@ -622,6 +622,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	}
 	g.SetDeliveredBefore(last + 1)
 	reports, sessions := g.ResendOnLogon(plan.kept, plan.delivered, plan.published, plan.rebuild)
+	g.InitStoredMarks() // a crash before the Logons rebuilds these again
 	var p Publisher = g
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()
