@@ -88,3 +88,19 @@ func (g *Gateway) InitStoredMarks() {
 		}
 	}
 }
+
+// HoldUntilLogon holds the new reports of each account a with hold[a]
+// until its session's next Logon, which they then follow as they were
+// made (no PossResend): reports made while no broker could be logged on
+// (cancel-on-disconnect at start), which a Logon with ResetSeqNumFlag=Y
+// would drop from the store. Call it before Start and before the node
+// publishes them. Cold path.
+func (g *Gateway) HoldUntilLogon(hold []bool) {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.accounts) && a < len(hold); a++ {
+		if hold[a] {
+			g.accounts[a].held.Store(true)
+		}
+	}
+}

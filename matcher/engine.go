@@ -560,7 +560,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	cancelled := int64(0)
+	cancelled, reason := int64(0), massCancelReason(c)
 	if a := e.accts.get(c.Account); a != nil {
 		// The account's list is in acceptance order, so the cancels come oldest first.
 		for oi := a.head; oi != 0; {
@@ -569,7 +569,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 			if (c.Symbol == 0 || o.symbol == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 				e.unlinkLevel(e.book(o.symbol), oi)
 				o.leaves = 0
-				e.emit(EvCancelled, ReasonMassCancel, o)
+				e.emit(EvCancelled, reason, o)
 				cancelled++
 				e.finish(oi, ReasonMassCancel) // may delete the account's entry when its list empties
 			}

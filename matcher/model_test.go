@@ -477,7 +477,7 @@ func (m *refModel) massCancel(c *Command) {
 	for _, o := range slices.Clone(m.live) {
 		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			o.leaves = 0
-			m.emit(EvCancelled, ReasonMassCancel, o)
+			m.emit(EvCancelled, massCancelReason(c), o)
 			m.finish(o, ReasonMassCancel)
 			cancelled++
 		}

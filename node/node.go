@@ -105,6 +105,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
 		if err == nil {
@@ -119,6 +120,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		n.gateway.SetDeliveredBefore(n.baseSeq)
 		n.rebuildUnstored(n.gateway)
+		cods = n.dayOrdersOfDroppedSessions()
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
@@ -140,7 +142,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.endDayLeftOpen()
 	if n.gateway != nil {
-		if err := n.gateway.Start(); err != nil {
+		err := n.cancelDayOrdersOfDroppedSessions(cods)
+		if err == nil {
+			err = n.gateway.Start()
+		}
+		if err != nil {
 			n.ring.Close()
 			close(n.cpStop)
 			<-n.cpDone
