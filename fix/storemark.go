@@ -21,10 +21,16 @@ import (
 // and before the socket write, so that it never claims a message the store
 // lacks while the process dies between the two; like .msgs it is fsynced
 // at logout, sequence reset and Stop, not per write (one extra write per
-// flush that carries a mark). After an operating-system crash it may lag
-// .msgs: the application then rebuilds reports the store already had, and
-// sends them marked as possible duplicates. A sequence reset leaves it:
-// marks number the application's reports, not MsgSeqNums.
+// flush that carries a mark). After a crash of the process it never leads
+// .msgs, and it lags only when the process died between the two writes:
+// the application then rebuilds reports the store already had, and sends
+// them marked as possible resends. An operating-system crash can lose the
+// unsynced tails of both files, in either order: what the store lost, and
+// the broker may have, goes again as a possible resend when the mark lost
+// as much; reports after a surviving mark whose messages were lost are
+// not rebuilt (the same window in which .msgs loses MsgSeqNums, see
+// store.go). A sequence reset leaves the mark: marks number the
+// application's reports, not MsgSeqNums.
 
 // openMark opens (or creates) base.mark and reads the mark it holds.
 func (st *store) openMark(base string) error {
