@@ -5,10 +5,13 @@ package matcher
 // session's resting Day orders with a KindMassCancel of its own.
 //
 // Its encoding is the one place that tells it from a broker's own
-// OrderMassCancelRequest: TIF Day (Day orders only), Qty 0 (no
-// EvMassCancelReport) and no ClOrdID, where a broker's request has TIF
-// GTC, Qty 1 and its ClOrdID. Journals written before this name carry the
-// same bytes, so their cancels read the same way.
+// OrderMassCancelRequest: a KindMassCancel that asks for no
+// EvMassCancelReport (Qty 0) and whose Type byte is 0 (the gateway writes
+// it with TIF Day, Day orders only, and no ClOrdID); a broker's request
+// always asks for its report (Qty 1). Journals written before this name
+// carry the same bytes, so their cancels read the same way. The typed
+// record of mass cancels (matcher.MassCancel on the records branch) reads
+// exactly these bytes as Origin OriginCancelOnDisconnect.
 
 // ReasonCancelOnDisconnect is the Reason of the EvCancelled events of a
 // cancel-on-disconnect. The order itself retires as ReasonMassCancel: the
@@ -25,7 +28,7 @@ func CancelOnDisconnect(account, symbol uint32) Command {
 // IsCancelOnDisconnect reports whether c is a cancel-on-disconnect (see
 // CancelOnDisconnect).
 func (c *Command) IsCancelOnDisconnect() bool {
-	return c.Kind == KindMassCancel && c.TIF == Day && c.Qty == 0 && c.ClOrdID == ClOrdID{}
+	return c.Kind == KindMassCancel && c.Qty == 0 && c.Type == 0
 }
 
 // massCancelReason is the Reason of the cancels of mass cancel c.

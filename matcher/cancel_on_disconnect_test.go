@@ -13,7 +13,7 @@ func TestCancelOnDisconnectToldApart(t *testing.T) {
 		want Reason
 	}{
 		{"session_dropped", CancelOnDisconnect(7, 1), ReasonCancelOnDisconnect},
-		{"broker_mass_cancel_day_scope", massCancel(7, 1), ReasonMassCancel},
+		{"broker_mass_cancel_day_scope", Command{Kind: KindMassCancel, Symbol: 1, Account: 7, TIF: Day, Qty: 1, Price: 1, ClOrdID: id("MASS")}, ReasonMassCancel},
 		{"broker_mass_cancel_request", Command{Kind: KindMassCancel, Symbol: 1, Account: 7, TIF: GTC, Qty: 1, Price: 1, ClOrdID: id("MASS")}, ReasonMassCancel},
 	}
 	var hashes []uint64
