@@ -69,6 +69,9 @@ func TestRestartRebuildsReportsTheStoresLack(t *testing.T) {
 	if !logs.has("5 reports that the session stores lacked (a crash) rebuilt from the journal for 3 sessions") {
 		t.Error("no log line for the 5 rebuilt reports (BROKER03: its New and two fills)")
 	}
+	if got := logs.count("that the session stores lacked"); got != 1 {
+		t.Errorf("%d starts rebuilt reports, want 1: the start after a clean stop rebuilds none", got)
+	}
 	keepSeqNums := func(ss *quickfix.SessionSettings) { ss.Set(qfconfig.ResetOnLogon, "N") }
 	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	defer b1.Close()
