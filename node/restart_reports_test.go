@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -126,4 +128,29 @@ func checkFillAfterCrash(t *testing.T, who string, b *fixtest.Client, clOrd, sto
 	if storedNew != "" && news != 1 {
 		t.Errorf("%s got its stored New report %d times by resend, want 1", who, news)
 	}
+}
+
+// TestIdleSessionStoreMarkFollowsCheckpoints: a broker with no reports for
+// a while does not send the rebuild after a crash back to its last report:
+// at each checkpoint its session store's mark moves to the checkpoint.
+func TestIdleSessionStoreMarkFollowsCheckpoints(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	for i := range 30 { // BROKER02's orders only
+		if err := n.Submit(order(2, fmt.Sprintf("B%02d", i), matcher.Buy, 100, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := filepath.Join(cfg.DataDir, "fix", "FIX.4.4-RINGEX-BROKER01.mark")
+	waitUntil(t, "BROKER01's store mark passes a checkpoint after its start", func() bool {
+		b, err := os.ReadFile(mark)
+		return err == nil && len(b) == 16 && int64(binary.LittleEndian.Uint64(b)) > 10*matcher.ExecIDStride
+	})
 }
