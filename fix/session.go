@@ -40,6 +40,7 @@ type Session struct {
 	storeBuf   []byte // encoded messages for the store, not yet written
 	storeSpare []byte
 	storeBase  int64    // store offset of storeBuf[0]
+	storeMark  int64    // the highest mark queued for the store, or noted by MarkStored (storemark.go)
 	closeAfter net.Conn // close once what is pending has been written
 	stopped    bool
 	// closing: the attached connection is closed (a slow consumer) or its
@@ -139,6 +140,7 @@ func (s *Session) SendMarked(msgType string, header, body *Fields, mark int64) e
 	if s.queueLocked(msgType, h, b, s.loggedOn) && mark > 0 {
 		s.pendMark = mark
 	}
+	s.storeMark = max(s.storeMark, mark)
 	s.mu.Unlock()
 	s.signal()
 	return nil
@@ -334,7 +336,7 @@ func (s *Session) flush() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	out, stored, base, mark := s.pending, s.storeBuf, s.storeBase, s.pendMark
+	out, stored, base, mark, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.storeMark
 	s.pending, s.storeBuf, s.pendMark = s.spare[:0], s.storeSpare[:0], 0
 	// The spares are in use now: until this flush hands back the buffers
 	// it writes, none is spare (else a burst past keepMax, not handed
@@ -349,12 +351,16 @@ func (s *Session) flush() {
 	if len(stored) > 0 {
 		s.writeStore(stored, base)
 	}
-	if s.storeFailed.Load() && conn != nil {
-		// What the store lacks must not reach the counterparty: a restart
-		// numbers on from the store (see store).
-		out = out[:0]
-		conn.Close()
+	if s.storeFailed.Load() {
+		storeMark = 0 // the store may lack them
+		if conn != nil {
+			// What the store lacks must not reach the counterparty: a restart
+			// numbers on from the store (see store).
+			out = out[:0]
+			conn.Close()
+		}
 	}
+	s.writeStoredMark(storeMark)
 	if len(out) > 0 && conn != nil {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := conn.Write(out); err != nil {
@@ -394,6 +400,7 @@ func (s *Session) resetLocked() {
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
 	s.storeBase = 0
+	s.storeMark = s.st.markVal // what was queued, and not written, is dropped
 	s.dropPendingLocked()
 }
 

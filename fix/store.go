@@ -52,6 +52,9 @@ type store struct {
 	index      []msgPos  // outbound seq-1 → where the message is
 	size       int64     // bytes in .msgs, written or reserved
 	nextIn     int
+	mark       *os.File // .mark (storemark.go); nil for a memory store
+	markVal    int64    // the mark .mark holds
+	markKnown  bool     // .mark held one when opened, or one was written since
 }
 
 // storeFile is what a store needs of its files; *os.File is one, and a
@@ -113,6 +116,10 @@ func openStore(dir, name string) (*store, int, error) {
 			return nil, 0, fmt.Errorf("fix: store %s.seqs: corrupt sequence record", base)
 		}
 		st.nextIn = int(v)
+	}
+	if err := st.openMark(base); err != nil {
+		st.close()
+		return nil, 0, err
 	}
 	if err := st.scan(base + ".msgs"); err != nil {
 		st.close()
@@ -237,7 +244,11 @@ func (st *store) sync() error {
 	if st.msgs == nil {
 		return nil
 	}
-	if err := errors.Join(st.msgs.Sync(), st.seqs.Sync()); err != nil {
+	err := errors.Join(st.msgs.Sync(), st.seqs.Sync())
+	if st.mark != nil {
+		err = errors.Join(err, st.mark.Sync())
+	}
+	if err != nil {
 		return fmt.Errorf("fsync %s: %w", st.path, err)
 	}
 	return nil
@@ -247,7 +258,11 @@ func (st *store) close() error {
 	if st.msgs == nil {
 		return nil
 	}
-	return errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+	err := errors.Join(st.sync(), st.msgs.Close(), st.seqs.Close())
+	if st.mark != nil {
+		err = errors.Join(err, st.mark.Close())
+	}
+	return err
 }
 
 // writeStore writes queued messages at base, unless the store failed

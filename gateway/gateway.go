@@ -190,7 +190,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
 		return
 	}
-	cmd := matcher.MassCancel{Account: account, Scope: matcher.ScopeDayOrders, Origin: matcher.OriginCancelOnDisconnect}.Command()
+	cmd := matcher.CancelOnDisconnect(account, 0)
 	if err := g.submit.Submit(&cmd); err != nil {
 		g.logf("fix: %s logged out; its Day orders stay (exchange not accepting: %v)", s.ID(), err)
 		return

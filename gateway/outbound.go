@@ -322,7 +322,7 @@ func statusAnswer(ev *matcher.Event) byte {
 	switch ev.Reason {
 	case matcher.ReasonNone:
 		return orderStatus(ev)
-	case matcher.ReasonUserCancel, matcher.ReasonMassCancel, matcher.ReasonSelfTrade:
+	case matcher.ReasonUserCancel, matcher.ReasonMassCancel, matcher.ReasonSelfTrade, matcher.ReasonCancelOnDisconnect:
 		return '4' // as its EvCancelled was reported
 	case matcher.ReasonIOCRemainder, matcher.ReasonFOKUnfilled, matcher.ReasonMarketRemainder, matcher.ReasonNoLiquidity,
 		matcher.ReasonExpired:
@@ -400,6 +400,8 @@ var reasonTexts = [...]string{
 	matcher.ReasonMarketRemainder: "market order remainder",
 	matcher.ReasonBookFull:        "the book is full",
 	matcher.ReasonExpired:         "day order expired at the end of the trading day",
+
+	matcher.ReasonCancelOnDisconnect: "cancel on disconnect: the session dropped, or the exchange restarted",
 }
 
 func reasonText(r matcher.Reason) string {

@@ -280,7 +280,7 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 		}
 	}
 	if resent+sent > 0 {
-		g.logf("fix: %s: resent %d reports from before the failover (PossResend=Y) and sent %d held since, seqs %d..%d",
+		g.logf("fix: %s: resent %d reports from before the failover or restart (PossResend=Y) and sent %d held since, seqs %d..%d",
 			s.ID(), resent, sent, firstSeq, lastSeq)
 	}
 }

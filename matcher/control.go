@@ -52,8 +52,10 @@ const (
 	ScopeAllOrders = MassCancelScope(GTC)
 )
 
-// MassCancelOrigin says who asked for a mass cancel. The engine does not
-// look at it; it is for reports and the audit trail.
+// MassCancelOrigin says who asked for a mass cancel. The engine decides
+// nothing by it; it names the Reason of the cancel events (a
+// cancel-on-disconnect's are ReasonCancelOnDisconnect), for reports and the
+// audit trail.
 type MassCancelOrigin uint8
 
 const (

@@ -565,7 +565,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	cancelled := int64(0)
+	cancelled, reason := int64(0), m.reason()
 	if a := e.accts.get(m.Account); a != nil {
 		// The account's list is in acceptance order, so the cancels come oldest first.
 		for oi := a.head; oi != 0; {
@@ -574,7 +574,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 			if (m.Symbol == 0 || o.symbol == m.Symbol) && (m.Scope != ScopeDayOrders || o.tif == Day) {
 				e.unlinkLevel(e.book(o.symbol), oi)
 				o.leaves = 0
-				e.emit(EvCancelled, ReasonMassCancel, o)
+				e.emit(EvCancelled, reason, o)
 				cancelled++
 				e.finish(oi, ReasonMassCancel) // may delete the account's entry when its list empties
 			}

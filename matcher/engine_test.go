@@ -586,7 +586,7 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 			limit(brokerB, "B3", Buy, 10, 100),
 			limit(brokerA, "B4", Sell, 10, 110),
 			massCancel(brokerA, 1),
-		}, []string{"cancelled o1 B1 mass_cancel cum=0", "cancelled o4 B4 mass_cancel cum=0"}},
+		}, []string{"cancelled o1 B1 cancel_on_disconnect cum=0", "cancelled o4 B4 cancel_on_disconnect cum=0"}}, // no report asked: cancel-on-disconnect's encoding
 		{"mass_cancel_all_symbols_oldest_first", nil, []Command{
 			limit(brokerA, "B1", Buy, 10, 100),
 			onSymbol(limit(brokerA, "B2", Buy, 10, 100), 2),
@@ -594,7 +594,7 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 			limit(brokerA, "B4", Sell, 10, 110),
 			replace(brokerA, "B1a", "B1", 11, 101),
 			massCancel(brokerA, 0),
-		}, []string{"cancelled o1 B1a mass_cancel cum=0", "cancelled o2 B2 mass_cancel cum=0", "cancelled o4 B4 mass_cancel cum=0"}},
+		}, []string{"cancelled o1 B1a cancel_on_disconnect cum=0", "cancelled o2 B2 cancel_on_disconnect cum=0", "cancelled o4 B4 cancel_on_disconnect cum=0"}},
 		{"mass_cancel_with_nothing_resting_is_silent", nil, []Command{
 			massCancel(brokerA, 0),
 		}, nil},

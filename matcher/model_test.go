@@ -473,11 +473,14 @@ func (m *refModel) massCancel(c *Command) {
 		m.reject(EvCancelRejected, ReasonUnknownSymbol)
 		return
 	}
-	cancelled := int64(0)
+	cancelled, reason := int64(0), ReasonMassCancel
+	if c.Qty == 0 && c.Type == 0 {
+		reason = ReasonCancelOnDisconnect // no report asked, no origin byte: the exchange's own
+	}
 	for _, o := range slices.Clone(m.live) {
 		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
 			o.leaves = 0
-			m.emit(EvCancelled, ReasonMassCancel, o)
+			m.emit(EvCancelled, reason, o)
 			m.finish(o, ReasonMassCancel)
 			cancelled++
 		}

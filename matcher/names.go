@@ -22,6 +22,7 @@ var reasonNames = [...]string{
 	ReasonNoLiquidity: "no_liquidity", ReasonUserCancel: "user_cancel", ReasonMassCancel: "mass_cancel",
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
 	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
+	ReasonCancelOnDisconnect: "cancel_on_disconnect",
 }
 
 // String returns a short snake_case name, suitable for FIX Text and logs.

@@ -69,6 +69,9 @@ func TestEndOfDayOverFIX(t *testing.T) {
 	defer n.Stop()
 	b = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	defer b.Close()
+	expect(t, "today's Day order cancelled at the restart (cancel on disconnect)", b.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "4", tag.ClOrdID: "DAY1", tag.Text: "cancel on disconnect: the session dropped, or the exchange restarted",
+	})
 	newOrder("NEW1", "0", "96")
 	expect(t, "today's id refused after restart", b.Next(wait), map[quickfix.Tag]string{
 		tag.ExecType: "8", tag.ClOrdID: "NEW1", tag.Text: "duplicate ClOrdID NEW1",

@@ -119,6 +119,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
 		gwOpts.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
@@ -133,6 +134,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 		n.gateway.SetDeliveredBefore(n.baseSeq)
+		n.rebuildUnstored(n.gateway)
+		cods = n.dayOrdersOfDroppedSessions()
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
@@ -155,6 +158,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.endDayLeftOpen()
 	if n.gateway != nil {
 		err := n.bindAccounts(toBind)
+		if err == nil {
+			err = n.cancelDayOrdersOfDroppedSessions(cods)
+		}
 		if err == nil {
 			err = n.gateway.Start()
 		}
@@ -447,6 +453,9 @@ func (n *Node) Stop() error {
 		close(n.cpStop)
 		<-n.cpDone
 		if n.gateway != nil {
+			if errRing == nil {
+				n.storedThrough(n.journal.LastSeq()) // every report is queued: a clean restart rebuilds none
+			}
 			n.gateway.Stop()
 		}
 		errJournal := n.journal.Close()

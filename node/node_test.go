@@ -100,7 +100,7 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 
 	// The seller rests a second order, then cancels the rest of the first.
 	seller.Send("D", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "50",
-		tag.OrdType, "2", tag.Price, "102", tag.TimeInForce, "0")
+		tag.OrdType, "2", tag.Price, "102", tag.TimeInForce, "1")
 	s2New := expect(t, "second sell new", seller.Next(wait), map[quickfix.Tag]string{
 		tag.ExecType: "0", tag.OrdStatus: "0", tag.ClOrdID: "S2", tag.LeavesQty: "50", tag.Price: "102.00",
 	})
@@ -113,8 +113,8 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 	uniqueExec(cancelled)
 	buyer.Quiet(200 * time.Millisecond)
 
-	// The exchange stops while the brokers are still connected, so
-	// cancel-on-disconnect does not apply: Day orders rest across a restart.
+	// The exchange stops; S2 is GTC, so it rests across the restart
+	// (cancel-on-disconnect cancels Day orders at the next start).
 	if err := n.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}

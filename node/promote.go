@@ -125,6 +125,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 			return fmt.Errorf("promotion: move stale FIX session stores aside: %w", err)
 		}
 		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
+		pruneStaleStores(n.cfg.DataDir, n.logf)
 	}
 	gwOpts, err := gatewayOptions(n.cfg, n.logf)
 	if err != nil {
@@ -139,6 +140,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	}
 	g.SetDeliveredBefore(last + 1)
 	reports, sessions := g.ResendOnLogon(plan.kept, plan.delivered, plan.published, plan.rebuild)
+	g.InitStoredMarks() // a crash before the Logons rebuilds these again
 	var p Publisher = g
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()

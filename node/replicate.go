@@ -86,7 +86,10 @@ type ReplicationStats struct {
 	Degraded     bool  // a sync primary acknowledging without a standby
 	Degradations int64 // how often that began
 	Standby      replica.SenderStats
-	InSync       bool // standby: reached the primary's last seq on this connection
+	// InSync: a standby reached the primary's last seq on this connection;
+	// a primary's connected standby has acknowledged everything shipped
+	// once since it connected, and (sync mode) acknowledgements wait for it.
+	InSync bool
 	// PrimaryPublished (standby): the last seq whose events the primary
 	// said it had handed to its FIX sessions; -1 when none heard.
 	PrimaryPublished int64
@@ -126,6 +129,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		// will wait for it.
 		if st.Degraded && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
 			st.Degraded = false
+		}
+		if !n.following.Load() {
+			st.InSync = st.Standby.Connected && st.Standby.CaughtUp && !st.Degraded
 		}
 	}
 	return st, true

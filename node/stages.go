@@ -220,6 +220,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	switch s.cmd.Kind {
 	case matcher.KindCheckpoint:
 		n.collectCheckpoint(s.cmd.Seq)
+		n.storedThrough(s.cmd.Seq)
 		return
 	case matcher.KindCheckpointHash:
 		n.verifyCheckpoint(&s.cmd)

@@ -1,0 +1,101 @@
+package fix
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+)
+
+// The stored mark: how far a session's store holds the application's
+// marked messages (SendMarked), so that after a crash the application can
+// rebuild what it had handed to the session but the store never got (the
+// writer had not run yet, or the machine lost the page cache).
+//
+// On disk it is a third file beside .msgs and .seqs:
+//
+//	.mark  16 bytes: the highest mark of a message written to .msgs, or
+//	       noted with MarkStored (uint64 LE), then its bitwise complement,
+//	       rewritten in place.
+//
+// The writer rewrites it after the store write that carried a higher mark
+// and before the socket write, so that it never claims a message the store
+// lacks while the process dies between the two; like .msgs it is fsynced
+// at logout, sequence reset and Stop, not per write (one extra write per
+// flush that carries a mark). After a crash of the process it never leads
+// .msgs, and it lags only when the process died between the two writes:
+// the application then rebuilds reports the store already had, and sends
+// them marked as possible resends. An operating-system crash can lose the
+// unsynced tails of both files, in either order: what the store lost, and
+// the broker may have, goes again as a possible resend when the mark lost
+// as much; reports after a surviving mark whose messages were lost are
+// not rebuilt (the same window in which .msgs loses MsgSeqNums, see
+// store.go). A sequence reset leaves the mark: marks number the
+// application's reports, not MsgSeqNums.
+
+// openMark opens (or creates) base.mark and reads the mark it holds.
+func (st *store) openMark(base string) error {
+	f, err := os.OpenFile(base+".mark", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	st.mark = f
+	var b [16]byte
+	n, _ := f.ReadAt(b[:], 0)
+	if n == 0 {
+		return nil // new, or a store that predates marks
+	}
+	v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
+	if n != 16 || v != ^check || int64(v) < 0 {
+		return fmt.Errorf("fix: store %s.mark: corrupt mark record (%d bytes)", base, n)
+	}
+	st.markVal, st.markKnown = int64(v), true
+	return nil
+}
+
+// writeMark records that the store holds every marked message up to mark.
+func (st *store) writeMark(mark int64) error {
+	st.markVal, st.markKnown = mark, true
+	if st.mark == nil {
+		return nil
+	}
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(mark))
+	binary.LittleEndian.PutUint64(b[8:], ^uint64(mark))
+	_, err := st.mark.WriteAt(b[:], 0)
+	return err
+}
+
+// StoredMark is the highest mark the session's store is known to hold
+// (see MarkStored), as the store had it when the session was opened or
+// as written since; ok is false when it holds none: a new store, one that
+// predates marks, or a memory store.
+func (s *Session) StoredMark() (mark int64, ok bool) {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	return s.st.markVal, s.st.markKnown && s.st.mark != nil
+}
+
+// MarkStored says that the application has nothing up to mark that the
+// store lacks once what is queued now is written: every message it
+// marked up to there is queued, or it has nothing to send for them. The
+// writer records it with the next store write. A lower mark than one
+// noted before counts for nothing. Any goroutine; no system call.
+func (s *Session) MarkStored(mark int64) {
+	s.mu.Lock()
+	s.storeMark = max(s.storeMark, mark)
+	s.mu.Unlock()
+	s.signal()
+}
+
+// writeStoredMark records mark, taken with the store queue just written,
+// when it is higher than the one recorded.
+func (s *Session) writeStoredMark(mark int64) {
+	if mark <= s.st.markVal || s.storeFailed.Load() {
+		return
+	}
+	if err := s.st.writeMark(mark); err != nil {
+		// A store that cannot be written fails as a whole (store), so a
+		// full disk stops the node here too, logged at most once a second.
+		s.failStore(fmt.Errorf("write %s.mark: %w", s.st.path, err))
+	}
+}

@@ -1,0 +1,106 @@
+package gateway
+
+// Reports across a restart. A session store is written before the socket
+// but not fsynced per message, and the publish stage hands a report to its
+// session only after its command is durable: a crash can leave journaled
+// commands whose reports no store holds. Each session's store keeps the
+// mark (delivery.go) up to which it holds them (fix.Session.StoredMark);
+// a node starting rebuilds from the journal the reports after it and
+// resends them after the session's next Logon with PossResend=Y, as a
+// promoted standby does (RebuildOnStart, then Regenerated). What the
+// store holds reaches a broker that keeps its sequence numbers by
+// ResendRequest (PossDup=Y).
+
+// StoredMarks returns, for every account from 0 (unused) to the last, the
+// mark up to which its session store holds every report; -1 where the
+// store has none (a new one, or one that predates marks). Call it before
+// Start. Cold path.
+func (g *Gateway) StoredMarks() []int64 {
+	marks := make([]int64, len(g.accounts))
+	for a := 1; a < len(g.accounts); a++ {
+		marks[a] = -1
+		if m, ok := g.accounts[a].session.StoredMark(); ok {
+			marks[a] = m
+		}
+	}
+	return marks
+}
+
+// RebuildOnStart holds, for each account a with rebuild[a], its new
+// reports until its reports after stored[a] (StoredMarks), rebuilt from
+// the journal, come with Regenerated (published: the last command before
+// the start); they then go to the session after its next Logon. Call it
+// before Start and before the node publishes anything. Cold path.
+func (g *Gateway) RebuildOnStart(stored []int64, rebuild []bool) {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.accounts) && a < len(rebuild); a++ {
+		if !rebuild[a] {
+			continue
+		}
+		acct := &g.accounts[a]
+		acct.held.Store(true)
+		acct.rebuilding = true
+		g.lowerFloor(a, stored[a])
+	}
+}
+
+// ReleaseIdle stops holding the reports of every account that has nothing
+// pending and nothing being rebuilt (RebuildOnStart found none to resend):
+// its reports go to its session at once, as on any start. Cold path.
+func (g *Gateway) ReleaseIdle() {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		if acct.held.Load() && !acct.rebuilding && !acct.flushing && len(acct.pending) == 0 {
+			acct.held.Store(false)
+		}
+	}
+}
+
+// StoredThrough tells the session store of every account whose reports
+// are not held that it holds all of them of the commands up to seq, once
+// what is queued is written (fix.Session.MarkStored): the publish stage
+// has handed them all to their sessions. A broker with no reports for a
+// while thus does not send a restart back to its last one. A held
+// account's mark stays where its store stands. The node calls it at each
+// checkpoint, at start and at a clean stop. One lock per session: called
+// once per checkpoint, not per event.
+func (g *Gateway) StoredThrough(seq int64) {
+	mark := markBefore(seq + 1)
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		if !acct.held.Load() {
+			acct.session.MarkStored(mark)
+		}
+	}
+}
+
+// InitStoredMarks gives every session store that holds no mark yet its
+// account's floor (SetDeliveredBefore, lowered by ResendOnLogon): a node
+// that crashes before the broker logs on rebuilds from there. Cold path.
+func (g *Gateway) InitStoredMarks() {
+	for a := 1; a < len(g.accounts); a++ {
+		acct := &g.accounts[a]
+		if _, ok := acct.session.StoredMark(); !ok {
+			acct.session.MarkStored(acct.floor.Load())
+		}
+	}
+}
+
+// HoldUntilLogon holds the new reports of each account a with hold[a]
+// until its session's next Logon, which they then follow as they were
+// made (no PossResend): reports made while no broker could be logged on
+// (cancel-on-disconnect at start), which a Logon with ResetSeqNumFlag=Y
+// would drop from the store. Call it before Start and before the node
+// publishes them. Cold path.
+func (g *Gateway) HoldUntilLogon(hold []bool) {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.accounts) && a < len(hold); a++ {
+		if hold[a] {
+			g.accounts[a].held.Store(true)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package node
+
+import (
+	"time"
+
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/matcher"
+)
+
+// Reports across a restart of the same node. A crash can leave journaled
+// commands whose reports no session store holds: the publish stage had not
+// reached them, the session's writer had not run, or the machine lost the
+// stores' page cache (they are not fsynced per message). Each store keeps
+// the mark up to which it holds its account's reports (fix: storemark.go;
+// gateway: restart.go). On every start, before the ring runs, the reports
+// of the commands before the start that come after an account's stored
+// mark are rebuilt from the journal, as a promotion rebuilds them
+// (regenerate), and wait for the session's next Logon, which they follow
+// with PossResend=Y; the account's new reports wait behind them.
+
+// rebuildUnstored plans and runs that rebuild on g, a gateway built and
+// not yet started, and tells every store how far it is complete. It waits
+// for the rebuild: the engines replay from the newest snapshot at or
+// before the oldest stored mark to the end of the journal. The stored
+// marks move forward at every checkpoint (storedThrough), so that replay
+// is about one checkpoint interval long after a crash, and none after a
+// clean stop.
+func (n *Node) rebuildUnstored(g *gateway.Gateway) {
+	stored := g.StoredMarks()
+	last := n.baseSeq - 1
+	rebuild := make([]bool, len(stored))
+	from, any := last, false
+	for a := 1; a < len(stored); a++ {
+		// -1: a new store, or one that predates marks: taken as holding
+		// everything before this start, as before marks.
+		if stored[a] < 0 || stored[a] >= n.baseSeq*matcher.ExecIDStride {
+			continue
+		}
+		rebuild[a], any = true, true
+		from = min(from, gateway.WhollyDelivered(stored[a]))
+	}
+	if any {
+		g.RebuildOnStart(stored, rebuild)
+		start := time.Now()
+		evs, replayed, snap, err := n.regenerate(from, last, rebuild)
+		reports, sessions := g.Regenerated(evs, stored, last, err)
+		if err != nil {
+			n.logf("ringex: reports of commands %d..%d that the session stores lack could not be rebuilt from the journal: %v; "+
+				"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", from+1, last, err)
+		} else if reports > 0 {
+			n.logf("ringex: %d reports that the session stores lacked (a crash) rebuilt from the journal for %d sessions in %v "+
+				"(%d commands replayed from %s): each is resent with PossResend=Y after the session's next Logon",
+				reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
+		}
+		g.ReleaseIdle()
+	}
+	g.StoredThrough(last)
+}
+
+// storedThrough tells the gateway's session stores that the publish stage
+// has handed them every report of the commands up to seq (see
+// gateway.Gateway.StoredThrough). Publish stage, at each checkpoint.
+func (n *Node) storedThrough(seq int64) {
+	var p Publisher = n.publisher
+	if n.repl != nil {
+		to := n.switcher.to.Load()
+		if to == nil {
+			return // a standby: no sessions
+		}
+		p = *to
+	}
+	if g, ok := p.(*gateway.Gateway); ok {
+		g.StoredThrough(seq)
+	}
+}

@@ -1,0 +1,156 @@
+package node_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	qfconfig "github.com/quickfixgo/quickfix/config"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// TestRestartRebuildsReportsTheStoresLack: BROKER01 and BROKER02 rest GTC
+// buys while away; BROKER03's sell fills both. The machine then dies with
+// the fills journaled but the session stores' last writes lost (they are
+// not fsynced per message): the stores are put back as they were before
+// the sell. On restart each broker still gets its fill, rebuilt from the
+// journal, with PossResend=Y: BROKER01 logging on with ResetSeqNumFlag=Y,
+// BROKER02 keeping its sequence numbers (it gets its stored New report by
+// ResendRequest, PossDup=Y). Nothing comes twice without one of the flags.
+func TestRestartRebuildsReportsTheStoresLack(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	var logs logLines
+	start := func() *node.Node {
+		t.Helper()
+		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	submit := func(n *node.Node, cmds ...*matcher.Command) {
+		t.Helper()
+		for _, c := range cmds {
+			if err := n.Submit(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Same-length ClOrdIDs: one symbol (order()).
+	submit(start(), order(1, "B1", matcher.Buy, 100, 10), order(2, "B2", matcher.Buy, 100, 10))
+	stores, saved := filepath.Join(dir, "fix"), filepath.Join(t.TempDir(), "fix")
+	if err := os.CopyFS(saved, os.DirFS(stores)); err != nil {
+		t.Fatal(err)
+	}
+	submit(start(), order(3, "S3", matcher.Sell, 100, 20))
+	// The crash: the stores lose what was written since the copy.
+	if err := os.RemoveAll(stores); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(stores, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+
+	n := start()
+	defer n.Stop()
+	if !logs.has("5 reports that the session stores lacked (a crash) rebuilt from the journal for 3 sessions") {
+		t.Error("no log line for the 5 rebuilt reports (BROKER03: its New and two fills)")
+	}
+	if got := logs.count("that the session stores lacked"); got != 1 {
+		t.Errorf("%d starts rebuilt reports, want 1: the start after a clean stop rebuilds none", got)
+	}
+	keepSeqNums := func(ss *quickfix.SessionSettings) { ss.Set(qfconfig.ResetOnLogon, "N") }
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	checkFillAfterCrash(t, "BROKER01 (141=Y)", b1, "B1", "")
+	b2 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX", keepSeqNums)
+	defer b2.Close()
+	checkFillAfterCrash(t, "BROKER02 (keeps its numbers)", b2, "B2", "New")
+}
+
+// checkFillAfterCrash reads what broker b gets until it has been quiet for
+// a while: exactly one fill of clOrd, with PossResend=Y; with storedNew,
+// also its New report, by resend (PossDup=Y). Anything else must be
+// flagged PossResend or PossDup (a stored report resent after a 141=Y
+// Logon) and must not be a fill.
+func checkFillAfterCrash(t *testing.T, who string, b *fixtest.Client, clOrd, storedNew string) {
+	t.Helper()
+	fills, news := 0, 0
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		ms := b.Drain()
+		if len(ms) == 0 {
+			if fills > 0 && (storedNew == "" || news > 0) {
+				time.Sleep(300 * time.Millisecond)
+				if ms = b.Drain(); len(ms) == 0 {
+					break
+				}
+			} else {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+		}
+		for _, m := range ms {
+			f := fixtest.Fields(m)
+			possResend, _ := m.Header.GetString(tag.PossResend)
+			possDup, _ := m.Header.GetString(tag.PossDupFlag)
+			switch {
+			case f[tag.ExecType] == "F":
+				fills++
+				if possResend != "Y" || f[tag.ClOrdID] != clOrd || f[tag.LastQty] != "10" {
+					t.Errorf("%s: fill %v with PossResend %q, want one of %s, PossResend=Y", who, f, possResend, clOrd)
+				}
+			case possDup == "Y" && f[tag.ExecType] == "0" && f[tag.ClOrdID] == clOrd:
+				news++
+			case possResend != "Y" && possDup != "Y":
+				t.Errorf("%s: %v without PossResend or PossDup", who, f)
+			}
+		}
+	}
+	if fills != 1 {
+		t.Errorf("%s got %d fills of %s after the crash, want 1", who, fills, clOrd)
+	}
+	if storedNew != "" && news != 1 {
+		t.Errorf("%s got its stored New report %d times by resend, want 1", who, news)
+	}
+}
+
+// TestIdleSessionStoreMarkFollowsCheckpoints: a broker with no reports for
+// a while does not send the rebuild after a crash back to its last report:
+// at each checkpoint its session store's mark moves to the checkpoint.
+func TestIdleSessionStoreMarkFollowsCheckpoints(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	for i := range 30 { // BROKER02's orders only
+		if err := n.Submit(order(2, fmt.Sprintf("B%02d", i), matcher.Buy, 100, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := filepath.Join(cfg.DataDir, "fix", "FIX.4.4-RINGEX-BROKER01.mark")
+	waitUntil(t, "BROKER01's store mark passes a checkpoint after its start", func() bool {
+		b, err := os.ReadFile(mark)
+		return err == nil && len(b) == 16 && int64(binary.LittleEndian.Uint64(b)) > 10*matcher.ExecIDStride
+	})
+}
