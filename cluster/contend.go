@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -225,6 +226,9 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 			return nil, ctx.Err()
 		case errors.As(err, &nc):
 			m.waitChange(ctx, nc.rev, !nc.Leader)
+		case errors.Is(err, rpctypes.ErrLeaseNotFound):
+			// The keep-alive loop will find it too; say so now.
+			return nil, fmt.Errorf("%w: %v", ErrLeaseLost, err)
 		default: // etcd unreachable, or a key that does not decode
 			m.logf("cluster: member %s of shard %s: %v", m.cfg.Name, m.cfg.Shard, err)
 			select {

@@ -13,6 +13,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Config is one member's place in one shard.
@@ -110,8 +112,16 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: cfg.Endpoints,
 		// HTTP/2 pings, not etcd requests: they find a dead connection
-		// (a partition) so the client moves to another endpoint.
-		DialKeepAliveTime: cfg.TTL, DialKeepAliveTimeout: cfg.TTL / 2,
+		// (a partition) so the client moves to another endpoint. etcd
+		// refuses pings more often than every 5 s (--grpc-keepalive-min-time).
+		DialKeepAliveTime: max(cfg.TTL, 10*time.Second), DialKeepAliveTimeout: 5 * time.Second,
+		// gRPC's own reconnect backoff grows to 2 minutes: a primary
+		// would find etcd back long after its lease expired. Retry a
+		// connection at least every TTL/4 (a TCP connect, no request).
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.TTL / 4},
+			MinConnectTimeout: max(cfg.TTL/4, time.Second),
+		})},
 		Logger: zap.NewNop(),
 	})
 	if err != nil {
