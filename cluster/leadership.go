@@ -61,14 +61,14 @@ func (l *Leadership) Err() error {
 
 // newLeadership starts a term whose election key was created at token.
 func (m *Member) newLeadership(key string, token Token) *Leadership {
-	l := &Leadership{m: m, key: key, token: token, lost: make(chan struct{})}
+	ctx, cancel := context.WithCancel(m.ctx)
+	l := &Leadership{m: m, key: key, token: token, lost: make(chan struct{}), stopWatch: cancel}
 	l.guard.extend(m.leaseDeadline.Load())
 	m.leading.Store(l)
 	l.guard.extend(m.leaseDeadline.Load()) // a keep-alive answered in between
-	ctx, cancel := context.WithCancel(m.ctx)
-	l.stopWatch = cancel
-	m.loops.Add(1)
-	go l.watchKey(ctx)
+	if !m.goLoop(func() { l.watchKey(ctx) }) {
+		l.end(ErrClosed)
+	}
 	if m.Err() != nil {
 		l.end(m.Err())
 	}
@@ -89,7 +89,6 @@ func (l *Leadership) end(err error) {
 // watchKey ends the term when its key is deleted or replaced: by Resign or
 // Handoff, by the lease's expiry, or by an operator.
 func (l *Leadership) watchKey(ctx context.Context) {
-	defer l.m.loops.Done()
 	rev := int64(l.token)
 	for ctx.Err() == nil {
 		wch := l.m.cli.Watch(ctx, l.key, clientv3.WithRev(rev))

@@ -84,8 +84,30 @@ type Member struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the lease is lost for good
+	err    error         // why done closed; written before close(done)
+
+	mu     sync.Mutex // guards closed, and loops.Add against Close's Wait
+	closed bool
 	loops  sync.WaitGroup
-	err    error // why done closed; written before close(done)
+}
+
+// ErrClosed: the member was closed.
+var ErrClosed = errors.New("cluster: member closed")
+
+// goLoop runs f on its own goroutine, which Close waits for; false when the
+// member is closed already.
+func (m *Member) goLoop(f func()) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false
+	}
+	m.loops.Add(1)
+	go func() {
+		defer m.loops.Done()
+		f()
+	}()
+	return true
 }
 
 // ErrLeaseLost: the member's lease expired or was revoked; its keys are
@@ -133,14 +155,12 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.loops.Add(1)
-	go m.keepAlive()
+	m.goLoop(m.keepAlive)
 	if err := m.register(ctx); err != nil {
 		m.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	m.loops.Add(1)
-	go m.answerPolls()
+	m.goLoop(m.answerPolls)
 	return m, nil
 }
 
@@ -184,7 +204,6 @@ func (m *Member) refreshed(sent time.Time, ttlSec int64) {
 // answer it retries every TTL/10; the guard runs out meanwhile and comes
 // back with the first answer. Only etcd saying the lease is gone ends it.
 func (m *Member) keepAlive() {
-	defer m.loops.Done()
 	every := m.cfg.TTL / 3
 	failing := false
 	for {
@@ -265,9 +284,10 @@ func (m *Member) Close(ctx context.Context) error {
 	if l := m.leading.Load(); l != nil {
 		errs = append(errs, l.Resign(ctx))
 	}
-	if m.cancel != nil {
-		m.cancel()
-	}
+	m.mu.Lock()
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
 	m.loops.Wait()
 	if _, err := m.cli.Revoke(ctx, m.lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 		errs = append(errs, fmt.Errorf("cluster: revoke lease %x of member %s: %w", m.lease, m.cfg.Name, err))

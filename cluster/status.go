@@ -59,7 +59,6 @@ func (m *Member) waitDeleted(ctx context.Context, key string, rev int64) error {
 // status poll bumps the poll key: members publish their seqs only when
 // asked, so steady state stays keep-alives only.
 func (m *Member) answerPolls() {
-	defer m.loops.Done()
 	key := m.keys.members + m.cfg.Name
 	for m.ctx.Err() == nil {
 		for wr := range m.cli.Watch(m.ctx, m.keys.poll) {
