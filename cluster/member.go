@@ -214,11 +214,13 @@ func (m *Member) keepAlive() {
 			resp, err := m.cli.KeepAliveOnce(ctx, m.lease)
 			cancel()
 			switch {
+			case err == nil && failing && !m.confirmLeading():
+				wait = m.cfg.TTL / 10 // the guard stays out until the key is confirmed
 			case err == nil:
-				m.refreshed(sent, resp.TTL)
 				if failing {
 					m.logf("cluster: member %s of shard %s: etcd answers keep-alives again (lease %x)", m.cfg.Name, m.cfg.Shard, m.lease)
 				}
+				m.refreshed(sent, resp.TTL)
 				failing = false
 				wait = every - time.Since(sent)
 			case errors.Is(err, rpctypes.ErrLeaseNotFound):
@@ -240,6 +242,29 @@ func (m *Member) keepAlive() {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// confirmLeading, after etcd was out of reach, checks that the leader key
+// is still this term's before the keep-alive revives the guard: while this
+// member could not hear, the key may have been deleted by hand and another
+// member elected, and the watch that would say so may not have caught up.
+// One request per recovery, none in steady state. False: etcd did not
+// answer, and the guard stays out.
+func (m *Member) confirmLeading() bool {
+	l := m.leading.Load()
+	if l == nil {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL/3)
+	defer cancel()
+	resp, err := m.cli.Get(ctx, l.key)
+	if err != nil {
+		return false // cannot tell yet: the guard stays out
+	}
+	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != int64(l.token) {
+		l.end(fmt.Errorf("%w: %s (token %d), found gone after etcd came back", ErrKeyGone, l.key, l.token))
+	}
+	return true
 }
 
 // lose ends the member: its lease is gone, and with it any leadership.
