@@ -30,7 +30,7 @@ func TestElectionAmongThreeTokensIncreaseAcrossLeaderChanges(t *testing.T) {
 	s := startEtcd(t)
 	ms := map[string]*cluster.Member{}
 	for _, n := range []string{"a", "b", "c"} {
-		ms[n] = join(t, s, "shard1", n, testTTL, nil)
+		ms[n] = joinSettling(t, s, "shard1", n, testTTL, nil, 3*time.Second)
 	}
 	ctx := ctxFor(t, 2*time.Minute)
 	observed := ms["c"].Observe(ctx)
@@ -157,7 +157,6 @@ func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
 	leadAsync(ctx, b, out)
 
 	a.Freeze(true) // no more keep-alives, as under SIGSTOP
-	frozenDeadline := la.Guard().Deadline()
 	var lb lead
 	select {
 	case lb = <-out:
@@ -171,8 +170,10 @@ func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
 	if lb.l.Token() <= la.Token() {
 		t.Fatalf("b won with token %d, not above a's %d", lb.l.Token(), la.Token())
 	}
-	if !frozenDeadline.IsZero() && !frozenDeadline.Before(bWon) {
-		t.Fatalf("a's guard ran to %v, not before b won at %v: two leaders could acknowledge", frozenDeadline, bWon)
+	// The last deadline a's guard had: its last answered keep-alive's
+	// send time + TTL - margin.
+	if aRanTo := a.LastKeepAliveSent().Add(testTTL - a.Margin()); !aRanTo.Before(bWon) {
+		t.Fatalf("a's guard ran to %v, not before b won at %v: two leaders could acknowledge", aRanTo, bWon)
 	}
 	if la.Guard().Valid(bWon) || la.Guard().Valid(time.Now()) {
 		t.Fatal("a's guard still valid after b won")
@@ -228,7 +229,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 			for n, seq := range tc.seqs {
 				var v atomic.Int64
 				v.Store(seq)
-				leadAsync(ctx, join(t, s, shard, n, testTTL, &v), out)
+				leadAsync(ctx, joinSettling(t, s, shard, n, testTTL, &v, 3*time.Second), out)
 			}
 			var won lead
 			select {

@@ -101,11 +101,19 @@ var logMu sync.Mutex
 // the end of the test.
 func join(t *testing.T, s *etcdServer, shard, name string, ttl time.Duration, seq *atomic.Int64) *cluster.Member {
 	t.Helper()
+	return joinSettling(t, s, shard, name, ttl, seq, 0)
+}
+
+// joinSettling is join with a candidate settle time: tests that assert
+// which candidate wins give the others time to post even on a loaded
+// machine.
+func joinSettling(t *testing.T, s *etcdServer, shard, name string, ttl time.Duration, seq *atomic.Int64, settle time.Duration) *cluster.Member {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := cluster.Config{
 		Endpoints: s.endpoints, Shard: shard, Name: name, TTL: ttl,
-		ReplAddr: name + ".test:7001",
+		ReplAddr: name + ".test:7001", Settle: settle,
 		Logf: func(format string, args ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()
