@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -21,6 +22,7 @@ type Leadership struct {
 	guard Guard
 
 	stopWatch context.CancelFunc
+	leaving   atomic.Pointer[error] // why this member is deleting the key itself (Resign, Handoff)
 	once      sync.Once
 	lost      chan struct{}
 	err       error // why lost closed; written before close(lost)
@@ -86,6 +88,23 @@ func (l *Leadership) end(err error) {
 	})
 }
 
+// keyGone ends the term because its key went: for the reason this member
+// deleted it, if it did.
+func (l *Leadership) keyGone(detail string) {
+	if why := l.leaving.Load(); why != nil {
+		l.end(*why)
+		return
+	}
+	l.end(fmt.Errorf("%w: %s (token %d)%s", ErrKeyGone, l.key, l.token, detail))
+}
+
+// leave fences the guard and records why this member is about to delete
+// its own key.
+func (l *Leadership) leave(why error) {
+	l.guard.fence()
+	l.leaving.Store(&why)
+}
+
 // watchKey ends the term when its key is deleted or replaced: by Resign or
 // Handoff, by the lease's expiry, or by an operator.
 func (l *Leadership) watchKey(ctx context.Context) {
@@ -95,7 +114,7 @@ func (l *Leadership) watchKey(ctx context.Context) {
 		for wr := range wch {
 			for _, ev := range wr.Events {
 				if ev.Type == clientv3.EventTypeDelete || ev.Kv.CreateRevision != int64(l.token) {
-					l.end(fmt.Errorf("%w: %s (token %d)", ErrKeyGone, l.key, l.token))
+					l.keyGone("")
 					return
 				}
 			}
@@ -110,7 +129,7 @@ func (l *Leadership) watchKey(ctx context.Context) {
 			continue
 		}
 		if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != int64(l.token) {
-			l.end(fmt.Errorf("%w: %s (token %d)", ErrKeyGone, l.key, l.token))
+			l.keyGone("")
 			return
 		}
 		rev = resp.Header.Revision + 1
@@ -123,7 +142,7 @@ func (l *Leadership) watchKey(ctx context.Context) {
 // election until it is deleted or the lease expires: call Resign again,
 // or Close the member.
 func (l *Leadership) Resign(ctx context.Context) error {
-	l.guard.fence()
+	l.leave(ErrResigned)
 	_, err := l.m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
 		Then(clientv3.OpDelete(l.key)).Commit()
@@ -153,7 +172,7 @@ func (l *Leadership) Handoff(ctx context.Context, to string) error {
 	} else if resp.Count == 0 {
 		return fmt.Errorf("cluster: handoff of shard %s: %s is not a member (no key %s)", m.cfg.Shard, to, member)
 	}
-	l.guard.fence()
+	l.leave(ErrHandedOff)
 	g, err := m.cli.Grant(ctx, int64((m.cfg.HandoffTTL+time.Second-1)/time.Second))
 	if err != nil {
 		l.end(ErrResigned)
@@ -167,7 +186,7 @@ func (l *Leadership) Handoff(ctx context.Context, to string) error {
 	switch {
 	case err != nil:
 		l.end(ErrResigned)
-		return fmt.Errorf("cluster: handoff of shard %s to %s: %w (this member acknowledges no more; resign again to free the key)", m.cfg.Shard, to, err)
+		return fmt.Errorf("cluster: handoff of shard %s to %s, outcome unknown: %w (this member acknowledges no more; Resign frees the key if the handoff did not)", m.cfg.Shard, to, err)
 	case !resp.Succeeded:
 		m.cli.Revoke(ctx, g.ID)
 		l.Resign(ctx)
@@ -198,7 +217,7 @@ func (l *Leadership) SetAlone(ctx context.Context, alone bool, seq int64) error 
 		return fmt.Errorf("cluster: set the alone marker of shard %s to %v at seq %d: %w", m.cfg.Shard, alone, seq, err)
 	}
 	if !resp.Succeeded {
-		l.end(fmt.Errorf("%w: %s (token %d)", ErrKeyGone, l.key, l.token))
+		l.keyGone("")
 		return fmt.Errorf("%w: set the alone marker of shard %s: term %d has ended", ErrNotLeader, m.cfg.Shard, l.token)
 	}
 	return nil

@@ -262,7 +262,7 @@ func (m *Member) confirmLeading() bool {
 		return false // cannot tell yet: the guard stays out
 	}
 	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != int64(l.token) {
-		l.end(fmt.Errorf("%w: %s (token %d), found gone after etcd came back", ErrKeyGone, l.key, l.token))
+		l.keyGone(", found gone after etcd came back")
 	}
 	return true
 }
