@@ -248,3 +248,46 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 		})
 	}
 }
+
+func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
+	s := startEtcd(t)
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	b := join(t, s, "shard1", "b", testTTL, nil)
+	ctx := ctxFor(t, 2*time.Minute)
+	la := contendOnce(t, ctx, a)
+	out := make(chan lead, 1)
+	leadAsync(ctx, b, out)
+
+	// etcd stops; when it returns, a still cannot reach it (frozen
+	// keep-alives stand for a partition) until its lease has expired.
+	s.Stop()
+	a.Freeze(true)
+	within(t, testTTL+10*time.Second, "a's guard runs out with etcd down", func() bool { return !la.Guard().Valid(time.Now()) })
+	s.Start()
+	var lb lead
+	select {
+	case lb = <-out:
+	case <-ctx.Done():
+		t.Fatal("b did not take the shard once a's lease expired")
+	}
+	bWon := time.Now()
+	if lb.err != nil {
+		t.Fatalf("b's Lead: %v", lb.err)
+	}
+	if lb.l.Token() <= la.Token() {
+		t.Fatalf("b leads with token %d, not above a's %d", lb.l.Token(), la.Token())
+	}
+	if aRanTo := a.LastKeepAliveSent().Add(testTTL - a.Margin()); !aRanTo.Before(bWon) {
+		t.Fatalf("a's guard ran to %v, not before b won at %v", aRanTo, bWon)
+	}
+	a.Freeze(false)
+	select {
+	case <-la.Lost():
+	case <-time.After(30 * time.Second):
+		t.Fatal("a reaches etcd again but is not told its leadership is lost")
+	}
+	within(t, 30*time.Second, "a told its lease is lost", func() bool { return errors.Is(a.Err(), cluster.ErrLeaseLost) })
+	if la.Guard().Valid(time.Now()) || !la.Guard().Ended() {
+		t.Fatal("a's guard valid or not fenced after its lease expired")
+	}
+}
