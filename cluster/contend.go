@@ -222,6 +222,8 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 			return l, nil
 		case m.Err() != nil:
 			return nil, m.Err()
+		case m.ctx.Err() != nil:
+			return nil, ErrClosed
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case errors.As(err, &nc):
@@ -233,6 +235,7 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 			m.logf("cluster: member %s of shard %s: %v", m.cfg.Name, m.cfg.Shard, err)
 			select {
 			case <-ctx.Done():
+			case <-m.ctx.Done():
 			case <-m.done:
 			case <-time.After(m.cfg.TTL):
 			}
@@ -243,9 +246,18 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 // waitChange waits for a change after rev to the keys that decide an
 // election; with timeout, at most 5*TTL.
 func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-m.done: // the lease is lost: Lead returns
+		case <-m.ctx.Done(): // closed
+		case <-ctx.Done():
+		}
+		stop()
+	}()
 	if timeout {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 5*m.cfg.TTL)
 		defer cancel()
 	}
@@ -261,11 +273,6 @@ func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
 			if !strings.HasPrefix(k, m.keys.members) && k != m.keys.poll && k != own {
 				return
 			}
-		}
-		select {
-		case <-m.done:
-			return
-		default:
 		}
 	}
 }
