@@ -248,14 +248,14 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() {
+	go func(ctx context.Context) {
 		select {
 		case <-m.done: // the lease is lost: Lead returns
 		case <-m.ctx.Done(): // closed
 		case <-ctx.Done():
 		}
 		stop()
-	}()
+	}(ctx)
 	if timeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 5*m.cfg.TTL)
