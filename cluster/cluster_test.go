@@ -291,3 +291,25 @@ func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
 		t.Fatal("a's guard valid or not fenced after its lease expired")
 	}
 }
+
+func TestLeadReturnsWhenItsMemberCloses(t *testing.T) {
+	s := startEtcd(t)
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	b := join(t, s, "shard1", "b", testTTL, nil)
+	ctx := ctxFor(t, time.Minute)
+	contendOnce(t, ctx, a)
+	out := make(chan lead, 1)
+	leadAsync(ctx, b, out)
+	time.Sleep(testTTL / 2) // b is waiting for a change
+	if err := b.Close(ctx); err != nil {
+		t.Fatalf("close b: %v", err)
+	}
+	select {
+	case r := <-out:
+		if !errors.Is(r.err, cluster.ErrClosed) {
+			t.Fatalf("b's Lead after Close: %v, want ErrClosed", r.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("b's Lead still waiting after b closed")
+	}
+}
