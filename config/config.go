@@ -37,17 +37,6 @@ type Config struct {
 	// TradingDay says when the day ends on its own; the operator can end
 	// it at any time with 'ringex endofday'.
 	TradingDay TradingDay `json:"tradingDay"`
-	// Cluster, with etcd endpoints, lets etcd decide which node of the
-	// shard leads (package cluster); no endpoints: no etcd.
-	Cluster Cluster `json:"cluster"`
-}
-
-// Cluster names the etcd cluster and this node's place in its shard.
-type Cluster struct {
-	Etcd       []string `json:"etcd"`       // etcd client URLs; empty: no etcd
-	Shard      string   `json:"shard"`      // the shard's name
-	Name       string   `json:"name"`       // this node's name in the shard
-	LeaseTTLMs int      `json:"leaseTtlMs"` // the leader's lease, whole seconds in ms
 }
 
 // TradingDay holds the end-of-day schedule. At the end of the day every
