@@ -1,0 +1,76 @@
+// Package cluster owns everything ringex keeps in etcd: which node of a
+// shard leads it, the fencing token of each term, the lease that bounds how
+// long a leader may acknowledge, the choice of the most complete standby
+// when the leader is gone, handoff to a named node, and the shard's status.
+// etcd decides alone: the nodes of a shard never settle leadership between
+// themselves.
+//
+// A shard is a named group of ringex nodes, one leader (the primary) and
+// standbys, serving the same symbols from the same journal history. Each
+// node Joins it as a Member: an etcd client and a lease of Config.TTL. The
+// package knows nothing of journals, frames or FIX; a node tells it its
+// durable seq through Config.DurableSeq and carries the token itself.
+//
+// # Keys
+//
+//	/ringex/<shard>/
+//	├── leader/<lease id, hex>   the election (concurrency.Election), one key per contender,
+//	│                            under its member's lease; the oldest (lowest create revision)
+//	│                            leads. value {"name","repl"}: who leads, where standbys connect.
+//	│                            Its create revision is the term's fencing token.
+//	├── members/<name>           under the member's lease: {"name","repl","durableSeq"},
+//	│                            put at Join and again when a status poll asks
+//	├── candidates/<name>        under the member's lease: its durable seq (decimal), posted
+//	│                            while no leader holds the shard; cleared by the winner
+//	├── alone                    NO lease: {"name","token","seq"}: that leader acknowledges
+//	│                            records after seq that no standby holds. It outlives the leader.
+//	├── handoff                  under a lease of its own (Config.HandoffTTL):
+//	│                            {"to","from","token"}: the leader handed the shard to "to"
+//	└── poll                     a status request: members answer by re-putting members/<name>
+//
+// # Invariants
+//
+//   - Tokens only grow: each term's token is the create revision of a new
+//     key, and etcd's revision only grows. A Fence on the receiving side
+//     refuses frames of a lower token than it has seen.
+//   - At most one Guard of a shard is valid at any instant (given clock
+//     rates that differ by under 1%). A leader's guard runs out Margin
+//     before the earliest instant its lease can expire, counted from when
+//     the last answered keep-alive was sent (see Guard); a new leader can
+//     only win after that lease has expired or its key was deleted, and a
+//     leader fences its guard before it resigns or hands off.
+//   - A term ends for good (Leadership.Lost) when its key is deleted or its
+//     lease is gone; etcd being out of reach only lets the guard run out,
+//     and it comes back with the first answered keep-alive once the key is
+//     confirmed.
+//   - A member takes the shard only as the most complete candidate (highest
+//     durable seq, then lowest name), or as the target of a live handoff, or
+//     by Override. While an alone marker stands, only the member it names
+//     may take the shard by election.
+//   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
+//     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
+//     4.5 calls/s, measured). Followers and waiting candidates hold watches,
+//     which cost nothing while nothing changes.
+//
+// # Refused
+//
+// Names outside [A-Za-z0-9._-]{1,64}; TTLs not in whole seconds; a second
+// member of a name another lease holds (Join waits until it is free); a
+// campaign that would queue behind another contender (the next leader is
+// chosen afresh, not in queue order); a handoff to a node that is not a
+// member. Deleting a leader key by hand is seen and ends the term, but it
+// is not fenced while that leader cannot reach etcd: revoke its lease
+// instead (etcdctl lease revoke), which the keep-alive sees.
+//
+// # Use by a node
+//
+//	m, _ := cluster.Join(ctx, cfg)                 // one per process
+//	for info := range m.Observe(ctx) { ... }       // a standby follows info.ReplAddr
+//	l, _ := m.Lead(ctx)                            // returns once this node should lead
+//	epoch := l.Token()                             // epoch history and every frame
+//	if l.Guard().Valid(time.Now()) { ack batch }   // once per batch, one atomic load
+//	<-l.Lost()                                     // stop serving, rejoin as a standby
+//	l.SetAlone(ctx, true, seq)                     // once, before acknowledging alone
+//	l.Handoff(ctx, "node2")                        // ringex promote node2
+//	st, _ := cluster.ReadStatus(ctx, eps, shard, time.Second) // ringex status
+package cluster

@@ -1,0 +1,159 @@
+package cluster_test
+
+import (
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/cluster"
+)
+
+func TestHandoffGoesToTheNamedMember(t *testing.T) {
+	s := startEtcd(t)
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	b := join(t, s, "shard1", "b", testTTL, nil)
+	c := join(t, s, "shard1", "c", testTTL, nil)
+	ctx := ctxFor(t, 2*time.Minute)
+	la := contendOnce(t, ctx, a)
+
+	if err := la.Handoff(ctx, "nobody"); err == nil || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("handoff to a non-member: %v, want an error saying it is not a member", err)
+	}
+	if la.Err() != nil || !la.Guard().Valid(time.Now()) {
+		t.Fatalf("a refused handoff ended a's leadership: %v", la.Err())
+	}
+
+	// b would win an open election (equal seqs, lower name); the handoff
+	// names c.
+	out := make(chan lead, 2)
+	leadAsync(ctx, b, out)
+	leadAsync(ctx, c, out)
+	if err := la.Handoff(ctx, "c"); err != nil {
+		t.Fatalf("handoff to c: %v", err)
+	}
+	if la.Guard().Valid(time.Now()) || !errors.Is(la.Err(), cluster.ErrHandedOff) {
+		t.Fatalf("after handing off, a's guard is valid or Err is %v", la.Err())
+	}
+	var won lead
+	select {
+	case won = <-out:
+	case <-ctx.Done():
+		t.Fatal("nobody took the shard after the handoff")
+	}
+	if won.err != nil || won.name != "c" {
+		t.Fatalf("%s took the shard (err %v), want c", won.name, won.err)
+	}
+	if won.l.Token() <= la.Token() {
+		t.Fatalf("c's token %d not above a's %d", won.l.Token(), la.Token())
+	}
+	st, err := c.Status(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.HandoffTo != "" || st.Leader != "c" {
+		t.Fatalf("after the handoff, status says leader %q, handoff to %q; want c and none", st.Leader, st.HandoffTo)
+	}
+	select {
+	case other := <-out:
+		t.Fatalf("%s also returned from Lead: %v", other.name, other.err)
+	case <-time.After(testTTL):
+	}
+}
+
+func TestAloneMarkerKeepsIncompleteStandbysOut(t *testing.T) {
+	s := startEtcd(t)
+	var seqA, seqB atomic.Int64
+	seqA.Store(100)
+	seqB.Store(90)
+	a := join(t, s, "shard1", "a", testTTL, &seqA)
+	b := join(t, s, "shard1", "b", testTTL, &seqB)
+	ctx := ctxFor(t, 2*time.Minute)
+	la := contendOnce(t, ctx, a)
+	if err := la.SetAlone(ctx, true, 90); err != nil {
+		t.Fatalf("a marks itself alone: %v", err)
+	}
+	if err := a.Close(ctx); err != nil { // a dies: its lease goes, the marker stays
+		t.Fatalf("close a: %v", err)
+	}
+	if _, err := b.Contend(ctx); !isNotChosen(err, "acknowledged alone") {
+		t.Fatalf("b contends while a's alone marker stands: %v, want not chosen", err)
+	}
+
+	// a comes back with its records: it may take the shard.
+	a2 := join(t, s, "shard1", "a", testTTL, &seqA)
+	la2 := contendOnce(t, ctx, a2)
+	if la2.Token() <= la.Token() {
+		t.Fatalf("a's new token %d not above its old %d", la2.Token(), la.Token())
+	}
+	if st, err := b.Status(ctx, time.Second); err != nil || st.Alone != "a" || st.AloneSeq != 90 {
+		t.Fatalf("status %+v, %v: want the alone marker of a at seq 90 still there", st, err)
+	}
+	// A standby catches up: a clears the marker, and then resigns.
+	if err := la2.SetAlone(ctx, false, 0); err != nil {
+		t.Fatalf("a clears its alone marker: %v", err)
+	}
+	seqB.Store(100)
+	if err := la2.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seqA.Store(100)
+	lb := contendOnce(t, ctx, b) // alone: b only; equal seqs would not matter
+	if err := lb.SetAlone(ctx, true, 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := lb.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.Contend(ctx); !isNotChosen(err, "acknowledged alone") {
+		t.Fatalf("a contends while b's alone marker stands: %v, want not chosen", err)
+	}
+	// The operator accepts the loss: promote --force.
+	la3, err := a2.Override(ctx)
+	if err != nil {
+		t.Fatalf("override: %v", err)
+	}
+	if st, err := a2.Status(ctx, time.Second); err != nil || st.Alone != "" || st.Leader != "a" || st.Token != la3.Token() {
+		t.Fatalf("after the override status %+v, %v: want a leading with token %d and no alone marker", st, err, la3.Token())
+	}
+}
+
+func isNotChosen(err error, reason string) bool {
+	var nc *cluster.NotChosenError
+	return errors.As(err, &nc) && strings.Contains(nc.Reason, reason)
+}
+
+func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
+	s := startEtcd(t)
+	seqs := map[string]*atomic.Int64{"a": {}, "b": {}, "c": {}}
+	ms := map[string]*cluster.Member{}
+	for n, v := range seqs {
+		v.Store(1000)
+		ms[n] = join(t, s, "shard1", n, testTTL, v)
+	}
+	ctx := ctxFor(t, time.Minute)
+	l := contendOnce(t, ctx, ms["a"])
+	seqs["a"].Store(1234)
+	seqs["b"].Store(1230)
+	seqs["c"].Store(1200)
+	st, err := cluster.ReadStatus(ctx, s.endpoints, "shard1", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Shard != "shard1" || st.Leader != "a" || st.LeaderRepl != "a.test:7001" || st.Token != l.Token() {
+		t.Fatalf("status %+v: want shard1 led by a (a.test:7001) with token %d", st, l.Token())
+	}
+	if st.LeaseLeft <= 0 || st.LeaseLeft > testTTL {
+		t.Fatalf("leader's lease left %v, want in (0, %v]", st.LeaseLeft, testTTL)
+	}
+	want := []cluster.MemberStatus{{"a", "a.test:7001", 1234, true}, {"b", "b.test:7001", 1230, true}, {"c", "c.test:7001", 1200, true}}
+	if len(st.Members) != len(want) {
+		t.Fatalf("members %+v, want %+v", st.Members, want)
+	}
+	for i := range want {
+		if st.Members[i] != want[i] {
+			t.Fatalf("member %d: %+v, want %+v", i, st.Members[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package cluster
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// keys are one shard's key names; the layout is drawn in doc.go.
+type keys struct {
+	shard      string
+	leader     string // election prefix; the election adds "/<lease id, hex>"
+	members    string // + name
+	candidates string // + name
+	alone      string
+	handoff    string
+	poll       string
+}
+
+func keysFor(shard string) keys {
+	root := "/ringex/" + shard + "/"
+	return keys{
+		shard:      shard,
+		leader:     root + "leader",
+		members:    root + "members/",
+		candidates: root + "candidates/",
+		alone:      root + "alone",
+		handoff:    root + "handoff",
+		poll:       root + "poll",
+	}
+}
+
+// leaderValue is the value of the leader's election key.
+type leaderValue struct {
+	Name     string `json:"name"`
+	ReplAddr string `json:"repl"`
+}
+
+// memberValue is the value of /ringex/<shard>/members/<name>.
+type memberValue struct {
+	Name       string `json:"name"`
+	ReplAddr   string `json:"repl"`
+	DurableSeq int64  `json:"durableSeq"`
+}
+
+// aloneValue is the value of /ringex/<shard>/alone: the leader Name, in
+// term Token, acknowledges records no standby holds, from after Seq on.
+type aloneValue struct {
+	Name  string `json:"name"`
+	Token Token  `json:"token"`
+	Seq   int64  `json:"seq"`
+}
+
+// handoffValue is the value of /ringex/<shard>/handoff: leader From, in
+// term Token, handed the shard to member To.
+type handoffValue struct {
+	To    string `json:"to"`
+	From  string `json:"from"`
+	Token Token  `json:"token"`
+}
+
+func encode(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("cluster: encode %T: %v", v, err)) // plain structs of strings and ints always encode
+	}
+	return string(b)
+}
+
+func decode(key string, raw []byte, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("cluster: etcd key %s holds %q, not a %T: %w", key, raw, v, err)
+	}
+	return nil
+}
+
+func parseSeq(key string, raw []byte) (int64, error) {
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: etcd key %s holds %q, not a durable seq", key, raw)
+	}
+	return n, nil
+}

@@ -1,0 +1,201 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// register puts the member's record under its lease, once no other lease
+// holds the name.
+func (m *Member) register(ctx context.Context) error {
+	key := m.keys.members + m.cfg.Name
+	for {
+		resp, err := m.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+			Then(clientv3.OpPut(key, m.record(), clientv3.WithLease(m.lease))).
+			Else(clientv3.OpGet(key)).Commit()
+		if err != nil {
+			return fmt.Errorf("cluster: register %s: %w", key, err)
+		}
+		if resp.Succeeded {
+			return nil
+		}
+		holder := clientv3.LeaseID(resp.Responses[0].GetResponseRange().Kvs[0].Lease)
+		m.logf("cluster: member name %s of shard %s is held by lease %x (another process, or this node's previous run until its lease expires): waiting", m.cfg.Name, m.cfg.Shard, holder)
+		if err := m.waitDeleted(ctx, key, resp.Header.Revision+1); err != nil {
+			return fmt.Errorf("cluster: register %s: held by lease %x: %w", key, holder, err)
+		}
+	}
+}
+
+func (m *Member) record() string {
+	return encode(memberValue{Name: m.cfg.Name, ReplAddr: m.cfg.ReplAddr, DurableSeq: m.durableSeq()})
+}
+
+// waitDeleted waits until key is deleted at or after rev.
+func (m *Member) waitDeleted(ctx context.Context, key string, rev int64) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for wr := range m.cli.Watch(ctx, key, clientv3.WithRev(rev)) {
+		for _, ev := range wr.Events {
+			if ev.Type == clientv3.EventTypeDelete {
+				return nil
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("watch on %s ended", key)
+}
+
+// answerPolls re-puts the member's record, with its durable seq, whenever a
+// status poll bumps the poll key: members publish their seqs only when
+// asked, so steady state stays keep-alives only.
+func (m *Member) answerPolls() {
+	key := m.keys.members + m.cfg.Name
+	for m.ctx.Err() == nil {
+		for wr := range m.cli.Watch(m.ctx, m.keys.poll) {
+			if len(wr.Events) == 0 {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
+			_, err := m.cli.Put(ctx, key, m.record(), clientv3.WithLease(m.lease))
+			cancel()
+			if err != nil && m.ctx.Err() == nil {
+				m.logf("cluster: member %s answers a status poll: put %s: %v", m.cfg.Name, key, err)
+			}
+		}
+		select {
+		case <-m.ctx.Done():
+		case <-time.After(m.cfg.TTL / 10):
+		}
+	}
+}
+
+// Status is a shard as etcd sees it ('ringex status').
+type Status struct {
+	Shard      string
+	Leader     string // "" when none
+	LeaderRepl string
+	Token      Token
+	// LeaseLeft is what etcd says is left of the leader's lease (whole
+	// seconds: etcd's resolution); 0 without a leader.
+	LeaseLeft time.Duration
+	Members   []MemberStatus // by name
+	// Alone, when set, says the leader Alone.Name acknowledges records
+	// after seq AloneSeq that no standby holds (or did, when it was lost).
+	Alone     string
+	AloneSeq  int64
+	HandoffTo string // a handoff in progress names this member
+}
+
+// MemberStatus is one member's line of a Status.
+type MemberStatus struct {
+	Name       string
+	ReplAddr   string
+	DurableSeq int64
+	// Fresh: the member answered this status's poll, so DurableSeq is
+	// current; otherwise it is the seq it last published.
+	Fresh bool
+}
+
+// Status reads the shard's status, polling the members for their durable
+// seqs and waiting up to wait for their answers.
+func (m *Member) Status(ctx context.Context, wait time.Duration) (Status, error) {
+	return readStatus(ctx, m.cli, m.keys, wait)
+}
+
+// ReadStatus reads the status of a shard as any etcd client can, without
+// being a member: 'ringex status' pointed at etcd.
+func ReadStatus(ctx context.Context, endpoints []string, shard string, wait time.Duration) (Status, error) {
+	if !namePattern.MatchString(shard) {
+		return Status{}, fmt.Errorf("cluster: shard name %q: want 1 to 64 of A-Z a-z 0-9 . _ -", shard)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: wait, Logger: zap.NewNop()})
+	if err != nil {
+		return Status{}, fmt.Errorf("cluster: connect to etcd %v: %w", endpoints, err)
+	}
+	defer cli.Close()
+	return readStatus(ctx, cli, keysFor(shard), wait)
+}
+
+func readStatus(ctx context.Context, cli *clientv3.Client, k keys, wait time.Duration) (Status, error) {
+	st := Status{Shard: k.shard}
+	poll, err := cli.Put(ctx, k.poll, "")
+	if err != nil {
+		return st, fmt.Errorf("cluster: poll the members of shard %s: %w", k.shard, err)
+	}
+	var resp *clientv3.TxnResponse
+	for end := time.Now().Add(wait); ; {
+		resp, err = cli.Txn(ctx).Then(
+			clientv3.OpGet(k.leader+"/", clientv3.WithFirstCreate()...),
+			clientv3.OpGet(k.members, clientv3.WithPrefix()),
+			clientv3.OpGet(k.alone), clientv3.OpGet(k.handoff)).Commit()
+		if err != nil {
+			return st, fmt.Errorf("cluster: read the status of shard %s: %w", k.shard, err)
+		}
+		if allFresh(resp, poll.Header.Revision) || time.Now().After(end) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(wait / 20):
+		}
+	}
+	return fillStatus(ctx, cli, k, st, resp, poll.Header.Revision)
+}
+
+func allFresh(resp *clientv3.TxnResponse, pollRev int64) bool {
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		if kv.ModRevision <= pollRev {
+			return false
+		}
+	}
+	return true
+}
+
+func fillStatus(ctx context.Context, cli *clientv3.Client, k keys, st Status, resp *clientv3.TxnResponse, pollRev int64) (Status, error) {
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		info, err := leaderInfo(kvs[0])
+		if err != nil {
+			return st, err
+		}
+		st.Leader, st.LeaderRepl, st.Token = info.Name, info.ReplAddr, info.Token
+		ttl, err := cli.TimeToLive(ctx, info.Lease)
+		if err != nil {
+			return st, fmt.Errorf("cluster: time to live of leader %s's lease %x: %w", info.Name, info.Lease, err)
+		}
+		st.LeaseLeft = time.Duration(max(ttl.TTL, 0)) * time.Second
+	}
+	for _, kv := range resp.Responses[1].GetResponseRange().Kvs {
+		var v memberValue
+		if err := decode(string(kv.Key), kv.Value, &v); err != nil {
+			return st, err
+		}
+		st.Members = append(st.Members, MemberStatus{Name: v.Name, ReplAddr: v.ReplAddr, DurableSeq: v.DurableSeq, Fresh: kv.ModRevision > pollRev})
+	}
+	sort.Slice(st.Members, func(i, j int) bool { return strings.Compare(st.Members[i].Name, st.Members[j].Name) < 0 })
+	if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) > 0 {
+		var v aloneValue
+		if err := decode(k.alone, kvs[0].Value, &v); err != nil {
+			return st, err
+		}
+		st.Alone, st.AloneSeq = v.Name, v.Seq
+	}
+	if kvs := resp.Responses[3].GetResponseRange().Kvs; len(kvs) > 0 {
+		var v handoffValue
+		if err := decode(k.handoff, kvs[0].Value, &v); err != nil {
+			return st, err
+		}
+		st.HandoffTo = v.To
+	}
+	return st, nil
+}
