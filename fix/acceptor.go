@@ -72,6 +72,18 @@ type Config struct {
 	// OutQueueMaxBytes bounds one session's unsent output before it is
 	// disconnected as a slow consumer. Default 8 MiB.
 	OutQueueMaxBytes int
+	// MaxPendingLogons bounds the connections accepted and not yet logged
+	// on (or refused); one more is closed at once. Default 1024.
+	MaxPendingLogons int
+	// MaxLogonBytes bounds what a connection reads before its Logon is
+	// answered: its read buffer until then, so a Logon larger is refused.
+	// With MaxPendingLogons it bounds the memory of connections waiting
+	// to log on (8 MiB by default). Default 8 KiB.
+	MaxLogonBytes int
+	// LogonBackoff is how long logons are refused, per CompID and per
+	// remote address, after the failed logon that ends the free ones
+	// (see backoff.go); it doubles with each further failure. Default 1 s.
+	LogonBackoff time.Duration
 	// Logger receives connection and session events (never one per
 	// ordinary message). Default: discard.
 	Logger *slog.Logger
@@ -90,6 +102,12 @@ type Acceptor struct {
 	stopped  bool
 	stopping chan struct{} // closed when Stop begins: no session takes a connection after
 	wg       sync.WaitGroup
+	// Connections waiting to log on (Config.MaxPendingLogons), and those
+	// closed at the bound since it was last logged.
+	pendingLogons, pendingRefused int
+	pendingLoggedAt               time.Time
+
+	backoff *logonBackoff
 }
 
 func sessionKey(beginString, targetCompID string) string { return beginString + "\x00" + targetCompID }
@@ -115,8 +133,17 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 	if cfg.OutQueueMaxBytes <= 0 {
 		cfg.OutQueueMaxBytes = 8 << 20
 	}
+	if cfg.MaxPendingLogons <= 0 {
+		cfg.MaxPendingLogons = 1024
+	}
+	if cfg.MaxLogonBytes <= 0 {
+		cfg.MaxLogonBytes = 8 << 10
+	}
+	if cfg.LogonBackoff <= 0 {
+		cfg.LogonBackoff = time.Second
+	}
 	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
-		stopping: make(chan struct{})}
+		stopping: make(chan struct{}), backoff: newLogonBackoff(cfg.LogonBackoff)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -237,11 +264,37 @@ func (a *Acceptor) acceptLoop(ln net.Listener) {
 			nc.Close()
 			return
 		}
+		if a.pendingLogons >= a.cfg.MaxPendingLogons {
+			a.refusePendingLocked()
+			a.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		a.pendingLogons++
 		a.conns[nc] = struct{}{}
 		a.wg.Add(1)
 		a.mu.Unlock()
 		go a.serve(nc)
 	}
+}
+
+// refusePendingLocked counts a connection closed because
+// MaxPendingLogons wait to log on, and logs the count at most once a
+// second. Under mu.
+func (a *Acceptor) refusePendingLocked() {
+	a.pendingRefused++
+	if now := time.Now(); now.Sub(a.pendingLoggedAt) >= time.Second {
+		a.log.Warn("connections waiting to log on at the bound; closing new ones",
+			"max_pending_logons", a.cfg.MaxPendingLogons, "closed", a.pendingRefused)
+		a.pendingRefused, a.pendingLoggedAt = 0, now
+	}
+}
+
+// logonDone: a connection no longer waits to log on.
+func (a *Acceptor) logonDone() {
+	a.mu.Lock()
+	a.pendingLogons--
+	a.mu.Unlock()
 }
 
 func (a *Acceptor) connDone(nc net.Conn) {
