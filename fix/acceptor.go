@@ -346,6 +346,9 @@ func (a *Acceptor) Stop() {
 	case <-flushed:
 	case <-time.After(stopWriteTimeout):
 	}
+	for _, s := range a.sessions {
+		s.delivery.settle() // while the sockets can still say
+	}
 	for _, nc := range conns {
 		nc.Close() // ends a write still waiting on its broker
 	}

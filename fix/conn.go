@@ -302,6 +302,7 @@ func (r *reader) persistIn() {
 // until here: attach took it, and only detach lets it go.
 func (r *reader) detach() {
 	s := r.s
+	s.delivery.settle() // before a failed write closes the socket
 	s.flush()
 	s.mu.Lock()
 	s.closing = true
@@ -360,12 +361,17 @@ func (s *Session) attach(nc net.Conn) bool {
 // reply and marks the session logged on, in one step: a message the
 // application sends meanwhile can neither take MsgSeqNum 1 ahead of a
 // reset's reply nor, once the counterparty can have read the reply, miss
-// the connection. It reports whether the session is logged on.
+// the connection. A reset carries the application messages the
+// counterparty has not had over to the new numbering, right after the
+// reply, marked PossResend (undeliveredLocked). It reports whether the
+// session is logged on.
 func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s := r.s
 	s.flushMu.Lock()
 	s.mu.Lock()
+	var carried []byte
 	if reset {
+		carried = s.undeliveredLocked(nil)
 		s.resetLocked()
 	}
 	if !s.stopped && !s.closing && !s.a.isStopping() {
@@ -373,6 +379,15 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
 	loggedOn := s.loggedOn
+	if n := s.requeueLocked(carried, loggedOn); n > 0 {
+		r.a.log.Info("sequence reset: carried over messages not acknowledged, PossResend=Y",
+			"session", s.id, "messages", n, "seqs_to", s.nextOut-1)
+		if loggedOn {
+			// Written now, past the slow-consumer bound, so that a Send
+			// meanwhile finds an empty socket queue.
+			s.writePieceLocked()
+		}
+	}
 	s.mu.Unlock()
 	s.flushMu.Unlock()
 	s.signal()

@@ -122,6 +122,15 @@
 // and are stored, for resend after it logs on. A torn last record is
 // truncated on open; damage before it is an error naming file and offset.
 //
+// A sequence reset (141=Y, ResetOnLogon) empties the store but drops
+// nothing the broker has not had: every stored application message its
+// TCP stack has not acknowledged (delivery.go: sent while it was away, in
+// flight when a connection ended, or stored before a restart, since what
+// was acknowledged is known to this process only) goes out again right
+// after the Logon reply, in order, with the next MsgSeqNums, its header
+// and body as stored and PossResend(97)=Y; the new store holds them under
+// those numbers.
+//
 // Nothing is fsynced per message. The writer appends each batch to the
 // store before sending it, so anything a broker can have received is in
 // the page cache: a crash of the process loses nothing. fsync happens at

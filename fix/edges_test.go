@@ -259,3 +259,71 @@ func TestLogonBackoffTableBounded(t *testing.T) {
 		t.Fatalf("%d addresses tracked, want at most %d", n, logonAddrsMax)
 	}
 }
+
+// TestResetLogonCarriesUndeliveredReports: reports stored while the broker
+// was away are not dropped by a Logon with ResetSeqNumFlag=Y (nor by
+// ResetOnLogon): they follow the Logon reply with the next MsgSeqNums,
+// marked PossResend(97)=Y, bodies unchanged; a report the broker's TCP
+// stack acknowledged before is not sent again. Also after a restart of the
+// acceptor, where nothing stored counts as acknowledged.
+func TestResetLogonCarriesUndeliveredReports(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		resetOnLogon, restart bool
+	}{
+		{"logon_with_141_Y", false, false},
+		{"session_resets_on_every_logon", true, false},
+		{"logon_with_141_Y_after_a_restart", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{StoreDir: t.TempDir(), Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW", ResetOnLogon: tc.resetOnLogon}}}
+			app := newSendApp()
+			a := startAcceptor(t, cfg, app)
+			c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+			c.logon("")
+			s := <-app.logons
+			var body Fields
+			body.AddString(37, "HAD")
+			s.Send("8", &body)
+			if m := c.next(); fieldOf(m, 37) != "HAD" {
+				t.Fatalf("want the report HAD, got %s", printable(m.Bytes()))
+			}
+			c.nc.Close()
+			<-app.logouts
+			for _, id := range []string{"AWAY1", "AWAY2"} {
+				body.Reset()
+				body.AddString(37, id)
+				body.AddString(17, "E-"+id)
+				s.Send("8", &body)
+			}
+			want := []string{"AWAY1", "AWAY2"}
+			if tc.restart {
+				a.Stop()
+				a = startAcceptor(t, cfg, app)
+				want = []string{"HAD", "AWAY1", "AWAY2"} // nothing known acknowledged
+			}
+			c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+			if m := c.logon("141=Y|"); m.SeqNum() != 1 {
+				t.Fatalf("Logon reply MsgSeqNum %d, want 1", m.SeqNum())
+			}
+			c.send("1", "112=end|")
+			for i, id := range want {
+				m := c.next()
+				if string(m.MsgType()) != "8" || fieldOf(m, 37) != id || m.SeqNum() != 2+i || !m.PossResend() {
+					t.Fatalf("want report %s with MsgSeqNum %d and 97=Y after the Logon reply, got %s", id, 2+i, printable(m.Bytes()))
+				}
+				if id != "HAD" && fieldOf(m, 17) != "E-"+id {
+					t.Fatalf("report %s: body changed: %s", id, printable(m.Bytes()))
+				}
+			}
+			if m := c.next(); string(m.MsgType()) != "0" || fieldOf(m, tagTestReqID) != "end" {
+				t.Fatalf("want the Heartbeat 112=end next, got %s", printable(m.Bytes()))
+			}
+			// They are in the store under their new numbers: a resend finds them.
+			c.send("2", "7=2|16=0|")
+			if m := c.next(); fieldOf(m, 37) != want[0] || !m.PossDup() || !m.PossResend() {
+				t.Fatalf("resend of 2: want %s with 43=Y 97=Y, got %s", want[0], printable(m.Bytes()))
+			}
+		})
+	}
+}
