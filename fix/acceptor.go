@@ -168,8 +168,15 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			a.closeSessions()
 			return nil, fmt.Errorf("fix: session %s %s: dictionary is for %s", sc.BeginString, sc.TargetCompID, dict.BeginString())
 		}
-		st, nextOut, err := openStore(cfg.StoreDir, storeName(sc.BeginString, cfg.SenderCompID, sc.TargetCompID))
+		name := storeName(sc.BeginString, cfg.SenderCompID, sc.TargetCompID)
+		st, nextOut, err := openStore(cfg.StoreDir, name)
 		if err != nil {
+			a.closeSessions()
+			return nil, err
+		}
+		ackFile, acked, err := openAcked(cfg.StoreDir, name, st)
+		if err != nil {
+			st.close()
 			a.closeSessions()
 			return nil, err
 		}
@@ -179,6 +186,7 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			nextOut: nextOut, st: st, storeBase: st.size,
 			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		}
+		s.delivery.ackFile, s.delivery.floor, s.delivery.ackWritten = ackFile, acked, acked
 		a.sessions[key] = s
 		go s.writeLoop()
 	}
@@ -190,6 +198,9 @@ func (a *Acceptor) closeSessions() {
 		close(s.done)
 		<-s.writerDone
 		s.st.close()
+		if f := s.delivery.ackFile; f != nil {
+			f.Close()
+		}
 	}
 }
 

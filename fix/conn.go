@@ -308,8 +308,9 @@ func (r *reader) detach() {
 	s.closing = true
 	s.loggedOn = false
 	s.dropPendingLocked()
-	s.mu.Unlock()
 	s.delivery.detach()
+	s.persistAckedLocked()
+	s.mu.Unlock()
 	r.nc.Close()
 	r.persistIn()
 	if r.loggedOn {

@@ -2,7 +2,12 @@ package fix
 
 import (
 	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -76,8 +81,7 @@ func wireOf(nc net.Conn) *wireConn {
 // acknowledged, in a first send or a resend. A sequence reset carries the
 // stored application messages that it has not over to the new numbering
 // (Session.undeliveredLocked), so a reset never drops what a broker has not
-// had. What is acknowledged is known from this process only: after a
-// restart no stored message counts as acknowledged.
+// had. What is acknowledged survives a restart as a watermark (below).
 
 // delivery follows one session's marks and MsgSeqNums from the socket to
 // the counterparty. The writer (flush, resend) records each write;
@@ -85,14 +89,17 @@ func wireOf(nc net.Conn) *wireConn {
 // connection and a sequence reset ask the socket what has been
 // acknowledged.
 type delivery struct {
-	mu        sync.Mutex
-	conn      net.Conn  // the connection followed; nil: none
-	wire      *wireConn // conn's; nil: none, or not a wireConn
-	direct    bool      // a connection with no wireConn: written counts as delivered
-	sent      [sentMax]sentMark
-	head, n   int      // sent[head], ... n entries, oldest first
-	delivered int64    // the highest delivered mark
-	acked     []uint64 // bit seq: MsgSeqNum seq (since the last reset) acknowledged
+	mu         sync.Mutex
+	conn       net.Conn  // the connection followed; nil: none
+	wire       *wireConn // conn's; nil: none, or not a wireConn
+	direct     bool      // a connection with no wireConn: written counts as delivered
+	sent       [sentMax]sentMark
+	head, n    int      // sent[head], ... n entries, oldest first
+	delivered  int64    // the highest delivered mark
+	acked      []uint64 // bit seq: MsgSeqNum seq (since the last reset) acknowledged
+	floor      int      // and every MsgSeqNum up to floor
+	ackFile    *os.File // the watermark's file; nil: a memory store
+	ackWritten int      // the watermark in ackFile
 }
 
 // sentMark: mark's message (mark 0: none), and the messages lo..hi (lo 0:
@@ -218,7 +225,7 @@ func (d *delivery) ackLocked(lo, hi int64) {
 
 // ackedLocked reports whether MsgSeqNum seq is acknowledged.
 func (d *delivery) ackedLocked(seq int) bool {
-	return seq/64 < len(d.acked) && d.acked[seq/64]&(1<<(seq%64)) != 0
+	return seq <= d.floor || seq/64 < len(d.acked) && d.acked[seq/64]&(1<<(seq%64)) != 0
 }
 
 // reset forgets every MsgSeqNum, for a sequence reset: writes still
@@ -229,6 +236,7 @@ func (d *delivery) reset() {
 	defer d.mu.Unlock()
 	clear(d.acked)
 	d.acked = d.acked[:0]
+	d.floor = 0
 	for i := range d.n {
 		e := &d.sent[(d.head+i)%sentMax]
 		e.lo, e.hi = 0, 0
@@ -244,4 +252,91 @@ func (s *Session) Delivered() int64 {
 	defer d.mu.Unlock()
 	d.settleLocked()
 	return d.delivered
+}
+
+// What is acknowledged survives a restart as a watermark, in a third file
+// beside the store's two (StoreDir, the store's name + ".acked"), 16
+// bytes rewritten in place:
+//
+//	| N uint64 LE | crc32c of stored message N | crc32c of the 12 bytes before |
+//
+// Every MsgSeqNum up to N since the last sequence reset was acknowledged.
+// The checksum of message N ties the watermark to the store it counts: a
+// record that does not match the store read back (a reset since, a torn
+// write) counts for nothing, so nothing stored counts as acknowledged.
+// It is written when a connection ends and at most once a second while
+// one is up, never fsynced: a stale watermark is a lower one, and costs
+// only PossResend copies of what the broker had.
+
+const ackedRecordSize = 16
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// openAcked opens the session's watermark file next to its store and
+// returns the watermark it holds, checked against st; nil and 0 for a
+// memory store.
+func openAcked(dir, name string, st *store) (*os.File, int, error) {
+	if dir == "" {
+		return nil, 0, nil
+	}
+	path := filepath.Join(dir, name+".acked")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fix: open %s: %w", path, err)
+	}
+	var b [ackedRecordSize]byte
+	if n, _ := f.ReadAt(b[:], 0); n < ackedRecordSize || crc32.Checksum(b[:12], crc32c) != binary.LittleEndian.Uint32(b[12:]) {
+		return f, 0, nil
+	}
+	seq := binary.LittleEndian.Uint64(b[:8])
+	if seq == 0 || seq > uint64(len(st.index)) {
+		return f, 0, nil
+	}
+	msg := st.read(int(seq), nil)
+	if msg == nil || crc32.Checksum(msg, crc32c) != binary.LittleEndian.Uint32(b[8:12]) {
+		return f, 0, nil
+	}
+	return f, int(seq), nil
+}
+
+// persistAckedLocked writes the watermark when it has moved: the highest
+// N such that every MsgSeqNum up to N is acknowledged. mu is held (the
+// store's index is read).
+func (s *Session) persistAckedLocked() {
+	d := &s.delivery
+	d.mu.Lock()
+	if d.ackFile == nil {
+		d.mu.Unlock()
+		return
+	}
+	seq := d.floor
+	for d.ackedLocked(seq + 1) {
+		seq++
+	}
+	d.floor = seq // the bits below it are no longer needed, but cost little
+	moved := seq != d.ackWritten
+	d.mu.Unlock()
+	if !moved {
+		return
+	}
+	var b [ackedRecordSize]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(seq))
+	if seq > 0 {
+		msg := s.st.read(seq, s.ackBuf)
+		if msg == nil {
+			return
+		}
+		if s.st.msgs != nil {
+			s.ackBuf = msg
+		}
+		binary.LittleEndian.PutUint32(b[8:12], crc32.Checksum(msg, crc32c))
+	}
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crc32c))
+	if _, err := d.ackFile.WriteAt(b[:], 0); err != nil {
+		s.log.Error("acknowledged watermark write failed", "session", s.id, "err", err)
+		return
+	}
+	d.mu.Lock()
+	d.ackWritten = seq
+	d.mu.Unlock()
 }

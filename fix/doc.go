@@ -115,7 +115,7 @@
 //
 // With Config.StoreDir set, each session keeps two files (see store): every
 // outbound message since the last sequence reset, and the next inbound
-// MsgSeqNum. NewAcceptor reads them back: the next outbound MsgSeqNum is
+// MsgSeqNum; and a third, the acknowledged watermark (see delivery.go). NewAcceptor reads them back: the next outbound MsgSeqNum is
 // the last stored message's plus one, resend works for messages sent before
 // the restart, and a Logon below the stored inbound number is "too low".
 // Application messages sent while a broker is disconnected take a MsgSeqNum
@@ -124,12 +124,14 @@
 //
 // A sequence reset (141=Y, ResetOnLogon) empties the store but drops
 // nothing the broker has not had: every stored application message its
-// TCP stack has not acknowledged (delivery.go: sent while it was away, in
-// flight when a connection ended, or stored before a restart, since what
-// was acknowledged is known to this process only) goes out again right
-// after the Logon reply, in order, with the next MsgSeqNums, its header
-// and body as stored and PossResend(97)=Y; the new store holds them under
-// those numbers.
+// TCP stack has not acknowledged (delivery.go: sent while it was away, or
+// in flight when a connection ended) goes out again right after the Logon
+// reply, in order, with the next MsgSeqNums, its header and body as stored
+// and PossResend(97)=Y; the new store holds them under those numbers.
+// Across a restart what was acknowledged is known from a watermark kept
+// beside the store (a third file, .acked, written when a connection ends
+// and at most once a second, not fsynced): messages above it, up to about
+// a second's worth more than needed after a crash, count as not had.
 //
 // Nothing is fsynced per message. The writer appends each batch to the
 // store before sending it, so anything a broker can have received is in

@@ -60,7 +60,9 @@ type Session struct {
 	resendBuf  []byte
 	resendOut  []byte // scratch: one resent message
 	resendMsg  Message
-	carryHead  []byte // scratch: a carried message's header (requeueLocked)
+	carryHead  []byte    // scratch: a carried message's header (requeueLocked)
+	ackBuf     []byte    // scratch: the message at the acknowledged watermark
+	ackedAt    time.Time // flush: when the watermark was last written
 	delivery   delivery
 }
 
@@ -381,6 +383,7 @@ func (s *Session) flush() {
 			conn.Close()
 		} else {
 			s.delivery.wrote(conn, mark, runs)
+			s.persistAckedEverySecond()
 		}
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
@@ -400,6 +403,18 @@ func (s *Session) flush() {
 	s.mu.Unlock()
 }
 
+// persistAckedEverySecond writes the acknowledged watermark (delivery.go)
+// when the last write is a second old. The writer's flush, flushMu held.
+func (s *Session) persistAckedEverySecond() {
+	if now := time.Now(); now.Sub(s.ackedAt) >= time.Second {
+		s.ackedAt = now
+		s.delivery.settle()
+		s.mu.Lock()
+		s.persistAckedLocked()
+		s.mu.Unlock()
+	}
+}
+
 // resetLocked starts both sequence numbers again at 1 and empties the
 // store; flushMu and mu are held (answerLogon does it in the same step as
 // the reply). What the counterparty has not had, undeliveredLocked takes
@@ -413,6 +428,7 @@ func (s *Session) resetLocked() {
 	s.storeBase = 0
 	s.dropPendingLocked()
 	s.delivery.reset()
+	s.persistAckedLocked()
 }
 
 // undeliveredLocked appends to dst, one after another as stored, the
