@@ -57,6 +57,11 @@
 //     closed), for at most Config.LogonTimeout. So connections that never
 //     log on hold at most 8 MiB of buffers by default; the full read
 //     buffer (2 × MaxMessageSize) is allocated only once logged on.
+//     Measured on the 2-core shared dev VM, acceptor and clients in one
+//     process: 5,000 connections each sending 64 KB of a Logon that never
+//     ends took RSS from 10 to 18 MB, 15 MB once closed (before these
+//     bounds: 9 to 360 MB, still 360 MB once closed); 5,000 sending 4 KB
+//     of one, 1,024 of them kept, from 9 to 29 MB.
 //   - Failed logons back off (backoff.go): after 5 in a row (a wrong
 //     password, or a CompID no session has), logons from that CompID, or
 //     from that remote address, are refused for Config.LogonBackoff (1 s),
