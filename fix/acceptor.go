@@ -344,6 +344,7 @@ func (a *Acceptor) Stop() {
 	}
 	// Every session's Logout goes out at once; a broker that does not
 	// read holds Stop for stopWriteTimeout, not writeTimeout per session.
+	deadline := time.Now().Add(stopWriteTimeout)
 	flushed := make(chan struct{})
 	go func() {
 		var each sync.WaitGroup
@@ -355,6 +356,7 @@ func (a *Acceptor) Stop() {
 	}()
 	select {
 	case <-flushed:
+		a.awaitAcks(deadline)
 	case <-time.After(stopWriteTimeout):
 	}
 	for _, s := range a.sessions {
@@ -374,8 +376,26 @@ func (a *Acceptor) Stop() {
 }
 
 // stopWriteTimeout bounds how long Stop waits for the sessions' last
-// writes (their Logouts) before it closes the connections.
+// writes (their Logouts), and for their acknowledgement, before it closes
+// the connections.
 const stopWriteTimeout = 2 * time.Second
+
+// awaitAcks waits, until deadline, for every session's counterparty to
+// acknowledge what was written to it, so that the acknowledged watermark
+// kept for the next start (delivery.go) does not leave out the last
+// reports, whose acknowledgement a broker's TCP stack may delay.
+func (a *Acceptor) awaitAcks(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		waiting := false
+		for _, s := range a.sessions {
+			waiting = waiting || s.delivery.awaiting()
+		}
+		if !waiting {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // isStopping reports whether Stop has begun.
 func (a *Acceptor) isStopping() bool {

@@ -189,6 +189,15 @@ func (d *delivery) pushLocked(e sentMark) {
 	}
 }
 
+// awaiting reports whether writes to the connection followed are not yet
+// all acknowledged.
+func (d *delivery) awaiting() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.settleLocked()
+	return d.wire != nil && d.n > 0
+}
+
 // settle takes in what the socket says has been acknowledged; called
 // before the connection is closed, after which it cannot say.
 func (d *delivery) settle() {
