@@ -81,7 +81,7 @@ type Config struct {
 	// to log on (8 MiB by default). Default 8 KiB.
 	MaxLogonBytes int
 	// LogonBackoff is how long logons are refused, per CompID and per
-	// remote address, after the failed logon that ends the free ones
+	// remote address, after the first failed logon past the free ones
 	// (see backoff.go); it doubles with each further failure. Default 1 s.
 	LogonBackoff time.Duration
 	// Logger receives connection and session events (never one per
@@ -316,9 +316,11 @@ func (a *Acceptor) connDone(nc net.Conn) {
 	a.wg.Done()
 }
 
-// Stop sends Logout on every logged-on session, closes every connection and
-// the listener, waits for the readers, writes what is queued to the stores
-// and fsyncs them. Send returns ErrStopped afterwards.
+// Stop sends Logout on every logged-on session, waits (stopWriteTimeout
+// in all) for those writes and for the brokers' TCP stacks to acknowledge
+// them, closes every connection and the listener, waits for the readers,
+// writes what is queued to the stores and fsyncs them. Send returns
+// ErrStopped afterwards.
 func (a *Acceptor) Stop() {
 	a.mu.Lock()
 	if a.stopped {

@@ -62,12 +62,13 @@
 //     ends took RSS from 10 to 18 MB, 15 MB once closed (before these
 //     bounds: 9 to 360 MB, still 360 MB once closed); 5,000 sending 4 KB
 //     of one, 1,024 of them kept, from 9 to 29 MB.
-//   - Failed logons back off (backoff.go): after 5 in a row (a wrong
-//     password, or a CompID no session has), logons from that CompID, or
-//     from that remote address, are refused for Config.LogonBackoff (1 s),
-//     doubling with each further failure up to 5 min, whatever their
-//     password; a successful logon clears the counts. At most 4,096
-//     addresses are tracked.
+//   - Failed logons back off (backoff.go): 5 in a row (a wrong password,
+//     or a CompID no session has) are free; each one after them refuses
+//     logons from that CompID, or from that remote address, for
+//     Config.LogonBackoff (1 s), doubling with each further failure up to
+//     5 min, whatever their password, with a Logout saying until when. A
+//     successful logon clears the counts. At most 4,096 addresses are
+//     tracked.
 //   - MsgSeqNum too high: a ResendRequest (once per gap) and the message is
 //     kept until the gap is filled, then processed in order. Too low
 //     without PossDupFlag: Logout "MsgSeqNum too low, expecting N but
