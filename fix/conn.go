@@ -2,8 +2,10 @@ package fix
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
@@ -88,7 +90,7 @@ func (a *Acceptor) serve(nc net.Conn) {
 		if a.isStopping() {
 			text = "Logon refused: exchange stopping"
 		}
-		r.refuseLogon(m, text)
+		r.refuseLogon(m, text, slog.LevelWarn)
 		return
 	}
 	r.s = s
@@ -117,7 +119,8 @@ func (r *reader) session(m *Message, readAt time.Time) *Session {
 	begin := m.BeginString()
 	s := a.sessions[sessionKey(string(begin), string(sender))]
 	if until := a.backoff.refusedUntil(s, r.host, readAt); !until.IsZero() {
-		r.refuseLogon(m, "Logon refused: too many failed logons; retry after "+until.UTC().Format("15:04:05")+" UTC")
+		// Logged once, when the back-off began (failedLogon), not per try.
+		r.refuseLogon(m, "Logon refused: too many failed logons; retry after "+until.UTC().Format("15:04:05")+" UTC", slog.LevelDebug)
 		return nil
 	}
 	var text string
@@ -133,7 +136,7 @@ func (r *reader) session(m *Message, readAt time.Time) *Session {
 		return s
 	}
 	r.failedLogon(nil)
-	r.refuseLogon(m, text)
+	r.refuseLogon(m, text, slog.LevelWarn)
 	return nil
 }
 
@@ -167,10 +170,10 @@ const refuseLogonTimeout = 2 * time.Second
 // refuseLogon answers Logon m, which no session takes, with a Logout whose
 // Text is text, when m's CompIDs can be read, and then closes the
 // connection. The Logout is outside any session: MsgSeqNum 1, our CompID
-// as m addressed it, not stored.
-func (r *reader) refuseLogon(m *Message, text string) {
+// as m addressed it, not stored. The refusal is logged at level.
+func (r *reader) refuseLogon(m *Message, text string, level slog.Level) {
 	nc := r.nc
-	r.a.log.Warn("logon refused", "remote", nc.RemoteAddr().String(), "text", text)
+	r.a.log.Log(context.Background(), level, "logon refused", "remote", nc.RemoteAddr().String(), "text", text)
 	sender, _ := m.Get(tagSenderCompID)
 	target, _ := m.Get(tagTargetCompID)
 	if len(sender) == 0 || len(target) == 0 {
