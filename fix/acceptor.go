@@ -72,6 +72,18 @@ type Config struct {
 	// OutQueueMaxBytes bounds one session's unsent output before it is
 	// disconnected as a slow consumer. Default 8 MiB.
 	OutQueueMaxBytes int
+	// MaxPendingLogons bounds the connections accepted and not yet logged
+	// on (or refused); one more is closed at once. Default 1024.
+	MaxPendingLogons int
+	// MaxLogonBytes bounds what a connection reads before its Logon is
+	// answered: its read buffer until then, so a Logon larger is refused.
+	// With MaxPendingLogons it bounds the memory of connections waiting
+	// to log on (8 MiB by default). Default 8 KiB.
+	MaxLogonBytes int
+	// LogonBackoff is how long logons are refused, per CompID and per
+	// remote address, after the first failed logon past the free ones
+	// (see backoff.go); it doubles with each further failure. Default 1 s.
+	LogonBackoff time.Duration
 	// Logger receives connection and session events (never one per
 	// ordinary message). Default: discard.
 	Logger *slog.Logger
@@ -95,6 +107,12 @@ type Acceptor struct {
 	stopped  bool
 	stopping chan struct{} // closed when Stop begins: no session takes a connection after
 	wg       sync.WaitGroup
+	// Connections waiting to log on (Config.MaxPendingLogons), and those
+	// closed at the bound since it was last logged.
+	pendingLogons, pendingRefused int
+	pendingLoggedAt               time.Time
+
+	backoff *logonBackoff
 
 	storeFails storeFailures
 }
@@ -122,8 +140,17 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 	if cfg.OutQueueMaxBytes <= 0 {
 		cfg.OutQueueMaxBytes = 8 << 20
 	}
+	if cfg.MaxPendingLogons <= 0 {
+		cfg.MaxPendingLogons = 1024
+	}
+	if cfg.MaxLogonBytes <= 0 {
+		cfg.MaxLogonBytes = 8 << 10
+	}
+	if cfg.LogonBackoff <= 0 {
+		cfg.LogonBackoff = time.Second
+	}
 	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
-		stopping: make(chan struct{})}
+		stopping: make(chan struct{}), backoff: newLogonBackoff(cfg.LogonBackoff)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -148,8 +175,15 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			a.closeSessions()
 			return nil, fmt.Errorf("fix: session %s %s: dictionary is for %s", sc.BeginString, sc.TargetCompID, dict.BeginString())
 		}
-		st, nextOut, err := openStore(cfg.StoreDir, storeName(sc.BeginString, cfg.SenderCompID, sc.TargetCompID))
+		name := storeName(sc.BeginString, cfg.SenderCompID, sc.TargetCompID)
+		st, nextOut, err := openStore(cfg.StoreDir, name)
 		if err != nil {
+			a.closeSessions()
+			return nil, err
+		}
+		ackFile, acked, err := openAcked(cfg.StoreDir, name, st)
+		if err != nil {
+			st.close()
 			a.closeSessions()
 			return nil, err
 		}
@@ -159,6 +193,7 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			nextOut: nextOut, st: st, storeBase: st.size,
 			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		}
+		s.delivery.ackFile, s.delivery.floor, s.delivery.ackWritten = ackFile, acked, acked
 		a.sessions[key] = s
 		go s.writeLoop()
 	}
@@ -170,6 +205,9 @@ func (a *Acceptor) closeSessions() {
 		close(s.done)
 		<-s.writerDone
 		s.st.close()
+		if f := s.delivery.ackFile; f != nil {
+			f.Close()
+		}
 	}
 }
 
@@ -244,11 +282,37 @@ func (a *Acceptor) acceptLoop(ln net.Listener) {
 			nc.Close()
 			return
 		}
+		if a.pendingLogons >= a.cfg.MaxPendingLogons {
+			a.refusePendingLocked()
+			a.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		a.pendingLogons++
 		a.conns[nc] = struct{}{}
 		a.wg.Add(1)
 		a.mu.Unlock()
 		go a.serve(nc)
 	}
+}
+
+// refusePendingLocked counts a connection closed because
+// MaxPendingLogons wait to log on, and logs the count at most once a
+// second. Under mu.
+func (a *Acceptor) refusePendingLocked() {
+	a.pendingRefused++
+	if now := time.Now(); now.Sub(a.pendingLoggedAt) >= time.Second {
+		a.log.Warn("connections waiting to log on at the bound; closing new ones",
+			"max_pending_logons", a.cfg.MaxPendingLogons, "closed", a.pendingRefused)
+		a.pendingRefused, a.pendingLoggedAt = 0, now
+	}
+}
+
+// logonDone: a connection no longer waits to log on.
+func (a *Acceptor) logonDone() {
+	a.mu.Lock()
+	a.pendingLogons--
+	a.mu.Unlock()
 }
 
 func (a *Acceptor) connDone(nc net.Conn) {
@@ -259,9 +323,11 @@ func (a *Acceptor) connDone(nc net.Conn) {
 	a.wg.Done()
 }
 
-// Stop sends Logout on every logged-on session, closes every connection and
-// the listener, waits for the readers, writes what is queued to the stores
-// and fsyncs them. Send returns ErrStopped afterwards.
+// Stop sends Logout on every logged-on session, waits (stopWriteTimeout
+// in all) for those writes and for the brokers' TCP stacks to acknowledge
+// them, closes every connection and the listener, waits for the readers,
+// writes what is queued to the stores and fsyncs them. Send returns
+// ErrStopped afterwards.
 func (a *Acceptor) Stop() {
 	a.mu.Lock()
 	if a.stopped {
@@ -287,6 +353,7 @@ func (a *Acceptor) Stop() {
 	}
 	// Every session's Logout goes out at once; a broker that does not
 	// read holds Stop for stopWriteTimeout, not writeTimeout per session.
+	deadline := time.Now().Add(stopWriteTimeout)
 	flushed := make(chan struct{})
 	go func() {
 		var each sync.WaitGroup
@@ -298,7 +365,11 @@ func (a *Acceptor) Stop() {
 	}()
 	select {
 	case <-flushed:
+		a.awaitAcks(deadline)
 	case <-time.After(stopWriteTimeout):
+	}
+	for _, s := range a.sessions {
+		s.delivery.settle() // while the sockets can still say
 	}
 	for _, nc := range conns {
 		nc.Close() // ends a write still waiting on its broker
@@ -314,8 +385,26 @@ func (a *Acceptor) Stop() {
 }
 
 // stopWriteTimeout bounds how long Stop waits for the sessions' last
-// writes (their Logouts) before it closes the connections.
+// writes (their Logouts), and for their acknowledgement, before it closes
+// the connections.
 const stopWriteTimeout = 2 * time.Second
+
+// awaitAcks waits, until deadline, for every session's counterparty to
+// acknowledge what was written to it, so that the acknowledged watermark
+// kept for the next start (delivery.go) does not leave out the last
+// reports, whose acknowledgement a broker's TCP stack may delay.
+func (a *Acceptor) awaitAcks(deadline time.Time) {
+	for time.Now().Before(deadline) {
+		waiting := false
+		for _, s := range a.sessions {
+			waiting = waiting || s.delivery.awaiting()
+		}
+		if !waiting {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // isStopping reports whether Stop has begun.
 func (a *Acceptor) isStopping() bool {

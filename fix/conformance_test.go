@@ -21,11 +21,24 @@ func TestConformance(t *testing.T) {
 	for _, v := range []struct{ name, dir string }{{"FIX42", "fix42"}, {"FIX44", "fix44"}} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			opts := fixaccept.SuiteOptions{Parallel: 8}
+			opts := fixaccept.SuiteOptions{Parallel: 8, KnownFailures: refusedLogonScenarios}
 			fixaccept.RunSuite(t, filepath.Join(suiteDir, v.dir), startEcho, opts)
 		})
 	}
 }
+
+// refusedLogonScenarios expect a refused Logon to be closed without a
+// word; this acceptor first sends a Logout whose Text says why
+// (TestRefusedLogonGetsLogout).
+var refusedLogonScenarios = func() map[string]string {
+	why := "a refused Logon gets a Logout with Text before the disconnect"
+	m := map[string]string{}
+	for _, name := range []string{"1b_DuplicateIdentity", "1c_InvalidSenderCompID", "1c_InvalidTargetCompID",
+		"1d_InvalidLogonBadSendingTime", "1d_InvalidLogonWrongBeginString", "AlreadyLoggedOn"} {
+		m[name] = why
+	}
+	return m
+}()
 
 // scenarioDictionary is the built-in dictionary plus SecurityDefinition,
 // which the scenarios echo (21_RepeatingGroupSpecifierWithValueOfZero).

@@ -2,8 +2,10 @@ package fix
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
@@ -27,6 +29,8 @@ type reader struct {
 	buf []byte
 	r   int // buf[r:w] is read and not yet consumed
 	w   int
+
+	host string // the remote address, without port (logon back-off)
 
 	msg, stashMsg Message
 	seen          tagSet
@@ -53,7 +57,14 @@ type reader struct {
 
 func (a *Acceptor) serve(nc net.Conn) {
 	defer a.connDone(nc)
-	r := &reader{a: a, nc: nc, buf: make([]byte, 2*a.cfg.MaxMessageSize+1024)}
+	pending := true // counted in a.pendingLogons
+	defer func() {
+		if pending {
+			a.logonDone()
+		}
+	}()
+	// Until the Logon is answered the buffer is small (MaxLogonBytes).
+	r := &reader{a: a, nc: nc, buf: make([]byte, a.cfg.MaxLogonBytes), host: remoteHost(nc)}
 	nc.SetReadDeadline(time.Now().Add(a.cfg.LogonTimeout))
 	raw, err := r.first()
 	readAt := time.Now()
@@ -66,16 +77,20 @@ func (a *Acceptor) serve(nc net.Conn) {
 		a.log.Info("first message garbled; closing", "remote", nc.RemoteAddr().String())
 		return
 	}
-	sender, _ := m.Get(tagSenderCompID)
-	target, _ := m.Get(tagTargetCompID)
-	s := a.sessions[sessionKey(string(m.BeginString()), string(sender))]
-	if s == nil || string(target) != a.cfg.SenderCompID {
-		a.log.Warn("logon refused: no such session", "remote", nc.RemoteAddr().String(),
-			"begin_string", string(m.BeginString()), "sender", string(sender), "target", string(target))
+	if string(m.MsgType()) != "A" {
+		a.log.Warn("first message is not Logon; closing", "remote", nc.RemoteAddr().String(), "msg_type", string(m.MsgType()))
+		return
+	}
+	s := r.session(m, readAt)
+	if s == nil {
 		return
 	}
 	if !s.attach(nc) {
-		a.log.Warn("logon refused: session already connected", "session", s.id, "remote", nc.RemoteAddr().String())
+		text := "Logon refused: session already logged on"
+		if a.isStopping() {
+			text = "Logon refused: exchange stopping"
+		}
+		r.refuseLogon(m, text, slog.LevelWarn)
 		return
 	}
 	r.s = s
@@ -86,7 +101,119 @@ func (a *Acceptor) serve(nc net.Conn) {
 	if !r.logon(m, readAt) {
 		return
 	}
+	pending = false
+	a.logonDone()
+	big := make([]byte, 2*a.cfg.MaxMessageSize+1024)
+	r.w = copy(big, r.buf[r.r:r.w])
+	r.r, r.buf = 0, big
 	r.loop()
+}
+
+// session finds the session Logon m is for. A Logon no session takes, or
+// one from a CompID or address in logon back-off, is refused with a
+// Logout saying why (refuseLogon), and session returns nil.
+func (r *reader) session(m *Message, readAt time.Time) *Session {
+	a := r.a
+	sender, _ := m.Get(tagSenderCompID)
+	target, _ := m.Get(tagTargetCompID)
+	begin := m.BeginString()
+	s := a.sessions[sessionKey(string(begin), string(sender))]
+	if until := a.backoff.refusedUntil(s, r.host, readAt); !until.IsZero() {
+		// Logged once, when the back-off began (failedLogon), not per try.
+		r.refuseLogon(m, "Logon refused: too many failed logons; retry after "+until.UTC().Format("15:04:05")+" UTC", slog.LevelDebug)
+		return nil
+	}
+	var text string
+	switch {
+	case string(target) != a.cfg.SenderCompID:
+		text = fmt.Sprintf("Logon refused: TargetCompID must be %s", a.cfg.SenderCompID)
+		s = nil
+	case s == nil && a.knownCompID(string(sender)):
+		text = fmt.Sprintf("Logon refused: BeginString %s is not the one configured for %s", begin, sender)
+	case s == nil:
+		text = fmt.Sprintf("Logon refused: unknown SenderCompID %s", sender)
+	default:
+		return s
+	}
+	r.failedLogon(nil)
+	r.refuseLogon(m, text, slog.LevelWarn)
+	return nil
+}
+
+// knownCompID reports whether a session has TargetCompID id, under any
+// BeginString. Cold path.
+func (a *Acceptor) knownCompID(id string) bool {
+	for _, s := range a.sessions {
+		if s.cfg.TargetCompID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// failedLogon counts a failed logon (backoff.go) for the connection's
+// address and, when not nil, session s, and logs a refusal it starts.
+func (r *reader) failedLogon(s *Session) {
+	if until := r.a.backoff.failed(s, r.host, time.Now()); !until.IsZero() {
+		id := ""
+		if s != nil {
+			id = s.id
+		}
+		r.a.log.Warn("logon back-off: refusing logons", "session", id, "remote", r.host, "until", until)
+	}
+}
+
+// refuseLogonTimeout bounds the write of a refusal's Logout, and then the
+// wait for the counterparty to close.
+const refuseLogonTimeout = 2 * time.Second
+
+// refuseLogon answers Logon m, which no session takes, with a Logout whose
+// Text is text, when m's CompIDs can be read, and then closes the
+// connection. The Logout is outside any session: MsgSeqNum 1, our CompID
+// as m addressed it, not stored. The refusal is logged at level.
+func (r *reader) refuseLogon(m *Message, text string, level slog.Level) {
+	nc := r.nc
+	r.a.log.Log(context.Background(), level, "logon refused", "remote", nc.RemoteAddr().String(), "text", text)
+	sender, _ := m.Get(tagSenderCompID)
+	target, _ := m.Get(tagTargetCompID)
+	if len(sender) == 0 || len(target) == 0 {
+		return
+	}
+	var body Fields
+	body.AddString(tagText, text)
+	out := appendMessage(nil, string(m.BeginString()), string(target), string(sender), "5", 1, time.Now(), nil, nil, body.b)
+	lingerClose(nc, out, r.buf)
+}
+
+// lingerClose writes out, half-closes nc and reads (into buf) until the
+// counterparty closes too, within refuseLogonTimeout: closing with its
+// input unread would reset the connection, and a reset can discard out
+// before the counterparty reads it.
+func lingerClose(nc net.Conn, out, buf []byte) {
+	deadline := time.Now().Add(refuseLogonTimeout)
+	nc.SetWriteDeadline(deadline)
+	if _, err := nc.Write(out); err != nil {
+		return
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	nc.SetReadDeadline(deadline)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// remoteHost is nc's remote address without the port: what logon back-off
+// counts by.
+func remoteHost(nc net.Conn) string {
+	addr := nc.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // first reads until the first whole message; anything garbled before it
@@ -103,7 +230,7 @@ func (r *reader) first() ([]byte, error) {
 			return nil, errors.New(why)
 		}
 		if r.w == len(r.buf) {
-			return nil, errors.New("first message too large")
+			return nil, fmt.Errorf("first message over MaxLogonBytes (%d)", len(r.buf))
 		}
 		n, err := r.nc.Read(r.buf[r.w:])
 		r.w += n
@@ -178,13 +305,15 @@ func (r *reader) persistIn() {
 // until here: attach took it, and only detach lets it go.
 func (r *reader) detach() {
 	s := r.s
+	s.delivery.settle() // before a failed write closes the socket
 	s.flush()
 	s.mu.Lock()
 	s.closing = true
 	s.loggedOn = false
 	s.dropPendingLocked()
-	s.mu.Unlock()
 	s.delivery.detach()
+	s.persistAckedLocked()
+	s.mu.Unlock()
 	r.nc.Close()
 	r.persistIn()
 	if r.loggedOn {
@@ -236,12 +365,17 @@ func (s *Session) attach(nc net.Conn) bool {
 // reply and marks the session logged on, in one step: a message the
 // application sends meanwhile can neither take MsgSeqNum 1 ahead of a
 // reset's reply nor, once the counterparty can have read the reply, miss
-// the connection. It reports whether the session is logged on.
+// the connection. A reset carries the application messages the
+// counterparty has not had over to the new numbering, right after the
+// reply, marked PossResend (undeliveredLocked). It reports whether the
+// session is logged on.
 func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s := r.s
 	s.flushMu.Lock()
 	s.mu.Lock()
+	var carried []byte
 	if reset {
+		carried = s.undeliveredLocked(nil)
 		s.resetLocked()
 	}
 	if !s.stopped && !s.closing && !s.a.isStopping() {
@@ -249,6 +383,15 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
 	loggedOn := s.loggedOn
+	if n := s.requeueLocked(carried, loggedOn); n > 0 {
+		r.a.log.Info("sequence reset: carried over messages not acknowledged, PossResend=Y",
+			"session", s.id, "messages", n, "seqs_to", s.nextOut-1)
+		if loggedOn {
+			// Written now, past the slow-consumer bound, so that a Send
+			// meanwhile finds an empty socket queue.
+			s.writePieceLocked()
+		}
+	}
 	s.mu.Unlock()
 	s.flushMu.Unlock()
 	s.signal()
@@ -325,32 +468,43 @@ func (r *reader) onTimer() {
 
 // ---- logon ----
 
-// logon handles the first message of a connection, read at readAt (before
-// attach, which may wait); false ends it.
+// logon handles the first message of a connection, a Logon read at
+// readAt (before attach, which may wait); false ends it. A refusal is
+// answered with a Logout saying why.
 func (r *reader) logon(m *Message, readAt time.Time) bool {
 	s := r.s
-	if string(m.MsgType()) != "A" {
-		r.a.log.Warn("first message is not Logon; closing", "session", s.id, "msg_type", string(m.MsgType()))
-		return false
-	}
 	if rej := r.checkSendingTime(m, readAt); rej.reason >= 0 {
-		r.a.log.Warn("logon refused: SendingTime", "session", s.id, "reason", reasonText(rej.reason))
+		r.refuse("Logon refused: SendingTime(52): " + reasonText(rej.reason))
 		return false
 	}
 	if rej := s.dict.validate(m, s.dict.messages["A"], &r.seen); rej.reason >= 0 {
-		r.a.log.Warn("logon refused: invalid Logon", "session", s.id, "reason", reasonText(rej.reason), "tag", rej.tag)
+		text := "Logon refused: " + reasonText(rej.reason)
+		if rej.hasTag {
+			text += fmt.Sprintf(" (tag %d)", rej.tag)
+		}
+		r.refuse(text)
 		return false
 	}
 	if s.cfg.Password != "" {
 		if pw, _ := m.Get(tagPassword); string(pw) != s.cfg.Password {
-			r.a.log.Warn("logon refused: wrong password", "session", s.id, "remote", r.nc.RemoteAddr().String())
-			r.body.Reset()
-			r.body.AddString(tagText, "Logon rejected")
-			s.sendLogout(r.body.b)
+			r.failedLogon(s)
+			r.refuse("Logon refused: wrong or missing Password(554)")
 			return false
 		}
 	}
-	return r.acceptLogon(m, s.cfg.ResetOnLogon)
+	if !r.acceptLogon(m, s.cfg.ResetOnLogon) {
+		return false
+	}
+	r.a.backoff.succeeded(s, r.host)
+	return true
+}
+
+// refuse answers the connection's Logon with a Logout saying why.
+func (r *reader) refuse(text string) {
+	r.a.log.Warn("logon refused", "session", r.s.id, "remote", r.nc.RemoteAddr().String(), "text", text)
+	r.body.Reset()
+	r.body.AddString(tagText, text)
+	r.s.sendLogout(r.body.b)
 }
 
 // acceptLogon resets if asked, checks MsgSeqNum and answers the Logon.

@@ -2,7 +2,12 @@ package fix
 
 import (
 	"crypto/tls"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -71,26 +76,44 @@ func wireOf(nc net.Conn) *wireConn {
 	return w
 }
 
-// delivery follows one session's marks from the socket to the
-// counterparty. The writer (flush, resend) records each marked write;
-// Delivered, called now and then (a replication heartbeat), asks the
-// socket what has been acknowledged.
+// The same accounting follows MsgSeqNums: which of the messages stored
+// since the last sequence reset the counterparty's TCP stack has
+// acknowledged, in a first send or a resend. A sequence reset carries the
+// stored application messages that it has not over to the new numbering
+// (Session.undeliveredLocked), so a reset never drops what a broker has not
+// had. What is acknowledged survives a restart as a watermark (below).
+
+// delivery follows one session's marks and MsgSeqNums from the socket to
+// the counterparty. The writer (flush, resend) records each write;
+// Delivered, called now and then (a replication heartbeat), the end of a
+// connection and a sequence reset ask the socket what has been
+// acknowledged.
 type delivery struct {
-	mu        sync.Mutex
-	conn      net.Conn  // the connection followed; nil: none
-	wire      *wireConn // conn's; nil: none, or not a wireConn
-	direct    bool      // a connection with no wireConn: written counts as delivered
-	sent      [sentMax]sentMark
-	head, n   int   // sent[head], ... n entries, oldest first
-	delivered int64 // the highest delivered mark
+	mu         sync.Mutex
+	conn       net.Conn  // the connection followed; nil: none
+	wire       *wireConn // conn's; nil: none, or not a wireConn
+	direct     bool      // a connection with no wireConn: written counts as delivered
+	sent       [sentMax]sentMark
+	head, n    int      // sent[head], ... n entries, oldest first
+	delivered  int64    // the highest delivered mark
+	acked      []uint64 // bit seq: MsgSeqNum seq (since the last reset) acknowledged
+	floor      int      // and every MsgSeqNum up to floor
+	ackFile    *os.File // the watermark's file; nil: a memory store
+	ackWritten int      // the watermark in ackFile
 }
 
-// sentMark: mark's message ended at byte end of the connection.
-type sentMark struct{ end, mark int64 }
+// sentMark: mark's message (mark 0: none), and the messages lo..hi (lo 0:
+// none), ended at byte end of the connection.
+type sentMark struct{ end, mark, lo, hi int64 }
 
-// sentMax bounds the marked writes awaiting acknowledgement; past it, a
-// write's mark replaces the newest one's, which then waits for the later
-// end (later than needed, never earlier).
+// seqRun is the MsgSeqNums lo..hi, written one after another.
+type seqRun struct{ lo, hi int64 }
+
+// sentMax bounds the writes awaiting acknowledgement; past it, a write's
+// mark replaces the newest one's, which then waits for the later end
+// (later than needed, never earlier), and its MsgSeqNums join the newest
+// one's when they follow on, else are not followed (not known to be
+// acknowledged: a reset carries them over again, marked PossResend).
 const sentMax = 256
 
 // attach follows nc from now on; marks still waiting on the previous
@@ -113,11 +136,12 @@ func (d *delivery) detach() {
 	d.mu.Unlock()
 }
 
-// wrote records that a write to nc ending with mark's message has
-// returned. A write to a connection no longer followed (one that returned
-// after its connection detached) counts for nothing.
-func (d *delivery) wrote(nc net.Conn, mark int64) {
-	if mark == 0 {
+// wrote records that a write to nc, of the messages runs and ending with
+// mark's message (0: none), has returned. A write to a connection no
+// longer followed (one that returned after its connection detached)
+// counts for nothing.
+func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
+	if mark == 0 && len(runs) == 0 {
 		return
 	}
 	d.mu.Lock()
@@ -126,13 +150,60 @@ func (d *delivery) wrote(nc net.Conn, mark int64) {
 	case nc != d.conn:
 	case d.direct:
 		d.delivered = max(d.delivered, mark)
+		for _, r := range runs {
+			d.ackLocked(r.lo, r.hi)
+		}
 	case d.wire == nil:
-	case d.n == sentMax:
-		d.sent[(d.head+d.n-1)%sentMax] = sentMark{end: d.wire.written.Load(), mark: mark}
 	default:
-		d.sent[(d.head+d.n)%sentMax] = sentMark{end: d.wire.written.Load(), mark: mark}
-		d.n++
+		end := d.wire.written.Load()
+		if len(runs) == 0 {
+			d.pushLocked(sentMark{end: end, mark: mark})
+		}
+		for i, r := range runs {
+			e := sentMark{end: end, lo: r.lo, hi: r.hi}
+			if i == len(runs)-1 {
+				e.mark = mark
+			}
+			d.pushLocked(e)
+		}
 	}
+}
+
+// pushLocked appends e to the writes awaiting acknowledgement; when they
+// are sentMax, it joins the newest (see sentMax).
+func (d *delivery) pushLocked(e sentMark) {
+	if d.n < sentMax {
+		d.sent[(d.head+d.n)%sentMax] = e
+		d.n++
+		return
+	}
+	last := &d.sent[(d.head+d.n-1)%sentMax]
+	last.end = e.end
+	last.mark = max(last.mark, e.mark)
+	switch {
+	case e.lo == 0:
+	case last.lo == 0:
+		last.lo, last.hi = e.lo, e.hi
+	case last.hi+1 == e.lo:
+		last.hi = e.hi
+	}
+}
+
+// awaiting reports whether writes to the connection followed are not yet
+// all acknowledged.
+func (d *delivery) awaiting() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.settleLocked()
+	return d.wire != nil && d.n > 0
+}
+
+// settle takes in what the socket says has been acknowledged; called
+// before the connection is closed, after which it cannot say.
+func (d *delivery) settle() {
+	d.mu.Lock()
+	d.settleLocked()
+	d.mu.Unlock()
 }
 
 func (d *delivery) settleLocked() {
@@ -141,9 +212,43 @@ func (d *delivery) settleLocked() {
 	}
 	acked, ok := d.wire.acked()
 	for ok && d.n > 0 && d.sent[d.head].end <= acked {
-		d.delivered = max(d.delivered, d.sent[d.head].mark)
+		e := &d.sent[d.head]
+		d.delivered = max(d.delivered, e.mark)
+		if e.lo > 0 {
+			d.ackLocked(e.lo, e.hi)
+		}
 		d.head = (d.head + 1) % sentMax
 		d.n--
+	}
+}
+
+// ackLocked marks MsgSeqNums lo..hi acknowledged.
+func (d *delivery) ackLocked(lo, hi int64) {
+	for int64(len(d.acked))*64 <= hi {
+		d.acked = append(d.acked, 0)
+	}
+	for seq := lo; seq <= hi; seq++ {
+		d.acked[seq/64] |= 1 << (seq % 64)
+	}
+}
+
+// ackedLocked reports whether MsgSeqNum seq is acknowledged.
+func (d *delivery) ackedLocked(seq int) bool {
+	return seq <= d.floor || seq/64 < len(d.acked) && d.acked[seq/64]&(1<<(seq%64)) != 0
+}
+
+// reset forgets every MsgSeqNum, for a sequence reset: writes still
+// awaiting acknowledgement keep their marks but no longer count for
+// MsgSeqNums, which from here on number other messages.
+func (d *delivery) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.acked)
+	d.acked = d.acked[:0]
+	d.floor = 0
+	for i := range d.n {
+		e := &d.sent[(d.head+i)%sentMax]
+		e.lo, e.hi = 0, 0
 	}
 }
 
@@ -156,4 +261,91 @@ func (s *Session) Delivered() int64 {
 	defer d.mu.Unlock()
 	d.settleLocked()
 	return d.delivered
+}
+
+// What is acknowledged survives a restart as a watermark, in a third file
+// beside the store's two (StoreDir, the store's name + ".acked"), 16
+// bytes rewritten in place:
+//
+//	| N uint64 LE | crc32c of stored message N | crc32c of the 12 bytes before |
+//
+// Every MsgSeqNum up to N since the last sequence reset was acknowledged.
+// The checksum of message N ties the watermark to the store it counts: a
+// record that does not match the store read back (a reset since, a torn
+// write) counts for nothing, so nothing stored counts as acknowledged.
+// It is written when a connection ends and at most once a second while
+// one is up, never fsynced: a stale watermark is a lower one, and costs
+// only PossResend copies of what the broker had.
+
+const ackedRecordSize = 16
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// openAcked opens the session's watermark file next to its store and
+// returns the watermark it holds, checked against st; nil and 0 for a
+// memory store.
+func openAcked(dir, name string, st *store) (*os.File, int, error) {
+	if dir == "" {
+		return nil, 0, nil
+	}
+	path := filepath.Join(dir, name+".acked")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, fmt.Errorf("fix: open %s: %w", path, err)
+	}
+	var b [ackedRecordSize]byte
+	if n, _ := f.ReadAt(b[:], 0); n < ackedRecordSize || crc32.Checksum(b[:12], crc32c) != binary.LittleEndian.Uint32(b[12:]) {
+		return f, 0, nil
+	}
+	seq := binary.LittleEndian.Uint64(b[:8])
+	if seq == 0 || seq > uint64(len(st.index)) {
+		return f, 0, nil
+	}
+	msg := st.read(int(seq), nil)
+	if msg == nil || crc32.Checksum(msg, crc32c) != binary.LittleEndian.Uint32(b[8:12]) {
+		return f, 0, nil
+	}
+	return f, int(seq), nil
+}
+
+// persistAckedLocked writes the watermark when it has moved: the highest
+// N such that every MsgSeqNum up to N is acknowledged. mu is held (the
+// store's index is read).
+func (s *Session) persistAckedLocked() {
+	d := &s.delivery
+	d.mu.Lock()
+	if d.ackFile == nil {
+		d.mu.Unlock()
+		return
+	}
+	seq := d.floor
+	for d.ackedLocked(seq + 1) {
+		seq++
+	}
+	d.floor = seq // the bits below it are no longer needed, but cost little
+	moved := seq != d.ackWritten
+	d.mu.Unlock()
+	if !moved {
+		return
+	}
+	var b [ackedRecordSize]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(seq))
+	if seq > 0 {
+		msg := s.st.read(seq, s.ackBuf)
+		if msg == nil {
+			return
+		}
+		if s.st.msgs != nil {
+			s.ackBuf = msg
+		}
+		binary.LittleEndian.PutUint32(b[8:12], crc32.Checksum(msg, crc32c))
+	}
+	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crc32c))
+	if _, err := d.ackFile.WriteAt(b[:], 0); err != nil {
+		s.log.Error("acknowledged watermark write failed", "session", s.id, "err", err)
+		return
+	}
+	d.mu.Lock()
+	d.ackWritten = seq
+	d.mu.Unlock()
 }

@@ -412,6 +412,9 @@ func (d *Dictionary) validate(m *Message, def *msgDef, seen *tagSet) reject {
 		if inHeader && !h {
 			inHeader = false
 		} else if !inHeader && h {
+			if seenBefore(m, i) { // MsgType(35) again after the body, say
+				return rejectTag(ReasonTagRepeated, t)
+			}
 			return rejectTag(ReasonTagOutOfOrder, t)
 		}
 	}
@@ -433,6 +436,9 @@ func (d *Dictionary) validate(m *Message, def *msgDef, seen *tagSet) reject {
 		}
 	}
 	seen.clear()
+	for i := range 3 { // BeginString, BodyLength and MsgType count too: a second MsgType is a repeat
+		seen.add(int(m.fields[i].tag), m, i)
+	}
 	n := len(m.fields) - 1 // CheckSum last
 	for i := 3; i < n; i++ {
 		t := int(m.fields[i].tag)
@@ -460,6 +466,16 @@ func (d *Dictionary) validate(m *Message, def *msgDef, seen *tagSet) reject {
 		}
 	}
 	return noReject
+}
+
+// seenBefore reports whether field i's tag occurs earlier in m. Error path only.
+func seenBefore(m *Message, i int) bool {
+	for j := range i {
+		if m.fields[j].tag == m.fields[i].tag {
+			return true
+		}
+	}
+	return false
 }
 
 func oneOf(v []byte, set []string) bool {

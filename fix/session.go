@@ -34,8 +34,10 @@ type Session struct {
 	nextOut    int
 	conn       net.Conn // the attached connection; nil when none
 	loggedOn   bool
-	pending    []byte // encoded messages for conn, not yet written
-	pendMark   int64  // the mark of the last marked message in pending; 0: none
+	pending    []byte   // encoded messages for conn, not yet written
+	pendMark   int64    // the mark of the last marked message in pending; 0: none
+	pendRuns   []seqRun // the MsgSeqNums in pending, for delivery
+	spareRuns  []seqRun
 	spare      []byte
 	storeBuf   []byte // encoded messages for the store, not yet written
 	storeSpare []byte
@@ -60,7 +62,11 @@ type Session struct {
 	writerDone  chan struct{}
 	lastSentNs  atomic.Int64
 	resendBuf   []byte
+	resendOut   []byte // scratch: one resent message
 	resendMsg   Message
+	carryHead   []byte    // scratch: a carried message's header (requeueLocked)
+	ackBuf      []byte    // scratch: the message at the acknowledged watermark
+	ackedAt     time.Time // flush: when the watermark was last written
 	delivery    delivery
 }
 
@@ -205,15 +211,11 @@ func (s *Session) signal() {
 // it reports whether the message is in the socket queue.
 func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) bool {
 	seq := s.nextOut
-	s.nextOut++
-	start := len(s.storeBuf)
-	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
-	msg := s.storeBuf[start:]
-	s.st.reserve(seq, len(msg))
+	msg := s.storeLocked(msgType, header, body)
 	if !toConn || s.conn == nil || s.closing {
 		return false
 	}
-	s.pending = append(s.pending, msg...)
+	s.pendLocked(msg, seq, seq)
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
@@ -221,6 +223,7 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 		// detached (and called OnLogout): a reconnect meanwhile is
 		// refused, so two readers never share the session.
 		s.closing = true
+		s.delivery.settle() // while the socket can still say
 		s.conn.Close()
 		s.loggedOn = false
 		s.dropPendingLocked()
@@ -229,10 +232,35 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	return true
 }
 
+// storeLocked encodes one message with the next MsgSeqNum into the store
+// queue and returns it (valid until the next append to the queue).
+func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
+	seq := s.nextOut
+	s.nextOut++
+	start := len(s.storeBuf)
+	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
+	msg := s.storeBuf[start:]
+	s.st.reserve(seq, len(msg))
+	return msg
+}
+
+// pendLocked appends msg, which holds MsgSeqNums lo..hi, to the socket
+// queue.
+//
+// Hot path: allocates nothing once the queues have grown.
+func (s *Session) pendLocked(msg []byte, lo, hi int) {
+	s.pending = append(s.pending, msg...)
+	if n := len(s.pendRuns); n > 0 && s.pendRuns[n-1].hi+1 == int64(lo) {
+		s.pendRuns[n-1].hi = int64(hi)
+	} else {
+		s.pendRuns = append(s.pendRuns, seqRun{int64(lo), int64(hi)})
+	}
+}
+
 // dropPendingLocked empties the socket queue and forgets its mark: what it
 // held was written, or is not going to be.
 func (s *Session) dropPendingLocked() {
-	s.pending, s.pendMark = s.pending[:0], 0
+	s.pending, s.pendMark, s.pendRuns = s.pending[:0], 0, s.pendRuns[:0]
 }
 
 // encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
@@ -336,13 +364,13 @@ func (s *Session) flush() {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	out, stored, base, mark, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.storeMark
-	s.pending, s.storeBuf, s.pendMark = s.spare[:0], s.storeSpare[:0], 0
+	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
+	s.pending, s.storeBuf, s.pendMark, s.pendRuns = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0]
 	// The spares are in use now: until this flush hands back the buffers
 	// it writes, none is spare (else a burst past keepMax, not handed
 	// back, would leave the spare aliasing the buffer being filled, and
 	// the next flush would write a buffer still being appended to).
-	s.spare, s.storeSpare = nil, nil
+	s.spare, s.storeSpare, s.spareRuns = nil, nil, nil
 	s.storeBase += int64(len(stored))
 	conn, closeConn := s.conn, s.closeAfter
 	s.closeAfter = nil
@@ -364,9 +392,11 @@ func (s *Session) flush() {
 	if len(out) > 0 && conn != nil {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := conn.Write(out); err != nil {
+			s.delivery.settle()
 			conn.Close()
 		} else {
-			s.delivery.wrote(conn, mark)
+			s.delivery.wrote(conn, mark, runs)
+			s.persistAckedEverySecond()
 		}
 		s.lastSentNs.Store(time.Now().UnixNano())
 	}
@@ -384,12 +414,26 @@ func (s *Session) flush() {
 	if cap(stored) <= keepMax {
 		s.storeSpare = stored[:0]
 	}
+	s.spareRuns = runs[:0]
 	s.mu.Unlock()
+}
+
+// persistAckedEverySecond writes the acknowledged watermark (delivery.go)
+// when the last write is a second old. The writer's flush, flushMu held.
+func (s *Session) persistAckedEverySecond() {
+	if now := time.Now(); now.Sub(s.ackedAt) >= time.Second {
+		s.ackedAt = now
+		s.delivery.settle()
+		s.mu.Lock()
+		s.persistAckedLocked()
+		s.mu.Unlock()
+	}
 }
 
 // resetLocked starts both sequence numbers again at 1 and empties the
 // store; flushMu and mu are held (answerLogon does it in the same step as
-// the reply).
+// the reply). What the counterparty has not had, undeliveredLocked takes
+// first.
 func (s *Session) resetLocked() {
 	if s.storeFailed.Load() {
 		return // the store stays as it is for the restart; the reply is not sent
@@ -402,6 +446,100 @@ func (s *Session) resetLocked() {
 	s.storeBase = 0
 	s.storeMark = s.st.markVal // what was queued, and not written, is dropped
 	s.dropPendingLocked()
+	s.delivery.reset()
+	s.persistAckedLocked()
+}
+
+// undeliveredLocked appends to dst, one after another as stored, the
+// application messages of the store that the counterparty's TCP stack
+// has not acknowledged (delivery.go): those sent while it was logged out,
+// those in flight when its connection ended, everything stored before a
+// restart. A sequence reset carries them over (requeueLocked). Cold path;
+// flushMu and mu are held.
+func (s *Session) undeliveredLocked(dst []byte) []byte {
+	s.writeStoreLocked()
+	d := &s.delivery
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.settleLocked()
+	m := &s.resendMsg
+	for seq := 1; seq < s.nextOut; seq++ {
+		if d.ackedLocked(seq) {
+			continue
+		}
+		raw := s.st.read(seq, s.resendBuf)
+		if raw != nil && s.st.msgs != nil {
+			s.resendBuf = raw
+		}
+		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) {
+			continue
+		}
+		dst = append(dst, raw...)
+	}
+	return dst
+}
+
+// requeueLocked queues the messages of carried (undeliveredLocked) again,
+// after a sequence reset: each with the next MsgSeqNum, its header and body
+// as stored, and PossResend(97)=Y, since the counterparty may have had it
+// under its old number. They go to the store and, with toConn, to the
+// socket queue, past the slow-consumer bound (the caller writes them out
+// at once). It returns how many. Cold path; flushMu and mu are held.
+func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
+	m := &s.resendMsg
+	for len(carried) > 0 {
+		_, size, _ := frame(carried, len(carried))
+		raw := carried[:size]
+		carried = carried[size:]
+		if size == 0 || m.parse(raw) != nil {
+			s.log.Error("carried message unreadable; dropped", "session", s.id, "bytes", len(raw))
+			break
+		}
+		header, body := storedParts(m)
+		s.carryHead = withPossResend(s.carryHead[:0], header)
+		seq := s.nextOut
+		msg := s.storeLocked(string(m.MsgType()), s.carryHead, body)
+		if toConn {
+			s.pendLocked(msg, seq, seq)
+		}
+		n++
+	}
+	return n
+}
+
+// storedParts splits stored message m (8 9 35 34 49 52 56, extra header
+// fields, body, 10) into its extra header fields and its body.
+func storedParts(m *Message) (header, body []byte) {
+	i := int(m.iTarget) + 1
+	hStart := fieldStart(m, i)
+	for i < len(m.fields)-1 && IsHeaderTag(int(m.fields[i].tag)) {
+		i++
+	}
+	hEnd := fieldStart(m, i)
+	bEnd := fieldStart(m, len(m.fields)-1)
+	return m.raw[hStart:hEnd], m.raw[hEnd:bEnd]
+}
+
+// withPossResend appends header to dst with PossResend(97)=Y in tag order,
+// unless header has it already.
+func withPossResend(dst, header []byte) []byte {
+	const possResend = "97=Y\x01"
+	placed := false
+	for rest := header; len(rest) > 0; {
+		tag, n := leadingTag(rest)
+		if tag == tagPossResend {
+			placed = true // as stored: a report resent after a failover
+		} else if !placed && tag > tagPossResend {
+			dst = append(dst, possResend...)
+			placed = true
+		}
+		dst = append(dst, rest[:n]...)
+		rest = rest[n:]
+	}
+	if !placed {
+		dst = append(dst, possResend...)
+	}
+	return dst
 }
 
 // resend answers a ResendRequest for [begin, end] (end 0: everything): the
@@ -413,11 +551,7 @@ func (s *Session) resend(begin, end int) {
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.storeBuf) > 0 { // make every sent message readable from the store
-		s.writeStore(s.storeBuf, s.storeBase)
-		s.storeBase += int64(len(s.storeBuf))
-		s.storeBuf = s.storeBuf[:0]
-	}
+	s.writeStoreLocked()
 	if s.conn == nil || s.closing || s.storeFailed.Load() {
 		return
 	}
@@ -441,18 +575,35 @@ func (s *Session) resend(begin, end int) {
 			continue
 		}
 		if gapStart != 0 {
-			s.pending = s.encodeGapFill(s.pending, gapStart, seq, now)
+			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1)
 			gapStart = 0
 		}
-		s.pending = s.encodeResent(s.pending, m, now, ts[:0])
+		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq)
 		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
 			return
 		}
 	}
 	if gapStart != 0 {
-		s.pending = s.encodeGapFill(s.pending, gapStart, end+1, now)
+		s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, end+1, now), gapStart, end)
 	}
 	s.signal()
+}
+
+// pendResent queues msg, a resent message (or gap fill) for MsgSeqNums
+// lo..hi, keeping its encoding buffer for the next one.
+func (s *Session) pendResent(msg []byte, lo, hi int) {
+	s.resendOut = msg
+	s.pendLocked(msg, lo, hi)
+}
+
+// writeStoreLocked writes what the store queue holds, so that every
+// message sent is readable from the store.
+func (s *Session) writeStoreLocked() {
+	if len(s.storeBuf) > 0 {
+		s.writeStore(s.storeBuf, s.storeBase) // a failure fails the store (store)
+		s.storeBase += int64(len(s.storeBuf))
+		s.storeBuf = s.storeBuf[:0]
+	}
 }
 
 // writePieceLocked writes what is pending, a piece of a long resend, with
@@ -463,14 +614,15 @@ func (s *Session) resend(begin, end int) {
 // connection is closing, or our Logout was queued meanwhile (the rest of
 // the resend would follow it).
 func (s *Session) writePieceLocked() bool {
-	out, mark, conn, loggedOut := s.pending, s.pendMark, s.conn, s.loggedOut
-	s.pending, s.pendMark = nil, 0
+	out, mark, runs, conn, loggedOut := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut
+	s.pending, s.pendMark, s.pendRuns = nil, 0, nil
 	s.mu.Unlock()
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := conn.Write(out)
 	if err == nil {
-		s.delivery.wrote(conn, mark)
+		s.delivery.wrote(conn, mark, runs)
 	} else {
+		s.delivery.settle()
 		conn.Close()
 	}
 	s.mu.Lock()
@@ -493,15 +645,7 @@ func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []by
 // encodeResent rebuilds stored message m for a resend.
 func (s *Session) encodeResent(dst []byte, m *Message, now time.Time, ts []byte) []byte {
 	orig := append(ts, m.idx(m.iSendingTime)...)
-	// As stored: 8 9 35 34 49 52 56, extra header fields, body, 10.
-	i := int(m.iTarget) + 1
-	hStart := fieldStart(m, i)
-	for i < len(m.fields)-1 && IsHeaderTag(int(m.fields[i].tag)) {
-		i++
-	}
-	hEnd := fieldStart(m, i)
-	bEnd := fieldStart(m, len(m.fields)-1)
-	header, body := m.raw[hStart:hEnd], m.raw[hEnd:bEnd]
+	header, body := storedParts(m)
 	return s.encode(dst, string(m.MsgType()), m.seqNum, now, orig, header, body)
 }
 

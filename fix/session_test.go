@@ -81,8 +81,8 @@ func TestLogonRefused(t *testing.T) {
 		name, begin, sender, extra string
 		allowed                    []string
 	}{
-		{"unknown_sender_comp_id", "FIX.4.4", "NOBODY", "554=s3cret|", nil},
-		{"wrong_begin_string_for_the_comp_id", "FIX.4.2", "TW", "", nil},
+		{"unknown_sender_comp_id", "FIX.4.4", "NOBODY", "554=s3cret|", []string{"5"}},
+		{"wrong_begin_string_for_the_comp_id", "FIX.4.2", "TW", "", []string{"5"}},
 		{"missing_password", "FIX.4.4", "TW", "", []string{"5"}},
 		{"wrong_password", "FIX.4.4", "TW", "554=guess|", []string{"5"}},
 	} {
