@@ -126,7 +126,15 @@ func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 
 	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03"))
 	defer n.Stop()
-	cancelOwn(t, addr, "BROKER03", "S3")
+	// Back in the config, BROKER03 first gets the fill it missed while it
+	// had no session (rebuilt from the journal), then cancels its order.
+	c = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer c.Close()
+	expect(t, "BROKER03's missed fill", c.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "F", tag.ClOrdID: "S3", tag.LastQty: "4", tag.PossResend: "Y"})
+	c.Send("F", tag.OrigClOrdID, "S3", tag.ClOrdID, "XS3", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "BROKER03 cancel", c.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "S3", tag.LeavesQty: "0"})
 }
 
 // discard is a Publisher that drops every event: a node started with it

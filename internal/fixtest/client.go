@@ -149,7 +149,8 @@ func (c *Client) Quiet(d time.Duration) {
 	}
 }
 
-// Fields returns a message's body and MsgType as tag → value, for assertions.
+// Fields returns a message's body, and its MsgType, PossDupFlag and
+// PossResend where present, as tag → value, for assertions.
 func Fields(m *quickfix.Message) map[quickfix.Tag]string {
 	out := map[quickfix.Tag]string{}
 	for _, t := range m.Body.Tags() {
@@ -157,8 +158,10 @@ func Fields(m *quickfix.Message) map[quickfix.Tag]string {
 			out[t] = v
 		}
 	}
-	if v, err := m.Header.GetString(tag.MsgType); err == nil {
-		out[tag.MsgType] = v
+	for _, t := range []quickfix.Tag{tag.MsgType, tag.PossDupFlag, tag.PossResend} {
+		if v, err := m.Header.GetString(t); err == nil {
+			out[t] = v
+		}
 	}
 	return out
 }
