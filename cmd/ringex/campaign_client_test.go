@@ -32,6 +32,7 @@ type campaignClient struct {
 	reset bool
 	addr  string
 	rng   *rand.Rand // the sender goroutine's only
+	away  *rand.Rand // the connection loop's only: how long to stay away
 
 	mu       sync.Mutex // guards everything below, and the writes
 	conn     net.Conn
@@ -47,7 +48,8 @@ type campaignClient struct {
 	sent     map[string]int       // messages sent, by what
 	acks     map[string]int64     // OrderID of each acknowledged order, by ClOrdID
 	counts   struct{ resendAsked, gapFilled, tooLow, rejects int }
-	logouts  []string      // Text of every Logout received
+	logouts  []string // Text of every Logout received
+	bounces  int
 	stop     chan struct{} // ends the connection loop
 	stopSend chan struct{} // ends the sends
 	done     chan struct{}
@@ -70,6 +72,7 @@ type campaignReport struct {
 
 func newCampaignClient(name string, reset bool, addr string, seed uint64) *campaignClient {
 	return &campaignClient{name: name, reset: reset, addr: addr, rng: rand.New(rand.NewPCG(seed, 15)),
+		away:   rand.New(rand.NewPCG(seed, 16)),
 		outSeq: 1, inNext: 1, live: map[string]liveOrder{}, replaces: map[string]liveOrder{},
 		sent: map[string]int{}, acks: map[string]int64{},
 		stop: make(chan struct{}), stopSend: make(chan struct{}), done: make(chan struct{})}
@@ -82,7 +85,8 @@ func (c *campaignClient) start(interval time.Duration) {
 }
 
 // connectLoop connects, logs on and reads until the connection ends, then
-// connects again, until stop.
+// stays away for up to half a second (while the others trade with its
+// orders) and connects again, until stop.
 func (c *campaignClient) connectLoop() {
 	defer close(c.done)
 	for {
@@ -97,7 +101,26 @@ func (c *campaignClient) connectLoop() {
 			continue
 		}
 		c.session(conn)
+		select {
+		case <-c.stop:
+		case <-time.After(time.Duration(c.away.IntN(500)) * time.Millisecond):
+		}
 	}
+}
+
+// bounce logs out and drops the connection: the exchange cancels the
+// broker's Day orders (cancel-on-disconnect) and keeps their reports, and
+// its GTC orders may trade, until it logs on again.
+func (c *campaignClient) bounce() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil || !c.loggedOn {
+		return
+	}
+	c.sendLocked(0, "5", 58, "campaign bounce")
+	c.loggedOn = false
+	c.conn.Close()
+	c.bounces++
 }
 
 func (c *campaignClient) session(conn net.Conn) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,7 @@ var campaignBrokers = [...]string{"BROKER01", "BROKER02", "BROKER03", "BROKER04"
 type campaignNode struct {
 	bin, cfg, data, fix string
 	p                   *proc
+	atKill              []int64 // the last seq journaled before each kill, where the next start said it
 }
 
 func (n *campaignNode) start(t *testing.T) {
@@ -72,10 +74,25 @@ func (n *campaignNode) start(t *testing.T) {
 func (n *campaignNode) kill() {
 	n.p.kill()
 	n.p.mu.Lock()
-	if len(n.p.lines) > 5 {
-		n.p.lines = n.p.lines[len(n.p.lines)-5:]
+	n.atKill = append(n.atKill, openedAt(n.p.lines)...)
+	if len(n.p.lines) > 3 {
+		n.p.lines = n.p.lines[len(n.p.lines)-3:]
 	}
 	n.p.mu.Unlock()
+}
+
+var journalOpened = regexp.MustCompile(`journal: opened .* seqs \d+\.\.(\d+)`)
+
+// openedAt is the last seq of the journal a process opened, as its log
+// says: the last seq its predecessor journaled before the kill.
+func openedAt(lines []string) []int64 {
+	for _, l := range lines {
+		if m := journalOpened.FindStringSubmatch(l); m != nil {
+			seq, _ := strconv.ParseInt(m[1], 10, 64)
+			return []int64{seq}
+		}
+	}
+	return nil
 }
 
 func TestCampaignKillSingleNode(t *testing.T) {
@@ -106,7 +123,14 @@ func TestCampaignKillSingleNode(t *testing.T) {
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		} else {
 			awaitLogons(t, clients, before)
-			time.Sleep(time.Duration(100+rng.IntN(1400)) * time.Millisecond)
+			wait := time.Duration(100+rng.IntN(1400)) * time.Millisecond
+			if rng.IntN(3) == 0 {
+				bounceAt := time.Duration(rng.Int64N(int64(wait)))
+				time.Sleep(bounceAt)
+				clients[rng.IntN(len(clients))].bounce()
+				wait -= bounceAt
+			}
+			time.Sleep(wait)
 		}
 		n.kill()
 		for i, c := range clients {
@@ -121,12 +145,15 @@ func TestCampaignKillSingleNode(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	drainSeq := drainCampaign(t, clients)
 	n.p.term(t)
+	n.p.mu.Lock()
+	n.atKill = append(n.atKill, openedAt(n.p.lines)...)
+	n.p.mu.Unlock()
 	for _, c := range clients {
 		c.close()
 	}
 	t.Logf("FIGURE campaign: %d SIGKILLs of a single node in %v (seed %d), %d commands journaled up to the drain",
 		kills, time.Since(started).Round(time.Second), seed, drainSeq)
-	checkCampaign(t, campaignTrail(t, n), clients, drainSeq)
+	checkCampaign(t, campaignTrail(t, n), clients, drainSeq, n.atKill)
 }
 
 // awaitLogons waits until every broker has logged on to the node's
@@ -268,14 +295,32 @@ func impliedReports(rows []trailRow) map[string]map[string]implied {
 type campaignResult struct {
 	implied, received, marked, gatewayRejects, massCancelReports int
 	missing, unmarkedDup, notImplied                             []string
-	missingByKind                                                map[string]int
+	missingByKind                                                map[string]int // by kind, session type and when
+	atKill                                                       []int64
+}
+
+// nearKill says whether seq was among the last commands journaled before
+// a kill (the 20 before the last one the next start found).
+func (r *campaignResult) nearKill(seq int64) bool {
+	for _, k := range r.atKill {
+		if seq <= k && seq > k-20 {
+			return true
+		}
+	}
+	return false
 }
 
 // checkCampaign compares each broker's record with the journal.
-func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, drainSeq int64) {
+func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, drainSeq int64, atKill []int64) {
 	t.Helper()
 	want := impliedReports(rows)
-	res := campaignResult{missingByKind: map[string]int{}}
+	res := campaignResult{missingByKind: map[string]int{}, atKill: atKill}
+	journalMassCancels := 0
+	for _, r := range rows {
+		if r.Row == "event" && r.MsgType == "r" && r.Seq <= drainSeq {
+			journalMassCancels++
+		}
+	}
 	sent := map[string]int{}
 	var counts []string
 	for _, c := range clients {
@@ -284,16 +329,21 @@ func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, dra
 		for k, v := range c.sent {
 			sent[k] += v
 		}
-		counts = append(counts, fmt.Sprintf("%s (%s) %d logons, %d ResendRequests, %d GapFills, %d MsgSeqNum too low, %d session rejects, logouts %q",
-			c.name, map[bool]string{true: "141=Y", false: "resend"}[c.reset], c.logons, c.counts.resendAsked, c.counts.gapFilled,
+		counts = append(counts, fmt.Sprintf("%s (%s) %d logons (%d after a Logout of its own), %d ResendRequests, %d GapFills, %d MsgSeqNum too low, %d session rejects, logouts %q",
+			c.name, map[bool]string{true: "141=Y", false: "resend"}[c.reset], c.logons, c.bounces, c.counts.resendAsked, c.counts.gapFilled,
 			c.counts.tooLow, c.counts.rejects, c.logouts))
 		c.mu.Unlock()
 	}
 	t.Logf("FIGURE campaign orders: sent %v", sent)
 	t.Logf("FIGURE campaign reports: %d implied by the journal up to the drain, %d copies received, %d marked PossDup/PossResend, "+
-		"%d duplicates unmarked, %d missing, %d not implied by the journal; also %d gateway rejects, %d mass-cancel reports (not checked)",
-		res.implied, res.received, res.marked, len(res.unmarkedDup), len(res.missing), len(res.notImplied), res.gatewayRejects, res.massCancelReports)
-	t.Logf("FIGURE campaign missing by kind: %v", res.missingByKind)
+		"%d duplicates unmarked, %d missing, %d not implied by the journal; also %d gateway rejects received, "+
+		"and mass-cancel events (not checked): %d in the journal, %d reports received",
+		res.implied, res.received, res.marked, len(res.unmarkedDup), len(res.missing), len(res.notImplied), res.gatewayRejects,
+		journalMassCancels, res.massCancelReports)
+	t.Logf("FIGURE campaign missing, by kind, session and whether the command was among the 20 last journaled before a kill (%d kills located):", len(atKill))
+	for _, k := range slices.Sorted(maps.Keys(res.missingByKind)) {
+		t.Logf("FIGURE campaign missing  %4d %s", res.missingByKind[k], k)
+	}
 	for _, s := range counts {
 		t.Logf("FIGURE campaign session %s", s)
 	}
@@ -351,7 +401,11 @@ func checkBroker(c *campaignClient, want map[string]implied, drainSeq int64, res
 		}
 		res.implied++
 		if copies[k] == 0 {
-			res.missingByKind[w.kind]++
+			when := "elsewhere"
+			if res.nearKill(w.seq) {
+				when = "just before a kill"
+			}
+			res.missingByKind[fmt.Sprintf("%s, %s session, %s", w.kind, map[bool]string{true: "141=Y", false: "resend"}[c.reset], when)]++
 			res.missing = append(res.missing, fmt.Sprintf("%s (%s): seq %d %s, ClOrdID %s, %s",
 				c.name, map[bool]string{true: "141=Y", false: "resend"}[c.reset], w.seq, w.kind, w.clOrdID, k))
 		}
