@@ -260,8 +260,9 @@ type implied struct {
 
 // impliedReports maps broker → report key → the report, for every
 // ExecutionReport (key: ExecID) and OrderCancelReject (key: "9 " and the
-// ClOrdID) the trail shows. A fill is the aggressor's when its ClOrdID is
-// the command's, else passive.
+// ClOrdID) the trail shows. Its kind names the event and the command that
+// caused it ("cancelled (mass_cancel)"); a fill is the aggressor's when its
+// ClOrdID is the command's, else passive.
 func impliedReports(rows []trailRow) map[string]map[string]implied {
 	out := map[string]map[string]implied{}
 	var cmd trailRow
@@ -270,23 +271,21 @@ func impliedReports(rows []trailRow) map[string]map[string]implied {
 			cmd = r
 			continue
 		}
-		kind, key := r.What, r.ExecID
-		switch r.MsgType {
-		case "8":
-			if r.What == "fill" && r.ClOrdID == cmd.ClOrdID {
-				kind = "aggressor fill"
-			} else if r.What == "fill" {
-				kind = "passive fill"
-			}
-		case "9":
+		what, key := r.What, r.ExecID
+		switch {
+		case r.MsgType == "8" && r.What == "fill" && r.ClOrdID == cmd.ClOrdID:
+			what = "aggressor fill"
+		case r.MsgType == "8" && r.What == "fill":
+			what = "passive fill"
+		case r.MsgType == "9":
 			key = "9 " + r.ClOrdID
-		default:
+		case r.MsgType != "8":
 			continue
 		}
 		if out[r.Broker] == nil {
 			out[r.Broker] = map[string]implied{}
 		}
-		out[r.Broker][key] = implied{seq: r.Seq, kind: kind, clOrdID: r.ClOrdID, id: key}
+		out[r.Broker][key] = implied{seq: r.Seq, kind: what + " (" + cmd.What + ")", clOrdID: r.ClOrdID, id: key}
 	}
 	return out
 }
@@ -294,8 +293,9 @@ func impliedReports(rows []trailRow) map[string]map[string]implied {
 // campaignResult is what the checker counted.
 type campaignResult struct {
 	implied, received, marked, gatewayRejects, massCancelReports int
-	missing, unmarkedDup, notImplied                             []string
-	missingByKind                                                map[string]int // by kind, session type and when
+	unmarkedDup, notImplied                                      []string
+	missing                                                      map[string][]string // by class: kind, session, when
+	nMissing                                                     int
 	atKill                                                       []int64
 }
 
@@ -310,11 +310,18 @@ func (r *campaignResult) nearKill(seq int64) bool {
 	return false
 }
 
+func sessionKind(c *campaignClient) string {
+	if c.reset {
+		return "141=Y"
+	}
+	return "resend"
+}
+
 // checkCampaign compares each broker's record with the journal.
 func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, drainSeq int64, atKill []int64) {
 	t.Helper()
 	want := impliedReports(rows)
-	res := campaignResult{missingByKind: map[string]int{}, atKill: atKill}
+	res := campaignResult{missing: map[string][]string{}, atKill: atKill}
 	journalMassCancels := 0
 	for _, r := range rows {
 		if r.Row == "event" && r.MsgType == "r" && r.Seq <= drainSeq {
@@ -322,36 +329,37 @@ func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, dra
 		}
 	}
 	sent := map[string]int{}
-	var counts []string
 	for _, c := range clients {
 		c.mu.Lock()
 		checkBroker(c, want[c.name], drainSeq, &res)
 		for k, v := range c.sent {
 			sent[k] += v
 		}
-		counts = append(counts, fmt.Sprintf("%s (%s) %d logons (%d after a Logout of its own), %d ResendRequests, %d GapFills, %d MsgSeqNum too low, %d session rejects, logouts %q",
-			c.name, map[bool]string{true: "141=Y", false: "resend"}[c.reset], c.logons, c.bounces, c.counts.resendAsked, c.counts.gapFilled,
-			c.counts.tooLow, c.counts.rejects, c.logouts))
+		t.Logf("FIGURE campaign session %s (%s): %d logons (%d after a Logout of its own), %d ResendRequests, %d GapFills, "+
+			"%d MsgSeqNum too low, %d session rejects, logouts %q", c.name, sessionKind(c), c.logons, c.bounces,
+			c.counts.resendAsked, c.counts.gapFilled, c.counts.tooLow, c.counts.rejects, c.logouts)
 		c.mu.Unlock()
 	}
 	t.Logf("FIGURE campaign orders: sent %v", sent)
 	t.Logf("FIGURE campaign reports: %d implied by the journal up to the drain, %d copies received, %d marked PossDup/PossResend, "+
 		"%d duplicates unmarked, %d missing, %d not implied by the journal; also %d gateway rejects received, "+
 		"and mass-cancel events (not checked): %d in the journal, %d reports received",
-		res.implied, res.received, res.marked, len(res.unmarkedDup), len(res.missing), len(res.notImplied), res.gatewayRejects,
+		res.implied, res.received, res.marked, len(res.unmarkedDup), res.nMissing, len(res.notImplied), res.gatewayRejects,
 		journalMassCancels, res.massCancelReports)
-	t.Logf("FIGURE campaign missing, by kind, session and whether the command was among the 20 last journaled before a kill (%d kills located):", len(atKill))
-	for _, k := range slices.Sorted(maps.Keys(res.missingByKind)) {
-		t.Logf("FIGURE campaign missing  %4d %s", res.missingByKind[k], k)
-	}
-	for _, s := range counts {
-		t.Logf("FIGURE campaign session %s", s)
+	if res.nMissing > 0 {
+		var b strings.Builder
+		for _, class := range slices.Sorted(maps.Keys(res.missing)) {
+			ex := res.missing[class]
+			t.Logf("FIGURE campaign missing %4d %s", len(ex), class)
+			fmt.Fprintf(&b, "\n  %d %s, e.g.:\n    %s", len(ex), class, strings.Join(ex[:min(len(ex), 3)], "\n    "))
+		}
+		t.Errorf("%d reports of journaled commands never reached their broker, by kind (command), session and "+
+			"whether the command was among the 20 last journaled before a kill (%d kills located):%s", res.nMissing, len(atKill), b.String())
 	}
 	for _, bad := range []struct {
 		what string
 		list []string
-	}{{"reports of journaled commands never received", res.missing},
-		{"reports received twice without PossDupFlag or PossResend", res.unmarkedDup},
+	}{{"reports received twice without PossDupFlag or PossResend", res.unmarkedDup},
 		{"reports received that the journal does not imply", res.notImplied}} {
 		if len(bad.list) > 0 {
 			t.Errorf("%d %s; the first ones:\n  %s", len(bad.list), bad.what, strings.Join(bad.list[:min(len(bad.list), 25)], "\n  "))
@@ -390,7 +398,7 @@ func checkBroker(c *campaignClient, want map[string]implied, drainSeq int64, res
 			res.notImplied = append(res.notImplied, fmt.Sprintf("%s: %s %s ClOrdID %s (MsgSeqNum %d)", c.name, r.msgType, key, r.clOrdID, r.msgSeqNum))
 		}
 		if unmarked[key] == 2 {
-			res.unmarkedDup = append(res.unmarkedDup, fmt.Sprintf("%s: %s ClOrdID %s ExecType %s, %d copies", c.name, key, r.clOrdID, r.execType, copies[key]))
+			res.unmarkedDup = append(res.unmarkedDup, fmt.Sprintf("%s: %s ClOrdID %s ExecType %s (MsgSeqNum %d)", c.name, key, r.clOrdID, r.execType, r.msgSeqNum))
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(want), func(a, b string) int { return cmp.Compare(want[a].seq, want[b].seq) })
@@ -400,14 +408,15 @@ func checkBroker(c *campaignClient, want map[string]implied, drainSeq int64, res
 			continue
 		}
 		res.implied++
-		if copies[k] == 0 {
-			when := "elsewhere"
-			if res.nearKill(w.seq) {
-				when = "just before a kill"
-			}
-			res.missingByKind[fmt.Sprintf("%s, %s session, %s", w.kind, map[bool]string{true: "141=Y", false: "resend"}[c.reset], when)]++
-			res.missing = append(res.missing, fmt.Sprintf("%s (%s): seq %d %s, ClOrdID %s, %s",
-				c.name, map[bool]string{true: "141=Y", false: "resend"}[c.reset], w.seq, w.kind, w.clOrdID, k))
+		if copies[k] > 0 {
+			continue
 		}
+		when := "elsewhere"
+		if res.nearKill(w.seq) {
+			when = "just before a kill"
+		}
+		class := fmt.Sprintf("%s, %s session, %s", w.kind, sessionKind(c), when)
+		res.missing[class] = append(res.missing[class], fmt.Sprintf("%s seq %d ClOrdID %s ExecID %s", c.name, w.seq, w.clOrdID, k))
+		res.nMissing++
 	}
 }
