@@ -30,7 +30,7 @@ import (
 type campaignClient struct {
 	name  string
 	reset bool
-	addr  string
+	addrs []string   // tried in turn: a pair's standby does not listen
 	rng   *rand.Rand // the sender goroutine's only
 	away  *rand.Rand // the connection loop's only: how long to stay away
 
@@ -70,8 +70,8 @@ type campaignReport struct {
 	possDup, possResend                                    bool
 }
 
-func newCampaignClient(name string, reset bool, addr string, seed uint64) *campaignClient {
-	return &campaignClient{name: name, reset: reset, addr: addr, rng: rand.New(rand.NewPCG(seed, 15)),
+func newCampaignClient(name string, reset bool, addrs []string, seed uint64) *campaignClient {
+	return &campaignClient{name: name, reset: reset, addrs: addrs, rng: rand.New(rand.NewPCG(seed, 15)),
 		away:   rand.New(rand.NewPCG(seed, 16)),
 		outSeq: 1, inNext: 1, live: map[string]liveOrder{}, replaces: map[string]liveOrder{},
 		sent: map[string]int{}, acks: map[string]int64{},
@@ -89,18 +89,20 @@ func (c *campaignClient) start(interval time.Duration) {
 // orders) and connects again, until stop.
 func (c *campaignClient) connectLoop() {
 	defer close(c.done)
-	for {
+	for i := 0; ; i++ {
 		select {
 		case <-c.stop:
 			return
 		default:
 		}
-		conn, err := net.DialTimeout("tcp", c.addr, time.Second)
+		conn, err := net.DialTimeout("tcp", c.addrs[i%len(c.addrs)], time.Second)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
-		c.session(conn)
+		if c.session(conn) {
+			i-- // the same address first next time
+		}
 		select {
 		case <-c.stop:
 		case <-time.After(time.Duration(c.away.IntN(500)) * time.Millisecond):
@@ -123,15 +125,18 @@ func (c *campaignClient) bounce() {
 	c.bounces++
 }
 
-func (c *campaignClient) session(conn net.Conn) {
+// session logs on over conn and reads until it ends; it reports whether
+// the Logon was answered.
+func (c *campaignClient) session(conn net.Conn) bool {
 	c.mu.Lock()
 	select {
 	case <-c.stop:
 		c.mu.Unlock()
 		conn.Close()
-		return
+		return false
 	default:
 	}
+	logons := c.logons
 	c.conn = conn
 	if c.reset {
 		c.outSeq, c.inNext = 1, 1
@@ -150,8 +155,9 @@ func (c *campaignClient) session(conn net.Conn) {
 	}
 	conn.Close()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.conn, c.loggedOn = nil, false
-	c.mu.Unlock()
+	return c.logons > logons
 }
 
 // close ends the sends and the connection, and waits for the loop.

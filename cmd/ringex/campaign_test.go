@@ -58,59 +58,85 @@ func campaignKills(t *testing.T) int {
 // the others resend. Accounts are positions in fix.sessions.
 var campaignBrokers = [...]string{"BROKER01", "BROKER02", "BROKER03", "BROKER04"}
 
+// campaignTarget is what the campaign kills: one node, or a pair.
+type campaignTarget interface {
+	fixAddrs() []string
+	kill(t *testing.T, rng *rand.Rand) // SIGKILL a node
+	restart(t *testing.T)              // start the killed node again
+	stop(t *testing.T) string          // stop cleanly; the journal to check
+	kills() []int64                    // the last seq journaled before each kill, where known
+	what() string
+}
+
 // campaignNode is the one node, restarted in place after every kill.
 type campaignNode struct {
 	bin, cfg, data, fix string
 	p                   *proc
-	atKill              []int64 // the last seq journaled before each kill, where the next start said it
+	atKill              []int64
 }
 
-func (n *campaignNode) start(t *testing.T) {
+func (n *campaignNode) fixAddrs() []string { return []string{n.fix} }
+func (n *campaignNode) kills() []int64     { return n.atKill }
+func (n *campaignNode) what() string       { return "a single node" }
+
+func (n *campaignNode) restart(t *testing.T) {
 	n.p = startProc(t, n.bin, "serve", "--config", n.cfg, "--data", n.data, "--listen", n.fix)
 }
 
-// kill sends SIGKILL and keeps only the last lines of the dead process's
-// log, so a failed run does not print a hundred logs whole.
-func (n *campaignNode) kill() {
+func (n *campaignNode) kill(*testing.T, *rand.Rand) {
 	n.p.kill()
-	n.p.mu.Lock()
-	n.atKill = append(n.atKill, openedAt(n.p.lines)...)
-	if len(n.p.lines) > 3 {
-		n.p.lines = n.p.lines[len(n.p.lines)-3:]
+	n.atKill = append(n.atKill, forget(n.p)...)
+}
+
+func (n *campaignNode) stop(t *testing.T) string {
+	n.p.term(t)
+	n.atKill = append(n.atKill, forget(n.p)...)
+	return filepath.Join(n.data, "journal")
+}
+
+// forget keeps only the last lines of a dead process's log, so that a
+// failed run does not print a hundred logs whole, and returns the last seq
+// of the journal it opened, as its log said: the last seq its predecessor
+// journaled before the kill.
+func forget(p *proc) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var seq []int64
+	for _, l := range p.lines {
+		if m := journalOpened.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			seq = append(seq, n)
+			break
+		}
 	}
-	n.p.mu.Unlock()
+	if len(p.lines) > 3 {
+		p.lines = p.lines[len(p.lines)-3:]
+	}
+	return seq
 }
 
 var journalOpened = regexp.MustCompile(`journal: opened .* seqs \d+\.\.(\d+)`)
-
-// openedAt is the last seq of the journal a process opened, as its log
-// says: the last seq its predecessor journaled before the kill.
-func openedAt(lines []string) []int64 {
-	for _, l := range lines {
-		if m := journalOpened.FindStringSubmatch(l); m != nil {
-			seq, _ := strconv.ParseInt(m[1], 10, 64)
-			return []int64{seq}
-		}
-	}
-	return nil
-}
 
 func TestCampaignKillSingleNode(t *testing.T) {
 	kills := campaignKills(t)
 	dir := t.TempDir()
 	n := &campaignNode{bin: ringexBin(t), cfg: filepath.Join(dir, "ringex.json"), data: filepath.Join(dir, "node"), fix: fixtest.FreeAddr(t)}
-	cfg := config.Default()
-	b, _ := json.Marshal(cfg)
+	b, _ := json.Marshal(config.Default())
 	if err := os.WriteFile(n.cfg, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	n.restart(t)
+	runCampaign(t, kills, n, n.bin, n.cfg)
+}
+
+// runCampaign runs the load, kills, drains and checks.
+func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d, %d kills", seed, kills)
+	t.Logf("seed %d, %d kills of %s", seed, kills, tg.what())
 	rng := rand.New(rand.NewPCG(seed, 1))
-	n.start(t)
 	var clients []*campaignClient
 	for i, name := range campaignBrokers {
-		c := newCampaignClient(name, i < 2, n.fix, seed+uint64(i))
+		c := newCampaignClient(name, i < 2, tg.fixAddrs(), seed+uint64(i))
 		c.start(40 * time.Millisecond) // 25 messages/s each, 100 in all
 		clients = append(clients, c)
 		defer c.close()
@@ -123,37 +149,40 @@ func TestCampaignKillSingleNode(t *testing.T) {
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		} else {
 			awaitLogons(t, clients, before)
-			wait := time.Duration(100+rng.IntN(1400)) * time.Millisecond
-			if rng.IntN(3) == 0 {
-				bounceAt := time.Duration(rng.Int64N(int64(wait)))
-				time.Sleep(bounceAt)
-				clients[rng.IntN(len(clients))].bounce()
-				wait -= bounceAt
-			}
-			time.Sleep(wait)
+			loadAndBounce(rng, clients)
 		}
-		n.kill()
+		tg.kill(t, rng)
 		for i, c := range clients {
 			before[i] = c.logonCount()
 		}
 		if k%10 == 9 {
 			t.Logf("%d kills in %v", k+1, time.Since(started).Round(time.Second))
 		}
-		n.start(t)
+		tg.restart(t)
 	}
 	awaitLogons(t, clients, before)
 	time.Sleep(2 * time.Second)
 	drainSeq := drainCampaign(t, clients)
-	n.p.term(t)
-	n.p.mu.Lock()
-	n.atKill = append(n.atKill, openedAt(n.p.lines)...)
-	n.p.mu.Unlock()
+	journalDir := tg.stop(t)
 	for _, c := range clients {
 		c.close()
 	}
-	t.Logf("FIGURE campaign: %d SIGKILLs of a single node in %v (seed %d), %d commands journaled up to the drain",
-		kills, time.Since(started).Round(time.Second), seed, drainSeq)
-	checkCampaign(t, campaignTrail(t, n), clients, drainSeq, n.atKill)
+	t.Logf("FIGURE campaign: %d SIGKILLs of %s in %v (seed %d), %d commands journaled up to the drain",
+		kills, tg.what(), time.Since(started).Round(time.Second), seed, drainSeq)
+	checkCampaign(t, campaignTrail(t, bin, cfgPath, journalDir), clients, drainSeq, tg.kills())
+}
+
+// loadAndBounce lets the load run for 0.1 to 1.5 s; in one round of
+// three, a broker logs out of its own at a random moment of it.
+func loadAndBounce(rng *rand.Rand, clients []*campaignClient) {
+	wait := time.Duration(100+rng.IntN(1400)) * time.Millisecond
+	if rng.IntN(3) == 0 {
+		bounceAt := time.Duration(rng.Int64N(int64(wait)))
+		time.Sleep(bounceAt)
+		clients[rng.IntN(len(clients))].bounce()
+		wait -= bounceAt
+	}
+	time.Sleep(wait)
 }
 
 // awaitLogons waits until every broker has logged on to the node's
@@ -229,11 +258,11 @@ type trailRow struct {
 	Reason    string `json:"reason"`
 }
 
-// campaignTrail runs the binary's ringex replay trail on the node's journal.
-func campaignTrail(t *testing.T, n *campaignNode) []trailRow {
+// campaignTrail runs the binary's ringex replay trail on a journal.
+func campaignTrail(t *testing.T, bin, cfgPath, journalDir string) []trailRow {
 	t.Helper()
 	var out, errb bytes.Buffer
-	cmd := exec.Command(n.bin, "replay", "trail", "--journal", filepath.Join(n.data, "journal"), "--config", n.cfg, "--format", "json")
+	cmd := exec.Command(bin, "replay", "trail", "--journal", journalDir, "--config", cfgPath, "--format", "json")
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ringex replay trail: %v\n%s", err, errb.String())
