@@ -396,6 +396,14 @@ func (c *campaignClient) logonCount() int {
 	return c.logons
 }
 
+// loggedOnSince says whether the client is logged on, after more than
+// logons Logon replies.
+func (c *campaignClient) loggedOnSince(logons int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.loggedOn && c.logons > logons
+}
+
 // marker sends a resting GTC order that ends the campaign's flow; its
 // acknowledgement (OrderID, the seq of its command) marks the drain.
 func (c *campaignClient) marker() string {

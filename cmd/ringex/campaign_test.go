@@ -65,6 +65,7 @@ type campaignTarget interface {
 	restart(t *testing.T)              // start the killed node again
 	stop(t *testing.T) string          // stop cleanly; the journal to check
 	kills() []int64                    // the last seq journaled before each kill, where known
+	droppedFIX() bool                  // the last kill ended the brokers' connections
 	what() string
 }
 
@@ -78,6 +79,7 @@ type campaignNode struct {
 func (n *campaignNode) fixAddrs() []string { return []string{n.fix} }
 func (n *campaignNode) kills() []int64     { return n.atKill }
 func (n *campaignNode) what() string       { return "a single node" }
+func (n *campaignNode) droppedFIX() bool   { return true }
 
 func (n *campaignNode) restart(t *testing.T) {
 	n.p = startProc(t, n.bin, "serve", "--config", n.cfg, "--data", n.data, "--listen", n.fix)
@@ -129,6 +131,83 @@ func TestCampaignKillSingleNode(t *testing.T) {
 	runCampaign(t, kills, n, n.bin, n.cfg)
 }
 
+// campaignPair is a primary and its hot standby (sync replication,
+// automatic failover, writeConfig), each restarted with its original
+// command line after a kill: a killed primary's standby takes over, and
+// the old primary rejoins as standby.
+type campaignPair struct {
+	bin, cfg   string
+	peers      [2]*peer
+	procs      [2]*proc
+	roles      [2]string
+	prim       int
+	victim     int
+	failedOver bool // the last kill was the primary's
+	atKill     []int64
+}
+
+func (p *campaignPair) fixAddrs() []string { return []string{p.peers[0].fix, p.peers[1].fix} }
+func (p *campaignPair) kills() []int64     { return p.atKill }
+func (p *campaignPair) what() string       { return "a node of a primary-standby pair" }
+func (p *campaignPair) droppedFIX() bool   { return p.failedOver }
+
+// kill kills the primary, or in one round of three the standby.
+func (p *campaignPair) kill(t *testing.T, rng *rand.Rand) {
+	p.victim = p.prim
+	if rng.IntN(3) == 0 {
+		p.victim = 1 - p.prim
+	}
+	if seq := lastSeqOf(p.peers[p.prim].admin); seq > 0 {
+		p.atKill = append(p.atKill, seq)
+	}
+	p.procs[p.victim].kill()
+	forget(p.procs[p.victim])
+	p.failedOver = p.victim == p.prim
+	if p.failedOver {
+		if p.procs[1-p.prim].when("PROMOTED", 60*time.Second).IsZero() {
+			t.Fatal("the standby did not promote itself within 60 s of the primary's SIGKILL")
+		}
+		p.prim = 1 - p.prim
+	}
+}
+
+// restart starts the killed node with its original command line and
+// waits until it follows the primary, in its epoch.
+func (p *campaignPair) restart(t *testing.T) {
+	v := p.victim
+	p.procs[v] = p.peers[v].start(t, p.bin, p.cfg, p.roles[v], p.peers[1-v].repl)
+	waitSync(t, p.procs[v])
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, pst := statusOf(p.peers[v].admin), statusOf(p.peers[1-v].admin)
+		if st != nil && pst != nil && st["role"] == "standby" && pst["role"] == "primary" && st["epoch"] == pst["epoch"] {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted node's status %v, the primary's %v: want it standby in the primary's epoch", st, pst)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop stops the standby, then the primary (the runbook's order).
+func (p *campaignPair) stop(t *testing.T) string {
+	p.procs[1-p.prim].term(t)
+	p.procs[p.prim].term(t)
+	return filepath.Join(p.peers[p.prim].data, "journal")
+}
+
+func TestCampaignKillPair(t *testing.T) {
+	kills := campaignKills(t)
+	bin := ringexBin(t)
+	dir := t.TempDir()
+	p := &campaignPair{bin: bin, cfg: writeConfig(t, dir), peers: newPeers(t, dir), roles: [2]string{"primary", "standby"}}
+	p.procs = [2]*proc{p.peers[0].start(t, bin, p.cfg, "primary", p.peers[1].repl),
+		p.peers[1].start(t, bin, p.cfg, "standby", p.peers[0].repl)}
+	waitSync(t, p.procs[1])
+	runCampaign(t, kills, p, bin, p.cfg)
+}
+
 // runCampaign runs the load, kills, drains and checks.
 func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string) {
 	seed := uint64(time.Now().UnixNano())
@@ -153,7 +232,10 @@ func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string
 		}
 		tg.kill(t, rng)
 		for i, c := range clients {
-			before[i] = c.logonCount()
+			before[i] = -1
+			if tg.droppedFIX() {
+				before[i] = c.logonCount()
+			}
 		}
 		if k%10 == 9 {
 			t.Logf("%d kills in %v", k+1, time.Since(started).Round(time.Second))
@@ -185,14 +267,14 @@ func loadAndBounce(rng *rand.Rand, clients []*campaignClient) {
 	time.Sleep(wait)
 }
 
-// awaitLogons waits until every broker has logged on to the node's
-// current process: its logon count rose above before, its count when the
-// process started.
+// awaitLogons waits until every broker is logged on, and has logged on
+// since the last kill dropped its connection: its logon count rose above
+// before, its count then (-1: the kill did not drop it).
 func awaitLogons(t *testing.T, clients []*campaignClient, before []int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for i, c := range clients {
-		for c.logonCount() <= before[i] {
+		for !c.loggedOnSince(before[i]) {
 			if time.Now().After(deadline) {
 				c.mu.Lock()
 				defer c.mu.Unlock()
