@@ -230,11 +230,15 @@ func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string
 			awaitLogons(t, clients, before)
 			loadAndBounce(rng, clients)
 		}
-		tg.kill(t, rng)
+		atKill := make([]int, len(clients))
 		for i, c := range clients {
+			atKill[i] = c.logonCount()
+		}
+		tg.kill(t, rng)
+		for i := range clients {
 			before[i] = -1
 			if tg.droppedFIX() {
-				before[i] = c.logonCount()
+				before[i] = atKill[i]
 			}
 		}
 		if k%10 == 9 {
