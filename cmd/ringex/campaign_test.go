@@ -450,9 +450,15 @@ func checkCampaign(t *testing.T, rows []trailRow, clients []*campaignClient, dra
 		for k, v := range c.sent {
 			sent[k] += v
 		}
-		t.Logf("FIGURE campaign session %s (%s): %d logons (%d after a Logout of its own), %d ResendRequests, %d GapFills, "+
-			"%d MsgSeqNum too low, %d session rejects, logouts %q", c.name, sessionKind(c), c.logons, c.bounces,
-			c.counts.resendAsked, c.counts.gapFilled, c.counts.tooLow, c.counts.rejects, c.logouts)
+		marked := 0
+		for _, r := range c.got {
+			if r.possDup || r.possResend {
+				marked++
+			}
+		}
+		t.Logf("FIGURE campaign session %s (%s): %d logons (%d after a Logout of its own), %d reports received (%d marked PossDup/PossResend), "+
+			"%d ResendRequests, %d GapFills, %d MsgSeqNum too low, %d session rejects, logouts %q", c.name, sessionKind(c), c.logons, c.bounces,
+			len(c.got), marked, c.counts.resendAsked, c.counts.gapFilled, c.counts.tooLow, c.counts.rejects, c.logouts)
 		c.mu.Unlock()
 	}
 	t.Logf("FIGURE campaign orders: sent %v", sent)
