@@ -24,7 +24,7 @@ test: vet ## run every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
 
-campaign: ## delivery campaign (about 3 minutes): 100 SIGKILLs of one node under a mixed FIX load, then every broker's reports checked against the journal (KILLS=N)
+campaign: ## delivery campaign (about 4 minutes): 100 SIGKILLs of a single node, then 100 of a pair's nodes, under a mixed FIX load; every broker's reports checked against the journal (KILLS=N)
 	RINGEX_CAMPAIGN_KILLS=$(or $(KILLS),100) $(GO) test -count=1 -run TestCampaign -v -timeout 60m ./cmd/ringex/
 
 acceptance-data: ## refresh testdata/fix-acceptance from ../shared/fix-acceptance
