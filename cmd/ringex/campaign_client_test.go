@@ -110,9 +110,12 @@ func (c *campaignClient) connectLoop() {
 	}
 }
 
-// bounce logs out and drops the connection: the exchange cancels the
-// broker's Day orders (cancel-on-disconnect) and keeps their reports, and
-// its GTC orders may trade, until it logs on again.
+// bounce logs out: the exchange cancels the broker's Day orders
+// (cancel-on-disconnect) and keeps their reports, and its GTC orders may
+// trade, until it logs on again. The broker reads on until the exchange's
+// Logout, as a FIX engine does, so nothing the exchange sent before it is
+// lost in flight; a connection the exchange does not close is closed after
+// 5 s.
 func (c *campaignClient) bounce() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,8 +124,9 @@ func (c *campaignClient) bounce() {
 	}
 	c.sendLocked(0, "5", 58, "campaign bounce")
 	c.loggedOn = false
-	c.conn.Close()
 	c.bounces++
+	conn := c.conn
+	time.AfterFunc(5*time.Second, func() { conn.Close() })
 }
 
 // session logs on over conn and reads until it ends; it reports whether
@@ -241,6 +245,7 @@ func (c *campaignClient) handle(m map[int]string) {
 	case "5":
 		c.logouts = append(c.logouts, m[58])
 		c.loggedOn = false
+		c.conn.Close() // the session ends here, whoever began the Logout
 	}
 }
 
