@@ -40,6 +40,8 @@ import (
 //
 // RINGEX_CAMPAIGN_KILLS sets the number of kills of each test (make
 // campaign: 100); make test's short run is campaignShortKills.
+// RINGEX_CAMPAIGN_RESET sets how many of the four brokers log on with
+// ResetSeqNumFlag=Y (default 2, the first ones).
 
 const campaignShortKills = 3
 
@@ -60,8 +62,9 @@ func campaignKills(t *testing.T) int {
 	return n
 }
 
-// campaignBrokers are the sessions of the campaign: the first two reset,
-// the others resend. Accounts are positions in fix.sessions.
+// campaignBrokers are the sessions of the campaign: the first two reset
+// (RINGEX_CAMPAIGN_RESET), the others resend. Accounts are positions in
+// fix.sessions.
 var campaignBrokers = [...]string{"BROKER01", "BROKER02", "BROKER03", "BROKER04"}
 
 // campaignTarget is what the campaign kills: one node, or a pair.
@@ -219,9 +222,13 @@ func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d, %d kills of %s", seed, kills, tg.what())
 	rng := rand.New(rand.NewPCG(seed, 1))
+	resets := 2
+	if v, err := strconv.Atoi(os.Getenv("RINGEX_CAMPAIGN_RESET")); err == nil && v >= 0 {
+		resets = v // how many of the four log on with 141=Y: 0 tells item 1 from item 2
+	}
 	var clients []*campaignClient
 	for i, name := range campaignBrokers {
-		c := newCampaignClient(name, i < 2, tg.fixAddrs(), seed+uint64(i))
+		c := newCampaignClient(name, i < resets, tg.fixAddrs(), seed+uint64(i))
 		c.start(40 * time.Millisecond) // 25 messages/s each, 100 in all
 		clients = append(clients, c)
 		defer c.close()
