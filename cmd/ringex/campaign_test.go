@@ -234,10 +234,11 @@ func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string
 		defer c.close()
 	}
 	started := time.Now()
-	before := make([]int, len(clients)) // logons before the current process started
+	before := make([]int, len(clients)) // each broker's logons when the last kill dropped it; -1: it did not
 	for k := range kills {
 		if rng.IntN(8) == 0 {
-			// Now and then during recovery, before the brokers are back.
+			// Now and then before the brokers are back (a single node:
+			// during its recovery).
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 		} else {
 			awaitLogons(t, clients, before)
@@ -312,7 +313,7 @@ func drainCampaign(t *testing.T, clients []*campaignClient) int64 {
 	for _, c := range clients {
 		c.stopSending()
 	}
-	<-time.After(100 * time.Millisecond) // a send under way finishes
+	time.Sleep(100 * time.Millisecond) // a send under way finishes
 	drain := int64(0)
 	deadline := time.Now().Add(60 * time.Second)
 	for _, c := range clients {
