@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean acceptance-data bench peer
+.PHONY: help build run test vet clean acceptance-data bench peer campaign
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ vet: ## go vet and gofmt check
 test: vet ## run every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
+
+campaign: ## delivery campaign (about 4 minutes): 100 SIGKILLs of a single node, then 100 of a pair's nodes, under a mixed FIX load; every broker's reports checked against the journal (KILLS=N)
+	RINGEX_CAMPAIGN_KILLS=$(or $(KILLS),100) $(GO) test -count=1 -run TestCampaign -v -timeout 60m ./cmd/ringex/
 
 # Where `make acceptance-data` copies the QuickFIX acceptance scenarios from.
 ACCEPTANCE_SRC ?= ../shared/fix-acceptance
