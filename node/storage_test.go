@@ -19,7 +19,9 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/replica"
 )
 
 // TestDataDirDeletedStopsTheNode: the data folder removed while the
@@ -285,6 +287,78 @@ func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
 	f := expect(t, "new after the loss", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "AFTER", tag.ExecType: "0"})
 	if id, _ := strconv.Atoi(f[tag.OrderID]); id <= maxOrderID {
 		t.Fatalf("OrderID %d given again: the broker has seen OrderIDs up to %d", id, maxOrderID)
+	}
+}
+
+// TestLostRecordsMarkersAndTheStandby: a sync primary's last 3 records
+// (acknowledged: its standby had made them durable first) are zeroed; the
+// operator starts it with startFromLastGood, and it journals markers at
+// those seqs (node/missing.go). Its standby still holds the real records
+// at the same seqs, in the same epoch. When the standby follows again the
+// two journals must not hold different records at the same seq with both
+// running on (determinism: one history). Either the standby's records are
+// taken, or the standby is told it diverged from the first lost seq on and
+// stops (Run then sets its copies aside and follows again).
+func TestLostRecordsMarkersAndTheStandby(t *testing.T) {
+	var logs logLines
+	dirP, dirS := t.TempDir(), t.TempDir()
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.Replication.Listen = "127.0.0.1:0"
+	p, _ := startRepl(t, cfgP, &logs)
+	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
+	s, _ := startRepl(t, cfgS, &logs)
+	trade(t, p, "A", 20)
+	waitUntil(t, "the standby has every record", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(p) >= 20 })
+	last := lastSeq(p)
+	s.Stop()
+	p.Stop()
+
+	zeroLastRecords(t, filepath.Join(dirP, "journal"), 3)
+	cfgP.Journal.StartFromLastGood = true
+	cfgP.Replication.Listen = p.ReplicationAddr().String() // the standby's primary address
+	p, _ = startRepl(t, cfgP, &logs)
+	defer p.Stop()
+	s, _ = startRepl(t, cfgS, &logs)
+	defer s.Stop()
+	trade(t, p, "B", 10)
+	toldDiverged := func() {
+		t.Logf("the standby stopped: %v", s.FailErr())
+		var div *replica.DivergedError
+		if !errors.As(s.FailErr(), &div) || div.Keep != last-3 {
+			t.Errorf("the standby stopped, but not told it diverges after seq %d, before the first lost record: %v", last-3, s.FailErr())
+		}
+	}
+	// Until the standby has followed past the lost seqs to the primary's
+	// end, or stopped: a primary still at the markers' end proves nothing.
+	deadline := time.Now().Add(wait)
+	for (lastSeq(p) <= last || lastSeq(s) < lastSeq(p)) && time.Now().Before(deadline) {
+		select {
+		case <-s.Done():
+			toldDiverged()
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	var differ []int64
+	recs := map[int64][]byte{}
+	journal.Read(filepath.Join(dirP, "journal"), last-2, func(seq int64, r []byte) error {
+		recs[seq] = bytes.Clone(r)
+		return nil
+	})
+	journal.Read(filepath.Join(dirS, "journal"), last-2, func(seq int64, r []byte) error {
+		if seq <= last && !bytes.Equal(recs[seq], r) {
+			differ = append(differ, seq)
+		}
+		return nil
+	})
+	select {
+	case <-s.Done():
+		toldDiverged()
+		return
+	default:
+	}
+	if len(differ) > 0 {
+		t.Fatalf("primary (at %d) and standby (at %d) both run on, in sync, with different records at seqs %v: the primary journaled markers where its standby holds the acknowledged records", lastSeq(p), lastSeq(s), differ)
 	}
 }
 
