@@ -88,17 +88,17 @@ func Verify(o VerifyOptions) (*Report, error) {
 		}
 	}
 	v := &verifier{o: o, src: src, r: r, cfg: o.Venue.EngineConfig(), otherP: map[int]int64{}}
-	// Before the records: beside a live node the mark only ever names
-	// records already written.
-	if v.durable, err = journal.DurableSeq(o.Dir); err != nil {
-		r.Notes = append(r.Notes, err.Error()+" (the node starts without it)")
-	}
 	p := o.Partitions
 	if p == 0 {
 		p = o.Venue.Partitions
 	}
 	v.checkSnapshots()
 	v.checkCopies()
+	// Before the records: beside a live node the mark only ever names
+	// records already written.
+	if v.durable, err = journal.DurableSeq(o.Dir); err != nil {
+		r.Notes = append(r.Notes, err.Error()+" (the node starts without it)")
+	}
 	if v.pass(p, 0, true) {
 		for _, q := range slices.Sorted(mapsKeys(v.otherP)) {
 			if q != p {
@@ -133,8 +133,8 @@ type verifier struct {
 	snapP            map[int64]int // snapshot seq -> its partition count, for sound snapshots
 	kinds            [256]int64
 	symbols, brokers []int64       // commands per id
-	durable          int64         // the journal's DURABLE mark: 0 when none
 	otherP           map[int]int64 // partition counts met in checkpoints and snapshots -> last seq they need
+	durable          int64         // the journal's DURABLE mark: 0 when none
 }
 
 // checkSnapshots checks each snapshot file on its own: sound file, state
