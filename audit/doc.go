@@ -6,7 +6,8 @@
 // audit owns reading a journal offline and replaying it into the matcher:
 // verification (CRC and continuity through journal.Scan, of every copy the
 // journal keeps, every checkpoint's
-// state hash, every snapshot), the audit trail (every command and every
+// state hash, every snapshot, and an end at or after the journal's DURABLE
+// mark, journal.DurableSeq, as the node requires to start), the audit trail (every command and every
 // event it caused), the depth of book at a seq or a time, the diff of two
 // journals, and the command line of `ringex replay`. It refuses to write:
 // no journal, snapshot or config file is ever modified. It knows nothing of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -93,6 +94,11 @@ func Verify(o VerifyOptions) (*Report, error) {
 	}
 	v.checkSnapshots()
 	v.checkCopies()
+	// Before the records: beside a live node the mark only ever names
+	// records already written.
+	if v.durable, err = journal.DurableSeq(o.Dir); err != nil {
+		r.Notes = append(r.Notes, err.Error()+" (the node starts without it)")
+	}
 	if v.pass(p, 0, true) {
 		for _, q := range slices.Sorted(mapsKeys(v.otherP)) {
 			if q != p {
@@ -128,6 +134,7 @@ type verifier struct {
 	kinds            [256]int64
 	symbols, brokers []int64       // commands per id
 	otherP           map[int]int64 // partition counts met in checkpoints and snapshots -> last seq they need
+	durable          int64         // the journal's DURABLE mark: 0 when none
 }
 
 // checkSnapshots checks each snapshot file on its own: sound file, state
@@ -237,6 +244,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 	}
 	if primary {
 		v.checkTail(tail, lastSeq)
+		v.checkDurable(lastSeq)
 		if n := len(pending); n > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%d checkpoint(s) have no hash record yet (the node stopped before writing it)", n))
 		}
@@ -366,6 +374,19 @@ func (v *verifier) checkTail(tail journal.Tail, lastSeq int64) {
 		return
 	}
 	v.r.problem(Problem{File: tail.File, Offset: tail.Offset, Seq: lastSeq + 1, What: what + " (--allow-torn-tail accepts it)"})
+}
+
+// checkDurable reports records the DURABLE mark says were durable (so
+// possibly acknowledged) and the journal no longer holds: the node refuses
+// to start on such a journal (journal.DurableName), so verify does not call
+// it OK either.
+func (v *verifier) checkDurable(lastSeq int64) {
+	if v.durable <= lastSeq {
+		return
+	}
+	v.r.problem(Problem{File: filepath.Join(v.o.Dir, journal.DurableName), Offset: -1, Seq: lastSeq + 1, What: fmt.Sprintf(
+		"the journal ends at seq %d, but its DURABLE mark shows seqs up to %d were durable (fsynced, possibly acknowledged): records %d..%d are missing, and the node refuses to start (journal.startFromLastGood starts it without them)",
+		lastSeq, v.durable, lastSeq+1, v.durable)})
 }
 
 // checkCopies checks the copies that replay passes over, as the node would

@@ -59,7 +59,7 @@
 //     record, a zeroed or garbled end), past the last record a Commit made
 //     durable (DURABLE, or the newest snapshot, says which: a journal that
 //     ends below it lost durable records, and Open refuses that as
-//     corruption). This is what a crash mid-write leaves.
+//     corruption; DurableSeq lets a reader hold the journal to it too). This is what a crash mid-write leaves.
 //     Open truncates the segment at the last whole record and logs the bytes
 //     dropped; Read stops there without error. A damaged final record looks
 //     exactly like a torn write and is treated as one.
@@ -121,7 +121,9 @@
 // Commit fstats the active segment and the folder (held open), and a link
 // count of 0 (the folder deleted while running) fails the journal before
 // the batch counts as durable. A segment rolls (create, one extra fsync of
-// the folder) before a batch that would take it past SegmentBytes.
+// the folder) before a batch that would take it past SegmentBytes; the
+// outgoing segment's link count is checked first, so one deleted since the
+// last Commit fails the journal instead of being sealed.
 //
 // # Cold storage and retention
 //

@@ -2,7 +2,9 @@ package journal
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -42,15 +44,46 @@ func openDurable(dir string, logf func(string, ...any)) (*durableMark, int64, er
 	}
 	m := &durableMark{f: f}
 	n, _ := f.ReadAt(m.buf[:], 0)
-	if n < len(m.buf) {
-		return m, 0, nil
-	}
-	v, check := binary.LittleEndian.Uint64(m.buf[:8]), binary.LittleEndian.Uint64(m.buf[8:])
-	if v != ^check || v > 1<<62 {
+	seq, ok := parseMark(m.buf[:n])
+	if !ok {
 		logf("journal: %s is damaged; it is not used to tell lost durable records from a torn tail this time", path)
-		return m, 0, nil
 	}
-	return m, int64(v), nil
+	return m, seq, nil
+}
+
+// parseMark reads a DURABLE file's bytes: 0 for a new (short) file; ok is
+// false when the seq and its complement disagree (the mark proves nothing).
+func parseMark(b []byte) (seq int64, ok bool) {
+	if len(b) < 16 {
+		return 0, true
+	}
+	v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
+	if v != ^check || v > 1<<62 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// DurableSeq reads the DURABLE mark of the journal in dir without changing
+// anything: the highest seq a Commit made durable, 0 when there is no mark.
+// A journal that ends below it lost durable records, and Open refuses it
+// (see DurableName). A damaged mark is an error; Open passes it over (it
+// proves nothing). A reader beside a live Journal reads the mark before
+// the records: the mark is only written after them.
+func DurableSeq(dir string) (int64, error) {
+	path := filepath.Join(dir, DurableName)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	seq, ok := parseMark(b)
+	if !ok {
+		return 0, fmt.Errorf("journal: %s is damaged (its seq and complement disagree): it says nothing about which records were durable", path)
+	}
+	return seq, nil
 }
 
 // write records seq as durable. Hot path (once per Commit): one pwrite of

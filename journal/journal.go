@@ -279,13 +279,17 @@ func (j *Journal) Commit() error {
 // bytes went to an inode no restart can find, so the batch is not durable.
 // Two fstats per Commit, not per record.
 func (j *Journal) checkLinked() error {
-	for _, f := range [2]*os.File{j.f, j.dir} {
+	for i, f := range [2]*os.File{j.f, j.dir} {
 		gone, err := unlinked(f, &j.stat)
 		if err != nil {
 			return fmt.Errorf("fstat %s: %w", f.Name(), err)
 		}
 		if gone {
-			return fmt.Errorf("%s was deleted while open (link count 0): records from seq %d on are not durable", f.Name(), j.durable.Load()+1)
+			from := j.durable.Load() + 1
+			if i == 0 {
+				from = j.segFirst // the segment's durable records went with it
+			}
+			return fmt.Errorf("%s was deleted while open (link count 0): records from seq %d on are not durable", f.Name(), from)
 		}
 	}
 	return nil
@@ -308,9 +312,14 @@ func (j *Journal) sync() error {
 }
 
 // roll seals the active segment (already durable: every Commit synced it)
-// and creates the next one, whose first record will be first.
+// and creates the next one, whose first record will be first. A segment
+// deleted since the last Commit is not sealed: its records are gone, and
+// going on in a new segment would leave a hole only the next start finds.
 func (j *Journal) roll(first int64) error {
 	if j.f != nil {
+		if err := j.checkLinked(); err != nil {
+			return err
+		}
 		if j.opts.Sync == SyncNone {
 			if err := j.datasync(j.f); err != nil {
 				return fmt.Errorf("fsync %s: %w", j.f.Name(), err)

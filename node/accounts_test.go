@@ -1,8 +1,10 @@
 package node_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
@@ -11,6 +13,7 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/replica"
 )
 
 // venueWith is the default venue on dir and addr with the sessions named,
@@ -227,5 +230,69 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
 	if !logs.has("bound 1 account(s)") {
 		t.Error("the promoted standby did not log binding BROKER03")
+	}
+}
+
+// TestFailedAutomaticPromotionStopsTheNode: a standby whose sessions
+// contradict the journal's account bindings (here swapped) cannot be
+// promoted (accounts.go refuses it). When its primary dies and the
+// standby's automatic failover tries, the promotion fails; the node must
+// then stop on its own (Done), so that `ringex serve` (node.Run) exits
+// non-zero naming why, instead of running on as a failed node that is
+// neither standby nor primary.
+func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+
+	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS.FIX.Sessions = venueWith("", "", "BROKER02", "BROKER01").FIX.Sessions
+	cfgS.Replication.FailoverMs = 200
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	served := make(chan *node.Node, 4)
+	ran := make(chan error, 1)
+	go func() {
+		ran <- node.Run(ctx, cfgS, node.RunOptions{Options: node.Options{Logf: func(f string, a ...any) { t.Logf("S: "+f, a...) }},
+			Serving: func(n *node.Node) func() { served <- n; return func() {} }})
+	}()
+	var s *node.Node
+	select {
+	case s = <-served:
+	case err := <-ran:
+		t.Fatalf("the standby did not start: %v", err)
+	case <-time.After(wait):
+		t.Fatal("the standby did not start")
+	}
+	waitUntil(t, "the standby has the bindings", func() bool {
+		st, _ := s.ReplicationStats()
+		return st.InSync && lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2
+	})
+	st, _ := p.ReplicationStats()
+	p.Stop() // the primary dies; the standby promotes itself and is refused
+
+	select {
+	case err := <-ran:
+		if err == nil {
+			t.Fatal("Run returned nil after a failed promotion")
+		}
+		t.Logf("Run ended: %v", err)
+	case <-time.After(2 * wait):
+		t.Fatalf("the standby's promotion failed (node error: %v), but the node neither stopped on its own (Done) nor served: node.Run still runs", s.Err())
+	}
+	// Refused before anything changed: no epoch of its own began, so the
+	// standby can follow again once its config is put right.
+	h, err := replica.LoadHistory(cfgS.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Current() != st.Epoch {
+		t.Errorf("the refused standby is at epoch %d, its primary was at %d: the promotion began an epoch before the account check", h.Current(), st.Epoch)
 	}
 }

@@ -14,6 +14,17 @@ import (
 // checkpoint hash naming no checkpoint (OrderID 0, Qty 0 partitions):
 // engines apply nothing, replay and the publish stage pass it over, and it
 // has no event. Runs before the pipeline starts. A standby journals none.
+//
+// A replicated primary first begins an epoch at the first lost seq: its
+// standby may hold the lost records at those seqs, under the epoch both
+// had. The new epoch tells it, at its next hello, that the two journals
+// part there (replica.DivergedError): it sets its copies aside and takes
+// the markers, instead of following on with other records at the same
+// seqs. (Taking the records from the standby instead would need the
+// replication stream to run the other way; an operator who wants them
+// starts that standby as primary rather than this node from its last good
+// record.) The epoch is begun before the markers, so a crash between the
+// two begins it again at the next start.
 func (n *Node) journalMissing() error {
 	first, last := n.journal.Missing()
 	if last == 0 {
@@ -24,6 +35,13 @@ func (n *Node) journalMissing() error {
 		// from the end of its journal, and markers would diverge from them.
 		n.logf("ringex: the standby's journal lost seqs %d..%d; it follows its primary from seq %d and gets them again", first, last, first)
 		return nil
+	}
+	if n.repl != nil {
+		epoch, err := n.repl.history.Begin(first)
+		if err != nil {
+			return fmt.Errorf("begin an epoch at lost seq %d: %w", first, err)
+		}
+		n.logf("ringex: epoch %d begins at the lost seq %d: a standby holding other records from there is told it diverged", epoch, first)
 	}
 	var buf [matcher.CommandSize]byte
 	for seq := first; seq <= last; seq++ {

@@ -121,11 +121,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
-		gwOpts, err := gatewayOptions(cfg, n.logf)
-		gwOpts.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
-		if err == nil {
-			n.gateway, err = gateway.New(gwOpts, n)
-		}
+		var err error
+		n.gateway, err = n.newGateway()
 		if err == nil {
 			err = n.rememberClOrdIDs(n.gateway)
 		}
@@ -480,6 +477,17 @@ func EngineConfig(cfg config.Config) matcher.Config {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
 	return matcher.Config{Symbols: specs}
+}
+
+// newGateway builds the FIX gateway of a node that serves (at start or on
+// a promotion): a session store that fails halts the node.
+func (n *Node) newGateway() (*gateway.Gateway, error) {
+	o, err := gatewayOptions(n.cfg, n.logf)
+	if err != nil {
+		return nil, err
+	}
+	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
+	return gateway.New(o, n)
 }
 
 func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/matcher"
 )
 
 // watchPrimary promotes a standby whose primary has been silent for
@@ -37,14 +37,19 @@ func (n *Node) watchPrimary() {
 			continue
 		}
 		n.logf("ringex: FAILOVER: no frame from the primary %s for %v (failoverMs %d): promoting", rc.Primary, silent.Round(time.Millisecond), rc.FailoverMs)
-		go n.Promote() // Promote stops this watcher
+		go n.Promote() // Promote stops this watcher; if it fails, it stops the node (Done)
 		return
 	}
 }
 
 // Promote turns a standby into the primary: it stops following, lets the
-// pipeline finish what was received, begins a new epoch, opens its
-// replication port and then the FIX acceptor. It returns the new epoch.
+// pipeline finish what was received, checks the configured sessions against
+// the journal's account bindings, begins a new epoch, opens its
+// replication port and then the FIX acceptor. It returns the new epoch. A
+// promotion that fails once the standby has stopped following (or on a
+// standby that already failed) leaves a node that is neither standby nor
+// primary: it stops on its own (Done, FailErr), so that Run ends with the
+// error.
 func (n *Node) Promote() (uint64, error) {
 	r := n.repl
 	if r == nil {
@@ -56,7 +61,7 @@ func (n *Node) Promote() (uint64, error) {
 		return r.history.Current(), errors.New("this node is already the primary")
 	}
 	if n.ring.Err() != nil {
-		return 0, fmt.Errorf("this standby has stopped: %w", n.ring.Err())
+		return n.promotionFailed(fmt.Errorf("this standby has stopped: %w", n.ring.Err()))
 	}
 	start := time.Now()
 	select {
@@ -69,12 +74,21 @@ func (n *Node) Promote() (uint64, error) {
 	last := r.followed.Load()
 	for r.published.Load() < last {
 		if err := n.ring.Err(); err != nil {
-			return 0, fmt.Errorf("promotion: the pipeline failed: %w", err)
+			return n.promotionFailed(fmt.Errorf("promotion: the pipeline failed: %w", err))
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
 	if got := n.journal.LastSeq(); got != last {
-		return 0, fmt.Errorf("promotion: journal ends at %d, applied to %d", got, last)
+		return n.promotionFailed(fmt.Errorf("promotion: journal ends at %d, applied to %d", got, last))
+	}
+	// The engines are quiet now (checkAccounts reads them), and no epoch,
+	// sender or session has changed yet.
+	var toBind []matcher.AccountBinding
+	if n.opts.Publisher == nil {
+		var err error
+		if toBind, err = n.checkAccounts(); err != nil {
+			return n.promotionFailed(fmt.Errorf("promotion refused: %w", err))
+		}
 	}
 	// The sender opens while the node still counts as following: the ring
 	// is drained, and nothing else submits until following is false (the
@@ -83,15 +97,13 @@ func (n *Node) Promote() (uint64, error) {
 	// batch would be handed to a sender that expects the checkpoint's seq:
 	// the replicate handler would panic and the new primary stop.
 	if err := n.startSender(true); err != nil {
-		n.fail(err)
-		return 0, err
+		return n.promotionFailed(err)
 	}
 	n.following.Store(false)
 	plan := n.unpublished()
 	if n.opts.Publisher == nil {
-		if err := n.openGateway(plan, last); err != nil {
-			n.fail(err)
-			return 0, err
+		if err := n.openGateway(plan, last, toBind); err != nil {
+			return n.promotionFailed(err)
 		}
 	} else {
 		p := n.opts.Publisher
@@ -106,6 +118,14 @@ func (n *Node) Promote() (uint64, error) {
 	return epoch, nil
 }
 
+// promotionFailed stops the pipeline and the node on its own with err
+// (Done, FailErr) and returns it.
+func (n *Node) promotionFailed(err error) (uint64, error) {
+	n.fail(err)
+	n.repl.stopOnItsOwn(err)
+	return 0, err
+}
+
 // openGateway opens the FIX acceptor of a promoted standby whose last
 // command is seq last. Session stores are not replicated: a store this
 // node kept from an earlier term as primary is stale, so it is moved aside
@@ -113,11 +133,9 @@ func (n *Node) Promote() (uint64, error) {
 // ResetSeqNumFlag=Y; see the README). The reports of plan (see
 // gateway.ResendOnLogon) are resent to each session after its next Logon,
 // those rebuilt from the journal as soon as they are (rebuildReports).
-func (n *Node) openGateway(plan resendPlan, last int64) error {
-	toBind, err := n.checkAccounts() // before anything changes
-	if err != nil {
-		return err
-	}
+// toBind are the account bindings to journal before FIX opens
+// (checkAccounts, which Promote ran before the epoch began).
+func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.AccountBinding) error {
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -127,11 +145,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
 		pruneStaleStores(n.cfg.DataDir, n.logf)
 	}
-	gwOpts, err := gatewayOptions(n.cfg, n.logf)
-	if err != nil {
-		return err
-	}
-	g, err := gateway.New(gwOpts, n)
+	g, err := n.newGateway()
 	if err != nil {
 		return err
 	}

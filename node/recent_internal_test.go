@@ -40,3 +40,31 @@ func TestRecentEventsKeepsTheLatest(t *testing.T) {
 		t.Errorf("add allocates %v times", allocs)
 	}
 }
+
+// TestRecentEventsNothingLostBeforeAnyPublishedSeq: a standby promoted
+// before it heard a published seq (-1) on a fresh journal, its buffer
+// never full: nothing was overwritten, so nothing is rebuilt from the
+// journal and every kept event is resent.
+func TestRecentEventsNothingLostBeforeAnyPublishedSeq(t *testing.T) {
+	r := newRecentEvents(4, 3) // accounts 0..2
+	for seq := int64(1); seq <= 3; seq++ {
+		r.add(&matcher.Event{Seq: seq, Account: 1})
+	}
+	for a := uint32(0); a <= 2; a++ {
+		if r.lostAfter(a, -1) {
+			t.Errorf("account %d: lostAfter(-1) with nothing overwritten", a)
+		}
+	}
+	if evs, whole := r.after(-1); len(evs) != 3 || !whole {
+		t.Errorf("after(-1): %d events (whole %v), want 3 (whole true)", len(evs), whole)
+	}
+	for seq := int64(4); seq <= 5; seq++ { // seq 1, account 1's, falls out
+		r.add(&matcher.Event{Seq: seq, Account: 2})
+	}
+	if !r.lostAfter(1, -1) || r.lostAfter(2, -1) {
+		t.Errorf("after account 1's event of seq 1 fell out: lostAfter(1, -1) %v, lostAfter(2, -1) %v; want true, false", r.lostAfter(1, -1), r.lostAfter(2, -1))
+	}
+	if _, whole := r.after(-1); whole {
+		t.Error("after(-1) whole although seq 1 fell out")
+	}
+}

@@ -140,8 +140,8 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 // Done is closed when the node stopped on its own: its journal or a FIX
 // session store failed (halt); a standby that diverged from its primary,
 // was refused by it, or failed to journal or apply; a primary that stepped
-// down for the primary serving at its peer (replica.StepDownError).
-// FailErr says which.
+// down for the primary serving at its peer (replica.StepDownError); a
+// promotion that failed (Promote). FailErr says which.
 func (n *Node) Done() <-chan struct{} {
 	if n.repl == nil {
 		return n.halted

@@ -64,19 +64,22 @@ func (r *recentEvents) add(ev *matcher.Event) {
 
 // after returns a copy, in order, of the events kept of commands with seq >
 // from, and whether the buffer still held all of them (false when events
-// of such commands were overwritten). Cold path.
+// of such commands were overwritten). A from below 0 (no published seq
+// heard yet) asks for every event. Cold path.
 func (r *recentEvents) after(from int64) (evs []matcher.Event, whole bool) {
 	for c := max(0, r.count-int64(len(r.evs))); c < r.count; c++ {
 		if ev := &r.evs[c&r.mask]; ev.Seq > from {
 			evs = append(evs, *ev)
 		}
 	}
-	return evs, r.lostSeq <= from
+	return evs, r.lostSeq <= max(from, 0) // lostSeq 0: none overwritten
 }
 
 // lostAfter reports whether an event of account of a command after seq
-// from was overwritten.
+// from was overwritten. A seq is at least 1, and 0 says none was: a from
+// below 0 (no published seq heard) asks the same as 0.
 func (r *recentEvents) lostAfter(account uint32, from int64) bool {
+	from = max(from, 0)
 	if int(account) < len(r.lost) {
 		return r.lost[account] > from
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/replica"
 )
 
 // TestDataDirDeletedStopsTheNode: the data folder removed while the
@@ -144,6 +147,98 @@ func TestFullFIXStoreStopsAcknowledging(t *testing.T) {
 	}
 }
 
+// TestPromotedPrimaryStopsOnAFullFIXStore: a standby promoted to primary
+// opens its FIX gateway in openGateway. Its session stores' disk fills: as
+// on a node started as primary (TestFullFIXStoreStopsAcknowledging), the
+// node must stop on its own (Done) naming the store, not go on
+// acknowledging other brokers' orders. The standby's data folder is a small
+// tmpfs; its journal folder is a symlink to the ordinary disk, so only the
+// FIX stores run out of room (root only).
+func TestPromotedPrimaryStopsOnAFullFIXStore(t *testing.T) {
+	dirP := t.TempDir()
+	var logP, logS logLines
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { logP.logf(f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+
+	base := t.TempDir()
+	dataS := filepath.Join(base, "data")
+	if err := os.MkdirAll(dataS, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dataS, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("needs a tmpfs mount (root): %v", err)
+	}
+	defer syscall.Unmount(dataS, syscall.MNT_DETACH)
+	realJournal := filepath.Join(base, "journal")
+	if err := os.MkdirAll(realJournal, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(realJournal, filepath.Join(dataS, "journal")); err != nil {
+		t.Fatal(err)
+	}
+	cfgS := replCfg(dataS, "standby", p.ReplicationAddr().String())
+	cfgS.Replication.Mode = config.ModeAsync // the promoted node serves alone
+	cfgS.Replication.OnStandbyLost = config.LostAsync
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
+	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	waitUntil(t, "the standby follows", func() bool { st, _ := s.ReplicationStats(); return st.InSync })
+	failOver(t, p, s)
+
+	b1 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	order := func(i int) {
+		b1.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "0")
+	}
+	order(0)
+	expect(t, "order before the disk is full", b1.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "O0", tag.ExecType: "0"})
+	fillDisk(t, filepath.Join(dataS, "filler"))
+
+	halted, answered := false, 0
+	for i := 1; i <= 200 && !halted; i++ {
+		order(i)
+		deadline := time.Now().Add(2 * time.Second)
+		got := false
+		for !got && !halted && time.Now().Before(deadline) {
+			select {
+			case <-s.Done():
+				halted = true
+			case <-time.After(10 * time.Millisecond):
+			}
+			if len(b1.Drain()) > 0 {
+				got = true
+				answered++
+			}
+		}
+		if !got && !halted {
+			break // the session's store failed: it sends nothing more
+		}
+	}
+	if !halted {
+		select {
+		case <-s.Done():
+			halted = true
+		case <-time.After(wait):
+		}
+	}
+	if !halted {
+		t.Fatalf("the promoted primary's FIX session store is full (BROKER01 got %d answers, then none), but the node did not stop: Done not closed, FailErr %v", answered, s.FailErr())
+	}
+	if err := s.FailErr(); err == nil || !strings.Contains(err.Error(), "FIX session store") {
+		t.Errorf("the promoted primary stopped, but FailErr does not name the FIX session store: %v", err)
+	}
+}
+
 // fillDisk writes to path until the file system is full.
 func fillDisk(t *testing.T, path string) {
 	t.Helper()
@@ -207,6 +302,78 @@ func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
 	f := expect(t, "new after the loss", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "AFTER", tag.ExecType: "0"})
 	if id, _ := strconv.Atoi(f[tag.OrderID]); id <= maxOrderID {
 		t.Fatalf("OrderID %d given again: the broker has seen OrderIDs up to %d", id, maxOrderID)
+	}
+}
+
+// TestLostRecordsMarkersAndTheStandby: a sync primary's last 3 records
+// (acknowledged: its standby had made them durable first) are zeroed; the
+// operator starts it with startFromLastGood, and it journals markers at
+// those seqs (node/missing.go). Its standby still holds the real records
+// at the same seqs, in the same epoch. When the standby follows again the
+// two journals must not hold different records at the same seq with both
+// running on (determinism: one history). Either the standby's records are
+// taken, or the standby is told it diverged from the first lost seq on and
+// stops (Run then sets its copies aside and follows again).
+func TestLostRecordsMarkersAndTheStandby(t *testing.T) {
+	var logs logLines
+	dirP, dirS := t.TempDir(), t.TempDir()
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.Replication.Listen = "127.0.0.1:0"
+	p, _ := startRepl(t, cfgP, &logs)
+	cfgS := replCfg(dirS, "standby", p.ReplicationAddr().String())
+	s, _ := startRepl(t, cfgS, &logs)
+	trade(t, p, "A", 20)
+	waitUntil(t, "the standby has every record", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(p) >= 20 })
+	last := lastSeq(p)
+	s.Stop()
+	p.Stop()
+
+	zeroLastRecords(t, filepath.Join(dirP, "journal"), 3)
+	cfgP.Journal.StartFromLastGood = true
+	cfgP.Replication.Listen = p.ReplicationAddr().String() // the standby's primary address
+	p, _ = startRepl(t, cfgP, &logs)
+	defer p.Stop()
+	s, _ = startRepl(t, cfgS, &logs)
+	defer s.Stop()
+	trade(t, p, "B", 10)
+	toldDiverged := func() {
+		t.Logf("the standby stopped: %v", s.FailErr())
+		var div *replica.DivergedError
+		if !errors.As(s.FailErr(), &div) || div.Keep != last-3 {
+			t.Errorf("the standby stopped, but not told it diverges after seq %d, before the first lost record: %v", last-3, s.FailErr())
+		}
+	}
+	// Until the standby has followed past the lost seqs to the primary's
+	// end, or stopped: a primary still at the markers' end proves nothing.
+	deadline := time.Now().Add(wait)
+	for (lastSeq(p) <= last || lastSeq(s) < lastSeq(p)) && time.Now().Before(deadline) {
+		select {
+		case <-s.Done():
+			toldDiverged()
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	var differ []int64
+	recs := map[int64][]byte{}
+	journal.Read(filepath.Join(dirP, "journal"), last-2, func(seq int64, r []byte) error {
+		recs[seq] = bytes.Clone(r)
+		return nil
+	})
+	journal.Read(filepath.Join(dirS, "journal"), last-2, func(seq int64, r []byte) error {
+		if seq <= last && !bytes.Equal(recs[seq], r) {
+			differ = append(differ, seq)
+		}
+		return nil
+	})
+	select {
+	case <-s.Done():
+		toldDiverged()
+		return
+	default:
+	}
+	if len(differ) > 0 {
+		t.Fatalf("primary (at %d) and standby (at %d) both run on, in sync, with different records at seqs %v: the primary journaled markers where its standby holds the acknowledged records", lastSeq(p), lastSeq(s), differ)
 	}
 }
 
