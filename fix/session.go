@@ -55,6 +55,7 @@ type Session struct {
 	done       chan struct{}
 	writerDone chan struct{}
 	lastSentNs atomic.Int64
+	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
 	resendBuf  []byte
 	resendMsg  Message
 	delivery   delivery
@@ -492,3 +493,7 @@ func (s *Session) encodeResent(dst []byte, m *Message, now time.Time, ts []byte)
 func fieldStart(m *Message, i int) int {
 	return int(m.fields[i-1].end) + 1
 }
+
+// ResendRequests is how many ResendRequests the counterparty has sent on
+// this session since the acceptor started.
+func (s *Session) ResendRequests() int64 { return s.resendReqs.Load() }

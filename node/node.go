@@ -75,6 +75,8 @@ type Node struct {
 	// pipeline is drained (endDayLeftOpen).
 	dayOpenNs int64
 	lat       latency // the node's own latency log line (latency.go)
+
+	obs observer // what Status reads beyond the stages' own figures (observe.go)
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -95,6 +97,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
+	n.initObserver()
 	if err := n.setupReplication(); err != nil {
 		return nil, err
 	}
@@ -127,6 +130,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			n.switcher.to.Store(&p)
 		}
 		n.publisher = &n.switcher
+	}
+	if n.obs.counting {
+		n.publisher = &countingPublisher{next: n.publisher, b: &n.obs.batch}
 	}
 	n.ring.Start()
 	n.startCheckpointer()

@@ -121,7 +121,9 @@ func (n *Node) replicateBatch(lo, hi int64) {
 			return
 		}
 	}
+	start := time.Now()
 	n.awaitStandby(s, last)
+	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
 // awaitStandby holds the batch ending at last until the standby has it.
@@ -157,6 +159,9 @@ func (h *matchHandler) Handle(lo, hi int64) {
 	count := len(h.node.partitions)
 	for seq := lo; seq <= hi; seq++ {
 		h.part.match(h.node.ring.Slot(seq), seq, count)
+	}
+	if h.node.obs.counting {
+		h.node.endMatchBatch(h.part, lo, hi)
 	}
 }
 
@@ -204,6 +209,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 	}
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
+	}
+	if n.obs.counting {
+		n.endPublishBatch(lo, hi)
 	}
 	if n.repl != nil {
 		// The Sender's heartbeats tell the standby (Promote).

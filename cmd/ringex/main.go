@@ -95,6 +95,7 @@ func serve(args []string, out io.Writer) int {
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
+	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
@@ -161,7 +162,7 @@ Flags:
 		cfg.FIX.Listen = *listen
 	}
 	for _, o := range []struct{ flag, to *string }{{role, &cfg.Replication.Role}, {primary, &cfg.Replication.Primary},
-		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}} {
+		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}, {httpListen, &cfg.HTTP.Listen}} {
 		if *o.flag != "" {
 			*o.to = *o.flag
 		}
@@ -179,7 +180,9 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return serveAdmin(cfg, n) }})
+	w := openWeb(cfg)
+	defer w.close()
+	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
 	if err != nil {
 		log.Printf("ringex: %v", err)
 		return 1
