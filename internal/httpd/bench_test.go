@@ -1,0 +1,141 @@
+package httpd_test
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/httpd"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// countSink is the benchmark's publisher: it counts the events of the
+// publish stage and remembers the last command's seq it saw.
+type countSink struct{ events, lastSeq atomic.Int64 }
+
+func (s *countSink) Publish(ev *matcher.Event) {
+	s.events.Add(1)
+	s.lastSeq.Store(ev.Seq)
+}
+
+// BenchmarkPipelineMetrics compares the ring pipeline's throughput with
+// metrics off (http.listen empty: the node counts nothing for them and
+// nothing scrapes) and on (the node's hot-path counters, and /metrics
+// scraped every scrapeBenchEvery, far more often than Prometheus's 15 s
+// default). Each op is one new order straight into the ring (no FIX),
+// brokers 1 and 2 crossing each other on 8 symbols, so every second order
+// trades. The journal does not fsync (sync none): an fsync per batch would
+// hide the CPU the counters cost. The two alternate (and which goes first
+// in a round alternates), benchRounds times each, b.N orders per turn on a
+// fresh node (-benchtime 500000x: about a third of a second a turn), so that a noisy machine
+// weighs on both alike; it reports each one's orders/s over all rounds
+// and the median over the rounds of the throughput metrics cost, in
+// percent of the throughput without them (the median: one round that a
+// neighbour's burst hit does not decide it).
+func BenchmarkPipelineMetrics(b *testing.B) {
+	var elapsed [2]time.Duration // off, on
+	costs := make([]float64, 0, benchRounds)
+	for r := range benchRounds {
+		var off, on time.Duration
+		if r%2 == 0 { // which goes first alternates too
+			off, on = runPipeline(b, false, b.N), runPipeline(b, true, b.N)
+		} else {
+			on, off = runPipeline(b, true, b.N), runPipeline(b, false, b.N)
+		}
+		elapsed[0] += off
+		elapsed[1] += on
+		costs = append(costs, 100*(1-off.Seconds()/on.Seconds())) // throughput lost, in % of off's
+	}
+	slices.Sort(costs)
+	orders := float64(b.N * benchRounds)
+	b.ReportMetric(orders/elapsed[0].Seconds(), "off_orders/s")
+	b.ReportMetric(orders/elapsed[1].Seconds(), "on_orders/s")
+	b.ReportMetric(costs[len(costs)/2], "median_cost_%")
+}
+
+const (
+	benchRounds      = 11
+	scrapeBenchEvery = 100 * time.Millisecond
+)
+
+// runPipeline starts a node, with metrics or without, sends it count new
+// orders and returns the time until the publish stage passed the last.
+func runPipeline(b *testing.B, metrics bool, count int) time.Duration {
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.Journal.Sync = "none"
+	cfg.Journal.Archive = false
+	cfg.Snapshot.EveryCommands, cfg.Snapshot.EverySec = 0, 0
+	cfg.Replication.Admin = ""
+	cfg.HTTP.Listen = ""
+	if metrics {
+		cfg.HTTP.Listen = "127.0.0.1:0"
+	}
+	sink := &countSink{}
+	n, err := node.Start(cfg, node.Options{Publisher: sink, Logf: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Stop()
+	if metrics {
+		defer scrapeEvery(b, n, scrapeBenchEvery)()
+	}
+	var cmd matcher.Command
+	start := time.Now()
+	for i := range count {
+		newOrder(&cmd, i)
+		if err := n.Submit(&cmd); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for sink.lastSeq.Load() < int64(count) { // a fresh journal: seqs 1 to count
+		time.Sleep(50 * time.Microsecond)
+	}
+	return time.Since(start)
+}
+
+// newOrder makes order i: a buy of broker 1 or a sell of broker 2 at the
+// same price, on symbol i/2 % 8, so each pair trades.
+func newOrder(cmd *matcher.Command, i int) {
+	*cmd = matcher.Command{Kind: matcher.KindNew, Account: uint32(1 + i%2), Symbol: uint32(1 + i/2%8),
+		Side: matcher.Side(1 + i%2), Type: matcher.Limit, TIF: matcher.GTC, Price: 10000, Qty: 1}
+	var digits [20]byte
+	copy(cmd.ClOrdID[:], strconv.AppendInt(digits[:0], int64(i), 10))
+}
+
+// scrapeEvery opens the endpoint on n and scrapes /metrics every d until
+// the returned function is called.
+func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
+	srv, err := httpd.Listen("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Attach(n)
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		url := "http://" + srv.Addr().String() + "/metrics"
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(d):
+			}
+			if res, err := http.Get(url); err == nil {
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		srv.Close()
+	}
+}
