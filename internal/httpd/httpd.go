@@ -45,6 +45,7 @@ type Server struct {
 	ln     net.Listener
 	srv    *http.Server
 	window *window
+	wake   chan struct{} // Attach: sample the new node now
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -55,7 +56,7 @@ func Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http endpoint %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, window: newWindow(), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{ln: ln, window: newWindow(), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{s}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -76,7 +77,13 @@ func Listen(addr string) (*Server, error) {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Attach makes src the node the endpoint reads from.
-func (s *Server) Attach(src Source) { s.src.Store(&src) }
+func (s *Server) Attach(src Source) {
+	s.src.Store(&src)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 // Detach leaves the endpoint without a node (it is stopping or
 // restarting in place): /readyz answers 503.

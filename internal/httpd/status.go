@@ -46,6 +46,8 @@ func (s *Server) sample() {
 		}
 		select {
 		case <-t.C:
+		case <-s.wake:
+			s.window.reset()
 		case <-s.stop:
 			return
 		}
