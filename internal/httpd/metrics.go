@@ -46,7 +46,12 @@ var (
 	dSnapshots  = desc("ringex_snapshot_duration_seconds", "Snapshot files written, and the time spent writing them.")
 )
 
+// metricNames are the names desc gave, for the test that docs/operations.md
+// lists them all.
+var metricNames []string
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
+	metricNames = append(metricNames, name)
 	return prometheus.NewDesc(name, help, labels, nil)
 }
 
