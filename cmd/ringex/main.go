@@ -96,6 +96,7 @@ func serve(args []string, out io.Writer) int {
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
+	logFormat := fs.String("log-format", "text", "log `format`: text (plain lines) or json (one slog JSON record a line)")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
@@ -145,6 +146,10 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(out, "ringex serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if err := setLogFormat(*logFormat, os.Stderr); err != nil {
+		fmt.Fprintf(out, "ringex serve: %v\n", err)
 		return 2
 	}
 	cfg := config.Default()
