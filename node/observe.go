@@ -180,7 +180,12 @@ func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
 	touched, mark := o.touched[p.index][:0], o.touchedMark[p.index]
 	count := len(n.partitions)
 	for seq := lo; seq <= hi; seq++ {
-		sym := n.ring.Slot(seq).cmd.Symbol
+		cmd := &n.ring.Slot(seq).cmd
+		if cmd.Kind == matcher.KindEndOfDay {
+			touched = touchAll(p, count, mark, touched) // Day orders expired in every book
+			continue
+		}
+		sym := cmd.Symbol
 		if i := int(sym) - 1; i >= 0 && i < len(mark) && !mark[i] && matcher.PartitionOf(sym, count) == p.index {
 			mark[i] = true
 			touched = append(touched, sym)
@@ -192,6 +197,18 @@ func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
 		mark[sym-1] = false
 	}
 	o.touched[p.index] = touched
+}
+
+// touchAll marks every symbol of partition p of count as touched. Cold
+// path: once a day.
+func touchAll(p *partition, count int, mark []bool, touched []uint32) []uint32 {
+	for i := range mark {
+		if sym := uint32(i + 1); !mark[i] && matcher.PartitionOf(sym, count) == p.index {
+			mark[i] = true
+			touched = append(touched, sym)
+		}
+	}
+	return touched
 }
 
 // noteSnapshot counts a snapshot written in d. Cold path.
