@@ -141,6 +141,23 @@ func (c *countingPublisher) Publish(ev *matcher.Event) {
 	c.next.Publish(ev)
 }
 
+// EndOfDay and Delivered pass through to the publisher behind, so that
+// what the node asks of its publisher (endofday.go, resend.go) does not
+// depend on whether it counts. A new optional publisher method passes
+// through here too.
+func (c *countingPublisher) EndOfDay() {
+	if d, ok := c.next.(dayEnder); ok {
+		d.EndOfDay()
+	}
+}
+
+func (c *countingPublisher) Delivered(dst []int64) []int64 {
+	if d, ok := c.next.(deliveryReporter); ok {
+		return d.Delivered(dst)
+	}
+	return dst
+}
+
 // endPublishBatch adds the publish stage's batch [lo, hi] to the totals.
 // Hot path: one atomic add per kind, reason and traded symbol seen.
 func (n *Node) endPublishBatch(lo, hi int64) {
