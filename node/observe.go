@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math/bits"
 	"os"
 	"sync/atomic"
 	"time"
@@ -24,7 +25,7 @@ import (
 
 const (
 	kindSlots   = 16 // > the highest matcher.Kind
-	reasonSlots = 32 // > the highest matcher.Reason
+	reasonSlots = 32 // > the highest matcher.Reason; kindSlots+reasonSlots <= 64 (batchCounts.seen)
 )
 
 var kindNames = [kindSlots]string{
@@ -56,6 +57,7 @@ type observer struct {
 type batchCounts struct {
 	kinds   [kindSlots]uint64
 	rejects [reasonSlots]uint64
+	seen    uint64 // bit k: kinds[k] != 0; bit kindSlots+r: rejects[r] != 0
 	fills   uint64
 	traded  []uint32 // symbol ids with a fill in this batch
 	last    [][2]int64
@@ -63,15 +65,25 @@ type batchCounts struct {
 
 // quote is a few figures of one symbol, written by one goroutine and read
 // by any as a whole: a sequence lock whose readers retry, never a lock the
-// writer waits on. Padded to a cache line: neighbours belong to other
-// partitions.
+// writer waits on. Padded to two cache lines, so that its 40 bytes share
+// no line with a neighbour's wherever the slice begins: neighbours belong
+// to other partitions.
 type quote struct {
-	ver atomic.Uint64 // odd while a write is in progress
-	v   [4]atomic.Int64
-	_   [24]byte
+	ver    atomic.Uint64 // odd while a write is in progress
+	v      [4]atomic.Int64
+	shown  [4]int64 // the writer's copy of v: a store that changes nothing is skipped
+	stored bool     // the writer's: v was written once
+	_      [47]byte
 }
 
+// store publishes the figures, unless they are those published already.
+// Hot path: six atomic writes when they changed, none when not.
 func (q *quote) store(a, b, c, d int64) {
+	if v := [4]int64{a, b, c, d}; q.stored && v == q.shown {
+		return
+	} else {
+		q.shown, q.stored = v, true
+	}
 	q.ver.Add(1)
 	q.v[0].Store(a)
 	q.v[1].Store(b)
@@ -128,7 +140,9 @@ type countingPublisher struct {
 func (c *countingPublisher) Publish(ev *matcher.Event) {
 	switch ev.Type {
 	case matcher.EvRejected, matcher.EvCancelRejected:
-		c.b.rejects[ev.Reason%reasonSlots]++
+		r := ev.Reason % reasonSlots
+		c.b.rejects[r]++
+		c.b.seen |= 1 << (kindSlots + r)
 	case matcher.EvFill:
 		c.b.fills++
 		if i := int(ev.Symbol) - 1; i >= 0 && i < len(c.b.last) {
@@ -163,20 +177,21 @@ func (c *countingPublisher) Delivered(dst []int64) []int64 {
 func (n *Node) endPublishBatch(lo, hi int64) {
 	o, b := &n.obs, &n.obs.batch
 	for seq := lo; seq <= hi; seq++ {
-		b.kinds[n.ring.Slot(seq).cmd.Kind%kindSlots]++
+		k := n.ring.Slot(seq).cmd.Kind % kindSlots
+		b.kinds[k]++
+		b.seen |= 1 << k
 	}
-	for k, c := range b.kinds {
-		if c != 0 {
-			o.kinds[k].Add(c)
-			b.kinds[k] = 0
+	for seen := b.seen; seen != 0; seen &= seen - 1 {
+		i := bits.TrailingZeros64(seen)
+		if i < kindSlots {
+			o.kinds[i].Add(b.kinds[i])
+			b.kinds[i] = 0
+		} else {
+			o.rejects[i-kindSlots].Add(b.rejects[i-kindSlots])
+			b.rejects[i-kindSlots] = 0
 		}
 	}
-	for r, c := range b.rejects {
-		if c != 0 {
-			o.rejects[r].Add(c)
-			b.rejects[r] = 0
-		}
-	}
+	b.seen = 0
 	if b.fills != 0 {
 		o.fills.Add(b.fills)
 		b.fills = 0

@@ -34,29 +34,49 @@ func (s *countSink) Publish(ev *matcher.Event) {
 // hide the CPU the counters cost. The two alternate (and which goes first
 // in a round alternates), benchRounds times each, b.N orders per turn on a
 // fresh node (-benchtime 500000x: about a third of a second a turn), so that a noisy machine
-// weighs on both alike; it reports each one's orders/s over all rounds
-// and the median over the rounds of the throughput metrics cost, in
-// percent of the throughput without them (the median: one round that a
-// neighbour's burst hit does not decide it).
+// weighs on both alike. It reports each one's orders/s over all rounds,
+// its process CPU time per order (start and stop of the node included:
+// on a shared machine what the work costs, apart from what neighbours
+// take), and the median over the rounds of the throughput metrics cost,
+// in percent of the throughput without them (the median: one round that
+// a neighbour's burst hit does not decide it).
 func BenchmarkPipelineMetrics(b *testing.B) {
-	var elapsed [2]time.Duration // off, on
-	costs := make([]float64, 0, benchRounds)
+	var off, on turns
 	for r := range benchRounds {
-		var off, on time.Duration
 		if r%2 == 0 { // which goes first alternates too
-			off, on = runPipeline(b, false, b.N), runPipeline(b, true, b.N)
+			off.run(b, false)
+			on.run(b, true)
 		} else {
-			on, off = runPipeline(b, true, b.N), runPipeline(b, false, b.N)
+			on.run(b, true)
+			off.run(b, false)
 		}
-		elapsed[0] += off
-		elapsed[1] += on
-		costs = append(costs, 100*(1-off.Seconds()/on.Seconds())) // throughput lost, in % of off's
+	}
+	orders := float64(b.N * benchRounds)
+	b.ReportMetric(orders/off.wall.Seconds(), "off_orders/s")
+	b.ReportMetric(orders/on.wall.Seconds(), "on_orders/s")
+	b.ReportMetric(float64(off.cpuNs)/orders, "off_cpu_ns/order")
+	b.ReportMetric(float64(on.cpuNs)/orders, "on_cpu_ns/order")
+	costs := make([]float64, benchRounds)
+	for r := range costs {
+		costs[r] = 100 * (1 - off.each[r].Seconds()/on.each[r].Seconds()) // throughput lost, in % of off's
 	}
 	slices.Sort(costs)
-	orders := float64(b.N * benchRounds)
-	b.ReportMetric(orders/elapsed[0].Seconds(), "off_orders/s")
-	b.ReportMetric(orders/elapsed[1].Seconds(), "on_orders/s")
 	b.ReportMetric(costs[len(costs)/2], "median_cost_%")
+}
+
+// turns add up the turns of one mode.
+type turns struct {
+	wall  time.Duration
+	each  []time.Duration
+	cpuNs int64
+}
+
+func (t *turns) run(b *testing.B, metrics bool) {
+	cpu := processCPUNs()
+	d := runPipeline(b, metrics, b.N)
+	t.cpuNs += processCPUNs() - cpu
+	t.wall += d
+	t.each = append(t.each, d)
 }
 
 const (
