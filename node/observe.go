@@ -49,6 +49,7 @@ type observer struct {
 	snapshotNs  atomic.Int64  // time spent writing them
 	promotions  atomic.Uint64 // standby → primary in this process
 	batch       batchCounts   // publish stage only
+	owner       []int         // by symbol id - 1: its match partition (matcher.PartitionOf, without the division)
 	touched     [][]uint32    // by partition: symbols its current batch touched (its match goroutine only)
 	touchedMark [][]bool      // by partition, by symbol id - 1
 }
@@ -122,6 +123,10 @@ func (n *Node) initObserver() {
 	o.trades, o.tops = make([]quote, syms), make([]quote, syms)
 	o.batch.last = make([][2]int64, syms)
 	o.batch.traded = make([]uint32, 0, syms)
+	o.owner = make([]int, syms)
+	for i := range o.owner {
+		o.owner[i] = matcher.PartitionOf(uint32(i+1), n.cfg.Match.Partitions)
+	}
 	o.touched = make([][]uint32, n.cfg.Match.Partitions)
 	o.touchedMark = make([][]bool, n.cfg.Match.Partitions)
 	for p := range o.touched {
@@ -210,17 +215,15 @@ func (n *Node) endPublishBatch(lo, hi int64) {
 func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
 	o := &n.obs
 	touched, mark := o.touched[p.index][:0], o.touchedMark[p.index]
-	count := len(n.partitions)
 	for seq := lo; seq <= hi; seq++ {
 		cmd := &n.ring.Slot(seq).cmd
 		if cmd.Kind == matcher.KindEndOfDay {
-			touched = touchAll(p, count, mark, touched) // Day orders expired in every book
+			touched = o.touchAll(p, mark, touched) // Day orders expired in every book
 			continue
 		}
-		sym := cmd.Symbol
-		if i := int(sym) - 1; i >= 0 && i < len(mark) && !mark[i] && matcher.PartitionOf(sym, count) == p.index {
+		if i := int(cmd.Symbol) - 1; i >= 0 && i < len(mark) && !mark[i] && o.owner[i] == p.index {
 			mark[i] = true
-			touched = append(touched, sym)
+			touched = append(touched, cmd.Symbol)
 		}
 	}
 	for _, sym := range touched {
@@ -231,13 +234,13 @@ func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
 	o.touched[p.index] = touched
 }
 
-// touchAll marks every symbol of partition p of count as touched. Cold
-// path: once a day.
-func touchAll(p *partition, count int, mark []bool, touched []uint32) []uint32 {
+// touchAll marks every symbol of partition p as touched. Cold path: once
+// a day.
+func (o *observer) touchAll(p *partition, mark []bool, touched []uint32) []uint32 {
 	for i := range mark {
-		if sym := uint32(i + 1); !mark[i] && matcher.PartitionOf(sym, count) == p.index {
+		if !mark[i] && o.owner[i] == p.index {
 			mark[i] = true
-			touched = append(touched, sym)
+			touched = append(touched, uint32(i+1))
 		}
 	}
 	return touched
