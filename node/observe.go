@@ -268,6 +268,9 @@ type Status struct {
 	Journal     JournalStatus
 	Replication *ReplicationStats // nil without replication
 	Promotions  uint64
+	// PrimarySilentSeconds (standby): since the last frame from its
+	// primary; 0 before the first connection.
+	PrimarySilentSeconds float64
 
 	Sessions []gateway.SessionState // nil while no FIX gateway runs
 	// GatewayRejects are the gateway's own rejects, by reason (malformed
@@ -322,6 +325,9 @@ func (n *Node) Status() Status {
 		st.Replication, st.Role, st.Epoch = &rs, rs.Role, rs.Epoch
 		st.ServingFIX = rs.Role == "primary"
 		st.CaughtUp = rs.Role == "standby" && rs.InSync
+		if rs.Role == "standby" && n.repl.receiver != nil {
+			st.PrimarySilentSeconds = n.repl.receiver.SilentFor().Seconds()
+		}
 	}
 	if n.opts.Publisher != nil {
 		st.ServingFIX = false

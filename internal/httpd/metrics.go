@@ -37,6 +37,7 @@ var (
 	dReplLag    = desc("ringex_replication_lag_records", "Primary: records shipped that the standby has not acknowledged as durable.")
 	dReplAck    = desc("ringex_replication_ack_seconds", "Sync primary, per batch: the wait for the standby's acknowledgement.")
 	dReplConn   = desc("ringex_replication_standby_connected", "Primary: 1 while a standby is connected.")
+	dSilent     = desc("ringex_replication_primary_silence_seconds", "Standby: time since the last frame from its primary (0 before the first connection); a failover follows replication.failoverMs of silence.")
 	dCaughtUp   = desc("ringex_replication_caught_up", "Standby: 1 once it has reached its primary's last seq on this connection.")
 	dDegraded   = desc("ringex_replication_degraded", "Sync primary: 1 while it acknowledges without its standby (onStandbyLost async).")
 	dDegrades   = desc("ringex_replication_degradations_total", "Times a sync primary went on without its standby.")
@@ -149,6 +150,7 @@ func collectReplication(ch chan<- prometheus.Metric, st *node.Status, ack *lathi
 	ch <- counter(dDegrades, float64(r.Degradations))
 	if r.Role == "standby" {
 		ch <- gauge(dCaughtUp, b2f(st.CaughtUp))
+		ch <- gauge(dSilent, st.PrimarySilentSeconds)
 		return
 	}
 	ch <- gauge(dReplLag, float64(max(r.Standby.Shipped-r.Standby.Acked, 0)))

@@ -63,7 +63,7 @@ func TestReadyzOfAPairAndAnOrphan(t *testing.T) {
 			t.Errorf("primary /metrics lacks %q", want)
 		}
 	}
-	if _, m := get(t, srvS, "/metrics"); !strings.Contains(m, "\nringex_replication_caught_up 1") {
-		t.Error("standby /metrics lacks ringex_replication_caught_up 1")
+	if _, m := get(t, srvS, "/metrics"); !strings.Contains(m, "\nringex_replication_caught_up 1") || !strings.Contains(m, "\nringex_replication_primary_silence_seconds ") {
+		t.Error("standby /metrics lacks ringex_replication_caught_up 1 or ringex_replication_primary_silence_seconds")
 	}
 }

@@ -64,6 +64,7 @@ function render(v) {
     fill($("replication"), [["replication", "off"]]);
   } else if (r.Role === "standby") {
     fill($("replication"), [["role", "standby"], ["caught up", n.CaughtUp ? "yes" : "no"],
+      ["primary silent for", num(n.PrimarySilentSeconds, 3) + " s"],
       ["primary published to", num(r.PrimaryPublished)], ["promotions", num(n.Promotions)]]);
   } else {
     fill($("replication"), [["role", "primary"], ["standby connected", r.Standby.Connected ? "yes" : "no"],
