@@ -30,6 +30,8 @@ type Session struct {
 	sender string
 	log    *slog.Logger
 
+	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
+
 	mu         sync.Mutex
 	nextOut    int
 	conn       net.Conn // the attached connection; nil when none
@@ -55,7 +57,6 @@ type Session struct {
 	done       chan struct{}
 	writerDone chan struct{}
 	lastSentNs atomic.Int64
-	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
 	resendBuf  []byte
 	resendMsg  Message
 	delivery   delivery

@@ -60,6 +60,8 @@ type Node struct {
 	stopErr    error
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
 
+	obs observer // what Status reads beyond the stages' own figures (observe.go)
+
 	opts      Options
 	repl      *replication    // nil when replication is off
 	following atomic.Bool     // a standby: the Receiver journals, the ring applies
@@ -75,8 +77,6 @@ type Node struct {
 	// pipeline is drained (endDayLeftOpen).
 	dayOpenNs int64
 	lat       latency // the node's own latency log line (latency.go)
-
-	obs observer // what Status reads beyond the stages' own figures (observe.go)
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"math/bits"
 	"os"
 	"sync/atomic"
@@ -379,7 +380,7 @@ func (n *Node) servingGateway() *gateway.Gateway {
 }
 
 func (n *Node) journalStatus() JournalStatus {
-	js := JournalStatus{Dir: n.journalDir(), Sync: n.cfg.Journal.Sync, LastSeq: n.journal.LastSeq()}
+	js := JournalStatus{Dir: n.journalDir(), Sync: fmt.Sprint(n.cfg.Journal.Sync), LastSeq: n.journal.LastSeq()}
 	segs, err := journal.Segments(js.Dir)
 	if err != nil {
 		return js

@@ -94,9 +94,9 @@ func serve(args []string, out io.Writer) int {
 	role := fs.String("role", "", "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
-	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
 	logFormat := fs.String("log-format", "text", "log `format`: text (plain lines) or json (one slog JSON record a line)")
+	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail: cut it at the last good record\nand quarantine the rest (records after the damage are LOST to the exchange; use knowingly)")
 	fs.Usage = func() {
 		fmt.Fprint(out, `Usage: ringex serve [flags]
@@ -148,10 +148,6 @@ Flags:
 		fmt.Fprintf(out, "ringex serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if err := setLogFormat(*logFormat, os.Stderr); err != nil {
-		fmt.Fprintf(out, "ringex serve: %v\n", err)
-		return 2
-	}
 	cfg := config.Default()
 	if *configPath != "" {
 		var err error
@@ -167,7 +163,7 @@ Flags:
 		cfg.FIX.Listen = *listen
 	}
 	for _, o := range []struct{ flag, to *string }{{role, &cfg.Replication.Role}, {primary, &cfg.Replication.Primary},
-		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}, {httpListen, &cfg.HTTP.Listen}} {
+		{replListen, &cfg.Replication.Listen}, {admin, &cfg.Replication.Admin}} {
 		if *o.flag != "" {
 			*o.to = *o.flag
 		}
@@ -182,6 +178,9 @@ Flags:
 	if *lastGood {
 		cfg.Journal.StartFromLastGood = true
 		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
+	}
+	if code, ok := serveWebFlags(&cfg, *httpListen, *logFormat, out); !ok {
+		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

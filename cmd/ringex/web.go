@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"log"
+	"os"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/httpd"
@@ -47,4 +50,21 @@ func (w web) close() {
 	if w.srv != nil {
 		w.srv.Close()
 	}
+}
+
+// serveWebFlags applies serve's --http and --log-format; ok false, with
+// the exit code, when one is refused (said on out).
+func serveWebFlags(cfg *config.Config, httpListen, logFormat string, out io.Writer) (code int, ok bool) {
+	if httpListen != "" {
+		cfg.HTTP.Listen = httpListen
+		if err := cfg.Check(); err != nil {
+			fmt.Fprintf(out, "ringex serve: --http: %v\n", err)
+			return 2, false
+		}
+	}
+	if err := setLogFormat(logFormat, os.Stderr); err != nil {
+		fmt.Fprintf(out, "ringex serve: %v\n", err)
+		return 2, false
+	}
+	return 0, true
 }

@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -89,7 +90,9 @@ const (
 func runPipeline(b *testing.B, metrics bool, count int) time.Duration {
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
-	cfg.Journal.Sync = "none"
+	if err := json.Unmarshal([]byte(`"none"`), &cfg.Journal.Sync); err != nil { // as the config file says it
+		b.Fatal(err)
+	}
 	cfg.Journal.Archive = false
 	cfg.Snapshot.EveryCommands, cfg.Snapshot.EverySec = 0, 0
 	cfg.Replication.Admin = ""

@@ -1,6 +1,8 @@
 package httpd_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,8 +19,12 @@ func replicated(t *testing.T, role, primary string) (*node.Node, *httpd.Server) 
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
-	cfg.Replication = config.Replication{Role: role, Listen: "127.0.0.1:0", Primary: primary, Mode: "sync",
-		OnStandbyLost: "wait", SyncTimeoutMs: 2000, HeartbeatMs: 20}
+	settings := fmt.Sprintf(`{"role": %q, "listen": "127.0.0.1:0", "primary": %q, "mode": "sync", "onStandbyLost": "wait",
+		"syncTimeoutMs": 2000, "heartbeatMs": 20}`, role, primary)
+	cfg.Replication = config.Replication{}
+	if err := json.Unmarshal([]byte(settings), &cfg.Replication); err != nil { // as the config file says it
+		t.Fatal(err)
+	}
 	n, err := node.Start(cfg, node.Options{Logf: quiet})
 	if err != nil {
 		t.Fatal(err)
