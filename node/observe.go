@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -323,10 +324,10 @@ func (n *Node) Status() Status {
 		st.Stopped = err.Error()
 	}
 	if rs, ok := n.ReplicationStats(); ok {
-		st.Replication, st.Role, st.Epoch = &rs, rs.Role, rs.Epoch
-		st.ServingFIX = rs.Role == "primary"
-		st.CaughtUp = rs.Role == "standby" && rs.InSync
-		if rs.Role == "standby" && n.repl.receiver != nil {
+		st.Replication, st.Role, st.Epoch = &rs, fmt.Sprint(rs.Role), rs.Epoch
+		st.ServingFIX = st.Role == "primary"
+		st.CaughtUp = st.Role == "standby" && rs.InSync
+		if st.Role == "standby" && n.repl.receiver != nil {
 			st.PrimarySilentSeconds = n.repl.receiver.SilentFor().Seconds()
 		}
 	}
@@ -341,7 +342,7 @@ func (n *Node) Status() Status {
 	var rejects [reasonSlots]uint64
 	for k := range n.obs.kinds {
 		if v := n.obs.kinds[k].Load(); v != 0 || kindNames[k] != "" {
-			st.Commands = append(st.Commands, Count{kindNames[k], v})
+			st.Commands = append(st.Commands, Count{kindName(k), v})
 		}
 	}
 	for r := range rejects {
@@ -353,6 +354,15 @@ func (n *Node) Status() Status {
 		st.Symbols = n.symbolStatus()
 	}
 	return st
+}
+
+// kindName names matcher.Kind k for a label; a kind without a name here
+// (added to the matcher later) still gets one.
+func kindName(k int) string {
+	if kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind_" + strconv.Itoa(k)
 }
 
 func reasonCounts(by []uint64) []Count {

@@ -179,8 +179,9 @@ Flags:
 		cfg.Journal.StartFromLastGood = true
 		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
-	if code, ok := serveWebFlags(&cfg, *httpListen, *logFormat, out); !ok {
-		return code
+	if err := serveWebFlags(&cfg, *httpListen, *logFormat); err != nil {
+		log.Printf("ringex: %v", err)
+		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

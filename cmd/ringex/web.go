@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"log"
 	"os"
 
@@ -52,19 +51,14 @@ func (w web) close() {
 	}
 }
 
-// serveWebFlags applies serve's --http and --log-format; ok false, with
-// the exit code, when one is refused (said on out).
-func serveWebFlags(cfg *config.Config, httpListen, logFormat string, out io.Writer) (code int, ok bool) {
+// serveWebFlags applies serve's --http and --log-format to cfg and the
+// log; an error names the flag refused.
+func serveWebFlags(cfg *config.Config, httpListen, logFormat string) error {
 	if httpListen != "" {
 		cfg.HTTP.Listen = httpListen
 		if err := cfg.Check(); err != nil {
-			fmt.Fprintf(out, "ringex serve: --http: %v\n", err)
-			return 2, false
+			return fmt.Errorf("--http: %w", err)
 		}
 	}
-	if err := setLogFormat(logFormat, os.Stderr); err != nil {
-		fmt.Fprintf(out, "ringex serve: %v\n", err)
-		return 2, false
-	}
-	return 0, true
+	return setLogFormat(logFormat, os.Stderr)
 }

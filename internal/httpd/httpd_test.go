@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,45 +77,76 @@ func trade(t *testing.T, cfg config.Config) {
 	fixtest.Expect(t, "BROKER02's reject", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8"})
 }
 
-// TestMetricsCountWhatTheNodeDid: after two brokers trade over FIX, a
-// scrape shows the commands, the fill, the gateway's reject, the sessions
-// and one latency observation per command and per journal batch.
-func TestMetricsCountWhatTheNodeDid(t *testing.T) {
-	n, srv, cfg := exchange(t)
-	srv.Attach(n)
-	trade(t, cfg)
+// scrape reads /metrics into series → value; a series is its name and
+// labels as written ("ringex_commands_total{kind=\"new\"}").
+func scrape(t *testing.T, srv *httpd.Server) map[string]float64 {
+	t.Helper()
 	code, body := get(t, srv, "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: HTTP %d: %s", code, body)
 	}
-	for _, want := range []string{
-		`ringex_node_running 1`,
-		`ringex_role{role="single"} 1`,
-		`ringex_serving_fix 1`,
-		`ringex_ready 1`,
-		`ringex_commands_total{kind="new"} 2`,
-		`ringex_fills_total 2`,
-		`ringex_rejects_total{reason="unknown_symbol",source="gateway"} 1`,
-		`ringex_fix_sessions_logged_on 2`,
-		`ringex_fix_session_logged_on{session="BROKER02"} 1`,
-		`ringex_fix_session_logged_on{session="BROKER03"} 0`,
-		`ringex_fix_outbound_queue_bytes{session="BROKER01"} 0`,
-		`ringex_fix_resend_requests_total{session="BROKER01"} 0`,
-		`ringex_ack_latency_seconds_count 2`,
-		`ringex_ack_latency_seconds_bucket{le="+Inf"} 2`,
-		`ringex_stage_lag_slots{stage="publish"} 0`,
-		`ringex_stage_events_total{stage="writers"} 2`,
-		`ringex_journal_last_seq 2`,
-		`ringex_journal_segments{copy="hot"} 1`,
-		`ringex_snapshot_duration_seconds_count 0`,
-		`go_goroutines`,
+	out := map[string]float64{}
+	for _, line := range strings.Split(body, "\n") {
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		out[series] = v
+	}
+	return out
+}
+
+// TestMetricsCountWhatTheNodeDid: after two brokers trade over FIX, a
+// scrape shows, beside what it showed before (a node may journal records
+// of its own at start), the two orders, the fills, the gateway's reject,
+// one latency observation per order, and the sessions logged on.
+func TestMetricsCountWhatTheNodeDid(t *testing.T) {
+	n, srv, cfg := exchange(t)
+	srv.Attach(n)
+	before := scrape(t, srv)
+	trade(t, cfg)
+	after := scrape(t, srv)
+	for series, want := range map[string]float64{
+		`ringex_commands_total{kind="new"}`:                              2,
+		`ringex_fills_total`:                                             2,
+		`ringex_rejects_total{reason="unknown_symbol",source="gateway"}`: 1,
+		`ringex_ack_latency_seconds_count`:                               2,
+		`ringex_ack_latency_seconds_bucket{le="+Inf"}`:                   2,
+		`ringex_stage_events_total{stage="writers"}`:                     2,
+		`ringex_stage_events_total{stage="publish"}`:                     2,
+		`ringex_journal_last_seq`:                                        2,
 	} {
-		if !strings.Contains(body, "\n"+want) {
-			t.Errorf("/metrics lacks %q", want)
+		if got, ok := after[series]; !ok || got-before[series] != want {
+			t.Errorf("%s went from %v to %v (present %v), want %v more", series, before[series], got, ok, want)
 		}
 	}
-	if !strings.Contains(body, "\nringex_journal_commit_seconds_count ") || strings.Contains(body, "\nringex_journal_commit_seconds_count 0\n") {
-		t.Error("/metrics: no journal commit counted")
+	if after["ringex_journal_commit_seconds_count"] <= before["ringex_journal_commit_seconds_count"] {
+		t.Error("no journal commit counted")
+	}
+	for series, want := range map[string]float64{
+		`ringex_node_running`:                                  1,
+		`ringex_role{role="single"}`:                           1,
+		`ringex_serving_fix`:                                   1,
+		`ringex_ready`:                                         1,
+		`ringex_fix_sessions_logged_on`:                        2,
+		`ringex_fix_session_logged_on{session="BROKER02"}`:     1,
+		`ringex_fix_session_logged_on{session="BROKER03"}`:     0,
+		`ringex_fix_outbound_queue_bytes{session="BROKER01"}`:  0,
+		`ringex_fix_resend_requests_total{session="BROKER01"}`: 0,
+		`ringex_stage_lag_slots{stage="publish"}`:              0,
+		`ringex_journal_segments{copy="hot"}`:                  1,
+		`ringex_snapshot_duration_seconds_count`:               0,
+	} {
+		if got, ok := after[series]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, want)
+		}
+	}
+	if _, ok := after["go_goroutines"]; !ok {
+		t.Error("no Go runtime metrics")
 	}
 }
 

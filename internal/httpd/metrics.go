@@ -148,7 +148,7 @@ func collectReplication(ch chan<- prometheus.Metric, st *node.Status, ack *lathi
 		return
 	}
 	ch <- counter(dDegrades, float64(r.Degradations))
-	if r.Role == "standby" {
+	if st.Role == "standby" {
 		ch <- gauge(dCaughtUp, b2f(st.CaughtUp))
 		ch <- gauge(dSilent, st.PrimarySilentSeconds)
 		return

@@ -62,7 +62,7 @@ function render(v) {
   const r = n.Replication;
   if (!r) {
     fill($("replication"), [["replication", "off"]]);
-  } else if (r.Role === "standby") {
+  } else if (n.Role === "standby") {
     fill($("replication"), [["role", "standby"], ["caught up", n.CaughtUp ? "yes" : "no"],
       ["primary silent for", num(n.PrimarySilentSeconds, 3) + " s"],
       ["primary published to", num(r.PrimaryPublished)], ["promotions", num(n.Promotions)]]);
