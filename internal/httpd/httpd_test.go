@@ -100,6 +100,23 @@ func scrape(t *testing.T, srv *httpd.Server) map[string]float64 {
 	return out
 }
 
+// settle waits, at most 30 s, until every stage has passed every slot
+// published: what a node journals of its own at start is done.
+func settle(t *testing.T, n *node.Node) {
+	t.Helper()
+	for range 3000 {
+		stages, idle := n.Status().Stages, true
+		for _, s := range stages[1:] {
+			idle = idle && s.Events == stages[0].Events
+		}
+		if idle {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the pipeline did not drain in 30 s")
+}
+
 // TestMetricsCountWhatTheNodeDid: after two brokers trade over FIX, a
 // scrape shows, beside what it showed before (a node may journal records
 // of its own at start), the two orders, the fills, the gateway's reject,
@@ -107,6 +124,7 @@ func scrape(t *testing.T, srv *httpd.Server) map[string]float64 {
 func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 	n, srv, cfg := exchange(t)
 	srv.Attach(n)
+	settle(t, n)
 	before := scrape(t, srv)
 	trade(t, cfg)
 	after := scrape(t, srv)
