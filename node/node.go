@@ -131,9 +131,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		n.publisher = &n.switcher
 	}
-	if n.obs.counting {
-		n.publisher = &countingPublisher{next: n.publisher, b: &n.obs.batch}
-	}
 	n.ring.Start()
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {

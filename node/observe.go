@@ -20,8 +20,9 @@ import (
 // keep anyway (the ring's sequences, the journal's last seq, replication's
 // figures, the latency histograms). What the stages count only for this,
 // they count when the node counts (config http.listen set): the publish
-// stage adds up a batch's commands, rejects and fills in plain fields and
-// adds them to the atomic totals once per batch, and each match partition
+// stage adds up a batch's commands, and the rejects and fills among the
+// events it hands on, in plain fields and adds them to the atomic totals
+// once per batch, and each match partition
 // publishes the best bid and offer of the symbols a batch touched once per
 // batch. No lock and no allocation on the hot path.
 
@@ -137,46 +138,26 @@ func (n *Node) initObserver() {
 	}
 }
 
-// countingPublisher counts rejects and fills in the publish stage's batch
-// and hands every event on. Hot path.
-type countingPublisher struct {
-	next Publisher
-	b    *batchCounts
-}
-
-func (c *countingPublisher) Publish(ev *matcher.Event) {
-	switch ev.Type {
-	case matcher.EvRejected, matcher.EvCancelRejected:
-		r := ev.Reason % reasonSlots
-		c.b.rejects[r]++
-		c.b.seen |= 1 << (kindSlots + r)
-	case matcher.EvFill:
-		c.b.fills++
-		if i := int(ev.Symbol) - 1; i >= 0 && i < len(c.b.last) {
-			if c.b.last[i] == [2]int64{} {
-				c.b.traded = append(c.b.traded, ev.Symbol) // within its capacity: one entry per symbol
+// count adds the rejects and fills among evs, events the publish stage
+// has handed on, to the batch's counts. Hot path.
+func (b *batchCounts) count(evs []matcher.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.Type {
+		case matcher.EvRejected, matcher.EvCancelRejected:
+			r := ev.Reason % reasonSlots
+			b.rejects[r]++
+			b.seen |= 1 << (kindSlots + r)
+		case matcher.EvFill:
+			b.fills++
+			if i := int(ev.Symbol) - 1; i >= 0 && i < len(b.last) {
+				if b.last[i] == [2]int64{} {
+					b.traded = append(b.traded, ev.Symbol) // within its capacity: one entry per symbol
+				}
+				b.last[i] = [2]int64{ev.LastPx, ev.LastQty}
 			}
-			c.b.last[i] = [2]int64{ev.LastPx, ev.LastQty}
 		}
 	}
-	c.next.Publish(ev)
-}
-
-// EndOfDay and Delivered pass through to the publisher behind, so that
-// what the node asks of its publisher (endofday.go, resend.go) does not
-// depend on whether it counts. A new optional publisher method passes
-// through here too.
-func (c *countingPublisher) EndOfDay() {
-	if d, ok := c.next.(dayEnder); ok {
-		d.EndOfDay()
-	}
-}
-
-func (c *countingPublisher) Delivered(dst []int64) []int64 {
-	if d, ok := c.next.(deliveryReporter); ok {
-		return d.Delivered(dst)
-	}
-	return dst
 }
 
 // endPublishBatch adds the publish stage's batch [lo, hi] to the totals.

@@ -246,11 +246,17 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	for i := 0; i < count && i < inlineEvents; i++ {
 		n.publisher.Publish(&s.events[i])
 	}
+	if n.obs.counting {
+		n.obs.batch.count(s.events[:min(count, inlineEvents)])
+	}
 	if count > inlineEvents {
 		p := n.partitionOf(&s.cmd)
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
 			n.publisher.Publish(&spilled[i])
+		}
+		if n.obs.counting {
+			n.obs.batch.count(spilled)
 		}
 	}
 }
