@@ -163,3 +163,33 @@ func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
 		srv.Close()
 	}
 }
+
+// BenchmarkScrape is one scrape of /metrics from a node with default
+// settings, over loopback HTTP: the CPU a Prometheus scrape takes from the
+// exchange (every 15 s by default).
+func BenchmarkScrape(b *testing.B) {
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.Replication.Admin = ""
+	n, err := node.Start(cfg, node.Options{Publisher: &countSink{}, Logf: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Stop()
+	srv, err := httpd.Listen("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Attach(n)
+	url := "http://" + srv.Addr().String() + "/metrics"
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := http.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+}
