@@ -56,13 +56,13 @@ func Listen(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http endpoint %s: %w", addr, err)
 	}
-	s := &Server{ln: ln, window: newWindow(), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{ln: ln, window: &window{}, wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{s}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	page, _ := fs.Sub(pageFS, "page")
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: nil}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok: alive") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status.json", s.statusJSON)

@@ -30,8 +30,6 @@ type sample struct {
 	ack      *lathist.Snapshot
 }
 
-func newWindow() *window { return &window{} }
-
 // sample records the node's totals every sampleEvery until Close.
 func (s *Server) sample() {
 	defer close(s.done)
