@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean acceptance-data bench peer campaign
+.PHONY: help build run test vet clean acceptance-data bench peer campaign browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,7 +20,10 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 
-test: vet ## run every test (race detector on the concurrent packages)
+browser: ## install Debian's chromium for the status page's browser test (once; where it cannot, the test skips and says why)
+	-@scripts/chromium.sh
+
+test: vet browser ## run every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
 

@@ -45,28 +45,7 @@ func tifName(t matcher.TIF) string {
 	return "tif(" + strconv.Itoa(int(t)) + ")"
 }
 
-func kindName(k matcher.Kind) string {
-	switch k {
-	case matcher.KindNew:
-		return "new"
-	case matcher.KindCancel:
-		return "cancel"
-	case matcher.KindReplace:
-		return "replace"
-	case matcher.KindMassCancel:
-		return "mass_cancel"
-	case matcher.KindStatus:
-		return "status"
-	case matcher.KindEndOfDay:
-		return "end_of_day"
-	case matcher.KindBindAccount:
-		return "bind_account"
-	}
-	if n := checkpointKindName(k); n != "" {
-		return n
-	}
-	return "kind(" + strconv.Itoa(int(k)) + ")"
-}
+func kindName(k matcher.Kind) string { return k.String() }
 
 // execTypeStatus gives the FIX 4.4 MsgType, ExecType (150) and OrdStatus
 // (39) the gateway sends for an event: gateway.ReportCodes, as text.

@@ -43,6 +43,13 @@ type Config struct {
 	// TradingDay says when the day ends on its own; the operator can end
 	// it at any time with 'ringex endofday'.
 	TradingDay TradingDay `json:"tradingDay"`
+	HTTP       HTTP       `json:"http"`
+}
+
+// HTTP holds the operator's web endpoint: /metrics (Prometheus), /livez,
+// /readyz and the status page at /.
+type HTTP struct {
+	Listen string `json:"listen"` // host:port; empty: no endpoint, and the node keeps no hot-path counters for it
 }
 
 // TradingDay holds the end-of-day schedule. At the end of the day every
@@ -283,6 +290,11 @@ func (c *Config) Check() error {
 	}
 	if err := c.checkAdmin(); err != nil {
 		return err
+	}
+	if a := c.HTTP.Listen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("http.listen %q: %v", a, err)
+		}
 	}
 	return c.Replication.check()
 }

@@ -814,6 +814,7 @@ func (r *reader) onResendRequest(m *Message) {
 	begin, _ := m.GetInt(tagBeginSeqNo)
 	end, _ := m.GetInt(tagEndSeqNo)
 	r.a.log.Info("ResendRequest received", "session", r.s.id, "begin", begin, "end", end)
+	r.s.resendReqs.Add(1)
 	r.s.resend(begin, end)
 	if m.seqNum == r.nextIn {
 		r.incr()

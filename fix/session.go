@@ -30,6 +30,8 @@ type Session struct {
 	sender string
 	log    *slog.Logger
 
+	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
+
 	mu         sync.Mutex
 	nextOut    int
 	conn       net.Conn // the attached connection; nil when none
@@ -653,3 +655,7 @@ func (s *Session) encodeResent(dst []byte, m *Message, now time.Time, ts []byte)
 func fieldStart(m *Message, i int) int {
 	return int(m.fields[i-1].end) + 1
 }
+
+// ResendRequests is how many ResendRequests the counterparty has sent on
+// this session since the acceptor started.
+func (s *Session) ResendRequests() int64 { return s.resendReqs.Load() }

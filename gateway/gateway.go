@@ -88,6 +88,8 @@ type Gateway struct {
 	out        fix.Fields              // the publish stage's reusable message body
 	pendMu     sync.Mutex              // guards each account's pending, rebuilding and flushing; held is set and floor lowered under it
 	logf       func(format string, args ...any)
+
+	rejects [rejectReasons]atomic.Uint64 // the gateway's own rejects, by reason (status.go)
 }
 
 // account is what the gateway keeps of one account's reports. The publish

@@ -200,6 +200,7 @@ func idBytes(id *matcher.ClOrdID) []byte {
 // ExecutionReport: Rejected, or OrderStatus with OrdStatus 8. It runs on the
 // session's reader goroutine: a cold path with its own body.
 func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+	g.rejects[reason%rejectReasons].Add(1)
 	fix42 := s.BeginString() == fix42
 	var f fix.Fields
 	f.AddString(tagOrderID, "NONE")
@@ -233,6 +234,7 @@ func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reas
 
 // rejectCancel answers a cancel or replace that never reached the matcher.
 func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+	g.rejects[reason%rejectReasons].Add(1)
 	var f fix.Fields
 	f.AddString(tagOrderID, "NONE")
 	f.AddBytes(tagClOrdID, ref.clOrdID)

@@ -15,6 +15,24 @@ func (t EventType) String() string {
 	return "event(" + strconv.Itoa(int(t)) + ")"
 }
 
+var kindNames = [...]string{
+	KindNew: "new", KindCancel: "cancel", KindReplace: "replace", KindMassCancel: "mass_cancel",
+	KindCheckpoint: "checkpoint", KindCheckpointHash: "checkpoint_hash", KindStatus: "status",
+	KindEndOfDay: "end_of_day", KindBindAccount: "bind_account",
+}
+
+// String returns a short snake_case name, for the audit trail, metrics
+// labels and logs; a kind without a name reads kind(N).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Named reports whether k is a kind this package names (String).
+func (k Kind) Named() bool { return int(k) < len(kindNames) && kindNames[k] != "" }
+
 var reasonNames = [...]string{
 	ReasonNone: "none", ReasonUnknownSymbol: "unknown_symbol", ReasonUnknownOrder: "unknown_order",
 	ReasonTooLate: "too_late", ReasonDuplicateClOrd: "duplicate_clordid", ReasonInvalidPrice: "invalid_price",

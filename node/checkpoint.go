@@ -132,6 +132,8 @@ func (n *Node) writeCheckpoint(cp checkpoint) {
 	start := time.Now()
 	if err := journal.WriteSnapshot(n.journalDir(), cp.seq, cp.hash, cp.data); err != nil {
 		n.logf("ringex: snapshot at sequence %d not written: %v", cp.seq, err)
+	} else {
+		n.obs.noteSnapshot(time.Since(start))
 	}
 	if n.following.Load() {
 		return // the primary's hash record follows in the stream

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"sync"
 	"time"
 
 	"github.com/ringex/ringex/internal/lathist"
@@ -24,13 +25,45 @@ const latencyLogEvery = time.Minute
 // journaled, and its ingress times are its primary's). What is outside,
 // reading and parsing the FIX message before the claim and writing the
 // report after publish, is what `ringex bench fix` adds on top.
+//
+// The histograms have two readers, the log line and Latency (the metrics
+// endpoint): take moves what they counted into both a running total and
+// the log's interval, under mu, off the hot path.
 type latency struct {
 	pipeline lathist.Hist // ns, per command (publish stage)
 	commit   lathist.Hist // ns, per journal batch (journal stage)
 	batch    lathist.Hist // records per journal batch (journal stage)
+	replAck  lathist.Hist // ns, per batch: a sync primary's wait for its standby (replicate handler); not logged
 	since    time.Time    // start of the interval being counted
 	stop     chan struct{}
 	done     chan struct{}
+
+	mu       sync.Mutex
+	total    [4]lathist.Snapshot // pipeline, commit, batch, replAck since Start; under mu
+	interval [4]lathist.Snapshot // the same since the last log line; under mu
+}
+
+// take moves what the histograms counted into the totals and the interval.
+// Call it with mu held.
+func (l *latency) take() {
+	for i, h := range [4]*lathist.Hist{&l.pipeline, &l.commit, &l.batch, &l.replAck} {
+		s := h.Take()
+		l.total[i].Add(s)
+		l.interval[i].Add(s)
+	}
+}
+
+// Latency returns, each counted since the node started: the ring →
+// publish latency (ns, per command), the journal write+fsync time (ns,
+// per batch), the records per journal batch, and a sync primary's wait
+// for its standby's acknowledgement (ns, per batch).
+func (n *Node) Latency() (pipeline, commit, batch, replicationAck *lathist.Snapshot) {
+	l := &n.lat
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.take()
+	t := l.total
+	return &t[0], &t[1], &t[2], &t[3]
 }
 
 // startLatencyLog starts the periodic log line.
@@ -66,7 +99,12 @@ func (n *Node) stopLatencyLog() {
 // logLatency logs the interval since the last line, if anything passed.
 func (n *Node) logLatency() {
 	l := &n.lat
-	pipe, commit, batch := l.pipeline.Take(), l.commit.Take(), l.batch.Take()
+	l.mu.Lock()
+	l.take()
+	in := l.interval
+	l.interval = [4]lathist.Snapshot{}
+	l.mu.Unlock()
+	pipe, commit, batch := &in[0], &in[1], &in[2]
 	now := time.Now()
 	over := now.Sub(l.since).Round(time.Second)
 	l.since = now

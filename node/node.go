@@ -61,6 +61,8 @@ type Node struct {
 	stopErr    error
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
 
+	obs observer // what Status reads beyond the stages' own figures (observe.go)
+
 	opts      Options
 	repl      *replication    // nil when replication is off
 	following atomic.Bool     // a standby: the Receiver journals, the ring applies
@@ -101,6 +103,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if n.logf == nil {
 		n.logf = log.Printf
 	}
+	n.initObserver()
 	if err := n.setupReplication(); err != nil {
 		return nil, err
 	}

@@ -112,6 +112,7 @@ func (n *Node) Promote() (uint64, error) {
 			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), plan.published)
 		}
 	}
+	n.obs.promotions.Add(1)
 	epoch := r.history.Current()
 	n.logf("ringex: PROMOTED to primary: epoch %d, last seq %d, serving FIX on %s; promotion took %v",
 		epoch, last, n.cfg.FIX.Listen, time.Since(start).Round(time.Microsecond))

@@ -122,7 +122,9 @@ func (n *Node) replicateBatch(lo, hi int64) {
 			return
 		}
 	}
+	start := time.Now()
 	n.awaitStandby(s, last)
+	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
 // awaitStandby holds the batch ending at last until the standby has it.
@@ -158,6 +160,9 @@ func (h *matchHandler) Handle(lo, hi int64) {
 	count := len(h.node.partitions)
 	for seq := lo; seq <= hi; seq++ {
 		h.part.match(h.node.ring.Slot(seq), seq, count)
+	}
+	if h.node.obs.counting {
+		h.node.endMatchBatch(h.part, lo, hi)
 	}
 }
 
@@ -206,6 +211,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
+	if n.obs.counting {
+		n.endPublishBatch(lo, hi)
+	}
 	if n.repl != nil {
 		// The Sender's heartbeats tell the standby (Promote).
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
@@ -240,11 +248,17 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	for i := 0; i < count && i < inlineEvents; i++ {
 		n.publisher.Publish(&s.events[i])
 	}
+	if n.obs.counting {
+		n.obs.batch.count(s.events[:min(count, inlineEvents)])
+	}
 	if count > inlineEvents {
 		p := n.partitionOf(&s.cmd)
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
 			n.publisher.Publish(&spilled[i])
+		}
+		if n.obs.counting {
+			n.obs.batch.count(spilled)
 		}
 	}
 }

@@ -111,6 +111,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.TextVar(&role, "role", config.RoleNone, "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
+	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
+	logFormat := fs.String("log-format", "text", "log `format`: text (plain lines) or json (one slog JSON record a line)")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail, or lost durable records at its end\n(journal/DURABLE or a snapshot shows them): cut it at the last good record and quarantine\nthe rest (records after the damage are LOST to the exchange, their seqs never reused; use knowingly)")
 	fs.Usage = usageFunc(fs, `Usage: ringex serve [flags]
@@ -185,9 +187,15 @@ is stale") exits: which node serves is for the operator to decide.
 		cfg.Journal.StartFromLastGood = true
 		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
+	if err := serveWebFlags(&cfg, *httpListen, *logFormat); err != nil {
+		log.Printf("ringex: %v", err)
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return serveAdmin(cfg, n) }})
+	w := openWeb(cfg)
+	defer w.close()
+	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
 	if err != nil {
 		log.Printf("ringex: %v", err)
 		return 1

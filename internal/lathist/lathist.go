@@ -108,3 +108,57 @@ func (s *Snapshot) Quantile(q float64) int64 {
 	}
 	return s.Max
 }
+
+// Add adds what o counted to s, so that a reader can keep a running total
+// of the intervals it took.
+func (s *Snapshot) Add(o *Snapshot) {
+	for i, c := range o.counts {
+		s.counts[i] += c
+	}
+	s.Count += o.Count
+	s.Max = max(s.Max, o.Max)
+}
+
+// Sub removes from s what an earlier total o of the same running total
+// counted: what was counted between the two. Max stays s's, the highest
+// since the total began, not within the difference.
+func (s *Snapshot) Sub(o *Snapshot) {
+	for i, c := range o.counts {
+		s.counts[i] -= c
+	}
+	s.Count -= o.Count
+}
+
+// AtMost is how many values lie in buckets whose highest value is at most
+// v: every value at or below v but those sharing a bucket with values
+// above it (a bucket is at most 3.1% wide), so a cumulative count read at
+// v is never overstated.
+func (s *Snapshot) AtMost(v int64) uint64 {
+	var n uint64
+	for i, c := range s.counts {
+		if upper(i) > v {
+			break
+		}
+		n += c
+	}
+	return n
+}
+
+// Sum estimates the sum of the values counted: each bucket's count times
+// its middle value, exact below 64 and within half a bucket's width
+// (1.6%) above. Record keeps no exact sum: one more atomic add per value
+// on the hot path, for a figure only means are read from.
+func (s *Snapshot) Sum() float64 {
+	var sum float64
+	for i, c := range s.counts {
+		if c == 0 {
+			continue
+		}
+		lo := int64(0)
+		if i > 0 {
+			lo = upper(i-1) + 1
+		}
+		sum += float64(c) * (float64(lo) + float64(upper(i))) / 2
+	}
+	return sum
+}

@@ -108,3 +108,54 @@ func TestRecordAllocatesNothing(t *testing.T) {
 		t.Fatalf("Record allocates %v times", a)
 	}
 }
+
+// TestRunningTotals: Add and Sub keep a running total of taken intervals
+// and give back what was counted between two totals; AtMost never counts
+// a value above its bound; Sum is within 1.6% of the exact sum.
+func TestRunningTotals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var h Hist
+	var total, first Snapshot
+	var exact [2]float64
+	var values [2][]int64
+	for part := range 2 {
+		for range 10_000 {
+			v := rng.Int64N(5_000_000)
+			h.Record(v)
+			exact[part] += float64(v)
+			values[part] = append(values[part], v)
+		}
+		total.Add(h.Take())
+		if part == 0 {
+			first = total
+		}
+	}
+	if total.Count != 20_000 {
+		t.Fatalf("running total counts %d, want 20000", total.Count)
+	}
+	between := total
+	between.Sub(&first)
+	if between.Count != 10_000 {
+		t.Fatalf("between the totals: %d values, want 10000", between.Count)
+	}
+	if got, want := between.Sum(), exact[1]; math.Abs(got-want)/want > 1.0/64 {
+		t.Errorf("Sum %.0f, exact %.0f: off by more than 1.6%%", got, want)
+	}
+	for _, bound := range []int64{0, 63, 1000, 100_000, 4_999_999} {
+		got, atOrBelow := between.AtMost(bound), 0
+		for _, v := range values[1] {
+			if v <= bound {
+				atOrBelow++
+			}
+		}
+		if got > uint64(atOrBelow) {
+			t.Errorf("AtMost(%d) = %d, but only %d values are at or below it", bound, got, atOrBelow)
+		}
+		if bound > 64 && float64(got) < 0.9*float64(atOrBelow) {
+			t.Errorf("AtMost(%d) = %d of %d: more than a bucket's worth missing", bound, got, atOrBelow)
+		}
+	}
+	if between.Quantile(1) > total.Max {
+		t.Error("a quantile of the difference above the running max")
+	}
+}

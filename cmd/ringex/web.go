@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/httpd"
+	"github.com/ringex/ringex/node"
+)
+
+// web is `ringex serve`'s operator web endpoint (http.listen): open for
+// the whole process, so /livez answers across restarts in place, and
+// attached to each node node.Run starts.
+type web struct{ srv *httpd.Server }
+
+// openWeb opens the endpoint; a port that cannot be opened is logged and
+// the exchange serves without it, as without the admin endpoint.
+func openWeb(cfg config.Config) web {
+	if cfg.HTTP.Listen == "" {
+		return web{}
+	}
+	srv, err := httpd.Listen(cfg.HTTP.Listen)
+	if err != nil {
+		log.Printf("ringex: %v: not opened; serving without metrics, health and status page", err)
+		return web{}
+	}
+	log.Printf("ringex: metrics, health and status page on http://%s/", srv.Addr())
+	return web{srv}
+}
+
+// serving is node.RunOptions.Serving: the admin endpoint, and the web
+// endpoint reading n.
+func (w web) serving(cfg config.Config, n *node.Node) (stop func()) {
+	stopAdmin := serveAdmin(cfg, n)
+	if w.srv != nil {
+		w.srv.Attach(n)
+	}
+	return func() {
+		if w.srv != nil {
+			w.srv.Detach()
+		}
+		stopAdmin()
+	}
+}
+
+func (w web) close() {
+	if w.srv != nil {
+		w.srv.Close()
+	}
+}
+
+// serveWebFlags applies serve's --http and --log-format to cfg and the
+// log; an error names the flag refused.
+func serveWebFlags(cfg *config.Config, httpListen, logFormat string) error {
+	if httpListen != "" {
+		cfg.HTTP.Listen = httpListen
+		if err := cfg.Check(); err != nil {
+			return fmt.Errorf("--http: %w", err)
+		}
+	}
+	return setLogFormat(logFormat, os.Stderr)
+}

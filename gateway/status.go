@@ -1,0 +1,37 @@
+package gateway
+
+// rejectReasons bounds the gateway's reject counters: above the highest
+// matcher.Reason.
+const rejectReasons = 32
+
+// SessionState is one FIX session as an operator sees it.
+type SessionState struct {
+	ID             string // BeginString:SenderCompID->TargetCompID
+	TargetCompID   string
+	LoggedOn       bool
+	QueuedBytes    int   // waiting for the socket (the slow-consumer bound counts these)
+	ResendRequests int64 // received from the broker since the start
+}
+
+// Sessions returns the state of every configured session, in config
+// order. Safe from any goroutine; it takes each session's lock briefly.
+func (g *Gateway) Sessions() []SessionState {
+	out := make([]SessionState, 0, len(g.accounts)-1)
+	for i := 1; i < len(g.accounts); i++ {
+		s := g.accounts[i].session
+		out = append(out, SessionState{ID: s.ID(), TargetCompID: s.TargetCompID(), LoggedOn: s.LoggedOn(),
+			QueuedBytes: s.Queued(), ResendRequests: s.ResendRequests()})
+	}
+	return out
+}
+
+// Rejects returns how many orders and cancels the gateway itself refused
+// (before the ring: malformed, unknown symbol, duplicate ClOrdID, ...), by
+// matcher.Reason.
+func (g *Gateway) Rejects() []uint64 {
+	out := make([]uint64, rejectReasons)
+	for i := range out {
+		out[i] = g.rejects[i].Load()
+	}
+	return out
+}

@@ -1,0 +1,404 @@
+package node
+
+import (
+	"fmt"
+	"math/bits"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/ringbuffer"
+)
+
+// What a node tells its operator beyond the log: Status, read at any time
+// from another goroutine (the metrics endpoint and the status page,
+// internal/httpd). Most of it is read at call time from what the stages
+// keep anyway (the ring's sequences, the journal's last seq, replication's
+// figures, the latency histograms). What the stages count only for this,
+// they count when the node counts (config http.listen set): the publish
+// stage adds up a batch's commands, and the rejects and fills among the
+// events it hands on, in plain fields and adds them to the atomic totals
+// once per batch, and each match partition
+// publishes the best bid and offer of the symbols a batch touched once per
+// batch. No lock and no allocation on the hot path.
+
+const (
+	kindSlots   = 16 // > the highest matcher.Kind
+	reasonSlots = 32 // > the highest matcher.Reason; kindSlots+reasonSlots <= 64 (batchCounts.seen)
+)
+
+// observer holds what the node counts for Status. The zero value counts
+// nothing on the hot path (counting false) and still counts the cold
+// paths (snapshots, promotions).
+type observer struct {
+	counting bool
+	kinds    [kindSlots]atomic.Uint64   // commands past the publish stage, by kind
+	rejects  [reasonSlots]atomic.Uint64 // EvRejected and EvCancelRejected, by reason
+	fills    atomic.Uint64              // EvFill events: one per side of each trade
+	trades   []quote                    // by symbol id - 1: last trade price, quantity
+	tops     []quote                    // by symbol id - 1: bid price, qty, ask price, qty
+
+	snapshots   atomic.Uint64 // snapshot files written (checkpointer)
+	snapshotNs  atomic.Int64  // time spent writing them
+	promotions  atomic.Uint64 // standby → primary in this process
+	batch       batchCounts   // publish stage only
+	owner       []int         // by symbol id - 1: its match partition (matcher.PartitionOf, without the division)
+	touched     [][]uint32    // by partition: symbols its current batch touched (its match goroutine only)
+	touchedMark [][]bool      // by partition, by symbol id - 1
+}
+
+// batchCounts is what the publish stage counted in the batch it is in.
+type batchCounts struct {
+	kinds   [kindSlots]uint64
+	rejects [reasonSlots]uint64
+	seen    uint64 // bit k: kinds[k] != 0; bit kindSlots+r: rejects[r] != 0
+	fills   uint64
+	traded  []uint32 // symbol ids with a fill in this batch
+	last    [][2]int64
+}
+
+// quote is a few figures of one symbol, written by one goroutine and read
+// by any as a whole: a sequence lock whose readers retry, never a lock the
+// writer waits on. Padded to two cache lines, so that its 40 bytes share
+// no line with a neighbour's wherever the slice begins: neighbours belong
+// to other partitions.
+type quote struct {
+	ver    atomic.Uint64 // odd while a write is in progress
+	v      [4]atomic.Int64
+	shown  [4]int64 // the writer's copy of v: a store that changes nothing is skipped
+	stored bool     // the writer's: v was written once
+	_      [47]byte
+}
+
+// store publishes the figures, unless they are those published already.
+// Hot path: six atomic writes when they changed, none when not.
+func (q *quote) store(a, b, c, d int64) {
+	if v := [4]int64{a, b, c, d}; q.stored && v == q.shown {
+		return
+	} else {
+		q.shown, q.stored = v, true
+	}
+	q.ver.Add(1)
+	q.v[0].Store(a)
+	q.v[1].Store(b)
+	q.v[2].Store(c)
+	q.v[3].Store(d)
+	q.ver.Add(1)
+}
+
+// load returns the figures and whether they were ever written; it gives
+// up (ok false) after a few tries against a busy writer.
+func (q *quote) load() (v [4]int64, ok bool) {
+	for range 16 {
+		s := q.ver.Load()
+		if s&1 != 0 {
+			continue
+		}
+		for i := range v {
+			v[i] = q.v[i].Load()
+		}
+		if q.ver.Load() == s {
+			return v, s != 0
+		}
+	}
+	return v, false
+}
+
+// initObserver sizes the observer for the node's config; it counts on the
+// hot path when the config opens the HTTP endpoint.
+func (n *Node) initObserver() {
+	o := &n.obs
+	o.counting = n.cfg.HTTP.Listen != ""
+	if !o.counting {
+		return
+	}
+	syms := len(n.cfg.Symbols)
+	o.trades, o.tops = make([]quote, syms), make([]quote, syms)
+	o.batch.last = make([][2]int64, syms)
+	o.batch.traded = make([]uint32, 0, syms)
+	o.owner = make([]int, syms)
+	for i := range o.owner {
+		o.owner[i] = matcher.PartitionOf(uint32(i+1), n.cfg.Match.Partitions)
+	}
+	o.touched = make([][]uint32, n.cfg.Match.Partitions)
+	o.touchedMark = make([][]bool, n.cfg.Match.Partitions)
+	for p := range o.touched {
+		o.touched[p] = make([]uint32, 0, syms)
+		o.touchedMark[p] = make([]bool, syms)
+	}
+}
+
+// count adds the rejects and fills among evs, events the publish stage
+// has handed on, to the batch's counts. Hot path.
+func (b *batchCounts) count(evs []matcher.Event) {
+	for i := range evs {
+		ev := &evs[i]
+		switch ev.Type {
+		case matcher.EvRejected, matcher.EvCancelRejected:
+			r := ev.Reason % reasonSlots
+			b.rejects[r]++
+			b.seen |= 1 << (kindSlots + r)
+		case matcher.EvFill:
+			b.fills++
+			if i := int(ev.Symbol) - 1; i >= 0 && i < len(b.last) {
+				if b.last[i] == [2]int64{} {
+					b.traded = append(b.traded, ev.Symbol) // within its capacity: one entry per symbol
+				}
+				b.last[i] = [2]int64{ev.LastPx, ev.LastQty}
+			}
+		}
+	}
+}
+
+// endPublishBatch adds the publish stage's batch [lo, hi] to the totals.
+// Hot path: one atomic add per kind, reason and traded symbol seen.
+func (n *Node) endPublishBatch(lo, hi int64) {
+	o, b := &n.obs, &n.obs.batch
+	for seq := lo; seq <= hi; seq++ {
+		k := n.ring.Slot(seq).cmd.Kind % kindSlots
+		b.kinds[k]++
+		b.seen |= 1 << k
+	}
+	for seen := b.seen; seen != 0; seen &= seen - 1 {
+		i := bits.TrailingZeros64(seen)
+		if i < kindSlots {
+			o.kinds[i].Add(b.kinds[i])
+			b.kinds[i] = 0
+		} else {
+			o.rejects[i-kindSlots].Add(b.rejects[i-kindSlots])
+			b.rejects[i-kindSlots] = 0
+		}
+	}
+	b.seen = 0
+	if b.fills != 0 {
+		o.fills.Add(b.fills)
+		b.fills = 0
+	}
+	for _, sym := range b.traded {
+		last := &b.last[sym-1]
+		o.trades[sym-1].store(last[0], last[1], 0, 0)
+		*last = [2]int64{}
+	}
+	b.traded = b.traded[:0]
+}
+
+// endMatchBatch publishes the best bid and offer of each symbol of
+// partition p that the batch [lo, hi] touched. Hot path (p's goroutine):
+// one Top and one quote store per symbol touched.
+func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
+	o := &n.obs
+	touched, mark := o.touched[p.index][:0], o.touchedMark[p.index]
+	for seq := lo; seq <= hi; seq++ {
+		cmd := &n.ring.Slot(seq).cmd
+		if cmd.Kind == matcher.KindEndOfDay {
+			touched = o.touchAll(p, mark, touched) // Day orders expired in every book
+			continue
+		}
+		if i := int(cmd.Symbol) - 1; i >= 0 && i < len(mark) && !mark[i] && o.owner[i] == p.index {
+			mark[i] = true
+			touched = append(touched, cmd.Symbol)
+		}
+	}
+	for _, sym := range touched {
+		t := p.engine.Top(sym)
+		o.tops[sym-1].store(t.BidPx, t.BidQty, t.AskPx, t.AskQty)
+		mark[sym-1] = false
+	}
+	o.touched[p.index] = touched
+}
+
+// touchAll marks every symbol of partition p as touched. Cold path: once
+// a day.
+func (o *observer) touchAll(p *partition, mark []bool, touched []uint32) []uint32 {
+	for i := range mark {
+		if !mark[i] && o.owner[i] == p.index {
+			mark[i] = true
+			touched = append(touched, uint32(i+1))
+		}
+	}
+	return touched
+}
+
+// noteSnapshot counts a snapshot written in d. Cold path.
+func (o *observer) noteSnapshot(d time.Duration) {
+	o.snapshots.Add(1)
+	o.snapshotNs.Add(int64(d))
+}
+
+// Status is a node's state for operators, read at one moment, figure by
+// figure (not one atomic snapshot).
+type Status struct {
+	Role       string // "primary", "standby", or "single" without replication
+	ServingFIX bool   // the FIX acceptor is open (a primary, or a single node)
+	// CaughtUp: a standby that has reached its primary's last seq on its
+	// current connection; false for a primary.
+	CaughtUp bool
+	Epoch    uint64 // 0 without replication
+	Stopped  string // why the pipeline stopped; "" while it runs
+	Counting bool   // the hot-path counters below are kept (http.listen set)
+
+	Stages      []ringbuffer.StageStats // writers, then each stage
+	Journal     JournalStatus
+	Replication *ReplicationStats // nil without replication
+	Promotions  uint64
+	// PrimarySilentSeconds (standby): since the last frame from its
+	// primary; 0 before the first connection.
+	PrimarySilentSeconds float64
+
+	Sessions []gateway.SessionState // nil while no FIX gateway runs
+	// GatewayRejects are the gateway's own rejects, by reason (malformed
+	// or refused before the ring); Rejects those of the engines.
+	GatewayRejects []Count
+	Commands       []Count // by kind
+	Rejects        []Count // by reason
+	Fills          uint64
+	Symbols        []SymbolStatus
+
+	Snapshots       uint64
+	SnapshotSeconds float64 // time spent writing them
+}
+
+// Count is one labelled counter.
+type Count struct {
+	Name string
+	N    uint64
+}
+
+// JournalStatus is the journal as the node sees it.
+type JournalStatus struct {
+	Dir      string
+	Sync     string
+	LastSeq  int64 // last durable seq
+	Segments int   // hot segment files
+	Archived int   // compressed copies
+	Bytes    int64 // of the hot segment files
+}
+
+// SymbolStatus is one symbol's market, as the match and publish stages
+// last published it; prices formatted with the symbol's tick size.
+type SymbolStatus struct {
+	Name           string
+	HasTop         bool // a batch touched it since the start
+	BidPx, AskPx   string
+	BidQty, AskQty int64
+	HasTrade       bool
+	LastPx         string
+	LastQty        int64
+}
+
+// Status returns the node's state. Safe from any goroutine.
+func (n *Node) Status() Status {
+	st := Status{Role: "single", ServingFIX: true, Counting: n.obs.counting, Stages: n.ring.Stats(),
+		Promotions: n.obs.promotions.Load(), Snapshots: n.obs.snapshots.Load(),
+		SnapshotSeconds: time.Duration(n.obs.snapshotNs.Load()).Seconds()}
+	if err := n.ring.Err(); err != nil {
+		st.Stopped = err.Error()
+	}
+	if rs, ok := n.ReplicationStats(); ok {
+		st.Replication, st.Role, st.Epoch = &rs, fmt.Sprint(rs.Role), rs.Epoch
+		st.ServingFIX = st.Role == "primary"
+		st.CaughtUp = st.Role == "standby" && rs.InSync
+		if st.Role == "standby" && n.repl.receiver != nil {
+			st.PrimarySilentSeconds = n.repl.receiver.SilentFor().Seconds()
+		}
+	}
+	if n.opts.Publisher != nil {
+		st.ServingFIX = false
+	}
+	st.Journal = n.journalStatus()
+	if g := n.servingGateway(); g != nil {
+		st.Sessions = g.Sessions()
+		st.GatewayRejects = reasonCounts(g.Rejects())
+	}
+	var rejects [reasonSlots]uint64
+	for k := range n.obs.kinds {
+		if v := n.obs.kinds[k].Load(); v != 0 || matcher.Kind(k).Named() {
+			st.Commands = append(st.Commands, Count{kindName(k), v})
+		}
+	}
+	for r := range rejects {
+		rejects[r] = n.obs.rejects[r].Load()
+	}
+	st.Rejects = reasonCounts(rejects[:])
+	st.Fills = n.obs.fills.Load()
+	if n.obs.counting {
+		st.Symbols = n.symbolStatus()
+	}
+	return st
+}
+
+// kindName names matcher.Kind k for a label.
+func kindName(k int) string { return matcher.Kind(k).String() }
+
+func reasonCounts(by []uint64) []Count {
+	var out []Count
+	for r, v := range by {
+		if v != 0 {
+			out = append(out, Count{matcher.Reason(r).String(), v})
+		}
+	}
+	return out
+}
+
+// servingGateway is the FIX gateway now taking orders, nil when none: a
+// standby's comes with its promotion, through the switcher.
+func (n *Node) servingGateway() *gateway.Gateway {
+	if n.repl == nil {
+		return n.gateway // set in Start only
+	}
+	to := n.switcher.to.Load()
+	if to == nil {
+		return nil
+	}
+	g, _ := (*to).(*gateway.Gateway)
+	return g
+}
+
+func (n *Node) journalStatus() JournalStatus {
+	js := JournalStatus{Dir: n.journalDir(), Sync: fmt.Sprint(n.cfg.Journal.Sync), LastSeq: n.journal.LastSeq()}
+	segs, err := journal.Segments(js.Dir)
+	if err != nil {
+		return js
+	}
+	for _, s := range segs {
+		if s.Archived != "" {
+			js.Archived++
+		}
+		if s.Hot != "" {
+			js.Segments++
+			js.Bytes += fileSize(s.Hot)
+		}
+	}
+	return js
+}
+
+func (n *Node) symbolStatus() []SymbolStatus {
+	out := make([]SymbolStatus, len(n.cfg.Symbols))
+	for i, s := range n.cfg.Symbols {
+		tick, err := gateway.ParseScale(s.TickSize)
+		if err != nil {
+			continue // Start refused it already
+		}
+		ss := &out[i]
+		ss.Name = s.Name
+		if v, ok := n.obs.tops[i].load(); ok {
+			ss.HasTop = true
+			ss.BidPx, ss.BidQty, ss.AskPx, ss.AskQty = tick.Format(v[0]), v[1], tick.Format(v[2]), v[3]
+		}
+		if v, ok := n.obs.trades[i].load(); ok {
+			ss.HasTrade, ss.LastPx, ss.LastQty = true, tick.Format(v[0]), v[1]
+		}
+	}
+	return out
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
