@@ -40,9 +40,10 @@ import (
 // mark handed to the socket before them (marks are written in the order
 // they grow, so none lies between). A hole whose messages the counterparty
 // did get, while the end of its connection hid the acknowledgement, is
-// never asked for again: it holds the mark until the next sequence reset,
-// which costs a standby taking over meanwhile PossResend copies, never a
-// report.
+// filled by its next ResendRequest, which asks from the first message it
+// lacks (hadBefore); without one, it holds the mark until the next
+// sequence reset, which costs a standby taking over meanwhile PossResend
+// copies, never a report.
 
 // wireListener hands out accepted TCP connections as wireConns, with
 // Nagle off. It sits below the TLS listener, so that wireConn counts the
@@ -343,6 +344,17 @@ func (d *delivery) settleLocked() {
 		d.head = (d.head + 1) % sentMax
 		d.n--
 	}
+}
+
+// hadBefore takes a ResendRequest's BeginSeqNo, seq (at most the next
+// MsgSeqNum): a counterparty asks from the first one it lacks, so it has
+// every one before, which is more than its TCP stack's acknowledgement
+// says. It fills the holes of messages it got while the end of their
+// connection hid the acknowledgement. Cold path.
+func (d *delivery) hadBefore(seq int64) {
+	d.mu.Lock()
+	d.floor = max(d.floor, int(seq-1))
+	d.mu.Unlock()
 }
 
 // ackLocked marks MsgSeqNums lo..hi acknowledged.

@@ -252,3 +252,33 @@ func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
 	}
 	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
 }
+
+// TestResendRequestSaysWhatTheBrokerHas: a ResendRequest asks from the
+// first message the broker lacks, so it has every one before: a hole of a
+// message it got while the acknowledgement could not be seen (here: its
+// ResendRequest says it has MsgSeqNum 3) is filled, and Delivered moves on.
+func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	c2.logon("") // MsgSeqNum 3
+	s.SendMarked("8", nil, &body, 30)
+	if m := c2.next(); m.SeqNum() != 4 {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got >= 20 {
+		t.Fatalf("Delivered %d before the broker said it has mark 20's message", got)
+	}
+	c2.send("2", "7=3|16=3|") // it has 1 and 2; asks for the Logon reply
+	if m := c2.next(); string(m.MsgType()) != "4" {
+		t.Fatalf("got %s, want a gap fill over the Logon reply", printable(m.Bytes()))
+	}
+	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
+}

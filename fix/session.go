@@ -570,6 +570,7 @@ func (s *Session) resend(begin, end int) {
 		end = s.nextOut - 1
 	}
 	begin = max(begin, 1)
+	s.delivery.hadBefore(int64(min(begin, s.nextOut)))
 	now := time.Now()
 	var ts [21]byte
 	gapStart := 0
