@@ -382,16 +382,16 @@ func (d *delivery) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.settleLocked()
-	c, any := d.capLocked(), d.nHoles > 0
+	c, held := d.capLocked(), d.nHoles > 0
 	for i := range d.n {
 		e := &d.sent[(d.head+i)%sentMax]
 		if e.mark > 0 {
-			c, any = min(c, d.delivered), true
+			c, held = min(c, d.delivered), true
 		}
 		e.lo, e.hi, e.top, e.untracked = 0, 0, 0, false
 	}
 	d.nHoles = 0
-	if any {
+	if held {
 		d.missedLocked(c, 0, 0)
 	}
 	clear(d.acked)
