@@ -14,10 +14,12 @@ import (
 // not bind: those of a journal written before bindings existed.
 
 // LoadBindings gives v the account bindings the journal in dir holds: those
-// of its newest snapshot that restores, then every binding record after it
-// (or after its first record when no snapshot does). It reads no further
-// than the first damage, if any: the verb that runs next reports that
-// damage with its place, and the bindings before it still hold.
+// of its newest sound snapshot the journal continues, read from its bytes
+// (matcher.SnapshotBindings: whatever config wrote it, so with or without
+// --config), then every binding record after it (or after its first record
+// when there is no such snapshot). It reads no further than the first
+// damage, if any: the verb that runs next reports that damage with its
+// place, and the bindings before it still hold.
 func (v *Venue) LoadBindings(dir string) {
 	src, err := openSource(dir)
 	if err != nil {
@@ -25,9 +27,16 @@ func (v *Venue) LoadBindings(dir string) {
 	}
 	from := src.segs[0].First
 	if src.loadSnapshots() == nil {
-		if sf, e := src.snapshotBefore(v.EngineConfig(), func(*snapFile) bool { return true }); sf != nil {
-			v.bind(e.parts.Bindings())
-			from = sf.seq + 1
+		for i := len(src.snaps) - 1; i >= 0; i-- {
+			sf := &src.snaps[i]
+			if sf.damage != "" || sf.seq < from-1 {
+				continue
+			}
+			if bs, err := matcher.SnapshotBindings(sf.data); err == nil {
+				v.bind(bs)
+				from = sf.seq + 1
+				break
+			}
 		}
 	}
 	var cmd matcher.Command

@@ -131,3 +131,73 @@ func TestBrokerNamesFromASnapshot(t *testing.T) {
 // journalSegName is the plain segment file name of a segment whose first
 // record is seq (journal/doc.go).
 func journalSegName(seq int64) string { return fmt.Sprintf("%020d.seg", seq) }
+
+// A journal that begins after a snapshot written with another config than
+// the one replay runs with (no --config: the default) still names its
+// brokers by the bindings the snapshot carries: they are read from its
+// bytes, not from a restore that this config cannot do.
+func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
+	dir := t.TempDir()
+	var cmds []matcher.Command
+	for i, name := range []string{"ALPHA", "BETA"} {
+		c, err := matcher.AccountBinding{Account: uint32(i + 1), Name: name}.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+	}
+	for i := range 300 {
+		id, _ := matcher.MakeClOrdID(fmt.Sprintf("O%d", i))
+		c := matcher.Command{Kind: matcher.KindNew, Account: uint32(1 + i%2), Symbol: 1, Type: matcher.Limit, TIF: matcher.GTC, Qty: 1, ClOrdID: id}
+		c.Side, c.Price = matcher.Sell, int64(10100+i%7)
+		if c.Account == 2 {
+			c.Side, c.Price = matcher.Buy, int64(9900-i%7)
+		}
+		cmds = append(cmds, c)
+	}
+	for i := range cmds {
+		cmds[i].Seq, cmds[i].TimeNs = int64(i+1), 1_772_000_000_000_000_000+int64(i)
+	}
+	writeJournal(t, dir, cmds, 8<<10)
+	const snapSeq = 200
+	cfg := config.Default()
+	cfg.Symbols = append(cfg.Symbols, config.Symbol{Name: "EXTRA", TickSize: "0.01", LotSize: 1})
+	writer, err := VenueOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSnapshot(t, dir, writer, writer.Partitions, cmds, snapSeq)
+	segs := segmentFiles(t, dir)
+	for i := 0; i+1 < len(segs); i++ {
+		if next := filepath.Base(segs[i+1]); next <= filepath.Base(journalSegName(snapSeq+1)) {
+			if err := os.Remove(segs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if first := segmentFiles(t, dir)[0]; filepath.Base(first) <= filepath.Base(journalSegName(2)) {
+		t.Fatalf("the journal still begins at %s: the bindings' records are not gone", first)
+	}
+
+	v := testVenue(t)
+	v.LoadBindings(dir)
+	if a, b := v.BrokerName(1), v.BrokerName(2); a != "ALPHA" || b != "BETA" {
+		t.Fatalf("accounts 1 and 2 named %q and %q; want ALPHA and BETA (the snapshot's bindings)", a, b)
+	}
+}
+
+// BrokerID takes a name the journal does not bind for its config position
+// only when the journal binds that account to nobody else.
+func TestBrokerIDOfAnAccountBoundToAnother(t *testing.T) {
+	v := testVenue(t) // sessions BROKER01, BROKER02, ...
+	v.bind([]matcher.AccountBinding{{Account: 1, Name: "ALPHA"}})
+	if id, err := v.BrokerID("ALPHA"); err != nil || id != 1 {
+		t.Fatalf("ALPHA: %d, %v; want 1", id, err)
+	}
+	if id, err := v.BrokerID("BROKER01"); err == nil || !strings.Contains(err.Error(), "ALPHA") {
+		t.Fatalf("BROKER01: %d, %v; want an error naming ALPHA, which account 1 is bound to", id, err)
+	}
+	if id, err := v.BrokerID(v.Brokers[1]); err != nil || id != 2 {
+		t.Fatalf("%s (account 2 unbound): %d, %v; want 2", v.Brokers[1], id, err)
+	}
+}

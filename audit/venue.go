@@ -99,7 +99,8 @@ func (v *Venue) SymbolID(name string) (uint32, error) {
 }
 
 // BrokerID resolves a broker's TargetCompID (or "#id", or a bare account
-// id): the journal's bindings first, then the config's session list.
+// id): the journal's bindings first, then the config's session list, for
+// an account the journal does not bind to another broker.
 func (v *Venue) BrokerID(name string) (uint32, error) {
 	for id, b := range v.bound {
 		if b == name {
@@ -107,9 +108,15 @@ func (v *Venue) BrokerID(name string) (uint32, error) {
 		}
 	}
 	for i, b := range v.Brokers {
-		if b == name {
-			return uint32(i + 1), nil
+		if b != name {
+			continue
 		}
+		id := uint32(i + 1)
+		if other, ok := v.bound[id]; ok {
+			return 0, fmt.Errorf("broker %q: the config lists it as account %d, but the journal binds account %d to %q and %q to none",
+				name, id, id, other, name)
+		}
+		return id, nil
 	}
 	if id, err := strconv.ParseUint(strings.TrimPrefix(name, "#"), 10, 32); err == nil && id > 0 {
 		return uint32(id), nil

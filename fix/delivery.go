@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,6 +26,24 @@ import (
 // written to the socket (wireConn counts them, below any TLS) less those
 // still in its send queue (the kernel's unacknowledged count, outq);
 // without that count (not Linux) what is written counts as delivered.
+//
+// A marked message can miss the connection it was meant for: queued while
+// no connection was logged on, dropped from the socket queue (a slow
+// consumer, a connection ending), lost with a failed write, or written and
+// not acknowledged before its connection ended. It then reaches the
+// counterparty only by a resend (ResendRequest) or a sequence reset's
+// carry-over, and a later mark acknowledged on a later connection says
+// nothing of it. So it leaves a hole (hole): no mark above the hole's
+// ceiling is delivered until every MsgSeqNum of the hole has been
+// acknowledged. The ceiling is the highest mark that can come before the missed ones: a
+// message queued while away, its own mark less one; otherwise the highest
+// mark handed to the socket before them (marks are written in the order
+// they grow, so none lies between). A hole whose messages the counterparty
+// did get, while the end of its connection hid the acknowledgement, is
+// filled by its next ResendRequest, which asks from the first message it
+// lacks (hadBefore); without one, it holds the mark until the next
+// sequence reset, which costs a standby taking over meanwhile PossResend
+// copies, never a report.
 
 // wireListener hands out accepted TCP connections as wireConns, with
 // Nagle off. It sits below the TLS listener, so that wireConn counts the
@@ -95,16 +114,34 @@ type delivery struct {
 	direct     bool      // a connection with no wireConn: written counts as delivered
 	sent       [sentMax]sentMark
 	head, n    int      // sent[head], ... n entries, oldest first
-	delivered  int64    // the highest delivered mark
+	delivered  int64    // the highest mark acknowledged on a connection
+	written    int64    // the highest mark handed to a connection's socket
 	acked      []uint64 // bit seq: MsgSeqNum seq (since the last reset) acknowledged
 	floor      int      // and every MsgSeqNum up to floor
 	ackFile    *os.File // the watermark's file; nil: a memory store
 	ackWritten int      // the watermark in ackFile
+	holes      [holeMax]hole
+	nHoles     int // holes[:nHoles]: marked messages that missed their connection
 }
 
 // sentMark: mark's message (mark 0: none), and the messages lo..hi (lo 0:
-// none), ended at byte end of the connection.
-type sentMark struct{ end, mark, lo, hi int64 }
+// none), ended at byte end of the connection. untracked: MsgSeqNums up to
+// top went with it that lo..hi leaves out (sentMax).
+type sentMark struct {
+	end, mark, lo, hi, top int64
+	untracked              bool
+}
+
+// hole: marked messages at MsgSeqNums lo..hi (lo 0: the MsgSeqNums a
+// sequence reset is about to carry them over to) that missed their
+// connection; no mark above ceil is delivered until all of lo..hi are
+// acknowledged.
+type hole struct{ ceil, lo, hi int64 }
+
+// holeMax bounds the holes kept; past it, a hole joins the newest, which
+// then spans both (its mark is held longer than needed, never released
+// earlier).
+const holeMax = 64
 
 // seqRun is the MsgSeqNums lo..hi, written one after another.
 type seqRun struct{ lo, hi int64 }
@@ -117,23 +154,102 @@ type seqRun struct{ lo, hi int64 }
 const sentMax = 256
 
 // attach follows nc from now on; marks still waiting on the previous
-// connection are dropped (not known to be delivered).
+// connection are dropped (not known to be delivered: a hole).
 func (d *delivery) attach(nc net.Conn) {
 	d.mu.Lock()
+	d.dropSentLocked()
 	d.conn = nc
 	d.wire = wireOf(nc)
 	d.direct = d.wire == nil
-	d.head, d.n = 0, 0
 	d.mu.Unlock()
 }
 
 // detach settles what the connection's peer has acknowledged before it
-// closes, then stops following it.
+// closes, then stops following it; what it has not acknowledged leaves a
+// hole.
 func (d *delivery) detach() {
 	d.mu.Lock()
 	d.settleLocked()
-	d.conn, d.wire, d.direct, d.head, d.n = nil, nil, false, 0, 0
+	d.dropSentLocked()
+	d.conn, d.wire, d.direct = nil, nil, false
 	d.mu.Unlock()
+}
+
+// dropSentLocked forgets the writes awaiting acknowledgement, whose
+// connection ends; when they carry marks, their MsgSeqNums are a hole
+// whose ceiling is what is delivered.
+func (d *delivery) dropSentLocked() {
+	marked := false
+	for i := range d.n {
+		marked = marked || d.sent[(d.head+i)%sentMax].mark > 0
+	}
+	for i := 0; marked && i < d.n; i++ {
+		e := &d.sent[(d.head+i)%sentMax]
+		if e.untracked {
+			d.missedLocked(d.delivered, 1, e.top)
+		} else if e.lo > 0 {
+			d.missedLocked(d.delivered, e.lo, e.hi)
+		}
+	}
+	d.head, d.n = 0, 0
+}
+
+// missed records that the marked message at MsgSeqNum seq, mark's, was
+// not queued for a connection (none was logged on). Cold path.
+func (d *delivery) missed(mark, seq int64) {
+	d.mu.Lock()
+	d.missedLocked(mark-1, seq, seq)
+	d.mu.Unlock()
+}
+
+// lost records that the messages runs, marked up to mark (0: none of them
+// marked), were queued for a connection and did not reach it: dropped
+// from the socket queue, or their write failed.
+func (d *delivery) lost(mark int64, runs []seqRun) {
+	if mark == 0 {
+		return
+	}
+	d.mu.Lock()
+	d.lostLocked(runs)
+	d.mu.Unlock()
+}
+
+func (d *delivery) lostLocked(runs []seqRun) {
+	for _, r := range runs {
+		d.missedLocked(d.written, r.lo, r.hi)
+	}
+}
+
+// missedLocked records a hole (see hole).
+func (d *delivery) missedLocked(ceil, lo, hi int64) {
+	if d.nHoles < holeMax {
+		d.holes[d.nHoles] = hole{ceil, lo, hi}
+		d.nHoles++
+		return
+	}
+	last := &d.holes[holeMax-1]
+	last.ceil = min(last.ceil, ceil)
+	last.lo, last.hi = min(last.lo, lo), max(last.hi, hi)
+}
+
+// capLocked drops the holes whose MsgSeqNums are all acknowledged and
+// returns the lowest ceil of those left; MaxInt64 when none is.
+func (d *delivery) capLocked() int64 {
+	c, kept := int64(math.MaxInt64), 0
+	for i := range d.nHoles {
+		h := d.holes[i]
+		for h.lo > 0 && h.lo <= h.hi && d.ackedLocked(int(h.lo)) {
+			h.lo++
+		}
+		if h.lo > h.hi {
+			continue // filled (a hole waiting for a carry-over has lo 0, hi 0)
+		}
+		d.holes[kept] = h
+		kept++
+		c = min(c, h.ceil)
+	}
+	d.nHoles = kept
+	return c
 }
 
 // wrote records that a write to nc, of the messages runs and ending with
@@ -148,13 +264,18 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 	defer d.mu.Unlock()
 	switch {
 	case nc != d.conn:
+		if mark > 0 {
+			d.lostLocked(runs) // returned after its connection ended
+		}
 	case d.direct:
 		d.delivered = max(d.delivered, mark)
+		d.written = max(d.written, mark)
 		for _, r := range runs {
 			d.ackLocked(r.lo, r.hi)
 		}
 	case d.wire == nil:
 	default:
+		d.written = max(d.written, mark)
 		end := d.wire.written.Load()
 		if len(runs) == 0 {
 			d.pushLocked(sentMark{end: end, mark: mark})
@@ -180,12 +301,15 @@ func (d *delivery) pushLocked(e sentMark) {
 	last := &d.sent[(d.head+d.n-1)%sentMax]
 	last.end = e.end
 	last.mark = max(last.mark, e.mark)
+	last.top = max(last.top, last.hi, e.hi)
 	switch {
 	case e.lo == 0:
 	case last.lo == 0:
 		last.lo, last.hi = e.lo, e.hi
 	case last.hi+1 == e.lo:
 		last.hi = e.hi
+	default:
+		last.untracked = true
 	}
 }
 
@@ -222,6 +346,17 @@ func (d *delivery) settleLocked() {
 	}
 }
 
+// hadBefore takes a ResendRequest's BeginSeqNo, seq (at most the next
+// MsgSeqNum): a counterparty asks from the first one it lacks, so it has
+// every one before, which is more than its TCP stack's acknowledgement
+// says. It fills the holes of messages it got while the end of their
+// connection hid the acknowledgement. Cold path.
+func (d *delivery) hadBefore(seq int64) {
+	d.mu.Lock()
+	d.floor = max(d.floor, int(seq-1))
+	d.mu.Unlock()
+}
+
 // ackLocked marks MsgSeqNums lo..hi acknowledged.
 func (d *delivery) ackLocked(lo, hi int64) {
 	for int64(len(d.acked))*64 <= hi {
@@ -239,28 +374,62 @@ func (d *delivery) ackedLocked(seq int) bool {
 
 // reset forgets every MsgSeqNum, for a sequence reset: writes still
 // awaiting acknowledgement keep their marks but no longer count for
-// MsgSeqNums, which from here on number other messages.
+// MsgSeqNums, which from here on number other messages. The messages not
+// acknowledged, the holes' among them, are carried over to new ones
+// (Session.undeliveredLocked): the holes, and the marked writes still
+// awaiting acknowledgement, become one hole that waits for those (carried).
 func (d *delivery) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.settleLocked()
+	c, held := d.capLocked(), d.nHoles > 0
+	for i := range d.n {
+		e := &d.sent[(d.head+i)%sentMax]
+		if e.mark > 0 {
+			c, held = min(c, d.delivered), true
+		}
+		e.lo, e.hi, e.top, e.untracked = 0, 0, 0, false
+	}
+	d.nHoles = 0
+	if held {
+		d.missedLocked(c, 0, 0)
+	}
 	clear(d.acked)
 	d.acked = d.acked[:0]
 	d.floor = 0
-	for i := range d.n {
-		e := &d.sent[(d.head+i)%sentMax]
-		e.lo, e.hi = 0, 0
+}
+
+// carried says that a sequence reset carried the messages not
+// acknowledged over to MsgSeqNums lo..hi (none when hi < lo): the hole
+// that waits for them (reset) now waits for their acknowledgement.
+func (d *delivery) carried(lo, hi int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	kept := 0
+	for i := range d.nHoles {
+		h := &d.holes[i]
+		if h.lo == 0 && h.hi == 0 {
+			if hi < lo {
+				continue // nothing was carried: nothing is missing
+			}
+			h.lo, h.hi = lo, hi
+		}
+		d.holes[kept] = *h
+		kept++
 	}
+	d.nHoles = kept
 }
 
 // Delivered is the highest mark (SendMarked) whose message, and every
-// message before it, the counterparty's TCP stack has acknowledged; 0 when
-// none. Any goroutine; one system call per call while marks are waiting.
+// marked message before it, the counterparty's TCP stack has acknowledged,
+// in a first send, a resend or a sequence reset's carry-over; 0 when none.
+// Any goroutine; one system call per call while marks are waiting.
 func (s *Session) Delivered() int64 {
 	d := &s.delivery
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.settleLocked()
-	return d.delivered
+	return min(d.delivered, d.capLocked())
 }
 
 // What is acknowledged survives a restart as a watermark, in a third file

@@ -78,8 +78,10 @@ func TestDeliveredFollowsTheCounterpartysAcks(t *testing.T) {
 }
 
 // TestDeliveredStopsAtADroppedConnection: marks written to a connection
-// that drops before its broker acknowledged them are not delivered, and
-// what a later connection acknowledges counts again.
+// that drops before its broker acknowledged them are not delivered, nor
+// is one sent while it is away; what a later connection acknowledges
+// counts again once the broker has asked for, and acknowledged, what it
+// missed.
 func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 	a, app, c, s := loggedOn(t, 64<<20, 64<<10)
 	var body Fields
@@ -101,10 +103,20 @@ func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 
 	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c2.seq = 2
-	c2.logon("")
+	last := c2.logon("").SeqNum() + 1 // 3001's MsgSeqNum
 	s.SendMarked("8", nil, &body, 3001)
 	for {
 		if m := c2.next(); string(m.MsgType()) == "8" {
+			break
+		}
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got != before {
+		t.Fatalf("Delivered %d, from %d, once mark 3001 was acknowledged: it passes the marks the broker has not had", got, before)
+	}
+	c2.send("2", "7=2|16=0|")
+	for {
+		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
 			break
 		}
 	}
@@ -115,4 +127,158 @@ func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// waitAcked waits until the counterparty's TCP stack has acknowledged
+// everything written to s's connection, once the broker has read a
+// message: the write that carried it is recorded when flushMu is free.
+func waitAcked(t *testing.T, s *Session) {
+	t.Helper()
+	s.flushMu.Lock()
+	s.flushMu.Unlock()
+	waitFor(t, "the broker's TCP stack to acknowledge what was written", func() bool { return !s.delivery.awaiting() })
+}
+
+// TestDeliveredWaitsForAReportSentWhileAway: a report sent while the
+// broker was logged out reaches it only by resend. The broker logs on
+// again keeping its sequence numbers and acknowledges a later report
+// before it asks for the earlier one: Delivered stays below the earlier
+// one (a standby taking over then resends it), and reaches the later one
+// once the resent copy is acknowledged.
+func TestDeliveredWaitsForAReportSentWhileAway(t *testing.T) {
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	s.SendMarked("8", nil, &body, 10)
+	if m := c.next(); string(m.MsgType()) != "8" {
+		t.Fatalf("got %s, want the report", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got != 10 {
+		t.Fatalf("Delivered %d, want 10", got)
+	}
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 3, while away
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	if m := c2.logon(""); m.SeqNum() != 4 {
+		t.Fatalf("logon reply MsgSeqNum %d, want 4", m.SeqNum())
+	}
+	s.SendMarked("8", nil, &body, 30)
+	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 5 {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got < 10 || got >= 20 {
+		t.Fatalf("Delivered %d: mark 30 acknowledged passes mark 20, which the broker has not had", got)
+	}
+
+	c2.send("2", "7=3|16=3|")
+	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 3 || !m.PossDup() {
+		t.Fatalf("got %s, want the report of mark 20 again", printable(m.Bytes()))
+	}
+	waitFor(t, "Delivered to reach 30 once the resent report is acknowledged", func() bool { return s.Delivered() == 30 })
+}
+
+// TestDeliveredWaitsForReportsDroppedAtASlowConsumer: a broker that stops
+// reading is disconnected, and the reports queued for it are dropped from
+// the socket queue (they stay in the store). Logged on again without a
+// reset, it acknowledges a new report before it asks for the dropped ones:
+// Delivered stays below them until the resent copies are acknowledged.
+func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
+	a, app, c, s := loggedOn(t, 256<<10, 16<<10)
+	var body Fields
+	body.AddString(58, strings.Repeat("x", 1000))
+	mark := int64(0)
+	for s.LoggedOn() {
+		mark++
+		if mark > 1_000_000 {
+			t.Fatal("a broker that does not read is never disconnected")
+		}
+		s.SendMarked("8", nil, &body, mark)
+	}
+	<-app.logouts
+	c.nc.Close()
+	before := s.Delivered()
+	if before >= mark {
+		t.Fatalf("Delivered %d of %d after a slow-consumer disconnect", before, mark)
+	}
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	last := c2.logon("").SeqNum() + 1
+	s.SendMarked("8", nil, &body, mark+1)
+	for {
+		if m := c2.next(); m.SeqNum() == last {
+			break
+		}
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got > before {
+		t.Fatalf("Delivered %d, from %d: a new report acknowledged passes the ones dropped at the disconnect", got, before)
+	}
+
+	c2.send("2", "7=2|16=0|")
+	for {
+		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
+			break
+		}
+	}
+	waitFor(t, "Delivered to reach the last mark once the resent reports are acknowledged", func() bool { return s.Delivered() == mark+1 })
+}
+
+// TestDeliveredAfterAResetCarriesOver: a report sent while the broker was
+// away is carried over by its Logon with ResetSeqNumFlag=Y (PossResend=Y);
+// once that copy and a new report are acknowledged, Delivered reaches the
+// new one: the hole the away report left is filled by the carry-over.
+func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20)
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.logon("141=Y|")
+	if m := c2.next(); string(m.MsgType()) != "8" || !m.PossResend() {
+		t.Fatalf("got %s, want the report of mark 20 carried over", printable(m.Bytes()))
+	}
+	s.SendMarked("8", nil, &body, 30)
+	if m := c2.next(); string(m.MsgType()) != "8" {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
+}
+
+// TestResendRequestSaysWhatTheBrokerHas: a ResendRequest asks from the
+// first message the broker lacks, so it has every one before: a hole of a
+// message it got while the acknowledgement could not be seen (here: its
+// ResendRequest says it has MsgSeqNum 3) is filled, and Delivered moves on.
+func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	c2.logon("") // MsgSeqNum 3
+	s.SendMarked("8", nil, &body, 30)
+	if m := c2.next(); m.SeqNum() != 4 {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got >= 20 {
+		t.Fatalf("Delivered %d before the broker said it has mark 20's message", got)
+	}
+	c2.send("2", "7=3|16=3|") // it has 1 and 2; asks for the Logon reply
+	if m := c2.next(); string(m.MsgType()) != "4" {
+		t.Fatalf("got %s, want a gap fill over the Logon reply", printable(m.Bytes()))
+	}
+	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
 }

@@ -145,7 +145,13 @@ func (s *Session) SendMarked(msgType string, header, body *Fields, mark int64) e
 		s.mu.Unlock()
 		return ErrStopped
 	}
-	if s.queueLocked(msgType, h, b, s.loggedOn) && mark > 0 {
+	seq := int64(s.nextOut)
+	switch {
+	case !s.queueLocked(msgType, h, b, s.loggedOn):
+		if mark > 0 {
+			s.delivery.missed(mark, seq) // no connection: one lock more, off the hot path
+		}
+	case mark > 0:
 		s.pendMark = mark
 	}
 	s.storeMark = max(s.storeMark, mark)
@@ -260,8 +266,9 @@ func (s *Session) pendLocked(msg []byte, lo, hi int) {
 }
 
 // dropPendingLocked empties the socket queue and forgets its mark: what it
-// held was written, or is not going to be.
+// held was written, or is not going to be (a hole, delivery.go).
 func (s *Session) dropPendingLocked() {
+	s.delivery.lost(s.pendMark, s.pendRuns)
 	s.pending, s.pendMark, s.pendRuns = s.pending[:0], 0, s.pendRuns[:0]
 }
 
@@ -386,6 +393,7 @@ func (s *Session) flush() {
 		if conn != nil {
 			// What the store lacks must not reach the counterparty: a restart
 			// numbers on from the store (see store).
+			s.delivery.lost(mark, runs)
 			out = out[:0]
 			conn.Close()
 		}
@@ -395,6 +403,7 @@ func (s *Session) flush() {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := conn.Write(out); err != nil {
 			s.delivery.settle()
+			s.delivery.lost(mark, runs)
 			conn.Close()
 		} else {
 			s.delivery.wrote(conn, mark, runs)
@@ -489,6 +498,7 @@ func (s *Session) undeliveredLocked(dst []byte) []byte {
 // at once). It returns how many. Cold path; flushMu and mu are held.
 func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 	m := &s.resendMsg
+	first := int64(s.nextOut)
 	for len(carried) > 0 {
 		_, size, _ := frame(carried, len(carried))
 		raw := carried[:size]
@@ -506,6 +516,7 @@ func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 		}
 		n++
 	}
+	s.delivery.carried(first, int64(s.nextOut-1))
 	return n
 }
 
@@ -561,6 +572,7 @@ func (s *Session) resend(begin, end int) {
 		end = s.nextOut - 1
 	}
 	begin = max(begin, 1)
+	s.delivery.hadBefore(int64(min(begin, s.nextOut)))
 	now := time.Now()
 	var ts [21]byte
 	gapStart := 0
@@ -625,6 +637,7 @@ func (s *Session) writePieceLocked() bool {
 		s.delivery.wrote(conn, mark, runs)
 	} else {
 		s.delivery.settle()
+		s.delivery.lost(mark, runs)
 		conn.Close()
 	}
 	s.mu.Lock()

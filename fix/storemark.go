@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // The stored mark: how far a session's store holds the application's
@@ -39,17 +40,51 @@ func (st *store) openMark(base string) error {
 		return err
 	}
 	st.mark = f
+	st.markVal, st.markKnown, err = readMark(f)
+	return err
+}
+
+// readMark reads the mark f holds; ok is false when it holds none (new, or
+// a store that predates marks).
+func readMark(f *os.File) (mark int64, ok bool, err error) {
 	var b [16]byte
 	n, _ := f.ReadAt(b[:], 0)
 	if n == 0 {
-		return nil // new, or a store that predates marks
+		return 0, false, nil
 	}
 	v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
 	if n != 16 || v != ^check || int64(v) < 0 {
-		return fmt.Errorf("fix: store %s.mark: corrupt mark record (%d bytes)", base, n)
+		return 0, false, fmt.Errorf("fix: store %s: corrupt mark record (%d bytes)", f.Name(), n)
 	}
-	st.markVal, st.markKnown = int64(v), true
-	return nil
+	return int64(v), true, nil
+}
+
+// HighestStoredMark reads, without opening the stores, the mark of every
+// session store in dir (Config.StoreDir) and returns the highest and the
+// .mark file that holds it; 0 and "" when none holds one (no folder
+// included). For a node about to start: its stores hold the application's
+// messages up to there. A corrupt .mark is an error, as NewAcceptor
+// finds it. Cold path.
+func HighestStoredMark(dir string) (mark int64, file string, err error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.mark"))
+	if err != nil {
+		return 0, "", err
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return 0, "", fmt.Errorf("fix: %w", err)
+		}
+		m, ok, err := readMark(f)
+		f.Close()
+		if err != nil {
+			return 0, "", err
+		}
+		if ok && m > mark {
+			mark, file = m, p
+		}
+	}
+	return mark, file, nil
 }
 
 // writeMark records that the store holds every marked message up to mark.

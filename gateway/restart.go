@@ -1,5 +1,10 @@
 package gateway
 
+import (
+	"github.com/ringex/ringex/fix"
+	"github.com/ringex/ringex/matcher"
+)
+
 // Reports across a restart. A session store is written before the socket
 // but not fsynced per message, and the publish stage hands a report to its
 // session only after its command is durable: a crash can leave journaled
@@ -24,6 +29,23 @@ func (g *Gateway) StoredMarks() []int64 {
 		}
 	}
 	return marks
+}
+
+// StoresReach reads the session stores in dir (Options.StoreDir) without
+// opening them and returns the last command whose reports one of them
+// holds, or was told it holds (StoredThrough), and the file that shows
+// it; 0 and "" when none does. The publish stage hands a session the
+// reports of durable commands only, and a broker may have seen their
+// OrderIDs and ExecIDs: a journal that ends below this seq lost durable
+// records (journal.Options.Reported). Cold path.
+func StoresReach(dir string) (seq int64, file string, err error) {
+	mark, file, err := fix.HighestStoredMark(dir)
+	if err != nil || mark <= 0 {
+		return 0, "", err
+	}
+	// A report's mark is seq·ExecIDStride + n (n ≥ 1); StoredThrough(seq)
+	// notes markBefore(seq+1).
+	return (mark - 1) / matcher.ExecIDStride, file, nil
 }
 
 // RebuildOnStart holds, for each account a with rebuild[a], its new

@@ -57,9 +57,11 @@
 //   - A torn tail: damage in the last hot segment after which no whole frame
 //     with a valid CRC and a later seq can be found (a short header, a short
 //     record, a zeroed or garbled end), past the last record a Commit made
-//     durable (DURABLE, or the newest snapshot, says which: a journal that
-//     ends below it lost durable records, and Open refuses that as
-//     corruption; DurableSeq lets a reader hold the journal to it too). This is what a crash mid-write leaves.
+//     durable (DURABLE, the newest snapshot or the caller's
+//     Options.Reported says which: a journal that ends below it lost
+//     durable records, and Open refuses that as corruption, as it refuses a
+//     damaged DURABLE; DurableSeq lets a reader hold the journal to it too).
+//     This is what a crash mid-write leaves.
 //     Open truncates the segment at the last whole record and logs the bytes
 //     dropped; Read stops there without error. A damaged final record looks
 //     exactly like a torn write and is treated as one.

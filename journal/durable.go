@@ -17,26 +17,37 @@ import (
 // mark, never a newer one, since it is written only after the fsync of the
 // records it names.
 //
-// Recovery holds the journal's end against it, and against the newest
-// snapshot's seq: a record at or below either was durable, so a crash
-// cannot have torn it. A journal that ends below them lost durable (so
-// possibly acknowledged) records, a zeroed or cut end included, and Open
-// refuses it with a *CorruptError naming the last segment, the offset
-// where its records end, and the missing seqs, unless
+// Recovery holds the journal's end against it, against the newest
+// snapshot's seq, and against Options.Reported (what the caller's
+// counterparties may have been told of): a record at or below any of them
+// was durable, so a crash cannot have torn it. A journal that ends below
+// them lost durable (so possibly acknowledged) records, a zeroed or cut
+// end included, and Open refuses it with a *CorruptError naming the last
+// segment, the offset where its records end, and the missing seqs, unless
 // Options.StartFromLastGood; then Missing says which seqs they were, and
 // the caller must never use them again.
+//
+// An empty or missing DURABLE (a new journal, one whose file was created
+// and never written back before a power loss, or one from before the
+// file) proves nothing and is read as 0. One that holds a damaged mark (not
+// 16 bytes, or a complement that does not match) is refused: a crash does
+// not leave that (the 16 bytes are rewritten in place, within one sector),
+// so something else damaged the journal folder, and reading it as 0 would
+// let a zeroed end go as a torn tail. Under Options.StartFromLastGood it
+// is logged loudly and set aside, and the snapshots and Options.Reported
+// are the evidence; the next Commit rewrites it.
 const DurableName = "DURABLE"
 
 // durableMark is the open DURABLE file and a buffer for its writes.
 type durableMark struct {
-	f   *os.File
-	buf [16]byte
+	f      *os.File
+	buf    [16]byte
+	damage string // why the mark Open read proves nothing; "" when sound or new
 }
 
 // openDurable opens (or creates) dir's DURABLE file and reads its mark: 0
-// when the file is new. A mark whose complement does not match is
-// logged and read as 0: it proves nothing.
-func openDurable(dir string, logf func(string, ...any)) (*durableMark, int64, error) {
+// when the file is new, or damaged (then recovery refuses, checkDurable).
+func openDurable(dir string) (*durableMark, int64, error) {
 	path := filepath.Join(dir, DurableName)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
@@ -45,8 +56,11 @@ func openDurable(dir string, logf func(string, ...any)) (*durableMark, int64, er
 	m := &durableMark{f: f}
 	n, _ := f.ReadAt(m.buf[:], 0)
 	seq, ok := parseMark(m.buf[:n])
-	if !ok {
-		logf("journal: %s is damaged; it is not used to tell lost durable records from a torn tail this time", path)
+	switch {
+	case n > 0 && n < len(m.buf):
+		m.damage = fmt.Sprintf("%d bytes, not %d", n, len(m.buf))
+	case !ok:
+		m.damage = "its seq and complement disagree"
 	}
 	return m, seq, nil
 }
@@ -67,8 +81,8 @@ func parseMark(b []byte) (seq int64, ok bool) {
 // DurableSeq reads the DURABLE mark of the journal in dir without changing
 // anything: the highest seq a Commit made durable, 0 when there is no mark.
 // A journal that ends below it lost durable records, and Open refuses it
-// (see DurableName). A damaged mark is an error; Open passes it over (it
-// proves nothing). A reader beside a live Journal reads the mark before
+// (see DurableName). A damaged mark is an error, as Open refuses it
+// unless Options.StartFromLastGood. A reader beside a live Journal reads the mark before
 // the records: the mark is only written after them.
 func DurableSeq(dir string) (int64, error) {
 	path := filepath.Join(dir, DurableName)
@@ -112,7 +126,27 @@ func (j *Journal) durableEvidence() (seq int64, from string) {
 	if snaps, err := listSnapshots(j.opts.Dir); err == nil && len(snaps) > 0 && snaps[len(snaps)-1] > seq {
 		seq, from = snaps[len(snaps)-1], filepath.Join(j.opts.Dir, snapName(snaps[len(snaps)-1]))
 	}
+	if j.opts.Reported > seq {
+		seq, from = j.opts.Reported, j.opts.ReportedFrom
+	}
 	return seq, from
+}
+
+// checkDamagedMark refuses a damaged DURABLE (see DurableName), or under
+// Options.StartFromLastGood logs loudly that it goes without it.
+func (j *Journal) checkDamagedMark() error {
+	if j.mark.damage == "" {
+		return nil
+	}
+	path := j.mark.f.Name()
+	if !j.opts.StartFromLastGood {
+		return fmt.Errorf("journal: %s is damaged at offset 0 (%s): it can no longer tell durable records lost at the journal's end from a torn tail; "+
+			"start with StartFromLastGood to go on without it, held against the snapshots and the session stores", path, j.mark.damage)
+	}
+	j.logf("journal: %s IS DAMAGED (%s); STARTING WITHOUT IT ON OPERATOR REQUEST: the journal's end is held only against the newest snapshot and Options.Reported",
+		path, j.mark.damage)
+	j.mark.damage = ""
+	return nil
 }
 
 // checkDurable holds the journal's recovered end (the segment at path
@@ -120,6 +154,9 @@ func (j *Journal) durableEvidence() (seq int64, from string) {
 // what was durable. Records missing below it are refused, or, under
 // Options.StartFromLastGood, recorded in Missing and logged loudly.
 func (j *Journal) checkDurable(path string, goodOff, lastSeq int64) error {
+	if err := j.checkDamagedMark(); err != nil {
+		return err
+	}
 	seq, from := j.durableEvidence()
 	if seq <= lastSeq {
 		return nil

@@ -159,3 +159,90 @@ func BenchmarkCommitChecks(b *testing.B) {
 		}
 	}
 }
+
+// TestReportedSeqBeyondTheJournalsEnd: Options.Reported (ringex: what the
+// FIX session stores hold) proves records up to it were durable, even
+// without DURABLE (SyncNone writes none, and no snapshot covers them).
+func TestReportedSeqBeyondTheJournalsEnd(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone })
+	write(t, j, 1, 100, 5)
+	j.Close()
+	segs, _ := listHot(dir)
+	last := filepath.Join(dir, segName(segs[len(segs)-1]))
+	offs, _, _ := frameOffsets(t, last)
+	zeroAt(t, last, offs[len(offs)-2], 1<<10)
+	reported := func(o *Options) { o.Reported, o.ReportedFrom = 100, "fix/FIX.4.4-RINGEX-BROKER01.mark" }
+
+	_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096, Reported: 100, ReportedFrom: "fix/FIX.4.4-RINGEX-BROKER01.mark"})
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.File != last || ce.Offset != offs[len(offs)-2] ||
+		!strings.Contains(err.Error(), "records 99..100 are missing") || !strings.Contains(err.Error(), "BROKER01.mark") {
+		t.Fatalf("Open: %v; want a refusal at %s offset %d naming the store's mark and records 99..100", err, last, offs[len(offs)-2])
+	}
+	j, _ = openT(t, dir, reported, func(o *Options) { o.StartFromLastGood = true })
+	defer j.Close()
+	if first, end := j.Missing(); first != 99 || end != 100 || j.LastSeq() != 98 {
+		t.Fatalf("Missing %d..%d, LastSeq %d; want 99..100 after 98", first, end, j.LastSeq())
+	}
+}
+
+// TestDamagedDurableMarkIsRefused: a DURABLE file that holds a damaged
+// mark is not read as "nothing was durable" (which would let a zeroed end
+// go as a torn tail): Open refuses, naming it. Under StartFromLastGood it
+// is set aside loudly, and the other evidence still counts.
+func TestDamagedDurableMarkIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mark []byte
+	}{
+		{"zeroed", make([]byte, 16)},
+		{"short", []byte{1, 2, 3}},
+		{"flipped", func() []byte {
+			b := make([]byte, 16)
+			b[0], b[8] = 50, 0xff // 50, then not its complement
+			return b
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			j, _ := openT(t, dir)
+			write(t, j, 1, 50, 5)
+			j.Close()
+			path := filepath.Join(dir, DurableName)
+			if err := os.WriteFile(path, tc.mark, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "damaged") {
+				t.Fatalf("Open: %v; want a refusal naming %s", err, path)
+			}
+
+			j, lg := openT(t, dir, func(o *Options) { o.StartFromLastGood = true })
+			if j.LastSeq() != 50 || !lg.has("IS DAMAGED") {
+				t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.lines)
+			}
+			write(t, j, 51, 60, 5) // rewrites the mark
+			j.Close()
+			j, _ = openT(t, dir)
+			j.Close()
+
+			// Set aside, the damaged mark still leaves the other evidence.
+			if err := os.WriteFile(path, tc.mark, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			segs, _ := listHot(dir)
+			last := filepath.Join(dir, segName(segs[len(segs)-1]))
+			offs, _, _ := frameOffsets(t, last)
+			zeroAt(t, last, offs[len(offs)-1], 1<<10)
+			j, err = Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096, StartFromLastGood: true, Reported: 60, ReportedFrom: "stores"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close()
+			if first, end := j.Missing(); first != 60 || end != 60 {
+				t.Fatalf("Missing %d..%d; want 60..60 (Reported)", first, end)
+			}
+		})
+	}
+}

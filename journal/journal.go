@@ -80,6 +80,14 @@ type Options struct {
 	// exchange must not start on a damaged journal unless an operator says so.
 	StartFromLastGood bool
 
+	// Reported is evidence from outside the journal of what was durable:
+	// a seq whose record, and all before it, a counterparty may have been
+	// told of (ringex: what its FIX session stores hold), named by
+	// ReportedFrom. Recovery holds the journal's end against it as against
+	// DURABLE (durable.go). 0: none.
+	Reported     int64
+	ReportedFrom string
+
 	// FirstSeq is where a new journal begins: when Dir holds no segment,
 	// Open creates an empty first segment for FirstSeq, durable before Open
 	// returns, so that the journal's first Append is FirstSeq and a restart
@@ -165,7 +173,7 @@ func Open(opts Options) (*Journal, error) {
 		j.closeFiles()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	if j.mark, j.markSeq, err = openDurable(opts.Dir, j.logf); err != nil {
+	if j.mark, j.markSeq, err = openDurable(opts.Dir); err != nil {
 		j.closeFiles()
 		return nil, err
 	}

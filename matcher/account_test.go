@@ -105,3 +105,36 @@ func TestSnapshotCarriesBindings(t *testing.T) {
 		t.Fatal("Restore accepted one name bound to two accounts")
 	}
 }
+
+// TestSnapshotBindingsWithoutRestore: the bindings read straight from a
+// node snapshot's bytes are the engine's, whatever config reads them
+// (audit names brokers without the config that wrote the journal); a
+// snapshot without bindings has none, and a cut one is an error.
+func TestSnapshotBindingsWithoutRestore(t *testing.T) {
+	e := New(testConfig())
+	var evs []Event
+	for i, c := range []Command{
+		limit(brokerA, "S1", Sell, 10, 100),
+		limit(brokerB, "B1", Buy, 5, 100), // fills: retired, finished
+		limit(brokerB, "B2", Buy, 3, 99),
+	} {
+		c.Seq = int64(i + 1)
+		evs = e.Apply(&c, evs[:0])
+	}
+	v2 := FrameSnapshot([][]byte{e.Snapshot(nil)})
+	if bs, err := SnapshotBindings(v2); err != nil || bs != nil {
+		t.Fatalf("version 2 snapshot: bindings %+v, %v; want none", bs, err)
+	}
+	for i, name := range []string{"BROKER_A", "BROKER_B"} {
+		b := bindCmd(t, int64(4+i), []uint32{brokerA, brokerB}[i], name)
+		e.Apply(&b, nil)
+	}
+	snap := e.Snapshot(nil)
+	bs, err := SnapshotBindings(FrameSnapshot([][]byte{snap, snap}))
+	if err != nil || !slices.Equal(bs, e.Bindings()) || len(bs) != 2 {
+		t.Fatalf("bindings %+v, %v; want %+v", bs, err, e.Bindings())
+	}
+	if _, err := SnapshotBindings(FrameSnapshot([][]byte{snap[:len(snap)-3]})); err == nil {
+		t.Fatal("a cut snapshot's bindings were read")
+	}
+}

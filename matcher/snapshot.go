@@ -190,6 +190,57 @@ func (e *Engine) Restore(b []byte) error {
 	return nil
 }
 
+// SnapshotBindings reads the account bindings out of a node snapshot
+// (FrameSnapshot) without restoring it, so whatever Config wrote it:
+// those its first partition holds, which every partition holds; none for
+// a version 2 snapshot. It checks the layout of what it passes over, not
+// the state. Cold path.
+func SnapshotBindings(data []byte) ([]AccountBinding, error) {
+	parts, err := SplitSnapshot(data)
+	if err != nil {
+		return nil, err
+	}
+	r := snapReader{b: parts[0]}
+	var magic [4]byte
+	copy(magic[:], r.take(4))
+	v := r.u32()
+	if r.err == nil && (magic != snapMagic || v != snapVersion && v != snapVersionBindings) {
+		return nil, r.fail("magic %q, version %d", magic[:], v)
+	}
+	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, window, last seq
+	for range r.count(4 + 8 + 4 + 4) {
+		r.take(4 + 8) // symbol, last price
+		for range 2 {
+			for range r.count(8 + 4) {
+				r.take(8) // price
+				r.take(r.count(snapOrderSize) * snapOrderSize)
+			}
+		}
+	}
+	for range r.count(8) {
+		r.take(4) // account
+		r.take(r.count(8) * 8)
+	}
+	for range r.count(1 + 4 + 4 + IDLen + 8) {
+		if r.u8() == 1 {
+			r.take(4 + 4 + IDLen + 8 + 3 + 4*8)
+		} else {
+			r.take(4 + 4 + IDLen + 8)
+		}
+	}
+	if r.err != nil || v != snapVersionBindings {
+		return nil, r.err
+	}
+	var e Engine
+	if err := e.loadBindings(&r); err != nil {
+		return nil, err
+	}
+	if r.off != len(r.b) {
+		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
+	}
+	return e.bound, nil
+}
+
 type snapReader struct {
 	b   []byte
 	off int

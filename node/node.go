@@ -192,6 +192,10 @@ func (n *Node) openJournal() error {
 	if mode == journal.SyncNone {
 		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
 	}
+	reported, reportedFrom, err := n.storesReach()
+	if err != nil {
+		return err
+	}
 	j, err := journal.Open(journal.Options{
 		Dir:               n.journalDir(),
 		SegmentBytes:      int64(n.cfg.Journal.SegmentMiB) << 20,
@@ -201,6 +205,8 @@ func (n *Node) openJournal() error {
 		Archive:           n.cfg.Journal.Archive,
 		HotRetentionMs:    int64(n.cfg.Journal.HotRetentionHours) * 3600 * 1000,
 		StartFromLastGood: n.cfg.Journal.StartFromLastGood,
+		Reported:          reported,
+		ReportedFrom:      reportedFrom,
 	})
 	if err != nil {
 		return err

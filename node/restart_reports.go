@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/ringex/ringex/gateway"
@@ -72,4 +74,21 @@ func (n *Node) storedThrough(seq int64) {
 	if g, ok := p.(*gateway.Gateway); ok {
 		g.StoredThrough(seq)
 	}
+}
+
+// storesReach is the last command the FIX session stores show reports of
+// (gateway.StoresReach), and the file that shows it: the journal must
+// reach it (journal.Options.Reported), since those commands were durable
+// and a broker may have seen their ids. 0 on a standby, whose journal is
+// its primary's and gets lost records again from it, and on a node
+// without FIX.
+func (n *Node) storesReach() (int64, string, error) {
+	if n.publisher != nil || n.following.Load() {
+		return 0, "", nil
+	}
+	seq, file, err := gateway.StoresReach(filepath.Join(n.cfg.DataDir, "fix"))
+	if err != nil {
+		return 0, "", fmt.Errorf("read the FIX session stores' marks: %w", err)
+	}
+	return seq, file, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,36 @@ func TestIdleSessionStoreMarkFollowsCheckpoints(t *testing.T) {
 		b, err := os.ReadFile(mark)
 		return err == nil && len(b) == 16 && int64(binary.LittleEndian.Uint64(b)) > 10*matcher.ExecIDStride
 	})
+}
+
+// TestStoresShowRecordsTheJournalLost: acknowledged records zeroed at the
+// journal's end with journal/DURABLE gone too are still not taken for a
+// torn tail: the session store's mark shows the broker was sent reports of
+// them, and the start is refused, naming the journal segment, the offset,
+// the missing seqs and the store's mark file.
+func TestStoresShowRecordsTheJournalLost(t *testing.T) {
+	dir := t.TempDir()
+	addr := fixtest.FreeAddr(t)
+	n := startNode(t, dir, addr)
+	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	for i := range 10 {
+		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
+			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "1")
+		expect(t, "new", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
+	}
+	n.Stop()
+	broker.Close()
+
+	seg, off := zeroLastRecords(t, filepath.Join(dir, "journal"), 3)
+	if err := os.Remove(filepath.Join(dir, "journal", "DURABLE")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	_, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err == nil || !strings.Contains(err.Error(), seg) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", off)) ||
+		!strings.Contains(err.Error(), "are missing") || !strings.Contains(err.Error(), "BROKER01.mark") {
+		t.Fatalf("start on a journal whose acknowledged end was zeroed, DURABLE removed: %v; "+
+			"want a refusal naming %s, offset %d, the missing seqs and the session store's mark", err, seg, off)
+	}
 }

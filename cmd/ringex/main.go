@@ -114,7 +114,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
 	logFormat := fs.String("log-format", "text", "log `format`: text (plain lines) or json (one slog JSON record a line)")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
-	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail, or lost durable records at its end\n(journal/DURABLE or a snapshot shows them): cut it at the last good record and quarantine\nthe rest (records after the damage are LOST to the exchange, their seqs never reused; use knowingly)")
+	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail, or lost durable records at its end\n(journal/DURABLE, a snapshot or a FIX session store shows them): cut it at the last good record and quarantine\nthe rest (records after the damage are LOST to the exchange, their seqs never reused; use knowingly)")
 	fs.Usage = usageFunc(fs, `Usage: ringex serve [flags]
 
 Runs the exchange: a FIX acceptor in front of the pipeline {journal,
