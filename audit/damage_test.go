@@ -402,3 +402,23 @@ func TestJournalBeginningAfterSeq1(t *testing.T) {
 		}
 	}
 }
+
+// A damaged DURABLE mark (not 16 bytes, or its complement disagrees) is
+// refused by Open, so verify reports it as a problem, naming the file.
+func TestVerifyAgreesWithOpenOnADamagedDurableMark(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	writeJournal(t, dir, newLoadGen(7, 3, 4).commands(100), 64<<10)
+	if err := os.WriteFile(filepath.Join(dir, journal.DurableName), []byte{1, 2, 3, 4, 5}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	served := filepath.Join(t.TempDir(), "journal")
+	copyDir(t, dir, served)
+	if j, err := journal.Open(journal.Options{Dir: served, Logf: func(string, ...any) {}}); err == nil {
+		j.Close()
+		t.Fatal("Open accepted a damaged DURABLE mark")
+	}
+	code, out, errOut := runMain("verify", "--journal", dir)
+	if code == 0 || !strings.Contains(errOut, journal.DurableName) {
+		t.Fatalf("verify exit %d on a damaged DURABLE mark that Open refuses:\n%s%s", code, out, errOut)
+	}
+}

@@ -97,7 +97,9 @@ func Verify(o VerifyOptions) (*Report, error) {
 	// Before the records: beside a live node the mark only ever names
 	// records already written.
 	if v.durable, err = journal.DurableSeq(o.Dir); err != nil {
-		r.Notes = append(r.Notes, err.Error()+" (the node starts without it)")
+		// Open refuses a damaged mark (only --start-from-last-good sets
+		// it aside), so verify reports it as a problem too.
+		r.problem(Problem{File: filepath.Join(o.Dir, journal.DurableName), Offset: -1, What: err.Error()})
 	}
 	if v.pass(p, 0, true) {
 		for _, q := range slices.Sorted(mapsKeys(v.otherP)) {

@@ -78,12 +78,16 @@ func parseMark(b []byte) (seq int64, ok bool) {
 	return int64(v), true
 }
 
+// durableMarkSize is the DURABLE file's length: the seq and its complement.
+const durableMarkSize = 16
+
 // DurableSeq reads the DURABLE mark of the journal in dir without changing
 // anything: the highest seq a Commit made durable, 0 when there is no mark.
 // A journal that ends below it lost durable records, and Open refuses it
-// (see DurableName). A damaged mark is an error, as Open refuses it
-// unless Options.StartFromLastGood. A reader beside a live Journal reads the mark before
-// the records: the mark is only written after them.
+// (see DurableName). A damaged mark (1 to 15 bytes, or a complement that
+// disagrees) is an error, as Open refuses it unless
+// Options.StartFromLastGood. A reader beside a live Journal reads the mark
+// before the records: the mark is only written after them.
 func DurableSeq(dir string) (int64, error) {
 	path := filepath.Join(dir, DurableName)
 	b, err := os.ReadFile(path)
@@ -92,6 +96,9 @@ func DurableSeq(dir string) (int64, error) {
 	}
 	if err != nil {
 		return 0, fmt.Errorf("journal: %w", err)
+	}
+	if len(b) > 0 && len(b) < durableMarkSize {
+		return 0, fmt.Errorf("journal: %s is damaged (%d bytes, not %d): it says nothing about which records were durable", path, len(b), durableMarkSize)
 	}
 	seq, ok := parseMark(b)
 	if !ok {
