@@ -80,6 +80,10 @@ type Config struct {
 	// more). It runs on the session's writer and must not block or call
 	// back into the session.
 	OnStoreError func(err error)
+	// NotResent lists application MsgTypes that a resend replaces with
+	// SequenceReset-GapFill, as it does session messages: market data,
+	// stale once missed.
+	NotResent []string
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
@@ -318,6 +322,16 @@ func (a *Acceptor) Stop() {
 const stopWriteTimeout = 2 * time.Second
 
 // isStopping reports whether Stop has begun.
+// notResent reports whether a resend gap-fills messages of type t.
+func (a *Acceptor) notResent(t []byte) bool {
+	for _, n := range a.cfg.NotResent {
+		if string(t) == n {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *Acceptor) isStopping() bool {
 	select {
 	case <-a.stopping:

@@ -427,7 +427,7 @@ func (s *Session) resend(begin, end int) {
 		if raw != nil && s.st.msgs != nil {
 			s.resendBuf = raw
 		}
-		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) {
+		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(m.MsgType()) {
 			if gapStart == 0 {
 				gapStart = seq
 			}

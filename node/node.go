@@ -31,6 +31,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/marketdata"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/ringbuffer"
 )
@@ -80,6 +81,9 @@ type Node struct {
 	halted   chan struct{}
 	haltErr  atomic.Pointer[error]
 	haltOnce sync.Once
+	// md is the market data the publish stage feeds; nil with
+	// Options.Publisher (marketdata.go).
+	md *marketdata.Feed
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -110,9 +114,13 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	if gw, err := gatewayOptions(cfg, n.logf); err == nil {
+		n.startMarketData(gw)
+	}
 	if n.publisher == nil && !n.following.Load() {
 		gwOpts, err := gatewayOptions(cfg, n.logf)
 		gwOpts.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
+		gwOpts.MarketData = n.md
 		if err == nil {
 			n.gateway, err = gateway.New(gwOpts, n)
 		}
@@ -120,6 +128,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			err = n.rememberClOrdIDs(n.gateway)
 		}
 		if err != nil {
+			n.stopMarketData()
 			n.journal.Close()
 			return nil, err
 		}
@@ -138,6 +147,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {
 		n.ring.Close()
+		n.stopMarketData()
 		close(n.cpStop)
 		<-n.cpDone
 		n.journal.Close()
@@ -147,6 +157,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if n.gateway != nil {
 		if err := n.gateway.Start(); err != nil {
 			n.ring.Close()
+			n.stopMarketData()
 			close(n.cpStop)
 			<-n.cpDone
 			n.journal.Close()
@@ -425,6 +436,7 @@ func (n *Node) Stop() error {
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
+		n.stopMarketData()
 		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {

@@ -126,6 +126,7 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	if err != nil {
 		return err
 	}
+	gwOpts.MarketData = n.md
 	g, err := gateway.New(gwOpts, n)
 	if err != nil {
 		return err

@@ -3,7 +3,8 @@ package node
 // The pipeline, in the order a command meets it: the ring entry (slot),
 // the wiring (buildPipeline), the first stage's handlers side by side
 // (journalBatch, replicateBatch, matchHandler ×P), then the publish stage
-// (publishBatch), the only one that talks to brokers.
+// (publishBatch), the only one that talks to brokers, and feeds market
+// data (marketdata.go).
 
 import (
 	"fmt"
@@ -206,6 +207,11 @@ func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
+	if n.md != nil {
+		// After every report of the batch is queued: market data never
+		// goes before an acknowledgement (marketdata.Feed.EndBatch).
+		n.md.EndBatch()
+	}
 	if n.repl != nil {
 		// The Sender's heartbeats tell the standby (Promote).
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
@@ -238,12 +244,18 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	count := int(s.nEvents)
 	for i := 0; i < count && i < inlineEvents; i++ {
 		n.publisher.Publish(&s.events[i])
+		if n.md != nil {
+			n.md.Apply(&s.events[i])
+		}
 	}
 	if count > inlineEvents {
 		p := n.partitionOf(&s.cmd)
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
 			n.publisher.Publish(&spilled[i])
+			if n.md != nil {
+				n.md.Apply(&spilled[i])
+			}
 		}
 	}
 }
