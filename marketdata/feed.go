@@ -229,18 +229,21 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 	for i := range f.before {
 		f.before[i] = append(f.before[i][:0], b.top(i, depth)...)
 	}
+	// The pass's trades come first, in the order they traded, then the
+	// levels as they stand after them; each is one update of the symbol.
 	full := f.entries[:0]
+	for _, t := range ts {
+		b.rptSeq++
+		b.lastPx, b.lastQty = t.Px, t.Qty
+		full = append(full, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.rptSeq})
+	}
+	nTrades := len(full)
 	for _, c := range cs {
 		i := sideIndex(c.key.side)
 		if a := b.set(i, c.key.px, c.qty); a != 0 {
 			b.rptSeq++
 			full = append(full, entry{action: a, typ: byte('0' + i), px: c.key.px, qty: c.qty, rptSeq: b.rptSeq})
 		}
-	}
-	for _, t := range ts {
-		b.rptSeq++
-		b.lastPx, b.lastQty = t.Px, t.Qty
-		full = append(full, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.rptSeq})
 	}
 	f.entries = full
 	if len(full) == 0 {
@@ -253,15 +256,12 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 		case s.depth == 0:
 			f.sendIncremental(s, sym, full)
 		default:
-			limited := f.limited[:0]
+			// A view of the first levels sees the trades, then what
+			// changed in it, as of the symbol's last update.
+			limited := append(f.limited[:0], full[:nTrades]...)
 			for i := range f.before {
 				if s.types&(1<<i) != 0 {
 					limited = diffTop(limited, i, top(f.before[i], s.depth), b.top(i, s.depth), b.rptSeq)
-				}
-			}
-			for _, e := range full {
-				if e.typ == '2' {
-					limited = append(limited, e)
 				}
 			}
 			f.limited = limited
