@@ -187,7 +187,7 @@ func (f *Feed) pass() {
 	}
 	clear(f.work.levels)
 	slices.SortFunc(f.changes, func(a, b change) int {
-		return cmp.Or(cmp.Compare(a.key.sym, b.key.sym), cmp.Compare(a.key.side, b.key.side), cmp.Compare(a.key.px, b.key.px))
+		return cmp.Compare(a.key, b.key) // by symbol, side, price
 	})
 	trades := f.work.trades
 	slices.SortStableFunc(trades, func(a, b Trade) int { return cmp.Compare(a.Symbol, b.Symbol) })
@@ -195,7 +195,7 @@ func (f *Feed) pass() {
 	for len(f.changes) > 0 || len(trades) > 0 {
 		sym := nextSymbol(f.changes, trades)
 		nc, nt := 0, 0
-		for nc < len(f.changes) && f.changes[nc].key.sym == sym {
+		for nc < len(f.changes) && f.changes[nc].key.sym() == sym {
 			nc++
 		}
 		for nt < len(trades) && trades[nt].Symbol == sym {
@@ -213,9 +213,9 @@ func nextSymbol(cs []change, ts []Trade) uint32 {
 	case len(cs) == 0:
 		return ts[0].Symbol
 	case len(ts) == 0:
-		return cs[0].key.sym
+		return cs[0].key.sym()
 	}
-	return min(cs[0].key.sym, ts[0].Symbol)
+	return min(cs[0].key.sym(), ts[0].Symbol)
 }
 
 // update applies one symbol's changes and trades to its book and sends
@@ -239,10 +239,10 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 	}
 	nTrades := len(full)
 	for _, c := range cs {
-		i := sideIndex(c.key.side)
-		if a := b.set(i, c.key.px, c.qty); a != 0 {
+		i, px := sideIndex(c.key.side()), c.key.px()
+		if a := b.set(i, px, c.qty); a != 0 {
 			b.rptSeq++
-			full = append(full, entry{action: a, typ: byte('0' + i), px: c.key.px, qty: c.qty, rptSeq: b.rptSeq})
+			full = append(full, entry{action: a, typ: byte('0' + i), px: px, qty: c.qty, rptSeq: b.rptSeq})
 		}
 	}
 	f.entries = full
