@@ -400,7 +400,8 @@ func (s *Session) resetLocked() {
 // resend answers a ResendRequest for [begin, end] (end 0: everything): the
 // stored application messages again with PossDupFlag=Y and
 // OrigSendingTime, and a SequenceReset-GapFill over each run of session
-// messages (and of messages the store does not have).
+// messages (and of messages the store does not have, and of the types
+// Config.NotResent names).
 func (s *Session) resend(begin, end int) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
