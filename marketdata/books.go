@@ -98,6 +98,7 @@ func (b *book) maxDepth() int {
 
 // entry is one change of a symbol for an incremental refresh.
 type entry struct {
+	sym     uint32
 	action  byte
 	typ     byte // MDEntryType: '0' bid, '1' offer, '2' trade
 	px, qty int64

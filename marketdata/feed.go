@@ -57,8 +57,9 @@ type Feed struct {
 	bySess  map[Subscriber][]*subscription
 	work    pending // the pass's copy of pend
 	changes []change
-	entries []entry // a symbol's changes in a pass, to the whole book
-	limited []entry // the same, to a view of the first levels
+	entries []entry         // a symbol's changes in a pass, to the whole book
+	limited []entry         // the same, to a view of the first levels
+	queued  []*subscription // subscriptions with entries to send at the end of the pass
 	before  [2][]matcher.Level
 	out     fix.Fields
 }
@@ -204,6 +205,12 @@ func (f *Feed) pass() {
 		f.update(sym, f.changes[:nc], trades[:nt])
 		f.changes, trades = f.changes[nc:], trades[nt:]
 	}
+	for _, s := range f.queued {
+		f.sendIncremental(s, s.out)
+		s.out = s.out[:0]
+	}
+	clear(f.queued)
+	f.queued = f.queued[:0]
 	f.subMu.Unlock()
 	f.work.trades = f.work.trades[:0]
 }
@@ -254,7 +261,7 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 		case !s.incremental:
 			f.sendSnapshot(s.to, s, sym)
 		case s.depth == 0:
-			f.sendIncremental(s, sym, full)
+			f.queue(s, sym, full)
 		default:
 			// A view of the first levels sees the trades, then what
 			// changed in it, as of the symbol's last update.
@@ -265,8 +272,23 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 				}
 			}
 			f.limited = limited
-			f.sendIncremental(s, sym, limited)
+			f.queue(s, sym, limited)
 		}
+	}
+}
+
+// queue adds the entries of symbol sym that s asked for to what it is sent
+// at the end of the pass: one incremental refresh for all its symbols.
+func (f *Feed) queue(s *subscription, sym uint32, es []entry) {
+	n := len(s.out)
+	for _, e := range es {
+		if s.types&(1<<(e.typ-'0')) != 0 {
+			e.sym = sym
+			s.out = append(s.out, e)
+		}
+	}
+	if n == 0 && len(s.out) > 0 {
+		f.queued = append(f.queued, s)
 	}
 }
 

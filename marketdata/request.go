@@ -54,6 +54,7 @@ type subscription struct {
 	depth       int  // 0: the whole book
 	incremental bool // MDUpdateType 1: X; 0: a W on every change
 	types       uint8
+	out         []entry // a pass's entries for it, its types only (Feed.queue)
 }
 
 // request is a MarketDataRequest as read.
@@ -292,32 +293,17 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	}
 }
 
-// sendIncremental sends symbol sym's entries that s asked for, as
-// incremental refreshes (X). Under subMu. No allocation once f.out has
-// grown.
-func (f *Feed) sendIncremental(s *subscription, sym uint32, entries []entry) {
-	spec := &f.opts.Symbols[sym-1]
+// sendIncremental sends entries to s as incremental refreshes (X), up to
+// maxEntriesPerX in each. Under subMu. No allocation once f.out has grown.
+func (f *Feed) sendIncremental(s *subscription, entries []entry) {
 	for len(entries) > 0 {
-		n := 0
-		for _, e := range entries {
-			if s.types&(1<<(e.typ-'0')) != 0 {
-				n++
-			}
-		}
-		if n == 0 {
-			return
-		}
-		n = min(n, maxEntriesPerX)
+		n := min(len(entries), maxEntriesPerX)
 		o := &f.out
 		o.Reset()
 		o.AddString(tagMDReqID, s.reqID)
 		o.AddInt(tagNoMDEntries, int64(n))
-		for k := 0; k < n; entries = entries[1:] {
-			e := &entries[0]
-			if s.types&(1<<(e.typ-'0')) == 0 {
-				continue
-			}
-			k++
+		for _, e := range entries[:n] {
+			spec := &f.opts.Symbols[e.sym-1]
 			o.AddChar(tagMDUpdateAction, e.action)
 			o.AddChar(tagMDEntryType, e.typ)
 			o.AddString(tagSymbol, spec.Name)
@@ -327,8 +313,9 @@ func (f *Feed) sendIncremental(s *subscription, sym uint32, entries []entry) {
 			}
 			o.AddInt(tagRptSeq, e.rptSeq)
 		}
+		entries = entries[n:]
 		if err := s.to.Send("X", o); err != nil {
-			f.opts.Logf("marketdata: update of %s for MDReqID %s not sent: %v", spec.Name, s.reqID, err)
+			f.opts.Logf("marketdata: update for MDReqID %s not sent: %v", s.reqID, err)
 			return
 		}
 	}
