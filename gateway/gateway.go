@@ -7,6 +7,10 @@
 // refuses to know how commands are sequenced, journaled or matched; it hands
 // each valid command to a Submitter and writes whatever events it is given.
 //
+// A MarketDataRequest goes to Options.MarketData (package marketdata),
+// which answers it; the gateway only routes it and tells it when a session
+// ends.
+//
 // Input that cannot become a valid command is answered here, at once, and
 // never reaches the ring: the fix package answers malformed messages with a
 // session Reject and unsupported types with a BusinessMessageReject; the
