@@ -62,6 +62,8 @@ type Feed struct {
 	queued  []*subscription // subscriptions with entries to send at the end of the pass
 	before  [2][]matcher.Level
 	out     fix.Fields
+	group   fix.Fields // the entries of an X, encoded once a pass for every subscription that gets them
+	grouped []entry    // what group holds; nil: nothing this pass
 }
 
 // pending is what the publish stage hands the goroutine: the quantity now
@@ -210,7 +212,7 @@ func (f *Feed) pass() {
 		s.out = s.out[:0]
 	}
 	clear(f.queued)
-	f.queued = f.queued[:0]
+	f.queued, f.grouped = f.queued[:0], nil
 	f.subMu.Unlock()
 	f.work.trades = f.work.trades[:0]
 }

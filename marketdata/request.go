@@ -1,6 +1,7 @@
 package marketdata
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/ringex/ringex/fix"
@@ -294,26 +295,35 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 }
 
 // sendIncremental sends entries to s as incremental refreshes (X), up to
-// maxEntriesPerX in each. Under subMu. No allocation once f.out has grown.
+// maxEntriesPerX in each. Under subMu. Subscriptions that get the same
+// entries in a pass (the same symbols and entry types, the whole book)
+// share one encoding of them (f.group), which is most of the cost. No
+// allocation once the buffers have grown.
 func (f *Feed) sendIncremental(s *subscription, entries []entry) {
 	for len(entries) > 0 {
 		n := min(len(entries), maxEntriesPerX)
+		chunk := entries[:n]
+		entries = entries[n:]
+		if !slices.Equal(chunk, f.grouped) {
+			f.group.Reset()
+			for _, e := range chunk {
+				spec := &f.opts.Symbols[e.sym-1]
+				f.group.AddChar(tagMDUpdateAction, e.action)
+				f.group.AddChar(tagMDEntryType, e.typ)
+				f.group.AddString(tagSymbol, spec.Name)
+				spec.Tick.AddTo(&f.group, tagMDEntryPx, e.px)
+				if e.action != actionDelete {
+					spec.Lot.AddTo(&f.group, tagMDEntrySize, e.qty)
+				}
+				f.group.AddInt(tagRptSeq, e.rptSeq)
+			}
+			f.grouped = chunk
+		}
 		o := &f.out
 		o.Reset()
 		o.AddString(tagMDReqID, s.reqID)
 		o.AddInt(tagNoMDEntries, int64(n))
-		for _, e := range entries[:n] {
-			spec := &f.opts.Symbols[e.sym-1]
-			o.AddChar(tagMDUpdateAction, e.action)
-			o.AddChar(tagMDEntryType, e.typ)
-			o.AddString(tagSymbol, spec.Name)
-			spec.Tick.AddTo(o, tagMDEntryPx, e.px)
-			if e.action != actionDelete {
-				spec.Lot.AddTo(o, tagMDEntrySize, e.qty)
-			}
-			o.AddInt(tagRptSeq, e.rptSeq)
-		}
-		entries = entries[n:]
+		o.AddFields(&f.group)
 		if err := s.to.Send("X", o); err != nil {
 			f.opts.Logf("marketdata: update for MDReqID %s not sent: %v", s.reqID, err)
 			return
