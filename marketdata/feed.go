@@ -62,8 +62,7 @@ type Feed struct {
 	queued  []*subscription // subscriptions with entries to send at the end of the pass
 	before  [2][]matcher.Level
 	out     fix.Fields
-	group   fix.Fields // the entries of an X, encoded once a pass for every subscription that gets them
-	grouped []entry    // what group holds; nil: nothing this pass
+	groups  []group // the entries of each X of a pass, encoded once for every subscription that gets them
 }
 
 // pending is what the publish stage hands the goroutine: the quantity now
@@ -212,7 +211,10 @@ func (f *Feed) pass() {
 		s.out = s.out[:0]
 	}
 	clear(f.queued)
-	f.queued, f.grouped = f.queued[:0], nil
+	f.queued = f.queued[:0]
+	for i := range f.groups {
+		f.groups[i].entries = nil
+	}
 	f.subMu.Unlock()
 	f.work.trades = f.work.trades[:0]
 }

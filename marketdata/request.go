@@ -300,33 +300,50 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 // share one encoding of them (f.group), which is most of the cost. No
 // allocation once the buffers have grown.
 func (f *Feed) sendIncremental(s *subscription, entries []entry) {
-	for len(entries) > 0 {
+	for k := 0; len(entries) > 0; k++ {
 		n := min(len(entries), maxEntriesPerX)
-		chunk := entries[:n]
+		g := f.encoded(k, entries[:n])
 		entries = entries[n:]
-		if !slices.Equal(chunk, f.grouped) {
-			f.group.Reset()
-			for _, e := range chunk {
-				spec := &f.opts.Symbols[e.sym-1]
-				f.group.AddChar(tagMDUpdateAction, e.action)
-				f.group.AddChar(tagMDEntryType, e.typ)
-				f.group.AddString(tagSymbol, spec.Name)
-				spec.Tick.AddTo(&f.group, tagMDEntryPx, e.px)
-				if e.action != actionDelete {
-					spec.Lot.AddTo(&f.group, tagMDEntrySize, e.qty)
-				}
-				f.group.AddInt(tagRptSeq, e.rptSeq)
-			}
-			f.grouped = chunk
-		}
 		o := &f.out
 		o.Reset()
 		o.AddString(tagMDReqID, s.reqID)
 		o.AddInt(tagNoMDEntries, int64(n))
-		o.AddFields(&f.group)
+		o.AddFields(&g.fields)
 		if err := s.to.Send("X", o); err != nil {
 			f.opts.Logf("marketdata: update for MDReqID %s not sent: %v", s.reqID, err)
 			return
 		}
 	}
+}
+
+// group is the k-th incremental refresh's entries of a pass, encoded.
+type group struct {
+	entries []entry // what fields holds; nil: nothing yet this pass
+	fields  fix.Fields
+}
+
+// encoded returns chunk, the k-th X's entries, encoded: again only if the
+// last subscription sent a k-th X had other entries. Under subMu.
+func (f *Feed) encoded(k int, chunk []entry) *group {
+	if k == len(f.groups) {
+		f.groups = append(f.groups, group{})
+	}
+	g := &f.groups[k]
+	if g.entries != nil && slices.Equal(chunk, g.entries) {
+		return g
+	}
+	g.fields.Reset()
+	for _, e := range chunk {
+		spec := &f.opts.Symbols[e.sym-1]
+		g.fields.AddChar(tagMDUpdateAction, e.action)
+		g.fields.AddChar(tagMDEntryType, e.typ)
+		g.fields.AddString(tagSymbol, spec.Name)
+		spec.Tick.AddTo(&g.fields, tagMDEntryPx, e.px)
+		if e.action != actionDelete {
+			spec.Lot.AddTo(&g.fields, tagMDEntrySize, e.qty)
+		}
+		g.fields.AddInt(tagRptSeq, e.rptSeq)
+	}
+	g.entries = chunk
+	return g
 }

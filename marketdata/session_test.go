@@ -37,3 +37,48 @@ func TestSubscriptionsEndWithTheSession(t *testing.T) {
 		t.Errorf("the other session got %v, want one X", m)
 	}
 }
+
+// TestLongPassSplitsIntoSeveralX: a pass with more entries than one
+// incremental refresh carries goes out as several, each counted right,
+// and two subscriptions that get the same entries get the same messages.
+func TestLongPassSplitsIntoSeveralX(t *testing.T) {
+	f := testFeed(t)
+	f.pass()
+	a, b := &recorder{begin: "FIX.4.4"}, &recorder{begin: "FIX.4.4"}
+	f.request(a, requestMsg(t, "FIX.4.4", vBody("a", '1', 0, 1, "012", "AAA", "BBB")))
+	f.request(b, requestMsg(t, "FIX.4.4", vBody("b", '1', 0, 1, "012", "AAA", "BBB")))
+	books := map[*recorder]*rebuilt{a: newRebuilt(), b: newRebuilt()}
+	for r, bk := range books {
+		for _, m := range r.take() {
+			bk.apply(t, m)
+		}
+	}
+	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}, {ID: 2}}})
+	var evs []matcher.Event
+	for i := range 600 {
+		cmd := matcher.Command{Seq: int64(i + 1), Kind: matcher.KindNew, Symbol: 1 + uint32(i%2), Account: 1, Side: matcher.Buy,
+			Type: matcher.Limit, TIF: matcher.Day, Price: int64(100 + i), Qty: 1}
+		cmd.ClOrdID, _ = matcher.MakeClOrdID("o" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+		evs = e.Apply(&cmd, evs[:0])
+		for k := range evs {
+			f.Apply(&evs[k])
+		}
+	}
+	f.EndBatch()
+	f.pass()
+	ma, mb := a.take(), b.take()
+	if len(ma) != 3 || len(mb) != 3 {
+		t.Fatalf("%d and %d messages for 600 entries, want 3 each (256 an X)", len(ma), len(mb))
+	}
+	for i := range ma {
+		if n := value(ma[i].fields, tagNoMDEntries); n != [...]string{"256", "256", "88"}[i] {
+			t.Errorf("X %d has NoMDEntries %s", i, n)
+		}
+		books[a].apply(t, ma[i])
+		books[b].apply(t, mb[i])
+	}
+	for id, name := range testSymbols {
+		checkBook(t, 600, &viewer{name: "a", book: books[a]}, name, e, uint32(id+1))
+		checkBook(t, 600, &viewer{name: "b", book: books[b]}, name, e, uint32(id+1))
+	}
+}
