@@ -82,7 +82,8 @@ type Config struct {
 	OnStoreError func(err error)
 	// NotResent lists application MsgTypes that a resend replaces with
 	// SequenceReset-GapFill, as it does session messages: market data,
-	// stale once missed.
+	// stale once missed. The store keeps a Heartbeat in place of each,
+	// which holds its MsgSeqNum without its bytes.
 	NotResent []string
 }
 
@@ -323,9 +324,9 @@ const stopWriteTimeout = 2 * time.Second
 
 // isStopping reports whether Stop has begun.
 // notResent reports whether a resend gap-fills messages of type t.
-func (a *Acceptor) notResent(t []byte) bool {
+func (a *Acceptor) notResent(t string) bool {
 	for _, n := range a.cfg.NotResent {
-		if string(t) == n {
+		if t == n {
 			return true
 		}
 	}

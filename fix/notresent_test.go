@@ -1,13 +1,22 @@
 package fix
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // TestResendGapFillsNotResentTypes: messages of a type in Config.NotResent
 // (market data) are replaced on resend by a SequenceReset-GapFill, as
-// session messages are; the reports around them are resent as ever.
+// session messages are; the reports around them are resent as ever. The
+// store holds a Heartbeat in place of each, so its MsgSeqNum survives a
+// restart and its bytes are not kept.
 func TestResendGapFillsNotResentTypes(t *testing.T) {
 	app := newSendApp()
-	a := startAcceptor(t, Config{NotResent: []string{"W", "X"}, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	dir := t.TempDir()
+	cfg := Config{StoreDir: dir, NotResent: []string{"W", "X"}, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
+	a := startAcceptor(t, cfg, app)
 	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c.logon("")
 	s := <-app.logons
@@ -32,5 +41,17 @@ func TestResendGapFillsNotResentTypes(t *testing.T) {
 	}
 	if m := c.next(); string(m.MsgType()) != "8" || m.SeqNum() != 5 || fieldOf(m, 17) != "E2" {
 		t.Fatalf("resent second report: %s", printable(m.Bytes()))
+	}
+	a.Stop()
+	raw, err := os.ReadFile(filepath.Join(dir, storeName("FIX.4.4", "ISLD", "TW")+".msgs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte("17=M")) || !bytes.Contains(raw, []byte("17=E2")) {
+		t.Errorf("the store keeps market data or lacks a report: %q", printable(raw))
+	}
+	b := startAcceptor(t, cfg, newSendApp())
+	if out, _ := b.Session("FIX.4.4", "TW").NextSeqNums(); out != 7 {
+		t.Errorf("after a restart the next MsgSeqNum is %d, want 7 (after the Logout)", out)
 	}
 }

@@ -204,14 +204,22 @@ func (s *Session) signal() {
 func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) bool {
 	seq := s.nextOut
 	s.nextOut++
+	now := time.Now()
 	start := len(s.storeBuf)
-	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
-	msg := s.storeBuf[start:]
-	s.st.reserve(seq, len(msg))
-	if !toConn || s.conn == nil || s.closing {
+	s.storeBuf = s.encode(s.storeBuf, msgType, seq, now, nil, header, body)
+	toConn = toConn && s.conn != nil && !s.closing
+	if toConn {
+		s.pending = append(s.pending, s.storeBuf[start:]...)
+	}
+	if s.a.notResent(msgType) {
+		// A resend gap-fills it: the store keeps a Heartbeat in its
+		// place, which holds its MsgSeqNum without its bytes.
+		s.storeBuf = s.encode(s.storeBuf[:start], "0", seq, now, nil, nil, nil)
+	}
+	s.st.reserve(seq, len(s.storeBuf)-start)
+	if !toConn {
 		return false
 	}
-	s.pending = append(s.pending, msg...)
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
@@ -428,7 +436,7 @@ func (s *Session) resend(begin, end int) {
 		if raw != nil && s.st.msgs != nil {
 			s.resendBuf = raw
 		}
-		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(m.MsgType()) {
+		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(string(m.MsgType())) {
 			if gapStart == 0 {
 				gapStart = seq
 			}
