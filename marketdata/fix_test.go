@@ -290,3 +290,38 @@ func (c *mdClient) FromApp(m *quickfix.Message, _ quickfix.SessionID) quickfix.M
 	c.inbox <- fs
 	return nil
 }
+
+// TestSnapshotAfterRestart: the books a restarted exchange rebuilds from
+// its journal are the books its market data shows: an order that rested
+// before the restart is in the snapshot, and so is the last trade's price
+// (its size is not known to the new process).
+func TestSnapshotAfterRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trader := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02")
+	trader.order("S1", "MSFT", "2", "30", "250.5")
+	trader.order("B1", "MSFT", "1", "10", "250.5")
+	trader.order("B2", "MSFT", "1", "7", "249")
+	for range 5 { // S1 new; B1 new, its fill and S1's; B2 new
+		trader.next("8")
+	}
+	if err := n.Stop(); err != nil { // a stop cancels nothing; a broker's logout would cancel its Day orders
+		t.Fatal(err)
+	}
+	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	md := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01")
+	md.request("after", '0', 0, -1, "012", "MSFT")
+	w := md.next("W")
+	if got := strings.Join(entries(w, 269), "|"); got != "269=0 270=249.00 271=7|269=1 270=250.50 271=20|269=2 270=250.50" {
+		t.Fatalf("snapshot after the restart: %s", got)
+	}
+}
