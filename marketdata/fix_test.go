@@ -325,3 +325,70 @@ func TestSnapshotAfterRestart(t *testing.T) {
 		t.Fatalf("snapshot after the restart: %s", got)
 	}
 }
+
+// TestMarketDataAfterFailover: a standby keeps its market data's books from
+// the events it applies, so once promoted it serves them at once: a
+// broker that subscribes to the new primary gets the books the old one
+// had, then the changes the new one makes.
+func TestMarketDataAfterFailover(t *testing.T) {
+	repl := func(role, primary string) config.Config {
+		cfg := config.Default()
+		cfg.DataDir = t.TempDir()
+		cfg.FIX.Listen = fixtest.FreeAddr(t)
+		if err := cfg.Replication.Role.UnmarshalText([]byte(role)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Replication.Listen, cfg.Replication.Primary, cfg.Replication.Admin = "127.0.0.1:0", primary, ""
+		cfg.Replication.HeartbeatMs = 20
+		return cfg
+	}
+	cfgP := repl("primary", "")
+	p, err := node.Start(cfgP, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	cfgS := repl("standby", p.ReplicationAddr().String())
+	s, err := node.Start(cfgS, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	trader := dialMD(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02")
+	trader.order("S1", "IBM", "2", "40", "180")
+	trader.order("B1", "IBM", "1", "15", "180")
+	for range 4 { // S1 new; B1 new, its fill and S1's
+		trader.next("8")
+	}
+	last := func(n *node.Node) int64 { st, _ := n.ReplicationStats(); return st.LastSeq }
+	for deadline := time.Now().Add(60 * time.Second); last(s) < last(p); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has seq %d, the primary %d", last(s), last(p))
+		}
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	md := dialMD(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01")
+	md.request("ibm", '1', 0, 1, "012", "IBM")
+	w := md.next("W")
+	if got := strings.Join(entries(w, 269), "|"); got != "269=1 270=180.00 271=25|269=2 270=180.00 271=15" {
+		t.Fatalf("snapshot on the promoted standby: %s", got)
+	}
+	buyer := dialMD(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03")
+	buyer.order("B2", "IBM", "1", "5", "180")
+	wantX(t, md, "ibm", "279=0 269=2 55=IBM 270=180.00 271=5 83="+strconv.Itoa(mustAtoi(t, get(w, 83))+1)+
+		"|279=1 269=1 55=IBM 270=180.00 271=20 83="+strconv.Itoa(mustAtoi(t, get(w, 83))+2))
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
+}
