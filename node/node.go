@@ -12,7 +12,8 @@
 // (slot, buildPipeline, the journal, replicate and match handlers, publish);
 // partition.go holds a match partition's spill store; checkpoint.go the
 // checkpoints, their hashes and snapshots; endofday.go the trading day;
-// latency.go the latency log line. Failover: replicate.go ships to and
+// latency.go the latency log line; marketdata.go the market data the
+// publish stage feeds. Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
