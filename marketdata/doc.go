@@ -79,12 +79,13 @@
 //
 // # Sequence numbers, resend and delivery
 //
-// Market data takes the session's MsgSeqNums and goes through its store,
-// as every message a session sends does (the fix package owns that), but a
-// ResendRequest gets a SequenceReset-GapFill over it (NotResent,
-// fix.Config.NotResent): market data is stale once missed, so a broker
-// that lost some subscribes again for a fresh snapshot, as most venues
-// have it. It carries no delivery mark, so it never counts in the report
+// Market data takes the session's MsgSeqNums, but a ResendRequest gets a
+// SequenceReset-GapFill over it (NotResent, fix.Config.NotResent), and the
+// session's store keeps a Heartbeat in its place, which holds the
+// MsgSeqNum without the bytes: market data is stale once missed, so a
+// broker that lost some subscribes again for a fresh snapshot, as most
+// venues have it, and a store is not filled with books nobody will ask
+// for again. It carries no delivery mark, so it never counts in the report
 // delivery the gateway keeps for failover, and a promoted standby resends
 // none of it.
 //
