@@ -31,10 +31,10 @@ type Options struct {
 // DefaultMaxTradesPending is Options.MaxTradesPending when 0.
 const DefaultMaxTradesPending = 1 << 16
 
-// Subscriber is where market data goes: a FIX session (fix.Session).
+// Subscriber is where market data goes: a FIX session (fix.Session). The
+// messages are the same in FIX 4.2 and 4.4.
 type Subscriber interface {
 	Send(msgType string, body *fix.Fields) error
-	BeginString() string
 }
 
 // Feed is the exchange's market data: the publish stage feeds it events
