@@ -34,9 +34,13 @@
 //     as of a pass boundary and every X that follows it applies to it.
 //
 // Nothing here waits on a broker: Send queues a message and returns
-// (package fix). A subscriber that does not read is a slow consumer of its
-// session: its connection is closed, and its subscriptions end with it.
-// A session that is not connected has no subscriptions.
+// (package fix). A subscriber with more than Options.BehindBytes (1 MiB)
+// waiting for its socket is conflated: it is sent nothing until half of
+// that has drained, then a snapshot (W) of each of its symbols and updates
+// again, so market data alone never makes a broker's session a slow
+// consumer (fix.Config.OutQueueMaxBytes, 8 MiB), which would disconnect
+// it and cancel its Day orders. A session that is not connected has no
+// subscriptions: they end with the connection.
 //
 // # Messages
 //

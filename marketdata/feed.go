@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ringex/ringex/fix"
 	"github.com/ringex/ringex/gateway"
@@ -26,15 +27,26 @@ type Options struct {
 	// goroutine between two of its passes; beyond it trades are conflated
 	// away (the books stay exact). 0: DefaultMaxTradesPending.
 	MaxTradesPending int
+	// BehindBytes is how much output may wait for a subscriber's socket
+	// before its subscriptions are conflated: they get nothing more until
+	// half of it has drained, then a snapshot (W) of each symbol, and
+	// updates again. It keeps market data from making a broker's session
+	// a slow consumer (fix.Config.OutQueueMaxBytes, 8 MiB by default),
+	// which would disconnect it. 0: DefaultBehindBytes.
+	BehindBytes int
 }
 
-// DefaultMaxTradesPending is Options.MaxTradesPending when 0.
-const DefaultMaxTradesPending = 1 << 16
+// Defaults of Options.
+const (
+	DefaultMaxTradesPending = 1 << 16
+	DefaultBehindBytes      = 1 << 20
+)
 
 // Subscriber is where market data goes: a FIX session (fix.Session). The
 // messages are the same in FIX 4.2 and 4.4.
 type Subscriber interface {
 	Send(msgType string, body *fix.Fields) error
+	Queued() int // bytes waiting for the subscriber's socket
 }
 
 // Feed is the exchange's market data: the publish stage feeds it events
@@ -60,6 +72,7 @@ type Feed struct {
 	entries []entry         // a symbol's changes in a pass, to the whole book
 	limited []entry         // the same, to a view of the first levels
 	queued  []*subscription // subscriptions with entries to send at the end of the pass
+	behind  []*subscription // subscriptions conflated while their subscriber catches up
 	before  [2][]matcher.Level
 	out     fix.Fields
 	groups  []group // the entries of each X of a pass, encoded once for every subscription that gets them
@@ -82,6 +95,9 @@ type change struct {
 func New(opts Options) *Feed {
 	if opts.MaxTradesPending <= 0 {
 		opts.MaxTradesPending = DefaultMaxTradesPending
+	}
+	if opts.BehindBytes <= 0 {
+		opts.BehindBytes = DefaultBehindBytes
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -162,12 +178,60 @@ func (f *Feed) EndBatch() {
 func (f *Feed) run() {
 	defer close(f.done)
 	for {
+		var retry <-chan time.Time
+		f.subMu.Lock()
+		if len(f.behind) > 0 {
+			retry = time.After(catchUpEvery)
+		}
+		f.subMu.Unlock()
 		select {
 		case <-f.wake:
 			f.pass()
+		case <-retry:
+			f.subMu.Lock()
+			f.catchUp()
+			f.subMu.Unlock()
 		case <-f.stop:
 			f.pass()
 			return
+		}
+	}
+}
+
+// catchUpEvery is how often a subscriber that fell behind is looked at
+// again while nothing changes.
+const catchUpEvery = 10 * time.Millisecond
+
+// isBehind reports whether s's subscriber has more output waiting than
+// Options.BehindBytes, and if so conflates s until it catches up. Under
+// subMu.
+func (f *Feed) isBehind(s *subscription) bool {
+	if s.behind {
+		return true
+	}
+	if s.to.Queued() <= f.opts.BehindBytes {
+		return false
+	}
+	s.behind = true
+	f.behind = append(f.behind, s)
+	f.opts.Logf("marketdata: MDReqID %s: the subscriber is %d bytes behind; updates are held back until it catches up, then a snapshot follows", s.reqID, s.to.Queued())
+	return true
+}
+
+// catchUp sends each conflated subscription whose subscriber has drained
+// half of Options.BehindBytes a snapshot (W) of each of its symbols, and
+// updates from then on. Under subMu.
+func (f *Feed) catchUp() {
+	for i := 0; i < len(f.behind); {
+		s := f.behind[i]
+		if s.to.Queued() > f.opts.BehindBytes/2 {
+			i++
+			continue
+		}
+		s.behind = false
+		f.behind = append(f.behind[:i], f.behind[i+1:]...)
+		for _, sym := range s.syms {
+			f.sendSnapshot(s.to, s, sym)
 		}
 	}
 }
@@ -194,6 +258,7 @@ func (f *Feed) pass() {
 	trades := f.work.trades
 	slices.SortStableFunc(trades, func(a, b Trade) int { return cmp.Compare(a.Symbol, b.Symbol) })
 	f.subMu.Lock()
+	f.catchUp() // its snapshots are of the books before this pass, its updates follow
 	for len(f.changes) > 0 || len(trades) > 0 {
 		sym := nextSymbol(f.changes, trades)
 		nc, nt := 0, 0
@@ -207,7 +272,9 @@ func (f *Feed) pass() {
 		f.changes, trades = f.changes[nc:], trades[nt:]
 	}
 	for _, s := range f.queued {
-		f.sendIncremental(s, s.out)
+		if !f.isBehind(s) {
+			f.sendIncremental(s, s.out)
+		}
 		s.out = s.out[:0]
 	}
 	clear(f.queued)
@@ -263,7 +330,9 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 	for _, s := range b.subs {
 		switch {
 		case !s.incremental:
-			f.sendSnapshot(s.to, s, sym)
+			if !f.isBehind(s) {
+				f.sendSnapshot(s.to, s, sym)
+			}
 		case s.depth == 0:
 			f.queue(s, sym, full)
 		default:
@@ -284,6 +353,9 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 // queue adds the entries of symbol sym that s asked for to what it is sent
 // at the end of the pass: one incremental refresh for all its symbols.
 func (f *Feed) queue(s *subscription, sym uint32, es []entry) {
+	if s.behind {
+		return
+	}
 	n := len(s.out)
 	for _, e := range es {
 		if s.types&(1<<(e.typ-'0')) != 0 {

@@ -15,8 +15,9 @@ import (
 
 // recorder is a subscriber that keeps what it was sent.
 type recorder struct {
-	begin string
-	msgs  []sent
+	begin  string
+	msgs   []sent
+	queued int // what Queued says
 }
 
 type sent struct {
@@ -29,7 +30,7 @@ type tv struct {
 	val string
 }
 
-func (r *recorder) BeginString() string { return r.begin }
+func (r *recorder) Queued() int { return r.queued }
 
 func (r *recorder) Send(msgType string, body *fix.Fields) error {
 	var fs []tv
@@ -305,6 +306,7 @@ func mapsEqual(a, b map[string]string) bool {
 // orders of every time in force, market orders, cancels and replaces of
 // resting orders, mass cancels and now and then an end of day.
 type orderGen struct {
+	seq  int64 // for callers that keep the count here
 	rng  *rand.Rand
 	live []matcher.Event // resting orders, as their last event showed them
 }

@@ -56,6 +56,7 @@ type subscription struct {
 	incremental bool // MDUpdateType 1: X; 0: a W on every change
 	types       uint8
 	out         []entry // a pass's entries for it, its types only (Feed.queue)
+	behind      bool    // conflated until its subscriber catches up (Feed.isBehind)
 }
 
 // request is a MarketDataRequest as read.
@@ -213,6 +214,7 @@ func (f *Feed) sessionEnded(to Subscriber) {
 // unsubscribe removes s. Under subMu.
 func (f *Feed) unsubscribe(to Subscriber, s *subscription) {
 	f.bySess[to] = remove(f.bySess[to], s)
+	f.behind = remove(f.behind, s)
 	for _, sym := range s.syms {
 		f.books[sym].subs = remove(f.books[sym].subs, s)
 	}

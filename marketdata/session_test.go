@@ -1,6 +1,7 @@
 package marketdata
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
@@ -80,5 +81,66 @@ func TestLongPassSplitsIntoSeveralX(t *testing.T) {
 	for id, name := range testSymbols {
 		checkBook(t, 600, &viewer{name: "a", book: books[a]}, name, e, uint32(id+1))
 		checkBook(t, 600, &viewer{name: "b", book: books[b]}, name, e, uint32(id+1))
+	}
+}
+
+// TestSubscriberBehindIsConflatedThenSnapshot: a subscriber whose socket
+// has more than Options.BehindBytes waiting gets no updates, so market
+// data never makes its session a slow consumer; once it has drained, it
+// gets a snapshot of each symbol and updates again, and its book is the
+// matcher's.
+func TestSubscriberBehindIsConflatedThenSnapshot(t *testing.T) {
+	f := testFeed(t)
+	f.pass()
+	slow, other := &recorder{}, &recorder{}
+	f.request(slow, requestMsg(t, "FIX.4.4", vBody("s", '1', 0, 1, "012", "AAA", "BBB")))
+	f.request(other, requestMsg(t, "FIX.4.4", vBody("o", '1', 0, 1, "012", "AAA")))
+	book := newRebuilt()
+	for _, m := range slow.take() {
+		book.apply(t, m)
+	}
+	other.take()
+	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}, {ID: 2}}})
+	g := &orderGen{rng: rand.New(rand.NewPCG(3, 4))}
+	var evs []matcher.Event
+	step := func(n int) {
+		for range n {
+			g.seq++
+			cmd := g.next(g.seq)
+			evs = e.Apply(&cmd, evs[:0])
+			g.observe(evs)
+			for k := range evs {
+				f.Apply(&evs[k])
+			}
+		}
+		f.EndBatch()
+		f.pass()
+	}
+	slow.queued = DefaultBehindBytes + 1
+	for range 20 {
+		step(5)
+	}
+	if m := slow.take(); len(m) != 0 {
+		t.Fatalf("a subscriber behind was sent %d messages", len(m))
+	}
+	if len(other.take()) == 0 {
+		t.Fatal("the other subscriber was held back too")
+	}
+	slow.queued = DefaultBehindBytes/2 + 1
+	step(5)
+	if m := slow.take(); len(m) != 0 {
+		t.Fatalf("a subscriber not yet caught up was sent %d messages", len(m))
+	}
+	slow.queued = 0
+	step(5)
+	got := slow.take()
+	if len(got) < 2 || got[0].msgType != "W" || got[1].msgType != "W" {
+		t.Fatalf("after catching up: %d messages, want a W per symbol first", len(got))
+	}
+	for _, m := range got {
+		book.apply(t, m)
+	}
+	for id, name := range testSymbols {
+		checkBook(t, int(g.seq), &viewer{name: "slow", book: book}, name, e, uint32(id+1))
 	}
 }
