@@ -18,7 +18,8 @@ type Resting struct {
 	Symbol  uint32
 	Side    Side
 	Price   int64 // ticks
-	Leaves  int64 // lots
+	Qty     int64 // the order's total quantity, lots
+	Leaves  int64 // what rests of it, lots
 }
 
 // Depth appends the price levels of symbol's side, best first, to dst: at
@@ -58,7 +59,7 @@ func (e *Engine) EachResting(f func(o Resting)) {
 			for key, li := s.best(); li != 0; key, li = s.below(key) {
 				for oi := e.levels[li].head; oi != 0; oi = e.orders[oi].next {
 					o := &e.orders[oi]
-					f(Resting{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price, Leaves: o.leaves})
+					f(Resting{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price, Qty: o.qty, Leaves: o.leaves})
 				}
 			}
 		}
