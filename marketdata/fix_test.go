@@ -94,12 +94,18 @@ func (c *mdClient) request(id string, subType byte, depth, updateType int, types
 	}
 }
 
+// order sends a Day limit order.
 func (c *mdClient) order(id, sym, side, qty, px string) {
+	c.t.Helper()
+	c.orderTIF(id, sym, side, qty, px, "0")
+}
+
+func (c *mdClient) orderTIF(id, sym, side, qty, px, tif string) {
 	c.t.Helper()
 	m := quickfix.NewMessage()
 	m.Header.SetString(tag.MsgType, "D")
 	for _, kv := range [][2]any{{tag.ClOrdID, id}, {tag.Symbol, sym}, {tag.Side, side}, {tag.OrderQty, qty},
-		{tag.OrdType, "2"}, {tag.Price, px}, {tag.TimeInForce, "0"}, {tag.HandlInst, "1"},
+		{tag.OrdType, "2"}, {tag.Price, px}, {tag.TimeInForce, tif}, {tag.HandlInst, "1"},
 		{tag.TransactTime, time.Now().UTC().Format("20060102-15:04:05.000")}} {
 		m.Body.SetString(kv[0].(quickfix.Tag), kv[1].(string))
 	}
@@ -304,13 +310,14 @@ func TestSnapshotAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	trader := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02")
-	trader.order("S1", "MSFT", "2", "30", "250.5")
-	trader.order("B1", "MSFT", "1", "10", "250.5")
-	trader.order("B2", "MSFT", "1", "7", "249")
+	// GTC: a restart cancels the Day orders of sessions that cancel on disconnect.
+	trader.orderTIF("S1", "MSFT", "2", "30", "250.5", "1")
+	trader.orderTIF("B1", "MSFT", "1", "10", "250.5", "1")
+	trader.orderTIF("B2", "MSFT", "1", "7", "249", "1")
 	for range 5 { // S1 new; B1 new, its fill and S1's; B2 new
 		trader.next("8")
 	}
-	if err := n.Stop(); err != nil { // a stop cancels nothing; a broker's logout would cancel its Day orders
+	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
