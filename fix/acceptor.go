@@ -92,6 +92,11 @@ type Config struct {
 	// more). It runs on the session's writer and must not block or call
 	// back into the session.
 	OnStoreError func(err error)
+	// NotResent lists application MsgTypes that a resend replaces with
+	// SequenceReset-GapFill, as it does session messages: market data,
+	// stale once missed. The store keeps a Heartbeat in place of each,
+	// which holds its MsgSeqNum without its bytes.
+	NotResent []string
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
@@ -407,6 +412,16 @@ func (a *Acceptor) awaitAcks(deadline time.Time) {
 }
 
 // isStopping reports whether Stop has begun.
+// notResent reports whether a resend gap-fills messages of type t.
+func (a *Acceptor) notResent(t string) bool {
+	for _, n := range a.cfg.NotResent {
+		if t == n {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *Acceptor) isStopping() bool {
 	select {
 	case <-a.stopping:

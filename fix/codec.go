@@ -394,6 +394,10 @@ func (f *Fields) Reset() { f.b = f.b[:0] }
 // Bytes is the encoded fields, each ending in SOH.
 func (f *Fields) Bytes() []byte { return f.b }
 
+// AddFields appends the fields of g, as encoded: a repeating group built
+// once and sent in several messages. No allocation once f has grown.
+func (f *Fields) AddFields(g *Fields) { f.b = append(f.b, g.b...) }
+
 // Len is the encoded length in bytes.
 func (f *Fields) Len() int { return len(f.b) }
 

@@ -76,7 +76,8 @@
 //     OrigSendingTime(122) is present and not after SendingTime, else a
 //     Reject (and Logout for the SendingTime problem).
 //   - ResendRequest: the stored application messages again with
-//     PossDupFlag=Y and OrigSendingTime, session messages replaced by
+//     PossDupFlag=Y and OrigSendingTime, session messages (and the types
+//     Config.NotResent names: market data) replaced by
 //     SequenceReset-GapFill. SequenceReset: GapFill moves the expected
 //     number forward; Reset mode sets it; a lower NewSeqNo is rejected.
 //   - Heartbeat after HeartBtInt without output; TestRequest after 1.2

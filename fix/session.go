@@ -66,6 +66,7 @@ type Session struct {
 	resendBuf   []byte
 	resendOut   []byte // scratch: one resent message
 	resendMsg   Message
+	notStored   []byte    // scratch: a market-data message the store keeps a Heartbeat for (storeLocked)
 	carryHead   []byte    // scratch: a carried message's header (requeueLocked)
 	ackBuf      []byte    // scratch: the message at the acknowledged watermark
 	ackedAt     time.Time // flush: when the watermark was last written
@@ -245,10 +246,18 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
 	seq := s.nextOut
 	s.nextOut++
+	now := time.Now()
 	start := len(s.storeBuf)
-	s.storeBuf = s.encode(s.storeBuf, msgType, seq, time.Now(), nil, header, body)
+	s.storeBuf = s.encode(s.storeBuf, msgType, seq, now, nil, header, body)
 	msg := s.storeBuf[start:]
-	s.st.reserve(seq, len(msg))
+	if s.a.notResent(msgType) {
+		// A resend gap-fills it: the store keeps a Heartbeat in its
+		// place, which holds its MsgSeqNum without its bytes.
+		s.notStored = append(s.notStored[:0], msg...)
+		s.storeBuf = s.encode(s.storeBuf[:start], "0", seq, now, nil, nil, nil)
+		msg = s.notStored
+	}
+	s.st.reserve(seq, len(s.storeBuf)-start)
 	return msg
 }
 
@@ -558,7 +567,8 @@ func withPossResend(dst, header []byte) []byte {
 // resend answers a ResendRequest for [begin, end] (end 0: everything): the
 // stored application messages again with PossDupFlag=Y and
 // OrigSendingTime, and a SequenceReset-GapFill over each run of session
-// messages (and of messages the store does not have).
+// messages (and of messages the store does not have, and of the types
+// Config.NotResent names).
 func (s *Session) resend(begin, end int) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
@@ -582,7 +592,7 @@ func (s *Session) resend(begin, end int) {
 		if raw != nil && s.st.msgs != nil {
 			s.resendBuf = raw
 		}
-		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) {
+		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(string(m.MsgType())) {
 			if gapStart == 0 {
 				gapStart = seq
 			}

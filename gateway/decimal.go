@@ -105,6 +105,10 @@ func (s Scale) put(f *fix.Fields, tag int, units int64) {
 	f.AddDecimal(tag, units*s.value, s.exp)
 }
 
+// AddTo appends tag=units of s to f as a FIX decimal, as the gateway's
+// reports write them (market data uses it). No allocation.
+func (s Scale) AddTo(f *fix.Fields, tag int, units int64) { s.put(f, tag, units) }
+
 // Format writes units of s as a FIX decimal.
 func (s Scale) Format(units int64) string {
 	return formatFixed(units*s.value, s.exp)

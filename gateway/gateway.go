@@ -7,6 +7,10 @@
 // refuses to know how commands are sequenced, journaled or matched; it hands
 // each valid command to a Submitter and writes whatever events it is given.
 //
+// A MarketDataRequest goes to Options.MarketData (package marketdata),
+// which answers it; the gateway only routes it and tells it when a session
+// ends.
+//
 // Input that cannot become a valid command is answered here, at once, and
 // never reaches the ring: the fix package answers malformed messages with a
 // session Reject and unsupported types with a BusinessMessageReject; the
@@ -66,6 +70,19 @@ type Options struct {
 	// (fix.Config.OnStoreError): that session sends nothing more, so the
 	// exchange must stop acknowledging.
 	OnStoreError func(err error)
+	// MarketData, when set, answers MarketDataRequest (package
+	// marketdata); without it a request gets a BusinessMessageReject.
+	MarketData MarketData
+}
+
+// MarketData is the exchange's market data as the gateway sees it: the
+// messages it adds to each session's dictionary, the requests it answers,
+// the messages a resend gap-fills, and the end of a session.
+type MarketData interface {
+	Extend(d *fix.Dictionary) error
+	Request(s *fix.Session, m *fix.Message)
+	SessionEnded(s *fix.Session)
+	NotResent() []string
 }
 
 // Submitter takes a validated command into the exchange. The gateway fills
@@ -151,6 +168,9 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 		})
 	}
+	if err := withMarketData(&cfg, opts.MarketData); err != nil {
+		return nil, err
+	}
 	var err error
 	if g.acceptor, err = fix.NewAcceptor(cfg, g); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -164,6 +184,26 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		g.accounts[i+1].session = fs
 	}
 	return g, nil
+}
+
+// withMarketData gives every session of cfg a dictionary that takes the
+// market data requests md answers, and gap-fills market data on resend.
+func withMarketData(cfg *fix.Config, md MarketData) error {
+	if md == nil {
+		return nil
+	}
+	cfg.NotResent = md.NotResent()
+	for i := range cfg.Sessions {
+		d, err := fix.NewDictionary(cfg.Sessions[i].BeginString)
+		if err == nil {
+			err = md.Extend(d)
+		}
+		if err != nil {
+			return fmt.Errorf("gateway: market data: %w", err)
+		}
+		cfg.Sessions[i].Dictionary = d
+	}
+	return nil
 }
 
 // Start opens the FIX port.
@@ -188,6 +228,9 @@ func (g *Gateway) OnLogon(s *fix.Session) { g.resendPending(s) }
 // Day orders cancelled through the ring, like any other command, when the
 // session is configured so (the default).
 func (g *Gateway) OnLogout(s *fix.Session) {
+	if md := g.opts.MarketData; md != nil {
+		md.SessionEnded(s)
+	}
 	account := g.accountIDs[s]
 	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
 		return
@@ -218,6 +261,12 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 		g.onStatus(s, m, account)
 	case "q":
 		g.onMassCancel(s, m, account)
+	case "V":
+		if md := g.opts.MarketData; md != nil {
+			md.Request(s, m)
+			return
+		}
+		g.businessReject(s, m, 3, "unsupported message type")
 	default:
 		g.businessReject(s, m, 3, "unsupported message type")
 	}

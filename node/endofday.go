@@ -63,6 +63,9 @@ func (n *Node) publishEndOfDay(seq int64) {
 		evs := p.takeSpill(seq)
 		for i := range evs {
 			n.publisher.Publish(&evs[i])
+			if n.md != nil {
+				n.md.Apply(&evs[i])
+			}
 		}
 		expired += len(evs)
 	}

@@ -13,7 +13,8 @@
 // partition.go holds a match partition's spill store; checkpoint.go the
 // checkpoints, their hashes and snapshots; accounts.go binds each
 // account to its session's CompID in the journal; endofday.go the trading day;
-// latency.go the latency log line. Failover: replicate.go ships to and
+// latency.go the latency log line; marketdata.go the market data the
+// publish stage feeds. Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
@@ -32,6 +33,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/marketdata"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/ringbuffer"
 )
@@ -83,6 +85,9 @@ type Node struct {
 	halted   chan struct{}
 	haltErr  atomic.Pointer[error]
 	haltOnce sync.Once
+	// md is the market data the publish stage feeds; nil with
+	// Options.Publisher (marketdata.go).
+	md *marketdata.Feed
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -122,6 +127,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	if gw, err := gatewayOptions(cfg, n.logf); err == nil {
+		n.startMarketData(gw)
+	}
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
 		var err error
@@ -130,6 +138,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			err = n.rememberClOrdIDs(n.gateway)
 		}
 		if err != nil {
+			n.stopMarketData()
 			n.journal.Close()
 			return nil, err
 		}
@@ -150,6 +159,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {
 		n.ring.Close()
+		n.stopMarketData()
 		close(n.cpStop)
 		<-n.cpDone
 		n.journal.Close()
@@ -166,6 +176,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		if err != nil {
 			n.ring.Close()
+			n.stopMarketData()
 			close(n.cpStop)
 			<-n.cpDone
 			n.journal.Close()
@@ -450,6 +461,7 @@ func (n *Node) Stop() error {
 		// Drain first, so every accepted order is reported before the
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
+		n.stopMarketData()
 		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {
@@ -496,6 +508,9 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 		return nil, err
 	}
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
+	if n.md != nil {
+		o.MarketData = n.md
+	}
 	return gateway.New(o, n)
 }
 

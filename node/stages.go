@@ -3,7 +3,8 @@ package node
 // The pipeline, in the order a command meets it: the ring entry (slot),
 // the wiring (buildPipeline), the first stage's handlers side by side
 // (journalBatch, replicateBatch, matchHandler ×P), then the publish stage
-// (publishBatch), the only one that talks to brokers.
+// (publishBatch), the only one that talks to brokers, and feeds market
+// data (marketdata.go).
 
 import (
 	"fmt"
@@ -214,6 +215,11 @@ func (n *Node) publishBatch(lo, hi int64) {
 	if n.obs.counting {
 		n.endPublishBatch(lo, hi)
 	}
+	if n.md != nil {
+		// After every report of the batch is queued: market data never
+		// goes before an acknowledgement (marketdata.Feed.EndBatch).
+		n.md.EndBatch()
+	}
 	if n.repl != nil {
 		// The Sender's heartbeats tell the standby (Promote).
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
@@ -247,6 +253,9 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	count := int(s.nEvents)
 	for i := 0; i < count && i < inlineEvents; i++ {
 		n.publisher.Publish(&s.events[i])
+		if n.md != nil {
+			n.md.Apply(&s.events[i])
+		}
 	}
 	if n.obs.counting {
 		n.obs.batch.count(s.events[:min(count, inlineEvents)])
@@ -256,6 +265,9 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
 			n.publisher.Publish(&spilled[i])
+			if n.md != nil {
+				n.md.Apply(&spilled[i])
+			}
 		}
 		if n.obs.counting {
 			n.obs.batch.count(spilled)
