@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -93,5 +94,32 @@ func TestReview2ResetCarryOverIgnoresFailedStore(t *testing.T) {
 	}
 	if len(got) > 0 {
 		t.Fatalf("the store could not be written, yet the broker got %d unstored messages:\n%s", len(got), strings.Join(got, "\n"))
+	}
+}
+
+// TestReview2StrangerLocksOutBroker: logon back-off by CompID is enforced
+// before the password is looked at and whatever the address, so anyone
+// who can reach the port and knows a broker's CompID (it is in every
+// message; not a secret) locks that broker out from another address with
+// logonFailuresFree+1 wrong passwords, and again each time the back-off
+// ends (doubling up to logonBackoffMax). Bad input from a stranger changes
+// what the broker can do.
+func TestReview2StrangerLocksOutBroker(t *testing.T) {
+	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW", Password: "s3cret"}}}, newEchoApp())
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	for i := range logonFailuresFree + 1 {
+		nc, err := d.Dial("tcp", a.addr)
+		if err != nil {
+			t.Skipf("cannot dial from 127.0.0.2: %v", err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		c := &client{tb: t, nc: nc, begin: "FIX.4.4", sender: "TW", target: "ISLD", seq: 1, buf: make([]byte, 1<<16)}
+		c.send("A", "98=0|108=30|554=guess"+string(rune('0'+i))+"|")
+		c.expectLogoutThenClose("Password")
+	}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil) // the broker, from 127.0.0.1
+	c.send("A", "98=0|108=30|554=s3cret|")
+	if m := c.next(); string(m.MsgType()) != "A" {
+		t.Fatalf("the broker, from its own address with the right password, is refused after a stranger's failures: %s", printable(m.Bytes()))
 	}
 }
