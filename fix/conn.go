@@ -367,7 +367,10 @@ func (s *Session) attach(nc net.Conn) bool {
 // reset's reply nor, once the counterparty can have read the reply, miss
 // the connection. A reset carries the application messages the
 // counterparty has not had over to the new numbering, right after the
-// reply, marked PossResend (undeliveredLocked). It reports whether the
+// reply, marked PossResend (undeliveredLocked); the reply and the carried
+// messages are in the store, in place of what it held, before any of them
+// reaches the socket (commitResetLocked). A store that has failed is not
+// reset, and the connection is closed unanswered. It reports whether the
 // session is logged on.
 func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s := r.s
@@ -375,23 +378,36 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s.mu.Lock()
 	var carried []byte
 	if reset {
-		carried = s.undeliveredLocked(nil)
+		if carried = s.undeliveredLocked(nil); s.storeFailed.Load() {
+			s.mu.Unlock()
+			s.flushMu.Unlock()
+			r.nc.Close() // the store stays as it is for the restart (see store)
+			return false
+		}
 		s.resetLocked()
 	}
 	if !s.stopped && !s.closing && !s.a.isStopping() {
 		s.queueLocked("A", nil, body, true)
 		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
-	loggedOn := s.loggedOn
-	if n := s.requeueLocked(carried, loggedOn); n > 0 {
+	n := s.requeueLocked(carried, s.loggedOn)
+	if reset {
+		s.commitResetLocked()
+	}
+	if n > 0 {
 		r.a.log.Info("sequence reset: carried over messages not acknowledged, PossResend=Y",
 			"session", s.id, "messages", n, "seqs_to", s.nextOut-1)
-		if loggedOn {
-			// Written now, past the slow-consumer bound, so that a Send
-			// meanwhile finds an empty socket queue.
-			s.writePieceLocked()
-		}
 	}
+	if reset && s.conn != nil && !s.closing {
+		// Written now, past the slow-consumer bound, so that a Send
+		// meanwhile finds an empty socket queue; not at all, and the
+		// connection closed, when the store failed.
+		s.writePieceLocked()
+	}
+	if s.storeFailed.Load() {
+		s.loggedOn = false
+	}
+	loggedOn := s.loggedOn
 	s.mu.Unlock()
 	s.flushMu.Unlock()
 	s.signal()

@@ -21,8 +21,9 @@ func (f *gatedDisk) WriteAt(b []byte, off int64) (int, error) {
 }
 
 // carryAfterReset sets up a session with two reports stored while the
-// broker was away, swaps its .msgs for wrap(file) and logs on again with
-// ResetSeqNumFlag=Y; it returns the new client.
+// broker was away, puts wrap(file) in place of its .msgs and of the file
+// a reset writes the carried reports to (store.reset), and logs on again
+// with ResetSeqNumFlag=Y; it returns the new client.
 func carryAfterReset(t *testing.T, dir string, wrap func(*os.File) storeFile) *client {
 	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
 	app := newSendApp()
@@ -42,6 +43,7 @@ func carryAfterReset(t *testing.T, dir string, wrap func(*os.File) storeFile) *c
 	s.flush() // both are in .msgs
 	s.flushMu.Lock()
 	s.st.msgs = wrap(s.st.msgs.(*os.File))
+	s.st.wrapNew = wrap
 	s.flushMu.Unlock()
 	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c.send("A", "98=0|108=30|141=Y|")
