@@ -80,8 +80,8 @@ type Config struct {
 	// With MaxPendingLogons it bounds the memory of connections waiting
 	// to log on (8 MiB by default). Default 8 KiB.
 	MaxLogonBytes int
-	// LogonBackoff is how long logons are refused, per CompID and per
-	// remote address, after the first failed logon past the free ones
+	// LogonBackoff is how long logons are refused, per remote address and
+	// per (CompID, address), after the first failed logon past the free ones
 	// (see backoff.go); it doubles with each further failure. Default 1 s.
 	LogonBackoff time.Duration
 	// Logger receives connection and session events (never one per

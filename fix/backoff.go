@@ -5,19 +5,22 @@ import (
 	"time"
 )
 
-// Logon back-off: failed logons (a wrong password, a CompID no session
-// has) are counted per CompID and per remote address. After
-// logonFailuresFree failures in a row, further logons from that CompID, or
-// from that address, are refused with a Logout saying until when, without
-// looking at their password: for Config.LogonBackoff after the next
-// failure, and twice as long after each failure after that, up to
-// logonBackoffMax. A logon that succeeds clears its CompID's count and its
-// address's. A count is forgotten logonFailureMemory after its last
-// failure once no refusal is in force.
+// Logon back-off: failed logons are counted per remote address, and wrong
+// passwords also per (session, address) pair. After logonFailuresFree
+// failures in a row, further logons from that address, or for that
+// session from that address, are refused with a Logout saying until when,
+// without looking at their password: for Config.LogonBackoff after the
+// next failure, and twice as long after each failure after that, up to
+// logonBackoffMax. Counts are never kept per CompID alone: a CompID is in
+// every message the broker sends, so anyone could lock a broker out with
+// it; the right password from an address that has not failed is always
+// taken. A logon that succeeds clears its address's count and its pair's.
+// A count is forgotten logonFailureMemory after its last failure once no
+// refusal is in force.
 //
-// Memory is bounded: CompIDs are tracked only for configured sessions, and
-// at most logonAddrsMax addresses; when the address table is full the
-// entries no longer in force go first, then an arbitrary one.
+// Memory is bounded: at most logonAddrsMax addresses and as many pairs;
+// when a table is full the entries no longer in force go first, then an
+// arbitrary one.
 const (
 	logonFailuresFree  = 5
 	logonBackoffMax    = 5 * time.Minute
@@ -57,16 +60,23 @@ func (f *logonFailures) stale(now time.Time) bool {
 type logonBackoff struct {
 	base   time.Duration
 	mu     sync.Mutex
-	byComp map[*Session]*logonFailures
+	byPair map[logonPair]*logonFailures
 	byAddr map[string]*logonFailures
 }
 
-func newLogonBackoff(base time.Duration) *logonBackoff {
-	return &logonBackoff{base: base, byComp: map[*Session]*logonFailures{}, byAddr: map[string]*logonFailures{}}
+// logonPair is a session and a remote address: wrong passwords count
+// for it.
+type logonPair struct {
+	s    *Session
+	addr string
 }
 
-// refusedUntil is when the refusal in force for s (nil: unknown) or addr
-// ends; zero when none is.
+func newLogonBackoff(base time.Duration) *logonBackoff {
+	return &logonBackoff{base: base, byPair: map[logonPair]*logonFailures{}, byAddr: map[string]*logonFailures{}}
+}
+
+// refusedUntil is when the refusal in force for addr, or for s (nil:
+// unknown) from addr, ends; zero when none is.
 func (b *logonBackoff) refusedUntil(s *Session, addr string, now time.Time) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -74,62 +84,63 @@ func (b *logonBackoff) refusedUntil(s *Session, addr string, now time.Time) time
 	if f := b.byAddr[addr]; f != nil && now.Before(f.until) {
 		until = f.until
 	}
-	if f := b.byComp[s]; s != nil && f != nil && now.Before(f.until) && f.until.After(until) {
+	if f := b.byPair[logonPair{s, addr}]; s != nil && f != nil && now.Before(f.until) && f.until.After(until) {
 		until = f.until
 	}
 	return until
 }
 
-// failed counts a failed logon from addr, for s when it names a session,
-// and returns until when logons are refused, if this failure starts or
-// extends a refusal; else zero.
+// failed counts a failed logon from addr, for s from addr when it names a
+// session (a wrong password), and returns until when logons are refused,
+// if this failure starts or extends a refusal; else zero.
 func (b *logonBackoff) failed(s *Session, addr string, now time.Time) (until time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if s != nil {
-		f := b.byComp[s]
-		if f == nil {
-			f = &logonFailures{}
-			b.byComp[s] = f
-		}
-		if f.record(now, b.base) {
+		if f, refused := recordFailure(b.byPair, logonPair{s, addr}, now, b.base); refused {
 			until = f.until
 		}
 	}
-	f := b.byAddr[addr]
-	if f == nil {
-		b.makeRoomLocked(now)
-		f = &logonFailures{}
-		b.byAddr[addr] = f
-	}
-	if f.record(now, b.base) && f.until.After(until) {
+	if f, refused := recordFailure(b.byAddr, addr, now, b.base); refused && f.until.After(until) {
 		until = f.until
 	}
 	return until
 }
 
-// makeRoomLocked keeps the address table under logonAddrsMax entries.
-func (b *logonBackoff) makeRoomLocked(now time.Time) {
-	if len(b.byAddr) < logonAddrsMax {
+// recordFailure counts a failure at now for key in table, making room for
+// it (makeRoom) when the key is new; it reports whether a refusal follows.
+func recordFailure[K comparable](table map[K]*logonFailures, key K, now time.Time, base time.Duration) (*logonFailures, bool) {
+	f := table[key]
+	if f == nil {
+		makeRoom(table, now)
+		f = &logonFailures{}
+		table[key] = f
+	}
+	return f, f.record(now, base)
+}
+
+// makeRoom keeps table under logonAddrsMax entries.
+func makeRoom[K comparable](table map[K]*logonFailures, now time.Time) {
+	if len(table) < logonAddrsMax {
 		return
 	}
-	for a, f := range b.byAddr {
+	for k, f := range table {
 		if !now.Before(f.until) {
-			delete(b.byAddr, a)
+			delete(table, k)
 		}
 	}
-	for a := range b.byAddr {
-		if len(b.byAddr) < logonAddrsMax {
+	for k := range table {
+		if len(table) < logonAddrsMax {
 			return
 		}
-		delete(b.byAddr, a)
+		delete(table, k)
 	}
 }
 
-// succeeded clears the counts of s and addr.
+// succeeded clears the counts of addr and of s from addr.
 func (b *logonBackoff) succeeded(s *Session, addr string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	delete(b.byComp, s)
+	delete(b.byPair, logonPair{s, addr})
 	delete(b.byAddr, addr)
 }

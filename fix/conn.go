@@ -82,7 +82,7 @@ func (a *Acceptor) serve(nc net.Conn) {
 		return
 	}
 	s := r.session(m, readAt)
-	if s == nil {
+	if s == nil || !r.logon(s, m, readAt) {
 		return
 	}
 	if !s.attach(nc) {
@@ -98,9 +98,10 @@ func (a *Acceptor) serve(nc net.Conn) {
 	r.persistedIn = r.nextIn
 	r.lastRecv = time.Now()
 	defer r.detach()
-	if !r.logon(m, readAt) {
+	if !r.acceptLogon(m, s.cfg.ResetOnLogon) {
 		return
 	}
+	a.backoff.succeeded(s, r.host)
 	pending = false
 	a.logonDone()
 	big := make([]byte, 2*a.cfg.MaxMessageSize+1024)
@@ -367,7 +368,10 @@ func (s *Session) attach(nc net.Conn) bool {
 // reset's reply nor, once the counterparty can have read the reply, miss
 // the connection. A reset carries the application messages the
 // counterparty has not had over to the new numbering, right after the
-// reply, marked PossResend (undeliveredLocked). It reports whether the
+// reply, marked PossResend (undeliveredLocked); the reply and the carried
+// messages are in the store, in place of what it held, before any of them
+// reaches the socket (commitResetLocked). A store that has failed is not
+// reset, and the connection is closed unanswered. It reports whether the
 // session is logged on.
 func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s := r.s
@@ -375,23 +379,36 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 	s.mu.Lock()
 	var carried []byte
 	if reset {
-		carried = s.undeliveredLocked(nil)
+		if carried = s.undeliveredLocked(nil); s.storeFailed.Load() {
+			s.mu.Unlock()
+			s.flushMu.Unlock()
+			r.nc.Close() // the store stays as it is for the restart (see store)
+			return false
+		}
 		s.resetLocked()
 	}
 	if !s.stopped && !s.closing && !s.a.isStopping() {
 		s.queueLocked("A", nil, body, true)
 		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
-	loggedOn := s.loggedOn
-	if n := s.requeueLocked(carried, loggedOn); n > 0 {
+	n := s.requeueLocked(carried, s.loggedOn)
+	if reset {
+		s.commitResetLocked()
+	}
+	if n > 0 {
 		r.a.log.Info("sequence reset: carried over messages not acknowledged, PossResend=Y",
 			"session", s.id, "messages", n, "seqs_to", s.nextOut-1)
-		if loggedOn {
-			// Written now, past the slow-consumer bound, so that a Send
-			// meanwhile finds an empty socket queue.
-			s.writePieceLocked()
-		}
 	}
+	if reset && s.conn != nil && !s.closing {
+		// Written now, past the slow-consumer bound, so that a Send
+		// meanwhile finds an empty socket queue; not at all, and the
+		// connection closed, when the store failed.
+		s.writePieceLocked()
+	}
+	if s.storeFailed.Load() {
+		s.loggedOn = false
+	}
+	loggedOn := s.loggedOn
 	s.mu.Unlock()
 	s.flushMu.Unlock()
 	s.signal()
@@ -468,43 +485,30 @@ func (r *reader) onTimer() {
 
 // ---- logon ----
 
-// logon handles the first message of a connection, a Logon read at
-// readAt (before attach, which may wait); false ends it. A refusal is
-// answered with a Logout saying why.
-func (r *reader) logon(m *Message, readAt time.Time) bool {
-	s := r.s
+// logon checks Logon m, read at readAt, for session s before the
+// connection is attached: SendingTime, the dictionary, the password. A
+// refusal is answered outside the session (refuseLogon): nothing stored,
+// no MsgSeqNum used, so a Logon that names a broker's CompID without its
+// password changes nothing of the broker's session and learns nothing of
+// it. False when refused.
+func (r *reader) logon(s *Session, m *Message, readAt time.Time) bool {
+	text := ""
 	if rej := r.checkSendingTime(m, readAt); rej.reason >= 0 {
-		r.refuse("Logon refused: SendingTime(52): " + reasonText(rej.reason))
-		return false
-	}
-	if rej := s.dict.validate(m, s.dict.messages["A"], &r.seen); rej.reason >= 0 {
-		text := "Logon refused: " + reasonText(rej.reason)
+		text = "Logon refused: SendingTime(52): " + reasonText(rej.reason)
+	} else if rej := s.dict.validate(m, s.dict.messages["A"], &r.seen); rej.reason >= 0 {
+		text = "Logon refused: " + reasonText(rej.reason)
 		if rej.hasTag {
 			text += fmt.Sprintf(" (tag %d)", rej.tag)
 		}
-		r.refuse(text)
-		return false
+	} else if pw, _ := m.Get(tagPassword); s.cfg.Password != "" && string(pw) != s.cfg.Password {
+		r.failedLogon(s)
+		text = "Logon refused: wrong or missing Password(554)"
 	}
-	if s.cfg.Password != "" {
-		if pw, _ := m.Get(tagPassword); string(pw) != s.cfg.Password {
-			r.failedLogon(s)
-			r.refuse("Logon refused: wrong or missing Password(554)")
-			return false
-		}
+	if text == "" {
+		return true
 	}
-	if !r.acceptLogon(m, s.cfg.ResetOnLogon) {
-		return false
-	}
-	r.a.backoff.succeeded(s, r.host)
-	return true
-}
-
-// refuse answers the connection's Logon with a Logout saying why.
-func (r *reader) refuse(text string) {
-	r.a.log.Warn("logon refused", "session", r.s.id, "remote", r.nc.RemoteAddr().String(), "text", text)
-	r.body.Reset()
-	r.body.AddString(tagText, text)
-	r.s.sendLogout(r.body.b)
+	r.refuseLogon(m, text, slog.LevelWarn)
+	return false
 }
 
 // acceptLogon resets if asked, checks MsgSeqNum and answers the Logon.

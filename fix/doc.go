@@ -41,8 +41,9 @@
 //     a Logout whose Text says why (unknown SenderCompID, wrong
 //     TargetCompID or BeginString, SendingTime, an invalid field, wrong
 //     password, session already logged on, back-off), then the connection
-//     closes; a Logon that no session takes is answered outside any
-//     session (MsgSeqNum 1, not stored), and one whose CompIDs cannot be
+//     closes; a refusal is answered outside any session (MsgSeqNum 1,
+//     not stored: a stranger who names a broker's CompID uses none of its
+//     sequence numbers), and a Logon whose CompIDs cannot be
 //     read, or a first message that is not a Logon, is closed without a
 //     word. This differs from the QuickFIX acceptance suite, which wants
 //     those closed silently (six scenarios, listed in conformance_test.go).
@@ -63,12 +64,14 @@
 //     bounds: 9 to 360 MB, still 360 MB once closed); 5,000 sending 4 KB
 //     of one, 1,024 of them kept, from 9 to 29 MB.
 //   - Failed logons back off (backoff.go): 5 in a row (a wrong password,
-//     or a CompID no session has) are free; each one after them refuses
-//     logons from that CompID, or from that remote address, for
-//     Config.LogonBackoff (1 s), doubling with each further failure up to
-//     5 min, whatever their password, with a Logout saying until when. A
-//     successful logon clears the counts. At most 4,096 addresses are
-//     tracked.
+//     or a CompID no session has) from one remote address are free; each
+//     one after them refuses logons from that address (wrong passwords:
+//     and for that CompID from that address) for Config.LogonBackoff
+//     (1 s), doubling with each further failure up to 5 min, whatever
+//     their password, with a Logout saying until when. Never per CompID
+//     alone: the right password from an address that has not failed logs
+//     on. A successful logon clears the counts. At most 4,096 addresses
+//     and 4,096 (CompID, address) pairs are tracked.
 //   - MsgSeqNum too high: a ResendRequest (once per gap) and the message is
 //     kept until the gap is filled, then processed in order. Too low
 //     without PossDupFlag: Logout "MsgSeqNum too low, expecting N but

@@ -246,6 +246,56 @@ func TestFailedLogonsBackOffPerAddress(t *testing.T) {
 	c.expectLogoutThenClose("too many failed logons")
 }
 
+// TestStrangerCannotLockOutBroker: a broker's CompID is in every message
+// it sends, so it is no secret: logonFailuresFree+1 wrong passwords for it
+// from another address put that address in back-off, not the broker, who
+// logs on from its own address with the right password.
+func TestStrangerCannotLockOutBroker(t *testing.T) {
+	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW", Password: "s3cret"}}}, newEchoApp())
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	for i := range logonFailuresFree + 1 {
+		nc, err := d.Dial("tcp", a.addr)
+		if err != nil {
+			t.Skipf("cannot dial from 127.0.0.2: %v", err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		c := &client{tb: t, nc: nc, begin: "FIX.4.4", sender: "TW", target: "ISLD", seq: 1, buf: make([]byte, 1<<16)}
+		c.send("A", "98=0|108=30|554=guess"+string(rune('0'+i))+"|")
+		c.expectLogoutThenClose("Password")
+	}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil) // the broker, from 127.0.0.1
+	c.send("A", "98=0|108=30|554=s3cret|")
+	if m := c.next(); string(m.MsgType()) != "A" {
+		t.Fatalf("the broker, from its own address with the right password, is refused after a stranger's failures: %s", printable(m.Bytes()))
+	}
+}
+
+// TestWrongPasswordRefusalOutsideSession: a Logon naming a broker's
+// CompID with a wrong password is refused with a Logout outside the
+// broker's session (MsgSeqNum 1, not stored): it uses none of the
+// session's sequence numbers and tells the stranger nothing of them.
+func TestWrongPasswordRefusalOutsideSession(t *testing.T) {
+	a := startAcceptor(t, Config{Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW", Password: "s3cret"}}}, newEchoApp())
+	s := a.Session("FIX.4.4", "TW")
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.send("A", "98=0|108=30|554=s3cret|")
+	c.next() // the Logon reply, MsgSeqNum 1
+	c.send("5", "")
+	c.next() // the Logout reply, MsgSeqNum 2
+	c.expectClosed()
+	before, _ := s.NextSeqNums()
+	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.send("A", "98=0|108=30|554=guess|")
+	m := c.next()
+	if string(m.MsgType()) != "5" || m.SeqNum() != 1 {
+		t.Fatalf("want a Logout with MsgSeqNum 1, outside the session, got %s", printable(m.Bytes()))
+	}
+	c.expectClosed()
+	if after, _ := s.NextSeqNums(); after != before {
+		t.Errorf("the refusal took the broker's MsgSeqNum: next outbound %d before it, %d after", before, after)
+	}
+}
+
 // TestLogonBackoffTableBounded: the address table never holds more than
 // logonAddrsMax entries, however many addresses fail.
 func TestLogonBackoffTableBounded(t *testing.T) {

@@ -2,6 +2,7 @@ package fix
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -451,16 +452,12 @@ func (s *Session) persistAckedEverySecond() {
 }
 
 // resetLocked starts both sequence numbers again at 1 and empties the
-// store; flushMu and mu are held (answerLogon does it in the same step as
-// the reply). What the counterparty has not had, undeliveredLocked takes
-// first.
+// store queue; flushMu and mu are held (answerLogon does it in the same
+// step as the reply). What the counterparty has not had, undeliveredLocked
+// takes first. The store's files keep what they hold until
+// commitResetLocked replaces it with what is queued from here on.
 func (s *Session) resetLocked() {
-	if s.storeFailed.Load() {
-		return // the store stays as it is for the restart; the reply is not sent
-	}
-	if err := s.st.reset(); err != nil {
-		s.failStore(err)
-	}
+	s.st.clear()
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
 	s.storeBase = 0
@@ -468,6 +465,20 @@ func (s *Session) resetLocked() {
 	s.dropPendingLocked()
 	s.delivery.reset()
 	s.persistAckedLocked()
+}
+
+// commitResetLocked makes what the store queue holds since resetLocked
+// (the Logon reply, the carried messages) all the store holds, in one
+// step a crash cannot split (store.reset), before any of it reaches the
+// socket. flushMu and mu are held.
+func (s *Session) commitResetLocked() {
+	if s.storeFailed.Load() {
+		s.a.storeFailed(s, errStoreFailedBefore)
+	} else if err := s.st.reset(s.storeBuf); err != nil {
+		s.failStore(fmt.Errorf("sequence reset: %w", err))
+	}
+	s.storeBase += int64(len(s.storeBuf))
+	s.storeBuf = s.storeBuf[:0]
 }
 
 // undeliveredLocked appends to dst, one after another as stored, the
@@ -636,13 +647,28 @@ func (s *Session) writeStoreLocked() {
 // and what Send queues waits in pending. Called by the connection's reader,
 // so the connection stays attached. False when the write failed, the
 // connection is closing, or our Logout was queued meanwhile (the rest of
-// the resend would follow it).
+// the resend would follow it); false, and the connection closed, without
+// writing when the store has failed.
 func (s *Session) writePieceLocked() bool {
 	out, mark, runs, conn, loggedOut := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut
+	if s.storeFailed.Load() {
+		// What the store may lack must not reach the counterparty (store).
+		s.delivery.settle()
+		conn.Close()
+		s.dropPendingLocked()
+		return false
+	}
 	s.pending, s.pendMark, s.pendRuns = nil, 0, nil
 	s.mu.Unlock()
-	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := conn.Write(out)
+	var err error
+	for rest := out; len(rest) > 0 && err == nil; {
+		// Each MiB has writeTimeout: a long carry-over or resend on a slow
+		// link is not cut off as long as it moves.
+		n := min(len(rest), writePieceBytes)
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		_, err = conn.Write(rest[:n])
+		rest = rest[n:]
+	}
 	if err == nil {
 		s.delivery.wrote(conn, mark, runs)
 	} else {
@@ -656,6 +682,10 @@ func (s *Session) writePieceLocked() bool {
 	}
 	return err == nil && !s.closing && s.loggedOut == loggedOut
 }
+
+// writePieceBytes is how much writePieceLocked writes under one
+// writeTimeout.
+const writePieceBytes = 1 << 20
 
 func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {
 	var body Fields

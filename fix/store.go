@@ -22,6 +22,8 @@ import (
 //	.msgs  every outbound message since the last sequence reset, as sent,
 //	       one after another (FIX messages frame themselves: BodyLength and
 //	       CheckSum). The next outbound MsgSeqNum is the last one here + 1.
+//	       A sequence reset writes its successor as .msgs.new, fsyncs it
+//	       and renames it into place.
 //	.seqs  16 bytes: next inbound MsgSeqNum (uint64 LE), then its bitwise
 //	       complement, rewritten in place.
 //
@@ -55,6 +57,9 @@ type store struct {
 	mark       *os.File // .mark (storemark.go); nil for a memory store
 	markVal    int64    // the mark .mark holds
 	markKnown  bool     // .mark held one when opened, or one was written since
+	// wrapNew, when set, stands in for the file reset writes (a test's
+	// full disk).
+	wrapNew func(*os.File) storeFile
 }
 
 // storeFile is what a store needs of its files; *os.File is one, and a
@@ -224,20 +229,72 @@ func (st *store) setNextIn(n int) error {
 	return nil
 }
 
-// reset empties the store: both sequence numbers back to 1.
-func (st *store) reset() error {
+// clear forgets the store's messages in memory, so that the next one
+// reserved is MsgSeqNum 1; the file keeps them until reset replaces it.
+func (st *store) clear() {
 	st.index = st.index[:0]
 	st.size = 0
-	st.mem = st.mem[:0]
-	if st.msgs != nil {
-		if err := st.msgs.Truncate(0); err != nil {
-			return fmt.Errorf("truncate %s.msgs: %w", st.path, err)
-		}
+}
+
+// reset makes b, the messages reserved since clear (MsgSeqNum 1 on), all
+// the store holds, and the next inbound MsgSeqNum 1; fsynced. On disk b
+// goes to a new file, fsynced, then renamed over .msgs, so that a crash
+// leaves either the old messages or the new ones, never neither: the new
+// ones are what a reset carries over (Session.requeueLocked), copies of
+// old ones. On an error the old .msgs stays; the store is failed (see
+// store) and written no more.
+func (st *store) reset(b []byte) error {
+	if st.msgs == nil {
+		st.mem = append(st.mem[:0], b...)
+		return st.setNextIn(1)
+	}
+	name := st.path + ".msgs"
+	f, err := os.OpenFile(name+".new", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	var nf storeFile = f
+	if st.wrapNew != nil {
+		nf = st.wrapNew(f)
+	}
+	if _, err := nf.WriteAt(b, 0); err != nil {
+		nf.Close()
+		os.Remove(name + ".new")
+		return fmt.Errorf("write %s.new: %w", name, err)
+	}
+	if err := nf.Sync(); err != nil {
+		nf.Close()
+		os.Remove(name + ".new")
+		return fmt.Errorf("fsync %s.new: %w", name, err)
+	}
+	st.msgs.Close()
+	st.msgs = nf
+	if err := os.Rename(name+".new", name); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(name)); err != nil {
+		return err
 	}
 	if err := st.setNextIn(1); err != nil {
 		return err
 	}
 	return st.sync()
+}
+
+// syncDir fsyncs directory dir, so that a rename in it survives a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
 }
 
 func (st *store) sync() error {

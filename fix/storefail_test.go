@@ -152,3 +152,101 @@ func TestStoreFailureLogIsRateLimited(t *testing.T) {
 		t.Fatalf("%d lines; last %s", n, last)
 	}
 }
+
+// gatedDisk is a store file whose writes wait until the test opens gate: a
+// writer that has not yet reached the disk.
+type gatedDisk struct {
+	*os.File
+	gate chan struct{}
+}
+
+func (f *gatedDisk) WriteAt(b []byte, off int64) (int, error) {
+	<-f.gate
+	return f.File.WriteAt(b, off)
+}
+
+// carryAfterReset sets up a session with two reports stored while the
+// broker was away, puts wrap(file) in place of its .msgs and of the file
+// a reset writes the carried reports to (store.reset), and logs on again
+// with ResetSeqNumFlag=Y; it returns the new client.
+func carryAfterReset(t *testing.T, dir string, wrap func(*os.File) storeFile) *client {
+	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
+	app := newSendApp()
+	a := startAcceptor(t, cfg, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	c.nc.Close()
+	<-app.logouts
+	var body Fields
+	for _, id := range []string{"AWAY1", "AWAY2"} {
+		body.Reset()
+		body.AddString(37, id)
+		body.AddString(17, "E-"+id)
+		s.Send("8", &body)
+	}
+	s.flush() // both are in .msgs
+	s.flushMu.Lock()
+	s.st.msgs = wrap(s.st.msgs.(*os.File))
+	s.st.wrapNew = wrap
+	s.flushMu.Unlock()
+	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.send("A", "98=0|108=30|141=Y|")
+	return c
+}
+
+// TestResetCarryOverStoredBeforeSent: the reports a reset Logon carries
+// over (requeueLocked) reach the broker only once the store holds them in
+// place of the originals: the store's rule is "store first, then the
+// socket". Were it the other way round, a process killed after the write
+// to the socket would restart with neither the originals nor their
+// carried copies in the store, and .mark (left by the reset) would still
+// claim them, so the restart would not rebuild them: reports lost. Here
+// the store's write waits for the test, so nothing may reach the broker.
+func TestResetCarryOverStoredBeforeSent(t *testing.T) {
+	dir := t.TempDir()
+	gate := make(chan struct{})
+	c := carryAfterReset(t, dir, func(f *os.File) storeFile { return &gatedDisk{File: f, gate: gate} })
+	defer close(gate) // before the acceptor stops (cleanups run after)
+	for range 3 {
+		m, err := c.read(3 * time.Second)
+		if err != nil {
+			return // nothing reached the broker before the store had it
+		}
+		if string(m.MsgType()) != "8" {
+			continue
+		}
+		onDisk, _ := os.ReadFile(dir + "/" + storeName("FIX.4.4", "ISLD", "TW") + ".msgs")
+		if !strings.Contains(string(onDisk), "37="+fieldOf(m, 37)) {
+			t.Fatalf("broker read carried report %s while .msgs (%d bytes on disk) holds no copy of it: a kill now loses it",
+				printable(m.Bytes()), len(onDisk))
+		}
+	}
+}
+
+// TestResetCarryOverNotSentPastFailedStore: with a store that fails on
+// the write of the reset (a full disk), the broker gets neither the Logon
+// reply nor the carried reports, none of them stored ("nothing unstored
+// reaches the counterparty", store.go), and the store keeps the original
+// reports for the restart.
+func TestResetCarryOverNotSentPastFailedStore(t *testing.T) {
+	dir := t.TempDir()
+	c := carryAfterReset(t, dir, func(f *os.File) storeFile { return &fullDisk{File: f, room: 0} })
+	var got []string
+	for range 5 {
+		m, err := c.read(5 * time.Second)
+		if err != nil {
+			break
+		}
+		got = append(got, printable(m.Bytes()))
+	}
+	if len(got) > 0 {
+		t.Fatalf("the store could not be written, yet the broker got %d unstored messages:\n%s", len(got), strings.Join(got, "\n"))
+	}
+	onDisk, _ := os.ReadFile(dir + "/" + storeName("FIX.4.4", "ISLD", "TW") + ".msgs")
+	for _, id := range []string{"AWAY1", "AWAY2"} {
+		if !strings.Contains(string(onDisk), "37="+id) {
+			t.Errorf("the failed reset left .msgs without report %s (%d bytes): a restart cannot resend it", id, len(onDisk))
+		}
+	}
+}

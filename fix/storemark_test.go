@@ -22,7 +22,8 @@ func TestStoredMarkSurvivesResetAndRestart(t *testing.T) {
 	if err := st.writeMark(42 << 20); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.reset(); err != nil {
+	st.clear()
+	if err := st.reset(nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.close(); err != nil {

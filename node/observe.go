@@ -63,23 +63,20 @@ type batchCounts struct {
 // quote is a few figures of one symbol, written by one goroutine and read
 // by any as a whole: a sequence lock whose readers retry, never a lock the
 // writer waits on. Padded to two cache lines, so that its 40 bytes share
-// no line with a neighbour's wherever the slice begins: neighbours belong
-// to other partitions.
+// no line with a neighbour's wherever the slice begins (128 - 40 >= 64):
+// neighbours belong to other partitions.
 type quote struct {
-	ver    atomic.Uint64 // odd while a write is in progress
-	v      [4]atomic.Int64
-	shown  [4]int64 // the writer's copy of v: a store that changes nothing is skipped
-	stored bool     // the writer's: v was written once
-	_      [47]byte
+	ver atomic.Uint64 // odd while a write is in progress; 0: never written
+	v   [4]atomic.Int64
+	_   [88]byte
 }
 
 // store publishes the figures, unless they are those published already.
 // Hot path: six atomic writes when they changed, none when not.
 func (q *quote) store(a, b, c, d int64) {
-	if v := [4]int64{a, b, c, d}; q.stored && v == q.shown {
+	// Only this goroutine writes v, so its loads see what it stored last.
+	if q.ver.Load() != 0 && q.v[0].Load() == a && q.v[1].Load() == b && q.v[2].Load() == c && q.v[3].Load() == d {
 		return
-	} else {
-		q.shown, q.stored = v, true
 	}
 	q.ver.Add(1)
 	q.v[0].Store(a)

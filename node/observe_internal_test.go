@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
@@ -59,5 +60,14 @@ func benchObserver(b *testing.B, batch int64) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*batch), "ns/order")
 	if got := n.obs.kinds[matcher.KindNew].Load(); got != uint64(int64(b.N)*batch) {
 		b.Fatalf("counted %d new orders, want %d", got, int64(b.N)*batch)
+	}
+}
+
+// TestQuotePaddedToTwoCacheLines: quote is padded to two cache lines, as
+// its comment says, so that the figures of neighbours (written by other
+// partitions' goroutines) share no 64-byte line.
+func TestQuotePaddedToTwoCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(quote{}); n != 128 {
+		t.Errorf("unsafe.Sizeof(quote{}) = %d, want 128 (two cache lines, as its comment says)", n)
 	}
 }

@@ -84,33 +84,36 @@ func TestRestartRebuildsReportsTheStoresLack(t *testing.T) {
 	checkFillAfterCrash(t, "BROKER02 (keeps its numbers)", b2, "B2", "New")
 }
 
-// checkFillAfterCrash reads what broker b gets until it has been quiet for
-// a while: exactly one fill of clOrd, with PossResend=Y; with storedNew,
-// also its New report, by resend (PossDup=Y). Anything else must be
-// flagged PossResend or PossDup (a stored report resent after a 141=Y
-// Logon) and must not be a fill.
+// checkFillAfterCrash reads what broker b gets until the answer to an
+// OrderStatusRequest sent once the fill is in: exactly one fill of clOrd,
+// with PossResend=Y; with storedNew, also its New report, by resend
+// (PossDup=Y). Anything else must be flagged PossResend or PossDup (a
+// stored report resent after a 141=Y Logon) and must not be a fill. The
+// request's answer goes through the ring and then the account's queue,
+// behind every report queued for the broker before it: a round trip, not
+// a quiet spell, says that nothing more was coming.
 func checkFillAfterCrash(t *testing.T, who string, b *fixtest.Client, clOrd, storedNew string) {
 	t.Helper()
 	fills, news := 0, 0
+	probed, answered := false, false
 	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
+	for !answered && time.Now().Before(deadline) {
 		ms := b.Drain()
 		if len(ms) == 0 {
-			if fills > 0 && (storedNew == "" || news > 0) {
-				time.Sleep(300 * time.Millisecond)
-				if ms = b.Drain(); len(ms) == 0 {
-					break
-				}
-			} else {
-				time.Sleep(20 * time.Millisecond)
-				continue
+			if !probed && fills > 0 && (storedNew == "" || news > 0) {
+				b.Send("H", tag.ClOrdID, "PROBE", tag.Symbol, "AAPL", tag.Side, "1")
+				probed = true
 			}
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
 		for _, m := range ms {
 			f := fixtest.Fields(m)
 			possResend, _ := m.Header.GetString(tag.PossResend)
 			possDup, _ := m.Header.GetString(tag.PossDupFlag)
 			switch {
+			case probed && f[tag.ExecType] == "I" && f[tag.ClOrdID] == "PROBE":
+				answered = true
 			case f[tag.ExecType] == "F":
 				fills++
 				if possResend != "Y" || f[tag.ClOrdID] != clOrd || f[tag.LastQty] != "10" {
@@ -122,6 +125,9 @@ func checkFillAfterCrash(t *testing.T, who string, b *fixtest.Client, clOrd, sto
 				t.Errorf("%s: %v without PossResend or PossDup", who, f)
 			}
 		}
+	}
+	if !answered {
+		t.Errorf("%s: no answer to the OrderStatusRequest sent once the fill was in (sent: %v)", who, probed)
 	}
 	if fills != 1 {
 		t.Errorf("%s got %d fills of %s after the crash, want 1", who, fills, clOrd)

@@ -3,6 +3,7 @@ package httpd_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -32,10 +33,18 @@ func chromium(t *testing.T) string {
 // and console.warn, uncaught exceptions, and the browser log's errors
 // and warnings (a failed load, a blocked asset).
 func browser(t *testing.T) (ctx context.Context, problems func() []string) {
+	// Not t.TempDir: chromium's children can still be writing the profile
+	// when chromedp has killed the browser, and t.TempDir's cleanup then
+	// fails the test ("directory not empty"); this one is removed as far
+	// as it can be.
+	profile, err := os.MkdirTemp("", "ringex-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium(t)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -45,7 +54,7 @@ func browser(t *testing.T) (ctx context.Context, problems func() []string) {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc(); os.RemoveAll(profile) })
 	messages := chromedp.Console(ctx) // from the first target on
 	var mu sync.Mutex
 	var seen []string

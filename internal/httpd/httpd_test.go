@@ -127,8 +127,7 @@ func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 	settle(t, n)
 	before := scrape(t, srv)
 	trade(t, cfg)
-	after := scrape(t, srv)
-	for series, want := range map[string]float64{
+	more := map[string]float64{
 		`ringex_commands_total{kind="new"}`:                              2,
 		`ringex_fills_total`:                                             2,
 		`ringex_rejects_total{reason="unknown_symbol",source="gateway"}`: 1,
@@ -137,7 +136,23 @@ func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 		`ringex_stage_events_total{stage="writers"}`:                     2,
 		`ringex_stage_events_total{stage="publish"}`:                     2,
 		`ringex_journal_last_seq`:                                        2,
-	} {
+	}
+	// The brokers can have their reports before the publish stage counts
+	// its batch (at the batch's end): scrape until the counters have
+	// moved as far as they should, at most 30 s, then check them.
+	var after map[string]float64
+	for range 3000 {
+		after = scrape(t, srv)
+		moved := true
+		for series, want := range more {
+			moved = moved && after[series]-before[series] >= want
+		}
+		if moved {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for series, want := range more {
 		if got, ok := after[series]; !ok || got-before[series] != want {
 			t.Errorf("%s went from %v to %v (present %v), want %v more", series, before[series], got, ok, want)
 		}
