@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // A store keeps one session's outbound messages, for ResendRequest, and its
@@ -281,21 +283,7 @@ func (st *store) reset(b []byte) error {
 	return st.sync()
 }
 
-// syncDir fsyncs directory dir, so that a rename in it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return fsync.Dir(dir) }
 
 func (st *store) sync() error {
 	if st.msgs == nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // SyncMode says when Commit makes a batch durable.
@@ -423,17 +425,4 @@ func (j *Journal) closeFiles() error {
 // durable. replica uses it for the files it moves beside a journal.
 func SyncDir(dir string) error { return syncDir(dir) }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return fsync.Dir(dir) }
