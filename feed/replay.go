@@ -19,11 +19,11 @@ type Replayer struct {
 	dir     string
 	parts   matcher.Partitions
 	symbols []uint32
-	tr    *Translator
-	seq   int64 // the last journal record applied
-	evs   []matcher.Event
-	msgs  []Message
-	cmd   matcher.Command
+	tr      *Translator
+	seq     int64 // the last journal record applied
+	evs     []matcher.Event
+	msgs    []Message
+	cmd     matcher.Command
 }
 
 // NewReplayer returns a replayer of the journal in dir at its start, with
