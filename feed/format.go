@@ -155,6 +155,9 @@ func DecodePacket(p []byte, fn func(*Message) error) (Header, error) {
 	}
 	le := binary.LittleEndian
 	h = Header{Session: le.Uint32(p[4:]), FirstSeq: le.Uint64(p[8:]), Count: le.Uint16(p[16:])}
+	if le.Uint32(p[20:]) != 0 {
+		return h, fmt.Errorf("feed packet seq %d: reserved bytes not zero", h.FirstSeq)
+	}
 	if size := le.Uint16(p[18:]); size != MessageSize {
 		return h, fmt.Errorf("feed packet seq %d: message size %d, want %d", h.FirstSeq, size, MessageSize)
 	}
@@ -165,6 +168,9 @@ func DecodePacket(p []byte, fn func(*Message) error) (Header, error) {
 	for i := range int(h.Count) {
 		if err := m.Decode(p[HeaderSize+i*MessageSize:]); err != nil {
 			return h, err
+		}
+		if m.Session != h.Session {
+			return h, fmt.Errorf("feed packet seq %d: message %d of session %d in a packet of session %d", h.FirstSeq, i, m.Session, h.Session)
 		}
 		if want := h.FirstSeq + uint64(i); (h.FirstSeq != 0 && m.Seq != want) || (h.FirstSeq == 0 && m.Seq != 0) {
 			return h, fmt.Errorf("feed packet seq %d: message %d has seq %d", h.FirstSeq, i, m.Seq)
