@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 )
 
 // Client asks a recovery service (Server) over one TCP connection. Not safe
@@ -221,5 +222,28 @@ func (r *Receiver) snapshot() error {
 		return errors.New("feed: snapshot without a seq to resume from")
 	}
 	r.next = next
+	return nil
+}
+
+// ReadFrom applies the packets that arrive on conn until stop returns true
+// (asked after each packet, and at least every 100 ms) or an error. A
+// packet that does not decode is an error: the feed is not ringex's, or
+// it is damaged.
+func (r *Receiver) ReadFrom(conn net.PacketConn, stop func() bool) error {
+	buf := make([]byte, 1<<16)
+	for !stop() {
+		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, from, err := conn.ReadFrom(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("feed: read: %w", err)
+		}
+		if err := r.Packet(buf[:n]); err != nil {
+			return fmt.Errorf("feed: packet from %v: %w", from, err)
+		}
+	}
 	return nil
 }

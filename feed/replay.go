@@ -108,3 +108,12 @@ func (r *Replayer) Snapshot(out []Message) []Message {
 	session, next := r.tr.Next()
 	return Snapshot(r.parts, r.symbols, session, next, r.seq, out)
 }
+
+// Translator hands over the replayer's translator, in the state after the
+// last record applied, to a Publisher that carries the feed on from there.
+// The replayer must not be used after.
+func (r *Replayer) Translator() *Translator {
+	t := r.tr
+	r.tr = nil
+	return t
+}
