@@ -227,3 +227,22 @@ func (k *Packer) Empty(session uint32, next uint64) []byte {
 	k.hdr = Header{Session: session, FirstSeq: next}
 	return k.Bytes()
 }
+
+// String writes m as one line for people: seq, type, then the fields the
+// type uses.
+func (m *Message) String() string {
+	head := fmt.Sprintf("%d %d %c", m.Session, m.Seq, m.Type)
+	switch m.Type {
+	case TypeSystem:
+		return fmt.Sprintf("%s %c journal %d resume %d", head, m.Code, m.JournalSeq, m.Match)
+	case TypeAdd, TypeReplace:
+		return fmt.Sprintf("%s sym %d order %d %c %d @ %d", head, m.Symbol, m.OrderID, m.Side, m.Qty, m.Price)
+	case TypeExecuted:
+		return fmt.Sprintf("%s sym %d order %d %d @ %d match %d", head, m.Symbol, m.OrderID, m.Qty, m.Price, m.Match)
+	case TypeTrade:
+		return fmt.Sprintf("%s sym %d %c %d @ %d match %d", head, m.Symbol, m.Side, m.Qty, m.Price, m.Match)
+	case TypeReduce:
+		return fmt.Sprintf("%s sym %d order %d -%d", head, m.Symbol, m.OrderID, m.Qty)
+	}
+	return fmt.Sprintf("%s sym %d order %d", head, m.Symbol, m.OrderID)
+}

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/ringex/ringex/matcher"
 )
 
 // PublisherConfig shapes a Publisher.
@@ -37,8 +35,6 @@ type PublisherConfig struct {
 // them is bounded and a packet that finds it full is dropped and counted.
 type Publisher struct {
 	conn   *net.UDPConn
-	tr     *Translator
-	msgs   []Message
 	k      Packer
 	bufs   [][PacketMax]byte
 	free   chan int    // buffers the publish side may fill
@@ -57,10 +53,11 @@ type Publisher struct {
 
 type packet struct{ buf, n int }
 
-// NewPublisher opens the sending socket and starts the sender. tr numbers
-// the messages: NewTranslator at a journal's start, or a Replayer's
-// translator once it has caught up with the journal (Replayer.Translator).
-func NewPublisher(tr *Translator, cfg PublisherConfig) (*Publisher, error) {
+// NewPublisher opens the sending socket and starts the sender. The
+// messages it is given come from a Translator: NewTranslator at a
+// journal's start, or a Replayer's once it has caught up with the journal
+// (Replayer.Translator).
+func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
@@ -76,7 +73,7 @@ func NewPublisher(tr *Translator, cfg PublisherConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("feed publisher: %w", err)
 	}
-	p := &Publisher{conn: conn, tr: tr, msgs: make([]Message, 0, 256), bufs: make([][PacketMax]byte, qn),
+	p := &Publisher{conn: conn, bufs: make([][PacketMax]byte, qn),
 		free: make(chan int, qn), full: make(chan packet, qn), beatMs: cfg.HeartbeatMs,
 		quit: make(chan struct{}), done: make(chan struct{})}
 	if p.beatMs <= 0 {
@@ -94,9 +91,6 @@ func NewPublisher(tr *Translator, cfg PublisherConfig) (*Publisher, error) {
 		}
 		p.join(ap)
 	}
-	session, next := tr.Next()
-	p.session.Store(session)
-	p.next.Store(next)
 	if !cfg.stalled {
 		go p.send()
 	} else {
@@ -141,13 +135,6 @@ func (p *Publisher) leave(ap netip.AddrPort) {
 		d = append(d, a)
 	}
 	p.dests.Store(&d)
-}
-
-// Command translates the events of one command and queues its messages.
-// Hot path: see Publish.
-func (p *Publisher) Command(cmd *matcher.Command, evs []matcher.Event) {
-	p.msgs = p.tr.Command(cmd, evs, p.msgs[:0])
-	p.Publish(p.msgs)
 }
 
 // Publish packs msgs, which must continue the feed, and queues each packet
@@ -199,7 +186,7 @@ func (p *Publisher) send() {
 			p.free <- pk.buf
 			quiet = false
 		case <-beat.C:
-			if quiet {
+			if quiet && p.next.Load() != 0 { // nothing sent yet: nothing to tell
 				p.write(hb.Empty(p.session.Load(), p.next.Load()))
 			}
 			quiet = true

@@ -14,7 +14,7 @@ import (
 // the feed ends).
 func TestReceiverFollowsUDPFeedAcrossLostPackets(t *testing.T) {
 	x := newExchange(t, 42, 1)
-	pub, err := NewPublisher(x.tr, PublisherConfig{HeartbeatMs: 20})
+	pub, err := NewPublisher(PublisherConfig{HeartbeatMs: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func (l *lossyConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // dropped and counted, and Publish returns every time.
 func TestPublishNeverWaits(t *testing.T) {
 	x := newExchange(t, 3, 1)
-	pub, err := NewPublisher(x.tr, PublisherConfig{QueuePackets: 4, stalled: true})
+	pub, err := NewPublisher(PublisherConfig{QueuePackets: 4, stalled: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,6 +201,16 @@ func (r *Receiver) recover(upTo uint64) error {
 	return nil
 }
 
+// CatchUp brings the book to just before seq upTo by retransmission (or
+// a snapshot, past SnapshotOver): the state a snapshot resuming at upTo
+// shows.
+func (r *Receiver) CatchUp(upTo uint64) error {
+	if upTo <= r.next {
+		return nil
+	}
+	return r.recover(upTo)
+}
+
 // Start takes the first snapshot: the book as it stands and the seq to
 // resume from.
 func (r *Receiver) Start() error { return r.snapshot() }

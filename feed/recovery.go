@@ -41,6 +41,9 @@ type ServerConfig struct {
 	Engine     matcher.Config // the node's matcher config (node.EngineConfig)
 	Partitions int            // the node's match partitions
 	RetainMax  int            // messages kept in memory for retransmission; 0: 1<<16
+	// HoldToDurable serves only what the journal has made durable
+	// (Replayer.HoldToDurable): for a service beside a live node.
+	HoldToDurable bool
 	// Join is called when a client asks for the UDP feed, and the returned
 	// function when its connection closes; nil refuses joins.
 	Join func(addr *net.UDPAddr) (leave func())
@@ -68,6 +71,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tail.HoldToDurable = cfg.HoldToDurable
 	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1}, nil
 }
 
@@ -196,6 +200,7 @@ func (s *Server) replayRange(w io.Writer, from, end uint64) error {
 	if err != nil {
 		return err
 	}
+	r.HoldToDurable = s.cfg.HoldToDurable
 	ps := newPacketStream(w)
 	err = r.Advance(func(msgs []Message, _ matcher.Partitions) bool {
 		for i := range msgs {

@@ -3,6 +3,7 @@ package feed
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/ringex/ringex/journal"
@@ -24,6 +25,11 @@ type Replayer struct {
 	evs     []matcher.Event
 	msgs    []Message
 	cmd     matcher.Command
+
+	// HoldToDurable stops each Advance at the journal's DURABLE mark
+	// (journal.DurableSeq), so that a follower of a live node's journal
+	// puts on the feed only what the journal has made durable.
+	HoldToDurable bool
 }
 
 // NewReplayer returns a replayer of the journal in dir at its start, with
@@ -59,7 +65,21 @@ var errStop = errors.New("feed: stop")
 // (valid until fn returns) and the engines in the state after it. fn
 // returning false stops after that record.
 func (r *Replayer) Advance(fn func(msgs []Message, parts matcher.Partitions) bool) error {
+	limit := int64(math.MaxInt64)
+	if r.HoldToDurable {
+		d, err := journal.DurableSeq(r.dir)
+		if err != nil {
+			return fmt.Errorf("feed replay: %w", err)
+		}
+		limit = d
+	}
+	if r.seq >= limit {
+		return nil
+	}
 	err := journal.Read(r.dir, r.seq+1, func(seq int64, rec []byte) error {
+		if seq > limit {
+			return errStop
+		}
 		if err := r.cmd.Decode(rec); err != nil {
 			return fmt.Errorf("journal %s: seq %d: undecodable command: %w", r.dir, seq, err)
 		}
