@@ -115,3 +115,30 @@ func TestPublishNeverWaits(t *testing.T) {
 		t.Fatalf("dropped %d of at least %d packets, %d queued, with a queue of 4", pub.Dropped(), packets, len(pub.full))
 	}
 }
+
+// TestPublishAllocatesNothing: packing and queueing a command's messages
+// allocates nothing, and neither does sending them.
+func TestPublishAllocatesNothing(t *testing.T) {
+	x := newExchange(t, 8, 1)
+	pub, err := NewPublisher(PublisherConfig{QueuePackets: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	pub.Join(udp.LocalAddr().(*net.UDPAddr))
+	var msgs []Message
+	for len(msgs) < 50 {
+		msgs = append(msgs, x.submit(x.randomCommand())...)
+	}
+	if n := testing.AllocsPerRun(200, func() {
+		pub.Publish(msgs)
+		pub.Flush()
+	}); n != 0 {
+		t.Fatalf("Publish and Flush allocate %v times", n)
+	}
+}

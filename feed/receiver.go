@@ -42,11 +42,11 @@ func (c *Client) request(kind byte, arg uint32, from uint64) error {
 
 // frame reads one answer frame; a refusal is an error.
 func (c *Client) frame() ([]byte, error) {
-	var n [2]byte
-	if _, err := io.ReadFull(c.r, n[:]); err != nil {
+	n := c.buf[:2]
+	if _, err := io.ReadFull(c.r, n); err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
 	}
-	b := c.buf[:binary.LittleEndian.Uint16(n[:])]
+	b := c.buf[:binary.LittleEndian.Uint16(n)]
 	if _, err := io.ReadFull(c.r, b); err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
 	}

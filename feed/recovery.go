@@ -142,12 +142,9 @@ func (s *Server) join(c net.Conn, port uint32) (func(), error) {
 }
 
 func writeFrame(w io.Writer, b []byte) error {
-	var n [2]byte
-	binary.LittleEndian.PutUint16(n[:], uint16(len(b)))
-	if _, err := w.Write(n[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(b)
+	n := make([]byte, 2, 2+len(b)) // not a hot path: answers and refusals
+	binary.LittleEndian.PutUint16(n, uint16(len(b)))
+	_, err := w.Write(append(n, b...))
 	return err
 }
 
@@ -240,6 +237,7 @@ func (s *Server) snapshot(w io.Writer) error {
 type packetStream struct {
 	w   io.Writer
 	k   Packer
+	n   [2]byte
 	err error
 }
 
@@ -255,7 +253,11 @@ func (p *packetStream) add(m *Message) {
 
 func (p *packetStream) flush() {
 	if p.k.Len() > 0 && p.err == nil {
-		p.err = writeFrame(p.w, p.k.Bytes())
+		b := p.k.Bytes()
+		binary.LittleEndian.PutUint16(p.n[:], uint16(len(b)))
+		if _, p.err = p.w.Write(p.n[:]); p.err == nil {
+			_, p.err = p.w.Write(b)
+		}
 	}
 	p.k.Reset()
 }
