@@ -18,6 +18,9 @@ type Translator struct {
 	started bool   // the day's start-of-day message is out
 	resting map[int64]restingOrder
 	pend    pending
+
+	cmdSeq, cmdTimeNs int64 // the command begun
+	cmdKind           matcher.Kind
 }
 
 // restingOrder is what a replace needs to know of an order in the book.
@@ -32,6 +35,7 @@ type pending struct {
 	symbol     uint32
 	side       byte
 	price      int64
+	qty        int64 // its total quantity
 	leaves     int64
 	takerExec  int64 // ExecID of its last fill: the match number
 	wasResting bool  // a replace: it is in the receivers' book at its old place
@@ -54,37 +58,52 @@ func sideOf(s matcher.Side) byte {
 }
 
 // Command appends to out the messages that cmd, with the events evs it
-// caused (in the order Partitions.Apply gives them), puts on the feed.
-// Hot path: it allocates only while its table of resting orders grows
-// (sized for maxOrders at start, so not in steady state) or out has no room.
-// A stream that breaks the matcher's rules (a fill of an order that does
-// not rest) panics: the translator and the matcher disagree, and every
-// later message would be wrong.
+// caused (in the order Partitions.Apply gives them), puts on the feed:
+// Begin, Event for each event, End. Hot path: it allocates only while its
+// table of resting orders grows (sized for maxOrders at start, so not in
+// steady state) or out has no room. A stream that breaks the matcher's
+// rules (a fill of an order that does not rest) panics: the translator and
+// the matcher disagree, and every later message would be wrong.
 func (t *Translator) Command(cmd *matcher.Command, evs []matcher.Event, out []Message) []Message {
+	out = t.Begin(cmd, out)
+	for i := range evs {
+		out = t.Event(&evs[i], out)
+	}
+	return t.End(out)
+}
+
+// Begin starts the messages of cmd; its events follow (Event), then End.
+// For a caller that holds a command's events in more than one place (the
+// node's publish stage: in the ring slot, then spilled). Hot path.
+func (t *Translator) Begin(cmd *matcher.Command, out []Message) []Message {
+	t.cmdSeq, t.cmdTimeNs, t.cmdKind = cmd.Seq, cmd.TimeNs, cmd.Kind
+	t.pend = pending{}
 	if !t.started {
 		t.started = true
-		out = t.emit(out, cmd, Message{Type: TypeSystem, Code: CodeStartOfDay})
-	}
-	t.pend = pending{}
-	for i := range evs {
-		out = t.event(cmd, &evs[i], out)
-	}
-	out = t.settle(cmd, out)
-	if cmd.Kind == matcher.KindEndOfDay {
-		out = t.emit(out, cmd, Message{Type: TypeSystem, Code: CodeEndOfDay})
-		t.session++
-		out = t.emit(out, cmd, Message{Type: TypeSystem, Code: CodeStartOfDay})
+		out = t.emit(out, Message{Type: TypeSystem, Code: CodeStartOfDay})
 	}
 	return out
 }
 
-func (t *Translator) emit(out []Message, cmd *matcher.Command, m Message) []Message {
-	m.Session, m.Seq, m.JournalSeq, m.TimeNs = t.session, t.next, cmd.Seq, cmd.TimeNs
+// End ends the command Begin started. Hot path.
+func (t *Translator) End(out []Message) []Message {
+	out = t.settle(out)
+	if t.cmdKind == matcher.KindEndOfDay {
+		out = t.emit(out, Message{Type: TypeSystem, Code: CodeEndOfDay})
+		t.session++
+		out = t.emit(out, Message{Type: TypeSystem, Code: CodeStartOfDay})
+	}
+	return out
+}
+
+func (t *Translator) emit(out []Message, m Message) []Message {
+	m.Session, m.Seq, m.JournalSeq, m.TimeNs = t.session, t.next, t.cmdSeq, t.cmdTimeNs
 	t.next++
 	return append(out, m)
 }
 
-func (t *Translator) event(cmd *matcher.Command, e *matcher.Event, out []Message) []Message {
+// Event adds one event of the command begun. Hot path.
+func (t *Translator) Event(e *matcher.Event, out []Message) []Message {
 	p := &t.pend
 	switch e.Type {
 	case matcher.EvAccepted:
@@ -92,13 +111,13 @@ func (t *Translator) event(cmd *matcher.Command, e *matcher.Event, out []Message
 	case matcher.EvReplaced:
 		old, ok := t.resting[e.OrderID]
 		if !ok {
-			panic(fmt.Sprintf("feed: seq %d replaces order %d, which does not rest", cmd.Seq, e.OrderID))
+			panic(fmt.Sprintf("feed: seq %d replaces order %d, which does not rest", t.cmdSeq, e.OrderID))
 		}
 		if e.Price == old.price && e.OrderQty <= old.qty { // keeps its place
 			d := old.leaves - e.LeavesQty
 			t.resting[e.OrderID] = restingOrder{price: e.Price, qty: e.OrderQty, leaves: e.LeavesQty}
 			if d > 0 {
-				out = t.emit(out, cmd, Message{Type: TypeReduce, Symbol: e.Symbol, OrderID: e.OrderID, Qty: d})
+				out = t.emit(out, Message{Type: TypeReduce, Symbol: e.Symbol, OrderID: e.OrderID, Qty: d})
 			}
 			return out
 		}
@@ -108,17 +127,17 @@ func (t *Translator) event(cmd *matcher.Command, e *matcher.Event, out []Message
 			p.leaves, p.takerExec = e.LeavesQty, e.ExecID
 			return out
 		}
-		out = t.emit(out, cmd, Message{Type: TypeExecuted, Symbol: e.Symbol, OrderID: e.OrderID,
+		out = t.emit(out, Message{Type: TypeExecuted, Symbol: e.Symbol, OrderID: e.OrderID,
 			Qty: e.LastQty, Price: e.LastPx, Match: p.takerExec})
-		out = t.emit(out, cmd, Message{Type: TypeTrade, Symbol: e.Symbol, Side: p.side,
+		out = t.emit(out, Message{Type: TypeTrade, Symbol: e.Symbol, Side: p.side,
 			Qty: e.LastQty, Price: e.LastPx, Match: p.takerExec})
-		out = t.reduce(cmd, e, out, false)
+		out = t.reduce(e, out, false)
 	case matcher.EvCancelled, matcher.EvExpired:
 		if e.OrderID == p.id {
 			p.leaves = 0
 			return out
 		}
-		out = t.reduce(cmd, e, out, true)
+		out = t.reduce(e, out, true)
 	}
 	return out
 }
@@ -129,20 +148,20 @@ func (t *Translator) take(e *matcher.Event, wasResting bool) {
 		panic(fmt.Sprintf("feed: seq %d brings in order %d beside order %d", e.Seq, e.OrderID, t.pend.id))
 	}
 	t.pend = pending{id: e.OrderID, symbol: e.Symbol, side: sideOf(e.Side), price: e.Price,
-		leaves: e.LeavesQty, wasResting: wasResting}
+		qty: e.OrderQty, leaves: e.LeavesQty, wasResting: wasResting}
 }
 
 // reduce records a resting order's new leaves after a fill, or its removal;
 // an order that no longer rests gets a Delete, unless a fill took it all
 // (receivers remove an order executed to nothing).
-func (t *Translator) reduce(cmd *matcher.Command, e *matcher.Event, out []Message, removed bool) []Message {
+func (t *Translator) reduce(e *matcher.Event, out []Message, removed bool) []Message {
 	o, ok := t.resting[e.OrderID]
 	if !ok {
-		panic(fmt.Sprintf("feed: seq %d: %v of order %d, which does not rest", cmd.Seq, e.Type, e.OrderID))
+		panic(fmt.Sprintf("feed: seq %d: %v of order %d, which does not rest", t.cmdSeq, e.Type, e.OrderID))
 	}
 	if removed {
 		delete(t.resting, e.OrderID)
-		return t.emit(out, cmd, Message{Type: TypeDelete, Symbol: e.Symbol, OrderID: e.OrderID})
+		return t.emit(out, Message{Type: TypeDelete, Symbol: e.Symbol, OrderID: e.OrderID})
 	}
 	if o.leaves = e.LeavesQty; o.leaves == 0 {
 		delete(t.resting, e.OrderID)
@@ -153,7 +172,7 @@ func (t *Translator) reduce(cmd *matcher.Command, e *matcher.Event, out []Messag
 }
 
 // settle says what became of the command's incoming order.
-func (t *Translator) settle(cmd *matcher.Command, out []Message) []Message {
+func (t *Translator) settle(out []Message) []Message {
 	p := &t.pend
 	if p.id == 0 {
 		return out
@@ -164,11 +183,11 @@ func (t *Translator) settle(cmd *matcher.Command, out []Message) []Message {
 		if p.wasResting {
 			typ = TypeReplace
 		}
-		t.resting[p.id] = restingOrder{price: p.price, qty: cmd.Qty, leaves: p.leaves}
-		out = t.emit(out, cmd, Message{Type: typ, Side: p.side, Symbol: p.symbol, OrderID: p.id, Qty: p.leaves, Price: p.price})
+		t.resting[p.id] = restingOrder{price: p.price, qty: p.qty, leaves: p.leaves}
+		out = t.emit(out, Message{Type: typ, Side: p.side, Symbol: p.symbol, OrderID: p.id, Qty: p.leaves, Price: p.price})
 	case p.wasResting:
 		delete(t.resting, p.id)
-		out = t.emit(out, cmd, Message{Type: TypeDelete, Symbol: p.symbol, OrderID: p.id})
+		out = t.emit(out, Message{Type: TypeDelete, Symbol: p.symbol, OrderID: p.id})
 	}
 	p.id = 0
 	return out
