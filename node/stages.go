@@ -211,6 +211,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
+	n.feed.flush()
 	if n.obs.counting {
 		n.endPublishBatch(lo, hi)
 	}
@@ -225,6 +226,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 // goes to its own handler. nowNs, when not 0, is the batch's time for the
 // latency log. Hot path.
 func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
+	n.feed.begin(&s.cmd)
 	switch s.cmd.Kind {
 	case matcher.KindCheckpoint:
 		n.collectCheckpoint(s.cmd.Seq)
@@ -247,6 +249,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	count := int(s.nEvents)
 	for i := 0; i < count && i < inlineEvents; i++ {
 		n.publisher.Publish(&s.events[i])
+		n.feed.event(&s.events[i])
 	}
 	if n.obs.counting {
 		n.obs.batch.count(s.events[:min(count, inlineEvents)])
@@ -256,6 +259,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
 			n.publisher.Publish(&spilled[i])
+			n.feed.event(&spilled[i])
 		}
 		if n.obs.counting {
 			n.obs.batch.count(spilled)
