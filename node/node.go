@@ -53,7 +53,7 @@ type Node struct {
 	partitions []*partition
 	gateway    *gateway.Gateway
 	publisher  Publisher
-	feed       *feedStage // the binary market-data feed; nil when off (feed.go)
+	feed       *feedStage      // the binary market-data feed; nil when off (feed.go)
 	baseSeq    int64           // journal sequence of ring sequence 0
 	cpTaken    chan checkpoint // publish stage → checkpointer; one in flight
 	cpStop     chan struct{}
