@@ -142,3 +142,52 @@ func TestPublishAllocatesNothing(t *testing.T) {
 		t.Fatalf("Publish and Flush allocate %v times", n)
 	}
 }
+
+// TestMulticastWhereTheHostAllows: the publisher sends to a multicast
+// group named in Send, and a receiver that joined the group on loopback
+// follows the feed like a unicast one. Skipped where the host does not
+// deliver multicast on loopback.
+func TestMulticastWhereTheHostAllows(t *testing.T) {
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Skipf("no loopback interface named lo: %v", err)
+	}
+	group := &net.UDPAddr{IP: net.IPv4(239, 77, 1, 2), Port: 47000 + int(time.Now().UnixNano()%1000)}
+	mc, err := net.ListenMulticastUDP("udp4", lo, group)
+	if err != nil {
+		t.Skipf("this host does not join multicast groups on loopback: %v", err)
+	}
+	defer mc.Close()
+	x := newExchange(t, 21, 1)
+	pub, err := NewPublisher(PublisherConfig{Send: []string{group.String()}, HeartbeatMs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	c, err := Dial(x.startServer(1<<12, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := &Receiver{Book: NewBook(), Rec: c}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		pub.Publish(x.submit(x.randomCommand()))
+		pub.Flush()
+	}
+	_, want := x.tr.Next()
+	deadline := time.Now().Add(5 * time.Second)
+	if err := r.ReadFrom(mc, func() bool { return r.Next() == want || time.Now().After(deadline) }); err != nil {
+		t.Fatal(err)
+	}
+	if r.Next() != want && r.Recovered == 0 && r.Gaps == 0 {
+		t.Skipf("nothing arrived on multicast group %v over loopback", group)
+	}
+	if r.Next() != want {
+		t.Fatalf("multicast receiver at seq %d, the feed's next is %d", r.Next(), want)
+	}
+	x.sameBooks(r.Book, "the multicast receiver")
+	t.Logf("%d messages over multicast, %d recovered", want-1, r.Recovered)
+}

@@ -60,6 +60,7 @@ type Server struct {
 	ring   []Message  // the last messages tail produced; ring[i%len] holds seq base+i
 	ringN  uint64     // messages in ring
 	ringLo uint64     // seq of the oldest message kept
+	replay chan struct{} // one replay from the journal's start at a time: each takes a core
 }
 
 // NewServer returns a recovery service over cfg's journal.
@@ -72,7 +73,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	tail.HoldToDurable = cfg.HoldToDurable
-	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1}, nil
+	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1)}, nil
 }
 
 // Serve accepts connections on ln until it is closed, each on its own
@@ -165,7 +166,9 @@ func (s *Server) catchUp() error {
 }
 
 // retransmit sends count messages from seq from: out of the kept ones, or
-// replayed from the journal's start when they are older.
+// replayed from the journal's start when they are older. Kept messages are
+// written under mu: a slow client holds back other recovery clients (never
+// the exchange) for as long as its socket's buffers are full.
 func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
 	if from == 0 || count == 0 || count > RetransmitMax {
 		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages", count, from, RetransmitMax)
@@ -193,6 +196,8 @@ func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
 // replayRange sends the messages of seqs [from, end) replayed from the
 // journal's start by a replayer of its own.
 func (s *Server) replayRange(w io.Writer, from, end uint64) error {
+	s.replay <- struct{}{}
+	defer func() { <-s.replay }()
 	r, err := NewReplayer(s.cfg.Dir, s.cfg.Engine, s.cfg.Partitions)
 	if err != nil {
 		return err

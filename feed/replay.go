@@ -76,6 +76,15 @@ func (r *Replayer) Advance(fn func(msgs []Message, parts matcher.Partitions) boo
 	if r.seq >= limit {
 		return nil
 	}
+	if r.seq == 0 {
+		first, err := journal.FirstSeq(r.dir)
+		if err != nil {
+			return fmt.Errorf("feed replay: %w", err)
+		}
+		if first > 1 {
+			return fmt.Errorf("feed replay: journal %s begins at seq %d: the feed is numbered from seq 1, whose records are gone", r.dir, first)
+		}
+	}
 	err := journal.Read(r.dir, r.seq+1, func(seq int64, rec []byte) error {
 		if seq > limit {
 			return errStop

@@ -155,13 +155,15 @@ func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 
 // mdClientFlags are the flags every receiving verb takes.
 type mdClientFlags struct {
-	recovery, udp, configPath *string
+	recovery, udp, udpIf, configPath *string
 }
 
 func addClientFlags(fs *flag.FlagSet) mdClientFlags {
 	return mdClientFlags{
-		recovery:   fs.String("recovery", "127.0.0.1:9901", "TCP `host:port` of the recovery service ('ringex md serve')"),
-		udp:        fs.String("udp", "127.0.0.1:0", "UDP `host:port` to receive the feed on (joined through the recovery service)"),
+		recovery: fs.String("recovery", "127.0.0.1:9901", "TCP `host:port` of the recovery service ('ringex md serve')"),
+		udp: fs.String("udp", "127.0.0.1:0", "UDP `host:port` to receive the feed on, joined through the recovery service;\n"+
+			"a multicast group (the node's feed.send names it) is joined on --udp-if instead"),
+		udpIf:      fs.String("udp-if", "", "network `interface` to join a multicast --udp group on (e.g. lo); empty: the system's choice"),
 		configPath: fs.String("config", "", "configuration `file` to name symbols by; empty: symbols print as #id"),
 	}
 }
@@ -194,7 +196,18 @@ func (f mdClientFlags) join() (*feed.Client, *net.UDPConn, error) {
 		return nil, nil, err
 	}
 	addr, err := net.ResolveUDPAddr("udp", *f.udp)
-	if err == nil {
+	if err == nil && addr.IP.IsMulticast() {
+		var ifi *net.Interface
+		if *f.udpIf != "" {
+			ifi, err = net.InterfaceByName(*f.udpIf)
+		}
+		var u *net.UDPConn
+		if err == nil {
+			if u, err = net.ListenMulticastUDP("udp", ifi, addr); err == nil {
+				return c, u, nil
+			}
+		}
+	} else if err == nil {
 		var u *net.UDPConn
 		if u, err = net.ListenUDP("udp", addr); err == nil {
 			if err = c.Join(u.LocalAddr().(*net.UDPAddr).Port); err == nil {

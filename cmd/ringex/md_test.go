@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,11 +33,12 @@ func TestMdServeListenBookCheck(t *testing.T) {
 	for range 50 {
 		w.next()
 	}
+	group := fmt.Sprintf("239.77.2.3:%d", 47000+time.Now().UnixNano()%1000)
 	addrc := make(chan net.Addr, 1)
 	stop := make(chan os.Signal)
 	served := make(chan error, 1)
 	go func() {
-		served <- runFeed(feedSetup{dir: dir, cfg: cfg, recovery: "127.0.0.1:0", poll: 5 * time.Millisecond,
+		served <- runFeed(feedSetup{dir: dir, cfg: cfg, recovery: "127.0.0.1:0", poll: 5 * time.Millisecond, send: []string{group},
 			ready: func(a net.Addr) { addrc <- a }}, stop, os.Stderr)
 	}()
 	addr := (<-addrc).String()
@@ -52,6 +54,17 @@ func TestMdServeListenBookCheck(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") < 20 || !strings.Contains(out, " A sym ") {
 		t.Errorf("md listen: exit %d, stderr %s, stdout:\n%s", code, errOut, out)
 	}
+	if mc, err := net.ListenMulticastUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(group))); err != nil {
+		t.Logf("no multicast here (%v): md check over multicast not run", err)
+	} else {
+		mc.Close()
+		code, out, errOut = runCLI("md", "check", "--recovery", addr, "--for", "300ms", "--udp", group, "--udp-if", "lo")
+		if code != 0 || !strings.Contains(out, "OK:") {
+			t.Errorf("md check over multicast: exit %d, stdout %s, stderr %s", code, out, errOut)
+		}
+		t.Log(out)
+	}
+
 	code, out, errOut = runCLI("md", "check", "--recovery", addr, "--for", "500ms")
 	if code != 0 || !strings.Contains(out, "OK:") {
 		t.Errorf("md check: exit %d, stdout %s, stderr %s", code, out, errOut)
