@@ -97,6 +97,24 @@
 // required fields and each message's seq: bad bytes are an error that
 // says what is wrong, never a panic (FuzzDecodePacket).
 //
+// # Where it runs
+//
+// In a node (config feed.enabled, node/feed.go) the publish stage hands
+// each command and its events to a Translator right after the gateway
+// gets them, never on a match goroutine, and flushes the packet being
+// filled at the end of each batch; a node starting up numbers the feed
+// by replaying its journal from seq 1. Beside a node, `ringex md serve`
+// follows its journal up to the DURABLE mark instead. Either way a
+// Publisher packs messages (Publish, Flush: no allocation) and hands
+// whole packets to its own sender goroutine through a bounded queue; a
+// packet that finds the queue full is dropped and counted (Dropped), so
+// a slow or absent receiver never holds the exchange back, and receivers
+// recover what they missed. The sender writes each packet to every
+// address in PublisherConfig.Send (unicast, or a multicast group where
+// the host routes one: TestMulticastWhereTheHostAllows) and to every
+// receiver that joined through the recovery service, and sends a
+// heartbeat after HeartbeatMs of silence.
+//
 // # Recovery service (TCP)
 //
 // A request is 16 bytes: kind ('R' retransmit, 'S' snapshot, 'J' join),
