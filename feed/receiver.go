@@ -135,7 +135,11 @@ func (r *Receiver) Packet(p []byte) error {
 	if err != nil {
 		return err
 	}
-	if h.Count == 0 && h.FirstSeq > r.next { // a heartbeat says messages were missed
+	switch {
+	case h.Count > 0:
+	case r.next == 0: // a heartbeat before the first snapshot
+		return r.snapshot()
+	case h.FirstSeq > r.next: // a heartbeat says messages were missed
 		return r.recover(h.FirstSeq)
 	}
 	return nil
