@@ -8,12 +8,13 @@ import (
 )
 
 // TestBookFromFeedEqualsMatchersAtEveryStep drives random order streams
-// through a journal and the matcher, and follows the live feed with two
-// receivers: one from the first message, one that joins late from a
-// snapshot of the recovery service (over TCP) and later misses a run of
-// messages, which it recovers by retransmission (from the service's
-// memory or, when older, by its replay of the journal from the start).
-// After every command both books equal the matcher's, order by order in
+// through a journal and the matcher, and follows the live feed with three
+// receivers: one from the first message (given every other step's messages
+// twice), and two that join late from a snapshot of the recovery service
+// (over TCP) and later miss a run of messages: one recovers it by
+// retransmission (from the service's memory or, when older, by its replay
+// of the journal from the start), the other by a new snapshot.
+// After every command every book equals the matcher's, order by order in
 // priority order; at the end, a replay of the journal gives exactly the
 // live feed's messages.
 func TestBookFromFeedEqualsMatchersAtEveryStep(t *testing.T) {
@@ -44,31 +45,44 @@ func followStream(t *testing.T, seed uint64, stp matcher.STPMode) {
 		t.Fatalf("snapshot of an empty journal resumes at seq %d, want 1", first.Next())
 	}
 	late := &Receiver{Book: NewBook(), Rec: c}
+	bySnap := &Receiver{Book: NewBook(), Rec: c, SnapshotOver: 10} // recovers the gap by a new snapshot
 	for step := 1; step <= steps; step++ {
 		msgs := x.submit(x.randomCommand())
 		if step == joinAt {
 			if err := late.Start(); err != nil {
 				t.Fatal(err)
 			}
+			if err := bySnap.Start(); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for i := range msgs {
-			if err := first.Message(&msgs[i]); err != nil {
-				t.Fatalf("seq %d: %v", x.seq, err)
+			for range 1 + step%2 { // every other step twice: duplicates are ignored
+				if err := first.Message(&msgs[i]); err != nil {
+					t.Fatalf("seq %d: %v", x.seq, err)
+				}
 			}
 			if step > joinAt && (step < gapFrom || step >= gapTo) {
 				if err := late.Message(&msgs[i]); err != nil {
 					t.Fatalf("seq %d: late receiver: %v", x.seq, err)
+				}
+				if err := bySnap.Message(&msgs[i]); err != nil {
+					t.Fatalf("seq %d: receiver recovering by snapshot: %v", x.seq, err)
 				}
 			}
 		}
 		x.sameBooks(first.Book, "the first receiver")
 		if step >= joinAt && (step < gapFrom || (step >= gapTo && late.Next() == first.Next())) {
 			x.sameBooks(late.Book, "the late receiver")
+			x.sameBooks(bySnap.Book, "the receiver recovering by snapshot")
 		}
 	}
 	if late.Gaps != 1 || late.Recovered == 0 || late.Next() != first.Next() {
 		t.Fatalf("late receiver: %d gaps, %d messages recovered, at seq %d; want 1 gap recovered, at seq %d",
 			late.Gaps, late.Recovered, late.Next(), first.Next())
+	}
+	if bySnap.Snapshots != 2 || bySnap.Next() != first.Next() {
+		t.Fatalf("receiver recovering by snapshot: %d snapshots, at seq %d; want 2, at seq %d", bySnap.Snapshots, bySnap.Next(), first.Next())
 	}
 	if first.Gaps != 0 {
 		t.Fatalf("first receiver saw %d gaps", first.Gaps)
