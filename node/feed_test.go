@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,10 +34,15 @@ func TestFeedFromTheNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	first := n
+	t.Cleanup(func() { first.Stop() }) // Stop is idempotent
 	var seen []feed.Message
 	r, udp, c := joinNodeFeed(t, cfg.Feed.Recovery, func(m *feed.Message) { seen = append(seen, *m) })
 	a := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	var closeOnce sync.Once
+	closeClients := func() { closeOnce.Do(func() { a.Close(); b.Close() }) } // quickfix keeps session ids process-wide
+	t.Cleanup(closeClients)
 	order := func(cl *fixtest.Client, id, side, qty, px string) {
 		cl.Send("D", tag.ClOrdID, id, tag.Symbol, "AAPL", tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
 		cl.Next(wait)
@@ -54,6 +60,7 @@ func TestFeedFromTheNode(t *testing.T) {
 	fixtest.Expect(t, "S4 cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S4c", tag.ExecType: "4"})
 	follow(t, r, udp, c)
 	checkAgainstSnapshot(t, r, c)
+	closeClients()
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
