@@ -55,11 +55,11 @@ type ServerConfig struct {
 // matcher's own books at a record boundary.
 type Server struct {
 	cfg    ServerConfig
-	mu     sync.Mutex // guards tail and ring
-	tail   *Replayer  // follows the journal's end
-	ring   []Message  // the last messages tail produced; ring[i%len] holds seq base+i
-	ringN  uint64     // messages in ring
-	ringLo uint64     // seq of the oldest message kept
+	mu     sync.Mutex    // guards tail and ring
+	tail   *Replayer     // follows the journal's end
+	ring   []Message     // the last messages tail produced; ring[i%len] holds seq base+i
+	ringN  uint64        // messages in ring
+	ringLo uint64        // seq of the oldest message kept
 	replay chan struct{} // one replay from the journal's start at a time: each takes a core
 }
 
