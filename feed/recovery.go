@@ -57,7 +57,7 @@ type Server struct {
 	cfg    ServerConfig
 	mu     sync.Mutex    // guards tail and ring
 	tail   *Replayer     // follows the journal's end
-	ring   []Message     // the last messages tail produced; ring[i%len] holds seq base+i
+	ring   []Message     // the last messages tail produced: seq s at ring[(s-1)%len]
 	ringN  uint64        // messages in ring
 	ringLo uint64        // seq of the oldest message kept
 	replay chan struct{} // one replay from the journal's start at a time: each takes a core
