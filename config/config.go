@@ -44,6 +44,8 @@ type Config struct {
 	// it at any time with 'ringex endofday'.
 	TradingDay TradingDay `json:"tradingDay"`
 	HTTP       HTTP       `json:"http"`
+	// Feed is the binary market-data feed (feed.go); off by default.
+	Feed Feed `json:"feed"`
 }
 
 // HTTP holds the operator's web endpoint: /metrics (Prometheus), /livez,
@@ -295,6 +297,9 @@ func (c *Config) Check() error {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return fmt.Errorf("http.listen %q: %v", a, err)
 		}
+	}
+	if err := c.Feed.check(); err != nil {
+		return err
 	}
 	return c.Replication.check()
 }

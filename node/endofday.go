@@ -66,6 +66,7 @@ func (n *Node) publishEndOfDay(seq int64) {
 			if n.md != nil {
 				n.md.Apply(&evs[i])
 			}
+			n.feed.event(&evs[i])
 		}
 		expired += len(evs)
 	}

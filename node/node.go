@@ -55,6 +55,7 @@ type Node struct {
 	partitions []*partition
 	gateway    *gateway.Gateway
 	publisher  Publisher
+	feed       *feedStage      // the binary market-data feed; nil when off (feed.go)
 	baseSeq    int64           // journal sequence of ring sequence 0
 	cpTaken    chan checkpoint // publish stage → checkpointer; one in flight
 	cpStop     chan struct{}
@@ -155,9 +156,15 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		n.publisher = &n.switcher
 	}
+	var err error
+	if n.feed, err = n.startFeed(); err != nil {
+		n.journal.Close()
+		return nil, err
+	}
 	n.ring.Start()
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {
+		n.feed.close()
 		n.ring.Close()
 		n.stopMarketData()
 		close(n.cpStop)
@@ -175,6 +182,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			err = n.gateway.Start()
 		}
 		if err != nil {
+			n.feed.close()
 			n.ring.Close()
 			n.stopMarketData()
 			close(n.cpStop)
@@ -462,6 +470,7 @@ func (n *Node) Stop() error {
 		// sessions log out; input arriving meanwhile is rejected, not lost.
 		errRing := n.ring.Close()
 		n.stopMarketData()
+		n.feed.close()
 		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {

@@ -212,6 +212,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
+	n.feed.flush()
 	if n.obs.counting {
 		n.endPublishBatch(lo, hi)
 	}
@@ -231,6 +232,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 // goes to its own handler. nowNs, when not 0, is the batch's time for the
 // latency log. Hot path.
 func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
+	n.feed.begin(&s.cmd)
 	switch s.cmd.Kind {
 	case matcher.KindCheckpoint:
 		n.collectCheckpoint(s.cmd.Seq)
@@ -256,6 +258,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		if n.md != nil {
 			n.md.Apply(&s.events[i])
 		}
+		n.feed.event(&s.events[i])
 	}
 	if n.obs.counting {
 		n.obs.batch.count(s.events[:min(count, inlineEvents)])
@@ -268,6 +271,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 			if n.md != nil {
 				n.md.Apply(&spilled[i])
 			}
+			n.feed.event(&spilled[i])
 		}
 		if n.obs.counting {
 			n.obs.batch.count(spilled)

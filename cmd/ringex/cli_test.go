@@ -35,6 +35,16 @@ func commandUsages() []struct {
 			prefix, holds string
 		}{[]string{"replay", verb}, "ringex replay: audit", "ringex replay " + verb + " "})
 	}
+	cmds = append(cmds, struct {
+		args          []string
+		prefix, holds string
+	}{[]string{"md"}, "Usage: ringex md verb [flags]", "  check "})
+	for _, verb := range []string{"serve", "listen", "book", "check"} {
+		cmds = append(cmds, struct {
+			args          []string
+			prefix, holds string
+		}{[]string{"md", verb}, "Usage: ringex md " + verb + " [flags]", "-recovery"})
+	}
 	for _, m := range benchModes {
 		cmds = append(cmds, struct {
 			args          []string

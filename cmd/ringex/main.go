@@ -29,6 +29,8 @@ Usage:
   ringex replay verb ...  audit a journal: verify, trail, book, diff
   ringex bench mode ...   latency benchmarks with HDR histograms: pipeline, fix,
                           journal, sweep, suite, mix, chart
+  ringex md verb ...      the binary market-data feed: serve (from a journal),
+                          listen, book, check
   ringex promote [--admin host:port] [--token T]
                           promote a running standby to primary
   ringex status [--admin host:port] [--token T]
@@ -65,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return replayMain(args[1:], stdout, stderr)
 	case "bench":
 		return benchMain(args[1:], stdout, stderr)
+	case "md":
+		return mdMain(args[1:], stdout, stderr)
 	case "promote", "status", "endofday":
 		return adminMain(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -1,0 +1,144 @@
+// Package feed is ringex's by-order market-data feed for machines: an
+// ITCH-like stream of fixed-size binary messages, sent in UDP packets
+// (MoldUDP64-like), with a TCP recovery service that retransmits any range
+// and snapshots the books, all made from the journal.
+//
+// feed owns the wire format (one codec: format.go), the translation of
+// matcher events into messages and their sequence numbers (Translator),
+// the replay of a journal into the same messages (Replayer), the UDP
+// publisher, the recovery service and its client, and the receiver's book
+// (Receiver, Book). It refuses to know FIX, sessions, accounts or
+// ClOrdIDs: the feed is anonymous, and names symbols by their ids (the
+// config's order). It never writes the journal.
+//
+// # Sequence numbers are a function of the journal
+//
+// A Translator is given each command with the events it caused, in
+// journal order, as matcher.Partitions.Apply gives them (the order the
+// node's publish stage hands them on). It numbers every message from 1
+// at the journal's first record, and never starts again. The session is
+// the trading day: 1 at the journal's start, one more after each end of
+// day (KindEndOfDay). So the feed is a pure function of the journal:
+// replaying the journal from seq 1 (Replayer) gives every message again,
+// byte for byte, which is how the recovery service answers, and why its
+// answers are exact.
+//
+// # What the events become
+//
+//   - An order that comes to rest: Add (A), with what rests after it
+//     traded on arrival. An order that trades in full, or expires (IOC,
+//     FOK, market), or that self-trade prevention cancels on arrival,
+//     never rests and has no Add.
+//   - Each trade: Executed (E) of the resting order (its id, the lots,
+//     the price), then Trade (P), the tape (the incoming order's side);
+//     both carry the match number, the ExecID of the incoming order's
+//     fill. An order executed down to nothing leaves the book.
+//   - A cancel, a mass cancel, self-trade prevention's cancel of a
+//     resting order, an end-of-day expiry: Delete (D).
+//   - A replace that keeps the order's place (same price, quantity not
+//     raised): Reduce (X) by the lots it took away (nothing when none).
+//     A replace that loses the place (a new price, or more lots) and so
+//     may trade: its trades as above, then Replace (U): the order, with
+//     the same id, at its new price and leaves, at the back of its level;
+//     or Delete when nothing is left to rest. Until then receivers keep
+//     it where it was: books agree at the end of each command, not
+//     inside one.
+//   - System events (S): start of day (O) before the journal's first
+//     command's messages and after each end of day; end of day (C) after
+//     the day's expiries. In snapshots: snapshot start (S) and end (E).
+//
+// Rejects, status answers and checkpoints put nothing on the feed.
+//
+// # Byte layout
+//
+// Every integer is little-endian: the journal's and the command record's
+// order, and the one the hosts that run and read ringex (x86-64, arm64)
+// load natively, so a receiver decodes a field with one load. Network
+// byte order would buy nothing but a swap per field on both ends.
+//
+//	message (72 bytes)
+//	+------+------+------+-----+---------+---------+-------------+---------+
+//	| type | side | code | 0   | session | seq     | journal seq | time ns |
+//	| u8   | u8   | u8   | u8  | u32     | u64     | i64         | i64     |
+//	+------+------+------+-----+---------+---------+-------------+---------+
+//	0      1      2      3     4         8         16            24
+//	+--------+-----+----------+-----+-------+-------+
+//	| symbol | 0   | order id | qty | price | match |
+//	| u32    | u32 | i64      | i64 | i64   | i64   |
+//	+--------+-----+----------+-----+-------+-------+
+//	32       36    40         48    56      64      72
+//
+//	  type   'S' system, 'A' add, 'E' executed, 'X' reduce, 'D' delete,
+//	         'U' replace, 'P' trade
+//	  side   'B' or 'S' (A, U: the order's; P: the incoming order's); 0 otherwise
+//	  code   system events: 'O' start of day, 'C' end of day,
+//	         'S' snapshot start, 'E' snapshot end; 0 otherwise
+//	  seq    the feed sequence, 1, 2, 3, ...; 0 in a snapshot
+//	  journal seq, time ns: the command that caused the message (a
+//	         snapshot's: the last command it includes)
+//	  qty    lots: A what rests, E executed, X taken away, U what rests
+//	         after the replace, P traded
+//	  price  ticks: A, U the limit; E, P the trade price
+//	  match  E, P: the match number; snapshot start and end: the seq
+//	         that follows the state they show, where to resume
+//
+//	packet (24-byte header, then count messages)
+//	+--------+---------+-----------+-------+--------------+-----+
+//	| "RXF1" | session | first seq | count | message size | 0   |
+//	| 4      | u32     | u64       | u16   | u16 = 72     | u32 |
+//	+--------+---------+-----------+-------+--------------+-----+
+//
+// A packet holds up to 20 messages with consecutive seqs from first seq
+// (1464 bytes, inside one Ethernet MTU), or seq-0 snapshot messages
+// (first seq 0). A packet with count 0 is a heartbeat: first seq is the
+// seq of the next message, so a receiver learns of messages it missed
+// at the end of a burst. The session of a packet is that of its first
+// message. Decoding checks the magic, sizes, reserved bytes, each type's
+// required fields and each message's seq: bad bytes are an error that
+// says what is wrong, never a panic (FuzzDecodePacket).
+//
+// # Where it runs
+//
+// In a node (config feed.enabled, node/feed.go) the publish stage hands
+// each command and its events to a Translator right after the gateway
+// gets them, never on a match goroutine, and flushes the packet being
+// filled at the end of each batch; a node starting up numbers the feed
+// by replaying its journal from seq 1. Beside a node, `ringex md serve`
+// follows its journal up to the DURABLE mark instead. Either way a
+// Publisher packs messages (Publish, Flush: no allocation) and hands
+// whole packets to its own sender goroutine through a bounded queue; a
+// packet that finds the queue full is dropped and counted (Dropped), so
+// a slow or absent receiver never holds the exchange back, and receivers
+// recover what they missed. The sender writes each packet to every
+// address in PublisherConfig.Send (unicast, or a multicast group where
+// the host routes one: TestMulticastWhereTheHostAllows) and to every
+// receiver that joined through the recovery service, and sends a
+// heartbeat after HeartbeatMs of silence.
+//
+// # Recovery service (TCP)
+//
+// A request is 16 bytes: kind ('R' retransmit, 'S' snapshot, 'J' join),
+// 3 zero bytes, a u32 (R: count, at most RetransmitMax; J: a UDP port),
+// a u64 (R: the first seq). Each answer is frames of a u16 length and a
+// packet as above, ended by a packet with count 0 whose first seq is
+// the seq after the answer: for R, from+count, or less when the journal
+// ends first; for S, where to resume. A refused request is answered by
+// one frame "ERR " and the reason. Join sends the UDP feed to the
+// client's IP at that port until the connection closes.
+//
+// The service follows the journal with its own Replayer (journal.Read
+// beside the live journal), keeps the last RetainMax messages for
+// retransmission, and replays the journal from the start, on the
+// requesting connection's goroutine, for an older range. A snapshot is
+// the matcher's own books (matcher.Engine.Resting) after a whole
+// record, so a receiver that applies it and then the stream from its
+// resume seq holds the exchange's book after every command
+// (TestBookFromFeedEqualsMatchersAtEveryStep).
+//
+// # Receivers
+//
+// Receiver applies packets to a Book: snapshot first, then messages in
+// seq order; a duplicate is ignored; a gap, seen from a later message or
+// a heartbeat, is filled by retransmission, or by a new snapshot when it
+// is longer than SnapshotOver. `ringex md` is a receiver.
+package feed

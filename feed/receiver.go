@@ -1,0 +1,263 @@
+package feed
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// Client asks a recovery service (Server) over one TCP connection. Not safe
+// for concurrent use.
+type Client struct {
+	conn net.Conn
+	r    *bufio.Reader
+	buf  []byte
+}
+
+// Dial connects to the recovery service at addr (host:port).
+func Dial(addr string) (*Client, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("feed recovery %s: %w", addr, err)
+	}
+	return &Client{conn: c, r: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 1<<16)}, nil
+}
+
+// Close closes the connection (and so leaves the UDP feed it joined).
+func (c *Client) Close() error { return c.conn.Close() }
+
+func (c *Client) request(kind byte, arg uint32, from uint64) error {
+	var b [requestSize]byte
+	b[0] = kind
+	binary.LittleEndian.PutUint32(b[4:], arg)
+	binary.LittleEndian.PutUint64(b[8:], from)
+	_, err := c.conn.Write(b[:])
+	return err
+}
+
+// frame reads one answer frame; a refusal is an error.
+func (c *Client) frame() ([]byte, error) {
+	n := c.buf[:2]
+	if _, err := io.ReadFull(c.r, n); err != nil {
+		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
+	}
+	b := c.buf[:binary.LittleEndian.Uint16(n)]
+	if _, err := io.ReadFull(c.r, b); err != nil {
+		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
+	}
+	if s := string(b[:min(len(b), len(errPrefix))]); s == errPrefix {
+		return nil, fmt.Errorf("feed recovery %s refused: %s", c.conn.RemoteAddr(), strings.TrimPrefix(string(b), errPrefix))
+	}
+	return b, nil
+}
+
+// answer calls fn with each message of an answer and returns the first seq
+// of its closing empty packet.
+func (c *Client) answer(fn func(*Message) error) (uint64, error) {
+	for {
+		b, err := c.frame()
+		if err != nil {
+			return 0, err
+		}
+		h, err := DecodePacket(b, fn)
+		if err != nil {
+			return 0, err
+		}
+		if h.Count == 0 {
+			return h.FirstSeq, nil
+		}
+	}
+}
+
+// Retransmit asks for count messages from seq from and calls fn with each.
+// It returns the seq after the last one sent: from+count, or less where
+// the journal ends first.
+func (c *Client) Retransmit(from uint64, count uint32, fn func(*Message) error) (uint64, error) {
+	if err := c.request(ReqRetransmit, count, from); err != nil {
+		return 0, err
+	}
+	return c.answer(fn)
+}
+
+// Snapshot asks for every book and calls fn with each snapshot message. It
+// returns the seq to resume from.
+func (c *Client) Snapshot(fn func(*Message) error) (uint64, error) {
+	if err := c.request(ReqSnapshot, 0, 0); err != nil {
+		return 0, err
+	}
+	return c.answer(fn)
+}
+
+// Join asks for the UDP feed at this host's port, until Close.
+func (c *Client) Join(port int) error {
+	if err := c.request(ReqJoin, uint32(port), 0); err != nil {
+		return err
+	}
+	_, err := c.answer(func(*Message) error { return nil })
+	return err
+}
+
+// Recoverer is what a Receiver recovers from: a Client, or in tests
+// anything that answers the same way.
+type Recoverer interface {
+	Retransmit(from uint64, count uint32, fn func(*Message) error) (uint64, error)
+	Snapshot(fn func(*Message) error) (uint64, error)
+}
+
+// Receiver applies the feed to a Book: it starts from a snapshot, applies
+// messages in seq order, ignores duplicates, and on a gap recovers the
+// missing messages by retransmission, or by a new snapshot when more than
+// SnapshotOver are missing.
+type Receiver struct {
+	Book         *Book
+	Rec          Recoverer
+	SnapshotOver uint64         // 0: always retransmit
+	OnMessage    func(*Message) // sees every message applied (live or recovered); may be nil
+
+	next    uint64 // the seq expected; 0 before the first snapshot
+	session uint32
+
+	Gaps, Snapshots int
+	Recovered       uint64 // messages retransmitted
+}
+
+// Next returns the seq the receiver expects next (0 before its snapshot).
+func (r *Receiver) Next() uint64 { return r.next }
+
+// Packet applies a packet from the UDP feed.
+func (r *Receiver) Packet(p []byte) error {
+	h, err := DecodePacket(p, r.Message)
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.Count > 0:
+	case r.next == 0: // a heartbeat before the first snapshot
+		return r.snapshot()
+	case h.FirstSeq > r.next: // a heartbeat says messages were missed
+		return r.recover(h.FirstSeq)
+	}
+	return nil
+}
+
+// Message applies one live message.
+func (r *Receiver) Message(m *Message) error {
+	if r.next == 0 {
+		if err := r.snapshot(); err != nil {
+			return err
+		}
+	}
+	if m.Seq > r.next {
+		if err := r.recover(m.Seq); err != nil {
+			return err
+		}
+	}
+	if m.Seq < r.next {
+		return nil
+	}
+	return r.apply(m)
+}
+
+func (r *Receiver) apply(m *Message) error {
+	if m.Seq != r.next {
+		return fmt.Errorf("feed: seq %d, expected %d", m.Seq, r.next)
+	}
+	if m.Session < r.session {
+		return fmt.Errorf("feed seq %d: session %d after session %d", m.Seq, m.Session, r.session)
+	}
+	if err := r.Book.Apply(m); err != nil {
+		return err
+	}
+	r.next++
+	r.session = m.Session
+	if r.OnMessage != nil {
+		r.OnMessage(m)
+	}
+	return nil
+}
+
+// recover brings the book up to just before seq upTo.
+func (r *Receiver) recover(upTo uint64) error {
+	r.Gaps++
+	if r.SnapshotOver > 0 && upTo-r.next > r.SnapshotOver {
+		if err := r.snapshot(); err != nil {
+			return err
+		}
+	}
+	for r.next < upTo {
+		from, n := r.next, min(upTo-r.next, RetransmitMax)
+		end, err := r.Rec.Retransmit(r.next, uint32(n), func(m *Message) error {
+			r.Recovered++
+			return r.apply(m)
+		})
+		if err != nil {
+			return err
+		}
+		if end < from+n || r.next != end {
+			return fmt.Errorf("feed: retransmission of seqs %d..%d ended at %d (applied to %d)", from, from+n-1, end, r.next)
+		}
+	}
+	return nil
+}
+
+// CatchUp brings the book to just before seq upTo by retransmission (or
+// a snapshot, past SnapshotOver): the state a snapshot resuming at upTo
+// shows.
+func (r *Receiver) CatchUp(upTo uint64) error {
+	if upTo <= r.next {
+		return nil
+	}
+	return r.recover(upTo)
+}
+
+// Start takes the first snapshot: the book as it stands and the seq to
+// resume from.
+func (r *Receiver) Start() error { return r.snapshot() }
+
+func (r *Receiver) snapshot() error {
+	r.Book.Reset()
+	r.Snapshots++
+	next, err := r.Rec.Snapshot(func(m *Message) error {
+		if m.Type == TypeSystem {
+			r.session = m.Session
+			return nil
+		}
+		return r.Book.Apply(m)
+	})
+	if err != nil {
+		return err
+	}
+	if next == 0 {
+		return errors.New("feed: snapshot without a seq to resume from")
+	}
+	r.next = next
+	return nil
+}
+
+// ReadFrom applies the packets that arrive on conn until stop returns true
+// (asked after each packet, and at least every 100 ms) or an error. A
+// packet that does not decode is an error: the feed is not ringex's, or
+// it is damaged.
+func (r *Receiver) ReadFrom(conn net.PacketConn, stop func() bool) error {
+	buf := make([]byte, 1<<16)
+	for !stop() {
+		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, from, err := conn.ReadFrom(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("feed: read: %w", err)
+		}
+		if err := r.Packet(buf[:n]); err != nil {
+			return fmt.Errorf("feed: packet from %v: %w", from, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package feed
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Requests to the recovery service: 16 bytes each.
+//
+//	+------+----------+--------------------+-----------+
+//	| kind | reserved | count / UDP port   | from seq  |
+//	| u8   | 3 bytes  | u32                | u64       |
+//	+------+----------+--------------------+-----------+
+const (
+	ReqRetransmit byte = 'R' // count messages from seq `from`
+	ReqSnapshot   byte = 'S' // every book, and the seq to resume from
+	ReqJoin       byte = 'J' // send the UDP feed to this connection's IP at port, while it stays open
+	requestSize        = 16
+	// RetransmitMax bounds one retransmission request.
+	RetransmitMax = 1 << 20
+)
+
+// Answers are frames: a u16 length, then a packet (as on UDP) or, for a
+// request refused, "ERR " and the reason. A retransmission ends with a
+// packet of no message whose first seq is the seq after the last one sent
+// (less than asked for when the journal ends first); a snapshot is packets
+// of seq-0 messages, from snapshot start to snapshot end, then the same
+// empty packet.
+const errPrefix = "ERR "
+
+// ServerConfig says which journal the recovery service serves.
+type ServerConfig struct {
+	Dir        string         // the node's journal
+	Engine     matcher.Config // the node's matcher config (node.EngineConfig)
+	Partitions int            // the node's match partitions
+	RetainMax  int            // messages kept in memory for retransmission; 0: 1<<16
+	// HoldToDurable serves only what the journal has made durable
+	// (Replayer.HoldToDurable): for a service beside a live node.
+	HoldToDurable bool
+	// Join is called when a client asks for the UDP feed, and the returned
+	// function when its connection closes; nil refuses joins.
+	Join func(addr *net.UDPAddr) (leave func())
+}
+
+// Server is the TCP recovery service. Everything it sends comes from the
+// journal (Replayer), so it is exact: the messages of a retransmission are
+// the ones the live feed sent with those seqs, and a snapshot is the
+// matcher's own books at a record boundary.
+type Server struct {
+	cfg    ServerConfig
+	mu     sync.Mutex    // guards tail and ring
+	tail   *Replayer     // follows the journal's end
+	ring   []Message     // the last messages tail produced: seq s at ring[(s-1)%len]
+	ringN  uint64        // messages in ring
+	ringLo uint64        // seq of the oldest message kept
+	replay chan struct{} // one replay from the journal's start at a time: each takes a core
+}
+
+// NewServer returns a recovery service over cfg's journal.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.RetainMax <= 0 {
+		cfg.RetainMax = 1 << 16
+	}
+	tail, err := NewReplayer(cfg.Dir, cfg.Engine, cfg.Partitions)
+	if err != nil {
+		return nil, err
+	}
+	tail.HoldToDurable = cfg.HoldToDurable
+	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1)}, nil
+}
+
+// Serve accepts connections on ln until it is closed, each on its own
+// goroutine.
+func (s *Server) Serve(ln net.Listener) error {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		go s.serveConn(c)
+	}
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer c.Close()
+	var leaves []func()
+	defer func() {
+		for _, f := range leaves {
+			f()
+		}
+	}()
+	w := bufio.NewWriterSize(c, 64<<10)
+	var req [requestSize]byte
+	for {
+		if _, err := io.ReadFull(c, req[:]); err != nil {
+			return
+		}
+		arg, from := binary.LittleEndian.Uint32(req[4:]), binary.LittleEndian.Uint64(req[8:])
+		var err error
+		switch req[0] {
+		case ReqRetransmit:
+			err = s.retransmit(w, from, arg)
+		case ReqSnapshot:
+			err = s.snapshot(w)
+		case ReqJoin:
+			var leave func()
+			leave, err = s.join(c, arg)
+			if leave != nil {
+				leaves = append(leaves, leave)
+			}
+		default:
+			err = fmt.Errorf("unknown request kind %d", req[0])
+		}
+		if err != nil {
+			writeFrame(w, []byte(errPrefix+err.Error()))
+		}
+		if w.Flush() != nil {
+			return
+		}
+	}
+}
+
+func (s *Server) join(c net.Conn, port uint32) (func(), error) {
+	if s.cfg.Join == nil {
+		return nil, errors.New("join: this service sends no UDP feed")
+	}
+	tcp, ok := c.RemoteAddr().(*net.TCPAddr)
+	if !ok || port == 0 || port > 65535 {
+		return nil, fmt.Errorf("join: bad UDP port %d", port)
+	}
+	var k Packer
+	return s.cfg.Join(&net.UDPAddr{IP: tcp.IP, Port: int(port)}), writeFrame(c, k.Empty(0, 0))
+}
+
+func writeFrame(w io.Writer, b []byte) error {
+	n := make([]byte, 2, 2+len(b)) // not a hot path: answers and refusals
+	binary.LittleEndian.PutUint16(n, uint16(len(b)))
+	_, err := w.Write(append(n, b...))
+	return err
+}
+
+// catchUp brings the tail to the journal's end, keeping its messages.
+// Called with mu held.
+func (s *Server) catchUp() error {
+	return s.tail.Advance(func(msgs []Message, _ matcher.Partitions) bool {
+		for i := range msgs {
+			n := uint64(len(s.ring))
+			s.ring[(msgs[i].Seq-1)%n] = msgs[i]
+			s.ringN++
+			if s.ringN > n {
+				s.ringLo = msgs[i].Seq - n + 1
+			}
+		}
+		return true
+	})
+}
+
+// retransmit sends count messages from seq from: out of the kept ones, or
+// replayed from the journal's start when they are older. Kept messages are
+// written under mu: a slow client holds back other recovery clients (never
+// the exchange) for as long as its socket's buffers are full.
+func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
+	if from == 0 || count == 0 || count > RetransmitMax {
+		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages", count, from, RetransmitMax)
+	}
+	end := from + uint64(count) // exclusive
+	s.mu.Lock()
+	if err := s.catchUp(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	_, next := s.tail.Next()
+	end = min(end, next)
+	if from >= s.ringLo {
+		ps := newPacketStream(w)
+		for seq := from; seq < end; seq++ {
+			ps.add(&s.ring[(seq-1)%uint64(len(s.ring))])
+		}
+		s.mu.Unlock()
+		return ps.end(end)
+	}
+	s.mu.Unlock()
+	return s.replayRange(w, from, end)
+}
+
+// replayRange sends the messages of seqs [from, end) replayed from the
+// journal's start by a replayer of its own.
+func (s *Server) replayRange(w io.Writer, from, end uint64) error {
+	s.replay <- struct{}{}
+	defer func() { <-s.replay }()
+	r, err := NewReplayer(s.cfg.Dir, s.cfg.Engine, s.cfg.Partitions)
+	if err != nil {
+		return err
+	}
+	r.HoldToDurable = s.cfg.HoldToDurable
+	ps := newPacketStream(w)
+	err = r.Advance(func(msgs []Message, _ matcher.Partitions) bool {
+		for i := range msgs {
+			if m := &msgs[i]; m.Seq >= from && m.Seq < end {
+				ps.add(m)
+			}
+		}
+		_, next := r.Next()
+		return next < end && ps.err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if _, next := r.Next(); next < end {
+		end = next
+	}
+	return ps.end(end)
+}
+
+// snapshot sends every book at the journal's end and the seq to resume from.
+func (s *Server) snapshot(w io.Writer) error {
+	s.mu.Lock()
+	if err := s.catchUp(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	msgs := s.tail.Snapshot(nil)
+	s.mu.Unlock()
+	ps := newPacketStream(w)
+	for i := range msgs {
+		ps.add(&msgs[i])
+	}
+	return ps.end(uint64(msgs[len(msgs)-1].Match))
+}
+
+// packetStream packs messages and writes each full packet as a frame.
+type packetStream struct {
+	w   io.Writer
+	k   Packer
+	n   [2]byte
+	err error
+}
+
+func newPacketStream(w io.Writer) *packetStream { return &packetStream{w: w} }
+
+func (p *packetStream) add(m *Message) {
+	if p.k.Add(m) {
+		return
+	}
+	p.flush()
+	p.k.Add(m)
+}
+
+func (p *packetStream) flush() {
+	if p.k.Len() > 0 && p.err == nil {
+		b := p.k.Bytes()
+		binary.LittleEndian.PutUint16(p.n[:], uint16(len(b)))
+		if _, p.err = p.w.Write(p.n[:]); p.err == nil {
+			_, p.err = p.w.Write(b)
+		}
+	}
+	p.k.Reset()
+}
+
+func (p *packetStream) end(next uint64) error {
+	p.flush()
+	if p.err != nil {
+		return p.err
+	}
+	return writeFrame(p.w, p.k.Empty(0, next))
+}

@@ -1,0 +1,155 @@
+package node_test
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/feed"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// TestFeedFromTheNode: with feed.enabled, brokers trade over real FIX
+// sessions and a receiver that joined the node's feed (UDP, loopback)
+// follows every change; its book equals the node's own snapshot, and the
+// messages it saw are exactly those a replay of the journal gives. After a
+// restart the feed goes on from the same seq, and a fresh receiver's book
+// is the same.
+func TestFeedFromTheNode(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, fixtest.FreeAddr(t)
+	cfg.Feed.Enabled, cfg.Feed.Recovery, cfg.Feed.HeartbeatMs = true, fixtest.FreeAddr(t), 20
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := n
+	t.Cleanup(func() { first.Stop() }) // Stop is idempotent
+	var seen []feed.Message
+	r, udp, c := joinNodeFeed(t, cfg.Feed.Recovery, func(m *feed.Message) { seen = append(seen, *m) })
+	a := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	var closeOnce sync.Once
+	closeClients := func() { closeOnce.Do(func() { a.Close(); b.Close() }) } // quickfix keeps session ids process-wide
+	t.Cleanup(closeClients)
+	order := func(cl *fixtest.Client, id, side, qty, px string) {
+		cl.Send("D", tag.ClOrdID, id, tag.Symbol, "AAPL", tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
+		cl.Next(wait)
+	}
+	for i := range 5 {
+		order(a, fmt.Sprintf("S%d", i), "2", "10", fmt.Sprintf("10%d.00", i))
+		order(b, fmt.Sprintf("B%d", i), "1", "10", fmt.Sprintf("9%d.00", i))
+	}
+	order(b, "X1", "1", "15", "101.00") // takes S0 and half of S1: two trades
+	fixtest.Expect(t, "S0 filled", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S0", tag.ExecType: "F"})
+	fixtest.Expect(t, "S1 partly filled", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S1", tag.ExecType: "F"})
+	a.Send("G", tag.OrigClOrdID, "S3", tag.ClOrdID, "S3b", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "4", tag.OrdType, "2", tag.Price, "103.00")
+	fixtest.Expect(t, "S3 replaced", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S3b", tag.ExecType: "5"})
+	a.Send("F", tag.OrigClOrdID, "S4", tag.ClOrdID, "S4c", tag.Symbol, "AAPL", tag.Side, "2")
+	fixtest.Expect(t, "S4 cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S4c", tag.ExecType: "4"})
+	follow(t, r, udp, c)
+	checkAgainstSnapshot(t, r, c)
+	closeClients()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	all := replayMessages(t, cfg)
+	if len(seen) == 0 || !slices.Equal(seen, all[seen[0].Seq-1:]) {
+		t.Fatalf("the receiver saw %d messages; a replay of the journal gives others:\n%v\n%v", len(seen), seen, all)
+	}
+
+	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	fresh, _, c2 := joinNodeFeed(t, cfg.Feed.Recovery, nil)
+	if fresh.Next() != r.Next() {
+		t.Fatalf("after a restart the feed resumes at seq %d, before it at %d", fresh.Next(), r.Next())
+	}
+	checkAgainstSnapshot(t, r, c2)
+	t.Logf("%d messages, %d of them recovered over TCP", len(seen), r.Recovered)
+}
+
+// joinNodeFeed joins the feed of the node whose recovery service is at
+// addr, from a snapshot.
+func joinNodeFeed(t *testing.T, addr string, onMsg func(*feed.Message)) (*feed.Receiver, *net.UDPConn, *feed.Client) {
+	c, err := feed.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { udp.Close() })
+	if err := c.Join(udp.LocalAddr().(*net.UDPAddr).Port); err != nil {
+		t.Fatal(err)
+	}
+	r := &feed.Receiver{Book: feed.NewBook(), Rec: c, OnMessage: onMsg}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return r, udp, c
+}
+
+// follow reads the feed until the receiver stands where a fresh snapshot
+// says the feed is (heartbeats tell it of anything it missed at the end).
+func follow(t *testing.T, r *feed.Receiver, udp *net.UDPConn, c *feed.Client) {
+	t.Helper()
+	snap := &feed.Receiver{Book: feed.NewBook(), Rec: c}
+	if err := snap.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	if err := r.ReadFrom(udp, func() bool { return r.Next() >= snap.Next() || time.Now().After(deadline) }); err != nil {
+		t.Fatal(err)
+	}
+	if r.Next() != snap.Next() {
+		t.Fatalf("the receiver stands at seq %d, the node's feed at %d", r.Next(), snap.Next())
+	}
+}
+
+// checkAgainstSnapshot compares r's book with a fresh snapshot at r's seq.
+func checkAgainstSnapshot(t *testing.T, r *feed.Receiver, c *feed.Client) {
+	t.Helper()
+	snap := &feed.Receiver{Book: feed.NewBook(), Rec: c}
+	if err := snap.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(snap.Next()); err != nil { // the service holds to the journal's DURABLE mark, which may trail the acks
+		t.Fatal(err)
+	}
+	if snap.Next() != r.Next() {
+		t.Fatalf("snapshot at seq %d, receiver at %d", snap.Next(), r.Next())
+	}
+	got, want := r.Book.Orders(1, nil), snap.Book.Orders(1, nil)
+	if !slices.Equal(got, want) || len(got) != 8 {
+		t.Fatalf("AAPL from the feed: %v\nfrom the snapshot: %v (want 8 orders)", got, want)
+	}
+}
+
+// replayMessages is the feed a replay of the node's journal gives.
+func replayMessages(t *testing.T, cfg config.Config) []feed.Message {
+	rp, err := feed.NewReplayer(filepath.Join(cfg.DataDir, "journal"), node.EngineConfig(cfg), cfg.Match.Partitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []feed.Message
+	if err := rp.Advance(func(msgs []feed.Message, _ matcher.Partitions) bool { out = append(out, msgs...); return true }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
