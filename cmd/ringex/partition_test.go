@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,7 +252,8 @@ func (r *partitionRig) run(t *testing.T, total time.Duration, minCuts int, seed 
 	for _, n := range r.nodes {
 		nodeOf[n.fix] = n.host
 	}
-	f := checkPartitionHistory(t, rows, h.Entries(), clients, nodeOf)
+	f := checkPartitionHistory(rows, h.Entries(), clients, nodeOf)
+	f.report(t)
 	var out bytes.Buffer
 	if rc := replayMain([]string{"diff", filepath.Join(r.nodes[0].data, "journal"), filepath.Join(r.nodes[1].data, "journal")}, &out, &out); rc != 0 {
 		t.Errorf("ringex replay diff of the two journals: exit %d\n%s", rc, out.String())
@@ -325,14 +327,18 @@ func (r *partitionRig) stopBoth(t *testing.T, prim int) {
 	r.nodes[prim].p.term(t)
 }
 
-// partitionFigures is what the history checker counted.
-type partitionFigures struct{ acked, terms int }
+// partitionFigures is what the history checker counted, and what it found
+// wrong.
+type partitionFigures struct {
+	acked, terms int
+	lost         []string // acknowledged orders the surviving journal lacks
+	twoAckers    []string // terms acknowledged by more than one node
+}
 
-// checkPartitionHistory is the history checker (see the top of the file).
+// checkPartitionHistory is the history checker (see the top of the file):
 // rows is the surviving journal's trail, epochs its epoch history, nodeOf
 // names the node of each FIX address.
-func checkPartitionHistory(t *testing.T, rows []trailRow, epochs []replica.Epoch, clients []*campaignClient, nodeOf map[string]string) partitionFigures {
-	t.Helper()
+func checkPartitionHistory(rows []trailRow, epochs []replica.Epoch, clients []*campaignClient, nodeOf map[string]string) partitionFigures {
 	cmds := map[int64]trailRow{}
 	for _, r := range rows {
 		if r.Row == "command" {
@@ -350,24 +356,24 @@ func checkPartitionHistory(t *testing.T, rows []trailRow, epochs []replica.Epoch
 	}
 	ackers := map[replica.Epoch]map[string]int{} // term → node → first-hand acknowledgements
 	var f partitionFigures
-	var lost []string
 	for _, c := range clients {
 		c.mu.Lock()
 		seen := map[string]bool{}
 		for _, r := range c.got {
 			seq, err := strconv.ParseInt(r.orderID, 10, 64)
-			if r.msgType != "8" || r.execType != "0" || err != nil || seen[r.clOrdID] && (r.possDup || r.possResend) {
+			if r.msgType != "8" || r.execType != "0" || err != nil {
 				continue
 			}
 			if !seen[r.clOrdID] {
 				seen[r.clOrdID] = true
 				f.acked++
 				if cmd, ok := cmds[seq]; !ok || cmd.Broker != c.name || cmd.ClOrdID != r.clOrdID {
-					lost = append(lost, fmt.Sprintf("%s %s acknowledged at seq %d by %s: the surviving journal has there %+v", c.name, r.clOrdID, seq, nodeOf[r.from], cmd))
+					f.lost = append(f.lost, fmt.Sprintf("%s %s acknowledged at seq %d by %s: the surviving journal has there %q of %q",
+						c.name, r.clOrdID, seq, nodeOf[r.from], cmd.ClOrdID, cmd.Broker))
 				}
 			}
 			if r.possDup || r.possResend {
-				continue
+				continue // a copy of what was decided before, maybe by another node
 			}
 			term := termOf(seq)
 			if ackers[term] == nil {
@@ -377,16 +383,58 @@ func checkPartitionHistory(t *testing.T, rows []trailRow, epochs []replica.Epoch
 		}
 		c.mu.Unlock()
 	}
-	if len(lost) > 0 {
-		t.Errorf("%d acknowledged orders are not in the surviving journal; the first ones:\n  %s", len(lost), strings.Join(lost[:min(len(lost), 20)], "\n  "))
-	}
 	for term, by := range ackers {
 		if len(by) > 1 {
-			t.Errorf("term %+v: acknowledged by more than one node: %v", term, by)
+			f.twoAckers = append(f.twoAckers, fmt.Sprintf("epoch %d (first seq %d, term %016x): acknowledgements by node %v", term.Epoch, term.FirstSeq, term.Term, by))
 		}
 	}
+	slices.Sort(f.twoAckers)
 	f.terms = len(ackers)
 	return f
+}
+
+// report fails t for what the checker found.
+func (f partitionFigures) report(t *testing.T) {
+	t.Helper()
+	if len(f.lost) > 0 {
+		t.Errorf("%d acknowledged orders are not in the surviving journal; the first ones:\n  %s", len(f.lost), strings.Join(f.lost[:min(len(f.lost), 20)], "\n  "))
+	}
+	if len(f.twoAckers) > 0 {
+		t.Errorf("%d terms were acknowledged by more than one node:\n  %s", len(f.twoAckers), strings.Join(f.twoAckers, "\n  "))
+	}
+}
+
+// TestPartitionHistoryChecker: the checker finds a lost acknowledgement
+// and a term acknowledged by two nodes, and takes a resent copy from the
+// new primary of what the old one acknowledged.
+func TestPartitionHistoryChecker(t *testing.T) {
+	rows := []trailRow{{Row: "command", Seq: 1, Broker: "BROKER01", ClOrdID: "a"}, {Row: "command", Seq: 2, Broker: "BROKER01", ClOrdID: "b"},
+		{Row: "command", Seq: 3, Broker: "BROKER01", ClOrdID: "c"}}
+	epochs := []replica.Epoch{{Epoch: 1, FirstSeq: 1, Term: 7}, {Epoch: 2, FirstSeq: 3, Term: 9}}
+	nodeOf := map[string]string{"x:1": "n0", "y:1": "n1"}
+	ack := func(id, seq, from string, resent bool) campaignReport {
+		return campaignReport{msgType: "8", execType: "0", clOrdID: id, orderID: seq, from: from, possResend: resent}
+	}
+	for _, tc := range []struct {
+		name            string
+		got             []campaignReport
+		lost, twoAckers int
+	}{
+		{"each_term_one_node", []campaignReport{ack("a", "1", "x:1", false), ack("b", "2", "x:1", false), ack("c", "3", "y:1", false)}, 0, 0},
+		{"resent_by_the_new_primary", []campaignReport{ack("a", "1", "x:1", false), ack("b", "2", "y:1", true), ack("c", "3", "y:1", false)}, 0, 0},
+		{"acked_alone_then_discarded", []campaignReport{ack("a", "1", "x:1", false), ack("z", "3", "x:1", false), ack("c", "3", "y:1", false)}, 1, 1},
+		{"two_nodes_one_term", []campaignReport{ack("a", "1", "x:1", false), ack("b", "2", "y:1", false)}, 0, 1},
+		{"acked_seq_not_journaled", []campaignReport{ack("d", "4", "y:1", false)}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCampaignClient("BROKER01", true, nil, 1)
+			c.got = tc.got
+			f := checkPartitionHistory(rows, epochs, []*campaignClient{c}, nodeOf)
+			if len(f.lost) != tc.lost || len(f.twoAckers) != tc.twoAckers {
+				t.Errorf("lost %q, two ackers %q: want %d and %d", f.lost, f.twoAckers, tc.lost, tc.twoAckers)
+			}
+		})
+	}
 }
 
 // TestNetnsTopology checks the harness itself: every link carries TCP
