@@ -96,10 +96,9 @@ func newNSNodes(t *testing.T, tp *netTopo, dir string, cfgs [2]string) [2]*nsNod
 
 // start runs 'ringex serve' in the node's host with its command line.
 func (n *nsNode) start(t *testing.T, tp *netTopo, bin string) {
-	args := []string{"serve", "--config", n.cfg, "--data", n.data, "--listen", n.fix, "--repl-listen", n.repl,
-		"--primary", n.peerRepl, "--admin", n.admin}
-	if n.role != "" {
-		args = append(args, "--role", n.role)
+	args := []string{"serve", "--config", n.cfg, "--data", n.data, "--listen", n.fix, "--repl-listen", n.repl, "--admin", n.admin}
+	if n.role != "" { // a pair; in a shard, etcd says who leads and where
+		args = append(args, "--role", n.role, "--primary", n.peerRepl)
 	}
 	name, full := tp.command(n.host, bin, args...)
 	n.p = startProc(t, name, full...)
