@@ -96,9 +96,11 @@ func ipCmd(args ...string) error {
 	return nil
 }
 
-var staleNS = regexp.MustCompile(`^rx(\d+)x\d+-`)
+var staleNS = regexp.MustCompile(`^rx(\d+)x(\d+)-`)
 
-// sweepStale deletes the namespaces of runs whose process is gone.
+// sweepStale deletes the namespaces of runs whose process is gone, and
+// those a gone process of this one's pid left under a number this process
+// has not used yet.
 func sweepStale(t *testing.T) {
 	out, err := exec.Command("ip", "netns", "list").Output()
 	if err != nil {
@@ -113,7 +115,12 @@ func sweepStale(t *testing.T) {
 		if m == nil {
 			continue
 		}
-		if _, err := os.Stat("/proc/" + m[1]); err == nil && m[1] != strconv.Itoa(os.Getpid()) {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		if m[1] == strconv.Itoa(os.Getpid()) {
+			if n <= topoSeq.Load() {
+				continue // this process's own
+			}
+		} else if _, err := os.Stat("/proc/" + m[1]); err == nil {
 			continue // a live run's
 		}
 		if err := ipCmd("netns", "del", f[0]); err == nil {
