@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean acceptance-data bench peer campaign browser
+.PHONY: help build run test vet clean acceptance-data bench peer campaign browser partition
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ test: vet browser ## run every test (race detector on the concurrent packages)
 
 campaign: ## delivery campaign (about 4 minutes): 100 SIGKILLs of a single node, then 100 of a pair's nodes, under a mixed FIX load; every broker's reports checked against the journal (KILLS=N)
 	RINGEX_CAMPAIGN_KILLS=$(or $(KILLS),100) $(GO) test -count=1 -run TestCampaign -v -timeout 60m ./cmd/ringex/
+
+partition: ## partition test as root (about 11 minutes): links between primary, standby (and etcd) cut at random in network namespaces under a FIX load; the history checker reads the brokers' records and the journals (PARTITION_S=600, SEED=N)
+	RINGEX_PARTITION_SECONDS=$(or $(PARTITION_S),600) RINGEX_PARTITION_MIN_CUTS=30 RINGEX_PARTITION_SEED=$(SEED) \
+		$(GO) test -count=1 -run 'TestPartition(Pair|EtcdShard)$$' -v -timeout 90m ./cmd/ringex/
 
 # Where `make acceptance-data` copies the QuickFIX acceptance scenarios from.
 ACCEPTANCE_SRC ?= ../shared/fix-acceptance

@@ -33,9 +33,13 @@ type campaignClient struct {
 	addrs []string   // tried in turn: a pair's standby does not listen
 	rng   *rand.Rand // the sender goroutine's only
 	away  *rand.Rand // the connection loop's only: how long to stay away
+	// dial connects to an address; nil: net.DialTimeout with 1 s (the
+	// partition tests dial from a network namespace).
+	dial func(addr string) (net.Conn, error)
 
 	mu       sync.Mutex // guards everything below, and the writes
 	conn     net.Conn
+	peer     string // conn's remote address
 	loggedOn bool
 	logons   int
 	outSeq   int // next MsgSeqNum to send
@@ -68,6 +72,7 @@ type campaignReport struct {
 	msgType, execID, orderID, clOrdID, execType, ordStatus string
 	msgSeqNum                                              int
 	possDup, possResend                                    bool
+	from                                                   string // the node's address it came from
 }
 
 func newCampaignClient(name string, reset bool, addrs []string, seed uint64) *campaignClient {
@@ -95,7 +100,13 @@ func (c *campaignClient) connectLoop() {
 			return
 		default:
 		}
-		conn, err := net.DialTimeout("tcp", c.addrs[i%len(c.addrs)], time.Second)
+		var conn net.Conn
+		var err error
+		if c.dial != nil {
+			conn, err = c.dial(c.addrs[i%len(c.addrs)])
+		} else {
+			conn, err = net.DialTimeout("tcp", c.addrs[i%len(c.addrs)], time.Second)
+		}
 		if err != nil {
 			time.Sleep(20 * time.Millisecond)
 			continue
@@ -141,7 +152,7 @@ func (c *campaignClient) session(conn net.Conn) bool {
 	default:
 	}
 	logons := c.logons
-	c.conn = conn
+	c.conn, c.peer = conn, conn.RemoteAddr().String()
 	if c.reset {
 		c.outSeq, c.inNext = 1, 1
 		c.sendLocked(0, "A", 98, 0, 108, 30, 141, "Y")
@@ -225,7 +236,7 @@ func (c *campaignClient) handle(m map[int]string) {
 	switch m[35] {
 	case "8", "9", "r":
 		c.got = append(c.got, campaignReport{msgType: m[35], execID: m[17], orderID: m[37], clOrdID: m[11],
-			execType: m[150], ordStatus: m[39], msgSeqNum: seq, possDup: m[43] == "Y", possResend: m[97] == "Y"})
+			execType: m[150], ordStatus: m[39], msgSeqNum: seq, possDup: m[43] == "Y", possResend: m[97] == "Y", from: c.peer})
 		c.track(m)
 	}
 	c.sequence(m, seq)
