@@ -61,6 +61,10 @@ func kindName(k matcher.Kind) string {
 		return "end_of_day"
 	case matcher.KindBindAccount:
 		return "bind_account"
+	case matcher.KindDeposit:
+		return "deposit"
+	case matcher.KindWithdraw:
+		return "withdraw"
 	}
 	if n := checkpointKindName(k); n != "" {
 		return n

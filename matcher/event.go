@@ -42,6 +42,16 @@ const (
 	// ReasonExpired: a resting Day order expired at the end of the trading
 	// day (KindEndOfDay). 16 is ReasonBookFull (engine.go).
 	ReasonExpired Reason = 17
+
+	// Pre-trade risk refusals (package risk; a refused order never reaches
+	// an engine). Each names the limit or balance that refused it.
+	ReasonRiskOrderQty     Reason = 18 // quantity over the account's maxOrderQty
+	ReasonRiskNotional     Reason = 19 // quantity × price over the account's maxOrderNotional
+	ReasonRiskOpenOrders   Reason = 20 // the account already has maxOpenOrders working
+	ReasonRiskCash         Reason = 21 // a buy needs more cash than the account has free (spot)
+	ReasonRiskInventory    Reason = 22 // a sell needs more of the symbol than the account has free (spot)
+	ReasonRiskNoProtection Reason = 23 // a market buy in spot mode, and the symbol has no protection price
+	ReasonRiskFundsRefused Reason = 24 // a withdrawal of more than is free, or an invalid funds record
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs

@@ -90,7 +90,7 @@ func (m *refModel) apply(c *Command) []Event {
 		m.massCancel(c)
 	case KindStatus:
 		m.status(c)
-	case KindCheckpoint, KindCheckpointHash, KindBindAccount:
+	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw:
 	case KindEndOfDay:
 		m.endOfDay()
 	default:

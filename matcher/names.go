@@ -22,6 +22,10 @@ var reasonNames = [...]string{
 	ReasonNoLiquidity: "no_liquidity", ReasonUserCancel: "user_cancel", ReasonMassCancel: "mass_cancel",
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
 	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
+	ReasonRiskOrderQty: "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
+	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
+	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
+	ReasonRiskFundsRefused: "risk_funds_refused",
 }
 
 // String returns a short snake_case name, suitable for FIX Text and logs.
