@@ -279,6 +279,11 @@ func (e *Engine) applyNew(c *Command) {
 	ti := e.accept(c, h)
 	t := &e.orders[ti]
 	limit := e.oppLimit(b, t)
+	if c.Type == Market && c.Price > 0 {
+		// A protection price (the risk stage's, which holds the buyer's
+		// cash at it): the market order trades at no worse.
+		limit = max(limit, -sideKey(c.Side, c.Price))
+	}
 	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
 		t.leaves = 0
 		e.emit(EvExpired, ReasonFOKUnfilled, t)
@@ -304,7 +309,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
-	case c.Type == Limit && !validPrice(c.Price):
+	case c.Type == Limit && !validPrice(c.Price),
+		c.Type == Market && c.Price != 0 && !validPrice(c.Price):
 		return ReasonInvalidPrice, 0
 	}
 	h := clHash64(c.Account, &c.ClOrdID)
@@ -511,6 +517,8 @@ func (e *Engine) applyReplace(c *Command) {
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
+	case c.Side != 0 && c.Side != t.side:
+		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
 	case !validQty(b, c.Qty):
 		reason = ReasonInvalidQty
 	case !validPrice(c.Price):

@@ -32,6 +32,7 @@ type refOrder struct {
 	price, qty, leaves, cum, notional int64
 	cl                                ClOrdID // as reported in events
 	keyCl                             ClOrdID // as registered for lookups and duplicates
+	protect                           int64   // a market order's protection price, or 0
 	resting                           bool
 	stamp                             int64
 }
@@ -197,7 +198,8 @@ func (m *refModel) newOrder(c *Command) {
 	case !m.qtyOK(spec, c.Qty):
 		m.reject(EvRejected, ReasonInvalidQty)
 		return
-	case c.Type == Limit && (c.Price <= 0 || c.Price > MaxPriceTicks):
+	case c.Type == Limit && (c.Price <= 0 || c.Price > MaxPriceTicks),
+		c.Type == Market && (c.Price < 0 || c.Price > MaxPriceTicks):
 		m.reject(EvRejected, ReasonInvalidPrice)
 		return
 	case m.clUsed(c.Account, c.ClOrdID):
@@ -217,7 +219,7 @@ func (m *refModel) newOrder(c *Command) {
 	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, side: c.Side, typ: c.Type, tif: c.TIF,
 		price: c.Price, qty: c.Qty, leaves: c.Qty, cl: c.ClOrdID, keyCl: c.ClOrdID}
 	if c.Type == Market {
-		o.price = 0
+		o.price, o.protect = 0, c.Price
 	}
 	m.live = append(m.live, o)
 	m.emit(EvAccepted, ReasonNone, o)
@@ -289,6 +291,9 @@ func (m *refModel) match(o *refOrder) bool {
 		opp = Buy
 	}
 	crosses := func(px int64) bool {
+		if o.protect > 0 && (o.side == Buy && px > o.protect || o.side == Sell && px < o.protect) {
+			return false // a market order's protection price
+		}
 		if o.typ == Limit {
 			return o.side == Buy && px <= o.price || o.side == Sell && px >= o.price
 		}
@@ -405,6 +410,8 @@ func (m *refModel) replace(c *Command) {
 		return
 	}
 	switch {
+	case c.Side != 0 && c.Side != o.side:
+		reason = ReasonInvalidOrder
 	case !m.qtyOK(spec, c.Qty):
 		reason = ReasonInvalidQty
 	case c.Price <= 0 || c.Price > MaxPriceTicks:

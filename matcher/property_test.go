@@ -179,6 +179,9 @@ func (g *streamGen) next() Command {
 	case r < 93:
 		c.Kind = KindReplace
 		g.target(&c)
+		if g.chance(30) {
+			c.Side = Side(1 + g.pick(2)) // the gateway's replaces name the side: it must be the order's
+		}
 		c.Qty, c.Price, c.ClOrdID = g.qty(), g.price(), g.newID(c.Account, c.Symbol)
 	case r < 95:
 		c.Kind = KindStatus
