@@ -1,0 +1,211 @@
+package risk
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Mode is a venue's risk mode.
+type Mode uint8
+
+const (
+	ModeNone   Mode = 0 // no risk stage: today's behaviour
+	ModeLimits Mode = 1 // per-account order limits
+	ModeSpot   Mode = 2 // limits, and cash and inventory reserved at entry
+)
+
+// Limits bound one account's orders; 0 is no limit.
+type Limits struct {
+	MaxOrderQty      int64 // lots per order (a replace's new quantity)
+	MaxOrderNotional int64 // cash units per order: quantity × price × CashPerTickLot
+	MaxOpenOrders    int64 // orders accepted and not yet ended
+}
+
+// Symbol is what risk needs of one symbol.
+type Symbol struct {
+	CashPerTickLot  int64 // cash units one lot costs at one tick; at least 1
+	ProtectionPrice int64 // ticks: a market buy holds (and trades no worse than) this; 0: market buys have no price to hold
+}
+
+// Config shapes a State. Account ids run 1..Accounts and symbol ids
+// 1..len(Symbols), as the node numbers them.
+type Config struct {
+	Mode     Mode
+	Accounts int
+	Symbols  []Symbol
+	Default  Limits
+	Account  map[uint32]Limits // overrides Default for an account
+}
+
+// Bounds of a Config.
+const (
+	MaxAccounts       = 1 << 16
+	MaxCashPerTickLot = 1 << 20
+)
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	if c.Mode > ModeSpot {
+		return fmt.Errorf("risk: unknown mode %d", c.Mode)
+	}
+	if c.Accounts < 0 || c.Accounts > MaxAccounts {
+		return fmt.Errorf("risk: %d accounts (0 to %d)", c.Accounts, MaxAccounts)
+	}
+	for i, s := range c.Symbols {
+		if s.CashPerTickLot < 1 || s.CashPerTickLot > MaxCashPerTickLot {
+			return fmt.Errorf("risk: symbol %d: cash per tick and lot %d (1 to %d)", i+1, s.CashPerTickLot, MaxCashPerTickLot)
+		}
+		if s.ProtectionPrice < 0 || s.ProtectionPrice > matcher.MaxPriceTicks {
+			return fmt.Errorf("risk: symbol %d: protection price %d ticks (0 to %d)", i+1, s.ProtectionPrice, int64(matcher.MaxPriceTicks))
+		}
+	}
+	for a, l := range c.Account {
+		if a == 0 || int(a) > c.Accounts {
+			return fmt.Errorf("risk: limits for account %d, which is not 1 to %d", a, c.Accounts)
+		}
+		if err := l.validate(); err != nil {
+			return fmt.Errorf("risk: account %d: %w", a, err)
+		}
+	}
+	return c.Default.validate()
+}
+
+func (l Limits) validate() error {
+	if l.MaxOrderQty < 0 || l.MaxOrderNotional < 0 || l.MaxOpenOrders < 0 {
+		return fmt.Errorf("negative limit in %+v", l)
+	}
+	return nil
+}
+
+// Hold is what Check decided for one command: refused (Reason), or
+// accepted with what it reserved. Fixed size, no pointers: the node
+// carries it in the command's ring slot to the settle half.
+type Hold struct {
+	Cash   int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
+	Inv    int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
+	Open   int8  // 1: counted as an open order of its account
+	Reason matcher.Reason
+}
+
+// cell is one amount of one account: its cash, its open orders (total
+// always 0, held the count), or its inventory of one symbol. The settle
+// half writes every field (one writer: stores, not read-modify-write
+// atomics); Check reads free and applied, in that order of stores:
+// settle stores free before applied, Check loads applied before free,
+// so a torn read sees a reservation twice, never not at all.
+type cell struct {
+	free    atomic.Int64 // total - held
+	applied atomic.Int64 // reservations the settle half applied, ever
+	total   atomic.Int64
+	held    atomic.Int64
+}
+
+// order is what the settle half keeps of a working order that holds
+// something.
+type order struct {
+	account, symbol uint32
+	side            matcher.Side
+	unit            int64 // cash held per lot (a buy in spot mode)
+	leaves          int64
+}
+
+// State is one venue's risk state. Check is called by one goroutine, the
+// settle half (Apply, Event, Done) by one other or the same one; nothing
+// else may call them concurrently.
+type State struct {
+	cfg     Config
+	spot    bool
+	limits  []Limits // by account id
+	stride  int      // cells per account: cash, open orders, one per symbol
+	cells   []cell
+	pending []int64 // Check's reservations ever, per cell; Check's goroutine only
+
+	orders  map[int64]*order // settle: working orders by order id
+	free    []*order         // settle: recycled records
+	cur     current          // settle: the command between Apply and Done
+	funding Funding          // settle: deposits minus withdrawals, for the invariants
+}
+
+// current is the command the settle half is in: its new order's hold
+// until the matcher accepts or refuses it, its replace's reservation
+// until the matcher answers.
+type current struct {
+	cmd    *matcher.Command
+	hold   Hold
+	newOK  bool // hold is a new order's, not yet given to a record
+	repOK  bool // hold is a replace's, not yet settled
+	symbol uint32
+}
+
+// Funding is the cash and inventory deposited less withdrawn, venue-wide:
+// what the totals of all accounts must add up to.
+type Funding struct {
+	Cash int64
+	Inv  []int64 // by symbol id - 1
+}
+
+// New returns the empty state of cfg.
+func New(cfg Config) (*State, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 2 + len(cfg.Symbols)}
+	s.limits = make([]Limits, cfg.Accounts+1)
+	for a := range s.limits {
+		s.limits[a] = cfg.Default
+		if l, ok := cfg.Account[uint32(a)]; ok {
+			s.limits[a] = l
+		}
+	}
+	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
+	s.pending = make([]int64, len(s.cells))
+	s.orders = make(map[int64]*order, 1024)
+	s.funding.Inv = make([]int64, len(cfg.Symbols))
+	return s, nil
+}
+
+// Mode is the state's mode.
+func (s *State) Mode() Mode { return s.cfg.Mode }
+
+func (s *State) cashCell(a uint32) int        { return int(a) * s.stride }
+func (s *State) openCell(a uint32) int        { return int(a)*s.stride + 1 }
+func (s *State) invCell(a, symbol uint32) int { return int(a)*s.stride + 1 + int(symbol) }
+
+func (s *State) knownAccount(a uint32) bool { return a >= 1 && int(a) <= s.cfg.Accounts }
+func (s *State) knownSymbol(y uint32) bool  { return y >= 1 && int(y) <= len(s.cfg.Symbols) }
+
+// view is what Check sees free in cell i: the settle half's free amount
+// less Check's reservations it has not applied yet. Never more than the
+// exact amount. Hot path.
+func (s *State) view(i int) int64 {
+	c := &s.cells[i]
+	applied := c.applied.Load()
+	return c.free.Load() - (s.pending[i] - applied)
+}
+
+// notional is qty × px × unit, or MaxInt64 when that overflows (no limit
+// and no balance reaches it).
+func notional(qty, px, unit int64) int64 {
+	if qty <= 0 || px <= 0 {
+		return 0
+	}
+	n := qty * px // both bounded by the matcher's maxima: fits
+	if n > math.MaxInt64/unit {
+		return math.MaxInt64
+	}
+	return n * unit
+}
+
+// ViewDependent reports whether a refusal with r depends on balances or
+// counts the settle half may still be changing; such a refusal is final
+// only once the settle half has settled every command before it.
+func ViewDependent(r matcher.Reason) bool {
+	switch r {
+	case matcher.ReasonRiskOpenOrders, matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskFundsRefused:
+		return true
+	}
+	return false
+}
