@@ -32,8 +32,12 @@ func (s *State) move(i int, delta int64) { s.change(i, 0, delta) }
 // and stores the free amount once.
 func (s *State) change(i int, heldDelta, totalDelta int64) {
 	c := &s.cells[i]
-	c.held.Store(c.held.Load() + heldDelta)
-	c.total.Store(c.total.Load() + totalDelta)
+	if heldDelta != 0 {
+		c.held.Store(c.held.Load() + heldDelta)
+	}
+	if totalDelta != 0 {
+		c.total.Store(c.total.Load() + totalDelta)
+	}
 	c.free.Store(c.free.Load() + totalDelta - heldDelta)
 }
 
