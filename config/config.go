@@ -43,6 +43,8 @@ type Config struct {
 	// TradingDay says when the day ends on its own; the operator can end
 	// it at any time with 'ringex endofday'.
 	TradingDay TradingDay `json:"tradingDay"`
+	// Risk is the pre-trade risk; mode "none" (the default) has none.
+	Risk Risk `json:"risk"`
 }
 
 // TradingDay holds the end-of-day schedule. At the end of the day every
@@ -282,6 +284,9 @@ func (c *Config) Check() error {
 		return err
 	}
 	if err := c.checkAdmin(); err != nil {
+		return err
+	}
+	if err := c.Risk.check(c); err != nil {
 		return err
 	}
 	return c.Replication.check()

@@ -100,3 +100,20 @@ func unmarshalText[T ~uint8](names []string, v *T, b []byte, want string) error 
 	}
 	return fmt.Errorf("%q: want %s", b, want)
 }
+
+// RiskMode is risk.mode: the venue's pre-trade risk.
+type RiskMode uint8
+
+const (
+	RiskModeNone   RiskMode = iota // "none": no risk stage (the default)
+	RiskModeLimits                 // "limits": per-account order limits
+	RiskModeSpot                   // "spot": limits, and cash and inventory reserved at entry
+)
+
+var riskText = []string{RiskModeNone: "none", RiskModeLimits: "limits", RiskModeSpot: "spot"}
+
+func (m RiskMode) String() string               { return textOf(riskText, m) }
+func (m RiskMode) MarshalText() ([]byte, error) { return marshalText(riskText, m) }
+func (m *RiskMode) UnmarshalText(b []byte) error {
+	return unmarshalText(riskText, m, b, "none, limits or spot")
+}
