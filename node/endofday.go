@@ -63,6 +63,7 @@ func (n *Node) publishEndOfDay(seq int64) {
 		evs := p.takeSpill(seq)
 		for i := range evs {
 			n.publisher.Publish(&evs[i])
+			n.settleEvent(&evs[i])
 		}
 		expired += len(evs)
 	}

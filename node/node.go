@@ -34,6 +34,7 @@ import (
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/ringbuffer"
+	"github.com/ringex/ringex/risk"
 )
 
 // Publisher receives each event after the command that caused it is durable
@@ -51,6 +52,7 @@ type Node struct {
 	journal    *journal.Journal
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
+	risk       *riskStage // nil with risk.mode "none" (risk.go)
 	gateway    *gateway.Gateway
 	publisher  Publisher
 	baseSeq    int64           // journal sequence of ring sequence 0
@@ -205,6 +207,15 @@ func (n *Node) openJournal() error {
 	for p := range n.partitions {
 		n.partitions[p] = &partition{index: p, engine: matcher.New(engineCfg)}
 	}
+	rs, err := newRisk(n.cfg)
+	if err != nil {
+		j.Close()
+		return err
+	}
+	if rs != nil {
+		n.risk = &riskStage{state: rs}
+		n.risk.settled.Store(-1)
+	}
 	from, err := n.restoreSnapshot()
 	if err == nil {
 		err = n.checkReplayStart(from + 1)
@@ -241,7 +252,7 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
-	count, checked, err := applyJournal(n.journalDir(), n.engines(), fromSeq, 0, nil)
+	count, checked, err := applyJournalRisk(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -268,6 +279,13 @@ func (n *Node) engines() matcher.Partitions {
 // compared with the journaled one. It returns the commands read and the
 // hashes checked.
 func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
+	return applyJournalRisk(dir, engines, nil, fromSeq, toSeq, visit)
+}
+
+// applyJournalRisk is applyJournal with the risk state rs (nil: none):
+// each command goes through its check, the engines and its settle step in
+// turn (risk.State.Step), as the pipeline decides them.
+func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
 	cpSeq, cpHash := int64(0), uint64(0)
@@ -282,10 +300,14 @@ func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, 
 			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
 		}
 		count++
-		evs = engines.Apply(&cmd, evs[:0])
+		if rs != nil {
+			evs, _ = rs.Step(&cmd, engines, evs[:0])
+		} else {
+			evs = engines.Apply(&cmd, evs[:0])
+		}
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
-			cpSeq, cpHash = seq, engines.Hash()
+			cpSeq, cpHash = seq, stateHash(engines.Hash(), rs)
 		case matcher.KindCheckpointHash:
 			h, _ := matcher.CheckpointHashOf(&cmd)
 			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {
