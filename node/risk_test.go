@@ -1,0 +1,135 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
+)
+
+// spotVenue is the default venue with risk mode spot: cash in cents,
+// every account at most 100 lots, 10 000.00 and 3 working orders an order,
+// BROKER03 at most 5 lots; AAPL market buys hold at 200.00, MSFT has no
+// protection price.
+func spotVenue(dir, addr string) config.Config {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	cfg.Risk = config.Risk{
+		Mode: config.RiskModeSpot, CashUnit: "0.01",
+		Limits:     config.RiskLimits{MaxOrderQty: 100, MaxOrderNotional: 1_000_000, MaxOpenOrders: 3},
+		Accounts:   []config.RiskAccount{{CompID: "BROKER03", MaxOrderQty: 5}},
+		Protection: []config.RiskProtection{{Symbol: "AAPL", Price: "200.00"}},
+	}
+	return cfg
+}
+
+func mustFunds(t *testing.T, n *node.Node, withdraw bool, compID, asset, amount string) {
+	t.Helper()
+	if _, err := n.Funds(withdraw, compID, asset, amount); err != nil {
+		t.Fatalf("funds %s %s %s: %v", compID, asset, amount, err)
+	}
+}
+
+func wantShow(t *testing.T, n *node.Node, compID, want string) {
+	t.Helper()
+	got, err := n.AccountShow(compID)
+	if err != nil || !strings.HasSuffix(got, want) {
+		t.Fatalf("account show %s = %q, %v; want it to end %q", compID, got, err, want)
+	}
+}
+
+// refused sends a new order and checks it is rejected for the limit named.
+func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordType, px, rejReason, text string) {
+	t.Helper()
+	fields := []any{tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, ordType}
+	if px != "" {
+		fields = append(fields, tag.Price, px)
+	}
+	c.Send("D", fields...)
+	got := expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8", tag.OrdStatus: "8",
+		tag.ClOrdID: clOrdID, tag.OrdRejReason: rejReason})
+	if !strings.Contains(got[tag.Text], text) {
+		t.Errorf("%s: Text %q does not name %q", who, got[tag.Text], text)
+	}
+}
+
+func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) {
+	t.Helper()
+	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px)
+	expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
+}
+
+// Each pre-trade refusal over a real FIX session: an ExecutionReport
+// Rejected with OrdRejReason 3 (or 99) and a Text naming the limit; a
+// trade settles cash and inventory between the two accounts; a withdrawal
+// of more than is free is refused; after a restart every balance and hold
+// is the same (replay, and the checkpoints' hashes verified).
+func TestRiskSpotRefusalsAndSettlementOverFIX(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := spotVenue(dir, addr)
+	cfg.Snapshot.EveryCommands = 4
+	n := startCfg(t, cfg)
+	mustFunds(t, n, false, "BROKER01", "cash", "10000")
+	mustFunds(t, n, false, "BROKER02", "AAPL", "50")
+	if _, err := n.Funds(true, "BROKER01", "cash", "10000.01"); err == nil || !strings.Contains(err.Error(), "more than is free") {
+		t.Fatalf("withdrawal of more than the balance: %v", err)
+	}
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b3 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+
+	refused(t, b1, "qty over maxOrderQty", "Q1", "AAPL", "1", "101", "2", "1.00", "3", "maxOrderQty")
+	refused(t, b3, "qty over BROKER03's maxOrderQty", "Q3", "AAPL", "1", "6", "2", "1.00", "3", "maxOrderQty")
+	refused(t, b1, "notional over maxOrderNotional", "N1", "AAPL", "1", "100", "2", "150.00", "3", "maxOrderNotional")
+	rests(t, b1, "buy holding 6000.00", "B1", "AAPL", "1", "60", "100.00")
+	refused(t, b1, "buy over free cash", "C1", "AAPL", "1", "50", "2", "100.00", "3", "insufficient free cash")
+	refused(t, b2, "sell over free inventory", "I1", "AAPL", "2", "51", "2", "100.00", "3", "insufficient free inventory")
+	refused(t, b1, "market buy without protection", "M1", "MSFT", "1", "1", "1", "", "99", "protectionPrice")
+	wantShow(t, n, "BROKER01", "openOrders 1 cash 10000.00 held 6000.00")
+
+	// A trade: BROKER02 sells 10 into BROKER01's bid.
+	b2.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "99.00")
+	expect(t, "seller new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	expect(t, "seller fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10", tag.LastPx: "100.00"})
+	expect(t, "buyer fill", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10", tag.LeavesQty: "50"})
+	wantShow(t, n, "BROKER01", "openOrders 1 cash 9000.00 held 5000.00 AAPL 10 held 0")
+	wantShow(t, n, "BROKER02", "openOrders 0 cash 1000.00 held 0.00 AAPL 40 held 0")
+
+	// A market buy of AAPL holds at the protection price, and trades.
+	rests(t, b2, "ask", "S2", "AAPL", "2", "5", "101.00")
+	b1.Send("D", tag.ClOrdID, "MB", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "1")
+	expect(t, "market buy new", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.OrdType: "1"})
+	expect(t, "market buy fill", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastPx: "101.00"})
+	b2.Next(wait) // the seller's fill
+	wantShow(t, n, "BROKER01", "openOrders 1 cash 8495.00 held 5000.00 AAPL 15 held 0")
+
+	// Open orders: two more working buys make three; a fourth is refused.
+	rests(t, b1, "second", "O2", "MSFT", "1", "1", "1.00")
+	rests(t, b1, "third", "O3", "MSFT", "1", "1", "1.00")
+	refused(t, b1, "fourth working order", "O4", "MSFT", "1", "1", "2", "1.00", "3", "maxOpenOrders")
+	// A cancel releases its hold and its count.
+	b1.Send("F", tag.OrigClOrdID, "O3", tag.ClOrdID, "X3", tag.Symbol, "MSFT", tag.Side, "1")
+	expect(t, "cancel", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4"})
+	rests(t, b1, "fourth after a cancel", "O5", "MSFT", "1", "1", "1.00")
+	before, _ := n.AccountShow("BROKER01")
+	wantShow(t, n, "BROKER01", "openOrders 3 cash 8495.00 held 5002.00 AAPL 15 held 0")
+
+	b1.Close()
+	b2.Close()
+	b3.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	after, _ := n.AccountShow("BROKER01")
+	// Cancel-on-disconnect took the Day orders when the sessions dropped.
+	wantShow(t, n, "BROKER01", "openOrders 0 cash 8495.00 held 0.00 AAPL 15 held 0")
+	t.Logf("before the stop: %s; after the restart: %s", before, after)
+	wantShow(t, n, "BROKER02", "openOrders 0 cash 1505.00 held 0.00 AAPL 35 held 0")
+}
