@@ -96,6 +96,7 @@ func newRisk(cfg config.Config) (*risk.State, error) {
 type riskStage struct {
 	state   *risk.State
 	settled atomic.Int64 // ring sequence the publish stage has settled up to
+	waits   atomic.Int64 // refusals that waited for the settle step (risk stage only writes)
 
 	mu      sync.Mutex // guards waiting: the operator's funds records (cold path)
 	waiting map[matcher.ClOrdID]chan matcher.Reason
@@ -119,6 +120,7 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}
+			r.waits.Store(r.waits.Load() + 1)
 			if !n.awaitSettled(seq - 1) {
 				return hi // the ring failed: nothing passes on
 			}
