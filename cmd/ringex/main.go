@@ -37,6 +37,10 @@ Usage:
                           end the trading day now: resting Day orders expire,
                           GTC orders stay, ClOrdIDs may be used again
                           (tradingDay.endUTC ends it every day on its own)
+  ringex account deposit|withdraw|show [--admin host:port] [--token T] COMPID [ASSET AMOUNT]
+                          move a broker's cash (ASSET cash) or inventory (a
+                          symbol) in or out, or show its balances and holds
+                          (risk.mode spot)
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
                           sets replication.adminToken)
   ringex help [command [verb|mode]]
@@ -67,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return benchMain(args[1:], stdout, stderr)
 	case "promote", "status", "endofday":
 		return adminMain(args[0], args[1:], stdout, stderr)
+	case "account":
+		return accountMain(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && !isHelp(args[1]) {
 			// 'ringex help bench fix' is 'ringex bench fix --help'.
