@@ -25,7 +25,7 @@ func (v *Venue) LoadBindings(dir string) {
 	}
 	from := src.segs[0].First
 	if src.loadSnapshots() == nil {
-		if sf, e := src.snapshotBefore(v.EngineConfig(), func(*snapFile) bool { return true }); sf != nil {
+		if sf, e := src.snapshotBefore(v.spec(), func(*snapFile) bool { return true }); sf != nil {
 			v.bind(e.parts.Bindings())
 			from = sf.seq + 1
 		}

@@ -26,7 +26,10 @@ import (
 	"github.com/ringex/ringex/risk"
 )
 
-// riskConfig is the risk.Config of cfg; ok is false for mode "none".
+// RiskConfig is the risk.Config of cfg, which the node and replay build
+// their risk state with; ok is false for mode "none".
+func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) { return riskConfig(cfg) }
+
 func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 	r := cfg.Risk
 	if r.Mode == config.RiskModeNone {
@@ -115,8 +118,9 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 	n, r := h.n, h.n.risk
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
+		exact := r.state.Exact(s.cmd.Account) // before the Check it vouches for
 		hold := r.state.Check(&s.cmd)
-		if risk.ViewDependent(hold.Reason) && r.settled.Load() < seq-1 {
+		if risk.ViewDependent(hold.Reason) && !exact && r.settled.Load() < seq-1 {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}
@@ -300,12 +304,7 @@ func (n *Node) AccountShow(compID string) (string, error) {
 
 // stateHash is the combined hash a checkpoint records: the partitions',
 // and with risk, the risk state's folded in after them.
-func stateHash(partitions uint64, rs *risk.State) uint64 {
-	if rs == nil {
-		return partitions
-	}
-	return matcher.CombineHashes([]uint64{partitions, rs.Hash()})
-}
+func stateHash(partitions uint64, rs *risk.State) uint64 { return risk.CombineHash(partitions, rs) }
 
 // riskState is the node's risk state, nil without one.
 func (n *Node) riskState() *risk.State {

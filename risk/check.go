@@ -121,6 +121,7 @@ func (s *State) checkFunds(c *matcher.Command) Hold {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
 	if !f.Withdraw {
+		s.depositsChecked[f.Account]++
 		return Hold{}
 	}
 	i := s.cashCell(f.Account)

@@ -123,6 +123,11 @@ type State struct {
 	cells   []cell
 	pending []int64 // Check's reservations ever, per cell; Check's goroutine only
 
+	// Deposits per account: passed by Check (its goroutine only), and
+	// applied by the settle half. Equal: none in flight (Exact).
+	depositsChecked []int64
+	depositsApplied []atomic.Int64
+
 	orders  map[int64]*order // settle: working orders by order id
 	free    []*order         // settle: recycled records
 	cur     current          // settle: the command between Apply and Done
@@ -162,6 +167,8 @@ func New(cfg Config) (*State, error) {
 	}
 	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
 	s.pending = make([]int64, len(s.cells))
+	s.depositsChecked = make([]int64, cfg.Accounts+1)
+	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
 	s.orders = make(map[int64]*order, 1024)
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
@@ -199,9 +206,24 @@ func notional(qty, px, unit int64) int64 {
 	return n * unit
 }
 
+// Exact reports whether Check's view of account a is its exact state: the
+// account has no working order, none in flight, and no deposit in flight,
+// so nothing the settle half has still to do can change its balances.
+// Call it on Check's goroutine before the Check it vouches for (what it
+// saw can only become more settled, never less). Hot path.
+func (s *State) Exact(a uint32) bool {
+	if !s.knownAccount(a) {
+		return true
+	}
+	c := &s.cells[s.openCell(a)]
+	return s.pending[s.openCell(a)] == c.applied.Load() && c.held.Load() == 0 &&
+		s.depositsChecked[a] == s.depositsApplied[a].Load()
+}
+
 // ViewDependent reports whether a refusal with r depends on balances or
 // counts the settle half may still be changing; such a refusal is final
-// only once the settle half has settled every command before it.
+// only once the settle half has settled every command before it, or when
+// the account's view was Exact before the Check.
 func ViewDependent(r matcher.Reason) bool {
 	switch r {
 	case matcher.ReasonRiskOpenOrders, matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskFundsRefused:

@@ -100,6 +100,8 @@ func (s *State) applyFunds(cmd *matcher.Command, h Hold) {
 		c.applied.Store(c.applied.Load() + f.Amount)
 	} else {
 		s.move(i, amount)
+		d := &s.depositsApplied[f.Account]
+		d.Store(d.Load() + 1)
 	}
 	if f.Symbol == 0 {
 		s.funding.Cash += amount

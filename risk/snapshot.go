@@ -112,6 +112,7 @@ func (s *State) Restore(b []byte) error {
 		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
 	}
 	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
+	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	return nil
 }
 
@@ -165,4 +166,15 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 // Settle half's goroutine only.
 func (s *State) Funding() Funding {
 	return Funding{Cash: s.funding.Cash, Inv: slices.Clone(s.funding.Inv)}
+}
+
+// CombineHash folds the risk state's hash into partitions, the match
+// partitions' combined hash (matcher.CombineHashes): the state hash a
+// checkpoint of a venue with risk records. s nil: partitions itself, so a
+// venue without risk hashes as it always did.
+func CombineHash(partitions uint64, s *State) uint64 {
+	if s == nil {
+		return partitions
+	}
+	return matcher.CombineHashes([]uint64{partitions, s.Hash()})
 }
