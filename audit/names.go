@@ -65,6 +65,10 @@ func kindName(k matcher.Kind) string {
 		return "deposit"
 	case matcher.KindWithdraw:
 		return "withdraw"
+	case matcher.KindBlock:
+		return "block"
+	case matcher.KindUnblock:
+		return "unblock"
 	}
 	if n := checkpointKindName(k); n != "" {
 		return n

@@ -411,6 +411,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonRiskInventory:    "risk: insufficient free inventory for the sell (spot balance)",
 	matcher.ReasonRiskNoProtection: "risk: market buy refused: the symbol has no protectionPrice",
 	matcher.ReasonRiskFundsRefused: "risk: withdrawal over the free balance",
+	matcher.ReasonRiskBlocked:      "risk: the account is blocked by the operator (kill switch)",
 }
 
 func reasonText(r matcher.Reason) string {

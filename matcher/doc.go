@@ -79,7 +79,8 @@
 //     binds an account id to a broker's name for good. Every engine keeps
 //     every binding, in its snapshot and its hash, and says nothing; one
 //     that would rebind a bound account, or a bound name, is ignored.
-//   - Funds records (KindDeposit, KindWithdraw, Funds in funds.go) are the
+//   - Funds and block records (KindDeposit, KindWithdraw, Funds in
+//     funds.go; KindBlock, KindUnblock, AccountBlock in block.go) are the
 //     risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing.
 //

@@ -234,8 +234,9 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyMassCancel(cmd)
 	case KindStatus:
 		e.applyStatus(cmd)
-	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw:
-		// markers for the node and for replay, funds for the risk stage;
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock:
+		// markers for the node and for replay, funds and blocks for the
+		// risk stage;
 		// no state, no events
 	case KindEndOfDay:
 		e.applyEndOfDay()

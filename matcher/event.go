@@ -52,6 +52,7 @@ const (
 	ReasonRiskInventory    Reason = 22 // a sell needs more of the symbol than the account has free (spot)
 	ReasonRiskNoProtection Reason = 23 // a market buy in spot mode, and the symbol has no protection price
 	ReasonRiskFundsRefused Reason = 24 // a withdrawal of more than is free, or an invalid funds record
+	ReasonRiskBlocked      Reason = 25 // the operator blocked the account (KindBlock)
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs

@@ -91,7 +91,7 @@ func (m *refModel) apply(c *Command) []Event {
 		m.massCancel(c)
 	case KindStatus:
 		m.status(c)
-	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw:
+	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw, KindBlock, KindUnblock:
 	case KindEndOfDay:
 		m.endOfDay()
 	default:

@@ -25,7 +25,7 @@ var reasonNames = [...]string{
 	ReasonRiskOrderQty: "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
 	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
 	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
-	ReasonRiskFundsRefused: "risk_funds_refused",
+	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
 }
 
 // String returns a short snake_case name, suitable for FIX Text and logs.

@@ -170,9 +170,10 @@ func (n *Node) settleEnd() {
 	}
 }
 
-// publishFunds is the publish stage at a deposit or withdrawal: it is
-// settled, and the operator who asked is answered. Cold path.
-func (n *Node) publishFunds(s *slot) {
+// publishOperator is the publish stage at an operator's record (a
+// deposit, a withdrawal, a block, an unblock): it is settled, and the
+// operator who asked is answered. Cold path.
+func (n *Node) publishOperator(s *slot) {
 	if n.risk == nil {
 		return // journaled by a node with risk; this one has none
 	}
@@ -209,26 +210,88 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if f.Symbol, f.Amount, err = n.fundsAmount(asset, amount); err != nil {
 		return 0, err
 	}
-	f.Ref, _ = matcher.MakeClOrdID("op" + strconv.FormatInt(n.risk.refs.Add(1), 10))
+	f.Ref = n.operatorRef()
 	cmd, err := f.Command()
 	if err != nil {
 		return 0, err
 	}
+	seq, reason, err := n.submitOperator(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	if reason != matcher.ReasonNone {
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID)
+	}
+	n.logf("ringex: %s of %s %s for %s applied at sequence %d", map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID, seq)
+	return seq, nil
+}
+
+// operatorRef is a reference for an operator's record, unique in this
+// process: the publish stage answers by it.
+func (n *Node) operatorRef() matcher.ClOrdID {
+	ref, _ := matcher.MakeClOrdID("op" + strconv.FormatInt(n.risk.refs.Add(1), 10))
+	return ref
+}
+
+// submitOperator submits an operator's record, whose ClOrdID is its
+// reference, and waits until the publish stage has settled it: its journal
+// sequence and the risk stage's decision.
+func (n *Node) submitOperator(cmd *matcher.Command) (int64, matcher.Reason, error) {
 	ch := make(chan matcher.Reason, 1)
 	n.risk.mu.Lock()
 	if n.risk.waiting == nil {
 		n.risk.waiting = map[matcher.ClOrdID]chan matcher.Reason{}
 	}
-	n.risk.waiting[f.Ref] = ch
+	n.risk.waiting[cmd.ClOrdID] = ch
 	n.risk.mu.Unlock()
-	seq, err := n.submitSeq(&cmd)
+	seq, err := n.submitSeq(cmd)
+	if err != nil {
+		n.risk.mu.Lock()
+		delete(n.risk.waiting, cmd.ClOrdID)
+		n.risk.mu.Unlock()
+		return 0, 0, err
+	}
+	return seq, <-ch, nil
+}
+
+// Block is the kill switch: it blocks compID's account (the risk stage
+// refuses its new orders and replaces from then on) and cancels every
+// working order of it, GTC included, through the ring; with unblock, it
+// lets the account trade again. It returns the block record's journal
+// sequence once the risk stage has applied it.
+func (n *Node) Block(compID string, unblock bool) (int64, error) {
+	if n.risk == nil {
+		return 0, fmt.Errorf("%w (the kill switch needs mode \"limits\" or \"spot\")", ErrNoRisk)
+	}
+	if n.following.Load() {
+		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
+	}
+	a, err := n.accountOf(compID)
 	if err != nil {
 		return 0, err
 	}
-	if reason := <-ch; reason != matcher.ReasonNone {
-		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID)
+	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
+	if err != nil {
+		return 0, err
 	}
-	n.logf("ringex: %s of %s %s for %s applied at sequence %d", map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID, seq)
+	seq, reason, err := n.submitOperator(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	if reason != matcher.ReasonNone {
+		return seq, fmt.Errorf("refused at sequence %d: %v", seq, reason)
+	}
+	what := "unblocked"
+	if !unblock {
+		what = "BLOCKED (kill switch): its working orders are cancelled"
+		// After the block record: no order of the account is accepted
+		// once it, so these take every one that works.
+		mc := matcher.MassCancel{Account: a, Scope: matcher.ScopeAllOrders, Origin: matcher.OriginKillSwitch}.Command()
+		if err := n.Submit(&mc); err != nil {
+			return seq, fmt.Errorf("blocked at sequence %d, but its orders were not cancelled: %w", seq, err)
+		}
+	}
+	n.logf("ringex: account %d %s %s at sequence %d", a, compID, what, seq)
 	return seq, nil
 }
 
@@ -287,7 +350,7 @@ func (n *Node) AccountShow(compID string) (string, error) {
 		return "", err
 	}
 	b, _ := n.risk.state.Balance(a)
-	out := fmt.Sprintf("account %d %s openOrders %d", a, compID, b.OpenOrders)
+	out := fmt.Sprintf("account %d %s blocked %v openOrders %d", a, compID, b.Blocked, b.OpenOrders)
 	if n.risk.state.Mode() != risk.ModeSpot {
 		return out, nil
 	}

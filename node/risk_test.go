@@ -133,3 +133,44 @@ func TestRiskSpotRefusalsAndSettlementOverFIX(t *testing.T) {
 	t.Logf("before the stop: %s; after the restart: %s", before, after)
 	wantShow(t, n, "BROKER02", "openOrders 0 cash 1505.00 held 0.00 AAPL 35 held 0")
 }
+
+// The kill switch over real FIX sessions: blocking BROKER01 cancels its
+// working orders, GTC included, in every symbol; its new orders and
+// replaces are refused with a Text naming the kill switch while BROKER02
+// trades on; the block survives a restart; unblocked, BROKER01 trades.
+func TestKillSwitchOverFIX(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := spotVenue(dir, addr)
+	cfg.Risk.Mode = config.RiskModeLimits
+	n := startCfg(t, cfg)
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "G1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "GTC rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	rests(t, b1, "Day rests", "D1", "MSFT", "2", "5", "20.00")
+
+	if _, err := n.Block("BROKER01", false); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		expect(t, "kill switch cancel", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "4", tag.LeavesQty: "0"})
+	}
+	refused(t, b1, "blocked new order", "N1", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
+	rests(t, b2, "another broker trades on", "B2", "AAPL", "1", "1", "10.00")
+	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
+
+	b1.Close()
+	b2.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	refused(t, b1, "blocked after a restart", "N2", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
+	if _, err := n.Block("BROKER01", true); err != nil {
+		t.Fatal(err)
+	}
+	rests(t, b1, "unblocked", "N3", "AAPL", "1", "1", "10.00")
+}

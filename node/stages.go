@@ -243,8 +243,8 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.settleEnd()
 		n.noteDay(&s.cmd)
 		return
-	case matcher.KindDeposit, matcher.KindWithdraw:
-		n.publishFunds(s)
+	case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindBlock, matcher.KindUnblock:
+		n.publishOperator(s)
 		return
 	}
 	if n.dayOpenNs == 0 {

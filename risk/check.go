@@ -19,8 +19,19 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 		return s.checkReplace(cmd)
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		return s.checkFunds(cmd)
+	case matcher.KindBlock, matcher.KindUnblock:
+		b, ok := matcher.BlockOf(cmd)
+		if !ok || !s.knownAccount(b.Account) {
+			return Hold{Reason: matcher.ReasonInvalidOrder}
+		}
+		s.blocked[b.Account] = !b.Unblock
 	}
 	return Hold{}
+}
+
+// isBlocked reports whether the operator has blocked c's account.
+func (s *State) isBlocked(c *matcher.Command) bool {
+	return s.knownAccount(c.Account) && s.blocked[c.Account]
 }
 
 // passes reports whether the matcher will judge c's terms itself: an
@@ -33,6 +44,9 @@ func (s *State) passes(c *matcher.Command) bool {
 }
 
 func (s *State) checkNew(c *matcher.Command) Hold {
+	if s.isBlocked(c) {
+		return Hold{Reason: matcher.ReasonRiskBlocked}
+	}
 	if s.passes(c) || (c.Type != matcher.Limit && c.Type != matcher.Market) {
 		return Hold{}
 	}
@@ -89,6 +103,9 @@ func (s *State) reserveFor(c *matcher.Command, value int64) (Hold, matcher.Reaso
 // top of what the order holds; the settle half releases the surplus once
 // the matcher answers (docs/design.md says why so simple a rule).
 func (s *State) checkReplace(c *matcher.Command) Hold {
+	if s.isBlocked(c) {
+		return Hold{Reason: matcher.ReasonRiskBlocked}
+	}
 	if s.passes(c) || c.Price == 0 {
 		if s.spot && s.knownAccount(c.Account) && s.knownSymbol(c.Symbol) && c.Side == 0 {
 			// Which balance to hold is the side's: a replace must say it.

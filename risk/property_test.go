@@ -96,6 +96,9 @@ func (g *gen) next() matcher.Command {
 		c.Seq, c.TimeNs = g.seq, g.seq
 	case p < 42:
 		c = matcher.Command{Seq: g.seq, TimeNs: g.seq, Kind: matcher.KindEndOfDay}
+	case p < 44:
+		c, _ = matcher.AccountBlock{Account: c.Account, Unblock: r.IntN(3) > 0}.Command()
+		c.Seq, c.TimeNs = g.seq, g.seq
 	default:
 		c.Kind, c.Side, c.Type = matcher.KindNew, matcher.Side(1+r.IntN(2)), matcher.Limit
 		c.TIF = []matcher.TIF{matcher.Day, matcher.Day, matcher.GTC, matcher.IOC, matcher.FOK}[r.IntN(5)]
@@ -206,7 +209,8 @@ func TestSpotPropertyBalancesNeverNegativeAndConserved(t *testing.T) {
 		// Every kind of refusal happened, so the invariants were held
 		// against all of them.
 		for _, r := range []matcher.Reason{matcher.ReasonRiskOrderQty, matcher.ReasonRiskNotional, matcher.ReasonRiskOpenOrders,
-			matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskNoProtection, matcher.ReasonRiskFundsRefused} {
+			matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskNoProtection, matcher.ReasonRiskFundsRefused,
+			matcher.ReasonRiskBlocked} {
 			if refused[r] == 0 && seed == 1 {
 				t.Errorf("seed %d: no refusal %v in the stream: %v", seed, r, refused)
 			}

@@ -128,6 +128,12 @@ type State struct {
 	depositsChecked []int64
 	depositsApplied []atomic.Int64
 
+	// The operator's kill switch, per account: as Check has passed the
+	// block records (its goroutine only), and as the settle half has
+	// (its snapshot's).
+	blocked        []bool
+	blockedSettled []atomic.Bool
+
 	orders  map[int64]*order // settle: working orders by order id
 	free    []*order         // settle: recycled records
 	cur     current          // settle: the command between Apply and Done
@@ -169,6 +175,8 @@ func New(cfg Config) (*State, error) {
 	s.pending = make([]int64, len(s.cells))
 	s.depositsChecked = make([]int64, cfg.Accounts+1)
 	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
+	s.blocked = make([]bool, cfg.Accounts+1)
+	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
 	s.orders = make(map[int64]*order, 1024)
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil

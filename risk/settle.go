@@ -60,6 +60,8 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 		s.cur.symbol = cmd.Symbol
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		s.applyFunds(cmd, h)
+	case matcher.KindBlock, matcher.KindUnblock:
+		s.blockedSettled[cmd.Account].Store(cmd.Kind == matcher.KindBlock)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 //	    (cash, open orders, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
 //	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
+//	u32 b | b × (ascending) u32 account blocked by the operator
 //
 // It is the settle half's state: take it when the settle half has passed
 // the checkpoint and Check has nothing pending that it has not (the node
@@ -53,6 +54,16 @@ func (s *State) Snapshot(dst []byte) []byte {
 		dst = append(dst, byte(o.side))
 		dst = le.AppendUint64(dst, uint64(o.unit))
 		dst = le.AppendUint64(dst, uint64(o.leaves))
+	}
+	var blocked []uint32
+	for a := range s.blockedSettled {
+		if s.blockedSettled[a].Load() {
+			blocked = append(blocked, uint32(a))
+		}
+	}
+	dst = le.AppendUint32(dst, uint32(len(blocked)))
+	for _, a := range blocked {
+		dst = le.AppendUint32(dst, a)
 	}
 	return dst
 }
@@ -105,6 +116,18 @@ func (s *State) Restore(b []byte) error {
 		}
 		fresh.orders[id] = o
 	}
+	nb := int(r.u32())
+	for range nb {
+		a := r.u32()
+		if r.err != nil {
+			break
+		}
+		if !fresh.knownAccount(a) {
+			return fmt.Errorf("risk snapshot: blocked account %d is not 1 to %d", a, fresh.cfg.Accounts)
+		}
+		fresh.blocked[a] = true
+		fresh.blockedSettled[a].Store(true)
+	}
 	switch {
 	case r.err != nil:
 		return r.err
@@ -113,6 +136,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
+	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	return nil
 }
 
@@ -141,6 +165,7 @@ type Balance struct {
 	Cash       int64   // total cash, in cash units
 	CashHeld   int64   // held by working buys
 	OpenOrders int64   // working orders
+	Blocked    bool    // by the operator's kill switch
 	Inv        []int64 // total inventory by symbol id - 1, in lots
 	InvHeld    []int64 // held by working sells
 }
@@ -155,6 +180,7 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}
 	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].total.Load(), s.cells[s.cashCell(a)].held.Load()
 	b.OpenOrders = s.cells[s.openCell(a)].held.Load()
+	b.Blocked = s.blockedSettled[a].Load()
 	for y := range s.cfg.Symbols {
 		c := &s.cells[s.invCell(a, uint32(y+1))]
 		b.Inv[y], b.InvHeld[y] = c.total.Load(), c.held.Load()

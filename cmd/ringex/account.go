@@ -22,6 +22,7 @@ import (
 
 const accountUsage = `Usage: ringex account deposit|withdraw [--admin host:port] [--token T] COMPID ASSET AMOUNT
        ringex account show [--admin host:port] [--token T] COMPID
+       ringex account block|unblock [--admin host:port] [--token T] COMPID
 
 Moves a broker's balances at the node at --admin (risk.mode "spot"): ASSET is
 "cash" (AMOUNT a decimal of the quote asset, whole risk.cashUnit) or a symbol
@@ -29,7 +30,10 @@ Moves a broker's balances at the node at --admin (risk.mode "spot"): ASSET is
 like an order: journaled, replicated and replayed; a withdrawal of more than
 is free (not held by working orders) is refused. Prints the node's answer
 ("ok deposit at sequence N"). show prints the broker's cash, inventory and
-what its working orders hold.
+what its working orders hold. block is the kill switch (risk.mode "limits" or
+"spot"): the broker's new orders and replaces are refused from then on, and
+every working order of it, GTC included, is cancelled; unblock lets it trade
+again.
 `
 
 // accountLine splits what follows "account" on the admin line into the
@@ -47,6 +51,16 @@ func accountLine(rest string) (token string, args []string) {
 
 // answerAccount runs an account command on n and answers with one line.
 func answerAccount(c net.Conn, n *node.Node, args []string) {
+	if len(args) == 2 && (args[0] == "block" || args[0] == "unblock") {
+		log.Printf("ringex: account %s requested on the admin endpoint by %s", strings.Join(args, " "), c.RemoteAddr())
+		seq, err := n.Block(args[1], args[0] == "unblock")
+		if err != nil {
+			fmt.Fprintf(c, "error %v\n", err)
+			return
+		}
+		fmt.Fprintf(c, "ok %s at sequence %d\n", args[0], seq)
+		return
+	}
 	if len(args) >= 2 && args[0] == "show" {
 		s, err := n.AccountShow(args[1])
 		if err != nil {
@@ -57,7 +71,7 @@ func answerAccount(c net.Conn, n *node.Node, args []string) {
 		return
 	}
 	if len(args) != 4 || (args[0] != "deposit" && args[0] != "withdraw") {
-		fmt.Fprintf(c, "error account %q: want deposit|withdraw COMPID ASSET AMOUNT, or show COMPID\n", strings.Join(args, " "))
+		fmt.Fprintf(c, "error account %q: want deposit|withdraw COMPID ASSET AMOUNT, or show|block|unblock COMPID\n", strings.Join(args, " "))
 		return
 	}
 	log.Printf("ringex: account %s requested on the admin endpoint by %s", strings.Join(args, " "), c.RemoteAddr())
@@ -82,9 +96,9 @@ func accountMain(args []string, stdout, stderr io.Writer) int {
 	if code, stop := exitCode(parseFlags(fs, args, true, stdout, stderr)); stop {
 		return code
 	}
-	want := map[string]int{"deposit": 3, "withdraw": 3, "show": 1}[verb]
+	want := map[string]int{"deposit": 3, "withdraw": 3, "show": 1, "block": 1, "unblock": 1}[verb]
 	if want == 0 || fs.NArg() != want {
-		code, _ := exitCode(usageError(fs, "want deposit|withdraw COMPID ASSET AMOUNT, or show COMPID; got %q", strings.Join(append([]string{verb}, fs.Args()...), " ")))
+		code, _ := exitCode(usageError(fs, "want deposit|withdraw COMPID ASSET AMOUNT, or show|block|unblock COMPID; got %q", strings.Join(append([]string{verb}, fs.Args()...), " ")))
 		return code
 	}
 	if *token == "" {

@@ -45,6 +45,9 @@ func TestAccountCommands(t *testing.T) {
 		{[]string{"withdraw", "--token", "s3cret", "BROKER01", "cash", "0.50"}, 0, "ok withdraw at sequence"},
 		{[]string{"show", "--token", "s3cret", "BROKER01"}, 0, "openOrders 0 cash 100.00 held 0.00 AAPL 7 held 0"},
 		{[]string{"show", "--token", "s3cret", "NOBODY"}, 1, "no session"},
+		{[]string{"block", "--token", "s3cret", "BROKER01"}, 0, "ok block at sequence"},
+		{[]string{"show", "--token", "s3cret", "BROKER01"}, 0, "blocked true"},
+		{[]string{"unblock", "--token", "s3cret", "BROKER01"}, 0, "ok unblock at sequence"},
 	}
 	for _, s := range steps {
 		code, out := run(s.args...)
