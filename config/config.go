@@ -179,6 +179,16 @@ type Ring struct {
 // Match holds the matching stage's settings.
 type Match struct {
 	Partitions int `json:"partitions"` // match goroutines; symbol id % partitions picks one
+	// STP is the venue's self-trade prevention; STPAccounts override it
+	// for the brokers they name.
+	STP         STP          `json:"stp"`
+	STPAccounts []AccountSTP `json:"stpAccounts"`
+}
+
+// AccountSTP is one broker's self-trade prevention mode.
+type AccountSTP struct {
+	CompID string `json:"compID"` // a fix.sessions[].targetCompID
+	Mode   STP    `json:"mode"`
 }
 
 // Default returns the embedded default configuration.
@@ -279,6 +289,13 @@ func (c *Config) Check() error {
 	}
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
+	}
+	stpSeen := map[string]bool{}
+	for i, a := range c.Match.STPAccounts {
+		if !seen[a.CompID] || stpSeen[a.CompID] {
+			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID, or repeated", i, a.CompID)
+		}
+		stpSeen[a.CompID] = true
 	}
 	if _, _, err := ParseEndUTC(c.TradingDay.EndUTC); err != nil {
 		return err

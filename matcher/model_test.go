@@ -12,6 +12,7 @@ import (
 type refModel struct {
 	specs  map[uint32]SymbolSpec
 	stp    STPMode
+	stpBy  map[uint32]STPMode
 	maxOrd int
 	window int
 	lastPx map[uint32]int64
@@ -47,13 +48,16 @@ type refHist struct {
 }
 
 func newRefModel(cfg Config) *refModel {
-	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP,
+	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP, stpBy: map[uint32]STPMode{},
 		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow, seq: math.MinInt64}
 	if m.maxOrd == 0 {
 		m.maxOrd = DefaultMaxOrders
 	}
 	if m.window == 0 {
 		m.window = DefaultClOrdIDWindow
+	}
+	for _, a := range cfg.AccountSTP {
+		m.stpBy[a.Account] = a.Mode
 	}
 	for _, s := range cfg.Symbols {
 		m.specs[s.ID] = s
@@ -307,13 +311,17 @@ func (m *refModel) match(o *refOrder) bool {
 		if r == nil || !crosses(r.price) {
 			break
 		}
-		if m.stp != STPNone && r.acct == o.acct {
-			if m.stp == STPCancelResting || m.stp == STPCancelBoth {
+		stp := m.stp
+		if s, ok := m.stpBy[o.acct]; ok {
+			stp = s
+		}
+		if stp != STPNone && r.acct == o.acct {
+			if stp == STPCancelResting || stp == STPCancelBoth {
 				r.leaves = 0
 				m.emit(EvCancelled, ReasonSelfTrade, r)
 				m.finish(r, ReasonSelfTrade)
 			}
-			if m.stp == STPCancelResting {
+			if stp == STPCancelResting {
 				continue
 			}
 			return false

@@ -492,7 +492,15 @@ func EngineConfig(cfg config.Config) matcher.Config {
 	for i := range specs {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
-	return matcher.Config{Symbols: specs}
+	mc := matcher.Config{Symbols: specs, STP: stpMode(cfg.Match.STP)}
+	for _, a := range cfg.Match.STPAccounts {
+		for i, s := range cfg.FIX.Sessions {
+			if s.TargetCompID == a.CompID {
+				mc.AccountSTP = append(mc.AccountSTP, matcher.AccountSTP{Account: uint32(i + 1), Mode: stpMode(a.Mode)})
+			}
+		}
+	}
+	return mc
 }
 
 func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {

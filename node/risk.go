@@ -376,3 +376,16 @@ func (n *Node) riskState() *risk.State {
 	}
 	return n.risk.state
 }
+
+// stpMode is the matcher's self-trade prevention mode for a config's.
+func stpMode(s config.STP) matcher.STPMode {
+	switch s {
+	case config.STPCancelOldest:
+		return matcher.STPCancelResting
+	case config.STPCancelNewest:
+		return matcher.STPCancelIncoming
+	case config.STPCancelBoth:
+		return matcher.STPCancelBoth
+	}
+	return matcher.STPNone
+}

@@ -174,3 +174,31 @@ func TestKillSwitchOverFIX(t *testing.T) {
 	}
 	rests(t, b1, "unblocked", "N3", "AAPL", "1", "1", "10.00")
 }
+
+// Self-trade prevention per broker over real FIX: BROKER01's
+// cancelNewest cancels its own crossing buy; BROKER02, on the venue's
+// "none", trades with itself.
+func TestSelfTradePreventionPerAccountOverFIX(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
+	cfg.Match.STPAccounts = []config.AccountSTP{{CompID: "BROKER01", Mode: config.STPCancelNewest}}
+	n := startCfg(t, cfg)
+	defer n.Stop()
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+
+	rests(t, b1, "BROKER01 ask", "A1", "AAPL", "2", "5", "10.00")
+	b1.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "BROKER01 buy new", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})
+	got := expect(t, "BROKER01 buy cancelled", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "B1", tag.CumQty: "0"})
+	if !strings.Contains(got[tag.Text], "self-trade") {
+		t.Errorf("cancel Text %q does not say self-trade prevention", got[tag.Text])
+	}
+
+	rests(t, b2, "BROKER02 ask", "A2", "MSFT", "2", "5", "10.00")
+	b2.Send("D", tag.ClOrdID, "B2", tag.Symbol, "MSFT", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "BROKER02 buy new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"})
+	expect(t, "BROKER02 trades with itself", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "5"})
+}
