@@ -1,7 +1,11 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"math/rand/v2"
 	"testing"
 
@@ -71,6 +75,17 @@ func TestVerifyRiskJournal(t *testing.T) {
 	}
 }
 
+func writeConfig(t *testing.T, path string, cfg config.Config) {
+	t.Helper()
+	b, err := json.Marshal(cfg)
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func riskTestCommand(r *rand.Rand, i int) matcher.Command {
 	a := 1 + uint32(r.IntN(4))
 	sym := 1 + uint32(r.IntN(2))
@@ -91,4 +106,58 @@ func riskTestCommand(r *rand.Rand, i int) matcher.Command {
 		Type: matcher.Limit, TIF: matcher.GTC, Qty: 1 + r.Int64N(10), Price: 95 + r.Int64N(10)}
 	c.ClOrdID, _ = matcher.MakeClOrdID(fmt.Sprintf("r%d", i))
 	return c
+}
+
+// TestReplayAccount: `ringex replay account` shows a broker's balances
+// and holds at a moment (after a seq), and at the end, as the node had
+// them.
+func TestReplayAccount(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discardEvents{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSubmit := func(c matcher.Command) {
+		if err := n.Submit(&c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dep, _ := matcher.Funds{Account: 1, Amount: 100_000}.Command() // 1000.00
+	mustSubmit(dep)
+	inv, _ := matcher.Funds{Account: 2, Symbol: 1, Amount: 50}.Command()
+	mustSubmit(inv)
+	buy := matcher.Command{Kind: matcher.KindNew, Account: 1, Symbol: 1, Side: matcher.Buy, Type: matcher.Limit, TIF: matcher.GTC, Qty: 10, Price: 5000}
+	buy.ClOrdID, _ = matcher.MakeClOrdID("b1")
+	mustSubmit(buy) // holds 500.00
+	sell := matcher.Command{Kind: matcher.KindNew, Account: 2, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit, TIF: matcher.Day, Qty: 4, Price: 4900}
+	sell.ClOrdID, _ = matcher.MakeClOrdID("s1")
+	mustSubmit(sell) // trades 4 at 50.00
+	if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil { // waits for the publish stage
+		t.Fatal(err)
+	}
+	live, _ := n.AccountShow("BROKER01")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	f := t.TempDir() + "/cfg.json"
+	writeConfig(t, f, cfg)
+	for _, tc := range []struct{ at, want string }{
+		{"1", "BROKER01 after seq 1 "},
+		{"1", "open orders 0, cash 1000.00 held 0.00"},
+		{"3", "open orders 1, cash 1000.00 held 500.00"},
+		{"", "open orders 1, cash 800.01 held 300.00, AAPL 4 held 0"},
+	} {
+		args := []string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", "BROKER01"}
+		if tc.at != "" {
+			args = append(args, "--at", tc.at)
+		}
+		var out, errOut bytes.Buffer
+		code := Main(args, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("replay account --at %q: exit %d, %q %q; want %q", tc.at, code, out.String(), errOut.String(), tc.want)
+		}
+	}
+	t.Logf("live: %s", live)
 }

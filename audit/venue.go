@@ -21,6 +21,7 @@ type Venue struct {
 	Partitions int      // match partitions of the node that wrote the journal
 	engine     matcher.Config
 	risk       *risk.Config      // nil: the venue has no risk stage
+	cash       gateway.Scale     // risk.cashUnit (spot)
 	bound      map[uint32]string // the journal's account bindings (accounts.go)
 }
 
@@ -38,6 +39,12 @@ func VenueOf(cfg config.Config) (*Venue, error) {
 		return nil, err
 	} else if ok {
 		v.risk = &rc
+		v.cash = gateway.ScaleOf(1)
+		if cfg.Risk.CashUnit != "" {
+			if v.cash, err = gateway.ParseScale(cfg.Risk.CashUnit); err != nil {
+				return nil, fmt.Errorf("config: risk.cashUnit: %w", err)
+			}
+		}
 	}
 	for _, s := range cfg.Symbols {
 		tick, err := gateway.ParseScale(s.TickSize)
