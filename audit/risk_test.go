@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/ringex/ringex/config"
@@ -133,7 +133,7 @@ func TestReplayAccount(t *testing.T) {
 	mustSubmit(buy) // holds 500.00
 	sell := matcher.Command{Kind: matcher.KindNew, Account: 2, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit, TIF: matcher.Day, Qty: 4, Price: 4900}
 	sell.ClOrdID, _ = matcher.MakeClOrdID("s1")
-	mustSubmit(sell) // trades 4 at 50.00
+	mustSubmit(sell)                                                      // trades 4 at 50.00
 	if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil { // waits for the publish stage
 		t.Fatal(err)
 	}
