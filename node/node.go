@@ -1,7 +1,7 @@
 // Package node is the composition root: the one place where the stages of a
 // running exchange are wired. It opens the journal and rebuilds the books by
-// replaying it, builds the ring {journal, replicate, match ×P side by side} →
-// publish (buildPipeline says why match may run beside the journal), and
+// replaying it, builds the ring [risk →] {journal, replicate, match ×P side
+// by side} → publish (buildPipeline says why match may run beside the journal), and
 // opens the FIX gateway in front of it. Tests start a whole
 // exchange in-process through Start, or through Run, the supervisor
 // `ringex serve` runs, which starts a replicated node again in place when
@@ -13,7 +13,9 @@
 // partition.go holds a match partition's spill store; checkpoint.go the
 // checkpoints, their hashes and snapshots; accounts.go binds each
 // account to its session's CompID in the journal; endofday.go the trading day;
-// latency.go the latency log line. Failover: replicate.go ships to and
+// latency.go the latency log line; risk.go the risk stage (with
+// risk.mode limits or spot), its settle step, and the operator's funds
+// and kill switch. Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
