@@ -1,14 +1,17 @@
 package node_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
 
@@ -201,4 +204,45 @@ func TestSelfTradePreventionPerAccountOverFIX(t *testing.T) {
 	b2.Send("D", tag.ClOrdID, "B2", tag.Symbol, "MSFT", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
 	expect(t, "BROKER02 buy new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"})
 	expect(t, "BROKER02 trades with itself", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "5"})
+}
+
+// A standby with risk follows its primary to the same state: balances,
+// holds and refusals are decided again from the stream and reach the
+// primary's state hash (which covers the risk state) and balances.
+func TestRiskStandbyReachesPrimaryState(t *testing.T) {
+	dirP, dirS := t.TempDir(), t.TempDir()
+	var logP, logS logLines
+	spot := func(cfg config.Config) config.Config {
+		cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01", Limits: config.RiskLimits{MaxOpenOrders: 40}}
+		return cfg
+	}
+	p, _ := startRepl(t, spot(replCfg(dirP, "primary", "")), &logP)
+	s, _ := startRepl(t, spot(replCfg(dirS, "standby", p.ReplicationAddr().String())), &logS)
+	for _, a := range []string{"BROKER01", "BROKER02", "BROKER03"} {
+		mustFunds(t, p, false, a, "cash", "5")
+		for _, sym := range []string{"MSFT", "GOOG", "AMZN"} {
+			mustFunds(t, p, false, a, sym, "40")
+		}
+	}
+	for i := range 300 {
+		side := matcher.Buy
+		if i%2 == 1 {
+			side = matcher.Sell
+		}
+		if err := p.Submit(order(uint32(1+i%3), fmt.Sprintf("R%d", i), side, int64(1+i%5), int64(1+i%7))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "standby has everything", func() bool { return lastSeq(p) >= 300 && lastSeq(s) == lastSeq(p) })
+	time.Sleep(100 * time.Millisecond) // let the standby's pipeline apply the last frame
+	showP, _ := p.AccountShow("BROKER01")
+	hp := hashOf(t, p)
+	showS, _ := s.AccountShow("BROKER01")
+	if hs := hashOf(t, s); hs != hp {
+		t.Fatalf("standby state hash %016x, primary %016x", hs, hp)
+	}
+	if showP != showS {
+		t.Fatalf("primary %q, standby %q", showP, showS)
+	}
+	t.Log(showP)
 }
