@@ -120,7 +120,7 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		s := n.ring.Slot(seq)
 		exact := r.state.Exact(s.cmd.Account) // before the Check it vouches for
 		hold := r.state.Check(&s.cmd)
-		if risk.ViewDependent(hold.Reason) && !exact && r.settled.Load() < seq-1 {
+		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) && r.settled.Load() < seq-1 {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}

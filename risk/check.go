@@ -74,6 +74,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 		h.Open = 1
 	}
 	s.pending[open]++
+	s.pending[s.sideCell(c.Account, c.Side)]++
 	return h
 }
 

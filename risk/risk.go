@@ -119,7 +119,7 @@ type State struct {
 	cfg     Config
 	spot    bool
 	limits  []Limits // by account id
-	stride  int      // cells per account: cash, open orders, one per symbol
+	stride  int      // cells per account: cash, open orders, open sells, open buys, one per symbol
 	cells   []cell
 	pending []int64 // Check's reservations ever, per cell; Check's goroutine only
 
@@ -163,7 +163,7 @@ func New(cfg Config) (*State, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 2 + len(cfg.Symbols)}
+	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 4 + len(cfg.Symbols)}
 	s.limits = make([]Limits, cfg.Accounts+1)
 	for a := range s.limits {
 		s.limits[a] = cfg.Default
@@ -187,7 +187,16 @@ func (s *State) Mode() Mode { return s.cfg.Mode }
 
 func (s *State) cashCell(a uint32) int        { return int(a) * s.stride }
 func (s *State) openCell(a uint32) int        { return int(a)*s.stride + 1 }
-func (s *State) invCell(a, symbol uint32) int { return int(a)*s.stride + 1 + int(symbol) }
+func (s *State) invCell(a, symbol uint32) int { return int(a)*s.stride + 3 + int(symbol) }
+
+// sideCell counts the account's open orders of side (held: the count, as
+// the open orders cell does): a sell can bring cash in, a buy inventory.
+func (s *State) sideCell(a uint32, side matcher.Side) int {
+	if side == matcher.Sell {
+		return int(a)*s.stride + 2
+	}
+	return int(a)*s.stride + 3
+}
 
 func (s *State) knownAccount(a uint32) bool { return a >= 1 && int(a) <= s.cfg.Accounts }
 func (s *State) knownSymbol(y uint32) bool  { return y >= 1 && int(y) <= len(s.cfg.Symbols) }
@@ -226,6 +235,45 @@ func (s *State) Exact(a uint32) bool {
 	c := &s.cells[s.openCell(a)]
 	return s.pending[s.openCell(a)] == c.applied.Load() && c.held.Load() == 0 &&
 		s.depositsChecked[a] == s.depositsApplied[a].Load()
+}
+
+// Final reports whether Check's refusal r of c stands whatever the
+// settle half still has to do: cash (or inventory) is refused, the account
+// has no order working or in flight that could bring cash in (a sell; for
+// inventory, a buy) and no deposit in flight, and it needs more than its
+// whole settled total, which from then on can only go down. Call it on
+// Check's goroutine, after the Check; it may be later than the Check, since
+// what it reads can only have moved towards the exact state. Hot path.
+func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
+	a := c.Account
+	if !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+		return false
+	}
+	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
+	switch {
+	case r == matcher.ReasonRiskCash:
+		need = notional(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
+		total, bringer = s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+	case r == matcher.ReasonRiskInventory:
+		total, bringer = s.cells[s.invCell(a, c.Symbol)].total.Load(), matcher.Buy
+	case r == matcher.ReasonRiskFundsRefused && c.Kind == matcher.KindWithdraw:
+		f, ok := matcher.FundsOf(c)
+		if !ok || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
+			return true // refused for what it is, not for a balance
+		}
+		need, total, bringer = f.Amount, s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+		if f.Symbol != 0 {
+			total, bringer = s.cells[s.invCell(a, f.Symbol)].total.Load(), matcher.Buy
+		}
+	default:
+		return false
+	}
+	i := s.sideCell(a, bringer)
+	cl := &s.cells[i]
+	if s.pending[i] != cl.applied.Load() || cl.held.Load() != 0 {
+		return false // an order that may bring some in is working or in flight
+	}
+	return need > total
 }
 
 // ViewDependent reports whether a refusal with r depends on balances or

@@ -53,6 +53,7 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 	case matcher.KindNew, matcher.KindReplace:
 		if h.Open != 0 {
 			s.reserve(s.openCell(cmd.Account), 1)
+			s.reserve(s.sideCell(cmd.Account, cmd.Side), 1)
 		}
 		s.reserveHold(cmd.Account, cmd.Symbol, h)
 		s.cur.newOK = cmd.Kind == matcher.KindNew && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
@@ -83,6 +84,13 @@ func (s *State) releaseHold(a, symbol uint32, h Hold) {
 	}
 	if h.Open != 0 {
 		s.release(s.openCell(a), 1)
+	}
+}
+
+// releaseSide ends the count of a new order's side that h counted.
+func (s *State) releaseSide(a uint32, side matcher.Side, h Hold) {
+	if h.Open != 0 {
+		s.release(s.sideCell(a, side), 1)
 	}
 }
 
@@ -123,6 +131,7 @@ func (s *State) Event(ev *matcher.Event) {
 		if s.cur.newOK && ev.Seq == s.cur.cmd.Seq {
 			s.cur.newOK = false
 			s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+			s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
 		}
 	case matcher.EvFill:
 		if o := s.orders[ev.OrderID]; o != nil {
@@ -153,6 +162,9 @@ func (s *State) Event(ev *matcher.Event) {
 func (s *State) Done() {
 	if s.cur.newOK || s.cur.repOK {
 		s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+	}
+	if s.cur.newOK {
+		s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
 	}
 	s.cur = current{}
 }
@@ -236,6 +248,7 @@ func (s *State) end(id int64, o *order) {
 		}
 	}
 	s.release(s.openCell(o.account), 1)
+	s.release(s.sideCell(o.account, o.side), 1)
 	delete(s.orders, id)
 	s.free = append(s.free, o)
 }
