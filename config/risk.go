@@ -15,6 +15,9 @@ type Risk struct {
 	Limits RiskLimits `json:"limits"`
 	// Accounts replace Limits for the brokers they name.
 	Accounts []RiskAccount `json:"accounts"`
+	// FeeBps is the fee on each fill in basis points of its notional,
+	// paid by both sides to the venue's fee account (mode "spot"); 0: none.
+	FeeBps int64 `json:"feeBps"`
 	// Protection gives a symbol the price a market buy holds cash at and
 	// trades no worse than; without one, a market buy in mode "spot" is
 	// refused.
@@ -56,6 +59,9 @@ func (r *Risk) check(c *Config) error {
 	}
 	if r.Mode == RiskModeSpot && r.CashUnit == "" {
 		return fmt.Errorf("risk.cashUnit is required with risk.mode \"spot\"")
+	}
+	if r.FeeBps < 0 || r.FeeBps > 10000 {
+		return fmt.Errorf("risk.feeBps %d: want 0 to 10000", r.FeeBps)
 	}
 	if err := r.Limits.check("risk.limits"); err != nil {
 		return err

@@ -35,7 +35,7 @@ func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 	if r.Mode == config.RiskModeNone {
 		return rc, false, nil
 	}
-	rc = risk.Config{Mode: risk.ModeLimits, Accounts: len(cfg.FIX.Sessions), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}}
+	rc = risk.Config{Mode: risk.ModeLimits, Accounts: len(cfg.FIX.Sessions), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps}
 	if r.Mode == config.RiskModeSpot {
 		rc.Mode = risk.ModeSpot
 	}

@@ -68,7 +68,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 	h := Hold{Open: 1}
 	if s.spot {
 		var r matcher.Reason
-		if h, r = s.reserveFor(c, value); r != matcher.ReasonNone {
+		if h, r = s.reserveFor(c); r != matcher.ReasonNone {
 			return Hold{Reason: r}
 		}
 		h.Open = 1
@@ -78,11 +78,13 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 	return h
 }
 
-// reserveFor reserves what order or replace c holds in spot mode: value
-// in cash for a buy, its quantity of the symbol for a sell.
-func (s *State) reserveFor(c *matcher.Command, value int64) (Hold, matcher.Reason) {
+// reserveFor reserves what order or replace c holds in spot mode: for a
+// buy, quantity × price and the fee in cash (buyHold); for a sell, its
+// quantity of the symbol.
+func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 	if c.Side == matcher.Buy {
 		i := s.cashCell(c.Account)
+		value := s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
 		switch {
 		case c.Price == 0:
 			return Hold{}, matcher.ReasonRiskNoProtection
@@ -124,7 +126,7 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 	case !s.spot:
 		return Hold{}
 	}
-	h, r := s.reserveFor(c, value)
+	h, r := s.reserveFor(c)
 	if r != matcher.ReasonNone {
 		return Hold{Reason: r}
 	}

@@ -14,6 +14,7 @@ import (
 // decisions and the same balances after every command.
 type refRisk struct {
 	cfg     Config
+	fees    int64
 	cash    map[uint32]int64
 	inv     map[[2]uint32]int64
 	orders  map[int64]*refOrder
@@ -127,6 +128,7 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 	}
 	l := m.limits(a)
 	value := c.Qty * px * m.cfg.Symbols[y-1].CashPerTickLot
+	hold := c.Qty * m.unit(px, m.cfg.Symbols[y-1].CashPerTickLot)
 	switch {
 	case l.MaxOrderQty > 0 && c.Qty > l.MaxOrderQty:
 		return matcher.ReasonRiskOrderQty, px
@@ -138,12 +140,19 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 		return matcher.ReasonNone, px
 	case c.Side == matcher.Buy && px == 0:
 		return matcher.ReasonRiskNoProtection, px
-	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < value:
+	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < hold:
 		return matcher.ReasonRiskCash, px
 	case c.Side == matcher.Sell && m.inv[[2]uint32{a, y}]-m.heldInv(a, y) < c.Qty:
 		return matcher.ReasonRiskInventory, px
 	}
 	return matcher.ReasonNone, px
+}
+
+// unit is what a buy holds per lot at px: the price, and the fee on it
+// rounded up.
+func (m *refRisk) unit(px, cpl int64) int64 {
+	v := px * cpl
+	return v + (v*m.cfg.FeeBps+9999)/10000
 }
 
 // apply moves the model on by c, accepted or not, and its events.
@@ -177,19 +186,23 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	case ev.Type == matcher.EvAccepted && c.Kind == matcher.KindNew && m.known(c.Account, c.Symbol):
 		o = &refOrder{acct: ev.Account, sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty}
 		if m.spot() && ev.Side == matcher.Buy {
-			o.unit = px * m.cfg.Symbols[ev.Symbol-1].CashPerTickLot
+			o.unit = m.unit(px, m.cfg.Symbols[ev.Symbol-1].CashPerTickLot)
 		}
 		m.orders[ev.OrderID] = o
 	case o == nil:
 	case ev.Type == matcher.EvFill:
 		cost := ev.LastQty * ev.LastPx * m.cfg.Symbols[o.sym-1].CashPerTickLot
+		fee := cost * m.cfg.FeeBps / 10000
 		key := [2]uint32{o.acct, o.sym}
 		if m.spot() && o.side == matcher.Buy {
-			m.cash[o.acct] -= cost
+			m.cash[o.acct] -= cost + fee
 			m.inv[key] += ev.LastQty
 		} else if m.spot() {
-			m.cash[o.acct] += cost
+			m.cash[o.acct] += cost - fee
 			m.inv[key] -= ev.LastQty
+		}
+		if m.spot() {
+			m.fees += fee
 		}
 		if o.leaves -= ev.LastQty; o.leaves == 0 {
 			delete(m.orders, ev.OrderID)
@@ -197,7 +210,7 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	case ev.Type == matcher.EvReplaced:
 		o.leaves = ev.LeavesQty
 		if m.spot() && o.side == matcher.Buy {
-			o.unit = ev.Price * m.cfg.Symbols[o.sym-1].CashPerTickLot
+			o.unit = m.unit(ev.Price, m.cfg.Symbols[o.sym-1].CashPerTickLot)
 		}
 	case ev.Type == matcher.EvCancelled, ev.Type == matcher.EvExpired:
 		delete(m.orders, ev.OrderID)
@@ -215,6 +228,11 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 			m := newRefRisk(cfg)
 			engines := testEngines(t, 1+int(seed%2), matcher.STPMode(seed%4))
 			var evs []matcher.Event
+			defer func() {
+				if mode == ModeSpot && m.fees == 0 {
+					t.Errorf("seed %d: no fee collected: the test did not exercise fees", seed)
+				}
+			}()
 			for _, c := range stream(seed, 2500) {
 				want, px := m.decide(c)
 				var h Hold
@@ -223,6 +241,9 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 					t.Fatalf("seed %d mode %d seq %d %+v: decided %v, the model %v", seed, mode, c.Seq, c, h.Reason, want)
 				}
 				m.apply(c, want, px, evs)
+				if s.Fees() != m.fees {
+					t.Fatalf("seed %d seq %d: fees %d, the model %d", seed, c.Seq, s.Fees(), m.fees)
+				}
 				for a := uint32(1); a <= testAccounts; a++ {
 					b, _ := s.Balance(a)
 					if b.OpenOrders != m.open(a) || b.Blocked != m.blocked[a] {

@@ -20,6 +20,7 @@ func testConfig(mode Mode) Config {
 		Symbols: []Symbol{{CashPerTickLot: 1, ProtectionPrice: 120}, {CashPerTickLot: 2, ProtectionPrice: 115}, {CashPerTickLot: 5}},
 		Default: Limits{MaxOrderQty: 22, MaxOrderNotional: 6000, MaxOpenOrders: 6},
 		Account: map[uint32]Limits{4: {}}, // account 4 has no limits
+		FeeBps:  30,
 	}
 }
 
@@ -128,7 +129,10 @@ func stream(seed uint64, n int) []matcher.Command {
 func checkInvariants(t *testing.T, s *State, engines matcher.Partitions, at int64) {
 	t.Helper()
 	f := s.Funding()
-	cash, inv := int64(0), make([]int64, testSymbols)
+	cash, inv := s.Fees(), make([]int64, testSymbols) // the fees stay in the venue
+	if fc := &s.cells[s.cashCell(0)]; fc.held.Load() != 0 || fc.total.Load() < 0 || (!s.spot && fc.total.Load() != 0) {
+		t.Fatalf("seq %d: fee account total %d held %d", at, fc.total.Load(), fc.held.Load())
+	}
 	resting := 0
 	for _, e := range engines {
 		resting += e.RestingOrders()

@@ -3,6 +3,7 @@ package risk
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"sync/atomic"
 
 	"github.com/ringex/ringex/matcher"
@@ -38,6 +39,12 @@ type Config struct {
 	Symbols  []Symbol
 	Default  Limits
 	Account  map[uint32]Limits // overrides Default for an account
+	// FeeBps is the fee on each fill, in basis points of its notional,
+	// paid by both sides (spot): the buyer on top of the price, the seller
+	// out of the proceeds, rounded down; it goes to the venue's fee
+	// account (account 0). A buy holds it on top of quantity × price,
+	// rounded up per lot. 0: no fee.
+	FeeBps int64
 }
 
 // Bounds of a Config.
@@ -61,6 +68,9 @@ func (c *Config) Validate() error {
 		if s.ProtectionPrice < 0 || s.ProtectionPrice > matcher.MaxPriceTicks {
 			return fmt.Errorf("risk: symbol %d: protection price %d ticks (0 to %d)", i+1, s.ProtectionPrice, int64(matcher.MaxPriceTicks))
 		}
+	}
+	if c.FeeBps < 0 || c.FeeBps > 10000 {
+		return fmt.Errorf("risk: fee %d basis points (0 to 10000)", c.FeeBps)
 	}
 	for a, l := range c.Account {
 		if a == 0 || int(a) > c.Accounts {
@@ -252,7 +262,7 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
 	switch {
 	case r == matcher.ReasonRiskCash:
-		need = notional(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
+		need = s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
 		total, bringer = s.cells[s.cashCell(a)].total.Load(), matcher.Sell
 	case r == matcher.ReasonRiskInventory:
 		total, bringer = s.cells[s.invCell(a, c.Symbol)].total.Load(), matcher.Buy
@@ -275,6 +285,51 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	}
 	return need > total
 }
+
+// feeOf is the fee on a fill of notional cost: cost × FeeBps / 10000,
+// rounded down. Hot path.
+func (s *State) feeOf(cost int64) int64 {
+	if s.cfg.FeeBps == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(cost), uint64(s.cfg.FeeBps))
+	q, _ := bits.Div64(hi, lo, 10000)
+	return int64(q)
+}
+
+// holdUnit is the cash a buy holds per lot at px: the price and its fee,
+// rounded up, so that every fill's cost and fee fit in what it holds.
+func (s *State) holdUnit(px, cpl int64) int64 {
+	v := notional(1, px, cpl)
+	if s.cfg.FeeBps == 0 || v == math.MaxInt64 {
+		return v
+	}
+	hi, lo := bits.Mul64(uint64(v), uint64(s.cfg.FeeBps))
+	q, r := bits.Div64(hi, lo, 10000)
+	if r != 0 {
+		q++
+	}
+	if int64(q) > math.MaxInt64-v {
+		return math.MaxInt64
+	}
+	return v + int64(q)
+}
+
+// buyHold is what a buy of qty at px holds: qty × holdUnit, or MaxInt64
+// when that overflows.
+func (s *State) buyHold(qty, px, cpl int64) int64 {
+	u := s.holdUnit(px, cpl)
+	if qty <= 0 || px <= 0 {
+		return 0
+	}
+	if u > math.MaxInt64/qty {
+		return math.MaxInt64
+	}
+	return qty * u
+}
+
+// Fees is what the venue's fee account has collected.
+func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
 
 // ViewDependent reports whether a refusal with r depends on balances or
 // counts the settle half may still be changing; such a refusal is final

@@ -194,14 +194,18 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 		return
 	}
 	cost := notional(q, ev.LastPx, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
+	fee := s.feeOf(cost)
 	cash, inv := s.cashCell(o.account), s.invCell(o.account, o.symbol)
+	if fee != 0 {
+		s.move(s.cashCell(0), fee) // the venue's fee account
+	}
 	if o.side == matcher.Buy {
-		s.change(cash, -q*o.unit, -cost) // frees the gap between held and traded price
+		s.change(cash, -q*o.unit, -cost-fee) // frees the gap between held and traded price and fee
 		s.move(inv, q)
 		return
 	}
 	s.change(inv, -q, -q)
-	s.move(cash, cost)
+	s.move(cash, cost-fee)
 }
 
 // replaced moves the order's hold to its new terms, taken out of what
@@ -210,7 +214,7 @@ func (s *State) replaced(o *order, ev *matcher.Event) {
 	old := s.held(o)
 	o.leaves = ev.LeavesQty
 	if s.spot && o.side == matcher.Buy {
-		o.unit = notional(1, ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
+		o.unit = s.holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
 	}
 	if !s.cur.repOK || ev.Seq != s.cur.cmd.Seq {
 		return
