@@ -69,6 +69,12 @@ func kindName(k matcher.Kind) string {
 		return "block"
 	case matcher.KindUnblock:
 		return "unblock"
+	case matcher.KindRiskLimits:
+		return "risk_limits"
+	case matcher.KindRiskSymbol:
+		return "risk_symbol"
+	case matcher.KindRiskFee:
+		return "risk_fee"
 	}
 	if n := checkpointKindName(k); n != "" {
 		return n

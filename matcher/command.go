@@ -159,7 +159,7 @@ func (c *Command) Decode(b []byte) error {
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
-	if c.Kind < KindNew || c.Kind > KindUnblock {
+	if c.Kind < KindNew || c.Kind > KindRiskFee {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

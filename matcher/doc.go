@@ -80,8 +80,9 @@
 //     every binding, in its snapshot and its hash, and says nothing; one
 //     that would rebind a bound account, or a bound name, is ignored.
 //   - Funds and block records (KindDeposit, KindWithdraw, Funds in
-//     funds.go; KindBlock, KindUnblock, AccountBlock in block.go) are the
-//     risk stage's: no engine applies them (Route) and an engine given one
+//     funds.go; KindBlock, KindUnblock, AccountBlock in block.go) and the
+//     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
+//     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing.
 //
 // Mass cancels and checkpoint hashes are control records: their fields

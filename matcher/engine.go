@@ -267,9 +267,10 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyMassCancel(cmd)
 	case KindStatus:
 		e.applyStatus(cmd)
-	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock:
-		// markers for the node and for replay, funds and blocks for the
-		// risk stage;
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+		KindRiskLimits, KindRiskSymbol, KindRiskFee:
+		// markers for the node and for replay, and the risk stage's
+		// records (funds, blocks, rules);
 		// no state, no events
 	case KindEndOfDay:
 		e.applyEndOfDay()

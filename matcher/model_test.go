@@ -95,7 +95,7 @@ func (m *refModel) apply(c *Command) []Event {
 		m.massCancel(c)
 	case KindStatus:
 		m.status(c)
-	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw, KindBlock, KindUnblock:
+	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw, KindBlock, KindUnblock, KindRiskLimits, KindRiskSymbol, KindRiskFee:
 	case KindEndOfDay:
 		m.endOfDay()
 	default:

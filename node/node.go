@@ -119,6 +119,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	rules, err := n.riskRulesToJournal() // risk.go: before the ring starts
+	if err != nil {
+		n.journal.Close()
+		return nil, err
+	}
 	if err := n.buildPipeline(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -157,6 +162,15 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.endDayLeftOpen()
+	if !n.following.Load() {
+		if err := n.journalRiskRules(rules); err != nil {
+			n.ring.Close()
+			close(n.cpStop)
+			<-n.cpDone
+			n.journal.Close()
+			return nil, err
+		}
+	}
 	if n.gateway != nil {
 		err := n.bindAccounts(toBind)
 		if err == nil {

@@ -118,6 +118,10 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	if err != nil {
 		return err
 	}
+	rules, err := n.riskRulesToJournal()
+	if err != nil {
+		return err
+	}
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -143,6 +147,9 @@ func (n *Node) openGateway(plan resendPlan, last int64) error {
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()
 	if err := n.bindAccounts(toBind); err != nil {
+		return err
+	}
+	if err := n.journalRiskRules(rules); err != nil {
 		return err
 	}
 	how := "by the delivery marks of its last heartbeat"

@@ -26,10 +26,22 @@ import (
 	"github.com/ringex/ringex/risk"
 )
 
-// RiskConfig is the risk.Config of cfg, which the node and replay build
-// their risk state with; ok is false for mode "none".
-func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) { return riskConfig(cfg) }
+// RiskConfig is the risk.Config the node and replay build their risk
+// state with: cfg's mode, accounts and symbols, and no rules (limits,
+// protection prices, fee), which the journal's rule records put in force
+// in their place; ok is false for mode "none".
+func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
+	if rc, ok, err = riskConfig(cfg); err != nil || !ok {
+		return rc, ok, err
+	}
+	rc.Default, rc.Account, rc.FeeBps = risk.Limits{}, nil, 0
+	for i := range rc.Symbols {
+		rc.Symbols[i].ProtectionPrice = 0
+	}
+	return rc, true, nil
+}
 
+// riskConfig is the risk.Config of cfg with the rules cfg wants in force.
 func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 	r := cfg.Risk
 	if r.Mode == config.RiskModeNone {
@@ -86,13 +98,42 @@ func limitsOf(l config.RiskLimits) risk.Limits {
 	return risk.Limits{MaxOrderQty: l.MaxOrderQty, MaxOrderNotional: l.MaxOrderNotional, MaxOpenOrders: l.MaxOpenOrders}
 }
 
-// newRisk builds the node's risk state, or nil for mode "none".
+// newRisk builds the node's risk state, or nil for mode "none": with no
+// rules until the journal's rule records.
 func newRisk(cfg config.Config) (*risk.State, error) {
-	rc, ok, err := riskConfig(cfg)
+	rc, ok, err := RiskConfig(cfg)
 	if err != nil || !ok {
 		return nil, err
 	}
 	return risk.New(rc)
+}
+
+// riskRulesToJournal are the rule records that put the config's rules in
+// force where the journal's differ. Call it while nothing is in flight:
+// before the ring starts, or on a drained pipeline (a promotion).
+func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
+	if n.risk == nil {
+		return nil, nil
+	}
+	want, _, err := riskConfig(n.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return n.risk.state.RulesToJournal(want), nil
+}
+
+// journalRiskRules journals the rule records todo through the ring, before
+// FIX opens: every order is decided after the rules it is decided by.
+func (n *Node) journalRiskRules(todo []matcher.Command) error {
+	for i := range todo {
+		if _, err := n.submitSeq(&todo[i]); err != nil {
+			return fmt.Errorf("journal the risk rules: %w", err)
+		}
+	}
+	if len(todo) > 0 {
+		n.logf("ringex: risk rules of the config journaled: %d record(s) (limits, protection prices, fee that differ from those in force)", len(todo))
+	}
+	return nil
 }
 
 // riskStage is what the node keeps for its risk stage.

@@ -122,18 +122,22 @@ func TestRiskSpotRefusalsAndSettlementOverFIX(t *testing.T) {
 	before, _ := n.AccountShow("BROKER01")
 	wantShow(t, n, "BROKER01", "openOrders 3 cash 8495.00 held 5002.00 AAPL 15 held 0")
 
-	b1.Close()
-	b2.Close()
-	b3.Close()
+	before2, _ := n.AccountShow("BROKER02")
+	// A stop cancels nothing (the sessions are still logged on): the
+	// restart rebuilds every balance, hold and open order as it was.
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	b1.Close()
+	b2.Close()
+	b3.Close()
 	n = startCfg(t, cfg)
 	defer n.Stop()
 	after, _ := n.AccountShow("BROKER01")
-	// Cancel-on-disconnect took the Day orders when the sessions dropped.
-	wantShow(t, n, "BROKER01", "openOrders 0 cash 8495.00 held 0.00 AAPL 15 held 0")
-	t.Logf("before the stop: %s; after the restart: %s", before, after)
+	after2, _ := n.AccountShow("BROKER02")
+	if after != before || after2 != before2 {
+		t.Fatalf("before the stop: %q, %q; after the restart: %q, %q", before, before2, after, after2)
+	}
 	wantShow(t, n, "BROKER02", "openOrders 0 cash 1505.00 held 0.00 AAPL 35 held 0")
 }
 
@@ -245,4 +249,33 @@ func TestRiskStandbyReachesPrimaryState(t *testing.T) {
 		t.Fatalf("primary %q, standby %q", showP, showS)
 	}
 	t.Log(showP)
+}
+
+// The risk rules are journaled: a restart with a lower maxOrderQty
+// replays the orders accepted before under the limit they ran under (the
+// order that is now too large still works), and decides new orders by the
+// new one. Fails when replay takes the limits from the config.
+func TestRiskRulesAreJournaled(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01")
+	cfg.Snapshot = config.Snapshot{} // replay from the first record
+	cfg.Risk = config.Risk{Mode: config.RiskModeLimits, Limits: config.RiskLimits{MaxOrderQty: 10}}
+	n := startCfg(t, cfg)
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "G8", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "8", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "8 lots under maxOrderQty 10", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b1.Close()
+
+	cfg.Risk.Limits.MaxOrderQty = 5
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	wantShow(t, n, "BROKER01", "openOrders 1")
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	refused(t, b1, "8 lots over the new maxOrderQty 5", "N8", "AAPL", "1", "8", "2", "10.00", "3", "maxOrderQty")
+	b1.Send("F", tag.OrigClOrdID, "G8", tag.ClOrdID, "XG8", tag.Symbol, "AAPL", tag.Side, "1")
+	expect(t, "the old order still works: it cancels", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.OrigClOrdID: "G8"})
 }

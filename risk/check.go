@@ -19,6 +19,8 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 		return s.checkReplace(cmd)
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		return s.checkFunds(cmd)
+	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+		return s.checkRule(cmd)
 	case matcher.KindBlock, matcher.KindUnblock:
 		b, ok := matcher.BlockOf(cmd)
 		if !ok || !s.knownAccount(b.Account) {
@@ -52,7 +54,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 	}
 	sym := s.cfg.Symbols[c.Symbol-1]
 	if c.Type == matcher.Market && c.Side == matcher.Buy && c.Price == 0 {
-		c.Price = sym.ProtectionPrice
+		c.Price = s.protect[c.Symbol-1]
 	}
 	lim := &s.limits[c.Account]
 	value := notional(c.Qty, c.Price, sym.CashPerTickLot)

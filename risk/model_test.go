@@ -13,7 +13,7 @@ import (
 // cells. The property test runs it beside State and wants the same
 // decisions and the same balances after every command.
 type refRisk struct {
-	cfg     Config
+	cfg     Config // its rules change by the rule records
 	fees    int64
 	cash    map[uint32]int64
 	inv     map[[2]uint32]int64
@@ -26,9 +26,16 @@ type refOrder struct {
 	side      matcher.Side
 	unit      int64 // cash per lot a buy holds
 	leaves    int64
+	fee       int64 // basis points, as when it was accepted
 }
 
 func newRefRisk(cfg Config) *refRisk {
+	cfg.Symbols = append([]Symbol(nil), cfg.Symbols...)
+	acct := map[uint32]Limits{}
+	for a, l := range cfg.Account {
+		acct[a] = l
+	}
+	cfg.Account = acct
 	return &refRisk{cfg: cfg, cash: map[uint32]int64{}, inv: map[[2]uint32]int64{}, orders: map[int64]*refOrder{}, blocked: map[uint32]bool{}}
 }
 
@@ -90,6 +97,8 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 			return matcher.ReasonInvalidOrder, 0
 		}
 		return matcher.ReasonNone, 0
+	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+		return matcher.ReasonNone, 0 // the generator writes only valid ones
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		f, ok := matcher.FundsOf(&c)
 		if !ok || a < 1 || int(a) > m.cfg.Accounts || (f.Symbol != 0 && int(f.Symbol) > len(m.cfg.Symbols)) {
@@ -128,7 +137,7 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 	}
 	l := m.limits(a)
 	value := c.Qty * px * m.cfg.Symbols[y-1].CashPerTickLot
-	hold := c.Qty * m.unit(px, m.cfg.Symbols[y-1].CashPerTickLot)
+	hold := c.Qty * unitOf(px, m.cfg.Symbols[y-1].CashPerTickLot, m.cfg.FeeBps)
 	switch {
 	case l.MaxOrderQty > 0 && c.Qty > l.MaxOrderQty:
 		return matcher.ReasonRiskOrderQty, px
@@ -148,11 +157,11 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 	return matcher.ReasonNone, px
 }
 
-// unit is what a buy holds per lot at px: the price, and the fee on it
-// rounded up.
-func (m *refRisk) unit(px, cpl int64) int64 {
+// unit is what a buy holds per lot at px with a fee of bps: the price,
+// and the fee on it rounded up.
+func unitOf(px, cpl, bps int64) int64 {
 	v := px * cpl
-	return v + (v*m.cfg.FeeBps+9999)/10000
+	return v + (v*bps+9999)/10000
 }
 
 // apply moves the model on by c, accepted or not, and its events.
@@ -163,6 +172,15 @@ func (m *refRisk) apply(c matcher.Command, r matcher.Reason, px int64, evs []mat
 	switch c.Kind {
 	case matcher.KindBlock, matcher.KindUnblock:
 		m.blocked[c.Account] = c.Kind == matcher.KindBlock
+	case matcher.KindRiskLimits:
+		l, _ := matcher.RiskLimitsOf(&c)
+		m.cfg.Account[l.Account] = Limits{MaxOrderQty: l.MaxOrderQty, MaxOrderNotional: l.MaxOrderNotional, MaxOpenOrders: l.MaxOpenOrders}
+	case matcher.KindRiskSymbol:
+		r, _ := matcher.RiskSymbolOf(&c)
+		m.cfg.Symbols[r.Symbol-1].ProtectionPrice = r.ProtectionPrice
+	case matcher.KindRiskFee:
+		f, _ := matcher.RiskFeeOf(&c)
+		m.cfg.FeeBps = f.FeeBps
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		f, _ := matcher.FundsOf(&c)
 		amt := f.Amount
@@ -184,15 +202,15 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	o := m.orders[ev.OrderID]
 	switch {
 	case ev.Type == matcher.EvAccepted && c.Kind == matcher.KindNew && m.known(c.Account, c.Symbol):
-		o = &refOrder{acct: ev.Account, sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty}
+		o = &refOrder{acct: ev.Account, sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, fee: m.cfg.FeeBps}
 		if m.spot() && ev.Side == matcher.Buy {
-			o.unit = m.unit(px, m.cfg.Symbols[ev.Symbol-1].CashPerTickLot)
+			o.unit = unitOf(px, m.cfg.Symbols[ev.Symbol-1].CashPerTickLot, o.fee)
 		}
 		m.orders[ev.OrderID] = o
 	case o == nil:
 	case ev.Type == matcher.EvFill:
 		cost := ev.LastQty * ev.LastPx * m.cfg.Symbols[o.sym-1].CashPerTickLot
-		fee := cost * m.cfg.FeeBps / 10000
+		fee := cost * o.fee / 10000
 		key := [2]uint32{o.acct, o.sym}
 		if m.spot() && o.side == matcher.Buy {
 			m.cash[o.acct] -= cost + fee
@@ -210,7 +228,7 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	case ev.Type == matcher.EvReplaced:
 		o.leaves = ev.LeavesQty
 		if m.spot() && o.side == matcher.Buy {
-			o.unit = m.unit(ev.Price, m.cfg.Symbols[o.sym-1].CashPerTickLot)
+			o.unit = unitOf(ev.Price, m.cfg.Symbols[o.sym-1].CashPerTickLot, o.fee)
 		}
 	case ev.Type == matcher.EvCancelled, ev.Type == matcher.EvExpired:
 		delete(m.orders, ev.OrderID)

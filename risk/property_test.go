@@ -100,6 +100,17 @@ func (g *gen) next() matcher.Command {
 	case p < 44:
 		c, _ = matcher.AccountBlock{Account: c.Account, Unblock: r.IntN(3) > 0}.Command()
 		c.Seq, c.TimeNs = g.seq, g.seq
+	case p < 45:
+		// The rules change while orders work: limits, a protection price, the fee.
+		switch r.IntN(3) {
+		case 0:
+			c, _ = matcher.RiskLimits{Account: c.Account, MaxOrderQty: r.Int64N(30), MaxOrderNotional: r.Int64N(8000), MaxOpenOrders: r.Int64N(8)}.Command()
+		case 1:
+			c, _ = matcher.RiskSymbol{Symbol: c.Symbol, ProtectionPrice: r.Int64N(3) * 60}.Command()
+		default:
+			c, _ = matcher.RiskFee{FeeBps: r.Int64N(60)}.Command()
+		}
+		c.Seq, c.TimeNs = g.seq, g.seq
 	default:
 		c.Kind, c.Side, c.Type = matcher.KindNew, matcher.Side(1+r.IntN(2)), matcher.Limit
 		c.TIF = []matcher.TIF{matcher.Day, matcher.Day, matcher.GTC, matcher.IOC, matcher.FOK}[r.IntN(5)]
@@ -251,16 +262,23 @@ func TestSpotPropertyBalancesNeverNegativeAndConserved(t *testing.T) {
 	}
 }
 
+// In mode limits, no order is accepted while its account has its
+// maxOpenOrders (as in force then: the stream changes it) working.
 func TestLimitsPropertyOpenOrdersCounted(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
-		run(t, ModeLimits, stream(seed, 3000), 2, matcher.STPNone, func(s *State, e matcher.Partitions, seq int64) {
-			checkInvariants(t, s, e, seq)
-			for a := uint32(1); a <= 3; a++ { // account 4 has no limit
-				if n := s.cells[s.openCell(a)].held.Load(); n > 6 {
-					t.Fatalf("seq %d: account %d has %d open orders, maxOpenOrders 6", seq, a, n)
-				}
+		s, _ := New(testConfig(ModeLimits))
+		engines := testEngines(t, 2, matcher.STPNone)
+		var evs []matcher.Event
+		for _, c := range stream(seed, 3000) {
+			before := s.cells[s.openCell(c.Account)].held.Load()
+			max := s.limits[c.Account].MaxOpenOrders
+			var h Hold
+			evs, h = s.Step(&c, engines, evs[:0])
+			if c.Kind == matcher.KindNew && h.Open != 0 && max > 0 && before >= max {
+				t.Fatalf("seq %d: account %d had %d open orders, maxOpenOrders %d, and an order was accepted", c.Seq, c.Account, before, max)
 			}
-		})
+			checkInvariants(t, s, engines, c.Seq)
+		}
 	}
 }
 

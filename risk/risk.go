@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"sync/atomic"
 
 	"github.com/ringex/ringex/matcher"
@@ -120,6 +121,7 @@ type order struct {
 	side            matcher.Side
 	unit            int64 // cash held per lot (a buy in spot mode)
 	leaves          int64
+	feeBps          int64 // the fee in force when it was accepted, which its fills pay
 }
 
 // State is one venue's risk state. Check is called by one goroutine, the
@@ -128,7 +130,7 @@ type order struct {
 type State struct {
 	cfg     Config
 	spot    bool
-	limits  []Limits // by account id
+	limits  []Limits // by account id; Check's goroutine only (rules.go)
 	stride  int      // cells per account: cash, open orders, open sells, open buys, one per symbol
 	cells   []cell
 	pending []int64 // Check's reservations ever, per cell; Check's goroutine only
@@ -143,6 +145,14 @@ type State struct {
 	// (its snapshot's).
 	blocked        []bool
 	blockedSettled []atomic.Bool
+
+	// The rules in force (rules.go): Check's (limits above, protect, fee),
+	// and the settle half's copies, which its snapshot holds.
+	protect        []int64 // by symbol id - 1
+	fee            int64
+	limitsSettled  []Limits
+	protectSettled []int64
+	feeSettled     int64
 
 	orders  map[int64]*order // settle: working orders by order id
 	free    []*order         // settle: recycled records
@@ -181,6 +191,13 @@ func New(cfg Config) (*State, error) {
 			s.limits[a] = l
 		}
 	}
+	s.limitsSettled = slices.Clone(s.limits)
+	s.protect = make([]int64, len(cfg.Symbols))
+	for i, y := range cfg.Symbols {
+		s.protect[i] = y.ProtectionPrice
+	}
+	s.protectSettled = slices.Clone(s.protect)
+	s.fee, s.feeSettled = cfg.FeeBps, cfg.FeeBps
 	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
 	s.pending = make([]int64, len(s.cells))
 	s.depositsChecked = make([]int64, cfg.Accounts+1)
@@ -286,25 +303,26 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	return need > total
 }
 
-// feeOf is the fee on a fill of notional cost: cost × FeeBps / 10000,
+// feeOf is the fee on a fill of notional cost at bps basis points,
 // rounded down. Hot path.
-func (s *State) feeOf(cost int64) int64 {
-	if s.cfg.FeeBps == 0 {
+func feeOf(cost, bps int64) int64 {
+	if bps == 0 {
 		return 0
 	}
-	hi, lo := bits.Mul64(uint64(cost), uint64(s.cfg.FeeBps))
+	hi, lo := bits.Mul64(uint64(cost), uint64(bps))
 	q, _ := bits.Div64(hi, lo, 10000)
 	return int64(q)
 }
 
-// holdUnit is the cash a buy holds per lot at px: the price and its fee,
-// rounded up, so that every fill's cost and fee fit in what it holds.
-func (s *State) holdUnit(px, cpl int64) int64 {
+// holdUnit is the cash a buy holds per lot at px with a fee of bps: the
+// price and its fee, rounded up, so that every fill's cost and fee fit in
+// what it holds.
+func holdUnit(px, cpl, bps int64) int64 {
 	v := notional(1, px, cpl)
-	if s.cfg.FeeBps == 0 || v == math.MaxInt64 {
+	if bps == 0 || v == math.MaxInt64 {
 		return v
 	}
-	hi, lo := bits.Mul64(uint64(v), uint64(s.cfg.FeeBps))
+	hi, lo := bits.Mul64(uint64(v), uint64(bps))
 	q, r := bits.Div64(hi, lo, 10000)
 	if r != 0 {
 		q++
@@ -315,10 +333,10 @@ func (s *State) holdUnit(px, cpl int64) int64 {
 	return v + int64(q)
 }
 
-// buyHold is what a buy of qty at px holds: qty × holdUnit, or MaxInt64
-// when that overflows.
+// buyHold is what a buy of qty at px holds under the fee in force
+// (Check's): qty × holdUnit, or MaxInt64 when that overflows.
 func (s *State) buyHold(qty, px, cpl int64) int64 {
-	u := s.holdUnit(px, cpl)
+	u := holdUnit(px, cpl, s.fee)
 	if qty <= 0 || px <= 0 {
 		return 0
 	}

@@ -63,6 +63,8 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 		s.applyFunds(cmd, h)
 	case matcher.KindBlock, matcher.KindUnblock:
 		s.blockedSettled[cmd.Account].Store(cmd.Kind == matcher.KindBlock)
+	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+		s.applyRule(cmd)
 	}
 }
 
@@ -178,7 +180,7 @@ func (s *State) openOrder(ev *matcher.Event) {
 	} else {
 		o = new(order)
 	}
-	*o = order{account: ev.Account, symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty}
+	*o = order{account: ev.Account, symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
 	if s.spot && ev.Side == matcher.Buy {
 		o.unit = s.cur.hold.Cash / ev.OrderQty
 	}
@@ -194,7 +196,7 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 		return
 	}
 	cost := notional(q, ev.LastPx, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
-	fee := s.feeOf(cost)
+	fee := feeOf(cost, o.feeBps)
 	cash, inv := s.cashCell(o.account), s.invCell(o.account, o.symbol)
 	if fee != 0 {
 		s.move(s.cashCell(0), fee) // the venue's fee account
@@ -214,7 +216,7 @@ func (s *State) replaced(o *order, ev *matcher.Event) {
 	old := s.held(o)
 	o.leaves = ev.LeavesQty
 	if s.spot && o.side == matcher.Buy {
-		o.unit = s.holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
+		o.unit = holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot, o.feeBps)
 	}
 	if !s.cur.repOK || ev.Seq != s.cur.cmd.Seq {
 		return

@@ -19,6 +19,10 @@ import (
 //	i64 funding cash | S × i64 funding inventory
 //	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
 //	u32 b | b × (ascending) u32 account blocked by the operator
+//	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
+//	S × i64 protection price | i64 fee (basis points)
+//
+// and each order's entry ends with i64 its fee (basis points).
 //
 // It is the settle half's state: take it when the settle half has passed
 // the checkpoint and Check has nothing pending that it has not (the node
@@ -54,6 +58,7 @@ func (s *State) Snapshot(dst []byte) []byte {
 		dst = append(dst, byte(o.side))
 		dst = le.AppendUint64(dst, uint64(o.unit))
 		dst = le.AppendUint64(dst, uint64(o.leaves))
+		dst = le.AppendUint64(dst, uint64(o.feeBps))
 	}
 	var blocked []uint32
 	for a := range s.blockedSettled {
@@ -65,7 +70,15 @@ func (s *State) Snapshot(dst []byte) []byte {
 	for _, a := range blocked {
 		dst = le.AppendUint32(dst, a)
 	}
-	return dst
+	for _, l := range s.limitsSettled {
+		dst = le.AppendUint64(dst, uint64(l.MaxOrderQty))
+		dst = le.AppendUint64(dst, uint64(l.MaxOrderNotional))
+		dst = le.AppendUint64(dst, uint64(l.MaxOpenOrders))
+	}
+	for _, p := range s.protectSettled {
+		dst = le.AppendUint64(dst, uint64(p))
+	}
+	return le.AppendUint64(dst, uint64(s.feeSettled))
 }
 
 // Hash is the state's hash: FNV-64a of its Snapshot.
@@ -110,7 +123,7 @@ func (s *State) Restore(b []byte) error {
 			break
 		}
 		id := r.i64()
-		o := &order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64()}
+		o := &order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
 		if r.err == nil && (!fresh.knownAccount(o.account) || !fresh.knownSymbol(o.symbol) || o.leaves < 0 || o.unit < 0) {
 			return fmt.Errorf("risk snapshot: order %d: account %d, symbol %d, leaves %d: not an order this state can hold", id, o.account, o.symbol, o.leaves)
 		}
@@ -128,6 +141,19 @@ func (s *State) Restore(b []byte) error {
 		fresh.blocked[a] = true
 		fresh.blockedSettled[a].Store(true)
 	}
+	for a := range accounts + 1 {
+		l := Limits{MaxOrderQty: r.i64(), MaxOrderNotional: r.i64(), MaxOpenOrders: r.i64()}
+		if l.validate() != nil {
+			return fmt.Errorf("risk snapshot: account %d: %w", a, l.validate())
+		}
+		fresh.limits[a], fresh.limitsSettled[a] = l, l
+	}
+	for i := range fresh.protect {
+		fresh.protect[i] = r.i64()
+		fresh.protectSettled[i] = fresh.protect[i]
+	}
+	fresh.fee = r.i64()
+	fresh.feeSettled = fresh.fee
 	switch {
 	case r.err != nil:
 		return r.err
@@ -137,6 +163,8 @@ func (s *State) Restore(b []byte) error {
 	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
+	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
+	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
 	return nil
 }
 
