@@ -61,9 +61,11 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 	}
 }
 
+// rests sends a GTC limit order (no cancel-on-disconnect takes it) and
+// checks it is accepted.
 func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) {
 	t.Helper()
-	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px)
+	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
 	expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
 }
 
@@ -123,7 +125,7 @@ func TestRiskSpotRefusalsAndSettlementOverFIX(t *testing.T) {
 	wantShow(t, n, "BROKER01", "openOrders 3 cash 8495.00 held 5002.00 AAPL 15 held 0")
 
 	before2, _ := n.AccountShow("BROKER02")
-	// A stop cancels nothing (the sessions are still logged on): the
+	// The working orders are GTC, which no cancel-on-disconnect takes: the
 	// restart rebuilds every balance, hold and open order as it was.
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
@@ -154,7 +156,7 @@ func TestKillSwitchOverFIX(t *testing.T) {
 	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "G1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
 	expect(t, "GTC rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
-	rests(t, b1, "Day rests", "D1", "MSFT", "2", "5", "20.00")
+	rests(t, b1, "GTC rests in another symbol", "D1", "MSFT", "2", "5", "20.00")
 
 	if _, err := n.Block("BROKER01", false); err != nil {
 		t.Fatal(err)
