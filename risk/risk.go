@@ -251,17 +251,27 @@ func notional(qty, px, unit int64) int64 {
 }
 
 // Exact reports whether Check's view of account a is its exact state: the
-// account has no working order, none in flight, and no deposit in flight,
-// so nothing the settle half has still to do can change its balances.
-// Call it on Check's goroutine before the Check it vouches for (what it
-// saw can only become more settled, never less). Hot path.
+// account has no working order, none in flight, no deposit in flight, and
+// every reservation Check made for it (a withdrawal's too) is applied in
+// full, so nothing the settle half has still to do can change its
+// balances, and none is half done. Call it on Check's goroutine before the
+// Check it vouches for (what it saw can only become more settled, never
+// less). Hot path.
 func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
 		return true
 	}
-	c := &s.cells[s.openCell(a)]
-	return s.pending[s.openCell(a)] == c.applied.Load() && c.held.Load() == 0 &&
-		s.depositsChecked[a] == s.depositsApplied[a].Load()
+	if s.cells[s.openCell(a)].held.Load() != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+		return false
+	}
+	// A reservation's applied count is stored last, after its free amount:
+	// equal counts mean no change to this account is under way.
+	for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
+		if s.pending[i] != s.cells[i].applied.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // Final reports whether Check's refusal r of c stands whatever the
