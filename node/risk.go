@@ -159,9 +159,12 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 	n, r := h.n, h.n.risk
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
-		exact := r.state.Exact(s.cmd.Account) // before the Check it vouches for
+		// Both read before the Check they vouch for: the settle step may
+		// catch up while Check runs, after it read its view.
+		settled := r.settled.Load() >= seq-1
+		exact := settled || r.state.Exact(s.cmd.Account)
 		hold := r.state.Check(&s.cmd)
-		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) && r.settled.Load() < seq-1 {
+		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}

@@ -10,9 +10,6 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-type discard struct{}
-
-func (discard) Publish(*matcher.Event) {}
 
 // The live pipeline, with the risk stage running ahead of the match
 // partitions and the settle step and four writers racing, reaches the
@@ -21,12 +18,36 @@ func (discard) Publish(*matcher.Event) {}
 // balances are tight, so many refusals depend on settlements still in
 // flight, and wait for them.
 func TestRiskPipelineMatchesReplay(t *testing.T) {
+	riskPipelineMatchesReplay(t, randomRiskCommand)
+}
+
+// The same with accounts 5 to 8 trading one side only (5 and 6 buy, 7
+// and 8 sell, IOC) and moving funds often: refusals the risk stage takes
+// as final at once, or on an exact view, while others settle.
+func TestRiskPipelineMatchesReplayOneSided(t *testing.T) {
+	riskPipelineMatchesReplay(t, func(r *rand.Rand, w, i int) matcher.Command {
+		c := randomRiskCommand(r, w, i)
+		if c.Account >= 5 && c.Kind == matcher.KindNew {
+			c.Side, c.TIF = matcher.Buy, matcher.IOC
+			if c.Account >= 7 {
+				c.Side = matcher.Sell
+			}
+		}
+		if c.Account >= 5 && c.Kind == matcher.KindMassCancel {
+			c, _ = matcher.Funds{Withdraw: true, Account: c.Account, Amount: 1 + r.Int64N(300)}.Command()
+		}
+		return c
+	})
+}
+
+func riskPipelineMatchesReplay(t *testing.T, next func(r *rand.Rand, w, i int) matcher.Command) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Snapshot = config.Snapshot{}
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01", Limits: config.RiskLimits{MaxOpenOrders: 5},
 		Protection: []config.RiskProtection{{Symbol: "AAPL", Price: "1.20"}}}
-	n, err := Start(cfg, Options{Logf: t.Logf, Publisher: discard{}})
+	live := &recorder{}
+	n, err := Start(cfg, Options{Logf: t.Logf, Publisher: live})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +59,7 @@ func TestRiskPipelineMatchesReplay(t *testing.T) {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(w), 9))
 			for i := range each {
-				c := randomRiskCommand(r, w, i)
+				c := next(r, w, i)
 				if err := n.Submit(&c); err != nil {
 					t.Error(err)
 					return
@@ -60,12 +81,24 @@ func TestRiskPipelineMatchesReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	engines, _ := matcher.NewPartitions(EngineConfig(cfg), len(n.partitions))
-	count, _, err := applyJournalRisk(n.journalDir(), engines, rs, 1, 0, nil)
+	var replayed []matcher.Event
+	count, _, err := applyJournalRisk(n.journalDir(), engines, rs, 1, 0, func(evs []matcher.Event) error {
+		replayed = append(replayed, evs...)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if count < writers*each {
 		t.Fatalf("replayed %d records, submitted %d (and the start's rule records)", count, writers*each)
+	}
+	for i := range min(len(live.evs), len(replayed)) {
+		if live.evs[i] != replayed[i] {
+			t.Fatalf("event %d differs:\nlive   %+v\nreplay %+v", i, live.evs[i], replayed[i])
+		}
+	}
+	if len(live.evs) != len(replayed) {
+		t.Fatalf("%d events published live, %d replayed", len(live.evs), len(replayed))
 	}
 	if !bytes.Equal(rs.Snapshot(nil), n.risk.state.Snapshot(nil)) {
 		t.Fatal("the risk state after the replay differs from the live pipeline's")
