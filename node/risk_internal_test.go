@@ -10,7 +10,6 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-
 // The live pipeline, with the risk stage running ahead of the match
 // partitions and the settle step and four writers racing, reaches the
 // state a one-command-at-a-time replay of its journal reaches: every risk
