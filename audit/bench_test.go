@@ -118,7 +118,7 @@ func BenchmarkReplay(b *testing.B) {
 		b.ReportAllocs()
 		cpu0 := processCPUNs()
 		for b.Loop() {
-			e, _ := newEngines(v.EngineConfig(), v.Partitions)
+			e, _ := newEngines(v.spec(), v.Partitions)
 			for i := range cmds {
 				e.apply(&cmds[i])
 			}

@@ -135,19 +135,32 @@ type BookOptions struct {
 // after record AtSeq, or after every record before the first one stamped
 // later than AtNs.
 func BookAt(o BookOptions) (Book, error) {
-	src, err := openSource(o.Dir)
+	e, seq, timeNs, err := stateAt(o.Dir, o.Venue, o.Partitions, o.FromSnapshot, o.AtSeq, o.AtNs, o.Progress, "book")
 	if err != nil {
 		return Book{}, err
 	}
-	p := o.Partitions
-	if p == 0 {
-		p = o.Venue.Partitions
+	bk, err := bookOf(e.engineOf(o.Symbol).Snapshot(nil), o.Symbol)
+	bk.Seq, bk.TimeNs = seq, timeNs
+	return bk, err
+}
+
+// stateAt replays the journal in dir to a moment: after record atSeq, or
+// after every record before the first one stamped later than atNs, or to
+// the end. It returns the state then, and the seq and ingress time of the
+// last record applied.
+func stateAt(dir string, v *Venue, p int, fromSnapshot bool, atSeq, atNs int64, progress io.Writer, label string) (*engines, int64, int64, error) {
+	src, err := openSource(dir)
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	b := bound{toSeq: o.AtSeq, toNs: o.AtNs}
-	if o.AtSeq != 0 {
+	if p == 0 {
+		p = v.Partitions
+	}
+	b := bound{toSeq: atSeq, toNs: atNs}
+	if atSeq != 0 {
 		b.toNs = 0
 	}
-	from, err := startAt(src, o.Venue, p, o.FromSnapshot, func(sf *snapFile) bool {
+	from, err := startAt(src, v, p, fromSnapshot, func(sf *snapFile) bool {
 		if b.toSeq != 0 || b.toNs == 0 {
 			return b.toNs == 0 && (b.toSeq == 0 || sf.seq <= b.toSeq)
 		}
@@ -155,13 +168,13 @@ func BookAt(o BookOptions) (Book, error) {
 		return ns != 0 && ns <= b.toNs
 	})
 	if err != nil {
-		return Book{}, err
+		return nil, 0, 0, err
 	}
 	seq, timeNs := from.seq-1, int64(0)
 	if from.snap != nil {
 		timeNs = recordTime(src, from.snap.seq)
 	}
-	prog := src.progress(o.Progress, "book")
+	prog := src.progress(progress, label)
 	_, err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
 		prog.tick(c.Seq)
 		seq, timeNs = c.Seq, c.TimeNs
@@ -169,12 +182,10 @@ func BookAt(o BookOptions) (Book, error) {
 	})
 	prog.done()
 	if err != nil {
-		return Book{}, err
+		return nil, 0, 0, err
 	}
-	if o.AtSeq != 0 && seq < o.AtSeq {
-		return Book{}, fmt.Errorf("the journal ends at seq %d, before seq %d", seq, o.AtSeq)
+	if atSeq != 0 && seq < atSeq {
+		return nil, 0, 0, fmt.Errorf("the journal ends at seq %d, before seq %d", seq, atSeq)
 	}
-	bk, err := bookOf(from.engines.engineOf(o.Symbol).Snapshot(nil), o.Symbol)
-	bk.Seq, bk.TimeNs = seq, timeNs
-	return bk, err
+	return from.engines, seq, timeNs, nil
 }

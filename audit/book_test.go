@@ -76,7 +76,7 @@ func (r *refBook) levels(sym uint32, side matcher.Side) [][]int64 {
 func TestBookShowsTimePriority(t *testing.T) {
 	dir, cmds, v := fixture(t)
 	ref := &refBook{orders: map[int64]*refOrder{}}
-	e, _ := newEngines(v.EngineConfig(), v.Partitions)
+	e, _ := newEngines(v.spec(), v.Partitions)
 	checkAt := map[int64]bool{777: true, 2500: true, 4096: true, 6000: true}
 	keptPlace := 0
 	for i := range cmds {

@@ -19,7 +19,7 @@ import (
 // journaled hash is wrong.
 func withCheckpoints(t *testing.T, v *Venue, p int, cmds []matcher.Command, at map[int64]bool, corrupt map[int64]bool) []matcher.Command {
 	t.Helper()
-	e, err := newEngines(v.EngineConfig(), p)
+	e, err := newEngines(v.spec(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

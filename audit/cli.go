@@ -46,6 +46,12 @@ Usage:
       record up to the first one stamped later), or at the end of the
       journal: each level with its orders in time priority.
 
+  ringex replay account --journal DIR --broker B [--at TIME|SEQ]
+      The balances of broker B after record SEQ, or as of TIME, or at the end
+      of the journal, replayed through the risk stage (give the --config the
+      node ran with: risk.mode limits or spot): blocked or not, open orders,
+      and with spot its cash and inventories with what its orders hold.
+
   ringex replay diff DIR_A DIR_B [flags]
       Replay two journals (say, a primary's and a standby's) side by side:
       the first seq where their records differ, the first seq where the
@@ -86,6 +92,10 @@ book:
   --depth N            levels per side (default: all)
   --format text|json   (default text)
 
+account:
+  --broker B           the broker: TargetCompID, or account number (required)
+  --at TIME|SEQ        a seq (digits only) or a time; default: the end
+
 Times: RFC 3339 (2026-03-02T10:31:02.5Z), 2026-03-02 10:31:02, the FIX form
 20260302-10:31:02.500, a time of day (10:31:02) on the day of the journal's
 first record, or @NANOS since the Unix epoch. Without a zone they are in
@@ -113,8 +123,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdBook(rest, stdout, stderr)
 	case "diff":
 		return cmdDiff(rest, stdout, stderr)
+	case "account":
+		return cmdAccount(rest, stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "ringex replay: unknown verb %q (want verify, trail, book or diff)\n\n%s", verb, Usage)
+	fmt.Fprintf(stderr, "ringex replay: unknown verb %q (want verify, trail, book, account or diff)\n\n%s", verb, Usage)
 	return 2
 }
 

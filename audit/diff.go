@@ -143,7 +143,7 @@ func Diff(o DiffOptions) (*DiffResult, error) {
 	a := &side{ch: stream(srcA, stop)}
 	b := &side{ch: stream(srcB, stop)}
 	for _, s := range []*side{a, b} {
-		if s.eng, err = newEngines(o.Venue.EngineConfig(), p); err != nil {
+		if s.eng, err = newEngines(o.Venue.spec(), p); err != nil {
 			return nil, err
 		}
 	}

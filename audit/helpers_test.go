@@ -53,7 +53,7 @@ func newLoadGen(seed uint64, symbols, brokers int) *loadGen {
 		g.mid = append(g.mid, 10_000)
 	}
 	v, _ := VenueOf(config.Default())
-	g.shadow, _ = newEngines(v.EngineConfig(), v.Partitions)
+	g.shadow, _ = newEngines(v.spec(), v.Partitions)
 	return g
 }
 
@@ -232,7 +232,7 @@ func testVenue(t testing.TB) *Venue {
 // every event, in order, and the engines.
 func applyAll(t testing.TB, v *Venue, p int, cmds []matcher.Command) ([]matcher.Event, *engines) {
 	t.Helper()
-	e, err := newEngines(v.EngineConfig(), p)
+	e, err := newEngines(v.spec(), p)
 	if err != nil {
 		t.Fatal(err)
 	}

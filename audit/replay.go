@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/risk"
 )
 
 // Problem is one thing wrong with a journal, with where it is.
@@ -60,7 +61,7 @@ type start struct {
 // with fromSnapshot, the newest sound snapshot that usable accepts (falling
 // back to the beginning when none does).
 func startAt(src *source, v *Venue, p int, fromSnapshot bool, usable func(*snapFile) bool) (start, error) {
-	cfg := v.EngineConfig()
+	cfg := v.spec()
 	if fromSnapshot {
 		if err := src.loadSnapshots(); err != nil {
 			return start{}, err
@@ -99,10 +100,24 @@ const (
 	capSnapshot                     // each partition's Engine.Snapshot
 )
 
-// captured holds what a capKind asked for, indexed by partition.
+// captured holds what a capKind asked for, indexed by partition, and the
+// risk state's (rs nil: the venue has none).
 type captured struct {
-	hashes []uint64
-	snaps  [][]byte
+	hashes   []uint64
+	snaps    [][]byte
+	rs       *risk.State
+	riskSnap []byte
+}
+
+// hash is the node's state hash of what was captured.
+func (c *captured) hash() uint64 { return risk.CombineHash(matcher.CombineHashes(c.hashes), c.rs) }
+
+// snapshot frames what was captured as the node's snapshot file holds it.
+func (c *captured) snapshot() []byte {
+	if c.rs == nil {
+		return matcher.FrameSnapshot(c.snaps)
+	}
+	return matcher.FrameSnapshot(append(c.snaps[:len(c.snaps):len(c.snaps)], c.riskSnap))
 }
 
 // bound ends a replay before the first record past it; zero fields are open.
@@ -127,7 +142,9 @@ type runOpts struct {
 // tail the read stopped at (which the node truncates on start) is returned
 // for the caller to judge.
 func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
-	if parallelReplay(st.engines.P()) {
+	if st.engines.rs == nil && parallelReplay(st.engines.P()) {
+		// With risk, a command's check needs the settlements of every
+		// command before it: one goroutine applies them in turn.
 		return runParallel(src, st, o, fn)
 	}
 	return runSerial(src, st, o, fn)
@@ -145,7 +162,7 @@ func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error)
 	b := o.bound
 	e := st.engines
 	np := e.P()
-	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np)}
+	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np), rs: e.rs}
 	tail, err := journal.Scan(src.dir, st.seq, func(r journal.Record) error {
 		if p := decodeRecord(&cmd, r); p != nil {
 			return p
@@ -164,6 +181,9 @@ func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error)
 					if k&capSnapshot != 0 {
 						cap.snaps[p] = eng.Snapshot(nil)
 					}
+				}
+				if k&capSnapshot != 0 && e.rs != nil {
+					cap.riskSnap = e.rs.Snapshot(nil)
 				}
 				cp = &cap
 			}

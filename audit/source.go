@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/ringex/ringex/journal"
-	"github.com/ringex/ringex/matcher"
 )
 
 // source is a journal folder as found on disk. Its segments, records and
@@ -127,7 +126,7 @@ func readSnapFile(path string) snapFile {
 
 // snapshotBefore returns the newest sound snapshot that usable accepts and
 // whose state restores, or nil.
-func (s *source) snapshotBefore(cfg matcher.Config, usable func(*snapFile) bool) (*snapFile, *engines) {
+func (s *source) snapshotBefore(cfg engineSpec, usable func(*snapFile) bool) (*snapFile, *engines) {
 	for i := len(s.snaps) - 1; i >= 0; i-- {
 		sf := &s.snaps[i]
 		if sf.damage != "" || sf.seq < s.segs[0].First-1 || !usable(sf) {

@@ -10,6 +10,7 @@ import (
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/risk"
 )
 
 // Venue is what replay needs from a configuration: names and decimal scales
@@ -19,6 +20,8 @@ type Venue struct {
 	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID), unless the journal binds it (bound)
 	Partitions int      // match partitions of the node that wrote the journal
 	engine     matcher.Config
+	risk       *risk.Config      // nil: the venue has no risk stage
+	cash       gateway.Scale     // risk.cashUnit (spot)
 	bound      map[uint32]string // the journal's account bindings (accounts.go)
 }
 
@@ -32,6 +35,17 @@ type Symbol struct {
 // VenueOf reads the venue out of a checked configuration.
 func VenueOf(cfg config.Config) (*Venue, error) {
 	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg)}
+	if rc, ok, err := node.RiskConfig(cfg); err != nil {
+		return nil, err
+	} else if ok {
+		v.risk = &rc
+		v.cash = gateway.ScaleOf(1)
+		if cfg.Risk.CashUnit != "" {
+			if v.cash, err = gateway.ParseScale(cfg.Risk.CashUnit); err != nil {
+				return nil, fmt.Errorf("config: risk.cashUnit: %w", err)
+			}
+		}
+	}
 	for _, s := range cfg.Symbols {
 		tick, err := gateway.ParseScale(s.TickSize)
 		if err != nil {
@@ -51,6 +65,10 @@ func VenueOf(cfg config.Config) (*Venue, error) {
 // EngineConfig is the matcher configuration the node builds its engines
 // with (node.EngineConfig), so hashes and outcomes match the live exchange's.
 func (v *Venue) EngineConfig() matcher.Config { return v.engine }
+
+// spec is what replay builds a venue's state from: its engines and, with
+// risk, its risk state.
+func (v *Venue) spec() engineSpec { return engineSpec{match: v.engine, risk: v.risk} }
 
 // SymbolName names symbol id; an id the config does not list prints as "#id".
 func (v *Venue) SymbolName(id uint32) string {

@@ -87,7 +87,7 @@ func Verify(o VerifyOptions) (*Report, error) {
 			r.Archived++
 		}
 	}
-	v := &verifier{o: o, src: src, r: r, cfg: o.Venue.EngineConfig(), otherP: map[int]int64{}}
+	v := &verifier{o: o, src: src, r: r, cfg: o.Venue.spec(), otherP: map[int]int64{}}
 	p := o.Partitions
 	if p == 0 {
 		p = o.Venue.Partitions
@@ -131,7 +131,7 @@ type verifier struct {
 	o                VerifyOptions
 	src              *source
 	r                *Report
-	cfg              matcher.Config
+	cfg              engineSpec
 	snapP            map[int64]int // snapshot seq -> its partition count, for sound snapshots
 	kinds            [256]int64
 	symbols, brokers []int64       // commands per id
@@ -216,7 +216,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			prevNs = max(prevNs, c.TimeNs)
 		}
 		if checkpointOf(c) {
-			pending[c.Seq] = matcher.CombineHashes(cp.hashes)
+			pending[c.Seq] = cp.hash()
 			if primary {
 				r.Checkpoints++
 			}
@@ -227,7 +227,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 			}
 		}
 		if sf := snaps[c.Seq]; sf != nil {
-			if !bytes.Equal(matcher.FrameSnapshot(cp.snaps), sf.data) {
+			if !bytes.Equal(cp.snapshot(), sf.data) {
 				r.problem(Problem{File: sf.path, Offset: journal.SnapshotDataOffset, Seq: sf.seq,
 					What: fmt.Sprintf("snapshot differs from the state replayed from the journal (%d partitions)", p)})
 			} else {

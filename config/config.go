@@ -46,6 +46,8 @@ type Config struct {
 	HTTP       HTTP       `json:"http"`
 	// Feed is the binary market-data feed (feed.go); off by default.
 	Feed Feed `json:"feed"`
+	// Risk is the pre-trade risk; mode "none" (the default) has none.
+	Risk Risk `json:"risk"`
 }
 
 // HTTP holds the operator's web endpoint: /metrics (Prometheus), /livez,
@@ -186,6 +188,16 @@ type Ring struct {
 // Match holds the matching stage's settings.
 type Match struct {
 	Partitions int `json:"partitions"` // match goroutines; symbol id % partitions picks one
+	// STP is the venue's self-trade prevention; STPAccounts override it
+	// for the brokers they name.
+	STP         STP          `json:"stp"`
+	STPAccounts []AccountSTP `json:"stpAccounts"`
+}
+
+// AccountSTP is one broker's self-trade prevention mode.
+type AccountSTP struct {
+	CompID string `json:"compID"` // a fix.sessions[].targetCompID
+	Mode   STP    `json:"mode"`
 }
 
 // Default returns the embedded default configuration.
@@ -287,6 +299,13 @@ func (c *Config) Check() error {
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
 	}
+	stpSeen := map[string]bool{}
+	for i, a := range c.Match.STPAccounts {
+		if !seen[a.CompID] || stpSeen[a.CompID] {
+			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID, or repeated", i, a.CompID)
+		}
+		stpSeen[a.CompID] = true
+	}
 	if _, _, err := ParseEndUTC(c.TradingDay.EndUTC); err != nil {
 		return err
 	}
@@ -299,6 +318,9 @@ func (c *Config) Check() error {
 		}
 	}
 	if err := c.Feed.check(); err != nil {
+		return err
+	}
+	if err := c.Risk.check(c); err != nil {
 		return err
 	}
 	return c.Replication.check()

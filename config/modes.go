@@ -100,3 +100,40 @@ func unmarshalText[T ~uint8](names []string, v *T, b []byte, want string) error 
 	}
 	return fmt.Errorf("%q: want %s", b, want)
 }
+
+// RiskMode is risk.mode: the venue's pre-trade risk.
+type RiskMode uint8
+
+const (
+	RiskModeNone   RiskMode = iota // "none": no risk stage (the default)
+	RiskModeLimits                 // "limits": per-account order limits
+	RiskModeSpot                   // "spot": limits, and cash and inventory reserved at entry
+)
+
+var riskText = []string{RiskModeNone: "none", RiskModeLimits: "limits", RiskModeSpot: "spot"}
+
+func (m RiskMode) String() string               { return textOf(riskText, m) }
+func (m RiskMode) MarshalText() ([]byte, error) { return marshalText(riskText, m) }
+func (m *RiskMode) UnmarshalText(b []byte) error {
+	return unmarshalText(riskText, m, b, "none, limits or spot")
+}
+
+// STP is a self-trade prevention mode (match.stp, match.stpAccounts[].mode):
+// what happens when an incoming order would trade with a resting order of
+// its own account.
+type STP uint8
+
+const (
+	STPNone         STP = iota // "none": the account trades with itself
+	STPCancelOldest            // "cancelOldest": cancel the resting order, keep matching
+	STPCancelNewest            // "cancelNewest": cancel the rest of the incoming order
+	STPCancelBoth              // "cancelBoth": cancel both
+)
+
+var stpText = []string{STPNone: "none", STPCancelOldest: "cancelOldest", STPCancelNewest: "cancelNewest", STPCancelBoth: "cancelBoth"}
+
+func (s STP) String() string               { return textOf(stpText, s) }
+func (s STP) MarshalText() ([]byte, error) { return marshalText(stpText, s) }
+func (s *STP) UnmarshalText(b []byte) error {
+	return unmarshalText(stpText, s, b, "none, cancelOldest, cancelNewest or cancelBoth")
+}

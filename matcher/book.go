@@ -417,14 +417,15 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		lv := &e.levels[li]
 		ri := lv.head
 		r := &e.orders[ri]
-		if e.stp != STPNone && r.account == t.account {
-			if e.stp != STPCancelIncoming {
+		if r.account == t.account && e.stpOf(t.account) != STPNone {
+			stp := e.stpOf(t.account)
+			if stp != STPCancelIncoming {
 				e.unlinkLevel(b, ri)
 				r.leaves = 0
 				e.emit(EvCancelled, ReasonSelfTrade, r)
 				e.finish(ri, ReasonSelfTrade)
 			}
-			if e.stp == STPCancelResting {
+			if stp == STPCancelResting {
 				continue
 			}
 			return false
@@ -459,9 +460,10 @@ func (e *Engine) emitFill(o *order, q, px int64) {
 func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 	need := t.leaves
 	opp := b.opposite(t.side)
+	stp := e.stpOf(t.account)
 	for key, li := opp.best(); li != 0 && key >= limit; key, li = opp.below(key) {
 		lv := &e.levels[li]
-		if e.stp == STPNone {
+		if stp == STPNone {
 			if lv.qty >= need {
 				return true
 			}
@@ -471,7 +473,7 @@ func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 		for ri := lv.head; ri != 0; ri = e.orders[ri].next {
 			r := &e.orders[ri]
 			if r.account == t.account {
-				if e.stp == STPCancelResting {
+				if stp == STPCancelResting {
 					continue
 				}
 				return false

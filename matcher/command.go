@@ -94,7 +94,7 @@ type Command struct {
 	Seq         int64 // journal sequence; order ids and exec ids derive from it
 	TimeNs      int64 // ingress time, nanoseconds since the Unix epoch
 	OrderID     int64 // target of cancel/replace when non-zero (else OrigClOrdID)
-	Price       int64 // limit price in ticks (0 for market orders)
+	Price       int64 // limit price in ticks; a market order's protection price (it trades at no worse), or 0 for none
 	Qty         int64 // order quantity in lots (new total quantity for replace)
 	Symbol      uint32
 	Account     uint32 // broker (session) id; self-trade prevention and mass cancel key
@@ -159,7 +159,7 @@ func (c *Command) Decode(b []byte) error {
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
-	if c.Kind < KindNew || c.Kind > KindBindAccount {
+	if c.Kind < KindNew || c.Kind > KindRiskFee {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

@@ -37,22 +37,25 @@
 //     ReasonMarketRemainder, or ReasonNoLiquidity when it traded nothing. A
 //     FOK that cannot fill completely, taking self-trade prevention into
 //     account, expires with ReasonFOKUnfilled and leaves no other trace. A
-//     market order never trades beyond BandTicks from the last trade price.
+//     market order never trades beyond BandTicks from the last trade price,
+//     nor beyond its Price when that is set (a protection price: the risk
+//     stage sets a market buy's to the price it held the buyer's cash at).
 //     Day and GTC differ only at the end of the day (below) and in the
 //     scope of a Day mass cancel.
 //   - Cancel and replace name their target by OrderID when non-zero, else by
 //     (Account, OrigClOrdID), in Symbol. Another account's order, or one in
 //     another symbol, is unknown (ReasonUnknownOrder); a finished order, or a
 //     ClOrdID a replace took away, is ReasonTooLate while the engine remembers
-//     it and unknown after. A replace is then checked for quantity, price,
+//     it and unknown after. A replace that names a Side other than the
+//     order's is ReasonInvalidOrder. It is then checked for quantity, price,
 //     an unused new ClOrdID and (when the price changes) the band, and
 //     rejected with EvCancelRejected. A quantity decrease at the same price
 //     keeps time priority; a price change or an increase loses it and may
 //     trade (EvReplaced, then fills). A new quantity at or below the filled
 //     quantity cancels the rest (EvCancelled, ReasonUserCancel). The
 //     replace's ClOrdID becomes the order's; a cancel's appears only on its
-//     EvCancelled. The Side, Type and TIF of a cancel or replace are not
-//     looked at: an order keeps its own.
+//     EvCancelled. The Type and TIF of a cancel or replace, and the Side
+//     of a cancel, are not looked at: an order keeps its own.
 //   - Self-trade prevention (Config.STP) acts when an incoming order meets a
 //     resting order of its own account: cancel the resting one and go on,
 //     cancel the rest of the incoming one, or both (resting first); each is
@@ -76,6 +79,11 @@
 //     binds an account id to a broker's name for good. Every engine keeps
 //     every binding, in its snapshot and its hash, and says nothing; one
 //     that would rebind a bound account, or a bound name, is ignored.
+//   - Funds and block records (KindDeposit, KindWithdraw, Funds in
+//     funds.go; KindBlock, KindUnblock, AccountBlock in block.go) and the
+//     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
+//     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
+//     says nothing.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map

@@ -49,11 +49,22 @@ type SymbolSpec struct {
 	RefPrice  int64  // the "last trade" price before the first trade (the band's anchor); 0 = no band until a trade
 }
 
+// AccountSTP is one account's self-trade prevention mode, in place of
+// Config.STP for the orders of that account.
+type AccountSTP struct {
+	Account uint32
+	Mode    STPMode
+}
+
 // Config is everything that shapes an Engine. Two engines built from equal
 // configs and fed the same commands are in the same state.
 type Config struct {
 	Symbols []SymbolSpec
 	STP     STPMode
+	// AccountSTP overrides STP for the accounts it lists: an incoming order
+	// that meets a resting order of its own account acts by its account's
+	// mode (both orders are that account's).
+	AccountSTP []AccountSTP
 
 	// MaxOrders bounds the resting orders (and so the memory) of the
 	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
@@ -78,6 +89,13 @@ func (c *Config) Validate() error {
 	}
 	if c.ClOrdIDWindow < 0 || c.ClOrdIDWindow > 1<<26 {
 		return fmt.Errorf("matcher: config: ClOrdIDWindow %d outside 0..%d", c.ClOrdIDWindow, 1<<26)
+	}
+	stpSeen := make(map[uint32]bool, len(c.AccountSTP))
+	for _, a := range c.AccountSTP {
+		if a.Account == 0 || a.Account > MaxBoundAccounts || a.Mode > STPCancelBoth || stpSeen[a.Account] {
+			return fmt.Errorf("matcher: config: self-trade prevention of account %d: mode %d, account out of 1..%d or listed twice", a.Account, a.Mode, MaxBoundAccounts)
+		}
+		stpSeen[a.Account] = true
 	}
 	seen := make(map[uint32]bool, len(c.Symbols))
 	for _, s := range c.Symbols {
@@ -107,6 +125,7 @@ type Top struct {
 type Engine struct {
 	cfg   Config
 	stp   STPMode
+	stpBy []uint8 // account -> its STP mode + 1; 0 (or past the end): stp
 	books []book  // one per configured symbol, in Config order
 	bySym []int32 // symbol id -> index into books + 1; 0 = unknown
 
@@ -173,6 +192,12 @@ func (e *Engine) init(cfg Config) {
 		maxOrders: cfg.MaxOrders,
 		snapBuf:   e.snapBuf,
 	}
+	for _, a := range cfg.AccountSTP {
+		if int(a.Account) >= len(e.stpBy) {
+			e.stpBy = append(e.stpBy, make([]uint8, int(a.Account)+1-len(e.stpBy))...)
+		}
+		e.stpBy[a.Account] = uint8(a.Mode) + 1
+	}
 	for i, s := range cfg.Symbols {
 		e.books[i] = book{spec: s, lastPx: s.RefPrice, asks: side{sell: true}}
 		e.bySym[s.ID] = int32(i + 1)
@@ -182,6 +207,14 @@ func (e *Engine) init(cfg Config) {
 	e.accts.init(16)
 	e.ret.init(cfg.ClOrdIDWindow)
 	e.lastSeq = math.MinInt64
+}
+
+// stpOf is account's self-trade prevention mode. Hot path.
+func (e *Engine) stpOf(account uint32) STPMode {
+	if int(account) < len(e.stpBy) && e.stpBy[account] != 0 {
+		return STPMode(e.stpBy[account] - 1)
+	}
+	return e.stp
 }
 
 func (e *Engine) book(sym uint32) *book {
@@ -234,8 +267,11 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyMassCancel(cmd)
 	case KindStatus:
 		e.applyStatus(cmd)
-	case KindCheckpoint, KindCheckpointHash:
-		// markers for the node and for replay; no state, no events
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+		KindRiskLimits, KindRiskSymbol, KindRiskFee:
+		// markers for the node and for replay, and the risk stage's
+		// records (funds, blocks, rules);
+		// no state, no events
 	case KindEndOfDay:
 		e.applyEndOfDay()
 	case KindBindAccount:
@@ -278,6 +314,11 @@ func (e *Engine) applyNew(c *Command) {
 	ti := e.accept(c, h)
 	t := &e.orders[ti]
 	limit := e.oppLimit(b, t)
+	if c.Type == Market && c.Price > 0 {
+		// A protection price (the risk stage's, which holds the buyer's
+		// cash at it): the market order trades at no worse.
+		limit = max(limit, -sideKey(c.Side, c.Price))
+	}
 	if c.TIF == FOK && !e.fokFillable(b, t, limit) {
 		t.leaves = 0
 		e.emit(EvExpired, ReasonFOKUnfilled, t)
@@ -303,7 +344,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
-	case c.Type == Limit && !validPrice(c.Price):
+	case c.Type == Limit && !validPrice(c.Price),
+		c.Type == Market && c.Price != 0 && !validPrice(c.Price):
 		return ReasonInvalidPrice, 0
 	}
 	h := clHash64(c.Account, &c.ClOrdID)
@@ -510,6 +552,8 @@ func (e *Engine) applyReplace(c *Command) {
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
+	case c.Side != 0 && c.Side != t.side:
+		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
 	case !validQty(b, c.Qty):
 		reason = ReasonInvalidQty
 	case !validPrice(c.Price):

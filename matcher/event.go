@@ -42,6 +42,18 @@ const (
 	// ReasonExpired: a resting Day order expired at the end of the trading
 	// day (KindEndOfDay). 16 is ReasonBookFull (engine.go).
 	ReasonExpired Reason = 17
+
+	// Pre-trade risk refusals (package risk; a refused order never reaches
+	// an engine). Each names the limit or balance that refused it. They
+	// start at 32, clear of the matcher's own reasons.
+	ReasonRiskOrderQty     Reason = 32 // quantity over the account's maxOrderQty
+	ReasonRiskNotional     Reason = 33 // quantity × price over the account's maxOrderNotional
+	ReasonRiskOpenOrders   Reason = 34 // the account already has maxOpenOrders working
+	ReasonRiskCash         Reason = 35 // a buy needs more cash than the account has free (spot)
+	ReasonRiskInventory    Reason = 36 // a sell needs more of the symbol than the account has free (spot)
+	ReasonRiskNoProtection Reason = 37 // a market buy in spot mode, and the symbol has no protection price
+	ReasonRiskFundsRefused Reason = 38 // a withdrawal of more than is free, or an invalid funds record
+	ReasonRiskBlocked      Reason = 39 // the operator blocked the account (KindBlock)
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs

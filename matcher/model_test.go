@@ -12,6 +12,7 @@ import (
 type refModel struct {
 	specs  map[uint32]SymbolSpec
 	stp    STPMode
+	stpBy  map[uint32]STPMode
 	maxOrd int
 	window int
 	lastPx map[uint32]int64
@@ -32,6 +33,7 @@ type refOrder struct {
 	price, qty, leaves, cum, notional int64
 	cl                                ClOrdID // as reported in events
 	keyCl                             ClOrdID // as registered for lookups and duplicates
+	protect                           int64   // a market order's protection price, or 0
 	resting                           bool
 	stamp                             int64
 }
@@ -46,13 +48,16 @@ type refHist struct {
 }
 
 func newRefModel(cfg Config) *refModel {
-	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP,
+	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP, stpBy: map[uint32]STPMode{},
 		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow, seq: math.MinInt64}
 	if m.maxOrd == 0 {
 		m.maxOrd = DefaultMaxOrders
 	}
 	if m.window == 0 {
 		m.window = DefaultClOrdIDWindow
+	}
+	for _, a := range cfg.AccountSTP {
+		m.stpBy[a.Account] = a.Mode
 	}
 	for _, s := range cfg.Symbols {
 		m.specs[s.ID] = s
@@ -90,7 +95,7 @@ func (m *refModel) apply(c *Command) []Event {
 		m.massCancel(c)
 	case KindStatus:
 		m.status(c)
-	case KindCheckpoint, KindCheckpointHash, KindBindAccount:
+	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw, KindBlock, KindUnblock, KindRiskLimits, KindRiskSymbol, KindRiskFee:
 	case KindEndOfDay:
 		m.endOfDay()
 	default:
@@ -197,7 +202,8 @@ func (m *refModel) newOrder(c *Command) {
 	case !m.qtyOK(spec, c.Qty):
 		m.reject(EvRejected, ReasonInvalidQty)
 		return
-	case c.Type == Limit && (c.Price <= 0 || c.Price > MaxPriceTicks):
+	case c.Type == Limit && (c.Price <= 0 || c.Price > MaxPriceTicks),
+		c.Type == Market && (c.Price < 0 || c.Price > MaxPriceTicks):
 		m.reject(EvRejected, ReasonInvalidPrice)
 		return
 	case m.clUsed(c.Account, c.ClOrdID):
@@ -217,7 +223,7 @@ func (m *refModel) newOrder(c *Command) {
 	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, side: c.Side, typ: c.Type, tif: c.TIF,
 		price: c.Price, qty: c.Qty, leaves: c.Qty, cl: c.ClOrdID, keyCl: c.ClOrdID}
 	if c.Type == Market {
-		o.price = 0
+		o.price, o.protect = 0, c.Price
 	}
 	m.live = append(m.live, o)
 	m.emit(EvAccepted, ReasonNone, o)
@@ -289,6 +295,9 @@ func (m *refModel) match(o *refOrder) bool {
 		opp = Buy
 	}
 	crosses := func(px int64) bool {
+		if o.protect > 0 && (o.side == Buy && px > o.protect || o.side == Sell && px < o.protect) {
+			return false // a market order's protection price
+		}
 		if o.typ == Limit {
 			return o.side == Buy && px <= o.price || o.side == Sell && px >= o.price
 		}
@@ -302,13 +311,17 @@ func (m *refModel) match(o *refOrder) bool {
 		if r == nil || !crosses(r.price) {
 			break
 		}
-		if m.stp != STPNone && r.acct == o.acct {
-			if m.stp == STPCancelResting || m.stp == STPCancelBoth {
+		stp := m.stp
+		if s, ok := m.stpBy[o.acct]; ok {
+			stp = s
+		}
+		if stp != STPNone && r.acct == o.acct {
+			if stp == STPCancelResting || stp == STPCancelBoth {
 				r.leaves = 0
 				m.emit(EvCancelled, ReasonSelfTrade, r)
 				m.finish(r, ReasonSelfTrade)
 			}
-			if m.stp == STPCancelResting {
+			if stp == STPCancelResting {
 				continue
 			}
 			return false
@@ -405,6 +418,8 @@ func (m *refModel) replace(c *Command) {
 		return
 	}
 	switch {
+	case c.Side != 0 && c.Side != o.side:
+		reason = ReasonInvalidOrder
 	case !m.qtyOK(spec, c.Qty):
 		reason = ReasonInvalidQty
 	case c.Price <= 0 || c.Price > MaxPriceTicks:

@@ -18,7 +18,9 @@ func (t EventType) String() string {
 var kindNames = [...]string{
 	KindNew: "new", KindCancel: "cancel", KindReplace: "replace", KindMassCancel: "mass_cancel",
 	KindCheckpoint: "checkpoint", KindCheckpointHash: "checkpoint_hash", KindStatus: "status",
-	KindEndOfDay: "end_of_day", KindBindAccount: "bind_account",
+	KindEndOfDay: "end_of_day", KindBindAccount: "bind_account", KindDeposit: "deposit",
+	KindWithdraw: "withdraw", KindBlock: "block", KindUnblock: "unblock", KindRiskLimits: "risk_limits",
+	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee",
 }
 
 // String returns a short snake_case name, for the audit trail, metrics
@@ -41,6 +43,10 @@ var reasonNames = [...]string{
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
 	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
 	ReasonCancelOnDisconnect: "cancel_on_disconnect",
+	ReasonRiskOrderQty: "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
+	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
+	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
+	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
 }
 
 // String returns a short snake_case name, suitable for FIX Text and logs.

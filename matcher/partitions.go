@@ -36,7 +36,7 @@ func PartitionOf(symbol uint32, p int) int { return int(symbol % uint32(p)) }
 
 // What Route returns besides a partition.
 const (
-	RouteNone = -1 // no engine applies the command: the checkpoint records
+	RouteNone = -1 // no engine applies the command: the checkpoint records and the risk stage's
 	RouteAll  = -2 // every partition's engine applies it, in partition order: the end of the day, an account binding
 )
 
@@ -48,7 +48,8 @@ const (
 // (the node's match stage, audit's capture). Hot path.
 func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
-	case KindCheckpoint, KindCheckpointHash:
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+		KindRiskLimits, KindRiskSymbol, KindRiskFee:
 		return RouteNone
 	case KindEndOfDay, KindBindAccount:
 		return RouteAll

@@ -81,6 +81,7 @@ func randomConfig(rng *rand.Rand) Config {
 			{ID: 7, BandTicks: 4},
 		},
 		STP:           STPMode(rng.IntN(4)),
+		AccountSTP:    []AccountSTP{{Account: 2, Mode: STPMode(rng.IntN(4))}, {Account: 3, Mode: STPMode(rng.IntN(4))}}[:rng.IntN(3)],
 		MaxOrders:     []int{0, 0, 6, 40}[rng.IntN(4)],
 		ClOrdIDWindow: []int{0, 0, 1, 6, 30, 200}[rng.IntN(6)],
 	}
@@ -179,6 +180,9 @@ func (g *streamGen) next() Command {
 	case r < 93:
 		c.Kind = KindReplace
 		g.target(&c)
+		if g.chance(30) {
+			c.Side = Side(1 + g.pick(2)) // the gateway's replaces name the side: it must be the order's
+		}
 		c.Qty, c.Price, c.ClOrdID = g.qty(), g.price(), g.newID(c.Account, c.Symbol)
 	case r < 95:
 		c.Kind = KindStatus

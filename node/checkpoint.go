@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/risk"
 )
 
 // A checkpoint proves and shortens recovery. It is two journal records:
@@ -165,11 +166,16 @@ func (n *Node) collectCheckpoint(seq int64) {
 		}
 		parts[i], hashes[i] = cp.data, cp.hash
 	}
+	if n.risk != nil {
+		// The settle step has passed every slot before this one: its state
+		// is the state at seq. One more frame, after the partitions'.
+		parts = append(parts, n.risk.state.Snapshot(nil))
+	}
 	data := matcher.FrameSnapshot(parts)
 	for i, p := range n.partitions {
 		p.cps.recycle(parts[i])
 	}
-	n.cpSeq, n.cpHash = seq, matcher.CombineHashes(hashes)
+	n.cpSeq, n.cpHash = seq, stateHash(matcher.CombineHashes(hashes), n.riskState())
 	n.cpTaken <- checkpoint{seq: seq, hash: n.cpHash, data: data}
 }
 
@@ -195,13 +201,13 @@ func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
 // restoreSnapshot loads the newest valid snapshot into the partitions'
 // engines and returns its sequence, or 0 when there is none it can use.
 func (n *Node) restoreSnapshot() (int64, error) {
-	return n.restoreInto(n.engines(), math.MaxInt64)
+	return n.restoreInto(n.engines(), n.riskState(), math.MaxInt64)
 }
 
 // restoreInto loads the newest valid snapshot of a record at or before seq
-// atMost into engines, one per partition, and returns its sequence, or 0
-// when there is none it can use.
-func (n *Node) restoreInto(engines matcher.Partitions, atMost int64) (int64, error) {
+// atMost into engines, one per partition, and rs (nil: no risk), and
+// returns its sequence, or 0 when there is none it can use.
+func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost int64) (int64, error) {
 	seq, hash, data, ok, err := journal.SnapshotAtMost(n.journalDir(), atMost)
 	if err != nil || !ok {
 		return 0, err
@@ -210,14 +216,23 @@ func (n *Node) restoreInto(engines matcher.Partitions, atMost int64) (int64, err
 	if err != nil {
 		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
-	if len(parts) != len(engines) {
+	if rs != nil {
+		if len(parts) != len(engines)+1 {
+			n.logf("ringex: snapshot at sequence %d has %d frames, a node with risk and %d partitions writes %d: replaying the whole journal", seq, len(parts), len(engines), len(engines)+1)
+			return 0, nil
+		}
+		if err := rs.Restore(parts[len(engines)]); err != nil {
+			return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
+		}
+		data = matcher.FrameSnapshot(parts[:len(engines)])
+	} else if len(parts) != len(engines) {
 		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(engines))
 		return 0, nil
 	}
 	if err := engines.Restore(data); err != nil {
 		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
-	if got := engines.Hash(); got != hash {
+	if got := stateHash(engines.Hash(), rs); got != hash {
 		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
 	}
 	n.logf("ringex: restored snapshot at sequence %d (state hash %016x)", seq, hash)

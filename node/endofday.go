@@ -62,11 +62,7 @@ func (n *Node) publishEndOfDay(seq int64) {
 	for _, p := range n.partitions {
 		evs := p.takeSpill(seq)
 		for i := range evs {
-			n.publisher.Publish(&evs[i])
-			if n.md != nil {
-				n.md.Apply(&evs[i])
-			}
-			n.feed.event(&evs[i])
+			n.publishEvent(&evs[i])
 		}
 		expired += len(evs)
 	}

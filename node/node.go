@@ -1,7 +1,7 @@
 // Package node is the composition root: the one place where the stages of a
 // running exchange are wired. It opens the journal and rebuilds the books by
-// replaying it, builds the ring {journal, replicate, match ×P side by side} →
-// publish (buildPipeline says why match may run beside the journal), and
+// replaying it, builds the ring [risk →] {journal, replicate, match ×P side
+// by side} → publish (buildPipeline says why match may run beside the journal), and
 // opens the FIX gateway in front of it. Tests start a whole
 // exchange in-process through Start, or through Run, the supervisor
 // `ringex serve` runs, which starts a replicated node again in place when
@@ -14,7 +14,9 @@
 // checkpoints, their hashes and snapshots; accounts.go binds each
 // account to its session's CompID in the journal; endofday.go the trading day;
 // latency.go the latency log line; marketdata.go the market data the
-// publish stage feeds. Failover: replicate.go ships to and
+// publish stage feeds; risk.go the risk stage (with risk.mode limits or
+// spot), its settle step, and the operator's funds and kill switch.
+// Failover: replicate.go ships to and
 // follows a peer; stepdown.go settles two primaries; promote.go turns a
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
@@ -36,6 +38,7 @@ import (
 	"github.com/ringex/ringex/marketdata"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/ringbuffer"
+	"github.com/ringex/ringex/risk"
 )
 
 // Publisher receives each event after the command that caused it is durable
@@ -53,6 +56,7 @@ type Node struct {
 	journal    *journal.Journal
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
+	risk       *riskStage // nil with risk.mode "none" (risk.go)
 	gateway    *gateway.Gateway
 	publisher  Publisher
 	feed       *feedStage      // the binary market-data feed; nil when off (feed.go)
@@ -124,6 +128,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			return nil, err
 		}
 	}
+	rules, err := n.riskRulesToJournal() // risk.go: before the ring starts
+	if err != nil {
+		n.journal.Close()
+		return nil, err
+	}
 	if err := n.buildPipeline(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -156,7 +165,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 		n.publisher = &n.switcher
 	}
-	var err error
 	if n.feed, err = n.startFeed(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -173,6 +181,17 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.endDayLeftOpen()
+	if !n.following.Load() {
+		if err := n.journalRiskRules(rules); err != nil {
+			n.feed.close()
+			n.ring.Close()
+			n.stopMarketData()
+			close(n.cpStop)
+			<-n.cpDone
+			n.journal.Close()
+			return nil, err
+		}
+	}
 	if n.gateway != nil {
 		err := n.bindAccounts(toBind)
 		if err == nil {
@@ -236,6 +255,15 @@ func (n *Node) openJournal() error {
 	for p := range n.partitions {
 		n.partitions[p] = &partition{index: p, engine: matcher.New(engineCfg)}
 	}
+	rs, err := newRisk(n.cfg)
+	if err != nil {
+		j.Close()
+		return err
+	}
+	if rs != nil {
+		n.risk = &riskStage{state: rs}
+		n.risk.settled.Store(-1)
+	}
 	from, err := n.restoreSnapshot()
 	if err == nil {
 		err = n.checkReplayStart(from + 1)
@@ -272,7 +300,7 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
-	count, checked, err := applyJournal(n.journalDir(), n.engines(), fromSeq, 0, nil)
+	count, checked, err := applyJournalRisk(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -299,6 +327,13 @@ func (n *Node) engines() matcher.Partitions {
 // compared with the journaled one. It returns the commands read and the
 // hashes checked.
 func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
+	return applyJournalRisk(dir, engines, nil, fromSeq, toSeq, visit)
+}
+
+// applyJournalRisk is applyJournal with the risk state rs (nil: none):
+// each command goes through its check, the engines and its settle step in
+// turn (risk.State.Step), as the pipeline decides them.
+func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
 	cpSeq, cpHash := int64(0), uint64(0)
@@ -313,10 +348,14 @@ func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, 
 			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
 		}
 		count++
-		evs = engines.Apply(&cmd, evs[:0])
+		if rs != nil {
+			evs, _ = rs.Step(&cmd, engines, evs[:0])
+		} else {
+			evs = engines.Apply(&cmd, evs[:0])
+		}
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
-			cpSeq, cpHash = seq, engines.Hash()
+			cpSeq, cpHash = seq, stateHash(engines.Hash(), rs)
 		case matcher.KindCheckpointHash:
 			h, _ := matcher.CheckpointHashOf(&cmd)
 			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {
@@ -506,7 +545,15 @@ func EngineConfig(cfg config.Config) matcher.Config {
 	for i := range specs {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
-	return matcher.Config{Symbols: specs}
+	mc := matcher.Config{Symbols: specs, STP: stpMode(cfg.Match.STP)}
+	for _, a := range cfg.Match.STPAccounts {
+		for i, s := range cfg.FIX.Sessions {
+			if s.TargetCompID == a.CompID {
+				mc.AccountSTP = append(mc.AccountSTP, matcher.AccountSTP{Account: uint32(i + 1), Mode: stpMode(a.Mode)})
+			}
+		}
+	}
+	return mc
 }
 
 // newGateway builds the FIX gateway of a node that serves (at start or on

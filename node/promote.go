@@ -137,6 +137,10 @@ func (n *Node) promotionFailed(err error) (uint64, error) {
 // toBind are the account bindings to journal before FIX opens
 // (checkAccounts, which Promote ran before the epoch began).
 func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.AccountBinding) error {
+	rules, err := n.riskRulesToJournal()
+	if err != nil {
+		return err
+	}
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -160,6 +164,9 @@ func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.Account
 	n.switcher.to.Store(&p)
 	n.endDayLeftOpen()
 	if err := n.bindAccounts(toBind); err != nil {
+		return err
+	}
+	if err := n.journalRiskRules(rules); err != nil {
 		return err
 	}
 	how := "by the delivery marks of its last heartbeat"

@@ -51,7 +51,11 @@ func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, r
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if snap, err = n.restoreInto(engines, from); err != nil {
+	rs, err := newRisk(n.cfg) // the risk stage decided which orders the engines saw
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if snap, err = n.restoreInto(engines, rs, from); err != nil {
 		return nil, 0, 0, err
 	}
 	first, err := journal.FirstSeq(n.journalDir())
@@ -61,7 +65,7 @@ func (n *Node) regenerate(from, last int64, want []bool) (evs []matcher.Event, r
 	if first > snap+1 {
 		return nil, 0, snap, fmt.Errorf("journal %s begins at sequence %d, and no usable snapshot is at or before sequence %d", n.journalDir(), first, from)
 	}
-	replayed, _, err = applyJournal(n.journalDir(), engines, snap+1, last, func(cmdEvs []matcher.Event) error {
+	replayed, _, err = applyJournalRisk(n.journalDir(), engines, rs, snap+1, last, func(cmdEvs []matcher.Event) error {
 		if n.stopping.Load() {
 			return errors.New("the node is stopping")
 		}

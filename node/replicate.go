@@ -351,7 +351,8 @@ func (n *Node) ReplicationAddr() net.Addr {
 	return nil
 }
 
-// StateHash is the combined state hash of the engines. Only after Stop: the
+// StateHash is the combined state hash of the engines (and the risk
+// state, with a risk stage). Only after Stop: the
 // engines belong to the match goroutines while the node runs. After a
 // failure (a journal error, a standby that did not acknowledge) the engines
 // may have applied commands beside the journal that it never made durable,
@@ -363,5 +364,5 @@ func (n *Node) StateHash() (uint64, error) {
 	if err := n.ring.Err(); err != nil {
 		return 0, fmt.Errorf("StateHash of a node that failed (%w): its engines may hold what was never journaled", err)
 	}
-	return n.engines().Hash(), nil
+	return stateHash(n.engines().Hash(), n.riskState()), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
 	"github.com/ringex/ringex/ringbuffer"
+	"github.com/ringex/ringex/risk"
 )
 
 // inlineEvents is how many events a slot carries itself; a command that causes
@@ -25,6 +26,7 @@ const inlineEvents = 4
 // engine produced for it. Fixed size and pointer-free.
 type slot struct {
 	cmd     matcher.Command
+	hold    risk.Hold // the risk stage's decision (risk.go); zero without one
 	nEvents int32
 	events  [inlineEvents]matcher.Event
 }
@@ -56,7 +58,12 @@ func (n *Node) buildPipeline() error {
 		durable.Handlers = append(durable.Handlers, &matchHandler{node: n, part: p})
 	}
 	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
-	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, durable, publish)
+	stages := []ringbuffer.Stage{durable, publish}
+	if n.risk != nil {
+		// Before matching, so that a refused order reaches no matcher (risk.go).
+		stages = append([]ringbuffer.Stage{{Name: "risk", Handlers: []ringbuffer.Handler{riskHandler{n}}}}, stages...)
+	}
+	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, stages...)
 	if err != nil {
 		return fmt.Errorf("ring: %w", err)
 	}
@@ -179,6 +186,9 @@ func (p *partition) match(s *slot, seq int64, count int) {
 	case matcher.KindCheckpointHash:
 		return // proof for replay; the live engines computed it
 	}
+	if s.hold.Reason != matcher.ReasonNone {
+		return // refused by the risk stage, which left its answer in the slot
+	}
 	r := matcher.Route(&s.cmd, count)
 	if r == matcher.RouteAll {
 		// Every partition applies it (the end of the day: each expires
@@ -225,6 +235,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 		// The Sender's heartbeats tell the standby (Promote).
 		n.repl.published.Store(n.ring.Slot(hi).cmd.Seq)
 	}
+	if n.risk != nil {
+		n.risk.settled.Store(hi) // what a refusal in the risk stage may wait for
+	}
 }
 
 // publishSlot is the publish stage for s, the slot at ring sequence seq:
@@ -242,8 +255,13 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.verifyCheckpoint(&s.cmd)
 		return
 	case matcher.KindEndOfDay:
+		n.settleBegin(s)
 		n.publishEndOfDay(seq)
+		n.settleEnd()
 		n.noteDay(&s.cmd)
+		return
+	case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindBlock, matcher.KindUnblock:
+		n.publishOperator(s)
 		return
 	}
 	if n.dayOpenNs == 0 {
@@ -252,13 +270,10 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	if nowNs != 0 {
 		n.lat.pipeline.Record(nowNs - s.cmd.TimeNs)
 	}
+	n.settleBegin(s)
 	count := int(s.nEvents)
 	for i := 0; i < count && i < inlineEvents; i++ {
-		n.publisher.Publish(&s.events[i])
-		if n.md != nil {
-			n.md.Apply(&s.events[i])
-		}
-		n.feed.event(&s.events[i])
+		n.publishEvent(&s.events[i])
 	}
 	if n.obs.counting {
 		n.obs.batch.count(s.events[:min(count, inlineEvents)])
@@ -267,14 +282,24 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		p := n.partitionOf(&s.cmd)
 		spilled := p.takeSpill(seq)
 		for i := range spilled {
-			n.publisher.Publish(&spilled[i])
-			if n.md != nil {
-				n.md.Apply(&spilled[i])
-			}
-			n.feed.event(&spilled[i])
+			n.publishEvent(&spilled[i])
 		}
 		if n.obs.counting {
 			n.obs.batch.count(spilled)
 		}
 	}
+	n.settleEnd()
+}
+
+// publishEvent hands one event to everything after matching, in this
+// order: the brokers' reports (the publisher), the risk stage's settle
+// step, FIX market data and the binary feed. Hot path: each is a no-op
+// when off.
+func (n *Node) publishEvent(ev *matcher.Event) {
+	n.publisher.Publish(ev)
+	n.settleEvent(ev)
+	if n.md != nil {
+		n.md.Apply(ev)
+	}
+	n.feed.event(ev)
 }

@@ -3,7 +3,9 @@
 // stages of handlers see every slot in sequence order, a stage only after
 // every handler of the stage before it has passed the slot; and a handler is
 // handed the whole inclusive batch [lo, hi] that is ready, so that it can do
-// its I/O once per batch.
+// its I/O once per batch. A PartialHandler may pass on less than its batch
+// and get the rest at once in the next one: so a handler can wait, mid-batch,
+// for a later stage to reach the slot before.
 //
 //	r, err := ringbuffer.New[slot](ringbuffer.Options{Writers: 8},
 //		ringbuffer.Stage{Name: "journal+match", Handlers: []ringbuffer.Handler{journal, replicate, match0, match1}},

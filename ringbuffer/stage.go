@@ -14,6 +14,17 @@ type Handler interface {
 	Handle(lo, hi int64)
 }
 
+// PartialHandler is a Handler that may end a batch early: HandleUpTo
+// handles [lo, last] for some last in [lo, hi] and returns last. Only that
+// far is passed on; the rest comes back in the next batch, at once. A
+// handler that must wait for a later stage before it can handle a slot
+// (the node's risk check) ends its batch before that slot, so that the
+// later stage can get there. Handle is not called on it.
+type PartialHandler interface {
+	Handler
+	HandleUpTo(lo, hi int64) (last int64)
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(lo, hi int64)
 
@@ -147,7 +158,8 @@ func (l *listener) run() {
 		if p.failed.Load() {
 			return
 		}
-		if !l.handle(next, hi) || p.failed.Load() {
+		hi, ok := l.handle(next, hi)
+		if !ok || p.failed.Load() {
 			return // the batch is not passed on: no later stage sees it
 		}
 		l.seq.Store(hi)
@@ -189,14 +201,22 @@ func (l *listener) await(next int64, wokeSomeone bool) int64 {
 }
 
 // handle runs the handler on [lo, hi] and turns a panic into the ring's
-// failure. It reports whether the handler returned normally.
-func (l *listener) handle(lo, hi int64) (ok bool) {
+// failure. It returns the last sequence handled (hi, or less for a
+// PartialHandler) and whether the handler returned normally.
+func (l *listener) handle(lo, hi int64) (last int64, ok bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.p.fail(&PanicError{Stage: l.stage.name, Handler: l.index, Lo: lo, Hi: hi, Value: v, Stack: debug.Stack()})
 			ok = false
 		}
 	}()
+	if ph, partial := l.handler.(PartialHandler); partial {
+		last = ph.HandleUpTo(lo, hi)
+		if last < lo || last > hi {
+			panic(fmt.Sprintf("ringbuffer: HandleUpTo(%d, %d) returned %d", lo, hi, last))
+		}
+		return last, true
+	}
 	l.handler.Handle(lo, hi)
-	return true
+	return hi, true
 }

@@ -48,6 +48,10 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				c.SetDeadline(time.Now().Add(30 * time.Second))
 				line, _ := bufio.NewReader(c).ReadString('\n')
 				cmd, token, _ := strings.Cut(strings.TrimSpace(line), " ")
+				var args []string
+				if cmd == "account" {
+					token, args = accountLine(token) // account.go
+				}
 				if want := cfg.Replication.AdminToken; want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
 					log.Printf("ringex: admin command %q from %s REFUSED: no or wrong admin token", cmd, c.RemoteAddr())
 					fmt.Fprintf(c, "error unauthorized: this endpoint wants the admin token (--token or %s)\n", adminTokenEnv)
@@ -58,6 +62,8 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 					answer(c, "promotion", n.Promote, "primary epoch")
 				case "endofday":
 					answer(c, "end of the trading day", n.EndOfDay, "end of day at sequence")
+				case "account":
+					answerAccount(c, n, args)
 				case "status":
 					st, ok := n.ReplicationStats()
 					if !ok {
@@ -67,7 +73,7 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 					fmt.Fprintf(c, "ok role %s epoch %d lastSeq %d degraded %v inSync %v standbyConnected %v standbyAcked %d peerPrimary %v splitBrain %v\n",
 						st.Role, st.Epoch, st.LastSeq, st.Degraded, st.InSync, st.Standby.Connected, st.Standby.Acked, st.PeerPrimary, st.SplitBrain)
 				default:
-					fmt.Fprintf(c, "error unknown command %q: want promote, status or endofday\n", cmd)
+					fmt.Fprintf(c, "error unknown command %q: want promote, status, endofday or account\n", cmd)
 				}
 			}()
 		}

@@ -39,6 +39,11 @@ Usage:
                           end the trading day now: resting Day orders expire,
                           GTC orders stay, ClOrdIDs may be used again
                           (tradingDay.endUTC ends it every day on its own)
+  ringex account deposit|withdraw|show|block|unblock [--admin host:port] [--token T] COMPID [ASSET AMOUNT]
+                          move a broker's cash (ASSET cash) or inventory (a
+                          symbol) in or out, or show its balances and holds
+                          (risk.mode spot); block (kill switch: refuse its
+                          orders, cancel every working one) or unblock it
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
                           sets replication.adminToken)
   ringex help [command [verb|mode]]
@@ -71,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return mdMain(args[1:], stdout, stderr)
 	case "promote", "status", "endofday":
 		return adminMain(args[0], args[1:], stdout, stderr)
+	case "account":
+		return accountMain(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && !isHelp(args[1]) {
 			// 'ringex help bench fix' is 'ringex bench fix --help'.

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestAccountCommands: `ringex account` over the admin endpoint deposits,
+// shows, refuses a withdrawal of more than is there and withdraws, with
+// the admin token; without it, nothing moves.
+func TestAccountCommands(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Replication.Admin = fixtest.FreeAddr(t)
+	cfg.Replication.AdminToken = "s3cret"
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	defer serveAdmin(cfg, n)()
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		verb, rest := args[0], args[1:]
+		code := accountMain(append([]string{verb, "--admin", cfg.Replication.Admin}, rest...), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	steps := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"deposit", "BROKER01", "cash", "100.50"}, 1, "unauthorized"},
+		{[]string{"deposit", "--token", "s3cret", "BROKER01", "cash", "100.50"}, 0, "ok deposit at sequence"},
+		{[]string{"deposit", "--token", "s3cret", "BROKER01", "AAPL", "7"}, 0, "ok deposit at sequence"},
+		{[]string{"deposit", "--token", "s3cret", "BROKER01", "cash", "0.001"}, 1, "not a positive whole number of risk.cashUnit"},
+		{[]string{"withdraw", "--token", "s3cret", "BROKER01", "cash", "100.51"}, 1, "more than is free"},
+		{[]string{"withdraw", "--token", "s3cret", "BROKER01", "cash", "0.50"}, 0, "ok withdraw at sequence"},
+		{[]string{"show", "--token", "s3cret", "BROKER01"}, 0, "openOrders 0 cash 100.00 held 0.00 AAPL 7 held 0"},
+		{[]string{"show", "--token", "s3cret", "NOBODY"}, 1, "no session"},
+		{[]string{"block", "--token", "s3cret", "BROKER01"}, 0, "ok block at sequence"},
+		{[]string{"show", "--token", "s3cret", "BROKER01"}, 0, "blocked true"},
+		{[]string{"unblock", "--token", "s3cret", "BROKER01"}, 0, "ok unblock at sequence"},
+	}
+	for _, s := range steps {
+		code, out := run(s.args...)
+		if code != s.code || !strings.Contains(out, s.out) {
+			t.Errorf("account %v: exit %d, %q; want %d and %q", s.args, code, out, s.code, s.out)
+		}
+	}
+}

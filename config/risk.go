@@ -1,0 +1,102 @@
+package config
+
+import "fmt"
+
+// Risk is the venue's pre-trade risk (package risk; docs/design.md,
+// "Risk"). Mode "none", the default, leaves every other key unused.
+type Risk struct {
+	Mode RiskMode `json:"mode"`
+	// CashUnit is the smallest amount of the quote asset, a decimal such
+	// as "0.01": balances, deposits and notional limits are whole numbers
+	// of it, and every symbol's tickSize × lotSize must be a whole number
+	// of it. Required with mode "spot".
+	CashUnit string `json:"cashUnit"`
+	// Limits apply to every account that Accounts does not name.
+	Limits RiskLimits `json:"limits"`
+	// Accounts replace Limits for the brokers they name.
+	Accounts []RiskAccount `json:"accounts"`
+	// FeeBps is the fee on each fill in basis points of its notional,
+	// paid by both sides to the venue's fee account (mode "spot"); 0: none.
+	FeeBps int64 `json:"feeBps"`
+	// Protection gives a symbol the price a market buy holds cash at and
+	// trades no worse than; without one, a market buy in mode "spot" is
+	// refused.
+	Protection []RiskProtection `json:"protection"`
+}
+
+// RiskLimits bound each order of an account and its working orders; 0 is
+// no limit.
+type RiskLimits struct {
+	MaxOrderQty      int64 `json:"maxOrderQty"`      // lots
+	MaxOrderNotional int64 `json:"maxOrderNotional"` // cash units (risk.cashUnit): quantity × price
+	MaxOpenOrders    int64 `json:"maxOpenOrders"`
+}
+
+// RiskAccount is one broker's limits, keyed by its CompID.
+type RiskAccount struct {
+	CompID           string `json:"compID"` // a fix.sessions[].targetCompID
+	MaxOrderQty      int64  `json:"maxOrderQty"`
+	MaxOrderNotional int64  `json:"maxOrderNotional"`
+	MaxOpenOrders    int64  `json:"maxOpenOrders"`
+}
+
+// Limits are the account's limits.
+func (a RiskAccount) Limits() RiskLimits {
+	return RiskLimits{MaxOrderQty: a.MaxOrderQty, MaxOrderNotional: a.MaxOrderNotional, MaxOpenOrders: a.MaxOpenOrders}
+}
+
+// RiskProtection is one symbol's market-buy protection price.
+type RiskProtection struct {
+	Symbol string `json:"symbol"` // a symbols[].name
+	Price  string `json:"price"`  // a decimal price on the symbol's tick
+}
+
+// check refuses risk settings that cannot work; the decimals are checked
+// against the ticks by the node, which converts them.
+func (r *Risk) check(c *Config) error {
+	if r.Mode > RiskModeSpot {
+		return fmt.Errorf("risk.mode %v: want none, limits or spot", r.Mode)
+	}
+	if r.Mode == RiskModeSpot && r.CashUnit == "" {
+		return fmt.Errorf("risk.cashUnit is required with risk.mode \"spot\"")
+	}
+	if r.FeeBps < 0 || r.FeeBps > 10000 {
+		return fmt.Errorf("risk.feeBps %d: want 0 to 10000", r.FeeBps)
+	}
+	if err := r.Limits.check("risk.limits"); err != nil {
+		return err
+	}
+	sessions := map[string]bool{}
+	for _, s := range c.FIX.Sessions {
+		sessions[s.TargetCompID] = true
+	}
+	seen := map[string]bool{}
+	for i, a := range r.Accounts {
+		if !sessions[a.CompID] || seen[a.CompID] {
+			return fmt.Errorf("risk.accounts[%d].compID %q: not a fix.sessions[].targetCompID, or repeated", i, a.CompID)
+		}
+		seen[a.CompID] = true
+		if err := a.Limits().check(fmt.Sprintf("risk.accounts[%d]", i)); err != nil {
+			return err
+		}
+	}
+	symbols := map[string]bool{}
+	for _, s := range c.Symbols {
+		symbols[s.Name] = true
+	}
+	seen = map[string]bool{}
+	for i, p := range r.Protection {
+		if !symbols[p.Symbol] || seen[p.Symbol] {
+			return fmt.Errorf("risk.protection[%d].symbol %q: not a symbols[].name, or repeated", i, p.Symbol)
+		}
+		seen[p.Symbol] = true
+	}
+	return nil
+}
+
+func (l RiskLimits) check(path string) error {
+	if l.MaxOrderQty < 0 || l.MaxOrderNotional < 0 || l.MaxOpenOrders < 0 {
+		return fmt.Errorf("%s: maxOrderQty, maxOrderNotional and maxOpenOrders must not be negative", path)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package matcher
+
+import "fmt"
+
+// Block records are the operator's kill switch for one account (risk modes
+// limits and spot): from a KindBlock on, the risk stage refuses the
+// account's new orders and replaces, until a KindUnblock. The node follows
+// a block with a mass cancel of every working order of the account, GTC
+// included (OriginKillSwitch), through the ring, so nothing of it works
+// after the block. They go through the ring and the journal like any
+// command; no match partition applies them (Route: RouteNone) and the
+// engines ignore them.
+const (
+	KindBlock   Kind = 12
+	KindUnblock Kind = 13
+)
+
+// OriginKillSwitch: the operator blocked the account (AccountBlock); the
+// mass cancel takes every working order, with no report.
+const OriginKillSwitch MassCancelOrigin = 3
+
+// AccountBlock is the content of a KindBlock or KindUnblock record.
+//
+//	Command field   Kind                   Account  ClOrdID
+//	holds           KindBlock/KindUnblock  Account  Ref
+//
+// Ref is the operator's reference, echoed in the answer and the trail;
+// every other field is zero (Seq and TimeNs are set at ingress).
+type AccountBlock struct {
+	Unblock bool
+	Account uint32
+	Ref     ClOrdID
+}
+
+// Command is the record that journals b; it fails for account 0.
+func (b AccountBlock) Command() (Command, error) {
+	if b.Account == 0 {
+		return Command{}, fmt.Errorf("matcher: block record: account id 0")
+	}
+	k := KindBlock
+	if b.Unblock {
+		k = KindUnblock
+	}
+	return Command{Kind: k, Account: b.Account, ClOrdID: b.Ref}, nil
+}
+
+// BlockOf reads a KindBlock or KindUnblock record; ok is false for another
+// kind or a record AccountBlock.Command does not write.
+func BlockOf(c *Command) (b AccountBlock, ok bool) {
+	if (c.Kind != KindBlock && c.Kind != KindUnblock) || c.Account == 0 || c.OrderID != 0 || c.Price != 0 ||
+		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || c.Type != 0 || c.TIF != 0 || c.OrigClOrdID != (ClOrdID{}) {
+		return b, false
+	}
+	return AccountBlock{Unblock: c.Kind == KindUnblock, Account: c.Account, Ref: c.ClOrdID}, true
+}

@@ -1,0 +1,435 @@
+package node
+
+// Pre-trade risk in the pipeline (docs/design.md, "Risk"). With risk.mode
+// other than "none" the ring has one more stage, before the journal and
+// the match partitions: riskHandler runs risk.State.Check on every slot in
+// sequence order and leaves its Hold in the slot; a refused order gets its
+// Rejected event in the slot and no match partition applies it. The
+// publish stage settles each slot after publishing its events (settleSlot)
+// and then says how far it has settled (riskSettled), which is what a
+// refusal that depends on balances waits for. Replay on start runs the
+// same Check, matching and settling one command at a time (risk.Step).
+// The state goes into every checkpoint as one more frame after the
+// partitions', and its hash into the checkpoint's combined hash.
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/risk"
+)
+
+// RiskConfig is the risk.Config the node and replay build their risk
+// state with: cfg's mode, accounts and symbols, and no rules (limits,
+// protection prices, fee), which the journal's rule records put in force
+// in their place; ok is false for mode "none".
+func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
+	if rc, ok, err = riskConfig(cfg); err != nil || !ok {
+		return rc, ok, err
+	}
+	rc.Default, rc.Account, rc.FeeBps = risk.Limits{}, nil, 0
+	for i := range rc.Symbols {
+		rc.Symbols[i].ProtectionPrice = 0
+	}
+	return rc, true, nil
+}
+
+// riskConfig is the risk.Config of cfg with the rules cfg wants in force.
+func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
+	r := cfg.Risk
+	if r.Mode == config.RiskModeNone {
+		return rc, false, nil
+	}
+	rc = risk.Config{Mode: risk.ModeLimits, Accounts: len(cfg.FIX.Sessions), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps}
+	if r.Mode == config.RiskModeSpot {
+		rc.Mode = risk.ModeSpot
+	}
+	var cash gateway.Scale
+	if r.CashUnit != "" {
+		if cash, err = gateway.ParseScale(r.CashUnit); err != nil {
+			return rc, false, fmt.Errorf("config: risk.cashUnit: %w", err)
+		}
+	}
+	protect := map[string]string{}
+	for _, p := range r.Protection {
+		protect[p.Symbol] = p.Price
+	}
+	for i, s := range cfg.Symbols {
+		tick, err := gateway.ParseScale(s.TickSize)
+		if err != nil {
+			return rc, false, fmt.Errorf("config: symbols[%d] %s: tickSize: %w", i, s.Name, err)
+		}
+		sym := risk.Symbol{CashPerTickLot: 1}
+		if r.CashUnit != "" {
+			unit, ok := cash.Units([]byte(tick.Format(s.LotSize)))
+			if !ok || unit < 1 || unit > risk.MaxCashPerTickLot {
+				return rc, false, fmt.Errorf("config: symbols[%d] %s: tickSize × lotSize %s is not a whole number of risk.cashUnit %s (up to %d of them)",
+					i, s.Name, tick.Format(s.LotSize), r.CashUnit, risk.MaxCashPerTickLot)
+			}
+			sym.CashPerTickLot = unit
+		}
+		if p, ok := protect[s.Name]; ok {
+			px, ok := tick.Units([]byte(p))
+			if !ok || px <= 0 || px > matcher.MaxPriceTicks {
+				return rc, false, fmt.Errorf("config: risk.protection: %s price %q is not a positive price on the tick %s", s.Name, p, s.TickSize)
+			}
+			sym.ProtectionPrice = px
+		}
+		rc.Symbols = append(rc.Symbols, sym)
+	}
+	for _, a := range r.Accounts {
+		for i, s := range cfg.FIX.Sessions {
+			if s.TargetCompID == a.CompID {
+				rc.Account[uint32(i+1)] = limitsOf(a.Limits())
+			}
+		}
+	}
+	return rc, true, rc.Validate()
+}
+
+func limitsOf(l config.RiskLimits) risk.Limits {
+	return risk.Limits{MaxOrderQty: l.MaxOrderQty, MaxOrderNotional: l.MaxOrderNotional, MaxOpenOrders: l.MaxOpenOrders}
+}
+
+// newRisk builds the node's risk state, or nil for mode "none": with no
+// rules until the journal's rule records.
+func newRisk(cfg config.Config) (*risk.State, error) {
+	rc, ok, err := RiskConfig(cfg)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return risk.New(rc)
+}
+
+// riskRulesToJournal are the rule records that put the config's rules in
+// force where the journal's differ. Call it while nothing is in flight:
+// before the ring starts, or on a drained pipeline (a promotion).
+func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
+	if n.risk == nil {
+		return nil, nil
+	}
+	want, _, err := riskConfig(n.cfg)
+	if err != nil {
+		return nil, err
+	}
+	return n.risk.state.RulesToJournal(want), nil
+}
+
+// journalRiskRules journals the rule records todo through the ring, before
+// FIX opens: every order is decided after the rules it is decided by.
+func (n *Node) journalRiskRules(todo []matcher.Command) error {
+	for i := range todo {
+		if _, err := n.submitSeq(&todo[i]); err != nil {
+			return fmt.Errorf("journal the risk rules: %w", err)
+		}
+	}
+	if len(todo) > 0 {
+		n.logf("ringex: risk rules of the config journaled: %d record(s) (limits, protection prices, fee that differ from those in force)", len(todo))
+	}
+	return nil
+}
+
+// riskStage is what the node keeps for its risk stage.
+type riskStage struct {
+	state   *risk.State
+	settled atomic.Int64 // ring sequence the publish stage has settled up to
+	waits   atomic.Int64 // refusals that waited for the settle step (risk stage only writes)
+
+	mu      sync.Mutex // guards waiting: the operator's funds records (cold path)
+	waiting map[matcher.ClOrdID]chan matcher.Reason
+	refs    atomic.Int64
+}
+
+// riskHandler is the risk stage's one handler. Hot path: no allocation,
+// no lock; a refusal that depends on balances waits (spinning, then
+// yielding) for the publish stage to settle the slot before it.
+type riskHandler struct{ n *Node }
+
+// Handle is never called: the ring calls HandleUpTo.
+func (h riskHandler) Handle(lo, hi int64) { h.HandleUpTo(lo, hi) }
+
+func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
+	n, r := h.n, h.n.risk
+	for seq := lo; seq <= hi; seq++ {
+		s := n.ring.Slot(seq)
+		// Both read before the Check they vouch for: the settle step may
+		// catch up while Check runs, after it read its view.
+		settled := r.settled.Load() >= seq-1
+		exact := settled || r.state.Exact(s.cmd.Account)
+		hold := r.state.Check(&s.cmd)
+		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
+			if seq > lo {
+				return seq - 1 // let the stages after this one reach seq-1
+			}
+			r.waits.Store(r.waits.Load() + 1)
+			if !n.awaitSettled(seq - 1) {
+				return hi // the ring failed: nothing passes on
+			}
+			hold = r.state.Check(&s.cmd)
+		}
+		s.hold = hold
+		if ev, ok := risk.RefusalEvent(&s.cmd, hold); ok && hold.Reason != matcher.ReasonNone {
+			s.events[0], s.nEvents = ev, 1
+		}
+	}
+	return hi
+}
+
+// awaitSettled waits until the publish stage has settled ring sequence
+// seq; false when the ring failed first (then it never will).
+func (n *Node) awaitSettled(seq int64) bool {
+	for i := 0; n.risk.settled.Load() < seq; i++ {
+		runtime.Gosched()
+		if i%1024 == 1023 && n.ring.Err() != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// settleBegin, settleEvent and settleEnd are the publish stage's settle
+// step for one slot, around its events. Hot path.
+func (n *Node) settleBegin(s *slot) {
+	if n.risk != nil {
+		n.risk.state.Apply(&s.cmd, s.hold)
+	}
+}
+
+func (n *Node) settleEvent(ev *matcher.Event) {
+	if n.risk != nil {
+		n.risk.state.Event(ev)
+	}
+}
+
+func (n *Node) settleEnd() {
+	if n.risk != nil {
+		n.risk.state.Done()
+	}
+}
+
+// publishOperator is the publish stage at an operator's record (a
+// deposit, a withdrawal, a block, an unblock): it is settled, and the
+// operator who asked is answered. Cold path.
+func (n *Node) publishOperator(s *slot) {
+	if n.risk == nil {
+		return // journaled by a node with risk; this one has none
+	}
+	n.settleBegin(s)
+	n.settleEnd()
+	r := n.risk
+	r.mu.Lock()
+	if ch, ok := r.waiting[s.cmd.ClOrdID]; ok {
+		ch <- s.hold.Reason
+		delete(r.waiting, s.cmd.ClOrdID)
+	}
+	r.mu.Unlock()
+}
+
+// ErrNoRisk refuses account commands on a node whose risk.mode is "none".
+var ErrNoRisk = errors.New("risk.mode is \"none\": this venue keeps no balances")
+
+// Funds deposits (or withdraws) amount, a decimal, of compID's cash
+// (asset "" or "cash") or inventory of the symbol asset names, through the
+// ring: journaled and replicated like any order. It returns the journal
+// sequence once the risk stage has applied it, or why it was refused.
+func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error) {
+	if n.risk == nil || n.risk.state.Mode() != risk.ModeSpot {
+		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
+	}
+	if n.following.Load() {
+		return 0, errors.New("a standby follows its primary's journal: move funds on the primary")
+	}
+	f := matcher.Funds{Withdraw: withdraw}
+	var err error
+	if f.Account, err = n.accountOf(compID); err != nil {
+		return 0, err
+	}
+	if f.Symbol, f.Amount, err = n.fundsAmount(asset, amount); err != nil {
+		return 0, err
+	}
+	f.Ref = n.operatorRef()
+	cmd, err := f.Command()
+	if err != nil {
+		return 0, err
+	}
+	seq, reason, err := n.submitOperator(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	if reason != matcher.ReasonNone {
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID)
+	}
+	n.logf("ringex: %s of %s %s for %s applied at sequence %d", map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID, seq)
+	return seq, nil
+}
+
+// operatorRef is a reference for an operator's record, unique in this
+// process: the publish stage answers by it.
+func (n *Node) operatorRef() matcher.ClOrdID {
+	ref, _ := matcher.MakeClOrdID("op" + strconv.FormatInt(n.risk.refs.Add(1), 10))
+	return ref
+}
+
+// submitOperator submits an operator's record, whose ClOrdID is its
+// reference, and waits until the publish stage has settled it: its journal
+// sequence and the risk stage's decision.
+func (n *Node) submitOperator(cmd *matcher.Command) (int64, matcher.Reason, error) {
+	ch := make(chan matcher.Reason, 1)
+	n.risk.mu.Lock()
+	if n.risk.waiting == nil {
+		n.risk.waiting = map[matcher.ClOrdID]chan matcher.Reason{}
+	}
+	n.risk.waiting[cmd.ClOrdID] = ch
+	n.risk.mu.Unlock()
+	seq, err := n.submitSeq(cmd)
+	if err != nil {
+		n.risk.mu.Lock()
+		delete(n.risk.waiting, cmd.ClOrdID)
+		n.risk.mu.Unlock()
+		return 0, 0, err
+	}
+	return seq, <-ch, nil
+}
+
+// Block is the kill switch: it blocks compID's account (the risk stage
+// refuses its new orders and replaces from then on) and cancels every
+// working order of it, GTC included, through the ring; with unblock, it
+// lets the account trade again. It returns the block record's journal
+// sequence once the risk stage has applied it.
+func (n *Node) Block(compID string, unblock bool) (int64, error) {
+	if n.risk == nil {
+		return 0, fmt.Errorf("%w (the kill switch needs mode \"limits\" or \"spot\")", ErrNoRisk)
+	}
+	if n.following.Load() {
+		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
+	}
+	a, err := n.accountOf(compID)
+	if err != nil {
+		return 0, err
+	}
+	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
+	if err != nil {
+		return 0, err
+	}
+	seq, reason, err := n.submitOperator(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	if reason != matcher.ReasonNone {
+		return seq, fmt.Errorf("refused at sequence %d: %v", seq, reason)
+	}
+	what := "unblocked"
+	if !unblock {
+		what = "BLOCKED (kill switch): its working orders are cancelled"
+		// After the block record: no order of the account is accepted
+		// once it, so these take every one that works.
+		mc := matcher.MassCancel{Account: a, Scope: matcher.ScopeAllOrders, Origin: matcher.OriginKillSwitch}.Command()
+		if err := n.Submit(&mc); err != nil {
+			return seq, fmt.Errorf("blocked at sequence %d, but its orders were not cancelled: %w", seq, err)
+		}
+	}
+	n.logf("ringex: account %d %s %s at sequence %d", a, compID, what, seq)
+	return seq, nil
+}
+
+func assetName(asset string) string {
+	if asset == "" {
+		return "cash"
+	}
+	return asset
+}
+
+// accountOf is compID's account id: its position in fix.sessions, which
+// the journal binds (accounts.go).
+func (n *Node) accountOf(compID string) (uint32, error) {
+	for i, s := range n.cfg.FIX.Sessions {
+		if s.TargetCompID == compID {
+			return uint32(i + 1), nil
+		}
+	}
+	return 0, fmt.Errorf("no session %q in fix.sessions", compID)
+}
+
+// fundsAmount reads amount of asset: cash in risk.cashUnit units, or a
+// symbol's inventory in lots.
+func (n *Node) fundsAmount(asset, amount string) (uint32, int64, error) {
+	if asset == "" || asset == "cash" {
+		unit, err := gateway.ParseScale(n.cfg.Risk.CashUnit)
+		if err != nil {
+			return 0, 0, err
+		}
+		v, ok := unit.Units([]byte(amount))
+		if !ok || v <= 0 {
+			return 0, 0, fmt.Errorf("cash amount %q: not a positive whole number of risk.cashUnit %s", amount, n.cfg.Risk.CashUnit)
+		}
+		return 0, v, nil
+	}
+	for i, s := range n.cfg.Symbols {
+		if s.Name == asset {
+			v, ok := gateway.ScaleOf(s.LotSize).Units([]byte(amount))
+			if !ok || v <= 0 {
+				return 0, 0, fmt.Errorf("%s amount %q: not a positive whole number of lots of %d", asset, amount, s.LotSize)
+			}
+			return uint32(i + 1), v, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("asset %q: want cash or a symbol name", asset)
+}
+
+// AccountShow says compID's balances and holds as the settle step has
+// them now, in the venue's units.
+func (n *Node) AccountShow(compID string) (string, error) {
+	if n.risk == nil {
+		return "", ErrNoRisk
+	}
+	a, err := n.accountOf(compID)
+	if err != nil {
+		return "", err
+	}
+	b, _ := n.risk.state.Balance(a)
+	out := fmt.Sprintf("account %d %s blocked %v openOrders %d", a, compID, b.Blocked, b.OpenOrders)
+	if n.risk.state.Mode() != risk.ModeSpot {
+		return out, nil
+	}
+	unit, _ := gateway.ParseScale(n.cfg.Risk.CashUnit)
+	out += fmt.Sprintf(" cash %s held %s", unit.Format(b.Cash), unit.Format(b.CashHeld))
+	for i, s := range n.cfg.Symbols {
+		if b.Inv[i] != 0 || b.InvHeld[i] != 0 {
+			lot := gateway.ScaleOf(s.LotSize)
+			out += fmt.Sprintf(" %s %s held %s", s.Name, lot.Format(b.Inv[i]), lot.Format(b.InvHeld[i]))
+		}
+	}
+	return out, nil
+}
+
+// stateHash is the combined hash a checkpoint records: the partitions',
+// and with risk, the risk state's folded in after them.
+func stateHash(partitions uint64, rs *risk.State) uint64 { return risk.CombineHash(partitions, rs) }
+
+// riskState is the node's risk state, nil without one.
+func (n *Node) riskState() *risk.State {
+	if n.risk == nil {
+		return nil
+	}
+	return n.risk.state
+}
+
+// stpMode is the matcher's self-trade prevention mode for a config's.
+func stpMode(s config.STP) matcher.STPMode {
+	switch s {
+	case config.STPCancelOldest:
+		return matcher.STPCancelResting
+	case config.STPCancelNewest:
+		return matcher.STPCancelIncoming
+	case config.STPCancelBoth:
+		return matcher.STPCancelBoth
+	}
+	return matcher.STPNone
+}

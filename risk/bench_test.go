@@ -1,0 +1,78 @@
+package risk
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// benchStream is an order flow every account can afford: large deposits
+// first, then the property tests' mix with no funds records and no
+// limits that refuse, so risk does its full work on every order.
+func benchStream(n int) []matcher.Command {
+	var cmds []matcher.Command
+	seq := int64(0)
+	for a := uint32(1); a <= testAccounts; a++ {
+		for y := uint32(0); y <= testSymbols; y++ {
+			seq++
+			c, _ := matcher.Funds{Account: a, Symbol: y, Amount: 1 << 40}.Command()
+			c.Seq = seq
+			cmds = append(cmds, c)
+		}
+	}
+	for _, c := range stream(5, n*2) {
+		if c.Kind == matcher.KindDeposit || c.Kind == matcher.KindWithdraw || c.Kind == matcher.KindEndOfDay || len(cmds) >= n {
+			continue
+		}
+		seq++
+		c.Seq = seq
+		cmds = append(cmds, c)
+	}
+	return cmds
+}
+
+func benchConfig() Config {
+	cfg := testConfig(ModeSpot)
+	cfg.Default, cfg.Account = Limits{MaxOrderQty: 1000, MaxOrderNotional: 1 << 40, MaxOpenOrders: 1 << 20}, nil
+	return cfg
+}
+
+// BenchmarkMatcherAlone and BenchmarkMatcherRiskSpot run the same
+// stream, one partition, one goroutine: the matcher's cost, and the
+// matcher's plus risk's check and settle (docs/performance.md has the
+// ratio).
+func BenchmarkMatcherAlone(b *testing.B) { benchRun(b, false) }
+
+func BenchmarkMatcherRiskSpot(b *testing.B) { benchRun(b, true) }
+
+var benchCmds = sync.OnceValue(func() []matcher.Command { return benchStream(1 << 16) })
+
+func benchRun(b *testing.B, withRisk bool) {
+	cmds := benchCmds()
+	b.ReportAllocs()
+	var evs []matcher.Event
+	var s *State
+	var engines matcher.Partitions
+	reset := func() {
+		engines = testEngines(b, 1, matcher.STPNone)
+		s, _ = New(benchConfig())
+	}
+	reset()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(cmds)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			reset()
+			b.StartTimer()
+		}
+		c := cmds[k]
+		if withRisk {
+			evs, _ = s.Step(&c, engines, evs[:0])
+		} else {
+			evs = engines.Apply(&c, evs[:0])
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -1,0 +1,183 @@
+package risk
+
+import "github.com/ringex/ringex/matcher"
+
+// Check decides cmd before any matcher sees it and reserves what it
+// accepts; the Hold goes with cmd to Apply. A refused Hold (Reason set)
+// reserved nothing, so Check may be called again on the same command once
+// the settle half has caught up (ViewDependent). A market buy with no
+// price gets the symbol's protection price written into cmd.Price (its
+// journaled form), which the matcher trades no worse than. Commands risk
+// has no rule for, and orders the matcher will refuse anyway (an unknown
+// symbol, a bad quantity), pass with an empty Hold. Hot path: no
+// allocation.
+func (s *State) Check(cmd *matcher.Command) Hold {
+	switch cmd.Kind {
+	case matcher.KindNew:
+		return s.checkNew(cmd)
+	case matcher.KindReplace:
+		return s.checkReplace(cmd)
+	case matcher.KindDeposit, matcher.KindWithdraw:
+		return s.checkFunds(cmd)
+	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+		return s.checkRule(cmd)
+	case matcher.KindBlock, matcher.KindUnblock:
+		b, ok := matcher.BlockOf(cmd)
+		if !ok || !s.knownAccount(b.Account) {
+			return Hold{Reason: matcher.ReasonInvalidOrder}
+		}
+		s.blocked[b.Account] = !b.Unblock
+	}
+	return Hold{}
+}
+
+// isBlocked reports whether the operator has blocked c's account.
+func (s *State) isBlocked(c *matcher.Command) bool {
+	return s.knownAccount(c.Account) && s.blocked[c.Account]
+}
+
+// passes reports whether the matcher will judge c's terms itself: an
+// account or symbol risk does not know, or a quantity, price or side no
+// order can have.
+func (s *State) passes(c *matcher.Command) bool {
+	return !s.knownAccount(c.Account) || !s.knownSymbol(c.Symbol) ||
+		c.Qty <= 0 || c.Qty > matcher.MaxQtyLots || c.Price < 0 || c.Price > matcher.MaxPriceTicks ||
+		(c.Side != matcher.Buy && c.Side != matcher.Sell)
+}
+
+func (s *State) checkNew(c *matcher.Command) Hold {
+	if s.isBlocked(c) {
+		return Hold{Reason: matcher.ReasonRiskBlocked}
+	}
+	if s.passes(c) || (c.Type != matcher.Limit && c.Type != matcher.Market) {
+		return Hold{}
+	}
+	sym := s.cfg.Symbols[c.Symbol-1]
+	if c.Type == matcher.Market && c.Side == matcher.Buy && c.Price == 0 {
+		c.Price = s.protect[c.Symbol-1]
+	}
+	lim := &s.limits[c.Account]
+	value := notional(c.Qty, c.Price, sym.CashPerTickLot)
+	open := s.openCell(c.Account)
+	switch {
+	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
+		return Hold{Reason: matcher.ReasonRiskOrderQty}
+	case lim.MaxOrderNotional > 0 && value > lim.MaxOrderNotional:
+		return Hold{Reason: matcher.ReasonRiskNotional}
+	case lim.MaxOpenOrders > 0 && -s.view(open) >= lim.MaxOpenOrders:
+		return Hold{Reason: matcher.ReasonRiskOpenOrders}
+	}
+	h := Hold{Open: 1}
+	if s.spot {
+		var r matcher.Reason
+		if h, r = s.reserveFor(c); r != matcher.ReasonNone {
+			return Hold{Reason: r}
+		}
+		h.Open = 1
+	}
+	s.pending[open]++
+	s.pending[s.sideCell(c.Account, c.Side)]++
+	return h
+}
+
+// reserveFor reserves what order or replace c holds in spot mode: for a
+// buy, quantity × price and the fee in cash (buyHold); for a sell, its
+// quantity of the symbol.
+func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
+	if c.Side == matcher.Buy {
+		i := s.cashCell(c.Account)
+		value := s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
+		switch {
+		case c.Price == 0:
+			return Hold{}, matcher.ReasonRiskNoProtection
+		case s.view(i) < value:
+			return Hold{}, matcher.ReasonRiskCash
+		}
+		s.pending[i] += value
+		return Hold{Cash: value}, matcher.ReasonNone
+	}
+	i := s.invCell(c.Account, c.Symbol)
+	if s.view(i) < c.Qty {
+		return Hold{}, matcher.ReasonRiskInventory
+	}
+	s.pending[i] += c.Qty
+	return Hold{Inv: c.Qty}, matcher.ReasonNone
+}
+
+// checkReplace holds a replace's whole new quantity at its new price on
+// top of what the order holds; the settle half releases the surplus once
+// the matcher answers (docs/design.md says why so simple a rule).
+func (s *State) checkReplace(c *matcher.Command) Hold {
+	if s.isBlocked(c) {
+		return Hold{Reason: matcher.ReasonRiskBlocked}
+	}
+	if s.passes(c) || c.Price == 0 {
+		if s.spot && s.knownAccount(c.Account) && s.knownSymbol(c.Symbol) && c.Side == 0 {
+			// Which balance to hold is the side's: a replace must say it.
+			return Hold{Reason: matcher.ReasonInvalidOrder}
+		}
+		return Hold{}
+	}
+	lim := &s.limits[c.Account]
+	value := notional(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
+	switch {
+	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
+		return Hold{Reason: matcher.ReasonRiskOrderQty}
+	case lim.MaxOrderNotional > 0 && value > lim.MaxOrderNotional:
+		return Hold{Reason: matcher.ReasonRiskNotional}
+	case !s.spot:
+		return Hold{}
+	}
+	h, r := s.reserveFor(c)
+	if r != matcher.ReasonNone {
+		return Hold{Reason: r}
+	}
+	return h
+}
+
+// checkFunds refuses a funds record it cannot apply, and a withdrawal of
+// more than is free; it reserves a withdrawal's amount.
+func (s *State) checkFunds(c *matcher.Command) Hold {
+	f, ok := matcher.FundsOf(c)
+	if !ok || !s.knownAccount(f.Account) || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
+		return Hold{Reason: matcher.ReasonRiskFundsRefused}
+	}
+	if !f.Withdraw {
+		s.depositsChecked[f.Account]++
+		return Hold{}
+	}
+	i := s.cashCell(f.Account)
+	if f.Symbol != 0 {
+		i = s.invCell(f.Account, f.Symbol)
+	}
+	if s.view(i) < f.Amount {
+		return Hold{Reason: matcher.ReasonRiskFundsRefused}
+	}
+	s.pending[i] += f.Amount
+	if f.Symbol != 0 {
+		return Hold{Inv: f.Amount}
+	}
+	return Hold{Cash: f.Amount}
+}
+
+// RefusalEvent is the answer to a new order or a replace that Check
+// refused with h: EvRejected for a new order, EvCancelRejected for a
+// replace, built from the command alone as the matcher builds its own
+// refusals, so the gateway reports it like any other. ok is false for
+// other kinds (a funds record's refusal is the operator's answer).
+func RefusalEvent(c *matcher.Command, h Hold) (ev matcher.Event, ok bool) {
+	typ := matcher.EvRejected
+	switch c.Kind {
+	case matcher.KindNew:
+	case matcher.KindReplace:
+		typ = matcher.EvCancelRejected
+	default:
+		return ev, false
+	}
+	return matcher.Event{
+		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq * matcher.ExecIDStride,
+		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
+		Type: typ, Reason: h.Reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+	}, true
+}

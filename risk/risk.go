@@ -1,0 +1,372 @@
+package risk
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"sync/atomic"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Mode is a venue's risk mode.
+type Mode uint8
+
+const (
+	ModeNone   Mode = 0 // no risk stage: today's behaviour
+	ModeLimits Mode = 1 // per-account order limits
+	ModeSpot   Mode = 2 // limits, and cash and inventory reserved at entry
+)
+
+// Limits bound one account's orders; 0 is no limit.
+type Limits struct {
+	MaxOrderQty      int64 // lots per order (a replace's new quantity)
+	MaxOrderNotional int64 // cash units per order: quantity × price × CashPerTickLot
+	MaxOpenOrders    int64 // orders accepted and not yet ended
+}
+
+// Symbol is what risk needs of one symbol.
+type Symbol struct {
+	CashPerTickLot  int64 // cash units one lot costs at one tick; at least 1
+	ProtectionPrice int64 // ticks: a market buy holds (and trades no worse than) this; 0: market buys have no price to hold
+}
+
+// Config shapes a State. Account ids run 1..Accounts and symbol ids
+// 1..len(Symbols), as the node numbers them.
+type Config struct {
+	Mode     Mode
+	Accounts int
+	Symbols  []Symbol
+	Default  Limits
+	Account  map[uint32]Limits // overrides Default for an account
+	// FeeBps is the fee on each fill, in basis points of its notional,
+	// paid by both sides (spot): the buyer on top of the price, the seller
+	// out of the proceeds, rounded down; it goes to the venue's fee
+	// account (account 0). A buy holds it on top of quantity × price,
+	// rounded up per lot. 0: no fee.
+	FeeBps int64
+}
+
+// Bounds of a Config.
+const (
+	MaxAccounts       = 1 << 16
+	MaxCashPerTickLot = 1 << 20
+)
+
+// Validate reports the first thing wrong with c.
+func (c *Config) Validate() error {
+	if c.Mode > ModeSpot {
+		return fmt.Errorf("risk: unknown mode %d", c.Mode)
+	}
+	if c.Accounts < 0 || c.Accounts > MaxAccounts {
+		return fmt.Errorf("risk: %d accounts (0 to %d)", c.Accounts, MaxAccounts)
+	}
+	for i, s := range c.Symbols {
+		if s.CashPerTickLot < 1 || s.CashPerTickLot > MaxCashPerTickLot {
+			return fmt.Errorf("risk: symbol %d: cash per tick and lot %d (1 to %d)", i+1, s.CashPerTickLot, MaxCashPerTickLot)
+		}
+		if s.ProtectionPrice < 0 || s.ProtectionPrice > matcher.MaxPriceTicks {
+			return fmt.Errorf("risk: symbol %d: protection price %d ticks (0 to %d)", i+1, s.ProtectionPrice, int64(matcher.MaxPriceTicks))
+		}
+	}
+	if c.FeeBps < 0 || c.FeeBps > 10000 {
+		return fmt.Errorf("risk: fee %d basis points (0 to 10000)", c.FeeBps)
+	}
+	for a, l := range c.Account {
+		if a == 0 || int(a) > c.Accounts {
+			return fmt.Errorf("risk: limits for account %d, which is not 1 to %d", a, c.Accounts)
+		}
+		if err := l.validate(); err != nil {
+			return fmt.Errorf("risk: account %d: %w", a, err)
+		}
+	}
+	return c.Default.validate()
+}
+
+func (l Limits) validate() error {
+	if l.MaxOrderQty < 0 || l.MaxOrderNotional < 0 || l.MaxOpenOrders < 0 {
+		return fmt.Errorf("negative limit in %+v", l)
+	}
+	return nil
+}
+
+// Hold is what Check decided for one command: refused (Reason), or
+// accepted with what it reserved. Fixed size, no pointers: the node
+// carries it in the command's ring slot to the settle half.
+type Hold struct {
+	Cash   int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
+	Inv    int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
+	Open   int8  // 1: counted as an open order of its account
+	Reason matcher.Reason
+}
+
+// cell is one amount of one account: its cash, its open orders (total
+// always 0, held the count), or its inventory of one symbol. The settle
+// half writes every field (one writer: stores, not read-modify-write
+// atomics); Check reads free and applied, in that order of stores:
+// settle stores free before applied, Check loads applied before free,
+// so a torn read sees a reservation twice, never not at all.
+type cell struct {
+	free    atomic.Int64 // total - held
+	applied atomic.Int64 // reservations the settle half applied, ever
+	total   atomic.Int64
+	held    atomic.Int64
+}
+
+// order is what the settle half keeps of a working order that holds
+// something.
+type order struct {
+	account, symbol uint32
+	side            matcher.Side
+	unit            int64 // cash held per lot (a buy in spot mode)
+	leaves          int64
+	feeBps          int64 // the fee in force when it was accepted, which its fills pay
+}
+
+// State is one venue's risk state. Check is called by one goroutine, the
+// settle half (Apply, Event, Done) by one other or the same one; nothing
+// else may call them concurrently.
+type State struct {
+	cfg     Config
+	spot    bool
+	limits  []Limits // by account id; Check's goroutine only (rules.go)
+	stride  int      // cells per account: cash, open orders, open sells, open buys, one per symbol
+	cells   []cell
+	pending []int64 // Check's reservations ever, per cell; Check's goroutine only
+
+	// Deposits per account: passed by Check (its goroutine only), and
+	// applied by the settle half. Equal: none in flight (Exact).
+	depositsChecked []int64
+	depositsApplied []atomic.Int64
+
+	// The operator's kill switch, per account: as Check has passed the
+	// block records (its goroutine only), and as the settle half has
+	// (its snapshot's).
+	blocked        []bool
+	blockedSettled []atomic.Bool
+
+	// The rules in force (rules.go): Check's (limits above, protect, fee),
+	// and the settle half's copies, which its snapshot holds.
+	protect        []int64 // by symbol id - 1
+	fee            int64
+	limitsSettled  []Limits
+	protectSettled []int64
+	feeSettled     int64
+
+	orders  map[int64]*order // settle: working orders by order id
+	free    []*order         // settle: recycled records
+	cur     current          // settle: the command between Apply and Done
+	funding Funding          // settle: deposits minus withdrawals, for the invariants
+}
+
+// current is the command the settle half is in: its new order's hold
+// until the matcher accepts or refuses it, its replace's reservation
+// until the matcher answers.
+type current struct {
+	cmd    *matcher.Command
+	hold   Hold
+	newOK  bool // hold is a new order's, not yet given to a record
+	repOK  bool // hold is a replace's, not yet settled
+	symbol uint32
+}
+
+// Funding is the cash and inventory deposited less withdrawn, venue-wide:
+// what the totals of all accounts must add up to.
+type Funding struct {
+	Cash int64
+	Inv  []int64 // by symbol id - 1
+}
+
+// New returns the empty state of cfg.
+func New(cfg Config) (*State, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 4 + len(cfg.Symbols)}
+	s.limits = make([]Limits, cfg.Accounts+1)
+	for a := range s.limits {
+		s.limits[a] = cfg.Default
+		if l, ok := cfg.Account[uint32(a)]; ok {
+			s.limits[a] = l
+		}
+	}
+	s.limitsSettled = slices.Clone(s.limits)
+	s.protect = make([]int64, len(cfg.Symbols))
+	for i, y := range cfg.Symbols {
+		s.protect[i] = y.ProtectionPrice
+	}
+	s.protectSettled = slices.Clone(s.protect)
+	s.fee, s.feeSettled = cfg.FeeBps, cfg.FeeBps
+	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
+	s.pending = make([]int64, len(s.cells))
+	s.depositsChecked = make([]int64, cfg.Accounts+1)
+	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
+	s.blocked = make([]bool, cfg.Accounts+1)
+	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
+	s.orders = make(map[int64]*order, 1024)
+	s.funding.Inv = make([]int64, len(cfg.Symbols))
+	return s, nil
+}
+
+// Mode is the state's mode.
+func (s *State) Mode() Mode { return s.cfg.Mode }
+
+func (s *State) cashCell(a uint32) int        { return int(a) * s.stride }
+func (s *State) openCell(a uint32) int        { return int(a)*s.stride + 1 }
+func (s *State) invCell(a, symbol uint32) int { return int(a)*s.stride + 3 + int(symbol) }
+
+// sideCell counts the account's open orders of side (held: the count, as
+// the open orders cell does): a sell can bring cash in, a buy inventory.
+func (s *State) sideCell(a uint32, side matcher.Side) int {
+	if side == matcher.Sell {
+		return int(a)*s.stride + 2
+	}
+	return int(a)*s.stride + 3
+}
+
+func (s *State) knownAccount(a uint32) bool { return a >= 1 && int(a) <= s.cfg.Accounts }
+func (s *State) knownSymbol(y uint32) bool  { return y >= 1 && int(y) <= len(s.cfg.Symbols) }
+
+// view is what Check sees free in cell i: the settle half's free amount
+// less Check's reservations it has not applied yet. Never more than the
+// exact amount. Hot path.
+func (s *State) view(i int) int64 {
+	c := &s.cells[i]
+	applied := c.applied.Load()
+	return c.free.Load() - (s.pending[i] - applied)
+}
+
+// notional is qty × px × unit, or MaxInt64 when that overflows (no limit
+// and no balance reaches it).
+func notional(qty, px, unit int64) int64 {
+	if qty <= 0 || px <= 0 {
+		return 0
+	}
+	n := qty * px // both bounded by the matcher's maxima: fits
+	if n > math.MaxInt64/unit {
+		return math.MaxInt64
+	}
+	return n * unit
+}
+
+// Exact reports whether Check's view of account a is its exact state: the
+// account has no working order, none in flight, no deposit in flight, and
+// every reservation Check made for it (a withdrawal's too) is applied in
+// full, so nothing the settle half has still to do can change its
+// balances, and none is half done. Call it on Check's goroutine before the
+// Check it vouches for (what it saw can only become more settled, never
+// less). Hot path.
+func (s *State) Exact(a uint32) bool {
+	if !s.knownAccount(a) {
+		return true
+	}
+	if s.cells[s.openCell(a)].held.Load() != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+		return false
+	}
+	// A reservation's applied count is stored last, after its free amount:
+	// equal counts mean no change to this account is under way.
+	for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
+		if s.pending[i] != s.cells[i].applied.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// Final reports whether Check's refusal r of c stands whatever the
+// settle half still has to do: cash (or inventory) is refused, the account
+// has no order working or in flight that could bring cash in (a sell; for
+// inventory, a buy) and no deposit in flight, and it needs more than its
+// whole settled total, which from then on can only go down. Call it on
+// Check's goroutine, after the Check; it may be later than the Check, since
+// what it reads can only have moved towards the exact state. Hot path.
+func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
+	a := c.Account
+	if !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+		return false
+	}
+	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
+	switch {
+	case r == matcher.ReasonRiskCash:
+		need = s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
+		total, bringer = s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+	case r == matcher.ReasonRiskInventory:
+		total, bringer = s.cells[s.invCell(a, c.Symbol)].total.Load(), matcher.Buy
+	case r == matcher.ReasonRiskFundsRefused && c.Kind == matcher.KindWithdraw:
+		f, ok := matcher.FundsOf(c)
+		if !ok || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
+			return true // refused for what it is, not for a balance
+		}
+		need, total, bringer = f.Amount, s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+		if f.Symbol != 0 {
+			total, bringer = s.cells[s.invCell(a, f.Symbol)].total.Load(), matcher.Buy
+		}
+	default:
+		return false
+	}
+	i := s.sideCell(a, bringer)
+	cl := &s.cells[i]
+	if s.pending[i] != cl.applied.Load() || cl.held.Load() != 0 {
+		return false // an order that may bring some in is working or in flight
+	}
+	return need > total
+}
+
+// feeOf is the fee on a fill of notional cost at bps basis points,
+// rounded down. Hot path.
+func feeOf(cost, bps int64) int64 {
+	if bps == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(cost), uint64(bps))
+	q, _ := bits.Div64(hi, lo, 10000)
+	return int64(q)
+}
+
+// holdUnit is the cash a buy holds per lot at px with a fee of bps: the
+// price and its fee, rounded up, so that every fill's cost and fee fit in
+// what it holds.
+func holdUnit(px, cpl, bps int64) int64 {
+	v := notional(1, px, cpl)
+	if bps == 0 || v == math.MaxInt64 {
+		return v
+	}
+	hi, lo := bits.Mul64(uint64(v), uint64(bps))
+	q, r := bits.Div64(hi, lo, 10000)
+	if r != 0 {
+		q++
+	}
+	if int64(q) > math.MaxInt64-v {
+		return math.MaxInt64
+	}
+	return v + int64(q)
+}
+
+// buyHold is what a buy of qty at px holds under the fee in force
+// (Check's): qty × holdUnit, or MaxInt64 when that overflows.
+func (s *State) buyHold(qty, px, cpl int64) int64 {
+	u := holdUnit(px, cpl, s.fee)
+	if qty <= 0 || px <= 0 {
+		return 0
+	}
+	if u > math.MaxInt64/qty {
+		return math.MaxInt64
+	}
+	return qty * u
+}
+
+// Fees is what the venue's fee account has collected.
+func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
+
+// ViewDependent reports whether a refusal with r depends on balances or
+// counts the settle half may still be changing; such a refusal is final
+// only once the settle half has settled every command before it, or when
+// the account's view was Exact before the Check.
+func ViewDependent(r matcher.Reason) bool {
+	switch r {
+	case matcher.ReasonRiskOpenOrders, matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskFundsRefused:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,260 @@
+package risk
+
+import "github.com/ringex/ringex/matcher"
+
+// The settle half: Apply, then Event for each of the command's events in
+// the order the publish stage hands them on, then Done. Hot path: no
+// allocation once the order records have grown to the working set (a new
+// record comes from a free list; the map of working orders grows like any
+// Go map, only while the number of working orders reaches a new high).
+
+// Every change to a cell stores its free amount once, so Check never
+// sees a value between two steps of one change (a release and the debit
+// it pays for), which could be freer than either end.
+
+// reserve applies a reservation Check made: free first, then applied
+// (see cell).
+func (s *State) reserve(i int, amount int64) {
+	c := &s.cells[i]
+	c.held.Store(c.held.Load() + amount)
+	c.free.Store(c.free.Load() - amount)
+	c.applied.Store(c.applied.Load() + amount)
+}
+
+// release gives back amount of a hold.
+func (s *State) release(i int, amount int64) { s.change(i, -amount, 0) }
+
+// move changes a total (and so what is free) by delta: a deposit or a
+// credit.
+func (s *State) move(i int, delta int64) { s.change(i, 0, delta) }
+
+// change adds heldDelta to the cell's hold and totalDelta to its total,
+// and stores the free amount once.
+func (s *State) change(i int, heldDelta, totalDelta int64) {
+	c := &s.cells[i]
+	if heldDelta != 0 {
+		c.held.Store(c.held.Load() + heldDelta)
+	}
+	if totalDelta != 0 {
+		c.total.Store(c.total.Load() + totalDelta)
+	}
+	c.free.Store(c.free.Load() + totalDelta - heldDelta)
+}
+
+// Apply starts the settling of cmd, which Check answered with h: it puts
+// the reservation into the balances (a withdrawal is taken at once, a
+// deposit added).
+func (s *State) Apply(cmd *matcher.Command, h Hold) {
+	s.cur = current{cmd: cmd, hold: h}
+	if h.Reason != matcher.ReasonNone {
+		return
+	}
+	switch cmd.Kind {
+	case matcher.KindNew, matcher.KindReplace:
+		if h.Open != 0 {
+			s.reserve(s.openCell(cmd.Account), 1)
+			s.reserve(s.sideCell(cmd.Account, cmd.Side), 1)
+		}
+		s.reserveHold(cmd.Account, cmd.Symbol, h)
+		s.cur.newOK = cmd.Kind == matcher.KindNew && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
+		s.cur.repOK = cmd.Kind == matcher.KindReplace && (h.Cash != 0 || h.Inv != 0)
+		s.cur.symbol = cmd.Symbol
+	case matcher.KindDeposit, matcher.KindWithdraw:
+		s.applyFunds(cmd, h)
+	case matcher.KindBlock, matcher.KindUnblock:
+		s.blockedSettled[cmd.Account].Store(cmd.Kind == matcher.KindBlock)
+	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+		s.applyRule(cmd)
+	}
+}
+
+func (s *State) reserveHold(a, symbol uint32, h Hold) {
+	if h.Cash != 0 {
+		s.reserve(s.cashCell(a), h.Cash)
+	}
+	if h.Inv != 0 {
+		s.reserve(s.invCell(a, symbol), h.Inv)
+	}
+}
+
+func (s *State) releaseHold(a, symbol uint32, h Hold) {
+	if h.Cash != 0 {
+		s.release(s.cashCell(a), h.Cash)
+	}
+	if h.Inv != 0 {
+		s.release(s.invCell(a, symbol), h.Inv)
+	}
+	if h.Open != 0 {
+		s.release(s.openCell(a), 1)
+	}
+}
+
+// releaseSide ends the count of a new order's side that h counted.
+func (s *State) releaseSide(a uint32, side matcher.Side, h Hold) {
+	if h.Open != 0 {
+		s.release(s.sideCell(a, side), 1)
+	}
+}
+
+func (s *State) applyFunds(cmd *matcher.Command, h Hold) {
+	f, _ := matcher.FundsOf(cmd)
+	i := s.cashCell(f.Account)
+	if f.Symbol != 0 {
+		i = s.invCell(f.Account, f.Symbol)
+	}
+	amount := f.Amount
+	if f.Withdraw {
+		// Check reserved it: taken from the total, and counted as applied
+		// only after free went down.
+		amount = -amount
+		s.move(i, amount)
+		c := &s.cells[i]
+		c.applied.Store(c.applied.Load() + f.Amount)
+	} else {
+		s.move(i, amount)
+		d := &s.depositsApplied[f.Account]
+		d.Store(d.Load() + 1)
+	}
+	if f.Symbol == 0 {
+		s.funding.Cash += amount
+	} else {
+		s.funding.Inv[f.Symbol-1] += amount
+	}
+}
+
+// Event settles one event of the current command.
+func (s *State) Event(ev *matcher.Event) {
+	switch ev.Type {
+	case matcher.EvAccepted:
+		if s.cur.newOK && ev.Seq == s.cur.cmd.Seq && ev.OrderID == ev.Seq {
+			s.openOrder(ev)
+		}
+	case matcher.EvRejected:
+		if s.cur.newOK && ev.Seq == s.cur.cmd.Seq {
+			s.cur.newOK = false
+			s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+			s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
+		}
+	case matcher.EvFill:
+		if o := s.orders[ev.OrderID]; o != nil {
+			s.fill(o, ev)
+			if ev.LeavesQty == 0 {
+				s.end(ev.OrderID, o)
+			}
+		}
+	case matcher.EvReplaced:
+		if o := s.orders[ev.OrderID]; o != nil {
+			s.replaced(o, ev)
+		}
+	case matcher.EvCancelled, matcher.EvExpired:
+		if o := s.orders[ev.OrderID]; o != nil {
+			s.end(ev.OrderID, o)
+		}
+	}
+	if s.cur.repOK && ev.Type != matcher.EvFill && ev.OrderID != 0 && ev.Seq == s.cur.cmd.Seq {
+		// The matcher answered the replace some other way (refused it, or
+		// a new quantity at or below the filled one ended the order).
+		s.cur.repOK = false
+		s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+	}
+}
+
+// Done ends the current command: a reservation no event claimed (a
+// command the matcher answered with no event of its order) is released.
+func (s *State) Done() {
+	if s.cur.newOK || s.cur.repOK {
+		s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+	}
+	if s.cur.newOK {
+		s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
+	}
+	s.cur = current{}
+}
+
+// openOrder turns the current new order's hold into its record.
+func (s *State) openOrder(ev *matcher.Event) {
+	s.cur.newOK = false
+	var o *order
+	if n := len(s.free); n > 0 {
+		o, s.free = s.free[n-1], s.free[:n-1]
+	} else {
+		o = new(order)
+	}
+	*o = order{account: ev.Account, symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
+	if s.spot && ev.Side == matcher.Buy {
+		o.unit = s.cur.hold.Cash / ev.OrderQty
+	}
+	s.orders[ev.OrderID] = o
+}
+
+// fill settles one side of a trade: the buyer pays for and receives the
+// lots, the seller delivers them and is paid.
+func (s *State) fill(o *order, ev *matcher.Event) {
+	q := ev.LastQty
+	o.leaves -= q
+	if !s.spot {
+		return
+	}
+	cost := notional(q, ev.LastPx, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
+	fee := feeOf(cost, o.feeBps)
+	cash, inv := s.cashCell(o.account), s.invCell(o.account, o.symbol)
+	if fee != 0 {
+		s.move(s.cashCell(0), fee) // the venue's fee account
+	}
+	if o.side == matcher.Buy {
+		s.change(cash, -q*o.unit, -cost-fee) // frees the gap between held and traded price and fee
+		s.move(inv, q)
+		return
+	}
+	s.change(inv, -q, -q)
+	s.move(cash, cost-fee)
+}
+
+// replaced moves the order's hold to its new terms, taken out of what
+// Check reserved for the replace; the surplus goes back.
+func (s *State) replaced(o *order, ev *matcher.Event) {
+	old := s.held(o)
+	o.leaves = ev.LeavesQty
+	if s.spot && o.side == matcher.Buy {
+		o.unit = holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot, o.feeBps)
+	}
+	if !s.cur.repOK || ev.Seq != s.cur.cmd.Seq {
+		return
+	}
+	s.cur.repOK = false
+	h := s.cur.hold
+	if o.side == matcher.Buy {
+		h.Cash -= o.leaves * o.unit
+		h.Cash += old
+	} else {
+		h.Inv -= o.leaves
+		h.Inv += old
+	}
+	s.releaseHold(o.account, o.symbol, h)
+}
+
+// held is what order o holds now: cash for a buy, lots for a sell.
+func (s *State) held(o *order) int64 {
+	if !s.spot {
+		return 0
+	}
+	if o.side == matcher.Buy {
+		return o.leaves * o.unit
+	}
+	return o.leaves
+}
+
+// end releases what order id still holds and forgets it.
+func (s *State) end(id int64, o *order) {
+	if s.spot {
+		if o.side == matcher.Buy {
+			s.release(s.cashCell(o.account), s.held(o))
+		} else {
+			s.release(s.invCell(o.account, o.symbol), s.held(o))
+		}
+	}
+	s.release(s.openCell(o.account), 1)
+	s.release(s.sideCell(o.account, o.side), 1)
+	delete(s.orders, id)
+	s.free = append(s.free, o)
+}

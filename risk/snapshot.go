@@ -1,0 +1,234 @@
+package risk
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Snapshot layout, little-endian (version 1):
+//
+//	u8 version | u8 mode | u32 accounts A | u32 symbols S
+//	(A+1) × (2+S) cells, account 0 first: i64 total | i64 held
+//	    (cash, open orders, then inventory of symbols 1..S)
+//	i64 funding cash | S × i64 funding inventory
+//	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
+//	u32 b | b × (ascending) u32 account blocked by the operator
+//	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
+//	S × i64 protection price | i64 fee (basis points)
+//
+// and each order's entry ends with i64 its fee (basis points).
+//
+// It is the settle half's state: take it when the settle half has passed
+// the checkpoint and Check has nothing pending that it has not (the node
+// takes it in its publish stage; Restore starts with nothing pending).
+const snapVersion = 1
+
+// Snapshot appends the state to dst. Cold path: it sorts the working
+// orders.
+func (s *State) Snapshot(dst []byte) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, snapVersion, byte(s.cfg.Mode))
+	dst = le.AppendUint32(dst, uint32(s.cfg.Accounts))
+	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
+	for i := range s.cells {
+		dst = le.AppendUint64(dst, uint64(s.cells[i].total.Load()))
+		dst = le.AppendUint64(dst, uint64(s.cells[i].held.Load()))
+	}
+	dst = le.AppendUint64(dst, uint64(s.funding.Cash))
+	for _, v := range s.funding.Inv {
+		dst = le.AppendUint64(dst, uint64(v))
+	}
+	ids := make([]int64, 0, len(s.orders))
+	for id := range s.orders {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, cmp.Compare)
+	dst = le.AppendUint32(dst, uint32(len(ids)))
+	for _, id := range ids {
+		o := s.orders[id]
+		dst = le.AppendUint64(dst, uint64(id))
+		dst = le.AppendUint32(dst, o.account)
+		dst = le.AppendUint32(dst, o.symbol)
+		dst = append(dst, byte(o.side))
+		dst = le.AppendUint64(dst, uint64(o.unit))
+		dst = le.AppendUint64(dst, uint64(o.leaves))
+		dst = le.AppendUint64(dst, uint64(o.feeBps))
+	}
+	var blocked []uint32
+	for a := range s.blockedSettled {
+		if s.blockedSettled[a].Load() {
+			blocked = append(blocked, uint32(a))
+		}
+	}
+	dst = le.AppendUint32(dst, uint32(len(blocked)))
+	for _, a := range blocked {
+		dst = le.AppendUint32(dst, a)
+	}
+	for _, l := range s.limitsSettled {
+		dst = le.AppendUint64(dst, uint64(l.MaxOrderQty))
+		dst = le.AppendUint64(dst, uint64(l.MaxOrderNotional))
+		dst = le.AppendUint64(dst, uint64(l.MaxOpenOrders))
+	}
+	for _, p := range s.protectSettled {
+		dst = le.AppendUint64(dst, uint64(p))
+	}
+	return le.AppendUint64(dst, uint64(s.feeSettled))
+}
+
+// Hash is the state's hash: FNV-64a of its Snapshot.
+func (s *State) Hash() uint64 {
+	h := fnv.New64a()
+	h.Write(s.Snapshot(nil))
+	return h.Sum64()
+}
+
+var errShort = errors.New("risk snapshot: truncated")
+
+// Restore replaces the state with a snapshot taken with the same mode and
+// symbols and at most as many accounts (sessions appended since are empty).
+func (s *State) Restore(b []byte) error {
+	r := reader{b: b}
+	ver, mode := r.u8(), Mode(r.u8())
+	accounts, symbols := int(r.u32()), int(r.u32())
+	switch {
+	case r.err != nil:
+		return r.err
+	case ver != snapVersion:
+		return fmt.Errorf("risk snapshot: version %d, want %d", ver, snapVersion)
+	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
+		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
+			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
+	}
+	fresh, _ := New(s.cfg)
+	for i := range (accounts + 1) * fresh.stride {
+		total, held := r.i64(), r.i64()
+		c := &fresh.cells[i]
+		c.total.Store(total)
+		c.held.Store(held)
+		c.free.Store(total - held)
+	}
+	fresh.funding.Cash = r.i64()
+	for i := range fresh.funding.Inv {
+		fresh.funding.Inv[i] = r.i64()
+	}
+	n := int(r.u32())
+	for range n {
+		if r.err != nil {
+			break
+		}
+		id := r.i64()
+		o := &order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
+		if r.err == nil && (!fresh.knownAccount(o.account) || !fresh.knownSymbol(o.symbol) || o.leaves < 0 || o.unit < 0) {
+			return fmt.Errorf("risk snapshot: order %d: account %d, symbol %d, leaves %d: not an order this state can hold", id, o.account, o.symbol, o.leaves)
+		}
+		fresh.orders[id] = o
+	}
+	nb := int(r.u32())
+	for range nb {
+		a := r.u32()
+		if r.err != nil {
+			break
+		}
+		if !fresh.knownAccount(a) {
+			return fmt.Errorf("risk snapshot: blocked account %d is not 1 to %d", a, fresh.cfg.Accounts)
+		}
+		fresh.blocked[a] = true
+		fresh.blockedSettled[a].Store(true)
+	}
+	for a := range accounts + 1 {
+		l := Limits{MaxOrderQty: r.i64(), MaxOrderNotional: r.i64(), MaxOpenOrders: r.i64()}
+		if l.validate() != nil {
+			return fmt.Errorf("risk snapshot: account %d: %w", a, l.validate())
+		}
+		fresh.limits[a], fresh.limitsSettled[a] = l, l
+	}
+	for i := range fresh.protect {
+		fresh.protect[i] = r.i64()
+		fresh.protectSettled[i] = fresh.protect[i]
+	}
+	fresh.fee = r.i64()
+	fresh.feeSettled = fresh.fee
+	switch {
+	case r.err != nil:
+		return r.err
+	case r.off != len(b):
+		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
+	}
+	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
+	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
+	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
+	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
+	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
+	return nil
+}
+
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil || len(r.b)-r.off < n {
+		r.err = errShort
+		return make([]byte, n)
+	}
+	p := r.b[r.off : r.off+n]
+	r.off += n
+	return p
+}
+func (r *reader) u8() uint8   { return r.take(1)[0] }
+func (r *reader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(4)) }
+func (r *reader) i64() int64  { return int64(binary.LittleEndian.Uint64(r.take(8))) }
+
+// Balance is one account's balances as the settle half has them.
+type Balance struct {
+	Account    uint32
+	Cash       int64   // total cash, in cash units
+	CashHeld   int64   // held by working buys
+	OpenOrders int64   // working orders
+	Blocked    bool    // by the operator's kill switch
+	Inv        []int64 // total inventory by symbol id - 1, in lots
+	InvHeld    []int64 // held by working sells
+}
+
+// Balance returns account a's balances; ok is false for an account the
+// state does not have. Another goroutine than the settle half's sees each
+// amount as it was at some moment of the last command (a live view).
+func (s *State) Balance(a uint32) (b Balance, ok bool) {
+	if !s.knownAccount(a) {
+		return b, false
+	}
+	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}
+	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].total.Load(), s.cells[s.cashCell(a)].held.Load()
+	b.OpenOrders = s.cells[s.openCell(a)].held.Load()
+	b.Blocked = s.blockedSettled[a].Load()
+	for y := range s.cfg.Symbols {
+		c := &s.cells[s.invCell(a, uint32(y+1))]
+		b.Inv[y], b.InvHeld[y] = c.total.Load(), c.held.Load()
+	}
+	return b, true
+}
+
+// Funding is what was deposited less what was withdrawn, venue-wide.
+// Settle half's goroutine only.
+func (s *State) Funding() Funding {
+	return Funding{Cash: s.funding.Cash, Inv: slices.Clone(s.funding.Inv)}
+}
+
+// CombineHash folds the risk state's hash into partitions, the match
+// partitions' combined hash (matcher.CombineHashes): the state hash a
+// checkpoint of a venue with risk records. s nil: partitions itself, so a
+// venue without risk hashes as it always did.
+func CombineHash(partitions uint64, s *State) uint64 {
+	if s == nil {
+		return partitions
+	}
+	return matcher.CombineHashes([]uint64{partitions, s.Hash()})
+}
