@@ -190,6 +190,19 @@ func TestSubscribeOverFIX(t *testing.T) {
 
 			trader.order("S1", "AAPL", "2", "100", "101.25")
 			trader.next("8")
+			// Market data follows the acknowledgement (the publish stage
+			// hands it on after the batch's reports), so the view may
+			// not hold S1 yet when the ack arrives: wait until it does.
+			for i := 0; ; i++ {
+				md.request("wait"+strconv.Itoa(i), '0', 0, -1, "1", "AAPL")
+				if w := md.next("W"); strings.Join(entries(w, 269), "|") == "269=1 270=101.25 271=100" {
+					break
+				}
+				if i == 100 {
+					t.Fatal("the market-data view never showed the acknowledged order S1")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			md.request("book", '1', 0, 1, "012", "AAPL", "MSFT")
 			w := md.next("W")
 			if get(w, 55) != "AAPL" || get(w, 262) != "book" || strings.Join(entries(w, 269), "|") != "269=1 270=101.25 271=100" {
