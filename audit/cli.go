@@ -192,11 +192,9 @@ func (c *common) parse(args []string, stdout io.Writer, needJournal bool) (int, 
 		return c.usage("--tz %q: %v", c.tz, err), false
 	}
 	c.loc = loc
-	cfg := config.Default()
-	if c.configPath != "" {
-		if cfg, err = config.Load(c.configPath); err != nil {
-			return c.fail(err), false
-		}
+	cfg, err := config.LoadOrDefault(c.configPath)
+	if err != nil {
+		return c.fail(err), false
 	}
 	if c.venue, err = VenueOf(cfg); err != nil {
 		return c.fail(err), false

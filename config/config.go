@@ -218,6 +218,15 @@ func Load(path string) (Config, error) {
 	return parse(b, path)
 }
 
+// LoadOrDefault is Load(path), or the embedded default when path is empty
+// (a command run without --config).
+func LoadOrDefault(path string) (Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	return Load(path)
+}
+
 func parse(b []byte, name string) (Config, error) {
 	var c Config
 	d, err := decodeStrict(b, &c)

@@ -7,7 +7,7 @@
 // in, MarketDataSnapshotFullRefresh (W), MarketDataIncrementalRefresh (X)
 // and MarketDataRequestReject (Y) out. It refuses to know how commands are
 // sequenced, journaled or matched: it reads the engines once, at start
-// (matcher.Engine.EachResting), and the events after that. It never holds
+// (matcher.Engine.Resting), and the events after that. It never holds
 // up the pipeline for a subscriber.
 //
 // # Where it runs

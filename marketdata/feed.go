@@ -115,8 +115,8 @@ func New(opts Options) *Feed {
 }
 
 // Seed adds an order resting in an engine before the pipeline starts
-// (matcher.Engine.EachResting). Cold path.
-func (f *Feed) Seed(o matcher.Resting) { f.tap.seed(o) }
+// (matcher.Engine.Resting). Cold path.
+func (f *Feed) Seed(o matcher.RestingOrder) { f.tap.seed(o) }
 
 // SeedLastTrade sets symbol's last trade price, as the engine keeps it
 // (matcher.Engine.LastTradePx), before Start; its quantity is not known.

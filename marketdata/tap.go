@@ -144,6 +144,6 @@ func (t *tap) addLevel(k levelKey, qty int64) {
 }
 
 // seed adds an order resting before the pipeline starts. Cold path.
-func (t *tap) seed(o matcher.Resting) {
+func (t *tap) seed(o matcher.RestingOrder) {
 	t.add(o.OrderID, keyOf(o.Symbol, o.Side, o.Price), o.Leaves)
 }

@@ -1,9 +1,11 @@
 package matcher
 
-// A read-only view of the books, for whoever rebuilds a copy of them from
-// the events (market data) and for tests that compare such a copy with the
-// engine. It reads the engine, so only the goroutine that owns the engine
-// may call it, or any goroutine while nothing applies commands to it.
+// The engine's read-only view of its books, for whoever rebuilds a copy of
+// them (market data at start, the binary feed's snapshots) and for tests
+// that compare such a copy with the engine. It reads the engine, so only
+// the goroutine that owns the engine may call it, or any goroutine while
+// nothing applies commands to it. Not a hot path: each call walks a book
+// side or a whole book; none allocates except to grow dst.
 
 // Level is one price level of a book side: its price in ticks and the
 // leaves of its resting orders, summed, in lots.
@@ -12,14 +14,16 @@ type Level struct {
 	Qty   int64
 }
 
-// Resting is one resting order as a book copy needs it.
-type Resting struct {
+// RestingOrder is one order resting in a book, as Engine.Resting shows it.
+type RestingOrder struct {
 	OrderID int64
 	Symbol  uint32
 	Side    Side
 	Price   int64 // ticks
-	Qty     int64 // the order's total quantity, lots
-	Leaves  int64 // what rests of it, lots
+	Qty     int64 // total quantity, lots
+	Leaves  int64 // lots still resting
+	Account uint32
+	TIF     TIF
 }
 
 // Depth appends the price levels of symbol's side, best first, to dst: at
@@ -39,6 +43,26 @@ func (e *Engine) Depth(symbol uint32, sd Side, max int, dst []Level) []Level {
 	return dst
 }
 
+// Resting appends symbol's resting orders to dst and returns it: the bids,
+// best price first, then the asks, best price first, each price level
+// oldest first (time priority). An unknown symbol has none.
+func (e *Engine) Resting(symbol uint32, dst []RestingOrder) []RestingOrder {
+	b := e.book(symbol)
+	if b == nil {
+		return dst
+	}
+	for _, s := range [2]*side{&b.bids, &b.asks} {
+		for key, li := s.best(); li != 0; key, li = s.below(key) {
+			for oi := e.levels[li].head; oi != 0; oi = e.orders[oi].next {
+				o := &e.orders[oi]
+				dst = append(dst, RestingOrder{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price,
+					Qty: o.qty, Leaves: o.leaves, Account: o.account, TIF: o.tif})
+			}
+		}
+	}
+	return dst
+}
+
 // LastTradePx is symbol's last trade price in ticks, or its RefPrice before
 // the first trade (0 when it has none).
 func (e *Engine) LastTradePx(symbol uint32) int64 {
@@ -46,22 +70,4 @@ func (e *Engine) LastTradePx(symbol uint32) int64 {
 		return b.lastPx
 	}
 	return 0
-}
-
-// EachResting calls f with every resting order of every book: symbol by
-// symbol in Config order, bids then asks, best level first, oldest order
-// first within a level. Cold path (a start, a test).
-func (e *Engine) EachResting(f func(o Resting)) {
-	for i := range e.books {
-		b := &e.books[i]
-		for _, sd := range [...]Side{Buy, Sell} {
-			s := b.sideOf(sd)
-			for key, li := s.best(); li != 0; key, li = s.below(key) {
-				for oi := e.levels[li].head; oi != 0; oi = e.orders[oi].next {
-					o := &e.orders[oi]
-					f(Resting{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price, Qty: o.qty, Leaves: o.leaves})
-				}
-			}
-		}
-	}
 }

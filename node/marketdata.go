@@ -21,11 +21,13 @@ func (n *Node) startMarketData(gw gateway.Options) {
 		syms[i] = marketdata.Symbol{Name: s.Name, Tick: s.Tick, Lot: s.Lot}
 	}
 	md := marketdata.New(marketdata.Options{Symbols: syms, Logf: n.logf})
-	for _, p := range n.partitions {
-		p.engine.EachResting(md.Seed)
-	}
+	var rest []matcher.RestingOrder
 	for id := range uint32(len(syms)) {
 		e := n.partitions[matcher.PartitionOf(id+1, len(n.partitions))].engine
+		rest = e.Resting(id+1, rest[:0])
+		for _, o := range rest {
+			md.Seed(o)
+		}
 		md.SeedLastTrade(id+1, e.LastTradePx(id+1))
 	}
 	md.Start()

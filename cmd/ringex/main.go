@@ -164,13 +164,10 @@ is stale") exits: which node serves is for the operator to decide.
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
-	cfg := config.Default()
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			log.Printf("ringex: %v", err)
-			return 1
-		}
+	cfg, err := config.LoadOrDefault(*configPath)
+	if err != nil {
+		log.Printf("ringex: %v", err)
+		return 1
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
@@ -206,7 +203,7 @@ is stale") exits: which node serves is for the operator to decide.
 	defer stop()
 	w := openWeb(cfg)
 	defer w.close()
-	err := node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
+	err = node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
 	if err != nil {
 		log.Printf("ringex: %v", err)
 		return 1

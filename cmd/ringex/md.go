@@ -65,13 +65,10 @@ func mdServe(args []string, stdout, stderr io.Writer) int {
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
-	cfg := config.Default()
-	if *configPath != "" {
-		var err error
-		if cfg, err = config.Load(*configPath); err != nil {
-			fmt.Fprintf(stderr, "ringex md serve: %v\n", err)
-			return 1
-		}
+	cfg, err := config.LoadOrDefault(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringex md serve: %v\n", err)
+		return 1
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
@@ -83,7 +80,7 @@ func mdServe(args []string, stdout, stderr io.Writer) int {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(stop)
-	err := runFeed(feedSetup{dir: filepath.Join(cfg.DataDir, "journal"), cfg: cfg, recovery: *recovery,
+	err = runFeed(feedSetup{dir: filepath.Join(cfg.DataDir, "journal"), cfg: cfg, recovery: *recovery,
 		send: sendTo, poll: time.Duration(*pollMs) * time.Millisecond}, stop, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "ringex md serve: %v\n", err)

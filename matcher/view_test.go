@@ -24,11 +24,11 @@ func TestRestingShowsBooksInPriority(t *testing.T) {
 	send(2, Buy, 50, 1)   // 6: another symbol
 	send(1, Sell, 100, 1) // 7: takes 1 of order 2
 	want := []RestingOrder{
-		{OrderID: 2, Side: Buy, Price: 100, Qty: 3, Leaves: 2, Account: 1, TIF: GTC},
-		{OrderID: 1, Side: Buy, Price: 99, Qty: 5, Leaves: 5, Account: 1, TIF: GTC},
-		{OrderID: 3, Side: Buy, Price: 99, Qty: 7, Leaves: 7, Account: 1, TIF: GTC},
-		{OrderID: 5, Side: Sell, Price: 101, Qty: 6, Leaves: 6, Account: 1, TIF: GTC},
-		{OrderID: 4, Side: Sell, Price: 102, Qty: 4, Leaves: 4, Account: 1, TIF: GTC},
+		{OrderID: 2, Symbol: 1, Side: Buy, Price: 100, Qty: 3, Leaves: 2, Account: 1, TIF: GTC},
+		{OrderID: 1, Symbol: 1, Side: Buy, Price: 99, Qty: 5, Leaves: 5, Account: 1, TIF: GTC},
+		{OrderID: 3, Symbol: 1, Side: Buy, Price: 99, Qty: 7, Leaves: 7, Account: 1, TIF: GTC},
+		{OrderID: 5, Symbol: 1, Side: Sell, Price: 101, Qty: 6, Leaves: 6, Account: 1, TIF: GTC},
+		{OrderID: 4, Symbol: 1, Side: Sell, Price: 102, Qty: 4, Leaves: 4, Account: 1, TIF: GTC},
 	}
 	if got := e.Resting(1, nil); !slices.Equal(got, want) {
 		t.Fatalf("Resting(1):\n got %v\nwant %v", got, want)
