@@ -407,14 +407,14 @@ var reasonTexts = [...]string{
 	matcher.ReasonExpired:         "day order expired at the end of the trading day",
 
 	matcher.ReasonCancelOnDisconnect: "cancel on disconnect: the session dropped, or the exchange restarted",
-	matcher.ReasonRiskOrderQty:     "risk: order quantity over the account's maxOrderQty",
-	matcher.ReasonRiskNotional:     "risk: order notional (quantity x price) over the account's maxOrderNotional",
-	matcher.ReasonRiskOpenOrders:   "risk: the account already has maxOpenOrders orders working",
-	matcher.ReasonRiskCash:         "risk: insufficient free cash for the buy (spot balance)",
-	matcher.ReasonRiskInventory:    "risk: insufficient free inventory for the sell (spot balance)",
-	matcher.ReasonRiskNoProtection: "risk: market buy refused: the symbol has no protectionPrice",
-	matcher.ReasonRiskFundsRefused: "risk: withdrawal over the free balance",
-	matcher.ReasonRiskBlocked:      "risk: the account is blocked by the operator (kill switch)",
+	matcher.ReasonRiskOrderQty:       "risk: order quantity over the account's maxOrderQty",
+	matcher.ReasonRiskNotional:       "risk: order notional (quantity x price) over the account's maxOrderNotional",
+	matcher.ReasonRiskOpenOrders:     "risk: the account already has maxOpenOrders orders working",
+	matcher.ReasonRiskCash:           "risk: insufficient free cash for the buy (spot balance)",
+	matcher.ReasonRiskInventory:      "risk: insufficient free inventory for the sell (spot balance)",
+	matcher.ReasonRiskNoProtection:   "risk: market buy refused: the symbol has no protectionPrice",
+	matcher.ReasonRiskFundsRefused:   "risk: withdrawal over the free balance",
+	matcher.ReasonRiskBlocked:        "risk: the account is blocked by the operator (kill switch)",
 }
 
 func reasonText(r matcher.Reason) string {

@@ -43,7 +43,7 @@ var reasonNames = [...]string{
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
 	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
 	ReasonCancelOnDisconnect: "cancel_on_disconnect",
-	ReasonRiskOrderQty: "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
+	ReasonRiskOrderQty:       "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
 	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
 	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
 	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
