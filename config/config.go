@@ -43,7 +43,24 @@ type Config struct {
 	// TradingDay says when the day ends on its own; the operator can end
 	// it at any time with 'ringex endofday'.
 	TradingDay TradingDay `json:"tradingDay"`
+	// Cluster, with etcd endpoints, lets etcd decide which node of the
+	// shard leads (package cluster); no endpoints: no etcd.
+	Cluster Cluster `json:"cluster"`
 }
+
+// Cluster names the etcd cluster and this node's place in its shard. With
+// Etcd set, etcd decides the node's role at every start: replication.role,
+// replication.primary and replication.failoverMs are not read (the leader
+// is found through etcd, and promotion is etcd's election).
+type Cluster struct {
+	Etcd       []string `json:"etcd"`       // etcd client URLs; empty: no etcd
+	Shard      string   `json:"shard"`      // the shard's name
+	Name       string   `json:"name"`       // this node's name in the shard
+	LeaseTTLMs int      `json:"leaseTtlMs"` // the leader's lease, whole seconds in ms
+}
+
+// On reports whether etcd decides this node's role (cluster.etcd is set).
+func (c Cluster) On() bool { return len(c.Etcd) > 0 }
 
 // TradingDay holds the end-of-day schedule. At the end of the day every
 // resting Day order expires, GTC orders stay, and each broker's ClOrdIDs
@@ -284,7 +301,29 @@ func (c *Config) Check() error {
 	if err := c.checkAdmin(); err != nil {
 		return err
 	}
+	if c.Cluster.On() {
+		return c.checkCluster()
+	}
 	return c.Replication.check()
+}
+
+// checkCluster checks a node whose role etcd decides: the cluster block,
+// and the replication settings a primary and a standby both need (the
+// role, the peer and failoverMs are etcd's).
+func (c *Config) checkCluster() error {
+	cl := c.Cluster
+	if cl.Shard == "" || cl.Name == "" {
+		return fmt.Errorf("cluster.shard and cluster.name are required with cluster.etcd")
+	}
+	if cl.LeaseTTLMs < 1000 || cl.LeaseTTLMs%1000 != 0 {
+		return fmt.Errorf("cluster.leaseTtlMs %d: want whole seconds, at least 1000", cl.LeaseTTLMs)
+	}
+	r := c.Replication
+	if r.Listen == "" {
+		return fmt.Errorf("replication.listen is required with cluster.etcd: standbys connect there while this node leads")
+	}
+	r.Role, r.Primary, r.FailoverMs = RolePrimary, "", 0
+	return r.check()
 }
 
 // checkAdmin refuses an admin endpoint that other machines can reach
