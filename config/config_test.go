@@ -81,7 +81,7 @@ func TestClusterBlock(t *testing.T) {
 		}, "replication.listen is required with cluster.etcd"},
 		{"bad_mode", func(c *Config) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
-			c.Replication.Mode = "fast"
+			c.Replication.Mode = ReplicationMode(9)
 		}, "replication.mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
