@@ -1,0 +1,163 @@
+package node
+
+// A node of a shard led through etcd (config.Cluster, package cluster):
+// etcd decides alone which node is the primary, and the two-node probe,
+// failover timer and step-down are not used. What one start of such a
+// node holds is a shardNode; runShard (shard_run.go) is its supervisor.
+//
+//   - The epoch of a term is its fencing token (the leader key's create
+//     revision): replica.History.BeginAt records it, and it travels in the
+//     epoch field of every replication frame. A standby's Receiver admits
+//     each frame through the process's cluster.Fence, seeded from its
+//     history and raised by every leader etcd names: a frame of an older
+//     term ends the connection before anything of it lands.
+//   - The publish stage acknowledges a batch only while the term's guard is
+//     valid (one atomic load per batch, no etcd round trip): otherwise it
+//     holds the batch, re-checking, and acknowledges nothing after it
+//     until etcd has answered again; a term that has ended fails the
+//     pipeline, so that batch and everything after it is never
+//     acknowledged by this node (holdForLease).
+//   - A primary that acknowledges records no standby holds (a sync primary
+//     gone on alone, or any async primary) first sets the shard's alone
+//     marker, so that no standby lacking them takes the shard; when the
+//     marker cannot be set it does not go on alone (markAlone).
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/config"
+)
+
+// shardNode is what etcd decided for one start of a node: the term it
+// leads (primary) or the leader it follows (standby).
+type shardNode struct {
+	member *cluster.Member
+	fence  *cluster.Fence      // the process's: it outlives a restart in place
+	leader cluster.LeaderInfo  // a standby's primary, as etcd named it
+	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
+
+	alone   bool      // replicate handler only: this term's alone marker is set
+	holding bool      // publish stage only: acknowledgements are held
+	heldAt  time.Time // publish stage only: when the hold began
+}
+
+// configFor is cfg with the role etcd decided: a standby follows the
+// leader's replication address; neither probes a peer nor promotes itself
+// on a timer (etcd's election replaces both).
+func (sh *shardNode) configFor(cfg config.Config) config.Config {
+	cfg.Replication.Role, cfg.Replication.Primary = config.RolePrimary, ""
+	if sh.lead.Load() == nil {
+		cfg.Replication.Role, cfg.Replication.Primary = config.RoleStandby, sh.leader.ReplAddr
+	}
+	cfg.Replication.FailoverMs = 0
+	return cfg
+}
+
+// admit is the Receiver's Admit: the frame's epoch is its fencing token.
+func (sh *shardNode) admit(epoch uint64) error { return sh.fence.Admit(cluster.Token(epoch)) }
+
+// leading is the term whose guard the publish stage checks: nil on a
+// standby, and on a node not led through etcd.
+func (n *Node) leading() *cluster.Leadership {
+	if n.shard == nil {
+		return nil
+	}
+	return n.shard.lead.Load()
+}
+
+// holdForLease holds the publish stage's batch lo..hi (ring seqs) while
+// the guard of term l is not valid: every batch is durable already, so
+// nothing is lost by waiting, and nothing is acknowledged meanwhile. It
+// returns true when the guard is valid again (the batch goes out), and
+// false when the term has ended or the node is stopping: then the pipeline
+// is failed, and neither this batch nor any after it is acknowledged by
+// this node. Said once when the hold begins and once when it ends.
+func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
+	sh, g := n.shard, l.Guard()
+	first := n.ring.Slot(lo).cmd.Seq
+	if !sh.holding {
+		sh.holding, sh.heldAt = true, time.Now()
+		n.logf("ringex: ACKNOWLEDGEMENTS HELD: the lease of term %d may run out (guard deadline passed; etcd has not answered a keep-alive in time): seq %d and after are durable and wait; resumes when etcd answers",
+			l.Token(), first)
+	}
+	for {
+		if g.Ended() || n.stopping.Load() {
+			err := fmt.Errorf("term %d ended or the node stopped while seqs %d..%d waited for its lease: never acknowledged by this node (%v)",
+				l.Token(), first, n.ring.Slot(hi).cmd.Seq, l.Err())
+			n.fail(err)
+			return false
+		}
+		if g.Valid(time.Now()) {
+			sh.holding = false
+			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: etcd answered and term %d still leads", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// markAlone sets the shard's alone marker, once per going alone, before
+// this primary acknowledges records after seq that no standby holds. false:
+// it could not (etcd unreachable, or the term ended), and the caller must
+// not go on alone. Replicate handler only; a cold path (an etcd round
+// trip once per transition).
+func (n *Node) markAlone(seq int64) bool {
+	sh := n.shard
+	if sh == nil || sh.alone {
+		return true
+	}
+	l := sh.lead.Load()
+	if l == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
+	defer cancel()
+	if err := l.SetAlone(ctx, true, seq); err != nil {
+		n.logf("ringex: NOT GOING ON ALONE: %v; waiting for a standby instead", err)
+		return false
+	}
+	sh.alone = true
+	n.logf("ringex: ALONE MARKER SET in etcd (term %d, after seq %d): no standby that lacks what this primary acknowledges from here may take the shard without 'ringex promote --force'", l.Token(), seq)
+	return true
+}
+
+// clearAlone clears the alone marker once a standby holds everything this
+// primary acknowledged; a failure leaves it (the safe side) and is tried
+// again at the next batch in sync. Replicate handler only.
+func (n *Node) clearAlone() {
+	sh := n.shard
+	if sh == nil || !sh.alone || n.repl.degraded.Load() || !n.repl.sync {
+		return
+	}
+	l := sh.lead.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
+	defer cancel()
+	if err := l.SetAlone(ctx, false, 0); err != nil {
+		n.logf("ringex: alone marker not cleared yet: %v", err)
+		return
+	}
+	sh.alone = false
+	n.logf("ringex: ALONE MARKER CLEARED: a standby holds everything term %d acknowledged", l.Token())
+}
+
+func (n *Node) aloneTimeout() time.Duration {
+	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
+}
+
+// awaitAloneMarker sets the alone marker before an async primary's first
+// batch is acknowledged, trying again every 100 ms while etcd does not
+// answer; a term that ends or a node that stops meanwhile fails the
+// pipeline (the batch is never acknowledged). Replicate handler only.
+func (n *Node) awaitAloneMarker(seq int64) {
+	for !n.markAlone(seq) {
+		if l := n.shard.lead.Load(); l == nil || l.Guard().Ended() || n.stopping.Load() {
+			n.fail(fmt.Errorf("replication: the alone marker of an async primary could not be set before seq %d: never acknowledged", seq+1))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
