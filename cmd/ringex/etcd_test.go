@@ -1,0 +1,258 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+)
+
+// etcdServer is a real one-member etcd started in-process on 127.0.0.1;
+// Stop and Start keep its ports and data, as a restarted etcd would.
+type etcdServer struct {
+	t               testing.TB
+	dir             string
+	client, peerURL url.URL
+	mu              sync.Mutex
+	e               *embed.Etcd
+}
+
+func startEtcd(t testing.TB) *etcdServer {
+	t.Helper()
+	s := &etcdServer{t: t, dir: t.TempDir()}
+	s.client = url.URL{Scheme: "http", Host: fixtest.FreeAddr(t)}
+	s.peerURL = url.URL{Scheme: "http", Host: fixtest.FreeAddr(t)}
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *etcdServer) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.e != nil {
+		return
+	}
+	cfg := embed.NewConfig()
+	cfg.Name, cfg.Dir = "etcd0", s.dir
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{s.client}, []url.URL{s.client}
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{s.peerURL}, []url.URL{s.peerURL}
+	cfg.InitialCluster = fmt.Sprintf("%s=%s", cfg.Name, s.peerURL.String())
+	cfg.TickMs, cfg.ElectionMs = 50, 500 // the smallest lease TTL is then 1 s
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		s.t.Fatalf("start embedded etcd in %s: %v", s.dir, err)
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(60 * time.Second):
+		e.Close()
+		s.t.Fatalf("embedded etcd in %s not ready after 60s", s.dir)
+	}
+	s.e = e
+}
+
+func (s *etcdServer) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.e != nil {
+		s.e.Close()
+		s.e = nil
+	}
+}
+
+// shardPeers are two ringex nodes of one shard led through etcd, each with
+// its own config file (the node's name differs).
+type shardPeers struct {
+	bin   string
+	peers [2]*peer
+	cfgs  [2]string
+	procs [2]*proc
+}
+
+const shardLeaseMs = 2000
+
+func newShard(t *testing.T, etcd *etcdServer) *shardPeers {
+	dir := t.TempDir()
+	s := &shardPeers{bin: ringexBin(t), peers: newPeers(t, dir)}
+	for i := range s.cfgs {
+		cfg := config.Default()
+		cfg.Snapshot = config.Snapshot{EveryCommands: 500}
+		cfg.Replication.Role = config.RoleNone
+		cfg.Cluster = config.Cluster{Etcd: []string{etcd.client.String()}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
+		b, _ := json.Marshal(cfg)
+		s.cfgs[i] = filepath.Join(dir, fmt.Sprintf("node%d.json", i))
+		if err := os.WriteFile(s.cfgs[i], b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func (s *shardPeers) start(t *testing.T, i int) *proc {
+	p := s.peers[i]
+	s.procs[i] = startProc(t, s.bin, "serve", "--config", s.cfgs[i], "--data", p.data, "--listen", p.fix,
+		"--repl-listen", p.repl, "--admin", p.admin)
+	return s.procs[i]
+}
+
+// leader waits until one of the two started processes logs that it won
+// the shard after since lines, and returns its index.
+func (s *shardPeers) leader(t *testing.T, within time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		for i, p := range s.procs {
+			if p != nil && p.has("WON the shard") {
+				return i
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no node won the shard within %v", within)
+	return -1
+}
+
+// waitFor polls p's log for sub.
+func waitFor(t *testing.T, p *proc, sub string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !p.has(sub) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line %q within %v", sub, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// tokensOf returns the epochs (fencing tokens) of the seqs a client saw
+// acknowledged by one node, read from that node's epoch history.
+func tokensOf(t *testing.T, dataDir string, acked map[string]int64) map[uint64]int {
+	out := map[uint64]int{}
+	for _, seq := range acked {
+		out[epochOf(t, dataDir, seq).Epoch]++
+	}
+	return out
+}
+
+// TestEtcdShardKillPrimary: a shard of two ringex processes led through a
+// real etcd (in-process), sync replication. Under a FIX load the primary
+// is killed with SIGKILL; etcd's election promotes the standby once the
+// old lease expires, a broker is acknowledged by it, every order the old
+// primary acknowledged is on it at the same seq with the same state, and
+// the two primaries acknowledged under different tokens (each ack's seq
+// lies in an epoch of the node that sent it, and the new primary's token
+// is higher). The old node restarts with its own command line, rejoins as
+// a standby of the new leader, and at the end a replay of both journals
+// agrees.
+func TestEtcdShardKillPrimary(t *testing.T) {
+	etcd := startEtcd(t)
+	s := newShard(t, etcd)
+	s.start(t, 0)
+	s.start(t, 1)
+	prim := s.leader(t, 60*time.Second)
+	stby := 1 - prim
+	waitSync(t, s.procs[stby])
+	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
+	ld := startLoad(c, "K")
+	time.Sleep(700 * time.Millisecond)
+	killAt := time.Now()
+	s.procs[prim].kill()
+	c2, err := dialFIX(s.peers[stby].fix, "BROKER02", killAt.Add(60*time.Second))
+	if err != nil {
+		t.Fatalf("no logon on the standby's address after the kill: %v", err)
+	}
+	t.Cleanup(c2.close)
+	ackAt := awaitFirstAck(t, c2, "FO")
+	sent := ld.stopSending()
+	<-ld.readEnd
+	acked := ld.ackedNow()
+	if len(acked) == 0 {
+		t.Fatal("the primary acknowledged nothing before the kill")
+	}
+	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
+	oldTokens := tokensOf(t, s.peers[prim].data, acked)
+	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
+	for tok := range oldTokens {
+		if tok >= newToken {
+			t.Errorf("the old primary acknowledged under token %d, the new one acknowledges under %d: want a higher token", tok, newToken)
+		}
+	}
+	t.Logf("FIGURE etcd failover: SIGKILL → first ack by the new primary %v (leaseTtlMs %d); %d sent, %d acknowledged (last seq %d) under tokens %v, all on the new primary (token %d)",
+		ackAt.Sub(killAt).Round(time.Millisecond), shardLeaseMs, sent, len(acked), last, oldTokens, newToken)
+
+	s.start(t, prim)
+	waitSync(t, s.procs[prim])
+	if s.procs[prim].has("WON the shard") {
+		t.Fatal("the restarted old primary won the shard beside the serving one")
+	}
+	c2.close()
+	finalDiff(t, s.peers, s.procs, stby)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Error("SHOWLOG")
+	}
+}
+
+// TestEtcdShardFrozenPrimary: the primary is frozen with SIGSTOP for longer
+// than its lease, under a FIX load; the standby takes the shard. Resumed
+// with SIGCONT, the old primary acknowledges nothing more (every ack its
+// broker got lies in its old term and is on the new primary), says it lost
+// its leadership, and rejoins as a standby of the new leader.
+func TestEtcdShardFrozenPrimary(t *testing.T) {
+	etcd := startEtcd(t)
+	s := newShard(t, etcd)
+	s.start(t, 0)
+	s.start(t, 1)
+	prim := s.leader(t, 60*time.Second)
+	stby := 1 - prim
+	waitSync(t, s.procs[stby])
+	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
+	ld := startLoad(c, "Z")
+	time.Sleep(500 * time.Millisecond)
+	s.procs[prim].cmd.Process.Signal(syscall.SIGSTOP)
+	frozenAt := time.Now()
+	c2, err := dialFIX(s.peers[stby].fix, "BROKER02", frozenAt.Add(60*time.Second))
+	if err != nil {
+		t.Fatalf("no logon on the standby's address while the primary is frozen: %v", err)
+	}
+	t.Cleanup(c2.close)
+	ackAt := awaitFirstAck(t, c2, "FZ")
+	before := ld.ackedNow()
+	s.procs[prim].cmd.Process.Signal(syscall.SIGCONT)
+	waitFor(t, s.procs[prim], "LEADERSHIP LOST", 60*time.Second)
+	sent := ld.stopSending()
+	<-ld.readEnd
+	acked := ld.ackedNow()
+	if len(acked) != len(before) {
+		t.Errorf("the old primary acknowledged %d orders after it was resumed (its lease had expired)", len(acked)-len(before))
+	}
+	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
+	oldTokens := tokensOf(t, s.peers[prim].data, acked)
+	for tok := range oldTokens {
+		if tok >= newToken {
+			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
+		}
+	}
+	waitSync(t, s.procs[prim]) // rejoined as standby, in sync with the new leader
+	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
+	t.Logf("frozen %v until the new primary's first ack; %d sent, %d acknowledged by the old primary (last seq %d, tokens %v), none after resuming; new token %d",
+		ackAt.Sub(frozenAt).Round(time.Millisecond), sent, len(acked), last, oldTokens, newToken)
+	if !s.procs[prim].has("STANDBY following") {
+		t.Error("the old primary did not start again as a standby")
+	}
+	c2.close()
+	finalDiff(t, s.peers, s.procs, stby)
+}
