@@ -207,6 +207,7 @@ func (s *shardRun) leadEnded(r leadResult) error {
 	s.stopLd()
 	if r.l != nil {
 		s.won = r.l
+		s.fence.Advance(r.l.Token()) // the old primary's frames are refused from now on
 		s.logf("ringex: WON the shard %s: term %d", s.cfg.Cluster.Shard, r.l.Token())
 		return nil
 	}
