@@ -36,13 +36,14 @@ import (
 // leads (primary) or the leader it follows (standby).
 type shardNode struct {
 	member *cluster.Member
-	fence  *cluster.Fence      // the process's: it outlives a restart in place
-	leader cluster.LeaderInfo  // a standby's primary, as etcd named it
+	fence  *cluster.Fence                     // the process's: it outlives a restart in place
+	leader cluster.LeaderInfo                 // a standby's primary, as etcd named it
 	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
 
-	alone   bool      // replicate handler only: this term's alone marker is set
-	holding bool      // publish stage only: acknowledgements are held
-	heldAt  time.Time // publish stage only: when the hold began
+	pause   atomic.Bool // a handoff under way: the publish stage holds its batches
+	alone   bool        // replicate handler only: this term's alone marker is set
+	holding bool        // publish stage only: acknowledgements are held
+	heldAt  time.Time   // publish stage only: when the hold began
 }
 
 // configFor is cfg with the role etcd decided: a standby follows the
@@ -81,17 +82,20 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 	first := n.ring.Slot(lo).cmd.Seq
 	if !sh.holding {
 		sh.holding, sh.heldAt = true, time.Now()
-		n.logf("ringex: ACKNOWLEDGEMENTS HELD: the lease of term %d may run out (guard deadline passed; etcd has not answered a keep-alive in time): seq %d and after are durable and wait; resumes when etcd answers",
-			l.Token(), first)
+		why := "the lease may run out (guard deadline passed; etcd has not answered a keep-alive in time); resumes when etcd answers"
+		if sh.pause.Load() {
+			why = "a handoff is under way (ringex promote)"
+		}
+		n.logf("ringex: ACKNOWLEDGEMENTS HELD under term %d: %s: seq %d and after are durable and wait", l.Token(), why, first)
 	}
 	for {
 		if g.Ended() || n.stopping.Load() {
-			err := fmt.Errorf("term %d ended or the node stopped while seqs %d..%d waited for its lease: never acknowledged by this node (%v)",
-				l.Token(), first, n.ring.Slot(hi).cmd.Seq, l.Err())
+			err := fmt.Errorf("term %d ended or the node stopped while seqs %d..%d were held: never acknowledged by this node",
+				l.Token(), first, n.ring.Slot(hi).cmd.Seq)
 			n.fail(err)
 			return false
 		}
-		if g.Valid(time.Now()) {
+		if g.Valid(time.Now()) && !sh.pause.Load() {
 			sh.holding = false
 			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: etcd answered and term %d still leads", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
 			return true
@@ -160,4 +164,84 @@ func (n *Node) awaitAloneMarker(seq int64) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// handoffWait bounds how long a handoff waits for its target to hold every
+// record this primary may have acknowledged.
+const handoffWait = 10 * time.Second
+
+// Handoff hands the shard to the member named to ('ringex promote NODE'):
+// the publish stage stops acknowledging, the handoff waits until etcd says
+// to's journal holds every record journaled so far (everything this term
+// may have acknowledged), then cluster.Leadership.Handoff fences the term
+// and names to in etcd. This node's term ends (runShard starts it again as
+// to's standby). If to does not catch up within handoffWait, or etcd
+// refuses, acknowledgements resume and nothing changes. It returns the
+// seq to held.
+func (n *Node) Handoff(to string) (int64, error) {
+	l := n.leading()
+	if l == nil || n.following.Load() {
+		return 0, fmt.Errorf("this node does not lead its shard: ask the leader's admin endpoint ('ringex status --etcd ... --shard ...' names it)")
+	}
+	sh := n.shard
+	sh.pause.Store(true)
+	target := n.journal.LastSeq() // the publish stage holds from here: nothing after it is acknowledged
+	ctx, cancel := context.WithTimeout(context.Background(), handoffWait)
+	defer cancel()
+	held, err := n.awaitMember(ctx, to, target)
+	if err == nil {
+		err = l.Handoff(ctx, to)
+	}
+	if err != nil {
+		sh.pause.Store(false)
+		return 0, fmt.Errorf("handoff to %s: %w", to, err)
+	}
+	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d): term %d ends here", n.cfg.Cluster.Shard, to, target, held, l.Token())
+	return held, nil
+}
+
+// awaitMember waits until etcd says member to has made seq durable.
+func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, error) {
+	for {
+		st, err := n.shard.member.Status(ctx, 200*time.Millisecond)
+		if err != nil {
+			return 0, err
+		}
+		found := false
+		for _, m := range st.Members {
+			if m.Name == to && m.Fresh {
+				found = true
+				if m.DurableSeq >= seq {
+					return m.DurableSeq, nil
+				}
+			}
+		}
+		if !found && len(st.Members) > 0 && !hasMember(st, to) {
+			return 0, fmt.Errorf("%s is not a member of shard %s", to, st.Shard)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%s did not reach seq %d within %v", to, seq, handoffWait)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func hasMember(st cluster.Status, name string) bool {
+	for _, m := range st.Members {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// OperatorPromote is 'ringex promote' without a node name: Promote, except
+// in a shard led through etcd, where only etcd's election or a handoff by
+// the leader may make a primary.
+func (n *Node) OperatorPromote() (uint64, error) {
+	if n.shard != nil {
+		return 0, fmt.Errorf("etcd leads this shard: promote by name on the leader's admin endpoint ('ringex promote NODE'), which hands the shard off")
+	}
+	return n.Promote()
 }

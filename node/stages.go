@@ -211,7 +211,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 		nowNs = now.UnixNano()
 		// A shard led through etcd: acknowledge only under a valid lease
 		// (cluster.go). One atomic load per batch.
-		if l := n.leading(); l != nil && !l.Guard().Valid(now) && !n.holdForLease(l, lo, hi) {
+		if l := n.leading(); l != nil && (!l.Guard().Valid(now) || n.shard.pause.Load()) && !n.holdForLease(l, lo, hi) {
 			return
 		}
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -316,6 +318,67 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 	t.Logf("etcd down %v; %d acknowledged before the hold, none during it, %d in all (last seq %d)",
 		down.Round(time.Millisecond), heldFrom, len(acked), last)
 	finalDiff(t, s.peers, s.procs, prim)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Error("SHOWLOG")
+	}
+}
+
+// TestEtcdShardHandoffAndStatus: 'ringex promote node1' on the leader's
+// admin endpoint under a FIX load hands the shard to the standby: the old
+// primary acknowledges nothing after the handoff began, the new one
+// acknowledges under a higher token, every acknowledged order is on it,
+// and the old primary rejoins as its standby. 'ringex status --etcd
+// --shard' names the leader, its token and each member's durable seq.
+func TestEtcdShardHandoffAndStatus(t *testing.T) {
+	etcd := startEtcd(t)
+	s := newShard(t, etcd)
+	s.start(t, 0)
+	s.start(t, 1)
+	prim := s.leader(t, 60*time.Second)
+	stby := 1 - prim
+	waitSync(t, s.procs[stby])
+	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
+	ld := startLoad(c, "H")
+	time.Sleep(500 * time.Millisecond)
+	var out, errb bytes.Buffer
+	if rc := adminMain("promote", []string{"--admin", s.peers[prim].admin, fmt.Sprintf("node%d", stby)}, &out, &errb); rc != 0 {
+		t.Fatalf("ringex promote node%d: exit %d: %s%s", stby, rc, out.String(), errb.String())
+	}
+	t.Logf("ringex promote: %s", strings.TrimSpace(out.String()))
+	waitFor(t, s.procs[stby], "PROMOTED", 60*time.Second)
+	c2, err := dialFIX(s.peers[stby].fix, "BROKER02", time.Now().Add(60*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c2.close)
+	awaitFirstAck(t, c2, "HO")
+	sent := ld.stopSending()
+	<-ld.readEnd
+	acked := ld.ackedNow()
+	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
+	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
+	for tok := range tokensOf(t, s.peers[prim].data, acked) {
+		if tok >= newToken {
+			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
+		}
+	}
+	t.Logf("%d sent, %d acknowledged by the old primary (last seq %d), all on the new one (token %d)", sent, len(acked), last, newToken)
+	waitFor(t, s.procs[prim], "in sync with the primary", 60*time.Second)
+
+	out.Reset()
+	errb.Reset()
+	if rc := adminMain("status", []string{"--etcd", etcd.client.String(), "--shard", "s1"}, &out, &errb); rc != 0 {
+		t.Fatalf("ringex status --etcd: exit %d: %s", rc, errb.String())
+	}
+	st := out.String()
+	t.Logf("ringex status:\n%s", st)
+	for _, want := range []string{fmt.Sprintf("leader node%d token %d", stby, newToken), "member node0 ", "member node1 ", "leaseLeftMs "} {
+		if !strings.Contains(st, want) {
+			t.Errorf("ringex status lacks %q", want)
+		}
+	}
+	c2.close()
+	finalDiff(t, s.peers, s.procs, stby)
 	if os.Getenv("SHOWLOG") != "" {
 		t.Error("SHOWLOG")
 	}
