@@ -4,80 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
-
 	"github.com/ringex/ringex/config"
-	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/etcdtest"
 )
-
-// etcdServer is a real one-member etcd started in-process on 127.0.0.1;
-// Stop and Start keep its ports and data, as a restarted etcd would.
-type etcdServer struct {
-	t               testing.TB
-	dir             string
-	client, peerURL url.URL
-	mu              sync.Mutex
-	e               *embed.Etcd
-}
-
-func startEtcd(t testing.TB) *etcdServer {
-	t.Helper()
-	s := &etcdServer{t: t, dir: t.TempDir()}
-	s.client = url.URL{Scheme: "http", Host: fixtest.FreeAddr(t)}
-	s.peerURL = url.URL{Scheme: "http", Host: fixtest.FreeAddr(t)}
-	s.Start()
-	t.Cleanup(s.Stop)
-	return s
-}
-
-func (s *etcdServer) Start() {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.e != nil {
-		return
-	}
-	cfg := embed.NewConfig()
-	cfg.Name, cfg.Dir = "etcd0", s.dir
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{s.client}, []url.URL{s.client}
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{s.peerURL}, []url.URL{s.peerURL}
-	cfg.InitialCluster = fmt.Sprintf("%s=%s", cfg.Name, s.peerURL.String())
-	cfg.TickMs, cfg.ElectionMs = 50, 500 // the smallest lease TTL is then 1 s
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		s.t.Fatalf("start embedded etcd in %s: %v", s.dir, err)
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(60 * time.Second):
-		e.Close()
-		s.t.Fatalf("embedded etcd in %s not ready after 60s", s.dir)
-	}
-	s.e = e
-}
-
-// Stop stops the server at once, as a crashed etcd: raft and the lessor
-// stop first (no lease expires while the listeners close), then the rest.
-func (s *etcdServer) Stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.e != nil {
-		s.e.Server.Stop()
-		s.e.Close()
-		s.e = nil
-	}
-}
 
 // shardPeers are two ringex nodes of one shard led through etcd, each with
 // its own config file (the node's name differs).
@@ -90,14 +26,14 @@ type shardPeers struct {
 
 const shardLeaseMs = 2000
 
-func newShard(t *testing.T, etcd *etcdServer, change ...func(*config.Config)) *shardPeers {
+func newShard(t *testing.T, etcd *etcdtest.Server, change ...func(*config.Config)) *shardPeers {
 	dir := t.TempDir()
 	s := &shardPeers{bin: ringexBin(t), peers: newPeers(t, dir)}
 	for i := range s.cfgs {
 		cfg := config.Default()
 		cfg.Snapshot = config.Snapshot{EveryCommands: 500}
 		cfg.Replication.Role = config.RoleNone
-		cfg.Cluster = config.Cluster{Etcd: []string{etcd.client.String()}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
+		cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
 		for _, f := range change {
 			f(&cfg)
 		}
@@ -167,7 +103,7 @@ func tokensOf(t *testing.T, dataDir string, acked map[string]int64) map[uint64]i
 // a standby of the new leader, and at the end a replay of both journals
 // agrees.
 func TestEtcdShardKillPrimary(t *testing.T) {
-	etcd := startEtcd(t)
+	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
 	s.start(t, 0)
 	s.start(t, 1)
@@ -222,7 +158,7 @@ func TestEtcdShardKillPrimary(t *testing.T) {
 // broker got lies in its old term and is on the new primary), says it lost
 // its leadership, and rejoins as a standby of the new leader.
 func TestEtcdShardFrozenPrimary(t *testing.T) {
-	etcd := startEtcd(t)
+	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd, func(c *config.Config) { c.Replication.OnStandbyLost = config.LostAsync })
 	s.start(t, 0)
 	s.start(t, 1)
@@ -277,7 +213,7 @@ func TestEtcdShardFrozenPrimary(t *testing.T) {
 // resumes, every order sent is acknowledged, and every acknowledged order
 // is on the standby.
 func TestEtcdShardEtcdStopped(t *testing.T) {
-	etcd := startEtcd(t)
+	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
 	s.start(t, 0)
 	s.start(t, 1)
@@ -330,7 +266,7 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 // and the old primary rejoins as its standby. 'ringex status --etcd
 // --shard' names the leader, its token and each member's durable seq.
 func TestEtcdShardHandoffAndStatus(t *testing.T) {
-	etcd := startEtcd(t)
+	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
 	s.start(t, 0)
 	s.start(t, 1)
@@ -367,7 +303,7 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 
 	out.Reset()
 	errb.Reset()
-	if rc := adminMain("status", []string{"--etcd", etcd.client.String(), "--shard", "s1"}, &out, &errb); rc != 0 {
+	if rc := adminMain("status", []string{"--etcd", etcd.Endpoint(), "--shard", "s1"}, &out, &errb); rc != 0 {
 		t.Fatalf("ringex status --etcd: exit %d: %s", rc, errb.String())
 	}
 	st := out.String()
