@@ -322,6 +322,9 @@ func (c *Config) checkCluster() error {
 	if r.Listen == "" {
 		return fmt.Errorf("replication.listen is required with cluster.etcd: standbys connect there while this node leads")
 	}
+	if host, port, err := net.SplitHostPort(r.Listen); err != nil || host == "" || port == "0" || net.ParseIP(host).IsUnspecified() {
+		return fmt.Errorf("replication.listen %q: with cluster.etcd it is the address standbys find in etcd and connect to: give a host they reach and a fixed port", r.Listen)
+	}
 	r.Role, r.Primary, r.FailoverMs = RolePrimary, "", 0
 	return r.check()
 }

@@ -79,6 +79,14 @@ func TestClusterBlock(t *testing.T) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
 			c.Replication.Listen = ""
 		}, "replication.listen is required with cluster.etcd"},
+		{"replication_listen_any_port", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Listen = "127.0.0.1:0"
+		}, "replication.listen \"127.0.0.1:0\""},
+		{"replication_listen_all_hosts", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Listen = "0.0.0.0:9879"
+		}, "give a host they reach"},
 		{"bad_mode", func(c *Config) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
 			c.Replication.Mode = ReplicationMode(9)

@@ -25,6 +25,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,10 +41,12 @@ type shardNode struct {
 	leader cluster.LeaderInfo                 // a standby's primary, as etcd named it
 	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
 
-	pause   atomic.Bool // a handoff under way: the publish stage holds its batches
-	alone   bool        // replicate handler only: this term's alone marker is set
-	holding bool        // publish stage only: acknowledgements are held
-	heldAt  time.Time   // publish stage only: when the hold began
+	pause        atomic.Bool // a handoff under way: the publish stage holds its batches
+	aloneMu      sync.Mutex  // orders the alone marker's writes to etcd
+	alone        atomic.Bool // this term's alone marker is set in etcd
+	aloneFailing bool        // under aloneMu: the last set failed (logged once)
+	holding      bool        // publish stage only: acknowledgements are held
+	heldAt       time.Time   // publish stage only: when the hold began
 }
 
 // configFor is cfg with the role etcd decided: a standby follows the
@@ -107,11 +110,17 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 // markAlone sets the shard's alone marker, once per going alone, before
 // this primary acknowledges records after seq that no standby holds. false:
 // it could not (etcd unreachable, or the term ended), and the caller must
-// not go on alone. Replicate handler only; a cold path (an etcd round
-// trip once per transition).
+// not go on alone. Replicate handler only; a cold path: one atomic load
+// while the marker stands, an etcd round trip (under aloneMu, which orders
+// it with a clear) once per transition.
 func (n *Node) markAlone(seq int64) bool {
 	sh := n.shard
-	if sh == nil || sh.alone {
+	if sh == nil || sh.alone.Load() {
+		return true
+	}
+	sh.aloneMu.Lock()
+	defer sh.aloneMu.Unlock()
+	if sh.alone.Load() {
 		return true
 	}
 	l := sh.lead.Load()
@@ -121,32 +130,59 @@ func (n *Node) markAlone(seq int64) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
 	defer cancel()
 	if err := l.SetAlone(ctx, true, seq); err != nil {
-		n.logf("ringex: NOT GOING ON ALONE: %v; waiting for a standby instead", err)
+		if !sh.aloneFailing {
+			n.logf("ringex: NOT GOING ON ALONE: %v; acknowledging nothing a standby lacks until etcd takes the alone marker", err)
+		}
+		sh.aloneFailing = true
 		return false
 	}
-	sh.alone = true
-	n.logf("ringex: ALONE MARKER SET in etcd (term %d, after seq %d): no standby that lacks what this primary acknowledges from here may take the shard without 'ringex promote --force'", l.Token(), seq)
+	sh.alone.Store(true)
+	sh.aloneFailing = false
+	n.logf("ringex: ALONE MARKER SET in etcd (term %d, after seq %d): no standby that lacks what this primary acknowledges from here may take the shard without an operator", l.Token(), seq)
 	return true
 }
 
-// clearAlone clears the alone marker once a standby holds everything this
-// primary acknowledged; a failure leaves it (the safe side) and is tried
-// again at the next batch in sync. Replicate handler only.
+// clearAlone clears the alone marker of a sync primary once its standby
+// holds everything shipped (so everything acknowledged). The flag goes
+// false before the standby is checked: a batch the replicate handler
+// shipped while it still read true is then counted as shipped, and the
+// marker stays. A failed or unknown delete leaves the flag false, so the
+// next going alone puts the marker again. Called by the replicate handler
+// after a batch in sync, and by runShard on an idle primary and (stopped)
+// after a clean stop, where the standby must hold everything published.
 func (n *Node) clearAlone() {
-	sh := n.shard
-	if sh == nil || !sh.alone || n.repl.degraded.Load() || !n.repl.sync {
+	sh, r := n.shard, n.repl
+	if sh == nil || !r.sync || !sh.alone.Load() {
+		return
+	}
+	sh.aloneMu.Lock()
+	defer sh.aloneMu.Unlock()
+	s := r.sender.Load()
+	if !sh.alone.Load() || s == nil {
+		return
+	}
+	sh.alone.Store(false)
+	st := s.Stats()
+	held := st.Connected && st.Acked >= st.Shipped
+	if n.stopping.Load() {
+		held = st.Acked >= r.published.Load() // drained: published is final
+	}
+	if !held {
+		sh.alone.Store(true)
 		return
 	}
 	l := sh.lead.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
 	defer cancel()
 	if err := l.SetAlone(ctx, false, 0); err != nil {
-		n.logf("ringex: alone marker not cleared yet: %v", err)
+		n.logf("ringex: alone marker not cleared: %v (it is put again before any acknowledgement made alone)", err)
 		return
 	}
-	sh.alone = false
-	n.logf("ringex: ALONE MARKER CLEARED: a standby holds everything term %d acknowledged", l.Token())
+	n.logf("ringex: ALONE MARKER CLEARED: the standby holds everything term %d shipped", l.Token())
 }
+
+// AloneMarked reports whether this primary's alone marker stands in etcd.
+func (n *Node) aloneMarked() bool { return n.shard != nil && n.shard.alone.Load() }
 
 func (n *Node) aloneTimeout() time.Duration {
 	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond

@@ -252,6 +252,9 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 		s.logf("ringex: stopping")
 		s.stopLead()
 		n.Stop()
+		if n.aloneMarked() {
+			n.clearAlone() // the standby may take the shard if it holds everything
+		}
 		s.resign(sh) // after Stop: this node acknowledges nothing more
 		return errRunDone
 	}
@@ -274,6 +277,10 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 // own (Done), errRestart when etcd's decision changed, errRunDone at the
 // end of ctx.
 func (s *shardRun) watch(n *Node, sh *shardNode) error {
+	// An idle primary whose standby has caught up clears its alone marker
+	// here: the replicate handler clears it only after a batch.
+	tick := time.NewTicker(time.Duration(s.cfg.Cluster.LeaseTTLMs) * time.Millisecond / 3)
+	defer tick.Stop()
 	for {
 		var lost <-chan struct{}
 		if l := sh.lead.Load(); l != nil {
@@ -282,6 +289,10 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 		select {
 		case <-s.ctx.Done():
 			return errRunDone
+		case <-tick.C:
+			if n.aloneMarked() {
+				n.clearAlone()
+			}
 		case <-n.Done():
 			return nil
 		case <-lost:

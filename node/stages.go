@@ -108,7 +108,7 @@ func (n *Node) replicateBatch(lo, hi int64) {
 	last := first + int64(count) - 1
 	s.Ship(first, recs)
 	if !r.sync {
-		if n.shard != nil && !n.shard.alone {
+		if n.shard != nil && !n.shard.alone.Load() {
 			n.awaitAloneMarker(first - 1) // an async primary acknowledges what no standby may hold
 		}
 		return
@@ -126,7 +126,7 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		}
 	}
 	n.awaitStandby(s, last)
-	if n.shard != nil && n.shard.alone {
+	if n.aloneMarked() {
 		n.clearAlone()
 	}
 }
