@@ -18,6 +18,10 @@
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
 // journal the reports the buffer lost; run.go restarts a node in place.
+// A shard led through etcd (config.Cluster): shard_run.go is its
+// supervisor (etcd decides the role at every start), cluster.go what one
+// start holds (the term, the fence, the lease check of the publish stage,
+// the alone marker, handoff).
 package node
 
 import (
