@@ -49,9 +49,10 @@ type Config struct {
 }
 
 // Cluster names the etcd cluster and this node's place in its shard. With
-// Etcd set, etcd decides the node's role at every start: replication.role,
-// replication.primary and replication.failoverMs are not read (the leader
-// is found through etcd, and promotion is etcd's election).
+// Etcd set, etcd decides the node's role at every start: replication.role
+// and replication.primary must be empty, and replication.failoverMs is not
+// read (the leader is found through etcd, and promotion is etcd's
+// election).
 type Cluster struct {
 	Etcd       []string `json:"etcd"`       // etcd client URLs; empty: no etcd
 	Shard      string   `json:"shard"`      // the shard's name
@@ -319,6 +320,9 @@ func (c *Config) checkCluster() error {
 		return fmt.Errorf("cluster.leaseTtlMs %d: want whole seconds, at least 1000", cl.LeaseTTLMs)
 	}
 	r := c.Replication
+	if r.Role != RoleNone || r.Primary != "" {
+		return fmt.Errorf("replication.role and replication.primary: with cluster.etcd, etcd decides the role and names the primary: leave both empty (no serve --role, --primary)")
+	}
 	if r.Listen == "" {
 		return fmt.Errorf("replication.listen is required with cluster.etcd: standbys connect there while this node leads")
 	}

@@ -55,8 +55,9 @@ func TestAdminBeyondLoopbackNeedsAToken(t *testing.T) {
 
 // TestClusterBlock: without cluster.etcd nothing of the block is read; with
 // it, shard and name are required, the lease is whole seconds of at least
-// one, replication.listen is required, and the two-node settings etcd
-// replaces (role, primary, failoverMs) are not checked.
+// one, replication.listen is required with a reachable host and a fixed
+// port, role and primary must be empty (etcd decides them), and failoverMs
+// is not read.
 func TestClusterBlock(t *testing.T) {
 	etcd := []string{"http://127.0.0.1:2379"}
 	for _, tc := range []struct {
@@ -87,6 +88,14 @@ func TestClusterBlock(t *testing.T) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
 			c.Replication.Listen = "0.0.0.0:9879"
 		}, "give a host they reach"},
+		{"role_given", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Role = RolePrimary
+		}, "etcd decides the role"},
+		{"primary_given", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Primary = "127.0.0.1:9979"
+		}, "etcd decides the role"},
 		{"bad_mode", func(c *Config) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
 			c.Replication.Mode = ReplicationMode(9)
