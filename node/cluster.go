@@ -100,7 +100,7 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 		}
 		if g.Valid(time.Now()) && !sh.pause.Load() {
 			sh.holding = false
-			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: etcd answered and term %d still leads", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
+			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: term %d still leads under a valid lease", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
 			return true
 		}
 		time.Sleep(time.Millisecond)
