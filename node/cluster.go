@@ -40,6 +40,7 @@ type shardNode struct {
 	fence  *cluster.Fence                     // the process's: it outlives a restart in place
 	leader cluster.LeaderInfo                 // a standby's primary, as etcd named it
 	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
+	force  chan chan forceResult              // ForcePromote → runShard
 
 	pause        atomic.Bool // a handoff under way: the publish stage holds its batches
 	aloneMu      sync.Mutex  // orders the alone marker's writes to etcd
@@ -280,4 +281,32 @@ func (n *Node) OperatorPromote() (uint64, error) {
 		return 0, fmt.Errorf("etcd leads this shard: promote by name on the leader's admin endpoint ('ringex promote NODE'), which hands the shard off")
 	}
 	return n.Promote()
+}
+
+// forceResult is runShard's answer to ForcePromote.
+type forceResult struct {
+	token uint64
+	err   error
+}
+
+// ForcePromote is 'ringex promote --force' on a standby of a shard led
+// through etcd: when no leader holds the shard, this node takes it whatever
+// the alone marker and the other candidates say (cluster.Member.Override),
+// and is promoted in place. The operator accepts losing what only the lost
+// primary acknowledged. It returns the new term's token.
+func (n *Node) ForcePromote() (uint64, error) {
+	if n.shard == nil {
+		return 0, fmt.Errorf("promote --force is for a shard led through etcd; without etcd, ringex promote promotes this standby")
+	}
+	if n.leading() != nil {
+		return 0, fmt.Errorf("this node leads its shard already")
+	}
+	reply := make(chan forceResult, 1)
+	select {
+	case n.shard.force <- reply:
+	case <-time.After(10 * time.Second):
+		return 0, fmt.Errorf("the node's supervisor did not take the request within 10 s")
+	}
+	r := <-reply
+	return r.token, r.err
 }

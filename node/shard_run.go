@@ -34,6 +34,7 @@ type shardRun struct {
 	won    *cluster.Leadership       // a term Lead won that no node serves yet
 	leadCh chan leadResult           // the Lead goroutine's answer; nil when none runs
 	stopLd context.CancelFunc        // ends the Lead goroutine
+	force  chan chan forceResult     // Node.ForcePromote's requests
 	node   atomic.Pointer[Node]      // the node now running, for DurableSeq
 	last   atomic.Int64              // the journal's durable seq while no node runs
 }
@@ -50,7 +51,7 @@ func runShard(ctx context.Context, cfg config.Config, opts RunOptions, logf func
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	s := &shardRun{ctx: ctx, cfg: cfg, opts: opts, logf: logf}
+	s := &shardRun{ctx: ctx, cfg: cfg, opts: opts, logf: logf, force: make(chan chan forceResult)}
 	if err := s.refreshLast(); err != nil {
 		return err
 	}
@@ -132,13 +133,13 @@ func (s *shardRun) decide() (*shardNode, error) {
 		if l := s.won; l != nil {
 			s.won = nil
 			if l.Err() == nil {
-				sh := &shardNode{member: s.member, fence: &s.fence}
+				sh := &shardNode{member: s.member, fence: &s.fence, force: s.force}
 				sh.lead.Store(l)
 				return sh, nil
 			}
 		}
 		if s.leader.Name != "" && s.leader.Name != s.member.Name() {
-			return &shardNode{member: s.member, fence: &s.fence, leader: s.leader}, nil
+			return &shardNode{member: s.member, fence: &s.fence, leader: s.leader, force: s.force}, nil
 		}
 		s.startLead()
 		select {
@@ -323,6 +324,10 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			if err := s.promote(n, sh); err != nil {
 				return err
 			}
+		case reply := <-s.force:
+			if err := s.override(n, sh, reply); err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -337,4 +342,32 @@ func (s *shardRun) promote(n *Node, sh *shardNode) error {
 		return fmt.Errorf("promotion under term %d: %w", l.Token(), err)
 	}
 	return nil
+}
+
+// override takes the shard for the standby n by Override ('ringex promote
+// --force') and promotes it, answering on reply; a refusal leaves it
+// standby and contending.
+func (s *shardRun) override(n *Node, sh *shardNode, reply chan forceResult) error {
+	if sh.lead.Load() != nil {
+		reply <- forceResult{err: fmt.Errorf("this node leads its shard already")}
+		return nil
+	}
+	s.stopLead()
+	if s.won == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Duration(s.cfg.Cluster.LeaseTTLMs)*time.Millisecond)
+		l, err := s.member.Override(ctx)
+		cancel()
+		if err != nil {
+			s.startLead()
+			reply <- forceResult{err: fmt.Errorf("promote --force: %w", err)}
+			return nil
+		}
+		s.logf("ringex: OVERRIDE: took shard %s by operator's order (promote --force), term %d: what only the lost primary acknowledged is lost", s.cfg.Cluster.Shard, l.Token())
+		s.won = l
+		s.fence.Advance(l.Token())
+	}
+	token := uint64(s.won.Token())
+	err := s.promote(n, sh)
+	reply <- forceResult{token: token, err: err}
+	return err
 }

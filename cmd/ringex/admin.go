@@ -62,6 +62,8 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				switch cmd {
 				case "promote":
 					answer(c, "promotion", n.OperatorPromote, "primary epoch")
+				case "override":
+					answer(c, "forced promotion", n.ForcePromote, "primary epoch")
 				case "handoff":
 					answer(c, "handoff to "+to, func() (int64, error) { return n.Handoff(to) }, "handed off; it holds seq")
 				case "endofday":
@@ -111,6 +113,7 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("admin", config.Default().Replication.Admin, "the node's admin `host:port` (replication.admin)")
 	token := fs.String("token", "", "the admin `token` when the node sets replication.adminToken (default $"+adminTokenEnv+")")
 	var etcd, shard *string
+	var force *bool
 	usage := fmt.Sprintf("Usage: ringex %s [--admin host:port] [--token T]\n\n%s\n", cmd, adminAbout[cmd])
 	switch cmd {
 	case "status":
@@ -118,7 +121,8 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 		shard = fs.String("shard", "", "the shard's `name` (cluster.shard), with --etcd")
 		usage = "Usage: ringex status [--admin host:port] [--token T] | --etcd URLS --shard NAME\n\n" + adminAbout[cmd] + "\n"
 	case "promote":
-		usage = "Usage: ringex promote [--admin host:port] [--token T] [NODE]\n\n" + adminAbout[cmd] + "\n"
+		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe alone marker and the other candidates say (what only the lost primary acknowledged is lost)")
+		usage = "Usage: ringex promote [--admin host:port] [--token T] [--force | NODE]\n\n" + adminAbout[cmd] + "\n"
 	}
 	fs.Usage = usageFunc(fs, usage)
 	if code, stop := exitCode(parseFlags(fs, args, cmd == "promote", stdout, stderr)); stop {
@@ -133,7 +137,12 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	if *token == "" {
 		*token = os.Getenv(adminTokenEnv) // not the flag's default: --help would print it
 	}
-	if cmd == "promote" && fs.NArg() == 1 {
+	switch {
+	case cmd == "promote" && *force && fs.NArg() > 0:
+		return exitCodeOf(usageError(fs, "--force promotes the node at --admin: name no node"))
+	case cmd == "promote" && *force:
+		cmd = "override"
+	case cmd == "promote" && fs.NArg() == 1:
 		cmd = "handoff " + fs.Arg(0)
 	}
 	c, err := net.DialTimeout("tcp", *addr, 5*time.Second)

@@ -319,3 +319,45 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 		t.Error("SHOWLOG")
 	}
 }
+
+// TestEtcdShardAsyncNeedsForce: in async mode the primary sets the alone
+// marker before its first acknowledgement, so when it is killed the
+// standby, which may lack what it acknowledged, does not take the shard on
+// its own (three lease TTLs pass without it); 'ringex status --etcd' shows
+// the marker; 'ringex promote --force' on the standby takes the shard, and
+// the old primary, restarted, rejoins as its standby.
+func TestEtcdShardAsyncNeedsForce(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	s := newShard(t, etcd, func(c *config.Config) { c.Replication.Mode = config.ModeAsync })
+	s.start(t, 0)
+	s.start(t, 1)
+	prim := s.leader(t, 60*time.Second)
+	stby := 1 - prim
+	waitSync(t, s.procs[stby])
+	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
+	awaitFirstAck(t, c, "A0")
+	waitFor(t, s.procs[prim], "ALONE MARKER SET", 10*time.Second)
+	s.procs[prim].kill()
+	time.Sleep(3 * shardLeaseMs * time.Millisecond)
+	if s.procs[stby].has("WON the shard") || s.procs[stby].has("PROMOTED") {
+		t.Fatal("the standby of an async primary took the shard on its own")
+	}
+	var out, errb bytes.Buffer
+	if rc := adminMain("status", []string{"--etcd", etcd.Endpoint(), "--shard", "s1"}, &out, &errb); rc != 0 || !strings.Contains(out.String(), fmt.Sprintf("alone %q", fmt.Sprintf("node%d", prim))) {
+		t.Fatalf("ringex status --etcd: exit %d: %s%s; want the alone marker of node%d", rc, out.String(), errb.String(), prim)
+	}
+	out.Reset()
+	if rc := adminMain("promote", []string{"--admin", s.peers[stby].admin, "--force"}, &out, &errb); rc != 0 {
+		t.Fatalf("ringex promote --force: exit %d: %s%s", rc, out.String(), errb.String())
+	}
+	t.Logf("ringex promote --force: %s", strings.TrimSpace(out.String()))
+	c2 := mustDialFIX(t, s.peers[stby].fix, "BROKER02")
+	awaitFirstAck(t, c2, "B0")
+	s.start(t, prim)
+	waitSync(t, s.procs[prim])
+	c2.close()
+	finalDiff(t, s.peers, s.procs, stby)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Error("SHOWLOG")
+	}
+}
