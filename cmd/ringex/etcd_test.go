@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
+	"github.com/ringex/ringex/internal/tcplink"
 )
 
 // shardPeers are two ringex nodes of one shard led through etcd, each with
@@ -27,13 +28,19 @@ type shardPeers struct {
 const shardLeaseMs = 2000
 
 func newShard(t *testing.T, etcd *etcdtest.Server, change ...func(*config.Config)) *shardPeers {
+	return newShardVia(t, [2]string{etcd.Endpoint(), etcd.Endpoint()}, change...)
+}
+
+// newShardVia is newShard with each node reaching etcd at its own
+// endpoint (a tcplink the test can cut).
+func newShardVia(t *testing.T, endpoints [2]string, change ...func(*config.Config)) *shardPeers {
 	dir := t.TempDir()
 	s := &shardPeers{bin: ringexBin(t), peers: newPeers(t, dir)}
 	for i := range s.cfgs {
 		cfg := config.Default()
 		cfg.Snapshot = config.Snapshot{EveryCommands: 500}
 		cfg.Replication.Role = config.RoleNone
-		cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
+		cfg.Cluster = config.Cluster{Etcd: []string{endpoints[i]}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
 		for _, f := range change {
 			f(&cfg)
 		}
@@ -355,6 +362,70 @@ func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	awaitFirstAck(t, c2, "B0")
 	s.start(t, prim)
 	waitSync(t, s.procs[prim])
+	c2.close()
+	finalDiff(t, s.peers, s.procs, stby)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Error("SHOWLOG")
+	}
+}
+
+// TestEtcdShardPrimaryCutFromEtcd: the primary loses etcd (its own link to
+// etcd is cut) while it still reaches its standby and its broker, under a
+// FIX load. Its guard runs out and it holds its acknowledgements; the
+// standby, which still reaches etcd, takes the shard once the old lease
+// has expired and acknowledges under a higher token. The old primary
+// acknowledges nothing after its guard ran out, and when its link heals it
+// finds its term gone, and rejoins as standby. Every acknowledged order is
+// on the new primary.
+func TestEtcdShardPrimaryCutFromEtcd(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	u := strings.TrimPrefix(etcd.Endpoint(), "http://")
+	links := [2]*tcplink.Link{tcplink.Start(t, u), tcplink.Start(t, u)}
+	s := newShardVia(t, [2]string{"http://" + links[0].Addr(), "http://" + links[1].Addr()})
+	s.start(t, 0)
+	s.start(t, 1)
+	prim := s.leader(t, 60*time.Second)
+	stby := 1 - prim
+	waitSync(t, s.procs[stby])
+	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
+	ld := startLoad(c, "P")
+	time.Sleep(500 * time.Millisecond)
+	cutAt := time.Now()
+	links[prim].Cut()
+	waitFor(t, s.procs[prim], "ACKNOWLEDGEMENTS HELD", 60*time.Second)
+	c2, err := dialFIX(s.peers[stby].fix, "BROKER02", cutAt.Add(60*time.Second))
+	if err != nil {
+		t.Fatalf("no logon on the standby's address after the cut: %v", err)
+	}
+	t.Cleanup(c2.close)
+	ackAt := awaitFirstAck(t, c2, "PC")
+	// The old primary's guard ran out at most one lease after the cut; a
+	// broker's TCP stack gets 500 ms more to deliver what went out before.
+	time.Sleep(time.Until(cutAt.Add(shardLeaseMs*time.Millisecond + 500*time.Millisecond)))
+	before := ld.ackedNow()
+	time.Sleep(shardLeaseMs * time.Millisecond)
+	if during := ld.ackedNow(); len(during) != len(before) {
+		t.Errorf("the primary cut from etcd acknowledged %d orders after its lease ran out, beside the new primary", len(during)-len(before))
+	}
+	links[prim].Heal()
+	waitFor(t, s.procs[prim], "LEADERSHIP LOST", 60*time.Second)
+	sent := ld.stopSending()
+	<-ld.readEnd
+	acked := ld.ackedNow()
+	if len(acked) != len(before) {
+		t.Errorf("the old primary acknowledged %d orders after its lease ran out", len(acked)-len(before))
+	}
+	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
+	oldTokens := tokensOf(t, s.peers[prim].data, acked)
+	for tok := range oldTokens {
+		if tok >= newToken {
+			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
+		}
+	}
+	waitSync(t, s.procs[prim])
+	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
+	t.Logf("cut → first ack by the new primary %v; %d sent, %d acknowledged by the old primary (last seq %d, tokens %v), none after its lease; new token %d",
+		ackAt.Sub(cutAt).Round(time.Millisecond), sent, len(acked), last, oldTokens, newToken)
 	c2.close()
 	finalDiff(t, s.peers, s.procs, stby)
 	if os.Getenv("SHOWLOG") != "" {
