@@ -27,18 +27,22 @@ type Server struct {
 	e            *embed.Etcd
 }
 
-// Start starts a member for the test and stops it when the test ends.
-func Start(t testing.TB) *Server {
+// Start starts a member on 127.0.0.1 for the test and stops it when the
+// test ends.
+func Start(t testing.TB) *Server { return StartOn(t, "127.0.0.1") }
+
+// StartOn is Start with the client and peer ports on host.
+func StartOn(t testing.TB, host string) *Server {
 	t.Helper()
-	s := &Server{t: t, dir: t.TempDir(), client: freeURL(t), peer: freeURL(t)}
+	s := &Server{t: t, dir: t.TempDir(), client: freeURL(t, host), peer: freeURL(t, host)}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
 }
 
-func freeURL(t testing.TB) url.URL {
+func freeURL(t testing.TB, host string) url.URL {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatalf("find a free port: %v", err)
 	}
