@@ -258,8 +258,8 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 		t.Errorf("%d orders sent, %d acknowledged after etcd came back", sent, len(acked))
 	}
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
-	t.Logf("etcd down %v; %d acknowledged before the hold, none during it, %d in all (last seq %d)",
-		down.Round(time.Millisecond), heldFrom, len(acked), last)
+	t.Logf("etcd down %v; %d acknowledged before the hold, %d during it, %d in all (last seq %d)",
+		down.Round(time.Millisecond), heldFrom, heldTo-heldFrom, len(acked), last)
 	finalDiff(t, s.peers, s.procs, prim)
 	if os.Getenv("SHOWLOG") != "" {
 		t.Error("SHOWLOG")
