@@ -48,6 +48,9 @@ type Config struct {
 	Feed Feed `json:"feed"`
 	// Risk is the pre-trade risk; mode "none" (the default) has none.
 	Risk Risk `json:"risk"`
+	// Cluster, with etcd endpoints, lets etcd decide which node of the
+	// shard leads (package cluster); no endpoints: no etcd.
+	Cluster Cluster `json:"cluster"`
 }
 
 // HTTP holds the operator's web endpoint: /metrics (Prometheus), /livez,
@@ -55,6 +58,21 @@ type Config struct {
 type HTTP struct {
 	Listen string `json:"listen"` // host:port; empty: no endpoint, and the node keeps no hot-path counters for it
 }
+
+// Cluster names the etcd cluster and this node's place in its shard. With
+// Etcd set, etcd decides the node's role at every start: replication.role
+// and replication.primary must be empty, and replication.failoverMs is not
+// read (the leader is found through etcd, and promotion is etcd's
+// election).
+type Cluster struct {
+	Etcd       []string `json:"etcd"`       // etcd client URLs; empty: no etcd
+	Shard      string   `json:"shard"`      // the shard's name
+	Name       string   `json:"name"`       // this node's name in the shard
+	LeaseTTLMs int      `json:"leaseTtlMs"` // the leader's lease, whole seconds in ms
+}
+
+// On reports whether etcd decides this node's role (cluster.etcd is set).
+func (c Cluster) On() bool { return len(c.Etcd) > 0 }
 
 // TradingDay holds the end-of-day schedule. At the end of the day every
 // resting Day order expires, GTC orders stay, and each broker's ClOrdIDs
@@ -332,7 +350,35 @@ func (c *Config) Check() error {
 	if err := c.Risk.check(c); err != nil {
 		return err
 	}
+	if c.Cluster.On() {
+		return c.checkCluster()
+	}
 	return c.Replication.check()
+}
+
+// checkCluster checks a node whose role etcd decides: the cluster block,
+// and the replication settings a primary and a standby both need (the
+// role, the peer and failoverMs are etcd's).
+func (c *Config) checkCluster() error {
+	cl := c.Cluster
+	if cl.Shard == "" || cl.Name == "" {
+		return fmt.Errorf("cluster.shard and cluster.name are required with cluster.etcd")
+	}
+	if cl.LeaseTTLMs < 1000 || cl.LeaseTTLMs%1000 != 0 {
+		return fmt.Errorf("cluster.leaseTtlMs %d: want whole seconds, at least 1000", cl.LeaseTTLMs)
+	}
+	r := c.Replication
+	if r.Role != RoleNone || r.Primary != "" {
+		return fmt.Errorf("replication.role and replication.primary: with cluster.etcd, etcd decides the role and names the primary: leave both empty (no serve --role, --primary)")
+	}
+	if r.Listen == "" {
+		return fmt.Errorf("replication.listen is required with cluster.etcd: standbys connect there while this node leads")
+	}
+	if host, port, err := net.SplitHostPort(r.Listen); err != nil || host == "" || port == "0" || net.ParseIP(host).IsUnspecified() {
+		return fmt.Errorf("replication.listen %q: with cluster.etcd it is the address standbys find in etcd and connect to: give a host they reach and a fixed port", r.Listen)
+	}
+	r.Role, r.Primary, r.FailoverMs = RolePrimary, "", 0
+	return r.check()
 }
 
 // checkAdmin refuses an admin endpoint that other machines can reach

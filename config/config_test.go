@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestTradingDayEnd: tradingDay.endUTC is "HH:MM" in UTC, or empty for no
 // scheduled end; anything else is refused, naming the field.
@@ -47,5 +50,64 @@ func TestAdminBeyondLoopbackNeedsAToken(t *testing.T) {
 		if err := cfg.Check(); (err == nil) != tc.ok {
 			t.Errorf("admin %q token %q: Check() = %v, want ok %v", tc.admin, tc.token, err, tc.ok)
 		}
+	}
+}
+
+// TestClusterBlock: without cluster.etcd nothing of the block is read; with
+// it, shard and name are required, the lease is whole seconds of at least
+// one, replication.listen is required with a reachable host and a fixed
+// port, role and primary must be empty (etcd decides them), and failoverMs
+// is not read.
+func TestClusterBlock(t *testing.T) {
+	etcd := []string{"http://127.0.0.1:2379"}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   string // "" accepted, else a part of the error
+	}{
+		{"off_by_default", func(c *Config) {}, ""},
+		{"off_ignores_the_block", func(c *Config) { c.Cluster.LeaseTTLMs = 7 }, ""},
+		{"on", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000} }, ""},
+		{"on_ignores_async_failover", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 1000}
+			c.Replication.Mode, c.Replication.FailoverMs = ModeAsync, 500
+		}, ""},
+		{"no_shard", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Name: "n1", LeaseTTLMs: 2000} }, "cluster.shard and cluster.name"},
+		{"no_name", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", LeaseTTLMs: 2000} }, "cluster.shard and cluster.name"},
+		{"lease_not_whole_seconds", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 1500} }, "cluster.leaseTtlMs 1500"},
+		{"lease_under_a_second", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 0} }, "cluster.leaseTtlMs 0"},
+		{"no_replication_listen", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Listen = ""
+		}, "replication.listen is required with cluster.etcd"},
+		{"replication_listen_any_port", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Listen = "127.0.0.1:0"
+		}, "replication.listen \"127.0.0.1:0\""},
+		{"replication_listen_all_hosts", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Listen = "0.0.0.0:9879"
+		}, "give a host they reach"},
+		{"role_given", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Role = RolePrimary
+		}, "etcd decides the role"},
+		{"primary_given", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Primary = "127.0.0.1:9979"
+		}, "etcd decides the role"},
+		{"bad_mode", func(c *Config) {
+			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Replication.Mode = ReplicationMode(9)
+		}, "replication.mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Check()
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Check() = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -21,6 +21,10 @@
 // standby into the primary; resend.go is what a standby keeps of its
 // reports and what a promotion resends; rebuild.go rebuilds from the
 // journal the reports the buffer lost; run.go restarts a node in place.
+// A shard led through etcd (config.Cluster): shard_run.go is its
+// supervisor (etcd decides the role at every start), cluster.go what one
+// start holds (the term, the fence, the lease check of the publish stage,
+// the alone marker, handoff).
 package node
 
 import (
@@ -93,6 +97,7 @@ type Node struct {
 	// md is the market data the publish stage feeds; nil with
 	// Options.Publisher (marketdata.go).
 	md *marketdata.Feed
+	shard    *shardNode // a node of a shard led through etcd (cluster.go); nil otherwise
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
@@ -104,10 +109,19 @@ type Options struct {
 // Start opens the journal under cfg.DataDir, replays it into fresh engines,
 // starts the pipeline and, unless opts.Publisher is set, the FIX acceptor.
 func Start(cfg config.Config, opts Options) (*Node, error) {
+	return start(cfg, opts, nil)
+}
+
+// start is Start; sh, when not nil, is the role etcd decided for a node of
+// a shard (runShard), which replaces the file's replication role and peer.
+func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts,
+	if sh != nil {
+		cfg = sh.configFor(cfg)
+	}
+	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts, shard: sh,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
 		dayStop: make(chan struct{}), dayDone: make(chan struct{}), halted: make(chan struct{})}
 	if n.logf == nil {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/replica"
@@ -158,6 +159,9 @@ func (n *Node) setupReplication() error {
 	if err != nil {
 		return err
 	}
+	if n.shard != nil {
+		n.shard.fence.Advance(cluster.Token(h.Current())) // a restart forgets no term
+	}
 	n.repl = &replication{history: h, sync: rc.Mode == config.ModeSync, syncTimeout: time.Duration(rc.SyncTimeoutMs) * time.Millisecond,
 		lostGoesAsync: rc.OnStandbyLost == config.LostAsync, failed: make(chan struct{}), stopWatch: make(chan struct{}), watchDone: make(chan struct{}),
 		timer: time.NewTimer(time.Hour)}
@@ -224,9 +228,13 @@ func (n *Node) startReplication() error {
 	r.followed.Store(n.baseSeq - 1)
 
 	rc := n.cfg.Replication
-	r.receiver = replica.NewReceiver(replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
+	opts := replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf,
-		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir})
+		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
+	if n.shard != nil {
+		opts.Admit = n.shard.admit // the epoch is the fencing token (cluster.go)
+	}
+	r.receiver = replica.NewReceiver(opts)
 	r.recvDone = make(chan struct{})
 	go func() {
 		defer close(r.recvDone)
@@ -268,7 +276,7 @@ func (n *Node) FailErr() error {
 func (n *Node) startSender(promoted bool) error {
 	r, rc := n.repl, n.cfg.Replication
 	next := n.journal.LastSeq() + 1
-	epoch, err := r.history.Begin(next)
+	epoch, err := n.beginEpoch(next)
 	if err != nil {
 		return err
 	}
@@ -283,9 +291,24 @@ func (n *Node) startSender(promoted bool) error {
 		r.degradations.Add(1)
 	}
 	r.sender.Store(s)
-	n.startPeerWatch(s)
+	if n.shard == nil { // etcd decides alone: no peer to watch
+		n.startPeerWatch(s)
+	}
 	n.logf("ringex: primary, epoch %d from seq %d, replication on %s, mode %s (onStandbyLost %s)", epoch, next, s.Addr(), rc.Mode, rc.OnStandbyLost)
 	return nil
+}
+
+// beginEpoch begins the epoch of a new term whose first record is next:
+// one above the last, or, in a shard led through etcd, the term's fencing
+// token (cluster.go).
+func (n *Node) beginEpoch(next int64) (uint64, error) {
+	l := n.leading()
+	if l == nil {
+		return n.repl.history.Begin(next)
+	}
+	epoch := uint64(l.Token())
+	n.shard.fence.Advance(l.Token())
+	return epoch, n.repl.history.BeginAt(epoch, next)
 }
 
 // follow is the Receiver's Apply: a record the standby has journaled goes

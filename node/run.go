@@ -38,6 +38,9 @@ func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
 	if logf == nil {
 		logf = log.Printf
 	}
+	if cfg.Cluster.On() {
+		return runShard(ctx, cfg, opts, logf) // etcd decides the role (shard_run.go)
+	}
 	for {
 		n, err := Start(cfg, opts.Options)
 		if err != nil {

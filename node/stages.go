@@ -116,6 +116,9 @@ func (n *Node) replicateBatch(lo, hi int64) {
 	last := first + int64(count) - 1
 	s.Ship(first, recs)
 	if !r.sync {
+		if n.shard != nil && !n.shard.alone.Load() {
+			n.awaitAloneMarker(first - 1) // an async primary acknowledges what no standby may hold
+		}
 		return
 	}
 	if r.degraded.Load() {
@@ -126,13 +129,16 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		if st := s.Stats(); st.Connected && st.Acked >= first-1 {
 			r.degraded.Store(false)
 			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
-		} else {
+		} else if n.markAlone(st.Acked) {
 			return
 		}
 	}
 	start := time.Now()
 	n.awaitStandby(s, last)
 	n.lat.replAck.Record(int64(time.Since(start)))
+	if n.aloneMarked() {
+		n.clearAlone()
+	}
 }
 
 // awaitStandby holds the batch ending at last until the standby has it.
@@ -147,7 +153,7 @@ func (n *Node) awaitStandby(s *replica.Sender, last int64) {
 			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
 			return
 		}
-		if r.lostGoesAsync {
+		if r.lostGoesAsync && n.markAlone(s.Stats().Acked) {
 			r.degraded.Store(true)
 			r.degradations.Add(1)
 			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
@@ -217,7 +223,13 @@ func (p *partition) match(s *slot, seq int64, count int) {
 func (n *Node) publishBatch(lo, hi int64) {
 	var nowNs int64 // for the latency log; a standby's ingress times are its primary's
 	if !n.following.Load() {
-		nowNs = time.Now().UnixNano()
+		now := time.Now()
+		nowNs = now.UnixNano()
+		// A shard led through etcd: acknowledge only under a valid lease
+		// (cluster.go). One atomic load per batch.
+		if l := n.leading(); l != nil && (!l.Guard().Valid(now) || n.shard.pause.Load()) && !n.holdForLease(l, lo, hi) {
+			return
+		}
 	}
 	for seq := lo; seq <= hi; seq++ {
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)

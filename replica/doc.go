@@ -180,6 +180,18 @@
 // both acknowledge, and once they can, each holds acknowledged records the
 // other lacks (SplitBrain): neither yields, both say so, and an operator
 // must stop one. Nothing stops a primary that is cut off from its peer
-// from acknowledging alone in those modes; that needs a third party (a
-// quorum or a lease), which ringex does not have.
+// from acknowledging alone in those modes; that needs a third party.
+//
+// # Fencing tokens
+//
+// In a shard led through etcd (the caller's package cluster) the third
+// party decides, and neither Probe nor StepsDown is used. Each term's
+// epoch number is its fencing token, which only grows (History.BeginAt),
+// so the epoch field of every frame carries the token and the layout is
+// unchanged. The Receiver hands the epoch of the welcome and of every
+// frame to ReceiverOptions.Admit before anything of the frame is used;
+// the caller's fence refuses a token lower than the newest it has seen,
+// and the connection ends with that error: a primary whose term has ended
+// lands nothing in this standby's journal, even on a connection opened
+// before the next term began.
 package replica

@@ -131,6 +131,25 @@ func (h *History) Begin(firstSeq int64) (uint64, error) {
 	return e.Epoch, nil
 }
 
+// BeginAt starts epoch, which must be above the newest, whose first record
+// will be firstSeq, with a fresh random Term, and makes it durable before
+// returning. A shard led through etcd numbers its epochs by the term's
+// fencing token, which only grows, rather than one above the last.
+func (h *History) BeginAt(epoch uint64, firstSeq int64) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := len(h.entries); n > 0 && (epoch <= h.entries[n-1].Epoch || firstSeq < h.entries[n-1].FirstSeq) {
+		return fmt.Errorf("replica: epoch %d at seq %d does not follow epoch %d at seq %d in %s (a token from another etcd cluster?)",
+			epoch, firstSeq, h.entries[n-1].Epoch, h.entries[n-1].FirstSeq, h.path)
+	}
+	next := append(append([]Epoch(nil), h.entries...), Epoch{Epoch: epoch, FirstSeq: firstSeq, Term: newTerm()})
+	if err := h.write(next); err != nil {
+		return err
+	}
+	h.entries = next
+	return nil
+}
+
 // Adopt replaces the history with the primary's (after the journal was cut
 // to agree with it).
 func (h *History) Adopt(entries []Epoch) error {

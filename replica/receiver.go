@@ -36,6 +36,13 @@ type ReceiverOptions struct {
 	// Apply gets every record after it is durable, in seq order, on the
 	// Receiver's goroutine. An error stops the Receiver with that error.
 	Apply func(seq int64, rec []byte) error
+	// Admit, when set, is given the epoch of the welcome and of every
+	// frame after it before anything else of the frame is used; an error
+	// ends the connection with it, and the Receiver connects again. A
+	// shard led through etcd passes its fence here (cluster.Fence.Admit):
+	// the epoch is the term's fencing token, and a primary whose term is
+	// older than one this standby has seen lands nothing in its journal.
+	Admit func(epoch uint64) error
 	Logf  func(format string, args ...any)
 }
 
@@ -295,6 +302,9 @@ func (r *Receiver) session() error {
 	default:
 		return fmt.Errorf("first frame from the primary is type %d, want welcome", f.typ)
 	}
+	if err := r.admit(f.epoch); err != nil {
+		return err
+	}
 	br := bodyReader{b: f.body}
 	keep := int64(br.u64())
 	hist := br.history()
@@ -311,6 +321,17 @@ func (r *Receiver) session() error {
 	r.touch()
 	r.logf("replica: following %s (epoch %d) from seq %d", r.opts.Primary, f.epoch, last+1)
 	return r.follow(c, fr, last+1, timeout)
+}
+
+// admit passes epoch to ReceiverOptions.Admit, if set.
+func (r *Receiver) admit(epoch uint64) error {
+	if r.opts.Admit == nil {
+		return nil
+	}
+	if err := r.opts.Admit(epoch); err != nil {
+		return fmt.Errorf("replica: frame from %s refused: %w", r.opts.Primary, err)
+	}
+	return nil
 }
 
 func (r *Receiver) touch() { r.lastContact.Store(time.Now().UnixNano()) }
@@ -339,6 +360,9 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 		c.SetReadDeadline(time.Now().Add(timeout))
 		f, err := fr.next()
 		if err != nil {
+			return err
+		}
+		if err := r.admit(f.epoch); err != nil {
 			return err
 		}
 		r.touch()

@@ -31,7 +31,20 @@ type primary struct {
 	pub  atomic.Int64 // what the publish stage passed (SenderOptions.Published)
 }
 
+// newPrimaryAt is newPrimary whose epoch is token, as a shard led
+// through etcd numbers it (History.BeginAt).
+func newPrimaryAt(t *testing.T, dir string, token uint64) *primary {
+	t.Helper()
+	return newPrimaryEpoch(t, dir, 0, 1<<10, token)
+}
+
 func newPrimary(t *testing.T, dir string, preload int64, window int) *primary {
+	t.Helper()
+	return newPrimaryEpoch(t, dir, preload, window, 0)
+}
+
+// newPrimaryEpoch: token 0 begins the epoch one above the last.
+func newPrimaryEpoch(t *testing.T, dir string, preload int64, window int, token uint64) *primary {
 	t.Helper()
 	p := &primary{t: t, dir: dir}
 	var err error
@@ -46,7 +59,12 @@ func newPrimary(t *testing.T, dir string, preload int64, window int) *primary {
 	if p.hist, err = LoadHistory(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.hist.Begin(p.next); err != nil {
+	if token != 0 {
+		err = p.hist.BeginAt(token, p.next)
+	} else {
+		_, err = p.hist.Begin(p.next)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	p.s, err = Listen(SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
@@ -113,6 +131,12 @@ func (sb *standby) logged(s string) int {
 
 func startStandby(t *testing.T, dir, addr string) *standby {
 	t.Helper()
+	return startFencedStandby(t, dir, addr, nil)
+}
+
+// startFencedStandby is startStandby with ReceiverOptions.Admit.
+func startFencedStandby(t *testing.T, dir, addr string, admit func(uint64) error) *standby {
+	t.Helper()
 	sb := &standby{t: t, dir: dir, done: make(chan error, 1)}
 	var err error
 	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
@@ -130,7 +154,7 @@ func startStandby(t *testing.T, dir, addr string) *standby {
 		sb.mu.Unlock()
 	}
 	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
-		SnapshotDir: dir, RefusedRetryMaxMs: 100,
+		SnapshotDir: dir, RefusedRetryMaxMs: 100, Admit: admit,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {
 				return fmt.Errorf("applied seq %d holds %q", seq, b)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/subtle"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/node"
 )
@@ -49,8 +51,12 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				line, _ := bufio.NewReader(c).ReadString('\n')
 				cmd, token, _ := strings.Cut(strings.TrimSpace(line), " ")
 				var args []string
-				if cmd == "account" {
+				var to string // handoff: "handoff NODE [token]"
+				switch cmd {
+				case "account":
 					token, args = accountLine(token) // account.go
+				case "handoff":
+					to, token, _ = strings.Cut(token, " ")
 				}
 				if want := cfg.Replication.AdminToken; want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
 					log.Printf("ringex: admin command %q from %s REFUSED: no or wrong admin token", cmd, c.RemoteAddr())
@@ -59,7 +65,11 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 				}
 				switch cmd {
 				case "promote":
-					answer(c, "promotion", n.Promote, "primary epoch")
+					answer(c, "promotion", n.OperatorPromote, "primary epoch")
+				case "override":
+					answer(c, "forced promotion", n.ForcePromote, "primary epoch")
+				case "handoff":
+					answer(c, "handoff to "+to, func() (int64, error) { return n.Handoff(to) }, "handed off; it holds seq")
 				case "endofday":
 					answer(c, "end of the trading day", n.EndOfDay, "end of day at sequence")
 				case "account":
@@ -96,8 +106,10 @@ func answer[T int64 | uint64](c net.Conn, what string, do func() (T, error), res
 
 // adminAbout says what each admin command does, for its usage.
 var adminAbout = map[string]string{
-	"promote":  "Asks the node at --admin, a running standby, to promote itself to primary: it\nbegins a new epoch and opens FIX. Prints the node's answer (\"ok primary epoch N\").",
-	"status":   "Prints the replication state of the node at --admin: role, epoch, last\nsequence, whether it is degraded or in sync, and its standby's progress.",
+	"promote": "Asks the node at --admin, a running standby, to promote itself to primary: it\nbegins a new epoch and opens FIX. Prints the node's answer (\"ok primary epoch N\").\n" +
+		"In a shard led through etcd, name the node instead (ringex promote NODE) and\n--admin the leader's endpoint: the leader stops acknowledging, waits until NODE\nholds every record it journaled, and hands the shard to it in etcd.",
+	"status": "Prints the replication state of the node at --admin: role, epoch, last\nsequence, whether it is degraded or in sync, and its standby's progress.\n" +
+		"With --etcd and --shard it prints the shard as etcd sees it instead: the leader,\nits token and lease time left, and each member's durable seq.",
 	"endofday": "Ends the trading day now on the node at --admin: resting Day orders expire,\nGTC orders stay, ClOrdIDs may be used again (tradingDay.endUTC ends it every\nday on its own). Prints the sequence the day ended at.",
 }
 
@@ -106,12 +118,38 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	addr := fs.String("admin", config.Default().Replication.Admin, "the node's admin `host:port` (replication.admin)")
 	token := fs.String("token", "", "the admin `token` when the node sets replication.adminToken (default $"+adminTokenEnv+")")
-	fs.Usage = usageFunc(fs, fmt.Sprintf("Usage: ringex %s [--admin host:port] [--token T]\n\n%s\n", cmd, adminAbout[cmd]))
-	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
+	var etcd, shard *string
+	var force *bool
+	usage := fmt.Sprintf("Usage: ringex %s [--admin host:port] [--token T]\n\n%s\n", cmd, adminAbout[cmd])
+	switch cmd {
+	case "status":
+		etcd = fs.String("etcd", "", "etcd client `URLs`, comma-separated: read the shard's status from etcd (with --shard)")
+		shard = fs.String("shard", "", "the shard's `name` (cluster.shard), with --etcd")
+		usage = "Usage: ringex status [--admin host:port] [--token T] | --etcd URLS --shard NAME\n\n" + adminAbout[cmd] + "\n"
+	case "promote":
+		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe alone marker and the other candidates say (what only the lost primary acknowledged is lost)")
+		usage = "Usage: ringex promote [--admin host:port] [--token T] [--force | NODE]\n\n" + adminAbout[cmd] + "\n"
+	}
+	fs.Usage = usageFunc(fs, usage)
+	if code, stop := exitCode(parseFlags(fs, args, cmd == "promote", stdout, stderr)); stop {
 		return code
+	}
+	if fs.NArg() > 1 {
+		return exitCodeOf(usageError(fs, "unexpected argument %q", fs.Arg(1)))
+	}
+	if etcd != nil && *etcd != "" {
+		return shardStatus(strings.Split(*etcd, ","), *shard, stdout, stderr)
 	}
 	if *token == "" {
 		*token = os.Getenv(adminTokenEnv) // not the flag's default: --help would print it
+	}
+	switch {
+	case cmd == "promote" && *force && fs.NArg() > 0:
+		return exitCodeOf(usageError(fs, "--force promotes the node at --admin: name no node"))
+	case cmd == "promote" && *force:
+		cmd = "override"
+	case cmd == "promote" && fs.NArg() == 1:
+		cmd = "handoff " + fs.Arg(0)
 	}
 	c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
 	if err != nil {
@@ -133,6 +171,33 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprint(stdout, line)
 	if !strings.HasPrefix(line, "ok") {
 		return 1
+	}
+	return 0
+}
+
+func exitCodeOf(err error) int {
+	code, _ := exitCode(err)
+	return code
+}
+
+// shardStatus prints a shard's status as etcd holds it: one line for the
+// shard, then one per member.
+func shardStatus(endpoints []string, shard string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := cluster.ReadStatus(ctx, endpoints, shard, time.Second)
+	if err != nil {
+		fmt.Fprintf(stderr, "ringex status: %v\n", err)
+		return 1
+	}
+	leader := st.Leader
+	if leader == "" {
+		leader = "-"
+	}
+	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d alone %q aloneSeq %d handoffTo %q\n",
+		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), st.Alone, st.AloneSeq, st.HandoffTo)
+	for _, m := range st.Members {
+		fmt.Fprintf(stdout, "member %s repl %s durableSeq %d fresh %v\n", m.Name, m.ReplAddr, m.DurableSeq, m.Fresh)
 	}
 	return 0
 }

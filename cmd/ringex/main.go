@@ -31,10 +31,13 @@ Usage:
                           journal, sweep, suite, mix, chart
   ringex md verb ...      the binary market-data feed: serve (from a journal),
                           listen, book, check
-  ringex promote [--admin host:port] [--token T]
-                          promote a running standby to primary
-  ringex status [--admin host:port] [--token T]
-                          show a replicated node's role, epoch and sequence
+  ringex promote [--admin host:port] [--token T] [--force | NODE]
+                          promote a running standby to primary; in a shard led
+                          through etcd, hand the shard to NODE (on the leader)
+                          or take it with --force (on a standby)
+  ringex status [--admin host:port] [--token T] | --etcd URLS --shard NAME
+                          show a replicated node's role, epoch and sequence, or
+                          a shard's leader, token, lease and members from etcd
   ringex endofday [--admin host:port] [--token T]
                           end the trading day now: resting Day orders expire,
                           GTC orders stay, ClOrdIDs may be used again

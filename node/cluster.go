@@ -1,0 +1,312 @@
+package node
+
+// A node of a shard led through etcd (config.Cluster, package cluster):
+// etcd decides alone which node is the primary, and the two-node probe,
+// failover timer and step-down are not used. What one start of such a
+// node holds is a shardNode; runShard (shard_run.go) is its supervisor.
+//
+//   - The epoch of a term is its fencing token (the leader key's create
+//     revision): replica.History.BeginAt records it, and it travels in the
+//     epoch field of every replication frame. A standby's Receiver admits
+//     each frame through the process's cluster.Fence, seeded from its
+//     history and raised by every leader etcd names: a frame of an older
+//     term ends the connection before anything of it lands.
+//   - The publish stage acknowledges a batch only while the term's guard is
+//     valid (one atomic load per batch, no etcd round trip): otherwise it
+//     holds the batch, re-checking, and acknowledges nothing after it
+//     until etcd has answered again; a term that has ended fails the
+//     pipeline, so that batch and everything after it is never
+//     acknowledged by this node (holdForLease).
+//   - A primary that acknowledges records no standby holds (a sync primary
+//     gone on alone, or any async primary) first sets the shard's alone
+//     marker, so that no standby lacking them takes the shard; when the
+//     marker cannot be set it does not go on alone (markAlone).
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/config"
+)
+
+// shardNode is what etcd decided for one start of a node: the term it
+// leads (primary) or the leader it follows (standby).
+type shardNode struct {
+	member *cluster.Member
+	fence  *cluster.Fence                     // the process's: it outlives a restart in place
+	leader cluster.LeaderInfo                 // a standby's primary, as etcd named it
+	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
+	force  chan chan forceResult              // ForcePromote → runShard
+
+	pause        atomic.Bool // a handoff under way: the publish stage holds its batches
+	aloneMu      sync.Mutex  // orders the alone marker's writes to etcd
+	alone        atomic.Bool // this term's alone marker is set in etcd
+	aloneFailing bool        // under aloneMu: the last set failed (logged once)
+	holding      bool        // publish stage only: acknowledgements are held
+	heldAt       time.Time   // publish stage only: when the hold began
+}
+
+// configFor is cfg with the role etcd decided: a standby follows the
+// leader's replication address; neither probes a peer nor promotes itself
+// on a timer (etcd's election replaces both).
+func (sh *shardNode) configFor(cfg config.Config) config.Config {
+	cfg.Replication.Role, cfg.Replication.Primary = config.RolePrimary, ""
+	if sh.lead.Load() == nil {
+		cfg.Replication.Role, cfg.Replication.Primary = config.RoleStandby, sh.leader.ReplAddr
+	}
+	cfg.Replication.FailoverMs = 0
+	return cfg
+}
+
+// admit is the Receiver's Admit: the frame's epoch is its fencing token.
+func (sh *shardNode) admit(epoch uint64) error { return sh.fence.Admit(cluster.Token(epoch)) }
+
+// leading is the term whose guard the publish stage checks: nil on a
+// standby, and on a node not led through etcd.
+func (n *Node) leading() *cluster.Leadership {
+	if n.shard == nil {
+		return nil
+	}
+	return n.shard.lead.Load()
+}
+
+// holdForLease holds the publish stage's batch lo..hi (ring seqs) while
+// the guard of term l is not valid: every batch is durable already, so
+// nothing is lost by waiting, and nothing is acknowledged meanwhile. It
+// returns true when the guard is valid again (the batch goes out), and
+// false when the term has ended or the node is stopping: then the pipeline
+// is failed, and neither this batch nor any after it is acknowledged by
+// this node. Said once when the hold begins and once when it ends.
+func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
+	sh, g := n.shard, l.Guard()
+	first := n.ring.Slot(lo).cmd.Seq
+	if !sh.holding {
+		sh.holding, sh.heldAt = true, time.Now()
+		why := "the lease may run out (guard deadline passed; etcd has not answered a keep-alive in time); resumes when etcd answers"
+		if sh.pause.Load() {
+			why = "a handoff is under way (ringex promote)"
+		}
+		n.logf("ringex: ACKNOWLEDGEMENTS HELD under term %d: %s: seq %d and after are durable and wait", l.Token(), why, first)
+	}
+	for {
+		if g.Ended() || n.stopping.Load() {
+			err := fmt.Errorf("term %d ended or the node stopped while seqs %d..%d were held: never acknowledged by this node",
+				l.Token(), first, n.ring.Slot(hi).cmd.Seq)
+			n.fail(err)
+			return false
+		}
+		if g.Valid(time.Now()) && !sh.pause.Load() {
+			sh.holding = false
+			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: term %d still leads under a valid lease", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// markAlone sets the shard's alone marker, once per going alone, before
+// this primary acknowledges records after seq that no standby holds. false:
+// it could not (etcd unreachable, or the term ended), and the caller must
+// not go on alone. Replicate handler only; a cold path: one atomic load
+// while the marker stands, an etcd round trip (under aloneMu, which orders
+// it with a clear) once per transition.
+func (n *Node) markAlone(seq int64) bool {
+	sh := n.shard
+	if sh == nil || sh.alone.Load() {
+		return true
+	}
+	sh.aloneMu.Lock()
+	defer sh.aloneMu.Unlock()
+	if sh.alone.Load() {
+		return true
+	}
+	l := sh.lead.Load()
+	if l == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
+	defer cancel()
+	if err := l.SetAlone(ctx, true, seq); err != nil {
+		if !sh.aloneFailing {
+			n.logf("ringex: NOT GOING ON ALONE: %v; acknowledging nothing a standby lacks until etcd takes the alone marker", err)
+		}
+		sh.aloneFailing = true
+		return false
+	}
+	sh.alone.Store(true)
+	sh.aloneFailing = false
+	n.logf("ringex: ALONE MARKER SET in etcd (term %d, after seq %d): no standby that lacks what this primary acknowledges from here may take the shard without an operator", l.Token(), seq)
+	return true
+}
+
+// clearAlone clears the alone marker of a sync primary once its standby
+// holds everything shipped (so everything acknowledged). The flag goes
+// false before the standby is checked: a batch the replicate handler
+// shipped while it still read true is then counted as shipped, and the
+// marker stays. A failed or unknown delete leaves the flag false, so the
+// next going alone puts the marker again. Called by the replicate handler
+// after a batch in sync, and by runShard on an idle primary and (stopped)
+// after a clean stop, where the standby must hold everything published.
+func (n *Node) clearAlone() {
+	sh, r := n.shard, n.repl
+	if sh == nil || !r.sync || !sh.alone.Load() {
+		return
+	}
+	sh.aloneMu.Lock()
+	defer sh.aloneMu.Unlock()
+	s := r.sender.Load()
+	if !sh.alone.Load() || s == nil {
+		return
+	}
+	sh.alone.Store(false)
+	st := s.Stats()
+	held := st.Connected && st.Acked >= st.Shipped
+	if n.stopping.Load() {
+		held = st.Acked >= r.published.Load() // drained: published is final
+	}
+	if !held {
+		sh.alone.Store(true)
+		return
+	}
+	l := sh.lead.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
+	defer cancel()
+	if err := l.SetAlone(ctx, false, 0); err != nil {
+		n.logf("ringex: alone marker not cleared: %v (it is put again before any acknowledgement made alone)", err)
+		return
+	}
+	n.logf("ringex: ALONE MARKER CLEARED: the standby holds everything term %d shipped", l.Token())
+}
+
+// AloneMarked reports whether this primary's alone marker stands in etcd.
+func (n *Node) aloneMarked() bool { return n.shard != nil && n.shard.alone.Load() }
+
+func (n *Node) aloneTimeout() time.Duration {
+	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
+}
+
+// awaitAloneMarker sets the alone marker before an async primary's first
+// batch is acknowledged, trying again every 100 ms while etcd does not
+// answer; a term that ends or a node that stops meanwhile fails the
+// pipeline (the batch is never acknowledged). Replicate handler only.
+func (n *Node) awaitAloneMarker(seq int64) {
+	for !n.markAlone(seq) {
+		if l := n.shard.lead.Load(); l == nil || l.Guard().Ended() || n.stopping.Load() {
+			n.fail(fmt.Errorf("replication: the alone marker of an async primary could not be set before seq %d: never acknowledged", seq+1))
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// handoffWait bounds how long a handoff waits for its target to hold every
+// record this primary may have acknowledged.
+const handoffWait = 10 * time.Second
+
+// Handoff hands the shard to the member named to ('ringex promote NODE'):
+// the publish stage stops acknowledging, the handoff waits until etcd says
+// to's journal holds every record journaled so far (everything this term
+// may have acknowledged), then cluster.Leadership.Handoff fences the term
+// and names to in etcd. This node's term ends (runShard starts it again as
+// to's standby). If to does not catch up within handoffWait, or etcd
+// refuses, acknowledgements resume and nothing changes. It returns the
+// seq to held.
+func (n *Node) Handoff(to string) (int64, error) {
+	l := n.leading()
+	if l == nil || n.following.Load() {
+		return 0, fmt.Errorf("this node does not lead its shard: ask the leader's admin endpoint ('ringex status --etcd ... --shard ...' names it)")
+	}
+	sh := n.shard
+	sh.pause.Store(true)
+	target := n.journal.LastSeq() // the publish stage holds from here: nothing after it is acknowledged
+	ctx, cancel := context.WithTimeout(context.Background(), handoffWait)
+	defer cancel()
+	held, err := n.awaitMember(ctx, to, target)
+	if err == nil {
+		err = l.Handoff(ctx, to)
+	}
+	if err != nil {
+		sh.pause.Store(false)
+		return 0, fmt.Errorf("handoff to %s: %w", to, err)
+	}
+	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d): term %d ends here", n.cfg.Cluster.Shard, to, target, held, l.Token())
+	return held, nil
+}
+
+// awaitMember waits until etcd says member to has made seq durable.
+func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, error) {
+	for {
+		st, err := n.shard.member.Status(ctx, 200*time.Millisecond)
+		if err != nil {
+			return 0, err
+		}
+		found := false
+		for _, m := range st.Members {
+			if m.Name == to && m.Fresh {
+				found = true
+				if m.DurableSeq >= seq {
+					return m.DurableSeq, nil
+				}
+			}
+		}
+		if !found && len(st.Members) > 0 && !hasMember(st, to) {
+			return 0, fmt.Errorf("%s is not a member of shard %s", to, st.Shard)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("%s did not reach seq %d within %v", to, seq, handoffWait)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func hasMember(st cluster.Status, name string) bool {
+	for _, m := range st.Members {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// OperatorPromote is 'ringex promote' without a node name: Promote, except
+// in a shard led through etcd, where only etcd's election or a handoff by
+// the leader may make a primary.
+func (n *Node) OperatorPromote() (uint64, error) {
+	if n.shard != nil {
+		return 0, fmt.Errorf("etcd leads this shard: promote by name on the leader's admin endpoint ('ringex promote NODE'), which hands the shard off")
+	}
+	return n.Promote()
+}
+
+// forceResult is runShard's answer to ForcePromote.
+type forceResult struct {
+	token uint64
+	err   error
+}
+
+// ForcePromote is 'ringex promote --force' on a standby of a shard led
+// through etcd: when no leader holds the shard, this node takes it whatever
+// the alone marker and the other candidates say (cluster.Member.Override),
+// and is promoted in place. The operator accepts losing what only the lost
+// primary acknowledged. It returns the new term's token.
+func (n *Node) ForcePromote() (uint64, error) {
+	if n.shard == nil {
+		return 0, fmt.Errorf("promote --force is for a shard led through etcd; without etcd, ringex promote promotes this standby")
+	}
+	if n.leading() != nil {
+		return 0, fmt.Errorf("this node leads its shard already")
+	}
+	reply := make(chan forceResult, 1)
+	select {
+	case n.shard.force <- reply:
+	case <-time.After(10 * time.Second):
+		return 0, fmt.Errorf("the node's supervisor did not take the request within 10 s")
+	}
+	r := <-reply
+	return r.token, r.err
+}

@@ -1,0 +1,373 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
+)
+
+// shardRun is Run for a node of a shard led through etcd (cfg.Cluster): it
+// joins the shard once, and at every start lets etcd decide the role. A
+// node that leads serves as primary under its term; one that does not
+// follows the leader etcd names and contends meanwhile (cluster.Member.Lead:
+// only the most complete candidate wins), and is promoted in place when it
+// wins. A primary whose term ends (<-Lost) stops serving and starts again
+// as a standby of the next leader, setting aside what it journaled that
+// the leader lacks (restartInPlace, replica.DivergedError). A standby whose
+// leader changes starts again following the new one.
+type shardRun struct {
+	ctx    context.Context
+	cfg    config.Config
+	opts   RunOptions
+	logf   func(string, ...any)
+	member *cluster.Member
+	fence  cluster.Fence
+	obs    <-chan cluster.LeaderInfo // the member's Observe
+	leader cluster.LeaderInfo        // the newest Observe said
+	won    *cluster.Leadership       // a term Lead won that no node serves yet
+	leadCh chan leadResult           // the Lead goroutine's answer; nil when none runs
+	stopLd context.CancelFunc        // ends the Lead goroutine
+	force  chan chan forceResult     // Node.ForcePromote's requests
+	node   atomic.Pointer[Node]      // the node now running, for DurableSeq
+	last   atomic.Int64              // the journal's durable seq while no node runs
+}
+
+type leadResult struct {
+	l   *cluster.Leadership
+	err error
+}
+
+// errRunDone: ctx ended; Run returns what stopping the node returned.
+var errRunDone = errors.New("run done")
+
+func runShard(ctx context.Context, cfg config.Config, opts RunOptions, logf func(string, ...any)) error {
+	if err := cfg.Check(); err != nil {
+		return err
+	}
+	s := &shardRun{ctx: ctx, cfg: cfg, opts: opts, logf: logf, force: make(chan chan forceResult)}
+	if err := s.refreshLast(); err != nil {
+		return err
+	}
+	if err := s.join(); err != nil {
+		return err
+	}
+	defer s.close()
+	for {
+		sh, err := s.decide()
+		if err != nil {
+			if errors.Is(err, errRunDone) {
+				return nil
+			}
+			return err
+		}
+		n, err := start(cfg, opts.Options, sh)
+		if err != nil {
+			s.resign(sh)
+			return err
+		}
+		if err := s.serve(n, sh); err != nil {
+			if errors.Is(err, errRunDone) {
+				return n.Stop()
+			}
+			return err
+		}
+	}
+}
+
+// join joins the shard (again, after the member's lease was lost).
+func (s *shardRun) join() error {
+	c := s.cfg.Cluster
+	m, err := cluster.Join(s.ctx, cluster.Config{Endpoints: c.Etcd, Shard: c.Shard, Name: c.Name,
+		ReplAddr: s.cfg.Replication.Listen, TTL: time.Duration(c.LeaseTTLMs) * time.Millisecond,
+		DurableSeq: s.durableSeq, Logf: s.logf})
+	if err != nil {
+		return fmt.Errorf("join shard %s as %s through etcd %v: %w", c.Shard, c.Name, c.Etcd, err)
+	}
+	s.member = m
+	obsCtx, cancel := context.WithCancel(s.ctx)
+	go func() { <-m.Done(); cancel() }()
+	s.obs = m.Observe(obsCtx)
+	s.logf("ringex: joined shard %s as %s (etcd %v, lease %d ms)", c.Shard, c.Name, c.Etcd, c.LeaseTTLMs)
+	return nil
+}
+
+func (s *shardRun) close() {
+	s.stopLead()
+	if s.won != nil {
+		s.won.Resign(context.Background())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.member.Close(ctx)
+}
+
+// durableSeq is the member's DurableSeq: the running node's journal, or
+// what the journal held when the last one stopped. One atomic load.
+func (s *shardRun) durableSeq() int64 {
+	if n := s.node.Load(); n != nil {
+		return n.journal.LastSeq()
+	}
+	return s.last.Load()
+}
+
+func (s *shardRun) refreshLast() error {
+	last, err := journal.LastSeq(filepath.Join(s.cfg.DataDir, "journal"))
+	if err != nil {
+		return err
+	}
+	s.last.Store(last)
+	return nil
+}
+
+// decide waits until this node leads (a term Lead won) or etcd names
+// another leader to follow.
+func (s *shardRun) decide() (*shardNode, error) {
+	for {
+		if l := s.won; l != nil {
+			s.won = nil
+			if l.Err() == nil {
+				sh := &shardNode{member: s.member, fence: &s.fence, force: s.force}
+				sh.lead.Store(l)
+				return sh, nil
+			}
+		}
+		if s.leader.Name != "" && s.leader.Name != s.member.Name() {
+			return &shardNode{member: s.member, fence: &s.fence, leader: s.leader, force: s.force}, nil
+		}
+		s.startLead()
+		select {
+		case <-s.ctx.Done():
+			return nil, errRunDone
+		case info, ok := <-s.obs:
+			if err := s.observed(info, ok); err != nil {
+				return nil, err
+			}
+		case r := <-s.leadCh:
+			if err := s.leadEnded(r); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// observed takes what Observe sent; a closed channel is a member lost.
+func (s *shardRun) observed(info cluster.LeaderInfo, ok bool) error {
+	if ok {
+		s.leader = info
+		s.fence.Advance(info.Token)
+		return nil
+	}
+	if s.ctx.Err() != nil {
+		return errRunDone
+	}
+	s.logf("ringex: shard membership lost (%v): joining again", s.member.Err())
+	s.stopLead()
+	s.member.Close(context.Background())
+	s.leader = cluster.LeaderInfo{}
+	return s.join()
+}
+
+// startLead starts contending, unless a Lead goroutine runs already.
+func (s *shardRun) startLead() {
+	if s.leadCh != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	ch := make(chan leadResult, 1)
+	s.leadCh, s.stopLd = ch, cancel
+	m := s.member
+	go func() {
+		l, err := m.Lead(ctx)
+		ch <- leadResult{l, err}
+	}()
+}
+
+// stopLead ends the Lead goroutine; a term it won meanwhile is kept (won).
+func (s *shardRun) stopLead() {
+	if s.leadCh == nil {
+		return
+	}
+	s.stopLd()
+	r := <-s.leadCh
+	s.leadCh = nil
+	if r.l != nil {
+		s.won = r.l
+	}
+}
+
+// leadEnded takes the Lead goroutine's answer: a term won, or why not.
+func (s *shardRun) leadEnded(r leadResult) error {
+	s.leadCh = nil
+	s.stopLd()
+	if r.l != nil {
+		s.won = r.l
+		s.fence.Advance(r.l.Token()) // the old primary's frames are refused from now on
+		s.logf("ringex: WON the shard %s: term %d", s.cfg.Cluster.Shard, r.l.Token())
+		return nil
+	}
+	if s.ctx.Err() != nil {
+		return errRunDone
+	}
+	s.logf("ringex: contending for shard %s: %v", s.cfg.Cluster.Shard, r.err)
+	select {
+	case <-s.ctx.Done():
+		return errRunDone
+	case <-time.After(time.Duration(s.cfg.Cluster.LeaseTTLMs) * time.Millisecond):
+	}
+	return nil
+}
+
+func (s *shardRun) resign(sh *shardNode) {
+	if l := sh.lead.Load(); l != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		l.Resign(ctx)
+	}
+}
+
+// errRestart: the node stopped for a reason a start with etcd's next
+// decision resolves.
+var errRestart = errors.New("restart")
+
+// serve runs n until ctx ends (errRunDone, n still to be stopped) or it
+// must start again (nil: stopped, data dir ready) or fail (the error).
+func (s *shardRun) serve(n *Node, sh *shardNode) error {
+	s.node.Store(n)
+	stopServing := func() {}
+	if s.opts.Serving != nil {
+		stopServing = s.opts.Serving(n)
+	}
+	if sh.lead.Load() == nil {
+		s.startLead()
+	}
+	err := s.watch(n, sh)
+	stopServing()
+	if errors.Is(err, errRunDone) {
+		s.logf("ringex: stopping")
+		s.stopLead()
+		n.Stop()
+		if n.aloneMarked() {
+			n.clearAlone() // the standby may take the shard if it holds everything
+		}
+		s.resign(sh) // after Stop: this node acknowledges nothing more
+		return errRunDone
+	}
+	s.stopLead()
+	n.Stop()
+	s.resign(sh)
+	s.node.Store(nil)
+	if errors.Is(err, errRestart) {
+		err = nil
+	} else if err == nil { // n.Done: stopped on its own
+		err = restartInPlace(n.cfg, n.FailErr(), s.logf)
+	}
+	if err != nil {
+		return err
+	}
+	return s.refreshLast()
+}
+
+// watch waits for what ends this start of n: nil when n stopped on its
+// own (Done), errRestart when etcd's decision changed, errRunDone at the
+// end of ctx.
+func (s *shardRun) watch(n *Node, sh *shardNode) error {
+	// An idle primary whose standby has caught up clears its alone marker
+	// here: the replicate handler clears it only after a batch.
+	tick := time.NewTicker(time.Duration(s.cfg.Cluster.LeaseTTLMs) * time.Millisecond / 3)
+	defer tick.Stop()
+	for {
+		var lost <-chan struct{}
+		if l := sh.lead.Load(); l != nil {
+			lost = l.Lost()
+		}
+		select {
+		case <-s.ctx.Done():
+			return errRunDone
+		case <-tick.C:
+			if n.aloneMarked() {
+				n.clearAlone()
+			}
+		case <-n.Done():
+			return nil
+		case <-lost:
+			l := sh.lead.Load()
+			s.logf("ringex: LEADERSHIP LOST: term %d ended (%v): this node stops serving FIX and starts again as a standby of the shard's leader", l.Token(), l.Err())
+			n.fail(fmt.Errorf("leadership of term %d lost: %w", l.Token(), l.Err()))
+			return errRestart
+		case info, ok := <-s.obs:
+			if !ok {
+				if err := s.observed(info, ok); err != nil {
+					return err
+				}
+				return errRestart
+			}
+			s.observed(info, ok)
+			if sh.lead.Load() == nil && info.Name != "" && info.Name != s.member.Name() && info.ReplAddr != sh.leader.ReplAddr {
+				s.logf("ringex: the shard's leader is now %s at %s (term %d): following it", info.Name, info.ReplAddr, info.Token)
+				return errRestart
+			}
+		case r := <-s.leadCh:
+			if err := s.leadEnded(r); err != nil {
+				return err
+			}
+			if s.won == nil {
+				s.startLead()
+				continue
+			}
+			if err := s.promote(n, sh); err != nil {
+				return err
+			}
+		case reply := <-s.force:
+			if err := s.override(n, sh, reply); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// promote turns the standby n into the primary of the term Lead won.
+func (s *shardRun) promote(n *Node, sh *shardNode) error {
+	l := s.won
+	s.won = nil
+	sh.lead.Store(l)
+	s.logf("ringex: PROMOTING to primary of shard %s under term %d", s.cfg.Cluster.Shard, l.Token())
+	if _, err := n.Promote(); err != nil {
+		return fmt.Errorf("promotion under term %d: %w", l.Token(), err)
+	}
+	return nil
+}
+
+// override takes the shard for the standby n by Override ('ringex promote
+// --force') and promotes it, answering on reply; a refusal leaves it
+// standby and contending.
+func (s *shardRun) override(n *Node, sh *shardNode, reply chan forceResult) error {
+	if sh.lead.Load() != nil {
+		reply <- forceResult{err: fmt.Errorf("this node leads its shard already")}
+		return nil
+	}
+	s.stopLead()
+	if s.won == nil {
+		ctx, cancel := context.WithTimeout(s.ctx, 5*time.Duration(s.cfg.Cluster.LeaseTTLMs)*time.Millisecond)
+		l, err := s.member.Override(ctx)
+		cancel()
+		if err != nil {
+			s.startLead()
+			reply <- forceResult{err: fmt.Errorf("promote --force: %w", err)}
+			return nil
+		}
+		s.logf("ringex: OVERRIDE: took shard %s by operator's order (promote --force), term %d: what only the lost primary acknowledged is lost", s.cfg.Cluster.Shard, l.Token())
+		s.won = l
+		s.fence.Advance(l.Token())
+	}
+	token := uint64(s.won.Token())
+	err := s.promote(n, sh)
+	reply <- forceResult{token: token, err: err}
+	return err
+}

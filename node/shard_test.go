@@ -1,0 +1,158 @@
+package node_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/etcdtest"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+)
+
+// shardRunner is one node.Run of a shard led through etcd, in this process.
+type shardRunner struct {
+	name    string
+	dir     string
+	out     *sink
+	logs    logLines
+	started chan *node.Node
+	ran     chan error
+	cancel  context.CancelFunc
+	cur     *node.Node // the node Run started last
+}
+
+func runShardNode(t *testing.T, etcd *etcdtest.Server, name string) *shardRunner {
+	t.Helper()
+	r := &shardRunner{name: name, dir: t.TempDir(), out: &sink{}, started: make(chan *node.Node, 8), ran: make(chan error, 1)}
+	cfg := replCfg(r.dir, "", "")
+	cfg.Replication.Role, cfg.Replication.Listen = config.RoleNone, fixtest.FreeAddr(t)
+	cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: name, LeaseTTLMs: 1000}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	logf := func(f string, a ...any) { r.logs.logf(f, a...); t.Logf(name+": "+f, a...) }
+	go func() {
+		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Logf: logf},
+			Serving: func(n *node.Node) func() { r.started <- n; return func() {} }})
+	}()
+	t.Cleanup(func() { cancel(); <-r.ran })
+	return r
+}
+
+// next waits for the next node Run starts.
+func (r *shardRunner) next(t *testing.T) *node.Node {
+	t.Helper()
+	r.cur = nextStart(t, r.started, r.ran)
+	return r.cur
+}
+
+func (r *shardRunner) role() config.Role {
+	st, _ := r.cur.ReplicationStats()
+	return st.Role
+}
+
+// acked is the ClOrdIDs of the orders whose first event the node's
+// publisher got: what its brokers were told.
+func (r *shardRunner) acked() map[string]bool {
+	r.out.mu.Lock()
+	defer r.out.mu.Unlock()
+	out := map[string]bool{}
+	for _, ev := range r.out.evs {
+		out[ev.ClOrdID.String()] = true
+	}
+	return out
+}
+
+// journaledIDs is the ClOrdIDs of the new orders in dir's journal.
+func journaledIDs(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	var cmd matcher.Command
+	if err := journal.Read(filepath.Join(dir, "journal"), 1, func(seq int64, rec []byte) error {
+		if err := cmd.Decode(rec); err != nil {
+			return err
+		}
+		if cmd.Kind == matcher.KindNew {
+			out[cmd.ClOrdID.String()] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestShardLedThroughEtcdInProcess: two node.Run of one shard against a
+// real etcd. One wins and serves, the other follows it (no --primary, no
+// probe); a handoff ('ringex promote node') moves the shard to the
+// standby, which is promoted in place under a higher token while the old
+// primary starts again as its standby; a stop of that primary (its Run
+// ends, resigning) lets etcd elect the other again, under a higher token
+// still. Every order a publisher reported, and every order of the stopped
+// node's journal, is in the last primary's journal.
+func TestShardLedThroughEtcdInProcess(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
+	a.next(t)
+	b.next(t)
+	prim, stby := a, b
+	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
+	if b.role() == config.RolePrimary {
+		prim, stby = b, a
+	}
+	trade(t, prim.cur, "A", 100)
+	waitUntil(t, "the standby has everything", func() bool { return lastSeq(prim.cur) >= 100 && lastSeq(stby.cur) == lastSeq(prim.cur) })
+	st1, _ := prim.cur.ReplicationStats()
+
+	if _, err := prim.cur.Handoff(stby.name); err != nil {
+		t.Fatalf("handoff to %s: %v", stby.name, err)
+	}
+	waitUntil(t, "the standby promoted in place", func() bool { return stby.role() == config.RolePrimary })
+	prim.next(t) // the old primary starts again, as a standby
+	st2, _ := stby.cur.ReplicationStats()
+	if st2.Epoch <= st1.Epoch {
+		t.Fatalf("after the handoff the epoch (token) is %d, before it %d: want higher", st2.Epoch, st1.Epoch)
+	}
+	if _, err := prim.cur.Handoff(stby.name); err == nil {
+		t.Fatal("a standby accepted a handoff")
+	}
+	if _, err := prim.cur.OperatorPromote(); err == nil {
+		t.Fatal("a standby of a shard led through etcd promoted itself by hand")
+	}
+	trade(t, stby.cur, "B", 50)
+	waitUntil(t, "the old primary follows", func() bool { return lastSeq(prim.cur) == lastSeq(stby.cur) && lastSeq(stby.cur) >= 150 })
+
+	stby.cancel() // stops and resigns
+	if err := <-stby.ran; err != nil {
+		t.Fatalf("Run of %s after cancel: %v", stby.name, err)
+	}
+	stby.ran <- nil // for the cleanup
+	waitUntil(t, "the remaining node leads", func() bool { return prim.role() == config.RolePrimary })
+	st3, _ := prim.cur.ReplicationStats()
+	if st3.Epoch <= st2.Epoch {
+		t.Fatalf("after the stop the epoch (token) is %d, before it %d: want higher", st3.Epoch, st2.Epoch)
+	}
+	trade(t, prim.cur, "C", 20)
+	waitUntil(t, "the last orders reported", func() bool { return prim.acked()["C19"] })
+	prim.cancel()
+	<-prim.ran
+	prim.ran <- nil
+
+	onLast := journaledIDs(t, prim.dir)
+	for _, r := range []*shardRunner{a, b} {
+		for id := range r.acked() {
+			if id != "" && !onLast[id] {
+				t.Errorf("order %s was reported by %s but is not in the last primary's journal", id, r.name)
+			}
+		}
+	}
+	for id := range journaledIDs(t, stby.dir) {
+		if !onLast[id] {
+			t.Errorf("order %s is in the journal of %s (stopped) but not in the last primary's", id, stby.name)
+		}
+	}
+	t.Logf("tokens %d → %d → %d; %d orders in the last primary's journal", st1.Epoch, st2.Epoch, st3.Epoch, len(onLast))
+}
