@@ -5,7 +5,7 @@ BIN     := bin/ringex
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
 
-.PHONY: help build run test vet clean acceptance-data bench peer campaign browser partition shard partitions
+.PHONY: help build run test vet clean acceptance-data bench peer campaign browser partition shard
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -56,9 +56,6 @@ bench: build ## quick benchmark suite (under 5 minutes): table, .hgrm, JSON and 
 
 shard: build ## a shard led through etcd on this machine: three etcd members (Debian's etcd-server) and two ringex nodes (scripts/shard.sh; Ctrl-C stops them)
 	scripts/shard.sh $(BIN)
-
-partitions: ## as root: the long partition test of a shard led through etcd, 10 minutes of random partitions in network namespaces (PARTITION_SECONDS=600)
-	RINGEX_PARTITION_SECONDS=$(or $(PARTITION_SECONDS),600) $(GO) test -count=1 -v -timeout 30m -run TestEtcdShardPartitions ./cmd/ringex
 
 peer: ## build QuickFIX/C++'s ordermatch example from Debian's packages into bin/peer/ (apt-get, g++), the peer of make bench
 	scripts/ordermatch.sh build
