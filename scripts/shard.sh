@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shard.sh: a shard led through etcd on one machine, for a try: a
-# three-member etcd cluster (Debian's etcd-server: apt-get install
-# etcd-server) and two ringex nodes, node0 and node1, of shard s1. It runs
+# three-member etcd cluster (Debian's etcd-server, installed here as root
+# when missing) and two ringex nodes, node0 and node1, of shard s1. It runs
 # in the foreground; Ctrl-C stops the ringex nodes (SIGTERM), then etcd.
 #
 #   scripts/shard.sh [BIN]     BIN: the ringex binary [bin/ringex]
@@ -18,7 +18,20 @@
 set -euo pipefail
 BIN=${1:-bin/ringex}
 DIR=${SHARD_DIR:-data/shard}
-command -v etcd >/dev/null || { echo "shard.sh: no etcd on PATH: apt-get install etcd-server" >&2; exit 1; }
+if ! command -v etcd >/dev/null; then
+	# Debian's etcd-server, installed by the project (as root) like the
+	# browser test's chromium; otherwise say what to install.
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "shard.sh: installing Debian's etcd-server (once)" >&2
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y --no-install-recommends etcd-server >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends etcd-server >/dev/null; } ||
+			{ echo "shard.sh: apt-get install etcd-server failed" >&2; exit 1; }
+	else
+		echo "shard.sh: no etcd on PATH: apt-get install etcd-server (as root)" >&2
+		exit 1
+	fi
+fi
 test -x "$BIN" || { echo "shard.sh: $BIN is not built: make build" >&2; exit 1; }
 mkdir -p "$DIR"
 pids=()
