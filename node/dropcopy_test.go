@@ -112,7 +112,22 @@ func TestDropCopy(t *testing.T) {
 	newOrder(dc, "D1", "1", "100", "1")
 	m := dc.Next(wait)
 	fixtest.Expect(t, "DROPCOPY's order", m, map[quickfix.Tag]string{tag.MsgType: "j", tag.RefMsgType: "D", tag.BusinessRejectReason: "6"})
-	dc.Quiet(200 * time.Millisecond)
+
+	// A mass cancel's Canceled and OrderMassCancelReport are copied too.
+	newOrder(b1, "B4", "1", "80", "3")
+	reportsUntil(t, "BROKER01", b1, "B4", "0")
+	b1.Send("q", tag.ClOrdID, "M1", tag.MassCancelRequestType, "7")
+	own := reportsUntil(t, "BROKER01", b1, "M1", "")
+	copies = reportsUntil(t, "DROPCOPY", dc, "M1", "")
+	if len(copies) != 3 || len(own) != 2 {
+		t.Fatalf("DROPCOPY got %v, want the New and Canceled of B4 and the mass cancel report BROKER01 got (%v)", copies, own)
+	}
+	for i, f := range copies[1:] {
+		if f[tag.CopyMsgIndicator] != "Y" || f[tag.MsgType] != own[i][tag.MsgType] || f[tag.ExecID] != own[i][tag.ExecID] ||
+			f[tag.TotalAffectedOrders] != own[i][tag.TotalAffectedOrders] {
+			t.Errorf("DROPCOPY: %v, want %v with 797=Y", f, own[i])
+		}
+	}
 }
 
 // TestDropCopyAcrossRestart: DROPCOPY is logged out while BROKER01 and
