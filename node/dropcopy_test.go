@@ -217,3 +217,33 @@ func restoreStore(t *testing.T, dir, saved, compID string) {
 		}
 	}
 }
+
+// TestDropCopyGetsTheCancelsOfARestart: BROKER01's resting Day order is
+// cancelled when the exchange starts again (cancel-on-disconnect); the
+// Canceled, held until a Logon, reaches DROPCOPY's next Logon too.
+func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
+	cfg := dropCopyConfig(t, t.TempDir())
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := order(1, "D1", matcher.Buy, 100, 10)
+	day.TIF = matcher.Day
+	if err := n.Submit(day); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = node.Start(cfg, node.Options{Logf: t.Logf}); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	dc := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	for _, f := range reportsUntil(t, "DROPCOPY", dc, "D1", "4") {
+		if f[tag.CopyMsgIndicator] != "Y" {
+			t.Errorf("DROPCOPY: %v without 797=Y", f)
+		}
+	}
+}
