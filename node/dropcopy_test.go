@@ -247,3 +247,49 @@ func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
 		}
 	}
 }
+
+// TestDropCopyAfterAFailover: DROPCOPY is away while BROKER01 and BROKER02
+// trade on the primary; after a failover its first Logon on the new
+// primary brings the copies of the four reports, by its own delivery mark,
+// with PossResend=Y and 797=Y.
+func TestDropCopyAfterAFailover(t *testing.T) {
+	var logS logLines
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	cfgP.FIX.Sessions = append(cfgP.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY",
+		DropCopyOf: []string{"*"}})
+	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	if err := p.Submit(order(1, "B1", matcher.Buy, 100, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Submit(order(2, "S2", matcher.Sell, 100, 10)); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the standby has both orders and hears they were published", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(p) >= 2 && lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p)
+	})
+	failOver(t, p, s)
+
+	dc := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	got := map[string]bool{}
+	for len(got) < 4 {
+		f := fixtest.Fields(dc.Next(wait))
+		k := f[tag.ClOrdID] + "/" + f[tag.ExecType]
+		if got[k] || f[tag.CopyMsgIndicator] != "Y" || f[tag.PossResend] != "Y" {
+			t.Errorf("DROPCOPY after the failover: %s %v, want each report once with 797=Y and 97=Y", k, f)
+		}
+		got[k] = true
+	}
+	for _, k := range []string{"B1/0", "S2/0", "S2/F", "B1/F"} {
+		if !got[k] {
+			t.Errorf("DROPCOPY lacks %s after the failover: %v", k, got)
+		}
+	}
+}
