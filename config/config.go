@@ -154,6 +154,10 @@ type Session struct {
 	// CancelOnDisconnect mass-cancels the session's resting Day orders when
 	// it drops; absent means true.
 	CancelOnDisconnect *bool `json:"cancelOnDisconnect,omitempty"`
+	// DropCopyOf makes this a drop-copy session: it takes no orders and
+	// gets a copy (CopyMsgIndicator 797=Y) of every report to the sessions
+	// with these TargetCompIDs; "*" names every session that is not one.
+	DropCopyOf []string `json:"dropCopyOf,omitempty"`
 }
 
 // CancelsOnDisconnect reports the session's cancel-on-disconnect setting,
@@ -288,6 +292,9 @@ func (c *Config) Check() error {
 		if s.ThrottleMsgsPerSec < 0 {
 			return fmt.Errorf("fix.sessions[%d].throttleMsgsPerSec must not be negative", i)
 		}
+	}
+	if err := c.FIX.checkDropCopies(); err != nil {
+		return err
 	}
 	if len(c.Symbols) == 0 {
 		return fmt.Errorf("symbols is empty")
@@ -427,6 +434,26 @@ func (r *Replication) check() error {
 	}
 	if r.FailoverMs > 0 && r.FailoverMs < 2*r.HeartbeatMs {
 		return fmt.Errorf("replication.failoverMs %d must be at least two heartbeats (%d ms)", r.FailoverMs, 2*r.HeartbeatMs)
+	}
+	return nil
+}
+
+// checkDropCopies refuses a dropCopyOf that names no configured broker
+// session, or a drop-copy session.
+func (f FIX) checkDropCopies() error {
+	dropCopy := map[string]bool{}
+	for _, s := range f.Sessions {
+		dropCopy[s.TargetCompID] = len(s.DropCopyOf) > 0
+	}
+	for i, s := range f.Sessions {
+		for _, name := range s.DropCopyOf {
+			if name == "*" {
+				continue
+			}
+			if copies, ok := dropCopy[name]; !ok || copies {
+				return fmt.Errorf("fix.sessions[%d].dropCopyOf %q: not the targetCompID of a configured broker session (or \"*\")", i, name)
+			}
+		}
 	}
 	return nil
 }

@@ -55,6 +55,9 @@ type Session struct {
 	Password           string // required in Logon Password(554) when set
 	ThrottleMsgsPerSec int    // 0: unthrottled
 	CancelOnDisconnect bool   // mass-cancel the session's resting Day orders when it drops
+	// DropCopyOf makes it a drop-copy session (dropcopy.go): the
+	// TargetCompIDs whose reports it copies, or "*" for every broker.
+	DropCopyOf []string
 }
 
 // Options configure a Gateway.
@@ -128,6 +131,8 @@ type account struct {
 	pending    []pendingReport // under pendMu: reports to send after the next Logon (ResendOnLogon, hold)
 	rebuilding bool            // under pendMu: its reports from before a failover are being rebuilt (Regenerated)
 	flushing   bool            // under pendMu: a flush goroutine is sending its pending reports
+	copies     []uint32        // written in New only: the drop-copy accounts that get a copy of each report (dropcopy.go)
+	dropCopy   bool            // written in New only: a drop-copy session, which takes no orders
 }
 
 // New checks opts and builds the acceptor; Start opens the port.
@@ -183,6 +188,9 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		g.accountIDs[fs] = uint32(i + 1)
 		g.accounts[i+1].session = fs
 	}
+	if err := g.linkDropCopies(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -232,7 +240,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 		md.SessionEnded(s)
 	}
 	account := g.accountIDs[s]
-	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect {
+	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect || g.accounts[account].dropCopy {
 		return
 	}
 	cmd := matcher.CancelOnDisconnect(account, 0)
@@ -248,6 +256,10 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 	account := g.accountIDs[s]
 	if account == 0 {
+		return
+	}
+	if g.accounts[account].dropCopy {
+		g.businessReject(s, m, 6, "drop-copy session: it receives copies of reports and takes no application messages")
 		return
 	}
 	switch string(m.MsgType()) {

@@ -16,10 +16,19 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	if ev.Account == 0 || int(ev.Account) >= len(g.accounts) {
 		return // no session owns it (an account removed from the config since)
 	}
-	acct := &g.accounts[ev.Account]
+	g.publishTo(ev.Account, ev)
+	for _, c := range g.accounts[ev.Account].copies {
+		g.publishTo(c, ev) // drop copies (dropcopy.go)
+	}
+}
+
+// publishTo writes ev's message to account a's session: ev's own account,
+// or a drop-copy account, whose copy says 797=Y.
+func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
+	acct := &g.accounts[a]
 	s := acct.session
 	mark := acct.marks.next(ev)
-	if acct.held.Load() && g.hold(ev, mark) {
+	if acct.held.Load() && g.hold(a, ev, mark) {
 		return
 	}
 	f := &g.out
@@ -33,7 +42,11 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 	} else {
 		msgType = g.report(f, s.BeginString() == fix42, ev)
 	}
-	if err := s.SendMarked(msgType, nil, f, mark); err != nil {
+	var header *fix.Fields
+	if acct.dropCopy {
+		header = copyHeader
+	}
+	if err := s.SendMarked(msgType, header, f, mark); err != nil {
 		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 	}
 }

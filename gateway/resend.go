@@ -102,25 +102,31 @@ func (g *Gateway) toResend(evs []matcher.Event, delivered []int64, published int
 	runs := make([][]pendingReport, len(g.accounts))
 	count := make([]markCounter, len(g.accounts))
 	held := make([][]pendingReport, len(g.accounts)) // a mass cancel's counts so far, by account
+	add := func(a uint32, ev *matcher.Event) {
+		p := pendingReport{ev: *ev, mark: count[a].next(ev)}
+		if ev.Type == matcher.EvMassCancelReport && !g.reportsMassCancel(ev) {
+			// Sends nothing; its count goes with the report that ends
+			// the mass cancel, resent or not with it.
+			held[a] = append(held[a], p)
+			return
+		}
+		run := held[a]
+		held[a] = nil
+		if p.mark <= resendAfter(int(a), delivered, published) {
+			return
+		}
+		runs[a] = append(runs[a], append(run, p)...)
+	}
 	for i := range evs {
 		ev := &evs[i]
 		a := ev.Account
 		if a == 0 || int(a) >= len(g.accounts) {
 			continue
 		}
-		p := pendingReport{ev: *ev, mark: count[a].next(ev)}
-		if ev.Type == matcher.EvMassCancelReport && !g.reportsMassCancel(ev) {
-			// Sends nothing; its count goes with the report that ends
-			// the mass cancel, resent or not with it.
-			held[a] = append(held[a], p)
-			continue
+		add(a, ev)
+		for _, c := range g.accounts[a].copies {
+			add(c, ev) // in Publish's order (dropcopy.go)
 		}
-		run := held[a]
-		held[a] = nil
-		if p.mark <= resendAfter(int(a), delivered, published) {
-			continue
-		}
-		runs[a] = append(runs[a], append(run, p)...)
 	}
 	return runs
 }
@@ -148,13 +154,13 @@ func (g *Gateway) lowerFloor(a int, mark int64) {
 	floor.Store(min(floor.Load(), mark))
 }
 
-// hold keeps a report of a held account (ResendOnLogon) in its pending
+// hold keeps a report to account a, held (ResendOnLogon), in its pending
 // reports instead of sending it, and reports whether it did: false once
 // the account's session has had them. Publish stage; cold path.
-func (g *Gateway) hold(ev *matcher.Event, mark int64) bool {
+func (g *Gateway) hold(a uint32, ev *matcher.Event, mark int64) bool {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
-	acct := &g.accounts[ev.Account]
+	acct := &g.accounts[a]
 	if !acct.held.Load() {
 		return false
 	}
@@ -260,6 +266,12 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 			header := &possResend
 			if p.live {
 				header = nil
+			}
+			if acct.dropCopy { // a copy (dropcopy.go)
+				header = copyResendHeader
+				if p.live {
+					header = copyHeader
+				}
 			}
 			if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.

@@ -115,14 +115,17 @@ func (g *Gateway) InitStoredMarks() {
 // until its session's next Logon, which they then follow as they were
 // made (no PossResend): reports made while no broker could be logged on
 // (cancel-on-disconnect at start), which a Logon with ResetSeqNumFlag=Y
-// would drop from the store. Call it before Start and before the node
-// publishes them. Cold path.
+// would drop from the store; and the copies of them to a's drop copies.
+// Call it before Start and before the node publishes them. Cold path.
 func (g *Gateway) HoldUntilLogon(hold []bool) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
 	for a := 1; a < len(g.accounts) && a < len(hold); a++ {
 		if hold[a] {
 			g.accounts[a].held.Store(true)
+			for _, c := range g.accounts[a].copies {
+				g.accounts[c].held.Store(true) // its copies too (dropcopy.go)
+			}
 		}
 	}
 }

@@ -600,6 +600,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 			Password:           s.Password,
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
+			DropCopyOf:         s.DropCopyOf,
 		})
 	}
 	for _, s := range cfg.Symbols {

@@ -20,7 +20,7 @@ import (
 func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
 	defer close(n.repl.rebuildDone)
 	start := time.Now()
-	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, plan.rebuild)
+	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, g.WithCopied(plan.rebuild))
 	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
 	if err != nil {
 		n.logf("ringex: PROMOTION: reports of commands %d..%d could not be rebuilt from the journal: %v; "+

@@ -126,7 +126,12 @@ func (n *Node) unpublished() resendPlan {
 		if a < len(plan.delivered) && plan.delivered[a] > 0 {
 			from = gateway.WhollyDelivered(plan.delivered[a])
 		}
-		if !recent.lostAfter(uint32(a), from) {
+		lost := recent.lostAfter(uint32(a), from)
+		if len(n.cfg.FIX.Sessions[a-1].DropCopyOf) > 0 {
+			// A drop copy's events are other accounts': any lost one may be its.
+			lost = recent.lostSeq > max(from, 0)
+		}
+		if !lost {
 			continue
 		}
 		if !plan.rebuilding() || from < plan.rebuildFrom {

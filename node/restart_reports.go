@@ -44,7 +44,7 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) {
 	if any {
 		g.RebuildOnStart(stored, rebuild)
 		start := time.Now()
-		evs, replayed, snap, err := n.regenerate(from, last, rebuild)
+		evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(rebuild))
 		reports, sessions := g.Regenerated(evs, stored, last, err)
 		if err != nil {
 			n.logf("ringex: reports of commands %d..%d that the session stores lack could not be rebuilt from the journal: %v; "+

@@ -150,7 +150,8 @@ func (c *Client) Quiet(d time.Duration) {
 }
 
 // Fields returns a message's body, and its MsgType, PossDupFlag and
-// PossResend where present, as tag → value, for assertions.
+// PossResend and CopyMsgIndicator where present, as tag → value, for
+// assertions.
 func Fields(m *quickfix.Message) map[quickfix.Tag]string {
 	out := map[quickfix.Tag]string{}
 	for _, t := range m.Body.Tags() {
@@ -158,7 +159,7 @@ func Fields(m *quickfix.Message) map[quickfix.Tag]string {
 			out[t] = v
 		}
 	}
-	for _, t := range []quickfix.Tag{tag.MsgType, tag.PossDupFlag, tag.PossResend} {
+	for _, t := range []quickfix.Tag{tag.MsgType, tag.PossDupFlag, tag.PossResend, tag.CopyMsgIndicator} {
 		if v, err := m.Header.GetString(t); err == nil {
 			out[t] = v
 		}

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"fmt"
+
+	"github.com/ringex/ringex/fix"
+)
+
+// Drop copy. A session configured with Session.DropCopyOf takes no orders
+// (FromApp answers every application message with a BusinessMessageReject)
+// and gets a copy of every report the publish stage makes for the
+// accounts it names: the same message, same ExecID, with
+// CopyMsgIndicator(797)=Y in the header. The drop-copy session is an
+// account of its own to the gateway: each copy is numbered by the copy
+// account's own delivery marks, written to its own session store, held
+// and resent (PossResend=Y) after a restart or a failover like a broker's
+// own reports, because Publish, hold, toResend and flush treat it as one
+// more account the event goes to. Which copy accounts an account's events
+// go to is fixed in New (account.copies), so the publish stage looks up
+// nothing per event.
+
+const tagCopyMsgIndicator = 797 // header: a copy of a report sent to another session (drop copy)
+
+// linkDropCopies fills account.copies and account.dropCopy from the
+// sessions' DropCopyOf. Called by New.
+func (g *Gateway) linkDropCopies() error {
+	byCompID := make(map[string]uint32, len(g.opts.Sessions))
+	for i, s := range g.opts.Sessions {
+		byCompID[s.TargetCompID] = uint32(i + 1)
+		g.accounts[i+1].dropCopy = len(s.DropCopyOf) > 0
+	}
+	for i, s := range g.opts.Sessions {
+		c := uint32(i + 1)
+		for _, name := range s.DropCopyOf {
+			if name == "*" {
+				for a := 1; a < len(g.accounts); a++ {
+					g.addCopy(uint32(a), c)
+				}
+				continue
+			}
+			a := byCompID[name]
+			if a == 0 || g.accounts[a].dropCopy {
+				return fmt.Errorf("gateway: session %s: dropCopyOf %q is not a broker session", s.TargetCompID, name)
+			}
+			g.addCopy(a, c)
+		}
+	}
+	return nil
+}
+
+// addCopy makes drop-copy account c get account a's reports, once.
+func (g *Gateway) addCopy(a, c uint32) {
+	acct := &g.accounts[a]
+	if acct.dropCopy {
+		return
+	}
+	for _, have := range acct.copies {
+		if have == c {
+			return
+		}
+	}
+	acct.copies = append(acct.copies, c)
+}
+
+var (
+	copyHeader       = headerOf(false) // a live copy: 797=Y
+	copyResendHeader = headerOf(true)  // a copy resent after a restart or a failover: 97=Y, 797=Y
+)
+
+func headerOf(resent bool) *fix.Fields {
+	var f fix.Fields
+	if resent {
+		f.AddChar(tagPossResend, 'Y')
+	}
+	f.AddChar(tagCopyMsgIndicator, 'Y')
+	return &f
+}
+
+// WithCopied returns want (by account) with every account added whose
+// reports a wanted drop-copy account copies: the events a journal rebuild
+// must keep for those drop-copy accounts (node: regenerate). want is not
+// changed. Cold path.
+func (g *Gateway) WithCopied(want []bool) []bool {
+	out := append([]bool(nil), want...)
+	for a := 1; a < len(g.accounts) && a < len(out); a++ {
+		for _, c := range g.accounts[a].copies {
+			if int(c) < len(want) && want[c] {
+				out[a] = true
+			}
+		}
+	}
+	return out
+}

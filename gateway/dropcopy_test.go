@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// dropCopyPublisher is publisher(n) plus DROPCOPY, account n+1, the drop
+// copy of the sessions named in of.
+func dropCopyPublisher(tb testing.TB, n int, of ...string) (*Gateway, error) {
+	tb.Helper()
+	opts := publisher(tb, n).opts
+	opts.StoreDir = tb.TempDir()
+	opts.Sessions = append(slices.Clone(opts.Sessions), Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY", DropCopyOf: of})
+	g, err := New(opts, noSubmit{})
+	if err == nil {
+		tb.Cleanup(g.Stop)
+	}
+	return g, err
+}
+
+// TestDropCopyLinks: "*" copies every broker session, a list only those
+// named; a name that is no broker session is refused.
+func TestDropCopyLinks(t *testing.T) {
+	g, err := dropCopyPublisher(t, 3, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a := 1; a <= 3; a++ {
+		if !slices.Equal(g.accounts[a].copies, []uint32{4}) {
+			t.Errorf("account %d copies to %v, want [4]", a, g.accounts[a].copies)
+		}
+	}
+	if !g.accounts[4].dropCopy || len(g.accounts[4].copies) != 0 {
+		t.Errorf("DROPCOPY: dropCopy %v, copies %v; want a drop copy that copies to nobody", g.accounts[4].dropCopy, g.accounts[4].copies)
+	}
+	g, err = dropCopyPublisher(t, 3, "BROKER2", "BROKER2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.accounts[1].copies) != 0 || !slices.Equal(g.accounts[2].copies, []uint32{4}) {
+		t.Errorf("copies %v %v, want BROKER2's only, once", g.accounts[1].copies, g.accounts[2].copies)
+	}
+	if got := g.WithCopied([]bool{false, false, false, false, true}); !slices.Equal(got, []bool{false, false, true, false, true}) {
+		t.Errorf("WithCopied = %v, want BROKER2 added", got)
+	}
+	if _, err := dropCopyPublisher(t, 3, "NOBODY"); err == nil || !strings.Contains(err.Error(), `"NOBODY"`) {
+		t.Errorf("dropCopyOf NOBODY: err %v, want one naming it", err)
+	}
+}
+
+// TestPublishWithDropCopyAllocatesNothing: an event whose account has a
+// drop copy goes to both sessions, and allocates nothing.
+func TestPublishWithDropCopyAllocatesNothing(t *testing.T) {
+	g, err := dropCopyPublisher(t, 4, "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := fillEvent
+	i := 0
+	publish := func() {
+		ev.Seq = int64(i + 1)
+		ev.Account = uint32(i%4 + 1)
+		ev.OrderID, ev.ExecID = ev.Seq, ev.Seq*matcher.ExecIDStride
+		g.Publish(&ev)
+		i++
+	}
+	for range 1000 {
+		publish()
+	}
+	if n := testing.AllocsPerRun(1000, publish); n != 0 {
+		t.Errorf("Publish with a drop copy allocates %v times an event", n)
+	}
+	if c := g.accounts[5].marks; c.seq != int64(i) || c.n != 1 {
+		t.Errorf("DROPCOPY's marks at %+v, want seq %d n 1: every event copied", c, i)
+	}
+}
