@@ -96,8 +96,8 @@ type Node struct {
 	haltOnce sync.Once
 	// md is the market data the publish stage feeds; nil with
 	// Options.Publisher (marketdata.go).
-	md *marketdata.Feed
-	shard    *shardNode // a node of a shard led through etcd (cluster.go); nil otherwise
+	md    *marketdata.Feed
+	shard *shardNode // a node of a shard led through etcd (cluster.go); nil otherwise
 }
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
