@@ -61,3 +61,32 @@ func TestRecoveryClientThatNeverReadsHoldsNoOtherClient(t *testing.T) {
 		t.Fatal("no snapshot in 15 s: the recovery service is held by a client that does not read (Server.retransmit writes under mu, with no write deadline)")
 	}
 }
+
+// TestRecoveryJoinsAreBounded: each Join request adds a UDP destination
+// that every packet is written to, and one connection may send as many as
+// it likes, each a new port: the sender's list (copied whole at every
+// join) and its writes per packet grow without bound, on a service that
+// listens on the network. One connection asks 5000 times here.
+func TestRecoveryJoinsAreBounded(t *testing.T) {
+	x := newExchange(t, 5, matcher.STPNone)
+	x.submit(x.randomCommand())
+	pub, err := NewPublisher(PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	c, err := Dial(x.startServer(16, pub.Join))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	refused := 0
+	for port := 1000; port < 6000; port++ {
+		if c.Join(port) != nil {
+			refused++
+		}
+	}
+	if n := len(*pub.dests.Load()); n > 64 {
+		t.Fatalf("one recovery connection made the feed go to %d UDP destinations (%d joins refused)", n, refused)
+	}
+}
