@@ -1,6 +1,8 @@
 package marketdata
 
 import (
+	"fmt"
+
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
@@ -56,4 +58,43 @@ func TestSymbolNamedTwiceInOneRequestReportsEachTradeOnce(t *testing.T) {
 			t.Errorf("RptSeq %s sent %d times in one pass", seq, n)
 		}
 	}
+}
+
+// TestWholeBookBidsOnlySeesNoFalseGap: package doc: "A whole-book
+// subscriber sees every one [RptSeq], in order: a gap means lost
+// updates". A whole-book subscription to bids alone is sent its W at
+// RptSeq 0; an offer rests (an update it does not get), then a bid: its
+// X says RptSeq 2, a gap, though it lost nothing.
+func TestWholeBookBidsOnlySeesNoFalseGap(t *testing.T) {
+	f := testFeed(t)
+	f.pass()
+	r := &recorder{begin: "FIX.4.4"}
+	f.request(r, requestMsg(t, "FIX.4.4", vBody("bids", '1', 0, 1, "0", "AAA")))
+	w := r.take()
+	last := value(w[0].fields, tagRptSeq)
+	for i, side := range []matcher.Side{matcher.Sell, matcher.Buy} {
+		ev := matcher.Event{Seq: int64(i + 1), OrderID: int64(i + 1), Type: matcher.EvAccepted, Symbol: 1, Side: side,
+			OrdType: matcher.Limit, TIF: matcher.Day, Price: 1000 + int64(i)*-10, OrderQty: 5, LeavesQty: 5}
+		f.Apply(&ev)
+		f.EndBatch()
+		f.pass()
+	}
+	for _, m := range r.take() {
+		for _, g := range groups(m.fields, tagMDUpdateAction) {
+			got := value(g, tagRptSeq)
+			if want := fmt.Sprint(mustInt(t, last) + 1); got != want {
+				t.Fatalf("RptSeq %s after %s: a whole-book subscriber sees a gap with nothing lost", got, last)
+			}
+			last = got
+		}
+	}
+}
+
+func mustInt(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
 }
