@@ -2,7 +2,6 @@ package marketdata
 
 import (
 	"fmt"
-
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
