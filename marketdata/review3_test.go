@@ -1,0 +1,99 @@
+package marketdata
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// TestSymbolNamedTwiceInOneRequestReportsEachTradeOnce: a MarketDataRequest
+// that names one symbol twice in NoRelatedSym (a broker's bug, or two
+// lines of one screen) must not make each trade, and each level change,
+// appear twice in its incremental refreshes: a subscriber that sums trade
+// entries counts twice the volume, and sees RptSeqs repeat. Either the
+// request is refused (Y) or the symbol counts once.
+func TestSymbolNamedTwiceInOneRequestReportsEachTradeOnce(t *testing.T) {
+	f := testFeed(t)
+	f.pass()
+	r := &recorder{begin: "FIX.4.4"}
+	f.request(r, requestMsg(t, "FIX.4.4", vBody("dup", '1', 0, 1, "012", "AAA", "AAA")))
+	got := r.take()
+	if len(got) == 1 && got[0].msgType == "Y" {
+		return // refused: fine
+	}
+	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}, {ID: 2}}})
+	var evs []matcher.Event
+	for i, c := range []matcher.Command{
+		{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Sell, Type: matcher.Limit, TIF: matcher.Day, Price: 1000, Qty: 5},
+		{Kind: matcher.KindNew, Symbol: 1, Account: 2, Side: matcher.Buy, Type: matcher.Limit, TIF: matcher.Day, Price: 1000, Qty: 2},
+	} {
+		c.Seq = int64(i + 1)
+		c.ClOrdID, _ = matcher.MakeClOrdID("o" + string(rune('a'+i)))
+		evs = e.Apply(&c, evs[:0])
+		for k := range evs {
+			f.Apply(&evs[k])
+		}
+	}
+	f.EndBatch()
+	f.pass()
+	trades, rpt := 0, map[string]int{}
+	for _, m := range r.take() {
+		if m.msgType != "X" {
+			continue
+		}
+		for _, g := range groups(m.fields, tagMDUpdateAction) {
+			if value(g, tagMDEntryType) == "2" {
+				trades++
+			}
+			rpt[value(g, tagRptSeq)]++
+		}
+	}
+	if trades != 1 {
+		t.Errorf("one trade, %d trade entries sent to the subscription that named AAA twice", trades)
+	}
+	for seq, n := range rpt {
+		if n > 1 {
+			t.Errorf("RptSeq %s sent %d times in one pass", seq, n)
+		}
+	}
+}
+
+// TestWholeBookBidsOnlySeesNoFalseGap: package doc: "A whole-book
+// subscriber sees every one [RptSeq], in order: a gap means lost
+// updates". A whole-book subscription to bids alone is sent its W at
+// RptSeq 0; an offer rests (an update it does not get), then a bid: its
+// X says RptSeq 2, a gap, though it lost nothing.
+func TestWholeBookBidsOnlySeesNoFalseGap(t *testing.T) {
+	f := testFeed(t)
+	f.pass()
+	r := &recorder{begin: "FIX.4.4"}
+	f.request(r, requestMsg(t, "FIX.4.4", vBody("bids", '1', 0, 1, "0", "AAA")))
+	w := r.take()
+	last := value(w[0].fields, tagRptSeq)
+	for i, side := range []matcher.Side{matcher.Sell, matcher.Buy} {
+		ev := matcher.Event{Seq: int64(i + 1), OrderID: int64(i + 1), Type: matcher.EvAccepted, Symbol: 1, Side: side,
+			OrdType: matcher.Limit, TIF: matcher.Day, Price: 1000 + int64(i)*-10, OrderQty: 5, LeavesQty: 5}
+		f.Apply(&ev)
+		f.EndBatch()
+		f.pass()
+	}
+	for _, m := range r.take() {
+		for _, g := range groups(m.fields, tagMDUpdateAction) {
+			got := value(g, tagRptSeq)
+			if want := fmt.Sprint(mustInt(t, last) + 1); got != want {
+				t.Fatalf("RptSeq %s after %s: a whole-book subscriber sees a gap with nothing lost", got, last)
+			}
+			last = got
+		}
+	}
+}
+
+func mustInt(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
