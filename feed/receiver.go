@@ -139,6 +139,8 @@ func (r *Receiver) Packet(p []byte) error {
 	case h.Count > 0:
 	case r.next == 0: // a heartbeat before the first snapshot
 		return r.snapshot()
+	case h.Session > r.session && h.FirstSeq < r.next: // a later session numbers again seqs this book has had
+		return r.snapshot()
 	case h.FirstSeq > r.next: // a heartbeat says messages were missed
 		return r.recover(h.FirstSeq)
 	}
@@ -147,7 +149,7 @@ func (r *Receiver) Packet(p []byte) error {
 
 // Message applies one live message.
 func (r *Receiver) Message(m *Message) error {
-	if r.next == 0 {
+	if r.next == 0 || m.Session > r.session && m.Seq < r.next { // a later session numbers again seqs this book had
 		if err := r.snapshot(); err != nil {
 			return err
 		}
@@ -160,8 +162,23 @@ func (r *Receiver) Message(m *Message) error {
 	if m.Seq < r.next {
 		return nil
 	}
-	return r.apply(m)
+	err := r.apply(m)
+	if errors.Is(err, errOtherSession) {
+		if err := r.snapshot(); err != nil {
+			return err
+		}
+		if m.Seq == r.next {
+			return r.apply(m)
+		}
+		return nil
+	}
+	return err
 }
+
+// errOtherSession: a message of a later session that does not begin it,
+// at a seq this book had in its own: records were lost in between
+// (CodeRecordsLost), so the book needs a new snapshot.
+var errOtherSession = errors.New("feed: a later session's message, not its first")
 
 func (r *Receiver) apply(m *Message) error {
 	if m.Seq != r.next {
@@ -169,6 +186,9 @@ func (r *Receiver) apply(m *Message) error {
 	}
 	if m.Session < r.session {
 		return fmt.Errorf("feed seq %d: session %d after session %d", m.Seq, m.Session, r.session)
+	}
+	if m.Session != r.session && (m.Type != TypeSystem || m.Code != CodeStartOfDay && m.Code != CodeRecordsLost) {
+		return errOtherSession
 	}
 	if err := r.Book.Apply(m); err != nil {
 		return err
@@ -191,12 +211,26 @@ func (r *Receiver) recover(upTo uint64) error {
 	}
 	for r.next < upTo {
 		from, n := r.next, min(upTo-r.next, RetransmitMax)
+		other := false // the answer reached a later session this book is not of
 		end, err := r.Rec.Retransmit(r.next, uint32(n), func(m *Message) error {
+			if other {
+				return nil // read to the answer's end
+			}
 			r.Recovered++
-			return r.apply(m)
+			err := r.apply(m)
+			if errors.Is(err, errOtherSession) {
+				other, err = true, nil
+			}
+			return err
 		})
 		if err != nil {
 			return err
+		}
+		if other {
+			if err := r.snapshot(); err != nil {
+				return err
+			}
+			continue
 		}
 		if end < from+n || r.next != end {
 			return fmt.Errorf("feed: retransmission of seqs %d..%d ended at %d (applied to %d)", from, from+n-1, end, r.next)
