@@ -132,12 +132,16 @@
 // the seq after the answer: for R, from+count, or less when the journal
 // ends first; for S, where to resume. A refused request is answered by
 // one frame "ERR " and the reason. Join sends the UDP feed to the
-// client's IP at that port until the connection closes.
+// client's IP at that port until the connection closes: one join per
+// connection, JoinMax in all; more are refused.
 //
 // The service follows the journal with its own Replayer (journal.Read
 // beside the live journal), keeps the last RetainMax messages for
-// retransmission, and replays the journal from the start, on the
-// requesting connection's goroutine, for an older range. A snapshot is
+// retransmission (an answer copies its range out and writes it without
+// holding them), and replays the journal from the start, on the
+// requesting connection's goroutine, one replay at a time, for an older
+// range. Each write to a client has WriteTimeout: one that stops reading
+// loses its connection and holds back no other client. A snapshot is
 // the matcher's own books (matcher.Engine.Resting) after a whole
 // record, so a receiver that applies it and then the stream from its
 // resume seq holds the exchange's book after every command
