@@ -71,6 +71,11 @@ type Server struct {
 	ringLo uint64        // seq of the oldest message kept
 	replay chan struct{} // one replay from the journal's start at a time: each takes a core
 	joins  atomic.Int32  // connections joined to the UDP feed, at most JoinMax
+
+	connMu sync.Mutex // guards the rest
+	conns  map[net.Conn]struct{}
+	lns    []net.Listener
+	closed bool
 }
 
 // NewServer returns a recovery service over cfg's journal.
@@ -83,12 +88,50 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	tail.HoldToDurable = cfg.HoldToDurable
-	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1)}, nil
+	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1),
+		conns: make(map[net.Conn]struct{})}, nil
 }
 
-// Serve accepts connections on ln until it is closed, each on its own
-// goroutine.
+// Close closes the listeners Serve was given and every connection open;
+// a connection accepted after is closed at once.
+func (s *Server) Close() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.closed = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// track adds c to the connections Close closes (add false: removes it);
+// it reports false when the server is closed.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if !add {
+		delete(s.conns, c)
+		return true
+	}
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+// Serve accepts connections on ln until it is closed (or Close), each on
+// its own goroutine.
 func (s *Server) Serve(ln net.Listener) error {
+	s.connMu.Lock()
+	s.lns = append(s.lns, ln)
+	closed := s.closed
+	s.connMu.Unlock()
+	if closed {
+		ln.Close()
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -103,6 +146,10 @@ func (s *Server) Serve(ln net.Listener) error {
 
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
+	if !s.track(c, true) {
+		return
+	}
+	defer s.track(c, false)
 	var leaves []func()
 	defer func() {
 		for _, f := range leaves {

@@ -207,3 +207,39 @@ func TestFeedSeqsNotReusedAfterLostRecords(t *testing.T) {
 			"the next messages reuse seqs they will ignore as duplicates", next, session, lastSeen.Seq, lastSeen.Session, lastSeen.String())
 	}
 }
+
+// TestFeedRecoveryConnectionsEndAtStop: a recovery connection open when
+// the node stops is closed with it, not left served by a node that is gone.
+func TestFeedRecoveryConnectionsEndAtStop(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	cfg.Feed.Enabled, cfg.Feed.Recovery = true, fixtest.FreeAddr(t)
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := feed.Dial(cfg.Feed.Recovery)
+	if err != nil {
+		n.Stop()
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Snapshot(func(*feed.Message) error { return nil }); err != nil {
+		n.Stop()
+		t.Fatal(err)
+	}
+	n.Stop()
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Snapshot(func(*feed.Message) error { return nil })
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a snapshot answered by a stopped node's recovery service")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a recovery connection still open 10 s after the node stopped")
+	}
+}
