@@ -126,8 +126,9 @@
 // # Recovery service (TCP)
 //
 // A request is 16 bytes: kind ('R' retransmit, 'S' snapshot, 'J' join),
-// 3 zero bytes, a u32 (R: count, at most RetransmitMax; J: a UDP port),
-// a u64 (R: the first seq). Each answer is frames of a u16 length and a
+// 3 zero bytes (others are refused), a u32 (R: count, at most
+// RetransmitMax; J: a UDP port), a u64 (R: the first seq; with count,
+// not past seq 2^64-1). Each answer is frames of a u16 length and a
 // packet as above, ended by a packet with count 0 whose first seq is
 // the seq after the answer: for R, from+count, or less when the journal
 // ends first; for S, where to resume. A refused request is answered by

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -164,12 +165,14 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		arg, from := binary.LittleEndian.Uint32(req[4:]), binary.LittleEndian.Uint64(req[8:])
 		var err error
-		switch req[0] {
-		case ReqRetransmit:
+		switch {
+		case req[1]|req[2]|req[3] != 0:
+			err = fmt.Errorf("request kind %d: reserved bytes % x, want zero", req[0], req[1:4])
+		case req[0] == ReqRetransmit:
 			err = s.retransmit(w, from, arg)
-		case ReqSnapshot:
+		case req[0] == ReqSnapshot:
 			err = s.snapshot(w)
-		case ReqJoin:
+		case req[0] == ReqJoin:
 			var leave func()
 			if len(leaves) > 0 {
 				err = errors.New("join: this connection has joined already (one UDP destination per connection)")
@@ -250,8 +253,8 @@ func (s *Server) catchUp() error {
 // copied out under mu (at most RetainMax) and written without it, so a
 // slow client holds back no other.
 func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
-	if from == 0 || count == 0 || count > RetransmitMax {
-		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages", count, from, RetransmitMax)
+	if from == 0 || count == 0 || count > RetransmitMax || from > math.MaxUint64-uint64(count) {
+		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages, not past seq 2^64-1", count, from, RetransmitMax)
 	}
 	end := from + uint64(count) // exclusive
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package feed
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -33,7 +34,18 @@ func TestRecoveryRefusesBadRequests(t *testing.T) {
 		{"retransmit_nothing", func() error { _, err := c.Retransmit(1, 0, none); return err }, "want seq >= 1 and 1 to"},
 		{"retransmit_from_seq_0", func() error { _, err := c.Retransmit(0, 5, none); return err }, "want seq >= 1"},
 		{"retransmit_too_many", func() error { _, err := c.Retransmit(1, RetransmitMax+1, none); return err }, "want seq >= 1 and 1 to"},
+		{"retransmit_past_seq_2^64", func() error { _, err := c.Retransmit(math.MaxUint64-5, 10, none); return err }, "not past seq 2^64-1"},
 		{"join_without_a_feed", func() error { return c.Join(4000) }, "sends no UDP feed"},
+		{"reserved_bytes_set", func() error {
+			var b [requestSize]byte
+			b[0], b[2], b[4] = ReqRetransmit, 7, 1
+			binary.LittleEndian.PutUint64(b[8:], 1)
+			if _, err := c.conn.Write(b[:]); err != nil {
+				return err
+			}
+			_, err := c.answer(none)
+			return err
+		}, "reserved bytes 00 07 00, want zero"},
 		{"unknown_kind", func() error {
 			if err := c.request('Q', 0, 0); err != nil {
 				return err
