@@ -17,15 +17,32 @@ type Client struct {
 	conn net.Conn
 	r    *bufio.Reader
 	buf  []byte
+
+	// Timeout bounds the dial, each request's write and each wait for a
+	// frame of an answer (a service that stops answering is an error,
+	// not a hang). Dial sets ClientTimeout.
+	Timeout time.Duration
 }
+
+// ClientTimeout is a Client's Timeout from Dial: generous, since a
+// service's first answer may wait for it to replay a long journal.
+const ClientTimeout = time.Minute
 
 // Dial connects to the recovery service at addr (host:port).
 func Dial(addr string) (*Client, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.DialTimeout("tcp", addr, ClientTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", addr, err)
 	}
-	return &Client{conn: c, r: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 1<<16)}, nil
+	return &Client{conn: c, r: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 1<<16), Timeout: ClientTimeout}, nil
+}
+
+// deadline is now plus Timeout; none when Timeout is 0.
+func (c *Client) deadline() time.Time {
+	if c.Timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(c.Timeout)
 }
 
 // Close closes the connection (and so leaves the UDP feed it joined).
@@ -36,6 +53,9 @@ func (c *Client) request(kind byte, arg uint32, from uint64) error {
 	b[0] = kind
 	binary.LittleEndian.PutUint32(b[4:], arg)
 	binary.LittleEndian.PutUint64(b[8:], from)
+	if err := c.conn.SetWriteDeadline(c.deadline()); err != nil {
+		return err
+	}
 	_, err := c.conn.Write(b[:])
 	return err
 }
@@ -43,6 +63,9 @@ func (c *Client) request(kind byte, arg uint32, from uint64) error {
 // frame reads one answer frame; a refusal is an error.
 func (c *Client) frame() ([]byte, error) {
 	n := c.buf[:2]
+	if err := c.conn.SetReadDeadline(c.deadline()); err != nil {
+		return nil, err
+	}
 	if _, err := io.ReadFull(c.r, n); err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
 	}

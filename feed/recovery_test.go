@@ -2,6 +2,7 @@ package feed
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -163,5 +164,47 @@ func TestRecoveryJoinsAreBounded(t *testing.T) {
 	}
 	if n := len(*pub.dests.Load()); n > 64 {
 		t.Fatalf("one recovery connection made the feed go to %d UDP destinations (%d joins refused)", n, refused)
+	}
+}
+
+// TestClientGivesUpOnAServiceThatNeverAnswers: a recovery service that
+// takes the request and says nothing is an error after the client's
+// Timeout, not a hang (`ringex md` is such a client).
+func TestClientGivesUpOnAServiceThatNeverAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	end := make(chan struct{})
+	defer close(end)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			defer c.Close()
+			var b [requestSize]byte
+			c.Read(b[:])
+			<-end // never answers
+		}
+	}()
+	c, err := Dial(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Timeout = 200 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Snapshot(func(*Message) error { return nil })
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("Snapshot from a silent service: %v, want a timeout", err)
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("Snapshot from a silent service still waiting after 8 s, its Timeout 200 ms")
 	}
 }
