@@ -18,13 +18,13 @@
 // node's publish stage hands them on). It numbers every message from 1
 // at the journal's first record, and never starts again. The session is
 // the trading day: 1 at the journal's start, one more after each end of
-// day (KindEndOfDay), and one more at each run of lost-record markers (a
+// day (KindEndOfDay); and one more at each run of lost-record markers (a
 // checkpoint hash naming no checkpoint, which a node journals at the seqs
 // of acknowledged records it lost: node/missing.go). The feed cannot know
 // how many messages the lost records made, so the seqs after them may
 // repeat ones receivers had; the new session tells them apart: a
-// (session, seq) names one message. So the feed is a pure function of the journal:
-// replaying the journal from seq 1 (Replayer) gives every message again,
+// (session, seq) names one message. So the feed is a pure function of
+// the journal: replaying the journal from seq 1 (Replayer) gives every message again,
 // byte for byte, which is how the recovery service answers, and why its
 // answers are exact.
 //

@@ -68,11 +68,11 @@
 // RptSeq is per instrument). A whole-book subscriber to all three entry
 // types sees every one, in order: a gap means lost updates. One that asked
 // for some entry types sees only theirs, each with the symbol's RptSeq: a
-// gap there may be updates of the types it did not ask for. A view of the first N
-// levels sees only what changes inside it, each entry with the RptSeq of
-// the symbol's last update in that pass. W carries the RptSeq it is
-// current to. RptSeq sits in the body of W and in each entry of X, as FIX
-// 5.0 has it; FIX 4.2 and 4.4 dictionaries need the tag added there.
+// gap there may be updates of the types it did not ask for. A view of the
+// first N levels sees only what changes inside it, each entry with the
+// RptSeq of the symbol's last update in that pass. W carries the RptSeq it
+// is current to. RptSeq sits in the body of W and in each entry of X, as
+// FIX 5.0 has it; FIX 4.2 and 4.4 dictionaries need the tag added there.
 //
 // Y carries MDReqID, MDReqRejReason and Text: 0 an unknown symbol (the
 // whole request is refused), 1 a duplicate MDReqID (a subscription with it
