@@ -18,8 +18,13 @@
 // node's publish stage hands them on). It numbers every message from 1
 // at the journal's first record, and never starts again. The session is
 // the trading day: 1 at the journal's start, one more after each end of
-// day (KindEndOfDay). So the feed is a pure function of the journal:
-// replaying the journal from seq 1 (Replayer) gives every message again,
+// day (KindEndOfDay); and one more at each run of lost-record markers (a
+// checkpoint hash naming no checkpoint, which a node journals at the seqs
+// of acknowledged records it lost: node/missing.go). The feed cannot know
+// how many messages the lost records made, so the seqs after them may
+// repeat ones receivers had; the new session tells them apart: a
+// (session, seq) names one message. So the feed is a pure function of
+// the journal: replaying the journal from seq 1 (Replayer) gives every message again,
 // byte for byte, which is how the recovery service answers, and why its
 // answers are exact.
 //
@@ -45,7 +50,9 @@
 //     inside one.
 //   - System events (S): start of day (O) before the journal's first
 //     command's messages and after each end of day; end of day (C) after
-//     the day's expiries. In snapshots: snapshot start (S) and end (E).
+//     the day's expiries; records lost (L), the first message of the
+//     session a run of lost-record markers begins. In snapshots: snapshot
+//     start (S) and end (E).
 //
 // Rejects, status answers and checkpoints put nothing on the feed.
 //
@@ -72,7 +79,8 @@
 //	         'U' replace, 'P' trade
 //	  side   'B' or 'S' (A, U: the order's; P: the incoming order's); 0 otherwise
 //	  code   system events: 'O' start of day, 'C' end of day,
-//	         'S' snapshot start, 'E' snapshot end; 0 otherwise
+//	         'L' records lost, 'S' snapshot start, 'E' snapshot end;
+//	         0 otherwise
 //	  seq    the feed sequence, 1, 2, 3, ...; 0 in a snapshot
 //	  journal seq, time ns: the command that caused the message (a
 //	         snapshot's: the last command it includes)
@@ -118,18 +126,23 @@
 // # Recovery service (TCP)
 //
 // A request is 16 bytes: kind ('R' retransmit, 'S' snapshot, 'J' join),
-// 3 zero bytes, a u32 (R: count, at most RetransmitMax; J: a UDP port),
-// a u64 (R: the first seq). Each answer is frames of a u16 length and a
+// 3 zero bytes (others are refused), a u32 (R: count, at most
+// RetransmitMax; J: a UDP port), a u64 (R: the first seq; with count,
+// not past seq 2^64-1). Each answer is frames of a u16 length and a
 // packet as above, ended by a packet with count 0 whose first seq is
 // the seq after the answer: for R, from+count, or less when the journal
 // ends first; for S, where to resume. A refused request is answered by
 // one frame "ERR " and the reason. Join sends the UDP feed to the
-// client's IP at that port until the connection closes.
+// client's IP at that port until the connection closes: one join per
+// connection, JoinMax in all; more are refused.
 //
 // The service follows the journal with its own Replayer (journal.Read
 // beside the live journal), keeps the last RetainMax messages for
-// retransmission, and replays the journal from the start, on the
-// requesting connection's goroutine, for an older range. A snapshot is
+// retransmission (an answer copies its range out and writes it without
+// holding them), and replays the journal from the start, on the
+// requesting connection's goroutine, one replay at a time, for an older
+// range. Each write to a client has WriteTimeout: one that stops reading
+// loses its connection and holds back no other client. A snapshot is
 // the matcher's own books (matcher.Engine.Resting) after a whole
 // record, so a receiver that applies it and then the stream from its
 // resume seq holds the exchange's book after every command
@@ -140,5 +153,9 @@
 // Receiver applies packets to a Book: snapshot first, then messages in
 // seq order; a duplicate is ignored; a gap, seen from a later message or
 // a heartbeat, is filled by retransmission, or by a new snapshot when it
-// is longer than SnapshotOver. `ringex md` is a receiver.
+// is longer than SnapshotOver. A later session is taken in order only
+// from its first message (start of day, records lost); any other message
+// of it, or a packet of it at a seq the receiver had, means records were
+// lost under the receiver's book: it takes a new snapshot. `ringex md` is
+// a receiver.
 package feed

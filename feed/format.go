@@ -24,6 +24,7 @@ type Code byte
 const (
 	CodeStartOfDay    Code = 'O' // a trading day (Session) begins
 	CodeEndOfDay      Code = 'C' // the trading day ends; the next message starts the next
+	CodeRecordsLost   Code = 'L' // journal records were lost: a new session begins, its seqs may repeat earlier ones
 	CodeSnapshotStart Code = 'S' // a snapshot follows; Match is the seq to resume from
 	CodeSnapshotEnd   Code = 'E' // the snapshot is complete; Match is the seq to resume from
 )
@@ -98,7 +99,7 @@ func (m *Message) check() error {
 	switch m.Type {
 	case TypeSystem:
 		switch m.Code {
-		case CodeStartOfDay, CodeEndOfDay, CodeSnapshotStart, CodeSnapshotEnd:
+		case CodeStartOfDay, CodeEndOfDay, CodeRecordsLost, CodeSnapshotStart, CodeSnapshotEnd:
 		default:
 			bad = fmt.Sprintf("unknown system event code %d", m.Code)
 		}

@@ -17,15 +17,32 @@ type Client struct {
 	conn net.Conn
 	r    *bufio.Reader
 	buf  []byte
+
+	// Timeout bounds the dial, each request's write and each wait for a
+	// frame of an answer (a service that stops answering is an error,
+	// not a hang). Dial sets ClientTimeout.
+	Timeout time.Duration
 }
+
+// ClientTimeout is a Client's Timeout from Dial: generous, since a
+// service's first answer may wait for it to replay a long journal.
+const ClientTimeout = time.Minute
 
 // Dial connects to the recovery service at addr (host:port).
 func Dial(addr string) (*Client, error) {
-	c, err := net.Dial("tcp", addr)
+	c, err := net.DialTimeout("tcp", addr, ClientTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", addr, err)
 	}
-	return &Client{conn: c, r: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 1<<16)}, nil
+	return &Client{conn: c, r: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 1<<16), Timeout: ClientTimeout}, nil
+}
+
+// deadline is now plus Timeout; none when Timeout is 0.
+func (c *Client) deadline() time.Time {
+	if c.Timeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(c.Timeout)
 }
 
 // Close closes the connection (and so leaves the UDP feed it joined).
@@ -36,6 +53,9 @@ func (c *Client) request(kind byte, arg uint32, from uint64) error {
 	b[0] = kind
 	binary.LittleEndian.PutUint32(b[4:], arg)
 	binary.LittleEndian.PutUint64(b[8:], from)
+	if err := c.conn.SetWriteDeadline(c.deadline()); err != nil {
+		return err
+	}
 	_, err := c.conn.Write(b[:])
 	return err
 }
@@ -43,6 +63,9 @@ func (c *Client) request(kind byte, arg uint32, from uint64) error {
 // frame reads one answer frame; a refusal is an error.
 func (c *Client) frame() ([]byte, error) {
 	n := c.buf[:2]
+	if err := c.conn.SetReadDeadline(c.deadline()); err != nil {
+		return nil, err
+	}
 	if _, err := io.ReadFull(c.r, n); err != nil {
 		return nil, fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
 	}
@@ -139,6 +162,8 @@ func (r *Receiver) Packet(p []byte) error {
 	case h.Count > 0:
 	case r.next == 0: // a heartbeat before the first snapshot
 		return r.snapshot()
+	case h.Session > r.session && h.FirstSeq < r.next: // a later session numbers again seqs this book has had
+		return r.snapshot()
 	case h.FirstSeq > r.next: // a heartbeat says messages were missed
 		return r.recover(h.FirstSeq)
 	}
@@ -147,7 +172,7 @@ func (r *Receiver) Packet(p []byte) error {
 
 // Message applies one live message.
 func (r *Receiver) Message(m *Message) error {
-	if r.next == 0 {
+	if r.next == 0 || m.Session > r.session && m.Seq < r.next { // a later session numbers again seqs this book had
 		if err := r.snapshot(); err != nil {
 			return err
 		}
@@ -160,8 +185,23 @@ func (r *Receiver) Message(m *Message) error {
 	if m.Seq < r.next {
 		return nil
 	}
-	return r.apply(m)
+	err := r.apply(m)
+	if errors.Is(err, errOtherSession) {
+		if err := r.snapshot(); err != nil {
+			return err
+		}
+		if m.Seq == r.next {
+			return r.apply(m)
+		}
+		return nil
+	}
+	return err
 }
+
+// errOtherSession: a message of a later session that does not begin it,
+// at a seq this book had in its own: records were lost in between
+// (CodeRecordsLost), so the book needs a new snapshot.
+var errOtherSession = errors.New("feed: a later session's message, not its first")
 
 func (r *Receiver) apply(m *Message) error {
 	if m.Seq != r.next {
@@ -169,6 +209,9 @@ func (r *Receiver) apply(m *Message) error {
 	}
 	if m.Session < r.session {
 		return fmt.Errorf("feed seq %d: session %d after session %d", m.Seq, m.Session, r.session)
+	}
+	if m.Session != r.session && (m.Type != TypeSystem || m.Code != CodeStartOfDay && m.Code != CodeRecordsLost) {
+		return errOtherSession
 	}
 	if err := r.Book.Apply(m); err != nil {
 		return err
@@ -191,12 +234,26 @@ func (r *Receiver) recover(upTo uint64) error {
 	}
 	for r.next < upTo {
 		from, n := r.next, min(upTo-r.next, RetransmitMax)
+		other := false // the answer reached a later session this book is not of
 		end, err := r.Rec.Retransmit(r.next, uint32(n), func(m *Message) error {
+			if other {
+				return nil // read to the answer's end
+			}
 			r.Recovered++
-			return r.apply(m)
+			err := r.apply(m)
+			if errors.Is(err, errOtherSession) {
+				other, err = true, nil
+			}
+			return err
 		})
 		if err != nil {
 			return err
+		}
+		if other {
+			if err := r.snapshot(); err != nil {
+				return err
+			}
+			continue
 		}
 		if end < from+n || r.next != end {
 			return fmt.Errorf("feed: retransmission of seqs %d..%d ended at %d (applied to %d)", from, from+n-1, end, r.next)

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -25,6 +29,12 @@ const (
 	requestSize        = 16
 	// RetransmitMax bounds one retransmission request.
 	RetransmitMax = 1 << 20
+	// JoinMax bounds the UDP destinations joined through one service, at
+	// one per connection: each is written every packet.
+	JoinMax = 64
+	// WriteTimeout is how long one write to a recovery connection may
+	// wait for the client to read: past it, the connection is closed.
+	WriteTimeout = 10 * time.Second
 )
 
 // Answers are frames: a u16 length, then a packet (as on UDP) or, for a
@@ -61,6 +71,12 @@ type Server struct {
 	ringN  uint64        // messages in ring
 	ringLo uint64        // seq of the oldest message kept
 	replay chan struct{} // one replay from the journal's start at a time: each takes a core
+	joins  atomic.Int32  // connections joined to the UDP feed, at most JoinMax
+
+	connMu sync.Mutex // guards the rest
+	conns  map[net.Conn]struct{}
+	lns    []net.Listener
+	closed bool
 }
 
 // NewServer returns a recovery service over cfg's journal.
@@ -73,12 +89,50 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	tail.HoldToDurable = cfg.HoldToDurable
-	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1)}, nil
+	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1),
+		conns: make(map[net.Conn]struct{})}, nil
 }
 
-// Serve accepts connections on ln until it is closed, each on its own
-// goroutine.
+// Close closes the listeners Serve was given and every connection open;
+// a connection accepted after is closed at once.
+func (s *Server) Close() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	s.closed = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// track adds c to the connections Close closes (add false: removes it);
+// it reports false when the server is closed.
+func (s *Server) track(c net.Conn, add bool) bool {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	if !add {
+		delete(s.conns, c)
+		return true
+	}
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+// Serve accepts connections on ln until it is closed (or Close), each on
+// its own goroutine.
 func (s *Server) Serve(ln net.Listener) error {
+	s.connMu.Lock()
+	s.lns = append(s.lns, ln)
+	closed := s.closed
+	s.connMu.Unlock()
+	if closed {
+		ln.Close()
+	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -93,13 +147,17 @@ func (s *Server) Serve(ln net.Listener) error {
 
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
+	if !s.track(c, true) {
+		return
+	}
+	defer s.track(c, false)
 	var leaves []func()
 	defer func() {
 		for _, f := range leaves {
 			f()
 		}
 	}()
-	w := bufio.NewWriterSize(c, 64<<10)
+	w := bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
 	var req [requestSize]byte
 	for {
 		if _, err := io.ReadFull(c, req[:]); err != nil {
@@ -107,14 +165,20 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		arg, from := binary.LittleEndian.Uint32(req[4:]), binary.LittleEndian.Uint64(req[8:])
 		var err error
-		switch req[0] {
-		case ReqRetransmit:
+		switch {
+		case req[1]|req[2]|req[3] != 0:
+			err = fmt.Errorf("request kind %d: reserved bytes % x, want zero", req[0], req[1:4])
+		case req[0] == ReqRetransmit:
 			err = s.retransmit(w, from, arg)
-		case ReqSnapshot:
+		case req[0] == ReqSnapshot:
 			err = s.snapshot(w)
-		case ReqJoin:
+		case req[0] == ReqJoin:
 			var leave func()
-			leave, err = s.join(c, arg)
+			if len(leaves) > 0 {
+				err = errors.New("join: this connection has joined already (one UDP destination per connection)")
+				break
+			}
+			leave, err = s.join(c.RemoteAddr(), w, arg)
 			if leave != nil {
 				leaves = append(leaves, leave)
 			}
@@ -130,16 +194,35 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 }
 
-func (s *Server) join(c net.Conn, port uint32) (func(), error) {
+// join sends the UDP feed to the client at from's IP and port, and
+// answers on w; the function it returns leaves.
+func (s *Server) join(from net.Addr, w io.Writer, port uint32) (func(), error) {
 	if s.cfg.Join == nil {
 		return nil, errors.New("join: this service sends no UDP feed")
 	}
-	tcp, ok := c.RemoteAddr().(*net.TCPAddr)
+	tcp, ok := from.(*net.TCPAddr)
 	if !ok || port == 0 || port > 65535 {
 		return nil, fmt.Errorf("join: bad UDP port %d", port)
 	}
+	if s.joins.Add(1) > JoinMax {
+		s.joins.Add(-1)
+		return nil, errors.New("join: " + strconv.Itoa(JoinMax) + " receivers have joined already (JoinMax)")
+	}
+	leave := s.cfg.Join(&net.UDPAddr{IP: tcp.IP, Port: int(port)})
 	var k Packer
-	return s.cfg.Join(&net.UDPAddr{IP: tcp.IP, Port: int(port)}), writeFrame(c, k.Empty(0, 0))
+	return func() { leave(); s.joins.Add(-1) }, writeFrame(w, k.Empty(0, 0))
+}
+
+// deadlineWriter gives each write to a recovery connection WriteTimeout:
+// a client that stops reading loses its connection instead of holding a
+// goroutine, and what it holds of the service, for ever.
+type deadlineWriter struct{ c net.Conn }
+
+func (d deadlineWriter) Write(b []byte) (int, error) {
+	if err := d.c.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil {
+		return 0, err
+	}
+	return d.c.Write(b)
 }
 
 func writeFrame(w io.Writer, b []byte) error {
@@ -167,11 +250,11 @@ func (s *Server) catchUp() error {
 
 // retransmit sends count messages from seq from: out of the kept ones, or
 // replayed from the journal's start when they are older. Kept messages are
-// written under mu: a slow client holds back other recovery clients (never
-// the exchange) for as long as its socket's buffers are full.
+// copied out under mu (at most RetainMax) and written without it, so a
+// slow client holds back no other.
 func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
-	if from == 0 || count == 0 || count > RetransmitMax {
-		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages", count, from, RetransmitMax)
+	if from == 0 || count == 0 || count > RetransmitMax || from > math.MaxUint64-uint64(count) {
+		return fmt.Errorf("retransmit %d messages from seq %d: want seq >= 1 and 1 to %d messages, not past seq 2^64-1", count, from, RetransmitMax)
 	}
 	end := from + uint64(count) // exclusive
 	s.mu.Lock()
@@ -182,11 +265,15 @@ func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
 	_, next := s.tail.Next()
 	end = min(end, next)
 	if from >= s.ringLo {
-		ps := newPacketStream(w)
+		msgs := make([]Message, 0, end-from) // cold path: an answer
 		for seq := from; seq < end; seq++ {
-			ps.add(&s.ring[(seq-1)%uint64(len(s.ring))])
+			msgs = append(msgs, s.ring[(seq-1)%uint64(len(s.ring))])
 		}
 		s.mu.Unlock()
+		ps := newPacketStream(w)
+		for i := range msgs {
+			ps.add(&msgs[i])
+		}
 		return ps.end(end)
 	}
 	s.mu.Unlock()
@@ -195,8 +282,18 @@ func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
 
 // replayRange sends the messages of seqs [from, end) replayed from the
 // journal's start by a replayer of its own.
+//
+// One replay runs at a time; a request that waits WriteTimeout for it is
+// refused. A replay's writes have WriteTimeout each (deadlineWriter), so a
+// client that stops reading frees the slot within it.
 func (s *Server) replayRange(w io.Writer, from, end uint64) error {
-	s.replay <- struct{}{}
+	wait := time.NewTimer(WriteTimeout)
+	defer wait.Stop()
+	select {
+	case s.replay <- struct{}{}:
+	case <-wait.C:
+		return fmt.Errorf("retransmit from seq %d: another replay from the journal's start is running; ask again", from)
+	}
 	defer func() { <-s.replay }()
 	r, err := NewReplayer(s.cfg.Dir, s.cfg.Engine, s.cfg.Partitions)
 	if err != nil {

@@ -13,9 +13,10 @@ import (
 // messages, numbered the same, as it gave live. It is not safe for
 // concurrent use.
 type Translator struct {
-	session uint32 // the trading day: 1, then one more after each end of day
+	session uint32 // 1, then one more after each end of day and each run of lost records
 	next    uint64 // seq of the next message
 	started bool   // the day's start-of-day message is out
+	lost    bool   // the command before was a lost-record marker
 	resting map[int64]restingOrder
 	pend    pending
 
@@ -82,7 +83,21 @@ func (t *Translator) Begin(cmd *matcher.Command, out []Message) []Message {
 		t.started = true
 		out = t.emit(out, Message{Type: TypeSystem, Code: CodeStartOfDay})
 	}
+	marker := lostMarker(cmd)
+	if marker && !t.lost {
+		t.session++
+		out = t.emit(out, Message{Type: TypeSystem, Code: CodeRecordsLost})
+	}
+	t.lost = marker
 	return out
+}
+
+// lostMarker reports whether cmd is the journal's marker of a lost record
+// (a checkpoint hash naming no checkpoint, node/missing.go): the records
+// after it follow ones that receivers may have had and the journal has not.
+func lostMarker(cmd *matcher.Command) bool {
+	h, ok := matcher.CheckpointHashOf(cmd)
+	return ok && h.Partitions == 0
 }
 
 // End ends the command Begin started. Hot path.

@@ -347,7 +347,7 @@ func (d *delivery) settleLocked() {
 }
 
 // hadBefore takes a ResendRequest's BeginSeqNo, seq (at most the next
-// MsgSeqNum): a counterparty asks from the first one it lacks, so it has
+// MsgSeqNum; one past it is a broker's bug and tells nothing): a counterparty asks from the first one it lacks, so it has
 // every one before, which is more than its TCP stack's acknowledgement
 // says. It fills the holes of messages it got while the end of their
 // connection hid the acknowledgement. Cold path.

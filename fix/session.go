@@ -593,7 +593,9 @@ func (s *Session) resend(begin, end int) {
 		end = s.nextOut - 1
 	}
 	begin = max(begin, 1)
-	s.delivery.hadBefore(int64(min(begin, s.nextOut)))
+	if begin <= s.nextOut { // past everything sent, it says nothing of what the broker has
+		s.delivery.hadBefore(int64(begin))
+	}
 	now := time.Now()
 	var ts [21]byte
 	gapStart := 0

@@ -29,9 +29,12 @@ import (
 //
 // An empty or missing DURABLE (a new journal, one whose file was created
 // and never written back before a power loss, or one from before the
-// file) proves nothing and is read as 0. One that holds a damaged mark (not
-// 16 bytes, or a complement that does not match) is refused: a crash does
-// not leave that (the 16 bytes are rewritten in place, within one sector),
+// file) proves nothing and is read as 0; so are 16 zero bytes, which a
+// power loss can leave of the first write on filesystems that extend a
+// file's size before its data reach the disk. One that holds a damaged
+// mark (1 to 15 bytes, or a complement that does not match) is refused: a
+// crash does not leave that (the 16 bytes are rewritten in place, within
+// one sector),
 // so something else damaged the journal folder, and reading it as 0 would
 // let a zeroed end go as a torn tail. Under Options.StartFromLastGood it
 // is logged loudly and set aside, and the snapshots and Options.Reported
@@ -65,13 +68,17 @@ func openDurable(dir string) (*durableMark, int64, error) {
 	return m, seq, nil
 }
 
-// parseMark reads a DURABLE file's bytes: 0 for a new (short) file; ok is
-// false when the seq and its complement disagree (the mark proves nothing).
+// parseMark reads a DURABLE file's bytes: 0 for a new (short) file or 16
+// zero bytes (a first write a power loss cut: no mark); ok is false when
+// the seq and its complement disagree (the mark proves nothing).
 func parseMark(b []byte) (seq int64, ok bool) {
 	if len(b) < 16 {
 		return 0, true
 	}
 	v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
+	if v == 0 && check == 0 {
+		return 0, true
+	}
 	if v != ^check || v > 1<<62 {
 		return 0, false
 	}
@@ -82,7 +89,8 @@ func parseMark(b []byte) (seq int64, ok bool) {
 const durableMarkSize = 16
 
 // DurableSeq reads the DURABLE mark of the journal in dir without changing
-// anything: the highest seq a Commit made durable, 0 when there is no mark.
+// anything: the highest seq a Commit made durable, 0 when there is no mark
+// (no file, an empty one, or 16 zero bytes).
 // A journal that ends below it lost durable records, and Open refuses it
 // (see DurableName). A damaged mark (1 to 15 bytes, or a complement that
 // disagrees) is an error, as Open refuses it unless

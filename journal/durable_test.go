@@ -196,7 +196,6 @@ func TestDamagedDurableMarkIsRefused(t *testing.T) {
 		name string
 		mark []byte
 	}{
-		{"zeroed", make([]byte, 16)},
 		{"short", []byte{1, 2, 3}},
 		{"flipped", func() []byte {
 			b := make([]byte, 16)
@@ -244,5 +243,29 @@ func TestDamagedDurableMarkIsRefused(t *testing.T) {
 				t.Fatalf("Missing %d..%d; want 60..60 (Reported)", first, end)
 			}
 		})
+	}
+}
+
+// TestZeroedDurableMarkIsNoMark: 16 zero bytes are what a power loss can
+// leave of DURABLE's first write (the size reached the disk, the data did
+// not): no mark, as an empty file, not damage. Open and DurableSeq agree.
+func TestZeroedDurableMarkIsNoMark(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir)
+	write(t, j, 1, 50, 5)
+	j.Close()
+	if err := os.WriteFile(filepath.Join(dir, DurableName), make([]byte, 16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if seq, err := DurableSeq(dir); seq != 0 || err != nil {
+		t.Fatalf("DurableSeq: %d, %v; want 0, no error", seq, err)
+	}
+	j, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+	if err != nil {
+		t.Fatalf("Open with a zeroed DURABLE: %v", err)
+	}
+	defer j.Close()
+	if j.LastSeq() != 50 {
+		t.Fatalf("LastSeq %d, want 50", j.LastSeq())
 	}
 }

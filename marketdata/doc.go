@@ -50,8 +50,8 @@
 // MDReqID; nothing is sent back). MarketDepth 0 (the whole book), 1 (the
 // top) or N up to MaxDepth. MDUpdateType 1 (incremental, the default) or 0
 // (a W per symbol at every change). MDEntryType 0 bid, 1 offer, 2 trade.
-// Many symbols per request (NoRelatedSym), many requests per session, each
-// with its own MDReqID.
+// Many symbols per request (NoRelatedSym; one named twice counts once),
+// many requests per session, each with its own MDReqID.
 //
 // W carries MDReqID, Symbol, RptSeq and the entries asked for: the bids
 // best first, the offers best first (each MDEntryPx, MDEntrySize: the
@@ -64,12 +64,15 @@
 // at the resting order's price.
 //
 // RptSeq(83) counts a symbol's updates since this node started: each
-// trade and each change of a level is one. A whole-book subscriber sees
-// every one, in order: a gap means lost updates. A view of the first N
-// levels sees only what changes inside it, each entry with the RptSeq of
-// the symbol's last update in that pass. W carries the RptSeq it is
-// current to. RptSeq sits in the body of W and in each entry of X, as FIX
-// 5.0 has it; FIX 4.2 and 4.4 dictionaries need the tag added there.
+// trade and each change of a level is one, whatever its entry type (FIX's
+// RptSeq is per instrument). A whole-book subscriber to all three entry
+// types sees every one, in order: a gap means lost updates. One that asked
+// for some entry types sees only theirs, each with the symbol's RptSeq: a
+// gap there may be updates of the types it did not ask for. A view of the
+// first N levels sees only what changes inside it, each entry with the
+// RptSeq of the symbol's last update in that pass. W carries the RptSeq it
+// is current to. RptSeq sits in the body of W and in each entry of X, as
+// FIX 5.0 has it; FIX 4.2 and 4.4 dictionaries need the tag added there.
 //
 // Y carries MDReqID, MDReqRejReason and Text: 0 an unknown symbol (the
 // whole request is refused), 1 a duplicate MDReqID (a subscription with it

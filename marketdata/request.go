@@ -106,7 +106,9 @@ func (f *Feed) parse(m *fix.Message) request {
 		case tagSymbol:
 			r.nSyms++
 			if id := f.names[string(v)]; id != 0 {
-				r.syms = append(r.syms, id)
+				if !slices.Contains(r.syms, id) { // named twice, served once
+					r.syms = append(r.syms, id)
+				}
 			} else if r.unknown == nil {
 				r.unknown = v
 			}

@@ -22,6 +22,7 @@ type feedStage struct {
 	tr        *feed.Translator
 	pub       *feed.Publisher
 	ln        net.Listener
+	srv       *feed.Server
 	msgs      []feed.Message
 	open      bool // a command begun, not yet ended
 	following func() bool
@@ -64,7 +65,7 @@ func (n *Node) startFeed() (*feedStage, error) {
 	go srv.Serve(ln)
 	session, next := r.Next()
 	n.logf("ringex: market-data feed: session %d, next seq %d; recovery on %s, UDP from %s", session, next, ln.Addr(), pub.Addr())
-	return &feedStage{tr: r.Translator(), pub: pub, ln: ln, msgs: make([]feed.Message, 0, 256),
+	return &feedStage{tr: r.Translator(), pub: pub, ln: ln, srv: srv, msgs: make([]feed.Message, 0, 256),
 		following: n.following.Load}, nil
 }
 
@@ -108,11 +109,13 @@ func (f *feedStage) flush() {
 	f.pub.Flush()
 }
 
-// close stops the recovery service and the publisher.
+// close stops the recovery service (its open connections too) and the
+// publisher.
 func (f *feedStage) close() {
 	if f == nil {
 		return
 	}
 	f.ln.Close()
+	f.srv.Close()
 	f.pub.Close()
 }

@@ -13,7 +13,9 @@ import (
 // derives from it, and a broker may have seen them. The marker is a
 // checkpoint hash naming no checkpoint (OrderID 0, Qty 0 partitions):
 // engines apply nothing, replay and the publish stage pass it over, and it
-// has no event. Runs before the pipeline starts. A standby journals none.
+// has no event; the market-data feed begins a new session at a run of them
+// (package feed), since it cannot know the feed seqs the lost records
+// took. Runs before the pipeline starts. A standby journals none.
 //
 // A replicated primary first begins an epoch at the first lost seq: its
 // standby may hold the lost records at those seqs, under the epoch both

@@ -125,6 +125,7 @@ func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 		return err
 	}
 	defer ln.Close()
+	defer srv.Close() // its open connections too
 	go srv.Serve(ln)
 	if s.ready != nil {
 		s.ready(ln.Addr())
