@@ -158,6 +158,9 @@ type Session struct {
 	// gets a copy (CopyMsgIndicator 797=Y) of every report to the sessions
 	// with these TargetCompIDs; "*" names every session that is not one.
 	DropCopyOf []string `json:"dropCopyOf,omitempty"`
+	// MarketDataOnly makes this a market-data-only session: it may send
+	// MarketDataRequest and session messages only, and has no orders.
+	MarketDataOnly bool `json:"marketDataOnly,omitempty"`
 }
 
 // CancelsOnDisconnect reports the session's cancel-on-disconnect setting,
@@ -439,13 +442,17 @@ func (r *Replication) check() error {
 }
 
 // checkDropCopies refuses a dropCopyOf that names no configured broker
-// session, or a drop-copy session.
+// session, or a drop-copy or market-data-only session, and a session that
+// is both a drop copy and market-data-only.
 func (f FIX) checkDropCopies() error {
-	dropCopy := map[string]bool{}
+	dropCopy := map[string]bool{} // by TargetCompID: true for a session with no orders of its own
 	for _, s := range f.Sessions {
-		dropCopy[s.TargetCompID] = len(s.DropCopyOf) > 0
+		dropCopy[s.TargetCompID] = len(s.DropCopyOf) > 0 || s.MarketDataOnly
 	}
 	for i, s := range f.Sessions {
+		if len(s.DropCopyOf) > 0 && s.MarketDataOnly {
+			return fmt.Errorf("fix.sessions[%d] %s: dropCopyOf and marketDataOnly together: a session is a drop copy or market-data-only, not both", i, s.TargetCompID)
+		}
 		for _, name := range s.DropCopyOf {
 			if name == "*" {
 				continue

@@ -58,6 +58,9 @@ type Session struct {
 	// DropCopyOf makes it a drop-copy session (dropcopy.go): the
 	// TargetCompIDs whose reports it copies, or "*" for every broker.
 	DropCopyOf []string
+	// MarketDataOnly makes it a market-data-only session (mdonly.go): it
+	// takes MarketDataRequest and session messages only.
+	MarketDataOnly bool
 }
 
 // Options configure a Gateway.
@@ -133,6 +136,7 @@ type account struct {
 	flushing   bool            // under pendMu: a flush goroutine is sending its pending reports
 	copies     []uint32        // written in New only: the drop-copy accounts that get a copy of each report (dropcopy.go)
 	dropCopy   bool            // written in New only: a drop-copy session, which takes no orders
+	mdOnly     bool            // written in New only: a market-data-only session, which takes no orders (mdonly.go)
 }
 
 // New checks opts and builds the acceptor; Start opens the port.
@@ -187,6 +191,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		}
 		g.accountIDs[fs] = uint32(i + 1)
 		g.accounts[i+1].session = fs
+		g.accounts[i+1].mdOnly = s.MarketDataOnly
 	}
 	if err := g.linkDropCopies(); err != nil {
 		return nil, err
@@ -240,7 +245,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 		md.SessionEnded(s)
 	}
 	account := g.accountIDs[s]
-	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect || g.accounts[account].dropCopy {
+	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect || !g.accounts[account].takesOrders() {
 		return
 	}
 	cmd := matcher.CancelOnDisconnect(account, 0)
@@ -258,8 +263,8 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 	if account == 0 {
 		return
 	}
-	if g.accounts[account].dropCopy {
-		g.businessReject(s, m, 6, "drop-copy session: it receives copies of reports and takes no application messages")
+	if why := g.accounts[account].refuses(m.MsgType()); why != "" {
+		g.businessReject(s, m, 6, why)
 		return
 	}
 	switch string(m.MsgType()) {

@@ -105,8 +105,9 @@
 // restart or a failover: brokers log on again and subscribe again.
 //
 // Not kept: opening, closing, high and low prices (they would have to be
-// rebuilt from the journal at every start), books by order over FIX, and
-// market-data-only sessions.
+// rebuilt from the journal at every start), and books by order over FIX.
+// A market-data-only session (gateway.Session.MarketDataOnly) is the
+// gateway's: it hands such a session's V here and refuses its orders.
 //
 // # Invariant
 //

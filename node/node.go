@@ -601,6 +601,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
 			DropCopyOf:         s.DropCopyOf,
+			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}
 	for _, s := range cfg.Symbols {
