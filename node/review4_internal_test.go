@@ -41,8 +41,8 @@ func TestReview4FundsReturnsWhenThePipelineFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Stop()
-	// An order the risk stage lets through (no funds: a sell refused for
-	// inventory still gets a Rejected event), which blocks the publish stage.
+	// A sell with no inventory: the risk stage refuses it, and its Rejected
+	// event blocks the publish stage in the publisher.
 	c := matcher.Command{Kind: matcher.KindNew, Account: 1, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit, Qty: 1, Price: 100}
 	if err := n.Submit(&c); err != nil {
 		t.Fatal(err)
