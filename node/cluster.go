@@ -43,6 +43,7 @@ type shardNode struct {
 	force  chan chan forceResult              // ForcePromote → runShard
 
 	pause        atomic.Bool // a handoff under way: the publish stage holds its batches
+	handoffMu    sync.Mutex  // one handoff at a time: only it sets and clears pause
 	aloneMu      sync.Mutex  // orders the alone marker's writes to etcd
 	alone        atomic.Bool // this term's alone marker is set in etcd
 	aloneFailing bool        // under aloneMu: the last set failed (logged once)
@@ -221,6 +222,13 @@ func (n *Node) Handoff(to string) (int64, error) {
 		return 0, fmt.Errorf("this node does not lead its shard: ask the leader's admin endpoint ('ringex status --etcd ... --shard ...' names it)")
 	}
 	sh := n.shard
+	if !sh.handoffMu.TryLock() {
+		// A second handoff would clear pause when it ends while the first
+		// still waits for its target: acknowledgements would resume past
+		// the seq the first hands off at.
+		return 0, fmt.Errorf("handoff to %s: another handoff is under way on this node", to)
+	}
+	defer sh.handoffMu.Unlock()
 	sh.pause.Store(true)
 	target := n.journal.LastSeq() // the publish stage holds from here: nothing after it is acknowledged
 	ctx, cancel := context.WithTimeout(context.Background(), handoffWait)

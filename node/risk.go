@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/gateway"
@@ -295,7 +296,32 @@ func (n *Node) submitOperator(cmd *matcher.Command) (int64, matcher.Reason, erro
 		n.risk.mu.Unlock()
 		return 0, 0, err
 	}
-	return seq, <-ch, nil
+	return n.awaitOperatorSettled(seq, ch)
+}
+
+// awaitOperatorSettled waits for the publish stage to settle the operator's record
+// at seq, or for the pipeline to fail first: the record is journaled (a
+// replay, or the next primary, may still apply it), but this node will
+// never settle it, so the answer is unknown, and said so instead of
+// waiting for ever.
+func (n *Node) awaitOperatorSettled(seq int64, ch <-chan matcher.Reason) (int64, matcher.Reason, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case r := <-ch:
+			return seq, r, nil
+		case <-tick.C:
+			if err := n.ring.Err(); err != nil {
+				select {
+				case r := <-ch: // settled just before the failure
+					return seq, r, nil
+				default:
+				}
+				return seq, 0, fmt.Errorf("journaled at sequence %d, not settled: the pipeline stopped (%v); its outcome is unknown here (a replay or the next primary applies it)", seq, err)
+			}
+		}
+	}
 }
 
 // Block is the kill switch: it blocks compID's account (the risk stage

@@ -19,7 +19,7 @@ import (
 // acknowledges records after the seq the first waits for, and then hands
 // the shard to a member that lacks them (Node.Handoff: pause is one flag
 // that either handoff clears).
-func TestReview4ConcurrentHandoffsKeepAcknowledgementsHeld(t *testing.T) {
+func TestConcurrentHandoffsKeepAcknowledgementsHeld(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
 	a.next(t)

@@ -29,7 +29,7 @@ func (g *gatePublisher) Publish(ev *matcher.Event) {
 // when the pipeline fails (a lost lease, a journal error, a standby that
 // never acknowledged) is never published: Funds must return an error then,
 // not wait for ever on the publish stage's answer (submitOperator).
-func TestReview4FundsReturnsWhenThePipelineFails(t *testing.T) {
+func TestFundsReturnsWhenThePipelineFails(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Snapshot = config.Snapshot{}
