@@ -54,6 +54,26 @@ func waitReadyz(t *testing.T, srv *httpd.Server, code int, want string) {
 	t.Fatalf("/readyz: HTTP %d %q; want %d with %q", got, body, code, want)
 }
 
+// shardPair starts members a and b of shard s1 and waits until one leads
+// and is ready, and the other has caught up with it.
+func shardPair(t *testing.T, etcd *etcdtest.Server) (srvs map[string]*httpd.Server, prim, stby string) {
+	t.Helper()
+	srvs = map[string]*httpd.Server{"a": shardMember(t, etcd, "a"), "b": shardMember(t, etcd, "b")}
+	for i := 0; i < 600 && prim == ""; i++ {
+		for _, name := range []string{"a", "b"} {
+			if code, _ := get(t, srvs[name], "/readyz"); code == http.StatusOK && shardOf(t, srvs[name]).Leading {
+				prim, stby = name, map[string]string{"a": "b", "b": "a"}[name]
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if prim == "" {
+		t.Fatal("no member became a ready leader in 60 s")
+	}
+	waitReadyz(t, srvs[stby], http.StatusOK, "standby, caught up")
+	return srvs, prim, stby
+}
+
 func shardOf(t *testing.T, srv *httpd.Server) *node.ShardStatus {
 	t.Helper()
 	_, body := get(t, srv, "/status.json")
@@ -76,24 +96,7 @@ func shardOf(t *testing.T, srv *httpd.Server) *node.ShardStatus {
 // acknowledge, with no lease left; when etcd is back it is ready again.
 func TestShardStatusMetricsAndReadyz(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	srvs := map[string]*httpd.Server{"a": shardMember(t, etcd, "a"), "b": shardMember(t, etcd, "b")}
-	var prim, stby string
-	for range 600 {
-		if code, _ := get(t, srvs["a"], "/readyz"); code == http.StatusOK && shardOf(t, srvs["a"]).Leading {
-			prim, stby = "a", "b"
-			break
-		}
-		if code, _ := get(t, srvs["b"], "/readyz"); code == http.StatusOK && shardOf(t, srvs["b"]).Leading {
-			prim, stby = "b", "a"
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if prim == "" {
-		t.Fatal("no member became a ready leader in 60 s")
-	}
-	waitReadyz(t, srvs[stby], http.StatusOK, "standby, caught up")
-
+	srvs, prim, stby := shardPair(t, etcd)
 	p := scrape(t, srvs[prim])
 	info := fmt.Sprintf(`ringex_shard_info{leader=%q,member=%q,shard="s1"}`, prim, prim)
 	token := p["ringex_shard_fencing_token"]
