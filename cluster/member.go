@@ -302,6 +302,13 @@ func (m *Member) Name() string { return m.cfg.Name }
 // Lease returns the member's lease id.
 func (m *Member) Lease() clientv3.LeaseID { return m.lease }
 
+// LeaseDeadline returns the instant by which the member's lease may have
+// expired, less the guard's margin, unless a keep-alive extends it: a
+// leader's guard runs out then too. One atomic load, no etcd round trip.
+func (m *Member) LeaseDeadline() time.Time {
+	return clockBase.Add(time.Duration(m.leaseDeadline.Load()))
+}
+
 // Close resigns any leadership, stops the keep-alives, revokes the lease
 // (so its keys go at once rather than after the TTL) and closes the client.
 func (m *Member) Close(ctx context.Context) error {

@@ -234,6 +234,9 @@ type Status struct {
 	// current connection; false for a primary.
 	CaughtUp bool
 	Epoch    uint64 // 0 without replication
+	// Shard: a node of a shard led through etcd (its name, member, leader,
+	// fencing token and lease); nil otherwise.
+	Shard    *ShardStatus
 	Stopped  string // why the pipeline stopped; "" while it runs
 	Counting bool   // the hot-path counters below are kept (http.listen set)
 
@@ -305,6 +308,7 @@ func (n *Node) Status() Status {
 	if n.opts.Publisher != nil {
 		st.ServingFIX = false
 	}
+	st.Shard = n.shardStatus()
 	st.Journal = n.journalStatus()
 	if g := n.servingGateway(); g != nil {
 		st.Sessions = g.Sessions()

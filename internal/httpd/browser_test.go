@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
+	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
 )
 
@@ -149,4 +150,42 @@ func waitText(t *testing.T, text func(string) string, sel string, ok func(string
 	}
 	t.Fatalf("%s shows %q", sel, s)
 	return ""
+}
+
+// TestShardStatusPageInBrowser opens the status page of the leader of a
+// shard led by a real etcd: it names the shard and this member, the
+// leader, the fencing token and the lease left, and says the leader may
+// acknowledge; when etcd stops, it says the leader may not, and why. The
+// console shows no error or warning.
+func TestShardStatusPageInBrowser(t *testing.T) {
+	ctx, problems := browser(t)
+	etcd := etcdtest.Start(t)
+	srvs, prim, _ := shardPair(t, etcd)
+	url := "http://" + srvs[prim].Addr().String() + "/"
+	text := func(sel string) string {
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible("#shard")); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	token := shardOf(t, srvs[prim]).Token
+	table := waitText(t, text, "#shard", func(s string) bool { return strings.Contains(s, "may acknowledge\tyes") })
+	for _, want := range []string{"shard\ts1", "this member\t" + prim, "leader\t" + prim, fmt.Sprintf("fencing token\t%d", token), "lease left\t"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("shard table %q lacks %q", table, want)
+		}
+	}
+	if got := text("#shardName"); got != "shard s1 · "+prim {
+		t.Errorf("header shows %q, want shard s1 · %s", got, prim)
+	}
+	etcd.Stop()
+	held := waitText(t, text, "#shard", func(s string) bool { return strings.Contains(s, "may acknowledge\tNO: the lease guard ran out") })
+	t.Logf("with etcd stopped: %q", held)
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page's console is not clean:\n%s", strings.Join(p, "\n"))
+	}
 }

@@ -113,11 +113,15 @@ func (s *Server) Close() error {
 // Ready says whether st is a node that should get traffic, and why not:
 // a primary (or a node without replication) serving FIX, or a standby
 // that has reached its primary's last seq; never one whose pipeline
-// stopped.
+// stopped, nor the primary of a shard led through etcd that may not
+// acknowledge now (its lease guard ran out, or a handoff holds it).
 func Ready(st *node.Status) (ok bool, why string) {
+	sh := st.Shard
 	switch {
 	case st.Stopped != "":
 		return false, "the pipeline stopped: " + st.Stopped
+	case sh != nil && st.Role == "primary" && !sh.MayAcknowledge:
+		return false, fmt.Sprintf("primary of shard %s under term %d, not acknowledging: %s", sh.Shard, sh.Token, sh.Why)
 	case st.Role == "standby" && st.CaughtUp:
 		return true, "standby, caught up with its primary"
 	case st.Role == "standby":

@@ -221,6 +221,11 @@ func TestReady(t *testing.T) {
 		{"standby_behind", node.Status{Role: "standby"}, false, "not caught up"},
 		{"primary_stopped", node.Status{Role: "primary", ServingFIX: true, Stopped: "journal commit: disk full"}, false, "disk full"},
 		{"primary_not_serving", node.Status{Role: "primary"}, false, "not serving FIX"},
+		{"shard_leader_may_acknowledge", node.Status{Role: "primary", ServingFIX: true,
+			Shard: &node.ShardStatus{Shard: "s1", Token: 7, Leading: true, MayAcknowledge: true}}, true, "serving FIX"},
+		{"shard_leader_guard_out", node.Status{Role: "primary", ServingFIX: true,
+			Shard: &node.ShardStatus{Shard: "s1", Token: 7, Leading: true, Why: "the lease guard ran out"}}, false, "shard s1 under term 7, not acknowledging: the lease guard ran out"},
+		{"shard_standby_caught_up", node.Status{Role: "standby", CaughtUp: true, Shard: &node.ShardStatus{Shard: "s1"}}, true, "caught up"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ok, why := httpd.Ready(&c.st)

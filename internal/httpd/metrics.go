@@ -44,6 +44,13 @@ var (
 	dConns      = desc("ringex_replication_connections_total", "Primary: standby handshakes completed.")
 	dPromotions = desc("ringex_replication_promotions_total", "Times this process's standby was promoted to primary (a failover to it).")
 	dSplit      = desc("ringex_replication_split_brain", "1 when this primary found another primary at its peer and neither can step down.")
+	dShard      = desc("ringex_shard_info", "1, labelled with the shard led through etcd, this node's member name and the leader etcd named (\"\" while none is known).", "shard", "member", "leader")
+	dLeading    = desc("ringex_shard_leading", "Shard led through etcd: 1 while this node serves as the primary of a term.")
+	dToken      = desc("ringex_shard_fencing_token", "Shard led through etcd: the fencing token (epoch) of the term this node leads, or the newest it has seen.")
+	dLeaseLeft  = desc("ringex_shard_lease_remaining_seconds", "Shard led through etcd: time until the guard runs out unless a keep-alive extends it (a leader: its term's guard; a standby: its member lease less the same margin); 0 once out.")
+	dMayAck     = desc("ringex_shard_may_acknowledge", "Shard led through etcd: 1 while this node leads, its guard is valid and no handoff holds acknowledgements.")
+	dHandoff    = desc("ringex_shard_handoff_in_progress", "Shard led through etcd: 1 while a handoff (ringex promote NODE) holds this primary's acknowledgements.")
+	dAlone      = desc("ringex_shard_alone_marked", "Shard led through etcd: 1 while this primary's alone marker stands in etcd (it acknowledges what no standby holds).")
 	dSnapshots  = desc("ringex_snapshot_duration_seconds", "Snapshot files written, and the time spent writing them.")
 )
 
@@ -98,6 +105,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	collectCounts(ch, &st)
 	collectSessions(ch, &st)
 	collectReplication(ch, &st, replAck)
+	collectShard(ch, st.Shard)
 	ch <- prometheus.MustNewConstSummary(dSnapshots, st.Snapshots, st.SnapshotSeconds, nil)
 }
 
@@ -159,6 +167,21 @@ func collectReplication(ch chan<- prometheus.Metric, st *node.Status, ack *lathi
 	ch <- gauge(dSplit, b2f(r.SplitBrain))
 	ch <- counter(dConns, float64(r.Standby.Connections))
 	ch <- histogram(dReplAck, ack, secondBounds, 1e9)
+}
+
+// collectShard: the shard led through etcd, as the node sees it without
+// asking etcd; nothing on a node without one.
+func collectShard(ch chan<- prometheus.Metric, sh *node.ShardStatus) {
+	if sh == nil {
+		return
+	}
+	ch <- gauge(dShard, 1, sh.Shard, sh.Member, sh.Leader)
+	ch <- gauge(dLeading, b2f(sh.Leading))
+	ch <- gauge(dToken, float64(sh.Token))
+	ch <- gauge(dLeaseLeft, sh.LeaseRemainingSeconds)
+	ch <- gauge(dMayAck, b2f(sh.MayAcknowledge))
+	ch <- gauge(dHandoff, b2f(sh.Handoff))
+	ch <- gauge(dAlone, b2f(sh.Alone))
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

@@ -73,8 +73,25 @@ function render(v) {
       ["degraded", r.Degraded ? "yes (going on alone)" : "no"], ["split brain", r.SplitBrain ? "YES" : "no"],
       ["promotions", num(n.Promotions)]]);
   }
+  renderShard(n.Shard);
   fill($("stages"), (n.Stages || []).map((s) => [s.Name, num(s.Events),
     s.Name === "writers" ? "" : num(s.Lag), s.Name === "writers" ? "" : num(s.MeanBatch, 1), s.Name === "writers" ? "" : num(s.Parks)]));
+}
+
+// renderShard: the shard led through etcd as the node sees it (no etcd
+// round trip); 'ringex status --etcd' gives etcd's view and the members.
+function renderShard(sh) {
+  $("shardSection").hidden = !sh;
+  $("shardName").textContent = sh ? "shard " + sh.Shard + " · " + sh.Member : "";
+  if (!sh) {
+    return;
+  }
+  fill($("shard"), [["shard", sh.Shard], ["this member", sh.Member],
+    ["leader", sh.Leader || "none known"], ["fencing token", num(sh.Token)],
+    ["leading", sh.Leading ? "yes" : "no"],
+    ["lease left", num(sh.LeaseRemainingSeconds, 3) + " s"],
+    ["may acknowledge", sh.Leading ? {text: sh.MayAcknowledge ? "yes" : "NO: " + sh.Why, cls: sh.MayAcknowledge ? "on" : "off"} : "no (standby)"],
+    ["handoff under way", sh.Handoff ? "yes" : "no"], ["alone marker", sh.Alone ? "set" : "not set"]]);
 }
 
 async function poll() {

@@ -1,0 +1,74 @@
+package node
+
+import (
+	"time"
+
+	"github.com/ringex/ringex/cluster"
+)
+
+// ShardStatus is a node of a shard led through etcd as it sees itself,
+// read from what it holds already (its term's guard, its member's lease,
+// the leader etcd named, its fence): no etcd round trip, so a scrape costs
+// etcd nothing. The other members' durable seqs are etcd's to say:
+// 'ringex status --etcd ... --shard ...'.
+type ShardStatus struct {
+	Shard  string
+	Member string // this node's name in the shard
+	// Leader is the member etcd named leader: this node while it leads; ""
+	// while a standby knows none.
+	Leader string
+	// Token is the fencing token: that of the term this node leads, or the
+	// newest it has seen (its leader's, on a standby). The epoch of
+	// replication is the same number.
+	Token   uint64
+	Leading bool // this node serves as the primary of a term
+	// MayAcknowledge: leading, the term's guard is valid now and no
+	// handoff holds the acknowledgements; Why says why not.
+	MayAcknowledge bool
+	Why            string `json:",omitempty"`
+	// LeaseRemainingSeconds is the time until the guard runs out (a
+	// leader: its term's guard; a standby: its member's lease, less the
+	// same margin) unless a keep-alive extends it; 0 once out or ended.
+	LeaseRemainingSeconds float64
+	Handoff               bool // a handoff ('ringex promote NODE') holds the acknowledgements
+	Alone                 bool // this primary's alone marker stands in etcd
+}
+
+// shardStatus is Status's Shard: nil on a node not led through etcd.
+// Atomic loads only.
+func (n *Node) shardStatus() *ShardStatus {
+	sh := n.shard
+	if sh == nil {
+		return nil
+	}
+	now := time.Now()
+	st := &ShardStatus{Shard: n.cfg.Cluster.Shard, Member: sh.member.Name(), Leader: sh.leader.Name,
+		Token: uint64(sh.fence.Newest()), Handoff: sh.pause.Load(), Alone: sh.alone.Load()}
+	deadline := sh.member.LeaseDeadline()
+	l := sh.lead.Load()
+	st.Leading = l != nil && !n.following.Load()
+	if st.Leading {
+		st.Leader, st.Token = st.Member, uint64(l.Token())
+		deadline = l.Guard().Deadline() // zero once the term ended
+		st.MayAcknowledge, st.Why = mayAcknowledge(l, st.Handoff, now)
+	}
+	if !deadline.IsZero() {
+		st.LeaseRemainingSeconds = max(deadline.Sub(now).Seconds(), 0)
+	}
+	return st
+}
+
+// mayAcknowledge says whether the leader of term l may acknowledge at now,
+// as the publish stage decides it (holdForLease), and why not.
+func mayAcknowledge(l *cluster.Leadership, handoff bool, now time.Time) (bool, string) {
+	g := l.Guard()
+	switch {
+	case g.Ended():
+		return false, "the term ended (its leader key is gone, or the lease was lost)"
+	case !g.Valid(now):
+		return false, "the lease guard ran out: etcd has not answered a keep-alive in time; acknowledgements are held"
+	case handoff:
+		return false, "a handoff is under way (ringex promote): acknowledgements are held"
+	}
+	return true, ""
+}
