@@ -26,7 +26,7 @@ Usage:
                           configuration, FIX on 127.0.0.1:9878, journal in ./data)
   ringex config           print the embedded default configuration (JSON), a
                           starting point for --config
-  ringex replay verb ...  audit a journal: verify, trail, book, diff
+  ringex replay verb ...  audit a journal: verify, trail, book, account, diff
   ringex bench mode ...   latency benchmarks with HDR histograms: pipeline, fix,
                           journal, sweep, suite, mix, chart
   ringex md verb ...      the binary market-data feed: serve (from a journal),
