@@ -343,7 +343,16 @@ func (a *Acceptor) connDone(nc net.Conn) {
 // them, closes every connection and the listener, waits for the readers,
 // writes what is queued to the stores and fsyncs them. Send returns
 // ErrStopped afterwards.
-func (a *Acceptor) Stop() {
+func (a *Acceptor) Stop() { a.StopWith("") }
+
+// StopWith is Stop with Text(58) in each Logout, saying why the sessions
+// end (for example that this node no longer leads its shard, so brokers
+// go to the other address at once).
+func (a *Acceptor) StopWith(text string) {
+	var why Fields
+	if text != "" {
+		why.AddString(tagText, text)
+	}
 	a.mu.Lock()
 	if a.stopped {
 		a.mu.Unlock()
@@ -362,7 +371,7 @@ func (a *Acceptor) Stop() {
 	for _, s := range a.sessions {
 		s.mu.Lock()
 		if s.loggedOn && s.conn != nil {
-			s.queueLogoutLocked(nil)
+			s.queueLogoutLocked(why.b)
 		}
 		s.mu.Unlock()
 	}
