@@ -16,7 +16,13 @@ package node
 //     holds the batch, re-checking, and acknowledges nothing after it
 //     until etcd has answered again; a term that has ended fails the
 //     pipeline, so that batch and everything after it is never
-//     acknowledged by this node (holdForLease).
+//     acknowledged by this node (holdForLease). The FIX session writers
+//     check the guard again right before each socket write (mayDeliver),
+//     so a batch that passed the check before a long pause waits there.
+//   - A primary whose guard has been out for the margin and a TTL more
+//     takes its term as over (its lease has expired, or etcd has been
+//     gone that long): it logs its brokers out saying why and restarts as
+//     a lost term does (shardRun.leaseExpired).
 //   - A primary that acknowledges records no standby holds (a sync primary
 //     gone on alone, or any async primary) first sets the shard's alone
 //     marker, so that no standby lacking them takes the shard; when the
