@@ -66,3 +66,31 @@ func TestLogoutGoesOutWhileReportsAreHeld(t *testing.T) {
 		t.Fatalf("resent report: %s", printable(m.Bytes()))
 	}
 }
+
+// TestReportQueuedUnderAValidGuardHeldAfterAFreeze: the gap MayDeliver
+// closes. A report is queued while the guard is valid (the publish stage
+// checked it), the writer is frozen before its socket write (here: held
+// off its flush lock) and the guard runs out meanwhile; when the writer
+// runs, the report stays queued, and it goes out once the guard is valid
+// again.
+func TestReportQueuedUnderAValidGuardHeldAfterAFreeze(t *testing.T) {
+	allow, _, c, s, _ := heldSession(t)
+	var body Fields
+	body.AddString(37, "O1")
+	s.flushMu.Lock() // the writer freezes between the check and the write
+	if err := s.Send("8", &body); err != nil {
+		t.Fatal(err)
+	}
+	allow.Store(false) // the lease guard runs out during the freeze
+	s.flushMu.Unlock()
+	if m, err := c.read(300 * time.Millisecond); err == nil {
+		t.Fatalf("a report reached the broker after the guard ran out: %s", printable(m.Bytes()))
+	}
+	if s.Queued() == 0 {
+		t.Fatal("the report is not held in the session's queue")
+	}
+	allow.Store(true)
+	if m := c.next(); string(m.MsgType()) != "8" || fieldOf(m, 37) != "O1" {
+		t.Fatalf("after the guard is valid again: %s, want the report", printable(m.Bytes()))
+	}
+}
