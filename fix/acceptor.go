@@ -97,6 +97,16 @@ type Config struct {
 	// stale once missed. The store keeps a Heartbeat in place of each,
 	// which holds its MsgSeqNum without its bytes.
 	NotResent []string
+	// MayDeliver, when set, is asked by each session's writer right before
+	// it writes queued messages to a socket (after they are in the store);
+	// false holds them in the session's queue, in order, admin messages
+	// included, and the writer asks again every millisecond. Only our
+	// Logout goes out while it says false: what was queued before it is
+	// then kept back (stored, for resend) and the connection closes. Nil
+	// costs nothing. A leader under an etcd lease sets it to its guard, so
+	// that no report reaches a broker after the lease may have run out.
+	// It runs on the writer: one atomic load, no blocking.
+	MayDeliver func() bool
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
@@ -333,7 +343,16 @@ func (a *Acceptor) connDone(nc net.Conn) {
 // them, closes every connection and the listener, waits for the readers,
 // writes what is queued to the stores and fsyncs them. Send returns
 // ErrStopped afterwards.
-func (a *Acceptor) Stop() {
+func (a *Acceptor) Stop() { a.StopWith("") }
+
+// StopWith is Stop with Text(58) in each Logout, saying why the sessions
+// end (for example that this node no longer leads its shard, so brokers
+// go to the other address at once).
+func (a *Acceptor) StopWith(text string) {
+	var why Fields
+	if text != "" {
+		why.AddString(tagText, text)
+	}
 	a.mu.Lock()
 	if a.stopped {
 		a.mu.Unlock()
@@ -352,7 +371,7 @@ func (a *Acceptor) Stop() {
 	for _, s := range a.sessions {
 		s.mu.Lock()
 		if s.loggedOn && s.conn != nil {
-			s.queueLogoutLocked(nil)
+			s.queueLogoutLocked(why.b)
 		}
 		s.mu.Unlock()
 	}
@@ -363,7 +382,7 @@ func (a *Acceptor) Stop() {
 	go func() {
 		var each sync.WaitGroup
 		for _, s := range a.sessions {
-			each.Go(s.flush)
+			each.Go(func() { s.flush() })
 		}
 		each.Wait()
 		close(flushed)

@@ -359,16 +359,23 @@ func leadingTag(b []byte) (tag, n int) {
 	return tag, min(i+1, len(b))
 }
 
-// writeLoop is the session's writer: it sleeps until woken, then flushes.
+// writeLoop is the session's writer: it sleeps until woken, then flushes;
+// while Config.MayDeliver holds the queue it flushes again every
+// millisecond.
 func (s *Session) writeLoop() {
 	defer close(s.writerDone)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-s.wake:
-			s.flush()
+		case <-retry:
 		case <-s.done:
 			s.flush()
 			return
+		}
+		retry = nil
+		if s.flush() {
+			retry = time.After(time.Millisecond) // cold: only while held
 		}
 	}
 }
@@ -378,12 +385,14 @@ func (s *Session) writeLoop() {
 const writeTimeout = 30 * time.Second
 
 // flush writes everything queued: the store first, then the socket, so
-// that whatever the counterparty can have seen is in the store.
-func (s *Session) flush() {
+// that whatever the counterparty can have seen is in the store. It reports
+// whether Config.MayDeliver held the socket queue back (hold).
+func (s *Session) flush() (held bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
+	loggedOut := s.loggedOut
 	s.pending, s.storeBuf, s.pendMark, s.pendRuns = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0]
 	// The spares are in use now: until this flush hands back the buffers
 	// it writes, none is spare (else a burst past keepMax, not handed
@@ -409,6 +418,14 @@ func (s *Session) flush() {
 		}
 	}
 	s.writeStoredMark(storeMark)
+	if len(out) > 0 && conn != nil && s.a.cfg.MayDeliver != nil && !s.a.cfg.MayDeliver() {
+		if !loggedOut {
+			s.hold(out, mark, runs, closeConn)
+			return true
+		}
+		s.delivery.lost(mark, runs) // stored: resent or carried over on a later logon
+		out = adminOnly(out)
+	}
 	if len(out) > 0 && conn != nil {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := conn.Write(out); err != nil {
@@ -437,6 +454,42 @@ func (s *Session) flush() {
 	}
 	s.spareRuns = runs[:0]
 	s.mu.Unlock()
+	return false
+}
+
+// hold puts out (MsgSeqNums runs, last mark mark), which flush took
+// from the socket queue and Config.MayDeliver did not let through, back at
+// the queue's head, before what Send queued meanwhile. Cold path: it
+// allocates.
+func (s *Session) hold(out []byte, mark int64, runs []seqRun, closeConn net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = append(out, s.pending...)
+	s.pendRuns = append(runs, s.pendRuns...)
+	if s.pendMark == 0 {
+		s.pendMark = mark
+	}
+	if s.closeAfter == nil {
+		s.closeAfter = closeConn
+	}
+}
+
+// adminOnly keeps, in place, the session messages of out (whole encoded
+// messages): our Logout, and heartbeats before it.
+func adminOnly(out []byte) []byte {
+	var m Message
+	kept := out[:0]
+	for rest := out; len(rest) > 0; {
+		_, n, _ := frame(rest, len(rest))
+		if n == 0 || m.parse(rest[:n]) != nil {
+			break
+		}
+		if isAdminMsgType(m.MsgType()) {
+			kept = append(kept, rest[:n]...)
+		}
+		rest = rest[n:]
+	}
+	return kept
 }
 
 // persistAckedEverySecond writes the acknowledged watermark (delivery.go)
@@ -650,7 +703,8 @@ func (s *Session) writeStoreLocked() {
 // so the connection stays attached. False when the write failed, the
 // connection is closing, or our Logout was queued meanwhile (the rest of
 // the resend would follow it); false, and the connection closed, without
-// writing when the store has failed.
+// writing when the store has failed; false without writing while
+// Config.MayDeliver says no.
 func (s *Session) writePieceLocked() bool {
 	out, mark, runs, conn, loggedOut := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut
 	if s.storeFailed.Load() {
@@ -658,6 +712,10 @@ func (s *Session) writePieceLocked() bool {
 		s.delivery.settle()
 		conn.Close()
 		s.dropPendingLocked()
+		return false
+	}
+	if s.a.cfg.MayDeliver != nil && !s.a.cfg.MayDeliver() {
+		s.dropPendingLocked() // stored: the broker asks again
 		return false
 	}
 	s.pending, s.pendMark, s.pendRuns = nil, 0, nil

@@ -76,6 +76,9 @@ type Options struct {
 	// (fix.Config.OnStoreError): that session sends nothing more, so the
 	// exchange must stop acknowledging.
 	OnStoreError func(err error)
+	// MayDeliver, when set, is fix.Config.MayDeliver: a leader's lease
+	// guard, asked right before reports reach a socket.
+	MayDeliver func() bool
 	// MarketData, when set, answers MarketDataRequest (package
 	// marketdata); without it a request gets a BusinessMessageReject.
 	MarketData MarketData
@@ -168,6 +171,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		KeyFile:      opts.KeyFile,
 		Logger:       slog.New(logfHandler{g.logf, ""}),
 		OnStoreError: opts.OnStoreError,
+		MayDeliver:   opts.MayDeliver,
 	}
 	for _, s := range opts.Sessions {
 		cfg.Sessions = append(cfg.Sessions, fix.SessionConfig{
@@ -232,6 +236,9 @@ func (g *Gateway) Addr() net.Addr { return g.acceptor.Addr() }
 
 // Stop logs every session out and closes the port.
 func (g *Gateway) Stop() { g.acceptor.Stop() }
+
+// StopWith is Stop with text in every session's Logout (fix.Acceptor.StopWith).
+func (g *Gateway) StopWith(text string) { g.acceptor.StopWith(text) }
 
 // OnLogon implements fix.Application: the session gets the reports
 // ResendOnLogon left for it, if any. The fix package logs the logon itself.

@@ -16,7 +16,13 @@ package node
 //     holds the batch, re-checking, and acknowledges nothing after it
 //     until etcd has answered again; a term that has ended fails the
 //     pipeline, so that batch and everything after it is never
-//     acknowledged by this node (holdForLease).
+//     acknowledged by this node (holdForLease). The FIX session writers
+//     check the guard again right before each socket write (mayDeliver),
+//     so a batch that passed the check before a long pause waits there.
+//   - A primary whose guard has been out for the margin and a TTL more
+//     takes its term as over (its lease has expired, or etcd has been
+//     gone that long): it logs its brokers out saying why and restarts as
+//     a lost term does (shardRun.leaseExpired).
 //   - A primary that acknowledges records no standby holds (a sync primary
 //     gone on alone, or any async primary) first sets the shard's alone
 //     marker, so that no standby lacking them takes the shard; when the
@@ -73,6 +79,35 @@ func (n *Node) leading() *cluster.Leadership {
 		return nil
 	}
 	return n.shard.lead.Load()
+}
+
+// mayDeliver is the FIX sessions' fix.Config.MayDeliver on a node of a
+// shard led through etcd: while this node leads, a report reaches a
+// broker's socket only while the term's guard is valid, so one queued
+// under a valid guard and reaching the session writer after a freeze
+// longer than the margin stays queued (stored) instead. One atomic load
+// per socket write; true on a standby.
+func (n *Node) mayDeliver() bool {
+	l := n.leading()
+	return l == nil || l.Guard().Valid(time.Now())
+}
+
+// stopFIX logs every FIX session out with text and closes the FIX port,
+// once this node's term is over: brokers hear why at once. Runs on
+// runShard's goroutine, which also sets n.gateway on a promotion.
+func (n *Node) stopFIX(text string) {
+	if g := n.gateway; g != nil {
+		g.StopWith(text)
+	}
+}
+
+// leaseGoneAfter is how long after the guard's deadline this node's lease
+// has certainly expired unless etcd renewed it unheard: the margin (the
+// deadline is the earliest expiry less it, cluster.Config.Margin's default)
+// and a whole TTL more, during which no keep-alive was answered.
+func (n *Node) leaseGoneAfter() time.Duration {
+	ttl := time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
+	return ttl/5 + ttl/100 + ttl
 }
 
 // holdForLease holds the publish stage's batch lo..hi (ring seqs) while

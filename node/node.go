@@ -578,6 +578,9 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 		return nil, err
 	}
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
+	if n.shard != nil {
+		o.MayDeliver = n.mayDeliver
+	}
 	if n.md != nil {
 		o.MarketData = n.md
 	}

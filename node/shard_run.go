@@ -291,6 +291,9 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 		case <-s.ctx.Done():
 			return errRunDone
 		case <-tick.C:
+			if l := sh.lead.Load(); l != nil && s.leaseExpired(n, l) {
+				return errRestart
+			}
 			if n.aloneMarked() {
 				n.clearAlone()
 			}
@@ -300,6 +303,7 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			l := sh.lead.Load()
 			s.logf("ringex: LEADERSHIP LOST: term %d ended (%v): this node stops serving FIX and starts again as a standby of the shard's leader", l.Token(), l.Err())
 			n.fail(fmt.Errorf("leadership of term %d lost: %w", l.Token(), l.Err()))
+			n.stopFIX(fmt.Sprintf("%s no longer leads shard %s: term %d ended; log on to its new leader", s.cfg.Cluster.Name, s.cfg.Cluster.Shard, l.Token()))
 			return errRestart
 		case info, ok := <-s.obs:
 			if !ok {
@@ -330,6 +334,27 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			}
 		}
 	}
+}
+
+// leaseExpired reports whether the guard of term l has been out for
+// leaseGoneAfter past its deadline: no keep-alive was answered for a TTL
+// after the lease's earliest expiry, so this node takes its leadership as
+// gone. It then fails the pipeline (nothing more is acknowledged) and logs
+// every FIX session out saying why, so brokers go to the other address at
+// once instead of timing out; the caller restarts it the way of a lost
+// term (a standby once etcd answers and names the leader). Checked every
+// TTL/3, so a broker hears within leaseGoneAfter + TTL/3 of the deadline.
+func (s *shardRun) leaseExpired(n *Node, l *cluster.Leadership) bool {
+	g := l.Guard()
+	now := time.Now()
+	if g.Ended() || g.Valid(now) || now.Sub(g.Deadline()) < n.leaseGoneAfter() {
+		return false
+	}
+	s.logf("ringex: LEASE EXPIRED: term %d: etcd has answered no keep-alive since the guard ran out %v ago: this node stops serving FIX and starts again as a standby once etcd answers",
+		l.Token(), now.Sub(g.Deadline()).Round(time.Millisecond))
+	n.fail(fmt.Errorf("lease of term %d expired while etcd was unreachable", l.Token()))
+	n.stopFIX(fmt.Sprintf("%s no longer leads shard %s: its lease expired (etcd unreachable); log on to its new leader", s.cfg.Cluster.Name, s.cfg.Cluster.Shard))
+	return true
 }
 
 // promote turns the standby n into the primary of the term Lead won.

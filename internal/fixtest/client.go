@@ -23,6 +23,7 @@ type Client struct {
 	sid       quickfix.SessionID
 	inbox     chan *quickfix.Message
 	loggedOn  chan struct{}
+	logouts   chan string // Text(58) of each Logout the exchange sent
 }
 
 // Option adjusts a client's quickfixgo session settings (TLS, password).
@@ -63,7 +64,7 @@ func Dial(t testing.TB, addr, beginString, sender, target string, opts ...Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{t: t, sid: sid, inbox: make(chan *quickfix.Message, 1024), loggedOn: make(chan struct{}, 1)}
+	c := &Client{t: t, sid: sid, inbox: make(chan *quickfix.Message, 1024), loggedOn: make(chan struct{}, 1), logouts: make(chan string, 16)}
 	c.initiator, err = quickfix.NewInitiator(c, quickfix.NewMemoryStoreFactory(), settings, quickfix.NewNullLogFactory())
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +123,19 @@ func (c *Client) Next(timeout time.Duration) *quickfix.Message {
 	case <-time.After(timeout):
 		c.t.Fatalf("fixtest: %s: no message within %v", c.sid, timeout)
 		return nil
+	}
+}
+
+// Logout returns the Text of the next Logout the exchange sent, or fails
+// the test after timeout.
+func (c *Client) Logout(timeout time.Duration) string {
+	c.t.Helper()
+	select {
+	case text := <-c.logouts:
+		return text
+	case <-time.After(timeout):
+		c.t.Fatalf("fixtest: %s: no Logout within %v", c.sid, timeout)
+		return ""
 	}
 }
 
@@ -228,7 +242,14 @@ func (c *Client) OnLogon(quickfix.SessionID) {
 func (c *Client) OnLogout(quickfix.SessionID)                       {}
 func (c *Client) ToAdmin(*quickfix.Message, quickfix.SessionID)     {}
 func (c *Client) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
-func (c *Client) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+func (c *Client) FromAdmin(m *quickfix.Message, _ quickfix.SessionID) quickfix.MessageRejectError {
+	if t, _ := m.Header.GetString(tag.MsgType); t == "5" {
+		text, _ := m.Body.GetString(tag.Text)
+		select {
+		case c.logouts <- text:
+		default:
+		}
+	}
 	return nil
 }
 func (c *Client) FromApp(m *quickfix.Message, _ quickfix.SessionID) quickfix.MessageRejectError {
