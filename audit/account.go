@@ -3,7 +3,6 @@ package audit
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/ringex/ringex/risk"
@@ -84,17 +83,8 @@ func cmdAccount(args []string, stdout, stderr io.Writer) int {
 		return c.usage("--broker: %v", err)
 	}
 	o := AccountOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Account: id}
-	switch {
-	case *at == "":
-	case isDigits(*at):
-		o.AtSeq, _ = strconv.ParseInt(*at, 10, 64)
-		if o.AtSeq <= 0 {
-			return c.usage("--at %s: sequences start at 1", *at)
-		}
-	default:
-		if o.AtNs, err = c.parseTime(*at); err != nil {
-			return c.usage("--at: %v", err)
-		}
+	if o.AtSeq, o.AtNs, err = c.parseAt(*at); err != nil {
+		return c.usage("%v", err)
 	}
 	if IsTerminal(stderr) && !IsTerminal(stdout) {
 		o.Progress = stderr

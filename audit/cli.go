@@ -464,17 +464,8 @@ func cmdBook(args []string, stdout, stderr io.Writer) int {
 		return c.usage("--symbol: %v", err)
 	}
 	o := BookOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Symbol: id}
-	switch {
-	case *at == "":
-	case isDigits(*at):
-		o.AtSeq, _ = strconv.ParseInt(*at, 10, 64)
-		if o.AtSeq <= 0 {
-			return c.usage("--at %s: sequences start at 1", *at)
-		}
-	default:
-		if o.AtNs, err = c.parseTime(*at); err != nil {
-			return c.usage("--at: %v", err)
-		}
+	if o.AtSeq, o.AtNs, err = c.parseAt(*at); err != nil {
+		return c.usage("%v", err)
 	}
 	if IsTerminal(stderr) && !IsTerminal(stdout) {
 		o.Progress = stderr
@@ -697,4 +688,21 @@ func (b *Book) WriteJSON(w io.Writer, v *Venue, depth int) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(jb)
+}
+
+// parseAt reads --at: empty (the end), a seq, or a time (parseTime).
+func (c *common) parseAt(at string) (seq, ns int64, err error) {
+	switch {
+	case at == "":
+	case isDigits(at):
+		seq, _ = strconv.ParseInt(at, 10, 64)
+		if seq <= 0 {
+			return 0, 0, fmt.Errorf("--at %s: sequences start at 1", at)
+		}
+	default:
+		if ns, err = c.parseTime(at); err != nil {
+			return 0, 0, fmt.Errorf("--at: %v", err)
+		}
+	}
+	return seq, ns, nil
 }

@@ -186,23 +186,13 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	n.ring.Start()
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {
-		n.feed.close()
-		n.ring.Close()
-		n.stopMarketData()
-		close(n.cpStop)
-		<-n.cpDone
-		n.journal.Close()
+		n.abortStart()
 		return nil, err
 	}
 	n.endDayLeftOpen()
 	if !n.following.Load() {
 		if err := n.journalRiskRules(rules); err != nil {
-			n.feed.close()
-			n.ring.Close()
-			n.stopMarketData()
-			close(n.cpStop)
-			<-n.cpDone
-			n.journal.Close()
+			n.abortStart()
 			return nil, err
 		}
 	}
@@ -215,12 +205,7 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 			err = n.gateway.Start()
 		}
 		if err != nil {
-			n.feed.close()
-			n.ring.Close()
-			n.stopMarketData()
-			close(n.cpStop)
-			<-n.cpDone
-			n.journal.Close()
+			n.abortStart()
 			return nil, err
 		}
 	}
@@ -442,6 +427,17 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 
 func (n *Node) partitionOf(cmd *matcher.Command) *partition {
 	return n.partitions[matcher.PartitionOf(cmd.Symbol, len(n.partitions))]
+}
+
+// abortStart undoes a start that failed once the ring ran: the feed, the
+// ring, market data, the checkpointer and the journal, in that order.
+func (n *Node) abortStart() {
+	n.feed.close()
+	n.ring.Close()
+	n.stopMarketData()
+	close(n.cpStop)
+	<-n.cpDone
+	n.journal.Close()
 }
 
 // Submit sequences a command from the gateway into the ring. It may block
