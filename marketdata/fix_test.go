@@ -222,6 +222,12 @@ func TestSubscribeOverFIX(t *testing.T) {
 			wantX(t, md, "top", "279=2 269=1 55=AAPL 270=101.25 83=5")
 
 			md.request("book", '2', 0, 1, "012", "AAPL", "MSFT")
+			// The session's requests are served in order: once this
+			// snapshot is back, the unsubscribe has taken effect (the
+			// trader's order comes on another connection, so without it
+			// the order could pass the unsubscribe).
+			md.request("after-unsubscribe", '0', 1, -1, "0", "MSFT")
+			md.next("W")
 			trader.order("B2", "AAPL", "1", "10", "99")
 			wantX(t, md, "top", "279=0 269=0 55=AAPL 270=99.00 271=10 83=6")
 			md.request("snap", '0', 0, -1, "0", "AAPL")
