@@ -425,6 +425,11 @@ func (s *Session) flush() (held bool) {
 		}
 		s.delivery.lost(mark, runs) // stored: resent or carried over on a later logon
 		out = adminOnly(out)
+		// What is written now carries none of the dropped reports: its
+		// acknowledgement must not count them delivered. (The admin
+		// messages left go untracked, which only holds the acknowledged
+		// watermark back: more PossResend copies later, never a loss.)
+		mark, runs = 0, runs[:0]
 	}
 	if len(out) > 0 && conn != nil {
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
