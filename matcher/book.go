@@ -419,6 +419,12 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		r := &e.orders[ri]
 		if r.account == t.account && e.stpOf(t.account) != STPNone {
 			stp := e.stpOf(t.account)
+			if stp == STPDecrement {
+				if !e.decrement(b, ti, ri) {
+					return false
+				}
+				continue
+			}
 			if stp != STPCancelIncoming {
 				e.unlinkLevel(b, ri)
 				r.leaves = 0
@@ -447,6 +453,36 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 			e.finish(ri, ReasonNone)
 		}
 	}
+	return true
+}
+
+// decrement applies STPDecrement to taker ti and resting order ri of the
+// same account: the smaller leaves quantity is cancelled (EvCancelled,
+// ReasonSelfTrade) and the larger order's quantity and leaves go down by it
+// (EvReplaced, ReasonSelfTrade, same ClOrdID and price, so a resting order
+// keeps its place); equal quantities cancel both, the resting order first.
+// No trade happens. It returns false when the taker's leaves are used up
+// (the caller then cancels it). Hot path.
+func (e *Engine) decrement(b *book, ti, ri int32) bool {
+	t, r := &e.orders[ti], &e.orders[ri]
+	q := min(t.leaves, r.leaves)
+	if r.leaves == q {
+		e.unlinkLevel(b, ri)
+		r.leaves = 0
+		e.emit(EvCancelled, ReasonSelfTrade, r)
+		e.finish(ri, ReasonSelfTrade)
+	} else {
+		r.qty -= q
+		r.leaves -= q
+		e.levels[r.level].qty -= q
+		e.emit(EvReplaced, ReasonSelfTrade, r)
+	}
+	if t.leaves == q {
+		return false
+	}
+	t.qty -= q
+	t.leaves -= q
+	e.emit(EvReplaced, ReasonSelfTrade, t)
 	return true
 }
 

@@ -545,6 +545,32 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 			limit(brokerA, "S1", Sell, 5, 100),
 			limit(brokerA, "B1", Buy, 5, 100),
 		}, []string{"accepted o2 B1 5@100", "cancelled o1 S1 self_trade cum=0", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_resting_larger", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 8, 100),
+			limit(brokerA, "B1", Buy, 3, 100),
+		}, []string{"accepted o2 B1 3@100", "replaced o1 S1<- 5@100 leaves=5", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_keeps_time_priority", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 8, 100),
+			limit(brokerB, "S2", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 3, 100),
+			limit(brokerB, "B2", Buy, 6, 100),
+		}, []string{"accepted o4 B2 6@100", "fill o4 B2 5@100 cum=5 leaves=1", "fill o1 S1 5@100 cum=5 leaves=0",
+			"replaced o2 S2<- 4@100 leaves=4", "cancelled o4 B2 self_trade cum=5"}},
+		{"stp_decrement_incoming_larger_goes_on", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			limit(brokerB, "S2", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 7, 100),
+		}, []string{"accepted o3 B1 7@100", "cancelled o1 S1 self_trade cum=0", "replaced o3 B1<- 4@100 leaves=4",
+			"fill o3 B1 4@100 cum=4 leaves=0", "fill o2 S2 4@100 cum=4 leaves=1"}},
+		{"stp_decrement_equal_cancels_both", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o2 B1 5@100", "cancelled o1 S1 self_trade cum=0", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_fok_unfilled", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 1, 100),
+			limit(brokerB, "S2", Sell, 9, 100),
+			withTIF(limit(brokerA, "F1", Buy, 5, 100), FOK),
+		}, []string{"accepted o3 F1 5@100", "expired o3 F1 fok_unfilled cum=0"}},
 		{"stp_fok_counts_only_other_brokers", stpConfig(STPCancelResting), []Command{
 			limit(brokerA, "S1", Sell, 5, 100),
 			limit(brokerB, "S2", Sell, 2, 100),

@@ -233,7 +233,8 @@ func (m *refModel) newOrder(c *Command) {
 		// here too, or leaves no trace.
 		trial := m.clone()
 		to := trial.live[len(trial.live)-1]
-		if !trial.match(to) || to.leaves > 0 {
+		// A decrement (STPDecrement) takes quantity off it: not a complete fill.
+		if !trial.match(to) || to.leaves > 0 || to.qty != o.qty {
 			o.leaves = 0
 			m.emit(EvExpired, ReasonFOKUnfilled, o)
 			m.finish(o, ReasonFOKUnfilled)
@@ -314,6 +315,23 @@ func (m *refModel) match(o *refOrder) bool {
 		stp := m.stp
 		if s, ok := m.stpBy[o.acct]; ok {
 			stp = s
+		}
+		if stp == STPDecrement && r.acct == o.acct {
+			q := min(o.leaves, r.leaves)
+			if r.leaves == q {
+				r.leaves = 0
+				m.emit(EvCancelled, ReasonSelfTrade, r)
+				m.finish(r, ReasonSelfTrade)
+			} else {
+				r.qty, r.leaves = r.qty-q, r.leaves-q
+				m.emit(EvReplaced, ReasonSelfTrade, r)
+			}
+			if o.leaves == q {
+				return false
+			}
+			o.qty, o.leaves = o.qty-q, o.leaves-q
+			m.emit(EvReplaced, ReasonSelfTrade, o)
+			continue
 		}
 		if stp != STPNone && r.acct == o.acct {
 			if stp == STPCancelResting || stp == STPCancelBoth {

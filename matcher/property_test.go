@@ -80,8 +80,8 @@ func randomConfig(rng *rand.Rand) Config {
 			{ID: 3, BandTicks: 3, RefPrice: 100},
 			{ID: 7, BandTicks: 4},
 		},
-		STP:           STPMode(rng.IntN(4)),
-		AccountSTP:    []AccountSTP{{Account: 2, Mode: STPMode(rng.IntN(4))}, {Account: 3, Mode: STPMode(rng.IntN(4))}}[:rng.IntN(3)],
+		STP:           STPMode(rng.IntN(5)),
+		AccountSTP:    []AccountSTP{{Account: 2, Mode: STPMode(rng.IntN(5))}, {Account: 3, Mode: STPMode(rng.IntN(5))}}[:rng.IntN(3)],
 		MaxOrders:     []int{0, 0, 6, 40}[rng.IntN(4)],
 		ClOrdIDWindow: []int{0, 0, 1, 6, 30, 200}[rng.IntN(6)],
 	}
