@@ -33,3 +33,11 @@ const (
 	tagMassCancelRej    = 532 // MassCancelRejectReason
 	tagTotalAffected    = 533 // TotalAffectedOrders
 )
+
+// ExecType D (restated) when self-trade prevention decrements an order
+// carries ExecRestatementReason (378) 5, "partial decline of OrderQty"
+// (an exchange-initiated partial cancel), in FIX 4.4 and later.
+const (
+	tagExecRestatementReason = 378
+	restatedPartialDecline   = 5
+)
