@@ -409,6 +409,7 @@ func (e *Engine) finish(oi int32, end Reason) {
 func (e *Engine) match(b *book, ti int32, limit int64) bool {
 	t := &e.orders[ti]
 	opp := b.opposite(t.side)
+	stp := e.takerSTP(t.account)
 	for t.leaves > 0 {
 		key, li := opp.best()
 		if li == 0 || key < limit {
@@ -417,8 +418,7 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		lv := &e.levels[li]
 		ri := lv.head
 		r := &e.orders[ri]
-		if r.account == t.account && e.stpOf(t.account) != STPNone {
-			stp := e.stpOf(t.account)
+		if r.account == t.account && stp != STPNone {
 			if stp == STPDecrement {
 				if !e.decrement(b, ti, ri) {
 					return false
@@ -496,7 +496,7 @@ func (e *Engine) emitFill(o *order, q, px int64) {
 func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 	need := t.leaves
 	opp := b.opposite(t.side)
-	stp := e.stpOf(t.account)
+	stp := e.takerSTP(t.account)
 	for key, li := opp.best(); li != 0 && key >= limit; key, li = opp.below(key) {
 		lv := &e.levels[li]
 		if stp == STPNone {

@@ -64,6 +64,9 @@
 //     first) and the other's quantity and leaves go down by as much, an
 //     EvReplaced with ReasonSelfTrade (same ClOrdID and price; a resting
 //     order keeps its time priority), and the incoming one goes on matching.
+//     The incoming order's mode decides: its own (Command.STP, a new order
+//     only; a value past STPDecrement+1 is ReasonInvalidOrder), else its
+//     account's (Config.AccountSTP), else Config.STP.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
 //     ReasonMassCancel); its scope (MassCancel.Scope) says which:

@@ -213,6 +213,16 @@ func (e *Engine) init(cfg Config) {
 	e.lastSeq = math.MinInt64
 }
 
+// takerSTP is the self-trade prevention mode of the order now matching,
+// which decides what a self-match does: the new order's own (Command.STP)
+// when it names one, else its account's. Hot path.
+func (e *Engine) takerSTP(account uint32) STPMode {
+	if c := e.cmd; c.Kind == KindNew && c.STP != 0 {
+		return STPMode(c.STP - 1)
+	}
+	return e.stpOf(account)
+}
+
 // stpOf is account's self-trade prevention mode. Hot path.
 func (e *Engine) stpOf(account uint32) STPMode {
 	if int(account) < len(e.stpBy) && e.stpBy[account] != 0 {
@@ -344,7 +354,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 		return ReasonUnknownSymbol, 0
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
+		c.STP > uint8(STPDecrement)+1:
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0

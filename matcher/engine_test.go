@@ -379,6 +379,9 @@ func TestRejectChangesNothing(t *testing.T) {
 
 func stpConfig(mode STPMode) func(*Config) { return func(c *Config) { c.STP = mode } }
 
+// withSTP gives new order c its own self-trade prevention mode.
+func withSTP(c Command, mode STPMode) Command { c.STP = uint8(mode) + 1; return c }
+
 func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 	cases := []struct {
 		name string
@@ -571,6 +574,17 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 			limit(brokerB, "S2", Sell, 9, 100),
 			withTIF(limit(brokerA, "F1", Buy, 5, 100), FOK),
 		}, []string{"accepted o3 F1 5@100", "expired o3 F1 fok_unfilled cum=0"}},
+		{"stp_order_mode_overrides_account", stpConfig(STPCancelBoth), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			withSTP(limit(brokerA, "B1", Buy, 7, 100), STPDecrement),
+		}, []string{"accepted o2 B1 7@100", "cancelled o1 S1 self_trade cum=0", "replaced o2 B1<- 4@100 leaves=4"}},
+		{"stp_order_mode_none_trades", stpConfig(STPCancelBoth), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			withSTP(limit(brokerA, "B1", Buy, 3, 100), STPNone),
+		}, []string{"accepted o2 B1 3@100", "fill o2 B1 3@100 cum=3 leaves=0", "fill o1 S1 3@100 cum=3 leaves=0"}},
+		{"stp_order_mode_unknown_rejected", nil, []Command{
+			func() Command { c := limit(brokerA, "B1", Buy, 3, 100); c.STP = 6; return c }(),
+		}, []string{"rejected B1 invalid_order"}},
 		{"stp_fok_counts_only_other_brokers", stpConfig(STPCancelResting), []Command{
 			limit(brokerA, "S1", Sell, 5, 100),
 			limit(brokerB, "S2", Sell, 2, 100),

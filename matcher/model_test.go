@@ -196,7 +196,7 @@ func (m *refModel) newOrder(c *Command) {
 		m.reject(EvRejected, ReasonUnknownSymbol)
 		return
 	case c.Side != Buy && c.Side != Sell, c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1:
 		m.reject(EvRejected, ReasonInvalidOrder)
 		return
 	case !m.qtyOK(spec, c.Qty):
@@ -315,6 +315,9 @@ func (m *refModel) match(o *refOrder) bool {
 		stp := m.stp
 		if s, ok := m.stpBy[o.acct]; ok {
 			stp = s
+		}
+		if m.cmd.Kind == KindNew && m.cmd.STP != 0 { // the order's own mode
+			stp = STPMode(m.cmd.STP - 1)
 		}
 		if stp == STPDecrement && r.acct == o.acct {
 			q := min(o.leaves, r.leaves)

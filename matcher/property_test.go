@@ -170,6 +170,9 @@ func (g *streamGen) next() Command {
 			c.Price += 4 // sellers ask a little more than buyers bid: the book fills up
 		}
 		g.symOf[c.Seq] = c.Symbol
+		if g.chance(25) {
+			c.STP = uint8(g.pick(7)) // the order's own mode, or 6: not one
+		}
 		if c.Type == Market && g.chance(70) {
 			c.Price = 0
 		}
