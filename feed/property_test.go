@@ -19,7 +19,7 @@ import (
 // live feed's messages.
 func TestBookFromFeedEqualsMatchersAtEveryStep(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
-		stp := []matcher.STPMode{matcher.STPCancelResting, matcher.STPCancelIncoming, matcher.STPCancelBoth}[seed%3]
+		stp := []matcher.STPMode{matcher.STPCancelResting, matcher.STPCancelIncoming, matcher.STPCancelBoth, matcher.STPDecrement}[seed%4]
 		t.Run(fmt.Sprintf("seed_%d_stp_%d", seed, stp), func(t *testing.T) { followStream(t, seed, stp) })
 	}
 }

@@ -124,6 +124,11 @@ func (t *Translator) Event(e *matcher.Event, out []Message) []Message {
 	case matcher.EvAccepted:
 		t.take(e, false)
 	case matcher.EvReplaced:
+		if e.OrderID == p.id {
+			// Self-trade prevention decremented the incoming order.
+			p.qty, p.leaves = e.OrderQty, e.LeavesQty
+			return out
+		}
 		old, ok := t.resting[e.OrderID]
 		if !ok {
 			panic(fmt.Sprintf("feed: seq %d replaces order %d, which does not rest", t.cmdSeq, e.OrderID))

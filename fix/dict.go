@@ -364,6 +364,17 @@ func (d *Dictionary) AddMessage(msgType, spec string) error {
 // BusinessMessageReject.
 func (d *Dictionary) RemoveMessage(msgType string) { delete(d.messages, msgType) }
 
+// AllowField lets the defined message msgType carry body field tag (one the
+// version or AddField defines), optional.
+func (d *Dictionary) AllowField(msgType string, tag int) error {
+	md := d.messages[msgType]
+	if md == nil {
+		return fmt.Errorf("fix: allow field %d: message %s is not defined", tag, msgType)
+	}
+	md.allowed[tag] = true
+	return nil
+}
+
 func (d *Dictionary) field(tag int) (fieldDef, bool) {
 	if tag >= 1 && tag <= d.maxTag {
 		f := d.fields[tag]

@@ -181,7 +181,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 		})
 	}
-	if err := withMarketData(&cfg, opts.MarketData); err != nil {
+	if err := sessionDictionaries(&cfg, opts.MarketData); err != nil {
 		return nil, err
 	}
 	var err error
@@ -203,20 +203,26 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	return g, nil
 }
 
-// withMarketData gives every session of cfg a dictionary that takes the
-// market data requests md answers, and gap-fills market data on resend.
-func withMarketData(cfg *fix.Config, md MarketData) error {
-	if md == nil {
-		return nil
+// sessionDictionaries gives every session of cfg a dictionary that takes
+// SelfMatchPreventionInstruction on a NewOrderSingle and, with md, the
+// market data requests md answers; a resend gap-fills market data.
+func sessionDictionaries(cfg *fix.Config, md MarketData) error {
+	if md != nil {
+		cfg.NotResent = md.NotResent()
 	}
-	cfg.NotResent = md.NotResent()
 	for i := range cfg.Sessions {
 		d, err := fix.NewDictionary(cfg.Sessions[i].BeginString)
 		if err == nil {
-			err = md.Extend(d)
+			d.AddField(tagSelfMatchPrevention, fix.TypeInt)
+			err = d.AllowField("D", tagSelfMatchPrevention)
+		}
+		if err == nil && md != nil {
+			if err = md.Extend(d); err != nil {
+				err = fmt.Errorf("market data: %w", err)
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("gateway: market data: %w", err)
+			return fmt.Errorf("gateway: session %s %s: %w", cfg.Sessions[i].BeginString, cfg.Sessions[i].TargetCompID, err)
 		}
 		cfg.Sessions[i].Dictionary = d
 	}

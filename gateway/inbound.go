@@ -23,6 +23,9 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 	if reason == matcher.ReasonNone {
 		reason, text = g.orderTerms(&cmd, m, sym)
 	}
+	if reason == matcher.ReasonNone {
+		reason, text = orderSTP(&cmd, m)
+	}
 	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
 	}
@@ -158,6 +161,31 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 		return nil, matcher.ReasonInvalidOrder, "unsupported Side " + string(ref.side) + " (want 1 buy or 2 sell)"
 	}
 	return &g.opts.Symbols[symID-1], matcher.ReasonNone, ""
+}
+
+// orderSTP sets cmd.STP from a new order's SelfMatchPreventionInstruction
+// (2964), if it carries one.
+func orderSTP(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+	v, ok := m.Get(tagSelfMatchPrevention)
+	if !ok {
+		return matcher.ReasonNone, ""
+	}
+	var mode matcher.STPMode
+	switch string(v) {
+	case "1":
+		mode = matcher.STPCancelIncoming
+	case "2":
+		mode = matcher.STPCancelResting
+	case "3":
+		mode = matcher.STPCancelBoth
+	case "4":
+		mode = matcher.STPDecrement
+	default:
+		return matcher.ReasonInvalidOrder, "unsupported SelfMatchPreventionInstruction " + string(v) +
+			" (want 1 cancel incoming, 2 cancel resting, 3 cancel both or 4 decrement)"
+	}
+	cmd.STP = uint8(mode) + 1
+	return matcher.ReasonNone, ""
 }
 
 // orderTerms sets Type, TIF, Qty and Price on cmd from a new order or a replace.

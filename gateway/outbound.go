@@ -125,6 +125,11 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	if ev.Type == matcher.EvRejected {
 		f.AddInt(tagOrdRejReason, int64(ordRejReason(ev.Reason, fix42)))
 	}
+	if execType == 'D' && !fix42 {
+		// FIX 4.4+: partial decline of OrderQty (exchange-initiated partial
+		// cancel); FIX 4.2 has no tag 378, Text says why.
+		f.AddInt(tagExecRestatementReason, restatedPartialDecline)
+	}
 	switch {
 	case ev.Type == matcher.EvStatus && ev.Reason == matcher.ReasonTooLate:
 		// A finished order answers with its final state: "too late" here
@@ -313,6 +318,9 @@ func execTypeStatus(ev *matcher.Event, fix42 bool) (execType, ordStatus byte) {
 	case matcher.EvCancelled:
 		return '4', '4'
 	case matcher.EvReplaced:
+		if ev.Reason == matcher.ReasonSelfTrade {
+			return 'D', status // restated: self-trade prevention decremented it
+		}
 		return '5', status
 	case matcher.EvRejected:
 		return '8', '8'

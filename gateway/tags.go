@@ -33,3 +33,18 @@ const (
 	tagMassCancelRej    = 532 // MassCancelRejectReason
 	tagTotalAffected    = 533 // TotalAffectedOrders
 )
+
+// ExecType D (restated) when self-trade prevention decrements an order
+// carries ExecRestatementReason (378) 5, "partial decline of OrderQty"
+// (an exchange-initiated partial cancel), in FIX 4.4 and later.
+const (
+	tagExecRestatementReason = 378
+	restatedPartialDecline   = 5
+)
+
+// tagSelfMatchPrevention is FIX's SelfMatchPreventionInstruction (2964, an
+// extension pack of FIX 5.0 SP2 that the gateway also takes in FIX 4.2 and
+// 4.4 NewOrderSingles): 1 cancel the incoming order, 2 cancel the resting
+// one, 3 both; 4 is ringex's own, decrement and cancel (STPDecrement). It
+// overrides the account's self-trade prevention mode for that order.
+const tagSelfMatchPrevention = 2964

@@ -409,6 +409,7 @@ func (e *Engine) finish(oi int32, end Reason) {
 func (e *Engine) match(b *book, ti int32, limit int64) bool {
 	t := &e.orders[ti]
 	opp := b.opposite(t.side)
+	stp := e.takerSTP(t.account)
 	for t.leaves > 0 {
 		key, li := opp.best()
 		if li == 0 || key < limit {
@@ -417,8 +418,13 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		lv := &e.levels[li]
 		ri := lv.head
 		r := &e.orders[ri]
-		if r.account == t.account && e.stpOf(t.account) != STPNone {
-			stp := e.stpOf(t.account)
+		if r.account == t.account && stp != STPNone {
+			if stp == STPDecrement {
+				if !e.decrement(b, ti, ri) {
+					return false
+				}
+				continue
+			}
 			if stp != STPCancelIncoming {
 				e.unlinkLevel(b, ri)
 				r.leaves = 0
@@ -450,6 +456,36 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 	return true
 }
 
+// decrement applies STPDecrement to taker ti and resting order ri of the
+// same account: the smaller leaves quantity is cancelled (EvCancelled,
+// ReasonSelfTrade) and the larger order's quantity and leaves go down by it
+// (EvReplaced, ReasonSelfTrade, same ClOrdID and price, so a resting order
+// keeps its place); equal quantities cancel both, the resting order first.
+// No trade happens. It returns false when the taker's leaves are used up
+// (the caller then cancels it). Hot path.
+func (e *Engine) decrement(b *book, ti, ri int32) bool {
+	t, r := &e.orders[ti], &e.orders[ri]
+	q := min(t.leaves, r.leaves)
+	if r.leaves == q {
+		e.unlinkLevel(b, ri)
+		r.leaves = 0
+		e.emit(EvCancelled, ReasonSelfTrade, r)
+		e.finish(ri, ReasonSelfTrade)
+	} else {
+		r.qty -= q
+		r.leaves -= q
+		e.levels[r.level].qty -= q
+		e.emit(EvReplaced, ReasonSelfTrade, r)
+	}
+	if t.leaves == q {
+		return false
+	}
+	t.qty -= q
+	t.leaves -= q
+	e.emit(EvReplaced, ReasonSelfTrade, t)
+	return true
+}
+
 func (e *Engine) emitFill(o *order, q, px int64) {
 	ev := e.emit(EvFill, ReasonNone, o)
 	ev.LastQty, ev.LastPx = q, px
@@ -460,7 +496,7 @@ func (e *Engine) emitFill(o *order, q, px int64) {
 func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 	need := t.leaves
 	opp := b.opposite(t.side)
-	stp := e.stpOf(t.account)
+	stp := e.takerSTP(t.account)
 	for key, li := opp.best(); li != 0 && key >= limit; key, li = opp.below(key) {
 		lv := &e.levels[li]
 		if stp == STPNone {

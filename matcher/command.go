@@ -102,6 +102,7 @@ type Command struct {
 	Side        Side
 	Type        OrdType
 	TIF         TIF
+	STP         uint8 // KindNew only: 0 keeps the account's self-trade prevention mode, m+1 asks for STPMode m (see CommandSize)
 	ClOrdID     ClOrdID
 	OrigClOrdID ClOrdID
 }
@@ -111,6 +112,8 @@ type Command struct {
 //	0      8       16       24      32    40   44      48   49   50   51  52        76            100
 //	| Seq  | TimeNs | OrderID | Price | Qty | Sym | Account | Kind | Side | Type | TIF | ClOrdID | OrigClOrdID |
 //
+// In a KindNew the Type byte is Type | STP<<4 (STP is 0 unless the order
+// names its own self-trade prevention mode, so older records read the same).
 // Integers are little-endian. The layout is the journal's record payload, so
 // it never changes without a version bump.
 const CommandSize = 8*5 + 4*2 + 4 + 2*IDLen
@@ -133,6 +136,9 @@ func (c *Command) Encode(b []byte) []byte {
 	b[48] = byte(c.Kind)
 	b[49] = byte(c.Side)
 	b[50] = byte(c.Type)
+	if c.Kind == KindNew {
+		b[50] |= c.STP << 4
+	}
 	b[51] = byte(c.TIF)
 	copy(b[52:], c.ClOrdID[:])
 	copy(b[52+IDLen:], c.OrigClOrdID[:])
@@ -155,7 +161,10 @@ func (c *Command) Decode(b []byte) error {
 	c.Account = le.Uint32(b[44:])
 	c.Kind = Kind(b[48])
 	c.Side = Side(b[49])
-	c.Type = OrdType(b[50])
+	c.Type, c.STP = OrdType(b[50]), 0
+	if c.Kind == KindNew {
+		c.Type, c.STP = OrdType(b[50]&0x0f), b[50]>>4
+	}
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])

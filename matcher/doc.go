@@ -59,7 +59,14 @@
 //   - Self-trade prevention (Config.STP) acts when an incoming order meets a
 //     resting order of its own account: cancel the resting one and go on,
 //     cancel the rest of the incoming one, or both (resting first); each is
-//     an EvCancelled with ReasonSelfTrade.
+//     an EvCancelled with ReasonSelfTrade. STPDecrement trades nothing: the
+//     order with the smaller leaves is cancelled (both when equal, resting
+//     first) and the other's quantity and leaves go down by as much, an
+//     EvReplaced with ReasonSelfTrade (same ClOrdID and price; a resting
+//     order keeps its time priority), and the incoming one goes on matching.
+//     The incoming order's mode decides: its own (Command.STP, a new order
+//     only; a value past STPDecrement+1 is ReasonInvalidOrder), else its
+//     account's (Config.AccountSTP), else Config.STP.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
 //     ReasonMassCancel); its scope (MassCancel.Scope) says which:

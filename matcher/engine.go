@@ -37,6 +37,10 @@ const (
 	STPCancelResting  STPMode = 1 // cancel the resting order, keep matching
 	STPCancelIncoming STPMode = 2 // cancel the rest of the incoming order
 	STPCancelBoth     STPMode = 3 // cancel the resting order and the rest of the incoming one
+	// STPDecrement cancels the smaller of the two orders' leaves and takes
+	// that quantity off the larger one (both when equal); nothing trades.
+	// The larger order's decrement is an EvReplaced with ReasonSelfTrade.
+	STPDecrement STPMode = 4
 )
 
 // SymbolSpec holds the per-symbol rules the engine enforces. Prices are
@@ -81,7 +85,7 @@ type Config struct {
 
 // Validate reports the first thing wrong with c.
 func (c *Config) Validate() error {
-	if c.STP > STPCancelBoth {
+	if c.STP > STPDecrement {
 		return fmt.Errorf("matcher: config: unknown STP mode %d", c.STP)
 	}
 	if c.MaxOrders < 0 || c.MaxOrders > MaxOrdersLimit {
@@ -92,7 +96,7 @@ func (c *Config) Validate() error {
 	}
 	stpSeen := make(map[uint32]bool, len(c.AccountSTP))
 	for _, a := range c.AccountSTP {
-		if a.Account == 0 || a.Account > MaxBoundAccounts || a.Mode > STPCancelBoth || stpSeen[a.Account] {
+		if a.Account == 0 || a.Account > MaxBoundAccounts || a.Mode > STPDecrement || stpSeen[a.Account] {
 			return fmt.Errorf("matcher: config: self-trade prevention of account %d: mode %d, account out of 1..%d or listed twice", a.Account, a.Mode, MaxBoundAccounts)
 		}
 		stpSeen[a.Account] = true
@@ -207,6 +211,16 @@ func (e *Engine) init(cfg Config) {
 	e.accts.init(16)
 	e.ret.init(cfg.ClOrdIDWindow)
 	e.lastSeq = math.MinInt64
+}
+
+// takerSTP is the self-trade prevention mode of the order now matching,
+// which decides what a self-match does: the new order's own (Command.STP)
+// when it names one, else its account's. Hot path.
+func (e *Engine) takerSTP(account uint32) STPMode {
+	if c := e.cmd; c.Kind == KindNew && c.STP != 0 {
+		return STPMode(c.STP - 1)
+	}
+	return e.stpOf(account)
 }
 
 // stpOf is account's self-trade prevention mode. Hot path.
@@ -340,7 +354,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 		return ReasonUnknownSymbol, 0
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
+		c.STP > uint8(STPDecrement)+1:
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0

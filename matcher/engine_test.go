@@ -379,6 +379,9 @@ func TestRejectChangesNothing(t *testing.T) {
 
 func stpConfig(mode STPMode) func(*Config) { return func(c *Config) { c.STP = mode } }
 
+// withSTP gives new order c its own self-trade prevention mode.
+func withSTP(c Command, mode STPMode) Command { c.STP = uint8(mode) + 1; return c }
+
 func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 	cases := []struct {
 		name string
@@ -545,6 +548,43 @@ func TestOrderTypesReplaceSTPAndRules(t *testing.T) {
 			limit(brokerA, "S1", Sell, 5, 100),
 			limit(brokerA, "B1", Buy, 5, 100),
 		}, []string{"accepted o2 B1 5@100", "cancelled o1 S1 self_trade cum=0", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_resting_larger", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 8, 100),
+			limit(brokerA, "B1", Buy, 3, 100),
+		}, []string{"accepted o2 B1 3@100", "replaced o1 S1<- 5@100 leaves=5", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_keeps_time_priority", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 8, 100),
+			limit(brokerB, "S2", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 3, 100),
+			limit(brokerB, "B2", Buy, 6, 100),
+		}, []string{"accepted o4 B2 6@100", "fill o4 B2 5@100 cum=5 leaves=1", "fill o1 S1 5@100 cum=5 leaves=0",
+			"replaced o2 S2<- 4@100 leaves=4", "cancelled o4 B2 self_trade cum=5"}},
+		{"stp_decrement_incoming_larger_goes_on", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			limit(brokerB, "S2", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 7, 100),
+		}, []string{"accepted o3 B1 7@100", "cancelled o1 S1 self_trade cum=0", "replaced o3 B1<- 4@100 leaves=4",
+			"fill o3 B1 4@100 cum=4 leaves=0", "fill o2 S2 4@100 cum=4 leaves=1"}},
+		{"stp_decrement_equal_cancels_both", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 5, 100),
+			limit(brokerA, "B1", Buy, 5, 100),
+		}, []string{"accepted o2 B1 5@100", "cancelled o1 S1 self_trade cum=0", "cancelled o2 B1 self_trade cum=0"}},
+		{"stp_decrement_fok_unfilled", stpConfig(STPDecrement), []Command{
+			limit(brokerA, "S1", Sell, 1, 100),
+			limit(brokerB, "S2", Sell, 9, 100),
+			withTIF(limit(brokerA, "F1", Buy, 5, 100), FOK),
+		}, []string{"accepted o3 F1 5@100", "expired o3 F1 fok_unfilled cum=0"}},
+		{"stp_order_mode_overrides_account", stpConfig(STPCancelBoth), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			withSTP(limit(brokerA, "B1", Buy, 7, 100), STPDecrement),
+		}, []string{"accepted o2 B1 7@100", "cancelled o1 S1 self_trade cum=0", "replaced o2 B1<- 4@100 leaves=4"}},
+		{"stp_order_mode_none_trades", stpConfig(STPCancelBoth), []Command{
+			limit(brokerA, "S1", Sell, 3, 100),
+			withSTP(limit(brokerA, "B1", Buy, 3, 100), STPNone),
+		}, []string{"accepted o2 B1 3@100", "fill o2 B1 3@100 cum=3 leaves=0", "fill o1 S1 3@100 cum=3 leaves=0"}},
+		{"stp_order_mode_unknown_rejected", nil, []Command{
+			func() Command { c := limit(brokerA, "B1", Buy, 3, 100); c.STP = 6; return c }(),
+		}, []string{"rejected B1 invalid_order"}},
 		{"stp_fok_counts_only_other_brokers", stpConfig(STPCancelResting), []Command{
 			limit(brokerA, "S1", Sell, 5, 100),
 			limit(brokerB, "S2", Sell, 2, 100),

@@ -196,7 +196,7 @@ func (m *refModel) newOrder(c *Command) {
 		m.reject(EvRejected, ReasonUnknownSymbol)
 		return
 	case c.Side != Buy && c.Side != Sell, c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1:
 		m.reject(EvRejected, ReasonInvalidOrder)
 		return
 	case !m.qtyOK(spec, c.Qty):
@@ -233,7 +233,8 @@ func (m *refModel) newOrder(c *Command) {
 		// here too, or leaves no trace.
 		trial := m.clone()
 		to := trial.live[len(trial.live)-1]
-		if !trial.match(to) || to.leaves > 0 {
+		// A decrement (STPDecrement) takes quantity off it: not a complete fill.
+		if !trial.match(to) || to.leaves > 0 || to.qty != o.qty {
 			o.leaves = 0
 			m.emit(EvExpired, ReasonFOKUnfilled, o)
 			m.finish(o, ReasonFOKUnfilled)
@@ -314,6 +315,26 @@ func (m *refModel) match(o *refOrder) bool {
 		stp := m.stp
 		if s, ok := m.stpBy[o.acct]; ok {
 			stp = s
+		}
+		if m.cmd.Kind == KindNew && m.cmd.STP != 0 { // the order's own mode
+			stp = STPMode(m.cmd.STP - 1)
+		}
+		if stp == STPDecrement && r.acct == o.acct {
+			q := min(o.leaves, r.leaves)
+			if r.leaves == q {
+				r.leaves = 0
+				m.emit(EvCancelled, ReasonSelfTrade, r)
+				m.finish(r, ReasonSelfTrade)
+			} else {
+				r.qty, r.leaves = r.qty-q, r.leaves-q
+				m.emit(EvReplaced, ReasonSelfTrade, r)
+			}
+			if o.leaves == q {
+				return false
+			}
+			o.qty, o.leaves = o.qty-q, o.leaves-q
+			m.emit(EvReplaced, ReasonSelfTrade, o)
+			continue
 		}
 		if stp != STPNone && r.acct == o.acct {
 			if stp == STPCancelResting || stp == STPCancelBoth {

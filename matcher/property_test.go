@@ -80,8 +80,8 @@ func randomConfig(rng *rand.Rand) Config {
 			{ID: 3, BandTicks: 3, RefPrice: 100},
 			{ID: 7, BandTicks: 4},
 		},
-		STP:           STPMode(rng.IntN(4)),
-		AccountSTP:    []AccountSTP{{Account: 2, Mode: STPMode(rng.IntN(4))}, {Account: 3, Mode: STPMode(rng.IntN(4))}}[:rng.IntN(3)],
+		STP:           STPMode(rng.IntN(5)),
+		AccountSTP:    []AccountSTP{{Account: 2, Mode: STPMode(rng.IntN(5))}, {Account: 3, Mode: STPMode(rng.IntN(5))}}[:rng.IntN(3)],
 		MaxOrders:     []int{0, 0, 6, 40}[rng.IntN(4)],
 		ClOrdIDWindow: []int{0, 0, 1, 6, 30, 200}[rng.IntN(6)],
 	}
@@ -170,6 +170,9 @@ func (g *streamGen) next() Command {
 			c.Price += 4 // sellers ask a little more than buyers bid: the book fills up
 		}
 		g.symOf[c.Seq] = c.Symbol
+		if g.chance(25) {
+			c.STP = uint8(g.pick(7)) // the order's own mode, or 6: not one
+		}
 		if c.Type == Market && g.chance(70) {
 			c.Price = 0
 		}

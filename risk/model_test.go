@@ -244,7 +244,7 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 			cfg := testConfig(mode)
 			s, _ := New(cfg)
 			m := newRefRisk(cfg)
-			engines := testEngines(t, 1+int(seed%2), matcher.STPMode(seed%4))
+			engines := testEngines(t, 1+int(seed%2), matcher.STPMode(seed%5))
 			var evs []matcher.Event
 			defer func() {
 				if mode == ModeSpot && m.fees == 0 {

@@ -226,7 +226,7 @@ func run(t *testing.T, mode Mode, cmds []matcher.Command, partitions int, stp ma
 func TestSpotPropertyBalancesNeverNegativeAndConserved(t *testing.T) {
 	for seed := uint64(1); seed <= 12; seed++ {
 		cmds := stream(seed, 3000)
-		stp := matcher.STPMode(seed % 4)
+		stp := matcher.STPMode(seed % 5)
 		refused := map[matcher.Reason]int{}
 		s, engines, holds := run(t, ModeSpot, cmds, 1+int(seed%3), stp, func(s *State, e matcher.Partitions, seq int64) { checkInvariants(t, s, e, seq) })
 		for _, h := range holds {

@@ -215,6 +215,16 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 func (s *State) replaced(o *order, ev *matcher.Event) {
 	old := s.held(o)
 	o.leaves = ev.LeavesQty
+	if ev.Reason == matcher.ReasonSelfTrade {
+		// Self-trade prevention decremented it (same price): release what
+		// the lots taken off held.
+		if d := old - s.held(o); d > 0 && o.side == matcher.Buy {
+			s.release(s.cashCell(o.account), d)
+		} else if d > 0 {
+			s.release(s.invCell(o.account, o.symbol), d)
+		}
+		return
+	}
 	if s.spot && o.side == matcher.Buy {
 		o.unit = holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot, o.feeBps)
 	}
