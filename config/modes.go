@@ -128,12 +128,13 @@ const (
 	STPCancelOldest            // "cancelOldest": cancel the resting order, keep matching
 	STPCancelNewest            // "cancelNewest": cancel the rest of the incoming order
 	STPCancelBoth              // "cancelBoth": cancel both
+	STPDecrement               // "decrement": cancel the smaller order, take its quantity off the larger; nothing trades
 )
 
-var stpText = []string{STPNone: "none", STPCancelOldest: "cancelOldest", STPCancelNewest: "cancelNewest", STPCancelBoth: "cancelBoth"}
+var stpText = []string{STPNone: "none", STPCancelOldest: "cancelOldest", STPCancelNewest: "cancelNewest", STPCancelBoth: "cancelBoth", STPDecrement: "decrement"}
 
 func (s STP) String() string               { return textOf(stpText, s) }
 func (s STP) MarshalText() ([]byte, error) { return marshalText(stpText, s) }
 func (s *STP) UnmarshalText(b []byte) error {
-	return unmarshalText(stpText, s, b, "none, cancelOldest, cancelNewest or cancelBoth")
+	return unmarshalText(stpText, s, b, "none, cancelOldest, cancelNewest, cancelBoth or decrement")
 }

@@ -456,6 +456,8 @@ func stpMode(s config.STP) matcher.STPMode {
 		return matcher.STPCancelIncoming
 	case config.STPCancelBoth:
 		return matcher.STPCancelBoth
+	case config.STPDecrement:
+		return matcher.STPDecrement
 	}
 	return matcher.STPNone
 }
