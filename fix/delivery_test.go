@@ -139,6 +139,39 @@ func waitAcked(t *testing.T, s *Session) {
 	waitFor(t, "the broker's TCP stack to acknowledge what was written", func() bool { return !s.delivery.awaiting() })
 }
 
+// reportWhileAway logs a broker on, drops its connection and sends the
+// report of mark 20 (MsgSeqNum 2) while it is away. body is that report's.
+func reportWhileAway(t *testing.T) (*testAcceptor, *Session, Fields) {
+	t.Helper()
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20)
+	return a, s, body
+}
+
+// reconnectPastTheHole logs the broker of reportWhileAway on again keeping
+// its sequence numbers (Logon MsgSeqNum 3), sends the report of mark 30
+// (MsgSeqNum 4) and checks that, once acknowledged, Delivered stays below
+// mark 20, which the broker has not had.
+func reconnectPastTheHole(t *testing.T, a *testAcceptor, s *Session, body *Fields) *client {
+	t.Helper()
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	c2.logon("") // MsgSeqNum 3
+	s.SendMarked("8", nil, body, 30)
+	if m := c2.next(); m.SeqNum() != 4 {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got >= 20 {
+		t.Fatalf("Delivered %d before the broker had mark 20's message", got)
+	}
+	return c2
+}
+
 // TestDeliveredWaitsForAReportSentWhileAway: a report sent while the
 // broker was logged out reaches it only by resend. The broker logs on
 // again keeping its sequence numbers and acknowledges a later report
@@ -234,12 +267,7 @@ func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
 // once that copy and a new report are acknowledged, Delivered reaches the
 // new one: the hole the away report left is filled by the carry-over.
 func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20)
+	a, s, body := reportWhileAway(t)
 
 	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c2.logon("141=Y|")
@@ -258,24 +286,9 @@ func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
 // message it got while the acknowledgement could not be seen (here: its
 // ResendRequest says it has MsgSeqNum 3) is filled, and Delivered moves on.
 func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away
+	a, s, body := reportWhileAway(t) // MsgSeqNum 2
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	c2.logon("") // MsgSeqNum 3
-	s.SendMarked("8", nil, &body, 30)
-	if m := c2.next(); m.SeqNum() != 4 {
-		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
-	}
-	waitAcked(t, s)
-	if got := s.Delivered(); got >= 20 {
-		t.Fatalf("Delivered %d before the broker said it has mark 20's message", got)
-	}
+	c2 := reconnectPastTheHole(t, a, s, &body)
 	c2.send("2", "7=3|16=3|") // it has 1 and 2; asks for the Logon reply
 	if m := c2.next(); string(m.MsgType()) != "4" {
 		t.Fatalf("got %s, want a gap fill over the Logon reply", printable(m.Bytes()))
@@ -291,24 +304,9 @@ func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
 // would resend it. Today hadBefore takes min(BeginSeqNo, next) and counts
 // every MsgSeqNum sent as had.
 func TestResendRequestBeyondWhatWasSentChangesNoDelivery(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away: the broker never gets it
+	a, s, body := reportWhileAway(t) // MsgSeqNum 2: the broker never gets it
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	c2.logon("") // MsgSeqNum 3
-	s.SendMarked("8", nil, &body, 30)
-	if m := c2.next(); m.SeqNum() != 4 {
-		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
-	}
-	waitAcked(t, s)
-	if got := s.Delivered(); got >= 20 {
-		t.Fatalf("Delivered %d before the broker had mark 20's message", got)
-	}
+	c2 := reconnectPastTheHole(t, a, s, &body)
 	c2.send("2", "7=1000|16=0|") // past everything sent
 	c2.send("1", "112=probe|")   // its Heartbeat comes after the ResendRequest is handled
 	for range 10 {
