@@ -365,6 +365,12 @@ func leadingTag(b []byte) (tag, n int) {
 // millisecond.
 func (s *Session) writeLoop() {
 	defer close(s.writerDone)
+	// One timer for the session: a hold retries every millisecond, and a
+	// timer each time would allocate at that rate. (Reset needs no drain:
+	// since Go 1.23 it discards a value not received.)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	var retry <-chan time.Time
 	for {
 		select {
@@ -376,7 +382,8 @@ func (s *Session) writeLoop() {
 		}
 		retry = nil
 		if s.flush() {
-			retry = time.After(time.Millisecond) // cold: only while held
+			timer.Reset(time.Millisecond)
+			retry = timer.C
 		}
 	}
 }
