@@ -101,32 +101,12 @@ func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 		t.Fatalf("Delivered moved from %d to %d while nobody was connected", before, got)
 	}
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	last := c2.logon("").SeqNum() + 1 // 3001's MsgSeqNum
-	s.SendMarked("8", nil, &body, 3001)
-	for {
-		if m := c2.next(); string(m.MsgType()) == "8" {
-			break
-		}
-	}
-	waitAcked(t, s)
+	c2, last := reconnectAndReport(t, a, s, &body, 3001)
 	if got := s.Delivered(); got != before {
 		t.Fatalf("Delivered %d, from %d, once mark 3001 was acknowledged: it passes the marks the broker has not had", got, before)
 	}
-	c2.send("2", "7=2|16=0|")
-	for {
-		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
-			break
-		}
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Delivered() != 3001 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the new connection's broker read mark 3001; Delivered is %d", s.Delivered())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	resendFrom2(c2, last)
+	waitFor(t, "Delivered to reach mark 3001, which the new connection's broker read", func() bool { return s.Delivered() == 3001 })
 }
 
 // waitAcked waits until the counterparty's TCP stack has acknowledged
@@ -137,6 +117,36 @@ func waitAcked(t *testing.T, s *Session) {
 	s.flushMu.Lock()
 	s.flushMu.Unlock()
 	waitFor(t, "the broker's TCP stack to acknowledge what was written", func() bool { return !s.delivery.awaiting() })
+}
+
+// reconnectAndReport logs the broker on again keeping its sequence
+// numbers (next MsgSeqNum 2), sends the report of mark and waits until the
+// broker has read it and its TCP stack has acknowledged what was written.
+// It returns the client and the report's MsgSeqNum.
+func reconnectAndReport(t *testing.T, a *testAcceptor, s *Session, body *Fields, mark int64) (*client, int) {
+	t.Helper()
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	last := c2.logon("").SeqNum() + 1
+	s.SendMarked("8", nil, body, mark)
+	for {
+		if m := c2.next(); m.SeqNum() == last {
+			break
+		}
+	}
+	waitAcked(t, s)
+	return c2, last
+}
+
+// resendFrom2 asks for every message from MsgSeqNum 2 and reads up to the
+// resent copy of MsgSeqNum last.
+func resendFrom2(c2 *client, last int) {
+	c2.send("2", "7=2|16=0|")
+	for {
+		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
+			break
+		}
+	}
 }
 
 // reportWhileAway logs a broker on, drops its connection and sends the
@@ -239,26 +249,12 @@ func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
 		t.Fatalf("Delivered %d of %d after a slow-consumer disconnect", before, mark)
 	}
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	last := c2.logon("").SeqNum() + 1
-	s.SendMarked("8", nil, &body, mark+1)
-	for {
-		if m := c2.next(); m.SeqNum() == last {
-			break
-		}
-	}
-	waitAcked(t, s)
+	c2, last := reconnectAndReport(t, a, s, &body, mark+1)
 	if got := s.Delivered(); got > before {
 		t.Fatalf("Delivered %d, from %d: a new report acknowledged passes the ones dropped at the disconnect", got, before)
 	}
 
-	c2.send("2", "7=2|16=0|")
-	for {
-		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
-			break
-		}
-	}
+	resendFrom2(c2, last)
 	waitFor(t, "Delivered to reach the last mark once the resent reports are acknowledged", func() bool { return s.Delivered() == mark+1 })
 }
 
