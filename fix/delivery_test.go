@@ -101,32 +101,12 @@ func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 		t.Fatalf("Delivered moved from %d to %d while nobody was connected", before, got)
 	}
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	last := c2.logon("").SeqNum() + 1 // 3001's MsgSeqNum
-	s.SendMarked("8", nil, &body, 3001)
-	for {
-		if m := c2.next(); string(m.MsgType()) == "8" {
-			break
-		}
-	}
-	waitAcked(t, s)
+	c2, last := reconnectAndReport(t, a, s, &body, 3001)
 	if got := s.Delivered(); got != before {
 		t.Fatalf("Delivered %d, from %d, once mark 3001 was acknowledged: it passes the marks the broker has not had", got, before)
 	}
-	c2.send("2", "7=2|16=0|")
-	for {
-		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
-			break
-		}
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Delivered() != 3001 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the new connection's broker read mark 3001; Delivered is %d", s.Delivered())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	resendFrom2(c2, last)
+	waitFor(t, "Delivered to reach mark 3001, which the new connection's broker read", func() bool { return s.Delivered() == 3001 })
 }
 
 // waitAcked waits until the counterparty's TCP stack has acknowledged
@@ -137,6 +117,69 @@ func waitAcked(t *testing.T, s *Session) {
 	s.flushMu.Lock()
 	s.flushMu.Unlock()
 	waitFor(t, "the broker's TCP stack to acknowledge what was written", func() bool { return !s.delivery.awaiting() })
+}
+
+// reconnectAndReport logs the broker on again keeping its sequence
+// numbers (next MsgSeqNum 2), sends the report of mark and waits until the
+// broker has read it and its TCP stack has acknowledged what was written.
+// It returns the client and the report's MsgSeqNum.
+func reconnectAndReport(t *testing.T, a *testAcceptor, s *Session, body *Fields, mark int64) (*client, int) {
+	t.Helper()
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	last := c2.logon("").SeqNum() + 1
+	s.SendMarked("8", nil, body, mark)
+	for {
+		if m := c2.next(); m.SeqNum() == last {
+			break
+		}
+	}
+	waitAcked(t, s)
+	return c2, last
+}
+
+// resendFrom2 asks for every message from MsgSeqNum 2 and reads up to the
+// resent copy of MsgSeqNum last.
+func resendFrom2(c2 *client, last int) {
+	c2.send("2", "7=2|16=0|")
+	for {
+		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
+			break
+		}
+	}
+}
+
+// reportWhileAway logs a broker on, drops its connection and sends the
+// report of mark 20 (MsgSeqNum 2) while it is away. body is that report's.
+func reportWhileAway(t *testing.T) (*testAcceptor, *Session, Fields) {
+	t.Helper()
+	a, app, c, s := loggedOn(t, 0, 0)
+	var body Fields
+	body.AddString(37, "O1")
+	c.nc.Close()
+	<-app.logouts
+	s.SendMarked("8", nil, &body, 20)
+	return a, s, body
+}
+
+// reconnectPastTheHole logs the broker of reportWhileAway on again keeping
+// its sequence numbers (Logon MsgSeqNum 3), sends the report of mark 30
+// (MsgSeqNum 4) and checks that, once acknowledged, Delivered stays below
+// mark 20, which the broker has not had.
+func reconnectPastTheHole(t *testing.T, a *testAcceptor, s *Session, body *Fields) *client {
+	t.Helper()
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.seq = 2
+	c2.logon("") // MsgSeqNum 3
+	s.SendMarked("8", nil, body, 30)
+	if m := c2.next(); m.SeqNum() != 4 {
+		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got >= 20 {
+		t.Fatalf("Delivered %d before the broker had mark 20's message", got)
+	}
+	return c2
 }
 
 // TestDeliveredWaitsForAReportSentWhileAway: a report sent while the
@@ -206,26 +249,12 @@ func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
 		t.Fatalf("Delivered %d of %d after a slow-consumer disconnect", before, mark)
 	}
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	last := c2.logon("").SeqNum() + 1
-	s.SendMarked("8", nil, &body, mark+1)
-	for {
-		if m := c2.next(); m.SeqNum() == last {
-			break
-		}
-	}
-	waitAcked(t, s)
+	c2, last := reconnectAndReport(t, a, s, &body, mark+1)
 	if got := s.Delivered(); got > before {
 		t.Fatalf("Delivered %d, from %d: a new report acknowledged passes the ones dropped at the disconnect", got, before)
 	}
 
-	c2.send("2", "7=2|16=0|")
-	for {
-		if m := c2.next(); m.PossDup() && m.SeqNum() == last {
-			break
-		}
-	}
+	resendFrom2(c2, last)
 	waitFor(t, "Delivered to reach the last mark once the resent reports are acknowledged", func() bool { return s.Delivered() == mark+1 })
 }
 
@@ -234,12 +263,7 @@ func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
 // once that copy and a new report are acknowledged, Delivered reaches the
 // new one: the hole the away report left is filled by the carry-over.
 func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20)
+	a, s, body := reportWhileAway(t)
 
 	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c2.logon("141=Y|")
@@ -258,24 +282,9 @@ func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
 // message it got while the acknowledgement could not be seen (here: its
 // ResendRequest says it has MsgSeqNum 3) is filled, and Delivered moves on.
 func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away
+	a, s, body := reportWhileAway(t) // MsgSeqNum 2
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	c2.logon("") // MsgSeqNum 3
-	s.SendMarked("8", nil, &body, 30)
-	if m := c2.next(); m.SeqNum() != 4 {
-		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
-	}
-	waitAcked(t, s)
-	if got := s.Delivered(); got >= 20 {
-		t.Fatalf("Delivered %d before the broker said it has mark 20's message", got)
-	}
+	c2 := reconnectPastTheHole(t, a, s, &body)
 	c2.send("2", "7=3|16=3|") // it has 1 and 2; asks for the Logon reply
 	if m := c2.next(); string(m.MsgType()) != "4" {
 		t.Fatalf("got %s, want a gap fill over the Logon reply", printable(m.Bytes()))
@@ -291,24 +300,9 @@ func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
 // would resend it. Today hadBefore takes min(BeginSeqNo, next) and counts
 // every MsgSeqNum sent as had.
 func TestResendRequestBeyondWhatWasSentChangesNoDelivery(t *testing.T) {
-	a, app, c, s := loggedOn(t, 0, 0)
-	var body Fields
-	body.AddString(37, "O1")
-	c.nc.Close()
-	<-app.logouts
-	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 2, while away: the broker never gets it
+	a, s, body := reportWhileAway(t) // MsgSeqNum 2: the broker never gets it
 
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	c2.logon("") // MsgSeqNum 3
-	s.SendMarked("8", nil, &body, 30)
-	if m := c2.next(); m.SeqNum() != 4 {
-		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
-	}
-	waitAcked(t, s)
-	if got := s.Delivered(); got >= 20 {
-		t.Fatalf("Delivered %d before the broker had mark 20's message", got)
-	}
+	c2 := reconnectPastTheHole(t, a, s, &body)
 	c2.send("2", "7=1000|16=0|") // past everything sent
 	c2.send("1", "112=probe|")   // its Heartbeat comes after the ResendRequest is handled
 	for range 10 {

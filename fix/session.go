@@ -249,17 +249,18 @@ func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
 	s.nextOut++
 	now := time.Now()
 	start := len(s.storeBuf)
-	s.storeBuf = s.encode(s.storeBuf, msgType, seq, now, nil, header, body)
-	msg := s.storeBuf[start:]
 	if s.a.notResent(msgType) {
 		// A resend gap-fills it: the store keeps a Heartbeat in its
-		// place, which holds its MsgSeqNum without its bytes.
-		s.notStored = append(s.notStored[:0], msg...)
-		s.storeBuf = s.encode(s.storeBuf[:start], "0", seq, now, nil, nil, nil)
-		msg = s.notStored
+		// place, which holds its MsgSeqNum without its bytes; the
+		// message itself is encoded into scratch.
+		s.storeBuf = s.encode(s.storeBuf, "0", seq, now, nil, nil, nil)
+		s.st.reserve(seq, len(s.storeBuf)-start)
+		s.notStored = s.encode(s.notStored[:0], msgType, seq, now, nil, header, body)
+		return s.notStored
 	}
+	s.storeBuf = s.encode(s.storeBuf, msgType, seq, now, nil, header, body)
 	s.st.reserve(seq, len(s.storeBuf)-start)
-	return msg
+	return s.storeBuf[start:]
 }
 
 // pendLocked appends msg, which holds MsgSeqNums lo..hi, to the socket
@@ -364,6 +365,12 @@ func leadingTag(b []byte) (tag, n int) {
 // millisecond.
 func (s *Session) writeLoop() {
 	defer close(s.writerDone)
+	// One timer for the session: a hold retries every millisecond, and a
+	// timer each time would allocate at that rate. (Reset needs no drain:
+	// since Go 1.23 it discards a value not received.)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	var retry <-chan time.Time
 	for {
 		select {
@@ -375,7 +382,8 @@ func (s *Session) writeLoop() {
 		}
 		retry = nil
 		if s.flush() {
-			retry = time.After(time.Millisecond) // cold: only while held
+			timer.Reset(time.Millisecond)
+			retry = timer.C
 		}
 	}
 }

@@ -63,17 +63,35 @@ func (g *Gateway) addCopy(a, c uint32) {
 }
 
 var (
-	copyHeader       = headerOf(false) // a live copy: 797=Y
-	copyResendHeader = headerOf(true)  // a copy resent after a restart or a failover: 97=Y, 797=Y
+	resendHeader     = headerOf(true, false) // a report resent after a restart or a failover: 97=Y
+	copyHeader       = headerOf(false, true) // a live copy: 797=Y
+	copyResendHeader = headerOf(true, true)  // a copy resent after a restart or a failover: 97=Y, 797=Y
 )
 
-func headerOf(resent bool) *fix.Fields {
+func headerOf(resent, copied bool) *fix.Fields {
 	var f fix.Fields
 	if resent {
 		f.AddChar(tagPossResend, 'Y')
 	}
-	f.AddChar(tagCopyMsgIndicator, 'Y')
+	if copied {
+		f.AddChar(tagCopyMsgIndicator, 'Y')
+	}
 	return &f
+}
+
+// reportHeader is the header of a report to an account: a drop-copy
+// account's (dropCopy) says 797=Y; one not live (resent after a restart
+// or a failover) says 97=Y.
+func reportHeader(dropCopy, live bool) *fix.Fields {
+	switch {
+	case dropCopy && live:
+		return copyHeader
+	case dropCopy:
+		return copyResendHeader
+	case live:
+		return nil
+	}
+	return resendHeader
 }
 
 // WithCopied returns want (by account) with every account added whose

@@ -32,23 +32,24 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 		return
 	}
 	f := &g.out
-	f.Reset()
-	var msgType string
-	if ev.Type == matcher.EvMassCancelReport {
-		if !g.massCancelReport(f, ev, &acct.affected) {
-			return
-		}
-		msgType = "r"
-	} else {
-		msgType = g.report(f, s.BeginString() == fix42, ev)
+	msgType, ok := g.reportOf(f, s, ev, &acct.affected)
+	if !ok {
+		return
 	}
-	var header *fix.Fields
-	if acct.dropCopy {
-		header = copyHeader
-	}
-	if err := s.SendMarked(msgType, header, f, mark); err != nil {
+	if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, true), f, mark); err != nil {
 		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
 	}
+}
+
+// reportOf writes into f (reset first) the message ev calls for on s and
+// returns its MsgType; false when there is none yet (a mass-cancel report
+// whose counts add up in *affected until its last event).
+func (g *Gateway) reportOf(f *fix.Fields, s *fix.Session, ev *matcher.Event, affected *int64) (msgType string, ok bool) {
+	f.Reset()
+	if ev.Type == matcher.EvMassCancelReport {
+		return "r", g.massCancelReport(f, ev, affected)
+	}
+	return g.report(f, s.BeginString() == fix42, ev), true
 }
 
 // report writes the ExecutionReport or OrderCancelReject of ev (any event

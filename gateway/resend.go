@@ -228,8 +228,7 @@ func (g *Gateway) flushLocked(s *fix.Session, account uint32) {
 // hears). A session that logs out keeps the rest for its next Logon.
 func (g *Gateway) flush(s *fix.Session, account uint32) {
 	acct := &g.accounts[account]
-	var possResend, body fix.Fields
-	possResend.AddChar(tagPossResend, 'Y')
+	var body fix.Fields
 	var affected int64
 	resent, sent := 0, 0
 	firstSeq, lastSeq := int64(0), int64(0)
@@ -253,27 +252,11 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 		for i := range chunk {
 			p := &chunk[i]
 			ev := &p.ev
-			body.Reset()
-			var msgType string
-			if ev.Type == matcher.EvMassCancelReport {
-				if !g.massCancelReport(&body, ev, &affected) {
-					continue
-				}
-				msgType = "r"
-			} else {
-				msgType = g.report(&body, s.BeginString() == fix42, ev)
+			msgType, ok := g.reportOf(&body, s, ev, &affected)
+			if !ok {
+				continue
 			}
-			header := &possResend
-			if p.live {
-				header = nil
-			}
-			if acct.dropCopy { // a copy (dropcopy.go)
-				header = copyResendHeader
-				if p.live {
-					header = copyHeader
-				}
-			}
-			if err := s.SendMarked(msgType, header, &body, p.mark); err != nil {
+			if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, p.live), &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.
 				g.logf("fix: %s: %d reports not sent: %v", s.ID(), len(chunk)-i, err)
 				acct.flushing = false
