@@ -86,15 +86,9 @@ func (t *tap) apply(ev *matcher.Event) {
 	case matcher.EvFill:
 		t.fill(ev)
 	case matcher.EvCancelled, matcher.EvExpired:
-		if o, ok := t.orders[ev.OrderID]; ok {
-			delete(t.orders, ev.OrderID)
-			t.addLevel(o.key, -o.leaves)
-		}
+		t.remove(ev.OrderID)
 	case matcher.EvReplaced:
-		if o, ok := t.orders[ev.OrderID]; ok {
-			delete(t.orders, ev.OrderID)
-			t.addLevel(o.key, -o.leaves)
-		}
+		t.remove(ev.OrderID)
 		if rests(ev) && ev.LeavesQty > 0 {
 			t.add(ev.OrderID, keyOf(ev.Symbol, ev.Side, ev.Price), ev.LeavesQty)
 		}
@@ -131,6 +125,14 @@ func (t *tap) fill(ev *matcher.Event) {
 func (t *tap) add(id int64, k levelKey, leaves int64) {
 	t.orders[id] = restingOrder{key: k, leaves: leaves}
 	t.addLevel(k, leaves)
+}
+
+// remove takes order id, if it rests, out of its level.
+func (t *tap) remove(id int64) {
+	if o, ok := t.orders[id]; ok {
+		delete(t.orders, id)
+		t.addLevel(o.key, -o.leaves)
+	}
 }
 
 // addLevel adds qty (lots, negative to take away) to level k.

@@ -264,10 +264,14 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	if reason != matcher.ReasonNone {
-		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID)
+	what := "deposit"
+	if withdraw {
+		what = "withdrawal"
 	}
-	n.logf("ringex: %s of %s %s for %s applied at sequence %d", map[bool]string{true: "withdrawal", false: "deposit"}[withdraw], amount, assetName(asset), compID, seq)
+	if reason != matcher.ReasonNone {
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
+	}
+	n.logf("ringex: %s of %s %s for %s applied at sequence %d", what, amount, assetName(asset), compID, seq)
 	return seq, nil
 }
 

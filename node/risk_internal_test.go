@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -135,16 +136,6 @@ func randomRiskCommand(r *rand.Rand, w, i int) matcher.Command {
 	if r.IntN(10) == 0 {
 		c.Type, c.Price = matcher.Market, 0
 	}
-	c.ClOrdID, _ = matcher.MakeClOrdID(string(rune('a'+w)) + itoa(i))
+	c.ClOrdID, _ = matcher.MakeClOrdID(string(rune('a'+w)) + strconv.Itoa(i))
 	return c
-}
-
-func itoa(i int) string {
-	b := []byte{}
-	for {
-		b = append([]byte{byte('0' + i%10)}, b...)
-		if i /= 10; i == 0 {
-			return string(b)
-		}
-	}
 }

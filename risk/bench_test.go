@@ -22,7 +22,10 @@ func benchStream(n int) []matcher.Command {
 		}
 	}
 	for _, c := range stream(5, n*2) {
-		if c.Kind == matcher.KindDeposit || c.Kind == matcher.KindWithdraw || c.Kind == matcher.KindEndOfDay || len(cmds) >= n {
+		if len(cmds) >= n {
+			break
+		}
+		if c.Kind == matcher.KindDeposit || c.Kind == matcher.KindWithdraw || c.Kind == matcher.KindEndOfDay {
 			continue
 		}
 		seq++

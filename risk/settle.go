@@ -218,10 +218,8 @@ func (s *State) replaced(o *order, ev *matcher.Event) {
 	if ev.Reason == matcher.ReasonSelfTrade {
 		// Self-trade prevention decremented it (same price): release what
 		// the lots taken off held.
-		if d := old - s.held(o); d > 0 && o.side == matcher.Buy {
-			s.release(s.cashCell(o.account), d)
-		} else if d > 0 {
-			s.release(s.invCell(o.account, o.symbol), d)
+		if d := old - s.held(o); d > 0 {
+			s.release(s.heldCell(o), d)
 		}
 		return
 	}
@@ -254,14 +252,19 @@ func (s *State) held(o *order) int64 {
 	return o.leaves
 }
 
+// heldCell is the cell order o's hold is in: cash for a buy, the
+// symbol's lots for a sell.
+func (s *State) heldCell(o *order) int {
+	if o.side == matcher.Buy {
+		return s.cashCell(o.account)
+	}
+	return s.invCell(o.account, o.symbol)
+}
+
 // end releases what order id still holds and forgets it.
 func (s *State) end(id int64, o *order) {
 	if s.spot {
-		if o.side == matcher.Buy {
-			s.release(s.cashCell(o.account), s.held(o))
-		} else {
-			s.release(s.invCell(o.account, o.symbol), s.held(o))
-		}
+		s.release(s.heldCell(o), s.held(o))
 	}
 	s.release(s.openCell(o.account), 1)
 	s.release(s.sideCell(o.account, o.side), 1)
