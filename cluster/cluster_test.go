@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/internal/etcdtest"
 )
 
 const testTTL = 2 * time.Second
@@ -27,7 +28,7 @@ func leadAsync(ctx context.Context, m *cluster.Member, out chan<- lead) {
 }
 
 func TestElectionAmongThreeTokensIncreaseAcrossLeaderChanges(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	ms := map[string]*cluster.Member{}
 	for _, n := range []string{"a", "b", "c"} {
 		ms[n] = joinSettling(t, s, "shard1", n, testTTL, nil, 3*time.Second)
@@ -104,7 +105,7 @@ func contendOnce(t *testing.T, ctx context.Context, m *cluster.Member) *cluster.
 }
 
 func TestGuardRunsOutBeforeTheLeaseWhileEtcdIsDownAndReturnsAfter(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	ctx := ctxFor(t, 2*time.Minute)
 	l := contendOnce(t, ctx, a)
@@ -148,7 +149,7 @@ func TestGuardRunsOutBeforeTheLeaseWhileEtcdIsDownAndReturnsAfter(t *testing.T) 
 }
 
 func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	ctx := ctxFor(t, 2*time.Minute)
@@ -220,7 +221,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 		{"highest_seq_wins_as_last_name", map[string]int64{"a": 5, "b": 7, "c": 9}, "c"},
 		{"equal_seqs_lowest_name_wins", map[string]int64{"a": 3, "b": 9, "c": 9}, "b"},
 	}
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			shard := "most" + string(rune('0'+i))
@@ -250,7 +251,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 }
 
 func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	ctx := ctxFor(t, 2*time.Minute)
@@ -293,7 +294,7 @@ func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
 }
 
 func TestLeadReturnsWhenItsMemberCloses(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	ctx := ctxFor(t, time.Minute)
