@@ -306,13 +306,7 @@ func (m *Member) Observe(ctx context.Context) <-chan LeaderInfo {
 		defer close(ch)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		go func() {
-			select {
-			case <-m.ctx.Done():
-			case <-ctx.Done():
-			}
-			cancel()
-		}()
+		defer context.AfterFunc(m.ctx, cancel)() // closing the member ends it too
 		var last *LeaderInfo
 		for ctx.Err() == nil {
 			resp, err := m.cli.Get(ctx, m.keys.leader+"/", clientv3.WithFirstCreate()...)
