@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/internal/etcdtest"
 )
 
 const testTTL = 2 * time.Second
@@ -27,7 +28,7 @@ func leadAsync(ctx context.Context, m *cluster.Member, out chan<- lead) {
 }
 
 func TestElectionAmongThreeTokensIncreaseAcrossLeaderChanges(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	ms := map[string]*cluster.Member{}
 	for _, n := range []string{"a", "b", "c"} {
 		ms[n] = joinSettling(t, s, "shard1", n, testTTL, nil, 3*time.Second)
@@ -104,7 +105,7 @@ func contendOnce(t *testing.T, ctx context.Context, m *cluster.Member) *cluster.
 }
 
 func TestGuardRunsOutBeforeTheLeaseWhileEtcdIsDownAndReturnsAfter(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	ctx := ctxFor(t, 2*time.Minute)
 	l := contendOnce(t, ctx, a)
@@ -147,25 +148,21 @@ func TestGuardRunsOutBeforeTheLeaseWhileEtcdIsDownAndReturnsAfter(t *testing.T) 
 	}
 }
 
-func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
-	s := startEtcd(t)
-	a := join(t, s, "shard1", "a", testTTL, nil)
-	b := join(t, s, "shard1", "b", testTTL, nil)
-	ctx := ctxFor(t, 2*time.Minute)
-	la := contendOnce(t, ctx, a)
-	out := make(chan lead, 1)
-	leadAsync(ctx, b, out)
-
-	a.Freeze(true) // no more keep-alives, as under SIGSTOP
+// takesOver waits for the Lead on out of the member that takes the shard
+// from a (whose term was la) and fails the test unless it won, with a
+// token above la's, after a's guard had run out. It returns the new
+// leadership and when it was won.
+func takesOver(t *testing.T, ctx context.Context, out <-chan lead, a *cluster.Member, la *cluster.Leadership, what string) (*cluster.Leadership, time.Time) {
+	t.Helper()
 	var lb lead
 	select {
 	case lb = <-out:
 	case <-ctx.Done():
-		t.Fatal("b did not take the shard from a frozen a")
+		t.Fatalf("b did not take the shard %s", what)
 	}
 	bWon := time.Now()
 	if lb.err != nil {
-		t.Fatalf("b leads: %v", lb.err)
+		t.Fatalf("b's Lead: %v", lb.err)
 	}
 	if lb.l.Token() <= la.Token() {
 		t.Fatalf("b won with token %d, not above a's %d", lb.l.Token(), la.Token())
@@ -175,6 +172,20 @@ func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
 	if aRanTo := a.LastKeepAliveSent().Add(testTTL - a.Margin()); !aRanTo.Before(bWon) {
 		t.Fatalf("a's guard ran to %v, not before b won at %v: two leaders could acknowledge", aRanTo, bWon)
 	}
+	return lb.l, bWon
+}
+
+func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
+	s := etcdtest.Start(t)
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	b := join(t, s, "shard1", "b", testTTL, nil)
+	ctx := ctxFor(t, 2*time.Minute)
+	la := contendOnce(t, ctx, a)
+	out := make(chan lead, 1)
+	leadAsync(ctx, b, out)
+
+	a.Freeze(true) // no more keep-alives, as under SIGSTOP
+	lb, bWon := takesOver(t, ctx, out, a, la, "from a frozen a")
 	if la.Guard().Valid(bWon) || la.Guard().Valid(time.Now()) {
 		t.Fatal("a's guard still valid after b won")
 	}
@@ -183,12 +194,12 @@ func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
 	if err := f.Admit(la.Token()); err != nil {
 		t.Fatalf("fence refuses a's token before b's: %v", err)
 	}
-	if err := f.Admit(lb.l.Token()); err != nil {
+	if err := f.Admit(lb.Token()); err != nil {
 		t.Fatalf("fence refuses b's token: %v", err)
 	}
 	var stale *cluster.StaleTokenError
-	if err := f.Admit(la.Token()); !errors.As(err, &stale) || stale.Got != la.Token() || stale.Newest != lb.l.Token() {
-		t.Fatalf("fence on a's frame after b's: %v, want a StaleTokenError naming %d and %d", err, la.Token(), lb.l.Token())
+	if err := f.Admit(la.Token()); !errors.As(err, &stale) || stale.Got != la.Token() || stale.Newest != lb.Token() {
+		t.Fatalf("fence on a's frame after b's: %v, want a StaleTokenError naming %d and %d", err, la.Token(), lb.Token())
 	}
 
 	a.Freeze(false) // a wakes up: etcd says its lease is gone
@@ -220,7 +231,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 		{"highest_seq_wins_as_last_name", map[string]int64{"a": 5, "b": 7, "c": 9}, "c"},
 		{"equal_seqs_lowest_name_wins", map[string]int64{"a": 3, "b": 9, "c": 9}, "b"},
 	}
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			shard := "most" + string(rune('0'+i))
@@ -250,7 +261,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 }
 
 func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	ctx := ctxFor(t, 2*time.Minute)
@@ -264,22 +275,7 @@ func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
 	a.Freeze(true)
 	within(t, testTTL+10*time.Second, "a's guard runs out with etcd down", func() bool { return !la.Guard().Valid(time.Now()) })
 	s.Start()
-	var lb lead
-	select {
-	case lb = <-out:
-	case <-ctx.Done():
-		t.Fatal("b did not take the shard once a's lease expired")
-	}
-	bWon := time.Now()
-	if lb.err != nil {
-		t.Fatalf("b's Lead: %v", lb.err)
-	}
-	if lb.l.Token() <= la.Token() {
-		t.Fatalf("b leads with token %d, not above a's %d", lb.l.Token(), la.Token())
-	}
-	if aRanTo := a.LastKeepAliveSent().Add(testTTL - a.Margin()); !aRanTo.Before(bWon) {
-		t.Fatalf("a's guard ran to %v, not before b won at %v", aRanTo, bWon)
-	}
+	takesOver(t, ctx, out, a, la, "once a's lease expired")
 	a.Freeze(false)
 	select {
 	case <-la.Lost():
@@ -293,7 +289,7 @@ func TestLeaseThatExpiresWhileEtcdIsOutOfReachEndsTheLeadership(t *testing.T) {
 }
 
 func TestLeadReturnsWhenItsMemberCloses(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	ctx := ctxFor(t, time.Minute)

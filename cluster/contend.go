@@ -261,13 +261,12 @@ func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
 		ctx, cancel = context.WithTimeout(ctx, 5*m.cfg.TTL)
 		defer cancel()
 	}
-	root := "/ringex/" + m.cfg.Shard + "/"
 	opts := []clientv3.OpOption{clientv3.WithPrefix()}
 	if rev > 0 {
 		opts = append(opts, clientv3.WithRev(rev+1))
 	}
 	own := m.keys.candidates + m.cfg.Name
-	for wr := range m.cli.Watch(ctx, root, opts...) {
+	for wr := range m.cli.Watch(ctx, m.keys.root, opts...) {
 		for _, ev := range wr.Events {
 			k := string(ev.Kv.Key)
 			if !strings.HasPrefix(k, m.keys.members) && k != m.keys.poll && k != own {
@@ -307,13 +306,7 @@ func (m *Member) Observe(ctx context.Context) <-chan LeaderInfo {
 		defer close(ch)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		go func() {
-			select {
-			case <-m.ctx.Done():
-			case <-ctx.Done():
-			}
-			cancel()
-		}()
+		defer context.AfterFunc(m.ctx, cancel)() // closing the member ends it too
 		var last *LeaderInfo
 		for ctx.Err() == nil {
 			resp, err := m.cli.Get(ctx, m.keys.leader+"/", clientv3.WithFirstCreate()...)

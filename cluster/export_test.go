@@ -12,8 +12,5 @@ func (m *Member) LastKeepAliveSent() time.Time {
 	return clockBase.Add(time.Duration(m.lastSentNs.Load()))
 }
 
-// Margin returns the guard margin in force.
-func (m *Member) Margin() time.Duration { return m.margin }
-
 // ValidFor makes a guard valid for d from now, for benchmarks.
 func (g *Guard) ValidFor(d time.Duration) { g.extend(sinceBase(time.Now().Add(d))) }

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/internal/etcdtest"
 )
 
 func TestHandoffGoesToTheNamedMember(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)
 	c := join(t, s, "shard1", "c", testTTL, nil)
@@ -63,7 +64,7 @@ func TestHandoffGoesToTheNamedMember(t *testing.T) {
 }
 
 func TestAloneMarkerKeepsIncompleteStandbysOut(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	var seqA, seqB atomic.Int64
 	seqA.Store(100)
 	seqB.Store(90)
@@ -125,7 +126,7 @@ func isNotChosen(err error, reason string) bool {
 }
 
 func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	seqs := map[string]*atomic.Int64{"a": {}, "b": {}, "c": {}}
 	ms := map[string]*cluster.Member{}
 	for n, v := range seqs {
@@ -137,7 +138,7 @@ func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
 	seqs["a"].Store(1234)
 	seqs["b"].Store(1230)
 	seqs["c"].Store(1200)
-	st, err := cluster.ReadStatus(ctx, s.endpoints, "shard1", 5*time.Second)
+	st, err := cluster.ReadStatus(ctx, []string{s.Endpoint()}, "shard1", 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

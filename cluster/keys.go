@@ -9,6 +9,7 @@ import (
 // keys are one shard's key names; the layout is drawn in doc.go.
 type keys struct {
 	shard      string
+	root       string // "/ringex/<shard>/": every key of the shard is under it
 	leader     string // election prefix; the election adds "/<lease id, hex>"
 	members    string // + name
 	candidates string // + name
@@ -21,6 +22,7 @@ func keysFor(shard string) keys {
 	root := "/ringex/" + shard + "/"
 	return keys{
 		shard:      shard,
+		root:       root,
 		leader:     root + "leader",
 		members:    root + "members/",
 		candidates: root + "candidates/",

@@ -299,6 +299,10 @@ func (m *Member) Err() error {
 // Name returns the member's name.
 func (m *Member) Name() string { return m.cfg.Name }
 
+// Margin returns the guard margin in force (Config.Margin, or its
+// default): a guard runs out this long before the lease's earliest expiry.
+func (m *Member) Margin() time.Duration { return m.margin }
+
 // Lease returns the member's lease id.
 func (m *Member) Lease() clientv3.LeaseID { return m.lease }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ringex/ringex/cluster"
+	"github.com/ringex/ringex/internal/etcdtest"
 )
 
 // grpcCounts reads the embedded etcd's gRPC server counters (registered
@@ -68,7 +69,7 @@ func delta(before, after map[string]float64) map[string]float64 {
 // of three (a leader, two standbys following it and waiting to lead) makes
 // while nothing changes: 3 keep-alives per member per TTL and nothing else.
 func TestSteadyStateTrafficIsKeepAlivesOnly(t *testing.T) {
-	s := startEtcd(t)
+	s := etcdtest.Start(t)
 	ctx := ctxFor(t, 2*time.Minute)
 	a := join(t, s, "shard1", "a", testTTL, nil)
 	b := join(t, s, "shard1", "b", testTTL, nil)

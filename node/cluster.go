@@ -102,12 +102,11 @@ func (n *Node) stopFIX(text string) {
 }
 
 // leaseGoneAfter is how long after the guard's deadline this node's lease
-// has certainly expired unless etcd renewed it unheard: the margin (the
-// deadline is the earliest expiry less it, cluster.Config.Margin's default)
-// and a whole TTL more, during which no keep-alive was answered.
+// has certainly expired unless etcd renewed it unheard: the member's
+// margin (the deadline is the earliest expiry less it) and a whole TTL
+// more, during which no keep-alive was answered.
 func (n *Node) leaseGoneAfter() time.Duration {
-	ttl := time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
-	return ttl/5 + ttl/100 + ttl
+	return n.shard.member.Margin() + time.Duration(n.cfg.Cluster.LeaseTTLMs)*time.Millisecond
 }
 
 // holdForLease holds the publish stage's batch lo..hi (ring seqs) while

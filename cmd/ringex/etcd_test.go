@@ -60,6 +60,45 @@ func (s *shardPeers) start(t *testing.T, i int) *proc {
 	return s.procs[i]
 }
 
+// startBoth starts both nodes, waits until one wins the shard and the
+// other follows it in sync, and returns the primary's and the standby's
+// index.
+func (s *shardPeers) startBoth(t *testing.T) (prim, stby int) {
+	t.Helper()
+	s.start(t, 0)
+	s.start(t, 1)
+	prim = s.leader(t, 60*time.Second)
+	stby = 1 - prim
+	waitSync(t, s.procs[stby])
+	return prim, stby
+}
+
+// checkTokens fails the test unless every token the old primary prim
+// acknowledged acked under is below the token the new primary stby now
+// acknowledges under; it returns both.
+func (s *shardPeers) checkTokens(t *testing.T, prim, stby int, acked map[string]int64) (oldTokens map[uint64]int, newToken uint64) {
+	t.Helper()
+	newToken = epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
+	oldTokens = tokensOf(t, s.peers[prim].data, acked)
+	for tok := range oldTokens {
+		if tok >= newToken {
+			t.Errorf("the old primary acknowledged under token %d, the new one acknowledges under %d: want a higher token", tok, newToken)
+		}
+	}
+	return oldTokens, newToken
+}
+
+// finish checks that both nodes' journals replay alike (finalDiff, with
+// leader's as the reference) and, with SHOWLOG set, fails the test to
+// show the nodes' logs.
+func (s *shardPeers) finish(t *testing.T, leader int) {
+	t.Helper()
+	finalDiff(t, s.peers, s.procs, leader)
+	if os.Getenv("SHOWLOG") != "" {
+		t.Error("SHOWLOG")
+	}
+}
+
 // leader waits until one of the two started processes logs that it won
 // the shard after since lines, and returns its index.
 func (s *shardPeers) leader(t *testing.T, within time.Duration) int {
@@ -112,11 +151,7 @@ func tokensOf(t *testing.T, dataDir string, acked map[string]int64) map[uint64]i
 func TestEtcdShardKillPrimary(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	ld := startLoad(c, "K")
 	time.Sleep(700 * time.Millisecond)
@@ -135,13 +170,7 @@ func TestEtcdShardKillPrimary(t *testing.T) {
 		t.Fatal("the primary acknowledged nothing before the kill")
 	}
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
-	oldTokens := tokensOf(t, s.peers[prim].data, acked)
-	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
-	for tok := range oldTokens {
-		if tok >= newToken {
-			t.Errorf("the old primary acknowledged under token %d, the new one acknowledges under %d: want a higher token", tok, newToken)
-		}
-	}
+	oldTokens, newToken := s.checkTokens(t, prim, stby, acked)
 	t.Logf("FIGURE etcd failover: SIGKILL → first ack by the new primary %v (leaseTtlMs %d); %d sent, %d acknowledged (last seq %d) under tokens %v, all on the new primary (token %d)",
 		ackAt.Sub(killAt).Round(time.Millisecond), shardLeaseMs, sent, len(acked), last, oldTokens, newToken)
 
@@ -151,10 +180,7 @@ func TestEtcdShardKillPrimary(t *testing.T) {
 		t.Fatal("the restarted old primary won the shard beside the serving one")
 	}
 	c2.close()
-	finalDiff(t, s.peers, s.procs, stby)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, stby)
 }
 
 // TestEtcdShardFrozenPrimary: the primary is frozen with SIGSTOP for longer
@@ -167,11 +193,7 @@ func TestEtcdShardKillPrimary(t *testing.T) {
 func TestEtcdShardFrozenPrimary(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd, func(c *config.Config) { c.Replication.OnStandbyLost = config.LostAsync })
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	ld := startLoad(c, "Z")
 	time.Sleep(500 * time.Millisecond)
@@ -192,13 +214,7 @@ func TestEtcdShardFrozenPrimary(t *testing.T) {
 	if len(acked) != len(before) {
 		t.Errorf("the old primary acknowledged %d orders after it was resumed (its lease had expired)", len(acked)-len(before))
 	}
-	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
-	oldTokens := tokensOf(t, s.peers[prim].data, acked)
-	for tok := range oldTokens {
-		if tok >= newToken {
-			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
-		}
-	}
+	oldTokens, newToken := s.checkTokens(t, prim, stby, acked)
 	waitSync(t, s.procs[prim]) // rejoined as standby, in sync with the new leader
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
 	t.Logf("frozen %v until the new primary's first ack; %d sent, %d acknowledged by the old primary (last seq %d, tokens %v), none after resuming; new token %d",
@@ -207,10 +223,7 @@ func TestEtcdShardFrozenPrimary(t *testing.T) {
 		t.Error("the old primary did not start again as a standby")
 	}
 	c2.close()
-	finalDiff(t, s.peers, s.procs, stby)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, stby)
 }
 
 // TestEtcdShardEtcdStopped: etcd is stopped under a FIX load. The primary
@@ -225,11 +238,7 @@ func TestEtcdShardFrozenPrimary(t *testing.T) {
 func TestEtcdShardEtcdStopped(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	ld := startLoad(c, "E")
 	time.Sleep(500 * time.Millisecond)
@@ -263,10 +272,7 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
 	t.Logf("etcd down %v; %d sent, %d acknowledged before the hold, none after (last seq %d)",
 		down.Round(time.Millisecond), sent, heldFrom, last)
-	finalDiff(t, s.peers, s.procs, prim)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, prim)
 }
 
 // TestEtcdShardHandoffAndStatus: 'ringex promote node1' on the leader's
@@ -278,11 +284,7 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 func TestEtcdShardHandoffAndStatus(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd)
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	ld := startLoad(c, "H")
 	time.Sleep(500 * time.Millisecond)
@@ -302,12 +304,7 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 	<-ld.readEnd
 	acked := ld.ackedNow()
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
-	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
-	for tok := range tokensOf(t, s.peers[prim].data, acked) {
-		if tok >= newToken {
-			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
-		}
-	}
+	_, newToken := s.checkTokens(t, prim, stby, acked)
 	t.Logf("%d sent, %d acknowledged by the old primary (last seq %d), all on the new one (token %d)", sent, len(acked), last, newToken)
 	waitFor(t, s.procs[prim], "in sync with the primary", 60*time.Second)
 
@@ -324,10 +321,7 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 		}
 	}
 	c2.close()
-	finalDiff(t, s.peers, s.procs, stby)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, stby)
 }
 
 // TestEtcdShardAsyncNeedsForce: in async mode the primary sets the alone
@@ -339,11 +333,7 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	s := newShard(t, etcd, func(c *config.Config) { c.Replication.Mode = config.ModeAsync })
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	awaitFirstAck(t, c, "A0")
 	waitFor(t, s.procs[prim], "ALONE MARKER SET", 10*time.Second)
@@ -366,10 +356,7 @@ func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	s.start(t, prim)
 	waitSync(t, s.procs[prim])
 	c2.close()
-	finalDiff(t, s.peers, s.procs, stby)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, stby)
 }
 
 // TestEtcdShardPrimaryCutFromEtcd: the primary loses etcd (its own link to
@@ -386,11 +373,7 @@ func TestEtcdShardPrimaryCutFromEtcd(t *testing.T) {
 	u := strings.TrimPrefix(etcd.Endpoint(), "http://")
 	links := [2]*tcplink.Link{tcplink.Start(t, u), tcplink.Start(t, u)}
 	s := newShardVia(t, [2]string{"http://" + links[0].Addr(), "http://" + links[1].Addr()})
-	s.start(t, 0)
-	s.start(t, 1)
-	prim := s.leader(t, 60*time.Second)
-	stby := 1 - prim
-	waitSync(t, s.procs[stby])
+	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	ld := startLoad(c, "P")
 	time.Sleep(500 * time.Millisecond)
@@ -419,20 +402,11 @@ func TestEtcdShardPrimaryCutFromEtcd(t *testing.T) {
 	if len(acked) != len(before) {
 		t.Errorf("the old primary acknowledged %d orders after its lease ran out", len(acked)-len(before))
 	}
-	newToken := epochOf(t, s.peers[stby].data, lastSeqOf(s.peers[stby].admin)).Epoch
-	oldTokens := tokensOf(t, s.peers[prim].data, acked)
-	for tok := range oldTokens {
-		if tok >= newToken {
-			t.Errorf("the old primary acknowledged under token %d, the new one under %d", tok, newToken)
-		}
-	}
+	oldTokens, newToken := s.checkTokens(t, prim, stby, acked)
 	waitSync(t, s.procs[prim])
 	last := checkAcked(t, s.peers[prim].data, s.peers[stby].data, acked)
 	t.Logf("cut → first ack by the new primary %v; %d sent, %d acknowledged by the old primary (last seq %d, tokens %v), none after its lease; new token %d",
 		ackAt.Sub(cutAt).Round(time.Millisecond), sent, len(acked), last, oldTokens, newToken)
 	c2.close()
-	finalDiff(t, s.peers, s.procs, stby)
-	if os.Getenv("SHOWLOG") != "" {
-		t.Error("SHOWLOG")
-	}
+	s.finish(t, stby)
 }
