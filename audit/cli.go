@@ -558,7 +558,7 @@ func (d *DiffResult) Print(w io.Writer, v *Venue, dirA, dirB string) {
 
 func describe(v *Venue, c *matcher.Command) string {
 	tick, lot := v.scales(c.Symbol)
-	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), kindName(c.Kind), v.BrokerName(c.Account), v.SymbolName(c.Symbol), sideName(c.Side))
+	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), c.Kind.String(), v.BrokerName(c.Account), v.SymbolName(c.Symbol), sideName(c.Side))
 	if c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace {
 		s += fmt.Sprintf(" %s %s %s", ordTypeName(c.Type), tifName(c.TIF), lot.Format(c.Qty))
 		if c.Price != 0 {
