@@ -37,8 +37,9 @@ type RestingOrder struct {
 	TIF      matcher.TIF
 }
 
-// bookOf reads symbol's book out of an engine snapshot. The matcher exports
-// no read-only view of its resting orders, so this walks the documented,
+// bookOf reads symbol's book out of an engine snapshot. The matcher's
+// read-only view (Engine.Resting, matcher/view.go) leaves out the ClOrdID,
+// cum and notional that a Book shows, so this walks the documented,
 // versioned snapshot layout (matcher/snapshot.go): the header, then the
 // books, levels best first, orders oldest first. Versions 1 to 3 differ
 // only in what follows the books (the retired records, the account
