@@ -10,14 +10,8 @@ import (
 
 // AccountOptions ask for one account's balances at a moment.
 type AccountOptions struct {
-	Dir          string
-	Venue        *Venue
-	Partitions   int // 0: Venue.Partitions
-	FromSnapshot bool
-	Account      uint32
-	AtSeq        int64     // the state after this record; 0: use AtNs
-	AtNs         int64     // the state before the first record stamped later; 0 (and AtSeq 0): the end
-	Progress     io.Writer // a terminal for the progress line; nil: none
+	Moment
+	Account uint32
 }
 
 // Account is one account's balances and holds at a moment, as the risk
@@ -34,7 +28,7 @@ func AccountAt(o AccountOptions) (Account, error) {
 	if o.Venue.risk == nil {
 		return Account{}, fmt.Errorf("the venue has no risk stage (risk.mode \"none\"): no balances to show; give the --config the node ran with")
 	}
-	e, seq, timeNs, err := stateAt(o.Dir, o.Venue, o.Partitions, o.FromSnapshot, o.AtSeq, o.AtNs, o.Progress, "account")
+	e, seq, timeNs, err := stateAt(o.Moment, "account")
 	if err != nil {
 		return Account{}, err
 	}
@@ -82,14 +76,11 @@ func cmdAccount(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usage("--broker: %v", err)
 	}
-	o := AccountOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Account: id}
-	if o.AtSeq, o.AtNs, err = c.parseAt(*at); err != nil {
+	m, err := c.moment(*at, stdout, stderr)
+	if err != nil {
 		return c.usage("%v", err)
 	}
-	if IsTerminal(stderr) && !IsTerminal(stdout) {
-		o.Progress = stderr
-	}
-	a, err := AccountAt(o)
+	a, err := AccountAt(AccountOptions{Moment: m, Account: id})
 	if err != nil {
 		return c.fail(err)
 	}

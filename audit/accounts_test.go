@@ -83,43 +83,11 @@ func TestReplayNamesBrokersWithoutTheConfig(t *testing.T) {
 // its brokers by the bindings the snapshot carries.
 func TestBrokerNamesFromASnapshot(t *testing.T) {
 	dir := t.TempDir()
-	var cmds []matcher.Command
-	for i, name := range []string{"ALPHA", "BETA"} {
-		c, err := matcher.AccountBinding{Account: uint32(i + 1), Name: name}.Command()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmds = append(cmds, c)
-	}
-	for i := range 300 {
-		id, _ := matcher.MakeClOrdID("O" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26)))
-		c := matcher.Command{Kind: matcher.KindNew, Account: uint32(1 + i%2), Symbol: 1, Type: matcher.Limit, TIF: matcher.GTC, Qty: 1, ClOrdID: id}
-		c.Side, c.Price = matcher.Sell, int64(10100+i%7)
-		if c.Account == 2 {
-			c.Side, c.Price = matcher.Buy, int64(9900-i%7)
-		}
-		cmds = append(cmds, c)
-	}
-	for i := range cmds {
-		cmds[i].Seq, cmds[i].TimeNs = int64(i+1), 1_772_000_000_000_000_000+int64(i)
-	}
-	writeJournal(t, dir, cmds, 8<<10)
+	cmds := bindTwoBrokersAndRest(t, dir)
 	const snapSeq = 200
 	v := testVenue(t)
 	writeSnapshot(t, dir, v, v.Partitions, cmds, snapSeq)
-	segs := segmentFiles(t, dir)
-	removed := 0
-	for i := 0; i+1 < len(segs); i++ {
-		if next := filepath.Base(segs[i+1]); next <= filepath.Base(journalSegName(snapSeq+1)) {
-			if err := os.Remove(segs[i]); err != nil {
-				t.Fatal(err)
-			}
-			removed++
-		}
-	}
-	if removed == 0 {
-		t.Fatalf("no segment before the snapshot to remove: %v", segs)
-	}
+	removeSegmentsBefore(t, dir, snapSeq+1)
 	book := replayOK(t, "book", "--journal", dir, "--symbol", "AAPL", "--from-snapshot")
 	for _, want := range []string{"ALPHA", "BETA"} {
 		if !strings.Contains(book, want) {
@@ -128,16 +96,11 @@ func TestBrokerNamesFromASnapshot(t *testing.T) {
 	}
 }
 
-// journalSegName is the plain segment file name of a segment whose first
-// record is seq (journal/doc.go).
-func journalSegName(seq int64) string { return fmt.Sprintf("%020d.seg", seq) }
-
-// A journal that begins after a snapshot written with another config than
-// the one replay runs with (no --config: the default) still names its
-// brokers by the bindings the snapshot carries: they are read from its
-// bytes, not from a restore that this config cannot do.
-func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
-	dir := t.TempDir()
+// bindTwoBrokersAndRest journals, in segments of 8 KiB, the bindings of
+// accounts 1 (ALPHA) and 2 (BETA) and then 300 orders that rest without
+// crossing, and returns the commands with their seqs.
+func bindTwoBrokersAndRest(t *testing.T, dir string) []matcher.Command {
+	t.Helper()
 	var cmds []matcher.Command
 	for i, name := range []string{"ALPHA", "BETA"} {
 		c, err := matcher.AccountBinding{Account: uint32(i + 1), Name: name}.Command()
@@ -159,6 +122,40 @@ func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
 		cmds[i].Seq, cmds[i].TimeNs = int64(i+1), 1_772_000_000_000_000_000+int64(i)
 	}
 	writeJournal(t, dir, cmds, 8<<10)
+	return cmds
+}
+
+// removeSegmentsBefore removes every segment of the journal in dir that
+// ends before seq (the next segment begins at or before it), as a
+// snapshot's cleanup would, and fails the test when none does.
+func removeSegmentsBefore(t *testing.T, dir string, seq int64) {
+	t.Helper()
+	segs := segmentFiles(t, dir)
+	removed := 0
+	for i := 0; i+1 < len(segs); i++ {
+		if next := filepath.Base(segs[i+1]); next <= filepath.Base(journalSegName(seq)) {
+			if err := os.Remove(segs[i]); err != nil {
+				t.Fatal(err)
+			}
+			removed++
+		}
+	}
+	if removed == 0 {
+		t.Fatalf("no segment before seq %d to remove: %v", seq, segs)
+	}
+}
+
+// journalSegName is the plain segment file name of a segment whose first
+// record is seq (journal/doc.go).
+func journalSegName(seq int64) string { return fmt.Sprintf("%020d.seg", seq) }
+
+// A journal that begins after a snapshot written with another config than
+// the one replay runs with (no --config: the default) still names its
+// brokers by the bindings the snapshot carries: they are read from its
+// bytes, not from a restore that this config cannot do.
+func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
+	dir := t.TempDir()
+	cmds := bindTwoBrokersAndRest(t, dir)
 	const snapSeq = 200
 	cfg := config.Default()
 	cfg.Symbols = append(cfg.Symbols, config.Symbol{Name: "EXTRA", TickSize: "0.01", LotSize: 1})
@@ -167,14 +164,7 @@ func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSnapshot(t, dir, writer, writer.Partitions, cmds, snapSeq)
-	segs := segmentFiles(t, dir)
-	for i := 0; i+1 < len(segs); i++ {
-		if next := filepath.Base(segs[i+1]); next <= filepath.Base(journalSegName(snapSeq+1)) {
-			if err := os.Remove(segs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	removeSegmentsBefore(t, dir, snapSeq+1)
 	if first := segmentFiles(t, dir)[0]; filepath.Base(first) <= filepath.Base(journalSegName(2)) {
 		t.Fatalf("the journal still begins at %s: the bindings' records are not gone", first)
 	}

@@ -37,8 +37,9 @@ type RestingOrder struct {
 	TIF      matcher.TIF
 }
 
-// bookOf reads symbol's book out of an engine snapshot. The matcher exports
-// no read-only view of its resting orders, so this walks the documented,
+// bookOf reads symbol's book out of an engine snapshot. The matcher's
+// read-only view (Engine.Resting, matcher/view.go) leaves out the ClOrdID,
+// cum and notional that a Book shows, so this walks the documented,
 // versioned snapshot layout (matcher/snapshot.go): the header, then the
 // books, levels best first, orders oldest first. Versions 1 to 3 differ
 // only in what follows the books (the retired records, the account
@@ -119,23 +120,29 @@ func (r *byteReader) side() []Level {
 	return out
 }
 
-// BookOptions say which book to rebuild and when.
-type BookOptions struct {
+// Moment says which journal to replay, how, and to when: the part of
+// BookOptions and AccountOptions that stateAt reads.
+type Moment struct {
 	Dir          string
 	Venue        *Venue
 	Partitions   int // 0: Venue.Partitions
 	FromSnapshot bool
-	Symbol       uint32
 	AtSeq        int64     // the state after this record; 0: use AtNs
 	AtNs         int64     // the state before the first record stamped later; 0 (and AtSeq 0): the end
 	Progress     io.Writer // a terminal for the progress line; nil: none
+}
+
+// BookOptions say which book to rebuild and when.
+type BookOptions struct {
+	Moment
+	Symbol uint32
 }
 
 // BookAt rebuilds a symbol's book at a moment by replaying the journal:
 // after record AtSeq, or after every record before the first one stamped
 // later than AtNs.
 func BookAt(o BookOptions) (Book, error) {
-	e, seq, timeNs, err := stateAt(o.Dir, o.Venue, o.Partitions, o.FromSnapshot, o.AtSeq, o.AtNs, o.Progress, "book")
+	e, seq, timeNs, err := stateAt(o.Moment, "book")
 	if err != nil {
 		return Book{}, err
 	}
@@ -144,23 +151,24 @@ func BookAt(o BookOptions) (Book, error) {
 	return bk, err
 }
 
-// stateAt replays the journal in dir to a moment: after record atSeq, or
-// after every record before the first one stamped later than atNs, or to
-// the end. It returns the state then, and the seq and ingress time of the
-// last record applied.
-func stateAt(dir string, v *Venue, p int, fromSnapshot bool, atSeq, atNs int64, progress io.Writer, label string) (*engines, int64, int64, error) {
-	src, err := openSource(dir)
+// stateAt replays the journal in m.Dir to a moment: after record m.AtSeq,
+// or after every record before the first one stamped later than m.AtNs, or
+// to the end. It returns the state then, and the seq and ingress time of
+// the last record applied.
+func stateAt(m Moment, label string) (*engines, int64, int64, error) {
+	p := m.Partitions
+	src, err := openSource(m.Dir)
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	if p == 0 {
-		p = v.Partitions
+		p = m.Venue.Partitions
 	}
-	b := bound{toSeq: atSeq, toNs: atNs}
-	if atSeq != 0 {
+	b := bound{toSeq: m.AtSeq, toNs: m.AtNs}
+	if m.AtSeq != 0 {
 		b.toNs = 0
 	}
-	from, err := startAt(src, v, p, fromSnapshot, func(sf *snapFile) bool {
+	from, err := startAt(src, m.Venue, p, m.FromSnapshot, func(sf *snapFile) bool {
 		if b.toSeq != 0 || b.toNs == 0 {
 			return b.toNs == 0 && (b.toSeq == 0 || sf.seq <= b.toSeq)
 		}
@@ -174,7 +182,7 @@ func stateAt(dir string, v *Venue, p int, fromSnapshot bool, atSeq, atNs int64, 
 	if from.snap != nil {
 		timeNs = recordTime(src, from.snap.seq)
 	}
-	prog := src.progress(progress, label)
+	prog := src.progress(m.Progress, label)
 	_, err = run(src, from, runOpts{bound: b}, func(c *matcher.Command, _ []matcher.Event, _ *captured) error {
 		prog.tick(c.Seq)
 		seq, timeNs = c.Seq, c.TimeNs
@@ -184,8 +192,8 @@ func stateAt(dir string, v *Venue, p int, fromSnapshot bool, atSeq, atNs int64, 
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if atSeq != 0 && seq < atSeq {
-		return nil, 0, 0, fmt.Errorf("the journal ends at seq %d, before seq %d", seq, atSeq)
+	if m.AtSeq != 0 && seq < m.AtSeq {
+		return nil, 0, 0, fmt.Errorf("the journal ends at seq %d, before seq %d", seq, m.AtSeq)
 	}
 	return from.engines, seq, timeNs, nil
 }

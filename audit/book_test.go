@@ -85,7 +85,7 @@ func TestBookShowsTimePriority(t *testing.T) {
 			continue
 		}
 		for sym := uint32(1); sym <= 4; sym++ {
-			bk, err := BookAt(BookOptions{Dir: dir, Venue: v, Symbol: sym, AtSeq: cmds[i].Seq})
+			bk, err := BookAt(BookOptions{Moment: Moment{Dir: dir, Venue: v, AtSeq: cmds[i].Seq}, Symbol: sym})
 			if err != nil {
 				t.Fatal(err)
 			}

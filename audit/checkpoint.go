@@ -14,17 +14,6 @@ import "github.com/ringex/ringex/matcher"
 //   - a KindCheckpointHash record naming no checkpoint (Partitions 0)
 //     marks a seq whose record was lost (node/missing.go) and is passed over.
 
-// checkpointKindName names the two checkpoint kinds in the trail.
-func checkpointKindName(k matcher.Kind) string {
-	switch k {
-	case matcher.KindCheckpoint:
-		return "checkpoint"
-	case matcher.KindCheckpointHash:
-		return "checkpoint_hash"
-	}
-	return ""
-}
-
 // checkpointOf reports whether cmd marks a checkpoint (its seq is S).
 func checkpointOf(cmd *matcher.Command) bool { return cmd.Kind == matcher.KindCheckpoint }
 

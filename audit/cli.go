@@ -463,14 +463,11 @@ func cmdBook(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.usage("--symbol: %v", err)
 	}
-	o := BookOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Symbol: id}
-	if o.AtSeq, o.AtNs, err = c.parseAt(*at); err != nil {
+	m, err := c.moment(*at, stdout, stderr)
+	if err != nil {
 		return c.usage("%v", err)
 	}
-	if IsTerminal(stderr) && !IsTerminal(stdout) {
-		o.Progress = stderr
-	}
-	bk, err := BookAt(o)
+	bk, err := BookAt(BookOptions{Moment: m, Symbol: id})
 	if err != nil {
 		return c.fail(err)
 	}
@@ -561,7 +558,7 @@ func (d *DiffResult) Print(w io.Writer, v *Venue, dirA, dirB string) {
 
 func describe(v *Venue, c *matcher.Command) string {
 	tick, lot := v.scales(c.Symbol)
-	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), kindName(c.Kind), v.BrokerName(c.Account), v.SymbolName(c.Symbol), sideName(c.Side))
+	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), c.Kind.String(), v.BrokerName(c.Account), v.SymbolName(c.Symbol), sideName(c.Side))
 	if c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace {
 		s += fmt.Sprintf(" %s %s %s", ordTypeName(c.Type), tifName(c.TIF), lot.Format(c.Qty))
 		if c.Price != 0 {
@@ -691,6 +688,20 @@ func (b *Book) WriteJSON(w io.Writer, v *Venue, depth int) error {
 }
 
 // parseAt reads --at: empty (the end), a seq, or a time (parseTime).
+// moment is the replay the common flags and --at ask for, with a progress
+// line on stderr when it is a terminal and stdout is not.
+func (c *common) moment(at string, stdout, stderr io.Writer) (Moment, error) {
+	m := Moment{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot}
+	var err error
+	if m.AtSeq, m.AtNs, err = c.parseAt(at); err != nil {
+		return Moment{}, err
+	}
+	if IsTerminal(stderr) && !IsTerminal(stdout) {
+		m.Progress = stderr
+	}
+	return m, nil
+}
+
 func (c *common) parseAt(at string) (seq, ns int64, err error) {
 	switch {
 	case at == "":

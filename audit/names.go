@@ -45,8 +45,6 @@ func tifName(t matcher.TIF) string {
 	return "tif(" + strconv.Itoa(int(t)) + ")"
 }
 
-func kindName(k matcher.Kind) string { return k.String() }
-
 // execTypeStatus gives the FIX 4.4 MsgType, ExecType (150) and OrdStatus
 // (39) the gateway sends for an event: gateway.ReportCodes, as text.
 func execTypeStatus(ev *matcher.Event) (msgType, execType, ordStatus string) {

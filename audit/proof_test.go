@@ -136,7 +136,7 @@ func fixMessage(v *Venue, c *matcher.Command) (string, []any) {
 		terms()
 		return "G", append(f, tag.OrigClOrdID, c.OrigClOrdID.String())
 	}
-	panic("no FIX message for " + kindName(c.Kind))
+	panic("no FIX message for " + c.Kind.String())
 }
 
 var tifCodes = map[string]string{"day": "0", "gtc": "1", "ioc": "3", "fok": "4"}

@@ -236,9 +236,10 @@ func TestFromSnapshotGivesTheSameAnswers(t *testing.T) {
 			t.Fatalf("filter %+v: trails differ (%d and %d bytes)", f, a.Len(), b.Len())
 		}
 	}
-	for _, at := range []BookOptions{{AtSeq: 1500}, {AtSeq: 3700}, {AtNs: cmds[5200].TimeNs}, {}} {
+	for _, m := range []Moment{{AtSeq: 1500}, {AtSeq: 3700}, {AtNs: cmds[5200].TimeNs}, {}} {
 		for sym := uint32(1); sym <= 4; sym++ {
-			at.Dir, at.Venue, at.Symbol = dir, v, sym
+			m.Dir, m.Venue = dir, v
+			at := BookOptions{Moment: m, Symbol: sym}
 			a, err := BookAt(at)
 			if err != nil {
 				t.Fatal(err)
@@ -277,7 +278,7 @@ func TestBookAgreesWithTheEngine(t *testing.T) {
 	seq := int64(4321)
 	_, e := applyAll(t, v, v.Partitions, cmds[:seq])
 	for sym := uint32(1); sym <= 4; sym++ {
-		bk, err := BookAt(BookOptions{Dir: dir, Venue: v, Symbol: sym, AtSeq: seq})
+		bk, err := BookAt(BookOptions{Moment: Moment{Dir: dir, Venue: v, AtSeq: seq}, Symbol: sym})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +322,7 @@ func TestParallelReplayGivesTheSameAnswers(t *testing.T) {
 			}
 		}
 		for _, at := range []int64{1, 1023, 1024, 1025, 5999} {
-			bk, err := BookAt(BookOptions{Dir: dir, Venue: v, Symbol: 2, AtSeq: at, FromSnapshot: at > 2222})
+			bk, err := BookAt(BookOptions{Moment: Moment{Dir: dir, Venue: v, AtSeq: at, FromSnapshot: at > 2222}, Symbol: 2})
 			if err != nil {
 				t.Fatal(err)
 			}

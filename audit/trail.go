@@ -252,7 +252,7 @@ func idString(id int64) string {
 func (t *trailWriter) command(c *matcher.Command) {
 	tick, lot := t.v.scales(c.Symbol)
 	t.common(c.Seq, c.TimeNs, "command")
-	t.cols[colWhat] = kindName(c.Kind)
+	t.cols[colWhat] = c.Kind.String()
 	t.cols[colBroker] = t.v.BrokerName(c.Account)
 	t.cols[colSymbol] = t.v.SymbolName(c.Symbol)
 	t.cols[colSide] = sideName(c.Side)

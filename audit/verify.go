@@ -326,7 +326,7 @@ func bump(t []int64, id uint32) []int64 {
 func (v *verifier) summarize() {
 	for k, n := range v.kinds {
 		if n > 0 {
-			v.r.Kinds[kindName(matcher.Kind(k))] += n
+			v.r.Kinds[matcher.Kind(k).String()] += n
 		}
 	}
 	for id, n := range v.symbols {

@@ -60,6 +60,7 @@ func TestAdminBeyondLoopbackNeedsAToken(t *testing.T) {
 // is not read.
 func TestClusterBlock(t *testing.T) {
 	etcd := []string{"http://127.0.0.1:2379"}
+	on := Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000} // a block Check takes
 	for _, tc := range []struct {
 		name   string
 		change func(*Config)
@@ -67,7 +68,7 @@ func TestClusterBlock(t *testing.T) {
 	}{
 		{"off_by_default", func(c *Config) {}, ""},
 		{"off_ignores_the_block", func(c *Config) { c.Cluster.LeaseTTLMs = 7 }, ""},
-		{"on", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000} }, ""},
+		{"on", func(c *Config) { c.Cluster = on }, ""},
 		{"on_ignores_async_failover", func(c *Config) {
 			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 1000}
 			c.Replication.Mode, c.Replication.FailoverMs = ModeAsync, 500
@@ -77,27 +78,27 @@ func TestClusterBlock(t *testing.T) {
 		{"lease_not_whole_seconds", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 1500} }, "cluster.leaseTtlMs 1500"},
 		{"lease_under_a_second", func(c *Config) { c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 0} }, "cluster.leaseTtlMs 0"},
 		{"no_replication_listen", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Listen = ""
 		}, "replication.listen is required with cluster.etcd"},
 		{"replication_listen_any_port", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Listen = "127.0.0.1:0"
 		}, "replication.listen \"127.0.0.1:0\""},
 		{"replication_listen_all_hosts", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Listen = "0.0.0.0:9879"
 		}, "give a host they reach"},
 		{"role_given", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Role = RolePrimary
 		}, "etcd decides the role"},
 		{"primary_given", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Primary = "127.0.0.1:9979"
 		}, "etcd decides the role"},
 		{"bad_mode", func(c *Config) {
-			c.Cluster = Cluster{Etcd: etcd, Shard: "s1", Name: "n1", LeaseTTLMs: 2000}
+			c.Cluster = on
 			c.Replication.Mode = ReplicationMode(9)
 		}, "replication.mode"},
 	} {

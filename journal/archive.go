@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // archiveScanEvery is how often the archiver looks for work when no roll
@@ -195,7 +197,7 @@ func (a *archiver) archive(first int64) error {
 	if err := os.Rename(tmp, dst); err != nil {
 		return err
 	}
-	if err := syncDir(a.arcDir); err != nil {
+	if err := fsync.Dir(a.arcDir); err != nil {
 		return err
 	}
 	plain, packed := fileSize(hot), fileSize(dst)
@@ -232,7 +234,7 @@ func (a *archiver) retain(segs []int64, active int64) {
 			filepath.Base(hot), first, lastSeq, snapSeq, a.retainAge)
 	}
 	if removed > 0 {
-		if err := syncDir(a.dir); err != nil {
+		if err := fsync.Dir(a.dir); err != nil {
 			a.logf("journal: retention: %v", err)
 		}
 	}

@@ -359,7 +359,7 @@ func (j *Journal) roll(first int64) error {
 	// The new segment's name is made durable before the archiver may archive
 	// the sealed one: a power loss must never leave an archived segment with
 	// no hot segment after it (Open refuses that state).
-	if err := syncDir(j.opts.Dir); err != nil {
+	if err := fsync.Dir(j.opts.Dir); err != nil {
 		return err
 	}
 	if j.arch != nil {
@@ -420,9 +420,3 @@ func (j *Journal) closeFiles() error {
 	}
 	return err
 }
-
-// SyncDir makes a directory's entries (a created, renamed or removed file)
-// durable. replica uses it for the files it moves beside a journal.
-func SyncDir(dir string) error { return syncDir(dir) }
-
-func syncDir(dir string) error { return fsync.Dir(dir) }

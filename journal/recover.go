@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // recover verifies every hot segment, truncates a torn tail, and opens the
@@ -118,7 +120,7 @@ func (j *Journal) createFirst(first int64) error {
 	if err := writeNew(path, hdr[:]); err != nil {
 		return err
 	}
-	if err := syncDir(j.opts.Dir); err != nil {
+	if err := fsync.Dir(j.opts.Dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	j.logf("journal: created %s beginning at seq %d", j.opts.Dir, first)
@@ -253,7 +255,7 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 		moved++
 	}
 	moveArchivedFrom(dir, q, segs[from-1])
-	if err := syncDir(dir); err != nil {
+	if err := fsync.Dir(dir); err != nil {
 		return err
 	}
 	j.logf("journal: quarantined the damaged segment and %d later segments in %s; the journal now ends at seq %d", moved, q, lastGood)

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // Snapshot file layout (little-endian):
@@ -179,7 +181,7 @@ func placeSnapshot(path, dir string, seq int64) error {
 		os.Remove(path)
 		return fmt.Errorf("journal: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := fsync.Dir(dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return pruneSnapshots(dir)

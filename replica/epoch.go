@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // maxEpochs bounds the history a file or a frame may hold.
@@ -189,7 +189,7 @@ func (h *History) write(entries []Epoch) error {
 		err = os.Rename(tmp, h.path)
 	}
 	if err == nil {
-		err = journal.SyncDir(dir)
+		err = fsync.Dir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("replica: write %s: %w", h.path, err)

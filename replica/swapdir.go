@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/internal/fsync"
 )
 
 // swapDir renames the folder dir to aside, then, unless next is "", renames
@@ -16,7 +16,7 @@ import (
 // callers' crash safety rests on this order; nothing is deleted. It returns
 // the name dir was kept under: aside, or "" when dir does not exist and
 // missingOK (next still takes dir's name); a missing dir is otherwise an
-// error. The errors name the paths (os.Rename's both, journal.SyncDir's the
+// error. The errors name the paths (os.Rename's both, fsync.Dir's the
 // folder), which the callers' messages rely on.
 func swapDir(dir, aside, next string, missingOK bool) (string, error) {
 	if err := os.Rename(dir, aside); missingOK && errors.Is(err, fs.ErrNotExist) {
@@ -29,7 +29,7 @@ func swapDir(dir, aside, next string, missingOK bool) (string, error) {
 			return "", err
 		}
 	}
-	if err := journal.SyncDir(filepath.Dir(dir)); err != nil {
+	if err := fsync.Dir(filepath.Dir(dir)); err != nil {
 		return "", err
 	}
 	return aside, nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringex/ringex/internal/fsync"
 	"github.com/ringex/ringex/journal"
 )
 
@@ -106,7 +107,7 @@ func copySnapshots(from, to string, keep int64) error {
 			return err
 		}
 	}
-	return journal.SyncDir(to)
+	return fsync.Dir(to)
 }
 
 func copyFile(from, to string) error {

@@ -10,20 +10,27 @@ import (
 	"testing"
 )
 
-// TestLogFormatJSON: with --log-format json a line the node logs with
-// log.Printf comes out as one JSON record with its time, level and
-// message; an unknown format is refused with the ones there are.
-func TestLogFormatJSON(t *testing.T) {
+// logJSONTo sets --log-format json with its output going to buf, and puts
+// the standard logger and slog's default back when the test ends.
+func logJSONTo(t *testing.T, buf *bytes.Buffer) {
+	t.Helper()
 	old := slog.Default()
 	t.Cleanup(func() {
 		slog.SetDefault(old)
 		log.SetOutput(os.Stderr)
 		log.SetFlags(log.LstdFlags)
 	})
-	var buf bytes.Buffer
-	if err := setLogFormat("json", &buf); err != nil {
+	if err := setLogFormat("json", buf); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLogFormatJSON: with --log-format json a line the node logs with
+// log.Printf comes out as one JSON record with its time, level and
+// message; an unknown format is refused with the ones there are.
+func TestLogFormatJSON(t *testing.T) {
+	var buf bytes.Buffer
+	logJSONTo(t, &buf)
 	log.Printf("ringex: serving FIX on %s", "127.0.0.1:9878")
 	var rec map[string]any
 	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
@@ -42,16 +49,8 @@ func TestLogFormatJSON(t *testing.T) {
 // prefix; any other line, and one that merely mentions such a word later,
 // is INFO.
 func TestLogFormatLevels(t *testing.T) {
-	old := slog.Default()
-	t.Cleanup(func() {
-		slog.SetDefault(old)
-		log.SetOutput(os.Stderr)
-		log.SetFlags(log.LstdFlags)
-	})
 	var buf bytes.Buffer
-	if err := setLogFormat("json", &buf); err != nil {
-		t.Fatal(err)
-	}
+	logJSONTo(t, &buf)
 	for _, c := range []struct{ name, line, level string }{
 		{"sync_none_warning", `ringex: WARNING journal sync is "none": acknowledged orders are NOT durable`, "WARN"},
 		{"pipeline_failed", "ringex: STOPPED ACCEPTING ORDERS: journal: fsync: input/output error", "ERROR"},

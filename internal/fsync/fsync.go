@@ -1,7 +1,7 @@
 // Package fsync holds the one way ringex makes a directory's entries
 // durable (a created, renamed or removed file survives a crash only once
-// its directory is fsynced). The journal and the FIX session stores both
-// use it.
+// its directory is fsynced). The journal, replica and the FIX session
+// stores call it.
 package fsync
 
 import (

@@ -154,6 +154,9 @@ func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
 			if res, err := http.Get(url); err == nil {
 				io.Copy(io.Discard, res.Body)
 				res.Body.Close()
+				if res.StatusCode != http.StatusOK { // else "on" would time no scrape
+					b.Errorf("scrape %s: %s", url, res.Status)
+				}
 			}
 		}
 	}()
@@ -191,5 +194,8 @@ func BenchmarkScrape(b *testing.B) {
 		}
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
+		if res.StatusCode != http.StatusOK { // else it times an error page
+			b.Fatalf("scrape %s: %s", url, res.Status)
+		}
 	}
 }

@@ -29,6 +29,14 @@ func exchange(t *testing.T) (*node.Node, *httpd.Server, config.Config) {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.Replication.Admin = ""
+	n, srv := startWithEndpoint(t, cfg)
+	return n, srv, cfg
+}
+
+// startWithEndpoint starts a node on cfg and an endpoint on a free
+// loopback port, not attached; both stop when the test ends.
+func startWithEndpoint(t *testing.T, cfg config.Config) (*node.Node, *httpd.Server) {
+	t.Helper()
 	n, err := node.Start(cfg, node.Options{Logf: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +47,7 @@ func exchange(t *testing.T) (*node.Node, *httpd.Server, config.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return n, srv, cfg
+	return n, srv
 }
 
 func get(t *testing.T, srv *httpd.Server, path string) (int, string) {

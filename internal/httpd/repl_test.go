@@ -25,16 +25,7 @@ func replicated(t *testing.T, role, primary string) (*node.Node, *httpd.Server) 
 	if err := json.Unmarshal([]byte(settings), &cfg.Replication); err != nil { // as the config file says it
 		t.Fatal(err)
 	}
-	n, err := node.Start(cfg, node.Options{Logf: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Stop() })
-	srv, err := httpd.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	n, srv := startWithEndpoint(t, cfg)
 	srv.Attach(n)
 	return n, srv
 }
