@@ -274,7 +274,7 @@ func (st *store) reset(b []byte) error {
 	if err := os.Rename(name+".new", name); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(name)); err != nil {
+	if err := fsync.Dir(filepath.Dir(name)); err != nil {
 		return err
 	}
 	if err := st.setNextIn(1); err != nil {
@@ -283,7 +283,6 @@ func (st *store) reset(b []byte) error {
 	return st.sync()
 }
 
-func syncDir(dir string) error { return fsync.Dir(dir) }
 
 func (st *store) sync() error {
 	if st.msgs == nil {
