@@ -283,7 +283,6 @@ func (st *store) reset(b []byte) error {
 	return st.sync()
 }
 
-
 func (st *store) sync() error {
 	if st.msgs == nil {
 		return nil
