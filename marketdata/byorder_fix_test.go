@@ -1,6 +1,7 @@
 package marketdata_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
 
@@ -96,11 +98,12 @@ func TestBookByOrderOverFIX(t *testing.T) {
 // TestDayPricesAcrossEndOfDayAndRestart: the open, high and low are the
 // day's first, highest and lowest trade, the close the last trade price
 // of the day before; an end of day closes them; a restarted node rebuilds
-// them from its journal.
+// them from its journal, the trades before its newest snapshot included.
 func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Snapshot = config.Snapshot{EveryCommands: 2} // a checkpoint every 100 ms that has two commands
 	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +140,8 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 
 	md.request("live", '1', 0, 1, "4578", "MSFT")
 	md.next("W")
-	if _, err := n.EndOfDay(); err != nil {
+	eod, err := n.EndOfDay()
+	if err != nil {
 		t.Fatal(err)
 	}
 	x := md.next("X")
@@ -147,6 +151,19 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 	}
 	trade("251")
 	waitFor(md, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=251.00")
+	// A snapshot after the day's first trade: a start replays the journal
+	// from it, and the day's prices must not start there.
+	dir := filepath.Join(cfg.DataDir, "journal")
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+		if seq, _, _, ok, err := journal.LatestSnapshot(dir); err == nil && ok && seq > eod {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot after the end of day (sequence %d) within %v", eod, wait)
+		}
+	}
+	trade("248")
+	waitFor(md, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
 
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
@@ -155,5 +172,5 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03")
-	waitFor(after, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=251.00")
+	waitFor(after, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
 }
