@@ -283,7 +283,11 @@ func vBody(id string, subType byte, depth, updateType int, types string, syms ..
 
 var testSymbols = []string{"AAA", "BBB"}
 
-func testFeed(t testing.TB) *Feed {
+func testFeed(t testing.TB) *Feed { return testFeedByOrder(t, []string{byOrderComp}) }
+
+// testFeedByOrder is testFeed with the sessions that may ask for books by
+// order (none: they are not kept).
+func testFeedByOrder(t testing.TB, byOrder []string) *Feed {
 	cent, err := gateway.ParseScale("0.01")
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +296,7 @@ func testFeed(t testing.TB) *Feed {
 	for _, n := range testSymbols {
 		syms = append(syms, Symbol{Name: n, Tick: cent, Lot: gateway.ScaleOf(1)})
 	}
-	return New(Options{Symbols: syms, ByOrderSessions: []string{byOrderComp}})
+	return New(Options{Symbols: syms, ByOrderSessions: byOrder})
 }
 
 // byOrderComp is the session testFeed serves books by order.
