@@ -75,6 +75,7 @@ func (f *Feed) SeedDay(evs []matcher.Event) {
 			f.tap.traded(ev.Symbol, ev.LastPx)
 		}
 	}
+	f.tap.dayDirty = f.tap.dayDirty[:0] // Start hands every symbol's on
 }
 
 // SeedClose sets symbol's close, its last trade price as the last trading
@@ -82,7 +83,6 @@ func (f *Feed) SeedDay(evs []matcher.Event) {
 func (f *Feed) SeedClose(symbol uint32, px int64) {
 	if symbol > 0 && int(symbol) < len(f.tap.days) {
 		f.tap.days[symbol].close = px
-		f.tap.dayDirty = append(f.tap.dayDirty, symbol)
 	}
 }
 

@@ -155,8 +155,13 @@ func (f *Feed) SeedLastTrade(symbol uint32, px int64) {
 	}
 }
 
-// Start copies the seeded books to the goroutine's side and starts it.
+// Start copies the seeded books and day prices to the goroutine's side
+// and starts it.
 func (f *Feed) Start() {
+	f.tap.dayDirty = f.tap.dayDirty[:0]
+	for sym := 1; sym < len(f.tap.days); sym++ {
+		f.tap.dayDirty = append(f.tap.dayDirty, uint32(sym))
+	}
 	f.EndBatch()
 	f.pass()
 	go f.run()

@@ -553,3 +553,62 @@ func (g *orderGen) next(seq int64) matcher.Command {
 	}
 	return cmd
 }
+
+// TestSeededFeedEqualsMatcher: a feed built from an engine's resting
+// orders, as a node builds it after replaying its journal, holds the
+// matcher's books by price and by order (time priority included), and
+// stays equal to them as the stream goes on.
+func TestSeededFeedEqualsMatcher(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}, {ID: 2}}, STP: matcher.STPMode(seed % 4)})
+		g := &orderGen{rng: rand.New(rand.NewPCG(seed, 11))}
+		var evs []matcher.Event
+		step := func(f *Feed) {
+			g.seq++
+			cmd := g.next(g.seq)
+			evs = e.Apply(&cmd, evs[:0])
+			g.observe(evs)
+			for k := range evs {
+				if f != nil {
+					f.Apply(&evs[k])
+				}
+			}
+		}
+		for range 800 {
+			step(nil)
+		}
+		f := testFeed(t)
+		for sym := uint32(1); sym <= 2; sym++ {
+			for _, o := range e.Resting(sym, nil) {
+				f.Seed(o)
+			}
+			f.SeedLastTrade(sym, e.LastTradePx(sym))
+		}
+		f.EndBatch()
+		f.pass()
+		viewers := []*viewer{{name: "by_price"}, {name: "by_order", byOrder: true}}
+		for _, v := range viewers {
+			v.rec, v.book = &recorder{begin: "FIX.4.4", comp: byOrderComp}, newRebuilt()
+			body := vBody(v.name, '1', 0, 1, "01", testSymbols...)
+			if v.byOrder {
+				body = byOrderBody(body)
+			}
+			f.request(v.rec, requestMsg(t, "FIX.4.4", body))
+		}
+		for i := 0; i < 300; i += 3 {
+			for range 3 {
+				step(f)
+			}
+			f.EndBatch()
+			f.pass()
+			for _, v := range viewers {
+				for _, m := range v.rec.take() {
+					v.book.apply(t, m)
+				}
+				for id, name := range testSymbols {
+					checkBook(t, 800+i, v, name, e, uint32(id+1))
+				}
+			}
+		}
+	}
+}
