@@ -161,6 +161,10 @@ type Session struct {
 	// MarketDataOnly makes this a market-data-only session: it may send
 	// MarketDataRequest and session messages only, and has no orders.
 	MarketDataOnly bool `json:"marketDataOnly,omitempty"`
+	// MarketDataByOrder lets the session ask for books by order
+	// (MarketDataRequest with AggregatedBook N): one entry per resting
+	// order, named by its OrderID (package marketdata).
+	MarketDataByOrder bool `json:"marketDataByOrder,omitempty"`
 }
 
 // CancelsOnDisconnect reports the session's cancel-on-disconnect setting,

@@ -12,9 +12,15 @@ import (
 // every order cancelled, and EndBatch every 8 commands; the goroutine's
 // passes are left out (the pending levels are dropped as a pass would take
 // them). One op is the whole stream; ns/event is per event. Once the maps
-// have grown it allocates nothing.
+// have grown it allocates nothing. by_price is a node whose sessions ask
+// for books by price only (the default), by_order one where a session may
+// ask for books by order, so the tap hands on every order's change.
 func BenchmarkPublishStage(b *testing.B) {
-	f := testFeed(b)
+	b.Run("by_price", func(b *testing.B) { benchPublishStage(b, testFeedByOrder(b, nil)) })
+	b.Run("by_order", func(b *testing.B) { benchPublishStage(b, testFeed(b)) })
+}
+
+func benchPublishStage(b *testing.B, f *Feed) {
 	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}, {ID: 2}}})
 	g := &orderGen{rng: rand.New(rand.NewPCG(1, 2))}
 	var stream [][]matcher.Event
@@ -46,6 +52,8 @@ func BenchmarkPublishStage(b *testing.B) {
 				f.EndBatch()
 				f.mu.Lock()
 				clear(f.pend.levels)
+				clear(f.pend.orders)
+				clear(f.pend.days)
 				f.pend.trades = f.pend.trades[:0]
 				f.mu.Unlock()
 			}

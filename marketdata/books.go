@@ -7,14 +7,17 @@ import (
 )
 
 // book is the market-data goroutine's copy of one symbol's book,
-// aggregated by price: the levels of each side, best first, and what
-// subscribers are told of it.
+// aggregated by price: the levels of each side, best first; by order, when
+// kept (byorder.go); and what subscribers are told of it.
 type book struct {
-	sides   [2][]matcher.Level // bids (highest first), asks (lowest first)
-	rptSeq  int64              // updates of this symbol so far: level changes and trades
-	lastPx  int64              // last trade, ticks; 0: none known
-	lastQty int64              // its quantity, lots; 0: not known (it traded before this node started)
-	subs    []*subscription    // subscriptions that name this symbol
+	sides    [2][]matcher.Level // bids (highest first), asks (lowest first)
+	queues   [2][]orderLevel    // the same by order, each price's orders in time priority
+	rptSeq   int64              // updates of this symbol's book by price so far: level changes, trades, day prices
+	orderRpt int64              // the same of its book by order: order changes, trades, day prices
+	lastPx   int64              // last trade, ticks; 0: none known
+	lastQty  int64              // its quantity, lots; 0: not known (it traded before this node started)
+	day      dayStats           // the day's prices, as the tap handed them
+	subs     []*subscription    // subscriptions that name this symbol
 }
 
 // sideIndex is a side's index in book.sides.
@@ -35,16 +38,7 @@ func better(i int, a, b int64) bool {
 
 // find returns where px is, or would be, on side i, and whether it is there.
 func (b *book) find(i int, px int64) (int, bool) {
-	lv := b.sides[i]
-	return slices.BinarySearchFunc(lv, px, func(l matcher.Level, px int64) int {
-		switch {
-		case l.Price == px:
-			return 0
-		case better(i, l.Price, px):
-			return -1
-		}
-		return 1
-	})
+	return slices.BinarySearchFunc(b.sides[i], px, func(l matcher.Level, px int64) int { return comparePx(i, l.Price, px) })
 }
 
 // Update actions, MDUpdateAction(279).
@@ -100,8 +94,9 @@ func (b *book) maxDepth() int {
 type entry struct {
 	sym     uint32
 	action  byte
-	typ     byte // MDEntryType: '0' bid, '1' offer, '2' trade
-	px, qty int64
+	typ     byte  // MDEntryType: '0' bid, '1' offer, '2' trade, '4' open, '5' close, '7' high, '8' low
+	px, qty int64 // qty 0: none sent (a delete, a day's price)
+	id      int64 // the order, in a book by order (MDEntryID); 0: none
 	rptSeq  int64
 }
 

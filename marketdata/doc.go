@@ -1,9 +1,11 @@
 // Package marketdata is the exchange's market data over FIX: every broker
-// session may ask for the books, aggregated by price, and the trades of any
-// symbol, as a snapshot or as a subscription that streams every change.
+// session may ask for the books, aggregated by price (or by order, where
+// the session is configured so), the trades and the day's open, close,
+// high and low of any symbol, as a snapshot or as a subscription that
+// streams every change.
 //
-// It owns a copy of the books rebuilt from the matcher's events, the
-// subscriptions, and the FIX market-data messages: MarketDataRequest (V)
+// It owns a copy of the books rebuilt from the matcher's events, the day's
+// prices, the subscriptions, and the FIX market-data messages: MarketDataRequest (V)
 // in, MarketDataSnapshotFullRefresh (W), MarketDataIncrementalRefresh (X)
 // and MarketDataRequestReject (Y) out. It refuses to know how commands are
 // sequenced, journaled or matched: it reads the engines once, at start
@@ -15,20 +17,25 @@
 // Three kinds of goroutine touch a Feed, each its own part:
 //
 //   - The publish stage calls Apply with every event, after the command
-//     that caused it is durable and matched, and EndBatch once per batch,
-//     after the batch's reports are queued. Apply keeps the tap: every
-//     resting order by id and every level's quantity (hot path: two map
-//     operations an event, no lock, no allocation once the maps have
-//     grown; BenchmarkPublishStage). EndBatch hands the market-data
-//     goroutine the quantity now at each level the batch touched, and the
-//     batch's trades, under one lock, and wakes it.
+//     that caused it is durable and matched, EndOfDay at a KindEndOfDay
+//     after its expiries, and EndBatch once per batch, after the batch's
+//     reports are queued. Apply keeps the tap: every resting order by id,
+//     with its place in time priority, every level's quantity, and each
+//     symbol's day prices (hot path: two map operations an event, no lock,
+//     no allocation once the maps have grown; BenchmarkPublishStage).
+//     EndBatch hands the market-data goroutine the quantity now at each
+//     level the batch touched, the batch's trades, the day prices that
+//     changed and, where books by order are kept, each order's state now,
+//     under one lock, and wakes it.
 //   - The market-data goroutine makes a pass per wake-up over everything
 //     handed to it since its last: it updates its own copy of each book
-//     (levels sorted, best first) and sends each subscription what changed
-//     in its view. A goroutine that falls behind conflates: a pass sees
-//     each level once, at its latest quantity, however many batches
-//     touched it. Trades are not conflated unless more than
-//     Options.MaxTradesPending wait, which is logged.
+//     (levels sorted, best first; by order, each price's orders in time
+//     priority) and sends each subscription what changed in its view. A
+//     goroutine that falls behind conflates: a pass sees each level, and
+//     each order, once, at its latest state, however many batches touched
+//     it. Trades are not conflated unless more than
+//     Options.MaxTradesPending wait, which is logged; the day prices are
+//     kept on the publish stage, so a conflated trade never changes them.
 //   - A session's reader goroutine calls Request and SessionEnded. A
 //     request takes the same lock as a pass, so its snapshot is the book
 //     as of a pass boundary and every X that follows it applies to it.
@@ -49,24 +56,55 @@
 // updates until unsubscribed or the session ends) or 2 (unsubscribe, by
 // MDReqID; nothing is sent back). MarketDepth 0 (the whole book), 1 (the
 // top) or N up to MaxDepth. MDUpdateType 1 (incremental, the default) or 0
-// (a W per symbol at every change). MDEntryType 0 bid, 1 offer, 2 trade.
-// Many symbols per request (NoRelatedSym; one named twice counts once),
-// many requests per session, each with its own MDReqID.
+// (a W per symbol at every change). AggregatedBook Y or absent (by price)
+// or N (by order). MDEntryType 0 bid, 1 offer, 2 trade, 4 open, 5 close, 7
+// high, 8 low. Many symbols per request (NoRelatedSym; one named twice
+// counts once), many requests per session, each with its own MDReqID.
 //
 // W carries MDReqID, Symbol, RptSeq and the entries asked for: the bids
 // best first, the offers best first (each MDEntryPx, MDEntrySize: the
-// level's resting quantity), and the last trade (its size when this node
-// saw it). X carries MDReqID and, per entry, MDUpdateAction (0 new, 1
+// level's resting quantity), the last trade (its size when this node
+// saw it), then open, close, high and low (MDEntryPx only), those known.
+// X carries MDReqID and, per entry, MDUpdateAction (0 new, 1
 // change, 2 delete), MDEntryType, Symbol, MDEntryPx, MDEntrySize (not on a
-// delete) and RptSeq; a level is named by its price. One X per
-// subscription per pass carries all its symbols' entries, up to 256 a
-// message. A trade is an entry with action 0 and type 2, once per trade,
-// at the resting order's price.
+// delete, nor on a day price) and RptSeq; a level is named by its price.
+// One X per subscription per pass carries all its symbols' entries, up to
+// 256 a message. A trade is an entry with action 0 and type 2, once per
+// trade, at the resting order's price, followed by the day prices it
+// changed.
+//
+// A book by order (AggregatedBook N) is served to the sessions named in
+// Options.ByOrderSessions (config fix.sessions[].marketDataByOrder), whole
+// (MarketDepth 0). Its W has one entry per resting order: price, size (the
+// order's leaves), MDEntryID (the order's OrderID, as in its
+// ExecutionReports) and MDEntryPositionNo (1 the side's first order), the
+// side's orders best price first and in time priority within a price. Its
+// X names an order by MDEntryID: new (the order joins the back of its
+// price's queue; entries of one pass come in time priority), change (its
+// new size, in place: a partial fill, or a replace that keeps priority,
+// one that keeps its price and does not grow), delete (a cancel, a full
+// fill, an expiry). A replace that loses priority is a delete and then a
+// new. X carries no MDEntryPositionNo: a receiver places a new at the back
+// of its price.
+//
+// The day's prices are those of the trading day (package node's
+// KindEndOfDay ends it): open, the day's first trade; high and low, its
+// highest and lowest; close, the symbol's last trade price when the last
+// day ended (the matcher's, which is the symbol's reference price before
+// its first trade). An end of day deletes open, high and low and sets the
+// close; the next day's first trade brings them again. They are a
+// function of the journal: the publish stage takes them from every trade
+// in order (never conflated), and a node that starts rebuilds them by
+// matching again from a snapshot at or before the last end of day
+// (package node, seedDay; SeedClose, SeedDay).
 //
 // RptSeq(83) counts a symbol's updates since this node started: each
 // trade and each change of a level is one, whatever its entry type (FIX's
-// RptSeq is per instrument). A whole-book subscriber to all three entry
-// types sees every one, in order: a gap means lost updates. One that asked
+// RptSeq is per instrument). A change of the day prices that a trade made
+// carries that trade's RptSeq; an end of day's is one update. The book by
+// order has its own count: each trade, each order's change, each end of
+// day. A whole-book subscriber to all entry types sees every one, in
+// order: a gap means lost updates. One that asked
 // for some entry types sees only theirs, each with the symbol's RptSeq: a
 // gap there may be updates of the types it did not ask for. A view of the
 // first N levels sees only what changes inside it, each entry with the
@@ -78,9 +116,11 @@
 // whole request is refused), 1 a duplicate MDReqID (a subscription with it
 // is active in the session), 2 more than MaxSubsPerSession
 // subscriptions, 4 a SubscriptionRequestType other than 0-2, 5 a
-// MarketDepth beyond MaxDepth, 6 an MDUpdateType other than 0 or 1, 7
-// AggregatedBook N (books are aggregated by price only), 8 an MDEntryType
-// other than 0-2, or none. An unsubscribe naming no active subscription
+// MarketDepth beyond MaxDepth, or other than 0 for a book by order, 6 an
+// MDUpdateType other than 0 or 1, 7 AggregatedBook N from a session not
+// configured for books by order, 8 an MDEntryType other than 0, 1, 2, 4,
+// 5, 7, 8 (3 imbalance, 6 settlement, 9 VWAP and the rest are not kept),
+// or none. An unsubscribe naming no active subscription
 // gets a Y with Text only. A malformed request (a missing required field,
 // a bad group count) is the session layer's: a session Reject.
 //
@@ -104,16 +144,22 @@
 // serves market data at once. Subscriptions and RptSeqs do not survive a
 // restart or a failover: brokers log on again and subscribe again.
 //
-// Not kept: opening, closing, high and low prices (they would have to be
-// rebuilt from the journal at every start), and books by order over FIX.
+// The day's prices survive both: a restarted node rebuilds them from its
+// journal, a standby keeps them from its publish stage. A journal that no
+// longer holds the open day (its oldest records removed, no snapshot
+// before them) leaves them unknown until the next trade and end of day,
+// which the log says.
+//
 // A market-data-only session (gateway.Session.MarketDataOnly) is the
 // gateway's: it hands such a session's V here and refuses its orders.
 //
 // # Invariant
 //
 // After every pass, each book the goroutine holds is the matcher's book as
-// of the last batch handed to it, level for level, and a subscriber that
-// applies its W and then every X it was sent holds that book as its view
-// shows it (TestBookFromSnapshotAndIncrementalsEqualsMatcher, over random
-// order streams cut into random batches).
+// of the last batch handed to it, level for level, and by order, order for
+// order in time priority; a subscriber that applies its W and then every X
+// it was sent holds that book as its view shows it, and the day prices
+// the trades and ends of day make
+// (TestBookFromSnapshotAndIncrementalsEqualsMatcher, over random order
+// streams cut into random batches).
 package marketdata

@@ -34,6 +34,10 @@ type Options struct {
 	// a slow consumer (fix.Config.OutQueueMaxBytes, 8 MiB by default),
 	// which would disconnect it. 0: DefaultBehindBytes.
 	BehindBytes int
+	// ByOrderSessions are the TargetCompIDs of the sessions that may ask
+	// for books by order (AggregatedBook N). With none, the books by
+	// order are not kept.
+	ByOrderSessions []string
 }
 
 // Defaults of Options.
@@ -47,15 +51,17 @@ const (
 type Subscriber interface {
 	Send(msgType string, body *fix.Fields) error
 	Queued() int // bytes waiting for the subscriber's socket
+	TargetCompID() string
 }
 
 // Feed is the exchange's market data: the publish stage feeds it events
 // (Apply, EndBatch), sessions ask it for books (Request), and its own
 // goroutine answers them.
 type Feed struct {
-	opts  Options
-	names map[string]uint32
-	tap   tap // publish stage only
+	opts    Options
+	names   map[string]uint32
+	byOrder map[string]bool // Options.ByOrderSessions
+	tap     tap             // publish stage only
 
 	mu      sync.Mutex // the hand-off: the publish stage once per batch, the goroutine once per pass
 	pend    pending
@@ -69,20 +75,38 @@ type Feed struct {
 	bySess  map[Subscriber][]*subscription
 	work    pending // the pass's copy of pend
 	changes []change
-	entries []entry         // a symbol's changes in a pass, to the whole book
-	limited []entry         // the same, to a view of the first levels
-	queued  []*subscription // subscriptions with entries to send at the end of the pass
-	behind  []*subscription // subscriptions conflated while their subscriber catches up
+	orderCs []orderChange          // a pass's order changes, by symbol and stamp
+	dayCs   []dayChange            // a pass's changes of the day's prices, by symbol
+	orderAt map[int64]restingOrder // every order in the books by order, as they hold it
+	entries []entry                // a symbol's changes in a pass, to the whole book
+	limited []entry                // the same, to a view of the first levels
+	byOrd   []entry                // the same, to the book by order
+	queued  []*subscription        // subscriptions with entries to send at the end of the pass
+	behind  []*subscription        // subscriptions conflated while their subscriber catches up
 	before  [2][]matcher.Level
 	out     fix.Fields
 	groups  []group // the entries of each X of a pass, encoded once for every subscription that gets them
 }
 
 // pending is what the publish stage hands the goroutine: the quantity now
-// at every level touched since the last pass, and the trades.
+// at every level touched since the last pass, the trades, each order
+// changed (with books by order) and each symbol's day prices changed, as
+// they are now.
 type pending struct {
 	levels map[levelKey]int64
 	trades []Trade
+	orders map[int64]restingOrder
+	days   map[uint32]dayStats
+}
+
+func newPending() pending {
+	return pending{levels: map[levelKey]int64{}, orders: map[int64]restingOrder{}, days: map[uint32]dayStats{}}
+}
+
+// dayChange is one symbol's day prices as they are now, in a pass.
+type dayChange struct {
+	sym uint32
+	now dayStats
 }
 
 // change is one level of one symbol set to a quantity, in a pass.
@@ -103,13 +127,17 @@ func New(opts Options) *Feed {
 		opts.Logf = func(string, ...any) {}
 	}
 	f := &Feed{
-		opts: opts, names: make(map[string]uint32, len(opts.Symbols)), tap: newTap(),
-		pend: pending{levels: map[levelKey]int64{}}, work: pending{levels: map[levelKey]int64{}},
+		opts: opts, names: make(map[string]uint32, len(opts.Symbols)), byOrder: map[string]bool{},
+		tap:  newTap(len(opts.Symbols), len(opts.ByOrderSessions) > 0),
+		pend: newPending(), work: newPending(), orderAt: map[int64]restingOrder{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		books: make([]book, len(opts.Symbols)+1), bySess: map[Subscriber][]*subscription{},
 	}
 	for i, s := range opts.Symbols {
 		f.names[s.Name] = uint32(i + 1)
+	}
+	for _, c := range opts.ByOrderSessions {
+		f.byOrder[c] = true
 	}
 	return f
 }
@@ -123,11 +151,17 @@ func (f *Feed) Seed(o matcher.RestingOrder) { f.tap.seed(o) }
 func (f *Feed) SeedLastTrade(symbol uint32, px int64) {
 	if symbol > 0 && int(symbol) < len(f.books) {
 		f.books[symbol].lastPx = px
+		f.tap.lastPx[symbol] = px
 	}
 }
 
-// Start copies the seeded books to the goroutine's side and starts it.
+// Start copies the seeded books and day prices to the goroutine's side
+// and starts it.
 func (f *Feed) Start() {
+	f.tap.dayDirty = f.tap.dayDirty[:0]
+	for sym := 1; sym < len(f.tap.days); sym++ {
+		f.tap.dayDirty = append(f.tap.dayDirty, uint32(sym))
+	}
 	f.EndBatch()
 	f.pass()
 	go f.run()
@@ -151,12 +185,18 @@ func (f *Feed) Apply(ev *matcher.Event) { f.tap.apply(ev) }
 // no allocation once the pending map has grown.
 func (f *Feed) EndBatch() {
 	t := &f.tap
-	if len(t.dirty) == 0 && len(t.trades) == 0 {
+	if len(t.dirty) == 0 && len(t.trades) == 0 && len(t.orderDirty) == 0 && len(t.dayDirty) == 0 {
 		return
 	}
 	f.mu.Lock()
 	for _, k := range t.dirty {
 		f.pend.levels[k] = t.levels[k]
+	}
+	for _, o := range t.orderDirty {
+		f.pend.orders[o.id] = o.now
+	}
+	for _, sym := range t.dayDirty {
+		f.pend.days[sym] = t.days[sym]
 	}
 	room := f.opts.MaxTradesPending - len(f.pend.trades)
 	if n := len(t.trades); n > room {
@@ -165,7 +205,7 @@ func (f *Feed) EndBatch() {
 	}
 	f.pend.trades = append(f.pend.trades, t.trades...)
 	f.mu.Unlock()
-	t.dirty, t.trades = t.dirty[:0], t.trades[:0]
+	t.dirty, t.trades, t.orderDirty, t.dayDirty = t.dirty[:0], t.trades[:0], t.orderDirty[:0], t.dayDirty[:0]
 	select {
 	case f.wake <- struct{}{}:
 	default:
@@ -247,29 +287,28 @@ func (f *Feed) pass() {
 	if dropped > 0 {
 		f.opts.Logf("marketdata: %d trades conflated away: the market-data goroutine fell behind the publish stage", dropped)
 	}
-	f.changes = f.changes[:0]
-	for k, q := range f.work.levels {
-		f.changes = append(f.changes, change{k, q})
-	}
-	clear(f.work.levels)
-	slices.SortFunc(f.changes, func(a, b change) int {
-		return cmp.Compare(a.key, b.key) // by symbol, side, price
-	})
-	trades := f.work.trades
-	slices.SortStableFunc(trades, func(a, b Trade) int { return cmp.Compare(a.Symbol, b.Symbol) })
+	f.sortWork()
+	cs, ts, os, ds := f.changes, f.work.trades, f.orderCs, f.dayCs
 	f.subMu.Lock()
 	f.catchUp() // its snapshots are of the books before this pass, its updates follow
-	for len(f.changes) > 0 || len(trades) > 0 {
-		sym := nextSymbol(f.changes, trades)
-		nc, nt := 0, 0
-		for nc < len(f.changes) && f.changes[nc].key.sym() == sym {
+	for len(cs) > 0 || len(ts) > 0 || len(os) > 0 || len(ds) > 0 {
+		sym := nextSymbol(cs, ts, os, ds)
+		nc, nt, no := 0, 0, 0
+		for nc < len(cs) && cs[nc].key.sym() == sym {
 			nc++
 		}
-		for nt < len(trades) && trades[nt].Symbol == sym {
+		for nt < len(ts) && ts[nt].Symbol == sym {
 			nt++
 		}
-		f.update(sym, f.changes[:nc], trades[:nt])
-		f.changes, trades = f.changes[nc:], trades[nt:]
+		for no < len(os) && os[no].now.key.sym() == sym {
+			no++
+		}
+		var day *dayStats
+		if len(ds) > 0 && ds[0].sym == sym {
+			day, ds = &ds[0].now, ds[1:]
+		}
+		f.update(sym, cs[:nc], ts[:nt], os[:no], day)
+		cs, ts, os = cs[nc:], ts[nt:], os[no:]
 	}
 	for _, s := range f.queued {
 		if !f.isBehind(s) {
@@ -286,19 +325,57 @@ func (f *Feed) pass() {
 	f.work.trades = f.work.trades[:0]
 }
 
-func nextSymbol(cs []change, ts []Trade) uint32 {
-	switch {
-	case len(cs) == 0:
-		return ts[0].Symbol
-	case len(ts) == 0:
-		return cs[0].key.sym()
+// sortWork turns what the pass took into lists by symbol: the levels by
+// symbol, side and price, the trades in the order they traded, the orders
+// in time priority, the day prices.
+func (f *Feed) sortWork() {
+	w := &f.work
+	f.changes = f.changes[:0]
+	for k, q := range w.levels {
+		f.changes = append(f.changes, change{k, q})
 	}
-	return min(cs[0].key.sym(), ts[0].Symbol)
+	clear(w.levels)
+	slices.SortFunc(f.changes, func(a, b change) int { return cmp.Compare(a.key, b.key) })
+	slices.SortStableFunc(w.trades, func(a, b Trade) int { return cmp.Compare(a.Symbol, b.Symbol) })
+	f.orderCs = f.orderCs[:0]
+	for id, o := range w.orders {
+		f.orderCs = append(f.orderCs, orderChange{id, o})
+	}
+	clear(w.orders)
+	slices.SortFunc(f.orderCs, func(a, b orderChange) int {
+		return cmp.Or(cmp.Compare(a.now.key.sym(), b.now.key.sym()), cmp.Compare(a.now.stamp, b.now.stamp), cmp.Compare(a.id, b.id))
+	})
+	f.dayCs = f.dayCs[:0]
+	for sym, d := range w.days {
+		f.dayCs = append(f.dayCs, dayChange{sym, d})
+	}
+	clear(w.days)
+	slices.SortFunc(f.dayCs, func(a, b dayChange) int { return cmp.Compare(a.sym, b.sym) })
 }
 
-// update applies one symbol's changes and trades to its book and sends
-// each of its subscriptions what it sees change. Under subMu.
-func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
+// nextSymbol is the lowest symbol at the head of the pass's lists, one of
+// which is not empty.
+func nextSymbol(cs []change, ts []Trade, os []orderChange, ds []dayChange) uint32 {
+	sym := ^uint32(0)
+	if len(cs) > 0 {
+		sym = cs[0].key.sym()
+	}
+	if len(ts) > 0 {
+		sym = min(sym, ts[0].Symbol)
+	}
+	if len(os) > 0 {
+		sym = min(sym, os[0].now.key.sym())
+	}
+	if len(ds) > 0 {
+		sym = min(sym, ds[0].sym)
+	}
+	return sym
+}
+
+// update applies one symbol's changes, trades, orders and day prices (nil:
+// unchanged) to its book and sends each of its subscriptions what it sees
+// change. Under subMu.
+func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day *dayStats) {
 	if sym == 0 || int(sym) >= len(f.books) {
 		return
 	}
@@ -308,14 +385,22 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 		f.before[i] = append(f.before[i][:0], b.top(i, depth)...)
 	}
 	// The pass's trades come first, in the order they traded, then the
-	// levels as they stand after them; each is one update of the symbol.
-	full := f.entries[:0]
+	// day's prices, then the levels (or orders) as they stand after them;
+	// each is one update of the symbol in each of its books.
+	full, byOrd := f.entries[:0], f.byOrd[:0]
 	for _, t := range ts {
-		b.rptSeq++
 		b.lastPx, b.lastQty = t.Px, t.Qty
+		b.rptSeq++
+		b.orderRpt++
 		full = append(full, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.rptSeq})
+		byOrd = append(byOrd, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.orderRpt})
 	}
-	nTrades := len(full)
+	if day != nil {
+		full = dayEntries(full, &b.day, day, &b.rptSeq, len(ts) > 0)
+		byOrd = dayEntries(byOrd, &b.day, day, &b.orderRpt, len(ts) > 0)
+		b.day = *day
+	}
+	nCommon := len(full)
 	for _, c := range cs {
 		i, px := sideIndex(c.key.side()), c.key.px()
 		if a := b.set(i, px, c.qty); a != 0 {
@@ -323,22 +408,26 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade) {
 			full = append(full, entry{action: a, typ: byte('0' + i), px: px, qty: c.qty, rptSeq: b.rptSeq})
 		}
 	}
-	f.entries = full
-	if len(full) == 0 {
-		return
-	}
+	byOrd = f.orderEntries(b, byOrd, os)
+	f.entries, f.byOrd = full, byOrd
 	for _, s := range b.subs {
+		es := full
+		if s.byOrder {
+			es = byOrd
+		}
 		switch {
+		case len(es) == 0:
 		case !s.incremental:
 			if !f.isBehind(s) {
 				f.sendSnapshot(s.to, s, sym)
 			}
 		case s.depth == 0:
-			f.queue(s, sym, full)
+			f.queue(s, sym, es)
 		default:
-			// A view of the first levels sees the trades, then what
-			// changed in it, as of the symbol's last update.
-			limited := append(f.limited[:0], full[:nTrades]...)
+			// A view of the first levels sees the trades and the day's
+			// prices, then what changed in it, as of the symbol's last
+			// update.
+			limited := append(f.limited[:0], full[:nCommon]...)
 			for i := range f.before {
 				if s.types&(1<<i) != 0 {
 					limited = diffTop(limited, i, top(f.before[i], s.depth), b.top(i, s.depth), b.rptSeq)

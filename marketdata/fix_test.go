@@ -71,6 +71,13 @@ func dialMD(t *testing.T, addr, begin, sender string) *mdClient {
 // MDUpdateType (-1: none), entry types, symbols.
 func (c *mdClient) request(id string, subType byte, depth, updateType int, types string, syms ...string) {
 	c.t.Helper()
+	c.requestBook(id, subType, depth, updateType, "", types, syms...)
+}
+
+// requestBook is request with AggregatedBook (266): "N" asks for the
+// book by order; "": absent.
+func (c *mdClient) requestBook(id string, subType byte, depth, updateType int, aggregated, types string, syms ...string) {
+	c.t.Helper()
 	m := quickfix.NewMessage()
 	m.Header.SetString(tag.MsgType, "V")
 	m.Body.SetString(tag.MDReqID, id)
@@ -78,6 +85,9 @@ func (c *mdClient) request(id string, subType byte, depth, updateType int, types
 	m.Body.SetInt(tag.MarketDepth, depth)
 	if updateType >= 0 {
 		m.Body.SetInt(tag.MDUpdateType, updateType)
+	}
+	if aggregated != "" {
+		m.Body.SetString(tag.AggregatedBook, aggregated)
 	}
 	types42 := quickfix.NewRepeatingGroup(tag.NoMDEntryTypes, quickfix.GroupTemplate{quickfix.GroupElement(tag.MDEntryType)})
 	for _, ty := range types {
@@ -163,6 +173,7 @@ func startExchange(t *testing.T) string {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.FIX.Sessions[2].BeginString = "FIX.4.2"
+	cfg.FIX.Sessions[3].MarketDataByOrder = true // BROKER04
 	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatalf("start exchange: %v", err)
@@ -271,7 +282,7 @@ func TestRequestRejectsOverFIX(t *testing.T) {
 			{"unknown_symbol", "r1", '1', 0, 1, "01", []string{"AAPL", "NOPE"}, "0", "unknown symbol NOPE"},
 			{"duplicate_MDReqID", "live", '1', 0, 1, "01", []string{"MSFT"}, "1", "duplicate MDReqID live"},
 			{"unsupported_depth", "r2", '1', 101, 1, "01", []string{"AAPL"}, "5", "MarketDepth 101 not supported"},
-			{"unsupported_entry_type", "r3", '1', 0, 1, "04", []string{"AAPL"}, "8", "MDEntryType 4 not supported"},
+			{"unsupported_entry_type", "r3", '1', 0, 1, "06", []string{"AAPL"}, "8", "MDEntryType 6 not supported"},
 			{"unsupported_update_type", "r4", '1', 0, 2, "0", []string{"AAPL"}, "6", "MDUpdateType 2 not supported"},
 			{"unsupported_subscription_type", "r5", '9', 0, 1, "0", []string{"AAPL"}, "4", "SubscriptionRequestType 9 not supported"},
 			{"unsubscribe_unknown", "r6", '2', 0, 1, "0", []string{"AAPL"}, "", "no subscription with MDReqID r6"},
@@ -282,11 +293,23 @@ func TestRequestRejectsOverFIX(t *testing.T) {
 				t.Errorf("%s %s: Y %v, want MDReqID %s, MDReqRejReason %q, Text %q…", c.begin, r.name, y, r.id, r.reason, r.text)
 			}
 		}
+		// A session not configured with marketDataByOrder asks for a
+		// book by order.
+		md.requestBook("r7", '1', 0, 1, "N", "01", "AAPL")
+		if y := md.next("Y"); get(y, 262) != "r7" || get(y, 281) != "7" || !strings.HasPrefix(get(y, 58), "books by order are not served") {
+			t.Errorf("%s by order, not configured: Y %v, want MDReqRejReason 7", c.begin, y)
+		}
 		select {
 		case m := <-md.inbox:
 			t.Errorf("%s: unexpected %v after the rejects", c.begin, m)
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+	// One that is asks for a book by order of the first levels only.
+	md := dialMD(t, addr, quickfix.BeginStringFIX44, "BROKER04")
+	md.requestBook("r8", '1', 5, 1, "N", "01", "AAPL")
+	if y := md.next("Y"); get(y, 262) != "r8" || get(y, 281) != "5" || !strings.HasPrefix(get(y, 58), "a book by order is served whole") {
+		t.Errorf("by order, depth 5: Y %v, want MDReqRejReason 5", y)
 	}
 }
 

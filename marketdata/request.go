@@ -3,6 +3,7 @@ package marketdata
 import (
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ringex/ringex/fix"
 )
@@ -23,7 +24,9 @@ const (
 	tagMDEntryType     = 269
 	tagMDEntryPx       = 270
 	tagMDEntrySize     = 271
+	tagMDEntryID       = 278
 	tagMDUpdateAction  = 279
+	tagMDEntryPosNo    = 290
 	tagMDReqRejReason  = 281
 	maxEntriesPerX     = 256  // an incremental refresh longer than this goes out as several
 	MaxDepth           = 100  // deepest limited view (MarketDepth N); 0, the whole book, is always served
@@ -42,10 +45,14 @@ const (
 	rejAggregatedBook  = '7'
 	rejMDEntryType     = '8'
 	noRejReason        = 0 // Y without MDReqRejReason: the reason is in Text alone
-	entryTypesServed   = "0 bid, 1 offer, 2 trade"
+	entryTypesServed   = "0 bid, 1 offer, 2 trade, 4 open, 5 close, 7 high, 8 low"
 	entryBid, entryAsk = 1 << 0, 1 << 1
 	entryTrade         = 1 << 2
 )
+
+// entryTypes are the MDEntryTypes served, each a bit of subscription.types
+// (1 << (type - '0')).
+const entryTypes = "0124578"
 
 // subscription is one MarketDataRequest with SubscriptionRequestType 1.
 type subscription struct {
@@ -54,7 +61,8 @@ type subscription struct {
 	syms        []uint32
 	depth       int  // 0: the whole book
 	incremental bool // MDUpdateType 1: X; 0: a W on every change
-	types       uint8
+	byOrder     bool // AggregatedBook N: the book by order
+	types       uint16
 	out         []entry // a pass's entries for it, its types only (Feed.queue)
 	behind      bool    // conflated until its subscriber catches up (Feed.isBehind)
 }
@@ -66,7 +74,7 @@ type request struct {
 	depth      int
 	updateType int // -1: absent
 	aggregated []byte
-	types      uint8
+	types      uint16
 	badType    []byte
 	nTypes     int
 	syms       []uint32
@@ -91,17 +99,10 @@ func (f *Feed) parse(m *fix.Message) request {
 			r.aggregated = v
 		case tagMDEntryType:
 			r.nTypes++
-			switch string(v) {
-			case "0":
-				r.types |= entryBid
-			case "1":
-				r.types |= entryAsk
-			case "2":
-				r.types |= entryTrade
-			default:
-				if r.badType == nil {
-					r.badType = v
-				}
+			if len(v) == 1 && strings.IndexByte(entryTypes, v[0]) >= 0 {
+				r.types |= 1 << (v[0] - '0')
+			} else if r.badType == nil {
+				r.badType = v
 			}
 		case tagSymbol:
 			r.nSyms++
@@ -128,7 +129,8 @@ func atoi(v []byte) int {
 
 // refusal says why a request is refused: MDReqRejReason (noRejReason for
 // none) and Text; reason -1: accepted.
-func (f *Feed) refusal(r *request, active bool) (byte, string) {
+func (f *Feed) refusal(r *request, active, byOrderOK bool) (byte, string) {
+	byOrder := string(r.aggregated) == "N"
 	switch {
 	case len(r.subType) != 1 || r.subType[0] < '0' || r.subType[0] > '2':
 		return rejSubReqType, "SubscriptionRequestType " + string(r.subType) + " not supported (0 snapshot, 1 subscribe, 2 unsubscribe)"
@@ -142,8 +144,10 @@ func (f *Feed) refusal(r *request, active bool) (byte, string) {
 		return rejMarketDepth, "MarketDepth " + strconv.Itoa(r.depth) + " not supported (0 whole book, 1 top, up to " + strconv.Itoa(MaxDepth) + ")"
 	case r.updateType != -1 && r.updateType != 0 && r.updateType != 1:
 		return rejMDUpdateType, "MDUpdateType " + strconv.Itoa(r.updateType) + " not supported (0 full refresh, 1 incremental)"
-	case string(r.aggregated) == "N":
-		return rejAggregatedBook, "books are aggregated by price only (AggregatedBook Y)"
+	case byOrder && !byOrderOK:
+		return rejAggregatedBook, "books by order are not served to this session (AggregatedBook Y: by price)"
+	case byOrder && r.depth != 0:
+		return rejMarketDepth, "a book by order is served whole: MarketDepth 0"
 	case r.badType != nil:
 		return rejMDEntryType, "MDEntryType " + string(r.badType) + " not supported (" + entryTypesServed + ")"
 	case r.nTypes == 0:
@@ -174,7 +178,7 @@ func (f *Feed) request(to Subscriber, m *fix.Message) {
 			at = i
 		}
 	}
-	reason, text := f.refusal(&r, at >= 0)
+	reason, text := f.refusal(&r, at >= 0, f.byOrder[to.TargetCompID()])
 	if reason == 0xff && len(subs) >= MaxSubsPerSession && r.subType[0] == '1' {
 		reason, text = rejBandwidth, "more than "+strconv.Itoa(MaxSubsPerSession)+" subscriptions in one session"
 	}
@@ -186,7 +190,8 @@ func (f *Feed) request(to Subscriber, m *fix.Message) {
 		f.unsubscribe(to, subs[at])
 		return
 	}
-	s := &subscription{to: to, reqID: string(r.reqID), syms: r.syms, depth: r.depth, incremental: r.updateType != 0, types: r.types}
+	s := &subscription{to: to, reqID: string(r.reqID), syms: r.syms, depth: r.depth, incremental: r.updateType != 0,
+		byOrder: string(r.aggregated) == "N", types: r.types}
 	for _, sym := range r.syms {
 		f.sendSnapshot(to, s, sym)
 	}
@@ -255,8 +260,9 @@ func (f *Feed) reject(to Subscriber, reqID []byte, reason byte, text string) {
 	}
 }
 
-// sendSnapshot sends symbol sym's book as s sees it, a full refresh (W).
-// Under subMu.
+// sendSnapshot sends symbol sym's book as s sees it, a full refresh (W):
+// the bids and the offers it asked for, by price or by order, then the
+// last trade and the day's prices. Under subMu.
 func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	b := &f.books[sym]
 	spec := &f.opts.Symbols[sym-1]
@@ -264,10 +270,18 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	o.Reset()
 	o.AddString(tagMDReqID, s.reqID)
 	o.AddString(tagSymbol, spec.Name)
-	o.AddInt(tagRptSeq, b.rptSeq)
+	rpt := b.rptSeq
+	if s.byOrder {
+		rpt = b.orderRpt
+	}
+	o.AddInt(tagRptSeq, rpt)
 	n := 0
 	for i := range b.sides {
-		if s.types&(1<<i) != 0 {
+		switch {
+		case s.types&(1<<i) == 0:
+		case s.byOrder:
+			n += b.orderCount(i)
+		default:
 			n += len(b.top(i, s.depth))
 		}
 	}
@@ -275,15 +289,23 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	if hasTrade {
 		n++
 	}
+	for _, typ := range dayTypes {
+		if s.types&(1<<(typ-'0')) != 0 && b.day.price(typ) != 0 {
+			n++
+		}
+	}
 	o.AddInt(tagNoMDEntries, int64(n))
 	for i := range b.sides {
-		if s.types&(1<<i) == 0 {
-			continue
-		}
-		for _, lv := range b.top(i, s.depth) {
-			o.AddChar(tagMDEntryType, byte('0'+i))
-			spec.Tick.AddTo(o, tagMDEntryPx, lv.Price)
-			spec.Lot.AddTo(o, tagMDEntrySize, lv.Qty)
+		switch {
+		case s.types&(1<<i) == 0:
+		case s.byOrder:
+			addOrders(o, spec, byte('0'+i), b.queues[i])
+		default:
+			for _, lv := range b.top(i, s.depth) {
+				o.AddChar(tagMDEntryType, byte('0'+i))
+				spec.Tick.AddTo(o, tagMDEntryPx, lv.Price)
+				spec.Lot.AddTo(o, tagMDEntrySize, lv.Qty)
+			}
 		}
 	}
 	if hasTrade {
@@ -293,8 +315,31 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 			spec.Lot.AddTo(o, tagMDEntrySize, b.lastQty)
 		}
 	}
+	for _, typ := range dayTypes {
+		if px := b.day.price(typ); s.types&(1<<(typ-'0')) != 0 && px != 0 {
+			o.AddChar(tagMDEntryType, typ)
+			spec.Tick.AddTo(o, tagMDEntryPx, px)
+		}
+	}
 	if err := to.Send("W", o); err != nil {
 		f.opts.Logf("marketdata: snapshot of %s for MDReqID %s not sent: %v", spec.Name, s.reqID, err)
+	}
+}
+
+// addOrders writes one side of a book by order: each order, best price
+// first and in time priority within a price, with its MDEntryID and its
+// MDEntryPositionNo (1 the first order of the side).
+func addOrders(o *fix.Fields, spec *Symbol, typ byte, side []orderLevel) {
+	pos := int64(0)
+	for _, q := range side {
+		for _, r := range q.orders {
+			pos++
+			o.AddChar(tagMDEntryType, typ)
+			spec.Tick.AddTo(o, tagMDEntryPx, q.px)
+			spec.Lot.AddTo(o, tagMDEntrySize, r.leaves)
+			o.AddInt(tagMDEntryID, r.id)
+			o.AddInt(tagMDEntryPosNo, pos)
+		}
 	}
 }
 
@@ -343,8 +388,11 @@ func (f *Feed) encoded(k int, chunk []entry) *group {
 		g.fields.AddChar(tagMDEntryType, e.typ)
 		g.fields.AddString(tagSymbol, spec.Name)
 		spec.Tick.AddTo(&g.fields, tagMDEntryPx, e.px)
-		if e.action != actionDelete {
+		if e.qty > 0 {
 			spec.Lot.AddTo(&g.fields, tagMDEntrySize, e.qty)
+		}
+		if e.id != 0 {
+			g.fields.AddInt(tagMDEntryID, e.id)
 		}
 		g.fields.AddInt(tagRptSeq, e.rptSeq)
 	}

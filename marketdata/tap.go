@@ -34,11 +34,21 @@ func (k levelKey) side() matcher.Side {
 
 func (k levelKey) px() int64 { return int64(k & (1<<keySideBit - 1)) }
 
-// restingOrder is what the tap keeps of a resting order: where it rests
-// and how much it adds there.
+// restingOrder is what the tap keeps of a resting order: where it rests,
+// how much it adds there, and its place in time priority: the stamp of the
+// moment it took its place in the level's queue (tap.stamp), so a level's
+// orders sorted by stamp are in the matcher's priority. Leaves 0: it no
+// longer rests (in a hand-off to the goroutine).
 type restingOrder struct {
 	key    levelKey
 	leaves int64
+	stamp  int64
+}
+
+// orderNote is an order's state after a change, for the hand-off.
+type orderNote struct {
+	id  int64
+	now restingOrder
 }
 
 // Trade is one trade: both sides of it, as the matcher reports it, once.
@@ -60,10 +70,18 @@ type tap struct {
 	trades []Trade
 	seq    int64 // the command whose events come now
 	fills  int   // EvFills of that command so far: the matcher emits a trade's two in a row
+
+	byOrder    bool        // keep orderDirty: some session may ask for books by order
+	stamp      int64       // the last priority stamp given (restingOrder.stamp)
+	orderDirty []orderNote // the orders changed since the last hand-off, in order, if byOrder
+	days       []dayStats  // by symbol id: the open trading day's open, high, low, the last day's close
+	lastPx     []int64     // by symbol id: the last trade price, the matcher's (RefPrice before any)
+	dayDirty   []uint32    // symbols whose dayStats changed since the last hand-off
 }
 
-func newTap() tap {
-	return tap{orders: map[int64]restingOrder{}, levels: map[levelKey]int64{}}
+func newTap(symbols int, byOrder bool) tap {
+	return tap{orders: map[int64]restingOrder{}, levels: map[levelKey]int64{}, byOrder: byOrder,
+		days: make([]dayStats, symbols+1), lastPx: make([]int64, symbols+1)}
 }
 
 // rests reports whether an order that is accepted with these terms may
@@ -88,10 +106,23 @@ func (t *tap) apply(ev *matcher.Event) {
 	case matcher.EvCancelled, matcher.EvExpired:
 		t.remove(ev.OrderID)
 	case matcher.EvReplaced:
-		t.remove(ev.OrderID)
-		if rests(ev) && ev.LeavesQty > 0 {
-			t.add(ev.OrderID, keyOf(ev.Symbol, ev.Side, ev.Price), ev.LeavesQty)
-		}
+		t.replace(ev)
+	}
+}
+
+// replace takes a cancel/replace, or a self-trade decrement: an order that
+// keeps its price and does not grow keeps its time priority (the matcher
+// amends it in place), any other goes to the back of its new level.
+func (t *tap) replace(ev *matcher.Event) {
+	k := keyOf(ev.Symbol, ev.Side, ev.Price)
+	if o, ok := t.orders[ev.OrderID]; ok && o.key == k && ev.LeavesQty <= o.leaves && ev.LeavesQty > 0 {
+		t.set(ev.OrderID, restingOrder{key: k, leaves: ev.LeavesQty, stamp: o.stamp})
+		t.addLevel(k, ev.LeavesQty-o.leaves)
+		return
+	}
+	t.remove(ev.OrderID)
+	if rests(ev) && ev.LeavesQty > 0 {
+		t.add(ev.OrderID, k, ev.LeavesQty)
 	}
 }
 
@@ -99,39 +130,65 @@ func (t *tap) apply(ev *matcher.Event) {
 // EvFill, then the resting order's, so every second EvFill of a command
 // reports the trade.
 func (t *tap) fill(ev *matcher.Event) {
-	if ev.Seq != t.seq {
-		t.seq, t.fills = ev.Seq, 0
-	}
-	t.fills++
-	if t.fills%2 == 0 {
+	if t.completesTrade(ev) {
 		aggressor := matcher.Buy
 		if ev.Side == matcher.Buy {
 			aggressor = matcher.Sell
 		}
 		t.trades = append(t.trades, Trade{Symbol: ev.Symbol, Px: ev.LastPx, Qty: ev.LastQty, Aggressor: aggressor, TimeNs: ev.TimeNs})
+		t.traded(ev.Symbol, ev.LastPx)
 	}
 	o, ok := t.orders[ev.OrderID]
 	if !ok {
 		return // an order that does not rest (IOC, FOK, market)
 	}
 	if ev.LeavesQty > 0 {
-		t.orders[ev.OrderID] = restingOrder{key: o.key, leaves: ev.LeavesQty}
+		t.set(ev.OrderID, restingOrder{key: o.key, leaves: ev.LeavesQty, stamp: o.stamp})
 	} else {
-		delete(t.orders, ev.OrderID)
+		t.unset(ev.OrderID, o)
 	}
 	t.addLevel(o.key, -ev.LastQty)
 }
 
+// completesTrade counts ev, an EvFill, and reports whether it is the
+// second of its trade's two.
+func (t *tap) completesTrade(ev *matcher.Event) bool {
+	if ev.Seq != t.seq {
+		t.seq, t.fills = ev.Seq, 0
+	}
+	t.fills++
+	return t.fills%2 == 0
+}
+
+// add puts order id at the back of level k's queue.
 func (t *tap) add(id int64, k levelKey, leaves int64) {
-	t.orders[id] = restingOrder{key: k, leaves: leaves}
+	t.stamp++
+	t.set(id, restingOrder{key: k, leaves: leaves, stamp: t.stamp})
 	t.addLevel(k, leaves)
 }
 
 // remove takes order id, if it rests, out of its level.
 func (t *tap) remove(id int64) {
 	if o, ok := t.orders[id]; ok {
-		delete(t.orders, id)
+		t.unset(id, o)
 		t.addLevel(o.key, -o.leaves)
+	}
+}
+
+// set records order id's state, and notes it for the books by order.
+func (t *tap) set(id int64, o restingOrder) {
+	t.orders[id] = o
+	if t.byOrder {
+		t.orderDirty = append(t.orderDirty, orderNote{id, o})
+	}
+}
+
+// unset forgets order id, which was o, and notes that it is gone.
+func (t *tap) unset(id int64, o restingOrder) {
+	delete(t.orders, id)
+	if t.byOrder {
+		o.leaves = 0
+		t.orderDirty = append(t.orderDirty, orderNote{id, o})
 	}
 }
 

@@ -18,7 +18,8 @@ import (
 //     to its spill store, since several partitions answer one slot;
 //   - the publish stage sends the expiries, partition by partition, then
 //     tells the gateway the day is over (dayEnder), which forgets each
-//     broker's used ClOrdIDs;
+//     broker's used ClOrdIDs, and market data, which closes the day's
+//     prices;
 //   - rememberClOrdIDs starts the set again at each one, so a restart keeps
 //     the new day's set.
 //
@@ -68,6 +69,9 @@ func (n *Node) publishEndOfDay(seq int64) {
 	}
 	if d, ok := n.publisher.(dayEnder); ok {
 		d.EndOfDay()
+	}
+	if n.md != nil {
+		n.md.EndOfDay() // the day's close; the next day opens at its first trade
 	}
 	n.logf("ringex: trading day ended at sequence %d: %d Day orders expired; ClOrdIDs start again", n.baseSeq+seq, expired)
 }
