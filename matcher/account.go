@@ -122,11 +122,12 @@ func (bs bindings) appendTo(dst []byte) []byte {
 	return dst
 }
 
-// loadBindings reads the bindings section of a version 3 snapshot.
-func (e *Engine) loadBindings(r *snapReader) error {
+// loadBindings reads the bindings section of a version 3 or 4 snapshot
+// (version 4 may have none).
+func (e *Engine) loadBindings(r *snapReader, version uint32) error {
 	n := r.count(4 + 1 + 1)
-	if r.err == nil && (n == 0 || n > MaxBoundAccounts) {
-		return r.fail("%d account bindings in a version 3 snapshot (1 to %d)", n, MaxBoundAccounts)
+	if r.err == nil && ((n == 0 && version == snapVersionBindings) || n > MaxBoundAccounts) {
+		return r.fail("%d account bindings in a version %d snapshot (1 to %d)", n, version, MaxBoundAccounts)
 	}
 	bs := make(bindings, 0, n)
 	names := make(map[string]bool, n)

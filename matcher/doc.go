@@ -124,8 +124,8 @@
 //
 // # Memory
 //
-// A resting order costs 112 bytes in the order pool plus two 8-byte index
-// slots (order id, ClOrdID) at a load between 1/8 and 1/4, so 176 to 240
+// A resting order costs 120 bytes in the order pool plus two 8-byte index
+// slots (order id, ClOrdID) at a load between 1/8 and 1/4, so 184 to 248
 // bytes. A price level
 // costs 32 bytes in the level pool. Each side of a book finds its levels
 // by direct index in a window of 2048 ticks (8,456 bytes: a 4-byte level

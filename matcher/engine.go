@@ -60,6 +60,22 @@ type AccountSTP struct {
 	Mode    STPMode
 }
 
+// STPScope says which orders self-trade prevention takes for one party.
+type STPScope uint8
+
+const (
+	STPScopeAccount STPScope = 0 // orders of the same trading account (the default)
+	STPScopeFirm    STPScope = 1 // orders of any of the firm's accounts
+)
+
+// FirmSTP is one firm's accounts (sessions' own and named ones) and the
+// scope of its self-trade prevention.
+type FirmSTP struct {
+	Firm     uint32 // 1..MaxBoundAccounts, unique
+	Scope    STPScope
+	Accounts []uint32
+}
+
 // Config is everything that shapes an Engine. Two engines built from equal
 // configs and fed the same commands are in the same state.
 type Config struct {
@@ -69,6 +85,12 @@ type Config struct {
 	// that meets a resting order of its own account acts by its account's
 	// mode (both orders are that account's).
 	AccountSTP []AccountSTP
+
+	// Firms put accounts in firms, for self-trade prevention: an order
+	// meets its own firm's orders as one party when its firm's Scope is
+	// STPScopeFirm, and STP groups (Command.STPGroup) hold within a firm.
+	// An account in no firm is a party of its own.
+	Firms []FirmSTP
 
 	// MaxOrders bounds the resting orders (and so the memory) of the
 	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
@@ -101,6 +123,9 @@ func (c *Config) Validate() error {
 		}
 		stpSeen[a.Account] = true
 	}
+	if err := c.validateFirms(); err != nil {
+		return err
+	}
 	seen := make(map[uint32]bool, len(c.Symbols))
 	for _, s := range c.Symbols {
 		switch {
@@ -118,6 +143,26 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// validateFirms refuses a firm id out of range or repeated, an unknown
+// scope, and an account in two firms.
+func (c *Config) validateFirms() error {
+	firms := make(map[uint32]bool, len(c.Firms))
+	accounts := map[uint32]uint32{}
+	for _, f := range c.Firms {
+		if f.Firm == 0 || f.Firm > MaxBoundAccounts || firms[f.Firm] || f.Scope > STPScopeFirm {
+			return fmt.Errorf("matcher: config: firm %d: id out of 1..%d, listed twice, or scope %d unknown", f.Firm, MaxBoundAccounts, f.Scope)
+		}
+		firms[f.Firm] = true
+		for _, a := range f.Accounts {
+			if a == 0 || a > MaxBoundAccounts || accounts[a] != 0 {
+				return fmt.Errorf("matcher: config: firm %d: account %d out of 1..%d or in two firms", f.Firm, a, MaxBoundAccounts)
+			}
+			accounts[a] = f.Firm
+		}
+	}
+	return nil
+}
+
 // Top is the best bid and offer of one book. A price of 0 means that side is empty.
 type Top struct {
 	BidPx, BidQty int64
@@ -128,8 +173,10 @@ type Top struct {
 // It is not safe for concurrent use: one goroutine owns it.
 type Engine struct {
 	cfg   Config
-	stp   STPMode
-	stpBy []uint8 // account -> its STP mode + 1; 0 (or past the end): stp
+	stp      STPMode
+	stpBy    []uint8  // account -> its STP mode + 1; 0 (or past the end): stp
+	firmBy   []uint32 // account -> its firm id; 0 (or past the end): none
+	firmWide []bool   // firm id -> self-trade prevention spans the firm's accounts
 	books []book  // one per configured symbol, in Config order
 	bySym []int32 // symbol id -> index into books + 1; 0 = unknown
 
@@ -196,6 +243,18 @@ func (e *Engine) init(cfg Config) {
 		maxOrders: cfg.MaxOrders,
 		snapBuf:   e.snapBuf,
 	}
+	for _, f := range cfg.Firms {
+		if int(f.Firm) >= len(e.firmWide) {
+			e.firmWide = append(e.firmWide, make([]bool, int(f.Firm)+1-len(e.firmWide))...)
+		}
+		e.firmWide[f.Firm] = f.Scope == STPScopeFirm
+		for _, a := range f.Accounts {
+			if int(a) >= len(e.firmBy) {
+				e.firmBy = append(e.firmBy, make([]uint32, int(a)+1-len(e.firmBy))...)
+			}
+			e.firmBy[a] = f.Firm
+		}
+	}
 	for _, a := range cfg.AccountSTP {
 		if int(a.Account) >= len(e.stpBy) {
 			e.stpBy = append(e.stpBy, make([]uint8, int(a.Account)+1-len(e.stpBy))...)
@@ -213,14 +272,55 @@ func (e *Engine) init(cfg Config) {
 	e.lastSeq = math.MinInt64
 }
 
-// takerSTP is the self-trade prevention mode of the order now matching,
-// which decides what a self-match does: the new order's own (Command.STP)
-// when it names one, else its account's. Hot path.
-func (e *Engine) takerSTP(account uint32) STPMode {
-	if c := e.cmd; c.Kind == KindNew && c.STP != 0 {
-		return STPMode(c.STP - 1)
+// takerSTP is the self-trade prevention mode of order t, now matching,
+// which decides what a self-match does: the new order's or the replace's
+// own (Command.STP) when it names one, else its trading account's. An
+// order in an STP group (SelfMatchPreventionID) whose mode comes to
+// STPNone cancels itself (STPCancelIncoming) on meeting its group: the
+// group asks for prevention. Hot path.
+func (e *Engine) takerSTP(t *order) STPMode {
+	mode := e.stpOf(t.owner)
+	if c := e.cmd; (c.Kind == KindNew || c.Kind == KindReplace) && c.STP != 0 {
+		mode = STPMode(c.STP - 1)
 	}
-	return e.stpOf(account)
+	if mode == STPNone && t.group != 0 {
+		return STPCancelIncoming
+	}
+	return mode
+}
+
+// selfMatch reports whether taker t and resting order r are one party's,
+// which self-trade prevention keeps from trading: when either is in an
+// STP group, both are of one firm and in the same group (orders of
+// different groups trade); otherwise they are of the same trading account,
+// or of the same firm when the firm's scope is the firm (Config.Firms).
+// Hot path.
+func (e *Engine) selfMatch(t, r *order) bool {
+	if t.group != 0 || r.group != 0 {
+		return t.group == r.group && e.firmKey(t.owner) == e.firmKey(r.owner)
+	}
+	if t.owner == r.owner {
+		return true
+	}
+	f := e.firmOf(t.owner)
+	return f != 0 && int(f) < len(e.firmWide) && e.firmWide[f] && e.firmOf(r.owner) == f
+}
+
+// firmOf is account's firm id, 0 for an account of no firm. Hot path.
+func (e *Engine) firmOf(account uint32) uint32 {
+	if int(account) < len(e.firmBy) {
+		return e.firmBy[account]
+	}
+	return 0
+}
+
+// firmKey names account's firm, or the account itself when it has none,
+// so that two accounts of no firm are never one party. Hot path.
+func (e *Engine) firmKey(account uint32) uint32 {
+	if f := e.firmOf(account); f != 0 {
+		return f
+	}
+	return 1<<31 | account
 }
 
 // stpOf is account's self-trade prevention mode. Hot path.
@@ -355,7 +455,7 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
 		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
-		c.STP > uint8(STPDecrement)+1:
+		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
@@ -394,7 +494,7 @@ func (e *Engine) accept(c *Command, h uint64) int32 {
 	*t = order{
 		id: c.Seq, price: px, qty: c.Qty, leaves: c.Qty,
 		clOrd: c.ClOrdID, clh: h, account: c.Account, symbol: c.Symbol,
-		side: c.Side, typ: c.Type, tif: c.TIF,
+		owner: c.OwnerID(), group: c.STPGroup, side: c.Side, typ: c.Type, tif: c.TIF,
 	}
 	e.lastSeq = c.Seq
 	e.emit(EvAccepted, ReasonNone, t)
@@ -567,7 +667,9 @@ func (e *Engine) applyReplace(c *Command) {
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
-	case c.Side != 0 && c.Side != t.side:
+	case c.OwnerID() != t.owner:
+		reason = ReasonUnknownOrder // the trading account it names does not have the order
+	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
 		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
 	case !validQty(b, c.Qty):
 		reason = ReasonInvalidQty
@@ -640,10 +742,37 @@ func (e *Engine) applyMassCancel(c *Command) {
 			oi = next
 		}
 	}
+	if m.Origin == OriginKillSwitch {
+		cancelled += e.cancelOwned(m.Account, reason)
+	}
 	if m.Report {
 		e.rejectCmd(EvMassCancelReport, ReasonNone)
 		e.out[len(e.out)-1].CumQty = cancelled
 	}
+}
+
+// cancelOwned cancels, oldest first, every resting order whose trading
+// account is owner and whose session is another (those of owner's own
+// session are on its account list): the kill switch of a firm's named
+// account takes the orders every session of the firm placed for it. Cold
+// path: the operator's; it scans the pool (as applyEndOfDay does) and
+// allocates only to grow dayOrders, which it borrows.
+func (e *Engine) cancelOwned(owner uint32, reason Reason) int64 {
+	e.dayOrders = e.dayOrders[:0]
+	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
+		if o := &e.orders[oi]; o.level != 0 && o.owner == owner && o.account != owner {
+			e.dayOrders = append(e.dayOrders, oi)
+		}
+	}
+	slices.SortFunc(e.dayOrders, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
+	for _, oi := range e.dayOrders {
+		o := &e.orders[oi]
+		e.unlinkLevel(e.book(o.symbol), oi)
+		o.leaves = 0
+		e.emit(EvCancelled, reason, o)
+		e.finish(oi, ReasonMassCancel)
+	}
+	return int64(len(e.dayOrders))
 }
 
 // applyEndOfDay expires every resting Day order, oldest (lowest order id)
