@@ -68,12 +68,21 @@ const (
 	STPScopeFirm    STPScope = 1 // orders of any of the firm's accounts
 )
 
-// FirmSTP is one firm's accounts (sessions' own and named ones) and the
-// scope of its self-trade prevention.
+// FirmSTP is one firm, for self-trade prevention: the names bound to its
+// accounts (KindBindAccount: its sessions' TargetCompIDs and its named
+// accounts) and the scope of its prevention. A firm's id in the engine is
+// its 1-based position in Config.Firms: it is never journaled nor
+// snapshotted, only compared, so the order of the list does not matter.
 type FirmSTP struct {
-	Firm     uint32 // 1..MaxBoundAccounts, unique
-	Scope    STPScope
-	Accounts []uint32
+	Scope STPScope
+	Names []string
+}
+
+// NamedSTP is the self-trade prevention mode of the account bound to Name,
+// in place of Config.STP, once the binding is applied.
+type NamedSTP struct {
+	Name string
+	Mode STPMode
 }
 
 // Config is everything that shapes an Engine. Two engines built from equal
@@ -89,8 +98,12 @@ type Config struct {
 	// Firms put accounts in firms, for self-trade prevention: an order
 	// meets its own firm's orders as one party when its firm's Scope is
 	// STPScopeFirm, and STP groups (Command.STPGroup) hold within a firm.
-	// An account in no firm is a party of its own.
-	Firms []FirmSTP
+	// An account in no firm is a party of its own. NamedSTP overrides STP
+	// for the accounts bound to the names it lists (a firm's default, an
+	// account's own). Both are by name: they take effect for an account
+	// when its binding is applied (or restored from a snapshot).
+	Firms    []FirmSTP
+	NamedSTP []NamedSTP
 
 	// MaxOrders bounds the resting orders (and so the memory) of the
 	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
@@ -143,24 +156,55 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// validateFirms refuses a firm id out of range or repeated, an unknown
-// scope, and an account in two firms.
+// validateFirms refuses an unknown scope or mode, and a name in two
+// firms or with two modes.
 func (c *Config) validateFirms() error {
-	firms := make(map[uint32]bool, len(c.Firms))
-	accounts := map[uint32]uint32{}
-	for _, f := range c.Firms {
-		if f.Firm == 0 || f.Firm > MaxBoundAccounts || firms[f.Firm] || f.Scope > STPScopeFirm {
-			return fmt.Errorf("matcher: config: firm %d: id out of 1..%d, listed twice, or scope %d unknown", f.Firm, MaxBoundAccounts, f.Scope)
+	names := map[string]bool{}
+	for i, f := range c.Firms {
+		if f.Scope > STPScopeFirm || len(c.Firms) > MaxBoundAccounts {
+			return fmt.Errorf("matcher: config: firm %d: scope %d unknown, or more than %d firms", i+1, f.Scope, MaxBoundAccounts)
 		}
-		firms[f.Firm] = true
-		for _, a := range f.Accounts {
-			if a == 0 || a > MaxBoundAccounts || accounts[a] != 0 {
-				return fmt.Errorf("matcher: config: firm %d: account %d out of 1..%d or in two firms", f.Firm, a, MaxBoundAccounts)
+		for _, n := range f.Names {
+			if names[n] {
+				return fmt.Errorf("matcher: config: firm %d: account %q is in two firms", i+1, n)
 			}
-			accounts[a] = f.Firm
+			names[n] = true
 		}
 	}
+	modes := map[string]bool{}
+	for _, a := range c.NamedSTP {
+		if a.Mode > STPDecrement || modes[a.Name] {
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d, or listed twice", a.Name, a.Mode)
+		}
+		modes[a.Name] = true
+	}
 	return nil
+}
+
+// resolve gives the account of binding b its firm and its named mode
+// (Config.Firms, Config.NamedSTP). Cold path: once per binding.
+func (e *Engine) resolve(b AccountBinding) {
+	for i, f := range e.cfg.Firms {
+		if slices.Contains(f.Names, b.Name) {
+			if int(b.Account) >= len(e.firmBy) {
+				e.firmBy = append(e.firmBy, make([]uint32, int(b.Account)+1-len(e.firmBy))...)
+			}
+			e.firmBy[b.Account] = uint32(i + 1)
+		}
+	}
+	for _, a := range e.cfg.NamedSTP {
+		if a.Name == b.Name {
+			e.setSTP(b.Account, a.Mode)
+		}
+	}
+}
+
+// setSTP makes mode account's self-trade prevention mode. Cold path.
+func (e *Engine) setSTP(account uint32, mode STPMode) {
+	if int(account) >= len(e.stpBy) {
+		e.stpBy = append(e.stpBy, make([]uint8, int(account)+1-len(e.stpBy))...)
+	}
+	e.stpBy[account] = uint8(mode) + 1
 }
 
 // Top is the best bid and offer of one book. A price of 0 means that side is empty.
@@ -243,23 +287,12 @@ func (e *Engine) init(cfg Config) {
 		maxOrders: cfg.MaxOrders,
 		snapBuf:   e.snapBuf,
 	}
-	for _, f := range cfg.Firms {
-		if int(f.Firm) >= len(e.firmWide) {
-			e.firmWide = append(e.firmWide, make([]bool, int(f.Firm)+1-len(e.firmWide))...)
-		}
-		e.firmWide[f.Firm] = f.Scope == STPScopeFirm
-		for _, a := range f.Accounts {
-			if int(a) >= len(e.firmBy) {
-				e.firmBy = append(e.firmBy, make([]uint32, int(a)+1-len(e.firmBy))...)
-			}
-			e.firmBy[a] = f.Firm
-		}
+	e.firmWide = make([]bool, len(cfg.Firms)+1)
+	for i, f := range cfg.Firms {
+		e.firmWide[i+1] = f.Scope == STPScopeFirm
 	}
 	for _, a := range cfg.AccountSTP {
-		if int(a.Account) >= len(e.stpBy) {
-			e.stpBy = append(e.stpBy, make([]uint8, int(a.Account)+1-len(e.stpBy))...)
-		}
-		e.stpBy[a.Account] = uint8(a.Mode) + 1
+		e.setSTP(a.Account, a.Mode)
 	}
 	for i, s := range cfg.Symbols {
 		e.books[i] = book{spec: s, lastPx: s.RefPrice, asks: side{sell: true}}
@@ -303,7 +336,7 @@ func (e *Engine) selfMatch(t, r *order) bool {
 		return true
 	}
 	f := e.firmOf(t.owner)
-	return f != 0 && int(f) < len(e.firmWide) && e.firmWide[f] && e.firmOf(r.owner) == f
+	return f != 0 && e.firmWide[f] && e.firmOf(r.owner) == f
 }
 
 // firmOf is account's firm id, 0 for an account of no firm. Hot path.
@@ -389,7 +422,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	case KindEndOfDay:
 		e.applyEndOfDay()
 	case KindBindAccount:
-		e.bound.bind(cmd)
+		e.applyBinding(cmd)
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

@@ -61,6 +61,7 @@ type Node struct {
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
 	risk       *riskStage // nil with risk.mode "none" (risk.go)
+	accountIDs atomic.Pointer[map[string]uint32] // every bound name's account id, sessions' and firms' accounts (accounts.go)
 	gateway    *gateway.Gateway
 	publisher  Publisher
 	feed       *feedStage      // the binary market-data feed; nil when off (feed.go)
@@ -563,6 +564,7 @@ func EngineConfig(cfg config.Config) matcher.Config {
 			}
 		}
 	}
+	firmsSTP(cfg, &mc) // accounts.go
 	return mc
 }
 
@@ -573,6 +575,7 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.firmAccounts(&o) // accounts.go
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 	if n.shard != nil {
 		o.MayDeliver = n.mayDeliver
@@ -599,7 +602,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 			Password:           s.Password,
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
-			DropCopyOf:         s.DropCopyOf,
+			DropCopyOf:         dropCopyOf(cfg, s.DropCopyOf), // accounts.go
 			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}
