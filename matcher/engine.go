@@ -216,13 +216,13 @@ type Top struct {
 // Engine matches the commands of the symbols one match goroutine owns.
 // It is not safe for concurrent use: one goroutine owns it.
 type Engine struct {
-	cfg   Config
+	cfg      Config
 	stp      STPMode
 	stpBy    []uint8  // account -> its STP mode + 1; 0 (or past the end): stp
 	firmBy   []uint32 // account -> its firm id; 0 (or past the end): none
 	firmWide []bool   // firm id -> self-trade prevention spans the firm's accounts
-	books []book  // one per configured symbol, in Config order
-	bySym []int32 // symbol id -> index into books + 1; 0 = unknown
+	books    []book   // one per configured symbol, in Config order
+	bySym    []int32  // symbol id -> index into books + 1; 0 = unknown
 
 	orders    []order // pool; index 0 is the nil order
 	freeOrder int32

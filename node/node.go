@@ -60,7 +60,7 @@ type Node struct {
 	journal    *journal.Journal
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
-	risk       *riskStage // nil with risk.mode "none" (risk.go)
+	risk       *riskStage                        // nil with risk.mode "none" (risk.go)
 	accountIDs atomic.Pointer[map[string]uint32] // every bound name's account id, sessions' and firms' accounts (accounts.go)
 	gateway    *gateway.Gateway
 	publisher  Publisher

@@ -15,8 +15,8 @@ package node
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
