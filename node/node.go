@@ -60,8 +60,7 @@ type Node struct {
 	journal    *journal.Journal
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
-	risk       *riskStage                        // nil with risk.mode "none" (risk.go)
-	accountIDs atomic.Pointer[map[string]uint32] // every bound name's account id, sessions' and firms' accounts (accounts.go)
+	risk       *riskStage // nil with risk.mode "none" (risk.go)
 	gateway    *gateway.Gateway
 	publisher  Publisher
 	feed       *feedStage      // the binary market-data feed; nil when off (feed.go)
@@ -74,6 +73,10 @@ type Node struct {
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
 
 	obs observer // what Status reads beyond the stages' own figures (observe.go)
+
+	// accountIDs is every bound name's account id, sessions' and firms'
+	// accounts, as checkAccounts last found them (accounts.go).
+	accountIDs atomic.Pointer[map[string]uint32]
 
 	opts      Options
 	repl      *replication    // nil when replication is off
