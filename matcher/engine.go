@@ -776,7 +776,7 @@ func (e *Engine) applyMassCancel(c *Command) {
 		}
 	}
 	if m.Origin == OriginKillSwitch {
-		cancelled += e.cancelOwned(m.Account, reason)
+		cancelled += e.cancelOwned(&m, reason)
 	}
 	if m.Report {
 		e.rejectCmd(EvMassCancelReport, ReasonNone)
@@ -784,16 +784,19 @@ func (e *Engine) applyMassCancel(c *Command) {
 	}
 }
 
-// cancelOwned cancels, oldest first, every resting order whose trading
-// account is owner and whose session is another (those of owner's own
-// session are on its account list): the kill switch of a firm's named
-// account takes the orders every session of the firm placed for it. Cold
-// path: the operator's; it scans the pool (as applyEndOfDay does) and
-// allocates only to grow dayOrders, which it borrows.
-func (e *Engine) cancelOwned(owner uint32, reason Reason) int64 {
+// cancelOwned cancels, oldest first, every resting order that kill-switch
+// mass cancel m takes whose trading account is m.Account and whose
+// session is another (those of m.Account's own session are on its account
+// list): the kill switch of a firm's named account takes the orders every
+// session of the firm placed for it. Cold path: the operator's; it scans
+// the pool (as applyEndOfDay does) and allocates only to grow dayOrders,
+// which it borrows.
+func (e *Engine) cancelOwned(m *MassCancel, reason Reason) int64 {
 	e.dayOrders = e.dayOrders[:0]
 	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
-		if o := &e.orders[oi]; o.level != 0 && o.owner == owner && o.account != owner {
+		o := &e.orders[oi]
+		if o.level != 0 && o.owner == m.Account && o.account != m.Account &&
+			(m.Symbol == 0 || o.symbol == m.Symbol) && (m.Scope != ScopeDayOrders || o.tif == Day) {
 			e.dayOrders = append(e.dayOrders, oi)
 		}
 	}
