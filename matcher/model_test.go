@@ -10,23 +10,23 @@ import (
 // ClOrdID history as a plain FIFO slice, and checks a FOK order by trying it
 // on a copy of itself. Slow and obviously right is the point.
 type refModel struct {
-	specs  map[uint32]SymbolSpec
-	stp    STPMode
-	stpBy  map[uint32]STPMode
+	specs map[uint32]SymbolSpec
+	stp   STPMode
+	stpBy map[uint32]STPMode
 	// Firms, by name as configured, and by account once bound.
 	cfgFirms []FirmSTP
 	cfgNamed []NamedSTP
 	bound    map[uint32]string // account -> name
 	firmOf   map[uint32]int    // account -> 1-based firm, once bound
-	maxOrd int
-	window int
-	lastPx map[uint32]int64
-	live   []*refOrder // acceptance order: the order mass cancel walks
-	hist   []refHist   // every retired ClOrdID ever, oldest first
-	stamp  int64       // time priority counter
-	seq    int64       // Seq of the last accepted new order
-	cmd    *Command
-	out    []Event
+	maxOrd   int
+	window   int
+	lastPx   map[uint32]int64
+	live     []*refOrder // acceptance order: the order mass cancel walks
+	hist     []refHist   // every retired ClOrdID ever, oldest first
+	stamp    int64       // time priority counter
+	seq      int64       // Seq of the last accepted new order
+	cmd      *Command
+	out      []Event
 }
 
 type refOrder struct {

@@ -76,11 +76,11 @@ func TestFirmSelfTradePrevention(t *testing.T) {
 		stp                   uint8
 	}
 	for _, tc := range []struct {
-		name          string
-		scope         STPScope
-		venue         STPMode
+		name           string
+		scope          STPScope
+		venue          STPMode
 		resting, taker order
-		trades        bool
+		trades         bool
 	}{
 		{"same_account_prevented", STPScopeAccount, STPCancelIncoming, order{1, 0, 0, 0}, order{1, 0, 0, 0}, false},
 		{"firm_account_from_two_sessions_prevented", STPScopeAccount, STPCancelIncoming, order{1, n1, 0, 0}, order{2, n1, 0, 0}, false},
