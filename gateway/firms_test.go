@@ -107,3 +107,65 @@ func TestFirmAccounts(t *testing.T) {
 		check(t, "replaced", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "5", tag.ClOrdID: "S1c", tag.OrderQty: "8", tag.LeavesQty: "4"})
 	})
 }
+
+// TestSTPGroupsOverFIX: SelfMatchPreventionID (2362) on a NewOrderSingle
+// over real FIX: two orders of FIRM1 in the same group never trade (the
+// firm's mode, cancelNewest, cancels the incoming one), orders in
+// different groups trade; a group that is not a positive integer is
+// rejected with a Text.
+func TestSTPGroupsOverFIX(t *testing.T) {
+	x := startFirms(t)
+	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	b := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER02", "RINGEX")
+	defer b.Close()
+
+	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00", stpID, "7")
+	check(t, "group 7 rests", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	if cmds := x.commands(); cmds[len(cmds)-1].STPGroup != 7 {
+		t.Errorf("STP group %d, want 7", cmds[len(cmds)-1].STPGroup)
+	}
+	t.Run("same_group_of_the_firm_is_prevented", func(t *testing.T) {
+		b.Send("D", tag.ClOrdID, "B1", tag.Account, "ACC-B", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "3", tag.OrdType, "2", tag.Price, "10.00", stpID, "7")
+		check(t, "new", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})
+		check(t, "cancelled", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "B1", tag.Text: "self-trade prevention"})
+	})
+	t.Run("another_group_trades", func(t *testing.T) {
+		b.Send("D", tag.ClOrdID, "B2", tag.Account, "ACC-B", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "3", tag.OrdType, "2", tag.Price, "10.00", stpID, "8")
+		check(t, "new", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B2"})
+		check(t, "taker fill", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "B2", tag.LastQty: "3"})
+		check(t, "maker fill", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "S1", tag.LastQty: "3"})
+	})
+	t.Run("a_group_that_is_not_a_positive_integer_is_rejected", func(t *testing.T) {
+		b.Send("D", tag.ClOrdID, "B3", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "3", tag.OrdType, "2", tag.Price, "10.00", stpID, "x1")
+		check(t, "rejected", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "B3",
+			tag.Text: "SelfMatchPreventionID x1 is not a positive integer below 4294967296"})
+	})
+}
+
+// TestReplaceSTPModeOverFIX: SelfMatchPreventionInstruction (2964) on an
+// OrderCancelReplaceRequest applies to that replace's matching, as on a
+// new order: the account's mode (cancelNewest) would cancel the replaced
+// buy; the replace's own, 2 (cancel resting), cancels the resting sell.
+func TestReplaceSTPModeOverFIX(t *testing.T) {
+	x := startFirms(t)
+	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	a.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.10")
+	check(t, "sell rests", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	a.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "9.90")
+	check(t, "buy rests", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})
+	a.Send("G", tag.OrigClOrdID, "B1", tag.ClOrdID, "B2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2",
+		tag.Price, "10.10", stpInstruction, "2")
+	check(t, "replaced", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "5", tag.ClOrdID: "B2", tag.Price: "10.10"})
+	check(t, "resting sell cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "S1", tag.Text: "self-trade prevention"})
+	if cmds := x.commands(); cmds[len(cmds)-1].STP != uint8(matcher.STPCancelResting)+1 {
+		t.Errorf("replace STP %d, want %d", cmds[len(cmds)-1].STP, uint8(matcher.STPCancelResting)+1)
+	}
+	a.Send("G", tag.OrigClOrdID, "B2", tag.ClOrdID, "B3", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2",
+		tag.Price, "10.10", stpInstruction, "9")
+	got := check(t, "bad instruction", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "B3"})
+	if got[tag.Text] == "" {
+		t.Error("the cancel reject names no reason")
+	}
+}
