@@ -126,7 +126,13 @@ func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	return n.risk.state.RulesToJournal(want), nil
+	rules := n.risk.state.RulesToJournal(want)
+	// The ids between the sessions' and the firms' named accounts
+	// (riskAccounts) belong to no one: no limits record for them.
+	return slices.DeleteFunc(rules, func(c matcher.Command) bool {
+		l, ok := matcher.RiskLimitsOf(&c)
+		return ok && int(l.Account) > len(n.cfg.FIX.Sessions) && l.Account < matcher.FirstNamedAccount
+	}), nil
 }
 
 // journalRiskRules journals the rule records todo through the ring, before
