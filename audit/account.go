@@ -66,7 +66,7 @@ func cmdAccount(args []string, stdout, stderr io.Writer) int {
 	c := newCommon("account", stderr)
 	broker := c.fs.String("broker", "", "")
 	at := c.fs.String("at", "", "")
-	if code, ok := c.parse(args, stdout, false); !ok {
+	if code, ok := c.parse(args, stdout, true); !ok {
 		return code
 	}
 	if *broker == "" {

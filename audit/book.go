@@ -41,15 +41,15 @@ type RestingOrder struct {
 // read-only view (Engine.Resting, matcher/view.go) leaves out the ClOrdID,
 // cum and notional that a Book shows, so this walks the documented,
 // versioned snapshot layout (matcher/snapshot.go): the header, then the
-// books, levels best first, orders oldest first. Versions 1 to 3 differ
+// books, levels best first, orders oldest first. Versions 1 to 4 differ
 // only in what follows the books (the retired records, the account
-// bindings), which this does not read.
+// bindings, the orders' trading accounts), which this does not read.
 func bookOf(snap []byte, symbol uint32) (Book, error) {
 	bk := Book{Symbol: symbol}
 	r := &byteReader{b: snap}
 	magic, version := string(r.take(4)), r.u32()
-	if magic != "RGXM" || version < 1 || version > 3 {
-		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads versions 1 to 3)")
+	if magic != "RGXM" || version < 1 || version > 4 {
+		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads versions 1 to 4)")
 	}
 	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, retired generation, last seq
 	nb := r.u32()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -160,4 +161,47 @@ func TestReplayAccount(t *testing.T) {
 		}
 	}
 	t.Logf("live: %s", live)
+}
+
+// TestReplayFirmAccount: `ringex replay account --broker NAME` shows a
+// firm's named account (FIX Account, tag 1) by the name the journal binds,
+// with the hold of an order its firm's session placed for it; the
+// session's own account holds nothing.
+func TestReplayFirmAccount(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
+	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Funds(false, "ACC-A", "cash", "1000"); err != nil {
+		t.Fatal(err)
+	}
+	buy := matcher.Command{Kind: matcher.KindNew, Account: 1, Owner: matcher.FirstNamedAccount, Symbol: 1, Side: matcher.Buy,
+		Type: matcher.Limit, TIF: matcher.GTC, Qty: 10, Price: 5000}
+	buy.ClOrdID, _ = matcher.MakeClOrdID("b1")
+	if err := n.Submit(&buy); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Funds(false, "ACC-A", "cash", "0.01"); err != nil { // waits for the publish stage
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	f := t.TempDir() + "/cfg.json"
+	writeConfig(t, f, cfg)
+	for _, tc := range []struct{ broker, want string }{
+		{"ACC-A", "account 1024 ACC-A"},
+		{"ACC-A", "open orders 1, cash 1000.01 held 500.00"},
+		{"BROKER01", "open orders 0, cash 0.00 held 0.00"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main([]string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", tc.broker}, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("replay account --broker %s: exit %d, %q %q; want %q", tc.broker, code, out.String(), errOut.String(), tc.want)
+		}
+	}
 }

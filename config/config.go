@@ -51,6 +51,9 @@ type Config struct {
 	// Cluster, with etcd endpoints, lets etcd decide which node of the
 	// shard leads (package cluster); no endpoints: no etcd.
 	Cluster Cluster `json:"cluster"`
+	// Firms own sessions and trading accounts (firms.go); none: every
+	// session is a firm of its own with one account, its own.
+	Firms []Firm `json:"firms,omitempty"`
 }
 
 // HTTP holds the operator's web endpoint: /metrics (Prometheus), /livez,
@@ -141,7 +144,7 @@ type FIX struct {
 	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
 	CertFile     string    `json:"certFile"`     // with keyFile: TLS (PEM files); both empty: plain TCP
 	KeyFile      string    `json:"keyFile"`
-	Sessions     []Session `json:"sessions"` // broker account ids are 1-based positions in this list, bound to their CompIDs in the journal (node refuses a reordered list)
+	Sessions     []Session `json:"sessions"` // a session's own account id is its 1-based position in this list, bound to its CompID in the journal (node refuses a reordered list); firms' named accounts are bound by name
 }
 
 // Session is one broker's FIX session. The heartbeat interval is the
@@ -156,7 +159,9 @@ type Session struct {
 	CancelOnDisconnect *bool `json:"cancelOnDisconnect,omitempty"`
 	// DropCopyOf makes this a drop-copy session: it takes no orders and
 	// gets a copy (CopyMsgIndicator 797=Y) of every report to the sessions
-	// with these TargetCompIDs; "*" names every session that is not one.
+	// with these TargetCompIDs, or of every session of a firm it names
+	// (firms[].name: the reports of all the firm's accounts, which only
+	// its sessions may use); "*" names every session that is not one.
 	DropCopyOf []string `json:"dropCopyOf,omitempty"`
 	// MarketDataOnly makes this a market-data-only session: it may send
 	// MarketDataRequest and session messages only, and has no orders.
@@ -223,9 +228,9 @@ type Match struct {
 	STPAccounts []AccountSTP `json:"stpAccounts"`
 }
 
-// AccountSTP is one broker's self-trade prevention mode.
+// AccountSTP is one account's self-trade prevention mode.
 type AccountSTP struct {
-	CompID string `json:"compID"` // a fix.sessions[].targetCompID
+	CompID string `json:"compID"` // a fix.sessions[].targetCompID (its own account) or a firms[].accounts name
 	Mode   STP    `json:"mode"`
 }
 
@@ -284,8 +289,8 @@ func (c *Config) Check() error {
 	if (c.FIX.CertFile == "") != (c.FIX.KeyFile == "") {
 		return fmt.Errorf("fix.certFile and fix.keyFile go together")
 	}
-	if len(c.FIX.Sessions) == 0 {
-		return fmt.Errorf("fix.sessions is empty")
+	if len(c.FIX.Sessions) == 0 || len(c.FIX.Sessions) > MaxSessions {
+		return fmt.Errorf("fix.sessions: %d sessions, want 1 to %d", len(c.FIX.Sessions), MaxSessions)
 	}
 	seen := map[string]bool{}
 	for i, s := range c.FIX.Sessions {
@@ -300,7 +305,10 @@ func (c *Config) Check() error {
 			return fmt.Errorf("fix.sessions[%d].throttleMsgsPerSec must not be negative", i)
 		}
 	}
-	if err := c.FIX.checkDropCopies(); err != nil {
+	if err := c.checkFirms(); err != nil {
+		return err
+	}
+	if err := c.FIX.checkDropCopies(c.Firms); err != nil {
 		return err
 	}
 	if len(c.Symbols) == 0 {
@@ -341,9 +349,13 @@ func (c *Config) Check() error {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
 	}
 	stpSeen := map[string]bool{}
+	named := map[string]bool{}
+	for _, a := range c.NamedAccounts() {
+		named[a] = true
+	}
 	for i, a := range c.Match.STPAccounts {
-		if !seen[a.CompID] || stpSeen[a.CompID] {
-			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID, or repeated", i, a.CompID)
+		if !(seen[a.CompID] || named[a.CompID]) || stpSeen[a.CompID] {
+			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID or a firms[].accounts name, or repeated", i, a.CompID)
 		}
 		stpSeen[a.CompID] = true
 	}
@@ -446,9 +458,13 @@ func (r *Replication) check() error {
 }
 
 // checkDropCopies refuses a dropCopyOf that names no configured broker
-// session, or a drop-copy or market-data-only session, and a session that
-// is both a drop copy and market-data-only.
-func (f FIX) checkDropCopies() error {
+// session or firm, or a drop-copy or market-data-only session, and a
+// session that is both a drop copy and market-data-only.
+func (f FIX) checkDropCopies(firms []Firm) error {
+	firmNames := map[string]bool{}
+	for _, fm := range firms {
+		firmNames[fm.Name] = true
+	}
 	dropCopy := map[string]bool{} // by TargetCompID: true for a session with no orders of its own
 	for _, s := range f.Sessions {
 		dropCopy[s.TargetCompID] = len(s.DropCopyOf) > 0 || s.MarketDataOnly
@@ -461,8 +477,12 @@ func (f FIX) checkDropCopies() error {
 			if name == "*" {
 				continue
 			}
-			if copies, ok := dropCopy[name]; !ok || copies {
-				return fmt.Errorf("fix.sessions[%d].dropCopyOf %q: not the targetCompID of a configured broker session (or \"*\")", i, name)
+			copies, ok := dropCopy[name]
+			if ok && firmNames[name] {
+				return fmt.Errorf("fix.sessions[%d].dropCopyOf %q: both a session's targetCompID and a firm's name", i, name)
+			}
+			if (!ok && !firmNames[name]) || copies {
+				return fmt.Errorf("fix.sessions[%d].dropCopyOf %q: not the targetCompID of a configured broker session, a firms[].name, or \"*\"", i, name)
 			}
 		}
 	}

@@ -32,9 +32,9 @@ type RiskLimits struct {
 	MaxOpenOrders    int64 `json:"maxOpenOrders"`
 }
 
-// RiskAccount is one broker's limits, keyed by its CompID.
+// RiskAccount is one account's limits, keyed by its name.
 type RiskAccount struct {
-	CompID           string `json:"compID"` // a fix.sessions[].targetCompID
+	CompID           string `json:"compID"` // a fix.sessions[].targetCompID (its own account) or a firms[].accounts name
 	MaxOrderQty      int64  `json:"maxOrderQty"`
 	MaxOrderNotional int64  `json:"maxOrderNotional"`
 	MaxOpenOrders    int64  `json:"maxOpenOrders"`
@@ -70,10 +70,13 @@ func (r *Risk) check(c *Config) error {
 	for _, s := range c.FIX.Sessions {
 		sessions[s.TargetCompID] = true
 	}
+	for _, a := range c.NamedAccounts() {
+		sessions[a] = true
+	}
 	seen := map[string]bool{}
 	for i, a := range r.Accounts {
 		if !sessions[a.CompID] || seen[a.CompID] {
-			return fmt.Errorf("risk.accounts[%d].compID %q: not a fix.sessions[].targetCompID, or repeated", i, a.CompID)
+			return fmt.Errorf("risk.accounts[%d].compID %q: not a fix.sessions[].targetCompID or a firms[].accounts name, or repeated", i, a.CompID)
 		}
 		seen[a.CompID] = true
 		if err := a.Limits().check(fmt.Sprintf("risk.accounts[%d]", i)); err != nil {

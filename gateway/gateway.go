@@ -61,6 +61,11 @@ type Session struct {
 	// MarketDataOnly makes it a market-data-only session (mdonly.go): it
 	// takes MarketDataRequest and session messages only.
 	MarketDataOnly bool
+	// Accounts are the trading accounts (its firm's) that the session's
+	// orders may name with FIX Account (1), by name, with their account
+	// ids; an order without tag 1, or naming the session's TargetCompID,
+	// is for the session's own account (inbound.go, orderAccount).
+	Accounts map[string]uint32
 }
 
 // Options configure a Gateway.
@@ -214,7 +219,9 @@ func sessionDictionaries(cfg *fix.Config, md MarketData) error {
 		d, err := fix.NewDictionary(cfg.Sessions[i].BeginString)
 		if err == nil {
 			d.AddField(tagSelfMatchPrevention, fix.TypeInt)
-			err = d.AllowField("D", tagSelfMatchPrevention)
+			d.AddField(tagSelfMatchPreventionID, fix.TypeString)
+			err = errors.Join(d.AllowField("D", tagSelfMatchPrevention), d.AllowField("G", tagSelfMatchPrevention),
+				d.AllowField("D", tagSelfMatchPreventionID))
 		}
 		if err == nil && md != nil {
 			if err = md.Extend(d); err != nil {

@@ -35,6 +35,7 @@ type exchange struct {
 	seq    int64
 	evs    []matcher.Event
 	cmds   []matcher.Command
+	addr   string // the FIX port, where a helper keeps it
 }
 
 func (x *exchange) Submit(cmd *matcher.Command) error {
@@ -60,6 +61,13 @@ var symbols = []string{"AAPL", "IBM"}
 
 func start(t *testing.T, opts gateway.Options) (*exchange, string) {
 	t.Helper()
+	return startEngine(t, opts, matcher.Config{}, nil)
+}
+
+// startEngine is start with the engine built from mc (its symbols set
+// here) and given the commands first (account bindings, say).
+func startEngine(t *testing.T, opts gateway.Options, mc matcher.Config, first []matcher.Command) (*exchange, string) {
+	t.Helper()
 	cent, err := gateway.ParseScale("0.01")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +85,13 @@ func start(t *testing.T, opts gateway.Options) (*exchange, string) {
 		}
 	}
 	opts.Listen, opts.SenderCompID, opts.StoreDir, opts.Logf = "127.0.0.1:0", "RINGEX", t.TempDir(), t.Logf
-	x := &exchange{engine: matcher.New(matcher.Config{Symbols: specs})}
+	mc.Symbols = specs
+	x := &exchange{engine: matcher.New(mc)}
+	for i := range first {
+		x.seq++
+		first[i].Seq = x.seq
+		x.engine.Apply(&first[i], nil)
+	}
 	gw, err := gateway.New(opts, x)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"math"
+
 	"github.com/ringex/ringex/fix"
 	"github.com/ringex/ringex/matcher"
 )
@@ -25,6 +27,12 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 	}
 	if reason == matcher.ReasonNone {
 		reason, text = orderSTP(&cmd, m)
+	}
+	if reason == matcher.ReasonNone {
+		reason, text = orderSTPGroup(&cmd, m)
+	}
+	if reason == matcher.ReasonNone {
+		reason, text = g.orderAccount(&cmd, m)
 	}
 	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
@@ -56,6 +64,12 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	}
 	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
 		reason, text = g.orderTerms(&cmd, m, sym)
+	}
+	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
+		reason, text = orderSTP(&cmd, m)
+	}
+	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
+		reason, text = g.orderAccount(&cmd, m)
 	}
 	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
@@ -163,8 +177,53 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 	return &g.opts.Symbols[symID-1], matcher.ReasonNone, ""
 }
 
-// orderSTP sets cmd.STP from a new order's SelfMatchPreventionInstruction
-// (2964), if it carries one.
+// orderAccount sets cmd.Owner from a new order's or a replace's Account
+// (1): one of the accounts its session may use (Session.Accounts), or the
+// session's own TargetCompID (Owner 0, as without tag 1). Any other is
+// refused, naming it. A replace must name the order's account as its
+// order did: the matcher refuses one for another account
+// (ReasonUnknownOrder). No allocation but on a refusal.
+func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+	v, ok := m.Get(tagAccount)
+	if !ok {
+		return matcher.ReasonNone, ""
+	}
+	sess := &g.opts.Sessions[cmd.Account-1]
+	if string(v) == sess.TargetCompID {
+		return matcher.ReasonNone, ""
+	}
+	id, ok := sess.Accounts[string(v)]
+	if !ok {
+		return matcher.ReasonInvalidOrder, "account " + string(v) + " may not be used by session " + sess.TargetCompID
+	}
+	cmd.Owner = id
+	return matcher.ReasonNone, ""
+}
+
+// orderSTPGroup sets cmd.STPGroup from a new order's SelfMatchPreventionID
+// (2362), if it carries one: a positive integer below 2^32.
+func orderSTPGroup(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+	v, ok := m.Get(tagSelfMatchPreventionID)
+	if !ok {
+		return matcher.ReasonNone, ""
+	}
+	var n uint64
+	for _, c := range v {
+		if c < '0' || c > '9' || n > math.MaxUint32/10 {
+			n = 0
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n == 0 || n > math.MaxUint32 {
+		return matcher.ReasonInvalidOrder, "SelfMatchPreventionID " + string(v) + " is not a positive integer below 4294967296"
+	}
+	cmd.STPGroup = uint32(n)
+	return matcher.ReasonNone, ""
+}
+
+// orderSTP sets cmd.STP from a new order's or a replace's
+// SelfMatchPreventionInstruction (2964), if it carries one.
 func orderSTP(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
 	v, ok := m.Get(tagSelfMatchPrevention)
 	if !ok {

@@ -2,6 +2,7 @@ package gateway
 
 // FIX tag numbers the gateway reads and writes.
 const (
+	tagAccount          = 1
 	tagAvgPx            = 6
 	tagClOrdID          = 11
 	tagCumQty           = 14
@@ -44,7 +45,15 @@ const (
 
 // tagSelfMatchPrevention is FIX's SelfMatchPreventionInstruction (2964, an
 // extension pack of FIX 5.0 SP2 that the gateway also takes in FIX 4.2 and
-// 4.4 NewOrderSingles): 1 cancel the incoming order, 2 cancel the resting
-// one, 3 both; 4 is ringex's own, decrement and cancel (STPDecrement). It
-// overrides the account's self-trade prevention mode for that order.
+// 4.4 NewOrderSingles and OrderCancelReplaceRequests): 1 cancel the
+// incoming order, 2 cancel the resting one, 3 both; 4 is ringex's own,
+// decrement and cancel (STPDecrement). It overrides the account's
+// self-trade prevention mode for that order, or for that replace's
+// matching.
 const tagSelfMatchPrevention = 2964
+
+// tagSelfMatchPreventionID is FIX Latest's SelfMatchPreventionID (2362),
+// taken on a NewOrderSingle: an STP group, a positive integer below 2^32.
+// Two orders of one firm with the same id never trade with each other;
+// orders of different ids do (matcher.Command.STPGroup).
+const tagSelfMatchPreventionID = 2362

@@ -21,6 +21,12 @@ const KindBindAccount Kind = 9
 // OrigClOrdID fields of the record together.
 const MaxAccountName = 2 * IDLen
 
+// FirstNamedAccount is the first id of a firm's named account (FIX
+// Account, tag 1): the node binds them from here on, in the order they
+// first appear, while a session's own account is its position below it.
+// The two never meet, so a session added later never finds its id taken.
+const FirstNamedAccount = 1024
+
 // MaxBoundAccounts bounds the bindings one engine keeps (and a snapshot
 // may list): far more than the sessions of any venue.
 const MaxBoundAccounts = 1 << 16
@@ -103,6 +109,17 @@ func (bs *bindings) bind(c *Command) {
 	*bs = slices.Insert(*bs, i, b)
 }
 
+// applyBinding applies a KindBindAccount record: the binding, and the
+// firm and mode the config gives its name (resolve). Cold path.
+func (e *Engine) applyBinding(c *Command) {
+	n := len(e.bound)
+	e.bound.bind(c)
+	if len(e.bound) > n {
+		b, _ := BindingOf(c)
+		e.resolve(b)
+	}
+}
+
 // Bindings returns a copy of the engine's account bindings, ascending by
 // account. Every engine of a node holds the same ones.
 func (e *Engine) Bindings() []AccountBinding { return slices.Clone(e.bound) }
@@ -122,11 +139,12 @@ func (bs bindings) appendTo(dst []byte) []byte {
 	return dst
 }
 
-// loadBindings reads the bindings section of a version 3 snapshot.
-func (e *Engine) loadBindings(r *snapReader) error {
+// loadBindings reads the bindings section of a version 3 or 4 snapshot
+// (version 4 may have none).
+func (e *Engine) loadBindings(r *snapReader, version uint32) error {
 	n := r.count(4 + 1 + 1)
-	if r.err == nil && (n == 0 || n > MaxBoundAccounts) {
-		return r.fail("%d account bindings in a version 3 snapshot (1 to %d)", n, MaxBoundAccounts)
+	if r.err == nil && ((n == 0 && version == snapVersionBindings) || n > MaxBoundAccounts) {
+		return r.fail("%d account bindings in a version %d snapshot (1 to %d)", n, version, MaxBoundAccounts)
 	}
 	bs := make(bindings, 0, n)
 	names := make(map[string]bool, n)
@@ -144,5 +162,8 @@ func (e *Engine) loadBindings(r *snapReader) error {
 		bs = append(bs, b)
 	}
 	e.bound = bs
+	for _, b := range bs {
+		e.resolve(b)
+	}
 	return nil
 }

@@ -14,7 +14,9 @@ type order struct {
 	clOrd    ClOrdID
 	account  uint32
 	symbol   uint32
-	prev     int32 // time order within the price level
+	owner    uint32 // the trading account (Command.OwnerID): self-trade prevention, kill switch
+	group    uint32 // SelfMatchPreventionID (Command.STPGroup); 0 none
+	prev     int32  // time order within the price level
 	next     int32
 	aprev    int32 // the account's list, acceptance order
 	anext    int32
@@ -409,7 +411,7 @@ func (e *Engine) finish(oi int32, end Reason) {
 func (e *Engine) match(b *book, ti int32, limit int64) bool {
 	t := &e.orders[ti]
 	opp := b.opposite(t.side)
-	stp := e.takerSTP(t.account)
+	stp := e.takerSTP(t)
 	for t.leaves > 0 {
 		key, li := opp.best()
 		if li == 0 || key < limit {
@@ -418,7 +420,7 @@ func (e *Engine) match(b *book, ti int32, limit int64) bool {
 		lv := &e.levels[li]
 		ri := lv.head
 		r := &e.orders[ri]
-		if r.account == t.account && stp != STPNone {
+		if stp != STPNone && e.selfMatch(t, r) {
 			if stp == STPDecrement {
 				if !e.decrement(b, ti, ri) {
 					return false
@@ -496,7 +498,7 @@ func (e *Engine) emitFill(o *order, q, px int64) {
 func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 	need := t.leaves
 	opp := b.opposite(t.side)
-	stp := e.takerSTP(t.account)
+	stp := e.takerSTP(t)
 	for key, li := opp.best(); li != 0 && key >= limit; key, li = opp.below(key) {
 		lv := &e.levels[li]
 		if stp == STPNone {
@@ -508,7 +510,7 @@ func (e *Engine) fokFillable(b *book, t *order, limit int64) bool {
 		}
 		for ri := lv.head; ri != 0; ri = e.orders[ri].next {
 			r := &e.orders[ri]
-			if r.account == t.account {
+			if e.selfMatch(t, r) {
 				if stp == STPCancelResting {
 					continue
 				}

@@ -102,9 +102,32 @@ type Command struct {
 	Side        Side
 	Type        OrdType
 	TIF         TIF
-	STP         uint8 // KindNew only: 0 keeps the account's self-trade prevention mode, m+1 asks for STPMode m (see CommandSize)
+	STP         uint8 // KindNew and KindReplace: 0 keeps the account's self-trade prevention mode, m+1 asks for STPMode m (see CommandSize)
 	ClOrdID     ClOrdID
 	OrigClOrdID ClOrdID
+	// Owner (KindNew and KindReplace) is the trading account the order is
+	// for when it is not the session's own (FIX Account, tag 1, naming one
+	// of the firm's accounts); 0: Account's own. Risk and self-trade
+	// prevention act on it (OwnerID); reports, ClOrdIDs and cancels stay
+	// Account's, the session that sent the order. At most MaxOwner.
+	Owner uint32
+	// STPGroup (KindNew only) is the order's SelfMatchPreventionID: 0 none.
+	// Two orders of one firm with the same non-zero group never trade with
+	// each other; orders of different groups do (Engine.selfMatch).
+	STPGroup uint32
+}
+
+// MaxOwner is the largest Command.Owner: it is journaled in the upper half
+// of the Account field, which an order's session account never reaches.
+const MaxOwner = 1<<16 - 1
+
+// OwnerID is the trading account c's order is for: Owner, or the session's
+// own account when it names none. Hot path.
+func (c *Command) OwnerID() uint32 {
+	if c.Owner != 0 {
+		return c.Owner
+	}
+	return c.Account
 }
 
 // CommandSize is the size of an encoded Command in bytes.
@@ -112,9 +135,14 @@ type Command struct {
 //	0      8       16       24      32    40   44      48   49   50   51  52        76            100
 //	| Seq  | TimeNs | OrderID | Price | Qty | Sym | Account | Kind | Side | Type | TIF | ClOrdID | OrigClOrdID |
 //
-// In a KindNew the Type byte is Type | STP<<4 (STP is 0 unless the order
-// names its own self-trade prevention mode, so older records read the same).
-// Integers are little-endian. The layout is the journal's record payload, so
+// In a KindNew or a KindReplace the Type byte is Type | STP<<4 (STP is 0
+// unless the order names its own self-trade prevention mode), and the
+// Account field is Account | Owner<<16 (Owner is 0 unless the order names
+// another trading account; a session's account is below 1<<16). In a
+// KindNew the first 4 bytes of OrigClOrdID, which a new order does not
+// use, hold STPGroup. Each of these was zero in every record written
+// before it existed, so older records read the same. Integers are
+// little-endian. The layout is the journal's record payload, so
 // it never changes without a version bump.
 const CommandSize = 8*5 + 4*2 + 4 + 2*IDLen
 
@@ -136,12 +164,16 @@ func (c *Command) Encode(b []byte) []byte {
 	b[48] = byte(c.Kind)
 	b[49] = byte(c.Side)
 	b[50] = byte(c.Type)
-	if c.Kind == KindNew {
-		b[50] |= c.STP << 4
-	}
 	b[51] = byte(c.TIF)
 	copy(b[52:], c.ClOrdID[:])
 	copy(b[52+IDLen:], c.OrigClOrdID[:])
+	if c.Kind == KindNew || c.Kind == KindReplace {
+		b[50] |= c.STP << 4
+		le.PutUint32(b[44:], c.Account|c.Owner<<16)
+	}
+	if c.Kind == KindNew {
+		le.PutUint32(b[52+IDLen:], c.STPGroup)
+	}
 	return b
 }
 
@@ -161,13 +193,18 @@ func (c *Command) Decode(b []byte) error {
 	c.Account = le.Uint32(b[44:])
 	c.Kind = Kind(b[48])
 	c.Side = Side(b[49])
-	c.Type, c.STP = OrdType(b[50]), 0
-	if c.Kind == KindNew {
-		c.Type, c.STP = OrdType(b[50]&0x0f), b[50]>>4
-	}
+	c.Type, c.STP, c.Owner, c.STPGroup = OrdType(b[50]), 0, 0, 0
 	c.TIF = TIF(b[51])
 	copy(c.ClOrdID[:], b[52:])
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
+	if c.Kind == KindNew || c.Kind == KindReplace {
+		c.Type, c.STP = OrdType(b[50]&0x0f), b[50]>>4
+		c.Account, c.Owner = c.Account&0xffff, c.Account>>16
+	}
+	if c.Kind == KindNew {
+		c.STPGroup = le.Uint32(b[52+IDLen:])
+		clear(c.OrigClOrdID[:4])
+	}
 	if c.Kind < KindNew || c.Kind > KindRiskFee {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}

@@ -57,7 +57,10 @@
 //     EvCancelled. The Type and TIF of a cancel or replace, and the Side
 //     of a cancel, are not looked at: an order keeps its own.
 //   - Self-trade prevention (Config.STP) acts when an incoming order meets a
-//     resting order of its own account: cancel the resting one and go on,
+//     resting order of its own party (Engine.selfMatch: the same trading
+//     account, Command.OwnerID; the same firm when the firm's scope is
+//     STPScopeFirm; and when either is in an STP group, Command.STPGroup,
+//     the same group within one firm): cancel the resting one and go on,
 //     cancel the rest of the incoming one, or both (resting first); each is
 //     an EvCancelled with ReasonSelfTrade. STPDecrement trades nothing: the
 //     order with the smaller leaves is cancelled (both when equal, resting
@@ -65,10 +68,16 @@
 //     EvReplaced with ReasonSelfTrade (same ClOrdID and price; a resting
 //     order keeps its time priority), and the incoming one goes on matching.
 //     The incoming order's mode decides: its own (Command.STP, a new order
-//     only; a value past STPDecrement+1 is ReasonInvalidOrder), else its
-//     account's (Config.AccountSTP), else Config.STP.
+//     or a replace; a value past STPDecrement+1 is ReasonInvalidOrder), else
+//     its trading account's (Config.AccountSTP, Config.NamedSTP), else
+//     Config.STP; an order in an STP group whose mode comes to STPNone
+//     cancels itself on meeting its group.
+//   - A replace names the order's trading account (Command.Owner, 0 for
+//     the session's own); another is ReasonUnknownOrder.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
-//     symbol of the engine when Symbol is 0, oldest first (EvCancelled,
+//     symbol of the engine when Symbol is 0, oldest first; a kill switch's
+//     (OriginKillSwitch) then also those other sessions placed for the
+//     account as their trading account, oldest first (EvCancelled,
 //     ReasonMassCancel); its scope (MassCancel.Scope) says which:
 //     ScopeDayOrders, the cancel-on-disconnect kind, takes Day orders only,
 //     ScopeAllOrders takes every order. With nothing to cancel it causes
@@ -124,8 +133,8 @@
 //
 // # Memory
 //
-// A resting order costs 112 bytes in the order pool plus two 8-byte index
-// slots (order id, ClOrdID) at a load between 1/8 and 1/4, so 176 to 240
+// A resting order costs 120 bytes in the order pool plus two 8-byte index
+// slots (order id, ClOrdID) at a load between 1/8 and 1/4, so 184 to 248
 // bytes. A price level
 // costs 32 bytes in the level pool. Each side of a book finds its levels
 // by direct index in a window of 2048 ticks (8,456 bytes: a 4-byte level

@@ -60,6 +60,31 @@ type AccountSTP struct {
 	Mode    STPMode
 }
 
+// STPScope says which orders self-trade prevention takes for one party.
+type STPScope uint8
+
+const (
+	STPScopeAccount STPScope = 0 // orders of the same trading account (the default)
+	STPScopeFirm    STPScope = 1 // orders of any of the firm's accounts
+)
+
+// FirmSTP is one firm, for self-trade prevention: the names bound to its
+// accounts (KindBindAccount: its sessions' TargetCompIDs and its named
+// accounts) and the scope of its prevention. A firm's id in the engine is
+// its 1-based position in Config.Firms: it is never journaled nor
+// snapshotted, only compared, so the order of the list does not matter.
+type FirmSTP struct {
+	Scope STPScope
+	Names []string
+}
+
+// NamedSTP is the self-trade prevention mode of the account bound to Name,
+// in place of Config.STP, once the binding is applied.
+type NamedSTP struct {
+	Name string
+	Mode STPMode
+}
+
 // Config is everything that shapes an Engine. Two engines built from equal
 // configs and fed the same commands are in the same state.
 type Config struct {
@@ -69,6 +94,16 @@ type Config struct {
 	// that meets a resting order of its own account acts by its account's
 	// mode (both orders are that account's).
 	AccountSTP []AccountSTP
+
+	// Firms put accounts in firms, for self-trade prevention: an order
+	// meets its own firm's orders as one party when its firm's Scope is
+	// STPScopeFirm, and STP groups (Command.STPGroup) hold within a firm.
+	// An account in no firm is a party of its own. NamedSTP overrides STP
+	// for the accounts bound to the names it lists (a firm's default, an
+	// account's own). Both are by name: they take effect for an account
+	// when its binding is applied (or restored from a snapshot).
+	Firms    []FirmSTP
+	NamedSTP []NamedSTP
 
 	// MaxOrders bounds the resting orders (and so the memory) of the
 	// engine; 0 means DefaultMaxOrders. At most MaxOrdersLimit.
@@ -101,6 +136,9 @@ func (c *Config) Validate() error {
 		}
 		stpSeen[a.Account] = true
 	}
+	if err := c.validateFirms(); err != nil {
+		return err
+	}
 	seen := make(map[uint32]bool, len(c.Symbols))
 	for _, s := range c.Symbols {
 		switch {
@@ -118,6 +156,57 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// validateFirms refuses an unknown scope or mode, and a name in two
+// firms or with two modes.
+func (c *Config) validateFirms() error {
+	names := map[string]bool{}
+	for i, f := range c.Firms {
+		if f.Scope > STPScopeFirm || len(c.Firms) > MaxBoundAccounts {
+			return fmt.Errorf("matcher: config: firm %d: scope %d unknown, or more than %d firms", i+1, f.Scope, MaxBoundAccounts)
+		}
+		for _, n := range f.Names {
+			if names[n] {
+				return fmt.Errorf("matcher: config: firm %d: account %q is in two firms", i+1, n)
+			}
+			names[n] = true
+		}
+	}
+	modes := map[string]bool{}
+	for _, a := range c.NamedSTP {
+		if a.Mode > STPDecrement || modes[a.Name] {
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d, or listed twice", a.Name, a.Mode)
+		}
+		modes[a.Name] = true
+	}
+	return nil
+}
+
+// resolve gives the account of binding b its firm and its named mode
+// (Config.Firms, Config.NamedSTP). Cold path: once per binding.
+func (e *Engine) resolve(b AccountBinding) {
+	for i, f := range e.cfg.Firms {
+		if slices.Contains(f.Names, b.Name) {
+			if int(b.Account) >= len(e.firmBy) {
+				e.firmBy = append(e.firmBy, make([]uint32, int(b.Account)+1-len(e.firmBy))...)
+			}
+			e.firmBy[b.Account] = uint32(i + 1)
+		}
+	}
+	for _, a := range e.cfg.NamedSTP {
+		if a.Name == b.Name {
+			e.setSTP(b.Account, a.Mode)
+		}
+	}
+}
+
+// setSTP makes mode account's self-trade prevention mode. Cold path.
+func (e *Engine) setSTP(account uint32, mode STPMode) {
+	if int(account) >= len(e.stpBy) {
+		e.stpBy = append(e.stpBy, make([]uint8, int(account)+1-len(e.stpBy))...)
+	}
+	e.stpBy[account] = uint8(mode) + 1
+}
+
 // Top is the best bid and offer of one book. A price of 0 means that side is empty.
 type Top struct {
 	BidPx, BidQty int64
@@ -127,11 +216,13 @@ type Top struct {
 // Engine matches the commands of the symbols one match goroutine owns.
 // It is not safe for concurrent use: one goroutine owns it.
 type Engine struct {
-	cfg   Config
-	stp   STPMode
-	stpBy []uint8 // account -> its STP mode + 1; 0 (or past the end): stp
-	books []book  // one per configured symbol, in Config order
-	bySym []int32 // symbol id -> index into books + 1; 0 = unknown
+	cfg      Config
+	stp      STPMode
+	stpBy    []uint8  // account -> its STP mode + 1; 0 (or past the end): stp
+	firmBy   []uint32 // account -> its firm id; 0 (or past the end): none
+	firmWide []bool   // firm id -> self-trade prevention spans the firm's accounts
+	books    []book   // one per configured symbol, in Config order
+	bySym    []int32  // symbol id -> index into books + 1; 0 = unknown
 
 	orders    []order // pool; index 0 is the nil order
 	freeOrder int32
@@ -196,11 +287,12 @@ func (e *Engine) init(cfg Config) {
 		maxOrders: cfg.MaxOrders,
 		snapBuf:   e.snapBuf,
 	}
+	e.firmWide = make([]bool, len(cfg.Firms)+1)
+	for i, f := range cfg.Firms {
+		e.firmWide[i+1] = f.Scope == STPScopeFirm
+	}
 	for _, a := range cfg.AccountSTP {
-		if int(a.Account) >= len(e.stpBy) {
-			e.stpBy = append(e.stpBy, make([]uint8, int(a.Account)+1-len(e.stpBy))...)
-		}
-		e.stpBy[a.Account] = uint8(a.Mode) + 1
+		e.setSTP(a.Account, a.Mode)
 	}
 	for i, s := range cfg.Symbols {
 		e.books[i] = book{spec: s, lastPx: s.RefPrice, asks: side{sell: true}}
@@ -213,14 +305,55 @@ func (e *Engine) init(cfg Config) {
 	e.lastSeq = math.MinInt64
 }
 
-// takerSTP is the self-trade prevention mode of the order now matching,
-// which decides what a self-match does: the new order's own (Command.STP)
-// when it names one, else its account's. Hot path.
-func (e *Engine) takerSTP(account uint32) STPMode {
-	if c := e.cmd; c.Kind == KindNew && c.STP != 0 {
-		return STPMode(c.STP - 1)
+// takerSTP is the self-trade prevention mode of order t, now matching,
+// which decides what a self-match does: the new order's or the replace's
+// own (Command.STP) when it names one, else its trading account's. An
+// order in an STP group (SelfMatchPreventionID) whose mode comes to
+// STPNone cancels itself (STPCancelIncoming) on meeting its group: the
+// group asks for prevention. Hot path.
+func (e *Engine) takerSTP(t *order) STPMode {
+	mode := e.stpOf(t.owner)
+	if c := e.cmd; (c.Kind == KindNew || c.Kind == KindReplace) && c.STP != 0 {
+		mode = STPMode(c.STP - 1)
 	}
-	return e.stpOf(account)
+	if mode == STPNone && t.group != 0 {
+		return STPCancelIncoming
+	}
+	return mode
+}
+
+// selfMatch reports whether taker t and resting order r are one party's,
+// which self-trade prevention keeps from trading: when either is in an
+// STP group, both are of one firm and in the same group (orders of
+// different groups trade); otherwise they are of the same trading account,
+// or of the same firm when the firm's scope is the firm (Config.Firms).
+// Hot path.
+func (e *Engine) selfMatch(t, r *order) bool {
+	if t.group != 0 || r.group != 0 {
+		return t.group == r.group && e.firmKey(t.owner) == e.firmKey(r.owner)
+	}
+	if t.owner == r.owner {
+		return true
+	}
+	f := e.firmOf(t.owner)
+	return f != 0 && e.firmWide[f] && e.firmOf(r.owner) == f
+}
+
+// firmOf is account's firm id, 0 for an account of no firm. Hot path.
+func (e *Engine) firmOf(account uint32) uint32 {
+	if int(account) < len(e.firmBy) {
+		return e.firmBy[account]
+	}
+	return 0
+}
+
+// firmKey names account's firm, or the account itself when it has none,
+// so that two accounts of no firm are never one party. Hot path.
+func (e *Engine) firmKey(account uint32) uint32 {
+	if f := e.firmOf(account); f != 0 {
+		return f
+	}
+	return 1<<31 | account
 }
 
 // stpOf is account's self-trade prevention mode. Hot path.
@@ -289,7 +422,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	case KindEndOfDay:
 		e.applyEndOfDay()
 	case KindBindAccount:
-		e.bound.bind(cmd)
+		e.applyBinding(cmd)
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}
@@ -355,7 +488,7 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
 		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
-		c.STP > uint8(STPDecrement)+1:
+		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
@@ -394,7 +527,7 @@ func (e *Engine) accept(c *Command, h uint64) int32 {
 	*t = order{
 		id: c.Seq, price: px, qty: c.Qty, leaves: c.Qty,
 		clOrd: c.ClOrdID, clh: h, account: c.Account, symbol: c.Symbol,
-		side: c.Side, typ: c.Type, tif: c.TIF,
+		owner: c.OwnerID(), group: c.STPGroup, side: c.Side, typ: c.Type, tif: c.TIF,
 	}
 	e.lastSeq = c.Seq
 	e.emit(EvAccepted, ReasonNone, t)
@@ -567,7 +700,9 @@ func (e *Engine) applyReplace(c *Command) {
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
 	switch {
-	case c.Side != 0 && c.Side != t.side:
+	case c.OwnerID() != t.owner:
+		reason = ReasonUnknownOrder // the trading account it names does not have the order
+	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
 		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
 	case !validQty(b, c.Qty):
 		reason = ReasonInvalidQty
@@ -640,10 +775,40 @@ func (e *Engine) applyMassCancel(c *Command) {
 			oi = next
 		}
 	}
+	if m.Origin == OriginKillSwitch {
+		cancelled += e.cancelOwned(&m, reason)
+	}
 	if m.Report {
 		e.rejectCmd(EvMassCancelReport, ReasonNone)
 		e.out[len(e.out)-1].CumQty = cancelled
 	}
+}
+
+// cancelOwned cancels, oldest first, every resting order that kill-switch
+// mass cancel m takes whose trading account is m.Account and whose
+// session is another (those of m.Account's own session are on its account
+// list): the kill switch of a firm's named account takes the orders every
+// session of the firm placed for it. Cold path: the operator's; it scans
+// the pool (as applyEndOfDay does) and allocates only to grow dayOrders,
+// which it borrows.
+func (e *Engine) cancelOwned(m *MassCancel, reason Reason) int64 {
+	e.dayOrders = e.dayOrders[:0]
+	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
+		o := &e.orders[oi]
+		if o.level != 0 && o.owner == m.Account && o.account != m.Account &&
+			(m.Symbol == 0 || o.symbol == m.Symbol) && (m.Scope != ScopeDayOrders || o.tif == Day) {
+			e.dayOrders = append(e.dayOrders, oi)
+		}
+	}
+	slices.SortFunc(e.dayOrders, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
+	for _, oi := range e.dayOrders {
+		o := &e.orders[oi]
+		e.unlinkLevel(e.book(o.symbol), oi)
+		o.leaves = 0
+		e.emit(EvCancelled, reason, o)
+		e.finish(oi, ReasonMassCancel)
+	}
+	return int64(len(e.dayOrders))
 }
 
 // applyEndOfDay expires every resting Day order, oldest (lowest order id)

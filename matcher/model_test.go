@@ -10,23 +10,29 @@ import (
 // ClOrdID history as a plain FIFO slice, and checks a FOK order by trying it
 // on a copy of itself. Slow and obviously right is the point.
 type refModel struct {
-	specs  map[uint32]SymbolSpec
-	stp    STPMode
-	stpBy  map[uint32]STPMode
-	maxOrd int
-	window int
-	lastPx map[uint32]int64
-	live   []*refOrder // acceptance order: the order mass cancel walks
-	hist   []refHist   // every retired ClOrdID ever, oldest first
-	stamp  int64       // time priority counter
-	seq    int64       // Seq of the last accepted new order
-	cmd    *Command
-	out    []Event
+	specs map[uint32]SymbolSpec
+	stp   STPMode
+	stpBy map[uint32]STPMode
+	// Firms, by name as configured, and by account once bound.
+	cfgFirms []FirmSTP
+	cfgNamed []NamedSTP
+	bound    map[uint32]string // account -> name
+	firmOf   map[uint32]int    // account -> 1-based firm, once bound
+	maxOrd   int
+	window   int
+	lastPx   map[uint32]int64
+	live     []*refOrder // acceptance order: the order mass cancel walks
+	hist     []refHist   // every retired ClOrdID ever, oldest first
+	stamp    int64       // time priority counter
+	seq      int64       // Seq of the last accepted new order
+	cmd      *Command
+	out      []Event
 }
 
 type refOrder struct {
 	id                                int64
 	sym, acct                         uint32
+	owner, group                      uint32 // trading account and STP group
 	side                              Side
 	typ                               OrdType
 	tif                               TIF
@@ -49,7 +55,8 @@ type refHist struct {
 
 func newRefModel(cfg Config) *refModel {
 	m := &refModel{specs: map[uint32]SymbolSpec{}, lastPx: map[uint32]int64{}, stp: cfg.STP, stpBy: map[uint32]STPMode{},
-		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow, seq: math.MinInt64}
+		maxOrd: cfg.MaxOrders, window: cfg.ClOrdIDWindow, seq: math.MinInt64,
+		cfgFirms: cfg.Firms, cfgNamed: cfg.NamedSTP, bound: map[uint32]string{}, firmOf: map[uint32]int{}}
 	if m.maxOrd == 0 {
 		m.maxOrd = DefaultMaxOrders
 	}
@@ -95,13 +102,55 @@ func (m *refModel) apply(c *Command) []Event {
 		m.massCancel(c)
 	case KindStatus:
 		m.status(c)
-	case KindCheckpoint, KindCheckpointHash, KindBindAccount, KindDeposit, KindWithdraw, KindBlock, KindUnblock, KindRiskLimits, KindRiskSymbol, KindRiskFee:
+	case KindBindAccount:
+		m.bind(c)
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock, KindRiskLimits, KindRiskSymbol, KindRiskFee:
 	case KindEndOfDay:
 		m.endOfDay()
 	default:
 		m.reject(EvRejected, ReasonInvalidOrder)
 	}
 	return m.out
+}
+
+// bind applies a binding the first time its account and its name are
+// bound, and gives the account its firm and mode by name.
+func (m *refModel) bind(c *Command) {
+	b, ok := BindingOf(c)
+	if !ok || len(m.bound) >= MaxBoundAccounts {
+		return
+	}
+	if _, taken := m.bound[b.Account]; taken {
+		return
+	}
+	for _, n := range m.bound {
+		if n == b.Name {
+			return
+		}
+	}
+	m.bound[b.Account] = b.Name
+	for i, f := range m.cfgFirms {
+		if slices.Contains(f.Names, b.Name) {
+			m.firmOf[b.Account] = i + 1
+		}
+	}
+	for _, a := range m.cfgNamed {
+		if a.Name == b.Name {
+			m.stpBy[b.Account] = a.Mode
+		}
+	}
+}
+
+// oneParty is self-trade prevention's rule: an STP group on either side
+// decides (same firm and same group); else the same trading account, or
+// the same firm when its scope is the firm.
+func (m *refModel) oneParty(t, r *refOrder) bool {
+	ft, fr := m.firmOf[t.owner], m.firmOf[r.owner]
+	sameFirm := t.owner == r.owner || (ft != 0 && ft == fr)
+	if t.group != 0 || r.group != 0 {
+		return t.group == r.group && sameFirm
+	}
+	return t.owner == r.owner || (ft != 0 && ft == fr && m.cfgFirms[ft-1].Scope == STPScopeFirm)
 }
 
 // endOfDay expires the live Day orders in acceptance order and forgets
@@ -196,7 +245,7 @@ func (m *refModel) newOrder(c *Command) {
 		m.reject(EvRejected, ReasonUnknownSymbol)
 		return
 	case c.Side != Buy && c.Side != Sell, c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
 		m.reject(EvRejected, ReasonInvalidOrder)
 		return
 	case !m.qtyOK(spec, c.Qty):
@@ -220,7 +269,7 @@ func (m *refModel) newOrder(c *Command) {
 		return
 	}
 	m.seq = c.Seq
-	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, side: c.Side, typ: c.Type, tif: c.TIF,
+	o := &refOrder{id: c.Seq, sym: c.Symbol, acct: c.Account, owner: c.OwnerID(), group: c.STPGroup, side: c.Side, typ: c.Type, tif: c.TIF,
 		price: c.Price, qty: c.Qty, leaves: c.Qty, cl: c.ClOrdID, keyCl: c.ClOrdID}
 	if c.Type == Market {
 		o.price, o.protect = 0, c.Price
@@ -313,13 +362,17 @@ func (m *refModel) match(o *refOrder) bool {
 			break
 		}
 		stp := m.stp
-		if s, ok := m.stpBy[o.acct]; ok {
+		if s, ok := m.stpBy[o.owner]; ok {
 			stp = s
 		}
-		if m.cmd.Kind == KindNew && m.cmd.STP != 0 { // the order's own mode
+		if (m.cmd.Kind == KindNew || m.cmd.Kind == KindReplace) && m.cmd.STP != 0 { // the order's own mode
 			stp = STPMode(m.cmd.STP - 1)
 		}
-		if stp == STPDecrement && r.acct == o.acct {
+		if stp == STPNone && o.group != 0 {
+			stp = STPCancelIncoming // a group asks for prevention
+		}
+		self := m.oneParty(o, r)
+		if stp == STPDecrement && self {
 			q := min(o.leaves, r.leaves)
 			if r.leaves == q {
 				r.leaves = 0
@@ -336,7 +389,7 @@ func (m *refModel) match(o *refOrder) bool {
 			m.emit(EvReplaced, ReasonSelfTrade, o)
 			continue
 		}
-		if stp != STPNone && r.acct == o.acct {
+		if stp != STPNone && self {
 			if stp == STPCancelResting || stp == STPCancelBoth {
 				r.leaves = 0
 				m.emit(EvCancelled, ReasonSelfTrade, r)
@@ -439,7 +492,9 @@ func (m *refModel) replace(c *Command) {
 		return
 	}
 	switch {
-	case c.Side != 0 && c.Side != o.side:
+	case c.OwnerID() != o.owner:
+		reason = ReasonUnknownOrder
+	case c.Side != 0 && c.Side != o.side, c.STP > uint8(STPDecrement)+1:
 		reason = ReasonInvalidOrder
 	case !m.qtyOK(spec, c.Qty):
 		reason = ReasonInvalidQty
@@ -513,12 +568,25 @@ func (m *refModel) massCancel(c *Command) {
 	if c.Qty == 0 && c.Type == 0 {
 		reason = ReasonCancelOnDisconnect // no report asked, no origin byte: the exchange's own
 	}
+	takes := func(o *refOrder) bool { return (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) }
 	for _, o := range slices.Clone(m.live) {
-		if o.acct == c.Account && (c.Symbol == 0 || o.sym == c.Symbol) && (c.TIF != Day || o.tif == Day) {
+		if o.acct == c.Account && takes(o) {
 			o.leaves = 0
 			m.emit(EvCancelled, reason, o)
 			m.finish(o, ReasonMassCancel)
 			cancelled++
+		}
+	}
+	if mc, _ := MassCancelOf(c); mc.Origin == OriginKillSwitch {
+		// The kill switch of a trading account: its orders of other
+		// sessions too, by order id (acceptance order).
+		for _, o := range slices.Clone(m.live) {
+			if o.resting && o.owner == c.Account && o.acct != c.Account && takes(o) {
+				o.leaves = 0
+				m.emit(EvCancelled, reason, o)
+				m.finish(o, ReasonMassCancel)
+				cancelled++
+			}
 		}
 	}
 	if c.Qty > 0 {

@@ -24,6 +24,7 @@ type streamGen struct {
 	seq   int64
 	used  map[uint32][]sentID // ClOrdIDs each account has sent, newest last
 	symOf map[int64]uint32    // symbol of the order each new-order command created
+	ownOf map[int64]uint32    // Owner of the order each new-order command created
 	live  []liveOrder         // resting orders, as the events told
 
 	// A wide stream spreads its prices tick apart around mid, which moves
@@ -65,14 +66,38 @@ type sentID struct {
 }
 
 func newStreamGen(rng *rand.Rand, cfg Config) *streamGen {
-	g := &streamGen{rng: rng, used: map[uint32][]sentID{}, symOf: map[int64]uint32{}}
+	g := &streamGen{rng: rng, used: map[uint32][]sentID{}, symOf: map[int64]uint32{}, ownOf: map[int64]uint32{}}
 	for _, s := range cfg.Symbols {
 		g.syms = append(g.syms, s.ID)
 	}
 	return g
 }
 
+// streamAccounts are the accounts the streams bind first: sessions 1 to 3
+// (the senders) and two named trading accounts their orders may be for.
+var streamAccounts = []AccountBinding{{1, "S1"}, {2, "S2"}, {3, "S3"}, {FirstNamedAccount, "N1"}, {FirstNamedAccount + 1, "N2"}}
+
+// owners are what a new order's Owner may be: mostly none (the session's
+// own), the named accounts, a session's own account named outright.
+var owners = []uint32{0, 0, 0, FirstNamedAccount, FirstNamedAccount + 1, 2}
+
 func randomConfig(rng *rand.Rand) Config {
+	cfg := randomMatchConfig(rng)
+	// Firms: S1 and S2 with N1 (and maybe N2), scope account or firm;
+	// modes by name, a firm default or an account's own.
+	if rng.IntN(3) > 0 {
+		names := []string{"S1", "S2", "N1", "N2"}[:3+rng.IntN(2)]
+		cfg.Firms = []FirmSTP{{Scope: STPScope(rng.IntN(2)), Names: names}}
+		for _, n := range names {
+			if rng.IntN(3) == 0 {
+				cfg.NamedSTP = append(cfg.NamedSTP, NamedSTP{Name: n, Mode: STPMode(rng.IntN(5))})
+			}
+		}
+	}
+	return cfg
+}
+
+func randomMatchConfig(rng *rand.Rand) Config {
 	return Config{
 		Symbols: []SymbolSpec{
 			{ID: 1},
@@ -173,6 +198,13 @@ func (g *streamGen) next() Command {
 		if g.chance(25) {
 			c.STP = uint8(g.pick(7)) // the order's own mode, or 6: not one
 		}
+		if g.chance(30) {
+			c.Owner = owners[g.pick(len(owners))] // for a firm's account
+		}
+		if g.chance(20) {
+			c.STPGroup = uint32(1 + g.pick(2)) // an STP group
+		}
+		g.ownOf[c.Seq] = c.Owner
 		if c.Type == Market && g.chance(70) {
 			c.Price = 0
 		}
@@ -185,6 +217,13 @@ func (g *streamGen) next() Command {
 		g.target(&c)
 		if g.chance(30) {
 			c.Side = Side(1 + g.pick(2)) // the gateway's replaces name the side: it must be the order's
+		}
+		if g.chance(25) {
+			c.STP = uint8(g.pick(7)) // the replace's own mode, or 6: not one
+		}
+		c.Owner = g.ownOf[c.OrderID] // the order's account, as a broker names it
+		if g.chance(8) {
+			c.Owner = owners[g.pick(len(owners))] // perhaps not
 		}
 		c.Qty, c.Price, c.ClOrdID = g.qty(), g.price(), g.newID(c.Account, c.Symbol)
 	case r < 95:
@@ -201,6 +240,12 @@ func (g *streamGen) next() Command {
 		}
 		if g.chance(50) {
 			c.Qty, c.Price = 1, 7 // a broker's request: report when done
+		}
+		if g.chance(15) {
+			// The kill switch of a session or of a named account.
+			a := []uint32{1, 2, 3, FirstNamedAccount, FirstNamedAccount + 1}[g.pick(5)]
+			c = MassCancel{Account: a, Scope: ScopeAllOrders, Origin: OriginKillSwitch}.Command()
+			c.Seq, c.TimeNs = g.seq, 1_700_000_000_000_000_000+10*g.seq
 		}
 	default:
 		c.Kind = Kind(g.pick(10)) // checkpoint markers, end of day, and kinds that do not exist
@@ -305,6 +350,13 @@ func checkStreams(t *testing.T, streams, length int, seedBase uint64, wide bool)
 		rng := rand.New(rand.NewPCG(*propSeed, seedBase+uint64(s)))
 		cfg := randomConfig(rng)
 		e, m, g := New(cfg), newRefModel(cfg), newStreamGen(rng, cfg)
+		for _, b := range streamAccounts {
+			g.seq++
+			c, _ := b.Command()
+			c.Seq = g.seq
+			got = e.Apply(&c, got[:0])
+			m.apply(&c)
+		}
 		if wide {
 			g.tick = []int64{150, 300, 700}[g.pick(3)]
 			g.mid = 100_000

@@ -11,7 +11,7 @@ func TestMemoryFigures(t *testing.T) {
 		name      string
 		got, want uintptr
 	}{
-		{"order", unsafe.Sizeof(order{}), 112},
+		{"order", unsafe.Sizeof(order{}), 120},
 		{"level", unsafe.Sizeof(level{}), 32},
 		{"window", unsafe.Sizeof(window{}), 8456},
 		{"idSlot", unsafe.Sizeof(idSlot{}), 8},
@@ -19,7 +19,7 @@ func TestMemoryFigures(t *testing.T) {
 		{"retRec", unsafe.Sizeof(retRec{}), 64},
 		{"retSlot", unsafe.Sizeof(retSlot{}), 8},
 		{"Event", unsafe.Sizeof(Event{}), 152},
-		{"Command", unsafe.Sizeof(Command{}), 104},
+		{"Command", unsafe.Sizeof(Command{}), 112},
 	} {
 		if c.got != c.want {
 			t.Errorf("sizeof(%s) = %d, the package doc says %d", c.name, c.got, c.want)

@@ -1,9 +1,11 @@
 package matcher
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -34,6 +36,14 @@ import (
 //	bindings (version 3 only) u32 n (1..MaxBoundAccounts), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
+//	owners   (version 4 only) u32 n, then n × (ascending order id):
+//	           i64 order id | u32 owner | u32 STP group
+//	         (the resting orders whose trading account is not their
+//	         session's own, or that are in an STP group; the bindings
+//	         section before it may then be empty)
+//
+// An engine with no resting order of that kind writes version 3 or 2 as
+// before owners existed, so older hashes still verify.
 // An engine with no account bound (KindBindAccount) writes version 2, byte
 // for byte as before bindings existed, so that the checkpoint hashes of a
 // journal written before them still verify; one with bindings writes
@@ -45,6 +55,7 @@ import (
 const (
 	snapVersion         = 2
 	snapVersionBindings = 3
+	snapVersionOwners   = 4
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -60,6 +71,10 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	version := uint32(snapVersion)
 	if len(e.bound) > 0 {
 		version = snapVersionBindings
+	}
+	owned := e.ownedOrders()
+	if len(owned) > 0 {
+		version = snapVersionOwners
 	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
@@ -119,10 +134,51 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 			dst = le.AppendUint64(dst, uint64(rec.notional))
 		}
 	})
-	if version == snapVersionBindings {
+	if version >= snapVersionBindings {
 		dst = e.bound.appendTo(dst)
 	}
+	if version == snapVersionOwners {
+		dst = le.AppendUint32(dst, uint32(len(owned)))
+		for _, oi := range owned {
+			o := &e.orders[oi]
+			dst = le.AppendUint64(dst, uint64(o.id))
+			dst = le.AppendUint32(dst, o.owner)
+			dst = le.AppendUint32(dst, o.group)
+		}
+	}
 	return dst
+}
+
+// ownedOrders are the resting orders the owners section lists, ascending
+// by id (nil when none). Cold path.
+func (e *Engine) ownedOrders() []int32 {
+	var out []int32
+	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
+		if o := &e.orders[oi]; o.level != 0 && (o.owner != o.account || o.group != 0) {
+			out = append(out, oi)
+		}
+	}
+	slices.SortFunc(out, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
+	return out
+}
+
+// loadOwners reads the owners section of a version 4 snapshot.
+func (e *Engine) loadOwners(r *snapReader) error {
+	n := r.count(8 + 4 + 4)
+	prev := int64(math.MinInt64)
+	for range n {
+		id, owner, group := r.i64(), r.u32(), r.u32()
+		if r.err != nil {
+			return r.err
+		}
+		oi := e.byID.get(e.orders, id)
+		if oi == 0 || id <= prev || owner == 0 || owner > MaxOwner {
+			return r.fail("owner of order %d: not a resting order, out of order, or owner %d", id, owner)
+		}
+		prev = id
+		e.orders[oi].owner, e.orders[oi].group = owner, group
+	}
+	return r.err
 }
 
 func (b *book) worthSaving() bool {
@@ -204,7 +260,7 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v != snapVersion && v != snapVersionBindings) {
+	if r.err == nil && (magic != snapMagic || v < snapVersion || v > snapVersionOwners) {
 		return nil, r.fail("magic %q, version %d", magic[:], v)
 	}
 	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, window, last seq
@@ -228,12 +284,15 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 			r.take(4 + 4 + IDLen + 8)
 		}
 	}
-	if r.err != nil || v != snapVersionBindings {
+	if r.err != nil || v < snapVersionBindings {
 		return nil, r.err
 	}
 	var e Engine
-	if err := e.loadBindings(&r); err != nil {
+	if err := e.loadBindings(&r, v); err != nil {
 		return nil, err
+	}
+	if v == snapVersionOwners {
+		r.take(r.count(16) * 16)
 	}
 	if r.off != len(r.b) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
@@ -313,12 +372,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && v != snapVersion && v != snapVersionBindings {
+	if r.err == nil && (v < snapVersion || v > snapVersionOwners) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d and %d only", snapVersion, snapVersionBindings)
+				"this one reads versions %d to %d only", snapVersion, snapVersionOwners)
 		}
-		return r.fail("version %d, want %d or %d", v, snapVersion, snapVersionBindings)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionOwners)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -334,10 +393,13 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadAccounts(r); err != nil {
 		return err
 	}
-	if err := e.loadHistory(r); err != nil || v != snapVersionBindings {
+	if err := e.loadHistory(r); err != nil || v < snapVersionBindings {
 		return err
 	}
-	return e.loadBindings(r)
+	if err := e.loadBindings(r, v); err != nil || v < snapVersionOwners {
+		return err
+	}
+	return e.loadOwners(r)
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {
@@ -397,6 +459,7 @@ func (e *Engine) loadSide(r *snapReader, b *book, sd Side) error {
 				account: r.u32(), clOrd: r.clOrd(), typ: OrdType(r.u8()), tif: TIF(r.u8()),
 				symbol: b.spec.ID, side: sd,
 			}
+			o.owner = o.account // the owners section (version 4) sets the others'
 			if r.err != nil {
 				return r.err
 			}

@@ -18,12 +18,22 @@ package node
 // and no later session can take them. A journal written before bindings
 // existed has none: its sessions are bound at their positions on the first
 // start, as the positions had meant all along.
+//
+// A firm's named accounts (config firms[].accounts, FIX Account tag 1) are
+// bound the same way, by name and never by position: an account the
+// journal has not bound takes the next id from matcher.FirstNamedAccount
+// on, in config order, and keeps it for good. Reordering firms or their
+// accounts changes nothing; an account the journal binds that no firm
+// lists any more refuses the start, naming it, since its orders and
+// balances would have no owner.
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -32,7 +42,76 @@ import (
 // order. It reads the engines: call it before the ring starts, or while
 // the pipeline is drained and nothing else binds (a promotion).
 func (n *Node) checkAccounts() ([]matcher.AccountBinding, error) {
-	return accountsToBind(n.cfg.FIX.Sessions, n.partitions[0].engine.Bindings())
+	bound := n.partitions[0].engine.Bindings()
+	todo, err := accountsToBind(n.cfg.FIX.Sessions, bound)
+	more, errNamed := namedAccountsToBind(n.cfg.NamedAccounts(), bound)
+	if err = errors.Join(err, errNamed); err != nil {
+		return nil, err
+	}
+	todo = append(todo, more...)
+	ids := AccountIDs(append(bound, todo...))
+	n.accountIDs.Store(&ids)
+	return todo, nil
+}
+
+// boundIDs is every bound name's account id as checkAccounts last found
+// them; nil before it ran.
+func (n *Node) boundIDs() map[string]uint32 {
+	if ids := n.accountIDs.Load(); ids != nil {
+		return *ids
+	}
+	return nil
+}
+
+// AccountIDs maps each bound name to its account id.
+func AccountIDs(bs []matcher.AccountBinding) map[string]uint32 {
+	ids := make(map[string]uint32, len(bs))
+	for _, b := range bs {
+		ids[b.Name] = b.Account
+	}
+	return ids
+}
+
+// namedAccountsToBind is checkAccounts for firms' named accounts: names
+// in config order, and the journal's bindings. It returns the bindings
+// still to journal, each at the next free id from
+// matcher.FirstNamedAccount.
+func namedAccountsToBind(names []string, bound []matcher.AccountBinding) ([]matcher.AccountBinding, error) {
+	byName := make(map[string]uint32, len(bound))
+	next := uint32(matcher.FirstNamedAccount)
+	for _, b := range bound {
+		byName[b.Name] = b.Account
+		if b.Account >= next {
+			next = b.Account + 1
+		}
+	}
+	listed := make(map[string]bool, len(names))
+	var todo []matcher.AccountBinding
+	var errs []error
+	for _, name := range names {
+		listed[name] = true
+		id, known := byName[name]
+		switch {
+		case known && id < matcher.FirstNamedAccount:
+			errs = append(errs, fmt.Errorf("config: firms[].accounts %q: the journal binds that name to account %d, a session's own account: name the firm's account otherwise", name, id))
+		case known:
+			// bound: keeps its id
+		default:
+			b := matcher.AccountBinding{Account: next, Name: name}
+			if err := b.Check(); err != nil || next > matcher.MaxOwner {
+				errs = append(errs, fmt.Errorf("config: firms[].accounts %q cannot be bound to account %d: %v", name, next, err))
+				continue
+			}
+			todo = append(todo, b)
+			next++
+		}
+	}
+	for _, b := range bound {
+		if b.Account >= matcher.FirstNamedAccount && !listed[b.Name] {
+			errs = append(errs, fmt.Errorf("config: account %s (id %d) is bound in the journal but no firm lists it in firms[].accounts: an account never goes away (its orders and balances stay its own); put it back in its firm", b.Name, b.Account))
+		}
+	}
+	return todo, errors.Join(errs...)
 }
 
 // accountsToBind is checkAccounts on its own inputs: sessions in config
@@ -93,4 +172,73 @@ func (n *Node) bindAccounts(todo []matcher.AccountBinding) error {
 		n.logf("ringex: bound %d account(s) to their sessions' CompIDs in the journal, from account %d (%s)", len(todo), todo[0].Account, todo[0].Name)
 	}
 	return nil
+}
+
+// firmsSTP adds cfg's firms to the engine config mc, by name: each firm's
+// sessions and accounts with its scope, and each one's mode where
+// match.stpAccounts names it or its firm has one (firms[].stp).
+func firmsSTP(cfg config.Config, mc *matcher.Config) {
+	override := make(map[string]config.STP, len(cfg.Match.STPAccounts))
+	for _, a := range cfg.Match.STPAccounts {
+		override[a.CompID] = a.Mode
+	}
+	for _, f := range cfg.Firms {
+		scope := matcher.STPScopeAccount
+		if f.STPScope == config.STPScopeFirm {
+			scope = matcher.STPScopeFirm
+		}
+		names := append(slices.Clone(f.Sessions), f.Accounts...)
+		mc.Firms = append(mc.Firms, matcher.FirmSTP{Scope: scope, Names: names})
+		for _, name := range names {
+			if m, ok := override[name]; ok {
+				mc.NamedSTP = append(mc.NamedSTP, matcher.NamedSTP{Name: name, Mode: stpMode(m)})
+			} else if f.STP != nil {
+				mc.NamedSTP = append(mc.NamedSTP, matcher.NamedSTP{Name: name, Mode: stpMode(*f.STP)})
+			}
+		}
+	}
+}
+
+// firmAccounts gives each session of a firm in o the firm's named
+// accounts, which its orders may name with FIX Account (tag 1): their ids
+// as checkAccounts found or bound them.
+func (n *Node) firmAccounts(o *gateway.Options) {
+	for i := range o.Sessions {
+		f := n.cfg.FirmOf(o.Sessions[i].TargetCompID)
+		if f == nil || len(f.Accounts) == 0 {
+			continue
+		}
+		o.Sessions[i].Accounts = make(map[string]uint32, len(f.Accounts))
+		for _, a := range f.Accounts {
+			if id := n.boundIDs()[a]; id != 0 {
+				o.Sessions[i].Accounts[a] = id
+			}
+		}
+	}
+}
+
+// dropCopyOf is a session's dropCopyOf with each firm's name replaced by
+// the firm's sessions: a firm's accounts are used by its sessions only,
+// so their reports are the reports to those sessions.
+func dropCopyOf(cfg config.Config, of []string) []string {
+	var out []string
+	for _, name := range of {
+		if i := slices.IndexFunc(cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
+			out = append(out, cfg.Firms[i].Sessions...)
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// riskAccounts is the number of account ids risk keeps: the sessions', and
+// with firms' named accounts every id up to the last one they can be bound
+// to (namedAccountsToBind binds them from matcher.FirstNamedAccount on,
+// and refuses a start where the journal binds one no firm lists).
+func riskAccounts(cfg config.Config) int {
+	if k := len(cfg.NamedAccounts()); k > 0 {
+		return matcher.FirstNamedAccount - 1 + k
+	}
+	return len(cfg.FIX.Sessions)
 }

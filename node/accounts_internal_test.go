@@ -54,3 +54,82 @@ func TestAccountsToBind(t *testing.T) {
 		})
 	}
 }
+
+// TestNamedAccountsToBind: a firm's accounts are bound by name from
+// matcher.FirstNamedAccount on, in the order they first appear; a bound
+// one keeps its id however the config is reordered, and one the journal
+// binds that no firm lists refuses the start, naming it.
+func TestNamedAccountsToBind(t *testing.T) {
+	const first = matcher.FirstNamedAccount
+	sessionsBound := []matcher.AccountBinding{{Account: 1, Name: "A"}, {Account: 2, Name: "B"}}
+	bound := append(slices.Clone(sessionsBound), matcher.AccountBinding{Account: first, Name: "X"}, matcher.AccountBinding{Account: first + 1, Name: "Y"})
+	for _, tc := range []struct {
+		name     string
+		names    []string
+		bound    []matcher.AccountBinding
+		want     []matcher.AccountBinding
+		errWords []string
+	}{
+		{"fresh_journal_binds_from_the_first_named_id", []string{"X", "Y"}, sessionsBound,
+			[]matcher.AccountBinding{{Account: first, Name: "X"}, {Account: first + 1, Name: "Y"}}, nil},
+		{"bound_as_configured", []string{"X", "Y"}, bound, nil, nil},
+		{"reordered_changes_nothing", []string{"Y", "X"}, bound, nil, nil},
+		{"new_one_takes_the_next_id_wherever_it_is_listed", []string{"Z", "Y", "X"}, bound,
+			[]matcher.AccountBinding{{Account: first + 2, Name: "Z"}}, nil},
+		{"removed_one_refuses_naming_it", []string{"X"}, bound, nil, []string{"account Y", "id 1025", "firms[].accounts"}},
+		{"a_sessions_name_is_no_firm_account", []string{"A"}, bound, nil, []string{`"A"`, "account 1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := namedAccountsToBind(tc.names, tc.bound)
+			if len(tc.errWords) == 0 {
+				if err != nil || !slices.Equal(got, tc.want) {
+					t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; would bind %+v", got)
+			}
+			for _, w := range tc.errWords {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q: %v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestFirmsInTheEngineAndGatewayConfig: a firm's self-trade prevention
+// (its mode, an account's own override, its scope) reaches the engine by
+// name; a dropCopyOf naming a firm copies its sessions; risk keeps ids up
+// to the last named account's.
+func TestFirmsInTheEngineAndGatewayConfig(t *testing.T) {
+	cfg := config.Default()
+	cancelBoth := config.STPCancelBoth
+	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}, Accounts: []string{"X", "Y"},
+		STP: &cancelBoth, STPScope: config.STPScopeFirm}}
+	cfg.Match.STPAccounts = []config.AccountSTP{{CompID: "Y", Mode: config.STPDecrement}}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	mc := EngineConfig(cfg)
+	if len(mc.Firms) != 1 || mc.Firms[0].Scope != matcher.STPScopeFirm || !slices.Equal(mc.Firms[0].Names, []string{"BROKER01", "BROKER02", "X", "Y"}) {
+		t.Errorf("engine firms %+v", mc.Firms)
+	}
+	want := []matcher.NamedSTP{{Name: "BROKER01", Mode: matcher.STPCancelBoth}, {Name: "BROKER02", Mode: matcher.STPCancelBoth},
+		{Name: "X", Mode: matcher.STPCancelBoth}, {Name: "Y", Mode: matcher.STPDecrement}}
+	if !slices.Equal(mc.NamedSTP, want) {
+		t.Errorf("named modes %+v, want %+v", mc.NamedSTP, want)
+	}
+	if got := dropCopyOf(cfg, []string{"F1", "BROKER03"}); !slices.Equal(got, []string{"BROKER01", "BROKER02", "BROKER03"}) {
+		t.Errorf("dropCopyOf F1, BROKER03 = %q", got)
+	}
+	if got := riskAccounts(cfg); got != matcher.FirstNamedAccount+1 {
+		t.Errorf("risk accounts %d, want %d", got, matcher.FirstNamedAccount+1)
+	}
+	cfg.Firms = nil
+	cfg.Match.STPAccounts = nil
+	if got := riskAccounts(cfg); got != len(cfg.FIX.Sessions) {
+		t.Errorf("no firms: risk accounts %d, want the sessions' %d", got, len(cfg.FIX.Sessions))
+	}
+}

@@ -74,6 +74,10 @@ type Node struct {
 
 	obs observer // what Status reads beyond the stages' own figures (observe.go)
 
+	// accountIDs is every bound name's account id, sessions' and firms'
+	// accounts, as checkAccounts last found them (accounts.go).
+	accountIDs atomic.Pointer[map[string]uint32]
+
 	opts      Options
 	repl      *replication    // nil when replication is off
 	following atomic.Bool     // a standby: the Receiver journals, the ring applies
@@ -563,6 +567,7 @@ func EngineConfig(cfg config.Config) matcher.Config {
 			}
 		}
 	}
+	firmsSTP(cfg, &mc) // accounts.go
 	return mc
 }
 
@@ -573,6 +578,7 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	n.firmAccounts(&o) // accounts.go
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 	if n.shard != nil {
 		o.MayDeliver = n.mayDeliver
@@ -599,7 +605,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 			Password:           s.Password,
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
-			DropCopyOf:         s.DropCopyOf,
+			DropCopyOf:         dropCopyOf(cfg, s.DropCopyOf), // accounts.go
 			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}

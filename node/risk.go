@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,7 @@ import (
 // protection prices, fee), which the journal's rule records put in force
 // in their place; ok is false for mode "none".
 func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
-	if rc, ok, err = riskConfig(cfg); err != nil || !ok {
+	if rc, ok, err = riskConfig(cfg, nil); err != nil || !ok {
 		return rc, ok, err
 	}
 	rc.Default, rc.Account, rc.FeeBps = risk.Limits{}, nil, 0
@@ -42,13 +43,15 @@ func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 	return rc, true, nil
 }
 
-// riskConfig is the risk.Config of cfg with the rules cfg wants in force.
-func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
+// riskConfig is the risk.Config of cfg with the rules cfg wants in force;
+// ids are the bound names' account ids (Node.accountIDs), for the limits
+// of firms' named accounts.
+func riskConfig(cfg config.Config, ids map[string]uint32) (rc risk.Config, ok bool, err error) {
 	r := cfg.Risk
 	if r.Mode == config.RiskModeNone {
 		return rc, false, nil
 	}
-	rc = risk.Config{Mode: risk.ModeLimits, Accounts: len(cfg.FIX.Sessions), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps}
+	rc = risk.Config{Mode: risk.ModeLimits, Accounts: riskAccounts(cfg), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps}
 	if r.Mode == config.RiskModeSpot {
 		rc.Mode = risk.ModeSpot
 	}
@@ -91,6 +94,9 @@ func riskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 				rc.Account[uint32(i+1)] = limitsOf(a.Limits())
 			}
 		}
+		if id := ids[a.CompID]; id >= matcher.FirstNamedAccount {
+			rc.Account[id] = limitsOf(a.Limits())
+		}
 	}
 	return rc, true, rc.Validate()
 }
@@ -116,11 +122,17 @@ func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	if n.risk == nil {
 		return nil, nil
 	}
-	want, _, err := riskConfig(n.cfg)
+	want, _, err := riskConfig(n.cfg, n.boundIDs())
 	if err != nil {
 		return nil, err
 	}
-	return n.risk.state.RulesToJournal(want), nil
+	rules := n.risk.state.RulesToJournal(want)
+	// The ids between the sessions' and the firms' named accounts
+	// (riskAccounts) belong to no one: no limits record for them.
+	return slices.DeleteFunc(rules, func(c matcher.Command) bool {
+		l, ok := matcher.RiskLimitsOf(&c)
+		return ok && int(l.Account) > len(n.cfg.FIX.Sessions) && l.Account < matcher.FirstNamedAccount
+	}), nil
 }
 
 // journalRiskRules journals the rule records todo through the ring, before
@@ -163,7 +175,7 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		// Both read before the Check they vouch for: the settle step may
 		// catch up while Check runs, after it read its view.
 		settled := r.settled.Load() >= seq-1
-		exact := settled || r.state.Exact(s.cmd.Account)
+		exact := settled || r.state.Exact(s.cmd.OwnerID())
 		hold := r.state.Check(&s.cmd)
 		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
 			if seq > lo {
@@ -328,22 +340,42 @@ func (n *Node) awaitOperatorSettled(seq int64, ch <-chan matcher.Reason) (int64,
 	}
 }
 
-// Block is the kill switch: it blocks compID's account (the risk stage
-// refuses its new orders and replaces from then on) and cancels every
-// working order of it, GTC included, through the ring; with unblock, it
-// lets the account trade again. It returns the block record's journal
-// sequence once the risk stage has applied it.
-func (n *Node) Block(compID string, unblock bool) (int64, error) {
+// Block is the kill switch: it blocks the account named (a session's
+// TargetCompID: the session, all its orders whatever account they are
+// for; a firm's account name: the account, whichever session placed its
+// orders; a firm's name: every session and account of the firm) so that
+// the risk stage refuses its new orders and replaces from then on, and
+// cancels every working order of it, GTC included, through the ring;
+// with unblock, it lets it trade again. It returns the journal sequence
+// of the last block record once the risk stage has applied it.
+func (n *Node) Block(name string, unblock bool) (int64, error) {
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (the kill switch needs mode \"limits\" or \"spot\")", ErrNoRisk)
 	}
 	if n.following.Load() {
 		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
 	}
-	a, err := n.accountOf(compID)
-	if err != nil {
-		return 0, err
+	names := []string{name}
+	if i := slices.IndexFunc(n.cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
+		f := n.cfg.Firms[i]
+		names = append(slices.Clone(f.Sessions), f.Accounts...)
 	}
+	var seq int64
+	for _, one := range names {
+		a, err := n.accountOf(one)
+		if err == nil {
+			seq, err = n.blockOne(a, one, unblock)
+		}
+		if err != nil {
+			return seq, err
+		}
+	}
+	return seq, nil
+}
+
+// blockOne journals the block (or unblock) of account a, named name, and
+// after a block the mass cancel of its working orders.
+func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
 	if err != nil {
 		return 0, err
@@ -353,19 +385,20 @@ func (n *Node) Block(compID string, unblock bool) (int64, error) {
 		return 0, err
 	}
 	if reason != matcher.ReasonNone {
-		return seq, fmt.Errorf("refused at sequence %d: %v", seq, reason)
+		return seq, fmt.Errorf("%s: refused at sequence %d: %v", name, seq, reason)
 	}
 	what := "unblocked"
 	if !unblock {
 		what = "BLOCKED (kill switch): its working orders are cancelled"
 		// After the block record: no order of the account is accepted
-		// once it, so these take every one that works.
+		// once it, so these take every one that works (a firm's named
+		// account's on every session: matcher, cancelOwned).
 		mc := matcher.MassCancel{Account: a, Scope: matcher.ScopeAllOrders, Origin: matcher.OriginKillSwitch}.Command()
 		if err := n.Submit(&mc); err != nil {
-			return seq, fmt.Errorf("blocked at sequence %d, but its orders were not cancelled: %w", seq, err)
+			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
 		}
 	}
-	n.logf("ringex: account %d %s %s at sequence %d", a, compID, what, seq)
+	n.logf("ringex: account %d %s %s at sequence %d", a, name, what, seq)
 	return seq, nil
 }
 
@@ -376,15 +409,21 @@ func assetName(asset string) string {
 	return asset
 }
 
-// accountOf is compID's account id: its position in fix.sessions, which
-// the journal binds (accounts.go).
-func (n *Node) accountOf(compID string) (uint32, error) {
+// accountOf is the account id of a session's TargetCompID (its position
+// in fix.sessions) or of a firm's named account, as the journal binds them
+// (accounts.go).
+func (n *Node) accountOf(name string) (uint32, error) {
 	for i, s := range n.cfg.FIX.Sessions {
-		if s.TargetCompID == compID {
+		if s.TargetCompID == name {
 			return uint32(i + 1), nil
 		}
 	}
-	return 0, fmt.Errorf("no session %q in fix.sessions", compID)
+	if ids := n.accountIDs.Load(); ids != nil {
+		if id := (*ids)[name]; id >= matcher.FirstNamedAccount {
+			return id, nil
+		}
+	}
+	return 0, fmt.Errorf("no session %q in fix.sessions, nor account %q in firms[].accounts", name, name)
 }
 
 // fundsAmount reads amount of asset: cash in risk.cashUnit units, or a

@@ -31,16 +31,18 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 	return Hold{}
 }
 
-// isBlocked reports whether the operator has blocked c's account.
+// isBlocked reports whether the operator has blocked c's session or the
+// trading account it is for (a firm's kill switch blocks both, node).
 func (s *State) isBlocked(c *matcher.Command) bool {
-	return s.knownAccount(c.Account) && s.blocked[c.Account]
+	a := c.OwnerID()
+	return (s.knownAccount(c.Account) && s.blocked[c.Account]) || (s.knownAccount(a) && s.blocked[a])
 }
 
 // passes reports whether the matcher will judge c's terms itself: an
 // account or symbol risk does not know, or a quantity, price or side no
 // order can have.
 func (s *State) passes(c *matcher.Command) bool {
-	return !s.knownAccount(c.Account) || !s.knownSymbol(c.Symbol) ||
+	return !s.knownAccount(c.OwnerID()) || !s.knownSymbol(c.Symbol) ||
 		c.Qty <= 0 || c.Qty > matcher.MaxQtyLots || c.Price < 0 || c.Price > matcher.MaxPriceTicks ||
 		(c.Side != matcher.Buy && c.Side != matcher.Sell)
 }
@@ -56,9 +58,10 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 	if c.Type == matcher.Market && c.Side == matcher.Buy && c.Price == 0 {
 		c.Price = s.protect[c.Symbol-1]
 	}
-	lim := &s.limits[c.Account]
+	a := c.OwnerID()
+	lim := &s.limits[a]
 	value := notional(c.Qty, c.Price, sym.CashPerTickLot)
-	open := s.openCell(c.Account)
+	open := s.openCell(a)
 	switch {
 	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
 		return Hold{Reason: matcher.ReasonRiskOrderQty}
@@ -76,7 +79,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 		h.Open = 1
 	}
 	s.pending[open]++
-	s.pending[s.sideCell(c.Account, c.Side)]++
+	s.pending[s.sideCell(a, c.Side)]++
 	return h
 }
 
@@ -85,7 +88,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 // quantity of the symbol.
 func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 	if c.Side == matcher.Buy {
-		i := s.cashCell(c.Account)
+		i := s.cashCell(c.OwnerID())
 		value := s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
 		switch {
 		case c.Price == 0:
@@ -96,7 +99,7 @@ func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 		s.pending[i] += value
 		return Hold{Cash: value}, matcher.ReasonNone
 	}
-	i := s.invCell(c.Account, c.Symbol)
+	i := s.invCell(c.OwnerID(), c.Symbol)
 	if s.view(i) < c.Qty {
 		return Hold{}, matcher.ReasonRiskInventory
 	}
@@ -112,13 +115,13 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 		return Hold{Reason: matcher.ReasonRiskBlocked}
 	}
 	if s.passes(c) || c.Price == 0 {
-		if s.spot && s.knownAccount(c.Account) && s.knownSymbol(c.Symbol) && c.Side == 0 {
+		if s.spot && s.knownAccount(c.OwnerID()) && s.knownSymbol(c.Symbol) && c.Side == 0 {
 			// Which balance to hold is the side's: a replace must say it.
 			return Hold{Reason: matcher.ReasonInvalidOrder}
 		}
 		return Hold{}
 	}
-	lim := &s.limits[c.Account]
+	lim := &s.limits[c.OwnerID()]
 	value := notional(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
 	switch {
 	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:

@@ -116,6 +116,12 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 	default:
 		return matcher.ReasonNone, 0
 	}
+	// An order's trading account (Owner, a firm's account) bears its
+	// limits and holds; a block of it or of the session refuses it.
+	if s := c.Account; s >= 1 && int(s) <= m.cfg.Accounts && m.blocked[s] {
+		return matcher.ReasonRiskBlocked, 0
+	}
+	a = c.OwnerID()
 	if a >= 1 && int(a) <= m.cfg.Accounts && m.blocked[a] {
 		return matcher.ReasonRiskBlocked, 0
 	}
@@ -201,8 +207,8 @@ func (m *refRisk) apply(c matcher.Command, r matcher.Reason, px int64, evs []mat
 func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	o := m.orders[ev.OrderID]
 	switch {
-	case ev.Type == matcher.EvAccepted && c.Kind == matcher.KindNew && m.known(c.Account, c.Symbol):
-		o = &refOrder{acct: ev.Account, sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, fee: m.cfg.FeeBps}
+	case ev.Type == matcher.EvAccepted && c.Kind == matcher.KindNew && m.known(c.OwnerID(), c.Symbol):
+		o = &refOrder{acct: c.OwnerID(), sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, fee: m.cfg.FeeBps}
 		if m.spot() && ev.Side == matcher.Buy {
 			o.unit = unitOf(px, m.cfg.Symbols[ev.Symbol-1].CashPerTickLot, o.fee)
 		}

@@ -70,8 +70,12 @@ func (g *gen) next() matcher.Command {
 	case p < 24 && len(g.orders) > 0:
 		o := g.recent()
 		c.Kind, c.Account, c.Symbol, c.OrderID, c.ClOrdID, c.Side = matcher.KindReplace, o.Account, o.Symbol, o.Seq, g.id(), o.Side
+		c.Owner = o.Owner
 		if r.IntN(10) == 0 {
 			c.Side = matcher.Side(r.IntN(3))
+		}
+		if r.IntN(10) == 0 {
+			c.Owner = 0 // not the order's trading account: the matcher refuses it
 		}
 		c.Qty, c.Price = 1+r.Int64N(25), 88+r.Int64N(25)
 	case p < 32:
@@ -120,6 +124,11 @@ func (g *gen) next() matcher.Command {
 		}
 		if r.IntN(8) == 0 {
 			c.Type, c.Price = matcher.Market, 0
+		}
+		if r.IntN(4) == 0 {
+			// For another trading account (a firm's), whose limits and
+			// balances it uses while its session gets the reports.
+			c.Owner = 1 + uint32(r.IntN(testAccounts))
 		}
 		g.orders = append(g.orders, c)
 	}
@@ -270,12 +279,13 @@ func TestLimitsPropertyOpenOrdersCounted(t *testing.T) {
 		engines := testEngines(t, 2, matcher.STPNone)
 		var evs []matcher.Event
 		for _, c := range stream(seed, 3000) {
-			before := s.cells[s.openCell(c.Account)].held.Load()
-			max := s.limits[c.Account].MaxOpenOrders
+			a := c.OwnerID() // the trading account's count and limit
+			before := s.cells[s.openCell(a)].held.Load()
+			max := s.limits[a].MaxOpenOrders
 			var h Hold
 			evs, h = s.Step(&c, engines, evs[:0])
 			if c.Kind == matcher.KindNew && h.Open != 0 && max > 0 && before >= max {
-				t.Fatalf("seq %d: account %d had %d open orders, maxOpenOrders %d, and an order was accepted", c.Seq, c.Account, before, max)
+				t.Fatalf("seq %d: account %d had %d open orders, maxOpenOrders %d, and an order was accepted", c.Seq, a, before, max)
 			}
 			checkInvariants(t, s, engines, c.Seq)
 		}

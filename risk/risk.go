@@ -282,7 +282,7 @@ func (s *State) Exact(a uint32) bool {
 // Check's goroutine, after the Check; it may be later than the Check, since
 // what it reads can only have moved towards the exact state. Hot path.
 func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
-	a := c.Account
+	a := c.OwnerID()
 	if !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}

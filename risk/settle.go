@@ -52,10 +52,10 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 	switch cmd.Kind {
 	case matcher.KindNew, matcher.KindReplace:
 		if h.Open != 0 {
-			s.reserve(s.openCell(cmd.Account), 1)
-			s.reserve(s.sideCell(cmd.Account, cmd.Side), 1)
+			s.reserve(s.openCell(cmd.OwnerID()), 1)
+			s.reserve(s.sideCell(cmd.OwnerID(), cmd.Side), 1)
 		}
-		s.reserveHold(cmd.Account, cmd.Symbol, h)
+		s.reserveHold(cmd.OwnerID(), cmd.Symbol, h)
 		s.cur.newOK = cmd.Kind == matcher.KindNew && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
 		s.cur.repOK = cmd.Kind == matcher.KindReplace && (h.Cash != 0 || h.Inv != 0)
 		s.cur.symbol = cmd.Symbol
@@ -132,8 +132,8 @@ func (s *State) Event(ev *matcher.Event) {
 	case matcher.EvRejected:
 		if s.cur.newOK && ev.Seq == s.cur.cmd.Seq {
 			s.cur.newOK = false
-			s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
-			s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
+			s.releaseHold(s.cur.cmd.OwnerID(), s.cur.symbol, s.cur.hold)
+			s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
 		}
 	case matcher.EvFill:
 		if o := s.orders[ev.OrderID]; o != nil {
@@ -155,7 +155,7 @@ func (s *State) Event(ev *matcher.Event) {
 		// The matcher answered the replace some other way (refused it, or
 		// a new quantity at or below the filled one ended the order).
 		s.cur.repOK = false
-		s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+		s.releaseHold(s.cur.cmd.OwnerID(), s.cur.symbol, s.cur.hold)
 	}
 }
 
@@ -163,10 +163,10 @@ func (s *State) Event(ev *matcher.Event) {
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
 	if s.cur.newOK || s.cur.repOK {
-		s.releaseHold(s.cur.cmd.Account, s.cur.symbol, s.cur.hold)
+		s.releaseHold(s.cur.cmd.OwnerID(), s.cur.symbol, s.cur.hold)
 	}
 	if s.cur.newOK {
-		s.releaseSide(s.cur.cmd.Account, s.cur.cmd.Side, s.cur.hold)
+		s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
 	}
 	s.cur = current{}
 }
@@ -180,7 +180,7 @@ func (s *State) openOrder(ev *matcher.Event) {
 	} else {
 		o = new(order)
 	}
-	*o = order{account: ev.Account, symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
+	*o = order{account: s.cur.cmd.OwnerID(), symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
 	if s.spot && ev.Side == matcher.Buy {
 		o.unit = s.cur.hold.Cash / ev.OrderQty
 	}

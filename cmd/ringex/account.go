@@ -20,20 +20,24 @@ import (
 // none: the token comes first so that it is never mistaken for an
 // argument.
 
-const accountUsage = `Usage: ringex account deposit|withdraw [--admin host:port] [--token T] COMPID ASSET AMOUNT
-       ringex account show [--admin host:port] [--token T] COMPID
-       ringex account block|unblock [--admin host:port] [--token T] COMPID
+const accountUsage = `Usage: ringex account deposit|withdraw [--admin host:port] [--token T] ACCOUNT ASSET AMOUNT
+       ringex account show [--admin host:port] [--token T] ACCOUNT
+       ringex account block|unblock [--admin host:port] [--token T] ACCOUNT|FIRM
 
-Moves a broker's balances at the node at --admin (risk.mode "spot"): ASSET is
+ACCOUNT is a session's TargetCompID (its own account) or a firm's account
+name (config firms[].accounts, FIX Account tag 1). Moves an account's
+balances at the node at --admin (risk.mode "spot"): ASSET is
 "cash" (AMOUNT a decimal of the quote asset, whole risk.cashUnit) or a symbol
 (AMOUNT in shares, whole lots). A deposit or withdrawal goes through the ring
 like an order: journaled, replicated and replayed; a withdrawal of more than
 is free (not held by working orders) is refused. Prints the node's answer
-("ok deposit at sequence N"). show prints the broker's cash, inventory and
+("ok deposit at sequence N"). show prints the account's cash, inventory and
 what its working orders hold. block is the kill switch (risk.mode "limits" or
-"spot"): the broker's new orders and replaces are refused from then on, and
-every working order of it, GTC included, is cancelled; unblock lets it trade
-again.
+"spot"): new orders and replaces are refused from then on, and every working
+order is cancelled, GTC included: of the session (whatever account its
+orders are for), of the firm's account (whichever session placed them), or,
+for a firm's name (firms[].name), of every session and account of the firm.
+unblock lets it trade again.
 `
 
 // accountLine splits what follows "account" on the admin line into the
