@@ -232,7 +232,8 @@ func (n *Node) startReplication() error {
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf,
 		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
 	if n.shard != nil {
-		opts.Admit = n.shard.admit // the epoch is the fencing token (cluster.go)
+		opts.Admit = n.shard.admit     // the epoch is the fencing token (cluster.go)
+		opts.Name = n.cfg.Cluster.Name // the leader counts its sync set by name
 	}
 	r.receiver = replica.NewReceiver(opts)
 	r.recvDone = make(chan struct{})
