@@ -128,7 +128,7 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		// The flag clears on the next batch (replicateBatch); until one
 		// comes, a standby that has everything shipped means that batch
 		// will wait for it.
-		if st.Degraded && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
+		if st.Degraded && n.shard == nil && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
 			st.Degraded = false
 		}
 		if !n.following.Load() {

@@ -93,6 +93,8 @@ type Sender struct {
 	acked       atomic.Int64 // what Await counts as acknowledged (recount)
 	syncNone    atomic.Bool  // SetSync of an empty set: Await needs no standby
 	caughtUp    atomic.Bool  // the standbys Await counts have caught up (recount)
+	outside     atomic.Int64 // Outside (recount)
+	anyReady    atomic.Bool  // a standby is past its handshake (recount)
 	connections atomic.Int64
 	probeLogNs  atomic.Int64 // when answerProbe last logged
 
@@ -221,7 +223,8 @@ func (s *Sender) Stats() SenderStats {
 	return st
 }
 
-// Close stops accepting, drops the standby and wakes every Await.
+// Close stops accepting, drops the standbys and wakes every Await. Stats
+// after Close shows the standbys as they stood when it was called.
 func (s *Sender) Close() {
 	select {
 	case <-s.closing:

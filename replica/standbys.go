@@ -60,6 +60,9 @@ func (s *Sender) admitStandby(c net.Conn, name string) (*standbyConn, string) {
 // dropStandby forgets sb once its connection has ended, unless a newer
 // connection of the same name replaced it already. Under mu.
 func (s *Sender) dropStandby(sb *standbyConn) {
+	if s.isClosing() {
+		return // Stats after Close shows the standbys as they stood
+	}
 	if i := slices.Index(s.standbys, sb); i >= 0 {
 		s.standbys = slices.Delete(s.standbys, i, i+1)
 	}
@@ -131,10 +134,35 @@ func (s *Sender) recount() {
 			caughtUp = caughtUp && sb != nil && sb.ready.Load() && sb.caughtUp.Load()
 		}
 	}
+	outside, ready := 0, false
+	for _, sb := range s.standbys {
+		ready = ready || sb.ready.Load()
+		if sb.ready.Load() && sb.caughtUp.Load() && sb.name != "" && !slices.Contains(s.syncSet, sb.name) {
+			outside++
+		}
+	}
 	s.acked.Store(acked)
 	s.caughtUp.Store(caughtUp)
+	s.outside.Store(int64(outside))
+	s.anyReady.Store(ready)
 	notify(s.ack)
 }
+
+// Acked is Stats' Acked and Connected without the list of standbys: two
+// atomic loads, for the hot path.
+func (s *Sender) Acked() (seq int64, connected bool) {
+	// Connected first: a handshake stores the standby's acked, then
+	// recounts, so a connected standby's seq read here is never a
+	// replaced one's.
+	connected = s.anyReady.Load()
+	return s.acked.Load(), connected
+}
+
+// Outside is how many named standbys have caught up (acknowledged
+// everything shipped once) without being in the sync set: the caller's
+// cue to widen it. One atomic load: the replicate handler reads it every
+// batch.
+func (s *Sender) Outside() int64 { return s.outside.Load() }
 
 // byName is the connected standby named name, nil if none. Under mu.
 func (s *Sender) byName(name string) *standbyConn {

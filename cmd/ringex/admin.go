@@ -194,8 +194,12 @@ func shardStatus(endpoints []string, shard string, stdout, stderr io.Writer) int
 	if leader == "" {
 		leader = "-"
 	}
-	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d alone %q aloneSeq %d handoffTo %q\n",
-		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), st.Alone, st.AloneSeq, st.HandoffTo)
+	syncSet, syncToken, syncSeq := "-", int64(0), int64(0)
+	if st.Sync != nil {
+		syncSet, syncToken, syncSeq = strings.Join(st.Sync.Members, ","), int64(st.Sync.Token), st.Sync.Seq
+	}
+	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d syncSet %s syncToken %d syncSeq %d handoffTo %q\n",
+		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), syncSet, syncToken, syncSeq, st.HandoffTo)
 	for _, m := range st.Members {
 		fmt.Fprintf(stdout, "member %s repl %s durableSeq %d fresh %v\n", m.Name, m.ReplAddr, m.DurableSeq, m.Fresh)
 	}
