@@ -237,7 +237,7 @@ type forceResult struct {
 
 // ForcePromote is 'ringex promote --force' on a standby of a shard led
 // through etcd: when no leader holds the shard, this node takes it whatever
-// the alone marker and the other candidates say (cluster.Member.Override),
+// the sync set and the other candidates say (cluster.Member.Override),
 // and is promoted in place. The operator accepts losing what only the lost
 // primary acknowledged. It returns the new term's token.
 func (n *Node) ForcePromote() (uint64, error) {

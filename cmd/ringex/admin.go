@@ -127,7 +127,7 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 		shard = fs.String("shard", "", "the shard's `name` (cluster.shard), with --etcd")
 		usage = "Usage: ringex status [--admin host:port] [--token T] | --etcd URLS --shard NAME\n\n" + adminAbout[cmd] + "\n"
 	case "promote":
-		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe alone marker and the other candidates say (what only the lost primary acknowledged is lost)")
+		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe sync set and the other candidates say (what only the lost primary acknowledged is lost)")
 		usage = "Usage: ringex promote [--admin host:port] [--token T] [--force | NODE]\n\n" + adminAbout[cmd] + "\n"
 	}
 	fs.Usage = usageFunc(fs, usage)
