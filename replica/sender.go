@@ -459,6 +459,9 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 	}
 	sb.acked.Store(keep)
 	sb.ready.Store(true)
+	if _, counted := s.held[sb.name]; counted {
+		s.held[sb.name] = keep // what it holds now, not what an older connection said
+	}
 	s.recount() // keep may cover a batch whose ack the last connection lost
 	s.mu.Unlock()
 	s.connections.Add(1)

@@ -53,6 +53,7 @@ func TestThreeStandbysFollowAtOnce(t *testing.T) {
 	b := startNamedStandby(t, t.TempDir(), addr, "b", nil)
 	p.s.SetSync([]string{"a", "b"})
 	timer := time.NewTimer(time.Hour)
+	var c *standby
 	for i := range 100 {
 		last := p.batch(1 + i%13)
 		if ok, err := p.s.Await(last, 0, timer); !ok || err != nil {
@@ -62,7 +63,7 @@ func TestThreeStandbysFollowAtOnce(t *testing.T) {
 			t.Fatalf("seq %d acknowledged under sync set {a, b}, but a holds %d and b %d", last, a.j.LastSeq(), b.j.LastSeq())
 		}
 		if i == 40 {
-			startNamedStandby(t, t.TempDir(), addr, "c", nil)
+			c = startNamedStandby(t, t.TempDir(), addr, "c", nil)
 		}
 	}
 	last := p.next - 1
@@ -84,9 +85,8 @@ func TestThreeStandbysFollowAtOnce(t *testing.T) {
 	if st := p.s.Stats(); !st.CaughtUp || st.Acked != last {
 		t.Errorf("stats %+v: want the sync set caught up at %d", st, last)
 	}
-	a.stop()
-	b.stop()
-	for _, sb := range []*standby{a, b} {
+	for _, sb := range []*standby{a, b, c} {
+		sb.stop()
 		sb.checkApplied(1, last)
 		sameJournals(t, filepath.Join(p.dir, "journal"), filepath.Join(sb.dir, "journal"))
 	}
