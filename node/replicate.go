@@ -17,9 +17,10 @@ import (
 // A replicated node is a primary or a standby (config.Replication.Role).
 //
 //   - Primary: the replicate handler sits in the first stage beside the
-//     journal handler and ships each batch to the standby (replica.Sender);
-//     in sync mode it returns only when the standby has acknowledged the
-//     batch, so publish, which runs after both handlers, never sees a batch
+//     journal handler and ships each batch to its standbys (replica.Sender:
+//     a pair's one, or a shard's, up to replica.MaxStandbys); in sync mode
+//     it returns only when the standby (a shard: every standby of its sync
+//     set, syncset.go) has acknowledged the batch, so publish, which runs after both handlers, never sees a batch
 //     the standby lacks. The match partitions, beside them, may apply it
 //     first; engines that ran ahead of what survives are never kept (a
 //     primary that steps down starts again from its journal).
