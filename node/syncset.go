@@ -10,9 +10,11 @@ package node
 //     of another primary) must not stand for records this one
 //     acknowledges.
 //   - A standby joins once it has caught up (widenSync): the Sender
-//     counts it first, the node waits until it holds everything shipped
-//     when it began counting it, and only then puts the wider set. Until
-//     the put, acknowledgements wait for it too: stricter, never looser.
+//     counts it first; if it holds every record that may have been
+//     acknowledged before the count began, the wider set is put in etcd,
+//     otherwise it is counted no more and tried again later. Nothing
+//     waits for it to catch up, and while it is counted before the put
+//     acknowledgements wait for it too: stricter, never looser.
 //   - A standby that has not acknowledged for syncTimeout leaves
 //     (narrowSync): the smaller set is put in etcd BEFORE the Sender stops
 //     counting it, so that nothing is acknowledged without it while etcd
@@ -49,7 +51,8 @@ type syncState struct {
 	// most advanced standby counts; etcd's set is {this node}, stricter);
 	// otherwise the standbys of etcd's set, empty when alone.
 	counted []string
-	failing bool // under mu: the last put failed (logged once)
+	failing bool      // under mu: the last put failed (logged once)
+	triedAt time.Time // replicate handler only: its last widenSync
 }
 
 // SyncSet is the sync set this primary last put in etcd, itself first;
@@ -81,7 +84,10 @@ func (n *Node) replicateShard(s *replica.Sender, first, last int64) {
 		return
 	}
 	if s.Outside() > 0 {
-		n.widenSync(s)
+		if now := time.Now(); now.Sub(sh.syncSet.triedAt) >= widenEvery {
+			sh.syncSet.triedAt = now
+			n.widenSync(s, first-1) // nothing from first on is acknowledged yet
+		}
 	}
 	if r.degraded.Load() {
 		return // alone: the set is {this node}
@@ -234,14 +240,17 @@ func ackedByName(st replica.SenderStats) map[string]int64 {
 	return out
 }
 
-// widenSync adds to the set the standbys that have caught up: the Sender
-// counts them first, and once each holds everything shipped when it
-// began counting it (waiting at most syncTimeout), the wider set is put in
-// etcd; a failed put takes them out of the count again. On a node that
-// has stopped (a clean stop, the Sender closed), the standbys that hold
-// everything published join without the count. Called by the replicate
-// handler, and by runShard on an idle primary and after a clean stop.
-func (n *Node) widenSync(s *replica.Sender) {
+// widenSync adds to the set the standbys that have caught up, without
+// waiting for any: the Sender counts them first, then those that hold
+// every record that may have been acknowledged before the count (through
+// held: the last record before the batch the replicate handler is about
+// to await; -1 from elsewhere: everything shipped when the count began)
+// are put in etcd's set, and the others are counted no more. A failed put
+// counts none of them. On a node that has stopped (a clean stop, the
+// Sender closed), the standbys that hold everything published join
+// without a count. Called by the replicate handler (at most once per
+// widenEvery), and by runShard on an idle primary and after a clean stop.
+func (n *Node) widenSync(s *replica.Sender, held int64) {
 	sh, r := n.shard, n.repl
 	sh.syncSet.mu.Lock()
 	defer sh.syncSet.mu.Unlock()
@@ -250,9 +259,8 @@ func (n *Node) widenSync(s *replica.Sender) {
 		return
 	}
 	prior := sh.syncSet.counted
-	st := s.Stats()
 	var joining []string
-	for _, sb := range st.Standbys {
+	for _, sb := range s.Stats().Standbys {
 		if sb.Ready && sb.CaughtUp && sb.Name != "" && sb.Name != n.cfg.Cluster.Name && !slices.Contains(prior, sb.Name) {
 			joining = append(joining, sb.Name)
 		}
@@ -260,15 +268,23 @@ func (n *Node) widenSync(s *replica.Sender) {
 	if len(joining) == 0 {
 		return
 	}
-	mark := st.Shipped
-	if n.stopping.Load() {
-		mark = r.published.Load() // drained: what was acknowledged is final
-	} else {
-		s.SetSync(append(slices.Clone(prior), joining...))
+	switch {
+	case n.stopping.Load():
+		held = r.published.Load() // drained: what was acknowledged is final
+	default:
+		s.SetSync(append(slices.Clone(prior), joining...)) // counted from here on
+		if held < 0 {
+			held = s.Stats().Shipped // read after the count began
+		}
 	}
-	joined := n.reached(s, joining, mark)
-	next := append(slices.Clone(prior), joined...)
-	if len(joined) == 0 || !n.putSyncSet(next, mark) {
+	acked := ackedByName(s.Stats())
+	next := slices.Clone(prior)
+	for _, name := range joining {
+		if acked[name] >= held {
+			next = append(next, name)
+		}
+	}
+	if len(next) == len(prior) || !n.putSyncSet(next, held) {
 		s.SetSync(prior)
 		return
 	}
@@ -276,28 +292,14 @@ func (n *Node) widenSync(s *replica.Sender) {
 	s.SetSync(next)
 	if r.degraded.Load() {
 		r.degraded.Store(false)
-		n.logf("ringex: REPLICATION back in sync: %s holds everything to seq %d; acknowledgements wait for the sync set again", strings.Join(joined, ", "), mark)
+		n.logf("ringex: REPLICATION back in sync: the sync set holds everything to seq %d; acknowledgements wait for it again", held)
 	}
 }
 
-// reached waits, at most syncTimeout (not at all on a stopped node), until
-// each of names has acknowledged mark, and returns those that have.
-func (n *Node) reached(s *replica.Sender, names []string, mark int64) []string {
-	deadline := time.Now().Add(n.repl.syncTimeout)
-	for {
-		acked := ackedByName(s.Stats())
-		var got []string
-		for _, name := range names {
-			if acked[name] >= mark {
-				got = append(got, name)
-			}
-		}
-		if len(got) == len(names) || n.stopping.Load() || time.Now().After(deadline) {
-			return got
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+// widenEvery bounds how often the replicate handler tries to widen the
+// set while a caught-up standby stays outside it (one that lags again
+// after catching up): each try reads the Sender's list of standbys.
+const widenEvery = 10 * time.Millisecond
 
 // widenIdle is widenSync for runShard: on a primary whose replicate
 // handler may be idle, and after a clean stop.
@@ -306,6 +308,6 @@ func (n *Node) widenIdle() {
 		return
 	}
 	if s := n.repl.sender.Load(); s != nil && s.Outside() > 0 {
-		n.widenSync(s)
+		n.widenSync(s, -1)
 	}
 }

@@ -92,10 +92,11 @@ func TestThreeStandbysFollowAtOnce(t *testing.T) {
 	}
 }
 
-// TestSlowStandbyDoesNotSlowTheOthers: a standby that stops reading (its
-// socket buffers fill, so the primary's writer to it blocks) holds back
-// neither the stream to a second standby nor, outside the sync set, an
-// acknowledgement; inside the sync set, it holds back the records it lacks.
+// TestSlowStandbyDoesNotSlowTheOthers: a standby that never reads after
+// its welcome (once the socket buffers fill, the primary's writer to it
+// blocks) holds back neither the stream to a second standby nor, outside
+// the sync set, an acknowledgement; inside the sync set, it holds back the
+// records it lacks.
 func TestSlowStandbyDoesNotSlowTheOthers(t *testing.T) {
 	p := newPrimary(t, t.TempDir(), 0, 1<<16)
 	addr := p.s.Addr().String()
