@@ -15,7 +15,7 @@ import (
 
 // NotChosenError is Contend's answer when this member is not the one to
 // take the shard now: a leader holds it, a handoff names another member,
-// the alone marker names another, or another candidate is more complete.
+// this member is not in the sync set, or another candidate is more complete.
 type NotChosenError struct {
 	Reason string
 	Leader bool  // a leader holds the shard
@@ -40,14 +40,14 @@ type shardState struct {
 	rev     int64
 	leader  *mvccpb.KeyValue
 	handoff *handoffValue
-	alone   *aloneValue
+	sync    *syncValue
 }
 
 func (m *Member) readState(ctx context.Context) (shardState, error) {
 	resp, err := m.cli.Txn(ctx).Then(
 		clientv3.OpGet(m.keys.leader+"/", clientv3.WithFirstCreate()...),
 		clientv3.OpGet(m.keys.handoff),
-		clientv3.OpGet(m.keys.alone)).Commit()
+		clientv3.OpGet(m.keys.sync)).Commit()
 	if err != nil {
 		return shardState{}, fmt.Errorf("cluster: read the state of shard %s: %w", m.cfg.Shard, err)
 	}
@@ -62,8 +62,7 @@ func (m *Member) readState(ctx context.Context) (shardState, error) {
 		}
 	}
 	if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) > 0 {
-		s.alone = new(aloneValue)
-		if err := decode(m.keys.alone, kvs[0].Value, s.alone); err != nil {
+		if s.sync, err = decodeSync(m.keys.sync, kvs[0].Value); err != nil {
 			return s, err
 		}
 	}
@@ -76,9 +75,9 @@ func (m *Member) readState(ctx context.Context) (shardState, error) {
 //     holds is dropped first);
 //   - a live handoff names this member: it campaigns at once; or one names
 //     another: it defers;
-//   - the alone marker names another member (that primary acknowledged
-//     records no standby holds): it defers; only that member, a handoff,
-//     or Override takes the shard;
+//   - a sync set stands and does not name this member (it may lack
+//     records the last leader acknowledged): it defers; only a member of
+//     the set, a handoff, or Override takes the shard (outsideSync);
 //   - otherwise it posts its durable seq under candidates/<name>, waits
 //     Settle for the others, and campaigns only if it is the most complete
 //     (highest seq; equal seqs: the lowest name). Having won, it reads the
@@ -89,8 +88,8 @@ func (m *Member) Contend(ctx context.Context) (*Leadership, error) {
 	return m.contend(ctx, false)
 }
 
-// Override takes the shard when no leader holds it, whatever the alone
-// marker and the other candidates say, and clears the marker: 'ringex
+// Override takes the shard when no leader holds it, whatever the sync set
+// and the other candidates say, and clears the set: 'ringex
 // promote --force', by which an operator accepts losing what only the lost
 // primary holds.
 func (m *Member) Override(ctx context.Context) (*Leadership, error) {
@@ -124,8 +123,8 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 		if s.handoff != nil {
 			return nil, &NotChosenError{Reason: fmt.Sprintf("leader %s handed the shard to %s", s.handoff.From, s.handoff.To), rev: s.rev}
 		}
-		if s.alone != nil && s.alone.Name != m.cfg.Name {
-			return nil, &NotChosenError{Reason: fmt.Sprintf("primary %s acknowledged alone after seq %d (token %d): only it, a handoff or an override may take the shard", s.alone.Name, s.alone.Seq, s.alone.Token), rev: s.rev}
+		if err := m.outsideSync(s); err != nil {
+			return nil, err
 		}
 	}
 	var seq int64
@@ -190,11 +189,11 @@ func (m *Member) checkNoBetter(ctx context.Context, seq int64) error {
 
 // settled clears what the election consumed, if the term still leads: the
 // candidacies, and after a handoff or an override the handoff key and the
-// alone marker.
+// sync set (the new leader puts its own before it acknowledges).
 func (m *Member) settled(ctx context.Context, l *Leadership, clear bool) error {
 	ops := []clientv3.Op{clientv3.OpDelete(m.keys.candidates, clientv3.WithPrefix())}
 	if clear {
-		ops = append(ops, clientv3.OpDelete(m.keys.handoff), clientv3.OpDelete(m.keys.alone))
+		ops = append(ops, clientv3.OpDelete(m.keys.handoff), clientv3.OpDelete(m.keys.sync))
 	}
 	resp, err := m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
@@ -211,7 +210,7 @@ func (m *Member) settled(ctx context.Context, l *Leadership, clear bool) error {
 
 // Lead contends until this member takes the shard, ctx ends, or the member
 // is lost. Between tries it waits for a change under the shard's election,
-// handoff, alone and candidate keys (a watch: no etcd traffic while nothing
+// handoff, sync and candidate keys (a watch: no etcd traffic while nothing
 // changes), and at most 5*TTL while no leader holds the shard.
 func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 	for {

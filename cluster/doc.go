@@ -22,8 +22,10 @@
 //	│                            put at Join and again when a status poll asks
 //	├── candidates/<name>        under the member's lease: its durable seq (decimal), posted
 //	│                            while no leader holds the shard; cleared by the winner
-//	├── alone                    NO lease: {"name","token","seq"}: that leader acknowledges
-//	│                            records after seq that no standby holds. It outlives the leader.
+//	├── sync                     NO lease: {"leader","token","members","seq"}: the sync set
+//	│                            (syncset.go): members (the leader first) hold every record
+//	│                            that term acknowledged; {leader} alone: no standby may.
+//	│                            It outlives the leader; an override or handoff clears it.
 //	├── handoff                  under a lease of its own (Config.HandoffTTL):
 //	│                            {"to","from","token"}: the leader handed the shard to "to"
 //	└── poll                     a status request: members answer by re-putting members/<name>
@@ -45,8 +47,10 @@
 //     confirmed.
 //   - A member takes the shard only as the most complete candidate (highest
 //     durable seq, then lowest name), or as the target of a live handoff, or
-//     by Override. While an alone marker stands, only the member it names
-//     may take the shard by election.
+//     by Override. While a sync set stands, only a member it names may
+//     take the shard by election; a leader puts its term's set before its
+//     first acknowledgement and before each change to it, so the set in
+//     etcd never names a member that lacks an acknowledged record.
 //   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
 //     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
 //     4.5 calls/s, measured). Followers and waiting candidates hold watches,
@@ -70,7 +74,7 @@
 //	epoch := l.Token()                             // epoch history and every frame
 //	if l.Guard().Valid(time.Now()) { ack batch }   // once per batch, one atomic load
 //	<-l.Lost()                                     // stop serving, rejoin as a standby
-//	l.SetAlone(ctx, true, seq)                     // once, before acknowledging alone
+//	l.SetSync(ctx, []string{"node2"}, seq)         // before the term's first ack, and each change
 //	l.Handoff(ctx, "node2")                        // ringex promote node2
 //	st, _ := cluster.ReadStatus(ctx, eps, shard, time.Second) // ringex status
 package cluster

@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,60 +64,60 @@ func TestHandoffGoesToTheNamedMember(t *testing.T) {
 	}
 }
 
-func TestAloneMarkerKeepsIncompleteStandbysOut(t *testing.T) {
+// TestSyncSetKeepsOutsidersOut: leader l's sync set names standby s but
+// not o, a third member that is alive, holds more (it caught up after the
+// set was put, or was never counted) and would win an open election on
+// seq and name. l dies: o is not chosen, s takes the shard. s's own set
+// {s} (it goes on alone) keeps both l, back with its records, and o out,
+// until an operator overrides, which clears the set.
+func TestSyncSetKeepsOutsidersOut(t *testing.T) {
 	s := etcdtest.Start(t)
-	var seqA, seqB atomic.Int64
-	seqA.Store(100)
-	seqB.Store(90)
-	a := join(t, s, "shard1", "a", testTTL, &seqA)
-	b := join(t, s, "shard1", "b", testTTL, &seqB)
+	var seqL, seqS, seqO atomic.Int64
+	seqL.Store(100)
+	seqS.Store(90)
+	seqO.Store(120)
+	l := join(t, s, "shard1", "l", testTTL, &seqL)
+	sb := join(t, s, "shard1", "s", testTTL, &seqS)
+	o := join(t, s, "shard1", "o", testTTL, &seqO)
 	ctx := ctxFor(t, 2*time.Minute)
-	la := contendOnce(t, ctx, a)
-	if err := la.SetAlone(ctx, true, 90); err != nil {
-		t.Fatalf("a marks itself alone: %v", err)
+	ll := contendOnce(t, ctx, l)
+	if err := ll.SetSync(ctx, []string{"s"}, 100); err != nil {
+		t.Fatalf("l puts its sync set {l, s}: %v", err)
 	}
-	if err := a.Close(ctx); err != nil { // a dies: its lease goes, the marker stays
-		t.Fatalf("close a: %v", err)
+	if st, err := o.Status(ctx, time.Second); err != nil || st.Sync == nil || !slices.Equal(st.Sync.Members, []string{"l", "s"}) || st.Sync.Token != ll.Token() || st.Sync.Seq != 100 {
+		t.Fatalf("status %+v (sync %+v), %v: want the sync set {l, s} of term %d at seq 100", st, st.Sync, err, ll.Token())
 	}
-	if _, err := b.Contend(ctx); !isNotChosen(err, "acknowledged alone") {
-		t.Fatalf("b contends while a's alone marker stands: %v, want not chosen", err)
+	if err := l.Close(ctx); err != nil { // l dies: its lease goes, the set stays
+		t.Fatalf("close l: %v", err)
 	}
-
-	// a comes back with its records: it may take the shard.
-	a2 := join(t, s, "shard1", "a", testTTL, &seqA)
-	la2 := contendOnce(t, ctx, a2)
-	if la2.Token() <= la.Token() {
-		t.Fatalf("a's new token %d not above its old %d", la2.Token(), la.Token())
+	if _, err := o.Contend(ctx); !isNotChosen(err, "not in it") {
+		t.Fatalf("o, outside the sync set, contends: %v, want not chosen", err)
 	}
-	if st, err := b.Status(ctx, time.Second); err != nil || st.Alone != "a" || st.AloneSeq != 90 {
-		t.Fatalf("status %+v, %v: want the alone marker of a at seq 90 still there", st, err)
+	seqS.Store(100)
+	ls := contendOnce(t, ctx, sb)
+	if ls.Token() <= ll.Token() {
+		t.Fatalf("s's token %d not above l's %d", ls.Token(), ll.Token())
 	}
-	// A standby catches up: a clears the marker, and then resigns.
-	if err := la2.SetAlone(ctx, false, 0); err != nil {
-		t.Fatalf("a clears its alone marker: %v", err)
-	}
-	seqB.Store(100)
-	if err := la2.Resign(ctx); err != nil {
+	// s goes on alone: its set is {s}.
+	if err := ls.SetSync(ctx, nil, 130); err != nil {
 		t.Fatal(err)
 	}
-	seqA.Store(100)
-	lb := contendOnce(t, ctx, b) // alone: b only; equal seqs would not matter
-	if err := lb.SetAlone(ctx, true, 100); err != nil {
+	if err := ls.Resign(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := lb.Resign(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a2.Contend(ctx); !isNotChosen(err, "acknowledged alone") {
-		t.Fatalf("a contends while b's alone marker stands: %v, want not chosen", err)
+	l2 := join(t, s, "shard1", "l", testTTL, &seqL)
+	for _, m := range []*cluster.Member{l2, o} {
+		if _, err := m.Contend(ctx); !isNotChosen(err, "not in it") {
+			t.Fatalf("%s contends while the sync set is {s}: %v, want not chosen", m.Name(), err)
+		}
 	}
 	// The operator accepts the loss: promote --force.
-	la3, err := a2.Override(ctx)
+	lo, err := o.Override(ctx)
 	if err != nil {
 		t.Fatalf("override: %v", err)
 	}
-	if st, err := a2.Status(ctx, time.Second); err != nil || st.Alone != "" || st.Leader != "a" || st.Token != la3.Token() {
-		t.Fatalf("after the override status %+v, %v: want a leading with token %d and no alone marker", st, err, la3.Token())
+	if st, err := o.Status(ctx, time.Second); err != nil || st.Sync != nil || st.Leader != "o" || st.Token != lo.Token() {
+		t.Fatalf("after the override status %+v, %v: want o leading with token %d and no sync set", st, err, lo.Token())
 	}
 }
 

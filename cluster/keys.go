@@ -13,7 +13,7 @@ type keys struct {
 	leader     string // election prefix; the election adds "/<lease id, hex>"
 	members    string // + name
 	candidates string // + name
-	alone      string
+	sync       string
 	handoff    string
 	poll       string
 }
@@ -26,7 +26,7 @@ func keysFor(shard string) keys {
 		leader:     root + "leader",
 		members:    root + "members/",
 		candidates: root + "candidates/",
-		alone:      root + "alone",
+		sync:       root + "sync",
 		handoff:    root + "handoff",
 		poll:       root + "poll",
 	}
@@ -45,12 +45,15 @@ type memberValue struct {
 	DurableSeq int64  `json:"durableSeq"`
 }
 
-// aloneValue is the value of /ringex/<shard>/alone: the leader Name, in
-// term Token, acknowledges records no standby holds, from after Seq on.
-type aloneValue struct {
-	Name  string `json:"name"`
-	Token Token  `json:"token"`
-	Seq   int64  `json:"seq"`
+// syncValue is the value of /ringex/<shard>/sync, the sync set: every
+// member named in Members (the leader Leader of term Token among them)
+// holds every record that term acknowledged. Seq is the leader's last
+// shipped seq when it put the set, for the operator.
+type syncValue struct {
+	Leader  string   `json:"leader"`
+	Token   Token    `json:"token"`
+	Members []string `json:"members"`
+	Seq     int64    `json:"seq"`
 }
 
 // handoffValue is the value of /ringex/<shard>/handoff: leader From, in

@@ -196,33 +196,6 @@ func (l *Leadership) Handoff(ctx context.Context, to string) error {
 	return nil
 }
 
-// SetAlone marks (alone) or clears the shard's alone marker: this leader
-// acknowledges records that no standby holds, those after seq. The node
-// calls it once per transition, before the first acknowledgement made
-// alone, and clears it once a standby holds everything acknowledged; never
-// per batch. The marker has no lease: it outlives this leader, so that no
-// standby lacking those records takes the shard (Contend) unless an
-// operator overrides. It fails, and the node must not acknowledge alone,
-// when etcd is unreachable or the term has ended.
-func (l *Leadership) SetAlone(ctx context.Context, alone bool, seq int64) error {
-	m := l.m
-	op := clientv3.OpDelete(m.keys.alone)
-	if alone {
-		op = clientv3.OpPut(m.keys.alone, encode(aloneValue{Name: m.cfg.Name, Token: l.token, Seq: seq}))
-	}
-	resp, err := m.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
-		Then(op).Commit()
-	if err != nil {
-		return fmt.Errorf("cluster: set the alone marker of shard %s to %v at seq %d: %w", m.cfg.Shard, alone, seq, err)
-	}
-	if !resp.Succeeded {
-		l.keyGone("")
-		return fmt.Errorf("%w: set the alone marker of shard %s: term %d has ended", ErrNotLeader, m.cfg.Shard, l.token)
-	}
-	return nil
-}
-
 // campaign runs the etcd election (concurrency.Election over the member's
 // lease) and returns the term it won. It waits at most Settle: a member
 // that is not first in line gives up its place rather than queue, since

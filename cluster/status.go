@@ -89,10 +89,11 @@ type Status struct {
 	// seconds: etcd's resolution); 0 without a leader.
 	LeaseLeft time.Duration
 	Members   []MemberStatus // by name
-	// Alone, when set, says the leader Alone.Name acknowledges records
-	// after seq AloneSeq that no standby holds (or did, when it was lost).
-	Alone     string
-	AloneSeq  int64
+	// Sync is the standing sync set (nil: none): its members hold every
+	// record its term acknowledged, and only they may take the shard by
+	// election. A set of the leader alone says it acknowledges (or did,
+	// when it was lost) records no standby holds.
+	Sync      *SyncSet
 	HandoffTo string // a handoff in progress names this member
 }
 
@@ -137,7 +138,7 @@ func readStatus(ctx context.Context, cli *clientv3.Client, k keys, wait time.Dur
 		resp, err = cli.Txn(ctx).Then(
 			clientv3.OpGet(k.leader+"/", clientv3.WithFirstCreate()...),
 			clientv3.OpGet(k.members, clientv3.WithPrefix()),
-			clientv3.OpGet(k.alone), clientv3.OpGet(k.handoff)).Commit()
+			clientv3.OpGet(k.sync), clientv3.OpGet(k.handoff)).Commit()
 		if err != nil {
 			return st, fmt.Errorf("cluster: read the status of shard %s: %w", k.shard, err)
 		}
@@ -184,11 +185,11 @@ func fillStatus(ctx context.Context, cli *clientv3.Client, k keys, st Status, re
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return strings.Compare(st.Members[i].Name, st.Members[j].Name) < 0 })
 	if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) > 0 {
-		var v aloneValue
-		if err := decode(k.alone, kvs[0].Value, &v); err != nil {
+		v, err := decodeSync(k.sync, kvs[0].Value)
+		if err != nil {
 			return st, err
 		}
-		st.Alone, st.AloneSeq = v.Name, v.Seq
+		st.Sync = &SyncSet{Leader: v.Leader, Token: v.Token, Members: v.Members, Seq: v.Seq}
 	}
 	if kvs := resp.Responses[3].GetResponseRange().Kvs; len(kvs) > 0 {
 		var v handoffValue

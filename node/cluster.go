@@ -23,10 +23,11 @@ package node
 //     takes its term as over (its lease has expired, or etcd has been
 //     gone that long): it logs its brokers out saying why and restarts as
 //     a lost term does (shardRun.leaseExpired).
-//   - A primary that acknowledges records no standby holds (a sync primary
-//     gone on alone, or any async primary) first sets the shard's alone
-//     marker, so that no standby lacking them takes the shard; when the
-//     marker cannot be set it does not go on alone (markAlone).
+//   - The primary keeps its term's sync set in etcd (syncset.go): the
+//     members that hold every record it acknowledged. It puts the set
+//     before its first acknowledgement and before every change, so that
+//     no member lacking an acknowledged record takes the shard by
+//     election; an async primary's set is itself alone.
 
 import (
 	"context"
@@ -48,13 +49,11 @@ type shardNode struct {
 	lead   atomic.Pointer[cluster.Leadership] // the term this node serves; nil while standby
 	force  chan chan forceResult              // ForcePromote → runShard
 
-	pause        atomic.Bool // a handoff under way: the publish stage holds its batches
-	handoffMu    sync.Mutex  // one handoff at a time: only it sets and clears pause
-	aloneMu      sync.Mutex  // orders the alone marker's writes to etcd
-	alone        atomic.Bool // this term's alone marker is set in etcd
-	aloneFailing bool        // under aloneMu: the last set failed (logged once)
-	holding      bool        // publish stage only: acknowledgements are held
-	heldAt       time.Time   // publish stage only: when the hold began
+	pause     atomic.Bool // a handoff under way: the publish stage holds its batches
+	handoffMu sync.Mutex  // one handoff at a time: only it sets and clears pause
+	syncSet   syncState   // the term's sync set (syncset.go)
+	holding   bool        // publish stage only: acknowledgements are held
+	heldAt    time.Time   // publish stage only: when the hold began
 }
 
 // configFor is cfg with the role etcd decided: a standby follows the
@@ -140,101 +139,6 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 			return true
 		}
 		time.Sleep(time.Millisecond)
-	}
-}
-
-// markAlone sets the shard's alone marker, once per going alone, before
-// this primary acknowledges records after seq that no standby holds. false:
-// it could not (etcd unreachable, or the term ended), and the caller must
-// not go on alone. Replicate handler only; a cold path: one atomic load
-// while the marker stands, an etcd round trip (under aloneMu, which orders
-// it with a clear) once per transition.
-func (n *Node) markAlone(seq int64) bool {
-	sh := n.shard
-	if sh == nil || sh.alone.Load() {
-		return true
-	}
-	sh.aloneMu.Lock()
-	defer sh.aloneMu.Unlock()
-	if sh.alone.Load() {
-		return true
-	}
-	l := sh.lead.Load()
-	if l == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
-	defer cancel()
-	if err := l.SetAlone(ctx, true, seq); err != nil {
-		if !sh.aloneFailing {
-			n.logf("ringex: NOT GOING ON ALONE: %v; acknowledging nothing a standby lacks until etcd takes the alone marker", err)
-		}
-		sh.aloneFailing = true
-		return false
-	}
-	sh.alone.Store(true)
-	sh.aloneFailing = false
-	n.logf("ringex: ALONE MARKER SET in etcd (term %d, after seq %d): no standby that lacks what this primary acknowledges from here may take the shard without an operator", l.Token(), seq)
-	return true
-}
-
-// clearAlone clears the alone marker of a sync primary once its standby
-// holds everything shipped (so everything acknowledged). The flag goes
-// false before the standby is checked: a batch the replicate handler
-// shipped while it still read true is then counted as shipped, and the
-// marker stays. A failed or unknown delete leaves the flag false, so the
-// next going alone puts the marker again. Called by the replicate handler
-// after a batch in sync, and by runShard on an idle primary and (stopped)
-// after a clean stop, where the standby must hold everything published.
-func (n *Node) clearAlone() {
-	sh, r := n.shard, n.repl
-	if sh == nil || !r.sync || !sh.alone.Load() {
-		return
-	}
-	sh.aloneMu.Lock()
-	defer sh.aloneMu.Unlock()
-	s := r.sender.Load()
-	if !sh.alone.Load() || s == nil {
-		return
-	}
-	sh.alone.Store(false)
-	st := s.Stats()
-	held := st.Connected && st.Acked >= st.Shipped
-	if n.stopping.Load() {
-		held = st.Acked >= r.published.Load() // drained: published is final
-	}
-	if !held {
-		sh.alone.Store(true)
-		return
-	}
-	l := sh.lead.Load()
-	ctx, cancel := context.WithTimeout(context.Background(), n.aloneTimeout())
-	defer cancel()
-	if err := l.SetAlone(ctx, false, 0); err != nil {
-		n.logf("ringex: alone marker not cleared: %v (it is put again before any acknowledgement made alone)", err)
-		return
-	}
-	n.logf("ringex: ALONE MARKER CLEARED: the standby holds everything term %d shipped", l.Token())
-}
-
-// AloneMarked reports whether this primary's alone marker stands in etcd.
-func (n *Node) aloneMarked() bool { return n.shard != nil && n.shard.alone.Load() }
-
-func (n *Node) aloneTimeout() time.Duration {
-	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
-}
-
-// awaitAloneMarker sets the alone marker before an async primary's first
-// batch is acknowledged, trying again every 100 ms while etcd does not
-// answer; a term that ends or a node that stops meanwhile fails the
-// pipeline (the batch is never acknowledged). Replicate handler only.
-func (n *Node) awaitAloneMarker(seq int64) {
-	for !n.markAlone(seq) {
-		if l := n.shard.lead.Load(); l == nil || l.Guard().Ended() || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: the alone marker of an async primary could not be set before seq %d: never acknowledged", seq+1))
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -333,7 +237,7 @@ type forceResult struct {
 
 // ForcePromote is 'ringex promote --force' on a standby of a shard led
 // through etcd: when no leader holds the shard, this node takes it whatever
-// the alone marker and the other candidates say (cluster.Member.Override),
+// the sync set and the other candidates say (cluster.Member.Override),
 // and is promoted in place. The operator accepts losing what only the lost
 // primary acknowledged. It returns the new term's token.
 func (n *Node) ForcePromote() (uint64, error) {

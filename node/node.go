@@ -24,7 +24,7 @@
 // A shard led through etcd (config.Cluster): shard_run.go is its
 // supervisor (etcd decides the role at every start), cluster.go what one
 // start holds (the term, the fence, the lease check of the publish stage,
-// the alone marker, handoff).
+// the sync set, handoff).
 package node
 
 import (

@@ -17,9 +17,10 @@ import (
 // A replicated node is a primary or a standby (config.Replication.Role).
 //
 //   - Primary: the replicate handler sits in the first stage beside the
-//     journal handler and ships each batch to the standby (replica.Sender);
-//     in sync mode it returns only when the standby has acknowledged the
-//     batch, so publish, which runs after both handlers, never sees a batch
+//     journal handler and ships each batch to its standbys (replica.Sender:
+//     a pair's one, or a shard's, up to replica.MaxStandbys); in sync mode
+//     it returns only when the standby (a shard: every standby of its sync
+//     set, syncset.go) has acknowledged the batch, so publish, which runs after both handlers, never sees a batch
 //     the standby lacks. The match partitions, beside them, may apply it
 //     first; engines that ran ahead of what survives are never kept (a
 //     primary that steps down starts again from its journal).
@@ -128,7 +129,7 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		// The flag clears on the next batch (replicateBatch); until one
 		// comes, a standby that has everything shipped means that batch
 		// will wait for it.
-		if st.Degraded && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
+		if st.Degraded && n.shard == nil && st.Standby.Connected && st.Standby.Acked >= st.Standby.Shipped {
 			st.Degraded = false
 		}
 		if !n.following.Load() {
@@ -232,7 +233,8 @@ func (n *Node) startReplication() error {
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf,
 		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
 	if n.shard != nil {
-		opts.Admit = n.shard.admit // the epoch is the fencing token (cluster.go)
+		opts.Admit = n.shard.admit     // the epoch is the fencing token (cluster.go)
+		opts.Name = n.cfg.Cluster.Name // the leader counts its sync set by name
 	}
 	r.receiver = replica.NewReceiver(opts)
 	r.recvDone = make(chan struct{})

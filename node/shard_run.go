@@ -253,10 +253,8 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 		s.logf("ringex: stopping")
 		s.stopLead()
 		n.Stop()
-		if n.aloneMarked() {
-			n.clearAlone() // the standby may take the shard if it holds everything
-		}
-		s.resign(sh) // after Stop: this node acknowledges nothing more
+		n.widenIdle() // a standby that holds everything published may take the shard
+		s.resign(sh)  // after Stop: this node acknowledges nothing more
 		return errRunDone
 	}
 	s.stopLead()
@@ -278,8 +276,8 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 // own (Done), errRestart when etcd's decision changed, errRunDone at the
 // end of ctx.
 func (s *shardRun) watch(n *Node, sh *shardNode) error {
-	// An idle primary whose standby has caught up clears its alone marker
-	// here: the replicate handler clears it only after a batch.
+	// An idle primary adds a standby that has caught up to its sync set
+	// here: the replicate handler does it only with a batch.
 	tick := time.NewTicker(time.Duration(s.cfg.Cluster.LeaseTTLMs) * time.Millisecond / 3)
 	defer tick.Stop()
 	for {
@@ -294,9 +292,7 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			if l := sh.lead.Load(); l != nil && s.leaseExpired(n, l) {
 				return errRestart
 			}
-			if n.aloneMarked() {
-				n.clearAlone()
-			}
+			n.widenIdle()
 		case <-n.Done():
 			return nil
 		case <-lost:

@@ -31,7 +31,10 @@ type ShardStatus struct {
 	// same margin) unless a keep-alive extends it; 0 once out or ended.
 	LeaseRemainingSeconds float64
 	Handoff               bool // a handoff ('ringex promote NODE') holds the acknowledgements
-	Alone                 bool // this primary's alone marker stands in etcd
+	// SyncSet is the sync set this primary last put in etcd (itself
+	// first): the members that hold every record it acknowledged. Itself
+	// alone: no standby may take the shard without an operator.
+	SyncSet []string `json:",omitempty"`
 }
 
 // shardStatus is Status's Shard: nil on a node not led through etcd.
@@ -43,7 +46,7 @@ func (n *Node) shardStatus() *ShardStatus {
 	}
 	now := time.Now()
 	st := &ShardStatus{Shard: n.cfg.Cluster.Shard, Member: sh.member.Name(), Leader: sh.leader.Name,
-		Token: uint64(sh.fence.Newest()), Handoff: sh.pause.Load(), Alone: sh.alone.Load()}
+		Token: uint64(sh.fence.Newest()), Handoff: sh.pause.Load(), SyncSet: n.SyncSet()}
 	deadline := sh.member.LeaseDeadline()
 	l := sh.lead.Load()
 	st.Leading = l != nil && !n.following.Load()

@@ -115,10 +115,11 @@ func (n *Node) replicateBatch(lo, hi int64) {
 	first := n.ring.Slot(lo).cmd.Seq
 	last := first + int64(count) - 1
 	s.Ship(first, recs)
+	if n.shard != nil {
+		n.replicateShard(s, first, last) // the sync set (syncset.go)
+		return
+	}
 	if !r.sync {
-		if n.shard != nil && !n.shard.alone.Load() {
-			n.awaitAloneMarker(first - 1) // an async primary acknowledges what no standby may hold
-		}
 		return
 	}
 	if r.degraded.Load() {
@@ -126,19 +127,16 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		// acknowledged everything before this batch: "caught up once"
 		// would let a standby still behind (or one that timed out and
 		// stayed connected) make every batch wait syncTimeout again.
-		if st := s.Stats(); st.Connected && st.Acked >= first-1 {
+		if acked, connected := s.Acked(); connected && acked >= first-1 {
 			r.degraded.Store(false)
-			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", st.Acked)
-		} else if n.markAlone(st.Acked) {
+			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", acked)
+		} else {
 			return
 		}
 	}
 	start := time.Now()
 	n.awaitStandby(s, last)
 	n.lat.replAck.Record(int64(time.Since(start)))
-	if n.aloneMarked() {
-		n.clearAlone()
-	}
 }
 
 // awaitStandby holds the batch ending at last until the standby has it.
@@ -153,7 +151,7 @@ func (n *Node) awaitStandby(s *replica.Sender, last int64) {
 			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
 			return
 		}
-		if r.lostGoesAsync && n.markAlone(s.Stats().Acked) {
+		if r.lostGoesAsync {
 			r.degraded.Store(true)
 			r.degradations.Add(1)
 			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)

@@ -30,7 +30,10 @@
 //	  every version: only what follows it may change
 //
 //	hello     standby → primary, first frame of a connection
-//	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
+//	          | last durable seq u64 | n u32 | n × (epoch u64, first seq u64, term u64) | name |
+//	          name: the standby's name (UTF-8, the rest of the body, at
+//	          most 256 bytes; ReceiverOptions.Name); empty for the
+//	          nameless standby of a pair, and from a ringex that predates it
 //	welcome   primary → standby, the answer to hello
 //	          | keep u64 | n u32 | n × (epoch u64, first seq u64, term u64) |
 //	          keep: the standby's journal agrees with the primary's up to
@@ -55,7 +58,8 @@
 //	          (RefuseCode) is what the standby acts on; the reason is for
 //	          the operator. RefuseStale (1, the standby knows a later epoch)
 //	          and RefuseVersion (3) are final: the standby stops
-//	          (RefusedError.Final). RefuseNoSnapshot (2), and a code the
+//	          (RefusedError.Final). RefuseNoSnapshot (2), RefuseFull (4:
+//	          MaxStandbys are served already), and a code the
 //	          standby does not know, may heal: it asks again, 1 s later
 //	          doubling to RefusedRetryMaxMs
 //	snapshot  primary → standby, after welcome, before any records frame,
@@ -76,8 +80,12 @@
 //	          history as one from before the field (published unknown)
 //
 // A connection is nobody's standby until its first frame: a hello makes it
-// the standby (replacing any other), a probe is answered and closed without
-// touching the standby's connection or its acknowledgements (Probe).
+// a standby, a probe is answered and closed without touching any
+// standby's connection or acknowledgements (Probe). A primary serves up to
+// MaxStandbys standbys at once, told apart by the name in their hello: a
+// hello of a name it serves (or, nameless, while it serves the nameless
+// one) replaces that connection, the standby reconnecting; one more name
+// is refused (RefuseFull).
 //
 // Both sides check every frame's version before anything else of it. A
 // primary answers a first frame of another version (hello or probe) with a
@@ -95,9 +103,11 @@
 // # The stream
 //
 // The primary's replicate handler hands each ring batch to Sender.Ship,
-// which copies the records into a bounded window of recent records; the
-// connection's writer sends everything in the window from the standby's
-// cursor as one records frame (so one ring batch is one frame when the
+// which copies the records into a bounded window of recent records shared
+// by every standby; each standby's connection has its own writer, cursor,
+// catch-up and snapshot, so a slow standby delays no other. The writer
+// sends everything in the window from its standby's cursor as one records
+// frame (so one ring batch is one frame when the
 // standby keeps up, and several coalesce when it does not). A standby that
 // connects with a lower last seq than the window holds is first streamed
 // what it lacks from the primary's journal (journal.Read: plain and zstd
@@ -134,9 +144,11 @@
 // snapshot's is: the restarted standby restores it and compares.
 //
 // Sync mode: the replicate handler calls Sender.Await for the batch's last
-// seq and returns only when the standby acknowledged it, so the stages after
-// the first see a batch only when the journal has fsynced it and the standby
-// has. Async mode: Await is not called; a standby may lag, and a primary
+// seq and returns only when it is acknowledged, so the stages after the
+// first see a batch only when the journal has fsynced it and the standbys
+// Await counts have: by default (a pair) the most advanced standby; with a
+// sync set (Sender.SetSync, a shard's, kept in etcd by the caller) every
+// standby named in it, by the name of its hello. Async mode: Await is not called; a standby may lag, and a primary
 // that dies loses what the standby had not received.
 //
 // # Epochs

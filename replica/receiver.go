@@ -19,7 +19,13 @@ import (
 
 // ReceiverOptions configure the standby's side.
 type ReceiverOptions struct {
-	Primary     string           // the primary's replication host:port
+	Primary string // the primary's replication host:port
+	// Name, when set, is this standby's name in its hello (a shard
+	// member's name): the primary tells its standbys apart by it, counts
+	// a sync set's acknowledgements by it (Sender.SetSync), and takes a
+	// hello of a name it serves already for that standby reconnecting.
+	// Empty: the nameless standby of a pair, of which a primary serves one.
+	Name        string
 	Journal     *journal.Journal // the standby's own journal; the Receiver is its only writer while it runs
 	History     *History
 	HeartbeatMs int // 0: 100
@@ -285,6 +291,7 @@ func (r *Receiver) session() error {
 	fw.begin(typeHello, r.opts.History.Current())
 	fw.u64(uint64(last))
 	fw.history(r.opts.History.Entries())
+	fw.buf = append(fw.buf, r.opts.Name...)
 	c.SetWriteDeadline(time.Now().Add(timeout))
 	if _, err := c.Write(fw.finish()); err != nil {
 		return err

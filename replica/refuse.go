@@ -24,6 +24,11 @@ const (
 	// RefuseVersion: the peer's frames carry another ProtocolVersion.
 	// Asking again cannot help: final.
 	RefuseVersion RefuseCode = 3
+	// RefuseFull: the primary serves MaxStandbys standbys already. It
+	// heals when one leaves: the standby asks again. A standby of a
+	// release that predates the code takes it as unknown, which asks
+	// again too.
+	RefuseFull RefuseCode = 4
 )
 
 // Final reports whether a standby refused with c stops instead of asking
@@ -39,6 +44,8 @@ func (c RefuseCode) String() string {
 		return "no snapshot"
 	case RefuseVersion:
 		return "protocol version"
+	case RefuseFull:
+		return "standbys full"
 	}
 	return fmt.Sprintf("refusal %d", uint32(c))
 }

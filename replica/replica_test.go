@@ -137,6 +137,12 @@ func startStandby(t *testing.T, dir, addr string) *standby {
 // startFencedStandby is startStandby with ReceiverOptions.Admit.
 func startFencedStandby(t *testing.T, dir, addr string, admit func(uint64) error) *standby {
 	t.Helper()
+	return startNamedStandby(t, dir, addr, "", admit)
+}
+
+// startNamedStandby is startFencedStandby with ReceiverOptions.Name.
+func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) error) *standby {
+	t.Helper()
 	sb := &standby{t: t, dir: dir, done: make(chan error, 1)}
 	var err error
 	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
@@ -153,7 +159,7 @@ func startFencedStandby(t *testing.T, dir, addr string, admit func(uint64) error
 		sb.logs = append(sb.logs, fmt.Sprintf(format, args...))
 		sb.mu.Unlock()
 	}
-	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
+	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
 		SnapshotDir: dir, RefusedRetryMaxMs: 100, Admit: admit,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {

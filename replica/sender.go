@@ -55,40 +55,50 @@ type SenderOptions struct {
 
 // SenderStats are the primary's replication counters.
 type SenderStats struct {
-	Shipped     int64 // highest seq handed to Ship
-	Acked       int64 // highest seq the connected standby has acknowledged as durable (on connecting: what it already holds)
-	Connected   bool  // a standby is connected and past the handshake
-	CaughtUp    bool  // it has acknowledged everything shipped at least once since it connected
-	Connections int64 // handshakes completed
+	Shipped int64 // highest seq handed to Ship
+	// Acked is what Await counts as acknowledged: the most advanced
+	// standby's durable seq or, with a sync set (SetSync), the lowest of
+	// its members'
+	Acked     int64
+	Connected bool // a standby is connected and past the handshake
+	// CaughtUp: the standbys Acked counts have each acknowledged
+	// everything shipped at least once since they connected (with no sync
+	// set: one standby has)
+	CaughtUp    bool
+	Connections int64          // handshakes completed
+	Standbys    []StandbyStats // each connected standby
 }
 
 // ErrClosed is returned by Await after Close.
 var ErrClosed = errors.New("replica: closed")
 
-// Sender is the primary's side: it accepts one standby at a time and streams
-// it what it lacks, then everything shipped.
+// Sender is the primary's side: it accepts up to MaxStandbys standbys at
+// once and streams each what it lacks, then everything shipped, on its own
+// connection with its own cursor: a slow standby delays no other's stream.
 type Sender struct {
 	opts SenderOptions
 	logf func(string, ...any)
 	ln   net.Listener
 
 	mu       sync.Mutex
-	win      [][]byte // ring of recent records, by seq % len
-	winFirst int64    // oldest seq held
-	winNext  int64    // next seq Ship will be given
-	conn     net.Conn // the current standby, nil when none
-	connID   int64
+	win      [][]byte              // ring of recent records, by seq % len
+	winFirst int64                 // oldest seq held
+	winNext  int64                 // next seq Ship will be given
+	standbys []*standbyConn        // connected standbys past their hello, at most MaxStandbys
+	syncSet  []string              // SetSync; nil: the most advanced standby counts
+	held     map[string]int64      // by name, for the sync set: the highest seq each acknowledged
 	opening  map[net.Conn]struct{} // connections whose first frame has not come yet
 
 	shipped     atomic.Int64
-	acked       atomic.Int64
-	connected   atomic.Bool
-	caughtUp    atomic.Bool
+	acked       atomic.Int64 // what Await counts as acknowledged (recount)
+	syncNone    atomic.Bool  // SetSync of an empty set: Await needs no standby
+	caughtUp    atomic.Bool  // the standbys Await counts have caught up (recount)
+	outside     atomic.Int64 // Outside (recount)
+	anyReady    atomic.Bool  // a standby is past its handshake (recount)
 	connections atomic.Int64
 	probeLogNs  atomic.Int64 // when answerProbe last logged
 
-	data    chan struct{} // Ship → writer
-	ack     chan struct{} // reader → Await
+	ack     chan struct{} // readers → Await
 	closing chan struct{}
 	wg      sync.WaitGroup
 }
@@ -113,8 +123,8 @@ func Listen(opts SenderOptions) (*Sender, error) {
 	}
 	s := &Sender{opts: opts, logf: opts.Logf, ln: ln,
 		win: make([][]byte, opts.WindowRecords), winFirst: opts.NextSeq, winNext: opts.NextSeq,
-		opening: map[net.Conn]struct{}{},
-		data:    make(chan struct{}, 1), ack: make(chan struct{}, 1), closing: make(chan struct{})}
+		opening: map[net.Conn]struct{}{}, standbys: make([]*standbyConn, 0, MaxStandbys), held: map[string]int64{},
+		ack: make(chan struct{}, 1), closing: make(chan struct{})}
 	if s.logf == nil {
 		s.logf = log.Printf
 	}
@@ -127,10 +137,12 @@ func Listen(opts SenderOptions) (*Sender, error) {
 // Addr is the replication port's address.
 func (s *Sender) Addr() net.Addr { return s.ln.Addr() }
 
-// Ship queues records firstSeq, firstSeq+1, ... for the standby. It is called
-// once per ring batch by the replicate handler, in seq order. The records are
-// copied. Hot path: one short uncontended lock per batch, and no allocation
-// once every window entry has grown to its record's size.
+// Ship queues records firstSeq, firstSeq+1, ... for every standby. It is
+// called once per ring batch by the replicate handler, in seq order. The
+// records are copied. Hot path: one short lock per batch (each standby's
+// writer takes it once per frame), a wake-up per standby (at most
+// MaxStandbys), and no allocation once every window entry has grown to its
+// record's size.
 func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
 	if len(recs) == 0 {
 		return
@@ -153,8 +165,10 @@ func (s *Sender) Ship(firstSeq int64, recs [][]byte) {
 	// they are in the window, and an ack for them must not find shipped
 	// behind it.
 	s.shipped.Store(firstSeq + int64(len(recs)) - 1)
+	for _, sb := range s.standbys {
+		notify(sb.data)
+	}
 	s.mu.Unlock()
-	notify(s.data)
 }
 
 // published is SenderOptions.Published.
@@ -165,13 +179,14 @@ func (s *Sender) published() int64 {
 	return s.opts.Published()
 }
 
-// Await blocks until the standby has acknowledged seq, or until timeout
-// passes (timeout 0: no bound), or the Sender closes. It reports whether seq
-// is acknowledged. Hot path in sync mode: no allocation when the ack is
+// Await blocks until seq is acknowledged, by the most advanced standby or
+// by every standby of the sync set (SetSync), or until timeout passes
+// (timeout 0: no bound), or the Sender closes. It reports whether seq is
+// acknowledged. Hot path in sync mode: no allocation when the ack is
 // already there.
 func (s *Sender) Await(seq int64, timeout time.Duration, t *time.Timer) (bool, error) {
 	for {
-		if s.acked.Load() >= seq {
+		if s.acked.Load() >= seq || s.syncNone.Load() {
 			return true, nil
 		}
 		var expired <-chan time.Time
@@ -195,16 +210,21 @@ func (s *Sender) Await(seq int64, timeout time.Duration, t *time.Timer) (bool, e
 	}
 }
 
-// Stats returns the counters.
+// Stats returns the counters. Not for the hot path: it allocates the list
+// of standbys.
 func (s *Sender) Stats() SenderStats {
-	// Connected before Acked: a handshake stores Acked, then Connected, so
-	// a connected standby's Acked read here is never a replaced one's.
-	connected := s.connected.Load()
-	return SenderStats{Shipped: s.shipped.Load(), Acked: s.acked.Load(), Connected: connected,
-		CaughtUp: s.caughtUp.Load(), Connections: s.connections.Load()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := SenderStats{Shipped: s.shipped.Load(), Acked: s.acked.Load(), CaughtUp: s.caughtUp.Load(),
+		Connections: s.connections.Load(), Standbys: s.standbyStats()}
+	for _, sb := range st.Standbys {
+		st.Connected = st.Connected || sb.Ready
+	}
+	return st
 }
 
-// Close stops accepting, drops the standby and wakes every Await.
+// Close stops accepting, drops the standbys and wakes every Await. Stats
+// after Close shows the standbys as they stood when it was called.
 func (s *Sender) Close() {
 	select {
 	case <-s.closing:
@@ -214,8 +234,8 @@ func (s *Sender) Close() {
 	close(s.closing)
 	s.ln.Close()
 	s.mu.Lock()
-	if s.conn != nil {
-		s.conn.Close()
+	for _, sb := range s.standbys {
+		sb.conn.Close()
 	}
 	for c := range s.opening {
 		c.Close()
@@ -292,6 +312,10 @@ func (s *Sender) open(c net.Conn) {
 	if err == nil && f.typ != typeHello {
 		err = fmt.Errorf("first frame is type %d, want hello or probe", f.typ)
 	}
+	var h hello
+	if err == nil {
+		h, err = readHello(f.body)
+	}
 	if err != nil {
 		c.Close()
 		if !s.isClosing() {
@@ -305,31 +329,55 @@ func (s *Sender) open(c net.Conn) {
 		c.Close()
 		return
 	}
-	if s.conn != nil {
-		s.logf("replica: a new standby connection from %s replaces the one from %s", c.RemoteAddr(), s.conn.RemoteAddr())
-		s.conn.Close()
-	}
-	s.conn = c
-	s.connID++
-	id := s.connID
-	// The new standby has acknowledged nothing yet: what the replaced
-	// connection had reached is not its.
-	s.connected.Store(false)
-	s.caughtUp.Store(false)
+	sb, full := s.admitStandby(c, h.name)
 	s.mu.Unlock()
-	err = s.serve(c, fr, f, id)
+	if sb == nil {
+		s.refuse(c, s.opts.History.Current(), RefuseFull, full)
+		c.Close()
+		return
+	}
+	err = s.serve(sb, fr, h)
 	c.Close()
 	s.mu.Lock()
-	if s.connID == id {
-		s.conn = nil
-		s.connected.Store(false)
-		s.caughtUp.Store(false)
-	}
+	s.dropStandby(sb)
 	s.mu.Unlock()
 	if !s.isClosing() {
-		s.logf("replica: standby %s gone: %v", c.RemoteAddr(), err)
+		s.logf("replica: standby %s gone: %v", sb, err)
 	}
 }
+
+// String names a standby for the log: its name, if it has one, and address.
+func (sb *standbyConn) String() string {
+	if sb.name == "" {
+		return sb.addr
+	}
+	return fmt.Sprintf("%q (%s)", sb.name, sb.addr)
+}
+
+// hello is a standby's first frame: | last durable seq u64 | history |
+// and, from a standby that names itself, | name (UTF-8, the rest) |.
+type hello struct {
+	last   int64
+	theirs []Epoch
+	name   string
+}
+
+func readHello(body []byte) (hello, error) {
+	br := bodyReader{b: body}
+	h := hello{last: int64(br.u64())}
+	h.theirs = br.history()
+	if br.err != nil {
+		return h, fmt.Errorf("hello: %w", br.err)
+	}
+	if len(br.b) > maxStandbyName {
+		return h, fmt.Errorf("hello: a standby name of %d bytes, over %d", len(br.b), maxStandbyName)
+	}
+	h.name = string(br.b)
+	return h, nil
+}
+
+// maxStandbyName bounds the name a hello carries.
+const maxStandbyName = 256
 
 func (s *Sender) isClosing() bool {
 	select {
@@ -365,17 +413,12 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 	}
 }
 
-// serve runs one standby connection from its hello (f, read by open):
+// serve runs one standby connection from its hello (h, read by open):
 // handshake, then a reader for acks and heartbeats beside the writer loop.
-func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
+func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
+	c, last, theirs := sb.conn, h.last, h.theirs
 	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
 	var fw frameWriter
-	br := bodyReader{b: f.body}
-	last := int64(br.u64())
-	theirs := br.history()
-	if br.err != nil {
-		return fmt.Errorf("hello: %w", br.err)
-	}
 	ours := s.opts.History.Entries()
 	epoch := s.opts.History.Current()
 	keep, newer := agreement(ours, theirs, last)
@@ -406,33 +449,36 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 		return err
 	}
 	if keep < last {
-		s.logf("replica: standby %s holds seqs %d..%d that this primary's history does not: it discards them and reconnects", c.RemoteAddr(), keep+1, last)
+		s.logf("replica: standby %s holds seqs %d..%d that this primary's history does not: it discards them and reconnects", sb, keep+1, last)
 		return nil
 	}
 	s.mu.Lock()
-	if s.connID != id {
+	if !s.current(sb) {
 		s.mu.Unlock()
-		return errors.New("replaced by a newer standby connection")
+		return errors.New("replaced by a newer connection of the same standby")
 	}
-	s.acked.Store(keep)
-	s.connected.Store(true)
+	sb.acked.Store(keep)
+	sb.ready.Store(true)
+	if _, counted := s.held[sb.name]; counted {
+		s.held[sb.name] = keep // what it holds now, not what an older connection said
+	}
+	s.recount() // keep may cover a batch whose ack the last connection lost
 	s.mu.Unlock()
-	notify(s.ack) // keep may cover a batch whose ack the last connection lost
 	s.connections.Add(1)
-	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", c.RemoteAddr(), last, epoch, s.shipped.Load())
+	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", sb, last, epoch, s.shipped.Load())
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
-	go func() { done <- s.readAcks(c, fr, timeout, id); close(readerDone) }()
+	go func() { done <- s.readAcks(sb, fr, timeout); close(readerDone) }()
 	cursor := keep + 1
 	var werr error
 	if snap != nil {
 		s.logf("replica: standby %s needs seq %d, before this primary's journal (it begins at seq %d): sending the snapshot at seq %d (%d bytes, state hash %016x), then records from seq %d",
-			c.RemoteAddr(), cursor, snap.journalFirst, snap.file.Seq, snap.file.Size, snap.file.Hash, snap.file.Seq+1)
+			sb, cursor, snap.journalFirst, snap.file.Seq, snap.file.Size, snap.file.Hash, snap.file.Seq+1)
 		werr = s.sendSnapshot(c, snap.file, epoch)
 		cursor = snap.file.Seq + 1
 	}
 	if werr == nil {
-		werr = s.writeLoop(c, cursor, epoch, readerDone)
+		werr = s.writeLoop(sb, cursor, epoch, readerDone)
 	}
 	c.Close()
 	<-readerDone
@@ -443,10 +489,11 @@ func (s *Sender) serve(c net.Conn, fr *frameReader, f frame, id int64) error {
 }
 
 // readAcks takes the standby's acks and heartbeats until the connection
-// ends. An ack counts only while its connection (id) is the current one,
-// checked and stored under mu: an ack still buffered from a replaced
-// connection never counts toward the standby that replaced it.
-func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration, id int64) error {
+// ends. An ack counts only while its connection (sb) is served, checked
+// and stored under mu: an ack still buffered from a replaced connection
+// never counts toward the one that replaced it.
+func (s *Sender) readAcks(sb *standbyConn, fr *frameReader, timeout time.Duration) error {
+	c := sb.conn
 	for {
 		c.SetReadDeadline(time.Now().Add(timeout))
 		f, err := fr.next()
@@ -461,32 +508,33 @@ func (s *Sender) readAcks(c net.Conn, fr *frameReader, timeout time.Duration, id
 		if br.err != nil {
 			return br.err
 		}
-		if seq > s.acked.Load() {
+		if seq > sb.acked.Load() {
 			if seq > s.shipped.Load() {
 				return fmt.Errorf("standby acknowledged seq %d, beyond what was shipped (%d)", seq, s.shipped.Load())
 			}
 			s.mu.Lock()
-			if s.connID != id {
+			if !s.current(sb) {
 				s.mu.Unlock()
-				return errors.New("replaced by a newer standby connection")
+				return errors.New("replaced by a newer connection of the same standby")
 			}
-			s.acked.Store(seq)
-			caughtUp := !s.caughtUp.Load() && seq >= s.shipped.Load()
+			sb.acked.Store(seq)
+			caughtUp := !sb.caughtUp.Load() && seq >= s.shipped.Load()
 			if caughtUp {
-				s.caughtUp.Store(true)
+				sb.caughtUp.Store(true)
 			}
+			s.recount()
 			s.mu.Unlock()
 			if caughtUp {
-				s.logf("replica: standby caught up at seq %d", seq)
+				s.logf("replica: standby %s caught up at seq %d", sb, seq)
 			}
-			notify(s.ack)
 		}
 	}
 }
 
 // writeLoop streams from cursor on: from the journal while the cursor is
 // older than the window, then from the window; heartbeats when idle.
-func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-chan struct{}) error {
+func (s *Sender) writeLoop(sb *standbyConn, cursor int64, epoch uint64, readerDone <-chan struct{}) error {
+	c := sb.conn
 	heartbeat := time.NewTicker(time.Duration(s.opts.HeartbeatMs) * time.Millisecond)
 	defer heartbeat.Stop()
 	var fw frameWriter
@@ -555,7 +603,7 @@ func (s *Sender) writeLoop(c net.Conn, cursor int64, epoch uint64, readerDone <-
 			continue
 		}
 		select {
-		case <-s.data:
+		case <-sb.data:
 		case <-heartbeat.C:
 			if err := sendHeartbeat(); err != nil {
 				return err

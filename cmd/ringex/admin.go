@@ -127,7 +127,7 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 		shard = fs.String("shard", "", "the shard's `name` (cluster.shard), with --etcd")
 		usage = "Usage: ringex status [--admin host:port] [--token T] | --etcd URLS --shard NAME\n\n" + adminAbout[cmd] + "\n"
 	case "promote":
-		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe alone marker and the other candidates say (what only the lost primary acknowledged is lost)")
+		force = fs.Bool("force", false, "shard led through etcd, on a standby's --admin: take the shard while no leader holds it, whatever\nthe sync set and the other candidates say (what only the lost primary acknowledged is lost)")
 		usage = "Usage: ringex promote [--admin host:port] [--token T] [--force | NODE]\n\n" + adminAbout[cmd] + "\n"
 	}
 	fs.Usage = usageFunc(fs, usage)
@@ -194,8 +194,12 @@ func shardStatus(endpoints []string, shard string, stdout, stderr io.Writer) int
 	if leader == "" {
 		leader = "-"
 	}
-	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d alone %q aloneSeq %d handoffTo %q\n",
-		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), st.Alone, st.AloneSeq, st.HandoffTo)
+	syncSet, syncToken, syncSeq := "-", int64(0), int64(0)
+	if st.Sync != nil {
+		syncSet, syncToken, syncSeq = strings.Join(st.Sync.Members, ","), int64(st.Sync.Token), st.Sync.Seq
+	}
+	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d syncSet %s syncToken %d syncSeq %d handoffTo %q\n",
+		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), syncSet, syncToken, syncSeq, st.HandoffTo)
 	for _, m := range st.Members {
 		fmt.Fprintf(stdout, "member %s repl %s durableSeq %d fresh %v\n", m.Name, m.ReplAddr, m.DurableSeq, m.Fresh)
 	}

@@ -324,11 +324,11 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 	s.finish(t, stby)
 }
 
-// TestEtcdShardAsyncNeedsForce: in async mode the primary sets the alone
-// marker before its first acknowledgement, so when it is killed the
-// standby, which may lack what it acknowledged, does not take the shard on
-// its own (three lease TTLs pass without it); 'ringex status --etcd' shows
-// the marker; 'ringex promote --force' on the standby takes the shard, and
+// TestEtcdShardAsyncNeedsForce: in async mode the primary puts its sync
+// set, itself alone, before its first acknowledgement, so when it is
+// killed the standby, which may lack what it acknowledged, does not take
+// the shard on its own (three lease TTLs pass without it); 'ringex status
+// --etcd' shows the set; 'ringex promote --force' on the standby takes the shard, and
 // the old primary, restarted, rejoins as its standby.
 func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	etcd := etcdtest.Start(t)
@@ -336,15 +336,15 @@ func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	awaitFirstAck(t, c, "A0")
-	waitFor(t, s.procs[prim], "ALONE MARKER SET", 10*time.Second)
+	waitFor(t, s.procs[prim], "SYNC SET of term", 10*time.Second)
 	s.procs[prim].kill()
 	time.Sleep(3 * shardLeaseMs * time.Millisecond)
 	if s.procs[stby].has("WON the shard") || s.procs[stby].has("PROMOTED") {
 		t.Fatal("the standby of an async primary took the shard on its own")
 	}
 	var out, errb bytes.Buffer
-	if rc := adminMain("status", []string{"--etcd", etcd.Endpoint(), "--shard", "s1"}, &out, &errb); rc != 0 || !strings.Contains(out.String(), fmt.Sprintf("alone %q", fmt.Sprintf("node%d", prim))) {
-		t.Fatalf("ringex status --etcd: exit %d: %s%s; want the alone marker of node%d", rc, out.String(), errb.String(), prim)
+	if rc := adminMain("status", []string{"--etcd", etcd.Endpoint(), "--shard", "s1"}, &out, &errb); rc != 0 || !strings.Contains(out.String(), fmt.Sprintf("syncSet node%d syncToken", prim)) {
+		t.Fatalf("ringex status --etcd: exit %d: %s%s; want the sync set {node%d}", rc, out.String(), errb.String(), prim)
 	}
 	out.Reset()
 	if rc := adminMain("promote", []string{"--admin", s.peers[stby].admin, "--force"}, &out, &errb); rc != 0 {

@@ -50,7 +50,7 @@ var (
 	dLeaseLeft  = desc("ringex_shard_lease_remaining_seconds", "Shard led through etcd: time until the guard runs out unless a keep-alive extends it (a leader: its term's guard; a standby: its member lease less the same margin); 0 once out.")
 	dMayAck     = desc("ringex_shard_may_acknowledge", "Shard led through etcd: 1 while this node leads, its guard is valid and no handoff holds acknowledgements.")
 	dHandoff    = desc("ringex_shard_handoff_in_progress", "Shard led through etcd: 1 while a handoff (ringex promote NODE) holds this primary's acknowledgements.")
-	dAlone      = desc("ringex_shard_alone_marked", "Shard led through etcd: 1 while this primary's alone marker stands in etcd (it acknowledges what no standby holds).")
+	dAlone      = desc("ringex_shard_alone_marked", "Shard led through etcd: 1 while this primary's sync set in etcd is itself alone (it acknowledges what no standby holds).")
 	dSnapshots  = desc("ringex_snapshot_duration_seconds", "Snapshot files written, and the time spent writing them.")
 )
 
@@ -181,7 +181,7 @@ func collectShard(ch chan<- prometheus.Metric, sh *node.ShardStatus) {
 	ch <- gauge(dLeaseLeft, sh.LeaseRemainingSeconds)
 	ch <- gauge(dMayAck, b2f(sh.MayAcknowledge))
 	ch <- gauge(dHandoff, b2f(sh.Handoff))
-	ch <- gauge(dAlone, b2f(sh.Alone))
+	ch <- gauge(dAlone, b2f(len(sh.SyncSet) == 1))
 }
 
 func gauge(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {

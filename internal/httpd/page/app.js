@@ -91,7 +91,7 @@ function renderShard(sh) {
     ["leading", sh.Leading ? "yes" : "no"],
     ["lease left", num(sh.LeaseRemainingSeconds, 3) + " s"],
     ["may acknowledge", sh.Leading ? {text: sh.MayAcknowledge ? "yes" : "NO: " + sh.Why, cls: sh.MayAcknowledge ? "on" : "off"} : "no (standby)"],
-    ["handoff under way", sh.Handoff ? "yes" : "no"], ["alone marker", sh.Alone ? "set" : "not set"]]);
+    ["handoff under way", sh.Handoff ? "yes" : "no"], ["sync set", (sh.SyncSet || []).join(", ") || "-"]]);
 }
 
 async function poll() {

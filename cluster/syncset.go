@@ -1,0 +1,77 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// The sync set (/ringex/<shard>/sync) names the members that hold every
+// record the leader of its term acknowledged: the leader, and the standbys
+// whose acknowledgement it waits for. The leader puts it before the first
+// acknowledgement of its term, and again before each change: a standby
+// joins once it holds everything shipped (then the leader counts it), and
+// a standby that stopped acknowledging leaves before anything is
+// acknowledged without it. The set {leader} says that leader acknowledges
+// what no standby may hold (an async primary, or a sync one gone on
+// alone). The key has no lease: it outlives the leader, so that when the
+// leader dies no member outside the set, which may lack acknowledged
+// records, takes the shard by election (outsideSync); among those in it
+// the most complete wins as always. An override ('ringex promote --force')
+// or a handoff clears it, and the new leader puts its own.
+
+// SyncSet is a shard's standing sync set.
+type SyncSet struct {
+	Leader  string   // the leader that put it
+	Token   Token    // its term
+	Members []string // the leader first, then the standbys, by name
+	Seq     int64    // the leader's shipped seq when it put the set
+}
+
+// SetSync puts the sync set of this term: standbys are the members besides
+// the leader that hold every record the term acknowledged, and seq the
+// last shipped (for the operator). The node calls it before the term's
+// first acknowledgement and before each change of the set, never per
+// batch. It fails, and the node must not count the new set, when etcd is
+// unreachable or the term has ended.
+func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) error {
+	m := l.m
+	members := append([]string{m.cfg.Name}, standbys...)
+	v := syncValue{Leader: m.cfg.Name, Token: l.token, Members: members, Seq: seq}
+	resp, err := m.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
+		Then(clientv3.OpPut(m.keys.sync, encode(v))).Commit()
+	if err != nil {
+		return fmt.Errorf("cluster: put the sync set of shard %s to {%s} at seq %d: %w", m.cfg.Shard, strings.Join(members, ", "), seq, err)
+	}
+	if !resp.Succeeded {
+		l.keyGone("")
+		return fmt.Errorf("%w: put the sync set of shard %s: term %d has ended", ErrNotLeader, m.cfg.Shard, l.token)
+	}
+	return nil
+}
+
+// outsideSync is Contend's rule for the sync set: a member the standing
+// set does not name may lack records its leader acknowledged, and is not
+// chosen.
+func (m *Member) outsideSync(s shardState) error {
+	if s.sync == nil || slices.Contains(s.sync.Members, m.cfg.Name) {
+		return nil
+	}
+	return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d is {%s} (leader %s, seq %d): this member is not in it and may lack what was acknowledged; only a member of it, a handoff or an override may take the shard",
+		s.sync.Token, strings.Join(s.sync.Members, ", "), s.sync.Leader, s.sync.Seq), rev: s.rev}
+}
+
+func decodeSync(key string, raw []byte) (*syncValue, error) {
+	v := new(syncValue)
+	if err := decode(key, raw, v); err != nil {
+		return nil, err
+	}
+	if len(v.Members) == 0 || v.Members[0] != v.Leader {
+		return nil, fmt.Errorf("cluster: etcd key %s holds %q: a sync set must name its leader first", key, raw)
+	}
+	return v, nil
+}
