@@ -148,7 +148,11 @@ func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
 	if st.LeaseLeft <= 0 || st.LeaseLeft > testTTL {
 		t.Fatalf("leader's lease left %v, want in (0, %v]", st.LeaseLeft, testTTL)
 	}
-	want := []cluster.MemberStatus{{"a", "a.test:7001", 1234, true}, {"b", "b.test:7001", 1230, true}, {"c", "c.test:7001", 1200, true}}
+	want := []cluster.MemberStatus{
+		{Name: "a", ReplAddr: "a.test:7001", DurableSeq: 1234, Fresh: true},
+		{Name: "b", ReplAddr: "b.test:7001", DurableSeq: 1230, Fresh: true},
+		{Name: "c", ReplAddr: "c.test:7001", DurableSeq: 1200, Fresh: true},
+	}
 	if len(st.Members) != len(want) {
 		t.Fatalf("members %+v, want %+v", st.Members, want)
 	}

@@ -42,6 +42,10 @@ type Config struct {
 	// durable; it is read when the member becomes a candidate and when a
 	// status is polled, never per batch. nil reads as 0.
 	DurableSeq func() int64
+	// Epoch returns the newest epoch of this node's epoch history (the
+	// token of the last term whose records its journal holds); read with
+	// DurableSeq, before it, into the member's Position. nil reads as 0.
+	Epoch func() Token
 	// Logf logs keep-alive failures and recoveries (one line per
 	// transition) and the loss of the lease; nil: no log.
 	Logf func(format string, args ...any)
@@ -338,9 +342,16 @@ func (m *Member) logf(format string, args ...any) {
 	}
 }
 
-func (m *Member) durableSeq() int64 {
-	if m.cfg.DurableSeq == nil {
-		return 0
+// position reads the node's Position: the epoch first, so that a node
+// that cuts its journal and then adopts a newer history is never seen with
+// the new epoch and the old, longer journal.
+func (m *Member) position() Position {
+	var p Position
+	if m.cfg.Epoch != nil {
+		p.Token = m.cfg.Epoch()
 	}
-	return m.cfg.DurableSeq()
+	if m.cfg.DurableSeq != nil {
+		p.Seq = m.cfg.DurableSeq()
+	}
+	return p
 }

@@ -245,11 +245,12 @@ const handoffWait = 10 * time.Second
 // Handoff hands the shard to the member named to ('ringex promote NODE'):
 // the publish stage stops acknowledging, the handoff waits until etcd says
 // to's journal holds every record journaled so far (everything this term
-// may have acknowledged), then cluster.Leadership.Handoff fences the term
-// and names to in etcd. This node's term ends (runShard starts it again as
-// to's standby). If to does not catch up within handoffWait, or etcd
-// refuses, acknowledgements resume and nothing changes. It returns the
-// seq to held.
+// may have acknowledged): to's history reaches this term and its durable
+// seq the last journaled, compared as candidates compare (cluster.Position).
+// Then cluster.Leadership.Handoff fences the term and names to in etcd.
+// This node's term ends (runShard starts it again as to's standby). If to
+// does not catch up within handoffWait, or etcd refuses, acknowledgements
+// resume and nothing changes. It returns the seq to held.
 func (n *Node) Handoff(to string) (int64, error) {
 	l := n.leading()
 	if l == nil || n.following.Load() {
@@ -264,7 +265,8 @@ func (n *Node) Handoff(to string) (int64, error) {
 	}
 	defer sh.handoffMu.Unlock()
 	sh.pause.Store(true)
-	target := n.journal.LastSeq() // the publish stage holds from here: nothing after it is acknowledged
+	// The publish stage holds from here: nothing after it is acknowledged.
+	target := cluster.Position{Token: l.Token(), Seq: n.journal.LastSeq()}
 	ctx, cancel := context.WithTimeout(context.Background(), handoffWait)
 	defer cancel()
 	held, err := n.awaitMember(ctx, to, target)
@@ -275,12 +277,14 @@ func (n *Node) Handoff(to string) (int64, error) {
 		sh.pause.Store(false)
 		return 0, fmt.Errorf("handoff to %s: %w", to, err)
 	}
-	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d): term %d ends here", n.cfg.Cluster.Shard, to, target, held, l.Token())
+	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d): term %d ends here", n.cfg.Cluster.Shard, to, target.Seq, held, l.Token())
 	return held, nil
 }
 
-// awaitMember waits until etcd says member to has made seq durable.
-func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, error) {
+// awaitMember waits until etcd says member to holds target: its Position
+// is not below it.
+func (n *Node) awaitMember(ctx context.Context, to string, target cluster.Position) (int64, error) {
+	last := "no answer"
 	for {
 		st, err := n.shard.member.Status(ctx, 200*time.Millisecond)
 		if err != nil {
@@ -290,9 +294,10 @@ func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, er
 		for _, m := range st.Members {
 			if m.Name == to && m.Fresh {
 				found = true
-				if m.DurableSeq >= seq {
+				if !m.Position().Less(target) {
 					return m.DurableSeq, nil
 				}
+				last = m.Position().String()
 			}
 		}
 		if !found && len(st.Members) > 0 && !hasMember(st, to) {
@@ -300,7 +305,7 @@ func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, er
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%s did not reach seq %d within %v", to, seq, handoffWait)
+			return 0, fmt.Errorf("%s did not reach %v within %v (it holds %s)", to, target, handoffWait, last)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
