@@ -47,7 +47,9 @@ func (n *Node) Handoff(to string) (int64, error) {
 		return 0, fmt.Errorf("handoff to %s: another handoff is under way on this node", to)
 	}
 	defer sh.handoffMu.Unlock()
-	near := func() cluster.Position { return cluster.Position{Token: l.Token(), Seq: n.journal.LastSeq() - handoffLag} }
+	near := func() cluster.Position {
+		return cluster.Position{Token: l.Token(), Seq: n.journal.LastSeq() - handoffLag}
+	}
 	actx, cancel := context.WithTimeout(context.Background(), handoffApproach)
 	_, err := n.awaitMember(actx, to, near, 50*time.Millisecond)
 	cancel()
