@@ -145,4 +145,3 @@ func (s *stampSink) maxGap(end time.Time) time.Duration {
 	defer s.mu.Unlock()
 	return max(s.gapMax, end.Sub(s.last))
 }
-
