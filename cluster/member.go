@@ -93,6 +93,9 @@ type Member struct {
 	mu     sync.Mutex // guards closed, and loops.Add against Close's Wait
 	closed bool
 	loops  sync.WaitGroup
+
+	knownMu sync.Mutex             // guards known
+	known   map[string]KnownMember // by name: watchMembers keeps it
 }
 
 // ErrClosed: the member was closed.
@@ -165,6 +168,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.goLoop(m.answerPolls)
+	m.goLoop(m.watchMembers)
 	return m, nil
 }
 
