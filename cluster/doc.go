@@ -20,7 +20,8 @@
 //	│                            leads. value {"name","repl"}: who leads, where standbys connect.
 //	│                            Its create revision is the term's fencing token.
 //	├── members/<name>           under the member's lease: {"name","repl","durableSeq","epoch"},
-//	│                            put at Join and again when a status poll asks
+//	│                            put at Join and again when a status poll asks; every
+//	│                            member follows the prefix with one watch (Members)
 //	├── candidates/<name>        under the member's lease: its Position {"epoch","seq"}, posted
 //	│                            while no leader holds the shard; cleared by the winner
 //	├── alone                    NO lease: {"name","token","seq"}: that leader acknowledges
