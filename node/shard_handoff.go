@@ -48,7 +48,7 @@ func (n *Node) Handoff(to string) (int64, error) {
 	}
 	defer sh.handoffMu.Unlock()
 	near := func() cluster.Position {
-		return cluster.Position{Token: l.Token(), Seq: n.journal.LastSeq() - handoffLag}
+		return cluster.Position{Token: l.Token(), Seq: max(n.journal.LastSeq()-handoffLag, 0)}
 	}
 	actx, cancel := context.WithTimeout(context.Background(), handoffApproach)
 	_, err := n.awaitMember(actx, to, near, 50*time.Millisecond)
