@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -358,4 +360,75 @@ func (m *Member) position() Position {
 		p.Seq = m.cfg.DurableSeq()
 	}
 	return p
+}
+
+// KnownMember is a member's record as this member last heard it: what
+// that member last published (at its Join and at each status poll), and
+// when this member heard it (at the latest, when its watch began).
+type KnownMember struct {
+	Name       string
+	DurableSeq int64
+	Epoch      Token
+	Heard      time.Time
+}
+
+// Members returns the shard's members as this member last heard of them,
+// by name: one watch on members/ keeps them, so a call costs etcd nothing
+// (a node's status page reads it on every scrape). A seq is as fresh as
+// the last status poll ('ringex status --etcd', a handoff): members
+// publish only when asked.
+func (m *Member) Members() []KnownMember {
+	m.knownMu.Lock()
+	out := make([]KnownMember, 0, len(m.known))
+	for _, k := range m.known {
+		out = append(out, k)
+	}
+	m.knownMu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// watchMembers keeps m.known: it reads members/ once, then follows it with
+// one watch, reading it again when the watch breaks (compaction, a lost
+// stream), until the member closes.
+func (m *Member) watchMembers() {
+	for m.ctx.Err() == nil {
+		resp, err := m.cli.Get(m.ctx, m.keys.members, clientv3.WithPrefix())
+		if err != nil {
+			select { // etcd unreachable: try again
+			case <-m.ctx.Done():
+			case <-time.After(m.cfg.TTL / 10):
+			}
+			continue
+		}
+		known := map[string]KnownMember{}
+		for _, kv := range resp.Kvs {
+			m.heard(known, kv.Key, kv.Value)
+		}
+		m.knownMu.Lock()
+		m.known = known
+		m.knownMu.Unlock()
+		for wr := range m.cli.Watch(m.ctx, m.keys.members, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+			m.knownMu.Lock()
+			for _, ev := range wr.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					delete(m.known, strings.TrimPrefix(string(ev.Kv.Key), m.keys.members))
+				} else {
+					m.heard(m.known, ev.Kv.Key, ev.Kv.Value)
+				}
+			}
+			m.knownMu.Unlock()
+		}
+	}
+}
+
+// heard records a members/ key's value in known; one that does not decode
+// is logged and left out.
+func (m *Member) heard(known map[string]KnownMember, key, value []byte) {
+	var v memberValue
+	if err := decode(string(key), value, &v); err != nil {
+		m.logf("%v", err)
+		return
+	}
+	known[v.Name] = KnownMember{Name: v.Name, DurableSeq: v.DurableSeq, Epoch: v.Epoch, Heard: time.Now()}
 }
