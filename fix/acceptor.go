@@ -97,16 +97,22 @@ type Config struct {
 	// stale once missed. The store keeps a Heartbeat in place of each,
 	// which holds its MsgSeqNum without its bytes.
 	NotResent []string
-	// MayDeliver, when set, is asked by each session's writer right before
-	// it writes queued messages to a socket (after they are in the store);
-	// false holds them in the session's queue, in order, admin messages
-	// included, and the writer asks again every millisecond. Only our
-	// Logout goes out while it says false: what was queued before it is
-	// then kept back (stored, for resend) and the connection closes. Nil
-	// costs nothing. A leader under an etcd lease sets it to its guard, so
-	// that no report reaches a broker after the lease may have run out.
-	// It runs on the writer: one atomic load, no blocking.
-	MayDeliver func() bool
+	// MayDeliver, when set, says until when the sessions' writers may
+	// write queued messages to sockets (after they are in the store). The
+	// writer asks it right before each socket write: a time not after now
+	// holds the queue, in order, admin messages included, and the writer
+	// asks again every millisecond; otherwise no write goes on past that
+	// time (its deadline is bounded by it), and a write it cuts short puts
+	// what it did not write back at the head of the queue, to go out when
+	// allowed again (over TLS, whose stream a cut write breaks, the
+	// connection closes instead and the broker gets it by resend). Only our
+	// Logout goes out while it says no: what was queued before it is then
+	// kept back (stored, for resend) and the connection closes. Nil costs
+	// nothing. A leader under an etcd lease sets it to its guard's
+	// deadline, so that no byte of a report reaches a broker's socket after
+	// the lease may have run out. It runs on the writer: one atomic load,
+	// no blocking.
+	MayDeliver func() (until time.Time)
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
