@@ -202,7 +202,7 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			a.closeSessions()
 			return nil, err
 		}
-		ackFile, acked, err := openAcked(cfg.StoreDir, name, st)
+		ackFile, acked, ackedMark, err := openAcked(cfg.StoreDir, name, st)
 		if err != nil {
 			st.close()
 			a.closeSessions()
@@ -214,7 +214,11 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			nextOut: nextOut, st: st, storeBase: st.size,
 			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		}
-		s.delivery.ackFile, s.delivery.floor, s.delivery.ackWritten = ackFile, acked, acked
+		s.delivery.ackFile, s.delivery.ackWritten, s.delivery.ackMark = ackFile, acked, ackedMark
+		if ackFile != nil && acked == nextOut-1 && st.markKnown {
+			ackedMark = max(ackedMark, st.markVal) // every message stored was acknowledged
+		}
+		s.delivery.reopen(ackedMark, int64(acked), int64(nextOut-1))
 		a.sessions[key] = s
 		go s.writeLoop()
 	}

@@ -28,6 +28,7 @@ import (
 // is about one checkpoint interval long after a crash, and none after a
 // clean stop.
 func (n *Node) rebuildUnstored(g *gateway.Gateway) {
+	g.DeliveredBeforeStart()
 	stored := g.StoredMarks()
 	last := n.baseSeq - 1
 	rebuild := make([]bool, len(stored))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +193,69 @@ func TestStoresShowRecordsTheJournalLost(t *testing.T) {
 		t.Fatalf("start on a journal whose acknowledged end was zeroed, DURABLE removed: %v; "+
 			"want a refusal naming %s, offset %d, the missing seqs and the session store's mark", err, seg, off)
 	}
+}
+
+// TestFailoverAfterRestartResendsStoredUnacknowledgedReports: a report
+// stored in its session store but never acknowledged by its broker's TCP
+// stack (BROKER01 went away before its GTC buy filled) does not count as
+// delivered after the node restarts: the delivery marks a standby hears
+// from the restarted primary leave it out, and a failover before BROKER01
+// logs on again resends it (PossResend=Y). Before, every report stored
+// before the start counted as delivered (SetDeliveredBefore), and the
+// promoted standby resent nothing.
+func TestFailoverAfterRestartResendsStoredUnacknowledgedReports(t *testing.T) {
+	dirP := t.TempDir()
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	single := cfgP
+	single.Replication = config.Default().Replication
+	p, err := node.Start(single, node.Options{Logf: func(f string, a ...any) { t.Logf("P1: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
+	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
+	b1.Close()
+	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "0")
+	expect(t, "BROKER02's order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL1"})
+	fill := expect(t, "BROKER02's fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "SELL1"})
+	id, err := strconv.ParseInt(fill[tag.ExecID], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sellSeq := id / matcher.ExecIDStride
+	b2.Close()
+	if err := p.Stop(); err != nil { // BROKER01's fill stays in its store, unsent
+		t.Fatal(err)
+	}
+
+	var logS logLines
+	p, err = node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P2: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	waitUntil(t, "the standby has every record and hears the delivery marks", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p) && len(st.PrimaryDelivered) > 2
+	})
+	st, _ := s.ReplicationStats()
+	if got := st.PrimaryDelivered[1]; got/matcher.ExecIDStride >= sellSeq {
+		t.Errorf("BROKER01's delivery mark %d covers the fill's command %d, which its broker never got", got, sellSeq)
+	}
+	failOver(t, p, s)
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's fill after the failover: PossResend(97) %q, want Y", pr)
+	}
+	expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10",
+	})
 }
