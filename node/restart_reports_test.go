@@ -3,6 +3,7 @@ package node_test
 import (
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -258,4 +259,96 @@ func TestFailoverAfterRestartResendsStoredUnacknowledgedReports(t *testing.T) {
 	expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
 		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10",
 	})
+}
+
+// TestFailedRebuildAtStartFailsTheStart: a start that must rebuild reports
+// the session stores lack and cannot (here the journal's first segment is
+// gone and no snapshot is old enough) refuses to start, naming the
+// session stores, the commands and what failed, instead of letting the
+// brokers go on without those reports.
+func TestFailedRebuildAtStartFailsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Journal.SegmentMiB = 1
+	cfg.Snapshot = config.Snapshot{EveryCommands: 6000}
+	start := func() (*node.Node, error) {
+		return node.Start(cfg, node.Options{Logf: t.Logf})
+	}
+	n, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Submit(order(1, "B1", matcher.Buy, 100, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stores, saved := filepath.Join(dir, "fix"), filepath.Join(t.TempDir(), "fix")
+	if err := os.CopyFS(saved, os.DirFS(stores)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = start(); err != nil {
+		t.Fatal(err)
+	}
+	// Past the first segment: IOC orders that find nothing and rest nowhere.
+	for i := range 20000 {
+		c := order(2, fmt.Sprintf("I%d", i), matcher.Sell, 200, 1)
+		c.TIF = matcher.IOC
+		if err := n.Submit(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The start below restores a snapshot past the first segment's end
+	// (about seq 8,000); the rebuild needs one at or before seq 9.
+	waitUntil(t, "a snapshot past seq 12000", func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(dir, "journal", "snap-*.snap"))
+		for _, p := range snaps {
+			var seq int64
+			if _, err := fmt.Sscanf(filepath.Base(p), "snap-%d.snap", &seq); err == nil && seq >= 12000 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The first segment goes, hot and archived copies alike (an operator
+	// pruning the journal, say).
+	var first []string
+	filepath.WalkDir(filepath.Join(dir, "journal"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), "00000000000000000001.seg") {
+			first = append(first, path)
+		}
+		return nil
+	})
+	if len(first) == 0 {
+		t.Fatal("the journal did not roll")
+	}
+	for _, f := range first {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The crash: BROKER01's store is back where it was after its order.
+	if err := os.RemoveAll(stores); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(stores, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	n, err = start()
+	if err == nil {
+		n.Stop()
+		t.Fatal("the start went on without the reports the stores lack")
+	}
+	t.Logf("refused: %v", err)
+	for _, want := range []string{"rebuild", "session stores", "journal"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
 }
