@@ -1,6 +1,7 @@
 package fix
 
 import (
+	"crypto/tls"
 	"errors"
 	"math"
 	"net"
@@ -221,5 +222,96 @@ func TestNoReportWrittenAfterTheGuardRunsOutDuringAStalledWrite(t *testing.T) {
 	}
 	if d := s.Delivered(); d != reports {
 		t.Fatalf("Delivered() = %d once the broker read every report; want %d", d, reports)
+	}
+}
+
+// cutWrite queues reports marked 1..n (about 260 bytes each) for one
+// socket write to a broker that does not read, through socket buffers
+// shrunk to a few KiB, and lets the guard run out while that write is
+// blocked: the write is cut short at the guard's deadline. raw is the
+// broker's TCP connection (under TLS, if any).
+func cutWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
+	t.Helper()
+	raw.(*net.TCPConn).SetReadBuffer(4096)
+	s.mu.Lock()
+	wireOf(s.conn).SetWriteBuffer(4096)
+	s.mu.Unlock()
+	s.flushMu.Lock() // the writer takes all of them in one write
+	for i := 1; i <= n; i++ {
+		var body Fields
+		body.AddString(37, "O"+strconv.Itoa(i))
+		body.AddString(58, strings.Repeat("x", 200))
+		if err := s.SendMarked("8", nil, &body, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow.openFor(300 * time.Millisecond)
+	s.flushMu.Unlock()
+	time.Sleep(600 * time.Millisecond)
+}
+
+// TestWriteCutOverTLSClosesAndCarriesEverythingOver: over TLS a write cut
+// short by the guard's deadline cannot go on (a timed-out tls.Conn writes
+// no more), so the connection closes; none of its reports counts as
+// delivered, and a reset Logon on the next connection carries every one of
+// them over, PossResend=Y.
+func TestWriteCutOverTLSClosesAndCarriesEverythingOver(t *testing.T) {
+	cert := selfSigned(t)
+	allow := new(gate)
+	allow.Store(true)
+	app := newSendApp()
+	a := startAcceptor(t, Config{MayDeliver: allow.deadline, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	clientTLS := &tls.Config{InsecureSkipVerify: true}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c.logon("")
+	s := <-app.logons
+	const n = 1000
+	cutWrite(t, allow, s, c.nc.(*tls.Conn).NetConn(), n)
+	<-app.logouts // the cut connection closed
+	if d := s.Delivered(); d != 0 {
+		t.Fatalf("Delivered() = %d after the write cut short; want 0", d)
+	}
+	allow.Store(true)
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c2.logon("141=Y|")
+	for i := 1; i <= n; i++ {
+		m := c2.next()
+		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" {
+			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
+		}
+	}
+}
+
+// TestResetLogonAfterACutWriteFinishesTheCutMessageFirst: a Logon with
+// ResetSeqNumFlag=Y on the connection whose write the guard cut short in
+// the middle of a message: once allowed, the broker gets the end of that
+// message first, then the Logon reply (MsgSeqNum 1), then every report
+// carried over, PossResend=Y; its stream never breaks.
+func TestResetLogonAfterACutWriteFinishesTheCutMessageFirst(t *testing.T) {
+	allow, _, c, s, _ := heldSession(t)
+	const n = 1000
+	cutWrite(t, allow, s, c.nc, n)
+	c.seq = 1
+	c.send("A", "98=0|108=30|141=Y|")
+	time.Sleep(200 * time.Millisecond) // the reset is answered, and held
+	allow.Store(true)
+	for {
+		m := c.next()
+		if string(m.MsgType()) == "A" {
+			if m.SeqNum() != 1 {
+				t.Fatalf("the reset's reply: %s", printable(m.Bytes()))
+			}
+			break
+		}
+		if string(m.MsgType()) != "8" || fieldOf(m, 97) == "Y" {
+			t.Fatalf("before the reply: %s", printable(m.Bytes()))
+		}
+	}
+	for i := 1; i <= n; i++ {
+		m := c.next()
+		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" || m.SeqNum() != i+1 {
+			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
+		}
 	}
 }
