@@ -457,9 +457,10 @@ func (s *Session) Delivered() int64 {
 // Every MsgSeqNum up to N since the last sequence reset was acknowledged,
 // and every marked message up to mark M (Delivered when it was written).
 // The checksum of message N ties the watermark to the store it counts: a
-// record that does not match the store read back (a reset since, a torn
-// write) counts for nothing, so nothing stored counts as acknowledged and
-// no mark as delivered. A 16-byte record (| N | crc of message N | crc |,
+// watermark that does not match the store read back (a reset since)
+// counts for nothing, so nothing stored counts as acknowledged; M, a fact
+// about the broker whatever the store holds, still counts. A record whose
+// own checksum fails (a torn write) counts for nothing. A 16-byte record (| N | crc of message N | crc |,
 // written before marks were kept) gives N and no mark. On open, what is
 // stored after N is a hole under M (delivery.reopen): a crash or a stop
 // between a report's store write and its acknowledgement leaves it
@@ -492,13 +493,14 @@ func openAcked(dir, name string, st *store) (f *os.File, seq int, mark int64, er
 	default:
 		return f, 0, 0, nil
 	}
+	mark = max(mark, 0) // a fact about the broker, whatever the store holds now
 	u := binary.LittleEndian.Uint64(b[:8])
-	if u == 0 || u > uint64(len(st.index)) || mark < 0 {
-		return f, 0, 0, nil
+	if u == 0 || u > uint64(len(st.index)) {
+		return f, 0, mark, nil
 	}
 	msg := st.read(int(u), nil)
 	if msg == nil || crc32.Checksum(msg, crc32c) != binary.LittleEndian.Uint32(b[8:12]) {
-		return f, 0, 0, nil
+		return f, 0, mark, nil
 	}
 	return f, int(u), mark, nil
 }

@@ -35,17 +35,14 @@ type Session struct {
 
 	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
 
-	mu       sync.Mutex
-	nextOut  int
-	conn     net.Conn // the attached connection; nil when none
-	loggedOn bool
-	pending  []byte   // encoded messages for conn, not yet written
-	pendMark int64    // the mark of the last marked message in pending; 0: none
-	pendRuns []seqRun // the MsgSeqNums in pending, for delivery
-	// pendTorn: pending begins with this many bytes that end a message
-	// whose head a write cut short by Config.MayDeliver's deadline has
-	// sent; they go first on that connection, or its stream breaks.
-	pendTorn   int
+	mu         sync.Mutex
+	nextOut    int
+	conn       net.Conn // the attached connection; nil when none
+	loggedOn   bool
+	pending    []byte   // encoded messages for conn, not yet written
+	pendMark   int64    // the mark of the last marked message in pending; 0: none
+	pendRuns   []seqRun // the MsgSeqNums in pending, for delivery
+	pendTorn   int      // pending begins with this many bytes ending a message a cut write began (writeOut): they go first
 	spareRuns  []seqRun
 	spare      []byte
 	storeBuf   []byte // encoded messages for the store, not yet written
