@@ -443,21 +443,8 @@ func (s *Session) flush() (held bool) {
 		// watermark back: more PossResend copies later, never a loss.)
 		mark, runs, bounded = 0, runs[:0], false
 	}
-	if len(out) > 0 && conn != nil {
-		n, cut, err := s.writeOut(conn, out, bounded)
-		s.lastSentNs.Store(time.Now().UnixNano())
-		switch {
-		case err != nil:
-			s.delivery.settle()
-			s.delivery.lost(mark, runs)
-			conn.Close()
-		case cut:
-			s.hold(conn, out, n, torn, mark, runs, closeConn)
-			return true
-		default:
-			s.delivery.wrote(conn, mark, runs)
-			s.persistAckedEverySecond()
-		}
+	if len(out) > 0 && conn != nil && s.send(conn, out, bounded, torn, mark, runs, closeConn) {
+		return true
 	}
 	if closeConn != nil {
 		if err := s.st.sync(); err != nil {
@@ -475,6 +462,29 @@ func (s *Session) flush() (held bool) {
 	}
 	s.spareRuns = runs[:0]
 	s.mu.Unlock()
+	return false
+}
+
+// send writes out (MsgSeqNums runs, last mark mark, beginning with torn
+// bytes that end a message begun before) to conn for flush, bounded by
+// Config.MayDeliver with bounded, and records what became of it: written,
+// lost with a failed write (the connection closes), or, when MayDeliver
+// cut the write short, held at the queue's head; it reports the last.
+func (s *Session) send(conn net.Conn, out []byte, bounded bool, torn int, mark int64, runs []seqRun, closeConn net.Conn) (held bool) {
+	n, cut, err := s.writeOut(conn, out, bounded)
+	s.lastSentNs.Store(time.Now().UnixNano())
+	switch {
+	case err != nil:
+		s.delivery.settle()
+		s.delivery.lost(mark, runs)
+		conn.Close()
+	case cut:
+		s.hold(conn, out, n, torn, mark, runs, closeConn)
+		return true
+	default:
+		s.delivery.wrote(conn, mark, runs)
+		s.persistAckedEverySecond()
+	}
 	return false
 }
 
