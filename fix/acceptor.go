@@ -97,16 +97,22 @@ type Config struct {
 	// stale once missed. The store keeps a Heartbeat in place of each,
 	// which holds its MsgSeqNum without its bytes.
 	NotResent []string
-	// MayDeliver, when set, is asked by each session's writer right before
-	// it writes queued messages to a socket (after they are in the store);
-	// false holds them in the session's queue, in order, admin messages
-	// included, and the writer asks again every millisecond. Only our
-	// Logout goes out while it says false: what was queued before it is
-	// then kept back (stored, for resend) and the connection closes. Nil
-	// costs nothing. A leader under an etcd lease sets it to its guard, so
-	// that no report reaches a broker after the lease may have run out.
-	// It runs on the writer: one atomic load, no blocking.
-	MayDeliver func() bool
+	// MayDeliver, when set, says until when the sessions' writers may
+	// write queued messages to sockets (after they are in the store). The
+	// writer asks it right before each socket write: a time not after now
+	// holds the queue, in order, admin messages included, and the writer
+	// asks again every millisecond; otherwise no write goes on past that
+	// time (its deadline is bounded by it), and a write it cuts short puts
+	// what it did not write back at the head of the queue, to go out when
+	// allowed again (over TLS, whose stream a cut write breaks, the
+	// connection closes instead and the broker gets it by resend). Only our
+	// Logout goes out while it says no: what was queued before it is then
+	// kept back (stored, for resend) and the connection closes. Nil costs
+	// nothing. A leader under an etcd lease sets it to its guard's
+	// deadline, so that no byte of a report reaches a broker's socket after
+	// the lease may have run out. It runs on the writer: one atomic load,
+	// no blocking.
+	MayDeliver func() (until time.Time)
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.
@@ -196,7 +202,7 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			a.closeSessions()
 			return nil, err
 		}
-		ackFile, acked, err := openAcked(cfg.StoreDir, name, st)
+		ackFile, acked, ackedMark, err := openAcked(cfg.StoreDir, name, st)
 		if err != nil {
 			st.close()
 			a.closeSessions()
@@ -208,7 +214,11 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			nextOut: nextOut, st: st, storeBase: st.size,
 			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		}
-		s.delivery.ackFile, s.delivery.floor, s.delivery.ackWritten = ackFile, acked, acked
+		s.delivery.ackFile, s.delivery.ackWritten, s.delivery.ackMark = ackFile, acked, ackedMark
+		if ackFile != nil && acked == nextOut-1 && st.markKnown {
+			ackedMark = max(ackedMark, st.markVal) // every message stored was acknowledged
+		}
+		s.delivery.reopen(ackedMark, int64(acked), int64(nextOut-1))
 		a.sessions[key] = s
 		go s.writeLoop()
 	}

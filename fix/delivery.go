@@ -120,6 +120,7 @@ type delivery struct {
 	floor      int      // and every MsgSeqNum up to floor
 	ackFile    *os.File // the watermark's file; nil: a memory store
 	ackWritten int      // the watermark in ackFile
+	ackMark    int64    // the delivered mark in ackFile
 	holes      [holeMax]hole
 	nHoles     int // holes[:nHoles]: marked messages that missed their connection
 }
@@ -192,6 +193,21 @@ func (d *delivery) dropSentLocked() {
 		}
 	}
 	d.head, d.n = 0, 0
+}
+
+// reopen starts from what the store shows of the connections before this
+// process: every MsgSeqNum up to acked (the watermark) acknowledged, and
+// every mark up to mark delivered. The messages stored after the watermark,
+// up to last, are a hole under mark: whatever marks they carry (the store
+// does not say) count as delivered only once they are acknowledged again,
+// by a resend or a sequence reset's carry-over. Cold path: NewAcceptor.
+func (d *delivery) reopen(mark, acked, last int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.delivered, d.written, d.floor = mark, mark, int(acked)
+	if last > acked {
+		d.missedLocked(mark, acked+1, last)
+	}
 }
 
 // missed records that the marked message at MsgSeqNum seq, mark's, was
@@ -433,53 +449,65 @@ func (s *Session) Delivered() int64 {
 }
 
 // What is acknowledged survives a restart as a watermark, in a third file
-// beside the store's two (StoreDir, the store's name + ".acked"), 16
+// beside the store's two (StoreDir, the store's name + ".acked"), 24
 // bytes rewritten in place:
 //
-//	| N uint64 LE | crc32c of stored message N | crc32c of the 12 bytes before |
+//	| N uint64 LE | crc32c of stored message N | M uint64 LE | crc32c of the 20 bytes before |
 //
-// Every MsgSeqNum up to N since the last sequence reset was acknowledged.
+// Every MsgSeqNum up to N since the last sequence reset was acknowledged,
+// and every marked message up to mark M (Delivered when it was written).
 // The checksum of message N ties the watermark to the store it counts: a
-// record that does not match the store read back (a reset since, a torn
-// write) counts for nothing, so nothing stored counts as acknowledged.
-// It is written when a connection ends and at most once a second while
-// one is up, never fsynced: a stale watermark is a lower one, and costs
-// only PossResend copies of what the broker had.
+// watermark that does not match the store read back (a reset since)
+// counts for nothing, so nothing stored counts as acknowledged; M, a fact
+// about the broker whatever the store holds, still counts. A record whose
+// own checksum fails (a torn write) counts for nothing. A 16-byte record (| N | crc of message N | crc |,
+// written before marks were kept) gives N and no mark. On open, what is
+// stored after N is a hole under M (delivery.reopen): a crash or a stop
+// between a report's store write and its acknowledgement leaves it
+// undelivered, and a standby taking over resends it. The record is
+// written when a connection ends and at most once a second while one is
+// up, never fsynced: a stale record is a lower one, and costs only
+// PossResend copies of what the broker had.
 
-const ackedRecordSize = 16
+const ackedRecordSize = 24
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
 
 // openAcked opens the session's watermark file next to its store and
-// returns the watermark it holds, checked against st; nil and 0 for a
-// memory store.
-func openAcked(dir, name string, st *store) (*os.File, int, error) {
+// returns the watermark and the delivered mark it holds, checked against
+// st; nil and 0s for a memory store.
+func openAcked(dir, name string, st *store) (f *os.File, seq int, mark int64, err error) {
 	if dir == "" {
-		return nil, 0, nil
+		return nil, 0, 0, nil
 	}
 	path := filepath.Join(dir, name+".acked")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, 0, fmt.Errorf("fix: open %s: %w", path, err)
+	if f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return nil, 0, 0, fmt.Errorf("fix: open %s: %w", path, err)
 	}
 	var b [ackedRecordSize]byte
-	if n, _ := f.ReadAt(b[:], 0); n < ackedRecordSize || crc32.Checksum(b[:12], crc32c) != binary.LittleEndian.Uint32(b[12:]) {
-		return f, 0, nil
+	n, _ := f.ReadAt(b[:], 0)
+	switch {
+	case n == ackedRecordSize && crc32.Checksum(b[:20], crc32c) == binary.LittleEndian.Uint32(b[20:]):
+		mark = int64(binary.LittleEndian.Uint64(b[12:20]))
+	case n == 16 && crc32.Checksum(b[:12], crc32c) == binary.LittleEndian.Uint32(b[12:]):
+	default:
+		return f, 0, 0, nil
 	}
-	seq := binary.LittleEndian.Uint64(b[:8])
-	if seq == 0 || seq > uint64(len(st.index)) {
-		return f, 0, nil
+	mark = max(mark, 0) // a fact about the broker, whatever the store holds now
+	u := binary.LittleEndian.Uint64(b[:8])
+	if u == 0 || u > uint64(len(st.index)) {
+		return f, 0, mark, nil
 	}
-	msg := st.read(int(seq), nil)
+	msg := st.read(int(u), nil)
 	if msg == nil || crc32.Checksum(msg, crc32c) != binary.LittleEndian.Uint32(b[8:12]) {
-		return f, 0, nil
+		return f, 0, mark, nil
 	}
-	return f, int(seq), nil
+	return f, int(u), mark, nil
 }
 
-// persistAckedLocked writes the watermark when it has moved: the highest
-// N such that every MsgSeqNum up to N is acknowledged. mu is held (the
-// store's index is read).
+// persistAckedLocked writes the watermark and the delivered mark when
+// either has moved: the highest N such that every MsgSeqNum up to N is
+// acknowledged, and Delivered. mu is held (the store's index is read).
 func (s *Session) persistAckedLocked() {
 	d := &s.delivery
 	d.mu.Lock()
@@ -492,7 +520,8 @@ func (s *Session) persistAckedLocked() {
 		seq++
 	}
 	d.floor = seq // the bits below it are no longer needed, but cost little
-	moved := seq != d.ackWritten
+	mark := min(d.delivered, d.capLocked())
+	moved := seq != d.ackWritten || mark != d.ackMark
 	d.mu.Unlock()
 	if !moved {
 		return
@@ -509,12 +538,13 @@ func (s *Session) persistAckedLocked() {
 		}
 		binary.LittleEndian.PutUint32(b[8:12], crc32.Checksum(msg, crc32c))
 	}
-	binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crc32c))
+	binary.LittleEndian.PutUint64(b[12:20], uint64(mark))
+	binary.LittleEndian.PutUint32(b[20:], crc32.Checksum(b[:20], crc32c))
 	if _, err := d.ackFile.WriteAt(b[:], 0); err != nil {
 		s.log.Error("acknowledged watermark write failed", "session", s.id, "err", err)
 		return
 	}
 	d.mu.Lock()
-	d.ackWritten = seq
+	d.ackWritten, d.ackMark = seq, mark
 	d.mu.Unlock()
 }

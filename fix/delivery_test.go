@@ -2,6 +2,7 @@ package fix
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -314,5 +315,67 @@ func TestResendRequestBeyondWhatWasSentChangesNoDelivery(t *testing.T) {
 	if got := s.Delivered(); got >= 20 {
 		t.Fatalf("Delivered %d after a ResendRequest from MsgSeqNum 1000 (only 1..4 were sent): mark 20's report, "+
 			"sent while the broker was away and never resent, now counts as delivered", got)
+	}
+}
+
+// TestDeliveredMarkSurvivesARestart: the delivered mark is kept with the
+// acknowledged watermark (.acked) and read back on open, so after a
+// restart a session reports what its broker's TCP stack acknowledged
+// before it: mark 5 (read by the broker) and not mark 6, stored while the
+// broker was away. Once a reset Logon has carried the stored report over
+// and the broker has read it and mark 7 after it, mark 7 is delivered; a
+// restart after that reset still knows it.
+func TestDeliveredMarkSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
+	open := func() (*testAcceptor, *sendApp) {
+		app := newSendApp()
+		return startAcceptor(t, cfg, app), app
+	}
+	send := func(s *Session, mark int64) {
+		var body Fields
+		body.AddString(37, fmt.Sprintf("O%d", mark))
+		if err := s.SendMarked("8", nil, &body, mark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, app := open()
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	send(s, 5)
+	if m := c.next(); fieldOf(m, 37) != "O5" {
+		t.Fatalf("got %s", printable(m.Bytes()))
+	}
+	waitFor(t, "mark 5 delivered", func() bool { return s.Delivered() == 5 })
+	c.nc.Close()
+	<-app.logouts
+	send(s, 6) // the broker is away: stored only
+	a.Stop()
+
+	a, app = open()
+	s = a.Session("FIX.4.4", "TW")
+	if got := s.Delivered(); got != 5 {
+		t.Fatalf("after a restart: Delivered() = %d, want 5 (mark 6 was stored, never sent)", got)
+	}
+	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("141=Y|")
+	<-app.logons
+	if m := c.next(); fieldOf(m, 37) != "O6" || fieldOf(m, 97) != "Y" {
+		t.Fatalf("carried over: %s", printable(m.Bytes()))
+	}
+	send(s, 7)
+	if m := c.next(); fieldOf(m, 37) != "O7" {
+		t.Fatalf("after the carried report: %s", printable(m.Bytes()))
+	}
+	waitFor(t, "mark 7 delivered, the carried mark 6 with it", func() bool { return s.Delivered() == 7 })
+	c.nc.Close()
+	<-app.logouts
+	a.Stop()
+
+	a, _ = open()
+	s = a.Session("FIX.4.4", "TW")
+	if got := s.Delivered(); got != 7 {
+		t.Fatalf("after a restart following the reset: Delivered() = %d, want 7", got)
 	}
 }

@@ -41,11 +41,3 @@ func TestHeldReportDroppedAtStopIsNotDelivered(t *testing.T) {
 		t.Errorf("Delivered() = %d after Stop, but the report of mark 10 was held and dropped unsent (only the Logout went out)", d)
 	}
 }
-
-// TestResetLogonReplyHeldWhileNotAllowed: a Logon with ResetSeqNumFlag=Y
-// that arrives while MayDeliver says no is answered once it says yes, as
-// a plain Logon is (the reply is held in the queue, "admin messages
-// included"). answerLogon writes a reset's reply by writePieceLocked,
-// which drops the socket queue while MayDeliver says no: the reply is
-// never sent, yet the session counts as logged on, and what follows it
-// reaches a broker still waiting for its Logon reply.

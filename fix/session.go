@@ -1,10 +1,12 @@
 package fix
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +42,7 @@ type Session struct {
 	pending    []byte   // encoded messages for conn, not yet written
 	pendMark   int64    // the mark of the last marked message in pending; 0: none
 	pendRuns   []seqRun // the MsgSeqNums in pending, for delivery
+	pendTorn   int      // pending begins with this many bytes ending a message a cut write began (writeOut): they go first
 	spareRuns  []seqRun
 	spare      []byte
 	storeBuf   []byte // encoded messages for the store, not yet written
@@ -280,7 +283,7 @@ func (s *Session) pendLocked(msg []byte, lo, hi int) {
 // held was written, or is not going to be (a hole, delivery.go).
 func (s *Session) dropPendingLocked() {
 	s.delivery.lost(s.pendMark, s.pendRuns)
-	s.pending, s.pendMark, s.pendRuns = s.pending[:0], 0, s.pendRuns[:0]
+	s.pending, s.pendMark, s.pendRuns, s.pendTorn = s.pending[:0], 0, s.pendRuns[:0], 0
 }
 
 // encode appends a whole message: 8, 9, 35, 34, [43=Y], 49, 52, 56, the
@@ -394,14 +397,14 @@ const writeTimeout = 30 * time.Second
 
 // flush writes everything queued: the store first, then the socket, so
 // that whatever the counterparty can have seen is in the store. It reports
-// whether Config.MayDeliver held the socket queue back (hold).
+// whether Config.MayDeliver held (some of) the socket queue back (hold).
 func (s *Session) flush() (held bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
-	loggedOut := s.loggedOut
-	s.pending, s.storeBuf, s.pendMark, s.pendRuns = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0]
+	loggedOut, torn := s.loggedOut, s.pendTorn
+	s.pending, s.storeBuf, s.pendMark, s.pendRuns, s.pendTorn = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0], 0
 	// The spares are in use now: until this flush hands back the buffers
 	// it writes, none is spare (else a burst past keepMax, not handed
 	// back, would leave the spare aliasing the buffer being filled, and
@@ -426,30 +429,22 @@ func (s *Session) flush() (held bool) {
 		}
 	}
 	s.writeStoredMark(storeMark)
-	if len(out) > 0 && conn != nil && s.a.cfg.MayDeliver != nil && !s.a.cfg.MayDeliver() {
+	bounded := true // by Config.MayDeliver
+	if len(out) > 0 && conn != nil && !s.mayWrite() {
 		if !loggedOut {
-			s.hold(out, mark, runs, closeConn)
+			s.hold(conn, out, 0, torn, mark, runs, closeConn)
 			return true
 		}
 		s.delivery.lost(mark, runs) // stored: resent or carried over on a later logon
-		out = adminOnly(out)
+		out = out[:torn+len(adminOnly(out[torn:]))]
 		// What is written now carries none of the dropped reports: its
 		// acknowledgement must not count them delivered. (The admin
 		// messages left go untracked, which only holds the acknowledged
 		// watermark back: more PossResend copies later, never a loss.)
-		mark, runs = 0, runs[:0]
+		mark, runs, bounded = 0, runs[:0], false
 	}
-	if len(out) > 0 && conn != nil {
-		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := conn.Write(out); err != nil {
-			s.delivery.settle()
-			s.delivery.lost(mark, runs)
-			conn.Close()
-		} else {
-			s.delivery.wrote(conn, mark, runs)
-			s.persistAckedEverySecond()
-		}
-		s.lastSentNs.Store(time.Now().UnixNano())
+	if len(out) > 0 && conn != nil && s.send(conn, out, bounded, torn, mark, runs, closeConn) {
+		return true
 	}
 	if closeConn != nil {
 		if err := s.st.sync(); err != nil {
@@ -470,21 +465,132 @@ func (s *Session) flush() (held bool) {
 	return false
 }
 
-// hold puts out (MsgSeqNums runs, last mark mark), which flush took
-// from the socket queue and Config.MayDeliver did not let through, back at
-// the queue's head, before what Send queued meanwhile. Cold path: it
-// allocates.
-func (s *Session) hold(out []byte, mark int64, runs []seqRun, closeConn net.Conn) {
+// send writes out (MsgSeqNums runs, last mark mark, beginning with torn
+// bytes that end a message begun before) to conn for flush, bounded by
+// Config.MayDeliver with bounded, and records what became of it: written,
+// lost with a failed write (the connection closes), or, when MayDeliver
+// cut the write short, held at the queue's head; it reports the last.
+func (s *Session) send(conn net.Conn, out []byte, bounded bool, torn int, mark int64, runs []seqRun, closeConn net.Conn) (held bool) {
+	n, cut, err := s.writeOut(conn, out, bounded)
+	s.lastSentNs.Store(time.Now().UnixNano())
+	switch {
+	case err != nil:
+		s.delivery.settle()
+		s.delivery.lost(mark, runs)
+		conn.Close()
+	case cut:
+		s.hold(conn, out, n, torn, mark, runs, closeConn)
+		return true
+	default:
+		s.delivery.wrote(conn, mark, runs)
+		s.persistAckedEverySecond()
+	}
+	return false
+}
+
+// mayWrite reports whether Config.MayDeliver lets the writer write to the
+// socket now.
+func (s *Session) mayWrite() bool {
+	if s.a.cfg.MayDeliver == nil {
+		return true
+	}
+	_, ok := s.deliverUntil(time.Now())
+	return ok
+}
+
+// deliverUntil is the deadline Config.MayDeliver sets on socket writes
+// from now: zero when it is nil (no bound); ok is false when it lets
+// nothing through now.
+func (s *Session) deliverUntil(now time.Time) (until time.Time, ok bool) {
+	if s.a.cfg.MayDeliver == nil {
+		return time.Time{}, true
+	}
+	until = s.a.cfg.MayDeliver()
+	return until, now.Before(until)
+}
+
+// writeOut writes out to conn, a piece of writePieceBytes at a time, each
+// under writeTimeout, so that a long carry-over or resend on a slow link
+// is not cut off as long as it moves. With bounded, Config.MayDeliver is
+// asked before each piece and bounds its deadline: when it says no, or
+// its deadline cuts a write short, writeOut returns cut with the n bytes
+// written (perhaps part of a message): the connection takes the rest
+// later. Over TLS a write cut short is an error instead, since a timed
+// out tls.Conn writes no more; err is a failed write.
+func (s *Session) writeOut(conn net.Conn, out []byte, bounded bool) (n int, cut bool, err error) {
+	for n < len(out) {
+		now := time.Now()
+		deadline := now.Add(writeTimeout)
+		guarded := false
+		if bounded {
+			until, ok := s.deliverUntil(now)
+			if !ok {
+				return n, true, nil
+			}
+			if !until.IsZero() && until.Before(deadline) {
+				deadline, guarded = until, true
+			}
+		}
+		conn.SetWriteDeadline(deadline)
+		k, err := conn.Write(out[n:min(len(out), n+writePieceBytes)])
+		n += k
+		if err != nil {
+			_, isTLS := conn.(*tls.Conn)
+			if guarded && !isTLS && errors.Is(err, os.ErrDeadlineExceeded) {
+				return n, true, nil
+			}
+			return n, false, err
+		}
+	}
+	return n, false, nil
+}
+
+// hold puts out[n:] (out: MsgSeqNums runs, last mark mark, beginning with
+// torn bytes that end a message cut short before), which flush or
+// writePieceLocked took from the socket queue for conn and did not write
+// (Config.MayDeliver held it, or its deadline cut the write short after n
+// bytes), back at the queue's head, before what Send queued meanwhile.
+// Until all of out is written none of runs counts as written (delivery).
+// When conn is no longer attached, nothing is put back: what it held is
+// stored, for resend. Cold path: it allocates.
+func (s *Session) hold(conn net.Conn, out []byte, n, torn int, mark int64, runs []seqRun, closeConn net.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = append(out, s.pending...)
+	s.holdLocked(conn, out, n, torn, mark, runs, closeConn)
+}
+
+func (s *Session) holdLocked(conn net.Conn, out []byte, n, torn int, mark int64, runs []seqRun, closeConn net.Conn) {
+	if s.conn != conn || s.closing {
+		s.delivery.lost(mark, runs)
+		return
+	}
+	s.pending = append(out[n:], s.pending...)
 	s.pendRuns = append(runs, s.pendRuns...)
+	s.pendTorn = tornAfter(out, torn, n)
 	if s.pendMark == 0 {
 		s.pendMark = mark
 	}
 	if s.closeAfter == nil {
 		s.closeAfter = closeConn
 	}
+}
+
+// tornAfter is how many bytes of out, after its first n were written, end
+// a message that those n bytes began; out begins with torn bytes that end
+// a message begun earlier, then whole messages.
+func tornAfter(out []byte, torn, n int) int {
+	if n <= torn {
+		return torn - n
+	}
+	off := torn
+	for off < n {
+		_, size, _ := frame(out[off:], len(out)-off)
+		if size == 0 {
+			return 0 // not reached: out holds whole messages we encoded
+		}
+		off += size
+	}
+	return off - n
 }
 
 // adminOnly keeps, in place, the session messages of out (whole encoded
@@ -528,7 +634,11 @@ func (s *Session) resetLocked() {
 	s.storeBuf = s.storeBuf[:0]
 	s.storeBase = 0
 	s.storeMark = s.st.markVal // what was queued, and not written, is dropped
+	torn := s.pendTorn
 	s.dropPendingLocked()
+	// The end of a message a cut write began still goes first: the reply
+	// must not land inside it.
+	s.pending, s.pendTorn = s.pending[:torn], torn
 	s.delivery.reset()
 	s.persistAckedLocked()
 }
@@ -683,6 +793,7 @@ func (s *Session) resend(begin, end int) {
 		}
 		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq)
 		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
+			s.signal() // what is held goes out with the writer; the broker asks again for the rest
 			return
 		}
 	}
@@ -716,10 +827,11 @@ func (s *Session) writeStoreLocked() {
 // so the connection stays attached. False when the write failed, the
 // connection is closing, or our Logout was queued meanwhile (the rest of
 // the resend would follow it); false, and the connection closed, without
-// writing when the store has failed; false without writing while
+// writing when the store has failed; false, with what is not written left
+// at the head of the queue for the writer (which holds it), while
 // Config.MayDeliver says no.
 func (s *Session) writePieceLocked() bool {
-	out, mark, runs, conn, loggedOut := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut
+	out, mark, runs, conn, loggedOut, torn := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut, s.pendTorn
 	if s.storeFailed.Load() {
 		// What the store may lack must not reach the counterparty (store).
 		s.delivery.settle()
@@ -727,29 +839,25 @@ func (s *Session) writePieceLocked() bool {
 		s.dropPendingLocked()
 		return false
 	}
-	if s.a.cfg.MayDeliver != nil && !s.a.cfg.MayDeliver() {
-		s.dropPendingLocked() // stored: the broker asks again
+	if !s.mayWrite() {
 		return false
 	}
-	s.pending, s.pendMark, s.pendRuns = nil, 0, nil
+	s.pending, s.pendMark, s.pendRuns, s.pendTorn = nil, 0, nil, 0
 	s.mu.Unlock()
-	var err error
-	for rest := out; len(rest) > 0 && err == nil; {
-		// Each MiB has writeTimeout: a long carry-over or resend on a slow
-		// link is not cut off as long as it moves.
-		n := min(len(rest), writePieceBytes)
-		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		_, err = conn.Write(rest[:n])
-		rest = rest[n:]
-	}
-	if err == nil {
-		s.delivery.wrote(conn, mark, runs)
-	} else {
+	n, cut, err := s.writeOut(conn, out, true)
+	switch {
+	case err != nil:
 		s.delivery.settle()
 		s.delivery.lost(mark, runs)
 		conn.Close()
+	case !cut:
+		s.delivery.wrote(conn, mark, runs)
 	}
 	s.mu.Lock()
+	if cut {
+		s.holdLocked(conn, out, n, torn, mark, runs, nil)
+		return false
+	}
 	if err != nil {
 		s.dropPendingLocked()
 	}

@@ -82,8 +82,8 @@ type Options struct {
 	// exchange must stop acknowledging.
 	OnStoreError func(err error)
 	// MayDeliver, when set, is fix.Config.MayDeliver: a leader's lease
-	// guard, asked right before reports reach a socket.
-	MayDeliver func() bool
+	// guard deadline, which bounds every write of reports to a socket.
+	MayDeliver func() time.Time
 	// MarketData, when set, answers MarketDataRequest (package
 	// marketdata); without it a request gets a BusinessMessageReject.
 	MarketData MarketData

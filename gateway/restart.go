@@ -48,6 +48,29 @@ func StoresReach(dir string) (seq int64, file string, err error) {
 	return (mark - 1) / matcher.ExecIDStride, file, nil
 }
 
+// DeliveredBeforeStart lowers each account's floor (SetDeliveredBefore)
+// to the mark up to which its session store shows that the broker's TCP
+// stack acknowledged every report before this start (fix.Session.Delivered
+// of a session just opened): a report stored and never acknowledged (the
+// broker away, or the connection ended or the node died before the
+// acknowledgement) then counts as undelivered in the marks a standby
+// hears, so a standby taking over resends it. A store with no mark (a
+// memory store, one that predates marks: StoredMarks -1) keeps the floor,
+// taken as holding everything before the start. Call it after
+// SetDeliveredBefore and before Start. Cold path.
+func (g *Gateway) DeliveredBeforeStart() {
+	g.pendMu.Lock()
+	defer g.pendMu.Unlock()
+	for a := 1; a < len(g.accounts); a++ {
+		s := g.accounts[a].session
+		if _, ok := s.StoredMark(); ok {
+			// At least 1: a standby reads a 0 mark as none heard, and
+			// resends only what was not published.
+			g.lowerFloor(a, max(s.Delivered(), 1))
+		}
+	}
+}
+
 // RebuildOnStart holds, for each account a with rebuild[a], its new
 // reports until its reports after stored[a] (StoredMarks), rebuilt from
 // the journal, come with Regenerated (published: the last command before

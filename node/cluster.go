@@ -80,15 +80,23 @@ func (n *Node) leading() *cluster.Leadership {
 }
 
 // mayDeliver is the FIX sessions' fix.Config.MayDeliver on a node of a
-// shard led through etcd: while this node leads, a report reaches a
-// broker's socket only while the term's guard is valid, so one queued
+// shard led through etcd: while this node leads, bytes of a report reach a
+// broker's socket only before the term's guard deadline, so one queued
 // under a valid guard and reaching the session writer after a freeze
-// longer than the margin stays queued (stored) instead. One atomic load
-// per socket write; true on a standby.
-func (n *Node) mayDeliver() bool {
+// longer than the margin stays queued (stored) instead, and a write
+// blocked on a broker that stopped reading ends at the deadline. The zero
+// Time once the term has ended (nothing goes out); no bound on a standby.
+// One atomic load per socket write.
+func (n *Node) mayDeliver() time.Time {
 	l := n.leading()
-	return l == nil || l.Guard().Valid(time.Now())
+	if l == nil {
+		return noDeliveryBound
+	}
+	return l.Guard().Deadline()
 }
+
+// noDeliveryBound is mayDeliver's answer when no lease bounds delivery.
+var noDeliveryBound = time.Unix(1<<62, 0)
 
 // stopFIX logs every FIX session out with text and closes the FIX port,
 // once this node's term is over: brokers hear why at once. Runs on

@@ -171,7 +171,12 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 			return nil, err
 		}
 		n.gateway.SetDeliveredBefore(n.baseSeq)
-		n.rebuildUnstored(n.gateway)
+		if err := n.rebuildUnstored(n.gateway); err != nil {
+			n.gateway.Stop()
+			n.stopMarketData()
+			n.journal.Close()
+			return nil, err
+		}
 		cods = n.dayOrdersOfDroppedSessions()
 		n.publisher = n.gateway
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ringex/ringex/gateway"
@@ -26,12 +27,18 @@ import (
 // before the oldest stored mark to the end of the journal. The stored
 // marks move forward at every checkpoint (storedThrough), so that replay
 // is about one checkpoint interval long after a crash, and none after a
-// clean stop.
-func (n *Node) rebuildUnstored(g *gateway.Gateway) {
+// clean stop. A rebuild that fails fails the start, naming the sessions
+// and the commands: starting without those reports would leave their
+// brokers without them for good (their stores' marks then move past
+// them), while the journal that holds them can be restored and the start
+// tried again.
+func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
+	g.DeliveredBeforeStart()
 	stored := g.StoredMarks()
 	last := n.baseSeq - 1
 	rebuild := make([]bool, len(stored))
 	from, any := last, false
+	var names []string
 	for a := 1; a < len(stored); a++ {
 		// -1: a new store, or one that predates marks: taken as holding
 		// everything before this start, as before marks.
@@ -40,16 +47,20 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) {
 		}
 		rebuild[a], any = true, true
 		from = min(from, gateway.WhollyDelivered(stored[a]))
+		names = append(names, n.cfg.FIX.Sessions[a-1].TargetCompID)
 	}
 	if any {
 		g.RebuildOnStart(stored, rebuild)
 		start := time.Now()
 		evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(rebuild))
-		reports, sessions := g.Regenerated(evs, stored, last, err)
 		if err != nil {
-			n.logf("ringex: reports of commands %d..%d that the session stores lack could not be rebuilt from the journal: %v; "+
-				"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", from+1, last, err)
-		} else if reports > 0 {
+			return fmt.Errorf("ringex: the FIX session stores of %s lack the reports of commands after %d (a crash), "+
+				"and rebuilding them from the journal failed: %w; the node does not start without them "+
+				"(restore the journal segments or snapshot that hold those commands, then start again)",
+				strings.Join(names, ", "), from, err)
+		}
+		reports, sessions := g.Regenerated(evs, stored, last, nil)
+		if reports > 0 {
 			n.logf("ringex: %d reports that the session stores lacked (a crash) rebuilt from the journal for %d sessions in %v "+
 				"(%d commands replayed from %s): each is resent with PossResend=Y after the session's next Logon",
 				reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
@@ -57,6 +68,7 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) {
 		g.ReleaseIdle()
 	}
 	g.StoredThrough(last)
+	return nil
 }
 
 // storedThrough tells the gateway's session stores that the publish stage

@@ -3,8 +3,10 @@ package node_test
 import (
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +193,162 @@ func TestStoresShowRecordsTheJournalLost(t *testing.T) {
 		!strings.Contains(err.Error(), "are missing") || !strings.Contains(err.Error(), "BROKER01.mark") {
 		t.Fatalf("start on a journal whose acknowledged end was zeroed, DURABLE removed: %v; "+
 			"want a refusal naming %s, offset %d, the missing seqs and the session store's mark", err, seg, off)
+	}
+}
+
+// TestFailoverAfterRestartResendsStoredUnacknowledgedReports: a report
+// stored in its session store but never acknowledged by its broker's TCP
+// stack (BROKER01 went away before its GTC buy filled) does not count as
+// delivered after the node restarts: the delivery marks a standby hears
+// from the restarted primary leave it out, and a failover before BROKER01
+// logs on again resends it (PossResend=Y). Before, every report stored
+// before the start counted as delivered (SetDeliveredBefore), and the
+// promoted standby resent nothing.
+func TestFailoverAfterRestartResendsStoredUnacknowledgedReports(t *testing.T) {
+	dirP := t.TempDir()
+	cfgP := replCfg(dirP, "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	single := cfgP
+	single.Replication = config.Default().Replication
+	p, err := node.Start(single, node.Options{Logf: func(f string, a ...any) { t.Logf("P1: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
+	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
+	b1.Close()
+	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "0")
+	expect(t, "BROKER02's order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL1"})
+	fill := expect(t, "BROKER02's fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "SELL1"})
+	id, err := strconv.ParseInt(fill[tag.ExecID], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sellSeq := id / matcher.ExecIDStride
+	b2.Close()
+	if err := p.Stop(); err != nil { // BROKER01's fill stays in its store, unsent
+		t.Fatal(err)
+	}
+
+	var logS logLines
+	p, err = node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P2: "+f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	waitUntil(t, "the standby has every record and hears the delivery marks", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p) && len(st.PrimaryDelivered) > 2
+	})
+	st, _ := s.ReplicationStats()
+	if got := st.PrimaryDelivered[1]; got/matcher.ExecIDStride >= sellSeq {
+		t.Errorf("BROKER01's delivery mark %d covers the fill's command %d, which its broker never got", got, sellSeq)
+	}
+	failOver(t, p, s)
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's fill after the failover: PossResend(97) %q, want Y", pr)
+	}
+	expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC1", tag.LastQty: "10",
+	})
+}
+
+// TestFailedRebuildAtStartFailsTheStart: a start that must rebuild reports
+// the session stores lack and cannot (here the journal's first segment is
+// gone and no snapshot is old enough) refuses to start, naming the
+// session stores, the commands and what failed, instead of letting the
+// brokers go on without those reports.
+func TestFailedRebuildAtStartFailsTheStart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Journal.SegmentMiB = 1
+	cfg.Snapshot = config.Snapshot{EveryCommands: 6000}
+	start := func() (*node.Node, error) {
+		return node.Start(cfg, node.Options{Logf: t.Logf})
+	}
+	n, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Submit(order(1, "B1", matcher.Buy, 100, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	stores, saved := filepath.Join(dir, "fix"), filepath.Join(t.TempDir(), "fix")
+	if err := os.CopyFS(saved, os.DirFS(stores)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err = start(); err != nil {
+		t.Fatal(err)
+	}
+	// Past the first segment: IOC orders that find nothing and rest nowhere.
+	for i := range 20000 {
+		c := order(2, fmt.Sprintf("I%d", i), matcher.Sell, 200, 1)
+		c.TIF = matcher.IOC
+		if err := n.Submit(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The start below restores a snapshot past the first segment's end
+	// (about seq 8,000); the rebuild needs one at or before seq 9.
+	waitUntil(t, "a snapshot past seq 12000", func() bool {
+		snaps, _ := filepath.Glob(filepath.Join(dir, "journal", "snap-*.snap"))
+		for _, p := range snaps {
+			var seq int64
+			if _, err := fmt.Sscanf(filepath.Base(p), "snap-%d.snap", &seq); err == nil && seq >= 12000 {
+				return true
+			}
+		}
+		return false
+	})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The first segment goes, hot and archived copies alike (an operator
+	// pruning the journal, say).
+	var first []string
+	filepath.WalkDir(filepath.Join(dir, "journal"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), "00000000000000000001.seg") {
+			first = append(first, path)
+		}
+		return nil
+	})
+	if len(first) == 0 {
+		t.Fatal("the journal did not roll")
+	}
+	for _, f := range first {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The crash: BROKER01's store is back where it was after its order.
+	if err := os.RemoveAll(stores); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(stores, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	n, err = start()
+	if err == nil {
+		n.Stop()
+		t.Fatal("the start went on without the reports the stores lack")
+	}
+	t.Logf("refused: %v", err)
+	for _, want := range []string{"rebuild", "session stores", "journal"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
 	}
 }
