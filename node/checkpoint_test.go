@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -152,7 +153,7 @@ func TestCheckpointRestoresAndVerifies(t *testing.T) {
 // match what replay computes is not started on.
 func TestReplayRefusesWrongStateHash(t *testing.T) {
 	dir := t.TempDir()
-	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -247,7 +247,7 @@ func (n *Node) openJournal() error {
 		SegmentBytes:      int64(n.cfg.Journal.SegmentMiB) << 20,
 		Sync:              mode,
 		SyncIntervalMs:    n.cfg.Journal.SyncIntervalMs,
-		Logf:              n.logf,
+		Log:               slogOf(n.logf),
 		Archive:           n.cfg.Journal.Archive,
 		HotRetentionMs:    int64(n.cfg.Journal.HotRetentionHours) * 3600 * 1000,
 		StartFromLastGood: n.cfg.Journal.StartFromLastGood,
