@@ -230,7 +230,7 @@ func (n *Node) startReplication() error {
 
 	rc := n.cfg.Replication
 	opts := replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
-		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf,
+		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Log: slogOf(n.logf),
 		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
 	if n.shard != nil {
 		opts.Admit = n.shard.admit     // the epoch is the fencing token (cluster.go)
@@ -284,7 +284,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Logf: n.logf})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Log: slogOf(n.logf)})
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func restartInPlace(cfg config.Config, failErr error, logf func(string, ...any))
 		// Further behind than the primary's journal reaches: the primary
 		// sent its snapshot. The old journal is set aside and a new one
 		// begins after the snapshot; the next start restores it.
-		if _, err := replica.InstallSnapshot(journalDir, behind, logf); err != nil {
+		if _, err := replica.InstallSnapshot(journalDir, behind, slogOf(logf)); err != nil {
 			return err
 		}
 		logf("ringex: restarting to follow %s from the primary's snapshot at seq %d", cfg.Replication.Primary, behind.Seq)
@@ -101,7 +101,7 @@ func restartInPlace(cfg config.Config, failErr error, logf func(string, ...any))
 	// finding its successor serving): what it journaled after the last
 	// seq its successor has was never acknowledged to anyone; set it
 	// aside. The next start probes the peer again.
-	if _, err := replica.Truncate(journalDir, div.Keep, logf); err != nil {
+	if _, err := replica.Truncate(journalDir, div.Keep, slogOf(logf)); err != nil {
 		return err
 	}
 	if err := replica.ResetHistory(cfg.DataDir, div.Primary); err != nil {

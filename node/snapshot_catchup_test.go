@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -158,7 +159,7 @@ func (a *standbyAway) snapshotSent(t *testing.T, s *node.Node) *replica.BehindEr
 		t.Fatalf("standby stopped with %v; want BehindError from %d with a snapshot at or after %d", s.FailErr(), a.behindAt, a.first-1)
 	}
 	s.Stop()
-	aside, err := replica.InstallSnapshot(a.js, behind, t.Logf)
+	aside, err := replica.InstallSnapshot(a.js, behind, logtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
 	trade(t, a.p, "C", 100)
-	if !a.logP.has(fmt.Sprintf("sending the snapshot at seq %d", behind.Seq)) {
+	if !a.logP.has(fmt.Sprintf("snapshot_seq=%d", behind.Seq)) {
 		t.Fatal("the primary did not say it sent the snapshot")
 	}
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 )
 
@@ -48,7 +48,7 @@ func newPrimaryEpoch(t *testing.T, dir string, preload int64, window int, token 
 	t.Helper()
 	p := &primary{t: t, dir: dir}
 	var err error
-	p.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	p.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func newPrimaryEpoch(t *testing.T, dir string, preload int64, window int, token 
 		t.Fatal(err)
 	}
 	p.s, err = Listen(SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
-		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Logf: t.Logf})
+		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,21 +113,11 @@ type standby struct {
 	done    chan error
 	mu      sync.Mutex
 	applied []int64
-	logs    []string
+	logs    logtest.Lines
 }
 
 // logged counts the standby's log lines that contain s.
-func (sb *standby) logged(s string) int {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	n := 0
-	for _, l := range sb.logs {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
-}
+func (sb *standby) logged(s string) int { return sb.logs.Count(s) }
 
 func startStandby(t *testing.T, dir, addr string) *standby {
 	t.Helper()
@@ -145,7 +135,7 @@ func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) 
 	t.Helper()
 	sb := &standby{t: t, dir: dir, done: make(chan error, 1)}
 	var err error
-	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +143,7 @@ func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf := func(format string, args ...any) {
-		t.Logf(format, args...)
-		sb.mu.Lock()
-		sb.logs = append(sb.logs, fmt.Sprintf(format, args...))
-		sb.mu.Unlock()
-	}
-	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
+	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Log: sb.logs.Tee(t).Logger(),
 		SnapshotDir: dir, RefusedRetryMaxMs: 100, Admit: admit,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {
@@ -298,7 +282,7 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 	oldDir, newDir := t.TempDir(), t.TempDir()
 	// Both journals share seqs 1..30 of epoch 1.
 	for _, d := range []string{oldDir, newDir} {
-		j, err := journal.Open(journal.Options{Dir: filepath.Join(d, "journal"), Logf: t.Logf})
+		j, err := journal.Open(journal.Options{Dir: filepath.Join(d, "journal"), Log: logtest.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +320,7 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 		t.Fatalf("old primary: %v, want DivergedError keep 30 last 40", err)
 	}
 	sb.j.Close()
-	if _, err := Truncate(filepath.Join(oldDir, "journal"), div.Keep, t.Logf); err != nil {
+	if _, err := Truncate(filepath.Join(oldDir, "journal"), div.Keep, logtest.New(t)); err != nil {
 		t.Fatal(err)
 	}
 	sb = startStandby(t, oldDir, p.s.Addr().String())
