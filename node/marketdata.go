@@ -30,7 +30,7 @@ func (n *Node) startMarketData(gw gateway.Options) {
 			byOrder = append(byOrder, s.TargetCompID)
 		}
 	}
-	md := marketdata.New(marketdata.Options{Symbols: syms, Logf: n.logf, ByOrderSessions: byOrder})
+	md := marketdata.New(marketdata.Options{Symbols: syms, Log: slogOf(n.logf), ByOrderSessions: byOrder})
 	var rest []matcher.RestingOrder
 	for id := range uint32(len(syms)) {
 		e := n.partitions[matcher.PartitionOf(id+1, len(n.partitions))].engine
