@@ -601,7 +601,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 		StoreDir:     filepath.Join(cfg.DataDir, "fix"),
 		CertFile:     cfg.FIX.CertFile,
 		KeyFile:      cfg.FIX.KeyFile,
-		Logf:         logf,
+		Log:          slogOf(logf),
 	}
 	for _, s := range cfg.FIX.Sessions {
 		o.Sessions = append(o.Sessions, gateway.Session{

@@ -101,7 +101,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 		}
 	}
 	c.Quiet(300 * time.Millisecond) // nothing for the A orders
-	if !logS.has("resent 10 reports") {
+	if !logS.has("resent=10 ") {
 		t.Error("the gateway did not log the resend")
 	}
 }
