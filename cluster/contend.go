@@ -232,7 +232,7 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 			// The keep-alive loop will find it too; say so now.
 			return nil, fmt.Errorf("%w: %v", ErrLeaseLost, err)
 		default: // etcd unreachable, or a key that does not decode
-			m.logf("cluster: member %s of shard %s: %v", m.cfg.Name, m.cfg.Shard, err)
+			m.log.Warn("campaign failed; trying again", "err", err)
 			select {
 			case <-ctx.Done():
 			case <-m.ctx.Done():
@@ -323,7 +323,7 @@ func (m *Member) Observe(ctx context.Context) <-chan LeaderInfo {
 			}
 			info, err := leaderInfo(kv)
 			if err != nil && !errors.Is(err, ErrNoLeader) {
-				m.logf("%v", err)
+				m.log.Warn("leader key does not decode", "err", err)
 			}
 			if last == nil || *last != info {
 				select {

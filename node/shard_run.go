@@ -88,7 +88,7 @@ func (s *shardRun) join() error {
 	c := s.cfg.Cluster
 	m, err := cluster.Join(s.ctx, cluster.Config{Endpoints: c.Etcd, Shard: c.Shard, Name: c.Name,
 		ReplAddr: s.cfg.Replication.Listen, TTL: time.Duration(c.LeaseTTLMs) * time.Millisecond,
-		DurableSeq: s.durableSeq, Epoch: s.newestEpoch, Logf: s.logf})
+		DurableSeq: s.durableSeq, Epoch: s.newestEpoch, Log: slogOf(s.logf)})
 	if err != nil {
 		return fmt.Errorf("join shard %s as %s through etcd %v: %w", c.Shard, c.Name, c.Etcd, err)
 	}
