@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/replica"
@@ -30,7 +31,7 @@ func venueWith(dir, addr string, compIDs ...string) config.Config {
 
 func startCfg(t *testing.T, cfg config.Config) *node.Node {
 	t.Helper()
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start exchange: %v", err)
 	}
@@ -64,7 +65,7 @@ func cancelOwn(t *testing.T, addr, broker, clOrdID string) {
 
 func wantRefused(t *testing.T, cfg config.Config, words ...string) {
 	t.Helper()
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err == nil {
 		n.Stop()
 		t.Fatalf("the exchange started with sessions %v, which contradict the journal's accounts", cfg.FIX.Sessions)
@@ -152,7 +153,7 @@ func (discard) Publish(*matcher.Event) {}
 func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
-	old, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discard{}})
+	old, err := node.Start(cfg, node.Options{Log: logtest.New(t), Publisher: discard{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 		cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
 		cfgS.FIX.Listen = fixtest.FreeAddr(t)
 		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
-		s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+		s, err := node.Start(cfgS, node.Options{Log: logs.Tee(t, "S").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +229,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
 	expect(t, "BROKER03 accepted", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
 	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
-	if !logs.has("bound 1 account(s)") {
+	if !logs.has("bound accounts to their sessions' CompIDs", " accounts=1 ") {
 		t.Error("the promoted standby did not log binding BROKER03")
 	}
 }
@@ -244,7 +245,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	served := make(chan *node.Node, 4)
 	ran := make(chan error, 1)
 	go func() {
-		ran <- node.Run(ctx, cfgS, node.RunOptions{Options: node.Options{Logf: func(f string, a ...any) { t.Logf("S: "+f, a...) }},
+		ran <- node.Run(ctx, cfgS, node.RunOptions{Options: node.Options{Log: logtest.Named(t, "S")},
 			Serving: func(n *node.Node) func() { served <- n; return func() {} }})
 	}()
 	var s *node.Node

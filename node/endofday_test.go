@@ -112,7 +112,7 @@ func TestDayLeftOpenEndsAtStart(t *testing.T) {
 		cfg.DataDir = dir
 		cfg.FIX.Listen = fixtest.FreeAddr(t)
 		cfg.TradingDay.EndUTC = "21:00"
-		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		n, err := node.Start(cfg, node.Options{Log: logs.Tee(t, "").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}

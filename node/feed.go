@@ -64,7 +64,7 @@ func (n *Node) startFeed() (*feedStage, error) {
 	}
 	go srv.Serve(ln)
 	session, next := r.Next()
-	n.logf("ringex: market-data feed: session %d, next seq %d; recovery on %s, UDP from %s", session, next, ln.Addr(), pub.Addr())
+	n.log.Info("market-data feed started", "feed_session", session, "seq", next, "recovery", ln.Addr().String(), "udp_from", pub.Addr().String())
 	return &feedStage{tr: r.Translator(), pub: pub, ln: ln, srv: srv, msgs: make([]feed.Message, 0, 256),
 		following: n.following.Load}, nil
 }

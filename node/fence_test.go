@@ -35,7 +35,7 @@ func TestEtcdPrimaryCutOffLogsItsBrokersOut(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started, ran := make(chan *node.Node, 8), make(chan error, 1)
 	go func() {
-		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }},
+		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Log: logs.Tee(t, "").Logger()},
 			Serving: func(n *node.Node) func() { started <- n; return func() {} }})
 	}()
 	t.Cleanup(func() { cancel(); <-ran })
@@ -90,9 +90,7 @@ func TestEtcdPrimaryCutOffLogsItsBrokersOut(t *testing.T) {
 // may expire at.
 func leaseMayExpire(t *testing.T, logs *logLines) time.Time {
 	t.Helper()
-	logs.mu.Lock()
-	defer logs.mu.Unlock()
-	for _, l := range logs.lines {
+	for _, l := range logs.All() {
 		if _, at, ok := strings.Cut(l, " expires="); ok {
 			at, _, _ = strings.Cut(at, " ")
 			ts, err := time.Parse(time.RFC3339Nano, at)

@@ -144,7 +144,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.logf("ringex: risk rules of the config journaled: %d record(s) (limits, protection prices, fee that differ from those in force)", len(todo))
+		n.log.Info("risk rules of the config journaled (limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }
@@ -283,7 +283,7 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if reason != matcher.ReasonNone {
 		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
 	}
-	n.logf("ringex: %s of %s %s for %s applied at sequence %d", what, amount, assetName(asset), compID, seq)
+	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq)
 	return seq, nil
 }
 
@@ -398,7 +398,7 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
 		}
 	}
-	n.logf("ringex: account %d %s %s at sequence %d", a, name, what, seq)
+	n.log.Info("account "+what, "account", a, "name", name, "seq", seq)
 	return seq, nil
 }
 

@@ -33,9 +33,9 @@ func runShardNode(t *testing.T, etcd *etcdtest.Server, name string) *shardRunner
 	cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: name, LeaseTTLMs: 1000}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	logf := func(f string, a ...any) { r.logs.logf(f, a...); t.Logf(name+": "+f, a...) }
+	logger := r.logs.Tee(t, name).Logger()
 	go func() {
-		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Logf: logf},
+		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Log: logger},
 			Serving: func(n *node.Node) func() { r.started <- n; return func() {} }})
 	}()
 	t.Cleanup(func() { cancel(); <-r.ran })

@@ -185,11 +185,11 @@ func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
 
 	var logS2 logLines
 	s, outS := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS2)
-	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+	if !logS2.has("restored snapshot", fmt.Sprintf(" seq=%d ", behind.Seq)) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
 	trade(t, a.p, "C", 100)
-	if !a.logP.has(fmt.Sprintf("snapshot_seq=%d", behind.Seq)) {
+	if !a.logP.has("sending the snapshot", fmt.Sprintf(" snapshot_seq=%d ", behind.Seq)) {
 		t.Fatal("the primary did not say it sent the snapshot")
 	}
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
@@ -251,7 +251,7 @@ func TestRefusedStandbyCatchesUpAfterThePrimarysNextCheckpoint(t *testing.T) {
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
 		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(a.p)
 	})
-	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+	if !logS2.has("restored snapshot", fmt.Sprintf(" seq=%d ", behind.Seq)) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
 	s.Stop()

@@ -139,7 +139,7 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	defer cancel()
 	if err := l.SetSync(ctx, standbys, seq); err != nil {
 		if !sh.syncSet.failing {
-			n.logf("ringex: SYNC SET NOT CHANGED: %v; acknowledging nothing the new set would allow until etcd takes it", err)
+			n.log.Warn("SYNC SET NOT CHANGED: acknowledging nothing the new set would allow until etcd takes it", "err", err)
 		}
 		sh.syncSet.failing = true
 		return false
@@ -147,7 +147,7 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh.syncSet.failing = false
 	members := append([]string{n.cfg.Cluster.Name}, standbys...)
 	sh.syncSet.members.Store(&members)
-	n.logf("ringex: SYNC SET of term %d is {%s} in etcd (seq %d): only these members may take the shard by election", l.Token(), strings.Join(members, ", "), seq)
+	n.log.Warn("SYNC SET changed in etcd: only these members may take the shard by election", "term", uint64(l.Token()), "members", strings.Join(members, ", "), "seq", seq)
 	return true
 }
 
@@ -172,8 +172,8 @@ func (n *Node) awaitSyncSet(s *replica.Sender, last int64) {
 		if n.narrowSync(s, last) {
 			continue
 		}
-		n.logf("ringex: REPLICATION WAITING: the sync set has not acknowledged seq %d for %v; acknowledging nothing after seq %d until it has (onStandbyLost %q)",
-			last, r.syncTimeout, s.Stats().Acked, n.cfg.Replication.OnStandbyLost)
+		n.log.Warn("REPLICATION WAITING: the sync set has not acknowledged; acknowledging nothing after the acknowledged seq until it has", "seq", last,
+			"waited", r.syncTimeout, "acked", s.Stats().Acked, "on_standby_lost", n.cfg.Replication.OnStandbyLost)
 	}
 }
 
@@ -214,7 +214,7 @@ func (n *Node) narrowSync(s *replica.Sender, last int64) bool {
 	}
 	sh.syncSet.counted = keep
 	s.SetSync(keep)
-	n.logf("ringex: SYNC SET: %s left it (no acknowledgement of seq %d for %v); acknowledgements wait for %s", strings.Join(lost, ", "), last, r.syncTimeout, strings.Join(keep, ", "))
+	n.log.Warn("SYNC SET: members left it (no acknowledgement); acknowledgements wait for the others", "left", strings.Join(lost, ", "), "seq", last, "waited", r.syncTimeout, "members", strings.Join(keep, ", "))
 	return true
 }
 
@@ -226,7 +226,7 @@ func (n *Node) goAlone(s *replica.Sender, last int64, why string) {
 	s.SetSync([]string{})
 	r.degraded.Store(true)
 	r.degradations.Add(1)
-	n.logf("ringex: REPLICATION DEGRADED: %s seq %d for %v; going on ALONE (onStandbyLost \"async\"): the sync set is this node alone, so no standby takes the shard without an operator", why, last, r.syncTimeout)
+	n.log.Warn("REPLICATION DEGRADED: going on ALONE (onStandbyLost \"async\"): the sync set is this node alone, so no standby takes the shard without an operator", "why", why, "seq", last, "waited", r.syncTimeout)
 }
 
 // ackedByName is each connected standby's acknowledged seq, by name.
@@ -292,7 +292,7 @@ func (n *Node) widenSync(s *replica.Sender, held int64) {
 	s.SetSync(next)
 	if r.degraded.Load() {
 		r.degraded.Store(false)
-		n.logf("ringex: REPLICATION back in sync: the sync set holds everything to seq %d; acknowledgements wait for it again", held)
+		n.log.Warn("REPLICATION back in sync: the sync set holds everything; acknowledgements wait for it again", "seq", held)
 	}
 }
 

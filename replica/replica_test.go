@@ -143,7 +143,7 @@ func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Log: sb.logs.Tee(t).Logger(),
+	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Log: sb.logs.Tee(t, "").Logger(),
 		SnapshotDir: dir, RefusedRetryMaxMs: 100, Admit: admit,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {

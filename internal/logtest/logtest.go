@@ -14,8 +14,19 @@ import (
 )
 
 // New is a logger whose records go to t.Log, one line each.
-func New(t testing.TB) *slog.Logger {
-	return slog.New(handler(writerFunc(func(line string) { t.Log(line) })))
+func New(t testing.TB) *slog.Logger { return Named(t, "") }
+
+// Named is New with each line prefixed by name and ": " (a test that runs
+// several nodes tells them apart); an empty name adds nothing.
+func Named(t testing.TB, name string) *slog.Logger {
+	return slog.New(handler(writerFunc(func(line string) { t.Log(prefixed(name, line)) })))
+}
+
+func prefixed(name, line string) string {
+	if name == "" {
+		return line
+	}
+	return name + ": " + line
 }
 
 // Discard is a logger that drops every record.
@@ -27,13 +38,14 @@ type Lines struct {
 	mu    sync.Mutex
 	lines []string
 	tee   testing.TB
+	name  string
 }
 
-// Tee also writes each line to t.Log; it returns l.
-func (l *Lines) Tee(t testing.TB) *Lines {
+// Tee also writes each line to t.Log, prefixed as Named does; it returns l.
+func (l *Lines) Tee(t testing.TB, name string) *Lines {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.tee = t
+	l.tee, l.name = t, name
 	return l
 }
 
@@ -47,7 +59,7 @@ func (l *Lines) add(line string) {
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, line)
 	if l.tee != nil {
-		l.tee.Log(line)
+		l.tee.Log(prefixed(l.name, line))
 	}
 }
 
@@ -60,6 +72,22 @@ func (l *Lines) All() []string {
 
 // Has says whether a line kept so far contains substr.
 func (l *Lines) Has(substr string) bool { return l.Count(substr) > 0 }
+
+// With is the lines kept so far that contain every one of words: a
+// message and the attributes (" seq=42 ") that must be on its line.
+func (l *Lines) With(words ...string) []string {
+	var out []string
+next:
+	for _, line := range l.All() {
+		for _, w := range words {
+			if !strings.Contains(line, w) {
+				continue next
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
 
 // Count is the number of lines kept so far that contain substr.
 func (l *Lines) Count(substr string) int {
