@@ -161,7 +161,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
-	fixLog := g.log.With("component", "fix")
+	fixLog := g.log
 	g.log = g.log.With("component", "gateway")
 	g.rejectSeq.Store(time.Now().UnixNano())
 	for i, s := range opts.Symbols {
@@ -173,7 +173,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		StoreDir:     opts.StoreDir,
 		CertFile:     opts.CertFile,
 		KeyFile:      opts.KeyFile,
-		Logger:       fixLog,
+		Log:          fixLog,
 		OnStoreError: opts.OnStoreError,
 		MayDeliver:   opts.MayDeliver,
 	}
