@@ -13,8 +13,10 @@ package node
 // partitions', and its hash into the checkpoint's combined hash.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strconv"
@@ -387,9 +389,9 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	if reason != matcher.ReasonNone {
 		return seq, fmt.Errorf("%s: refused at sequence %d: %v", name, seq, reason)
 	}
-	what := "unblocked"
+	what, level := "unblocked", slog.LevelInfo
 	if !unblock {
-		what = "BLOCKED (kill switch): its working orders are cancelled"
+		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
 		// After the block record: no order of the account is accepted
 		// once it, so these take every one that works (a firm's named
 		// account's on every session: matcher, cancelOwned).
@@ -398,7 +400,7 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
 		}
 	}
-	n.log.Info("account "+what, "account", a, "name", name, "seq", seq)
+	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq)
 	return seq, nil
 }
 
