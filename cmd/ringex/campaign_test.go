@@ -258,7 +258,7 @@ func runCampaign(t *testing.T, kills int, tg campaignTarget, bin, cfgPath string
 	}
 	awaitLogons(t, clients, before)
 	time.Sleep(2 * time.Second)
-	drainSeq := drainCampaign(t, clients)
+	drainSeq := drainCampaign(t, clients, nil)
 	journalDir := tg.stop(t)
 	for _, c := range clients {
 		c.close()
@@ -303,8 +303,10 @@ func awaitLogons(t *testing.T, clients []*campaignClient, before []int) {
 // drainCampaign stops the flow, sends each broker's marker order and waits
 // for its acknowledgement, probes every session for a gap at the end and
 // waits until nothing has come for 3 s. It returns the drain: the highest
-// marker's seq; every command up to it has been answered by then.
-func drainCampaign(t *testing.T, clients []*campaignClient) int64 {
+// marker's seq; every command up to it has been answered by then. A
+// marker not acknowledged within 60 s fails t with where its broker
+// stands and, when explain is set, what explain says of the nodes.
+func drainCampaign(t *testing.T, clients []*campaignClient, explain func() string) int64 {
 	t.Helper()
 	for _, c := range clients {
 		c.stopSending()
@@ -316,7 +318,11 @@ func drainCampaign(t *testing.T, clients []*campaignClient) int64 {
 		id := c.marker()
 		for c.ackOf(id) == 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: the marker order %s was not acknowledged within 60 s", c.name, id)
+				broker, nodes := c.describe(id), "" // the broker first: explain may stop the nodes
+				if explain != nil {
+					nodes = explain()
+				}
+				t.Fatalf("%s: the marker order %s was not acknowledged within 60 s\n%s%s", c.name, id, broker, nodes)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,7 +237,7 @@ func (r *partitionRig) run(t *testing.T, total time.Duration, minCuts int, seed 
 	r.tp.HealAll()
 	prim := r.settle(t)
 	awaitLogons(t, clients, make([]int, len(clients)))
-	drainSeq := drainCampaign(t, clients)
+	drainSeq := drainCampaign(t, clients, r.explain)
 	r.stopBoth(t, prim)
 	for _, c := range clients {
 		c.close()
@@ -261,6 +262,54 @@ func (r *partitionRig) run(t *testing.T, total time.Duration, minCuts int, seed 
 		"%d orders acknowledged (%d commands journaled up to the drain), %d of them missing from the surviving journal; %d terms acknowledged in, %d of them by more than one node",
 		len(plan), r.pairs, total, seed, r.countAll("PROMOTED"), r.countAll("STEPPING DOWN"), r.countAll("REJOINING AS STANDBY"), r.restarts,
 		f.acked, drainSeq, len(f.lost), f.terms, len(f.twoAckers))
+}
+
+// explain says, for a run that is stuck, what each node is doing: its
+// admin status (role, epoch, last seq, the standby's progress), then every
+// goroutine's stack, which SIGQUIT makes the Go runtime print to the
+// node's log (shown at the end of the test) before the process exits. So
+// a wait that ends in nothing the nodes logged still names what each one
+// was waiting on. Only on the way to failing: the nodes are gone after.
+func (r *partitionRig) explain() string {
+	var b strings.Builder
+	for _, n := range r.nodes {
+		fmt.Fprintf(&b, "node %s status: %v\n", n.host, n.status(r.tp))
+	}
+	for _, n := range r.nodes {
+		fmt.Fprintf(&b, "node %s: %s\n", n.host, n.dumpGoroutines())
+	}
+	return b.String()
+}
+
+// dumpGoroutines sends the node SIGQUIT and waits, up to 10 s, until it
+// has exited and its log has stopped growing; it says what came of it.
+func (n *nsNode) dumpGoroutines() string {
+	if n.exited() {
+		return "had exited already: no goroutine dump"
+	}
+	before := n.lineCount()
+	if err := n.p.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return fmt.Sprintf("no goroutine dump: SIGQUIT: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !n.exited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for last := -1; time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got := n.lineCount() // the log reader may still be taking the dump
+		if got == last {
+			break
+		}
+		last = got
+	}
+	return fmt.Sprintf("goroutine dump (SIGQUIT): %d lines at the end of its log", n.lineCount()-before)
+}
+
+// lineCount is how many lines the node has logged, across its restarts.
+func (n *nsNode) lineCount() int {
+	n.p.mu.Lock()
+	defer n.p.mu.Unlock()
+	return len(n.p.lines)
 }
 
 func (r *partitionRig) countAll(sub string) int {
@@ -318,8 +367,8 @@ func (r *partitionRig) settle(t *testing.T) int {
 			resolved = true
 		}
 		if waited > 180*time.Second {
-			t.Fatalf("the nodes did not settle within 180 s of the last heal: n0 %v, n1 %v; cuts and heals:\n%s",
-				a, b, strings.Join(r.tp.events, "\n"))
+			t.Fatalf("the nodes did not settle within 180 s of the last heal: n0 %v, n1 %v; cuts and heals:\n%s\n%s",
+				a, b, strings.Join(r.tp.events, "\n"), r.explain())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -336,7 +385,7 @@ func (r *partitionRig) stopBoth(t *testing.T, prim int) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the standby did not reach the primary's last seq within 60 s: primary %v, standby %v", a, b)
+			t.Fatalf("the standby did not reach the primary's last seq within 60 s: primary %v, standby %v\n%s", a, b, r.explain())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
