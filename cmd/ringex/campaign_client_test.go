@@ -55,6 +55,7 @@ type campaignClient struct {
 	logouts  []string // Text of every Logout received
 	bounces  int
 	unsent   []string      // the last sends that reached no socket, and why (a stuck drain names them)
+	nUnsent  int           // how many sends reached no socket
 	marked   string        // where and when the marker order went
 	recent   []string      // the last messages read, any type, in short
 	stop     chan struct{} // ends the connection loop
@@ -236,6 +237,7 @@ func (c *campaignClient) sendLocked(seq int, msgType string, tv ...any) {
 
 // noteUnsent keeps the last few sends that reached no socket.
 func (c *campaignClient) noteUnsent(msgType, why string) {
+	c.nUnsent++
 	if len(c.unsent) == 8 {
 		c.unsent = c.unsent[1:]
 	}
@@ -439,16 +441,25 @@ func (c *campaignClient) loggedOnSince(logons int) bool {
 	return c.loggedOn && c.logons > logons
 }
 
-// marker sends a resting GTC order that ends the campaign's flow; its
-// acknowledgement (OrderID, the seq of its command) marks the drain.
-func (c *campaignClient) marker() string {
+// marker sends, while logged on, a resting GTC order that ends the
+// campaign's flow; its acknowledgement (OrderID, the seq of its command)
+// marks the drain. sent is false, and nothing is sent, while the client
+// is not logged on; err says that the order was written to no socket.
+func (c *campaignClient) marker() (id string, sent bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id := c.name[len(c.name)-2:] + "-END"
+	if !c.loggedOn {
+		return "", false, nil
+	}
+	id = c.name[len(c.name)-2:] + "-END"
 	o := liveOrder{sym: "AAPL", side: "1", tif: "1", px: 5000, qty: 10}
-	c.marked = fmt.Sprintf("MsgSeqNum %d to %s at %s (logged on %v, connected %v)", c.outSeq, c.peer, time.Now().Format("15:04:05.000"), c.loggedOn, c.conn != nil)
+	c.marked = fmt.Sprintf("MsgSeqNum %d to %s at %s", c.outSeq, c.peer, time.Now().Format("15:04:05.000"))
+	before := c.nUnsent
 	c.order(id, o, "marker")
-	return id
+	if c.nUnsent > before {
+		return id, true, fmt.Errorf("the marker order %s reached no socket: %s", id, c.unsent[len(c.unsent)-1])
+	}
+	return id, true, nil
 }
 
 // describe says where the client stands, for a drain that got no

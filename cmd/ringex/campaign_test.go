@@ -304,25 +304,39 @@ func awaitLogons(t *testing.T, clients []*campaignClient, before []int) {
 // for its acknowledgement, probes every session for a gap at the end and
 // waits until nothing has come for 3 s. It returns the drain: the highest
 // marker's seq; every command up to it has been answered by then. A
-// marker not acknowledged within 60 s fails t with where its broker
-// stands and, when explain is set, what explain says of the nodes.
+// broker sends its marker while logged on (it waits to be logged on
+// again if it was dropped meanwhile); a marker written to no socket, or
+// not acknowledged within 60 s, fails t with where its broker stands and,
+// when explain is set, what explain says of the nodes.
 func drainCampaign(t *testing.T, clients []*campaignClient, explain func() string) int64 {
 	t.Helper()
 	for _, c := range clients {
 		c.stopSending()
 	}
 	time.Sleep(100 * time.Millisecond) // a send under way finishes
+	stuck := func(c *campaignClient, id, what string) {
+		broker, nodes := c.describe(id), "" // the broker first: explain may stop the nodes
+		if explain != nil {
+			nodes = explain()
+		}
+		t.Fatalf("%s: %s\n%s%s", c.name, what, broker, nodes)
+	}
 	drain := int64(0)
 	deadline := time.Now().Add(60 * time.Second)
 	for _, c := range clients {
-		id := c.marker()
+		id, sent, err := c.marker()
+		for ; !sent; id, sent, err = c.marker() { // logged out meanwhile: a broker sends when logged on again
+			if time.Now().After(deadline) {
+				stuck(c, "", "not logged on again within 60 s to send its marker order")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			stuck(c, id, err.Error())
+		}
 		for c.ackOf(id) == 0 {
 			if time.Now().After(deadline) {
-				broker, nodes := c.describe(id), "" // the broker first: explain may stop the nodes
-				if explain != nil {
-					nodes = explain()
-				}
-				t.Fatalf("%s: the marker order %s was not acknowledged within 60 s\n%s%s", c.name, id, broker, nodes)
+				stuck(c, id, "the marker order "+id+" was not acknowledged within 60 s")
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
