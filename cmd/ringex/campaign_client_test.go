@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ type campaignClient struct {
 	bounces  int
 	unsent   []string      // the last sends that reached no socket, and why (a stuck drain names them)
 	nUnsent  int           // how many sends reached no socket
-	marked   string        // where and when the marker order went
+	marked   string        // where and when the marker orders went
 	recent   []string      // the last messages read, any type, in short
 	stop     chan struct{} // ends the connection loop
 	stopSend chan struct{} // ends the sends
@@ -441,41 +442,46 @@ func (c *campaignClient) loggedOnSince(logons int) bool {
 	return c.loggedOn && c.logons > logons
 }
 
-// marker sends, while logged on, a resting GTC order that ends the
-// campaign's flow; its acknowledgement (OrderID, the seq of its command)
+// marker sends, while logged on, the n-th resting GTC order that ends the
+// campaign's flow (a broker dropped before the last one was answered
+// sends another); its acknowledgement (OrderID, the seq of its command)
 // marks the drain. sent is false, and nothing is sent, while the client
-// is not logged on; err says that the order was written to no socket.
-func (c *campaignClient) marker() (id string, sent bool, err error) {
+// is not logged on; logons is the Logon count of the session it went on;
+// err says that the order was written to no socket.
+func (c *campaignClient) marker(n int) (id string, logons int, sent bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.loggedOn {
-		return "", false, nil
+		return "", c.logons, false, nil
 	}
 	id = c.name[len(c.name)-2:] + "-END"
+	if n > 1 {
+		id += strconv.Itoa(n)
+	}
 	o := liveOrder{sym: "AAPL", side: "1", tif: "1", px: 5000, qty: 10}
-	c.marked = fmt.Sprintf("MsgSeqNum %d to %s at %s", c.outSeq, c.peer, time.Now().Format("15:04:05.000"))
+	c.marked += fmt.Sprintf("%s MsgSeqNum %d to %s at %s; ", id, c.outSeq, c.peer, time.Now().Format("15:04:05.000"))
 	before := c.nUnsent
 	c.order(id, o, "marker")
 	if c.nUnsent > before {
-		return id, true, fmt.Errorf("the marker order %s reached no socket: %s", id, c.unsent[len(c.unsent)-1])
+		return id, c.logons, true, fmt.Errorf("the marker order %s reached no socket: %s", id, c.unsent[len(c.unsent)-1])
 	}
-	return id, true, nil
+	return id, c.logons, true, nil
 }
 
 // describe says where the client stands, for a drain that got no
-// acknowledgement of the order id: its session, where the marker went,
-// what it read about id, and the last messages it read.
-func (c *campaignClient) describe(id string) string {
+// acknowledgement of the orders ids: its session, where the markers went,
+// what it read about ids, and the last messages it read.
+func (c *campaignClient) describe(ids ...string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s: logged on %v to %s (%d logons, %d bounces), next MsgSeqNum out %d, in %d; last read %v ago; marker sent: %s\n",
+	fmt.Fprintf(&b, "%s: logged on %v to %s (%d logons, %d bounces), next MsgSeqNum out %d, in %d; last read %v ago; markers sent: %s\n",
 		c.name, c.loggedOn, c.peer, c.logons, c.bounces, c.outSeq, c.inNext, time.Since(c.lastRead).Round(time.Millisecond), c.marked)
 	fmt.Fprintf(&b, "  session rejects %d, resends asked %d, gaps filled %d, too low %d; logouts %q; sends that reached no socket %q\n",
 		c.counts.rejects, c.counts.resendAsked, c.counts.gapFilled, c.counts.tooLow, c.logouts[max(0, len(c.logouts)-5):], c.unsent)
 	for _, r := range c.got {
-		if r.clOrdID == id {
-			fmt.Fprintf(&b, "  about %s: %+v\n", id, r)
+		if slices.Contains(ids, r.clOrdID) {
+			fmt.Fprintf(&b, "  about %s: %+v\n", r.clOrdID, r)
 		}
 	}
 	for _, r := range c.recent {
@@ -484,11 +490,16 @@ func (c *campaignClient) describe(id string) string {
 	return b.String()
 }
 
-// ackOf is the OrderID the order id was acknowledged with, or 0.
-func (c *campaignClient) ackOf(id string) int64 {
+// ackOfAny is the highest OrderID any of the orders ids was acknowledged
+// with, or 0.
+func (c *campaignClient) ackOfAny(ids []string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.acks[id]
+	ack := int64(0)
+	for _, id := range ids {
+		ack = max(ack, c.acks[id])
+	}
+	return ack
 }
 
 // probe sends a TestRequest: its Heartbeat reveals a gap at the end.
