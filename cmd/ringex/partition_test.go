@@ -285,9 +285,10 @@ func (r *partitionRig) run(t *testing.T, total time.Duration, minCuts int, seed 
 		}
 	}
 	r.tp.HealAll()
-	prim := r.settle(t)
+	r.settle(t)
 	awaitLogons(t, clients, make([]int, len(clients)))
 	drainSeq := drainCampaign(t, clients, r.explain)
+	prim := r.settle(t) // again: the pair may have failed over during the drain
 	r.stopBoth(t, prim)
 	for _, c := range clients {
 		c.close()
