@@ -335,7 +335,7 @@ func drainCampaign(t *testing.T, clients []*campaignClient, explain func() strin
 			// node that took it may have stepped down without
 			// acknowledging it, which loses nothing anyone was told).
 			if c.logonCount() != sentAt {
-				if id, logons, sent, _ := c.marker(len(ids) + 1); sent {
+				if id, logons, sent := c.marker(len(ids) + 1); sent {
 					ids, sentAt = append(ids, id), logons
 				}
 			}
