@@ -1,59 +1,12 @@
 package node_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
-	"github.com/ringex/ringex/internal/fixtest"
-	"github.com/ringex/ringex/node"
 )
-
-// runShardNodeIn is runShardNode on a data dir the test chooses (a node
-// started again on its own journal), with mod applied to its config.
-func runShardNodeIn(t *testing.T, etcd *etcdtest.Server, name, dir string, mod func(*config.Config)) *shardRunner {
-	t.Helper()
-	r := &shardRunner{name: name, dir: dir, out: &sink{}, started: make(chan *node.Node, 8), ran: make(chan error, 1)}
-	cfg := replCfg(r.dir, "", "")
-	cfg.Replication.Role, cfg.Replication.Listen = config.RoleNone, fixtest.FreeAddr(t)
-	cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: name, LeaseTTLMs: 1000}
-	if mod != nil {
-		mod(&cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	logf := func(f string, a ...any) { r.logs.logf(f, a...); t.Logf(name+": "+f, a...) }
-	go func() {
-		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Logf: logf},
-			Serving: func(n *node.Node) func() { r.started <- n; return func() {} }})
-	}()
-	t.Cleanup(func() { cancel(); <-r.ran })
-	return r
-}
-
-// stop ends r's Run and checks it ended cleanly (resigning).
-func (r *shardRunner) stop(t *testing.T) {
-	t.Helper()
-	r.cancel()
-	if err := <-r.ran; err != nil {
-		t.Errorf("Run of %s after cancel: %v", r.name, err)
-	}
-	r.ran <- nil // for the cleanup
-}
-
-func shardStatus(t *testing.T, etcd *etcdtest.Server) cluster.Status {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := cluster.ReadStatus(ctx, []string{etcd.Endpoint()}, "s1", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 // Claim (issue 17 item 3, cluster/doc.go): a standby that holds every
 // acknowledged record takes the shard when the leader is gone; the alone
