@@ -23,8 +23,10 @@ const mdUsage = `Usage: ringex md verb [flags]
 
 The by-order binary market-data feed (package feed documents the format):
 
-  serve   follow a node's journal (up to its DURABLE mark), publish the feed
-          over UDP, and run the TCP recovery service
+  serve   follow a journal (up to its DURABLE mark, acknowledged or not: an
+          audit tool), publish the feed over UDP, and run the TCP recovery
+          service; a live node's own feed (feed.enabled) shows only what
+          it acknowledged
   listen  join the feed and print every message, one a line
   book    print every book from a snapshot of the recovery service
   check   join the feed, follow it for a while (recovering gaps by
