@@ -51,7 +51,7 @@ func TestEtcdCompleteStandbyTakesShardAfterLeaderRestartedAlone(t *testing.T) {
 	}
 	if b.role() != config.RolePrimary {
 		st := shardStatus(t, etcd)
-		t.Fatalf("b holds seq %d, everything a ever journaled, and a stopped, yet b did not take the shard within 20 s: leader %q, alone marker names %q (after seq %d)",
-			held, st.Leader, st.Alone, st.AloneSeq)
+		t.Fatalf("b holds seq %d, everything a ever journaled, and a stopped, yet b did not take the shard within 20 s: leader %q, sync set %+v",
+			held, st.Leader, st.Sync)
 	}
 }
