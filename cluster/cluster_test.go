@@ -221,26 +221,37 @@ func TestFrozenLeaderLosesTheShardToAHigherTokenWhichFencesIt(t *testing.T) {
 	}
 }
 
+// TestMostCompleteCandidateWins: candidates compare positions as Raft
+// compares logs, the newest epoch of their histories first and then their
+// durable seqs. A deposed leader that journaled records after its lease ran
+// out (never acknowledged) may hold a higher seq than a standby that holds
+// a newer term's acknowledged records: the standby must win, or those
+// records are truncated away when the deposed leader serves again.
 func TestMostCompleteCandidateWins(t *testing.T) {
+	type pos = cluster.Position
 	cases := []struct {
 		name   string
-		seqs   map[string]int64
+		at     map[string]pos
 		winner string
 	}{
-		{"highest_seq_wins_over_lower_names", map[string]int64{"a": 5, "b": 9, "c": 7}, "b"},
-		{"highest_seq_wins_as_last_name", map[string]int64{"a": 5, "b": 7, "c": 9}, "c"},
-		{"equal_seqs_lowest_name_wins", map[string]int64{"a": 3, "b": 9, "c": 9}, "b"},
+		{"highest_seq_wins_over_lower_names", map[string]pos{"a": {Seq: 5}, "b": {Seq: 9}, "c": {Seq: 7}}, "b"},
+		{"highest_seq_wins_as_last_name", map[string]pos{"a": {Seq: 5}, "b": {Seq: 7}, "c": {Seq: 9}}, "c"},
+		{"equal_seqs_lowest_name_wins", map[string]pos{"a": {Seq: 3}, "b": {Seq: 9}, "c": {Seq: 9}}, "b"},
+		{"newer_epoch_wins_over_deposed_leaders_higher_seq", map[string]pos{"a": {Token: 5, Seq: 120}, "b": {Token: 7, Seq: 110}}, "b"},
+		{"same_epoch_highest_seq_wins", map[string]pos{"a": {Token: 7, Seq: 110}, "b": {Token: 7, Seq: 112}, "c": {Token: 5, Seq: 130}}, "b"},
 	}
 	s := etcdtest.Start(t)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			shard := "most" + string(rune('0'+i))
 			ctx := ctxFor(t, 2*time.Minute)
-			out := make(chan lead, len(tc.seqs))
-			for n, seq := range tc.seqs {
-				var v atomic.Int64
-				v.Store(seq)
-				leadAsync(ctx, joinSettling(t, s, shard, n, testTTL, &v, 3*time.Second), out)
+			out := make(chan lead, len(tc.at))
+			for n, p := range tc.at {
+				var seq, epoch atomic.Int64
+				seq.Store(p.Seq)
+				epoch.Store(int64(p.Token))
+				m := joinAt(t, s, shard, n, testTTL, &seq, &epoch, 3*time.Second)
+				leadAsync(ctx, m, out)
 			}
 			var won lead
 			select {
@@ -249,7 +260,7 @@ func TestMostCompleteCandidateWins(t *testing.T) {
 				t.Fatal("nobody took the shard")
 			}
 			if won.err != nil || won.name != tc.winner {
-				t.Fatalf("%s took the shard (err %v), want %s of %v", won.name, won.err, tc.winner, tc.seqs)
+				t.Fatalf("%s took the shard (err %v), want %s of %v", won.name, won.err, tc.winner, tc.at)
 			}
 			select {
 			case other := <-out:

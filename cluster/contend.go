@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,10 +77,12 @@ func (m *Member) readState(ctx context.Context) (shardState, error) {
 //   - a sync set stands and does not name this member (it may lack
 //     records the last leader acknowledged): it defers; only a member of
 //     the set, a handoff, or Override takes the shard (outsideSync);
-//   - otherwise it posts its durable seq under candidates/<name>, waits
-//     Settle for the others, and campaigns only if it is the most complete
-//     (highest seq; equal seqs: the lowest name). Having won, it reads the
-//     candidates again and resigns if a more complete one posted late.
+//   - otherwise it posts its Position (the newest epoch of its history and
+//     its durable seq) under candidates/<name>, waits Settle for the
+//     others, and campaigns only if it is the most complete (the newest
+//     epoch; of equal epochs the highest seq; equal positions: the lowest
+//     name). Having won, it reads the candidates again and resigns if a
+//     more complete one posted late.
 //
 // It returns the won term, or a *NotChosenError, or an etcd error.
 func (m *Member) Contend(ctx context.Context) (*Leadership, error) {
@@ -127,9 +128,9 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 			return nil, err
 		}
 	}
-	var seq int64
+	var at Position
 	if !force && !handedTo {
-		if seq, err = m.standFor(ctx); err != nil {
+		if at, err = m.standFor(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -138,7 +139,7 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 		return nil, err
 	}
 	if !force && !handedTo {
-		if err := m.checkNoBetter(ctx, seq); err != nil {
+		if err := m.checkNoBetter(ctx, at); err != nil {
 			l.Resign(ctx)
 			return nil, err
 		}
@@ -146,42 +147,42 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 	return l, m.settled(ctx, l, force || handedTo)
 }
 
-// standFor posts this member's durable seq as a candidate, waits Settle,
-// and returns the seq if no other candidate is more complete.
-func (m *Member) standFor(ctx context.Context) (int64, error) {
-	seq := m.durableSeq()
+// standFor posts this member's Position as a candidate, waits Settle, and
+// returns it if no other candidate is more complete.
+func (m *Member) standFor(ctx context.Context) (Position, error) {
+	at := m.position()
 	key := m.keys.candidates + m.cfg.Name
-	if _, err := m.cli.Put(ctx, key, strconv.FormatInt(seq, 10), clientv3.WithLease(m.lease)); err != nil {
-		return 0, fmt.Errorf("cluster: post candidacy %s = %d: %w", key, seq, err)
+	if _, err := m.cli.Put(ctx, key, encode(at), clientv3.WithLease(m.lease)); err != nil {
+		return at, fmt.Errorf("cluster: post candidacy %s = %v: %w", key, at, err)
 	}
 	select {
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return at, ctx.Err()
 	case <-time.After(m.cfg.Settle):
 	}
-	if err := m.checkNoBetter(ctx, seq); err != nil {
+	if err := m.checkNoBetter(ctx, at); err != nil {
 		m.cli.Delete(ctx, key)
-		return 0, err
+		return at, err
 	}
-	return seq, nil
+	return at, nil
 }
 
 // checkNoBetter reads the candidates and returns a *NotChosenError naming a
-// more complete one, if any: a higher durable seq, or the same seq and a
-// lower name.
-func (m *Member) checkNoBetter(ctx context.Context, seq int64) error {
+// more complete one, if any: a higher Position (newer epoch, or the same
+// epoch and a higher seq), or the same Position and a lower name.
+func (m *Member) checkNoBetter(ctx context.Context, at Position) error {
 	resp, err := m.cli.Get(ctx, m.keys.candidates, clientv3.WithPrefix())
 	if err != nil {
 		return fmt.Errorf("cluster: read the candidates of shard %s: %w", m.cfg.Shard, err)
 	}
 	for _, kv := range resp.Kvs {
 		name := strings.TrimPrefix(string(kv.Key), m.keys.candidates)
-		other, err := parseSeq(string(kv.Key), kv.Value)
-		if err != nil {
+		var other Position
+		if err := decode(string(kv.Key), kv.Value, &other); err != nil {
 			return err
 		}
-		if other > seq || (other == seq && name < m.cfg.Name) {
-			return &NotChosenError{Reason: fmt.Sprintf("candidate %s holds seq %d, this member (%s) %d", name, other, m.cfg.Name, seq), rev: resp.Header.Revision}
+		if at.Less(other) || (other == at && name < m.cfg.Name) {
+			return &NotChosenError{Reason: fmt.Sprintf("candidate %s holds %v, this member (%s) %v", name, other, m.cfg.Name, at), rev: resp.Header.Revision}
 		}
 	}
 	return nil

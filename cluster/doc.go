@@ -9,7 +9,8 @@
 // standbys, serving the same symbols from the same journal history. Each
 // node Joins it as a Member: an etcd client and a lease of Config.TTL. The
 // package knows nothing of journals, frames or FIX; a node tells it its
-// durable seq through Config.DurableSeq and carries the token itself.
+// Position (the newest epoch of its history, Config.Epoch, and its durable
+// seq, Config.DurableSeq) and carries the token itself.
 //
 // # Keys
 //
@@ -18,9 +19,10 @@
 //	│                            under its member's lease; the oldest (lowest create revision)
 //	│                            leads. value {"name","repl"}: who leads, where standbys connect.
 //	│                            Its create revision is the term's fencing token.
-//	├── members/<name>           under the member's lease: {"name","repl","durableSeq"},
-//	│                            put at Join and again when a status poll asks
-//	├── candidates/<name>        under the member's lease: its durable seq (decimal), posted
+//	├── members/<name>           under the member's lease: {"name","repl","durableSeq","epoch"},
+//	│                            put at Join and again when a status poll asks; every
+//	│                            member follows the prefix with one watch (Members)
+//	├── candidates/<name>        under the member's lease: its Position {"epoch","seq"}, posted
 //	│                            while no leader holds the shard; cleared by the winner
 //	├── sync                     NO lease: {"leader","token","members","seq"}: the sync set
 //	│                            (syncset.go): members (the leader first) hold every record
@@ -45,12 +47,14 @@
 //     lease is gone; etcd being out of reach only lets the guard run out,
 //     and it comes back with the first answered keep-alive once the key is
 //     confirmed.
-//   - A member takes the shard only as the most complete candidate (highest
-//     durable seq, then lowest name), or as the target of a live handoff, or
-//     by Override. While a sync set stands, only a member it names may
-//     take the shard by election; a leader puts its term's set before its
-//     first acknowledgement and before each change to it, so the set in
-//     etcd never names a member that lacks an acknowledged record.
+//   - A member takes the shard only as the most complete candidate (the
+//     highest Position: newest epoch, then highest durable seq, as Raft
+//     compares last term and index; then lowest name), or as the target of
+//     a live handoff, or by Override. While a sync set stands, only a
+//     member it names may take the shard by election; a leader puts its
+//     term's set before its first acknowledgement and before each change
+//     to it, so the set in etcd never names a member that lacks an
+//     acknowledged record.
 //   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
 //     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
 //     4.5 calls/s, measured). Followers and waiting candidates hold watches,

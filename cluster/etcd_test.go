@@ -25,6 +25,13 @@ func join(t *testing.T, s *etcdtest.Server, shard, name string, ttl time.Duratio
 // machine.
 func joinSettling(t *testing.T, s *etcdtest.Server, shard, name string, ttl time.Duration, seq *atomic.Int64, settle time.Duration) *cluster.Member {
 	t.Helper()
+	return joinAt(t, s, shard, name, ttl, seq, nil, settle)
+}
+
+// joinAt is joinSettling with the newest epoch of the member's history
+// (nil: 0).
+func joinAt(t *testing.T, s *etcdtest.Server, shard, name string, ttl time.Duration, seq, epoch *atomic.Int64, settle time.Duration) *cluster.Member {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := cluster.Config{
@@ -38,6 +45,9 @@ func joinSettling(t *testing.T, s *etcdtest.Server, shard, name string, ttl time
 	}
 	if seq != nil {
 		cfg.DurableSeq = seq.Load
+	}
+	if epoch != nil {
+		cfg.Epoch = func() cluster.Token { return cluster.Token(epoch.Load()) }
 	}
 	m, err := cluster.Join(ctx, cfg)
 	if err != nil {

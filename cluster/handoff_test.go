@@ -149,7 +149,11 @@ func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
 	if st.LeaseLeft <= 0 || st.LeaseLeft > testTTL {
 		t.Fatalf("leader's lease left %v, want in (0, %v]", st.LeaseLeft, testTTL)
 	}
-	want := []cluster.MemberStatus{{"a", "a.test:7001", 1234, true}, {"b", "b.test:7001", 1230, true}, {"c", "c.test:7001", 1200, true}}
+	want := []cluster.MemberStatus{
+		{Name: "a", ReplAddr: "a.test:7001", DurableSeq: 1234, Fresh: true},
+		{Name: "b", ReplAddr: "b.test:7001", DurableSeq: 1230, Fresh: true},
+		{Name: "c", ReplAddr: "c.test:7001", DurableSeq: 1200, Fresh: true},
+	}
 	if len(st.Members) != len(want) {
 		t.Fatalf("members %+v, want %+v", st.Members, want)
 	}
@@ -158,4 +162,43 @@ func TestStatusNamesLeaderTokenLeaseAndEachMembersSeq(t *testing.T) {
 			t.Fatalf("member %d: %+v, want %+v", i, st.Members[i], want[i])
 		}
 	}
+}
+
+// TestMembersKnowsEachMembersLastPublishedPosition: a member keeps the
+// others' records from one watch: each appears at its Join, its new
+// position appears once a status poll has it published, and a member
+// that leaves is dropped.
+func TestMembersKnowsEachMembersLastPublishedPosition(t *testing.T) {
+	s := etcdtest.Start(t)
+	var seqA, seqB, epochB atomic.Int64
+	seqA.Store(10)
+	seqB.Store(7)
+	epochB.Store(3)
+	a := join(t, s, "shard1", "a", testTTL, &seqA)
+	b := joinAt(t, s, "shard1", "b", testTTL, &seqB, &epochB, 0)
+	ctx := ctxFor(t, time.Minute)
+	knows := func(name string, seq int64, epoch cluster.Token) func() bool {
+		return func() bool {
+			for _, k := range a.Members() {
+				if k.Name == name {
+					return k.DurableSeq == seq && k.Epoch == epoch && !k.Heard.IsZero()
+				}
+			}
+			return false
+		}
+	}
+	within(t, 10*time.Second, "a knows b at epoch 3 seq 7 and itself at seq 10", func() bool { return knows("b", 7, 3)() && knows("a", 10, 0)() })
+	seqB.Store(9)
+	epochB.Store(4)
+	if _, err := cluster.ReadStatus(ctx, []string{s.Endpoint()}, "shard1", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "a knows b at epoch 4 seq 9 after a status poll", knows("b", 9, 4))
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	within(t, 10*time.Second, "a no longer knows b once it left", func() bool {
+		ms := a.Members()
+		return len(ms) == 1 && ms[0].Name == "a"
+	})
 }

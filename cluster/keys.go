@@ -3,7 +3,6 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 )
 
 // keys are one shard's key names; the layout is drawn in doc.go.
@@ -43,6 +42,7 @@ type memberValue struct {
 	Name       string `json:"name"`
 	ReplAddr   string `json:"repl"`
 	DurableSeq int64  `json:"durableSeq"`
+	Epoch      Token  `json:"epoch"`
 }
 
 // syncValue is the value of /ringex/<shard>/sync, the sync set: every
@@ -79,10 +79,21 @@ func decode(key string, raw []byte, v any) error {
 	return nil
 }
 
-func parseSeq(key string, raw []byte) (int64, error) {
-	n, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: etcd key %s holds %q, not a durable seq", key, raw)
-	}
-	return n, nil
+// Position is how far a member's journal reaches, as candidates compare
+// it (the value of /ringex/<shard>/candidates/<name>): the newest epoch of
+// its history, then its durable seq.
+type Position struct {
+	Token Token `json:"epoch"`
+	Seq   int64 `json:"seq"`
 }
+
+// Less orders positions as Raft orders logs, by last term and then by last
+// index: a journal whose history reaches a newer term holds that term's
+// acknowledged records, however many records an older term's deposed
+// leader journaled after its lease ran out (never acknowledged, and cut
+// away when it follows again).
+func (p Position) Less(o Position) bool {
+	return p.Token < o.Token || (p.Token == o.Token && p.Seq < o.Seq)
+}
+
+func (p Position) String() string { return fmt.Sprintf("epoch %d seq %d", p.Token, p.Seq) }

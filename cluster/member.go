@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +44,10 @@ type Config struct {
 	// durable; it is read when the member becomes a candidate and when a
 	// status is polled, never per batch. nil reads as 0.
 	DurableSeq func() int64
+	// Epoch returns the newest epoch of this node's epoch history (the
+	// token of the last term whose records its journal holds); read with
+	// DurableSeq, before it, into the member's Position. nil reads as 0.
+	Epoch func() Token
 	// Logf logs keep-alive failures and recoveries (one line per
 	// transition) and the loss of the lease; nil: no log.
 	Logf func(format string, args ...any)
@@ -89,6 +95,9 @@ type Member struct {
 	mu     sync.Mutex // guards closed, and loops.Add against Close's Wait
 	closed bool
 	loops  sync.WaitGroup
+
+	knownMu sync.Mutex             // guards known
+	known   map[string]KnownMember // by name: watchMembers keeps it
 }
 
 // ErrClosed: the member was closed.
@@ -161,6 +170,7 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 		return nil, err
 	}
 	m.goLoop(m.answerPolls)
+	m.goLoop(m.watchMembers)
 	return m, nil
 }
 
@@ -338,9 +348,87 @@ func (m *Member) logf(format string, args ...any) {
 	}
 }
 
-func (m *Member) durableSeq() int64 {
-	if m.cfg.DurableSeq == nil {
-		return 0
+// position reads the node's Position: the epoch first, so that a node
+// that cuts its journal and then adopts a newer history is never seen with
+// the new epoch and the old, longer journal.
+func (m *Member) position() Position {
+	var p Position
+	if m.cfg.Epoch != nil {
+		p.Token = m.cfg.Epoch()
 	}
-	return m.cfg.DurableSeq()
+	if m.cfg.DurableSeq != nil {
+		p.Seq = m.cfg.DurableSeq()
+	}
+	return p
+}
+
+// KnownMember is a member's record as this member last heard it: what
+// that member last published (at its Join and at each status poll), and
+// when this member heard it (at the latest, when its watch began).
+type KnownMember struct {
+	Name       string
+	DurableSeq int64
+	Epoch      Token
+	Heard      time.Time
+}
+
+// Members returns the shard's members as this member last heard of them,
+// by name: one watch on members/ keeps them, so a call costs etcd nothing
+// (a node's status page reads it on every scrape). A seq is as fresh as
+// the last status poll ('ringex status --etcd', a handoff): members
+// publish only when asked.
+func (m *Member) Members() []KnownMember {
+	m.knownMu.Lock()
+	out := make([]KnownMember, 0, len(m.known))
+	for _, k := range m.known {
+		out = append(out, k)
+	}
+	m.knownMu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// watchMembers keeps m.known: it reads members/ once, then follows it with
+// one watch, reading it again when the watch breaks (compaction, a lost
+// stream), until the member closes.
+func (m *Member) watchMembers() {
+	for m.ctx.Err() == nil {
+		resp, err := m.cli.Get(m.ctx, m.keys.members, clientv3.WithPrefix())
+		if err != nil {
+			select { // etcd unreachable: try again
+			case <-m.ctx.Done():
+			case <-time.After(m.cfg.TTL / 10):
+			}
+			continue
+		}
+		known := map[string]KnownMember{}
+		for _, kv := range resp.Kvs {
+			m.heard(known, kv.Key, kv.Value)
+		}
+		m.knownMu.Lock()
+		m.known = known
+		m.knownMu.Unlock()
+		for wr := range m.cli.Watch(m.ctx, m.keys.members, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+			m.knownMu.Lock()
+			for _, ev := range wr.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					delete(m.known, strings.TrimPrefix(string(ev.Kv.Key), m.keys.members))
+				} else {
+					m.heard(m.known, ev.Kv.Key, ev.Kv.Value)
+				}
+			}
+			m.knownMu.Unlock()
+		}
+	}
+}
+
+// heard records a members/ key's value in known; one that does not decode
+// is logged and left out.
+func (m *Member) heard(known map[string]KnownMember, key, value []byte) {
+	var v memberValue
+	if err := decode(string(key), value, &v); err != nil {
+		m.logf("%v", err)
+		return
+	}
+	known[v.Name] = KnownMember{Name: v.Name, DurableSeq: v.DurableSeq, Epoch: v.Epoch, Heard: time.Now()}
 }

@@ -35,7 +35,8 @@ func (m *Member) register(ctx context.Context) error {
 }
 
 func (m *Member) record() string {
-	return encode(memberValue{Name: m.cfg.Name, ReplAddr: m.cfg.ReplAddr, DurableSeq: m.durableSeq()})
+	p := m.position()
+	return encode(memberValue{Name: m.cfg.Name, ReplAddr: m.cfg.ReplAddr, DurableSeq: p.Seq, Epoch: p.Token})
 }
 
 // waitDeleted waits until key is deleted at or after rev.
@@ -102,10 +103,16 @@ type MemberStatus struct {
 	Name       string
 	ReplAddr   string
 	DurableSeq int64
+	// Epoch is the newest epoch of the member's history, published with
+	// DurableSeq: Position() orders members by what they hold.
+	Epoch Token
 	// Fresh: the member answered this status's poll, so DurableSeq is
 	// current; otherwise it is the seq it last published.
 	Fresh bool
 }
+
+// Position is where the member's journal ends, as candidates compare it.
+func (s MemberStatus) Position() Position { return Position{Token: s.Epoch, Seq: s.DurableSeq} }
 
 // Status reads the shard's status, polling the members for their durable
 // seqs and waiting up to wait for their answers.
@@ -181,7 +188,7 @@ func fillStatus(ctx context.Context, cli *clientv3.Client, k keys, st Status, re
 		if err := decode(string(kv.Key), kv.Value, &v); err != nil {
 			return st, err
 		}
-		st.Members = append(st.Members, MemberStatus{Name: v.Name, ReplAddr: v.ReplAddr, DurableSeq: v.DurableSeq, Fresh: kv.ModRevision > pollRev})
+		st.Members = append(st.Members, MemberStatus{Name: v.Name, ReplAddr: v.ReplAddr, DurableSeq: v.DurableSeq, Epoch: v.Epoch, Fresh: kv.ModRevision > pollRev})
 	}
 	sort.Slice(st.Members, func(i, j int) bool { return strings.Compare(st.Members[i].Name, st.Members[j].Name) < 0 })
 	if kvs := resp.Responses[2].GetResponseRange().Kvs; len(kvs) > 0 {

@@ -30,7 +30,6 @@ package node
 //     election; an async primary's set is itself alone.
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -140,83 +139,6 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 		}
 		time.Sleep(time.Millisecond)
 	}
-}
-
-// handoffWait bounds how long a handoff waits for its target to hold every
-// record this primary may have acknowledged.
-const handoffWait = 10 * time.Second
-
-// Handoff hands the shard to the member named to ('ringex promote NODE'):
-// the publish stage stops acknowledging, the handoff waits until etcd says
-// to's journal holds every record journaled so far (everything this term
-// may have acknowledged), then cluster.Leadership.Handoff fences the term
-// and names to in etcd. This node's term ends (runShard starts it again as
-// to's standby). If to does not catch up within handoffWait, or etcd
-// refuses, acknowledgements resume and nothing changes. It returns the
-// seq to held.
-func (n *Node) Handoff(to string) (int64, error) {
-	l := n.leading()
-	if l == nil || n.following.Load() {
-		return 0, fmt.Errorf("this node does not lead its shard: ask the leader's admin endpoint ('ringex status --etcd ... --shard ...' names it)")
-	}
-	sh := n.shard
-	if !sh.handoffMu.TryLock() {
-		// A second handoff would clear pause when it ends while the first
-		// still waits for its target: acknowledgements would resume past
-		// the seq the first hands off at.
-		return 0, fmt.Errorf("handoff to %s: another handoff is under way on this node", to)
-	}
-	defer sh.handoffMu.Unlock()
-	sh.pause.Store(true)
-	target := n.journal.LastSeq() // the publish stage holds from here: nothing after it is acknowledged
-	ctx, cancel := context.WithTimeout(context.Background(), handoffWait)
-	defer cancel()
-	held, err := n.awaitMember(ctx, to, target)
-	if err == nil {
-		err = l.Handoff(ctx, to)
-	}
-	if err != nil {
-		sh.pause.Store(false)
-		return 0, fmt.Errorf("handoff to %s: %w", to, err)
-	}
-	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d): term %d ends here", n.cfg.Cluster.Shard, to, target, held, l.Token())
-	return held, nil
-}
-
-// awaitMember waits until etcd says member to has made seq durable.
-func (n *Node) awaitMember(ctx context.Context, to string, seq int64) (int64, error) {
-	for {
-		st, err := n.shard.member.Status(ctx, 200*time.Millisecond)
-		if err != nil {
-			return 0, err
-		}
-		found := false
-		for _, m := range st.Members {
-			if m.Name == to && m.Fresh {
-				found = true
-				if m.DurableSeq >= seq {
-					return m.DurableSeq, nil
-				}
-			}
-		}
-		if !found && len(st.Members) > 0 && !hasMember(st, to) {
-			return 0, fmt.Errorf("%s is not a member of shard %s", to, st.Shard)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%s did not reach seq %d within %v", to, seq, handoffWait)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func hasMember(st cluster.Status, name string) bool {
-	for _, m := range st.Members {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // OperatorPromote is 'ringex promote' without a node name: Promote, except

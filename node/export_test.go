@@ -1,5 +1,7 @@
 package node
 
+import "time"
+
 // SetRecentEventsBound makes the standbys started after it keep only n
 // events, so that a test can have reports fall out of the buffer; the
 // function it returns puts the bound back.
@@ -14,4 +16,12 @@ func SetRecentEventsBound(n int) (restore func()) {
 func (n *Node) Regenerate(from, last int64, want []bool) (events, replayed int, err error) {
 	evs, replayed, _, err := n.regenerate(from, last, want)
 	return len(evs), replayed, err
+}
+
+// SetHandoffBounds sets the handoff's lag, approach and hold bounds
+// (shard_handoff.go); the function it returns puts them back.
+func SetHandoffBounds(lag int64, approach, hold time.Duration) (restore func()) {
+	l, a, h := handoffLag, handoffApproach, handoffHold
+	handoffLag, handoffApproach, handoffHold = lag, approach, hold
+	return func() { handoffLag, handoffApproach, handoffHold = l, a, h }
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/replica"
 )
 
 // shardRun is Run for a node of a shard led through etcd (cfg.Cluster): it
@@ -35,8 +36,9 @@ type shardRun struct {
 	leadCh chan leadResult           // the Lead goroutine's answer; nil when none runs
 	stopLd context.CancelFunc        // ends the Lead goroutine
 	force  chan chan forceResult     // Node.ForcePromote's requests
-	node   atomic.Pointer[Node]      // the node now running, for DurableSeq
+	node   atomic.Pointer[Node]      // the node now running, for DurableSeq and Epoch
 	last   atomic.Int64              // the journal's durable seq while no node runs
+	epoch  atomic.Uint64             // the history's newest epoch while no node runs
 }
 
 type leadResult struct {
@@ -86,7 +88,7 @@ func (s *shardRun) join() error {
 	c := s.cfg.Cluster
 	m, err := cluster.Join(s.ctx, cluster.Config{Endpoints: c.Etcd, Shard: c.Shard, Name: c.Name,
 		ReplAddr: s.cfg.Replication.Listen, TTL: time.Duration(c.LeaseTTLMs) * time.Millisecond,
-		DurableSeq: s.durableSeq, Logf: s.logf})
+		DurableSeq: s.durableSeq, Epoch: s.newestEpoch, Logf: s.logf})
 	if err != nil {
 		return fmt.Errorf("join shard %s as %s through etcd %v: %w", c.Shard, c.Name, c.Etcd, err)
 	}
@@ -117,11 +119,25 @@ func (s *shardRun) durableSeq() int64 {
 	return s.last.Load()
 }
 
+// newestEpoch is the member's Epoch: the newest epoch of the running
+// node's history, or of the history on disk while no node runs.
+func (s *shardRun) newestEpoch() cluster.Token {
+	if n := s.node.Load(); n != nil && n.repl != nil {
+		return cluster.Token(n.repl.history.Current())
+	}
+	return cluster.Token(s.epoch.Load())
+}
+
 func (s *shardRun) refreshLast() error {
+	h, err := replica.LoadHistory(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
 	last, err := journal.LastSeq(filepath.Join(s.cfg.DataDir, "journal"))
 	if err != nil {
 		return err
 	}
+	s.epoch.Store(h.Current())
 	s.last.Store(last)
 	return nil
 }

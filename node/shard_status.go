@@ -1,6 +1,8 @@
 package node
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ringex/ringex/cluster"
@@ -8,9 +10,10 @@ import (
 
 // ShardStatus is a node of a shard led through etcd as it sees itself,
 // read from what it holds already (its term's guard, its member's lease,
-// the leader etcd named, its fence): no etcd round trip, so a scrape costs
-// etcd nothing. The other members' durable seqs are etcd's to say:
-// 'ringex status --etcd ... --shard ...'.
+// the leader etcd named, its fence, the members its watch follows): no
+// etcd round trip, so a scrape costs etcd nothing. The other members'
+// seqs are as fresh as their last status poll; 'ringex status --etcd ...
+// --shard ...' polls them.
 type ShardStatus struct {
 	Shard  string
 	Member string // this node's name in the shard
@@ -35,10 +38,26 @@ type ShardStatus struct {
 	// first): the members that hold every record it acknowledged. Itself
 	// alone: no standby may take the shard without an operator.
 	SyncSet []string `json:",omitempty"`
+	// Members is each member of the shard, by name: this node's own
+	// position live from its journal and epoch history, the others' as
+	// they last published them (cluster.Member.Members).
+	Members []ShardMember `json:",omitempty"`
+}
+
+// ShardMember is one member's line of a ShardStatus.
+type ShardMember struct {
+	Name       string
+	DurableSeq int64
+	Epoch      uint64 // the newest epoch of its history
+	// HeardSecondsAgo is how long ago this node heard the member publish
+	// DurableSeq and Epoch (at the latest, when this node joined); 0 for
+	// this node itself, which reads its own live.
+	HeardSecondsAgo float64
 }
 
 // shardStatus is Status's Shard: nil on a node not led through etcd.
-// Atomic loads only.
+// Atomic loads, and the members under their lock (a status read, not the
+// hot path).
 func (n *Node) shardStatus() *ShardStatus {
 	sh := n.shard
 	if sh == nil {
@@ -58,7 +77,24 @@ func (n *Node) shardStatus() *ShardStatus {
 	if !deadline.IsZero() {
 		st.LeaseRemainingSeconds = max(deadline.Sub(now).Seconds(), 0)
 	}
+	st.Members = n.shardMembers(now)
 	return st
+}
+
+// shardMembers is ShardStatus.Members at now.
+func (n *Node) shardMembers(now time.Time) []ShardMember {
+	self := ShardMember{Name: n.shard.member.Name(), DurableSeq: n.journal.LastSeq()}
+	if n.repl != nil {
+		self.Epoch = n.repl.history.Current()
+	}
+	out := []ShardMember{self}
+	for _, k := range n.shard.member.Members() {
+		if k.Name != self.Name {
+			out = append(out, ShardMember{Name: k.Name, DurableSeq: k.DurableSeq, Epoch: uint64(k.Epoch), HeardSecondsAgo: now.Sub(k.Heard).Seconds()})
+		}
+	}
+	slices.SortFunc(out, func(a, b ShardMember) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 // mayAcknowledge says whether the leader of term l may acknowledge at now,

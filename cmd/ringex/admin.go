@@ -82,6 +82,7 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 					}
 					fmt.Fprintf(c, "ok role %s epoch %d lastSeq %d degraded %v inSync %v standbyConnected %v standbyAcked %d peerPrimary %v splitBrain %v\n",
 						st.Role, st.Epoch, st.LastSeq, st.Degraded, st.InSync, st.Standby.Connected, st.Standby.Acked, st.PeerPrimary, st.SplitBrain)
+					writeShardStatus(c, n.Status().Shard)
 				default:
 					fmt.Fprintf(c, "error unknown command %q: want promote, status, endofday or account\n", cmd)
 				}
@@ -89,6 +90,34 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 		}
 	}()
 	return func() { ln.Close() }
+}
+
+// writeShardStatus follows the status line, on a node of a shard led
+// through etcd, with the shard as the node sees it (no etcd round trip):
+// one line for the shard, then one per member, its durable seq and the
+// newest epoch of its history as it last published them (heardAgoMs 0:
+// this node, live). Keys differ from the first line's, so that the whole
+// answer reads as one list of key-value pairs.
+func writeShardStatus(w io.Writer, sh *node.ShardStatus) {
+	if sh == nil {
+		return
+	}
+	role, leader := "standby", sh.Leader
+	if sh.Leading {
+		role = "primary"
+	}
+	if leader == "" {
+		leader = "-"
+	}
+	syncSet := "-"
+	if len(sh.SyncSet) > 0 {
+		syncSet = strings.Join(sh.SyncSet, ",")
+	}
+	fmt.Fprintf(w, "shard %s member %s shardRole %s leader %s token %d leaseLeftMs %d mayAcknowledge %v handoff %v syncSet %s\n",
+		sh.Shard, sh.Member, role, leader, sh.Token, int64(sh.LeaseRemainingSeconds*1000), sh.MayAcknowledge, sh.Handoff, syncSet)
+	for _, m := range sh.Members {
+		fmt.Fprintf(w, "member %s durableSeq %d historyEpoch %d heardAgoMs %d\n", m.Name, m.DurableSeq, m.Epoch, int64(m.HeardSecondsAgo*1000))
+	}
 }
 
 // answer runs an admin command that changes the node (promote, endofday),
@@ -107,9 +136,9 @@ func answer[T int64 | uint64](c net.Conn, what string, do func() (T, error), res
 // adminAbout says what each admin command does, for its usage.
 var adminAbout = map[string]string{
 	"promote": "Asks the node at --admin, a running standby, to promote itself to primary: it\nbegins a new epoch and opens FIX. Prints the node's answer (\"ok primary epoch N\").\n" +
-		"In a shard led through etcd, name the node instead (ringex promote NODE) and\n--admin the leader's endpoint: the leader stops acknowledging, waits until NODE\nholds every record it journaled, and hands the shard to it in etcd.",
-	"status": "Prints the replication state of the node at --admin: role, epoch, last\nsequence, whether it is degraded or in sync, and its standby's progress.\n" +
-		"With --etcd and --shard it prints the shard as etcd sees it instead: the leader,\nits token and lease time left, and each member's durable seq.",
+		"In a shard led through etcd, name the node instead (ringex promote NODE) and\n--admin the leader's endpoint: the leader waits, acknowledging on, until NODE is\nnear (within 1,000 records, at most 10 s), then holds acknowledgements until NODE\nholds every record it journaled (at most 2 s), and hands the shard to it in etcd.",
+	"status": "Prints the replication state of the node at --admin: role, epoch, last\nsequence, whether it is degraded or in sync, and its standby's progress; on a\nnode of a shard led through etcd, then the shard as the node sees it (its role,\nthe leader, the token, its lease time left) and each member's durable seq and\nnewest epoch as last published (heardAgoMs).\n" +
+		"With --etcd and --shard it prints the shard as etcd sees it instead: the leader,\nits token and lease time left, and each member's durable seq, polled now.",
 	"endofday": "Ends the trading day now on the node at --admin: resting Day orders expire,\nGTC orders stay, ClOrdIDs may be used again (tradingDay.endUTC ends it every\nday on its own). Prints the sequence the day ended at.",
 }
 
@@ -163,11 +192,12 @@ func adminMain(cmd string, args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(c, "%s\n", cmd)
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		fmt.Fprintf(stderr, "ringex %s: %v\n", cmd, err)
+	b, err := io.ReadAll(c) // the node closes after its answer: one line, or more for status
+	if err != nil || len(b) == 0 {
+		fmt.Fprintf(stderr, "ringex %s: no answer: %v\n", cmd, err)
 		return 1
 	}
+	line := string(b)
 	fmt.Fprint(stdout, line)
 	if !strings.HasPrefix(line, "ok") {
 		return 1
@@ -201,7 +231,7 @@ func shardStatus(endpoints []string, shard string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stdout, "ok shard %s leader %s token %d leaseLeftMs %d syncSet %s syncToken %d syncSeq %d handoffTo %q\n",
 		st.Shard, leader, st.Token, st.LeaseLeft.Milliseconds(), syncSet, syncToken, syncSeq, st.HandoffTo)
 	for _, m := range st.Members {
-		fmt.Fprintf(stdout, "member %s repl %s durableSeq %d fresh %v\n", m.Name, m.ReplAddr, m.DurableSeq, m.Fresh)
+		fmt.Fprintf(stdout, "member %s repl %s durableSeq %d historyEpoch %d fresh %v\n", m.Name, m.ReplAddr, m.DurableSeq, m.Epoch, m.Fresh)
 	}
 	return 0
 }

@@ -320,8 +320,38 @@ func TestEtcdShardHandoffAndStatus(t *testing.T) {
 			t.Errorf("ringex status lacks %q", want)
 		}
 	}
+	adminStatusNamesTheShard(t, s.peers[stby].admin, stby, prim, newToken)
 	c2.close()
 	s.finish(t, stby)
+}
+
+// adminStatusNamesTheShard checks 'ringex status --admin' of the leader
+// (node lead): after its replication line, the shard as it sees it (its
+// role, the leader, the token, its lease left) and each member's durable
+// seq and newest epoch, the other's (node other) as it last published it
+// (here: at the status poll before).
+func adminStatusNamesTheShard(t *testing.T, admin string, lead, other int, token uint64) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if rc := adminMain("status", []string{"--admin", admin}, &out, &errb); rc != 0 {
+		t.Fatalf("ringex status --admin: exit %d: %s%s", rc, out.String(), errb.String())
+	}
+	st := out.String()
+	t.Logf("ringex status --admin:\n%s", st)
+	lines := strings.Split(strings.TrimSpace(st), "\n")
+	want := fmt.Sprintf("shard s1 member node%d shardRole primary leader node%d token %d leaseLeftMs ", lead, lead, token)
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "ok role primary") || !strings.HasPrefix(lines[1], want) {
+		t.Fatalf("ringex status --admin: want the replication line, %q..., and a line per member", want)
+	}
+	for _, l := range lines[2:] {
+		f := strings.Fields(l)
+		if len(f) != 8 || f[0] != "member" || f[2] != "durableSeq" || f[4] != "historyEpoch" || f[5] != fmt.Sprint(token) || f[6] != "heardAgoMs" {
+			t.Errorf("member line %q: want member NAME durableSeq N historyEpoch %d heardAgoMs N", l, token)
+		}
+		if f[1] == fmt.Sprintf("node%d", other) && f[3] == "0" {
+			t.Errorf("member line %q: the old primary's durable seq unknown after a status poll", l)
+		}
+	}
 }
 
 // TestEtcdShardAsyncNeedsForce: in async mode the primary puts its sync

@@ -160,7 +160,7 @@ func waitText(t *testing.T, text func(string) string, sel string, ok func(string
 func TestShardStatusPageInBrowser(t *testing.T) {
 	ctx, problems := browser(t)
 	etcd := etcdtest.Start(t)
-	srvs, prim, _ := shardPair(t, etcd)
+	srvs, prim, stby := shardPair(t, etcd)
 	url := "http://" + srvs[prim].Addr().String() + "/"
 	text := func(sel string) string {
 		s, err := chromedp.Run(ctx, chromedp.Text(sel))
@@ -181,6 +181,20 @@ func TestShardStatusPageInBrowser(t *testing.T) {
 	}
 	if got := text("#shardName"); got != "shard s1 · "+prim {
 		t.Errorf("header shows %q, want shard s1 · %s", got, prim)
+	}
+	// The members: the standby's position as it published it at a status
+	// poll, heard through the leader's watch; the leader's own, live.
+	var stbySeq int64
+	for _, m := range membersPublished(t, etcd, srvs[prim], stby, token) {
+		if m.Name == stby {
+			stbySeq = m.DurableSeq
+		}
+	}
+	members := waitText(t, text, "#shardMembers", func(s string) bool {
+		return strings.Contains(s, fmt.Sprintf("%s\t%d\t%d\t", stby, stbySeq, token))
+	})
+	if !strings.Contains(members, prim+" (this node)\t") || !strings.Contains(members, "\tlive") || !strings.Contains(members, " s ago") {
+		t.Errorf("members table %q: want %s as this node, live, and %s heard some seconds ago", members, prim, stby)
 	}
 	etcd.Stop()
 	held := waitText(t, text, "#shard", func(s string) bool { return strings.Contains(s, "may acknowledge\tNO: the lease guard ran out") })

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
@@ -119,6 +120,15 @@ func TestShardStatusMetricsAndReadyz(t *testing.T) {
 	if sh := shardOf(t, srvs[prim]); sh.Shard != "s1" || sh.Member != prim || sh.Leader != prim || sh.Token != uint64(token) || !sh.MayAcknowledge {
 		t.Errorf("leader /status.json shard: %+v", sh)
 	}
+	members := membersPublished(t, etcd, srvs[prim], stby, uint64(token))
+	if len(members) != 2 || members[0].Name != "a" || members[1].Name != "b" {
+		t.Errorf("leader /status.json members %+v: want a and b, by name", members)
+	}
+	for _, m := range members {
+		if m.Name == prim && (m.HeardSecondsAgo != 0 || m.Epoch != uint64(token)) {
+			t.Errorf("leader /status.json: its own line %+v: want it live (heard 0 s ago) at epoch %v", m, token)
+		}
+	}
 
 	etcd.Stop()
 	// The guard runs out first (503 naming it); about a lease later the
@@ -146,6 +156,32 @@ func TestShardStatusMetricsAndReadyz(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// membersPublished polls the members of shard s1 through etcd ('ringex
+// status --etcd' does the same), and waits until srv's /status.json shows
+// member other as it published itself at that poll: at epoch token (its
+// record of its Join predates the history it took from its leader, or may)
+// and with a durable seq. It returns the members srv shows. No etcd
+// request is made per scrape: the node follows members/ with one watch.
+func membersPublished(t *testing.T, etcd *etcdtest.Server, srv *httpd.Server, other string, token uint64) []node.ShardMember {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cluster.ReadStatus(ctx, []string{etcd.Endpoint()}, "s1", 5*time.Second); err != nil {
+		t.Fatalf("poll the members of s1: %v", err)
+	}
+	for range 600 {
+		ms := shardOf(t, srv).Members
+		for _, m := range ms {
+			if m.Name == other && m.Epoch == token && m.HeardSecondsAgo > 0 {
+				return ms
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("/status.json members %+v: %s never shown at epoch %d", shardOf(t, srv).Members, other, token)
+	return nil
 }
 
 // waitReadyzAny waits until /readyz answers code with one of wants in its

@@ -79,7 +79,9 @@ function render(v) {
 }
 
 // renderShard: the shard led through etcd as the node sees it (no etcd
-// round trip); 'ringex status --etcd' gives etcd's view and the members.
+// round trip): the members' seqs are what each last published (at its
+// start and at each status poll), this node's own live; 'ringex status
+// --etcd' polls them.
 function renderShard(sh) {
   $("shardSection").hidden = !sh;
   $("shardName").textContent = sh ? "shard " + sh.Shard + " · " + sh.Member : "";
@@ -92,6 +94,9 @@ function renderShard(sh) {
     ["lease left", num(sh.LeaseRemainingSeconds, 3) + " s"],
     ["may acknowledge", sh.Leading ? {text: sh.MayAcknowledge ? "yes" : "NO: " + sh.Why, cls: sh.MayAcknowledge ? "on" : "off"} : "no (standby)"],
     ["handoff under way", sh.Handoff ? "yes" : "no"], ["sync set", (sh.SyncSet || []).join(", ") || "-"]]);
+  fill($("shardMembers"), (sh.Members || []).map((m) => m.Name === sh.Member ?
+    [m.Name + " (this node)", num(m.DurableSeq), num(m.Epoch), "live"] :
+    [m.Name, num(m.DurableSeq), num(m.Epoch), num(m.HeardSecondsAgo, 1) + " s ago"]));
 }
 
 async function poll() {
