@@ -270,7 +270,7 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 		s.stopLead()
 		n.Stop()
 		n.widenAtStop() // a standby that holds everything published may take the shard
-		s.resign(sh)  // after Stop: this node acknowledges nothing more
+		s.resign(sh)    // after Stop: this node acknowledges nothing more
 		return errRunDone
 	}
 	s.stopLead()
