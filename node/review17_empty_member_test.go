@@ -36,12 +36,15 @@ func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 	a.stop(t)
 
 	c := runShardNodeIn(t, etcd, "c", t.TempDir(), nil) // empty journal
-	c.next(t)
+	// A member that neither leads nor has a leader to follow starts no node.
 	deadline := time.Now().Add(10 * time.Second) // 10 lease TTLs
-	for c.role() != config.RolePrimary && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
+	for (c.cur == nil || c.role() != config.RolePrimary) && time.Now().Before(deadline) {
+		select {
+		case c.cur = <-c.started:
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	if c.role() != config.RolePrimary {
+	if c.cur == nil || c.role() != config.RolePrimary {
 		return // refused: the claim holds
 	}
 	a2 := runShardNodeIn(t, etcd, "a", dirA, nil)
