@@ -214,6 +214,7 @@ func (m *Member) settled(ctx context.Context, l *Leadership, clear bool) error {
 // handoff, sync and candidate keys (a watch: no etcd traffic while nothing
 // changes), and at most 5*TTL while no leader holds the shard.
 func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
+	said := ""
 	for {
 		l, err := m.Contend(ctx)
 		var nc *NotChosenError
@@ -227,6 +228,10 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case errors.As(err, &nc):
+			if !nc.Leader && nc.Reason != said { // no leader, and not this member: say why, once per reason
+				said = nc.Reason
+				m.logf("cluster: member %s of shard %s waits: %v", m.cfg.Name, m.cfg.Shard, err)
+			}
 			m.waitChange(ctx, nc.rev, !nc.Leader)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			// The keep-alive loop will find it too; say so now.

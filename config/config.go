@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -393,6 +394,11 @@ func (c *Config) checkCluster() error {
 	if cl.LeaseTTLMs < 1000 || cl.LeaseTTLMs%1000 != 0 {
 		return fmt.Errorf("cluster.leaseTtlMs %d: want whole seconds, at least 1000", cl.LeaseTTLMs)
 	}
+	for i, ep := range cl.Etcd {
+		if err := checkEtcdEndpoint(ep); err != nil {
+			return fmt.Errorf("cluster.etcd[%d] %q: %v", i, ep, err)
+		}
+	}
 	r := c.Replication
 	if r.Role != RoleNone || r.Primary != "" {
 		return fmt.Errorf("replication.role and replication.primary: with cluster.etcd, etcd decides the role and names the primary: leave both empty (no serve --role, --primary)")
@@ -405,6 +411,28 @@ func (c *Config) checkCluster() error {
 	}
 	r.Role, r.Primary, r.FailoverMs = RolePrimary, "", 0
 	return r.check()
+}
+
+// checkEtcdEndpoint takes an etcd client URL as the etcd client does:
+// http://host:port, https://host:port or host:port, nothing after the
+// port. Anything else would leave the node waiting for an etcd it can
+// never reach.
+func checkEtcdEndpoint(ep string) error {
+	hostPort := ep
+	if scheme, rest, ok := strings.Cut(ep, "://"); ok {
+		if scheme != "http" && scheme != "https" {
+			return fmt.Errorf("want http://host:port, https://host:port or host:port, not scheme %q", scheme)
+		}
+		hostPort = rest
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return fmt.Errorf("want http://host:port, https://host:port or host:port: %v", err)
+	}
+	if p, err := strconv.Atoi(port); host == "" || err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("want http://host:port, https://host:port or host:port with a host and a port from 1 to 65535")
+	}
+	return nil
 }
 
 // checkAdmin refuses an admin endpoint that other machines can reach

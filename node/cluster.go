@@ -27,7 +27,8 @@ package node
 //     members that hold every record it acknowledged. It puts the set
 //     before its first acknowledgement and before every change, so that
 //     no member lacking an acknowledged record takes the shard by
-//     election; an async primary's set is itself alone.
+//     election; an async primary's set is itself alone while it runs,
+//     and a clean stop names the standbys that hold all it published.
 
 import (
 	"fmt"

@@ -532,6 +532,7 @@ func (n *Node) Stop() error {
 		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {
+				n.settleStandbys(s) // a shard's primary: their last acks (syncset.go)
 				s.Close()
 			}
 		}

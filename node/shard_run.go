@@ -269,8 +269,8 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 		s.logf("ringex: stopping")
 		s.stopLead()
 		n.Stop()
-		n.widenIdle() // a standby that holds everything published may take the shard
-		s.resign(sh)  // after Stop: this node acknowledges nothing more
+		n.widenAtStop() // a standby that holds everything published may take the shard
+		s.resign(sh)    // after Stop: this node acknowledges nothing more
 		return errRunDone
 	}
 	s.stopLead()
