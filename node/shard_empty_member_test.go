@@ -14,11 +14,11 @@ import (
 //
 // A sync+wait shard: a leads, b follows and acknowledges everything; both
 // then stop cleanly. A member whose journal is empty (a new node, or b
-// started again on a replaced disk) joins while neither is up: nothing in
-// etcd says the shard has acknowledged records (the candidates compare
-// only the members present, and no alone marker was set), so it takes the
-// shard with nothing. When a starts again it follows the new leader, and
-// the divergence handling sets aside every order it acknowledged.
+// started again on a replaced disk) joins while neither is up. The
+// candidates compare only the members present, so only the sync set, which
+// outlives its leader in etcd, keeps it from taking the shard with
+// nothing; had it won, a starting again would follow it and the divergence
+// handling would set aside every order a acknowledged.
 func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	dirA := t.TempDir()
