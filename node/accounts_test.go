@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -77,20 +78,123 @@ func wantRefused(t *testing.T, cfg config.Config, words ...string) {
 	t.Logf("refused as it should be: %v", err)
 }
 
-// Two sessions swapped in the config would give each broker the other's
-// resting orders: the start is refused, naming both CompIDs and both
-// accounts. Put back, BROKER01's order is still BROKER01's.
-func TestSwappedSessionsAreRefused(t *testing.T) {
+// spotVenueWith is venueWith with risk mode spot (cash in cents, no
+// limits) and DROPCOPY, the drop copy of BROKER01, wherever compIDs name
+// "DROPCOPY".
+func spotVenueWith(dir, addr string, compIDs ...string) config.Config {
+	cfg := venueWith(dir, addr, compIDs...)
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	for i := range cfg.FIX.Sessions {
+		if cfg.FIX.Sessions[i].TargetCompID == "DROPCOPY" {
+			cfg.FIX.Sessions[i].DropCopyOf = []string{"BROKER01"}
+		}
+	}
+	return cfg
+}
+
+// wantAccount checks compID's account id and balances (Node.AccountShow).
+func wantAccount(t *testing.T, n *node.Node, compID string, id int, balances string) {
+	t.Helper()
+	got, err := n.AccountShow(compID)
+	if err != nil || !strings.HasPrefix(got, fmt.Sprintf("account %d %s ", id, compID)) || !strings.HasSuffix(got, balances) {
+		t.Fatalf("account show %s = %q, %v; want account %d, ending %q", compID, got, err, id, balances)
+	}
+}
+
+// A session's identity is its CompID, not its place in fix.sessions. The
+// list is reordered, BROKER03 removed and NEWBROKER added across a
+// restart, then reordered again with BROKER03 back: every start serves,
+// every broker keeps its account id, its resting orders and its
+// balances; a fill of a resting order reaches the owner's session (and
+// BROKER01's drop copy gets its copy); the removed broker's order still
+// trades as its own, its balances settle, and it gets the fill it missed
+// when it comes back; a new broker never takes a removed one's id.
+func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	cfg := venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")
-	restGTC(t, startCfg(t, cfg), addr, "BROKER01", "S1", "2", "101")
+	n := startCfg(t, spotVenueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03", "DROPCOPY"))
+	mustFunds(t, n, false, "BROKER01", "cash", "10000")
+	mustFunds(t, n, false, "BROKER02", "AAPL", "50")
+	mustFunds(t, n, false, "BROKER03", "AAPL", "20")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b3 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	rests(t, b1, "BROKER01 bid", "B1BID", "AAPL", "1", "20", "100.00")
+	rests(t, b2, "BROKER02 ask", "B2ASK", "AAPL", "2", "10", "105.00")
+	rests(t, b3, "BROKER03 ask", "B3ASK", "AAPL", "2", "5", "110.00")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*fixtest.Client{b1, b2, b3} {
+		c.Close()
+	}
 
-	swapped := venueWith(dir, addr, "BROKER02", "BROKER01", "BROKER03")
-	wantRefused(t, swapped, "BROKER01", "BROKER02", "account 1", "account 2")
+	// Reordered, BROKER03 removed, NEWBROKER added first: it takes id 5,
+	// after every id bound (BROKER03's 3 stays reserved, DROPCOPY has 4).
+	n = startCfg(t, spotVenueWith(dir, addr, "NEWBROKER", "DROPCOPY", "BROKER02", "BROKER01"))
+	wantAccount(t, n, "BROKER01", 1, "openOrders 1 cash 10000.00 held 2000.00")
+	wantAccount(t, n, "BROKER02", 2, "openOrders 1 cash 0.00 held 0.00 AAPL 50 held 10")
+	wantAccount(t, n, "BROKER03", 3, "openOrders 1 cash 0.00 held 0.00 AAPL 20 held 5")
+	wantAccount(t, n, "NEWBROKER", 5, "openOrders 0 cash 0.00 held 0.00")
+	mustFunds(t, n, false, "NEWBROKER", "cash", "1000")
+	dc := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	nb := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "NEWBROKER", "RINGEX")
 
-	n := startCfg(t, cfg)
+	// BROKER02 cancels its own resting order, then sells into BROKER01's bid.
+	b2.Send("F", tag.OrigClOrdID, "B2ASK", tag.ClOrdID, "XB2ASK", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "BROKER02 cancels its own order", b2.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "B2ASK", tag.LeavesQty: "0"})
+	b2.Send("D", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "100.00")
+	expect(t, "BROKER02 sell new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S2"})
+	expect(t, "BROKER02 sell fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "S2", tag.LastQty: "10"})
+	expect(t, "BROKER01's resting bid fills on its own session", b1.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "F", tag.ClOrdID: "B1BID", tag.LastQty: "10", tag.LeavesQty: "10", tag.LastPx: "100.00"})
+	copies := reportsUntil(t, "DROPCOPY", dc, "B1BID", "F") // after the copies of earlier reports, which it had not had
+	if f := copies[len(copies)-1]; f[tag.CopyMsgIndicator] != "Y" || f[tag.LastQty] != "10" {
+		t.Errorf("DROPCOPY's copy of BROKER01's fill: %v", f)
+	}
+	// NEWBROKER buys the removed BROKER03's resting ask.
+	nb.Send("D", tag.ClOrdID, "NB1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "110.00")
+	expect(t, "NEWBROKER buy new", nb.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "NB1"})
+	expect(t, "NEWBROKER fills against BROKER03's order", nb.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "5", tag.LastPx: "110.00"})
+	wantAccount(t, n, "BROKER01", 1, "openOrders 1 cash 9000.00 held 1000.00 AAPL 10 held 0")
+	wantAccount(t, n, "BROKER02", 2, "openOrders 0 cash 1000.00 held 0.00 AAPL 40 held 0")
+	wantAccount(t, n, "BROKER03", 3, "openOrders 0 cash 550.00 held 0.00 AAPL 15 held 0")
+	wantAccount(t, n, "NEWBROKER", 5, "openOrders 0 cash 450.00 held 0.00 AAPL 5 held 0")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*fixtest.Client{dc, b1, b2, nb} {
+		c.Close()
+	}
+
+	// Reordered again, BROKER03 back first: it gets the fill it missed.
+	n = startCfg(t, spotVenueWith(dir, addr, "BROKER03", "BROKER01", "DROPCOPY", "NEWBROKER", "BROKER02"))
 	defer n.Stop()
-	cancelOwn(t, addr, "BROKER01", "S1")
+	for _, a := range []struct {
+		compID   string
+		id       int
+		balances string
+	}{
+		{"BROKER01", 1, "openOrders 1 cash 9000.00 held 1000.00 AAPL 10 held 0"},
+		{"BROKER02", 2, "openOrders 0 cash 1000.00 held 0.00 AAPL 40 held 0"},
+		{"BROKER03", 3, "openOrders 0 cash 550.00 held 0.00 AAPL 15 held 0"},
+		{"NEWBROKER", 5, "openOrders 0 cash 450.00 held 0.00 AAPL 5 held 0"},
+	} {
+		wantAccount(t, n, a.compID, a.id, a.balances)
+	}
+	b3 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer b3.Close()
+	expect(t, "BROKER03's missed fill", b3.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "F", tag.ClOrdID: "B3ASK", tag.LastQty: "5", tag.PossResend: "Y"})
+	dc = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	cancelOwn(t, addr, "BROKER01", "B1BID")
+	if copies := reportsUntil(t, "DROPCOPY", dc, "XB1BID", "4"); copies[len(copies)-1][tag.CopyMsgIndicator] != "Y" {
+		t.Errorf("DROPCOPY's copy of BROKER01's cancel: %v", copies[len(copies)-1])
+	}
+	wantAccount(t, n, "BROKER01", 1, "openOrders 0 cash 9000.00 held 0.00 AAPL 10 held 0")
 }
 
 // A session added at the end of the list gets the next account and trades.
