@@ -213,7 +213,8 @@ func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 }
 
 // A session removed from the config keeps its account: its resting order
-// still trades as its own, and no later session may take the account.
+// still trades as its own, and a session added later takes a fresh id,
+// never the removed one's.
 func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", "S3", "2", "101")
@@ -229,7 +230,16 @@ func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	}
 	c.Close()
 
-	wantRefused(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"), "NEWBROKER", "BROKER03", "account 3")
+	// NEWBROKER where BROKER03 was: it takes account 4, and its order
+	// cannot touch BROKER03's.
+	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"))
+	nb := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "NEWBROKER", "RINGEX")
+	nb.Send("F", tag.OrigClOrdID, "S3", tag.ClOrdID, "XS3", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "NEWBROKER cannot cancel BROKER03's order", nb.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.OrigClOrdID: "S3"})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	nb.Close()
 
 	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03"))
 	defer n.Stop()
@@ -244,6 +254,18 @@ func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "S3", tag.LeavesQty: "0"})
 }
 
+// A session may not take the CompID of a firm's named account the
+// journal binds: the start is refused, naming both.
+func TestSessionNamedAsABoundFirmAccountIsRefused(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
+	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
+	if err := startCfg(t, cfg).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, venueWith(dir, addr, "BROKER01", "BROKER02", "ACC-A"), "fix.sessions[2] ACC-A", "account 1024", "named account")
+}
+
 // discard is a Publisher that drops every event: a node started with it
 // opens no FIX port and binds no account, as the code before bindings
 // wrote its journals.
@@ -252,7 +274,8 @@ type discard struct{}
 func (discard) Publish(*matcher.Event) {}
 
 // A journal without bindings (written before they existed) keeps its
-// accounts at the config's positions and is bound on the first start.
+// accounts at the config's positions and is bound on the first start;
+// from then on the list may be reordered.
 func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
@@ -260,11 +283,13 @@ func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := matcher.MakeClOrdID("OLD2")
-	cmd := matcher.Command{Kind: matcher.KindNew, Account: 2, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit,
-		TIF: matcher.GTC, Price: 10100, Qty: 10, ClOrdID: id}
-	if err := old.Submit(&cmd); err != nil {
-		t.Fatal(err)
+	for i, clOrdID := range []string{"OLD1", "OLD2"} { // accounts 1 and 2
+		id, _ := matcher.MakeClOrdID(clOrdID)
+		cmd := matcher.Command{Kind: matcher.KindNew, Account: uint32(i + 1), Symbol: 1, Side: matcher.Sell, Type: matcher.Limit,
+			TIF: matcher.GTC, Price: 10100, Qty: 10, ClOrdID: id}
+		if err := old.Submit(&cmd); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := old.Stop(); err != nil {
 		t.Fatal(err)
@@ -275,13 +300,16 @@ func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	wantRefused(t, venueWith(dir, addr, "BROKER02", "BROKER01"), "BROKER01", "BROKER02", "account 1", "account 2")
+	n = startCfg(t, venueWith(dir, addr, "BROKER02", "BROKER01"))
+	defer n.Stop()
+	cancelOwn(t, addr, "BROKER01", "OLD1")
 }
 
-// The bindings reach a standby in the replication stream: one whose config
-// swaps two sessions is refused at promotion, naming both; one whose
-// config adds a session at the end binds it when promoted, and that
-// broker trades with a resting order the old primary took.
+// The bindings reach a standby in the replication stream, and a standby
+// restarted with its sessions reordered and one added keeps them: when
+// promoted it serves BROKER01 and BROKER02 at their accounts, binds
+// BROKER03 to the next one, and BROKER03 trades with the resting order
+// BROKER01 placed on the old primary, whose fill reaches BROKER01.
 func TestStandbyGetsTheBindings(t *testing.T) {
 	var logs logLines
 	cfgP := replCfg(t.TempDir(), "primary", "")
@@ -292,62 +320,65 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	standby := func(compIDs ...string) (*node.Node, config.Config) {
-		cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
-		cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	standby := func(compIDs ...string) *node.Node {
 		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
 		s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, "the standby has the primary's journal", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2 })
-		return s, cfgS
+		return s
 	}
 
-	swapped, _ := standby("BROKER02", "BROKER01")
+	s := standby("BROKER02", "BROKER01")
 	// A sync primary acknowledges only what its standby has.
 	c := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	c.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "1")
 	expect(t, "resting sell", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
-	defer c.Close()
-	waitUntil(t, "the standby has the order", func() bool { return lastSeq(swapped) == lastSeq(p) })
-	_, err = swapped.Promote()
-	swapped.Stop()
-	if err == nil || !strings.Contains(err.Error(), "BROKER01") || !strings.Contains(err.Error(), "BROKER02") ||
-		!strings.Contains(err.Error(), "account 1") || !strings.Contains(err.Error(), "account 2") {
-		t.Fatalf("a standby with swapped sessions was promoted or refused without naming both: %v", err)
+	waitUntil(t, "the standby has the order", func() bool { return lastSeq(s) == lastSeq(p) })
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
 	}
 
-	s, cfgS := standby("BROKER01", "BROKER02", "BROKER03")
+	s = standby("BROKER03", "BROKER02", "BROKER01")
 	defer s.Stop()
 	c.Close()
 	p.Stop()
 	if _, err := s.Promote(); err != nil {
 		t.Fatal(err)
 	}
+	b1 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
 	b3 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
 	defer b3.Close()
 	b3.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
 	expect(t, "BROKER03 accepted", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
 	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
-	if !logs.has("bound 1 account(s)") {
-		t.Error("the promoted standby did not log binding BROKER03")
+	if got := reportsUntil(t, "BROKER01", b1, "S1", "F"); got[len(got)-1][tag.LastQty] != "10" {
+		t.Errorf("BROKER01's fill: %v", got[len(got)-1])
+	}
+	if !logs.has("bound 1 account(s) to their sessions' CompIDs in the journal, from account 3 (BROKER03)") {
+		t.Error("the promoted standby did not log binding BROKER03 to account 3")
 	}
 }
 
-// TestFailedAutomaticPromotionStopsTheNode: a standby whose sessions
-// contradict the journal's account bindings (here swapped) cannot be
-// promoted (accounts.go refuses it). When its primary dies and the
-// standby's automatic failover tries, the promotion fails; the node must
-// then stop on its own (Done), so that `ringex serve` (node.Run) exits
-// non-zero naming why, instead of running on as a failed node that is
-// neither standby nor primary.
+// TestFailedAutomaticPromotionStopsTheNode: a standby whose config
+// contradicts the journal's account bindings (here it lacks the firm
+// whose named account the primary bound) cannot be promoted (accounts.go
+// refuses it). When its primary dies and the standby's automatic
+// failover tries, the promotion fails; the node must then stop on its
+// own (Done), so that `ringex serve` (node.Run) exits non-zero naming
+// why, instead of running on as a failed node that is neither standby
+// nor primary.
 func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
+	cfgP.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
 	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +407,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	}
 	waitUntil(t, "the standby has the bindings", func() bool {
 		st, _ := s.ReplicationStats()
-		return st.InSync && lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2
+		return st.InSync && lastSeq(s) == lastSeq(p) && lastSeq(s) >= 3
 	})
 	st, _ := p.ReplicationStats()
 	p.Stop() // the primary dies; the standby promotes itself and is refused
