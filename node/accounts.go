@@ -178,6 +178,15 @@ func sessionIDs(cfg config.Config, ids map[string]uint32) []uint32 {
 // sessionIDs is sessionIDs of the node's config and bindings.
 func (n *Node) sessionIDs() []uint32 { return sessionIDs(n.cfg, n.boundIDs()) }
 
+// sessionName is the TargetCompID of the configured session whose
+// account is id (sessionIDs), or "#id" when none is.
+func (n *Node) sessionName(id uint32) string {
+	if i := slices.Index(n.sessionIDs(), id); i >= 0 {
+		return n.cfg.FIX.Sessions[i].TargetCompID
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
 // maxSessionID is the highest of ids (sessionIDs), for tables by account.
 func maxSessionID(ids []uint32) uint32 {
 	var m uint32

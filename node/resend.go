@@ -141,7 +141,7 @@ func (n *Node) unpublished() resendPlan {
 		}
 		plan.rebuild[a] = true
 		n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer in the buffer of %d events: "+
-			"they are rebuilt from the journal, and its reports wait for them", n.cfg.FIX.Sessions[i].TargetCompID, from, len(recent.evs))
+			"they are rebuilt from the journal, and its reports wait for them", n.sessionName(id), from, len(recent.evs))
 	}
 	return plan
 }
