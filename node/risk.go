@@ -429,7 +429,7 @@ func (n *Node) accountOf(name string) (uint32, error) {
 	if id := n.boundIDs()[name]; id != 0 {
 		return id, nil
 	}
-	return 0, fmt.Errorf("no account bound to %q: not a session of fix.sessions, an account of firms[].accounts, nor a name the journal binds", name)
+	return 0, fmt.Errorf("no session %q in fix.sessions, nor account %q in firms[].accounts, nor a name the journal binds", name, name)
 }
 
 // fundsAmount reads amount of asset: cash in risk.cashUnit units, or a
