@@ -145,7 +145,7 @@ type FIX struct {
 	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
 	CertFile     string    `json:"certFile"`     // with keyFile: TLS (PEM files); both empty: plain TCP
 	KeyFile      string    `json:"keyFile"`
-	Sessions     []Session `json:"sessions"` // a session's own account id is its 1-based position in this list, bound to its CompID in the journal (node refuses a reordered list); firms' named accounts are bound by name
+	Sessions     []Session `json:"sessions"` // in any order: a session's own account id is bound to its TargetCompID in the journal (node/accounts.go), never its place here; a removed session keeps its id, a new one takes the next free id; firms' named accounts are bound by name too
 }
 
 // Session is one broker's FIX session. The heartbeat interval is the

@@ -49,8 +49,9 @@ func (s *STPScope) UnmarshalText(b []byte) error {
 	return unmarshalText(stpScopeText, s, b, "account or firm")
 }
 
-// MaxSessions bounds fix.sessions: a session's own account id is its
-// position, below the ids of firms' named accounts (matcher.FirstNamedAccount).
+// MaxSessions bounds fix.sessions: a session's own account id, bound to its
+// CompID in the journal, is below the ids of firms' named accounts
+// (matcher.FirstNamedAccount), and never reused once bound.
 const MaxSessions = 1023
 
 // MaxAccountName is the longest firms[].accounts name (matcher.MaxAccountName).

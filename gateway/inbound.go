@@ -188,7 +188,7 @@ func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Re
 	if !ok {
 		return matcher.ReasonNone, ""
 	}
-	sess := &g.opts.Sessions[cmd.Account-1]
+	sess := g.accounts[cmd.Account].cfg
 	if string(v) == sess.TargetCompID {
 		return matcher.ReasonNone, ""
 	}

@@ -24,7 +24,9 @@ func (g *Gateway) StoredMarks() []int64 {
 	marks := make([]int64, len(g.accounts))
 	for a := 1; a < len(g.accounts); a++ {
 		marks[a] = -1
-		if m, ok := g.accounts[a].session.StoredMark(); ok {
+		if s := g.accounts[a].session; s == nil {
+			continue // no session has this account
+		} else if m, ok := s.StoredMark(); ok {
 			marks[a] = m
 		}
 	}
@@ -116,7 +118,7 @@ func (g *Gateway) StoredThrough(seq int64) {
 	mark := markBefore(seq + 1)
 	for a := 1; a < len(g.accounts); a++ {
 		acct := &g.accounts[a]
-		if !acct.held.Load() {
+		if acct.session != nil && !acct.held.Load() {
 			acct.session.MarkStored(mark)
 		}
 	}
@@ -128,6 +130,9 @@ func (g *Gateway) StoredThrough(seq int64) {
 func (g *Gateway) InitStoredMarks() {
 	for a := 1; a < len(g.accounts); a++ {
 		acct := &g.accounts[a]
+		if acct.session == nil {
+			continue
+		}
 		if _, ok := acct.session.StoredMark(); !ok {
 			acct.session.MarkStored(acct.floor.Load())
 		}

@@ -16,9 +16,9 @@ type SessionState struct {
 // Sessions returns the state of every configured session, in config
 // order. Safe from any goroutine; it takes each session's lock briefly.
 func (g *Gateway) Sessions() []SessionState {
-	out := make([]SessionState, 0, len(g.accounts)-1)
-	for i := 1; i < len(g.accounts); i++ {
-		s := g.accounts[i].session
+	out := make([]SessionState, 0, len(g.opts.Sessions))
+	for i := range g.opts.Sessions {
+		s := g.accounts[g.opts.Sessions[i].Account].session
 		out = append(out, SessionState{ID: s.ID(), TargetCompID: s.TargetCompID(), LoggedOn: s.LoggedOn(),
 			QueuedBytes: s.Queued(), ResendRequests: s.ResendRequests()})
 	}

@@ -566,14 +566,7 @@ func EngineConfig(cfg config.Config) matcher.Config {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
 	mc := matcher.Config{Symbols: specs, STP: stpMode(cfg.Match.STP)}
-	for _, a := range cfg.Match.STPAccounts {
-		for i, s := range cfg.FIX.Sessions {
-			if s.TargetCompID == a.CompID {
-				mc.AccountSTP = append(mc.AccountSTP, matcher.AccountSTP{Account: uint32(i + 1), Mode: stpMode(a.Mode)})
-			}
-		}
-	}
-	firmsSTP(cfg, &mc) // accounts.go
+	firmsSTP(cfg, &mc) // accounts.go: by name, as every account's mode
 	return mc
 }
 
@@ -584,7 +577,7 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.firmAccounts(&o) // accounts.go
+	n.gatewayAccounts(&o) // accounts.go
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 	if n.shard != nil {
 		o.MayDeliver = n.mayDeliver
