@@ -65,6 +65,9 @@ func (g *Gateway) DeliveredBeforeStart() {
 	defer g.pendMu.Unlock()
 	for a := 1; a < len(g.accounts); a++ {
 		s := g.accounts[a].session
+		if s == nil {
+			continue // no session has this account
+		}
 		if _, ok := s.StoredMark(); ok {
 			// At least 1: a standby reads a 0 mark as none heard, and
 			// resends only what was not published.
