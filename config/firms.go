@@ -116,5 +116,12 @@ func (c *Config) checkFirms() error {
 			return fmt.Errorf("firms[%d] %s: stpScope %v: want account or firm", i, f.Name, f.STPScope)
 		}
 	}
+	// The kill switch, account show and dropCopyOf take a session's
+	// CompID, a firm's account or a firm's name: one name, one thing.
+	for i, f := range c.Firms {
+		if _, isSession := sessions[f.Name]; isSession || accounts[f.Name] {
+			return fmt.Errorf("firms[%d] %s: the name is also a session's targetCompID or a firm's account; a firm's name must name the firm alone", i, f.Name)
+		}
+	}
 	return nil
 }

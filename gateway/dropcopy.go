@@ -27,7 +27,7 @@ func (g *Gateway) linkDropCopies() error {
 	byCompID := make(map[string]uint32, len(g.opts.Sessions))
 	for _, s := range g.opts.Sessions {
 		byCompID[s.TargetCompID] = s.Account
-		g.accounts[s.Account].dropCopy = len(s.DropCopyOf) > 0
+		g.accounts[s.Account].dropCopy = s.DropCopy || len(s.DropCopyOf) > 0
 	}
 	for _, s := range g.opts.Sessions {
 		c := s.Account

@@ -64,6 +64,10 @@ type Session struct {
 	// DropCopyOf makes it a drop-copy session (dropcopy.go): the
 	// TargetCompIDs whose reports it copies, or "*" for every broker.
 	DropCopyOf []string
+	// DropCopy makes it a drop-copy session even when DropCopyOf is empty
+	// (a firm's drop copy while the firm has no session): it takes no
+	// orders and copies nothing.
+	DropCopy bool
 	// MarketDataOnly makes it a market-data-only session (mdonly.go): it
 	// takes MarketDataRequest and session messages only.
 	MarketDataOnly bool

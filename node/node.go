@@ -605,6 +605,7 @@ func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Optio
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
 			DropCopyOf:         dropCopyOf(cfg, s.DropCopyOf), // accounts.go
+			DropCopy:           len(s.DropCopyOf) > 0,
 			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}
