@@ -25,8 +25,10 @@ func benchStream(n int) []matcher.Command {
 		if len(cmds) >= n {
 			break
 		}
-		if c.Kind == matcher.KindDeposit || c.Kind == matcher.KindWithdraw || c.Kind == matcher.KindEndOfDay {
-			continue
+		switch c.Kind {
+		case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindEndOfDay,
+			matcher.KindBlock, matcher.KindUnblock, matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+			continue // funds, blocks and rules that refuse orders: the stream is orders only
 		}
 		seq++
 		c.Seq = seq
@@ -62,6 +64,7 @@ func benchRun(b *testing.B, withRisk bool) {
 		s, _ = New(benchConfig())
 	}
 	reset()
+	var c matcher.Command // one copy for the run: a copy per op would escape, and allocate
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		k := i % len(cmds)
@@ -70,7 +73,7 @@ func benchRun(b *testing.B, withRisk bool) {
 			reset()
 			b.StartTimer()
 		}
-		c := cmds[k]
+		c = cmds[k]
 		if withRisk {
 			evs, _ = s.Step(&c, engines, evs[:0])
 		} else {

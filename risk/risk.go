@@ -104,15 +104,23 @@ type Hold struct {
 // cell is one amount of one account: its cash, its open orders (total
 // always 0, held the count), or its inventory of one symbol. The settle
 // half writes every field (one writer: stores, not read-modify-write
-// atomics); Check reads free and applied, in that order of stores:
-// settle stores free before applied, Check loads applied before free,
-// so a torn read sees a reservation twice, never not at all.
+// atomics; each a full fence on amd64, so the settle half stores only
+// what changed). Check's view is avail less its own reservations
+// (pending), one load: a reservation, taken or applied, moves free down
+// and applied up by the same amount and leaves avail as it was, so only
+// the settle half's releases and credits store it, and it only grows.
+// Exact and Final read applied, held and total; the settle half stores
+// held before applied, so equal applied counts mean the holds are in.
 type cell struct {
-	free    atomic.Int64 // total - held
+	avail   atomic.Int64 // free + applied: total - held + reservations applied, ever
 	applied atomic.Int64 // reservations the settle half applied, ever
 	total   atomic.Int64
 	held    atomic.Int64
 }
+
+// free is what is free in the cell as the settle half has it (total -
+// held). Cold path: the settle half's goroutine.
+func (c *cell) free() int64 { return c.avail.Load() - c.applied.Load() }
 
 // order is what the settle half keeps of a working order that holds
 // something.
@@ -154,10 +162,9 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
-	orders  map[int64]*order // settle: working orders by order id
-	free    []*order         // settle: recycled records
-	cur     current          // settle: the command between Apply and Done
-	funding Funding          // settle: deposits minus withdrawals, for the invariants
+	orders  orderTable // settle: working orders by order id
+	cur     current    // settle: the command between Apply and Done
+	funding Funding    // settle: deposits minus withdrawals, for the invariants
 }
 
 // current is the command the settle half is in: its new order's hold
@@ -204,7 +211,7 @@ func New(cfg Config) (*State, error) {
 	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
 	s.blocked = make([]bool, cfg.Accounts+1)
 	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
-	s.orders = make(map[int64]*order, 1024)
+	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
 }
@@ -232,9 +239,7 @@ func (s *State) knownSymbol(y uint32) bool  { return y >= 1 && int(y) <= len(s.c
 // less Check's reservations it has not applied yet. Never more than the
 // exact amount. Hot path.
 func (s *State) view(i int) int64 {
-	c := &s.cells[i]
-	applied := c.applied.Load()
-	return c.free.Load() - (s.pending[i] - applied)
+	return s.cells[i].avail.Load() - s.pending[i]
 }
 
 // notional is qty × px × unit, or MaxInt64 when that overflows (no limit
@@ -264,8 +269,8 @@ func (s *State) Exact(a uint32) bool {
 	if s.cells[s.openCell(a)].held.Load() != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
-	// A reservation's applied count is stored last, after its free amount:
-	// equal counts mean no change to this account is under way.
+	// A reservation's applied count is stored last, after its hold: equal
+	// counts mean no reservation of this account is under way.
 	for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
 		if s.pending[i] != s.cells[i].applied.Load() {
 			return false

@@ -44,14 +44,11 @@ func (s *State) Snapshot(dst []byte) []byte {
 	for _, v := range s.funding.Inv {
 		dst = le.AppendUint64(dst, uint64(v))
 	}
-	ids := make([]int64, 0, len(s.orders))
-	for id := range s.orders {
-		ids = append(ids, id)
-	}
+	ids := s.orders.ids(make([]int64, 0, s.orders.n))
 	slices.SortFunc(ids, cmp.Compare)
 	dst = le.AppendUint32(dst, uint32(len(ids)))
 	for _, id := range ids {
-		o := s.orders[id]
+		o := s.orders.get(id)
 		dst = le.AppendUint64(dst, uint64(id))
 		dst = le.AppendUint32(dst, o.account)
 		dst = le.AppendUint32(dst, o.symbol)
@@ -111,7 +108,7 @@ func (s *State) Restore(b []byte) error {
 		c := &fresh.cells[i]
 		c.total.Store(total)
 		c.held.Store(held)
-		c.free.Store(total - held)
+		c.avail.Store(total - held)
 	}
 	fresh.funding.Cash = r.i64()
 	for i := range fresh.funding.Inv {
@@ -123,11 +120,11 @@ func (s *State) Restore(b []byte) error {
 			break
 		}
 		id := r.i64()
-		o := &order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
+		o := order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
 		if r.err == nil && (!fresh.knownAccount(o.account) || !fresh.knownSymbol(o.symbol) || o.leaves < 0 || o.unit < 0) {
 			return fmt.Errorf("risk snapshot: order %d: account %d, symbol %d, leaves %d: not an order this state can hold", id, o.account, o.symbol, o.leaves)
 		}
-		fresh.orders[id] = o
+		fresh.orders.put(id, o)
 	}
 	nb := int(r.u32())
 	for range nb {
@@ -160,7 +157,7 @@ func (s *State) Restore(b []byte) error {
 	case r.off != len(b):
 		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
 	}
-	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
+	s.cells, s.pending, s.orders, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
