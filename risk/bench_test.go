@@ -1,8 +1,12 @@
 package risk
 
 import (
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -46,7 +50,9 @@ func benchConfig() Config {
 // BenchmarkMatcherAlone and BenchmarkMatcherRiskSpot run the same
 // stream, one partition, one goroutine: the matcher's cost, and the
 // matcher's plus risk's check and settle (docs/performance.md has the
-// ratio).
+// ratio; scripts/riskbench.sh runs them). Besides ops/s (wall clock) they
+// report cpu-ns/op, the CPU time of the benchmark's thread, which on a
+// shared machine leaves out the time it waited for a core.
 func BenchmarkMatcherAlone(b *testing.B) { benchRun(b, false) }
 
 func BenchmarkMatcherRiskSpot(b *testing.B) { benchRun(b, true) }
@@ -54,6 +60,8 @@ func BenchmarkMatcherRiskSpot(b *testing.B) { benchRun(b, true) }
 var benchCmds = sync.OnceValue(func() []matcher.Command { return benchStream(1 << 16) })
 
 func benchRun(b *testing.B, withRisk bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmds := benchCmds()
 	b.ReportAllocs()
 	var evs []matcher.Event
@@ -66,11 +74,14 @@ func benchRun(b *testing.B, withRisk bool) {
 	reset()
 	var c matcher.Command // one copy for the run: a copy per op would escape, and allocate
 	b.ResetTimer()
+	cpu := -threadCPU()
 	for i := 0; i < b.N; i++ {
 		k := i % len(cmds)
 		if k == 0 && i > 0 {
 			b.StopTimer()
+			cpu += threadCPU()
 			reset()
+			cpu -= threadCPU()
 			b.StartTimer()
 		}
 		c = cmds[k]
@@ -80,5 +91,18 @@ func benchRun(b *testing.B, withRisk bool) {
 			evs = engines.Apply(&c, evs[:0])
 		}
 	}
+	cpu += threadCPU()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// threadCPU is the CPU time the calling OS thread has used
+// (CLOCK_THREAD_CPUTIME_ID), as matcher's benchmarks read it.
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3
+	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }

@@ -102,25 +102,64 @@ type Hold struct {
 }
 
 // cell is one amount of one account: its cash, its open orders (total
-// always 0, held the count), or its inventory of one symbol. The settle
-// half writes every field (one writer: stores, not read-modify-write
-// atomics; each a full fence on amd64, so the settle half stores only
-// what changed). Check's view is avail less its own reservations
-// (pending), one load: a reservation, taken or applied, moves free down
-// and applied up by the same amount and leaves avail as it was, so only
-// the settle half's releases and credits store it, and it only grows.
-// Exact and Final read applied, held and total; the settle half stores
-// held before applied, so equal applied counts mean the holds are in.
+// always 0, held the count), or its inventory of one symbol, as three
+// numbers from which the hold and the free amount follow:
+//
+//	held = total + applied - avail      free = total - held = avail - applied
+//
+// The settle half writes every field (one writer: stores, not
+// read-modify-write atomics). Each store is a full fence on amd64 and
+// most of risk's cost, so each change stores only what it must: a
+// reservation applied, its applied count (free goes down, held up, avail
+// stays); a release, avail; a debit or credit, total and avail. The
+// numbers other goroutines read, and why a stale one is safe:
+//
+//   - Check's view is avail less its own reservations (pending): one load.
+//     avail only grows (releases and credits; everything that takes is a
+//     reservation Check decided), so a stale avail is a lower bound.
+//   - Exact and Final read a count's hold as applied - avail (total is 0),
+//     avail loaded first: both only grow, so the hold read is at least the
+//     hold at the moment avail was loaded, never a zero that was not.
+//   - Final reads total (see there), Balance all three, read until two
+//     reads agree (cellSeen).
 type cell struct {
-	avail   atomic.Int64 // free + applied: total - held + reservations applied, ever
+	avail   atomic.Int64 // free + applied, ever; only grows
 	applied atomic.Int64 // reservations the settle half applied, ever
 	total   atomic.Int64
-	held    atomic.Int64
 }
 
-// free is what is free in the cell as the settle half has it (total -
-// held). Cold path: the settle half's goroutine.
+// free and held are the cell's as the settle half has them. Its
+// goroutine only (other goroutines: countSeen, cellSeen).
 func (c *cell) free() int64 { return c.avail.Load() - c.applied.Load() }
+func (c *cell) held() int64 { return c.total.Load() + c.applied.Load() - c.avail.Load() }
+
+// countSeen is a count cell's hold and applied count as another goroutine
+// than the settle half's may rely on: the hold is at least what it was
+// when the load of avail ran (see cell). Hot path.
+func (c *cell) countSeen() (held, applied int64) {
+	avail := c.avail.Load()
+	applied = c.applied.Load()
+	return applied - avail, applied
+}
+
+// cellSeen is the cell's total and hold at one moment, for a goroutine
+// other than the settle half's: the three numbers are read until two
+// reads in a row agree (at most cellSeenTries; the settle half changes a
+// cell a few times per command, so the first or second retry agrees).
+// Cold path.
+func (c *cell) cellSeen() (total, held int64) {
+	a, p, t := c.avail.Load(), c.applied.Load(), c.total.Load()
+	for range cellSeenTries {
+		a2, p2, t2 := c.avail.Load(), c.applied.Load(), c.total.Load()
+		if a2 == a && p2 == p && t2 == t {
+			break
+		}
+		a, p, t = a2, p2, t2
+	}
+	return t, t + p - a
+}
+
+const cellSeenTries = 1000
 
 // order is what the settle half keeps of a working order that holds
 // something.
@@ -266,10 +305,10 @@ func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
 		return true
 	}
-	if s.cells[s.openCell(a)].held.Load() != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	if open, _ := s.cells[s.openCell(a)].countSeen(); open != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
-	// A reservation's applied count is stored last, after its hold: equal
+	// A reservation applied is one store, of its applied count: equal
 	// counts mean no reservation of this account is under way.
 	for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
 		if s.pending[i] != s.cells[i].applied.Load() {
@@ -311,8 +350,7 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 		return false
 	}
 	i := s.sideCell(a, bringer)
-	cl := &s.cells[i]
-	if s.pending[i] != cl.applied.Load() || cl.held.Load() != 0 {
+	if held, applied := s.cells[i].countSeen(); s.pending[i] != applied || held != 0 {
 		return false // an order that may bring some in is working or in flight
 	}
 	return need > total

@@ -12,11 +12,11 @@ import "github.com/ringex/ringex/matcher"
 // never sees a value between two steps of one change (a release and the
 // debit it pays for), which could be freer than either end.
 
-// reserve applies a reservation Check made: its hold, then its applied
-// count (see cell); what Check sees free does not change.
+// reserve applies a reservation Check made: one store, of its applied
+// count, which moves the hold up and leaves avail, what Check sees free,
+// as it was (see cell).
 func (s *State) reserve(i int, amount int64) {
 	c := &s.cells[i]
-	c.held.Store(c.held.Load() + amount)
 	c.applied.Store(c.applied.Load() + amount)
 }
 
@@ -27,13 +27,11 @@ func (s *State) release(i int, amount int64) { s.change(i, -amount, 0) }
 // credit.
 func (s *State) move(i int, delta int64) { s.change(i, 0, delta) }
 
-// change adds heldDelta to the cell's hold and totalDelta to its total,
-// and stores what is free once, if it changed.
+// change adds heldDelta to the cell's hold and totalDelta to its total:
+// it stores the total, then avail (held = total + applied - avail), each
+// only if it changed.
 func (s *State) change(i int, heldDelta, totalDelta int64) {
 	c := &s.cells[i]
-	if heldDelta != 0 {
-		c.held.Store(c.held.Load() + heldDelta)
-	}
 	if totalDelta != 0 {
 		c.total.Store(c.total.Load() + totalDelta)
 	}
@@ -106,7 +104,8 @@ func (s *State) applyFunds(cmd *matcher.Command, h Hold) {
 	amount := f.Amount
 	if f.Withdraw {
 		// Check reserved it: taken from the total, and counted as applied
-		// after (free goes down as applied goes up: avail stays).
+		// after (free goes down as applied goes up, the hold stays, and so
+		// does avail).
 		amount = -amount
 		c := &s.cells[i]
 		c.total.Store(c.total.Load() + amount)

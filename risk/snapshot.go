@@ -38,7 +38,7 @@ func (s *State) Snapshot(dst []byte) []byte {
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
 	for i := range s.cells {
 		dst = le.AppendUint64(dst, uint64(s.cells[i].total.Load()))
-		dst = le.AppendUint64(dst, uint64(s.cells[i].held.Load()))
+		dst = le.AppendUint64(dst, uint64(s.cells[i].held()))
 	}
 	dst = le.AppendUint64(dst, uint64(s.funding.Cash))
 	for _, v := range s.funding.Inv {
@@ -107,7 +107,6 @@ func (s *State) Restore(b []byte) error {
 		total, held := r.i64(), r.i64()
 		c := &fresh.cells[i]
 		c.total.Store(total)
-		c.held.Store(held)
 		c.avail.Store(total - held)
 	}
 	fresh.funding.Cash = r.i64()
@@ -203,12 +202,12 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 		return b, false
 	}
 	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}
-	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].total.Load(), s.cells[s.cashCell(a)].held.Load()
-	b.OpenOrders = s.cells[s.openCell(a)].held.Load()
+	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].cellSeen()
+	_, b.OpenOrders = s.cells[s.openCell(a)].cellSeen()
 	b.Blocked = s.blockedSettled[a].Load()
 	for y := range s.cfg.Symbols {
 		c := &s.cells[s.invCell(a, uint32(y+1))]
-		b.Inv[y], b.InvHeld[y] = c.total.Load(), c.held.Load()
+		b.Inv[y], b.InvHeld[y] = c.cellSeen()
 	}
 	return b, true
 }
