@@ -203,6 +203,7 @@ type State struct {
 
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
+	fees    int64      // settle: the current command's fees, credited at Done
 	funding Funding    // settle: deposits minus withdrawals, for the invariants
 }
 
@@ -399,7 +400,8 @@ func (s *State) buyHold(qty, px, cpl int64) int64 {
 	return qty * u
 }
 
-// Fees is what the venue's fee account has collected.
+// Fees is what the venue's fee account has collected, up to the last
+// Done. The settle half's goroutine only.
 func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
 
 // ViewDependent reports whether a refusal with r depends on balances or

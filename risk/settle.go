@@ -162,6 +162,12 @@ func (s *State) Event(ev *matcher.Event) {
 // Done ends the current command: a reservation no event claimed (a
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
+	if s.fees != 0 {
+		// One credit per command, not one per fill: only the settle
+		// half reads the fee account (Fees, Snapshot).
+		s.move(s.cashCell(0), s.fees)
+		s.fees = 0
+	}
 	if s.cur.newOK || s.cur.repOK {
 		s.releaseHold(s.cur.cmd.OwnerID(), s.cur.symbol, s.cur.hold)
 	}
@@ -192,9 +198,7 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 	cost := notional(q, ev.LastPx, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
 	fee := feeOf(cost, o.feeBps)
 	cash, inv := s.cashCell(o.account), s.invCell(o.account, o.symbol)
-	if fee != 0 {
-		s.move(s.cashCell(0), fee) // the venue's fee account
-	}
+	s.fees += fee // the venue's fee account's, at Done
 	if o.side == matcher.Buy {
 		s.change(cash, -q*o.unit, -cost-fee) // frees the gap between held and traded price and fee
 		s.move(inv, q)

@@ -156,7 +156,7 @@ func (s *State) Restore(b []byte) error {
 	case r.off != len(b):
 		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
 	}
-	s.cells, s.pending, s.orders, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}
+	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
