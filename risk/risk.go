@@ -187,6 +187,13 @@ type State struct {
 	depositsChecked []int64
 	depositsApplied []atomic.Int64
 
+	// New orders and replaces that reserved something, per account:
+	// accepted by Check (its goroutine only), and settled to their Done
+	// by the settle half. Equal: none whose events (a fill, a refusal's
+	// release) are still to settle (Exact).
+	ordersChecked []int64
+	ordersDone    []atomic.Int64
+
 	// The operator's kill switch, per account: as Check has passed the
 	// block records (its goroutine only), and as the settle half has
 	// (its snapshot's).
@@ -249,6 +256,8 @@ func New(cfg Config) (*State, error) {
 	s.pending = make([]int64, len(s.cells))
 	s.depositsChecked = make([]int64, cfg.Accounts+1)
 	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
+	s.ordersChecked = make([]int64, cfg.Accounts+1)
+	s.ordersDone = make([]atomic.Int64, cfg.Accounts+1)
 	s.blocked = make([]bool, cfg.Accounts+1)
 	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
 	s.orders = newOrderTable()
@@ -296,15 +305,20 @@ func notional(qty, px, unit int64) int64 {
 }
 
 // Exact reports whether Check's view of account a is its exact state: the
-// account has no working order, none in flight, no deposit in flight, and
-// every reservation Check made for it (a withdrawal's too) is applied in
-// full, so nothing the settle half has still to do can change its
-// balances, and none is half done. Call it on Check's goroutine before the
-// Check it vouches for (what it saw can only become more settled, never
-// less). Hot path.
+// account has no working order, no order or replace in flight or still
+// settling, no deposit in flight, and every reservation Check made for it
+// (a withdrawal's too) is applied in full, so nothing the settle half has
+// still to do can change its balances, and none is half done. Call it on
+// Check's goroutine before the Check it vouches for (what it saw can only
+// become more settled, never less). Hot path.
 func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
 		return true
+	}
+	// Orders settled first: from then on none of a's can start working,
+	// so a count of working orders read after it that is 0 stays 0.
+	if s.ordersChecked[a] != s.ordersDone[a].Load() {
+		return false
 	}
 	if open, _ := s.cells[s.openCell(a)].countSeen(); open != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false

@@ -174,6 +174,11 @@ func (s *State) Done() {
 	if s.cur.newOK {
 		s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
 	}
+	if c := s.cur.cmd; c != nil && (c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace) &&
+		reserves(s.cur.hold) && s.knownAccount(c.OwnerID()) {
+		d := &s.ordersDone[c.OwnerID()] // last: everything it settled is in (Exact)
+		d.Store(d.Load() + 1)
+	}
 	s.cur = current{}
 }
 

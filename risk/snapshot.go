@@ -158,6 +158,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
+	s.ordersChecked, s.ordersDone = fresh.ordersChecked, fresh.ordersDone
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
 	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
