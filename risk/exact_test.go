@@ -6,9 +6,10 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// The settle half applies a withdrawal in two stores (its free amount,
-// then its applied count); Check may look between them. Its view is then
-// too low, which is safe only if Exact does not vouch for it: Exact must
+// The settle half applies a withdrawal in two stores (its total, then its
+// applied count); Check may look between them (here, a store that takes
+// the amount off what is free too, the worst a first store can do). Its
+// view is then too low, which is safe only if Exact does not vouch for it: Exact must
 // say false while any change to the account is half done.
 func TestExactNotWhileAWithdrawalIsHalfApplied(t *testing.T) {
 	s, _ := New(testConfig(ModeSpot))
