@@ -14,9 +14,9 @@ import "github.com/ringex/ringex/matcher"
 func (s *State) Check(cmd *matcher.Command) Hold {
 	switch cmd.Kind {
 	case matcher.KindNew:
-		return s.checkNew(cmd)
+		return s.inFlight(cmd, s.checkNew(cmd))
 	case matcher.KindReplace:
-		return s.checkReplace(cmd)
+		return s.inFlight(cmd, s.checkReplace(cmd))
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		return s.checkFunds(cmd)
 	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
@@ -29,6 +29,20 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 		s.blocked[b.Account] = !b.Unblock
 	}
 	return Hold{}
+}
+
+// inFlight counts h, Check's answer to a new order or a replace, among
+// its account's orders in flight when it reserved something (Exact).
+func (s *State) inFlight(c *matcher.Command, h Hold) Hold {
+	if reserves(h) && s.knownAccount(c.OwnerID()) {
+		s.ordersChecked[c.OwnerID()]++
+	}
+	return h
+}
+
+// reserves reports whether h is an acceptance that reserved something.
+func reserves(h Hold) bool {
+	return h.Reason == matcher.ReasonNone && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
 }
 
 // isBlocked reports whether the operator has blocked c's session or the
