@@ -29,3 +29,20 @@ func TestCancelNamingAnAccountTheSessionMayNotUse(t *testing.T) {
 		t.Errorf("%d commands reached the exchange, want none", m-n)
 	}
 }
+
+// TestCancelNamingAnotherAccountOfTheFirm: an OrderCancelRequest (F) whose
+// Account (1) is another account than the order's (ACC-B for an ACC-A
+// order) does not cancel it: as for a replace (ReasonUnknownOrder), the
+// account named does not have that order.
+func TestCancelNamingAnotherAccountOfTheFirm(t *testing.T) {
+	x := startFirms(t)
+	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00")
+	check(t, "new", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	a.Send("F", tag.OrigClOrdID, "S1", tag.ClOrdID, "C1", tag.Account, "ACC-B", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10")
+	got := check(t, "cancel for ACC-B of ACC-A's order", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "C1"})
+	if got[tag.MsgType] != "9" {
+		t.Errorf("got MsgType %s ExecType %s OrdStatus %s, want an OrderCancelReject (9): the order is ACC-A's", got[tag.MsgType], got[tag.ExecType], got[tag.OrdStatus])
+	}
+}
