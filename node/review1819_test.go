@@ -1,0 +1,67 @@
+package node_test
+
+import (
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/internal/fixtest"
+)
+
+// TestKillSwitchOfAFirmAccountAlone: the kill switch of one named account
+// (ACC-A) cancels its working orders whichever of the firm's sessions
+// placed them, releases their holds, and leaves the sessions' own orders
+// and new orders working.
+func TestKillSwitchOfAFirmAccountAlone(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
+	defer n.Stop()
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	mustFunds(t, n, false, "BROKER01", "cash", "100")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+
+	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2",
+		tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "G1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1"})
+	b2.Send("D", tag.ClOrdID, "D2", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "D2 rests", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "D2"})
+	b1.Send("D", tag.ClOrdID, "O1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "O1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "O1"})
+	wantShow(t, n, "ACC-A", "openOrders 2 cash 1000.00 held 60.00")
+
+	if _, err := n.Block("ACC-A", false); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "G1 cancelled", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1", tag.LeavesQty: "0"})
+	expect(t, "D2 cancelled", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "D2", tag.LeavesQty: "0"})
+	wantShow(t, n, "ACC-A", "openOrders 0 cash 1000.00 held 0.00")
+	wantShow(t, n, "BROKER01", "openOrders 1 cash 100.00 held 10.00")
+	b1.Send("D", tag.ClOrdID, "O2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "the session's own order is taken", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "O2"})
+	b2.Send("D", tag.ClOrdID, "K1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "ACC-A is blocked", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "K1"})
+}
+
+// TestEndOfDayReleasesAFirmAccountsHolds: a Day order placed for a named
+// account expires at the end of the day and releases the account's hold
+// and open-order count.
+func TestEndOfDayReleasesAFirmAccountsHolds(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
+	defer n.Stop()
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b1.Send("D", tag.ClOrdID, "D1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "D1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "D1"})
+	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 50.00")
+	if _, err := n.EndOfDay(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "D1 expired", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "C", tag.ClOrdID: "D1"})
+	wantShow(t, n, "ACC-A", "openOrders 0 cash 1000.00 held 0.00")
+}
