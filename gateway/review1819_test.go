@@ -46,3 +46,18 @@ func TestCancelNamingAnotherAccountOfTheFirm(t *testing.T) {
 		t.Errorf("got MsgType %s ExecType %s OrdStatus %s, want an OrderCancelReject (9): the order is ACC-A's", got[tag.MsgType], got[tag.ExecType], got[tag.OrdStatus])
 	}
 }
+
+// TestUnknownAccountRejectReason: FIX 4.4 gives an order whose Account (1)
+// the venue does not know for its sender OrdRejReason (103) 15, "Unknown
+// account(s)"; FIX 4.2, which has no such value, 0 with the Text.
+func TestUnknownAccountRejectReason(t *testing.T) {
+	x := startFirms(t)
+	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	c := fixtest.Dial(t, x.addr, "FIX.4.2", "BROKER42", "RINGEX")
+	defer c.Close()
+	a.Send("D", tag.ClOrdID, "X1", tag.Account, "OTHER", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	check(t, "FIX 4.4", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "X1", tag.OrdRejReason: "15"})
+	c.Send("D", tag.ClOrdID, "X2", tag.HandlInst, "1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	check(t, "FIX 4.2", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "X2", tag.OrdRejReason: "0"})
+}
