@@ -197,7 +197,7 @@ func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Re
 	}
 	id, ok := sess.Accounts[string(v)]
 	if !ok {
-		return matcher.ReasonInvalidOrder, "account " + string(v) + " may not be used by session " + sess.TargetCompID
+		return matcher.ReasonUnknownAccount, "account " + string(v) + " may not be used by session " + sess.TargetCompID
 	}
 	cmd.Owner = id
 	return matcher.ReasonNone, ""

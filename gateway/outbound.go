@@ -377,6 +377,8 @@ func ordRejReason(r matcher.Reason, fix42 bool) int {
 		v = 6
 	case matcher.ReasonInvalidQty:
 		v = 13
+	case matcher.ReasonUnknownAccount:
+		v = 15 // FIX 4.4: unknown account(s)
 	case matcher.ReasonInvalidOrder:
 		v = 11
 	case matcher.ReasonRiskOrderQty, matcher.ReasonRiskNotional, matcher.ReasonRiskOpenOrders,

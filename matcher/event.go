@@ -42,6 +42,10 @@ const (
 	// ReasonExpired: a resting Day order expired at the end of the trading
 	// day (KindEndOfDay). 16 is ReasonBookFull (engine.go).
 	ReasonExpired Reason = 17
+	// ReasonUnknownAccount: an order names an account (FIX Account, 1)
+	// its session may not use; the gateway refuses it, no engine sees it.
+	// 18 is ReasonCancelOnDisconnect (cancel_on_disconnect.go).
+	ReasonUnknownAccount Reason = 19
 
 	// Pre-trade risk refusals (package risk; a refused order never reaches
 	// an engine). Each names the limit or balance that refused it. They

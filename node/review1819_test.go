@@ -1,12 +1,16 @@
 package node_test
 
 import (
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/journal"
 )
 
 // TestKillSwitchOfAFirmAccountAlone: the kill switch of one named account
@@ -64,4 +68,48 @@ func TestEndOfDayReleasesAFirmAccountsHolds(t *testing.T) {
 	}
 	expect(t, "D1 expired", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "C", tag.ClOrdID: "D1"})
 	wantShow(t, n, "ACC-A", "openOrders 0 cash 1000.00 held 0.00")
+}
+
+// TestFirmAccountOrderAcrossSnapshotRestart: an order a session placed for
+// a named account, resting in the engine snapshot (version 4, its owner)
+// that a restart loads, is still that account's: the account's kill
+// switch cancels it and releases its hold.
+func TestFirmAccountOrderAcrossSnapshotRestart(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := firmVenue(dir, addr, "ACC-A")
+	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
+	n := startCfg(t, cfg)
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2",
+		tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "G1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1"})
+	after, err := n.Funds(false, "ACC-A", "cash", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jdir := filepath.Join(dir, "journal")
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
+		}
+	}
+	b1.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	wantShow(t, n, "ACC-A", "openOrders 1 cash 1001.00 held 50.00")
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	if _, err := n.Block("ACC-A", false); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "G1 cancelled after the restart", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1", tag.LeavesQty: "0"})
+	wantShow(t, n, "ACC-A", "openOrders 0 cash 1001.00 held 0.00")
 }
