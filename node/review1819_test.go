@@ -113,3 +113,23 @@ func TestFirmAccountOrderAcrossSnapshotRestart(t *testing.T) {
 	expect(t, "G1 cancelled after the restart", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1", tag.LeavesQty: "0"})
 	wantShow(t, n, "ACC-A", "openOrders 0 cash 1001.00 held 0.00")
 }
+
+// TestDropCopyOfAFirmWithNoSessionsTakesNoOrders: a drop-copy session
+// whose dropCopyOf names a firm that has no sessions (yet) is still a
+// drop copy: it takes no orders.
+func TestDropCopyOfAFirmWithNoSessionsTakesNoOrders(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = dir, addr
+	cfg.Firms = []config.Firm{{Name: "F9"}}
+	cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY", DropCopyOf: []string{"F9"}})
+	n := startCfg(t, cfg)
+	defer n.Stop()
+	dc := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	dc.Send("D", tag.ClOrdID, "X1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	got := fixtest.Fields(dc.Next(wait))
+	if got[tag.MsgType] == "8" && got[tag.ExecType] != "8" {
+		t.Fatalf("the drop copy's order was taken: %v", got)
+	}
+}
