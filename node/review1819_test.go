@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/node"
 )
 
 // TestKillSwitchOfAFirmAccountAlone: the kill switch of one named account
@@ -131,5 +133,35 @@ func TestDropCopyOfAFirmWithNoSessionsTakesNoOrders(t *testing.T) {
 	got := fixtest.Fields(dc.Next(wait))
 	if got[tag.MsgType] == "8" && got[tag.ExecType] != "8" {
 		t.Fatalf("the drop copy's order was taken: %v", got)
+	}
+}
+
+// TestFirmNameThatIsAlsoAnAccountOrSessionIsRefused: the kill switch
+// (Block), account show and dropCopyOf take a session's CompID, a firm's
+// account or a firm's name; a firm named as one of its accounts, or as a
+// session, would make one of them unreachable (Block "F1" then always
+// takes the whole firm), so the start refuses it, naming it.
+func TestFirmNameThatIsAlsoAnAccountOrSessionIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		firm config.Firm
+	}{
+		{"firm_named_as_its_account", config.Firm{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"F1"}}},
+		{"firm_named_as_a_session", config.Firm{Name: "BROKER03", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+			cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+			cfg.Firms = []config.Firm{tc.firm}
+			n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+			if err == nil {
+				n.Stop()
+				t.Fatalf("firm %q started; want a refusal naming it", tc.firm.Name)
+			}
+			if !strings.Contains(err.Error(), tc.firm.Name) {
+				t.Errorf("refusal %v does not name %q", err, tc.firm.Name)
+			}
+		})
 	}
 }
