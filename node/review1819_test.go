@@ -165,3 +165,29 @@ func TestFirmNameThatIsAlsoAnAccountOrSessionIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSTPDecrementReleasesAFirmAccountsHolds: self-trade prevention by
+// decrement between two orders of one named account, placed by two
+// sessions of its firm, releases what the lots taken off held: the
+// cancelled buy's cash, the decremented sell's lots.
+func TestSTPDecrementReleasesAFirmAccountsHolds(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := firmVenue(dir, addr, "ACC-A")
+	decrement := config.STPDecrement
+	cfg.Firms[0].STP = &decrement
+	n := startCfg(t, cfg)
+	defer n.Stop()
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	mustFunds(t, n, false, "ACC-A", "AAPL", "10")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+	b1.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "S1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	b2.Send("D", tag.ClOrdID, "B1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "3", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "B1 new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})
+	expect(t, "B1 cancelled", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "B1"})
+	expect(t, "S1 decremented", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "D", tag.ClOrdID: "S1", tag.LeavesQty: "2"})
+	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 0.00 AAPL 10 held 2")
+}
