@@ -191,3 +191,21 @@ func TestSTPDecrementReleasesAFirmAccountsHolds(t *testing.T) {
 	expect(t, "S1 decremented", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "D", tag.ClOrdID: "S1", tag.LeavesQty: "2"})
 	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 0.00 AAPL 10 held 2")
 }
+
+// TestReportsOfAFirmAccountNameIt: the ExecutionReports of an order
+// placed for a firm's account carry that Account (1), to the session
+// that sent it and on the firm's drop copy, which otherwise cannot tell
+// the firm's accounts apart.
+func TestReportsOfAFirmAccountNameIt(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
+	defer n.Stop()
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	dc := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "G1's report to its session", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1", tag.Account: "ACC-A"})
+	expect(t, "G1's drop copy", dc.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1", tag.Account: "ACC-A"})
+}
