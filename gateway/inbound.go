@@ -71,9 +71,6 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	if reason == matcher.ReasonNone {
 		reason, text = g.orderAccount(&cmd, m)
 	}
-	if kind == matcher.KindCancel {
-		cmd.Owner = 0 // a cancel's record carries no Owner (matcher.Command.Encode): tag 1 is only checked
-	}
 	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
 	}
@@ -183,9 +180,10 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 // orderAccount sets cmd.Owner from a new order's, a replace's or a
 // cancel's Account (1): one of the accounts its session may use
 // (Session.Accounts), or the session's own TargetCompID (Owner 0, as
-// without tag 1). Any other is refused, naming it. A replace must name the order's account as its
-// order did: the matcher refuses one for another account
-// (ReasonUnknownOrder). No allocation but on a refusal.
+// without tag 1). Any other is refused, naming it. A replace must name
+// the order's account as its order did, and a cancel that names a firm's
+// account must name the order's: the matcher refuses one for another
+// account (ReasonUnknownOrder). No allocation but on a refusal.
 func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
 	v, ok := m.Get(tagAccount)
 	if !ok {

@@ -73,7 +73,10 @@
 //     Config.STP; an order in an STP group whose mode comes to STPNone
 //     cancels itself on meeting its group.
 //   - A replace names the order's trading account (Command.Owner, 0 for
-//     the session's own); another is ReasonUnknownOrder.
+//     the session's own); another is ReasonUnknownOrder. A cancel that
+//     names a firm's account (Owner not 0) that is not the order's is
+//     ReasonUnknownOrder too; one that names none cancels the session's
+//     order whatever its account.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first; a kill switch's
 //     (OriginKillSwitch) then also those other sessions placed for the

@@ -642,6 +642,10 @@ func (e *Engine) applyCancel(c *Command) {
 		return
 	}
 	t := &e.orders[ti]
+	if c.Owner != 0 && c.Owner != t.owner {
+		e.rejectTarget(t, ReasonUnknownOrder) // the firm's account it names does not have the order
+		return
+	}
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
