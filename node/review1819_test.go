@@ -209,3 +209,68 @@ func TestReportsOfAFirmAccountNameIt(t *testing.T) {
 	expect(t, "G1's report to its session", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1", tag.Account: "ACC-A"})
 	expect(t, "G1's drop copy", dc.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1", tag.Account: "ACC-A"})
 }
+
+// TestFirmAccountsAfterFailover: a promoted standby knows the firm's
+// named accounts as the primary bound them: a session may still name
+// ACC-A, its balance and hold came across, and its kill switch cancels
+// the order placed for it on the primary.
+func TestFirmAccountsAfterFailover(t *testing.T) {
+	repl := func(role, primary string) config.Config {
+		cfg := firmVenue(t.TempDir(), fixtest.FreeAddr(t), "ACC-A")
+		if err := cfg.Replication.Role.UnmarshalText([]byte(role)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Replication.Listen, cfg.Replication.Primary, cfg.Replication.Admin = "127.0.0.1:0", primary, ""
+		cfg.Replication.HeartbeatMs = 20
+		return cfg
+	}
+	cfgP := repl("primary", "")
+	p := startCfg(t, cfgP)
+	defer p.Stop()
+	cfgS := repl("standby", p.ReplicationAddr().String())
+	s := startCfg(t, cfgS)
+	defer s.Stop()
+	mustFunds(t, p, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2",
+		tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "G1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1"})
+	b1.Close()
+	last := func(n *node.Node) int64 { st, _ := n.ReplicationStats(); return st.LastSeq }
+	for deadline := time.Now().Add(wait); last(s) < last(p); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby has seq %d, the primary %d", last(s), last(p))
+		}
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	wantShow(t, s, "ACC-A", "openOrders 1 cash 1000.00 held 50.00")
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b1.Send("D", tag.ClOrdID, "G2", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "G2 for ACC-A on the promoted standby", nextLive(t, b1), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G2"})
+	if _, err := s.Block("ACC-A", false); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "G1 cancelled", nextLive(t, b1), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1"})
+	expect(t, "G2 cancelled", nextLive(t, b1), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G2"})
+	wantShow(t, s, "ACC-A", "openOrders 0 cash 1000.00 held 0.00")
+}
+
+// nextLive is c's next message that is not a report resent after the
+// failover (PossResend 97=Y).
+func nextLive(t *testing.T, c *fixtest.Client) *quickfix.Message {
+	t.Helper()
+	for range 16 {
+		m := c.Next(wait)
+		if fixtest.Fields(m)[quickfix.Tag(97)] != "Y" {
+			return m
+		}
+	}
+	t.Fatal("only resent reports")
+	return nil
+}
