@@ -274,3 +274,22 @@ func nextLive(t *testing.T, c *fixtest.Client) *quickfix.Message {
 	t.Fatal("only resent reports")
 	return nil
 }
+
+// TestReplaceWithoutTheOrdersAccountIsAnUnknownOrder: a replace must name
+// the Account (1) its order was placed for; one that names none, of an
+// order placed for the firm's account ACC-A, is refused as an unknown
+// order (CxlRejReason 1), as the matcher refuses it, whatever the
+// session's own balance, and ACC-A's order and hold stay as they were.
+func TestReplaceWithoutTheOrdersAccountIsAnUnknownOrder(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
+	defer n.Stop()
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "G1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1"})
+	b1.Send("G", tag.OrigClOrdID, "G1", tag.ClOrdID, "G2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "11.00")
+	expect(t, "replace without tag 1", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "G2", tag.CxlRejReason: "1"})
+	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 50.00")
+}
