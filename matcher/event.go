@@ -75,7 +75,11 @@ type Event struct {
 	LeavesQty   int64
 	CumNotional int64 // sum of LastQty*LastPx over the order's fills; AvgPx = CumNotional/CumQty
 	Symbol      uint32
-	Account     uint32
+	Account     uint32 // the session the order came from (its reports go there)
+	// Owner is the order's trading account when it is a firm's named
+	// account (Command.Owner), 0 when it is the session's own: zero in
+	// every event of a venue without firms. Never above MaxOwner.
+	Owner       uint16
 	Type        EventType
 	Reason      Reason
 	Side        Side
@@ -98,3 +102,14 @@ const ExecIDStride = 1 << 20
 // ExecIDStride-1 (2·MaxOrdersLimit+2 events at most), so the last id of the
 // order's own command is free for it.
 func EndOfDayExecID(orderID int64) int64 { return orderID*ExecIDStride + ExecIDStride - 1 }
+
+// EventOwner is c's Owner as the events answering c from the command
+// alone carry it (Event.Owner): 0 for the session's own account, and for
+// an Owner above MaxOwner, which no command from the gateway or the
+// journal has (the engine refuses one as ReasonInvalidOrder).
+func (c *Command) EventOwner() uint16 {
+	if c.Owner > MaxOwner {
+		return 0
+	}
+	return uint16(c.Owner)
+}
