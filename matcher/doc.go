@@ -18,8 +18,10 @@
 // Seq×ExecIDStride+i, except an end-of-day expiry (EndOfDayExecID); a new
 // order's OrderID is its command's Seq. Every event
 // carries the order's whole state after it (quantities, notional, prices,
-// ClOrdIDs, side, type, time in force) and the Kind, Seq and TimeNs of the
-// causing command. Nothing is ever dropped: a command causes at most
+// ClOrdIDs, side, type, time in force; Owner, its trading account when
+// that is a firm's named account, 0 when it is the session's own) and the
+// Kind, Seq and TimeNs of the causing command. A refusal built from the
+// command alone carries the command's (Command.EventOwner). Nothing is ever dropped: a command causes at most
 // 2·MaxOrders+2 events, under ExecIDStride. Engine.Top gives the best bid
 // and offer after a command.
 //
