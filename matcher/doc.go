@@ -19,9 +19,10 @@
 // order's OrderID is its command's Seq. Every event
 // carries the order's whole state after it (quantities, notional, prices,
 // ClOrdIDs, side, type, time in force; Owner, its trading account when
-// that is a firm's named account, 0 when it is the session's own) and the
-// Kind, Seq and TimeNs of the causing command. A refusal built from the
-// command alone carries the command's (Command.EventOwner). Nothing is ever dropped: a command causes at most
+// that is not the session's own, a firm's named account, else 0, as in
+// the status answer of a finished order, whose record keeps no owner) and
+// the Kind, Seq and TimeNs of the causing command. A refusal built from
+// the command alone carries the command's (Command.EventOwner). Nothing is ever dropped: a command causes at most
 // 2·MaxOrders+2 events, under ExecIDStride. Engine.Top gives the best bid
 // and offer after a command.
 //

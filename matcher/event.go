@@ -76,9 +76,11 @@ type Event struct {
 	CumNotional int64 // sum of LastQty*LastPx over the order's fills; AvgPx = CumNotional/CumQty
 	Symbol      uint32
 	Account     uint32 // the session the order came from (its reports go there)
-	// Owner is the order's trading account when it is a firm's named
-	// account (Command.Owner), 0 when it is the session's own: zero in
-	// every event of a venue without firms. Never above MaxOwner.
+	// Owner is the order's trading account when it is not the session's
+	// own (Command.Owner: a firm's named account), 0 when it is: zero in
+	// every event of a venue without firms. Never above MaxOwner. The
+	// status answer of a finished order has 0: the engine's record of
+	// it keeps no owner.
 	Owner       uint16
 	Type        EventType
 	Reason      Reason
@@ -104,11 +106,12 @@ const ExecIDStride = 1 << 20
 func EndOfDayExecID(orderID int64) int64 { return orderID*ExecIDStride + ExecIDStride - 1 }
 
 // EventOwner is c's Owner as the events answering c from the command
-// alone carry it (Event.Owner): 0 for the session's own account, and for
-// an Owner above MaxOwner, which no command from the gateway or the
-// journal has (the engine refuses one as ReasonInvalidOrder).
+// alone carry it (Event.Owner): 0 for the session's own account (Owner 0
+// or Account), and for an Owner above MaxOwner, which no command from the
+// gateway or the journal has (the engine refuses one as
+// ReasonInvalidOrder).
 func (c *Command) EventOwner() uint16 {
-	if c.Owner > MaxOwner {
+	if c.Owner > MaxOwner || c.Owner == c.Account {
 		return 0
 	}
 	return uint16(c.Owner)
