@@ -95,6 +95,7 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	}
 	f.AddChar(tagExecType, execType)
 	f.AddChar(tagOrdStatus, ordStatus)
+	g.addAccount(f, ev)
 	f.AddString(tagSymbol, sym.Name)
 	f.AddChar(tagSide, '0'+byte(ev.Side))
 	if ev.OrdType == matcher.Market {
@@ -141,6 +142,43 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	}
 }
 
+// addAccount writes Account (1), the name of ev's trading account, when
+// the order is for a firm's named account (Event.Owner): the firm's drop
+// copy tells its accounts apart by it. An order of the session's own
+// account has none, as before firms, whether or not the broker named it:
+// the journal does not say, and a resent or rebuilt report must be the
+// live one. Hot path: no allocation.
+func (g *Gateway) addAccount(f *fix.Fields, ev *matcher.Event) {
+	if ev.Owner == 0 {
+		return
+	}
+	if name := g.accountName(ev.Account, uint32(ev.Owner)); name != "" {
+		f.AddString(tagAccount, name)
+	}
+}
+
+// accountName is the name of named account id as session's firm lists it
+// (Session.Accounts), else as any session's does (an account moved to
+// another firm since the order); "" if none does. It scans a firm's few
+// accounts, allocating nothing: the gateway keeps no table by id.
+func (g *Gateway) accountName(session, id uint32) string {
+	if session >= 1 && int(session) <= len(g.opts.Sessions) {
+		for name, a := range g.opts.Sessions[session-1].Accounts {
+			if a == id {
+				return name
+			}
+		}
+	}
+	for i := range g.opts.Sessions {
+		for name, a := range g.opts.Sessions[i].Accounts {
+			if a == id {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
 func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	_, _, status := ReportCodes(ev, fix42)
 	if ev.OrderID != 0 {
@@ -155,6 +193,7 @@ func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	if ev.Kind == matcher.KindReplace {
 		responseTo = '2'
 	}
+	g.addAccount(f, ev)
 	f.AddChar(tagCxlRejResponseTo, responseTo)
 	f.AddInt(tagCxlRejReason, int64(cxlRejReason(ev.Reason, fix42)))
 	f.AddString(tagText, reasonText(ev.Reason))
@@ -377,6 +416,8 @@ func ordRejReason(r matcher.Reason, fix42 bool) int {
 		v = 6
 	case matcher.ReasonInvalidQty:
 		v = 13
+	case matcher.ReasonUnknownAccount:
+		v = 15 // FIX 4.4: unknown account(s)
 	case matcher.ReasonInvalidOrder:
 		v = 11
 	case matcher.ReasonRiskOrderQty, matcher.ReasonRiskNotional, matcher.ReasonRiskOpenOrders,

@@ -642,6 +642,10 @@ func (e *Engine) applyCancel(c *Command) {
 		return
 	}
 	t := &e.orders[ti]
+	if c.Owner != 0 && c.Owner != t.owner {
+		e.rejectTarget(t, ReasonUnknownOrder) // the firm's account it names does not have the order
+		return
+	}
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
@@ -857,6 +861,10 @@ func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	ev.Symbol, ev.Account, ev.Type, ev.Reason = o.symbol, o.account, typ, reason
 	ev.Side, ev.OrdType, ev.TIF, ev.Kind = o.side, o.typ, o.tif, c.Kind
 	ev.ClOrdID, ev.OrigClOrdID = o.clOrd, ClOrdID{}
+	ev.Owner = 0
+	if o.owner != o.account {
+		ev.Owner = uint16(o.owner) // a new order's owner is at most MaxOwner (checkNew)
+	}
 	return ev
 }
 
@@ -868,7 +876,7 @@ func (e *Engine) rejectCmd(typ EventType, reason Reason) {
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(i),
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
 		Type: typ, Reason: reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
-		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
 	})
 }
 

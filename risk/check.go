@@ -123,7 +123,10 @@ func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 
 // checkReplace holds a replace's whole new quantity at its new price on
 // top of what the order holds; the settle half releases the surplus once
-// the matcher answers (docs/design.md says why so simple a rule).
+// the matcher answers (docs/design.md says why so simple a rule). Cash or
+// inventory it cannot hold refuses it only while the account it names has
+// an order working or in flight (Exact is the exact state's answer, so
+// the decision is too; Final leaves it to the exact state).
 func (s *State) checkReplace(c *matcher.Command) Hold {
 	if s.isBlocked(c) {
 		return Hold{Reason: matcher.ReasonRiskBlocked}
@@ -146,6 +149,16 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 		return Hold{}
 	}
 	h, r := s.reserveFor(c)
+	if r != matcher.ReasonNone && s.Exact(c.OwnerID()) {
+		// The view is exact now: decide on it. With no order working or
+		// in flight, the account has none for this replace: it passes,
+		// unreserved, and the matcher refuses it (unknown order, or too
+		// late), as it refuses one that names another account than the
+		// order's.
+		if h, r = s.reserveFor(c); r != matcher.ReasonNone {
+			return Hold{}
+		}
+	}
 	if r != matcher.ReasonNone {
 		return Hold{Reason: r}
 	}
@@ -195,6 +208,6 @@ func RefusalEvent(c *matcher.Command, h Hold) (ev matcher.Event, ok bool) {
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq * matcher.ExecIDStride,
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
 		Type: typ, Reason: h.Reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
-		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
 	}, true
 }

@@ -339,10 +339,12 @@ func (s *State) Exact(a uint32) bool {
 // inventory, a buy) and no deposit in flight, and it needs more than its
 // whole settled total, which from then on can only go down. Call it on
 // Check's goroutine, after the Check; it may be later than the Check, since
-// what it reads can only have moved towards the exact state. Hot path.
+// what it reads can only have moved towards the exact state. A replace's
+// refusal is never final here: its account's last order may yet end,
+// and then the replace passes to the matcher (checkReplace). Hot path.
 func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	a := c.OwnerID()
-	if !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	if c.Kind == matcher.KindReplace || !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
 	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
