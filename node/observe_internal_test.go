@@ -13,12 +13,15 @@ import (
 
 // BenchmarkObserverPerOrder is what counting for the metrics endpoint adds
 // per order, without a running pipeline (whose noise on a shared machine
-// hides it): batches of new orders on 8 symbols, each with an accepted
-// and a fill event counted as the publish stage counts them, then its
-// stage's end of batch and both match partitions' (best bid/offer of the
-// symbols touched). ns/order is what to set against the pipeline's CPU
-// per order (BenchmarkPipelineMetrics): small batches (light load) pay the
-// per-symbol work on few orders, large ones (a busy pipeline) share it.
+// hides it): batches of new orders on 8 symbols; each of two match
+// partitions marks the symbols of the batch as its loop does, then ends
+// its batch (best bid/offer of its symbols touched); the publish stage
+// counts each order's kind and its accepted and fill events, then ends
+// its batch. Each loop reads the ring's slots here, which the stages'
+// loops read anyway, so this overstates a little. ns/order is what to set
+// against the pipeline's CPU per order (BenchmarkPipelineMetrics): small
+// batches (light load) pay the per-symbol work on few orders, large ones
+// (a busy pipeline) share it.
 func BenchmarkObserverPerOrder(b *testing.B) {
 	for _, batch := range []int64{1, 16, 256} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchObserver(b, batch) })
