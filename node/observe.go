@@ -151,7 +151,7 @@ func (n *Node) initObserver() {
 	o.trades, o.tops = make([]quote, syms), make([]quote, syms)
 	o.pub.batch.last = padded[[2]int64](syms)
 	o.pub.batch.traded = padded[uint32](syms)[:0]
-	o.marks = make([]matchMarks, n.cfg.Match.Partitions)
+	o.marks = padded[matchMarks](n.cfg.Match.Partitions)
 	for p := range o.marks {
 		m := &o.marks[p]
 		m.touched, m.mark = padded[uint32](syms), padded[bool](syms)
