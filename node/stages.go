@@ -169,12 +169,16 @@ type matchHandler struct {
 }
 
 func (h *matchHandler) Handle(lo, hi int64) {
-	count := len(h.node.partitions)
+	count, marks := len(h.node.partitions), h.node.obs.marksOf(h.part.index)
 	for seq := lo; seq <= hi; seq++ {
-		h.part.match(h.node.ring.Slot(seq), seq, count)
+		s := h.node.ring.Slot(seq)
+		h.part.match(s, seq, count)
+		if marks != nil {
+			marks.touch(&s.cmd)
+		}
 	}
-	if h.node.obs.counting {
-		h.node.endMatchBatch(h.part, lo, hi)
+	if marks != nil {
+		h.node.endMatchBatch(h.part)
 	}
 }
 
@@ -234,7 +238,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 	}
 	n.feed.flush()
 	if n.obs.counting {
-		n.endPublishBatch(lo, hi)
+		n.endPublishBatch()
 	}
 	if n.md != nil {
 		// After every report of the batch is queued: market data never
@@ -255,6 +259,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 // goes to its own handler. nowNs, when not 0, is the batch's time for the
 // latency log. Hot path.
 func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
+	if n.obs.counting {
+		n.obs.pub.batch.command(s.cmd.Kind)
+	}
 	n.feed.begin(&s.cmd)
 	switch s.cmd.Kind {
 	case matcher.KindCheckpoint:
@@ -286,7 +293,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.publishEvent(&s.events[i])
 	}
 	if n.obs.counting {
-		n.obs.batch.count(s.events[:min(count, inlineEvents)])
+		n.obs.pub.batch.count(s.events[:min(count, inlineEvents)])
 	}
 	if count > inlineEvents {
 		p := n.partitionOf(&s.cmd)
@@ -295,7 +302,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 			n.publishEvent(&spilled[i])
 		}
 		if n.obs.counting {
-			n.obs.batch.count(spilled)
+			n.obs.pub.batch.count(spilled)
 		}
 	}
 	n.settleEnd()
