@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 and 3). Integers are little-endian; the form is
+// Snapshot layout (versions 2, 3 and 4). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
@@ -33,7 +33,7 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (version 3 only) u32 n (1..MaxBoundAccounts), then n × (ascending account):
+//	bindings (versions 3 and 4) u32 n (1..MaxBoundAccounts; 0 too in version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
 //	owners   (version 4 only) u32 n, then n × (ascending order id):
