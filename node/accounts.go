@@ -276,8 +276,8 @@ func (n *Node) gatewayAccounts(o *gateway.Options) {
 func dropCopyOf(cfg config.Config, of []string) []string {
 	var out []string
 	for _, name := range of {
-		if i := slices.IndexFunc(cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
-			out = append(out, cfg.Firms[i].Sessions...)
+		if f := cfg.Firm(name); f != nil {
+			out = append(out, f.Sessions...)
 			continue
 		}
 		out = append(out, name)
