@@ -159,10 +159,13 @@ func (c *Config) Validate() error {
 // validateFirms refuses an unknown scope or mode, and a name in two
 // firms or with two modes.
 func (c *Config) validateFirms() error {
+	if len(c.Firms) > MaxBoundAccounts {
+		return fmt.Errorf("matcher: config: %d firms, more than %d", len(c.Firms), MaxBoundAccounts)
+	}
 	names := map[string]bool{}
 	for i, f := range c.Firms {
-		if f.Scope > STPScopeFirm || len(c.Firms) > MaxBoundAccounts {
-			return fmt.Errorf("matcher: config: firm %d: scope %d unknown, or more than %d firms", i+1, f.Scope, MaxBoundAccounts)
+		if f.Scope > STPScopeFirm {
+			return fmt.Errorf("matcher: config: firm %d: scope %d unknown", i+1, f.Scope)
 		}
 		for _, n := range f.Names {
 			if names[n] {
@@ -173,8 +176,11 @@ func (c *Config) validateFirms() error {
 	}
 	modes := map[string]bool{}
 	for _, a := range c.NamedSTP {
-		if a.Mode > STPDecrement || modes[a.Name] {
-			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d, or listed twice", a.Name, a.Mode)
+		switch {
+		case a.Mode > STPDecrement:
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d unknown", a.Name, a.Mode)
+		case modes[a.Name]:
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: listed twice", a.Name)
 		}
 		modes[a.Name] = true
 	}
