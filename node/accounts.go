@@ -254,7 +254,7 @@ func firmsSTP(cfg config.Config, mc *matcher.Config) {
 // orders may name with FIX Account (tag 1): their ids as checkAccounts
 // found or bound them.
 func (n *Node) gatewayAccounts(o *gateway.Options) {
-	ids := n.sessionIDs()
+	ids, bound := n.sessionIDs(), n.boundIDs()
 	for i := range o.Sessions {
 		o.Sessions[i].Account = ids[i]
 		f := n.cfg.FirmOf(o.Sessions[i].TargetCompID)
@@ -263,7 +263,7 @@ func (n *Node) gatewayAccounts(o *gateway.Options) {
 		}
 		o.Sessions[i].Accounts = make(map[string]uint32, len(f.Accounts))
 		for _, a := range f.Accounts {
-			if id := n.boundIDs()[a]; id != 0 {
+			if id := bound[a]; id != 0 {
 				o.Sessions[i].Accounts[a] = id
 			}
 		}
