@@ -9,17 +9,16 @@ import (
 )
 
 // Claim (issue 17 item 3, cluster/doc.go): a standby that holds every
-// acknowledged record takes the shard when the leader is gone; the alone
-// marker only keeps out a standby that lacks records acknowledged alone.
+// acknowledged record takes the shard when the leader is gone; a sync set
+// of the leader alone only keeps out a standby that lacks records
+// acknowledged alone.
 //
 // A sync primary (onStandbyLost async) goes on alone while its standby is
-// away: it sets the alone marker naming itself. It is stopped and started
-// again on its own journal; it wins (the marker names it), its standby
-// comes back and catches up to everything it ever acknowledged. The
-// marker of the earlier run is never cleared: the new run's shardNode
-// starts with alone false, and clearAlone only clears a marker its own run
-// set. When that primary then stops, the standby, complete, is refused the
-// shard by the stale marker: no leader until an operator forces one.
+// away: its sync set is {a}. It is stopped and started again on its own
+// journal; it wins (the set names it), its standby comes back and catches
+// up to everything it ever acknowledged. The set {a} of the earlier term
+// must not outlive that: when the restarted primary stops, the standby,
+// complete, takes the shard without an operator.
 func TestEtcdCompleteStandbyTakesShardAfterLeaderRestartedAlone(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	alone := func(c *config.Config) {
