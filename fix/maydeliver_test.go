@@ -124,10 +124,8 @@ func TestReportQueuedUnderAValidGuardHeldAfterAFreeze(t *testing.T) {
 // TestResetLogonReplyHeldWhileNotAllowed: a Logon with ResetSeqNumFlag=Y
 // that arrives while MayDeliver says no is answered once it says yes, as
 // a plain Logon is: the reply is held in the queue, in order, before the
-// report sent after it. (answerLogon writes a reset's reply at once by
-// writePieceLocked, which dropped the socket queue while MayDeliver said
-// no: the reply was never sent, and the report reached a broker still
-// waiting for its Logon reply.)
+// report sent after it, never dropped, so that no report reaches a broker
+// still waiting for its Logon reply.
 func TestResetLogonReplyHeldWhileNotAllowed(t *testing.T) {
 	var allow gate
 	app := newSendApp()
