@@ -62,6 +62,7 @@ run() {
 	config "$mode" >"$dir/config.json"
 	"$R" serve --config "$dir/config.json" --data "$dir/data" >"$dir/serve.log" 2>&1 &
 	local pid=$!
+	trap "kill -TERM $pid 2>/dev/null" EXIT
 	for _ in $(seq 100); do
 		grep -q "$FIX" "$dir/serve.log" 2>/dev/null && (exec 3<>"/dev/tcp/${FIX%:*}/${FIX#*:}") 2>/dev/null && break
 		sleep 0.1
@@ -82,8 +83,11 @@ run() {
 	c1=$(cpu_ticks "$pid")
 	kill -TERM "$pid"
 	wait "$pid" || true
+	trap - EXIT
 	# Risk refusals, from the journal replayed through the risk stage (the
-	# trail's last column is the event's reason).
+	# trail's last column is the event's reason). Not from /metrics: its
+	# ringex_rejects_total counts reasons modulo 32 (node/observe.go,
+	# reasonSlots), so risk_insufficient_cash (35) shows as unknown_order (3).
 	risk=$("$R" replay trail --journal "$dir/data/journal" --config "$dir/config.json" --format csv 2>>"$dir/trail.log" |
 		awk -F, '$NF ~ /^risk_/ { n++ } END { print n + 0 }')
 	jq -r --arg m "$mode" --arg p "$pair" --arg l "$load" --arg k "$risk" --argjson cpu "$(((c1 - c0)))" --argjson tck "$TCK" \
