@@ -1,8 +1,10 @@
 package gateway
 
-// rejectReasons bounds the gateway's reject counters: above the highest
+import "github.com/ringex/ringex/matcher"
+
+// rejectReasons bounds the gateway's reject counters: one per
 // matcher.Reason.
-const rejectReasons = 32
+const rejectReasons = matcher.NumReasons
 
 // SessionState is one FIX session as an operator sees it.
 type SessionState struct {

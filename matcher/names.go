@@ -49,6 +49,10 @@ var reasonNames = [...]string{
 	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
 }
 
+// NumReasons bounds every Reason: each is below it, so a table indexed by
+// Reason has NumReasons entries.
+const NumReasons = Reason(len(reasonNames))
+
 // String returns a short snake_case name, suitable for FIX Text and logs.
 func (r Reason) String() string {
 	if int(r) < len(reasonNames) && reasonNames[r] != "" {

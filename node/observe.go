@@ -36,10 +36,13 @@ import (
 // each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 16 // > the highest matcher.Kind
-	reasonSlots = 32 // > the highest matcher.Reason; kindSlots+reasonSlots <= 64 (batchCounts.seen)
-	cacheLine   = 64 // bytes; what different goroutines write is at least this far apart
+	kindSlots   = 16                 // > the highest matcher.Kind
+	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
+	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )
+
+// batchCounts.seen has a bit for each kind and each reason.
+var _ [64 - kindSlots - reasonSlots]struct{}
 
 // observer holds what the node counts for Status. The zero value counts
 // nothing on the hot path (counting false) and still counts the cold

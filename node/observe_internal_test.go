@@ -152,3 +152,36 @@ func TestMatchMarksTouchOwnSymbolsOnce(t *testing.T) {
 		t.Fatalf("%d symbols still touched after the end of the batch", m.n)
 	}
 }
+
+// TestRejectsCountedUnderTheirOwnReason: every reason, the risk stage's
+// (numbered from 32) included, is counted under its own name, never
+// folded onto another's slot.
+func TestRejectsCountedUnderTheirOwnReason(t *testing.T) {
+	n := &Node{cfg: config.Default()}
+	n.initObserver()
+	b := &n.obs.pub.batch
+	for r := range matcher.NumReasons {
+		if r.String() == fmt.Sprintf("reason(%d)", r) {
+			continue // not a reason
+		}
+		evs := make([]matcher.Event, int(r)+1)
+		for i := range evs {
+			evs[i] = matcher.Event{Type: matcher.EvRejected, Reason: r}
+		}
+		b.count(evs)
+	}
+	n.endPublishBatch()
+	var by [reasonSlots]uint64
+	for r := range by {
+		by[r] = n.obs.pub.rejects[r].Load()
+	}
+	got := map[string]uint64{}
+	for _, c := range reasonCounts(by[:]) {
+		got[c.Name] = c.N
+	}
+	for _, r := range []matcher.Reason{matcher.ReasonUnknownOrder, matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskBlocked} {
+		if want := uint64(r) + 1; got[r.String()] != want {
+			t.Errorf("rejects %s: %d, want %d (all: %v)", r, got[r.String()], want, got)
+		}
+	}
+}
