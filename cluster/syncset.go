@@ -21,7 +21,8 @@ import (
 // leader dies no member outside the set, which may lack acknowledged
 // records, takes the shard by election (outsideSync); among those in it
 // the most complete wins as always. An override ('ringex promote --force')
-// or a handoff clears it, and the new leader puts its own.
+// clears it, a handoff makes it {the new leader} (settled), and the new
+// leader puts its own.
 
 // SyncSet is a shard's standing sync set.
 type SyncSet struct {
