@@ -27,7 +27,8 @@
 //	├── sync                     NO lease: {"leader","token","members","seq"}: the sync set
 //	│                            (syncset.go): members (the leader first) hold every record
 //	│                            that term acknowledged; {leader} alone: no standby may.
-//	│                            It outlives the leader; an override or handoff clears it.
+//	│                            It outlives the leader; an override clears it, a handoff
+//	│                            makes it {the new leader}.
 //	├── handoff                  under a lease of its own (Config.HandoffTTL):
 //	│                            {"to","from","token"}: the leader handed the shard to "to"
 //	└── poll                     a status request: members answer by re-putting members/<name>

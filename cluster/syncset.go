@@ -21,7 +21,8 @@ import (
 // leader dies no member outside the set, which may lack acknowledged
 // records, takes the shard by election (outsideSync); among those in it
 // the most complete wins as always. An override ('ringex promote --force')
-// or a handoff clears it, and the new leader puts its own.
+// clears it, a handoff makes it {the new leader} (settled), and the new
+// leader puts its own.
 
 // SetSync puts the sync set of this term: standbys are the members besides
 // the leader that hold every record the term acknowledged, and seq the
@@ -48,9 +49,20 @@ func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) 
 
 // outsideSync is Contend's rule for the sync set: a member the standing
 // set does not name may lack records its leader acknowledged, and is not
-// chosen.
+// chosen. Nor is a member it names whose journal is empty while the set
+// was put at a seq past 0: it was started again on an empty disk under
+// the same name, and holds nothing the set says it holds. (A member that
+// lost only part of its journal is not told apart here: the set's Seq may
+// run ahead of what its members had acknowledged when it was put.)
 func (m *Member) outsideSync(s shardState) error {
-	if s.sync == nil || slices.Contains(s.sync.Members, m.cfg.Name) {
+	if s.sync == nil {
+		return nil
+	}
+	if slices.Contains(s.sync.Members, m.cfg.Name) {
+		if at := m.position(); at.Seq == 0 && s.sync.Seq > 0 {
+			return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d names this member (%s) at seq %d, but its journal is empty (a new disk?): it lacks what was acknowledged; only another member of the set, a handoff or an override may take the shard",
+				s.sync.Token, m.cfg.Name, s.sync.Seq), rev: s.rev}
+		}
 		return nil
 	}
 	return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d is {%s} (leader %s, seq %d): this member is not in it and may lack what was acknowledged; only a member of it, a handoff or an override may take the shard",
