@@ -202,7 +202,7 @@ func (m *Member) settled(ctx context.Context, l *Leadership, clear, handed bool)
 		ops = append(ops, clientv3.OpDelete(m.keys.handoff), clientv3.OpDelete(m.keys.sync))
 	}
 	if handed {
-		v := syncValue{Leader: m.cfg.Name, Token: l.token, Members: []string{m.cfg.Name}, Seq: m.position().Seq}
+		v := SyncSet{Leader: m.cfg.Name, Token: l.token, Members: []string{m.cfg.Name}, Seq: m.position().Seq}
 		ops[len(ops)-1] = clientv3.OpPut(m.keys.sync, encode(v))
 	}
 	resp, err := m.cli.Txn(ctx).
