@@ -1,8 +1,11 @@
 package fix
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,5 +65,86 @@ func TestFenceEndsAWriteBlockedOnABrokerThatDoesNotRead(t *testing.T) {
 	if n > reports/2 {
 		t.Fatalf("the broker got %d of %d reports after the guard was fenced: the blocked write went on "+
 			"under the deadline it started with", n, reports)
+	}
+}
+
+// restartWithAcked runs a session whose broker reads reports marked 1..5
+// (delivered, and written to the store's .mark), stops it, lets edit
+// rewrite its .acked file, and opens the acceptor again on the same
+// store: the session as reopened.
+func restartWithAcked(t *testing.T, edit func(path string, rec []byte) []byte) *Session {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
+	app := newSendApp()
+	a := startAcceptor(t, cfg, app)
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	for mark := int64(1); mark <= 5; mark++ {
+		var body Fields
+		body.AddString(37, "O"+strconv.FormatInt(mark, 10))
+		if err := s.SendMarked("8", nil, &body, mark); err != nil {
+			t.Fatal(err)
+		}
+		c.next()
+	}
+	waitFor(t, "mark 5 delivered", func() bool { return s.Delivered() == 5 })
+	c.nc.Close()
+	<-app.logouts
+	a.Stop()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.acked"))
+	if len(paths) != 1 {
+		t.Fatalf(".acked files: %v", paths)
+	}
+	rec, err := os.ReadFile(paths[0])
+	if err != nil || len(rec) != ackedRecordSize {
+		t.Fatalf("read %s: %d bytes, %v", paths[0], len(rec), err)
+	}
+	if err := os.WriteFile(paths[0], edit(paths[0], rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a = startAcceptor(t, cfg, newSendApp())
+	return a.Session("FIX.4.4", "TW")
+}
+
+// TestAckedMarkBeyondTheStoresMarkIsNoDelivery: a .acked record whose
+// delivered mark is beyond every mark the store holds (its .mark: 5), with
+// a valid checksum (disk damage, a file from elsewhere), is not read as
+// the broker having every report up to it: a session reopened on it
+// reports at most the store's mark delivered (a safe reading, which costs
+// PossResend copies) or its open fails naming the file. An over-count
+// would tell a standby that reports the broker never had were delivered,
+// and every later report below it too.
+func TestAckedMarkBeyondTheStoresMarkIsNoDelivery(t *testing.T) {
+	s := restartWithAcked(t, func(_ string, rec []byte) []byte {
+		binary.LittleEndian.PutUint64(rec[12:20], 1_000_000)
+		binary.LittleEndian.PutUint32(rec[20:], crc32.Checksum(rec[:20], crc32c))
+		return rec
+	})
+	stored, _ := s.StoredMark()
+	if d := s.Delivered(); d > stored {
+		t.Fatalf("after a restart on a .acked with mark 1000000: Delivered() = %d, beyond the store's mark %d", d, stored)
+	}
+}
+
+// TestTornOrOldAckedRecordIsASafeReading: a .acked record torn by a crash
+// in the middle of its write (its checksum fails), and one of the old
+// 16-byte format (no mark), open without error and count no mark beyond
+// what the broker had (5).
+func TestTornOrOldAckedRecordIsASafeReading(t *testing.T) {
+	torn := restartWithAcked(t, func(_ string, rec []byte) []byte {
+		binary.LittleEndian.PutUint64(rec[12:20], 9) // a newer mark half written
+		return rec
+	})
+	if d := torn.Delivered(); d > 5 {
+		t.Fatalf("torn .acked: Delivered() = %d, want at most 5", d)
+	}
+	old := restartWithAcked(t, func(_ string, rec []byte) []byte {
+		out := append([]byte(nil), rec[:12]...)
+		return binary.LittleEndian.AppendUint32(out, crc32.Checksum(out, crc32c))
+	})
+	if d := old.Delivered(); d > 5 {
+		t.Fatalf("16-byte .acked: Delivered() = %d, want at most 5", d)
 	}
 }
