@@ -148,3 +148,48 @@ func TestTornOrOldAckedRecordIsASafeReading(t *testing.T) {
 		t.Fatalf("16-byte .acked: Delivered() = %d, want at most 5", d)
 	}
 }
+
+// TestNoReportCompletedAfterTheGuardRanOutAtStop: the guard's deadline
+// cut a write short in the middle of a report and the guard still says
+// no when the acceptor stops (node's stopFIX at the end of a term). Only
+// our Logout may go out then: no report, whole or its end, reaches the
+// broker after the guard ran out. The broker, having read everything the
+// cut write got through, completes no further report before the
+// connection ends.
+func TestNoReportCompletedAfterTheGuardRanOutAtStop(t *testing.T) {
+	allow, _, c, s, a := heldSession(t)
+	cutWrite(t, allow, s, c.nc, 1000)
+	s.mu.Lock()
+	torn := s.pendTorn
+	s.mu.Unlock()
+	if torn == 0 {
+		t.Skip("the cut landed between two messages; nothing torn to check")
+	}
+	before := 0
+	for {
+		m, err := c.read(time.Second)
+		if err != nil {
+			break
+		}
+		if string(m.MsgType()) == "8" {
+			before++
+		}
+	}
+	stopped := make(chan struct{})
+	go func() { a.Stop(); close(stopped) }()
+	var after []string
+	for {
+		m, err := c.read(10 * time.Second)
+		if err != nil {
+			break
+		}
+		if string(m.MsgType()) == "8" {
+			after = append(after, fieldOf(m, 37))
+		}
+	}
+	<-stopped
+	t.Logf("reports read before the stop: %d; completed after it: %v", before, after)
+	if len(after) > 0 {
+		t.Fatalf("reports completed after the guard ran out, at Stop: %v", after)
+	}
+}
