@@ -107,7 +107,9 @@ type Config struct {
 	// allowed again (over TLS, whose stream a cut write breaks, the
 	// connection closes instead and the broker gets it by resend). Only our
 	// Logout goes out while it says no: what was queued before it is then
-	// kept back (stored, for resend) and the connection closes. Nil costs
+	// kept back (stored, for resend) and the connection closes; when a cut
+	// write left a message unfinished, the Logout does not go out either
+	// (it could only follow that message's end). Nil costs
 	// nothing. A leader under an etcd lease sets it to its guard's
 	// deadline, so that no byte of a report reaches a broker's socket after
 	// the lease may have run out. It runs on the writer: one atomic load,

@@ -436,7 +436,15 @@ func (s *Session) flush() (held bool) {
 			return true
 		}
 		s.delivery.lost(mark, runs) // stored: resent or carried over on a later logon
-		out = out[:torn+len(adminOnly(out[torn:]))]
+		out = adminOnly(out[torn:])
+		if torn > 0 {
+			// The end of a report a cut write began would complete it
+			// now, and nothing can follow on this stream without it:
+			// the connection closes without our Logout.
+			s.delivery.settle()
+			out = out[:0]
+			conn.Close()
+		}
 		// What is written now carries none of the dropped reports: its
 		// acknowledgement must not count them delivered. (The admin
 		// messages left go untracked, which only holds the acknowledged
