@@ -193,3 +193,33 @@ func TestNoReportCompletedAfterTheGuardRanOutAtStop(t *testing.T) {
 		t.Fatalf("reports completed after the guard ran out, at Stop: %v", after)
 	}
 }
+
+// TestCutWriteThenResendRequest: a ResendRequest that arrives while a
+// write cut short is held (the guard ran out) is answered after the held
+// rest, once the guard is valid again: the broker's stream never breaks,
+// it gets the first copy of every report in MsgSeqNum order, then every
+// one again PossDupFlag=Y in order, and every mark counts as delivered.
+func TestCutWriteThenResendRequest(t *testing.T) {
+	allow, _, c, s, _ := heldSession(t)
+	const n = 1000
+	cutWrite(t, allow, s, c.nc, n)
+	c.send("2", "7=2|16=0|")
+	time.Sleep(200 * time.Millisecond) // answered, and held
+	allow.Store(true)
+	first, again := 2, 2
+	for again <= n+1 {
+		m := c.next()
+		if string(m.MsgType()) != "8" {
+			continue
+		}
+		switch {
+		case fieldOf(m, 43) != "Y" && m.SeqNum() == first && again == 2:
+			first++
+		case fieldOf(m, 43) == "Y" && m.SeqNum() == again && first == n+2:
+			again++
+		default:
+			t.Fatalf("after %d first copies and %d resent: %s", first-2, again-2, printable(m.Bytes()))
+		}
+	}
+	waitFor(t, "every mark delivered", func() bool { return s.Delivered() == n })
+}
