@@ -223,3 +223,58 @@ func TestCutWriteThenResendRequest(t *testing.T) {
 	}
 	waitFor(t, "every mark delivered", func() bool { return s.Delivered() == n })
 }
+
+// TestManySessionsHeldThenReleased: reports queued to several sessions
+// while MayDeliver says no, interleaved between them, reach each broker
+// once the guard is valid again, every one once and in its session's
+// order, and every mark counts as delivered.
+func TestManySessionsHeldThenReleased(t *testing.T) {
+	const sessions, reports = 4, 200
+	allow := new(gate)
+	allow.Store(true)
+	app := newSendApp()
+	var cfgs []SessionConfig
+	for i := range sessions {
+		cfgs = append(cfgs, SessionConfig{BeginString: "FIX.4.4", TargetCompID: "TW" + strconv.Itoa(i)})
+	}
+	a := startAcceptor(t, Config{MayDeliver: allow.deadline, Sessions: cfgs}, app)
+	var cs []*client
+	var ss []*Session
+	for i := range sessions {
+		c := dialClient(t, a.addr, "FIX.4.4", "TW"+strconv.Itoa(i), nil)
+		c.logon("")
+		cs, ss = append(cs, c), append(ss, <-app.logons)
+	}
+	allow.Store(false)
+	for r := 1; r <= reports; r++ {
+		for _, s := range ss {
+			var body Fields
+			body.AddString(37, "O"+strconv.Itoa(r))
+			if err := s.SendMarked("8", nil, &body, int64(r)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for i, s := range ss {
+		if d := s.Delivered(); d != 0 {
+			t.Fatalf("session %d: Delivered() = %d while held", i, d)
+		}
+	}
+	allow.Store(true)
+	for i, c := range cs {
+		for r := 1; r <= reports; {
+			m := c.next()
+			if string(m.MsgType()) != "8" {
+				continue
+			}
+			if fieldOf(m, 37) != "O"+strconv.Itoa(r) || m.SeqNum() != r+1 {
+				t.Fatalf("session %d, report %d: %s", i, r, printable(m.Bytes()))
+			}
+			r++
+		}
+	}
+	for i, s := range ss {
+		waitFor(t, "session "+strconv.Itoa(i)+": every mark delivered", func() bool { return s.Delivered() == reports })
+	}
+}
