@@ -278,3 +278,35 @@ func TestManySessionsHeldThenReleased(t *testing.T) {
 		waitFor(t, "session "+strconv.Itoa(i)+": every mark delivered", func() bool { return s.Delivered() == reports })
 	}
 }
+
+// TestReconnectWhileACutWriteIsHeld: the broker drops the connection
+// whose write the guard cut short in the middle of a report, and logs on
+// again with ResetSeqNumFlag=Y once the guard is valid: the new
+// connection starts with the Logon reply (no end of the old connection's
+// cut report lands in it), then every report carried over, PossResend=Y,
+// in order; a report sent after them makes every mark delivered.
+func TestReconnectWhileACutWriteIsHeld(t *testing.T) {
+	allow, app, c, s, a := heldSession(t)
+	const n = 1000
+	cutWrite(t, allow, s, c.nc, n)
+	c.nc.Close()
+	<-app.logouts
+	allow.Store(true)
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.logon("141=Y|")
+	for i := 1; i <= n; i++ {
+		m := c2.next()
+		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" || m.SeqNum() != i+1 {
+			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
+		}
+	}
+	var body Fields
+	body.AddString(37, "O1001")
+	if err := s.SendMarked("8", nil, &body, n+1); err != nil {
+		t.Fatal(err)
+	}
+	if m := c2.next(); fieldOf(m, 37) != "O1001" || m.SeqNum() != n+2 {
+		t.Fatalf("after the carried reports: %s", printable(m.Bytes()))
+	}
+	waitFor(t, "every mark delivered", func() bool { return s.Delivered() == n+1 })
+}
