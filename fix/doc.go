@@ -107,7 +107,8 @@
 // and its deadline bounds the write; while it says no the writer keeps
 // the queue (stored, in order) and asks again every millisecond, and only
 // our Logout goes out (what was queued before it stays stored, for
-// resend). A long resend
+// resend; after a write cut short in the middle of a message, not even
+// the Logout: the connection closes). A long resend
 // goes out in pieces with the session's lock released, so a broker that
 // asks for one and stops reading holds up only itself.
 //
