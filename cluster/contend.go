@@ -39,7 +39,7 @@ type shardState struct {
 	rev     int64
 	leader  *mvccpb.KeyValue
 	handoff *handoffValue
-	sync    *syncValue
+	sync    *SyncSet
 }
 
 func (m *Member) readState(ctx context.Context) (shardState, error) {

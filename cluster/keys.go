@@ -45,11 +45,11 @@ type memberValue struct {
 	Epoch      Token  `json:"epoch"`
 }
 
-// syncValue is the value of /ringex/<shard>/sync, the sync set: every
-// member named in Members (the leader Leader of term Token among them)
-// holds every record that term acknowledged. Seq is the leader's last
-// shipped seq when it put the set, for the operator.
-type syncValue struct {
+// SyncSet is a shard's standing sync set, the value of
+// /ringex/<shard>/sync: every member named in Members (the leader Leader
+// of term Token first) holds every record that term acknowledged. Seq is
+// the leader's last shipped seq when it put the set, for the operator.
+type SyncSet struct {
 	Leader  string   `json:"leader"`
 	Token   Token    `json:"token"`
 	Members []string `json:"members"`

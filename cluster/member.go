@@ -205,8 +205,8 @@ const grantLogEvery = 10 * time.Second
 // grantLease asks etcd for the member's lease, one attempt of at most a
 // TTL at a time, until etcd answers or ctx ends; it returns when the
 // answered request was sent. Each failed attempt is logged, at most one
-// line every grantLogEvery, naming the endpoints and the error: a node
-// whose etcd is out of reach at start says so instead of waiting silently.
+// line every grantLogEvery, naming the endpoints and the error, so that a
+// node whose etcd is out of reach at start says so.
 func (m *Member) grantLease(ctx context.Context) (time.Time, *clientv3.LeaseGrantResponse, error) {
 	var loggedAt time.Time
 	for attempt := 1; ; attempt++ {

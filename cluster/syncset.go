@@ -23,14 +23,6 @@ import (
 // the most complete wins as always. An override ('ringex promote --force')
 // or a handoff clears it, and the new leader puts its own.
 
-// SyncSet is a shard's standing sync set.
-type SyncSet struct {
-	Leader  string   // the leader that put it
-	Token   Token    // its term
-	Members []string // the leader first, then the standbys, by name
-	Seq     int64    // the leader's shipped seq when it put the set
-}
-
 // SetSync puts the sync set of this term: standbys are the members besides
 // the leader that hold every record the term acknowledged, and seq the
 // last shipped (for the operator). The node calls it before the term's
@@ -40,7 +32,7 @@ type SyncSet struct {
 func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) error {
 	m := l.m
 	members := append([]string{m.cfg.Name}, standbys...)
-	v := syncValue{Leader: m.cfg.Name, Token: l.token, Members: members, Seq: seq}
+	v := SyncSet{Leader: m.cfg.Name, Token: l.token, Members: members, Seq: seq}
 	resp, err := m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
 		Then(clientv3.OpPut(m.keys.sync, encode(v))).Commit()
@@ -65,8 +57,8 @@ func (m *Member) outsideSync(s shardState) error {
 		s.sync.Token, strings.Join(s.sync.Members, ", "), s.sync.Leader, s.sync.Seq), rev: s.rev}
 }
 
-func decodeSync(key string, raw []byte) (*syncValue, error) {
-	v := new(syncValue)
+func decodeSync(key string, raw []byte) (*SyncSet, error) {
+	v := new(SyncSet)
 	if err := decode(key, raw, v); err != nil {
 		return nil, err
 	}

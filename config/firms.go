@@ -57,6 +57,16 @@ const MaxSessions = 1023
 // MaxAccountName is the longest firms[].accounts name (matcher.MaxAccountName).
 const MaxAccountName = 48
 
+// Firm returns the firm called name, or nil.
+func (c *Config) Firm(name string) *Firm {
+	for i := range c.Firms {
+		if c.Firms[i].Name == name {
+			return &c.Firms[i]
+		}
+	}
+	return nil
+}
+
 // FirmOf returns the firm that owns the session compID, or nil.
 func (c *Config) FirmOf(compID string) *Firm {
 	for i := range c.Firms {

@@ -131,9 +131,11 @@
 //
 // With Config.StoreDir set, each session keeps two files (see store): every
 // outbound message since the last sequence reset, and the next inbound
-// MsgSeqNum; and a third, the acknowledged watermark (see delivery.go). NewAcceptor reads them back: the next outbound MsgSeqNum is
-// the last stored message's plus one, resend works for messages sent before
-// the restart, and a Logon below the stored inbound number is "too low".
+// MsgSeqNum; and a third, .acked, the acknowledged watermark and the
+// delivered mark (see delivery.go). NewAcceptor reads them back: the next
+// outbound MsgSeqNum is the last stored message's plus one, resend works
+// for messages sent before the restart, and a Logon below the stored
+// inbound number is "too low".
 // Application messages sent while a broker is disconnected take a MsgSeqNum
 // and are stored, for resend after it logs on. A torn last record is
 // truncated on open; damage before it is an error naming file and offset.
@@ -147,7 +149,9 @@
 // Across a restart what was acknowledged is known from a watermark kept
 // beside the store (a third file, .acked, written when a connection ends
 // and at most once a second, not fsynced): messages above it, up to about
-// a second's worth more than needed after a crash, count as not had.
+// a second's worth more than needed after a crash, count as not had, and
+// their reports as not delivered (Session.Delivered) until the broker
+// acknowledges them again.
 //
 // Nothing is fsynced per message. The writer appends each batch to the
 // store before sending it, so anything a broker can have received is in

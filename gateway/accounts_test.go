@@ -71,3 +71,28 @@ func TestSessionsByBoundAccount(t *testing.T) {
 		t.Errorf("two sessions on account 1: %v; want an error naming both", err)
 	}
 }
+
+// TestAccountNameTable: New builds the table a report's Account (1) comes
+// from, by named account id over every session's accounts, and refuses a
+// config in which two sessions call one id by two names.
+func TestAccountNameTable(t *testing.T) {
+	firm := map[string]uint32{"ACC-A": 1024, "ACC-B": 1030}
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "X", Sessions: []Session{
+		{BeginString: "FIX.4.4", TargetCompID: "A", Accounts: firm},
+		{BeginString: "FIX.4.4", TargetCompID: "B", Accounts: firm},
+		{BeginString: "FIX.4.4", TargetCompID: "C"},
+	}}, noSubmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.names) != 1031 || g.names[1024] != "ACC-A" || g.names[1030] != "ACC-B" || g.names[1025] != "" {
+		t.Fatalf("names: %d entries, 1024 %q, 1030 %q, 1025 %q; want 1031, ACC-A, ACC-B, none", len(g.names), g.names[1024], g.names[1030], g.names[1025])
+	}
+	_, err = New(Options{Listen: "127.0.0.1:0", SenderCompID: "X", Sessions: []Session{
+		{BeginString: "FIX.4.4", TargetCompID: "A", Accounts: map[string]uint32{"ACC-A": 1024}},
+		{BeginString: "FIX.4.4", TargetCompID: "B", Accounts: map[string]uint32{"OTHER": 1024}},
+	}}, noSubmit{})
+	if err == nil || !strings.Contains(err.Error(), "account id 1024 is named both") {
+		t.Errorf("one id, two names: %v; want an error naming both", err)
+	}
+}

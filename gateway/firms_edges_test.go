@@ -45,6 +45,9 @@ func TestCancelNamingAnotherAccountOfTheFirm(t *testing.T) {
 	if got[tag.MsgType] != "9" {
 		t.Errorf("got MsgType %s ExecType %s OrdStatus %s, want an OrderCancelReject (9): the order is ACC-A's", got[tag.MsgType], got[tag.ExecType], got[tag.OrdStatus])
 	}
+	// It kept working: a cancel naming its own account takes it.
+	a.Send("F", tag.OrigClOrdID, "S1", tag.ClOrdID, "C2", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10")
+	check(t, "cancel for ACC-A", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "C2", tag.Account: "ACC-A"})
 }
 
 // TestUnknownAccountRejectReason: FIX 4.4 gives an order whose Account (1)

@@ -124,6 +124,7 @@ type Gateway struct {
 	symbolIDs  map[string]uint32
 	accountIDs map[*fix.Session]uint32 // written in New only
 	accounts   []account               // by account id up to the highest session's; [0] and ids of no configured session have no session
+	names      []string                // written in New only: named account id -> its name (Session.Accounts); "" for none
 	used       []usedIDs               // ClOrdIDs each account has used, by account (not in account: see there)
 	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out        fix.Fields              // the publish stage's reusable message body
@@ -168,12 +169,17 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	names, err := accountNames(opts.Sessions)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		opts:       opts,
 		submit:     submit,
 		symbolIDs:  make(map[string]uint32, len(opts.Symbols)),
 		accountIDs: make(map[*fix.Session]uint32, len(opts.Sessions)),
 		accounts:   make([]account, top+1),
+		names:      names,
 		used:       make([]usedIDs, top+1),
 		logf:       opts.Logf,
 	}
@@ -242,6 +248,30 @@ func sessionAccounts(ss []Session) (uint32, error) {
 		top = max(top, s.Account)
 	}
 	return top, nil
+}
+
+// accountNames is the table from named account id to its name, over
+// every session's Session.Accounts, so that a report finds its Account
+// (1) by index rather than by scanning maps. A name is bound to one id for
+// good, so two sessions never name one id differently; one that does is
+// refused.
+func accountNames(ss []Session) ([]string, error) {
+	var names []string
+	for i := range ss {
+		for name, id := range ss[i].Accounts {
+			if id > matcher.MaxOwner {
+				return nil, fmt.Errorf("gateway: session %s: account %q is id %d, above %d", ss[i].TargetCompID, name, id, matcher.MaxOwner)
+			}
+			if int(id) >= len(names) {
+				names = append(names, make([]string, int(id)+1-len(names))...)
+			}
+			if other := names[id]; other != "" && other != name {
+				return nil, fmt.Errorf("gateway: session %s: account id %d is named both %q and %q", ss[i].TargetCompID, id, other, name)
+			}
+			names[id] = name
+		}
+	}
+	return names, nil
 }
 
 // sessionDictionaries gives every session of cfg a dictionary that takes

@@ -24,9 +24,11 @@ func (g *Gateway) StoredMarks() []int64 {
 	marks := make([]int64, len(g.accounts))
 	for a := 1; a < len(g.accounts); a++ {
 		marks[a] = -1
-		if s := g.accounts[a].session; s == nil {
+		s := g.accounts[a].session
+		if s == nil {
 			continue // no session has this account
-		} else if m, ok := s.StoredMark(); ok {
+		}
+		if m, ok := s.StoredMark(); ok {
 			marks[a] = m
 		}
 	}

@@ -137,16 +137,21 @@ func (c *Command) OwnerID() uint32 {
 //	0      8       16       24      32    40   44      48   49   50   51  52        76            100
 //	| Seq  | TimeNs | OrderID | Price | Qty | Sym | Account | Kind | Side | Type | TIF | ClOrdID | OrigClOrdID |
 //
-// In a KindNew or a KindReplace the Type byte is Type | STP<<4 (STP is 0
-// unless the order names its own self-trade prevention mode); in those and
-// a KindCancel the Account field is Account | Owner<<16 (Owner is 0 unless
-// the command names another trading account; a session's account is below
-// 1<<16). In a
-// KindNew the first 4 bytes of OrigClOrdID, which a new order does not
-// use, hold STPGroup. Each of these was zero in every record written
-// before it existed, so older records read the same. Integers are
-// little-endian. The layout is the journal's record payload, so
-// it never changes without a version bump.
+// Three fields pack a second field into bytes the first never uses:
+//
+//	44               46             48           (KindNew, KindReplace, KindCancel)
+//	| Account (u16)  | Owner (u16)  |
+//	50                                           (KindNew, KindReplace)
+//	| Type (low 4 bits) | STP (high 4 bits) |
+//	76               80                   100    (KindNew)
+//	| STPGroup (u32) | OrigClOrdID[4:] (unused) |
+//
+// A session's account is below 1<<16; Owner is 0 unless the command names
+// another trading account; STP is 0 unless the order names its own
+// self-trade prevention mode; a new order has no OrigClOrdID. Each packed
+// field was zero in every record written before it existed, so older
+// records read the same. Integers are little-endian. The layout is the
+// journal's record payload, so it never changes without a version bump.
 const CommandSize = 8*5 + 4*2 + 4 + 2*IDLen
 
 // ErrShortCommand is returned by Decode for a buffer that is not CommandSize long.

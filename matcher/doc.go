@@ -110,7 +110,9 @@
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map
 // them onto a Command's fields. Which of P match partitions applies a
-// command is Route's to say.
+// command is Route's to say. A Command's bytes, the journal's record
+// payload, are drawn at CommandSize (command.go), packed fields (Owner,
+// STP, STPGroup) included; Encode and Decode alone read and write them.
 //   - End of day (KindEndOfDay) expires every resting Day order of every
 //     book, lowest order id first (EvExpired, ReasonExpired, LeavesQty 0),
 //     and leaves GTC orders as they are; with none to expire it causes no

@@ -1,6 +1,9 @@
 package matcher
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestCancelNamingAFirmAccount: a cancel's Owner (the firm's account it
 // names) rides in the upper half of its Account field, zero as before when
@@ -43,6 +46,28 @@ func TestCancelNamingAFirmAccount(t *testing.T) {
 				t.Fatalf("want it cancelled:%s", describeAll(evs))
 			case !tc.cancelled && (len(evs) != 1 || evs[0].Type != EvCancelRejected || evs[0].Reason != ReasonUnknownOrder || e.RestingOrders() != 1):
 				t.Fatalf("want a cancel reject, unknown order, the order resting (%d):%s", e.RestingOrders(), describeAll(evs))
+			}
+		})
+	}
+}
+
+// TestValidateFirms: a config naming an unknown scope or mode, a name in
+// two firms or one with two modes is refused, and the error says which.
+func TestValidateFirms(t *testing.T) {
+	syms := []SymbolSpec{{ID: 1}}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"unknown_scope", Config{Symbols: syms, Firms: []FirmSTP{{Scope: 2, Names: []string{"A"}}}}, "firm 1: scope 2 unknown"},
+		{"account_in_two_firms", Config{Symbols: syms, Firms: []FirmSTP{{Names: []string{"A"}}, {Names: []string{"A"}}}}, `firm 2: account "A" is in two firms`},
+		{"unknown_mode", Config{Symbols: syms, NamedSTP: []NamedSTP{{Name: "A", Mode: STPDecrement + 1}}}, `account "A": mode 5 unknown`},
+		{"mode_listed_twice", Config{Symbols: syms, NamedSTP: []NamedSTP{{Name: "A"}, {Name: "A"}}}, `account "A": listed twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v; want an error containing %q", err, tc.want)
 			}
 		})
 	}

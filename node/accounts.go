@@ -254,7 +254,7 @@ func firmsSTP(cfg config.Config, mc *matcher.Config) {
 // orders may name with FIX Account (tag 1): their ids as checkAccounts
 // found or bound them.
 func (n *Node) gatewayAccounts(o *gateway.Options) {
-	ids := n.sessionIDs()
+	ids, bound := n.sessionIDs(), n.boundIDs()
 	for i := range o.Sessions {
 		o.Sessions[i].Account = ids[i]
 		f := n.cfg.FirmOf(o.Sessions[i].TargetCompID)
@@ -263,7 +263,7 @@ func (n *Node) gatewayAccounts(o *gateway.Options) {
 		}
 		o.Sessions[i].Accounts = make(map[string]uint32, len(f.Accounts))
 		for _, a := range f.Accounts {
-			if id := n.boundIDs()[a]; id != 0 {
+			if id := bound[a]; id != 0 {
 				o.Sessions[i].Accounts[a] = id
 			}
 		}
@@ -276,8 +276,8 @@ func (n *Node) gatewayAccounts(o *gateway.Options) {
 func dropCopyOf(cfg config.Config, of []string) []string {
 	var out []string
 	for _, name := range of {
-		if i := slices.IndexFunc(cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
-			out = append(out, cfg.Firms[i].Sessions...)
+		if f := cfg.Firm(name); f != nil {
+			out = append(out, f.Sessions...)
 			continue
 		}
 		out = append(out, name)

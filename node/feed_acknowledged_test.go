@@ -20,12 +20,12 @@ import (
 // A sync primary (onStandbyLost wait) with no standby journals a crossing
 // pair and holds both: no broker hears of them (the replicate handler
 // waits for a standby). The live UDP feed, in the publish stage, sends
-// nothing of them. But the feed's recovery service, beside the node,
-// follows the journal to its DURABLE mark, not to what was acknowledged:
-// a retransmit request gets the trade. The same holds while a primary's
-// guard has run out (etcd unreachable: the publish stage holds, the
-// journal does not) and on a standby, which journals what a stale primary
-// ships.
+// nothing of them, and neither does the feed's recovery service beside
+// the node: it serves to what the node published, not to the journal's
+// DURABLE mark, so a retransmit request gets no fact of the trade. The
+// same must hold while a primary's guard has run out (etcd unreachable:
+// the publish stage holds, the journal does not) and on a standby, which
+// journals what a stale primary ships.
 func TestEtcdFeedRecoveryServesNoUnacknowledgedTrade(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	recovery := fixtest.FreeAddr(t)

@@ -160,24 +160,11 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	}
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
-		var err error
-		n.gateway, err = n.newGateway()
-		if err == nil {
-			err = n.rememberClOrdIDs(n.gateway)
-		}
-		if err != nil {
+		if cods, err = n.prepareGateway(); err != nil {
 			n.stopMarketData()
 			n.journal.Close()
 			return nil, err
 		}
-		n.gateway.SetDeliveredBefore(n.baseSeq)
-		if err := n.rebuildUnstored(n.gateway); err != nil {
-			n.gateway.Stop()
-			n.stopMarketData()
-			n.journal.Close()
-			return nil, err
-		}
-		cods = n.dayOrdersOfDroppedSessions()
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
@@ -228,6 +215,28 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	n.logf("ringex: serving FIX on %s as %s, %d symbols, %d match partitions, journal %s (sync %s), next sequence %d",
 		cfg.FIX.Listen, cfg.FIX.SenderCompID, len(cfg.Symbols), len(n.partitions), n.journalDir(), cfg.Journal.Sync, n.baseSeq)
 	return n, nil
+}
+
+// prepareGateway makes the FIX gateway of a node that serves FIX itself: it
+// knows the journal's ClOrdIDs and the delivered floor, and holds the
+// reports its session stores lack, rebuilt. It returns the Day orders of
+// the sessions that dropped, to cancel once the ring runs. On an error the
+// gateway is stopped.
+func (n *Node) prepareGateway() ([]matcher.Command, error) {
+	var err error
+	n.gateway, err = n.newGateway()
+	if err == nil {
+		err = n.rememberClOrdIDs(n.gateway)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.gateway.SetDeliveredBefore(n.baseSeq)
+	if err := n.rebuildUnstored(n.gateway); err != nil {
+		n.gateway.Stop()
+		return nil, err
+	}
+	return n.dayOrdersOfDroppedSessions(), nil
 }
 
 func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journal") }

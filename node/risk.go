@@ -364,8 +364,7 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
 	}
 	names := []string{name}
-	if i := slices.IndexFunc(n.cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
-		f := n.cfg.Firms[i]
+	if f := n.cfg.Firm(name); f != nil {
 		names = append(slices.Clone(f.Sessions), f.Accounts...)
 	}
 	var seq int64

@@ -45,7 +45,9 @@ func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 		}
 	}
 	if c.cur == nil || c.role() != config.RolePrimary {
-		return // refused: the claim holds
+		// Refused, and for the claim's reason, not a slow start.
+		waitUntil(t, "c says the sync set keeps it out", func() bool { return c.logs.has("this member is not in it") })
+		return
 	}
 	a2 := runShardNodeIn(t, etcd, "a", dirA, nil)
 	a2.next(t)

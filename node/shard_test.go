@@ -65,6 +65,20 @@ func (r *shardRunner) stop(t *testing.T) {
 	r.ran <- nil // for the cleanup
 }
 
+// runShardPair runs members a and b of shard s1 and returns them once one
+// leads: the primary, then the standby.
+func runShardPair(t *testing.T, etcd *etcdtest.Server) (prim, stby *shardRunner) {
+	t.Helper()
+	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
+	a.next(t)
+	b.next(t)
+	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
+	if b.role() == config.RolePrimary {
+		return b, a
+	}
+	return a, b
+}
+
 func shardStatus(t *testing.T, etcd *etcdtest.Server) cluster.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -135,12 +135,15 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		}
 	}
 	start := time.Now()
-	n.awaitStandby(s, last)
+	n.awaitAcked(s, last)
 	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
-// awaitStandby holds the batch ending at last until the standby has it.
-func (n *Node) awaitStandby(s *replica.Sender, last int64) {
+// awaitAcked holds the batch ending at last until the standbys the Sender
+// counts hold it: a pair's standby, or every standby of a shard's sync
+// set (syncset.go). Each syncTimeout without their acknowledgement,
+// standbyLost decides whether to go on without them.
+func (n *Node) awaitAcked(s *replica.Sender, last int64) {
 	r := n.repl
 	for {
 		ok, err := s.Await(last, r.syncTimeout, r.timer)
@@ -148,17 +151,45 @@ func (n *Node) awaitStandby(s *replica.Sender, last int64) {
 			return
 		}
 		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
+			n.fail(fmt.Errorf("replication: stopped before %s acknowledged seq %d; it was never acknowledged to a broker", n.awaited(), last))
 			return
 		}
-		if r.lostGoesAsync {
-			r.degraded.Store(true)
-			r.degradations.Add(1)
-			n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
+		if n.standbyLost(s, last) {
 			return
 		}
-		n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
 	}
+}
+
+// awaited names what awaitAcked waits for, in its messages.
+func (n *Node) awaited() string {
+	if n.shard != nil {
+		return "the sync set"
+	}
+	return "the standby"
+}
+
+// standbyLost is awaitAcked's answer to syncTimeout without an
+// acknowledgement of last: true when the batch goes on unacknowledged by
+// a standby (a pair with onStandbyLost "async" degrades); false when it
+// awaits again, after a shard's set narrowed (narrowSync) or after
+// saying it waits.
+func (n *Node) standbyLost(s *replica.Sender, last int64) bool {
+	r := n.repl
+	if n.shard != nil {
+		if !n.narrowSync(s, last) {
+			n.logf("ringex: REPLICATION WAITING: the sync set has not acknowledged seq %d for %v; acknowledging nothing after seq %d until it has (onStandbyLost %q)",
+				last, r.syncTimeout, s.Stats().Acked, n.cfg.Replication.OnStandbyLost)
+		}
+		return false
+	}
+	if r.lostGoesAsync {
+		r.degraded.Store(true)
+		r.degradations.Add(1)
+		n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
+		return true
+	}
+	n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
+	return false
 }
 
 // matchHandler is one match goroutine: it applies the slots of its own

@@ -122,7 +122,7 @@ func (n *Node) stepDown(s *replica.Sender, ours, theirs replica.PeerState) {
 		PeerMustStay: !replica.CanYield(theirs, ours)}
 	n.logf("ringex: STEPPING DOWN: %v; this node stops serving (FIX sessions are disconnected) and starts again as that primary's standby", down)
 	n.fail(down)
-	s.Close() // wakes the replicate handler out of awaitStandby
+	s.Close() // wakes the replicate handler out of awaitAcked
 	n.ring.Close()
 	if p := r.published.Load(); p != ours.Published {
 		err := fmt.Errorf("replication: while stepping down for the primary at %s, this primary acknowledged up to seq %d (the decision saw %d): "+

@@ -105,7 +105,7 @@ func (n *Node) replicateShard(s *replica.Sender, first, last int64) {
 		return // alone: the set is {this node}
 	}
 	start := time.Now()
-	n.awaitSyncSet(s, last)
+	n.awaitAcked(s, last) // stages.go
 	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
@@ -168,28 +168,6 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 
 func (n *Node) etcdTimeout() time.Duration {
 	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
-}
-
-// awaitSyncSet holds the batch ending at last until the set holds it; a
-// standby of the set silent for syncTimeout leaves it (narrowSync) when
-// the mode allows.
-func (n *Node) awaitSyncSet(s *replica.Sender, last int64) {
-	r := n.repl
-	for {
-		ok, err := s.Await(last, r.syncTimeout, r.timer)
-		if ok {
-			return
-		}
-		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the sync set acknowledged seq %d; it was never acknowledged to a broker", last))
-			return
-		}
-		if n.narrowSync(s, last) {
-			continue
-		}
-		n.logf("ringex: REPLICATION WAITING: the sync set has not acknowledged seq %d for %v; acknowledging nothing after seq %d until it has (onStandbyLost %q)",
-			last, r.syncTimeout, s.Stats().Acked, n.cfg.Replication.OnStandbyLost)
-	}
 }
 
 // narrowSync takes the standbys of the set that do not hold last out of

@@ -95,7 +95,9 @@ func TestShardSyncSetOfThree(t *testing.T) {
 // journal under a new term with no order flowing. Its new standby catches
 // up to everything; with no batch to carry it, the standby still joins the
 // set: the new term's first put names both and replaces the set of the
-// term before ({a} alone), while a still leads.
+// term before ({a} alone), while a still leads. So the set {a} does not
+// outlive a's restart: when a stops, the standby, complete, takes the
+// shard without an operator (issue 17 item 3).
 func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	alone := func(c *config.Config) {
@@ -118,13 +120,25 @@ func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
 	b.next(t)
 	waitUntil(t, "a leads again", func() bool { return a2.role() == config.RolePrimary })
 	waitUntil(t, "b holds everything a journaled", func() bool {
-		return b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a2.cur)
+		return b.role() == config.RoleStandby && lastSeq(b.cur) >= 10 && lastSeq(b.cur) == lastSeq(a2.cur)
 	})
 	want := []string{"a", "b"}
 	waitUntil(t, "b joins the sync set with no batch flowing", func() bool { return slices.Equal(etcdSyncSet(t, etcd), want) })
 	st, _ := a2.cur.ReplicationStats()
 	if sync := shardStatus(t, etcd).Sync; uint64(sync.Token) != st.Epoch || !slices.Equal(a2.cur.SyncSet(), want) || a2.role() != config.RolePrimary {
 		t.Fatalf("etcd's sync set %+v, a's %v, a's term %d, a's role %v: want %v put by a's term, a still leading", sync, a2.cur.SyncSet(), st.Epoch, a2.role(), want)
+	}
+
+	held := lastSeq(b.cur)
+	a2.stop(t)
+	deadline := time.Now().Add(20 * time.Second) // 20 lease TTLs
+	for b.role() != config.RolePrimary && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b.role() != config.RolePrimary {
+		st := shardStatus(t, etcd)
+		t.Fatalf("b holds seq %d, everything a ever journaled, and a stopped, yet b did not take the shard within 20 s: leader %q, sync set %+v",
+			held, st.Leader, st.Sync)
 	}
 }
 

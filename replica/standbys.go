@@ -125,11 +125,7 @@ func (s *Sender) recount() {
 	} else {
 		acked, caughtUp = s.shipped.Load(), true
 		for _, name := range s.syncSet {
-			h, ok := s.held[name]
-			if !ok {
-				h = 0
-			}
-			acked = min(acked, h)
+			acked = min(acked, s.held[name]) // 0 for a member never heard from
 			sb := s.byName(name)
 			caughtUp = caughtUp && sb != nil && sb.ready.Load() && sb.caughtUp.Load()
 		}
