@@ -1,9 +1,11 @@
 package fix
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,37 +18,17 @@ import (
 // extended far ahead (keep-alives answered), and the writer is in one
 // socket write to a broker that does not read when the leadership ends
 // (the guard is fenced: MayDeliver says no from now on, as node's
-// mayDeliver does with the zero Time). Nothing goes out once the term has
-// ended: the broker, reading again after the fence, gets no more than the
-// socket buffers (shrunk to a few KiB) held then, and none of the reports
-// counts as delivered.
+// mayDeliver does with the zero Time, and the acceptor is told, as node
+// does on the fence). Nothing goes out once the term has ended: the
+// broker, reading again after the fence, gets no more than the socket
+// buffers (shrunk to a few KiB) held then, and none of the reports counts
+// as delivered.
 func TestFenceEndsAWriteBlockedOnABrokerThatDoesNotRead(t *testing.T) {
-	allow, _, c, s, _ := heldSession(t)
+	allow, _, c, s, a := heldSession(t)
 	const reports = 2000 // about 520 KB, 60 times the shrunk socket buffers
-	c.nc.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4096)
-	s.mu.Lock()
-	wireOf(s.conn).SetWriteBuffer(4096)
-	s.mu.Unlock()
-	s.flushMu.Lock() // the writer takes all of them in one write
-	for i := 1; i <= reports; i++ {
-		var body Fields
-		body.AddString(37, "O"+strconv.Itoa(i))
-		body.AddString(58, strings.Repeat("x", 200))
-		if err := s.SendMarked("8", nil, &body, int64(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allow.openFor(time.Hour) // extended by keep-alives
-	s.flushMu.Unlock()
-	waitFor(t, "the writer blocked in its socket write", func() bool {
-		if !s.flushMu.TryLock() {
-			return true
-		}
-		s.flushMu.Unlock()
-		return false
-	})
-	time.Sleep(200 * time.Millisecond)
+	blockedWrite(t, allow, s, c.nc, reports)
 	allow.Store(false) // fenced: the term has ended
+	a.CutWrites()      // as node does when its guard is fenced
 	time.Sleep(300 * time.Millisecond)
 	n := 0
 	for {
@@ -65,6 +47,101 @@ func TestFenceEndsAWriteBlockedOnABrokerThatDoesNotRead(t *testing.T) {
 	if n > reports/2 {
 		t.Fatalf("the broker got %d of %d reports after the guard was fenced: the blocked write went on "+
 			"under the deadline it started with", n, reports)
+	}
+	if d := s.Delivered(); d != 0 {
+		t.Fatalf("Delivered() = %d after the fence cut the write; want 0", d)
+	}
+}
+
+// blockedWrite queues reports marked 1..n (about 260 bytes each) for one
+// socket write to a broker that does not read, through socket buffers
+// shrunk to a few KiB, under a guard extended an hour ahead, and returns
+// once the writer is blocked in that write. raw is the broker's TCP
+// connection (under TLS, if any).
+func blockedWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
+	t.Helper()
+	raw.(*net.TCPConn).SetReadBuffer(4096)
+	s.mu.Lock()
+	wireOf(s.conn).SetWriteBuffer(4096)
+	s.mu.Unlock()
+	s.flushMu.Lock() // the writer takes all of them in one write
+	for i := 1; i <= n; i++ {
+		var body Fields
+		body.AddString(37, "O"+strconv.Itoa(i))
+		body.AddString(58, strings.Repeat("x", 200))
+		if err := s.SendMarked("8", nil, &body, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow.openFor(time.Hour) // extended by keep-alives
+	s.flushMu.Unlock()
+	waitFor(t, "the writer blocked in its socket write", func() bool {
+		if !s.flushMu.TryLock() {
+			return true
+		}
+		s.flushMu.Unlock()
+		return false
+	})
+	time.Sleep(200 * time.Millisecond)
+}
+
+// TestCutWritesPutsTheRestBackInOrder: over TCP a write that CutWrites
+// ended keeps its connection, and what it did not write waits at the head
+// of the queue: when MayDeliver lets writes through again, the broker gets
+// every report once and in MsgSeqNum order (the one the cut split
+// finished first), and all of them count as delivered.
+func TestCutWritesPutsTheRestBackInOrder(t *testing.T) {
+	allow, _, c, s, a := heldSession(t)
+	const reports = 2000
+	blockedWrite(t, allow, s, c.nc, reports)
+	allow.Store(false)
+	a.CutWrites()
+	waitFor(t, "the cut write held", func() bool { return s.Queued() > 0 })
+	allow.Store(true)
+	for next := 1; next <= reports; {
+		m := c.next()
+		if string(m.MsgType()) != "8" {
+			continue
+		}
+		if got := fieldOf(m, 37); got != "O"+strconv.Itoa(next) || m.SeqNum() != next+1 {
+			t.Fatalf("report %d: got %s with MsgSeqNum %d: lost or reordered", next, got, m.SeqNum())
+		}
+		next++
+	}
+	waitFor(t, "every report delivered", func() bool { return s.Delivered() == reports })
+}
+
+// TestCutWritesOverTLSCloses: over TLS a write that CutWrites ended cannot
+// go on (a timed-out tls.Conn writes no more): the connection closes, none
+// of its reports counts as delivered, and a reset Logon on the next
+// connection carries every one of them over, PossResend=Y.
+func TestCutWritesOverTLSCloses(t *testing.T) {
+	cert := selfSigned(t)
+	allow := new(gate)
+	allow.Store(true)
+	app := newSendApp()
+	a := startAcceptor(t, Config{MayDeliver: allow.deadline, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	clientTLS := &tls.Config{InsecureSkipVerify: true}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c.logon("")
+	s := <-app.logons
+	const n = 1000
+	blockedWrite(t, allow, s, c.nc.(*tls.Conn).NetConn(), n)
+	allow.Store(false)
+	a.CutWrites()
+	<-app.logouts // the cut connection closed
+	if d := s.Delivered(); d != 0 {
+		t.Fatalf("Delivered() = %d after the write cut; want 0", d)
+	}
+	allow.Store(true)
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c2.logon("141=Y|")
+	for i := 1; i <= n; i++ {
+		m := c2.next()
+		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" {
+			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
+		}
 	}
 }
 
