@@ -38,6 +38,7 @@ import (
 
 	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 )
 
 // shardNode is what etcd decided for one start of a node: the term it
@@ -94,6 +95,17 @@ func (n *Node) mayDeliver() time.Time {
 		return noDeliveryBound
 	}
 	return l.Guard().Deadline()
+}
+
+// cutWritesOnFence has g's socket writes cut when the term this node leads
+// ends (its guard fenced, before Resign or a handoff deletes the leader
+// key): a write blocked on a broker that does not read would otherwise go
+// on under the deadline it started with, while the next leader may
+// already acknowledge.
+func (n *Node) cutWritesOnFence(g *gateway.Gateway) {
+	if l := n.leading(); l != nil {
+		l.Guard().OnFence(g.CutWrites)
+	}
 }
 
 // noDeliveryBound is mayDeliver's answer when no lease bounds delivery.
