@@ -18,7 +18,8 @@ package node
 //     pipeline, so that batch and everything after it is never
 //     acknowledged by this node (holdForLease). The FIX session writers
 //     check the guard again right before each socket write (mayDeliver),
-//     so a batch that passed the check before a long pause waits there.
+//     so a batch that passed the check before a long pause waits there;
+//     the term's end cuts a write under way at once (cutWritesOnFence).
 //   - A primary whose guard has been out for the margin and a TTL more
 //     takes its term as over (its lease has expired, or etcd has been
 //     gone that long): it logs its brokers out saying why and restarts as
