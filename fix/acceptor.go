@@ -354,14 +354,15 @@ func (a *Acceptor) connDone(nc net.Conn) {
 }
 
 // CutWrites says that Config.MayDeliver's deadline has moved back (a
-// leader's term ended: its guard was fenced). A socket write under way
+// leader's term ended: its guard was fenced); call it once MayDeliver
+// answers with the new deadline. A socket write under way
 // ends now, as that deadline would have ended it: over TCP what it did not
 // write goes back to the head of its session's queue, over TLS the
 // connection closes; none of it counts as delivered. Every writer asks
 // MayDeliver again before it writes more. Without it, a write to a broker
 // that does not read goes on under the deadline it started with. Cold
-// path: it does not block, and a writer pays one atomic load per write
-// for it.
+// path: it does not block; a writer pays two atomic loads per socket
+// write for it (no lock, no clock read).
 func (a *Acceptor) CutWrites() {
 	a.cuts.Add(1) // before the deadlines: a writer that sets its own after them sees it (writeOut)
 	now := time.Now()
