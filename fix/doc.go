@@ -104,10 +104,12 @@
 // is closed (OnLogout follows), what it had queued stays in the store, and
 // the broker gets it by ResendRequest when it logs on again.
 // Config.MayDeliver, when set, is asked right before each socket write,
-// and its deadline bounds the write; while it says no the writer keeps
+// and its deadline bounds the write (a deadline moved back reaches a write
+// under way through Acceptor.CutWrites); while it says no the writer keeps
 // the queue (stored, in order) and asks again every millisecond, and only
 // our Logout goes out (what was queued before it stays stored, for
-// resend). A long resend
+// resend; after a write cut short in the middle of a message, not even
+// the Logout: the connection closes). A long resend
 // goes out in pieces with the session's lock released, so a broker that
 // asks for one and stops reading holds up only itself.
 //

@@ -319,6 +319,10 @@ func (g *Gateway) Stop() { g.acceptor.Stop() }
 // StopWith is Stop with text in every session's Logout (fix.Acceptor.StopWith).
 func (g *Gateway) StopWith(text string) { g.acceptor.StopWith(text) }
 
+// CutWrites ends every socket write under way, once MayDeliver's deadline
+// has moved back (fix.Acceptor.CutWrites).
+func (g *Gateway) CutWrites() { g.acceptor.CutWrites() }
+
 // OnLogon implements fix.Application: the session gets the reports
 // ResendOnLogon left for it, if any. The fix package logs the logon itself.
 func (g *Gateway) OnLogon(s *fix.Session) { g.resendPending(s) }

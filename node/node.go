@@ -594,7 +594,11 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if n.md != nil {
 		o.MarketData = n.md
 	}
-	return gateway.New(o, n)
+	g, err := gateway.New(o, n)
+	if err == nil && n.shard != nil {
+		n.cutWritesOnFence(g) // cluster.go
+	}
+	return g, err
 }
 
 func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {
