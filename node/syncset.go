@@ -31,6 +31,15 @@ package node
 //     still says it holds everything. With onStandbyLost "wait", the last
 //     standby of the set never leaves: nothing more is acknowledged until
 //     it is back. With "async" it may: the set is then {this node}.
+//   - A standby of the set that comes back saying it holds less than it
+//     had acknowledged (a new or restored disk; replica.SenderOptions.Behind)
+//     leaves at once (dropBehind), in etcd first, in either onStandbyLost
+//     mode: the Sender already counts it at what it holds, so nothing
+//     more is acknowledged until it has it again, and etcd must not go
+//     on naming it as holding everything. When it was the set's last
+//     standby, the Sender counts the most advanced standby (as before a
+//     term's first standby joins) and etcd's set is {this node}; it
+//     joins again once caught up, as any standby does.
 //   - An async primary's set stays {this node} while it runs: it
 //     acknowledges what no standby may hold, so none takes the shard
 //     without an operator.
@@ -59,9 +68,10 @@ type syncState struct {
 	token   atomic.Uint64 // the term whose set is put; 0: none yet
 	members atomic.Pointer[[]string]
 	// counted is what the Sender counts (SetSync), under mu: nil while
-	// no standby has joined in a sync term that did not start alone (the
-	// most advanced standby counts; etcd's set is {this node}, stricter);
-	// otherwise the standbys of etcd's set, empty when alone.
+	// no standby has joined in a sync term that did not start alone, or
+	// once the last one left by dropBehind (the most advanced standby
+	// counts; etcd's set is {this node}, stricter); otherwise the
+	// standbys of etcd's set, empty when alone.
 	counted []string
 	failing bool      // under mu: the last put failed (logged once)
 	triedAt time.Time // replicate handler only: its last widenSync
@@ -209,6 +219,51 @@ func (n *Node) narrowSync(s *replica.Sender, last int64) bool {
 	s.SetSync(keep)
 	n.logf("ringex: SYNC SET: %s left it (no acknowledgement of seq %d for %v); acknowledgements wait for %s", strings.Join(lost, ", "), last, r.syncTimeout, strings.Join(keep, ", "))
 	return true
+}
+
+// standbyBehind is replica.SenderOptions.Behind: a standby of the set
+// came back holding less than it had acknowledged. The set is narrowed
+// on a goroutine of its own, as the etcd put may wait for etcd.
+func (n *Node) standbyBehind(name string, holds, acked int64) {
+	if n.shard == nil {
+		return
+	}
+	if s := n.repl.sender.Load(); s != nil {
+		go n.dropBehind(s, name, holds, acked)
+	}
+}
+
+// dropBehind takes name out of the term's sync set, in etcd first, then
+// in what the Sender counts, trying again every 100 ms while etcd does
+// not answer; it gives up once the term has ended, the node stops or
+// name is no longer counted. With no standby left, the Sender counts the
+// most advanced one (nil): acknowledgements still wait for a standby in
+// onStandbyLost "wait", and narrowSync goes on alone in "async".
+func (n *Node) dropBehind(s *replica.Sender, name string, holds, acked int64) {
+	sh := n.shard
+	sh.syncSet.mu.Lock()
+	defer sh.syncSet.mu.Unlock()
+	var keep []string
+	for {
+		l := sh.lead.Load()
+		if l == nil || l.Guard().Ended() || n.stopping.Load() || n.repl.sender.Load() != s ||
+			sh.syncSet.token.Load() != uint64(l.Token()) || !slices.Contains(sh.syncSet.counted, name) {
+			return
+		}
+		keep = slices.DeleteFunc(slices.Clone(sh.syncSet.counted), func(m string) bool { return m == name })
+		if n.putSyncSet(keep, s.Stats().Shipped) {
+			break
+		}
+		sh.syncSet.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		sh.syncSet.mu.Lock()
+	}
+	if len(keep) == 0 {
+		keep = nil
+	}
+	sh.syncSet.counted = keep
+	s.SetSync(keep)
+	n.logf("ringex: SYNC SET: %s left it: it came back holding seq %d, having acknowledged seq %d (a new or restored disk?); it joins again once caught up", name, holds, acked)
 }
 
 // goAlone makes the Sender count no standby, once etcd's set is {this
