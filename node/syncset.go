@@ -152,14 +152,18 @@ func (n *Node) beginSyncSet(s *replica.Sender, seq int64) bool {
 	return true
 }
 
-// putSyncSet puts the set {this node} ∪ standbys of term token in etcd.
-// false: it could not (said once until a put succeeds). Under mu.
+// putSyncSet puts the set {this node} ∪ standbys of term token in etcd,
+// at seq or, if lower, the highest seq every member of it is known to
+// hold durably (heldByAll): the election refuses a member of the set
+// whose journal ends before it (cluster.SyncSet.Seq). false: it could
+// not (said once until a put succeeds). Under mu.
 func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh := n.shard
 	l := sh.lead.Load()
 	if l == nil {
 		return false
 	}
+	seq = n.heldByAll(standbys, seq)
 	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
 	defer cancel()
 	if err := l.SetSync(ctx, standbys, seq); err != nil {
@@ -174,6 +178,26 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh.syncSet.members.Store(&members)
 	n.logf("ringex: SYNC SET of term %d is {%s} in etcd (seq %d): only these members may take the shard by election", l.Token(), strings.Join(members, ", "), seq)
 	return true
+}
+
+// heldByAll is seq, or less: what this node's journal holds durably and
+// what the Sender knows each of standbys to hold (replica.Sender.Held; 0
+// for one it never heard from). Every record acknowledged is in all of
+// them, so the result is at least the last acknowledged seq whenever
+// each named standby has been heard from.
+func (n *Node) heldByAll(standbys []string, seq int64) int64 {
+	seq = min(seq, n.journal.LastSeq())
+	if len(standbys) == 0 {
+		return seq
+	}
+	s := n.repl.sender.Load()
+	if s == nil {
+		return 0
+	}
+	for _, name := range standbys {
+		seq = min(seq, s.Held(name))
+	}
+	return seq
 }
 
 func (n *Node) etcdTimeout() time.Duration {
@@ -381,8 +405,11 @@ func (n *Node) countSync(s *replica.Sender, l *cluster.Leadership, next []string
 // names the standbys holding everything the publish stage passed (and
 // everything shipped: all this node holds), in sync and async mode alike:
 // they hold every record this term, or one before it, acknowledged, so
-// that one of them may take the shard by election. It counts nothing.
-// Called by runShard before it resigns.
+// that one of them may take the shard by election. A set this term put
+// is put again even with no standby to add, at the seq its members now
+// hold: a member later started on an older backup of its disk is then
+// refused by the election. It counts nothing. Called by runShard before
+// it resigns.
 func (n *Node) widenAtStop() {
 	if n.repl == nil || n.shard == nil || n.following.Load() || n.Err() != nil {
 		return
@@ -399,7 +426,8 @@ func (n *Node) widenAtStop() {
 		return
 	}
 	var prior []string // no set put yet: nothing of this term was acknowledged
-	if sh.syncSet.token.Load() == uint64(l.Token()) {
+	begun := sh.syncSet.token.Load() == uint64(l.Token())
+	if begun {
 		prior = sh.syncSet.counted
 	}
 	st := s.Stats() // as the standbys stood at Close
@@ -410,7 +438,7 @@ func (n *Node) widenAtStop() {
 			joining = append(joining, sb.Name)
 		}
 	}
-	if next := holding(st, prior, joining, held); len(next) > len(prior) && n.putSyncSet(next, held) {
+	if next := holding(st, prior, joining, held); (begun || len(next) > len(prior)) && n.putSyncSet(next, held) {
 		sh.syncSet.counted = next
 		sh.syncSet.token.Store(uint64(l.Token()))
 	}
