@@ -55,7 +55,9 @@
 //     member it names may take the shard by election; a leader puts its
 //     term's set before its first acknowledgement and before each change
 //     to it, so the set in etcd never names a member that lacks an
-//     acknowledged record.
+//     acknowledged record; nor is a member it names chosen whose durable
+//     seq is below the set's Seq, which each member held when it was put
+//     (one restarted on an empty disk or an older backup).
 //   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
 //     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
 //     4.5 calls/s, measured). Followers and waiting candidates hold watches,

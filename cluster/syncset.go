@@ -25,8 +25,10 @@ import (
 // leader puts its own.
 
 // SetSync puts the sync set of this term: standbys are the members besides
-// the leader that hold every record the term acknowledged, and seq the
-// last shipped (for the operator). The node calls it before the term's
+// the leader that hold every record the term acknowledged, and seq one
+// that each of them and the leader holds durably (no more than the lowest
+// durable seq among them, and no less than the last acknowledged, or the
+// election may refuse a member that holds everything). The node calls it before the term's
 // first acknowledgement and before each change of the set, never per
 // batch. It fails, and the node must not count the new set, when etcd is
 // unreachable or the term has ended.
@@ -49,11 +51,10 @@ func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) 
 
 // outsideSync is Contend's rule for the sync set: a member the standing
 // set does not name may lack records its leader acknowledged, and is not
-// chosen. Nor is a member it names whose journal is empty while the set
-// was put at a seq past 0: it was started again on an empty disk under
-// the same name, and holds nothing the set says it holds. (A member that
-// lost only part of its journal is not told apart here: the set's Seq may
-// run ahead of what its members had acknowledged when it was put.)
+// chosen. Nor is a member it names whose journal ends before the set's
+// Seq, which every member it names held when it was put: it was started
+// again on an empty disk, or on an older backup, under the same name, and
+// lacks what the set says it holds.
 func (m *Member) outsideSync(s shardState) error {
 	if s.sync == nil {
 		return nil
@@ -62,6 +63,9 @@ func (m *Member) outsideSync(s shardState) error {
 		if at := m.position(); at.Seq == 0 && s.sync.Seq > 0 {
 			return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d names this member (%s) at seq %d, but its journal is empty (a new disk?): it lacks what was acknowledged; only another member of the set, a handoff or an override may take the shard",
 				s.sync.Token, m.cfg.Name, s.sync.Seq), rev: s.rev}
+		} else if at.Seq < s.sync.Seq {
+			return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d names this member (%s) at seq %d, but its journal ends at seq %d (an old backup?): it lacks what was acknowledged; only another member of the set, a handoff or an override may take the shard",
+				s.sync.Token, m.cfg.Name, s.sync.Seq, at.Seq), rev: s.rev}
 		}
 		return nil
 	}

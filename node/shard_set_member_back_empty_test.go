@@ -26,7 +26,6 @@ import (
 // (had it kept one record, the set would let it win: see
 // TestEtcdSyncSetMemberOnOldBackupDoesNotTakeShard).
 func TestEtcdSyncSetDropsMemberBackWithLess(t *testing.T) {
-	t.Skip("open bug (review of 2026-12-05): node/syncset.go never narrows etcd's set when a member of it reconnects holding less than the set stands for (and in onStandbyLost wait never removes the last standby): etcd keeps naming it; remove this Skip with the fix")
 	etcd := etcdtest.Start(t)
 	var replAddr string
 	a := runShardNodeIn(t, etcd, "a", t.TempDir(), func(c *config.Config) { replAddr = c.Replication.Listen })

@@ -31,6 +31,15 @@ package node
 //     still says it holds everything. With onStandbyLost "wait", the last
 //     standby of the set never leaves: nothing more is acknowledged until
 //     it is back. With "async" it may: the set is then {this node}.
+//   - A standby of the set that comes back saying it holds less than it
+//     had acknowledged (a new or restored disk; replica.SenderOptions.Behind)
+//     leaves at once (dropBehind), in etcd first, in either onStandbyLost
+//     mode: the Sender already counts it at what it holds, so nothing
+//     more is acknowledged until it has it again, and etcd must not go
+//     on naming it as holding everything. When it was the set's last
+//     standby, the Sender counts the most advanced standby (as before a
+//     term's first standby joins) and etcd's set is {this node}; it
+//     joins again once caught up, as any standby does.
 //   - An async primary's set stays {this node} while it runs: it
 //     acknowledges what no standby may hold, so none takes the shard
 //     without an operator.
@@ -59,9 +68,10 @@ type syncState struct {
 	token   atomic.Uint64 // the term whose set is put; 0: none yet
 	members atomic.Pointer[[]string]
 	// counted is what the Sender counts (SetSync), under mu: nil while
-	// no standby has joined in a sync term that did not start alone (the
-	// most advanced standby counts; etcd's set is {this node}, stricter);
-	// otherwise the standbys of etcd's set, empty when alone.
+	// no standby has joined in a sync term that did not start alone, or
+	// once the last one left by dropBehind (the most advanced standby
+	// counts; etcd's set is {this node}, stricter); otherwise the
+	// standbys of etcd's set, empty when alone.
 	counted []string
 	failing bool      // under mu: the last put failed (logged once)
 	triedAt time.Time // replicate handler only: its last widenSync
@@ -142,14 +152,18 @@ func (n *Node) beginSyncSet(s *replica.Sender, seq int64) bool {
 	return true
 }
 
-// putSyncSet puts the set {this node} ∪ standbys of term token in etcd.
-// false: it could not (said once until a put succeeds). Under mu.
+// putSyncSet puts the set {this node} ∪ standbys of term token in etcd,
+// at seq or, if lower, the highest seq every member of it is known to
+// hold durably (heldByAll): the election refuses a member of the set
+// whose journal ends before it (cluster.SyncSet.Seq). false: it could
+// not (said once until a put succeeds). Under mu.
 func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh := n.shard
 	l := sh.lead.Load()
 	if l == nil {
 		return false
 	}
+	seq = n.heldByAll(standbys, seq)
 	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
 	defer cancel()
 	if err := l.SetSync(ctx, standbys, seq); err != nil {
@@ -164,6 +178,26 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh.syncSet.members.Store(&members)
 	n.logf("ringex: SYNC SET of term %d is {%s} in etcd (seq %d): only these members may take the shard by election", l.Token(), strings.Join(members, ", "), seq)
 	return true
+}
+
+// heldByAll is seq, or less: what this node's journal holds durably and
+// what the Sender knows each of standbys to hold (replica.Sender.Held; 0
+// for one it never heard from). Every record acknowledged is in all of
+// them, so the result is at least the last acknowledged seq whenever
+// each named standby has been heard from.
+func (n *Node) heldByAll(standbys []string, seq int64) int64 {
+	seq = min(seq, n.journal.LastSeq())
+	if len(standbys) == 0 {
+		return seq
+	}
+	s := n.repl.sender.Load()
+	if s == nil {
+		return 0
+	}
+	for _, name := range standbys {
+		seq = min(seq, s.Held(name))
+	}
+	return seq
 }
 
 func (n *Node) etcdTimeout() time.Duration {
@@ -209,6 +243,51 @@ func (n *Node) narrowSync(s *replica.Sender, last int64) bool {
 	s.SetSync(keep)
 	n.logf("ringex: SYNC SET: %s left it (no acknowledgement of seq %d for %v); acknowledgements wait for %s", strings.Join(lost, ", "), last, r.syncTimeout, strings.Join(keep, ", "))
 	return true
+}
+
+// standbyBehind is replica.SenderOptions.Behind: a standby of the set
+// came back holding less than it had acknowledged. The set is narrowed
+// on a goroutine of its own, as the etcd put may wait for etcd.
+func (n *Node) standbyBehind(name string, holds, acked int64) {
+	if n.shard == nil {
+		return
+	}
+	if s := n.repl.sender.Load(); s != nil {
+		go n.dropBehind(s, name, holds, acked)
+	}
+}
+
+// dropBehind takes name out of the term's sync set, in etcd first, then
+// in what the Sender counts, trying again every 100 ms while etcd does
+// not answer; it gives up once the term has ended, the node stops or
+// name is no longer counted. With no standby left, the Sender counts the
+// most advanced one (nil): acknowledgements still wait for a standby in
+// onStandbyLost "wait", and narrowSync goes on alone in "async".
+func (n *Node) dropBehind(s *replica.Sender, name string, holds, acked int64) {
+	sh := n.shard
+	sh.syncSet.mu.Lock()
+	defer sh.syncSet.mu.Unlock()
+	var keep []string
+	for {
+		l := sh.lead.Load()
+		if l == nil || l.Guard().Ended() || n.stopping.Load() || n.repl.sender.Load() != s ||
+			sh.syncSet.token.Load() != uint64(l.Token()) || !slices.Contains(sh.syncSet.counted, name) {
+			return
+		}
+		keep = slices.DeleteFunc(slices.Clone(sh.syncSet.counted), func(m string) bool { return m == name })
+		if n.putSyncSet(keep, s.Stats().Shipped) {
+			break
+		}
+		sh.syncSet.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		sh.syncSet.mu.Lock()
+	}
+	if len(keep) == 0 {
+		keep = nil
+	}
+	sh.syncSet.counted = keep
+	s.SetSync(keep)
+	n.logf("ringex: SYNC SET: %s left it: it came back holding seq %d, having acknowledged seq %d (a new or restored disk?); it joins again once caught up", name, holds, acked)
 }
 
 // goAlone makes the Sender count no standby, once etcd's set is {this
@@ -326,8 +405,11 @@ func (n *Node) countSync(s *replica.Sender, l *cluster.Leadership, next []string
 // names the standbys holding everything the publish stage passed (and
 // everything shipped: all this node holds), in sync and async mode alike:
 // they hold every record this term, or one before it, acknowledged, so
-// that one of them may take the shard by election. It counts nothing.
-// Called by runShard before it resigns.
+// that one of them may take the shard by election. A set this term put
+// is put again even with no standby to add, at the seq its members now
+// hold: a member later started on an older backup of its disk is then
+// refused by the election. It counts nothing. Called by runShard before
+// it resigns.
 func (n *Node) widenAtStop() {
 	if n.repl == nil || n.shard == nil || n.following.Load() || n.Err() != nil {
 		return
@@ -344,7 +426,8 @@ func (n *Node) widenAtStop() {
 		return
 	}
 	var prior []string // no set put yet: nothing of this term was acknowledged
-	if sh.syncSet.token.Load() == uint64(l.Token()) {
+	begun := sh.syncSet.token.Load() == uint64(l.Token())
+	if begun {
 		prior = sh.syncSet.counted
 	}
 	st := s.Stats() // as the standbys stood at Close
@@ -355,7 +438,7 @@ func (n *Node) widenAtStop() {
 			joining = append(joining, sb.Name)
 		}
 	}
-	if next := holding(st, prior, joining, held); len(next) > len(prior) && n.putSyncSet(next, held) {
+	if next := holding(st, prior, joining, held); (begun || len(next) > len(prior)) && n.putSyncSet(next, held) {
 		sh.syncSet.counted = next
 		sh.syncSet.token.Store(uint64(l.Token()))
 	}

@@ -160,6 +160,20 @@ func (s *Sender) Acked() (seq int64, connected bool) {
 // batch.
 func (s *Sender) Outside() int64 { return s.outside.Load() }
 
+// Held is the highest seq the standby name is known to hold durably: the
+// most it acknowledged while a member of the sync set (the seq it holds,
+// if it came back with less), or what it acknowledged on its connection
+// if it is connected; 0 if neither. Cold path: it takes the lock.
+func (s *Sender) Held(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.held[name]
+	if sb := s.byName(name); sb != nil && sb.ready.Load() {
+		h = max(h, sb.acked.Load())
+	}
+	return h
+}
+
 // byName is the connected standby named name, nil if none. Under mu.
 func (s *Sender) byName(name string) *standbyConn {
 	for _, sb := range s.standbys {
