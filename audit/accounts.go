@@ -9,9 +9,10 @@ import (
 // its session's TargetCompID with a matcher.KindBindAccount record before
 // the account's first order (node/accounts.go), and every snapshot carries
 // the bindings made before it. So replay names every broker without the
-// config that wrote the journal, on any machine. The config's session list
-// (account i+1 is its i-th session) names only accounts the journal does
-// not bind: those of a journal written before bindings existed.
+// config that wrote the journal, on any machine, whatever order its
+// session list has now. The config's session list (account i+1 is its
+// i-th session) names accounts only in a journal that binds none: one
+// written before bindings existed.
 
 // LoadBindings gives v the account bindings the journal in dir holds: those
 // of its newest sound snapshot the journal continues, read from its bytes

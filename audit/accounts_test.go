@@ -177,18 +177,29 @@ func TestBrokerNamesFromASnapshotOfAnotherConfig(t *testing.T) {
 	}
 }
 
-// BrokerID takes a name the journal does not bind for its config position
-// only when the journal binds that account to nobody else.
-func TestBrokerIDOfAnAccountBoundToAnother(t *testing.T) {
+// A journal that binds accounts names brokers by its bindings alone: a
+// name the config lists but the journal does not bind is no account,
+// whatever its place in the list (an error saying so), and a bound name is
+// found wherever the list puts it. Only a journal that binds nothing
+// takes the config's positions.
+func TestBrokerIDByTheJournalsBindings(t *testing.T) {
 	v := testVenue(t) // sessions BROKER01, BROKER02, ...
-	v.bind([]matcher.AccountBinding{{Account: 1, Name: "ALPHA"}})
+	if id, err := v.BrokerID(v.Brokers[1]); err != nil || id != 2 {
+		t.Fatalf("no bindings: %s: %d, %v; want its position, 2", v.Brokers[1], id, err)
+	}
+	v.bind([]matcher.AccountBinding{{Account: 1, Name: "ALPHA"}, {Account: 2, Name: v.Brokers[2]}})
 	if id, err := v.BrokerID("ALPHA"); err != nil || id != 1 {
 		t.Fatalf("ALPHA: %d, %v; want 1", id, err)
 	}
-	if id, err := v.BrokerID("BROKER01"); err == nil || !strings.Contains(err.Error(), "ALPHA") {
-		t.Fatalf("BROKER01: %d, %v; want an error naming ALPHA, which account 1 is bound to", id, err)
+	if id, err := v.BrokerID(v.Brokers[2]); err != nil || id != 2 {
+		t.Fatalf("%s (bound to account 2, listed third): %d, %v; want 2", v.Brokers[2], id, err)
 	}
-	if id, err := v.BrokerID(v.Brokers[1]); err != nil || id != 2 {
-		t.Fatalf("%s (account 2 unbound): %d, %v; want 2", v.Brokers[1], id, err)
+	for _, name := range v.Brokers[:2] {
+		if id, err := v.BrokerID(name); err == nil || !strings.Contains(err.Error(), "binds no account to it") {
+			t.Fatalf("%s (listed, not bound): %d, %v; want an error saying the journal binds no account to it", name, id, err)
+		}
+	}
+	if got := v.BrokerName(3); got != "#3" {
+		t.Errorf("account 3, which the journal does not bind, is named %q; want #3, not the config's third session", got)
 	}
 }

@@ -206,3 +206,53 @@ func TestReplayFirmAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayAccountByCompID: `ringex replay account --broker COMPID` finds
+// a broker by the account the journal binds its CompID to, whatever the
+// config's session list says: the list was reordered, ALPHA removed and
+// GAMMA added between two runs, and replay runs with yet another order.
+func TestReplayAccountByCompID(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	venue := func(compIDs ...string) config.Config {
+		cfg := config.Default()
+		cfg.DataDir, cfg.FIX.Listen = dir, addr
+		cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+		cfg.FIX.Sessions = nil
+		for _, id := range compIDs {
+			cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: id})
+		}
+		return cfg
+	}
+	run := func(cfg config.Config, deposits ...string) {
+		n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(deposits); i += 2 {
+			if _, err := n.Funds(false, deposits[i], "cash", deposits[i+1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(venue("ALPHA", "BETA"), "ALPHA", "10", "BETA", "20")
+	run(venue("GAMMA", "BETA"), "GAMMA", "30", "BETA", "0.50", "ALPHA", "0.01")
+	f := t.TempDir() + "/cfg.json"
+	writeConfig(t, f, venue("BETA", "GAMMA"))
+	for _, tc := range []struct{ broker, want string }{
+		{"ALPHA", "account 1 ALPHA"},
+		{"ALPHA", "cash 10.01 held 0.00"},
+		{"BETA", "account 2 BETA"},
+		{"BETA", "cash 20.50 held 0.00"},
+		{"GAMMA", "account 3 GAMMA"},
+		{"GAMMA", "cash 30.00 held 0.00"},
+	} {
+		var out, errOut bytes.Buffer
+		code := Main([]string{"account", "--journal", dir + "/journal", "--config", f, "--broker", tc.broker}, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("replay account --broker %s: exit %d, %q %q; want %q", tc.broker, code, out.String(), errOut.String(), tc.want)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // for the integer ids in the journal, and the engines' shape.
 type Venue struct {
 	Symbols    []Symbol // symbol id i+1 is Symbols[i]
-	Brokers    []string // account i+1 is Brokers[i] (its TargetCompID), unless the journal binds it (bound)
+	Brokers    []string // the config's sessions' TargetCompIDs: account i+1 is Brokers[i] only in a journal that binds no account (bound)
 	Partitions int      // match partitions of the node that wrote the journal
 	engine     matcher.Config
 	risk       *risk.Config      // nil: the venue has no risk stage
@@ -81,13 +81,14 @@ func (v *Venue) SymbolName(id uint32) string {
 	return "#" + strconv.FormatUint(uint64(id), 10)
 }
 
-// BrokerName names account id: by the journal's binding, else by the
+// BrokerName names account id: by the journal's binding, else, in a
+// journal that binds no account (written before bindings), by the
 // config's session list; an account neither names prints as "#id".
 func (v *Venue) BrokerName(id uint32) string {
 	if name, ok := v.bound[id]; ok {
 		return name
 	}
-	if id >= 1 && int(id) <= len(v.Brokers) {
+	if len(v.bound) == 0 && id >= 1 && int(id) <= len(v.Brokers) {
 		return v.Brokers[id-1]
 	}
 	return "#" + strconv.FormatUint(uint64(id), 10)
@@ -117,24 +118,20 @@ func (v *Venue) SymbolID(name string) (uint32, error) {
 }
 
 // BrokerID resolves a broker's TargetCompID (or "#id", or a bare account
-// id): the journal's bindings first, then the config's session list, for
-// an account the journal does not bind to another broker.
+// id) by the journal's bindings, wherever the config lists it. Only a
+// journal that binds no account (written before bindings) takes the
+// config's session list, by position.
 func (v *Venue) BrokerID(name string) (uint32, error) {
 	for id, b := range v.bound {
 		if b == name {
 			return id, nil
 		}
 	}
-	for i, b := range v.Brokers {
-		if b != name {
-			continue
+	if i := slices.Index(v.Brokers, name); i >= 0 {
+		if len(v.bound) == 0 {
+			return uint32(i + 1), nil
 		}
-		id := uint32(i + 1)
-		if other, ok := v.bound[id]; ok {
-			return 0, fmt.Errorf("broker %q: the config lists it as account %d, but the journal binds account %d to %q and %q to none",
-				name, id, id, other, name)
-		}
-		return id, nil
+		return 0, fmt.Errorf("broker %q: the config lists it, but the journal binds no account to it (no node of this venue has started with it in its config yet)", name)
 	}
 	if id, err := strconv.ParseUint(strings.TrimPrefix(name, "#"), 10, 32); err == nil && id > 0 {
 		return uint32(id), nil

@@ -320,3 +320,37 @@ func TestLeadReturnsWhenItsMemberCloses(t *testing.T) {
 		t.Fatal("b's Lead still waiting after b closed")
 	}
 }
+
+// TestOnFenceRunsBeforeResignDeletesTheKey: OnFence's f runs once when the
+// term ends, before Resign deletes the leader key (so before any other
+// member can be elected: the FIX acceptor cuts its socket writes there),
+// and at once when registered on a guard fenced already.
+func TestOnFenceRunsBeforeResignDeletesTheKey(t *testing.T) {
+	s := etcdtest.Start(t)
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	ctx := ctxFor(t, time.Minute)
+	l := contendOnce(t, ctx, a)
+	var ran atomic.Int32
+	var leaderThen cluster.LeaderInfo
+	l.Guard().OnFence(func() {
+		ran.Add(1)
+		leaderThen, _ = a.Leader(ctx)
+	})
+	if ran.Load() != 0 {
+		t.Fatal("OnFence's f ran while the term leads")
+	}
+	if err := l.Resign(ctx); err != nil {
+		t.Fatalf("resign: %v", err)
+	}
+	if n := ran.Load(); n != 1 {
+		t.Fatalf("OnFence's f ran %d times by the end of Resign; want once", n)
+	}
+	if leaderThen.Name != "a" || leaderThen.Token != l.Token() {
+		t.Fatalf("when OnFence's f ran the shard's leader was %+v; want a with token %d (its key not yet deleted)", leaderThen, l.Token())
+	}
+	late := false
+	l.Guard().OnFence(func() { late = true })
+	if !late {
+		t.Fatal("OnFence on a fenced guard did not run f at once")
+	}
+}

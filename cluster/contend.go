@@ -39,7 +39,7 @@ type shardState struct {
 	rev     int64
 	leader  *mvccpb.KeyValue
 	handoff *handoffValue
-	sync    *syncValue
+	sync    *SyncSet
 }
 
 func (m *Member) readState(ctx context.Context) (shardState, error) {
@@ -144,7 +144,7 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 			return nil, err
 		}
 	}
-	return l, m.settled(ctx, l, force || handedTo)
+	return l, m.settled(ctx, l, force || handedTo, handedTo && !force)
 }
 
 // standFor posts this member's Position as a candidate, waits Settle, and
@@ -190,11 +190,20 @@ func (m *Member) checkNoBetter(ctx context.Context, at Position) error {
 
 // settled clears what the election consumed, if the term still leads: the
 // candidacies, and after a handoff or an override the handoff key and the
-// sync set (the new leader puts its own before it acknowledges).
-func (m *Member) settled(ctx context.Context, l *Leadership, clear bool) error {
+// sync set (the new leader puts its own before it acknowledges). After a
+// handoff (handed) the set becomes {this member} of the new term instead
+// of none: the handoff waited until this member held everything the old
+// leader acknowledged, and until the new leader puts its own, no member
+// lacking it may take the shard by election, even if the new leader
+// acknowledges nothing and stops with no standby.
+func (m *Member) settled(ctx context.Context, l *Leadership, clear, handed bool) error {
 	ops := []clientv3.Op{clientv3.OpDelete(m.keys.candidates, clientv3.WithPrefix())}
 	if clear {
 		ops = append(ops, clientv3.OpDelete(m.keys.handoff), clientv3.OpDelete(m.keys.sync))
+	}
+	if handed {
+		v := SyncSet{Leader: m.cfg.Name, Token: l.token, Members: []string{m.cfg.Name}, Seq: m.position().Seq}
+		ops[len(ops)-1] = clientv3.OpPut(m.keys.sync, encode(v))
 	}
 	resp, err := m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
@@ -214,6 +223,7 @@ func (m *Member) settled(ctx context.Context, l *Leadership, clear bool) error {
 // handoff, sync and candidate keys (a watch: no etcd traffic while nothing
 // changes), and at most 5*TTL while no leader holds the shard.
 func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
+	said := ""
 	for {
 		l, err := m.Contend(ctx)
 		var nc *NotChosenError
@@ -227,6 +237,10 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case errors.As(err, &nc):
+			if !nc.Leader && nc.Reason != said { // no leader, and not this member: say why, once per reason
+				said = nc.Reason
+				m.log.Info("waiting: no leader", "why", err.Error())
+			}
 			m.waitChange(ctx, nc.rev, !nc.Leader)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			// The keep-alive loop will find it too; say so now.

@@ -27,7 +27,8 @@
 //	├── sync                     NO lease: {"leader","token","members","seq"}: the sync set
 //	│                            (syncset.go): members (the leader first) hold every record
 //	│                            that term acknowledged; {leader} alone: no standby may.
-//	│                            It outlives the leader; an override or handoff clears it.
+//	│                            It outlives the leader; an override clears it, a handoff
+//	│                            makes it {the new leader}.
 //	├── handoff                  under a lease of its own (Config.HandoffTTL):
 //	│                            {"to","from","token"}: the leader handed the shard to "to"
 //	└── poll                     a status request: members answer by re-putting members/<name>
@@ -54,7 +55,9 @@
 //     member it names may take the shard by election; a leader puts its
 //     term's set before its first acknowledgement and before each change
 //     to it, so the set in etcd never names a member that lacks an
-//     acknowledged record.
+//     acknowledged record; nor is a member it names chosen whose durable
+//     seq is below the set's Seq, which each member held when it was put
+//     (one restarted on an empty disk or an older backup).
 //   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
 //     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
 //     4.5 calls/s, measured). Followers and waiting candidates hold watches,

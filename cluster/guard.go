@@ -37,7 +37,8 @@ func sinceBase(t time.Time) int64 { return int64(t.Sub(clockBase)) }
 // and clock-rate drift between this host and etcd's (the TTL/100 part: 1%,
 // far more than a working clock drifts).
 type Guard struct {
-	deadline atomic.Int64 // nanoseconds since clockBase; fenced once ended
+	deadline atomic.Int64           // nanoseconds since clockBase; fenced once ended
+	onFence  atomic.Pointer[func()] // OnFence's f until it has run
 }
 
 // Valid reports whether the leader may acknowledge at now (from
@@ -75,5 +76,29 @@ func (g *Guard) extend(d int64) {
 	}
 }
 
+// OnFence has f run once the guard is fenced: by fence, on the goroutine
+// that ends the leadership, before Resign or Handoff deletes the leader
+// key; at once when it is fenced already. f runs once and must not block:
+// the FIX acceptor cuts its socket writes with it, since a write under way
+// does not see the deadline move back. One f per guard: a later one
+// replaces one that has not run.
+func (g *Guard) OnFence(f func()) {
+	g.onFence.Store(&f)
+	if g.Ended() {
+		g.runOnFence()
+	}
+}
+
 // fence ends the guard for good.
-func (g *Guard) fence() { g.deadline.Store(fenced) }
+func (g *Guard) fence() {
+	g.deadline.Store(fenced)
+	g.runOnFence()
+}
+
+// runOnFence runs OnFence's f unless it has run: whichever of fence and
+// OnFence takes it first.
+func (g *Guard) runOnFence() {
+	if f := g.onFence.Swap(nil); f != nil {
+		(*f)()
+	}
+}

@@ -202,3 +202,32 @@ func TestMembersKnowsEachMembersLastPublishedPosition(t *testing.T) {
 		return len(ms) == 1 && ms[0].Name == "a"
 	})
 }
+
+// TestSyncSetMemberBelowItsSeqIsNotChosen: the sync set {l, s} was put at
+// seq 100, which both held. l dies; s comes back under its name on an
+// older backup (seq 60) and is not chosen, while a member of the set at
+// 100 is.
+func TestSyncSetMemberBelowItsSeqIsNotChosen(t *testing.T) {
+	s := etcdtest.Start(t)
+	var seqL, seqS atomic.Int64
+	seqL.Store(100)
+	seqS.Store(100)
+	l := join(t, s, "shard1", "l", testTTL, &seqL)
+	sb := join(t, s, "shard1", "s", testTTL, &seqS)
+	ctx := ctxFor(t, 2*time.Minute)
+	ll := contendOnce(t, ctx, l)
+	if err := ll.SetSync(ctx, []string{"s"}, 100); err != nil {
+		t.Fatalf("l puts its sync set {l, s}: %v", err)
+	}
+	if err := l.Close(ctx); err != nil {
+		t.Fatalf("close l: %v", err)
+	}
+	seqS.Store(60) // s restored from an older backup
+	if _, err := sb.Contend(ctx); !isNotChosen(err, "an old backup?") {
+		t.Fatalf("s, named by the set at seq 100 but holding seq 60, contends: %v, want not chosen", err)
+	}
+	seqS.Store(100)
+	if ls := contendOnce(t, ctx, sb); ls.Token() <= ll.Token() {
+		t.Fatalf("s's token %d not above l's %d", ls.Token(), ll.Token())
+	}
+}

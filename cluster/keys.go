@@ -45,11 +45,13 @@ type memberValue struct {
 	Epoch      Token  `json:"epoch"`
 }
 
-// syncValue is the value of /ringex/<shard>/sync, the sync set: every
-// member named in Members (the leader Leader of term Token among them)
-// holds every record that term acknowledged. Seq is the leader's last
-// shipped seq when it put the set, for the operator.
-type syncValue struct {
+// SyncSet is a shard's standing sync set, the value of
+// /ringex/<shard>/sync: every member named in Members (the leader Leader
+// of term Token first) holds every record that term acknowledged. Seq is
+// a seq every member it names held durably when the set was put (the
+// lowest the leader knew of among them): the election refuses a member
+// of the set whose journal ends before it (outsideSync).
+type SyncSet struct {
 	Leader  string   `json:"leader"`
 	Token   Token    `json:"token"`
 	Members []string `json:"members"`

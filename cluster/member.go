@@ -129,7 +129,8 @@ var ErrLeaseLost = errors.New("cluster: lease lost")
 // Join connects to etcd, grants the member's lease, starts its keep-alive
 // loop and registers the member under /ringex/<shard>/members/<name>. A
 // name still held by another lease (another process, or this node's
-// previous run until its lease expires) makes Join wait, until ctx ends.
+// previous run until its lease expires) makes Join wait, until ctx ends;
+// so does an etcd that does not answer, which is logged (grantLease).
 func Join(ctx context.Context, cfg Config) (*Member, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -188,10 +189,9 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 // refreshes the lease instead, and only a lease etcd says is gone ends the
 // member.
 func (m *Member) grant(ctx context.Context) error {
-	sent := time.Now()
-	g, err := m.cli.Grant(ctx, int64(m.cfg.TTL/time.Second))
+	sent, g, err := m.grantLease(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster: grant a %v lease for member %s of shard %s: %w", m.cfg.TTL, m.cfg.Name, m.cfg.Shard, err)
+		return err
 	}
 	m.lease = g.ID
 	m.refreshed(sent, g.TTL)
@@ -202,6 +202,46 @@ func (m *Member) grant(ctx context.Context) error {
 	s.Orphan()
 	m.session = s
 	return nil
+}
+
+// grantLogEvery bounds how often grantLease says that etcd still does not
+// answer: the first failed attempt is logged, then one line at most every
+// grantLogEvery.
+const grantLogEvery = 10 * time.Second
+
+// grantLease asks etcd for the member's lease, one attempt of at most a
+// TTL at a time, until etcd answers or ctx ends; it returns when the
+// answered request was sent. Each failed attempt is logged, at most one
+// line every grantLogEvery, naming the endpoints and the error, so that a
+// node whose etcd is out of reach at start says so.
+func (m *Member) grantLease(ctx context.Context) (time.Time, *clientv3.LeaseGrantResponse, error) {
+	var loggedAt time.Time
+	for attempt := 1; ; attempt++ {
+		sent := time.Now()
+		actx, cancel := context.WithTimeout(ctx, m.cfg.TTL)
+		g, err := m.cli.Grant(actx, int64(m.cfg.TTL/time.Second))
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				m.log.Info("etcd answered: lease granted", "etcd", strings.Join(m.cfg.Endpoints, ","), "attempts", attempt)
+			}
+			return sent, g, nil
+		}
+		err = fmt.Errorf("cluster: grant a %v lease for member %s of shard %s: %w", m.cfg.TTL, m.cfg.Name, m.cfg.Shard, err)
+		if ctx.Err() != nil {
+			return sent, nil, err
+		}
+		if now := time.Now(); now.Sub(loggedAt) >= grantLogEvery {
+			loggedAt = now
+			m.log.Warn("etcd did not answer; not joined, trying again", "etcd", strings.Join(m.cfg.Endpoints, ","), "attempt", attempt,
+				"connection", m.cli.ActiveConnection().GetState().String(), "err", err, "retry_every", m.cfg.TTL)
+		}
+		select { // an attempt that failed at once waits out its TTL
+		case <-ctx.Done():
+			return sent, nil, err
+		case <-time.After(time.Until(sent.Add(m.cfg.TTL))):
+		}
+	}
 }
 
 // refreshed records a keep-alive (or the grant) sent at sent and answered

@@ -196,7 +196,7 @@ func fillStatus(ctx context.Context, cli *clientv3.Client, k keys, st Status, re
 		if err != nil {
 			return st, err
 		}
-		st.Sync = &SyncSet{Leader: v.Leader, Token: v.Token, Members: v.Members, Seq: v.Seq}
+		st.Sync = v
 	}
 	if kvs := resp.Responses[3].GetResponseRange().Kvs; len(kvs) > 0 {
 		var v handoffValue

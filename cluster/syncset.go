@@ -21,26 +21,21 @@ import (
 // leader dies no member outside the set, which may lack acknowledged
 // records, takes the shard by election (outsideSync); among those in it
 // the most complete wins as always. An override ('ringex promote --force')
-// or a handoff clears it, and the new leader puts its own.
-
-// SyncSet is a shard's standing sync set.
-type SyncSet struct {
-	Leader  string   // the leader that put it
-	Token   Token    // its term
-	Members []string // the leader first, then the standbys, by name
-	Seq     int64    // the leader's shipped seq when it put the set
-}
+// clears it, a handoff makes it {the new leader} (settled), and the new
+// leader puts its own.
 
 // SetSync puts the sync set of this term: standbys are the members besides
-// the leader that hold every record the term acknowledged, and seq the
-// last shipped (for the operator). The node calls it before the term's
+// the leader that hold every record the term acknowledged, and seq one
+// that each of them and the leader holds durably (no more than the lowest
+// durable seq among them, and no less than the last acknowledged, or the
+// election may refuse a member that holds everything). The node calls it before the term's
 // first acknowledgement and before each change of the set, never per
 // batch. It fails, and the node must not count the new set, when etcd is
 // unreachable or the term has ended.
 func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) error {
 	m := l.m
 	members := append([]string{m.cfg.Name}, standbys...)
-	v := syncValue{Leader: m.cfg.Name, Token: l.token, Members: members, Seq: seq}
+	v := SyncSet{Leader: m.cfg.Name, Token: l.token, Members: members, Seq: seq}
 	resp, err := m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token))).
 		Then(clientv3.OpPut(m.keys.sync, encode(v))).Commit()
@@ -56,17 +51,30 @@ func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) 
 
 // outsideSync is Contend's rule for the sync set: a member the standing
 // set does not name may lack records its leader acknowledged, and is not
-// chosen.
+// chosen. Nor is a member it names whose journal ends before the set's
+// Seq, which every member it names held when it was put: it was started
+// again on an empty disk, or on an older backup, under the same name, and
+// lacks what the set says it holds.
 func (m *Member) outsideSync(s shardState) error {
-	if s.sync == nil || slices.Contains(s.sync.Members, m.cfg.Name) {
+	if s.sync == nil {
+		return nil
+	}
+	if slices.Contains(s.sync.Members, m.cfg.Name) {
+		if at := m.position(); at.Seq == 0 && s.sync.Seq > 0 {
+			return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d names this member (%s) at seq %d, but its journal is empty (a new disk?): it lacks what was acknowledged; only another member of the set, a handoff or an override may take the shard",
+				s.sync.Token, m.cfg.Name, s.sync.Seq), rev: s.rev}
+		} else if at.Seq < s.sync.Seq {
+			return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d names this member (%s) at seq %d, but its journal ends at seq %d (an old backup?): it lacks what was acknowledged; only another member of the set, a handoff or an override may take the shard",
+				s.sync.Token, m.cfg.Name, s.sync.Seq, at.Seq), rev: s.rev}
+		}
 		return nil
 	}
 	return &NotChosenError{Reason: fmt.Sprintf("the sync set of term %d is {%s} (leader %s, seq %d): this member is not in it and may lack what was acknowledged; only a member of it, a handoff or an override may take the shard",
 		s.sync.Token, strings.Join(s.sync.Members, ", "), s.sync.Leader, s.sync.Seq), rev: s.rev}
 }
 
-func decodeSync(key string, raw []byte) (*syncValue, error) {
-	v := new(syncValue)
+func decodeSync(key string, raw []byte) (*SyncSet, error) {
+	v := new(SyncSet)
 	if err := decode(key, raw, v); err != nil {
 		return nil, err
 	}

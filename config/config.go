@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,7 +145,7 @@ type FIX struct {
 	SenderCompID string    `json:"senderCompID"` // the exchange's CompID
 	CertFile     string    `json:"certFile"`     // with keyFile: TLS (PEM files); both empty: plain TCP
 	KeyFile      string    `json:"keyFile"`
-	Sessions     []Session `json:"sessions"` // a session's own account id is its 1-based position in this list, bound to its CompID in the journal (node refuses a reordered list); firms' named accounts are bound by name
+	Sessions     []Session `json:"sessions"` // in any order: a session's own account id is bound to its TargetCompID in the journal (node/accounts.go), never its place here; a removed session keeps its id, a new one takes the next free id; firms' named accounts are bound by name too
 }
 
 // Session is one broker's FIX session. The heartbeat interval is the
@@ -289,21 +290,9 @@ func (c *Config) Check() error {
 	if (c.FIX.CertFile == "") != (c.FIX.KeyFile == "") {
 		return fmt.Errorf("fix.certFile and fix.keyFile go together")
 	}
-	if len(c.FIX.Sessions) == 0 || len(c.FIX.Sessions) > MaxSessions {
-		return fmt.Errorf("fix.sessions: %d sessions, want 1 to %d", len(c.FIX.Sessions), MaxSessions)
-	}
-	seen := map[string]bool{}
-	for i, s := range c.FIX.Sessions {
-		if s.BeginString != "FIX.4.4" && s.BeginString != "FIX.4.2" {
-			return fmt.Errorf("fix.sessions[%d].beginString %q: want FIX.4.4 or FIX.4.2", i, s.BeginString)
-		}
-		if s.TargetCompID == "" || seen[s.TargetCompID] {
-			return fmt.Errorf("fix.sessions[%d].targetCompID %q: empty or repeated", i, s.TargetCompID)
-		}
-		seen[s.TargetCompID] = true
-		if s.ThrottleMsgsPerSec < 0 {
-			return fmt.Errorf("fix.sessions[%d].throttleMsgsPerSec must not be negative", i)
-		}
+	seen, err := c.FIX.checkSessions()
+	if err != nil {
+		return err
 	}
 	if err := c.checkFirms(); err != nil {
 		return err
@@ -311,21 +300,8 @@ func (c *Config) Check() error {
 	if err := c.FIX.checkDropCopies(c.Firms); err != nil {
 		return err
 	}
-	if len(c.Symbols) == 0 {
-		return fmt.Errorf("symbols is empty")
-	}
-	names := map[string]bool{}
-	for i, s := range c.Symbols {
-		if s.Name == "" || names[s.Name] || strings.ContainsAny(s.Name, "\x01=") {
-			return fmt.Errorf("symbols[%d].name %q: empty, repeated or not printable", i, s.Name)
-		}
-		names[s.Name] = true
-		if s.LotSize <= 0 {
-			return fmt.Errorf("symbols[%d] %s: lotSize must be positive", i, s.Name)
-		}
-		if s.TickSize == "" {
-			return fmt.Errorf("symbols[%d] %s: tickSize is required", i, s.Name)
-		}
+	if err := c.checkSymbols(); err != nil {
+		return err
 	}
 	switch c.Journal.Sync {
 	case journal.SyncBatch, journal.SyncNone:
@@ -348,16 +324,8 @@ func (c *Config) Check() error {
 	if c.Match.Partitions < 1 || c.Match.Partitions > 64 {
 		return fmt.Errorf("match.partitions %d: want 1 to 64", c.Match.Partitions)
 	}
-	stpSeen := map[string]bool{}
-	named := map[string]bool{}
-	for _, a := range c.NamedAccounts() {
-		named[a] = true
-	}
-	for i, a := range c.Match.STPAccounts {
-		if !(seen[a.CompID] || named[a.CompID]) || stpSeen[a.CompID] {
-			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID or a firms[].accounts name, or repeated", i, a.CompID)
-		}
-		stpSeen[a.CompID] = true
+	if err := c.checkSTPAccounts(seen); err != nil {
+		return err
 	}
 	if _, _, err := ParseEndUTC(c.TradingDay.EndUTC); err != nil {
 		return err
@@ -393,6 +361,11 @@ func (c *Config) checkCluster() error {
 	if cl.LeaseTTLMs < 1000 || cl.LeaseTTLMs%1000 != 0 {
 		return fmt.Errorf("cluster.leaseTtlMs %d: want whole seconds, at least 1000", cl.LeaseTTLMs)
 	}
+	for i, ep := range cl.Etcd {
+		if err := checkEtcdEndpoint(ep); err != nil {
+			return fmt.Errorf("cluster.etcd[%d] %q: %v", i, ep, err)
+		}
+	}
 	r := c.Replication
 	if r.Role != RoleNone || r.Primary != "" {
 		return fmt.Errorf("replication.role and replication.primary: with cluster.etcd, etcd decides the role and names the primary: leave both empty (no serve --role, --primary)")
@@ -405,6 +378,92 @@ func (c *Config) checkCluster() error {
 	}
 	r.Role, r.Primary, r.FailoverMs = RolePrimary, "", 0
 	return r.check()
+}
+
+// checkSessions refuses an empty or oversized session list, an unknown
+// BeginString, an empty or repeated TargetCompID and a negative throttle;
+// it returns the TargetCompIDs.
+func (f FIX) checkSessions() (map[string]bool, error) {
+	if len(f.Sessions) == 0 || len(f.Sessions) > MaxSessions {
+		return nil, fmt.Errorf("fix.sessions: %d sessions, want 1 to %d", len(f.Sessions), MaxSessions)
+	}
+	seen := map[string]bool{}
+	for i, s := range f.Sessions {
+		if s.BeginString != "FIX.4.4" && s.BeginString != "FIX.4.2" {
+			return nil, fmt.Errorf("fix.sessions[%d].beginString %q: want FIX.4.4 or FIX.4.2", i, s.BeginString)
+		}
+		if s.TargetCompID == "" || seen[s.TargetCompID] {
+			return nil, fmt.Errorf("fix.sessions[%d].targetCompID %q: empty or repeated", i, s.TargetCompID)
+		}
+		seen[s.TargetCompID] = true
+		if s.ThrottleMsgsPerSec < 0 {
+			return nil, fmt.Errorf("fix.sessions[%d].throttleMsgsPerSec must not be negative", i)
+		}
+	}
+	return seen, nil
+}
+
+// checkSymbols refuses an empty symbol list, a name that is empty,
+// repeated or not printable, a lot size that is not positive and a
+// missing tick size.
+func (c *Config) checkSymbols() error {
+	if len(c.Symbols) == 0 {
+		return fmt.Errorf("symbols is empty")
+	}
+	names := map[string]bool{}
+	for i, s := range c.Symbols {
+		if s.Name == "" || names[s.Name] || strings.ContainsAny(s.Name, "\x01=") {
+			return fmt.Errorf("symbols[%d].name %q: empty, repeated or not printable", i, s.Name)
+		}
+		names[s.Name] = true
+		if s.LotSize <= 0 {
+			return fmt.Errorf("symbols[%d] %s: lotSize must be positive", i, s.Name)
+		}
+		if s.TickSize == "" {
+			return fmt.Errorf("symbols[%d] %s: tickSize is required", i, s.Name)
+		}
+	}
+	return nil
+}
+
+// checkSTPAccounts refuses a match.stpAccounts entry that names neither a
+// session (sessions: the TargetCompIDs) nor a firm's named account, or
+// one named twice.
+func (c *Config) checkSTPAccounts(sessions map[string]bool) error {
+	stpSeen := map[string]bool{}
+	named := map[string]bool{}
+	for _, a := range c.NamedAccounts() {
+		named[a] = true
+	}
+	for i, a := range c.Match.STPAccounts {
+		if !(sessions[a.CompID] || named[a.CompID]) || stpSeen[a.CompID] {
+			return fmt.Errorf("match.stpAccounts[%d].compID %q: not a fix.sessions[].targetCompID or a firms[].accounts name, or repeated", i, a.CompID)
+		}
+		stpSeen[a.CompID] = true
+	}
+	return nil
+}
+
+// checkEtcdEndpoint takes an etcd client URL as the etcd client does:
+// http://host:port, https://host:port or host:port, nothing after the
+// port. Anything else would leave the node waiting for an etcd it can
+// never reach.
+func checkEtcdEndpoint(ep string) error {
+	hostPort := ep
+	if scheme, rest, ok := strings.Cut(ep, "://"); ok {
+		if scheme != "http" && scheme != "https" {
+			return fmt.Errorf("want http://host:port, https://host:port or host:port, not scheme %q", scheme)
+		}
+		hostPort = rest
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return fmt.Errorf("want http://host:port, https://host:port or host:port: %v", err)
+	}
+	if p, err := strconv.Atoi(port); host == "" || err != nil || p < 1 || p > 65535 {
+		return fmt.Errorf("want http://host:port, https://host:port or host:port with a host and a port from 1 to 65535")
+	}
+	return nil
 }
 
 // checkAdmin refuses an admin endpoint that other machines can reach

@@ -49,12 +49,23 @@ func (s *STPScope) UnmarshalText(b []byte) error {
 	return unmarshalText(stpScopeText, s, b, "account or firm")
 }
 
-// MaxSessions bounds fix.sessions: a session's own account id is its
-// position, below the ids of firms' named accounts (matcher.FirstNamedAccount).
+// MaxSessions bounds fix.sessions: a session's own account id, bound to its
+// CompID in the journal, is below the ids of firms' named accounts
+// (matcher.FirstNamedAccount), and never reused once bound.
 const MaxSessions = 1023
 
 // MaxAccountName is the longest firms[].accounts name (matcher.MaxAccountName).
 const MaxAccountName = 48
+
+// Firm returns the firm called name, or nil.
+func (c *Config) Firm(name string) *Firm {
+	for i := range c.Firms {
+		if c.Firms[i].Name == name {
+			return &c.Firms[i]
+		}
+	}
+	return nil
+}
 
 // FirmOf returns the firm that owns the session compID, or nil.
 func (c *Config) FirmOf(compID string) *Firm {
@@ -113,6 +124,13 @@ func (c *Config) checkFirms() error {
 		}
 		if f.STPScope > STPScopeFirm {
 			return fmt.Errorf("firms[%d] %s: stpScope %v: want account or firm", i, f.Name, f.STPScope)
+		}
+	}
+	// The kill switch, account show and dropCopyOf take a session's
+	// CompID, a firm's account or a firm's name: one name, one thing.
+	for i, f := range c.Firms {
+		if _, isSession := sessions[f.Name]; isSession || accounts[f.Name] {
+			return fmt.Errorf("firms[%d] %s: the name is also a session's targetCompID or a firm's account; a firm's name must name the firm alone", i, f.Name)
 		}
 	}
 	return nil

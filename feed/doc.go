@@ -111,8 +111,9 @@
 // each command and its events to a Translator right after the gateway
 // gets them, never on a match goroutine, and flushes the packet being
 // filled at the end of each batch; a node starting up numbers the feed
-// by replaying its journal from seq 1. Beside a node, `ringex md serve`
-// follows its journal up to the DURABLE mark instead. Either way a
+// by replaying its journal from seq 1. `ringex md serve` follows a
+// journal up to its DURABLE mark instead: an audit tool, which puts on
+// the feed what the journal holds, acknowledged or not. Either way a
 // Publisher packs messages (Publish, Flush: no allocation) and hands
 // whole packets to its own sender goroutine through a bounded queue; a
 // packet that finds the queue full is dropped and counted (Dropped), so
@@ -135,6 +136,20 @@
 // one frame "ERR " and the reason. Join sends the UDP feed to the
 // client's IP at that port until the connection closes: one join per
 // connection, JoinMax in all; more are refused.
+//
+// A node's service serves only records the node has published
+// (ServerConfig.Published: the last journal seq its publish stage passed,
+// the same point the live feed is sent from), never the journal's
+// durable records past it: a sync primary waiting for its standby, or one
+// whose lease guard ran out, holds durable records no broker was told
+// of, and a lost term sets them aside; a trade of them on the feed would
+// never have happened. A retransmission past that bound gets the
+// messages up to it and an end seq below what it asked ("not yet": ask
+// again), a snapshot resumes at most there. A standby's service refuses
+// retransmissions and snapshots ("ERR" naming the standby): its journal
+// holds what its primary shipped, not what that primary acknowledged, and
+// receivers recover from the primary, whose UDP feed they get.
+// `ringex md serve` has no such bound: it serves to the DURABLE mark.
 //
 // The service follows the journal with its own Replayer (journal.Read
 // beside the live journal), keeps the last RetainMax messages for

@@ -133,7 +133,13 @@ func (x *exchange) sameBooks(book *Book, who string) {
 
 // startServer runs a recovery service over x's journal on 127.0.0.1.
 func (x *exchange) startServer(retain int, join func(*net.UDPAddr) func()) string {
-	s, err := NewServer(ServerConfig{Dir: x.dir, Engine: x.cfg, Partitions: 2, RetainMax: retain, Join: join})
+	return x.startServerWith(ServerConfig{RetainMax: retain, Join: join})
+}
+
+// startServerWith is startServer with cfg, whose journal and engines are x's.
+func (x *exchange) startServerWith(cfg ServerConfig) string {
+	cfg.Dir, cfg.Engine, cfg.Partitions = x.dir, x.cfg, 2
+	s, err := NewServer(cfg)
 	if err != nil {
 		x.t.Fatal(err)
 	}

@@ -39,8 +39,10 @@ const (
 
 // Answers are frames: a u16 length, then a packet (as on UDP) or, for a
 // request refused, "ERR " and the reason. A retransmission ends with a
-// packet of no message whose first seq is the seq after the last one sent
-// (less than asked for when the journal ends first); a snapshot is packets
+// packet of no message whose first seq is the seq after the last one sent,
+// or, when the service has not that far (the node has not published it,
+// or the journal ends first), the seq of the next message it has: less
+// than from+count says "not yet", and from where. A snapshot is packets
 // of seq-0 messages, from snapshot start to snapshot end, then the same
 // empty packet.
 const errPrefix = "ERR "
@@ -52,8 +54,15 @@ type ServerConfig struct {
 	Partitions int            // the node's match partitions
 	RetainMax  int            // messages kept in memory for retransmission; 0: 1<<16
 	// HoldToDurable serves only what the journal has made durable
-	// (Replayer.HoldToDurable): for a service beside a live node.
+	// (Replayer.HoldToDurable).
 	HoldToDurable bool
+	// Published bounds the service beside a live node: it returns the
+	// last journal record the node has published (acknowledged), and the
+	// service serves nothing of a later one, in a retransmission or a
+	// snapshot. An error refuses the request with its text (a node that
+	// serves nothing now: a standby). nil: no bound but HoldToDurable (a
+	// journal read offline: `ringex md serve`).
+	Published func() (int64, error)
 	// Join is called when a client asks for the UDP feed, and the returned
 	// function when its connection closes; nil refuses joins.
 	Join func(addr *net.UDPAddr) (leave func())
@@ -232,10 +241,22 @@ func writeFrame(w io.Writer, b []byte) error {
 	return err
 }
 
-// catchUp brings the tail to the journal's end, keeping its messages.
-// Called with mu held.
+// limit is the last journal record the service may serve now (Published).
+func (s *Server) limit() (int64, error) {
+	if s.cfg.Published == nil {
+		return math.MaxInt64, nil
+	}
+	return s.cfg.Published()
+}
+
+// catchUp brings the tail to the journal's end, or to the last record the
+// node has published, keeping its messages. Called with mu held.
 func (s *Server) catchUp() error {
-	return s.tail.Advance(func(msgs []Message, _ matcher.Partitions) bool {
+	limit, err := s.limit()
+	if err != nil {
+		return err
+	}
+	return s.tail.AdvanceTo(limit, func(msgs []Message, _ matcher.Partitions) bool {
 		for i := range msgs {
 			n := uint64(len(s.ring))
 			s.ring[(msgs[i].Seq-1)%n] = msgs[i]
@@ -264,6 +285,10 @@ func (s *Server) retransmit(w io.Writer, from uint64, count uint32) error {
 	}
 	_, next := s.tail.Next()
 	end = min(end, next)
+	if end <= from {
+		s.mu.Unlock()
+		return newPacketStream(w).end(next) // nothing from seq from yet
+	}
 	if from >= s.ringLo {
 		msgs := make([]Message, 0, end-from) // cold path: an answer
 		for seq := from; seq < end; seq++ {

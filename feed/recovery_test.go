@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -207,5 +209,79 @@ func TestClientGivesUpOnAServiceThatNeverAnswers(t *testing.T) {
 		}
 	case <-time.After(8 * time.Second):
 		t.Fatal("Snapshot from a silent service still waiting after 8 s, its Timeout 200 ms")
+	}
+}
+
+// TestRecoveryServesNothingPastPublished: beside a live node the service
+// serves only records the node has published (ServerConfig.Published), in
+// a retransmission (kept or replayed) and in a snapshot, though the
+// journal holds more: a durable record not acknowledged may be set aside
+// when the term is lost. A request past the bound gets what there is and
+// an end below what it asked ("not yet"), never a hang; the bound moving
+// on serves the rest; an error from Published refuses the request.
+func TestRecoveryServesNothingPastPublished(t *testing.T) {
+	x := newExchange(t, 17, matcher.STPNone)
+	for range 200 {
+		x.submit(x.randomCommand())
+	}
+	var published atomic.Int64
+	published.Store(120)
+	var refuse atomic.Bool
+	addr := x.startServerWith(ServerConfig{RetainMax: 16, Published: func() (int64, error) {
+		if refuse.Load() {
+			return 0, errors.New("this node is a standby")
+		}
+		return published.Load(), nil
+	}})
+	c, err := Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	upTo := func(seq int64) (want []Message, next uint64) {
+		next = 1
+		for _, m := range x.live {
+			if m.JournalSeq <= seq {
+				want, next = append(want, m), m.Seq+1
+			}
+		}
+		return want, next
+	}
+	retransmit := func(name string, from uint64, count uint32, want []Message, wantEnd uint64) {
+		t.Helper()
+		var got []Message
+		end, err := c.Retransmit(from, count, func(m *Message) error { got = append(got, *m); return nil })
+		if err != nil || end != wantEnd || !slices.Equal(got, want) {
+			t.Fatalf("%s: retransmit %d from seq %d: %d messages ending at %d, %v; want %d ending at %d",
+				name, count, from, len(got), end, err, len(want), wantEnd)
+		}
+	}
+
+	want, next := upTo(120)
+	if next == uint64(len(x.live))+1 {
+		t.Fatal("records 121..200 put nothing on the feed: the test shows nothing")
+	}
+	retransmit("kept_range_to_published", next-5, 100, want[next-6:], next) // the tail keeps 16
+	retransmit("replayed_from_start", 1, RetransmitMax, want, next)         // older than kept: replayed
+	retransmit("all_past_published", next+3, 10, nil, next)
+	resume, err := c.Snapshot(func(m *Message) error {
+		if m.JournalSeq > 120 {
+			return fmt.Errorf("snapshot message of journal seq %d, published 120", m.JournalSeq)
+		}
+		return nil
+	})
+	if err != nil || resume != next {
+		t.Fatalf("snapshot at published 120: resume seq %d, %v; want %d", resume, err, next)
+	}
+
+	published.Store(200)
+	retransmit("bound_moved_on", next, RetransmitMax, x.live[next-1:], uint64(len(x.live))+1)
+
+	refuse.Store(true)
+	if _, err := c.Retransmit(1, 10, func(*Message) error { return nil }); err == nil || !strings.Contains(err.Error(), "standby") {
+		t.Fatalf("retransmit while Published refuses: %v, want its error", err)
+	}
+	if _, err := c.Snapshot(func(*Message) error { return nil }); err == nil || !strings.Contains(err.Error(), "standby") {
+		t.Fatalf("snapshot while Published refuses: %v, want its error", err)
 	}
 }

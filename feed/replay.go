@@ -65,13 +65,18 @@ var errStop = errors.New("feed: stop")
 // (valid until fn returns) and the engines in the state after it. fn
 // returning false stops after that record.
 func (r *Replayer) Advance(fn func(msgs []Message, parts matcher.Partitions) bool) error {
-	limit := int64(math.MaxInt64)
+	return r.AdvanceTo(math.MaxInt64, fn)
+}
+
+// AdvanceTo is Advance that applies no record after journal seq limit
+// (the last record a live node has published: Server).
+func (r *Replayer) AdvanceTo(limit int64, fn func(msgs []Message, parts matcher.Partitions) bool) error {
 	if r.HoldToDurable {
 		d, err := journal.DurableSeq(r.dir)
 		if err != nil {
 			return fmt.Errorf("feed replay: %w", err)
 		}
-		limit = d
+		limit = min(limit, d)
 	}
 	if r.seq >= limit {
 		return nil

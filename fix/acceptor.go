@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -107,8 +108,11 @@ type Config struct {
 	// allowed again (over TLS, whose stream a cut write breaks, the
 	// connection closes instead and the broker gets it by resend). Only our
 	// Logout goes out while it says no: what was queued before it is then
-	// kept back (stored, for resend) and the connection closes. Nil costs
-	// nothing. A leader under an etcd lease sets it to its guard's
+	// kept back (stored, for resend) and the connection closes; when a cut
+	// write left a message unfinished, the Logout does not go out either
+	// (it could only follow that message's end). A write under way learns
+	// of a deadline moved back (a term that ended) only by CutWrites. Nil
+	// costs nothing. A leader under an etcd lease sets it to its guard's
 	// deadline, so that no byte of a report reaches a broker's socket after
 	// the lease may have run out. It runs on the writer: one atomic load,
 	// no blocking.
@@ -121,6 +125,7 @@ type Acceptor struct {
 	app      Application
 	log      *slog.Logger
 	sessions map[string]*Session // by sessionKey
+	cuts     atomic.Uint64       // calls to CutWrites: a writer that sees it move asks MayDeliver again
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -347,6 +352,26 @@ func (a *Acceptor) connDone(nc net.Conn) {
 	delete(a.conns, nc)
 	a.mu.Unlock()
 	a.wg.Done()
+}
+
+// CutWrites says that Config.MayDeliver's deadline has moved back (a
+// leader's term ended: its guard was fenced); call it once MayDeliver
+// answers with the new deadline. A socket write under way
+// ends now, as that deadline would have ended it: over TCP what it did not
+// write goes back to the head of its session's queue, over TLS the
+// connection closes; none of it counts as delivered. Every writer asks
+// MayDeliver again before it writes more. Without it, a write to a broker
+// that does not read goes on under the deadline it started with. Cold
+// path: it does not block; a writer pays two atomic loads per socket
+// write for it (no lock, no clock read).
+func (a *Acceptor) CutWrites() {
+	a.cuts.Add(1) // before the deadlines: a writer that sets its own after them sees it (writeOut)
+	now := time.Now()
+	a.mu.Lock()
+	for nc := range a.conns {
+		nc.SetWriteDeadline(now)
+	}
+	a.mu.Unlock()
 }
 
 // Stop sends Logout on every logged-on session, waits (stopWriteTimeout

@@ -459,9 +459,11 @@ func (s *Session) Delivered() int64 {
 // The checksum of message N ties the watermark to the store it counts: a
 // watermark that does not match the store read back (a reset since)
 // counts for nothing, so nothing stored counts as acknowledged; M, a fact
-// about the broker whatever the store holds, still counts. A record whose
-// own checksum fails (a torn write) counts for nothing. A 16-byte record (| N | crc of message N | crc |,
-// written before marks were kept) gives N and no mark. On open, what is
+// about the broker whatever the store holds, still counts, up to the
+// store's own mark (storemark.go; 0 without one). A record whose
+// own checksum fails (a torn write) counts for nothing. A 16-byte record,
+// | N | crc32c of message N | crc32c of the 12 bytes before |, gives N and
+// no mark. On open, what is
 // stored after N is a hole under M (delivery.reopen): a crash or a stop
 // between a report's store write and its acknowledgement leaves it
 // undelivered, and a standby taking over resends it. The record is
@@ -493,7 +495,16 @@ func openAcked(dir, name string, st *store) (f *os.File, seq int, mark int64, er
 	default:
 		return f, 0, 0, nil
 	}
-	mark = max(mark, 0) // a fact about the broker, whatever the store holds now
+	mark = max(mark, 0) // a mark over MaxInt64 is none ever written
+	// ... but never beyond the store's own mark, which the writer records
+	// before any socket write: a mark past it (disk damage, a file from
+	// elsewhere, an OS crash that lost .mark's tail) reads as the store's,
+	// which costs PossResend copies, never a report.
+	if st.markKnown {
+		mark = min(mark, st.markVal)
+	} else {
+		mark = 0
+	}
 	u := binary.LittleEndian.Uint64(b[:8])
 	if u == 0 || u > uint64(len(st.index)) {
 		return f, 0, mark, nil

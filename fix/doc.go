@@ -104,10 +104,12 @@
 // is closed (OnLogout follows), what it had queued stays in the store, and
 // the broker gets it by ResendRequest when it logs on again.
 // Config.MayDeliver, when set, is asked right before each socket write,
-// and its deadline bounds the write; while it says no the writer keeps
+// and its deadline bounds the write (a deadline moved back reaches a write
+// under way through Acceptor.CutWrites); while it says no the writer keeps
 // the queue (stored, in order) and asks again every millisecond, and only
 // our Logout goes out (what was queued before it stays stored, for
-// resend). A long resend
+// resend; after a write cut short in the middle of a message, not even
+// the Logout: the connection closes). A long resend
 // goes out in pieces with the session's lock released, so a broker that
 // asks for one and stops reading holds up only itself.
 //
@@ -130,9 +132,11 @@
 //
 // With Config.StoreDir set, each session keeps two files (see store): every
 // outbound message since the last sequence reset, and the next inbound
-// MsgSeqNum; and a third, the acknowledged watermark (see delivery.go). NewAcceptor reads them back: the next outbound MsgSeqNum is
-// the last stored message's plus one, resend works for messages sent before
-// the restart, and a Logon below the stored inbound number is "too low".
+// MsgSeqNum; and a third, .acked, the acknowledged watermark and the
+// delivered mark (see delivery.go). NewAcceptor reads them back: the next
+// outbound MsgSeqNum is the last stored message's plus one, resend works
+// for messages sent before the restart, and a Logon below the stored
+// inbound number is "too low".
 // Application messages sent while a broker is disconnected take a MsgSeqNum
 // and are stored, for resend after it logs on. A torn last record is
 // truncated on open; damage before it is an error naming file and offset.
@@ -146,7 +150,9 @@
 // Across a restart what was acknowledged is known from a watermark kept
 // beside the store (a third file, .acked, written when a connection ends
 // and at most once a second, not fsynced): messages above it, up to about
-// a second's worth more than needed after a crash, count as not had.
+// a second's worth more than needed after a crash, count as not had, and
+// their reports as not delivered (Session.Delivered) until the broker
+// acknowledges them again.
 //
 // Nothing is fsynced per message. The writer appends each batch to the
 // store before sending it, so anything a broker can have received is in

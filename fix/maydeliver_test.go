@@ -124,10 +124,8 @@ func TestReportQueuedUnderAValidGuardHeldAfterAFreeze(t *testing.T) {
 // TestResetLogonReplyHeldWhileNotAllowed: a Logon with ResetSeqNumFlag=Y
 // that arrives while MayDeliver says no is answered once it says yes, as
 // a plain Logon is: the reply is held in the queue, in order, before the
-// report sent after it. (answerLogon writes a reset's reply at once by
-// writePieceLocked, which dropped the socket queue while MayDeliver said
-// no: the reply was never sent, and the report reached a broker still
-// waiting for its Logon reply.)
+// report sent after it, never dropped, so that no report reaches a broker
+// still waiting for its Logon reply.
 func TestResetLogonReplyHeldWhileNotAllowed(t *testing.T) {
 	var allow gate
 	app := newSendApp()
@@ -165,25 +163,10 @@ func TestResetLogonReplyHeldWhileNotAllowed(t *testing.T) {
 // counts as delivered before its bytes are acknowledged.
 func TestNoReportWrittenAfterTheGuardRunsOutDuringAStalledWrite(t *testing.T) {
 	allow, _, c, s, _ := heldSession(t)
-	c.nc.(*net.TCPConn).SetReadBuffer(4096)
-	s.mu.Lock()
-	s.conn.(*wireConn).SetWriteBuffer(4096)
-	s.mu.Unlock()
 	// About 520 KB, 60 times the shrunk socket buffers, and few enough to
 	// cross them in seconds once the broker reads again.
 	const reports = 2000
-	s.flushMu.Lock() // the writer takes all of them in one write
-	for i := 1; i <= reports; i++ {
-		var body Fields
-		body.AddString(37, "O"+strconv.Itoa(i))
-		body.AddString(58, strings.Repeat("x", 200))
-		if err := s.SendMarked("8", nil, &body, int64(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allow.openFor(500 * time.Millisecond) // no keep-alive extends it
-	s.flushMu.Unlock()
-	time.Sleep(800 * time.Millisecond) // the writer was stuck in conn.Write when it ran out
+	cutWrite(t, allow, s, c.nc, reports) // the writer was stuck in conn.Write when the guard ran out
 	n, next := 0, 1
 	readReport := func(m *Message) {
 		t.Helper()

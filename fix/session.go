@@ -436,7 +436,15 @@ func (s *Session) flush() (held bool) {
 			return true
 		}
 		s.delivery.lost(mark, runs) // stored: resent or carried over on a later logon
-		out = out[:torn+len(adminOnly(out[torn:]))]
+		out = adminOnly(out[torn:])
+		if torn > 0 {
+			// The end of a report a cut write began would complete it
+			// now, and nothing can follow on this stream without it:
+			// the connection closes without our Logout.
+			s.delivery.settle()
+			out = out[:0]
+			conn.Close()
+		}
 		// What is written now carries none of the dropped reports: its
 		// acknowledgement must not count them delivered. (The admin
 		// messages left go untracked, which only holds the acknowledged
@@ -515,9 +523,11 @@ func (s *Session) deliverUntil(now time.Time) (until time.Time, ok bool) {
 // asked before each piece and bounds its deadline: when it says no, or
 // its deadline cuts a write short, writeOut returns cut with the n bytes
 // written (perhaps part of a message): the connection takes the rest
-// later. Over TLS a write cut short is an error instead, since a timed
-// out tls.Conn writes no more; err is a failed write.
+// later. Acceptor.CutWrites (the deadline moved back) cuts a bounded write
+// the same way. Over TLS a write cut short is an error instead, since a
+// timed out tls.Conn writes no more; err is a failed write.
 func (s *Session) writeOut(conn net.Conn, out []byte, bounded bool) (n int, cut bool, err error) {
+	cuts := s.a.cuts.Load()
 	for n < len(out) {
 		now := time.Now()
 		deadline := now.Add(writeTimeout)
@@ -532,10 +542,17 @@ func (s *Session) writeOut(conn net.Conn, out []byte, bounded bool) (n int, cut 
 			}
 		}
 		conn.SetWriteDeadline(deadline)
+		if bounded && s.a.cuts.Load() != cuts {
+			// CutWrites came after MayDeliver answered: its deadline
+			// may be the one just replaced. Ask again.
+			cuts = s.a.cuts.Load()
+			continue
+		}
 		k, err := conn.Write(out[n:min(len(out), n+writePieceBytes)])
 		n += k
 		if err != nil {
 			_, isTLS := conn.(*tls.Conn)
+			guarded = guarded || bounded && s.a.cuts.Load() != cuts
 			if guarded && !isTLS && errors.Is(err, os.ErrDeadlineExceeded) {
 				return n, true, nil
 			}

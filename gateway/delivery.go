@@ -56,6 +56,10 @@ func (g *Gateway) Delivered(dst []int64) []int64 {
 	dst = append(dst, 0)
 	for a := 1; a < len(g.accounts); a++ {
 		acct := &g.accounts[a]
+		if acct.session == nil {
+			dst = append(dst, 0) // no session has this account: no mark
+			continue
+		}
 		dst = append(dst, max(acct.session.Delivered(), acct.floor.Load()))
 	}
 	return dst

@@ -25,16 +25,18 @@ const tagCopyMsgIndicator = 797 // header: a copy of a report sent to another se
 // sessions' DropCopyOf. Called by New.
 func (g *Gateway) linkDropCopies() error {
 	byCompID := make(map[string]uint32, len(g.opts.Sessions))
-	for i, s := range g.opts.Sessions {
-		byCompID[s.TargetCompID] = uint32(i + 1)
-		g.accounts[i+1].dropCopy = len(s.DropCopyOf) > 0
+	for _, s := range g.opts.Sessions {
+		byCompID[s.TargetCompID] = s.Account
+		g.accounts[s.Account].dropCopy = s.DropCopy || len(s.DropCopyOf) > 0
 	}
-	for i, s := range g.opts.Sessions {
-		c := uint32(i + 1)
+	for _, s := range g.opts.Sessions {
+		c := s.Account
 		for _, name := range s.DropCopyOf {
 			if name == "*" {
 				for a := 1; a < len(g.accounts); a++ {
-					g.addCopy(uint32(a), c)
+					if g.accounts[a].session != nil {
+						g.addCopy(uint32(a), c)
+					}
 				}
 				continue
 			}

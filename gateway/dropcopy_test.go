@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringex/ringex/fix"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -76,5 +77,60 @@ func TestPublishWithDropCopyAllocatesNothing(t *testing.T) {
 	}
 	if c := g.accounts[5].marks; c.seq != int64(i) || c.n != 1 {
 		t.Errorf("DROPCOPY's marks at %+v, want seq %d n 1: every event copied", c, i)
+	}
+}
+
+// TestReportsOfANamedAccountNameIt: a report of an order for a firm's
+// named account (Event.Owner) carries Account (1) with the account's
+// name, an ExecutionReport and an OrderCancelReject alike, to the session
+// and its drop copy, allocating nothing; one of the session's own account
+// carries no tag 1, as before firms.
+func TestReportsOfANamedAccountNameIt(t *testing.T) {
+	opts := publisher(t, 2).opts
+	opts.StoreDir = t.TempDir()
+	opts.Sessions = slices.Clone(opts.Sessions)
+	opts.Sessions[0].Accounts = map[string]uint32{"ACC-A": 1024, "ACC-B": 1025}
+	opts.Sessions = append(opts.Sessions, Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY", DropCopyOf: []string{"BROKER1"}})
+	g, err := New(opts, noSubmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	var f fix.Fields
+	for _, c := range []struct {
+		name  string
+		typ   matcher.EventType
+		owner uint16
+		want  string // "" : no tag 1
+	}{
+		{"fill_for_acc_b", matcher.EvFill, 1025, "ACC-B"},
+		{"cancel_reject_for_acc_a", matcher.EvCancelRejected, 1024, "ACC-A"},
+		{"fill_for_the_sessions_own", matcher.EvFill, 0, ""},
+		{"fill_for_an_account_no_session_lists", matcher.EvFill, 2000, ""},
+	} {
+		ev := fillEvent
+		ev.Account, ev.Owner, ev.Type, ev.OrderID = 1, c.owner, c.typ, 7
+		f.Reset()
+		g.report(&f, false, &ev)
+		msg := string(f.Bytes())
+		has := strings.HasPrefix(msg, "1=") || strings.Contains(msg, "\x011=")
+		if want := "\x011=" + c.want + "\x01"; (c.want == "" && has) || (c.want != "" && !strings.Contains(msg, want)) {
+			t.Errorf("%s: report %q, want Account %q", c.name, strings.ReplaceAll(msg, "\x01", "|"), c.want)
+		}
+	}
+	ev := fillEvent
+	ev.Account, ev.Owner = 1, 1025
+	i := 0
+	publish := func() {
+		ev.Seq = int64(i + 1)
+		ev.OrderID, ev.ExecID = ev.Seq, ev.Seq*matcher.ExecIDStride
+		g.Publish(&ev)
+		i++
+	}
+	for range 1000 {
+		publish()
+	}
+	if n := testing.AllocsPerRun(1000, publish); n != 0 {
+		t.Errorf("Publish of a named account's report with a drop copy allocates %v times an event", n)
 	}
 }

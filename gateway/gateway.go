@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,9 +45,14 @@ type Symbol struct {
 	Lot  Scale // quantities are whole lots
 }
 
-// Session is one broker's FIX session; its account id is its 1-based
-// position in Options.Sessions.
+// Session is one broker's FIX session.
 type Session struct {
+	// Account is the session's own account id, which its commands carry
+	// and its events name: the id the journal binds its TargetCompID to
+	// (node/accounts.go), never its place in Options.Sessions. 0 means
+	// its 1-based position (a gateway without bindings: tests, tools).
+	// At most matcher.MaxOwner; no two sessions share one.
+	Account            uint32
 	BeginString        string // "FIX.4.4" or "FIX.4.2"
 	TargetCompID       string
 	Password           string // required in Logon Password(554) when set
@@ -55,6 +61,10 @@ type Session struct {
 	// DropCopyOf makes it a drop-copy session (dropcopy.go): the
 	// TargetCompIDs whose reports it copies, or "*" for every broker.
 	DropCopyOf []string
+	// DropCopy makes it a drop-copy session even when DropCopyOf is empty
+	// (a firm's drop copy while the firm has no session): it takes no
+	// orders and copies nothing.
+	DropCopy bool
 	// MarketDataOnly makes it a market-data-only session (mdonly.go): it
 	// takes MarketDataRequest and session messages only.
 	MarketDataOnly bool
@@ -110,7 +120,8 @@ type Gateway struct {
 	acceptor   *fix.Acceptor
 	symbolIDs  map[string]uint32
 	accountIDs map[*fix.Session]uint32 // written in New only
-	accounts   []account               // by account id; [0] unused
+	accounts   []account               // by account id up to the highest session's; [0] and ids of no configured session have no session
+	names      []string                // written in New only: named account id -> its name (Session.Accounts); "" for none
 	used       []usedIDs               // ClOrdIDs each account has used, by account (not in account: see there)
 	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out        fix.Fields              // the publish stage's reusable message body
@@ -131,7 +142,8 @@ type Gateway struct {
 // marks the two goroutines would pass one cache line back and forth on
 // every order and every report.
 type account struct {
-	session    *fix.Session    // written in New only
+	session    *fix.Session    // written in New only; nil: no configured session has this id
+	cfg        *Session        // written in New only: the session's Options.Sessions entry
 	marks      markCounter     // publish stage: numbers the account's events (delivery.go)
 	affected   int64           // publish stage: orders cancelled so far by an all-symbols mass cancel
 	held       atomic.Bool     // Publish holds its reports in pending (hold); set and cleared under pendMu
@@ -149,13 +161,23 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	if submit == nil {
 		return nil, errors.New("gateway: nil submitter")
 	}
+	opts.Sessions = slices.Clone(opts.Sessions)
+	top, err := sessionAccounts(opts.Sessions)
+	if err != nil {
+		return nil, err
+	}
+	names, err := accountNames(opts.Sessions)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		opts:       opts,
 		submit:     submit,
 		symbolIDs:  make(map[string]uint32, len(opts.Symbols)),
 		accountIDs: make(map[*fix.Session]uint32, len(opts.Sessions)),
-		accounts:   make([]account, len(opts.Sessions)+1),
-		used:       make([]usedIDs, len(opts.Sessions)+1),
+		accounts:   make([]account, top+1),
+		names:      names,
+		used:       make([]usedIDs, top+1),
 		log:        opts.Log,
 	}
 	if g.log == nil {
@@ -188,23 +210,67 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 	if err := sessionDictionaries(&cfg, opts.MarketData); err != nil {
 		return nil, err
 	}
-	var err error
 	if g.acceptor, err = fix.NewAcceptor(cfg, g); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	for i, s := range opts.Sessions {
+	for i := range g.opts.Sessions {
+		s := &g.opts.Sessions[i]
 		fs := g.acceptor.Session(s.BeginString, s.TargetCompID)
 		if fs == nil {
 			return nil, fmt.Errorf("gateway: session %s %s missing from the acceptor", s.BeginString, s.TargetCompID)
 		}
-		g.accountIDs[fs] = uint32(i + 1)
-		g.accounts[i+1].session = fs
-		g.accounts[i+1].mdOnly = s.MarketDataOnly
+		g.accountIDs[fs] = s.Account
+		g.accounts[s.Account].session = fs
+		g.accounts[s.Account].cfg = s
+		g.accounts[s.Account].mdOnly = s.MarketDataOnly
 	}
 	if err := g.linkDropCopies(); err != nil {
 		return nil, err
 	}
 	return g, nil
+}
+
+// sessionAccounts gives each session of ss without an Account its
+// position, checks that no two share one, and returns the highest.
+func sessionAccounts(ss []Session) (uint32, error) {
+	var top uint32
+	owner := make(map[uint32]string, len(ss))
+	for i := range ss {
+		s := &ss[i]
+		if s.Account == 0 {
+			s.Account = uint32(i + 1)
+		}
+		if other, taken := owner[s.Account]; taken || s.Account > matcher.MaxOwner {
+			return 0, fmt.Errorf("gateway: session %s: account %d is %s's too, or above %d", s.TargetCompID, s.Account, other, matcher.MaxOwner)
+		}
+		owner[s.Account] = s.TargetCompID
+		top = max(top, s.Account)
+	}
+	return top, nil
+}
+
+// accountNames is the table from named account id to its name, over
+// every session's Session.Accounts, so that a report finds its Account
+// (1) by index rather than by scanning maps. A name is bound to one id for
+// good, so two sessions never name one id differently; one that does is
+// refused.
+func accountNames(ss []Session) ([]string, error) {
+	var names []string
+	for i := range ss {
+		for name, id := range ss[i].Accounts {
+			if id > matcher.MaxOwner {
+				return nil, fmt.Errorf("gateway: session %s: account %q is id %d, above %d", ss[i].TargetCompID, name, id, matcher.MaxOwner)
+			}
+			if int(id) >= len(names) {
+				names = append(names, make([]string, int(id)+1-len(names))...)
+			}
+			if other := names[id]; other != "" && other != name {
+				return nil, fmt.Errorf("gateway: session %s: account id %d is named both %q and %q", ss[i].TargetCompID, id, other, name)
+			}
+			names[id] = name
+		}
+	}
+	return names, nil
 }
 
 // sessionDictionaries gives every session of cfg a dictionary that takes
@@ -252,6 +318,10 @@ func (g *Gateway) Stop() { g.acceptor.Stop() }
 // StopWith is Stop with text in every session's Logout (fix.Acceptor.StopWith).
 func (g *Gateway) StopWith(text string) { g.acceptor.StopWith(text) }
 
+// CutWrites ends every socket write under way, once MayDeliver's deadline
+// has moved back (fix.Acceptor.CutWrites).
+func (g *Gateway) CutWrites() { g.acceptor.CutWrites() }
+
 // OnLogon implements fix.Application: the session gets the reports
 // ResendOnLogon left for it, if any. The fix package logs the logon itself.
 func (g *Gateway) OnLogon(s *fix.Session) { g.resendPending(s) }
@@ -264,7 +334,7 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 		md.SessionEnded(s)
 	}
 	account := g.accountIDs[s]
-	if account == 0 || !g.opts.Sessions[account-1].CancelOnDisconnect || !g.accounts[account].takesOrders() {
+	if account == 0 || !g.accounts[account].cfg.CancelOnDisconnect || !g.accounts[account].takesOrders() {
 		return
 	}
 	cmd := matcher.CancelOnDisconnect(account, 0)

@@ -68,7 +68,7 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
 		reason, text = orderSTP(&cmd, m)
 	}
-	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
+	if reason == matcher.ReasonNone {
 		reason, text = g.orderAccount(&cmd, m)
 	}
 	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
@@ -177,24 +177,25 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 	return &g.opts.Symbols[symID-1], matcher.ReasonNone, ""
 }
 
-// orderAccount sets cmd.Owner from a new order's or a replace's Account
-// (1): one of the accounts its session may use (Session.Accounts), or the
-// session's own TargetCompID (Owner 0, as without tag 1). Any other is
-// refused, naming it. A replace must name the order's account as its
-// order did: the matcher refuses one for another account
-// (ReasonUnknownOrder). No allocation but on a refusal.
+// orderAccount sets cmd.Owner from a new order's, a replace's or a
+// cancel's Account (1): one of the accounts its session may use
+// (Session.Accounts), or the session's own TargetCompID (Owner 0, as
+// without tag 1). Any other is refused, naming it. A replace must name
+// the order's account as its order did, and a cancel that names a firm's
+// account must name the order's: the matcher refuses one for another
+// account (ReasonUnknownOrder). No allocation but on a refusal.
 func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
 	v, ok := m.Get(tagAccount)
 	if !ok {
 		return matcher.ReasonNone, ""
 	}
-	sess := &g.opts.Sessions[cmd.Account-1]
+	sess := g.accounts[cmd.Account].cfg
 	if string(v) == sess.TargetCompID {
 		return matcher.ReasonNone, ""
 	}
 	id, ok := sess.Accounts[string(v)]
 	if !ok {
-		return matcher.ReasonInvalidOrder, "account " + string(v) + " may not be used by session " + sess.TargetCompID
+		return matcher.ReasonUnknownAccount, "account " + string(v) + " may not be used by session " + sess.TargetCompID
 	}
 	cmd.Owner = id
 	return matcher.ReasonNone, ""

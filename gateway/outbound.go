@@ -13,7 +13,7 @@ import (
 // the event is durable. Hot path: one goroutine, a reused body, no allocation
 // (except the AvgPx of an order filled at several prices).
 func (g *Gateway) Publish(ev *matcher.Event) {
-	if ev.Account == 0 || int(ev.Account) >= len(g.accounts) {
+	if ev.Account == 0 || int(ev.Account) >= len(g.accounts) || g.accounts[ev.Account].session == nil {
 		return // no session owns it (an account removed from the config since)
 	}
 	g.publishTo(ev.Account, ev)
@@ -95,6 +95,7 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	}
 	f.AddChar(tagExecType, execType)
 	f.AddChar(tagOrdStatus, ordStatus)
+	g.addAccount(f, ev)
 	f.AddString(tagSymbol, sym.Name)
 	f.AddChar(tagSide, '0'+byte(ev.Side))
 	if ev.OrdType == matcher.Market {
@@ -141,6 +142,18 @@ func (g *Gateway) executionReport(f *fix.Fields, fix42 bool, ev *matcher.Event) 
 	}
 }
 
+// addAccount writes Account (1), the name of ev's trading account, when
+// the order is for a firm's named account (Event.Owner): the firm's drop
+// copy tells its accounts apart by it. An order of the session's own
+// account has none, as before firms, whether or not the broker named it:
+// the journal does not say, and a resent or rebuilt report must be the
+// live one. Hot path: one index into the table New built, no allocation.
+func (g *Gateway) addAccount(f *fix.Fields, ev *matcher.Event) {
+	if ev.Owner != 0 && int(ev.Owner) < len(g.names) && g.names[ev.Owner] != "" {
+		f.AddString(tagAccount, g.names[ev.Owner])
+	}
+}
+
 func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	_, _, status := ReportCodes(ev, fix42)
 	if ev.OrderID != 0 {
@@ -155,6 +168,7 @@ func (g *Gateway) cancelReject(f *fix.Fields, fix42 bool, ev *matcher.Event) {
 	if ev.Kind == matcher.KindReplace {
 		responseTo = '2'
 	}
+	g.addAccount(f, ev)
 	f.AddChar(tagCxlRejResponseTo, responseTo)
 	f.AddInt(tagCxlRejReason, int64(cxlRejReason(ev.Reason, fix42)))
 	f.AddString(tagText, reasonText(ev.Reason))
@@ -377,6 +391,8 @@ func ordRejReason(r matcher.Reason, fix42 bool) int {
 		v = 6
 	case matcher.ReasonInvalidQty:
 		v = 13
+	case matcher.ReasonUnknownAccount:
+		v = 15 // FIX 4.4: unknown account(s)
 	case matcher.ReasonInvalidOrder:
 		v = 11
 	case matcher.ReasonRiskOrderQty, matcher.ReasonRiskNotional, matcher.ReasonRiskOpenOrders,

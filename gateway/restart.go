@@ -24,7 +24,11 @@ func (g *Gateway) StoredMarks() []int64 {
 	marks := make([]int64, len(g.accounts))
 	for a := 1; a < len(g.accounts); a++ {
 		marks[a] = -1
-		if m, ok := g.accounts[a].session.StoredMark(); ok {
+		s := g.accounts[a].session
+		if s == nil {
+			continue // no session has this account
+		}
+		if m, ok := s.StoredMark(); ok {
 			marks[a] = m
 		}
 	}
@@ -63,6 +67,9 @@ func (g *Gateway) DeliveredBeforeStart() {
 	defer g.pendMu.Unlock()
 	for a := 1; a < len(g.accounts); a++ {
 		s := g.accounts[a].session
+		if s == nil {
+			continue // no session has this account
+		}
 		if _, ok := s.StoredMark(); ok {
 			// At least 1: a standby reads a 0 mark as none heard, and
 			// resends only what was not published.
@@ -116,7 +123,7 @@ func (g *Gateway) StoredThrough(seq int64) {
 	mark := markBefore(seq + 1)
 	for a := 1; a < len(g.accounts); a++ {
 		acct := &g.accounts[a]
-		if !acct.held.Load() {
+		if acct.session != nil && !acct.held.Load() {
 			acct.session.MarkStored(mark)
 		}
 	}
@@ -128,6 +135,9 @@ func (g *Gateway) StoredThrough(seq int64) {
 func (g *Gateway) InitStoredMarks() {
 	for a := 1; a < len(g.accounts); a++ {
 		acct := &g.accounts[a]
+		if acct.session == nil {
+			continue
+		}
 		if _, ok := acct.session.StoredMark(); !ok {
 			acct.session.MarkStored(acct.floor.Load())
 		}

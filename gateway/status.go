@@ -1,8 +1,10 @@
 package gateway
 
-// rejectReasons bounds the gateway's reject counters: above the highest
+import "github.com/ringex/ringex/matcher"
+
+// rejectReasons bounds the gateway's reject counters: one per
 // matcher.Reason.
-const rejectReasons = 32
+const rejectReasons = matcher.NumReasons
 
 // SessionState is one FIX session as an operator sees it.
 type SessionState struct {
@@ -16,9 +18,9 @@ type SessionState struct {
 // Sessions returns the state of every configured session, in config
 // order. Safe from any goroutine; it takes each session's lock briefly.
 func (g *Gateway) Sessions() []SessionState {
-	out := make([]SessionState, 0, len(g.accounts)-1)
-	for i := 1; i < len(g.accounts); i++ {
-		s := g.accounts[i].session
+	out := make([]SessionState, 0, len(g.opts.Sessions))
+	for i := range g.opts.Sessions {
+		s := g.accounts[g.opts.Sessions[i].Account].session
 		out = append(out, SessionState{ID: s.ID(), TargetCompID: s.TargetCompID(), LoggedOn: s.LoggedOn(),
 			QueuedBytes: s.Queued(), ResendRequests: s.ResendRequests()})
 	}

@@ -23,8 +23,9 @@ const MaxAccountName = 2 * IDLen
 
 // FirstNamedAccount is the first id of a firm's named account (FIX
 // Account, tag 1): the node binds them from here on, in the order they
-// first appear, while a session's own account is its position below it.
-// The two never meet, so a session added later never finds its id taken.
+// first appear, while a session's own account is bound below it (the next
+// free id when its CompID is first bound). The two never meet, so a
+// session added later never finds its id taken.
 const FirstNamedAccount = 1024
 
 // MaxBoundAccounts bounds the bindings one engine keeps (and a snapshot

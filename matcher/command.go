@@ -109,7 +109,9 @@ type Command struct {
 	// for when it is not the session's own (FIX Account, tag 1, naming one
 	// of the firm's accounts); 0: Account's own. Risk and self-trade
 	// prevention act on it (OwnerID); reports, ClOrdIDs and cancels stay
-	// Account's, the session that sent the order. At most MaxOwner.
+	// Account's, the session that sent the order. In a KindCancel it is
+	// the account the cancel names, when it names a firm's account: one
+	// that is not the order's is ReasonUnknownOrder. At most MaxOwner.
 	Owner uint32
 	// STPGroup (KindNew only) is the order's SelfMatchPreventionID: 0 none.
 	// Two orders of one firm with the same non-zero group never trade with
@@ -135,15 +137,21 @@ func (c *Command) OwnerID() uint32 {
 //	0      8       16       24      32    40   44      48   49   50   51  52        76            100
 //	| Seq  | TimeNs | OrderID | Price | Qty | Sym | Account | Kind | Side | Type | TIF | ClOrdID | OrigClOrdID |
 //
-// In a KindNew or a KindReplace the Type byte is Type | STP<<4 (STP is 0
-// unless the order names its own self-trade prevention mode), and the
-// Account field is Account | Owner<<16 (Owner is 0 unless the order names
-// another trading account; a session's account is below 1<<16). In a
-// KindNew the first 4 bytes of OrigClOrdID, which a new order does not
-// use, hold STPGroup. Each of these was zero in every record written
-// before it existed, so older records read the same. Integers are
-// little-endian. The layout is the journal's record payload, so
-// it never changes without a version bump.
+// Three fields pack a second field into bytes the first never uses:
+//
+//	44               46             48           (KindNew, KindReplace, KindCancel)
+//	| Account (u16)  | Owner (u16)  |
+//	50                                           (KindNew, KindReplace)
+//	| Type (low 4 bits) | STP (high 4 bits) |
+//	76               80                   100    (KindNew)
+//	| STPGroup (u32) | OrigClOrdID[4:] (unused) |
+//
+// A session's account is below 1<<16; Owner is 0 unless the command names
+// another trading account; STP is 0 unless the order names its own
+// self-trade prevention mode; a new order has no OrigClOrdID. Each packed
+// field was zero in every record written before it existed, so older
+// records read the same. Integers are little-endian. The layout is the
+// journal's record payload, so it never changes without a version bump.
 const CommandSize = 8*5 + 4*2 + 4 + 2*IDLen
 
 // ErrShortCommand is returned by Decode for a buffer that is not CommandSize long.
@@ -169,6 +177,8 @@ func (c *Command) Encode(b []byte) []byte {
 	copy(b[52+IDLen:], c.OrigClOrdID[:])
 	if c.Kind == KindNew || c.Kind == KindReplace {
 		b[50] |= c.STP << 4
+	}
+	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel {
 		le.PutUint32(b[44:], c.Account|c.Owner<<16)
 	}
 	if c.Kind == KindNew {
@@ -199,6 +209,8 @@ func (c *Command) Decode(b []byte) error {
 	copy(c.OrigClOrdID[:], b[52+IDLen:])
 	if c.Kind == KindNew || c.Kind == KindReplace {
 		c.Type, c.STP = OrdType(b[50]&0x0f), b[50]>>4
+	}
+	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel {
 		c.Account, c.Owner = c.Account&0xffff, c.Account>>16
 	}
 	if c.Kind == KindNew {

@@ -18,8 +18,11 @@
 // Seq×ExecIDStride+i, except an end-of-day expiry (EndOfDayExecID); a new
 // order's OrderID is its command's Seq. Every event
 // carries the order's whole state after it (quantities, notional, prices,
-// ClOrdIDs, side, type, time in force) and the Kind, Seq and TimeNs of the
-// causing command. Nothing is ever dropped: a command causes at most
+// ClOrdIDs, side, type, time in force; Owner, its trading account when
+// that is not the session's own, a firm's named account, else 0, as in
+// the status answer of a finished order, whose record keeps no owner) and
+// the Kind, Seq and TimeNs of the causing command. A refusal built from
+// the command alone carries the command's (Command.EventOwner). Nothing is ever dropped: a command causes at most
 // 2·MaxOrders+2 events, under ExecIDStride. Engine.Top gives the best bid
 // and offer after a command.
 //
@@ -73,7 +76,10 @@
 //     Config.STP; an order in an STP group whose mode comes to STPNone
 //     cancels itself on meeting its group.
 //   - A replace names the order's trading account (Command.Owner, 0 for
-//     the session's own); another is ReasonUnknownOrder.
+//     the session's own); another is ReasonUnknownOrder. A cancel that
+//     names a firm's account (Owner not 0) that is not the order's is
+//     ReasonUnknownOrder too; one that names none cancels the session's
+//     order whatever its account.
 //   - Mass cancel cancels the account's orders in Symbol, or in every
 //     symbol of the engine when Symbol is 0, oldest first; a kill switch's
 //     (OriginKillSwitch) then also those other sessions placed for the
@@ -104,7 +110,9 @@
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map
 // them onto a Command's fields. Which of P match partitions applies a
-// command is Route's to say.
+// command is Route's to say. A Command's bytes, the journal's record
+// payload, are drawn at CommandSize (command.go), packed fields (Owner,
+// STP, STPGroup) included; Encode and Decode alone read and write them.
 //   - End of day (KindEndOfDay) expires every resting Day order of every
 //     book, lowest order id first (EvExpired, ReasonExpired, LeavesQty 0),
 //     and leaves GTC orders as they are; with none to expire it causes no

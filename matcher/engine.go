@@ -159,10 +159,13 @@ func (c *Config) Validate() error {
 // validateFirms refuses an unknown scope or mode, and a name in two
 // firms or with two modes.
 func (c *Config) validateFirms() error {
+	if len(c.Firms) > MaxBoundAccounts {
+		return fmt.Errorf("matcher: config: %d firms, more than %d", len(c.Firms), MaxBoundAccounts)
+	}
 	names := map[string]bool{}
 	for i, f := range c.Firms {
-		if f.Scope > STPScopeFirm || len(c.Firms) > MaxBoundAccounts {
-			return fmt.Errorf("matcher: config: firm %d: scope %d unknown, or more than %d firms", i+1, f.Scope, MaxBoundAccounts)
+		if f.Scope > STPScopeFirm {
+			return fmt.Errorf("matcher: config: firm %d: scope %d unknown", i+1, f.Scope)
 		}
 		for _, n := range f.Names {
 			if names[n] {
@@ -173,8 +176,11 @@ func (c *Config) validateFirms() error {
 	}
 	modes := map[string]bool{}
 	for _, a := range c.NamedSTP {
-		if a.Mode > STPDecrement || modes[a.Name] {
-			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d, or listed twice", a.Name, a.Mode)
+		switch {
+		case a.Mode > STPDecrement:
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: mode %d unknown", a.Name, a.Mode)
+		case modes[a.Name]:
+			return fmt.Errorf("matcher: config: self-trade prevention of account %q: listed twice", a.Name)
 		}
 		modes[a.Name] = true
 	}
@@ -642,6 +648,10 @@ func (e *Engine) applyCancel(c *Command) {
 		return
 	}
 	t := &e.orders[ti]
+	if c.Owner != 0 && c.Owner != t.owner {
+		e.rejectTarget(t, ReasonUnknownOrder) // the firm's account it names does not have the order
+		return
+	}
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
@@ -800,14 +810,7 @@ func (e *Engine) cancelOwned(m *MassCancel, reason Reason) int64 {
 			e.dayOrders = append(e.dayOrders, oi)
 		}
 	}
-	slices.SortFunc(e.dayOrders, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
-	for _, oi := range e.dayOrders {
-		o := &e.orders[oi]
-		e.unlinkLevel(e.book(o.symbol), oi)
-		o.leaves = 0
-		e.emit(EvCancelled, reason, o)
-		e.finish(oi, ReasonMassCancel)
-	}
+	e.endCollected(EvCancelled, reason, ReasonMassCancel)
 	return int64(len(e.dayOrders))
 }
 
@@ -825,6 +828,16 @@ func (e *Engine) applyEndOfDay() {
 			e.dayOrders = append(e.dayOrders, oi)
 		}
 	}
+	e.endCollected(EvExpired, ReasonExpired, ReasonExpired)
+	e.ret.reset()
+}
+
+// endCollected takes every resting order in dayOrders off its book,
+// oldest (lowest order id) first, with one event typ for reason, and
+// finishes it with end. An expiry's ExecID is EndOfDayExecID: the node
+// gives the end of day to every engine at once. Cold path: the kill
+// switch's and the end of day's.
+func (e *Engine) endCollected(typ EventType, reason, end Reason) {
 	// The pool reuses entries, so its order is not acceptance order; order
 	// ids are (they are command sequence numbers).
 	slices.SortFunc(e.dayOrders, func(a, b int32) int { return cmp.Compare(e.orders[a].id, e.orders[b].id) })
@@ -832,11 +845,12 @@ func (e *Engine) applyEndOfDay() {
 		o := &e.orders[oi]
 		e.unlinkLevel(e.book(o.symbol), oi)
 		o.leaves = 0
-		ev := e.emit(EvExpired, ReasonExpired, o)
-		ev.ExecID = EndOfDayExecID(o.id)
-		e.finish(oi, ReasonExpired)
+		ev := e.emit(typ, reason, o)
+		if typ == EvExpired {
+			ev.ExecID = EndOfDayExecID(o.id)
+		}
+		e.finish(oi, end)
 	}
-	e.ret.reset()
 }
 
 // emit appends an event describing order o after the change it reports.
@@ -857,6 +871,10 @@ func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	ev.Symbol, ev.Account, ev.Type, ev.Reason = o.symbol, o.account, typ, reason
 	ev.Side, ev.OrdType, ev.TIF, ev.Kind = o.side, o.typ, o.tif, c.Kind
 	ev.ClOrdID, ev.OrigClOrdID = o.clOrd, ClOrdID{}
+	ev.Owner = 0
+	if o.owner != o.account {
+		ev.Owner = uint16(o.owner) // a new order's owner is at most MaxOwner (checkNew)
+	}
 	return ev
 }
 
@@ -868,7 +886,7 @@ func (e *Engine) rejectCmd(typ EventType, reason Reason) {
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(i),
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
 		Type: typ, Reason: reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
-		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
 	})
 }
 

@@ -42,6 +42,10 @@ const (
 	// ReasonExpired: a resting Day order expired at the end of the trading
 	// day (KindEndOfDay). 16 is ReasonBookFull (engine.go).
 	ReasonExpired Reason = 17
+	// ReasonUnknownAccount: an order names an account (FIX Account, 1)
+	// its session may not use; the gateway refuses it, no engine sees it.
+	// 18 is ReasonCancelOnDisconnect (cancel_on_disconnect.go).
+	ReasonUnknownAccount Reason = 19
 
 	// Pre-trade risk refusals (package risk; a refused order never reaches
 	// an engine). Each names the limit or balance that refused it. They
@@ -71,7 +75,13 @@ type Event struct {
 	LeavesQty   int64
 	CumNotional int64 // sum of LastQty*LastPx over the order's fills; AvgPx = CumNotional/CumQty
 	Symbol      uint32
-	Account     uint32
+	Account     uint32 // the session the order came from (its reports go there)
+	// Owner is the order's trading account when it is not the session's
+	// own (Command.Owner: a firm's named account), 0 when it is: zero in
+	// every event of a venue without firms. Never above MaxOwner. The
+	// status answer of a finished order has 0: the engine's record of
+	// it keeps no owner.
+	Owner       uint16
 	Type        EventType
 	Reason      Reason
 	Side        Side
@@ -94,3 +104,15 @@ const ExecIDStride = 1 << 20
 // ExecIDStride-1 (2·MaxOrdersLimit+2 events at most), so the last id of the
 // order's own command is free for it.
 func EndOfDayExecID(orderID int64) int64 { return orderID*ExecIDStride + ExecIDStride - 1 }
+
+// EventOwner is c's Owner as the events answering c from the command
+// alone carry it (Event.Owner): 0 for the session's own account (Owner 0
+// or Account), and for an Owner above MaxOwner, which no command from the
+// gateway or the journal has (the engine refuses one as
+// ReasonInvalidOrder).
+func (c *Command) EventOwner() uint16 {
+	if c.Owner > MaxOwner || c.Owner == c.Account {
+		return 0
+	}
+	return uint16(c.Owner)
+}

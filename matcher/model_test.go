@@ -174,6 +174,9 @@ func (m *refModel) emit(typ EventType, reason Reason, o *refOrder) *Event {
 		Symbol: o.sym, Account: o.acct, Type: typ, Reason: reason, Side: o.side, OrdType: o.typ,
 		TIF: o.tif, Kind: c.Kind, ClOrdID: o.cl,
 	})
+	if o.owner != o.acct {
+		m.out[len(m.out)-1].Owner = uint16(o.owner)
+	}
 	return &m.out[len(m.out)-1]
 }
 
@@ -183,6 +186,7 @@ func (m *refModel) reject(typ EventType, reason Reason) {
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(len(m.out)),
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account, Type: typ, Reason: reason,
 		Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind, ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+		Owner: c.EventOwner(),
 	})
 }
 
@@ -553,7 +557,9 @@ func (m *refModel) status(c *Command) {
 	case o != nil:
 		m.emit(EvStatus, ReasonNone, o)
 	case h != nil && h.finished:
-		m.emit(EvStatus, h.end, &h.final)
+		final := h.final
+		final.owner = final.acct // a finished order's record keeps no owner: its status answer names none
+		m.emit(EvStatus, h.end, &final)
 	default:
 		m.reject(EvStatus, reason)
 	}

@@ -42,12 +42,16 @@ var reasonNames = [...]string{
 	ReasonNoLiquidity: "no_liquidity", ReasonUserCancel: "user_cancel", ReasonMassCancel: "mass_cancel",
 	ReasonInvalidOrder: "invalid_order", ReasonFOKUnfilled: "fok_unfilled", ReasonIOCRemainder: "ioc_remainder",
 	ReasonMarketRemainder: "market_remainder", ReasonBookFull: "book_full", ReasonExpired: "expired",
-	ReasonCancelOnDisconnect: "cancel_on_disconnect",
-	ReasonRiskOrderQty:       "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
+	ReasonCancelOnDisconnect: "cancel_on_disconnect", ReasonUnknownAccount: "unknown_account",
+	ReasonRiskOrderQty: "risk_max_order_qty", ReasonRiskNotional: "risk_max_order_notional",
 	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
 	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
 	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
 }
+
+// NumReasons bounds every Reason: each is below it, so a table indexed by
+// Reason has NumReasons entries.
+const NumReasons = Reason(len(reasonNames))
 
 // String returns a short snake_case name, suitable for FIX Text and logs.
 func (r Reason) String() string {

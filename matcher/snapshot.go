@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 and 3). Integers are little-endian; the form is
+// Snapshot layout (versions 2, 3 and 4). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
@@ -33,7 +33,7 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (version 3 only) u32 n (1..MaxBoundAccounts), then n × (ascending account):
+//	bindings (versions 3 and 4) u32 n (1..MaxBoundAccounts; 0 too in version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
 //	owners   (version 4 only) u32 n, then n × (ascending order id):
@@ -101,21 +101,7 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 		dst = e.appendSide(dst, &b.asks)
 	}
 
-	accts := e.accts.accounts(nil)
-	slices.Sort(accts)
-	dst = le.AppendUint32(dst, uint32(len(accts)))
-	for _, a := range accts {
-		s := e.accts.get(a)
-		k := 0
-		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
-			k++
-		}
-		dst = le.AppendUint32(dst, a)
-		dst = le.AppendUint32(dst, uint32(k))
-		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
-			dst = le.AppendUint64(dst, uint64(e.orders[oi].id))
-		}
-	}
+	dst = e.appendAccounts(dst)
 
 	count, _ := e.ret.remembered()
 	dst = le.AppendUint32(dst, uint32(count))
@@ -138,13 +124,43 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 		dst = e.bound.appendTo(dst)
 	}
 	if version == snapVersionOwners {
-		dst = le.AppendUint32(dst, uint32(len(owned)))
-		for _, oi := range owned {
-			o := &e.orders[oi]
-			dst = le.AppendUint64(dst, uint64(o.id))
-			dst = le.AppendUint32(dst, o.owner)
-			dst = le.AppendUint32(dst, o.group)
+		dst = e.appendOwners(dst, owned)
+	}
+	return dst
+}
+
+// appendAccounts writes the accounts section: each account's live orders
+// in acceptance order, ascending by account.
+func (e *Engine) appendAccounts(dst []byte) []byte {
+	le := binary.LittleEndian
+	accts := e.accts.accounts(nil)
+	slices.Sort(accts)
+	dst = le.AppendUint32(dst, uint32(len(accts)))
+	for _, a := range accts {
+		s := e.accts.get(a)
+		k := 0
+		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
+			k++
 		}
+		dst = le.AppendUint32(dst, a)
+		dst = le.AppendUint32(dst, uint32(k))
+		for oi := s.head; oi != 0; oi = e.orders[oi].anext {
+			dst = le.AppendUint64(dst, uint64(e.orders[oi].id))
+		}
+	}
+	return dst
+}
+
+// appendOwners writes the owners section of a version 4 snapshot: the
+// orders owned (ownedOrders) with their owners and STP groups.
+func (e *Engine) appendOwners(dst []byte, owned []int32) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(len(owned)))
+	for _, oi := range owned {
+		o := &e.orders[oi]
+		dst = le.AppendUint64(dst, uint64(o.id))
+		dst = le.AppendUint32(dst, o.owner)
+		dst = le.AppendUint32(dst, o.group)
 	}
 	return dst
 }

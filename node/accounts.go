@@ -2,30 +2,32 @@ package node
 
 // Accounts: which broker each account id is, for good.
 //
-// A broker's account id is its session's 1-based position in fix.sessions,
-// and the journal binds it: before FIX opens, a primary journals one
-// matcher.KindBindAccount record (account id, TargetCompID) through the
-// ring for each configured session that is not bound yet. Every engine
-// keeps the bindings, so they are rebuilt by replay like the books, carried
-// by snapshots (a journal that begins after one) and covered by the state
-// hash, and a standby receives them in the stream like any record. A
-// binding never changes. On every start (and on a promotion) the config is
-// checked against them: a session whose position is not its bound account,
-// or that would take an account bound to another broker, refuses the start
-// with both names and both ids, before anything is journaled. Sessions
-// appended at the end are bound as they first appear; a session removed
-// from the config keeps its account bound, so its orders keep their owner
-// and no later session can take them. A journal written before bindings
-// existed has none: its sessions are bound at their positions on the first
-// start, as the positions had meant all along.
+// A broker's identity is its CompID, never its place in a list. The
+// journal binds every account id to a name: before FIX opens, a primary
+// journals one matcher.KindBindAccount record (account id, TargetCompID)
+// through the ring for each configured session that is not bound yet.
+// Every engine keeps the bindings, so they are rebuilt by replay like the
+// books, carried by snapshots (a journal that begins after one) and
+// covered by the state hash, and a standby receives them in the stream
+// like any record. A binding never changes.
+//
+// On every start (and on a promotion) each configured session gets the id
+// the journal binds its CompID to, wherever the config lists it: a
+// reordered fix.sessions changes nothing. A session the journal has never
+// seen takes the next free id (one above the highest session id ever
+// bound, in config order), bound before it can trade. A session removed
+// from the config keeps its id reserved, never reused: its orders and
+// balances stay its own, and it finds them again when it comes back. A
+// journal written before bindings existed has none: its sessions take ids
+// 1, 2, ... in config order on the first start, the positions its records
+// were written with. Session ids stay below matcher.FirstNamedAccount.
 //
 // A firm's named accounts (config firms[].accounts, FIX Account tag 1) are
-// bound the same way, by name and never by position: an account the
-// journal has not bound takes the next id from matcher.FirstNamedAccount
-// on, in config order, and keeps it for good. Reordering firms or their
-// accounts changes nothing; an account the journal binds that no firm
-// lists any more refuses the start, naming it, since its orders and
-// balances would have no owner.
+// bound the same way, by name: an account the journal has not bound takes
+// the next id from matcher.FirstNamedAccount on, in config order, and
+// keeps it for good. Reordering firms or their accounts changes nothing;
+// an account the journal binds that no firm lists any more refuses the
+// start, naming it, since its orders and balances would have no owner.
 
 import (
 	"errors"
@@ -115,43 +117,83 @@ func namedAccountsToBind(names []string, bound []matcher.AccountBinding) ([]matc
 }
 
 // accountsToBind is checkAccounts on its own inputs: sessions in config
-// order (session i is account i+1) and the journal's bindings. Every
-// contradiction is reported, each with both CompIDs and both account ids.
+// order and the journal's bindings. A bound CompID keeps its id; each
+// unbound one takes the next free session id, in config order. A session
+// id is never reused: the next free one is above every session id the
+// journal binds, removed sessions' included. It refuses a CompID that
+// cannot be bound, one the journal binds to a firm's named account, and a
+// venue whose session ids ran out.
 func accountsToBind(sessions []config.Session, bound []matcher.AccountBinding) ([]matcher.AccountBinding, error) {
-	byAccount := make(map[uint32]string, len(bound))
 	byName := make(map[string]uint32, len(bound))
+	next := uint32(1)
 	for _, b := range bound {
-		byAccount[b.Account], byName[b.Name] = b.Name, b.Account
+		byName[b.Name] = b.Account
+		if b.Account < matcher.FirstNamedAccount && b.Account >= next {
+			next = b.Account + 1
+		}
 	}
 	var todo []matcher.AccountBinding
 	var errs []error
 	for i, s := range sessions {
-		want := matcher.AccountBinding{Account: uint32(i + 1), Name: s.TargetCompID}
-		if err := want.Check(); err != nil {
-			errs = append(errs, fmt.Errorf("config: fix.sessions[%d].targetCompID %q cannot be bound to an account: %w", i, s.TargetCompID, err))
-			continue
-		}
-		owner, taken := byAccount[want.Account]
-		if !taken {
-			owner = "no broker"
-		}
-		had, known := byName[want.Name]
+		id, known := byName[s.TargetCompID]
 		switch {
-		case known && had == want.Account:
-			// bound where it is: nothing to do
+		case known && id >= matcher.FirstNamedAccount:
+			errs = append(errs, fmt.Errorf("config: fix.sessions[%d] %s: the journal binds that name to account %d, a firm's named account: "+
+				"a session's CompID must not be a firm account's name", i, s.TargetCompID, id))
 		case known:
-			errs = append(errs, fmt.Errorf("config: fix.sessions[%d] %s would be account %d by its position, but the journal binds %s to account %d and account %d to %s: "+
-				"the sessions were reordered or one was removed before it; a binding never changes, so put %s back at position %d (fix.sessions[%d])",
-				i, want.Name, want.Account, want.Name, had, want.Account, owner, want.Name, had, had-1))
-		case taken:
-			errs = append(errs, fmt.Errorf("config: fix.sessions[%d] %s would be account %d by its position, but the journal binds account %d to %s: "+
-				"an account never changes hands (%s's orders stay %s's); keep %s at fix.sessions[%d] and add %s after it",
-				i, want.Name, want.Account, want.Account, owner, owner, owner, owner, i, want.Name))
+			// bound: keeps its id wherever it is listed
+		case next >= matcher.FirstNamedAccount:
+			errs = append(errs, fmt.Errorf("config: fix.sessions[%d] %s cannot be bound: the journal binds session ids up to %d, the last one (ids are never reused)",
+				i, s.TargetCompID, next-1))
 		default:
-			todo = append(todo, want)
+			b := matcher.AccountBinding{Account: next, Name: s.TargetCompID}
+			if err := b.Check(); err != nil {
+				errs = append(errs, fmt.Errorf("config: fix.sessions[%d].targetCompID %q cannot be bound to an account: %w", i, s.TargetCompID, err))
+				continue
+			}
+			todo = append(todo, b)
+			byName[b.Name] = next
+			next++
 		}
 	}
 	return todo, errors.Join(errs...)
+}
+
+// sessionIDs is the account id of each session of cfg, in config order:
+// the id ids (Node.accountIDs) binds its CompID to. With ids nil (a node
+// with Options.Publisher, which binds nothing) they are the positions, as
+// journals without bindings number them.
+func sessionIDs(cfg config.Config, ids map[string]uint32) []uint32 {
+	out := make([]uint32, len(cfg.FIX.Sessions))
+	for i, s := range cfg.FIX.Sessions {
+		if ids == nil {
+			out[i] = uint32(i + 1)
+		} else {
+			out[i] = ids[s.TargetCompID]
+		}
+	}
+	return out
+}
+
+// sessionIDs is sessionIDs of the node's config and bindings.
+func (n *Node) sessionIDs() []uint32 { return sessionIDs(n.cfg, n.boundIDs()) }
+
+// sessionName is the TargetCompID of the configured session whose
+// account is id (sessionIDs), or "#id" when none is.
+func (n *Node) sessionName(id uint32) string {
+	if i := slices.Index(n.sessionIDs(), id); i >= 0 {
+		return n.cfg.FIX.Sessions[i].TargetCompID
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+// maxSessionID is the highest of ids (sessionIDs), for tables by account.
+func maxSessionID(ids []uint32) uint32 {
+	var m uint32
+	for _, id := range ids {
+		m = max(m, id)
+	}
+	return m
 }
 
 // bindAccounts journals the bindings todo through the ring, in order. A
@@ -176,7 +218,10 @@ func (n *Node) bindAccounts(todo []matcher.AccountBinding) error {
 
 // firmsSTP adds cfg's firms to the engine config mc, by name: each firm's
 // sessions and accounts with its scope, and each one's mode where
-// match.stpAccounts names it or its firm has one (firms[].stp).
+// match.stpAccounts names it or its firm has one (firms[].stp); then the
+// mode match.stpAccounts gives a session in no firm. All by name: the
+// engine gives an account its mode when the binding of its name is
+// applied, whatever id the journal binds it to.
 func firmsSTP(cfg config.Config, mc *matcher.Config) {
 	override := make(map[string]config.STP, len(cfg.Match.STPAccounts))
 	for _, a := range cfg.Match.STPAccounts {
@@ -197,20 +242,28 @@ func firmsSTP(cfg config.Config, mc *matcher.Config) {
 			}
 		}
 	}
+	for _, a := range cfg.Match.STPAccounts {
+		if !slices.ContainsFunc(mc.NamedSTP, func(x matcher.NamedSTP) bool { return x.Name == a.CompID }) {
+			mc.NamedSTP = append(mc.NamedSTP, matcher.NamedSTP{Name: a.CompID, Mode: stpMode(a.Mode)})
+		}
+	}
 }
 
-// firmAccounts gives each session of a firm in o the firm's named
-// accounts, which its orders may name with FIX Account (tag 1): their ids
-// as checkAccounts found or bound them.
-func (n *Node) firmAccounts(o *gateway.Options) {
+// gatewayAccounts gives each session in o (in config order) its bound
+// account id, and those of a firm the firm's named accounts, which its
+// orders may name with FIX Account (tag 1): their ids as checkAccounts
+// found or bound them.
+func (n *Node) gatewayAccounts(o *gateway.Options) {
+	ids, bound := n.sessionIDs(), n.boundIDs()
 	for i := range o.Sessions {
+		o.Sessions[i].Account = ids[i]
 		f := n.cfg.FirmOf(o.Sessions[i].TargetCompID)
 		if f == nil || len(f.Accounts) == 0 {
 			continue
 		}
 		o.Sessions[i].Accounts = make(map[string]uint32, len(f.Accounts))
 		for _, a := range f.Accounts {
-			if id := n.boundIDs()[a]; id != 0 {
+			if id := bound[a]; id != 0 {
 				o.Sessions[i].Accounts[a] = id
 			}
 		}
@@ -223,8 +276,8 @@ func (n *Node) firmAccounts(o *gateway.Options) {
 func dropCopyOf(cfg config.Config, of []string) []string {
 	var out []string
 	for _, name := range of {
-		if i := slices.IndexFunc(cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
-			out = append(out, cfg.Firms[i].Sessions...)
+		if f := cfg.Firm(name); f != nil {
+			out = append(out, f.Sessions...)
 			continue
 		}
 		out = append(out, name)
@@ -232,13 +285,13 @@ func dropCopyOf(cfg config.Config, of []string) []string {
 	return out
 }
 
-// riskAccounts is the number of account ids risk keeps: the sessions', and
-// with firms' named accounts every id up to the last one they can be bound
-// to (namedAccountsToBind binds them from matcher.FirstNamedAccount on,
-// and refuses a start where the journal binds one no firm lists).
+// riskAccounts is the number of account ids risk keeps: every session id
+// there can be (below matcher.FirstNamedAccount, whatever the sessions'
+// order or how many came and went), and with firms' named accounts every
+// id up to the last one they can be bound to (namedAccountsToBind binds
+// them from matcher.FirstNamedAccount on, and refuses a start where the
+// journal binds one no firm lists). It depends on no session's place, so
+// a reordered, shortened or longer session list keeps the same risk state.
 func riskAccounts(cfg config.Config) int {
-	if k := len(cfg.NamedAccounts()); k > 0 {
-		return matcher.FirstNamedAccount - 1 + k
-	}
-	return len(cfg.FIX.Sessions)
+	return matcher.FirstNamedAccount - 1 + len(cfg.NamedAccounts())
 }

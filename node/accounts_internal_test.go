@@ -26,13 +26,23 @@ func TestAccountsToBind(t *testing.T) {
 		want     []matcher.AccountBinding
 		errWords []string // all in the error; none: no error
 	}{
-		{"fresh_journal_binds_positions", sessions("A", "B"), nil, ab, nil},
+		{"fresh_journal_binds_1_2_in_config_order", sessions("A", "B"), nil, ab, nil},
 		{"bound_as_configured", sessions("A", "B"), ab, nil, nil},
 		{"appended_at_the_end", sessions("A", "B", "C"), ab, []matcher.AccountBinding{{Account: 3, Name: "C"}}, nil},
 		{"removed_from_the_end", sessions("A"), ab, nil, nil},
-		{"swapped", sessions("B", "A"), ab, nil, []string{"fix.sessions[0] B", "account 1", "account 2", "to A", "fix.sessions[1] A"}},
-		{"new_one_in_a_removed_ones_place", sessions("A", "C"), ab, nil, []string{"fix.sessions[1] C", "account 2 to B"}},
-		{"removed_from_the_middle", sessions("B"), ab, nil, []string{"fix.sessions[0] B", "account 2", "account 1 to A"}},
+		{"swapped_keeps_both_ids", sessions("B", "A"), ab, nil, nil},
+		{"removed_from_the_middle_keeps_the_other", sessions("B"), ab, nil, nil},
+		{"new_one_where_a_removed_one_was_takes_a_fresh_id", sessions("A", "C"), ab, []matcher.AccountBinding{{Account: 3, Name: "C"}}, nil},
+		{"new_ones_first_take_ids_after_every_bound_one", sessions("D", "C", "B"), ab,
+			[]matcher.AccountBinding{{Account: 3, Name: "D"}, {Account: 4, Name: "C"}}, nil},
+		{"a_removed_sessions_id_is_never_reused", sessions("A", "C"), []matcher.AccountBinding{{Account: 1, Name: "A"}, {Account: 7, Name: "GONE"}},
+			[]matcher.AccountBinding{{Account: 8, Name: "C"}}, nil},
+		{"named_accounts_do_not_move_session_ids", sessions("A", "C"), append(slices.Clone(ab), matcher.AccountBinding{Account: matcher.FirstNamedAccount, Name: "X"}),
+			[]matcher.AccountBinding{{Account: 3, Name: "C"}}, nil},
+		{"a_firm_accounts_name_as_a_session", sessions("A", "X"), append(slices.Clone(ab), matcher.AccountBinding{Account: matcher.FirstNamedAccount, Name: "X"}),
+			nil, []string{"fix.sessions[1] X", "account 1024", "named account"}},
+		{"session_ids_ran_out", sessions("A", "NEW"), []matcher.AccountBinding{{Account: 1, Name: "A"}, {Account: matcher.FirstNamedAccount - 1, Name: "LAST"}},
+			nil, []string{"fix.sessions[1] NEW", "1023", "never reused"}},
 		{"compid_too_long", sessions("A", long), ab[:1], nil, []string{"fix.sessions[1].targetCompID", "49 bytes"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +112,7 @@ func TestNamedAccountsToBind(t *testing.T) {
 // TestFirmsInTheEngineAndGatewayConfig: a firm's self-trade prevention
 // (its mode, an account's own override, its scope) reaches the engine by
 // name; a dropCopyOf naming a firm copies its sessions; risk keeps ids up
-// to the last named account's.
+// to the last named account's, and every session id without firms.
 func TestFirmsInTheEngineAndGatewayConfig(t *testing.T) {
 	cfg := config.Default()
 	cancelBoth := config.STPCancelBoth
@@ -128,8 +138,13 @@ func TestFirmsInTheEngineAndGatewayConfig(t *testing.T) {
 		t.Errorf("risk accounts %d, want %d", got, matcher.FirstNamedAccount+1)
 	}
 	cfg.Firms = nil
+	cfg.Match.STPAccounts = []config.AccountSTP{{CompID: "BROKER03", Mode: config.STPCancelOldest}}
+	mc = EngineConfig(cfg)
+	if want := []matcher.NamedSTP{{Name: "BROKER03", Mode: matcher.STPCancelResting}}; !slices.Equal(mc.NamedSTP, want) || len(mc.AccountSTP) != 0 {
+		t.Errorf("a session's stpAccounts mode: named %+v, by id %+v; want %+v by name only (its id is the journal's, not its place)", mc.NamedSTP, mc.AccountSTP, want)
+	}
 	cfg.Match.STPAccounts = nil
-	if got := riskAccounts(cfg); got != len(cfg.FIX.Sessions) {
-		t.Errorf("no firms: risk accounts %d, want the sessions' %d", got, len(cfg.FIX.Sessions))
+	if got := riskAccounts(cfg); got != matcher.FirstNamedAccount-1 {
+		t.Errorf("no firms: risk accounts %d, want every session id there can be, %d", got, matcher.FirstNamedAccount-1)
 	}
 }

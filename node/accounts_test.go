@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -78,20 +79,123 @@ func wantRefused(t *testing.T, cfg config.Config, words ...string) {
 	t.Logf("refused as it should be: %v", err)
 }
 
-// Two sessions swapped in the config would give each broker the other's
-// resting orders: the start is refused, naming both CompIDs and both
-// accounts. Put back, BROKER01's order is still BROKER01's.
-func TestSwappedSessionsAreRefused(t *testing.T) {
+// spotVenueWith is venueWith with risk mode spot (cash in cents, no
+// limits) and DROPCOPY, the drop copy of BROKER01, wherever compIDs name
+// "DROPCOPY".
+func spotVenueWith(dir, addr string, compIDs ...string) config.Config {
+	cfg := venueWith(dir, addr, compIDs...)
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	for i := range cfg.FIX.Sessions {
+		if cfg.FIX.Sessions[i].TargetCompID == "DROPCOPY" {
+			cfg.FIX.Sessions[i].DropCopyOf = []string{"BROKER01"}
+		}
+	}
+	return cfg
+}
+
+// wantAccount checks compID's account id and balances (Node.AccountShow).
+func wantAccount(t *testing.T, n *node.Node, compID string, id int, balances string) {
+	t.Helper()
+	got, err := n.AccountShow(compID)
+	if err != nil || !strings.HasPrefix(got, fmt.Sprintf("account %d %s ", id, compID)) || !strings.HasSuffix(got, balances) {
+		t.Fatalf("account show %s = %q, %v; want account %d, ending %q", compID, got, err, id, balances)
+	}
+}
+
+// A session's identity is its CompID, not its place in fix.sessions. The
+// list is reordered, BROKER03 removed and NEWBROKER added across a
+// restart, then reordered again with BROKER03 back: every start serves,
+// every broker keeps its account id, its resting orders and its
+// balances; a fill of a resting order reaches the owner's session (and
+// BROKER01's drop copy gets its copy); the removed broker's order still
+// trades as its own, its balances settle, and it gets the fill it missed
+// when it comes back; a new broker never takes a removed one's id.
+func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	cfg := venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")
-	restGTC(t, startCfg(t, cfg), addr, "BROKER01", "S1", "2", "101")
+	n := startCfg(t, spotVenueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03", "DROPCOPY"))
+	mustFunds(t, n, false, "BROKER01", "cash", "10000")
+	mustFunds(t, n, false, "BROKER02", "AAPL", "50")
+	mustFunds(t, n, false, "BROKER03", "AAPL", "20")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	b3 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	rests(t, b1, "BROKER01 bid", "B1BID", "AAPL", "1", "20", "100.00")
+	rests(t, b2, "BROKER02 ask", "B2ASK", "AAPL", "2", "10", "105.00")
+	rests(t, b3, "BROKER03 ask", "B3ASK", "AAPL", "2", "5", "110.00")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*fixtest.Client{b1, b2, b3} {
+		c.Close()
+	}
 
-	swapped := venueWith(dir, addr, "BROKER02", "BROKER01", "BROKER03")
-	wantRefused(t, swapped, "BROKER01", "BROKER02", "account 1", "account 2")
+	// Reordered, BROKER03 removed, NEWBROKER added first: it takes id 5,
+	// after every id bound (BROKER03's 3 stays reserved, DROPCOPY has 4).
+	n = startCfg(t, spotVenueWith(dir, addr, "NEWBROKER", "DROPCOPY", "BROKER02", "BROKER01"))
+	wantAccount(t, n, "BROKER01", 1, "openOrders 1 cash 10000.00 held 2000.00")
+	wantAccount(t, n, "BROKER02", 2, "openOrders 1 cash 0.00 held 0.00 AAPL 50 held 10")
+	wantAccount(t, n, "BROKER03", 3, "openOrders 1 cash 0.00 held 0.00 AAPL 20 held 5")
+	wantAccount(t, n, "NEWBROKER", 5, "openOrders 0 cash 0.00 held 0.00")
+	mustFunds(t, n, false, "NEWBROKER", "cash", "1000")
+	dc := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	nb := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "NEWBROKER", "RINGEX")
 
-	n := startCfg(t, cfg)
+	// BROKER02 cancels its own resting order, then sells into BROKER01's bid.
+	b2.Send("F", tag.OrigClOrdID, "B2ASK", tag.ClOrdID, "XB2ASK", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "BROKER02 cancels its own order", b2.Next(wait), map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "B2ASK", tag.LeavesQty: "0"})
+	b2.Send("D", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "100.00")
+	expect(t, "BROKER02 sell new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S2"})
+	expect(t, "BROKER02 sell fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "S2", tag.LastQty: "10"})
+	expect(t, "BROKER01's resting bid fills on its own session", b1.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "F", tag.ClOrdID: "B1BID", tag.LastQty: "10", tag.LeavesQty: "10", tag.LastPx: "100.00"})
+	copies := reportsUntil(t, "DROPCOPY", dc, "B1BID", "F") // after the copies of earlier reports, which it had not had
+	if f := copies[len(copies)-1]; f[tag.CopyMsgIndicator] != "Y" || f[tag.LastQty] != "10" {
+		t.Errorf("DROPCOPY's copy of BROKER01's fill: %v", f)
+	}
+	// NEWBROKER buys the removed BROKER03's resting ask.
+	nb.Send("D", tag.ClOrdID, "NB1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "110.00")
+	expect(t, "NEWBROKER buy new", nb.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "NB1"})
+	expect(t, "NEWBROKER fills against BROKER03's order", nb.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "5", tag.LastPx: "110.00"})
+	wantAccount(t, n, "BROKER01", 1, "openOrders 1 cash 9000.00 held 1000.00 AAPL 10 held 0")
+	wantAccount(t, n, "BROKER02", 2, "openOrders 0 cash 1000.00 held 0.00 AAPL 40 held 0")
+	wantAccount(t, n, "BROKER03", 3, "openOrders 0 cash 550.00 held 0.00 AAPL 15 held 0")
+	wantAccount(t, n, "NEWBROKER", 5, "openOrders 0 cash 450.00 held 0.00 AAPL 5 held 0")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*fixtest.Client{dc, b1, b2, nb} {
+		c.Close()
+	}
+
+	// Reordered again, BROKER03 back first: it gets the fill it missed.
+	n = startCfg(t, spotVenueWith(dir, addr, "BROKER03", "BROKER01", "DROPCOPY", "NEWBROKER", "BROKER02"))
 	defer n.Stop()
-	cancelOwn(t, addr, "BROKER01", "S1")
+	for _, a := range []struct {
+		compID   string
+		id       int
+		balances string
+	}{
+		{"BROKER01", 1, "openOrders 1 cash 9000.00 held 1000.00 AAPL 10 held 0"},
+		{"BROKER02", 2, "openOrders 0 cash 1000.00 held 0.00 AAPL 40 held 0"},
+		{"BROKER03", 3, "openOrders 0 cash 550.00 held 0.00 AAPL 15 held 0"},
+		{"NEWBROKER", 5, "openOrders 0 cash 450.00 held 0.00 AAPL 5 held 0"},
+	} {
+		wantAccount(t, n, a.compID, a.id, a.balances)
+	}
+	b3 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer b3.Close()
+	expect(t, "BROKER03's missed fill", b3.Next(wait), map[quickfix.Tag]string{
+		tag.ExecType: "F", tag.ClOrdID: "B3ASK", tag.LastQty: "5", tag.PossResend: "Y"})
+	dc = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	defer dc.Close()
+	cancelOwn(t, addr, "BROKER01", "B1BID")
+	if copies := reportsUntil(t, "DROPCOPY", dc, "XB1BID", "4"); copies[len(copies)-1][tag.CopyMsgIndicator] != "Y" {
+		t.Errorf("DROPCOPY's copy of BROKER01's cancel: %v", copies[len(copies)-1])
+	}
+	wantAccount(t, n, "BROKER01", 1, "openOrders 0 cash 9000.00 held 0.00 AAPL 10 held 0")
 }
 
 // A session added at the end of the list gets the next account and trades.
@@ -110,7 +214,8 @@ func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 }
 
 // A session removed from the config keeps its account: its resting order
-// still trades as its own, and no later session may take the account.
+// still trades as its own, and a session added later takes a fresh id,
+// never the removed one's.
 func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", "S3", "2", "101")
@@ -126,7 +231,16 @@ func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	}
 	c.Close()
 
-	wantRefused(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"), "NEWBROKER", "BROKER03", "account 3")
+	// NEWBROKER where BROKER03 was: it takes account 4, and its order
+	// cannot touch BROKER03's.
+	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"))
+	nb := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "NEWBROKER", "RINGEX")
+	nb.Send("F", tag.OrigClOrdID, "S3", tag.ClOrdID, "XS3", tag.Symbol, "AAPL", tag.Side, "2")
+	expect(t, "NEWBROKER cannot cancel BROKER03's order", nb.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.OrigClOrdID: "S3"})
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	nb.Close()
 
 	n = startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03"))
 	defer n.Stop()
@@ -141,6 +255,18 @@ func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "S3", tag.LeavesQty: "0"})
 }
 
+// A session may not take the CompID of a firm's named account the
+// journal binds: the start is refused, naming both.
+func TestSessionNamedAsABoundFirmAccountIsRefused(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
+	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
+	if err := startCfg(t, cfg).Stop(); err != nil {
+		t.Fatal(err)
+	}
+	wantRefused(t, venueWith(dir, addr, "BROKER01", "BROKER02", "ACC-A"), "fix.sessions[2] ACC-A", "account 1024", "named account")
+}
+
 // discard is a Publisher that drops every event: a node started with it
 // opens no FIX port and binds no account, as the code before bindings
 // wrote its journals.
@@ -149,7 +275,8 @@ type discard struct{}
 func (discard) Publish(*matcher.Event) {}
 
 // A journal without bindings (written before they existed) keeps its
-// accounts at the config's positions and is bound on the first start.
+// accounts at the config's positions and is bound on the first start;
+// from then on the list may be reordered.
 func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
@@ -157,11 +284,13 @@ func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _ := matcher.MakeClOrdID("OLD2")
-	cmd := matcher.Command{Kind: matcher.KindNew, Account: 2, Symbol: 1, Side: matcher.Sell, Type: matcher.Limit,
-		TIF: matcher.GTC, Price: 10100, Qty: 10, ClOrdID: id}
-	if err := old.Submit(&cmd); err != nil {
-		t.Fatal(err)
+	for i, clOrdID := range []string{"OLD1", "OLD2"} { // accounts 1 and 2
+		id, _ := matcher.MakeClOrdID(clOrdID)
+		cmd := matcher.Command{Kind: matcher.KindNew, Account: uint32(i + 1), Symbol: 1, Side: matcher.Sell, Type: matcher.Limit,
+			TIF: matcher.GTC, Price: 10100, Qty: 10, ClOrdID: id}
+		if err := old.Submit(&cmd); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := old.Stop(); err != nil {
 		t.Fatal(err)
@@ -172,13 +301,16 @@ func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	wantRefused(t, venueWith(dir, addr, "BROKER02", "BROKER01"), "BROKER01", "BROKER02", "account 1", "account 2")
+	n = startCfg(t, venueWith(dir, addr, "BROKER02", "BROKER01"))
+	defer n.Stop()
+	cancelOwn(t, addr, "BROKER01", "OLD1")
 }
 
-// The bindings reach a standby in the replication stream: one whose config
-// swaps two sessions is refused at promotion, naming both; one whose
-// config adds a session at the end binds it when promoted, and that
-// broker trades with a resting order the old primary took.
+// The bindings reach a standby in the replication stream, and a standby
+// restarted with its sessions reordered and one added keeps them: when
+// promoted it serves BROKER01 and BROKER02 at their accounts, binds
+// BROKER03 to the next one, and BROKER03 trades with the resting order
+// BROKER01 placed on the old primary, whose fill reaches BROKER01.
 func TestStandbyGetsTheBindings(t *testing.T) {
 	var logs logLines
 	cfgP := replCfg(t.TempDir(), "primary", "")
@@ -189,62 +321,65 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Stop()
-	standby := func(compIDs ...string) (*node.Node, config.Config) {
-		cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
-		cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	standby := func(compIDs ...string) *node.Node {
 		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
 		s, err := node.Start(cfgS, node.Options{Log: logs.Tee(t, "S").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitUntil(t, "the standby has the primary's journal", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2 })
-		return s, cfgS
+		return s
 	}
 
-	swapped, _ := standby("BROKER02", "BROKER01")
+	s := standby("BROKER02", "BROKER01")
 	// A sync primary acknowledges only what its standby has.
 	c := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	c.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "1")
 	expect(t, "resting sell", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
-	defer c.Close()
-	waitUntil(t, "the standby has the order", func() bool { return lastSeq(swapped) == lastSeq(p) })
-	_, err = swapped.Promote()
-	swapped.Stop()
-	if err == nil || !strings.Contains(err.Error(), "BROKER01") || !strings.Contains(err.Error(), "BROKER02") ||
-		!strings.Contains(err.Error(), "account 1") || !strings.Contains(err.Error(), "account 2") {
-		t.Fatalf("a standby with swapped sessions was promoted or refused without naming both: %v", err)
+	waitUntil(t, "the standby has the order", func() bool { return lastSeq(s) == lastSeq(p) })
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
 	}
 
-	s, cfgS := standby("BROKER01", "BROKER02", "BROKER03")
+	s = standby("BROKER03", "BROKER02", "BROKER01")
 	defer s.Stop()
 	c.Close()
 	p.Stop()
 	if _, err := s.Promote(); err != nil {
 		t.Fatal(err)
 	}
+	b1 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
 	b3 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
 	defer b3.Close()
 	b3.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "101", tag.TimeInForce, "0")
 	expect(t, "BROKER03 accepted", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
 	expect(t, "BROKER03 fills against BROKER01's order", b3.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.LastQty: "10"})
-	if !logs.has("bound accounts to their sessions' CompIDs", " accounts=1 ") {
-		t.Error("the promoted standby did not log binding BROKER03")
+	if got := reportsUntil(t, "BROKER01", b1, "S1", "F"); got[len(got)-1][tag.LastQty] != "10" {
+		t.Errorf("BROKER01's fill: %v", got[len(got)-1])
+	}
+	if !logs.has("bound accounts to their sessions' CompIDs in the journal", " accounts=1 ", " first_account=3 ", " first_name=BROKER03") {
+		t.Error("the promoted standby did not log binding BROKER03 to account 3")
 	}
 }
 
-// TestFailedAutomaticPromotionStopsTheNode: a standby whose sessions
-// contradict the journal's account bindings (here swapped) cannot be
-// promoted (accounts.go refuses it). When its primary dies and the
-// standby's automatic failover tries, the promotion fails; the node must
-// then stop on its own (Done), so that `ringex serve` (node.Run) exits
-// non-zero naming why, instead of running on as a failed node that is
-// neither standby nor primary.
+// TestFailedAutomaticPromotionStopsTheNode: a standby whose config
+// contradicts the journal's account bindings (here it lacks the firm
+// whose named account the primary bound) cannot be promoted (accounts.go
+// refuses it). When its primary dies and the standby's automatic
+// failover tries, the promotion fails; the node must then stop on its
+// own (Done), so that `ringex serve` (node.Run) exits non-zero naming
+// why, instead of running on as a failed node that is neither standby
+// nor primary.
 func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
+	cfgP.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
 	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
@@ -273,7 +408,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	}
 	waitUntil(t, "the standby has the bindings", func() bool {
 		st, _ := s.ReplicationStats()
-		return st.InSync && lastSeq(s) == lastSeq(p) && lastSeq(s) >= 2
+		return st.InSync && lastSeq(s) == lastSeq(p) && lastSeq(s) >= 3
 	})
 	st, _ := p.ReplicationStats()
 	p.Stop() // the primary dies; the standby promotes itself and is refused

@@ -22,13 +22,14 @@ import (
 // starts: the engines are still the node's to read.
 func (n *Node) dayOrdersOfDroppedSessions() []matcher.Command {
 	var cmds []matcher.Command
-	hold := make([]bool, len(n.cfg.FIX.Sessions)+1)
+	ids := n.sessionIDs()
+	hold := make([]bool, maxSessionID(ids)+1)
 	var symbols []uint32
 	for i, s := range n.cfg.FIX.Sessions {
 		if !s.CancelsOnDisconnect() {
 			continue
 		}
-		account := uint32(i + 1)
+		account := ids[i]
 		symbols = symbols[:0]
 		for _, p := range n.partitions {
 			symbols = p.engine.DayOrderSymbols(account, symbols)

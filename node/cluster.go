@@ -18,7 +18,8 @@ package node
 //     pipeline, so that batch and everything after it is never
 //     acknowledged by this node (holdForLease). The FIX session writers
 //     check the guard again right before each socket write (mayDeliver),
-//     so a batch that passed the check before a long pause waits there.
+//     so a batch that passed the check before a long pause waits there;
+//     the term's end cuts a write under way at once (cutWritesOnFence).
 //   - A primary whose guard has been out for the margin and a TTL more
 //     takes its term as over (its lease has expired, or etcd has been
 //     gone that long): it logs its brokers out saying why and restarts as
@@ -27,7 +28,8 @@ package node
 //     members that hold every record it acknowledged. It puts the set
 //     before its first acknowledgement and before every change, so that
 //     no member lacking an acknowledged record takes the shard by
-//     election; an async primary's set is itself alone.
+//     election; an async primary's set is itself alone while it runs,
+//     and a clean stop names the standbys that hold all it published.
 
 import (
 	"fmt"
@@ -37,6 +39,7 @@ import (
 
 	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 )
 
 // shardNode is what etcd decided for one start of a node: the term it
@@ -93,6 +96,17 @@ func (n *Node) mayDeliver() time.Time {
 		return noDeliveryBound
 	}
 	return l.Guard().Deadline()
+}
+
+// cutWritesOnFence has g's socket writes cut when the term this node leads
+// ends (its guard fenced, before Resign or a handoff deletes the leader
+// key): a write blocked on a broker that does not read would otherwise go
+// on under the deadline it started with, while the next leader may
+// already acknowledge.
+func (n *Node) cutWritesOnFence(g *gateway.Gateway) {
+	if l := n.leading(); l != nil {
+		l.Guard().OnFence(g.CutWrites)
+	}
 }
 
 // noDeliveryBound is mayDeliver's answer when no lease bounds delivery.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/feed"
+	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
@@ -242,5 +244,56 @@ func TestFeedRecoveryConnectionsEndAtStop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a recovery connection still open 10 s after the node stopped")
+	}
+}
+
+// TestEtcdFeedRecoveryServesWhatWasAcknowledged: the bound of a node's
+// recovery service moves with its acknowledgements. A sync primary with no
+// standby holds a crossing pair and its service serves none of it (as in
+// TestEtcdFeedRecoveryServesNoUnacknowledgedTrade); once a standby holds
+// the pair the primary acknowledges it, and its service serves the resting
+// order and the trade. The standby's service refuses, naming the standby:
+// receivers recover from the primary.
+func TestEtcdFeedRecoveryServesWhatWasAcknowledged(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	withFeed := func(addr string) func(*config.Config) {
+		return func(c *config.Config) { c.Feed.Enabled, c.Feed.Recovery, c.Feed.HeartbeatMs = true, addr, 20 }
+	}
+	recA, recB := fixtest.FreeAddr(t), fixtest.FreeAddr(t)
+	a := runShardNodeIn(t, etcd, "a", t.TempDir(), withFeed(recA))
+	n := a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	for _, o := range []*matcher.Command{order(1, "S0", matcher.Sell, 100, 5), order(2, "B0", matcher.Buy, 100, 5)} {
+		if err := n.Submit(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "both orders journaled", func() bool { return lastSeq(n) >= 2 })
+	facts := func(addr string) ([]feed.Type, uint64, error) {
+		c, err := feed.Dial(addr)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer c.Close()
+		var types []feed.Type
+		end, err := c.Retransmit(1, 100, func(m *feed.Message) error { types = append(types, m.Type); return nil })
+		return types, end, err
+	}
+	if types, end, err := facts(recA); err != nil || len(types) != 0 || end != 1 {
+		t.Fatalf("primary, nothing acknowledged: served %c ending at seq %d, %v; want nothing, ending at seq 1 (not yet)", types, end, err)
+	}
+
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), withFeed(recB))
+	b.next(t)
+	waitUntil(t, "the primary acknowledges both orders", func() bool { return len(a.acked()) == 2 })
+	types, _, err := facts(recA)
+	if err != nil || !slices.Contains(types, feed.TypeAdd) || !slices.Contains(types, feed.TypeTrade) {
+		t.Fatalf("primary, both orders acknowledged: served %c, %v; want the resting order's Add and the Trade", types, err)
+	}
+	if b.role() != config.RoleStandby {
+		t.Fatalf("b is %v, want the standby", b.role())
+	}
+	if types, _, err := facts(recB); err == nil || !strings.Contains(err.Error(), "standby") {
+		t.Fatalf("standby: served %c, %v; want a refusal naming the standby", types, err)
 	}
 }

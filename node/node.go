@@ -162,24 +162,11 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	}
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
-		var err error
-		n.gateway, err = n.newGateway()
-		if err == nil {
-			err = n.rememberClOrdIDs(n.gateway)
-		}
-		if err != nil {
+		if cods, err = n.prepareGateway(); err != nil {
 			n.stopMarketData()
 			n.journal.Close()
 			return nil, err
 		}
-		n.gateway.SetDeliveredBefore(n.baseSeq)
-		if err := n.rebuildUnstored(n.gateway); err != nil {
-			n.gateway.Stop()
-			n.stopMarketData()
-			n.journal.Close()
-			return nil, err
-		}
-		cods = n.dayOrdersOfDroppedSessions()
 		n.publisher = n.gateway
 	}
 	if n.repl != nil {
@@ -230,6 +217,28 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	n.log.Info("serving FIX", "listen", cfg.FIX.Listen, "sender_comp_id", cfg.FIX.SenderCompID, "symbols", len(cfg.Symbols),
 		"partitions", len(n.partitions), "journal", n.journalDir(), "sync", cfg.Journal.Sync.String(), "seq", n.baseSeq)
 	return n, nil
+}
+
+// prepareGateway makes the FIX gateway of a node that serves FIX itself: it
+// knows the journal's ClOrdIDs and the delivered floor, and holds the
+// reports its session stores lack, rebuilt. It returns the Day orders of
+// the sessions that dropped, to cancel once the ring runs. On an error the
+// gateway is stopped.
+func (n *Node) prepareGateway() ([]matcher.Command, error) {
+	var err error
+	n.gateway, err = n.newGateway()
+	if err == nil {
+		err = n.rememberClOrdIDs(n.gateway)
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.gateway.SetDeliveredBefore(n.baseSeq)
+	if err := n.rebuildUnstored(n.gateway); err != nil {
+		n.gateway.Stop()
+		return nil, err
+	}
+	return n.dayOrdersOfDroppedSessions(), nil
 }
 
 func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journal") }
@@ -534,6 +543,7 @@ func (n *Node) Stop() error {
 		n.stopLatencyLog()
 		if n.repl != nil {
 			if s := n.repl.sender.Load(); s != nil {
+				n.settleStandbys(s) // a shard's primary: their last acks (syncset.go)
 				s.Close()
 			}
 		}
@@ -567,14 +577,7 @@ func EngineConfig(cfg config.Config) matcher.Config {
 		specs[i] = matcher.SymbolSpec{ID: uint32(i + 1)}
 	}
 	mc := matcher.Config{Symbols: specs, STP: stpMode(cfg.Match.STP)}
-	for _, a := range cfg.Match.STPAccounts {
-		for i, s := range cfg.FIX.Sessions {
-			if s.TargetCompID == a.CompID {
-				mc.AccountSTP = append(mc.AccountSTP, matcher.AccountSTP{Account: uint32(i + 1), Mode: stpMode(a.Mode)})
-			}
-		}
-	}
-	firmsSTP(cfg, &mc) // accounts.go
+	firmsSTP(cfg, &mc) // accounts.go: by name, as every account's mode
 	return mc
 }
 
@@ -585,7 +588,7 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.firmAccounts(&o) // accounts.go
+	n.gatewayAccounts(&o) // accounts.go
 	o.OnStoreError = func(err error) { n.halt(fmt.Errorf("FIX session store: %w", err)) }
 	if n.shard != nil {
 		o.MayDeliver = n.mayDeliver
@@ -593,7 +596,11 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	if n.md != nil {
 		o.MarketData = n.md
 	}
-	return gateway.New(o, n)
+	g, err := gateway.New(o, n)
+	if err == nil && n.shard != nil {
+		n.cutWritesOnFence(g) // cluster.go
+	}
+	return g, err
 }
 
 func gatewayOptions(cfg config.Config, log *slog.Logger) (gateway.Options, error) {
@@ -613,6 +620,7 @@ func gatewayOptions(cfg config.Config, log *slog.Logger) (gateway.Options, error
 			ThrottleMsgsPerSec: s.ThrottleMsgsPerSec,
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
 			DropCopyOf:         dropCopyOf(cfg, s.DropCopyOf), // accounts.go
+			DropCopy:           len(s.DropCopyOf) > 0,
 			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/journal"
@@ -18,36 +19,60 @@ import (
 // internal/httpd). Most of it is read at call time from what the stages
 // keep anyway (the ring's sequences, the journal's last seq, replication's
 // figures, the latency histograms). What the stages count only for this,
-// they count when the node counts (config http.listen set): the publish
-// stage adds up a batch's commands, and the rejects and fills among the
-// events it hands on, in plain fields and adds them to the atomic totals
-// once per batch, and each match partition
-// publishes the best bid and offer of the symbols a batch touched once per
-// batch. No lock and no allocation on the hot path.
+// they count when the node counts (config http.listen set), in the loops
+// over a batch's slots that they run anyway (no second pass over the
+// ring):
+//   - the publish stage adds up each command's kind, and the rejects and
+//     fills among the events it hands on, in plain fields of its own
+//     (batchCounts), and adds them to the atomic totals once per batch:
+//     one atomic add per kind and reason seen in the batch;
+//   - each match partition marks the symbols of its own that a batch
+//     touched, and publishes their best bid and offer once per batch.
+//
+// Single writers: each figure has one goroutine that writes it; Status
+// reads only atomics (the totals, and the quotes' sequence locks). What
+// different goroutines write sits on different cache lines: the publish
+// stage's counts, each partition's marks (and their backing arrays), and
+// each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 16 // > the highest matcher.Kind
-	reasonSlots = 32 // > the highest matcher.Reason; kindSlots+reasonSlots <= 64 (batchCounts.seen)
+	kindSlots   = 16                 // > the highest matcher.Kind
+	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
+	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )
+
+// batchCounts.seen has a bit for each kind and each reason.
+var _ [64 - kindSlots - reasonSlots]struct{}
 
 // observer holds what the node counts for Status. The zero value counts
 // nothing on the hot path (counting false) and still counts the cold
-// paths (snapshots, promotions).
+// paths (snapshots, promotions). The pads keep the publish stage's
+// counts off the lines of the fields every stage reads, and the whole
+// off the Node's neighbouring fields (the journal stage's encodeBuf
+// before it).
 type observer struct {
-	counting bool
-	kinds    [kindSlots]atomic.Uint64   // commands past the publish stage, by kind
-	rejects  [reasonSlots]atomic.Uint64 // EvRejected and EvCancelRejected, by reason
-	fills    atomic.Uint64              // EvFill events: one per side of each trade
-	trades   []quote                    // by symbol id - 1: last trade price, quantity
-	tops     []quote                    // by symbol id - 1: bid price, qty, ask price, qty
+	_        [cacheLine]byte
+	counting bool         // set before the stages start, read-only after
+	trades   []quote      // by symbol id - 1: last trade price, quantity (the publish stage writes)
+	tops     []quote      // by symbol id - 1: bid price, qty, ask price, qty (the owning partition writes)
+	marks    []matchMarks // by partition: its match goroutine only
+	_        [cacheLine]byte
+	pub      publishCounts // the publish stage writes; Status reads the totals
+	_        [cacheLine]byte
 
-	snapshots   atomic.Uint64 // snapshot files written (checkpointer)
-	snapshotNs  atomic.Int64  // time spent writing them
-	promotions  atomic.Uint64 // standby → primary in this process
-	batch       batchCounts   // publish stage only
-	owner       []int         // by symbol id - 1: its match partition (matcher.PartitionOf, without the division)
-	touched     [][]uint32    // by partition: symbols its current batch touched (its match goroutine only)
-	touchedMark [][]bool      // by partition, by symbol id - 1
+	snapshots  atomic.Uint64 // snapshot files written (checkpointer)
+	snapshotNs atomic.Int64  // time spent writing them
+	promotions atomic.Uint64 // standby → primary in this process
+	_          [cacheLine]byte
+}
+
+// publishCounts is what the publish stage counts: the totals Status
+// reads, and the batch it is in.
+type publishCounts struct {
+	kinds   [kindSlots]atomic.Uint64   // commands past the publish stage, by kind
+	rejects [reasonSlots]atomic.Uint64 // EvRejected and EvCancelRejected, by reason
+	fills   atomic.Uint64              // EvFill events: one per side of each trade
+	batch   batchCounts
 }
 
 // batchCounts is what the publish stage counted in the batch it is in.
@@ -58,6 +83,19 @@ type batchCounts struct {
 	fills   uint64
 	traded  []uint32 // symbol ids with a fill in this batch
 	last    [][2]int64
+}
+
+// matchMarks is what one match partition marks in the batch it is in:
+// the symbols of its own that the batch touched. Padded: the partitions'
+// goroutines write their own, side by side.
+type matchMarks struct {
+	touched []uint32 // symbol ids, each once: the first n
+	n       int
+	// mark, by symbol id - 1: in touched[:n], or owned by another
+	// partition (marked for good at the start, so that touch looks at
+	// one array).
+	mark []bool
+	_    [cacheLine]byte
 }
 
 // quote is a few figures of one symbol, written by one goroutine and read
@@ -114,18 +152,33 @@ func (n *Node) initObserver() {
 	}
 	syms := len(n.cfg.Symbols)
 	o.trades, o.tops = make([]quote, syms), make([]quote, syms)
-	o.batch.last = make([][2]int64, syms)
-	o.batch.traded = make([]uint32, 0, syms)
-	o.owner = make([]int, syms)
-	for i := range o.owner {
-		o.owner[i] = matcher.PartitionOf(uint32(i+1), n.cfg.Match.Partitions)
+	o.pub.batch.last = padded[[2]int64](syms)
+	o.pub.batch.traded = padded[uint32](syms)[:0]
+	o.marks = padded[matchMarks](n.cfg.Match.Partitions)
+	for p := range o.marks {
+		m := &o.marks[p]
+		m.touched, m.mark = padded[uint32](syms), padded[bool](syms)
+		for i := range m.mark {
+			m.mark[i] = matcher.PartitionOf(uint32(i+1), n.cfg.Match.Partitions) != p
+		}
 	}
-	o.touched = make([][]uint32, n.cfg.Match.Partitions)
-	o.touchedMark = make([][]bool, n.cfg.Match.Partitions)
-	for p := range o.touched {
-		o.touched[p] = make([]uint32, 0, syms)
-		o.touchedMark[p] = make([]bool, syms)
-	}
+}
+
+// padded returns n zero Ts in an allocation with a cache line to spare at
+// each end: whatever the allocator puts beside it shares no line with
+// them.
+func padded[T any](n int) []T {
+	size := int(unsafe.Sizeof(*new(T)))
+	pad := (cacheLine + size - 1) / size
+	return make([]T, pad+n+pad)[pad : pad+n : pad+n]
+}
+
+// command counts a command of kind k that the publish stage passed. Hot
+// path: the publish stage, once per slot.
+func (b *batchCounts) command(k matcher.Kind) {
+	k %= kindSlots
+	b.kinds[k]++
+	b.seen |= 1 << k
 }
 
 // count adds the rejects and fills among evs, events the publish stage
@@ -150,28 +203,24 @@ func (b *batchCounts) count(evs []matcher.Event) {
 	}
 }
 
-// endPublishBatch adds the publish stage's batch [lo, hi] to the totals.
-// Hot path: one atomic add per kind, reason and traded symbol seen.
-func (n *Node) endPublishBatch(lo, hi int64) {
-	o, b := &n.obs, &n.obs.batch
-	for seq := lo; seq <= hi; seq++ {
-		k := n.ring.Slot(seq).cmd.Kind % kindSlots
-		b.kinds[k]++
-		b.seen |= 1 << k
-	}
+// endPublishBatch adds the publish stage's batch to the totals. Hot path,
+// once per batch: one atomic add per kind and reason seen, and one quote
+// store per traded symbol.
+func (n *Node) endPublishBatch() {
+	o, b := &n.obs, &n.obs.pub.batch
 	for seen := b.seen; seen != 0; seen &= seen - 1 {
 		i := bits.TrailingZeros64(seen)
 		if i < kindSlots {
-			o.kinds[i].Add(b.kinds[i])
+			o.pub.kinds[i].Add(b.kinds[i])
 			b.kinds[i] = 0
 		} else {
-			o.rejects[i-kindSlots].Add(b.rejects[i-kindSlots])
+			o.pub.rejects[i-kindSlots].Add(b.rejects[i-kindSlots])
 			b.rejects[i-kindSlots] = 0
 		}
 	}
 	b.seen = 0
 	if b.fills != 0 {
-		o.fills.Add(b.fills)
+		o.pub.fills.Add(b.fills)
 		b.fills = 0
 	}
 	for _, sym := range b.traded {
@@ -182,41 +231,53 @@ func (n *Node) endPublishBatch(lo, hi int64) {
 	b.traded = b.traded[:0]
 }
 
-// endMatchBatch publishes the best bid and offer of each symbol of
-// partition p that the batch [lo, hi] touched. Hot path (p's goroutine):
-// one Top and one quote store per symbol touched.
-func (n *Node) endMatchBatch(p *partition, lo, hi int64) {
-	o := &n.obs
-	touched, mark := o.touched[p.index][:0], o.touchedMark[p.index]
-	for seq := lo; seq <= hi; seq++ {
-		cmd := &n.ring.Slot(seq).cmd
-		if cmd.Kind == matcher.KindEndOfDay {
-			touched = o.touchAll(p, mark, touched) // Day orders expired in every book
-			continue
-		}
-		if i := int(cmd.Symbol) - 1; i >= 0 && i < len(mark) && !mark[i] && o.owner[i] == p.index {
-			mark[i] = true
-			touched = append(touched, cmd.Symbol)
-		}
+// marksOf is partition p's marks, nil when the node does not count.
+func (o *observer) marksOf(p int) *matchMarks {
+	if !o.counting {
+		return nil
 	}
-	for _, sym := range touched {
-		t := p.engine.Top(sym)
-		o.tops[sym-1].store(t.BidPx, t.BidQty, t.AskPx, t.AskQty)
-		mark[sym-1] = false
-	}
-	o.touched[p.index] = touched
+	return &o.marks[p]
 }
 
-// touchAll marks every symbol of partition p as touched. Cold path: once
-// a day.
-func (o *observer) touchAll(p *partition, mark []bool, touched []uint32) []uint32 {
-	for i := range mark {
-		if !mark[i] && o.owner[i] == p.index {
-			mark[i] = true
-			touched = append(touched, uint32(i+1))
+// touch marks cmd's symbol as touched in the partition's batch, if the
+// partition owns it (every symbol it owns for an end of day, which
+// expires Day orders in every book). Hot path: the match stage, once per
+// slot; small enough to be inlined there.
+func (m *matchMarks) touch(cmd *matcher.Command) {
+	if i := uint(cmd.Symbol) - 1; i < uint(len(m.mark)) && !m.mark[i] {
+		m.mark[i] = true
+		m.touched[m.n] = cmd.Symbol // one entry per symbol: within its length
+		m.n++
+	} else if cmd.Kind == matcher.KindEndOfDay {
+		m.touchAll()
+	}
+}
+
+// touchAll marks every symbol the partition owns as touched. Cold path:
+// once a day.
+func (m *matchMarks) touchAll() {
+	for i := range m.mark {
+		if !m.mark[i] {
+			m.mark[i] = true
+			m.touched[m.n] = uint32(i + 1)
+			m.n++
 		}
 	}
-	return touched
+}
+
+// endMatchBatch publishes the best bid and offer of each symbol that
+// partition p's batch touched, and unmarks them. Hot path (p's
+// goroutine), once per batch: one Top and one quote store per symbol
+// touched.
+func (n *Node) endMatchBatch(p *partition) {
+	o := &n.obs
+	m := &o.marks[p.index]
+	for _, sym := range m.touched[:m.n] {
+		t := p.engine.Top(sym)
+		o.tops[sym-1].store(t.BidPx, t.BidQty, t.AskPx, t.AskQty)
+		m.mark[sym-1] = false
+	}
+	m.n = 0
 }
 
 // noteSnapshot counts a snapshot written in d. Cold path.
@@ -315,16 +376,16 @@ func (n *Node) Status() Status {
 		st.GatewayRejects = reasonCounts(g.Rejects())
 	}
 	var rejects [reasonSlots]uint64
-	for k := range n.obs.kinds {
-		if v := n.obs.kinds[k].Load(); v != 0 || matcher.Kind(k).Named() {
+	for k := range n.obs.pub.kinds {
+		if v := n.obs.pub.kinds[k].Load(); v != 0 || matcher.Kind(k).Named() {
 			st.Commands = append(st.Commands, Count{kindName(k), v})
 		}
 	}
 	for r := range rejects {
-		rejects[r] = n.obs.rejects[r].Load()
+		rejects[r] = n.obs.pub.rejects[r].Load()
 	}
 	st.Rejects = reasonCounts(rejects[:])
-	st.Fills = n.obs.fills.Load()
+	st.Fills = n.obs.pub.fills.Load()
 	if n.obs.counting {
 		st.Symbols = n.symbolStatus()
 	}

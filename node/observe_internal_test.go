@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -12,12 +13,15 @@ import (
 
 // BenchmarkObserverPerOrder is what counting for the metrics endpoint adds
 // per order, without a running pipeline (whose noise on a shared machine
-// hides it): batches of new orders on 8 symbols, each with an accepted
-// and a fill event counted as the publish stage counts them, then its
-// stage's end of batch and both match partitions' (best bid/offer of the
-// symbols touched). ns/order is what to set against the pipeline's CPU
-// per order (BenchmarkPipelineMetrics): small batches (light load) pay the
-// per-symbol work on few orders, large ones (a busy pipeline) share it.
+// hides it): batches of new orders on 8 symbols; each of two match
+// partitions marks the symbols of the batch as its loop does, then ends
+// its batch (best bid/offer of its symbols touched); the publish stage
+// counts each order's kind and its accepted and fill events, then ends
+// its batch. Each loop reads the ring's slots here, which the stages'
+// loops read anyway, so this overstates a little. ns/order is what to set
+// against the pipeline's CPU per order (BenchmarkPipelineMetrics): small
+// batches (light load) pay the per-symbol work on few orders, large ones
+// (a busy pipeline) share it.
 func BenchmarkObserverPerOrder(b *testing.B) {
 	for _, batch := range []int64{1, 16, 256} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchObserver(b, batch) })
@@ -49,16 +53,20 @@ func benchObserver(b *testing.B, batch int64) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		for i := 0; i < len(evs); i += 2 { // each order's two events, as publishSlot counts them
-			n.obs.batch.count(evs[i : i+2])
+		for _, p := range n.partitions { // each match goroutine's loop over the batch, then its end
+			for seq := range batch {
+				n.obs.marks[p.index].touch(&r.Slot(seq).cmd)
+			}
+			n.endMatchBatch(p)
 		}
-		n.endPublishBatch(0, batch-1)
-		for _, p := range n.partitions {
-			n.endMatchBatch(p, 0, batch-1)
+		for seq := range batch { // the publish stage's, as publishSlot counts
+			n.obs.pub.batch.command(r.Slot(seq).cmd.Kind)
+			n.obs.pub.batch.count(evs[2*seq : 2*seq+2])
 		}
+		n.endPublishBatch()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*batch), "ns/order")
-	if got := n.obs.kinds[matcher.KindNew].Load(); got != uint64(int64(b.N)*batch) {
+	if got := n.obs.pub.kinds[matcher.KindNew].Load(); got != uint64(int64(b.N)*batch) {
 		b.Fatalf("counted %d new orders, want %d", got, int64(b.N)*batch)
 	}
 }
@@ -69,5 +77,111 @@ func benchObserver(b *testing.B, batch int64) {
 func TestQuotePaddedToTwoCacheLines(t *testing.T) {
 	if n := unsafe.Sizeof(quote{}); n != 128 {
 		t.Errorf("unsafe.Sizeof(quote{}) = %d, want 128 (two cache lines, as its comment says)", n)
+	}
+}
+
+// TestObserverWritersOnSeparateLines: what different goroutines write
+// lies at least a cache line apart, as observer's comment says: the
+// publish stage's counts, the fields every stage reads, the cold counters,
+// the Node's fields on either side, and each partition's marks.
+func TestObserverWritersOnSeparateLines(t *testing.T) {
+	var o observer
+	var m matchMarks
+	end := func(off, size uintptr) uintptr { return off + size }
+	gaps := []struct {
+		name     string
+		from, to uintptr
+	}{
+		{"the Node's field before → counting", 0, unsafe.Offsetof(o.counting)},
+		{"marks → the publish stage's counts", end(unsafe.Offsetof(o.marks), unsafe.Sizeof(o.marks)), unsafe.Offsetof(o.pub)},
+		{"the publish stage's counts → snapshots", end(unsafe.Offsetof(o.pub), unsafe.Sizeof(o.pub)), unsafe.Offsetof(o.snapshots)},
+		{"promotions → the Node's field after", end(unsafe.Offsetof(o.promotions), unsafe.Sizeof(o.promotions)), unsafe.Sizeof(o)},
+		{"a partition's marks → the next partition's", end(unsafe.Offsetof(m.mark), unsafe.Sizeof(m.mark)), unsafe.Sizeof(m)},
+	}
+	for _, g := range gaps {
+		if g.to-g.from < cacheLine {
+			t.Errorf("%s: %d bytes apart, want at least %d", g.name, g.to-g.from, cacheLine)
+		}
+	}
+}
+
+// TestMatchMarksTouchOwnSymbolsOnce: a partition's batch lists each of its
+// own symbols once, however often the batch touches it, none of another
+// partition's, and every one of its own at an end of day; its end of
+// batch publishes their tops and starts the next batch empty.
+func TestMatchMarksTouchOwnSymbolsOnce(t *testing.T) {
+	cfg := config.Default()
+	cfg.Match.Partitions = 2
+	n := &Node{cfg: cfg}
+	n.initObserver()
+	if !n.obs.counting || len(cfg.Symbols) < 4 {
+		t.Fatalf("default config: counting %v, %d symbols; want counting and at least 4", n.obs.counting, len(cfg.Symbols))
+	}
+	p := &partition{index: 0, engine: matcher.New(EngineConfig(cfg))}
+	m := n.obs.marksOf(0)
+	var own []uint32
+	for sym := uint32(1); sym <= uint32(len(cfg.Symbols)); sym++ {
+		if matcher.PartitionOf(sym, 2) == 0 {
+			own = append(own, sym)
+		}
+	}
+	for _, sym := range []uint32{own[0], 1, 2, own[0], 3, own[1], 0, 999} {
+		m.touch(&matcher.Command{Kind: matcher.KindNew, Symbol: sym})
+	}
+	want := []uint32{own[0]}
+	for _, sym := range []uint32{1, 2, 3, own[1]} {
+		if matcher.PartitionOf(sym, 2) == 0 && !slices.Contains(want, sym) {
+			want = append(want, sym)
+		}
+	}
+	if got := m.touched[:m.n]; !slices.Equal(got, want) {
+		t.Fatalf("touched %v, want %v", got, want)
+	}
+	n.endMatchBatch(p)
+	for _, sym := range want {
+		if _, ok := n.obs.tops[sym-1].load(); !ok {
+			t.Errorf("symbol %d: no top published at the end of the batch", sym)
+		}
+	}
+	m.touch(&matcher.Command{Kind: matcher.KindEndOfDay})
+	if got := m.touched[:m.n]; !slices.Equal(got, own) {
+		t.Fatalf("after an end of day, touched %v, want every symbol of partition 0: %v", got, own)
+	}
+	n.endMatchBatch(p)
+	if m.n != 0 {
+		t.Fatalf("%d symbols still touched after the end of the batch", m.n)
+	}
+}
+
+// TestRejectsCountedUnderTheirOwnReason: every reason, the risk stage's
+// (numbered from 32) included, is counted under its own name, never
+// folded onto another's slot.
+func TestRejectsCountedUnderTheirOwnReason(t *testing.T) {
+	n := &Node{cfg: config.Default()}
+	n.initObserver()
+	b := &n.obs.pub.batch
+	for r := range matcher.NumReasons {
+		if r.String() == fmt.Sprintf("reason(%d)", r) {
+			continue // not a reason
+		}
+		evs := make([]matcher.Event, int(r)+1)
+		for i := range evs {
+			evs[i] = matcher.Event{Type: matcher.EvRejected, Reason: r}
+		}
+		b.count(evs)
+	}
+	n.endPublishBatch()
+	var by [reasonSlots]uint64
+	for r := range by {
+		by[r] = n.obs.pub.rejects[r].Load()
+	}
+	got := map[string]uint64{}
+	for _, c := range reasonCounts(by[:]) {
+		got[c.Name] = c.N
+	}
+	for _, r := range []matcher.Reason{matcher.ReasonUnknownOrder, matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonRiskBlocked} {
+		if want := uint64(r) + 1; got[r.String()] != want {
+			t.Errorf("rejects %s: %d, want %d (all: %v)", r, got[r.String()], want, got)
+		}
 	}
 }

@@ -118,16 +118,18 @@ func (n *Node) unpublished() resendPlan {
 	if recent == nil {
 		return resendPlan{}
 	}
+	ids := n.sessionIDs()
 	plan := resendPlan{published: n.repl.receiver.PrimaryPublished(), delivered: n.repl.receiver.PrimaryDelivered(),
-		rebuild: make([]bool, len(n.cfg.FIX.Sessions)+1)}
+		rebuild: make([]bool, maxSessionID(ids)+1)}
 	plan.kept, _ = recent.after(0)
-	for a := 1; a <= len(n.cfg.FIX.Sessions); a++ {
+	for i, id := range ids {
+		a := int(id)
 		from := plan.published
 		if a < len(plan.delivered) && plan.delivered[a] > 0 {
 			from = gateway.WhollyDelivered(plan.delivered[a])
 		}
 		lost := recent.lostAfter(uint32(a), from)
-		if len(n.cfg.FIX.Sessions[a-1].DropCopyOf) > 0 {
+		if len(n.cfg.FIX.Sessions[i].DropCopyOf) > 0 {
 			// A drop copy's events are other accounts': any lost one may be its.
 			lost = recent.lostSeq > max(from, 0)
 		}
@@ -139,7 +141,7 @@ func (n *Node) unpublished() resendPlan {
 		}
 		plan.rebuild[a] = true
 		n.log.Info("PROMOTION: reports for a session are no longer in the buffer of recent events: "+
-			"they are rebuilt from the journal, and its reports wait for them", "target_comp_id", n.cfg.FIX.Sessions[a-1].TargetCompID, "seq", from, "buffered_events", len(recent.evs))
+			"they are rebuilt from the journal, and its reports wait for them", "target_comp_id", n.sessionName(id), "seq", from, "buffered_events", len(recent.evs))
 	}
 	return plan
 }

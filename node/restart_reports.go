@@ -47,7 +47,7 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 		}
 		rebuild[a], any = true, true
 		from = min(from, gateway.WhollyDelivered(stored[a]))
-		names = append(names, n.cfg.FIX.Sessions[a-1].TargetCompID)
+		names = append(names, n.sessionName(uint32(a)))
 	}
 	if any {
 		g.RebuildOnStart(stored, rebuild)

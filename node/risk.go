@@ -47,7 +47,7 @@ func RiskConfig(cfg config.Config) (rc risk.Config, ok bool, err error) {
 
 // riskConfig is the risk.Config of cfg with the rules cfg wants in force;
 // ids are the bound names' account ids (Node.accountIDs), for the limits
-// of firms' named accounts.
+// of the accounts risk.accounts names.
 func riskConfig(cfg config.Config, ids map[string]uint32) (rc risk.Config, ok bool, err error) {
 	r := cfg.Risk
 	if r.Mode == config.RiskModeNone {
@@ -91,12 +91,7 @@ func riskConfig(cfg config.Config, ids map[string]uint32) (rc risk.Config, ok bo
 		rc.Symbols = append(rc.Symbols, sym)
 	}
 	for _, a := range r.Accounts {
-		for i, s := range cfg.FIX.Sessions {
-			if s.TargetCompID == a.CompID {
-				rc.Account[uint32(i+1)] = limitsOf(a.Limits())
-			}
-		}
-		if id := ids[a.CompID]; id >= matcher.FirstNamedAccount {
+		if id := ids[a.CompID]; id != 0 {
 			rc.Account[id] = limitsOf(a.Limits())
 		}
 	}
@@ -124,16 +119,29 @@ func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	if n.risk == nil {
 		return nil, nil
 	}
-	want, _, err := riskConfig(n.cfg, n.boundIDs())
+	ids := n.boundIDs()
+	if ids == nil {
+		ids = AccountIDs(nil)
+		for i, id := range n.sessionIDs() {
+			ids[n.cfg.FIX.Sessions[i].TargetCompID] = id
+		}
+	}
+	want, _, err := riskConfig(n.cfg, ids)
 	if err != nil {
 		return nil, err
 	}
 	rules := n.risk.state.RulesToJournal(want)
-	// The ids between the sessions' and the firms' named accounts
-	// (riskAccounts) belong to no one: no limits record for them.
+	// Only the configured sessions' ids (riskAccounts keeps every one
+	// there can be) and the firms' named accounts get limits records: the
+	// others belong to no one yet, or to a session removed from the
+	// config, whose limits stay as they were.
+	configured := make(map[uint32]bool, len(n.cfg.FIX.Sessions))
+	for _, id := range n.sessionIDs() {
+		configured[id] = true
+	}
 	return slices.DeleteFunc(rules, func(c matcher.Command) bool {
 		l, ok := matcher.RiskLimitsOf(&c)
-		return ok && int(l.Account) > len(n.cfg.FIX.Sessions) && l.Account < matcher.FirstNamedAccount
+		return ok && !configured[l.Account] && l.Account < matcher.FirstNamedAccount
 	}), nil
 }
 
@@ -358,8 +366,7 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
 	}
 	names := []string{name}
-	if i := slices.IndexFunc(n.cfg.Firms, func(f config.Firm) bool { return f.Name == name }); i >= 0 {
-		f := n.cfg.Firms[i]
+	if f := n.cfg.Firm(name); f != nil {
 		names = append(slices.Clone(f.Sessions), f.Accounts...)
 	}
 	var seq int64
@@ -411,21 +418,19 @@ func assetName(asset string) string {
 	return asset
 }
 
-// accountOf is the account id of a session's TargetCompID (its position
-// in fix.sessions) or of a firm's named account, as the journal binds them
-// (accounts.go).
+// accountOf is the account id of a session's TargetCompID or of a firm's
+// named account, as the journal binds them (accounts.go): a session
+// removed from the config keeps its account, so it is found too.
 func (n *Node) accountOf(name string) (uint32, error) {
-	for i, s := range n.cfg.FIX.Sessions {
-		if s.TargetCompID == name {
-			return uint32(i + 1), nil
-		}
-	}
-	if ids := n.accountIDs.Load(); ids != nil {
-		if id := (*ids)[name]; id >= matcher.FirstNamedAccount {
+	for i, id := range n.sessionIDs() {
+		if n.cfg.FIX.Sessions[i].TargetCompID == name && id != 0 {
 			return id, nil
 		}
 	}
-	return 0, fmt.Errorf("no session %q in fix.sessions, nor account %q in firms[].accounts", name, name)
+	if id := n.boundIDs()[name]; id != 0 {
+		return id, nil
+	}
+	return 0, fmt.Errorf("no session %q in fix.sessions, nor account %q in firms[].accounts, nor a name the journal binds", name, name)
 }
 
 // fundsAmount reads amount of asset: cash in risk.cashUnit units, or a

@@ -96,17 +96,15 @@ func (n *Node) awaitMember(ctx context.Context, to string, want func() cluster.P
 		if err != nil {
 			return 0, err
 		}
-		found := false
 		for _, m := range st.Members {
 			if m.Name == to && m.Fresh {
-				found = true
 				if !m.Position().Less(want()) {
 					return m.DurableSeq, nil
 				}
 				last = m.Position().String()
 			}
 		}
-		if !found && len(st.Members) > 0 && !hasMember(st, to) {
+		if len(st.Members) > 0 && !hasMember(st, to) {
 			return 0, fmt.Errorf("%s is not a member of shard %s", to, st.Shard)
 		}
 		select {

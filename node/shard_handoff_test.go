@@ -24,14 +24,7 @@ import (
 func TestConcurrentHandoffsKeepAcknowledgementsHeld(t *testing.T) {
 	defer node.SetHandoffBounds(1000, 30*time.Second, 30*time.Second)()
 	etcd := etcdtest.Start(t)
-	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
-	a.next(t)
-	b.next(t)
-	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
-	prim, stby := a, b
-	if b.role() == config.RolePrimary {
-		prim, stby = b, a
-	}
+	prim, stby := runShardPair(t, etcd)
 	trade(t, prim.cur, "A", 10)
 	waitUntil(t, "the standby has everything", func() bool { return lastSeq(prim.cur) >= 10 && lastSeq(stby.cur) == lastSeq(prim.cur) })
 
@@ -105,14 +98,7 @@ func joinFake(t *testing.T, etcd *etcdtest.Server, name string, seq func() int64
 func TestHandoffRefusesAMemberOfAnOlderEpochWhateverItsSeq(t *testing.T) {
 	defer node.SetHandoffBounds(1000, 2*time.Second, 2*time.Second)()
 	etcd := etcdtest.Start(t)
-	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
-	a.next(t)
-	b.next(t)
-	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
-	prim := a
-	if b.role() == config.RolePrimary {
-		prim = b
-	}
+	prim, _ := runShardPair(t, etcd)
 	trade(t, prim.cur, "A", 10)
 	waitUntil(t, "the orders reported", func() bool { return prim.acked()["A9"] })
 	st, _ := prim.cur.ReplicationStats()
@@ -140,14 +126,7 @@ func TestHandoffRefusesAMemberOfAnOlderEpochWhateverItsSeq(t *testing.T) {
 func TestHandoffHoldsOnlyForTheFinalCatchUp(t *testing.T) {
 	defer node.SetHandoffBounds(5, 30*time.Second, 2*time.Second)()
 	etcd := etcdtest.Start(t)
-	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
-	a.next(t)
-	b.next(t)
-	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
-	prim := a
-	if b.role() == config.RolePrimary {
-		prim = b
-	}
+	prim, _ := runShardPair(t, etcd)
 	trade(t, prim.cur, "A", 20)
 	waitUntil(t, "the orders reported", func() bool { return prim.acked()["A19"] })
 	var durable, polled atomic.Int64 // c holds nothing yet: 20 records behind, the lag allowed is 5

@@ -20,14 +20,7 @@ import (
 // its own (<dataDir>/epoch).
 func TestStandbyOfTheNewestTermWinsOverAHigherSeqOfAnOlderOne(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
-	a.next(t)
-	b.next(t)
-	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
-	prim, stby := a, b
-	if b.role() == config.RolePrimary {
-		prim, stby = b, a
-	}
+	prim, stby := runShardPair(t, etcd)
 	trade(t, prim.cur, "A", 20)
 	waitUntil(t, "the standby has everything", func() bool { return lastSeq(prim.cur) >= 20 && lastSeq(stby.cur) == lastSeq(prim.cur) })
 	st, _ := prim.cur.ReplicationStats()

@@ -271,8 +271,8 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 		s.log.Info("stopping")
 		s.stopLead()
 		n.Stop()
-		n.widenIdle() // a standby that holds everything published may take the shard
-		s.resign(sh)  // after Stop: this node acknowledges nothing more
+		n.widenAtStop() // a standby that holds everything published may take the shard
+		s.resign(sh)    // after Stop: this node acknowledges nothing more
 		return errRunDone
 	}
 	s.stopLead()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
@@ -27,10 +29,21 @@ type shardRunner struct {
 
 func runShardNode(t *testing.T, etcd *etcdtest.Server, name string) *shardRunner {
 	t.Helper()
-	r := &shardRunner{name: name, dir: t.TempDir(), out: &sink{}, started: make(chan *node.Node, 8), ran: make(chan error, 1)}
+	return runShardNodeIn(t, etcd, name, t.TempDir(), nil)
+}
+
+// runShardNodeIn is runShardNode on a data dir the test chooses (a node
+// started again on its own journal), with mod, if not nil, applied to its
+// config.
+func runShardNodeIn(t *testing.T, etcd *etcdtest.Server, name, dir string, mod func(*config.Config)) *shardRunner {
+	t.Helper()
+	r := &shardRunner{name: name, dir: dir, out: &sink{}, started: make(chan *node.Node, 8), ran: make(chan error, 1)}
 	cfg := replCfg(r.dir, "", "")
 	cfg.Replication.Role, cfg.Replication.Listen = config.RoleNone, fixtest.FreeAddr(t)
 	cfg.Cluster = config.Cluster{Etcd: []string{etcd.Endpoint()}, Shard: "s1", Name: name, LeaseTTLMs: 1000}
+	if mod != nil {
+		mod(&cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	logger := r.logs.Tee(t, name).Logger()
@@ -40,6 +53,41 @@ func runShardNode(t *testing.T, etcd *etcdtest.Server, name string) *shardRunner
 	}()
 	t.Cleanup(func() { cancel(); <-r.ran })
 	return r
+}
+
+// stop ends r's Run and checks it ended cleanly (resigning).
+func (r *shardRunner) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	if err := <-r.ran; err != nil {
+		t.Errorf("Run of %s after cancel: %v", r.name, err)
+	}
+	r.ran <- nil // for the cleanup
+}
+
+// runShardPair runs members a and b of shard s1 and returns them once one
+// leads: the primary, then the standby.
+func runShardPair(t *testing.T, etcd *etcdtest.Server) (prim, stby *shardRunner) {
+	t.Helper()
+	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
+	a.next(t)
+	b.next(t)
+	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
+	if b.role() == config.RolePrimary {
+		return b, a
+	}
+	return a, b
+}
+
+func shardStatus(t *testing.T, etcd *etcdtest.Server) cluster.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := cluster.ReadStatus(ctx, []string{etcd.Endpoint()}, "s1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // next waits for the next node Run starts.

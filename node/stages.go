@@ -135,12 +135,15 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		}
 	}
 	start := time.Now()
-	n.awaitStandby(s, last)
+	n.awaitAcked(s, last)
 	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
-// awaitStandby holds the batch ending at last until the standby has it.
-func (n *Node) awaitStandby(s *replica.Sender, last int64) {
+// awaitAcked holds the batch ending at last until the standbys the Sender
+// counts hold it: a pair's standby, or every standby of a shard's sync
+// set (syncset.go). Each syncTimeout without their acknowledgement,
+// standbyLost decides whether to go on without them.
+func (n *Node) awaitAcked(s *replica.Sender, last int64) {
 	r := n.repl
 	for {
 		ok, err := s.Await(last, r.syncTimeout, r.timer)
@@ -148,17 +151,45 @@ func (n *Node) awaitStandby(s *replica.Sender, last int64) {
 			return
 		}
 		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the standby acknowledged seq %d; it was never acknowledged to a broker", last))
+			n.fail(fmt.Errorf("replication: stopped before %s acknowledged seq %d; it was never acknowledged to a broker", n.awaited(), last))
 			return
 		}
-		if r.lostGoesAsync {
-			r.degraded.Store(true)
-			r.degradations.Add(1)
-			n.log.Warn("REPLICATION DEGRADED: no acknowledgement from the standby; going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", "waited", r.syncTimeout, "seq", last)
+		if n.standbyLost(s, last) {
 			return
 		}
-		n.log.Warn("REPLICATION WAITING: no acknowledgement from the standby; acknowledging nothing after seq until a standby has it (onStandbyLost \"wait\")", "waited", r.syncTimeout, "seq", s.Stats().Acked)
 	}
+}
+
+// awaited names what awaitAcked waits for, in its messages.
+func (n *Node) awaited() string {
+	if n.shard != nil {
+		return "the sync set"
+	}
+	return "the standby"
+}
+
+// standbyLost is awaitAcked's answer to syncTimeout without an
+// acknowledgement of last: true when the batch goes on unacknowledged by
+// a standby (a pair with onStandbyLost "async" degrades); false when it
+// awaits again, after a shard's set narrowed (narrowSync) or after
+// saying it waits.
+func (n *Node) standbyLost(s *replica.Sender, last int64) bool {
+	r := n.repl
+	if n.shard != nil {
+		if !n.narrowSync(s, last) {
+			n.log.Warn("REPLICATION WAITING: the sync set has not acknowledged; acknowledging nothing after the acknowledged seq until it has", "seq", last,
+				"waited", r.syncTimeout, "acked", s.Stats().Acked, "on_standby_lost", n.cfg.Replication.OnStandbyLost)
+		}
+		return false
+	}
+	if r.lostGoesAsync {
+		r.degraded.Store(true)
+		r.degradations.Add(1)
+		n.log.Warn("REPLICATION DEGRADED: no acknowledgement from the standby; going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", "waited", r.syncTimeout, "seq", last)
+		return true
+	}
+	n.log.Warn("REPLICATION WAITING: no acknowledgement from the standby; acknowledging nothing after seq until a standby has it (onStandbyLost \"wait\")", "waited", r.syncTimeout, "seq", s.Stats().Acked)
+	return false
 }
 
 // matchHandler is one match goroutine: it applies the slots of its own
@@ -169,12 +200,16 @@ type matchHandler struct {
 }
 
 func (h *matchHandler) Handle(lo, hi int64) {
-	count := len(h.node.partitions)
+	count, marks := len(h.node.partitions), h.node.obs.marksOf(h.part.index)
 	for seq := lo; seq <= hi; seq++ {
-		h.part.match(h.node.ring.Slot(seq), seq, count)
+		s := h.node.ring.Slot(seq)
+		h.part.match(s, seq, count)
+		if marks != nil {
+			marks.touch(&s.cmd)
+		}
 	}
-	if h.node.obs.counting {
-		h.node.endMatchBatch(h.part, lo, hi)
+	if marks != nil {
+		h.node.endMatchBatch(h.part)
 	}
 }
 
@@ -234,7 +269,7 @@ func (n *Node) publishBatch(lo, hi int64) {
 	}
 	n.feed.flush()
 	if n.obs.counting {
-		n.endPublishBatch(lo, hi)
+		n.endPublishBatch()
 	}
 	if n.md != nil {
 		// After every report of the batch is queued: market data never
@@ -255,6 +290,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 // goes to its own handler. nowNs, when not 0, is the batch's time for the
 // latency log. Hot path.
 func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
+	if n.obs.counting {
+		n.obs.pub.batch.command(s.cmd.Kind)
+	}
 	n.feed.begin(&s.cmd)
 	switch s.cmd.Kind {
 	case matcher.KindCheckpoint:
@@ -286,7 +324,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.publishEvent(&s.events[i])
 	}
 	if n.obs.counting {
-		n.obs.batch.count(s.events[:min(count, inlineEvents)])
+		n.obs.pub.batch.count(s.events[:min(count, inlineEvents)])
 	}
 	if count > inlineEvents {
 		p := n.partitionOf(&s.cmd)
@@ -295,7 +333,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 			n.publishEvent(&spilled[i])
 		}
 		if n.obs.counting {
-			n.obs.batch.count(spilled)
+			n.obs.pub.batch.count(spilled)
 		}
 	}
 	n.settleEnd()

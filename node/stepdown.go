@@ -123,7 +123,7 @@ func (n *Node) stepDown(s *replica.Sender, ours, theirs replica.PeerState) {
 		PeerMustStay: !replica.CanYield(theirs, ours)}
 	n.log.Warn("STEPPING DOWN: this node stops serving (FIX sessions are disconnected) and starts again as that primary's standby", "why", down.Error())
 	n.fail(down)
-	s.Close() // wakes the replicate handler out of awaitStandby
+	s.Close() // wakes the replicate handler out of awaitAcked
 	n.ring.Close()
 	if p := r.published.Load(); p != ours.Published {
 		err := fmt.Errorf("replication: while stepping down for the primary at %s, this primary acknowledged up to seq %d (the decision saw %d): "+

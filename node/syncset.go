@@ -8,21 +8,41 @@ package node
 //     (beginSyncSet). A node that just won the shard knows no standby of
 //     its own term yet; the set of the term before (which names standbys
 //     of another primary) must not stand for records this one
-//     acknowledges.
-//   - A standby joins once it has caught up (widenSync): the Sender
-//     counts it first; if it holds every record that may have been
-//     acknowledged before the count began, the wider set is put in etcd,
-//     otherwise it is counted no more and tried again later. Nothing
-//     waits for it to catch up, and while it is counted before the put
-//     acknowledgements wait for it too: stricter, never looser.
+//     acknowledges. Until the term puts its own, that set stands: it is
+//     still true, as this term has acknowledged nothing.
+//   - A standby joins once it has caught up (widenSync), from the
+//     replicate handler and, on a primary with no batch flowing, from
+//     runShard every TTL/3: the Sender counts it first; if it holds every
+//     record that may have been acknowledged before the count began, the
+//     wider set is put in etcd, otherwise it is counted no more and tried
+//     again later. Nothing waits for it to catch up, and while it is
+//     counted before the put acknowledgements wait for it too: stricter,
+//     never looser. On an idle primary this may be the term's first put:
+//     {this node, the standby}, taking over from the term before.
+//   - A clean stop (widenAtStop, after the ring drained and the Sender
+//     closed; settleStandbys first gives the standbys' last
+//     acknowledgements up to syncTimeout to arrive): the standbys that
+//     hold everything this node shipped and published join, in sync and async
+//     mode, so that one of them may take the shard once this node
+//     resigns.
 //   - A standby that has not acknowledged for syncTimeout leaves
 //     (narrowSync): the smaller set is put in etcd BEFORE the Sender stops
 //     counting it, so that nothing is acknowledged without it while etcd
 //     still says it holds everything. With onStandbyLost "wait", the last
 //     standby of the set never leaves: nothing more is acknowledged until
 //     it is back. With "async" it may: the set is then {this node}.
-//   - An async primary's set stays {this node}: it acknowledges what no
-//     standby may hold, so none takes the shard without an operator.
+//   - A standby of the set that comes back saying it holds less than it
+//     had acknowledged (a new or restored disk; replica.SenderOptions.Behind)
+//     leaves at once (dropBehind), in etcd first, in either onStandbyLost
+//     mode: the Sender already counts it at what it holds, so nothing
+//     more is acknowledged until it has it again, and etcd must not go
+//     on naming it as holding everything. When it was the set's last
+//     standby, the Sender counts the most advanced standby (as before a
+//     term's first standby joins) and etcd's set is {this node}; it
+//     joins again once caught up, as any standby does.
+//   - An async primary's set stays {this node} while it runs: it
+//     acknowledges what no standby may hold, so none takes the shard
+//     without an operator.
 //
 // Every change is an etcd round trip under syncMu: a cold path, once per
 // standby that joins or leaves, never per batch. The replicate handler
@@ -38,6 +58,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/replica"
 )
 
@@ -47,9 +68,10 @@ type syncState struct {
 	token   atomic.Uint64 // the term whose set is put; 0: none yet
 	members atomic.Pointer[[]string]
 	// counted is what the Sender counts (SetSync), under mu: nil while
-	// no standby has joined in a sync term that did not start alone (the
-	// most advanced standby counts; etcd's set is {this node}, stricter);
-	// otherwise the standbys of etcd's set, empty when alone.
+	// no standby has joined in a sync term that did not start alone, or
+	// once the last one left by dropBehind (the most advanced standby
+	// counts; etcd's set is {this node}, stricter); otherwise the
+	// standbys of etcd's set, empty when alone.
 	counted []string
 	failing bool      // under mu: the last put failed (logged once)
 	triedAt time.Time // replicate handler only: its last widenSync
@@ -93,7 +115,7 @@ func (n *Node) replicateShard(s *replica.Sender, first, last int64) {
 		return // alone: the set is {this node}
 	}
 	start := time.Now()
-	n.awaitSyncSet(s, last)
+	n.awaitAcked(s, last) // stages.go
 	n.lat.replAck.Record(int64(time.Since(start)))
 }
 
@@ -111,6 +133,9 @@ func (n *Node) beginSyncSet(s *replica.Sender, seq int64) bool {
 			n.fail(fmt.Errorf("replication: the sync set of this term could not be put before seq %d: never acknowledged", seq+1))
 			return false
 		}
+		if sh.syncSet.token.Load() == uint64(l.Token()) {
+			return true // widenSync put the term's first set meanwhile
+		}
 		if n.putSyncSet(nil, seq) {
 			break
 		}
@@ -127,14 +152,18 @@ func (n *Node) beginSyncSet(s *replica.Sender, seq int64) bool {
 	return true
 }
 
-// putSyncSet puts the set {this node} ∪ standbys of term token in etcd.
-// false: it could not (said once until a put succeeds). Under mu.
+// putSyncSet puts the set {this node} ∪ standbys of term token in etcd,
+// at seq or, if lower, the highest seq every member of it is known to
+// hold durably (heldByAll): the election refuses a member of the set
+// whose journal ends before it (cluster.SyncSet.Seq). false: it could
+// not (said once until a put succeeds). Under mu.
 func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh := n.shard
 	l := sh.lead.Load()
 	if l == nil {
 		return false
 	}
+	seq = n.heldByAll(standbys, seq)
 	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
 	defer cancel()
 	if err := l.SetSync(ctx, standbys, seq); err != nil {
@@ -151,30 +180,28 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	return true
 }
 
-func (n *Node) etcdTimeout() time.Duration {
-	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
+// heldByAll is seq, or less: what this node's journal holds durably and
+// what the Sender knows each of standbys to hold (replica.Sender.Held; 0
+// for one it never heard from). Every record acknowledged is in all of
+// them, so the result is at least the last acknowledged seq whenever
+// each named standby has been heard from.
+func (n *Node) heldByAll(standbys []string, seq int64) int64 {
+	seq = min(seq, n.journal.LastSeq())
+	if len(standbys) == 0 {
+		return seq
+	}
+	s := n.repl.sender.Load()
+	if s == nil {
+		return 0
+	}
+	for _, name := range standbys {
+		seq = min(seq, s.Held(name))
+	}
+	return seq
 }
 
-// awaitSyncSet holds the batch ending at last until the set holds it; a
-// standby of the set silent for syncTimeout leaves it (narrowSync) when
-// the mode allows.
-func (n *Node) awaitSyncSet(s *replica.Sender, last int64) {
-	r := n.repl
-	for {
-		ok, err := s.Await(last, r.syncTimeout, r.timer)
-		if ok {
-			return
-		}
-		if err != nil || n.stopping.Load() {
-			n.fail(fmt.Errorf("replication: stopped before the sync set acknowledged seq %d; it was never acknowledged to a broker", last))
-			return
-		}
-		if n.narrowSync(s, last) {
-			continue
-		}
-		n.log.Warn("REPLICATION WAITING: the sync set has not acknowledged; acknowledging nothing after the acknowledged seq until it has", "seq", last,
-			"waited", r.syncTimeout, "acked", s.Stats().Acked, "on_standby_lost", n.cfg.Replication.OnStandbyLost)
-	}
+func (n *Node) etcdTimeout() time.Duration {
+	return time.Duration(n.cfg.Cluster.LeaseTTLMs) * time.Millisecond
 }
 
 // narrowSync takes the standbys of the set that do not hold last out of
@@ -218,6 +245,51 @@ func (n *Node) narrowSync(s *replica.Sender, last int64) bool {
 	return true
 }
 
+// standbyBehind is replica.SenderOptions.Behind: a standby of the set
+// came back holding less than it had acknowledged. The set is narrowed
+// on a goroutine of its own, as the etcd put may wait for etcd.
+func (n *Node) standbyBehind(name string, holds, acked int64) {
+	if n.shard == nil {
+		return
+	}
+	if s := n.repl.sender.Load(); s != nil {
+		go n.dropBehind(s, name, holds, acked)
+	}
+}
+
+// dropBehind takes name out of the term's sync set, in etcd first, then
+// in what the Sender counts, trying again every 100 ms while etcd does
+// not answer; it gives up once the term has ended, the node stops or
+// name is no longer counted. With no standby left, the Sender counts the
+// most advanced one (nil): acknowledgements still wait for a standby in
+// onStandbyLost "wait", and narrowSync goes on alone in "async".
+func (n *Node) dropBehind(s *replica.Sender, name string, holds, acked int64) {
+	sh := n.shard
+	sh.syncSet.mu.Lock()
+	defer sh.syncSet.mu.Unlock()
+	var keep []string
+	for {
+		l := sh.lead.Load()
+		if l == nil || l.Guard().Ended() || n.stopping.Load() || n.repl.sender.Load() != s ||
+			sh.syncSet.token.Load() != uint64(l.Token()) || !slices.Contains(sh.syncSet.counted, name) {
+			return
+		}
+		keep = slices.DeleteFunc(slices.Clone(sh.syncSet.counted), func(m string) bool { return m == name })
+		if n.putSyncSet(keep, s.Stats().Shipped) {
+			break
+		}
+		sh.syncSet.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+		sh.syncSet.mu.Lock()
+	}
+	if len(keep) == 0 {
+		keep = nil
+	}
+	sh.syncSet.counted = keep
+	s.SetSync(keep)
+	n.log.Warn("SYNC SET: a member left it: it came back holding less than it had acknowledged (a new or restored disk?); it joins again once caught up", "left", name, "seq", holds, "acked", acked)
+}
+
 // goAlone makes the Sender count no standby, once etcd's set is {this
 // node}. Under mu.
 func (n *Node) goAlone(s *replica.Sender, last int64, why string) {
@@ -244,55 +316,156 @@ func ackedByName(st replica.SenderStats) map[string]int64 {
 // waiting for any: the Sender counts them first, then those that hold
 // every record that may have been acknowledged before the count (through
 // held: the last record before the batch the replicate handler is about
-// to await; -1 from elsewhere: everything shipped when the count began)
+// to await; -1 from runShard: everything shipped when the count began)
 // are put in etcd's set, and the others are counted no more. A failed put
-// counts none of them. On a node that has stopped (a clean stop, the
-// Sender closed), the standbys that hold everything published join
-// without a count. Called by the replicate handler (at most once per
-// widenEvery), and by runShard on an idle primary and after a clean stop.
+// counts none of them. When the term has put no set yet (no batch has
+// come to the replicate handler), this put is the term's first: it
+// replaces the set of the term before, which this term takes over, and
+// nothing of this term has been acknowledged before it. Called by the
+// replicate handler (at most once per widenEvery), and by runShard on an
+// idle primary, whose standby catches up with no batch flowing.
 func (n *Node) widenSync(s *replica.Sender, held int64) {
 	sh, r := n.shard, n.repl
 	sh.syncSet.mu.Lock()
 	defer sh.syncSet.mu.Unlock()
 	l := sh.lead.Load()
-	if !r.sync || l == nil || sh.syncSet.token.Load() != uint64(l.Token()) {
+	if !r.sync || l == nil || l.Guard().Ended() || n.stopping.Load() {
 		return
 	}
-	prior := sh.syncSet.counted
-	var joining []string
-	for _, sb := range s.Stats().Standbys {
-		if sb.Ready && sb.CaughtUp && sb.Name != "" && sb.Name != n.cfg.Cluster.Name && !slices.Contains(prior, sb.Name) {
-			joining = append(joining, sb.Name)
-		}
+	begun := sh.syncSet.token.Load() == uint64(l.Token())
+	prior, was := sh.syncSet.counted, sh.syncSet.counted
+	if !begun {
+		prior, was = n.firstCount(), nil // the Sender counts no set yet
 	}
+	joining := n.caughtUpOutside(s.Stats(), prior)
 	if len(joining) == 0 {
 		return
 	}
-	switch {
-	case n.stopping.Load():
-		held = r.published.Load() // drained: what was acknowledged is final
-	default:
-		s.SetSync(append(slices.Clone(prior), joining...)) // counted from here on
-		if held < 0 {
-			held = s.Stats().Shipped // read after the count began
+	s.SetSync(append(slices.Clone(prior), joining...)) // counted from here on
+	if held < 0 {
+		held = s.Stats().Shipped // read after the count began
+	}
+	next := holding(s.Stats(), prior, joining, held)
+	if len(next) == len(prior) || !n.putSyncSet(next, held) {
+		s.SetSync(was)
+		return
+	}
+	n.countSync(s, l, next, held)
+}
+
+// firstCount is what the Sender counts at the start of a term's set:
+// nil (the most advanced standby; etcd's set is {this node}, stricter),
+// or none for a promoted sync primary, which starts alone. Under mu.
+func (n *Node) firstCount() []string {
+	if n.repl.degraded.Load() {
+		return []string{}
+	}
+	return nil
+}
+
+// caughtUpOutside is the named standbys that have caught up (acknowledged
+// everything shipped once) and are not in prior.
+func (n *Node) caughtUpOutside(st replica.SenderStats, prior []string) []string {
+	var out []string
+	for _, sb := range st.Standbys {
+		if sb.Ready && sb.CaughtUp && sb.Name != "" && sb.Name != n.cfg.Cluster.Name && !slices.Contains(prior, sb.Name) {
+			out = append(out, sb.Name)
 		}
 	}
-	acked := ackedByName(s.Stats())
+	return out
+}
+
+// holding is prior and those of joining that have acknowledged held.
+func holding(st replica.SenderStats, prior, joining []string, held int64) []string {
+	acked := ackedByName(st)
 	next := slices.Clone(prior)
 	for _, name := range joining {
 		if acked[name] >= held {
 			next = append(next, name)
 		}
 	}
-	if len(next) == len(prior) || !n.putSyncSet(next, held) {
-		s.SetSync(prior)
-		return
-	}
+	return next
+}
+
+// countSync makes next, just put in etcd as term l's set, what the Sender
+// counts. Under mu.
+func (n *Node) countSync(s *replica.Sender, l *cluster.Leadership, next []string, held int64) {
+	sh, r := n.shard, n.repl
 	sh.syncSet.counted = next
 	s.SetSync(next)
+	sh.syncSet.token.Store(uint64(l.Token()))
 	if r.degraded.Load() {
 		r.degraded.Store(false)
 		n.log.Warn("REPLICATION back in sync: the sync set holds everything; acknowledgements wait for it again", "seq", held)
+	}
+}
+
+// widenAtStop, after a clean Stop (the ring drained, the Sender closed,
+// nothing more acknowledged by this term), puts in etcd a set that also
+// names the standbys holding everything the publish stage passed (and
+// everything shipped: all this node holds), in sync and async mode alike:
+// they hold every record this term, or one before it, acknowledged, so
+// that one of them may take the shard by election. A set this term put
+// is put again even with no standby to add, at the seq its members now
+// hold: a member later started on an older backup of its disk is then
+// refused by the election. It counts nothing. Called by runShard before
+// it resigns.
+func (n *Node) widenAtStop() {
+	if n.repl == nil || n.shard == nil || n.following.Load() || n.Err() != nil {
+		return
+	}
+	s := n.repl.sender.Load()
+	if s == nil {
+		return
+	}
+	sh := n.shard
+	sh.syncSet.mu.Lock()
+	defer sh.syncSet.mu.Unlock()
+	l := sh.lead.Load()
+	if l == nil || l.Guard().Ended() {
+		return
+	}
+	var prior []string // no set put yet: nothing of this term was acknowledged
+	begun := sh.syncSet.token.Load() == uint64(l.Token())
+	if begun {
+		prior = sh.syncSet.counted
+	}
+	st := s.Stats() // as the standbys stood at Close
+	held := max(n.repl.published.Load(), st.Shipped)
+	var joining []string
+	for _, sb := range st.Standbys {
+		if sb.Ready && sb.Name != "" && sb.Name != n.cfg.Cluster.Name && !slices.Contains(prior, sb.Name) {
+			joining = append(joining, sb.Name)
+		}
+	}
+	if next := holding(st, prior, joining, held); (begun || len(next) > len(prior)) && n.putSyncSet(next, held) {
+		sh.syncSet.counted = next
+		sh.syncSet.token.Store(uint64(l.Token()))
+	}
+}
+
+// settleStandbys, in a clean Stop of a shard's primary once the ring has
+// drained and before the Sender closes, gives the connected standbys up
+// to syncTimeout to acknowledge everything published and shipped: their last
+// acknowledgements may still be on the way, and widenAtStop names only
+// those it has heard from. Polls every 5 ms; cold path, once per stop.
+func (n *Node) settleStandbys(s *replica.Sender) {
+	if n.shard == nil || n.following.Load() || n.Err() != nil {
+		return
+	}
+	if l := n.leading(); l == nil || l.Guard().Ended() {
+		return
+	}
+	want := max(n.repl.published.Load(), s.Stats().Shipped)
+	for deadline := time.Now().Add(n.repl.syncTimeout); time.Now().Before(deadline); {
+		behind := false
+		for _, sb := range s.Stats().Standbys {
+			behind = behind || (sb.Ready && sb.Name != "" && sb.Acked < want)
+		}
+		if !behind {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -302,7 +475,7 @@ func (n *Node) widenSync(s *replica.Sender, held int64) {
 const widenEvery = 10 * time.Millisecond
 
 // widenIdle is widenSync for runShard: on a primary whose replicate
-// handler may be idle, and after a clean stop.
+// handler may be idle.
 func (n *Node) widenIdle() {
 	if n.repl == nil || n.shard == nil || n.following.Load() {
 		return

@@ -89,3 +89,93 @@ func TestShardSyncSetOfThree(t *testing.T) {
 		t.Fatalf("after the last standby stopped, etcd's sync set is %v: want %v still", set, want)
 	}
 }
+
+// TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet: a sync primary
+// (onStandbyLost async) acknowledges alone, stops, and starts again on its
+// journal under a new term with no order flowing. Its new standby catches
+// up to everything; with no batch to carry it, the standby still joins the
+// set: the new term's first put names both and replaces the set of the
+// term before ({a} alone), while a still leads. So the set {a} does not
+// outlive a's restart: when a stops, the standby, complete, takes the
+// shard without an operator (issue 17 item 3).
+func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	alone := func(c *config.Config) {
+		c.Replication.OnStandbyLost, c.Replication.SyncTimeoutMs = config.LostAsync, 200
+	}
+	dirA := t.TempDir()
+	a := runShardNodeIn(t, etcd, "a", dirA, alone)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	trade(t, a.cur, "A", 10)
+	waitUntil(t, "a acknowledged alone", func() bool { return a.acked()["A9"] })
+	a.stop(t)
+	if set := etcdSyncSet(t, etcd); !slices.Equal(set, []string{"a"}) {
+		t.Fatalf("after a acknowledged alone and stopped, etcd's sync set is %v: want [a]", set)
+	}
+
+	a2 := runShardNodeIn(t, etcd, "a", dirA, alone)
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), alone)
+	a2.next(t)
+	b.next(t)
+	waitUntil(t, "a leads again", func() bool { return a2.role() == config.RolePrimary })
+	waitUntil(t, "b holds everything a journaled", func() bool {
+		return b.role() == config.RoleStandby && lastSeq(b.cur) >= 10 && lastSeq(b.cur) == lastSeq(a2.cur)
+	})
+	want := []string{"a", "b"}
+	waitUntil(t, "b joins the sync set with no batch flowing", func() bool { return slices.Equal(etcdSyncSet(t, etcd), want) })
+	st, _ := a2.cur.ReplicationStats()
+	if sync := shardStatus(t, etcd).Sync; uint64(sync.Token) != st.Epoch || !slices.Equal(a2.cur.SyncSet(), want) || a2.role() != config.RolePrimary {
+		t.Fatalf("etcd's sync set %+v, a's %v, a's term %d, a's role %v: want %v put by a's term, a still leading", sync, a2.cur.SyncSet(), st.Epoch, a2.role(), want)
+	}
+
+	held := lastSeq(b.cur)
+	a2.stop(t)
+	deadline := time.Now().Add(20 * time.Second) // 20 lease TTLs
+	for b.role() != config.RolePrimary && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b.role() != config.RolePrimary {
+		st := shardStatus(t, etcd)
+		t.Fatalf("b holds seq %d, everything a ever journaled, and a stopped, yet b did not take the shard within 20 s: leader %q, sync set %+v",
+			held, st.Leader, st.Sync)
+	}
+}
+
+// TestShardAsyncCleanStopHandsToCompleteStandby: an async primary's set is
+// itself alone while it runs (it acknowledges what no standby may hold);
+// a clean stop, once its standby holds every record it published, names
+// the standby too, so the standby takes the shard holding every
+// acknowledged order.
+func TestShardAsyncCleanStopHandsToCompleteStandby(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	async := func(c *config.Config) { c.Replication.Mode = config.ModeAsync }
+	a := runShardNodeIn(t, etcd, "a", t.TempDir(), async)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), async)
+	b.next(t)
+	trade(t, a.cur, "A", 10)
+	waitUntil(t, "a acknowledged, b holds everything", func() bool {
+		return a.acked()["A9"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
+	})
+	if set := etcdSyncSet(t, etcd); !slices.Equal(set, []string{"a"}) {
+		t.Fatalf("while async primary a runs, etcd's sync set is %v: want [a]", set)
+	}
+	acked := a.acked()
+	a.stop(t)
+
+	deadline := time.Now().Add(20 * time.Second) // 20 lease TTLs
+	for b.role() != config.RolePrimary && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b.role() != config.RolePrimary {
+		t.Fatalf("b holds everything a published and a stopped cleanly, yet b did not take the shard within 20 s: sync set %+v", shardStatus(t, etcd).Sync)
+	}
+	onB := journaledIDs(t, b.dir)
+	for id := range acked {
+		if id != "" && !onB[id] {
+			t.Fatalf("b took the shard without acknowledged order %s", id)
+		}
+	}
+}

@@ -5,24 +5,13 @@ import (
 	"testing"
 )
 
-// helloAsStandby connects to the primary at addr as a standby at seq last
-// and reads its welcome.
+// helloAsStandby connects to the primary at addr as a nameless standby at
+// seq last and reads its welcome.
 func helloAsStandby(t *testing.T, addr string, last int64) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	var fw frameWriter
-	fw.begin(typeHello, 0)
-	fw.u64(uint64(last))
-	fw.history(nil)
-	if _, err := c.Write(fw.finish()); err != nil {
-		t.Fatal(err)
-	}
-	if f, err := newFrameReader(c).next(); err != nil || f.typ != typeWelcome {
-		t.Fatalf("welcome: %v, frame type %d", err, f.typ)
+	c, typ := helloNamed(t, addr, "", last)
+	if typ != typeWelcome {
+		t.Fatalf("hello answered with frame type %d, want welcome", typ)
 	}
 	return c
 }

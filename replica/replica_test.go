@@ -46,6 +46,13 @@ func newPrimary(t *testing.T, dir string, preload int64, window int) *primary {
 // newPrimaryEpoch: token 0 begins the epoch one above the last.
 func newPrimaryEpoch(t *testing.T, dir string, preload int64, window int, token uint64) *primary {
 	t.Helper()
+	return newPrimaryWith(t, dir, preload, window, token, nil)
+}
+
+// newPrimaryWith is newPrimaryEpoch with opts, when set, changing the
+// Sender's options before it listens.
+func newPrimaryWith(t *testing.T, dir string, preload int64, window int, token uint64, opts func(*SenderOptions)) *primary {
+	t.Helper()
 	p := &primary{t: t, dir: dir}
 	var err error
 	p.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
@@ -67,8 +74,12 @@ func newPrimaryEpoch(t *testing.T, dir string, preload int64, window int, token 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.s, err = Listen(SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
-		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Log: logtest.New(t)})
+	o := SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
+		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Log: logtest.New(t)}
+	if opts != nil {
+		opts(&o)
+	}
+	p.s, err = Listen(o)
 	if err != nil {
 		t.Fatal(err)
 	}

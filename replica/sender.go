@@ -50,7 +50,15 @@ type SenderOptions struct {
 	// the reports of the commands after it, and probe answers carry it to
 	// a second primary (StepsDown). It runs on connection goroutines.
 	Published func() int64
-	Log       *slog.Logger // nil: slog.Default(); the sender adds component=replica
+	// Behind, when set, is told that a standby of the sync set (SetSync)
+	// came back saying at its handshake that it holds less (holds) than
+	// it had acknowledged as durable to this Sender (acked): it lost
+	// records (a new or restored disk). Await counts it from holds on;
+	// the caller takes it out of its sync set. It runs once per such
+	// handshake on the connection's goroutine, before the stream to the
+	// standby begins, without the Sender's lock: it must not block.
+	Behind func(name string, holds, acked int64)
+	Log    *slog.Logger // nil: slog.Default(); the sender adds component=replica
 }
 
 // SenderStats are the primary's replication counters.
@@ -460,11 +468,15 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 	}
 	sb.acked.Store(keep)
 	sb.ready.Store(true)
-	if _, counted := s.held[sb.name]; counted {
+	had, counted := s.held[sb.name]
+	if counted {
 		s.held[sb.name] = keep // what it holds now, not what an older connection said
 	}
 	s.recount() // keep may cover a batch whose ack the last connection lost
 	s.mu.Unlock()
+	if counted && keep < had && s.opts.Behind != nil {
+		s.opts.Behind(sb.name, keep, had)
+	}
 	s.connections.Add(1)
 	s.log.Info("standby connected", "standby", sb.String(), "seq", last, "epoch", epoch, "shipped", s.shipped.Load())
 	done := make(chan error, 1)

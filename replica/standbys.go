@@ -125,11 +125,7 @@ func (s *Sender) recount() {
 	} else {
 		acked, caughtUp = s.shipped.Load(), true
 		for _, name := range s.syncSet {
-			h, ok := s.held[name]
-			if !ok {
-				h = 0
-			}
-			acked = min(acked, h)
+			acked = min(acked, s.held[name]) // 0 for a member never heard from
 			sb := s.byName(name)
 			caughtUp = caughtUp && sb != nil && sb.ready.Load() && sb.caughtUp.Load()
 		}
@@ -163,6 +159,20 @@ func (s *Sender) Acked() (seq int64, connected bool) {
 // cue to widen it. One atomic load: the replicate handler reads it every
 // batch.
 func (s *Sender) Outside() int64 { return s.outside.Load() }
+
+// Held is the highest seq the standby name is known to hold durably: the
+// most it acknowledged while a member of the sync set (the seq it holds,
+// if it came back with less), or what it acknowledged on its connection
+// if it is connected; 0 if neither. Cold path: it takes the lock.
+func (s *Sender) Held(name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.held[name]
+	if sb := s.byName(name); sb != nil && sb.ready.Load() {
+		h = max(h, sb.acked.Load())
+	}
+	return h
+}
 
 // byName is the connected standby named name, nil if none. Under mu.
 func (s *Sender) byName(name string) *standbyConn {

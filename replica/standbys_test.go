@@ -211,3 +211,52 @@ func TestAwaitCountsTheMostAdvancedStandbyWithoutASyncSet(t *testing.T) {
 		t.Fatalf("await with an empty sync set: %v %v", ok, err)
 	}
 }
+
+// TestBehindNamesSyncSetMemberBackWithLess: SenderOptions.Behind is told
+// when a standby of the sync set comes back holding less than it
+// acknowledged (here: an empty disk under its name), and not when it
+// comes back holding everything it acknowledged, nor for a standby
+// outside the set.
+func TestBehindNamesSyncSetMemberBackWithLess(t *testing.T) {
+	type behind struct {
+		name         string
+		holds, acked int64
+	}
+	told := make(chan behind, 4)
+	p := newPrimaryWith(t, t.TempDir(), 0, 1024, 0, func(o *SenderOptions) {
+		o.Behind = func(name string, holds, acked int64) { told <- behind{name, holds, acked} }
+	})
+	addr := p.s.Addr().String()
+	dir := t.TempDir()
+	s := startNamedStandby(t, dir, addr, "s", nil)
+	p.s.SetSync([]string{"s"})
+	timer := time.NewTimer(time.Hour)
+	last := p.batch(10)
+	if ok, err := p.s.Await(last, 0, timer); !ok || err != nil {
+		t.Fatalf("await with s following: %v %v", ok, err)
+	}
+	s.stop()
+	s = startNamedStandby(t, dir, addr, "s", nil) // its own disk: it holds everything it acknowledged
+	waitFor(t, "s back at seq "+fmt.Sprint(last), func() bool { sb, ok := standbyStats(p.s, "s"); return ok && sb.Ready && sb.Acked >= last })
+	if _, typ := helloNamed(t, addr, "o", 0); typ != typeWelcome { // outside the set, holding nothing
+		t.Fatalf("o answered with frame type %d, want welcome", typ)
+	}
+	waitFor(t, "o served", func() bool { sb, ok := standbyStats(p.s, "o"); return ok && sb.Ready })
+	select {
+	case b := <-told:
+		t.Fatalf("Behind told %+v: s came back holding all it acknowledged, and o is outside the set", b)
+	default:
+	}
+	s.stop()
+	if _, typ := helloNamed(t, addr, "s", 0); typ != typeWelcome {
+		t.Fatalf("s on an empty disk answered with frame type %d, want welcome", typ)
+	}
+	select {
+	case b := <-told:
+		if b != (behind{"s", 0, last}) {
+			t.Fatalf("Behind told %+v, want s holding 0 having acknowledged %d", b, last)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("s came back to the sync set holding seq 0 after acknowledging seq %d: Behind was not told", last)
+	}
+}

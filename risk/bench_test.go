@@ -1,8 +1,12 @@
 package risk
 
 import (
+	"runtime"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+	"unsafe"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -25,8 +29,10 @@ func benchStream(n int) []matcher.Command {
 		if len(cmds) >= n {
 			break
 		}
-		if c.Kind == matcher.KindDeposit || c.Kind == matcher.KindWithdraw || c.Kind == matcher.KindEndOfDay {
-			continue
+		switch c.Kind {
+		case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindEndOfDay,
+			matcher.KindBlock, matcher.KindUnblock, matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
+			continue // funds, blocks and rules that refuse orders: the stream is orders only
 		}
 		seq++
 		c.Seq = seq
@@ -44,7 +50,9 @@ func benchConfig() Config {
 // BenchmarkMatcherAlone and BenchmarkMatcherRiskSpot run the same
 // stream, one partition, one goroutine: the matcher's cost, and the
 // matcher's plus risk's check and settle (docs/performance.md has the
-// ratio).
+// ratio; scripts/riskbench.sh runs them). Besides ops/s (wall clock) they
+// report cpu-ns/op, the CPU time of the benchmark's thread, which on a
+// shared machine leaves out the time it waited for a core.
 func BenchmarkMatcherAlone(b *testing.B) { benchRun(b, false) }
 
 func BenchmarkMatcherRiskSpot(b *testing.B) { benchRun(b, true) }
@@ -52,6 +60,8 @@ func BenchmarkMatcherRiskSpot(b *testing.B) { benchRun(b, true) }
 var benchCmds = sync.OnceValue(func() []matcher.Command { return benchStream(1 << 16) })
 
 func benchRun(b *testing.B, withRisk bool) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	cmds := benchCmds()
 	b.ReportAllocs()
 	var evs []matcher.Event
@@ -62,20 +72,37 @@ func benchRun(b *testing.B, withRisk bool) {
 		s, _ = New(benchConfig())
 	}
 	reset()
+	var c matcher.Command // one copy for the run: a copy per op would escape, and allocate
 	b.ResetTimer()
+	cpu := -threadCPU()
 	for i := 0; i < b.N; i++ {
 		k := i % len(cmds)
 		if k == 0 && i > 0 {
 			b.StopTimer()
+			cpu += threadCPU()
 			reset()
+			cpu -= threadCPU()
 			b.StartTimer()
 		}
-		c := cmds[k]
+		c = cmds[k]
 		if withRisk {
 			evs, _ = s.Step(&c, engines, evs[:0])
 		} else {
 			evs = engines.Apply(&c, evs[:0])
 		}
 	}
+	cpu += threadCPU()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// threadCPU is the CPU time the calling OS thread has used
+// (CLOCK_THREAD_CPUTIME_ID), as matcher's benchmarks read it.
+func threadCPU() time.Duration {
+	var ts syscall.Timespec
+	const clockThreadCPUTime = 3
+	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }

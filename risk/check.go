@@ -14,9 +14,9 @@ import "github.com/ringex/ringex/matcher"
 func (s *State) Check(cmd *matcher.Command) Hold {
 	switch cmd.Kind {
 	case matcher.KindNew:
-		return s.checkNew(cmd)
+		return s.inFlight(cmd, s.checkNew(cmd))
 	case matcher.KindReplace:
-		return s.checkReplace(cmd)
+		return s.inFlight(cmd, s.checkReplace(cmd))
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		return s.checkFunds(cmd)
 	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
@@ -29,6 +29,20 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 		s.blocked[b.Account] = !b.Unblock
 	}
 	return Hold{}
+}
+
+// inFlight counts h, Check's answer to a new order or a replace, among
+// its account's orders in flight when it reserved something (Exact).
+func (s *State) inFlight(c *matcher.Command, h Hold) Hold {
+	if reserves(h) && s.knownAccount(c.OwnerID()) {
+		s.ordersChecked[c.OwnerID()]++
+	}
+	return h
+}
+
+// reserves reports whether h is an acceptance that reserved something.
+func reserves(h Hold) bool {
+	return h.Reason == matcher.ReasonNone && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
 }
 
 // isBlocked reports whether the operator has blocked c's session or the
@@ -109,7 +123,10 @@ func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 
 // checkReplace holds a replace's whole new quantity at its new price on
 // top of what the order holds; the settle half releases the surplus once
-// the matcher answers (docs/design.md says why so simple a rule).
+// the matcher answers (docs/design.md says why so simple a rule). Cash or
+// inventory it cannot hold refuses it only while the account it names has
+// an order working or in flight (Exact is the exact state's answer, so
+// the decision is too; Final leaves it to the exact state).
 func (s *State) checkReplace(c *matcher.Command) Hold {
 	if s.isBlocked(c) {
 		return Hold{Reason: matcher.ReasonRiskBlocked}
@@ -132,6 +149,16 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 		return Hold{}
 	}
 	h, r := s.reserveFor(c)
+	if r != matcher.ReasonNone && s.Exact(c.OwnerID()) {
+		// The view is exact now: decide on it. With no order working or
+		// in flight, the account has none for this replace: it passes,
+		// unreserved, and the matcher refuses it (unknown order, or too
+		// late), as it refuses one that names another account than the
+		// order's.
+		if h, r = s.reserveFor(c); r != matcher.ReasonNone {
+			return Hold{}
+		}
+	}
 	if r != matcher.ReasonNone {
 		return Hold{Reason: r}
 	}
@@ -181,6 +208,6 @@ func RefusalEvent(c *matcher.Command, h Hold) (ev matcher.Event, ok bool) {
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq * matcher.ExecIDStride,
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
 		Type: typ, Reason: h.Reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
-		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID,
+		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
 	}, true
 }

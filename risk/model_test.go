@@ -155,6 +155,10 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 		return matcher.ReasonNone, px
 	case c.Side == matcher.Buy && px == 0:
 		return matcher.ReasonRiskNoProtection, px
+	case c.Kind == matcher.KindReplace && m.open(a) == 0:
+		// No order of the account to replace: the matcher refuses it,
+		// whatever the account's balances.
+		return matcher.ReasonNone, 0
 	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < hold:
 		return matcher.ReasonRiskCash, px
 	case c.Side == matcher.Sell && m.inv[[2]uint32{a, y}]-m.heldInv(a, y) < c.Qty:

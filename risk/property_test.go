@@ -150,20 +150,20 @@ func checkInvariants(t *testing.T, s *State, engines matcher.Partitions, at int6
 	t.Helper()
 	f := s.Funding()
 	cash, inv := s.Fees(), make([]int64, testSymbols) // the fees stay in the venue
-	if fc := &s.cells[s.cashCell(0)]; fc.held.Load() != 0 || fc.total.Load() < 0 || (!s.spot && fc.total.Load() != 0) {
-		t.Fatalf("seq %d: fee account total %d held %d", at, fc.total.Load(), fc.held.Load())
+	if fc := &s.cells[s.cashCell(0)]; fc.held() != 0 || fc.total.Load() < 0 || (!s.spot && fc.total.Load() != 0) {
+		t.Fatalf("seq %d: fee account total %d held %d", at, fc.total.Load(), fc.held())
 	}
 	resting := 0
 	for _, e := range engines {
 		resting += e.RestingOrders()
 	}
-	if len(s.orders) != resting {
-		t.Fatalf("seq %d: %d order records, the engines hold %d working orders", at, len(s.orders), resting)
+	if s.orders.n != resting {
+		t.Fatalf("seq %d: %d order records, the engines hold %d working orders", at, s.orders.n, resting)
 	}
 	for a := uint32(1); a <= testAccounts; a++ {
 		held := map[int]int64{}
 		open := int64(0)
-		for _, o := range s.orders {
+		for _, o := range s.orders.all() {
 			if o.account != a {
 				continue
 			}
@@ -178,14 +178,14 @@ func checkInvariants(t *testing.T, s *State, engines matcher.Partitions, at int6
 			}
 		}
 		held[s.openCell(a)] = open
-		for _, o := range s.orders {
+		for _, o := range s.orders.all() {
 			if o.account == a {
 				held[s.sideCell(a, o.side)]++
 			}
 		}
 		for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
 			c := &s.cells[i]
-			total, h, free := c.total.Load(), c.held.Load(), c.free.Load()
+			total, h, free := c.total.Load(), c.held(), c.free()
 			switch {
 			case h < 0 || free != total-h || total < 0 || (!s.isCount(a, i) && free < 0):
 				t.Fatalf("seq %d: account %d cell %d: total %d held %d free %d", at, a, i-s.cashCell(a), total, h, free)
@@ -280,7 +280,7 @@ func TestLimitsPropertyOpenOrdersCounted(t *testing.T) {
 		var evs []matcher.Event
 		for _, c := range stream(seed, 3000) {
 			a := c.OwnerID() // the trading account's count and limit
-			before := s.cells[s.openCell(a)].held.Load()
+			before := s.cells[s.openCell(a)].held()
 			max := s.limits[a].MaxOpenOrders
 			var h Hold
 			evs, h = s.Step(&c, engines, evs[:0])

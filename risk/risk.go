@@ -102,17 +102,64 @@ type Hold struct {
 }
 
 // cell is one amount of one account: its cash, its open orders (total
-// always 0, held the count), or its inventory of one symbol. The settle
-// half writes every field (one writer: stores, not read-modify-write
-// atomics); Check reads free and applied, in that order of stores:
-// settle stores free before applied, Check loads applied before free,
-// so a torn read sees a reservation twice, never not at all.
+// always 0, held the count), or its inventory of one symbol, as three
+// numbers from which the hold and the free amount follow:
+//
+//	held = total + applied - avail      free = total - held = avail - applied
+//
+// The settle half writes every field (one writer: stores, not
+// read-modify-write atomics). Each store is a full fence on amd64 and
+// most of risk's cost, so each change stores only what it must: a
+// reservation applied, its applied count (free goes down, held up, avail
+// stays); a release, avail; a debit or credit, total and avail. The
+// numbers other goroutines read, and why a stale one is safe:
+//
+//   - Check's view is avail less its own reservations (pending): one load.
+//     avail only grows (releases and credits; everything that takes is a
+//     reservation Check decided), so a stale avail is a lower bound.
+//   - Exact and Final read a count's hold as applied - avail (total is 0),
+//     avail loaded first: both only grow, so the hold read is at least the
+//     hold at the moment avail was loaded, never a zero that was not.
+//   - Final reads total (see there), Balance all three, read until two
+//     reads agree (cellSeen).
 type cell struct {
-	free    atomic.Int64 // total - held
+	avail   atomic.Int64 // free + applied, ever; only grows
 	applied atomic.Int64 // reservations the settle half applied, ever
 	total   atomic.Int64
-	held    atomic.Int64
 }
+
+// free and held are the cell's as the settle half has them. Its
+// goroutine only (other goroutines: countSeen, cellSeen).
+func (c *cell) free() int64 { return c.avail.Load() - c.applied.Load() }
+func (c *cell) held() int64 { return c.total.Load() + c.applied.Load() - c.avail.Load() }
+
+// countSeen is a count cell's hold and applied count as another goroutine
+// than the settle half's may rely on: the hold is at least what it was
+// when the load of avail ran (see cell). Hot path.
+func (c *cell) countSeen() (held, applied int64) {
+	avail := c.avail.Load()
+	applied = c.applied.Load()
+	return applied - avail, applied
+}
+
+// cellSeen is the cell's total and hold at one moment, for a goroutine
+// other than the settle half's: the three numbers are read until two
+// reads in a row agree (at most cellSeenTries; the settle half changes a
+// cell a few times per command, so the first or second retry agrees).
+// Cold path.
+func (c *cell) cellSeen() (total, held int64) {
+	a, p, t := c.avail.Load(), c.applied.Load(), c.total.Load()
+	for range cellSeenTries {
+		a2, p2, t2 := c.avail.Load(), c.applied.Load(), c.total.Load()
+		if a2 == a && p2 == p && t2 == t {
+			break
+		}
+		a, p, t = a2, p2, t2
+	}
+	return t, t + p - a
+}
+
+const cellSeenTries = 1000
 
 // order is what the settle half keeps of a working order that holds
 // something.
@@ -140,6 +187,13 @@ type State struct {
 	depositsChecked []int64
 	depositsApplied []atomic.Int64
 
+	// New orders and replaces that reserved something, per account:
+	// accepted by Check (its goroutine only), and settled to their Done
+	// by the settle half. Equal: none whose events (a fill, a refusal's
+	// release) are still to settle (Exact).
+	ordersChecked []int64
+	ordersDone    []atomic.Int64
+
 	// The operator's kill switch, per account: as Check has passed the
 	// block records (its goroutine only), and as the settle half has
 	// (its snapshot's).
@@ -154,10 +208,10 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
-	orders  map[int64]*order // settle: working orders by order id
-	free    []*order         // settle: recycled records
-	cur     current          // settle: the command between Apply and Done
-	funding Funding          // settle: deposits minus withdrawals, for the invariants
+	orders  orderTable // settle: working orders by order id
+	cur     current    // settle: the command between Apply and Done
+	fees    int64      // settle: the current command's fees, credited at Done
+	funding Funding    // settle: deposits minus withdrawals, for the invariants
 }
 
 // current is the command the settle half is in: its new order's hold
@@ -202,9 +256,11 @@ func New(cfg Config) (*State, error) {
 	s.pending = make([]int64, len(s.cells))
 	s.depositsChecked = make([]int64, cfg.Accounts+1)
 	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
+	s.ordersChecked = make([]int64, cfg.Accounts+1)
+	s.ordersDone = make([]atomic.Int64, cfg.Accounts+1)
 	s.blocked = make([]bool, cfg.Accounts+1)
 	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
-	s.orders = make(map[int64]*order, 1024)
+	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
 }
@@ -232,9 +288,7 @@ func (s *State) knownSymbol(y uint32) bool  { return y >= 1 && int(y) <= len(s.c
 // less Check's reservations it has not applied yet. Never more than the
 // exact amount. Hot path.
 func (s *State) view(i int) int64 {
-	c := &s.cells[i]
-	applied := c.applied.Load()
-	return c.free.Load() - (s.pending[i] - applied)
+	return s.cells[i].avail.Load() - s.pending[i]
 }
 
 // notional is qty × px × unit, or MaxInt64 when that overflows (no limit
@@ -251,21 +305,26 @@ func notional(qty, px, unit int64) int64 {
 }
 
 // Exact reports whether Check's view of account a is its exact state: the
-// account has no working order, none in flight, no deposit in flight, and
-// every reservation Check made for it (a withdrawal's too) is applied in
-// full, so nothing the settle half has still to do can change its
-// balances, and none is half done. Call it on Check's goroutine before the
-// Check it vouches for (what it saw can only become more settled, never
-// less). Hot path.
+// account has no working order, no order or replace in flight or still
+// settling, no deposit in flight, and every reservation Check made for it
+// (a withdrawal's too) is applied in full, so nothing the settle half has
+// still to do can change its balances, and none is half done. Call it on
+// Check's goroutine before the Check it vouches for (what it saw can only
+// become more settled, never less). Hot path.
 func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
 		return true
 	}
-	if s.cells[s.openCell(a)].held.Load() != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	// Orders settled first: from then on none of a's can start working,
+	// so a count of working orders read after it that is 0 stays 0.
+	if s.ordersChecked[a] != s.ordersDone[a].Load() {
 		return false
 	}
-	// A reservation's applied count is stored last, after its free amount:
-	// equal counts mean no change to this account is under way.
+	if open, _ := s.cells[s.openCell(a)].countSeen(); open != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+		return false
+	}
+	// A reservation applied is one store, of its applied count: equal
+	// counts mean no reservation of this account is under way.
 	for i := s.cashCell(a); i < s.cashCell(a)+s.stride; i++ {
 		if s.pending[i] != s.cells[i].applied.Load() {
 			return false
@@ -280,10 +339,12 @@ func (s *State) Exact(a uint32) bool {
 // inventory, a buy) and no deposit in flight, and it needs more than its
 // whole settled total, which from then on can only go down. Call it on
 // Check's goroutine, after the Check; it may be later than the Check, since
-// what it reads can only have moved towards the exact state. Hot path.
+// what it reads can only have moved towards the exact state. A replace's
+// refusal is never final here: its account's last order may yet end,
+// and then the replace passes to the matcher (checkReplace). Hot path.
 func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	a := c.OwnerID()
-	if !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	if c.Kind == matcher.KindReplace || !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
 	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
@@ -306,8 +367,7 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 		return false
 	}
 	i := s.sideCell(a, bringer)
-	cl := &s.cells[i]
-	if s.pending[i] != cl.applied.Load() || cl.held.Load() != 0 {
+	if held, applied := s.cells[i].countSeen(); s.pending[i] != applied || held != 0 {
 		return false // an order that may bring some in is working or in flight
 	}
 	return need > total
@@ -356,7 +416,8 @@ func (s *State) buyHold(qty, px, cpl int64) int64 {
 	return qty * u
 }
 
-// Fees is what the venue's fee account has collected.
+// Fees is what the venue's fee account has collected, up to the last
+// Done. The settle half's goroutine only.
 func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
 
 // ViewDependent reports whether a refusal with r depends on balances or

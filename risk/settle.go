@@ -4,20 +4,19 @@ import "github.com/ringex/ringex/matcher"
 
 // The settle half: Apply, then Event for each of the command's events in
 // the order the publish stage hands them on, then Done. Hot path: no
-// allocation once the order records have grown to the working set (a new
-// record comes from a free list; the map of working orders grows like any
-// Go map, only while the number of working orders reaches a new high).
+// allocation once the table of working orders has grown to the working
+// set (orderTable: it grows only while the number of working orders
+// reaches a new high).
 
-// Every change to a cell stores its free amount once, so Check never
-// sees a value between two steps of one change (a release and the debit
-// it pays for), which could be freer than either end.
+// Every change to a cell stores its avail amount at most once, so Check
+// never sees a value between two steps of one change (a release and the
+// debit it pays for), which could be freer than either end.
 
-// reserve applies a reservation Check made: free first, then applied
-// (see cell).
+// reserve applies a reservation Check made: one store, of its applied
+// count, which moves the hold up and leaves avail, what Check sees free,
+// as it was (see cell).
 func (s *State) reserve(i int, amount int64) {
 	c := &s.cells[i]
-	c.held.Store(c.held.Load() + amount)
-	c.free.Store(c.free.Load() - amount)
 	c.applied.Store(c.applied.Load() + amount)
 }
 
@@ -28,17 +27,17 @@ func (s *State) release(i int, amount int64) { s.change(i, -amount, 0) }
 // credit.
 func (s *State) move(i int, delta int64) { s.change(i, 0, delta) }
 
-// change adds heldDelta to the cell's hold and totalDelta to its total,
-// and stores the free amount once.
+// change adds heldDelta to the cell's hold and totalDelta to its total:
+// it stores the total, then avail (held = total + applied - avail), each
+// only if it changed.
 func (s *State) change(i int, heldDelta, totalDelta int64) {
 	c := &s.cells[i]
-	if heldDelta != 0 {
-		c.held.Store(c.held.Load() + heldDelta)
-	}
 	if totalDelta != 0 {
 		c.total.Store(c.total.Load() + totalDelta)
 	}
-	c.free.Store(c.free.Load() + totalDelta - heldDelta)
+	if d := totalDelta - heldDelta; d != 0 {
+		c.avail.Store(c.avail.Load() + d)
+	}
 }
 
 // Apply starts the settling of cmd, which Check answered with h: it puts
@@ -105,10 +104,11 @@ func (s *State) applyFunds(cmd *matcher.Command, h Hold) {
 	amount := f.Amount
 	if f.Withdraw {
 		// Check reserved it: taken from the total, and counted as applied
-		// only after free went down.
+		// after (free goes down as applied goes up, the hold stays, and so
+		// does avail).
 		amount = -amount
-		s.move(i, amount)
 		c := &s.cells[i]
+		c.total.Store(c.total.Load() + amount)
 		c.applied.Store(c.applied.Load() + f.Amount)
 	} else {
 		s.move(i, amount)
@@ -136,18 +136,18 @@ func (s *State) Event(ev *matcher.Event) {
 			s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
 		}
 	case matcher.EvFill:
-		if o := s.orders[ev.OrderID]; o != nil {
+		if o := s.orders.get(ev.OrderID); o != nil {
 			s.fill(o, ev)
 			if ev.LeavesQty == 0 {
 				s.end(ev.OrderID, o)
 			}
 		}
 	case matcher.EvReplaced:
-		if o := s.orders[ev.OrderID]; o != nil {
+		if o := s.orders.get(ev.OrderID); o != nil {
 			s.replaced(o, ev)
 		}
 	case matcher.EvCancelled, matcher.EvExpired:
-		if o := s.orders[ev.OrderID]; o != nil {
+		if o := s.orders.get(ev.OrderID); o != nil {
 			s.end(ev.OrderID, o)
 		}
 	}
@@ -162,11 +162,22 @@ func (s *State) Event(ev *matcher.Event) {
 // Done ends the current command: a reservation no event claimed (a
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
+	if s.fees != 0 {
+		// One credit per command, not one per fill: only the settle
+		// half reads the fee account (Fees, Snapshot).
+		s.move(s.cashCell(0), s.fees)
+		s.fees = 0
+	}
 	if s.cur.newOK || s.cur.repOK {
 		s.releaseHold(s.cur.cmd.OwnerID(), s.cur.symbol, s.cur.hold)
 	}
 	if s.cur.newOK {
 		s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
+	}
+	if c := s.cur.cmd; c != nil && (c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace) &&
+		reserves(s.cur.hold) && s.knownAccount(c.OwnerID()) {
+		d := &s.ordersDone[c.OwnerID()] // last: everything it settled is in (Exact)
+		d.Store(d.Load() + 1)
 	}
 	s.cur = current{}
 }
@@ -174,17 +185,11 @@ func (s *State) Done() {
 // openOrder turns the current new order's hold into its record.
 func (s *State) openOrder(ev *matcher.Event) {
 	s.cur.newOK = false
-	var o *order
-	if n := len(s.free); n > 0 {
-		o, s.free = s.free[n-1], s.free[:n-1]
-	} else {
-		o = new(order)
-	}
-	*o = order{account: s.cur.cmd.OwnerID(), symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
+	o := order{account: s.cur.cmd.OwnerID(), symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
 	if s.spot && ev.Side == matcher.Buy {
 		o.unit = s.cur.hold.Cash / ev.OrderQty
 	}
-	s.orders[ev.OrderID] = o
+	s.orders.put(ev.OrderID, o)
 }
 
 // fill settles one side of a trade: the buyer pays for and receives the
@@ -198,9 +203,7 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 	cost := notional(q, ev.LastPx, s.cfg.Symbols[o.symbol-1].CashPerTickLot)
 	fee := feeOf(cost, o.feeBps)
 	cash, inv := s.cashCell(o.account), s.invCell(o.account, o.symbol)
-	if fee != 0 {
-		s.move(s.cashCell(0), fee) // the venue's fee account
-	}
+	s.fees += fee // the venue's fee account's, at Done
 	if o.side == matcher.Buy {
 		s.change(cash, -q*o.unit, -cost-fee) // frees the gap between held and traded price and fee
 		s.move(inv, q)
@@ -261,13 +264,13 @@ func (s *State) heldCell(o *order) int {
 	return s.invCell(o.account, o.symbol)
 }
 
-// end releases what order id still holds and forgets it.
+// end releases what order id still holds and forgets it (o is its
+// record, which it invalidates).
 func (s *State) end(id int64, o *order) {
 	if s.spot {
 		s.release(s.heldCell(o), s.held(o))
 	}
 	s.release(s.openCell(o.account), 1)
 	s.release(s.sideCell(o.account, o.side), 1)
-	delete(s.orders, id)
-	s.free = append(s.free, o)
+	s.orders.del(id)
 }

@@ -38,20 +38,17 @@ func (s *State) Snapshot(dst []byte) []byte {
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
 	for i := range s.cells {
 		dst = le.AppendUint64(dst, uint64(s.cells[i].total.Load()))
-		dst = le.AppendUint64(dst, uint64(s.cells[i].held.Load()))
+		dst = le.AppendUint64(dst, uint64(s.cells[i].held()))
 	}
 	dst = le.AppendUint64(dst, uint64(s.funding.Cash))
 	for _, v := range s.funding.Inv {
 		dst = le.AppendUint64(dst, uint64(v))
 	}
-	ids := make([]int64, 0, len(s.orders))
-	for id := range s.orders {
-		ids = append(ids, id)
-	}
+	ids := s.orders.ids(make([]int64, 0, s.orders.n))
 	slices.SortFunc(ids, cmp.Compare)
 	dst = le.AppendUint32(dst, uint32(len(ids)))
 	for _, id := range ids {
-		o := s.orders[id]
+		o := s.orders.get(id)
 		dst = le.AppendUint64(dst, uint64(id))
 		dst = le.AppendUint32(dst, o.account)
 		dst = le.AppendUint32(dst, o.symbol)
@@ -110,8 +107,7 @@ func (s *State) Restore(b []byte) error {
 		total, held := r.i64(), r.i64()
 		c := &fresh.cells[i]
 		c.total.Store(total)
-		c.held.Store(held)
-		c.free.Store(total - held)
+		c.avail.Store(total - held)
 	}
 	fresh.funding.Cash = r.i64()
 	for i := range fresh.funding.Inv {
@@ -123,11 +119,11 @@ func (s *State) Restore(b []byte) error {
 			break
 		}
 		id := r.i64()
-		o := &order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
+		o := order{account: r.u32(), symbol: r.u32(), side: matcher.Side(r.u8()), unit: r.i64(), leaves: r.i64(), feeBps: r.i64()}
 		if r.err == nil && (!fresh.knownAccount(o.account) || !fresh.knownSymbol(o.symbol) || o.leaves < 0 || o.unit < 0) {
 			return fmt.Errorf("risk snapshot: order %d: account %d, symbol %d, leaves %d: not an order this state can hold", id, o.account, o.symbol, o.leaves)
 		}
-		fresh.orders[id] = o
+		fresh.orders.put(id, o)
 	}
 	nb := int(r.u32())
 	for range nb {
@@ -160,8 +156,9 @@ func (s *State) Restore(b []byte) error {
 	case r.off != len(b):
 		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
 	}
-	s.cells, s.pending, s.orders, s.free, s.funding, s.cur = fresh.cells, fresh.pending, fresh.orders, nil, fresh.funding, current{}
+	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
+	s.ordersChecked, s.ordersDone = fresh.ordersChecked, fresh.ordersDone
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
 	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
@@ -206,12 +203,12 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 		return b, false
 	}
 	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}
-	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].total.Load(), s.cells[s.cashCell(a)].held.Load()
-	b.OpenOrders = s.cells[s.openCell(a)].held.Load()
+	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].cellSeen()
+	_, b.OpenOrders = s.cells[s.openCell(a)].cellSeen()
 	b.Blocked = s.blockedSettled[a].Load()
 	for y := range s.cfg.Symbols {
 		c := &s.cells[s.invCell(a, uint32(y+1))]
-		b.Inv[y], b.InvHeld[y] = c.total.Load(), c.held.Load()
+		b.Inv[y], b.InvHeld[y] = c.cellSeen()
 	}
 	return b, true
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -54,6 +55,9 @@ type campaignClient struct {
 	counts   struct{ resendAsked, gapFilled, tooLow, rejects int }
 	logouts  []string // Text of every Logout received
 	bounces  int
+	unsent   []string      // the last sends that reached no socket, and why (a stuck drain names them)
+	marked   string        // where and when the marker orders went
+	recent   []string      // the last messages read, any type, in short
 	stop     chan struct{} // ends the connection loop
 	stopSend chan struct{} // ends the sends
 	done     chan struct{}
@@ -73,6 +77,7 @@ type campaignReport struct {
 	msgSeqNum                                              int
 	possDup, possResend                                    bool
 	from                                                   string // the node's address it came from
+	text                                                   string // Text(58)
 }
 
 func newCampaignClient(name string, reset bool, addrs []string, seed uint64) *campaignClient {
@@ -202,6 +207,7 @@ func (c *campaignClient) stopSending() {
 // to the reader, which sees the connection end.
 func (c *campaignClient) sendLocked(seq int, msgType string, tv ...any) {
 	if c.conn == nil {
+		c.noteUnsent(msgType, "no connection")
 		return
 	}
 	if seq == 0 {
@@ -224,7 +230,17 @@ func (c *campaignClient) sendLocked(seq int, msgType string, tv ...any) {
 	}
 	msg = fmt.Appendf(msg, "10=%03d\x01", sum%256)
 	c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-	c.conn.Write(msg)
+	if _, err := c.conn.Write(msg); err != nil {
+		c.noteUnsent(msgType, fmt.Sprintf("MsgSeqNum %d to %s: %v", seq, c.peer, err))
+	}
+}
+
+// noteUnsent keeps the last few sends that reached no socket.
+func (c *campaignClient) noteUnsent(msgType, why string) {
+	if len(c.unsent) == 8 {
+		c.unsent = c.unsent[1:]
+	}
+	c.unsent = append(c.unsent, fmt.Sprintf("%s 35=%s: %s", time.Now().Format("15:04:05.000"), msgType, why))
 }
 
 // handle applies the session rules to one inbound message and records it.
@@ -233,10 +249,14 @@ func (c *campaignClient) handle(m map[int]string) {
 	defer c.mu.Unlock()
 	c.lastRead = time.Now()
 	seq, _ := strconv.Atoi(m[34])
+	if len(c.recent) == 8 {
+		c.recent = c.recent[1:]
+	}
+	c.recent = append(c.recent, fmt.Sprintf("%s 35=%s 34=%d 11=%s 150=%s 58=%q", c.lastRead.Format("15:04:05.000"), m[35], seq, m[11], m[150], m[58]))
 	switch m[35] {
 	case "8", "9", "r":
 		c.got = append(c.got, campaignReport{msgType: m[35], execID: m[17], orderID: m[37], clOrdID: m[11],
-			execType: m[150], ordStatus: m[39], msgSeqNum: seq, possDup: m[43] == "Y", possResend: m[97] == "Y", from: c.peer})
+			execType: m[150], ordStatus: m[39], msgSeqNum: seq, possDup: m[43] == "Y", possResend: m[97] == "Y", from: c.peer, text: m[58]})
 		c.track(m)
 	}
 	c.sequence(m, seq)
@@ -420,22 +440,60 @@ func (c *campaignClient) loggedOnSince(logons int) bool {
 	return c.loggedOn && c.logons > logons
 }
 
-// marker sends a resting GTC order that ends the campaign's flow; its
-// acknowledgement (OrderID, the seq of its command) marks the drain.
-func (c *campaignClient) marker() string {
+// marker sends, while logged on, the n-th resting GTC order that ends the
+// campaign's flow (a broker dropped before the last one was answered
+// sends another); its acknowledgement (OrderID, the seq of its command)
+// marks the drain. sent is false, and nothing is sent, while the client
+// is not logged on; logons is the Logon count of the session it went on.
+// A write that fails is kept in unsent (describe).
+func (c *campaignClient) marker(n int) (id string, logons int, sent bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id := c.name[len(c.name)-2:] + "-END"
+	if !c.loggedOn {
+		return "", c.logons, false
+	}
+	id = c.name[len(c.name)-2:] + "-END"
+	if n > 1 {
+		id += strconv.Itoa(n)
+	}
 	o := liveOrder{sym: "AAPL", side: "1", tif: "1", px: 5000, qty: 10}
+	c.marked += fmt.Sprintf("%s MsgSeqNum %d to %s at %s; ", id, c.outSeq, c.peer, time.Now().Format("15:04:05.000"))
 	c.order(id, o, "marker")
-	return id
+	return id, c.logons, true
 }
 
-// ackOf is the OrderID the order id was acknowledged with, or 0.
-func (c *campaignClient) ackOf(id string) int64 {
+// describe says where the client stands, for a drain that got no
+// acknowledgement of the orders ids: its session, where the markers went,
+// what it read about ids, and the last messages it read.
+func (c *campaignClient) describe(ids ...string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.acks[id]
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s: logged on %v to %s (%d logons, %d bounces), next MsgSeqNum out %d, in %d; last read %v ago; markers sent: %s\n",
+		c.name, c.loggedOn, c.peer, c.logons, c.bounces, c.outSeq, c.inNext, time.Since(c.lastRead).Round(time.Millisecond), c.marked)
+	fmt.Fprintf(&b, "  session rejects %d, resends asked %d, gaps filled %d, too low %d; logouts %q; sends that reached no socket %q\n",
+		c.counts.rejects, c.counts.resendAsked, c.counts.gapFilled, c.counts.tooLow, c.logouts[max(0, len(c.logouts)-5):], c.unsent)
+	for _, r := range c.got {
+		if slices.Contains(ids, r.clOrdID) {
+			fmt.Fprintf(&b, "  about %s: %+v\n", r.clOrdID, r)
+		}
+	}
+	for _, r := range c.recent {
+		fmt.Fprintf(&b, "  read: %s\n", r)
+	}
+	return b.String()
+}
+
+// ackOfAny is the highest OrderID any of the orders ids was acknowledged
+// with, or 0.
+func (c *campaignClient) ackOfAny(ids []string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ack := int64(0)
+	for _, id := range ids {
+		ack = max(ack, c.acks[id])
+	}
+	return ack
 }
 
 // probe sends a TestRequest: its Heartbeat reveals a gap at the end.

@@ -40,6 +40,17 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 	}
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
+		// A reader that stopped would block the process on its next log
+		// line, silently: whatever stops the scan, the rest is drained.
+		defer io.Copy(io.Discard, pr)
+		defer func() {
+			if err := sc.Err(); err != nil {
+				p.mu.Lock()
+				p.lines = append(p.lines, fmt.Sprintf("(test: this log is cut here, the rest of the output discarded: %v)", err))
+				p.mu.Unlock()
+			}
+		}()
 		for sc.Scan() {
 			p.mu.Lock()
 			p.lines = append(p.lines, sc.Text())
@@ -62,6 +73,26 @@ func startProc(t *testing.T, bin string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// TestProcLogNeverBlocksTheProcess: a line too long for the log reader
+// cuts the log with a note, and the process still runs to its end instead
+// of blocking on its output.
+func TestProcLogNeverBlocksTheProcess(t *testing.T) {
+	p := startProc(t, "sh", "-c", "head -c 2000000 /dev/zero | tr '\\0' a; echo; echo done >&2")
+	waited := make(chan error, 1)
+	go func() { waited <- p.cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("the process failed: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the process did not end within 30 s: it blocked on its output")
+	}
+	if !p.has("this log is cut here") {
+		t.Errorf("no note that the log was cut; lines: %d", len(p.lines))
+	}
 }
 
 // has reports whether the process has logged a line containing sub.

@@ -23,8 +23,10 @@ const mdUsage = `Usage: ringex md verb [flags]
 
 The by-order binary market-data feed (package feed documents the format):
 
-  serve   follow a node's journal (up to its DURABLE mark), publish the feed
-          over UDP, and run the TCP recovery service
+  serve   follow a journal (up to its DURABLE mark, acknowledged or not: an
+          audit tool), publish the feed over UDP, and run the TCP recovery
+          service; a live node's own feed (feed.enabled) shows only what
+          it acknowledged
   listen  join the feed and print every message, one a line
   book    print every book from a snapshot of the recovery service
   check   join the feed, follow it for a while (recovering gaps by
@@ -61,7 +63,10 @@ func mdServe(args []string, stdout, stderr io.Writer) int {
 	recovery := fs.String("recovery", "127.0.0.1:9901", "TCP `host:port` of the recovery service")
 	send := fs.String("send", "", "comma-separated UDP `addresses` that always get the feed (unicast, or a multicast group\nwhere the host routes one), besides receivers that join")
 	pollMs := fs.Int("poll-ms", 10, "how often to look for new journal records, in `ms`")
-	fs.Usage = usageFunc(fs, "Usage: ringex md serve [flags]\n\nFollows a node's journal and publishes the feed until SIGINT or SIGTERM.\n")
+	fs.Usage = usageFunc(fs, "Usage: ringex md serve [flags]\n\nFollows a journal and publishes the feed until SIGINT or SIGTERM: an audit tool.\n"+
+		"It serves to the journal's DURABLE mark, records acknowledged or not: beside a live node it may show trades\n"+
+		"that node never acknowledged and a lost term sets aside. Receivers of a live venue use the node's own feed\n"+
+		"(feed.enabled), which serves only what the node has published.\n")
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
@@ -98,8 +103,9 @@ type feedSetup struct {
 	ready    func(recovery net.Addr) // tests: called once it serves; may be nil
 }
 
-// runFeed catches up with the journal, then publishes what it adds and
-// serves recovery until stop.
+// runFeed catches up with the journal to its durable mark, then publishes
+// what it adds and serves recovery until stop: no node tells it what was
+// acknowledged, so it serves every durable record (an audit tool).
 func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 	eng := node.EngineConfig(s.cfg)
 	r, err := feed.NewReplayer(s.dir, eng, s.cfg.Match.Partitions)
@@ -131,7 +137,8 @@ func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 		s.ready(ln.Addr())
 	}
 	session, next := r.Next()
-	fmt.Fprintf(log, "ringex md serve: journal %s at seq %d, feed session %d, next seq %d; recovery on %s, UDP from %s\n",
+	fmt.Fprintf(log, "ringex md serve: journal %s at seq %d, feed session %d, next seq %d; recovery on %s, UDP from %s; "+
+		"serving to the journal's durable mark, acknowledged or not (an audit tool)\n",
 		s.dir, r.JournalSeq(), session, next, ln.Addr(), pub.Addr())
 	t := time.NewTicker(s.poll)
 	defer t.Stop()

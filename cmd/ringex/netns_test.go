@@ -214,6 +214,20 @@ func (tp *netTopo) Cut(a, b string) {
 	tp.note(l, true)
 }
 
+// healAfter heals a and b after d, on a goroutine of its own, so that the
+// caller can go on (a drain, say) while the cut lasts.
+func (tp *netTopo) healAfter(a, b string, d time.Duration) {
+	l := tp.link(a, b)
+	time.AfterFunc(d, func() {
+		for _, end := range [][2]string{{l.a, l.b}, {l.b, l.a}} {
+			if err := ipCmd("-n", tp.ns(end[0]), "link", "set", "to-"+end[1], "up"); err != nil {
+				tp.t.Errorf("set the link %s-%s up: %v", l.a, l.b, err)
+			}
+		}
+		tp.note(l, false)
+	})
+}
+
 // Heal joins a and b again.
 func (tp *netTopo) Heal(a, b string) {
 	l := tp.link(a, b)

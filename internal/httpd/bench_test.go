@@ -2,8 +2,11 @@ package httpd_test
 
 import (
 	"encoding/json"
+	"flag"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -26,25 +29,36 @@ func (s *countSink) Publish(ev *matcher.Event) {
 	s.lastSeq.Store(ev.Seq)
 }
 
-// BenchmarkPipelineMetrics compares the ring pipeline's throughput with
-// metrics off (http.listen empty: the node counts nothing for them and
-// nothing scrapes) and on (the node's hot-path counters, and /metrics
-// scraped every scrapeBenchEvery, far more often than Prometheus's 15 s
-// default). Each op is one new order straight into the ring (no FIX),
-// brokers 1 and 2 crossing each other on 8 symbols, so every second order
-// trades. The journal does not fsync (sync none): an fsync per batch would
-// hide the CPU the counters cost. The two alternate (and which goes first
-// in a round alternates), benchRounds times each, b.N orders per turn on a
-// fresh node (-benchtime 500000x: about a third of a second a turn), so that a noisy machine
-// weighs on both alike. It reports each one's orders/s over all rounds,
-// its process CPU time per order (start and stop of the node included:
-// on a shared machine what the work costs, apart from what neighbours
-// take), and the median over the rounds of the throughput metrics cost,
-// in percent of the throughput without them (the median: one round that
-// a neighbour's burst hit does not decide it).
+// scrapeEveryFlag is how often BenchmarkPipelineMetrics scrapes /metrics
+// with metrics on: 1 s by default (Prometheus's default is 15 s).
+var scrapeEveryFlag = flag.Duration("scrape-every", time.Second, "BenchmarkPipelineMetrics: how often /metrics is scraped with metrics on")
+
+// BenchmarkPipelineMetrics compares the ring pipeline with metrics off
+// (http.listen empty: the node counts nothing for them and nothing
+// scrapes) and on (the node's hot-path counters, and /metrics scraped
+// every -scrape-every by an HTTP client in this process, whose CPU counts
+// against "on" too). Each op is one new order straight into the ring (no
+// FIX), brokers 1 and 2 crossing each other on 8 symbols, so every second
+// order trades. The journal does not fsync (sync none): an fsync per
+// batch would hide the CPU the counters cost. The two alternate (and which
+// goes first in a round alternates), -rounds times each, b.N orders per
+// turn on a fresh node (-benchtime 1000000x: about 1 s a turn here; the
+// first scrape comes after a random part of the interval, so turns
+// shorter than it scrape as often as Prometheus would on average), so
+// that a noisy machine weighs on both alike. For example:
+//
+//	go test -run XXX -bench PipelineMetrics -benchtime 1000000x ./internal/httpd/ -args -rounds 41 -scrape-every 1s
+//
+// It reports, for each mode, orders/s and process CPU time per order
+// over all rounds (start and stop of the node included; on a shared
+// machine the CPU time is the steadier figure, as it leaves out what
+// neighbours take), and the cost of metrics per round, in percent of
+// "off" in the same round, for CPU per order and for throughput: the
+// median and the range over the rounds (the median: one round that a
+// neighbour's burst hit does not decide it). -v logs each round.
 func BenchmarkPipelineMetrics(b *testing.B) {
 	var off, on turns
-	for r := range benchRounds {
+	for r := range *benchRounds {
 		if r%2 == 0 { // which goes first alternates too
 			off.run(b, false)
 			on.run(b, true)
@@ -52,45 +66,75 @@ func BenchmarkPipelineMetrics(b *testing.B) {
 			on.run(b, true)
 			off.run(b, false)
 		}
+		if b.N == 1 {
+			continue // the testing package's first try
+		}
+		b.Logf("round %d: off %.0f orders/s %.0f cpu_ns/order, on %.0f orders/s %.0f cpu_ns/order, %d scrapes",
+			r, float64(b.N)/off.each[r].Seconds(), float64(off.cpu[r])/float64(b.N),
+			float64(b.N)/on.each[r].Seconds(), float64(on.cpu[r])/float64(b.N), on.scrapes[r])
 	}
-	orders := float64(b.N * benchRounds)
+	orders := float64(b.N * *benchRounds)
 	b.ReportMetric(orders/off.wall.Seconds(), "off_orders/s")
 	b.ReportMetric(orders/on.wall.Seconds(), "on_orders/s")
 	b.ReportMetric(float64(off.cpuNs)/orders, "off_cpu_ns/order")
 	b.ReportMetric(float64(on.cpuNs)/orders, "on_cpu_ns/order")
-	costs := make([]float64, benchRounds)
-	for r := range costs {
-		costs[r] = 100 * (1 - off.each[r].Seconds()/on.each[r].Seconds()) // throughput lost, in % of off's
+	cpuCost, tputCost := make([]float64, *benchRounds), make([]float64, *benchRounds)
+	for r := range *benchRounds {
+		cpuCost[r] = 100 * (float64(on.cpu[r])/float64(off.cpu[r]) - 1)      // more CPU per order, in % of off's
+		tputCost[r] = 100 * (1 - off.each[r].Seconds()/on.each[r].Seconds()) // throughput lost, in % of off's
 	}
-	slices.Sort(costs)
-	b.ReportMetric(costs[len(costs)/2], "median_cost_%")
+	reportSpread(b, cpuCost, "cpu_cost_%")
+	reportSpread(b, tputCost, "tput_cost_%")
+	var scrapes int
+	for _, n := range on.scrapes {
+		scrapes += n
+	}
+	b.ReportMetric(float64(scrapes)/on.wall.Seconds(), "scrapes/s")
+}
+
+// reportSpread reports the median, least and greatest of v as
+// median_unit, min_unit and max_unit.
+func reportSpread(b *testing.B, v []float64, unit string) {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	b.ReportMetric(v[len(v)/2], "median_"+unit)
+	b.ReportMetric(v[0], "min_"+unit)
+	b.ReportMetric(v[len(v)-1], "max_"+unit)
 }
 
 // turns add up the turns of one mode.
 type turns struct {
-	wall  time.Duration
-	each  []time.Duration
-	cpuNs int64
+	wall    time.Duration
+	each    []time.Duration
+	cpuNs   int64
+	cpu     []int64 // each turn's
+	scrapes []int   // each turn's
 }
 
 func (t *turns) run(b *testing.B, metrics bool) {
+	dir, err := os.MkdirTemp(b.TempDir(), "turn")
+	if err != nil {
+		b.Fatal(err)
+	}
 	cpu := processCPUNs()
-	d := runPipeline(b, metrics, b.N)
-	t.cpuNs += processCPUNs() - cpu
+	d, scrapes := runPipeline(b, dir, metrics, b.N)
+	cpu = processCPUNs() - cpu
+	os.RemoveAll(dir) // a turn's journal: hundreds of MB
+	t.cpuNs += cpu
+	t.cpu = append(t.cpu, cpu)
 	t.wall += d
 	t.each = append(t.each, d)
+	t.scrapes = append(t.scrapes, scrapes)
 }
 
-const (
-	benchRounds      = 11
-	scrapeBenchEvery = 100 * time.Millisecond
-)
+var benchRounds = flag.Int("rounds", 11, "BenchmarkPipelineMetrics: rounds of one turn off and one on")
 
-// runPipeline starts a node, with metrics or without, sends it count new
-// orders and returns the time until the publish stage passed the last.
-func runPipeline(b *testing.B, metrics bool, count int) time.Duration {
+// runPipeline starts a node in dir, with metrics or without, sends it
+// count new orders and returns the time until the publish stage passed
+// the last, and how many scrapes it answered meanwhile.
+func runPipeline(b *testing.B, dir string, metrics bool, count int) (time.Duration, int) {
 	cfg := config.Default()
-	cfg.DataDir = b.TempDir()
+	cfg.DataDir = dir
 	if err := json.Unmarshal([]byte(`"none"`), &cfg.Journal.Sync); err != nil { // as the config file says it
 		b.Fatal(err)
 	}
@@ -107,8 +151,9 @@ func runPipeline(b *testing.B, metrics bool, count int) time.Duration {
 		b.Fatal(err)
 	}
 	defer n.Stop()
+	var scrapes atomic.Int64
 	if metrics {
-		defer scrapeEvery(b, n, scrapeBenchEvery)()
+		defer scrapeEvery(b, n, *scrapeEveryFlag, &scrapes)()
 	}
 	var cmd matcher.Command
 	last := n.Status().Journal.LastSeq + int64(count) // nothing else is submitted meanwhile
@@ -122,7 +167,7 @@ func runPipeline(b *testing.B, metrics bool, count int) time.Duration {
 	for sink.lastSeq.Load() < last {
 		time.Sleep(50 * time.Microsecond)
 	}
-	return time.Since(start)
+	return time.Since(start), int(scrapes.Load())
 }
 
 // newOrder makes order i: a buy of broker 1 or a sell of broker 2 at the
@@ -135,8 +180,8 @@ func newOrder(cmd *matcher.Command, i int) {
 }
 
 // scrapeEvery opens the endpoint on n and scrapes /metrics every d until
-// the returned function is called.
-func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
+// the returned function is called, counting them in scrapes.
+func scrapeEvery(b *testing.B, n *node.Node, d time.Duration, scrapes *atomic.Int64) (stop func()) {
 	srv, err := httpd.Listen("127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -146,11 +191,13 @@ func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
 	go func() {
 		defer close(stopped)
 		url := "http://" + srv.Addr().String() + "/metrics"
-		for {
+		// The first after a random part of d: a turn shorter than d
+		// scrapes as often, on average, as Prometheus would.
+		for wait := rand.N(d); ; wait = d {
 			select {
 			case <-done:
 				return
-			case <-time.After(d):
+			case <-time.After(wait):
 			}
 			if res, err := http.Get(url); err == nil {
 				io.Copy(io.Discard, res.Body)
@@ -158,6 +205,7 @@ func scrapeEvery(b *testing.B, n *node.Node, d time.Duration) (stop func()) {
 				if res.StatusCode != http.StatusOK { // else "on" would time no scrape
 					b.Errorf("scrape %s: %s", url, res.Status)
 				}
+				scrapes.Add(1)
 			}
 		}
 	}()

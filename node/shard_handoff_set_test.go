@@ -1,0 +1,54 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/etcdtest"
+)
+
+// Claim (issue 17 item 3; the sync set outlives its leader): after a
+// handoff, as before it, a member that lacks acknowledged records does not
+// take the shard by election.
+//
+// An async shard: a leads and acknowledges 10 orders (its set is {a}), b
+// follows and holds them all. a hands the shard to b, which clears the
+// set and acknowledges nothing in its own term. a's node, now a standby,
+// stops; b stops cleanly with no standby connected. c, a member with an
+// empty journal, then starts while a and b are down.
+func TestEtcdHandoffLeavesNoMemberLackingRecordsTheShard(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	async := func(c *config.Config) { c.Replication.Mode = config.ModeAsync }
+	a := runShardNodeIn(t, etcd, "a", t.TempDir(), async)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), async)
+	b.next(t)
+	trade(t, a.cur, "A", 10)
+	waitUntil(t, "a acknowledged, b holds everything", func() bool {
+		return a.acked()["A9"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
+	})
+	before := etcdSyncSet(t, etcd)
+	if _, err := a.cur.Handoff("b"); err != nil {
+		t.Fatalf("handoff to b: %v", err)
+	}
+	waitUntil(t, "b promoted in place", func() bool { return b.role() == config.RolePrimary })
+	a.next(t) // a starts again, as b's standby
+	a.stop(t)
+	b.stop(t)
+	after := etcdSyncSet(t, etcd)
+
+	c := runShardNodeIn(t, etcd, "c", t.TempDir(), async) // empty journal
+	deadline := time.Now().Add(10 * time.Second)          // 10 lease TTLs
+	for (c.cur == nil || c.role() != config.RolePrimary) && time.Now().Before(deadline) {
+		select {
+		case c.cur = <-c.started:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if c.cur != nil && c.role() == config.RolePrimary {
+		t.Fatalf("c, whose journal is empty, took the shard while a and b (holding %d acknowledged orders) were down: the sync set was %v before the handoff, %v after b's term",
+			len(a.acked()), before, after)
+	}
+}

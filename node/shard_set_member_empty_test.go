@@ -1,0 +1,53 @@
+package node_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/etcdtest"
+)
+
+// Claim (issue 17 item 3; project rule "nothing acknowledged is lost"):
+// promotion goes only to a member that holds every acknowledged record,
+// also when the member is named by the standing sync set.
+//
+// A sync+wait shard: a leads, b follows and acknowledges everything; a
+// stops cleanly (the set names a and b), b takes the shard and stops
+// cleanly too. b is then started again under its own name on an empty
+// disk (a replaced disk) while a is down. The set names b, but b lacks
+// every acknowledged record: it must not take the shard.
+func TestEtcdSyncSetMemberOnEmptyDiskDoesNotTakeShard(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a := runShardNodeIn(t, etcd, "a", t.TempDir(), nil)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), nil)
+	b.next(t)
+	trade(t, a.cur, "A", 10)
+	waitUntil(t, "a acknowledged, b holds everything", func() bool {
+		return a.acked()["A9"] && lastSeq(b.cur) >= 10 && lastSeq(b.cur) == lastSeq(a.cur)
+	})
+	held := lastSeq(a.cur)
+	a.stop(t)
+	waitUntil(t, "b takes the shard", func() bool { return b.role() == config.RolePrimary })
+	b.stop(t)
+	set := etcdSyncSet(t, etcd)
+	if !slices.Contains(set, "b") {
+		t.Fatalf("after a and b stopped cleanly, etcd's sync set is %v: want b in it", set)
+	}
+
+	b2 := runShardNodeIn(t, etcd, "b", t.TempDir(), nil) // same name, empty journal
+	deadline := time.Now().Add(10 * time.Second)         // 10 lease TTLs
+	for (b2.cur == nil || b2.role() != config.RolePrimary) && time.Now().Before(deadline) {
+		select {
+		case b2.cur = <-b2.started:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if b2.cur != nil && b2.role() == config.RolePrimary {
+		t.Fatalf("b, started again on an empty disk (seq %d), took the shard: the sync set %v names it, and a, down, holds %d acknowledged records",
+			lastSeq(b2.cur), set, held)
+	}
+}
