@@ -43,8 +43,8 @@ func (s *sink) fills() []matcher.Event {
 type logLines struct{ logtest.Lines }
 
 // has says whether one line holds every one of words.
-func (l *logLines) has(words ...string) bool { return len(l.With(words...)) > 0 }
-func (l *logLines) count(sub string) int     { return l.Count(sub) }
+func (l *logLines) has(words ...string) bool  { return len(l.With(words...)) > 0 }
+func (l *logLines) count(words ...string) int { return len(l.With(words...)) }
 
 func order(account uint32, id string, side matcher.Side, px, qty int64) *matcher.Command {
 	cl, _ := matcher.MakeClOrdID(id)
