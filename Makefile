@@ -1,6 +1,8 @@
 # ringex — `make run` starts the exchange, `make test` runs every test.
 GO      ?= go
 BIN     := bin/ringex
+LOG_FORMAT ?= text
+LOG_LEVEL ?= info
 # Packages that run goroutines get the race detector; matcher/ is pure and
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
@@ -13,8 +15,8 @@ help: ## list the targets
 build: ## build bin/ringex
 	$(GO) build -o $(BIN) ./cmd/ringex
 
-run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, journal in ./data)
-	./$(BIN) serve
+run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, journal in ./data); LOG_FORMAT=json, LOG_LEVEL=debug
+	./$(BIN) serve --log-format $(LOG_FORMAT) --log-level $(LOG_LEVEL)
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...

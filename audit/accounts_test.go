@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -36,7 +37,7 @@ func TestReplayNamesBrokersWithoutTheConfig(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.FIX.Sessions = []config.Session{{BeginString: "FIX.4.4", TargetCompID: "ALPHA"}, {BeginString: "FIX.4.4", TargetCompID: "BETA"}}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

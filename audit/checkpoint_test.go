@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -136,7 +137,7 @@ func TestVerifyALiveNodesCheckpoints(t *testing.T) {
 	cfg.Journal.Sync = journal.SyncNone
 	cfg.Snapshot.EveryCommands, cfg.Snapshot.EverySec = 1000, 0
 	pub := &countingPublisher{}
-	n, err := node.Start(cfg, node.Options{Logf: func(string, ...any) {}, Publisher: pub})
+	n, err := node.Start(cfg, node.Options{Log: logtest.Discard(), Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

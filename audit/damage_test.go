@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
@@ -249,7 +250,7 @@ func TestVerifyAgreesWithOpen(t *testing.T) {
 			served := filepath.Join(t.TempDir(), "journal")
 			copyDir(t, dir, served) // Open may truncate and writes a LOCK
 			code, out, errOut := runMain("verify", "--journal", dir)
-			j, oerr := journal.Open(journal.Options{Dir: served, Logf: func(string, ...any) {}})
+			j, oerr := journal.Open(journal.Options{Dir: served, Log: logtest.Discard()})
 			if oerr == nil {
 				j.Close()
 			}
@@ -298,7 +299,7 @@ func TestVerifyAgreesWithOpenOnLostDurableRecords(t *testing.T) {
 
 	served := filepath.Join(t.TempDir(), "journal")
 	copyDir(t, dir, served)
-	j, oerr := journal.Open(journal.Options{Dir: served, Logf: func(string, ...any) {}})
+	j, oerr := journal.Open(journal.Options{Dir: served, Log: logtest.Discard()})
 	if oerr == nil {
 		j.Close()
 		t.Fatal("Open accepted a journal missing its last 3 durable records")
@@ -413,7 +414,7 @@ func TestVerifyAgreesWithOpenOnADamagedDurableMark(t *testing.T) {
 	}
 	served := filepath.Join(t.TempDir(), "journal")
 	copyDir(t, dir, served)
-	if j, err := journal.Open(journal.Options{Dir: served, Logf: func(string, ...any) {}}); err == nil {
+	if j, err := journal.Open(journal.Options{Dir: served, Log: logtest.Discard()}); err == nil {
 		j.Close()
 		t.Fatal("Open accepted a damaged DURABLE mark")
 	}

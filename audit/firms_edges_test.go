@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -26,7 +27,7 @@ func TestVerifyFirmJournal(t *testing.T) {
 		{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}, Accounts: []string{"ACC-A", "ACC-B"}, STP: &decrement, STPScope: config.STPScopeFirm},
 		{Name: "F2", Sessions: []string{"BROKER03"}, Accounts: []string{"ACC-C"}, STP: &cancelOldest},
 	}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

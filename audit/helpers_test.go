@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
@@ -195,7 +196,7 @@ const (
 // about segBytes.
 func writeJournal(t testing.TB, dir string, cmds []matcher.Command, segBytes int64) {
 	t.Helper()
-	j, err := journal.Open(journal.Options{Dir: dir, SegmentBytes: segBytes, Sync: journal.SyncNone, Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, SegmentBytes: segBytes, Sync: journal.SyncNone, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -32,7 +33,7 @@ func TestTrailReproducesLiveExecutionReports(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.Snapshot.EveryCommands, cfg.Snapshot.EverySec = 100, 0 // checkpoints among the orders
-	n, err := node.Start(cfg, node.Options{Logf: func(string, ...any) {}})
+	n, err := node.Start(cfg, node.Options{Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -29,7 +30,7 @@ func TestVerifyRiskJournal(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Snapshot = config.Snapshot{EveryCommands: 1 << 40} // checkpoints only where the test submits them
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01", Limits: config.RiskLimits{MaxOpenOrders: 4}}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discardEvents{}})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t), Publisher: discardEvents{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestReplayAccount(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discardEvents{}})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t), Publisher: discardEvents{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestReplayFirmAccount(t *testing.T) {
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
 	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestReplayAccountByCompID(t *testing.T) {
 		return cfg
 	}
 	run := func(cfg config.Config, deposits ...string) {
-		n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+		n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}

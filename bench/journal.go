@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync/atomic"
 	"time"
@@ -60,7 +61,7 @@ func RunJournal(cfg JournalConfig) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 	j, err := journal.Open(journal.Options{Dir: dir, Sync: mode, SyncIntervalMs: ncfg.Journal.SyncIntervalMs,
-		SegmentBytes: int64(ncfg.Journal.SegmentMiB) << 20, Logf: func(string, ...any) {}})
+		SegmentBytes: int64(ncfg.Journal.SegmentMiB) << 20, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package bench
 import (
 	"errors"
 	"io"
-	"log"
+	"log/slog"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -90,7 +90,7 @@ func RunPipeline(cfg PipelineConfig) (*Result, error) {
 		logw = io.Discard
 	}
 	sk := &sink{tr: newTracker(), accounts: int64(cfg.Accounts), prefix: runPrefix()}
-	n, err := node.Start(ncfg, node.Options{Publisher: sk, Logf: log.New(logw, "", log.Lmicroseconds).Printf})
+	n, err := node.Start(ncfg, node.Options{Publisher: sk, Log: slog.New(slog.NewTextHandler(logw, nil))})
 	if err != nil {
 		return nil, err
 	}

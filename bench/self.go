@@ -2,7 +2,7 @@ package bench
 
 import (
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"os"
 
@@ -45,7 +45,7 @@ func StartSelf(beginString string, senders []string, sync journal.SyncMode, logw
 	if logw == nil {
 		logw = io.Discard
 	}
-	n, err := node.Start(cfg, node.Options{Logf: log.New(logw, "", log.Lmicroseconds).Printf})
+	n, err := node.Start(cfg, node.Options{Log: slog.New(slog.NewTextHandler(logw, nil))})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

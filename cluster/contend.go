@@ -239,14 +239,14 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 		case errors.As(err, &nc):
 			if !nc.Leader && nc.Reason != said { // no leader, and not this member: say why, once per reason
 				said = nc.Reason
-				m.logf("cluster: member %s of shard %s waits: %v", m.cfg.Name, m.cfg.Shard, err)
+				m.log.Info("waiting: no leader", "why", err.Error())
 			}
 			m.waitChange(ctx, nc.rev, !nc.Leader)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			// The keep-alive loop will find it too; say so now.
 			return nil, fmt.Errorf("%w: %v", ErrLeaseLost, err)
 		default: // etcd unreachable, or a key that does not decode
-			m.logf("cluster: member %s of shard %s: %v", m.cfg.Name, m.cfg.Shard, err)
+			m.log.Warn("campaign failed; trying again", "err", err)
 			select {
 			case <-ctx.Done():
 			case <-m.ctx.Done():
@@ -337,7 +337,7 @@ func (m *Member) Observe(ctx context.Context) <-chan LeaderInfo {
 			}
 			info, err := leaderInfo(kv)
 			if err != nil && !errors.Is(err, ErrNoLeader) {
-				m.logf("%v", err)
+				m.log.Warn("leader key does not decode", "err", err)
 			}
 			if last == nil || *last != info {
 				select {

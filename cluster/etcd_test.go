@@ -2,16 +2,14 @@ package cluster_test
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/internal/etcdtest"
+	"github.com/ringex/ringex/internal/logtest"
 )
-
-var logMu sync.Mutex
 
 // join joins a member to shard with the test's defaults and closes it at
 // the end of the test.
@@ -37,11 +35,7 @@ func joinAt(t *testing.T, s *etcdtest.Server, shard, name string, ttl time.Durat
 	cfg := cluster.Config{
 		Endpoints: []string{s.Endpoint()}, Shard: shard, Name: name, TTL: ttl,
 		ReplAddr: name + ".test:7001", Settle: settle,
-		Logf: func(format string, args ...any) {
-			logMu.Lock()
-			defer logMu.Unlock()
-			t.Logf(format, args...)
-		},
+		Log: logtest.New(t),
 	}
 	if seq != nil {
 		cfg.DurableSeq = seq.Load

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
@@ -48,9 +49,10 @@ type Config struct {
 	// token of the last term whose records its journal holds); read with
 	// DurableSeq, before it, into the member's Position. nil reads as 0.
 	Epoch func() Token
-	// Logf logs keep-alive failures and recoveries (one line per
-	// transition) and the loss of the lease; nil: no log.
-	Logf func(format string, args ...any)
+	// Log gets keep-alive failures and recoveries (one record per
+	// transition) and the loss of the lease; nil: slog.Default(). The
+	// member adds component=cluster, member and shard.
+	Log *slog.Logger
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -78,6 +80,7 @@ type Member struct {
 	cfg     Config
 	keys    keys
 	cli     *clientv3.Client
+	log     *slog.Logger
 	lease   clientv3.LeaseID
 	session *concurrency.Session // the lease, for concurrency.Election; refreshed by keepAlive, not by the session
 	margin  time.Duration
@@ -159,7 +162,11 @@ func Join(ctx context.Context, cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect to etcd %v: %w", cfg.Endpoints, err)
 	}
-	m := &Member{cfg: cfg, keys: keysFor(cfg.Shard), cli: cli, margin: cfg.Margin, done: make(chan struct{})}
+	m := &Member{cfg: cfg, keys: keysFor(cfg.Shard), cli: cli, log: cfg.Log, margin: cfg.Margin, done: make(chan struct{})}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	m.log = m.log.With("component", "cluster", "member", cfg.Name, "shard", cfg.Shard)
 	if err := m.grant(ctx); err != nil {
 		cli.Close()
 		return nil, err
@@ -216,7 +223,7 @@ func (m *Member) grantLease(ctx context.Context) (time.Time, *clientv3.LeaseGran
 		cancel()
 		if err == nil {
 			if attempt > 1 {
-				m.logf("cluster: member %s of shard %s: etcd %v answered: lease granted after %d attempts", m.cfg.Name, m.cfg.Shard, m.cfg.Endpoints, attempt)
+				m.log.Info("etcd answered: lease granted", "etcd", strings.Join(m.cfg.Endpoints, ","), "attempts", attempt)
 			}
 			return sent, g, nil
 		}
@@ -226,8 +233,8 @@ func (m *Member) grantLease(ctx context.Context) (time.Time, *clientv3.LeaseGran
 		}
 		if now := time.Now(); now.Sub(loggedAt) >= grantLogEvery {
 			loggedAt = now
-			m.logf("cluster: etcd %v did not answer (attempt %d, connection %v): %v; not joined, trying again every %v",
-				m.cfg.Endpoints, attempt, m.cli.ActiveConnection().GetState(), err, m.cfg.TTL)
+			m.log.Warn("etcd did not answer; not joined, trying again", "etcd", strings.Join(m.cfg.Endpoints, ","), "attempt", attempt,
+				"connection", m.cli.ActiveConnection().GetState().String(), "err", err, "retry_every", m.cfg.TTL)
 		}
 		select { // an attempt that failed at once waits out its TTL
 		case <-ctx.Done():
@@ -268,7 +275,7 @@ func (m *Member) keepAlive() {
 				wait = m.cfg.TTL / 10 // the guard stays out until the key is confirmed
 			case err == nil:
 				if failing {
-					m.logf("cluster: member %s of shard %s: etcd answers keep-alives again (lease %x)", m.cfg.Name, m.cfg.Shard, m.lease)
+					m.log.Info("etcd answers keep-alives again", "lease", fmt.Sprintf("%x", int64(m.lease)))
 				}
 				m.refreshed(sent, resp.TTL)
 				failing = false
@@ -280,7 +287,8 @@ func (m *Member) keepAlive() {
 				return
 			default:
 				if !failing {
-					m.logf("cluster: member %s of shard %s: keep-alive of lease %x failed: %v; the lease may expire at %v unless etcd answers", m.cfg.Name, m.cfg.Shard, m.lease, err, clockBase.Add(time.Duration(m.leaseDeadline.Load())+m.margin).Format(time.RFC3339Nano))
+					m.log.Warn("keep-alive failed; the lease may expire unless etcd answers", "lease", fmt.Sprintf("%x", int64(m.lease)), "err", err,
+						"expires", clockBase.Add(time.Duration(m.leaseDeadline.Load())+m.margin).Format(time.RFC3339Nano))
 				}
 				failing = true
 				wait = m.cfg.TTL / 10
@@ -328,7 +336,7 @@ func (m *Member) lose(err error) {
 	if l := m.leading.Load(); l != nil {
 		l.end(err)
 	}
-	m.logf("%v", err)
+	m.log.Warn("membership ended: the lease is lost", "err", err)
 	close(m.done)
 }
 
@@ -380,12 +388,6 @@ func (m *Member) Close(ctx context.Context) error {
 	}
 	errs = append(errs, m.cli.Close())
 	return errors.Join(errs...)
-}
-
-func (m *Member) logf(format string, args ...any) {
-	if m.cfg.Logf != nil {
-		m.cfg.Logf(format, args...)
-	}
 }
 
 // position reads the node's Position: the epoch first, so that a node
@@ -467,7 +469,7 @@ func (m *Member) watchMembers() {
 func (m *Member) heard(known map[string]KnownMember, key, value []byte) {
 	var v memberValue
 	if err := decode(string(key), value, &v); err != nil {
-		m.logf("%v", err)
+		m.log.Warn("member record left out: it does not decode", "key", string(key), "err", err)
 		return
 	}
 	known[v.Name] = KnownMember{Name: v.Name, DurableSeq: v.DurableSeq, Epoch: v.Epoch, Heard: time.Now()}

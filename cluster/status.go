@@ -27,7 +27,7 @@ func (m *Member) register(ctx context.Context) error {
 			return nil
 		}
 		holder := clientv3.LeaseID(resp.Responses[0].GetResponseRange().Kvs[0].Lease)
-		m.logf("cluster: member name %s of shard %s is held by lease %x (another process, or this node's previous run until its lease expires): waiting", m.cfg.Name, m.cfg.Shard, holder)
+		m.log.Warn("member name held by another lease (another process, or this node's previous run until its lease expires): waiting", "holder_lease", fmt.Sprintf("%x", int64(holder)))
 		if err := m.waitDeleted(ctx, key, resp.Header.Revision+1); err != nil {
 			return fmt.Errorf("cluster: register %s: held by lease %x: %w", key, holder, err)
 		}
@@ -70,7 +70,7 @@ func (m *Member) answerPolls() {
 			_, err := m.cli.Put(ctx, key, m.record(), clientv3.WithLease(m.lease))
 			cancel()
 			if err != nil && m.ctx.Err() == nil {
-				m.logf("cluster: member %s answers a status poll: put %s: %v", m.cfg.Name, key, err)
+				m.log.Warn("answering a status poll failed", "key", key, "err", err)
 			}
 		}
 		select {

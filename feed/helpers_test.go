@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
@@ -38,7 +39,7 @@ type exchange struct {
 
 func newExchange(t testing.TB, seed uint64, stp matcher.STPMode) *exchange {
 	dir := filepath.Join(t.TempDir(), "journal")
-	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

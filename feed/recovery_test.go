@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
@@ -74,7 +75,7 @@ func TestRecoveryRefusesBadRequests(t *testing.T) {
 // and says so.
 func TestReplayRefusesAJournalWithoutItsStart(t *testing.T) {
 	dir := t.TempDir()
-	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 10, Sync: journal.SyncNone, Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 10, Sync: journal.SyncNone, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,9 +85,9 @@ type Config struct {
 	// per (CompID, address), after the first failed logon past the free ones
 	// (see backoff.go); it doubles with each further failure. Default 1 s.
 	LogonBackoff time.Duration
-	// Logger receives connection and session events (never one per
-	// ordinary message). Default: discard.
-	Logger *slog.Logger
+	// Log receives connection and session events (never one per
+	// ordinary message), with component=fix. nil: slog.Default().
+	Log *slog.Logger
 	// OnStoreError, when set, is called once, with the first failed write
 	// of any session's store (see store.go: that session sends nothing
 	// more). It runs on the session's writer and must not block or call
@@ -175,11 +175,12 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 	if cfg.LogonBackoff <= 0 {
 		cfg.LogonBackoff = time.Second
 	}
-	a := &Acceptor{cfg: cfg, app: app, log: cfg.Logger, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
+	a := &Acceptor{cfg: cfg, app: app, log: cfg.Log, sessions: map[string]*Session{}, conns: map[net.Conn]struct{}{},
 		stopping: make(chan struct{}), backoff: newLogonBackoff(cfg.LogonBackoff)}
 	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
+		a.log = slog.Default()
 	}
+	a.log = a.log.With("component", "fix")
 	for _, sc := range cfg.Sessions {
 		if sc.TargetCompID == "" {
 			a.closeSessions()

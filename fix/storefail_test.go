@@ -75,7 +75,7 @@ func TestFullDiskStopsTheSession(t *testing.T) {
 	logs := newLineCounter()
 	var failMu sync.Mutex
 	var failures []error
-	cfg := Config{StoreDir: dir, Logger: slog.New(logs), Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}},
+	cfg := Config{StoreDir: dir, Log: slog.New(logs), Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}},
 		OnStoreError: func(err error) { failMu.Lock(); failures = append(failures, err); failMu.Unlock() }}
 	a := startAcceptor(t, cfg, app)
 	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)

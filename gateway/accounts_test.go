@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -15,7 +16,7 @@ import (
 // trips on one: a report to such an account goes nowhere, a "*" drop copy
 // copies only sessions, the marks a standby hears are 0 there.
 func TestSessionsByBoundAccount(t *testing.T) {
-	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "X", StoreDir: t.TempDir(), Logf: t.Logf,
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "X", StoreDir: t.TempDir(), Log: logtest.New(t),
 		Sessions: []Session{{Account: 5, BeginString: "FIX.4.4", TargetCompID: "E"}, {Account: 2, BeginString: "FIX.4.4", TargetCompID: "B"},
 			{Account: 7, BeginString: "FIX.4.4", TargetCompID: "DC", DropCopyOf: []string{"*"}}},
 		Symbols: []Symbol{{Name: "S1", Tick: ScaleOf(1), Lot: ScaleOf(1)}}}, noSubmit{})

@@ -10,6 +10,7 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -151,7 +152,7 @@ func TestHeldUntilLogonAndRebuiltFirst(t *testing.T) {
 // meanwhile comes after all of them.
 func TestLongResendIsPaced(t *testing.T) {
 	const owed = 40_000 // about 11 MiB of ExecutionReports
-	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "RINGEX", StoreDir: t.TempDir(), Logf: t.Logf,
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "RINGEX", StoreDir: t.TempDir(), Log: logtest.New(t),
 		Sessions: []Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}},
 		Symbols:  []Symbol{{Name: "AAPL", Tick: mustScale(t, "0.01"), Lot: ScaleOf(1)}}}, noSubmit{})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ringex/ringex/fix"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -65,7 +66,7 @@ func FuzzFromApp(f *testing.F) {
 	}
 	cent, _ := ParseScale("0.01")
 	opts := Options{
-		Listen: "127.0.0.1:0", SenderCompID: "RINGEX", Logf: func(string, ...any) {},
+		Listen: "127.0.0.1:0", SenderCompID: "RINGEX", Log: logtest.Discard(),
 		Sessions: []Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}},
 		Symbols:  []Symbol{{Name: "AAPL", Tick: cent, Lot: ScaleOf(1)}, {Name: "IBM", Tick: cent, Lot: ScaleOf(100)}},
 	}

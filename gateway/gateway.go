@@ -24,14 +24,11 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,9 +81,9 @@ type Options struct {
 	SenderCompID      string
 	Sessions          []Session
 	Symbols           []Symbol
-	StoreDir          string                           // FIX session stores: sequence numbers and sent messages survive a restart
-	CertFile, KeyFile string                           // TLS when both are set
-	Logf              func(format string, args ...any) // one line per session event; nil = log.Printf
+	StoreDir          string       // FIX session stores: sequence numbers and sent messages survive a restart
+	CertFile, KeyFile string       // TLS when both are set
+	Log               *slog.Logger // one record per session event (component=gateway, and component=fix from the sessions); nil: slog.Default()
 	// OnStoreError is called once when a session store write first fails
 	// (fix.Config.OnStoreError): that session sends nothing more, so the
 	// exchange must stop acknowledging.
@@ -129,7 +126,7 @@ type Gateway struct {
 	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
 	out        fix.Fields              // the publish stage's reusable message body
 	pendMu     sync.Mutex              // guards each account's pending, rebuilding and flushing; held is set and floor lowered under it
-	logf       func(format string, args ...any)
+	log        *slog.Logger
 
 	rejects [rejectReasons]atomic.Uint64 // the gateway's own rejects, by reason (status.go)
 }
@@ -181,11 +178,13 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		accounts:   make([]account, top+1),
 		names:      names,
 		used:       make([]usedIDs, top+1),
-		logf:       opts.Logf,
+		log:        opts.Log,
 	}
-	if g.logf == nil {
-		g.logf = log.Printf
+	if g.log == nil {
+		g.log = slog.Default()
 	}
+	fixLog := g.log
+	g.log = g.log.With("component", "gateway")
 	g.rejectSeq.Store(time.Now().UnixNano())
 	for i, s := range opts.Symbols {
 		g.symbolIDs[s.Name] = uint32(i + 1)
@@ -196,7 +195,7 @@ func New(opts Options, submit Submitter) (*Gateway, error) {
 		StoreDir:     opts.StoreDir,
 		CertFile:     opts.CertFile,
 		KeyFile:      opts.KeyFile,
-		Logger:       slog.New(logfHandler{g.logf, ""}),
+		Log:          fixLog,
 		OnStoreError: opts.OnStoreError,
 		MayDeliver:   opts.MayDeliver,
 	}
@@ -340,10 +339,10 @@ func (g *Gateway) OnLogout(s *fix.Session) {
 	}
 	cmd := matcher.CancelOnDisconnect(account, 0)
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.logf("fix: %s logged out; its Day orders stay (exchange not accepting: %v)", s.ID(), err)
+		g.log.Warn("logged out; its Day orders stay: the exchange is not accepting", "session", s.ID(), "err", err)
 		return
 	}
-	g.logf("fix: %s logged out; cancelling its resting Day orders", s.ID())
+	g.log.Info("logged out; cancelling its resting Day orders", "session", s.ID())
 }
 
 // FromApp implements fix.Application: it runs on the session's reader
@@ -443,36 +442,3 @@ func (g *Gateway) EndOfDay() {
 		u.mu.Unlock()
 	}
 }
-
-// logfHandler is a slog.Handler that writes one line per record through a
-// printf-style function, so the fix package's session events land in the
-// exchange's log (or a test's).
-type logfHandler struct {
-	logf   func(string, ...any)
-	prefix string
-}
-
-func (h logfHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h logfHandler) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(h.prefix)
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	h.logf("fix: %s", b.String())
-	return nil
-}
-
-func (h logfHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	var b strings.Builder
-	b.WriteString(h.prefix)
-	for _, a := range attrs {
-		fmt.Fprintf(&b, "%s=%v ", a.Key, a.Value)
-	}
-	return logfHandler{h.logf, b.String()}
-}
-
-func (h logfHandler) WithGroup(string) slog.Handler { return h }

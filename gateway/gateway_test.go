@@ -20,6 +20,7 @@ import (
 
 	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -84,7 +85,7 @@ func startEngine(t *testing.T, opts gateway.Options, mc matcher.Config, first []
 			{BeginString: "FIX.4.2", TargetCompID: "BROKER42", CancelOnDisconnect: true},
 		}
 	}
-	opts.Listen, opts.SenderCompID, opts.StoreDir, opts.Logf = "127.0.0.1:0", "RINGEX", t.TempDir(), t.Logf
+	opts.Listen, opts.SenderCompID, opts.StoreDir, opts.Log = "127.0.0.1:0", "RINGEX", t.TempDir(), logtest.New(t)
 	mc.Symbols = specs
 	x := &exchange{engine: matcher.New(mc)}
 	for i := range first {

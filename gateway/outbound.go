@@ -37,7 +37,7 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 		return
 	}
 	if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, true), f, mark); err != nil {
-		g.logf("fix: %s: report for order %d not sent: %v", s.ID(), ev.OrderID, err)
+		g.log.Warn("report not sent", "session", s.ID(), "order_id", ev.OrderID, "err", err)
 	}
 }
 
@@ -215,7 +215,7 @@ func (g *Gateway) massCancelRejected(s *fix.Session, clOrd []byte, m *fix.Messag
 	f.AddInt(tagMassCancelRej, reason)
 	f.AddString(tagText, text)
 	if err := s.Send("r", &f); err != nil {
-		g.logf("fix: %s: mass cancel reject not sent: %v", s.ID(), err)
+		g.log.Warn("mass cancel reject not sent", "session", s.ID(), "err", err)
 	}
 }
 
@@ -261,7 +261,7 @@ func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reas
 	f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
 	f.AddString(tagText, text)
 	if err := s.Send("8", &f); err != nil {
-		g.logf("fix: %s: reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
+		g.log.Warn("reject not sent", "session", s.ID(), "cl_ord_id", ref.clOrdID, "err", err)
 	}
 }
 
@@ -281,7 +281,7 @@ func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Rea
 	f.AddInt(tagCxlRejReason, int64(cxlRejReason(reason, s.BeginString() == fix42)))
 	f.AddString(tagText, text)
 	if err := s.Send("9", &f); err != nil {
-		g.logf("fix: %s: cancel reject of %s not sent: %v", s.ID(), ref.clOrdID, err)
+		g.log.Warn("cancel reject not sent", "session", s.ID(), "cl_ord_id", ref.clOrdID, "err", err)
 	}
 }
 
@@ -293,7 +293,7 @@ func (g *Gateway) businessReject(s *fix.Session, m *fix.Message, reason int64, t
 	f.AddInt(tagBusinessRejReas, reason)
 	f.AddString(tagText, text)
 	if err := s.Send("j", &f); err != nil {
-		g.logf("fix: %s: business reject not sent: %v", s.ID(), err)
+		g.log.Warn("business reject not sent", "session", s.ID(), "err", err)
 	}
 }
 

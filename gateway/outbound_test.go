@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -12,7 +13,7 @@ import (
 // sessions' writers put the reports in their stores.
 func publisher(tb testing.TB, n int) *Gateway {
 	tb.Helper()
-	opts := Options{Listen: "127.0.0.1:0", SenderCompID: "RINGEX", StoreDir: tb.TempDir(), Logf: tb.Logf,
+	opts := Options{Listen: "127.0.0.1:0", SenderCompID: "RINGEX", StoreDir: tb.TempDir(), Log: logtest.New(tb),
 		Symbols: []Symbol{{Name: "AAPL", Tick: ScaleOf(1), Lot: ScaleOf(1)}}}
 	for i := range n {
 		opts.Sessions = append(opts.Sessions, Session{BeginString: "FIX.4.4", TargetCompID: "BROKER" + strconv.Itoa(i+1)})

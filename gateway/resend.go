@@ -189,7 +189,7 @@ func (g *Gateway) resendPending(s *fix.Session) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
 	if g.accounts[account].rebuilding {
-		g.logf("fix: %s: reports from before the failover are being rebuilt from the journal; this session's reports wait for them", s.ID())
+		g.log.Info("reports from before the failover are being rebuilt from the journal; this session's reports wait for them", "session", s.ID())
 		return
 	}
 	g.flushLocked(s, account)
@@ -258,7 +258,7 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 			}
 			if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, p.live), &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.
-				g.logf("fix: %s: %d reports not sent: %v", s.ID(), len(chunk)-i, err)
+				g.log.Warn("reports not sent", "session", s.ID(), "reports", len(chunk)-i, "err", err)
 				acct.flushing = false
 				g.pendMu.Unlock()
 				return
@@ -275,8 +275,8 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 		}
 	}
 	if resent+sent > 0 {
-		g.logf("fix: %s: resent %d reports from before the failover or restart (PossResend=Y) and sent %d held since, seqs %d..%d",
-			s.ID(), resent, sent, firstSeq, lastSeq)
+		g.log.Info("resent reports from before the failover or restart (PossResend=Y) and sent those held since", "session", s.ID(),
+			"resent", resent, "sent", sent, "first_seq", firstSeq, "last_seq", lastSeq)
 	}
 }
 

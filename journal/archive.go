@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ var errArchiveStopped = errors.New("journal: archiver stopped")
 type archiver struct {
 	dir       string
 	arcDir    string
-	logf      func(format string, args ...any)
+	log       *slog.Logger
 	retainAge time.Duration // 0: never remove hot segments
 
 	active  atomic.Int64 // first seq of the segment the journal writes: never archived
@@ -46,8 +47,8 @@ type archiver struct {
 	damaged map[int64]bool // sealed segments found damaged: logged once, never archived
 }
 
-func startArchiver(dir string, active int64, retainAge time.Duration, logf func(string, ...any)) (*archiver, error) {
-	a, err := newArchiver(dir, logf)
+func startArchiver(dir string, active int64, retainAge time.Duration, log *slog.Logger) (*archiver, error) {
+	a, err := newArchiver(dir, log)
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +61,13 @@ func startArchiver(dir string, active int64, retainAge time.Duration, logf func(
 }
 
 // newArchiver makes an archiver without starting its goroutine.
-func newArchiver(dir string, logf func(string, ...any)) (*archiver, error) {
+func newArchiver(dir string, log *slog.Logger) (*archiver, error) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(archiveLevel), zstd.WithEncoderCRC(false))
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	a := &archiver{
-		dir: dir, arcDir: filepath.Join(dir, ArchiveDirName), logf: logf,
+		dir: dir, arcDir: filepath.Join(dir, ArchiveDirName), log: log,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), enc: enc, damaged: map[int64]bool{},
 	}
 	a.src.buf = make([]byte, readBufBytes)
@@ -108,7 +109,7 @@ func (a *archiver) run() {
 func (a *archiver) pass() {
 	segs, err := listHot(a.dir)
 	if err != nil {
-		a.logf("journal: archiver: %v", err)
+		a.log.Error("archiver failed", "err", err)
 		return
 	}
 	// The journal publishes a new active segment only after creating it, so
@@ -126,7 +127,7 @@ func (a *archiver) pass() {
 			if errors.Is(err, errArchiveStopped) {
 				return
 			}
-			a.logf("journal: archiver: %v", err)
+			a.log.Error("archiver failed", "err", err)
 			var cerr *CorruptError
 			if !errors.As(err, &cerr) {
 				return // an I/O failure: try again on the next pass
@@ -201,8 +202,8 @@ func (a *archiver) archive(first int64) error {
 		return err
 	}
 	plain, packed := fileSize(hot), fileSize(dst)
-	a.logf("journal: archived %s (seqs %d..%d): %d -> %d bytes, ratio %.2f, in %v",
-		filepath.Base(hot), first, end.lastSeq, plain, packed, float64(plain)/float64(max(packed, 1)), time.Since(start).Round(time.Millisecond))
+	a.log.Info("archived a segment", "segment", filepath.Base(hot), "first_seq", first, "last_seq", end.lastSeq,
+		"bytes", plain, "archived_bytes", packed, "ratio", float64(plain)/float64(max(packed, 1)), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -226,16 +227,16 @@ func (a *archiver) retain(segs []int64, active int64) {
 			break
 		}
 		if err := os.Remove(hot); err != nil {
-			a.logf("journal: retention: %v", err)
+			a.log.Error("retention failed", "err", err)
 			break
 		}
 		removed++
-		a.logf("journal: removed hot segment %s (seqs %d..%d): archived, before snapshot %d, older than %v",
-			filepath.Base(hot), first, lastSeq, snapSeq, a.retainAge)
+		a.log.Info("removed hot segment: archived, before the snapshot and older than retention", "segment", filepath.Base(hot),
+			"first_seq", first, "last_seq", lastSeq, "snapshot_seq", snapSeq, "retention", a.retainAge)
 	}
 	if removed > 0 {
 		if err := fsync.Dir(a.dir); err != nil {
-			a.logf("journal: retention: %v", err)
+			a.log.Error("retention failed", "err", err)
 		}
 	}
 }

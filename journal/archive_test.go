@@ -24,16 +24,16 @@ func TestArchiveSealedSegments(t *testing.T) {
 	hot, _ := listHot(dir)
 	waitFor(func() bool {
 		arc, _ := listSuffix(filepath.Join(dir, ArchiveDirName), archiveSuffix)
-		return len(arc) == len(hot)-1 || lg.has("archiver:")
+		return len(arc) == len(hot)-1 || lg.Has("archiver failed")
 	})
-	if lg.has("archiver:") {
-		t.Fatalf("archiver failed: %q", lg.lines)
+	if lg.Has("archiver failed") {
+		t.Fatalf("archiver failed: %q", lg.All())
 	}
 	if exists(archivePath(dir, hot[len(hot)-1])) {
 		t.Fatal("the active segment was archived")
 	}
-	if !lg.has("archived") {
-		t.Fatalf("archiving not logged: %q", lg.lines)
+	if !lg.Has("archived") {
+		t.Fatalf("archiving not logged: %q", lg.All())
 	}
 	j.Close()
 	// Readers read the compressed copies alone as well as the plain ones.
@@ -66,11 +66,11 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	lg := &testLog{}
-	a, err := startArchiver(dir, hot[len(hot)-1], time.Millisecond, lg.logf)
+	a, err := startArchiver(dir, hot[len(hot)-1], time.Millisecond, lg.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(func() bool { return lg.has("not archived") })
+	waitFor(func() bool { return lg.Has("not archived") })
 	waitFor(func() bool {
 		left, _ := listHot(dir)
 		return len(left) > 0 && left[0] == damaged
@@ -110,7 +110,7 @@ func TestRetentionStopsAtSnapshot(t *testing.T) {
 	waitFor(func() bool { left, _ := listHot(dir); return left[0] == hot[3] })
 	j.arch.poke()
 	time.Sleep(20 * time.Millisecond)
-	if left, _ := listHot(dir); left[0] != hot[3] || !lg.has("removed hot segment") {
+	if left, _ := listHot(dir); left[0] != hot[3] || !lg.Has("removed hot segment") {
 		t.Fatalf("left %v of %v", left[:2], hot[:4])
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ringex/ringex/internal/logtest"
 )
 
 // orderGen makes records that look like the exchange's encoded commands
@@ -73,7 +75,7 @@ func (g *orderGen) next(seq int64) []byte {
 // writeRealistic fills dir with n realistic records, unsynced (setup only).
 func writeRealistic(tb testing.TB, dir string, n int64, segmentBytes int64) {
 	tb.Helper()
-	j, err := Open(Options{Dir: dir, Sync: SyncNone, SegmentBytes: segmentBytes, Logf: func(string, ...any) {}})
+	j, err := Open(Options{Dir: dir, Sync: SyncNone, SegmentBytes: segmentBytes, Log: logtest.Discard()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func writeRealistic(tb testing.TB, dir string, n int64, segmentBytes int64) {
 // live archiver never touches) and removes the plain copies.
 func archiveAll(tb testing.TB, dir string) (plain, packed int64) {
 	tb.Helper()
-	a, err := newArchiver(dir, func(string, ...any) {})
+	a, err := newArchiver(dir, logtest.Discard())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -132,7 +134,7 @@ func BenchmarkCommit(b *testing.B) {
 	for _, mode := range []SyncMode{SyncBatch, SyncNone} {
 		for _, batch := range []int{1, 16, 256} {
 			b.Run(fmt.Sprintf("sync=%s/batch=%d", mode, batch), func(b *testing.B) {
-				j, err := Open(Options{Dir: b.TempDir(), Sync: mode, Logf: func(string, ...any) {}})
+				j, err := Open(Options{Dir: b.TempDir(), Sync: mode, Log: logtest.Discard()})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -207,7 +209,7 @@ func BenchmarkArchive(b *testing.B) {
 	dir := b.TempDir()
 	writeRealistic(b, dir, 560_000, DefaultSegmentBytes) // about 62 MiB: one segment
 	segs, _ := listHot(dir)
-	a, err := newArchiver(dir, func(string, ...any) {})
+	a, err := newArchiver(dir, logtest.Discard())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func BenchmarkArchive(b *testing.B) {
 func BenchmarkCommitLatency(b *testing.B) {
 	for _, mode := range []SyncMode{SyncBatch, SyncNone} {
 		b.Run("sync="+mode.String(), func(b *testing.B) {
-			j, err := Open(Options{Dir: b.TempDir(), Sync: mode, Logf: func(string, ...any) {}})
+			j, err := Open(Options{Dir: b.TempDir(), Sync: mode, Log: logtest.Discard()})
 			if err != nil {
 				b.Fatal(err)
 			}

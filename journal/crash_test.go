@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringex/ringex/internal/logtest"
 )
 
 var crashKills = flag.Int("crash.kills", 30, "SIGKILLs in TestCrashSIGKILL")
@@ -25,7 +27,7 @@ const crashDirEnv = "RINGEX_JOURNAL_CRASH_DIR"
 // until it is killed.
 func crashChild(dir string, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	opts := Options{Dir: dir, SegmentBytes: 32 << 10, Archive: true, HotRetentionMs: 1, Logf: func(string, ...any) {}}
+	opts := Options{Dir: dir, SegmentBytes: 32 << 10, Archive: true, HotRetentionMs: 1, Log: logtest.Discard()}
 	opts.Sync = []SyncMode{SyncBatch, SyncInterval, SyncNone}[rng.IntN(3)]
 	j, err := Open(opts)
 	if err != nil {
@@ -149,14 +151,14 @@ func TestCrashSIGKILL(t *testing.T) {
 func checkAfterCrash(t *testing.T, dir string, acked int64, k int) bool {
 	t.Helper()
 	lg := &testLog{}
-	j, err := Open(Options{Dir: dir, Logf: lg.logf})
+	j, err := Open(Options{Dir: dir, Log: lg.Logger()})
 	if err != nil {
 		t.Fatalf("kill %d: Open after crash: %v", k, err)
 	}
 	last := j.LastSeq()
 	j.Close()
 	if last < acked {
-		t.Fatalf("kill %d: journal ends at %d, but %d was acknowledged (log %q)", k, last, acked, lg.lines)
+		t.Fatalf("kill %d: journal ends at %d, but %d was acknowledged (log %q)", k, last, acked, lg.All())
 	}
 	first, readLast, err := readAll(t, dir, 1)
 	if err != nil {
@@ -165,7 +167,7 @@ func checkAfterCrash(t *testing.T, dir string, acked int64, k int) bool {
 	if acked > 0 && (first != 1 || readLast != last) {
 		t.Fatalf("kill %d: Read gave %d..%d, journal ends at %d", k, first, readLast, last)
 	}
-	return lg.has("torn tail")
+	return lg.Has("torn tail")
 }
 
 // tearTail writes what a torn write can leave after the last whole record of

@@ -217,7 +217,7 @@ func TestDamage(t *testing.T) {
 
 			lg := &testLog{}
 			_, readLast, readErr := readAll(t, dir, 1)
-			j, err := Open(Options{Dir: dir, Logf: lg.logf, SegmentBytes: 4096})
+			j, err := Open(Options{Dir: dir, Log: lg.Logger(), SegmentBytes: 4096})
 			if wantOff >= 0 {
 				for _, e := range []error{err, readErr} {
 					var ce *CorruptError
@@ -240,8 +240,8 @@ func TestDamage(t *testing.T) {
 			if j.LastSeq() != wantLast || readLast != wantLast {
 				t.Fatalf("LastSeq %d, Read to %d, want %d", j.LastSeq(), readLast, wantLast)
 			}
-			if torn := wantOff == -1; torn != lg.has("torn tail") {
-				t.Fatalf("torn %v but log %q", torn, lg.lines)
+			if torn := wantOff == -1; torn != lg.Has("torn tail") {
+				t.Fatalf("torn %v but log %q", torn, lg.All())
 			}
 			// The journal goes on from there.
 			write(t, j, wantLast+1, wantLast+50, 4)
@@ -294,8 +294,8 @@ func TestStartFromLastGood(t *testing.T) {
 	if j.LastSeq() != seqs[3]-1 {
 		t.Fatalf("LastSeq %d, want %d", j.LastSeq(), seqs[3]-1)
 	}
-	if !lg.has("STARTING FROM LAST GOOD") || !lg.has("quarantine") {
-		t.Fatalf("not loud enough: %q", lg.lines)
+	if !lg.Has("STARTING FROM LAST GOOD") || !lg.Has("quarantine") {
+		t.Fatalf("not loud enough: %q", lg.All())
 	}
 	write(t, j, seqs[3], seqs[3]+100, 10)
 	if _, last, err := readAll(t, dir, 1); err != nil || last != seqs[3]+100 {

@@ -158,8 +158,8 @@ func (j *Journal) checkDamagedMark() error {
 		return fmt.Errorf("journal: %s is damaged at offset 0 (%s): it can no longer tell durable records lost at the journal's end from a torn tail; "+
 			"start with StartFromLastGood to go on without it, held against the snapshots and the session stores", path, j.mark.damage)
 	}
-	j.logf("journal: %s IS DAMAGED (%s); STARTING WITHOUT IT ON OPERATOR REQUEST: the journal's end is held only against the newest snapshot and Options.Reported",
-		path, j.mark.damage)
+	j.log.Warn("durable mark IS DAMAGED; STARTING WITHOUT IT ON OPERATOR REQUEST: the journal's end is held only against the newest snapshot and Options.Reported",
+		"path", path, "damage", j.mark.damage)
 	j.mark.damage = ""
 	return nil
 }
@@ -182,8 +182,8 @@ func (j *Journal) checkDurable(path string, goodOff, lastSeq int64) error {
 	if !j.opts.StartFromLastGood {
 		return cerr
 	}
-	j.logf("journal: STARTING WITHOUT DURABLE RECORDS %d..%d ON OPERATOR REQUEST despite: %v; the journal continues at seq %d, and those seqs must never be used again",
-		lastSeq+1, seq, cerr, lastSeq+1)
+	j.log.Warn(fmt.Sprintf("STARTING WITHOUT DURABLE RECORDS %d..%d ON OPERATOR REQUEST; the journal continues at seq %d, and those seqs must never be used again", lastSeq+1, seq, lastSeq+1),
+		"first_seq", lastSeq+1, "last_seq", seq, "err", cerr)
 	j.missing = [2]int64{lastSeq + 1, seq}
 	return nil
 }

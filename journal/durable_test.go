@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringex/ringex/internal/logtest"
 )
 
 // TestLostDurableRecordsAreNotATornTail: records a Commit made durable and
@@ -52,7 +54,7 @@ func TestLostDurableRecordsAreNotATornTail(t *testing.T) {
 			offs, _, _ := frameOffsets(t, last)
 			file, off, lost := tc.do(t, dir, last, offs)
 
-			_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+			_, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096})
 			var ce *CorruptError
 			if !errors.As(err, &ce) || ce.File != file || ce.Offset != off {
 				t.Fatalf("Open: %v; want a CorruptError at %s offset %d", err, file, off)
@@ -67,8 +69,8 @@ func TestLostDurableRecordsAreNotATornTail(t *testing.T) {
 			if first, end := j.Missing(); first != 401-lost || end != 400 || j.LastSeq() != 400-lost {
 				t.Fatalf("Missing %d..%d, LastSeq %d; want %d..400 after %d", first, end, j.LastSeq(), 401-lost, 400-lost)
 			}
-			if !lg.has("STARTING WITHOUT DURABLE RECORDS") {
-				t.Fatalf("not said loudly: %q", lg.lines)
+			if !lg.Has("STARTING WITHOUT DURABLE RECORDS") {
+				t.Fatalf("not said loudly: %q", lg.All())
 			}
 			write(t, j, 401-lost, 410, 5) // the caller's markers, then more
 			j.Close()
@@ -95,8 +97,8 @@ func TestTornWriteAfterDurableRecordsIsTruncated(t *testing.T) {
 	j.Close()
 	j, lg := openT(t, dir)
 	defer j.Close()
-	if j.LastSeq() != 100 || !lg.has("torn tail") {
-		t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.lines)
+	if j.LastSeq() != 100 || !lg.Has("torn tail") {
+		t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.All())
 	}
 }
 
@@ -114,7 +116,7 @@ func TestSnapshotAfterTheJournalsEnd(t *testing.T) {
 	last := filepath.Join(dir, segName(segs[len(segs)-1]))
 	offs, _, _ := frameOffsets(t, last)
 	os.Truncate(last, offs[len(offs)-1])
-	_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+	_, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096})
 	if err == nil || !strings.Contains(err.Error(), "records 100..100 are missing") || !strings.Contains(err.Error(), snapName(100)) {
 		t.Fatalf("Open: %v", err)
 	}
@@ -130,7 +132,7 @@ func TestEmptiedJournalFolderRefused(t *testing.T) {
 	for _, s := range segs {
 		os.Remove(filepath.Join(dir, segName(s)))
 	}
-	if _, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf}); err == nil || !strings.Contains(err.Error(), "records 1..50 are missing") {
+	if _, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger()}); err == nil || !strings.Contains(err.Error(), "records 1..50 are missing") {
 		t.Fatalf("Open: %v", err)
 	}
 }
@@ -140,7 +142,7 @@ func TestEmptiedJournalFolderRefused(t *testing.T) {
 // On the shared 2-core VM (load average 10-14): 1.5-2.5 µs, median 2.1 µs
 // of 5 runs, 0 allocs; about 1% of an fdatasync there (p50 196 µs).
 func BenchmarkCommitChecks(b *testing.B) {
-	j, err := Open(Options{Dir: b.TempDir(), Logf: func(string, ...any) {}})
+	j, err := Open(Options{Dir: b.TempDir(), Log: logtest.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,7 +176,7 @@ func TestReportedSeqBeyondTheJournalsEnd(t *testing.T) {
 	zeroAt(t, last, offs[len(offs)-2], 1<<10)
 	reported := func(o *Options) { o.Reported, o.ReportedFrom = 100, "fix/FIX.4.4-RINGEX-BROKER01.mark" }
 
-	_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096, Reported: 100, ReportedFrom: "fix/FIX.4.4-RINGEX-BROKER01.mark"})
+	_, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096, Reported: 100, ReportedFrom: "fix/FIX.4.4-RINGEX-BROKER01.mark"})
 	var ce *CorruptError
 	if !errors.As(err, &ce) || ce.File != last || ce.Offset != offs[len(offs)-2] ||
 		!strings.Contains(err.Error(), "records 99..100 are missing") || !strings.Contains(err.Error(), "BROKER01.mark") {
@@ -212,14 +214,14 @@ func TestDamagedDurableMarkIsRefused(t *testing.T) {
 			if err := os.WriteFile(path, tc.mark, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+			_, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096})
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "damaged") {
 				t.Fatalf("Open: %v; want a refusal naming %s", err, path)
 			}
 
 			j, lg := openT(t, dir, func(o *Options) { o.StartFromLastGood = true })
-			if j.LastSeq() != 50 || !lg.has("IS DAMAGED") {
-				t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.lines)
+			if j.LastSeq() != 50 || !lg.Has("IS DAMAGED") {
+				t.Fatalf("LastSeq %d, log %q", j.LastSeq(), lg.All())
 			}
 			write(t, j, 51, 60, 5) // rewrites the mark
 			j.Close()
@@ -234,7 +236,7 @@ func TestDamagedDurableMarkIsRefused(t *testing.T) {
 			last := filepath.Join(dir, segName(segs[len(segs)-1]))
 			offs, _, _ := frameOffsets(t, last)
 			zeroAt(t, last, offs[len(offs)-1], 1<<10)
-			j, err = Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096, StartFromLastGood: true, Reported: 60, ReportedFrom: "stores"})
+			j, err = Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096, StartFromLastGood: true, Reported: 60, ReportedFrom: "stores"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,7 +262,7 @@ func TestZeroedDurableMarkIsNoMark(t *testing.T) {
 	if seq, err := DurableSeq(dir); seq != 0 || err != nil {
 		t.Fatalf("DurableSeq: %d, %v; want 0, no error", seq, err)
 	}
-	j, err := Open(Options{Dir: dir, Logf: (&testLog{}).logf, SegmentBytes: 4096})
+	j, err := Open(Options{Dir: dir, Log: (&testLog{}).Logger(), SegmentBytes: 4096})
 	if err != nil {
 		t.Fatalf("Open with a zeroed DURABLE: %v", err)
 	}

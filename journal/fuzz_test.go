@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/ringex/ringex/internal/logtest"
 )
 
 // FuzzDamage overwrites and truncates a segment of a small journal at will and
@@ -18,7 +20,7 @@ func FuzzDamage(f *testing.F) {
 	f.Add(uint8(2), uint16(5), []byte("RGXJ"), uint16(3))
 	f.Fuzz(func(t *testing.T, seg uint8, off uint16, patch []byte, cut uint16) {
 		dir := t.TempDir()
-		j, err := Open(Options{Dir: dir, SegmentBytes: 2048, Sync: SyncNone, Logf: func(string, ...any) {}})
+		j, err := Open(Options{Dir: dir, SegmentBytes: 2048, Sync: SyncNone, Log: logtest.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +37,7 @@ func FuzzDamage(f *testing.F) {
 		}
 		os.WriteFile(path, b, 0o644)
 
-		j, err = Open(Options{Dir: dir, SegmentBytes: 2048, Logf: func(string, ...any) {}})
+		j, err = Open(Options{Dir: dir, SegmentBytes: 2048, Log: logtest.Discard()})
 		var ce *CorruptError
 		if err != nil {
 			if !errors.As(err, &ce) {

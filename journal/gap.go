@@ -40,8 +40,8 @@ func (j *Journal) archivedGap(src *segSource, prevLast, next int64, nextPath str
 		names = append(names, segName(at))
 		at = end.lastSeq + 1
 	}
-	j.logf("journal: hot segment(s) %s missing from %s; their archived copies hold seqs %d..%d and are verified: reading them in their place",
-		strings.Join(names, ", "), j.opts.Dir, prevLast+1, next-1)
+	j.log.Warn("hot segments missing; their archived copies are verified: reading them in their place",
+		"segments", strings.Join(names, ", "), "dir", j.opts.Dir, "first_seq", prevLast+1, "last_seq", next-1)
 	return nil, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/ringex/ringex/internal/logtest"
 )
 
 // archivedJournal writes seqs 1..300 with the archiver on and returns the
@@ -60,8 +61,8 @@ func TestMissingHotSegmentReadFromArchive(t *testing.T) {
 	if j.LastSeq() != 300 {
 		t.Fatalf("LastSeq %d, want 300", j.LastSeq())
 	}
-	if !lg.has(segName(hot[2])) || !lg.has("archived copies") {
-		t.Fatalf("the missing hot segment is not logged: %q", lg.lines)
+	if !lg.Has(segName(hot[2])) || !lg.Has("archived copies") {
+		t.Fatalf("the missing hot segment is not logged: %q", lg.All())
 	}
 	write(t, j, 301, 400, 7)
 	if err := j.Close(); err != nil {
@@ -82,7 +83,7 @@ func TestMissingHotSegmentDamagedArchive(t *testing.T) {
 	offs, seqs, _ := frameOffsets(t, filepath.Join(dir, segName(hot[2])))
 	arc := rewriteArchived(t, dir, hot[2], func(b []byte) { b[offs[3]+frameBytes] ^= 0x5a })
 	os.Remove(filepath.Join(dir, segName(hot[2])))
-	_, oerr := Open(Options{Dir: dir, Logf: func(string, ...any) {}})
+	_, oerr := Open(Options{Dir: dir, Log: logtest.Discard()})
 	_, _, rerr := readAll(t, dir, 1)
 	for _, err := range []error{oerr, rerr} {
 		var ce *CorruptError
@@ -91,8 +92,8 @@ func TestMissingHotSegmentDamagedArchive(t *testing.T) {
 		}
 	}
 	j, lg := openT(t, dir, func(o *Options) { o.StartFromLastGood = true })
-	if j.LastSeq() != hot[2]-1 || !lg.has("STARTING FROM LAST GOOD") {
-		t.Fatalf("LastSeq %d, want %d; log %q", j.LastSeq(), hot[2]-1, lg.lines)
+	if j.LastSeq() != hot[2]-1 || !lg.Has("STARTING FROM LAST GOOD") {
+		t.Fatalf("LastSeq %d, want %d; log %q", j.LastSeq(), hot[2]-1, lg.All())
 	}
 	j.Close()
 	// The cut records were durable (DURABLE says so): each start needs the

@@ -3,7 +3,7 @@ package journal
 import (
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -70,10 +70,12 @@ type Options struct {
 	Sync           SyncMode
 	SyncIntervalMs int // for SyncInterval; 0 means 1 ms
 
-	// Logf receives one line per notable event: a torn tail truncated, a
-	// segment sealed, archived or removed, recovery's progress and summary.
-	// It is also called from the archiver's goroutine. nil means log.Printf.
-	Logf func(format string, args ...any)
+	// Log receives one record per notable event: a torn tail truncated
+	// (Warn), a segment sealed, archived or removed, recovery's progress and
+	// summary (Info), a failure (Error). It is also called from the
+	// archiver's goroutine. The journal adds component=journal. nil means
+	// slog.Default().
+	Log *slog.Logger
 
 	// StartFromLastGood lets Open start on a journal that has corruption before
 	// its tail: the damaged segment is copied to a quarantine folder and cut at
@@ -116,7 +118,7 @@ var ErrClosed = errors.New("journal: closed")
 // called from any.
 type Journal struct {
 	opts Options
-	logf func(format string, args ...any)
+	log  *slog.Logger
 	lock *os.File
 	dir  *os.File // Options.Dir, held open so that Commit sees it deleted
 	stat statBuf  // Commit's fstat buffer
@@ -159,10 +161,11 @@ func Open(opts Options) (*Journal, error) {
 	if opts.SyncIntervalMs <= 0 {
 		opts.SyncIntervalMs = 1
 	}
-	j := &Journal{opts: opts, logf: opts.Logf, datasync: datasync}
-	if j.logf == nil {
-		j.logf = log.Printf
+	j := &Journal{opts: opts, log: opts.Log, datasync: datasync}
+	if j.log == nil {
+		j.log = slog.Default()
 	}
+	j.log = j.log.With("component", "journal")
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
@@ -183,7 +186,7 @@ func Open(opts Options) (*Journal, error) {
 		j.closeFiles()
 		return nil, err
 	}
-	j.zero = startZeroer(opts.SegmentBytes, j.logf)
+	j.zero = startZeroer(opts.SegmentBytes, j.log)
 	if j.f != nil {
 		j.zero.follow(j.f, j.segBytes, j.fileSize)
 	}
@@ -194,7 +197,7 @@ func Open(opts Options) (*Journal, error) {
 		if j.f != nil {
 			active = j.segFirst
 		}
-		a, err := startArchiver(opts.Dir, active, time.Duration(opts.HotRetentionMs)*time.Millisecond, j.logf)
+		a, err := startArchiver(opts.Dir, active, time.Duration(opts.HotRetentionMs)*time.Millisecond, j.log)
 		if err != nil {
 			j.closeFiles()
 			return nil, err
@@ -347,7 +350,7 @@ func (j *Journal) roll(first int64) error {
 			return fmt.Errorf("close %s: %w", sealed, err)
 		}
 		j.f = nil
-		j.logf("journal: sealed segment %s (seqs %d..%d, %d bytes)", filepath.Base(sealed), j.segFirst, first-1, j.segBytes)
+		j.log.Debug("sealed segment", "segment", filepath.Base(sealed), "first_seq", j.segFirst, "last_seq", first-1, "bytes", j.segBytes)
 	}
 	path := filepath.Join(j.opts.Dir, segName(first))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -372,7 +375,7 @@ func (j *Journal) roll(first int64) error {
 // fail makes err sticky: the journal accepts nothing more.
 func (j *Journal) fail(err error) error {
 	j.err = fmt.Errorf("journal: failed, accepting nothing more: %w", err)
-	j.logf("%v", j.err)
+	j.log.Error("failed, accepting nothing more", "err", err)
 	return j.err
 }
 

@@ -6,33 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/ringex/ringex/internal/logtest"
 )
 
-// testLog collects Logf lines so tests can assert on what an operator sees.
-type testLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *testLog) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *testLog) has(substr string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.lines {
-		if strings.Contains(s, substr) {
-			return true
-		}
-	}
-	return false
-}
+// testLog collects the journal's log records so tests can assert on what
+// an operator sees.
+type testLog = logtest.Lines
 
 // record is the payload the tests write for seq: its length varies with seq
 // so that frame boundaries fall everywhere.
@@ -49,7 +30,7 @@ func record(seq int64) []byte {
 func openT(t *testing.T, dir string, mod ...func(*Options)) (*Journal, *testLog) {
 	t.Helper()
 	lg := &testLog{}
-	o := Options{Dir: dir, Logf: lg.logf, SegmentBytes: 4096}
+	o := Options{Dir: dir, Log: lg.Logger(), SegmentBytes: 4096}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -110,8 +91,8 @@ func TestRoundTripAcrossSegments(t *testing.T) {
 	if len(segs) < 10 {
 		t.Fatalf("want many segments at 4 KiB, got %d", len(segs))
 	}
-	if !lg.has("sealed segment") {
-		t.Fatalf("no roll logged: %q", lg.lines)
+	if !lg.Has("sealed segment") {
+		t.Fatalf("no roll logged: %q", lg.All())
 	}
 	for _, from := range []int64{0, 1, 2, 500, 999, 1000, 1001} {
 		first, last, err := readAll(t, dir, from)
@@ -192,7 +173,7 @@ func TestFailedWriteIsSticky(t *testing.T) {
 			t.Fatalf("later call returned %v, want the sticky %v", got, err)
 		}
 	}
-	if !lg.has("failed") {
+	if !lg.Has("failed") {
 		t.Fatal("failure not logged")
 	}
 	j.Close()

@@ -54,7 +54,7 @@ func (j *Journal) recover() error {
 		path := filepath.Join(dir, segName(first))
 		last := i == len(segs)-1
 		if time.Since(progressAt) > 5*time.Second {
-			j.logf("journal: recovery: verified %d of %d segments, %d records", i, len(segs), records)
+			j.log.Info("recovery in progress", "verified_segments", i, "segments", len(segs), "records", records)
 			progressAt = time.Now()
 		}
 		if first != prevLast+1 {
@@ -94,8 +94,8 @@ func (j *Journal) recover() error {
 			if err := truncateFile(path, end.goodOff); err != nil {
 				return err
 			}
-			j.logf("journal: torn tail in %s: %s at offset %d; truncated %d bytes, last seq %d",
-				path, end.damage, end.damageOff, torn.size-end.goodOff, end.lastSeq)
+			j.log.Warn("torn tail truncated", "path", path, "damage", end.damage, "offset", end.damageOff,
+				"truncated_bytes", torn.size-end.goodOff, "last_seq", end.lastSeq)
 		} else if last {
 			// A clean end (zeros after the last record included) can
 			// still be short of what was durable: zeroed records.
@@ -105,8 +105,8 @@ func (j *Journal) recover() error {
 		}
 		prevLast, lastGoodOff = end.lastSeq, end.goodOff
 	}
-	j.logf("journal: opened %s: %d hot segments, seqs %d..%d, verified in %v",
-		dir, len(segs), segs[0], prevLast, time.Since(start).Round(time.Millisecond))
+	j.log.Info("journal opened", "dir", dir, "hot_segments", len(segs), "first_seq", segs[0], "last_seq", prevLast,
+		"verified_in", time.Since(start).Round(time.Millisecond))
 	return j.openActive(filepath.Join(dir, segName(segs[len(segs)-1])), segs[len(segs)-1], prevLast, lastGoodOff)
 }
 
@@ -123,7 +123,7 @@ func (j *Journal) createFirst(first int64) error {
 	if err := fsync.Dir(j.opts.Dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	j.logf("journal: created %s beginning at seq %d", j.opts.Dir, first)
+	j.log.Info("journal created", "dir", j.opts.Dir, "first_seq", first)
 	return j.openActive(path, first, first-1, headerBytes)
 }
 
@@ -235,7 +235,7 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 	if err := os.MkdirAll(q, 0o755); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	j.logf("journal: STARTING FROM LAST GOOD RECORD (seq %d) ON OPERATOR REQUEST despite: %v", lastGood, cerr)
+	j.log.Warn("STARTING FROM LAST GOOD RECORD ON OPERATOR REQUEST", "seq", lastGood, "err", cerr)
 	moved := 0
 	if cutPath != "" {
 		if err := copyFile(cutPath, filepath.Join(q, filepath.Base(cutPath))); err != nil {
@@ -258,7 +258,7 @@ func (j *Journal) startFromLastGood(cerr *CorruptError, segs []int64, from int, 
 	if err := fsync.Dir(dir); err != nil {
 		return err
 	}
-	j.logf("journal: quarantined the damaged segment and %d later segments in %s; the journal now ends at seq %d", moved, q, lastGood)
+	j.log.Warn("quarantined the damaged segment and the later ones; the journal now ends at the last good record", "later_segments", moved, "quarantine", q, "last_seq", lastGood)
 	// The segment before the first moved one is the active one; when it was cut
 	// to nothing (its header was the damage) the next Commit writes a header.
 	first := segs[from-1]

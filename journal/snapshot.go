@@ -7,7 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"io/fs"
-	"log"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -284,7 +284,7 @@ func openSnapshotAtMost(dir string, atMost int64) (s *SnapshotFile, ok bool, err
 		if reason == "" {
 			return s, true, nil
 		}
-		log.Printf("journal: snapshot %s is damaged (%s); falling back to the one before", path, reason)
+		slog.Warn("snapshot is damaged; falling back to the one before", "component", "journal", "path", path, "damage", reason)
 	}
 	return nil, false, nil
 }

@@ -111,8 +111,8 @@ func TestFsyncFailureStopsTheJournal(t *testing.T) {
 	if err2 := j.Commit(); err2 != err {
 		t.Fatalf("Commit after failure: %v", err2)
 	}
-	if !lg.has("input/output error") {
-		t.Fatalf("the failure's cause is not logged: %q", lg.lines)
+	if !lg.Has("input/output error") {
+		t.Fatalf("the failure's cause is not logged: %q", lg.All())
 	}
 	j.Close()
 	// The records written before the failure are whole on disk.
@@ -176,8 +176,8 @@ func TestDeletedJournalStopsAccepting(t *testing.T) {
 			if err2 := j.Append(12, record(12)); err2 != err {
 				t.Fatalf("Append after the failure: %v", err2)
 			}
-			if !lg.has("deleted while open") {
-				t.Fatalf("the failure is not logged: %q", lg.lines)
+			if !lg.Has("deleted while open") {
+				t.Fatalf("the failure is not logged: %q", lg.All())
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ var zeros [zeroPieceBytes]byte
 // on disk), and takes mu for a write that reaches past it.
 type zeroer struct {
 	segBytes int64
-	logf     func(string, ...any)
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	f        *os.File // the active segment; nil while there is none
@@ -56,8 +57,8 @@ type zeroer struct {
 	err  error // the first failure, logged once; zero-filling then stops
 }
 
-func startZeroer(segBytes int64, logf func(string, ...any)) *zeroer {
-	z := &zeroer{segBytes: segBytes, logf: logf, poke: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+func startZeroer(segBytes int64, log *slog.Logger) *zeroer {
+	z := &zeroer{segBytes: segBytes, log: log, poke: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	go z.run()
 	return z
 }
@@ -176,7 +177,7 @@ func (z *zeroer) step() bool {
 	}
 	if err != nil {
 		z.err = err
-		z.logf("journal: zero-filling %s ahead of the writer failed, appending instead: %v", f.Name(), err)
+		z.log.Warn("zero-filling ahead of the writer failed, appending instead", "path", f.Name(), "err", err)
 		return false
 	}
 	z.zeroed.Store(from + n)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
@@ -104,7 +105,7 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.Snapshot = config.Snapshot{EveryCommands: 2} // a checkpoint every 100 ms that has two commands
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err = node.Start(cfg, node.Options{Logf: t.Logf}); err != nil {
+	if n, err = node.Start(cfg, node.Options{Log: logtest.New(t)}); err != nil {
 		t.Fatal(err)
 	}
 	after := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03")

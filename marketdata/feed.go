@@ -2,6 +2,7 @@ package marketdata
 
 import (
 	"cmp"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -22,7 +23,7 @@ type Symbol struct {
 // Options configure a Feed.
 type Options struct {
 	Symbols []Symbol
-	Logf    func(format string, args ...any) // nil: none
+	Log     *slog.Logger // nil: slog.Default(); the feed adds component=marketdata
 	// MaxTradesPending bounds the trades held for the market-data
 	// goroutine between two of its passes; beyond it trades are conflated
 	// away (the books stay exact). 0: DefaultMaxTradesPending.
@@ -123,9 +124,10 @@ func New(opts Options) *Feed {
 	if opts.BehindBytes <= 0 {
 		opts.BehindBytes = DefaultBehindBytes
 	}
-	if opts.Logf == nil {
-		opts.Logf = func(string, ...any) {}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
+	opts.Log = opts.Log.With("component", "marketdata")
 	f := &Feed{
 		opts: opts, names: make(map[string]uint32, len(opts.Symbols)), byOrder: map[string]bool{},
 		tap:  newTap(len(opts.Symbols), len(opts.ByOrderSessions) > 0),
@@ -254,7 +256,7 @@ func (f *Feed) isBehind(s *subscription) bool {
 	}
 	s.behind = true
 	f.behind = append(f.behind, s)
-	f.opts.Logf("marketdata: MDReqID %s: the subscriber is %d bytes behind; updates are held back until it catches up, then a snapshot follows", s.reqID, s.to.Queued())
+	f.opts.Log.Warn("subscriber behind: updates are held back until it catches up, then a snapshot follows", "md_req_id", s.reqID, "queued_bytes", s.to.Queued())
 	return true
 }
 
@@ -285,7 +287,7 @@ func (f *Feed) pass() {
 	f.dropped = 0
 	f.mu.Unlock()
 	if dropped > 0 {
-		f.opts.Logf("marketdata: %d trades conflated away: the market-data goroutine fell behind the publish stage", dropped)
+		f.opts.Log.Warn("trades conflated away: the market-data goroutine fell behind the publish stage", "trades", dropped)
 	}
 	f.sortWork()
 	cs, ts, os, ds := f.changes, f.work.trades, f.orderCs, f.dayCs

@@ -16,6 +16,7 @@ import (
 	"github.com/ringex/ringex/bench"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -78,7 +79,7 @@ func ackToXRun(t *testing.T, load bool) probeResult {
 	cfg.FIX.Sessions = append(cfg.FIX.Sessions,
 		config.Session{BeginString: "FIX.4.4", TargetCompID: "PROBE"},
 		config.Session{BeginString: "FIX.4.4", TargetCompID: "MDPROBE", MarketDataOnly: true})
-	n, err := node.Start(cfg, node.Options{Logf: func(string, ...any) {}})
+	n, err := node.Start(cfg, node.Options{Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

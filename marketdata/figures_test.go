@@ -17,6 +17,7 @@ import (
 	"github.com/ringex/ringex/bench"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -83,7 +84,7 @@ func subscriberRun(t *testing.T, subs int) (*bench.Result, int64, time.Duration)
 	for i := 1; i <= subs; i++ {
 		cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: fmt.Sprintf("MD%02d", i)})
 	}
-	n, err := node.Start(cfg, node.Options{Logf: func(string, ...any) {}})
+	n, err := node.Start(cfg, node.Options{Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -174,7 +175,7 @@ func startExchange(t *testing.T) string {
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.FIX.Sessions[2].BeginString = "FIX.4.2"
 	cfg.FIX.Sessions[3].MarketDataByOrder = true // BROKER04
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start exchange: %v", err)
 	}
@@ -347,7 +348,7 @@ func TestSnapshotAfterRestart(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestSnapshotAfterRestart(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err = node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,13 +393,13 @@ func TestMarketDataAfterFailover(t *testing.T) {
 		return cfg
 	}
 	cfgP := repl("primary", "")
-	p, err := node.Start(cfgP, node.Options{Logf: t.Logf})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Stop()
 	cfgS := repl("standby", p.ReplicationAddr().String())
-	s, err := node.Start(cfgS, node.Options{Logf: t.Logf})
+	s, err := node.Start(cfgS, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

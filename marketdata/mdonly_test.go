@@ -1,9 +1,7 @@
 package marketdata_test
 
 import (
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,28 +9,18 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
 // logLines keeps the exchange's log lines for a test to read.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-	l.mu.Unlock()
-}
+type logLines struct{ logtest.Lines }
 
 // with returns the lines that contain every one of words.
 func (l *logLines) with(words ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
 next:
-	for _, line := range l.lines {
+	for _, line := range l.All() {
 		for _, w := range words {
 			if !strings.Contains(line, w) {
 				continue next
@@ -54,7 +42,7 @@ func TestMarketDataOnlySession(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "MDONLY", MarketDataOnly: true})
-	n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { t.Logf(f, a...); log.logf(f, a...) }})
+	n, err := node.Start(cfg, node.Options{Log: log.Tee(t, "").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -256,7 +256,7 @@ func (f *Feed) reject(to Subscriber, reqID []byte, reason byte, text string) {
 	}
 	b.AddString(tagText, text)
 	if err := to.Send("Y", &b); err != nil {
-		f.opts.Logf("marketdata: reject of MDReqID %s not sent: %v", reqID, err)
+		f.opts.Log.Warn("market data request reject not sent", "md_req_id", reqID, "err", err)
 	}
 }
 
@@ -322,7 +322,7 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 		}
 	}
 	if err := to.Send("W", o); err != nil {
-		f.opts.Logf("marketdata: snapshot of %s for MDReqID %s not sent: %v", spec.Name, s.reqID, err)
+		f.opts.Log.Warn("snapshot not sent", "symbol", spec.Name, "md_req_id", s.reqID, "err", err)
 	}
 }
 
@@ -359,7 +359,7 @@ func (f *Feed) sendIncremental(s *subscription, entries []entry) {
 		o.AddInt(tagNoMDEntries, int64(n))
 		o.AddFields(&g.fields)
 		if err := s.to.Send("X", o); err != nil {
-			f.opts.Logf("marketdata: update for MDReqID %s not sent: %v", s.reqID, err)
+			f.opts.Log.Warn("update not sent", "md_req_id", s.reqID, "err", err)
 			return
 		}
 	}

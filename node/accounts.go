@@ -211,7 +211,7 @@ func (n *Node) bindAccounts(todo []matcher.AccountBinding) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.logf("ringex: bound %d account(s) to their sessions' CompIDs in the journal, from account %d (%s)", len(todo), todo[0].Account, todo[0].Name)
+		n.log.Info("bound accounts to their sessions' CompIDs in the journal", "accounts", len(todo), "first_account", todo[0].Account, "first_name", todo[0].Name)
 	}
 	return nil
 }

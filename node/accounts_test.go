@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/replica"
@@ -31,7 +32,7 @@ func venueWith(dir, addr string, compIDs ...string) config.Config {
 
 func startCfg(t *testing.T, cfg config.Config) *node.Node {
 	t.Helper()
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start exchange: %v", err)
 	}
@@ -65,7 +66,7 @@ func cancelOwn(t *testing.T, addr, broker, clOrdID string) {
 
 func wantRefused(t *testing.T, cfg config.Config, words ...string) {
 	t.Helper()
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err == nil {
 		n.Stop()
 		t.Fatalf("the exchange started with sessions %v, which contradict the journal's accounts", cfg.FIX.Sessions)
@@ -279,7 +280,7 @@ func (discard) Publish(*matcher.Event) {}
 func TestJournalWithoutBindingsIsBoundByPosition(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := venueWith(dir, addr, "BROKER01", "BROKER02")
-	old, err := node.Start(cfg, node.Options{Logf: t.Logf, Publisher: discard{}})
+	old, err := node.Start(cfg, node.Options{Log: logtest.New(t), Publisher: discard{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 	cfgS.FIX.Listen = fixtest.FreeAddr(t)
 	standby := func(compIDs ...string) *node.Node {
 		cfgS.FIX.Sessions = venueWith("", "", compIDs...).FIX.Sessions
-		s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+		s, err := node.Start(cfgS, node.Options{Log: logs.Tee(t, "S").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +362,7 @@ func TestStandbyGetsTheBindings(t *testing.T) {
 	if got := reportsUntil(t, "BROKER01", b1, "S1", "F"); got[len(got)-1][tag.LastQty] != "10" {
 		t.Errorf("BROKER01's fill: %v", got[len(got)-1])
 	}
-	if !logs.has("bound 1 account(s) to their sessions' CompIDs in the journal, from account 3 (BROKER03)") {
+	if !logs.has("bound accounts to their sessions' CompIDs in the journal", " accounts=1 ", " first_account=3 ", " first_name=BROKER03") {
 		t.Error("the promoted standby did not log binding BROKER03 to account 3")
 	}
 }
@@ -379,7 +380,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = venueWith("", "", "BROKER01", "BROKER02").FIX.Sessions
 	cfgP.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{"ACC-A"}}}
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +395,7 @@ func TestFailedAutomaticPromotionStopsTheNode(t *testing.T) {
 	served := make(chan *node.Node, 4)
 	ran := make(chan error, 1)
 	go func() {
-		ran <- node.Run(ctx, cfgS, node.RunOptions{Options: node.Options{Logf: func(f string, a ...any) { t.Logf("S: "+f, a...) }},
+		ran <- node.Run(ctx, cfgS, node.RunOptions{Options: node.Options{Log: logtest.Named(t, "S")},
 			Serving: func(n *node.Node) func() { served <- n; return func() {} }})
 	}()
 	var s *node.Node

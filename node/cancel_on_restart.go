@@ -54,8 +54,8 @@ func (n *Node) cancelDayOrdersOfDroppedSessions(cmds []matcher.Command) error {
 		}
 	}
 	if len(cmds) > 0 {
-		n.logf("ringex: cancel on disconnect at start: the Day orders of cancel-on-disconnect sessions cancelled in %d session×symbol commands "+
-			"(every session dropped with the last run); each broker gets its cancels after its next Logon", len(cmds))
+		n.log.Info("cancel on disconnect at start: the Day orders of cancel-on-disconnect sessions cancelled (every session dropped with the last run); "+
+			"each broker gets its cancels after its next Logon", "session_symbol_commands", len(cmds))
 	}
 	return nil
 }

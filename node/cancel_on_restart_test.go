@@ -30,7 +30,7 @@ func TestRestartCancelsDayOrdersOfDroppedSessions(t *testing.T) {
 	var logs logLines
 	start := func() *node.Node {
 		t.Helper()
-		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		n, err := node.Start(cfg, node.Options{Log: logs.Tee(t, "").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}

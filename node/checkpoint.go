@@ -132,7 +132,7 @@ func (n *Node) startCheckpointer() {
 func (n *Node) writeCheckpoint(cp checkpoint) {
 	start := time.Now()
 	if err := journal.WriteSnapshot(n.journalDir(), cp.seq, cp.hash, cp.data); err != nil {
-		n.logf("ringex: snapshot at sequence %d not written: %v", cp.seq, err)
+		n.log.Warn("snapshot not written", "seq", cp.seq, "err", err)
 	} else {
 		n.obs.noteSnapshot(time.Since(start))
 	}
@@ -143,8 +143,7 @@ func (n *Node) writeCheckpoint(cp checkpoint) {
 	if err := n.submit(&rec); err != nil {
 		return
 	}
-	n.logf("ringex: checkpoint at sequence %d, state hash %016x, snapshot %d bytes in %v",
-		cp.seq, cp.hash, len(cp.data), time.Since(start).Round(time.Millisecond))
+	n.log.Info("checkpoint written", "seq", cp.seq, "state_hash", fmt.Sprintf("%016x", cp.hash), "bytes", len(cp.data), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // takeCheckpoint runs on a match goroutine when its partition passes a
@@ -194,7 +193,7 @@ func (n *Node) verifyCheckpoint(cmd *matcher.Command) {
 		return
 	}
 	if n.following.Load() {
-		n.logf("ringex: standby verified the state hash %016x at checkpoint %d", n.cpHash, n.cpSeq)
+		n.log.Info("standby verified the state hash", "state_hash", fmt.Sprintf("%016x", n.cpHash), "seq", n.cpSeq)
 	}
 }
 
@@ -218,7 +217,7 @@ func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost in
 	}
 	if rs != nil {
 		if len(parts) != len(engines)+1 {
-			n.logf("ringex: snapshot at sequence %d has %d frames, a node with risk and %d partitions writes %d: replaying the whole journal", seq, len(parts), len(engines), len(engines)+1)
+			n.log.Warn("snapshot's frames do not fit this node's risk and partitions: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines), "want_frames", len(engines)+1)
 			return 0, nil
 		}
 		if err := rs.Restore(parts[len(engines)]); err != nil {
@@ -226,7 +225,7 @@ func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost in
 		}
 		data = matcher.FrameSnapshot(parts[:len(engines)])
 	} else if len(parts) != len(engines) {
-		n.logf("ringex: snapshot at sequence %d has %d partitions, the config %d: replaying the whole journal", seq, len(parts), len(engines))
+		n.log.Warn("snapshot's partitions differ from the config's: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines))
 		return 0, nil
 	}
 	if err := engines.Restore(data); err != nil {
@@ -235,6 +234,6 @@ func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost in
 	if got := stateHash(engines.Hash(), rs); got != hash {
 		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
 	}
-	n.logf("ringex: restored snapshot at sequence %d (state hash %016x)", seq, hash)
+	n.log.Info("restored snapshot", "seq", seq, "state_hash", fmt.Sprintf("%016x", hash))
 	return seq, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -38,40 +39,12 @@ func (s *sink) fills() []matcher.Event {
 	return out
 }
 
-// logLines captures a node's log.
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
+// logLines keeps a node's log records, one line each, for a test to read.
+type logLines struct{ logtest.Lines }
 
-func (l *logLines) logf(format string, args ...any) {
-	l.mu.Lock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-	l.mu.Unlock()
-}
-
-func (l *logLines) has(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func (l *logLines) count(sub string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			n++
-		}
-	}
-	return n
-}
+// has says whether one line holds every one of words.
+func (l *logLines) has(words ...string) bool  { return len(l.With(words...)) > 0 }
+func (l *logLines) count(words ...string) int { return len(l.With(words...)) }
 
 func order(account uint32, id string, side matcher.Side, px, qty int64) *matcher.Command {
 	cl, _ := matcher.MakeClOrdID(id)
@@ -89,7 +62,7 @@ func TestCheckpointRestoresAndVerifies(t *testing.T) {
 	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
 	var out sink
 	var log1 logLines
-	n, err := node.Start(cfg, node.Options{Publisher: &out, Logf: log1.logf})
+	n, err := node.Start(cfg, node.Options{Publisher: &out, Log: log1.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +74,9 @@ func TestCheckpointRestoresAndVerifies(t *testing.T) {
 	}
 	jdir := filepath.Join(dir, "journal")
 	deadline := time.Now().Add(20 * time.Second)
-	for !log1.has("ringex: checkpoint at sequence") {
+	for !log1.has("checkpoint written") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint within 20 s; log: %v", log1.lines)
+			t.Fatalf("no checkpoint within 20 s; log: %v", log1.All())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -117,13 +90,13 @@ func TestCheckpointRestoresAndVerifies(t *testing.T) {
 
 	var out2 sink
 	var log2 logLines
-	n, err = node.Start(cfg, node.Options{Publisher: &out2, Logf: log2.logf})
+	n, err = node.Start(cfg, node.Options{Publisher: &out2, Log: log2.Logger()})
 	if err != nil {
-		t.Fatalf("restart: %v (log %v)", err, log2.lines)
+		t.Fatalf("restart: %v (log %v)", err, log2.All())
 	}
 	defer n.Stop()
-	if !log2.has("restored snapshot at sequence") || !log2.has("checkpoint hashes verified") {
-		t.Fatalf("restart did not restore and verify: %v", log2.lines)
+	if !log2.has("restored snapshot") || !log2.has("checkpoint hashes verified") {
+		t.Fatalf("restart did not restore and verify: %v", log2.All())
 	}
 	// A buyer sweeps every symbol's book: each of the 30 resting sells fills.
 	for sym := uint32(1); sym <= 3; sym++ {
@@ -152,7 +125,7 @@ func TestCheckpointRestoresAndVerifies(t *testing.T) {
 // match what replay computes is not started on.
 func TestReplayRefusesWrongStateHash(t *testing.T) {
 	dir := t.TempDir()
-	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +148,7 @@ func TestReplayRefusesWrongStateHash(t *testing.T) {
 	j.Close()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.New(t)})
 	if err == nil {
 		n.Stop()
 		t.Fatal("started on a journal whose checkpoint hash is wrong")

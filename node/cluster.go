@@ -145,7 +145,7 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 		if sh.pause.Load() {
 			why = "a handoff is under way (ringex promote)"
 		}
-		n.logf("ringex: ACKNOWLEDGEMENTS HELD under term %d: %s: seq %d and after are durable and wait", l.Token(), why, first)
+		n.log.Warn("ACKNOWLEDGEMENTS HELD: "+why+": records from seq on are durable and wait", "term", uint64(l.Token()), "seq", first)
 	}
 	for {
 		if g.Ended() || n.stopping.Load() {
@@ -156,7 +156,7 @@ func (n *Node) holdForLease(l *cluster.Leadership, lo, hi int64) bool {
 		}
 		if g.Valid(time.Now()) && !sh.pause.Load() {
 			sh.holding = false
-			n.logf("ringex: ACKNOWLEDGEMENTS RESUMED after %v: term %d still leads under a valid lease", time.Since(sh.heldAt).Round(time.Millisecond), l.Token())
+			n.log.Warn("ACKNOWLEDGEMENTS RESUMED: the term still leads under a valid lease", "waited", time.Since(sh.heldAt).Round(time.Millisecond), "term", uint64(l.Token()))
 			return true
 		}
 		time.Sleep(time.Millisecond)

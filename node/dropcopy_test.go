@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -56,7 +57,7 @@ func reportsUntil(t *testing.T, who string, c *fixtest.Client, last, lastType st
 // ExecID the broker got, none of BROKER03's, and has an order refused.
 func TestDropCopy(t *testing.T) {
 	cfg := dropCopyConfig(t, t.TempDir())
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestDropCopyAcrossRestart(t *testing.T) {
 	cfg := dropCopyConfig(t, dir)
 	start := func() *node.Node {
 		t.Helper()
-		n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+		n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +224,7 @@ func restoreStore(t *testing.T, dir, saved, compID string) {
 // Canceled, held until a Logon, reaches DROPCOPY's next Logon too.
 func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
 	cfg := dropCopyConfig(t, t.TempDir())
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err = node.Start(cfg, node.Options{Logf: t.Logf}); err != nil {
+	if n, err = node.Start(cfg, node.Options{Log: logtest.New(t)}); err != nil {
 		t.Fatal(err)
 	}
 	defer n.Stop()
@@ -258,7 +259,7 @@ func TestDropCopyAfterAFailover(t *testing.T) {
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = append(cfgP.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY",
 		DropCopyOf: []string{"*"}})
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func (n *Node) EndOfDay() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n.logf("ringex: end of the trading day submitted at sequence %d", seq)
+	n.log.Info("end of the trading day submitted", "seq", seq)
 	return seq, nil
 }
 
@@ -73,7 +73,7 @@ func (n *Node) publishEndOfDay(seq int64) {
 	if n.md != nil {
 		n.md.EndOfDay() // the day's close; the next day opens at its first trade
 	}
-	n.logf("ringex: trading day ended at sequence %d: %d Day orders expired; ClOrdIDs start again", n.baseSeq+seq, expired)
+	n.log.Info("trading day ended: its Day orders expired; ClOrdIDs start again", "seq", n.baseSeq+seq, "expired", expired)
 }
 
 // EndOfDay passes the end of the day to the gateway once the node serves;
@@ -118,10 +118,10 @@ func (n *Node) endDayLeftOpen() {
 	if end.After(time.Now()) {
 		return
 	}
-	n.logf("ringex: the trading day that began %s was not ended at %s (no primary ran then): ending it now, before FIX opens",
-		opened.Format(time.RFC3339), end.Format(time.RFC3339))
+	n.log.Warn("the trading day was not ended at its end (no primary ran then): ending it now, before FIX opens",
+		"began", opened.Format(time.RFC3339), "end", end.Format(time.RFC3339))
 	if _, err := n.EndOfDay(); err != nil {
-		n.logf("ringex: end of the day left open not submitted: %v (end it with 'ringex endofday')", err)
+		n.log.Error("end of the day left open not submitted: end it with 'ringex endofday'", "err", err)
 	}
 }
 
@@ -156,7 +156,7 @@ func (n *Node) startDayScheduler() {
 				continue // the primary ends the day; its record follows in the stream
 			}
 			if _, err := n.EndOfDay(); err != nil {
-				n.logf("ringex: scheduled end of day not submitted: %v", err)
+				n.log.Error("scheduled end of day not submitted", "err", err)
 				if n.ring.Err() != nil || n.stopping.Load() {
 					return
 				}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -87,7 +88,7 @@ func TestEndOfDayOverFIX(t *testing.T) {
 // on the new day ends nothing.
 func TestDayLeftOpenEndsAtStart(t *testing.T) {
 	dir := t.TempDir()
-	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestDayLeftOpenEndsAtStart(t *testing.T) {
 		cfg.DataDir = dir
 		cfg.FIX.Listen = fixtest.FreeAddr(t)
 		cfg.TradingDay.EndUTC = "21:00"
-		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		n, err := node.Start(cfg, node.Options{Log: logs.Tee(t, "").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -36,7 +37,7 @@ func TestEtcdFigures(t *testing.T) {
 		sk := &ackSink{planned: make([]int64, rate*seconds), seen: make([]bool, rate*seconds), hist: bench.NewHist(), warmNs: int64(time.Second)}
 		cfg := figureCfg(t.TempDir(), "primary", "", "async")
 		if !withEtcd {
-			n, err := node.Start(cfg, node.Options{Publisher: sk, Logf: quiet})
+			n, err := node.Start(cfg, node.Options{Publisher: sk, Log: logtest.Discard()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +72,7 @@ func runFigureShard(t *testing.T, cfg config.Config, pub node.Publisher) (*node.
 	ctx, cancel := context.WithCancel(context.Background())
 	started, ran := make(chan *node.Node, 4), make(chan error, 1)
 	go func() {
-		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: pub, Logf: quiet},
+		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: pub, Log: logtest.Discard()},
 			Serving: func(n *node.Node) func() { started <- n; return func() {} }})
 	}()
 	n := nextStart(t, started, ran)

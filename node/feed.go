@@ -92,7 +92,7 @@ func (n *Node) startFeed() (*feedStage, error) {
 	}
 	go srv.Serve(ln)
 	session, next := r.Next()
-	n.logf("ringex: market-data feed: session %d, next seq %d; recovery on %s, UDP from %s", session, next, ln.Addr(), pub.Addr())
+	n.log.Info("market-data feed started", "feed_session", session, "seq", next, "recovery", ln.Addr().String(), "udp_from", pub.Addr().String())
 	f.tr, f.ln, f.srv = r.Translator(), ln, srv
 	return f, nil
 }

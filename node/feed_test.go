@@ -17,6 +17,7 @@ import (
 	"github.com/ringex/ringex/feed"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -32,7 +33,7 @@ func TestFeedFromTheNode(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = dir, fixtest.FreeAddr(t)
 	cfg.Feed.Enabled, cfg.Feed.Recovery, cfg.Feed.HeartbeatMs = true, fixtest.FreeAddr(t), 20
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestFeedFromTheNode(t *testing.T) {
 		t.Fatalf("the receiver saw %d messages; a replay of the journal gives others:\n%v\n%v", len(seen), seen, all)
 	}
 
-	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err = node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestFeedSeqsNotReusedAfterLostRecords(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = dir, fixtest.FreeAddr(t)
 	cfg.Feed.Enabled, cfg.Feed.Recovery, cfg.Feed.HeartbeatMs = true, fixtest.FreeAddr(t), 20
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestFeedSeqsNotReusedAfterLostRecords(t *testing.T) {
 
 	zeroLastRecords(t, dir+"/journal", 3)
 	cfg.Journal.StartFromLastGood = true
-	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err = node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start with startFromLastGood: %v", err)
 	}
@@ -216,7 +217,7 @@ func TestFeedRecoveryConnectionsEndAtStop(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.Feed.Enabled, cfg.Feed.Recovery = true, fixtest.FreeAddr(t)
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ringex/ringex/bench"
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -122,8 +123,6 @@ func figureCfg(dir, role, primary, mode string) config.Config {
 	return cfg
 }
 
-func quiet(string, ...any) {}
-
 // TestReplicationFigures measures acknowledgement latency with replication
 // off, async and sync at 5,000 and 10,000 orders/s, in one run.
 func TestReplicationFigures(t *testing.T) {
@@ -152,13 +151,13 @@ func measureAck(t *testing.T, mode string, rate float64, seconds int) (p50, p99,
 	if mode == "off" {
 		role = ""
 	}
-	p, err := node.Start(figureCfg(t.TempDir(), role, "", mode), node.Options{Publisher: sk, Logf: quiet})
+	p, err := node.Start(figureCfg(t.TempDir(), role, "", mode), node.Options{Publisher: sk, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var s *node.Node
 	if mode != "off" {
-		s, err = node.Start(figureCfg(t.TempDir(), "standby", p.ReplicationAddr().String(), mode), node.Options{Publisher: &sink{}, Logf: quiet})
+		s, err = node.Start(figureCfg(t.TempDir(), "standby", p.ReplicationAddr().String(), mode), node.Options{Publisher: &sink{}, Log: logtest.Discard()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +182,7 @@ func TestCatchUpFigure(t *testing.T) {
 	figuresWanted(t)
 	const records = 1_000_000
 	dirP := t.TempDir()
-	p, err := node.Start(figureCfg(dirP, "primary", "", "async"), node.Options{Publisher: &nullSink{}, Logf: quiet})
+	p, err := node.Start(figureCfg(dirP, "primary", "", "async"), node.Options{Publisher: &nullSink{}, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +200,7 @@ func TestCatchUpFigure(t *testing.T) {
 	waitUntil(t, "primary journaled a million records", func() bool { return lastSeq(p) >= records })
 	target := lastSeq(p)
 	start := time.Now()
-	s, err := node.Start(figureCfg(t.TempDir(), "standby", p.ReplicationAddr().String(), "async"), node.Options{Publisher: &nullSink{}, Logf: quiet})
+	s, err := node.Start(figureCfg(t.TempDir(), "standby", p.ReplicationAddr().String(), "async"), node.Options{Publisher: &nullSink{}, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +222,7 @@ func TestCatchUpFigure(t *testing.T) {
 func TestRebuildFigure(t *testing.T) {
 	figuresWanted(t)
 	const records = 1_000_000
-	n, err := node.Start(figureCfg(t.TempDir(), "primary", "", "async"), node.Options{Publisher: &nullSink{}, Logf: quiet})
+	n, err := node.Start(figureCfg(t.TempDir(), "primary", "", "async"), node.Options{Publisher: &nullSink{}, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
@@ -154,7 +155,7 @@ func TestFirmNameThatIsAlsoAnAccountOrSessionIsRefused(t *testing.T) {
 			cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 			cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
 			cfg.Firms = []config.Firm{tc.firm}
-			n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+			n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 			if err == nil {
 				n.Stop()
 				t.Fatalf("firm %q started; want a refusal naming it", tc.firm.Name)

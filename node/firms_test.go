@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -91,7 +92,7 @@ func TestFirmAccountsOverFIX(t *testing.T) {
 
 	cfg = firmVenue(dir, addr, "ACC-Z")
 	cfg.Risk.Accounts = cfg.Risk.Accounts[:len(cfg.Risk.Accounts)-1] // no limits for an account no firm lists
-	_, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	_, err = node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err == nil || !strings.Contains(err.Error(), "account ACC-A (id 1024)") {
 		t.Fatalf("start without ACC-A: %v, want a refusal naming it", err)
 	}

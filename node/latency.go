@@ -114,8 +114,8 @@ func (n *Node) logLatency() {
 	d := func(s *lathist.Snapshot, q float64) time.Duration {
 		return time.Duration(s.Quantile(q)).Round(time.Microsecond)
 	}
-	n.logf("ringex: latency over %v: %d commands, ring → publish p50 %v p99 %v p99.9 %v max %v; "+
-		"journal %d batches (records p50 %d p99 %d), write+fsync p50 %v p99 %v p99.9 %v max %v",
-		over, pipe.Count, d(pipe, 0.5), d(pipe, 0.99), d(pipe, 0.999), time.Duration(pipe.Max).Round(time.Microsecond),
-		commit.Count, batch.Quantile(0.5), batch.Quantile(0.99), d(commit, 0.5), d(commit, 0.99), d(commit, 0.999), time.Duration(commit.Max).Round(time.Microsecond))
+	n.log.Info("latency", "over", over, "commands", pipe.Count,
+		"publish_p50", d(pipe, 0.5), "publish_p99", d(pipe, 0.99), "publish_p999", d(pipe, 0.999), "publish_max", time.Duration(pipe.Max).Round(time.Microsecond),
+		"batches", commit.Count, "batch_records_p50", batch.Quantile(0.5), "batch_records_p99", batch.Quantile(0.99),
+		"fsync_p50", d(commit, 0.5), "fsync_p99", d(commit, 0.99), "fsync_p999", d(commit, 0.999), "fsync_max", time.Duration(commit.Max).Round(time.Microsecond))
 }

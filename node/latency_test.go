@@ -19,7 +19,7 @@ func TestLatencyLogLine(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	var log logLines
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Logf: log.logf})
+	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: log.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,16 +32,16 @@ func TestLatencyLogLine(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`latency over \S+: (\d+) commands, ring → publish p50 \S+ p99 \S+ p99\.9 \S+ max \S+; ` +
-		`journal (\d+) batches \(records p50 \d+ p99 \d+\), write\+fsync p50 \S+ p99 \S+ p99\.9 \S+ max \S+$`)
+	line := regexp.MustCompile(`level=INFO msg=latency component=node over=\S+ commands=(\d+) publish_p50=\S+ publish_p99=\S+ publish_p999=\S+ publish_max=\S+ ` +
+		`batches=(\d+) batch_records_p50=\d+ batch_records_p99=\d+ fsync_p50=\S+ fsync_p99=\S+ fsync_p999=\S+ fsync_max=\S+$`)
 	var found []string
-	for _, l := range log.lines {
+	for _, l := range log.All() {
 		if m := line.FindStringSubmatch(l); m != nil {
 			found = m
 		}
 	}
 	if found == nil {
-		t.Fatalf("no latency line at Stop; log: %q", log.lines)
+		t.Fatalf("no latency line at Stop; log: %q", log.All())
 	}
 	commands, _ := strconv.Atoi(found[1])
 	batches, _ := strconv.Atoi(found[2])
@@ -51,13 +51,13 @@ func TestLatencyLogLine(t *testing.T) {
 
 	cfg.DataDir = t.TempDir()
 	var idle logLines
-	if n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Logf: idle.logf}); err != nil {
+	if n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: idle.Logger()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if idle.has("latency over") {
-		t.Fatalf("an idle node logged a latency line: %q", idle.lines)
+	if idle.Has("msg=latency ") {
+		t.Fatalf("an idle node logged a latency line: %q", idle.All())
 	}
 }

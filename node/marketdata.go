@@ -30,7 +30,7 @@ func (n *Node) startMarketData(gw gateway.Options) {
 			byOrder = append(byOrder, s.TargetCompID)
 		}
 	}
-	md := marketdata.New(marketdata.Options{Symbols: syms, Logf: n.logf, ByOrderSessions: byOrder})
+	md := marketdata.New(marketdata.Options{Symbols: syms, Log: n.logBase, ByOrderSessions: byOrder})
 	var rest []matcher.RestingOrder
 	for id := range uint32(len(syms)) {
 		e := n.partitions[matcher.PartitionOf(id+1, len(n.partitions))].engine
@@ -69,10 +69,10 @@ func (n *Node) stopMarketData() {
 func (n *Node) seedDay(md *marketdata.Feed, symbols uint32) {
 	start := time.Now()
 	if err := n.replayDay(md, symbols); err != nil {
-		n.logf("ringex: market data: open, high, low and close not rebuilt: %v; they start again from the next trade and end of day", err)
+		n.log.Warn("market data: open, high, low and close not rebuilt; they start again from the next trade and end of day", "err", err)
 		return
 	}
-	n.logf("ringex: market data: the day's open, high, low and close rebuilt from the journal in %v", time.Since(start).Round(time.Millisecond))
+	n.log.Info("market data: the day's open, high, low and close rebuilt from the journal", "took", time.Since(start).Round(time.Millisecond))
 }
 
 func (n *Node) replayDay(md *marketdata.Feed, symbols uint32) error {

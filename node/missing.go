@@ -35,7 +35,7 @@ func (n *Node) journalMissing() error {
 	if n.following.Load() {
 		// A standby's seqs are its primary's: it asks for them again
 		// from the end of its journal, and markers would diverge from them.
-		n.logf("ringex: the standby's journal lost seqs %d..%d; it follows its primary from seq %d and gets them again", first, last, first)
+		n.log.Warn("the standby's journal lost seqs; it follows its primary from the first and gets them again", "first_seq", first, "last_seq", last)
 		return nil
 	}
 	if n.repl != nil {
@@ -43,7 +43,7 @@ func (n *Node) journalMissing() error {
 		if err != nil {
 			return fmt.Errorf("begin an epoch at lost seq %d: %w", first, err)
 		}
-		n.logf("ringex: epoch %d begins at the lost seq %d: a standby holding other records from there is told it diverged", epoch, first)
+		n.log.Warn("a new epoch begins at the first lost seq: a standby holding other records from there is told it diverged", "epoch", epoch, "seq", first)
 	}
 	var buf [matcher.CommandSize]byte
 	for seq := first; seq <= last; seq++ {
@@ -58,6 +58,6 @@ func (n *Node) journalMissing() error {
 			}
 		}
 	}
-	n.logf("ringex: journaled markers for the lost seqs %d..%d: OrderIDs and ExecIDs go on after %d, never reused", first, last, last)
+	n.log.Warn("journaled markers for the lost seqs: OrderIDs and ExecIDs go on after them, never reused", "first_seq", first, "last_seq", last)
 	return nil
 }

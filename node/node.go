@@ -30,7 +30,7 @@ package node
 import (
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -56,7 +56,8 @@ type Publisher interface {
 // Node is a running exchange.
 type Node struct {
 	cfg        config.Config
-	logf       func(string, ...any)
+	log        *slog.Logger // component=node
+	logBase    *slog.Logger // Options.Log: the packages the node starts add their own component
 	journal    *journal.Journal
 	ring       *ringbuffer.Ring[slot]
 	partitions []*partition
@@ -106,8 +107,8 @@ type Node struct {
 
 // Options adjust how a node starts; the zero value runs the FIX gateway.
 type Options struct {
-	Logf      func(format string, args ...any) // nil = log.Printf
-	Publisher Publisher                        // non-nil: events go here and no FIX acceptor opens (benchmarks, replay)
+	Log       *slog.Logger // nil: slog.Default(); the node's records carry component=node, its journal's component=journal, ...
+	Publisher Publisher    // non-nil: events go here and no FIX acceptor opens (benchmarks, replay)
 }
 
 // Start opens the journal under cfg.DataDir, replays it into fresh engines,
@@ -125,12 +126,13 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	if sh != nil {
 		cfg = sh.configFor(cfg)
 	}
-	n := &Node{cfg: cfg, logf: opts.Logf, publisher: opts.Publisher, opts: opts, shard: sh,
+	n := &Node{cfg: cfg, logBase: opts.Log, publisher: opts.Publisher, opts: opts, shard: sh,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
 		dayStop: make(chan struct{}), dayDone: make(chan struct{}), halted: make(chan struct{})}
-	if n.logf == nil {
-		n.logf = log.Printf
+	if n.logBase == nil {
+		n.logBase = slog.Default()
 	}
+	n.log = n.logBase.With("component", "node")
 	n.initObserver()
 	if err := n.setupReplication(); err != nil {
 		return nil, err
@@ -155,7 +157,7 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
-	if gw, err := gatewayOptions(cfg, n.logf); err == nil {
+	if gw, err := gatewayOptions(cfg, n.logBase); err == nil {
 		n.startMarketData(gw)
 	}
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
@@ -208,12 +210,12 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	n.startDayScheduler()
 	n.startLatencyLog()
 	if n.following.Load() {
-		n.logf("ringex: STANDBY following %s, %d symbols, %d match partitions, journal %s, next sequence %d; FIX opens on promotion",
-			cfg.Replication.Primary, len(cfg.Symbols), len(n.partitions), n.journalDir(), n.baseSeq)
+		n.log.Info("STANDBY following the primary; FIX opens on promotion", "primary", cfg.Replication.Primary, "symbols", len(cfg.Symbols),
+			"partitions", len(n.partitions), "journal", n.journalDir(), "seq", n.baseSeq)
 		return n, nil
 	}
-	n.logf("ringex: serving FIX on %s as %s, %d symbols, %d match partitions, journal %s (sync %s), next sequence %d",
-		cfg.FIX.Listen, cfg.FIX.SenderCompID, len(cfg.Symbols), len(n.partitions), n.journalDir(), cfg.Journal.Sync, n.baseSeq)
+	n.log.Info("serving FIX", "listen", cfg.FIX.Listen, "sender_comp_id", cfg.FIX.SenderCompID, "symbols", len(cfg.Symbols),
+		"partitions", len(n.partitions), "journal", n.journalDir(), "sync", cfg.Journal.Sync.String(), "seq", n.baseSeq)
 	return n, nil
 }
 
@@ -245,7 +247,7 @@ func (n *Node) journalDir() string { return filepath.Join(n.cfg.DataDir, "journa
 func (n *Node) openJournal() error {
 	mode := n.cfg.Journal.Sync
 	if mode == journal.SyncNone {
-		n.logf("ringex: WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
+		n.log.Warn("WARNING journal sync is \"none\": acknowledged orders are NOT durable; use this for benchmarks only")
 	}
 	reported, reportedFrom, err := n.storesReach()
 	if err != nil {
@@ -256,7 +258,7 @@ func (n *Node) openJournal() error {
 		SegmentBytes:      int64(n.cfg.Journal.SegmentMiB) << 20,
 		Sync:              mode,
 		SyncIntervalMs:    n.cfg.Journal.SyncIntervalMs,
-		Logf:              n.logf,
+		Log:               n.logBase,
 		Archive:           n.cfg.Journal.Archive,
 		HotRetentionMs:    int64(n.cfg.Journal.HotRetentionHours) * 3600 * 1000,
 		StartFromLastGood: n.cfg.Journal.StartFromLastGood,
@@ -322,8 +324,8 @@ func (n *Node) replay(fromSeq int64) error {
 		return err
 	}
 	if count > 0 {
-		n.logf("ringex: replayed %d journaled commands from sequence %d in %v; %d checkpoint hashes verified",
-			count, fromSeq, time.Since(start).Round(time.Millisecond), checked)
+		n.log.Info("replayed journaled commands; checkpoint hashes verified", "commands", count, "first_seq", fromSeq,
+			"took", time.Since(start).Round(time.Millisecond), "checkpoints_verified", checked)
 	}
 	return nil
 }
@@ -416,7 +418,7 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 		return err
 	}
 	if first > 1 {
-		n.logf("ringex: the journal begins at sequence %d: a ClOrdID used only before it is not known to be in use", first)
+		n.log.Info("the journal begins after seq 1: a ClOrdID used only before it is not known to be in use", "first_seq", first)
 	}
 	n.dayOpenNs = 0 // the scan finds it again (noteDay)
 	err = journal.Read(n.journalDir(), first, func(seq int64, rec []byte) error {
@@ -438,7 +440,7 @@ func (n *Node) rememberClOrdIDs(g *gateway.Gateway) error {
 		return fmt.Errorf("rebuild used ClOrdIDs from %s: %w", n.journalDir(), err)
 	}
 	if count > 0 {
-		n.logf("ringex: %d ClOrdIDs in use rebuilt from the journal in %v", count, time.Since(start).Round(time.Millisecond))
+		n.log.Info("ClOrdIDs in use rebuilt from the journal", "cl_ord_ids", count, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
@@ -522,7 +524,7 @@ func (n *Node) halt(err error) {
 // journal write, a diverged standby, a handler's panic with its stack) is
 // said once in the log.
 func (n *Node) ringFailed(err error) {
-	n.logf("ringex: STOPPED ACCEPTING ORDERS: %v", err)
+	n.log.Error("STOPPED ACCEPTING ORDERS", "err", err)
 }
 
 // Stop drains the pipeline, closes the FIX acceptor and closes the journal.
@@ -555,7 +557,7 @@ func (n *Node) Stop() error {
 		}
 		errJournal := n.journal.Close()
 		n.stopErr = errors.Join(errRing, errJournal)
-		n.logf("ringex: stopped at sequence %d", n.journal.LastSeq())
+		n.log.Info("stopped", "seq", n.journal.LastSeq())
 	})
 	return n.stopErr
 }
@@ -582,7 +584,7 @@ func EngineConfig(cfg config.Config) matcher.Config {
 // newGateway builds the FIX gateway of a node that serves (at start or on
 // a promotion): a session store that fails halts the node.
 func (n *Node) newGateway() (*gateway.Gateway, error) {
-	o, err := gatewayOptions(n.cfg, n.logf)
+	o, err := gatewayOptions(n.cfg, n.logBase)
 	if err != nil {
 		return nil, err
 	}
@@ -601,14 +603,14 @@ func (n *Node) newGateway() (*gateway.Gateway, error) {
 	return g, err
 }
 
-func gatewayOptions(cfg config.Config, logf func(string, ...any)) (gateway.Options, error) {
+func gatewayOptions(cfg config.Config, log *slog.Logger) (gateway.Options, error) {
 	o := gateway.Options{
 		Listen:       cfg.FIX.Listen,
 		SenderCompID: cfg.FIX.SenderCompID,
 		StoreDir:     filepath.Join(cfg.DataDir, "fix"),
 		CertFile:     cfg.FIX.CertFile,
 		KeyFile:      cfg.FIX.KeyFile,
-		Logf:         logf,
+		Log:          log,
 	}
 	for _, s := range cfg.FIX.Sessions {
 		o.Sessions = append(o.Sessions, gateway.Session{

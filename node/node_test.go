@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -20,7 +21,7 @@ func startNode(t *testing.T, dir, addr string) *node.Node {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.FIX.Listen = addr
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start exchange: %v", err)
 	}

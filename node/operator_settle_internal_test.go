@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -36,7 +37,7 @@ func TestFundsReturnsWhenThePipelineFails(t *testing.T) {
 	cfg.FIX.Listen = "127.0.0.1:0"
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
 	pub := &gatePublisher{entered: make(chan struct{}), open: make(chan struct{})}
-	n, err := Start(cfg, Options{Logf: t.Logf, Publisher: pub})
+	n, err := Start(cfg, Options{Log: logtest.New(t), Publisher: pub})
 	if err != nil {
 		t.Fatal(err)
 	}

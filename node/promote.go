@@ -36,7 +36,7 @@ func (n *Node) watchPrimary() {
 		if !r.receiver.EverInSync() || silent < time.Duration(rc.FailoverMs)*time.Millisecond {
 			continue
 		}
-		n.logf("ringex: FAILOVER: no frame from the primary %s for %v (failoverMs %d): promoting", rc.Primary, silent.Round(time.Millisecond), rc.FailoverMs)
+		n.log.Warn("FAILOVER: no frame from the primary for failoverMs: promoting", "primary", rc.Primary, "waited", silent.Round(time.Millisecond), "failover_ms", rc.FailoverMs)
 		go n.Promote() // Promote stops this watcher; if it fails, it stops the node (Done)
 		return
 	}
@@ -109,13 +109,12 @@ func (n *Node) Promote() (uint64, error) {
 		p := n.opts.Publisher
 		n.switcher.to.Store(&p)
 		if evs, _ := n.switcher.recent.after(plan.published); len(evs) > 0 {
-			n.logf("ringex: %d events after seq %d may not have reached brokers; no FIX gateway here to resend them", len(evs), plan.published)
+			n.log.Warn("events after the published seq may not have reached brokers; no FIX gateway here to resend them", "events", len(evs), "seq", plan.published)
 		}
 	}
 	n.obs.promotions.Add(1)
 	epoch := r.history.Current()
-	n.logf("ringex: PROMOTED to primary: epoch %d, last seq %d, serving FIX on %s; promotion took %v",
-		epoch, last, n.cfg.FIX.Listen, time.Since(start).Round(time.Microsecond))
+	n.log.Warn("PROMOTED to primary", "epoch", epoch, "seq", last, "listen", n.cfg.FIX.Listen, "took", time.Since(start).Round(time.Microsecond))
 	return epoch, nil
 }
 
@@ -147,8 +146,8 @@ func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.Account
 		if err := os.Rename(store, aside); err != nil {
 			return fmt.Errorf("promotion: move stale FIX session stores aside: %w", err)
 		}
-		n.logf("ringex: FIX session stores of an earlier term moved to %s", aside)
-		pruneStaleStores(n.cfg.DataDir, n.logf)
+		n.log.Info("FIX session stores of an earlier term moved aside", "aside", aside)
+		pruneStaleStores(n.cfg.DataDir, n.log)
 	}
 	g, err := n.newGateway()
 	if err != nil {
@@ -173,8 +172,8 @@ func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.Account
 	if plan.delivered == nil {
 		how = fmt.Sprintf("after seq %d (the last the old primary said it published)", plan.published)
 	}
-	n.logf("ringex: PROMOTION: %d reports the old primary's brokers may lack, %s, pending for %d sessions: "+
-		"each is resent with PossResend=Y after the session's next Logon", reports, how, sessions)
+	n.log.Warn("PROMOTION: reports the old primary's brokers may lack are pending: each is resent with PossResend=Y after the session's next Logon",
+		"reports", reports, "found", how, "sessions", sessions)
 	if err := g.Start(); err != nil {
 		return err
 	}

@@ -23,12 +23,12 @@ func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
 	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, g.WithCopied(plan.rebuild))
 	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
 	if err != nil {
-		n.logf("ringex: PROMOTION: reports of commands %d..%d could not be rebuilt from the journal: %v; "+
-			"those brokers get their new reports without them (OrderStatusRequest answers each order's state)", plan.rebuildFrom+1, last, err)
+		n.log.Error("PROMOTION: reports could not be rebuilt from the journal; those brokers get their new reports without them (OrderStatusRequest answers each order's state)",
+			"first_seq", plan.rebuildFrom+1, "last_seq", last, "err", err)
 		return
 	}
-	n.logf("ringex: PROMOTION: %d reports for %d sessions rebuilt from the journal in %v (%d commands replayed from %s)",
-		reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
+	n.log.Info("PROMOTION: reports rebuilt from the journal", "reports", reports, "sessions", sessions,
+		"took", time.Since(start).Round(time.Millisecond), "replayed", replayed, "replayed_from", startName(snap))
 }
 
 func startName(snap int64) string {

@@ -50,8 +50,8 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started, ran := make(chan *node.Node, 4), make(chan error, 1)
 	go func() {
-		logf := func(f string, a ...any) { logA.logf(f, a...); t.Logf(f, a...) }
-		ran <- node.Run(ctx, aCfg, node.RunOptions{Options: node.Options{Publisher: &sink{}, Logf: logf},
+		logger := logA.Tee(t, "").Logger()
+		ran <- node.Run(ctx, aCfg, node.RunOptions{Options: node.Options{Publisher: &sink{}, Log: logger},
 			Serving: func(n *node.Node) func() { started <- n; return func() {} }})
 	}()
 	first := nextStart(t, started, ran)

@@ -194,19 +194,19 @@ func (n *Node) peerIsPrimary() bool {
 	case errors.As(err, &ver):
 		// A primary of another release serves there: not beside it. As its
 		// standby this node stops at once, with the same error.
-		n.logf("ringex: the peer %s is a ringex of another replica protocol (%v): not starting as primary beside it", rc.Primary, err)
+		n.log.Error("the peer is a ringex of another replica protocol: not starting as primary beside it", "peer", rc.Primary, "err", err)
 	case err != nil:
-		n.logf("ringex: the peer %s did not answer as a primary (%v): starting as primary", rc.Primary, err)
+		n.log.Info("the peer did not answer as a primary: starting as primary", "peer", rc.Primary, "err", err)
 		return false
 	case !p.Primary:
-		n.logf("ringex: no primary at %s (nothing listens there): starting as primary", rc.Primary)
+		n.log.Info("no primary at the peer (nothing listens there): starting as primary", "peer", rc.Primary)
 		return false
 	case p.OlderThan(h.Entries()):
-		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d, but this node knows epoch %d, which it lacks: "+
-			"that primary is stale and will refuse this node; stop it, then start this one again", rc.Primary, p.Epoch, ours)
+		n.log.Error("REJOINING AS STANDBY: the peer is primary at an epoch older than one this node knows: "+
+			"that primary is stale and will refuse this node; stop it, then start this one again", "peer", rc.Primary, "epoch", p.Epoch, "our_epoch", ours)
 	default:
-		n.logf("ringex: REJOINING AS STANDBY: %s is primary at epoch %d (ours %d): following it, setting aside anything this "+
-			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", rc.Primary, p.Epoch, ours)
+		n.log.Warn("REJOINING AS STANDBY: the peer is primary: following it, setting aside anything this "+
+			"node journaled that it lacks (never acknowledged); FIX opens only on promotion", "peer", rc.Primary, "epoch", p.Epoch, "our_epoch", ours)
 	}
 	return true
 }
@@ -230,7 +230,7 @@ func (n *Node) startReplication() error {
 
 	rc := n.cfg.Replication
 	opts := replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
-		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Logf: n.logf,
+		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Log: n.logBase,
 		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
 	if n.shard != nil {
 		opts.Admit = n.shard.admit     // the epoch is the fencing token (cluster.go)
@@ -241,7 +241,7 @@ func (n *Node) startReplication() error {
 	go func() {
 		defer close(r.recvDone)
 		if err := r.receiver.Run(); err != nil {
-			n.logf("ringex: STANDBY STOPPED: %v", err)
+			n.log.Error("STANDBY STOPPED", "err", err)
 			n.fail(err)
 			r.stopOnItsOwn(err)
 		}
@@ -284,7 +284,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Behind: n.standbyBehind, Logf: n.logf})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Behind: n.standbyBehind, Log: n.logBase})
 	if err != nil {
 		return err
 	}
@@ -296,7 +296,7 @@ func (n *Node) startSender(promoted bool) error {
 	if n.shard == nil { // etcd decides alone: no peer to watch
 		n.startPeerWatch(s)
 	}
-	n.logf("ringex: primary, epoch %d from seq %d, replication on %s, mode %s (onStandbyLost %s)", epoch, next, s.Addr(), rc.Mode, rc.OnStandbyLost)
+	n.log.Info("primary", "epoch", epoch, "seq", next, "replication", s.Addr().String(), "mode", rc.Mode, "on_standby_lost", rc.OnStandbyLost)
 	return nil
 }
 

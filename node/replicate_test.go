@@ -38,7 +38,7 @@ func fromText[T any, P interface {
 func startRepl(t *testing.T, cfg config.Config, logs *logLines) (*node.Node, *sink) {
 	t.Helper()
 	out := &sink{}
-	n, err := node.Start(cfg, node.Options{Publisher: out, Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+	n, err := node.Start(cfg, node.Options{Publisher: out, Log: logs.Tee(t, "").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,8 +140,8 @@ func (n *Node) unpublished() resendPlan {
 			plan.rebuildFrom = from
 		}
 		plan.rebuild[a] = true
-		n.logf("ringex: PROMOTION: reports for %s of commands after seq %d are no longer in the buffer of %d events: "+
-			"they are rebuilt from the journal, and its reports wait for them", n.sessionName(id), from, len(recent.evs))
+		n.log.Info("PROMOTION: reports for a session are no longer in the buffer of recent events: "+
+			"they are rebuilt from the journal, and its reports wait for them", "target_comp_id", n.sessionName(id), "seq", from, "buffered_events", len(recent.evs))
 	}
 	return plan
 }

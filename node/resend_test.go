@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -48,7 +49,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 	defer out.unstick()
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	p, err := node.Start(cfgP, node.Options{Publisher: out, Logf: func(f string, a ...any) { logP.logf(f, a...); t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Publisher: out, Log: logP.Tee(t, "P").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 	if _, err := s.Promote(); err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("PROMOTION: 10 reports the old primary's brokers may lack, after seq %d", lastA); !logS.has(want) {
+	if want := fmt.Sprintf(`found="after seq %d `, lastA); !logS.has("PROMOTION: reports the old primary's brokers may lack", " reports=10 ", want) {
 		t.Errorf("no log line %q", want)
 	}
 	c := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
@@ -101,7 +102,7 @@ func TestPromotionResendsUnpublishedReports(t *testing.T) {
 		}
 	}
 	c.Quiet(300 * time.Millisecond) // nothing for the A orders
-	if !logS.has("resent 10 reports") {
+	if !logS.has("resent=10 ") {
 		t.Error("the gateway did not log the resend")
 	}
 }
@@ -128,7 +129,7 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions[0].BeginString = begin1
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { logP.logf(f, a...); t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logP.Tee(t, "P").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 	}
 	b2.Close()
 	failOver(t, p, s)
-	if !logS.has("PROMOTION: 1 reports the old primary's brokers may lack, by the delivery marks") {
+	if !logS.has("PROMOTION: reports the old primary's brokers may lack", " reports=1 ", `found="by the delivery marks`) {
 		t.Error("no promotion log line counting one report by delivery marks")
 	}
 
@@ -191,7 +192,7 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	var logS logLines
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P: "+f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,10 +240,10 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	})
 	b2.Close()
 	failOver(t, p, s)
-	if !logS.has("reports for BROKER01 of commands after seq") {
+	if !logS.has("are no longer in the buffer", "target_comp_id=BROKER01 ") {
 		t.Error("the promotion did not say BROKER01's reports are rebuilt from the journal")
 	}
-	if logS.has("reports for BROKER02 of commands after seq") {
+	if logS.has("are no longer in the buffer", "target_comp_id=BROKER02 ") {
 		t.Error("BROKER02's reports are rebuilt, but its mark covered every one")
 	}
 	// On the new primary, before BROKER01 is back, its other order fills.
@@ -273,8 +274,8 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 		tag.MsgType: "8", tag.ExecType: "F", tag.OrdStatus: "2", tag.ClOrdID: "GTC2", tag.LastQty: "10", tag.LastPx: "99.00",
 	})
 	b1.Quiet(300 * time.Millisecond)
-	waitUntil(t, "the rebuild's log line", func() bool { return logS.has("rebuilt from the journal in") })
-	if !logS.has("replayed from the snapshot at seq") {
+	waitUntil(t, "the rebuild's log line", func() bool { return logS.has("PROMOTION: reports rebuilt from the journal") })
+	if !logS.has("PROMOTION: reports rebuilt from the journal", `replayed_from="the snapshot at seq`) {
 		t.Error("the rebuild did not start from a snapshot")
 	}
 }
@@ -307,7 +308,7 @@ func startFIXStandby(t *testing.T, cfgP config.Config, p *node.Node, logs *logLi
 	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
 	cfgS.FIX.Listen = fixtest.FreeAddr(t)
 	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
-	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf("S: "+f, a...) }})
+	s, err := node.Start(cfgS, node.Options{Log: logs.Tee(t, "S").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,9 +61,8 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 		}
 		reports, sessions := g.Regenerated(evs, stored, last, nil)
 		if reports > 0 {
-			n.logf("ringex: %d reports that the session stores lacked (a crash) rebuilt from the journal for %d sessions in %v "+
-				"(%d commands replayed from %s): each is resent with PossResend=Y after the session's next Logon",
-				reports, sessions, time.Since(start).Round(time.Millisecond), replayed, startName(snap))
+			n.log.Warn("reports that the session stores lacked (a crash) rebuilt from the journal: each is resent with PossResend=Y after the session's next Logon",
+				"reports", reports, "sessions", sessions, "took", time.Since(start).Round(time.Millisecond), "replayed", replayed, "replayed_from", startName(snap))
 		}
 		g.ReleaseIdle()
 	}

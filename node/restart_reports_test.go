@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -37,7 +38,7 @@ func TestRestartRebuildsReportsTheStoresLack(t *testing.T) {
 	var logs logLines
 	start := func() *node.Node {
 		t.Helper()
-		n, err := node.Start(cfg, node.Options{Logf: func(f string, a ...any) { logs.logf(f, a...); t.Logf(f, a...) }})
+		n, err := node.Start(cfg, node.Options{Log: logs.Tee(t, "").Logger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +72,7 @@ func TestRestartRebuildsReportsTheStoresLack(t *testing.T) {
 
 	n := start()
 	defer n.Stop()
-	if !logs.has("5 reports that the session stores lacked (a crash) rebuilt from the journal for 3 sessions") {
+	if !logs.has("reports that the session stores lacked (a crash) rebuilt from the journal", " reports=5 ", " sessions=3 ") {
 		t.Error("no log line for the 5 rebuilt reports (BROKER03: its New and two fills)")
 	}
 	if got := logs.count("that the session stores lacked"); got != 1 {
@@ -147,7 +148,7 @@ func TestIdleSessionStoreMarkFollowsCheckpoints(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestStoresShowRecordsTheJournalLost(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = dir, addr
-	_, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	_, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err == nil || !strings.Contains(err.Error(), seg) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", off)) ||
 		!strings.Contains(err.Error(), "are missing") || !strings.Contains(err.Error(), "BROKER01.mark") {
 		t.Fatalf("start on a journal whose acknowledged end was zeroed, DURABLE removed: %v; "+
@@ -210,7 +211,7 @@ func TestFailoverAfterRestartResendsStoredUnacknowledgedReports(t *testing.T) {
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	single := cfgP
 	single.Replication = config.Default().Replication
-	p, err := node.Start(single, node.Options{Logf: func(f string, a ...any) { t.Logf("P1: "+f, a...) }})
+	p, err := node.Start(single, node.Options{Log: logtest.Named(t, "P1")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestFailoverAfterRestartResendsStoredUnacknowledgedReports(t *testing.T) {
 	}
 
 	var logS logLines
-	p, err = node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { t.Logf("P2: "+f, a...) }})
+	p, err = node.Start(cfgP, node.Options{Log: logtest.Named(t, "P2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestFailedRebuildAtStartFailsTheStart(t *testing.T) {
 	cfg.Journal.SegmentMiB = 1
 	cfg.Snapshot = config.Snapshot{EveryCommands: 6000}
 	start := func() (*node.Node, error) {
-		return node.Start(cfg, node.Options{Logf: t.Logf})
+		return node.Start(cfg, node.Options{Log: logtest.New(t)})
 	}
 	n, err := start()
 	if err != nil {

@@ -13,8 +13,10 @@ package node
 // partitions', and its hash into the checkpoint's combined hash.
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"slices"
 	"strconv"
@@ -152,7 +154,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.logf("ringex: risk rules of the config journaled: %d record(s) (limits, protection prices, fee that differ from those in force)", len(todo))
+		n.log.Info("risk rules of the config journaled (limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if reason != matcher.ReasonNone {
 		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
 	}
-	n.logf("ringex: %s of %s %s for %s applied at sequence %d", what, amount, assetName(asset), compID, seq)
+	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq)
 	return seq, nil
 }
 
@@ -394,9 +396,9 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	if reason != matcher.ReasonNone {
 		return seq, fmt.Errorf("%s: refused at sequence %d: %v", name, seq, reason)
 	}
-	what := "unblocked"
+	what, level := "unblocked", slog.LevelInfo
 	if !unblock {
-		what = "BLOCKED (kill switch): its working orders are cancelled"
+		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
 		// After the block record: no order of the account is accepted
 		// once it, so these take every one that works (a firm's named
 		// account's on every session: matcher, cancelOwned).
@@ -405,7 +407,7 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
 		}
 	}
-	n.logf("ringex: account %d %s %s at sequence %d", a, name, what, seq)
+	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq)
 	return seq, nil
 }
 

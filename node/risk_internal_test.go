@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -47,7 +48,7 @@ func riskPipelineMatchesReplay(t *testing.T, next func(r *rand.Rand, w, i int) m
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01", Limits: config.RiskLimits{MaxOpenOrders: 5},
 		Protection: []config.RiskProtection{{Symbol: "AAPL", Price: "1.20"}}}
 	live := &recorder{}
-	n, err := Start(cfg, Options{Logf: t.Logf, Publisher: live})
+	n, err := Start(cfg, Options{Log: logtest.New(t), Publisher: live})
 	if err != nil {
 		t.Fatal(err)
 	}

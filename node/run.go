@@ -3,7 +3,7 @@ package node
 import (
 	"context"
 	"errors"
-	"log"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/ringex/ringex/config"
@@ -34,13 +34,13 @@ type RunOptions struct {
 //
 // Any other failure, at start or after, ends Run with that error.
 func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
-	logf := opts.Logf
-	if logf == nil {
-		logf = log.Printf
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
 	if cfg.Cluster.On() {
-		return runShard(ctx, cfg, opts, logf) // etcd decides the role (shard_run.go)
+		return runShard(ctx, cfg, opts) // etcd decides the role (shard_run.go)
 	}
+	log := opts.Log.With("component", "node")
 	for {
 		n, err := Start(cfg, opts.Options)
 		if err != nil {
@@ -52,14 +52,14 @@ func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
 		}
 		select {
 		case <-ctx.Done():
-			logf("ringex: stopping")
+			log.Info("stopping")
 			stopServing()
 			return n.Stop()
 		case <-n.Done():
 		}
 		stopServing()
 		n.Stop()
-		if err := restartInPlace(cfg, n.FailErr(), logf); err != nil {
+		if err := restartInPlace(cfg, n.FailErr(), opts.Log); err != nil {
 			return err
 		}
 	}
@@ -68,17 +68,18 @@ func Run(ctx context.Context, cfg config.Config, opts RunOptions) error {
 // restartInPlace prepares the data dir for the next start after a node
 // stopped on its own with failErr, and says so; an error when failErr is
 // not one a restart resolves, or the preparation failed.
-func restartInPlace(cfg config.Config, failErr error, logf func(string, ...any)) error {
+func restartInPlace(cfg config.Config, failErr error, base *slog.Logger) error {
+	log := base.With("component", "node")
 	journalDir := filepath.Join(cfg.DataDir, "journal")
 	var behind *replica.BehindError
 	if errors.As(failErr, &behind) {
 		// Further behind than the primary's journal reaches: the primary
 		// sent its snapshot. The old journal is set aside and a new one
 		// begins after the snapshot; the next start restores it.
-		if _, err := replica.InstallSnapshot(journalDir, behind, logf); err != nil {
+		if _, err := replica.InstallSnapshot(journalDir, behind, base); err != nil {
 			return err
 		}
-		logf("ringex: restarting to follow %s from the primary's snapshot at seq %d", cfg.Replication.Primary, behind.Seq)
+		log.Warn("restarting to follow the primary from its snapshot", "primary", cfg.Replication.Primary, "seq", behind.Seq)
 		return nil
 	}
 	var down *replica.StepDownError
@@ -87,7 +88,7 @@ func restartInPlace(cfg config.Config, failErr error, logf func(string, ...any))
 		// promoting itself) and this one yielded: it acknowledged
 		// nothing in its epoch. The next start probes the peer, finds
 		// it serving and follows it; its welcome says what to discard.
-		logf("ringex: restarting as the standby of the primary at %s", down.Peer)
+		log.Warn("restarting as the standby of the primary", "primary", down.Peer)
 		return nil
 	}
 	var div *replica.DivergedError
@@ -101,12 +102,12 @@ func restartInPlace(cfg config.Config, failErr error, logf func(string, ...any))
 	// finding its successor serving): what it journaled after the last
 	// seq its successor has was never acknowledged to anyone; set it
 	// aside. The next start probes the peer again.
-	if _, err := replica.Truncate(journalDir, div.Keep, logf); err != nil {
+	if _, err := replica.Truncate(journalDir, div.Keep, base); err != nil {
 		return err
 	}
 	if err := replica.ResetHistory(cfg.DataDir, div.Primary); err != nil {
 		return err
 	}
-	logf("ringex: restarting to follow %s after discarding seqs %d..%d", cfg.Replication.Primary, div.Keep+1, div.Last)
+	log.Warn("restarting to follow the primary after discarding seqs", "primary", cfg.Replication.Primary, "first_seq", div.Keep+1, "last_seq", div.Last)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -21,7 +22,7 @@ func TestRunServesUntilCancelled(t *testing.T) {
 	served, stopped := make(chan *node.Node, 1), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Logf: t.Logf},
+		done <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Log: logtest.New(t)},
 			Serving: func(n *node.Node) func() { served <- n; return func() { close(stopped) } }})
 	}()
 	select {

@@ -65,8 +65,8 @@ func (n *Node) Handoff(to string) (int64, error) {
 		sh.pause.Store(false)
 		return 0, fmt.Errorf("handoff to %s: acknowledgements held %v and resumed: %w", to, time.Since(began).Round(time.Millisecond), err)
 	}
-	n.logf("ringex: HANDED OFF shard %s to %s at seq %d (it holds %d) after holding acknowledgements for %v: term %d ends here",
-		n.cfg.Cluster.Shard, to, target.Seq, held, time.Since(began).Round(time.Millisecond), l.Token())
+	n.log.Warn("HANDED OFF the shard after holding acknowledgements: the term ends here", "shard", n.cfg.Cluster.Shard, "to", to,
+		"seq", target.Seq, "held_seq", held, "waited", time.Since(began).Round(time.Millisecond), "term", uint64(l.Token()))
 	return held, nil
 }
 

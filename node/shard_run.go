@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +29,7 @@ type shardRun struct {
 	ctx    context.Context
 	cfg    config.Config
 	opts   RunOptions
-	logf   func(string, ...any)
+	log    *slog.Logger // component=node
 	member *cluster.Member
 	fence  cluster.Fence
 	obs    <-chan cluster.LeaderInfo // the member's Observe
@@ -49,11 +51,11 @@ type leadResult struct {
 // errRunDone: ctx ended; Run returns what stopping the node returned.
 var errRunDone = errors.New("run done")
 
-func runShard(ctx context.Context, cfg config.Config, opts RunOptions, logf func(string, ...any)) error {
+func runShard(ctx context.Context, cfg config.Config, opts RunOptions) error {
 	if err := cfg.Check(); err != nil {
 		return err
 	}
-	s := &shardRun{ctx: ctx, cfg: cfg, opts: opts, logf: logf, force: make(chan chan forceResult)}
+	s := &shardRun{ctx: ctx, cfg: cfg, opts: opts, log: opts.Log.With("component", "node"), force: make(chan chan forceResult)}
 	if err := s.refreshLast(); err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func (s *shardRun) join() error {
 	c := s.cfg.Cluster
 	m, err := cluster.Join(s.ctx, cluster.Config{Endpoints: c.Etcd, Shard: c.Shard, Name: c.Name,
 		ReplAddr: s.cfg.Replication.Listen, TTL: time.Duration(c.LeaseTTLMs) * time.Millisecond,
-		DurableSeq: s.durableSeq, Epoch: s.newestEpoch, Logf: s.logf})
+		DurableSeq: s.durableSeq, Epoch: s.newestEpoch, Log: s.opts.Log})
 	if err != nil {
 		return fmt.Errorf("join shard %s as %s through etcd %v: %w", c.Shard, c.Name, c.Etcd, err)
 	}
@@ -96,7 +98,7 @@ func (s *shardRun) join() error {
 	obsCtx, cancel := context.WithCancel(s.ctx)
 	go func() { <-m.Done(); cancel() }()
 	s.obs = m.Observe(obsCtx)
-	s.logf("ringex: joined shard %s as %s (etcd %v, lease %d ms)", c.Shard, c.Name, c.Etcd, c.LeaseTTLMs)
+	s.log.Info("joined shard", "shard", c.Shard, "member", c.Name, "etcd", strings.Join(c.Etcd, ","), "lease_ms", c.LeaseTTLMs)
 	return nil
 }
 
@@ -183,7 +185,7 @@ func (s *shardRun) observed(info cluster.LeaderInfo, ok bool) error {
 	if s.ctx.Err() != nil {
 		return errRunDone
 	}
-	s.logf("ringex: shard membership lost (%v): joining again", s.member.Err())
+	s.log.Warn("shard membership lost: joining again", "err", s.member.Err())
 	s.stopLead()
 	s.member.Close(context.Background())
 	s.leader = cluster.LeaderInfo{}
@@ -225,13 +227,13 @@ func (s *shardRun) leadEnded(r leadResult) error {
 	if r.l != nil {
 		s.won = r.l
 		s.fence.Advance(r.l.Token()) // the old primary's frames are refused from now on
-		s.logf("ringex: WON the shard %s: term %d", s.cfg.Cluster.Shard, r.l.Token())
+		s.log.Info("WON the shard", "shard", s.cfg.Cluster.Shard, "term", uint64(r.l.Token()))
 		return nil
 	}
 	if s.ctx.Err() != nil {
 		return errRunDone
 	}
-	s.logf("ringex: contending for shard %s: %v", s.cfg.Cluster.Shard, r.err)
+	s.log.Warn("contending for the shard failed", "shard", s.cfg.Cluster.Shard, "err", r.err)
 	select {
 	case <-s.ctx.Done():
 		return errRunDone
@@ -266,7 +268,7 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 	err := s.watch(n, sh)
 	stopServing()
 	if errors.Is(err, errRunDone) {
-		s.logf("ringex: stopping")
+		s.log.Info("stopping")
 		s.stopLead()
 		n.Stop()
 		n.widenAtStop() // a standby that holds everything published may take the shard
@@ -280,7 +282,7 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 	if errors.Is(err, errRestart) {
 		err = nil
 	} else if err == nil { // n.Done: stopped on its own
-		err = restartInPlace(n.cfg, n.FailErr(), s.logf)
+		err = restartInPlace(n.cfg, n.FailErr(), s.opts.Log)
 	}
 	if err != nil {
 		return err
@@ -313,7 +315,7 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			return nil
 		case <-lost:
 			l := sh.lead.Load()
-			s.logf("ringex: LEADERSHIP LOST: term %d ended (%v): this node stops serving FIX and starts again as a standby of the shard's leader", l.Token(), l.Err())
+			s.log.Warn("LEADERSHIP LOST: the term ended: this node stops serving FIX and starts again as a standby of the shard's leader", "term", uint64(l.Token()), "err", l.Err())
 			n.fail(fmt.Errorf("leadership of term %d lost: %w", l.Token(), l.Err()))
 			n.stopFIX(fmt.Sprintf("%s no longer leads shard %s: term %d ended; log on to its new leader", s.cfg.Cluster.Name, s.cfg.Cluster.Shard, l.Token()))
 			return errRestart
@@ -326,7 +328,7 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			}
 			s.observed(info, ok)
 			if sh.lead.Load() == nil && info.Name != "" && info.Name != s.member.Name() && info.ReplAddr != sh.leader.ReplAddr {
-				s.logf("ringex: the shard's leader is now %s at %s (term %d): following it", info.Name, info.ReplAddr, info.Token)
+				s.log.Info("the shard has a new leader: following it", "leader", info.Name, "repl", info.ReplAddr, "term", uint64(info.Token))
 				return errRestart
 			}
 		case r := <-s.leadCh:
@@ -362,8 +364,8 @@ func (s *shardRun) leaseExpired(n *Node, l *cluster.Leadership) bool {
 	if g.Ended() || g.Valid(now) || now.Sub(g.Deadline()) < n.leaseGoneAfter() {
 		return false
 	}
-	s.logf("ringex: LEASE EXPIRED: term %d: etcd has answered no keep-alive since the guard ran out %v ago: this node stops serving FIX and starts again as a standby once etcd answers",
-		l.Token(), now.Sub(g.Deadline()).Round(time.Millisecond))
+	s.log.Warn("LEASE EXPIRED: etcd has answered no keep-alive since the guard ran out: this node stops serving FIX and starts again as a standby once etcd answers",
+		"term", uint64(l.Token()), "waited", now.Sub(g.Deadline()).Round(time.Millisecond))
 	n.fail(fmt.Errorf("lease of term %d expired while etcd was unreachable", l.Token()))
 	n.stopFIX(fmt.Sprintf("%s no longer leads shard %s: its lease expired (etcd unreachable); log on to its new leader", s.cfg.Cluster.Name, s.cfg.Cluster.Shard))
 	return true
@@ -374,7 +376,7 @@ func (s *shardRun) promote(n *Node, sh *shardNode) error {
 	l := s.won
 	s.won = nil
 	sh.lead.Store(l)
-	s.logf("ringex: PROMOTING to primary of shard %s under term %d", s.cfg.Cluster.Shard, l.Token())
+	s.log.Warn("PROMOTING to primary of the shard", "shard", s.cfg.Cluster.Shard, "term", uint64(l.Token()))
 	if _, err := n.Promote(); err != nil {
 		return fmt.Errorf("promotion under term %d: %w", l.Token(), err)
 	}
@@ -399,7 +401,7 @@ func (s *shardRun) override(n *Node, sh *shardNode, reply chan forceResult) erro
 			reply <- forceResult{err: fmt.Errorf("promote --force: %w", err)}
 			return nil
 		}
-		s.logf("ringex: OVERRIDE: took shard %s by operator's order (promote --force), term %d: what only the lost primary acknowledged is lost", s.cfg.Cluster.Shard, l.Token())
+		s.log.Warn("OVERRIDE: took the shard by operator's order (promote --force): what only the lost primary acknowledged is lost", "shard", s.cfg.Cluster.Shard, "term", uint64(l.Token()))
 		s.won = l
 		s.fence.Advance(l.Token())
 	}

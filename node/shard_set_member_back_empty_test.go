@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/replica"
 )
@@ -40,7 +41,7 @@ func TestEtcdSyncSetDropsMemberBackWithLess(t *testing.T) {
 	b.stop(t)
 
 	dir := t.TempDir()
-	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,14 +50,14 @@ func TestEtcdSyncSetDropsMemberBackWithLess(t *testing.T) {
 		t.Fatal(err)
 	}
 	hold := make(chan struct{})
-	connected := a.logs.count("connected at seq 0")
-	r := replica.NewReceiver(replica.ReceiverOptions{Primary: replAddr, Name: "b", Journal: j, History: hist, TimeoutMs: 60000, Logf: t.Logf,
+	connected := a.logs.count("standby connected", " seq=0 ")
+	r := replica.NewReceiver(replica.ReceiverOptions{Primary: replAddr, Name: "b", Journal: j, History: hist, TimeoutMs: 60000, Log: logtest.New(t),
 		Admit: func(uint64) error { <-hold; return errors.New("test: not admitting") },
 		Apply: func(int64, []byte) error { return nil }})
 	ran := make(chan error, 1)
 	go func() { ran <- r.Run() }()
 	t.Cleanup(func() { close(hold); r.Stop(); <-ran; j.Close() })
-	waitUntil(t, "b, on an empty disk, passed a's handshake", func() bool { return a.logs.count("connected at seq 0") > connected })
+	waitUntil(t, "b, on an empty disk, passed a's handshake", func() bool { return a.logs.count("standby connected", " seq=0 ") > connected })
 
 	deadline := time.Now().Add(10 * time.Second) // 10 lease TTLs
 	set := etcdSyncSet(t, etcd)

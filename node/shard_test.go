@@ -46,9 +46,9 @@ func runShardNodeIn(t *testing.T, etcd *etcdtest.Server, name, dir string, mod f
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
-	logf := func(f string, a ...any) { r.logs.logf(f, a...); t.Logf(name+": "+f, a...) }
+	logger := r.logs.Tee(t, name).Logger()
 	go func() {
-		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Logf: logf},
+		r.ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: r.out, Log: logger},
 			Serving: func(n *node.Node) func() { r.started <- n; return func() {} }})
 	}()
 	t.Cleanup(func() { cancel(); <-r.ran })

@@ -25,11 +25,9 @@ func TestEtcdUnreachableAtStartIsLogged(t *testing.T) {
 	var logs logLines
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: &sink{}, Logf: logs.logf}})
+	err := node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Publisher: &sink{}, Log: logs.Logger()}})
 	t.Logf("Run returned %v once its context ended", err)
 	if !logs.has(addr) {
-		logs.mu.Lock()
-		defer logs.mu.Unlock()
-		t.Fatalf("for 5 lease TTLs etcd at %s did not answer, and the node logged nothing naming it: log %q", addr, strings.Join(logs.lines, " | "))
+		t.Fatalf("for 5 lease TTLs etcd at %s did not answer, and the node logged nothing naming it: log %q", addr, strings.Join(logs.All(), " | "))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
@@ -158,7 +159,7 @@ func (a *standbyAway) snapshotSent(t *testing.T, s *node.Node) *replica.BehindEr
 		t.Fatalf("standby stopped with %v; want BehindError from %d with a snapshot at or after %d", s.FailErr(), a.behindAt, a.first-1)
 	}
 	s.Stop()
-	aside, err := replica.InstallSnapshot(a.js, behind, t.Logf)
+	aside, err := replica.InstallSnapshot(a.js, behind, logtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,11 +185,11 @@ func TestStandbyBehindThePrimarysJournalCatchesUpFromASnapshot(t *testing.T) {
 
 	var logS2 logLines
 	s, outS := startRepl(t, a.cfgOf(a.dirS, "standby", a.addr), &logS2)
-	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+	if !logS2.has("restored snapshot", fmt.Sprintf(" seq=%d ", behind.Seq)) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
 	trade(t, a.p, "C", 100)
-	if !a.logP.has(fmt.Sprintf("sending the snapshot at seq %d", behind.Seq)) {
+	if !a.logP.has("sending the snapshot", fmt.Sprintf(" snapshot_seq=%d ", behind.Seq)) {
 		t.Fatal("the primary did not say it sent the snapshot")
 	}
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
@@ -250,7 +251,7 @@ func TestRefusedStandbyCatchesUpAfterThePrimarysNextCheckpoint(t *testing.T) {
 	waitUntil(t, "the standby verifies a checkpoint of the primary's after the snapshot", func() bool {
 		return logS2.has("standby verified the state hash") && lastSeq(s) == lastSeq(a.p)
 	})
-	if !logS2.has(fmt.Sprintf("restored snapshot at sequence %d", behind.Seq)) {
+	if !logS2.has("restored snapshot", fmt.Sprintf(" seq=%d ", behind.Seq)) {
 		t.Fatal("the restarted standby did not restore the installed snapshot")
 	}
 	s.Stop()

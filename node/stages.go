@@ -129,7 +129,7 @@ func (n *Node) replicateBatch(lo, hi int64) {
 		// stayed connected) make every batch wait syncTimeout again.
 		if acked, connected := s.Acked(); connected && acked >= first-1 {
 			r.degraded.Store(false)
-			n.logf("ringex: REPLICATION back in sync: the standby has everything to seq %d; acknowledgements wait for it again", acked)
+			n.log.Warn("REPLICATION back in sync: the standby has everything; acknowledgements wait for it again", "seq", acked)
 		} else {
 			return
 		}
@@ -177,18 +177,18 @@ func (n *Node) standbyLost(s *replica.Sender, last int64) bool {
 	r := n.repl
 	if n.shard != nil {
 		if !n.narrowSync(s, last) {
-			n.logf("ringex: REPLICATION WAITING: the sync set has not acknowledged seq %d for %v; acknowledging nothing after seq %d until it has (onStandbyLost %q)",
-				last, r.syncTimeout, s.Stats().Acked, n.cfg.Replication.OnStandbyLost)
+			n.log.Warn("REPLICATION WAITING: the sync set has not acknowledged; acknowledging nothing after the acknowledged seq until it has", "seq", last,
+				"waited", r.syncTimeout, "acked", s.Stats().Acked, "on_standby_lost", n.cfg.Replication.OnStandbyLost)
 		}
 		return false
 	}
 	if r.lostGoesAsync {
 		r.degraded.Store(true)
 		r.degradations.Add(1)
-		n.logf("ringex: REPLICATION DEGRADED: no acknowledgement from the standby for %v (seq %d); going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", r.syncTimeout, last)
+		n.log.Warn("REPLICATION DEGRADED: no acknowledgement from the standby; going on ALONE (onStandbyLost \"async\"): a failover now loses what the standby lacks", "waited", r.syncTimeout, "seq", last)
 		return true
 	}
-	n.logf("ringex: REPLICATION WAITING: no acknowledgement from the standby for %v; acknowledging nothing after seq %d until a standby has it (onStandbyLost \"wait\")", r.syncTimeout, s.Stats().Acked)
+	n.log.Warn("REPLICATION WAITING: no acknowledgement from the standby; acknowledging nothing after seq until a standby has it (onStandbyLost \"wait\")", "waited", r.syncTimeout, "seq", s.Stats().Acked)
 	return false
 }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,10 +19,10 @@ const staleStoresKept = 3
 // pruneStaleStores removes from dataDir all but the newest staleStoresKept
 // fix.epoch-N-stale folders and logs each removal; a failure to remove one
 // is logged and changes nothing else. Cold path: once per promotion.
-func pruneStaleStores(dataDir string, logf func(string, ...any)) {
+func pruneStaleStores(dataDir string, log *slog.Logger) {
 	entries, err := os.ReadDir(dataDir)
 	if err != nil {
-		logf("ringex: list %s for stale FIX session stores: %v", dataDir, err)
+		log.Warn("listing the data dir for stale FIX session stores failed", "dir", dataDir, "err", err)
 		return
 	}
 	type stale struct {
@@ -45,9 +46,9 @@ func pruneStaleStores(dataDir string, logf func(string, ...any)) {
 	for _, s := range found[min(len(found), staleStoresKept):] {
 		path := filepath.Join(dataDir, s.name)
 		if err := os.RemoveAll(path); err != nil {
-			logf("ringex: remove stale FIX session stores %s: %v", path, err)
+			log.Warn("removing stale FIX session stores failed", "path", path, "err", err)
 			continue
 		}
-		logf("ringex: removed stale FIX session stores %s (the newest %d are kept)", path, staleStoresKept)
+		log.Info("removed stale FIX session stores (the newest are kept)", "path", path, "kept", staleStoresKept)
 	}
 }

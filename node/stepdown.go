@@ -96,15 +96,16 @@ func (n *Node) watchPeer(w *peerWatch, s *replica.Sender) {
 		split := replica.SplitBrain(ours, theirs)
 		w.splitBrain.Store(split)
 		if !w.peerPrimary.Swap(true) && !split {
-			n.logf("ringex: the peer %s ALSO SERVES AS PRIMARY, epoch %d term %016x, published to seq %d; this primary, epoch %d term %016x, published to seq %d, stays: the peer yields to it",
-				rc.Primary, theirs.Current().Epoch, theirs.Current().Term, theirs.Published, ours.Current().Epoch, ours.Current().Term, ours.Published)
+			n.log.Warn("the peer ALSO SERVES AS PRIMARY; this primary stays: the peer yields to it", "peer", rc.Primary,
+				"peer_epoch", theirs.Current().Epoch, "peer_term", fmt.Sprintf("%016x", theirs.Current().Term), "peer_published", theirs.Published,
+				"epoch", ours.Current().Epoch, "term", fmt.Sprintf("%016x", ours.Current().Term), "published", ours.Published)
 		}
 		if split && time.Since(loudAt) >= splitBrainLogEvery {
 			loudAt = time.Now()
-			n.logf("ringex: SPLIT BRAIN: this node (epoch %d term %016x, published to seq %d) and the peer %s (epoch %d term %016x, published to seq %d) "+
-				"are both primaries and each has acknowledged records the other lacks; neither steps down by itself: STOP ONE OF THEM, "+
+			n.log.Error("SPLIT BRAIN: this node and the peer are both primaries and each has acknowledged records the other lacks; neither steps down by itself: STOP ONE OF THEM, "+
 				"and reconcile with the brokers what it acknowledged alone (it is set aside when it rejoins as standby)",
-				ours.Current().Epoch, ours.Current().Term, ours.Published, rc.Primary, theirs.Current().Epoch, theirs.Current().Term, theirs.Published)
+				"epoch", ours.Current().Epoch, "term", fmt.Sprintf("%016x", ours.Current().Term), "published", ours.Published, "peer", rc.Primary,
+				"peer_epoch", theirs.Current().Epoch, "peer_term", fmt.Sprintf("%016x", theirs.Current().Term), "peer_published", theirs.Published)
 		}
 	}
 }
@@ -120,14 +121,14 @@ func (n *Node) stepDown(s *replica.Sender, ours, theirs replica.PeerState) {
 	r, peer := n.repl, n.cfg.Replication.Primary
 	down := &replica.StepDownError{Peer: peer, Ours: ours.Current(), Theirs: theirs.Current(), Published: ours.Published,
 		PeerMustStay: !replica.CanYield(theirs, ours)}
-	n.logf("ringex: STEPPING DOWN: %v; this node stops serving (FIX sessions are disconnected) and starts again as that primary's standby", down)
+	n.log.Warn("STEPPING DOWN: this node stops serving (FIX sessions are disconnected) and starts again as that primary's standby", "why", down.Error())
 	n.fail(down)
 	s.Close() // wakes the replicate handler out of awaitAcked
 	n.ring.Close()
 	if p := r.published.Load(); p != ours.Published {
 		err := fmt.Errorf("replication: while stepping down for the primary at %s, this primary acknowledged up to seq %d (the decision saw %d): "+
 			"it does not rejoin as standby, which could discard acknowledged records; an operator must decide", peer, p, ours.Published)
-		n.logf("ringex: STEP-DOWN ABANDONED: %v", err)
+		n.log.Warn("STEP-DOWN ABANDONED", "err", err)
 		r.stopOnItsOwn(err)
 		return
 	}

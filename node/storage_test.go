@@ -19,6 +19,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/replica"
@@ -159,7 +160,7 @@ func TestPromotedPrimaryStopsOnAFullFIXStore(t *testing.T) {
 	var logP, logS logLines
 	cfgP := replCfg(dirP, "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	p, err := node.Start(cfgP, node.Options{Logf: func(f string, a ...any) { logP.logf(f, a...) }})
+	p, err := node.Start(cfgP, node.Options{Log: logP.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,7 @@ func TestPromotedPrimaryStopsOnAFullFIXStore(t *testing.T) {
 	cfgS.Replication.OnStandbyLost = config.LostAsync
 	cfgS.FIX.Listen = fixtest.FreeAddr(t)
 	cfgS.FIX.Sessions = slices.Clone(cfgP.FIX.Sessions)
-	s, err := node.Start(cfgS, node.Options{Logf: func(f string, a ...any) { logS.logf(f, a...); t.Logf("S: "+f, a...) }})
+	s, err := node.Start(cfgS, node.Options{Log: logS.Tee(t, "S").Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,14 +284,14 @@ func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
 	seg, off := zeroLastRecords(t, filepath.Join(dir, "journal"), 3)
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = dir, addr
-	_, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	_, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err == nil || !strings.Contains(err.Error(), seg) || !strings.Contains(err.Error(), fmt.Sprintf("offset %d", off)) ||
 		!strings.Contains(err.Error(), "are missing") {
 		t.Fatalf("start on a journal whose acknowledged end was zeroed: %v; want a refusal naming %s, offset %d and the missing seqs", err, seg, off)
 	}
 
 	cfg.Journal.StartFromLastGood = true
-	n, err = node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err = node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatalf("start with startFromLastGood: %v", err)
 	}

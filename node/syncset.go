@@ -168,7 +168,7 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	defer cancel()
 	if err := l.SetSync(ctx, standbys, seq); err != nil {
 		if !sh.syncSet.failing {
-			n.logf("ringex: SYNC SET NOT CHANGED: %v; acknowledging nothing the new set would allow until etcd takes it", err)
+			n.log.Warn("SYNC SET NOT CHANGED: acknowledging nothing the new set would allow until etcd takes it", "err", err)
 		}
 		sh.syncSet.failing = true
 		return false
@@ -176,7 +176,7 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 	sh.syncSet.failing = false
 	members := append([]string{n.cfg.Cluster.Name}, standbys...)
 	sh.syncSet.members.Store(&members)
-	n.logf("ringex: SYNC SET of term %d is {%s} in etcd (seq %d): only these members may take the shard by election", l.Token(), strings.Join(members, ", "), seq)
+	n.log.Warn("SYNC SET changed in etcd: only these members may take the shard by election", "term", uint64(l.Token()), "members", strings.Join(members, ", "), "seq", seq)
 	return true
 }
 
@@ -241,7 +241,7 @@ func (n *Node) narrowSync(s *replica.Sender, last int64) bool {
 	}
 	sh.syncSet.counted = keep
 	s.SetSync(keep)
-	n.logf("ringex: SYNC SET: %s left it (no acknowledgement of seq %d for %v); acknowledgements wait for %s", strings.Join(lost, ", "), last, r.syncTimeout, strings.Join(keep, ", "))
+	n.log.Warn("SYNC SET: members left it (no acknowledgement); acknowledgements wait for the others", "left", strings.Join(lost, ", "), "seq", last, "waited", r.syncTimeout, "members", strings.Join(keep, ", "))
 	return true
 }
 
@@ -287,7 +287,7 @@ func (n *Node) dropBehind(s *replica.Sender, name string, holds, acked int64) {
 	}
 	sh.syncSet.counted = keep
 	s.SetSync(keep)
-	n.logf("ringex: SYNC SET: %s left it: it came back holding seq %d, having acknowledged seq %d (a new or restored disk?); it joins again once caught up", name, holds, acked)
+	n.log.Warn("SYNC SET: a member left it: it came back holding less than it had acknowledged (a new or restored disk?); it joins again once caught up", "left", name, "seq", holds, "acked", acked)
 }
 
 // goAlone makes the Sender count no standby, once etcd's set is {this
@@ -298,7 +298,7 @@ func (n *Node) goAlone(s *replica.Sender, last int64, why string) {
 	s.SetSync([]string{})
 	r.degraded.Store(true)
 	r.degradations.Add(1)
-	n.logf("ringex: REPLICATION DEGRADED: %s seq %d for %v; going on ALONE (onStandbyLost \"async\"): the sync set is this node alone, so no standby takes the shard without an operator", why, last, r.syncTimeout)
+	n.log.Warn("REPLICATION DEGRADED: going on ALONE (onStandbyLost \"async\"): the sync set is this node alone, so no standby takes the shard without an operator", "why", why, "seq", last, "waited", r.syncTimeout)
 }
 
 // ackedByName is each connected standby's acknowledged seq, by name.
@@ -396,7 +396,7 @@ func (n *Node) countSync(s *replica.Sender, l *cluster.Leadership, next []string
 	sh.syncSet.token.Store(uint64(l.Token()))
 	if r.degraded.Load() {
 		r.degraded.Store(false)
-		n.logf("ringex: REPLICATION back in sync: the sync set holds everything to seq %d; acknowledgements wait for it again", held)
+		n.log.Warn("REPLICATION back in sync: the sync set holds everything; acknowledgements wait for it again", "seq", held)
 	}
 }
 

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,13 +27,13 @@ import (
 // The standby then starts as any node does: it restores the newest snapshot
 // (this one), replays the journal after it (nothing yet) and follows from
 // e.Seq+1.
-func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (string, error) {
+func InstallSnapshot(dir string, e *BehindError, log *slog.Logger) (string, error) {
 	start := time.Now()
 	tmp := dir + ".install"
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", fmt.Errorf("replica: install snapshot: %w", err)
 	}
-	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: e.Seq + 1, Logf: logf})
+	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: e.Seq + 1, Log: log})
 	if err != nil {
 		return "", fmt.Errorf("replica: install snapshot: %w", err)
 	}
@@ -52,7 +53,7 @@ func InstallSnapshot(dir string, e *BehindError, logf func(string, ...any)) (str
 	if aside != "" {
 		kept = "kept in " + aside
 	}
-	logf("replica: INSTALLED the primary's snapshot at seq %d (%d bytes, state hash %016x) in %s in %v; the journal continues at seq %d; the old journal (to seq %d) is %s",
-		e.Seq, e.Size, e.Hash, dir, time.Since(start).Round(time.Millisecond), e.Seq+1, e.Last, kept)
+	log.With("component", "replica").Warn("INSTALLED the primary's snapshot; the journal continues after it", "seq", e.Seq, "bytes", e.Size,
+		"state_hash", fmt.Sprintf("%016x", e.Hash), "dir", dir, "took", time.Since(start).Round(time.Millisecond), "old_last_seq", e.Last, "old_journal", kept)
 	return aside, nil
 }

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log"
+	"log/slog"
 	"math"
 	"net"
 	"os"
@@ -49,7 +49,7 @@ type ReceiverOptions struct {
 	// the epoch is the term's fencing token, and a primary whose term is
 	// older than one this standby has seen lands nothing in its journal.
 	Admit func(epoch uint64) error
-	Logf  func(format string, args ...any)
+	Log   *slog.Logger // nil: slog.Default(); the receiver adds component=replica
 }
 
 // DivergedError says that the standby's journal holds records after Keep
@@ -89,7 +89,7 @@ func (e *BehindError) Error() string {
 // and hands it to Apply. It reconnects until stopped.
 type Receiver struct {
 	opts ReceiverOptions
-	logf func(string, ...any)
+	log  *slog.Logger
 
 	lastContact atomic.Int64 // unix ns of the last frame from the primary
 	inSync      atomic.Bool  // connected, and the primary's last seq was reached once
@@ -118,10 +118,11 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 	if opts.RefusedRetryMaxMs <= 0 {
 		opts.RefusedRetryMaxMs = 30000
 	}
-	r := &Receiver{opts: opts, logf: opts.Logf, stop: make(chan struct{}), stopped: make(chan struct{})}
-	if r.logf == nil {
-		r.logf = log.Printf
+	r := &Receiver{opts: opts, log: opts.Log, stop: make(chan struct{}), stopped: make(chan struct{})}
+	if r.log == nil {
+		r.log = slog.Default()
 	}
+	r.log = r.log.With("component", "replica")
 	r.applied.Store(opts.Journal.LastSeq())
 	r.published.Store(-1)
 	return r
@@ -161,14 +162,14 @@ func (r *Receiver) Run() error {
 			r.everInSync.Store(false)
 			refusedWait = min(max(2*refusedWait, time.Second), refusedWaitMax)
 			wait = refusedWait
-			r.logf("replica: REFUSED by the primary %s (%s): %s; asking again in %v", r.opts.Primary, ref.Code, ref.Reason, wait)
+			r.log.Warn("REFUSED by the primary", "primary", r.opts.Primary, "code", ref.Code.String(), "reason", ref.Reason, "retry_in", wait)
 		case errors.As(err, &div), errors.As(err, &ref), errors.As(err, &behind), errors.As(err, &ver):
 			return err
 		case errors.As(err, &fatal):
 			return fatal.err
 		case r.lastContact.Load() != before || time.Since(lastLog) > 5*time.Second:
 			// One line per outage, and one every 5 s while it lasts.
-			r.logf("replica: following %s: %v; reconnecting", r.opts.Primary, err)
+			r.log.Warn("following the primary failed; reconnecting", "primary", r.opts.Primary, "err", err)
 			lastLog = time.Now()
 		}
 		select {
@@ -326,7 +327,7 @@ func (r *Receiver) session() error {
 	}
 	r.epoch.Store(f.epoch)
 	r.touch()
-	r.logf("replica: following %s (epoch %d) from seq %d", r.opts.Primary, f.epoch, last+1)
+	r.log.Info("following the primary", "primary", r.opts.Primary, "epoch", f.epoch, "seq", last+1)
 	return r.follow(c, fr, last+1, timeout)
 }
 
@@ -403,8 +404,8 @@ func (r *Receiver) follow(c net.Conn, fr *frameReader, next int64, timeout time.
 			}
 			if behind != nil {
 				snap = nil
-				r.logf("replica: received the primary's snapshot at seq %d (%d bytes, state hash %016x) in %s; this standby was at seq %d",
-					behind.Seq, behind.Size, behind.Hash, behind.Path, behind.Last)
+				r.log.Info("received the primary's snapshot", "seq", behind.Seq, "bytes", behind.Size,
+					"state_hash", fmt.Sprintf("%016x", behind.Hash), "path", behind.Path, "last_seq", behind.Last)
 				return behind
 			}
 		case typeRecords:
@@ -450,7 +451,7 @@ func (r *Receiver) markInSync() {
 	if !r.inSync.Load() {
 		r.inSync.Store(true)
 		if !r.everInSync.Swap(true) {
-			r.logf("replica: in sync with the primary at seq %d", r.opts.Journal.LastSeq())
+			r.log.Info("in sync with the primary", "seq", r.opts.Journal.LastSeq())
 		}
 	}
 }
@@ -522,9 +523,9 @@ func (r *Receiver) removeIncomingSnapshot() {
 	}
 	path := filepath.Join(r.opts.SnapshotDir, incomingSnapshotName)
 	if err := os.Remove(path); err == nil {
-		r.logf("replica: removed %s, a snapshot received before this start and not installed", path)
+		r.log.Info("removed a snapshot received before this start and not installed", "path", path)
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		r.logf("replica: %v", err)
+		r.log.Warn("removing a snapshot received before this start failed", "err", err)
 	}
 }
 

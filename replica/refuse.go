@@ -91,7 +91,7 @@ func refused(body []byte) error {
 // connection. A failed write is not reported: the peer, told or not, is
 // dropped the same way.
 func (s *Sender) refuse(c net.Conn, epoch uint64, code RefuseCode, reason string) error {
-	s.logf("replica: REFUSING %s (%s): %s", c.RemoteAddr(), code, reason)
+	s.log.Warn("REFUSING a peer", "remote", c.RemoteAddr().String(), "code", code.String(), "reason", reason)
 	var fw frameWriter
 	fw.begin(typeRefuse, epoch)
 	fw.refusal(code, reason)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 )
 
@@ -55,7 +55,7 @@ func newPrimaryWith(t *testing.T, dir string, preload int64, window int, token u
 	t.Helper()
 	p := &primary{t: t, dir: dir}
 	var err error
-	p.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	p.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func newPrimaryWith(t *testing.T, dir string, preload int64, window int, token u
 		t.Fatal(err)
 	}
 	o := SenderOptions{Listen: "127.0.0.1:0", JournalDir: filepath.Join(dir, "journal"), History: p.hist,
-		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Logf: t.Logf}
+		NextSeq: p.next, HeartbeatMs: 20, TimeoutMs: 5000, WindowRecords: window, Published: p.pub.Load, Log: logtest.New(t)}
 	if opts != nil {
 		opts(&o)
 	}
@@ -124,21 +124,11 @@ type standby struct {
 	done    chan error
 	mu      sync.Mutex
 	applied []int64
-	logs    []string
+	logs    logtest.Lines
 }
 
 // logged counts the standby's log lines that contain s.
-func (sb *standby) logged(s string) int {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	n := 0
-	for _, l := range sb.logs {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
-}
+func (sb *standby) logged(s string) int { return sb.logs.Count(s) }
 
 func startStandby(t *testing.T, dir, addr string) *standby {
 	t.Helper()
@@ -156,7 +146,7 @@ func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) 
 	t.Helper()
 	sb := &standby{t: t, dir: dir, done: make(chan error, 1)}
 	var err error
-	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Logf: t.Logf})
+	sb.j, err = journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +154,7 @@ func startNamedStandby(t *testing.T, dir, addr, name string, admit func(uint64) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	logf := func(format string, args ...any) {
-		t.Logf(format, args...)
-		sb.mu.Lock()
-		sb.logs = append(sb.logs, fmt.Sprintf(format, args...))
-		sb.mu.Unlock()
-	}
-	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Logf: logf,
+	sb.r = NewReceiver(ReceiverOptions{Primary: addr, Name: name, Journal: sb.j, History: hist, HeartbeatMs: 20, TimeoutMs: 5000, Log: sb.logs.Tee(t, "").Logger(),
 		SnapshotDir: dir, RefusedRetryMaxMs: 100, Admit: admit,
 		Apply: func(seq int64, b []byte) error {
 			if !bytes.Equal(b, rec(seq)) {
@@ -309,7 +293,7 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 	oldDir, newDir := t.TempDir(), t.TempDir()
 	// Both journals share seqs 1..30 of epoch 1.
 	for _, d := range []string{oldDir, newDir} {
-		j, err := journal.Open(journal.Options{Dir: filepath.Join(d, "journal"), Logf: t.Logf})
+		j, err := journal.Open(journal.Options{Dir: filepath.Join(d, "journal"), Log: logtest.New(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +331,7 @@ func TestDivergedStandbyIsCutAndRejoins(t *testing.T) {
 		t.Fatalf("old primary: %v, want DivergedError keep 30 last 40", err)
 	}
 	sb.j.Close()
-	if _, err := Truncate(filepath.Join(oldDir, "journal"), div.Keep, t.Logf); err != nil {
+	if _, err := Truncate(filepath.Join(oldDir, "journal"), div.Keep, logtest.New(t)); err != nil {
 		t.Fatal(err)
 	}
 	sb = startStandby(t, oldDir, p.s.Addr().String())

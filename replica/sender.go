@@ -3,7 +3,7 @@ package replica
 import (
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"slices"
 	"sync"
@@ -58,7 +58,7 @@ type SenderOptions struct {
 	// handshake on the connection's goroutine, before the stream to the
 	// standby begins, without the Sender's lock: it must not block.
 	Behind func(name string, holds, acked int64)
-	Logf   func(format string, args ...any)
+	Log    *slog.Logger // nil: slog.Default(); the sender adds component=replica
 }
 
 // SenderStats are the primary's replication counters.
@@ -85,7 +85,7 @@ var ErrClosed = errors.New("replica: closed")
 // connection with its own cursor: a slow standby delays no other's stream.
 type Sender struct {
 	opts SenderOptions
-	logf func(string, ...any)
+	log  *slog.Logger
 	ln   net.Listener
 
 	mu       sync.Mutex
@@ -129,13 +129,14 @@ func Listen(opts SenderOptions) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replica: listen on %s: %w", opts.Listen, err)
 	}
-	s := &Sender{opts: opts, logf: opts.Logf, ln: ln,
+	s := &Sender{opts: opts, log: opts.Log, ln: ln,
 		win: make([][]byte, opts.WindowRecords), winFirst: opts.NextSeq, winNext: opts.NextSeq,
 		opening: map[net.Conn]struct{}{}, standbys: make([]*standbyConn, 0, MaxStandbys), held: map[string]int64{},
 		ack: make(chan struct{}, 1), closing: make(chan struct{})}
-	if s.logf == nil {
-		s.logf = log.Printf
+	if s.log == nil {
+		s.log = slog.Default()
 	}
+	s.log = s.log.With("component", "replica")
 	s.shipped.Store(opts.NextSeq - 1)
 	s.wg.Add(1)
 	go s.acceptLoop()
@@ -269,7 +270,7 @@ func (s *Sender) acceptLoop() {
 				return
 			default:
 			}
-			s.logf("replica: accept: %v", err)
+			s.log.Warn("accept failed", "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
@@ -281,7 +282,7 @@ func (s *Sender) acceptLoop() {
 		}
 		if len(s.opening) >= maxOpening {
 			s.mu.Unlock()
-			s.logf("replica: connection from %s closed: %d others have not said what they are yet", c.RemoteAddr(), maxOpening)
+			s.log.Warn("connection closed: too many others have not said what they are yet", "remote", c.RemoteAddr().String(), "opening", maxOpening)
 			c.Close()
 			continue
 		}
@@ -327,7 +328,7 @@ func (s *Sender) open(c net.Conn) {
 	if err != nil {
 		c.Close()
 		if !s.isClosing() {
-			s.logf("replica: connection from %s closed before a hello: %v", c.RemoteAddr(), err)
+			s.log.Info("connection closed before a hello", "remote", c.RemoteAddr().String(), "err", err)
 		}
 		return
 	}
@@ -350,7 +351,7 @@ func (s *Sender) open(c net.Conn) {
 	s.dropStandby(sb)
 	s.mu.Unlock()
 	if !s.isClosing() {
-		s.logf("replica: standby %s gone: %v", sb, err)
+		s.log.Warn("standby gone", "standby", sb.String(), "err", err)
 	}
 }
 
@@ -411,13 +412,13 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 	fw.u64(uint64(s.published()))
 	c.SetWriteDeadline(time.Now().Add(time.Duration(s.opts.TimeoutMs) * time.Millisecond))
 	if _, err := c.Write(fw.finish()); err != nil {
-		s.logf("replica: probe from %s (its epoch %d) not answered: %v", c.RemoteAddr(), theirEpoch, err)
+		s.log.Warn("probe not answered", "remote", c.RemoteAddr().String(), "their_epoch", theirEpoch, "err", err)
 		return
 	}
 	now := time.Now().UnixNano()
 	if last := s.probeLogNs.Load(); now-last >= int64(probeLogEvery) && s.probeLogNs.CompareAndSwap(last, now) {
-		s.logf("replica: probe from %s (its epoch %d) answered: primary at epoch %d, shipped to seq %d, published to seq %d; the connection is closed, the standby's is untouched",
-			c.RemoteAddr(), theirEpoch, epoch, s.shipped.Load(), s.published())
+		s.log.Info("probe answered; the connection is closed, the standby's is untouched", "remote", c.RemoteAddr().String(),
+			"their_epoch", theirEpoch, "epoch", epoch, "shipped", s.shipped.Load(), "published", s.published())
 	}
 }
 
@@ -457,7 +458,7 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 		return err
 	}
 	if keep < last {
-		s.logf("replica: standby %s holds seqs %d..%d that this primary's history does not: it discards them and reconnects", sb, keep+1, last)
+		s.log.Warn("standby holds seqs that this primary's history does not: it discards them and reconnects", "standby", sb.String(), "first_seq", keep+1, "last_seq", last)
 		return nil
 	}
 	s.mu.Lock()
@@ -477,15 +478,15 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 		s.opts.Behind(sb.name, keep, had)
 	}
 	s.connections.Add(1)
-	s.logf("replica: standby %s connected at seq %d, epoch %d; this primary has shipped %d", sb, last, epoch, s.shipped.Load())
+	s.log.Info("standby connected", "standby", sb.String(), "seq", last, "epoch", epoch, "shipped", s.shipped.Load())
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
 	go func() { done <- s.readAcks(sb, fr, timeout); close(readerDone) }()
 	cursor := keep + 1
 	var werr error
 	if snap != nil {
-		s.logf("replica: standby %s needs seq %d, before this primary's journal (it begins at seq %d): sending the snapshot at seq %d (%d bytes, state hash %016x), then records from seq %d",
-			sb, cursor, snap.journalFirst, snap.file.Seq, snap.file.Size, snap.file.Hash, snap.file.Seq+1)
+		s.log.Info("standby needs a seq before this primary's journal: sending the snapshot, then the records after it", "standby", sb.String(), "seq", cursor,
+			"journal_first_seq", snap.journalFirst, "snapshot_seq", snap.file.Seq, "bytes", snap.file.Size, "state_hash", fmt.Sprintf("%016x", snap.file.Hash))
 		werr = s.sendSnapshot(c, snap.file, epoch)
 		cursor = snap.file.Seq + 1
 	}
@@ -537,7 +538,7 @@ func (s *Sender) readAcks(sb *standbyConn, fr *frameReader, timeout time.Duratio
 			s.recount()
 			s.mu.Unlock()
 			if caughtUp {
-				s.logf("replica: standby %s caught up at seq %d", sb, seq)
+				s.log.Info("standby caught up", "standby", sb.String(), "seq", seq)
 			}
 		}
 	}
@@ -707,12 +708,12 @@ func (s *Sender) sendSnapshot(c net.Conn, snap *journal.SnapshotFile, epoch uint
 		}
 		if off += n; off == snap.Size {
 			if took := time.Since(start); took > 2*time.Second {
-				s.logf("replica: sent the snapshot at seq %d, %d bytes, in %v (%.0f MiB/s)", snap.Seq, snap.Size, took.Round(time.Millisecond), float64(snap.Size)/(1<<20)/took.Seconds())
+				s.log.Info("sent the snapshot", "seq", snap.Seq, "bytes", snap.Size, "took", took.Round(time.Millisecond), "mib_per_s", float64(snap.Size)/(1<<20)/took.Seconds())
 			}
 			return nil
 		}
 		if time.Since(lastLog) > 2*time.Second {
-			s.logf("replica: sending the snapshot at seq %d: %d of %d bytes", snap.Seq, off, snap.Size)
+			s.log.Info("sending the snapshot", "seq", snap.Seq, "sent_bytes", off, "bytes", snap.Size)
 			lastLog = time.Now()
 		}
 	}
@@ -758,7 +759,7 @@ func (s *Sender) catchUp(write func([]byte) error, fw *frameWriter, from, until 
 				return err
 			}
 			if time.Since(lastLog) > 2*time.Second {
-				s.logf("replica: catch-up: sent seqs %d..%d (%.0f records/s)", from, from+sent-1, float64(sent)/time.Since(start).Seconds())
+				s.log.Info("catch-up in progress", "first_seq", from, "last_seq", from+sent-1, "records_per_s", float64(sent)/time.Since(start).Seconds())
 				lastLog = time.Now()
 			}
 		}
@@ -776,8 +777,8 @@ func (s *Sender) catchUp(write func([]byte) error, fw *frameWriter, from, until 
 		return sent, err
 	}
 	if sent > 1000 {
-		s.logf("replica: catch-up: sent %d records (seqs %d..%d) from the journal in %v, %.0f records/s",
-			sent, from, from+sent-1, time.Since(start).Round(time.Millisecond), float64(sent)/time.Since(start).Seconds())
+		s.log.Info("catch-up: sent records from the journal", "records", sent, "first_seq", from, "last_seq", from+sent-1,
+			"took", time.Since(start).Round(time.Millisecond), "records_per_s", float64(sent)/time.Since(start).Seconds())
 	}
 	return sent, nil
 }

@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 )
 
 // journalOfSmallSegments journals records 1..n in 4 KiB segments.
 func journalOfSmallSegments(t *testing.T, dir string, n int64) {
 	t.Helper()
-	j, err := journal.Open(journal.Options{Dir: dir, SegmentBytes: 4096, Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, SegmentBytes: 4096, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestRefusedStandbyAsksAgainUntilThePrimaryHasASnapshot(t *testing.T) {
 
 	sb := startStandby(t, t.TempDir(), p.s.Addr().String())
 	waitFor(t, "three refusals naming where the journal begins", func() bool {
-		return sb.logged("REFUSED by the primary") >= 3 && sb.logged("journal begins at seq") >= 3 && sb.logged("("+RefuseNoSnapshot.String()+")") >= 3
+		return sb.logged("REFUSED by the primary") >= 3 && sb.logged("journal begins at seq") >= 3 && sb.logged(fmt.Sprintf("code=%q", RefuseNoSnapshot.String())) >= 3
 	})
 	select {
 	case err := <-sb.done:
@@ -193,7 +194,7 @@ func TestStandbyBehindTheJournalInstallsTheSnapshotAndFollows(t *testing.T) {
 		t.Fatalf("got snapshot at %d (hash %x, %d bytes) for a standby at %d; want the one at 2000, %d bytes, for one at 100",
 			behind.Seq, behind.Hash, behind.Size, behind.Last, len(state))
 	}
-	aside, err := InstallSnapshot(sj, behind, t.Logf)
+	aside, err := InstallSnapshot(sj, behind, logtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +240,7 @@ func TestStandbyBehindTheJournalInstallsTheSnapshotAndFollows(t *testing.T) {
 // before that, it keeps nothing and starts empty.
 func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "journal")
-	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 101, Logf: t.Logf})
+	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 101, Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +253,7 @@ func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	if _, err := Truncate(dir, 150, t.Logf); err != nil {
+	if _, err := Truncate(dir, 150, logtest.New(t)); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := journal.FirstSeq(dir)
@@ -260,7 +261,7 @@ func TestTruncateAJournalBeginningAfterSeqOne(t *testing.T) {
 	if err := journal.Read(dir, first, func(seq int64, r []byte) error { last = seq; return nil }); err != nil || first != 101 || last != 150 {
 		t.Fatalf("cut journal holds %d..%d (%v), want 101..150", first, last, err)
 	}
-	aside, err := Truncate(dir, 50, t.Logf)
+	aside, err := Truncate(dir, 50, logtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (s *Sender) admitStandby(c net.Conn, name string) (*standbyConn, string) {
 		if old.name != name {
 			continue
 		}
-		s.logf("replica: a new connection of standby %q from %s replaces the one from %s", name, c.RemoteAddr(), old.addr)
+		s.log.Warn("a new connection of the standby replaces its old one", "standby", name, "remote", c.RemoteAddr().String(), "old_remote", old.addr)
 		old.conn.Close()
 		s.standbys = slices.Delete(s.standbys, i, i+1)
 		break

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,7 +27,7 @@ import (
 // from its first seq; one that begins after keep+1 holds nothing the
 // primary agrees with, so it is set aside whole and the standby starts
 // empty (the primary then sends it a snapshot).
-func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error) {
+func Truncate(dir string, keep int64, log *slog.Logger) (string, error) {
 	start := time.Now()
 	first, err := journal.FirstSeq(dir)
 	if err != nil {
@@ -38,14 +39,15 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("replica: truncate: %w", err)
 		}
-		logf("replica: journal %s begins at seq %d, after the seq %d it must be cut at: it is kept whole in %s, and the standby starts empty", dir, first, keep, aside)
+		log.With("component", "replica").Warn("the journal begins after the seq it must be cut at: it is kept whole aside, and the standby starts empty",
+			"dir", dir, "first_seq", first, "keep_seq", keep, "aside", aside)
 		return aside, nil
 	}
 	tmp := dir + ".cut"
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
-	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: first, Logf: logf})
+	j, err := journal.Open(journal.Options{Dir: tmp, FirstSeq: first, Log: log})
 	if err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
@@ -83,7 +85,8 @@ func Truncate(dir string, keep int64, logf func(string, ...any)) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("replica: truncate: %w", err)
 	}
-	logf("replica: journal %s cut after seq %d in %v; the diverged journal is kept in %s", dir, keep, time.Since(start).Round(time.Millisecond), aside)
+	log.With("component", "replica").Warn("journal cut; the diverged journal is kept aside", "dir", dir, "keep_seq", keep,
+		"took", time.Since(start).Round(time.Millisecond), "aside", aside)
 	return aside, nil
 }
 

@@ -128,7 +128,7 @@ func TestStandbyStopsOnAPrimaryOfAnotherVersion(t *testing.T) {
 		}
 	case <-time.After(waitLong):
 		sb.r.Stop()
-		t.Fatalf("the standby kept following a primary of another version (logs %q)", sb.logs)
+		t.Fatalf("the standby kept following a primary of another version (logs %q)", sb.logs.All())
 	}
 }
 

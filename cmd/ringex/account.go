@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"os"
 	"strings"
@@ -56,7 +55,7 @@ func accountLine(rest string) (token string, args []string) {
 // answerAccount runs an account command on n and answers with one line.
 func answerAccount(c net.Conn, n *node.Node, args []string) {
 	if len(args) == 2 && (args[0] == "block" || args[0] == "unblock") {
-		log.Printf("ringex: account %s requested on the admin endpoint by %s", strings.Join(args, " "), c.RemoteAddr())
+		cmdLog().Info("admin command requested", "command", "account "+strings.Join(args, " "), "remote", c.RemoteAddr().String())
 		seq, err := n.Block(args[1], args[0] == "unblock")
 		if err != nil {
 			fmt.Fprintf(c, "error %v\n", err)
@@ -78,7 +77,7 @@ func answerAccount(c net.Conn, n *node.Node, args []string) {
 		fmt.Fprintf(c, "error account %q: want deposit|withdraw COMPID ASSET AMOUNT, or show|block|unblock COMPID\n", strings.Join(args, " "))
 		return
 	}
-	log.Printf("ringex: account %s requested on the admin endpoint by %s", strings.Join(args, " "), c.RemoteAddr())
+	cmdLog().Info("admin command requested", "command", "account "+strings.Join(args, " "), "remote", c.RemoteAddr().String())
 	seq, err := n.Funds(args[0] == "withdraw", args[1], args[2], args[3])
 	if err != nil {
 		fmt.Fprintf(c, "error %v\n", err)

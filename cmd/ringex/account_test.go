@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -20,7 +21,7 @@ func TestAccountCommands(t *testing.T) {
 	cfg.Replication.Admin = fixtest.FreeAddr(t)
 	cfg.Replication.AdminToken = "s3cret"
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"os"
 	"strings"
@@ -36,7 +35,7 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 	}
 	ln, err := net.Listen("tcp", cfg.Replication.Admin)
 	if err != nil {
-		log.Printf("ringex: admin endpoint %s not opened: %v", cfg.Replication.Admin, err)
+		cmdLog().Warn("admin endpoint not opened", "listen", cfg.Replication.Admin, "err", err)
 		return func() {}
 	}
 	go func() {
@@ -59,7 +58,7 @@ func serveAdmin(cfg config.Config, n *node.Node) (stop func()) {
 					to, token, _ = strings.Cut(token, " ")
 				}
 				if want := cfg.Replication.AdminToken; want != "" && subtle.ConstantTimeCompare([]byte(token), []byte(want)) != 1 {
-					log.Printf("ringex: admin command %q from %s REFUSED: no or wrong admin token", cmd, c.RemoteAddr())
+					cmdLog().Warn("admin command REFUSED: no or wrong admin token", "command", cmd, "remote", c.RemoteAddr().String())
 					fmt.Fprintf(c, "error unauthorized: this endpoint wants the admin token (--token or %s)\n", adminTokenEnv)
 					return
 				}
@@ -124,7 +123,7 @@ func writeShardStatus(w io.Writer, sh *node.ShardStatus) {
 // logging who asked for it, and replies with one line: "error" and why, or
 // "ok", the result and its number.
 func answer[T int64 | uint64](c net.Conn, what string, do func() (T, error), result string) {
-	log.Printf("ringex: %s requested on the admin endpoint by %s", what, c.RemoteAddr())
+	cmdLog().Info("admin command requested", "command", what, "remote", c.RemoteAddr().String())
 	v, err := do()
 	if err != nil {
 		fmt.Fprintf(c, "error %v\n", err)

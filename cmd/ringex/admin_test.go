@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -19,7 +20,7 @@ func TestAdminToken(t *testing.T) {
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
 	cfg.Replication.Admin = fixtest.FreeAddr(t)
 	cfg.Replication.AdminToken = "s3cret"
-	n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

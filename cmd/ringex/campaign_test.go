@@ -122,7 +122,7 @@ func forget(p *proc) []int64 {
 	return seq
 }
 
-var journalOpened = regexp.MustCompile(`journal: opened .* seqs \d+\.\.(\d+)`)
+var journalOpened = regexp.MustCompile(`journal opened.* last_seq=(\d+)`)
 
 func TestCampaignKillSingleNode(t *testing.T) {
 	kills := campaignKills(t)

@@ -214,7 +214,7 @@ func TestEtcdShardStandbyOutsideTheSyncSetDoesNotWin(t *testing.T) {
 	ld := startLoad(c, "Q")
 	time.Sleep(300 * time.Millisecond)
 	s.procs[out].cmd.Process.Signal(syscall.SIGSTOP)
-	waitFor(t, s.procs[prim], fmt.Sprintf("SYNC SET: node%d left it", out), 60*time.Second)
+	waitFor(t, s.procs[prim], "SYNC SET: members left it", 60*time.Second, fmt.Sprintf(" left=node%d ", out))
 	time.Sleep(300 * time.Millisecond) // acknowledged without "out"
 	s.procs[prim].kill()
 	s.procs[in].kill()

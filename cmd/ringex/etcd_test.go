@@ -116,13 +116,13 @@ func (s *shardPeers) leader(t *testing.T, within time.Duration) int {
 	return -1
 }
 
-// waitFor polls p's log for sub.
-func waitFor(t *testing.T, p *proc, sub string, within time.Duration) {
+// waitFor polls p's log for a line with sub and every one of more.
+func waitFor(t *testing.T, p *proc, sub string, within time.Duration, more ...string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
-	for !p.has(sub) {
+	for !p.has(append([]string{sub}, more...)...) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no log line %q within %v", sub, within)
+			t.Fatalf("no log line with %q %q within %v", sub, more, within)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -256,7 +256,7 @@ func TestEtcdShardEtcdStopped(t *testing.T) {
 		t.Errorf("%d orders acknowledged while etcd was down, past the lease", heldTo-heldFrom)
 	}
 	for _, p := range s.procs {
-		if p.has("PROMOTING") || p.has("WON the shard s1: term") && p == s.procs[stby] {
+		if p.has("PROMOTING") || p.has("WON the shard", "shard=s1 ") && p == s.procs[stby] {
 			t.Errorf("a node took the shard while etcd was down")
 		}
 	}
@@ -366,7 +366,7 @@ func TestEtcdShardAsyncNeedsForce(t *testing.T) {
 	prim, stby := s.startBoth(t)
 	c := mustDialFIX(t, s.peers[prim].fix, "BROKER01")
 	awaitFirstAck(t, c, "A0")
-	waitFor(t, s.procs[prim], "SYNC SET of term", 10*time.Second)
+	waitFor(t, s.procs[prim], "SYNC SET changed in etcd", 10*time.Second)
 	s.procs[prim].kill()
 	time.Sleep(3 * shardLeaseMs * time.Millisecond)
 	if s.procs[stby].has("WON the shard") || s.procs[stby].has("PROMOTED") {

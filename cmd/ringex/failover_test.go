@@ -96,13 +96,19 @@ func TestProcLogNeverBlocksTheProcess(t *testing.T) {
 }
 
 // has reports whether the process has logged a line containing sub.
-func (p *proc) has(sub string) bool {
+// has says whether one line of p's output holds every one of words (a
+// message and the attributes that must be on its line).
+func (p *proc) has(words ...string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+next:
 	for _, l := range p.lines {
-		if strings.Contains(l, sub) {
-			return true
+		for _, w := range words {
+			if !strings.Contains(l, w) {
+				continue next
+			}
 		}
+		return true
 	}
 	return false
 }

@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// logJSONTo sets --log-format json with its output going to buf, and puts
-// the standard logger and slog's default back when the test ends.
-func logJSONTo(t *testing.T, buf *bytes.Buffer) {
+// logTo sets --log-format and --log-level with the output going to buf,
+// and puts the standard logger and slog's default back when the test ends.
+func logTo(t *testing.T, format, level string, buf *bytes.Buffer) {
 	t.Helper()
 	old := slog.Default()
 	t.Cleanup(func() {
@@ -20,64 +20,80 @@ func logJSONTo(t *testing.T, buf *bytes.Buffer) {
 		log.SetOutput(os.Stderr)
 		log.SetFlags(log.LstdFlags)
 	})
-	if err := setLogFormat("json", buf); err != nil {
+	if err := setLogging(format, level, buf); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// TestLogFormatJSON: with --log-format json a line the node logs with
-// log.Printf comes out as one JSON record with its time, level and
-// message; an unknown format is refused with the ones there are.
+// TestLogFormatJSON: with --log-format json a record a package logs comes
+// out as one JSON object with its time, level, message and attributes, and
+// a line of the log package (a dependency's) as one at INFO; unknown
+// formats and levels are refused with the ones there are.
 func TestLogFormatJSON(t *testing.T) {
 	var buf bytes.Buffer
-	logJSONTo(t, &buf)
-	log.Printf("ringex: serving FIX on %s", "127.0.0.1:9878")
+	logTo(t, "json", "info", &buf)
+	slog.Default().With("component", "node").Warn("REPLICATION DEGRADED: going on alone", "seq", 42, "epoch", 3)
+	log.Printf("dependency: said %s", "hello")
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 lines, got %q", buf.String())
+	}
 	var rec map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
-		t.Fatalf("log line %q is not JSON: %v", buf.String(), err)
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("log line %q is not JSON: %v", lines[0], err)
 	}
-	if rec["msg"] != "ringex: serving FIX on 127.0.0.1:9878" || rec["level"] != "INFO" || rec["time"] == nil {
-		t.Errorf("record %v, want the message at INFO with a time", rec)
+	if rec["msg"] != "REPLICATION DEGRADED: going on alone" || rec["level"] != "WARN" || rec["time"] == nil ||
+		rec["component"] != "node" || rec["seq"] != 42.0 || rec["epoch"] != 3.0 {
+		t.Errorf("record %v, want the message at WARN with a time, component, seq and epoch", rec)
 	}
-	if err := setLogFormat("xml", &buf); err == nil || !strings.Contains(err.Error(), "want text or json") {
-		t.Errorf("setLogFormat(xml) = %v, want a refusal naming text and json", err)
+	rec = nil
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil {
+		t.Fatalf("the log package's line %q is not JSON: %v", lines[1], err)
+	}
+	if rec["msg"] != "dependency: said hello" || rec["level"] != "INFO" {
+		t.Errorf("the log package's record %v, want its line at INFO", rec)
+	}
+	if err := setLogging("xml", "info", &buf); err == nil || !strings.Contains(err.Error(), "want text or json") {
+		t.Errorf("setLogging(xml) = %v, want a refusal naming text and json", err)
+	}
+	if err := setLogging("json", "loud", &buf); err == nil || !strings.Contains(err.Error(), "want debug, info, warn or error") {
+		t.Errorf("setLogging(level loud) = %v, want a refusal naming the levels", err)
 	}
 }
 
-// TestLogFormatLevels: under --log-format json a line whose words say
-// something is wrong is a WARN or ERROR record, after its package's
-// prefix; any other line, and one that merely mentions such a word later,
-// is INFO.
-func TestLogFormatLevels(t *testing.T) {
+// TestLogFormatText: --log-format text writes slog's key=value lines, with
+// the level, the message (alarm words intact) and the attributes.
+func TestLogFormatText(t *testing.T) {
 	var buf bytes.Buffer
-	logJSONTo(t, &buf)
-	for _, c := range []struct{ name, line, level string }{
-		{"sync_none_warning", `ringex: WARNING journal sync is "none": acknowledged orders are NOT durable`, "WARN"},
-		{"pipeline_failed", "ringex: STOPPED ACCEPTING ORDERS: journal: fsync: input/output error", "ERROR"},
-		{"split_brain", "ringex: SPLIT BRAIN: this node (epoch 3) and the peer 127.0.0.1:9879 (epoch 3)", "ERROR"},
-		{"failover", "ringex: FAILOVER: no frame from the primary for 1s", "WARN"},
-		{"refusing_a_frame", "replica: REFUSING a frame of epoch 2: the newest is 3", "WARN"},
-		{"stepping_down", "ringex: STEPPING DOWN: the peer serves epoch 4", "WARN"},
-		{"acks_held", "ringex: ACKNOWLEDGEMENTS HELD under term 7: the lease may run out", "WARN"},
-		{"an_error_word", "ERROR: config: no symbols", "ERROR"},
-		{"session_event", "ringex: session FIX.4.4:RINGEX->BROKER01 logged on", "INFO"},
-		{"word_later_in_line", "ringex: the peer said WARNING in its log", "INFO"},
-		{"prefix_not_a_package", "Ringex: WARNING is not a package prefix here", "INFO"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			buf.Reset()
-			log.Print(c.line)
-			var rec map[string]any
-			if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
-				t.Fatalf("log line %q is not one JSON record: %v", buf.String(), err)
-			}
-			if rec["level"] != c.level || rec["msg"] != c.line {
-				t.Errorf("record %v, want level %s and the line as msg", rec, c.level)
-			}
-		})
+	logTo(t, "text", "info", &buf)
+	slog.Default().With("component", "journal").Error("failed, accepting nothing more", "err", "fsync: input/output error")
+	got := buf.String()
+	for _, want := range []string{"time=", "level=ERROR", `msg="failed, accepting nothing more"`, "component=journal", `err="fsync: input/output error"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("text line %q lacks %s", got, want)
+		}
 	}
-	slog.Warn("ringex: from slog directly")
-	if !strings.Contains(buf.String(), `"level":"WARN"`) {
-		t.Errorf("a slog.Warn record came out as %q", buf.String())
+}
+
+// TestLogLevel: --log-level drops the records below it: at warn an Info
+// record is not written and a Warn one is; at debug a Debug one is.
+func TestLogLevel(t *testing.T) {
+	for _, c := range []struct {
+		level   string
+		logged  func(msg string)
+		written bool
+	}{
+		{"warn", func(m string) { slog.Info(m) }, false},
+		{"warn", func(m string) { slog.Warn(m) }, true},
+		{"error", func(m string) { slog.Warn(m) }, false},
+		{"info", func(m string) { slog.Debug(m) }, false},
+		{"debug", func(m string) { slog.Debug(m) }, true},
+	} {
+		var buf bytes.Buffer
+		logTo(t, "text", c.level, &buf)
+		c.logged("the record")
+		if got := strings.Contains(buf.String(), "the record"); got != c.written {
+			t.Errorf("--log-level %s: written %v, want %v (%q)", c.level, got, c.written, buf.String())
+		}
 	}
 }

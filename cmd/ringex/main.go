@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
 	"os/signal"
 	"slices"
@@ -126,7 +125,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
-	logFormat := fs.String("log-format", "text", "log `format`: text (plain lines) or json (one slog JSON record a line)")
+	logFormat := fs.String("log-format", "text", "log `format`: text (slog's key=value lines) or json (one JSON record a line)")
+	logLevel := fs.String("log-level", "info", "lowest log `level` written: debug, info, warn or error")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail, or lost durable records at its end\n(journal/DURABLE, a snapshot or a FIX session store shows them): cut it at the last good record and quarantine\nthe rest (records after the damage are LOST to the exchange, their seqs never reused; use knowingly)")
 	fs.Usage = usageFunc(fs, `Usage: ringex serve [flags]
@@ -167,9 +167,13 @@ is stale") exits: which node serves is for the operator to decide.
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
+	if err := setLogging(*logFormat, *logLevel, stderr); err != nil {
+		fmt.Fprintf(stderr, "ringex: %v\n", err)
+		return 2
+	}
 	cfg, err := config.LoadOrDefault(*configPath)
 	if err != nil {
-		log.Printf("ringex: %v", err)
+		cmdLog().Error("configuration refused", "err", err)
 		return 1
 	}
 	if *dataDir != "" {
@@ -191,15 +195,15 @@ is stale") exits: which node serves is for the operator to decide.
 		cfg.Replication.AdminToken = t
 	}
 	if err := cfg.Check(); err != nil {
-		log.Printf("ringex: %v", err)
+		cmdLog().Error("configuration refused", "err", err)
 		return 1
 	}
 	if *lastGood {
 		cfg.Journal.StartFromLastGood = true
-		log.Printf("ringex: WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
+		cmdLog().Warn("WARNING --start-from-last-good: a damaged journal will be cut at its last good record")
 	}
-	if err := serveWebFlags(&cfg, *httpListen, *logFormat); err != nil {
-		log.Printf("ringex: %v", err)
+	if err := serveWebFlags(&cfg, *httpListen); err != nil {
+		cmdLog().Error("flag refused", "err", err)
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -208,7 +212,7 @@ is stale") exits: which node serves is for the operator to decide.
 	defer w.close()
 	err = node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
 	if err != nil {
-		log.Printf("ringex: %v", err)
+		cmdLog().Error("serve failed", "err", err)
 		return 1
 	}
 	return 0

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
@@ -24,7 +25,7 @@ func TestMdServeListenBookCheck(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	dir := filepath.Join(cfg.DataDir, "journal")
-	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncBatch, Logf: func(string, ...any) {}})
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncBatch, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

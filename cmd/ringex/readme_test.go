@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -80,7 +81,7 @@ func TestReadmeSettingsBlock(t *testing.T) {
 			// The exchange at the failover address; the first one answers nothing.
 			cfg.DataDir = t.TempDir()
 			cfg.FIX.Listen = fixtest.FreeAddr(t)
-			n, err := node.Start(cfg, node.Options{Logf: t.Logf})
+			n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

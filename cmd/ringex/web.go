@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log"
-	"os"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/httpd"
@@ -23,10 +21,10 @@ func openWeb(cfg config.Config) web {
 	}
 	srv, err := httpd.Listen(cfg.HTTP.Listen)
 	if err != nil {
-		log.Printf("ringex: %v: not opened; serving without metrics, health and status page", err)
+		cmdLog().Warn("HTTP listener not opened; serving without metrics, health and status page", "err", err)
 		return web{}
 	}
-	log.Printf("ringex: metrics, health and status page on http://%s/", srv.Addr())
+	cmdLog().Info("metrics, health and status page", "url", fmt.Sprintf("http://%s/", srv.Addr()))
 	return web{srv}
 }
 
@@ -51,14 +49,14 @@ func (w web) close() {
 	}
 }
 
-// serveWebFlags applies serve's --http and --log-format to cfg and the
-// log; an error names the flag refused.
-func serveWebFlags(cfg *config.Config, httpListen, logFormat string) error {
+// serveWebFlags applies serve's --http to cfg; an error names the flag
+// refused.
+func serveWebFlags(cfg *config.Config, httpListen string) error {
 	if httpListen != "" {
 		cfg.HTTP.Listen = httpListen
 		if err := cfg.Check(); err != nil {
 			return fmt.Errorf("--http: %w", err)
 		}
 	}
-	return setLogFormat(logFormat, os.Stderr)
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/httpd"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
@@ -145,7 +146,7 @@ func runPipeline(b *testing.B, dir string, metrics bool, count int) (time.Durati
 		cfg.HTTP.Listen = "127.0.0.1:0"
 	}
 	sink := &countSink{}
-	n, err := node.Start(cfg, node.Options{Publisher: sink, Logf: quiet})
+	n, err := node.Start(cfg, node.Options{Publisher: sink, Log: logtest.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func BenchmarkScrape(b *testing.B) {
 	cfg := config.Default()
 	cfg.DataDir = b.TempDir()
 	cfg.Replication.Admin = ""
-	n, err := node.Start(cfg, node.Options{Publisher: &countSink{}, Logf: quiet})
+	n, err := node.Start(cfg, node.Options{Publisher: &countSink{}, Log: logtest.Discard()})
 	if err != nil {
 		b.Fatal(err)
 	}

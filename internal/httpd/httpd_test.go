@@ -14,12 +14,11 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/httpd"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
 const wait = 10 * time.Second
-
-func quiet(string, ...any) {}
 
 // exchange starts a node with one FIX port and the endpoint beside it,
 // not yet attached.
@@ -37,7 +36,7 @@ func exchange(t *testing.T) (*node.Node, *httpd.Server, config.Config) {
 // loopback port, not attached; both stop when the test ends.
 func startWithEndpoint(t *testing.T, cfg config.Config) (*node.Node, *httpd.Server) {
 	t.Helper()
-	n, err := node.Start(cfg, node.Options{Logf: quiet})
+	n, err := node.Start(cfg, node.Options{Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}

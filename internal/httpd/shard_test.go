@@ -14,6 +14,7 @@ import (
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/httpd"
+	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
 
@@ -34,7 +35,7 @@ func shardMember(t *testing.T, etcd *etcdtest.Server, name string) *httpd.Server
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() {
-		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Logf: quiet},
+		ran <- node.Run(ctx, cfg, node.RunOptions{Options: node.Options{Log: logtest.Discard()},
 			Serving: func(n *node.Node) func() { srv.Attach(n); return srv.Detach }})
 	}()
 	t.Cleanup(func() { cancel(); <-ran; srv.Close() })
