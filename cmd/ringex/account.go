@@ -101,7 +101,7 @@ func accountMain(args []string, stdout, stderr io.Writer) int {
 	}
 	want := map[string]int{"deposit": 3, "withdraw": 3, "show": 1, "block": 1, "unblock": 1}[verb]
 	if want == 0 || fs.NArg() != want {
-		code, _ := exitCode(usageError(fs, "want deposit|withdraw COMPID ASSET AMOUNT, or show|block|unblock COMPID; got %q", strings.Join(append([]string{verb}, fs.Args()...), " ")))
+		code, _ := exitCode(usageError(fs, "want deposit|withdraw ACCOUNT ASSET AMOUNT, show ACCOUNT, or block|unblock ACCOUNT|FIRM; got %q", strings.Join(append([]string{verb}, fs.Args()...), " ")))
 		return code
 	}
 	if *token == "" {

@@ -41,11 +41,12 @@ Usage:
                           end the trading day now: resting Day orders expire,
                           GTC orders stay, ClOrdIDs may be used again
                           (tradingDay.endUTC ends it every day on its own)
-  ringex account deposit|withdraw|show|block|unblock [--admin host:port] [--token T] COMPID [ASSET AMOUNT]
-                          move a broker's cash (ASSET cash) or inventory (a
-                          symbol) in or out, or show its balances and holds
-                          (risk.mode spot); block (kill switch: refuse its
-                          orders, cancel every working one) or unblock it
+  ringex account deposit|withdraw|show|block|unblock [--admin host:port] [--token T] ACCOUNT [ASSET AMOUNT]
+                          move an account's (a CompID's or a firm's account's)
+                          cash (ASSET cash) or inventory (a symbol) in or out,
+                          or show its balances and holds (risk.mode spot);
+                          block (kill switch: refuse its orders, cancel every
+                          working one; also a firm's name) or unblock it
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
                           sets replication.adminToken)
   ringex help [command [verb|mode]]
