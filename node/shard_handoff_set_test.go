@@ -31,14 +31,7 @@ func TestEtcdHandoffLeavesNoMemberLackingRecordsTheShard(t *testing.T) {
 	after := etcdSyncSet(t, etcd)
 
 	c := runShardNodeIn(t, etcd, "c", t.TempDir(), asyncMode) // empty journal
-	deadline := time.Now().Add(10 * time.Second)              // 10 lease TTLs
-	for (c.cur == nil || c.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case c.cur = <-c.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if c.cur != nil && c.role() == config.RolePrimary {
+	if leadsWithin(c, 10*time.Second) {                       // 10 lease TTLs
 		t.Fatalf("c, whose journal is empty, took the shard while a and b (holding %d acknowledged orders) were down: the sync set was %v before the handoff, %v after b's term",
 			len(a.acked()), before, after)
 	}

@@ -39,14 +39,7 @@ func TestEtcdSyncSetMemberOnOldBackupDoesNotTakeShard(t *testing.T) {
 	set := stopBothCleanly(t, etcd, a, b)
 
 	b2 := runShardNodeIn(t, etcd, "b", backup, nil) // same name, the backup
-	deadline := time.Now().Add(10 * time.Second)    // 10 lease TTLs
-	for (b2.cur == nil || b2.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case b2.cur = <-b2.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if b2.cur != nil && b2.role() == config.RolePrimary {
+	if leadsWithin(b2, 10*time.Second) {            // 10 lease TTLs
 		onB := journaledIDs(t, backup)
 		var lacks []string
 		for id := range a.acked() {

@@ -29,14 +29,7 @@ func TestEtcdSyncSetMemberOnEmptyDiskDoesNotTakeShard(t *testing.T) {
 	set := stopBothCleanly(t, etcd, a, b)
 
 	b2 := runShardNodeIn(t, etcd, "b", t.TempDir(), nil) // same name, empty journal
-	deadline := time.Now().Add(10 * time.Second)         // 10 lease TTLs
-	for (b2.cur == nil || b2.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case b2.cur = <-b2.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if b2.cur != nil && b2.role() == config.RolePrimary {
+	if leadsWithin(b2, 10*time.Second) {                 // 10 lease TTLs
 		t.Fatalf("b, started again on an empty disk (seq %d), took the shard: the sync set %v names it, and a, down, holds %d acknowledged records",
 			lastSeq(b2.cur), set, held)
 	}
