@@ -123,12 +123,7 @@ func TestCutWritesOverTLSCloses(t *testing.T) {
 func restartWithAcked(t *testing.T, edit func(path string, rec []byte) []byte) *Session {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
-	app := newSendApp()
-	a := startAcceptor(t, cfg, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.logon("")
-	s := <-app.logons
+	cfg, app, a, c, s := storedSession(t, dir)
 	for mark := int64(1); mark <= 5; mark++ {
 		var body Fields
 		body.AddString(37, "O"+strconv.FormatInt(mark, 10))
