@@ -1,12 +1,10 @@
 package node_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 )
@@ -24,12 +22,7 @@ func stopRun(t *testing.T, r *shardRunner) {
 // etcdSyncSet is the shard's sync set as etcd holds it.
 func etcdSyncSet(t *testing.T, etcd *etcdtest.Server) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := cluster.ReadStatus(ctx, []string{etcd.Endpoint()}, "s1", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := shardStatus(t, etcd)
 	if st.Sync == nil {
 		return nil
 	}
