@@ -77,25 +77,10 @@ func TestVerifyFirmJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.Kind == matcher.KindCheckpoint {
-			if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil {
-				t.Fatal(err)
-			}
+			waitPublished(t, n)
 		}
 	}
-	if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	v, err := VenueOf(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(VerifyOptions{Dir: cfg.DataDir + "/journal", Venue: v})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := stopAndVerify(t, n, cfg)
 	if !rep.OK() || rep.Checkpoints < 5 || rep.CheckpointsOK != rep.Checkpoints || rep.SnapshotsOK != rep.Snapshots || rep.Snapshots < 3 {
 		t.Fatalf("verify of a firm journal: ok %v, checkpoints %d (%d equal), snapshots %d (%d equal), problems %v, kinds %v",
 			rep.OK(), rep.Checkpoints, rep.CheckpointsOK, rep.Snapshots, rep.SnapshotsOK, rep.Problems, rep.Kinds)

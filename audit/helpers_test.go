@@ -11,6 +11,7 @@ import (
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 )
 
 // loadGen writes a seeded random stream of the commands brokers send, on
@@ -259,4 +260,33 @@ func copyDir(t testing.TB, from, to string) {
 	if err := os.CopyFS(to, os.DirFS(from)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// waitPublished returns once n's publish stage has passed everything
+// submitted before it (Funds returns then), a checkpoint's hash record
+// included.
+func waitPublished(t *testing.T, n *node.Node) {
+	t.Helper()
+	if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stopAndVerify waits until n has published everything submitted, stops
+// it, and verifies its journal against cfg's venue.
+func stopAndVerify(t *testing.T, n *node.Node, cfg config.Config) *Report {
+	t.Helper()
+	waitPublished(t, n)
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	v, err := VenueOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(VerifyOptions{Dir: cfg.DataDir + "/journal", Venue: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }

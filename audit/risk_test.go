@@ -46,25 +46,10 @@ func TestVerifyRiskJournal(t *testing.T) {
 		if i%500 == 249 {
 			// Funds returns once the publish stage has passed it: the
 			// checkpoint is taken, and its hash record follows.
-			if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil {
-				t.Fatal(err)
-			}
+			waitPublished(t, n)
 		}
 	}
-	if _, err := n.Funds(false, "BROKER01", "cash", "0.01"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	v, err := VenueOf(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Verify(VerifyOptions{Dir: cfg.DataDir + "/journal", Venue: v})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := stopAndVerify(t, n, cfg)
 	if !rep.OK() || rep.Checkpoints != 4 || rep.CheckpointsOK < 3 || rep.SnapshotsOK < 3 {
 		t.Fatalf("verify of a risk journal: ok %v, checkpoints %d (%d equal), snapshots %d (%d equal), problems %v, kinds %v",
 			rep.OK(), rep.Checkpoints, rep.CheckpointsOK, rep.Snapshots, rep.SnapshotsOK, rep.Problems, rep.Kinds)

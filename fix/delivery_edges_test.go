@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -60,19 +59,7 @@ func TestFenceEndsAWriteBlockedOnABrokerThatDoesNotRead(t *testing.T) {
 // connection (under TLS, if any).
 func blockedWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
 	t.Helper()
-	raw.(*net.TCPConn).SetReadBuffer(4096)
-	s.mu.Lock()
-	wireOf(s.conn).SetWriteBuffer(4096)
-	s.mu.Unlock()
-	s.flushMu.Lock() // the writer takes all of them in one write
-	for i := 1; i <= n; i++ {
-		var body Fields
-		body.AddString(37, "O"+strconv.Itoa(i))
-		body.AddString(58, strings.Repeat("x", 200))
-		if err := s.SendMarked("8", nil, &body, int64(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	queueOneWrite(t, s, raw, n)
 	allow.openFor(time.Hour) // extended by keep-alives
 	s.flushMu.Unlock()
 	waitFor(t, "the writer blocked in its socket write", func() bool {
@@ -116,16 +103,7 @@ func TestCutWritesPutsTheRestBackInOrder(t *testing.T) {
 // of its reports counts as delivered, and a reset Logon on the next
 // connection carries every one of them over, PossResend=Y.
 func TestCutWritesOverTLSCloses(t *testing.T) {
-	cert := selfSigned(t)
-	allow := new(gate)
-	allow.Store(true)
-	app := newSendApp()
-	a := startAcceptor(t, Config{MayDeliver: allow.deadline, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	clientTLS := &tls.Config{InsecureSkipVerify: true}
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
-	c.logon("")
-	s := <-app.logons
+	allow, app, c, s, a, clientTLS := heldTLSSession(t)
 	const n = 1000
 	blockedWrite(t, allow, s, c.nc.(*tls.Conn).NetConn(), n)
 	allow.Store(false)
@@ -135,14 +113,7 @@ func TestCutWritesOverTLSCloses(t *testing.T) {
 		t.Fatalf("Delivered() = %d after the write cut; want 0", d)
 	}
 	allow.Store(true)
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
-	c2.logon("141=Y|")
-	for i := 1; i <= n; i++ {
-		m := c2.next()
-		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" {
-			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
-		}
-	}
+	expectCarriedOver(t, a, clientTLS, n)
 }
 
 // restartWithAcked runs a session whose broker reads reports marked 1..5
@@ -152,12 +123,7 @@ func TestCutWritesOverTLSCloses(t *testing.T) {
 func restartWithAcked(t *testing.T, edit func(path string, rec []byte) []byte) *Session {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
-	app := newSendApp()
-	a := startAcceptor(t, cfg, app)
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c.logon("")
-	s := <-app.logons
+	cfg, app, a, c, s := storedSession(t, dir)
 	for mark := int64(1); mark <= 5; mark++ {
 		var body Fields
 		body.AddString(37, "O"+strconv.FormatInt(mark, 10))

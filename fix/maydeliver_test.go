@@ -208,12 +208,12 @@ func TestNoReportWrittenAfterTheGuardRunsOutDuringAStalledWrite(t *testing.T) {
 	}
 }
 
-// cutWrite queues reports marked 1..n (about 260 bytes each) for one
-// socket write to a broker that does not read, through socket buffers
-// shrunk to a few KiB, and lets the guard run out while that write is
-// blocked: the write is cut short at the guard's deadline. raw is the
-// broker's TCP connection (under TLS, if any).
-func cutWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
+// queueOneWrite shrinks the socket buffers on both sides to a few KiB
+// (raw is the broker's TCP connection, under TLS if any) and queues
+// reports marked 1..n (about 260 bytes each) for one socket write: it
+// returns holding s.flushMu, so the writer takes all of them at once when
+// the caller unlocks it.
+func queueOneWrite(t *testing.T, s *Session, raw net.Conn, n int) {
 	t.Helper()
 	raw.(*net.TCPConn).SetReadBuffer(4096)
 	s.mu.Lock()
@@ -228,6 +228,47 @@ func cutWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// heldTLSSession is heldSession over TLS: it returns the client's TLS
+// config too, for a second connection.
+func heldTLSSession(t *testing.T) (*gate, *sendApp, *client, *Session, *testAcceptor, *tls.Config) {
+	t.Helper()
+	cert := selfSigned(t)
+	allow := new(gate)
+	allow.Store(true)
+	app := newSendApp()
+	a := startAcceptor(t, Config{MayDeliver: allow.deadline, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	clientTLS := &tls.Config{InsecureSkipVerify: true}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c.logon("")
+	return allow, app, c, <-app.logons, a, clientTLS
+}
+
+// expectCarriedOver connects the broker again over clientTLS with a reset
+// Logon and checks that reports marked 1..n come over, in order,
+// PossResend=Y.
+func expectCarriedOver(t *testing.T, a *testAcceptor, clientTLS *tls.Config, n int) {
+	t.Helper()
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
+	c2.logon("141=Y|")
+	for i := 1; i <= n; i++ {
+		m := c2.next()
+		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" {
+			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
+		}
+	}
+}
+
+// cutWrite queues reports marked 1..n (about 260 bytes each) for one
+// socket write to a broker that does not read, through socket buffers
+// shrunk to a few KiB, and lets the guard run out while that write is
+// blocked: the write is cut short at the guard's deadline. raw is the
+// broker's TCP connection (under TLS, if any).
+func cutWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
+	t.Helper()
+	queueOneWrite(t, s, raw, n)
 	allow.openFor(300 * time.Millisecond)
 	s.flushMu.Unlock()
 	time.Sleep(600 * time.Millisecond)
@@ -239,16 +280,7 @@ func cutWrite(t *testing.T, allow *gate, s *Session, raw net.Conn, n int) {
 // delivered, and a reset Logon on the next connection carries every one of
 // them over, PossResend=Y.
 func TestWriteCutOverTLSClosesAndCarriesEverythingOver(t *testing.T) {
-	cert := selfSigned(t)
-	allow := new(gate)
-	allow.Store(true)
-	app := newSendApp()
-	a := startAcceptor(t, Config{MayDeliver: allow.deadline, TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
-		Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
-	clientTLS := &tls.Config{InsecureSkipVerify: true}
-	c := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
-	c.logon("")
-	s := <-app.logons
+	allow, app, c, s, a, clientTLS := heldTLSSession(t)
 	const n = 1000
 	cutWrite(t, allow, s, c.nc.(*tls.Conn).NetConn(), n)
 	<-app.logouts // the cut connection closed
@@ -256,14 +288,7 @@ func TestWriteCutOverTLSClosesAndCarriesEverythingOver(t *testing.T) {
 		t.Fatalf("Delivered() = %d after the write cut short; want 0", d)
 	}
 	allow.Store(true)
-	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", clientTLS)
-	c2.logon("141=Y|")
-	for i := 1; i <= n; i++ {
-		m := c2.next()
-		if string(m.MsgType()) != "8" || fieldOf(m, 37) != "O"+strconv.Itoa(i) || fieldOf(m, 97) != "Y" {
-			t.Fatalf("carried report %d: %s", i, printable(m.Bytes()))
-		}
-	}
+	expectCarriedOver(t, a, clientTLS, n)
 }
 
 // TestResetLogonAfterACutWriteFinishesTheCutMessageFirst: a Logon with

@@ -165,17 +165,26 @@ func (f *gatedDisk) WriteAt(b []byte, off int64) (int, error) {
 	return f.File.WriteAt(b, off)
 }
 
-// carryAfterReset sets up a session with two reports stored while the
-// broker was away, puts wrap(file) in place of its .msgs and of the file
-// a reset writes the carried reports to (store.reset), and logs on again
-// with ResetSeqNumFlag=Y; it returns the new client.
-func carryAfterReset(t *testing.T, dir string, wrap func(*os.File) storeFile) *client {
+// storedSession starts an acceptor whose store is in dir, with one
+// session TW, and logs TW on. It returns the acceptor's config, its
+// application, the acceptor, the broker's client and the session.
+func storedSession(t *testing.T, dir string) (Config, *sendApp, *testAcceptor, *client, *Session) {
+	t.Helper()
 	cfg := Config{StoreDir: dir, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}
 	app := newSendApp()
 	a := startAcceptor(t, cfg, app)
 	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c.logon("")
 	s := <-app.logons
+	return cfg, app, a, c, s
+}
+
+// carryAfterReset sets up a session with two reports stored while the
+// broker was away, puts wrap(file) in place of its .msgs and of the file
+// a reset writes the carried reports to (store.reset), and logs on again
+// with ResetSeqNumFlag=Y; it returns the new client.
+func carryAfterReset(t *testing.T, dir string, wrap func(*os.File) storeFile) *client {
+	_, app, a, c, s := storedSession(t, dir)
 	c.nc.Close()
 	<-app.logouts
 	var body Fields

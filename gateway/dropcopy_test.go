@@ -53,6 +53,26 @@ func TestDropCopyLinks(t *testing.T) {
 	}
 }
 
+// publishAllocs publishes ev through g 1000 times, then measures the
+// allocations of one Publish over 1000 more. The i-th event (from 0) has
+// Seq i+1, OrderID and ExecID to match, and vary(i) applied. It returns
+// the allocations per event and how many events it published.
+func publishAllocs(g *Gateway, ev *matcher.Event, vary func(i int)) (allocs float64, published int) {
+	i := 0
+	publish := func() {
+		ev.Seq = int64(i + 1)
+		vary(i)
+		ev.OrderID, ev.ExecID = ev.Seq, ev.Seq*matcher.ExecIDStride
+		g.Publish(ev)
+		i++
+	}
+	for range 1000 {
+		publish()
+	}
+	allocs = testing.AllocsPerRun(1000, publish)
+	return allocs, i
+}
+
 // TestPublishWithDropCopyAllocatesNothing: an event whose account has a
 // drop copy goes to both sessions, and allocates nothing.
 func TestPublishWithDropCopyAllocatesNothing(t *testing.T) {
@@ -61,18 +81,8 @@ func TestPublishWithDropCopyAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := fillEvent
-	i := 0
-	publish := func() {
-		ev.Seq = int64(i + 1)
-		ev.Account = uint32(i%4 + 1)
-		ev.OrderID, ev.ExecID = ev.Seq, ev.Seq*matcher.ExecIDStride
-		g.Publish(&ev)
-		i++
-	}
-	for range 1000 {
-		publish()
-	}
-	if n := testing.AllocsPerRun(1000, publish); n != 0 {
+	n, i := publishAllocs(g, &ev, func(i int) { ev.Account = uint32(i%4 + 1) })
+	if n != 0 {
 		t.Errorf("Publish with a drop copy allocates %v times an event", n)
 	}
 	if c := g.accounts[5].marks; c.seq != int64(i) || c.n != 1 {
@@ -120,17 +130,7 @@ func TestReportsOfANamedAccountNameIt(t *testing.T) {
 	}
 	ev := fillEvent
 	ev.Account, ev.Owner = 1, 1025
-	i := 0
-	publish := func() {
-		ev.Seq = int64(i + 1)
-		ev.OrderID, ev.ExecID = ev.Seq, ev.Seq*matcher.ExecIDStride
-		g.Publish(&ev)
-		i++
-	}
-	for range 1000 {
-		publish()
-	}
-	if n := testing.AllocsPerRun(1000, publish); n != 0 {
+	if n, _ := publishAllocs(g, &ev, func(int) {}); n != 0 {
 		t.Errorf("Publish of a named account's report with a drop copy allocates %v times an event", n)
 	}
 }

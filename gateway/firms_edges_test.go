@@ -5,8 +5,6 @@ import (
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
-
-	"github.com/ringex/ringex/internal/fixtest"
 )
 
 // TestCancelNamingAnAccountTheSessionMayNotUse: an OrderCancelRequest (F)
@@ -14,11 +12,7 @@ import (
 // input, as on a new order or a replace: it gets an OrderCancelReject
 // naming the account, and the order keeps working.
 func TestCancelNamingAnAccountTheSessionMayNotUse(t *testing.T) {
-	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
-	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00")
-	check(t, "new", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	x, a := firmOrderS1Resting(t)
 	n := len(x.commands())
 	a.Send("F", tag.OrigClOrdID, "S1", tag.ClOrdID, "C1", tag.Account, "OTHER", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10")
 	got := check(t, "cancel of an account the session may not use", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "C1"})
@@ -35,11 +29,7 @@ func TestCancelNamingAnAccountTheSessionMayNotUse(t *testing.T) {
 // order) does not cancel it: as for a replace (ReasonUnknownOrder), the
 // account named does not have that order.
 func TestCancelNamingAnotherAccountOfTheFirm(t *testing.T) {
-	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
-	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00")
-	check(t, "new", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	_, a := firmOrderS1Resting(t)
 	a.Send("F", tag.OrigClOrdID, "S1", tag.ClOrdID, "C1", tag.Account, "ACC-B", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10")
 	got := check(t, "cancel for ACC-B of ACC-A's order", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "C1"})
 	if got[tag.MsgType] != "9" {
@@ -55,10 +45,8 @@ func TestCancelNamingAnotherAccountOfTheFirm(t *testing.T) {
 // account(s)"; FIX 4.2, which has no such value, 0 with the Text.
 func TestUnknownAccountRejectReason(t *testing.T) {
 	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
-	c := fixtest.Dial(t, x.addr, "FIX.4.2", "BROKER42", "RINGEX")
-	defer c.Close()
+	a := logOn(t, x, "FIX.4.4", "BROKER01")
+	c := logOn(t, x, "FIX.4.2", "BROKER42")
 	a.Send("D", tag.ClOrdID, "X1", tag.Account, "OTHER", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
 	check(t, "FIX 4.4", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "X1", tag.OrdRejReason: "15"})
 	c.Send("D", tag.ClOrdID, "X2", tag.HandlInst, "1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")

@@ -48,18 +48,35 @@ func startFirms(t *testing.T) *exchange {
 	return x
 }
 
+// logOn logs the session begin/sender on to x's FIX address; it closes
+// when the test ends.
+func logOn(t *testing.T, x *exchange, begin, sender string) *fixtest.Client {
+	t.Helper()
+	c := fixtest.Dial(t, x.addr, begin, sender, "RINGEX")
+	t.Cleanup(c.Close)
+	return c
+}
+
+// firmOrderS1Resting starts the firms exchange, logs BROKER01 on, and rests
+// its sell S1 of 10 AAPL at 10.00 for account ACC-A.
+func firmOrderS1Resting(t *testing.T) (*exchange, *fixtest.Client) {
+	t.Helper()
+	x := startFirms(t)
+	a := logOn(t, x, "FIX.4.4", "BROKER01")
+	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00")
+	check(t, "new", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
+	return x, a
+}
+
 // TestFirmAccounts: over real FIX sessions, an order names its firm's
 // account with Account (1); reports go to the session that sent it, risk
 // and self-trade prevention act on the account; an account the session
 // may not use is rejected, naming it, and changes nothing.
 func TestFirmAccounts(t *testing.T) {
 	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
-	b := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER02", "RINGEX")
-	defer b.Close()
-	c := fixtest.Dial(t, x.addr, "FIX.4.2", "BROKER42", "RINGEX")
-	defer c.Close()
+	a := logOn(t, x, "FIX.4.4", "BROKER01")
+	b := logOn(t, x, "FIX.4.4", "BROKER02")
+	c := logOn(t, x, "FIX.4.2", "BROKER42")
 
 	t.Run("order_for_a_firm_account_goes_to_its_session", func(t *testing.T) {
 		a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00")
@@ -115,10 +132,8 @@ func TestFirmAccounts(t *testing.T) {
 // rejected with a Text.
 func TestSTPGroupsOverFIX(t *testing.T) {
 	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
-	b := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER02", "RINGEX")
-	defer b.Close()
+	a := logOn(t, x, "FIX.4.4", "BROKER01")
+	b := logOn(t, x, "FIX.4.4", "BROKER02")
 
 	a.Send("D", tag.ClOrdID, "S1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00", stpID, "7")
 	check(t, "group 7 rests", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
@@ -149,8 +164,7 @@ func TestSTPGroupsOverFIX(t *testing.T) {
 // buy; the replace's own, 2 (cancel resting), cancels the resting sell.
 func TestReplaceSTPModeOverFIX(t *testing.T) {
 	x := startFirms(t)
-	a := fixtest.Dial(t, x.addr, "FIX.4.4", "BROKER01", "RINGEX")
-	defer a.Close()
+	a := logOn(t, x, "FIX.4.4", "BROKER01")
 	a.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.10")
 	check(t, "sell rests", a.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S1"})
 	a.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "9.90")

@@ -47,21 +47,28 @@ func TestAccountsToBind(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := accountsToBind(tc.sessions, tc.bound)
-			if len(tc.errWords) == 0 {
-				if err != nil || !slices.Equal(got, tc.want) {
-					t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error; would bind %+v", got)
-			}
-			for _, w := range tc.errWords {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not say %q: %v", w, err)
-				}
-			}
+			checkBinding(t, got, err, tc.want, tc.errWords)
 		})
+	}
+}
+
+// checkBinding checks one case of a binding table: with no errWords, that
+// err is nil and got is want; otherwise that err says every one of them.
+func checkBinding(t *testing.T, got []matcher.AccountBinding, err error, want []matcher.AccountBinding, errWords []string) {
+	t.Helper()
+	if len(errWords) == 0 {
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("got %+v, %v; want %+v", got, err, want)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("no error; would bind %+v", got)
+	}
+	for _, w := range errWords {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say %q: %v", w, err)
+		}
 	}
 }
 
@@ -91,20 +98,7 @@ func TestNamedAccountsToBind(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := namedAccountsToBind(tc.names, tc.bound)
-			if len(tc.errWords) == 0 {
-				if err != nil || !slices.Equal(got, tc.want) {
-					t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error; would bind %+v", got)
-			}
-			for _, w := range tc.errWords {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error does not say %q: %v", w, err)
-				}
-			}
+			checkBinding(t, got, err, tc.want, tc.errWords)
 		})
 	}
 }

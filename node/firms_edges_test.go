@@ -53,16 +53,26 @@ func TestKillSwitchOfAFirmAccountAlone(t *testing.T) {
 	expect(t, "ACC-A is blocked", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "K1"})
 }
 
+// firmAccountSession starts the firm venue with named account ACC-A,
+// funds ACC-A with 1000 cash, and logs BROKER01 on; the session closes and
+// the node stops when the test ends. It returns the node, BROKER01's
+// session and the FIX address.
+func firmAccountSession(t *testing.T) (*node.Node, *fixtest.Client, string) {
+	t.Helper()
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
+	t.Cleanup(func() { n.Stop() })
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	t.Cleanup(b1.Close)
+	return n, b1, addr
+}
+
 // TestEndOfDayReleasesAFirmAccountsHolds: a Day order placed for a named
 // account expires at the end of the day and releases the account's hold
 // and open-order count.
 func TestEndOfDayReleasesAFirmAccountsHolds(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
-	defer n.Stop()
-	mustFunds(t, n, false, "ACC-A", "cash", "1000")
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1, _ := firmAccountSession(t)
 	b1.Send("D", tag.ClOrdID, "D1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
 	expect(t, "D1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "D1"})
 	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 50.00")
@@ -198,12 +208,7 @@ func TestSTPDecrementReleasesAFirmAccountsHolds(t *testing.T) {
 // that sent it and on the firm's drop copy, which otherwise cannot tell
 // the firm's accounts apart.
 func TestReportsOfAFirmAccountNameIt(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
-	defer n.Stop()
-	mustFunds(t, n, false, "ACC-A", "cash", "1000")
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	_, b1, addr := firmAccountSession(t)
 	dc := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
 	defer dc.Close()
 	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
@@ -282,12 +287,7 @@ func nextLive(t *testing.T, c *fixtest.Client) *quickfix.Message {
 // order (CxlRejReason 1), as the matcher refuses it, whatever the
 // session's own balance, and ACC-A's order and hold stay as they were.
 func TestReplaceWithoutTheOrdersAccountIsAnUnknownOrder(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	n := startCfg(t, firmVenue(dir, addr, "ACC-A"))
-	defer n.Stop()
-	mustFunds(t, n, false, "ACC-A", "cash", "1000")
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1, _ := firmAccountSession(t)
 	b1.Send("D", tag.ClOrdID, "G1", tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "10.00")
 	expect(t, "G1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "G1"})
 	b1.Send("G", tag.OrigClOrdID, "G1", tag.ClOrdID, "G2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "11.00")

@@ -37,14 +37,7 @@ func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 
 	c := runShardNodeIn(t, etcd, "c", t.TempDir(), nil) // empty journal
 	// A member that neither leads nor has a leader to follow starts no node.
-	deadline := time.Now().Add(10 * time.Second) // 10 lease TTLs
-	for (c.cur == nil || c.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case c.cur = <-c.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if c.cur == nil || c.role() != config.RolePrimary {
+	if !leadsWithin(c, 10*time.Second) { // 10 lease TTLs
 		// Refused, and for the claim's reason, not a slow start.
 		waitUntil(t, "c says the sync set keeps it out", func() bool { return c.logs.has("this member is not in it") })
 		return
@@ -73,4 +66,17 @@ func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 			len(acked), lost)
 	}
 	t.Fatalf("c, whose journal was empty, took the shard while a and b held %d acknowledged orders", len(acked))
+}
+
+// leadsWithin waits up to d for r to start a node and lead the shard, and
+// says whether it does.
+func leadsWithin(r *shardRunner, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for (r.cur == nil || r.role() != config.RolePrimary) && time.Now().Before(deadline) {
+		select {
+		case r.cur = <-r.started:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return r.cur != nil && r.role() == config.RolePrimary
 }

@@ -19,16 +19,7 @@ import (
 // empty journal, then starts while a and b are down.
 func TestEtcdHandoffLeavesNoMemberLackingRecordsTheShard(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	async := func(c *config.Config) { c.Replication.Mode = config.ModeAsync }
-	a := runShardNodeIn(t, etcd, "a", t.TempDir(), async)
-	a.next(t)
-	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b := runShardNodeIn(t, etcd, "b", t.TempDir(), async)
-	b.next(t)
-	trade(t, a.cur, "A", 10)
-	waitUntil(t, "a acknowledged, b holds everything", func() bool {
-		return a.acked()["A9"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
-	})
+	a, b := asyncPairHoldingTen(t, etcd)
 	before := etcdSyncSet(t, etcd)
 	if _, err := a.cur.Handoff("b"); err != nil {
 		t.Fatalf("handoff to b: %v", err)
@@ -39,15 +30,8 @@ func TestEtcdHandoffLeavesNoMemberLackingRecordsTheShard(t *testing.T) {
 	b.stop(t)
 	after := etcdSyncSet(t, etcd)
 
-	c := runShardNodeIn(t, etcd, "c", t.TempDir(), async) // empty journal
-	deadline := time.Now().Add(10 * time.Second)          // 10 lease TTLs
-	for (c.cur == nil || c.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case c.cur = <-c.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if c.cur != nil && c.role() == config.RolePrimary {
+	c := runShardNodeIn(t, etcd, "c", t.TempDir(), asyncMode) // empty journal
+	if leadsWithin(c, 10*time.Second) {                       // 10 lease TTLs
 		t.Fatalf("c, whose journal is empty, took the shard while a and b (holding %d acknowledged orders) were down: the sync set was %v before the handoff, %v after b's term",
 			len(a.acked()), before, after)
 	}

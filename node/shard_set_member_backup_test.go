@@ -21,12 +21,8 @@ import (
 // the backup, which lacks the later acknowledged orders, while a is down.
 func TestEtcdSyncSetMemberOnOldBackupDoesNotTakeShard(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	a := runShardNodeIn(t, etcd, "a", t.TempDir(), nil)
-	a.next(t)
-	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
 	dirB := t.TempDir()
-	b := runShardNodeIn(t, etcd, "b", dirB, nil)
-	b.next(t)
+	a, b := syncPairIn(t, etcd, t.TempDir(), dirB)
 	trade(t, a.cur, "A", 5)
 	waitUntil(t, "b holds A", func() bool { return a.acked()["A4"] && lastSeq(b.cur) == lastSeq(a.cur) })
 	b.stop(t)
@@ -40,23 +36,10 @@ func TestEtcdSyncSetMemberOnOldBackupDoesNotTakeShard(t *testing.T) {
 	waitUntil(t, "a acknowledged B, b holds everything", func() bool {
 		return a.acked()["B4"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
 	})
-	a.stop(t)
-	waitUntil(t, "b takes the shard", func() bool { return b.role() == config.RolePrimary })
-	b.stop(t)
-	set := etcdSyncSet(t, etcd)
-	if !slices.Contains(set, "b") {
-		t.Fatalf("after a and b stopped cleanly, etcd's sync set is %v: want b in it", set)
-	}
+	set := stopBothCleanly(t, etcd, a, b)
 
 	b2 := runShardNodeIn(t, etcd, "b", backup, nil) // same name, the backup
-	deadline := time.Now().Add(10 * time.Second)    // 10 lease TTLs
-	for (b2.cur == nil || b2.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case b2.cur = <-b2.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if b2.cur != nil && b2.role() == config.RolePrimary {
+	if leadsWithin(b2, 10*time.Second) {            // 10 lease TTLs
 		onB := journaledIDs(t, backup)
 		var lacks []string
 		for id := range a.acked() {

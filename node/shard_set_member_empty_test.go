@@ -20,16 +20,37 @@ import (
 // every acknowledged record: it must not take the shard.
 func TestEtcdSyncSetMemberOnEmptyDiskDoesNotTakeShard(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	a := runShardNodeIn(t, etcd, "a", t.TempDir(), nil)
-	a.next(t)
-	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b := runShardNodeIn(t, etcd, "b", t.TempDir(), nil)
-	b.next(t)
+	a, b := syncPairIn(t, etcd, t.TempDir(), t.TempDir())
 	trade(t, a.cur, "A", 10)
 	waitUntil(t, "a acknowledged, b holds everything", func() bool {
 		return a.acked()["A9"] && lastSeq(b.cur) >= 10 && lastSeq(b.cur) == lastSeq(a.cur)
 	})
 	held := lastSeq(a.cur)
+	set := stopBothCleanly(t, etcd, a, b)
+
+	b2 := runShardNodeIn(t, etcd, "b", t.TempDir(), nil) // same name, empty journal
+	if leadsWithin(b2, 10*time.Second) {                 // 10 lease TTLs
+		t.Fatalf("b, started again on an empty disk (seq %d), took the shard: the sync set %v names it, and a, down, holds %d acknowledged records",
+			lastSeq(b2.cur), set, held)
+	}
+}
+
+// syncPairIn starts sync shard nodes a on dirA, returning once it leads,
+// and b on dirB, returning once it has started (as a's standby).
+func syncPairIn(t *testing.T, etcd *etcdtest.Server, dirA, dirB string) (a, b *shardRunner) {
+	t.Helper()
+	a = runShardNodeIn(t, etcd, "a", dirA, nil)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	b = runShardNodeIn(t, etcd, "b", dirB, nil)
+	b.next(t)
+	return a, b
+}
+
+// stopBothCleanly stops a, waits for b to take the shard, stops b, and
+// returns etcd's sync set then, which must name b.
+func stopBothCleanly(t *testing.T, etcd *etcdtest.Server, a, b *shardRunner) []string {
+	t.Helper()
 	a.stop(t)
 	waitUntil(t, "b takes the shard", func() bool { return b.role() == config.RolePrimary })
 	b.stop(t)
@@ -37,17 +58,5 @@ func TestEtcdSyncSetMemberOnEmptyDiskDoesNotTakeShard(t *testing.T) {
 	if !slices.Contains(set, "b") {
 		t.Fatalf("after a and b stopped cleanly, etcd's sync set is %v: want b in it", set)
 	}
-
-	b2 := runShardNodeIn(t, etcd, "b", t.TempDir(), nil) // same name, empty journal
-	deadline := time.Now().Add(10 * time.Second)         // 10 lease TTLs
-	for (b2.cur == nil || b2.role() != config.RolePrimary) && time.Now().Before(deadline) {
-		select {
-		case b2.cur = <-b2.started:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if b2.cur != nil && b2.role() == config.RolePrimary {
-		t.Fatalf("b, started again on an empty disk (seq %d), took the shard: the sync set %v names it, and a, down, holds %d acknowledged records",
-			lastSeq(b2.cur), set, held)
-	}
+	return set
 }

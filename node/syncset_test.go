@@ -1,12 +1,10 @@
 package node_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/cluster"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 )
@@ -24,12 +22,7 @@ func stopRun(t *testing.T, r *shardRunner) {
 // etcdSyncSet is the shard's sync set as etcd holds it.
 func etcdSyncSet(t *testing.T, etcd *etcdtest.Server) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := cluster.ReadStatus(ctx, []string{etcd.Endpoint()}, "s1", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := shardStatus(t, etcd)
 	if st.Sync == nil {
 		return nil
 	}
@@ -142,6 +135,26 @@ func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
 	}
 }
 
+// asyncMode runs a shard node with asynchronous replication.
+func asyncMode(c *config.Config) { c.Replication.Mode = config.ModeAsync }
+
+// asyncPairHoldingTen starts async shard nodes a (leading) and b (its
+// standby) on etcd, and returns once a has acknowledged 10 orders
+// (A0..A9) and b holds every record a journaled.
+func asyncPairHoldingTen(t *testing.T, etcd *etcdtest.Server) (a, b *shardRunner) {
+	t.Helper()
+	a = runShardNodeIn(t, etcd, "a", t.TempDir(), asyncMode)
+	a.next(t)
+	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
+	b = runShardNodeIn(t, etcd, "b", t.TempDir(), asyncMode)
+	b.next(t)
+	trade(t, a.cur, "A", 10)
+	waitUntil(t, "a acknowledged, b holds everything", func() bool {
+		return a.acked()["A9"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
+	})
+	return a, b
+}
+
 // TestShardAsyncCleanStopHandsToCompleteStandby: an async primary's set is
 // itself alone while it runs (it acknowledges what no standby may hold);
 // a clean stop, once its standby holds every record it published, names
@@ -149,16 +162,7 @@ func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
 // acknowledged order.
 func TestShardAsyncCleanStopHandsToCompleteStandby(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	async := func(c *config.Config) { c.Replication.Mode = config.ModeAsync }
-	a := runShardNodeIn(t, etcd, "a", t.TempDir(), async)
-	a.next(t)
-	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b := runShardNodeIn(t, etcd, "b", t.TempDir(), async)
-	b.next(t)
-	trade(t, a.cur, "A", 10)
-	waitUntil(t, "a acknowledged, b holds everything", func() bool {
-		return a.acked()["A9"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
-	})
+	a, b := asyncPairHoldingTen(t, etcd)
 	if set := etcdSyncSet(t, etcd); !slices.Equal(set, []string{"a"}) {
 		t.Fatalf("while async primary a runs, etcd's sync set is %v: want [a]", set)
 	}

@@ -44,13 +44,7 @@ func TestRefusedStandbyIsAdmittedWhenOneLeaves(t *testing.T) {
 func TestSyncSetMemberBackOnEmptyDiskCountsFromWhatItHolds(t *testing.T) {
 	p := newPrimary(t, t.TempDir(), 0, 1024)
 	addr := p.s.Addr().String()
-	s := startNamedStandby(t, t.TempDir(), addr, "s", nil)
-	p.s.SetSync([]string{"s"})
-	timer := time.NewTimer(time.Hour)
-	last := p.batch(10)
-	if ok, err := p.s.Await(last, 0, timer); !ok || err != nil {
-		t.Fatalf("await with s following: %v %v", ok, err)
-	}
+	s, last, timer := syncSetOfS(t, p, t.TempDir(), addr)
 	s.stop()
 	c, typ := helloNamed(t, addr, "s", 0) // the same name, nothing held, never acknowledging
 	if typ != typeWelcome {

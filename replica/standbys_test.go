@@ -212,6 +212,21 @@ func TestAwaitCountsTheMostAdvancedStandbyWithoutASyncSet(t *testing.T) {
 	}
 }
 
+// syncSetOfS starts standby s on dir following p (at addr), makes it p's
+// sync set, and returns once s has acknowledged a batch of 10: s, the
+// batch's last seq, and the timer Await was given.
+func syncSetOfS(t *testing.T, p *primary, dir, addr string) (*standby, int64, *time.Timer) {
+	t.Helper()
+	s := startNamedStandby(t, dir, addr, "s", nil)
+	p.s.SetSync([]string{"s"})
+	timer := time.NewTimer(time.Hour)
+	last := p.batch(10)
+	if ok, err := p.s.Await(last, 0, timer); !ok || err != nil {
+		t.Fatalf("await with s following: %v %v", ok, err)
+	}
+	return s, last, timer
+}
+
 // TestBehindNamesSyncSetMemberBackWithLess: SenderOptions.Behind is told
 // when a standby of the sync set comes back holding less than it
 // acknowledged (here: an empty disk under its name), and not when it
@@ -228,13 +243,7 @@ func TestBehindNamesSyncSetMemberBackWithLess(t *testing.T) {
 	})
 	addr := p.s.Addr().String()
 	dir := t.TempDir()
-	s := startNamedStandby(t, dir, addr, "s", nil)
-	p.s.SetSync([]string{"s"})
-	timer := time.NewTimer(time.Hour)
-	last := p.batch(10)
-	if ok, err := p.s.Await(last, 0, timer); !ok || err != nil {
-		t.Fatalf("await with s following: %v %v", ok, err)
-	}
+	s, last, _ := syncSetOfS(t, p, dir, addr)
 	s.stop()
 	s = startNamedStandby(t, dir, addr, "s", nil) // its own disk: it holds everything it acknowledged
 	waitFor(t, "s back at seq "+fmt.Sprint(last), func() bool { sb, ok := standbyStats(p.s, "s"); return ok && sb.Ready && sb.Acked >= last })

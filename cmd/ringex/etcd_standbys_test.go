@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/fixtest"
 )
@@ -32,23 +29,13 @@ func newShardOf3(t *testing.T, etcd *etcdtest.Server) *shardOf3 {
 	for i := range s.peers {
 		s.peers[i] = &peer{data: filepath.Join(dir, fmt.Sprintf("node%d", i)), fix: fixtest.FreeAddr(t),
 			repl: fixtest.FreeAddr(t), admin: fixtest.FreeAddr(t)}
-		cfg := config.Default()
-		cfg.Snapshot = config.Snapshot{EveryCommands: 500}
-		cfg.Replication.Role = config.RoleNone
-		cfg.Cluster = config.Cluster{Etcd: []string{s.etcd}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
-		b, _ := json.Marshal(cfg)
-		s.cfgs[i] = filepath.Join(dir, fmt.Sprintf("node%d.json", i))
-		if err := os.WriteFile(s.cfgs[i], b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		s.cfgs[i] = writeShardConfig(t, dir, i, s.etcd)
 	}
 	return s
 }
 
 func (s *shardOf3) start(t *testing.T, i int) *proc {
-	p := s.peers[i]
-	s.procs[i] = startProc(t, s.bin, "serve", "--config", s.cfgs[i], "--data", p.data, "--listen", p.fix,
-		"--repl-listen", p.repl, "--admin", p.admin)
+	s.procs[i] = serveShardPeer(t, s.bin, s.peers[i], s.cfgs[i])
 	return s.procs[i]
 }
 

@@ -37,27 +37,41 @@ func newShardVia(t *testing.T, endpoints [2]string, change ...func(*config.Confi
 	dir := t.TempDir()
 	s := &shardPeers{bin: ringexBin(t), peers: newPeers(t, dir)}
 	for i := range s.cfgs {
-		cfg := config.Default()
-		cfg.Snapshot = config.Snapshot{EveryCommands: 500}
-		cfg.Replication.Role = config.RoleNone
-		cfg.Cluster = config.Cluster{Etcd: []string{endpoints[i]}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
-		for _, f := range change {
-			f(&cfg)
-		}
-		b, _ := json.Marshal(cfg)
-		s.cfgs[i] = filepath.Join(dir, fmt.Sprintf("node%d.json", i))
-		if err := os.WriteFile(s.cfgs[i], b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		s.cfgs[i] = writeShardConfig(t, dir, i, endpoints[i], change...)
 	}
 	return s
 }
 
+// writeShardConfig writes dir/node<i>.json, the config of shard s1's node
+// named node<i> reaching etcd at endpoint (no fixed role, a snapshot every
+// 500 commands, then each change), and returns its path.
+func writeShardConfig(t *testing.T, dir string, i int, endpoint string, change ...func(*config.Config)) string {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Snapshot = config.Snapshot{EveryCommands: 500}
+	cfg.Replication.Role = config.RoleNone
+	cfg.Cluster = config.Cluster{Etcd: []string{endpoint}, Shard: "s1", Name: fmt.Sprintf("node%d", i), LeaseTTLMs: shardLeaseMs}
+	for _, f := range change {
+		f(&cfg)
+	}
+	b, _ := json.Marshal(cfg)
+	path := filepath.Join(dir, fmt.Sprintf("node%d.json", i))
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func (s *shardPeers) start(t *testing.T, i int) *proc {
-	p := s.peers[i]
-	s.procs[i] = startProc(t, s.bin, "serve", "--config", s.cfgs[i], "--data", p.data, "--listen", p.fix,
-		"--repl-listen", p.repl, "--admin", p.admin)
+	s.procs[i] = serveShardPeer(t, s.bin, s.peers[i], s.cfgs[i])
 	return s.procs[i]
+}
+
+// serveShardPeer starts bin serving p's data and addresses under the
+// config file cfg.
+func serveShardPeer(t *testing.T, bin string, p *peer, cfg string) *proc {
+	return startProc(t, bin, "serve", "--config", cfg, "--data", p.data, "--listen", p.fix,
+		"--repl-listen", p.repl, "--admin", p.admin)
 }
 
 // startBoth starts both nodes, waits until one wins the shard and the
