@@ -99,6 +99,8 @@ type Member struct {
 	closed bool
 	loops  sync.WaitGroup
 
+	registered int64 // the revision of the register put; answerPolls watches from after it
+
 	knownMu sync.Mutex             // guards known
 	known   map[string]KnownMember // by name: watchMembers keeps it
 }

@@ -24,6 +24,7 @@ func (m *Member) register(ctx context.Context) error {
 			return fmt.Errorf("cluster: register %s: %w", key, err)
 		}
 		if resp.Succeeded {
+			m.registered = resp.Header.Revision
 			return nil
 		}
 		holder := clientv3.LeaseID(resp.Responses[0].GetResponseRange().Kvs[0].Lease)
@@ -58,13 +59,22 @@ func (m *Member) waitDeleted(ctx context.Context, key string, rev int64) error {
 
 // answerPolls re-puts the member's record, with its durable seq, whenever a
 // status poll bumps the poll key: members publish their seqs only when
-// asked, so steady state stays keep-alives only.
+// asked, so steady state stays keep-alives only. It watches from the
+// revision after its registration, and after a broken watch from the
+// revision after the last poll it saw, so that no poll goes unanswered
+// (one made before its watch began included); a poll compacted away is
+// answered once anyway.
 func (m *Member) answerPolls() {
 	key := m.keys.members + m.cfg.Name
+	next := m.registered + 1
 	for m.ctx.Err() == nil {
-		for wr := range m.cli.Watch(m.ctx, m.keys.poll) {
-			if len(wr.Events) == 0 {
+		for wr := range m.cli.Watch(m.ctx, m.keys.poll, clientv3.WithRev(next)) {
+			if wr.CompactRevision != 0 {
+				next = wr.CompactRevision
+			} else if len(wr.Events) == 0 {
 				continue
+			} else {
+				next = wr.Events[len(wr.Events)-1].Kv.ModRevision + 1
 			}
 			ctx, cancel := context.WithTimeout(m.ctx, m.cfg.TTL)
 			_, err := m.cli.Put(ctx, key, m.record(), clientv3.WithLease(m.lease))
