@@ -120,24 +120,10 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 			trader.next("8")
 		}
 	}
-	// waitFor asks for snapshots until one shows want: market data
-	// follows the acknowledgements.
-	waitFor := func(md *mdClient, want string) {
-		t.Helper()
-		var got string
-		for i := range 200 {
-			md.request("day"+string(rune('a'+i%26)), '0', 0, -1, "4578", "MSFT")
-			if got = strings.Join(entries(md.next("W"), 269), "|"); got == want {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("day prices: %s, want %s", got, want)
-	}
 	trade("250")
 	trade("252")
 	trade("249")
-	waitFor(md, "269=4 270=250.00|269=7 270=252.00|269=8 270=249.00")
+	md.awaitView("4578", "MSFT", "269=4 270=250.00|269=7 270=252.00|269=8 270=249.00")
 
 	md.request("live", '1', 0, 1, "4578", "MSFT")
 	md.next("W")
@@ -151,7 +137,7 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 		t.Fatalf("X at the end of the day: %s", got)
 	}
 	trade("251")
-	waitFor(md, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=251.00")
+	md.awaitView("4578", "MSFT", "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=251.00")
 	// A snapshot after the day's first trade: a start replays the journal
 	// from it, and the day's prices must not start there.
 	dir := filepath.Join(cfg.DataDir, "journal")
@@ -164,7 +150,7 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 		}
 	}
 	trade("248")
-	waitFor(md, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
+	md.awaitView("4578", "MSFT", "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
 
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
@@ -173,5 +159,5 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := dialMD(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03")
-	waitFor(after, "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
+	after.awaitView("4578", "MSFT", "269=4 270=251.00|269=5 270=249.00|269=7 270=251.00|269=8 270=248.00")
 }

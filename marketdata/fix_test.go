@@ -125,6 +125,23 @@ func (c *mdClient) orderTIF(id, sym, side, qty, px, tif string) {
 	}
 }
 
+// awaitView asks for snapshots of sym's entry types until one's entries
+// read want, and fails the test after about 4 s: market data follows the
+// acknowledgements (the publish stage hands it on after the batch's
+// reports), so the view may not hold what a report just told.
+func (c *mdClient) awaitView(types, sym, want string) {
+	c.t.Helper()
+	var got string
+	for i := range 200 {
+		c.request("view"+strconv.Itoa(i), '0', 0, -1, types, sym)
+		if got = strings.Join(entries(c.next("W"), 269), "|"); got == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.t.Fatalf("%s: market data for %s shows %q, want %q", c.sid, sym, got, want)
+}
+
 // next returns the next message of msgType, skipping others (execution
 // reports), or fails the test.
 func (c *mdClient) next(msgType string) []field {
@@ -202,19 +219,7 @@ func TestSubscribeOverFIX(t *testing.T) {
 
 			trader.order("S1", "AAPL", "2", "100", "101.25")
 			trader.next("8")
-			// Market data follows the acknowledgement (the publish stage
-			// hands it on after the batch's reports), so the view may
-			// not hold S1 yet when the ack arrives: wait until it does.
-			for i := 0; ; i++ {
-				md.request("wait"+strconv.Itoa(i), '0', 0, -1, "1", "AAPL")
-				if w := md.next("W"); strings.Join(entries(w, 269), "|") == "269=1 270=101.25 271=100" {
-					break
-				}
-				if i == 100 {
-					t.Fatal("the market-data view never showed the acknowledged order S1")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			md.awaitView("1", "AAPL", "269=1 270=101.25 271=100")
 			md.request("book", '1', 0, 1, "012", "AAPL", "MSFT")
 			w := md.next("W")
 			if get(w, 55) != "AAPL" || get(w, 262) != "book" || strings.Join(entries(w, 269), "|") != "269=1 270=101.25 271=100" {

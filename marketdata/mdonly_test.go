@@ -52,8 +52,7 @@ func TestMarketDataOnlySession(t *testing.T) {
 
 	trader.order("S1", "AAPL", "2", "100", "101.25")
 	trader.next("8")
-	md.request("book", '1', 0, 1, "01", "AAPL")
-	md.next("W")
+	md.awaitView("01", "AAPL", "269=1 270=101.25 271=100")
 
 	md.order("M1", "AAPL", "1", "100", "101.25") // would take S1
 	j := md.next("j")
