@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -37,87 +36,31 @@ type RestingOrder struct {
 	TIF      matcher.TIF
 }
 
-// bookOf reads symbol's book out of an engine snapshot. The matcher's
-// read-only view (Engine.Resting, matcher/view.go) leaves out the ClOrdID,
-// cum and notional that a Book shows, so this walks the documented,
-// versioned snapshot layout (matcher/snapshot.go): the header, then the
-// books, levels best first, orders oldest first. Versions 1 to 4 differ
-// only in what follows the books (the retired records, the account
-// bindings, the orders' trading accounts), which this does not read.
+// bookOf reads symbol's book out of an engine snapshot through the
+// matcher's own decoder (matcher.SnapshotBook): the matcher's read-only
+// view (Engine.Resting) leaves out the ClOrdID, cum and notional that a
+// Book shows. Orders come bids then asks, best price first, oldest first.
 func bookOf(snap []byte, symbol uint32) (Book, error) {
 	bk := Book{Symbol: symbol}
-	r := &byteReader{b: snap}
-	magic, version := string(r.take(4)), r.u32()
-	if magic != "RGXM" || version < 1 || version > 4 {
-		return bk, fmt.Errorf("engine snapshot: unknown magic or version (this replay reads versions 1 to 4)")
+	lastPx, orders, err := matcher.SnapshotBook(snap, symbol, nil)
+	if err != nil {
+		return bk, fmt.Errorf("engine snapshot: %w", err)
 	}
-	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, retired generation, last seq
-	nb := r.u32()
-	for range nb {
-		sym := r.u32()
-		lastPx := int64(r.u64())
-		bids := r.side()
-		asks := r.side()
-		if r.err != nil {
-			break
+	bk.LastTradePx = lastPx
+	for _, o := range orders {
+		levels := &bk.Bids
+		if o.Side == matcher.Sell {
+			levels = &bk.Asks
 		}
-		if sym == symbol {
-			bk.LastTradePx, bk.Bids, bk.Asks = lastPx, bids, asks
-			return bk, nil
+		if n := len(*levels); n == 0 || (*levels)[n-1].Price != o.Price {
+			*levels = append(*levels, Level{Price: o.Price})
 		}
+		lv := &(*levels)[len(*levels)-1]
+		lv.Qty += o.Leaves
+		lv.Orders = append(lv.Orders, RestingOrder{OrderID: o.OrderID, Account: o.Account, ClOrdID: o.ClOrdID,
+			Qty: o.Qty, Leaves: o.Leaves, Cum: o.Cum, Notional: o.Notional, TIF: o.TIF})
 	}
-	if r.err != nil {
-		return bk, fmt.Errorf("engine snapshot: %v", r.err)
-	}
-	return bk, nil // an empty book is not written
-}
-
-type byteReader struct {
-	b   []byte
-	off int
-	err error
-}
-
-func (r *byteReader) take(n int) []byte {
-	if r.err != nil || len(r.b)-r.off < n {
-		if r.err == nil {
-			r.err = fmt.Errorf("truncated at offset %d", r.off)
-		}
-		return make([]byte, n)
-	}
-	p := r.b[r.off : r.off+n]
-	r.off += n
-	return p
-}
-
-func (r *byteReader) u32() uint32 { return binary.LittleEndian.Uint32(r.take(4)) }
-func (r *byteReader) u64() uint64 { return binary.LittleEndian.Uint64(r.take(8)) }
-
-func (r *byteReader) side() []Level {
-	nl := r.u32()
-	var out []Level
-	for range nl {
-		if r.err != nil {
-			return nil
-		}
-		lv := Level{Price: int64(r.u64())}
-		no := r.u32()
-		if uint64(no)*58 > uint64(len(r.b)-r.off) {
-			r.err = fmt.Errorf("level of %d orders at offset %d exceeds the data", no, r.off)
-			return nil
-		}
-		for range no {
-			o := RestingOrder{OrderID: int64(r.u64()), Qty: int64(r.u64()), Leaves: int64(r.u64()),
-				Cum: int64(r.u64()), Notional: int64(r.u64()), Account: r.u32()}
-			copy(o.ClOrdID[:], r.take(matcher.IDLen))
-			r.take(1) // ord type: only limit orders rest
-			o.TIF = matcher.TIF(r.take(1)[0])
-			lv.Qty += o.Leaves
-			lv.Orders = append(lv.Orders, o)
-		}
-		out = append(out, lv)
-	}
-	return out
+	return bk, nil
 }
 
 // Moment says which journal to replay, how, and to when: the part of

@@ -321,45 +321,18 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 	o := TrailOptions{Dir: c.journal, Venue: c.venue, Partitions: c.partitions, FromSnapshot: c.fromSnapshot, Format: *format}
 	f := &o.Filter
 	f.FromSeq, f.ToSeq = *fromSeq, *toSeq
-	for _, s := range splitList(*symbols) {
-		if f.Symbols == nil {
-			f.Symbols = map[uint32]bool{}
-		}
-		id, err := c.venue.SymbolID(s)
-		if err != nil {
-			return c.usage("--symbol: %v", err)
-		}
-		f.Symbols[id] = true
+	var err error
+	if f.Symbols, err = setOf(*symbols, c.venue.SymbolID); err != nil {
+		return c.usage("--symbol: %v", err)
 	}
-	for _, s := range splitList(*brokers) {
-		if f.Brokers == nil {
-			f.Brokers = map[uint32]bool{}
-		}
-		id, err := c.venue.BrokerID(s)
-		if err != nil {
-			return c.usage("--broker: %v", err)
-		}
-		f.Brokers[id] = true
+	if f.Brokers, err = setOf(*brokers, c.venue.BrokerID); err != nil {
+		return c.usage("--broker: %v", err)
 	}
-	for _, s := range splitList(*clords) {
-		if f.ClOrdIDs == nil {
-			f.ClOrdIDs = map[matcher.ClOrdID]bool{}
-		}
-		id, ok := matcher.MakeClOrdID(s)
-		if !ok {
-			return c.usage("--clordid %q: 1 to %d characters", s, matcher.IDLen)
-		}
-		f.ClOrdIDs[id] = true
+	if f.ClOrdIDs, err = setOf(*clords, clOrdIDArg); err != nil {
+		return c.usage("--clordid %v", err)
 	}
-	for _, s := range splitList(*orders) {
-		if f.OrderIDs == nil {
-			f.OrderIDs = map[int64]bool{}
-		}
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return c.usage("--order %q: want a positive order id", s)
-		}
-		f.OrderIDs[id] = true
+	if f.OrderIDs, err = setOf(*orders, orderIDArg); err != nil {
+		return c.usage("--order %v", err)
 	}
 	for _, t := range []struct {
 		flag, val string
@@ -368,7 +341,6 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 		if t.val == "" {
 			continue
 		}
-		var err error
 		if *t.dst, err = c.parseTime(t.val); err != nil {
 			return c.usage("%s: %v", t.flag, err)
 		}
@@ -397,6 +369,40 @@ func cmdTrail(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "ringex replay trail: %d commands replayed from %s (%d events); %d rows written in %v\n",
 		st.Commands, from, st.Events, st.Rows, time.Since(t0).Round(time.Millisecond))
 	return 0
+}
+
+// setOf reads a filter flag's comma-separated list into the set of what
+// key makes of each item: nil (no filter) for an empty list, and key's
+// error for the first item it refuses.
+func setOf[K comparable](list string, key func(string) (K, error)) (map[K]bool, error) {
+	var set map[K]bool
+	for _, s := range splitList(list) {
+		k, err := key(s)
+		if err != nil {
+			return nil, err
+		}
+		if set == nil {
+			set = map[K]bool{}
+		}
+		set[k] = true
+	}
+	return set, nil
+}
+
+func clOrdIDArg(s string) (matcher.ClOrdID, error) {
+	id, ok := matcher.MakeClOrdID(s)
+	if !ok {
+		return id, fmt.Errorf("%q: 1 to %d characters", s, matcher.IDLen)
+	}
+	return id, nil
+}
+
+func orderIDArg(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%q: want a positive order id", s)
+	}
+	return id, nil
 }
 
 func splitList(s string) []string {

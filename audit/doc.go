@@ -62,10 +62,11 @@
 // stamped later than TIME; ingress times from several gateway writers may
 // step back by microseconds, and the summary of verify counts such steps.
 //
-// The matcher exports no read-only view of resting orders, so the book is
-// read out of Engine.Snapshot, whose layout matcher/snapshot.go documents
-// (the books are laid out alike in versions 1 and 2); TestBookShowsTimePriority checks it against time priority
-// rebuilt from events alone.
+// The book is read out of Engine.Snapshot by the matcher's own decoder
+// (matcher.SnapshotBook), since the matcher's view of resting orders
+// (Engine.Resting) leaves out their ClOrdIDs, cum and notional;
+// TestBookShowsTimePriority checks it against time priority rebuilt from
+// events alone.
 //
 // # Proof
 //

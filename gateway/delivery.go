@@ -55,12 +55,12 @@ func (g *Gateway) SetDeliveredBefore(seq int64) {
 func (g *Gateway) Delivered(dst []int64) []int64 {
 	dst = append(dst, 0)
 	for a := 1; a < len(g.accounts); a++ {
-		acct := &g.accounts[a]
-		if acct.session == nil {
-			dst = append(dst, 0) // no session has this account: no mark
+		s := g.sessionOf(uint32(a))
+		if s == nil {
+			dst = append(dst, 0) // no mark (sessionOf)
 			continue
 		}
-		dst = append(dst, max(acct.session.Delivered(), acct.floor.Load()))
+		dst = append(dst, max(s.Delivered(), g.accounts[a].floor.Load()))
 	}
 	return dst
 }

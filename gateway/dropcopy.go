@@ -34,7 +34,7 @@ func (g *Gateway) linkDropCopies() error {
 		for _, name := range s.DropCopyOf {
 			if name == "*" {
 				for a := 1; a < len(g.accounts); a++ {
-					if g.accounts[a].session != nil {
+					if g.sessionOf(uint32(a)) != nil {
 						g.addCopy(uint32(a), c)
 					}
 				}

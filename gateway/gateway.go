@@ -142,7 +142,7 @@ type Gateway struct {
 // marks the two goroutines would pass one cache line back and forth on
 // every order and every report.
 type account struct {
-	session    *fix.Session    // written in New only; nil: no configured session has this id
+	session    *fix.Session    // written in New only; nil: no configured session has this id (read it through sessionOf)
 	cfg        *Session        // written in New only: the session's Options.Sessions entry
 	marks      markCounter     // publish stage: numbers the account's events (delivery.go)
 	affected   int64           // publish stage: orders cancelled so far by an all-symbols mass cancel
@@ -154,6 +154,21 @@ type account struct {
 	copies     []uint32        // written in New only: the drop-copy accounts that get a copy of each report (dropcopy.go)
 	dropCopy   bool            // written in New only: a drop-copy session, which takes no orders
 	mdOnly     bool            // written in New only: a market-data-only session, which takes no orders (mdonly.go)
+}
+
+// sessionOf is the session bound to account a, or nil when none is: a is
+// 0, or above every configured session's account, or a gap between them
+// (a session's account is the id the journal binds it to, not its place
+// in Options.Sessions), say an account whose session was removed from the
+// config since it traded. Such an account is no one's to tell: its events
+// are published and resent to no one (nor to drop copies), it has no
+// delivery mark (0), no stored mark (-1), and nothing to hold or flush.
+// Every caller skips it. Hot path (Publish): no allocation, no lock.
+func (g *Gateway) sessionOf(a uint32) *fix.Session {
+	if a == 0 || int(a) >= len(g.accounts) {
+		return nil
+	}
+	return g.accounts[a].session
 }
 
 // New checks opts and builds the acceptor; Start opens the port.

@@ -13,8 +13,8 @@ import (
 // the event is durable. Hot path: one goroutine, a reused body, no allocation
 // (except the AvgPx of an order filled at several prices).
 func (g *Gateway) Publish(ev *matcher.Event) {
-	if ev.Account == 0 || int(ev.Account) >= len(g.accounts) || g.accounts[ev.Account].session == nil {
-		return // no session owns it (an account removed from the config since)
+	if g.sessionOf(ev.Account) == nil {
+		return // no one's to tell (sessionOf)
 	}
 	g.publishTo(ev.Account, ev)
 	for _, c := range g.accounts[ev.Account].copies {

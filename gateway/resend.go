@@ -81,7 +81,7 @@ func (g *Gateway) Regenerated(evs []matcher.Event, delivered []int64, published 
 			sessions++
 			reports += g.queueFirst(a, runs[a])
 		}
-		if s := acct.session; s != nil && s.LoggedOn() {
+		if s := g.sessionOf(uint32(a)); s != nil && s.LoggedOn() {
 			g.flushLocked(s, uint32(a))
 		}
 	}
@@ -120,8 +120,8 @@ func (g *Gateway) toResend(evs []matcher.Event, delivered []int64, published int
 	for i := range evs {
 		ev := &evs[i]
 		a := ev.Account
-		if a == 0 || int(a) >= len(g.accounts) || g.accounts[a].session == nil {
-			continue // no session has this account (Publish sends it nowhere)
+		if g.sessionOf(a) == nil {
+			continue // no one's to tell (sessionOf), as in Publish
 		}
 		add(a, ev)
 		for _, c := range g.accounts[a].copies {

@@ -24,9 +24,9 @@ func (g *Gateway) StoredMarks() []int64 {
 	marks := make([]int64, len(g.accounts))
 	for a := 1; a < len(g.accounts); a++ {
 		marks[a] = -1
-		s := g.accounts[a].session
+		s := g.sessionOf(uint32(a))
 		if s == nil {
-			continue // no session has this account
+			continue // no session (sessionOf)
 		}
 		if m, ok := s.StoredMark(); ok {
 			marks[a] = m
@@ -66,9 +66,9 @@ func (g *Gateway) DeliveredBeforeStart() {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
 	for a := 1; a < len(g.accounts); a++ {
-		s := g.accounts[a].session
+		s := g.sessionOf(uint32(a))
 		if s == nil {
-			continue // no session has this account
+			continue // no session (sessionOf)
 		}
 		if _, ok := s.StoredMark(); ok {
 			// At least 1: a standby reads a 0 mark as none heard, and
@@ -122,9 +122,8 @@ func (g *Gateway) ReleaseIdle() {
 func (g *Gateway) StoredThrough(seq int64) {
 	mark := markBefore(seq + 1)
 	for a := 1; a < len(g.accounts); a++ {
-		acct := &g.accounts[a]
-		if acct.session != nil && !acct.held.Load() {
-			acct.session.MarkStored(mark)
+		if s := g.sessionOf(uint32(a)); s != nil && !g.accounts[a].held.Load() {
+			s.MarkStored(mark)
 		}
 	}
 }
@@ -134,12 +133,12 @@ func (g *Gateway) StoredThrough(seq int64) {
 // that crashes before the broker logs on rebuilds from there. Cold path.
 func (g *Gateway) InitStoredMarks() {
 	for a := 1; a < len(g.accounts); a++ {
-		acct := &g.accounts[a]
-		if acct.session == nil {
-			continue
+		s := g.sessionOf(uint32(a))
+		if s == nil {
+			continue // no session (sessionOf)
 		}
-		if _, ok := acct.session.StoredMark(); !ok {
-			acct.session.MarkStored(acct.floor.Load())
+		if _, ok := s.StoredMark(); !ok {
+			s.MarkStored(g.accounts[a].floor.Load())
 		}
 	}
 }

@@ -98,12 +98,20 @@ func FuzzEngine(f *testing.F) {
 	})
 }
 
-// FuzzRestore: Restore refuses damaged snapshots with an error, never a
-// panic, and what it accepts it writes back byte for byte.
+// FuzzRestore: Restore and SnapshotBook refuse damaged snapshots with an
+// error, never a panic; what Restore accepts it writes back byte for byte,
+// and SnapshotBook reads the books Resting shows from it.
 func FuzzRestore(f *testing.F) {
 	f.Add(sampleSnapshot())
 	f.Add([]byte("RGXM"))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		var books [4][]SnapshotOrder
+		for sym := range uint32(len(books)) {
+			var err error
+			if _, books[sym], err = SnapshotBook(b, sym, nil); err != nil && !errors.Is(err, ErrSnapshot) {
+				t.Fatalf("SnapshotBook(%d): error %v does not wrap ErrSnapshot", sym, err)
+			}
+		}
 		n := New(testConfig())
 		if err := n.Restore(b); err != nil {
 			if !errors.Is(err, ErrSnapshot) {
@@ -116,6 +124,17 @@ func FuzzRestore(f *testing.F) {
 		}
 		if err := n.checkInvariants(); err != nil {
 			t.Fatal(err)
+		}
+		for sym, got := range books {
+			want := n.Resting(uint32(sym), nil)
+			if len(got) != len(want) {
+				t.Fatalf("symbol %d: SnapshotBook read %d orders, Resting shows %d", sym, len(got), len(want))
+			}
+			for i := range got {
+				if got[i].RestingOrder != want[i] {
+					t.Fatalf("symbol %d order %d: SnapshotBook read %+v, Resting shows %+v", sym, i, got[i].RestingOrder, want[i])
+				}
+			}
 		}
 	})
 }

@@ -273,21 +273,14 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 		return nil, err
 	}
 	r := snapReader{b: parts[0]}
-	var magic [4]byte
-	copy(magic[:], r.take(4))
-	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < snapVersion || v > snapVersionOwners) {
-		return nil, r.fail("magic %q, version %d", magic[:], v)
+	v := r.header(snapVersion)
+	if r.err != nil {
+		return nil, r.err
 	}
-	r.take(1 + 4 + 4 + 4 + 8) // stp, symbols, max orders, window, last seq
 	for range r.count(4 + 8 + 4 + 4) {
 		r.take(4 + 8) // symbol, last price
-		for range 2 {
-			for range r.count(8 + 4) {
-				r.take(8) // price
-				r.take(r.count(snapOrderSize) * snapOrderSize)
-			}
-		}
+		r.skipSide()
+		r.skipSide()
 	}
 	for range r.count(8) {
 		r.take(4) // account
@@ -314,6 +307,52 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
 	}
 	return e.bound, nil
+}
+
+// SnapshotOrder is one order resting in a book as an engine snapshot
+// records it: what Engine.Resting shows, and the ClOrdID, filled quantity
+// and notional that only the snapshot carries.
+type SnapshotOrder struct {
+	RestingOrder
+	ClOrdID  ClOrdID
+	Cum      int64 // lots filled
+	Notional int64 // the fills' price × quantity summed, ticks × lots
+}
+
+// SnapshotBook reads symbol's book out of an engine snapshot
+// (Engine.Snapshot; versions 1 to 4, which lay the books out alike)
+// without restoring it, so whatever Config wrote it. It returns the book's
+// last trade price and appends its resting orders to dst in
+// Engine.Resting's order: the bids best price first, then the asks, each
+// level oldest first. A snapshot without symbol's book (one with no
+// orders and its RefPrice as last price is not written) gives 0 and no
+// orders. It checks the layout of what it reads, not the state, and reads
+// no further than symbol's book. Cold path.
+func SnapshotBook(snap []byte, symbol uint32, dst []SnapshotOrder) (lastPx int64, _ []SnapshotOrder, err error) {
+	r := snapReader{b: snap}
+	r.header(1)
+	for range r.count(4 + 8 + 4 + 4) {
+		sym, px := r.u32(), r.i64()
+		if sym != symbol {
+			r.skipSide()
+			r.skipSide()
+			continue
+		}
+		for _, sd := range [2]Side{Buy, Sell} {
+			for range r.count(8 + 4) {
+				lvPx := r.i64()
+				for range r.count(snapOrderSize) {
+					o := r.order(sym, sd, lvPx)
+					if r.err != nil {
+						return 0, dst, r.err
+					}
+					dst = append(dst, SnapshotOrder{RestingOrder: o.resting(), ClOrdID: o.clOrd, Cum: o.cum, Notional: o.notional})
+				}
+			}
+		}
+		return px, dst, r.err
+	}
+	return 0, dst, r.err
 }
 
 type snapReader struct {
@@ -372,6 +411,40 @@ func (r *snapReader) count(minSize int) int {
 		return 0
 	}
 	return k
+}
+
+// header reads a snapshot's magic and version, refusing versions below
+// oldest and above the newest, and passes over the rest of the header
+// (stp, symbols, max orders, window, last seq), which only Restore
+// checks, against its Config.
+func (r *snapReader) header(oldest uint32) (version uint32) {
+	var magic [4]byte
+	copy(magic[:], r.take(4))
+	v := r.u32()
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionOwners) {
+		r.fail("magic %q, version %d", magic[:], v)
+		return 0
+	}
+	r.take(1 + 4 + 4 + 4 + 8)
+	return v
+}
+
+// skipSide passes over one side of a book: its levels and their orders.
+func (r *snapReader) skipSide() {
+	for range r.count(8 + 4) {
+		r.take(8) // price
+		r.take(r.count(snapOrderSize) * snapOrderSize)
+	}
+}
+
+// order reads one resting order's record (snapOrderSize bytes) of a level
+// at price px of symbol's side sd.
+func (r *snapReader) order(symbol uint32, sd Side, px int64) order {
+	return order{
+		id: r.i64(), price: px, qty: r.i64(), leaves: r.i64(), cum: r.i64(), notional: r.i64(),
+		account: r.u32(), clOrd: r.clOrd(), typ: OrdType(r.u8()), tif: TIF(r.u8()),
+		symbol: symbol, side: sd,
+	}
 }
 
 func (r *snapReader) fail(format string, args ...any) error {
@@ -470,11 +543,7 @@ func (e *Engine) loadSide(r *snapReader, b *book, sd Side) error {
 		}
 		prevKey = key
 		for range no {
-			o := order{
-				id: r.i64(), price: px, qty: r.i64(), leaves: r.i64(), cum: r.i64(), notional: r.i64(),
-				account: r.u32(), clOrd: r.clOrd(), typ: OrdType(r.u8()), tif: TIF(r.u8()),
-				symbol: b.spec.ID, side: sd,
-			}
+			o := r.order(b.spec.ID, sd, px)
 			o.owner = o.account // the owners section (version 4) sets the others'
 			if r.err != nil {
 				return r.err

@@ -26,6 +26,11 @@ type RestingOrder struct {
 	TIF     TIF
 }
 
+func (o *order) resting() RestingOrder {
+	return RestingOrder{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price,
+		Qty: o.qty, Leaves: o.leaves, Account: o.account, TIF: o.tif}
+}
+
 // Depth appends the price levels of symbol's side, best first, to dst: at
 // most max of them (0: all). An unknown symbol has none.
 func (e *Engine) Depth(symbol uint32, sd Side, max int, dst []Level) []Level {
@@ -54,9 +59,7 @@ func (e *Engine) Resting(symbol uint32, dst []RestingOrder) []RestingOrder {
 	for _, s := range [2]*side{&b.bids, &b.asks} {
 		for key, li := s.best(); li != 0; key, li = s.below(key) {
 			for oi := e.levels[li].head; oi != 0; oi = e.orders[oi].next {
-				o := &e.orders[oi]
-				dst = append(dst, RestingOrder{OrderID: o.id, Symbol: o.symbol, Side: o.side, Price: o.price,
-					Qty: o.qty, Leaves: o.leaves, Account: o.account, TIF: o.tif})
+				dst = append(dst, e.orders[oi].resting())
 			}
 		}
 	}
