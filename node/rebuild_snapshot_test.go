@@ -229,3 +229,41 @@ func TestPromotionSaysWhichReportsAreGone(t *testing.T) {
 		return a.logS.has("PROMOTION: REPORTS LOST", "BROKER01 (after seq ")
 	})
 }
+
+// TestRestartedStandbyRebuildsReportsFromBeforeItsStart: a standby that
+// restarts after BROKER01's fill was made (and never delivered) holds no
+// event of the commands it replayed from its own journal: its buffer of
+// recent events begins at its start. Promoted, it rebuilds the fill from
+// its journal instead of taking the empty buffer for "nothing lost".
+func TestRestartedStandbyRebuildsReportsFromBeforeItsStart(t *testing.T) {
+	var logP, logS logLines
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p := startFIXNode(t, cfgP, &logP, "P")
+	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfgS.FIX.Listen = fixtest.FreeAddr(t)
+	s := startFIXNode(t, cfgS, &logS, "S")
+	sellSeq := fillWhileAway(t, cfgP.FIX.Listen)
+	waitUntil(t, "the standby has the fill", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= sellSeq })
+	s.Stop()
+	s = startFIXNode(t, cfgS, &logS, "S")
+	waitUntil(t, "the restarted standby hears BROKER01's mark, below the fill", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(s) == lastSeq(p) && len(st.PrimaryDelivered) > 1 && st.PrimaryDelivered[1] > 0 &&
+			st.PrimaryDelivered[1]/matcher.ExecIDStride < sellSeq
+	})
+	failOver(t, p, s)
+	b1 := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's fill after the failover: PossResend(97) %q, want Y", pr)
+	}
+	f := expect(t, "BROKER01's fill after the failover", m, map[quickfix.Tag]string{
+		tag.MsgType: "8", tag.ExecType: "F", tag.ClOrdID: "GTC1", tag.LastQty: "10",
+	})
+	if id, err := strconv.ParseInt(f[tag.ExecID], 10, 64); err != nil || id/matcher.ExecIDStride != sellSeq {
+		t.Errorf("rebuilt fill: ExecID %q, want one of command %d's", f[tag.ExecID], sellSeq)
+	}
+	b1.Quiet(300 * time.Millisecond)
+}
