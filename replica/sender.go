@@ -646,10 +646,11 @@ type snapshotPlan struct {
 // planSnapshot decides how a standby whose next seq is next is served. When
 // the window or the journal holds next, it returns nil (the write loop
 // streams records from next). When the journal begins after next (its
-// oldest segments were removed), it returns the newest snapshot beside the
-// journal, open (the caller closes plan.file), if the journal holds the seq
-// that follows it; when there is no such snapshot, reason says why the
-// standby cannot be served.
+// oldest segments were removed), it returns a snapshot beside the journal
+// that the journal holds the seq after, open (the caller closes
+// plan.file): the newest at or before RebuildFrom, else the oldest (logged:
+// the standby then cannot rebuild every report a broker may lack); when
+// there is no such snapshot, reason says why the standby cannot be served.
 func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, err error) {
 	s.mu.Lock()
 	winFirst := s.winFirst
