@@ -98,7 +98,10 @@
 // folder bounded with HotRetentionMs. Read verifies every record it passes,
 // from the start of the segment that holds fromSeq. A damaged snapshot is
 // skipped (and logged) in favour of the one before; WriteSnapshot keeps the
-// newest SnapshotsKept. A snapshot too large to hold whole is read with
+// newest SnapshotsKept and, in a journal that begins after seq 1, its
+// anchor: the oldest snapshot the journal holds the record after, so that
+// the state after any seq the journal holds can still be replayed
+// (ReplayableFrom, OpenSnapshotToReplay). A snapshot too large to hold whole is read with
 // OpenLatestSnapshot (verified in blocks, then read at offsets from the
 // open file) and written with CreateSnapshot (piece by piece, fsynced by
 // Finish, put in place by MoveSnapshot).

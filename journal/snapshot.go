@@ -206,17 +206,103 @@ func listSnapshots(dir string) ([]int64, error) {
 	return seqs, nil
 }
 
+// pruneSnapshots keeps the newest SnapshotsKept snapshots and, when the
+// journal no longer begins at seq 1, its anchor: the oldest snapshot the
+// journal holds the record after (anchorSnapshot). Without the anchor, the
+// events of the records between the journal's first seq and the oldest
+// snapshot kept could no longer be rebuilt (a promotion or restart
+// regenerates a broker's undelivered reports from the snapshot at or
+// before its mark), though the journal still holds those records.
 func pruneSnapshots(dir string) error {
 	seqs, err := listSnapshots(dir)
 	if err != nil || len(seqs) <= SnapshotsKept {
 		return err
 	}
+	anchor, anchored, err := anchorSnapshot(dir, seqs)
+	if err != nil {
+		return err
+	}
 	for _, seq := range seqs[SnapshotsKept:] {
+		if anchored && seq == anchor {
+			continue
+		}
 		if err := os.Remove(filepath.Join(dir, snapName(seq))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("journal: %w", err)
 		}
 	}
 	return nil
+}
+
+// anchorSnapshot is, among seqs (newest first), the oldest snapshot that
+// the journal in dir holds the record after, when the journal begins after
+// seq 1; ok is false when it begins at seq 1 (every state can be replayed
+// from the first record) or no snapshot is such.
+func anchorSnapshot(dir string, seqs []int64) (seq int64, ok bool, err error) {
+	first, err := FirstSeq(dir)
+	if err != nil || first <= 1 {
+		return 0, false, err
+	}
+	for i := len(seqs) - 1; i >= 0; i-- {
+		if seqs[i]+1 >= first {
+			return seqs[i], true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// OpenSnapshotToReplay opens the snapshot from which a replay that must
+// see the events of the records after seq from begins, for a journal in dir
+// that no longer begins at seq 1: the newest valid snapshot at or before
+// from that the journal holds the record after; when there is none, the
+// oldest valid one that it holds the record after, whose seq is then above
+// from (the events between from and it cannot be rebuilt from this
+// journal: the caller says so). ok is false when no valid snapshot is
+// followed by the journal. The caller closes s.
+func OpenSnapshotToReplay(dir string, from int64) (s *SnapshotFile, ok bool, err error) {
+	first, err := FirstSeq(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	if s, ok, err = openSnapshotAtMost(dir, from); err != nil || (ok && s.Seq+1 >= first) {
+		return s, ok, err
+	}
+	if ok {
+		s.Close()
+	}
+	seqs, err := listSnapshots(dir)
+	if err != nil {
+		return nil, false, err
+	}
+	for i := len(seqs) - 1; i >= 0; i-- {
+		if seqs[i]+1 < first {
+			continue
+		}
+		path := filepath.Join(dir, snapName(seqs[i]))
+		s, reason := openSnapshot(path, seqs[i])
+		if reason == "" {
+			return s, true, nil
+		}
+		slog.Warn("snapshot is damaged; trying the next", "component", "journal", "path", path, "damage", reason)
+	}
+	return nil, false, nil
+}
+
+// ReplayableFrom is the lowest seq after which the events of every record
+// the journal in dir holds can be rebuilt: 0 when the journal begins at
+// seq 1 (or holds nothing), otherwise the seq of the oldest valid snapshot
+// that the journal holds the record after; ok is false when there is none.
+// It verifies the snapshot it names whole. Cold path.
+func ReplayableFrom(dir string) (seq int64, ok bool, err error) {
+	first, err := FirstSeq(dir)
+	if err != nil || first <= 1 {
+		return 0, err == nil, err
+	}
+	s, ok, err := OpenSnapshotToReplay(dir, first-1)
+	if !ok || err != nil {
+		return 0, false, err
+	}
+	defer s.Close()
+	return s.Seq, true, nil
 }
 
 // LatestSnapshot returns the newest valid snapshot in dir. A damaged one (bad

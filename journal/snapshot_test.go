@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -187,5 +188,85 @@ func TestOpenSnapshotOutlivesPruning(t *testing.T) {
 	got := make([]byte, s.Size)
 	if _, err := s.ReadAt(got, 0); err != nil || s.Seq != 1 || s.Hash != 9 || !bytes.Equal(got, data) {
 		t.Fatalf("pruned snapshot read as seq %d hash %d err %v", s.Seq, s.Hash, err)
+	}
+}
+
+// TestSnapshotsPrunedKeepTheAnchor: in a journal that begins after seq 1
+// (at 101), pruning keeps, beside the newest SnapshotsKept, the oldest
+// snapshot the journal follows (100): without it the events of records
+// 101 to 179 could no longer be rebuilt. A snapshot before the journal
+// (90) is no anchor. OpenSnapshotToReplay gives the newest snapshot at or
+// before a seq that the journal follows, or the anchor when none is;
+// ReplayableFrom names the anchor, and the next one when it is removed.
+func TestSnapshotsPrunedKeepTheAnchor(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir, func(o *Options) { o.FirstSeq = 101 })
+	for seq := int64(101); seq <= 200; seq++ {
+		if err := j.Append(seq, record(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for seq := int64(90); seq <= 200; seq += 10 {
+		if err := WriteSnapshot(dir, seq, uint64(seq), []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seqs, _ := listSnapshots(dir)
+	if want := []int64{200, 190, 180, 100}; !slices.Equal(seqs, want) {
+		t.Fatalf("kept %v, want %v", seqs, want)
+	}
+	for _, c := range []struct{ from, want int64 }{{1000, 200}, {185, 180}, {179, 100}, {100, 100}, {50, 100}} {
+		s, ok, err := OpenSnapshotToReplay(dir, c.from)
+		if err != nil || !ok || s.Seq != c.want {
+			t.Errorf("OpenSnapshotToReplay(%d) = %v ok %v err %v, want seq %d", c.from, s, ok, err, c.want)
+		}
+		if ok {
+			s.Close()
+		}
+	}
+	if seq, ok, err := ReplayableFrom(dir); err != nil || !ok || seq != 100 {
+		t.Errorf("ReplayableFrom = %d ok %v err %v, want 100", seq, ok, err)
+	}
+	if err := os.Remove(filepath.Join(dir, snapName(100))); err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok, err := ReplayableFrom(dir); err != nil || !ok || seq != 180 {
+		t.Errorf("anchor removed: ReplayableFrom = %d ok %v err %v, want 180", seq, ok, err)
+	}
+	if s, ok, err := OpenSnapshotToReplay(dir, 150); err != nil || !ok || s.Seq != 180 {
+		t.Errorf("anchor removed: OpenSnapshotToReplay(150) = %v ok %v err %v, want the snapshot at 180", s, ok, err)
+	} else {
+		s.Close()
+	}
+}
+
+// TestSnapshotsPrunedFromSeqOne: a journal that begins at seq 1 can be
+// replayed from its first record, so no anchor is kept.
+func TestSnapshotsPrunedFromSeqOne(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir)
+	for seq := int64(1); seq <= 100; seq++ {
+		if err := j.Append(seq, record(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	for seq := int64(10); seq <= 100; seq += 10 {
+		if err := WriteSnapshot(dir, seq, 0, []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seqs, _ := listSnapshots(dir); !slices.Equal(seqs, []int64{100, 90, 80}) {
+		t.Fatalf("kept %v, want the newest three", seqs)
+	}
+	if seq, ok, err := ReplayableFrom(dir); err != nil || !ok || seq != 0 {
+		t.Errorf("ReplayableFrom = %d ok %v err %v, want 0 (the first record)", seq, ok, err)
 	}
 }

@@ -6,6 +6,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ringex/ringex/gateway"
@@ -20,15 +21,53 @@ import (
 func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
 	defer close(n.repl.rebuildDone)
 	start := time.Now()
-	evs, replayed, snap, err := n.regenerate(plan.rebuildFrom, last, g.WithCopied(plan.rebuild))
+	from := n.rebuildStart(plan)
+	evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(plan.rebuild))
 	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
 	if err != nil {
-		n.log.Error("PROMOTION: reports could not be rebuilt from the journal; those brokers get their new reports without them (OrderStatusRequest answers each order's state)",
-			"first_seq", plan.rebuildFrom+1, "last_seq", last, "err", err)
+		n.log.Error("PROMOTION: REPORTS LOST: reports could not be rebuilt from the journal; those brokers get their new reports without them (OrderStatusRequest answers each order's state; docs/operations.md, \"Reports that cannot be rebuilt\")",
+			"sessions", n.rebuildSessions(plan, last), "first_seq", from+1, "last_seq", last, "err", err)
 		return
 	}
 	n.log.Info("PROMOTION: reports rebuilt from the journal", "reports", reports, "sessions", sessions,
 		"took", time.Since(start).Round(time.Millisecond), "replayed", replayed, "replayed_from", startName(snap))
+}
+
+// rebuildStart is the seq after which the rebuild of plan begins:
+// plan.rebuildFrom, unless this node's journal can rebuild events only
+// after a later seq (journal.ReplayableFrom: it begins after seq 1, and its
+// oldest snapshot is later). The primary sends a standby it catches up by
+// snapshot one at or before every broker's mark (rebuildFloor), so that
+// happens only where the records were removed from every node that held
+// them: it then says loudly which sessions lose which reports, and
+// rebuilds the rest.
+func (n *Node) rebuildStart(plan resendPlan) int64 {
+	can, ok, err := journal.ReplayableFrom(n.journalDir())
+	if err != nil || !ok || can <= plan.rebuildFrom {
+		return plan.rebuildFrom // regenerate fails, and says why, if it cannot
+	}
+	var lost []string
+	for a, want := range plan.rebuild {
+		if from := markedFrom(plan.delivered, plan.published, a); want && from < can {
+			lost = append(lost, fmt.Sprintf("%s (after seq %d)", n.sessionName(uint32(a)), from))
+		}
+	}
+	n.log.Error("PROMOTION: REPORTS LOST: reports these sessions may lack, of the commands up to last_seq, cannot be rebuilt: this node's journal "+
+		"begins after them, and no snapshot before them is kept; the brokers get the reports after last_seq, and OrderStatusRequest answers "+
+		"each order's state (docs/operations.md, \"Reports that cannot be rebuilt\")",
+		"sessions", strings.Join(lost, ", "), "first_seq", plan.rebuildFrom+1, "last_seq", can, "journal", n.journalDir())
+	return can
+}
+
+// rebuildSessions names the sessions of plan's rebuild, for the log.
+func (n *Node) rebuildSessions(plan resendPlan, last int64) string {
+	var names []string
+	for a, want := range plan.rebuild {
+		if want {
+			names = append(names, fmt.Sprintf("%s (seq %d to %d)", n.sessionName(uint32(a)), markedFrom(plan.delivered, plan.published, a)+1, last))
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func startName(snap int64) string {

@@ -284,7 +284,7 @@ func (n *Node) startSender(promoted bool) error {
 	}
 	s, err := replica.Listen(replica.SenderOptions{Listen: rc.Listen, JournalDir: n.journalDir(), History: r.history, NextSeq: next,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs),
-		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Behind: n.standbyBehind, Log: n.logBase})
+		WindowRecords: max(int(n.cfg.Ring.Capacity)*2, 1<<16), Delivered: n.switcher.Delivered, Published: r.published.Load, Behind: n.standbyBehind, RebuildFrom: n.rebuildFloor, Log: n.logBase})
 	if err != nil {
 		return err
 	}

@@ -122,16 +122,17 @@ func (n *Node) unpublished() resendPlan {
 	plan := resendPlan{published: n.repl.receiver.PrimaryPublished(), delivered: n.repl.receiver.PrimaryDelivered(),
 		rebuild: make([]bool, maxSessionID(ids)+1)}
 	plan.kept, _ = recent.after(0)
+	// The buffer began when this standby started: the events of the
+	// commands it replayed from its own journal before it (baseSeq) are
+	// not in it.
+	before := n.baseSeq - 1
 	for i, id := range ids {
 		a := int(id)
-		from := plan.published
-		if a < len(plan.delivered) && plan.delivered[a] > 0 {
-			from = gateway.WhollyDelivered(plan.delivered[a])
-		}
-		lost := recent.lostAfter(uint32(a), from)
+		from := markedFrom(plan.delivered, plan.published, a)
+		lost := recent.lostAfter(uint32(a), from) || from < before
 		if len(n.cfg.FIX.Sessions[i].DropCopyOf) > 0 {
 			// A drop copy's events are other accounts': any lost one may be its.
-			lost = recent.lostSeq > max(from, 0)
+			lost = recent.lostSeq > max(from, 0) || from < before
 		}
 		if !lost {
 			continue
@@ -144,6 +145,30 @@ func (n *Node) unpublished() resendPlan {
 			"they are rebuilt from the journal, and its reports wait for them", "target_comp_id", n.sessionName(id), "seq", from, "buffered_events", len(recent.evs))
 	}
 	return plan
+}
+
+// markedFrom is the last command every report of which to account a the
+// broker has, by the delivery marks (by account) and the published seq of
+// a primary: the reports of the commands after it may be missing.
+func markedFrom(delivered []int64, published int64, a int) int64 {
+	if a < len(delivered) && delivered[a] > 0 {
+		return gateway.WhollyDelivered(delivered[a])
+	}
+	return published
+}
+
+// rebuildFloor is, on a primary, the lowest seq after which a broker may
+// lack reports: a standby caught up by snapshot is sent one at or before
+// it (replica.SenderOptions.RebuildFrom), so that, promoted, it can
+// rebuild them from its own journal. Cold path: once per such catch-up.
+func (n *Node) rebuildFloor() int64 {
+	published := n.repl.published.Load()
+	marks := n.switcher.Delivered(nil)
+	floor := published
+	for _, id := range n.sessionIDs() {
+		floor = min(floor, markedFrom(marks, published, int(id)))
+	}
+	return max(floor, 0)
 }
 
 func (p *resendPlan) rebuilding() bool { return slices.Contains(p.rebuild, true) }

@@ -117,9 +117,12 @@
 //
 // A standby further behind than the primary's journal keeps (its oldest hot
 // and archived segments were removed, so the journal begins after the
-// standby's next seq) is sent a snapshot instead: the newest valid one
-// beside the primary's journal (journal.LatestSnapshot), at seq S, provided
-// the journal holds S+1; then records from S+1 as above. When there is no
+// standby's next seq) is sent a snapshot instead, at seq S, one beside the
+// primary's journal that the journal holds S+1 after: the newest valid one
+// at or before SenderOptions.RebuildFrom (the seq after which some broker
+// may lack reports), so that the standby's own journal, once promoted,
+// rebuilds them; the oldest such one, logged, when none is that old
+// (journal.OpenSnapshotToReplay); then records from S+1 as above. When there is no
 // such snapshot the standby is refused, with the reason (seed it with a
 // copy of the primary's data folder, or wait for a checkpoint); it keeps
 // asking, logging each refusal, and is sent the snapshot once the primary

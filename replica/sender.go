@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -58,7 +59,14 @@ type SenderOptions struct {
 	// handshake on the connection's goroutine, before the stream to the
 	// standby begins, without the Sender's lock: it must not block.
 	Behind func(name string, holds, acked int64)
-	Log    *slog.Logger // nil: slog.Default(); the sender adds component=replica
+	// RebuildFrom, when set, is the lowest seq after which a broker may
+	// lack reports (by the caller's delivery marks): a standby caught up
+	// by snapshot is sent the newest snapshot at or before it that the
+	// journal follows, so that, promoted, it can rebuild those reports
+	// from its own journal. Nil: the newest snapshot. It runs once per
+	// such catch-up, on the connection's goroutine.
+	RebuildFrom func() int64
+	Log         *slog.Logger // nil: slog.Default(); the sender adds component=replica
 }
 
 // SenderStats are the primary's replication counters.
@@ -638,10 +646,11 @@ type snapshotPlan struct {
 // planSnapshot decides how a standby whose next seq is next is served. When
 // the window or the journal holds next, it returns nil (the write loop
 // streams records from next). When the journal begins after next (its
-// oldest segments were removed), it returns the newest snapshot beside the
-// journal, open (the caller closes plan.file), if the journal holds the seq
-// that follows it; when there is no such snapshot, reason says why the
-// standby cannot be served.
+// oldest segments were removed), it returns a snapshot beside the journal
+// that the journal holds the seq after, open (the caller closes
+// plan.file): the newest at or before RebuildFrom, else the oldest (logged:
+// the standby then cannot rebuild every report a broker may lack); when
+// there is no such snapshot, reason says why the standby cannot be served.
 func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, err error) {
 	s.mu.Lock()
 	winFirst := s.winFirst
@@ -659,19 +668,35 @@ func (s *Sender) planSnapshot(next int64) (plan *snapshotPlan, reason string, er
 	if next >= first {
 		return nil, "", nil
 	}
-	snap, ok, err := journal.OpenLatestSnapshot(s.opts.JournalDir)
+	rebuildFrom := int64(math.MaxInt64)
+	if s.opts.RebuildFrom != nil {
+		rebuildFrom = s.opts.RebuildFrom()
+	}
+	snap, ok, err := journal.OpenSnapshotToReplay(s.opts.JournalDir, rebuildFrom)
 	if err != nil {
 		return nil, "", err
 	}
-	behind := fmt.Sprintf("the standby needs seq %d, but this primary's journal begins at seq %d (older segments were removed)", next, first)
 	if !ok {
-		return nil, behind + " and no valid snapshot is beside it: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", nil
+		return nil, noSnapshotReason(s.opts.JournalDir, next, first), nil
 	}
-	if snap.Seq+1 < first {
-		snap.Close()
-		return nil, fmt.Sprintf("%s and its newest valid snapshot, at seq %d, is older than that: seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first", behind, snap.Seq), nil
+	if snap.Seq > rebuildFrom {
+		s.log.Error("REPORTS CANNOT BE REBUILT: a broker may lack reports of commands after rebuild_from, but this primary's journal "+
+			"can rebuild events only after its oldest snapshot: the standby gets that one, and, promoted, cannot resend the reports in between either",
+			"rebuild_from", rebuildFrom, "snapshot_seq", snap.Seq, "journal_first_seq", first)
 	}
 	return &snapshotPlan{file: snap, journalFirst: first}, "", nil
+}
+
+// noSnapshotReason says why a standby whose next seq is next cannot be
+// sent a snapshot by a primary whose journal begins at first.
+func noSnapshotReason(dir string, next, first int64) string {
+	behind := fmt.Sprintf("the standby needs seq %d, but this primary's journal begins at seq %d (older segments were removed)", next, first)
+	const seed = ": seed the standby with a copy of the primary's data folder, or let the primary take a checkpoint first"
+	if snap, ok, _ := journal.OpenLatestSnapshot(dir); ok {
+		snap.Close()
+		return fmt.Sprintf("%s and its newest valid snapshot, at seq %d, is older than that%s", behind, snap.Seq, seed)
+	}
+	return behind + " and no valid snapshot is beside it" + seed
 }
 
 // snapshotChunkBytes bounds the state carried by one snapshot frame, well

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,5 +372,39 @@ func TestSnapshotGoesToDiskAChunkAtATime(t *testing.T) {
 	}
 	if n := sb.logged("REFUSED"); n != 0 {
 		t.Fatalf("logged %d refusals; none was sent", n)
+	}
+}
+
+// TestSenderSendsTheSnapshotBeforeTheOldestMark: a standby the journal
+// cannot serve is sent the newest snapshot at or before the seq after
+// which a broker may lack reports (SenderOptions.RebuildFrom), so that,
+// promoted, it can rebuild them from its own journal; the newest snapshot
+// when that seq is later; and, when no snapshot the journal follows is
+// that old, the oldest one it follows.
+func TestSenderSendsTheSnapshotBeforeTheOldestMark(t *testing.T) {
+	pdir := t.TempDir()
+	jdir := filepath.Join(pdir, "journal")
+	journalOfSmallSegments(t, jdir, 600)
+	first := removeSegmentsBefore(t, jdir, 400)
+	for _, seq := range []int64{first - 5, first + 20, first + 60, first + 100} {
+		if err := journal.WriteSnapshot(jdir, seq, uint64(seq), []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rebuildFrom atomic.Int64
+	p := newPrimaryWith(t, pdir, 0, 64, 0, func(o *SenderOptions) { o.RebuildFrom = rebuildFrom.Load })
+	p.batch(100) // the window holds 637..700
+	for _, c := range []struct{ rebuildFrom, want int64 }{
+		{700, first + 100}, {first + 80, first + 60}, {first + 20, first + 20}, {first + 19, first + 20}, {1, first + 20},
+	} {
+		rebuildFrom.Store(c.rebuildFrom)
+		sp, reason, err := p.s.planSnapshot(1)
+		if err != nil || sp == nil || reason != "" {
+			t.Fatalf("rebuild from %d: plan %+v, reason %q, err %v; want the snapshot at %d", c.rebuildFrom, sp, reason, err, c.want)
+		}
+		sp.file.Close()
+		if sp.file.Seq != c.want {
+			t.Errorf("rebuild from %d: planned the snapshot at %d, want %d", c.rebuildFrom, sp.file.Seq, c.want)
+		}
 	}
 }
