@@ -83,7 +83,8 @@ type syncState struct {
 	// standbys of etcd's set, empty when alone.
 	counted []string
 	seq     int64       // under mu: the seq of this term's set last put in etcd
-	failing bool        // under mu: the last put failed (logged once)
+	failing bool        // under mu: the last put of a change failed (logged once)
+	behind  bool        // under mu: the last advance of seq failed (logged once)
 	busy    atomic.Bool // a goSyncSet goroutine runs
 	triedAt time.Time   // replicate handler only: its last widenSync kick
 }
@@ -173,40 +174,37 @@ func (n *Node) beginSyncSet(s *replica.Sender, seq int64) bool {
 // whose journal ends before it (cluster.SyncSet.Seq). false: it could
 // not (said once until a put succeeds). Under mu.
 func (n *Node) putSyncSet(standbys []string, seq int64) bool {
-	l := n.shard.lead.Load()
+	sh := n.shard
+	l := sh.lead.Load()
 	if l == nil {
 		return false
 	}
 	seq = n.heldByAll(standbys, seq)
-	if !n.setSyncSet(l, standbys, seq) {
-		return false
-	}
-	members := *n.shard.syncSet.members.Load()
-	n.log.Warn("SYNC SET changed in etcd: only these members may take the shard by election", "term", uint64(l.Token()), "members", strings.Join(members, ", "), "seq", seq)
-	return true
-}
-
-// setSyncSet is putSyncSet for term l at exactly seq, saying nothing
-// when it succeeds. Under mu.
-func (n *Node) setSyncSet(l *cluster.Leadership, standbys []string, seq int64) bool {
-	sh := n.shard
-	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
-	defer cancel()
-	if err := l.SetSync(ctx, standbys, seq); err != nil {
+	if err := n.setSyncSet(l, standbys, seq); err != nil {
 		if !sh.syncSet.failing {
 			n.log.Warn("SYNC SET NOT CHANGED: acknowledging nothing the new set would allow until etcd takes it", "err", err)
 		}
 		sh.syncSet.failing = true
 		return false
 	}
-	if sh.syncSet.failing {
-		n.log.Info("etcd takes the sync set again", "term", uint64(l.Token()), "seq", seq)
-	}
 	sh.syncSet.failing = false
-	sh.syncSet.seq = seq
-	members := append([]string{n.cfg.Cluster.Name}, standbys...)
-	sh.syncSet.members.Store(&members)
+	members := *sh.syncSet.members.Load()
+	n.log.Warn("SYNC SET changed in etcd: only these members may take the shard by election", "term", uint64(l.Token()), "members", strings.Join(members, ", "), "seq", seq)
 	return true
+}
+
+// setSyncSet puts the set {this node} ∪ standbys of term l in etcd at
+// exactly seq, and records what it put. Under mu.
+func (n *Node) setSyncSet(l *cluster.Leadership, standbys []string, seq int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
+	defer cancel()
+	if err := l.SetSync(ctx, standbys, seq); err != nil {
+		return err
+	}
+	n.shard.syncSet.seq = seq
+	members := append([]string{n.cfg.Cluster.Name}, standbys...)
+	n.shard.syncSet.members.Store(&members)
+	return nil
 }
 
 // advanceSyncSeq puts the term's set again, naming the same members, at
@@ -231,9 +229,22 @@ func (n *Node) advanceSyncSeq() {
 		return
 	}
 	standbys := (*p)[1:]
-	if seq := n.heldByAll(standbys, n.journal.LastSeq()); seq > sh.syncSet.seq {
-		n.setSyncSet(l, standbys, seq)
+	seq := n.heldByAll(standbys, n.journal.LastSeq())
+	if seq <= sh.syncSet.seq {
+		return
 	}
+	if err := n.setSyncSet(l, standbys, seq); err != nil {
+		if !sh.syncSet.behind {
+			n.log.Warn("SYNC SET seq not advanced in etcd: a member restarted on an older backup may pass the election's check until etcd takes it",
+				"term", uint64(l.Token()), "seq", sh.syncSet.seq, "held", seq, "err", err)
+		}
+		sh.syncSet.behind = true
+		return
+	}
+	if sh.syncSet.behind {
+		n.log.Info("SYNC SET seq advanced in etcd again", "term", uint64(l.Token()), "seq", seq)
+	}
+	sh.syncSet.behind = false
 }
 
 // heldByAll is seq, or less: what this node's journal holds durably and
