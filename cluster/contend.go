@@ -241,7 +241,7 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 				said = nc.Reason
 				m.log.Info("waiting: no leader", "why", err.Error())
 			}
-			m.waitChange(ctx, nc.rev, !nc.Leader)
+			m.waitChange(ctx, nc.rev, nc.Leader)
 		case errors.Is(err, rpctypes.ErrLeaseNotFound):
 			// The keep-alive loop will find it too; say so now.
 			return nil, fmt.Errorf("%w: %v", ErrLeaseLost, err)
@@ -258,8 +258,12 @@ func (m *Member) Lead(ctx context.Context) (*Leadership, error) {
 }
 
 // waitChange waits for a change after rev to the keys that decide an
-// election; with timeout, at most 5*TTL.
-func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
+// election; while no leader holds the shard, at most 5*TTL. While one
+// does (led), a change of the sync set alone decides nothing (Contend
+// defers to the leader first) and is not waited for: the leader puts it
+// again as its members' journals grow, and each standby would otherwise
+// read the shard's state after each put.
+func (m *Member) waitChange(ctx context.Context, rev int64, led bool) {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func(ctx context.Context) {
@@ -270,7 +274,7 @@ func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
 		}
 		stop()
 	}(ctx)
-	if timeout {
+	if !led {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 5*m.cfg.TTL)
 		defer cancel()
@@ -283,7 +287,7 @@ func (m *Member) waitChange(ctx context.Context, rev int64, timeout bool) {
 	for wr := range m.cli.Watch(ctx, m.keys.root, opts...) {
 		for _, ev := range wr.Events {
 			k := string(ev.Kv.Key)
-			if !strings.HasPrefix(k, m.keys.members) && k != m.keys.poll && k != own {
+			if !strings.HasPrefix(k, m.keys.members) && k != m.keys.poll && k != own && (!led || k != m.keys.sync) {
 				return
 			}
 		}

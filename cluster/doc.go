@@ -56,12 +56,15 @@
 //     term's set before its first acknowledgement and before each change
 //     to it, so the set in etcd never names a member that lacks an
 //     acknowledged record; nor is a member it names chosen whose durable
-//     seq is below the set's Seq, which each member held when it was put
-//     (one restarted on an empty disk or an older backup).
+//     seq is below the set's Seq, which each member holds (one restarted
+//     on an empty disk or an older backup). The leader puts the same set
+//     again at a higher Seq as its members' journals grow (every TTL/3
+//     at most), so the Seq trails what they hold, crash or not.
 //   - Steady state costs etcd keep-alives only: one LeaseKeepAlive call per
 //     member every TTL/3 (3 per TTL; a 3-member shard with a 2 s TTL makes
-//     4.5 calls/s, measured). Followers and waiting candidates hold watches,
-//     which cost nothing while nothing changes.
+//     4.5 calls/s, measured), and while records are journaled one sync
+//     set Txn by the leader every TTL/3 at most. Followers and waiting
+//     candidates hold watches, which cost nothing while nothing changes.
 //
 // # Refused
 //
@@ -81,7 +84,8 @@
 //	epoch := l.Token()                             // epoch history and every frame
 //	if l.Guard().Valid(time.Now()) { ack batch }   // once per batch, one atomic load
 //	<-l.Lost()                                     // stop serving, rejoin as a standby
-//	l.SetSync(ctx, []string{"node2"}, seq)         // before the term's first ack, and each change
+//	l.SetSync(ctx, []string{"node2"}, seq)         // before the term's first ack, each change, and to advance seq
+//	m.AwaitPosition(ctx, "node2", want, every)     // a handoff waits for its target
 //	l.Handoff(ctx, "node2")                        // ringex promote node2
 //	st, _ := cluster.ReadStatus(ctx, eps, shard, time.Second) // ringex status
 package cluster

@@ -231,3 +231,34 @@ func TestSyncSetMemberBelowItsSeqIsNotChosen(t *testing.T) {
 		t.Fatalf("s's token %d not above l's %d", ls.Token(), ll.Token())
 	}
 }
+
+// TestAwaitPositionFollowsTheMembersAnswers: a handoff waits for its
+// target through AwaitPosition: a non-member is refused at once; a member
+// short of the position is asked again until it publishes one that is not
+// below it, and its durable seq is returned; one that never gets there
+// runs out the context with an error saying what it holds.
+func TestAwaitPositionFollowsTheMembersAnswers(t *testing.T) {
+	s := etcdtest.Start(t)
+	var seqB atomic.Int64
+	a := join(t, s, "shard1", "a", testTTL, nil)
+	join(t, s, "shard1", "b", testTTL, &seqB)
+	ctx := ctxFor(t, time.Minute)
+	want := func() cluster.Position { return cluster.Position{Seq: 100} }
+
+	if _, err := a.AwaitPosition(ctx, "nobody", want, time.Millisecond); err == nil || !strings.Contains(err.Error(), "not a member") {
+		t.Fatalf("await a non-member: %v, want an error saying it is not a member", err)
+	}
+	short := ctxFor(t, 2*time.Second)
+	seqB.Store(40)
+	if _, err := a.AwaitPosition(short, "b", want, time.Millisecond); err == nil || !strings.Contains(err.Error(), "seq 40") {
+		t.Fatalf("await b at seq 40 for seq 100: %v, want a timeout naming seq 40", err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		seqB.Store(120)
+	}()
+	got, err := a.AwaitPosition(ctx, "b", want, 10*time.Millisecond)
+	if err != nil || got != 120 {
+		t.Fatalf("await b, which reaches seq 120: seq %d, err %v; want 120", got, err)
+	}
+}

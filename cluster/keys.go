@@ -48,9 +48,10 @@ type memberValue struct {
 // SyncSet is a shard's standing sync set, the value of
 // /ringex/<shard>/sync: every member named in Members (the leader Leader
 // of term Token first) holds every record that term acknowledged. Seq is
-// a seq every member it names held durably when the set was put (the
-// lowest the leader knew of among them): the election refuses a member
-// of the set whose journal ends before it (outsideSync).
+// a seq every member it names holds durably (the lowest the leader knew
+// of among them when it put the set; the leader puts the same set again
+// as that grows): the election refuses a member of the set whose journal
+// ends before it (outsideSync).
 type SyncSet struct {
 	Leader  string   `json:"leader"`
 	Token   Token    `json:"token"`

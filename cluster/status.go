@@ -217,3 +217,63 @@ func fillStatus(ctx context.Context, cli *clientv3.Client, k keys, st Status, re
 	}
 	return st, nil
 }
+
+// AwaitPosition waits until member name holds want(): it asks the members
+// to publish (a status poll), follows name's record with one watch, and
+// asks again after each answer that falls short, no sooner than every
+// after the last ask (and after a TTL without an answer), until ctx ends.
+// It returns the durable seq name published. A handoff waits for its
+// target so: one watch, and one poll per answer, instead of reading the
+// whole status again and again.
+func (m *Member) AwaitPosition(ctx context.Context, name string, want func() Position, every time.Duration) (int64, error) {
+	key := m.keys.members + name
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp, err := m.cli.Txn(ctx).Then(clientv3.OpPut(m.keys.poll, ""), clientv3.OpGet(key, clientv3.WithCountOnly())).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("cluster: ask member %s of shard %s for its position: %w", name, m.cfg.Shard, err)
+	}
+	if resp.Responses[1].GetResponseRange().Count == 0 {
+		return 0, fmt.Errorf("cluster: %s is not a member of shard %s (no key %s)", name, m.cfg.Shard, key)
+	}
+	wch := m.cli.Watch(ctx, key, clientv3.WithRev(resp.Header.Revision+1))
+	asked, last := time.Now(), "no answer"
+	for {
+		var answered bool
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("cluster: %s did not reach %v (it holds %s): %w", name, want(), last, ctx.Err())
+		case wr, ok := <-wch:
+			if !ok || wr.Err() != nil {
+				return 0, fmt.Errorf("cluster: follow member %s of shard %s: the watch ended (%v); it holds %s", name, m.cfg.Shard, wr.Err(), last)
+			}
+			for _, ev := range wr.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					return 0, fmt.Errorf("cluster: %s left shard %s (its key %s was deleted); it held %s", name, m.cfg.Shard, key, last)
+				}
+				var v memberValue
+				if err := decode(key, ev.Kv.Value, &v); err != nil {
+					return 0, err
+				}
+				at := Position{Token: v.Epoch, Seq: v.DurableSeq}
+				if !at.Less(want()) {
+					return v.DurableSeq, nil
+				}
+				last, answered = at.String(), true
+			}
+		case <-time.After(time.Until(asked.Add(m.cfg.TTL))):
+		}
+		if !answered && time.Since(asked) < m.cfg.TTL {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			continue
+		case <-time.After(time.Until(asked.Add(every))):
+		}
+		if _, err := m.cli.Put(ctx, m.keys.poll, ""); err != nil && ctx.Err() == nil {
+			return 0, fmt.Errorf("cluster: ask member %s of shard %s for its position again: %w", name, m.cfg.Shard, err)
+		}
+		asked = time.Now()
+	}
+}

@@ -28,10 +28,13 @@ import (
 // the leader that hold every record the term acknowledged, and seq one
 // that each of them and the leader holds durably (no more than the lowest
 // durable seq among them, and no less than the last acknowledged, or the
-// election may refuse a member that holds everything). The node calls it before the term's
-// first acknowledgement and before each change of the set, never per
-// batch. It fails, and the node must not count the new set, when etcd is
-// unreachable or the term has ended.
+// election may refuse a member that holds everything). The node calls it
+// before the term's first acknowledgement, before each change of the set,
+// and with the same standbys to advance seq as they hold more (a member
+// restarted on an older backup is then refused even after a crash); never
+// per batch. It fails, and the node must not count the new set, when
+// etcd is unreachable or the term has ended: the put is conditional on
+// this term's leader key, so a deposed leader cannot write the set.
 func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) error {
 	m := l.m
 	members := append([]string{m.cfg.Name}, standbys...)
@@ -52,9 +55,9 @@ func (l *Leadership) SetSync(ctx context.Context, standbys []string, seq int64) 
 // outsideSync is Contend's rule for the sync set: a member the standing
 // set does not name may lack records its leader acknowledged, and is not
 // chosen. Nor is a member it names whose journal ends before the set's
-// Seq, which every member it names held when it was put: it was started
-// again on an empty disk, or on an older backup, under the same name, and
-// lacks what the set says it holds.
+// Seq, which every member it names holds: it was started again on an
+// empty disk, or on an older backup, under the same name, and lacks what
+// the set says it holds.
 func (m *Member) outsideSync(s shardState) error {
 	if s.sync == nil {
 		return nil

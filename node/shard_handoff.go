@@ -15,7 +15,9 @@ import (
 //  1. Approach, nothing held: the leader acknowledges on while it waits
 //     until etcd says the target's history reaches this term and its
 //     durable seq is within handoffLag records of the leader's journal
-//     (at most handoffApproach).
+//     (at most handoffApproach). Both phases learn the target's position
+//     by cluster.Member.AwaitPosition: one watch on its record, and a
+//     status poll for each answer that falls short.
 //  2. Hold: the publish stage holds its batches (pause); the target must
 //     reach the last seq journaled when the hold began, in this term (at
 //     most handoffHold); then cluster.Leadership.Handoff fences the term
@@ -51,7 +53,7 @@ func (n *Node) Handoff(to string) (int64, error) {
 		return cluster.Position{Token: l.Token(), Seq: max(n.journal.LastSeq()-handoffLag, 0)}
 	}
 	actx, cancel := context.WithTimeout(context.Background(), handoffApproach)
-	_, err := n.awaitMember(actx, to, near, 50*time.Millisecond)
+	_, err := sh.member.AwaitPosition(actx, to, near, 50*time.Millisecond)
 	cancel()
 	if err != nil {
 		return 0, fmt.Errorf("handoff to %s: not within %d records of this leader after %v: %w; nothing was held", to, handoffLag, handoffApproach, err)
@@ -76,7 +78,7 @@ func (n *Node) Handoff(to string) (int64, error) {
 // unknown).
 func (n *Node) holdForHandoff(l *cluster.Leadership, to string, target cluster.Position) (int64, error) {
 	hctx, cancel := context.WithTimeout(context.Background(), handoffHold)
-	held, err := n.awaitMember(hctx, to, func() cluster.Position { return target }, time.Millisecond)
+	held, err := n.shard.member.AwaitPosition(hctx, to, func() cluster.Position { return target }, time.Millisecond)
 	cancel()
 	if err != nil {
 		return 0, err
@@ -84,42 +86,4 @@ func (n *Node) holdForHandoff(l *cluster.Leadership, to string, target cluster.P
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n.cfg.Cluster.LeaseTTLMs)*time.Millisecond)
 	defer cancel()
 	return held, l.Handoff(ctx, to)
-}
-
-// awaitMember waits, polling the members' positions through etcd every
-// every, until member to holds want(): its Position is not below it. It
-// returns to's durable seq.
-func (n *Node) awaitMember(ctx context.Context, to string, want func() cluster.Position, every time.Duration) (int64, error) {
-	last := "no answer"
-	for {
-		st, err := n.shard.member.Status(ctx, 200*time.Millisecond)
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range st.Members {
-			if m.Name == to && m.Fresh {
-				if !m.Position().Less(want()) {
-					return m.DurableSeq, nil
-				}
-				last = m.Position().String()
-			}
-		}
-		if len(st.Members) > 0 && !hasMember(st, to) {
-			return 0, fmt.Errorf("%s is not a member of shard %s", to, st.Shard)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("%s did not reach %v (it holds %s)", to, want(), last)
-		case <-time.After(every):
-		}
-	}
-}
-
-func hasMember(st cluster.Status, name string) bool {
-	for _, m := range st.Members {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
 }

@@ -295,7 +295,8 @@ func (s *shardRun) serve(n *Node, sh *shardNode) error {
 // end of ctx.
 func (s *shardRun) watch(n *Node, sh *shardNode) error {
 	// An idle primary adds a standby that has caught up to its sync set
-	// here: the replicate handler does it only with a batch.
+	// here (the replicate handler does it only with a batch), and every
+	// primary advances its set's seq.
 	tick := time.NewTicker(time.Duration(s.cfg.Cluster.LeaseTTLMs) * time.Millisecond / 3)
 	defer tick.Stop()
 	for {
@@ -310,7 +311,7 @@ func (s *shardRun) watch(n *Node, sh *shardNode) error {
 			if l := sh.lead.Load(); l != nil && s.leaseExpired(n, l) {
 				return errRestart
 			}
-			n.widenIdle()
+			n.syncSetTick()
 		case <-n.Done():
 			return nil
 		case <-lost:

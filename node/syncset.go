@@ -10,15 +10,22 @@ package node
 //     of another primary) must not stand for records this one
 //     acknowledges. Until the term puts its own, that set stands: it is
 //     still true, as this term has acknowledged nothing.
-//   - A standby joins once it has caught up (widenSync), from the
-//     replicate handler and, on a primary with no batch flowing, from
-//     runShard every TTL/3: the Sender counts it first; if it holds every
-//     record that may have been acknowledged before the count began, the
-//     wider set is put in etcd, otherwise it is counted no more and tried
-//     again later. Nothing waits for it to catch up, and while it is
-//     counted before the put acknowledgements wait for it too: stricter,
-//     never looser. On an idle primary this may be the term's first put:
-//     {this node, the standby}, taking over from the term before.
+//   - A standby joins once it has caught up (widenSync, on a goroutine of
+//     its own, kicked by the replicate handler and, on a primary with no
+//     batch flowing, by runShard every TTL/3): the Sender counts it
+//     first; if it holds every record that may have been acknowledged
+//     before the count began (everything shipped then; it has widenWait
+//     to acknowledge it), the wider set is put in etcd, otherwise it is
+//     counted no more and tried again later. Nothing waits for it to
+//     catch up, and while it is counted before the put acknowledgements
+//     wait for it too: stricter, never looser. On an idle primary this
+//     may be the term's first put: {this node, the standby}, taking over
+//     from the term before.
+//   - While the set stands, its seq follows what its members hold
+//     (advanceSyncSeq, from runShard every TTL/3): the same set is put
+//     again at the highest seq each member holds durably, once that has
+//     moved, so that a member restarted on an older backup is refused by
+//     the election even after a crash (no clean stop put it last).
 //   - A clean stop (widenAtStop, after the ring drained and the Sender
 //     closed; settleStandbys first gives the standbys' last
 //     acknowledgements up to syncTimeout to arrive): the standbys that
@@ -44,10 +51,12 @@ package node
 //     acknowledges what no standby may hold, so none takes the shard
 //     without an operator.
 //
-// Every change is an etcd round trip under syncMu: a cold path, once per
-// standby that joins or leaves, never per batch. The replicate handler
-// reads two atomics per batch (the term the set was put for, and
-// replica.Sender.Outside).
+// Every change is an etcd round trip under syncState.mu: a cold path,
+// once per standby that joins or leaves and at most once per TTL/3 to
+// advance the seq, never per batch. The replicate handler reads two
+// atomics per batch (the term the set was put for, and
+// replica.Sender.Outside) and makes no etcd round trip after its term's
+// first set (beginSyncSet).
 
 import (
 	"context"
@@ -73,8 +82,11 @@ type syncState struct {
 	// counts; etcd's set is {this node}, stricter); otherwise the
 	// standbys of etcd's set, empty when alone.
 	counted []string
-	failing bool      // under mu: the last put failed (logged once)
-	triedAt time.Time // replicate handler only: its last widenSync
+	seq     int64       // under mu: the seq of this term's set last put in etcd
+	failing bool        // under mu: the last put of a change failed (logged once)
+	behind  bool        // under mu: the last advance of seq failed (logged once)
+	busy    atomic.Bool // a goSyncSet goroutine runs
+	triedAt time.Time   // replicate handler only: its last widenSync kick
 }
 
 // SyncSet is the sync set this primary last put in etcd, itself first;
@@ -108,7 +120,11 @@ func (n *Node) replicateShard(s *replica.Sender, first, last int64) {
 	if s.Outside() > 0 {
 		if now := time.Now(); now.Sub(sh.syncSet.triedAt) >= widenEvery {
 			sh.syncSet.triedAt = now
-			n.widenSync(s, first-1) // nothing from first on is acknowledged yet
+			// On a goroutine of its own, as its etcd put may wait for
+			// etcd: at most once per widenEvery while a standby stays
+			// outside, so the closure and goroutine it allocates are
+			// off the per-batch path.
+			n.goSyncSet(func() { n.widenSync(s) })
 		}
 	}
 	if r.degraded.Load() {
@@ -164,9 +180,7 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 		return false
 	}
 	seq = n.heldByAll(standbys, seq)
-	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
-	defer cancel()
-	if err := l.SetSync(ctx, standbys, seq); err != nil {
+	if err := n.setSyncSet(l, standbys, seq); err != nil {
 		if !sh.syncSet.failing {
 			n.log.Warn("SYNC SET NOT CHANGED: acknowledging nothing the new set would allow until etcd takes it", "err", err)
 		}
@@ -174,10 +188,63 @@ func (n *Node) putSyncSet(standbys []string, seq int64) bool {
 		return false
 	}
 	sh.syncSet.failing = false
-	members := append([]string{n.cfg.Cluster.Name}, standbys...)
-	sh.syncSet.members.Store(&members)
+	members := *sh.syncSet.members.Load()
 	n.log.Warn("SYNC SET changed in etcd: only these members may take the shard by election", "term", uint64(l.Token()), "members", strings.Join(members, ", "), "seq", seq)
 	return true
+}
+
+// setSyncSet puts the set {this node} ∪ standbys of term l in etcd at
+// exactly seq, and records what it put. Under mu.
+func (n *Node) setSyncSet(l *cluster.Leadership, standbys []string, seq int64) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.etcdTimeout())
+	defer cancel()
+	if err := l.SetSync(ctx, standbys, seq); err != nil {
+		return err
+	}
+	n.shard.syncSet.seq = seq
+	members := append([]string{n.cfg.Cluster.Name}, standbys...)
+	n.shard.syncSet.members.Store(&members)
+	return nil
+}
+
+// advanceSyncSeq puts the term's set again, naming the same members, at
+// the highest seq every one of them holds durably (this node's journal,
+// replica.Sender.Held of each standby), when that has passed the seq put
+// last: the election refuses a member of the set whose journal ends
+// before the set's seq (one restarted on an older backup), so the seq
+// must follow what the set holds, not only the set's changes. runShard
+// calls it every TTL/3 (syncSetTick): an etcd transaction at most that
+// often, and none while nothing new is journaled; never per batch. The
+// put is conditional on the term's leader key (cluster.Leadership.SetSync),
+// so a deposed leader cannot write it. It skips its turn while another
+// change of the set is under way (that change carries a fresh seq).
+func (n *Node) advanceSyncSeq() {
+	sh := n.shard
+	if !sh.syncSet.mu.TryLock() {
+		return
+	}
+	defer sh.syncSet.mu.Unlock()
+	l, p := sh.lead.Load(), sh.syncSet.members.Load()
+	if l == nil || p == nil || l.Guard().Ended() || n.stopping.Load() || sh.syncSet.token.Load() != uint64(l.Token()) {
+		return
+	}
+	standbys := (*p)[1:]
+	seq := n.heldByAll(standbys, n.journal.LastSeq())
+	if seq <= sh.syncSet.seq {
+		return
+	}
+	if err := n.setSyncSet(l, standbys, seq); err != nil {
+		if !sh.syncSet.behind {
+			n.log.Warn("SYNC SET seq not advanced in etcd: a member restarted on an older backup may pass the election's check until etcd takes it",
+				"term", uint64(l.Token()), "seq", sh.syncSet.seq, "held", seq, "err", err)
+		}
+		sh.syncSet.behind = true
+		return
+	}
+	if sh.syncSet.behind {
+		n.log.Info("SYNC SET seq advanced in etcd again", "term", uint64(l.Token()), "seq", seq)
+	}
+	sh.syncSet.behind = false
 }
 
 // heldByAll is seq, or less: what this node's journal holds durably and
@@ -313,23 +380,25 @@ func ackedByName(st replica.SenderStats) map[string]int64 {
 }
 
 // widenSync adds to the set the standbys that have caught up, without
-// waiting for any: the Sender counts them first, then those that hold
-// every record that may have been acknowledged before the count (through
-// held: the last record before the batch the replicate handler is about
-// to await; -1 from runShard: everything shipped when the count began)
-// are put in etcd's set, and the others are counted no more. A failed put
-// counts none of them. When the term has put no set yet (no batch has
-// come to the replicate handler), this put is the term's first: it
-// replaces the set of the term before, which this term takes over, and
-// nothing of this term has been acknowledged before it. Called by the
-// replicate handler (at most once per widenEvery), and by runShard on an
-// idle primary, whose standby catches up with no batch flowing.
-func (n *Node) widenSync(s *replica.Sender, held int64) {
+// waiting long for any: the Sender counts them first; then those that
+// hold every record that may have been acknowledged before the count
+// began (everything shipped when it began: held), once they acknowledge
+// it within widenWait, are put in etcd's set, and the others are counted
+// no more. A failed put counts none of them. When the term has put no set
+// yet (no batch has come to the replicate handler), this put is the
+// term's first: it replaces the set of the term before, which this term
+// takes over, and nothing of this term has been acknowledged before it.
+// It runs on a goroutine of its own (goSyncSet), kicked by the replicate
+// handler (at most once per widenEvery) and by runShard on an idle
+// primary, whose standby catches up with no batch flowing: its etcd
+// round trip stalls no stream. While it waits, acknowledgements wait for
+// the standbys it counts too: stricter, never looser.
+func (n *Node) widenSync(s *replica.Sender) {
 	sh, r := n.shard, n.repl
 	sh.syncSet.mu.Lock()
 	defer sh.syncSet.mu.Unlock()
 	l := sh.lead.Load()
-	if !r.sync || l == nil || l.Guard().Ended() || n.stopping.Load() {
+	if !r.sync || l == nil || l.Guard().Ended() || n.stopping.Load() || r.sender.Load() != s {
 		return
 	}
 	begun := sh.syncSet.token.Load() == uint64(l.Token())
@@ -342,15 +411,28 @@ func (n *Node) widenSync(s *replica.Sender, held int64) {
 		return
 	}
 	s.SetSync(append(slices.Clone(prior), joining...)) // counted from here on
-	if held < 0 {
-		held = s.Stats().Shipped // read after the count began
-	}
-	next := holding(s.Stats(), prior, joining, held)
+	// Every record acknowledged without them passed Ship before the
+	// count began (the handler ships a batch before it awaits it).
+	held := s.Stats().Shipped
+	next := n.awaitJoining(s, prior, joining, held)
 	if len(next) == len(prior) || !n.putSyncSet(next, held) {
 		s.SetSync(was)
 		return
 	}
 	n.countSync(s, l, next, held)
+}
+
+// awaitJoining is prior and those of joining that have acknowledged held,
+// waiting up to widenWait for all of them to. Under mu.
+func (n *Node) awaitJoining(s *replica.Sender, prior, joining []string, held int64) []string {
+	deadline := time.Now().Add(widenWait)
+	for {
+		next := holding(s.Stats(), prior, joining, held)
+		if len(next) == len(prior)+len(joining) || !time.Now().Before(deadline) || n.stopping.Load() {
+			return next
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // firstCount is what the Sender counts at the start of a term's set:
@@ -469,18 +551,44 @@ func (n *Node) settleStandbys(s *replica.Sender) {
 	}
 }
 
-// widenEvery bounds how often the replicate handler tries to widen the
-// set while a caught-up standby stays outside it (one that lags again
+// widenEvery bounds how often the replicate handler kicks widenSync
+// while a caught-up standby stays outside the set (one that lags again
 // after catching up): each try reads the Sender's list of standbys.
 const widenEvery = 10 * time.Millisecond
 
-// widenIdle is widenSync for runShard: on a primary whose replicate
-// handler may be idle.
-func (n *Node) widenIdle() {
+// widenWait bounds how long widenSync waits, with the joining standbys
+// counted, for them to acknowledge everything shipped when the count
+// began: a caught-up standby does within a round trip; one that does not
+// is counted no more, and tried again later.
+const widenWait = 100 * time.Millisecond
+
+// goSyncSet runs f on a goroutine of its own unless one runs already
+// (then f is dropped: its caller tries again later). The etcd round trips
+// of widening the set and of advancing its seq so stall neither the
+// replicate handler nor runShard's loop; mu orders them with every other
+// change of the set.
+func (n *Node) goSyncSet(f func()) {
+	busy := &n.shard.syncSet.busy
+	if !busy.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer busy.Store(false)
+		f()
+	}()
+}
+
+// syncSetTick is runShard's, every TTL/3 on a primary: it adds a standby
+// that has caught up to the set (the replicate handler does only with a
+// batch flowing), and advances the set's seq (advanceSyncSeq).
+func (n *Node) syncSetTick() {
 	if n.repl == nil || n.shard == nil || n.following.Load() {
 		return
 	}
-	if s := n.repl.sender.Load(); s != nil && s.Outside() > 0 {
-		n.widenSync(s, -1)
-	}
+	n.goSyncSet(func() {
+		if s := n.repl.sender.Load(); s != nil && s.Outside() > 0 {
+			n.widenSync(s)
+		}
+		n.advanceSyncSeq()
+	})
 }
