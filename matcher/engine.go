@@ -763,6 +763,31 @@ func (e *Engine) applyReplace(c *Command) {
 	e.settle(b, ti)
 }
 
+// RefuseReplace answers replace c, which pre-trade risk refused for
+// reason, without applying it: a live order of the trading account c
+// names is reported as it stands (EvCancelRejected with its order id and
+// quantities, as the engine's own refusals of a replace are) and stays
+// as it was; any other replace gets the engine's own answer to one whose
+// order is not working (unknown order, too late, unknown symbol). It
+// changes nothing. Hot path: no allocation beyond out's growth.
+func (e *Engine) RefuseReplace(c *Command, reason Reason, out []Event) []Event {
+	e.cmd, e.out, e.outBase = c, out, len(out)
+	ti, _, notWorking := e.findTarget(c)
+	switch {
+	case e.book(c.Symbol) == nil:
+		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
+	case ti == 0:
+		e.rejectCmd(EvCancelRejected, notWorking)
+	case c.OwnerID() != e.orders[ti].owner:
+		e.rejectTarget(&e.orders[ti], ReasonUnknownOrder) // the trading account it names does not have the order
+	default:
+		e.rejectTarget(&e.orders[ti], reason)
+	}
+	out = e.out
+	e.cmd, e.out = nil, nil
+	return out
+}
+
 func (e *Engine) applyMassCancel(c *Command) {
 	m, _ := MassCancelOf(c)
 	if m.Symbol != 0 && e.book(m.Symbol) == nil {
