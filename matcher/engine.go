@@ -494,7 +494,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
 		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
-		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
+		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner,
+		c.Account > MaxOwner: // the journal holds none (Command.Encode), nor the retired store (retRec)
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
@@ -623,7 +624,7 @@ func (e *Engine) findTarget(c *Command) (int32, *retRec, Reason) {
 		}
 		rec = e.ret.findOrder(c.OrderID)
 	}
-	if rec == nil || rec.account != c.Account || rec.symbol != c.Symbol {
+	if rec == nil || rec.session() != c.Account || rec.symbol != c.Symbol {
 		return 0, nil, ReasonUnknownOrder
 	}
 	return 0, rec, ReasonTooLate
@@ -687,8 +688,11 @@ func (e *Engine) applyStatus(c *Command) {
 func (e *Engine) emitFinished(rec *retRec) {
 	o := order{
 		id: rec.orderID, price: rec.state.price(), qty: int64(rec.qty), cum: int64(rec.cum),
-		notional: rec.notional, clOrd: rec.id, account: rec.account, symbol: rec.symbol,
+		notional: rec.notional, clOrd: rec.id, account: rec.session(), owner: rec.owner(), symbol: rec.symbol,
 		side: rec.state.side(), typ: Limit, tif: rec.state.tif(),
+	}
+	if o.owner == 0 {
+		o.owner = o.account
 	}
 	if o.price == 0 {
 		o.typ = Market // a limit order's price is at least 1

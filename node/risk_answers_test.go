@@ -115,3 +115,61 @@ func TestRiskReplaceOfAnOrderNotWorkingOverFIX(t *testing.T) {
 		tag.MsgType: "9", tag.CxlRejResponseTo: "1", tag.CxlRejReason: "0"})
 	wantShow(t, n, "BROKER01", "openOrders 1 cash 900.00 held 90.00 AAPL 1 held 0")
 }
+
+// status asks for clOrdID's order (AAPL buy) and checks the answer.
+func status(t *testing.T, c *fixtest.Client, who, clOrdID string, want map[quickfix.Tag]string) map[quickfix.Tag]string {
+	t.Helper()
+	c.Send("H", tag.ClOrdID, clOrdID, tag.Symbol, "AAPL", tag.Side, "1")
+	want[tag.MsgType], want[tag.ExecType], want[tag.ClOrdID] = "8", "I", clOrdID
+	return expect(t, who, c.Next(wait), want)
+}
+
+// The answer to an OrderStatusRequest names the order's account (1) as its
+// ExecutionReports did: a working, a cancelled and a filled order of the
+// firm's account ACC-A, also after a restart (from a snapshot and the
+// journal); an order of the session's own account names none.
+func TestStatusOfAFinishedOrderNamesItsAccountOverFIX(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := firmVenue(dir, addr, "ACC-A")
+	cfg.Snapshot.EveryCommands = 4
+	n := startCfg(t, cfg)
+	mustFunds(t, n, false, "ACC-A", "cash", "1000")
+	mustFunds(t, n, false, "BROKER01", "cash", "1000")
+	mustFunds(t, n, false, "BROKER02", "AAPL", "1")
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+
+	for _, cl := range []string{"G1", "F1"} {
+		b1.Send("D", tag.ClOrdID, cl, tag.Account, "ACC-A", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "1", tag.OrdType, "2",
+			tag.Price, "10.00", tag.TimeInForce, "1")
+		expect(t, "ACC-A buy rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: cl, tag.Account: "ACC-A"})
+	}
+	rests(t, b1, "a buy of the session's own account", "O1", "AAPL", "1", "1", "9.00")
+	status(t, b1, "working order of ACC-A", "G1", map[quickfix.Tag]string{tag.OrdStatus: "0", tag.Account: "ACC-A"})
+	b1.Send("F", tag.OrigClOrdID, "G1", tag.ClOrdID, "X1", tag.Symbol, "AAPL", tag.Side, "1")
+	expect(t, "cancel", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "X1", tag.Account: "ACC-A"})
+	b2.Send("D", tag.ClOrdID, "S1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "10.00")
+	expect(t, "ACC-A's buy filled", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "F1", tag.Account: "ACC-A", tag.LeavesQty: "0"})
+	b1.Send("F", tag.OrigClOrdID, "O1", tag.ClOrdID, "X2", tag.Symbol, "AAPL", tag.Side, "1")
+	expect(t, "cancel of the session's own order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "X2"})
+
+	check := func(when string) {
+		t.Helper()
+		status(t, b1, when+": cancelled order of ACC-A", "G1", map[quickfix.Tag]string{tag.OrdStatus: "4", tag.Account: "ACC-A"})
+		status(t, b1, when+": filled order of ACC-A", "F1", map[quickfix.Tag]string{tag.OrdStatus: "2", tag.Account: "ACC-A"})
+		if got := status(t, b1, when+": cancelled order of BROKER01's own account", "O1", map[quickfix.Tag]string{tag.OrdStatus: "4"}); got[tag.Account] != "" {
+			t.Errorf("%s: status of an order of the session's own account names Account %q", when, got[tag.Account])
+		}
+	}
+	check("live")
+	b1.Close()
+	b2.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	check("after a restart")
+}
