@@ -713,21 +713,7 @@ func (e *Engine) applyReplace(c *Command) {
 	}
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
-	switch {
-	case c.OwnerID() != t.owner:
-		reason = ReasonUnknownOrder // the trading account it names does not have the order
-	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
-		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
-	case !validQty(b, c.Qty):
-		reason = ReasonInvalidQty
-	case !validPrice(c.Price):
-		reason = ReasonInvalidPrice
-	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
-		reason = ReasonDuplicateClOrd
-	case c.Price != t.price && outsideBand(b, c.Price):
-		reason = ReasonPriceBand
-	}
-	if reason != ReasonNone {
+	if reason = e.replaceRefusal(b, c, t, h); reason != ReasonNone {
 		e.rejectTarget(t, reason)
 		return
 	}
@@ -767,25 +753,49 @@ func (e *Engine) applyReplace(c *Command) {
 	e.settle(b, ti)
 }
 
+// replaceRefusal is why the engine refuses replace c of live order t in
+// book b, or ReasonNone; h is clHash64(c.Account, &c.ClOrdID).
+func (e *Engine) replaceRefusal(b *book, c *Command, t *order, h uint64) Reason {
+	switch {
+	case c.OwnerID() != t.owner:
+		return ReasonUnknownOrder // the trading account it names does not have the order
+	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
+		return ReasonInvalidOrder // a replace never changes the side (0: not said)
+	case !validQty(b, c.Qty):
+		return ReasonInvalidQty
+	case !validPrice(c.Price):
+		return ReasonInvalidPrice
+	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
+		return ReasonDuplicateClOrd
+	case c.Price != t.price && outsideBand(b, c.Price):
+		return ReasonPriceBand
+	}
+	return ReasonNone
+}
+
 // RefuseReplace answers replace c, which pre-trade risk refused for
-// reason, without applying it: a live order of the trading account c
-// names is reported as it stands (EvCancelRejected with its order id and
-// quantities, as the engine's own refusals of a replace are) and stays
-// as it was; any other replace gets the engine's own answer to one whose
-// order is not working (unknown order, too late, unknown symbol). It
-// changes nothing. Hot path: no allocation beyond out's growth.
+// reason, without applying it: a live order is reported as it stands
+// (EvCancelRejected with its order id and quantities) with the reason the
+// engine itself would refuse c for (an unknown order for another trading
+// account, a changed side, ...), or else reason; a replace of an order
+// that is not working gets the engine's own answer (unknown order, too
+// late, unknown symbol). It changes nothing. Hot path: no allocation
+// beyond out's growth.
 func (e *Engine) RefuseReplace(c *Command, reason Reason, out []Event) []Event {
 	e.cmd, e.out, e.outBase = c, out, len(out)
+	b := e.book(c.Symbol)
 	ti, _, notWorking := e.findTarget(c)
 	switch {
-	case e.book(c.Symbol) == nil:
+	case b == nil:
 		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
 	case ti == 0:
 		e.rejectCmd(EvCancelRejected, notWorking)
-	case c.OwnerID() != e.orders[ti].owner:
-		e.rejectTarget(&e.orders[ti], ReasonUnknownOrder) // the trading account it names does not have the order
 	default:
-		e.rejectTarget(&e.orders[ti], reason)
+		t := &e.orders[ti]
+		if own := e.replaceRefusal(b, c, t, clHash64(c.Account, &c.ClOrdID)); own != ReasonNone {
+			reason = own
+		}
+		e.rejectTarget(t, reason)
 	}
 	out = e.out
 	e.cmd, e.out = nil, nil

@@ -248,8 +248,9 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 
 // checkRefusedReplace checks the answer to replace c, refused with r
 // (want), against the model's working orders: a working order of the
-// account c names is reported as it stands, with r; any other is not
-// working (the matcher's answer), never refused for risk.
+// account c names is reported as it stands, with r (or the matcher's own
+// refusal of a changed side); any other is not working (the matcher's
+// answer), never refused for risk.
 func (m *refRisk) checkRefusedReplace(c matcher.Command, r matcher.Reason, evs []matcher.Event) string {
 	if len(evs) != 1 || evs[0].Type != matcher.EvCancelRejected {
 		return fmt.Sprintf("answered with %d events %+v, want one cancel reject", len(evs), evs)
@@ -261,6 +262,9 @@ func (m *refRisk) checkRefusedReplace(c matcher.Command, r matcher.Reason, evs [
 		m.refusedWorking++
 	} else {
 		m.refusedNot++
+	}
+	if working && c.Side != 0 && c.Side != o.side {
+		r = matcher.ReasonInvalidOrder // the matcher's own refusal comes first: a replace never changes the side
 	}
 	switch {
 	case working && (ev.OrderID != c.OrderID || ev.Reason != r || ev.LeavesQty != o.leaves):
