@@ -36,6 +36,12 @@ func TestFinishedOrderStatusNamesItsTradingAccount(t *testing.T) {
 	if err := restored.Restore(snap); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := SnapshotBindings(FrameSnapshot([][]byte{snap})); err != nil {
+		t.Fatalf("bindings of a version 5 snapshot: %v", err)
+	}
+	if err := New(testConfig()).Restore(snap[:len(snap)-4]); err == nil {
+		t.Fatal("Restore accepted a version 5 snapshot cut short in its retired owners")
+	}
 	for _, eng := range []*Engine{e, restored} {
 		for i, want := range []uint16{acct, 0} {
 			st := Command{Seq: 10, Kind: KindStatus, Account: brokerA, Symbol: 1}
