@@ -494,7 +494,8 @@ func (e *Engine) checkNew(b *book, c *Command) (Reason, uint64) {
 	case c.Side != Buy && c.Side != Sell,
 		c.Type != Limit && c.Type != Market,
 		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK,
-		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
+		c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner,
+		c.Account > MaxOwner: // the journal holds none (Command.Encode), nor the retired store (retRec)
 		return ReasonInvalidOrder, 0
 	case !validQty(b, c.Qty):
 		return ReasonInvalidQty, 0
@@ -623,7 +624,7 @@ func (e *Engine) findTarget(c *Command) (int32, *retRec, Reason) {
 		}
 		rec = e.ret.findOrder(c.OrderID)
 	}
-	if rec == nil || rec.account != c.Account || rec.symbol != c.Symbol {
+	if rec == nil || rec.session() != c.Account || rec.symbol != c.Symbol {
 		return 0, nil, ReasonUnknownOrder
 	}
 	return 0, rec, ReasonTooLate
@@ -687,8 +688,11 @@ func (e *Engine) applyStatus(c *Command) {
 func (e *Engine) emitFinished(rec *retRec) {
 	o := order{
 		id: rec.orderID, price: rec.state.price(), qty: int64(rec.qty), cum: int64(rec.cum),
-		notional: rec.notional, clOrd: rec.id, account: rec.account, symbol: rec.symbol,
+		notional: rec.notional, clOrd: rec.id, account: rec.session(), owner: rec.owner(), symbol: rec.symbol,
 		side: rec.state.side(), typ: Limit, tif: rec.state.tif(),
+	}
+	if o.owner == 0 {
+		o.owner = o.account
 	}
 	if o.price == 0 {
 		o.typ = Market // a limit order's price is at least 1
@@ -709,21 +713,7 @@ func (e *Engine) applyReplace(c *Command) {
 	}
 	t := &e.orders[ti]
 	h := clHash64(c.Account, &c.ClOrdID)
-	switch {
-	case c.OwnerID() != t.owner:
-		reason = ReasonUnknownOrder // the trading account it names does not have the order
-	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
-		reason = ReasonInvalidOrder // a replace never changes the side (0: not said)
-	case !validQty(b, c.Qty):
-		reason = ReasonInvalidQty
-	case !validPrice(c.Price):
-		reason = ReasonInvalidPrice
-	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
-		reason = ReasonDuplicateClOrd
-	case c.Price != t.price && outsideBand(b, c.Price):
-		reason = ReasonPriceBand
-	}
-	if reason != ReasonNone {
+	if reason = e.replaceRefusal(b, c, t, h); reason != ReasonNone {
 		e.rejectTarget(t, reason)
 		return
 	}
@@ -761,6 +751,55 @@ func (e *Engine) applyReplace(c *Command) {
 		return
 	}
 	e.settle(b, ti)
+}
+
+// replaceRefusal is why the engine refuses replace c of live order t in
+// book b, or ReasonNone; h is clHash64(c.Account, &c.ClOrdID).
+func (e *Engine) replaceRefusal(b *book, c *Command, t *order, h uint64) Reason {
+	switch {
+	case c.OwnerID() != t.owner:
+		return ReasonUnknownOrder // the trading account it names does not have the order
+	case c.Side != 0 && c.Side != t.side, c.STP > uint8(STPDecrement)+1:
+		return ReasonInvalidOrder // a replace never changes the side (0: not said)
+	case !validQty(b, c.Qty):
+		return ReasonInvalidQty
+	case !validPrice(c.Price):
+		return ReasonInvalidPrice
+	case e.usedClOrdID(c.Account, &c.ClOrdID, h):
+		return ReasonDuplicateClOrd
+	case c.Price != t.price && outsideBand(b, c.Price):
+		return ReasonPriceBand
+	}
+	return ReasonNone
+}
+
+// RefuseReplace answers replace c, which pre-trade risk refused for
+// reason, without applying it: a live order is reported as it stands
+// (EvCancelRejected with its order id and quantities) with the reason the
+// engine itself would refuse c for (an unknown order for another trading
+// account, a changed side, ...), or else reason; a replace of an order
+// that is not working gets the engine's own answer (unknown order, too
+// late, unknown symbol). It changes nothing. Hot path: no allocation
+// beyond out's growth.
+func (e *Engine) RefuseReplace(c *Command, reason Reason, out []Event) []Event {
+	e.cmd, e.out, e.outBase = c, out, len(out)
+	b := e.book(c.Symbol)
+	ti, _, notWorking := e.findTarget(c)
+	switch {
+	case b == nil:
+		e.rejectCmd(EvCancelRejected, ReasonUnknownSymbol)
+	case ti == 0:
+		e.rejectCmd(EvCancelRejected, notWorking)
+	default:
+		t := &e.orders[ti]
+		if own := e.replaceRefusal(b, c, t, clHash64(c.Account, &c.ClOrdID)); own != ReasonNone {
+			reason = own
+		}
+		e.rejectTarget(t, reason)
+	}
+	out = e.out
+	e.cmd, e.out = nil, nil
+	return out
 }
 
 func (e *Engine) applyMassCancel(c *Command) {

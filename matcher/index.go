@@ -422,16 +422,37 @@ func (m *acctMap) remove(orders []order, oi int32) {
 //
 // The small fields share one word (state, see retState) so that a record
 // is 64 bytes, one cache line: it is written in place on every finished
-// order, the hot path.
+// order, the hot path. For the same reason account holds two ids, as a
+// journaled command's Account field does (Command.Encode): the session's
+// account in its lower half (a session account never exceeds MaxOwner:
+// checkNew), and in its upper half the order's trading account when it
+// is another (Command.Owner; 0 when the session's own), which a status
+// answer names.
 type retRec struct {
 	orderID  int64
 	notional int64    // sum of fill qty × fill price
 	state    retState // price, side, TIF, end reason, finished
 	id       ClOrdID
-	account  uint32
+	account  uint32 // session account | trading account << 16 (see above)
 	symbol   uint32
 	qty      uint32 // order quantity in lots (at most MaxQtyLots)
 	cum      uint32 // filled quantity in lots
+}
+
+// session is the account of the session that placed the order.
+func (rec *retRec) session() uint32 { return rec.account & MaxOwner }
+
+// owner is the order's trading account when it is not its session's
+// own, else 0.
+func (rec *retRec) owner() uint32 { return rec.account >> 16 }
+
+// packAccounts is retRec.account for an order of session account a whose
+// trading account is owner (a itself, or a firm's account up to MaxOwner).
+func packAccounts(a, owner uint32) uint32 {
+	if owner == a || owner > MaxOwner {
+		return a
+	}
+	return a | owner<<16
 }
 
 // retState packs a record's small fields into one word:
@@ -635,7 +656,7 @@ func (r *retired) add(o *order, id *ClOrdID, st retState, h uint64) {
 		r.ring = append(r.ring, retRec{})
 	}
 	rec := &r.ring[i]
-	rec.orderID, rec.account, rec.symbol, rec.id, rec.state = o.id, o.account, o.symbol, *id, st
+	rec.orderID, rec.account, rec.symbol, rec.id, rec.state = o.id, packAccounts(o.account, o.owner), o.symbol, *id, st
 	if st.finished() {
 		rec.notional, rec.qty, rec.cum = o.notional, uint32(o.qty), uint32(o.cum)
 	} else {
@@ -735,7 +756,7 @@ func (r *retired) findCl(account uint32, id *ClOrdID, h64 uint64) *retRec {
 		mask := uint32(len(t) - 1)
 		for i := h & mask; t[i].ref != 0; i = (i + 1) & mask {
 			if s := t[i]; s.h == h && s.ref&retOrderKey == 0 {
-				if rec := &r.ring[s.ref-1]; rec.account == account && sameID(&rec.id, id) {
+				if rec := &r.ring[s.ref-1]; rec.session() == account && sameID(&rec.id, id) {
 					return rec
 				}
 			}

@@ -249,7 +249,8 @@ func (m *refModel) newOrder(c *Command) {
 		m.reject(EvRejected, ReasonUnknownSymbol)
 		return
 	case c.Side != Buy && c.Side != Sell, c.Type != Limit && c.Type != Market,
-		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner:
+		c.TIF != Day && c.TIF != GTC && c.TIF != IOC && c.TIF != FOK, c.STP > uint8(STPDecrement)+1, c.Owner > MaxOwner,
+		c.Account > MaxOwner:
 		m.reject(EvRejected, ReasonInvalidOrder)
 		return
 	case !m.qtyOK(spec, c.Qty):
@@ -557,8 +558,7 @@ func (m *refModel) status(c *Command) {
 	case o != nil:
 		m.emit(EvStatus, ReasonNone, o)
 	case h != nil && h.finished:
-		final := h.final
-		final.owner = final.acct // a finished order's record keeps no owner: its status answer names none
+		final := h.final // its trading account too: the status answer names it
 		m.emit(EvStatus, h.end, &final)
 	default:
 		m.reject(EvStatus, reason)

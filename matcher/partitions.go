@@ -77,6 +77,13 @@ func (ps Partitions) Apply(cmd *Command, out []Event) []Event {
 	}
 }
 
+// RefuseReplace answers replace cmd, which pre-trade risk refused for
+// reason, from the engine that owns its symbol (Engine.RefuseReplace),
+// and appends the answer to out. Hot path.
+func (ps Partitions) RefuseReplace(cmd *Command, reason Reason, out []Event) []Event {
+	return ps.Of(cmd.Symbol).RefuseReplace(cmd, reason, out)
+}
+
 // Hash is the state hash a checkpoint records: the engines' hashes combined
 // in partition order (CombineHashes).
 func (ps Partitions) Hash() uint64 {

@@ -9,7 +9,7 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2, 3 and 4). Integers are little-endian; the form is
+// Snapshot layout (versions 2 to 5). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
@@ -36,14 +36,22 @@ import (
 //	bindings (versions 3 and 4) u32 n (1..MaxBoundAccounts; 0 too in version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
-//	owners   (version 4 only) u32 n, then n × (ascending order id):
+//	owners   (versions 4 and 5) u32 n, then n × (ascending order id):
 //	           i64 order id | u32 owner | u32 STP group
 //	         (the resting orders whose trading account is not their
 //	         session's own, or that are in an STP group; the bindings
-//	         section before it may then be empty)
+//	         section before it may then be empty, and in version 5 this
+//	         one too)
+//
+//	retired owners (version 5 only) u32 n (1 or more), then n × (as the
+//	           retired section lists them): i64 order id | u32 owner
+//	         (the remembered finished orders whose trading account is not
+//	         their session's own, which a status request names)
 //
 // An engine with no resting order of that kind writes version 3 or 2 as
-// before owners existed, so older hashes still verify.
+// before owners existed, so older hashes still verify; one with no
+// remembered finished order of another trading account writes version 4
+// or lower as before retired owners existed.
 // An engine with no account bound (KindBindAccount) writes version 2, byte
 // for byte as before bindings existed, so that the checkpoint hashes of a
 // journal written before them still verify; one with bindings writes
@@ -56,6 +64,7 @@ const (
 	snapVersion         = 2
 	snapVersionBindings = 3
 	snapVersionOwners   = 4
+	snapVersionRetired  = 5
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -75,6 +84,10 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	owned := e.ownedOrders()
 	if len(owned) > 0 {
 		version = snapVersionOwners
+	}
+	retOwned := e.retiredOwned()
+	if retOwned > 0 {
+		version = snapVersionRetired
 	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
@@ -108,7 +121,7 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	e.ret.each(func(rec *retRec) {
 		st := rec.state
 		dst = append(dst, byte(b2u(st.finished())))
-		dst = le.AppendUint32(dst, rec.account)
+		dst = le.AppendUint32(dst, rec.session())
 		dst = le.AppendUint32(dst, rec.symbol)
 		dst = append(dst, rec.id[:]...)
 		dst = le.AppendUint64(dst, uint64(rec.orderID))
@@ -123,10 +136,60 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if version >= snapVersionBindings {
 		dst = e.bound.appendTo(dst)
 	}
-	if version == snapVersionOwners {
+	if version >= snapVersionOwners {
 		dst = e.appendOwners(dst, owned)
 	}
+	if version == snapVersionRetired {
+		dst = e.appendRetiredOwners(dst, retOwned)
+	}
 	return dst
+}
+
+// retiredOwned counts the remembered finished orders whose trading
+// account is not their session's own. Cold path.
+func (e *Engine) retiredOwned() int {
+	n := 0
+	e.ret.each(func(rec *retRec) {
+		if rec.state.finished() && rec.owner() != 0 {
+			n++
+		}
+	})
+	return n
+}
+
+// appendRetiredOwners writes the retired owners section of a version 5
+// snapshot: n records (retiredOwned), in the retired section's order.
+func (e *Engine) appendRetiredOwners(dst []byte, n int) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(n))
+	e.ret.each(func(rec *retRec) {
+		if rec.state.finished() && rec.owner() != 0 {
+			dst = le.AppendUint64(dst, uint64(rec.orderID))
+			dst = le.AppendUint32(dst, rec.owner())
+		}
+	})
+	return dst
+}
+
+// loadRetiredOwners reads the retired owners section of a version 5
+// snapshot into the finished orders' records loadHistory restored.
+func (e *Engine) loadRetiredOwners(r *snapReader) error {
+	n := r.count(8 + 4)
+	if r.err == nil && n == 0 {
+		return r.fail("no retired owner in a version %d snapshot", snapVersionRetired)
+	}
+	for range n {
+		id, owner := r.i64(), r.u32()
+		if r.err != nil {
+			return r.err
+		}
+		rec := e.ret.findOrder(id)
+		if rec == nil || rec.owner() != 0 || owner == 0 || owner > MaxOwner || owner == rec.session() {
+			return r.fail("retired owner of order %d: not a finished order remembered, given twice, or owner %d", id, owner)
+		}
+		rec.account = packAccounts(rec.session(), owner)
+	}
+	return r.err
 }
 
 // appendAccounts writes the accounts section: each account's live orders
@@ -300,8 +363,11 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 	if err := e.loadBindings(&r, v); err != nil {
 		return nil, err
 	}
-	if v == snapVersionOwners {
+	if v >= snapVersionOwners {
 		r.take(r.count(16) * 16)
+	}
+	if v == snapVersionRetired {
+		r.take(r.count(12) * 12)
 	}
 	if r.off != len(r.b) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
@@ -320,7 +386,7 @@ type SnapshotOrder struct {
 }
 
 // SnapshotBook reads symbol's book out of an engine snapshot
-// (Engine.Snapshot; versions 1 to 4, which lay the books out alike)
+// (Engine.Snapshot; versions 1 to 5, which lay the books out alike)
 // without restoring it, so whatever Config wrote it. It returns the book's
 // last trade price and appends its resting orders to dst in
 // Engine.Resting's order: the bids best price first, then the asks, each
@@ -421,7 +487,7 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionOwners) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionRetired) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
@@ -461,12 +527,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionOwners) {
+	if r.err == nil && (v < snapVersion || v > snapVersionRetired) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionOwners)
+				"this one reads versions %d to %d only", snapVersion, snapVersionRetired)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionOwners)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionRetired)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -488,7 +554,10 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadBindings(r, v); err != nil || v < snapVersionOwners {
 		return err
 	}
-	return e.loadOwners(r)
+	if err := e.loadOwners(r); err != nil || v < snapVersionRetired {
+		return err
+	}
+	return e.loadRetiredOwners(r)
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {
@@ -625,7 +694,7 @@ func (e *Engine) loadHistory(r *snapReader) error {
 			return r.err
 		}
 		h := clHash64(o.account, &o.clOrd)
-		if fin > 1 || e.usedClOrdID(o.account, &o.clOrd, h) || e.book(o.symbol) == nil || o.id > e.lastSeq {
+		if fin > 1 || o.account > MaxOwner || e.usedClOrdID(o.account, &o.clOrd, h) || e.book(o.symbol) == nil || o.id > e.lastSeq {
 			return r.fail("retired: account %d ClOrdID %q symbol %d order %d", o.account, o.clOrd.String(), o.symbol, o.id)
 		}
 		var st retState

@@ -4,7 +4,9 @@ package node
 // other than "none" the ring has one more stage, before the journal and
 // the match partitions: riskHandler runs risk.State.Check on every slot in
 // sequence order and leaves its Hold in the slot; a refused order gets its
-// Rejected event in the slot and no match partition applies it. The
+// Rejected event in the slot and no match partition applies it; a refused
+// replace is answered by its order's match partition, which reports the
+// order as it stands and changes nothing (matcher RefuseReplace). The
 // publish stage settles each slot after publishing its events (settleSlot)
 // and then says how far it has settled (riskSettled), which is what a
 // refusal that depends on balances waits for. Replay on start runs the

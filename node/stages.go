@@ -225,7 +225,8 @@ func (p *partition) match(s *slot, seq int64, count int) {
 	case matcher.KindCheckpointHash:
 		return // proof for replay; the live engines computed it
 	}
-	if s.hold.Reason != matcher.ReasonNone {
+	refused := s.hold.Reason != matcher.ReasonNone
+	if refused && s.cmd.Kind != matcher.KindReplace {
 		return // refused by the risk stage, which left its answer in the slot
 	}
 	r := matcher.Route(&s.cmd, count)
@@ -243,7 +244,13 @@ func (p *partition) match(s *slot, seq int64, count int) {
 	if r != p.index {
 		return
 	}
-	p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
+	if refused {
+		// A replace the risk stage refused: its order's engine answers
+		// with the order's state and applies nothing.
+		p.scratch = p.engine.RefuseReplace(&s.cmd, s.hold.Reason, p.scratch[:0])
+	} else {
+		p.scratch = p.engine.Apply(&s.cmd, p.scratch[:0])
+	}
 	n := copy(s.events[:], p.scratch)
 	s.nEvents = int32(len(p.scratch))
 	if len(p.scratch) > n {

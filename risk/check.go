@@ -123,10 +123,10 @@ func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 
 // checkReplace holds a replace's whole new quantity at its new price on
 // top of what the order holds; the settle half releases the surplus once
-// the matcher answers (docs/design.md says why so simple a rule). Cash or
-// inventory it cannot hold refuses it only while the account it names has
-// an order working or in flight (Exact is the exact state's answer, so
-// the decision is too; Final leaves it to the exact state).
+// the matcher answers (docs/design.md says why so simple a rule). Check
+// does not know which orders work (the matcher does): a replace it refuses
+// goes to its order's engine to be answered (Partitions.RefuseReplace),
+// which reports the order's state, or says it is not working.
 func (s *State) checkReplace(c *matcher.Command) Hold {
 	if s.isBlocked(c) {
 		return Hold{Reason: matcher.ReasonRiskBlocked}
@@ -149,16 +149,6 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 		return Hold{}
 	}
 	h, r := s.reserveFor(c)
-	if r != matcher.ReasonNone && s.Exact(c.OwnerID()) {
-		// The view is exact now: decide on it. With no order working or
-		// in flight, the account has none for this replace: it passes,
-		// unreserved, and the matcher refuses it (unknown order, or too
-		// late), as it refuses one that names another account than the
-		// order's.
-		if h, r = s.reserveFor(c); r != matcher.ReasonNone {
-			return Hold{}
-		}
-	}
 	if r != matcher.ReasonNone {
 		return Hold{Reason: r}
 	}
@@ -190,24 +180,20 @@ func (s *State) checkFunds(c *matcher.Command) Hold {
 	return Hold{Cash: f.Amount}
 }
 
-// RefusalEvent is the answer to a new order or a replace that Check
-// refused with h: EvRejected for a new order, EvCancelRejected for a
-// replace, built from the command alone as the matcher builds its own
+// RefusalEvent is the answer to a new order that Check refused with h:
+// EvRejected, built from the command alone as the matcher builds its own
 // refusals, so the gateway reports it like any other. ok is false for
-// other kinds (a funds record's refusal is the operator's answer).
+// other kinds: a refused replace is answered by its order's engine, with
+// the order's state (Partitions.RefuseReplace); a funds record's refusal
+// is the operator's answer.
 func RefusalEvent(c *matcher.Command, h Hold) (ev matcher.Event, ok bool) {
-	typ := matcher.EvRejected
-	switch c.Kind {
-	case matcher.KindNew:
-	case matcher.KindReplace:
-		typ = matcher.EvCancelRejected
-	default:
+	if c.Kind != matcher.KindNew {
 		return ev, false
 	}
 	return matcher.Event{
 		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq * matcher.ExecIDStride,
 		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
-		Type: typ, Reason: h.Reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
+		Type: matcher.EvRejected, Reason: h.Reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
 		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
 	}, true
 }

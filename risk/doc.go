@@ -12,7 +12,10 @@
 //     decides a new order, a replace or a withdrawal against the account's
 //     limits and what is free, and reserves what it accepts. It returns a
 //     Hold, which travels with the command to the other half. A refused
-//     order must not reach a matcher (RefusalEvent is its answer).
+//     new order must not reach a matcher (RefusalEvent is its answer); a
+//     refused replace reaches its order's engine only to be answered with
+//     the order's state, or "unknown order" when it is not working
+//     (matcher.Partitions.RefuseReplace), and changes nothing there.
 //   - Apply, Event and Done run after matching, in sequence order: Apply
 //     puts the command's Hold into the balances, Event settles each of the
 //     matcher's events (a fill moves cash and inventory between the two

@@ -1,6 +1,7 @@
 package risk
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
@@ -19,10 +20,14 @@ type refRisk struct {
 	inv     map[[2]uint32]int64
 	orders  map[int64]*refOrder
 	blocked map[uint32]bool
+	// Refused replaces checked (checkRefusedReplace): of a working order,
+	// and of one that is not.
+	refusedWorking, refusedNot int
 }
 
 type refOrder struct {
 	acct, sym uint32
+	sess      uint32 // the session that placed it (Command.Account)
 	side      matcher.Side
 	unit      int64 // cash per lot a buy holds
 	leaves    int64
@@ -155,10 +160,6 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 		return matcher.ReasonNone, px
 	case c.Side == matcher.Buy && px == 0:
 		return matcher.ReasonRiskNoProtection, px
-	case c.Kind == matcher.KindReplace && m.open(a) == 0:
-		// No order of the account to replace: the matcher refuses it,
-		// whatever the account's balances.
-		return matcher.ReasonNone, 0
 	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < hold:
 		return matcher.ReasonRiskCash, px
 	case c.Side == matcher.Sell && m.inv[[2]uint32{a, y}]-m.heldInv(a, y) < c.Qty:
@@ -212,7 +213,7 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	o := m.orders[ev.OrderID]
 	switch {
 	case ev.Type == matcher.EvAccepted && c.Kind == matcher.KindNew && m.known(c.OwnerID(), c.Symbol):
-		o = &refOrder{acct: c.OwnerID(), sym: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, fee: m.cfg.FeeBps}
+		o = &refOrder{acct: c.OwnerID(), sym: ev.Symbol, sess: c.Account, side: ev.Side, leaves: ev.LeavesQty, fee: m.cfg.FeeBps}
 		if m.spot() && ev.Side == matcher.Buy {
 			o.unit = unitOf(px, m.cfg.Symbols[ev.Symbol-1].CashPerTickLot, o.fee)
 		}
@@ -245,6 +246,35 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 	}
 }
 
+// checkRefusedReplace checks the answer to replace c, refused with r
+// (want), against the model's working orders: a working order of the
+// account c names is reported as it stands, with r (or the matcher's own
+// refusal of a changed side); any other is not working (the matcher's
+// answer), never refused for risk.
+func (m *refRisk) checkRefusedReplace(c matcher.Command, r matcher.Reason, evs []matcher.Event) string {
+	if len(evs) != 1 || evs[0].Type != matcher.EvCancelRejected {
+		return fmt.Sprintf("answered with %d events %+v, want one cancel reject", len(evs), evs)
+	}
+	ev := evs[0]
+	o := m.orders[c.OrderID]
+	working := o != nil && o.sess == c.Account && o.sym == c.Symbol && o.acct == c.OwnerID()
+	if working {
+		m.refusedWorking++
+	} else {
+		m.refusedNot++
+	}
+	if working && c.Side != 0 && c.Side != o.side {
+		r = matcher.ReasonInvalidOrder // the matcher's own refusal comes first: a replace never changes the side
+	}
+	switch {
+	case working && (ev.OrderID != c.OrderID || ev.Reason != r || ev.LeavesQty != o.leaves):
+		return fmt.Sprintf("order %d works with %d left: answered %+v, want its id, its leaves and %v", c.OrderID, o.leaves, ev, r)
+	case !working && ev.Reason == r && r != matcher.ReasonInvalidOrder && m.known(c.OwnerID(), c.Symbol):
+		return fmt.Sprintf("order %d does not work for account %d: answered %+v, a risk refusal", c.OrderID, c.OwnerID(), ev)
+	}
+	return ""
+}
+
 // TestRiskAgainstReferenceModel: on random streams, in both modes, State
 // decides every command as the reference model does and holds the same
 // balances, holds and open orders after each.
@@ -260,6 +290,9 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 				if mode == ModeSpot && m.fees == 0 {
 					t.Errorf("seed %d: no fee collected: the test did not exercise fees", seed)
 				}
+				if mode == ModeSpot && (m.refusedWorking == 0 || m.refusedNot == 0) {
+					t.Errorf("seed %d: refused replaces of %d working orders and %d others: the test did not exercise both", seed, m.refusedWorking, m.refusedNot)
+				}
 			}()
 			for _, c := range stream(seed, 2500) {
 				want, px := m.decide(c)
@@ -267,6 +300,11 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 				evs, h = s.Step(&c, engines, evs[:0])
 				if h.Reason != want {
 					t.Fatalf("seed %d mode %d seq %d %+v: decided %v, the model %v", seed, mode, c.Seq, c, h.Reason, want)
+				}
+				if c.Kind == matcher.KindReplace && want != matcher.ReasonNone {
+					if bad := m.checkRefusedReplace(c, want, evs); bad != "" {
+						t.Fatalf("seed %d mode %d seq %d %+v: %s", seed, mode, c.Seq, c, bad)
+					}
 				}
 				m.apply(c, want, px, evs)
 				if s.Fees() != m.fees {

@@ -340,8 +340,7 @@ func (s *State) Exact(a uint32) bool {
 // whole settled total, which from then on can only go down. Call it on
 // Check's goroutine, after the Check; it may be later than the Check, since
 // what it reads can only have moved towards the exact state. A replace's
-// refusal is never final here: its account's last order may yet end,
-// and then the replace passes to the matcher (checkReplace). Hot path.
+// refusal is never final here: it is left to the exact state. Hot path.
 func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	a := c.OwnerID()
 	if c.Kind == matcher.KindReplace || !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
