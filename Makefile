@@ -25,7 +25,7 @@ vet: ## go vet and gofmt check
 browser: ## install Debian's chromium for the status page's browser test (once; where it cannot, the test skips and says why)
 	-@scripts/chromium.sh
 
-test: vet browser ## run every test (race detector on the concurrent packages)
+test: vet browser ## make vet and make browser, then every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
 
