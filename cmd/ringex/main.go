@@ -44,7 +44,8 @@ Usage:
   ringex account deposit|withdraw|show|block|unblock [--admin host:port] [--token T] ACCOUNT [ASSET AMOUNT]
                           move an account's (a CompID's or a firm's account's)
                           cash (ASSET cash) or inventory (a symbol) in or out,
-                          or show its balances and holds (risk.mode spot);
+                          or show it (blocked, open orders; with risk.mode
+                          spot its balances and holds);
                           block (kill switch: refuse its orders, cancel every
                           working one; also a firm's name) or unblock it
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
