@@ -1,9 +1,13 @@
 package httpd_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
@@ -54,5 +58,59 @@ func TestReviewRiskFeeRecordCountedUnderItsKind(t *testing.T) {
 		if strings.HasPrefix(series, "ringex_commands_total{") && strings.Contains(series, `kind="kind(`) {
 			t.Errorf("%s = %v: a kind with no name", series, v)
 		}
+	}
+}
+
+// Review (issues 19 and 20, rejects by reason): issue 19 lists the
+// per-session message throttle among the limits whose refusals a broker
+// gets, and docs/operations.md says ringex_rejects_total counts "orders
+// and cancels refused: source="gateway" before the ring". BROKER01 is
+// throttled to 1 message a second and sends 20 NewOrderSingles at once:
+// every one over the throttle is refused (BusinessMessageReject, "Throttle
+// limit exceeded") and never reaches the ring. An operator watching
+// ringex_rejects_total{source="gateway"} (or any series) expects those
+// refusals counted; none is: fix/conn.go (reader.deliver) answers the
+// throttle itself and tells the gateway nothing, and the gateway's
+// counters (gateway.Gateway.rejects) count only what rejectOrder and
+// rejectCancel answer.
+func TestReviewThrottledOrdersCountedAsRejects(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Replication.Admin = ""
+	cfg.FIX.Sessions[0].ThrottleMsgsPerSec = 1
+	n, srv := startWithEndpoint(t, cfg)
+	srv.Attach(n)
+	settle(t, n)
+	before := scrape(t, srv)
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	const sent = 20
+	for i := range sent {
+		b1.Send("D", tag.ClOrdID, fmt.Sprintf("T%d", i), tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1",
+			tag.OrderQty, "1", tag.OrdType, "2", tag.Price, "1.00", tag.TimeInForce, "0")
+	}
+	throttled := 0
+	for range sent {
+		f := fixtest.Fields(b1.Next(wait))
+		if f[tag.MsgType] == "j" && strings.Contains(f[tag.Text], "Throttle") {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatalf("none of %d orders sent at once was throttled at 1 message a second", sent)
+	}
+	sum := func(m map[string]float64) float64 {
+		var s float64
+		for series, v := range m {
+			if strings.HasPrefix(series, "ringex_rejects_total{") && strings.Contains(series, `source="gateway"`) {
+				s += v
+			}
+		}
+		return s
+	}
+	after := scrape(t, srv)
+	if got := sum(after) - sum(before); got != float64(throttled) {
+		t.Errorf("BROKER01 had %d orders refused by its throttle; ringex_rejects_total{source=\"gateway\"} rose by %v", throttled, got)
 	}
 }
