@@ -2,6 +2,8 @@ package httpd_test
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,47 @@ func TestReviewThrottledOrdersCountedAsRejects(t *testing.T) {
 	after := scrape(t, srv)
 	if got := sum(after) - sum(before); got != float64(throttled) {
 		t.Errorf("BROKER01 had %d orders refused by its throttle; ringex_rejects_total{source=\"gateway\"} rose by %v", throttled, got)
+	}
+}
+
+// Review (issue 20, docs): docs/operations.md is where an operator looks
+// up what a series means, and its rows list the label values:
+// ringex_stage_lag_slots' stage is "`journal+match`, `publish`",
+// ringex_commands_total's kind "`new`, `cancel`, `replace`,
+// `mass_cancel`, `status`, `end_of_day`, `checkpoint`, `checkpoint_hash`".
+// A node with risk.mode limits, right after its start, exports a stage
+// "risk" and the kinds bind_account, deposit, withdraw, block, unblock,
+// risk_limits, risk_symbol that no row names (the risk stage of
+// node/risk.go, the kinds of matcher.Kind.String), so an operator cannot
+// tell from the docs what they are. TestOperationsDocListsEveryMetric
+// checks the names only, not their label values.
+func TestReviewOperationsDocListsEveryLabelValue(t *testing.T) {
+	page, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{} // metric → its row
+	for _, line := range strings.Split(string(page), "\n") {
+		if m := regexp.MustCompile("^\\| `(ringex_[a-z_]+)` \\|").FindStringSubmatch(line); m != nil {
+			rows[m[1]] = line
+		}
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.Replication.Admin = ""
+	cfg.Risk = config.Risk{Mode: config.RiskModeLimits}
+	n, srv := startWithEndpoint(t, cfg)
+	srv.Attach(n)
+	settle(t, n)
+	label := regexp.MustCompile(`^(ringex_stage_lag_slots|ringex_commands_total)\{(?:stage|kind)="([^"]+)"\}$`)
+	for series := range scrape(t, srv) {
+		m := label.FindStringSubmatch(series)
+		if m == nil {
+			continue
+		}
+		if !strings.Contains(rows[m[1]], "`"+m[2]+"`") {
+			t.Errorf("%s is exported; the docs/operations.md row of %s does not name %q", series, m[1], m[2])
+		}
 	}
 }
