@@ -117,3 +117,31 @@ func TestReviewReplaceAfterAFeeCutOverFIX(t *testing.T) {
 		t.Errorf("after BROKER02 filled the amended buy: %q: negative cash", show)
 	}
 }
+
+// Review (issue 19, "a cancel, expiry, reject or replace releases or
+// adjusts the reservation"): BROKER02 holds 10 AAPL and offers all 10
+// (a GTC sell holding the 10). It amends the offer DOWN to 5 lots, at
+// the same price: the order would hold less, never more. A broker expects
+// the amend accepted (OrdStatus Replaced) and 5 lots released. It gets an
+// OrderCancelReject, "insufficient free inventory": risk.State.checkReplace
+// (risk/check.go) reserves the replace's whole new quantity on top of
+// what the order holds, so an account that has everything committed
+// cannot reduce its own order. docs/design.md calls the rule
+// deliberately simple ("a replace with little cash to spare may be
+// refused where a cancel and a new order would pass"); for a reduction a
+// cancel and a new order would drop the order's time priority, which a
+// pure quantity decrease keeps in the matcher.
+func TestReviewAmendDownWithEverythingHeld(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, spotVenue(dir, addr))
+	defer n.Stop()
+	mustFunds(t, n, false, "BROKER02", "AAPL", "10")
+	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+	rests(t, b2, "GTC sell of all 10", "S1", "AAPL", "2", "10", "100.00")
+	wantShow(t, n, "BROKER02", "AAPL 10 held 10")
+	b2.Send("G", tag.OrigClOrdID, "S1", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "5",
+		tag.OrdType, "2", tag.Price, "100.00", tag.TimeInForce, "1")
+	expect(t, "amend down to 5", b2.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "5", tag.ClOrdID: "S2", tag.LeavesQty: "5"})
+	wantShow(t, n, "BROKER02", "AAPL 10 held 5")
+}
