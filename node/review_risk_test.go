@@ -145,3 +145,42 @@ func TestReviewAmendDownWithEverythingHeld(t *testing.T) {
 	expect(t, "amend down to 5", b2.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "5", tag.ClOrdID: "S2", tag.LeavesQty: "5"})
 	wantShow(t, n, "BROKER02", "AAPL 10 held 5")
 }
+
+// Review (issue 19, "each refusal is ... with a Text naming the limit",
+// and FIX: OrderCancelReject's OrdStatus(39) is the order's status after
+// the reject). BROKER01's GTC buy B1 works (New). It amends it to 101
+// lots, over risk.limits.maxOrderQty (100), and gets an
+// OrderCancelReject naming the limit, as it should. A broker's engine
+// expects that reject to say the order is still working: 39=0 and
+// OrderID(37) the order's, as the matcher's own replace refusals do
+// (an amend that changes the side gets 39=0 here). Instead the risk
+// refusal says 39=8 (Rejected) and OrderID NONE, so a broker's order
+// manager marks B1 dead while it still rests and can fill: the refusal is
+// built from the command alone (risk.RefusalEvent, risk/check.go), which
+// knows nothing of the order.
+func TestReviewRiskRefusedAmendSaysTheOrderStillWorks(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := spotVenue(dir, addr)
+	cfg.Risk.Mode = config.RiskModeLimits
+	n := startCfg(t, cfg)
+	defer n.Stop()
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b1.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
+	orderID := expect(t, "B1 rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})[tag.OrderID]
+
+	b1.Send("G", tag.OrigClOrdID, "B1", tag.ClOrdID, "B2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
+		tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
+	expect(t, "the matcher's refusal of a side change", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "B2",
+		tag.OrdStatus: "0", tag.OrderID: orderID})
+
+	b1.Send("G", tag.OrigClOrdID, "B1", tag.ClOrdID, "B3", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "101",
+		tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
+	got := expect(t, "risk's refusal of an amend over maxOrderQty", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "B3",
+		tag.OrdStatus: "0", tag.OrderID: orderID})
+	if !strings.Contains(got[tag.Text], "maxOrderQty") {
+		t.Errorf("Text %q does not name maxOrderQty", got[tag.Text])
+	}
+	b1.Send("F", tag.OrigClOrdID, "B1", tag.ClOrdID, "X1", tag.Symbol, "AAPL", tag.Side, "1")
+	expect(t, "B1 still worked: cancelled", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "X1"})
+}
