@@ -453,6 +453,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonRiskNoProtection:   "risk: market buy refused: the symbol has no protectionPrice",
 	matcher.ReasonRiskFundsRefused:   "risk: withdrawal over the free balance",
 	matcher.ReasonRiskBlocked:        "risk: the account is blocked by the operator (kill switch)",
+	matcher.ReasonRiskFundsLimit:     "risk: deposit over the venue's largest total (9223372036854775807 units of its asset)",
 }
 
 func reasonText(r matcher.Reason) string {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -265,8 +266,11 @@ var ErrNoRisk = errors.New("risk.mode is \"none\": this venue keeps no balances"
 // ring: journaled and replicated like any order. It returns the journal
 // sequence once the risk stage has applied it, or why it was refused.
 func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error) {
-	if n.risk == nil || n.risk.state.Mode() != risk.ModeSpot {
+	if n.risk == nil {
 		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
+	}
+	if n.risk.state.Mode() != risk.ModeSpot {
+		return 0, fmt.Errorf("risk.mode is %q: this venue keeps no balances (deposits and withdrawals need mode \"spot\")", n.cfg.Risk.Mode)
 	}
 	if n.following.Load() {
 		return 0, errors.New("a standby follows its primary's journal: move funds on the primary")
@@ -292,7 +296,12 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if withdraw {
 		what = "withdrawal"
 	}
-	if reason != matcher.ReasonNone {
+	switch reason {
+	case matcher.ReasonNone:
+	case matcher.ReasonRiskFundsLimit:
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s would take the venue's total %s past %d units, the most a balance can hold",
+			seq, what, amount, assetName(asset), compID, assetName(asset), int64(math.MaxInt64))
+	default:
 		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
 	}
 	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq)

@@ -1,6 +1,10 @@
 package risk
 
-import "github.com/ringex/ringex/matcher"
+import (
+	"math"
+
+	"github.com/ringex/ringex/matcher"
+)
 
 // Check decides cmd before any matcher sees it and reserves what it
 // accepts; the Hold goes with cmd to Apply. A refused Hold (Reason set)
@@ -69,12 +73,18 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 		return Hold{}
 	}
 	sym := s.cfg.Symbols[c.Symbol-1]
-	if c.Type == matcher.Market && c.Side == matcher.Buy && c.Price == 0 {
-		c.Price = s.protect[c.Symbol-1]
+	px := c.Price
+	if c.Type == matcher.Market && c.Price == 0 {
+		// Either side counts at the protection price for the notional
+		// limit; only a buy trades no worse than it (journaled in Price).
+		px = s.protect[c.Symbol-1]
+		if c.Side == matcher.Buy {
+			c.Price = px
+		}
 	}
 	a := c.OwnerID()
 	lim := &s.limits[a]
-	value := notional(c.Qty, c.Price, sym.CashPerTickLot)
+	value := notional(c.Qty, px, sym.CashPerTickLot)
 	open := s.openCell(a)
 	switch {
 	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
@@ -155,14 +165,24 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 	return h
 }
 
-// checkFunds refuses a funds record it cannot apply, and a withdrawal of
-// more than is free; it reserves a withdrawal's amount.
+// checkFunds refuses a funds record it cannot apply, a deposit that would
+// take the venue's total of its asset past MaxInt64 (ReasonRiskFundsLimit:
+// decided on fundingChecked, exact), and a withdrawal of more than is
+// free; it reserves a withdrawal's amount.
 func (s *State) checkFunds(c *matcher.Command) Hold {
 	f, ok := matcher.FundsOf(c)
 	if !ok || !s.knownAccount(f.Account) || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
+	venue := &s.fundingChecked.Cash
+	if f.Symbol != 0 {
+		venue = &s.fundingChecked.Inv[f.Symbol-1]
+	}
 	if !f.Withdraw {
+		if f.Amount > math.MaxInt64-*venue {
+			return Hold{Reason: matcher.ReasonRiskFundsLimit}
+		}
+		*venue += f.Amount
 		s.depositsChecked[f.Account]++
 		return Hold{}
 	}
@@ -173,6 +193,7 @@ func (s *State) checkFunds(c *matcher.Command) Hold {
 	if s.view(i) < f.Amount {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
+	*venue -= f.Amount
 	s.pending[i] += f.Amount
 	if f.Symbol != 0 {
 		return Hold{Inv: f.Amount}

@@ -208,6 +208,12 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
+	// Deposits less withdrawals as Check has passed them (its goroutine
+	// only): exact, since only Check decides them. Check refuses a deposit
+	// that would take it past MaxInt64, so no account's total, which is at
+	// most the venue's, can wrap.
+	fundingChecked Funding
+
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
 	fees    int64      // settle: the current command's fees, credited at Done
@@ -262,6 +268,7 @@ func New(cfg Config) (*State, error) {
 	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
 	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
+	s.fundingChecked.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
 }
 
