@@ -77,6 +77,27 @@ func (ps Partitions) Apply(cmd *Command, out []Event) []Event {
 	}
 }
 
+// Target is the working order that cmd (a replace or a cancel) names, as
+// its engine finds it now: its order id and the quantity it has filled;
+// id 0 when none works. Read only: call it only while no command is being
+// applied to the engine (risk judges a refused replace again on the exact
+// state this way, risk.State.CheckExact). Cold path.
+func (ps Partitions) Target(cmd *Command) (id, cum int64) {
+	if len(ps) == 0 {
+		return 0, 0
+	}
+	return ps.Of(cmd.Symbol).Target(cmd)
+}
+
+// Target is Partitions.Target for the engine that owns cmd's symbol.
+func (e *Engine) Target(cmd *Command) (id, cum int64) {
+	ti, _, _ := e.findTarget(cmd)
+	if ti == 0 {
+		return 0, 0
+	}
+	return e.orders[ti].id, e.orders[ti].cum
+}
+
 // RefuseReplace answers replace cmd, which pre-trade risk refused for
 // reason, from the engine that owns its symbol (Engine.RefuseReplace),
 // and appends the answer to out. Hot path.

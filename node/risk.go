@@ -190,7 +190,21 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		settled := r.settled.Load() >= seq-1
 		exact := settled || r.state.Exact(s.cmd.OwnerID())
 		hold := r.state.Check(&s.cmd)
-		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
+		if risk.Reducible(&s.cmd, hold.Reason) {
+			// Judged again on the difference, on the exact state: the
+			// settle step and the engines idle at seq-1 (CheckExact).
+			if !settled {
+				if seq > lo {
+					return seq - 1
+				}
+				r.waits.Store(r.waits.Load() + 1)
+				if !n.awaitSettled(seq - 1) {
+					return hi
+				}
+			}
+			id, cum := n.partitions[matcher.PartitionOf(s.cmd.Symbol, len(n.partitions))].engine.Target(&s.cmd)
+			hold = r.state.CheckExact(&s.cmd, id, cum)
+		} else if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}

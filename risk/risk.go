@@ -95,9 +95,13 @@ func (l Limits) validate() error {
 // accepted with what it reserved. Fixed size, no pointers: the node
 // carries it in the command's ring slot to the settle half.
 type Hold struct {
-	Cash   int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
-	Inv    int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
-	Open   int8  // 1: counted as an open order of its account
+	Cash int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
+	Inv  int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
+	Open int8  // 1: counted as an open order of its account
+	// Diff is 1 for a replace decided on the exact state (CheckExact):
+	// Cash or Inv is only what its new terms hold beyond what the order
+	// held, and may be 0 (a reduction).
+	Diff   int8
 	Reason matcher.Reason
 }
 
