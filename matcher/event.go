@@ -101,7 +101,8 @@ type Event struct {
 // never index ExecIDStride-1, which EndOfDayExecID takes.
 const ExecIDStride = 1 << 20
 
-// EndOfDayExecID is the ExecID of order id's expiry at the end of the day.
+// EndOfDayExecID is the ExecID of order id's expiry at the end of the day,
+// and of its cancel by a block record (KindBlock, the kill switch).
 // A KindEndOfDay runs in every match partition at once, so numbering its
 // events by their index in the command would give two partitions the same
 // ids; an order expires at most once, and no command reaches index

@@ -48,10 +48,10 @@ const (
 // (the node's match stage, audit's capture). Hot path.
 func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
-	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
 		KindRiskLimits, KindRiskSymbol, KindRiskFee:
 		return RouteNone
-	case KindEndOfDay, KindBindAccount:
+	case KindEndOfDay, KindBindAccount, KindBlock:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)

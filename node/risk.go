@@ -255,15 +255,24 @@ func (n *Node) settleEnd() {
 }
 
 // publishOperator is the publish stage at an operator's record (a
-// deposit, a withdrawal, a block, an unblock): it is settled, and the
-// operator who asked is answered. Cold path.
-func (n *Node) publishOperator(s *slot) {
-	if n.risk == nil {
-		return // journaled by a node with risk; this one has none
-	}
+// deposit, a withdrawal, a block, an unblock), at ring sequence seq: it is
+// settled with the cancels a block caused in every partition (published
+// as any report is), and the operator who asked is answered. Cold path.
+func (n *Node) publishOperator(s *slot, seq int64) {
 	n.settleBegin(s)
+	if matcher.Route(&s.cmd, len(n.partitions)) == matcher.RouteAll {
+		for _, p := range n.partitions {
+			evs := p.takeSpill(seq)
+			for i := range evs {
+				n.publishEvent(&evs[i])
+			}
+		}
+	}
 	n.settleEnd()
 	r := n.risk
+	if r == nil {
+		return // journaled by a node with risk; this one has none
+	}
 	r.mu.Lock()
 	if ch, ok := r.waiting[s.cmd.ClOrdID]; ok {
 		ch <- s.hold.Reason
@@ -407,8 +416,10 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 	return seq, nil
 }
 
-// blockOne journals the block (or unblock) of account a, named name, and
-// after a block the mass cancel of its working orders.
+// blockOne journals the block (or unblock) of account a, named name: one
+// record, which also cancels every working order of the account in every
+// partition (matcher.AccountBlock), so no crash can leave it blocked with
+// orders working.
 func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
 	if err != nil {
@@ -424,13 +435,6 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	what, level := "unblocked", slog.LevelInfo
 	if !unblock {
 		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
-		// After the block record: no order of the account is accepted
-		// once it, so these take every one that works (a firm's named
-		// account's on every session: matcher, cancelOwned).
-		mc := matcher.MassCancel{Account: a, Scope: matcher.ScopeAllOrders, Origin: matcher.OriginKillSwitch}.Command()
-		if err := n.Submit(&mc); err != nil {
-			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
-		}
 	}
 	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq)
 	return seq, nil
