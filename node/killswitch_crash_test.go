@@ -12,21 +12,15 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Review (issue 19, kill switch: "blocks an account ... and cancels every
-// working order of it, GTC included, through the ring"). node.Block
-// journals the block record, then (node.blockOne) submits the cancel of
-// the account's orders, which node.Submit splits into one mass-cancel
-// record per symbol: 1 + 8 separate records on the default venue. A crash
-// after the block record is durable and before the cancels are (or
-// Submit failing there) leaves a journal in which the account is blocked
-// and its orders still work. The test builds that journal: BROKER01 rests
-// a GTC buy, the block record alone goes through the ring (what blockOne
-// journals first), and the node stops. An operator expects the restarted
-// node to honour the kill switch: a blocked account with no working
-// order. It shows "blocked true openOrders 1", and BROKER02's sell trades
-// with the blocked account's buy: nothing on start (or in the block
-// record itself) cancels the orders of a blocked account.
-func TestReviewKillSwitchCancelsSurviveACrashAfterTheBlock(t *testing.T) {
+// Kill switch: "blocks an account ... and cancels every working order of
+// it, GTC included, through the ring", as one record. BROKER01 rests a GTC
+// buy; the block record alone goes through the ring (what node.Block
+// journals) and the node stops, as a crash right after it would. The block
+// record itself cancels the account's working orders in every partition,
+// so the account is blocked with no working order at once, and after the
+// restart; were an order still working, BROKER02's sell would trade with
+// the blocked account's buy, which the test would report.
+func TestKillSwitchCancelsSurviveACrashAfterTheBlock(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk.Mode = config.RiskModeLimits

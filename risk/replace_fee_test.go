@@ -6,20 +6,16 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Review (issue 19, spot balances): "no balance or hold is ever negative"
-// (the package doc: "no total, hold or free amount is ever negative").
-// A GTC buy of 1 lot at 10000 ticks is accepted under a fee of 100 bps,
-// so it holds 10100 and its fills pay that fee (order.feeBps). The venue
-// then lowers the fee to 0 (a risk_fee record, journaled at the next
-// start). The broker amends the order to 200 lots: Check reserves the
-// new quantity at the fee now in force, 200 × 10000, which the account
-// has free (total 2 010 100). The settle half then holds the order at the
-// fee it was accepted under, 200 × 10100 = 2 020 000, taking the 9 900
-// difference out of nothing (replaced, risk/settle.go: a negative
-// "release"), so the account's hold exceeds its cash; a seller filling
-// the order drives the cash itself negative. A broker expects the
-// replace to be either refused for cash or held at what it will pay.
-func TestReviewReplaceAfterAFeeCutNeverHoldsMoreThanTheCash(t *testing.T) {
+// No balance or hold is ever negative, nor a hold above its total, across
+// a fee change. A GTC buy of 1 lot at 10000 ticks is accepted under a fee
+// of 100 bps, holding 10100. The venue then lowers the fee to 0 (a
+// risk_fee record). The broker amends the order to 200 lots: its new terms
+// pay the fee in force at the replace, so Check reserves 200 × 10000, which
+// the account has free, and the settle half holds the order at that same
+// fee (replaced, settle.go); a seller filling it leaves the buyer's cash at
+// zero, not below. Held at the fee the order was first accepted under, it
+// would hold 9 900 more than the account has.
+func TestReplaceAfterAFeeCutNeverHoldsMoreThanTheCash(t *testing.T) {
 	s, err := New(Config{Mode: ModeSpot, Accounts: 2, Symbols: []Symbol{{CashPerTickLot: 1}}, FeeBps: 100})
 	if err != nil {
 		t.Fatal(err)

@@ -15,17 +15,14 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// Review (issue 19, limits): docs/config.md says of
-// risk.limits.maxOrderNotional "a market order counts at its symbol's
-// protection price (none: not limited)". AAPL has a protection price of
-// 200.00 and the limit is 10 000.00, so a market order of 100 lots
-// (20 000.00) is over it on either side. A broker (and the risk officer who
-// set the limit) expects both to be Rejected with OrdRejReason 3 and a Text
-// naming maxOrderNotional. The market buy is; the market sell is accepted
-// and sent to the book: risk.State.checkNew (risk/check.go) writes the
-// protection price only into a market buy's price, so a market sell's
-// notional is computed at price 0 and passes any notional limit.
-func TestReviewMarketSellOverNotionalAtProtectionPrice(t *testing.T) {
+// Limits: docs/config.md says of risk.limits.maxOrderNotional "a market
+// order counts at its symbol's protection price (none: not limited)". AAPL
+// has a protection price of 200.00 and the limit is 10 000.00, so a market
+// order of 100 lots (20 000.00) is over it on either side: both are
+// Rejected with OrdRejReason 3 and a Text naming maxOrderNotional. Only the
+// buy trades no worse than the protection price (its journaled Price); the
+// sell's notional is counted at it all the same (checkNew).
+func TestMarketSellOverNotionalAtProtectionPrice(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk.Mode = config.RiskModeLimits
@@ -66,19 +63,16 @@ func showUntil(t *testing.T, n *node.Node, compID string, ok func(string) bool) 
 	}
 }
 
-// Review (issue 19, spot balances; FIX scenario of
-// risk.TestReviewReplaceAfterAFeeCutNeverHoldsMoreThanTheCash): "no
-// balance or hold is ever negative". BROKER01 rests a GTC buy of 1 AAPL
-// at 100.00 under risk.feeBps 100 (it holds 101.00). The venue restarts
-// with the fee cut to 0. BROKER01 has 20 000.00 free and amends the buy
-// to 200 lots at 100.00, which costs exactly 20 000.00 now. A broker
-// expects the amend either refused for cash or accepted holding what the
-// order will pay. It is accepted, and the account holds 200 × 101.00 =
-// 20 200.00 of its 20 101.00 (held above cash); when BROKER02 sells into
-// it, BROKER01's cash goes to -99.00: the replace was reserved at the fee
-// in force (risk.State.checkReplace) but is held and settled at the fee
-// the order was accepted under (risk.State.replaced, order.feeBps).
-func TestReviewReplaceAfterAFeeCutOverFIX(t *testing.T) {
+// Spot balances, over FIX (the scenario of
+// risk.TestReplaceAfterAFeeCutNeverHoldsMoreThanTheCash): BROKER01 rests a
+// GTC buy of 1 AAPL at 100.00 under risk.feeBps 100 (it holds 101.00). The
+// venue restarts with the fee cut to 0. BROKER01 has 20 000.00 free and
+// amends the buy to 200 lots at 100.00, which costs exactly 20 000.00 now.
+// The amend is refused for cash or accepted holding what the order will
+// pay: never more held than the account has, and no negative cash once
+// BROKER02 sells into it (the replace's terms pay the fee in force at it,
+// reserved and settled alike).
+func TestReplaceAfterAFeeCutOverFIX(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk.Limits, cfg.Risk.Accounts, cfg.Risk.FeeBps = config.RiskLimits{}, nil, 100
@@ -118,20 +112,16 @@ func TestReviewReplaceAfterAFeeCutOverFIX(t *testing.T) {
 	}
 }
 
-// Review (issue 19, "a cancel, expiry, reject or replace releases or
-// adjusts the reservation"): BROKER02 holds 10 AAPL and offers all 10
-// (a GTC sell holding the 10). It amends the offer DOWN to 5 lots, at
-// the same price: the order would hold less, never more. A broker expects
-// the amend accepted (OrdStatus Replaced) and 5 lots released. It gets an
-// OrderCancelReject, "insufficient free inventory": risk.State.checkReplace
-// (risk/check.go) reserves the replace's whole new quantity on top of
-// what the order holds, so an account that has everything committed
-// cannot reduce its own order. docs/design.md calls the rule
-// deliberately simple ("a replace with little cash to spare may be
-// refused where a cancel and a new order would pass"); for a reduction a
-// cancel and a new order would drop the order's time priority, which a
-// pure quantity decrease keeps in the matcher.
-func TestReviewAmendDownWithEverythingHeld(t *testing.T) {
+// A replace is judged on the difference: BROKER02 holds 10 AAPL and offers
+// all 10 (a GTC sell holding the 10). It amends the offer DOWN to 5 lots,
+// at the same price: the order would hold less, never more, so the amend is
+// accepted (ExecType Replaced, LeavesQty 5) and 5 lots are released, though
+// nothing is free. The check's first bound (the whole new quantity on top
+// of the order's hold) refuses it; decided again on the exact state
+// (risk.State.CheckExact) it needs nothing more. A cancel and a new order
+// would drop the order's time priority, which a pure quantity decrease
+// keeps in the matcher.
+func TestAmendDownWithEverythingHeld(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	n := startCfg(t, spotVenue(dir, addr))
 	defer n.Stop()
@@ -149,19 +139,14 @@ func TestReviewAmendDownWithEverythingHeld(t *testing.T) {
 	wantShow(t, n, "BROKER02", "AAPL 10 held 5")
 }
 
-// Review (issue 19, "each refusal is ... with a Text naming the limit",
-// and FIX: OrderCancelReject's OrdStatus(39) is the order's status after
-// the reject). BROKER01's GTC buy B1 works (New). It amends it to 101
-// lots, over risk.limits.maxOrderQty (100), and gets an
-// OrderCancelReject naming the limit, as it should. A broker's engine
-// expects that reject to say the order is still working: 39=0 and
-// OrderID(37) the order's, as the matcher's own replace refusals do
-// (an amend that changes the side gets 39=0 here). Instead the risk
-// refusal says 39=8 (Rejected) and OrderID NONE, so a broker's order
-// manager marks B1 dead while it still rests and can fill: the refusal is
-// built from the command alone (risk.RefusalEvent, risk/check.go), which
-// knows nothing of the order.
-func TestReviewRiskRefusedAmendSaysTheOrderStillWorks(t *testing.T) {
+// Each refusal has a Text naming the limit, and an OrderCancelReject's
+// OrdStatus(39) is the order's status after the reject. BROKER01's GTC buy
+// B1 works (New). It amends it to 101 lots, over risk.limits.maxOrderQty
+// (100), and gets an OrderCancelReject naming the limit that says the order
+// still works: 39=0 and OrderID(37) the order's, as the matcher's own
+// replace refusals do (an amend that changes the side gets 39=0 here); B1
+// then cancels as a working order.
+func TestRiskRefusedAmendSaysTheOrderStillWorks(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk.Mode = config.RiskModeLimits

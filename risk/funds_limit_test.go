@@ -6,17 +6,13 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Review (issue 19, spot balances): "no balance or hold is ever
-// negative", and bad input "changes nothing". Each deposit is bounded
-// (matcher.MaxFundsAmount, 2^50), but nothing bounds a balance: 8192
-// deposits of the most one may be add up to 2^63, so the 8192nd wraps the
-// account's cash to a negative total. An operator (or a script
-// repeating `ringex account deposit`) expects the deposit that would
-// overflow to be refused (ReasonRiskFundsRefused) with the balance left
-// as it was. Instead checkFunds (risk/check.go) passes every deposit, and
-// applyFunds (risk/settle.go) adds it, wrapping the int64 total (and the
-// venue-wide funding) negative.
-func TestReviewDepositsCannotWrapABalance(t *testing.T) {
+// No balance is ever negative, and bad input changes nothing: each
+// deposit is bounded (matcher.MaxFundsAmount, 2^50), and the venue's total
+// of an asset too. 8192 deposits of the most one may be would add up to
+// 2^63; the one that would take the total past MaxInt64 is refused
+// (ReasonRiskFundsLimit, checkFunds) and the balance stays as it was, where
+// an unchecked sum wraps to a negative total.
+func TestDepositsCannotWrapABalance(t *testing.T) {
 	s, err := New(Config{Mode: ModeSpot, Accounts: 1, Symbols: []Symbol{{CashPerTickLot: 1}}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,15 +11,11 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// Review (issue 19; "errors say what failed and with what"): on a venue
-// with risk.mode "limits", an operator runs `ringex account deposit
-// BROKER01 cash 10` over the admin endpoint. Deposits need mode "spot", so
-// a refusal is right, but the operator expects it to say so truthfully.
-// The answer says `risk.mode is "none": this venue keeps no balances
-// (deposits and withdrawals need mode "spot")`: the venue's mode is
-// "limits", not "none". node.Funds (node/risk.go) wraps ErrNoRisk, whose
-// text names mode "none", for every mode but spot.
-func TestReviewDepositOnALimitsVenueNamesItsMode(t *testing.T) {
+// Errors say what failed and with what: on a venue with risk.mode
+// "limits", `ringex account deposit BROKER01 cash 10` over the admin
+// endpoint is refused, since deposits need mode "spot", and the refusal
+// names the venue's mode, limits, not "none".
+func TestDepositOnALimitsVenueNamesItsMode(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
