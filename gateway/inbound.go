@@ -38,11 +38,11 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
 	}
 	if reason != matcher.ReasonNone {
-		g.rejectOrder(s, &ref, reason, text)
+		g.rejectOrder(s, account, &ref, reason, text)
 		return
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectOrder(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
+		g.rejectOrder(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
 	}
 }
 
@@ -75,11 +75,11 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
 	}
 	if reason != matcher.ReasonNone {
-		g.rejectCancel(s, &ref, reason, text)
+		g.rejectCancel(s, account, &ref, reason, text)
 		return
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectCancel(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
+		g.rejectCancel(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
 	}
 }
 
@@ -90,7 +90,7 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 	cmd := matcher.Command{Kind: matcher.KindStatus, Account: account}
 	_, reason, text := g.commonFields(&cmd, m, &ref)
 	if reason != matcher.ReasonNone {
-		g.rejectOrder(s, &ref, reason, text)
+		g.rejectOrder(s, account, &ref, reason, text)
 		return
 	}
 	cmd.OrigClOrdID = cmd.ClOrdID // the order is named by its own ClOrdID
@@ -98,7 +98,7 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 		cmd.OrderID = int64(id)
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectOrder(s, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
+		g.rejectOrder(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
 	}
 }
 
@@ -115,11 +115,11 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	clOrd, _ := m.Get(tagClOrdID)
 	id, ok := clOrdID(clOrd)
 	if !ok {
-		g.massCancelRejected(s, clOrd, m, 99, "ClOrdID missing or longer than 24 characters")
+		g.massCancelRejected(s, account, clOrd, m, 99, "ClOrdID missing or longer than 24 characters")
 		return
 	}
 	if !g.claim(account, &id) {
-		g.massCancelRejected(s, clOrd, m, 99, "duplicate ClOrdID "+string(clOrd))
+		g.massCancelRejected(s, account, clOrd, m, 99, "duplicate ClOrdID "+string(clOrd))
 		return
 	}
 	kind, _ := m.GetInt(tagMassCancelType)
@@ -130,15 +130,15 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	case massCancelSymbol:
 		sym, _ := m.Get(tagSymbol)
 		if cmd.Symbol = g.symbolIDs[string(sym)]; cmd.Symbol == 0 {
-			g.massCancelRejected(s, clOrd, m, 1, "unknown symbol "+string(sym))
+			g.massCancelRejected(s, account, clOrd, m, 1, "unknown symbol "+string(sym))
 			return
 		}
 	default:
-		g.massCancelRejected(s, clOrd, m, 0, "MassCancelRequestType must be 1 (symbol) or 7 (all orders)")
+		g.massCancelRejected(s, account, clOrd, m, 0, "MassCancelRequestType must be 1 (symbol) or 7 (all orders)")
 		return
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.massCancelRejected(s, clOrd, m, 99, "exchange is not accepting requests")
+		g.massCancelRejected(s, account, clOrd, m, 99, "exchange is not accepting requests")
 	}
 }
 

@@ -203,20 +203,19 @@ func (g *Gateway) reportsMassCancel(ev *matcher.Event) bool {
 	return ev.Price != massCancelAll || ev.Symbol == 0 || int(ev.Symbol) >= len(g.opts.Symbols)
 }
 
-// massCancelRejected answers an OrderMassCancelRequest that never reached the
-// matcher.
-func (g *Gateway) massCancelRejected(s *fix.Session, clOrd []byte, m *fix.Message, reason int64, text string) {
-	var f fix.Fields
-	f.AddBytes(tagClOrdID, clOrd)
-	f.AddString(tagOrderID, "NONE")
+// massCancelRejected answers an OrderMassCancelRequest of session s,
+// account a, that never reached the matcher; a's drop copies get it too
+// (sendReject).
+func (g *Gateway) massCancelRejected(s *fix.Session, a uint32, clOrd []byte, m *fix.Message, reason int64, text string) {
 	kind, _ := m.Get(tagMassCancelType)
-	f.AddBytes(tagMassCancelType, kind)
-	f.AddChar(tagMassCancelResp, '0') // rejected
-	f.AddInt(tagMassCancelRej, reason)
-	f.AddString(tagText, text)
-	if err := s.Send("r", &f); err != nil {
-		g.log.Warn("mass cancel reject not sent", "session", s.ID(), "err", err)
-	}
+	g.sendReject(s, a, "r", func(f *fix.Fields, _ bool) {
+		f.AddBytes(tagClOrdID, clOrd)
+		f.AddString(tagOrderID, "NONE")
+		f.AddBytes(tagMassCancelType, kind)
+		f.AddChar(tagMassCancelResp, '0') // rejected
+		f.AddInt(tagMassCancelRej, reason)
+		f.AddString(tagText, text)
+	})
 }
 
 // idBytes is a ClOrdID without its zero padding, as a slice of the id itself.
@@ -229,59 +228,87 @@ func idBytes(id *matcher.ClOrdID) []byte {
 }
 
 // rejectOrder answers a NewOrderSingle (msgType 'D') or an
-// OrderStatusRequest ('H') that never reached the matcher, with an
-// ExecutionReport: Rejected, or OrderStatus with OrdStatus 8. It runs on the
+// OrderStatusRequest ('H') of session s, account a, that never reached the
+// matcher, with an ExecutionReport: Rejected, or OrderStatus with
+// OrdStatus 8; a's drop copies get it too (sendReject). It runs on the
 // session's reader goroutine: a cold path with its own body.
-func (g *Gateway) rejectOrder(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+func (g *Gateway) rejectOrder(s *fix.Session, a uint32, ref *orderRef, reason matcher.Reason, text string) {
 	g.rejects[reason%rejectReasons].Add(1)
-	fix42 := s.BeginString() == fix42
-	var f fix.Fields
-	f.AddString(tagOrderID, "NONE")
-	f.AddString(tagExecID, "R"+strconv.FormatInt(g.rejectSeq.Add(1), 10))
-	f.AddBytes(tagClOrdID, ref.clOrdID)
-	switch {
-	case ref.msgType == 'H' && fix42:
-		f.AddChar(tagExecTransType, '3') // status
-		f.AddChar(tagExecType, '8')
-	case ref.msgType == 'H':
-		f.AddChar(tagExecType, 'I')
-	case fix42:
-		f.AddChar(tagExecTransType, '0')
-		f.AddChar(tagExecType, '8')
-	default:
-		f.AddChar(tagExecType, '8')
-	}
-	f.AddChar(tagOrdStatus, '8')
-	f.AddBytes(tagSymbol, ref.symbol)
-	f.AddBytes(tagSide, ref.side)
-	f.AddChar(tagCumQty, '0')
-	f.AddChar(tagLeavesQty, '0')
-	f.AddChar(tagAvgPx, '0')
-	f.AddTime(tagTransactTime, time.Now())
-	f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
-	f.AddString(tagText, text)
-	if err := s.Send("8", &f); err != nil {
-		g.log.Warn("reject not sent", "session", s.ID(), "cl_ord_id", ref.clOrdID, "err", err)
-	}
+	execID := "R" + strconv.FormatInt(g.rejectSeq.Add(1), 10)
+	now := time.Now()
+	g.sendReject(s, a, "8", func(f *fix.Fields, fix42 bool) {
+		f.AddString(tagOrderID, "NONE")
+		f.AddString(tagExecID, execID)
+		f.AddBytes(tagClOrdID, ref.clOrdID)
+		switch {
+		case ref.msgType == 'H' && fix42:
+			f.AddChar(tagExecTransType, '3') // status
+			f.AddChar(tagExecType, '8')
+		case ref.msgType == 'H':
+			f.AddChar(tagExecType, 'I')
+		case fix42:
+			f.AddChar(tagExecTransType, '0')
+			f.AddChar(tagExecType, '8')
+		default:
+			f.AddChar(tagExecType, '8')
+		}
+		f.AddChar(tagOrdStatus, '8')
+		f.AddBytes(tagSymbol, ref.symbol)
+		f.AddBytes(tagSide, ref.side)
+		f.AddChar(tagCumQty, '0')
+		f.AddChar(tagLeavesQty, '0')
+		f.AddChar(tagAvgPx, '0')
+		f.AddTime(tagTransactTime, now)
+		f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
+		f.AddString(tagText, text)
+	})
 }
 
-// rejectCancel answers a cancel or replace that never reached the matcher.
-func (g *Gateway) rejectCancel(s *fix.Session, ref *orderRef, reason matcher.Reason, text string) {
+// rejectCancel answers a cancel or replace of session s, account a, that
+// never reached the matcher; a's drop copies get it too (sendReject).
+func (g *Gateway) rejectCancel(s *fix.Session, a uint32, ref *orderRef, reason matcher.Reason, text string) {
 	g.rejects[reason%rejectReasons].Add(1)
-	var f fix.Fields
-	f.AddString(tagOrderID, "NONE")
-	f.AddBytes(tagClOrdID, ref.clOrdID)
-	f.AddBytes(tagOrigClOrdID, ref.origClOrdID)
-	f.AddChar(tagOrdStatus, '8')
 	responseTo := byte('1')
 	if ref.msgType == 'G' {
 		responseTo = '2'
 	}
-	f.AddChar(tagCxlRejResponseTo, responseTo)
-	f.AddInt(tagCxlRejReason, int64(cxlRejReason(reason, s.BeginString() == fix42)))
-	f.AddString(tagText, text)
-	if err := s.Send("9", &f); err != nil {
-		g.log.Warn("cancel reject not sent", "session", s.ID(), "cl_ord_id", ref.clOrdID, "err", err)
+	g.sendReject(s, a, "9", func(f *fix.Fields, fix42 bool) {
+		f.AddString(tagOrderID, "NONE")
+		f.AddBytes(tagClOrdID, ref.clOrdID)
+		f.AddBytes(tagOrigClOrdID, ref.origClOrdID)
+		f.AddChar(tagOrdStatus, '8')
+		f.AddChar(tagCxlRejResponseTo, responseTo)
+		f.AddInt(tagCxlRejReason, int64(cxlRejReason(reason, fix42)))
+		f.AddString(tagText, text)
+	})
+}
+
+// sendReject sends a gateway's own refusal (msgType, its body written by
+// body for the receiving session's FIX version) to session s and a copy
+// (797=Y) to each drop copy of account a. It is not journaled (nothing
+// reached the ring): like the broker's own, each copy is in its session's
+// store from the moment it is sent, and a drop copy that is not logged on
+// gets it by a FIX resend (ResendRequest) when it logs on, not by the
+// journal's resend of reports. Cold path.
+func (g *Gateway) sendReject(s *fix.Session, a uint32, msgType string, body func(f *fix.Fields, fix42 bool)) {
+	var f fix.Fields
+	body(&f, s.BeginString() == fix42)
+	if err := s.Send(msgType, &f); err != nil {
+		g.log.Warn("reject not sent", "session", s.ID(), "msg_type", msgType, "err", err)
+	}
+	if a == 0 || int(a) >= len(g.accounts) {
+		return
+	}
+	for _, c := range g.accounts[a].copies {
+		cs := g.sessionOf(c)
+		if cs == nil {
+			continue
+		}
+		var cf fix.Fields
+		body(&cf, cs.BeginString() == fix42)
+		if err := cs.SendWithHeader(msgType, copyHeader, &cf); err != nil {
+			g.log.Warn("reject's drop copy not sent", "session", cs.ID(), "msg_type", msgType, "err", err)
+		}
 	}
 }
 
@@ -453,6 +480,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonRiskNoProtection:   "risk: market buy refused: the symbol has no protectionPrice",
 	matcher.ReasonRiskFundsRefused:   "risk: withdrawal over the free balance",
 	matcher.ReasonRiskBlocked:        "risk: the account is blocked by the operator (kill switch)",
+	matcher.ReasonRiskFundsLimit:     "risk: deposit over the venue's largest total (9223372036854775807 units of its asset)",
 }
 
 func reasonText(r matcher.Reason) string {

@@ -4,12 +4,15 @@ import "fmt"
 
 // Block records are the operator's kill switch for one account (risk modes
 // limits and spot): from a KindBlock on, the risk stage refuses the
-// account's new orders and replaces, until a KindUnblock. The node follows
-// a block with a mass cancel of every working order of the account, GTC
-// included (OriginKillSwitch), through the ring, so nothing of it works
-// after the block. They go through the ring and the journal like any
-// command; no match partition applies them (Route: RouteNone) and the
-// engines ignore them.
+// account's new orders and replaces, until a KindUnblock. A KindBlock
+// that the risk stage accepts is applied by every match partition
+// (RouteAll): each cancels every working order of the account that it
+// holds, GTC included, as a kill switch's mass cancel does (its session's
+// orders and those any session placed for it; EvCancelled,
+// ReasonMassCancel, ExecID EndOfDayExecID). So one record both blocks and
+// cancels: no order of the account trades after it, whatever crash
+// follows, and a replay does the same. A KindUnblock no partition applies
+// (RouteNone). They go through the ring and the journal like any command.
 const (
 	KindBlock   Kind = 12
 	KindUnblock Kind = 13
@@ -42,6 +45,26 @@ func (b AccountBlock) Command() (Command, error) {
 		k = KindUnblock
 	}
 	return Command{Kind: k, Account: b.Account, ClOrdID: b.Ref}, nil
+}
+
+// applyBlock cancels, oldest (lowest order id) first, every resting order
+// of block record c's account: those its session placed and those any
+// session placed for it as their trading account. Every partition applies
+// the record at once, so each cancel's ExecID is EndOfDayExecID (an order
+// ends only once). Cold path: the operator's; it scans the pool and
+// allocates only to grow dayOrders, which it borrows.
+func (e *Engine) applyBlock(c *Command) {
+	b, ok := BlockOf(c)
+	if !ok || b.Unblock {
+		return
+	}
+	e.dayOrders = e.dayOrders[:0]
+	for oi := int32(1); oi < int32(len(e.orders)); oi++ {
+		if o := &e.orders[oi]; o.level != 0 && (o.account == b.Account || o.owner == b.Account) {
+			e.dayOrders = append(e.dayOrders, oi)
+		}
+	}
+	e.endCollected(EvCancelled, ReasonMassCancel, ReasonMassCancel)
 }
 
 // BlockOf reads a KindBlock or KindUnblock record; ok is false for another

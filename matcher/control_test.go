@@ -104,6 +104,8 @@ func TestRoute(t *testing.T) {
 		{"one_partition", Command{Kind: KindCancel, Symbol: 5}, 1, 0},
 		{"mass_cancel", mc, 4, 1},
 		{"end_of_day", Command{Kind: KindEndOfDay}, 4, RouteAll},
+		{"block_cancels_everywhere", Command{Kind: KindBlock, Account: 1}, 4, RouteAll},
+		{"unblock", Command{Kind: KindUnblock, Account: 1}, 4, RouteNone},
 		{"checkpoint", Command{Kind: KindCheckpoint, Symbol: 3}, 4, RouteNone},
 		{"checkpoint_hash", CheckpointHash{Checkpoint: 1, Partitions: 4}.Command(), 4, RouteNone},
 	} {

@@ -101,8 +101,12 @@
 //     binds an account id to a broker's name for good. Every engine keeps
 //     every binding, in its snapshot and its hash, and says nothing; one
 //     that would rebind a bound account, or a bound name, is ignored.
-//   - Funds and block records (KindDeposit, KindWithdraw, Funds in
-//     funds.go; KindBlock, KindUnblock, AccountBlock in block.go) and the
+//   - A block record (KindBlock, AccountBlock in block.go, the kill
+//     switch) is applied by every engine: each cancels every resting order
+//     of the account, its session's and those placed for it (EvCancelled,
+//     ReasonMassCancel, ExecID EndOfDayExecID), oldest first.
+//   - Funds and unblock records (KindDeposit, KindWithdraw, Funds in
+//     funds.go; KindUnblock in block.go) and the
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing.

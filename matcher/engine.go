@@ -420,10 +420,12 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyMassCancel(cmd)
 	case KindStatus:
 		e.applyStatus(cmd)
-	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+	case KindBlock:
+		e.applyBlock(cmd)
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
 		KindRiskLimits, KindRiskSymbol, KindRiskFee:
 		// markers for the node and for replay, and the risk stage's
-		// records (funds, blocks, rules);
+		// records (funds, unblocks, rules);
 		// no state, no events
 	case KindEndOfDay:
 		e.applyEndOfDay()
@@ -873,9 +875,9 @@ func (e *Engine) applyEndOfDay() {
 
 // endCollected takes every resting order in dayOrders off its book,
 // oldest (lowest order id) first, with one event typ for reason, and
-// finishes it with end. An expiry's ExecID is EndOfDayExecID: the node
-// gives the end of day to every engine at once. Cold path: the kill
-// switch's and the end of day's.
+// finishes it with end. An expiry's ExecID, and a block's cancel's, is
+// EndOfDayExecID: the node gives the end of day and a block record to
+// every engine at once. Cold path: the kill switch's and the end of day's.
 func (e *Engine) endCollected(typ EventType, reason, end Reason) {
 	// The pool reuses entries, so its order is not acceptance order; order
 	// ids are (they are command sequence numbers).
@@ -885,7 +887,7 @@ func (e *Engine) endCollected(typ EventType, reason, end Reason) {
 		e.unlinkLevel(e.book(o.symbol), oi)
 		o.leaves = 0
 		ev := e.emit(typ, reason, o)
-		if typ == EvExpired {
+		if typ == EvExpired || e.cmd.Kind == KindBlock {
 			ev.ExecID = EndOfDayExecID(o.id)
 		}
 		e.finish(oi, end)

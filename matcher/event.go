@@ -58,6 +58,10 @@ const (
 	ReasonRiskNoProtection Reason = 37 // a market buy in spot mode, and the symbol has no protection price
 	ReasonRiskFundsRefused Reason = 38 // a withdrawal of more than is free, or an invalid funds record
 	ReasonRiskBlocked      Reason = 39 // the operator blocked the account (KindBlock)
+	// ReasonRiskFundsLimit: a deposit would take the venue's total of its
+	// asset (cash, or one symbol's lots) past MaxInt64, the most a
+	// balance can hold (risk keeps every total at or below it).
+	ReasonRiskFundsLimit Reason = 40
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs
@@ -97,7 +101,8 @@ type Event struct {
 // never index ExecIDStride-1, which EndOfDayExecID takes.
 const ExecIDStride = 1 << 20
 
-// EndOfDayExecID is the ExecID of order id's expiry at the end of the day.
+// EndOfDayExecID is the ExecID of order id's expiry at the end of the day,
+// and of its cancel by a block record (KindBlock, the kill switch).
 // A KindEndOfDay runs in every match partition at once, so numbering its
 // events by their index in the command would give two partitions the same
 // ids; an order expires at most once, and no command reaches index

@@ -48,10 +48,10 @@ const (
 // (the node's match stage, audit's capture). Hot path.
 func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
-	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindBlock, KindUnblock,
+	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
 		KindRiskLimits, KindRiskSymbol, KindRiskFee:
 		return RouteNone
-	case KindEndOfDay, KindBindAccount:
+	case KindEndOfDay, KindBindAccount, KindBlock:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)
@@ -75,6 +75,27 @@ func (ps Partitions) Apply(cmd *Command, out []Event) []Event {
 	default:
 		return ps[r].Apply(cmd, out)
 	}
+}
+
+// Target is the working order that cmd (a replace or a cancel) names, as
+// its engine finds it now: its order id and the quantity it has filled;
+// id 0 when none works. Read only: call it only while no command is being
+// applied to the engine (risk judges a refused replace again on the exact
+// state this way, risk.State.CheckExact). Cold path.
+func (ps Partitions) Target(cmd *Command) (id, cum int64) {
+	if len(ps) == 0 {
+		return 0, 0
+	}
+	return ps.Of(cmd.Symbol).Target(cmd)
+}
+
+// Target is Partitions.Target for the engine that owns cmd's symbol.
+func (e *Engine) Target(cmd *Command) (id, cum int64) {
+	ti, _, _ := e.findTarget(cmd)
+	if ti == 0 {
+		return 0, 0
+	}
+	return e.orders[ti].id, e.orders[ti].cum
 }
 
 // RefuseReplace answers replace cmd, which pre-trade risk refused for

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -189,7 +190,21 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		settled := r.settled.Load() >= seq-1
 		exact := settled || r.state.Exact(s.cmd.OwnerID())
 		hold := r.state.Check(&s.cmd)
-		if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
+		if risk.Reducible(&s.cmd, hold.Reason) {
+			// Judged again on the difference, on the exact state: the
+			// settle step and the engines idle at seq-1 (CheckExact).
+			if !settled {
+				if seq > lo {
+					return seq - 1
+				}
+				r.waits.Store(r.waits.Load() + 1)
+				if !n.awaitSettled(seq - 1) {
+					return hi
+				}
+			}
+			id, cum := n.partitions[matcher.PartitionOf(s.cmd.Symbol, len(n.partitions))].engine.Target(&s.cmd)
+			hold = r.state.CheckExact(&s.cmd, id, cum)
+		} else if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
 			if seq > lo {
 				return seq - 1 // let the stages after this one reach seq-1
 			}
@@ -240,15 +255,24 @@ func (n *Node) settleEnd() {
 }
 
 // publishOperator is the publish stage at an operator's record (a
-// deposit, a withdrawal, a block, an unblock): it is settled, and the
-// operator who asked is answered. Cold path.
-func (n *Node) publishOperator(s *slot) {
-	if n.risk == nil {
-		return // journaled by a node with risk; this one has none
-	}
+// deposit, a withdrawal, a block, an unblock), at ring sequence seq: it is
+// settled with the cancels a block caused in every partition (published
+// as any report is), and the operator who asked is answered. Cold path.
+func (n *Node) publishOperator(s *slot, seq int64) {
 	n.settleBegin(s)
+	if matcher.Route(&s.cmd, len(n.partitions)) == matcher.RouteAll {
+		for _, p := range n.partitions {
+			evs := p.takeSpill(seq)
+			for i := range evs {
+				n.publishEvent(&evs[i])
+			}
+		}
+	}
 	n.settleEnd()
 	r := n.risk
+	if r == nil {
+		return // journaled by a node with risk; this one has none
+	}
 	r.mu.Lock()
 	if ch, ok := r.waiting[s.cmd.ClOrdID]; ok {
 		ch <- s.hold.Reason
@@ -265,8 +289,11 @@ var ErrNoRisk = errors.New("risk.mode is \"none\": this venue keeps no balances"
 // ring: journaled and replicated like any order. It returns the journal
 // sequence once the risk stage has applied it, or why it was refused.
 func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error) {
-	if n.risk == nil || n.risk.state.Mode() != risk.ModeSpot {
+	if n.risk == nil {
 		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
+	}
+	if n.risk.state.Mode() != risk.ModeSpot {
+		return 0, fmt.Errorf("risk.mode is %q: this venue keeps no balances (deposits and withdrawals need mode \"spot\")", n.cfg.Risk.Mode)
 	}
 	if n.following.Load() {
 		return 0, errors.New("a standby follows its primary's journal: move funds on the primary")
@@ -292,7 +319,12 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if withdraw {
 		what = "withdrawal"
 	}
-	if reason != matcher.ReasonNone {
+	switch reason {
+	case matcher.ReasonNone:
+	case matcher.ReasonRiskFundsLimit:
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s would take the venue's total %s past %d units, the most a balance can hold",
+			seq, what, amount, assetName(asset), compID, assetName(asset), int64(math.MaxInt64))
+	default:
 		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
 	}
 	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq)
@@ -384,8 +416,10 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 	return seq, nil
 }
 
-// blockOne journals the block (or unblock) of account a, named name, and
-// after a block the mass cancel of its working orders.
+// blockOne journals the block (or unblock) of account a, named name: one
+// record, which also cancels every working order of the account in every
+// partition (matcher.AccountBlock), so no crash can leave it blocked with
+// orders working.
 func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
 	if err != nil {
@@ -401,13 +435,6 @@ func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
 	what, level := "unblocked", slog.LevelInfo
 	if !unblock {
 		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
-		// After the block record: no order of the account is accepted
-		// once it, so these take every one that works (a firm's named
-		// account's on every session: matcher, cancelOwned).
-		mc := matcher.MassCancel{Account: a, Scope: matcher.ScopeAllOrders, Origin: matcher.OriginKillSwitch}.Command()
-		if err := n.Submit(&mc); err != nil {
-			return seq, fmt.Errorf("%s: blocked at sequence %d, but its orders were not cancelled: %w", name, seq, err)
-		}
 	}
 	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq)
 	return seq, nil

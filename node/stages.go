@@ -316,7 +316,7 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.noteDay(&s.cmd)
 		return
 	case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindBlock, matcher.KindUnblock:
-		n.publishOperator(s)
+		n.publishOperator(s, seq)
 		return
 	}
 	if n.dayOpenNs == 0 {

@@ -1,6 +1,10 @@
 package risk
 
-import "github.com/ringex/ringex/matcher"
+import (
+	"math"
+
+	"github.com/ringex/ringex/matcher"
+)
 
 // Check decides cmd before any matcher sees it and reserves what it
 // accepts; the Hold goes with cmd to Apply. A refused Hold (Reason set)
@@ -69,12 +73,18 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 		return Hold{}
 	}
 	sym := s.cfg.Symbols[c.Symbol-1]
-	if c.Type == matcher.Market && c.Side == matcher.Buy && c.Price == 0 {
-		c.Price = s.protect[c.Symbol-1]
+	px := c.Price
+	if c.Type == matcher.Market && c.Price == 0 {
+		// Either side counts at the protection price for the notional
+		// limit; only a buy trades no worse than it (journaled in Price).
+		px = s.protect[c.Symbol-1]
+		if c.Side == matcher.Buy {
+			c.Price = px
+		}
 	}
 	a := c.OwnerID()
 	lim := &s.limits[a]
-	value := notional(c.Qty, c.Price, sym.CashPerTickLot)
+	value := notional(c.Qty, px, sym.CashPerTickLot)
 	open := s.openCell(a)
 	switch {
 	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
@@ -121,10 +131,12 @@ func (s *State) reserveFor(c *matcher.Command) (Hold, matcher.Reason) {
 	return Hold{Inv: c.Qty}, matcher.ReasonNone
 }
 
-// checkReplace holds a replace's whole new quantity at its new price on
-// top of what the order holds; the settle half releases the surplus once
-// the matcher answers (docs/design.md says why so simple a rule). Check
-// does not know which orders work (the matcher does): a replace it refuses
+// checkReplace holds a replace's whole new quantity at its new price, at
+// the fee in force, on top of what the order holds; the settle half
+// releases the surplus once the matcher answers. Check does not know which
+// orders work (the matcher does), nor what they hold: a replace this
+// refuses for cash or inventory is decided again on the exact state
+// (Reducible, CheckExact), on the difference. A replace refused for good
 // goes to its order's engine to be answered (Partitions.RefuseReplace),
 // which reports the order's state, or says it is not working.
 func (s *State) checkReplace(c *matcher.Command) Hold {
@@ -155,14 +167,69 @@ func (s *State) checkReplace(c *matcher.Command) Hold {
 	return h
 }
 
-// checkFunds refuses a funds record it cannot apply, and a withdrawal of
-// more than is free; it reserves a withdrawal's amount.
+// Reducible reports whether Check's refusal r of c is a replace's refusal
+// for cash or inventory: final only once CheckExact has judged it on the
+// difference. Hot path.
+func Reducible(c *matcher.Command, r matcher.Reason) bool {
+	return c.Kind == matcher.KindReplace && (r == matcher.ReasonRiskCash || r == matcher.ReasonRiskInventory)
+}
+
+// CheckExact is Check for a replace that Check refused for cash or
+// inventory (Reducible), on the exact state: the caller ensures that the
+// settle half has settled every command before cmd and runs nothing while
+// this runs, and names the order cmd targets as its engine finds it then
+// (matcher.Partitions.Target: id 0 when none works; cum, its filled
+// quantity). The replace needs only what its new terms hold (its new
+// leaves at its new price and the fee in force) beyond what the order
+// holds: a reduction always passes (the limits passed already). Cold
+// path: only a replace the view refused pays it.
+func (s *State) CheckExact(cmd *matcher.Command, target, cum int64) Hold {
+	h := s.Check(cmd)
+	if !Reducible(cmd, h.Reason) || target == 0 {
+		return h
+	}
+	o := s.orders.get(target)
+	if o == nil || o.account != cmd.OwnerID() || o.symbol != cmd.Symbol || o.side != cmd.Side {
+		return h // the matcher refuses it; the refusal is as good an answer
+	}
+	need := max(cmd.Qty-cum, 0)
+	if o.side == matcher.Buy {
+		need = s.buyHold(need, cmd.Price, s.cfg.Symbols[cmd.Symbol-1].CashPerTickLot)
+	}
+	i := s.heldCell(o)
+	d := need - s.held(o)
+	if d > 0 && s.view(i) < d {
+		return h
+	}
+	d = max(d, 0)
+	s.pending[i] += d
+	out := Hold{Diff: 1}
+	if o.side == matcher.Buy {
+		out.Cash = d
+	} else {
+		out.Inv = d
+	}
+	return s.inFlight(cmd, out)
+}
+
+// checkFunds refuses a funds record it cannot apply, a deposit that would
+// take the venue's total of its asset past MaxInt64 (ReasonRiskFundsLimit:
+// decided on fundingChecked, exact), and a withdrawal of more than is
+// free; it reserves a withdrawal's amount.
 func (s *State) checkFunds(c *matcher.Command) Hold {
 	f, ok := matcher.FundsOf(c)
 	if !ok || !s.knownAccount(f.Account) || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
+	venue := &s.fundingChecked.Cash
+	if f.Symbol != 0 {
+		venue = &s.fundingChecked.Inv[f.Symbol-1]
+	}
 	if !f.Withdraw {
+		if f.Amount > math.MaxInt64-*venue {
+			return Hold{Reason: matcher.ReasonRiskFundsLimit}
+		}
+		*venue += f.Amount
 		s.depositsChecked[f.Account]++
 		return Hold{}
 	}
@@ -173,6 +240,7 @@ func (s *State) checkFunds(c *matcher.Command) Hold {
 	if s.view(i) < f.Amount {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
+	*venue -= f.Amount
 	s.pending[i] += f.Amount
 	if f.Symbol != 0 {
 		return Hold{Inv: f.Amount}

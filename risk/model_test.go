@@ -31,7 +31,8 @@ type refOrder struct {
 	side      matcher.Side
 	unit      int64 // cash per lot a buy holds
 	leaves    int64
-	fee       int64 // basis points, as when it was accepted
+	cum       int64 // lots filled
+	fee       int64 // basis points, as when its terms were accepted (new order or replace)
 }
 
 func newRefRisk(cfg Config) *refRisk {
@@ -137,8 +138,8 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 		if !valid || (c.Type != matcher.Limit && c.Type != matcher.Market) {
 			return matcher.ReasonNone, 0
 		}
-		if c.Type == matcher.Market && c.Side == matcher.Buy && px == 0 {
-			px = m.cfg.Symbols[y-1].ProtectionPrice
+		if c.Type == matcher.Market && px == 0 {
+			px = m.cfg.Symbols[y-1].ProtectionPrice // both sides' notional; a buy's hold
 		}
 	} else if !valid || px == 0 {
 		if m.spot() && m.known(a, y) && c.Side == 0 {
@@ -160,9 +161,25 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 		return matcher.ReasonNone, px
 	case c.Side == matcher.Buy && px == 0:
 		return matcher.ReasonRiskNoProtection, px
-	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < hold:
+	}
+	need := c.Qty
+	if c.Side == matcher.Buy {
+		need = hold
+	}
+	if o := m.orders[c.OrderID]; c.Kind == matcher.KindReplace && o != nil && o.sess == c.Account && o.sym == y && o.acct == a && o.side == c.Side {
+		// A replace of a working order needs what its new leaves hold
+		// beyond what the order holds.
+		need = max(c.Qty-o.cum, 0)
+		if c.Side == matcher.Buy {
+			need = need*unitOf(px, m.cfg.Symbols[y-1].CashPerTickLot, m.cfg.FeeBps) - o.leaves*o.unit
+		} else {
+			need -= o.leaves
+		}
+	}
+	switch {
+	case c.Side == matcher.Buy && m.cash[a]-m.heldCash(a) < need:
 		return matcher.ReasonRiskCash, px
-	case c.Side == matcher.Sell && m.inv[[2]uint32{a, y}]-m.heldInv(a, y) < c.Qty:
+	case c.Side == matcher.Sell && m.inv[[2]uint32{a, y}]-m.heldInv(a, y) < need:
 		return matcher.ReasonRiskInventory, px
 	}
 	return matcher.ReasonNone, px
@@ -233,11 +250,16 @@ func (m *refRisk) event(c matcher.Command, px int64, ev matcher.Event) {
 		if m.spot() {
 			m.fees += fee
 		}
+		o.cum += ev.LastQty
 		if o.leaves -= ev.LastQty; o.leaves == 0 {
 			delete(m.orders, ev.OrderID)
 		}
 	case ev.Type == matcher.EvReplaced:
 		o.leaves = ev.LeavesQty
+		if ev.Reason == matcher.ReasonSelfTrade {
+			break // decremented: same terms, same fee
+		}
+		o.fee = m.cfg.FeeBps
 		if m.spot() && o.side == matcher.Buy {
 			o.unit = unitOf(ev.Price, m.cfg.Symbols[o.sym-1].CashPerTickLot, o.fee)
 		}

@@ -54,7 +54,9 @@ func TestRefusedReplaceIsAnsweredByItsOrdersEngine(t *testing.T) {
 	if h := s.Check(&over); h.Reason != matcher.ReasonRiskCash || s.Final(&over, h.Reason) {
 		t.Fatalf("replace for account 2 over its cash: %+v, final %v; want refused for cash, not finally", h, s.Final(&over, h.Reason))
 	}
-	answer("replace for account 2, which has the order, over its cash", rep("g4", 2, 9), matcher.ReasonRiskCash, matcher.ReasonRiskCash, orderID)
+	// Judged again on the difference (CheckExact): 10 at 110 needs 1100
+	// (and its fee), 600 more than the order holds, of 500 free.
+	answer("replace for account 2, which has the order, over its cash", rep("g4", 2, 10), matcher.ReasonRiskCash, matcher.ReasonRiskCash, orderID)
 	if after, _ := s.Balance(2); after.CashHeld != before.CashHeld || after.OpenOrders != 1 {
 		t.Fatalf("after the refused replace: held %d, %d open; want %d held as before, 1 open", after.CashHeld, after.OpenOrders, before.CashHeld)
 	}

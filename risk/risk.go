@@ -95,9 +95,13 @@ func (l Limits) validate() error {
 // accepted with what it reserved. Fixed size, no pointers: the node
 // carries it in the command's ring slot to the settle half.
 type Hold struct {
-	Cash   int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
-	Inv    int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
-	Open   int8  // 1: counted as an open order of its account
+	Cash int64 // cash reserved (a buy, a replace of a buy, a cash withdrawal)
+	Inv  int64 // inventory reserved (a sell, a replace of a sell, an inventory withdrawal)
+	Open int8  // 1: counted as an open order of its account
+	// Diff is 1 for a replace decided on the exact state (CheckExact):
+	// Cash or Inv is only what its new terms hold beyond what the order
+	// held, and may be 0 (a reduction).
+	Diff   int8
 	Reason matcher.Reason
 }
 
@@ -208,6 +212,12 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
+	// Deposits less withdrawals as Check has passed them (its goroutine
+	// only): exact, since only Check decides them. Check refuses a deposit
+	// that would take it past MaxInt64, so no account's total, which is at
+	// most the venue's, can wrap.
+	fundingChecked Funding
+
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
 	fees    int64      // settle: the current command's fees, credited at Done
@@ -262,6 +272,7 @@ func New(cfg Config) (*State, error) {
 	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
 	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
+	s.fundingChecked.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
 }
 

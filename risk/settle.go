@@ -56,7 +56,7 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 		}
 		s.reserveHold(cmd.OwnerID(), cmd.Symbol, h)
 		s.cur.newOK = cmd.Kind == matcher.KindNew && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
-		s.cur.repOK = cmd.Kind == matcher.KindReplace && (h.Cash != 0 || h.Inv != 0)
+		s.cur.repOK = cmd.Kind == matcher.KindReplace && (h.Cash != 0 || h.Inv != 0 || h.Diff != 0)
 		s.cur.symbol = cmd.Symbol
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		s.applyFunds(cmd, h)
@@ -214,7 +214,9 @@ func (s *State) fill(o *order, ev *matcher.Event) {
 }
 
 // replaced moves the order's hold to its new terms, taken out of what
-// Check reserved for the replace; the surplus goes back.
+// the order held and what Check reserved for the replace; the surplus
+// goes back (never less than nothing: Check reserved the new terms' hold
+// at the fee in force, less at most the order's hold, CheckExact).
 func (s *State) replaced(o *order, ev *matcher.Event) {
 	old := s.held(o)
 	o.leaves = ev.LeavesQty
@@ -226,6 +228,10 @@ func (s *State) replaced(o *order, ev *matcher.Event) {
 		}
 		return
 	}
+	// The new terms pay the fee in force at the replace, the one Check
+	// reserved at (checkReplace, CheckExact): one fee per accepted set of
+	// terms, for the hold and for every fill after it.
+	o.feeBps = s.feeSettled
 	if s.spot && o.side == matcher.Buy {
 		o.unit = holdUnit(ev.Price, s.cfg.Symbols[o.symbol-1].CashPerTickLot, o.feeBps)
 	}

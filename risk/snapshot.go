@@ -157,6 +157,7 @@ func (s *State) Restore(b []byte) error {
 		return fmt.Errorf("risk snapshot: %d trailing bytes", len(b)-r.off)
 	}
 	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
+	s.fundingChecked = Funding{Cash: fresh.funding.Cash, Inv: slices.Clone(fresh.funding.Inv)}
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.ordersChecked, s.ordersDone = fresh.ordersChecked, fresh.ordersDone
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled

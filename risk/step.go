@@ -9,6 +9,10 @@ import "github.com/ringex/ringex/matcher"
 // events. Its decisions are the live pipeline's (see the package doc).
 func (s *State) Step(cmd *matcher.Command, engines matcher.Partitions, out []matcher.Event) ([]matcher.Event, Hold) {
 	h := s.Check(cmd)
+	if Reducible(cmd, h.Reason) {
+		id, cum := engines.Target(cmd)
+		h = s.CheckExact(cmd, id, cum)
+	}
 	s.Apply(cmd, h)
 	n := len(out)
 	switch {
