@@ -1,7 +1,10 @@
 package node_test
 
 import (
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/ringex/ringex/feed"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
 
@@ -143,4 +147,82 @@ func TestReviewFeedHeartbeatsAfterRestart(t *testing.T) {
 		}
 	}
 	t.Fatalf("the restarted node (feed at seq %d, heartbeatMs 20) sent no heartbeat in 2 s: a receiver that lost the last packets before the restart never learns of them", next)
+}
+
+// TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1: a standby that
+// was away too long installs its primary's snapshot
+// (replica.InstallSnapshot): its journal then begins after seq 1, at the
+// snapshot's seq + 1, and the node starts from that snapshot, as it does
+// without the feed (checked here first). Standbys run the primary's
+// config, feed.enabled included, to serve the feed once promoted. The
+// issue asks for a feed that never holds the exchange back; package
+// node's other readers of the journal's start (rememberClOrdIDs, the
+// market data's day prices) log and go on. Today, with feed.enabled, the
+// node refuses to start at all ("feed replay: journal ... begins at seq
+// N: the feed is numbered from seq 1"): enabling market data costs the
+// venue its standby.
+func TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trade(t, n, "A", 40)
+	jdir := filepath.Join(cfg.DataDir, "journal")
+	var snapSeq int64
+	for i := 0; snapSeq == 0; i++ {
+		if i == 1000 {
+			t.Fatal("no snapshot within 10 s of 40 commands with snapshot.everyCommands 10")
+		}
+		seq, _, _, ok, err := journal.LatestSnapshot(jdir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			snapSeq = seq
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The data dir an installed snapshot leaves: a journal that begins
+	// right after the snapshot, and the snapshot.
+	installed := t.TempDir()
+	idir := filepath.Join(installed, "journal")
+	j, err := journal.Open(journal.Options{Dir: idir, FirstSeq: snapSeq + 1, Log: logtest.Discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("snap-%020d.snap", snapSeq) // package journal's snapshot name
+	b, err := os.ReadFile(filepath.Join(jdir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(idir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	start := func(feedOn bool) error {
+		c := config.Default()
+		c.DataDir, c.FIX.Listen = installed, fixtest.FreeAddr(t)
+		c.Feed.Enabled, c.Feed.Recovery = feedOn, fixtest.FreeAddr(t)
+		n, err := node.Start(c, node.Options{Log: logtest.New(t)})
+		if err == nil {
+			err = n.Stop()
+		}
+		return err
+	}
+	if err := start(false); err != nil {
+		t.Fatalf("without the feed, the node does not start from the installed snapshot either: %v", err)
+	}
+	if err := start(true); err != nil {
+		t.Fatalf("with feed.enabled the node does not start from a journal that begins after seq 1 (snapshot at %d): %v", snapSeq, err)
+	}
 }
