@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
 
@@ -225,4 +227,111 @@ func TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
 	if err := start(true); err != nil {
 		t.Fatalf("with feed.enabled the node does not start from a journal that begins after seq 1 (snapshot at %d): %v", snapSeq, err)
 	}
+}
+
+// TestReviewFeedSeqsNotReusedAfterAsyncFailover: with async replication
+// the primary acknowledges (and puts on its feed) records its standby may
+// not have; a failover loses them (config: "async: a failover loses what
+// the standby had not received"). The feed's own rule is that "a (session,
+// seq) names one message" (package feed doc), which it keeps for records
+// lost on a restart by beginning a new session (CodeRecordsLost). A
+// receiver that followed the old primary's feed past the standby's last
+// record, then gets the new primary's feed (both send to the same
+// feed.send address), must end up with the new primary's book, or take a
+// snapshot, or fail: never hold a book that is silently wrong. Today the
+// new primary numbers its messages from its own journal's end, in the
+// same session: the receiver takes them for duplicates of the seqs it
+// had, ignores them, and keeps a book with the lost orders and without
+// the new ones, with no error.
+func TestReviewFeedSeqsNotReusedAfterAsyncFailover(t *testing.T) {
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	recA, recB := fixtest.FreeAddr(t), fixtest.FreeAddr(t)
+	cfgOf := func(dir, role, primary, recovery string) config.Config {
+		c := replCfg(dir, role, primary)
+		c.Replication.Mode = config.ModeAsync
+		c.Feed.Enabled, c.Feed.Recovery, c.Feed.HeartbeatMs = true, recovery, 20
+		c.Feed.Send = []string{udp.LocalAddr().String()}
+		return c
+	}
+	var logA, logB logLines
+	a, _ := startRepl(t, cfgOf(dirA, "primary", "", recA), &logA)
+	defer a.Stop()
+	b, _ := startRepl(t, cfgOf(dirB, "standby", a.ReplicationAddr().String(), recB), &logB)
+	trade(t, a, "S", 10)
+	waitUntil(t, "the standby has the first orders", func() bool { return lastSeq(a) >= 10 && lastSeq(b) == lastSeq(a) })
+	b.Stop()
+
+	c, err := feed.Dial(recA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := &feed.Receiver{Book: feed.NewBook(), Rec: c}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rest := func(n *node.Node, prefix string, px int64) { // six sells that rest, in symbol 3 (order: 1 + len(id)%3)
+		for i := range 6 {
+			if err := n.Submit(order(1, fmt.Sprintf("%s%d", prefix, i), matcher.Sell, px+int64(i), 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rest(a, "L", 200) // acknowledged by the primary alone: a failover loses them
+	snapshotWith(t, recA, 200)
+	follow(t, r, udp, c)
+	lostNext := r.Next()
+	a.Stop()
+
+	b, _ = startRepl(t, cfgOf(dirB, "primary", "", recB), &logB) // the operator's failover
+	defer b.Stop()
+	rest(b, "N", 300)
+	want := snapshotWith(t, recB, 300)
+	deadline := time.Now().Add(2 * time.Second)
+	readErr := r.ReadFrom(udp, func() bool { return time.Now().After(deadline) })
+	if readErr != nil || r.Snapshots > 1 {
+		return // the receiver noticed
+	}
+	for _, sym := range []uint32{1, 2, 3} {
+		got, exp := r.Book.Orders(sym, nil), want.Book.Orders(sym, nil)
+		if !slices.Equal(got, exp) {
+			t.Fatalf("after the failover the receiver (at seq %d, had seq %d from the old primary) holds for symbol %d %v;\n"+
+				"the new primary's snapshot (resume at seq %d) holds %v; no error, no new snapshot: the new primary's messages reused seqs it had",
+				r.Next(), lostNext-1, sym, got, want.Next(), exp)
+		}
+	}
+}
+
+// snapshotWith polls (bounded) the recovery service at addr for a snapshot
+// whose symbol 3 has six asks from px up, and returns its receiver.
+func snapshotWith(t *testing.T, addr string, px int64) *feed.Receiver {
+	t.Helper()
+	c, err := feed.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for range 500 {
+		r := &feed.Receiver{Book: feed.NewBook(), Rec: c}
+		if err := r.Start(); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, o := range r.Book.Orders(3, nil) {
+			if o.Price >= px && o.Price < px+6 {
+				n++
+			}
+		}
+		if n == 6 {
+			return r
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the recovery service at %s never showed the six asks from %d", addr, px)
+	return nil
 }
