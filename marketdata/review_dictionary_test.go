@@ -14,7 +14,7 @@ import (
 	"github.com/quickfixgo/tag"
 )
 
-// stockDictionary is the path of the FIX 4.4 data dictionary that ships
+// stockDictionary is the path of a FIX data dictionary (file) that ships
 // with quickfixgo (the module this test already builds with), as a broker
 // engine uses it unchanged.
 func stockDictionary(t *testing.T, file string) string {
@@ -34,8 +34,8 @@ func stockDictionary(t *testing.T, file string) string {
 // market data to "real FIX clients", FIX 4.2 and 4.4. A broker's engine
 // validates what it receives against its FIX version's dictionary; the
 // FIX 4.4 MarketDataSnapshotFullRefresh (W) has no RptSeq(83) in its body
-// and its NoMDEntries group has no RptSeq either (FIX 4.4 Vol. 3; the
-// FIX44.xml quickfixgo ships). The package doc admits RptSeq sits "as FIX
+// and its NoMDEntries group has no RptSeq either (as the FIX44.xml that
+// quickfixgo ships defines it). The package doc admits RptSeq sits "as FIX
 // 5.0 has it" and that "FIX 4.2 and 4.4 dictionaries need the tag
 // added". A quickfixgo initiator with its stock FIX44.xml subscribes to a
 // book: it must get the W. Today quickfixgo refuses the W with a session
