@@ -80,7 +80,7 @@ func TestReplayRefusesAJournalWithoutItsStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	r, err := NewReplayer(dir, testEngineConfig(matcher.STPNone), 1)
+	r, err := NewReplayer(dir, JournalStart(testEngineConfig(matcher.STPNone), 1))
 	if err != nil {
 		t.Fatal(err)
 	}
