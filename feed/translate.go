@@ -19,7 +19,7 @@ type Translator struct {
 	lost     bool   // the command before was a session-break marker
 	lostTerm uint64 // that marker's term (0: a lost record's)
 	resting  map[int64]restingOrder
-	pend    pending
+	pend     pending
 
 	cmdSeq, cmdTimeNs int64 // the command begun
 	cmdKind           matcher.Kind
