@@ -21,18 +21,14 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReviewFeedSnapshotOmitsRiskRefusedOrder: with pre-trade risk on
+// TestFeedSnapshotOmitsRiskRefusedOrder: with pre-trade risk on
 // (risk.mode limits) and the binary feed on, an order the risk stage
 // refuses never reaches a matcher: the broker gets ExecType 8, the live
-// feed puts nothing on the wire for it. package feed's doc promises that
-// the recovery service's snapshot "is the matcher's own books" and that
-// the feed "is a pure function of the journal"; a feed handler that takes
-// a snapshot must therefore see only the accepted order. Today the
-// recovery service's Replayer applies every journaled command to fresh
-// matcher partitions without the risk stage's Check, so the refused
-// order rests in the snapshot (and its Add takes a seq the live feed
-// never sent).
-func TestReviewFeedSnapshotOmitsRiskRefusedOrder(t *testing.T) {
+// feed puts nothing on the wire for it. The recovery service replays the
+// journal through the same risk step (node.FeedOrigin, risk.State.Step),
+// so its snapshot holds only the accepted order, and the refused one takes
+// no seq.
+func TestFeedSnapshotOmitsRiskRefusedOrder(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.Feed.Enabled, cfg.Feed.Recovery, cfg.Feed.HeartbeatMs = true, fixtest.FreeAddr(t), 20
@@ -83,17 +79,14 @@ func TestReviewFeedSnapshotOmitsRiskRefusedOrder(t *testing.T) {
 	}
 }
 
-// TestReviewFeedHeartbeatsAfterRestart: package feed's doc says the
-// publisher "sends a heartbeat after HeartbeatMs of silence", a packet
-// with count 0 whose first seq "is the seq of the next message, so a
-// receiver learns of messages it missed at the end of a burst". A
-// receiver on the static feed.send list that lost the last packets before
-// the node stopped must learn of them from the restarted node's
-// heartbeats. Today the restarted node sends nothing at all until a new
-// command is published: the Publisher's next seq starts at 0 (its
-// heartbeat is skipped while next is 0), although startFeed knows the
-// next seq from the journal.
-func TestReviewFeedHeartbeatsAfterRestart(t *testing.T) {
+// TestFeedHeartbeatsAfterRestart: the publisher sends a heartbeat after
+// HeartbeatMs of silence, a packet with count 0 whose first seq is the
+// seq of the next message, so a receiver learns of messages it missed at
+// the end of a burst. A receiver on the static feed.send list that lost
+// the last packets before the node stopped learns of them from the
+// restarted node's heartbeats, before any new command: the node gives its
+// publisher the feed's next seq at start (feed.Publisher.Resume).
+func TestFeedHeartbeatsAfterRestart(t *testing.T) {
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -151,19 +144,16 @@ func TestReviewFeedHeartbeatsAfterRestart(t *testing.T) {
 	t.Fatalf("the restarted node (feed at seq %d, heartbeatMs 20) sent no heartbeat in 2 s: a receiver that lost the last packets before the restart never learns of them", next)
 }
 
-// TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1: a standby that
-// was away too long installs its primary's snapshot
+// TestFeedNodeStartsOnAJournalThatBeginsAfterSeq1: a standby that was
+// away too long installs its primary's snapshot
 // (replica.InstallSnapshot): its journal then begins after seq 1, at the
 // snapshot's seq + 1, and the node starts from that snapshot, as it does
 // without the feed (checked here first). Standbys run the primary's
-// config, feed.enabled included, to serve the feed once promoted. The
-// issue asks for a feed that never holds the exchange back; package
-// node's other readers of the journal's start (rememberClOrdIDs, the
-// market data's day prices) log and go on. Today, with feed.enabled, the
-// node refuses to start at all ("feed replay: journal ... begins at seq
-// N: the feed is numbered from seq 1"): enabling market data costs the
-// venue its standby.
-func TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
+// config, feed.enabled included. With the feed on, the node starts too:
+// its feed is a new session numbered from the snapshot (session snapshot
+// seq + 1, from seq 1), whose recovery snapshot holds the books of the
+// snapshot, and a receiver follows it from there.
+func TestFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.Snapshot = config.Snapshot{EveryCommands: 10}
@@ -211,39 +201,80 @@ func TestReviewFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	start := func(feedOn bool) error {
+	// The books the snapshot holds: a replay of the original journal to it.
+	o, err := node.FeedOrigin(cfg, jdir, logtest.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := feed.NewReplayer(jdir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.AdvanceTo(snapSeq, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantBook := feed.NewBook()
+	for _, m := range rp.Snapshot(nil) {
+		if err := wantBook.Apply(&m); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	start := func(feedOn bool) (*node.Node, config.Config, error) {
 		c := config.Default()
 		c.DataDir, c.FIX.Listen = installed, fixtest.FreeAddr(t)
-		c.Feed.Enabled, c.Feed.Recovery = feedOn, fixtest.FreeAddr(t)
+		c.Feed.Enabled, c.Feed.Recovery, c.Feed.HeartbeatMs = feedOn, fixtest.FreeAddr(t), 20
 		n, err := node.Start(c, node.Options{Log: logtest.New(t)})
-		if err == nil {
-			err = n.Stop()
-		}
-		return err
+		return n, c, err
 	}
-	if err := start(false); err != nil {
+	n, _, err = start(false)
+	if err == nil {
+		err = n.Stop()
+	}
+	if err != nil {
 		t.Fatalf("without the feed, the node does not start from the installed snapshot either: %v", err)
 	}
-	if err := start(true); err != nil {
+	n, c, err := start(true)
+	if err != nil {
 		t.Fatalf("with feed.enabled the node does not start from a journal that begins after seq 1 (snapshot at %d): %v", snapSeq, err)
+	}
+	defer n.Stop()
+	r, udp, rc := joinNodeFeed(t, c.Feed.Recovery, nil)
+	var session uint32
+	if _, err := rc.Snapshot(func(m *feed.Message) error { session = m.Session; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if session != uint32(snapSeq+1) || r.Next() != 1 {
+		t.Fatalf("the feed from the snapshot at seq %d is session %d resuming at seq %d; want a new session %d from seq 1", snapSeq, session, r.Next(), snapSeq+1)
+	}
+	for _, sym := range []uint32{1, 2, 3} {
+		if got, exp := r.Book.Orders(sym, nil), wantBook.Orders(sym, nil); !slices.Equal(got, exp) {
+			t.Fatalf("symbol %d: the feed's snapshot holds %v, the node's snapshot at seq %d %v", sym, got, snapSeq, exp)
+		}
+	}
+	trade(t, n, "Z", 6) // trades and rests against the snapshot's orders
+	follow(t, r, udp, rc)
+	fresh := &feed.Receiver{Book: feed.NewBook(), Rec: rc}
+	if err := fresh.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sym := range []uint32{1, 2, 3} {
+		if got, exp := r.Book.Orders(sym, nil), fresh.Book.Orders(sym, nil); !slices.Equal(got, exp) {
+			t.Fatalf("symbol %d after new orders: the receiver holds %v, a fresh snapshot %v", sym, got, exp)
+		}
 	}
 }
 
-// TestReviewFeedSeqsNotReusedAfterAsyncFailover: with async replication
-// the primary acknowledges (and puts on its feed) records its standby may
-// not have; a failover loses them (config: "async: a failover loses what
-// the standby had not received"). The feed's own rule is that "a (session,
-// seq) names one message" (package feed doc), which it keeps for records
-// lost on a restart by beginning a new session (CodeRecordsLost). A
-// receiver that followed the old primary's feed past the standby's last
-// record, then gets the new primary's feed (both send to the same
-// feed.send address), must end up with the new primary's book, or take a
-// snapshot, or fail: never hold a book that is silently wrong. Today the
-// new primary numbers its messages from its own journal's end, in the
-// same session: the receiver takes them for duplicates of the seqs it
-// had, ignores them, and keeps a book with the lost orders and without
-// the new ones, with no error.
-func TestReviewFeedSeqsNotReusedAfterAsyncFailover(t *testing.T) {
+// TestFeedSeqsNotReusedAfterAsyncFailover: with async replication the
+// primary acknowledges (and puts on its feed) records its standby may not
+// have; a failover loses them. A (session, seq) names one message, so the
+// new primary begins a new session where its term begins (a session-break
+// marker in the journal, node/missing.go): a receiver that followed the
+// old primary's feed past the standby's last record, then gets the new
+// primary's feed (both send to the same feed.send address) and recovers
+// from the new primary's service, sees the later session at seqs it had,
+// takes a snapshot, and ends with the new primary's book.
+func TestFeedSeqsNotReusedAfterAsyncFailover(t *testing.T) {
 	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -292,17 +323,22 @@ func TestReviewFeedSeqsNotReusedAfterAsyncFailover(t *testing.T) {
 	defer b.Stop()
 	rest(b, "N", 300)
 	want := snapshotWith(t, recB, 300)
-	deadline := time.Now().Add(2 * time.Second)
-	readErr := r.ReadFrom(udp, func() bool { return time.Now().After(deadline) })
-	if readErr != nil || r.Snapshots > 1 {
-		return // the receiver noticed
+	cb, err := feed.Dial(recB) // where the receiver's operator points it now
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	r.Rec = cb
+	deadline := time.Now().Add(10 * time.Second)
+	if err := r.ReadFrom(udp, func() bool { return r.Snapshots > 1 && r.Next() >= want.Next() || time.Now().After(deadline) }); err != nil {
+		t.Fatal(err)
 	}
 	for _, sym := range []uint32{1, 2, 3} {
 		got, exp := r.Book.Orders(sym, nil), want.Book.Orders(sym, nil)
-		if !slices.Equal(got, exp) {
-			t.Fatalf("after the failover the receiver (at seq %d, had seq %d from the old primary) holds for symbol %d %v;\n"+
-				"the new primary's snapshot (resume at seq %d) holds %v; no error, no new snapshot: the new primary's messages reused seqs it had",
-				r.Next(), lostNext-1, sym, got, want.Next(), exp)
+		if !slices.Equal(got, exp) || r.Snapshots < 2 {
+			t.Fatalf("after the failover the receiver (at seq %d, %d snapshots, had seq %d from the old primary) holds for symbol %d %v;\n"+
+				"the new primary's snapshot (resume at seq %d) holds %v: the new primary's messages reused seqs it had",
+				r.Next(), r.Snapshots, lostNext-1, sym, got, want.Next(), exp)
 		}
 	}
 }
