@@ -14,19 +14,30 @@
 // # Sequence numbers are a function of the journal
 //
 // A Translator is given each command with the events it caused, in
-// journal order, as matcher.Partitions.Apply gives them (the order the
-// node's publish stage hands them on). It numbers every message from 1
-// at the journal's first record, and never starts again. The session is
-// the trading day: 1 at the journal's start, one more after each end of
-// day (KindEndOfDay); and one more at each run of lost-record markers (a
-// checkpoint hash naming no checkpoint, which a node journals at the seqs
-// of acknowledged records it lost: node/missing.go). The feed cannot know
-// how many messages the lost records made, so the seqs after them may
-// repeat ones receivers had; the new session tells them apart: a
-// (session, seq) names one message. So the feed is a pure function of
-// the journal: replaying the journal from seq 1 (Replayer) gives every message again,
-// byte for byte, which is how the recovery service answers, and why its
-// answers are exact.
+// journal order, as the node's pipeline gives them (the order its
+// publish stage hands them on: an order the risk stage refused reaches no
+// engine and has none). It numbers every message from 1 at the feed's
+// origin, and never starts again. The origin (Origin) is the journal's
+// first record, or, for a journal that no longer begins at seq 1 (a
+// standby that installed its primary's snapshot, old segments removed),
+// the newest snapshot the node starts from. The session is the trading
+// day: 1 at the journal's start (the snapshot's seq + 1 from a snapshot:
+// above any session a feed numbered from an earlier origin gave by then,
+// as each record begins at most one session and a snapshot's record
+// none), one more after each end of day (KindEndOfDay); and one more at
+// each session break: a run of lost-record markers (a checkpoint hash
+// naming no checkpoint, which a node journals at the seqs of acknowledged
+// records it lost: node/missing.go), and each such marker carrying an
+// epoch, which a node journals where its term as primary begins when a
+// predecessor may have published records this journal lacks (async
+// replication, a primary that went on without its standby, a shard led
+// through etcd). The feed cannot know how many messages the lost records
+// made, so the seqs after them may repeat ones receivers had; the new
+// session tells them apart: a (session, seq) names one message. So the
+// feed is a pure function of the journal and its origin: replaying the
+// journal from the origin (Replayer) gives every message again, byte for
+// byte, which is how the recovery service answers, and why its answers
+// are exact.
 //
 // # What the events become
 //
@@ -51,8 +62,9 @@
 //   - System events (S): start of day (O) before the journal's first
 //     command's messages and after each end of day; end of day (C) after
 //     the day's expiries; records lost (L), the first message of the
-//     session a run of lost-record markers begins. In snapshots: snapshot
-//     start (S) and end (E).
+//     session a session break begins. A session numbered from a snapshot
+//     begins with its first command's messages, no system event. In
+//     snapshots: snapshot start (S) and end (E).
 //
 // Rejects, status answers and checkpoints put nothing on the feed.
 //
@@ -111,7 +123,9 @@
 // each command and its events to a Translator right after the gateway
 // gets them, never on a match goroutine, and flushes the packet being
 // filled at the end of each batch; a node starting up numbers the feed
-// by replaying its journal from seq 1. `ringex md serve` follows a
+// by replaying its journal from the origin, and tells the publisher where
+// the feed stands (Publisher.Resume; a standby, which sends nothing, when
+// it is promoted). `ringex md serve` follows a
 // journal up to its DURABLE mark instead: an audit tool, which puts on
 // the feed what the journal holds, acknowledged or not. Either way a
 // Publisher packs messages (Publish, Flush: no allocation) and hands
@@ -122,7 +136,8 @@
 // address in PublisherConfig.Send (unicast, or a multicast group where
 // the host routes one: TestMulticastWhereTheHostAllows) and to every
 // receiver that joined through the recovery service, and sends a
-// heartbeat after HeartbeatMs of silence.
+// heartbeat after HeartbeatMs of silence, from the start: a receiver that
+// missed the last messages before a restart learns of them at once.
 //
 // # Recovery service (TCP)
 //
@@ -154,9 +169,11 @@
 // The service follows the journal with its own Replayer (journal.Read
 // beside the live journal), keeps the last RetainMax messages for
 // retransmission (an answer copies its range out and writes it without
-// holding them), and replays the journal from the start, on the
+// holding them), and replays the journal from the origin, on the
 // requesting connection's goroutine, one replay at a time, for an older
-// range. Each write to a client has WriteTimeout: one that stops reading
+// range; when the journal no longer holds the records after the origin
+// (retention removed them) such a range is refused ("ERR", naming the
+// oldest seq it holds): take a snapshot. Each write to a client has WriteTimeout: one that stops reading
 // loses its connection and holds back no other client. A snapshot is
 // the matcher's own books (matcher.Engine.Resting) after a whole
 // record, so a receiver that applies it and then the stream from its
@@ -171,6 +188,10 @@
 // is longer than SnapshotOver. A later session is taken in order only
 // from its first message (start of day, records lost); any other message
 // of it, or a packet of it at a seq the receiver had, means records were
-// lost under the receiver's book: it takes a new snapshot. `ringex md` is
-// a receiver.
+// lost under the receiver's book: it takes a new snapshot. ReadFrom ends
+// with ErrFeedLost when the recovery connection closes (a join lasts as
+// long as it) or the feed is silent past SilenceMax; Rejoin goes on over
+// a new connection from where the book stands, by retransmission in the
+// same session, else by a snapshot. `ringex md` is a receiver, and joins
+// again when the feed is lost.
 package feed

@@ -138,7 +138,7 @@ func (x *exchange) startServer(retain int, join func(*net.UDPAddr) func()) strin
 
 // startServerWith is startServer with cfg, whose journal and engines are x's.
 func (x *exchange) startServerWith(cfg ServerConfig) string {
-	cfg.Dir, cfg.Engine, cfg.Partitions = x.dir, x.cfg, 2
+	cfg.Dir, cfg.Origin = x.dir, JournalStart(x.cfg, 2)
 	s, err := NewServer(cfg)
 	if err != nil {
 		x.t.Fatal(err)

@@ -104,7 +104,7 @@ func followStream(t *testing.T, seed uint64, stp matcher.STPMode) {
 // messages exactly.
 func replayEqualsLive(t *testing.T, x *exchange) {
 	t.Helper()
-	r, err := NewReplayer(x.dir, x.cfg, 2)
+	r, err := NewReplayer(x.dir, JournalStart(x.cfg, 2))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -137,6 +137,17 @@ func (p *Publisher) leave(ap netip.AddrPort) {
 	p.dests.Store(&d)
 }
 
+// Resume tells the publisher where the feed stands before it publishes
+// anything: session and the seq of the next message, as a Translator
+// carried on from a journal says (Replayer.Next). Heartbeats carry them at
+// once, so a receiver that missed the last messages before a restart or a
+// promotion learns of them without waiting for a new one. A publisher
+// not resumed sends no heartbeat until it has published (a standby's).
+func (p *Publisher) Resume(session uint32, next uint64) {
+	p.session.Store(session)
+	p.next.Store(next) // after the session: the sender reads next first
+}
+
 // Publish packs msgs, which must continue the feed, and queues each packet
 // as it fills. Hot path: no allocation and no wait; a full packet costs
 // one non-blocking receive and one send on a buffered channel (the
@@ -186,8 +197,8 @@ func (p *Publisher) send() {
 			p.free <- pk.buf
 			quiet = false
 		case <-beat.C:
-			if quiet && p.next.Load() != 0 { // nothing sent yet: nothing to tell
-				p.write(hb.Empty(p.session.Load(), p.next.Load()))
+			if next := p.next.Load(); quiet && next != 0 { // 0: neither resumed nor published: nothing to tell
+				p.write(hb.Empty(p.session.Load(), next))
 			}
 			quiet = true
 		case <-p.quit:

@@ -45,6 +45,26 @@ func (c *Client) deadline() time.Time {
 	return time.Now().Add(c.Timeout)
 }
 
+// Check reports, without waiting, whether the connection is still open:
+// the service closed it (it stopped, or the node restarted) is an error.
+// Call it between requests only: an answer is never waiting then, so
+// anything the service sends is its end.
+func (c *Client) Check() error {
+	// A deadline already past would fail the read before it looks.
+	if err := c.conn.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		return fmt.Errorf("feed recovery %s: %w", c.conn.RemoteAddr(), err)
+	}
+	_, err := c.r.Peek(1)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("sent bytes no request asked for")
+	}
+	return fmt.Errorf("feed recovery %s: connection lost: %w", c.conn.RemoteAddr(), err)
+}
+
 // Close closes the connection (and so leaves the UDP feed it joined).
 func (c *Client) Close() error { return c.conn.Close() }
 
@@ -141,6 +161,10 @@ type Receiver struct {
 	Rec          Recoverer
 	SnapshotOver uint64         // 0: always retransmit
 	OnMessage    func(*Message) // sees every message applied (live or recovered); may be nil
+	// SilenceMax ends ReadFrom with ErrFeedLost when no packet came for
+	// this long (0: never): a publisher sends a heartbeat after HeartbeatMs
+	// of silence, so a longer one means the feed stopped reaching us.
+	SilenceMax time.Duration
 
 	next    uint64 // the seq expected; 0 before the first snapshot
 	session uint32
@@ -296,25 +320,83 @@ func (r *Receiver) snapshot() error {
 	return nil
 }
 
+// ErrFeedLost says that the feed stopped reaching a receiver: its
+// recovery connection closed (and with it the join), or the feed was
+// silent past SilenceMax. Rejoin goes on from where the book stands.
+var ErrFeedLost = errors.New("feed lost")
+
 // ReadFrom applies the packets that arrive on conn until stop returns true
 // (asked after each packet, and at least every 100 ms) or an error. A
 // packet that does not decode is an error: the feed is not ringex's, or
-// it is damaged.
+// it is damaged. When no packet comes for 100 ms it checks that the
+// recovery connection is open (a Rec with a Check method, as Client) and
+// the silence: either ends it with ErrFeedLost.
 func (r *Receiver) ReadFrom(conn net.PacketConn, stop func() bool) error {
 	buf := make([]byte, 1<<16)
+	last := time.Now()
 	for !stop() {
 		conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		n, from, err := conn.ReadFrom(buf)
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
+			if err := r.lost(last); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("feed: read: %w", err)
 		}
+		last = time.Now()
 		if err := r.Packet(buf[:n]); err != nil {
 			return fmt.Errorf("feed: packet from %v: %w", from, err)
 		}
 	}
+	return nil
+}
+
+// lost says whether the feed is lost, the last packet having come at last.
+func (r *Receiver) lost(last time.Time) error {
+	if c, ok := r.Rec.(interface{ Check() error }); ok {
+		if err := c.Check(); err != nil {
+			return fmt.Errorf("%w: %w", ErrFeedLost, err)
+		}
+	}
+	if d := time.Since(last); r.SilenceMax > 0 && d > r.SilenceMax {
+		return fmt.Errorf("%w: no packet, not even a heartbeat, for %v", ErrFeedLost, d.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// Rejoin goes on with rec, a new connection to a recovery service (the
+// old one was lost), from where the book stands: when the service's feed
+// goes on in the book's session from its seq or later, by retransmission
+// of what was missed (each message applied, and seen by OnMessage); else
+// (a new session: the node started from a snapshot, or records were lost)
+// by the service's snapshot.
+func (r *Receiver) Rejoin(rec Recoverer) error {
+	r.Rec = rec
+	if r.next == 0 {
+		return r.snapshot()
+	}
+	book, session := NewBook(), uint32(0)
+	next, err := rec.Snapshot(func(m *Message) error {
+		if m.Type == TypeSystem {
+			session = m.Session
+			return nil
+		}
+		return book.Apply(m)
+	})
+	if err != nil {
+		return err
+	}
+	if session == r.session && next >= r.next {
+		return r.CatchUp(next)
+	}
+	if next == 0 {
+		return errors.New("feed: snapshot without a seq to resume from")
+	}
+	r.Snapshots++
+	*r.Book, r.next, r.session = *book, next, session
 	return nil
 }

@@ -49,10 +49,9 @@ const errPrefix = "ERR "
 
 // ServerConfig says which journal the recovery service serves.
 type ServerConfig struct {
-	Dir        string         // the node's journal
-	Engine     matcher.Config // the node's matcher config (node.EngineConfig)
-	Partitions int            // the node's match partitions
-	RetainMax  int            // messages kept in memory for retransmission; 0: 1<<16
+	Dir       string // the node's journal
+	Origin    Origin // where the feed is numbered from: the same as the live feed's
+	RetainMax int    // messages kept in memory for retransmission; 0: 1<<16
 	// HoldToDurable serves only what the journal has made durable
 	// (Replayer.HoldToDurable).
 	HoldToDurable bool
@@ -93,7 +92,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.RetainMax <= 0 {
 		cfg.RetainMax = 1 << 16
 	}
-	tail, err := NewReplayer(cfg.Dir, cfg.Engine, cfg.Partitions)
+	tail, err := NewReplayer(cfg.Dir, cfg.Origin)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +319,7 @@ func (s *Server) replayRange(w io.Writer, from, end uint64) error {
 		return fmt.Errorf("retransmit from seq %d: another replay from the journal's start is running; ask again", from)
 	}
 	defer func() { <-s.replay }()
-	r, err := NewReplayer(s.cfg.Dir, s.cfg.Engine, s.cfg.Partitions)
+	r, err := NewReplayer(s.cfg.Dir, s.cfg.Origin)
 	if err != nil {
 		return err
 	}
@@ -335,6 +334,12 @@ func (s *Server) replayRange(w io.Writer, from, end uint64) error {
 		_, next := r.Next()
 		return next < end && ps.err == nil
 	})
+	if errors.Is(err, errGone) {
+		s.mu.Lock()
+		lo := s.ringLo
+		s.mu.Unlock()
+		return fmt.Errorf("retransmit from seq %d: this service holds seqs from %d only (%v); take a snapshot", from, lo, err)
+	}
 	if err != nil {
 		return err
 	}

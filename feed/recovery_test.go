@@ -70,9 +70,9 @@ func TestRecoveryRefusesBadRequests(t *testing.T) {
 	}
 }
 
-// TestReplayRefusesAJournalWithoutItsStart: the feed is numbered from the
-// journal's seq 1; a journal whose first records are gone cannot give it,
-// and says so.
+// TestReplayRefusesAJournalWithoutItsStart: a feed whose origin is the
+// journal's start (JournalStart) is numbered from seq 1; a journal whose
+// first records are gone cannot give it, and says so.
 func TestReplayRefusesAJournalWithoutItsStart(t *testing.T) {
 	dir := t.TempDir()
 	j, err := journal.Open(journal.Options{Dir: dir, FirstSeq: 10, Sync: journal.SyncNone, Log: logtest.Discard()})
@@ -80,7 +80,7 @@ func TestReplayRefusesAJournalWithoutItsStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.Close()
-	r, err := NewReplayer(dir, testEngineConfig(matcher.STPNone), 1)
+	r, err := NewReplayer(dir, JournalStart(testEngineConfig(matcher.STPNone), 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,4 +284,61 @@ func TestRecoveryServesNothingPastPublished(t *testing.T) {
 	if _, err := c.Snapshot(func(*Message) error { return nil }); err == nil || !strings.Contains(err.Error(), "standby") {
 		t.Fatalf("snapshot while Published refuses: %v, want its error", err)
 	}
+}
+
+// TestReceiverRejoinsAfterItsConnectionCloses: a receiver's recovery
+// connection closes (the node stopped); Check says so without waiting.
+// Over a new connection, Rejoin brings the book on by retransmission when
+// the service's feed goes on in the receiver's session: every message
+// missed is applied, no new snapshot, and the book is the matcher's.
+func TestReceiverRejoinsAfterItsConnectionCloses(t *testing.T) {
+	x := newExchange(t, 11, matcher.STPNone)
+	for range 50 {
+		x.submit(x.randomCommand())
+	}
+	serve := func() (*Server, *Client) {
+		s, err := NewServer(ServerConfig{Dir: x.dir, Origin: JournalStart(x.cfg, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Serve(ln)
+		t.Cleanup(s.Close)
+		c, err := Dial(ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return s, c
+	}
+	s1, c1 := serve()
+	r := &Receiver{Book: NewBook(), Rec: c1}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.Check(); err != nil {
+		t.Fatalf("Check on an open connection: %v", err)
+	}
+	for range 30 {
+		x.submit(x.randomCommand())
+	}
+	s1.Close()
+	for i := 0; c1.Check() == nil; i++ {
+		if i == 500 {
+			t.Fatal("Check still says the connection is open 5 s after the service closed it")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, c2 := serve()
+	before := r.Next()
+	if err := r.Rejoin(c2); err != nil {
+		t.Fatal(err)
+	}
+	if _, next := x.tr.Next(); r.Next() != next || r.Snapshots != 1 || r.Recovered != next-before {
+		t.Fatalf("after Rejoin: next %d (want %d), %d snapshots (want 1), %d recovered (want %d)", r.Next(), next, r.Snapshots, r.Recovered, next-before)
+	}
+	x.sameBooks(r.Book, "the rejoined receiver")
 }

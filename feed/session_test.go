@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
@@ -64,5 +65,29 @@ func TestReceiverTakesASnapshotWhenALaterSessionRepeatsItsSeqs(t *testing.T) {
 	add := Message{Type: TypeAdd, Session: 2, Seq: 6, Symbol: 1, Side: SideBuy, OrderID: 1, Qty: 1, Price: 100}
 	if err := r.Message(&add); err != nil || r.next != 7 || r.Book.Len() != 1 {
 		t.Fatalf("after the snapshot, seq 6: err %v, next %d, %d orders", err, r.next, r.Book.Len())
+	}
+}
+
+// TestTermMarkersEachBeginASession: the session-break marker a node
+// journals where a term begins carries the term's epoch; each begins a
+// session of its own, even right after a run of lost-record markers or
+// another term's marker (a promotion that lost everything after the
+// last one), while a run of lost-record markers stays one break.
+func TestTermMarkersEachBeginASession(t *testing.T) {
+	tr := NewTranslator(16)
+	lost := matcher.CheckpointHash{}.Command()
+	term := func(epoch uint64) matcher.Command { return matcher.CheckpointHash{Hash: epoch}.Command() }
+	var out []Message
+	for _, c := range []matcher.Command{lost, lost, term(3), term(4), term(4), lost} {
+		out = tr.Command(&c, nil, out)
+	}
+	var sessions []uint32
+	for _, m := range out {
+		if m.Type == TypeSystem && m.Code == CodeRecordsLost {
+			sessions = append(sessions, m.Session)
+		}
+	}
+	if !slices.Equal(sessions, []uint32{2, 3, 4, 5}) {
+		t.Fatalf("records-lost events in sessions %v; want 2 (the lost run), 3 and 4 (each term), 5 (lost after a term)", sessions)
 	}
 }

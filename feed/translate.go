@@ -9,16 +9,17 @@ import (
 // Translator turns the events of each command, in journal order, into feed
 // messages with their sequence numbers. It is a pure function of the
 // commands and events it is given: fed the stream that replaying a journal
-// from seq 1 reproduces (matcher.Partitions.Apply), it gives the same
+// from the feed's origin reproduces (Replayer), it gives the same
 // messages, numbered the same, as it gave live. It is not safe for
 // concurrent use.
 type Translator struct {
-	session uint32 // 1, then one more after each end of day and each run of lost records
-	next    uint64 // seq of the next message
-	started bool   // the day's start-of-day message is out
-	lost    bool   // the command before was a lost-record marker
-	resting map[int64]restingOrder
-	pend    pending
+	session  uint32 // 1 (or the origin's: Origin), then one more after each end of day and each session break
+	next     uint64 // seq of the next message
+	started  bool   // the day's start-of-day message is out
+	lost     bool   // the command before was a session-break marker
+	lostTerm uint64 // that marker's term (0: a lost record's)
+	resting  map[int64]restingOrder
+	pend     pending
 
 	cmdSeq, cmdTimeNs int64 // the command begun
 	cmdKind           matcher.Kind
@@ -46,6 +47,22 @@ type pending struct {
 // next seq 1, empty books. maxOrders sizes its table of resting orders.
 func NewTranslator(maxOrders int) *Translator {
 	return &Translator{session: 1, next: 1, resting: make(map[int64]restingOrder, maxOrders)}
+}
+
+// resume makes t the translator of a feed that begins after a snapshot:
+// session, from seq 1, with the orders resting in parts (symbols: every
+// symbol id) in its table, and no start-of-day message of its own (the
+// day began before the snapshot). A receiver of an earlier session takes
+// the first message of this one as a sign to take a snapshot.
+func (t *Translator) resume(session uint32, parts matcher.Partitions, symbols []uint32) {
+	t.session, t.next, t.started = session, 1, true
+	var rest []matcher.RestingOrder
+	for _, sym := range symbols {
+		rest = parts.Of(sym).Resting(sym, rest[:0])
+		for _, o := range rest {
+			t.resting[o.OrderID] = restingOrder{price: o.Price, qty: o.Qty, leaves: o.Leaves}
+		}
+	}
 }
 
 // Next returns the session and the seq of the next message.
@@ -83,21 +100,24 @@ func (t *Translator) Begin(cmd *matcher.Command, out []Message) []Message {
 		t.started = true
 		out = t.emit(out, Message{Type: TypeSystem, Code: CodeStartOfDay})
 	}
-	marker := lostMarker(cmd)
-	if marker && !t.lost {
+	term, marker := breakMarker(cmd)
+	if marker && (!t.lost || term != t.lostTerm) {
 		t.session++
 		out = t.emit(out, Message{Type: TypeSystem, Code: CodeRecordsLost})
 	}
-	t.lost = marker
+	t.lost, t.lostTerm = marker, term
 	return out
 }
 
-// lostMarker reports whether cmd is the journal's marker of a lost record
-// (a checkpoint hash naming no checkpoint, node/missing.go): the records
-// after it follow ones that receivers may have had and the journal has not.
-func lostMarker(cmd *matcher.Command) bool {
+// breakMarker reports whether cmd is one of the journal's session-break
+// markers (a checkpoint hash naming no checkpoint, node/missing.go): the
+// records after it may follow ones that receivers had and the journal has
+// not. Its hash field is 0 for a lost record's marker (a run of them is
+// one break), or the epoch of a new primary's term, which may lack records
+// its predecessor published (each such marker is a break of its own).
+func breakMarker(cmd *matcher.Command) (term uint64, ok bool) {
 	h, ok := matcher.CheckpointHashOf(cmd)
-	return ok && h.Partitions == 0
+	return h.Hash, ok && h.Partitions == 0
 }
 
 // End ends the command Begin started. Hot path.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -211,29 +212,39 @@ func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost in
 	if err != nil || !ok {
 		return 0, err
 	}
-	parts, err := matcher.SplitSnapshot(data)
-	if err != nil {
-		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
-	}
-	if rs != nil {
-		if len(parts) != len(engines)+1 {
-			n.log.Warn("snapshot's frames do not fit this node's risk and partitions: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines), "want_frames", len(engines)+1)
-			return 0, nil
-		}
-		if err := rs.Restore(parts[len(engines)]); err != nil {
-			return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
-		}
-		data = matcher.FrameSnapshot(parts[:len(engines)])
-	} else if len(parts) != len(engines) {
-		n.log.Warn("snapshot's partitions differ from the config's: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines))
-		return 0, nil
-	}
-	if err := engines.Restore(data); err != nil {
-		return 0, fmt.Errorf("snapshot at %d: %w", seq, err)
-	}
-	if got := stateHash(engines.Hash(), rs); got != hash {
-		return 0, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
+	if ok, err := restoreData(seq, hash, data, engines, rs, n.log); err != nil || !ok {
+		return 0, err
 	}
 	n.log.Info("restored snapshot", "seq", seq, "state_hash", fmt.Sprintf("%016x", hash))
 	return seq, nil
+}
+
+// restoreData restores data, the snapshot of record seq with state hash
+// hash, into engines and rs (nil: no risk); ok is false, and log says why,
+// when its frames do not fit them (another partition count, or risk).
+func restoreData(seq int64, hash uint64, data []byte, engines matcher.Partitions, rs *risk.State, log *slog.Logger) (ok bool, err error) {
+	parts, err := matcher.SplitSnapshot(data)
+	if err != nil {
+		return false, fmt.Errorf("snapshot at %d: %w", seq, err)
+	}
+	if rs != nil {
+		if len(parts) != len(engines)+1 {
+			log.Warn("snapshot's frames do not fit this node's risk and partitions: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines), "want_frames", len(engines)+1)
+			return false, nil
+		}
+		if err := rs.Restore(parts[len(engines)]); err != nil {
+			return false, fmt.Errorf("snapshot at %d: %w", seq, err)
+		}
+		data = matcher.FrameSnapshot(parts[:len(engines)])
+	} else if len(parts) != len(engines) {
+		log.Warn("snapshot's partitions differ from the config's: replaying the whole journal", "seq", seq, "frames", len(parts), "partitions", len(engines))
+		return false, nil
+	}
+	if err := engines.Restore(data); err != nil {
+		return false, fmt.Errorf("snapshot at %d: %w", seq, err)
+	}
+	if got := stateHash(engines.Hash(), rs); got != hash {
+		return false, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
+	}
+	return true, nil
 }

@@ -3,9 +3,12 @@ package node
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"sync/atomic"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/feed"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
@@ -51,17 +54,78 @@ func (f *feedStage) recoveryLimit() (int64, error) {
 	return f.published.Load(), nil
 }
 
-// startFeed numbers the feed from the journal's start up to where the node
-// starts (the feed's seqs are a function of the journal: package feed),
-// opens the UDP publisher and serves recovery.
+// FeedOrigin is where package feed numbers the feed of the journal in dir
+// (a node's of cfg) from
+// (feed.Origin), and how it applies the journal's commands: as the node's
+// replay does, through the risk stage's step (risk.State.Step) when
+// risk.mode is not none, so that an order risk refused never rests on the
+// feed. The origin is the journal's start when the journal holds its first
+// record; else (a standby that installed its primary's snapshot, a
+// journal whose oldest segments were removed) the newest snapshot the node
+// can start from, a new feed session. That snapshot is held in memory, so
+// that every replay of the feed starts from it even after newer
+// snapshots prune its file. log tells of a snapshot that does not fit.
+func FeedOrigin(cfg config.Config, dir string, log *slog.Logger) (feed.Origin, error) {
+	eng := EngineConfig(cfg)
+	o := feed.JournalStart(eng, cfg.Match.Partitions)
+	first, err := journal.FirstSeq(dir)
+	if err != nil {
+		return o, fmt.Errorf("feed: %w", err)
+	}
+	var hash uint64
+	var data []byte
+	if first > 1 {
+		var ok bool
+		if o.Seq, hash, data, ok, err = journal.SnapshotAtMost(dir, math.MaxInt64); err != nil {
+			return o, fmt.Errorf("feed: %w", err)
+		}
+		if !ok || o.Seq < first-1 {
+			return o, fmt.Errorf("feed: journal %s begins at seq %d and holds no snapshot of seq %d or later to number the feed from", dir, first, first-1)
+		}
+	}
+	o.State = func() (matcher.Partitions, feed.Step, error) {
+		parts, err := matcher.NewPartitions(eng, cfg.Match.Partitions)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs, err := newRisk(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		if o.Seq > 0 {
+			ok, err := restoreData(o.Seq, hash, data, parts, rs, log)
+			if err == nil && !ok {
+				err = errors.New("its frames do not fit the config's partitions and risk")
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("feed: number from the snapshot at seq %d: %w", o.Seq, err)
+			}
+		}
+		if rs == nil {
+			return parts, parts.Apply, nil
+		}
+		return parts, func(cmd *matcher.Command, out []matcher.Event) []matcher.Event {
+			out, _ = rs.Step(cmd, parts, out)
+			return out
+		}, nil
+	}
+	return o, nil
+}
+
+// startFeed numbers the feed from its origin up to where the node starts
+// (the feed's seqs are a function of the journal: package feed), opens
+// the UDP publisher and serves recovery.
 func (n *Node) startFeed() (*feedStage, error) {
 	c := n.cfg.Feed
 	if !c.Enabled {
 		return nil, nil
 	}
 	dir := n.journalDir()
-	eng := EngineConfig(n.cfg)
-	r, err := feed.NewReplayer(dir, eng, n.cfg.Match.Partitions)
+	o, err := FeedOrigin(n.cfg, dir, n.log)
+	if err != nil {
+		return nil, err
+	}
+	r, err := feed.NewReplayer(dir, o)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +143,7 @@ func (n *Node) startFeed() (*feedStage, error) {
 	// Everything journaled before this process is taken as published, as
 	// the replication heartbeats take it (startReplication).
 	f.published.Store(n.baseSeq - 1)
-	srv, err := feed.NewServer(feed.ServerConfig{Dir: dir, Engine: eng, Partitions: n.cfg.Match.Partitions,
+	srv, err := feed.NewServer(feed.ServerConfig{Dir: dir, Origin: o,
 		RetainMax: c.RetainMessages, HoldToDurable: n.cfg.Journal.Sync != journal.SyncNone, Published: f.recoveryLimit,
 		Join: pub.Join})
 	var ln net.Listener
@@ -92,9 +156,22 @@ func (n *Node) startFeed() (*feedStage, error) {
 	}
 	go srv.Serve(ln)
 	session, next := r.Next()
-	n.log.Info("market-data feed started", "feed_session", session, "seq", next, "recovery", ln.Addr().String(), "udp_from", pub.Addr().String())
+	n.log.Info("market-data feed started", "feed_session", session, "seq", next, "origin_seq", o.Seq, "recovery", ln.Addr().String(), "udp_from", pub.Addr().String())
 	f.tr, f.ln, f.srv = r.Translator(), ln, srv
+	if !n.following.Load() {
+		f.resume()
+	}
 	return f, nil
+}
+
+// resume tells the publisher where the feed stands, so that its heartbeats
+// say so before any new message: at start, and when a standby, which
+// numbers the feed without sending it, is promoted (Promote calls it once
+// the pipeline is drained and before anything more is published).
+func (f *feedStage) resume() {
+	if f != nil {
+		f.pub.Resume(f.tr.Next())
+	}
 }
 
 // begin starts cmd's messages, ending the previous command's. Hot path.

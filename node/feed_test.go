@@ -146,7 +146,12 @@ func checkAgainstSnapshot(t *testing.T, r *feed.Receiver, c *feed.Client) {
 
 // replayMessages is the feed a replay of the node's journal gives.
 func replayMessages(t *testing.T, cfg config.Config) []feed.Message {
-	rp, err := feed.NewReplayer(filepath.Join(cfg.DataDir, "journal"), node.EngineConfig(cfg), cfg.Match.Partitions)
+	dir := filepath.Join(cfg.DataDir, "journal")
+	o, err := node.FeedOrigin(cfg, dir, logtest.Discard())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := feed.NewReplayer(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -15,7 +16,8 @@ import (
 // engines apply nothing, replay and the publish stage pass it over, and it
 // has no event; the market-data feed begins a new session at a run of them
 // (package feed), since it cannot know the feed seqs the lost records
-// took. Runs before the pipeline starts. A standby journals none.
+// took. journalTermBreak journals the same marker, with an epoch, where
+// a term begins. Runs before the pipeline starts. A standby journals none.
 //
 // A replicated primary first begins an epoch at the first lost seq: its
 // standby may hold the lost records at those seqs, under the epoch both
@@ -59,5 +61,32 @@ func (n *Node) journalMissing() error {
 		}
 	}
 	n.log.Warn("journaled markers for the lost seqs: OrderIDs and ExecIDs go on after them, never reused", "first_seq", first, "last_seq", last)
+	return nil
+}
+
+// journalTermBreak journals, through the ring, a session-break marker for
+// the market-data feed where a primary's term begins (at start, or on
+// promotion, before FIX opens): the lost-record marker with the term's
+// epoch in its hash field, so that package feed begins a new session
+// there even right after other markers. A predecessor may have put on its
+// feed records this journal lacks (async replication, a sync primary
+// that went on alone, a shard's forced promotion) under the seqs this
+// term's messages take; the new session tells receivers so. Only with
+// feed.enabled, where this node publishes a feed, and only after records
+// some earlier term may have published: a term that may have lost none
+// (sync, waiting for a lost standby) journals none.
+func (n *Node) journalTermBreak() error {
+	r, rc := n.repl, n.cfg.Replication
+	if !n.cfg.Feed.Enabled || r == nil || n.journal.LastSeq() == 0 ||
+		(n.shard == nil && rc.Mode == config.ModeSync && rc.OnStandbyLost == config.LostWait) {
+		return nil
+	}
+	epoch := r.history.Current()
+	marker := matcher.CheckpointHash{Hash: epoch}.Command() // names no checkpoint
+	seq, err := n.submitSeq(&marker)
+	if err != nil {
+		return fmt.Errorf("journal the feed's session break of epoch %d: %w", epoch, err)
+	}
+	n.log.Info("feed: a new session begins with this term: receivers of an earlier term's feed take a snapshot", "epoch", epoch, "seq", seq)
 	return nil
 }

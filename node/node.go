@@ -189,7 +189,11 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	}
 	n.endDayLeftOpen()
 	if !n.following.Load() {
-		if err := n.journalRiskRules(rules); err != nil {
+		err := n.journalTermBreak()
+		if err == nil {
+			err = n.journalRiskRules(rules)
+		}
+		if err != nil {
 			n.abortStart()
 			return nil, err
 		}

@@ -99,8 +99,12 @@ func (n *Node) Promote() (uint64, error) {
 	if err := n.startSender(true); err != nil {
 		return n.promotionFailed(err)
 	}
+	n.feed.resume() // drained: nothing is published until following is false
 	n.following.Store(false)
 	plan := n.unpublished()
+	if err := n.journalTermBreak(); err != nil { // before FIX opens: before any order of the term
+		return n.promotionFailed(err)
+	}
 	if n.opts.Publisher == nil {
 		if err := n.openGateway(plan, last, toBind); err != nil {
 			return n.promotionFailed(err)

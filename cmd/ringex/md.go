@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -107,8 +108,11 @@ type feedSetup struct {
 // what it adds and serves recovery until stop: no node tells it what was
 // acknowledged, so it serves every durable record (an audit tool).
 func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
-	eng := node.EngineConfig(s.cfg)
-	r, err := feed.NewReplayer(s.dir, eng, s.cfg.Match.Partitions)
+	o, err := node.FeedOrigin(s.cfg, s.dir, slog.New(slog.NewTextHandler(log, nil)))
+	if err != nil {
+		return err
+	}
+	r, err := feed.NewReplayer(s.dir, o)
 	if err != nil {
 		return err
 	}
@@ -121,8 +125,8 @@ func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 		return err
 	}
 	defer pub.Close()
-	srv, err := feed.NewServer(feed.ServerConfig{Dir: s.dir, Engine: eng, Partitions: s.cfg.Match.Partitions,
-		HoldToDurable: true, Join: pub.Join})
+	pub.Resume(r.Next())
+	srv, err := feed.NewServer(feed.ServerConfig{Dir: s.dir, Origin: o, HoldToDurable: true, Join: pub.Join})
 	if err != nil {
 		return err
 	}
@@ -161,6 +165,7 @@ func runFeed(s feedSetup, stop <-chan os.Signal, log io.Writer) error {
 // mdClientFlags are the flags every receiving verb takes.
 type mdClientFlags struct {
 	recovery, udp, udpIf, configPath *string
+	silence                          *time.Duration
 }
 
 func addClientFlags(fs *flag.FlagSet) mdClientFlags {
@@ -171,6 +176,8 @@ func addClientFlags(fs *flag.FlagSet) mdClientFlags {
 			"a multicast group (the node's feed.send names it) is joined on --udp-if instead"),
 		udpIf:      fs.String("udp-if", "", "network `interface` to join a multicast --udp group on (e.g. lo); empty: the system's choice"),
 		configPath: fs.String("config", "", "configuration `file` to name symbols by; empty: symbols print as #id"),
+		silence: fs.Duration("silence", 10*time.Second, "take the feed as lost when no packet, not even a heartbeat, came for this `long`\n"+
+			"(0: never); the node sends a heartbeat after feed.heartbeatMs of quiet"),
 	}
 }
 
@@ -248,19 +255,21 @@ func mdListen(args []string, stdout, stderr io.Writer) int {
 	cf := addClientFlags(fs)
 	dur := fs.Duration("for", 0, "stop after this `duration` (0: at SIGINT)")
 	count := fs.Uint64("count", 0, "stop after this many `messages` (0: no limit)")
-	fs.Usage = usageFunc(fs, "Usage: ringex md listen [flags]\n\nJoins the feed, from a snapshot, and prints every message applied (live or recovered), one a line:\nsession, seq, type and the type's fields.\n")
+	fs.Usage = usageFunc(fs, "Usage: ringex md listen [flags]\n\nJoins the feed, from a snapshot, and prints every message applied (live or recovered), one a line:\n"+
+		"session, seq, type and the type's fields. When the feed is lost (the recovery connection closes, as when the node\n"+
+		"restarts, or the feed falls silent past --silence) it joins again and goes on from where its book stands; it exits 1\n"+
+		"when that fails "+fmt.Sprint(rejoinTries)+" times in a row.\n")
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
-	c, u, err := cf.join()
+	f, err := cf.dial()
 	if err != nil {
 		fmt.Fprintf(stderr, "ringex md listen: %v\n", err)
 		return 1
 	}
-	defer c.Close()
-	defer u.Close()
+	defer f.close()
 	var n uint64
-	r := &feed.Receiver{Book: feed.NewBook(), Rec: c, OnMessage: func(m *feed.Message) {
+	r := &feed.Receiver{Book: feed.NewBook(), Rec: f.c, SilenceMax: *cf.silence, OnMessage: func(m *feed.Message) {
 		n++
 		fmt.Fprintln(stdout, m.String())
 	}}
@@ -268,12 +277,70 @@ func mdListen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ringex md listen: %v\n", err)
 		return 1
 	}
-	if err := r.ReadFrom(u, until(*dur, *count, &n)); err != nil {
+	if err := f.follow(r, until(*dur, *count, &n), stderr, "ringex md listen"); err != nil {
 		fmt.Fprintf(stderr, "ringex md listen: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "ringex md listen: %d messages, next seq %d, %d gaps (%d messages recovered)\n", n, r.Next(), r.Gaps, r.Recovered)
+	fmt.Fprintf(stderr, "ringex md listen: %d messages, next seq %d, %d gaps (%d messages recovered), %d snapshots\n", n, r.Next(), r.Gaps, r.Recovered, r.Snapshots)
 	return 0
+}
+
+// Re-joining a lost feed: at most rejoinTries in a row, rejoinWait apart.
+const (
+	rejoinTries = 20
+	rejoinWait  = 500 * time.Millisecond
+)
+
+// mdFeed is a receiving verb's hold on the feed: its recovery connection
+// and the UDP socket the feed arrives on.
+type mdFeed struct {
+	cf mdClientFlags
+	c  *feed.Client
+	u  *net.UDPConn
+}
+
+func (f mdClientFlags) dial() (*mdFeed, error) {
+	c, u, err := f.join()
+	if err != nil {
+		return nil, err
+	}
+	return &mdFeed{cf: f, c: c, u: u}, nil
+}
+
+func (f *mdFeed) close() {
+	f.c.Close()
+	f.u.Close()
+}
+
+// follow applies the feed to r until stop. When the feed is lost, or
+// reading it fails, it joins again (a new recovery connection and UDP
+// socket) and goes on from r's book (feed.Receiver.Rejoin), saying so on
+// log; it gives up after rejoinTries failures in a row.
+func (f *mdFeed) follow(r *feed.Receiver, stop func() bool, log io.Writer, who string) error {
+	for {
+		err := r.ReadFrom(f.u, stop)
+		if err == nil {
+			return nil
+		}
+		for try := 1; err != nil; try++ {
+			if try > rejoinTries || stop() {
+				return fmt.Errorf("%w (gave up re-joining after %d tries)", err, try-1)
+			}
+			fmt.Fprintf(log, "%s: %v: joining %s again (try %d of %d)\n", who, err, *f.cf.recovery, try, rejoinTries)
+			f.close()
+			time.Sleep(rejoinWait)
+			var c *feed.Client
+			var u *net.UDPConn
+			if c, u, err = f.cf.join(); err != nil {
+				c, u = f.c, f.u // closed already; closing again is harmless
+			} else if err = r.Rejoin(c); err != nil {
+				c.Close()
+				u.Close()
+			}
+			f.c, f.u = c, u
+		}
+		fmt.Fprintf(log, "%s: joined again at seq %d\n", who, r.Next())
+	}
 }
 
 func mdBook(args []string, stdout, stderr io.Writer) int {
@@ -337,7 +404,7 @@ func mdCheck(args []string, stdout, stderr io.Writer) int {
 	if code, stop := exitCode(parseFlags(fs, args, false, stdout, stderr)); stop {
 		return code
 	}
-	err := checkFeed(cf, *dur, *snapOver, stdout)
+	err := checkFeed(cf, *dur, *snapOver, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "ringex md check: %v\n", err)
 		return 1
@@ -345,22 +412,21 @@ func mdCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func checkFeed(cf mdClientFlags, dur time.Duration, snapOver uint64, stdout io.Writer) error {
-	c, u, err := cf.join()
+func checkFeed(cf mdClientFlags, dur time.Duration, snapOver uint64, stdout, stderr io.Writer) error {
+	f, err := cf.dial()
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	defer u.Close()
+	defer f.close()
 	var n uint64
-	r := &feed.Receiver{Book: feed.NewBook(), Rec: c, SnapshotOver: snapOver, OnMessage: func(*feed.Message) { n++ }}
+	r := &feed.Receiver{Book: feed.NewBook(), Rec: f.c, SnapshotOver: snapOver, SilenceMax: *cf.silence, OnMessage: func(*feed.Message) { n++ }}
 	if err := r.Start(); err != nil {
 		return err
 	}
-	if err := r.ReadFrom(u, until(dur, 0, &n)); err != nil {
+	if err := f.follow(r, until(dur, 0, &n), stderr, "ringex md check"); err != nil {
 		return err
 	}
-	fresh := &feed.Receiver{Book: feed.NewBook(), Rec: c}
+	fresh := &feed.Receiver{Book: feed.NewBook(), Rec: f.c}
 	if err := fresh.Start(); err != nil {
 		return err
 	}
