@@ -26,7 +26,8 @@ type Options struct {
 	Log     *slog.Logger // nil: slog.Default(); the feed adds component=marketdata
 	// MaxTradesPending bounds the trades held for the market-data
 	// goroutine between two of its passes; beyond it trades are conflated
-	// away (the books stay exact). 0: DefaultMaxTradesPending.
+	// away (the books stay exact), and their symbols' incremental
+	// subscriptions to trades get a snapshot. 0: DefaultMaxTradesPending.
 	MaxTradesPending int
 	// BehindBytes is how much output may wait for a subscriber's socket
 	// before its subscriptions are conflated: they get nothing more until
