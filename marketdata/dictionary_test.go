@@ -54,7 +54,7 @@ func (c *mdClient) nextValid(msgType string) []field {
 	}
 }
 
-// TestStockDictionariesAcceptMarketData: a broker's engine validates what
+// TestStockDictionaryAcceptsMarketData: a broker's engine validates what
 // it receives against its FIX version's data dictionary. Quickfixgo
 // initiators with the stock FIX42.xml and FIX44.xml, aggregated and by
 // order, subscribe to a book that holds every entry type (bid, offer,
@@ -63,7 +63,7 @@ func (c *mdClient) nextValid(msgType string) []field {
 // every MDUpdateAction of every entry type it asked for, and a Y; none
 // sends a session Reject. (RptSeq(83) in W's body or X's entries, or
 // MDEntryID(278) in W's, is refused by both versions' dictionaries.)
-func TestStockDictionariesAcceptMarketData(t *testing.T) {
+func TestStockDictionaryAcceptsMarketData(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)

@@ -105,7 +105,7 @@
 // W, X and Y carry only fields that FIX 4.2 and 4.4 define in them, so
 // a broker engine that validates with its version's stock dictionary
 // takes them as they are (quickfixgo's FIX42.xml and FIX44.xml,
-// TestStockDictionariesAcceptMarketData). So no RptSeq(83), which
+// TestStockDictionaryAcceptsMarketData). So no RptSeq(83), which
 // neither version has in W or X; and an order is named by OrderID(37),
 // which W's and X's entries both define, not MDEntryID(278), which W's do
 // not. A subscription needs no count of its own: its W and the X that
