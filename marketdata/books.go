@@ -10,14 +10,12 @@ import (
 // aggregated by price: the levels of each side, best first; by order, when
 // kept (byorder.go); and what subscribers are told of it.
 type book struct {
-	sides    [2][]matcher.Level // bids (highest first), asks (lowest first)
-	queues   [2][]orderLevel    // the same by order, each price's orders in time priority
-	rptSeq   int64              // updates of this symbol's book by price so far: level changes, trades, day prices
-	orderRpt int64              // the same of its book by order: order changes, trades, day prices
-	lastPx   int64              // last trade, ticks; 0: none known
-	lastQty  int64              // its quantity, lots; 0: not known (it traded before this node started)
-	day      dayStats           // the day's prices, as the tap handed them
-	subs     []*subscription    // subscriptions that name this symbol
+	sides   [2][]matcher.Level // bids (highest first), asks (lowest first)
+	queues  [2][]orderLevel    // the same by order, each price's orders in time priority
+	lastPx  int64              // last trade, ticks; 0: none known
+	lastQty int64              // its quantity, lots; 0: not known (it traded before this node started)
+	day     dayStats           // the day's prices, as the tap handed them
+	subs    []*subscription    // subscriptions that name this symbol
 }
 
 // sideIndex is a side's index in book.sides.
@@ -96,27 +94,26 @@ type entry struct {
 	action  byte
 	typ     byte  // MDEntryType: '0' bid, '1' offer, '2' trade, '4' open, '5' close, '7' high, '8' low
 	px, qty int64 // qty 0: none sent (a delete, a day's price)
-	id      int64 // the order, in a book by order (MDEntryID); 0: none
-	rptSeq  int64
+	id      int64 // the order, in a book by order (its OrderID); 0: none
 }
 
 // diffTop appends to dst what turns the view before (a side's first
 // levels, best first) into after, keyed by price: a delete for each
 // price gone, a change for each quantity changed, a new for each price
 // come. Both are sorted, so one merge pass does.
-func diffTop(dst []entry, i int, before, after []matcher.Level, rptSeq int64) []entry {
+func diffTop(dst []entry, i int, before, after []matcher.Level) []entry {
 	typ := byte('0' + i)
 	for len(before) > 0 || len(after) > 0 {
 		switch {
 		case len(after) == 0 || (len(before) > 0 && better(i, before[0].Price, after[0].Price)):
-			dst = append(dst, entry{action: actionDelete, typ: typ, px: before[0].Price, rptSeq: rptSeq})
+			dst = append(dst, entry{action: actionDelete, typ: typ, px: before[0].Price})
 			before = before[1:]
 		case len(before) == 0 || better(i, after[0].Price, before[0].Price):
-			dst = append(dst, entry{action: actionNew, typ: typ, px: after[0].Price, qty: after[0].Qty, rptSeq: rptSeq})
+			dst = append(dst, entry{action: actionNew, typ: typ, px: after[0].Price, qty: after[0].Qty})
 			after = after[1:]
 		default:
 			if before[0].Qty != after[0].Qty {
-				dst = append(dst, entry{action: actionChange, typ: typ, px: after[0].Price, qty: after[0].Qty, rptSeq: rptSeq})
+				dst = append(dst, entry{action: actionChange, typ: typ, px: after[0].Price, qty: after[0].Qty})
 			}
 			before, after = before[1:], after[1:]
 		}

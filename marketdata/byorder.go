@@ -8,7 +8,7 @@ import (
 // The book by order is kept beside the book by price when Options.
 // ByOrderSessions names a session: each side's prices, best first, each
 // with its resting orders in time priority. An order is named by its
-// exchange order id (MDEntryID 278, the OrderID 37 of its reports). A
+// exchange order id (OrderID 37, as in its reports). A
 // subscriber is told, per order: new (it joins the back of its price's
 // queue), change (its size, in place: a partial fill, or a replace that
 // keeps its priority) and delete (cancelled, filled, expired, or a replace
@@ -97,7 +97,7 @@ func (b *book) resizeOrder(o restingOrder, leaves int64) {
 
 // orderEntries applies one symbol's order changes of a pass (sorted by
 // stamp) to book b and appends to dst what they are to a subscriber of the
-// book by order, each one update (b.orderRpt). Under subMu.
+// book by order. Under subMu.
 func (f *Feed) orderEntries(b *book, dst []entry, cs []orderChange) []entry {
 	for _, c := range cs {
 		was, had := f.orderAt[c.id]
@@ -125,8 +125,7 @@ func (f *Feed) orderEntries(b *book, dst []entry, cs []orderChange) []entry {
 }
 
 func (b *book) orderEntry(action byte, id int64, o restingOrder) entry {
-	b.orderRpt++
-	e := entry{action: action, typ: byte('0' + sideIndex(o.key.side())), px: o.key.px(), id: id, rptSeq: b.orderRpt}
+	e := entry{action: action, typ: byte('0' + sideIndex(o.key.side())), px: o.key.px(), id: id}
 	if action != actionDelete {
 		e.qty = o.leaves
 	}

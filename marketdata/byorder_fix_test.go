@@ -62,32 +62,32 @@ func TestBookByOrderOverFIX(t *testing.T) {
 	}
 	trader.order("S1", "AAPL", "2", "100", "101.25")
 	s1 := get(trader.next("8"), 37)
-	wantX(t, md, "ob", "279=0 269=1 55=AAPL 270=101.25 271=100 278="+s1+" 83=1")
+	wantX(t, md, "ob", "279=0 269=1 55=AAPL 270=101.25 271=100 37="+s1+"")
 	trader.order("S2", "AAPL", "2", "50", "101.25")
 	s2 := get(trader.next("8"), 37)
-	wantX(t, md, "ob", "279=0 269=1 55=AAPL 270=101.25 271=50 278="+s2+" 83=2")
+	wantX(t, md, "ob", "279=0 269=1 55=AAPL 270=101.25 271=50 37="+s2+"")
 
 	trader.order("B1", "AAPL", "1", "30", "101.25") // fills 30 of S1, the first in the queue
 	for range 3 {                                   // B1 new, its fill, S1's fill
 		trader.next("8")
 	}
-	wantX(t, md, "ob", "279=1 269=1 55=AAPL 270=101.25 271=70 278="+s1+" 83=4") // 83=3: the trade
+	wantX(t, md, "ob", "279=1 269=1 55=AAPL 270=101.25 271=70 37="+s1+"") //: the trade
 
 	trader.replace("S2", "S2a", "AAPL", "2", "20", "101.25") // smaller, same price: keeps its place
 	trader.next("8")
-	wantX(t, md, "ob", "279=1 269=1 55=AAPL 270=101.25 271=20 278="+s2+" 83=5")
+	wantX(t, md, "ob", "279=1 269=1 55=AAPL 270=101.25 271=20 37="+s2+"")
 	trader.replace("S1", "S1a", "AAPL", "2", "150", "101.25") // larger: to the back of the queue
 	trader.next("8")
-	wantX(t, md, "ob", "279=2 269=1 55=AAPL 270=101.25 278="+s1+" 83=6|279=0 269=1 55=AAPL 270=101.25 271=120 278="+s1+" 83=7")
+	wantX(t, md, "ob", "279=2 269=1 55=AAPL 270=101.25 37="+s1+"|279=0 269=1 55=AAPL 270=101.25 271=120 37="+s1+"")
 
 	md.requestBook("snap", '0', 0, -1, "N", "01", "AAPL")
 	w := md.next("W")
-	if got := strings.Join(entries(w, 269), "|"); got != "269=1 270=101.25 271=20 278="+s2+" 290=1|269=1 270=101.25 271=120 278="+s1+" 290=2" || get(w, 83) != "7" {
-		t.Fatalf("snapshot by order: %s (RptSeq %s)", got, get(w, 83))
+	if got := strings.Join(entries(w, 269), "|"); got != "269=1 270=101.25 271=20 37="+s2+" 290=1|269=1 270=101.25 271=120 37="+s1+" 290=2" {
+		t.Fatalf("snapshot by order: %s", got)
 	}
 	trader.cancel("S2a", "S2c", "AAPL", "2", "20")
 	trader.next("8")
-	wantX(t, md, "ob", "279=2 269=1 55=AAPL 270=101.25 278="+s2+" 83=8")
+	wantX(t, md, "ob", "279=2 269=1 55=AAPL 270=101.25 37="+s2+"")
 
 	// The same session's book by price is there beside it.
 	md.request("px", '0', 0, -1, "1", "AAPL")
@@ -132,8 +132,8 @@ func TestDayPricesAcrossEndOfDayAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := md.next("X")
-	if got := strings.Join(entries(x, 279), "|"); !strings.HasPrefix(got, "279=2 269=4 55=MSFT 270=250.00 83=") ||
-		!strings.Contains(got, "|279=0 269=5 55=MSFT 270=249.00 83=") || strings.Count(got, "|") != 3 {
+	if got := strings.Join(entries(x, 279), "|"); !strings.HasPrefix(got, "279=2 269=4 55=MSFT 270=250.00") ||
+		!strings.Contains(got, "|279=0 269=5 55=MSFT 270=249.00") || strings.Count(got, "|") != 3 {
 		t.Fatalf("X at the end of the day: %s", got)
 	}
 	trade("251")

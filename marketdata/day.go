@@ -87,27 +87,21 @@ func (f *Feed) SeedClose(symbol uint32, px int64) {
 }
 
 // dayEntries appends to dst what turns the day's prices before into after,
-// for the entry types asked for. They are not updates of their own when
-// trades made them: they carry the RptSeq of the pass's last trade, *rpt.
-// Without a trade (an end of day) the change counts as one update, all its
-// entries with the same RptSeq.
-func dayEntries(dst []entry, before, after *dayStats, rpt *int64, traded bool) []entry {
+// for the entry types asked for.
+func dayEntries(dst []entry, before, after *dayStats) []entry {
 	if *before == *after {
 		return dst
-	}
-	if !traded {
-		*rpt++
 	}
 	for _, typ := range dayTypes {
 		was, now := before.price(typ), after.price(typ)
 		switch {
 		case was == now:
 		case was == 0:
-			dst = append(dst, entry{action: actionNew, typ: typ, px: now, rptSeq: *rpt})
+			dst = append(dst, entry{action: actionNew, typ: typ, px: now})
 		case now == 0:
-			dst = append(dst, entry{action: actionDelete, typ: typ, px: was, rptSeq: *rpt})
+			dst = append(dst, entry{action: actionDelete, typ: typ, px: was})
 		default:
-			dst = append(dst, entry{action: actionChange, typ: typ, px: now, rptSeq: *rpt})
+			dst = append(dst, entry{action: actionChange, typ: typ, px: now})
 		}
 	}
 	return dst

@@ -26,7 +26,8 @@
 //     EndBatch hands the market-data goroutine the quantity now at each
 //     level the batch touched, the batch's trades, the day prices that
 //     changed and, where books by order are kept, each order's state now,
-//     under one lock, and wakes it.
+//     under one lock, and wakes it. A trade that finds no room (below)
+//     marks its symbol instead, which keeps its last such trade.
 //   - The market-data goroutine makes a pass per wake-up over everything
 //     handed to it since its last: it updates its own copy of each book
 //     (levels sorted, best first; by order, each price's orders in time
@@ -34,8 +35,11 @@
 //     goroutine that falls behind conflates: a pass sees each level, and
 //     each order, once, at its latest state, however many batches touched
 //     it. Trades are not conflated unless more than
-//     Options.MaxTradesPending wait, which is logged; the day prices are
-//     kept on the publish stage, so a conflated trade never changes them.
+//     Options.MaxTradesPending wait, which is logged: the pass then takes
+//     each marked symbol's last trade as its own and, after its updates,
+//     sends each incremental subscription to the symbol's trades a
+//     snapshot (W). The day prices are kept on the publish stage, so a
+//     conflated trade never changes them.
 //   - A session's reader goroutine calls Request and SessionEnded. A
 //     request takes the same lock as a pass, so its snapshot is the book
 //     as of a pass boundary and every X that follows it applies to it.
@@ -61,13 +65,13 @@
 // high, 8 low. Many symbols per request (NoRelatedSym; one named twice
 // counts once), many requests per session, each with its own MDReqID.
 //
-// W carries MDReqID, Symbol, RptSeq and the entries asked for: the bids
+// W carries MDReqID, Symbol and the entries asked for: the bids
 // best first, the offers best first (each MDEntryPx, MDEntrySize: the
 // level's resting quantity), the last trade (its size when this node
 // saw it), then open, close, high and low (MDEntryPx only), those known.
 // X carries MDReqID and, per entry, MDUpdateAction (0 new, 1
-// change, 2 delete), MDEntryType, Symbol, MDEntryPx, MDEntrySize (not on a
-// delete, nor on a day price) and RptSeq; a level is named by its price.
+// change, 2 delete), MDEntryType, Symbol, MDEntryPx and MDEntrySize (not
+// on a delete, nor on a day price); a level is named by its price.
 // One X per subscription per pass carries all its symbols' entries, up to
 // 256 a message. A trade is an entry with action 0 and type 2, once per
 // trade, at the resting order's price, followed by the day prices it
@@ -76,10 +80,10 @@
 // A book by order (AggregatedBook N) is served to the sessions named in
 // Options.ByOrderSessions (config fix.sessions[].marketDataByOrder), whole
 // (MarketDepth 0). Its W has one entry per resting order: price, size (the
-// order's leaves), MDEntryID (the order's OrderID, as in its
-// ExecutionReports) and MDEntryPositionNo (1 the side's first order), the
-// side's orders best price first and in time priority within a price. Its
-// X names an order by MDEntryID: new (the order joins the back of its
+// order's leaves), OrderID (as in its ExecutionReports) and
+// MDEntryPositionNo (1 the side's first order), the side's orders best
+// price first and in time priority within a price. Its X names an order
+// by OrderID: new (the order joins the back of its
 // price's queue; entries of one pass come in time priority), change (its
 // new size, in place: a partial fill, or a replace that keeps priority,
 // one that keeps its price and does not grow), delete (a cancel, a full
@@ -98,19 +102,18 @@
 // matching again from a snapshot at or before the last end of day
 // (package node, seedDay; SeedClose, SeedDay).
 //
-// RptSeq(83) counts a symbol's updates since this node started: each
-// trade and each change of a level is one, whatever its entry type (FIX's
-// RptSeq is per instrument). A change of the day prices that a trade made
-// carries that trade's RptSeq; an end of day's is one update. The book by
-// order has its own count: each trade, each order's change, each end of
-// day. A whole-book subscriber to all entry types sees every one, in
-// order: a gap means lost updates. One that asked
-// for some entry types sees only theirs, each with the symbol's RptSeq: a
-// gap there may be updates of the types it did not ask for. A view of the
-// first N levels sees only what changes inside it, each entry with the
-// RptSeq of the symbol's last update in that pass. W carries the RptSeq it
-// is current to. RptSeq sits in the body of W and in each entry of X, as
-// FIX 5.0 has it; FIX 4.2 and 4.4 dictionaries need the tag added there.
+// W, X and Y carry only fields that FIX 4.2 and 4.4 define in them, so
+// a broker engine that validates with its version's stock dictionary
+// takes them as they are (quickfixgo's FIX42.xml and FIX44.xml,
+// TestStockDictionaryAcceptsMarketData). So no RptSeq(83), which
+// neither version has in W or X; and an order is named by OrderID(37),
+// which W's and X's entries both define, not MDEntryID(278), which W's do
+// not. A subscription needs no count of its own: its W and the X that
+// follow go in order on one session, under its MsgSeqNums. Within a
+// subscription with MDUpdateType 1, every W after the first says that
+// what came before it was not all sent (its subscriber fell behind, or
+// trades of the symbol were conflated away): its view starts again from
+// it.
 //
 // Y carries MDReqID, MDReqRejReason and Text: 0 an unknown symbol (the
 // whole request is refused), 1 a duplicate MDReqID (a subscription with it
@@ -141,7 +144,7 @@
 // A node builds its Feed after replaying its journal, from the engines'
 // resting orders and last trade prices, before the pipeline starts; a
 // standby feeds its own from its publish stage, so a promoted standby
-// serves market data at once. Subscriptions and RptSeqs do not survive a
+// serves market data at once. Subscriptions do not survive a
 // restart or a failover: brokers log on again and subscribe again.
 //
 // The day's prices survive both: a restarted node rebuilds them from its

@@ -26,7 +26,8 @@ type Options struct {
 	Log     *slog.Logger // nil: slog.Default(); the feed adds component=marketdata
 	// MaxTradesPending bounds the trades held for the market-data
 	// goroutine between two of its passes; beyond it trades are conflated
-	// away (the books stay exact). 0: DefaultMaxTradesPending.
+	// away (the books stay exact), and their symbols' incremental
+	// subscriptions to trades get a snapshot. 0: DefaultMaxTradesPending.
 	MaxTradesPending int
 	// BehindBytes is how much output may wait for a subscriber's socket
 	// before its subscriptions are conflated: they get nothing more until
@@ -66,7 +67,9 @@ type Feed struct {
 
 	mu      sync.Mutex // the hand-off: the publish stage once per batch, the goroutine once per pass
 	pend    pending
-	dropped int64 // trades conflated away since the last pass; under mu
+	dropped int64    // trades conflated away since the last pass; under mu
+	lostBy  []Trade  // by symbol id: its last trade conflated away since the last pass (Symbol 0: none); under mu
+	lostNow []uint32 // the symbols lostBy holds a trade of; under mu
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -87,6 +90,7 @@ type Feed struct {
 	before  [2][]matcher.Level
 	out     fix.Fields
 	groups  []group // the entries of each X of a pass, encoded once for every subscription that gets them
+	lost    []Trade // the pass's copy of lostBy, of the symbols in lostNow
 }
 
 // pending is what the publish stage hands the goroutine: the quantity now
@@ -134,6 +138,8 @@ func New(opts Options) *Feed {
 		pend: newPending(), work: newPending(), orderAt: map[int64]restingOrder{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		books: make([]book, len(opts.Symbols)+1), bySess: map[Subscriber][]*subscription{},
+		lostBy: make([]Trade, len(opts.Symbols)+1), lostNow: make([]uint32, 0, len(opts.Symbols)),
+		lost: make([]Trade, 0, len(opts.Symbols)),
 	}
 	for i, s := range opts.Symbols {
 		f.names[s.Name] = uint32(i + 1)
@@ -183,8 +189,9 @@ func (f *Feed) Apply(ev *matcher.Event) { f.tap.apply(ev) }
 
 // EndBatch hands what the batch changed to the market-data goroutine and
 // wakes it. Publish stage only. Hot path: one lock per batch (the hand-off
-// to another goroutine), held only to copy the batch's levels and trades;
-// no allocation once the pending map has grown.
+// to another goroutine), held only to copy the batch's levels and trades
+// and to mark the symbols of trades that find no room; no allocation once
+// the pending map has grown.
 func (f *Feed) EndBatch() {
 	t := &f.tap
 	if len(t.dirty) == 0 && len(t.trades) == 0 && len(t.orderDirty) == 0 && len(t.dayDirty) == 0 {
@@ -201,8 +208,8 @@ func (f *Feed) EndBatch() {
 		f.pend.days[sym] = t.days[sym]
 	}
 	room := f.opts.MaxTradesPending - len(f.pend.trades)
-	if n := len(t.trades); n > room {
-		f.dropped += int64(n - room)
+	if len(t.trades) > room {
+		f.lose(t.trades[room:])
 		t.trades = t.trades[:room]
 	}
 	f.pend.trades = append(f.pend.trades, t.trades...)
@@ -211,6 +218,24 @@ func (f *Feed) EndBatch() {
 	select {
 	case f.wake <- struct{}{}:
 	default:
+	}
+}
+
+// lose counts trades conflated away and keeps each symbol's last: the
+// next pass takes it as the symbol's last trade and sends the symbol's
+// subscribers to trades a snapshot. Every trade kept traded before them.
+// Under mu. Hot path: no allocation (lostNow has room for every symbol).
+func (f *Feed) lose(ts []Trade) {
+	f.dropped += int64(len(ts))
+	for i := range ts {
+		sym := ts[i].Symbol
+		if sym == 0 || int(sym) >= len(f.lostBy) {
+			continue // not a listed symbol: the matcher refuses its orders
+		}
+		if f.lostBy[sym].Symbol == 0 {
+			f.lostNow = append(f.lostNow, sym)
+		}
+		f.lostBy[sym] = ts[i]
 	}
 }
 
@@ -281,14 +306,7 @@ func (f *Feed) catchUp() {
 // pass applies what is pending to the goroutine's books and tells each
 // subscription what changed in its view.
 func (f *Feed) pass() {
-	f.mu.Lock()
-	f.pend, f.work = f.work, f.pend
-	dropped := f.dropped
-	f.dropped = 0
-	f.mu.Unlock()
-	if dropped > 0 {
-		f.opts.Log.Warn("trades conflated away: the market-data goroutine fell behind the publish stage", "trades", dropped)
-	}
+	f.take()
 	f.sortWork()
 	cs, ts, os, ds := f.changes, f.work.trades, f.orderCs, f.dayCs
 	f.subMu.Lock()
@@ -323,8 +341,46 @@ func (f *Feed) pass() {
 	for i := range f.groups {
 		f.groups[i].entries = nil
 	}
+	f.tellLost()
 	f.subMu.Unlock()
 	f.work.trades = f.work.trades[:0]
+}
+
+// take swaps what the publish stage handed in for the pass to work on,
+// with the symbols whose trades were conflated away.
+func (f *Feed) take() {
+	f.mu.Lock()
+	f.pend, f.work = f.work, f.pend
+	dropped := f.dropped
+	f.dropped = 0
+	f.lost = f.lost[:0]
+	for _, sym := range f.lostNow {
+		f.lost = append(f.lost, f.lostBy[sym])
+		f.lostBy[sym] = Trade{}
+	}
+	f.lostNow = f.lostNow[:0]
+	f.mu.Unlock()
+	if dropped > 0 {
+		f.opts.Log.Warn("trades conflated away: the market-data goroutine fell behind the publish stage; their symbols' trade subscribers get a snapshot",
+			"trades", dropped, "symbols", len(f.lost))
+	}
+}
+
+// tellLost takes the last trade of each symbol whose trades were
+// conflated away, and sends each incremental subscription to its trades
+// a snapshot (W) of it, after the pass's updates: a W within a
+// subscription says that what came before it was not all sent. A
+// subscription behind gets its snapshot as it catches up. Under subMu.
+func (f *Feed) tellLost() {
+	for _, t := range f.lost {
+		b := &f.books[t.Symbol]
+		b.lastPx, b.lastQty = t.Px, t.Qty
+		for _, s := range b.subs {
+			if s.incremental && s.types&entryTrade != 0 && !f.isBehind(s) {
+				f.sendSnapshot(s.to, s, t.Symbol)
+			}
+		}
+	}
 }
 
 // sortWork turns what the pass took into lists by symbol: the levels by
@@ -387,30 +443,25 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 		f.before[i] = append(f.before[i][:0], b.top(i, depth)...)
 	}
 	// The pass's trades come first, in the order they traded, then the
-	// day's prices, then the levels (or orders) as they stand after them;
-	// each is one update of the symbol in each of its books.
-	full, byOrd := f.entries[:0], f.byOrd[:0]
+	// day's prices, the same in both books, then the levels (or orders)
+	// as they stand after them.
+	full := f.entries[:0]
 	for _, t := range ts {
 		b.lastPx, b.lastQty = t.Px, t.Qty
-		b.rptSeq++
-		b.orderRpt++
-		full = append(full, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.rptSeq})
-		byOrd = append(byOrd, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty, rptSeq: b.orderRpt})
+		full = append(full, entry{action: actionNew, typ: '2', px: t.Px, qty: t.Qty})
 	}
 	if day != nil {
-		full = dayEntries(full, &b.day, day, &b.rptSeq, len(ts) > 0)
-		byOrd = dayEntries(byOrd, &b.day, day, &b.orderRpt, len(ts) > 0)
+		full = dayEntries(full, &b.day, day)
 		b.day = *day
 	}
 	nCommon := len(full)
+	byOrd := f.orderEntries(b, append(f.byOrd[:0], full...), os)
 	for _, c := range cs {
 		i, px := sideIndex(c.key.side()), c.key.px()
 		if a := b.set(i, px, c.qty); a != 0 {
-			b.rptSeq++
-			full = append(full, entry{action: a, typ: byte('0' + i), px: px, qty: c.qty, rptSeq: b.rptSeq})
+			full = append(full, entry{action: a, typ: byte('0' + i), px: px, qty: c.qty})
 		}
 	}
-	byOrd = f.orderEntries(b, byOrd, os)
 	f.entries, f.byOrd = full, byOrd
 	for _, s := range b.subs {
 		es := full
@@ -427,12 +478,11 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 			f.queue(s, sym, es)
 		default:
 			// A view of the first levels sees the trades and the day's
-			// prices, then what changed in it, as of the symbol's last
-			// update.
+			// prices, then what changed in it.
 			limited := append(f.limited[:0], full[:nCommon]...)
 			for i := range f.before {
 				if s.types&(1<<i) != 0 {
-					limited = diffTop(limited, i, top(f.before[i], s.depth), b.top(i, s.depth), b.rptSeq)
+					limited = diffTop(limited, i, top(f.before[i], s.depth), b.top(i, s.depth))
 				}
 			}
 			f.limited = limited

@@ -57,13 +57,12 @@ func (r *recorder) take() []sent {
 }
 
 // rebuilt is a subscriber's book, rebuilt from W and X alone, by symbol
-// name: price (as sent) → size; or, from entries with an MDEntryID, price
+// name: price (as sent) → size; or, from entries with an OrderID, price
 // → the orders in the sequence they were sent.
 type rebuilt struct {
 	sides  map[string]*[2]map[string]string
 	orders map[string]*[2]map[string][]restingEntry
 	day    map[string]map[string]string // MDEntryType 4, 5, 7, 8 → price, per symbol
-	rpt    map[string]int64             // the last RptSeq seen, per symbol
 	trades map[string]int64             // lots traded, per symbol, from X trade entries
 }
 
@@ -72,7 +71,7 @@ type restingEntry struct{ id, size string }
 
 func newRebuilt() *rebuilt {
 	return &rebuilt{sides: map[string]*[2]map[string]string{}, orders: map[string]*[2]map[string][]restingEntry{},
-		day: map[string]map[string]string{}, rpt: map[string]int64{}, trades: map[string]int64{}}
+		day: map[string]map[string]string{}, trades: map[string]int64{}}
 }
 
 func (b *rebuilt) queues(sym string, typ string) map[string][]restingEntry {
@@ -110,10 +109,9 @@ func (b *rebuilt) apply(t *testing.T, m sent) {
 		b.sides[sym] = &[2]map[string]string{{}, {}}
 		b.orders[sym] = &[2]map[string][]restingEntry{{}, {}}
 		b.day[sym] = map[string]string{}
-		b.rpt[sym], _ = strconv.ParseInt(value(m.fields, tagRptSeq), 10, 64)
 		pos := [2]int{}
 		for _, e := range groups(m.fields, tagMDEntryType) {
-			switch typ, px, id := value(e, tagMDEntryType), value(e, tagMDEntryPx), value(e, tagMDEntryID); {
+			switch typ, px, id := value(e, tagMDEntryType), value(e, tagMDEntryPx), value(e, tagOrderID); {
 			case typ == "2":
 			case typ != "0" && typ != "1":
 				b.dayOf(sym)[typ] = px
@@ -130,11 +128,6 @@ func (b *rebuilt) apply(t *testing.T, m sent) {
 	case "X":
 		for _, e := range groups(m.fields, tagMDUpdateAction) {
 			sym, typ, px := value(e, tagSymbol), value(e, tagMDEntryType), value(e, tagMDEntryPx)
-			rpt, _ := strconv.ParseInt(value(e, tagRptSeq), 10, 64)
-			if rpt < b.rpt[sym] {
-				t.Fatalf("X entry %v: RptSeq %d after %d", e, rpt, b.rpt[sym])
-			}
-			b.rpt[sym] = rpt
 			switch {
 			case typ == "2":
 				q, _ := strconv.ParseInt(value(e, tagMDEntrySize), 10, 64)
@@ -143,7 +136,7 @@ func (b *rebuilt) apply(t *testing.T, m sent) {
 			case typ != "0" && typ != "1":
 				b.applyDay(t, sym, e)
 				continue
-			case value(e, tagMDEntryID) != "":
+			case value(e, tagOrderID) != "":
 				b.applyOrder(t, sym, e)
 				continue
 			}
@@ -183,7 +176,7 @@ func (b *rebuilt) applyDay(t *testing.T, sym string, e []tv) {
 // takes it out.
 func (b *rebuilt) applyOrder(t *testing.T, sym string, e []tv) {
 	t.Helper()
-	qs, px, id := b.queues(sym, value(e, tagMDEntryType)), value(e, tagMDEntryPx), value(e, tagMDEntryID)
+	qs, px, id := b.queues(sym, value(e, tagMDEntryType)), value(e, tagMDEntryPx), value(e, tagOrderID)
 	at := slices.IndexFunc(qs[px], func(r restingEntry) bool { return r.id == id })
 	switch act := value(e, tagMDUpdateAction); {
 	case act == "0" && at < 0:

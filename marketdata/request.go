@@ -11,8 +11,8 @@ import (
 // FIX tags of market data.
 const (
 	tagSymbol          = 55
+	tagOrderID         = 37
 	tagText            = 58
-	tagRptSeq          = 83
 	tagNoRelatedSym    = 146
 	tagMDReqID         = 262
 	tagSubReqType      = 263
@@ -24,7 +24,6 @@ const (
 	tagMDEntryType     = 269
 	tagMDEntryPx       = 270
 	tagMDEntrySize     = 271
-	tagMDEntryID       = 278
 	tagMDUpdateAction  = 279
 	tagMDEntryPosNo    = 290
 	tagMDReqRejReason  = 281
@@ -270,11 +269,6 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	o.Reset()
 	o.AddString(tagMDReqID, s.reqID)
 	o.AddString(tagSymbol, spec.Name)
-	rpt := b.rptSeq
-	if s.byOrder {
-		rpt = b.orderRpt
-	}
-	o.AddInt(tagRptSeq, rpt)
 	n := 0
 	for i := range b.sides {
 		switch {
@@ -327,7 +321,7 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 }
 
 // addOrders writes one side of a book by order: each order, best price
-// first and in time priority within a price, with its MDEntryID and its
+// first and in time priority within a price, with its OrderID and its
 // MDEntryPositionNo (1 the first order of the side).
 func addOrders(o *fix.Fields, spec *Symbol, typ byte, side []orderLevel) {
 	pos := int64(0)
@@ -337,7 +331,7 @@ func addOrders(o *fix.Fields, spec *Symbol, typ byte, side []orderLevel) {
 			o.AddChar(tagMDEntryType, typ)
 			spec.Tick.AddTo(o, tagMDEntryPx, q.px)
 			spec.Lot.AddTo(o, tagMDEntrySize, r.leaves)
-			o.AddInt(tagMDEntryID, r.id)
+			o.AddInt(tagOrderID, r.id)
 			o.AddInt(tagMDEntryPosNo, pos)
 		}
 	}
@@ -392,9 +386,8 @@ func (f *Feed) encoded(k int, chunk []entry) *group {
 			spec.Lot.AddTo(&g.fields, tagMDEntrySize, e.qty)
 		}
 		if e.id != 0 {
-			g.fields.AddInt(tagMDEntryID, e.id)
+			g.fields.AddInt(tagOrderID, e.id)
 		}
-		g.fields.AddInt(tagRptSeq, e.rptSeq)
 	}
 	g.entries = chunk
 	return g

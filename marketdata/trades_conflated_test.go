@@ -9,32 +9,27 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// TestReviewTradesConflatedAwayShowAsRptSeqGap: the package doc defines
-// RptSeq(83) as counting "a symbol's updates since this node started:
-// each trade and each change of a level is one", and promises that "a
-// whole-book subscriber to all entry types sees every one, in order: a
-// gap means lost updates" (FIX 4.4 RptSeq: the sequence of updates of an
-// instrument, so a receiver detects what it missed). When more than
+// TestTradesConflatedAwaySendSnapshot: when more than
 // Options.MaxTradesPending trades wait for the market-data goroutine, the
-// rest are conflated away (the operator's log says so). A subscriber must
-// then see a gap in RptSeq where the missing trades were, so it knows its
-// trade tape (volume, VWAP) is incomplete. Today the dropped trades take
-// no RptSeq: the subscriber gets fewer trade entries than trades, with
-// RptSeqs that run on without a gap, and cannot tell anything was lost.
-func TestReviewTradesConflatedAwayShowAsRptSeqGap(t *testing.T) {
+// rest are conflated away. An incremental subscriber to the trades of
+// their symbol must be told: after the pass's updates it gets a snapshot
+// (W) of the symbol, which within a subscription says that what came
+// before it was not all sent. A subscriber to the book alone lost nothing
+// (the books are exact) and gets no snapshot.
+func TestTradesConflatedAwaySendSnapshot(t *testing.T) {
 	cent, err := gateway.ParseScale("0.01")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := New(Options{Symbols: []Symbol{{Name: "AAA", Tick: cent, Lot: gateway.ScaleOf(1)}}, MaxTradesPending: 2, Log: logtest.Discard()})
 	f.pass()
-	sub := &recorder{begin: "FIX.4.4"}
+	sub, book := &recorder{begin: "FIX.4.4"}, &recorder{begin: "FIX.4.4"}
 	f.request(sub, requestMsg(t, "FIX.4.4", vBody("all", '1', 0, 1, "012", "AAA")))
-	w := sub.take()
-	if len(w) != 1 || w[0].msgType != "W" {
+	f.request(book, requestMsg(t, "FIX.4.4", vBody("book", '1', 0, 1, "01", "AAA")))
+	if w := sub.take(); len(w) != 1 || w[0].msgType != "W" {
 		t.Fatalf("subscribe: %v, want one W", w)
 	}
-	before := mustInt(t, value(w[0].fields, tagRptSeq))
+	book.take()
 
 	// The five sells rest (one batch, one pass), then one buy sweeps
 	// them in one batch: five trades, more than MaxTradesPending (2).
@@ -63,34 +58,39 @@ func TestReviewTradesConflatedAwayShowAsRptSeqGap(t *testing.T) {
 			Type: matcher.Limit, TIF: matcher.Day, Price: int64(1000 + i), Qty: 1})
 	}
 	batch(sells...)
-	seen := map[int]bool{}
-	for _, m := range sub.take() {
-		for _, g := range groups(m.fields, tagMDUpdateAction) {
-			seen[mustInt(t, value(g, tagRptSeq))] = true
-		}
+	if m := sub.take(); len(m) != 1 || m[0].msgType != "X" {
+		t.Fatalf("the sells rest: %v, want one X", m)
 	}
+	book.take()
 	batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 2, Side: matcher.Buy,
 		Type: matcher.Limit, TIF: matcher.Day, Price: 1004, Qty: 5})
 	if trades != 5 {
 		t.Fatalf("the stream made %d trades, want 5", trades)
 	}
-	tradeEntries, last := 0, before
-	for _, m := range sub.take() {
+	got := sub.take()
+	tradeEntries := 0
+	for _, m := range got {
 		for _, g := range groups(m.fields, tagMDUpdateAction) {
 			if value(g, tagMDEntryType) == "2" {
 				tradeEntries++
 			}
-			rpt := mustInt(t, value(g, tagRptSeq))
-			seen[rpt] = true
-			last = max(last, rpt)
 		}
 	}
-	gap := false
-	for k := before + 1; k <= last; k++ {
-		gap = gap || !seen[k]
+	if tradeEntries != 2 {
+		t.Fatalf("%d trade entries sent, want MaxTradesPending (2): the test no longer conflates trades away", tradeEntries)
 	}
-	if tradeEntries < trades && !gap {
-		t.Fatalf("%d trades, %d trade entries sent, and RptSeq ran from %d to %d without a gap: the %d trades conflated away are lost without a trace to the subscriber",
-			trades, tradeEntries, before, last, trades-tradeEntries)
+	if n := len(got); n == 0 || got[n-1].msgType != "W" {
+		t.Fatalf("%d trades, %d trade entries sent, and no snapshot after them: the %d trades conflated away are lost without a trace to the subscriber (%v)",
+			trades, tradeEntries, trades-tradeEntries, got)
+	}
+	w := got[len(got)-1]
+	if value(w.fields, tagMDReqID) != "all" || value(w.fields, tagSymbol) != "AAA" || value(w.fields, tagNoMDEntries) != "1" ||
+		value(w.fields, tagMDEntryType) != "2" || value(w.fields, tagMDEntryPx) != "10.04" {
+		t.Fatalf("snapshot after the lost trades: %v, want AAA's empty book and its last trade at 10.04", w.fields)
+	}
+	for _, m := range book.take() {
+		if m.msgType != "X" {
+			t.Fatalf("the subscriber to the book alone got %s %v: it lost nothing", m.msgType, m.fields)
+		}
 	}
 }
