@@ -120,6 +120,11 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 		return nil, &NotChosenError{Reason: fmt.Sprintf("member %s leads (token %d)", v.Name, s.leader.CreateRevision), Leader: true, rev: s.rev}
 	}
 	handedTo := s.handoff != nil && s.handoff.To == m.cfg.Name
+	if handedTo && !force {
+		if err := m.handedShort(s); err != nil {
+			return nil, err
+		}
+	}
 	if !force && !handedTo {
 		if s.handoff != nil {
 			return nil, &NotChosenError{Reason: fmt.Sprintf("leader %s handed the shard to %s", s.handoff.From, s.handoff.To), rev: s.rev}
@@ -145,6 +150,24 @@ func (m *Member) contend(ctx context.Context, force bool) (*Leadership, error) {
 		}
 	}
 	return l, m.settled(ctx, l, force || handedTo, handedTo && !force)
+}
+
+// handedShort refuses a live handoff to this member's name when this
+// member holds less than the handoff was decided on: the seq its leader
+// saw the target hold, or the standing sync set's seq. The target was
+// started again, on an empty disk or an older backup, under the same
+// name. It defers; once the handoff key lapses (Config.HandoffTTL) the
+// election chooses among the members that hold what was acknowledged.
+func (m *Member) handedShort(s shardState) error {
+	need := s.handoff.Seq
+	if s.sync != nil && s.sync.Seq > need {
+		need = s.sync.Seq
+	}
+	if at := m.position(); at.Seq < need {
+		return &NotChosenError{Reason: fmt.Sprintf("leader %s handed shard %s to %s holding seq %d, but this member's journal ends at seq %d (started again on an empty disk or an older backup?): it waits for the handoff to lapse and an election",
+			s.handoff.From, m.cfg.Shard, m.cfg.Name, need, at.Seq), rev: s.rev}
+	}
+	return nil
 }
 
 // standFor posts this member's Position as a candidate, waits Settle, and

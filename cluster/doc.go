@@ -85,7 +85,7 @@
 //	if l.Guard().Valid(time.Now()) { ack batch }   // once per batch, one atomic load
 //	<-l.Lost()                                     // stop serving, rejoin as a standby
 //	l.SetSync(ctx, []string{"node2"}, seq)         // before the term's first ack, each change, and to advance seq
-//	m.AwaitPosition(ctx, "node2", want, every)     // a handoff waits for its target
-//	l.Handoff(ctx, "node2")                        // ringex promote node2
+//	held, _ := m.AwaitPosition(ctx, "node2", want, every) // a handoff waits for its target
+//	l.Handoff(ctx, "node2", held)                  // ringex promote node2
 //	st, _ := cluster.ReadStatus(ctx, eps, shard, time.Second) // ringex status
 package cluster

@@ -20,7 +20,7 @@ func TestHandoffGoesToTheNamedMember(t *testing.T) {
 	ctx := ctxFor(t, 2*time.Minute)
 	la := contendOnce(t, ctx, a)
 
-	if err := la.Handoff(ctx, "nobody"); err == nil || !strings.Contains(err.Error(), "not a member") {
+	if err := la.Handoff(ctx, "nobody", 0); err == nil || !strings.Contains(err.Error(), "not a member") {
 		t.Fatalf("handoff to a non-member: %v, want an error saying it is not a member", err)
 	}
 	if la.Err() != nil || !la.Guard().Valid(time.Now()) {
@@ -32,7 +32,7 @@ func TestHandoffGoesToTheNamedMember(t *testing.T) {
 	out := make(chan lead, 2)
 	leadAsync(ctx, b, out)
 	leadAsync(ctx, c, out)
-	if err := la.Handoff(ctx, "c"); err != nil {
+	if err := la.Handoff(ctx, "c", 0); err != nil {
 		t.Fatalf("handoff to c: %v", err)
 	}
 	if la.Guard().Valid(time.Now()) || !errors.Is(la.Err(), cluster.ErrHandedOff) {

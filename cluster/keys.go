@@ -65,6 +65,7 @@ type handoffValue struct {
 	To    string `json:"to"`
 	From  string `json:"from"`
 	Token Token  `json:"token"`
+	Seq   int64  `json:"seq,omitempty"` // what to was shown to hold
 }
 
 func encode(v any) string {

@@ -159,9 +159,12 @@ func (l *Leadership) Resign(ctx context.Context) error {
 // handoff key naming to and deletes the leader key. Other members defer to
 // to while the handoff key lives (Config.HandoffTTL, on a lease of its
 // own). The caller makes sure first that to holds every record this term
-// acknowledged (in sync mode it does). Handoff ends the term whatever the
-// outcome, once it has fenced the guard.
-func (l *Leadership) Handoff(ctx context.Context, to string) error {
+// acknowledged (in sync mode it does), up to held, which the handoff key
+// keeps: a process that joins under to's name holding less (to started
+// again on an empty disk or an older backup) does not take the shard by
+// it (Contend). Handoff ends the term whatever the outcome, once it has
+// fenced the guard.
+func (l *Leadership) Handoff(ctx context.Context, to string, held int64) error {
 	m := l.m
 	if to == m.cfg.Name {
 		return fmt.Errorf("cluster: handoff of shard %s to %s: it leads already", m.cfg.Shard, to)
@@ -181,7 +184,7 @@ func (l *Leadership) Handoff(ctx context.Context, to string) error {
 	resp, err := m.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(l.key), "=", int64(l.token)),
 			clientv3.Compare(clientv3.CreateRevision(member), ">", 0)).
-		Then(clientv3.OpPut(m.keys.handoff, encode(handoffValue{To: to, From: m.cfg.Name, Token: l.token}), clientv3.WithLease(g.ID)),
+		Then(clientv3.OpPut(m.keys.handoff, encode(handoffValue{To: to, From: m.cfg.Name, Token: l.token, Seq: held}), clientv3.WithLease(g.ID)),
 			clientv3.OpDelete(l.key)).Commit()
 	switch {
 	case err != nil:

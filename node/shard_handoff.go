@@ -85,5 +85,5 @@ func (n *Node) holdForHandoff(l *cluster.Leadership, to string, target cluster.P
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(n.cfg.Cluster.LeaseTTLMs)*time.Millisecond)
 	defer cancel()
-	return held, l.Handoff(ctx, to)
+	return held, l.Handoff(ctx, to, held)
 }

@@ -24,15 +24,13 @@ import (
 // supervisor starts it again under the same name on an empty disk (a
 // fresh volume) while the handoff key still lives (HandoffTTL, 2 TTLs; 10 s here).
 //
-// What happens instead: the new b, journal empty, takes the shard.
-// Contend (cluster/contend.go) treats a live handoff to its name as
-// handedTo and then skips outsideSync (the empty-journal and seq checks)
-// and the candidates' comparison; settled even puts the set {b} at seq 0
-// (b's empty position), so a, which holds every acknowledged record,
-// follows b and sets them all aside. Leadership.Handoff names the member
-// by name only; nothing ties the handoff to the incarnation (the member
-// key's create revision) or the position that was awaited.
-func TestReviewHandoffTargetRestartedOnEmptyDiskDoesNotTakeTheShard(t *testing.T) {
+// The new b, holding less than the handoff was decided on, is refused
+// (Member.handedShort): it waits for the handoff to lapse and an election,
+// which the set's rules decide. Before, Contend skipped every check for the
+// member a live handoff names, and the empty b took the shard and put the
+// set {b} at seq 0, so a, holding every acknowledged record, followed it
+// and set them all aside.
+func TestHandoffTargetRestartedOnEmptyDiskDoesNotTakeTheShard(t *testing.T) {
 	s := etcdtest.Start(t)
 	var seqA, seqB, seqEmpty atomic.Int64
 	seqA.Store(10)
@@ -46,7 +44,7 @@ func TestReviewHandoffTargetRestartedOnEmptyDiskDoesNotTakeTheShard(t *testing.T
 	if err := la.SetSync(ctx, []string{"b"}, 10); err != nil {
 		t.Fatalf("a puts its sync set {a, b} at seq 10: %v", err)
 	}
-	if err := la.Handoff(ctx, "b"); err != nil {
+	if err := la.Handoff(ctx, "b", 10); err != nil {
 		t.Fatalf("a hands the shard to b, which holds seq 10: %v", err)
 	}
 	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
