@@ -171,6 +171,12 @@ type Session struct {
 	// (MarketDataRequest with AggregatedBook N): one entry per resting
 	// order, named by its OrderID (package marketdata).
 	MarketDataByOrder bool `json:"marketDataByOrder,omitempty"`
+	// MarketDataRptSeq adds RptSeq (83) to the session's market data: in
+	// each entry of an incremental refresh (X) and in the body of a full
+	// refresh (W). quickfixgo's stock FIX 4.2 and 4.4 dictionaries define
+	// it in neither, so only a broker whose dictionary adds it (as venues
+	// publish theirs) turns it on (package marketdata).
+	MarketDataRptSeq bool `json:"marketDataRptSeq,omitempty"`
 }
 
 // CancelsOnDisconnect reports the session's cancel-on-disconnect setting,

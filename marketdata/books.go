@@ -95,6 +95,7 @@ type entry struct {
 	typ     byte  // MDEntryType: '0' bid, '1' offer, '2' trade, '4' open, '5' close, '7' high, '8' low
 	px, qty int64 // qty 0: none sent (a delete, a day's price)
 	id      int64 // the order, in a book by order (its OrderID); 0: none
+	rptSeq  int64 // RptSeq(83) in the view it is queued for (subscription.rpt); 0: none sent
 }
 
 // diffTop appends to dst what turns the view before (a side's first

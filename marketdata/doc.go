@@ -106,7 +106,8 @@
 // a broker engine that validates with its version's stock dictionary
 // takes them as they are (quickfixgo's FIX42.xml and FIX44.xml,
 // TestStockDictionaryAcceptsMarketData). So no RptSeq(83), which
-// neither version has in W or X; and an order is named by OrderID(37),
+// neither version has in W or X, unless the session asks for it (below);
+// and an order is named by OrderID(37),
 // which W's and X's entries both define, not MDEntryID(278), which W's do
 // not. A subscription needs no count of its own: its W and the X that
 // follow go in order on one session, under its MsgSeqNums. Within a
@@ -114,6 +115,21 @@
 // what came before it was not all sent (its subscriber fell behind, or
 // trades of the symbol were conflated away): its view starts again from
 // it.
+//
+// RptSeq(83) is sent to the sessions named in Options.RptSeqSessions
+// (config fix.sessions[].marketDataRptSeq), whose dictionaries add it as
+// venues do: last in each entry of X, and in W's body after Symbol. It is
+// per subscription and per symbol (subscription.rptSeq): the first W
+// carries 0, each entry of X the subscription is sent is one more, and
+// every later W the count it is current to. A view counts only what it is
+// sent (its entry types, its first N levels), so a gap means loss: the
+// count goes on over entries held back while its subscriber is behind and
+// over trades conflated away (Feed.tellLost), and the W that follows
+// carries it. With MDUpdateType 0 each W on a change is one. Whether a
+// subscription counts is settled when it is made; counting is one
+// increment per entry queued, in the pass, with no allocation.
+// X entries carry a subscription's own counts, so two subscriptions with
+// RptSeq share an encoding (Feed.encoded) only where their counts agree.
 //
 // Y carries MDReqID, MDReqRejReason and Text: 0 an unknown symbol (the
 // whole request is refused), 1 a duplicate MDReqID (a subscription with it

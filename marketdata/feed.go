@@ -40,6 +40,10 @@ type Options struct {
 	// for books by order (AggregatedBook N). With none, the books by
 	// order are not kept.
 	ByOrderSessions []string
+	// RptSeqSessions are the TargetCompIDs of the sessions sent RptSeq
+	// (83): in each entry of X, and in the body of W. Others get W and X
+	// as the stock FIX 4.2 and 4.4 dictionaries define them.
+	RptSeqSessions []string
 }
 
 // Defaults of Options.
@@ -63,13 +67,14 @@ type Feed struct {
 	opts    Options
 	names   map[string]uint32
 	byOrder map[string]bool // Options.ByOrderSessions
+	rptSeq  map[string]bool // Options.RptSeqSessions
 	tap     tap             // publish stage only
 
 	mu      sync.Mutex // the hand-off: the publish stage once per batch, the goroutine once per pass
 	pend    pending
-	dropped int64    // trades conflated away since the last pass; under mu
-	lostBy  []Trade  // by symbol id: its last trade conflated away since the last pass (Symbol 0: none); under mu
-	lostNow []uint32 // the symbols lostBy holds a trade of; under mu
+	dropped int64        // trades conflated away since the last pass; under mu
+	lostBy  []lostTrades // by symbol id: its trades conflated away since the last pass (n 0: none); under mu
+	lostNow []uint32     // the symbols lostBy holds a trade of; under mu
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -89,8 +94,15 @@ type Feed struct {
 	behind  []*subscription        // subscriptions conflated while their subscriber catches up
 	before  [2][]matcher.Level
 	out     fix.Fields
-	groups  []group // the entries of each X of a pass, encoded once for every subscription that gets them
-	lost    []Trade // the pass's copy of lostBy, of the symbols in lostNow
+	groups  []group      // the entries of each X of a pass, encoded once for every subscription that gets them
+	lost    []lostTrades // the pass's copy of lostBy, of the symbols in lostNow
+}
+
+// lostTrades are one symbol's trades conflated away: how many, and the
+// last of them.
+type lostTrades struct {
+	last Trade
+	n    int64
 }
 
 // pending is what the publish stage hands the goroutine: the quantity now
@@ -133,19 +145,22 @@ func New(opts Options) *Feed {
 	}
 	opts.Log = opts.Log.With("component", "marketdata")
 	f := &Feed{
-		opts: opts, names: make(map[string]uint32, len(opts.Symbols)), byOrder: map[string]bool{},
+		opts: opts, names: make(map[string]uint32, len(opts.Symbols)), byOrder: map[string]bool{}, rptSeq: map[string]bool{},
 		tap:  newTap(len(opts.Symbols), len(opts.ByOrderSessions) > 0),
 		pend: newPending(), work: newPending(), orderAt: map[int64]restingOrder{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		books: make([]book, len(opts.Symbols)+1), bySess: map[Subscriber][]*subscription{},
-		lostBy: make([]Trade, len(opts.Symbols)+1), lostNow: make([]uint32, 0, len(opts.Symbols)),
-		lost: make([]Trade, 0, len(opts.Symbols)),
+		lostBy: make([]lostTrades, len(opts.Symbols)+1), lostNow: make([]uint32, 0, len(opts.Symbols)),
+		lost: make([]lostTrades, 0, len(opts.Symbols)),
 	}
 	for i, s := range opts.Symbols {
 		f.names[s.Name] = uint32(i + 1)
 	}
 	for _, c := range opts.ByOrderSessions {
 		f.byOrder[c] = true
+	}
+	for _, c := range opts.RptSeqSessions {
+		f.rptSeq[c] = true
 	}
 	return f
 }
@@ -221,9 +236,10 @@ func (f *Feed) EndBatch() {
 	}
 }
 
-// lose counts trades conflated away and keeps each symbol's last: the
-// next pass takes it as the symbol's last trade and sends the symbol's
-// subscribers to trades a snapshot. Every trade kept traded before them.
+// lose counts trades conflated away and keeps each symbol's last and how
+// many: the next pass takes the last as the symbol's last trade and sends
+// the symbol's subscribers to trades a snapshot, their RptSeq past the
+// trades lost. Every trade kept traded before them.
 // Under mu. Hot path: no allocation (lostNow has room for every symbol).
 func (f *Feed) lose(ts []Trade) {
 	f.dropped += int64(len(ts))
@@ -232,10 +248,12 @@ func (f *Feed) lose(ts []Trade) {
 		if sym == 0 || int(sym) >= len(f.lostBy) {
 			continue // not a listed symbol: the matcher refuses its orders
 		}
-		if f.lostBy[sym].Symbol == 0 {
+		l := &f.lostBy[sym]
+		if l.n == 0 {
 			f.lostNow = append(f.lostNow, sym)
 		}
-		f.lostBy[sym] = ts[i]
+		l.last = ts[i]
+		l.n++
 	}
 }
 
@@ -356,7 +374,7 @@ func (f *Feed) take() {
 	f.lost = f.lost[:0]
 	for _, sym := range f.lostNow {
 		f.lost = append(f.lost, f.lostBy[sym])
-		f.lostBy[sym] = Trade{}
+		f.lostBy[sym] = lostTrades{}
 	}
 	f.lostNow = f.lostNow[:0]
 	f.mu.Unlock()
@@ -369,15 +387,23 @@ func (f *Feed) take() {
 // tellLost takes the last trade of each symbol whose trades were
 // conflated away, and sends each incremental subscription to its trades
 // a snapshot (W) of it, after the pass's updates: a W within a
-// subscription says that what came before it was not all sent. A
-// subscription behind gets its snapshot as it catches up. Under subMu.
+// subscription says that what came before it was not all sent. Its
+// RptSeq counts the trades lost, so they are a gap too. A subscription
+// behind gets its snapshot as it catches up. Under subMu.
 func (f *Feed) tellLost() {
-	for _, t := range f.lost {
-		b := &f.books[t.Symbol]
-		b.lastPx, b.lastQty = t.Px, t.Qty
+	for _, l := range f.lost {
+		sym := l.last.Symbol
+		b := &f.books[sym]
+		b.lastPx, b.lastQty = l.last.Px, l.last.Qty
 		for _, s := range b.subs {
-			if s.incremental && s.types&entryTrade != 0 && !f.isBehind(s) {
-				f.sendSnapshot(s.to, s, t.Symbol)
+			if !s.incremental || s.types&entryTrade == 0 {
+				continue
+			}
+			if rpt := s.rpt(sym); rpt != nil {
+				*rpt += l.n
+			}
+			if !f.isBehind(s) {
+				f.sendSnapshot(s.to, s, sym)
 			}
 		}
 	}
@@ -471,6 +497,9 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 		switch {
 		case len(es) == 0:
 		case !s.incremental:
+			if rpt := s.rpt(sym); rpt != nil {
+				*rpt++ // each W on a change is one update of its view
+			}
 			if !f.isBehind(s) {
 				f.sendSnapshot(s.to, s, sym)
 			}
@@ -493,13 +522,24 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 
 // queue adds the entries of symbol sym that s asked for to what it is sent
 // at the end of the pass: one incremental refresh for all its symbols.
+// With RptSeq each is one update of sym in s's view, numbered in turn,
+// also while s is behind: the snapshot it gets as it catches up shows
+// what it was not sent as a gap.
 func (f *Feed) queue(s *subscription, sym uint32, es []entry) {
-	if s.behind {
+	rpt := s.rpt(sym)
+	if s.behind && rpt == nil {
 		return
 	}
 	n := len(s.out)
 	for _, e := range es {
-		if s.types&(1<<(e.typ-'0')) != 0 {
+		if s.types&(1<<(e.typ-'0')) == 0 {
+			continue
+		}
+		if rpt != nil {
+			*rpt++
+			e.rptSeq = *rpt
+		}
+		if !s.behind {
 			e.sym = sym
 			s.out = append(s.out, e)
 		}

@@ -13,6 +13,7 @@ const (
 	tagSymbol          = 55
 	tagOrderID         = 37
 	tagText            = 58
+	tagRptSeq          = 83
 	tagNoRelatedSym    = 146
 	tagMDReqID         = 262
 	tagSubReqType      = 263
@@ -64,6 +65,16 @@ type subscription struct {
 	types       uint16
 	out         []entry // a pass's entries for it, its types only (Feed.queue)
 	behind      bool    // conflated until its subscriber catches up (Feed.isBehind)
+	rptSeq      []int64 // by position in syms: the symbol's updates in this view so far; nil: no RptSeq sent
+}
+
+// rpt is where s counts the updates of sym in its view (RptSeq), nil when
+// its session is not sent RptSeq. syms holds at most maxSymbolsPerReqst.
+func (s *subscription) rpt(sym uint32) *int64 {
+	if s.rptSeq == nil {
+		return nil
+	}
+	return &s.rptSeq[slices.Index(s.syms, sym)]
 }
 
 // request is a MarketDataRequest as read.
@@ -191,6 +202,9 @@ func (f *Feed) request(to Subscriber, m *fix.Message) {
 	}
 	s := &subscription{to: to, reqID: string(r.reqID), syms: r.syms, depth: r.depth, incremental: r.updateType != 0,
 		byOrder: string(r.aggregated) == "N", types: r.types}
+	if f.rptSeq[to.TargetCompID()] {
+		s.rptSeq = make([]int64, len(r.syms))
+	}
 	for _, sym := range r.syms {
 		f.sendSnapshot(to, s, sym)
 	}
@@ -269,6 +283,9 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 	o.Reset()
 	o.AddString(tagMDReqID, s.reqID)
 	o.AddString(tagSymbol, spec.Name)
+	if rpt := s.rpt(sym); rpt != nil {
+		o.AddInt(tagRptSeq, *rpt)
+	}
 	n := 0
 	for i := range b.sides {
 		switch {
@@ -387,6 +404,9 @@ func (f *Feed) encoded(k int, chunk []entry) *group {
 		}
 		if e.id != 0 {
 			g.fields.AddInt(tagOrderID, e.id)
+		}
+		if e.rptSeq != 0 {
+			g.fields.AddInt(tagRptSeq, e.rptSeq)
 		}
 	}
 	g.entries = chunk

@@ -24,13 +24,16 @@ func (n *Node) startMarketData(gw gateway.Options) {
 	for i, s := range gw.Symbols {
 		syms[i] = marketdata.Symbol{Name: s.Name, Tick: s.Tick, Lot: s.Lot}
 	}
-	var byOrder []string
+	var byOrder, rptSeq []string
 	for _, s := range n.cfg.FIX.Sessions {
 		if s.MarketDataByOrder {
 			byOrder = append(byOrder, s.TargetCompID)
 		}
+		if s.MarketDataRptSeq {
+			rptSeq = append(rptSeq, s.TargetCompID)
+		}
 	}
-	md := marketdata.New(marketdata.Options{Symbols: syms, Log: n.logBase, ByOrderSessions: byOrder})
+	md := marketdata.New(marketdata.Options{Symbols: syms, Log: n.logBase, ByOrderSessions: byOrder, RptSeqSessions: rptSeq})
 	var rest []matcher.RestingOrder
 	for id := range uint32(len(syms)) {
 		e := n.partitions[matcher.PartitionOf(id+1, len(n.partitions))].engine
