@@ -3,6 +3,7 @@ GO      ?= go
 BIN     := bin/ringex
 LOG_FORMAT ?= text
 LOG_LEVEL ?= info
+ARGS ?=
 # Packages that run goroutines get the race detector; matcher/ is pure and
 # single-threaded, so its (long) property tests run without it.
 RACE_PKGS = $(shell $(GO) list ./... | grep -v '/matcher$$')
@@ -15,8 +16,8 @@ help: ## list the targets
 build: ## build bin/ringex
 	$(GO) build -o $(BIN) ./cmd/ringex
 
-run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, admin 9880, HTTP 9881, journal in ./data); LOG_FORMAT=json, LOG_LEVEL=debug; other ports: bin/ringex serve --listen, --admin, --http
-	./$(BIN) serve --log-format $(LOG_FORMAT) --log-level $(LOG_LEVEL)
+run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, admin 9880, HTTP 9881, journal in ./data); LOG_FORMAT=json, LOG_LEVEL=debug; ARGS='--listen 127.0.0.1:9978 --http 127.0.0.1:9981' (any serve flag)
+	./$(BIN) serve --log-format $(LOG_FORMAT) --log-level $(LOG_LEVEL) $(ARGS)
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
