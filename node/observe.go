@@ -36,13 +36,18 @@ import (
 // each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 16                 // > the highest matcher.Kind
+	kindSlots   = 17                 // every matcher.Kind below it (checked below)
 	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
 	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )
 
-// batchCounts.seen has a bit for each kind and each reason.
-var _ [64 - kindSlots - reasonSlots]struct{}
+// batchCounts.seen has a bit for each kind and each reason, and every
+// kind has its own slot: a new matcher.Kind fails this build until
+// kindSlots grows.
+var (
+	_ [64 - kindSlots - reasonSlots]struct{}
+	_ [kindSlots - matcher.NumKinds]struct{}
+)
 
 // observer holds what the node counts for Status. The zero value counts
 // nothing on the hot path (counting false) and still counts the cold
