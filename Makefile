@@ -15,7 +15,7 @@ help: ## list the targets
 build: ## build bin/ringex
 	$(GO) build -o $(BIN) ./cmd/ringex
 
-run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, journal in ./data); LOG_FORMAT=json, LOG_LEVEL=debug
+run: build ## start the exchange on its embedded default configuration (FIX on 127.0.0.1:9878, admin 9880, HTTP 9881, journal in ./data); LOG_FORMAT=json, LOG_LEVEL=debug; other ports: bin/ringex serve --listen, --admin, --http
 	./$(BIN) serve --log-format $(LOG_FORMAT) --log-level $(LOG_LEVEL)
 
 vet: ## go vet and gofmt check
@@ -25,7 +25,7 @@ vet: ## go vet and gofmt check
 browser: ## install Debian's chromium for the status page's browser test (once; where it cannot, the test skips and says why)
 	-@scripts/chromium.sh
 
-test: vet browser ## run every test (race detector on the concurrent packages)
+test: vet browser ## make vet and make browser, then every test (race detector on the concurrent packages)
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -count=1 ./matcher
 

@@ -69,6 +69,8 @@ Flags of every verb:
                        records carry their own, and verify uses those)
   --from-snapshot      start from the newest snapshot that precedes what is
                        asked for instead of seq 1; the answers are the same
+  --tz ZONE            the zone of times given without one: UTC (default),
+                       Local, or an IANA name (America/New_York)
 
 verify:
   --allow-torn-tail    accept bytes after the last whole record of the last

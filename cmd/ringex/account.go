@@ -30,8 +30,9 @@ balances at the node at --admin (risk.mode "spot"): ASSET is
 (AMOUNT in shares, whole lots). A deposit or withdrawal goes through the ring
 like an order: journaled, replicated and replayed; a withdrawal of more than
 is free (not held by working orders) is refused. Prints the node's answer
-("ok deposit at sequence N"). show prints the account's cash, inventory and
-what its working orders hold. block is the kill switch (risk.mode "limits" or
+("ok deposit at sequence N"). show prints whether the account is blocked,
+its open orders and, with "spot", its cash, inventory and what its working
+orders hold. block is the kill switch (risk.mode "limits" or
 "spot"): new orders and replaces are refused from then on, and every working
 order is cancelled, GTC included: of the session (whatever account its
 orders are for), of the firm's account (whichever session placed them), or,

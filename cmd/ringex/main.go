@@ -44,7 +44,8 @@ Usage:
   ringex account deposit|withdraw|show|block|unblock [--admin host:port] [--token T] ACCOUNT [ASSET AMOUNT]
                           move an account's (a CompID's or a firm's account's)
                           cash (ASSET cash) or inventory (a symbol) in or out,
-                          or show its balances and holds (risk.mode spot);
+                          or show it (blocked, open orders; with risk.mode
+                          spot its balances and holds);
                           block (kill switch: refuse its orders, cancel every
                           working one; also a firm's name) or unblock it
                           (--token, or $RINGEX_ADMIN_TOKEN, when the node
@@ -125,10 +126,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs.TextVar(&role, "role", config.RoleNone, "replication `role`: primary or standby; overrides the config's replication.role.\nA primary whose peer (--primary) answers as a serving primary starts as its standby instead")
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
-	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen")
+	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen (an empty --http\nleaves it: http.listen \"\" in the config turns the endpoint off)")
 	logFormat := fs.String("log-format", "text", "log `format`: text (slog's key=value lines) or json (one JSON record a line)")
 	logLevel := fs.String("log-level", "info", "lowest log `level` written: debug, info, warn or error")
-	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status' and 'endofday'; overrides replication.admin")
+	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status', 'endofday' and 'account'; overrides replication.admin")
 	lastGood := fs.Bool("start-from-last-good", false, "start even if the journal is damaged before its tail, or lost durable records at its end\n(journal/DURABLE, a snapshot or a FIX session store shows them): cut it at the last good record and quarantine\nthe rest (records after the damage are LOST to the exchange, their seqs never reused; use knowingly)")
 	fs.Usage = usageFunc(fs, `Usage: ringex serve [flags]
 

@@ -165,7 +165,8 @@ type mdClientFlags struct {
 
 func addClientFlags(fs *flag.FlagSet) mdClientFlags {
 	return mdClientFlags{
-		recovery: fs.String("recovery", "127.0.0.1:9901", "TCP `host:port` of the recovery service ('ringex md serve')"),
+		recovery: fs.String("recovery", "127.0.0.1:9901", "TCP `host:port` of the recovery service: a node's feed.recovery (127.0.0.1:9882 by\n"+
+			"default), or the default here, that of 'ringex md serve'"),
 		udp: fs.String("udp", "127.0.0.1:0", "UDP `host:port` to receive the feed on, joined through the recovery service;\n"+
 			"a multicast group (the node's feed.send names it) is joined on --udp-if instead"),
 		udpIf:      fs.String("udp-if", "", "network `interface` to join a multicast --udp group on (e.g. lo); empty: the system's choice"),
