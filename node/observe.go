@@ -285,6 +285,30 @@ func (n *Node) endMatchBatch(p *partition) {
 	m.n = 0
 }
 
+// publishRebuiltTops publishes every symbol's best bid and offer as the
+// start's replay left the books: the match stage publishes only those its
+// batches touch. Cold path: once per start, before the partitions'
+// goroutines, the quotes' writers from then on, run.
+func (n *Node) publishRebuiltTops() {
+	o := &n.obs
+	for i := range o.tops {
+		sym := uint32(i + 1)
+		t := n.partitions[matcher.PartitionOf(sym, len(n.partitions))].engine.Top(sym)
+		o.tops[i].store(t.BidPx, t.BidQty, t.AskPx, t.AskQty)
+	}
+}
+
+// seedTrades publishes the last trade of each symbol among evs, events of
+// the start's replay of the open trading day (replayDay, marketdata.go).
+// Cold path: before the publish stage, their writer from then on, runs.
+func (o *observer) seedTrades(evs []matcher.Event) {
+	for i := range evs {
+		if ev := &evs[i]; ev.Type == matcher.EvFill && ev.Symbol >= 1 && int(ev.Symbol) <= len(o.trades) {
+			o.trades[ev.Symbol-1].store(ev.LastPx, ev.LastQty, 0, 0)
+		}
+	}
+}
+
 // noteSnapshot counts a snapshot written in d. Cold path.
 func (o *observer) noteSnapshot(d time.Duration) {
 	o.snapshots.Add(1)
@@ -347,10 +371,10 @@ type JournalStatus struct {
 // last published it; prices formatted with the symbol's tick size.
 type SymbolStatus struct {
 	Name           string
-	HasTop         bool // a batch touched it since the start
+	HasTop         bool // the book as the start rebuilt it, or as a batch since left it
 	BidPx, AskPx   string
 	BidQty, AskQty int64
-	HasTrade       bool
+	HasTrade       bool // a trade since the start, or in the open trading day before it
 	LastPx         string
 	LastQty        int64
 }
