@@ -633,6 +633,7 @@ func (r *reader) deliver(m *Message) {
 		}
 		r.tokensAt = now
 		if r.tokens < 1 {
+			s.throttled.Add(1) // the application never sees it: counted here (Throttled)
 			r.businessReject(m, 0, "Throttle limit exceeded")
 			return
 		}

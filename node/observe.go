@@ -340,7 +340,8 @@ type Status struct {
 
 	Sessions []gateway.SessionState // nil while no FIX gateway runs
 	// GatewayRejects are the gateway's own rejects, by reason (malformed
-	// or refused before the ring); Rejects those of the engines.
+	// or refused before the ring), and the FIX sessions' throttle refusals
+	// (reason "throttled"); Rejects those of the engines.
 	GatewayRejects []Count
 	Commands       []Count // by kind
 	Rejects        []Count // by reason
@@ -403,6 +404,9 @@ func (n *Node) Status() Status {
 	if g := n.servingGateway(); g != nil {
 		st.Sessions = g.Sessions()
 		st.GatewayRejects = reasonCounts(g.Rejects())
+		if n := throttled(st.Sessions); n != 0 {
+			st.GatewayRejects = append(st.GatewayRejects, Count{"throttled", n})
+		}
 	}
 	var rejects [reasonSlots]uint64
 	for k := range n.obs.pub.kinds {
@@ -423,6 +427,15 @@ func (n *Node) Status() Status {
 
 // kindName names matcher.Kind k for a label.
 func kindName(k int) string { return matcher.Kind(k).String() }
+
+// throttled adds up the messages the sessions' throttles refused.
+func throttled(sessions []gateway.SessionState) uint64 {
+	var n int64
+	for _, s := range sessions {
+		n += s.Throttled
+	}
+	return uint64(n)
+}
 
 func reasonCounts(by []uint64) []Count {
 	var out []Count
