@@ -53,7 +53,26 @@ type reader struct {
 	tokens         float64
 	tokensAt       time.Time
 	persistedIn    int
+	rejects        rejectLog
 }
+
+// rejectLogEvery bounds the log lines about a connection's session-level
+// Rejects: a broker whose engine sends the same malformed order all day
+// costs a line per interval, not one per order.
+const rejectLogEvery = 10 * time.Second
+
+// rejectLog is what a connection has not logged yet of the Rejects it
+// sent. A Reject after a quiet interval is logged at once, with its
+// message; those that follow within rejectLogEvery are counted by reason
+// and logged as counts when the interval ends (logRejects: the next
+// Reject, the read deadline, or the connection's end).
+type rejectLog struct {
+	loggedAt time.Time
+	unlogged [rejectSlots]int // by reason: slot reason, or rejectSlots-1 for ReasonOther
+	pending  int              // sum of unlogged
+}
+
+const rejectSlots = ReasonIncorrectNumInGroup + 2
 
 func (a *Acceptor) serve(nc net.Conn) {
 	defer a.connDone(nc)
@@ -317,6 +336,7 @@ func (r *reader) detach() {
 	s.mu.Unlock()
 	r.nc.Close()
 	r.persistIn()
+	r.logRejects(time.Now())
 	if r.loggedOn {
 		r.a.log.Info("logged out", "session", s.id)
 		r.a.app.OnLogout(s)
@@ -430,6 +450,9 @@ func (r *reader) nextDue() time.Time {
 	if r.loggingOut {
 		due = minTime(due, r.logoutAt.Add(r.a.cfg.LogoutTimeout))
 	}
+	if r.rejects.pending > 0 {
+		due = minTime(due, r.rejects.loggedAt.Add(rejectLogEvery))
+	}
 	if hb := r.heartBtInt; hb > 0 {
 		peer := hb * 6 / 5
 		if r.testReqPending {
@@ -449,12 +472,16 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// onTimer sends heartbeats and test requests and ends a silent connection,
-// as QuickFIX does: a heartbeat after HeartBtInt without sending, a
+// onTimer logs the Rejects counted over an interval that ended (rejectLog),
+// sends heartbeats and test requests and ends a silent connection, as
+// QuickFIX does: a heartbeat after HeartBtInt without sending, a
 // TestRequest after 1.2 HeartBtInt without receiving, a disconnect after
 // another 1.2 HeartBtInt without an answer.
 func (r *reader) onTimer() {
 	now := time.Now()
+	if r.rejects.pending > 0 && !now.Before(r.rejects.loggedAt.Add(rejectLogEvery)) {
+		r.logRejects(now)
+	}
 	if r.loggingOut && !now.Before(r.logoutAt.Add(r.a.cfg.LogoutTimeout)) {
 		r.a.log.Info("no Logout response; disconnecting", "session", r.s.id)
 		r.closing = true
@@ -633,6 +660,7 @@ func (r *reader) deliver(m *Message) {
 		}
 		r.tokensAt = now
 		if r.tokens < 1 {
+			s.throttled.Add(1) // the application never sees it: counted here (Throttled)
 			r.businessReject(m, 0, "Throttle limit exceeded")
 			return
 		}
@@ -892,8 +920,7 @@ func reverseRoute(h *Fields, m *Message) {
 // reject sends a session-level Reject for m.
 func (r *reader) reject(m *Message, rej reject) {
 	s := r.s
-	r.a.log.Warn("message rejected", "session", s.id, "seq", m.seqNum, "msg_type", string(m.MsgType()),
-		"reason", reasonText(rej.reason), "tag", rej.tag)
+	r.noteReject(m, rej)
 	reverseRoute(&r.header, m)
 	r.body.Reset()
 	if m.iSeq >= 0 {
@@ -908,6 +935,49 @@ func (r *reader) reject(m *Message, rej reject) {
 		r.body.AddInt(tagSessionRejReason, int64(rej.reason))
 	}
 	s.sendAdmin("3", r.header.b, r.body.b)
+}
+
+// noteReject logs the Reject of m at once after a quiet interval, and
+// otherwise counts it for the next summary (rejectLog).
+func (r *reader) noteReject(m *Message, rej reject) {
+	l, now := &r.rejects, time.Now()
+	if l.pending == 0 && now.Sub(l.loggedAt) >= rejectLogEvery {
+		l.loggedAt = now
+		r.a.log.Warn("message rejected", "session", r.s.id, "seq", m.seqNum, "msg_type", string(m.MsgType()),
+			"reason", reasonText(rej.reason), "tag", rej.tag, "then", fmt.Sprintf("more within %v are logged as counts", rejectLogEvery))
+		return
+	}
+	slot := rej.reason
+	if slot < 0 || slot >= rejectSlots-1 {
+		slot = rejectSlots - 1
+	}
+	l.unlogged[slot]++
+	l.pending++
+	if now.Sub(l.loggedAt) >= rejectLogEvery {
+		r.logRejects(now)
+	}
+}
+
+// logRejects logs the Rejects counted since the last line, one line per
+// reason, and starts a new interval.
+func (r *reader) logRejects(now time.Time) {
+	l := &r.rejects
+	if l.pending == 0 {
+		return
+	}
+	over := now.Sub(l.loggedAt).Round(time.Millisecond)
+	for slot, n := range l.unlogged {
+		if n == 0 {
+			continue
+		}
+		reason := slot
+		if slot == rejectSlots-1 {
+			reason = ReasonOther
+		}
+		r.a.log.Warn("messages rejected", "session", r.s.id, "reason", reasonText(reason), "count", n, "over", over)
+		l.unlogged[slot] = 0
+	}
+	l.pending, l.loggedAt = 0, now
 }
 
 // businessReject sends BusinessMessageReject for m.

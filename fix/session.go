@@ -34,6 +34,7 @@ type Session struct {
 	log    *slog.Logger
 
 	resendReqs atomic.Int64 // ResendRequests received (ResendRequests)
+	throttled  atomic.Int64 // application messages refused by the throttle (Throttled)
 
 	mu         sync.Mutex
 	nextOut    int
@@ -910,3 +911,8 @@ func fieldStart(m *Message, i int) int {
 // ResendRequests is how many ResendRequests the counterparty has sent on
 // this session since the acceptor started.
 func (s *Session) ResendRequests() int64 { return s.resendReqs.Load() }
+
+// Throttled is how many application messages this session's throttle
+// (ThrottleMsgsPerSec) refused with a BusinessMessageReject since the
+// acceptor started: they never reached the application.
+func (s *Session) Throttled() int64 { return s.throttled.Load() }

@@ -13,6 +13,7 @@ type SessionState struct {
 	LoggedOn       bool
 	QueuedBytes    int   // waiting for the socket (the slow-consumer bound counts these)
 	ResendRequests int64 // received from the broker since the start
+	Throttled      int64 // messages its throttle refused since the start (never reached the gateway)
 }
 
 // Sessions returns the state of every configured session, in config
@@ -22,7 +23,7 @@ func (g *Gateway) Sessions() []SessionState {
 	for i := range g.opts.Sessions {
 		s := g.accounts[g.opts.Sessions[i].Account].session
 		out = append(out, SessionState{ID: s.ID(), TargetCompID: s.TargetCompID(), LoggedOn: s.LoggedOn(),
-			QueuedBytes: s.Queued(), ResendRequests: s.ResendRequests()})
+			QueuedBytes: s.Queued(), ResendRequests: s.ResendRequests(), Throttled: s.Throttled()})
 	}
 	return out
 }

@@ -23,6 +23,10 @@ var kindNames = [...]string{
 	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee",
 }
 
+// NumKinds bounds every Kind: each is below it, so a table indexed by Kind
+// has NumKinds entries.
+const NumKinds = Kind(len(kindNames))
+
 // String returns a short snake_case name, for the audit trail, metrics
 // labels and logs; a kind without a name reads kind(N).
 func (k Kind) String() string {

@@ -19,10 +19,12 @@ const latencyLogEvery = time.Minute
 //     gateway claims its slot) to the publish stage handing its events to
 //     the FIX sessions; what the ring, the journal, the match and the
 //     wake-ups between them add to an acknowledgement;
-//   - journal write + fsync, per batch, and the records per batch.
+//   - journal write + fsync, per batch, and the records per batch
+//     (a standby: per frame its Receiver journals).
 //
-// A standby records neither (its journal stage skips what the Receiver
-// journaled, and its ingress times are its primary's). What is outside,
+// A standby records no ring → publish time (its ingress times are its
+// primary's); its journal figures are the Receiver's commits, one per
+// frame (receiverCommitted). What is outside,
 // reading and parsing the FIX message before the claim and writing the
 // report after publish, is what `ringex bench fix` adds on top.
 //

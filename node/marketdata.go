@@ -114,6 +114,7 @@ func (n *Node) replayDay(md *marketdata.Feed, symbols uint32) error {
 	}
 	_, _, err = applyJournalRisk(dir, engines, rs, from+1, 0, func(evs []matcher.Event) error {
 		md.SeedDay(evs)
+		n.obs.seedTrades(evs) // the status page's last trades (observe.go)
 		return nil
 	})
 	return err

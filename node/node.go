@@ -160,6 +160,7 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	if gw, err := gatewayOptions(cfg, n.logBase); err == nil {
 		n.startMarketData(gw)
 	}
+	n.publishRebuiltTops()
 	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
 	if n.publisher == nil && !n.following.Load() {
 		if cods, err = n.prepareGateway(); err != nil {

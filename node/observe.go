@@ -36,13 +36,18 @@ import (
 // each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 16                 // > the highest matcher.Kind
+	kindSlots   = 17                 // every matcher.Kind below it (checked below)
 	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
 	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )
 
-// batchCounts.seen has a bit for each kind and each reason.
-var _ [64 - kindSlots - reasonSlots]struct{}
+// batchCounts.seen has a bit for each kind and each reason, and every
+// kind has its own slot: a new matcher.Kind fails this build until
+// kindSlots grows.
+var (
+	_ [64 - kindSlots - reasonSlots]struct{}
+	_ [kindSlots - matcher.NumKinds]struct{}
+)
 
 // observer holds what the node counts for Status. The zero value counts
 // nothing on the hot path (counting false) and still counts the cold
@@ -280,6 +285,30 @@ func (n *Node) endMatchBatch(p *partition) {
 	m.n = 0
 }
 
+// publishRebuiltTops publishes every symbol's best bid and offer as the
+// start's replay left the books: the match stage publishes only those its
+// batches touch. Cold path: once per start, before the partitions'
+// goroutines, the quotes' writers from then on, run.
+func (n *Node) publishRebuiltTops() {
+	o := &n.obs
+	for i := range o.tops {
+		sym := uint32(i + 1)
+		t := n.partitions[matcher.PartitionOf(sym, len(n.partitions))].engine.Top(sym)
+		o.tops[i].store(t.BidPx, t.BidQty, t.AskPx, t.AskQty)
+	}
+}
+
+// seedTrades publishes the last trade of each symbol among evs, events of
+// the start's replay of the open trading day (replayDay, marketdata.go).
+// Cold path: before the publish stage, their writer from then on, runs.
+func (o *observer) seedTrades(evs []matcher.Event) {
+	for i := range evs {
+		if ev := &evs[i]; ev.Type == matcher.EvFill && ev.Symbol >= 1 && int(ev.Symbol) <= len(o.trades) {
+			o.trades[ev.Symbol-1].store(ev.LastPx, ev.LastQty, 0, 0)
+		}
+	}
+}
+
 // noteSnapshot counts a snapshot written in d. Cold path.
 func (o *observer) noteSnapshot(d time.Duration) {
 	o.snapshots.Add(1)
@@ -311,7 +340,8 @@ type Status struct {
 
 	Sessions []gateway.SessionState // nil while no FIX gateway runs
 	// GatewayRejects are the gateway's own rejects, by reason (malformed
-	// or refused before the ring); Rejects those of the engines.
+	// or refused before the ring), and the FIX sessions' throttle refusals
+	// (reason "throttled"); Rejects those of the engines.
 	GatewayRejects []Count
 	Commands       []Count // by kind
 	Rejects        []Count // by reason
@@ -342,10 +372,10 @@ type JournalStatus struct {
 // last published it; prices formatted with the symbol's tick size.
 type SymbolStatus struct {
 	Name           string
-	HasTop         bool // a batch touched it since the start
+	HasTop         bool // the book as the start rebuilt it, or as a batch since left it
 	BidPx, AskPx   string
 	BidQty, AskQty int64
-	HasTrade       bool
+	HasTrade       bool // a trade since the start, or in the open trading day before it
 	LastPx         string
 	LastQty        int64
 }
@@ -374,6 +404,9 @@ func (n *Node) Status() Status {
 	if g := n.servingGateway(); g != nil {
 		st.Sessions = g.Sessions()
 		st.GatewayRejects = reasonCounts(g.Rejects())
+		if n := throttled(st.Sessions); n != 0 {
+			st.GatewayRejects = append(st.GatewayRejects, Count{"throttled", n})
+		}
 	}
 	var rejects [reasonSlots]uint64
 	for k := range n.obs.pub.kinds {
@@ -394,6 +427,15 @@ func (n *Node) Status() Status {
 
 // kindName names matcher.Kind k for a label.
 func kindName(k int) string { return matcher.Kind(k).String() }
+
+// throttled adds up the messages the sessions' throttles refused.
+func throttled(sessions []gateway.SessionState) uint64 {
+	var n int64
+	for _, s := range sessions {
+		n += s.Throttled
+	}
+	return uint64(n)
+}
 
 func reasonCounts(by []uint64) []Count {
 	var out []Count

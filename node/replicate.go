@@ -64,6 +64,7 @@ type replication struct {
 	lostGoesAsync bool
 	degraded      atomic.Bool  // sync primary acknowledging alone (standby lost with onStandbyLost async, or just promoted)
 	degradations  atomic.Int64 // times a sync primary went on alone
+	holding       atomic.Int64 // the last seq of the batch awaitAcked holds past syncTimeout; 0: none
 	failed        chan struct{}
 	failErr       atomic.Pointer[error]
 	followed      atomic.Int64 // last seq put in the ring by follow
@@ -87,7 +88,12 @@ type ReplicationStats struct {
 	LastSeq      int64
 	Degraded     bool  // a sync primary acknowledging without a standby
 	Degradations int64 // how often that began
-	Standby      replica.SenderStats
+	// Holding (sync primary): the last seq of a batch held past
+	// syncTimeout for the standby's (a shard: the sync set's)
+	// acknowledgement; nothing from it on is acknowledged to a broker
+	// meanwhile. 0 while no batch waits that long.
+	Holding int64
+	Standby replica.SenderStats
 	// InSync: a standby reached the primary's last seq on this connection;
 	// a primary's connected standby has acknowledged everything shipped
 	// once since it connected, and (sync mode) acknowledgements wait for it.
@@ -114,7 +120,7 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 		return ReplicationStats{}, false
 	}
 	st := ReplicationStats{Role: config.RolePrimary, Epoch: r.history.Current(), LastSeq: n.journal.LastSeq(),
-		Degraded: r.degraded.Load(), Degradations: r.degradations.Load()}
+		Degraded: r.degraded.Load(), Degradations: r.degradations.Load(), Holding: r.holding.Load()}
 	if n.following.Load() {
 		st.Role = config.RoleStandby
 		st.InSync = r.receiver.InSync()
@@ -231,7 +237,7 @@ func (n *Node) startReplication() error {
 	rc := n.cfg.Replication
 	opts := replica.ReceiverOptions{Primary: rc.Primary, Journal: n.journal, History: r.history,
 		HeartbeatMs: rc.HeartbeatMs, TimeoutMs: max(rc.FailoverMs, 10*rc.HeartbeatMs), Apply: n.follow, Log: n.logBase,
-		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir}
+		RefusedRetryMaxMs: rc.RefusedRetryMaxMs, SnapshotDir: n.cfg.DataDir, Committed: n.receiverCommitted}
 	if n.shard != nil {
 		opts.Admit = n.shard.admit     // the epoch is the fencing token (cluster.go)
 		opts.Name = n.cfg.Cluster.Name // the leader counts its sync set by name

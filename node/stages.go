@@ -93,6 +93,16 @@ func (n *Node) journalBatch(lo, hi int64) {
 	n.lat.batch.Record(hi - lo + 1)
 }
 
+// receiverCommitted is a standby's journalBatch: the Receiver journals
+// what the primary ships, one commit per frame, and tells it here
+// (replica.ReceiverOptions.Committed), so that a slow standby disk shows
+// in its own figures. The Receiver's goroutine; the journal stage records
+// nothing while the node follows.
+func (n *Node) receiverCommitted(records int64, took time.Duration) {
+	n.lat.commit.Record(int64(took))
+	n.lat.batch.Record(records)
+}
+
 // replicateBatch is the replicate handler, beside the journal handler in the
 // first stage. Hot path: no allocation once the buffers have grown to the
 // largest batch; one lock per batch (replica.Sender.Ship).
@@ -142,21 +152,23 @@ func (n *Node) replicateBatch(lo, hi int64) {
 // awaitAcked holds the batch ending at last until the standbys the Sender
 // counts hold it: a pair's standby, or every standby of a shard's sync
 // set (syncset.go). Each syncTimeout without their acknowledgement,
-// standbyLost decides whether to go on without them.
+// standbyLost decides whether to go on without them; while it decides to
+// wait, the batch is held, and Status says so (ReplicationStats.Holding).
 func (n *Node) awaitAcked(s *replica.Sender, last int64) {
 	r := n.repl
-	for {
+	for waited := false; ; waited = true {
 		ok, err := s.Await(last, r.syncTimeout, r.timer)
-		if ok {
-			return
+		if !ok && err == nil && !n.stopping.Load() && !n.standbyLost(s, last) {
+			r.holding.Store(last)
+			continue
 		}
-		if err != nil || n.stopping.Load() {
+		if waited {
+			r.holding.Store(0)
+		}
+		if !ok && (err != nil || n.stopping.Load()) {
 			n.fail(fmt.Errorf("replication: stopped before %s acknowledged seq %d; it was never acknowledged to a broker", n.awaited(), last))
-			return
 		}
-		if n.standbyLost(s, last) {
-			return
-		}
+		return
 	}
 }
 

@@ -38,3 +38,25 @@ func TestReplacingConnectionStartsNotCaughtUp(t *testing.T) {
 		t.Fatalf("the replacing standby (at seq 0, nothing acked) shows %+v", st)
 	}
 }
+
+// TestStandbyHoldingEverythingIsCaughtUpAtOnce: a standby that reconnects
+// already holding every record shipped (the old primary restarted as the
+// standby of the one promoted) has nothing to acknowledge; it counts as
+// caught up (the primary in sync) as soon as its hello is taken, not only
+// after the next record's acknowledgement, which may be a day away.
+func TestStandbyHoldingEverythingIsCaughtUpAtOnce(t *testing.T) {
+	p := newPrimary(t, t.TempDir(), 0, 1024)
+	last := p.batch(8)
+	sbDir := t.TempDir()
+	sb := startStandby(t, sbDir, p.s.Addr().String())
+	waitFor(t, "the standby caught up", func() bool { st := p.s.Stats(); return st.CaughtUp && st.Acked == last })
+	sb.stop()
+	waitFor(t, "the standby gone", func() bool { return !p.s.Stats().Connected })
+
+	sb = startStandby(t, sbDir, p.s.Addr().String()) // holds 1..8: nothing to send it
+	defer sb.stop()
+	waitFor(t, "the standby connected again", func() bool { return p.s.Stats().Connections == 2 && p.s.Stats().Connected })
+	if st := p.s.Stats(); !st.CaughtUp || st.Acked != last {
+		t.Fatalf("a standby holding every record shipped (seq %d) reconnected: %+v, want caught up at once", last, st)
+	}
+}

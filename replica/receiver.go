@@ -42,6 +42,10 @@ type ReceiverOptions struct {
 	// Apply gets every record after it is durable, in seq order, on the
 	// Receiver's goroutine. An error stops the Receiver with that error.
 	Apply func(seq int64, rec []byte) error
+	// Committed, when set, is told of each records frame once it is
+	// durable: its record count and how long its commit (write and fsync) took.
+	// On the Receiver's goroutine; it must not block.
+	Committed func(records int64, took time.Duration)
 	// Admit, when set, is given the epoch of the welcome and of every
 	// frame after it before anything else of the frame is used; an error
 	// ends the connection with it, and the Receiver connects again. A
@@ -483,8 +487,12 @@ func (r *Receiver) journalFrame(body []byte, next int64) (count, shipped int64, 
 			return 0, 0, &fatalError{err}
 		}
 	}
+	start := time.Now()
 	if err := j.Commit(); err != nil {
 		return 0, 0, &fatalError{err}
+	}
+	if r.opts.Committed != nil {
+		r.opts.Committed(count, time.Since(start))
 	}
 	return count, shipped, nil
 }

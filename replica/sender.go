@@ -475,6 +475,11 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 		return errors.New("replaced by a newer connection of the same standby")
 	}
 	sb.acked.Store(keep)
+	// A standby that holds everything shipped (it reconnected, or is the
+	// old primary back as standby) has nothing to acknowledge: it is
+	// caught up now, not at the next record, which may be a day away.
+	holdsAll := snap == nil && keep >= s.shipped.Load()
+	sb.caughtUp.Store(holdsAll)
 	sb.ready.Store(true)
 	had, counted := s.held[sb.name]
 	if counted {
@@ -487,6 +492,9 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 	}
 	s.connections.Add(1)
 	s.log.Info("standby connected", "standby", sb.String(), "seq", last, "epoch", epoch, "shipped", s.shipped.Load())
+	if holdsAll {
+		s.log.Info("standby caught up", "standby", sb.String(), "seq", keep)
+	}
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
 	go func() { done <- s.readAcks(sb, fr, timeout); close(readerDone) }()

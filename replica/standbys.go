@@ -23,7 +23,7 @@ type standbyConn struct {
 	data     chan struct{} // Ship → this standby's writer
 	acked    atomic.Int64  // highest seq it acknowledged as durable (on connecting: what it already holds)
 	ready    atomic.Bool   // past the handshake: acked counts
-	caughtUp atomic.Bool   // it acknowledged everything shipped once since it connected
+	caughtUp atomic.Bool   // it acknowledged (or held on connecting) everything shipped once since it connected
 }
 
 // StandbyStats are one connected standby's figures.
@@ -32,7 +32,7 @@ type StandbyStats struct {
 	Addr     string // where it connects from
 	Acked    int64  // highest seq it acknowledged as durable
 	Ready    bool   // past the handshake
-	CaughtUp bool   // it acknowledged everything shipped once since it connected
+	CaughtUp bool   // it acknowledged (or held on connecting) everything shipped once since it connected
 }
 
 // admitStandby makes c the standby named name, replacing the connection of

@@ -60,10 +60,10 @@ for i in 0 1; do
 	grep -q '"name": "node'"$i"'"' "$DIR/node$i.json" || { echo "shard.sh: could not set the cluster block in $DIR/node$i.json" >&2; exit 1; }
 	base=$((9878 + 100 * i))
 	"$BIN" serve --config "$DIR/node$i.json" --data "$DIR/node$i" --listen "127.0.0.1:$base" \
-		--repl-listen "127.0.0.1:$((base + 1))" --admin "127.0.0.1:$((base + 2))" >"$DIR/node$i.log" 2>&1 &
+		--repl-listen "127.0.0.1:$((base + 1))" --admin "127.0.0.1:$((base + 2))" --http "127.0.0.1:$((base + 3))" >"$DIR/node$i.log" 2>&1 &
 	pids+=($!)
 done
-echo "shard s1: etcd $endpoints; node0 FIX 127.0.0.1:9878, node1 FIX 127.0.0.1:9978; logs in $DIR/*.log; Ctrl-C stops all"
+echo "shard s1: etcd $endpoints; node0 FIX 127.0.0.1:9878 (metrics 127.0.0.1:9881), node1 FIX 127.0.0.1:9978 (metrics 127.0.0.1:9981); logs in $DIR/*.log; Ctrl-C stops all"
 sleep 3
 "$BIN" status --etcd "$endpoints" --shard s1 || true
 wait -n "${pids[@]}" || true

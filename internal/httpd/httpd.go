@@ -114,7 +114,10 @@ func (s *Server) Close() error {
 // a primary (or a node without replication) serving FIX, or a standby
 // that has reached its primary's last seq; never one whose pipeline
 // stopped, nor the primary of a shard led through etcd that may not
-// acknowledge now (its lease guard ran out, or a handoff holds it).
+// acknowledge now (its lease guard ran out, or a handoff holds it), nor
+// a sync primary holding a batch past syncTimeoutMs for its standby's
+// acknowledgement (onStandbyLost "wait"; a shard's sync set). A sync
+// primary with no standby and nothing waiting stays ready.
 func Ready(st *node.Status) (ok bool, why string) {
 	sh := st.Shard
 	switch {
@@ -122,6 +125,12 @@ func Ready(st *node.Status) (ok bool, why string) {
 		return false, "the pipeline stopped: " + st.Stopped
 	case sh != nil && st.Role == "primary" && !sh.MayAcknowledge:
 		return false, fmt.Sprintf("primary of shard %s under term %d, not acknowledging: %s", sh.Shard, sh.Token, sh.Why)
+	case st.Role == "primary" && st.Replication != nil && st.Replication.Holding > 0:
+		from := "its standby"
+		if sh != nil {
+			from = "its sync set"
+		}
+		return false, fmt.Sprintf("primary, holding acknowledgements: seq %d has waited past syncTimeoutMs for %s", st.Replication.Holding, from)
 	case st.Role == "standby" && st.CaughtUp:
 		return true, "standby, caught up with its primary"
 	case st.Role == "standby":

@@ -70,7 +70,9 @@ function render(v) {
     fill($("replication"), [["role", "primary"], ["standby connected", r.Standby.Connected ? "yes" : "no"],
       ["shipped", num(r.Standby.Shipped)], ["acknowledged", num(r.Standby.Acked)],
       ["lag (records)", num(Math.max(r.Standby.Shipped - r.Standby.Acked, 0))],
-      ["degraded", r.Degraded ? "yes (going on alone)" : "no"], ["split brain", r.SplitBrain ? "YES" : "no"],
+      ["degraded", r.Degraded ? "yes (going on alone)" : "no"],
+      ["acknowledgements", r.Holding ? "HELD: seq " + num(r.Holding) + " waits for the standby" : "flowing"],
+      ["split brain", r.SplitBrain ? "YES" : "no"],
       ["promotions", num(n.Promotions)]]);
   }
   renderShard(n.Shard);

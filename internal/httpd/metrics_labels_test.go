@@ -33,16 +33,14 @@ func awaitSeries(t *testing.T, srv *httpd.Server, series ...string) map[string]f
 	return got
 }
 
-// Review (issue 20, commands by kind): a venue with risk.mode spot and a
-// fee journals, before FIX opens, one rule record per rule the config
-// sets: limits, protection prices and the fee (KindRiskFee). An operator
-// reading ringex_commands_total expects the fee record under
-// kind="risk_fee", the name matcher.Kind gives it, and no series with a
-// made-up kind. Instead it is counted as kind="kind(0)" and risk_fee is
-// missing: node/observe.go sizes the per-kind counters with kindSlots = 16
-// ("> the highest matcher.Kind"), but KindRiskFee is 16, and
-// batchCounts.command takes k %= kindSlots, folding it onto slot 0.
-func TestReviewRiskFeeRecordCountedUnderItsKind(t *testing.T) {
+// TestRiskFeeRecordCountedUnderItsKind: a venue with risk.mode spot and
+// a fee journals, before FIX opens, one rule record per rule the config
+// sets: limits, protection prices and the fee (KindRiskFee, the highest
+// kind). ringex_commands_total counts the fee record under
+// kind="risk_fee", the name matcher.Kind gives it, and has no series
+// with a made-up kind (a kind beyond node/observe.go's per-kind counters
+// would be folded onto kind 0 and exported as "kind(0)").
+func TestRiskFeeRecordCountedUnderItsKind(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
@@ -63,19 +61,13 @@ func TestReviewRiskFeeRecordCountedUnderItsKind(t *testing.T) {
 	}
 }
 
-// Review (issues 19 and 20, rejects by reason): issue 19 lists the
-// per-session message throttle among the limits whose refusals a broker
-// gets, and docs/operations.md says ringex_rejects_total counts "orders
-// and cancels refused: source="gateway" before the ring". BROKER01 is
-// throttled to 1 message a second and sends 20 NewOrderSingles at once:
-// every one over the throttle is refused (BusinessMessageReject, "Throttle
-// limit exceeded") and never reaches the ring. An operator watching
-// ringex_rejects_total{source="gateway"} (or any series) expects those
-// refusals counted; none is: fix/conn.go (reader.deliver) answers the
-// throttle itself and tells the gateway nothing, and the gateway's
-// counters (gateway.Gateway.rejects) count only what rejectOrder and
-// rejectCancel answer.
-func TestReviewThrottledOrdersCountedAsRejects(t *testing.T) {
+// TestThrottledOrdersCountedAsRejects: BROKER01 is throttled to 1
+// message a second and sends 20 NewOrderSingles at once: every one over
+// the throttle is refused (BusinessMessageReject, "Throttle limit
+// exceeded") by the FIX session itself and never reaches the gateway or
+// the ring. ringex_rejects_total{source="gateway"} rises by exactly the
+// refusals BROKER01 got (reason "throttled").
+func TestThrottledOrdersCountedAsRejects(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
@@ -117,18 +109,15 @@ func TestReviewThrottledOrdersCountedAsRejects(t *testing.T) {
 	}
 }
 
-// Review (issue 20, docs): docs/operations.md is where an operator looks
-// up what a series means, and its rows list the label values:
-// ringex_stage_lag_slots' stage is "`journal+match`, `publish`",
-// ringex_commands_total's kind "`new`, `cancel`, `replace`,
-// `mass_cancel`, `status`, `end_of_day`, `checkpoint`, `checkpoint_hash`".
-// A node with risk.mode limits, right after its start, exports a stage
-// "risk" and the kinds bind_account, deposit, withdraw, block, unblock,
-// risk_limits, risk_symbol that no row names (the risk stage of
-// node/risk.go, the kinds of matcher.Kind.String), so an operator cannot
-// tell from the docs what they are. TestOperationsDocListsEveryMetric
-// checks the names only, not their label values.
-func TestReviewOperationsDocListsEveryLabelValue(t *testing.T) {
+// TestOperationsDocListsEveryLabelValue: docs/operations.md is where an
+// operator looks up what a series means, and the row of
+// ringex_stage_lag_slots and of ringex_commands_total names every stage
+// and kind a node exports: one with risk.mode limits, right after its
+// start, exports the stage "risk" (node/risk.go) and the kinds
+// bind_account, deposit, withdraw, block, unblock, risk_limits and
+// risk_symbol (matcher.Kind.String) besides the order kinds.
+// TestOperationsDocListsEveryMetric checks the metric names.
+func TestOperationsDocListsEveryLabelValue(t *testing.T) {
 	page, err := os.ReadFile("../../docs/operations.md")
 	if err != nil {
 		t.Fatal(err)

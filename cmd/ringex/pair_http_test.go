@@ -9,18 +9,14 @@ import (
 	"github.com/ringex/ringex/config"
 )
 
-// Review (issue 20: /metrics, /readyz and the status page, per node):
-// docs/operations.md's "On one machine, for a try" pair and
-// scripts/shard.sh (`make shard`) start two `ringex serve` on one machine,
-// each with its own FIX, replication and admin ports, but neither gives
-// --http, so both take the default http.listen, 127.0.0.1:9881. The
-// second node cannot open it: it logs a WARN and serves without metrics,
-// health and status page (cmd/ringex/web.go, openWeb), so an operator
-// following the docs has no /readyz for the standby, and a probe of
-// 127.0.0.1:9881 reaches the primary whichever node it meant. An operator
-// expects each documented node to have its own endpoint (as each has its
-// own --admin).
-func TestReviewOneMachinePairsGetTheirOwnHTTPEndpoint(t *testing.T) {
+// TestOneMachinePairsGetTheirOwnHTTPEndpoint: docs/operations.md's "On
+// one machine, for a try" pair and scripts/shard.sh (`make shard`) start
+// two `ringex serve` on one machine, each with its own FIX, replication
+// and admin ports, and each with its own --http: on the default
+// http.listen, 127.0.0.1:9881, for both, the second node could not open
+// it and would serve without metrics, health and status page
+// (cmd/ringex/web.go, openWeb).
+func TestOneMachinePairsGetTheirOwnHTTPEndpoint(t *testing.T) {
 	def := config.Default().HTTP.Listen
 	httpOf := func(line string) string {
 		if m := regexp.MustCompile(`--http[ =](\S+)`).FindStringSubmatch(line); m != nil {

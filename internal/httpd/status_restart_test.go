@@ -11,18 +11,12 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// Review (issue 20, the status page shows "best bid and offer and the
-// last trade per symbol"): BROKER01 rests a GTC bid of 10 AAPL at 100.25,
-// BROKER02 sells 4 into it, and the node restarts; 6 still rest (the
-// journal rebuilds the book; FIX market data rebuilds the day's trades
-// too). An operator opening the page after the restart expects AAPL's
-// bid, 6 @ 100.25, and its last trade, 4 @ 100.25. /status.json says
-// AAPL has no top and no trade (HasTop and HasTrade false: the page shows
-// blanks) until some order touches AAPL again: node/observe.go publishes
-// a symbol's top only from the match stage's batches (endMatchBatch) and
-// its last trade only from the publish stage's, never for what a start
-// rebuilt.
-func TestReviewStatusShowsTheBookAfterARestart(t *testing.T) {
+// TestStatusShowsTheBookAfterARestart: BROKER01 rests a GTC bid of 10
+// AAPL at 100.25, BROKER02 sells 4 into it, and the node restarts; 6
+// still rest (the journal rebuilds the book, and the open day's trades).
+// /status.json shows at once, before any order touches AAPL again, its
+// bid, 6 @ 100.25, and its last trade, 4 @ 100.25.
+func TestStatusShowsTheBookAfterARestart(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)

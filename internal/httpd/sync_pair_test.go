@@ -14,18 +14,15 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 )
 
-// Review (issue 20, health): "/readyz answers 200 while the node serves
-// FIX as primary ... otherwise 503, with the reason". A primary of a pair
-// with replication mode sync and onStandbyLost "wait" whose standby is
-// not there acknowledges nothing (REPLICATION WAITING): BROKER01's order
-// gets no ExecutionReport. An operator (or a load balancer) asking
-// /readyz expects 503 with the reason once acknowledgements are held past
-// syncTimeoutMs, as it gets for a shard primary that may not acknowledge.
-// It gets 200 "primary, serving FIX" (and ringex_ready 1) for as long as
-// the order waits: httpd.Ready (internal/httpd/httpd.go) checks only that
-// the node serves FIX, and node.Status reports nothing of
-// node.awaitAcked's wait (node/stages.go).
-func TestReviewReadyzWhileAcknowledgementsAreHeld(t *testing.T) {
+// TestReadyzWhileAcknowledgementsAreHeld: a primary of a pair with
+// replication mode sync and onStandbyLost "wait" whose standby is not
+// there acknowledges nothing (REPLICATION WAITING): BROKER01's order gets
+// no ExecutionReport. Once the order has waited past syncTimeoutMs,
+// /readyz answers 503 with the reason (node.ReplicationStats.Holding), as
+// it does for a shard primary that may not acknowledge, not 200 "primary,
+// serving FIX". (A primary with nothing waiting stays ready:
+// TestReadyzOfAPairAndAnOrphan.)
+func TestReadyzWhileAcknowledgementsAreHeld(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.FIX.Listen = fixtest.FreeAddr(t)
@@ -57,19 +54,13 @@ func TestReviewReadyzWhileAcknowledgementsAreHeld(t *testing.T) {
 	}
 }
 
-// Review (issue 20, "journal write+fsync duration, as a histogram", and
-// docs/operations.md's RingexSlowFsync alert, scraped on "both nodes of a
-// pair"): a standby journals every record its primary sends, one write
-// and one fsync per frame (replica.Receiver), and with sync replication
-// every acknowledgement waits for that fsync. An operator scraping the
-// standby expects ringex_journal_commit_seconds (and
-// ringex_journal_batch_records) to count those commits, so that a slow
-// standby disk shows on its own dashboard and alert. The standby below
-// has journaled the primary's records (ringex_journal_last_seq above 0)
-// and shows ringex_journal_commit_seconds_count 0: only the primary's
-// journal stage records the histogram (node.journalBatch,
-// node/stages.go); the receiver's commits are timed nowhere.
-func TestReviewStandbyCountsItsJournalCommits(t *testing.T) {
+// TestStandbyCountsItsJournalCommits: a standby journals every record
+// its primary sends, one write and one fsync per frame (replica.Receiver),
+// and with sync replication every acknowledgement waits for that fsync.
+// Its ringex_journal_commit_seconds (and ringex_journal_batch_records)
+// count those commits, so that a slow standby disk shows on its own
+// dashboard and in docs/operations.md's RingexSlowFsync alert.
+func TestStandbyCountsItsJournalCommits(t *testing.T) {
 	p, _ := replicated(t, "primary", "")
 	_, srvS := replicated(t, "standby", p.ReplicationAddr().String())
 	code := 0

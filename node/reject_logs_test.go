@@ -13,16 +13,12 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// Review (issue 20, "Logs: ... Never a log line per order"; docs/operations.md:
-// "The log has one record per session event (logon, logout, resend), not
-// per order"). BROKER01's engine sends 100 NewOrderSingles without
-// OrdType (40), a required field, then a valid one; each of the 100 is
-// refused with a session-level Reject (35=3), as it should be. An operator expects the log to say so
-// once (or once in a while, with a count, as the store failures are
-// logged), not to grow with the broker's order rate. The log gets one
-// WARN "message rejected" line per order: fix.reader.reject
-// (fix/conn.go) logs every session-level Reject it sends.
-func TestReviewRejectedOrdersAreNotLoggedOneByOne(t *testing.T) {
+// TestRejectedOrdersAreNotLoggedOneByOne: BROKER01's engine sends 100
+// NewOrderSingles without OrdType (40), a required field, then a valid
+// one; each of the 100 is refused with a session-level Reject (35=3). The
+// log says so once, then with counts (fix's rejectLog), and does not grow
+// with the broker's order rate: never a log line per order.
+func TestRejectedOrdersAreNotLoggedOneByOne(t *testing.T) {
 	var lines logtest.Lines
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
