@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 
@@ -64,4 +65,29 @@ func TestReviewEmptyStoreFilesAfterAPowerLossStillRebuildReports(t *testing.T) {
 	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	defer b1.Close()
 	checkFillAfterCrash(t, "BROKER01 after the power loss", b1, "B1", "")
+}
+
+// awaitReport reads c's messages until one has every field of want, and
+// returns its fields; after wait it fails the test saying what the broker
+// expected and what it got instead.
+func awaitReport(t *testing.T, who string, c *fixtest.Client, want map[quickfix.Tag]string) map[quickfix.Tag]string {
+	t.Helper()
+	var got []map[quickfix.Tag]string
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		for _, m := range c.Drain() {
+			f := fixtest.Fields(m)
+			got = append(got, f)
+			match := true
+			for k, v := range want {
+				match = match && f[k] == v
+			}
+			if match {
+				return f
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s: no report with %v within %v; the broker got instead: %v", who, want, wait, got)
+	return nil
 }

@@ -64,6 +64,6 @@ func TestReviewSessionReaddedByARollingFailoverGetsItsFill(t *testing.T) {
 
 	b3 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
 	defer b3.Close()
-	expect(t, "BROKER03's fill missed while it had no session", b3.Next(wait), map[quickfix.Tag]string{
+	awaitReport(t, "BROKER03 back on the new primary: the fill it missed while it had no session", b3, map[quickfix.Tag]string{
 		tag.MsgType: "8", tag.ExecType: "F", tag.ClOrdID: "S3", tag.LastQty: "4", tag.PossResend: "Y"})
 }
