@@ -53,6 +53,7 @@ type reader struct {
 	tokens         float64
 	tokensAt       time.Time
 	persistedIn    int
+	heard          bool // a message other than Logon and Logout was taken in sequence (delivery.refused)
 }
 
 func (a *Acceptor) serve(nc net.Conn) {
@@ -613,7 +614,7 @@ func getString(m *Message, tag int) string {
 	return string(v)
 }
 
-func (r *reader) incr() { r.nextIn++ }
+func (r *reader) incr() { r.nextIn++; r.heard = true }
 
 // deliver hands an application message to the application, or answers it
 // with BusinessMessageReject when the dictionary does not define its type or
@@ -802,6 +803,9 @@ func (r *reader) onLogout(m *Message) {
 	if !r.verify(m, false, false) {
 		return
 	}
+	if !r.heard {
+		r.s.delivery.refused() // it may have refused the stream (delivery.go)
+	}
 	if !r.loggingOut {
 		r.s.sendLogout(nil)
 	}
@@ -819,6 +823,7 @@ func (r *reader) onResendRequest(m *Message) {
 	end, _ := m.GetInt(tagEndSeqNo)
 	r.a.log.Info("ResendRequest received", "session", r.s.id, "begin", begin, "end", end)
 	r.s.resendReqs.Add(1)
+	r.heard = true // it took the stream up to its gap
 	r.s.resend(begin, end)
 	if m.seqNum == r.nextIn {
 		r.incr()
