@@ -556,11 +556,7 @@ func openAcked(dir, name string, st *store) (f *os.File, seq int, mark int64, er
 	// before any socket write: a mark past it (disk damage, a file from
 	// elsewhere, an OS crash that lost .mark's tail) reads as the store's,
 	// which costs PossResend copies, never a report.
-	if st.markKnown {
-		mark = min(mark, st.markVal)
-	} else {
-		mark = 0
-	}
+	mark = min(mark, st.markVal)
 	u := binary.LittleEndian.Uint64(b[:8])
 	if u == 0 || u > uint64(len(st.index)) {
 		return f, 0, mark, nil

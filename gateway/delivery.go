@@ -32,6 +32,10 @@ func (c *markCounter) next(ev *matcher.Event) int64 {
 // markBefore is the mark below every report of command seq.
 func markBefore(seq int64) int64 { return seq * matcher.ExecIDStride }
 
+// MarkBefore is the mark below every report of command seq: a mark that
+// covers every report of the commands before it.
+func MarkBefore(seq int64) int64 { return markBefore(seq) }
+
 // WhollyDelivered is the last command every report of which to the
 // account a delivered mark covers: the mark's own command may be covered
 // only in part.

@@ -126,8 +126,12 @@ func (n *Node) unpublished() resendPlan {
 	// commands it replayed from its own journal before it (baseSeq) are
 	// not in it.
 	before := n.baseSeq - 1
+	fresh := n.unboundSessions()
 	for i, id := range ids {
 		a := int(id)
+		if fresh[a] {
+			continue // bound by this promotion: no report of it before
+		}
 		from := markedFrom(plan.delivered, plan.published, a)
 		lost := recent.lostAfter(uint32(a), from) || from < before
 		if len(n.cfg.FIX.Sessions[i].DropCopyOf) > 0 {
