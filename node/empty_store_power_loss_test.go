@@ -14,7 +14,7 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReviewEmptyStoreFilesAfterAPowerLossStillRebuildReports: a node
+// TestEmptyStoreFilesAfterAPowerLossStillRebuildReports: a node
 // starts on an empty data directory; BROKER01's GTC buy and account 3's
 // sell that fills it are journaled (fsynced). The machine then loses
 // power before BROKER01's session store was ever fsynced (BROKER01 never
@@ -23,12 +23,11 @@ import (
 // whose data never reached the disk; simulated by truncating them).
 // The broker expects, after its next Logon, its New and its fill rebuilt
 // from the journal with PossResend=Y, as after any crash: the journal
-// holds both commands. What happens instead: the empty .mark reads as "a
-// store that predates marks", which rebuildUnstored takes as holding
-// everything before the start (node/restart_reports.go, stored[a] < 0;
-// fix/storemark.go readMark, n == 0), so nothing is rebuilt and BROKER01
-// never hears of its fill.
-func TestReviewEmptyStoreFilesAfterAPowerLossStillRebuildReports(t *testing.T) {
+// holds both commands. Before the fix, the empty .mark read as "a store
+// that predates marks", which the start took as holding everything
+// before it, so nothing was rebuilt and BROKER01 never heard of its fill.
+// Now an empty .mark holds nothing (fix/storemark.go).
+func TestEmptyStoreFilesAfterAPowerLossStillRebuildReports(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir

@@ -28,7 +28,7 @@ func rawFIX(msgType string, seq int, body string) []byte {
 	return fmt.Appendf(msg, "10=%03d\x01", sum%256)
 }
 
-// TestReviewFillSurvivesALogonThatKeepsSequenceNumbersAfterAFailover:
+// TestFillSurvivesALogonThatKeepsSequenceNumbersAfterAFailover:
 // BROKER01's GTC buy is filled while it is away, and the primary fails
 // over. BROKER01's FIX engine keeps its sequence numbers, as most do: it
 // logs on to the new primary with MsgSeqNum 5 and no ResetSeqNumFlag,
@@ -38,14 +38,13 @@ func rawFIX(msgType string, seq int, body string) []byte {
 // out ("MsgSeqNum too low") without processing anything after the
 // Logon reply, and logs on again with ResetSeqNumFlag=Y.
 // The broker expects the fill after that second Logon (PossResend=Y): its
-// engine never processed it. What happens instead: the promoted node
-// sends its pending resends right after the first Logon reply
-// (gateway.resendPending); the broker's kernel acknowledges the bytes, so
-// the fill counts as delivered (fix/delivery.go: a mark is delivered once
-// the counterparty's TCP stack acknowledged it), and the 141=Y Logon
-// carries over only what the TCP stack never acknowledged: the fill is
-// never processed by the broker.
-func TestReviewFillSurvivesALogonThatKeepsSequenceNumbersAfterAFailover(t *testing.T) {
+// engine never processed it. The promoted node sends its pending resends
+// right after the first Logon reply and the broker's kernel acknowledges
+// the bytes; before the fix that counted the fill as delivered, and the
+// 141=Y Logon carried over only what the TCP stack never acknowledged.
+// Now a connection the broker logs out of before sending anything else
+// counts nothing it acknowledged (fix/delivery.go, refused).
+func TestFillSurvivesALogonThatKeepsSequenceNumbersAfterAFailover(t *testing.T) {
 	var logP, logS logLines
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)

@@ -10,7 +10,7 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 )
 
-// TestReviewSessionReaddedByARollingFailoverGetsItsFill: BROKER03 rests a
+// TestSessionReaddedByARollingFailoverGetsItsFill: BROKER03 rests a
 // GTC sell. The operator takes BROKER03's session out of the primary's
 // config (a restart; its account stays bound in the journal) while the
 // order rests, and BROKER01's buy fills it: the fill is journaled, but no
@@ -19,12 +19,12 @@ import (
 // to it, and BROKER03 logs on to the new primary.
 // The broker expects the fill it missed (PossResend=Y), as a single node
 // restarted with BROKER03 back gives it (TestRemovedSessionKeepsItsAccount).
-// What happens instead: the old primary's heartbeats carry mark 0 for an
-// account without a session (gateway.Delivered: "no mark"), which the
-// standby reads as "everything published was delivered"
-// (node/resend.go markedFrom, gateway/resend.go resendAfter), so the
-// promotion resends nothing to BROKER03.
-func TestReviewSessionReaddedByARollingFailoverGetsItsFill(t *testing.T) {
+// The old primary's heartbeats carry mark 0 for an account without a
+// session; before the fix the standby read it as "everything published
+// was delivered", and the promotion resent nothing to BROKER03. Now 0 is
+// unknown: the standby keeps the last mark it heard for the account
+// (replica.Receiver.PrimaryDelivered), or resends every report.
+func TestSessionReaddedByARollingFailoverGetsItsFill(t *testing.T) {
 	var logP, logS logLines
 	sessions := func(ids ...string) (out []config.Session) {
 		for _, id := range ids {

@@ -13,7 +13,7 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReviewPromotedNodeThatWroteReportsOffRestarts: the promotion of
+// TestPromotedNodeThatWroteReportsOffRestarts: the promotion of
 // TestPromotionSaysWhichReportsAreGone (the anchor snapshot removed by
 // hand) logs PROMOTION: REPORTS LOST for BROKER01 and, as
 // docs/operations.md ("Reports that cannot be rebuilt") says, "serves
@@ -21,13 +21,13 @@ import (
 // primary (a maintenance stop, or a crash).
 // The operator and every broker expect the primary to start again, as it
 // served before the stop: the lost reports were already written off,
-// loudly, and nothing more was lost since. What happens instead: BROKER01's
-// session store still holds the mark the promotion gave it (below the
-// lost commands: gateway.InitStoredMarks, and StoredThrough skips an
-// account held until its Logon), so the start tries the same rebuild
-// again (node/restart_reports.go rebuildUnstored), fails, and refuses to
-// start: the venue stays down until someone finds the removed files.
-func TestReviewPromotedNodeThatWroteReportsOffRestarts(t *testing.T) {
+// loudly, and nothing more was lost since. Before the fix, BROKER01's
+// session store still held the mark the promotion gave it (below the
+// lost commands), so the start tried the same rebuild again, failed, and
+// refused to start: the venue stayed down until someone found the
+// removed files. Now the write-off is recorded in the marks
+// (gateway.WriteOff).
+func TestPromotedNodeThatWroteReportsOffRestarts(t *testing.T) {
 	a := caughtUpBySnapshotPastAMark(t)
 	js := filepath.Join(a.cfgS.DataDir, "journal")
 	if err := os.Remove(filepath.Join(js, fmt.Sprintf("snap-%020d.snap", a.anchor))); err != nil {
