@@ -137,7 +137,7 @@ type delivery struct {
 	ackMark    int64    // the delivered mark in ackFile
 	holes      [holeMax]hole
 	nHoles     int   // holes[:nHoles]: marked messages that missed their connection
-	base       int64 // delivered when conn was attached (refused)
+	base       int64 // Delivered when conn was attached (refused)
 	connLo     int64 // MsgSeqNums connLo..connHi acknowledged on conn (0: none)
 	connHi     int64
 }
@@ -179,14 +179,15 @@ func (d *delivery) attach(nc net.Conn) {
 	d.conn = nc
 	d.wire = wireOf(nc)
 	d.direct = d.wire == nil
-	d.base, d.connLo, d.connHi = d.delivered, 0, 0
+	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.mu.Unlock()
 }
 
 // refused says that the counterparty logs out of the connection followed
 // before it showed that it accepted the stream on it (see above): what it
-// acknowledged on the connection counts for nothing, and what is written
-// to it from here on is not followed. Cold path.
+// acknowledged on the connection counts for nothing (a hole under what
+// was delivered when it was attached), and what is written to it from
+// here on is not followed. Cold path.
 func (d *delivery) refused() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -194,17 +195,23 @@ func (d *delivery) refused() {
 		return
 	}
 	d.settleLocked()
-	marked := d.delivered > d.base
+	// What awaits acknowledgement is a hole under base; what was
+	// acknowledged is one too (below): delivered keeps its marks, which
+	// count again once those MsgSeqNums are (a carry-over, a resend).
+	delivered := d.delivered
 	d.delivered = d.base
-	d.dropSentLocked() // what awaits acknowledgement: a hole under base
+	d.dropSentLocked()
+	d.delivered = delivered
 	if d.connLo > 0 {
 		for seq := d.connLo; seq <= d.connHi && seq/64 < int64(len(d.acked)); seq++ {
 			d.acked[seq/64] &^= 1 << (seq % 64)
 		}
 		d.floor = min(d.floor, int(d.connLo-1))
-		if marked {
-			d.missedLocked(d.base, d.connLo, d.connHi)
-		}
+		// Also when none of them is marked: they may have filled an older
+		// hole (a reset's carry-over, a resend), which capLocked dropped.
+		d.missedLocked(d.base, d.connLo, d.connHi)
+	} else if delivered > d.base {
+		d.missedLocked(d.base, 0, 0) // no MsgSeqNum to wait for: the next reset
 	}
 	d.connLo, d.connHi = 0, 0
 	d.wire, d.direct = nil, false
