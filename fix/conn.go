@@ -803,7 +803,10 @@ func (r *reader) onLogout(m *Message) {
 	if !r.verify(m, false, false) {
 		return
 	}
-	if !r.heard {
+	r.s.mu.Lock()
+	answering := r.loggingOut || r.s.loggedOut // our Logout went first
+	r.s.mu.Unlock()
+	if !r.heard && !answering {
 		r.s.delivery.refused() // it may have refused the stream (delivery.go)
 	}
 	if !r.loggingOut {

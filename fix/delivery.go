@@ -50,9 +50,9 @@ import (
 // reply's MsgSeqNum too low log out without processing anything after it
 // (and then, typically, log on again with ResetSeqNumFlag=Y, having lost
 // its view of the stream): its kernel acknowledged bytes its engine threw
-// away. So a connection on which the counterparty logs out before it has
-// sent any other message after its Logon (refused) counts nothing it
-// acknowledged: the marks go back to where they stood when it was
+// away. So a connection on which the counterparty logs out, of its own
+// accord (not answering this side's Logout), before it has sent any other
+// message after its Logon (refused) counts nothing it acknowledged: the marks go back to where they stood when it was
 // attached, and its messages are a hole, resent by a standby taking over
 // or carried over by the next sequence reset (PossResend). Any other
 // message it sent first (a Heartbeat, a TestRequest, a ResendRequest, an
