@@ -30,7 +30,9 @@ import (
 // is about one checkpoint interval long after a crash, and none after a
 // clean stop. A store that holds nothing (mark 0: new, or emptied by a
 // power loss) of an account the journal may hold reports of is rebuilt
-// from the start of the journal; where the journal no longer reaches
+// from the start of the journal (a store from before marks meets only a
+// journal from before bindings: read as holding everything, as that code
+// had it); where the journal no longer reaches
 // back that far, from where it can, and the rest is written off loudly
 // (writeOffUnreachable). A rebuild from a mark a store did hold that
 // fails fails the start, naming the sessions and the commands: starting
@@ -39,6 +41,15 @@ import (
 // them can be restored and the start tried again.
 func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 	fresh := n.unboundSessions()
+	if len(n.partitions[0].engine.Bindings()) == 0 {
+		// A journal written before bindings existed: its stores, if any,
+		// predate marks, and are taken as holding every report before this
+		// start, as that code had them. A node of today binds every session
+		// before FIX opens, so its stores never meet such a journal.
+		for a := range fresh {
+			fresh[a] = true
+		}
+	}
 	g.DeliveredBeforeStart(fresh)
 	stored := g.StoredMarks()
 	last := n.baseSeq - 1
