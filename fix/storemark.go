@@ -35,10 +35,11 @@ import (
 //
 // An empty .mark (a new store, or one whose file a power loss emptied
 // before its first fsync) holds mark 0: the store holds none of the
-// application's messages, whatever .msgs shows. There is no reading of a
-// store from before marks existed: such a store reads as holding
-// nothing, and the application rebuilds its reports (PossResend copies
-// of what the broker may have had, never a report lost).
+// application's messages, whatever .msgs shows. This package cannot tell
+// a store from before marks existed from one a power loss emptied; the
+// application can (node: by a journal that binds no account), and
+// otherwise rebuilds its reports (PossResend copies of what the broker
+// may have had, never a report lost).
 
 // openMark opens (or creates) base.mark and reads the mark it holds.
 func (st *store) openMark(base string) error {
