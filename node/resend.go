@@ -157,11 +157,11 @@ func (n *Node) unpublished() resendPlan {
 // of 0, or none for a, is unknown (gateway.Gateway.Delivered: no primary
 // had a session for it since this node heard one): every command's
 // reports may be missing, 0. With no marks at all (none heard) it is the
-// published seq.
+// published seq (0 when none was heard either: -1).
 func markedFrom(delivered []int64, published int64, a int) int64 {
 	switch {
 	case delivered == nil:
-		return published
+		return max(published, 0)
 	case a < len(delivered) && delivered[a] > 0:
 		return max(gateway.WhollyDelivered(delivered[a]), 0)
 	}
