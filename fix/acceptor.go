@@ -221,7 +221,7 @@ func NewAcceptor(cfg Config, app Application) (*Acceptor, error) {
 			wake: make(chan struct{}, 1), done: make(chan struct{}), writerDone: make(chan struct{}),
 		}
 		s.delivery.ackFile, s.delivery.ackWritten, s.delivery.ackMark = ackFile, acked, ackedMark
-		if ackFile != nil && acked == nextOut-1 && st.markKnown {
+		if ackFile != nil && acked == nextOut-1 {
 			ackedMark = max(ackedMark, st.markVal) // every message stored was acknowledged
 		}
 		s.delivery.reopen(ackedMark, int64(acked), int64(nextOut-1))

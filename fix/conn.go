@@ -54,6 +54,7 @@ type reader struct {
 	tokensAt       time.Time
 	persistedIn    int
 	rejects        rejectLog
+	heard          bool // a message other than Logon and Logout was taken in sequence (delivery.refused)
 }
 
 // rejectLogEvery bounds the log lines about a connection's session-level
@@ -640,7 +641,7 @@ func getString(m *Message, tag int) string {
 	return string(v)
 }
 
-func (r *reader) incr() { r.nextIn++ }
+func (r *reader) incr() { r.nextIn++; r.heard = true }
 
 // deliver hands an application message to the application, or answers it
 // with BusinessMessageReject when the dictionary does not define its type or
@@ -830,6 +831,12 @@ func (r *reader) onLogout(m *Message) {
 	if !r.verify(m, false, false) {
 		return
 	}
+	r.s.mu.Lock()
+	answering := r.loggingOut || r.s.loggedOut // our Logout went first
+	r.s.mu.Unlock()
+	if !r.heard && !answering {
+		r.s.delivery.refused() // it may have refused the stream (delivery.go)
+	}
 	if !r.loggingOut {
 		r.s.sendLogout(nil)
 	}
@@ -847,6 +854,7 @@ func (r *reader) onResendRequest(m *Message) {
 	end, _ := m.GetInt(tagEndSeqNo)
 	r.a.log.Info("ResendRequest received", "session", r.s.id, "begin", begin, "end", end)
 	r.s.resendReqs.Add(1)
+	r.heard = true // it took the stream up to its gap
 	r.s.resend(begin, end)
 	if m.seqNum == r.nextIn {
 		r.incr()

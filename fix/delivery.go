@@ -44,6 +44,20 @@ import (
 // lacks (hadBefore); without one, it holds the mark until the next
 // sequence reset, which costs a standby taking over meanwhile PossResend
 // copies, never a report.
+//
+// An acknowledgement counts only on a connection whose stream the
+// counterparty accepted. FIX has a counterparty that finds the Logon
+// reply's MsgSeqNum too low log out without processing anything after it
+// (and then, typically, log on again with ResetSeqNumFlag=Y, having lost
+// its view of the stream): its kernel acknowledged bytes its engine threw
+// away. So a connection on which the counterparty logs out, of its own
+// accord (not answering this side's Logout), before it has sent any other
+// message after its Logon (refused) counts nothing it acknowledged: the marks go back to where they stood when it was
+// attached, and its messages are a hole, resent by a standby taking over
+// or carried over by the next sequence reset (PossResend). Any other
+// message it sent first (a Heartbeat, a TestRequest, a ResendRequest, an
+// order) shows that its engine took the Logon reply, and from there it
+// processes what it receives in order.
 
 // wireListener hands out accepted TCP connections as wireConns, with
 // Nagle off. It sits below the TLS listener, so that wireConn counts the
@@ -122,7 +136,10 @@ type delivery struct {
 	ackWritten int      // the watermark in ackFile
 	ackMark    int64    // the delivered mark in ackFile
 	holes      [holeMax]hole
-	nHoles     int // holes[:nHoles]: marked messages that missed their connection
+	nHoles     int   // holes[:nHoles]: marked messages that missed their connection
+	base       int64 // Delivered when conn was attached (refused)
+	connLo     int64 // MsgSeqNums connLo..connHi acknowledged on conn (0: none)
+	connHi     int64
 }
 
 // sentMark: mark's message (mark 0: none), and the messages lo..hi (lo 0:
@@ -162,7 +179,42 @@ func (d *delivery) attach(nc net.Conn) {
 	d.conn = nc
 	d.wire = wireOf(nc)
 	d.direct = d.wire == nil
+	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.mu.Unlock()
+}
+
+// refused says that the counterparty logs out of the connection followed
+// before it showed that it accepted the stream on it (see above): what it
+// acknowledged on the connection counts for nothing (a hole under what
+// was delivered when it was attached), and what is written to it from
+// here on is not followed. Cold path.
+func (d *delivery) refused() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn == nil {
+		return
+	}
+	d.settleLocked()
+	// What awaits acknowledgement is a hole under base; what was
+	// acknowledged is one too (below): delivered keeps its marks, which
+	// count again once those MsgSeqNums are (a carry-over, a resend).
+	delivered := d.delivered
+	d.delivered = d.base
+	d.dropSentLocked()
+	d.delivered = delivered
+	if d.connLo > 0 {
+		for seq := d.connLo; seq <= d.connHi && seq/64 < int64(len(d.acked)); seq++ {
+			d.acked[seq/64] &^= 1 << (seq % 64)
+		}
+		d.floor = min(d.floor, int(d.connLo-1))
+		// Also when none of them is marked: they may have filled an older
+		// hole (a reset's carry-over, a resend), which capLocked dropped.
+		d.missedLocked(d.base, d.connLo, d.connHi)
+	} else if delivered > d.base {
+		d.missedLocked(d.base, 0, 0) // no MsgSeqNum to wait for: the next reset
+	}
+	d.connLo, d.connHi = 0, 0
+	d.wire, d.direct = nil, false
 }
 
 // detach settles what the connection's peer has acknowledged before it
@@ -287,7 +339,7 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 		d.delivered = max(d.delivered, mark)
 		d.written = max(d.written, mark)
 		for _, r := range runs {
-			d.ackLocked(r.lo, r.hi)
+			d.ackConnLocked(r.lo, r.hi)
 		}
 	case d.wire == nil:
 	default:
@@ -355,7 +407,7 @@ func (d *delivery) settleLocked() {
 		e := &d.sent[d.head]
 		d.delivered = max(d.delivered, e.mark)
 		if e.lo > 0 {
-			d.ackLocked(e.lo, e.hi)
+			d.ackConnLocked(e.lo, e.hi)
 		}
 		d.head = (d.head + 1) % sentMax
 		d.n--
@@ -381,6 +433,16 @@ func (d *delivery) ackLocked(lo, hi int64) {
 	for seq := lo; seq <= hi; seq++ {
 		d.acked[seq/64] |= 1 << (seq % 64)
 	}
+}
+
+// ackConnLocked marks MsgSeqNums lo..hi acknowledged on the connection
+// followed (refused takes them back).
+func (d *delivery) ackConnLocked(lo, hi int64) {
+	d.ackLocked(lo, hi)
+	if d.connLo == 0 {
+		d.connLo = lo
+	}
+	d.connLo, d.connHi = min(d.connLo, lo), max(d.connHi, hi)
 }
 
 // ackedLocked reports whether MsgSeqNum seq is acknowledged.
@@ -413,6 +475,7 @@ func (d *delivery) reset() {
 	clear(d.acked)
 	d.acked = d.acked[:0]
 	d.floor = 0
+	d.connLo, d.connHi = 0, 0
 }
 
 // carried says that a sequence reset carried the messages not
@@ -500,11 +563,7 @@ func openAcked(dir, name string, st *store) (f *os.File, seq int, mark int64, er
 	// before any socket write: a mark past it (disk damage, a file from
 	// elsewhere, an OS crash that lost .mark's tail) reads as the store's,
 	// which costs PossResend copies, never a report.
-	if st.markKnown {
-		mark = min(mark, st.markVal)
-	} else {
-		mark = 0
-	}
+	mark = min(mark, st.markVal)
 	u := binary.LittleEndian.Uint64(b[:8])
 	if u == 0 || u > uint64(len(st.index)) {
 		return f, 0, mark, nil

@@ -379,3 +379,60 @@ func TestDeliveredMarkSurvivesARestart(t *testing.T) {
 		t.Fatalf("after a restart following the reset: Delivered() = %d, want 7", got)
 	}
 }
+
+// TestAcknowledgedOnARefusedConnectionIsNotDelivered: a broker whose
+// engine finds the Logon reply's MsgSeqNum too low logs out without
+// processing what followed it, although its kernel acknowledged the
+// bytes; it then logs on with ResetSeqNumFlag=Y. A connection the broker
+// logs out of before sending anything else after its Logon counts nothing
+// it acknowledged: the report is not delivered, and the reset carries it
+// over (PossResend=Y). One on which it sent a Heartbeat first keeps its
+// acknowledgements, and the reset carries nothing.
+func TestAcknowledgedOnARefusedConnectionIsNotDelivered(t *testing.T) {
+	app := newSendApp()
+	a := startAcceptor(t, Config{StoreDir: t.TempDir(), Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
+	send := func(s *Session, mark int64) {
+		var body Fields
+		body.AddString(37, fmt.Sprintf("O%d", mark))
+		if err := s.SendMarked("8", nil, &body, mark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("")
+	s := <-app.logons
+	send(s, 5)
+	if m := c.next(); fieldOf(m, 37) != "O5" {
+		t.Fatalf("got %s", printable(m.Bytes()))
+	}
+	waitFor(t, "mark 5 acknowledged by the broker's kernel", func() bool { return s.Delivered() == 5 })
+	c.send("5", "58=MsgSeqNum too low, expecting 7 but received 1|")
+	c.expectClosed("5")
+	<-app.logouts
+	if got := s.Delivered(); got != 0 {
+		t.Fatalf("after a Logout that was the broker's first message after its Logon: Delivered() = %d, want 0", got)
+	}
+
+	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("141=Y|")
+	<-app.logons
+	if m := c.next(); fieldOf(m, 37) != "O5" || fieldOf(m, 97) != "Y" {
+		t.Fatalf("the 141=Y Logon did not carry the report over with PossResend=Y: %s", printable(m.Bytes()))
+	}
+	c.send("0", "")
+	waitFor(t, "mark 5 delivered once the broker took the stream", func() bool { return s.Delivered() == 5 })
+	c.send("5", "")
+	c.expectClosed("5")
+	<-app.logouts
+	if got := s.Delivered(); got != 5 {
+		t.Fatalf("after a Heartbeat, then a Logout: Delivered() = %d, want 5", got)
+	}
+
+	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.logon("141=Y|")
+	<-app.logons
+	send(s, 6)
+	if m := c.next(); fieldOf(m, 37) != "O6" {
+		t.Fatalf("a reset after a connection the broker took carried something over: %s", printable(m.Bytes()))
+	}
+}

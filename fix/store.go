@@ -57,8 +57,7 @@ type store struct {
 	size       int64     // bytes in .msgs, written or reserved
 	nextIn     int
 	mark       *os.File // .mark (storemark.go); nil for a memory store
-	markVal    int64    // the mark .mark holds
-	markKnown  bool     // .mark held one when opened, or one was written since
+	markVal    int64    // the mark .mark holds; 0: none of the application's messages
 	// wrapNew, when set, stands in for the file reset writes (a test's
 	// full disk).
 	wrapNew func(*os.File) storeFile

@@ -32,6 +32,14 @@ import (
 // not rebuilt (the same window in which .msgs loses MsgSeqNums, see
 // store.go). A sequence reset leaves the mark: marks number the
 // application's reports, not MsgSeqNums.
+//
+// An empty .mark (a new store, or one whose file a power loss emptied
+// before its first fsync) holds mark 0: the store holds none of the
+// application's messages, whatever .msgs shows. This package cannot tell
+// a store from before marks existed from one a power loss emptied; the
+// application can (node: by a journal that binds no account), and
+// otherwise rebuilds its reports (PossResend copies of what the broker
+// may have had, never a report lost).
 
 // openMark opens (or creates) base.mark and reads the mark it holds.
 func (st *store) openMark(base string) error {
@@ -40,23 +48,22 @@ func (st *store) openMark(base string) error {
 		return err
 	}
 	st.mark = f
-	st.markVal, st.markKnown, err = readMark(f)
+	st.markVal, err = readMark(f)
 	return err
 }
 
-// readMark reads the mark f holds; ok is false when it holds none (new, or
-// a store that predates marks).
-func readMark(f *os.File) (mark int64, ok bool, err error) {
+// readMark reads the mark f holds; 0 when it is empty (see above).
+func readMark(f *os.File) (mark int64, err error) {
 	var b [16]byte
 	n, _ := f.ReadAt(b[:], 0)
 	if n == 0 {
-		return 0, false, nil
+		return 0, nil
 	}
 	v, check := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
 	if n != 16 || v != ^check || int64(v) < 0 {
-		return 0, false, fmt.Errorf("fix: store %s: corrupt mark record (%d bytes)", f.Name(), n)
+		return 0, fmt.Errorf("fix: store %s: corrupt mark record (%d bytes)", f.Name(), n)
 	}
-	return int64(v), true, nil
+	return int64(v), nil
 }
 
 // HighestStoredMark reads, without opening the stores, the mark of every
@@ -75,12 +82,12 @@ func HighestStoredMark(dir string) (mark int64, file string, err error) {
 		if err != nil {
 			return 0, "", fmt.Errorf("fix: %w", err)
 		}
-		m, ok, err := readMark(f)
+		m, err := readMark(f)
 		f.Close()
 		if err != nil {
 			return 0, "", err
 		}
-		if ok && m > mark {
+		if m > mark {
 			mark, file = m, p
 		}
 	}
@@ -89,7 +96,7 @@ func HighestStoredMark(dir string) (mark int64, file string, err error) {
 
 // writeMark records that the store holds every marked message up to mark.
 func (st *store) writeMark(mark int64) error {
-	st.markVal, st.markKnown = mark, true
+	st.markVal = mark
 	if st.mark == nil {
 		return nil
 	}
@@ -102,12 +109,13 @@ func (st *store) writeMark(mark int64) error {
 
 // StoredMark is the highest mark the session's store is known to hold
 // (see MarkStored), as the store had it when the session was opened or
-// as written since; ok is false when it holds none: a new store, one that
-// predates marks, or a memory store.
+// as written since: 0 for a store that holds none of the application's
+// messages (a new one, or one emptied by a power loss). ok is false for a
+// memory store, which holds nothing across a restart.
 func (s *Session) StoredMark() (mark int64, ok bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	return s.st.markVal, s.st.markKnown && s.st.mark != nil
+	return s.st.markVal, s.st.mark != nil
 }
 
 // MarkStored says that the application has nothing up to mark that the

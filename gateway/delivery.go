@@ -32,6 +32,10 @@ func (c *markCounter) next(ev *matcher.Event) int64 {
 // markBefore is the mark below every report of command seq.
 func markBefore(seq int64) int64 { return seq * matcher.ExecIDStride }
 
+// MarkBefore is the mark below every report of command seq: a mark that
+// covers every report of the commands before it.
+func MarkBefore(seq int64) int64 { return markBefore(seq) }
+
 // WhollyDelivered is the last command every report of which to the
 // account a delivered mark covers: the mark's own command may be covered
 // only in part.
@@ -50,14 +54,17 @@ func (g *Gateway) SetDeliveredBefore(seq int64) {
 
 // Delivered appends, for every account from 0 (unused) to the last, the
 // mark up to which its broker has acknowledged every report (see
-// markCounter): what a standby needs to hear in each heartbeat. Any
+// markCounter): what a standby needs to hear in each heartbeat. An account
+// with a session has a mark of at least 1; 0 says unknown (no session
+// here: this node knows nothing of its broker), and a standby keeps the
+// last mark it heard for it (replica.Receiver.PrimaryDelivered). Any
 // goroutine; one system call per session with reports in flight.
 func (g *Gateway) Delivered(dst []int64) []int64 {
 	dst = append(dst, 0)
 	for a := 1; a < len(g.accounts); a++ {
 		s := g.sessionOf(uint32(a))
 		if s == nil {
-			dst = append(dst, 0) // no mark (sessionOf)
+			dst = append(dst, 0) // unknown (sessionOf)
 			continue
 		}
 		dst = append(dst, max(s.Delivered(), g.accounts[a].floor.Load()))

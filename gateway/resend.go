@@ -88,12 +88,18 @@ func (g *Gateway) Regenerated(evs []matcher.Event, delivered []int64, published 
 	return reports, sessions
 }
 
-// resendAfter is the mark after which account a's reports are resent.
+// resendAfter is the mark after which account a's reports are resent:
+// its delivered mark; 0 (every report) where delivered has none for it
+// (0, or beyond its end: unknown, an account the old primary had no
+// session for); by published when delivered is nil (no mark heard).
 func resendAfter(a int, delivered []int64, published int64) int64 {
-	if a < len(delivered) && delivered[a] > 0 {
+	switch {
+	case delivered == nil:
+		return markBefore(published + 1)
+	case a < len(delivered):
 		return delivered[a]
 	}
-	return markBefore(published + 1)
+	return 0
 }
 
 // toResend selects, by account, the reports of evs to resend (see
@@ -147,11 +153,13 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	return reports
 }
 
-// lowerFloor lowers account a's floor (SetDeliveredBefore) to mark. Under
-// pendMu; Delivered reads the floor on any goroutine.
+// lowerFloor lowers account a's floor (SetDeliveredBefore) to mark, and
+// never below 1: a standby reads 0 as no mark known (Delivered), while 1
+// says that no report is delivered. Under pendMu; Delivered reads the
+// floor on any goroutine.
 func (g *Gateway) lowerFloor(a int, mark int64) {
 	floor := &g.accounts[a].floor
-	floor.Store(min(floor.Load(), mark))
+	floor.Store(max(min(floor.Load(), mark), 1))
 }
 
 // hold keeps a report to account a, held (ResendOnLogon), in its pending

@@ -17,9 +17,10 @@ import (
 // ResendRequest (PossDup=Y).
 
 // StoredMarks returns, for every account from 0 (unused) to the last, the
-// mark up to which its session store holds every report; -1 where the
-// store has none (a new one, or one that predates marks). Call it before
-// Start. Cold path.
+// mark up to which its session store holds every report: 0 where the
+// store holds none (a new one, or one a power loss emptied:
+// fix.Session.StoredMark); -1 where no session is, or its store is a
+// memory one. Call it before Start. Cold path.
 func (g *Gateway) StoredMarks() []int64 {
 	marks := make([]int64, len(g.accounts))
 	for a := 1; a < len(g.accounts); a++ {
@@ -58,22 +59,20 @@ func StoresReach(dir string) (seq int64, file string, err error) {
 // of a session just opened): a report stored and never acknowledged (the
 // broker away, or the connection ended or the node died before the
 // acknowledgement) then counts as undelivered in the marks a standby
-// hears, so a standby taking over resends it. A store with no mark (a
-// memory store, one that predates marks: StoredMarks -1) keeps the floor,
-// taken as holding everything before the start. Call it after
+// hears, so a standby taking over resends it. An account with fresh[a]
+// (one the journal holds no report of: bound at this start) keeps the
+// floor, and so does a memory store (StoredMarks -1). Call it after
 // SetDeliveredBefore and before Start. Cold path.
-func (g *Gateway) DeliveredBeforeStart() {
+func (g *Gateway) DeliveredBeforeStart(fresh []bool) {
 	g.pendMu.Lock()
 	defer g.pendMu.Unlock()
 	for a := 1; a < len(g.accounts); a++ {
 		s := g.sessionOf(uint32(a))
-		if s == nil {
-			continue // no session (sessionOf)
+		if s == nil || a < len(fresh) && fresh[a] {
+			continue // no session (sessionOf), or nothing before this start
 		}
 		if _, ok := s.StoredMark(); ok {
-			// At least 1: a standby reads a 0 mark as none heard, and
-			// resends only what was not published.
-			g.lowerFloor(a, max(s.Delivered(), 1))
+			g.lowerFloor(a, s.Delivered())
 		}
 	}
 }
@@ -128,19 +127,36 @@ func (g *Gateway) StoredThrough(seq int64) {
 	}
 }
 
-// InitStoredMarks gives every session store that holds no mark yet its
-// account's floor (SetDeliveredBefore, lowered by ResendOnLogon): a node
-// that crashes before the broker logs on rebuilds from there. Cold path.
+// InitStoredMarks gives every session store at least its account's
+// floor (SetDeliveredBefore, lowered by ResendOnLogon) as its mark: a
+// promoted node's stores are new and hold nothing, and one that crashes
+// before the broker logs on rebuilds from there. Cold path.
 func (g *Gateway) InitStoredMarks() {
 	for a := 1; a < len(g.accounts); a++ {
-		s := g.sessionOf(uint32(a))
-		if s == nil {
-			continue // no session (sessionOf)
-		}
-		if _, ok := s.StoredMark(); !ok {
+		if s := g.sessionOf(uint32(a)); s != nil {
 			s.MarkStored(g.accounts[a].floor.Load())
 		}
 	}
+}
+
+// WriteOff records that account a's reports up to mark were written off:
+// they could not be rebuilt (the journal no longer holds their commands),
+// and the node said so loudly, naming the session and the commands. Its
+// session store counts them as held (fix.Session.MarkStored), so that a
+// later start does not try the same rebuild again and refuse to start,
+// and its floor rises to mark, so that a standby of this node does not
+// plan it either. The reports after mark are unchanged: pending, rebuilt
+// or stored. Any goroutine; cold path.
+func (g *Gateway) WriteOff(a int, mark int64) {
+	s := g.sessionOf(uint32(a))
+	if s == nil {
+		return
+	}
+	g.pendMu.Lock()
+	floor := &g.accounts[a].floor
+	floor.Store(max(floor.Load(), mark))
+	g.pendMu.Unlock()
+	s.MarkStored(mark)
 }
 
 // HoldUntilLogon holds the new reports of each account a with hold[a]

@@ -21,12 +21,20 @@ import (
 func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
 	defer close(n.repl.rebuildDone)
 	start := time.Now()
-	from := n.rebuildStart(plan)
+	from := n.rebuildStart(g, plan)
 	evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(plan.rebuild))
 	reports, sessions := g.Regenerated(evs, plan.delivered, plan.published, err)
 	if err != nil {
 		n.log.Error("PROMOTION: REPORTS LOST: reports could not be rebuilt from the journal; those brokers get their new reports without them (OrderStatusRequest answers each order's state; docs/operations.md, \"Reports that cannot be rebuilt\")",
 			"sessions", n.rebuildSessions(plan, last), "first_seq", from+1, "last_seq", last, "err", err)
+		if !n.stopping.Load() {
+			// Written off: a later start must not try again (gateway.WriteOff).
+			for a, want := range plan.rebuild {
+				if want {
+					g.WriteOff(a, gateway.MarkBefore(last+1))
+				}
+			}
+		}
 		return
 	}
 	n.log.Info("PROMOTION: reports rebuilt from the journal", "reports", reports, "sessions", sessions,
@@ -39,9 +47,10 @@ func (n *Node) rebuildReports(g *gateway.Gateway, plan resendPlan, last int64) {
 // oldest snapshot is later). The primary sends a standby it catches up by
 // snapshot one at or before every broker's mark (rebuildFloor), so that
 // happens only where the records were removed from every node that held
-// them: it then says loudly which sessions lose which reports, and
-// rebuilds the rest.
-func (n *Node) rebuildStart(plan resendPlan) int64 {
+// them: it then says loudly which sessions lose which reports, records
+// that write-off in their marks (gateway.WriteOff: a later start does not
+// try it again), and rebuilds the rest.
+func (n *Node) rebuildStart(g *gateway.Gateway, plan resendPlan) int64 {
 	can, ok, err := journal.ReplayableFrom(n.journalDir())
 	if err != nil || !ok || can <= plan.rebuildFrom {
 		return plan.rebuildFrom // regenerate fails, and says why, if it cannot
@@ -50,6 +59,7 @@ func (n *Node) rebuildStart(plan resendPlan) int64 {
 	for a, want := range plan.rebuild {
 		if from := markedFrom(plan.delivered, plan.published, a); want && from < can {
 			lost = append(lost, fmt.Sprintf("%s (after seq %d)", n.sessionName(uint32(a)), from))
+			g.WriteOff(a, gateway.MarkBefore(can+1))
 		}
 	}
 	n.log.Error("PROMOTION: REPORTS LOST: reports these sessions may lack, of the commands up to last_seq, cannot be rebuilt: this node's journal "+

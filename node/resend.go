@@ -126,8 +126,12 @@ func (n *Node) unpublished() resendPlan {
 	// commands it replayed from its own journal before it (baseSeq) are
 	// not in it.
 	before := n.baseSeq - 1
+	fresh := n.unboundSessions()
 	for i, id := range ids {
 		a := int(id)
+		if fresh[a] {
+			continue // bound by this promotion: no report of it before
+		}
 		from := markedFrom(plan.delivered, plan.published, a)
 		lost := recent.lostAfter(uint32(a), from) || from < before
 		if len(n.cfg.FIX.Sessions[i].DropCopyOf) > 0 {
@@ -149,12 +153,19 @@ func (n *Node) unpublished() resendPlan {
 
 // markedFrom is the last command every report of which to account a the
 // broker has, by the delivery marks (by account) and the published seq of
-// a primary: the reports of the commands after it may be missing.
+// a primary: the reports of the commands after it may be missing. A mark
+// of 0, or none for a, is unknown (gateway.Gateway.Delivered: no primary
+// had a session for it since this node heard one): every command's
+// reports may be missing, 0. With no marks at all (none heard) it is the
+// published seq (0 when none was heard either: -1).
 func markedFrom(delivered []int64, published int64, a int) int64 {
-	if a < len(delivered) && delivered[a] > 0 {
-		return gateway.WhollyDelivered(delivered[a])
+	switch {
+	case delivered == nil:
+		return max(published, 0)
+	case a < len(delivered) && delivered[a] > 0:
+		return max(gateway.WhollyDelivered(delivered[a]), 0)
 	}
-	return published
+	return 0
 }
 
 // rebuildFloor is, on a primary, the lowest seq after which a broker may

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/gateway"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -27,47 +28,123 @@ import (
 // before the oldest stored mark to the end of the journal. The stored
 // marks move forward at every checkpoint (storedThrough), so that replay
 // is about one checkpoint interval long after a crash, and none after a
-// clean stop. A rebuild that fails fails the start, naming the sessions
-// and the commands: starting without those reports would leave their
-// brokers without them for good (their stores' marks then move past
-// them), while the journal that holds them can be restored and the start
-// tried again.
+// clean stop. A store that holds nothing (mark 0: new, or emptied by a
+// power loss) of an account the journal may hold reports of is rebuilt
+// from the start of the journal (a store from before marks meets only a
+// journal from before bindings: read as holding everything, as that code
+// had it); where the journal no longer reaches
+// back that far, from where it can, and the rest is written off loudly
+// (writeOffUnreachable). A rebuild from a mark a store did hold that
+// fails fails the start, naming the sessions and the commands: starting
+// without those reports would leave their brokers without them for good
+// (their stores' marks then move past them), while the journal that holds
+// them can be restored and the start tried again.
 func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
-	g.DeliveredBeforeStart()
+	fresh := n.unboundSessions()
+	if len(n.partitions[0].engine.Bindings()) == 0 {
+		// A journal written before bindings existed: its stores, if any,
+		// predate marks, and are taken as holding every report before this
+		// start, as that code had them. A node of today binds every session
+		// before FIX opens, so its stores never meet such a journal.
+		for a := range fresh {
+			fresh[a] = true
+		}
+	}
+	g.DeliveredBeforeStart(fresh)
 	stored := g.StoredMarks()
 	last := n.baseSeq - 1
 	rebuild := make([]bool, len(stored))
 	from, any := last, false
 	var names []string
-	for a := 1; a < len(stored); a++ {
-		// -1: a new store, or one that predates marks: taken as holding
-		// everything before this start, as before marks.
-		if stored[a] < 0 || stored[a] >= n.baseSeq*matcher.ExecIDStride {
+	for a := 1; a < len(stored) && last > 0; a++ {
+		// -1: no session, or a memory store; a fresh account has no
+		// reports before this start.
+		if stored[a] < 0 || stored[a] >= n.baseSeq*matcher.ExecIDStride || a < len(fresh) && fresh[a] {
 			continue
 		}
 		rebuild[a], any = true, true
-		from = min(from, gateway.WhollyDelivered(stored[a]))
+		from = min(from, max(gateway.WhollyDelivered(stored[a]), 0))
 		names = append(names, n.sessionName(uint32(a)))
 	}
-	if any {
-		g.RebuildOnStart(stored, rebuild)
-		start := time.Now()
-		evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(rebuild))
-		if err != nil {
-			return fmt.Errorf("ringex: the FIX session stores of %s lack the reports of commands after %d (a crash), "+
-				"and rebuilding them from the journal failed: %w; the node does not start without them "+
-				"(restore the journal segments or snapshot that hold those commands, then start again)",
-				strings.Join(names, ", "), from, err)
-		}
-		reports, sessions := g.Regenerated(evs, stored, last, nil)
-		if reports > 0 {
-			n.log.Warn("reports that the session stores lacked (a crash) rebuilt from the journal: each is resent with PossResend=Y after the session's next Logon",
-				"reports", reports, "sessions", sessions, "took", time.Since(start).Round(time.Millisecond), "replayed", replayed, "replayed_from", startName(snap))
-		}
-		g.ReleaseIdle()
+	if !any {
+		g.StoredThrough(last)
+		return nil
 	}
+	g.RebuildOnStart(stored, rebuild)
+	from = n.writeOffUnreachable(g, stored, rebuild, from)
+	start := time.Now()
+	evs, replayed, snap, err := n.regenerate(from, last, g.WithCopied(rebuild))
+	if err != nil {
+		return fmt.Errorf("ringex: the FIX session stores of %s lack the reports of commands after %d "+
+			"(not yet sent to their brokers, or lost from the store by a crash or a power loss), "+
+			"and rebuilding them from the journal failed: %w; the node does not start without them "+
+			"(restore the journal segments or snapshot that hold those commands, then start again)",
+			strings.Join(names, ", "), from, err)
+	}
+	reports, sessions := g.Regenerated(evs, stored, last, nil)
+	if reports > 0 {
+		n.log.Warn("reports that the session stores lack (not yet sent, or lost by a crash) rebuilt from the journal: each is resent with PossResend=Y after the session's next Logon",
+			"reports", reports, "sessions", sessions, "took", time.Since(start).Round(time.Millisecond), "replayed", replayed, "replayed_from", startName(snap))
+	}
+	g.ReleaseIdle()
 	g.StoredThrough(last)
 	return nil
+}
+
+// writeOffUnreachable returns the seq after which the start's rebuild
+// (rebuildUnstored) begins: from, unless a store that holds nothing
+// (stored 0) asks for commands the journal no longer holds (it begins
+// after a snapshot, journal.ReplayableFrom). Then those stores' reports
+// before that snapshot are written off, loudly, naming each session and
+// the commands, and recorded in their marks (gateway.WriteOff); the rest
+// is rebuilt. A store that holds a mark is never written off here: its
+// rebuild fails the start instead.
+func (n *Node) writeOffUnreachable(g *gateway.Gateway, stored []int64, rebuild []bool, from int64) int64 {
+	can, ok, err := journal.ReplayableFrom(n.journalDir())
+	if err != nil || !ok || can <= from {
+		return from // regenerate fails, and says why, if it cannot
+	}
+	var lost []string
+	next := can
+	for a, want := range rebuild {
+		switch {
+		case !want:
+		case stored[a] == 0:
+			lost = append(lost, n.sessionName(uint32(a)))
+			g.WriteOff(a, gateway.MarkBefore(can+1))
+		default:
+			next = min(next, max(gateway.WhollyDelivered(stored[a]), 0))
+		}
+	}
+	if len(lost) > 0 {
+		n.log.Error("REPORTS LOST: the FIX session stores of these sessions hold nothing (new, or emptied by a power loss), and the journal "+
+			"begins after the commands up to last_seq: their reports are not rebuilt; the brokers get the reports after last_seq, and "+
+			"OrderStatusRequest answers each order's state (docs/operations.md, \"Reports that cannot be rebuilt\")",
+			"sessions", strings.Join(lost, ", "), "first_seq", 1, "last_seq", can, "journal", n.journalDir())
+	}
+	return next
+}
+
+// unboundSessions marks, by account, the configured sessions whose CompID
+// the journal has not bound before this start or promotion (accounts.go):
+// the journal holds none of their reports. A journal that binds nothing
+// (written before bindings existed) marks none: its sessions may have
+// reports. Call it before bindAccounts journals the new bindings.
+func (n *Node) unboundSessions() []bool {
+	ids := n.sessionIDs()
+	fresh := make([]bool, maxSessionID(ids)+1)
+	bound := n.partitions[0].engine.Bindings()
+	if len(bound) == 0 || n.boundIDs() == nil {
+		return fresh
+	}
+	byID := make(map[uint32]bool, len(bound))
+	for _, b := range bound {
+		byID[b.Account] = true
+	}
+	for _, id := range ids {
+		fresh[id] = !byID[id]
+	}
+	return fresh
 }
 
 // storedThrough tells the gateway's session stores that the publish stage

@@ -240,9 +240,12 @@ func (r *Receiver) InSync() bool { return r.inSync.Load() }
 func (r *Receiver) PrimaryPublished() int64 { return r.published.Load() }
 
 // PrimaryDelivered is a copy of the delivery marks, by account, that the
-// primary's latest heartbeat carried (replica/doc.go); nil when none did.
-// Like PrimaryPublished it may lag by one heartbeat interval: a mark only
-// grows, so an old one errs towards resending.
+// primary's latest heartbeat carried (replica/doc.go); nil when none ever
+// did. Where that heartbeat had no mark for an account (0: the primary has no
+// session for it, so it knows nothing of its broker; or fewer accounts),
+// the account keeps the last mark heard from any primary, 0 when none
+// was. Like PrimaryPublished it may lag by one heartbeat interval: a mark
+// only grows, so an old one errs towards resending.
 func (r *Receiver) PrimaryDelivered() []int64 {
 	r.deliveredMu.Lock()
 	defer r.deliveredMu.Unlock()
@@ -266,6 +269,13 @@ func (r *Receiver) heardDelivered(br *bodyReader) error {
 		return br.err
 	}
 	r.deliveredMu.Lock()
+	for a, m := range r.delivered {
+		if a >= len(marks) {
+			marks = append(marks, m)
+		} else if marks[a] == 0 {
+			marks[a] = m
+		}
+	}
 	r.delivered = marks
 	r.deliveredMu.Unlock()
 	return nil
