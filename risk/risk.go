@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -111,8 +112,13 @@ type Hold struct {
 // read-modify-write atomics). Each store is a full fence on amd64 and
 // most of risk's cost, so each change stores only what it must: a
 // reservation applied, its applied count (free goes down, held up, avail
-// stays); a release, avail; a debit or credit, total and avail. The
-// numbers other goroutines read, and why a stale one is safe:
+// stays); a release, avail; a debit or credit, total and avail. Two
+// amounts no other goroutine needs are plain numbers of the settle half
+// instead, and their cells stay zero: each account's open orders
+// (State.opens; Check, Exact and Balance count them as its open sells
+// plus its open buys) and the fee account's cash (State.feeCash; account
+// 0 has nothing else). The numbers other goroutines read, and why a stale
+// one is safe:
 //
 //   - Check's view is avail less its own reservations (pending): one load.
 //     avail only grows (releases and credits; everything that takes is a
@@ -208,10 +214,31 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
+	// The settle half's own fields, written on every command: a cache
+	// line away from those Check reads, so that its writes do not take
+	// the line from under Check's goroutine.
+	_       [cacheLine]byte
+	opens   []int64    // settle: each account's open orders (its open orders cell's hold; see cell)
+	feeCash int64      // settle: the fee account's cash (its cash cell's total; see cell)
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
 	fees    int64      // settle: the current command's fees, credited at Done
 	funding Funding    // settle: deposits minus withdrawals, for the invariants
+	_       [cacheLine]byte
+}
+
+// cacheLine is how far apart two goroutines' fields are kept: two lines,
+// as the adjacent-line prefetcher of x86 fetches lines in pairs.
+const cacheLine = 128
+
+// padded is a new slice of n zero values with cacheLine bytes of its own
+// on each side, so that no allocation another goroutine writes shares a
+// cache line with it (Go places small allocations of one size side by
+// side).
+func padded[T any](n int) []T {
+	var zero T
+	pad := cacheLine/int(max(unsafe.Sizeof(zero), 1)) + 1
+	return make([]T, n+2*pad)[pad : pad+n : pad+n]
 }
 
 // current is the command the settle half is in: its new order's hold
@@ -252,14 +279,17 @@ func New(cfg Config) (*State, error) {
 	}
 	s.protectSettled = slices.Clone(s.protect)
 	s.fee, s.feeSettled = cfg.FeeBps, cfg.FeeBps
-	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
-	s.pending = make([]int64, len(s.cells))
-	s.depositsChecked = make([]int64, cfg.Accounts+1)
-	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
-	s.ordersChecked = make([]int64, cfg.Accounts+1)
-	s.ordersDone = make([]atomic.Int64, cfg.Accounts+1)
-	s.blocked = make([]bool, cfg.Accounts+1)
-	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
+	// Padded: Check writes pending and its counts on every order, the
+	// settle half the cells and its own; none shares a line with another.
+	s.cells = padded[cell]((cfg.Accounts + 1) * s.stride)
+	s.pending = padded[int64](len(s.cells))
+	s.opens = padded[int64](cfg.Accounts + 1)
+	s.depositsChecked = padded[int64](cfg.Accounts + 1)
+	s.depositsApplied = padded[atomic.Int64](cfg.Accounts + 1)
+	s.ordersChecked = padded[int64](cfg.Accounts + 1)
+	s.ordersDone = padded[atomic.Int64](cfg.Accounts + 1)
+	s.blocked = padded[bool](cfg.Accounts + 1)
+	s.blockedSettled = padded[atomic.Bool](cfg.Accounts + 1)
 	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	return s, nil
@@ -291,6 +321,12 @@ func (s *State) view(i int) int64 {
 	return s.cells[i].avail.Load() - s.pending[i]
 }
 
+// openView is account a's open orders as Check sees them: its orders
+// accepted and not yet ended, sells and buys (see cell). Hot path.
+func (s *State) openView(a uint32) int64 {
+	return -s.view(s.sideCell(a, matcher.Sell)) - s.view(s.sideCell(a, matcher.Buy))
+}
+
 // notional is qty × px × unit, or MaxInt64 when that overflows (no limit
 // and no balance reaches it).
 func notional(qty, px, unit int64) int64 {
@@ -320,7 +356,9 @@ func (s *State) Exact(a uint32) bool {
 	if s.ordersChecked[a] != s.ordersDone[a].Load() {
 		return false
 	}
-	if open, _ := s.cells[s.openCell(a)].countSeen(); open != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	sells, _ := s.cells[s.sideCell(a, matcher.Sell)].countSeen()
+	buys, _ := s.cells[s.sideCell(a, matcher.Buy)].countSeen()
+	if sells+buys != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
 	// A reservation applied is one store, of its applied count: equal
@@ -418,7 +456,7 @@ func (s *State) buyHold(qty, px, cpl int64) int64 {
 
 // Fees is what the venue's fee account has collected, up to the last
 // Done. The settle half's goroutine only.
-func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
+func (s *State) Fees() int64 { return s.feeCash }
 
 // ViewDependent reports whether a refusal with r depends on balances or
 // counts the settle half may still be changing; such a refusal is final
