@@ -14,8 +14,8 @@ import (
 // Snapshot layout, little-endian (version 1):
 //
 //	u8 version | u8 mode | u32 accounts A | u32 symbols S
-//	(A+1) × (2+S) cells, account 0 first: i64 total | i64 held
-//	    (cash, open orders, then inventory of symbols 1..S)
+//	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
+//	    (cash, open orders, open sells, open buys, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
 //	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
 //	u32 b | b × (ascending) u32 account blocked by the operator
