@@ -252,6 +252,13 @@ type current struct {
 	symbol uint32
 }
 
+// start makes cmd, answered with h, the current command. Hot path: field
+// by field, as orderTable.add says why.
+func (c *current) start(cmd *matcher.Command, h Hold) {
+	*c = current{cmd: cmd}
+	c.hold.Cash, c.hold.Inv, c.hold.Open, c.hold.Reason = h.Cash, h.Inv, h.Open, h.Reason
+}
+
 // Funding is the cash and inventory deposited less withdrawn, venue-wide:
 // what the totals of all accounts must add up to.
 type Funding struct {

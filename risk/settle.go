@@ -44,7 +44,7 @@ func (s *State) change(i int, heldDelta, totalDelta int64) {
 // the reservation into the balances (a withdrawal is taken at once, a
 // deposit added).
 func (s *State) Apply(cmd *matcher.Command, h Hold) {
-	s.cur = current{cmd: cmd, hold: h}
+	s.cur.start(cmd, h)
 	if h.Reason != matcher.ReasonNone {
 		return
 	}
@@ -184,11 +184,11 @@ func (s *State) Done() {
 // openOrder turns the current new order's hold into its record.
 func (s *State) openOrder(ev *matcher.Event) {
 	s.cur.newOK = false
-	o := order{account: s.cur.cmd.OwnerID(), symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
+	o := s.orders.add(ev.OrderID)
+	o.account, o.symbol, o.side, o.leaves, o.feeBps, o.unit = s.cur.cmd.OwnerID(), ev.Symbol, ev.Side, ev.LeavesQty, s.feeSettled, 0
 	if s.spot && ev.Side == matcher.Buy {
 		o.unit = s.cur.hold.Cash / ev.OrderQty
 	}
-	s.orders.put(ev.OrderID, o)
 }
 
 // fill settles one side of a trade: the buyer pays for and receives the
