@@ -8,14 +8,14 @@
 #
 # With no argument it builds the working tree's ./risk. For ROUNDS rounds
 # (default 10) it runs, for each binary in turn, BenchmarkMatcherAlone,
-# BenchmarkMatcherRiskSpot, BenchmarkPipelineAlone and
-# BenchmarkPipelineRiskSpot (-benchtime 500000x; a binary without the
-# pipeline benchmarks runs the first two), so binaries and benchmarks
-# alternate within the same minutes. It prints every run, then per binary
-# and benchmark the median and range of:
+# BenchmarkMatcherRiskSpot, BenchmarkRiskOnly, BenchmarkPipelineAlone and
+# BenchmarkPipelineRiskSpot (-benchtime 500000x; BENCHES chooses others;
+# one a binary lacks is left out), so binaries and benchmarks alternate
+# within the same minutes. It prints every run, then per binary and
+# benchmark the median and range of:
 #
 #   wall  ops/s by the wall clock;
-#   cpu   for the serial benchmarks 1e9/cpu-ns/op, the benchmark thread's
+#   cpu   for the one-goroutine benchmarks 1e9/cpu-ns/op, the benchmark thread's
 #         CPU time per command (what a core of its own would give); for the
 #         pipeline benchmarks stage-ops/s, 1e9 over the CPU time per
 #         command of the slowest stage goroutine inside its handler (what a
@@ -26,7 +26,7 @@
 # BenchmarkMatcherAlone's.
 set -eu
 ROUNDS=${ROUNDS:-10}
-BENCHES=${BENCHES:-"MatcherAlone MatcherRiskSpot PipelineAlone PipelineRiskSpot"}
+BENCHES=${BENCHES:-"MatcherAlone MatcherRiskSpot RiskOnly PipelineAlone PipelineRiskSpot"}
 if [ $# -eq 0 ]; then
 	go test -c -o /tmp/riskbench.test ./risk
 	set -- /tmp/riskbench.test
@@ -76,7 +76,7 @@ for bin in "$@"; do
 				echo
 			fi
 		done
-		[ "$b" = MatcherAlone ] && continue
+		[ "$b" = MatcherAlone ] || [ "$b" = RiskOnly ] && continue
 		for col in 4 5; do
 			printf '    ratio to MatcherAlone (%s) ' "$([ $col = 4 ] && echo wall || echo cpu)"
 			awk -v bin="$bin" -v b="$b" -v c=$col '$1 == bin { v[$2, $3] = $c } END { for (r = 1; v["MatcherAlone", r] != ""; r++) if (v[b, r] != "") print v[b, r] / v["MatcherAlone", r] }' "$out" | sort -g | awk "$med"
