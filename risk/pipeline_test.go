@@ -142,8 +142,11 @@ func (h pipeRisk) HandleUpTo(lo, hi int64) int64 {
 				return seq - 1
 			}
 			p.waits++
-			for p.settled.Load() < seq-1 {
+			for i := 0; p.settled.Load() < seq-1; i++ {
 				runtime.Gosched()
+				if i%1024 == 1023 && p.ring.Err() != nil {
+					return hi // a stage failed: the settle stage never gets there
+				}
 			}
 			hold = p.state.Check(&s.cmd)
 		}
