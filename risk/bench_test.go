@@ -106,3 +106,58 @@ func threadCPU() time.Duration {
 	}
 	return time.Duration(ts.Nano())
 }
+
+// BenchmarkRiskOnly is risk's own work on the same stream, with no
+// matcher: Check, Apply, the matcher's events for the command (recorded
+// once, from a run of Step) and Done, one goroutine. Its cpu-ns/op is what
+// the risk stage and the settle half together cost a command.
+func BenchmarkRiskOnly(b *testing.B) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmds := benchCmds()
+	evs, from := benchEvents(b, cmds)
+	b.ReportAllocs()
+	s, _ := New(benchConfig())
+	var c matcher.Command
+	b.ResetTimer()
+	cpu := -threadCPU()
+	for i := 0; i < b.N; i++ {
+		k := i % len(cmds)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			cpu += threadCPU()
+			s, _ = New(benchConfig())
+			cpu -= threadCPU()
+			b.StartTimer()
+		}
+		c = cmds[k]
+		h := s.Check(&c)
+		s.Apply(&c, h)
+		if h.Reason == matcher.ReasonNone {
+			for j := from[k]; j < from[k+1]; j++ {
+				s.Event(&evs[j])
+			}
+		}
+		s.Done()
+	}
+	cpu += threadCPU()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+}
+
+// benchEvents is the matcher's events for each of cmds, in order, as
+// Step produces them: command k's are evs[from[k]:from[k+1]].
+func benchEvents(tb testing.TB, cmds []matcher.Command) (evs []matcher.Event, from []int) {
+	s, _ := New(benchConfig())
+	engines := testEngines(tb, 1, matcher.STPNone)
+	for i := range cmds {
+		c := cmds[i]
+		from = append(from, len(evs))
+		var h Hold
+		n := len(evs)
+		if evs, h = s.Step(&c, engines, evs); h.Reason != matcher.ReasonNone {
+			evs = evs[:n] // the refusal, which the settle half does not see
+		}
+	}
+	return evs, append(from, len(evs))
+}

@@ -85,13 +85,12 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 	a := c.OwnerID()
 	lim := &s.limits[a]
 	value := notional(c.Qty, px, sym.CashPerTickLot)
-	open := s.openCell(a)
 	switch {
 	case lim.MaxOrderQty > 0 && c.Qty > lim.MaxOrderQty:
 		return Hold{Reason: matcher.ReasonRiskOrderQty}
 	case lim.MaxOrderNotional > 0 && value > lim.MaxOrderNotional:
 		return Hold{Reason: matcher.ReasonRiskNotional}
-	case lim.MaxOpenOrders > 0 && -s.view(open) >= lim.MaxOpenOrders:
+	case lim.MaxOpenOrders > 0 && s.openView(a) >= lim.MaxOpenOrders:
 		return Hold{Reason: matcher.ReasonRiskOpenOrders}
 	}
 	h := Hold{Open: 1}
@@ -102,8 +101,7 @@ func (s *State) checkNew(c *matcher.Command) Hold {
 		}
 		h.Open = 1
 	}
-	s.pending[open]++
-	s.pending[s.sideCell(a, c.Side)]++
+	s.pending[s.sideCell(a, c.Side)]++ // and so one more open order (openView)
 	return h
 }
 

@@ -40,9 +40,17 @@ func (t *orderTable) get(id int64) *order {
 	}
 }
 
-// put sets id's record to o (o.account is not 0). Hot path once the table
+// put sets id's record to o (o.account is not 0). Cold path (Restore):
+// the settle half fills the record add returns.
+func (t *orderTable) put(id int64, o order) { *t.add(id) = o }
+
+// add returns id's record, zeroed if it is new, for the caller to fill:
+// it must set its account (not 0) before any other call. The record is
+// filled in place, field by field: a record passed by value goes through
+// the stack, narrow stores that a wide load of the copy then waits for
+// (a store-forwarding stall), on every order. Hot path once the table
 // has grown to the working set.
-func (t *orderTable) put(id int64, o order) {
+func (t *orderTable) add(id int64) *order {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
@@ -50,13 +58,12 @@ func (t *orderTable) put(id int64, o order) {
 	for i := int(id) & m; ; i = (i + 1) & m {
 		sl := &t.slots[i]
 		if sl.o.account == 0 {
-			*sl = orderSlot{id: id, o: o}
+			sl.id = id
 			t.n++
-			return
+			return &sl.o
 		}
 		if sl.id == id {
-			sl.o = o
-			return
+			return &sl.o
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/ringex/ringex/matcher"
 )
@@ -115,8 +116,13 @@ type Hold struct {
 // read-modify-write atomics). Each store is a full fence on amd64 and
 // most of risk's cost, so each change stores only what it must: a
 // reservation applied, its applied count (free goes down, held up, avail
-// stays); a release, avail; a debit or credit, total and avail. The
-// numbers other goroutines read, and why a stale one is safe:
+// stays); a release, avail; a debit or credit, total and avail. Two
+// amounts no other goroutine needs are plain numbers of the settle half
+// instead, and their cells stay zero: each account's open orders
+// (State.opens; Check, Exact and Balance count them as its open sells
+// plus its open buys) and the fee account's cash (State.feeCash; account
+// 0 has nothing else). The numbers other goroutines read, and why a stale
+// one is safe:
 //
 //   - Check's view is avail less its own reservations (pending): one load.
 //     avail only grows (releases and credits; everything that takes is a
@@ -218,10 +224,31 @@ type State struct {
 	// most the venue's, can wrap.
 	fundingChecked Funding
 
+	// The settle half's own fields, written on every command: a cache
+	// line away from those Check reads, so that its writes do not take
+	// the line from under Check's goroutine.
+	_       [cacheLine]byte
+	opens   []int64    // settle: each account's open orders (its open orders cell's hold; see cell)
+	feeCash int64      // settle: the fee account's cash (its cash cell's total; see cell)
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
 	fees    int64      // settle: the current command's fees, credited at Done
 	funding Funding    // settle: deposits minus withdrawals, for the invariants
+	_       [cacheLine]byte
+}
+
+// cacheLine is how far apart two goroutines' fields are kept: two lines,
+// as the adjacent-line prefetcher of x86 fetches lines in pairs.
+const cacheLine = 128
+
+// padded is a new slice of n zero values with cacheLine bytes of its own
+// on each side, so that no allocation another goroutine writes shares a
+// cache line with it (Go places small allocations of one size side by
+// side).
+func padded[T any](n int) []T {
+	var zero T
+	pad := cacheLine/int(max(unsafe.Sizeof(zero), 1)) + 1
+	return make([]T, n+2*pad)[pad : pad+n : pad+n]
 }
 
 // current is the command the settle half is in: its new order's hold
@@ -233,6 +260,13 @@ type current struct {
 	newOK  bool // hold is a new order's, not yet given to a record
 	repOK  bool // hold is a replace's, not yet settled
 	symbol uint32
+}
+
+// start makes cmd, answered with h, the current command. Hot path: field
+// by field, as orderTable.add says why.
+func (c *current) start(cmd *matcher.Command, h Hold) {
+	*c = current{cmd: cmd}
+	c.hold.Cash, c.hold.Inv, c.hold.Open, c.hold.Reason = h.Cash, h.Inv, h.Open, h.Reason
 }
 
 // Funding is the cash and inventory deposited less withdrawn, venue-wide:
@@ -262,14 +296,17 @@ func New(cfg Config) (*State, error) {
 	}
 	s.protectSettled = slices.Clone(s.protect)
 	s.fee, s.feeSettled = cfg.FeeBps, cfg.FeeBps
-	s.cells = make([]cell, (cfg.Accounts+1)*s.stride)
-	s.pending = make([]int64, len(s.cells))
-	s.depositsChecked = make([]int64, cfg.Accounts+1)
-	s.depositsApplied = make([]atomic.Int64, cfg.Accounts+1)
-	s.ordersChecked = make([]int64, cfg.Accounts+1)
-	s.ordersDone = make([]atomic.Int64, cfg.Accounts+1)
-	s.blocked = make([]bool, cfg.Accounts+1)
-	s.blockedSettled = make([]atomic.Bool, cfg.Accounts+1)
+	// Padded: Check writes pending and its counts on every order, the
+	// settle half the cells and its own; none shares a line with another.
+	s.cells = padded[cell]((cfg.Accounts + 1) * s.stride)
+	s.pending = padded[int64](len(s.cells))
+	s.opens = padded[int64](cfg.Accounts + 1)
+	s.depositsChecked = padded[int64](cfg.Accounts + 1)
+	s.depositsApplied = padded[atomic.Int64](cfg.Accounts + 1)
+	s.ordersChecked = padded[int64](cfg.Accounts + 1)
+	s.ordersDone = padded[atomic.Int64](cfg.Accounts + 1)
+	s.blocked = padded[bool](cfg.Accounts + 1)
+	s.blockedSettled = padded[atomic.Bool](cfg.Accounts + 1)
 	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	s.fundingChecked.Inv = make([]int64, len(cfg.Symbols))
@@ -302,17 +339,39 @@ func (s *State) view(i int) int64 {
 	return s.cells[i].avail.Load() - s.pending[i]
 }
 
+// openView is account a's open orders as Check sees them: its orders
+// accepted and not yet ended, sells and buys (see cell). Hot path.
+func (s *State) openView(a uint32) int64 {
+	return -s.view(s.sideCell(a, matcher.Sell)) - s.view(s.sideCell(a, matcher.Buy))
+}
+
 // notional is qty × px × unit, or MaxInt64 when that overflows (no limit
 // and no balance reaches it).
 func notional(qty, px, unit int64) int64 {
 	if qty <= 0 || px <= 0 {
 		return 0
 	}
-	n := qty * px // both bounded by the matcher's maxima: fits
-	if n > math.MaxInt64/unit {
+	return mulOrMax(qty*px, unit) // qty and px bounded by the matcher's maxima: their product fits
+}
+
+// mulOrMax is a × b (both 0 or more), or MaxInt64 when that overflows.
+// A 128-bit product, not a division by b: a division by a variable is
+// tens of cycles on amd64, and this runs on every fill. Hot path.
+func mulOrMax(a, b int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi != 0 || lo > math.MaxInt64 {
 		return math.MaxInt64
 	}
-	return n * unit
+	return int64(lo)
+}
+
+// bps128 is hi:lo / 10000, and the remainder: by a constant (a multiply)
+// when hi is 0, as it is unless an amount reaches 2^64 / 10000.
+func bps128(hi, lo uint64) (q, r uint64) {
+	if hi == 0 {
+		return lo / 10000, lo % 10000
+	}
+	return bits.Div64(hi, lo, 10000) // hi < 10000: an int64 times at most 10000
 }
 
 // Exact reports whether Check's view of account a is its exact state: the
@@ -331,7 +390,9 @@ func (s *State) Exact(a uint32) bool {
 	if s.ordersChecked[a] != s.ordersDone[a].Load() {
 		return false
 	}
-	if open, _ := s.cells[s.openCell(a)].countSeen(); open != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
+	sells, _ := s.cells[s.sideCell(a, matcher.Sell)].countSeen()
+	buys, _ := s.cells[s.sideCell(a, matcher.Buy)].countSeen()
+	if sells+buys != 0 || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
 	// A reservation applied is one store, of its applied count: equal
@@ -389,8 +450,7 @@ func feeOf(cost, bps int64) int64 {
 	if bps == 0 {
 		return 0
 	}
-	hi, lo := bits.Mul64(uint64(cost), uint64(bps))
-	q, _ := bits.Div64(hi, lo, 10000)
+	q, _ := bps128(bits.Mul64(uint64(cost), uint64(bps)))
 	return int64(q)
 }
 
@@ -402,8 +462,7 @@ func holdUnit(px, cpl, bps int64) int64 {
 	if bps == 0 || v == math.MaxInt64 {
 		return v
 	}
-	hi, lo := bits.Mul64(uint64(v), uint64(bps))
-	q, r := bits.Div64(hi, lo, 10000)
+	q, r := bps128(bits.Mul64(uint64(v), uint64(bps)))
 	if r != 0 {
 		q++
 	}
@@ -420,15 +479,12 @@ func (s *State) buyHold(qty, px, cpl int64) int64 {
 	if qty <= 0 || px <= 0 {
 		return 0
 	}
-	if u > math.MaxInt64/qty {
-		return math.MaxInt64
-	}
-	return qty * u
+	return mulOrMax(qty, u)
 }
 
 // Fees is what the venue's fee account has collected, up to the last
 // Done. The settle half's goroutine only.
-func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
+func (s *State) Fees() int64 { return s.feeCash }
 
 // ViewDependent reports whether a refusal with r depends on balances or
 // counts the settle half may still be changing; such a refusal is final

@@ -44,14 +44,14 @@ func (s *State) change(i int, heldDelta, totalDelta int64) {
 // the reservation into the balances (a withdrawal is taken at once, a
 // deposit added).
 func (s *State) Apply(cmd *matcher.Command, h Hold) {
-	s.cur = current{cmd: cmd, hold: h}
+	s.cur.start(cmd, h)
 	if h.Reason != matcher.ReasonNone {
 		return
 	}
 	switch cmd.Kind {
 	case matcher.KindNew, matcher.KindReplace:
 		if h.Open != 0 {
-			s.reserve(s.openCell(cmd.OwnerID()), 1)
+			s.opens[cmd.OwnerID()]++
 			s.reserve(s.sideCell(cmd.OwnerID(), cmd.Side), 1)
 		}
 		s.reserveHold(cmd.OwnerID(), cmd.Symbol, h)
@@ -84,7 +84,7 @@ func (s *State) releaseHold(a, symbol uint32, h Hold) {
 		s.release(s.invCell(a, symbol), h.Inv)
 	}
 	if h.Open != 0 {
-		s.release(s.openCell(a), 1)
+		s.opens[a]--
 	}
 }
 
@@ -163,9 +163,8 @@ func (s *State) Event(ev *matcher.Event) {
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
 	if s.fees != 0 {
-		// One credit per command, not one per fill: only the settle
-		// half reads the fee account (Fees, Snapshot).
-		s.move(s.cashCell(0), s.fees)
+		// Only the settle half reads the fee account (Fees, Snapshot).
+		s.feeCash += s.fees
 		s.fees = 0
 	}
 	if s.cur.newOK || s.cur.repOK {
@@ -185,11 +184,11 @@ func (s *State) Done() {
 // openOrder turns the current new order's hold into its record.
 func (s *State) openOrder(ev *matcher.Event) {
 	s.cur.newOK = false
-	o := order{account: s.cur.cmd.OwnerID(), symbol: ev.Symbol, side: ev.Side, leaves: ev.LeavesQty, feeBps: s.feeSettled}
+	o := s.orders.add(ev.OrderID)
+	o.account, o.symbol, o.side, o.leaves, o.feeBps, o.unit = s.cur.cmd.OwnerID(), ev.Symbol, ev.Side, ev.LeavesQty, s.feeSettled, 0
 	if s.spot && ev.Side == matcher.Buy {
 		o.unit = s.cur.hold.Cash / ev.OrderQty
 	}
-	s.orders.put(ev.OrderID, o)
 }
 
 // fill settles one side of a trade: the buyer pays for and receives the
@@ -276,7 +275,7 @@ func (s *State) end(id int64, o *order) {
 	if s.spot {
 		s.release(s.heldCell(o), s.held(o))
 	}
-	s.release(s.openCell(o.account), 1)
+	s.opens[o.account]--
 	s.release(s.sideCell(o.account, o.side), 1)
 	s.orders.del(id)
 }

@@ -14,8 +14,8 @@ import (
 // Snapshot layout, little-endian (version 1):
 //
 //	u8 version | u8 mode | u32 accounts A | u32 symbols S
-//	(A+1) × (2+S) cells, account 0 first: i64 total | i64 held
-//	    (cash, open orders, then inventory of symbols 1..S)
+//	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
+//	    (cash, open orders, open sells, open buys, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
 //	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
 //	u32 b | b × (ascending) u32 account blocked by the operator
@@ -29,6 +29,19 @@ import (
 // takes it in its publish stage; Restore starts with nothing pending).
 const snapVersion = 1
 
+// settledCell is cell i's total and hold as the settle half has them:
+// the open orders cells and the fee account's cash are its own numbers
+// (see cell). The settle half's goroutine only.
+func (s *State) settledCell(i int) (total, held int64) {
+	switch {
+	case i == s.cashCell(0):
+		return s.feeCash, 0
+	case i%s.stride == s.openCell(0):
+		return 0, s.opens[i/s.stride]
+	}
+	return s.cells[i].total.Load(), s.cells[i].held()
+}
+
 // Snapshot appends the state to dst. Cold path: it sorts the working
 // orders.
 func (s *State) Snapshot(dst []byte) []byte {
@@ -37,8 +50,9 @@ func (s *State) Snapshot(dst []byte) []byte {
 	dst = le.AppendUint32(dst, uint32(s.cfg.Accounts))
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
 	for i := range s.cells {
-		dst = le.AppendUint64(dst, uint64(s.cells[i].total.Load()))
-		dst = le.AppendUint64(dst, uint64(s.cells[i].held()))
+		total, held := s.settledCell(i)
+		dst = le.AppendUint64(dst, uint64(total))
+		dst = le.AppendUint64(dst, uint64(held))
 	}
 	dst = le.AppendUint64(dst, uint64(s.funding.Cash))
 	for _, v := range s.funding.Inv {
@@ -105,6 +119,20 @@ func (s *State) Restore(b []byte) error {
 	fresh, _ := New(s.cfg)
 	for i := range (accounts + 1) * fresh.stride {
 		total, held := r.i64(), r.i64()
+		switch {
+		case i == fresh.cashCell(0) && r.err == nil:
+			if held != 0 {
+				return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
+			}
+			fresh.feeCash = total
+			continue
+		case i%fresh.stride == fresh.openCell(0) && r.err == nil:
+			if total != 0 || held < 0 {
+				return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", i/fresh.stride, total, held)
+			}
+			fresh.opens[i/fresh.stride] = held
+			continue
+		}
 		c := &fresh.cells[i]
 		c.total.Store(total)
 		c.avail.Store(total - held)
@@ -158,6 +186,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
 	s.fundingChecked = Funding{Cash: fresh.funding.Cash, Inv: slices.Clone(fresh.funding.Inv)}
+	s.opens, s.feeCash = fresh.opens, fresh.feeCash
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.ordersChecked, s.ordersDone = fresh.ordersChecked, fresh.ordersDone
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
@@ -205,7 +234,9 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 	}
 	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}
 	b.Cash, b.CashHeld = s.cells[s.cashCell(a)].cellSeen()
-	_, b.OpenOrders = s.cells[s.openCell(a)].cellSeen()
+	_, sells := s.cells[s.sideCell(a, matcher.Sell)].cellSeen()
+	_, buys := s.cells[s.sideCell(a, matcher.Buy)].cellSeen()
+	b.OpenOrders = sells + buys // the open orders cell is the settle half's alone (see cell)
 	b.Blocked = s.blockedSettled[a].Load()
 	for y := range s.cfg.Symbols {
 		c := &s.cells[s.invCell(a, uint32(y+1))]
