@@ -143,6 +143,7 @@ func (x *exchange) startServerWith(cfg ServerConfig) string {
 	if err != nil {
 		x.t.Fatal(err)
 	}
+	x.t.Cleanup(s.Close) // its follower too
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		x.t.Fatal(err)
