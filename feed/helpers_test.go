@@ -38,8 +38,14 @@ type exchange struct {
 }
 
 func newExchange(t testing.TB, seed uint64, stp matcher.STPMode) *exchange {
+	return newExchangeSegments(t, seed, stp, 0)
+}
+
+// newExchangeSegments is newExchange whose journal rolls a segment every
+// segmentBytes (0: the journal's default).
+func newExchangeSegments(t testing.TB, seed uint64, stp matcher.STPMode, segmentBytes int64) *exchange {
 	dir := filepath.Join(t.TempDir(), "journal")
-	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, Log: logtest.Discard()})
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, SegmentBytes: segmentBytes, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
