@@ -167,13 +167,19 @@
 // `ringex md serve` has no such bound: it serves to the DURABLE mark.
 //
 // The service follows the journal with its own Replayer (journal.Read
-// beside the live journal), keeps the last RetainMax messages for
-// retransmission (an answer copies its range out and writes it without
-// holding them), and replays the journal from the origin, on the
-// requesting connection's goroutine, one replay at a time, for an older
-// range; when the journal no longer holds the records after the origin
-// (retention removed them) such a range is refused ("ERR", naming the
-// oldest seq it holds): take a snapshot. Each write to a client has WriteTimeout: one that stops reading
+// beside the live journal, hot and archived segments alike), on its own
+// goroutine every ServerConfig.FollowEvery (1 s) whether or not anyone
+// asks, and up to Published also on a standby, so that a record it has
+// passed may leave the journal (hot retention, then the archive moved
+// away) and it still answers snapshots and kept ranges, at once after a
+// promotion too. It keeps the last RetainMax messages for retransmission
+// (an answer copies its range out and writes it without holding them),
+// and replays the journal from the origin, on the requesting connection's
+// goroutine, one replay at a time, for an older range, reading archived
+// segments where retention removed the hot ones, so the answer is exact;
+// when neither holds the records after the origin any more, such a range
+// is refused ("ERR", naming the oldest seq it holds): take a snapshot.
+// Each write to a client has WriteTimeout: one that stops reading
 // loses its connection and holds back no other client. A snapshot is
 // the matcher's own books (matcher.Engine.Resting) after a whole
 // record, so a receiver that applies it and then the stream from its

@@ -38,8 +38,14 @@ type exchange struct {
 }
 
 func newExchange(t testing.TB, seed uint64, stp matcher.STPMode) *exchange {
+	return newExchangeSegments(t, seed, stp, 0)
+}
+
+// newExchangeSegments is newExchange whose journal rolls a segment every
+// segmentBytes (0: the journal's default).
+func newExchangeSegments(t testing.TB, seed uint64, stp matcher.STPMode, segmentBytes int64) *exchange {
 	dir := filepath.Join(t.TempDir(), "journal")
-	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, Log: logtest.Discard()})
+	j, err := journal.Open(journal.Options{Dir: dir, Sync: journal.SyncNone, SegmentBytes: segmentBytes, Log: logtest.Discard()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,6 +149,7 @@ func (x *exchange) startServerWith(cfg ServerConfig) string {
 	if err != nil {
 		x.t.Fatal(err)
 	}
+	x.t.Cleanup(s.Close) // its follower too
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		x.t.Fatal(err)

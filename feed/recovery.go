@@ -35,6 +35,11 @@ const (
 	// WriteTimeout is how long one write to a recovery connection may
 	// wait for the client to read: past it, the connection is closed.
 	WriteTimeout = 10 * time.Second
+	// FollowEveryDefault is ServerConfig.FollowEvery's default: far
+	// below the hour a hot segment is kept at least
+	// (journal.hotRetentionHours), and each pass reads at most one
+	// segment's records again (journal.Read from the segment's start).
+	FollowEveryDefault = time.Second
 )
 
 // Answers are frames: a u16 length, then a packet (as on UDP) or, for a
@@ -59,9 +64,18 @@ type ServerConfig struct {
 	// last journal record the node has published (acknowledged), and the
 	// service serves nothing of a later one, in a retransmission or a
 	// snapshot. An error refuses the request with its text (a node that
-	// serves nothing now: a standby). nil: no bound but HoldToDurable (a
+	// serves nothing now: a standby); the seq returned with it still
+	// bounds how far the service follows the journal (a standby numbers
+	// the feed it does not serve). nil: no bound but HoldToDurable (a
 	// journal read offline: `ringex md serve`).
 	Published func() (int64, error)
+	// FollowEvery is how often the service brings its replayer to the
+	// journal's end (up to Published), on its own goroutine, whether or
+	// not anyone asks; 0: FollowEveryDefault. Once the replayer has
+	// passed a record, the record may leave the journal (retention, an
+	// archive moved away) and the service still serves snapshots and
+	// the ranges it keeps.
+	FollowEvery time.Duration
 	// Join is called when a client asks for the UDP feed, and the returned
 	// function when its connection closes; nil refuses joins.
 	Join func(addr *net.UDPAddr) (leave func())
@@ -81,6 +95,10 @@ type Server struct {
 	replay chan struct{} // one replay from the journal's start at a time: each takes a core
 	joins  atomic.Int32  // connections joined to the UDP feed, at most JoinMax
 
+	stop     chan struct{}  // closed by Close: the follower stops
+	stopping atomic.Bool    // set by Close: a replay under way stops after its record
+	followed sync.WaitGroup // the follower
+
 	connMu sync.Mutex // guards the rest
 	conns  map[net.Conn]struct{}
 	lns    []net.Listener
@@ -97,21 +115,56 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, err
 	}
 	tail.HoldToDurable = cfg.HoldToDurable
-	return &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1),
-		conns: make(map[net.Conn]struct{})}, nil
+	if cfg.FollowEvery <= 0 {
+		cfg.FollowEvery = FollowEveryDefault
+	}
+	s := &Server{cfg: cfg, tail: tail, ring: make([]Message, cfg.RetainMax), ringLo: 1, replay: make(chan struct{}, 1),
+		stop: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+	s.followed.Add(1)
+	go s.follow()
+	return s, nil
 }
 
-// Close closes the listeners Serve was given and every connection open;
-// a connection accepted after is closed at once.
+// Close stops following the journal, closes the listeners Serve was given
+// and every connection open; a connection accepted after is closed at
+// once.
 func (s *Server) Close() {
 	s.connMu.Lock()
-	defer s.connMu.Unlock()
+	if !s.closed {
+		s.stopping.Store(true)
+		close(s.stop)
+	}
 	s.closed = true
 	for _, ln := range s.lns {
 		ln.Close()
 	}
 	for c := range s.conns {
 		c.Close()
+	}
+	s.connMu.Unlock()
+	s.followed.Wait()
+}
+
+// follow brings the tail to the journal's end now and every FollowEvery,
+// until Close, so that no record the tail needs can leave the journal
+// before it has passed it: a request never replays the journal from the
+// origin to answer with recent messages or a snapshot. Off the hot path:
+// it reads the journal's files and shares nothing with the node's
+// pipeline but Published.
+func (s *Server) follow() {
+	defer s.followed.Done()
+	t := time.NewTicker(s.cfg.FollowEvery)
+	defer t.Stop()
+	for {
+		limit, _ := s.limit() // a refusal (a standby) still bounds what it has numbered
+		s.mu.Lock()
+		_ = s.advance(limit) // a failure is a request's answer: catchUp meets it again
+		s.mu.Unlock()
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -249,12 +302,20 @@ func (s *Server) limit() (int64, error) {
 }
 
 // catchUp brings the tail to the journal's end, or to the last record the
-// node has published, keeping its messages. Called with mu held.
+// node has published, keeping its messages; a refusal of Published is its
+// error. Called with mu held.
 func (s *Server) catchUp() error {
 	limit, err := s.limit()
 	if err != nil {
 		return err
 	}
+	return s.advance(limit)
+}
+
+// advance brings the tail to journal record limit, or the journal's end,
+// keeping its messages; it stops early when the server closes. Called
+// with mu held.
+func (s *Server) advance(limit int64) error {
 	return s.tail.AdvanceTo(limit, func(msgs []Message, _ matcher.Partitions) bool {
 		for i := range msgs {
 			n := uint64(len(s.ring))
@@ -264,7 +325,7 @@ func (s *Server) catchUp() error {
 				s.ringLo = msgs[i].Seq - n + 1
 			}
 		}
-		return true
+		return !s.stopping.Load()
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -341,4 +342,92 @@ func TestReceiverRejoinsAfterItsConnectionCloses(t *testing.T) {
 		t.Fatalf("after Rejoin: next %d (want %d), %d snapshots (want 1), %d recovered (want %d)", r.Next(), next, r.Snapshots, r.Recovered, next-before)
 	}
 	x.sameBooks(r.Book, "the rejoined receiver")
+}
+
+// TestRecoveryServesAfterTheJournalsFirstSegmentsLeave: the service
+// follows the journal on its own, so the records it has passed may leave
+// the journal (hot retention, then the archive moved to cold storage)
+// before anyone asks. Here it runs beside a standby, which numbers the
+// feed and refuses requests; the journal's first segments are then
+// removed, and the node is promoted. At once the service answers a
+// snapshot (the matcher's books), serves the range it keeps exactly as the
+// live feed numbered it, goes on with what the journal adds, and refuses
+// a range no longer held anywhere, naming the oldest seq it holds.
+func TestRecoveryServesAfterTheJournalsFirstSegmentsLeave(t *testing.T) {
+	x := newExchangeSegments(t, 23, matcher.STPNone, 4096) // about 40 records a segment
+	for range 300 {
+		x.submit(x.randomCommand())
+	}
+	var standby atomic.Bool
+	standby.Store(true)
+	var published atomic.Int64
+	published.Store(x.seq)
+	const retain = 64
+	s, err := NewServer(ServerConfig{Dir: x.dir, Origin: JournalStart(x.cfg, 2), RetainMax: retain, FollowEvery: 10 * time.Millisecond,
+		Published: func() (int64, error) {
+			if standby.Load() {
+				return published.Load(), errors.New("this node is a standby")
+			}
+			return published.Load(), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		at := s.tail.JournalSeq()
+		s.mu.Unlock()
+		if at == x.seq {
+			break
+		}
+		if i == 1000 {
+			t.Fatalf("the service followed the journal to seq %d in 10 s, not to %d", at, x.seq)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	segs, err := journal.Segments(x.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) < 5 {
+		t.Fatalf("300 commands filled %d segments of 4 KiB, want 5 or more", len(segs))
+	}
+	for _, sg := range segs[:3] {
+		if err := os.Remove(sg.Hot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	standby.Store(false)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	c, err := Dial(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := &Receiver{Book: NewBook(), Rec: c}
+	if err := r.Start(); err != nil {
+		t.Fatalf("snapshot after the journal's first %d records left: %v", segs[3].First-1, err)
+	}
+	x.sameBooks(r.Book, "the book from the snapshot")
+	for range 50 {
+		x.submit(x.randomCommand())
+	}
+	published.Store(x.seq)
+	next := uint64(len(x.live)) + 1
+	from := next - retain
+	var got []Message
+	end, err := c.Retransmit(from, retain, func(m *Message) error { got = append(got, *m); return nil })
+	if err != nil || end != next || !slices.Equal(got, x.live[from-1:]) {
+		t.Fatalf("retransmit %d from seq %d: %d messages ending at %d, %v; want the %d the live feed sent, ending at %d", retain, from, len(got), end, err, retain, next)
+	}
+	_, err = c.Retransmit(1, 10, func(*Message) error { return nil })
+	if want := fmt.Sprintf("holds seqs from %d only", from); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("retransmit seqs 1 to 10, whose records are gone: %v; want a refusal saying it %s", err, want)
+	}
 }

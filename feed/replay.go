@@ -135,6 +135,9 @@ func (r *Replayer) Advance(fn func(msgs []Message, parts matcher.Partitions) boo
 // AdvanceTo is Advance that applies no record after journal seq limit
 // (the last record a live node has published: Server).
 func (r *Replayer) AdvanceTo(limit int64, fn func(msgs []Message, parts matcher.Partitions) bool) error {
+	if r.seq >= limit {
+		return nil // nothing to read: a follower that polls reads no file
+	}
 	if r.HoldToDurable {
 		d, err := journal.DurableSeq(r.dir)
 		if err != nil {

@@ -47,9 +47,12 @@ type feedStage struct {
 var errStandbyFeed = errors.New("this node is a standby: its recovery service serves once it leads; ask the primary's")
 
 // recoveryLimit is the recovery service's bound (feed.ServerConfig.Published).
+// A standby refuses requests, and still lets the service follow its
+// journal as far as it has numbered the feed, so that the service serves
+// at once when it is promoted, whatever retention removed meanwhile.
 func (f *feedStage) recoveryLimit() (int64, error) {
 	if f.following() {
-		return 0, errStandbyFeed
+		return f.published.Load(), errStandbyFeed
 	}
 	return f.published.Load(), nil
 }
