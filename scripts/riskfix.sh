@@ -27,9 +27,10 @@
 # each build, then B/A for each mode.
 #
 # The journal's archiver is off (ARCHIVE=true turns it on): it compresses
-# each 64 MiB segment once it is full, about 1.4 s of CPU here, and a run
-# fills one, whatever its count of orders, so it adds a constant per run
-# that weighs more on the run that answered fewer orders. Its cost per
+# each 64 MiB segment once it is full, about a second of CPU on this VM,
+# and a run fills one whatever its count of orders: a constant per run
+# that weighs more on the run that answered fewer orders, and while it
+# runs it takes one of two vCPUs from the pipeline. Its cost per journal
 # byte is the same in both modes.
 #
 # With PROFILE=SECONDS, serve runs with --pprof and each run keeps a CPU
@@ -39,7 +40,8 @@
 # /metrics after the bench (metrics): the stages' batches and parks. With
 # PERF=1, `perf stat` counts the serve process's context switches and
 # system calls (futex, write, pwrite64, read, fdatasync, sched_yield,
-# epoll_pwait) over the bench, in each run's dir (perf).
+# epoll_pwait) over the bench, in each run's dir (perf). Each run's data
+# dir is removed after it unless KEEP=1.
 #
 # Ports: BASE (default 19878) for FIX, BASE+1 replication, +2 admin, +3 http.
 set -euo pipefail
@@ -134,6 +136,9 @@ run() {
 		 [$p, $m, ($r.achieved | floor), (1e6 * $cpu / $tck / $r.answered * 100 | round / 100),
 		  $r.answered, $r.rejects, $r.cxlRejects, $k, $r.unanswered, $l] | @tsv' \
 		"$dir/bench/summary.json" | tee -a "$work/runs"
+	# A run's data dir is most of a GiB (journal segments, FIX stores):
+	# kept only with KEEP=1, so that a long series does not fill the disk.
+	[ -n "${KEEP:-}" ] || rm -rf "$dir/data"
 }
 
 echo "start: $(date -u '+%F %T UTC') $(uptime)"
