@@ -185,15 +185,11 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 	n, r := h.n, h.n.risk
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
-		// Both read before the Check they vouch for: the settle step may
-		// catch up while Check runs, after it read its view.
-		settled := r.settled.Load() >= seq-1
-		exact := settled || r.state.Exact(s.cmd.OwnerID())
 		hold := r.state.Check(&s.cmd)
 		if risk.Reducible(&s.cmd, hold.Reason) {
 			// Judged again on the difference, on the exact state: the
 			// settle step and the engines idle at seq-1 (CheckExact).
-			if !settled {
+			if r.settled.Load() < seq-1 {
 				if seq > lo {
 					return seq - 1
 				}
@@ -204,18 +200,34 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 			}
 			id, cum := n.partitions[matcher.PartitionOf(s.cmd.Symbol, len(n.partitions))].engine.Target(&s.cmd)
 			hold = r.state.CheckExact(&s.cmd, id, cum)
-		} else if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
-			if seq > lo {
-				return seq - 1 // let the stages after this one reach seq-1
-			}
-			r.waits.Store(r.waits.Load() + 1)
-			if !n.awaitSettled(seq - 1) {
-				return hi // the ring failed: nothing passes on
-			}
+		} else if risk.ViewDependent(hold.Reason) {
+			// Refused on its view of the balances, which the settle step
+			// may not have brought up to seq-1 yet: decide again, with
+			// what vouches for the view read before the Check it vouches
+			// for (the settle step may catch up while Check runs, after
+			// it read its view). A refused Check reserved nothing, so it
+			// may run again. Only here, not on every slot: Exact reads
+			// counters that the settle step writes on the publish stage's
+			// goroutine, a cache line from the other core each.
+			settled := r.settled.Load() >= seq-1
+			exact := settled || r.state.Exact(s.cmd.OwnerID())
 			hold = r.state.Check(&s.cmd)
+			if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
+				if seq > lo {
+					return seq - 1 // let the stages after this one reach seq-1
+				}
+				r.waits.Store(r.waits.Load() + 1)
+				if !n.awaitSettled(seq - 1) {
+					return hi // the ring failed: nothing passes on
+				}
+				hold = r.state.Check(&s.cmd)
+			}
 		}
 		s.hold = hold
-		if ev, ok := risk.RefusalEvent(&s.cmd, hold); ok && hold.Reason != matcher.ReasonNone {
+		if hold.Reason == matcher.ReasonNone {
+			continue
+		}
+		if ev, ok := risk.RefusalEvent(&s.cmd, hold); ok {
 			s.events[0], s.nEvents = ev, 1
 		}
 	}

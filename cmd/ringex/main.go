@@ -127,6 +127,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	primary := fs.String("primary", "", "the peer's replication `host:port`: the primary a standby follows; the peer a primary\nprobes at start; overrides replication.primary")
 	replListen := fs.String("repl-listen", "", "this node's replication `host:port`; overrides replication.listen")
 	httpListen := fs.String("http", "", "metrics, health and status page `host:port`; overrides http.listen (an empty --http\nleaves it: http.listen \"\" in the config turns the endpoint off)")
+	profiles := fs.Bool("pprof", false, "also serve Go's runtime profiles (CPU, heap, goroutines) at /debug/pprof/ on the http.listen endpoint,\nfor 'go tool pprof'; only on a listener that operators alone reach")
 	logFormat := fs.String("log-format", "text", "log `format`: text (slog's key=value lines) or json (one JSON record a line)")
 	logLevel := fs.String("log-level", "info", "lowest log `level` written: debug, info, warn or error")
 	admin := fs.String("admin", "", "operator endpoint `host:port` for 'ringex promote', 'status', 'endofday' and 'account'; overrides replication.admin")
@@ -210,7 +211,7 @@ is stale") exits: which node serves is for the operator to decide.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	w := openWeb(cfg)
+	w := openWeb(cfg, *profiles)
 	defer w.close()
 	err = node.Run(ctx, cfg, node.RunOptions{Serving: func(n *node.Node) func() { return w.serving(cfg, n) }})
 	if err != nil {

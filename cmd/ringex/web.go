@@ -13,9 +13,10 @@ import (
 // attached to each node node.Run starts.
 type web struct{ srv *httpd.Server }
 
-// openWeb opens the endpoint; a port that cannot be opened is logged and
-// the exchange serves without it, as without the admin endpoint.
-func openWeb(cfg config.Config) web {
+// openWeb opens the endpoint, with the runtime profiles when profiles
+// (serve --pprof); a port that cannot be opened is logged and the
+// exchange serves without it, as without the admin endpoint.
+func openWeb(cfg config.Config, profiles bool) web {
 	if cfg.HTTP.Listen == "" {
 		return web{}
 	}
@@ -25,6 +26,10 @@ func openWeb(cfg config.Config) web {
 		return web{}
 	}
 	cmdLog().Info("metrics, health and status page", "url", fmt.Sprintf("http://%s/", srv.Addr()))
+	if profiles {
+		srv.ServeProfiles()
+		cmdLog().Warn("runtime profiles served (--pprof): anyone who reaches this listener can profile the process", "url", fmt.Sprintf("http://%s/debug/pprof/", srv.Addr()))
+	}
 	return web{srv}
 }
 

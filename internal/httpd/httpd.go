@@ -1,6 +1,8 @@
 // Package httpd is a node's operator web endpoint (config http.listen):
 // Prometheus metrics at /metrics, health at /livez and /readyz, and a live
-// status page at / that polls its JSON at /status.json. It reads the node
+// status page at / that polls its JSON at /status.json, and, only when
+// the operator asks for it (ServeProfiles), Go's runtime profiles under
+// /debug/pprof/. It reads the node
 // through Source, at request time only, and changes nothing: it takes no
 // command and holds no secret. It refuses to count anything itself on the
 // hot path: every figure is one the node keeps (node.Status, node.Latency)
@@ -20,6 +22,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +47,7 @@ type Server struct {
 	src    atomic.Pointer[Source]
 	ln     net.Listener
 	srv    *http.Server
+	mux    *http.ServeMux
 	window *window
 	wake   chan struct{} // Attach: sample the new node now
 	stop   chan struct{}
@@ -67,10 +71,25 @@ func Listen(addr string) (*Server, error) {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /status.json", s.statusJSON)
 	mux.Handle("GET /", securityHeaders(http.FileServerFS(page)))
+	s.mux = mux
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go s.srv.Serve(ln)
 	go s.sample()
 	return s, nil
+}
+
+// ServeProfiles adds Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/: a CPU profile of the running process, heap, goroutines,
+// blocking and mutex contention, for `go tool pprof`. Off unless the
+// operator asks (serve --pprof): a profile costs CPU while it runs and a
+// goroutine dump shows the program's insides, so it is for a listener
+// that only operators reach. Cold path: nothing runs until a request.
+func (s *Server) ServeProfiles() {
+	s.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // Addr is the address the endpoint listens on.

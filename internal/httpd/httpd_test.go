@@ -272,3 +272,21 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("/: HTTP %d", code)
 	}
 }
+
+// TestProfilesOnlyWhenAsked: /debug/pprof/ answers nothing until
+// ServeProfiles, then a CPU profile that `go tool pprof` reads (gzipped
+// protobuf).
+func TestProfilesOnlyWhenAsked(t *testing.T) {
+	_, srv, _ := exchange(t)
+	if code, _ := get(t, srv, "/debug/pprof/cmdline"); code != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/cmdline before ServeProfiles: HTTP %d, want 404", code)
+	}
+	srv.ServeProfiles()
+	if code, body := get(t, srv, "/debug/pprof/"); code != 200 || !strings.Contains(body, "goroutine") {
+		t.Fatalf("/debug/pprof/ after ServeProfiles: HTTP %d %.80q, want 200 listing the profiles", code, body)
+	}
+	code, body := get(t, srv, "/debug/pprof/profile?seconds=1")
+	if code != 200 || !strings.HasPrefix(body, "\x1f\x8b") {
+		t.Fatalf("/debug/pprof/profile?seconds=1: HTTP %d %.80q, want 200 and a gzipped profile", code, body)
+	}
+}
