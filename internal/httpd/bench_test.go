@@ -1,12 +1,16 @@
 package httpd_test
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -37,25 +41,35 @@ var scrapeEveryFlag = flag.Duration("scrape-every", time.Second, "BenchmarkPipel
 // (http.listen empty: the node counts nothing for them and nothing
 // scrapes) and on (the node's hot-path counters, and /metrics scraped
 // every -scrape-every by an HTTP client in this process, whose CPU counts
-// against "on" too). Each op is one new order straight into the ring (no
-// FIX), brokers 1 and 2 crossing each other on 8 symbols, so every second
-// order trades. The journal does not fsync (sync none): an fsync per
-// batch would hide the CPU the counters cost. The two alternate (and which
-// goes first in a round alternates), -rounds times each, b.N orders per
-// turn on a fresh node (-benchtime 1000000x: about 1 s a turn here; the
-// first scrape comes after a random part of the interval, so turns
-// shorter than it scrape as often as Prometheus would on average), so
-// that a noisy machine weighs on both alike. For example:
+// against "on" too: more than a Prometheus elsewhere would cost). Each op
+// is one new order straight into the ring (no FIX), brokers 1 and 2
+// crossing each other on 8 symbols, so every second order trades. The
+// journal does not fsync (sync none): an fsync per batch would hide the
+// CPU the counters cost. The two alternate (and which goes first in a
+// round alternates), -rounds times each, b.N orders per turn on a fresh
+// node (-benchtime 1000000x: about 1 s a turn here; the first scrape
+// comes after a random part of the interval, so turns shorter than it
+// scrape as often as Prometheus would on average), so that a noisy
+// machine weighs on both alike. For example:
 //
-//	go test -run XXX -bench PipelineMetrics -benchtime 1000000x ./internal/httpd/ -args -rounds 41 -scrape-every 1s
+//	go test -run XXX -bench PipelineMetrics -benchtime 1000000x ./internal/httpd/ -args -rounds 121 -scrape-every 1s
 //
-// It reports, for each mode, orders/s and process CPU time per order
-// over all rounds (start and stop of the node included; on a shared
-// machine the CPU time is the steadier figure, as it leaves out what
-// neighbours take), and the cost of metrics per round, in percent of
-// "off" in the same round, for CPU per order and for throughput: the
-// median and the range over the rounds (the median: one round that a
-// neighbour's burst hit does not decide it). -v logs each round.
+// A turn is timed from the first order submitted to the publish stage
+// passing the last: its wall time, and the process's CPU time (all
+// threads; on a shared machine the steadier figure, as it leaves out
+// what neighbours take). The node's start and stop, and the scrape
+// server's, are outside it, and a GC before each turn collects the turn
+// before's garbage, so that neither mode pays for the other's.
+//
+// It reports, for each mode, orders/s and CPU per order over all rounds,
+// and the cost of metrics as paired differences: per round, "on" against
+// "off" of the same round, in percent of "off", for CPU per order and for
+// throughput. Of those it reports the median, a 95% confidence interval
+// for the median (order statistics, as a sign test gives it: no
+// assumption on how the differences spread) and the range (the median:
+// one round that a neighbour's burst hit does not decide it). -v logs
+// each round. Each turn's work is labelled metrics=true or false for
+// -cpuprofile (go tool pprof -tagfocus).
 func BenchmarkPipelineMetrics(b *testing.B) {
 	var off, on turns
 	for r := range *benchRounds {
@@ -92,14 +106,49 @@ func BenchmarkPipelineMetrics(b *testing.B) {
 	b.ReportMetric(float64(scrapes)/on.wall.Seconds(), "scrapes/s")
 }
 
-// reportSpread reports the median, least and greatest of v as
-// median_unit, min_unit and max_unit.
+// reportSpread reports the median, its 95% confidence interval, the
+// least and the greatest of v as median_unit, ci95lo_unit, ci95hi_unit,
+// min_unit and max_unit.
 func reportSpread(b *testing.B, v []float64, unit string) {
 	v = slices.Clone(v)
 	slices.Sort(v)
 	b.ReportMetric(v[len(v)/2], "median_"+unit)
+	if k := medianCIRank(len(v)); k > 0 {
+		b.ReportMetric(v[k-1], "ci95lo_"+unit)
+		b.ReportMetric(v[len(v)-k], "ci95hi_"+unit)
+	}
 	b.ReportMetric(v[0], "min_"+unit)
 	b.ReportMetric(v[len(v)-1], "max_"+unit)
+}
+
+// medianCIRank is k such that the k-th least and the k-th greatest of n
+// values bound their population's median with at least 95% confidence,
+// whatever their distribution (the interval a sign test gives): the
+// median lies below the k-th least only if fewer than k of n values do,
+// which has probability P(Binomial(n, 1/2) < k); k is the greatest with
+// that at most 2.5%, 0 when n is too small for any (n < 6).
+func medianCIRank(n int) int {
+	lnFact := func(x int) float64 { r, _ := math.Lgamma(float64(x + 1)); return r }
+	k, tail := 0, 0.0 // tail: P(Binomial(n, 1/2) <= i), each term in logs to spare underflow
+	for i := 0; i <= n/2; i++ {
+		tail += math.Exp(lnFact(n) - lnFact(i) - lnFact(n-i) - float64(n)*math.Ln2)
+		if tail > 0.025 {
+			break
+		}
+		k = i + 1
+	}
+	return k
+}
+
+// TestMedianCIRank: the ranks that bound a median with 95% confidence
+// are those of the binomial table (P(Binomial(n, 1/2) < k) <= 2.5% <
+// P(Binomial(n, 1/2) < k+1)).
+func TestMedianCIRank(t *testing.T) {
+	for _, c := range []struct{ n, k int }{{1, 0}, {5, 0}, {6, 1}, {10, 2}, {41, 14}, {121, 50}, {201, 87}} {
+		if got := medianCIRank(c.n); got != c.k {
+			t.Errorf("medianCIRank(%d) = %d, want %d", c.n, got, c.k)
+		}
+	}
 }
 
 // turns add up the turns of one mode.
@@ -116,23 +165,34 @@ func (t *turns) run(b *testing.B, metrics bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu := processCPUNs()
-	d, scrapes := runPipeline(b, dir, metrics, b.N)
-	cpu = processCPUNs() - cpu
+	runtime.GC() // the turn before's garbage: not this turn's to collect
+	var tm turn
+	// Labelled for -cpuprofile (pprof -tagfocus metrics=true): the node's
+	// goroutines and the scraper's inherit it.
+	pprof.Do(context.Background(), pprof.Labels("metrics", strconv.FormatBool(metrics)), func(context.Context) {
+		tm = runPipeline(b, dir, metrics, b.N)
+	})
 	os.RemoveAll(dir) // a turn's journal: hundreds of MB
-	t.cpuNs += cpu
-	t.cpu = append(t.cpu, cpu)
-	t.wall += d
-	t.each = append(t.each, d)
-	t.scrapes = append(t.scrapes, scrapes)
+	t.cpuNs += tm.cpuNs
+	t.cpu = append(t.cpu, tm.cpuNs)
+	t.wall += tm.wall
+	t.each = append(t.each, tm.wall)
+	t.scrapes = append(t.scrapes, tm.scrapes)
 }
 
 var benchRounds = flag.Int("rounds", 11, "BenchmarkPipelineMetrics: rounds of one turn off and one on")
 
+// turn is what one turn measured, from the first order submitted to the
+// publish stage passing the last.
+type turn struct {
+	wall    time.Duration
+	cpuNs   int64 // the process's, all threads
+	scrapes int
+}
+
 // runPipeline starts a node in dir, with metrics or without, sends it
-// count new orders and returns the time until the publish stage passed
-// the last, and how many scrapes it answered meanwhile.
-func runPipeline(b *testing.B, dir string, metrics bool, count int) (time.Duration, int) {
+// count new orders and measures until the publish stage passed the last.
+func runPipeline(b *testing.B, dir string, metrics bool, count int) turn {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	if err := json.Unmarshal([]byte(`"none"`), &cfg.Journal.Sync); err != nil { // as the config file says it
@@ -157,7 +217,7 @@ func runPipeline(b *testing.B, dir string, metrics bool, count int) (time.Durati
 	}
 	var cmd matcher.Command
 	last := n.Status().Journal.LastSeq + int64(count) // nothing else is submitted meanwhile
-	start := time.Now()
+	cpu, start := processCPUNs(), time.Now()
 	for i := range count {
 		newOrder(&cmd, i)
 		if err := n.Submit(&cmd); err != nil {
@@ -167,7 +227,7 @@ func runPipeline(b *testing.B, dir string, metrics bool, count int) (time.Durati
 	for sink.lastSeq.Load() < last {
 		time.Sleep(50 * time.Microsecond)
 	}
-	return time.Since(start), int(scrapes.Load())
+	return turn{wall: time.Since(start), cpuNs: processCPUNs() - cpu, scrapes: int(scrapes.Load())}
 }
 
 // newOrder makes order i: a buy of broker 1 or a sell of broker 2 at the
