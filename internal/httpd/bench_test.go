@@ -91,27 +91,39 @@ func BenchmarkPipelineMetrics(b *testing.B) {
 		if b.N == 1 {
 			continue // the testing package's first try
 		}
-		b.Logf("round %d: off %.0f orders/s %.0f cpu_ns/order %.0f slots/batch, on %.0f orders/s %.0f cpu_ns/order %.0f slots/batch, %d scrapes",
+		b.Logf("round %d: off %.0f orders/s %.0f cpu_ns/order %.0f slots/batch, on %.0f orders/s %.0f cpu_ns/order %.0f slots/batch, %d scrapes; cost cpu %+.1f%% tput %+.1f%%",
 			r, float64(b.N)/off.each[r].Seconds(), float64(off.cpu[r])/float64(b.N), off.batch[r],
-			float64(b.N)/on.each[r].Seconds(), float64(on.cpu[r])/float64(b.N), on.batch[r], on.scrapes[r])
+			float64(b.N)/on.each[r].Seconds(), float64(on.cpu[r])/float64(b.N), on.batch[r], on.scrapes[r],
+			cpuCost(&off, &on, r), tputCost(&off, &on, r))
 	}
 	orders := float64(b.N * *benchRounds)
 	b.ReportMetric(orders/off.wall.Seconds(), "off_orders/s")
 	b.ReportMetric(orders/on.wall.Seconds(), "on_orders/s")
 	b.ReportMetric(float64(off.cpuNs)/orders, "off_cpu_ns/order")
 	b.ReportMetric(float64(on.cpuNs)/orders, "on_cpu_ns/order")
-	cpuCost, tputCost := make([]float64, *benchRounds), make([]float64, *benchRounds)
+	cpu, tput := make([]float64, *benchRounds), make([]float64, *benchRounds)
 	for r := range *benchRounds {
-		cpuCost[r] = 100 * (float64(on.cpu[r])/float64(off.cpu[r]) - 1)      // more CPU per order, in % of off's
-		tputCost[r] = 100 * (1 - off.each[r].Seconds()/on.each[r].Seconds()) // throughput lost, in % of off's
+		cpu[r], tput[r] = cpuCost(&off, &on, r), tputCost(&off, &on, r)
 	}
-	reportSpread(b, cpuCost, "cpu_cost_%")
-	reportSpread(b, tputCost, "tput_cost_%")
+	reportSpread(b, cpu, "cpu_cost_%")
+	reportSpread(b, tput, "tput_cost_%")
 	var scrapes int
 	for _, n := range on.scrapes {
 		scrapes += n
 	}
 	b.ReportMetric(float64(scrapes)/on.wall.Seconds(), "scrapes/s")
+}
+
+// cpuCost is round r's paired cost of metrics in CPU: how much more CPU
+// per order "on" took than "off", in % of off's.
+func cpuCost(off, on *turns, r int) float64 {
+	return 100 * (float64(on.cpu[r])/float64(off.cpu[r]) - 1)
+}
+
+// tputCost is round r's paired cost of metrics in throughput: how much
+// less "on" passed per second than "off", in % of off's.
+func tputCost(off, on *turns, r int) float64 {
+	return 100 * (1 - off.each[r].Seconds()/on.each[r].Seconds())
 }
 
 // reportSpread reports the median, its 95% confidence interval, the
