@@ -65,9 +65,10 @@ var scrapeEveryFlag = flag.Duration("scrape-every", time.Second, "BenchmarkPipel
 // A turn is timed from the first order submitted to the publish stage
 // passing the last: its wall time, and the process's CPU time (all
 // threads; on a shared machine the steadier figure, as it leaves out
-// what neighbours take). The node's start and stop, and the scrape
-// server's, are outside it, and a GC before each turn collects the turn
-// before's garbage, so that neither mode pays for the other's.
+// what neighbours take). The node's start and stop, the scrape server's,
+// and a warm-up of warmUpOrders orders are outside it, and a GC before
+// each turn collects the turn before's garbage, so that neither mode pays
+// for the other's: it times the steady state.
 //
 // It reports, for each mode, orders/s and CPU per order over all rounds,
 // and the cost of metrics as paired differences: per round, "on" against
