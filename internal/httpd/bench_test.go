@@ -249,7 +249,7 @@ func runPipeline(b *testing.B, dir string, metrics bool, count int) turn {
 	cpu, start := processCPUNs(), time.Now()
 	submitOrders(b, n, sink, warmUpOrders, count)
 	t := turn{wall: time.Since(start), cpuNs: processCPUNs() - cpu, scrapes: int(scrapes.Load())}
-	for _, st := range n.Status().Stages {
+	for _, st := range n.Stats() {
 		if st.Name == "publish" {
 			t.batch = st.MeanBatch
 		}
@@ -273,6 +273,9 @@ func submitOrders(b *testing.B, nd *node.Node, sink *countSink, from, n int) {
 		}
 	}
 	for sink.lastSeq.Load() < last {
+		if err := nd.Err(); err != nil { // the journal failed (a full disk): it will not pass the last
+			b.Fatalf("pipeline stopped before order %d of %d: %v", sink.lastSeq.Load()-last+int64(n), n, err)
+		}
 		time.Sleep(50 * time.Microsecond)
 	}
 }
