@@ -293,8 +293,11 @@ func drainBroker(t *testing.T, c *fixtest.Client) (got func() []*quickfix.Messag
 // seq.
 func TestHandoffCutsTheOldPrimarysWriteToABrokerThatDoesNotRead(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	a, aFIX := runFIXShardNode(t, etcd, "a", nil)
-	b, bFIX := runFIXShardNode(t, etcd, "b", nil)
+	// A lease long beside the handoff: the guard's deadline, which bounds
+	// the blocked write, lies well after the new primary's first report.
+	longLease := func(cfg *config.Config) { cfg.Cluster.LeaseTTLMs = 10000 }
+	a, aFIX := runFIXShardNode(t, etcd, "a", longLease)
+	b, bFIX := runFIXShardNode(t, etcd, "b", longLease)
 	a.next(t)
 	b.next(t)
 	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })
