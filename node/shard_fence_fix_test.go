@@ -122,10 +122,19 @@ func (b *stalledBroker) restSells(n int) {
 // queue, from /proc/net/tcp.
 func (b *stalledBroker) unread() int64 {
 	b.t.Helper()
+	n, err := b.unreadErr()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+// unreadErr is unread, for a goroutine other than the test's.
+func (b *stalledBroker) unreadErr() (int64, error) {
 	mine, peer := procAddr(b.conn.LocalAddr()), procAddr(b.conn.RemoteAddr())
 	raw, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
-		b.t.Fatalf("read /proc/net/tcp: %v", err)
+		return 0, fmt.Errorf("read /proc/net/tcp: %w", err)
 	}
 	var total int64
 	found := 0
@@ -147,9 +156,28 @@ func (b *stalledBroker) unread() int64 {
 		}
 	}
 	if found != 2 {
-		b.t.Fatalf("/proc/net/tcp: %d sockets of %s ↔ %s, want 2", found, b.conn.LocalAddr(), b.conn.RemoteAddr())
+		return 0, fmt.Errorf("/proc/net/tcp: %d sockets of %s ↔ %s, want 2", found, b.conn.LocalAddr(), b.conn.RemoteAddr())
 	}
-	return total
+	return total, nil
+}
+
+// settledUnread is unread once two readings agree: the broker does not
+// read meanwhile, so the flow stops once its window is full, or once the
+// exchange writes no more. Bytes the broker's kernel holds and has not
+// yet acknowledged (a delayed ACK) count twice, so unread may exceed the
+// bytes written by up to the broker's receive window, never fall short
+// of them: a bound that can only let a late report pass, by a few KiB.
+func (b *stalledBroker) settledUnread() (int64, error) {
+	last := int64(-1)
+	for range 1000 {
+		n, err := b.unreadErr()
+		if err != nil || n == last {
+			return n, err
+		}
+		last = n
+		time.Sleep(time.Millisecond)
+	}
+	return 0, fmt.Errorf("the connection %s ↔ %s never settled", b.conn.LocalAddr(), b.conn.RemoteAddr())
 }
 
 // procAddr is a loopback TCP address as /proc/net/tcp writes it on a
@@ -197,7 +225,7 @@ func (b *stalledBroker) readAll(buf *bytes.Buffer) {
 	b.t.Helper()
 	for {
 		if err := b.readSome(buf, 64<<10, time.Second); err != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) && !isEOF(err) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) && !isEOF(err) {
 				b.t.Logf("%s: read ended: %v", b.comp, err)
 			}
 			return
@@ -365,4 +393,119 @@ func TestHandoffCutsTheOldPrimarysWriteToABrokerThatDoesNotRead(t *testing.T) {
 	}
 	t.Logf("blocked with %d bytes unread, %d at the fence; the stalled broker read %d bytes, %d whole reports of %d (seq ≤ %d held)",
 		blocked, atFence, stalled.read, reports, resting+swept, held)
+}
+
+// written is one sample of what the exchange had written into the stalled
+// broker's connection by an instant: the bytes read and those unread.
+type written struct {
+	at    time.Time
+	bytes int64
+}
+
+// readSlowly reads the stalled broker's connection 1 KiB at a time, every
+// 5 ms, sampling what the exchange had written after each read, until
+// fast is closed; then it reads the rest at once. It returns the stream
+// and the samples when the connection ends or is quiet for a second.
+func (b *stalledBroker) readSlowly(fast <-chan struct{}) <-chan slowRead {
+	done := make(chan slowRead, 1)
+	go func() {
+		var r slowRead
+		defer func() { done <- r }()
+		for {
+			select {
+			case <-fast:
+				b.readAll(&r.stream)
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if err := b.readSome(&r.stream, 1024, time.Second); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				<-fast
+				return
+			}
+			n, err := b.settledUnread()
+			if err != nil {
+				r.err = err
+				<-fast
+				return
+			}
+			r.samples = append(r.samples, written{time.Now(), b.read + n})
+		}
+	}()
+	return done
+}
+
+type slowRead struct {
+	stream  bytes.Buffer
+	samples []written
+	err     error
+}
+
+// TestLeaseLostStopsTheWriteToABrokerThatReadsSlowlyBeforeTheLeaseExpires:
+// the primary of a shard led through etcd has megabytes of reports queued
+// for a broker that reads slowly, so its session writer is always in a
+// socket write, when etcd stops. The guard's deadline (the lease's earliest
+// expiry less the margin) bounds that write: from the lease's earliest
+// expiry on (as the keep-alive failure line logs it), the bytes the primary
+// has written into the connection no longer grow, and no report the
+// broker reads, to the end of its stream, ends past them.
+func TestLeaseLostStopsTheWriteToABrokerThatReadsSlowlyBeforeTheLeaseExpires(t *testing.T) {
+	etcd := etcdtest.Start(t)
+	a, aFIX := runFIXShardNode(t, etcd, "a", func(cfg *config.Config) { cfg.Replication.Mode = config.ModeAsync })
+	a.next(t)
+	waitUntil(t, "the node leads", func() bool { return a.role() == config.RolePrimary })
+
+	const resting = 20000
+	stalled := dialStalled(t, aFIX, "BROKER01")
+	stalled.restSells(resting)
+	waitUntil(t, "the resting orders journaled", func() bool { return lastSeq(a.cur) >= resting })
+	blocked := stalled.waitBlocked()
+
+	fast := make(chan struct{})
+	defer func() {
+		select {
+		case <-fast:
+		default:
+			close(fast)
+		}
+	}()
+	reading := stalled.readSlowly(fast)
+	time.Sleep(300 * time.Millisecond)
+	stopped := make(chan struct{})
+	go func() { etcd.Stop(); close(stopped) }()
+	waitUntil(t, "a keep-alive fails", func() bool { return a.logs.has("keep-alive failed") })
+	expiry := leaseMayExpire(t, &a.logs)
+	time.Sleep(time.Until(expiry) + 2*time.Second) // the broker reads on, slowly
+	close(fast)
+	r := <-reading
+	<-stopped
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+
+	atExpiry := int64(-1)
+	for _, s := range r.samples {
+		if !s.at.Before(expiry) {
+			atExpiry = s.bytes
+			break
+		}
+	}
+	if atExpiry < 0 {
+		t.Fatalf("no sample of the connection after the lease's earliest expiry %s (%d samples)", expiry.Format(time.RFC3339Nano), len(r.samples))
+	}
+	reports := 0
+	for _, m := range splitFIX(t, r.stream.Bytes()) {
+		if m.typ != "8" {
+			continue
+		}
+		reports++
+		if m.end > atExpiry {
+			t.Fatalf("the broker got a report ending at byte %d of its stream, written after the lease's earliest expiry (%d bytes written then): %q",
+				m.end, atExpiry, m.text)
+		}
+	}
+	if reports >= resting {
+		t.Fatalf("the broker got all %d reports (%d bytes): the writer was not blocked when the lease ran out, the test shows nothing", reports, stalled.read)
+	}
+	t.Logf("blocked with %d bytes unread; %d bytes written at the lease's earliest expiry; the broker read %d bytes, %d whole reports of %d; %d samples",
+		blocked, atExpiry, stalled.read, reports, resting, len(r.samples))
 }
