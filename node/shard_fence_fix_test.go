@@ -1,3 +1,5 @@
+//go:build linux
+
 package node_test
 
 import (
@@ -5,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -231,15 +234,13 @@ func (b *stalledBroker) readAll(buf *bytes.Buffer) {
 	b.t.Helper()
 	for {
 		if err := b.readSome(buf, 64<<10, time.Second); err != nil {
-			if !errors.Is(err, os.ErrDeadlineExceeded) && !isEOF(err) {
+			if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, io.EOF) {
 				b.t.Logf("%s: read ended: %v", b.comp, err)
 			}
 			return
 		}
 	}
 }
-
-func isEOF(err error) bool { return err != nil && err.Error() == "EOF" }
 
 // rawMsg is one whole message of a stream: its type, the journal seq of
 // an ExecutionReport (ExecID / matcher.ExecIDStride; 0 otherwise) and
@@ -454,12 +455,13 @@ type slowRead struct {
 
 // TestLeaseLostStopsTheWriteToABrokerThatReadsSlowlyBeforeTheLeaseExpires:
 // the primary of a shard led through etcd has megabytes of reports queued
-// for a broker that reads slowly, so its session writer is always in a
-// socket write, when etcd stops. The guard's deadline (the lease's earliest
-// expiry less the margin) bounds that write: from the lease's earliest
-// expiry on (as the keep-alive failure line logs it), the bytes the primary
-// has written into the connection no longer grow, and no report the
-// broker reads, to the end of its stream, ends past them.
+// for a broker that reads slowly (1 KiB every 5 ms), so its session writer
+// sits blocked in a socket write when etcd stops. The guard's deadline
+// (the lease's earliest expiry, as the keep-alive failure line logs it,
+// less the margin) bounds that write: the broker reads on slowly until a
+// second after that expiry, then all that comes, to the end of its
+// stream, and no report it gets ends past the bytes the primary had
+// written into the connection at the expiry.
 func TestLeaseLostStopsTheWriteToABrokerThatReadsSlowlyBeforeTheLeaseExpires(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	// A lease of 3 s: under -race on a small machine a keep-alive of a 1 s
