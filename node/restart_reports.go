@@ -63,7 +63,7 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 			continue
 		}
 		rebuild[a], any = true, true
-		from = min(from, max(gateway.WhollyDelivered(stored[a]), 0))
+		from = min(from, gateway.WhollyDelivered(stored[a]))
 		names = append(names, n.sessionName(uint32(a)))
 	}
 	if !any {
@@ -113,7 +113,7 @@ func (n *Node) writeOffUnreachable(g *gateway.Gateway, stored []int64, rebuild [
 			lost = append(lost, n.sessionName(uint32(a)))
 			g.WriteOff(a, gateway.MarkBefore(can+1))
 		default:
-			next = min(next, max(gateway.WhollyDelivered(stored[a]), 0))
+			next = min(next, gateway.WhollyDelivered(stored[a]))
 		}
 	}
 	if len(lost) > 0 {
