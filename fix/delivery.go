@@ -52,12 +52,13 @@ import (
 // its view of the stream): its kernel acknowledged bytes its engine threw
 // away. So a connection on which the counterparty logs out, of its own
 // accord (not answering this side's Logout), before it has sent any other
-// message after its Logon (refused) counts nothing it acknowledged: the marks go back to where they stood when it was
-// attached, and its messages are a hole, resent by a standby taking over
-// or carried over by the next sequence reset (PossResend). Any other
-// message it sent first (a Heartbeat, a TestRequest, a ResendRequest, an
-// order) shows that its engine took the Logon reply, and from there it
-// processes what it receives in order.
+// message after its Logon (refused) counts nothing it acknowledged: the
+// marks go back to where they stood when it was attached, and its messages
+// are a hole, resent by a standby taking over or carried over by the next
+// sequence reset (PossResend). Any other message it sent first (a
+// Heartbeat, a TestRequest, a ResendRequest, an order) shows that its
+// engine took the Logon reply, and from there it processes what it receives
+// in order.
 
 // wireListener hands out accepted TCP connections as wireConns, with
 // Nagle off. It sits below the TLS listener, so that wireConn counts the

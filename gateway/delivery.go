@@ -37,9 +37,9 @@ func markBefore(seq int64) int64 { return seq * matcher.ExecIDStride }
 func MarkBefore(seq int64) int64 { return markBefore(seq) }
 
 // WhollyDelivered is the last command every report of which to the
-// account a delivered mark covers: the mark's own command may be covered
-// only in part.
-func WhollyDelivered(mark int64) int64 { return mark/matcher.ExecIDStride - 1 }
+// account a delivered mark covers (0: none): the mark's own command may
+// be covered only in part.
+func WhollyDelivered(mark int64) int64 { return max(mark/matcher.ExecIDStride-1, 0) }
 
 // SetDeliveredBefore says that the reports of commands before seq went out
 // before this gateway: a node starting (or promoted) at seq calls it before

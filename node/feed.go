@@ -58,16 +58,16 @@ func (f *feedStage) recoveryLimit() (int64, error) {
 }
 
 // FeedOrigin is where package feed numbers the feed of the journal in dir
-// (a node's of cfg) from
-// (feed.Origin), and how it applies the journal's commands: as the node's
-// replay does, through the risk stage's step (risk.State.Step) when
-// risk.mode is not none, so that an order risk refused never rests on the
-// feed. The origin is the journal's start when the journal holds its first
-// record; else (a standby that installed its primary's snapshot, a
-// journal whose oldest segments were removed) the newest snapshot the node
-// can start from, a new feed session. That snapshot is held in memory, so
-// that every replay of the feed starts from it even after newer
-// snapshots prune its file. log tells of a snapshot that does not fit.
+// (a node's of cfg) from (feed.Origin), and how it applies the journal's
+// commands: as the node's replay does, through the risk stage's step
+// (risk.State.Step) when risk.mode is not none, so that an order risk
+// refused never rests on the feed. The origin is the journal's start when
+// the journal holds its first record; else (a standby that installed its
+// primary's snapshot, a journal whose oldest segments were removed) the
+// newest snapshot the node can start from, a new feed session. That
+// snapshot is held in memory, so that every replay of the feed starts from
+// it even after newer snapshots prune its file. log tells of a snapshot
+// that does not fit.
 func FeedOrigin(cfg config.Config, dir string, log *slog.Logger) (feed.Origin, error) {
 	eng := EngineConfig(cfg)
 	o := feed.JournalStart(eng, cfg.Match.Partitions)

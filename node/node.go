@@ -347,9 +347,9 @@ func (n *Node) engines() matcher.Partitions {
 // applyJournal applies the journaled commands from fromSeq to toSeq (0: to
 // the end) to engines, one per partition, as the match stage does, and
 // hands each command's events to visit (nil: none) in the order the
-// publish stage hands them on; an error from visit ends the replay. Each checkpoint's hash is recomputed and
-// compared with the journaled one. It returns the commands read and the
-// hashes checked.
+// publish stage hands them on; an error from visit ends the replay. Each
+// checkpoint's hash is recomputed and compared with the journaled one. It
+// returns the commands read and the hashes checked.
 func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
 	return applyJournalRisk(dir, engines, nil, fromSeq, toSeq, visit)
 }

@@ -163,7 +163,7 @@ func markedFrom(delivered []int64, published int64, a int) int64 {
 	case delivered == nil:
 		return max(published, 0)
 	case a < len(delivered) && delivered[a] > 0:
-		return max(gateway.WhollyDelivered(delivered[a]), 0)
+		return gateway.WhollyDelivered(delivered[a])
 	}
 	return 0
 }

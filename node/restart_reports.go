@@ -42,10 +42,11 @@ import (
 func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 	fresh := n.unboundSessions()
 	if len(n.partitions[0].engine.Bindings()) == 0 {
-		// A journal written before bindings existed: its stores, if any,
-		// predate marks, and are taken as holding every report before this
-		// start, as that code had them. A node of today binds every session
-		// before FIX opens, so its stores never meet such a journal.
+		// A journal that binds no session (written by a node without
+		// bindings): its stores, if any, hold no marks, and are taken as
+		// holding every report before this start. A node binds every
+		// session before FIX opens, so its own stores never meet such a
+		// journal.
 		for a := range fresh {
 			fresh[a] = true
 		}
@@ -63,7 +64,7 @@ func (n *Node) rebuildUnstored(g *gateway.Gateway) error {
 			continue
 		}
 		rebuild[a], any = true, true
-		from = min(from, max(gateway.WhollyDelivered(stored[a]), 0))
+		from = min(from, gateway.WhollyDelivered(stored[a]))
 		names = append(names, n.sessionName(uint32(a)))
 	}
 	if !any {
@@ -113,7 +114,7 @@ func (n *Node) writeOffUnreachable(g *gateway.Gateway, stored []int64, rebuild [
 			lost = append(lost, n.sessionName(uint32(a)))
 			g.WriteOff(a, gateway.MarkBefore(can+1))
 		default:
-			next = min(next, max(gateway.WhollyDelivered(stored[a]), 0))
+			next = min(next, gateway.WhollyDelivered(stored[a]))
 		}
 	}
 	if len(lost) > 0 {

@@ -190,12 +190,8 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 			// Judged again on the difference, on the exact state: the
 			// settle step and the engines idle at seq-1 (CheckExact).
 			if r.settled.Load() < seq-1 {
-				if seq > lo {
-					return seq - 1
-				}
-				r.waits.Store(r.waits.Load() + 1)
-				if !n.awaitSettled(seq - 1) {
-					return hi
+				if done, ok := n.riskWait(seq, lo, hi); !ok {
+					return done
 				}
 			}
 			id, cum := n.partitions[matcher.PartitionOf(s.cmd.Symbol, len(n.partitions))].engine.Target(&s.cmd)
@@ -213,12 +209,8 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 			exact := settled || r.state.Exact(s.cmd.OwnerID())
 			hold = r.state.Check(&s.cmd)
 			if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
-				if seq > lo {
-					return seq - 1 // let the stages after this one reach seq-1
-				}
-				r.waits.Store(r.waits.Load() + 1)
-				if !n.awaitSettled(seq - 1) {
-					return hi // the ring failed: nothing passes on
+				if done, ok := n.riskWait(seq, lo, hi); !ok {
+					return done
 				}
 				hold = r.state.Check(&s.cmd)
 			}
@@ -232,6 +224,23 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		}
 	}
 	return hi
+}
+
+// riskWait is the risk stage at slot seq of its batch lo..hi, which
+// must wait for the settle step to reach seq-1: ok when it has, else
+// what HandleUpTo returns: seq-1 when slots before seq are in the batch
+// (the stages after this one reach seq-1 first), hi when the ring failed
+// (nothing passes on). Hot path: no allocation, no lock.
+func (n *Node) riskWait(seq, lo, hi int64) (done int64, ok bool) {
+	if seq > lo {
+		return seq - 1, false
+	}
+	r := n.risk
+	r.waits.Store(r.waits.Load() + 1)
+	if !n.awaitSettled(seq - 1) {
+		return hi, false
+	}
+	return 0, true
 }
 
 // awaitSettled waits until the publish stage has settled ring sequence

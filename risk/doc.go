@@ -28,13 +28,14 @@
 // reservations until the settle half has applied them. Everything the
 // settle half does to a balance makes it freer (releases, credits,
 // deposits); everything that takes is decided by Check. So a lagging view
-// is a lower bound of the exact one: Check's acceptance is always the
-// exact state's. A refusal whose reason depends on the view (ViewDependent)
-// is final only when the settle half has caught up to the command before;
-// the caller ensures that and checks again. A replace refused for cash or
+// is a lower bound of the exact one: Check's acceptance is always the exact
+// state's. A refusal whose reason depends on the view (ViewDependent) is
+// final only when the settle half has caught up to the command before; the
+// caller ensures that and checks again. A replace refused for cash or
 // inventory (Reducible) is always checked again so, by CheckExact, which
-// then reads what its order holds and judges only the difference. The result is the sequential
-// one (check, match, settle, one command at a time) whatever the timing.
+// then reads what its order holds and judges only the difference. The
+// result is the sequential one (check, match, settle, one command at a
+// time) whatever the timing.
 //
 // Units: prices in ticks, quantities in lots, as the matcher's; cash in
 // the venue's cash unit, Symbol.CashPerTickLot of them per tick × lot.

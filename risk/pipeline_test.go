@@ -134,30 +134,29 @@ func (h pipeRisk) HandleUpTo(lo, hi int64) int64 {
 	defer p.risk.end(t0)
 	for seq := lo; seq <= hi; seq++ {
 		s := p.ring.Slot(seq)
-		settled := p.settled.Load() >= seq-1
-		exact := settled || p.state.Exact(s.cmd.OwnerID())
 		hold := p.state.Check(&s.cmd)
-		reducible := Reducible(&s.cmd, hold.Reason)
-		if (reducible && !settled) || (!reducible && ViewDependent(hold.Reason) && !exact && !p.state.Final(&s.cmd, hold.Reason)) {
-			if seq > lo {
-				return seq - 1
-			}
-			p.waits++
-			for i := 0; p.settled.Load() < seq-1; i++ {
-				runtime.Gosched()
-				if i%1024 == 1023 && p.ring.Err() != nil {
-					return hi // a stage failed: the settle stage never gets there
-				}
-			}
-			if !reducible {
-				hold = p.state.Check(&s.cmd)
-			}
-		}
-		if reducible {
+		if Reducible(&s.cmd, hold.Reason) {
 			// Judged again on the difference, the match and settle
 			// stages idle at seq-1 (CheckExact).
+			if p.settled.Load() < seq-1 {
+				if done, ok := p.wait(seq, lo, hi); !ok {
+					return done
+				}
+			}
 			id, cum := p.engines.Target(&s.cmd)
 			hold = p.state.CheckExact(&s.cmd, id, cum)
+		} else if ViewDependent(hold.Reason) {
+			// As the node's: what vouches for the view is read before
+			// the Check it vouches for, and only on a refusal.
+			settled := p.settled.Load() >= seq-1
+			exact := settled || p.state.Exact(s.cmd.OwnerID())
+			hold = p.state.Check(&s.cmd)
+			if ViewDependent(hold.Reason) && !exact && !p.state.Final(&s.cmd, hold.Reason) {
+				if done, ok := p.wait(seq, lo, hi); !ok {
+					return done
+				}
+				hold = p.state.Check(&s.cmd)
+			}
 		}
 		s.hold = hold
 		if p.holds != nil {
@@ -165,6 +164,23 @@ func (h pipeRisk) HandleUpTo(lo, hi int64) int64 {
 		}
 	}
 	return hi
+}
+
+// wait is the node's riskWait: ok once the settle stage has settled
+// seq-1, else what HandleUpTo returns (seq-1 to end the batch before
+// seq, hi when a stage failed).
+func (p *pipe) wait(seq, lo, hi int64) (done int64, ok bool) {
+	if seq > lo {
+		return seq - 1, false
+	}
+	p.waits++
+	for i := 0; p.settled.Load() < seq-1; i++ {
+		runtime.Gosched()
+		if i%1024 == 1023 && p.ring.Err() != nil {
+			return hi, false // a stage failed: the settle stage never gets there
+		}
+	}
+	return 0, true
 }
 
 func (p *pipe) matchBatch(lo, hi int64) {

@@ -117,25 +117,8 @@ func (s *State) Restore(b []byte) error {
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
 	}
 	fresh, _ := New(s.cfg)
-	for i := range (accounts + 1) * fresh.stride {
-		total, held := r.i64(), r.i64()
-		switch {
-		case i == fresh.cashCell(0) && r.err == nil:
-			if held != 0 {
-				return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
-			}
-			fresh.feeCash = total
-			continue
-		case i%fresh.stride == fresh.openCell(0) && r.err == nil:
-			if total != 0 || held < 0 {
-				return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", i/fresh.stride, total, held)
-			}
-			fresh.opens[i/fresh.stride] = held
-			continue
-		}
-		c := &fresh.cells[i]
-		c.total.Store(total)
-		c.avail.Store(total - held)
+	if err := fresh.restoreCells(&r, accounts); err != nil {
+		return err
 	}
 	fresh.funding.Cash = r.i64()
 	for i := range fresh.funding.Inv {
@@ -192,6 +175,34 @@ func (s *State) Restore(b []byte) error {
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
 	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
+	return nil
+}
+
+// restoreCells reads the snapshot's cells of accounts 0 to accounts into
+// s, a fresh state: the fee account's cash and the open orders cells into
+// the settle half's own numbers (settledCell), the others into cells.
+// A short read leaves r.err for the caller.
+func (s *State) restoreCells(r *reader, accounts int) error {
+	for i := range (accounts + 1) * s.stride {
+		total, held := r.i64(), r.i64()
+		switch {
+		case i == s.cashCell(0) && r.err == nil:
+			if held != 0 {
+				return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
+			}
+			s.feeCash = total
+			continue
+		case i%s.stride == s.openCell(0) && r.err == nil:
+			if total != 0 || held < 0 {
+				return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", i/s.stride, total, held)
+			}
+			s.opens[i/s.stride] = held
+			continue
+		}
+		c := &s.cells[i]
+		c.total.Store(total)
+		c.avail.Store(total - held)
+	}
 	return nil
 }
 
