@@ -99,7 +99,7 @@
 // from the start of the segment that holds fromSeq. A damaged snapshot is
 // skipped (and logged) in favour of the one before; WriteSnapshot keeps the
 // newest SnapshotsKept and, in a journal that begins after seq 1, its
-// anchor: the oldest snapshot the journal holds the record after, so that
+// anchor: the oldest valid snapshot the journal holds the record after, so that
 // the state after any seq the journal holds can still be replayed
 // (ReplayableFrom, OpenSnapshotToReplay). A snapshot too large to hold whole is read with
 // OpenLatestSnapshot (verified in blocks, then read at offsets from the

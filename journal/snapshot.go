@@ -207,12 +207,14 @@ func listSnapshots(dir string) ([]int64, error) {
 }
 
 // pruneSnapshots keeps the newest SnapshotsKept snapshots and, when the
-// journal no longer begins at seq 1, its anchor: the oldest snapshot the
-// journal holds the record after (anchorSnapshot). Without the anchor, the
-// events of the records between the journal's first seq and the oldest
+// journal no longer begins at seq 1, its anchor: the oldest valid snapshot
+// the journal holds the record after (anchorSnapshot). Without the anchor,
+// the events of the records between the journal's first seq and the oldest
 // snapshot kept could no longer be rebuilt (a promotion or restart
 // regenerates a broker's undelivered reports from the snapshot at or
-// before its mark), though the journal still holds those records.
+// before its mark), though the journal still holds those records. A
+// damaged snapshot is no anchor: keeping it in place of the valid one
+// after it would leave such a replay nothing to start from.
 func pruneSnapshots(dir string) error {
 	seqs, err := listSnapshots(dir)
 	if err != nil || len(seqs) <= SnapshotsKept {
@@ -233,21 +235,41 @@ func pruneSnapshots(dir string) error {
 	return nil
 }
 
-// anchorSnapshot is, among seqs (newest first), the oldest snapshot that
-// the journal in dir holds the record after, when the journal begins after
-// seq 1; ok is false when it begins at seq 1 (every state can be replayed
-// from the first record) or no snapshot is such.
+// anchorSnapshot is, among seqs (newest first), the oldest valid snapshot
+// that the journal in dir holds the record after, when the journal begins
+// after seq 1; ok is false when it begins at seq 1 (every state can be
+// replayed from the first record) or no valid snapshot is such. It reads
+// each snapshot it passes whole. Cold path.
 func anchorSnapshot(dir string, seqs []int64) (seq int64, ok bool, err error) {
 	first, err := FirstSeq(dir)
 	if err != nil || first <= 1 {
 		return 0, false, err
 	}
-	for i := len(seqs) - 1; i >= 0; i-- {
-		if seqs[i]+1 >= first {
-			return seqs[i], true, nil
-		}
+	s, ok := openAnchor(dir, seqs, first)
+	if !ok {
+		return 0, false, nil
 	}
-	return 0, false, nil
+	s.Close()
+	return s.Seq, true, nil
+}
+
+// openAnchor opens, among seqs (newest first), the oldest snapshot that
+// verifies (openSnapshot) and that a journal beginning at record first
+// holds the record after. Damaged ones are logged and passed over. The
+// caller closes s.
+func openAnchor(dir string, seqs []int64, first int64) (s *SnapshotFile, ok bool) {
+	for i := len(seqs) - 1; i >= 0; i-- {
+		if seqs[i]+1 < first {
+			continue
+		}
+		path := filepath.Join(dir, snapName(seqs[i]))
+		s, reason := openSnapshot(path, seqs[i])
+		if reason == "" {
+			return s, true
+		}
+		slog.Warn("snapshot is damaged; trying the next", "component", "journal", "path", path, "damage", reason)
+	}
+	return nil, false
 }
 
 // OpenSnapshotToReplay opens the snapshot from which a replay that must
@@ -273,18 +295,8 @@ func OpenSnapshotToReplay(dir string, from int64) (s *SnapshotFile, ok bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	for i := len(seqs) - 1; i >= 0; i-- {
-		if seqs[i]+1 < first {
-			continue
-		}
-		path := filepath.Join(dir, snapName(seqs[i]))
-		s, reason := openSnapshot(path, seqs[i])
-		if reason == "" {
-			return s, true, nil
-		}
-		slog.Warn("snapshot is damaged; trying the next", "component", "journal", "path", path, "damage", reason)
-	}
-	return nil, false, nil
+	s, ok = openAnchor(dir, seqs, first)
+	return s, ok, nil
 }
 
 // ReplayableFrom is the lowest seq after which the events of every record

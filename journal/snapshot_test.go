@@ -270,3 +270,60 @@ func TestSnapshotsPrunedFromSeqOne(t *testing.T) {
 		t.Errorf("ReplayableFrom = %d ok %v err %v, want 0 (the first record)", seq, ok, err)
 	}
 }
+
+// TestSnapshotsPrunedKeepAValidAnchor: in a journal that begins at 101,
+// a damaged anchor is no anchor. Pruning keeps the oldest snapshot that
+// validates and that the journal follows, so a replay from before the
+// newest kept snapshots still has a usable start: damaged early, the
+// anchor (100) gives way to 110; damaged after the newest three were
+// written, it gives way to 180, which the next checkpoint would otherwise
+// prune.
+func TestSnapshotsPrunedKeepAValidAnchor(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		damageAt int64   // the anchor (100) is damaged right after this snapshot is written
+		last     int64   // the newest snapshot written
+		wantKept []int64 // newest first
+		want     int64   // the snapshot a replay after record 100 or 150 starts from
+	}{
+		{"anchor_damaged_early_next_one_kept", 120, 200, []int64{200, 190, 180, 110}, 110},
+		{"anchor_damaged_late_next_one_kept", 200, 210, []int64{210, 200, 190, 180}, 180},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			j, _ := openT(t, dir, func(o *Options) { o.FirstSeq = 101 })
+			for seq := int64(101); seq <= 220; seq++ {
+				if err := j.Append(seq, record(seq)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := j.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			j.Close()
+			for seq := int64(100); seq <= tc.last; seq += 10 {
+				if err := WriteSnapshot(dir, seq, uint64(seq), []byte("state")); err != nil {
+					t.Fatal(err)
+				}
+				if seq == tc.damageAt {
+					flipAt(t, filepath.Join(dir, snapName(100)), 40)
+				}
+			}
+			if seqs, _ := listSnapshots(dir); !slices.Equal(seqs, tc.wantKept) {
+				t.Errorf("kept %v, want %v", seqs, tc.wantKept)
+			}
+			if seq, ok, err := ReplayableFrom(dir); err != nil || !ok || seq != tc.want {
+				t.Errorf("ReplayableFrom = %d ok %v err %v, want %d", seq, ok, err, tc.want)
+			}
+			for _, from := range []int64{100, 150} {
+				s, ok, err := OpenSnapshotToReplay(dir, from)
+				if err != nil || !ok || s.Seq != tc.want {
+					t.Errorf("OpenSnapshotToReplay(%d) = %v ok %v err %v, want seq %d", from, s, ok, err, tc.want)
+				}
+				if ok {
+					s.Close()
+				}
+			}
+		})
+	}
+}
