@@ -202,13 +202,16 @@ func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error)
 // decodeRecord decodes the command in r, or says what is wrong with it and
 // where.
 func decodeRecord(c *matcher.Command, r journal.Record) *Problem {
-	if err := c.Decode(r.Data); err != nil {
-		return &Problem{Seq: r.Seq, File: r.File, Offset: r.Offset, What: "undecodable command: " + err.Error()}
+	err := c.DecodeAt(r.Data, r.Seq)
+	if err == nil {
+		return nil
 	}
-	if c.Seq != r.Seq {
-		return &Problem{Seq: r.Seq, File: r.File, Offset: r.Offset, What: fmt.Sprintf("record holds command sequence %d", c.Seq)}
+	what := err.Error()
+	var re *matcher.RecordError
+	if errors.As(err, &re) {
+		what = re.What() // the Problem names the seq itself
 	}
-	return nil
+	return &Problem{Seq: r.Seq, File: r.File, Offset: r.Offset, What: what}
 }
 
 // runParallel runs a reader goroutine and one goroutine per partition.

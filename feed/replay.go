@@ -157,11 +157,8 @@ func (r *Replayer) AdvanceTo(limit int64, fn func(msgs []Message, parts matcher.
 		if seq > limit {
 			return errStop
 		}
-		if err := r.cmd.Decode(rec); err != nil {
-			return fmt.Errorf("journal %s: seq %d: undecodable command: %w", r.dir, seq, err)
-		}
-		if r.cmd.Seq != seq {
-			return fmt.Errorf("journal %s: seq %d holds command sequence %d", r.dir, seq, r.cmd.Seq)
+		if err := r.cmd.DecodeAt(rec, seq); err != nil {
+			return fmt.Errorf("journal %s: %w", r.dir, err)
 		}
 		r.evs = r.step(&r.cmd, r.evs[:0])
 		r.msgs = r.tr.Command(&r.cmd, r.evs, r.msgs[:0])

@@ -222,3 +222,38 @@ func (c *Command) Decode(b []byte) error {
 	}
 	return nil
 }
+
+// DecodeAt decodes the journal record rec, which the journal holds at seq,
+// into c and checks that the command carries that seq. Its error is a
+// *RecordError. No allocation unless it fails: the standby applies every
+// replicated record through it.
+func (c *Command) DecodeAt(rec []byte, seq int64) error {
+	if err := c.Decode(rec); err != nil {
+		return &RecordError{Seq: seq, Err: err}
+	}
+	if c.Seq != seq {
+		return &RecordError{Seq: seq, Held: c.Seq}
+	}
+	return nil
+}
+
+// RecordError says why the journal record at Seq is not its command: it
+// does not decode (Err), or it holds the command of sequence Held.
+type RecordError struct {
+	Seq  int64
+	Held int64 // the command's own Seq; meaningful when Err is nil
+	Err  error // Decode's error; nil when the record decodes
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("seq %d: %s", e.Seq, e.What()) }
+
+// What is the error without the seq, for a caller that reports the seq
+// itself.
+func (e *RecordError) What() string {
+	if e.Err != nil {
+		return "undecodable command: " + e.Err.Error()
+	}
+	return fmt.Sprintf("record holds command sequence %d", e.Held)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }

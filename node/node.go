@@ -365,11 +365,8 @@ func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fr
 		if toSeq > 0 && seq > toSeq {
 			return errStopReading
 		}
-		if err := cmd.Decode(rec); err != nil {
-			return fmt.Errorf("journal record %d: %w", seq, err)
-		}
-		if cmd.Seq != seq {
-			return fmt.Errorf("journal record %d holds command sequence %d", seq, cmd.Seq)
+		if err := cmd.DecodeAt(rec, seq); err != nil {
+			return err // wrapped below with the journal's dir
 		}
 		count++
 		if rs != nil {

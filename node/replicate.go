@@ -323,11 +323,8 @@ func (n *Node) beginEpoch(next int64) (uint64, error) {
 // into the ring as the primary sequenced it.
 func (n *Node) follow(seq int64, rec []byte) error {
 	var cmd matcher.Command
-	if err := cmd.Decode(rec); err != nil {
-		return fmt.Errorf("record %d: %w", seq, err)
-	}
-	if cmd.Seq != seq {
-		return fmt.Errorf("record %d holds command sequence %d", seq, cmd.Seq)
+	if err := cmd.DecodeAt(rec, seq); err != nil {
+		return fmt.Errorf("replicated record: %w", err)
 	}
 	rs, err := n.ring.Claim()
 	if err != nil {
