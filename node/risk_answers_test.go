@@ -166,12 +166,6 @@ func TestStatusOfAFinishedOrderNamesItsAccountOverFIX(t *testing.T) {
 	check("live")
 	b1.Close()
 	b2.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	n = startCfg(t, cfg)
-	defer n.Stop()
-	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1 = restartBroker01(t, n, cfg, addr)
 	check("after a restart")
 }
