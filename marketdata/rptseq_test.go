@@ -1,7 +1,6 @@
 package marketdata_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -244,36 +243,14 @@ func TestRptSeqGapOnTradesConflatedAway(t *testing.T) {
 	md.request("all", '1', 0, 1, "012", "AAA")
 	snapshotRptSeq(t, md.nextValid("W"), last)
 
-	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}}})
-	var evs []matcher.Event
-	seq, trades := int64(0), 0
-	batch := func(cmds ...matcher.Command) {
-		for _, c := range cmds {
-			seq++
-			c.Seq = seq
-			c.ClOrdID, _ = matcher.MakeClOrdID(fmt.Sprintf("o%d", seq))
-			evs = e.Apply(&c, evs[:0])
-			for k := range evs {
-				if evs[k].Type == matcher.EvFill && evs[k].Side == matcher.Sell {
-					trades++
-				}
-				feed.Apply(&evs[k])
-			}
-		}
-		feed.EndBatch()
-	}
-	var sells []matcher.Command
-	for i := range 5 {
-		sells = append(sells, matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Sell,
-			Type: matcher.Limit, TIF: matcher.Day, Price: int64(1000 + i), Qty: 1})
-	}
-	batch(sells...)
+	s := marketdata.NewConflationStream(feed, nil)
+	s.RestFiveSells()
 	for last["all AAA"] < 5 { // five offers, one pass or several
 		rptSeqs(t, md.nextValid("X"), last)
 	}
 	// One buy sweeps the five in one batch: five trades, two kept.
-	batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 2, Side: matcher.Buy,
-		Type: matcher.Limit, TIF: matcher.Day, Price: 1004, Qty: 5})
+	s.SweepFiveSells()
+	trades := s.Trades
 	if trades != 5 {
 		t.Fatalf("the stream made %d trades, want 5", trades)
 	}
@@ -302,7 +279,7 @@ func TestRptSeqGapOnTradesConflatedAway(t *testing.T) {
 		t.Fatalf("W after the lost trades: %v, want AAA's last trade at 10.04", w)
 	}
 	// What follows counts on from the W.
-	batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Buy,
+	s.Batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Buy,
 		Type: matcher.Limit, TIF: matcher.Day, Price: 990, Qty: 1})
 	rptSeqs(t, md.nextValid("X"), last)
 }

@@ -33,37 +33,14 @@ func TestTradesConflatedAwaySendSnapshot(t *testing.T) {
 
 	// The five sells rest (one batch, one pass), then one buy sweeps
 	// them in one batch: five trades, more than MaxTradesPending (2).
-	e := matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}}})
-	var evs []matcher.Event
-	trades, seq := 0, int64(0)
-	batch := func(cmds ...matcher.Command) {
-		for _, c := range cmds {
-			seq++
-			c.Seq = seq
-			c.ClOrdID, _ = matcher.MakeClOrdID(fmt.Sprintf("o%d", seq))
-			evs = e.Apply(&c, evs[:0])
-			for k := range evs {
-				if evs[k].Type == matcher.EvFill && evs[k].Side == matcher.Sell {
-					trades++
-				}
-				f.Apply(&evs[k])
-			}
-		}
-		f.EndBatch()
-		f.pass()
-	}
-	var sells []matcher.Command
-	for i := range 5 {
-		sells = append(sells, matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Sell,
-			Type: matcher.Limit, TIF: matcher.Day, Price: int64(1000 + i), Qty: 1})
-	}
-	batch(sells...)
+	s := NewConflationStream(f, f.pass)
+	s.RestFiveSells()
 	if m := sub.take(); len(m) != 1 || m[0].msgType != "X" {
 		t.Fatalf("the sells rest: %v, want one X", m)
 	}
 	book.take()
-	batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 2, Side: matcher.Buy,
-		Type: matcher.Limit, TIF: matcher.Day, Price: 1004, Qty: 5})
+	s.SweepFiveSells()
+	trades := s.Trades
 	if trades != 5 {
 		t.Fatalf("the stream made %d trades, want 5", trades)
 	}
@@ -93,4 +70,63 @@ func TestTradesConflatedAwaySendSnapshot(t *testing.T) {
 			t.Fatalf("the subscriber to the book alone got %s %v: it lost nothing", m.msgType, m.fields)
 		}
 	}
+}
+
+// ConflationStream is the stream of the tests of trades conflated away
+// (this file's, and TestRptSeqGapOnTradesConflatedAway in package
+// marketdata_test, hence exported): commands of symbol 1 run through a
+// matcher into a feed, one batch a call, as the publish stage hands them
+// on, with the trades counted.
+type ConflationStream struct {
+	Trades int // the fills of the sell side: one a trade
+
+	feed  *Feed
+	after func() // run after each batch's EndBatch, if not nil
+	e     *matcher.Engine
+	evs   []matcher.Event
+	seq   int64
+}
+
+// NewConflationStream is a stream into f, after run after each batch.
+func NewConflationStream(f *Feed, after func()) *ConflationStream {
+	return &ConflationStream{feed: f, after: after, e: matcher.New(matcher.Config{Symbols: []matcher.SymbolSpec{{ID: 1}}})}
+}
+
+// Batch runs cmds, numbered on (Seq, and ClOrdID "o" and Seq), and ends
+// the feed's batch.
+func (s *ConflationStream) Batch(cmds ...matcher.Command) {
+	for _, c := range cmds {
+		s.seq++
+		c.Seq = s.seq
+		c.ClOrdID, _ = matcher.MakeClOrdID(fmt.Sprintf("o%d", s.seq))
+		s.evs = s.e.Apply(&c, s.evs[:0])
+		for k := range s.evs {
+			if s.evs[k].Type == matcher.EvFill && s.evs[k].Side == matcher.Sell {
+				s.Trades++
+			}
+			s.feed.Apply(&s.evs[k])
+		}
+	}
+	s.feed.EndBatch()
+	if s.after != nil {
+		s.after()
+	}
+}
+
+// RestFiveSells rests five sells of one lot (account 1) at 1000 to 1004
+// ticks, in one batch.
+func (s *ConflationStream) RestFiveSells() {
+	var sells []matcher.Command
+	for i := range 5 {
+		sells = append(sells, matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 1, Side: matcher.Sell,
+			Type: matcher.Limit, TIF: matcher.Day, Price: int64(1000 + i), Qty: 1})
+	}
+	s.Batch(sells...)
+}
+
+// SweepFiveSells sends one buy of five lots (account 2) at 1004 ticks, in
+// one batch: after RestFiveSells, five trades.
+func (s *ConflationStream) SweepFiveSells() {
+	s.Batch(matcher.Command{Kind: matcher.KindNew, Symbol: 1, Account: 2, Side: matcher.Buy,
+		Type: matcher.Limit, TIF: matcher.Day, Price: 1004, Qty: 5})
 }

@@ -39,6 +39,21 @@ func startCfg(t *testing.T, cfg config.Config) *node.Node {
 	return n
 }
 
+// restartBroker01 stops n, checking that it stopped cleanly, starts a node
+// on cfg again and logs BROKER01 on at addr; the test's cleanup logs it
+// off and stops the node.
+func restartBroker01(t *testing.T, n *node.Node, cfg config.Config, addr string) (*node.Node, *fixtest.Client) {
+	t.Helper()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = startCfg(t, cfg)
+	t.Cleanup(func() { n.Stop() })
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	t.Cleanup(b1.Close)
+	return n, b1
+}
+
 // restGTC has broker rest a GTC order over its own FIX session and stops
 // the exchange while it is still logged on (no cancel-on-disconnect).
 func restGTC(t *testing.T, n *node.Node, addr, broker, clOrdID, side, px string) {

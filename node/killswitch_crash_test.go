@@ -42,14 +42,7 @@ func TestKillSwitchCancelsSurviveACrashAfterTheBlock(t *testing.T) {
 	// partition applies it): nothing is left for a crash to leave working.
 	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
 	b1.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-
-	n = startCfg(t, cfg)
-	defer n.Stop()
-	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1 = restartBroker01(t, n, cfg, addr)
 	show, _ = n.AccountShow("BROKER01")
 	if strings.HasSuffix(show, "blocked true openOrders 0") {
 		return

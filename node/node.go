@@ -126,6 +126,30 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	if sh != nil {
 		cfg = sh.configFor(cfg)
 	}
+	n := newNode(cfg, opts, sh)
+	if err := n.setupReplication(); err != nil {
+		return nil, err
+	}
+	if err := n.openJournal(); err != nil {
+		return nil, err
+	}
+	todo, err := n.prepare()
+	if err != nil {
+		n.journal.Close()
+		return nil, err
+	}
+	if err := n.launch(todo); err != nil {
+		n.abortStart()
+		return nil, err
+	}
+	n.startDayScheduler()
+	n.startLatencyLog()
+	n.logStarted()
+	return n, nil
+}
+
+// newNode is a node of cfg, nothing opened or started yet.
+func newNode(cfg config.Config, opts Options, sh *shardNode) *Node {
 	n := &Node{cfg: cfg, logBase: opts.Log, publisher: opts.Publisher, opts: opts, shard: sh,
 		cpTaken: make(chan checkpoint, 1), cpStop: make(chan struct{}), cpDone: make(chan struct{}),
 		dayStop: make(chan struct{}), dayDone: make(chan struct{}), halted: make(chan struct{})}
@@ -134,38 +158,54 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	}
 	n.log = n.logBase.With("component", "node")
 	n.initObserver()
-	if err := n.setupReplication(); err != nil {
-		return nil, err
-	}
-	if err := n.openJournal(); err != nil {
-		return nil, err
-	}
-	var toBind []matcher.AccountBinding // accounts.go
+	return n
+}
+
+// startTodo is what a start submits once the ring runs.
+type startTodo struct {
+	toBind []matcher.AccountBinding // the accounts to bind (accounts.go)
+	rules  []matcher.Command        // the risk rules to journal (risk.go)
+	cods   []matcher.Command        // cancel-on-disconnect at start (cancel_on_restart.go)
+}
+
+// prepare builds, on the open journal, what must be there before the ring
+// runs: the accounts and risk rules checked, the pipeline (the books
+// rebuilt), market data, the publisher and the binary feed. It returns
+// what to submit once the ring runs. On an error the caller closes the
+// journal.
+func (n *Node) prepare() (todo startTodo, err error) {
 	if n.publisher == nil {
-		var err error
-		if toBind, err = n.checkAccounts(); err != nil {
-			n.journal.Close()
-			return nil, err
+		if todo.toBind, err = n.checkAccounts(); err != nil {
+			return todo, err
 		}
 	}
-	rules, err := n.riskRulesToJournal() // risk.go: before the ring starts
-	if err != nil {
-		n.journal.Close()
-		return nil, err
+	if todo.rules, err = n.riskRulesToJournal(); err != nil { // risk.go: before the ring starts
+		return todo, err
 	}
 	if err := n.buildPipeline(); err != nil {
-		n.journal.Close()
-		return nil, err
+		return todo, err
 	}
-	if gw, err := gatewayOptions(cfg, n.logBase); err == nil {
+	if gw, err := gatewayOptions(n.cfg, n.logBase); err == nil {
 		n.startMarketData(gw)
 	}
 	n.publishRebuiltTops()
-	var cods []matcher.Command // cancel-on-disconnect at start (cancel_on_restart.go)
+	if todo.cods, err = n.setPublisher(); err != nil {
+		return todo, err
+	}
+	if n.feed, err = n.startFeed(); err != nil {
+		return todo, err
+	}
+	return todo, nil
+}
+
+// setPublisher makes the FIX gateway the publisher of a node that serves
+// FIX itself, returning the Day orders to cancel at start (prepareGateway),
+// and puts the switch in front of the publisher of a replicated node. On
+// an error it stops market data.
+func (n *Node) setPublisher() (cods []matcher.Command, err error) {
 	if n.publisher == nil && !n.following.Load() {
 		if cods, err = n.prepareGateway(); err != nil {
 			n.stopMarketData()
-			n.journal.Close()
 			return nil, err
 		}
 		n.publisher = n.gateway
@@ -178,50 +218,55 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 		}
 		n.publisher = &n.switcher
 	}
-	if n.feed, err = n.startFeed(); err != nil {
-		n.journal.Close()
-		return nil, err
-	}
+	return cods, nil
+}
+
+// launch starts the ring, the checkpointer and replication, then submits
+// what the start owes (a primary's term break and risk rules; the
+// gateway's account bindings and cancels) and opens FIX. On an error the
+// caller aborts the start (abortStart).
+func (n *Node) launch(todo startTodo) error {
 	n.ring.Start()
 	n.startCheckpointer()
 	if err := n.startReplication(); err != nil {
-		n.abortStart()
-		return nil, err
+		return err
 	}
 	n.endDayLeftOpen()
 	if !n.following.Load() {
 		err := n.journalTermBreak()
 		if err == nil {
-			err = n.journalRiskRules(rules)
+			err = n.journalRiskRules(todo.rules)
 		}
 		if err != nil {
-			n.abortStart()
-			return nil, err
+			return err
 		}
 	}
 	if n.gateway != nil {
-		err := n.bindAccounts(toBind)
+		err := n.bindAccounts(todo.toBind)
 		if err == nil {
-			err = n.cancelDayOrdersOfDroppedSessions(cods)
+			err = n.cancelDayOrdersOfDroppedSessions(todo.cods)
 		}
 		if err == nil {
 			err = n.gateway.Start()
 		}
 		if err != nil {
-			n.abortStart()
-			return nil, err
+			return err
 		}
 	}
-	n.startDayScheduler()
-	n.startLatencyLog()
+	return nil
+}
+
+// logStarted says what the started node does: follow its primary, or
+// serve FIX.
+func (n *Node) logStarted() {
+	cfg := n.cfg
 	if n.following.Load() {
 		n.log.Info("STANDBY following the primary; FIX opens on promotion", "primary", cfg.Replication.Primary, "symbols", len(cfg.Symbols),
 			"partitions", len(n.partitions), "journal", n.journalDir(), "seq", n.baseSeq)
-		return n, nil
+		return
 	}
 	n.log.Info("serving FIX", "listen", cfg.FIX.Listen, "sender_comp_id", cfg.FIX.SenderCompID, "symbols", len(cfg.Symbols),
 		"partitions", len(n.partitions), "journal", n.journalDir(), "sync", cfg.Journal.Sync.String(), "seq", n.baseSeq)
-	return n, nil
 }
 
 // prepareGateway makes the FIX gateway of a node that serves FIX itself: it

@@ -8,6 +8,7 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/node"
 )
 
 // replace sends an OrderCancelReplaceRequest of orig to qty at px (AAPL
@@ -23,21 +24,30 @@ func replace(t *testing.T, c *fixtest.Client, who, orig, clOrdID, qty, px, text 
 	}
 }
 
+// spotPair starts a spotVenue where BROKER01 holds cash 1000 and BROKER02
+// 10 AAPL, and logs both on over FIX; the test's cleanup logs them off
+// and stops the node.
+func spotPair(t *testing.T) (n *node.Node, b1, b2 *fixtest.Client) {
+	t.Helper()
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	n = startCfg(t, spotVenue(dir, addr))
+	t.Cleanup(func() { n.Stop() })
+	mustFunds(t, n, false, "BROKER01", "cash", "1000")
+	mustFunds(t, n, false, "BROKER02", "AAPL", "10")
+	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	t.Cleanup(b1.Close)
+	b2 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	t.Cleanup(b2.Close)
+	return n, b1, b2
+}
+
 // A replace the risk stage refuses, of a working order, over real FIX:
 // the OrderCancelReject carries the order's OrderID and its OrdStatus (1
 // partially filled, 0 new), CxlRejResponseTo 2, CxlRejReason 99 and a Text
 // naming the limit, as the matcher's own refusals of a replace do; the
 // order works on as it was, its hold unchanged.
 func TestRiskRefusedReplaceReportsTheOrderOverFIX(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	n := startCfg(t, spotVenue(dir, addr))
-	defer n.Stop()
-	mustFunds(t, n, false, "BROKER01", "cash", "1000")
-	mustFunds(t, n, false, "BROKER02", "AAPL", "10")
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
-	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
-	defer b2.Close()
+	n, b1, b2 := spotPair(t)
 
 	b1.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "100.00", tag.TimeInForce, "1")
 	orderID := expect(t, "buy rests", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1"})[tag.OrderID]
@@ -69,15 +79,7 @@ func TestRiskRefusedReplaceReportsTheOrderOverFIX(t *testing.T) {
 // order (CxlRejReason 1) or too late (0), as under risk mode none, never a
 // risk refusal.
 func TestRiskReplaceOfAnOrderNotWorkingOverFIX(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	n := startCfg(t, spotVenue(dir, addr))
-	defer n.Stop()
-	mustFunds(t, n, false, "BROKER01", "cash", "1000")
-	mustFunds(t, n, false, "BROKER02", "AAPL", "10")
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
-	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
-	defer b2.Close()
+	n, b1, b2 := spotPair(t)
 
 	rests(t, b1, "a working buy", "W1", "AAPL", "1", "1", "90.00")
 	rests(t, b1, "a buy to cancel", "C1", "AAPL", "1", "1", "90.00")
@@ -164,12 +166,6 @@ func TestStatusOfAFinishedOrderNamesItsAccountOverFIX(t *testing.T) {
 	check("live")
 	b1.Close()
 	b2.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	n = startCfg(t, cfg)
-	defer n.Stop()
-	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1 = restartBroker01(t, n, cfg, addr)
 	check("after a restart")
 }

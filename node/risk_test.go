@@ -180,13 +180,7 @@ func TestKillSwitchOverFIX(t *testing.T) {
 
 	b1.Close()
 	b2.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	n = startCfg(t, cfg)
-	defer n.Stop()
-	b1 = fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	defer b1.Close()
+	n, b1 = restartBroker01(t, n, cfg, addr)
 	refused(t, b1, "blocked after a restart", "N2", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
 	if _, err := n.Block("BROKER01", true); err != nil {
 		t.Fatal(err)

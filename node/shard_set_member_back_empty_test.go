@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
@@ -28,12 +27,7 @@ import (
 // TestEtcdSyncSetMemberOnOldBackupDoesNotTakeShard).
 func TestEtcdSyncSetDropsMemberBackWithLess(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	var replAddr string
-	a := runShardNodeIn(t, etcd, "a", t.TempDir(), func(c *config.Config) { replAddr = c.Replication.Listen })
-	a.next(t)
-	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b := runShardNode(t, etcd, "b")
-	b.next(t)
+	a, b := syncPairIn(t, etcd, t.TempDir(), t.TempDir())
 	trade(t, a.cur, "A", 10)
 	waitUntil(t, "b in the set, holding everything a acknowledged", func() bool {
 		return a.acked()["A9"] && lastSeq(b.cur) == lastSeq(a.cur) && slices.Equal(etcdSyncSet(t, etcd), []string{"a", "b"})
@@ -51,7 +45,7 @@ func TestEtcdSyncSetDropsMemberBackWithLess(t *testing.T) {
 	}
 	hold := make(chan struct{})
 	connected := a.logs.count("standby connected", " seq=0 ")
-	r := replica.NewReceiver(replica.ReceiverOptions{Primary: replAddr, Name: "b", Journal: j, History: hist, TimeoutMs: 60000, Log: logtest.New(t),
+	r := replica.NewReceiver(replica.ReceiverOptions{Primary: a.repl, Name: "b", Journal: j, History: hist, TimeoutMs: 60000, Log: logtest.New(t),
 		Admit: func(uint64) error { <-hold; return errors.New("test: not admitting") },
 		Apply: func(int64, []byte) error { return nil }})
 	ran := make(chan error, 1)

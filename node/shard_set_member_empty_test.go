@@ -1,6 +1,8 @@
 package node_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -59,4 +61,45 @@ func stopBothCleanly(t *testing.T, etcd *etcdtest.Server, a, b *shardRunner) []s
 		t.Fatalf("after a and b stopped cleanly, etcd's sync set is %v: want b in it", set)
 	}
 	return set
+}
+
+// syncPairWithBackup starts the sync pair a (leading) and b, has a
+// acknowledge orders A0..A4, held by b, then stops b and copies its data
+// folder to backup, onBackup being a's seq then. b starts again on its own
+// disk and a acknowledges orders B0..B4, held by b too: b is the returned
+// standby, and the backup lacks the B orders.
+func syncPairWithBackup(t *testing.T, etcd *etcdtest.Server) (a, b *shardRunner, backup string, onBackup int64) {
+	t.Helper()
+	dirB := t.TempDir()
+	a, b = syncPairIn(t, etcd, t.TempDir(), dirB)
+	trade(t, a.cur, "A", 5)
+	waitUntil(t, "b holds A", func() bool { return a.acked()["A4"] && lastSeq(b.cur) == lastSeq(a.cur) })
+	b.stop(t)
+	backup = filepath.Join(t.TempDir(), "b")
+	if err := os.CopyFS(backup, os.DirFS(dirB)); err != nil {
+		t.Fatal(err)
+	}
+	onBackup = lastSeq(a.cur)
+	b = runShardNodeIn(t, etcd, "b", dirB, nil)
+	b.next(t)
+	trade(t, a.cur, "B", 5)
+	waitUntil(t, "a acknowledged B, b holds everything", func() bool {
+		return a.acked()["B4"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
+	})
+	return a, b, backup, onBackup
+}
+
+// lacking is the ClOrdIDs, sorted, of the orders a acknowledged that the
+// journal in dir does not hold.
+func lacking(t *testing.T, a *shardRunner, dir string) []string {
+	t.Helper()
+	held := journaledIDs(t, dir)
+	var lacks []string
+	for id := range a.acked() {
+		if id != "" && !held[id] {
+			lacks = append(lacks, id)
+		}
+	}
+	slices.Sort(lacks)
+	return lacks
 }

@@ -1,13 +1,9 @@
 package node_test
 
 import (
-	"os"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/etcdtest"
 )
 
@@ -26,22 +22,7 @@ import (
 // refuses it.
 func TestEtcdSyncSetSeqAdvancesSoOlderBackupIsRefused(t *testing.T) {
 	etcd := etcdtest.Start(t)
-	dirB := t.TempDir()
-	a, b := syncPairIn(t, etcd, t.TempDir(), dirB)
-	trade(t, a.cur, "A", 5)
-	waitUntil(t, "b holds A", func() bool { return a.acked()["A4"] && lastSeq(b.cur) == lastSeq(a.cur) })
-	b.stop(t)
-	backup := filepath.Join(t.TempDir(), "b")
-	if err := os.CopyFS(backup, os.DirFS(dirB)); err != nil {
-		t.Fatal(err)
-	}
-	onBackup := lastSeq(a.cur)
-	b = runShardNodeIn(t, etcd, "b", dirB, nil)
-	b.next(t)
-	trade(t, a.cur, "B", 5)
-	waitUntil(t, "a acknowledged B, b holds everything", func() bool {
-		return a.acked()["B4"] && b.role() == config.RoleStandby && lastSeq(b.cur) == lastSeq(a.cur)
-	})
+	a, b, backup, onBackup := syncPairWithBackup(t, etcd)
 	held := lastSeq(a.cur)
 	var seq int64
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) { // 30 ticks of TTL/3
@@ -63,16 +44,8 @@ func TestEtcdSyncSetSeqAdvancesSoOlderBackupIsRefused(t *testing.T) {
 
 	b2 := runShardNodeIn(t, etcd, "b", backup, nil) // same name, the backup
 	if leadsWithin(b2, 10*time.Second) {            // 10 lease TTLs
-		onB := journaledIDs(t, backup)
-		var lacks []string
-		for id := range a.acked() {
-			if id != "" && !onB[id] {
-				lacks = append(lacks, id)
-			}
-		}
-		slices.Sort(lacks)
 		t.Fatalf("b, started again on a backup (seq %d), took the shard: the sync set names it at seq %d, and it lacks acknowledged orders %v held by a, down",
-			lastSeq(b2.cur), seq, lacks)
+			lastSeq(b2.cur), seq, lacking(t, a, backup))
 	}
 	waitUntil(t, "b says its journal ends before the set's seq", func() bool { return b2.logs.has("an old backup?") })
 }

@@ -19,6 +19,7 @@ import (
 type shardRunner struct {
 	name    string
 	dir     string
+	repl    string // its replication listen address
 	out     *sink
 	logs    logLines
 	started chan *node.Node
@@ -44,6 +45,7 @@ func runShardNodeIn(t *testing.T, etcd *etcdtest.Server, name, dir string, mod f
 	if mod != nil {
 		mod(&cfg)
 	}
+	r.repl = cfg.Replication.Listen
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	logger := r.logs.Tee(t, name).Logger()

@@ -433,52 +433,80 @@ func (s *Sender) answerProbe(c net.Conn, theirEpoch uint64) {
 // serve runs one standby connection from its hello (h, read by open):
 // handshake, then a reader for acks and heartbeats beside the writer loop.
 func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
-	c, last, theirs := sb.conn, h.last, h.theirs
-	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
-	var fw frameWriter
 	ours := s.opts.History.Entries()
 	epoch := s.opts.History.Current()
-	keep, newer := agreement(ours, theirs, last)
+	keep, snap, err := s.handshake(sb.conn, h, ours, epoch)
+	if snap != nil {
+		defer snap.file.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if keep < h.last {
+		s.log.Warn("standby holds seqs that this primary's history does not: it discards them and reconnects", "standby", sb.String(), "first_seq", keep+1, "last_seq", h.last)
+		return nil
+	}
+	holdsAll, err := s.attach(sb, keep, snap)
+	if err != nil {
+		return err
+	}
+	s.connections.Add(1)
+	s.log.Info("standby connected", "standby", sb.String(), "seq", h.last, "epoch", epoch, "shipped", s.shipped.Load())
+	if holdsAll {
+		s.log.Info("standby caught up", "standby", sb.String(), "seq", keep)
+	}
+	return s.stream(sb, fr, keep, snap, epoch)
+}
+
+// handshake answers a standby's hello h on c, this primary's history being
+// ours at epoch. It refuses a standby that knows a newer epoch, or one
+// that needs a seq before this primary's journal with no snapshot to
+// send it, and fails one ahead of what was shipped; otherwise it welcomes
+// it with keep, the end of what its history shares with ours. A standby
+// that holds seqs past keep is to discard them (keep < h.last). One that
+// needs a seq before the journal gets snap, the snapshot to send first,
+// open: the caller closes snap.file, which is returned even with a failed
+// welcome.
+func (s *Sender) handshake(c net.Conn, h hello, ours []Epoch, epoch uint64) (keep int64, snap *snapshotPlan, err error) {
+	keep, newer := agreement(ours, h.theirs, h.last)
 	if newer {
-		return s.refuse(c, epoch, RefuseStale, fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", theirs[len(theirs)-1].Epoch, epoch, staleRefusal))
+		return 0, nil, s.refuse(c, epoch, RefuseStale, fmt.Sprintf("the standby knows epoch %d, this primary only %d: %s", h.theirs[len(h.theirs)-1].Epoch, epoch, staleRefusal))
 	}
 	if shipped := s.shipped.Load(); keep > shipped {
-		return fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
+		return 0, nil, fmt.Errorf("standby at seq %d (epoch %d) is ahead of this primary at %d in the same history", keep, epoch, shipped)
 	}
-	var snap *snapshotPlan
-	if keep >= last {
+	if keep >= h.last {
 		var reason string
-		var err error
 		if snap, reason, err = s.planSnapshot(keep + 1); err != nil {
-			return err
-		}
-		if snap != nil {
-			defer snap.file.Close()
+			return 0, nil, err
 		}
 		if reason != "" {
-			return s.refuse(c, epoch, RefuseNoSnapshot, reason)
+			return 0, snap, s.refuse(c, epoch, RefuseNoSnapshot, reason)
 		}
 	}
+	var fw frameWriter
 	fw.begin(typeWelcome, epoch)
 	fw.u64(uint64(keep))
 	fw.history(ours)
-	if _, err := c.Write(fw.finish()); err != nil {
-		return err
-	}
-	if keep < last {
-		s.log.Warn("standby holds seqs that this primary's history does not: it discards them and reconnects", "standby", sb.String(), "first_seq", keep+1, "last_seq", last)
-		return nil
-	}
+	_, err = c.Write(fw.finish())
+	return keep, snap, err
+}
+
+// attach makes the welcomed sb a served standby that holds keep, unless a
+// newer connection of the same standby replaced it. It says whether sb
+// holds everything shipped with no snapshot to be sent first (snap nil):
+// caught up now.
+func (s *Sender) attach(sb *standbyConn, keep int64, snap *snapshotPlan) (holdsAll bool, err error) {
 	s.mu.Lock()
 	if !s.current(sb) {
 		s.mu.Unlock()
-		return errors.New("replaced by a newer connection of the same standby")
+		return false, errors.New("replaced by a newer connection of the same standby")
 	}
 	sb.acked.Store(keep)
 	// A standby that holds everything shipped (it reconnected, or is the
 	// old primary back as standby) has nothing to acknowledge: it is
 	// caught up now, not at the next record, which may be a day away.
-	holdsAll := snap == nil && keep >= s.shipped.Load()
+	holdsAll = snap == nil && keep >= s.shipped.Load()
 	sb.caughtUp.Store(holdsAll)
 	sb.ready.Store(true)
 	had, counted := s.held[sb.name]
@@ -490,11 +518,16 @@ func (s *Sender) serve(sb *standbyConn, fr *frameReader, h hello) error {
 	if counted && keep < had && s.opts.Behind != nil {
 		s.opts.Behind(sb.name, keep, had)
 	}
-	s.connections.Add(1)
-	s.log.Info("standby connected", "standby", sb.String(), "seq", last, "epoch", epoch, "shipped", s.shipped.Load())
-	if holdsAll {
-		s.log.Info("standby caught up", "standby", sb.String(), "seq", keep)
-	}
+	return holdsAll, nil
+}
+
+// stream serves an attached standby that holds keep: a reader of its acks
+// and heartbeats runs beside the writer, which sends snap first, if not
+// nil, then the records after it (else those after keep). Either's end
+// closes the connection; stream returns once both have ended.
+func (s *Sender) stream(sb *standbyConn, fr *frameReader, keep int64, snap *snapshotPlan, epoch uint64) error {
+	c := sb.conn
+	timeout := time.Duration(s.opts.TimeoutMs) * time.Millisecond
 	done := make(chan error, 1)
 	readerDone := make(chan struct{})
 	go func() { done <- s.readAcks(sb, fr, timeout); close(readerDone) }()
