@@ -483,9 +483,11 @@ func (n *Node) submitOperator(ctx context.Context, cmd *matcher.Command) (Operat
 		ans.Repeat = err == nil // the earlier request's outcome
 		return ans, err
 	}
-	if first, ok := r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); keyed && ok {
-		r.mu.Unlock()
-		return OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}, nil
+	if keyed {
+		if first, ok := r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); ok {
+			r.mu.Unlock()
+			return OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}, nil
+		}
 	}
 	if r.waiting == nil {
 		r.waiting, r.pending = map[matcher.ClOrdID]*operatorWait{}, map[operatorKey]*operatorWait{}
