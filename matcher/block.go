@@ -24,15 +24,17 @@ const OriginKillSwitch MassCancelOrigin = 3
 
 // AccountBlock is the content of a KindBlock or KindUnblock record.
 //
-//	Command field   Kind                   Account  ClOrdID
-//	holds           KindBlock/KindUnblock  Account  Ref
+//	Command field   Kind                   Account  ClOrdID  OrigClOrdID
+//	holds           KindBlock/KindUnblock  Account  Ref      Key
 //
-// Ref is the operator's reference, echoed in the answer and the trail;
-// every other field is zero (Seq and TimeNs are set at ingress).
+// Ref and Key are a Funds record's (the node's answer reference; the
+// operator's request reference, zero for none); every other field is zero
+// (Seq and TimeNs are set at ingress).
 type AccountBlock struct {
 	Unblock bool
 	Account uint32
 	Ref     ClOrdID
+	Key     ClOrdID
 }
 
 // Command is the record that journals b; it fails for account 0.
@@ -44,7 +46,7 @@ func (b AccountBlock) Command() (Command, error) {
 	if b.Unblock {
 		k = KindUnblock
 	}
-	return Command{Kind: k, Account: b.Account, ClOrdID: b.Ref}, nil
+	return Command{Kind: k, Account: b.Account, ClOrdID: b.Ref, OrigClOrdID: b.Key}, nil
 }
 
 // applyBlock cancels, oldest (lowest order id) first, every resting order
@@ -71,8 +73,8 @@ func (e *Engine) applyBlock(c *Command) {
 // kind or a record AccountBlock.Command does not write.
 func BlockOf(c *Command) (b AccountBlock, ok bool) {
 	if (c.Kind != KindBlock && c.Kind != KindUnblock) || c.Account == 0 || c.OrderID != 0 || c.Price != 0 ||
-		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || c.Type != 0 || c.TIF != 0 || c.OrigClOrdID != (ClOrdID{}) {
+		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || c.Type != 0 || c.TIF != 0 {
 		return b, false
 	}
-	return AccountBlock{Unblock: c.Kind == KindUnblock, Account: c.Account, Ref: c.ClOrdID}, true
+	return AccountBlock{Unblock: c.Kind == KindUnblock, Account: c.Account, Ref: c.ClOrdID, Key: c.OrigClOrdID}, true
 }

@@ -146,6 +146,11 @@ func (c *Command) OwnerID() uint32 {
 //	76               80                   100    (KindNew)
 //	| STPGroup (u32) | OrigClOrdID[4:] (unused) |
 //
+// The operator's records (KindDeposit, KindWithdraw, KindBlock,
+// KindUnblock) hold the operator's request reference in OrigClOrdID
+// (Funds.Key, AccountBlock.Key): zero, as in every such record written
+// before it existed, is none.
+//
 // A session's account is below 1<<16; Owner is 0 unless the command names
 // another trading account; STP is 0 unless the order names its own
 // self-trade prevention mode; a new order has no OrigClOrdID. Each packed

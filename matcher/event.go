@@ -62,6 +62,11 @@ const (
 	// asset (cash, or one symbol's lots) past MaxInt64, the most a
 	// balance can hold (risk keeps every total at or below it).
 	ReasonRiskFundsLimit Reason = 40
+	// ReasonOperatorRepeat: an operator's record (a deposit, a withdrawal,
+	// a block, an unblock) carries the request reference (Funds.Key) of
+	// one the risk state remembers for the same account: a retry, which
+	// changes nothing; the node answers it with the first one's outcome.
+	ReasonOperatorRepeat Reason = 41
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs

@@ -22,17 +22,23 @@ const MaxFundsAmount = 1 << 50
 // (1 to MaxFundsAmount) of account Account's cash when Symbol is 0, in
 // the venue's cash unit, or of its inventory of Symbol, in lots.
 //
-//	Command field   Kind                     Account  Symbol  Qty     ClOrdID
-//	holds           KindDeposit/KindWithdraw Account  Symbol  Amount  Ref
+//	Command field   Kind                     Account  Symbol  Qty     ClOrdID  OrigClOrdID
+//	holds           KindDeposit/KindWithdraw Account  Symbol  Amount  Ref      Key
 //
-// Ref is the operator's reference, echoed in the answer and the trail;
-// every other field is zero (Seq and TimeNs are set at ingress).
+// Ref is the node's reference for the record, which its answer goes by
+// (unique in the process that wrote it, not in the journal); Key is the
+// operator's request reference (`ringex account --ref`), which makes a
+// retry safe: the risk state refuses a second keyed record of one
+// account with the Key of one it remembers (ReasonOperatorRepeat). A zero
+// Key is none: records written before it existed are never deduplicated.
+// Every other field is zero (Seq and TimeNs are set at ingress).
 type Funds struct {
 	Withdraw bool
 	Account  uint32
 	Symbol   uint32
 	Amount   int64
 	Ref      ClOrdID
+	Key      ClOrdID
 }
 
 // Check reports what makes f unfit for a record, or nil.
@@ -57,7 +63,7 @@ func (f Funds) Command() (Command, error) {
 	if f.Withdraw {
 		k = KindWithdraw
 	}
-	return Command{Kind: k, Account: f.Account, Symbol: f.Symbol, Qty: f.Amount, ClOrdID: f.Ref}, nil
+	return Command{Kind: k, Account: f.Account, Symbol: f.Symbol, Qty: f.Amount, ClOrdID: f.Ref, OrigClOrdID: f.Key}, nil
 }
 
 // FundsOf reads a KindDeposit or KindWithdraw record; ok is false for
@@ -65,9 +71,9 @@ func (f Funds) Command() (Command, error) {
 // risk stage reads them through it).
 func FundsOf(c *Command) (f Funds, ok bool) {
 	if (c.Kind != KindDeposit && c.Kind != KindWithdraw) || c.OrderID != 0 || c.Price != 0 ||
-		c.Side != 0 || c.Type != 0 || c.TIF != 0 || c.OrigClOrdID != (ClOrdID{}) {
+		c.Side != 0 || c.Type != 0 || c.TIF != 0 {
 		return f, false
 	}
-	f = Funds{Withdraw: c.Kind == KindWithdraw, Account: c.Account, Symbol: c.Symbol, Amount: c.Qty, Ref: c.ClOrdID}
+	f = Funds{Withdraw: c.Kind == KindWithdraw, Account: c.Account, Symbol: c.Symbol, Amount: c.Qty, Ref: c.ClOrdID, Key: c.OrigClOrdID}
 	return f, f.Check() == nil
 }

@@ -51,7 +51,7 @@ var reasonNames = [...]string{
 	ReasonRiskOpenOrders: "risk_max_open_orders", ReasonRiskCash: "risk_insufficient_cash",
 	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
 	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
-	ReasonRiskFundsLimit: "risk_funds_limit",
+	ReasonRiskFundsLimit: "risk_funds_limit", ReasonOperatorRepeat: "operator_repeat",
 }
 
 // NumReasons bounds every Reason: each is below it, so a table indexed by

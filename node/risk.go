@@ -168,8 +168,9 @@ type riskStage struct {
 	settled atomic.Int64 // ring sequence the publish stage has settled up to
 	waits   atomic.Int64 // refusals that waited for the settle step (risk stage only writes)
 
-	mu      sync.Mutex // guards waiting: the operator's funds records (cold path)
-	waiting map[matcher.ClOrdID]chan matcher.Reason
+	mu      sync.Mutex                        // guards waiting and pending: the operator's records (cold path)
+	waiting map[matcher.ClOrdID]*operatorWait // by the record's ClOrdID (operatorRef)
+	pending map[operatorKey]*operatorWait     // keyed records submitted here and not settled yet
 	refs    atomic.Int64
 }
 
@@ -278,7 +279,9 @@ func (n *Node) settleEnd() {
 // publishOperator is the publish stage at an operator's record (a
 // deposit, a withdrawal, a block, an unblock), at ring sequence seq: it is
 // settled with the cancels a block caused in every partition (published
-// as any report is), and the operator who asked is answered. Cold path.
+// as any report is), and the operator who asked is answered: with the
+// first record's outcome when the risk stage refused this one as its
+// repeat (the settle step has settled that one before). Cold path.
 func (n *Node) publishOperator(s *slot, seq int64) {
 	n.settleBegin(s)
 	if matcher.Route(&s.cmd, len(n.partitions)) == matcher.RouteAll {
@@ -295,9 +298,18 @@ func (n *Node) publishOperator(s *slot, seq int64) {
 		return // journaled by a node with risk; this one has none
 	}
 	r.mu.Lock()
-	if ch, ok := r.waiting[s.cmd.ClOrdID]; ok {
-		ch <- s.hold.Reason
+	if w, ok := r.waiting[s.cmd.ClOrdID]; ok {
+		w.out = risk.RefOutcome{Seq: s.cmd.Seq, Reason: s.hold.Reason}
+		if s.hold.Reason == matcher.ReasonOperatorRepeat {
+			if first, ok := r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID); ok {
+				w.out, w.repeat = first, true
+			}
+		}
+		close(w.done)
 		delete(r.waiting, s.cmd.ClOrdID)
+		if k := (operatorKey{s.cmd.OrigClOrdID, s.cmd.Account}); r.pending[k] == w {
+			delete(r.pending, k)
+		}
 	}
 	r.mu.Unlock()
 }
@@ -305,11 +317,79 @@ func (n *Node) publishOperator(s *slot, seq int64) {
 // ErrNoRisk refuses account commands on a node whose risk.mode is "none".
 var ErrNoRisk = errors.New("risk.mode is \"none\": this venue keeps no balances")
 
+// ErrOperatorPending is wrapped by the error of an operator's request
+// whose record is journaled but whose outcome the node could not tell
+// before the request's deadline (a sync primary holding acknowledgements
+// until a standby has the record) or before its pipeline stopped: the
+// request with the same reference, asked again, learns it.
+var ErrOperatorPending = errors.New("outcome pending")
+
+// MaxOperatorRef is the longest operator request reference (a ClOrdID).
+const MaxOperatorRef = matcher.IDLen
+
+// operatorKey names an operator request as the risk state remembers it:
+// its reference and the account of its record.
+type operatorKey struct {
+	ref     matcher.ClOrdID
+	account uint32
+}
+
+// operatorWait is one operator record submitted by this node, until the
+// publish stage settles it: then out is its outcome (for a repeat, the
+// first record's, and repeat is true), and done is closed. Under
+// riskStage.mu.
+type operatorWait struct {
+	seq    int64 // journal sequence, once submitted
+	done   chan struct{}
+	out    risk.RefOutcome
+	repeat bool
+}
+
+// OperatorAnswer is the outcome of an operator's record (Funds, Block).
+type OperatorAnswer struct {
+	Seq    int64          // the journal sequence of the record that decided it
+	Reason matcher.Reason // the risk stage's decision: ReasonNone, applied
+	// Repeat: the request's reference was used already, and Seq and
+	// Reason are the first record's outcome (no new record when the node
+	// knew it, else a refused one).
+	Repeat bool
+}
+
+// operatorRefOf reads an operator's request reference: "" is none (a zero
+// key); else 1 to MaxOperatorRef letters, digits and "._:-", so that it
+// travels as one field of the admin line and reads back as it was typed.
+func operatorRefOf(ref string) (matcher.ClOrdID, error) {
+	if ref == "" {
+		return matcher.ClOrdID{}, nil
+	}
+	for _, c := range []byte(ref) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return matcher.ClOrdID{}, fmt.Errorf("ref %q: want 1 to %d letters, digits and ._:-", ref, MaxOperatorRef)
+		}
+	}
+	k, ok := matcher.MakeClOrdID(ref)
+	if !ok {
+		return matcher.ClOrdID{}, fmt.Errorf("ref %q: want 1 to %d letters, digits and ._:-", ref, MaxOperatorRef)
+	}
+	return k, nil
+}
+
 // Funds deposits (or withdraws) amount, a decimal, of compID's cash
 // (asset "" or "cash") or inventory of the symbol asset names, through the
 // ring: journaled and replicated like any order. It returns the journal
-// sequence once the risk stage has applied it, or why it was refused.
+// sequence once the risk stage has applied it, or why it was refused. It
+// waits for the outcome as long as it takes (FundsRef bounds the wait).
 func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error) {
+	return n.FundsRef(context.Background(), "", withdraw, compID, asset, amount)
+}
+
+// FundsRef is Funds for the operator's request with reference ref ("":
+// none), waiting for its outcome until ctx is done: then the error wraps
+// ErrOperatorPending and names the record's sequence and ref. A request
+// whose ref (for this account) the node remembers is not applied again:
+// the answer is the first one's (OperatorAnswer.Repeat), without a new
+// record when the node can tell it.
+func (n *Node) FundsRef(ctx context.Context, ref string, withdraw bool, compID, asset, amount string) (int64, error) {
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
 	}
@@ -321,6 +401,9 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	}
 	f := matcher.Funds{Withdraw: withdraw}
 	var err error
+	if f.Key, err = operatorRefOf(ref); err != nil {
+		return 0, err
+	}
 	if f.Account, err = n.accountOf(compID); err != nil {
 		return 0, err
 	}
@@ -332,24 +415,47 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	seq, reason, err := n.submitOperator(&cmd)
+	ans, err := n.submitOperator(ctx, &cmd)
 	if err != nil {
-		return 0, err
+		return ans.Seq, err
 	}
 	what := "deposit"
 	if withdraw {
 		what = "withdrawal"
 	}
-	switch reason {
+	seq, again := ans.Seq, ""
+	if ans.Repeat {
+		again = fmt.Sprintf(" (ref %s was used already: this is its first request's outcome; nothing moved now)", ref)
+	}
+	switch ans.Reason {
 	case matcher.ReasonNone:
 	case matcher.ReasonRiskFundsLimit:
-		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s would take the venue's total %s past %d units, the most a balance can hold",
-			seq, what, amount, assetName(asset), compID, assetName(asset), int64(math.MaxInt64))
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s would take the venue's total %s past %d units, the most a balance can hold%s",
+			seq, what, amount, assetName(asset), compID, assetName(asset), int64(math.MaxInt64), again)
+	case matcher.ReasonOperatorRepeat:
+		return seq, fmt.Errorf("refused at sequence %d: ref %s was used already for %s, by a request the venue no longer tells the outcome of", seq, ref, compID)
 	default:
-		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free", seq, what, amount, assetName(asset), compID)
+		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s is more than is free%s", seq, what, amount, assetName(asset), compID, again)
 	}
-	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq)
+	if ans.Repeat {
+		n.log.Info("funds request repeated: applied already", "what", what, "ref", ref, "comp_id", compID, "seq", seq)
+		return seq, &RepeatError{Seq: seq, Ref: ref}
+	}
+	n.log.Info("funds applied", "what", what, "amount", amount, "asset", assetName(asset), "comp_id", compID, "seq", seq, "ref", ref)
 	return seq, nil
+}
+
+// RepeatError is the answer to an operator's request whose reference was
+// used already by one that was applied at Seq: nothing was applied again.
+// The request did what it asked (the admin endpoint answers "ok ...
+// already applied").
+type RepeatError struct {
+	Seq int64
+	Ref string
+}
+
+func (e *RepeatError) Error() string {
+	return fmt.Sprintf("already applied at sequence %d (ref %s): nothing applied again", e.Seq, e.Ref)
 }
 
 // operatorRef is a reference for an operator's record, unique in this
@@ -360,46 +466,99 @@ func (n *Node) operatorRef() matcher.ClOrdID {
 }
 
 // submitOperator submits an operator's record, whose ClOrdID is its
-// reference, and waits until the publish stage has settled it: its journal
-// sequence and the risk stage's decision.
-func (n *Node) submitOperator(cmd *matcher.Command) (int64, matcher.Reason, error) {
-	ch := make(chan matcher.Reason, 1)
-	n.risk.mu.Lock()
-	if n.risk.waiting == nil {
-		n.risk.waiting = map[matcher.ClOrdID]chan matcher.Reason{}
+// reference for the answer and OrigClOrdID the request's (zero: none),
+// and waits until the publish stage has settled it: its journal sequence
+// and the risk stage's decision. A keyed request is not submitted again
+// while this node waits for an earlier one with the same key (it waits
+// for that one), nor when the risk state has settled one (its outcome is
+// the answer).
+func (n *Node) submitOperator(ctx context.Context, cmd *matcher.Command) (OperatorAnswer, error) {
+	r := n.risk
+	k := operatorKey{cmd.OrigClOrdID, cmd.Account}
+	keyed := cmd.OrigClOrdID != (matcher.ClOrdID{})
+	r.mu.Lock()
+	if w := r.pending[k]; keyed && w != nil {
+		r.mu.Unlock()
+		ans, err := n.awaitOperatorSettled(ctx, w, cmd)
+		ans.Repeat = err == nil // the earlier request's outcome
+		return ans, err
 	}
-	n.risk.waiting[cmd.ClOrdID] = ch
-	n.risk.mu.Unlock()
+	if keyed {
+		if first, ok := r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); ok {
+			r.mu.Unlock()
+			return OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}, nil
+		}
+	}
+	if r.waiting == nil {
+		r.waiting, r.pending = map[matcher.ClOrdID]*operatorWait{}, map[operatorKey]*operatorWait{}
+	}
+	w := &operatorWait{done: make(chan struct{})}
+	r.waiting[cmd.ClOrdID] = w
+	if keyed {
+		r.pending[k] = w
+	}
+	r.mu.Unlock()
 	seq, err := n.submitSeq(cmd)
+	r.mu.Lock()
 	if err != nil {
-		n.risk.mu.Lock()
-		delete(n.risk.waiting, cmd.ClOrdID)
-		n.risk.mu.Unlock()
-		return 0, 0, err
+		delete(r.waiting, cmd.ClOrdID)
+		if r.pending[k] == w {
+			delete(r.pending, k)
+		}
+		r.mu.Unlock()
+		return OperatorAnswer{}, err
 	}
-	return n.awaitOperatorSettled(seq, ch)
+	w.seq = seq
+	r.mu.Unlock()
+	return n.awaitOperatorSettled(ctx, w, cmd)
 }
 
-// awaitOperatorSettled waits for the publish stage to settle the operator's record
-// at seq, or for the pipeline to fail first: the record is journaled (a
-// replay, or the next primary, may still apply it), but this node will
-// never settle it, so the answer is unknown, and said so instead of
-// waiting for ever.
-func (n *Node) awaitOperatorSettled(seq int64, ch <-chan matcher.Reason) (int64, matcher.Reason, error) {
+// awaitOperatorSettled waits for the publish stage to settle the operator's
+// record w, cmd's, until ctx is done or the pipeline fails first: the
+// record is journaled (the settle step, a replay, or the next primary
+// applies it), but its outcome is not known here yet, so the answer says
+// where it is and how to learn it instead of waiting for ever.
+func (n *Node) awaitOperatorSettled(ctx context.Context, w *operatorWait, cmd *matcher.Command) (OperatorAnswer, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	answer := func() OperatorAnswer {
+		n.risk.mu.Lock()
+		defer n.risk.mu.Unlock()
+		return OperatorAnswer{Seq: w.out.Seq, Reason: w.out.Reason, Repeat: w.repeat}
+	}
+	pending := func(why string) (OperatorAnswer, error) {
+		n.risk.mu.Lock()
+		seq := w.seq
+		n.risk.mu.Unlock()
+		ask := "; it is never applied twice"
+		if ref := cmd.OrigClOrdID.String(); ref != "" {
+			ask = fmt.Sprintf(" (ref %s): ask again with the same ref to learn it; it is never applied twice", ref)
+		}
+		return OperatorAnswer{Seq: seq}, fmt.Errorf("journaled at sequence %d, not settled: %w: %s%s", seq, ErrOperatorPending, why, ask)
+	}
 	for {
 		select {
-		case r := <-ch:
-			return seq, r, nil
+		case <-w.done:
+			return answer(), nil
+		case <-ctx.Done():
+			select {
+			case <-w.done: // settled just before the deadline
+				return answer(), nil
+			default:
+			}
+			why := "the request's deadline passed first"
+			if st, ok := n.ReplicationStats(); ok && st.Holding != 0 {
+				why += fmt.Sprintf(" (this sync primary holds acknowledgements: no standby has acknowledged up to sequence %d)", st.Holding)
+			}
+			return pending(why)
 		case <-tick.C:
 			if err := n.ring.Err(); err != nil {
 				select {
-				case r := <-ch: // settled just before the failure
-					return seq, r, nil
+				case <-w.done: // settled just before the failure
+					return answer(), nil
 				default:
 				}
-				return seq, 0, fmt.Errorf("journaled at sequence %d, not settled: the pipeline stopped (%v); its outcome is unknown here (a replay or the next primary applies it)", seq, err)
+				return pending(fmt.Sprintf("the pipeline stopped (%v); a replay or the next primary applies it", err))
 			}
 		}
 	}
@@ -412,52 +571,80 @@ func (n *Node) awaitOperatorSettled(seq int64, ch <-chan matcher.Reason) (int64,
 // the risk stage refuses its new orders and replaces from then on, and
 // cancels every working order of it, GTC included, through the ring;
 // with unblock, it lets it trade again. It returns the journal sequence
-// of the last block record once the risk stage has applied it.
+// of the last block record once the risk stage has applied it. It waits
+// as long as that takes (BlockRef bounds the wait).
 func (n *Node) Block(name string, unblock bool) (int64, error) {
+	return n.BlockRef(context.Background(), "", name, unblock)
+}
+
+// BlockRef is Block for the operator's request with reference ref ("":
+// none), waiting until ctx is done, as FundsRef does. A firm's block is
+// one record per session and account, each with ref: a retry skips
+// those applied already and journals the others.
+func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (int64, error) {
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (the kill switch needs mode \"limits\" or \"spot\")", ErrNoRisk)
 	}
 	if n.following.Load() {
 		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
 	}
+	key, err := operatorRefOf(ref)
+	if err != nil {
+		return 0, err
+	}
 	names := []string{name}
 	if f := n.cfg.Firm(name); f != nil {
 		names = append(slices.Clone(f.Sessions), f.Accounts...)
 	}
 	var seq int64
+	repeats := 0
 	for _, one := range names {
 		a, err := n.accountOf(one)
 		if err == nil {
-			seq, err = n.blockOne(a, one, unblock)
+			seq, err = n.blockOne(ctx, a, key, one, unblock)
+		}
+		if re := (*RepeatError)(nil); errors.As(err, &re) {
+			repeats, err = repeats+1, nil
 		}
 		if err != nil {
 			return seq, err
 		}
 	}
+	if repeats == len(names) {
+		return seq, &RepeatError{Seq: seq, Ref: ref}
+	}
 	return seq, nil
 }
 
-// blockOne journals the block (or unblock) of account a, named name: one
-// record, which also cancels every working order of the account in every
-// partition (matcher.AccountBlock), so no crash can leave it blocked with
-// orders working.
-func (n *Node) blockOne(a uint32, name string, unblock bool) (int64, error) {
-	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef()}.Command()
+// blockOne journals the block (or unblock) of account a, named name, for
+// the request with reference key: one record, which also cancels every
+// working order of the account in every partition (matcher.AccountBlock),
+// so no crash can leave it blocked with orders working.
+func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name string, unblock bool) (int64, error) {
+	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef(), Key: key}.Command()
 	if err != nil {
 		return 0, err
 	}
-	seq, reason, err := n.submitOperator(&cmd)
+	ans, err := n.submitOperator(ctx, &cmd)
 	if err != nil {
-		return 0, err
+		return ans.Seq, fmt.Errorf("%s: %w", name, err)
 	}
-	if reason != matcher.ReasonNone {
-		return seq, fmt.Errorf("%s: refused at sequence %d: %v", name, seq, reason)
+	seq := ans.Seq
+	switch {
+	case ans.Reason == matcher.ReasonOperatorRepeat:
+		return seq, fmt.Errorf("%s: refused at sequence %d: ref %s was used already for it, by a request the venue no longer tells the outcome of", name, seq, key.String())
+	case ans.Reason != matcher.ReasonNone && ans.Repeat:
+		return seq, fmt.Errorf("%s: refused at sequence %d: %v (ref %s was used already: this is its first request's outcome)", name, seq, ans.Reason, key.String())
+	case ans.Reason != matcher.ReasonNone:
+		return seq, fmt.Errorf("%s: refused at sequence %d: %v", name, seq, ans.Reason)
+	case ans.Repeat:
+		return seq, &RepeatError{Seq: seq, Ref: key.String()}
 	}
 	what, level := "unblocked", slog.LevelInfo
 	if !unblock {
 		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
 	}
-	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq)
+	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq, "ref", key.String())
 	return seq, nil
 }
 

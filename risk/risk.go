@@ -235,6 +235,8 @@ type State struct {
 	fees    int64      // settle: the current command's fees, credited at Done
 	funding Funding    // settle: deposits minus withdrawals, for the invariants
 	_       [cacheLine]byte
+
+	refs refs // the operator's request references (refs.go): cold
 }
 
 // cacheLine is how far apart two goroutines' fields are kept: two lines,

@@ -24,10 +24,23 @@ import (
 //
 // and each order's entry ends with i64 its fee (basis points).
 //
+// Version 2 is version 1 and, at its end, the operator's request
+// references the state remembers (refs.go), oldest first:
+//
+//	u32 r | r × (24-byte reference | u32 account | i64 seq | u8 reason)
+//
+// written only when there is one: a state without (every state of a
+// journal written before references existed) is the version 1 snapshot it
+// always was, byte for byte, so its hash, which checkpoints recorded,
+// does not change. Restore reads both.
+//
 // It is the settle half's state: take it when the settle half has passed
 // the checkpoint and Check has nothing pending that it has not (the node
 // takes it in its publish stage; Restore starts with nothing pending).
-const snapVersion = 1
+const (
+	snapVersion     = 1
+	snapVersionRefs = 2
+)
 
 // settledCell is cell i's total and hold as the settle half has them:
 // the open orders cells and the fee account's cash are its own numbers
@@ -46,7 +59,11 @@ func (s *State) settledCell(i int) (total, held int64) {
 // orders.
 func (s *State) Snapshot(dst []byte) []byte {
 	le := binary.LittleEndian
-	dst = append(dst, snapVersion, byte(s.cfg.Mode))
+	ver := byte(snapVersion)
+	if len(s.refs.settled.order) != 0 {
+		ver = snapVersionRefs
+	}
+	dst = append(dst, ver, byte(s.cfg.Mode))
 	dst = le.AppendUint32(dst, uint32(s.cfg.Accounts))
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
 	for i := range s.cells {
@@ -89,7 +106,17 @@ func (s *State) Snapshot(dst []byte) []byte {
 	for _, p := range s.protectSettled {
 		dst = le.AppendUint64(dst, uint64(p))
 	}
-	return le.AppendUint64(dst, uint64(s.feeSettled))
+	dst = le.AppendUint64(dst, uint64(s.feeSettled))
+	if ver == snapVersionRefs {
+		dst = le.AppendUint32(dst, uint32(len(s.refs.settled.order)))
+		s.refs.settled.each(func(k refKey, o RefOutcome) {
+			dst = append(dst, k.ref[:]...)
+			dst = le.AppendUint32(dst, k.account)
+			dst = le.AppendUint64(dst, uint64(o.Seq))
+			dst = append(dst, byte(o.Reason))
+		})
+	}
+	return dst
 }
 
 // Hash is the state's hash: FNV-64a of its Snapshot.
@@ -110,8 +137,8 @@ func (s *State) Restore(b []byte) error {
 	switch {
 	case r.err != nil:
 		return r.err
-	case ver != snapVersion:
-		return fmt.Errorf("risk snapshot: version %d, want %d", ver, snapVersion)
+	case ver != snapVersion && ver != snapVersionRefs:
+		return fmt.Errorf("risk snapshot: version %d, want %d or %d", ver, snapVersion, snapVersionRefs)
 	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
 		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
@@ -161,6 +188,11 @@ func (s *State) Restore(b []byte) error {
 	}
 	fresh.fee = r.i64()
 	fresh.feeSettled = fresh.fee
+	if ver == snapVersionRefs {
+		if err := fresh.restoreRefs(&r); err != nil {
+			return err
+		}
+	}
 	switch {
 	case r.err != nil:
 		return r.err
@@ -175,6 +207,33 @@ func (s *State) Restore(b []byte) error {
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
 	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
+	s.refs.mu.Lock()
+	s.refs.checked, s.refs.settled = fresh.refs.settled.clone(), fresh.refs.settled
+	s.refs.mu.Unlock()
+	return nil
+}
+
+// restoreRefs reads a version 2 snapshot's references into s, a fresh
+// state. A short read leaves r.err for the caller.
+func (s *State) restoreRefs(r *reader) error {
+	n := int(r.u32())
+	if r.err == nil && (n == 0 || n > MaxOperatorRefs) {
+		return fmt.Errorf("risk snapshot: %d operator references (1 to %d)", n, MaxOperatorRefs)
+	}
+	for range n {
+		var k refKey
+		copy(k.ref[:], r.take(matcher.IDLen))
+		k.account = r.u32()
+		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
+		if r.err != nil {
+			return nil
+		}
+		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
+			o.Reason >= matcher.NumReasons || o.Reason == matcher.ReasonOperatorRepeat {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): empty, repeated or not a record's outcome", k.ref.String(), k.account, o.Seq, o.Reason)
+		}
+		s.refs.settled.put(k, o)
+	}
 	return nil
 }
 

@@ -1,0 +1,147 @@
+package risk
+
+import (
+	"sync"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// The operator's request references (issue 19). An operator's record (a
+// deposit, a withdrawal, a block, an unblock) may carry the reference of
+// the request that wrote it (matcher.Funds.Key, matcher.AccountBlock.Key):
+// `ringex account` makes one per invocation, and a retry sends the same.
+// The state remembers the last MaxOperatorRefs keyed records, each by its
+// reference and account, with its sequence and outcome; a keyed record
+// whose reference and account it remembers from another record is refused
+// with ReasonOperatorRepeat and changes nothing. Like every other rule
+// this is decided by Check (refsChecked) and settled by the settle half
+// (refsSettled, which the snapshot and so the state hash hold), so a
+// replay, a standby and a promoted standby refuse the same retries.
+// Records without a reference (every one written before references
+// existed) are never remembered nor refused.
+
+// MaxOperatorRefs is how many keyed operator records the state remembers,
+// the oldest forgotten first: a retry after that many newer keyed records
+// is applied again. A constant, not a setting: the refusals are a
+// function of the journal alone.
+const MaxOperatorRefs = 4096
+
+// refKey names one operator request: its reference and the account its
+// record is for (a firm's block is one record per account, all with the
+// request's reference).
+type refKey struct {
+	ref     matcher.ClOrdID
+	account uint32
+}
+
+// RefOutcome is what the state remembers of a keyed operator record: its
+// sequence and the risk stage's decision (ReasonNone: applied).
+type RefOutcome struct {
+	Seq    int64
+	Reason matcher.Reason
+}
+
+// refTable is a bounded map of references, in the order they came: once
+// full, a new one takes the place of the oldest (order[head]).
+type refTable struct {
+	order []refKey
+	head  int
+	at    map[refKey]RefOutcome
+}
+
+func (t *refTable) get(k refKey) (RefOutcome, bool) {
+	o, ok := t.at[k]
+	return o, ok
+}
+
+// put remembers k with o: a new k as the newest (forgetting the oldest
+// when full), a known one in its place.
+func (t *refTable) put(k refKey, o RefOutcome) {
+	if t.at == nil {
+		t.at = map[refKey]RefOutcome{}
+	}
+	if _, ok := t.at[k]; !ok {
+		if len(t.order) < MaxOperatorRefs {
+			t.order = append(t.order, k)
+		} else {
+			delete(t.at, t.order[t.head])
+			t.order[t.head] = k
+			t.head = (t.head + 1) % MaxOperatorRefs
+		}
+	}
+	t.at[k] = o
+}
+
+// each calls fn on every reference, oldest first.
+func (t *refTable) each(fn func(refKey, RefOutcome)) {
+	for i := range t.order {
+		k := t.order[(t.head+i)%len(t.order)]
+		fn(k, t.at[k])
+	}
+}
+
+// clone is a copy of t that shares nothing with it, oldest first.
+func (t *refTable) clone() refTable {
+	var c refTable
+	t.each(func(k refKey, o RefOutcome) { c.put(k, o) })
+	return c
+}
+
+// refs is the state's part of it: Check's table, and the settle half's,
+// which other goroutines read under mu (OperatorRef).
+type refs struct {
+	checked refTable // Check's goroutine only
+	mu      sync.Mutex
+	settled refTable // written by the settle half under mu
+}
+
+// refOf is the request of operator record c: ok is false for another
+// kind, and for a record with no reference.
+func refOf(c *matcher.Command) (refKey, bool) {
+	switch c.Kind {
+	case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindBlock, matcher.KindUnblock:
+		return refKey{ref: c.OrigClOrdID, account: c.Account}, c.OrigClOrdID != (matcher.ClOrdID{})
+	}
+	return refKey{}, false
+}
+
+// repeated reports whether Check refuses operator record c as the repeat
+// of another, and otherwise remembers its reference as c's. Check may be
+// called again on c (a refusal that depends on the view): its own
+// reference, at its own sequence, is no repeat. Cold path: the
+// operator's records only.
+func (s *State) repeated(c *matcher.Command) bool {
+	k, ok := refOf(c)
+	if !ok {
+		return false
+	}
+	if o, ok := s.refs.checked.get(k); ok && o.Seq != c.Seq {
+		return true
+	}
+	s.refs.checked.put(k, RefOutcome{Seq: c.Seq})
+	return false
+}
+
+// settleRef is the settle half remembering keyed operator record c's
+// outcome, h's: a repeat is not remembered (the first one stays). Cold
+// path: it takes the lock OperatorRef reads under, for the operator's
+// records only.
+func (s *State) settleRef(c *matcher.Command, h Hold) {
+	k, ok := refOf(c)
+	if !ok || h.Reason == matcher.ReasonOperatorRepeat {
+		return
+	}
+	s.refs.mu.Lock()
+	s.refs.settled.put(k, RefOutcome{Seq: c.Seq, Reason: h.Reason})
+	s.refs.mu.Unlock()
+}
+
+// OperatorRef is the outcome of the operator record for account with
+// reference ref, as the settle half has settled it; ok is false when the
+// state does not remember one (none settled yet, or forgotten). Any
+// goroutine. Cold path: it takes a lock.
+func (s *State) OperatorRef(account uint32, ref matcher.ClOrdID) (RefOutcome, bool) {
+	s.refs.mu.Lock()
+	defer s.refs.mu.Unlock()
+	return s.refs.settled.get(refKey{ref: ref, account: account})
+}

@@ -1,0 +1,196 @@
+package risk
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// refStepper steps operator records through a fresh spot state, numbering
+// them from 1.
+type refStepper struct {
+	t       *testing.T
+	s       *State
+	engines matcher.Partitions
+	seq     int64
+}
+
+func newRefStepper(t *testing.T) *refStepper {
+	s, err := New(testConfig(ModeSpot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &refStepper{t: t, s: s, engines: testEngines(t, 1, matcher.STPNone)}
+}
+
+func key(s string) matcher.ClOrdID {
+	k, ok := matcher.MakeClOrdID(s)
+	if !ok {
+		panic(s)
+	}
+	return k
+}
+
+func (r *refStepper) funds(withdraw bool, account uint32, amount int64, ref string) (int64, matcher.Reason) {
+	r.t.Helper()
+	f := matcher.Funds{Withdraw: withdraw, Account: account, Amount: amount}
+	if ref != "" {
+		f.Key = key(ref)
+	}
+	c, err := f.Command()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return r.step(c)
+}
+
+func (r *refStepper) step(c matcher.Command) (int64, matcher.Reason) {
+	r.seq++
+	c.Seq = r.seq
+	_, h := r.s.Step(&c, r.engines, nil)
+	return r.seq, h.Reason
+}
+
+func (r *refStepper) cash(a uint32) int64 {
+	b, _ := r.s.Balance(a)
+	return b.Cash
+}
+
+// A keyed deposit applies once: its retry (same reference, same account)
+// is refused as a repeat and moves nothing, and the state remembers the
+// first one's sequence and outcome, a refusal's too. Another reference,
+// or the same one for another account, is another request. Records with
+// no reference are never refused as repeats.
+func TestOperatorRefRepeatChangesNothing(t *testing.T) {
+	r := newRefStepper(t)
+	first, why := r.funds(false, 1, 100, "dep-1")
+	if why != matcher.ReasonNone {
+		t.Fatalf("first deposit: %v", why)
+	}
+	if _, why := r.funds(false, 1, 100, "dep-1"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("its retry: %v, want %v", why, matcher.ReasonOperatorRepeat)
+	}
+	if got := r.cash(1); got != 100 {
+		t.Fatalf("cash %d after a deposit and its retry, want 100", got)
+	}
+	if o, ok := r.s.OperatorRef(1, key("dep-1")); !ok || o.Seq != first || o.Reason != matcher.ReasonNone {
+		t.Fatalf("OperatorRef(dep-1) = %+v, %v; want seq %d applied", o, ok, first)
+	}
+	r.funds(false, 1, 100, "dep-2")
+	r.funds(false, 2, 100, "dep-1")
+	r.funds(false, 1, 5, "")
+	r.funds(false, 1, 5, "")
+	if a, b := r.cash(1), r.cash(2); a != 210 || b != 100 {
+		t.Fatalf("cash %d and %d, want 210 and 100", a, b)
+	}
+	refused, why := r.funds(true, 1, 1000, "wd-1")
+	if why != matcher.ReasonRiskFundsRefused {
+		t.Fatalf("withdrawal of more than is free: %v", why)
+	}
+	r.funds(false, 1, 5000, "")
+	if _, why := r.funds(true, 1, 1000, "wd-1"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("retry of a refused withdrawal, now that there is enough: %v, want a repeat", why)
+	}
+	if o, ok := r.s.OperatorRef(1, key("wd-1")); !ok || o.Seq != refused || o.Reason != matcher.ReasonRiskFundsRefused {
+		t.Fatalf("OperatorRef(wd-1) = %+v, %v; want seq %d refused", o, ok, refused)
+	}
+	b, _ := matcher.AccountBlock{Account: 3, Key: key("blk-1")}.Command()
+	if _, why := r.step(b); why != matcher.ReasonNone {
+		t.Fatalf("block: %v", why)
+	}
+	u, _ := matcher.AccountBlock{Account: 3, Unblock: true, Key: key("blk-1")}.Command()
+	if _, why := r.step(u); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("an unblock with the block's reference: %v, want a repeat", why)
+	}
+	if bal, _ := r.s.Balance(3); !bal.Blocked {
+		t.Fatal("the repeat unblocked the account")
+	}
+}
+
+// Check may decide a record again (a refusal that depends on the view):
+// the record's own reference is no repeat of itself.
+func TestOperatorRefCheckedAgainIsNoRepeat(t *testing.T) {
+	s, _ := New(testConfig(ModeSpot))
+	c, _ := matcher.Funds{Withdraw: true, Account: 1, Amount: 10, Key: key("w")}.Command()
+	c.Seq = 1
+	for i := range 3 {
+		if h := s.Check(&c); h.Reason != matcher.ReasonRiskFundsRefused {
+			t.Fatalf("check %d: %v, want %v", i, h.Reason, matcher.ReasonRiskFundsRefused)
+		}
+	}
+}
+
+// The references are settled state: a snapshot holds them (version 2,
+// only then) and a restored state refuses the same retries; a state that
+// never saw one writes the version 1 snapshot, so checkpoint hashes of
+// older journals still verify.
+func TestOperatorRefsSnapshot(t *testing.T) {
+	r := newRefStepper(t)
+	r.funds(false, 1, 100, "")
+	if v := r.s.Snapshot(nil)[0]; v != snapVersion {
+		t.Fatalf("snapshot version %d without references, want %d", v, snapVersion)
+	}
+	plain := r.s.Snapshot(nil)
+	r.funds(false, 1, 100, "dep-1")
+	r.funds(true, 2, 100, "wd-1")
+	snap := r.s.Snapshot(nil)
+	if snap[0] != snapVersionRefs {
+		t.Fatalf("snapshot version %d with references, want %d", snap[0], snapVersionRefs)
+	}
+	restored, _ := New(testConfig(ModeSpot))
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if again := restored.Snapshot(nil); !bytes.Equal(again, snap) || restored.Hash() != r.s.Hash() {
+		t.Fatal("a restored state's snapshot differs from the one it was restored from")
+	}
+	r.s = restored
+	if _, why := r.funds(false, 1, 100, "dep-1"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("after a restore, a retry: %v, want a repeat", why)
+	}
+	if o, ok := restored.OperatorRef(2, key("wd-1")); !ok || o.Reason != matcher.ReasonRiskFundsRefused {
+		t.Fatalf("after a restore, OperatorRef(wd-1) = %+v, %v", o, ok)
+	}
+	old, _ := New(testConfig(ModeSpot))
+	if err := old.Restore(plain); err != nil {
+		t.Fatalf("a version 1 snapshot: %v", err)
+	}
+	bad := bytes.Clone(snap)
+	copy(bad[len(bad)-(matcher.IDLen+4+8+1):], bad[len(bad)-2*(matcher.IDLen+4+8+1):]) // the second reference repeats the first
+	if err := old.Restore(bad); err == nil {
+		t.Fatal("a snapshot with a reference twice restored")
+	}
+}
+
+// The state remembers the last MaxOperatorRefs references: a retry of an
+// older one applies again, and the bound is the same after a restore.
+func TestOperatorRefsBounded(t *testing.T) {
+	r := newRefStepper(t)
+	for i := range MaxOperatorRefs + 1 {
+		if _, why := r.funds(false, 1, 1, fmt.Sprintf("d%d", i)); why != matcher.ReasonNone {
+			t.Fatalf("deposit %d: %v", i, why)
+		}
+	}
+	restored, _ := New(testConfig(ModeSpot))
+	if err := restored.Restore(r.s.Snapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	r.s = restored
+	if _, why := r.funds(false, 1, 1, "d1"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("retry of the second oldest: %v, want a repeat", why)
+	}
+	if _, why := r.funds(false, 1, 1, "d0"); why != matcher.ReasonNone {
+		t.Fatalf("retry of the forgotten oldest: %v, want it applied", why)
+	}
+	if _, why := r.funds(false, 1, 1, "d1"); why != matcher.ReasonNone {
+		t.Fatalf("d1, forgotten for d0's retry: %v, want it applied", why)
+	}
+	if _, why := r.funds(false, 1, 1, "d2"); why != matcher.ReasonNone {
+		t.Fatalf("d2, forgotten for d1's: %v, want it applied", why)
+	}
+	if _, why := r.funds(false, 1, 1, "d4"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("d4 (d3 was forgotten for d2): %v, want a repeat", why)
+	}
+}
