@@ -27,37 +27,11 @@ func follow(dir string, next int64, at Resume) (int64, Resume, error) {
 func TestScanFromReadsOn(t *testing.T) {
 	dir := t.TempDir()
 	j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone; o.SegmentBytes = 64 << 10 })
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		seq := int64(0)
-		for b := range 1000 {
-			for range 1 + b%97 {
-				seq++
-				if err := j.Append(seq, record(seq)); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-			if err := j.Commit(); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
 	next, at := int64(1), Resume{}
-	reads := 0
-	for running := true; running; reads++ {
-		select {
-		case <-done:
-			running = false
-		default:
-		}
-		var err error
-		if next, at, err = follow(dir, next, at); err != nil {
-			t.Fatalf("read %d beside a live writer: %v", reads, err)
-		}
-	}
+	reads := besideLiveWriter(t, j, func() (err error) {
+		next, at, err = follow(dir, next, at)
+		return err
+	})
 	last := j.LastSeq()
 	j.Close()
 	if next != last+1 {
