@@ -3,6 +3,7 @@ package feed
 import (
 	"testing"
 
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -76,5 +77,44 @@ func BenchmarkTranslate(b *testing.B) {
 		}
 		out = tr.Command(&stream[i].cmd, stream[i].evs, out[:0])
 		i++
+	}
+}
+
+// BenchmarkFollowPass is one pass of the recovery service's follower
+// (Server.follow) over the 1000 records appended since the last, in an
+// active segment (the journal's default 64 MiB) that already holds
+// 200,000: reading on from where the last pass ended (resume), and
+// reading the segment from its start as the follower did before
+// journal.ScanFrom (segment-start). Both apply the same 1000 records.
+func BenchmarkFollowPass(b *testing.B) {
+	for _, resume := range []bool{true, false} {
+		name := "resume"
+		if !resume {
+			name = "segment-start"
+		}
+		b.Run(name, func(b *testing.B) {
+			x, _ := benchJournal(b, 200_000)
+			r, err := NewReplayer(x.dir, JournalStart(x.cfg, 2))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := r.Advance(nil); err != nil || r.JournalSeq() != x.seq {
+				b.Fatalf("replayed to %d of %d: %v", r.JournalSeq(), x.seq, err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				for range 1000 {
+					x.submit(x.randomCommand())
+				}
+				if !resume {
+					r.at = journal.Resume{}
+				}
+				b.StartTimer()
+				if err := r.Advance(nil); err != nil || r.JournalSeq() != x.seq {
+					b.Fatalf("followed to %d of %d: %v", r.JournalSeq(), x.seq, err)
+				}
+			}
+		})
 	}
 }

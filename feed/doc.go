@@ -166,8 +166,9 @@
 // receivers recover from the primary, whose UDP feed they get.
 // `ringex md serve` has no such bound: it serves to the DURABLE mark.
 //
-// The service follows the journal with its own Replayer (journal.Read
-// beside the live journal, hot and archived segments alike), on its own
+// The service follows the journal with its own Replayer (journal.ScanFrom
+// beside the live journal, hot and archived segments alike: each pass
+// reads on from where the last ended, into engines it keeps), on its own
 // goroutine every ServerConfig.FollowEvery (1 s) whether or not anyone
 // asks, and up to Published also on a standby, so that a record it has
 // passed may leave the journal (hot retention, then the archive moved

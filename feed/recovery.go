@@ -37,8 +37,9 @@ const (
 	WriteTimeout = 10 * time.Second
 	// FollowEveryDefault is ServerConfig.FollowEvery's default: far
 	// below the hour a hot segment is kept at least
-	// (journal.hotRetentionHours), and each pass reads at most one
-	// segment's records again (journal.Read from the segment's start).
+	// (journal.hotRetentionHours). Each pass reads only the records
+	// appended since the last (journal.ScanFrom, from where that one
+	// ended) and applies them to the engines it keeps.
 	FollowEveryDefault = time.Second
 )
 

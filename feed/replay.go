@@ -70,7 +70,8 @@ type Replayer struct {
 	parts  matcher.Partitions
 	step   Step
 	tr     *Translator
-	seq    int64 // the last journal record applied
+	seq    int64          // the last journal record applied
+	at     journal.Resume // where that record ended: the next Advance reads on from there
 	evs    []matcher.Event
 	msgs   []Message
 	cmd    matcher.Command
@@ -153,16 +154,16 @@ func (r *Replayer) AdvanceTo(limit int64, fn func(msgs []Message, parts matcher.
 			return err
 		}
 	}
-	err := journal.Read(r.dir, r.seq+1, func(seq int64, rec []byte) error {
-		if seq > limit {
+	_, err := journal.ScanFrom(r.dir, r.seq+1, r.at, func(rec journal.Record) error {
+		if rec.Seq > limit {
 			return errStop
 		}
-		if err := r.cmd.DecodeAt(rec, seq); err != nil {
+		if err := r.cmd.DecodeAt(rec.Data, rec.Seq); err != nil {
 			return fmt.Errorf("journal %s: %w", r.dir, err)
 		}
 		r.evs = r.step(&r.cmd, r.evs[:0])
 		r.msgs = r.tr.Command(&r.cmd, r.evs, r.msgs[:0])
-		r.seq = seq
+		r.seq, r.at = rec.Seq, rec.At()
 		if fn != nil && !fn(r.msgs, r.parts) {
 			return errStop
 		}

@@ -83,7 +83,10 @@
 // Readers that must account for every byte (`ringex replay`) use Segments,
 // Scan (Read with each record's file and offset, and the torn tail it
 // stopped at) and CheckFile (one copy verified whole, such as the archived
-// copy of a segment that is also hot, which Read passes over).
+// copy of a segment that is also hot, which Read passes over). A reader that
+// follows a live journal (the feed's recovery service) uses ScanFrom: each
+// read starts where the last one ended (Record.At) in the active segment,
+// so it reads each record once, not the active segment from its start again.
 //
 // The rule errs towards refusing. A bit flip in the very last record is taken
 // for a torn write (that record is dropped, and logged) only when DURABLE
@@ -96,7 +99,8 @@
 // Open verifies every hot segment (CRC and continuity) before it accepts an
 // append, logging progress every few seconds and a summary line; keep the hot
 // folder bounded with HotRetentionMs. Read verifies every record it passes,
-// from the start of the segment that holds fromSeq. A damaged snapshot is
+// from the start of the segment that holds fromSeq (ScanFrom: from where the
+// read before it, which verified what came before, ended). A damaged snapshot is
 // skipped (and logged) in favour of the one before; WriteSnapshot keeps the
 // newest SnapshotsKept and, in a journal that begins after seq 1, its
 // anchor: the oldest valid snapshot the journal holds the record after, so that

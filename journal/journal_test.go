@@ -235,14 +235,17 @@ func TestFileNamesAndHeader(t *testing.T) {
 
 // TestReadBesideLiveWriter: Read running while Commits write and roll never
 // reports damage, and always delivers a contiguous, correct prefix.
-func TestReadBesideLiveWriter(t *testing.T) {
-	dir := t.TempDir()
-	j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone; o.SegmentBytes = 64 << 10 })
+// besideLiveWriter calls read over and over while a writer appends 1000
+// commits of 1 to 97 records each to j, and once more after the writer has
+// finished; it fails the test at read's first error and returns how many
+// reads it ran.
+func besideLiveWriter(t *testing.T, j *Journal, read func() error) int {
+	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		seq := int64(0)
-		for b := 0; b < 1000; b++ {
+		for b := range 1000 {
 			for range 1 + b%97 {
 				seq++
 				if err := j.Append(seq, record(seq)); err != nil {
@@ -263,18 +266,26 @@ func TestReadBesideLiveWriter(t *testing.T) {
 			running = false
 		default:
 		}
+		if err := read(); err != nil {
+			t.Fatalf("read %d beside a live writer: %v", reads, err)
+		}
+	}
+	return reads
+}
+
+func TestReadBesideLiveWriter(t *testing.T) {
+	dir := t.TempDir()
+	j, _ := openT(t, dir, func(o *Options) { o.Sync = SyncNone; o.SegmentBytes = 64 << 10 })
+	reads := besideLiveWriter(t, j, func() error {
 		next := int64(1)
-		err := Read(dir, 1, func(seq int64, rec []byte) error {
+		return Read(dir, 1, func(seq int64, rec []byte) error {
 			if seq != next || !bytes.Equal(rec, record(seq)) {
 				return fmt.Errorf("seq %d (want %d) or its bytes are wrong", seq, next)
 			}
 			next++
 			return nil
 		})
-		if err != nil {
-			t.Fatalf("read %d beside a live writer: %v", reads, err)
-		}
-	}
+	})
 	j.Close()
 	t.Logf("%d reads beside the writer", reads)
 }

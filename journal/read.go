@@ -26,7 +26,19 @@ type Record struct {
 	Data   []byte // the payload; only valid until the callback returns
 	File   string // the segment file it was read from, plain or archived
 	Offset int64  // where its frame starts in the (uncompressed) segment
+	Next   int64  // where its frame ends: the next record's frame starts there
 }
+
+// Resume says where in the journal a read of the next record may start:
+// File and Next of the record before it, as a Scan handed them out. The
+// zero Resume says nothing.
+type Resume struct {
+	File string
+	Next int64
+}
+
+// At is where a read of the record after r may start.
+func (r *Record) At() Resume { return Resume{File: r.File, Next: r.Next} }
 
 // Tail is a torn tail that a read stopped at: bytes after the last whole
 // record of the last hot segment, which a crash mid-write leaves, Open
@@ -44,6 +56,19 @@ type Tail struct {
 // *CorruptError it returns names the damaged record's seq where the damage
 // is at a frame boundary.
 func Scan(dir string, fromSeq int64, fn func(Record) error) (Tail, error) {
+	return ScanFrom(dir, fromSeq, Resume{}, fn)
+}
+
+// ScanFrom is Scan that starts at, where the record before fromSeq ended
+// (Record.At), when that is in the hot segment that holds fromSeq: it reads
+// and verifies that segment from there on, not from its start, so that a
+// reader that follows a live journal reads each record once, not the whole
+// active segment again every time. The segment's header and the records
+// before at were verified by the scan that handed at out. Where at is in
+// no hot file that holds fromSeq (the zero Resume; the segment was
+// archived since), or the scan from at finds damage before its first
+// record, it reads as Scan does, from the segment's start.
+func ScanFrom(dir string, fromSeq int64, at Resume, fn func(Record) error) (Tail, error) {
 	if fromSeq < 1 {
 		fromSeq = 1
 	}
@@ -71,7 +96,17 @@ func Scan(dir string, fromSeq int64, fn func(Record) error) (Tail, error) {
 		if e.first != expect {
 			return Tail{}, &CorruptError{File: e.path(), Offset: 0, Reason: fmt.Sprintf("sequence gap: previous segment ends at seq %d, this one starts at %d", expect-1, e.first)}
 		}
-		end, path, err := readEntry(&src, dir, e, fromSeq, fn)
+		var end scanEnd
+		var path string
+		var err error
+		resumed := false
+		if i == start && at.File != "" && at.File == e.hot && at.Next >= headerBytes {
+			end, resumed, err = resumeEntry(&src, e, fromSeq, at.Next, fn)
+			path = e.hot
+		}
+		if !resumed && err == nil {
+			end, path, err = readEntry(&src, dir, e, fromSeq, fn)
+		}
 		if err != nil {
 			return Tail{}, err
 		}
@@ -176,7 +211,29 @@ func readEntry(src *segSource, dir string, e segEntry, fromSeq int64, fn func(Re
 	}
 	defer done()
 	end, err := scanSegment(r, e.first, fromSeq, func(seq int64, rec []byte) error {
-		return fn(Record{Seq: seq, Data: rec, File: path, Offset: r.off})
+		return fn(Record{Seq: seq, Data: rec, File: path, Offset: r.off, Next: r.off + frameBytes + int64(len(rec))})
 	})
 	return end, path, err
+}
+
+// resumeEntry scans e's hot file from offset off, where record fromSeq's
+// frame starts (ScanFrom). It reports false, having called fn for nothing,
+// where the file is gone or what is at off is not a whole record fromSeq:
+// the caller then reads e from its start.
+func resumeEntry(src *segSource, e segEntry, fromSeq, off int64, fn func(Record) error) (scanEnd, bool, error) {
+	r, done, err := src.openAt(e.hot, off)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errPastEnd) {
+		return scanEnd{}, false, nil
+	}
+	if err != nil {
+		return scanEnd{}, false, fmt.Errorf("journal: %w", err)
+	}
+	defer done()
+	end, err := resumeSegment(r, e.first, fromSeq, func(seq int64, rec []byte) error {
+		return fn(Record{Seq: seq, Data: rec, File: e.hot, Offset: r.off, Next: r.off + frameBytes + int64(len(rec))})
+	})
+	if err == nil && end.damage != "" && end.lastSeq < fromSeq {
+		return scanEnd{}, false, nil
+	}
+	return end, true, err
 }

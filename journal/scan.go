@@ -146,7 +146,22 @@ func scanSegment(s *segReader, wantFirst, fromSeq int64, fn func(seq int64, rec 
 	}
 	s.skip(headerBytes)
 	end.firstSeq, end.lastSeq, end.goodOff = first, first-1, headerBytes
-	next := first
+	return scanFrames(s, end, fromSeq, fn)
+}
+
+// resumeSegment is scanSegment of a segment whose header and records
+// before next were verified by an earlier scan, which ended at s.off: it
+// verifies the frames from there on, the first of which must be seq next.
+func resumeSegment(s *segReader, first, next int64, fn func(seq int64, rec []byte) error) (scanEnd, error) {
+	end := scanEnd{firstSeq: first, lastSeq: next - 1, goodOff: s.off}
+	return scanFrames(s, end, next, fn)
+}
+
+// scanFrames verifies a segment's frames from s.off on, where end (a
+// whole record or the header ends there) says the next seq is
+// end.lastSeq+1, and calls fn for records with seq >= fromSeq.
+func scanFrames(s *segReader, end scanEnd, fromSeq int64, fn func(seq int64, rec []byte) error) (scanEnd, error) {
+	next := end.lastSeq + 1
 	for {
 		avail := s.fill(frameBytes)
 		if avail < frameBytes {

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"io/fs"
@@ -108,6 +109,33 @@ func (src *segSource) open(path string, compressed bool) (*segReader, func(), er
 	}
 	var r io.Reader = src.dec
 	return newSegReader(r, src.buf), func() { f.Close() }, nil
+}
+
+// errPastEnd says that a segment ends before the offset a read was to
+// start at.
+var errPastEnd = errors.New("offset past the segment's end")
+
+// openAt returns a reader over the plain segment at path from offset off
+// on (segReader.off is off), and a function that closes it.
+func (src *segSource) openAt(path string, off int64) (*segReader, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st, err := f.Stat(); err != nil || st.Size() < off {
+		f.Close()
+		return nil, nil, cmp.Or(err, errPastEnd)
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if src.buf == nil {
+		src.buf = make([]byte, readBufBytes)
+	}
+	r := newSegReader(f, src.buf)
+	r.off = off
+	return r, func() { f.Close() }, nil
 }
 
 func (src *segSource) close() {

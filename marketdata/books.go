@@ -15,7 +15,15 @@ type book struct {
 	lastPx  int64              // last trade, ticks; 0: none known
 	lastQty int64              // its quantity, lots; 0: not known (it traded before this node started)
 	day     dayStats           // the day's prices, as the tap handed them
-	subs    []*subscription    // subscriptions that name this symbol
+	subs    []view             // subscriptions that name this symbol
+}
+
+// view is a subscription of one book's symbol, with the symbol's position
+// in its list (subscription.syms), where it counts the symbol's RptSeq: a
+// pass finds the counter without searching the list.
+type view struct {
+	*subscription
+	at int
 }
 
 // sideIndex is a side's index in book.sides.

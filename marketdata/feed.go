@@ -315,8 +315,8 @@ func (f *Feed) catchUp() {
 		}
 		s.behind = false
 		f.behind = append(f.behind[:i], f.behind[i+1:]...)
-		for _, sym := range s.syms {
-			f.sendSnapshot(s.to, s, sym)
+		for at, sym := range s.syms {
+			f.sendSnapshot(s, sym, at)
 		}
 	}
 }
@@ -399,11 +399,11 @@ func (f *Feed) tellLost() {
 			if !s.incremental || s.types&entryTrade == 0 {
 				continue
 			}
-			if rpt := s.rpt(sym); rpt != nil {
+			if rpt := s.rpt(s.at); rpt != nil {
 				*rpt += l.n
 			}
-			if !f.isBehind(s) {
-				f.sendSnapshot(s.to, s, sym)
+			if !f.isBehind(s.subscription) {
+				f.sendSnapshot(s.subscription, sym, s.at)
 			}
 		}
 	}
@@ -497,11 +497,11 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 		switch {
 		case len(es) == 0:
 		case !s.incremental:
-			if rpt := s.rpt(sym); rpt != nil {
+			if rpt := s.rpt(s.at); rpt != nil {
 				*rpt++ // each W on a change is one update of its view
 			}
-			if !f.isBehind(s) {
-				f.sendSnapshot(s.to, s, sym)
+			if !f.isBehind(s.subscription) {
+				f.sendSnapshot(s.subscription, sym, s.at)
 			}
 		case s.depth == 0:
 			f.queue(s, sym, es)
@@ -525,8 +525,8 @@ func (f *Feed) update(sym uint32, cs []change, ts []Trade, os []orderChange, day
 // With RptSeq each is one update of sym in s's view, numbered in turn,
 // also while s is behind: the snapshot it gets as it catches up shows
 // what it was not sent as a gap.
-func (f *Feed) queue(s *subscription, sym uint32, es []entry) {
-	rpt := s.rpt(sym)
+func (f *Feed) queue(v view, sym uint32, es []entry) {
+	s, rpt := v.subscription, v.rpt(v.at)
 	if s.behind && rpt == nil {
 		return
 	}

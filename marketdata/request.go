@@ -68,13 +68,13 @@ type subscription struct {
 	rptSeq      []int64 // by position in syms: the symbol's updates in this view so far; nil: no RptSeq sent
 }
 
-// rpt is where s counts the updates of sym in its view (RptSeq), nil when
-// its session is not sent RptSeq. syms holds at most maxSymbolsPerReqst.
-func (s *subscription) rpt(sym uint32) *int64 {
+// rpt is where s counts the updates in its view of its symbol at position
+// at of syms (RptSeq), nil when its session is not sent RptSeq.
+func (s *subscription) rpt(at int) *int64 {
 	if s.rptSeq == nil {
 		return nil
 	}
-	return &s.rptSeq[slices.Index(s.syms, sym)]
+	return &s.rptSeq[at]
 }
 
 // request is a MarketDataRequest as read.
@@ -205,15 +205,15 @@ func (f *Feed) request(to Subscriber, m *fix.Message) {
 	if f.rptSeq[to.TargetCompID()] {
 		s.rptSeq = make([]int64, len(r.syms))
 	}
-	for _, sym := range r.syms {
-		f.sendSnapshot(to, s, sym)
+	for at, sym := range r.syms {
+		f.sendSnapshot(s, sym, at)
 	}
 	if r.subType[0] == '0' {
 		return
 	}
 	f.bySess[to] = append(subs, s)
-	for _, sym := range s.syms {
-		f.books[sym].subs = append(f.books[sym].subs, s)
+	for at, sym := range s.syms {
+		f.books[sym].subs = append(f.books[sym].subs, view{s, at})
 	}
 }
 
@@ -236,7 +236,10 @@ func (f *Feed) unsubscribe(to Subscriber, s *subscription) {
 	f.bySess[to] = remove(f.bySess[to], s)
 	f.behind = remove(f.behind, s)
 	for _, sym := range s.syms {
-		f.books[sym].subs = remove(f.books[sym].subs, s)
+		b := &f.books[sym]
+		if i := slices.IndexFunc(b.subs, func(v view) bool { return v.subscription == s }); i >= 0 {
+			b.subs = slices.Delete(b.subs, i, i+1)
+		}
 	}
 }
 
@@ -273,17 +276,18 @@ func (f *Feed) reject(to Subscriber, reqID []byte, reason byte, text string) {
 	}
 }
 
-// sendSnapshot sends symbol sym's book as s sees it, a full refresh (W):
+// sendSnapshot sends symbol sym's book, at position at of s.syms, as s
+// sees it, a full refresh (W):
 // the bids and the offers it asked for, by price or by order, then the
 // last trade and the day's prices. Under subMu.
-func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
+func (f *Feed) sendSnapshot(s *subscription, sym uint32, at int) {
 	b := &f.books[sym]
 	spec := &f.opts.Symbols[sym-1]
 	o := &f.out
 	o.Reset()
 	o.AddString(tagMDReqID, s.reqID)
 	o.AddString(tagSymbol, spec.Name)
-	if rpt := s.rpt(sym); rpt != nil {
+	if rpt := s.rpt(at); rpt != nil {
 		o.AddInt(tagRptSeq, *rpt)
 	}
 	n := 0
@@ -332,7 +336,7 @@ func (f *Feed) sendSnapshot(to Subscriber, s *subscription, sym uint32) {
 			spec.Tick.AddTo(o, tagMDEntryPx, px)
 		}
 	}
-	if err := to.Send("W", o); err != nil {
+	if err := s.to.Send("W", o); err != nil {
 		f.opts.Log.Warn("snapshot not sent", "symbol", spec.Name, "md_req_id", s.reqID, "err", err)
 	}
 }

@@ -59,6 +59,15 @@ func TestFeedRecoveryAfterRetentionRemovedTheFirstSegments(t *testing.T) {
 		seq, _, _, ok, err := journal.LatestSnapshot(jdir)
 		return err == nil && ok && seq >= segs[2].First-1 && s[0].Archived != "" && s[1].Archived != ""
 	})
+	segs = segments() // with the names of the archived copies, which the wait saw made
+	waitUntil(t, "every order submitted journaled and published", func() bool {
+		for _, st := range n.Stats() {
+			if st.Lag != 0 {
+				return false
+			}
+		}
+		return true
+	})
 	want := replayMessages(t, cfg) // the feed as numbered from the hot segments, before retention
 	if len(want) < 3000 {
 		t.Fatalf("the journal put %d messages on the feed, want more than 3000 (retainMessages 1000)", len(want))
