@@ -192,8 +192,11 @@ func (m *pipePart) Handle(lo, hi int64) {
 	e := p.engines[m.index]
 	for seq := lo; seq <= hi; seq++ {
 		s := p.ring.Slot(seq)
-		refused := s.hold.Reason != matcher.ReasonNone
 		r := matcher.Route(&s.cmd, count)
+		if r != m.index && r != matcher.RouteAll {
+			continue // another partition's: its Hold's cache line is not read, as the node's partition.match
+		}
+		refused := s.hold.Reason != matcher.ReasonNone
 		if r == matcher.RouteAll {
 			m.scratch = m.scratch[:0]
 			if !refused {
@@ -202,7 +205,7 @@ func (m *pipePart) Handle(lo, hi int64) {
 			m.spill[seq&p.mask] = append(m.spill[seq&p.mask][:0], m.scratch...)
 			continue
 		}
-		if r != m.index || (refused && s.cmd.Kind != matcher.KindReplace) {
+		if refused && s.cmd.Kind != matcher.KindReplace {
 			continue
 		}
 		if refused {
