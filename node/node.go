@@ -330,8 +330,7 @@ func (n *Node) openJournal() error {
 		return err
 	}
 	if rs != nil {
-		n.risk = &riskStage{state: rs}
-		n.risk.settled.Store(-1)
+		n.risk = n.newRiskStage(rs)
 	}
 	from, err := n.restoreSnapshot()
 	if err == nil {

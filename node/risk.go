@@ -2,8 +2,10 @@ package node
 
 // Pre-trade risk in the pipeline (docs/design.md, "Risk"). With risk.mode
 // other than "none" the ring has one more stage, before the journal and
-// the match partitions: riskHandler runs risk.State.Check on every slot in
-// sequence order and leaves its Hold in the slot; a refused order gets its
+// the match partitions: riskHandler runs the risk stage's decision
+// (risk.Stage: Check, and for a refusal that depends on balances the wait
+// for the settle step) on every slot in sequence order and leaves its Hold
+// in the slot; a refused order gets its
 // Rejected event in the slot and no match partition applies it; a refused
 // replace is answered by its order's match partition, which reports the
 // order as it stands and changes nothing (matcher RefuseReplace). The
@@ -20,7 +22,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -165,8 +166,8 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 // riskStage is what the node keeps for its risk stage.
 type riskStage struct {
 	state   *risk.State
+	stage   *risk.Stage  // the risk stage's decision, over riskPipe
 	settled atomic.Int64 // ring sequence the publish stage has settled up to
-	waits   atomic.Int64 // refusals that waited for the settle step (risk stage only writes)
 
 	mu      sync.Mutex                        // guards waiting and pending: the operator's records (cold path)
 	waiting map[matcher.ClOrdID]*operatorWait // by the record's ClOrdID (operatorRef)
@@ -174,47 +175,43 @@ type riskStage struct {
 	refs    atomic.Int64
 }
 
-// riskHandler is the risk stage's one handler. Hot path: no allocation,
-// no lock; a refusal that depends on balances waits (spinning, then
-// yielding) for the publish stage to settle the slot before it.
+// newRiskStage is the node's risk stage over state, with nothing settled.
+func (n *Node) newRiskStage(state *risk.State) *riskStage {
+	r := &riskStage{state: state}
+	r.stage = risk.NewStage(state, riskPipe{n})
+	r.settled.Store(-1)
+	return r
+}
+
+// riskPipe is the node's pipeline as the risk stage's decision sees it
+// (risk.Pipeline): the publish stage settles, and the match partitions'
+// engines answer for a replace's order. Hot path.
+type riskPipe struct{ n *Node }
+
+func (p riskPipe) Settled() int64 { return p.n.risk.settled.Load() }
+func (p riskPipe) Failed() bool   { return p.n.ring.Err() != nil }
+func (p riskPipe) Target(cmd *matcher.Command) (id, cum int64) {
+	return p.n.partitions[matcher.PartitionOf(cmd.Symbol, len(p.n.partitions))].engine.Target(cmd)
+}
+
+// riskHandler is the risk stage's one handler: risk.Stage.Decide on each
+// slot, its Hold left in the slot, and a refused new order's Rejected
+// event with it. Hot path: no allocation, no lock; a refusal that depends
+// on balances ends the batch before its slot, or, at the start of one,
+// waits (spinning, then yielding) for the publish stage to settle the slot
+// before (risk.Stage).
 type riskHandler struct{ n *Node }
 
 // Handle is never called: the ring calls HandleUpTo.
 func (h riskHandler) Handle(lo, hi int64) { h.HandleUpTo(lo, hi) }
 
 func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
-	n, r := h.n, h.n.risk
+	n, st := h.n, h.n.risk.stage
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
-		hold := r.state.Check(&s.cmd)
-		if risk.Reducible(&s.cmd, hold.Reason) {
-			// Judged again on the difference, on the exact state: the
-			// settle step and the engines idle at seq-1 (CheckExact).
-			if r.settled.Load() < seq-1 {
-				if done, ok := n.riskWait(seq, lo, hi); !ok {
-					return done
-				}
-			}
-			id, cum := n.partitions[matcher.PartitionOf(s.cmd.Symbol, len(n.partitions))].engine.Target(&s.cmd)
-			hold = r.state.CheckExact(&s.cmd, id, cum)
-		} else if risk.ViewDependent(hold.Reason) {
-			// Refused on its view of the balances, which the settle step
-			// may not have brought up to seq-1 yet: decide again, with
-			// what vouches for the view read before the Check it vouches
-			// for (the settle step may catch up while Check runs, after
-			// it read its view). A refused Check reserved nothing, so it
-			// may run again. Only here, not on every slot: Exact reads
-			// counters that the settle step writes on the publish stage's
-			// goroutine, a cache line from the other core each.
-			settled := r.settled.Load() >= seq-1
-			exact := settled || r.state.Exact(s.cmd.OwnerID())
-			hold = r.state.Check(&s.cmd)
-			if risk.ViewDependent(hold.Reason) && !exact && !r.state.Final(&s.cmd, hold.Reason) {
-				if done, ok := n.riskWait(seq, lo, hi); !ok {
-					return done
-				}
-				hold = r.state.Check(&s.cmd)
-			}
+		hold, last, ok := st.Decide(&s.cmd, seq, lo, hi)
+		if !ok {
+			return last
 		}
 		s.hold = hold
 		if hold.Reason == matcher.ReasonNone {
@@ -225,35 +222,6 @@ func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 		}
 	}
 	return hi
-}
-
-// riskWait is the risk stage at slot seq of its batch lo..hi, which
-// must wait for the settle step to reach seq-1: ok when it has, else
-// what HandleUpTo returns: seq-1 when slots before seq are in the batch
-// (the stages after this one reach seq-1 first), hi when the ring failed
-// (nothing passes on). Hot path: no allocation, no lock.
-func (n *Node) riskWait(seq, lo, hi int64) (done int64, ok bool) {
-	if seq > lo {
-		return seq - 1, false
-	}
-	r := n.risk
-	r.waits.Store(r.waits.Load() + 1)
-	if !n.awaitSettled(seq - 1) {
-		return hi, false
-	}
-	return 0, true
-}
-
-// awaitSettled waits until the publish stage has settled ring sequence
-// seq; false when the ring failed first (then it never will).
-func (n *Node) awaitSettled(seq int64) bool {
-	for i := 0; n.risk.settled.Load() < seq; i++ {
-		runtime.Gosched()
-		if i%1024 == 1023 && n.ring.Err() != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // settleBegin, settleEvent and settleEnd are the publish stage's settle

@@ -72,8 +72,8 @@ func riskPipelineMatchesReplay(t *testing.T, next func(r *rand.Rand, w, i int) m
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d refusals waited for the settle step", n.risk.waits.Load())
-	if n.risk.waits.Load() == 0 {
+	t.Logf("%d refusals waited for the settle step", n.risk.stage.Waits())
+	if n.risk.stage.Waits() == 0 {
 		t.Error("no refusal waited for the settle step: the test did not exercise it")
 	}
 

@@ -237,11 +237,19 @@ func (p *partition) match(s *slot, seq int64, count int) {
 	case matcher.KindCheckpointHash:
 		return // proof for replay; the live engines computed it
 	}
+	r := matcher.Route(&s.cmd, count)
+	if r != p.index && r != matcher.RouteAll {
+		// Another partition's, or no engine's: decided on the command's
+		// kind and symbol alone. The Hold's cache line, which the risk
+		// stage wrote on its own core, is read only by the partition
+		// that applies the command (docs/performance.md, "the pipeline
+		// with match partitions").
+		return
+	}
 	refused := s.hold.Reason != matcher.ReasonNone
 	if refused && s.cmd.Kind != matcher.KindReplace {
 		return // refused by the risk stage, which left its answer in the slot
 	}
-	r := matcher.Route(&s.cmd, count)
 	if r == matcher.RouteAll {
 		// Every partition applies it (the end of the day: each expires
 		// its own Day orders). The slot's inline events belong to one
@@ -251,9 +259,6 @@ func (p *partition) match(s *slot, seq int64, count int) {
 		if len(p.scratch) > 0 {
 			p.putSpill(seq, p.scratch)
 		}
-		return
-	}
-	if r != p.index {
 		return
 	}
 	if refused {

@@ -13,17 +13,30 @@ import (
 
 // benchStream is an order flow every account can afford: large deposits
 // first, then the property tests' mix with no funds records and no
-// limits that refuse, so risk does its full work on every order.
+// limits that refuse, so risk does its full work on every order. It
+// spreads the mix's three symbols over benchSymbols, each order's symbol
+// s on one of s, s+3, s+6 and s+9 (its cancels and replaces follow it), so
+// that each of up to four match partitions owns a share of every one of
+// the mix's symbols; its cancels and replaces name their orders by the
+// order ids of this stream's sequence.
 func benchStream(n int) []matcher.Command {
 	var cmds []matcher.Command
 	seq := int64(0)
 	for a := uint32(1); a <= testAccounts; a++ {
-		for y := uint32(0); y <= testSymbols; y++ {
+		for y := uint32(0); y <= benchSymbols; y++ {
 			seq++
 			c, _ := matcher.Funds{Account: a, Symbol: y, Amount: 1 << 40}.Command()
 			c.Seq = seq
 			cmds = append(cmds, c)
 		}
+	}
+	type placed struct {
+		seq    int64
+		symbol uint32
+	}
+	orders := map[int64]placed{} // by the mix's sequence
+	spread := func(c *matcher.Command) uint32 {
+		return c.Symbol + testSymbols*uint32(c.Seq*0x9E3779B1>>7%(benchSymbols/testSymbols))
 	}
 	for _, c := range stream(5, n*2) {
 		if len(cmds) >= n {
@@ -35,16 +48,49 @@ func benchStream(n int) []matcher.Command {
 			continue // funds, blocks and rules that refuse orders: the stream is orders only
 		}
 		seq++
+		switch c.Kind {
+		case matcher.KindNew:
+			o := placed{seq, spread(&c)}
+			orders[c.Seq], c.Symbol = o, o.symbol
+		case matcher.KindCancel, matcher.KindReplace:
+			o := orders[c.OrderID] // the mix's cancels and replaces name new orders
+			c.OrderID, c.Symbol = o.seq, o.symbol
+		default:
+			c.Symbol = spread(&c)
+		}
 		c.Seq = seq
 		cmds = append(cmds, c)
 	}
 	return cmds
 }
 
+// benchSymbols is how many symbols benchStream trades: the mix's, four
+// times over.
+const benchSymbols = 4 * testSymbols
+
 func benchConfig() Config {
 	cfg := testConfig(ModeSpot)
 	cfg.Default, cfg.Account = Limits{MaxOrderQty: 1000, MaxOrderNotional: 1 << 40, MaxOpenOrders: 1 << 20}, nil
+	syms := cfg.Symbols
+	cfg.Symbols = nil
+	for y := range benchSymbols {
+		cfg.Symbols = append(cfg.Symbols, syms[y%testSymbols]) // symbol y+1 trades as the mix's (y%3)+1
+	}
 	return cfg
+}
+
+// benchEngines is partitions fresh engines for benchStream's symbols.
+func benchEngines(tb testing.TB, partitions int) matcher.Partitions {
+	tb.Helper()
+	var cfg matcher.Config
+	for y := uint32(1); y <= benchSymbols; y++ {
+		cfg.Symbols = append(cfg.Symbols, matcher.SymbolSpec{ID: y})
+	}
+	ps, err := matcher.NewPartitions(cfg, partitions)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ps
 }
 
 // BenchmarkMatcherAlone and BenchmarkMatcherRiskSpot run the same
@@ -68,7 +114,7 @@ func benchRun(b *testing.B, withRisk bool) {
 	var s *State
 	var engines matcher.Partitions
 	reset := func() {
-		engines = testEngines(b, 1, matcher.STPNone)
+		engines = benchEngines(b, 1)
 		s, _ = New(benchConfig())
 	}
 	reset()
@@ -149,7 +195,7 @@ func BenchmarkRiskOnly(b *testing.B) {
 // Step produces them: command k's are evs[from[k]:from[k+1]].
 func benchEvents(tb testing.TB, cmds []matcher.Command) (evs []matcher.Event, from []int) {
 	s, _ := New(benchConfig())
-	engines := testEngines(tb, 1, matcher.STPNone)
+	engines := benchEngines(tb, 1)
 	for i := range cmds {
 		c := cmds[i]
 		from = append(from, len(evs))

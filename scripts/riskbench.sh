@@ -8,25 +8,30 @@
 #
 # With no argument it builds the working tree's ./risk. For ROUNDS rounds
 # (default 10) it runs, for each binary in turn, BenchmarkMatcherAlone,
-# BenchmarkMatcherRiskSpot, BenchmarkRiskOnly, BenchmarkPipelineAlone and
-# BenchmarkPipelineRiskSpot (-benchtime 500000x; BENCHES chooses others;
-# one a binary lacks is left out), so binaries and benchmarks alternate
-# within the same minutes. It prints every run, then per binary and
-# benchmark the median and range of:
+# BenchmarkMatcherRiskSpot, BenchmarkRiskOnly, and the pipeline benchmarks
+# BenchmarkPipelineAlone and BenchmarkPipelineRiskSpot with one match
+# partition, and with 2 and 4 (PipelineAlone2, PipelineRiskSpot4, ...: that
+# many match goroutines over the ring, as match.partitions)
+# (-benchtime 500000x; BENCHES chooses others; one a binary lacks is left
+# out), so binaries and benchmarks alternate within the same minutes. It
+# prints every run, then per binary and benchmark the median and range of:
 #
 #   wall  ops/s by the wall clock;
 #   cpu   for the one-goroutine benchmarks 1e9/cpu-ns/op, the benchmark thread's
 #         CPU time per command (what a core of its own would give); for the
 #         pipeline benchmarks stage-ops/s, 1e9 over the CPU time per
 #         command of the slowest stage goroutine inside its handler (what a
-#         core per stage would give);
+#         core per stage goroutine would give: a figure a machine with fewer
+#         cores than stage goroutines cannot show by the wall clock);
 #
-# the pipeline's per-stage CPU ns per command (risk check, match, publish:
-# with risk the settle half), and the medians of the rounds' ratios to
-# BenchmarkMatcherAlone's.
+# the pipeline's per-stage CPU ns per command of the stream (risk check;
+# match, the largest of its match goroutines', each divided by all the
+# commands; publish: with risk the settle half), the medians of the rounds'
+# ratios to BenchmarkMatcherAlone's, and for PipelineRiskSpotN the median
+# of the rounds' ratios of its cpu to PipelineAloneN's.
 set -eu
 ROUNDS=${ROUNDS:-10}
-BENCHES=${BENCHES:-"MatcherAlone MatcherRiskSpot RiskOnly PipelineAlone PipelineRiskSpot"}
+BENCHES=${BENCHES:-"MatcherAlone MatcherRiskSpot RiskOnly PipelineAlone PipelineAlone2 PipelineAlone4 PipelineRiskSpot PipelineRiskSpot2 PipelineRiskSpot4"}
 if [ $# -eq 0 ]; then
 	go test -c -o /tmp/riskbench.test ./risk
 	set -- /tmp/riskbench.test
@@ -82,6 +87,14 @@ for bin in "$@"; do
 			awk -v bin="$bin" -v b="$b" -v c=$col '$1 == bin { v[$2, $3] = $c } END { for (r = 1; v["MatcherAlone", r] != ""; r++) if (v[b, r] != "") print v[b, r] / v["MatcherAlone", r] }' "$out" | sort -g | awk "$med"
 			echo
 		done
+		case $b in
+		PipelineRiskSpot*)
+			alone=PipelineAlone${b#PipelineRiskSpot}
+			printf '    ratio to %s (cpu) ' "$alone"
+			awk -v bin="$bin" -v b="$b" -v a="$alone" '$1 == bin { v[$2, $3] = $5 } END { for (r = 1; v[a, r] != ""; r++) if (v[b, r] != "") print v[b, r] / v[a, r] }' "$out" | sort -g | awk "$med"
+			echo
+			;;
+		esac
 	done
 done
 rm -f "$out"
