@@ -153,6 +153,7 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 		n.journal.Close()
 		return nil, err
 	}
+	firmBlocks := n.firmBlocksToJournal() // firmblock.go: before the ring starts
 	if err := n.buildPipeline(); err != nil {
 		n.journal.Close()
 		return nil, err
@@ -201,6 +202,9 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 	}
 	if n.gateway != nil {
 		err := n.bindAccounts(toBind)
+		if err == nil && !n.following.Load() {
+			err = n.journalFirmBlocks(firmBlocks)
+		}
 		if err == nil {
 			err = n.cancelDayOrdersOfDroppedSessions(cods)
 		}

@@ -408,7 +408,8 @@ func (n *Node) awaitOperatorSettled(seq int64, ch <-chan matcher.Reason) (int64,
 // Block is the kill switch: it blocks the account named (a session's
 // TargetCompID: the session, all its orders whatever account they are
 // for; a firm's account name: the account, whichever session placed its
-// orders; a firm's name: every session and account of the firm) so that
+// orders; a firm's name: every session and account of the firm, and
+// those added to it later until it is unblocked, firmblock.go) so that
 // the risk stage refuses its new orders and replaces from then on, and
 // cancels every working order of it, GTC included, through the ring;
 // with unblock, it lets it trade again. It returns the journal sequence
@@ -420,21 +421,14 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 	if n.following.Load() {
 		return 0, errors.New("a standby follows its primary's journal: block accounts on the primary")
 	}
-	names := []string{name}
 	if f := n.cfg.Firm(name); f != nil {
-		names = append(slices.Clone(f.Sessions), f.Accounts...)
+		return n.blockFirm(f, unblock)
 	}
-	var seq int64
-	for _, one := range names {
-		a, err := n.accountOf(one)
-		if err == nil {
-			seq, err = n.blockOne(a, one, unblock)
-		}
-		if err != nil {
-			return seq, err
-		}
+	a, err := n.accountOf(name)
+	if err != nil {
+		return 0, err
 	}
-	return seq, nil
+	return n.blockOne(a, name, unblock)
 }
 
 // blockOne journals the block (or unblock) of account a, named name: one
