@@ -108,7 +108,7 @@ func (n *Node) journalFirmBlocks(todo []firmMember) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Warn("blocked the accounts added to blocked firms (kill switch)", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
+		n.log.Warn("BLOCKED (kill switch): the accounts added to blocked firms since they were blocked", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
 	}
 	return nil
 }
