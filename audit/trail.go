@@ -264,7 +264,9 @@ func (t *trailWriter) command(c *matcher.Command) {
 		}
 		t.cols[colQty] = lot.Format(c.Qty)
 	}
-	if c.Kind != matcher.KindBindAccount { // those fields hold the name the broker column shows
+	if f, ok := matcher.FirmBlockOf(c); ok { // a firm's kill switch: the firm in the broker column
+		t.cols[colBroker] = f.Firm
+	} else if c.Kind != matcher.KindBindAccount { // those fields hold the name the broker column shows
 		t.cols[colClOrdID] = c.ClOrdID.String()
 		t.cols[colOrigClOrdID] = c.OrigClOrdID.String()
 	}

@@ -88,9 +88,10 @@ func (c *Config) NamedAccounts() []string {
 	return out
 }
 
-// checkFirms refuses a firm with no name or a repeated one, a session that
-// is not a broker session or is in two firms, and an account name that is
-// empty, too long, not printable, repeated or a session's CompID.
+// checkFirms refuses a firm with no name, a repeated one or one over
+// MaxAccountName bytes or not printable, a session that is not a broker
+// session or is in two firms, and an account name that is empty, too
+// long, not printable, repeated or a session's CompID.
 func (c *Config) checkFirms() error {
 	sessions := map[string]Session{}
 	for _, s := range c.FIX.Sessions {
@@ -100,6 +101,10 @@ func (c *Config) checkFirms() error {
 	for i, f := range c.Firms {
 		if f.Name == "" || firms[f.Name] {
 			return fmt.Errorf("firms[%d].name %q: empty or repeated", i, f.Name)
+		}
+		// A firm's kill switch journals its name (matcher.FirmBlock).
+		if len(f.Name) > MaxAccountName || strings.ContainsAny(f.Name, "\x00\x01=") {
+			return fmt.Errorf("firms[%d].name %q: over %d bytes or not printable (the kill switch journals it)", i, f.Name, MaxAccountName)
 		}
 		firms[f.Name] = true
 		for _, s := range f.Sessions {

@@ -17,6 +17,8 @@ func TestFirmsChecked(t *testing.T) {
 		{"firm_with_accounts", func(c *Config) {}, ""},
 		{"no_name", func(c *Config) { c.Firms[0].Name = "" }, "firms[0].name"},
 		{"repeated_name", func(c *Config) { c.Firms = append(c.Firms, Firm{Name: "F1"}) }, "firms[1].name"},
+		{"name_too_long", func(c *Config) { c.Firms[0].Name = strings.Repeat("f", 49) }, "firms[0].name"},
+		{"name_not_printable", func(c *Config) { c.Firms[0].Name = "F\x011" }, "not printable"},
 		{"unknown_session", func(c *Config) { c.Firms[0].Sessions = []string{"NOBODY"} }, `session "NOBODY"`},
 		{"session_in_two_firms", func(c *Config) { c.Firms = append(c.Firms, Firm{Name: "F2", Sessions: []string{"BROKER01"}}) }, "already firm F1's"},
 		{"account_named_as_a_session", func(c *Config) { c.Firms[0].Accounts = []string{"BROKER03"} }, `account "BROKER03"`},

@@ -105,6 +105,9 @@
 //     switch) is applied by every engine: each cancels every resting order
 //     of the account, its session's and those placed for it (EvCancelled,
 //     ReasonMassCancel, ExecID EndOfDayExecID), oldest first.
+//   - A firm block record (KindBlockFirm, KindUnblockFirm, FirmBlock in
+//     firmblock.go) is applied by every engine, which keeps the blocked
+//     firms' names in its snapshot and its hash, and says nothing.
 //   - Funds and unblock records (KindDeposit, KindWithdraw, Funds in
 //     funds.go; KindUnblock in block.go) and the
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in

@@ -250,7 +250,8 @@ type Engine struct {
 
 	dayOrders []int32 // the Day orders an end of day expires; grows to the most that rested at one
 
-	bound bindings // accounts bound to brokers' names (account.go)
+	bound bindings     // accounts bound to brokers' names (account.go)
+	firms blockedFirms // firms blocked by the operator (firmblock.go)
 
 	// Set for the duration of one Apply.
 	cmd     *Command
@@ -431,6 +432,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyEndOfDay()
 	case KindBindAccount:
 		e.applyBinding(cmd)
+	case KindBlockFirm, KindUnblockFirm:
+		e.firms.apply(cmd)
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

@@ -51,7 +51,7 @@ func Route(cmd *Command, p int) int {
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
 		KindRiskLimits, KindRiskSymbol, KindRiskFee:
 		return RouteNone
-	case KindEndOfDay, KindBindAccount, KindBlock:
+	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)

@@ -33,20 +33,26 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (versions 3 and 4) u32 n (1..MaxBoundAccounts; 0 too in version 4), then n × (ascending account):
+//	bindings (versions 3 to 6) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
-//	owners   (versions 4 and 5) u32 n, then n × (ascending order id):
+//	owners   (versions 4 to 6) u32 n, then n × (ascending order id):
 //	           i64 order id | u32 owner | u32 STP group
 //	         (the resting orders whose trading account is not their
 //	         session's own, or that are in an STP group; the bindings
 //	         section before it may then be empty, and in version 5 this
 //	         one too)
 //
-//	retired owners (version 5 only) u32 n (1 or more), then n × (as the
+//	retired owners (versions 5 and 6) u32 n (1 or more; 0 too in version 6), then n × (as the
 //	           retired section lists them): i64 order id | u32 owner
 //	         (the remembered finished orders whose trading account is not
 //	         their session's own, which a status request names)
+//
+//	blocked firms (version 6 only) u32 n (1..MaxBlockedFirms), then n × (ascending name):
+//	           u8 len | name (len bytes)
+//	         (the firms a KindBlockFirm blocked and no KindUnblockFirm
+//	         unblocked since, firmblock.go; an engine with none writes
+//	         version 5 or lower as before they existed)
 //
 // An engine with no resting order of that kind writes version 3 or 2 as
 // before owners existed, so older hashes still verify; one with no
@@ -65,6 +71,7 @@ const (
 	snapVersionBindings = 3
 	snapVersionOwners   = 4
 	snapVersionRetired  = 5
+	snapVersionFirms    = 6 // firmblock.go
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -88,6 +95,9 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	retOwned := e.retiredOwned()
 	if retOwned > 0 {
 		version = snapVersionRetired
+	}
+	if len(e.firms) > 0 {
+		version = snapVersionFirms
 	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
@@ -139,8 +149,11 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if version >= snapVersionOwners {
 		dst = e.appendOwners(dst, owned)
 	}
-	if version == snapVersionRetired {
+	if version >= snapVersionRetired {
 		dst = e.appendRetiredOwners(dst, retOwned)
+	}
+	if version >= snapVersionFirms {
+		dst = e.firms.appendTo(dst)
 	}
 	return dst
 }
@@ -173,9 +186,9 @@ func (e *Engine) appendRetiredOwners(dst []byte, n int) []byte {
 
 // loadRetiredOwners reads the retired owners section of a version 5
 // snapshot into the finished orders' records loadHistory restored.
-func (e *Engine) loadRetiredOwners(r *snapReader) error {
+func (e *Engine) loadRetiredOwners(r *snapReader, version uint32) error {
 	n := r.count(8 + 4)
-	if r.err == nil && n == 0 {
+	if r.err == nil && n == 0 && version == snapVersionRetired {
 		return r.fail("no retired owner in a version %d snapshot", snapVersionRetired)
 	}
 	for range n {
@@ -366,8 +379,13 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 	if v >= snapVersionOwners {
 		r.take(r.count(16) * 16)
 	}
-	if v == snapVersionRetired {
+	if v >= snapVersionRetired {
 		r.take(r.count(12) * 12)
+	}
+	if v >= snapVersionFirms {
+		if _, err := r.loadBlockedFirms(); err != nil {
+			return nil, err
+		}
 	}
 	if r.off != len(r.b) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
@@ -487,7 +505,7 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionRetired) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionFirms) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
@@ -527,12 +545,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionRetired) {
+	if r.err == nil && (v < snapVersion || v > snapVersionFirms) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionRetired)
+				"this one reads versions %d to %d only", snapVersion, snapVersionFirms)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionRetired)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionFirms)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -557,7 +575,12 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadOwners(r); err != nil || v < snapVersionRetired {
 		return err
 	}
-	return e.loadRetiredOwners(r)
+	if err := e.loadRetiredOwners(r, v); err != nil || v < snapVersionFirms {
+		return err
+	}
+	fs, err := r.loadBlockedFirms()
+	e.firms = fs
+	return err
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {

@@ -163,9 +163,10 @@ func newNode(cfg config.Config, opts Options, sh *shardNode) *Node {
 
 // startTodo is what a start submits once the ring runs.
 type startTodo struct {
-	toBind []matcher.AccountBinding // the accounts to bind (accounts.go)
-	rules  []matcher.Command        // the risk rules to journal (risk.go)
-	cods   []matcher.Command        // cancel-on-disconnect at start (cancel_on_restart.go)
+	toBind     []matcher.AccountBinding // the accounts to bind (accounts.go)
+	rules      []matcher.Command        // the risk rules to journal (risk.go)
+	cods       []matcher.Command        // cancel-on-disconnect at start (cancel_on_restart.go)
+	firmBlocks []firmMember             // members of blocked firms to block (firmblock.go)
 }
 
 // prepare builds, on the open journal, what must be there before the ring
@@ -182,6 +183,7 @@ func (n *Node) prepare() (todo startTodo, err error) {
 	if todo.rules, err = n.riskRulesToJournal(); err != nil { // risk.go: before the ring starts
 		return todo, err
 	}
+	todo.firmBlocks = n.firmBlocksToJournal() // firmblock.go: before the ring starts
 	if err := n.buildPipeline(); err != nil {
 		return todo, err
 	}
@@ -243,6 +245,9 @@ func (n *Node) launch(todo startTodo) error {
 	}
 	if n.gateway != nil {
 		err := n.bindAccounts(todo.toBind)
+		if err == nil && !n.following.Load() {
+			err = n.journalFirmBlocks(todo.firmBlocks)
+		}
 		if err == nil {
 			err = n.cancelDayOrdersOfDroppedSessions(todo.cods)
 		}

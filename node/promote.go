@@ -144,6 +144,7 @@ func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.Account
 	if err != nil {
 		return err
 	}
+	firmBlocks := n.firmBlocksToJournal()
 	store := filepath.Join(n.cfg.DataDir, "fix")
 	if _, err := os.Stat(store); err == nil {
 		aside := fmt.Sprintf("%s.epoch-%d-stale", store, n.repl.history.Current()-1)
@@ -170,6 +171,9 @@ func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.Account
 		return err
 	}
 	if err := n.journalRiskRules(rules); err != nil {
+		return err
+	}
+	if err := n.journalFirmBlocks(firmBlocks); err != nil {
 		return err
 	}
 	how := "by the delivery marks of its last heartbeat"

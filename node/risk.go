@@ -535,7 +535,8 @@ func (n *Node) awaitOperatorSettled(ctx context.Context, w *operatorWait, cmd *m
 // Block is the kill switch: it blocks the account named (a session's
 // TargetCompID: the session, all its orders whatever account they are
 // for; a firm's account name: the account, whichever session placed its
-// orders; a firm's name: every session and account of the firm) so that
+// orders; a firm's name: every session and account of the firm, and
+// those added to it later until it is unblocked, firmblock.go) so that
 // the risk stage refuses its new orders and replaces from then on, and
 // cancels every working order of it, GTC included, through the ring;
 // with unblock, it lets it trade again. It returns the journal sequence
@@ -560,28 +561,14 @@ func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (in
 	if err != nil {
 		return 0, err
 	}
-	names := []string{name}
 	if f := n.cfg.Firm(name); f != nil {
-		names = append(slices.Clone(f.Sessions), f.Accounts...)
+		return n.blockFirm(ctx, f, key, ref, unblock)
 	}
-	var seq int64
-	repeats := 0
-	for _, one := range names {
-		a, err := n.accountOf(one)
-		if err == nil {
-			seq, err = n.blockOne(ctx, a, key, one, unblock)
-		}
-		if re := (*RepeatError)(nil); errors.As(err, &re) {
-			repeats, err = repeats+1, nil
-		}
-		if err != nil {
-			return seq, err
-		}
+	a, err := n.accountOf(name)
+	if err != nil {
+		return 0, err
 	}
-	if repeats == len(names) {
-		return seq, &RepeatError{Seq: seq, Ref: ref}
-	}
-	return seq, nil
+	return n.blockOne(ctx, a, key, name, unblock)
 }
 
 // blockOne journals the block (or unblock) of account a, named name, for

@@ -1,0 +1,125 @@
+package node
+
+// The kill switch of a firm (docs/design.md, "Risk"). `ringex account
+// block FIRM` journals a matcher.FirmBlock record naming the firm, then
+// one matcher.AccountBlock for each session and account the config lists
+// in the firm; unblock does the same with unblock records. The engines
+// keep the blocked firms' names (journal, snapshot, state hash), so a
+// firm stays blocked across restarts and promotions: on each, before FIX
+// opens, the node journals a block for every member the config now lists
+// in a blocked firm that the risk state has not blocked (a session or an
+// account added to the firm since), after the members' bindings. Every
+// refusal still comes from a journaled block of the account, so the risk
+// state stays a pure function of the journal, in a replay and on a
+// standby alike. A crash between the firm's record and its members' is
+// made good by the next start for a block; an unblock it leaves half done
+// leaves members blocked (the safe side) until the operator runs it again.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/matcher"
+)
+
+// firmMember is one account of a blocked firm still to block.
+type firmMember struct {
+	account uint32
+	name    string
+	firm    string
+}
+
+// blockFirm journals the block (or unblock) of firm f: its record, then
+// one for each of its sessions and accounts, each with the request's
+// reference key (ref as the operator wrote it): a retry journals the
+// firm's record again (it changes nothing) and skips the members applied
+// already. It returns the journal sequence of the last record once the
+// pipeline has settled it, a *RepeatError when every member was.
+func (n *Node) blockFirm(ctx context.Context, f *config.Firm, key matcher.ClOrdID, ref string, unblock bool) (int64, error) {
+	cmd, err := matcher.FirmBlock{Firm: f.Name, Unblock: unblock}.Command()
+	if err != nil {
+		return 0, fmt.Errorf("firm %s: %w", f.Name, err)
+	}
+	seq, err := n.submitSeq(&cmd)
+	if err != nil {
+		return 0, err
+	}
+	members := append(slices.Clone(f.Sessions), f.Accounts...)
+	repeats := 0
+	for _, one := range members {
+		a, err := n.accountOf(one)
+		if err == nil {
+			seq, err = n.blockOne(ctx, a, key, one, unblock)
+		}
+		if re := (*RepeatError)(nil); errors.As(err, &re) {
+			repeats, err = repeats+1, nil
+		}
+		if err != nil {
+			return seq, err
+		}
+	}
+	if len(members) > 0 && repeats == len(members) {
+		return seq, &RepeatError{Seq: seq, Ref: ref}
+	}
+	if len(members) == 0 && !n.risk.stage.AwaitSettled(seq-n.baseSeq) {
+		return seq, fmt.Errorf("firm %s: journaled at sequence %d, not settled: the pipeline stopped (%v)", f.Name, seq, n.ring.Err())
+	}
+	what, level := "unblocked", slog.LevelInfo
+	if !unblock {
+		what, level = "BLOCKED (kill switch): it stays blocked, sessions and accounts added to it later included, until unblocked", slog.LevelWarn
+	}
+	n.log.Log(context.Background(), level, "firm "+what, "firm", f.Name, "members", len(members), "seq", seq)
+	return seq, nil
+}
+
+// firmBlocksToJournal are the members of blocked firms (the engines'
+// matcher.FirmBlock records) that the config lists and the risk state has
+// not blocked, in config order. It reads the engines and the risk state:
+// call it after checkAccounts, before the ring starts or while the
+// pipeline is drained (a promotion).
+func (n *Node) firmBlocksToJournal() []firmMember {
+	if n.risk == nil {
+		return nil
+	}
+	blocked := n.partitions[0].engine.BlockedFirms()
+	var todo []firmMember
+	for _, f := range n.cfg.Firms {
+		if _, ok := slices.BinarySearch(blocked, f.Name); !ok {
+			continue
+		}
+		for _, one := range append(slices.Clone(f.Sessions), f.Accounts...) {
+			a, err := n.accountOf(one)
+			if err != nil {
+				continue // bound by checkAccounts before this runs
+			}
+			if b, _ := n.risk.state.Balance(a); !b.Blocked {
+				todo = append(todo, firmMember{account: a, name: one, firm: f.Name})
+			}
+		}
+	}
+	for _, name := range blocked {
+		if n.cfg.Firm(name) == nil {
+			n.log.Warn("the journal has firm blocked, and the config lists no such firm: it stays blocked, with no member to block", "firm", name)
+		}
+	}
+	return todo
+}
+
+// journalFirmBlocks journals the blocks todo (firmBlocksToJournal)
+// through the ring, after the members' bindings and before FIX opens:
+// no order of a blocked firm's new member is decided before its block.
+func (n *Node) journalFirmBlocks(todo []firmMember) error {
+	for _, m := range todo {
+		if _, err := n.blockOne(context.Background(), m.account, matcher.ClOrdID{}, m.name, false); err != nil {
+			return fmt.Errorf("block %s of blocked firm %s: %w", m.name, m.firm, err)
+		}
+	}
+	if len(todo) > 0 {
+		n.log.Warn("BLOCKED (kill switch): the accounts added to blocked firms since they were blocked", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
+	}
+	return nil
+}

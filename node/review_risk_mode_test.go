@@ -1,0 +1,55 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestReviewRiskModeTurnedOnReplaysHistoryDifferently: a venue runs with
+// risk.mode "none"; BROKER01's GTC buy is accepted and rests (the broker
+// has its ExecutionReport New). The venue then turns risk.mode to "spot"
+// and restarts. docs/design.md says "a replay decides every command by
+// the rules in force when it ran, whatever the config replaying" and "The
+// mode is config: a journal replayed with another mode is refused by its
+// checkpoint hashes". A venue should either refuse the start, naming
+// risk.mode, or keep BROKER01's order working.
+//
+// The mode is in no journal record; only a checkpoint hash record catches
+// a replay with another mode, and a journal that has none yet (a venue
+// stopped or crashed before its first checkpoint) is replayed through the
+// new risk stage: the accepted buy is refused now for want of cash, so it
+// is gone from the book with no report to the broker, who still thinks it
+// works, and the venue starts.
+func TestReviewRiskModeTurnedOnReplaysHistoryDifferently(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := spotVenue(dir, addr)
+	cfg.Risk = config.Risk{}
+	n := startCfg(t, cfg)
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	rests(t, b1, "GTC buy with no risk stage", "G1", "AAPL", "1", "5", "10.00")
+	b1.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := node.Start(spotVenue(dir, addr), node.Options{Log: logtest.New(t)})
+	if err != nil {
+		if !strings.Contains(err.Error(), "mode") {
+			t.Fatalf("restart with risk.mode spot refused, not naming the mode: %v", err)
+		}
+		return
+	}
+	defer n.Stop()
+	show, err := n.AccountShow("BROKER01")
+	if err != nil || !strings.Contains(show, "openOrders 1 ") {
+		t.Fatalf("after turning risk.mode none -> spot, account show BROKER01 = %q, %v; want its accepted GTC buy still working "+
+			"(openOrders 1), or a refused start", show, err)
+	}
+}
