@@ -537,7 +537,8 @@ func (e *Engine) accept(c *Command, h uint64) int32 {
 	// zeroed stack temporary and copied (120 bytes twice, and stalled
 	// store forwarding). A pool entry comes back with stale fields.
 	t.id, t.price, t.qty, t.leaves, t.cum, t.notional = c.Seq, px, c.Qty, c.Qty, 0, 0
-	t.clh, t.clOrd = h, c.ClOrdID
+	t.clh = h
+	t.clOrd = c.ClOrdID
 	t.account, t.symbol, t.owner, t.group = c.Account, c.Symbol, c.OwnerID(), c.STPGroup
 	t.prev, t.next, t.aprev, t.anext, t.level = 0, 0, 0, 0, 0
 	t.side, t.typ, t.tif, t.indexed = c.Side, c.Type, c.TIF, false
@@ -666,7 +667,8 @@ func (e *Engine) applyCancel(c *Command) {
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
-	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, t.clOrd
+	ev.ClOrdID = c.ClOrdID
+	ev.OrigClOrdID = t.clOrd
 	e.finish(ti, ReasonUserCancel)
 }
 
@@ -731,7 +733,8 @@ func (e *Engine) applyReplace(c *Command) {
 	old := t.clOrd
 	e.cl.remove(t, ti)
 	e.ret.add(t, &old, 0, t.clh)
-	t.clOrd, t.clh = c.ClOrdID, h
+	t.clOrd = c.ClOrdID
+	t.clh = h
 	e.cl.put(t, ti)
 
 	if c.Qty <= t.cum {
@@ -913,9 +916,9 @@ func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	ev.CumQty, ev.LeavesQty, ev.CumNotional = o.cum, o.leaves, o.notional
 	ev.Symbol, ev.Account, ev.Type, ev.Reason = o.symbol, o.account, typ, reason
 	ev.Side, ev.OrdType, ev.TIF, ev.Kind = o.side, o.typ, o.tif, c.Kind
-	// Two statements, not one tuple assignment: the pair goes through a
-	// zeroed stack temporary whose overlapping 16-byte stores and reloads
-	// stall store forwarding.
+	// A ClOrdID is assigned in a statement of its own: in a tuple
+	// assignment it goes through a stack temporary, whose overlapping
+	// 16-byte stores and reloads stall store forwarding.
 	ev.ClOrdID = o.clOrd
 	ev.OrigClOrdID = ClOrdID{}
 	ev.Owner = 0
@@ -955,5 +958,6 @@ func (e *Engine) rejectCmd(typ EventType, reason Reason) {
 // rejectTarget refuses a replace of a live order, reporting the order's state.
 func (e *Engine) rejectTarget(t *order, reason Reason) {
 	ev := e.emit(EvCancelRejected, reason, t)
-	ev.ClOrdID, ev.OrigClOrdID = e.cmd.ClOrdID, e.cmd.OrigClOrdID
+	ev.ClOrdID = e.cmd.ClOrdID
+	ev.OrigClOrdID = e.cmd.OrigClOrdID
 }

@@ -663,7 +663,8 @@ func (r *retired) add(o *order, id *ClOrdID, st retState, h uint64) {
 		r.ring = append(r.ring, retRec{})
 	}
 	rec := &r.ring[i]
-	rec.orderID, rec.account, rec.symbol, rec.id, rec.state = o.id, packAccounts(o.account, o.owner), o.symbol, *id, st
+	rec.orderID, rec.account, rec.symbol, rec.state = o.id, packAccounts(o.account, o.owner), o.symbol, st
+	rec.id = *id // alone: see emit
 	if st.finished() {
 		rec.notional, rec.qty, rec.cum = o.notional, uint32(o.qty), uint32(o.cum)
 	} else {
