@@ -138,8 +138,10 @@
 // recently retired ones, those of finished orders and those replaced away.
 // The window bounds the memory: 64 bytes of record (with a finished
 // order's final state, for status requests), 37 of hash table and 7 of
-// Bloom filters per remembered ClOrdID, allocated as it fills and never
-// more (1.47 MiB by default), laid out so that checking a fresh ClOrdID
+// Bloom filters per remembered ClOrdID, allocated as it fills (the
+// record ring whole with the first record, its pages touched as it
+// fills; the tables a generation at a time) and never more (1.47 MiB by
+// default), laid out so that checking a fresh ClOrdID
 // reads one word of a 32 KiB union filter, and the generations' filters
 // and tables only when that says "maybe" (see index.go). It is engine
 // state, in the snapshot and the hash, since replay rebuilds it.

@@ -536,11 +536,15 @@ func (e *Engine) accept(c *Command, h uint64) int32 {
 	if c.Type == Market {
 		px = 0
 	}
-	*t = order{
-		id: c.Seq, price: px, qty: c.Qty, leaves: c.Qty,
-		clOrd: c.ClOrdID, clh: h, account: c.Account, symbol: c.Symbol,
-		owner: c.OwnerID(), group: c.STPGroup, side: c.Side, typ: c.Type, tif: c.TIF,
-	}
+	// Field by field, every field: a composite literal is built in a
+	// zeroed stack temporary and copied (120 bytes twice, and stalled
+	// store forwarding). A pool entry comes back with stale fields.
+	t.id, t.price, t.qty, t.leaves, t.cum, t.notional = c.Seq, px, c.Qty, c.Qty, 0, 0
+	t.clh = h
+	t.clOrd = c.ClOrdID
+	t.account, t.symbol, t.owner, t.group = c.Account, c.Symbol, c.OwnerID(), c.STPGroup
+	t.prev, t.next, t.aprev, t.anext, t.level = 0, 0, 0, 0, 0
+	t.side, t.typ, t.tif, t.indexed = c.Side, c.Type, c.TIF, false
 	e.lastSeq = c.Seq
 	e.emit(EvAccepted, ReasonNone, t)
 	return ti
@@ -621,6 +625,11 @@ func (e *Engine) findTarget(c *Command) (int32, *retRec, Reason) {
 		}
 		rec = e.ret.findCl(c.Account, &c.OrigClOrdID, h) // finished, or replaced away
 	} else {
+		if c.OrderID > e.lastSeq {
+			// No order, live or retired, has an id above the last
+			// accepted one (Restore holds it too): no table to probe.
+			return 0, nil, ReasonUnknownOrder
+		}
 		if ti := e.byID.get(e.orders, c.OrderID); ti != 0 {
 			if o := &e.orders[ti]; o.account != c.Account || o.symbol != c.Symbol {
 				return 0, nil, ReasonUnknownOrder
@@ -661,7 +670,8 @@ func (e *Engine) applyCancel(c *Command) {
 	e.unlinkLevel(b, ti)
 	t.leaves = 0
 	ev := e.emit(EvCancelled, ReasonUserCancel, t)
-	ev.ClOrdID, ev.OrigClOrdID = c.ClOrdID, t.clOrd
+	ev.ClOrdID = c.ClOrdID
+	ev.OrigClOrdID = t.clOrd
 	e.finish(ti, ReasonUserCancel)
 }
 
@@ -726,7 +736,8 @@ func (e *Engine) applyReplace(c *Command) {
 	old := t.clOrd
 	e.cl.remove(t, ti)
 	e.ret.add(t, &old, 0, t.clh)
-	t.clOrd, t.clh = c.ClOrdID, h
+	t.clOrd = c.ClOrdID
+	t.clh = h
 	e.cl.put(t, ti)
 
 	if c.Qty <= t.cum {
@@ -902,19 +913,17 @@ func (e *Engine) endCollected(typ EventType, reason, end Reason) {
 // written once rather than zeroed, built and copied.
 func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	c := e.cmd
-	n := len(e.out)
-	if n == cap(e.out) {
-		e.out = append(e.out, Event{})
-	} else {
-		e.out = e.out[:n+1]
-	}
-	ev := &e.out[n]
+	ev, n := e.slot()
 	ev.Seq, ev.TimeNs, ev.OrderID, ev.ExecID = c.Seq, c.TimeNs, o.id, c.Seq*ExecIDStride+int64(n-e.outBase)
 	ev.Price, ev.OrderQty, ev.LastQty, ev.LastPx = o.price, o.qty, 0, 0
 	ev.CumQty, ev.LeavesQty, ev.CumNotional = o.cum, o.leaves, o.notional
 	ev.Symbol, ev.Account, ev.Type, ev.Reason = o.symbol, o.account, typ, reason
 	ev.Side, ev.OrdType, ev.TIF, ev.Kind = o.side, o.typ, o.tif, c.Kind
-	ev.ClOrdID, ev.OrigClOrdID = o.clOrd, ClOrdID{}
+	// A ClOrdID is assigned in a statement of its own: in a tuple
+	// assignment it goes through a stack temporary, whose overlapping
+	// 16-byte stores and reloads stall store forwarding.
+	ev.ClOrdID = o.clOrd
+	ev.OrigClOrdID = ClOrdID{}
 	ev.Owner = 0
 	if o.owner != o.account {
 		ev.Owner = uint16(o.owner) // a new order's owner is at most MaxOwner (checkNew)
@@ -922,20 +931,36 @@ func (e *Engine) emit(typ EventType, reason Reason, o *order) *Event {
 	return ev
 }
 
-// rejectCmd answers the command with a reject built from the command alone.
+// slot appends an event to the command's and returns it, with its index
+// in out; its fields are stale, the caller sets every one. Hot path.
+func (e *Engine) slot() (*Event, int) {
+	n := len(e.out)
+	if n == cap(e.out) {
+		e.out = append(e.out, Event{})
+	} else {
+		e.out = e.out[:n+1]
+	}
+	return &e.out[n], n
+}
+
+// rejectCmd answers the command with a reject built from the command
+// alone. Hot path: field by field, as emit.
 func (e *Engine) rejectCmd(typ EventType, reason Reason) {
 	c := e.cmd
-	i := len(e.out) - e.outBase
-	e.out = append(e.out, Event{
-		Seq: c.Seq, TimeNs: c.TimeNs, OrderID: c.OrderID, ExecID: c.Seq*ExecIDStride + int64(i),
-		Price: c.Price, OrderQty: c.Qty, Symbol: c.Symbol, Account: c.Account,
-		Type: typ, Reason: reason, Side: c.Side, OrdType: c.Type, TIF: c.TIF, Kind: c.Kind,
-		ClOrdID: c.ClOrdID, OrigClOrdID: c.OrigClOrdID, Owner: c.EventOwner(),
-	})
+	ev, n := e.slot()
+	ev.Seq, ev.TimeNs, ev.OrderID, ev.ExecID = c.Seq, c.TimeNs, c.OrderID, c.Seq*ExecIDStride+int64(n-e.outBase)
+	ev.Price, ev.OrderQty, ev.LastQty, ev.LastPx = c.Price, c.Qty, 0, 0
+	ev.CumQty, ev.LeavesQty, ev.CumNotional = 0, 0, 0
+	ev.Symbol, ev.Account, ev.Type, ev.Reason = c.Symbol, c.Account, typ, reason
+	ev.Side, ev.OrdType, ev.TIF, ev.Kind = c.Side, c.Type, c.TIF, c.Kind
+	ev.ClOrdID = c.ClOrdID
+	ev.OrigClOrdID = c.OrigClOrdID
+	ev.Owner = c.EventOwner()
 }
 
 // rejectTarget refuses a replace of a live order, reporting the order's state.
 func (e *Engine) rejectTarget(t *order, reason Reason) {
 	ev := e.emit(EvCancelRejected, reason, t)
-	ev.ClOrdID, ev.OrigClOrdID = e.cmd.ClOrdID, e.cmd.OrigClOrdID
+	ev.ClOrdID = e.cmd.ClOrdID
+	ev.OrigClOrdID = e.cmd.OrigClOrdID
 }

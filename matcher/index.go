@@ -653,10 +653,18 @@ func (r *retired) add(o *order, id *ClOrdID, st retState, h uint64) {
 	}
 	i := r.ringAt
 	if i == len(r.ring) {
+		if r.ring == nil {
+			// The whole ring at once: appending one record at a time
+			// would copy it at every doubling (and leave the old
+			// arrays to the collector). Its pages are touched as it
+			// fills.
+			r.ring = make([]retRec, 0, retGens*r.perGen)
+		}
 		r.ring = append(r.ring, retRec{})
 	}
 	rec := &r.ring[i]
-	rec.orderID, rec.account, rec.symbol, rec.id, rec.state = o.id, packAccounts(o.account, o.owner), o.symbol, *id, st
+	rec.orderID, rec.account, rec.symbol, rec.state = o.id, packAccounts(o.account, o.owner), o.symbol, st
+	rec.id = *id // alone: see emit
 	if st.finished() {
 		rec.notional, rec.qty, rec.cum = o.notional, uint32(o.qty), uint32(o.cum)
 	} else {
