@@ -25,6 +25,11 @@ type client struct {
 	msg          Message
 	out          []byte
 	body, header Fields
+	// unprocessed: the client's engine reads but processes nothing, so it
+	// answers no TestRequest; by default it answers each one as it reads
+	// it, as a FIX engine must, and does not return it.
+	unprocessed bool
+	answer      Fields
 }
 
 func dialClient(tb testing.TB, addr, begin, sender string, tlsConf *tls.Config) *client {
@@ -98,6 +103,17 @@ func (c *client) read(wait time.Duration) (*Message, error) {
 			c.r += n
 			if err := c.msg.parse(raw); err != nil {
 				return nil, err
+			}
+			if string(c.msg.MsgType()) == "1" && !c.unprocessed {
+				id, _ := c.msg.Get(tagTestReqID)
+				c.answer.Reset()
+				c.answer.AddBytes(tagTestReqID, id)
+				c.queue("0", nil, c.answer.b)
+				if _, err := c.nc.Write(c.out); err != nil {
+					return nil, err
+				}
+				c.out = c.out[:0]
+				continue
 			}
 			return &c.msg, nil
 		case frameGarbled:

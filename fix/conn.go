@@ -496,13 +496,10 @@ func (r *reader) onTimer() {
 	switch {
 	case r.testReqPending:
 		if !now.Before(r.testReqAt.Add(peer)) {
-			r.a.log.Warn("no answer to TestRequest; disconnecting", "session", r.s.id)
-			r.closing = true
+			r.logoutAndClose("no answer to TestRequest")
 		}
 	case !now.Before(r.lastRecv.Add(peer)):
-		r.body.Reset()
-		r.body.AddString(tagTestReqID, "TEST")
-		r.s.sendAdmin("1", nil, r.body.b)
+		r.s.sendProbe(false) // a probe too (delivery.go: confirmation)
 		r.testReqPending = true
 		r.testReqAt = now
 	case !now.Before(time.Unix(0, r.s.lastSentNs.Load()).Add(hb)):
@@ -624,6 +621,8 @@ func (r *reader) handle(m *Message, raw []byte) {
 			if r.verify(m, true, true) {
 				if mt[0] == '3' {
 					r.a.log.Info("Reject received", "session", r.s.id, "ref_seq_num", getString(m, tagRefSeqNum), "text", getString(m, tagText))
+				} else if id, ok := m.Get(tagTestReqID); ok && r.s.delivery.answered(id) {
+					r.s.signal() // the writer sends the next probe when one is due
 				}
 				r.incr()
 			}
