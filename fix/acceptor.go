@@ -117,10 +117,6 @@ type Config struct {
 	// the lease may have run out. It runs on the writer: one atomic load,
 	// no blocking.
 	MayDeliver func() (until time.Time)
-
-	// confirmDelay replaces confirmDelay (delivery.go) when not zero: the
-	// package's tests that reset faster than it.
-	confirmDelay time.Duration
 }
 
 // An Acceptor listens for FIX connections and runs the configured sessions.

@@ -496,10 +496,14 @@ func (r *reader) onTimer() {
 	switch {
 	case r.testReqPending:
 		if !now.Before(r.testReqAt.Add(peer)) {
-			r.logoutAndClose("no answer to TestRequest")
+			// No Logout, as QuickFIX does (the acceptance suite's 6_SendTestRequest).
+			r.a.log.Warn("no answer to TestRequest; disconnecting", "session", r.s.id)
+			r.closing = true
 		}
 	case !now.Before(r.lastRecv.Add(peer)):
-		r.s.sendProbe(false) // a probe too (delivery.go: confirmation)
+		r.body.Reset()
+		r.body.AddString(tagTestReqID, "TEST") // never a probe's (probeIDPrefix)
+		r.s.sendAdmin("1", nil, r.body.b)
 		r.testReqPending = true
 		r.testReqAt = now
 	case !now.Before(time.Unix(0, r.s.lastSentNs.Load()).Add(hb)):

@@ -39,18 +39,21 @@ import (
 // be filled) and must answer a TestRequest(1) with a Heartbeat(0) that
 // carries its TestReqID(112): the Heartbeat answering our TestRequest at
 // MsgSeqNum t says its engine has processed every MsgSeqNum up to t of
-// the current numbering. So a write of application messages (a report, a
-// resend, a carry-over) counts only once a TestRequest at or after the
-// highest MsgSeqNum written with it has been answered (seqTop, confirmed).
-// The writer sends one (probe) confirmDelay after it wrote application
-// messages that no answer covers, when none is outstanding: at most one
-// per session is, and none while nothing waits for one. The reader's own
-// TestRequest after a silence (onTimer) is a probe too, one mechanism: a
-// probe sent replaces the outstanding one, and only the newest one's
-// answer counts. A broker that never answers is disconnected by the
-// reader's TestRequest timeout when it is silent, and otherwise keeps its
-// marks where they are: its reports are resent by a standby taking over
-// and carried over by a sequence reset (PossResend=Y), never lost.
+// the current numbering. So a write that carries a mark, or application
+// messages of a session that marks them (a report, a resend, a
+// carry-over), counts only once a TestRequest at or after the highest
+// MsgSeqNum written with it has been answered (seqTop, confirmed). The
+// writer sends one (a probe, TestReqID probeIDPrefix and a number)
+// confirmDelay after such a write that no answer covers, when none is
+// outstanding: at most one per session is, and none while nothing waits
+// for one. A session that never marks (market data, a test's echo)
+// sends no probe, and its messages count as acknowledged by the kernel.
+// The reader's own TestRequest after a silence (onTimer, TestReqID TEST)
+// is not a probe: its answer confirms nothing. A broker that never
+// answers is disconnected by that TestRequest's timeout when it is
+// silent, and otherwise keeps its marks where they are: its reports are
+// resent by a standby taking over and carried over by a sequence reset
+// (PossResend=Y), never lost.
 //
 // A marked message can miss the connection it was meant for: queued while
 // no connection was logged on, dropped from the socket queue (a slow

@@ -1,7 +1,6 @@
 package fix
 
 import (
-	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -231,9 +230,10 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	if !toConn || s.conn == nil || s.closing {
 		return false
 	}
-	// An application message counts once confirmed (delivery.go); one
-	// never resent nor carried over (Config.NotResent) needs none.
-	s.pendLocked(msg, seq, seq, !isAdminType(msgType) && !s.a.notResent(msgType))
+	// An application message of a session that marks them counts once
+	// confirmed (delivery.go); one never resent nor carried over
+	// (Config.NotResent) needs none.
+	s.pendLocked(msg, seq, seq, s.storeMark > 0 && !isAdminType(msgType) && !s.a.notResent(msgType))
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
@@ -286,13 +286,12 @@ func (s *Session) pendLocked(msg []byte, lo, hi int, app bool) {
 	s.pendProbe = false
 }
 
-// sendProbe queues a TestRequest for the logged-on connection and records
-// it as the outstanding probe (delivery.go: confirmation). With due, only
-// when one is due (delivery.unconfirmed): the writer's; without, always:
-// the reader's TestRequest after a silence.
-func (s *Session) sendProbe(due bool) {
+// sendProbe queues a TestRequest for the logged-on connection, when one
+// is due (delivery.unconfirmed), and records it as the outstanding probe
+// (delivery.go: confirmation). The writer's.
+func (s *Session) sendProbe() {
 	s.mu.Lock()
-	if s.stopped || s.conn == nil || s.closing || s.loggedOut || due && (!s.loggedOn || !s.delivery.unconfirmed()) {
+	if s.stopped || s.conn == nil || s.closing || s.loggedOut || !s.loggedOn || !s.delivery.unconfirmed() {
 		s.mu.Unlock()
 		return
 	}
@@ -417,7 +416,7 @@ func (s *Session) writeLoop() {
 		case <-retry:
 		case <-probe:
 			probe = nil
-			s.sendProbe(true)
+			s.sendProbe()
 		case <-s.done:
 			s.flush()
 			return
@@ -428,7 +427,7 @@ func (s *Session) writeLoop() {
 			retry = timer.C
 		}
 		if probe == nil && s.delivery.unconfirmed() {
-			probeTimer.Reset(cmp.Or(s.a.cfg.confirmDelay, confirmDelay))
+			probeTimer.Reset(confirmDelay)
 			probe = probeTimer.C
 		}
 	}
@@ -768,7 +767,7 @@ func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 		seq := s.nextOut
 		msg := s.storeLocked(string(m.MsgType()), s.carryHead, body)
 		if toConn {
-			s.pendLocked(msg, seq, seq, true)
+			s.pendLocked(msg, seq, seq, s.storeMark > 0)
 		}
 		n++
 	}
@@ -851,7 +850,7 @@ func (s *Session) resend(begin, end int) {
 			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1, false)
 			gapStart = 0
 		}
-		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq, true)
+		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq, s.storeMark > 0)
 		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
 			s.signal() // what is held goes out with the writer; the broker asks again for the rest
 			return
