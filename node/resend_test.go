@@ -13,9 +13,9 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
-	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
