@@ -221,7 +221,7 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	for _, o := range []struct{ id, px string }{{"GTC1", "100"}, {"GTC2", "99"}} {
 		b1.Send("D", tag.ClOrdID, o.id, tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 			tag.OrdType, "2", tag.Price, o.px, tag.TimeInForce, "1")
-		expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: o.id})
+		waitConfirmed(t, p, 1, execSeq(t, expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: o.id})))
 	}
 	b1.Close()
 	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
