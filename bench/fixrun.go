@@ -308,6 +308,9 @@ func (s *fixSession) send(run *fixRun) {
 		if to > from {
 			buf = buf[:0]
 			wall := time.Now()
+			// The encoder (its MsgSeqNum, its scratch) is the reader's
+			// too, when it answers a TestRequest: encoded under wmu.
+			s.wmu.Lock()
 			for k := from; k < to; k++ {
 				if !s.src.Next(&op) {
 					p.limit, p.next = k, k
@@ -322,7 +325,6 @@ func (s *fixSession) send(run *fixRun) {
 				buf = s.encodeOp(buf, k, &op, wall, run)
 			}
 			s.sent.Store(p.next)
-			s.wmu.Lock()
 			_, err := s.nc.Write(buf)
 			s.wmu.Unlock()
 			if err != nil {

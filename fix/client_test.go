@@ -25,6 +25,12 @@ type client struct {
 	msg          Message
 	out          []byte
 	body, header Fields
+	// unprocessed: the client's engine reads but processes nothing, so it
+	// answers no TestRequest; by default it answers each one as it reads
+	// it, as a FIX engine must, and does not return it.
+	unprocessed bool
+	answer      Fields
+	backlog     [][]byte // read by pump, not yet returned by read
 }
 
 func dialClient(tb testing.TB, addr, begin, sender string, tlsConf *tls.Config) *client {
@@ -90,6 +96,14 @@ func (c *client) next() *Message {
 }
 
 func (c *client) read(wait time.Duration) (*Message, error) {
+	if len(c.backlog) > 0 {
+		raw := c.backlog[0]
+		c.backlog = c.backlog[1:]
+		if err := c.msg.parse(raw); err != nil {
+			return nil, err
+		}
+		return &c.msg, nil
+	}
 	for {
 		status, n, why := frame(c.buf[c.r:c.w], 1<<16)
 		switch status {
@@ -98,6 +112,17 @@ func (c *client) read(wait time.Duration) (*Message, error) {
 			c.r += n
 			if err := c.msg.parse(raw); err != nil {
 				return nil, err
+			}
+			if string(c.msg.MsgType()) == "1" && !c.unprocessed {
+				id, _ := c.msg.Get(tagTestReqID)
+				c.answer.Reset()
+				c.answer.AddBytes(tagTestReqID, id)
+				c.queue("0", nil, c.answer.b)
+				if _, err := c.nc.Write(c.out); err != nil {
+					return nil, err
+				}
+				c.out = c.out[:0]
+				continue
 			}
 			return &c.msg, nil
 		case frameGarbled:
@@ -116,6 +141,39 @@ func (c *client) read(wait time.Duration) (*Message, error) {
 			return nil, err
 		}
 	}
+}
+
+// waitDelivered waits, as waitFor, until s.Delivered() is want, reading
+// meanwhile what the acceptor sends to c: c's engine answers the probes
+// among it, and keeps the rest for read.
+func waitDelivered(t *testing.T, c *client, s *Session, what string, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Delivered() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 30 s for %s: Delivered is %d, want %d", what, s.Delivered(), want)
+		}
+		backlog := c.backlog
+		c.backlog = nil
+		m, err := c.read(time.Millisecond)
+		if err == nil {
+			backlog = append(backlog, append([]byte(nil), m.Bytes()...))
+		}
+		c.backlog = append(backlog, c.backlog...)
+	}
+}
+
+// readOn reads, and drops, what the acceptor sends until the connection
+// ends, answering the TestRequests (probes) among it: a broker's engine
+// that goes on processing while the test waits for Delivered.
+func (c *client) readOn() {
+	go func() {
+		for {
+			if _, err := c.read(30 * time.Second); err != nil {
+				return
+			}
+		}
+	}()
 }
 
 // expectClosed reads until the acceptor closes the connection, failing on

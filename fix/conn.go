@@ -496,12 +496,13 @@ func (r *reader) onTimer() {
 	switch {
 	case r.testReqPending:
 		if !now.Before(r.testReqAt.Add(peer)) {
+			// No Logout, as QuickFIX does (the acceptance suite's 6_SendTestRequest).
 			r.a.log.Warn("no answer to TestRequest; disconnecting", "session", r.s.id)
 			r.closing = true
 		}
 	case !now.Before(r.lastRecv.Add(peer)):
 		r.body.Reset()
-		r.body.AddString(tagTestReqID, "TEST")
+		r.body.AddString(tagTestReqID, "TEST") // never a probe's (probeIDPrefix)
 		r.s.sendAdmin("1", nil, r.body.b)
 		r.testReqPending = true
 		r.testReqAt = now
@@ -624,6 +625,8 @@ func (r *reader) handle(m *Message, raw []byte) {
 			if r.verify(m, true, true) {
 				if mt[0] == '3' {
 					r.a.log.Info("Reject received", "session", r.s.id, "ref_seq_num", getString(m, tagRefSeqNum), "text", getString(m, tagText))
+				} else if id, ok := m.Get(tagTestReqID); ok && r.s.delivery.answered(id) {
+					r.s.signal() // the writer sends the next probe when one is due
 				}
 				r.incr()
 			}

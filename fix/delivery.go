@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Delivery marks: how far a session's messages have reached the
@@ -18,14 +19,41 @@ import (
 // standby taking over resends what the counterparty may lack).
 //
 // The application tags a message with a mark (SendMarked), a number that
-// only grows within a session. A mark is delivered once every byte up to
-// the end of its message has been acknowledged by the counterparty's TCP
-// stack: written to the socket is not enough, since the kernel drops what
-// it still holds when the machine dies, and a killed process's socket may
-// be reset before its send queue drains. Acknowledged bytes are the bytes
-// written to the socket (wireConn counts them, below any TLS) less those
-// still in its send queue (the kernel's unacknowledged count, outq);
-// without that count (not Linux) what is written counts as delivered.
+// only grows within a session. A mark is delivered once the counterparty's
+// engine has processed its message, as far as FIX shows it: a TestRequest
+// sent after it has been answered (confirmation, below), and every byte
+// up to the end of its message has been acknowledged by the
+// counterparty's TCP stack. Written to the socket is not enough, since the
+// kernel drops what it still holds when the machine dies, and a killed
+// process's socket may be reset before its send queue drains; acknowledged
+// by the kernel is not enough either, since the broker's process can die
+// before its engine reads what its kernel took. Acknowledged bytes are the
+// bytes written to the socket (wireConn counts them, below any TLS) less
+// those still in its send queue (the kernel's unacknowledged count, outq);
+// without that count (not Linux) what is written counts as acknowledged.
+// The kernel's count is kept as a lower bound: it costs one system call
+// per settle, and Stop waits on it (awaitAcks) before it closes a socket.
+//
+// Confirmation is FIX's own round trip. A FIX engine processes what it
+// receives in MsgSeqNum order (a message past a gap waits for the gap to
+// be filled) and must answer a TestRequest(1) with a Heartbeat(0) that
+// carries its TestReqID(112): the Heartbeat answering our TestRequest at
+// MsgSeqNum t says its engine has processed every MsgSeqNum up to t of
+// the current numbering. So a write that carries a mark, or application
+// messages of a session that marks them (a report, a resend, a
+// carry-over), counts only once a TestRequest at or after the highest
+// MsgSeqNum written with it has been answered (seqTop, confirmed). The
+// writer sends one (a probe, TestReqID probeIDPrefix and a number)
+// confirmDelay after such a write that no answer covers, when none is
+// outstanding: at most one per session is, and none while nothing waits
+// for one. A session that never marks (market data, a test's echo)
+// sends no probe, and its messages count as acknowledged by the kernel.
+// The reader's own TestRequest after a silence (onTimer, TestReqID TEST)
+// is not a probe: its answer confirms nothing. A broker that never
+// answers is disconnected by that TestRequest's timeout when it is
+// silent, and otherwise keeps its marks where they are: its reports are
+// resent by a standby taking over and carried over by a sequence reset
+// (PossResend=Y), never lost.
 //
 // A marked message can miss the connection it was meant for: queued while
 // no connection was logged on, dropped from the socket queue (a slow
@@ -141,14 +169,37 @@ type delivery struct {
 	base       int64 // Delivered when conn was attached (refused)
 	connLo     int64 // MsgSeqNums connLo..connHi acknowledged on conn (0: none)
 	connHi     int64
+	// Confirmation (see above), on the current numbering: every MsgSeqNum
+	// up to confirmed is processed by the counterparty's engine; seqTop is
+	// the highest MsgSeqNum written, appTop the highest that a write of
+	// application messages reached. probeSeq is the outstanding probe's
+	// MsgSeqNum (0: none), probeID its TestReqID's number; probes counts
+	// the probes sent, for their TestReqIDs.
+	confirmed, seqTop, appTop int64
+	probeSeq, probeID, probes int64
 }
+
+// confirmDelay is how long after a write of application messages that no
+// answer covers the writer sends its probe. Long enough that a burst of
+// reports (thousands at full load) shares one round trip, and that a
+// session sending one report now and then costs one TestRequest and one
+// Heartbeat for each; short enough that the marks reach the standby (the
+// replication heartbeat carries them) a round trip plus 200 ms after the
+// broker processed the reports, far below what a failover takes.
+const confirmDelay = 200 * time.Millisecond
+
+// probeIDPrefix begins the TestReqID of every TestRequest this side sends:
+// probeIDPrefix and the probe's number in decimal.
+const probeIDPrefix = "C"
 
 // sentMark: mark's message (mark 0: none), and the messages lo..hi (lo 0:
 // none), ended at byte end of the connection. untracked: MsgSeqNums up to
-// top went with it that lo..hi leaves out (sentMax).
+// top went with it that lo..hi leaves out (sentMax). app: it carries
+// application messages, and counts only once a probe at or after seqTop,
+// the highest MsgSeqNum written up to it, is answered (confirmation).
 type sentMark struct {
-	end, mark, lo, hi, top int64
-	untracked              bool
+	end, mark, lo, hi, top, seqTop int64
+	untracked, app                 bool
 }
 
 // hole: marked messages at MsgSeqNums lo..hi (lo 0: the MsgSeqNums a
@@ -162,8 +213,12 @@ type hole struct{ ceil, lo, hi int64 }
 // earlier).
 const holeMax = 64
 
-// seqRun is the MsgSeqNums lo..hi, written one after another.
-type seqRun struct{ lo, hi int64 }
+// seqRun is the MsgSeqNums lo..hi, written one after another; app: some
+// of them are application messages (confirmation).
+type seqRun struct {
+	lo, hi int64
+	app    bool
+}
 
 // sentMax bounds the writes awaiting acknowledgement; past it, a write's
 // mark replaces the newest one's, which then waits for the later end
@@ -181,6 +236,7 @@ func (d *delivery) attach(nc net.Conn) {
 	d.wire = wireOf(nc)
 	d.direct = d.wire == nil
 	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
+	d.probeSeq = 0 // a probe sent on an earlier connection is not answered on this one
 	d.mu.Unlock()
 }
 
@@ -226,6 +282,7 @@ func (d *delivery) detach() {
 	d.settleLocked()
 	d.dropSentLocked()
 	d.conn, d.wire, d.direct = nil, nil, false
+	d.probeSeq = 0
 	d.mu.Unlock()
 }
 
@@ -336,21 +393,22 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 		if mark > 0 {
 			d.lostLocked(runs) // returned after its connection ended
 		}
-	case d.direct:
-		d.delivered = max(d.delivered, mark)
-		d.written = max(d.written, mark)
-		for _, r := range runs {
-			d.ackConnLocked(r.lo, r.hi)
-		}
-	case d.wire == nil:
+	case d.wire == nil && !d.direct:
 	default:
 		d.written = max(d.written, mark)
-		end := d.wire.written.Load()
+		end := int64(0) // direct: what is written counts as acknowledged (not as confirmed)
+		if !d.direct {
+			end = d.wire.written.Load()
+		}
 		if len(runs) == 0 {
-			d.pushLocked(sentMark{end: end, mark: mark})
+			d.pushLocked(sentMark{end: end, mark: mark, seqTop: d.seqTop, app: mark > 0})
 		}
 		for i, r := range runs {
-			e := sentMark{end: end, lo: r.lo, hi: r.hi}
+			d.seqTop = max(d.seqTop, r.hi)
+			e := sentMark{end: end, lo: r.lo, hi: r.hi, seqTop: d.seqTop, app: r.app || mark > 0}
+			if e.app {
+				d.appTop = max(d.appTop, d.seqTop)
+			}
 			if i == len(runs)-1 {
 				e.mark = mark
 			}
@@ -370,6 +428,8 @@ func (d *delivery) pushLocked(e sentMark) {
 	last := &d.sent[(d.head+d.n-1)%sentMax]
 	last.end = e.end
 	last.mark = max(last.mark, e.mark)
+	last.seqTop = max(last.seqTop, e.seqTop)
+	last.app = last.app || e.app
 	last.top = max(last.top, last.hi, e.hi)
 	switch {
 	case e.lo == 0:
@@ -383,12 +443,16 @@ func (d *delivery) pushLocked(e sentMark) {
 }
 
 // awaiting reports whether writes to the connection followed are not yet
-// all acknowledged.
+// all acknowledged by the counterparty's TCP stack (confirmed or not).
 func (d *delivery) awaiting() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.settleLocked()
-	return d.wire != nil && d.n > 0
+	if d.wire == nil || d.n == 0 {
+		return false
+	}
+	acked, ok := d.wire.acked()
+	return ok && d.sent[(d.head+d.n-1)%sentMax].end > acked
 }
 
 // settle takes in what the socket says has been acknowledged; called
@@ -400,11 +464,17 @@ func (d *delivery) settle() {
 }
 
 func (d *delivery) settleLocked() {
-	if d.wire == nil || d.n == 0 {
+	if d.wire == nil && !d.direct || d.n == 0 {
 		return
 	}
-	acked, ok := d.wire.acked()
-	for ok && d.n > 0 && d.sent[d.head].end <= acked {
+	if e := &d.sent[d.head]; e.app && e.seqTop > d.confirmed {
+		return // the oldest write is not confirmed: no system call
+	}
+	acked, ok := int64(math.MaxInt64), true
+	if !d.direct {
+		acked, ok = d.wire.acked()
+	}
+	for ok && d.n > 0 && d.sent[d.head].end <= acked && (!d.sent[d.head].app || d.sent[d.head].seqTop <= d.confirmed) {
 		e := &d.sent[d.head]
 		d.delivered = max(d.delivered, e.mark)
 		if e.lo > 0 {
@@ -467,7 +537,9 @@ func (d *delivery) reset() {
 		if e.mark > 0 {
 			c, held = min(c, d.delivered), true
 		}
-		e.lo, e.hi, e.top, e.untracked = 0, 0, 0, false
+		// Its marks count once acknowledged, as before the reset: the
+		// hole above waits for the carry-over's confirmation.
+		e.lo, e.hi, e.top, e.untracked, e.seqTop, e.app = 0, 0, 0, false, 0, false
 	}
 	d.nHoles = 0
 	if held {
@@ -477,6 +549,53 @@ func (d *delivery) reset() {
 	d.acked = d.acked[:0]
 	d.floor = 0
 	d.connLo, d.connHi = 0, 0
+	d.confirmed, d.seqTop, d.appTop, d.probeSeq = 0, 0, 0, 0
+}
+
+// unconfirmed reports whether a probe is due: application messages were
+// written to the connection followed that no answer covers, and no probe
+// is outstanding.
+func (d *delivery) unconfirmed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conn != nil && d.probeSeq == 0 && d.appTop > d.confirmed
+}
+
+// probe records a TestRequest at MsgSeqNum seq, queued for the connection
+// followed, as the outstanding probe, and returns its number for its
+// TestReqID (probeIDPrefix).
+func (d *delivery) probe(seq int64) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.probes++
+	d.probeSeq, d.probeID = seq, d.probes
+	return d.probes
+}
+
+// answered takes a Heartbeat's TestReqID, id: when it answers the
+// outstanding probe, every MsgSeqNum up to the probe's is confirmed. It
+// reports whether it did. Any other id (the counterparty's own, an older
+// probe's) confirms nothing.
+func (d *delivery) answered(id []byte) bool {
+	if len(id) <= len(probeIDPrefix) || string(id[:len(probeIDPrefix)]) != probeIDPrefix {
+		return false
+	}
+	n := int64(0)
+	for _, c := range id[len(probeIDPrefix):] {
+		if c < '0' || c > '9' || n > math.MaxInt64/10-1 {
+			return false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.probeSeq == 0 || n != d.probeID {
+		return false
+	}
+	d.confirmed = max(d.confirmed, d.probeSeq)
+	d.probeSeq = 0
+	d.settleLocked()
+	return true
 }
 
 // carried says that a sequence reset carried the messages not
@@ -501,7 +620,8 @@ func (d *delivery) carried(lo, hi int64) {
 }
 
 // Delivered is the highest mark (SendMarked) whose message, and every
-// marked message before it, the counterparty's TCP stack has acknowledged,
+// marked message before it, the counterparty's engine has processed (its
+// TCP stack acknowledged it, and a TestRequest sent after it was answered),
 // in a first send, a resend or a sequence reset's carry-over; 0 when none.
 // Any goroutine; one system call per call while marks are waiting.
 func (s *Session) Delivered() int64 {

@@ -95,7 +95,7 @@ func TestCutWritesPutsTheRestBackInOrder(t *testing.T) {
 		}
 		next++
 	}
-	waitFor(t, "every report delivered", func() bool { return s.Delivered() == reports })
+	waitDelivered(t, c, s, "every report delivered", reports)
 }
 
 // TestCutWritesOverTLSCloses: over TLS a write that CutWrites ended cannot
@@ -132,7 +132,7 @@ func restartWithAcked(t *testing.T, edit func(path string, rec []byte) []byte) *
 		}
 		c.next()
 	}
-	waitFor(t, "mark 5 delivered", func() bool { return s.Delivered() == 5 })
+	waitDelivered(t, c, s, "mark 5 delivered", 5)
 	c.nc.Close()
 	<-app.logouts
 	a.Stop()
@@ -264,7 +264,7 @@ func TestCutWriteThenResendRequest(t *testing.T) {
 			t.Fatalf("after %d first copies and %d resent: %s", first-2, again-2, printable(m.Bytes()))
 		}
 	}
-	waitFor(t, "every mark delivered", func() bool { return s.Delivered() == n })
+	waitDelivered(t, c, s, "every mark delivered", n)
 }
 
 // TestManySessionsHeldThenReleased: reports queued to several sessions
@@ -318,7 +318,7 @@ func TestManySessionsHeldThenReleased(t *testing.T) {
 		}
 	}
 	for i, s := range ss {
-		waitFor(t, "session "+strconv.Itoa(i)+": every mark delivered", func() bool { return s.Delivered() == reports })
+		waitDelivered(t, cs[i], s, "session "+strconv.Itoa(i)+": every mark delivered", reports)
 	}
 }
 
@@ -351,5 +351,5 @@ func TestReconnectWhileACutWriteIsHeld(t *testing.T) {
 	if m := c2.next(); fieldOf(m, 37) != "O1001" || m.SeqNum() != n+2 {
 		t.Fatalf("after the carried reports: %s", printable(m.Bytes()))
 	}
-	waitFor(t, "every mark delivered", func() bool { return s.Delivered() == n+1 })
+	waitDelivered(t, c2, s, "every mark delivered", n+1)
 }

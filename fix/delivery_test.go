@@ -67,13 +67,7 @@ func TestDeliveredFollowsTheCounterpartysAcks(t *testing.T) {
 					got++
 				}
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for s.Delivered() != n {
-				if time.Now().After(deadline) {
-					t.Fatalf("the broker read all %d messages; Delivered is %d", n, s.Delivered())
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitDelivered(t, c, s, "the broker read all the messages", n)
 		})
 	}
 }
@@ -107,7 +101,7 @@ func TestDeliveredStopsAtADroppedConnection(t *testing.T) {
 		t.Fatalf("Delivered %d, from %d, once mark 3001 was acknowledged: it passes the marks the broker has not had", got, before)
 	}
 	resendFrom2(c2, last)
-	waitFor(t, "Delivered to reach mark 3001, which the new connection's broker read", func() bool { return s.Delivered() == 3001 })
+	waitDelivered(t, c2, s, "Delivered to reach mark 3001, which the new connection's broker read", 3001)
 }
 
 // waitAcked waits until the counterparty's TCP stack has acknowledged
@@ -197,21 +191,18 @@ func TestDeliveredWaitsForAReportSentWhileAway(t *testing.T) {
 	if m := c.next(); string(m.MsgType()) != "8" {
 		t.Fatalf("got %s, want the report", printable(m.Bytes()))
 	}
-	waitAcked(t, s)
-	if got := s.Delivered(); got != 10 {
-		t.Fatalf("Delivered %d, want 10", got)
-	}
+	waitDelivered(t, c, s, "the report's mark", 10)
 	c.nc.Close()
 	<-app.logouts
-	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 3, while away
+	s.SendMarked("8", nil, &body, 20) // MsgSeqNum 4, while away (the probe took 3)
 
 	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
-	c2.seq = 2
-	if m := c2.logon(""); m.SeqNum() != 4 {
-		t.Fatalf("logon reply MsgSeqNum %d, want 4", m.SeqNum())
+	c2.seq = 3 // it answered the probe with 2
+	if m := c2.logon(""); m.SeqNum() != 5 {
+		t.Fatalf("logon reply MsgSeqNum %d, want 5", m.SeqNum())
 	}
 	s.SendMarked("8", nil, &body, 30)
-	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 5 {
+	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 6 {
 		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
 	}
 	waitAcked(t, s)
@@ -219,11 +210,11 @@ func TestDeliveredWaitsForAReportSentWhileAway(t *testing.T) {
 		t.Fatalf("Delivered %d: mark 30 acknowledged passes mark 20, which the broker has not had", got)
 	}
 
-	c2.send("2", "7=3|16=3|")
-	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 3 || !m.PossDup() {
+	c2.send("2", "7=4|16=4|")
+	if m := c2.next(); string(m.MsgType()) != "8" || m.SeqNum() != 4 || !m.PossDup() {
 		t.Fatalf("got %s, want the report of mark 20 again", printable(m.Bytes()))
 	}
-	waitFor(t, "Delivered to reach 30 once the resent report is acknowledged", func() bool { return s.Delivered() == 30 })
+	waitDelivered(t, c2, s, "Delivered to reach 30 once the resent report is acknowledged", 30)
 }
 
 // TestDeliveredWaitsForReportsDroppedAtASlowConsumer: a broker that stops
@@ -256,7 +247,7 @@ func TestDeliveredWaitsForReportsDroppedAtASlowConsumer(t *testing.T) {
 	}
 
 	resendFrom2(c2, last)
-	waitFor(t, "Delivered to reach the last mark once the resent reports are acknowledged", func() bool { return s.Delivered() == mark+1 })
+	waitDelivered(t, c2, s, "Delivered to reach the last mark once the resent reports are acknowledged", mark+1)
 }
 
 // TestDeliveredAfterAResetCarriesOver: a report sent while the broker was
@@ -275,7 +266,7 @@ func TestDeliveredAfterAResetCarriesOver(t *testing.T) {
 	if m := c2.next(); string(m.MsgType()) != "8" {
 		t.Fatalf("got %s, want the report of mark 30", printable(m.Bytes()))
 	}
-	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
+	waitDelivered(t, c2, s, "Delivered to reach 30", 30)
 }
 
 // TestResendRequestSaysWhatTheBrokerHas: a ResendRequest asks from the
@@ -290,7 +281,7 @@ func TestResendRequestSaysWhatTheBrokerHas(t *testing.T) {
 	if m := c2.next(); string(m.MsgType()) != "4" {
 		t.Fatalf("got %s, want a gap fill over the Logon reply", printable(m.Bytes()))
 	}
-	waitFor(t, "Delivered to reach 30", func() bool { return s.Delivered() == 30 })
+	waitDelivered(t, c2, s, "Delivered to reach 30", 30)
 }
 
 // TestResendRequestBeyondWhatWasSentChangesNoDelivery: a ResendRequest
@@ -347,7 +338,7 @@ func TestDeliveredMarkSurvivesARestart(t *testing.T) {
 	if m := c.next(); fieldOf(m, 37) != "O5" {
 		t.Fatalf("got %s", printable(m.Bytes()))
 	}
-	waitFor(t, "mark 5 delivered", func() bool { return s.Delivered() == 5 })
+	waitDelivered(t, c, s, "mark 5 delivered", 5)
 	c.nc.Close()
 	<-app.logouts
 	send(s, 6) // the broker is away: stored only
@@ -368,7 +359,7 @@ func TestDeliveredMarkSurvivesARestart(t *testing.T) {
 	if m := c.next(); fieldOf(m, 37) != "O7" {
 		t.Fatalf("after the carried report: %s", printable(m.Bytes()))
 	}
-	waitFor(t, "mark 7 delivered, the carried mark 6 with it", func() bool { return s.Delivered() == 7 })
+	waitDelivered(t, c, s, "mark 7 delivered, the carried mark 6 with it", 7)
 	c.nc.Close()
 	<-app.logouts
 	a.Stop()
@@ -405,7 +396,7 @@ func TestAcknowledgedOnARefusedConnectionIsNotDelivered(t *testing.T) {
 	if m := c.next(); fieldOf(m, 37) != "O5" {
 		t.Fatalf("got %s", printable(m.Bytes()))
 	}
-	waitFor(t, "mark 5 acknowledged by the broker's kernel", func() bool { return s.Delivered() == 5 })
+	waitAcked(t, s) // by the broker's kernel; its engine answers nothing (confirmation)
 	c.send("5", "58=MsgSeqNum too low, expecting 7 but received 1|")
 	c.expectClosed("5")
 	<-app.logouts
@@ -420,19 +411,112 @@ func TestAcknowledgedOnARefusedConnectionIsNotDelivered(t *testing.T) {
 		t.Fatalf("the 141=Y Logon did not carry the report over with PossResend=Y: %s", printable(m.Bytes()))
 	}
 	c.send("0", "")
-	waitFor(t, "mark 5 delivered once the broker took the stream", func() bool { return s.Delivered() == 5 })
+	// Its marks count again with the next marked report confirmed (as
+	// after a dropped connection: TestDeliveredStopsAtADroppedConnection).
+	send(s, 6)
+	if m := c.next(); fieldOf(m, 37) != "O6" {
+		t.Fatalf("got %s", printable(m.Bytes()))
+	}
+	waitDelivered(t, c, s, "mark 6 delivered once the broker took the stream", 6)
 	c.send("5", "")
 	c.expectClosed("5")
 	<-app.logouts
-	if got := s.Delivered(); got != 5 {
-		t.Fatalf("after a Heartbeat, then a Logout: Delivered() = %d, want 5", got)
+	if got := s.Delivered(); got != 6 {
+		t.Fatalf("after a Heartbeat, then a Logout: Delivered() = %d, want 6", got)
 	}
 
 	c = dialClient(t, a.addr, "FIX.4.4", "TW", nil)
 	c.logon("141=Y|")
 	<-app.logons
-	send(s, 6)
-	if m := c.next(); fieldOf(m, 37) != "O6" {
+	send(s, 7)
+	if m := c.next(); fieldOf(m, 37) != "O7" {
 		t.Fatalf("a reset after a connection the broker took carried something over: %s", printable(m.Bytes()))
 	}
+}
+
+// TestReportsAnEngineDidNotProcessAreCarriedOver: a broker whose process
+// reads the reports (its TCP stack acknowledges them) but whose engine
+// processes none of them, so answers no TestRequest, has had none of them
+// as far as FIX shows it: Delivered stays at 0 although every byte is
+// acknowledged and the probe sent after them has been read. Its Logon
+// with ResetSeqNumFlag=Y (it lost its view of the stream) gets every one
+// carried over, PossResend=Y, as stored (the same ExecID); once its engine
+// answers the probe sent after them and a new report, Delivered reaches
+// the new report's mark.
+func TestReportsAnEngineDidNotProcessAreCarriedOver(t *testing.T) {
+	a, app, c, s := loggedOn(t, 0, 0)
+	c.unprocessed = true
+	const n = 20
+	var body Fields
+	for mark := int64(1); mark <= n; mark++ {
+		body.Reset()
+		body.AddString(17, fmt.Sprintf("E%d", mark))
+		s.SendMarked("8", nil, &body, mark)
+	}
+	for got := 0; got < n; {
+		if m := c.next(); string(m.MsgType()) == "8" {
+			got++
+		}
+	}
+	if m := c.next(); string(m.MsgType()) != "1" || !strings.HasPrefix(fieldOf(m, tagTestReqID), probeIDPrefix) {
+		t.Fatalf("got %s, want the probe sent after the reports", printable(m.Bytes()))
+	}
+	waitAcked(t, s)
+	if got := s.Delivered(); got != 0 {
+		t.Fatalf("Delivered %d: the broker's kernel acknowledged the reports, its engine processed none", got)
+	}
+	c.nc.Close()
+	<-app.logouts
+	if got := s.Delivered(); got != 0 {
+		t.Fatalf("Delivered %d after the broker left without processing anything", got)
+	}
+
+	c2 := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c2.logon("141=Y|")
+	for mark := 1; mark <= n; mark++ {
+		m := c2.next()
+		if string(m.MsgType()) != "8" || !m.PossResend() || fieldOf(m, 17) != fmt.Sprintf("E%d", mark) {
+			t.Fatalf("got %s, want the report of mark %d carried over with PossResend=Y", printable(m.Bytes()), mark)
+		}
+	}
+	body.Reset()
+	body.AddString(17, "E21")
+	s.SendMarked("8", nil, &body, n+1)
+	if m := c2.next(); string(m.MsgType()) != "8" || m.PossResend() || fieldOf(m, 17) != "E21" {
+		t.Fatalf("got %s, want the new report", printable(m.Bytes()))
+	}
+	waitDelivered(t, c2, s, "Delivered to reach the new mark once the broker's engine answered the probe", n+1)
+}
+
+// TestDeliveredWaitsForTheProbesAnswer: a broker whose engine answers
+// TestRequests moves the marks on after about one round trip and
+// confirmDelay; one whose engine has not answered yet holds them, however
+// much its TCP stack acknowledged. The answer to any other TestReqID (the
+// broker's own, an older probe's) confirms nothing.
+func TestDeliveredWaitsForTheProbesAnswer(t *testing.T) {
+	_, _, c, s := loggedOn(t, 0, 0)
+	c.unprocessed = true
+	var body Fields
+	body.AddString(17, "E1")
+	s.SendMarked("8", nil, &body, 7)
+	if m := c.next(); string(m.MsgType()) != "8" {
+		t.Fatalf("got %s, want the report", printable(m.Bytes()))
+	}
+	probe := c.next()
+	if string(probe.MsgType()) != "1" {
+		t.Fatalf("got %s, want the probe", printable(probe.Bytes()))
+	}
+	id := fieldOf(probe, tagTestReqID)
+	waitAcked(t, s)
+	c.send("0", "112=someone-else|")
+	c.send("0", "112="+probeIDPrefix+"999|")
+	c.send("1", "112=mine|") // a round trip: the Heartbeats above are taken
+	if m := c.next(); string(m.MsgType()) != "0" || fieldOf(m, tagTestReqID) != "mine" {
+		t.Fatalf("got %s, want the Heartbeat answering ours", printable(m.Bytes()))
+	}
+	if got := s.Delivered(); got != 0 {
+		t.Fatalf("Delivered %d before the probe %s was answered", got, id)
+	}
+	c.send("0", "112="+id+"|")
+	waitDelivered(t, c, s, "Delivered to reach 7 once the probe is answered", 7)
 }

@@ -107,6 +107,11 @@ func IsHeaderTag(tag int) bool {
 // IsTrailerTag reports whether tag belongs in the standard trailer.
 func IsTrailerTag(tag int) bool { return tag == 93 || tag == 89 || tag == 10 }
 
+// isAdminType is isAdminMsgType for a string.
+func isAdminType(t string) bool {
+	return len(t) == 1 && isAdminMsgType([]byte{t[0]})
+}
+
 func isAdminMsgType(t []byte) bool {
 	if len(t) != 1 {
 		return false

@@ -84,8 +84,13 @@
 //     SequenceReset-GapFill. SequenceReset: GapFill moves the expected
 //     number forward; Reset mode sets it; a lower NewSeqNo is rejected.
 //   - Heartbeat after HeartBtInt without output; TestRequest after 1.2
-//     HeartBtInt without input; disconnect after another 1.2 HeartBtInt
-//     without an answer. TestRequest is answered with its TestReqID.
+//     HeartBtInt without input (TestReqID TEST); disconnect after another
+//     1.2 HeartBtInt without an answer. TestRequest is answered with its
+//     TestReqID.
+//   - A session that marks messages (SendMarked) sends a TestRequest of
+//     its own (TestReqID C and a number) 200 ms after it wrote application
+//     messages that no answer covers, one at a time: its Heartbeat answer
+//     confirms that the broker's engine processed them (delivery.go).
 //   - Wrong CompID or SendingTime off by MaxLatency or more: Reject, then
 //     Logout. Wrong BeginString: Logout. Our Logout waits
 //     Config.LogoutTimeout for the answer; theirs is answered, then we
@@ -143,8 +148,9 @@
 //
 // A sequence reset (141=Y, ResetOnLogon) empties the store but drops
 // nothing the broker has not had: every stored application message its
-// TCP stack has not acknowledged (delivery.go: sent while it was away, or
-// in flight when a connection ended) goes out again right after the Logon
+// TCP stack has not acknowledged, or, in a session that marks messages,
+// its engine has not confirmed (delivery.go: sent while it was away, in
+// flight when a connection ended, read but not processed) goes out again right after the Logon
 // reply, in order, with the next MsgSeqNums, its header and body as stored
 // and PossResend(97)=Y; the new store holds them under those numbers.
 // Across a restart what was acknowledged is known from a watermark kept

@@ -200,12 +200,7 @@ func TestNoReportWrittenAfterTheGuardRunsOutDuringAStalledWrite(t *testing.T) {
 	for next <= reports {
 		readReport(c.next())
 	}
-	for i := 0; s.Delivered() != reports && i < 500; i++ {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if d := s.Delivered(); d != reports {
-		t.Fatalf("Delivered() = %d once the broker read every report; want %d", d, reports)
-	}
+	waitDelivered(t, c, s, "every report the broker read", reports)
 }
 
 // queueOneWrite shrinks the socket buffers on both sides to a few KiB

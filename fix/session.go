@@ -44,6 +44,7 @@ type Session struct {
 	pendMark   int64    // the mark of the last marked message in pending; 0: none
 	pendRuns   []seqRun // the MsgSeqNums in pending, for delivery
 	pendTorn   int      // pending begins with this many bytes ending a message a cut write began (writeOut): they go first
+	pendProbe  bool     // the last message in pending is a probe (sendProbe): the next begins a run
 	spareRuns  []seqRun
 	spare      []byte
 	storeBuf   []byte // encoded messages for the store, not yet written
@@ -229,7 +230,10 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	if !toConn || s.conn == nil || s.closing {
 		return false
 	}
-	s.pendLocked(msg, seq, seq)
+	// An application message of a session that marks them counts once
+	// confirmed (delivery.go); one never resent nor carried over
+	// (Config.NotResent) needs none.
+	s.pendLocked(msg, seq, seq, s.storeMark > 0 && !isAdminType(msgType) && !s.a.notResent(msgType))
 	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
@@ -267,17 +271,41 @@ func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
 	return s.storeBuf[start:]
 }
 
-// pendLocked appends msg, which holds MsgSeqNums lo..hi, to the socket
-// queue.
+// pendLocked appends msg, which holds MsgSeqNums lo..hi (app: application
+// messages among them), to the socket queue.
 //
 // Hot path: allocates nothing once the queues have grown.
-func (s *Session) pendLocked(msg []byte, lo, hi int) {
+func (s *Session) pendLocked(msg []byte, lo, hi int, app bool) {
 	s.pending = append(s.pending, msg...)
-	if n := len(s.pendRuns); n > 0 && s.pendRuns[n-1].hi+1 == int64(lo) {
+	if n := len(s.pendRuns); n > 0 && s.pendRuns[n-1].hi+1 == int64(lo) && !s.pendProbe {
 		s.pendRuns[n-1].hi = int64(hi)
+		s.pendRuns[n-1].app = s.pendRuns[n-1].app || app
 	} else {
-		s.pendRuns = append(s.pendRuns, seqRun{int64(lo), int64(hi)})
+		s.pendRuns = append(s.pendRuns, seqRun{int64(lo), int64(hi), app})
 	}
+	s.pendProbe = false
+}
+
+// sendProbe queues a TestRequest for the logged-on connection, when one
+// is due (delivery.unconfirmed), and records it as the outstanding probe
+// (delivery.go: confirmation). The writer's.
+func (s *Session) sendProbe() {
+	s.mu.Lock()
+	if s.stopped || s.conn == nil || s.closing || s.loggedOut || !s.loggedOn || !s.delivery.unconfirmed() {
+		s.mu.Unlock()
+		return
+	}
+	seq := s.nextOut
+	n := s.delivery.probe(int64(seq))
+	var buf [32]byte
+	body := append(buf[:0], "112="+probeIDPrefix...)
+	body = strconv.AppendInt(body, n, 10)
+	body = append(body, soh)
+	if s.queueLocked("1", nil, body, true) {
+		s.pendProbe = true // the run ends with it: its answer covers what came before
+	}
+	s.mu.Unlock()
+	s.signal()
 }
 
 // dropPendingLocked empties the socket queue and forgets its mark: what it
@@ -376,10 +404,19 @@ func (s *Session) writeLoop() {
 	timer.Stop()
 	defer timer.Stop()
 	var retry <-chan time.Time
+	// The probe's timer (delivery.go: confirmation): armed confirmDelay
+	// after a flush leaves application messages unconfirmed.
+	probeTimer := time.NewTimer(time.Hour)
+	probeTimer.Stop()
+	defer probeTimer.Stop()
+	var probe <-chan time.Time
 	for {
 		select {
 		case <-s.wake:
 		case <-retry:
+		case <-probe:
+			probe = nil
+			s.sendProbe()
 		case <-s.done:
 			s.flush()
 			return
@@ -388,6 +425,10 @@ func (s *Session) writeLoop() {
 		if s.flush() {
 			timer.Reset(time.Millisecond)
 			retry = timer.C
+		}
+		if probe == nil && s.delivery.unconfirmed() {
+			probeTimer.Reset(confirmDelay)
+			probe = probeTimer.C
 		}
 	}
 }
@@ -726,7 +767,7 @@ func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 		seq := s.nextOut
 		msg := s.storeLocked(string(m.MsgType()), s.carryHead, body)
 		if toConn {
-			s.pendLocked(msg, seq, seq)
+			s.pendLocked(msg, seq, seq, s.storeMark > 0)
 		}
 		n++
 	}
@@ -806,26 +847,26 @@ func (s *Session) resend(begin, end int) {
 			continue
 		}
 		if gapStart != 0 {
-			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1)
+			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1, false)
 			gapStart = 0
 		}
-		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq)
+		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq, s.storeMark > 0)
 		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
 			s.signal() // what is held goes out with the writer; the broker asks again for the rest
 			return
 		}
 	}
 	if gapStart != 0 {
-		s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, end+1, now), gapStart, end)
+		s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, end+1, now), gapStart, end, false)
 	}
 	s.signal()
 }
 
 // pendResent queues msg, a resent message (or gap fill) for MsgSeqNums
 // lo..hi, keeping its encoding buffer for the next one.
-func (s *Session) pendResent(msg []byte, lo, hi int) {
+func (s *Session) pendResent(msg []byte, lo, hi int, app bool) {
 	s.resendOut = msg
-	s.pendLocked(msg, lo, hi)
+	s.pendLocked(msg, lo, hi, app)
 }
 
 // writeStoreLocked writes what the store queue holds, so that every

@@ -25,3 +25,7 @@ func SetHandoffBounds(lag int64, approach, hold time.Duration) (restore func()) 
 	handoffLag, handoffApproach, handoffHold = lag, approach, hold
 	return func() { handoffLag, handoffApproach, handoffHold = l, a, h }
 }
+
+// Delivered is the gateway's delivery marks by account
+// (gateway.Gateway.Delivered): what the node's heartbeats tell a standby.
+func (n *Node) Delivered() []int64 { return n.gateway.Delivered(nil) }

@@ -50,7 +50,7 @@ func TestFillSurvivesALogonThatKeepsSequenceNumbersAfterAFailover(t *testing.T) 
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	p := startFIXNode(t, cfgP, &logP, "P")
 	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
-	sellSeq := fillWhileAway(t, cfgP.FIX.Listen)
+	sellSeq := fillWhileAway(t, p, cfgP.FIX.Listen)
 	waitUntil(t, "the standby has the fill and hears BROKER01's mark below it", func() bool {
 		st, _ := s.ReplicationStats()
 		return lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p) && len(st.PrimaryDelivered) > 1 &&

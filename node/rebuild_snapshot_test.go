@@ -82,7 +82,7 @@ func caughtUpBySnapshotPastAMark(t *testing.T) *snapshotCaughtUp {
 		seq, _, _, ok, _ := journal.LatestSnapshot(jp)
 		return ok && seq >= seqOfName(t, segs[len(segs)-1])
 	})
-	a.sellSeq = fillWhileAway(t, a.cfgP.FIX.Listen)
+	a.sellSeq = fillWhileAway(t, a.p, a.cfgP.FIX.Listen)
 	unowned(t, a.p, "C", 45) // over snapshot.everyCommands: a checkpoint after the fill
 	waitUntil(t, "a snapshot after the fill", func() bool {
 		seq, _, _, ok, _ := journal.LatestSnapshot(jp)
@@ -156,13 +156,15 @@ func unowned(t *testing.T, n *node.Node, prefix string, count int) {
 	}
 }
 
-// fillWhileAway: BROKER01 rests a GTC buy and leaves; BROKER02's sell
-// fills it. It returns the seq of the sell's command.
-func fillWhileAway(t *testing.T, listen string) int64 {
+// fillWhileAway: BROKER01 rests a GTC buy on p and leaves once p's mark
+// says its engine processed the New; BROKER02's sell fills it, and p's
+// mark says BROKER02's engine processed both its reports. It returns the
+// seq of the sell's command.
+func fillWhileAway(t *testing.T, p *node.Node, listen string) int64 {
 	b1 := fixtest.Dial(t, listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "IBM", tag.Side, "1", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
-	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
+	waitConfirmed(t, p, 1, execSeq(t, expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})), 1)
 	b1.Close()
 	b2 := fixtest.Dial(t, listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
 	defer b2.Close()
@@ -170,11 +172,9 @@ func fillWhileAway(t *testing.T, listen string) int64 {
 		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "0")
 	expect(t, "BROKER02's order", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "SELL1"})
 	f := expect(t, "BROKER02's fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "SELL1"})
-	id, err := strconv.ParseInt(f[tag.ExecID], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id / matcher.ExecIDStride
+	sellSeq := execSeq(t, f)
+	waitConfirmed(t, p, 2, sellSeq, 2) // its New and its fill
+	return sellSeq
 }
 
 // TestPromotedStandbyCaughtUpBySnapshotRebuildsReports: a standby caught up
@@ -243,7 +243,7 @@ func TestRestartedStandbyRebuildsReportsFromBeforeItsStart(t *testing.T) {
 	cfgS := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
 	cfgS.FIX.Listen = fixtest.FreeAddr(t)
 	s := startFIXNode(t, cfgS, &logS, "S")
-	sellSeq := fillWhileAway(t, cfgP.FIX.Listen)
+	sellSeq := fillWhileAway(t, p, cfgP.FIX.Listen)
 	waitUntil(t, "the standby has the fill", func() bool { return lastSeq(s) == lastSeq(p) && lastSeq(s) >= sellSeq })
 	s.Stop()
 	s = startFIXNode(t, cfgS, &logS, "S")

@@ -13,6 +13,7 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/matcher"
@@ -139,7 +140,7 @@ func promotionResendsWhatABrokerNeverGot(t *testing.T, begin1, fillExecType stri
 	b1 := fixtest.Dial(t, cfgP.FIX.Listen, begin1, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "GTC1", tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, "100", tag.TimeInForce, "1")
-	expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})
+	waitConfirmed(t, p, 1, execSeq(t, expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "GTC1"})), 1)
 	b1.Close()
 	b2 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
 	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
@@ -220,7 +221,7 @@ func TestPromotionRebuildsReportsBeyondTheBuffer(t *testing.T) {
 	for _, o := range []struct{ id, px string }{{"GTC1", "100"}, {"GTC2", "99"}} {
 		b1.Send("D", tag.ClOrdID, o.id, tag.HandlInst, "1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10",
 			tag.OrdType, "2", tag.Price, o.px, tag.TimeInForce, "1")
-		expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: o.id})
+		waitConfirmed(t, p, 1, execSeq(t, expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: o.id})), 1)
 	}
 	b1.Close()
 	b2.Send("D", tag.ClOrdID, "SELL1", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10",
@@ -314,4 +315,29 @@ func startFIXStandby(t *testing.T, cfgP config.Config, p *node.Node, logs *logLi
 	}
 	t.Cleanup(func() { s.Stop() })
 	return s, cfgS
+}
+
+// waitConfirmed waits until n's delivery mark for account covers the
+// first reports of the command at seq to it (gateway.markCounter): its
+// broker's engine answered the TestRequest sent after them
+// (fix/delivery.go: confirmation), so a failover or restart resends none
+// of them. A broker that goes away before that gets them again,
+// PossResend=Y.
+func waitConfirmed(t *testing.T, n *node.Node, account int, seq int64, reports int64) {
+	t.Helper()
+	waitUntil(t, "the broker's engine to confirm its reports", func() bool {
+		d := n.Delivered()
+		return len(d) > account && d[account] >= gateway.MarkBefore(seq)+reports
+	})
+}
+
+// execSeq is the seq of the command whose report f is (its ExecID over
+// matcher.ExecIDStride).
+func execSeq(t *testing.T, f map[quickfix.Tag]string) int64 {
+	t.Helper()
+	id, err := strconv.ParseInt(f[tag.ExecID], 10, 64)
+	if err != nil {
+		t.Fatalf("ExecID %q: %v", f[tag.ExecID], err)
+	}
+	return id / matcher.ExecIDStride
 }
