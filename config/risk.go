@@ -66,6 +66,9 @@ func (r *Risk) check(c *Config) error {
 	if err := r.Limits.check("risk.limits"); err != nil {
 		return err
 	}
+	if err := r.checkNotionalUnit(); err != nil {
+		return err
+	}
 	sessions := map[string]bool{}
 	for _, s := range c.FIX.Sessions {
 		sessions[s.TargetCompID] = true
@@ -95,6 +98,28 @@ func (r *Risk) check(c *Config) error {
 		seen[p.Symbol] = true
 	}
 	return nil
+}
+
+// checkNotionalUnit refuses a notional limit without risk.cashUnit: the
+// limit is a number of cash units, and without the unit that number means
+// other money for each symbol (one unit per tick × lot).
+func (r *Risk) checkNotionalUnit() error {
+	if r.Mode == RiskModeNone || r.CashUnit != "" {
+		return nil
+	}
+	path := ""
+	if r.Limits.MaxOrderNotional != 0 {
+		path = "risk.limits.maxOrderNotional"
+	}
+	for i, a := range r.Accounts {
+		if path == "" && a.MaxOrderNotional != 0 {
+			path = fmt.Sprintf("risk.accounts[%d].maxOrderNotional", i)
+		}
+	}
+	if path == "" {
+		return nil
+	}
+	return fmt.Errorf("%s is a number of cash units: set risk.cashUnit (the quote asset's smallest amount, e.g. \"0.01\") with it", path)
 }
 
 func (l RiskLimits) check(path string) error {
