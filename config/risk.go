@@ -2,6 +2,12 @@ package config
 
 import "fmt"
 
+// FeeAccount names the venue's fee account (risk account 0, where
+// risk.feeBps collects) to the account commands: `ringex account show`
+// and `withdraw` take it. No session, firm or firm's account may be
+// called so.
+const FeeAccount = "@fees"
+
 // Risk is the venue's pre-trade risk (package risk; docs/design.md,
 // "Risk"). Mode "none", the default, leaves every other key unused.
 type Risk struct {
@@ -57,6 +63,9 @@ func (r *Risk) check(c *Config) error {
 	if r.Mode > RiskModeSpot {
 		return fmt.Errorf("risk.mode %v: want none, limits or spot", r.Mode)
 	}
+	if err := c.checkFeeAccountName(); err != nil {
+		return err
+	}
 	if r.Mode == RiskModeSpot && r.CashUnit == "" {
 		return fmt.Errorf("risk.cashUnit is required with risk.mode \"spot\"")
 	}
@@ -96,6 +105,24 @@ func (r *Risk) check(c *Config) error {
 			return fmt.Errorf("risk.protection[%d].symbol %q: not a symbols[].name, or repeated", i, p.Symbol)
 		}
 		seen[p.Symbol] = true
+	}
+	return nil
+}
+
+// checkFeeAccountName refuses a session, firm or firm's account named
+// FeeAccount.
+func (c *Config) checkFeeAccountName() error {
+	for i, s := range c.FIX.Sessions {
+		if s.TargetCompID == FeeAccount {
+			return fmt.Errorf("fix.sessions[%d].targetCompID %q: the name of the venue's fee account", i, FeeAccount)
+		}
+	}
+	for i, f := range c.Firms {
+		for _, a := range append([]string{f.Name}, f.Accounts...) {
+			if a == FeeAccount {
+				return fmt.Errorf("firms[%d] %s: %q is the name of the venue's fee account", i, f.Name, FeeAccount)
+			}
+		}
 	}
 	return nil
 }

@@ -321,8 +321,13 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 	}
 	f := matcher.Funds{Withdraw: withdraw}
 	var err error
-	if f.Account, err = n.accountOf(compID); err != nil {
+	if f.Account, err = n.balanceAccountOf(compID); err != nil {
 		return 0, err
+	}
+	if f.Account == 0 {
+		if err := feeAccountFunds(withdraw, asset); err != nil {
+			return 0, err
+		}
 	}
 	if f.Symbol, f.Amount, err = n.fundsAmount(asset, amount); err != nil {
 		return 0, err
@@ -515,7 +520,7 @@ func (n *Node) AccountShow(compID string) (string, error) {
 	if n.risk == nil {
 		return "", ErrNoRisk
 	}
-	a, err := n.accountOf(compID)
+	a, err := n.balanceAccountOf(compID)
 	if err != nil {
 		return "", err
 	}
