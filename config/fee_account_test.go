@@ -10,9 +10,11 @@ import (
 // called so.
 func TestFeeAccountNameIsReserved(t *testing.T) {
 	for name, edit := range map[string]func(*Config){
-		"session":      func(c *Config) { c.FIX.Sessions[0].TargetCompID = FeeAccount },
-		"firm":         func(c *Config) { c.Firms = []Firm{{Name: FeeAccount, Sessions: []string{"BROKER01"}}} },
-		"firm_account": func(c *Config) { c.Firms = []Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{FeeAccount}}} },
+		"session": func(c *Config) { c.FIX.Sessions[0].TargetCompID = FeeAccount },
+		"firm":    func(c *Config) { c.Firms = []Firm{{Name: FeeAccount, Sessions: []string{"BROKER01"}}} },
+		"firm_account": func(c *Config) {
+			c.Firms = []Firm{{Name: "F1", Sessions: []string{"BROKER01"}, Accounts: []string{FeeAccount}}}
+		},
 	} {
 		cfg := Default()
 		edit(&cfg)
