@@ -431,6 +431,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyEndOfDay()
 	case KindBindAccount:
 		e.applyBinding(cmd)
+	case KindBand:
+		e.applyBand(cmd) // band.go
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

@@ -9,12 +9,17 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 to 5). Integers are little-endian; the form is
+// Snapshot layout (versions 2 to 6). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
 //	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
+//	bands    (version 6 only) u32 n (1 or more), then n × (ascending symbol id):
+//	           u32 symbol | i64 band ticks | i64 reference price
+//	         (the books whose band a KindBand record set other than the
+//	         Config's, band.go; a listed book's last price is its reference
+//	         price unless the books section gives one)
 //	books    u32 n, then n × (ascending symbol id; only books with orders or a
 //	         last price other than RefPrice):
 //	           u32 symbol | i64 lastPx | bids | asks
@@ -43,11 +48,14 @@ import (
 //	         section before it may then be empty, and in version 5 this
 //	         one too)
 //
-//	retired owners (version 5 only) u32 n (1 or more), then n × (as the
+//	retired owners (versions 5 and 6) u32 n (1 or more; 0 too in version 6), then n × (as the
 //	           retired section lists them): i64 order id | u32 owner
 //	         (the remembered finished orders whose trading account is not
 //	         their session's own, which a status request names)
 //
+// An engine whose bands are all its Config's writes version 5 or lower
+// as before band records existed; one with a band a record set writes
+// version 6, with every section.
 // An engine with no resting order of that kind writes version 3 or 2 as
 // before owners existed, so older hashes still verify; one with no
 // remembered finished order of another trading account writes version 4
@@ -65,6 +73,7 @@ const (
 	snapVersionBindings = 3
 	snapVersionOwners   = 4
 	snapVersionRetired  = 5
+	snapVersionBands    = 6
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -89,12 +98,19 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if retOwned > 0 {
 		version = snapVersionRetired
 	}
+	nBands := e.bandedBooks()
+	if nBands > 0 {
+		version = snapVersionBands
+	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
 	dst = le.AppendUint32(dst, uint32(len(e.books)))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
 	dst = le.AppendUint32(dst, uint32(e.ret.perGen))
 	dst = le.AppendUint64(dst, uint64(e.lastSeq))
+	if version == snapVersionBands {
+		dst = e.appendBands(dst, nBands)
+	}
 
 	nb := 0
 	for _, bi := range e.bySym {
@@ -139,7 +155,7 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if version >= snapVersionOwners {
 		dst = e.appendOwners(dst, owned)
 	}
-	if version == snapVersionRetired {
+	if version >= snapVersionRetired {
 		dst = e.appendRetiredOwners(dst, retOwned)
 	}
 	return dst
@@ -171,11 +187,11 @@ func (e *Engine) appendRetiredOwners(dst []byte, n int) []byte {
 	return dst
 }
 
-// loadRetiredOwners reads the retired owners section of a version 5
+// loadRetiredOwners reads the retired owners section of a version 5 or 6
 // snapshot into the finished orders' records loadHistory restored.
-func (e *Engine) loadRetiredOwners(r *snapReader) error {
+func (e *Engine) loadRetiredOwners(r *snapReader, version uint32) error {
 	n := r.count(8 + 4)
-	if r.err == nil && n == 0 {
+	if r.err == nil && n == 0 && version == snapVersionRetired {
 		return r.fail("no retired owner in a version %d snapshot", snapVersionRetired)
 	}
 	for range n {
@@ -366,7 +382,7 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 	if v >= snapVersionOwners {
 		r.take(r.count(16) * 16)
 	}
-	if v == snapVersionRetired {
+	if v >= snapVersionRetired {
 		r.take(r.count(12) * 12)
 	}
 	if r.off != len(r.b) {
@@ -386,7 +402,7 @@ type SnapshotOrder struct {
 }
 
 // SnapshotBook reads symbol's book out of an engine snapshot
-// (Engine.Snapshot; versions 1 to 5, which lay the books out alike)
+// (Engine.Snapshot; versions 1 to 6, which lay the books out alike)
 // without restoring it, so whatever Config wrote it. It returns the book's
 // last trade price and appends its resting orders to dst in
 // Engine.Resting's order: the bids best price first, then the asks, each
@@ -487,11 +503,14 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionRetired) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionBands) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
 	r.take(1 + 4 + 4 + 4 + 8)
+	if v == snapVersionBands {
+		r.take(r.count(20) * 20) // the bands
+	}
 	return v
 }
 
@@ -527,12 +546,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionRetired) {
+	if r.err == nil && (v < snapVersion || v > snapVersionBands) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionRetired)
+				"this one reads versions %d to %d only", snapVersion, snapVersionBands)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionRetired)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionBands)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -541,6 +560,11 @@ func (e *Engine) load(r *snapReader) error {
 	}
 	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
+	}
+	if v == snapVersionBands {
+		if err := e.loadBands(r); err != nil {
+			return err
+		}
 	}
 	if err := e.loadBooks(r); err != nil {
 		return err
@@ -557,7 +581,7 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadOwners(r); err != nil || v < snapVersionRetired {
 		return err
 	}
-	return e.loadRetiredOwners(r)
+	return e.loadRetiredOwners(r, v)
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {
