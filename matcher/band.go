@@ -17,10 +17,11 @@ import (
 const KindBand Kind = 17
 
 // Band is the content of a KindBand record: BandTicks 0 is no band; a
-// RefPrice other than 0 becomes the band's anchor, as the last trade price,
-// until the next trade (an operator's reference, set again by each record
-// that carries one); 0 keeps the anchor (the last trade, or an earlier
-// reference).
+// RefPrice other than 0 and other than the one in force becomes the
+// band's anchor, as the last trade price, until the next trade (an
+// operator's new reference); the same RefPrice, or 0, keeps the anchor
+// (the last trade, or the reference), so a record that changes only the
+// band's width moves nothing else.
 //
 //	Command field   Symbol  Qty        Price
 //	holds           Symbol  BandTicks  RefPrice
@@ -73,10 +74,10 @@ func (e *Engine) applyBand(cmd *Command) {
 	if !ok || bk == nil {
 		return
 	}
-	bk.spec.BandTicks, bk.spec.RefPrice = b.BandTicks, b.RefPrice
-	if b.RefPrice != 0 {
+	if b.RefPrice != 0 && b.RefPrice != bk.spec.RefPrice {
 		bk.lastPx = b.RefPrice
 	}
+	bk.spec.BandTicks, bk.spec.RefPrice = b.BandTicks, b.RefPrice
 }
 
 // banded reports whether book i's band or reference price differs from

@@ -83,6 +83,11 @@ func TestBandRecordIsEngineStateInTheSnapshot(t *testing.T) {
 		t.Fatalf("restore after a trade: %v, last price %d", err, r2.LastTradePx(1))
 	}
 	want("buy at 5004, 4 from the trade at 5000", apply(limit(1, "A5", Buy, 1, 5004)), EvRejected, ReasonPriceBand)
+	band(Band{Symbol: 1, BandTicks: 3, RefPrice: 200})
+	band(Band{Symbol: 1, BandTicks: 5, RefPrice: 200})
+	if e.LastTradePx(1) != 200 {
+		t.Fatalf("last price %d after a new reference 200 and then a wider band around it; want 200", e.LastTradePx(1))
+	}
 
 	for _, bad := range []Band{{}, {Symbol: 1, BandTicks: -1}, {Symbol: 1, RefPrice: MaxPriceTicks + 1}} {
 		if _, err := bad.Command(); err == nil {

@@ -110,6 +110,10 @@
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing.
+//   - A band record (KindBand, Band in band.go) sets its symbol's
+//     BandTicks and RefPrice from then on, in the engine that owns the
+//     symbol (a new RefPrice is also the band's anchor until the next
+//     trade); it says nothing, and is in the snapshot and the hash.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map

@@ -148,7 +148,7 @@ func start(cfg config.Config, opts Options, sh *shardNode) (*Node, error) {
 			return nil, err
 		}
 	}
-	rules, err := n.riskRulesToJournal() // risk.go: before the ring starts
+	rules, err := n.rulesToJournal() // bands.go: before the ring starts
 	if err != nil {
 		n.journal.Close()
 		return nil, err
