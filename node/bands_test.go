@@ -1,8 +1,10 @@
 package node_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
@@ -10,6 +12,7 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
 
@@ -68,4 +71,43 @@ func TestPriceBandOverFIXIsJournaled(t *testing.T) {
 			t.Errorf("start with a bad %s: %v; want a refusal naming it", key, err)
 		}
 	}
+}
+
+// A band from the config and a blocked firm are both engine state: a
+// checkpoint taken while both are in force (engine snapshot version 7)
+// restores at the next start, its state hash verified, with the firm
+// still blocked and the band still in force.
+func TestBandAndBlockedFirmSurviveACheckpoint(t *testing.T) {
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := firmVenue(dir, addr, "ACC-A")
+	cfg.Risk.Mode = config.RiskModeLimits
+	cfg.Symbols[0].PriceBand, cfg.Symbols[0].RefPrice = "1.00", "100.00"
+	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
+	n := startCfg(t, cfg)
+	after, err := n.Block("F1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jdir := filepath.Join(dir, "journal")
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
+		}
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	refused(t, b1, "BROKER01 of blocked firm F1 after a restart from the checkpoint", "N1", "AAPL", "1", "1", "2", "100.00", "99", "kill switch")
+	b4 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER04", "RINGEX")
+	defer b4.Close()
+	refused(t, b4, "buy at 101.01 after a restart from the checkpoint", "N2", "AAPL", "1", "1", "2", "101.01", "3", "price band")
+	rests(t, b4, "buy at 101.00 after a restart from the checkpoint", "N3", "AAPL", "1", "1", "101.00")
 }
