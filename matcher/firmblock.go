@@ -20,9 +20,9 @@ import (
 //
 // Every match partition applies them (RouteAll) and keeps the blocked
 // firms' names, like the account bindings: rebuilt by replay, carried by
-// every engine's snapshot (version 6, or 7 with bands), covered by the state hash, and
-// streamed to a standby like any record. They cause no event; the risk
-// stage passes them.
+// every engine's snapshot (version 6, or 7 with bands), covered by the
+// state hash, and streamed to a standby like any record. They cause no
+// event; the risk stage passes them.
 const (
 	KindBlockFirm   Kind = 17
 	KindUnblockFirm Kind = 18
