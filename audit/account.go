@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/risk"
 )
 
@@ -47,7 +48,11 @@ func (a *Account) WriteText(w io.Writer, v *Venue) error {
 		when = fmt.Sprintf("after seq %d (%s)", a.Seq, fmtTime(a.TimeNs))
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "account %d %s %s: blocked %v, open orders %d", a.Account, v.BrokerName(a.Account), when, a.Blocked, a.OpenOrders)
+	name := v.BrokerName(a.Account)
+	if a.Account == 0 {
+		name = config.FeeAccount
+	}
+	fmt.Fprintf(&sb, "account %d %s %s: blocked %v, open orders %d", a.Account, name, when, a.Blocked, a.OpenOrders)
 	if v.risk.Mode == risk.ModeSpot {
 		fmt.Fprintf(&sb, ", cash %s held %s", v.cash.Format(a.Cash), v.cash.Format(a.CashHeld))
 		for i := range a.Inv {
@@ -72,9 +77,12 @@ func cmdAccount(args []string, stdout, stderr io.Writer) int {
 	if *broker == "" {
 		return c.usage("--broker is required")
 	}
-	id, err := c.venue.BrokerID(*broker)
-	if err != nil {
-		return c.usage("--broker: %v", err)
+	var id uint32 // the venue's fee account (config.FeeAccount) is account 0
+	if *broker != config.FeeAccount {
+		var err error
+		if id, err = c.venue.BrokerID(*broker); err != nil {
+			return c.usage("--broker: %v", err)
+		}
 	}
 	m, err := c.moment(*at, stdout, stderr)
 	if err != nil {

@@ -95,7 +95,8 @@ book:
   --format text|json   (default text)
 
 account:
-  --broker B           the broker: TargetCompID, or account number (required)
+  --broker B           the broker: TargetCompID, or account number (required);
+                       @fees: the venue's fee account, the fees collected
   --at TIME|SEQ        a seq (digits only) or a time; default: the end
 
 Times: RFC 3339 (2026-03-02T10:31:02.5Z), 2026-03-02 10:31:02, the FIX form

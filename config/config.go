@@ -190,6 +190,16 @@ type Symbol struct {
 	Name     string `json:"name"`
 	TickSize string `json:"tickSize"` // a decimal, e.g. "0.01"; prices are whole multiples of it
 	LotSize  int64  `json:"lotSize"`  // quantities are whole multiples of it
+	// PriceBand, a decimal price on the tick ("5.00"), rejects a limit
+	// price further than it from the last trade (or from RefPrice before
+	// one), and stops a market order there; empty: no band. The node
+	// journals it (matcher.KindBand), so a replay keeps the band each
+	// order met.
+	PriceBand string `json:"priceBand,omitempty"`
+	// RefPrice, a decimal price on the tick, is the band's anchor until
+	// the next trade, from the start that first journals it (or a new
+	// value); empty: the last trade only. Only with PriceBand.
+	RefPrice string `json:"refPrice,omitempty"`
 }
 
 // Journal holds the durability settings.
@@ -427,6 +437,9 @@ func (c *Config) checkSymbols() error {
 		}
 		if s.TickSize == "" {
 			return fmt.Errorf("symbols[%d] %s: tickSize is required", i, s.Name)
+		}
+		if s.RefPrice != "" && s.PriceBand == "" {
+			return fmt.Errorf("symbols[%d] %s: refPrice %q without priceBand: a reference price anchors a band", i, s.Name, s.RefPrice)
 		}
 	}
 	return nil

@@ -2,6 +2,12 @@ package config
 
 import "fmt"
 
+// FeeAccount names the venue's fee account (risk account 0, where
+// risk.feeBps collects) to the account commands: `ringex account show`
+// and `withdraw` take it. No session, firm or firm's account may be
+// called so.
+const FeeAccount = "@fees"
+
 // Risk is the venue's pre-trade risk (package risk; docs/design.md,
 // "Risk"). Mode "none", the default, leaves every other key unused.
 type Risk struct {
@@ -57,6 +63,9 @@ func (r *Risk) check(c *Config) error {
 	if r.Mode > RiskModeSpot {
 		return fmt.Errorf("risk.mode %v: want none, limits or spot", r.Mode)
 	}
+	if err := c.checkFeeAccountName(); err != nil {
+		return err
+	}
 	if r.Mode == RiskModeSpot && r.CashUnit == "" {
 		return fmt.Errorf("risk.cashUnit is required with risk.mode \"spot\"")
 	}
@@ -64,6 +73,9 @@ func (r *Risk) check(c *Config) error {
 		return fmt.Errorf("risk.feeBps %d: want 0 to 10000", r.FeeBps)
 	}
 	if err := r.Limits.check("risk.limits"); err != nil {
+		return err
+	}
+	if err := r.checkNotionalUnit(); err != nil {
 		return err
 	}
 	sessions := map[string]bool{}
@@ -95,6 +107,46 @@ func (r *Risk) check(c *Config) error {
 		seen[p.Symbol] = true
 	}
 	return nil
+}
+
+// checkFeeAccountName refuses a session, firm or firm's account named
+// FeeAccount.
+func (c *Config) checkFeeAccountName() error {
+	for i, s := range c.FIX.Sessions {
+		if s.TargetCompID == FeeAccount {
+			return fmt.Errorf("fix.sessions[%d].targetCompID %q: the name of the venue's fee account", i, FeeAccount)
+		}
+	}
+	for i, f := range c.Firms {
+		for _, a := range append([]string{f.Name}, f.Accounts...) {
+			if a == FeeAccount {
+				return fmt.Errorf("firms[%d] %s: %q is the name of the venue's fee account", i, f.Name, FeeAccount)
+			}
+		}
+	}
+	return nil
+}
+
+// checkNotionalUnit refuses a notional limit without risk.cashUnit: the
+// limit is a number of cash units, and without the unit that number means
+// other money for each symbol (one unit per tick × lot).
+func (r *Risk) checkNotionalUnit() error {
+	if r.Mode == RiskModeNone || r.CashUnit != "" {
+		return nil
+	}
+	path := ""
+	if r.Limits.MaxOrderNotional != 0 {
+		path = "risk.limits.maxOrderNotional"
+	}
+	for i, a := range r.Accounts {
+		if path == "" && a.MaxOrderNotional != 0 {
+			path = fmt.Sprintf("risk.accounts[%d].maxOrderNotional", i)
+		}
+	}
+	if path == "" {
+		return nil
+	}
+	return fmt.Errorf("%s is a number of cash units: set risk.cashUnit (the quote asset's smallest amount, e.g. \"0.01\") with it", path)
 }
 
 func (l RiskLimits) check(path string) error {

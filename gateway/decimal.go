@@ -19,8 +19,9 @@ type Scale struct {
 	exp   int
 }
 
-// maxDigits bounds the digits the gateway accepts in a FIX decimal, so every
-// product below fits in an int64.
+// maxDigits bounds the digits the gateway accepts in a FIX decimal (and
+// so a Scale's exponent), so Units's products fit in 128 bits; a number of
+// units that does not fit in an int64 is refused there.
 const maxDigits = 15
 
 // ParseScale parses a positive decimal such as "0.01" or "100".
@@ -79,25 +80,47 @@ func parseDecimal(b []byte) (mant int64, exp int, ok bool) {
 }
 
 // Units converts a FIX decimal to a whole number of s; ok is false when the
-// text is not a decimal or is not an exact multiple of s (an off-tick price is
-// a reject, never a rounding).
+// text is not a decimal, is not an exact multiple of s (an off-tick price is
+// a reject, never a rounding), or is more units than an int64 holds (a
+// huge price or amount is a reject, never a wrapped number). Hot path: the
+// gateway reads every price and quantity with it; no allocation.
 func (s Scale) Units(b []byte) (units int64, ok bool) {
 	m, e, ok := parseDecimal(b)
 	if !ok {
 		return 0, false
 	}
-	// m/10^e ÷ v/10^se = m*10^se / (v*10^e)
-	num, den := m, s.value
-	for i := 0; i < s.exp; i++ {
-		num *= 10
+	// m/10^e ÷ v/10^se = m*10^(se-e) / v, or m / (v*10^(e-se)): the powers
+	// of ten cancel first, and the rest is exact in 128 bits (|m| and v
+	// have at most maxDigits digits, and so have the exponents).
+	neg := m < 0
+	u := uint64(m)
+	if neg {
+		u = -u
 	}
-	for i := 0; i < e; i++ {
-		den *= 10
+	hi, lo := uint64(0), u
+	den := uint64(s.value)
+	for i := e; i < s.exp; i++ {
+		carry, l := bits.Mul64(lo, 10)
+		hi, lo = hi*10+carry, l // under 10^30: no 128-bit overflow
 	}
-	if den == 0 || num%den != 0 {
+	for i := s.exp; i < e; i++ {
+		h, l := bits.Mul64(den, 10)
+		if h != 0 {
+			return 0, u == 0 // den > |m|: a whole number of units only when 0
+		}
+		den = l
+	}
+	if den == 0 || hi >= den {
+		return 0, false // no unit, or a quotient over 64 bits
+	}
+	q, r := bits.Div64(hi, lo, den)
+	if r != 0 || q > math.MaxInt64 {
 		return 0, false
 	}
-	return num / den, true
+	if neg {
+		return -int64(q), true
+	}
+	return int64(q), true
 }
 
 // put appends tag=units of s as a FIX decimal. No allocation.

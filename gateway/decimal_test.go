@@ -13,6 +13,9 @@ import (
 func TestScaleUnits(t *testing.T) {
 	cent, _ := ParseScale("0.01")
 	lot100 := ScaleOf(100)
+	micro, _ := ParseScale("0.000001")
+	sat, _ := ParseScale("0.00000001")
+	basis, _ := ParseScale("0.0001")
 	cases := []struct {
 		name  string
 		scale Scale
@@ -33,6 +36,18 @@ func TestScaleUnits(t *testing.T) {
 		{"round_lot", lot100, "300", 3, true},
 		{"odd_lot_rejected", lot100, "250", 0, false},
 		{"qty_with_zero_decimals", lot100, "300.00", 3, true},
+		// Units that do not fit in an int64 are refused, never wrapped
+		// (18446744073710 × 10^6 wrapped to 448384 before).
+		{"overflow_rejected", micro, "18446744073710", 0, false},
+		{"overflow_negative_rejected", micro, "-18446744073710", 0, false},
+		{"largest_15_digits_rejected", sat, "999999999999999", 0, false},
+		{"huge_price_rejected", sat, "184467440737096", 0, false},
+		{"just_fits", basis, "922337203685477", 9223372036854770000, true},
+		{"just_over", basis, "922337203685478", 0, false},
+		{"just_over_negative", basis, "-922337203685478", 0, false},
+		{"fine_decimals_of_a_coarse_unit", cent, "0.000000000000010", 0, false},
+		{"zero_with_many_decimals", ScaleOf(900000000000000), "0.00000000000000", 0, true},
+		{"many_decimals_of_a_lot", lot100, "300.0000000000", 3, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

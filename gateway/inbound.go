@@ -277,7 +277,7 @@ func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) 
 	qty, _ := m.Get(tagOrderQty)
 	lots, ok := sym.Lot.Units(qty)
 	if !ok || lots <= 0 {
-		return matcher.ReasonInvalidQty, "OrderQty " + string(qty) + " is not a positive multiple of the lot size"
+		return matcher.ReasonInvalidQty, "OrderQty " + string(qty) + " is not a positive multiple of the lot size (nor too large)"
 	}
 	cmd.Qty = lots
 	price, hasPrice := m.Get(tagPrice)
@@ -292,7 +292,7 @@ func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) 
 	}
 	ticks, ok := sym.Tick.Units(price)
 	if !ok || ticks <= 0 {
-		return matcher.ReasonInvalidPrice, "Price " + string(price) + " is not a positive multiple of the tick size"
+		return matcher.ReasonInvalidPrice, "Price " + string(price) + " is not a positive multiple of the tick size (nor too large)"
 	}
 	cmd.Price = ticks
 	return matcher.ReasonNone, ""

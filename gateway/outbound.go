@@ -423,7 +423,7 @@ func ordRejReason(r matcher.Reason, fix42 bool) int {
 	case matcher.ReasonInvalidOrder:
 		v = 11
 	case matcher.ReasonRiskOrderQty, matcher.ReasonRiskNotional, matcher.ReasonRiskOpenOrders,
-		matcher.ReasonRiskCash, matcher.ReasonRiskInventory:
+		matcher.ReasonRiskCash, matcher.ReasonRiskInventory, matcher.ReasonPriceBand:
 		v = 3 // order exceeds limit
 	default:
 		v = 99
@@ -459,7 +459,7 @@ var reasonTexts = [...]string{
 	matcher.ReasonDuplicateClOrd:  "duplicate ClOrdID",
 	matcher.ReasonInvalidPrice:    "invalid price",
 	matcher.ReasonInvalidQty:      "invalid quantity",
-	matcher.ReasonPriceBand:       "price outside the band around the last trade",
+	matcher.ReasonPriceBand:       "price outside the price band around the last trade (or the reference price)",
 	matcher.ReasonSelfTrade:       "self-trade prevention",
 	matcher.ReasonNoLiquidity:     "no liquidity on the opposite side",
 	matcher.ReasonUserCancel:      "cancelled on request",

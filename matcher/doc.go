@@ -107,12 +107,18 @@
 //     ReasonMassCancel, ExecID EndOfDayExecID), oldest first.
 //   - A firm block record (KindBlockFirm, KindUnblockFirm, FirmBlock in
 //     firmblock.go) is applied by every engine, which keeps the blocked
-//     firms' names in its snapshot and its hash, and says nothing.
+//     firms' names in its snapshot (version 6, or 7 with bands) and its
+//     hash, and says nothing.
 //   - Funds and unblock records (KindDeposit, KindWithdraw, Funds in
 //     funds.go; KindUnblock in block.go) and the
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing.
+//   - A band record (KindBand, Band in band.go) sets its symbol's
+//     BandTicks and RefPrice from then on, in the engine that owns the
+//     symbol (a new RefPrice is also the band's anchor until the next
+//     trade); it says nothing, and is in the snapshot (version 7, written
+//     only while a band differs from the Config's) and the hash.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map

@@ -434,6 +434,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyBinding(cmd)
 	case KindBlockFirm, KindUnblockFirm:
 		e.firms.apply(cmd)
+	case KindBand:
+		e.applyBand(cmd) // band.go
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

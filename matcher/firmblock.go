@@ -20,9 +20,9 @@ import (
 //
 // Every match partition applies them (RouteAll) and keeps the blocked
 // firms' names, like the account bindings: rebuilt by replay, carried by
-// every engine's snapshot (version 6), covered by the state hash, and
-// streamed to a standby like any record. They cause no event; the risk
-// stage passes them.
+// every engine's snapshot (version 6, or 7 with bands), covered by the
+// state hash, and streamed to a standby like any record. They cause no
+// event; the risk stage passes them.
 const (
 	KindBlockFirm   Kind = 17
 	KindUnblockFirm Kind = 18
@@ -114,8 +114,8 @@ func (e *Engine) BlockedFirms() []string { return slices.Clone(e.firms) }
 // BlockedFirms are the node's blocked firms: every engine holds them all.
 func (ps Partitions) BlockedFirms() []string { return ps[0].BlockedFirms() }
 
-// appendTo writes the snapshot's blocked firms section (version 6 only):
-// u32 n, then n × (ascending name): u8 len | name.
+// appendTo writes the snapshot's blocked firms section (versions 6 and
+// 7): u32 n, then n × (ascending name): u8 len | name.
 func (fs blockedFirms) appendTo(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(fs)))
 	for _, f := range fs {
@@ -126,11 +126,12 @@ func (fs blockedFirms) appendTo(dst []byte) []byte {
 }
 
 // loadBlockedFirms reads the blocked firms section of a version 6
-// snapshot, which has one at least.
-func (r *snapReader) loadBlockedFirms() (blockedFirms, error) {
+// snapshot, which has one at least, or of a version 7 one (written for
+// its bands), which may have none.
+func (r *snapReader) loadBlockedFirms(version uint32) (blockedFirms, error) {
 	n := r.count(1 + 1)
-	if r.err == nil && (n == 0 || n > MaxBlockedFirms) {
-		return nil, r.fail("%d blocked firms in a version %d snapshot (1 to %d)", n, snapVersionFirms, MaxBlockedFirms)
+	if r.err == nil && ((n == 0 && version == snapVersionFirms) || n > MaxBlockedFirms) {
+		return nil, r.fail("%d blocked firms in a version %d snapshot (1 to %d)", n, version, MaxBlockedFirms)
 	}
 	fs := make(blockedFirms, 0, n)
 	for range n {

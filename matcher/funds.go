@@ -20,7 +20,9 @@ const MaxFundsAmount = 1 << 50
 
 // Funds is the content of a KindDeposit or KindWithdraw record: Amount
 // (1 to MaxFundsAmount) of account Account's cash when Symbol is 0, in
-// the venue's cash unit, or of its inventory of Symbol, in lots.
+// the venue's cash unit, or of its inventory of Symbol, in lots. Account
+// 0 is the venue's fee account, whose cash (the fees collected) the
+// operator may withdraw; it takes nothing else.
 //
 //	Command field   Kind                     Account  Symbol  Qty     ClOrdID  OrigClOrdID
 //	holds           KindDeposit/KindWithdraw Account  Symbol  Amount  Ref      Key
@@ -44,8 +46,8 @@ type Funds struct {
 // Check reports what makes f unfit for a record, or nil.
 func (f Funds) Check() error {
 	switch {
-	case f.Account == 0:
-		return fmt.Errorf("matcher: funds record: account id 0")
+	case f.Account == 0 && (!f.Withdraw || f.Symbol != 0):
+		return fmt.Errorf("matcher: funds record: account id 0 (the venue's fee account) takes cash withdrawals only")
 	case f.Symbol > MaxSymbolID:
 		return fmt.Errorf("matcher: funds record for account %d: symbol id %d over %d", f.Account, f.Symbol, MaxSymbolID)
 	case f.Amount < 1 || f.Amount > MaxFundsAmount:

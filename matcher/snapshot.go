@@ -9,12 +9,17 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 to 5). Integers are little-endian; the form is
+// Snapshot layout (versions 2 to 7). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
 //	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
+//	bands    (version 7 only) u32 n (1 or more), then n × (ascending symbol id):
+//	           u32 symbol | i64 band ticks | i64 reference price
+//	         (the books whose band a KindBand record set other than the
+//	         Config's, band.go; a listed book's last price is its reference
+//	         price unless the books section gives one)
 //	books    u32 n, then n × (ascending symbol id; only books with orders or a
 //	         last price other than RefPrice):
 //	           u32 symbol | i64 lastPx | bids | asks
@@ -33,27 +38,32 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (versions 3 to 6) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
+//	bindings (versions 3 to 7) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
-//	owners   (versions 4 to 6) u32 n, then n × (ascending order id):
+//	owners   (versions 4 to 7) u32 n, then n × (ascending order id):
 //	           i64 order id | u32 owner | u32 STP group
 //	         (the resting orders whose trading account is not their
 //	         session's own, or that are in an STP group; the bindings
 //	         section before it may then be empty, and in version 5 this
 //	         one too)
 //
-//	retired owners (versions 5 and 6) u32 n (1 or more; 0 too in version 6), then n × (as the
+//	retired owners (versions 5 to 7) u32 n (1 or more; 0 too from version 6), then n × (as the
 //	           retired section lists them): i64 order id | u32 owner
 //	         (the remembered finished orders whose trading account is not
 //	         their session's own, which a status request names)
 //
-//	blocked firms (version 6 only) u32 n (1..MaxBlockedFirms), then n × (ascending name):
+//	blocked firms (versions 6 and 7) u32 n (1..MaxBlockedFirms in version 6; 0 too in version 7), then n × (ascending name):
 //	           u8 len | name (len bytes)
 //	         (the firms a KindBlockFirm blocked and no KindUnblockFirm
-//	         unblocked since, firmblock.go; an engine with none writes
-//	         version 5 or lower as before they existed)
+//	         unblocked since, firmblock.go)
 //
+// An engine with a band a KindBand record set other than its Config's
+// writes version 7, with every section (its blocked firms section empty
+// when no firm is blocked); one with its Config's bands and a blocked
+// firm writes version 6, which has no bands section; one with neither
+// writes version 5 or lower as before either existed, so older hashes
+// still verify.
 // An engine with no resting order of that kind writes version 3 or 2 as
 // before owners existed, so older hashes still verify; one with no
 // remembered finished order of another trading account writes version 4
@@ -72,6 +82,7 @@ const (
 	snapVersionOwners   = 4
 	snapVersionRetired  = 5
 	snapVersionFirms    = 6 // firmblock.go
+	snapVersionBands    = 7 // band.go
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -99,12 +110,19 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if len(e.firms) > 0 {
 		version = snapVersionFirms
 	}
+	nBands := e.bandedBooks()
+	if nBands > 0 {
+		version = snapVersionBands
+	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
 	dst = le.AppendUint32(dst, uint32(len(e.books)))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
 	dst = le.AppendUint32(dst, uint32(e.ret.perGen))
 	dst = le.AppendUint64(dst, uint64(e.lastSeq))
+	if version >= snapVersionBands {
+		dst = e.appendBands(dst, nBands)
+	}
 
 	nb := 0
 	for _, bi := range e.bySym {
@@ -184,7 +202,7 @@ func (e *Engine) appendRetiredOwners(dst []byte, n int) []byte {
 	return dst
 }
 
-// loadRetiredOwners reads the retired owners section of a version 5
+// loadRetiredOwners reads the retired owners section of a version 5 to 7
 // snapshot into the finished orders' records loadHistory restored.
 func (e *Engine) loadRetiredOwners(r *snapReader, version uint32) error {
 	n := r.count(8 + 4)
@@ -383,7 +401,7 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 		r.take(r.count(12) * 12)
 	}
 	if v >= snapVersionFirms {
-		if _, err := r.loadBlockedFirms(); err != nil {
+		if _, err := r.loadBlockedFirms(v); err != nil {
 			return nil, err
 		}
 	}
@@ -404,8 +422,8 @@ type SnapshotOrder struct {
 }
 
 // SnapshotBook reads symbol's book out of an engine snapshot
-// (Engine.Snapshot; versions 1 to 5, which lay the books out alike)
-// without restoring it, so whatever Config wrote it. It returns the book's
+// (Engine.Snapshot; versions 1 to 7, which lay the books out alike,
+// after version 7's bands section) without restoring it, so whatever Config wrote it. It returns the book's
 // last trade price and appends its resting orders to dst in
 // Engine.Resting's order: the bids best price first, then the asks, each
 // level oldest first. A snapshot without symbol's book (one with no
@@ -505,11 +523,14 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionFirms) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionBands) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
 	r.take(1 + 4 + 4 + 4 + 8)
+	if v >= snapVersionBands {
+		r.take(r.count(20) * 20) // the bands
+	}
 	return v
 }
 
@@ -545,12 +566,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionFirms) {
+	if r.err == nil && (v < snapVersion || v > snapVersionBands) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionFirms)
+				"this one reads versions %d to %d only", snapVersion, snapVersionBands)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionFirms)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionBands)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -559,6 +580,11 @@ func (e *Engine) load(r *snapReader) error {
 	}
 	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
+	}
+	if v >= snapVersionBands {
+		if err := e.loadBands(r); err != nil {
+			return err
+		}
 	}
 	if err := e.loadBooks(r); err != nil {
 		return err
@@ -578,7 +604,7 @@ func (e *Engine) load(r *snapReader) error {
 	if err := e.loadRetiredOwners(r, v); err != nil || v < snapVersionFirms {
 		return err
 	}
-	fs, err := r.loadBlockedFirms()
+	fs, err := r.loadBlockedFirms(v)
 	e.firms = fs
 	return err
 }

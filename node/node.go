@@ -180,7 +180,7 @@ func (n *Node) prepare() (todo startTodo, err error) {
 			return todo, err
 		}
 	}
-	if todo.rules, err = n.riskRulesToJournal(); err != nil { // risk.go: before the ring starts
+	if todo.rules, err = n.rulesToJournal(); err != nil { // bands.go: before the ring starts
 		return todo, err
 	}
 	todo.firmBlocks = n.firmBlocksToJournal() // firmblock.go: before the ring starts

@@ -140,7 +140,7 @@ func (n *Node) promotionFailed(err error) (uint64, error) {
 // toBind are the account bindings to journal before FIX opens
 // (checkAccounts, which Promote ran before the epoch began).
 func (n *Node) openGateway(plan resendPlan, last int64, toBind []matcher.AccountBinding) error {
-	rules, err := n.riskRulesToJournal()
+	rules, err := n.rulesToJournal()
 	if err != nil {
 		return err
 	}

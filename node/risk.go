@@ -372,8 +372,13 @@ func (n *Node) FundsRef(ctx context.Context, ref string, withdraw bool, compID, 
 	if f.Key, err = operatorRefOf(ref); err != nil {
 		return 0, err
 	}
-	if f.Account, err = n.accountOf(compID); err != nil {
+	if f.Account, err = n.balanceAccountOf(compID); err != nil {
 		return 0, err
+	}
+	if f.Account == 0 {
+		if err := feeAccountFunds(withdraw, asset); err != nil {
+			return 0, err
+		}
 	}
 	if f.Symbol, f.Amount, err = n.fundsAmount(asset, amount); err != nil {
 		return 0, err
@@ -634,16 +639,16 @@ func (n *Node) fundsAmount(asset, amount string) (uint32, int64, error) {
 			return 0, 0, err
 		}
 		v, ok := unit.Units([]byte(amount))
-		if !ok || v <= 0 {
-			return 0, 0, fmt.Errorf("cash amount %q: not a positive whole number of risk.cashUnit %s", amount, n.cfg.Risk.CashUnit)
+		if !ok || v <= 0 || v > matcher.MaxFundsAmount {
+			return 0, 0, fmt.Errorf("cash amount %q: not a positive whole number of risk.cashUnit %s, at most %d of them", amount, n.cfg.Risk.CashUnit, int64(matcher.MaxFundsAmount))
 		}
 		return 0, v, nil
 	}
 	for i, s := range n.cfg.Symbols {
 		if s.Name == asset {
 			v, ok := gateway.ScaleOf(s.LotSize).Units([]byte(amount))
-			if !ok || v <= 0 {
-				return 0, 0, fmt.Errorf("%s amount %q: not a positive whole number of lots of %d", asset, amount, s.LotSize)
+			if !ok || v <= 0 || v > matcher.MaxFundsAmount {
+				return 0, 0, fmt.Errorf("%s amount %q: not a positive whole number of lots of %d, at most %d of them", asset, amount, s.LotSize, int64(matcher.MaxFundsAmount))
 			}
 			return uint32(i + 1), v, nil
 		}
@@ -657,7 +662,7 @@ func (n *Node) AccountShow(compID string) (string, error) {
 	if n.risk == nil {
 		return "", ErrNoRisk
 	}
-	a, err := n.accountOf(compID)
+	a, err := n.balanceAccountOf(compID)
 	if err != nil {
 		return "", err
 	}

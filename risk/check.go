@@ -219,10 +219,11 @@ func (s *State) CheckExact(cmd *matcher.Command, target, cum int64) Hold {
 // checkFunds refuses a funds record it cannot apply, a deposit that would
 // take the venue's total of its asset past MaxInt64 (ReasonRiskFundsLimit:
 // decided on fundingChecked, exact), and a withdrawal of more than is
-// free; it reserves a withdrawal's amount.
+// free; it reserves a withdrawal's amount. The fee account (account 0)
+// takes cash withdrawals only (matcher.Funds.Check).
 func (s *State) checkFunds(c *matcher.Command) Hold {
 	f, ok := matcher.FundsOf(c)
-	if !ok || !s.knownAccount(f.Account) || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
+	if !ok || (f.Account != 0 && !s.knownAccount(f.Account)) || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
 		return Hold{Reason: matcher.ReasonRiskFundsRefused}
 	}
 	venue := &s.fundingChecked.Cash

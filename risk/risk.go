@@ -116,13 +116,14 @@ type Hold struct {
 // read-modify-write atomics). Each store is a full fence on amd64 and
 // most of risk's cost, so each change stores only what it must: a
 // reservation applied, its applied count (free goes down, held up, avail
-// stays); a release, avail; a debit or credit, total and avail. Two
-// amounts no other goroutine needs are plain numbers of the settle half
-// instead, and their cells stay zero: each account's open orders
+// stays); a release, avail; a debit or credit, total and avail. One
+// amount no other goroutine needs is a plain number of the settle half
+// instead, and its cells stay zero: each account's open orders
 // (State.opens; Check, Exact and Balance count them as its open sells
-// plus its open buys) and the fee account's cash (State.feeCash; account
-// 0 has nothing else). The numbers other goroutines read, and why a stale
-// one is safe:
+// plus its open buys). The fee account (account 0) has its cash cell
+// alone: the fees, credited once per command that paid any, which the
+// operator sees (Balance) and withdraws (a funds record of account 0).
+// The numbers other goroutines read, and why a stale one is safe:
 //
 //   - Check's view is avail less its own reservations (pending): one load.
 //     avail only grows (releases and credits; everything that takes is a
@@ -229,7 +230,6 @@ type State struct {
 	// the line from under Check's goroutine.
 	_       [cacheLine]byte
 	opens   []int64    // settle: each account's open orders (its open orders cell's hold; see cell)
-	feeCash int64      // settle: the fee account's cash (its cash cell's total; see cell)
 	orders  orderTable // settle: working orders by order id
 	cur     current    // settle: the command between Apply and Done
 	fees    int64      // settle: the current command's fees, credited at Done
@@ -484,9 +484,10 @@ func (s *State) buyHold(qty, px, cpl int64) int64 {
 	return mulOrMax(qty, u)
 }
 
-// Fees is what the venue's fee account has collected, up to the last
-// Done. The settle half's goroutine only.
-func (s *State) Fees() int64 { return s.feeCash }
+// Fees is the venue's fee account's cash: what it has collected up to
+// the last Done, less what the operator withdrew. The settle half's
+// goroutine only (other goroutines: Balance(0)).
+func (s *State) Fees() int64 { return s.cells[s.cashCell(0)].total.Load() }
 
 // ViewDependent reports whether a refusal with r depends on balances or
 // counts the settle half may still be changing; such a refusal is final

@@ -166,8 +166,10 @@ func (s *State) Event(ev *matcher.Event) {
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
 	if s.fees != 0 {
-		// Only the settle half reads the fee account (Fees, Snapshot).
-		s.feeCash += s.fees
+		// A credit of the fee account's cash cell (account 0): two stores,
+		// once per command with fills, so that Balance(0) shows it and
+		// Check may let the operator withdraw it.
+		s.move(s.cashCell(0), s.fees)
 		s.fees = 0
 	}
 	if s.cur.newOK || s.cur.repOK {

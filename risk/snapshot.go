@@ -43,13 +43,10 @@ const (
 )
 
 // settledCell is cell i's total and hold as the settle half has them:
-// the open orders cells and the fee account's cash are its own numbers
-// (see cell). The settle half's goroutine only.
+// the open orders cells are its own numbers (see cell). The settle
+// half's goroutine only.
 func (s *State) settledCell(i int) (total, held int64) {
-	switch {
-	case i == s.cashCell(0):
-		return s.feeCash, 0
-	case i%s.stride == s.openCell(0):
+	if i%s.stride == s.openCell(0) {
 		return 0, s.opens[i/s.stride]
 	}
 	return s.cells[i].total.Load(), s.cells[i].held()
@@ -201,7 +198,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	s.cells, s.pending, s.orders, s.funding, s.cur, s.fees = fresh.cells, fresh.pending, fresh.orders, fresh.funding, current{}, 0
 	s.fundingChecked = Funding{Cash: fresh.funding.Cash, Inv: slices.Clone(fresh.funding.Inv)}
-	s.opens, s.feeCash = fresh.opens, fresh.feeCash
+	s.opens = fresh.opens
 	s.depositsChecked, s.depositsApplied = fresh.depositsChecked, fresh.depositsApplied
 	s.ordersChecked, s.ordersDone = fresh.ordersChecked, fresh.ordersDone
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
@@ -238,19 +235,15 @@ func (s *State) restoreRefs(r *reader) error {
 }
 
 // restoreCells reads the snapshot's cells of accounts 0 to accounts into
-// s, a fresh state: the fee account's cash and the open orders cells into
-// the settle half's own numbers (settledCell), the others into cells.
-// A short read leaves r.err for the caller.
+// s, a fresh state: the open orders cells into the settle half's own
+// numbers (settledCell), the others into cells. A short read leaves
+// r.err for the caller.
 func (s *State) restoreCells(r *reader, accounts int) error {
 	for i := range (accounts + 1) * s.stride {
 		total, held := r.i64(), r.i64()
 		switch {
-		case i == s.cashCell(0) && r.err == nil:
-			if held != 0 {
-				return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
-			}
-			s.feeCash = total
-			continue
+		case i == s.cashCell(0) && r.err == nil && held != 0:
+			return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
 		case i%s.stride == s.openCell(0) && r.err == nil:
 			if total != 0 || held < 0 {
 				return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", i/s.stride, total, held)
@@ -296,10 +289,12 @@ type Balance struct {
 }
 
 // Balance returns account a's balances; ok is false for an account the
-// state does not have. Another goroutine than the settle half's sees each
-// amount as it was at some moment of the last command (a live view).
+// state does not have. Account 0 is the venue's fee account: its cash is
+// the fees collected less those withdrawn, and it holds nothing else.
+// Another goroutine than the settle half's sees each amount as it was at
+// some moment of the last command (a live view).
 func (s *State) Balance(a uint32) (b Balance, ok bool) {
-	if !s.knownAccount(a) {
+	if a != 0 && !s.knownAccount(a) {
 		return b, false
 	}
 	b = Balance{Account: a, Inv: make([]int64, len(s.cfg.Symbols)), InvHeld: make([]int64, len(s.cfg.Symbols))}

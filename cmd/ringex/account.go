@@ -44,7 +44,9 @@ orders hold. block is the kill switch (risk.mode "limits" or
 order is cancelled, GTC included: of the session (whatever account its
 orders are for), of the firm's account (whichever session placed them), or,
 for a firm's name (firms[].name), of every session and account of the firm.
-unblock lets it trade again.
+unblock lets it trade again. ACCOUNT @fees is the venue's fee account, where
+risk.feeBps collects: show prints its cash, withdraw ... cash AMOUNT takes the
+fees out; it takes no deposit and no inventory.
 
 Every deposit, withdrawal, block and unblock carries a reference (--ref,
 else a new one per invocation): the node applies one reference once per

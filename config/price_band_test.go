@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestReviewPriceBandIsConfigurable: issue 19 asks for price bands around
+// TestPriceBandIsConfigurable: issue 19 asks for price bands around
 // a reference price (the last trade, or a configured one) as a limit of
 // modes "limits" and "spot", refused with an ExecutionReport Rejected
 // naming it; docs/design.md ("Rules") says "Price bands are the
@@ -15,13 +15,12 @@ import (
 // RefPrice, ReasonPriceBand, the gateway's Text for it), so a venue
 // should have a config key that sets a symbol's band and reference.
 //
-// No config key reaches them: config.Symbol has name, tickSize and
-// lotSize only, nothing in config names a band, and the node never sets
-// BandTicks or RefPrice (grep: only matcher and its tests do), so every
-// book of every venue runs with no band. A broker can rest a buy at any
-// price, and a market order sweeps the whole book. This test looks for any
-// JSON key in Config whose name says "band".
-func TestReviewPriceBandIsConfigurable(t *testing.T) {
+// No config key reached them (config.Symbol had name, tickSize and
+// lotSize only), so every book of every venue ran with no band. Now
+// symbols[].priceBand and refPrice set them (the node journals them as
+// matcher.KindBand records). This test looks for any JSON key in Config
+// whose name says "band".
+func TestPriceBandIsConfigurable(t *testing.T) {
 	var found []string
 	seen := map[reflect.Type]bool{}
 	var walk func(typ reflect.Type, path string)
@@ -49,5 +48,19 @@ func TestReviewPriceBandIsConfigurable(t *testing.T) {
 	if len(found) == 0 {
 		t.Fatal("no config key sets a price band (or its reference price): matcher.SymbolSpec.BandTicks and RefPrice are never set, " +
 			"so no venue can have the price bands issue 19 and docs/design.md promise")
+	}
+}
+
+// TestRefPriceWithoutPriceBandIsRefused: a reference price anchors a band;
+// alone it would do nothing, so Check refuses it, naming the key.
+func TestRefPriceWithoutPriceBandIsRefused(t *testing.T) {
+	cfg := Default()
+	cfg.Symbols[1].RefPrice = "100.00"
+	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "symbols[1]") || !strings.Contains(err.Error(), "priceBand") {
+		t.Fatalf("refPrice without priceBand: Check() = %v; want a refusal naming symbols[1] and priceBand", err)
+	}
+	cfg.Symbols[1].PriceBand = "1.00"
+	if err := cfg.Check(); err != nil {
+		t.Fatalf("refPrice with priceBand: %v", err)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestReviewNotionalLimitWithoutCashUnit: docs/config.md says
+// TestNotionalLimitWithoutCashUnitIsRefused: docs/config.md says
 // risk.limits.maxOrderNotional is "in cash units" and that balances and
 // maxOrderNotional are whole numbers of risk.cashUnit, which is required
 // with mode "spot" only. On a "limits" venue without cashUnit there is no
@@ -15,7 +15,7 @@ import (
 // 100.00 for a 1.00-tick lot of 100). A config that sets a notional
 // limit without saying its unit should be refused, naming
 // risk.cashUnit; ringex accepts it.
-func TestReviewNotionalLimitWithoutCashUnit(t *testing.T) {
+func TestNotionalLimitWithoutCashUnitIsRefused(t *testing.T) {
 	cfg := Default()
 	cfg.Symbols = append(cfg.Symbols, Symbol{Name: "BRK", TickSize: "1.00", LotSize: 100})
 	cfg.Risk = Risk{Mode: RiskModeLimits, Limits: RiskLimits{MaxOrderNotional: 1_000_000}}
