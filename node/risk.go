@@ -184,6 +184,7 @@ func (h riskHandler) Handle(lo, hi int64) { h.HandleUpTo(lo, hi) }
 
 func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 	n, r := h.n, h.n.risk
+	n.stamp(lo, hi) // the first stage (stages.go)
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
 		hold := r.state.Check(&s.cmd)
