@@ -363,13 +363,23 @@ func (n *Node) openJournal() error {
 // lastStamp restores the stamp stage's floor (stamp, stages.go): the
 // TimeNs of the journal's last record, so that no command after a restart
 // is stamped earlier, whatever the clock says now. A clock behind it is
-// said once: commands take that stamp until the clock passes it.
+// said once: commands take that stamp until the clock passes it. A
+// journal that holds no record yet, or begins after its last seq (a
+// standby that installed its primary's snapshot), has no stamp to go on
+// from: the floor is 0, and the clock's time is taken as it is.
 func (n *Node) lastStamp() error {
 	last := n.journal.LastSeq()
 	if last == 0 {
 		return nil
 	}
-	_, err := journal.Scan(n.journalDir(), last, func(r journal.Record) error {
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return fmt.Errorf("read the last record's time from %s: %w", n.journalDir(), err)
+	}
+	if first == 0 || first > last {
+		return nil
+	}
+	_, err = journal.Scan(n.journalDir(), last, func(r journal.Record) error {
 		var c matcher.Command
 		if err := c.DecodeAt(r.Data, r.Seq); err != nil {
 			return err
