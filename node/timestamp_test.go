@@ -136,6 +136,30 @@ func TestTimeNsNonDecreasingInJournalOrder(t *testing.T) {
 // and the event of each carries that stamp.
 func TestRestartKeepsTimeNsWhenTheClockIsBehind(t *testing.T) {
 	dir := t.TempDir()
+	ahead := journalAhead(t, dir)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	out := &sink{}
+	n, err := node.Start(cfg, node.Options{Publisher: out, Log: logtest.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitConcurrently(t, n, 4, 50, "c")
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	times := journaledTimes(t, dir)
+	if len(times) < 1+4*50 {
+		t.Fatalf("%d records journaled, want at least %d", len(times), 1+4*50)
+	}
+	notBefore(t, times, ahead)
+	sameTimes(t, out, times)
+}
+
+// journalAhead writes a journal in dir whose one record, a resting sell,
+// is stamped an hour ahead of the clock, and returns that stamp.
+func journalAhead(t *testing.T, dir string) int64 {
+	t.Helper()
 	ahead := time.Now().Add(time.Hour).UnixNano()
 	j, err := journal.Open(journal.Options{Dir: filepath.Join(dir, "journal"), Log: logtest.New(t)})
 	if err != nil {
@@ -153,25 +177,51 @@ func TestRestartKeepsTimeNsWhenTheClockIsBehind(t *testing.T) {
 	if err := j.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Default()
-	cfg.DataDir = dir
-	out := &sink{}
-	n, err := node.Start(cfg, node.Options{Publisher: out, Log: logtest.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	submitConcurrently(t, n, 4, 50, "c")
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	times := journaledTimes(t, dir)
-	if len(times) < 1+4*50 {
-		t.Fatalf("%d records journaled, want at least %d", len(times), 1+4*50)
-	}
+	return ahead
+}
+
+// notBefore fails the test for every record stamped before floor.
+func notBefore(t *testing.T, times map[int64]int64, floor int64) {
+	t.Helper()
 	for seq, ns := range times {
-		if ns < ahead {
-			t.Errorf("seq %d stamped %d, before the journal's last stamp %d at the restart", seq, ns, ahead)
+		if ns < floor {
+			t.Errorf("seq %d stamped %d, %d ns before the floor %d", seq, ns, floor-ns, floor)
 		}
 	}
-	sameTimes(t, out, times)
+}
+
+// TestPromotedStandbyKeepsTimeNs: the primary goes on from a journal
+// stamped an hour ahead of the clock; its standby follows those stamps
+// and stamps nothing; once promoted, the commands it takes are stamped no
+// earlier than the last record it applied.
+func TestPromotedStandbyKeepsTimeNs(t *testing.T) {
+	dirP, dirS := t.TempDir(), t.TempDir()
+	ahead := journalAhead(t, dirP)
+	var logP, logS logLines
+	p, _ := startRepl(t, replCfg(dirP, "primary", ""), &logP)
+	s, outS := startRepl(t, replCfg(dirS, "standby", p.ReplicationAddr().String()), &logS)
+	trade(t, p, "A", 100)
+	waitUntil(t, "standby has everything", func() bool { return lastSeq(p) >= 100 && lastSeq(s) == lastSeq(p) })
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	before := lastSeq(s)
+	submitConcurrently(t, s, 4, 50, "p")
+	waitUntil(t, "the promoted node journals them", func() bool { return lastSeq(s) >= before+4*50 })
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	times := journaledTimes(t, dirS)
+	notBefore(t, times, ahead)
+	out := outS
+	out.mu.Lock()
+	for _, ev := range out.evs {
+		if ev.Seq > before && ev.TimeNs != times[ev.Seq] {
+			t.Errorf("event of seq %d carries TimeNs %d; the journal has %d", ev.Seq, ev.TimeNs, times[ev.Seq])
+		}
+	}
+	out.mu.Unlock()
 }
