@@ -50,7 +50,7 @@ func (n *Node) journalMissing() error {
 	var buf [matcher.CommandSize]byte
 	for seq := first; seq <= last; seq++ {
 		marker := matcher.CheckpointHash{}.Command() // names no checkpoint
-		marker.Seq = seq
+		marker.Seq, marker.TimeNs = seq, n.lastNs    // the time goes on from the last good record's (lastStamp)
 		if err := n.journal.Append(seq, marker.Encode(buf[:])); err != nil {
 			return fmt.Errorf("journal a marker for lost seq %d: %w", seq, err)
 		}

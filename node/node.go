@@ -72,6 +72,12 @@ type Node struct {
 	stopOnce   sync.Once
 	stopErr    error
 	encodeBuf  [matcher.CommandSize]byte // journal stage only
+	// lastNs is the TimeNs of the last command in sequence order and
+	// stamped the ring seq up to which the first stage has made TimeNs
+	// non-decreasing (stamp, stages.go). First stage only, once the ring
+	// runs; lastNs is the journal's last record's at start (lastStamp).
+	lastNs  int64
+	stamped int64
 
 	obs observer // what Status reads beyond the stages' own figures (observe.go)
 
@@ -345,6 +351,9 @@ func (n *Node) openJournal() error {
 		err = n.replay(from + 1)
 	}
 	if err == nil {
+		err = n.lastStamp()
+	}
+	if err == nil {
 		err = n.journalMissing()
 	}
 	if err != nil {
@@ -352,6 +361,43 @@ func (n *Node) openJournal() error {
 		return err
 	}
 	n.baseSeq = j.LastSeq() + 1
+	return nil
+}
+
+// lastStamp restores the stamp stage's floor (stamp, stages.go): the
+// TimeNs of the journal's last record, so that no command after a restart
+// is stamped earlier, whatever the clock says now. A clock behind it is
+// said once: commands take that stamp until the clock passes it. A
+// journal that holds no record yet, or begins after its last seq (a
+// standby that installed its primary's snapshot), has no stamp to go on
+// from: the floor is 0, and the clock's time is taken as it is.
+func (n *Node) lastStamp() error {
+	last := n.journal.LastSeq()
+	if last == 0 {
+		return nil
+	}
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return fmt.Errorf("read the last record's time from %s: %w", n.journalDir(), err)
+	}
+	if first == 0 || first > last {
+		return nil
+	}
+	_, err = journal.Scan(n.journalDir(), last, func(r journal.Record) error {
+		var c matcher.Command
+		if err := c.DecodeAt(r.Data, r.Seq); err != nil {
+			return err
+		}
+		n.lastNs = c.TimeNs
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the last record's time from %s: %w", n.journalDir(), err)
+	}
+	if ahead := time.Duration(n.lastNs - time.Now().UnixNano()); ahead > time.Second {
+		n.log.Warn("the clock is behind the journal's last record: commands are stamped with its time until the clock passes it",
+			"seq", last, "last_time", time.Unix(0, n.lastNs).UTC().Format(time.RFC3339Nano), "ahead", ahead.Round(time.Millisecond))
+	}
 	return nil
 }
 
@@ -543,7 +589,7 @@ func (n *Node) submitSeq(cmd *matcher.Command) (int64, error) {
 	s := n.ring.Slot(seq)
 	s.cmd = *cmd
 	s.cmd.Seq = n.baseSeq + seq
-	s.cmd.TimeNs = time.Now().UnixNano()
+	s.cmd.TimeNs = time.Now().UnixNano() // the ingress time; the first stage keeps it from stepping back (stamp)
 	s.nEvents = 0
 	n.ring.Publish(seq)
 	return n.baseSeq + seq, nil

@@ -207,6 +207,7 @@ func (h riskHandler) Handle(lo, hi int64) { h.HandleUpTo(lo, hi) }
 
 func (h riskHandler) HandleUpTo(lo, hi int64) int64 {
 	n, st := h.n, h.n.risk.stage
+	n.stamp(lo, hi) // the first stage (stages.go)
 	for seq := lo; seq <= hi; seq++ {
 		s := n.ring.Slot(seq)
 		hold, last, ok := st.Decide(&s.cmd, seq, lo, hi)

@@ -1,7 +1,8 @@
 package node
 
 // The pipeline, in the order a command meets it: the ring entry (slot),
-// the wiring (buildPipeline), the first stage's handlers side by side
+// the wiring (buildPipeline), the first stage's one handler (stamp, or the
+// risk stage's: risk.go), the durable stage's handlers side by side
 // (journalBatch, replicateBatch, matchHandler ×P), then the publish stage
 // (publishBatch), the only one that talks to brokers, and feeds market
 // data (marketdata.go).
@@ -58,17 +59,49 @@ func (n *Node) buildPipeline() error {
 		durable.Handlers = append(durable.Handlers, &matchHandler{node: n, part: p})
 	}
 	publish := ringbuffer.Stage{Name: "publish", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.publishBatch)}}
-	stages := []ringbuffer.Stage{durable, publish}
+	// The first stage has one handler, which stamps (stamp) before any
+	// handler reads TimeNs: the risk stage, or one of its own.
+	first := ringbuffer.Stage{Name: "sequence", Handlers: []ringbuffer.Handler{ringbuffer.HandlerFunc(n.stamp)}}
 	if n.risk != nil {
 		// Before matching, so that a refused order reaches no matcher (risk.go).
-		stages = append([]ringbuffer.Stage{{Name: "risk", Handlers: []ringbuffer.Handler{riskHandler{n}}}}, stages...)
+		first = ringbuffer.Stage{Name: "risk", Handlers: []ringbuffer.Handler{riskHandler{n}}}
 	}
+	stages := []ringbuffer.Stage{first, durable, publish}
+	n.stamped = -1
 	r, err := ringbuffer.New[slot](ringbuffer.Options{Capacity: n.cfg.Ring.Capacity, Writers: 2, Wait: wait, OnFail: n.ringFailed}, stages...)
 	if err != nil {
 		return fmt.Errorf("ring: %w", err)
 	}
 	n.ring = r
 	return nil
+}
+
+// stamp makes TimeNs non-decreasing in sequence order, as a venue's
+// sequencer does: each command keeps its ingress time (submitSeq), or the
+// one before it when that is later. Writers claim slots concurrently and
+// read the clock after their claim, so one may read it before a writer
+// that claimed earlier; and the wall clock may step back (NTP). Only the
+// first stage's one handler (the risk stage's, or the "sequence" stage's)
+// sees the slots in order before anything reads TimeNs: the journal, the
+// replicator and the match partitions run side by side after it. A
+// standby's records are its primary's, stamped there; it only follows
+// them, so that a promotion goes on from its last applied record. A
+// PartialHandler may be handed slots again: stamped says where it
+// stopped. Hot path: one compare per slot, no clock read.
+func (n *Node) stamp(lo, hi int64) {
+	lo = max(lo, n.stamped+1)
+	if lo > hi {
+		return
+	}
+	last, follow := n.lastNs, n.following.Load()
+	for seq := lo; seq <= hi; seq++ {
+		c := &n.ring.Slot(seq).cmd
+		if c.TimeNs < last && !follow {
+			c.TimeNs = last
+		}
+		last = max(last, c.TimeNs)
+	}
+	n.lastNs, n.stamped = last, hi
 }
 
 // journalBatch is the journal stage: one write and one fsync per batch.
@@ -104,7 +137,7 @@ func (n *Node) receiverCommitted(records int64, took time.Duration) {
 }
 
 // replicateBatch is the replicate handler, beside the journal handler in the
-// first stage. Hot path: no allocation once the buffers have grown to the
+// durable stage. Hot path: no allocation once the buffers have grown to the
 // largest batch; one lock per batch (replica.Sender.Ship).
 func (n *Node) replicateBatch(lo, hi int64) {
 	r := n.repl
