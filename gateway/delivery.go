@@ -4,8 +4,10 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Delivery marks: which reports a broker's TCP stack has acknowledged, so
-// that a standby taking over resends exactly the ones a broker may lack.
+// Delivery marks: which reports a broker's FIX engine has confirmed (its
+// TCP stack acknowledged them and it answered a TestRequest sent after
+// them, fix/delivery.go), so that a standby taking over resends exactly
+// the ones a broker may lack.
 //
 // Every event the publish stage hands to an account is numbered by its
 // mark, seq·matcher.ExecIDStride + n, for the n-th event (from 1) of

@@ -18,7 +18,8 @@ import (
 // them; each mode's own usage repeats its entry.
 var benchModes = []struct{ name, about string }{
 	{"pipeline", `commands straight into a node (temp data dir, --sync fsync mode):
-{journal, match} → publish to a sink; no network`},
+sequence (or risk) → {journal, match} → publish to a sink;
+no network`},
 	{"fix", `FIX sessions against an acceptor: --addr HOST:PORT, or --self (a
 ringex node in-process), --responder (a trivial raw-socket
 acceptor: the generator's ceiling), --quickfixgo (a bare
