@@ -8,7 +8,6 @@ package node
 
 import (
 	"fmt"
-	"runtime"
 	"time"
 
 	"github.com/ringex/ringex/config"
@@ -289,14 +288,9 @@ func (n *Node) publishBatch(lo, hi int64) {
 			return
 		}
 	}
-	var ahead int64
 	for seq := lo; seq <= hi; seq++ {
-		if seq+touchAhead <= hi {
-			ahead += touchSlot(n.ring.Slot(seq + touchAhead))
-		}
 		n.publishSlot(n.ring.Slot(seq), seq, nowNs)
 	}
-	runtime.KeepAlive(ahead) // the loads are the point: not dropped as unused
 	n.feed.flush()
 	if n.obs.counting {
 		n.endPublishBatch()
@@ -313,21 +307,6 @@ func (n *Node) publishBatch(lo, hi int64) {
 	if n.risk != nil {
 		n.risk.settled.Store(hi) // what a refusal in the risk stage may wait for
 	}
-}
-
-// touchAhead is how many slots ahead of the one it publishes the publish
-// stage loads the first lines of a slot of its batch (touchSlot): the
-// match goroutines wrote them on their own cores, and the loads' misses
-// then overlap the work on the slots before instead of stalling the
-// slot's first read (docs/performance.md, "matcher + risk against 5 M
-// ops/s").
-const touchAhead = 2
-
-// touchSlot loads the cache lines of s that publishSlot reads first: the
-// command's, the Hold's and the first event's. Its result is only summed
-// and kept alive, so that the loads are not dropped. Hot path.
-func touchSlot(s *slot) int64 {
-	return int64(s.cmd.Kind) + int64(s.hold.Reason) + int64(s.events[0].Type)
 }
 
 // publishSlot is the publish stage for s, the slot at ring sequence seq:

@@ -227,12 +227,8 @@ func (m *pipePart) Handle(lo, hi int64) {
 // read of every event.
 func (p *pipe) settleBatch(lo, hi int64) {
 	t0 := p.last.begin()
-	var ahead int64
 	for seq := lo; seq <= hi; seq++ {
 		s := p.ring.Slot(seq)
-		if seq+touchAhead <= hi {
-			ahead += touchSlot(p.ring.Slot(seq + touchAhead))
-		}
 		if p.state != nil {
 			p.state.Apply(&s.cmd, s.hold)
 		}
@@ -258,24 +254,10 @@ func (p *pipe) settleBatch(lo, hi int64) {
 			p.state.Done()
 		}
 	}
-	runtime.KeepAlive(ahead) // the loads are the point: not dropped as unused
 	if p.state != nil {
 		p.settled.Store(hi)
 	}
 	p.last.end(t0)
-}
-
-// touchAhead is how many slots ahead of the one it settles the last
-// stage loads the lines of a slot it will settle (touchSlot), as the
-// node's publish stage does (node/stages.go, publishBatch).
-const touchAhead = 2
-
-// touchSlot loads the cache lines of s that the settle stage reads
-// first: the command's, the Hold's and the first event's, so that their
-// misses overlap the work on the slots before. Its result is only summed
-// and kept alive, so that the loads are not dropped. Hot path.
-func touchSlot(s *pipeSlot) int64 {
-	return int64(s.cmd.Kind) + int64(s.hold.Reason) + int64(s.events[0].Type)
 }
 
 func (p *pipe) event(ev *matcher.Event) {
