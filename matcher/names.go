@@ -20,7 +20,7 @@ var kindNames = [...]string{
 	KindCheckpoint: "checkpoint", KindCheckpointHash: "checkpoint_hash", KindStatus: "status",
 	KindEndOfDay: "end_of_day", KindBindAccount: "bind_account", KindDeposit: "deposit",
 	KindWithdraw: "withdraw", KindBlock: "block", KindUnblock: "unblock", KindRiskLimits: "risk_limits",
-	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee",
+	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee", KindRiskVenue: "risk_venue",
 }
 
 // NumKinds bounds every Kind: each is below it, so a table indexed by Kind

@@ -11,9 +11,9 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Snapshot layout, little-endian (version 1):
+// Snapshot layout, little-endian (version 2):
 //
-//	u8 version | u8 mode | u32 accounts A | u32 symbols S
+//	u8 version | u8 mode | u8 c | c bytes cash unit | u32 accounts A | u32 symbols S
 //	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
 //	    (cash, open orders, open sells, open buys, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
@@ -22,12 +22,21 @@ import (
 //	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
 //	S × i64 protection price | i64 fee (basis points)
 //
-// and each order's entry ends with i64 its fee (basis points).
+// and each order's entry ends with i64 its fee (basis points). A is the
+// highest account that holds anything (a cell, an open order, a limit, a
+// block; usedAccounts), not the table's size, so a table grown by a new
+// named account (an empty one) snapshots and hashes as before. Version 1
+// had no cash unit and A the table's size (Config.Accounts); Restore
+// reads it, and LegacyHash is its hash, for the checkpoint hashes written
+// with it.
 //
 // It is the settle half's state: take it when the settle half has passed
 // the checkpoint and Check has nothing pending that it has not (the node
 // takes it in its publish stage; Restore starts with nothing pending).
-const snapVersion = 1
+const (
+	snapVersionDense = 1
+	snapVersion      = 2
+)
 
 // settledCell is cell i's total and hold as the settle half has them:
 // the open orders cells and the fee account's cash are its own numbers
@@ -45,11 +54,37 @@ func (s *State) settledCell(i int) (total, held int64) {
 // Snapshot appends the state to dst. Cold path: it sorts the working
 // orders.
 func (s *State) Snapshot(dst []byte) []byte {
+	return s.snapshotAs(dst, snapVersion, s.usedAccounts())
+}
+
+// usedAccounts is the highest account id that holds anything the
+// snapshot writes: a cell, an open order, limits, a block; 0: none.
+func (s *State) usedAccounts() int {
+	for a := s.cfg.Accounts; a > 0; a-- {
+		if s.opens[a] != 0 || s.limitsSettled[a] != (Limits{}) || s.blockedSettled[a].Load() {
+			return a
+		}
+		for i := a * s.stride; i < (a+1)*s.stride; i++ {
+			if total, held := s.settledCell(i); total != 0 || held != 0 {
+				return a
+			}
+		}
+	}
+	return 0
+}
+
+// snapshotAs appends the state to dst as a snapshot of version v
+// (snapVersion, or snapVersionDense) with accounts 0 to accounts.
+func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	le := binary.LittleEndian
-	dst = append(dst, snapVersion, byte(s.cfg.Mode))
-	dst = le.AppendUint32(dst, uint32(s.cfg.Accounts))
+	dst = append(dst, v, byte(s.cfg.Mode))
+	if v != snapVersionDense {
+		dst = append(dst, byte(len(s.cfg.CashUnit)))
+		dst = append(dst, s.cfg.CashUnit...)
+	}
+	dst = le.AppendUint32(dst, uint32(accounts))
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
-	for i := range s.cells {
+	for i := range (accounts + 1) * s.stride {
 		total, held := s.settledCell(i)
 		dst = le.AppendUint64(dst, uint64(total))
 		dst = le.AppendUint64(dst, uint64(held))
@@ -81,7 +116,7 @@ func (s *State) Snapshot(dst []byte) []byte {
 	for _, a := range blocked {
 		dst = le.AppendUint32(dst, a)
 	}
-	for _, l := range s.limitsSettled {
+	for _, l := range s.limitsSettled[:accounts+1] {
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderQty))
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderNotional))
 		dst = le.AppendUint64(dst, uint64(l.MaxOpenOrders))
@@ -99,19 +134,45 @@ func (s *State) Hash() uint64 {
 	return h.Sum64()
 }
 
+// LegacyHash is the hash the state had as a version 1 snapshot, which
+// wrote the table's size and every cell: of the size of the version 1
+// snapshot it was restored from, else Config.Accounts. A checkpoint hash
+// written before version 2 is this one; it verifies only against the
+// table it was written with (an account added since changes it).
+func (s *State) LegacyHash() uint64 {
+	accounts := s.cfg.Accounts
+	if s.legacyAccounts > 0 {
+		accounts = s.legacyAccounts
+	}
+	if s.usedAccounts() > accounts {
+		accounts = s.cfg.Accounts // holds an account that table did not have: no match either way
+	}
+	h := fnv.New64a()
+	h.Write(s.snapshotAs(nil, snapVersionDense, accounts))
+	return h.Sum64()
+}
+
 var errShort = errors.New("risk snapshot: truncated")
 
-// Restore replaces the state with a snapshot taken with the same mode and
-// symbols and at most as many accounts (sessions appended since are empty).
+// Restore replaces the state with a snapshot taken with the same mode,
+// cash unit and symbols and at most as many accounts (sessions appended
+// since are empty). A version 1 snapshot says no cash unit: it is taken
+// to be the config's.
 func (s *State) Restore(b []byte) error {
 	r := reader{b: b}
 	ver, mode := r.u8(), Mode(r.u8())
+	unit := s.cfg.CashUnit
+	if ver == snapVersion {
+		unit = string(r.take(int(r.u8())))
+	}
 	accounts, symbols := int(r.u32()), int(r.u32())
 	switch {
 	case r.err != nil:
 		return r.err
-	case ver != snapVersion:
-		return fmt.Errorf("risk snapshot: version %d, want %d", ver, snapVersion)
+	case ver != snapVersion && ver != snapVersionDense:
+		return fmt.Errorf("risk snapshot: version %d, want %d or %d", ver, snapVersionDense, snapVersion)
+	case unit != s.cfg.CashUnit:
+		return fmt.Errorf("risk snapshot: risk.cashUnit %q when it was taken, %q in the config: every balance is a whole number of it", unit, s.cfg.CashUnit)
 	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
 		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
@@ -175,6 +236,10 @@ func (s *State) Restore(b []byte) error {
 	s.blocked, s.blockedSettled = fresh.blocked, fresh.blockedSettled
 	s.limits, s.limitsSettled, s.protect, s.protectSettled = fresh.limits, fresh.limitsSettled, fresh.protect, fresh.protectSettled
 	s.fee, s.feeSettled = fresh.fee, fresh.feeSettled
+	s.legacyAccounts = 0
+	if ver == snapVersionDense {
+		s.legacyAccounts = accounts
+	}
 	return nil
 }
 
@@ -271,4 +336,13 @@ func CombineHash(partitions uint64, s *State) uint64 {
 		return partitions
 	}
 	return matcher.CombineHashes([]uint64{partitions, s.Hash()})
+}
+
+// LegacyCombineHash is CombineHash with the risk state's LegacyHash: the
+// state hash a checkpoint recorded before risk snapshot version 2.
+func LegacyCombineHash(partitions uint64, s *State) uint64 {
+	if s == nil {
+		return partitions
+	}
+	return matcher.CombineHashes([]uint64{partitions, s.LegacyHash()})
 }
