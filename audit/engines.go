@@ -62,6 +62,14 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 // the risk state's folded in.
 func (e *engines) hash() uint64 { return risk.CombineHash(e.parts.Hash(), e.rs) }
 
+// hashes are hash and the hash a checkpoint recorded before risk snapshot
+// version 2 (risk.LegacyCombineHash); a recorded hash verifies against
+// either.
+func (e *engines) hashes() [2]uint64 {
+	ph := e.parts.Hash()
+	return [2]uint64{risk.CombineHash(ph, e.rs), risk.LegacyCombineHash(ph, e.rs)}
+}
+
 // snapshot frames the partitions' snapshots as the node writes them beside
 // the journal, the risk state's after them.
 func (e *engines) snapshot() []byte {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/risk"
 )
 
@@ -112,6 +113,22 @@ type captured struct {
 // hash is the node's state hash of what was captured.
 func (c *captured) hash() uint64 { return risk.CombineHash(matcher.CombineHashes(c.hashes), c.rs) }
 
+// stateHashes are hash and its legacy form (engines.hashes).
+func (c *captured) stateHashes() [2]uint64 {
+	ph := matcher.CombineHashes(c.hashes)
+	return [2]uint64{risk.CombineHash(ph, c.rs), risk.LegacyCombineHash(ph, c.rs)}
+}
+
+// legacySnapshot is snapshot with the risk state's frame as a version 1
+// risk snapshot (risk.State.LegacySnapshot), as snapshot files written
+// before version 2 hold it; nil without risk.
+func (c *captured) legacySnapshot() []byte {
+	if c.rs == nil {
+		return nil
+	}
+	return matcher.FrameSnapshot(append(c.snaps[:len(c.snaps):len(c.snaps)], c.rs.LegacySnapshot(nil)))
+}
+
 // snapshot frames what was captured as the node's snapshot file holds it.
 func (c *captured) snapshot() []byte {
 	if c.rs == nil {
@@ -142,6 +159,17 @@ type runOpts struct {
 // tail the read stopped at (which the node truncates on start) is returned
 // for the caller to judge.
 func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
+	rs, inner := st.engines.rs, fn
+	fn = func(cmd *matcher.Command, evs []matcher.Event, cap *captured) error {
+		if cmd.Kind == matcher.KindRiskVenue {
+			// The node's check (node/riskvenue.go): a journal written with
+			// another risk mode or cash unit replays differently.
+			if err := node.CheckRiskVenue(cmd, rs); err != nil {
+				return &Problem{Seq: cmd.Seq, Offset: -1, What: err.Error()}
+			}
+		}
+		return inner(cmd, evs, cap)
+	}
 	if st.engines.rs == nil && parallelReplay(st.engines.P()) {
 		// With risk, a command's check needs the settlements of every
 		// command before it: one goroutine applies them in turn.

@@ -91,6 +91,14 @@ func checkVenueRecord(cmd *matcher.Command, seq int64, rs *risk.State, seen func
 	return nil
 }
 
+// CheckRiskVenue is the check a replay makes at cmd, a journal record,
+// when it is a risk venue record: nil when it agrees with rs, the
+// replay's risk state (nil: mode none), else why the replay cannot go on
+// (`ringex replay` and `ringex verify` make it as the node does).
+func CheckRiskVenue(cmd *matcher.Command, rs *risk.State) error {
+	return checkVenueRecord(cmd, cmd.Seq, rs, nil)
+}
+
 // verifyRiskVenue runs on the publish stage at a KindRiskVenue slot: a
 // standby whose config disagrees with its primary's journal stops
 // (what the primary journals agrees with its own config).

@@ -140,16 +140,19 @@ func (s *State) Hash() uint64 {
 // written before version 2 is this one; it verifies only against the
 // table it was written with (an account added since changes it).
 func (s *State) LegacyHash() uint64 {
+	h := fnv.New64a()
+	h.Write(s.LegacySnapshot(nil))
+	return h.Sum64()
+}
+
+// LegacySnapshot appends the state to dst as a version 1 snapshot of the
+// table LegacyHash says.
+func (s *State) LegacySnapshot(dst []byte) []byte {
 	accounts := s.cfg.Accounts
-	if s.legacyAccounts > 0 {
+	if s.legacyAccounts > 0 && s.usedAccounts() <= s.legacyAccounts {
 		accounts = s.legacyAccounts
 	}
-	if s.usedAccounts() > accounts {
-		accounts = s.cfg.Accounts // holds an account that table did not have: no match either way
-	}
-	h := fnv.New64a()
-	h.Write(s.snapshotAs(nil, snapVersionDense, accounts))
-	return h.Sum64()
+	return s.snapshotAs(dst, snapVersionDense, accounts)
 }
 
 var errShort = errors.New("risk snapshot: truncated")
