@@ -157,6 +157,9 @@ func (s *State) LegacySnapshot(dst []byte) []byte {
 
 var errShort = errors.New("risk snapshot: truncated")
 
+// modeNames are the modes as risk.mode writes them.
+var modeNames = [...]string{ModeNone: "none", ModeLimits: "limits", ModeSpot: "spot"}
+
 // Restore replaces the state with a snapshot taken with the same mode,
 // cash unit and symbols and at most as many accounts (sessions appended
 // since are empty). A version 1 snapshot says no cash unit: it is taken
@@ -176,6 +179,9 @@ func (s *State) Restore(b []byte) error {
 		return fmt.Errorf("risk snapshot: version %d, want %d or %d", ver, snapVersionDense, snapVersion)
 	case unit != s.cfg.CashUnit:
 		return fmt.Errorf("risk snapshot: risk.cashUnit %q when it was taken, %q in the config: every balance is a whole number of it", unit, s.cfg.CashUnit)
+	case mode != s.cfg.Mode && mode <= ModeSpot:
+		return fmt.Errorf("risk snapshot: taken with risk.mode %q, the config has %q: a replay with another mode decides its orders differently; "+
+			"set risk.mode back to %q", modeNames[mode], modeNames[s.cfg.Mode], modeNames[mode])
 	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
 		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
