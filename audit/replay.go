@@ -159,14 +159,13 @@ type runOpts struct {
 // tail the read stopped at (which the node truncates on start) is returned
 // for the caller to judge.
 func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
-	rs, inner := st.engines.rs, fn
+	// The node's check (node/riskvenue.go): a journal written with another
+	// risk mode or cash unit replays differently. Made at the visit, after
+	// the record is applied: the replay ends there all the same.
+	check, inner := node.RiskVenueCheck(st.engines.rs, st.seq), fn
 	fn = func(cmd *matcher.Command, evs []matcher.Event, cap *captured) error {
-		if cmd.Kind == matcher.KindRiskVenue {
-			// The node's check (node/riskvenue.go): a journal written with
-			// another risk mode or cash unit replays differently.
-			if err := node.CheckRiskVenue(cmd, rs); err != nil {
-				return &Problem{Seq: cmd.Seq, Offset: -1, What: err.Error()}
-			}
+		if err := check(cmd); err != nil {
+			return &Problem{Seq: cmd.Seq, Offset: -1, What: err.Error()}
 		}
 		return inner(cmd, evs, cap)
 	}

@@ -373,6 +373,7 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 	var cmd matcher.Command
 	var evs []matcher.Event
 	cpSeq, cpHash, cpLegacy := int64(0), uint64(0), uint64(0)
+	guard := venueGuard{rs: rs, from: fromSeq, seen: venueSeen}
 	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
 		if toSeq > 0 && seq > toSeq {
 			return errStopReading
@@ -381,16 +382,15 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 			return err // wrapped below with the journal's dir
 		}
 		count++
+		if err := guard.check(&cmd, seq); err != nil {
+			return err
+		}
 		if rs != nil {
 			evs, _ = rs.Step(&cmd, engines, evs[:0])
 		} else {
 			evs = engines.Apply(&cmd, evs[:0])
 		}
 		switch cmd.Kind {
-		case matcher.KindRiskVenue:
-			if err := checkVenueRecord(&cmd, seq, rs, venueSeen); err != nil {
-				return err
-			}
 		case matcher.KindCheckpoint:
 			ph := engines.Hash()
 			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), legacyStateHash(ph, rs)

@@ -21,7 +21,8 @@ import (
 	"github.com/ringex/ringex/risk"
 )
 
-// venueOf is the risk venue record cfg's risk config journals.
+// venueOf is the risk venue record of cfg's risk config (a venue with
+// mode none journals none: see venueGuard).
 func venueOf(cfg config.Config) matcher.RiskVenue {
 	if cfg.Risk.Mode == config.RiskModeNone {
 		return matcher.RiskVenue{}
@@ -74,6 +75,39 @@ func checkVenue(seq int64, journaled, want matcher.RiskVenue) error {
 	return nil
 }
 
+// venueGuard is the replay's check of the journal's risk mode and cash
+// unit, record by record: a risk venue record that disagrees with rs (nil:
+// mode none) stops it (checkVenue). A venue with mode none journals no
+// such record, so that its journal is as it always was; so a replay with
+// a risk stage from the journal's first record that meets an order before
+// any record only a risk stage writes (a venue record, a deposit or
+// withdrawal, a block, a rule) stops there too: the journal was written
+// with mode none, and replayed through a risk stage its accepted orders
+// could be refused. (A journal of a version before the venue record,
+// written with a risk mode, whose first order came before any of those,
+// is refused the same way: the journal cannot tell it from mode none.)
+type venueGuard struct {
+	rs    *risk.State
+	from  int64 // the replay's first sequence: the journal's beginning when 1
+	risky bool  // a record only a risk stage writes was met
+	seen  func()
+}
+
+// check is the guard at cmd, the record at seq, before it is applied.
+func (g *venueGuard) check(cmd *matcher.Command, seq int64) error {
+	switch {
+	case cmd.Kind >= matcher.KindDeposit && cmd.Kind <= matcher.KindRiskVenue:
+		g.risky = true
+		return checkVenueRecord(cmd, seq, g.rs, g.seen)
+	case (cmd.Kind == matcher.KindNew || cmd.Kind == matcher.KindReplace) && g.rs != nil && g.from == 1 && !g.risky:
+		return fmt.Errorf("risk.mode is %q in the config, but journal record %d is an order and no record before it was written by a risk stage "+
+			"(a risk venue record, funds, a block, a rule): the journal was written with risk.mode \"none\", and a replay through a risk stage "+
+			"would refuse orders that were accepted; set risk.mode back to \"none\", or run the venue with mode %q on a new, empty dataDir",
+			config.RiskMode(g.rs.Mode()), seq, config.RiskMode(g.rs.Mode()))
+	}
+	return nil
+}
+
 // checkVenueRecord is checkVenue for cmd, a journal record at seq, when
 // it is a risk venue record; rs is the replay's risk state (nil: none).
 // seen, when not nil, is told that one agreed.
@@ -91,12 +125,13 @@ func checkVenueRecord(cmd *matcher.Command, seq int64, rs *risk.State, seen func
 	return nil
 }
 
-// CheckRiskVenue is the check a replay makes at cmd, a journal record,
-// when it is a risk venue record: nil when it agrees with rs, the
-// replay's risk state (nil: mode none), else why the replay cannot go on
-// (`ringex replay` and `ringex verify` make it as the node does).
-func CheckRiskVenue(cmd *matcher.Command, rs *risk.State) error {
-	return checkVenueRecord(cmd, cmd.Seq, rs, nil)
+// RiskVenueCheck is the check a replay from sequence from with the risk
+// state rs (nil: mode none) makes at each journal record before it applies
+// it (venueGuard): nil, or why the replay cannot go on. `ringex replay`
+// and `ringex verify` make it as the node does.
+func RiskVenueCheck(rs *risk.State, from int64) func(cmd *matcher.Command) error {
+	g := &venueGuard{rs: rs, from: from}
+	return func(cmd *matcher.Command) error { return g.check(cmd, cmd.Seq) }
 }
 
 // verifyRiskVenue runs on the publish stage at a KindRiskVenue slot: a
@@ -117,6 +152,9 @@ func (n *Node) verifyRiskVenue(cmd *matcher.Command) {
 // the record existed, or whose segments holding it were removed) gets
 // the config's.
 func (n *Node) riskVenueToJournal() ([]matcher.Command, error) {
+	if n.risk == nil {
+		return nil, nil // mode none journals none (venueGuard)
+	}
 	if !n.venueSeen.Load() {
 		want := venueOfState(n.riskState())
 		var cmd matcher.Command
