@@ -372,7 +372,7 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 	venueSeen func()) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
-	cpSeq, cpHash, cpLegacy := int64(0), uint64(0), uint64(0)
+	cpSeq, cpHash, cpLegacy := int64(0), uint64(0), [2]uint64{}
 	guard := venueGuard{rs: rs, from: fromSeq, seen: venueSeen}
 	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
 		if toSeq > 0 && seq > toSeq {
@@ -393,7 +393,7 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
 			ph := engines.Hash()
-			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), legacyStateHash(ph, rs)
+			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), legacyStateHashes(ph, engines, rs)
 		case matcher.KindCheckpointHash:
 			h, _ := matcher.CheckpointHashOf(&cmd)
 			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {

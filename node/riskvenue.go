@@ -192,12 +192,29 @@ func (n *Node) riskVenueToJournal() ([]matcher.Command, error) {
 // checkpointHashMatches says whether h, a checkpoint hash record's, is the
 // state hash of partitions and rs: as stateHash computes it, or, in
 // legacy, as a checkpoint before risk snapshot version 2 did
-// (risk.LegacyCombineHash; replay computes both at each checkpoint).
-func checkpointHashMatches(h, hash, legacy uint64) bool { return h == hash || h == legacy }
+// (legacyStateHashes; replay computes them all at each checkpoint).
+func checkpointHashMatches(h, hash uint64, legacy [2]uint64) bool {
+	return h == hash || h == legacy[0] || h == legacy[1]
+}
 
-// legacyStateHash is stateHash with the risk state hashed as version 1
-// snapshots did (the table's size and every cell); partitions alone
-// without risk.
-func legacyStateHash(partitions uint64, rs *risk.State) uint64 {
-	return risk.LegacyCombineHash(partitions, rs)
+// legacyStateHashes are stateHash with the risk state hashed as version 1
+// snapshots did (the table's size and every cell): with the table of the
+// version 1 snapshot restored, else the config's (risk.LegacyCombineHash);
+// and with the table the bindings say the venue had (riskAccounts of the
+// named accounts bound so far: a start binds every named account of its
+// config before FIX opens, so a checkpoint after it had that table), which
+// verifies a checkpoint taken before a named account was added. Without
+// risk, partitions alone.
+func legacyStateHashes(partitions uint64, engines matcher.Partitions, rs *risk.State) [2]uint64 {
+	if rs == nil {
+		return [2]uint64{partitions, partitions}
+	}
+	named := 0
+	for _, b := range engines.Bindings() {
+		if b.Account >= matcher.FirstNamedAccount {
+			named++
+		}
+	}
+	return [2]uint64{risk.LegacyCombineHash(partitions, rs),
+		matcher.CombineHashes([]uint64{partitions, rs.LegacyHashAt(matcher.FirstNamedAccount - 1 + named)})}
 }

@@ -148,11 +148,25 @@ func (s *State) LegacyHash() uint64 {
 // LegacySnapshot appends the state to dst as a version 1 snapshot of the
 // table LegacyHash says.
 func (s *State) LegacySnapshot(dst []byte) []byte {
-	accounts := s.cfg.Accounts
-	if s.legacyAccounts > 0 && s.usedAccounts() <= s.legacyAccounts {
-		accounts = s.legacyAccounts
+	return s.snapshotAs(dst, snapVersionDense, s.legacyTable(s.legacyAccounts))
+}
+
+// LegacyHashAt is LegacyHash for a version 1 table of accounts accounts
+// (the config's when the state holds an account above it, or it is above
+// the config's).
+func (s *State) LegacyHashAt(accounts int) uint64 {
+	h := fnv.New64a()
+	h.Write(s.snapshotAs(nil, snapVersionDense, s.legacyTable(accounts)))
+	return h.Sum64()
+}
+
+// legacyTable is accounts, when a version 1 table of that size can hold
+// the state, else the config's.
+func (s *State) legacyTable(accounts int) int {
+	if accounts > 0 && accounts <= s.cfg.Accounts && s.usedAccounts() <= accounts {
+		return accounts
 	}
-	return s.snapshotAs(dst, snapVersionDense, accounts)
+	return s.cfg.Accounts
 }
 
 var errShort = errors.New("risk snapshot: truncated")

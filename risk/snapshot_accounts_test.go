@@ -81,3 +81,19 @@ func TestSnapshotRefusesAnotherCashUnit(t *testing.T) {
 		t.Fatalf("restore of a 0.01 snapshot with cash unit 0.001: %v; want a refusal naming risk.cashUnit", err)
 	}
 }
+
+// The version 1 hash of a grown table, at the table size it had, is the
+// one a checkpoint recorded before it grew; at a size too small for the
+// state it is the config's.
+func TestLegacyHashAtTheOldTable(t *testing.T) {
+	old, grown := snapState(t, 3), snapState(t, 5)
+	if grown.LegacyHashAt(3) != old.LegacyHash() {
+		t.Fatalf("legacy hash of 5 accounts at a table of 3: %016x, want %016x", grown.LegacyHashAt(3), old.LegacyHash())
+	}
+	if grown.LegacyHash() == old.LegacyHash() {
+		t.Fatal("the legacy hash of a table of 5 is that of a table of 3")
+	}
+	if grown.LegacyHashAt(1) != grown.LegacyHash() {
+		t.Fatal("a table of 1 cannot hold account 2: want the config's table")
+	}
+}
