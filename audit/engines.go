@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/risk"
 )
 
@@ -62,12 +63,13 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 // the risk state's folded in.
 func (e *engines) hash() uint64 { return risk.CombineHash(e.parts.Hash(), e.rs) }
 
-// hashes are hash and the hash a checkpoint recorded before risk snapshot
-// version 2 (risk.LegacyCombineHash); a recorded hash verifies against
-// either.
-func (e *engines) hashes() [2]uint64 {
+// hashes are hash and the hashes a checkpoint recorded before risk
+// snapshot version 2 may be (node.LegacyStateHashes); a recorded hash
+// verifies against any.
+func (e *engines) hashes() [3]uint64 {
 	ph := e.parts.Hash()
-	return [2]uint64{risk.CombineHash(ph, e.rs), risk.LegacyCombineHash(ph, e.rs)}
+	l := node.LegacyStateHashes(ph, e.parts, e.rs)
+	return [3]uint64{risk.CombineHash(ph, e.rs), l[0], l[1]}
 }
 
 // snapshot frames the partitions' snapshots as the node writes them beside

@@ -107,16 +107,21 @@ type captured struct {
 	hashes   []uint64
 	snaps    [][]byte
 	rs       *risk.State
+	parts    matcher.Partitions // the engines, for the bindings (stateHashes)
 	riskSnap []byte
 }
 
 // hash is the node's state hash of what was captured.
 func (c *captured) hash() uint64 { return risk.CombineHash(matcher.CombineHashes(c.hashes), c.rs) }
 
-// stateHashes are hash and its legacy form (engines.hashes).
-func (c *captured) stateHashes() [2]uint64 {
+// stateHashes are hash and its legacy forms (engines.hashes).
+func (c *captured) stateHashes() [3]uint64 {
 	ph := matcher.CombineHashes(c.hashes)
-	return [2]uint64{risk.CombineHash(ph, c.rs), risk.LegacyCombineHash(ph, c.rs)}
+	if c.rs == nil {
+		return [3]uint64{ph, ph, ph}
+	}
+	l := node.LegacyStateHashes(ph, c.parts, c.rs)
+	return [3]uint64{risk.CombineHash(ph, c.rs), l[0], l[1]}
 }
 
 // legacySnapshot is snapshot with the risk state's frame as a version 1
@@ -189,7 +194,7 @@ func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error)
 	b := o.bound
 	e := st.engines
 	np := e.P()
-	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np), rs: e.rs}
+	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np), rs: e.rs, parts: e.parts}
 	tail, err := journal.Scan(src.dir, st.seq, func(r journal.Record) error {
 		if p := decodeRecord(&cmd, r); p != nil {
 			return p

@@ -206,6 +206,11 @@ func checkpointHashMatches(h, hash uint64, legacy [2]uint64) bool {
 // verifies a checkpoint taken before a named account was added. Without
 // risk, partitions alone.
 func legacyStateHashes(partitions uint64, engines matcher.Partitions, rs *risk.State) [2]uint64 {
+	return LegacyStateHashes(partitions, engines, rs)
+}
+
+// LegacyStateHashes is legacyStateHashes, for `ringex verify`.
+func LegacyStateHashes(partitions uint64, engines matcher.Partitions, rs *risk.State) [2]uint64 {
 	if rs == nil {
 		return [2]uint64{partitions, partitions}
 	}
