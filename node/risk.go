@@ -117,7 +117,8 @@ func newRisk(cfg config.Config) (*risk.State, error) {
 }
 
 // riskRulesToJournal are the rule records that put the config's rules in
-// force where the journal's differ. Call it while nothing is in flight:
+// force where the journal's differ, after the risk venue record where the
+// journal has none (riskvenue.go). Call it while nothing is in flight:
 // before the ring starts, or on a drained pipeline (a promotion).
 func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	venue, err := n.riskVenueToJournal() // riskvenue.go: before the rules
@@ -159,7 +160,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Info("risk rules of the config journaled (limits, protection prices, fee that differ from those in force)", "records", len(todo))
+		n.log.Info("risk rules of the config journaled (its risk mode and cash unit where the journal has none; limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }
