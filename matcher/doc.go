@@ -112,7 +112,8 @@
 //     funds.go; KindUnblock in block.go) and the
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
-//     says nothing.
+//     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
+//     in riskvenue.go), which the node checks against its config.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map
