@@ -64,7 +64,7 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 func (e *engines) hash() uint64 { return risk.CombineHash(e.parts.Hash(), e.rs) }
 
 // hashes are hash and the hashes a checkpoint recorded before risk
-// snapshot version 2 may be (node.LegacyStateHashes); a recorded hash
+// snapshot version 3 may be (node.LegacyStateHashes); a recorded hash
 // verifies against any.
 func (e *engines) hashes() [3]uint64 {
 	ph := e.parts.Hash()

@@ -126,7 +126,7 @@ func (c *captured) stateHashes() [3]uint64 {
 
 // legacySnapshot is snapshot with the risk state's frame as a version 1
 // risk snapshot (risk.State.LegacySnapshot), as snapshot files written
-// before version 2 hold it; nil without risk.
+// before version 3 hold it; nil without risk.
 func (c *captured) legacySnapshot() []byte {
 	if c.rs == nil {
 		return nil

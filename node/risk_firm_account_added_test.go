@@ -17,7 +17,7 @@ import (
 // a firm (firms[].accounts) and restarts after a checkpoint. The new
 // account takes the next id and the others keep theirs and their
 // balances: the risk state's table grows by one empty account, and its
-// snapshot and hash (risk snapshot version 2) write the accounts up to the
+// snapshot and hash (risk snapshot version 3) write the accounts up to the
 // highest one that holds anything, not the table's size, so the restored
 // state hashes as the snapshot file and the checkpoint hash records say.
 // The venue starts, with ACC-A's cash as it was and ACC-Z empty.

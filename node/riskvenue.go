@@ -206,7 +206,7 @@ func (n *Node) riskVenueToJournal() ([]matcher.Command, error) {
 
 // checkpointHashMatches says whether h, a checkpoint hash record's, is the
 // state hash of partitions and rs: as stateHash computes it, or, in
-// legacy, as a checkpoint before risk snapshot version 2 did
+// legacy, as a checkpoint before risk snapshot version 3 did
 // (legacyStateHashes; replay computes them all at each checkpoint).
 func checkpointHashMatches(h, hash uint64, legacy [2]uint64) bool {
 	return h == hash || h == legacy[0] || h == legacy[1]

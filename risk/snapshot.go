@@ -150,7 +150,7 @@ func (s *State) Hash() uint64 {
 // LegacyHash is the hash the state had as a version 1 snapshot, which
 // wrote the table's size and every cell and no references: of the size of the version 1
 // snapshot it was restored from, else Config.Accounts. A checkpoint hash
-// written before version 2 is this one; it verifies only against the
+// written before version 3 is this one; it verifies only against the
 // table it was written with (an account added since changes it).
 func (s *State) LegacyHash() uint64 {
 	h := fnv.New64a()
@@ -383,7 +383,7 @@ func CombineHash(partitions uint64, s *State) uint64 {
 }
 
 // LegacyCombineHash is CombineHash with the risk state's LegacyHash: the
-// state hash a checkpoint recorded before risk snapshot version 2.
+// state hash a checkpoint recorded before risk snapshot version 3.
 func LegacyCombineHash(partitions uint64, s *State) uint64 {
 	if s == nil {
 		return partitions
