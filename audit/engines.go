@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/risk"
 )
 
@@ -61,6 +62,15 @@ func (e *engines) apply(cmd *matcher.Command) []matcher.Event {
 // hash is the node's state hash: the partitions' hashes combined, and
 // the risk state's folded in.
 func (e *engines) hash() uint64 { return risk.CombineHash(e.parts.Hash(), e.rs) }
+
+// hashes are hash and the hashes a checkpoint recorded before risk
+// snapshot version 3 may be (node.LegacyStateHashes); a recorded hash
+// verifies against any.
+func (e *engines) hashes() [3]uint64 {
+	ph := e.parts.Hash()
+	l := node.LegacyStateHashes(ph, e.parts, e.rs)
+	return [3]uint64{risk.CombineHash(ph, e.rs), l[0], l[1]}
+}
 
 // snapshot frames the partitions' snapshots as the node writes them beside
 // the journal, the risk state's after them.

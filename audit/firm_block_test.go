@@ -47,7 +47,9 @@ func TestTrailNamesTheBlockedFirm(t *testing.T) {
 			rep.OK(), rep.Checkpoints, rep.CheckpointsOK, rep.Snapshots, rep.SnapshotsOK, rep.Problems)
 	}
 	dir := filepath.Join(cfg.DataDir, "journal")
-	trail := replayOK(t, "trail", "--journal", dir, "--format", "json")
+	f := filepath.Join(t.TempDir(), "cfg.json") // the journal's risk.mode and cashUnit (its risk venue record)
+	writeConfig(t, f, cfg)
+	trail := replayOK(t, "trail", "--journal", dir, "--config", f, "--format", "json")
 	var got []string
 	for line := range strings.Lines(trail) {
 		var row map[string]any

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
 	"github.com/ringex/ringex/risk"
 )
 
@@ -106,11 +107,32 @@ type captured struct {
 	hashes   []uint64
 	snaps    [][]byte
 	rs       *risk.State
+	parts    matcher.Partitions // the engines, for the bindings (stateHashes)
 	riskSnap []byte
 }
 
 // hash is the node's state hash of what was captured.
 func (c *captured) hash() uint64 { return risk.CombineHash(matcher.CombineHashes(c.hashes), c.rs) }
+
+// stateHashes are hash and its legacy forms (engines.hashes).
+func (c *captured) stateHashes() [3]uint64 {
+	ph := matcher.CombineHashes(c.hashes)
+	if c.rs == nil {
+		return [3]uint64{ph, ph, ph}
+	}
+	l := node.LegacyStateHashes(ph, c.parts, c.rs)
+	return [3]uint64{risk.CombineHash(ph, c.rs), l[0], l[1]}
+}
+
+// legacySnapshot is snapshot with the risk state's frame as a version 1
+// risk snapshot (risk.State.LegacySnapshot), as snapshot files written
+// before version 3 hold it; nil without risk.
+func (c *captured) legacySnapshot() []byte {
+	if c.rs == nil {
+		return nil
+	}
+	return matcher.FrameSnapshot(append(c.snaps[:len(c.snaps):len(c.snaps)], c.rs.LegacySnapshot(nil)))
+}
 
 // snapshot frames what was captured as the node's snapshot file holds it.
 func (c *captured) snapshot() []byte {
@@ -142,6 +164,16 @@ type runOpts struct {
 // tail the read stopped at (which the node truncates on start) is returned
 // for the caller to judge.
 func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
+	// The node's check (node/riskvenue.go): a journal written with another
+	// risk mode or cash unit replays differently. Made at the visit, after
+	// the record is applied: the replay ends there all the same.
+	check, inner := node.RiskVenueCheck(st.engines.rs, st.seq), fn
+	fn = func(cmd *matcher.Command, evs []matcher.Event, cap *captured) error {
+		if err := check(cmd); err != nil {
+			return &Problem{Seq: cmd.Seq, Offset: -1, What: err.Error()}
+		}
+		return inner(cmd, evs, cap)
+	}
 	if st.engines.rs == nil && parallelReplay(st.engines.P()) {
 		// With risk, a command's check needs the settlements of every
 		// command before it: one goroutine applies them in turn.
@@ -162,7 +194,7 @@ func runSerial(src *source, st start, o runOpts, fn visit) (journal.Tail, error)
 	b := o.bound
 	e := st.engines
 	np := e.P()
-	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np), rs: e.rs}
+	cap := captured{hashes: make([]uint64, np), snaps: make([][]byte, np), rs: e.rs, parts: e.parts}
 	tail, err := journal.Scan(src.dir, st.seq, func(r journal.Record) error {
 		if p := decodeRecord(&cmd, r); p != nil {
 			return p

@@ -131,9 +131,10 @@ func TestReplayAccount(t *testing.T) {
 	f := t.TempDir() + "/cfg.json"
 	writeConfig(t, f, cfg)
 	for _, tc := range []struct{ at, want string }{
-		{"1", "BROKER01 after seq 1 "},
-		{"1", "open orders 0, cash 1000.00 held 0.00"},
-		{"3", "open orders 1, cash 1000.00 held 500.00"},
+		// seq 1 is the venue's risk venue record (journaled before the first command)
+		{"2", "BROKER01 after seq 2 "},
+		{"2", "open orders 0, cash 1000.00 held 0.00"},
+		{"4", "open orders 1, cash 1000.00 held 500.00"},
 		{"", "open orders 1, cash 800.01 held 300.00, AAPL 4 held 0"},
 	} {
 		args := []string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", "BROKER01"}

@@ -222,7 +222,7 @@ func (c *Command) Decode(b []byte) error {
 		c.STPGroup = le.Uint32(b[52+IDLen:])
 		clear(c.OrigClOrdID[:4])
 	}
-	if c.Kind < KindNew || c.Kind >= NumKinds {
+	if !c.Kind.Named() {
 		return fmt.Errorf("matcher: command seq %d: unknown kind %d", c.Seq, c.Kind)
 	}
 	return nil

@@ -44,6 +44,24 @@ func TestDecodeAt(t *testing.T) {
 	}
 }
 
+// TestDecodeRefusesUnnamedKinds: a record decodes only with a kind this
+// package names, a number below NumKinds that names none (one left free
+// for a kind of another branch) included.
+func TestDecodeRefusesUnnamedKinds(t *testing.T) {
+	unnamed := 0
+	for k := range 256 {
+		c := Command{Seq: 1, Kind: Kind(k)}
+		err := new(Command).Decode(c.Encode(make([]byte, CommandSize)))
+		if (err == nil) != Kind(k).Named() {
+			t.Errorf("kind %d (%v): Decode error %v", k, Kind(k), err)
+		}
+		if k > 0 && Kind(k) < NumKinds && !Kind(k).Named() {
+			unnamed++
+		}
+	}
+	t.Logf("%d unnamed kinds below NumKinds %d", unnamed, NumKinds)
+}
+
 // TestDecodeAtAllocatesNothing: the standby applies every replicated record
 // through DecodeAt.
 func TestDecodeAtAllocatesNothing(t *testing.T) {

@@ -113,7 +113,8 @@
 //     funds.go; KindUnblock in block.go) and the
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
-//     says nothing.
+//     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
+//     in riskvenue.go), which the node checks against its config.
 //   - A band record (KindBand, Band in band.go) sets its symbol's
 //     BandTicks and RefPrice from then on, in the engine that owns the
 //     symbol (a new RefPrice is also the band's anchor until the next

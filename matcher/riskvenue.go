@@ -71,3 +71,48 @@ func RiskFeeOf(c *Command) (f RiskFee, ok bool) {
 	_, err := f.Command()
 	return f, err == nil
 }
+
+// KindRiskVenue records the risk mode and the cash unit the journal's
+// risk records are written in (RiskVenue). A venue journals one before FIX
+// opens when the journal does not say the same yet; a replay, a standby
+// and `ringex replay` refuse to go on past one that differs from their
+// config (node/riskvenue.go), since every balance, hold and notional limit
+// is a whole number of that unit and every decision depends on the mode.
+// No match partition applies it; the risk stage ignores it.
+const KindRiskVenue Kind = 20 // RiskVenue; 19 is KindBand's (a symbol's price band)
+
+// RiskVenue is the content of a KindRiskVenue record.
+//
+//	Command field   Type  ClOrdID
+//	holds           Mode  CashUnit
+//
+// Mode is the risk mode (0 none, 1 limits, 2 spot: risk.Mode); CashUnit
+// the decimal the venue's cash amounts are whole numbers of, as the
+// config writes it with no trailing zeros ("0.01"); "" with mode none, or
+// a venue with no cash unit (limits mode: notional in ticks × lots).
+type RiskVenue struct {
+	Mode     uint8
+	CashUnit string
+}
+
+// Command is the record that journals v; it fails when v is unfit.
+func (v RiskVenue) Command() (Command, error) {
+	if v.Mode > 2 || len(v.CashUnit) > IDLen || (v.Mode == 0 && v.CashUnit != "") {
+		return Command{}, fmt.Errorf("matcher: risk venue record: mode %d, cash unit %q", v.Mode, v.CashUnit)
+	}
+	c := Command{Kind: KindRiskVenue, Type: OrdType(v.Mode)}
+	copy(c.ClOrdID[:], v.CashUnit)
+	return c, nil
+}
+
+// RiskVenueOf reads a KindRiskVenue record; ok is false for another kind
+// or a record RiskVenue.Command does not write.
+func RiskVenueOf(c *Command) (v RiskVenue, ok bool) {
+	if c.Kind != KindRiskVenue || c.Account != 0 || c.Symbol != 0 || c.Price != 0 || c.Qty != 0 || c.OrderID != 0 ||
+		c.Side != 0 || c.TIF != 0 || c.OrigClOrdID != (ClOrdID{}) {
+		return v, false
+	}
+	v = RiskVenue{Mode: uint8(c.Type), CashUnit: c.ClOrdID.String()}
+	want, err := v.Command()
+	return v, err == nil && want.ClOrdID == c.ClOrdID
+}

@@ -85,6 +85,10 @@ type Node struct {
 	// accounts, as checkAccounts last found them (accounts.go).
 	accountIDs atomic.Pointer[map[string]uint32]
 
+	// venueSeen: the journal has a risk venue record that agrees with the
+	// config (riskvenue.go); set by replay and the publish stage.
+	venueSeen atomic.Bool
+
 	opts      Options
 	repl      *replication    // nil when replication is off
 	following atomic.Bool     // a standby: the Receiver journals, the ring applies
@@ -419,7 +423,7 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
-	count, checked, err := applyJournalRisk(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil)
+	count, checked, err := replayJournal(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil, func() { n.venueSeen.Store(true) })
 	if err != nil {
 		return err
 	}
@@ -453,9 +457,18 @@ func applyJournal(dir string, engines matcher.Partitions, fromSeq, toSeq int64, 
 // each command goes through its check, the engines and its settle step in
 // turn (risk.State.Step), as the pipeline decides them.
 func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fromSeq, toSeq int64, visit func(evs []matcher.Event) error) (count, checked int, err error) {
+	return replayJournal(dir, engines, rs, fromSeq, toSeq, visit, nil)
+}
+
+// replayJournal is applyJournalRisk that also refuses a risk venue record
+// that disagrees with rs (riskvenue.go) and calls venueSeen (nil: none)
+// at each that agrees.
+func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromSeq, toSeq int64, visit func(evs []matcher.Event) error,
+	venueSeen func()) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
-	cpSeq, cpHash := int64(0), uint64(0)
+	cpSeq, cpHash, cpLegacy := int64(0), uint64(0), [2]uint64{}
+	guard := venueGuard{rs: rs, from: fromSeq, seen: venueSeen}
 	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
 		if toSeq > 0 && seq > toSeq {
 			return errStopReading
@@ -464,6 +477,9 @@ func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fr
 			return err // wrapped below with the journal's dir
 		}
 		count++
+		if err := guard.check(&cmd, seq); err != nil {
+			return err
+		}
 		if rs != nil {
 			evs, _ = rs.Step(&cmd, engines, evs[:0])
 		} else {
@@ -471,13 +487,14 @@ func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fr
 		}
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
-			cpSeq, cpHash = seq, stateHash(engines.Hash(), rs)
+			ph := engines.Hash()
+			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), legacyStateHashes(ph, engines, rs)
 		case matcher.KindCheckpointHash:
 			h, _ := matcher.CheckpointHashOf(&cmd)
 			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {
 				return nil // a checkpoint before fromSeq, or taken with another partition count
 			}
-			if h.Hash != cpHash {
+			if !checkpointHashMatches(h.Hash, cpHash, cpLegacy) {
 				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, h.Hash)
 			}
 			checked++

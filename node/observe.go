@@ -36,7 +36,7 @@ import (
 // each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 20                 // every matcher.Kind below it (checked below)
+	kindSlots   = 21                 // every matcher.Kind below it (checked below)
 	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
 	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )

@@ -57,7 +57,8 @@ func riskConfig(cfg config.Config, ids map[string]uint32) (rc risk.Config, ok bo
 	if r.Mode == config.RiskModeNone {
 		return rc, false, nil
 	}
-	rc = risk.Config{Mode: risk.ModeLimits, Accounts: riskAccounts(cfg), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps}
+	rc = risk.Config{Mode: risk.ModeLimits, Accounts: riskAccounts(cfg), Default: limitsOf(r.Limits), Account: map[uint32]risk.Limits{}, FeeBps: r.FeeBps,
+		CashUnit: venueOf(cfg).CashUnit}
 	if r.Mode == config.RiskModeSpot {
 		rc.Mode = risk.ModeSpot
 	}
@@ -117,11 +118,13 @@ func newRisk(cfg config.Config) (*risk.State, error) {
 }
 
 // riskRulesToJournal are the rule records that put the config's rules in
-// force where the journal's differ. Call it while nothing is in flight:
+// force where the journal's differ, after the risk venue record where the
+// journal has none (riskvenue.go). Call it while nothing is in flight:
 // before the ring starts, or on a drained pipeline (a promotion).
 func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
-	if n.risk == nil {
-		return nil, nil
+	venue, err := n.riskVenueToJournal() // riskvenue.go: before the rules
+	if err != nil || n.risk == nil {
+		return venue, err
 	}
 	ids := n.boundIDs()
 	if ids == nil {
@@ -134,7 +137,7 @@ func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	rules := n.risk.state.RulesToJournal(want)
+	rules := append(venue, n.risk.state.RulesToJournal(want)...)
 	// Only the configured sessions' ids (riskAccounts keeps every one
 	// there can be) and the firms' named accounts get limits records: the
 	// others belong to no one yet, or to a session removed from the
@@ -158,7 +161,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Info("risk rules of the config journaled (limits, protection prices, fee that differ from those in force)", "records", len(todo))
+		n.log.Info("risk rules of the config journaled (its risk mode and cash unit where the journal has none; limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }

@@ -359,6 +359,8 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 	case matcher.KindCheckpointHash:
 		n.verifyCheckpoint(&s.cmd)
 		return
+	case matcher.KindRiskVenue:
+		n.verifyRiskVenue(&s.cmd)
 	case matcher.KindEndOfDay:
 		n.settleBegin(s)
 		n.publishEndOfDay(seq)

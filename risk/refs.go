@@ -1,6 +1,8 @@
 package risk
 
 import (
+	"encoding/binary"
+	"fmt"
 	"sync"
 
 	"github.com/ringex/ringex/matcher"
@@ -144,4 +146,44 @@ func (s *State) OperatorRef(account uint32, ref matcher.ClOrdID) (RefOutcome, bo
 	s.refs.mu.Lock()
 	defer s.refs.mu.Unlock()
 	return s.refs.settled.get(refKey{ref: ref, account: account})
+}
+
+// appendRefs appends t to dst as a snapshot's references section
+// (snapshot.go): u32 r, then r entries, oldest first, each the 24-byte
+// reference, u32 account, i64 seq and u8 reason. r is 0 for an empty t.
+// Cold path.
+func (t *refTable) appendRefs(dst []byte) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(len(t.order)))
+	t.each(func(k refKey, o RefOutcome) {
+		dst = append(dst, k.ref[:]...)
+		dst = le.AppendUint32(dst, k.account)
+		dst = le.AppendUint64(dst, uint64(o.Seq))
+		dst = append(dst, byte(o.Reason))
+	})
+	return dst
+}
+
+// restoreRefs reads a snapshot's references section (appendRefs) into s,
+// a fresh state. A short read leaves r.err for the caller.
+func (s *State) restoreRefs(r *reader) error {
+	n := int(r.u32())
+	if r.err == nil && n > MaxOperatorRefs {
+		return fmt.Errorf("risk snapshot: %d operator references (at most %d)", n, MaxOperatorRefs)
+	}
+	for range n {
+		var k refKey
+		copy(k.ref[:], r.take(matcher.IDLen))
+		k.account = r.u32()
+		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
+		if r.err != nil {
+			return nil
+		}
+		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
+			o.Reason >= matcher.NumReasons || o.Reason == matcher.ReasonOperatorRepeat {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): empty, repeated or not a record's outcome", k.ref.String(), k.account, o.Seq, o.Reason)
+		}
+		s.refs.settled.put(k, o)
+	}
+	return nil
 }

@@ -122,22 +122,24 @@ func TestOperatorRefCheckedAgainIsNoRepeat(t *testing.T) {
 	}
 }
 
-// The references are settled state: a snapshot holds them (version 2,
-// only then) and a restored state refuses the same retries; a state that
-// never saw one writes the version 1 snapshot, so checkpoint hashes of
-// older journals still verify.
+// The references are settled state: a snapshot holds them (its last
+// section; a count of 0 when there is none) and a restored state refuses
+// the same retries; a state that never saw one also has its version 1
+// hash (LegacyHash), so checkpoint hashes of older journals still verify,
+// and its version 1 snapshot restores.
 func TestOperatorRefsSnapshot(t *testing.T) {
 	r := newRefStepper(t)
 	r.funds(false, 1, 100, "")
-	if v := r.s.Snapshot(nil)[0]; v != snapVersion {
-		t.Fatalf("snapshot version %d without references, want %d", v, snapVersion)
-	}
 	plain := r.s.Snapshot(nil)
+	if plain[0] != snapVersion || !bytes.Equal(plain[len(plain)-4:], []byte{0, 0, 0, 0}) {
+		t.Fatalf("snapshot without references: version %d, ends % x; want version %d ending in a count of 0", plain[0], plain[len(plain)-4:], snapVersion)
+	}
+	dense := r.s.LegacySnapshot(nil)
 	r.funds(false, 1, 100, "dep-1")
 	r.funds(true, 2, 100, "wd-1")
 	snap := r.s.Snapshot(nil)
-	if snap[0] != snapVersionRefs {
-		t.Fatalf("snapshot version %d with references, want %d", snap[0], snapVersionRefs)
+	if snap[0] != snapVersion || len(snap) != len(plain)+2*(matcher.IDLen+4+8+1) {
+		t.Fatalf("snapshot with two references: version %d, %d bytes; want version %d, %d bytes", snap[0], len(snap), snapVersion, len(plain)+2*(matcher.IDLen+4+8+1))
 	}
 	restored, _ := New(testConfig(ModeSpot))
 	if err := restored.Restore(snap); err != nil {
@@ -155,7 +157,13 @@ func TestOperatorRefsSnapshot(t *testing.T) {
 	}
 	old, _ := New(testConfig(ModeSpot))
 	if err := old.Restore(plain); err != nil {
+		t.Fatalf("a snapshot without references: %v", err)
+	}
+	if err := old.Restore(dense); err != nil {
 		t.Fatalf("a version 1 snapshot: %v", err)
+	}
+	if _, ok := old.OperatorRef(1, key("dep-1")); ok {
+		t.Fatal("a version 1 snapshot restored references")
 	}
 	bad := bytes.Clone(snap)
 	copy(bad[len(bad)-(matcher.IDLen+4+8+1):], bad[len(bad)-2*(matcher.IDLen+4+8+1):]) // the second reference repeats the first

@@ -47,6 +47,11 @@ type Config struct {
 	// account (account 0). A buy holds it on top of quantity × price,
 	// rounded up per lot. 0: no fee.
 	FeeBps int64
+	// CashUnit is the config's risk.cashUnit with no trailing zeros ("" in
+	// mode limits without one): not a rule (CashPerTickLot carries it into
+	// the rules), but what the state's cash amounts are whole numbers of,
+	// so it is in the snapshot and its hash, and Restore refuses another.
+	CashUnit string
 }
 
 // Bounds of a Config.
@@ -57,6 +62,9 @@ const (
 
 // Validate reports the first thing wrong with c.
 func (c *Config) Validate() error {
+	if len(c.CashUnit) > matcher.IDLen {
+		return fmt.Errorf("risk: cash unit %q: at most %d characters", c.CashUnit, matcher.IDLen)
+	}
 	if c.Mode > ModeSpot {
 		return fmt.Errorf("risk: unknown mode %d", c.Mode)
 	}
@@ -236,7 +244,8 @@ type State struct {
 	funding Funding    // settle: deposits minus withdrawals, for the invariants
 	_       [cacheLine]byte
 
-	refs refs // the operator's request references (refs.go): cold
+	refs           refs // the operator's request references (refs.go): cold
+	legacyAccounts int  // cold: the table size of the version 1 snapshot restored; 0: none (LegacyHash)
 }
 
 // cacheLine is how far apart two goroutines' fields are kept: two lines,
@@ -317,6 +326,9 @@ func New(cfg Config) (*State, error) {
 
 // Mode is the state's mode.
 func (s *State) Mode() Mode { return s.cfg.Mode }
+
+// CashUnit is Config.CashUnit.
+func (s *State) CashUnit() string { return s.cfg.CashUnit }
 
 func (s *State) cashCell(a uint32) int        { return int(a) * s.stride }
 func (s *State) openCell(a uint32) int        { return int(a)*s.stride + 1 }

@@ -11,9 +11,9 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Snapshot layout, little-endian (version 1):
+// Snapshot layout, little-endian (version 3):
 //
-//	u8 version | u8 mode | u32 accounts A | u32 symbols S
+//	u8 version | u8 mode | u8 c | c bytes cash unit | u32 accounts A | u32 symbols S
 //	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
 //	    (cash, open orders, open sells, open buys, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
@@ -21,25 +21,29 @@ import (
 //	u32 b | b × (ascending) u32 account blocked by the operator
 //	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
 //	S × i64 protection price | i64 fee (basis points)
+//	u32 r | r × (oldest first) operator reference: 24-byte reference | u32 account | i64 seq | u8 reason
 //
-// and each order's entry ends with i64 its fee (basis points).
+// and each order's entry ends with i64 its fee (basis points). A is the
+// highest account that holds anything (a cell, an open order, a limit, a
+// block; usedAccounts), not the table's size, so a table grown by a new
+// named account (an empty one) snapshots and hashes as before. The
+// operator references are those the state remembers (refs.go, which
+// encodes the section: appendRefs, restoreRefs); r is 0 when it
+// remembers none.
 //
-// Version 2 is version 1 and, at its end, the operator's request
-// references the state remembers (refs.go), oldest first:
-//
-//	u32 r | r × (24-byte reference | u32 account | i64 seq | u8 reason)
-//
-// written only when there is one: a state without (every state of a
-// journal written before references existed) is the version 1 snapshot it
-// always was, byte for byte, so its hash, which checkpoints recorded,
-// does not change. Restore reads both.
+// Version 1 had no cash unit, A the table's size (Config.Accounts) and no
+// references; Restore reads it, and LegacyHash is its hash, for the
+// checkpoint hashes written with it (a journal of that time has no
+// references). Version 2 was never released: two builds wrote it, one
+// with the cash unit and A as here, one with version 1's layout and the
+// references; Restore refuses it, naming the version.
 //
 // It is the settle half's state: take it when the settle half has passed
 // the checkpoint and Check has nothing pending that it has not (the node
 // takes it in its publish stage; Restore starts with nothing pending).
 const (
-	snapVersion     = 1
-	snapVersionRefs = 2
+	snapVersionDense = 1
+	snapVersion      = 3
 )
 
 // settledCell is cell i's total and hold as the settle half has them:
@@ -55,15 +59,38 @@ func (s *State) settledCell(i int) (total, held int64) {
 // Snapshot appends the state to dst. Cold path: it sorts the working
 // orders.
 func (s *State) Snapshot(dst []byte) []byte {
-	le := binary.LittleEndian
-	ver := byte(snapVersion)
-	if len(s.refs.settled.order) != 0 {
-		ver = snapVersionRefs
+	return s.snapshotAs(dst, snapVersion, s.usedAccounts())
+}
+
+// usedAccounts is the highest account id that holds anything the
+// snapshot writes: a cell, an open order, limits, a block; 0: none.
+func (s *State) usedAccounts() int {
+	for a := s.cfg.Accounts; a > 0; a-- {
+		if s.opens[a] != 0 || s.limitsSettled[a] != (Limits{}) || s.blockedSettled[a].Load() {
+			return a
+		}
+		for i := a * s.stride; i < (a+1)*s.stride; i++ {
+			if total, held := s.settledCell(i); total != 0 || held != 0 {
+				return a
+			}
+		}
 	}
-	dst = append(dst, ver, byte(s.cfg.Mode))
-	dst = le.AppendUint32(dst, uint32(s.cfg.Accounts))
+	return 0
+}
+
+// snapshotAs appends the state to dst as a snapshot of version v
+// (snapVersion, or snapVersionDense) with accounts 0 to accounts.
+// Version 1 has no references section.
+func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, v, byte(s.cfg.Mode))
+	if v != snapVersionDense {
+		dst = append(dst, byte(len(s.cfg.CashUnit)))
+		dst = append(dst, s.cfg.CashUnit...)
+	}
+	dst = le.AppendUint32(dst, uint32(accounts))
 	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
-	for i := range s.cells {
+	for i := range (accounts + 1) * s.stride {
 		total, held := s.settledCell(i)
 		dst = le.AppendUint64(dst, uint64(total))
 		dst = le.AppendUint64(dst, uint64(held))
@@ -95,7 +122,7 @@ func (s *State) Snapshot(dst []byte) []byte {
 	for _, a := range blocked {
 		dst = le.AppendUint32(dst, a)
 	}
-	for _, l := range s.limitsSettled {
+	for _, l := range s.limitsSettled[:accounts+1] {
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderQty))
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderNotional))
 		dst = le.AppendUint64(dst, uint64(l.MaxOpenOrders))
@@ -104,16 +131,10 @@ func (s *State) Snapshot(dst []byte) []byte {
 		dst = le.AppendUint64(dst, uint64(p))
 	}
 	dst = le.AppendUint64(dst, uint64(s.feeSettled))
-	if ver == snapVersionRefs {
-		dst = le.AppendUint32(dst, uint32(len(s.refs.settled.order)))
-		s.refs.settled.each(func(k refKey, o RefOutcome) {
-			dst = append(dst, k.ref[:]...)
-			dst = le.AppendUint32(dst, k.account)
-			dst = le.AppendUint64(dst, uint64(o.Seq))
-			dst = append(dst, byte(o.Reason))
-		})
+	if v == snapVersionDense {
+		return dst
 	}
-	return dst
+	return s.refs.settled.appendRefs(dst)
 }
 
 // Hash is the state's hash: FNV-64a of its Snapshot.
@@ -123,19 +144,68 @@ func (s *State) Hash() uint64 {
 	return h.Sum64()
 }
 
+// LegacyHash is the hash the state had as a version 1 snapshot, which
+// wrote the table's size and every cell and no references: of the size of the version 1
+// snapshot it was restored from, else Config.Accounts. A checkpoint hash
+// written before version 3 is this one; it verifies only against the
+// table it was written with (an account added since changes it).
+func (s *State) LegacyHash() uint64 {
+	h := fnv.New64a()
+	h.Write(s.LegacySnapshot(nil))
+	return h.Sum64()
+}
+
+// LegacySnapshot appends the state to dst as a version 1 snapshot of the
+// table LegacyHash says.
+func (s *State) LegacySnapshot(dst []byte) []byte {
+	return s.snapshotAs(dst, snapVersionDense, s.legacyTable(s.legacyAccounts))
+}
+
+// LegacyHashAt is LegacyHash for a version 1 table of accounts accounts
+// (the config's when the state holds an account above it, or it is above
+// the config's).
+func (s *State) LegacyHashAt(accounts int) uint64 {
+	h := fnv.New64a()
+	h.Write(s.snapshotAs(nil, snapVersionDense, s.legacyTable(accounts)))
+	return h.Sum64()
+}
+
+// legacyTable is accounts, when a version 1 table of that size can hold
+// the state, else the config's.
+func (s *State) legacyTable(accounts int) int {
+	if accounts > 0 && accounts <= s.cfg.Accounts && s.usedAccounts() <= accounts {
+		return accounts
+	}
+	return s.cfg.Accounts
+}
+
 var errShort = errors.New("risk snapshot: truncated")
 
-// Restore replaces the state with a snapshot taken with the same mode and
-// symbols and at most as many accounts (sessions appended since are empty).
+// modeNames are the modes as risk.mode writes them.
+var modeNames = [...]string{ModeNone: "none", ModeLimits: "limits", ModeSpot: "spot"}
+
+// Restore replaces the state with a snapshot taken with the same mode,
+// cash unit and symbols and at most as many accounts (sessions appended
+// since are empty). A version 1 snapshot says no cash unit: it is taken
+// to be the config's.
 func (s *State) Restore(b []byte) error {
 	r := reader{b: b}
 	ver, mode := r.u8(), Mode(r.u8())
+	unit := s.cfg.CashUnit
+	if ver == snapVersion {
+		unit = string(r.take(int(r.u8())))
+	}
 	accounts, symbols := int(r.u32()), int(r.u32())
 	switch {
 	case r.err != nil:
 		return r.err
-	case ver != snapVersion && ver != snapVersionRefs:
-		return fmt.Errorf("risk snapshot: version %d, want %d or %d", ver, snapVersion, snapVersionRefs)
+	case ver != snapVersion && ver != snapVersionDense:
+		return fmt.Errorf("risk snapshot: version %d, want %d or %d (version 2 was written only by unreleased builds)", ver, snapVersionDense, snapVersion)
+	case unit != s.cfg.CashUnit:
+		return fmt.Errorf("risk snapshot: risk.cashUnit %q when it was taken, %q in the config: every balance is a whole number of it", unit, s.cfg.CashUnit)
+	case mode != s.cfg.Mode && mode <= ModeSpot:
+		return fmt.Errorf("risk snapshot: taken with risk.mode %q, the config has %q: a replay with another mode decides its orders differently; "+
+			"set risk.mode back to %q", modeNames[mode], modeNames[s.cfg.Mode], modeNames[mode])
 	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
 		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
@@ -185,7 +255,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	fresh.fee = r.i64()
 	fresh.feeSettled = fresh.fee
-	if ver == snapVersionRefs {
+	if ver == snapVersion {
 		if err := fresh.restoreRefs(&r); err != nil {
 			return err
 		}
@@ -207,29 +277,9 @@ func (s *State) Restore(b []byte) error {
 	s.refs.mu.Lock()
 	s.refs.checked, s.refs.settled = fresh.refs.settled.clone(), fresh.refs.settled
 	s.refs.mu.Unlock()
-	return nil
-}
-
-// restoreRefs reads a version 2 snapshot's references into s, a fresh
-// state. A short read leaves r.err for the caller.
-func (s *State) restoreRefs(r *reader) error {
-	n := int(r.u32())
-	if r.err == nil && (n == 0 || n > MaxOperatorRefs) {
-		return fmt.Errorf("risk snapshot: %d operator references (1 to %d)", n, MaxOperatorRefs)
-	}
-	for range n {
-		var k refKey
-		copy(k.ref[:], r.take(matcher.IDLen))
-		k.account = r.u32()
-		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
-		if r.err != nil {
-			return nil
-		}
-		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
-			o.Reason >= matcher.NumReasons || o.Reason == matcher.ReasonOperatorRepeat {
-			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): empty, repeated or not a record's outcome", k.ref.String(), k.account, o.Seq, o.Reason)
-		}
-		s.refs.settled.put(k, o)
+	s.legacyAccounts = 0
+	if ver == snapVersionDense {
+		s.legacyAccounts = accounts
 	}
 	return nil
 }
@@ -325,4 +375,13 @@ func CombineHash(partitions uint64, s *State) uint64 {
 		return partitions
 	}
 	return matcher.CombineHashes([]uint64{partitions, s.Hash()})
+}
+
+// LegacyCombineHash is CombineHash with the risk state's LegacyHash: the
+// state hash a checkpoint recorded before risk snapshot version 3.
+func LegacyCombineHash(partitions uint64, s *State) uint64 {
+	if s == nil {
+		return partitions
+	}
+	return matcher.CombineHashes([]uint64{partitions, s.LegacyHash()})
 }

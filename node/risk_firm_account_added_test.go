@@ -13,23 +13,15 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReviewFirmAccountAddedAfterACheckpoint: a venue adds a trading
-// account to a firm (firms[].accounts) and restarts. docs/design.md says a
-// new account takes the next id and the others keep theirs and their
-// balances; risk.State.Restore says a snapshot with fewer accounts is
-// restored ("sessions appended since are empty"). A venue should start,
-// with ACC-A's cash as it was and ACC-Z empty.
-//
-// ringex refuses to start once a checkpoint was taken: risk's account
-// table is sized by the config (riskAccounts, node/accounts.go: 1023 +
-// the number of named accounts), and its Snapshot, which is the risk
-// state's hash, writes that size and every cell; restoreData
-// (node/checkpoint.go) compares the state hash of the restored, larger
-// state with the one the file recorded, and they differ. (A replay from
-// the journal without a snapshot would hit the same difference at the
-// first checkpoint hash record.) An operator cannot add an account to a
-// firm on a spot venue that has ever taken a checkpoint.
-func TestReviewFirmAccountAddedAfterACheckpoint(t *testing.T) {
+// TestFirmAccountAddedAfterACheckpoint: a venue adds a trading account to
+// a firm (firms[].accounts) and restarts after a checkpoint. The new
+// account takes the next id and the others keep theirs and their
+// balances: the risk state's table grows by one empty account, and its
+// snapshot and hash (risk snapshot version 3) write the accounts up to the
+// highest one that holds anything, not the table's size, so the restored
+// state hashes as the snapshot file and the checkpoint hash records say.
+// The venue starts, with ACC-A's cash as it was and ACC-Z empty.
+func TestFirmAccountAddedAfterACheckpoint(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := firmVenue(dir, addr, "ACC-A")
 	cfg.Snapshot = config.Snapshot{EveryCommands: 2}

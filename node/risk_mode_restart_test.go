@@ -12,22 +12,16 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReviewRiskModeTurnedOnReplaysHistoryDifferently: a venue runs with
+// TestRiskModeTurnedOnReplaysHistoryDifferently: a venue runs with
 // risk.mode "none"; BROKER01's GTC buy is accepted and rests (the broker
 // has its ExecutionReport New). The venue then turns risk.mode to "spot"
-// and restarts. docs/design.md says "a replay decides every command by
-// the rules in force when it ran, whatever the config replaying" and "The
-// mode is config: a journal replayed with another mode is refused by its
-// checkpoint hashes". A venue should either refuse the start, naming
-// risk.mode, or keep BROKER01's order working.
-//
-// The mode is in no journal record; only a checkpoint hash record catches
-// a replay with another mode, and a journal that has none yet (a venue
-// stopped or crashed before its first checkpoint) is replayed through the
-// new risk stage: the accepted buy is refused now for want of cash, so it
-// is gone from the book with no report to the broker, who still thinks it
-// works, and the venue starts.
-func TestReviewRiskModeTurnedOnReplaysHistoryDifferently(t *testing.T) {
+// and restarts, before any checkpoint. Replayed through the new risk
+// stage, the accepted buy would be refused for want of cash and vanish
+// from the book with no report to the broker; instead the journal's risk
+// venue record (mode "none", journaled before FIX opened) stops the
+// replay, and the start is refused naming risk.mode. (The test also
+// accepts a start that keeps the order working.)
+func TestRiskModeTurnedOnReplaysHistoryDifferently(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk = config.Risk{}
