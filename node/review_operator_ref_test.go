@@ -23,9 +23,10 @@ import (
 // the first record's outcome by key and answers node.RepeatError
 // ("already applied at sequence N"), and a record that reaches the ring is
 // refused as ReasonOperatorRepeat and answered with the first outcome.
-// So a deposit of 500 with the ref of a deposit of 100, and an unblock
-// with the ref of a block, are both "already applied": the balance stays
-// 100 and the account stays blocked.
+// So a deposit of 500 with the ref of a deposit of 100, a block with the
+// ref of a deposit, and an unblock with the ref of a block, are all
+// "already applied": the balance stays 100, the kill switch blocks
+// nothing, and the account stays blocked.
 func TestReviewOperatorRefReusedForAnotherRequestIsNotAlreadyApplied(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	n := startCfg(t, spotVenue(dir, addr))
@@ -43,6 +44,13 @@ func TestReviewOperatorRefReusedForAnotherRequestIsNotAlreadyApplied(t *testing.
 
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
+	// The kill switch with the ref a deposit used (an operator who names
+	// requests by ticket): "already applied", and nothing is blocked.
+	_, err = n.BlockRef(ctx, "ops-7", "BROKER01", false)
+	if show, _ := n.AccountShow("BROKER01"); (err == nil || errors.As(err, &re)) && strings.Contains(show, "blocked false") {
+		t.Errorf("block of BROKER01 with the ref of its deposit: %v, and the account is not blocked (%s); want it blocked, or a refusal as a conflicting repeat", err, show)
+	}
+
 	if _, err := n.BlockRef(ctx, "ops-8", "BROKER02", false); err != nil {
 		t.Fatal(err)
 	}
