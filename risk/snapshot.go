@@ -27,7 +27,10 @@ import (
 // Version 2 is version 1 and, at its end, the operator's request
 // references the state remembers (refs.go), oldest first:
 //
-//	u32 r | r × (24-byte reference | u32 account | i64 seq | u8 reason)
+//	u32 r | r × (24-byte reference | u32 account | i64 seq | u8 reason |
+//	    u8 kind | u32 symbol | i64 amount)
+//
+// (the record's outcome, then its request: RefRequest)
 //
 // written only when there is one: a state without (every state of a
 // journal written before references existed) is the version 1 snapshot it
@@ -113,7 +116,9 @@ func (s *State) Snapshot(dst []byte) []byte {
 			dst = append(dst, k.ref[:]...)
 			dst = le.AppendUint32(dst, k.account)
 			dst = le.AppendUint64(dst, uint64(o.Seq))
-			dst = append(dst, byte(o.Reason))
+			dst = append(dst, byte(o.Reason), byte(o.Request.Kind))
+			dst = le.AppendUint32(dst, o.Request.Symbol)
+			dst = le.AppendUint64(dst, uint64(o.Request.Amount))
 		})
 	}
 	return dst
@@ -225,12 +230,16 @@ func (s *State) restoreRefs(r *reader) error {
 		copy(k.ref[:], r.take(matcher.IDLen))
 		k.account = r.u32()
 		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
+		o.Request = RefRequest{Kind: matcher.Kind(r.u8()), Symbol: r.u32(), Amount: r.i64()}
 		if r.err != nil {
 			return nil
 		}
 		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
-			o.Reason >= matcher.NumReasons || o.Reason == matcher.ReasonOperatorRepeat {
+			o.Reason >= matcher.NumReasons || refusedByRef(o.Reason) {
 			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): empty, repeated or not a record's outcome", k.ref.String(), k.account, o.Seq, o.Reason)
+		}
+		if _, ok := refOf(&matcher.Command{Kind: o.Request.Kind, OrigClOrdID: k.ref}); !ok {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d: kind %v is not an operator's request", k.ref.String(), k.account, o.Seq, o.Request.Kind)
 		}
 		s.refs.settled.put(k, o)
 	}
