@@ -7,25 +7,24 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/node"
 )
 
-// Review of issue 19 (second review): the kill switch of a firm whose
-// outcome is pending. "An operator command blocks an account, a firm or a
-// session, and cancels every working order of it". A venue that accepts
-// "block F1" journals the block of every session and account of the firm
-// (the operator asked for all of them at once); when it cannot tell the
-// outcome in time it may say "pending", but the block itself must not stop
-// at the firm's first member.
+// The kill switch of a firm whose outcome is pending (issue 19, second
+// review). "An operator command blocks an account, a firm or a session,
+// and cancels every working order of it". A venue that accepts "block F1"
+// journals the block of every session and account of the firm (the
+// operator asked for all of them at once); when it cannot tell the
+// outcome in time it may say "pending", but the block itself must not
+// stop at the firm's first member.
 //
-// ringex's BlockRef journals one record per member in turn and returns at
-// the first error: on a sync primary holding acknowledgements, the first
-// member's record waits past the request's deadline ("outcome pending"),
-// and the records of BROKER02 and ACC-A are never journaled. When a
-// standby comes back and the held records are settled, BROKER01 is
-// blocked and BROKER02 and ACC-A trade on, until the operator happens to
-// retry.
-func TestReviewFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
+// BlockRef journals the firm's record and one record per member before it
+// waits for any outcome (blockFirm): on a sync primary holding
+// acknowledgements the answer is "outcome pending", and the records of
+// BROKER01, BROKER02 and ACC-A are all journaled, so once a standby comes
+// back and the held records are settled, every member is blocked.
+func TestFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 	dirP, dirS := t.TempDir(), t.TempDir()
 	var logP, logS logLines
 	firm := func(cfg config.Config) config.Config {
@@ -33,7 +32,14 @@ func TestReviewFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 		cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}, Accounts: []string{"ACC-A"}}}
 		return cfg
 	}
-	p, _ := startRepl(t, firm(replCfg(dirP, "primary", "")), &logP)
+	// The primary serves FIX (no test publisher): only then does it bind
+	// the firm's named account ACC-A in the journal.
+	cfgP := firm(replCfg(dirP, "primary", ""))
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Log: logP.Tee(t, "P").Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer p.Stop()
 
 	done := make(chan error, 1)
@@ -43,7 +49,6 @@ func TestReviewFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 		_, err := p.BlockRef(ctx, "kill-F1", "F1", false)
 		done <- err
 	}()
-	var err error
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
