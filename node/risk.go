@@ -366,7 +366,9 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 // ErrOperatorPending and names the record's sequence and ref. A request
 // whose ref (for this account) the node remembers is not applied again:
 // the answer is the first one's (OperatorAnswer.Repeat), without a new
-// record when the node can tell it.
+// record when the node can tell it; one whose ref it knows for another
+// request (another kind, asset or amount) is refused with a
+// *RefConflictError and changes nothing.
 func (n *Node) FundsRef(ctx context.Context, ref string, withdraw bool, compID, asset, amount string) (int64, error) {
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
