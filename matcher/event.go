@@ -67,6 +67,12 @@ const (
 	// one the risk state remembers for the same account: a retry, which
 	// changes nothing; the node answers it with the first one's outcome.
 	ReasonOperatorRepeat Reason = 41
+	// ReasonOperatorRefConflict: an operator's record carries the
+	// request reference of one the risk state remembers for the same
+	// account, and asks for something else (another kind, asset or
+	// amount): a reference names one request, so this is refused and
+	// changes nothing; the node answers what the reference was used for.
+	ReasonOperatorRefConflict Reason = 42
 )
 
 // Event is one thing a command caused, carrying everything the gateway needs

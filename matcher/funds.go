@@ -31,7 +31,8 @@ const MaxFundsAmount = 1 << 50
 // (unique in the process that wrote it, not in the journal); Key is the
 // operator's request reference (`ringex account --ref`), which makes a
 // retry safe: the risk state refuses a second keyed record of one
-// account with the Key of one it remembers (ReasonOperatorRepeat). A zero
+// account with the Key of one it remembers (ReasonOperatorRepeat, or
+// ReasonOperatorRefConflict when the two ask different things). A zero
 // Key is none: records written before it existed are never deduplicated.
 // Every other field is zero (Seq and TimeNs are set at ingress).
 type Funds struct {

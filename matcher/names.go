@@ -53,6 +53,7 @@ var reasonNames = [...]string{
 	ReasonRiskInventory: "risk_insufficient_inventory", ReasonRiskNoProtection: "risk_no_protection_price",
 	ReasonRiskFundsRefused: "risk_funds_refused", ReasonRiskBlocked: "risk_account_blocked",
 	ReasonRiskFundsLimit: "risk_funds_limit", ReasonOperatorRepeat: "operator_repeat",
+	ReasonOperatorRefConflict: "operator_ref_conflict",
 }
 
 // NumReasons bounds every Reason: each is below it, so a table indexed by

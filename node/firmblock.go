@@ -35,32 +35,78 @@ type firmMember struct {
 
 // blockFirm journals the block (or unblock) of firm f: its record, then
 // one for each of its sessions and accounts, each with the request's
-// reference key (ref as the operator wrote it): a retry journals the
-// firm's record again (it changes nothing) and skips the members applied
-// already. It returns the journal sequence of the last record once the
-// pipeline has settled it, a *RepeatError when every member was.
+// reference key (ref as the operator wrote it), all of them before it
+// waits for any outcome, so a deadline that passes (a sync primary
+// holding acknowledgements) leaves every member's record journaled, not
+// the first alone; then it waits for their outcomes within ctx. A retry
+// journals the firm's record again (it changes nothing) and skips the
+// members applied already. A member whose reference the node knows for
+// another request (RefConflictError) refuses the whole request before
+// anything is journaled. It returns the journal sequence of the last
+// record once the pipeline has settled them all, a *RepeatError when
+// every member was applied already, else an error that names each member
+// not done and wraps ErrOperatorPending when one is pending.
 func (n *Node) blockFirm(ctx context.Context, f *config.Firm, key matcher.ClOrdID, ref string, unblock bool) (int64, error) {
 	cmd, err := matcher.FirmBlock{Firm: f.Name, Unblock: unblock}.Command()
 	if err != nil {
 		return 0, fmt.Errorf("firm %s: %w", f.Name, err)
 	}
+	members := append(slices.Clone(f.Sessions), f.Accounts...)
+	cmds := make([]matcher.Command, len(members))
+	for i, one := range members {
+		a, err := n.accountOf(one)
+		if err == nil {
+			cmds[i], err = n.blockCommand(a, key, unblock)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("firm %s: %s: %w (journaled nothing)", f.Name, one, err)
+		}
+		if ans, ok := n.refConflictKnown(&cmds[i]); ok {
+			return 0, n.refConflict(ans, ref, one)
+		}
+	}
 	seq, err := n.submitSeq(&cmd)
 	if err != nil {
 		return 0, err
 	}
-	members := append(slices.Clone(f.Sessions), f.Accounts...)
-	repeats := 0
-	for _, one := range members {
-		a, err := n.accountOf(one)
-		if err == nil {
-			seq, err = n.blockOne(ctx, a, key, one, unblock)
+	// Journal every member's record first, then wait for them all.
+	starts := make([]operatorStart, len(members))
+	var errs []error
+	for i, one := range members {
+		if starts[i], err = n.startOperator(&cmds[i]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", one, err))
 		}
+	}
+	repeats, pending := 0, error(nil)
+	for i, one := range members {
+		if starts[i] == (operatorStart{}) {
+			continue // not journaled: in errs
+		}
+		s, err := n.blockAnswer(ctx, starts[i], &cmds[i], one, unblock)
+		seq = max(seq, s)
 		if re := (*RepeatError)(nil); errors.As(err, &re) {
 			repeats, err = repeats+1, nil
 		}
-		if err != nil {
-			return seq, err
+		if errors.Is(err, ErrOperatorPending) && pending == nil {
+			pending = err
+		} else if err != nil {
+			errs = append(errs, err)
 		}
+	}
+	if pending != nil || len(errs) != 0 {
+		done := len(members) - len(errs)
+		if pending != nil {
+			done--
+		}
+		first, rest := pending, errs
+		if first == nil {
+			first, rest = errs[0], errs[1:]
+		}
+		more := ""
+		for _, e := range rest {
+			more += "; " + e.Error()
+		}
+		return seq, fmt.Errorf("firm %s: %d of its %d members not done: %w%s", f.Name, len(members)-done, len(members), first, more)
 	}
 	if len(members) > 0 && repeats == len(members) {
 		return seq, &RepeatError{Seq: seq, Ref: ref}

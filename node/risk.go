@@ -272,10 +272,13 @@ func (n *Node) publishOperator(s *slot, seq int64) {
 	r.mu.Lock()
 	if w, ok := r.waiting[s.cmd.ClOrdID]; ok {
 		w.out = risk.RefOutcome{Seq: s.cmd.Seq, Reason: s.hold.Reason}
-		if s.hold.Reason == matcher.ReasonOperatorRepeat {
+		switch s.hold.Reason {
+		case matcher.ReasonOperatorRepeat:
 			if first, ok := r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID); ok {
 				w.out, w.repeat = first, true
 			}
+		case matcher.ReasonOperatorRefConflict:
+			w.first, _ = r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID)
 		}
 		close(w.done)
 		delete(r.waiting, s.cmd.ClOrdID)
@@ -311,10 +314,12 @@ type operatorKey struct {
 // first record's, and repeat is true), and done is closed. Under
 // riskStage.mu.
 type operatorWait struct {
-	seq    int64 // journal sequence, once submitted
+	seq    int64           // journal sequence, once submitted
+	req    risk.RefRequest // what the record asks
 	done   chan struct{}
 	out    risk.RefOutcome
 	repeat bool
+	first  risk.RefOutcome // for ReasonOperatorRefConflict: what the reference was used for
 }
 
 // OperatorAnswer is the outcome of an operator's record (Funds, Block).
@@ -325,6 +330,11 @@ type OperatorAnswer struct {
 	// Reason are the first record's outcome (no new record when the node
 	// knew it, else a refused one).
 	Repeat bool
+	// First is, for ReasonOperatorRefConflict, the record the reference
+	// was used for (its sequence and request; Seq 0 when the state no
+	// longer tells it); Seq is then the refused record's, 0 when the node
+	// journaled none.
+	First risk.RefOutcome
 }
 
 // operatorRefOf reads an operator's request reference: "" is none (a zero
@@ -360,7 +370,9 @@ func (n *Node) Funds(withdraw bool, compID, asset, amount string) (int64, error)
 // ErrOperatorPending and names the record's sequence and ref. A request
 // whose ref (for this account) the node remembers is not applied again:
 // the answer is the first one's (OperatorAnswer.Repeat), without a new
-// record when the node can tell it.
+// record when the node can tell it; one whose ref it knows for another
+// request (another kind, asset or amount) is refused with a
+// *RefConflictError and changes nothing.
 func (n *Node) FundsRef(ctx context.Context, ref string, withdraw bool, compID, asset, amount string) (int64, error) {
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (deposits and withdrawals need mode \"spot\")", ErrNoRisk)
@@ -406,6 +418,8 @@ func (n *Node) FundsRef(ctx context.Context, ref string, withdraw bool, compID, 
 	}
 	switch ans.Reason {
 	case matcher.ReasonNone:
+	case matcher.ReasonOperatorRefConflict:
+		return seq, n.refConflict(ans, ref, compID)
 	case matcher.ReasonRiskFundsLimit:
 		return seq, fmt.Errorf("refused at sequence %d: %s %s of %s for %s would take the venue's total %s past %d units, the most a balance can hold%s",
 			seq, what, amount, assetName(asset), compID, assetName(asset), int64(math.MaxInt64), again)
@@ -435,6 +449,58 @@ func (e *RepeatError) Error() string {
 	return fmt.Sprintf("already applied at sequence %d (ref %s): nothing applied again", e.Seq, e.Ref)
 }
 
+// RefConflictError is the answer to an operator's request whose
+// reference the venue knows, for the same account, from another request
+// (another kind, asset or amount): a reference names one request, so this
+// one is refused and changes nothing, neither applied nor "already
+// applied". Seq is the refused record's journal sequence (0: the node
+// journaled none, it knew the reference), First the record the reference
+// was used for (its Seq 0 when that one is not journaled yet), and What
+// says First's request in the venue's units.
+type RefConflictError struct {
+	Seq     int64
+	Ref     string
+	Account string
+	First   risk.RefOutcome
+	What    string
+}
+
+func (e *RefConflictError) Error() string {
+	at := "journaled nothing"
+	if e.Seq != 0 {
+		at = fmt.Sprintf("refused at sequence %d", e.Seq)
+	}
+	used := "by a request not journaled yet"
+	if e.First.Seq != 0 {
+		used = fmt.Sprintf("at sequence %d", e.First.Seq)
+	}
+	return fmt.Sprintf("%s: ref %s was used %s for another request: %s of %s; this request is refused and changes nothing (give it a new ref)",
+		at, e.Ref, used, e.What, e.Account)
+}
+
+// refConflict is the RefConflictError of ans, a ReasonOperatorRefConflict
+// answer to the request with reference ref for account name.
+func (n *Node) refConflict(ans OperatorAnswer, ref, name string) *RefConflictError {
+	return &RefConflictError{Seq: ans.Seq, Ref: ref, Account: name, First: ans.First, What: n.requestString(ans.First.Request)}
+}
+
+// requestString says operator request q in the venue's units: "deposit
+// 100.00 cash", "withdraw 3 BTC-USD", "block".
+func (n *Node) requestString(q risk.RefRequest) string {
+	if q.Kind != matcher.KindDeposit && q.Kind != matcher.KindWithdraw {
+		return q.Kind.String()
+	}
+	if q.Symbol == 0 {
+		unit, _ := gateway.ParseScale(n.cfg.Risk.CashUnit)
+		return fmt.Sprintf("%v %s cash", q.Kind, unit.Format(q.Amount))
+	}
+	if i := int(q.Symbol) - 1; i < len(n.cfg.Symbols) {
+		s := n.cfg.Symbols[i]
+		return fmt.Sprintf("%v %s %s", q.Kind, gateway.ScaleOf(s.LotSize).Format(q.Amount), s.Name)
+	}
+	return fmt.Sprintf("%v %d lots of symbol %d", q.Kind, q.Amount, q.Symbol)
+}
+
 // operatorRef is a reference for an operator's record, unique in this
 // process: the publish stage answers by it.
 func (n *Node) operatorRef() matcher.ClOrdID {
@@ -445,31 +511,57 @@ func (n *Node) operatorRef() matcher.ClOrdID {
 // submitOperator submits an operator's record, whose ClOrdID is its
 // reference for the answer and OrigClOrdID the request's (zero: none),
 // and waits until the publish stage has settled it: its journal sequence
-// and the risk stage's decision. A keyed request is not submitted again
-// while this node waits for an earlier one with the same key (it waits
-// for that one), nor when the risk state has settled one (its outcome is
-// the answer).
+// and the risk stage's decision (startOperator, awaitOperator).
 func (n *Node) submitOperator(ctx context.Context, cmd *matcher.Command) (OperatorAnswer, error) {
+	st, err := n.startOperator(cmd)
+	if err != nil {
+		return OperatorAnswer{}, err
+	}
+	return n.awaitOperator(ctx, st, cmd)
+}
+
+// operatorStart is an operator's record as startOperator left it: the
+// record to wait for (w), or, with w nil, the answer known already.
+type operatorStart struct {
+	w       *operatorWait
+	earlier bool // w is an earlier request's with the same key and request
+	ans     OperatorAnswer
+}
+
+// startOperator journals operator record cmd, without waiting for its
+// outcome. A keyed request is not submitted again while this node waits
+// for an earlier one with the same key and request (the answer is that
+// one's), nor when the risk state has settled one (its outcome is the
+// answer); one whose key the node knows for another request is refused
+// at once as a conflicting reuse (ReasonOperatorRefConflict, First the
+// request the key was used for), journaling nothing.
+func (n *Node) startOperator(cmd *matcher.Command) (operatorStart, error) {
 	r := n.risk
 	k := operatorKey{cmd.OrigClOrdID, cmd.Account}
 	keyed := cmd.OrigClOrdID != (matcher.ClOrdID{})
+	req := risk.RequestOf(cmd)
 	r.mu.Lock()
 	if w := r.pending[k]; keyed && w != nil {
+		first := risk.RefOutcome{Seq: w.seq, Request: w.req}
 		r.mu.Unlock()
-		ans, err := n.awaitOperatorSettled(ctx, w, cmd)
-		ans.Repeat = err == nil // the earlier request's outcome
-		return ans, err
+		if first.Request != req {
+			return operatorStart{ans: OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}}, nil
+		}
+		return operatorStart{w: w, earlier: true}, nil
 	}
 	if keyed {
 		if first, ok := r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); ok {
 			r.mu.Unlock()
-			return OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}, nil
+			if first.Request != req {
+				return operatorStart{ans: OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}}, nil
+			}
+			return operatorStart{ans: OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}}, nil
 		}
 	}
 	if r.waiting == nil {
 		r.waiting, r.pending = map[matcher.ClOrdID]*operatorWait{}, map[operatorKey]*operatorWait{}
 	}
-	w := &operatorWait{done: make(chan struct{})}
+	w := &operatorWait{req: req, done: make(chan struct{})}
 	r.waiting[cmd.ClOrdID] = w
 	if keyed {
 		r.pending[k] = w
@@ -477,17 +569,29 @@ func (n *Node) submitOperator(ctx context.Context, cmd *matcher.Command) (Operat
 	r.mu.Unlock()
 	seq, err := n.submitSeq(cmd)
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		delete(r.waiting, cmd.ClOrdID)
 		if r.pending[k] == w {
 			delete(r.pending, k)
 		}
-		r.mu.Unlock()
-		return OperatorAnswer{}, err
+		return operatorStart{}, err
 	}
 	w.seq = seq
-	r.mu.Unlock()
-	return n.awaitOperatorSettled(ctx, w, cmd)
+	return operatorStart{w: w}, nil
+}
+
+// awaitOperator is the answer to st, startOperator's, once its record is
+// settled or ctx is done (awaitOperatorSettled).
+func (n *Node) awaitOperator(ctx context.Context, st operatorStart, cmd *matcher.Command) (OperatorAnswer, error) {
+	if st.w == nil {
+		return st.ans, nil
+	}
+	ans, err := n.awaitOperatorSettled(ctx, st.w, cmd)
+	if st.earlier {
+		ans.Repeat = err == nil // the earlier request's outcome
+	}
+	return ans, err
 }
 
 // awaitOperatorSettled waits for the publish stage to settle the operator's
@@ -501,7 +605,7 @@ func (n *Node) awaitOperatorSettled(ctx context.Context, w *operatorWait, cmd *m
 	answer := func() OperatorAnswer {
 		n.risk.mu.Lock()
 		defer n.risk.mu.Unlock()
-		return OperatorAnswer{Seq: w.out.Seq, Reason: w.out.Reason, Repeat: w.repeat}
+		return OperatorAnswer{Seq: w.out.Seq, Reason: w.out.Reason, Repeat: w.repeat, First: w.first}
 	}
 	pending := func(why string) (OperatorAnswer, error) {
 		n.risk.mu.Lock()
@@ -585,16 +689,36 @@ func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (in
 // working order of the account in every partition (matcher.AccountBlock),
 // so no crash can leave it blocked with orders working.
 func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name string, unblock bool) (int64, error) {
-	cmd, err := matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef(), Key: key}.Command()
+	cmd, err := n.blockCommand(a, key, unblock)
 	if err != nil {
 		return 0, err
 	}
-	ans, err := n.submitOperator(ctx, &cmd)
+	st, err := n.startOperator(&cmd)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return n.blockAnswer(ctx, st, &cmd, name, unblock)
+}
+
+// blockCommand is the block (or unblock) record of account a for the
+// request with reference key.
+func (n *Node) blockCommand(a uint32, key matcher.ClOrdID, unblock bool) (matcher.Command, error) {
+	return matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef(), Key: key}.Command()
+}
+
+// blockAnswer waits for block record cmd, started as st, of the account
+// named name, and says its outcome: its sequence, or a *RepeatError, a
+// *RefConflictError, a refusal, or an error wrapping ErrOperatorPending.
+func (n *Node) blockAnswer(ctx context.Context, st operatorStart, cmd *matcher.Command, name string, unblock bool) (int64, error) {
+	key := cmd.OrigClOrdID
+	ans, err := n.awaitOperator(ctx, st, cmd)
 	if err != nil {
 		return ans.Seq, fmt.Errorf("%s: %w", name, err)
 	}
 	seq := ans.Seq
 	switch {
+	case ans.Reason == matcher.ReasonOperatorRefConflict:
+		return seq, n.refConflict(ans, key.String(), name)
 	case ans.Reason == matcher.ReasonOperatorRepeat:
 		return seq, fmt.Errorf("%s: refused at sequence %d: ref %s was used already for it, by a request the venue no longer tells the outcome of", name, seq, key.String())
 	case ans.Reason != matcher.ReasonNone && ans.Repeat:
@@ -608,8 +732,30 @@ func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name
 	if !unblock {
 		what, level = "BLOCKED (kill switch): its working orders are cancelled", slog.LevelWarn
 	}
-	n.log.Log(context.Background(), level, "account "+what, "account", a, "name", name, "seq", seq, "ref", key.String())
+	n.log.Log(context.Background(), level, "account "+what, "account", cmd.Account, "name", name, "seq", seq, "ref", key.String())
 	return seq, nil
+}
+
+// refConflictKnown is the ReasonOperatorRefConflict answer startOperator
+// would give cmd now, ok false when it would give none. Cold path: it
+// takes the operator's lock.
+func (n *Node) refConflictKnown(cmd *matcher.Command) (ans OperatorAnswer, ok bool) {
+	if cmd.OrigClOrdID == (matcher.ClOrdID{}) {
+		return OperatorAnswer{}, false
+	}
+	r, req := n.risk, risk.RequestOf(cmd)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first, known := risk.RefOutcome{}, false
+	if w := r.pending[operatorKey{cmd.OrigClOrdID, cmd.Account}]; w != nil {
+		first, known = risk.RefOutcome{Seq: w.seq, Request: w.req}, true
+	} else {
+		first, known = r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID)
+	}
+	if !known || first.Request == req {
+		return OperatorAnswer{}, false
+	}
+	return OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}, true
 }
 
 func assetName(asset string) string {

@@ -22,15 +22,15 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 	case matcher.KindReplace:
 		return s.inFlight(cmd, s.checkReplace(cmd))
 	case matcher.KindDeposit, matcher.KindWithdraw:
-		if s.repeated(cmd) {
-			return Hold{Reason: matcher.ReasonOperatorRepeat}
+		if r := s.refChecked(cmd); r != matcher.ReasonNone {
+			return Hold{Reason: r}
 		}
 		return s.checkFunds(cmd)
 	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
 		return s.checkRule(cmd)
 	case matcher.KindBlock, matcher.KindUnblock:
-		if s.repeated(cmd) {
-			return Hold{Reason: matcher.ReasonOperatorRepeat}
+		if r := s.refChecked(cmd); r != matcher.ReasonNone {
+			return Hold{Reason: r}
 		}
 		b, ok := matcher.BlockOf(cmd)
 		if !ok || !s.knownAccount(b.Account) {

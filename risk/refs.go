@@ -13,9 +13,12 @@ import (
 // the request that wrote it (matcher.Funds.Key, matcher.AccountBlock.Key):
 // `ringex account` makes one per invocation, and a retry sends the same.
 // The state remembers the last MaxOperatorRefs keyed records, each by its
-// reference and account, with its sequence and outcome; a keyed record
-// whose reference and account it remembers from another record is refused
-// with ReasonOperatorRepeat and changes nothing. Like every other rule
+// reference and account, with its sequence, outcome and request (kind,
+// symbol, amount); a keyed record whose reference and account it
+// remembers from another record is refused and changes nothing: with
+// ReasonOperatorRepeat when it asks what the first one asked (a retry),
+// with ReasonOperatorRefConflict when it asks something else (the
+// reference reused for another request, which is never "applied"). Like every other rule
 // this is decided by Check (refsChecked) and settled by the settle half
 // (refsSettled, which the snapshot and so the state hash hold), so a
 // replay, a standby and a promoted standby refuse the same retries.
@@ -37,10 +40,27 @@ type refKey struct {
 }
 
 // RefOutcome is what the state remembers of a keyed operator record: its
-// sequence and the risk stage's decision (ReasonNone: applied).
+// sequence, the risk stage's decision (ReasonNone: applied) and what it
+// asked.
 type RefOutcome struct {
-	Seq    int64
-	Reason matcher.Reason
+	Seq     int64
+	Reason  matcher.Reason
+	Request RefRequest
+}
+
+// RefRequest is what a keyed operator record asked: its kind (a deposit,
+// a withdrawal, a block, an unblock) and, for a deposit or a withdrawal,
+// its symbol (0: cash) and amount (zero for a block). Two records with
+// one reference and account are the same request when these are equal.
+type RefRequest struct {
+	Kind   matcher.Kind
+	Symbol uint32
+	Amount int64
+}
+
+// RequestOf is what operator record c asks.
+func RequestOf(c *matcher.Command) RefRequest {
+	return RefRequest{Kind: c.Kind, Symbol: c.Symbol, Amount: c.Qty}
 }
 
 // refTable is a bounded map of references, in the order they came: once
@@ -107,34 +127,45 @@ func refOf(c *matcher.Command) (refKey, bool) {
 	return refKey{}, false
 }
 
-// repeated reports whether Check refuses operator record c as the repeat
-// of another, and otherwise remembers its reference as c's. Check may be
-// called again on c (a refusal that depends on the view): its own
-// reference, at its own sequence, is no repeat. Cold path: the
-// operator's records only.
-func (s *State) repeated(c *matcher.Command) bool {
+// refChecked is Check's decision on operator record c's reference:
+// ReasonOperatorRepeat when the state remembers it from another record
+// that asked the same, ReasonOperatorRefConflict when from one that asked
+// something else, else ReasonNone, and c's reference is remembered as
+// c's. Check may be called again on c (a refusal that depends on the
+// view): its own reference, at its own sequence, is no repeat. Cold
+// path: the operator's records only.
+func (s *State) refChecked(c *matcher.Command) matcher.Reason {
 	k, ok := refOf(c)
 	if !ok {
-		return false
+		return matcher.ReasonNone
 	}
 	if o, ok := s.refs.checked.get(k); ok && o.Seq != c.Seq {
-		return true
+		if o.Request != RequestOf(c) {
+			return matcher.ReasonOperatorRefConflict
+		}
+		return matcher.ReasonOperatorRepeat
 	}
-	s.refs.checked.put(k, RefOutcome{Seq: c.Seq})
-	return false
+	s.refs.checked.put(k, RefOutcome{Seq: c.Seq, Request: RequestOf(c)})
+	return matcher.ReasonNone
+}
+
+// refusedByRef reports whether reason is refChecked's refusal: such a
+// record is not remembered (the first one stays).
+func refusedByRef(reason matcher.Reason) bool {
+	return reason == matcher.ReasonOperatorRepeat || reason == matcher.ReasonOperatorRefConflict
 }
 
 // settleRef is the settle half remembering keyed operator record c's
-// outcome, h's: a repeat is not remembered (the first one stays). Cold
-// path: it takes the lock OperatorRef reads under, for the operator's
-// records only.
+// outcome, h's: a repeat or a conflicting reuse is not remembered (the
+// first one stays). Cold path: it takes the lock OperatorRef reads under,
+// for the operator's records only.
 func (s *State) settleRef(c *matcher.Command, h Hold) {
 	k, ok := refOf(c)
-	if !ok || h.Reason == matcher.ReasonOperatorRepeat {
+	if !ok || refusedByRef(h.Reason) {
 		return
 	}
 	s.refs.mu.Lock()
-	s.refs.settled.put(k, RefOutcome{Seq: c.Seq, Reason: h.Reason})
+	s.refs.settled.put(k, RefOutcome{Seq: c.Seq, Reason: h.Reason, Request: RequestOf(c)})
 	s.refs.mu.Unlock()
 }
 
@@ -150,8 +181,9 @@ func (s *State) OperatorRef(account uint32, ref matcher.ClOrdID) (RefOutcome, bo
 
 // appendRefs appends t to dst as a snapshot's references section
 // (snapshot.go): u32 r, then r entries, oldest first, each the 24-byte
-// reference, u32 account, i64 seq and u8 reason. r is 0 for an empty t.
-// Cold path.
+// reference, u32 account, i64 seq, u8 reason (the record's outcome), then
+// u8 kind, u32 symbol and i64 amount (its request: RefRequest). r is 0
+// for an empty t. Cold path.
 func (t *refTable) appendRefs(dst []byte) []byte {
 	le := binary.LittleEndian
 	dst = le.AppendUint32(dst, uint32(len(t.order)))
@@ -159,7 +191,9 @@ func (t *refTable) appendRefs(dst []byte) []byte {
 		dst = append(dst, k.ref[:]...)
 		dst = le.AppendUint32(dst, k.account)
 		dst = le.AppendUint64(dst, uint64(o.Seq))
-		dst = append(dst, byte(o.Reason))
+		dst = append(dst, byte(o.Reason), byte(o.Request.Kind))
+		dst = le.AppendUint32(dst, o.Request.Symbol)
+		dst = le.AppendUint64(dst, uint64(o.Request.Amount))
 	})
 	return dst
 }
@@ -176,12 +210,16 @@ func (s *State) restoreRefs(r *reader) error {
 		copy(k.ref[:], r.take(matcher.IDLen))
 		k.account = r.u32()
 		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
+		o.Request = RefRequest{Kind: matcher.Kind(r.u8()), Symbol: r.u32(), Amount: r.i64()}
 		if r.err != nil {
 			return nil
 		}
 		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
-			o.Reason >= matcher.NumReasons || o.Reason == matcher.ReasonOperatorRepeat {
+			o.Reason >= matcher.NumReasons || refusedByRef(o.Reason) {
 			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): empty, repeated or not a record's outcome", k.ref.String(), k.account, o.Seq, o.Reason)
+		}
+		if _, ok := refOf(&matcher.Command{Kind: o.Request.Kind, OrigClOrdID: k.ref}); !ok {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d: kind %v is not an operator's request", k.ref.String(), k.account, o.Seq, o.Request.Kind)
 		}
 		s.refs.settled.put(k, o)
 	}

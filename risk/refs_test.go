@@ -101,11 +101,53 @@ func TestOperatorRefRepeatChangesNothing(t *testing.T) {
 		t.Fatalf("block: %v", why)
 	}
 	u, _ := matcher.AccountBlock{Account: 3, Unblock: true, Key: key("blk-1")}.Command()
-	if _, why := r.step(u); why != matcher.ReasonOperatorRepeat {
-		t.Fatalf("an unblock with the block's reference: %v, want a repeat", why)
+	if _, why := r.step(u); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("an unblock with the block's reference: %v, want %v", why, matcher.ReasonOperatorRefConflict)
 	}
 	if bal, _ := r.s.Balance(3); !bal.Blocked {
-		t.Fatal("the repeat unblocked the account")
+		t.Fatal("the refused unblock unblocked the account")
+	}
+}
+
+// A reference names one request: a record with the reference (and
+// account) of another that asked something else (another amount, asset,
+// direction or kind) is refused as a conflicting reuse, changes nothing,
+// and is not remembered: the first request's retry is still its repeat,
+// and the state still tells the first request's outcome and request.
+func TestOperatorRefReusedForAnotherRequestIsRefused(t *testing.T) {
+	r := newRefStepper(t)
+	first, _ := r.funds(false, 1, 100, "ops-7")
+	if _, why := r.funds(false, 1, 500, "ops-7"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a deposit of 500 with the ref of a deposit of 100: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if _, why := r.funds(true, 1, 100, "ops-7"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a withdrawal with the ref of a deposit: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	inv, _ := matcher.Funds{Account: 1, Symbol: 1, Amount: 100, Key: key("ops-7")}.Command()
+	if _, why := r.step(inv); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a deposit of inventory with the ref of a cash deposit: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	b, _ := matcher.AccountBlock{Account: 1, Key: key("ops-7")}.Command()
+	if _, why := r.step(b); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a block with the ref of a deposit: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if bal, _ := r.s.Balance(1); bal.Cash != 100 || bal.Blocked || bal.Inv[0] != 0 {
+		t.Fatalf("after the conflicting records: %+v, want cash 100, nothing else", bal)
+	}
+	if _, why := r.funds(false, 1, 100, "ops-7"); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("the first request's retry after them: %v, want a repeat", why)
+	}
+	want := RefOutcome{Seq: first, Reason: matcher.ReasonNone, Request: RefRequest{Kind: matcher.KindDeposit, Amount: 100}}
+	if o, ok := r.s.OperatorRef(1, key("ops-7")); !ok || o != want {
+		t.Fatalf("OperatorRef(ops-7) = %+v, %v; want %+v", o, ok, want)
+	}
+	restored, _ := New(testConfig(ModeSpot))
+	if err := restored.Restore(r.s.Snapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	r.s = restored
+	if _, why := r.funds(false, 1, 500, "ops-7"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("after a restore, the deposit of 500: %v, want %v", why, matcher.ReasonOperatorRefConflict)
 	}
 }
 
@@ -138,8 +180,8 @@ func TestOperatorRefsSnapshot(t *testing.T) {
 	r.funds(false, 1, 100, "dep-1")
 	r.funds(true, 2, 100, "wd-1")
 	snap := r.s.Snapshot(nil)
-	if snap[0] != snapVersion || len(snap) != len(plain)+2*(matcher.IDLen+4+8+1) {
-		t.Fatalf("snapshot with two references: version %d, %d bytes; want version %d, %d bytes", snap[0], len(snap), snapVersion, len(plain)+2*(matcher.IDLen+4+8+1))
+	if snap[0] != snapVersion || len(snap) != len(plain)+2*(matcher.IDLen+4+8+1+1+4+8) {
+		t.Fatalf("snapshot with two references: version %d, %d bytes; want version %d, %d bytes", snap[0], len(snap), snapVersion, len(plain)+2*(matcher.IDLen+4+8+1+1+4+8))
 	}
 	restored, _ := New(testConfig(ModeSpot))
 	if err := restored.Restore(snap); err != nil {
@@ -166,9 +208,15 @@ func TestOperatorRefsSnapshot(t *testing.T) {
 		t.Fatal("a version 1 snapshot restored references")
 	}
 	bad := bytes.Clone(snap)
-	copy(bad[len(bad)-(matcher.IDLen+4+8+1):], bad[len(bad)-2*(matcher.IDLen+4+8+1):]) // the second reference repeats the first
+	const entry = matcher.IDLen + 4 + 8 + 1 + 1 + 4 + 8
+	copy(bad[len(bad)-entry:], bad[len(bad)-2*entry:]) // the second reference repeats the first
 	if err := old.Restore(bad); err == nil {
 		t.Fatal("a snapshot with a reference twice restored")
+	}
+	bad = bytes.Clone(snap)
+	bad[len(bad)-(1+4+8)] = byte(matcher.KindNew) // the last reference's request kind
+	if err := old.Restore(bad); err == nil {
+		t.Fatal("a snapshot with a reference for an order restored")
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 //	u32 b | b × (ascending) u32 account blocked by the operator
 //	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
 //	S × i64 protection price | i64 fee (basis points)
-//	u32 r | r × (oldest first) operator reference: 24-byte reference | u32 account | i64 seq | u8 reason
+//	u32 r | r × (oldest first) operator reference: 24-byte reference | u32 account | i64 seq | u8 reason |
+//	    u8 kind | u32 symbol | i64 amount (the record's outcome, then its request: RefRequest)
 //
 // and each order's entry ends with i64 its fee (basis points). A is the
 // highest account that holds anything (a cell, an open order, a limit, a

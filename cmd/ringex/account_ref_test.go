@@ -63,6 +63,19 @@ func TestAccountRefRetriesSafely(t *testing.T) {
 	if got := n.Status().Journal.LastSeq; got != last {
 		t.Fatalf("the block's retry journaled %d records", got-last)
 	}
+	// The ref of the deposit of 10.00, reused for a deposit of 500 and for
+	// the kill switch: refused (exit 1), naming what the ref was for, and
+	// nothing moves or is blocked.
+	want := "ref ops-42 was used at sequence " + seq + " for another request: deposit 10.00 cash of BROKER01"
+	if code, out, _ := accountRun(adm, "deposit", "--ref", "ops-42", "BROKER01", "cash", "500"); code != 1 || !strings.HasPrefix(out, "error ") || !strings.Contains(out, want) {
+		t.Fatalf("a deposit of 500 with the ref of the deposit of 10: exit %d, %q; want exit 1 and %q", code, out, want)
+	}
+	if code, out, _ := accountRun(adm, "block", "--ref", "ops-42", "BROKER01"); code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("a block with the ref of the deposit: exit %d, %q; want exit 1 and %q", code, out, want)
+	}
+	if code, out, _ := accountRun(adm, "show", "BROKER01"); code != 0 || !strings.Contains(out, "blocked false") || !strings.Contains(out, "cash 12.00") {
+		t.Fatalf("show after the refused reuses: exit %d, %q; want not blocked, cash 12.00", code, out)
+	}
 	if code, _, errOut := accountRun(adm, "deposit", "--ref", "a b", "BROKER01", "cash", "1"); code != 2 || !strings.Contains(errOut, "--ref") {
 		t.Fatalf("a ref with a space: exit %d, %q; want a usage error", code, errOut)
 	}
