@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -54,7 +55,8 @@ type reader struct {
 	tokensAt       time.Time
 	persistedIn    int
 	rejects        rejectLog
-	heard          bool // a message other than Logon and Logout was taken in sequence (delivery.refused)
+	heard          bool  // a message other than Logon and Logout was taken in sequence (delivery.refused)
+	probeSkip      int64 // delivery.probeAt of a probe overdue while a Logout of ours was on its way: no deadline
 }
 
 // rejectLogEvery bounds the log lines about a connection's session-level
@@ -454,6 +456,13 @@ func (r *reader) nextDue() time.Time {
 	if r.rejects.pending > 0 {
 		due = minTime(due, r.rejects.loggedAt.Add(rejectLogEvery))
 	}
+	if at := r.s.delivery.probeAt.Load(); at != 0 && !r.loggingOut && !r.testReqPending && at != r.probeSkip {
+		due = minTime(due, time.Unix(0, at).Add(probeWait(r.heartBtInt)))
+	} else if r.heartBtInt <= 0 {
+		// No heartbeat timer to come back to: look again for a probe the
+		// writer sends meanwhile (probeWait) once in a while.
+		due = minTime(due, time.Now().Add(probeWaitMin))
+	}
 	if hb := r.heartBtInt; hb > 0 {
 		peer := hb * 6 / 5
 		if r.testReqPending {
@@ -477,7 +486,8 @@ func minTime(a, b time.Time) time.Time {
 // sends heartbeats and test requests and ends a silent connection, as
 // QuickFIX does: a heartbeat after HeartBtInt without sending, a
 // TestRequest after 1.2 HeartBtInt without receiving, a disconnect after
-// another 1.2 HeartBtInt without an answer.
+// another 1.2 HeartBtInt without an answer. A broker that leaves the
+// writer's probe unanswered for probeWait is logged out (probeOverdue).
 func (r *reader) onTimer() {
 	now := time.Now()
 	if r.rejects.pending > 0 && !now.Before(r.rejects.loggedAt.Add(rejectLogEvery)) {
@@ -486,6 +496,9 @@ func (r *reader) onTimer() {
 	if r.loggingOut && !now.Before(r.logoutAt.Add(r.a.cfg.LogoutTimeout)) {
 		r.a.log.Info("no Logout response; disconnecting", "session", r.s.id)
 		r.closing = true
+		return
+	}
+	if r.probeOverdue(now) {
 		return
 	}
 	hb := r.heartBtInt
@@ -510,6 +523,41 @@ func (r *reader) onTimer() {
 		r.s.sendAdmin("0", nil, nil)
 		r.s.lastSentNs.Store(now.UnixNano()) // the writer updates it again when written
 	}
+}
+
+// probeOverdue logs the broker out, with a Logout whose Text names the
+// probe and how long it has waited, when the writer's probe (delivery.go:
+// confirmation) has stayed unanswered for probeWait since it was written,
+// and reports whether it did. Its reports stay unconfirmed: resent by a
+// standby taking over, carried over by its next sequence reset. Not while
+// a Logout of ours is on its way already (the reader's, Session.Logout,
+// Stop), nor while the broker is silent and the TestRequest after the
+// silence waits for its answer: those end the connection their own way
+// (a silent broker is disconnected without a Logout, as QuickFIX does),
+// and the probe's wait is looked at again once they have not.
+func (r *reader) probeOverdue(now time.Time) bool {
+	at := r.s.delivery.probeAt.Load()
+	if r.loggingOut || r.testReqPending || at == 0 || at == r.probeSkip {
+		return false
+	}
+	wait := probeWait(r.heartBtInt)
+	id, waited, ok := r.s.delivery.overdue(now, wait)
+	if !ok {
+		return false
+	}
+	r.s.mu.Lock()
+	loggedOut := r.s.loggedOut
+	r.s.mu.Unlock()
+	if loggedOut {
+		r.probeSkip = at // not a deadline any more (nextDue)
+		return false
+	}
+	text := fmt.Sprintf("TestRequest %s%d unanswered for %ds", probeIDPrefix, id, int64(waited/time.Second))
+	r.a.log.Warn("delivery probe unanswered; logging out", "session", r.s.id,
+		"test_req_id", probeIDPrefix+strconv.FormatInt(id, 10), "waited", waited.Round(time.Millisecond),
+		"bound", wait, "text", text)
+	r.initiateLogout(text)
+	return true
 }
 
 // ---- logon ----

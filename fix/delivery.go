@@ -51,9 +51,13 @@ import (
 // The reader's own TestRequest after a silence (onTimer, TestReqID TEST)
 // is not a probe: its answer confirms nothing. A broker that never
 // answers is disconnected by that TestRequest's timeout when it is
-// silent, and otherwise keeps its marks where they are: its reports are
-// resent by a standby taking over and carried over by a sequence reset
-// (PossResend=Y), never lost.
+// silent. One that goes on sending (orders, heartbeats of its own) but
+// leaves a probe unanswered for probeWait after it was written is logged
+// out by the reader (onTimer), with a Logout whose Text names the probe
+// and the wait: FIX wants every TestRequest answered, and until it is the
+// marks cannot move. Either way its reports are never lost: unconfirmed,
+// they are resent by a standby taking over and carried over by its next
+// sequence reset (PossResend=Y).
 //
 // A marked message can miss the connection it was meant for: queued while
 // no connection was logged on, dropped from the socket queue (a slow
@@ -177,6 +181,11 @@ type delivery struct {
 	// the probes sent, for their TestReqIDs.
 	confirmed, seqTop, appTop int64
 	probeSeq, probeID, probes int64
+	// probeAt: when the write that carried the outstanding probe returned,
+	// in Unix nanoseconds; 0 while none is outstanding or it is not
+	// written yet (Config.MayDeliver holding it). Written under mu, read
+	// by the reader's timer without it (probeWait).
+	probeAt atomic.Int64
 }
 
 // confirmDelay is how long after a write of application messages that no
@@ -187,6 +196,23 @@ type delivery struct {
 // replication heartbeat carries them) a round trip plus 200 ms after the
 // broker processed the reports, far below what a failover takes.
 const confirmDelay = 200 * time.Millisecond
+
+// probeWaitMin is the least probeWait. A FIX engine answers a
+// TestRequest once it has processed what came before it; at a short
+// HeartBtInt (1 s in tests, a few venues) twice that would log out a
+// broker whose engine is a few seconds behind on a burst of reports.
+const probeWaitMin = 5 * time.Second
+
+// probeWait is how long a probe may stay unanswered, from the write that
+// carried it, before the reader logs its broker out: twice the HeartBtInt
+// it logged on with, at least probeWaitMin. Twice, where QuickFIX gives
+// its own TestRequest after a silence 1.2 HeartBtInt: the probe follows
+// reports, which the broker's engine processes first; the silent broker's
+// path (onTimer) stays as it is. A broker logged on with HeartBtInt 0 gets
+// probeWaitMin.
+func probeWait(heartBtInt time.Duration) time.Duration {
+	return max(2*heartBtInt, probeWaitMin)
+}
 
 // probeIDPrefix begins the TestReqID of every TestRequest this side sends:
 // probeIDPrefix and the probe's number in decimal.
@@ -237,6 +263,7 @@ func (d *delivery) attach(nc net.Conn) {
 	d.direct = d.wire == nil
 	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.probeSeq = 0 // a probe sent on an earlier connection is not answered on this one
+	d.probeAt.Store(0)
 	d.mu.Unlock()
 }
 
@@ -283,6 +310,7 @@ func (d *delivery) detach() {
 	d.dropSentLocked()
 	d.conn, d.wire, d.direct = nil, nil, false
 	d.probeSeq = 0
+	d.probeAt.Store(0)
 	d.mu.Unlock()
 }
 
@@ -413,6 +441,14 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 				e.mark = mark
 			}
 			d.pushLocked(e)
+		}
+	}
+	if nc == d.conn && d.probeSeq > 0 && d.probeAt.Load() == 0 {
+		for _, r := range runs {
+			if r.lo <= d.probeSeq && d.probeSeq <= r.hi {
+				d.probeAt.Store(time.Now().UnixNano()) // its wait begins (probeWait)
+				break
+			}
 		}
 	}
 }
@@ -550,6 +586,7 @@ func (d *delivery) reset() {
 	d.floor = 0
 	d.connLo, d.connHi = 0, 0
 	d.confirmed, d.seqTop, d.appTop, d.probeSeq = 0, 0, 0, 0
+	d.probeAt.Store(0)
 }
 
 // unconfirmed reports whether a probe is due: application messages were
@@ -569,7 +606,39 @@ func (d *delivery) probe(seq int64) int64 {
 	defer d.mu.Unlock()
 	d.probes++
 	d.probeSeq, d.probeID = seq, d.probes
+	d.probeAt.Store(0) // its wait begins once it is written (wrote)
 	return d.probes
+}
+
+// resent says that a resend goes over MsgSeqNums lo..hi, where our
+// session messages, the outstanding probe among them, go as a GapFill: a
+// probe there may never be processed (an engine that asked from before
+// it moves past the copy it kept with the GapFill, as the reader's
+// drainStash does), so it is outstanding no more, and the writer sends
+// another (unconfirmed); an answer to it comes to nothing (answered).
+// Else the marks would stall, and the broker be logged out (probeWait),
+// for a probe it could not answer. Cold path: a ResendRequest.
+func (d *delivery) resent(lo, hi int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.probeSeq >= lo && d.probeSeq <= hi {
+		d.probeSeq = 0
+		d.probeAt.Store(0)
+	}
+}
+
+// overdue reports whether the outstanding probe has stayed unanswered
+// for wait or more since it was written, with its number (its TestReqID's)
+// and how long it has waited. Cold path: the reader's timer.
+func (d *delivery) overdue(now time.Time, wait time.Duration) (id int64, waited time.Duration, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at := d.probeAt.Load()
+	if d.probeSeq == 0 || at == 0 {
+		return 0, 0, false
+	}
+	waited = now.Sub(time.Unix(0, at))
+	return d.probeID, waited, waited >= wait
 }
 
 // answered takes a Heartbeat's TestReqID, id: when it answers the
@@ -594,6 +663,7 @@ func (d *delivery) answered(id []byte) bool {
 	}
 	d.confirmed = max(d.confirmed, d.probeSeq)
 	d.probeSeq = 0
+	d.probeAt.Store(0)
 	d.settleLocked()
 	return true
 }

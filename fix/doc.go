@@ -90,7 +90,9 @@
 //   - A session that marks messages (SendMarked) sends a TestRequest of
 //     its own (TestReqID C and a number) 200 ms after it wrote application
 //     messages that no answer covers, one at a time: its Heartbeat answer
-//     confirms that the broker's engine processed them (delivery.go).
+//     confirms that the broker's engine processed them (delivery.go). A
+//     broker that is not silent but leaves it unanswered for 2 HeartBtInt
+//     (at least 5 s) gets a Logout "TestRequest C<n> unanswered for Ns".
 //   - Wrong CompID or SendingTime off by MaxLatency or more: Reject, then
 //     Logout. Wrong BeginString: Logout. Our Logout waits
 //     Config.LogoutTimeout for the answer; theirs is answered, then we

@@ -831,6 +831,7 @@ func (s *Session) resend(begin, end int) {
 	if begin <= s.nextOut { // past everything sent, it says nothing of what the broker has
 		s.delivery.hadBefore(int64(begin))
 	}
+	s.delivery.resent(int64(begin), int64(end))
 	now := time.Now()
 	var ts [21]byte
 	gapStart := 0
