@@ -379,12 +379,19 @@ func (a *Acceptor) CutWrites() {
 // them, closes every connection and the listener, waits for the readers,
 // writes what is queued to the stores and fsyncs them. Send returns
 // ErrStopped afterwards.
-func (a *Acceptor) Stop() { a.StopWith("") }
+//
+// A clean stop first asks each broker's engine to confirm its last
+// reports (confirmBeforeStop), so that the next start carries over only
+// what a broker may lack.
+func (a *Acceptor) Stop() { a.stop("", true) }
 
 // StopWith is Stop with Text(58) in each Logout, saying why the sessions
 // end (for example that this node no longer leads its shard, so brokers
-// go to the other address at once).
-func (a *Acceptor) StopWith(text string) {
+// go to the other address at once). It asks for no confirmation: a node
+// that no longer leads may deliver nothing more, the probe included.
+func (a *Acceptor) StopWith(text string) { a.stop(text, false) }
+
+func (a *Acceptor) stop(text string, confirm bool) {
 	var why Fields
 	if text != "" {
 		why.AddString(tagText, text)
@@ -404,6 +411,9 @@ func (a *Acceptor) StopWith(text string) {
 		conns = append(conns, nc)
 	}
 	a.mu.Unlock()
+	if confirm {
+		a.confirmBeforeStop(time.Now().Add(stopWriteTimeout))
+	}
 	for _, s := range a.sessions {
 		s.mu.Lock()
 		if s.loggedOn && s.conn != nil {
@@ -442,6 +452,30 @@ func (a *Acceptor) StopWith(text string) {
 		s.mu.Unlock()
 	}
 	a.closeSessions()
+}
+
+// confirmBeforeStop sends each logged-on session whose broker's engine
+// has not confirmed its last reports its probe now, not confirmDelay
+// later (delivery.go: confirmation), and waits until deadline for the
+// answers. A broker that answers in time has its marks where its engine
+// is, so a restart resends it nothing it processed; one that does not
+// keeps them unconfirmed, and gets them again (PossResend=Y). Cold path:
+// a clean stop, at most stopWriteTimeout.
+func (a *Acceptor) confirmBeforeStop(deadline time.Time) {
+	for _, s := range a.sessions {
+		s.flush() // reports still queued are written before their probe
+		s.sendProbe()
+	}
+	for time.Now().Before(deadline) {
+		probing := false
+		for _, s := range a.sessions {
+			probing = probing || s.delivery.probing()
+		}
+		if !probing {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // stopWriteTimeout bounds how long Stop waits for the sessions' last

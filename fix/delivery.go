@@ -598,6 +598,13 @@ func (d *delivery) unconfirmed() bool {
 	return d.conn != nil && d.probeSeq == 0 && d.appTop > d.confirmed
 }
 
+// probing reports whether a probe is outstanding on a connection.
+func (d *delivery) probing() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conn != nil && d.probeSeq != 0
+}
+
 // probe records a TestRequest at MsgSeqNum seq, queued for the connection
 // followed, as the outstanding probe, and returns its number for its
 // TestReqID (probeIDPrefix).
