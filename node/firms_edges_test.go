@@ -123,7 +123,7 @@ func TestFirmAccountOrderAcrossSnapshotRestart(t *testing.T) {
 	if _, err := n.Block("ACC-A", false); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, "G1 cancelled after the restart", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1", tag.LeavesQty: "0"})
+	expect(t, "G1 cancelled after the restart", b1.NextNew(wait), map[quickfix.Tag]string{tag.ExecType: "4", tag.ClOrdID: "G1", tag.LeavesQty: "0"})
 	wantShow(t, n, "ACC-A", "openOrders 0 cash 1001.00 held 0.00")
 }
 

@@ -123,7 +123,7 @@ func status(t *testing.T, c *fixtest.Client, who, clOrdID string, want map[quick
 	t.Helper()
 	c.Send("H", tag.ClOrdID, clOrdID, tag.Symbol, "AAPL", tag.Side, "1")
 	want[tag.MsgType], want[tag.ExecType], want[tag.ClOrdID] = "8", "I", clOrdID
-	return expect(t, who, c.Next(wait), want)
+	return expect(t, who, c.NextNew(wait), want)
 }
 
 // The answer to an OrderStatusRequest names the order's account (1) as its

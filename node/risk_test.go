@@ -64,7 +64,7 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 		fields = append(fields, tag.Price, px)
 	}
 	c.Send("D", fields...)
-	got := expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8", tag.OrdStatus: "8",
+	got := expect(t, who, c.NextNew(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8", tag.OrdStatus: "8",
 		tag.ClOrdID: clOrdID, tag.OrdRejReason: rejReason})
 	if !strings.Contains(got[tag.Text], text) {
 		t.Errorf("%s: Text %q does not name %q", who, got[tag.Text], text)
@@ -76,7 +76,7 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) {
 	t.Helper()
 	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
-	expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	expect(t, who, c.NextNew(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
 }
 
 // Each pre-trade refusal over a real FIX session: an ExecutionReport

@@ -126,6 +126,24 @@ func (c *Client) Next(timeout time.Duration) *quickfix.Message {
 	}
 }
 
+// NextNew is Next past the copies the exchange carried over
+// (PossResend=Y): reports of earlier orders that a client which left
+// before the exchange had its engine confirm them (a TestRequest's
+// answer, docs/design.md "Delivered means processed") gets again after
+// it logs on anew. The answer to what the test sent next is not one.
+func (c *Client) NextNew(timeout time.Duration) *quickfix.Message {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for range 10000 {
+		m := c.Next(max(time.Until(deadline), time.Millisecond))
+		if v, err := m.Header.GetString(97); err != nil || v != "Y" {
+			return m
+		}
+	}
+	c.t.Fatalf("fixtest: %s: only carried-over copies (PossResend=Y) within %v", c.sid, timeout)
+	return nil
+}
+
 // Logout returns the Text of the next Logout the exchange sent, or fails
 // the test after timeout.
 func (c *Client) Logout(timeout time.Duration) string {
