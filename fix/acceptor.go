@@ -454,24 +454,25 @@ func (a *Acceptor) stop(text string, confirm bool) {
 	a.closeSessions()
 }
 
-// confirmBeforeStop sends each logged-on session whose broker's engine
-// has not confirmed its last reports its probe now, not confirmDelay
-// later (delivery.go: confirmation), and waits until deadline for the
+// confirmBeforeStop has each logged-on session's broker confirm its last
+// reports before the Logouts: until deadline it wakes each writer (what
+// is queued goes out; the writer alone writes, so a broker that does not
+// read holds no one but its own writer), sends a probe where one is due
+// now, not confirmDelay later (delivery.go: confirmation), again after
+// an answer that left later reports unconfirmed, and waits for the
 // answers. A broker that answers in time has its marks where its engine
 // is, so a restart resends it nothing it processed; one that does not
 // keeps them unconfirmed, and gets them again (PossResend=Y). Cold path:
-// a clean stop, at most stopWriteTimeout.
+// a clean stop, at most until deadline for all the sessions together.
 func (a *Acceptor) confirmBeforeStop(deadline time.Time) {
-	for _, s := range a.sessions {
-		s.flush() // reports still queued are written before their probe
-		s.sendProbe()
-	}
 	for time.Now().Before(deadline) {
-		probing := false
+		waiting := false
 		for _, s := range a.sessions {
-			probing = probing || s.delivery.probing()
+			s.signal()
+			s.sendProbe()
+			waiting = waiting || s.confirming()
 		}
-		if !probing {
+		if !waiting {
 			return
 		}
 		time.Sleep(2 * time.Millisecond)

@@ -598,11 +598,12 @@ func (d *delivery) unconfirmed() bool {
 	return d.conn != nil && d.probeSeq == 0 && d.appTop > d.confirmed
 }
 
-// probing reports whether a probe is outstanding on a connection.
-func (d *delivery) probing() bool {
+// confirming reports whether a connection has a probe outstanding, or
+// application messages written that no answer confirmed.
+func (d *delivery) confirming() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.conn != nil && d.probeSeq != 0
+	return d.conn != nil && (d.probeSeq != 0 || d.appTop > d.confirmed)
 }
 
 // probe records a TestRequest at MsgSeqNum seq, queued for the connection

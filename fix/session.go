@@ -308,6 +308,17 @@ func (s *Session) sendProbe() {
 	s.signal()
 }
 
+// confirming reports whether the logged-on connection has messages
+// queued for it, or reports written that its broker's engine has not
+// confirmed (confirmBeforeStop).
+func (s *Session) confirming() bool {
+	s.mu.Lock()
+	on := s.conn != nil && s.loggedOn && !s.loggedOut && !s.closing && !s.stopped
+	queued := len(s.pending) > 0
+	s.mu.Unlock()
+	return on && (queued || s.delivery.confirming())
+}
+
 // dropPendingLocked empties the socket queue and forgets its mark: what it
 // held was written, or is not going to be (a hole, delivery.go).
 func (s *Session) dropPendingLocked() {

@@ -22,7 +22,7 @@ import (
 // loggedOut). The broker, which answers every TestRequest at once, gets
 // that report again after the restart (PossResend=Y), and the mark a
 // standby is given stays one short.
-func TestReviewCleanStopConfirmsReportsWrittenAfterTheOutstandingProbe(t *testing.T) {
+func TestCleanStopConfirmsReportsWrittenAfterTheOutstandingProbe(t *testing.T) {
 	a, _, c, s := loggedOn(t, 0, 0)
 	c.unprocessed = true
 	var body Fields
