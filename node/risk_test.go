@@ -73,10 +73,10 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 
 // rests sends a GTC limit order (no cancel-on-disconnect takes it) and
 // checks it is accepted.
-func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) {
+func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) map[quickfix.Tag]string {
 	t.Helper()
 	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
-	expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	return expect(t, who, c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
 }
 
 // Each pre-trade refusal over a real FIX session: an ExecutionReport
