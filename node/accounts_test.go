@@ -54,14 +54,18 @@ func restartBroker01(t *testing.T, n *node.Node, cfg config.Config, addr string)
 	return n, b1
 }
 
-// restGTC has broker rest a GTC order over its own FIX session and stops
+// restGTC has broker (its account id: account) rest a GTC order over its
+// own FIX session, waits for its engine to confirm the report, and stops
 // the exchange while it is still logged on (no cancel-on-disconnect).
-func restGTC(t *testing.T, n *node.Node, addr, broker, clOrdID, side, px string) {
+func restGTC(t *testing.T, n *node.Node, addr, broker string, account int, clOrdID, side, px string) {
 	t.Helper()
 	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, broker, "RINGEX")
 	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, "AAPL", tag.Side, side, tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
-	expect(t, broker+" new", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	f := expect(t, broker+" new", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	// The broker's engine confirms the New before the stop: else the next
+	// start resends it (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, account, execSeq(t, f), 1)
 	if err := n.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -220,7 +224,7 @@ func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 // A session added at the end of the list gets the next account and trades.
 func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02")), addr, "BROKER01", "S1", "2", "101")
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02")), addr, "BROKER01", 1, "S1", "2", "101")
 
 	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"))
 	defer n.Stop()
@@ -237,7 +241,7 @@ func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 // never the removed one's.
 func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", "S3", "2", "101")
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", 3, "S3", "2", "101")
 
 	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02"))
 	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")

@@ -57,7 +57,7 @@ func wantShow(t *testing.T, n *node.Node, compID, want string) {
 }
 
 // refused sends a new order and checks it is rejected for the limit named.
-func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordType, px, rejReason, text string) {
+func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordType, px, rejReason, text string) map[quickfix.Tag]string {
 	t.Helper()
 	fields := []any{tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, ordType}
 	if px != "" {
@@ -69,6 +69,7 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 	if !strings.Contains(got[tag.Text], text) {
 		t.Errorf("%s: Text %q does not name %q", who, got[tag.Text], text)
 	}
+	return got
 }
 
 // rests sends a GTC limit order (no cancel-on-disconnect takes it) and
