@@ -175,8 +175,11 @@ func TestKillSwitchOverFIX(t *testing.T) {
 	for range 2 {
 		expect(t, "kill switch cancel", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "4", tag.LeavesQty: "0"})
 	}
-	refused(t, b1, "blocked new order", "N1", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
+	n1 := refused(t, b1, "blocked new order", "N1", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
 	rests(t, b2, "another broker trades on", "B2", "AAPL", "1", "1", "10.00")
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, 1, execSeq(t, n1), 1)
 	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
 
 	b1.Close()
@@ -270,7 +273,10 @@ func TestRiskRulesAreJournaled(t *testing.T) {
 	n := startCfg(t, cfg)
 	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "G8", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "8", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
-	expect(t, "8 lots under maxOrderQty 10", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	g8 := expect(t, "8 lots under maxOrderQty 10", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, 1, execSeq(t, g8), 1)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
