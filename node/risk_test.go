@@ -248,10 +248,20 @@ func TestRiskStandbyReachesPrimaryState(t *testing.T) {
 		}
 	}
 	waitUntil(t, "standby has everything", func() bool { return lastSeq(p) >= 300 && lastSeq(s) == lastSeq(p) })
-	time.Sleep(100 * time.Millisecond) // let the standby's pipeline apply the last frame
-	showP, _ := p.AccountShow("BROKER01")
+	// The standby's pipeline applies the last frame after it journals it:
+	// wait for the balances to agree (a fixed 100 ms was too short under
+	// load), then the state hashes, taken once both stopped, must too.
+	var showP, showS string
+	deadline := time.Now().Add(wait)
+	for {
+		showP, _ = p.AccountShow("BROKER01")
+		showS, _ = s.AccountShow("BROKER01")
+		if showP == showS || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	hp := hashOf(t, p)
-	showS, _ := s.AccountShow("BROKER01")
 	if hs := hashOf(t, s); hs != hp {
 		t.Fatalf("standby state hash %016x, primary %016x", hs, hp)
 	}
