@@ -54,14 +54,18 @@ func restartBroker01(t *testing.T, n *node.Node, cfg config.Config, addr string)
 	return n, b1
 }
 
-// restGTC has broker rest a GTC order over its own FIX session and stops
+// restGTC has broker (its account id: account) rest a GTC order over its
+// own FIX session, waits for its engine to confirm the report, and stops
 // the exchange while it is still logged on (no cancel-on-disconnect).
-func restGTC(t *testing.T, n *node.Node, addr, broker, clOrdID, side, px string) {
+func restGTC(t *testing.T, n *node.Node, addr, broker string, account int, clOrdID, side, px string) {
 	t.Helper()
 	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, broker, "RINGEX")
 	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, "AAPL", tag.Side, side, tag.OrderQty, "10",
 		tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
-	expect(t, broker+" new", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	f := expect(t, broker+" new", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	// The broker's engine confirms the New before the stop: else the next
+	// start resends it (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, account, execSeq(t, f), 1)
 	if err := n.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -134,9 +138,11 @@ func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b2 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
 	b3 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
-	rests(t, b1, "BROKER01 bid", "B1BID", "AAPL", "1", "20", "100.00")
-	rests(t, b2, "BROKER02 ask", "B2ASK", "AAPL", "2", "10", "105.00")
-	rests(t, b3, "BROKER03 ask", "B3ASK", "AAPL", "2", "5", "110.00")
+	// Each broker's engine confirms its New before the stop: else the
+	// next start resends it (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, 1, execSeq(t, rests(t, b1, "BROKER01 bid", "B1BID", "AAPL", "1", "20", "100.00")), 1)
+	waitConfirmed(t, n, 2, execSeq(t, rests(t, b2, "BROKER02 ask", "B2ASK", "AAPL", "2", "10", "105.00")), 1)
+	waitConfirmed(t, n, 3, execSeq(t, rests(t, b3, "BROKER03 ask", "B3ASK", "AAPL", "2", "5", "110.00")), 1)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -163,9 +169,11 @@ func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 		tag.MsgType: "8", tag.ExecType: "4", tag.OrigClOrdID: "B2ASK", tag.LeavesQty: "0"})
 	b2.Send("D", tag.ClOrdID, "S2", tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "10", tag.OrdType, "2", tag.Price, "100.00")
 	expect(t, "BROKER02 sell new", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "S2"})
-	expect(t, "BROKER02 sell fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "S2", tag.LastQty: "10"})
+	sellSeq := execSeq(t, expect(t, "BROKER02 sell fill", b2.Next(wait), map[quickfix.Tag]string{tag.ExecType: "F", tag.ClOrdID: "S2", tag.LastQty: "10"}))
 	expect(t, "BROKER01's resting bid fills on its own session", b1.Next(wait), map[quickfix.Tag]string{
 		tag.ExecType: "F", tag.ClOrdID: "B1BID", tag.LastQty: "10", tag.LeavesQty: "10", tag.LastPx: "100.00"})
+	waitConfirmed(t, n, 2, sellSeq, 2)                      // its New and its fill
+	waitConfirmed(t, n, 1, sellSeq, 1)                      // its bid's fill: not resent before its cancel at the next start
 	copies := reportsUntil(t, "DROPCOPY", dc, "B1BID", "F") // after the copies of earlier reports, which it had not had
 	if f := copies[len(copies)-1]; f[tag.CopyMsgIndicator] != "Y" || f[tag.LastQty] != "10" {
 		t.Errorf("DROPCOPY's copy of BROKER01's fill: %v", f)
@@ -216,7 +224,7 @@ func TestReorderedSessionsKeepTheirAccounts(t *testing.T) {
 // A session added at the end of the list gets the next account and trades.
 func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02")), addr, "BROKER01", "S1", "2", "101")
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02")), addr, "BROKER01", 1, "S1", "2", "101")
 
 	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "NEWBROKER"))
 	defer n.Stop()
@@ -233,7 +241,7 @@ func TestSessionAppendedAtTheEndTrades(t *testing.T) {
 // never the removed one's.
 func TestRemovedSessionKeepsItsAccount(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", "S3", "2", "101")
+	restGTC(t, startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02", "BROKER03")), addr, "BROKER03", 3, "S3", "2", "101")
 
 	n := startCfg(t, venueWith(dir, addr, "BROKER01", "BROKER02"))
 	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")

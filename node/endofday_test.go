@@ -10,6 +10,7 @@ import (
 	"github.com/quickfixgo/tag"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/gateway"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
@@ -52,12 +53,21 @@ func TestEndOfDayOverFIX(t *testing.T) {
 	newOrder("DAY1", "0", "98")
 	expect(t, "expired order's id reused", b.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "DAY1"})
 	newOrder("GTC1", "0", "97")
-	expect(t, "live GTC order's id refused", b.Next(wait), map[quickfix.Tag]string{
+	refusedGTC := expect(t, "live GTC order's id refused", b.Next(wait), map[quickfix.Tag]string{
 		tag.ExecType: "8", tag.ClOrdID: "GTC1", tag.Text: "duplicate ClOrdID",
 	})
 	// Used today on a cancel the matcher refused: only the gateway knows it.
 	b.Send("F", tag.OrigClOrdID, "NOPE", tag.ClOrdID, "NEW1", tag.Symbol, "AAPL", tag.Side, "1")
 	expect(t, "unknown cancel today", b.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "NEW1"})
+	// The broker's engine confirms every report before the stop, the
+	// cancel's reject (no ExecID: the one report after the refusal's mark)
+	// too: else the next start resends them (PossResend=Y) ahead of the
+	// replies expected.
+	after := gateway.MarkBefore(execSeq(t, refusedGTC)) + 1
+	waitUntil(t, "the broker's engine to confirm the cancel's reject", func() bool {
+		d := n.Delivered()
+		return len(d) > 1 && d[1] > after
+	})
 
 	if err := n.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)

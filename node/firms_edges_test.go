@@ -110,6 +110,9 @@ func TestFirmAccountOrderAcrossSnapshotRestart(t *testing.T) {
 			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
 		}
 	}
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	confirmSession(t, n, b1, 1, "CONFIRM")
 	b1.Close()
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)

@@ -212,6 +212,10 @@ func TestDuplicateClOrdIDAcrossSymbolsAndRestart(t *testing.T) {
 	expect(t, "first use", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "DUP1"})
 	order("DUP1", "MSFT") // symbol 2: partition 0
 	expect(t, "reuse on another partition", c.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.OrdRejReason: "6", tag.ClOrdID: "DUP1"})
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	// The gateway's reject carries no delivery mark.
+	confirmSession(t, n, c, 4, "CONFIRM")
 
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)

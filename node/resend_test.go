@@ -331,6 +331,27 @@ func waitConfirmed(t *testing.T, n *node.Node, account int, seq int64, reports i
 	})
 }
 
+// confirmSession makes sure the broker's engine on c has confirmed every
+// report its session was sent, those that carry no delivery mark (a
+// gateway's reject) or count under another account (a firm's) too: c
+// cancels an order nobody has (id: ClOrdID of the cancel), the matcher's
+// reject is the session's newest report, and it waits for account's mark
+// to pass every mark before it. A test that stops the node next sees no
+// resend (PossResend=Y) of them ahead of the replies it expects.
+func confirmSession(t *testing.T, n *node.Node, c *fixtest.Client, account int, id string) {
+	t.Helper()
+	var before int64
+	if d := n.Delivered(); len(d) > account {
+		before = d[account]
+	}
+	c.Send("F", tag.OrigClOrdID, "NOPE", tag.ClOrdID, id, tag.Symbol, "AAPL", tag.Side, "1")
+	expect(t, "a cancel of an order nobody has", c.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: id})
+	waitUntil(t, "the broker's engine to confirm the cancel's reject", func() bool {
+		d := n.Delivered()
+		return len(d) > account && d[account] > before
+	})
+}
+
 // execSeq is the seq of the command whose report f is (its ExecID over
 // matcher.ExecIDStride).
 func execSeq(t *testing.T, f map[quickfix.Tag]string) int64 {

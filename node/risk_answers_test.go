@@ -164,6 +164,9 @@ func TestStatusOfAFinishedOrderNamesItsAccountOverFIX(t *testing.T) {
 		}
 	}
 	check("live")
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	confirmSession(t, n, b1, 1, "CONFIRM")
 	b1.Close()
 	b2.Close()
 	n, b1 = restartBroker01(t, n, cfg, addr)

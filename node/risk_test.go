@@ -57,7 +57,7 @@ func wantShow(t *testing.T, n *node.Node, compID, want string) {
 }
 
 // refused sends a new order and checks it is rejected for the limit named.
-func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordType, px, rejReason, text string) {
+func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordType, px, rejReason, text string) map[quickfix.Tag]string {
 	t.Helper()
 	fields := []any{tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, ordType}
 	if px != "" {
@@ -69,14 +69,15 @@ func refused(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, ordT
 	if !strings.Contains(got[tag.Text], text) {
 		t.Errorf("%s: Text %q does not name %q", who, got[tag.Text], text)
 	}
+	return got
 }
 
 // rests sends a GTC limit order (no cancel-on-disconnect takes it) and
 // checks it is accepted.
-func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) {
+func rests(t *testing.T, c *fixtest.Client, who, clOrdID, sym, side, qty, px string) map[quickfix.Tag]string {
 	t.Helper()
 	c.Send("D", tag.ClOrdID, clOrdID, tag.Symbol, sym, tag.Side, side, tag.OrderQty, qty, tag.OrdType, "2", tag.Price, px, tag.TimeInForce, "1")
-	expect(t, who, c.NextNew(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
+	return expect(t, who, c.NextNew(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "0", tag.ClOrdID: clOrdID})
 }
 
 // Each pre-trade refusal over a real FIX session: an ExecutionReport
@@ -174,8 +175,11 @@ func TestKillSwitchOverFIX(t *testing.T) {
 	for range 2 {
 		expect(t, "kill switch cancel", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "4", tag.LeavesQty: "0"})
 	}
-	refused(t, b1, "blocked new order", "N1", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
+	n1 := refused(t, b1, "blocked new order", "N1", "AAPL", "1", "1", "2", "10.00", "99", "kill switch")
 	rests(t, b2, "another broker trades on", "B2", "AAPL", "1", "1", "10.00")
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, 1, execSeq(t, n1), 1)
 	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
 
 	b1.Close()
@@ -244,10 +248,20 @@ func TestRiskStandbyReachesPrimaryState(t *testing.T) {
 		}
 	}
 	waitUntil(t, "standby has everything", func() bool { return lastSeq(p) >= 300 && lastSeq(s) == lastSeq(p) })
-	time.Sleep(100 * time.Millisecond) // let the standby's pipeline apply the last frame
-	showP, _ := p.AccountShow("BROKER01")
+	// The standby's pipeline applies the last frame after it journals it:
+	// wait for the balances to agree (a fixed 100 ms was too short under
+	// load), then the state hashes, taken once both stopped, must too.
+	var showP, showS string
+	deadline := time.Now().Add(wait)
+	for {
+		showP, _ = p.AccountShow("BROKER01")
+		showS, _ = s.AccountShow("BROKER01")
+		if showP == showS || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	hp := hashOf(t, p)
-	showS, _ := s.AccountShow("BROKER01")
 	if hs := hashOf(t, s); hs != hp {
 		t.Fatalf("standby state hash %016x, primary %016x", hs, hp)
 	}
@@ -269,7 +283,10 @@ func TestRiskRulesAreJournaled(t *testing.T) {
 	n := startCfg(t, cfg)
 	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "G8", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "8", tag.OrdType, "2", tag.Price, "10.00", tag.TimeInForce, "1")
-	expect(t, "8 lots under maxOrderQty 10", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	g8 := expect(t, "8 lots under maxOrderQty 10", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0"})
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the replies expected.
+	waitConfirmed(t, n, 1, execSeq(t, g8), 1)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}

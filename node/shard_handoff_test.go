@@ -83,7 +83,7 @@ func joinFake(t *testing.T, etcd *etcdtest.Server, name string, seq func() int64
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	m, err := cluster.Join(ctx, cluster.Config{Endpoints: []string{etcd.Endpoint()}, Shard: "s1", Name: name,
-		ReplAddr: fixtest.FreeAddr(t), TTL: time.Second, DurableSeq: seq, Epoch: func() cluster.Token { return epoch }})
+		ReplAddr: fixtest.FreeAddr(t), TTL: steadyLeaseMs * time.Millisecond, DurableSeq: seq, Epoch: func() cluster.Token { return epoch }})
 	if err != nil {
 		t.Fatal(err)
 	}

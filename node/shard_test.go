@@ -67,11 +67,29 @@ func (r *shardRunner) stop(t *testing.T) {
 	r.ran <- nil // for the cleanup
 }
 
+// steadyLeaseMs is the lease of shard members in tests that count on the
+// leader keeping the shard (handoffs, elections after a clean stop, which
+// resigns): none waits for a lease to run out. Under -race on a loaded
+// 2-core CI machine etcd has answered no keep-alive of a 1 s lease in time,
+// the other member took the shard, and such a test waited on the deposed
+// leader for good. Tests of lease expiry keep the 1 s lease.
+const steadyLeaseMs = 5000
+
+// steadyCfg is the config change of a member in a test that counts on the
+// leader keeping the shard: the steady lease, and a replication link that
+// takes 2 s of silence (heartbeats of 200 ms, not replCfg's 20) before it
+// drops the peer, where 200 ms of a goroutine unscheduled under load cut a
+// standby off again and again.
+func steadyCfg(cfg *config.Config) {
+	cfg.Cluster.LeaseTTLMs, cfg.Replication.HeartbeatMs = steadyLeaseMs, 200
+}
+
 // runShardPair runs members a and b of shard s1 and returns them once one
-// leads: the primary, then the standby.
+// leads: the primary, then the standby. Both take steadyCfg: callers test
+// what a leader does, not a lease running out.
 func runShardPair(t *testing.T, etcd *etcdtest.Server) (prim, stby *shardRunner) {
 	t.Helper()
-	a, b := runShardNode(t, etcd, "a"), runShardNode(t, etcd, "b")
+	a, b := runShardNodeIn(t, etcd, "a", t.TempDir(), steadyCfg), runShardNodeIn(t, etcd, "b", t.TempDir(), steadyCfg)
 	a.next(t)
 	b.next(t)
 	waitUntil(t, "one node leads", func() bool { return a.role() == config.RolePrimary || b.role() == config.RolePrimary })

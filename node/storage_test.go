@@ -270,14 +270,17 @@ func TestLostAcknowledgedRecordsRefuseToStart(t *testing.T) {
 	addr := fixtest.FreeAddr(t)
 	n := startNode(t, dir, addr)
 	broker := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	maxOrderID := 0
+	maxOrderID, lastNew := 0, int64(0)
 	for i := range 10 {
 		broker.Send("D", tag.ClOrdID, fmt.Sprintf("O%d", i), tag.Symbol, "AAPL", tag.Side, "2", tag.OrderQty, "100",
 			tag.OrdType, "2", tag.Price, "101.25", tag.TimeInForce, "1")
 		f := expect(t, "new", broker.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: fmt.Sprintf("O%d", i), tag.ExecType: "0"})
 		id, _ := strconv.Atoi(f[tag.OrderID])
-		maxOrderID = max(maxOrderID, id)
+		maxOrderID, lastNew = max(maxOrderID, id), execSeq(t, f)
 	}
+	// The broker's engine confirms its reports before the stop: else the
+	// next start resends them (PossResend=Y) ahead of the reply expected.
+	waitConfirmed(t, n, 1, lastNew, 1)
 	n.Stop() // GTC orders, stopped before the broker leaves: the orders are the last records
 	broker.Close()
 

@@ -124,7 +124,7 @@ func TestShardIdlePrimaryTakesCaughtUpStandbyIntoSyncSet(t *testing.T) {
 
 	held := lastSeq(b.cur)
 	a2.stop(t)
-	deadline := time.Now().Add(20 * time.Second) // 20 lease TTLs
+	deadline := time.Now().Add(20 * time.Second) // over 6 of its 3 s lease TTLs
 	for b.role() != config.RolePrimary && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -143,10 +143,14 @@ func asyncMode(c *config.Config) { c.Replication.Mode = config.ModeAsync }
 // (A0..A9) and b holds every record a journaled.
 func asyncPairHoldingTen(t *testing.T, etcd *etcdtest.Server) (a, b *shardRunner) {
 	t.Helper()
-	a = runShardNodeIn(t, etcd, "a", t.TempDir(), asyncMode)
+	// a and b take a 3 s lease: a 1 s one ran out under CI load while a
+	// traded. Both stop cleanly (resigning) before what the callers test,
+	// which a third member's 1 s lease still times.
+	steadyAsync := func(c *config.Config) { asyncMode(c); c.Cluster.LeaseTTLMs = 3000 }
+	a = runShardNodeIn(t, etcd, "a", t.TempDir(), steadyAsync)
 	a.next(t)
 	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b = runShardNodeIn(t, etcd, "b", t.TempDir(), asyncMode)
+	b = runShardNodeIn(t, etcd, "b", t.TempDir(), steadyAsync)
 	b.next(t)
 	trade(t, a.cur, "A", 10)
 	waitUntil(t, "a acknowledged, b holds everything", func() bool {
@@ -169,7 +173,7 @@ func TestShardAsyncCleanStopHandsToCompleteStandby(t *testing.T) {
 	acked := a.acked()
 	a.stop(t)
 
-	deadline := time.Now().Add(20 * time.Second) // 20 lease TTLs
+	deadline := time.Now().Add(20 * time.Second) // over 6 of its 3 s lease TTLs
 	for b.role() != config.RolePrimary && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
