@@ -7,15 +7,11 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 )
 
-// Review (issue 19, the fee account @fees): `ringex account show @fees`
-// shows account 0, but `ringex account block @fees` answers "no session
-// "@fees" in fix.sessions, nor account "@fees" in firms[].accounts, nor a
-// name the journal binds", as for a typo: the operator is told the
-// account does not exist. A venue refuses it (nothing journaled) saying
-// that @fees is the venue's fee account, which cannot be blocked (as
-// node/fees.go says, and as deposit to @fees is answered). ringex's
-// BlockRef (node/risk.go) looks the name up with accountOf, which does
-// not know @fees, not balanceAccountOf.
+// TestReviewBlockOfTheFeeAccountSaysWhy (review, issue 19, the fee
+// account @fees): `ringex account block @fees` was answered "no session
+// "@fees" in fix.sessions, ...", as for a typo. It is refused, journaling
+// nothing, saying that @fees is the venue's fee account, which cannot be
+// blocked (node/fees.go; BlockRef checks config.FeeAccount first).
 func TestReviewBlockOfTheFeeAccountSaysWhy(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	n := startCfg(t, spotVenue(dir, addr))
