@@ -14,6 +14,9 @@ package node
 // standby alike. A crash between the firm's record and its members' is
 // made good by the next start for a block; an unblock it leaves half done
 // leaves members blocked (the safe side) until the operator runs it again.
+// While a firm is blocked, a member's unblock by name is refused (the next
+// start would block it again); the firm's unblock lifts every member's
+// block, one blocked on its own before too, and the CLI names them.
 
 import (
 	"context"
@@ -204,4 +207,18 @@ func (n *Node) blockedFirmOf(name string) *config.Firm {
 		}
 	}
 	return nil
+}
+
+// FirmMembers are the sessions and accounts the config lists in firm
+// name, in config order, nil when no firm has that name: those a firm's
+// block or unblock journals a record for. A firm's unblock lifts each
+// one's block, one blocked on its own before too (a block record says
+// nothing of why): `ringex account unblock FIRM` names them, so that the
+// operator blocks again those that must stay blocked.
+func (n *Node) FirmMembers(name string) []string {
+	f := n.cfg.Firm(name)
+	if f == nil {
+		return nil
+	}
+	return append(slices.Clone(f.Sessions), f.Accounts...)
 }
