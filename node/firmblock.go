@@ -14,6 +14,9 @@ package node
 // standby alike. A crash between the firm's record and its members' is
 // made good by the next start for a block; an unblock it leaves half done
 // leaves members blocked (the safe side) until the operator runs it again.
+// While a firm is blocked, a member's unblock by name is refused (the next
+// start would block it again); the firm's unblock lifts every member's
+// block, one blocked on its own before too, and the CLI names them.
 
 import (
 	"context"
@@ -69,6 +72,7 @@ func (n *Node) blockFirm(ctx context.Context, f *config.Firm, key matcher.ClOrdI
 	if err != nil {
 		return 0, err
 	}
+	n.keepFirmBlock(f.Name, unblock) // journaled: the engines apply it in journal order
 	// Journal every member's record first, then wait for them all.
 	starts := make([]operatorStart, len(members))
 	var errs []error
@@ -132,6 +136,9 @@ func (n *Node) firmBlocksToJournal() []firmMember {
 		return nil
 	}
 	blocked := n.partitions[0].engine.BlockedFirms()
+	n.blockedFirms.Lock()
+	n.blockedFirms.names = slices.Clone(blocked)
+	n.blockedFirms.Unlock()
 	var todo []firmMember
 	for _, f := range n.cfg.Firms {
 		if _, ok := slices.BinarySearch(blocked, f.Name); !ok {
@@ -168,4 +175,50 @@ func (n *Node) journalFirmBlocks(todo []firmMember) error {
 		n.log.Warn("BLOCKED (kill switch): the accounts added to blocked firms since they were blocked", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
 	}
 	return nil
+}
+
+// keepFirmBlock keeps firm's block (or unblock), journaled, in the
+// node's blocked firms, as the engines apply it.
+func (n *Node) keepFirmBlock(firm string, unblock bool) {
+	n.blockedFirms.Lock()
+	defer n.blockedFirms.Unlock()
+	fs := n.blockedFirms.names
+	i, found := slices.BinarySearch(fs, firm)
+	switch {
+	case unblock && found:
+		n.blockedFirms.names = slices.Delete(fs, i, i+1)
+	case !unblock && !found && len(fs) < matcher.MaxBlockedFirms:
+		n.blockedFirms.names = slices.Insert(fs, i, firm)
+	}
+}
+
+// blockedFirmOf is the blocked firm that lists name (a session or a named
+// account) as a member, or nil.
+func (n *Node) blockedFirmOf(name string) *config.Firm {
+	n.blockedFirms.Lock()
+	defer n.blockedFirms.Unlock()
+	for i := range n.cfg.Firms {
+		f := &n.cfg.Firms[i]
+		if !slices.Contains(f.Sessions, name) && !slices.Contains(f.Accounts, name) {
+			continue
+		}
+		if _, ok := slices.BinarySearch(n.blockedFirms.names, f.Name); ok {
+			return f
+		}
+	}
+	return nil
+}
+
+// FirmMembers are the sessions and accounts the config lists in firm
+// name, in config order, nil when no firm has that name: those a firm's
+// block or unblock journals a record for. A firm's unblock lifts each
+// one's block, one blocked on its own before too (a block record says
+// nothing of why): `ringex account unblock FIRM` names them, so that the
+// operator blocks again those that must stay blocked.
+func (n *Node) FirmMembers(name string) []string {
+	f := n.cfg.Firm(name)
+	if f == nil {
+		return nil
+	}
+	return append(slices.Clone(f.Sessions), f.Accounts...)
 }

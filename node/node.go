@@ -85,6 +85,14 @@ type Node struct {
 	// accounts, as checkAccounts last found them (accounts.go).
 	accountIDs atomic.Pointer[map[string]uint32]
 
+	// blockedFirms are the firms the journal has blocked, ascending, as the
+	// operator's requests see them (firmblock.go): the engines' names, read
+	// while the pipeline is drained, then kept by blockFirm.
+	blockedFirms struct {
+		sync.Mutex
+		names []string
+	}
+
 	// venueSeen: the journal has a risk venue record that agrees with the
 	// config (riskvenue.go); set by replay and the publish stage.
 	venueSeen atomic.Bool

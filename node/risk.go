@@ -664,6 +664,9 @@ func (n *Node) Block(name string, unblock bool) (int64, error) {
 // one record per session and account, each with ref: a retry skips
 // those applied already and journals the others.
 func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (int64, error) {
+	if name == config.FeeAccount {
+		return 0, fmt.Errorf("%s is the venue's fee account (account 0): it holds the fees collected and places no orders, so it cannot be blocked (journaled nothing)", config.FeeAccount)
+	}
 	if n.risk == nil {
 		return 0, fmt.Errorf("%w (the kill switch needs mode \"limits\" or \"spot\")", ErrNoRisk)
 	}
@@ -676,6 +679,9 @@ func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (in
 	}
 	if f := n.cfg.Firm(name); f != nil {
 		return n.blockFirm(ctx, f, key, ref, unblock)
+	}
+	if f := n.blockedFirmOf(name); unblock && f != nil {
+		return 0, fmt.Errorf("%s is a member of blocked firm %s: unblock the firm, then block the members that must stay blocked (journaled nothing)", name, f.Name)
 	}
 	a, err := n.accountOf(name)
 	if err != nil {

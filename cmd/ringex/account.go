@@ -139,6 +139,12 @@ func answerAccount(c net.Conn, n *node.Node, args []string) {
 		fmt.Fprintf(c, "error %v\n", err)
 		return
 	}
+	if members := n.FirmMembers(args[1]); args[0] == "unblock" && members != nil {
+		// a block record says nothing of why: the firm's unblock lifted
+		// a member's own block too (node/firmblock.go FirmMembers)
+		fmt.Fprintf(c, "ok unblock at sequence %d: firm %s's unblock lifted the block of each of its members, own blocks too: %s; block again those that must stay blocked\n", seq, args[1], strings.Join(members, " "))
+		return
+	}
 	fmt.Fprintf(c, "ok %s at sequence %d\n", args[0], seq)
 }
 

@@ -13,7 +13,10 @@ import (
 
 // TestAccountCommands: `ringex account` over the admin endpoint deposits,
 // shows, refuses a withdrawal of more than is there and withdraws, with
-// the admin token; without it, nothing moves.
+// the admin token; without it, nothing moves. It blocks and unblocks a
+// session and a firm: the unblock of a member of a blocked firm and the
+// block of @fees are refused, saying why; the firm's unblock names the
+// members whose blocks it lifted, a member's own block too.
 func TestAccountCommands(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -21,6 +24,7 @@ func TestAccountCommands(t *testing.T) {
 	cfg.Replication.Admin = fixtest.FreeAddr(t)
 	cfg.Replication.AdminToken = "s3cret"
 	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER02", "BROKER03"}}}
 	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +53,12 @@ func TestAccountCommands(t *testing.T) {
 		{[]string{"block", "--token", "s3cret", "BROKER01"}, 0, "ok block at sequence"},
 		{[]string{"show", "--token", "s3cret", "BROKER01"}, 0, "blocked true"},
 		{[]string{"unblock", "--token", "s3cret", "BROKER01"}, 0, "ok unblock at sequence"},
+		{[]string{"block", "--token", "s3cret", "@fees"}, 1, "@fees is the venue's fee account (account 0): it holds the fees collected and places no orders, so it cannot be blocked"},
+		{[]string{"block", "--token", "s3cret", "BROKER02"}, 0, "ok block at sequence"},
+		{[]string{"block", "--token", "s3cret", "F1"}, 0, "ok block at sequence"},
+		{[]string{"unblock", "--token", "s3cret", "BROKER02"}, 1, "BROKER02 is a member of blocked firm F1: unblock the firm, then block the members that must stay blocked"},
+		{[]string{"unblock", "--token", "s3cret", "F1"}, 0, "firm F1's unblock lifted the block of each of its members, own blocks too: BROKER02 BROKER03; block again those that must stay blocked"},
+		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked false"},
 	}
 	for _, s := range steps {
 		code, out := run(s.args...)
