@@ -7,12 +7,12 @@ import (
 	"github.com/ringex/ringex/internal/fixtest"
 )
 
-// TestReviewBlockOfTheFeeAccountSaysWhy (review, issue 19, the fee
+// TestBlockOfTheFeeAccountSaysWhy (review, issue 19, the fee
 // account @fees): `ringex account block @fees` was answered "no session
 // "@fees" in fix.sessions, ...", as for a typo. It is refused, journaling
 // nothing, saying that @fees is the venue's fee account, which cannot be
 // blocked (node/fees.go; BlockRef checks config.FeeAccount first).
-func TestReviewBlockOfTheFeeAccountSaysWhy(t *testing.T) {
+func TestBlockOfTheFeeAccountSaysWhy(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	n := startCfg(t, spotVenue(dir, addr))
 	defer n.Stop()
