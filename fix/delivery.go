@@ -131,6 +131,16 @@ func (c *wireConn) acked() (n int64, ok bool) {
 	return w - q, true
 }
 
+// window is the receive window the counterparty last advertised; 0 when
+// the socket cannot say (closed, not Linux, a kernel before 5.4).
+func (c *wireConn) window() int64 {
+	w, err := peerWindow(c.TCPConn)
+	if err != nil {
+		return 0
+	}
+	return w
+}
+
 // wireOf finds the wireConn under nc; nil when there is none (a connection
 // handed to the session by a test, say), and then what is written counts
 // as delivered.
@@ -181,11 +191,20 @@ type delivery struct {
 	// the probes sent, for their TestReqIDs.
 	confirmed, seqTop, appTop int64
 	probeSeq, probeID, probes int64
-	// probeAt: when the write that carried the outstanding probe returned,
-	// in Unix nanoseconds; 0 while none is outstanding or it is not
-	// written yet (Config.MayDeliver holding it). Written under mu, read
-	// by the reader's timer without it (probeWait).
-	probeAt atomic.Int64
+	// probeAt: when the outstanding probe's wait began (probeWait), in
+	// Unix nanoseconds: when the counterparty was last seen taking in
+	// what was written before it (reachedLocked); where the wire cannot
+	// say (direct), when the write that carried it returned. 0 while none
+	// is outstanding, or it is not written yet (Config.MayDeliver holding
+	// it), or not acknowledged yet. probeEnd: that write's end on the
+	// wire while the counterparty may not have read it yet, 0 otherwise.
+	// Written under mu, read by the reader's timer without it.
+	probeAt, probeEnd atomic.Int64
+	// Once the probe's end is acknowledged (reachedLocked): probeAcked and
+	// probeWnd, the acknowledged bytes and the counterparty's window at the
+	// last look; probeRead, the bytes it has read since; maxWnd, the
+	// widest window seen on the connection.
+	probeAcked, probeWnd, probeRead, maxWnd int64
 }
 
 // confirmDelay is how long after a write of application messages that no
@@ -203,8 +222,9 @@ const confirmDelay = 200 * time.Millisecond
 // broker whose engine is a few seconds behind on a burst of reports.
 const probeWaitMin = 5 * time.Second
 
-// probeWait is how long a probe may stay unanswered, from the write that
-// carried it, before the reader logs its broker out: twice the HeartBtInt
+// probeWait is how long a probe may stay unanswered, from when the
+// broker's TCP stack acknowledged it (delivery.reached), before the reader
+// logs its broker out: twice the HeartBtInt
 // it logged on with, at least probeWaitMin. Twice, where QuickFIX gives
 // its own TestRequest after a silence 1.2 HeartBtInt: the probe follows
 // reports, which the broker's engine processes first; the silent broker's
@@ -213,6 +233,11 @@ const probeWaitMin = 5 * time.Second
 func probeWait(heartBtInt time.Duration) time.Duration {
 	return max(2*heartBtInt, probeWaitMin)
 }
+
+// probePoll is how often the reader asks the socket whether a probe that
+// is written has been acknowledged (delivery.reached): its wait begins
+// at most this long after the broker's TCP stack took it.
+const probePoll = 100 * time.Millisecond
 
 // probeIDPrefix begins the TestReqID of every TestRequest this side sends:
 // probeIDPrefix and the probe's number in decimal.
@@ -263,7 +288,9 @@ func (d *delivery) attach(nc net.Conn) {
 	d.direct = d.wire == nil
 	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.probeSeq = 0 // a probe sent on an earlier connection is not answered on this one
+	d.maxWnd = 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.mu.Unlock()
 }
 
@@ -311,6 +338,7 @@ func (d *delivery) detach() {
 	d.conn, d.wire, d.direct = nil, nil, false
 	d.probeSeq = 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.mu.Unlock()
 }
 
@@ -443,10 +471,18 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 			d.pushLocked(e)
 		}
 	}
-	if nc == d.conn && d.probeSeq > 0 && d.probeAt.Load() == 0 {
+	if nc == d.conn && d.probeSeq > 0 && d.probeAt.Load() == 0 && d.probeEnd.Load() == 0 {
 		for _, r := range runs {
 			if r.lo <= d.probeSeq && d.probeSeq <= r.hi {
-				d.probeAt.Store(time.Now().UnixNano()) // its wait begins (probeWait)
+				if d.wire != nil {
+					// Its wait begins once the broker's TCP stack has it
+					// (reached): behind a burst of reports it may sit in
+					// the socket buffers for as long as the broker takes to
+					// read them, which is OutQueueMaxBytes's to judge.
+					d.probeEnd.Store(d.wire.written.Load())
+				} else {
+					d.probeAt.Store(time.Now().UnixNano()) // direct: no acknowledgement to wait for
+				}
 				break
 			}
 		}
@@ -587,6 +623,7 @@ func (d *delivery) reset() {
 	d.connLo, d.connHi = 0, 0
 	d.confirmed, d.seqTop, d.appTop, d.probeSeq = 0, 0, 0, 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 }
 
 // unconfirmed reports whether a probe is due: application messages were
@@ -613,7 +650,8 @@ func (d *delivery) probe(seq int64) int64 {
 	defer d.mu.Unlock()
 	d.probes++
 	d.probeSeq, d.probeID = seq, d.probes
-	d.probeAt.Store(0) // its wait begins once it is written (wrote)
+	d.probeAt.Store(0) // its wait begins once it is written and acknowledged (wrote, reached)
+	d.probeEnd.Store(0)
 	return d.probes
 }
 
@@ -631,21 +669,68 @@ func (d *delivery) resent(lo, hi int64) {
 	if d.probeSeq >= lo && d.probeSeq <= hi {
 		d.probeSeq = 0
 		d.probeAt.Store(0)
+		d.probeEnd.Store(0)
 	}
 }
 
 // overdue reports whether the outstanding probe has stayed unanswered
-// for wait or more since it was written, with its number (its TestReqID's)
-// and how long it has waited. Cold path: the reader's timer.
+// for wait or more since the counterparty's TCP stack acknowledged it
+// (reached), with its number (its TestReqID's) and how long it has
+// waited. Cold path: the reader's timer.
 func (d *delivery) overdue(now time.Time, wait time.Duration) (id int64, waited time.Duration, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.reachedLocked(now)
 	at := d.probeAt.Load()
 	if d.probeSeq == 0 || at == 0 {
 		return 0, 0, false
 	}
 	waited = now.Sub(time.Unix(0, at))
 	return d.probeID, waited, waited >= wait
+}
+
+// reachedLocked begins the outstanding probe's wait once the
+// counterparty can have read it. Until its TCP stack has acknowledged
+// every byte up to the end of the write that carried it (probeEnd), the
+// probe is in the socket buffers, behind what was written before it.
+// Then it is in the counterparty's kernel, behind what its process has
+// not read yet, as much as its receive buffer holds (MBs where the
+// kernel grows it): the wait begins again at each look that finds the
+// counterparty read more (its window grew, or it acknowledged more),
+// until it has read as much as the widest window it advertised, more
+// than its kernel can have held before the probe. A broker that stops
+// reading, or reads it all and does not answer, has the wait run from
+// its last read. Without the window (not Linux, a kernel before 5.4) the
+// wait begins at the acknowledgement; without the kernel's count (outq)
+// what is written counts as acknowledged, and the wait begins at the
+// reader's first look (probePoll) after the write. Cold path: the
+// reader's timer, every probePoll while probeEnd is set.
+func (d *delivery) reachedLocked(now time.Time) {
+	end := d.probeEnd.Load()
+	if d.probeSeq == 0 || end == 0 {
+		return
+	}
+	if d.wire == nil { // refused: the connection's acknowledgements count no more
+		d.probeEnd.Store(0)
+		d.probeAt.Store(now.UnixNano())
+		return
+	}
+	acked, ok := d.wire.acked()
+	if !ok || acked < end {
+		return // not yet; or the socket is closed, and the reader ends
+	}
+	wnd := d.wire.window()
+	d.maxWnd = max(d.maxWnd, wnd)
+	if d.probeAt.Load() == 0 { // acknowledged: the counterparty's kernel has it
+		d.probeAcked, d.probeWnd, d.probeRead = acked, wnd, 0
+		d.probeAt.Store(now.UnixNano())
+	} else if read := acked - d.probeAcked + wnd - d.probeWnd; read > 0 {
+		d.probeAcked, d.probeWnd, d.probeRead = acked, wnd, d.probeRead+read
+		d.probeAt.Store(now.UnixNano())
+	}
+	if wnd == 0 || d.probeRead >= d.maxWnd {
+		d.probeEnd.Store(0) // read past it, or the window cannot say: the wait runs
+	}
 }
 
 // answered takes a Heartbeat's TestReqID, id: when it answers the
@@ -671,6 +756,7 @@ func (d *delivery) answered(id []byte) bool {
 	d.confirmed = max(d.confirmed, d.probeSeq)
 	d.probeSeq = 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.settleLocked()
 	return true
 }
