@@ -131,16 +131,6 @@ func (c *wireConn) acked() (n int64, ok bool) {
 	return w - q, true
 }
 
-// window is the receive window the counterparty last advertised; 0 when
-// the socket cannot say (closed, not Linux, a kernel before 5.4).
-func (c *wireConn) window() int64 {
-	w, err := peerWindow(c.TCPConn)
-	if err != nil {
-		return 0
-	}
-	return w
-}
-
 // wireOf finds the wireConn under nc; nil when there is none (a connection
 // handed to the session by a test, say), and then what is written counts
 // as delivered.
@@ -192,19 +182,15 @@ type delivery struct {
 	confirmed, seqTop, appTop int64
 	probeSeq, probeID, probes int64
 	// probeAt: when the outstanding probe's wait began (probeWait), in
-	// Unix nanoseconds: when the counterparty was last seen taking in
-	// what was written before it (reachedLocked); where the wire cannot
-	// say (direct), when the write that carried it returned. 0 while none
-	// is outstanding, or it is not written yet (Config.MayDeliver holding
-	// it), or not acknowledged yet. probeEnd: that write's end on the
-	// wire while the counterparty may not have read it yet, 0 otherwise.
-	// Written under mu, read by the reader's timer without it.
+	// Unix nanoseconds: when the counterparty's TCP stack was first seen
+	// to have acknowledged the end of the write that carried it
+	// (reachedLocked); where the wire cannot say (direct), when that write
+	// returned. 0 while none is outstanding, or it is not written yet
+	// (Config.MayDeliver holding it), or not acknowledged yet. probeEnd:
+	// that write's end on the wire while it waits for its
+	// acknowledgement, 0 otherwise. Written under mu, read by the
+	// reader's timer without it.
 	probeAt, probeEnd atomic.Int64
-	// Once the probe's end is acknowledged (reachedLocked): probeAcked and
-	// probeWnd, the acknowledged bytes and the counterparty's window at the
-	// last look; probeRead, the bytes it has read since; maxWnd, the
-	// widest window seen on the connection.
-	probeAcked, probeWnd, probeRead, maxWnd int64
 }
 
 // confirmDelay is how long after a write of application messages that no
@@ -288,7 +274,6 @@ func (d *delivery) attach(nc net.Conn) {
 	d.direct = d.wire == nil
 	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.probeSeq = 0 // a probe sent on an earlier connection is not answered on this one
-	d.maxWnd = 0
 	d.probeAt.Store(0)
 	d.probeEnd.Store(0)
 	d.mu.Unlock()
@@ -689,48 +674,29 @@ func (d *delivery) overdue(now time.Time, wait time.Duration) (id int64, waited 
 	return d.probeID, waited, waited >= wait
 }
 
-// reachedLocked begins the outstanding probe's wait once the
-// counterparty can have read it. Until its TCP stack has acknowledged
-// every byte up to the end of the write that carried it (probeEnd), the
-// probe is in the socket buffers, behind what was written before it.
-// Then it is in the counterparty's kernel, behind what its process has
-// not read yet, as much as its receive buffer holds (MBs where the
-// kernel grows it): the wait begins again at each look that finds the
-// counterparty read more (its window grew, or it acknowledged more),
-// until it has read as much as the widest window it advertised, more
-// than its kernel can have held before the probe. A broker that stops
-// reading, or reads it all and does not answer, has the wait run from
-// its last read. Without the window (not Linux, a kernel before 5.4) the
-// wait begins at the acknowledgement; without the kernel's count (outq)
-// what is written counts as acknowledged, and the wait begins at the
-// reader's first look (probePoll) after the write. Cold path: the
-// reader's timer, every probePoll while probeEnd is set.
+// reachedLocked begins the outstanding probe's wait, at now, once the
+// counterparty's TCP stack has acknowledged every byte up to the end of
+// the write that carried it (probeEnd): until then the probe is in the
+// socket buffers, behind what was written before it, and the broker
+// cannot have it. From there it still waits behind what the broker's
+// kernel holds unread, which this side cannot see (its advertised window
+// does not shrink with it); a broker that far behind is a slow consumer.
+// Without the kernel's count (outq, not Linux) what is written counts as
+// acknowledged, and the wait begins at the reader's first look
+// (probePoll) after the write. Cold path: the reader's timer, every
+// probePoll while probeEnd is set.
 func (d *delivery) reachedLocked(now time.Time) {
 	end := d.probeEnd.Load()
 	if d.probeSeq == 0 || end == 0 {
 		return
 	}
-	if d.wire == nil { // refused: the connection's acknowledgements count no more
-		d.probeEnd.Store(0)
-		d.probeAt.Store(now.UnixNano())
-		return
-	}
-	acked, ok := d.wire.acked()
-	if !ok || acked < end {
-		return // not yet; or the socket is closed, and the reader ends
-	}
-	wnd := d.wire.window()
-	d.maxWnd = max(d.maxWnd, wnd)
-	if d.probeAt.Load() == 0 { // acknowledged: the counterparty's kernel has it
-		d.probeAcked, d.probeWnd, d.probeRead = acked, wnd, 0
-		d.probeAt.Store(now.UnixNano())
-	} else if read := acked - d.probeAcked + wnd - d.probeWnd; read > 0 {
-		d.probeAcked, d.probeWnd, d.probeRead = acked, wnd, d.probeRead+read
-		d.probeAt.Store(now.UnixNano())
-	}
-	if wnd == 0 || d.probeRead >= d.maxWnd {
-		d.probeEnd.Store(0) // read past it, or the window cannot say: the wait runs
-	}
+	if d.wire != nil {
+		if acked, ok := d.wire.acked(); !ok || acked < end {
+			return // not yet; or the socket is closed, and the reader ends
+		}
+	} // else refused: the connection's acknowledgements count no more
+	d.probeEnd.Store(0)
+	d.probeAt.Store(now.UnixNano())
 }
 
 // answered takes a Heartbeat's TestReqID, id: when it answers the

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestProbeWaitStartsWhenTheBrokerCouldSeeIt: a broker that reads
+// TestReviewProbeWaitStartsWhenTheBrokerCouldSeeIt: a broker that reads
 // steadily but slowly (a busy link, a slow host) and answers every
 // TestRequest the moment it reads it, sending its Heartbeats all along,
 // does everything FIX asks. A venue may call it a slow consumer
@@ -17,13 +17,16 @@ import (
 // unanswered": the broker never had the TestRequest in hand for
 // probeWait.
 //
-// Behind a burst of reports, the probe sits in the socket buffers (our
-// send queue, then the broker's receive buffer, MBs on loopback and on a
-// fast WAN) for as long as the broker takes to read them: its wait begins
-// once the broker's TCP stack has acknowledged it and the broker has read
-// what its kernel held before it (delivery.reachedLocked), not when the
-// write that carried it returned.
-func TestProbeWaitStartsWhenTheBrokerCouldSeeIt(t *testing.T) {
+// ringex: delivery.wrote stamps probeAt when the socket write that carried
+// the probe returns, i.e. when its bytes are in this host's kernel, not
+// when the broker's TCP stack acknowledged them. Behind a burst of
+// reports, the probe sits in the socket buffers (send queue plus the
+// broker's receive window, MBs on loopback and on a fast WAN) for as long
+// as the broker takes to read them, and the reader's probeOverdue logs
+// the broker out once that exceeds probeWait (5 s at HeartBtInt 1). The
+// wait could begin when the probe's end byte is acknowledged (the
+// delivery already knows each write's end and the kernel's outq).
+func TestReviewProbeWaitStartsWhenTheBrokerCouldSeeIt(t *testing.T) {
 	app := newSendApp()
 	a := startAcceptor(t, Config{OutQueueMaxBytes: 64 << 20, Sessions: []SessionConfig{{BeginString: "FIX.4.4", TargetCompID: "TW"}}}, app)
 	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
