@@ -456,9 +456,15 @@ func (r *reader) nextDue() time.Time {
 	if r.rejects.pending > 0 {
 		due = minTime(due, r.rejects.loggedAt.Add(rejectLogEvery))
 	}
+	// A probe the broker may not have read yet: look again soon, for where
+	// its wait begins (delivery.reachedLocked).
+	polling := r.s.delivery.probeEnd.Load() != 0 && !r.loggingOut && !r.testReqPending
+	if polling {
+		due = minTime(due, time.Now().Add(probePoll))
+	}
 	if at := r.s.delivery.probeAt.Load(); at != 0 && !r.loggingOut && !r.testReqPending && at != r.probeSkip {
 		due = minTime(due, time.Unix(0, at).Add(probeWait(r.heartBtInt)))
-	} else if r.heartBtInt <= 0 {
+	} else if !polling && r.heartBtInt <= 0 {
 		// No heartbeat timer to come back to: look again for a probe the
 		// writer sends meanwhile (probeWait) once in a while.
 		due = minTime(due, time.Now().Add(probeWaitMin))
@@ -527,8 +533,9 @@ func (r *reader) onTimer() {
 
 // probeOverdue logs the broker out, with a Logout whose Text names the
 // probe and how long it has waited, when the writer's probe (delivery.go:
-// confirmation) has stayed unanswered for probeWait since it was written,
-// and reports whether it did. Its reports stay unconfirmed: resent by a
+// confirmation) has stayed unanswered for probeWait since the broker's TCP
+// stack acknowledged it (delivery.reachedLocked, which this begins: the
+// reader looks every probePoll until then), and reports whether it did. Its reports stay unconfirmed: resent by a
 // standby taking over, carried over by its next sequence reset. Not while
 // a Logout of ours is on its way already (the reader's, Session.Logout,
 // Stop), nor while the broker is silent and the TestRequest after the
@@ -536,15 +543,19 @@ func (r *reader) onTimer() {
 // (a silent broker is disconnected without a Logout, as QuickFIX does),
 // and the probe's wait is looked at again once they have not.
 func (r *reader) probeOverdue(now time.Time) bool {
+	if r.loggingOut || r.testReqPending {
+		return false
+	}
 	at := r.s.delivery.probeAt.Load()
-	if r.loggingOut || r.testReqPending || at == 0 || at == r.probeSkip {
+	if at == 0 && r.s.delivery.probeEnd.Load() == 0 || at != 0 && at == r.probeSkip {
 		return false
 	}
 	wait := probeWait(r.heartBtInt)
-	id, waited, ok := r.s.delivery.overdue(now, wait)
+	id, waited, ok := r.s.delivery.overdue(now, wait) // begins the wait once the probe is acknowledged
 	if !ok {
 		return false
 	}
+	at = r.s.delivery.probeAt.Load()
 	r.s.mu.Lock()
 	loggedOut := r.s.loggedOut
 	r.s.mu.Unlock()

@@ -181,11 +181,16 @@ type delivery struct {
 	// the probes sent, for their TestReqIDs.
 	confirmed, seqTop, appTop int64
 	probeSeq, probeID, probes int64
-	// probeAt: when the write that carried the outstanding probe returned,
-	// in Unix nanoseconds; 0 while none is outstanding or it is not
-	// written yet (Config.MayDeliver holding it). Written under mu, read
-	// by the reader's timer without it (probeWait).
-	probeAt atomic.Int64
+	// probeAt: when the outstanding probe's wait began (probeWait), in
+	// Unix nanoseconds: when the counterparty's TCP stack was first seen
+	// to have acknowledged the end of the write that carried it
+	// (reachedLocked); where the wire cannot say (direct), when that write
+	// returned. 0 while none is outstanding, or it is not written yet
+	// (Config.MayDeliver holding it), or not acknowledged yet. probeEnd:
+	// that write's end on the wire while it waits for its
+	// acknowledgement, 0 otherwise. Written under mu, read by the
+	// reader's timer without it.
+	probeAt, probeEnd atomic.Int64
 }
 
 // confirmDelay is how long after a write of application messages that no
@@ -203,8 +208,9 @@ const confirmDelay = 200 * time.Millisecond
 // broker whose engine is a few seconds behind on a burst of reports.
 const probeWaitMin = 5 * time.Second
 
-// probeWait is how long a probe may stay unanswered, from the write that
-// carried it, before the reader logs its broker out: twice the HeartBtInt
+// probeWait is how long a probe may stay unanswered, from when the
+// broker's TCP stack acknowledged it (delivery.reached), before the reader
+// logs its broker out: twice the HeartBtInt
 // it logged on with, at least probeWaitMin. Twice, where QuickFIX gives
 // its own TestRequest after a silence 1.2 HeartBtInt: the probe follows
 // reports, which the broker's engine processes first; the silent broker's
@@ -213,6 +219,11 @@ const probeWaitMin = 5 * time.Second
 func probeWait(heartBtInt time.Duration) time.Duration {
 	return max(2*heartBtInt, probeWaitMin)
 }
+
+// probePoll is how often the reader asks the socket whether a probe that
+// is written has been acknowledged (delivery.reached): its wait begins
+// at most this long after the broker's TCP stack took it.
+const probePoll = 100 * time.Millisecond
 
 // probeIDPrefix begins the TestReqID of every TestRequest this side sends:
 // probeIDPrefix and the probe's number in decimal.
@@ -264,6 +275,7 @@ func (d *delivery) attach(nc net.Conn) {
 	d.base, d.connLo, d.connHi = min(d.delivered, d.capLocked()), 0, 0
 	d.probeSeq = 0 // a probe sent on an earlier connection is not answered on this one
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.mu.Unlock()
 }
 
@@ -311,6 +323,7 @@ func (d *delivery) detach() {
 	d.conn, d.wire, d.direct = nil, nil, false
 	d.probeSeq = 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.mu.Unlock()
 }
 
@@ -443,10 +456,18 @@ func (d *delivery) wrote(nc net.Conn, mark int64, runs []seqRun) {
 			d.pushLocked(e)
 		}
 	}
-	if nc == d.conn && d.probeSeq > 0 && d.probeAt.Load() == 0 {
+	if nc == d.conn && d.probeSeq > 0 && d.probeAt.Load() == 0 && d.probeEnd.Load() == 0 {
 		for _, r := range runs {
 			if r.lo <= d.probeSeq && d.probeSeq <= r.hi {
-				d.probeAt.Store(time.Now().UnixNano()) // its wait begins (probeWait)
+				if d.wire != nil {
+					// Its wait begins once the broker's TCP stack has it
+					// (reached): behind a burst of reports it may sit in
+					// the socket buffers for as long as the broker takes to
+					// read them, which is OutQueueMaxBytes's to judge.
+					d.probeEnd.Store(d.wire.written.Load())
+				} else {
+					d.probeAt.Store(time.Now().UnixNano()) // direct: no acknowledgement to wait for
+				}
 				break
 			}
 		}
@@ -587,6 +608,7 @@ func (d *delivery) reset() {
 	d.connLo, d.connHi = 0, 0
 	d.confirmed, d.seqTop, d.appTop, d.probeSeq = 0, 0, 0, 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 }
 
 // unconfirmed reports whether a probe is due: application messages were
@@ -614,7 +636,8 @@ func (d *delivery) probe(seq int64) int64 {
 	defer d.mu.Unlock()
 	d.probes++
 	d.probeSeq, d.probeID = seq, d.probes
-	d.probeAt.Store(0) // its wait begins once it is written (wrote)
+	d.probeAt.Store(0) // its wait begins once it is written and acknowledged (wrote, reached)
+	d.probeEnd.Store(0)
 	return d.probes
 }
 
@@ -632,21 +655,49 @@ func (d *delivery) resent(lo, hi int64) {
 	if d.probeSeq >= lo && d.probeSeq <= hi {
 		d.probeSeq = 0
 		d.probeAt.Store(0)
+		d.probeEnd.Store(0)
 	}
 }
 
 // overdue reports whether the outstanding probe has stayed unanswered
-// for wait or more since it was written, with its number (its TestReqID's)
-// and how long it has waited. Cold path: the reader's timer.
+// for wait or more since the counterparty's TCP stack acknowledged it
+// (reached), with its number (its TestReqID's) and how long it has
+// waited. Cold path: the reader's timer.
 func (d *delivery) overdue(now time.Time, wait time.Duration) (id int64, waited time.Duration, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.reachedLocked(now)
 	at := d.probeAt.Load()
 	if d.probeSeq == 0 || at == 0 {
 		return 0, 0, false
 	}
 	waited = now.Sub(time.Unix(0, at))
 	return d.probeID, waited, waited >= wait
+}
+
+// reachedLocked begins the outstanding probe's wait, at now, once the
+// counterparty's TCP stack has acknowledged every byte up to the end of
+// the write that carried it (probeEnd): until then the probe is in the
+// socket buffers, behind what was written before it, and the broker
+// cannot have it. From there it still waits behind what the broker's
+// kernel holds unread, which this side cannot see (its advertised window
+// does not shrink with it); a broker that far behind is a slow consumer.
+// Without the kernel's count (outq, not Linux) what is written counts as
+// acknowledged, and the wait begins at the reader's first look
+// (probePoll) after the write. Cold path: the reader's timer, every
+// probePoll while probeEnd is set.
+func (d *delivery) reachedLocked(now time.Time) {
+	end := d.probeEnd.Load()
+	if d.probeSeq == 0 || end == 0 {
+		return
+	}
+	if d.wire != nil {
+		if acked, ok := d.wire.acked(); !ok || acked < end {
+			return // not yet; or the socket is closed, and the reader ends
+		}
+	} // else refused: the connection's acknowledgements count no more
+	d.probeEnd.Store(0)
+	d.probeAt.Store(now.UnixNano())
 }
 
 // answered takes a Heartbeat's TestReqID, id: when it answers the
@@ -672,6 +723,7 @@ func (d *delivery) answered(id []byte) bool {
 	d.confirmed = max(d.confirmed, d.probeSeq)
 	d.probeSeq = 0
 	d.probeAt.Store(0)
+	d.probeEnd.Store(0)
 	d.settleLocked()
 	return true
 }
