@@ -1,0 +1,42 @@
+package audit
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ringex/ringex/matcher"
+)
+
+// Review (issue 19, price bands journaled): the audit trail is the
+// record of everything the venue was told, so an operator auditing a
+// rejected order (ReasonPriceBand) reads from it which band was in force.
+// A KindBand record putting a band of 1.00 around a reference price of
+// 100.00 on AAPL (tick 0.01: 100 ticks around 10000) must show both
+// values in its trail row. ringex's trail (audit/trail.go
+// trailWriter.command) writes price and quantity only for new and
+// replace orders, so the band row names the symbol and nothing else:
+// BandTicks (in Qty) and RefPrice (in Price) are lost from the trail.
+func TestReviewTrailShowsTheBandRecord(t *testing.T) {
+	dir := t.TempDir()
+	c, err := matcher.Band{Symbol: 1, BandTicks: 100, RefPrice: 10000}.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seq, c.TimeNs = 1, 1
+	writeJournal(t, dir, []matcher.Command{c}, 128<<10)
+	rows := trailJSON(t, TrailOptions{Dir: dir, Venue: testVenue(t)})
+	for _, r := range rows {
+		if r["row"] != "command" || r["what"] != "band" {
+			continue
+		}
+		vals := map[string]bool{}
+		for _, v := range r {
+			vals[fmt.Sprint(v)] = true
+		}
+		if !vals["100.00"] || !vals["1.00"] {
+			t.Errorf("trail row of the band record %v: want the reference price 100.00 and the band 1.00 in it", r)
+		}
+		return
+	}
+	t.Fatalf("no trail row for the band record in %v", rows)
+}
