@@ -7,16 +7,13 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Review (issue 19, price bands journaled): the audit trail is the
-// record of everything the venue was told, so an operator auditing a
-// rejected order (ReasonPriceBand) reads from it which band was in force.
-// A KindBand record putting a band of 1.00 around a reference price of
-// 100.00 on AAPL (tick 0.01: 100 ticks around 10000) must show both
-// values in its trail row. ringex's trail (audit/trail.go
-// trailWriter.command) writes price and quantity only for new and
-// replace orders, so the band row names the symbol and nothing else:
-// BandTicks (in Qty) and RefPrice (in Price) are lost from the trail.
-func TestReviewTrailShowsTheBandRecord(t *testing.T) {
+// The audit trail is the record of everything the venue was told, so an
+// operator auditing a rejected order (ReasonPriceBand) reads from it which
+// band was in force. A KindBand record putting a band of 1.00 around a
+// reference price of 100.00 on AAPL (tick 0.01: 100 ticks around 10000)
+// shows both values in its trail row (reference price in price, the
+// band's width in qty).
+func TestTrailShowsTheBandRecord(t *testing.T) {
 	dir := t.TempDir()
 	c, err := matcher.Band{Symbol: 1, BandTicks: 100, RefPrice: 10000}.Command()
 	if err != nil {
