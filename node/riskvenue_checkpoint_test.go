@@ -12,20 +12,16 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// Review (issue 19, risk venue record): a venue runs with risk.mode none
-// and takes checkpoints (snapshot.everyCommands 2: the first one lands
-// right after the start's account bindings, before any order); BROKER01's
-// GTC buy is accepted. The operator restarts it with risk.mode spot. A
-// venue refuses that start naming risk.mode and what to do, as it does
-// for the same journal without a checkpoint
-// (TestRiskModeTurnedOnReplaysHistoryDifferently). ringex refuses it with
-// "state hash at checkpoint 9 is X after replay, Y when it ran", which
-// reads as a corrupt journal or a nondeterministic matcher: the snapshot
-// (no risk frame) does not fit, the whole journal is replayed with a risk
-// state, and the first checkpoint hash, journaled without one, is
-// compared before venueGuard (node/riskvenue.go), which looks only at
-// orders, meets the first order.
-func TestReviewRiskModeTurnedOnAfterACheckpoint(t *testing.T) {
+// A venue runs with risk.mode none and takes checkpoints
+// (snapshot.everyCommands 2: the first one lands right after the start's
+// account bindings, before any order); BROKER01's GTC buy is accepted.
+// The operator restarts it with risk.mode spot. The start is refused
+// naming risk.mode and what to do, as for the same journal without a
+// checkpoint (TestRiskModeTurnedOnReplaysHistoryDifferently), not as a
+// bare state hash mismatch at the first checkpoint, which venueGuard
+// (node/riskvenue.go) meets before the first order: the replay explains
+// the mismatch with RiskModeMismatch.
+func TestRiskModeTurnedOnAfterACheckpoint(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := spotVenue(dir, addr)
 	cfg.Risk = config.Risk{}
