@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
 )
 
@@ -36,4 +37,31 @@ func TestTrailShowsTheBandRecord(t *testing.T) {
 		return
 	}
 	t.Fatalf("no trail row for the band record in %v", rows)
+}
+
+// The risk venue record's row shows the mode (ord_type) and the cash unit
+// (clordid) the journal was written with.
+func TestTrailShowsTheRiskVenueRecord(t *testing.T) {
+	dir := t.TempDir()
+	c, err := matcher.RiskVenue{Mode: 2, CashUnit: "0.01"}.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seq, c.TimeNs = 1, 1
+	writeJournal(t, dir, []matcher.Command{c}, 128<<10)
+	cfg := config.Default()
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	v, err := VenueOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range trailJSON(t, TrailOptions{Dir: dir, Venue: v}) {
+		if r["row"] == "command" && r["what"] == "risk_venue" {
+			if r["ord_type"] != "spot" || r["clordid"] != "0.01" {
+				t.Errorf("trail row of the risk venue record %v: want ord_type spot and clordid 0.01", r)
+			}
+			return
+		}
+	}
+	t.Fatal("no trail row for the risk venue record")
 }
