@@ -58,3 +58,16 @@ func codeText(c byte) string {
 	}
 	return string(rune(c))
 }
+
+// riskModeName is a risk venue record's mode as risk.mode writes it.
+func riskModeName(m uint8) string {
+	switch m {
+	case 0:
+		return "none"
+	case 1:
+		return "limits"
+	case 2:
+		return "spot"
+	}
+	return "mode(" + strconv.Itoa(int(m)) + ")"
+}

@@ -264,6 +264,15 @@ func (t *trailWriter) command(c *matcher.Command) {
 		}
 		t.cols[colQty] = lot.Format(c.Qty)
 	}
+	if b, ok := matcher.BandOf(c); ok { // the reference price in price, the band's width (ticks) in qty
+		if b.RefPrice != 0 {
+			t.cols[colPrice] = tick.Format(b.RefPrice)
+		}
+		t.cols[colQty] = tick.Format(b.BandTicks)
+	}
+	if v, ok := matcher.RiskVenueOf(c); ok { // the mode in ord_type; the cash unit is in clordid below
+		t.cols[colOrdType] = riskModeName(v.Mode)
+	}
 	if f, ok := matcher.FirmBlockOf(c); ok { // a firm's kill switch: the firm in the broker column
 		t.cols[colBroker] = f.Firm
 	} else if c.Kind != matcher.KindBindAccount { // those fields hold the name the broker column shows

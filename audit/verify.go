@@ -10,6 +10,8 @@ import (
 
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/node"
+	"github.com/ringex/ringex/risk"
 )
 
 // VerifyOptions say which journal to verify and how.
@@ -223,7 +225,7 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 		}
 		if s, h, q, ok := checkpointHashOf(c); ok {
 			if s >= from.seq-1 {
-				v.checkHash(c, s, h, q, p, pending, primary)
+				v.checkHash(c, s, h, q, p, pending, primary, from.engines.rs)
 			}
 		}
 		if sf := snaps[c.Seq]; sf != nil {
@@ -341,7 +343,7 @@ func (v *verifier) summarize() {
 	}
 }
 
-func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pending map[int64][3]uint64, primary bool) {
+func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pending map[int64][3]uint64, primary bool, rs *risk.State) {
 	r := v.r
 	if q != p {
 		if primary {
@@ -356,8 +358,11 @@ func (v *verifier) checkHash(c *matcher.Command, s int64, h uint64, q, p int, pe
 		r.problem(Problem{Seq: c.Seq, File: file, Offset: off,
 			What: fmt.Sprintf("checkpoint hash record names seq %d, which is not a checkpoint before it", s)})
 	case got[0] != h && got[1] != h && got[2] != h:
-		r.problem(Problem{Seq: c.Seq, File: file, Offset: off,
-			What: fmt.Sprintf("state hash at checkpoint %d: the journal records %016x, replay computes %016x (%d partitions)", s, h, got[0], p)})
+		what := fmt.Sprintf("state hash at checkpoint %d: the journal records %016x, replay computes %016x (%d partitions)", s, h, got[0], p)
+		if err := node.RiskModeMismatch(v.src.dir, rs); err != nil { // the node's explanation of a journal written with another risk mode
+			what += ": " + err.Error()
+		}
+		r.problem(Problem{Seq: c.Seq, File: file, Offset: off, What: what})
 	default:
 		r.CheckpointsOK++
 	}

@@ -503,6 +503,9 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 				return nil // a checkpoint before fromSeq, or taken with another partition count
 			}
 			if !checkpointHashMatches(h.Hash, cpHash, cpLegacy) {
+				if err := RiskModeMismatch(dir, rs); err != nil {
+					return fmt.Errorf("%w (journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran)", err, seq, cpSeq, cpHash, h.Hash)
+				}
 				return fmt.Errorf("journal record %d: state hash at checkpoint %d is %016x after replay, %016x when it ran", seq, cpSeq, cpHash, h.Hash)
 			}
 			checked++

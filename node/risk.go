@@ -278,7 +278,10 @@ func (n *Node) publishOperator(s *slot, seq int64) {
 				w.out, w.repeat = first, true
 			}
 		case matcher.ReasonOperatorRefConflict:
-			w.first, _ = r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID)
+			var ok bool
+			if w.first, ok = r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID); !ok {
+				w.first, _ = r.state.OperatorRefElsewhere(s.cmd.Account, s.cmd.OrigClOrdID, s.cmd.Kind)
+			}
 		}
 		close(w.done)
 		delete(r.waiting, s.cmd.ClOrdID)
@@ -557,6 +560,10 @@ func (n *Node) startOperator(cmd *matcher.Command) (operatorStart, error) {
 			}
 			return operatorStart{ans: OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}}, nil
 		}
+		if first, ok := r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, cmd.Kind); ok {
+			r.mu.Unlock() // the key names another account's request
+			return operatorStart{ans: OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}}, nil
+		}
 	}
 	if r.waiting == nil {
 		r.waiting, r.pending = map[matcher.ClOrdID]*operatorWait{}, map[operatorKey]*operatorWait{}
@@ -755,8 +762,10 @@ func (n *Node) refConflictKnown(cmd *matcher.Command) (ans OperatorAnswer, ok bo
 	first, known := risk.RefOutcome{}, false
 	if w := r.pending[operatorKey{cmd.OrigClOrdID, cmd.Account}]; w != nil {
 		first, known = risk.RefOutcome{Seq: w.seq, Request: w.req}, true
-	} else {
-		first, known = r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID)
+	} else if first, known = r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); !known {
+		if first, known = r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, cmd.Kind); known {
+			return OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}, true
+		}
 	}
 	if !known || first.Request == req {
 		return OperatorAnswer{}, false

@@ -140,6 +140,52 @@ func checkVenueRecord(cmd *matcher.Command, seq int64, rs *risk.State, seen func
 	return nil
 }
 
+// RiskModeMismatch explains a checkpoint hash that a replay with the risk
+// state rs (nil: mode none) did not reproduce, when the journal in dir
+// says it was written with another risk mode: a checkpoint can come
+// before the first record venueGuard judges (a start's checkpoint right
+// after its account bindings), and a state hash computed with a risk
+// stage never matches one taken without (or the other way round). It
+// reads the journal from its first record to the first that tells the
+// mode (a risk venue record, another record only a risk stage writes,
+// or, with a risk stage and a journal from seq 1, an order before
+// either) and returns venueGuard's error naming risk.mode, or nil when
+// the journal agrees with rs or does not tell. Cold path: a failed
+// start's or verify's explanation, so it may read the whole journal.
+func RiskModeMismatch(dir string, rs *risk.State) error {
+	first, err := journal.FirstSeq(dir)
+	if err != nil || first == 0 {
+		return nil
+	}
+	g := venueGuard{rs: rs, from: first}
+	var cmd matcher.Command
+	var found error
+	err = journal.Read(dir, first, func(seq int64, rec []byte) error {
+		if err := cmd.DecodeAt(rec, seq); err != nil {
+			return err
+		}
+		if found = g.check(&cmd, seq); found != nil {
+			return errStopReading
+		}
+		switch {
+		case riskStageOnly(cmd.Kind):
+			if _, venue := matcher.RiskVenueOf(&cmd); rs == nil && !venue {
+				found = fmt.Errorf("risk.mode is \"none\" in the config, but journal record %d (%s) was written by a risk stage: "+
+					"the journal was written with a risk mode, and a replay without a risk stage decides its orders differently; "+
+					"set risk.mode back to the journal's, or run the venue with mode \"none\" on a new, empty dataDir", seq, cmd.Kind)
+			}
+			return errStopReading
+		case rs != nil && (cmd.Kind == matcher.KindNew || cmd.Kind == matcher.KindReplace):
+			return errStopReading // a journal that starts past seq 1: its orders do not tell
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStopReading) {
+		return nil
+	}
+	return found
+}
+
 // RiskVenueCheck is the check a replay from sequence from with the risk
 // state rs (nil: mode none) makes at each journal record before it applies
 // it (venueGuard): nil, or why the replay cannot go on. `ringex replay`

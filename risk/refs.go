@@ -18,7 +18,12 @@ import (
 // remembers from another record is refused and changes nothing: with
 // ReasonOperatorRepeat when it asks what the first one asked (a retry),
 // with ReasonOperatorRefConflict when it asks something else (the
-// reference reused for another request, which is never "applied"). Like every other rule
+// reference reused for another request, which is never "applied"). A
+// reference names one request venue-wide: a keyed record whose reference
+// the state remembers for another account is refused with
+// ReasonOperatorRefConflict too, unless both are blocks (or both
+// unblocks): a firm's block journals one record per member with the
+// request's reference (refTable.other). Like every other rule
 // this is decided by Check (refsChecked) and settled by the settle half
 // (refsSettled, which the snapshot and so the state hash hold), so a
 // replay, a standby and a promoted standby refuse the same retries.
@@ -64,11 +69,20 @@ func RequestOf(c *matcher.Command) RefRequest {
 }
 
 // refTable is a bounded map of references, in the order they came: once
-// full, a new one takes the place of the oldest (order[head]).
+// full, a new one takes the place of the oldest (order[head]). byRef
+// indexes it by reference alone: how many of its keys hold each, and the
+// account of the newest of them (the last to be forgotten).
 type refTable struct {
 	order []refKey
 	head  int
 	at    map[refKey]RefOutcome
+	byRef map[matcher.ClOrdID]refUse
+}
+
+// refUse is a reference's entry in refTable.byRef.
+type refUse struct {
+	n    int
+	last uint32 // the account of the newest key with the reference
 }
 
 func (t *refTable) get(k refKey) (RefOutcome, bool) {
@@ -80,18 +94,45 @@ func (t *refTable) get(k refKey) (RefOutcome, bool) {
 // when full), a known one in its place.
 func (t *refTable) put(k refKey, o RefOutcome) {
 	if t.at == nil {
-		t.at = map[refKey]RefOutcome{}
+		t.at, t.byRef = map[refKey]RefOutcome{}, map[matcher.ClOrdID]refUse{}
 	}
 	if _, ok := t.at[k]; !ok {
 		if len(t.order) < MaxOperatorRefs {
 			t.order = append(t.order, k)
 		} else {
-			delete(t.at, t.order[t.head])
+			old := t.order[t.head]
+			delete(t.at, old)
+			if u := t.byRef[old.ref]; u.n > 1 {
+				t.byRef[old.ref] = refUse{n: u.n - 1, last: u.last}
+			} else {
+				delete(t.byRef, old.ref)
+			}
 			t.order[t.head] = k
 			t.head = (t.head + 1) % MaxOperatorRefs
 		}
+		t.byRef[k.ref] = refUse{n: t.byRef[k.ref].n + 1, last: k.account}
 	}
 	t.at[k] = o
+}
+
+// other is the outcome of a remembered record with k's reference for
+// another account than k's, when a record of kind for k's account, which
+// t does not remember, would reuse the reference for another request: ok
+// is false when the reference is not remembered, or when both are blocks
+// (or both unblocks), the records of one firm's block (one per member,
+// all with the request's reference). A deposit or a withdrawal names one
+// account, so its reference on another account's record is always
+// another request.
+func (t *refTable) other(k refKey, kind matcher.Kind) (RefOutcome, bool) {
+	u, ok := t.byRef[k.ref]
+	if !ok || u.last == k.account {
+		return RefOutcome{}, false
+	}
+	o := t.at[refKey{ref: k.ref, account: u.last}]
+	if (kind == matcher.KindBlock || kind == matcher.KindUnblock) && o.Request.Kind == kind {
+		return RefOutcome{}, false
+	}
+	return o, true
 }
 
 // each calls fn on every reference, oldest first.
@@ -144,6 +185,10 @@ func (s *State) refChecked(c *matcher.Command) matcher.Reason {
 			return matcher.ReasonOperatorRefConflict
 		}
 		return matcher.ReasonOperatorRepeat
+	} else if !ok {
+		if _, clash := s.refs.checked.other(k, c.Kind); clash {
+			return matcher.ReasonOperatorRefConflict
+		}
 	}
 	s.refs.checked.put(k, RefOutcome{Seq: c.Seq, Request: RequestOf(c)})
 	return matcher.ReasonNone
@@ -177,6 +222,22 @@ func (s *State) OperatorRef(account uint32, ref matcher.ClOrdID) (RefOutcome, bo
 	s.refs.mu.Lock()
 	defer s.refs.mu.Unlock()
 	return s.refs.settled.get(refKey{ref: ref, account: account})
+}
+
+// OperatorRefElsewhere is the outcome of a settled operator record with
+// reference ref for another account, when a record of kind for account
+// would reuse ref for another request (refTable.other: a block's ref on
+// another block is a firm's member); ok is false when it would not, or
+// when the state remembers a record for account with ref (OperatorRef
+// answers then). Any goroutine. Cold path: it takes a lock.
+func (s *State) OperatorRefElsewhere(account uint32, ref matcher.ClOrdID, kind matcher.Kind) (RefOutcome, bool) {
+	s.refs.mu.Lock()
+	defer s.refs.mu.Unlock()
+	k := refKey{ref: ref, account: account}
+	if _, ok := s.refs.settled.get(k); ok {
+		return RefOutcome{}, false
+	}
+	return s.refs.settled.other(k, kind)
 }
 
 // appendRefs appends t to dst as a snapshot's references section
@@ -220,6 +281,10 @@ func (s *State) restoreRefs(r *reader) error {
 		}
 		if _, ok := refOf(&matcher.Command{Kind: o.Request.Kind, OrigClOrdID: k.ref}); !ok {
 			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d: kind %v is not an operator's request", k.ref.String(), k.account, o.Seq, o.Request.Kind)
+		}
+		if first, clash := s.refs.settled.other(k, o.Request.Kind); clash {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v) is the reference of another account's request at seq %d (%v)",
+				k.ref.String(), k.account, o.Seq, o.Request.Kind, first.Seq, first.Request.Kind)
 		}
 		s.refs.settled.put(k, o)
 	}

@@ -60,9 +60,10 @@ func (r *refStepper) cash(a uint32) int64 {
 
 // A keyed deposit applies once: its retry (same reference, same account)
 // is refused as a repeat and moves nothing, and the state remembers the
-// first one's sequence and outcome, a refusal's too. Another reference,
-// or the same one for another account, is another request. Records with
-// no reference are never refused as repeats.
+// first one's sequence and outcome, a refusal's too. Another reference is
+// another request; the same one on another account's deposit is refused
+// as a reuse (a reference names one request venue-wide) and moves
+// nothing. Records with no reference are never refused as repeats.
 func TestOperatorRefRepeatChangesNothing(t *testing.T) {
 	r := newRefStepper(t)
 	first, why := r.funds(false, 1, 100, "dep-1")
@@ -79,7 +80,10 @@ func TestOperatorRefRepeatChangesNothing(t *testing.T) {
 		t.Fatalf("OperatorRef(dep-1) = %+v, %v; want seq %d applied", o, ok, first)
 	}
 	r.funds(false, 1, 100, "dep-2")
-	r.funds(false, 2, 100, "dep-1")
+	if _, why := r.funds(false, 2, 100, "dep-1"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("dep-1 on another account's deposit: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	r.funds(false, 2, 100, "dep-3")
 	r.funds(false, 1, 5, "")
 	r.funds(false, 1, 5, "")
 	if a, b := r.cash(1), r.cash(2); a != 210 || b != 100 {
@@ -248,5 +252,57 @@ func TestOperatorRefsBounded(t *testing.T) {
 	}
 	if _, why := r.funds(false, 1, 1, "d4"); why != matcher.ReasonOperatorRepeat {
 		t.Fatalf("d4 (d3 was forgotten for d2): %v, want a repeat", why)
+	}
+}
+
+// A reference names one request venue-wide: the blocks of one firm block
+// (one record per member, all with the request's reference) are one
+// request, so a block with a block's reference on another account is
+// applied; an unblock with it, or a deposit with a deposit's reference
+// on another account, or a block with a deposit's, is a conflicting
+// reuse and changes nothing. The snapshot restores what decides it.
+func TestOperatorRefAcrossAccounts(t *testing.T) {
+	r := newRefStepper(t)
+	for _, a := range []uint32{1, 2} {
+		b, _ := matcher.AccountBlock{Account: a, Key: key("firm-1")}.Command()
+		if _, why := r.step(b); why != matcher.ReasonNone {
+			t.Fatalf("member %d's block with the firm block's ref: %v", a, why)
+		}
+	}
+	u, _ := matcher.AccountBlock{Account: 3, Unblock: true, Key: key("firm-1")}.Command()
+	if _, why := r.step(u); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("an unblock of another account with a block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if _, why := r.funds(false, 3, 100, "firm-1"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a deposit with a block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if _, why := r.funds(false, 1, 100, "dep-1"); why != matcher.ReasonNone {
+		t.Fatalf("deposit: %v", why)
+	}
+	b, _ := matcher.AccountBlock{Account: 3, Key: key("dep-1")}.Command()
+	if _, why := r.step(b); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a block with a deposit's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if _, why := r.funds(false, 2, 100, "dep-1"); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("the deposit's ref on another account's deposit: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if bal, _ := r.s.Balance(3); bal.Blocked || bal.Cash != 0 {
+		t.Fatalf("account 3 after refused reuses: %+v; want untouched", bal)
+	}
+	if r.cash(2) != 0 {
+		t.Fatalf("account 2 cash %d after a refused deposit, want 0", r.cash(2))
+	}
+	if o, ok := r.s.OperatorRefElsewhere(2, key("dep-1"), matcher.KindDeposit); !ok || o.Request.Kind != matcher.KindDeposit {
+		t.Fatalf("OperatorRefElsewhere(2, dep-1) = %+v, %v; want account 1's deposit", o, ok)
+	}
+	restored, _ := New(testConfig(ModeSpot))
+	if err := restored.Restore(r.s.Snapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := restored.OperatorRefElsewhere(2, key("dep-1"), matcher.KindDeposit); !ok {
+		t.Fatal("after a restore, dep-1 is not known as account 1's")
+	}
+	if _, ok := restored.OperatorRefElsewhere(3, key("firm-1"), matcher.KindBlock); ok {
+		t.Fatal("after a restore, a block with the firm block's ref conflicts")
 	}
 }
