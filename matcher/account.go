@@ -63,9 +63,32 @@ func (b AccountBinding) Command() (Command, error) {
 		return Command{}, err
 	}
 	c := Command{Kind: KindBindAccount, Account: b.Account}
-	n := copy(c.ClOrdID[:], b.Name)
-	copy(c.OrigClOrdID[:], b.Name[n:])
+	putRecordName(&c, b.Name)
 	return c, nil
+}
+
+// putRecordName writes name, at most MaxAccountName bytes, into a record
+// that names an account or a firm: ClOrdID, then on into OrigClOrdID,
+// zero-padded (an account binding, a firm's block).
+func putRecordName(c *Command, name string) {
+	n := copy(c.ClOrdID[:], name)
+	copy(c.OrigClOrdID[:], name[n:])
+}
+
+// recordName reads what putRecordName wrote; ok is false for a zero byte
+// inside the name.
+func recordName(c *Command) (string, bool) {
+	var name [MaxAccountName]byte
+	copy(name[:], c.ClOrdID[:])
+	copy(name[IDLen:], c.OrigClOrdID[:])
+	n := bytes.IndexByte(name[:], 0)
+	if n < 0 {
+		n = len(name)
+	}
+	if bytes.Count(name[n:], []byte{0}) != len(name)-n {
+		return "", false
+	}
+	return string(name[:n]), true
 }
 
 // BindingOf reads the binding a KindBindAccount record holds; ok is false
@@ -76,17 +99,11 @@ func BindingOf(c *Command) (b AccountBinding, ok bool) {
 		c.Side != 0 || c.Type != 0 || c.TIF != 0 {
 		return b, false
 	}
-	var name [MaxAccountName]byte
-	copy(name[:], c.ClOrdID[:])
-	copy(name[IDLen:], c.OrigClOrdID[:])
-	n := bytes.IndexByte(name[:], 0)
-	if n < 0 {
-		n = len(name)
+	name, ok := recordName(c)
+	if !ok {
+		return b, false
 	}
-	if bytes.Count(name[n:], []byte{0}) != len(name)-n {
-		return b, false // a zero byte inside the name
-	}
-	b = AccountBinding{Account: c.Account, Name: string(name[:n])}
+	b = AccountBinding{Account: c.Account, Name: name}
 	return b, b.Check() == nil
 }
 

@@ -54,8 +54,7 @@ func (b FirmBlock) Command() (Command, error) {
 	if b.Unblock {
 		c.Kind = KindUnblockFirm
 	}
-	n := copy(c.ClOrdID[:], b.Firm)
-	copy(c.OrigClOrdID[:], b.Firm[n:])
+	putRecordName(&c, b.Firm)
 	return c, nil
 }
 
@@ -73,17 +72,11 @@ func FirmBlockOf(c *Command) (b FirmBlock, ok bool) {
 		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || c.Type != 0 || c.TIF != 0 {
 		return b, false
 	}
-	var name [MaxAccountName]byte
-	copy(name[:], c.ClOrdID[:])
-	copy(name[IDLen:], c.OrigClOrdID[:])
-	n := bytes.IndexByte(name[:], 0)
-	if n < 0 {
-		n = len(name)
+	name, ok := recordName(c)
+	if !ok {
+		return b, false
 	}
-	if bytes.Count(name[n:], []byte{0}) != len(name)-n {
-		return b, false // a zero byte inside the name
-	}
-	b = FirmBlock{Unblock: c.Kind == KindUnblockFirm, Firm: string(name[:n])}
+	b = FirmBlock{Unblock: c.Kind == KindUnblockFirm, Firm: name}
 	return b, checkFirmName(b.Firm) == nil
 }
 
