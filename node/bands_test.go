@@ -1,10 +1,8 @@
 package node_test
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
@@ -12,7 +10,6 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
-	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
 )
 
@@ -90,15 +87,7 @@ func TestBandAndBlockedFirmSurviveACheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jdir := filepath.Join(dir, "journal")
-	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
-		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
-		}
-	}
+	awaitSnapshotAt(t, dir, after)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}

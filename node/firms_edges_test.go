@@ -101,15 +101,7 @@ func TestFirmAccountOrderAcrossSnapshotRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jdir := filepath.Join(dir, "journal")
-	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
-		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
-		}
-	}
+	awaitSnapshotAt(t, dir, after)
 	// The broker's engine confirms its reports before the stop: else the
 	// next start resends them (PossResend=Y) ahead of the replies expected.
 	confirmSession(t, n, b1, 1, "CONFIRM")
@@ -296,4 +288,20 @@ func TestReplaceWithoutTheOrdersAccountIsAnUnknownOrder(t *testing.T) {
 	b1.Send("G", tag.OrigClOrdID, "G1", tag.ClOrdID, "G2", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "5", tag.OrdType, "2", tag.Price, "11.00")
 	expect(t, "replace without tag 1", b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "9", tag.ClOrdID: "G2", tag.CxlRejReason: "1"})
 	wantShow(t, n, "ACC-A", "openOrders 1 cash 1000.00 held 50.00")
+}
+
+// awaitSnapshotAt waits until the journal in dir holds a snapshot at or
+// after sequence after (the checkpoint's snapshot is written off the hot
+// path, after the record it follows).
+func awaitSnapshotAt(t *testing.T, dir string, after int64) {
+	t.Helper()
+	jdir := filepath.Join(dir, "journal")
+	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
+		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
@@ -49,15 +48,7 @@ func TestRiskVenueJournaledOnceAndCheckedAfterACheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jdir := filepath.Join(dir, "journal")
-	for deadline := time.Now().Add(wait); ; time.Sleep(20 * time.Millisecond) {
-		if seq, _, _, ok, err := journal.LatestSnapshot(jdir); err == nil && ok && seq >= after {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no snapshot at or after sequence %d within %v", after, wait)
-		}
-	}
+	awaitSnapshotAt(t, dir, after)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +65,7 @@ func TestRiskVenueJournaledOnceAndCheckedAfterACheckpoint(t *testing.T) {
 	if got := venueRecords(t, dir); len(got) != 1 {
 		t.Fatalf("risk venue records after a restart with the same config: %+v, want the first run's alone", got)
 	}
-	last, err := journal.LastSeq(jdir)
+	last, err := journal.LastSeq(filepath.Join(dir, "journal"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +77,7 @@ func TestRiskVenueJournaledOnceAndCheckedAfterACheckpoint(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "risk.mode") || !strings.Contains(err.Error(), `"spot"`) {
 		t.Fatalf("restart with risk.mode limits: %v; want a refusal naming risk.mode and the journal's \"spot\"", err)
 	}
-	if now, err := journal.LastSeq(jdir); err != nil || now != last {
+	if now, err := journal.LastSeq(filepath.Join(dir, "journal")); err != nil || now != last {
 		t.Fatalf("journal ends at %d after the refused start, %d before (%v)", now, last, err)
 	}
 }
