@@ -22,18 +22,7 @@ import (
 // replay, and the start is refused naming risk.mode. (The test also
 // accepts a start that keeps the order working.)
 func TestRiskModeTurnedOnReplaysHistoryDifferently(t *testing.T) {
-	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
-	cfg := spotVenue(dir, addr)
-	cfg.Risk = config.Risk{}
-	n := startCfg(t, cfg)
-	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
-	rests(t, b1, "GTC buy with no risk stage", "G1", "AAPL", "1", "5", "10.00")
-	b1.Close()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-
-	n, err := node.Start(spotVenue(dir, addr), node.Options{Log: logtest.New(t)})
+	n, err := restartNoneAsSpot(t, config.Snapshot{})
 	if err != nil {
 		if !strings.Contains(err.Error(), "mode") {
 			t.Fatalf("restart with risk.mode spot refused, not naming the mode: %v", err)
@@ -46,4 +35,25 @@ func TestRiskModeTurnedOnReplaysHistoryDifferently(t *testing.T) {
 		t.Fatalf("after turning risk.mode none -> spot, account show BROKER01 = %q, %v; want its accepted GTC buy still working "+
 			"(openOrders 1), or a refused start", show, err)
 	}
+}
+
+// restartNoneAsSpot runs a venue with risk.mode none and snapshot, where
+// BROKER01's GTC buy is accepted and rests, stops it, and starts it again
+// with risk.mode spot: what that start gives.
+func restartNoneAsSpot(t *testing.T, snapshot config.Snapshot) (*node.Node, error) {
+	t.Helper()
+	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
+	cfg := spotVenue(dir, addr)
+	cfg.Risk = config.Risk{}
+	cfg.Snapshot = snapshot
+	n := startCfg(t, cfg)
+	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	rests(t, b1, "GTC buy with no risk stage", "G1", "AAPL", "1", "5", "10.00")
+	b1.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	spot := spotVenue(dir, addr)
+	spot.Snapshot = snapshot
+	return node.Start(spot, node.Options{Log: logtest.New(t)})
 }
