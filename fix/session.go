@@ -234,7 +234,10 @@ func (s *Session) queueLocked(msgType string, header, body []byte, toConn bool) 
 	// confirmed (delivery.go); one never resent nor carried over
 	// (Config.NotResent) needs none.
 	s.pendLocked(msg, seq, seq, s.storeMark > 0 && !isAdminType(msgType) && !s.a.notResent(msgType))
-	if len(s.pending) > s.a.cfg.OutQueueMaxBytes {
+	// Only an application message judges the queue: a session message (a
+	// probe, a Heartbeat) queued behind a resend the broker asked for,
+	// however long, is not the broker falling behind.
+	if !isAdminType(msgType) && len(s.pending) > s.a.cfg.OutQueueMaxBytes {
 		s.log.Warn("slow consumer: disconnecting; queued messages stay in the store for resend",
 			"session", s.id, "queued_bytes", len(s.pending))
 		// The connection stays attached, closed, until its reader has
