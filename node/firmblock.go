@@ -181,7 +181,7 @@ func (n *Node) journalFirmBlocks(todo []firmMember) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Warn("BLOCKED (kill switch): the accounts added to blocked firms since they were blocked", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
+		n.log.Warn("BLOCKED (kill switch): the members of blocked firms that did not hold the firm's block (added to the firm since it was blocked, or blocked by a build that did not keep a firm's block apart)", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
 	}
 	return nil
 }

@@ -63,3 +63,33 @@ func TestMembersOwnUnblockKeepsItsFirmsBlock(t *testing.T) {
 	rests(t, b1, "BROKER01 after its firm's unblock", "M2", "AAPL", "1", "1", "100.00")
 	verifyReplay(t, cfg, dir)
 }
+
+// TestUnblockOfAnAccountThatLeftItsBlockedFirm: BROKER02 holds firm F1's
+// block when the venue takes it out of F1 (firms[].sessions) and
+// restarts. No unblock of F1 reaches it any more, so show says "(firm)"
+// with no firm, and its own unblock by name lifts the firm's block too:
+// it trades; F1's other member stays blocked.
+func TestUnblockOfAnAccountThatLeftItsBlockedFirm(t *testing.T) {
+	cfg, _ := ownBlockVenue(t)
+	n := startCfg(t, cfg)
+	if _, err := n.Block("F1", false); err != nil {
+		t.Fatalf("block firm F1: %v", err)
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Firms[0].Sessions = []string{"BROKER01"}
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	wantFirmBlockOf(t, n, "BROKER02", "", true)
+	wantShow(t, n, "BROKER02", "blocked true (firm) openOrders 0")
+	if _, err := n.Block("BROKER02", true); err != nil {
+		t.Fatalf("unblock BROKER02 by name: %v", err)
+	}
+	wantFirmBlockOf(t, n, "BROKER02", "", false)
+	wantShow(t, n, "BROKER02", "blocked false openOrders 0")
+	wantShow(t, n, "BROKER01", "blocked true (firm F1) openOrders 0")
+	b2 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER02", "RINGEX")
+	defer b2.Close()
+	rests(t, b2, "BROKER02, out of blocked firm F1, after its unblock", "L1", "AAPL", "1", "1", "100.00")
+}

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/ringex/ringex/audit"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
 
@@ -106,5 +108,68 @@ func TestFirmUnblockKeepsAMembersOwnBlock(t *testing.T) {
 	}
 	wantFirmBlockOf(t, n, "BROKER01", "", false)
 	rests(t, b1, "BROKER01 after its own unblock", "U4", "AAPL", "1", "1", "100.00")
+	verifyReplay(t, cfg, dir)
+}
+
+// TestFirmBlockOfAnOlderBuildKeepsItsMembersBlocked: a journal written
+// before the two blocks were kept apart holds firm F1's record and a
+// plain block of each member (what `ringex account block F1` journaled
+// then, submitted here as it was), which the risk state reads as each
+// member's own block. The next start journals F1's block of each member,
+// so each holds both; F1's unblock lifts the firm's and names every
+// member as still blocked on its own (the safe side: nothing says the
+// old block was the firm's alone), and each member's unblock by name
+// then lets it trade. A replay of the journal verifies.
+func TestFirmBlockOfAnOlderBuildKeepsItsMembersBlocked(t *testing.T) {
+	cfg, dir := ownBlockVenue(t)
+	n := startCfg(t, cfg)
+	firm, err := matcher.FirmBlock{Firm: "F1"}.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Submit(&firm); err != nil {
+		t.Fatal(err)
+	}
+	members := []string{"BROKER01", "BROKER02", "ACC-A"}
+	for _, name := range members {
+		show, err := n.AccountShow(name)
+		var id uint32
+		if _, serr := fmt.Sscanf(show, "account %d", &id); err != nil || serr != nil {
+			t.Fatalf("account show %s = %q, %v", name, show, err)
+		}
+		old, err := matcher.AccountBlock{Account: id}.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Submit(&old); err != nil {
+			t.Fatal(err)
+		}
+		wantShow(t, n, name, "blocked true (own) openOrders 0")
+	}
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n = startCfg(t, cfg)
+	defer n.Stop()
+	for _, name := range members {
+		wantShow(t, n, name, "blocked true (own, firm F1) openOrders 0")
+	}
+	if _, err := n.Block("F1", true); err != nil {
+		t.Fatalf("unblock firm F1: %v", err)
+	}
+	if got, ok := n.OwnBlockedMembers("F1"); !ok || !slices.Equal(got, members) {
+		t.Errorf("OwnBlockedMembers(F1) = %q, %v; want %q", got, ok, members)
+	}
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	refused(t, b1, "BROKER01 blocked by an older build's firm block, after the firm's unblock", "O1", "AAPL", "1", "1", "2", "100.00", "99", "kill switch")
+	for _, name := range members {
+		if _, err := n.Block(name, true); err != nil {
+			t.Fatalf("unblock %s by name: %v", name, err)
+		}
+		wantShow(t, n, name, "blocked false openOrders 0")
+	}
+	rests(t, b1, "BROKER01 after its own unblock", "O2", "AAPL", "1", "1", "100.00")
 	verifyReplay(t, cfg, dir)
 }
