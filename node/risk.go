@@ -659,7 +659,10 @@ func (n *Node) awaitOperatorSettled(ctx context.Context, w *operatorWait, cmd *m
 // those added to it later until it is unblocked, firmblock.go) so that
 // the risk stage refuses its new orders and replaces from then on, and
 // cancels every working order of it, GTC included, through the ring;
-// with unblock, it lets it trade again. It returns the journal sequence
+// with unblock, it lets it trade again. An account's own block (by its
+// name) and its firm's (by the firm's name) are independent: each
+// unblock lifts only its own, so an account trades again once neither
+// holds (firmblock.go). It returns the journal sequence
 // of the last block record once the risk stage has applied it. It waits
 // as long as that takes (BlockRef bounds the wait).
 func (n *Node) Block(name string, unblock bool) (int64, error) {
