@@ -6,9 +6,10 @@ package node
 // in the firm; unblock does the same with unblock records. The engines
 // keep the blocked firms' names (journal, snapshot, state hash), so a
 // firm stays blocked across restarts and promotions: on each, before FIX
-// opens, the node journals a block for every member the config now lists
-// in a blocked firm that the risk state has not blocked (a session or an
-// account added to the firm since), after the members' bindings. Every
+// opens, the node journals the firm's block of every member the config
+// now lists in a blocked firm that does not hold it in the risk state (a
+// session or an account added to the firm since), after the members'
+// bindings. Every
 // refusal still comes from a journaled block of the account, so the risk
 // state stays a pure function of the journal, in a replay and on a
 // standby alike. A crash between the firm's record and its members' is
@@ -23,7 +24,9 @@ package node
 // firm (FirmBlockOf). A start journals the firm's block for every member
 // of a blocked firm that does not hold it, blocked on its own or not
 // (a journal of an older build has only own blocks: its firm's members
-// then hold both, and its firm's unblock leaves their own).
+// then hold both, and its firm's unblock leaves their own). An account
+// that holds a firm's block that no blocked firm lists any more (it left
+// the firm's config) has it lifted by its own unblock (BlockRef).
 
 import (
 	"context"
