@@ -13,6 +13,14 @@ import "fmt"
 // cancels: no order of the account trades after it, whatever crash
 // follows, and a replay does the same. A KindUnblock no partition applies
 // (RouteNone). They go through the ring and the journal like any command.
+//
+// An account has two blocks, independent of each other: its own (the
+// operator's block of the account by name) and its firm's (a record the
+// node journals for each member of a firm it blocks, AccountBlock.Firm).
+// A record sets or lifts only the block it names; the risk stage refuses
+// the account's orders while either holds. A record written before Firm
+// existed has a zero Type, so it reads as the account's own block, as
+// every block then was.
 const (
 	KindBlock   Kind = 12
 	KindUnblock Kind = 13
@@ -24,18 +32,23 @@ const OriginKillSwitch MassCancelOrigin = 3
 
 // AccountBlock is the content of a KindBlock or KindUnblock record.
 //
-//	Command field   Kind                   Account  ClOrdID  OrigClOrdID
-//	holds           KindBlock/KindUnblock  Account  Ref      Key
+//	Command field   Kind                   Account  Type                  ClOrdID  OrigClOrdID
+//	holds           KindBlock/KindUnblock  Account  0 own, blockByFirm    Ref      Key
 //
 // Ref and Key are a Funds record's (the node's answer reference; the
-// operator's request reference, zero for none); every other field is zero
-// (Seq and TimeNs are set at ingress).
+// operator's request reference, zero for none); Type is 0 for the
+// account's own block and blockByFirm for its firm's (Firm); every other
+// field is zero (Seq and TimeNs are set at ingress).
 type AccountBlock struct {
 	Unblock bool
 	Account uint32
+	Firm    bool // the block of the account's firm, not its own
 	Ref     ClOrdID
 	Key     ClOrdID
 }
+
+// blockByFirm is the Type of a firm's block record (AccountBlock.Firm).
+const blockByFirm OrdType = 1
 
 // Command is the record that journals b; it fails for account 0.
 func (b AccountBlock) Command() (Command, error) {
@@ -46,7 +59,11 @@ func (b AccountBlock) Command() (Command, error) {
 	if b.Unblock {
 		k = KindUnblock
 	}
-	return Command{Kind: k, Account: b.Account, ClOrdID: b.Ref, OrigClOrdID: b.Key}, nil
+	c := Command{Kind: k, Account: b.Account, ClOrdID: b.Ref, OrigClOrdID: b.Key}
+	if b.Firm {
+		c.Type = blockByFirm
+	}
+	return c, nil
 }
 
 // applyBlock cancels, oldest (lowest order id) first, every resting order
@@ -73,8 +90,8 @@ func (e *Engine) applyBlock(c *Command) {
 // kind or a record AccountBlock.Command does not write.
 func BlockOf(c *Command) (b AccountBlock, ok bool) {
 	if (c.Kind != KindBlock && c.Kind != KindUnblock) || c.Account == 0 || c.OrderID != 0 || c.Price != 0 ||
-		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || c.Type != 0 || c.TIF != 0 {
+		c.Qty != 0 || c.Symbol != 0 || c.Side != 0 || (c.Type != 0 && c.Type != blockByFirm) || c.TIF != 0 {
 		return b, false
 	}
-	return AccountBlock{Unblock: c.Kind == KindUnblock, Account: c.Account, Ref: c.ClOrdID, Key: c.OrigClOrdID}, true
+	return AccountBlock{Unblock: c.Kind == KindUnblock, Account: c.Account, Firm: c.Type == blockByFirm, Ref: c.ClOrdID, Key: c.OrigClOrdID}, true
 }

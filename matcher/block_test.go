@@ -43,3 +43,31 @@ func TestBlockCancelsTheAccountsOrdersInEveryPartition(t *testing.T) {
 		t.Fatalf("unblock: %s, want no event", describeAll(evs))
 	}
 }
+
+// A block record says whose block it is: a firm's (Type blockByFirm)
+// or, as every record written before AccountBlock.Firm, the account's
+// own (Type 0); it journals and reads back as written, and a record with
+// another Type is not a block record.
+func TestAccountBlockFirmRecord(t *testing.T) {
+	for _, b := range []AccountBlock{{Account: 7}, {Account: 7, Firm: true}, {Account: 7, Unblock: true, Firm: true, Key: id("ops-1")}} {
+		c, err := b.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d Command
+		if err := d.Decode(c.Encode(make([]byte, CommandSize))); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := BlockOf(&d); !ok || got != b {
+			t.Fatalf("%+v reads back as %+v, %v", b, got, ok)
+		}
+	}
+	old := Command{Kind: KindBlock, Account: 7}
+	if b, ok := BlockOf(&old); !ok || b.Firm {
+		t.Fatalf("a record without the flag: %+v, %v; want the account's own block", b, ok)
+	}
+	old.Type = blockByFirm + 1
+	if _, ok := BlockOf(&old); ok {
+		t.Fatal("BlockOf read a record with Type 2")
+	}
+}

@@ -104,7 +104,9 @@
 //   - A block record (KindBlock, AccountBlock in block.go, the kill
 //     switch) is applied by every engine: each cancels every resting order
 //     of the account, its session's and those placed for it (EvCancelled,
-//     ReasonMassCancel, ExecID EndOfDayExecID), oldest first.
+//     ReasonMassCancel, ExecID EndOfDayExecID), oldest first, whether it
+//     is the account's own block or its firm's (AccountBlock.Firm, in
+//     Type: the risk stage keeps the two apart).
 //   - A firm block record (KindBlockFirm, KindUnblockFirm, FirmBlock in
 //     firmblock.go) is applied by every engine, which keeps the blocked
 //     firms' names in its snapshot (version 6, or 7 with bands) and its

@@ -10,11 +10,13 @@ import (
 // Firm block records are the operator's kill switch for a firm (risk modes
 // limits and spot): a KindBlockFirm records that the firm named is
 // blocked, a KindUnblockFirm that it is not any more. They block nothing
-// by themselves: the node journals one AccountBlock (KindBlock) for each
-// account of the firm after it, and on every start and promotion one for
-// each account its config lists in a blocked firm that is not blocked yet
-// (a session or account added to the firm later), so that every refusal
-// still comes from a journaled block of the account. The firm's name is
+// by themselves: the node journals the firm's AccountBlock (KindBlock,
+// Firm set) for each account of the firm after it, and on every start and
+// promotion one for each account its config lists in a blocked firm that
+// does not hold it yet (a session or account added to the firm later), so
+// that every refusal still comes from a journaled block of the account.
+// The firm's unblock journals the firm's KindUnblock of each, which
+// leaves an account's own block (block.go). The firm's name is
 // journaled because its membership is config, not journal: what the
 // journal keeps is which firms stay blocked.
 //

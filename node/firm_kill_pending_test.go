@@ -62,6 +62,6 @@ func TestFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 	defer s.Stop()
 	waitUntil(t, "the standby has the primary's journal", func() bool { return lastSeq(s) == lastSeq(p) })
 	for _, who := range []string{"BROKER01", "BROKER02", "ACC-A"} {
-		wantShow(t, p, who, "blocked true openOrders 0")
+		wantShow(t, p, who, "blocked true (firm F1) openOrders 0")
 	}
 }

@@ -6,17 +6,27 @@ package node
 // in the firm; unblock does the same with unblock records. The engines
 // keep the blocked firms' names (journal, snapshot, state hash), so a
 // firm stays blocked across restarts and promotions: on each, before FIX
-// opens, the node journals a block for every member the config now lists
-// in a blocked firm that the risk state has not blocked (a session or an
-// account added to the firm since), after the members' bindings. Every
+// opens, the node journals the firm's block of every member the config
+// now lists in a blocked firm that does not hold it in the risk state (a
+// session or an account added to the firm since), after the members'
+// bindings. Every
 // refusal still comes from a journaled block of the account, so the risk
 // state stays a pure function of the journal, in a replay and on a
 // standby alike. A crash between the firm's record and its members' is
 // made good by the next start for a block; an unblock it leaves half done
 // leaves members blocked (the safe side) until the operator runs it again.
-// While a firm is blocked, a member's unblock by name is refused (the next
-// start would block it again); the firm's unblock lifts every member's
-// block, one blocked on its own before too, and the CLI names them.
+//
+// The members' records are the firm's blocks (matcher.AccountBlock.Firm),
+// which the risk state keeps apart from each account's own block: the
+// firm's unblock lifts only the firm's, so a member blocked on its own
+// stays blocked (the CLI names them, OwnBlockedMembers), and a member's
+// unblock by name lifts only its own, so it stays blocked by its blocked
+// firm (FirmBlockOf). A start journals the firm's block for every member
+// of a blocked firm that does not hold it, blocked on its own or not
+// (a journal of an older build has only own blocks: its firm's members
+// then hold both, and its firm's unblock leaves their own). An account
+// that holds a firm's block that no blocked firm lists any more (it left
+// the firm's config) has it lifted by its own unblock (BlockRef).
 
 import (
 	"context"
@@ -24,9 +34,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
+	"github.com/ringex/ringex/risk"
 )
 
 // firmMember is one account of a blocked firm still to block.
@@ -59,7 +71,7 @@ func (n *Node) blockFirm(ctx context.Context, f *config.Firm, key matcher.ClOrdI
 	for i, one := range members {
 		a, err := n.accountOf(one)
 		if err == nil {
-			cmds[i], err = n.blockCommand(a, key, unblock)
+			cmds[i], err = n.blockCommand(a, key, unblock, true)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("firm %s: %s: %w (journaled nothing)", f.Name, one, err)
@@ -127,8 +139,8 @@ func (n *Node) blockFirm(ctx context.Context, f *config.Firm, key matcher.ClOrdI
 }
 
 // firmBlocksToJournal are the members of blocked firms (the engines'
-// matcher.FirmBlock records) that the config lists and the risk state has
-// not blocked, in config order. It reads the engines and the risk state:
+// matcher.FirmBlock records) that the config lists and that do not hold
+// their firm's block in the risk state, in config order. It reads the engines and the risk state:
 // call it after checkAccounts, before the ring starts or while the
 // pipeline is drained (a promotion).
 func (n *Node) firmBlocksToJournal() []firmMember {
@@ -149,7 +161,7 @@ func (n *Node) firmBlocksToJournal() []firmMember {
 			if err != nil {
 				continue // bound by checkAccounts before this runs
 			}
-			if b, _ := n.risk.state.Balance(a); !b.Blocked {
+			if b, _ := n.risk.state.Balance(a); !b.FirmBlock {
 				todo = append(todo, firmMember{account: a, name: one, firm: f.Name})
 			}
 		}
@@ -162,17 +174,17 @@ func (n *Node) firmBlocksToJournal() []firmMember {
 	return todo
 }
 
-// journalFirmBlocks journals the blocks todo (firmBlocksToJournal)
+// journalFirmBlocks journals the firm's blocks todo (firmBlocksToJournal)
 // through the ring, after the members' bindings and before FIX opens:
 // no order of a blocked firm's new member is decided before its block.
 func (n *Node) journalFirmBlocks(todo []firmMember) error {
 	for _, m := range todo {
-		if _, err := n.blockOne(context.Background(), m.account, matcher.ClOrdID{}, m.name, false); err != nil {
+		if _, err := n.blockOne(context.Background(), m.account, matcher.ClOrdID{}, m.name, false, true); err != nil {
 			return fmt.Errorf("block %s of blocked firm %s: %w", m.name, m.firm, err)
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Warn("BLOCKED (kill switch): the accounts added to blocked firms since they were blocked", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
+		n.log.Warn("BLOCKED (kill switch): the members of blocked firms that did not hold the firm's block (added to the firm since it was blocked, or blocked by a build that did not keep a firm's block apart)", "accounts", len(todo), "first", todo[0].name, "firm", todo[0].firm)
 	}
 	return nil
 }
@@ -209,16 +221,67 @@ func (n *Node) blockedFirmOf(name string) *config.Firm {
 	return nil
 }
 
-// FirmMembers are the sessions and accounts the config lists in firm
-// name, in config order, nil when no firm has that name: those a firm's
-// block or unblock journals a record for. A firm's unblock lifts each
-// one's block, one blocked on its own before too (a block record says
-// nothing of why): `ringex account unblock FIRM` names them, so that the
-// operator blocks again those that must stay blocked.
-func (n *Node) FirmMembers(name string) []string {
+// OwnBlockedMembers are the sessions and accounts the config lists in
+// firm name, in config order, that hold their own block (a firm's unblock
+// leaves it: `ringex account unblock FIRM` names them); ok is false when
+// no firm has that name. Without risk, none.
+func (n *Node) OwnBlockedMembers(name string) (members []string, ok bool) {
 	f := n.cfg.Firm(name)
 	if f == nil {
-		return nil
+		return nil, false
 	}
-	return append(slices.Clone(f.Sessions), f.Accounts...)
+	for _, one := range append(slices.Clone(f.Sessions), f.Accounts...) {
+		if b, _ := n.blockOf(one); b.OwnBlock {
+			members = append(members, one)
+		}
+	}
+	return members, true
+}
+
+// FirmBlockOf says whether account name (a session or a named account)
+// holds its firm's block, and the blocked firm that lists it ("" when
+// none does: it left the firm's config while the firm was blocked).
+func (n *Node) FirmBlockOf(name string) (firm string, blocked bool) {
+	b, ok := n.blockOf(name)
+	if !ok || !b.FirmBlock {
+		return "", false
+	}
+	if f := n.blockedFirmOf(name); f != nil {
+		return f.Name, true
+	}
+	return "", true
+}
+
+// blockOf is account name's balance as the risk state has it, for its
+// blocks; ok is false without risk or for a name no account has.
+func (n *Node) blockOf(name string) (b risk.Balance, ok bool) {
+	if n.risk == nil {
+		return b, false
+	}
+	a, err := n.accountOf(name)
+	if err != nil {
+		return b, false
+	}
+	return n.risk.state.Balance(a)
+}
+
+// blocksShown says which blocks b, account name's, holds, as `ringex
+// account show` prints them after "blocked true": " (own)", " (firm F1)"
+// or " (own, firm F1)"; "" when it holds none.
+func (n *Node) blocksShown(name string, b risk.Balance) string {
+	var by []string
+	if b.OwnBlock {
+		by = append(by, "own")
+	}
+	if b.FirmBlock {
+		firm := "firm"
+		if f := n.blockedFirmOf(name); f != nil {
+			firm += " " + f.Name
+		}
+		by = append(by, firm)
+	}
+	if len(by) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(by, ", ") + ")"
 }

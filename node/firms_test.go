@@ -66,7 +66,7 @@ func TestFirmAccountsOverFIX(t *testing.T) {
 	if !strings.Contains(got[tag.Text], "kill switch") {
 		t.Errorf("Text %q does not name the kill switch", got[tag.Text])
 	}
-	wantShow(t, n, "ACC-A", "blocked true openOrders 0 cash 1000.00 held 0.00")
+	wantShow(t, n, "ACC-A", "blocked true (firm F1) openOrders 0 cash 1000.00 held 0.00")
 	for _, c := range []*fixtest.Client{b1, b2, dc} {
 		c.Close()
 	}

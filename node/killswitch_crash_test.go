@@ -40,11 +40,11 @@ func TestKillSwitchCancelsSurviveACrashAfterTheBlock(t *testing.T) {
 	}
 	// The block record alone cancels the account's orders (every
 	// partition applies it): nothing is left for a crash to leave working.
-	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
+	wantShow(t, n, "BROKER01", "blocked true (own) openOrders 0")
 	b1.Close()
 	n, b1 = restartBroker01(t, n, cfg, addr)
 	show, _ = n.AccountShow("BROKER01")
-	if strings.HasSuffix(show, "blocked true openOrders 0") {
+	if strings.HasSuffix(show, "blocked true (own) openOrders 0") {
 		return
 	}
 	t.Errorf("after the restart: %q, want the blocked account with no working order", show)

@@ -659,7 +659,10 @@ func (n *Node) awaitOperatorSettled(ctx context.Context, w *operatorWait, cmd *m
 // those added to it later until it is unblocked, firmblock.go) so that
 // the risk stage refuses its new orders and replaces from then on, and
 // cancels every working order of it, GTC included, through the ring;
-// with unblock, it lets it trade again. It returns the journal sequence
+// with unblock, it lets it trade again. An account's own block (by its
+// name) and its firm's (by the firm's name) are independent: each
+// unblock lifts only its own, so an account trades again once neither
+// holds (firmblock.go). It returns the journal sequence
 // of the last block record once the risk stage has applied it. It waits
 // as long as that takes (BlockRef bounds the wait).
 func (n *Node) Block(name string, unblock bool) (int64, error) {
@@ -687,22 +690,34 @@ func (n *Node) BlockRef(ctx context.Context, ref, name string, unblock bool) (in
 	if f := n.cfg.Firm(name); f != nil {
 		return n.blockFirm(ctx, f, key, ref, unblock)
 	}
-	if f := n.blockedFirmOf(name); unblock && f != nil {
-		return 0, fmt.Errorf("%s is a member of blocked firm %s: unblock the firm, then block the members that must stay blocked (journaled nothing)", name, f.Name)
-	}
 	a, err := n.accountOf(name)
 	if err != nil {
 		return 0, err
 	}
-	return n.blockOne(ctx, a, key, name, unblock)
+	seq, err := n.blockOne(ctx, a, key, name, unblock, false)
+	if re := (*RepeatError)(nil); (err != nil && !errors.As(err, &re)) || !unblock {
+		return seq, err
+	}
+	if b, _ := n.risk.state.Balance(a); b.FirmBlock && n.blockedFirmOf(name) == nil {
+		// A firm's block that no blocked firm's unblock would lift (the
+		// account left the firm's config while it was blocked): the
+		// account's unblock lifts it too, with a record of its own.
+		s, ferr := n.blockOne(ctx, a, matcher.ClOrdID{}, name, true, true)
+		if ferr != nil {
+			return s, fmt.Errorf("%s: own block lifted at sequence %d; the block of a firm that no longer lists it: %w", name, seq, ferr)
+		}
+		return s, nil
+	}
+	return seq, err
 }
 
 // blockOne journals the block (or unblock) of account a, named name, for
 // the request with reference key: one record, which also cancels every
 // working order of the account in every partition (matcher.AccountBlock),
-// so no crash can leave it blocked with orders working.
-func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name string, unblock bool) (int64, error) {
-	cmd, err := n.blockCommand(a, key, unblock)
+// so no crash can leave it blocked with orders working. firm: the record
+// is the block of the account's firm, not the account's own.
+func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name string, unblock, firm bool) (int64, error) {
+	cmd, err := n.blockCommand(a, key, unblock, firm)
 	if err != nil {
 		return 0, err
 	}
@@ -714,9 +729,9 @@ func (n *Node) blockOne(ctx context.Context, a uint32, key matcher.ClOrdID, name
 }
 
 // blockCommand is the block (or unblock) record of account a for the
-// request with reference key.
-func (n *Node) blockCommand(a uint32, key matcher.ClOrdID, unblock bool) (matcher.Command, error) {
-	return matcher.AccountBlock{Account: a, Unblock: unblock, Ref: n.operatorRef(), Key: key}.Command()
+// request with reference key: its own block, or with firm its firm's.
+func (n *Node) blockCommand(a uint32, key matcher.ClOrdID, unblock, firm bool) (matcher.Command, error) {
+	return matcher.AccountBlock{Account: a, Unblock: unblock, Firm: firm, Ref: n.operatorRef(), Key: key}.Command()
 }
 
 // blockAnswer waits for block record cmd, started as st, of the account
@@ -832,7 +847,7 @@ func (n *Node) AccountShow(compID string) (string, error) {
 		return "", err
 	}
 	b, _ := n.risk.state.Balance(a)
-	out := fmt.Sprintf("account %d %s blocked %v openOrders %d", a, compID, b.Blocked, b.OpenOrders)
+	out := fmt.Sprintf("account %d %s blocked %v%s openOrders %d", a, compID, b.Blocked, n.blocksShown(compID, b), b.OpenOrders)
 	if n.risk.state.Mode() != risk.ModeSpot {
 		return out, nil
 	}

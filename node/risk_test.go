@@ -180,7 +180,7 @@ func TestKillSwitchOverFIX(t *testing.T) {
 	// The broker's engine confirms its reports before the stop: else the
 	// next start resends them (PossResend=Y) ahead of the replies expected.
 	waitConfirmed(t, n, 1, execSeq(t, n1), 1)
-	wantShow(t, n, "BROKER01", "blocked true openOrders 0")
+	wantShow(t, n, "BROKER01", "blocked true (own) openOrders 0")
 
 	b1.Close()
 	b2.Close()

@@ -36,7 +36,7 @@ func (s *State) Check(cmd *matcher.Command) Hold {
 		if !ok || !s.knownAccount(b.Account) {
 			return Hold{Reason: matcher.ReasonInvalidOrder}
 		}
-		s.blocked[b.Account] = !b.Unblock
+		s.blocked[b.Account] = withBlock(s.blocked[b.Account], b)
 	}
 	return Hold{}
 }
@@ -56,10 +56,11 @@ func reserves(h Hold) bool {
 }
 
 // isBlocked reports whether the operator has blocked c's session or the
-// trading account it is for (a firm's kill switch blocks both, node).
+// trading account it is for, on its own or by its firm (block.go; a
+// firm's kill switch blocks both, node).
 func (s *State) isBlocked(c *matcher.Command) bool {
 	a := c.OwnerID()
-	return (s.knownAccount(c.Account) && s.blocked[c.Account]) || (s.knownAccount(a) && s.blocked[a])
+	return (s.knownAccount(c.Account) && s.blocked[c.Account] != 0) || (s.knownAccount(a) && s.blocked[a] != 0)
 }
 
 // passes reports whether the matcher will judge c's terms itself: an

@@ -37,6 +37,11 @@
 // result is the sequential one (check, match, settle, one command at a
 // time) whatever the timing.
 //
+// The operator's kill switch is per account, two blocks independent of
+// each other, its own and its firm's (block.go): Check refuses the
+// account's new orders and replaces while either holds, and each block
+// record sets or lifts only the one it names.
+//
 // Units: prices in ticks, quantities in lots, as the matcher's; cash in
 // the venue's cash unit, Symbol.CashPerTickLot of them per tick × lot.
 // Invariants the tests hold: no total, hold or free amount is ever

@@ -19,7 +19,7 @@ type refRisk struct {
 	cash    map[uint32]int64
 	inv     map[[2]uint32]int64
 	orders  map[int64]*refOrder
-	blocked map[uint32]bool
+	blocked map[uint32]map[bool]bool // by account, by AccountBlock.Firm: the block holds
 	// Refused replaces checked (checkRefusedReplace): of a working order,
 	// and of one that is not.
 	refusedWorking, refusedNot int
@@ -42,7 +42,7 @@ func newRefRisk(cfg Config) *refRisk {
 		acct[a] = l
 	}
 	cfg.Account = acct
-	return &refRisk{cfg: cfg, cash: map[uint32]int64{}, inv: map[[2]uint32]int64{}, orders: map[int64]*refOrder{}, blocked: map[uint32]bool{}}
+	return &refRisk{cfg: cfg, cash: map[uint32]int64{}, inv: map[[2]uint32]int64{}, orders: map[int64]*refOrder{}, blocked: map[uint32]map[bool]bool{}}
 }
 
 func (m *refRisk) spot() bool { return m.cfg.Mode == ModeSpot }
@@ -89,6 +89,9 @@ func (m *refRisk) open(a uint32) (n int64) {
 	return n
 }
 
+// isBlocked reports whether account a holds its own block or its firm's.
+func (m *refRisk) isBlocked(a uint32) bool { return m.blocked[a][false] || m.blocked[a][true] }
+
 func (m *refRisk) known(a, y uint32) bool {
 	return a >= 1 && int(a) <= m.cfg.Accounts && y >= 1 && int(y) <= len(m.cfg.Symbols)
 }
@@ -124,11 +127,11 @@ func (m *refRisk) decide(c matcher.Command) (matcher.Reason, int64) {
 	}
 	// An order's trading account (Owner, a firm's account) bears its
 	// limits and holds; a block of it or of the session refuses it.
-	if s := c.Account; s >= 1 && int(s) <= m.cfg.Accounts && m.blocked[s] {
+	if s := c.Account; s >= 1 && int(s) <= m.cfg.Accounts && m.isBlocked(s) {
 		return matcher.ReasonRiskBlocked, 0
 	}
 	a = c.OwnerID()
-	if a >= 1 && int(a) <= m.cfg.Accounts && m.blocked[a] {
+	if a >= 1 && int(a) <= m.cfg.Accounts && m.isBlocked(a) {
 		return matcher.ReasonRiskBlocked, 0
 	}
 	valid := m.known(a, y) && c.Qty >= 1 && c.Qty <= matcher.MaxQtyLots && c.Price >= 0 && c.Price <= matcher.MaxPriceTicks &&
@@ -199,7 +202,11 @@ func (m *refRisk) apply(c matcher.Command, r matcher.Reason, px int64, evs []mat
 	}
 	switch c.Kind {
 	case matcher.KindBlock, matcher.KindUnblock:
-		m.blocked[c.Account] = c.Kind == matcher.KindBlock
+		b, _ := matcher.BlockOf(&c)
+		if m.blocked[c.Account] == nil {
+			m.blocked[c.Account] = map[bool]bool{}
+		}
+		m.blocked[c.Account][b.Firm] = c.Kind == matcher.KindBlock
 	case matcher.KindRiskLimits:
 		l, _ := matcher.RiskLimitsOf(&c)
 		m.cfg.Account[l.Account] = Limits{MaxOrderQty: l.MaxOrderQty, MaxOrderNotional: l.MaxOrderNotional, MaxOpenOrders: l.MaxOpenOrders}
@@ -334,8 +341,8 @@ func TestRiskAgainstReferenceModel(t *testing.T) {
 				}
 				for a := uint32(1); a <= testAccounts; a++ {
 					b, _ := s.Balance(a)
-					if b.OpenOrders != m.open(a) || b.Blocked != m.blocked[a] {
-						t.Fatalf("seed %d seq %d account %d: open %d blocked %v, the model %d %v", seed, c.Seq, a, b.OpenOrders, b.Blocked, m.open(a), m.blocked[a])
+					if b.OpenOrders != m.open(a) || b.Blocked != m.isBlocked(a) {
+						t.Fatalf("seed %d seq %d account %d: open %d blocked %v (own %v, firm %v), the model %d %v", seed, c.Seq, a, b.OpenOrders, b.Blocked, b.OwnBlock, b.FirmBlock, m.open(a), m.blocked[a])
 					}
 					if !m.spot() {
 						continue

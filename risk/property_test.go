@@ -102,7 +102,7 @@ func (g *gen) next() matcher.Command {
 	case p < 42:
 		c = matcher.Command{Seq: g.seq, TimeNs: g.seq, Kind: matcher.KindEndOfDay}
 	case p < 44:
-		c, _ = matcher.AccountBlock{Account: c.Account, Unblock: r.IntN(3) > 0}.Command()
+		c, _ = matcher.AccountBlock{Account: c.Account, Unblock: r.IntN(3) > 0, Firm: g.seq%2 == 0}.Command()
 		c.Seq, c.TimeNs = g.seq, g.seq
 	case p < 45:
 		// The rules change while orders work: limits, a protection price, the fee.

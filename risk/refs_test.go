@@ -177,15 +177,15 @@ func TestOperatorRefsSnapshot(t *testing.T) {
 	r := newRefStepper(t)
 	r.funds(false, 1, 100, "")
 	plain := r.s.Snapshot(nil)
-	if plain[0] != snapVersion || !bytes.Equal(plain[len(plain)-4:], []byte{0, 0, 0, 0}) {
-		t.Fatalf("snapshot without references: version %d, ends % x; want version %d ending in a count of 0", plain[0], plain[len(plain)-4:], snapVersion)
+	if plain[0] != snapVersionOwnBlock || !bytes.Equal(plain[len(plain)-4:], []byte{0, 0, 0, 0}) {
+		t.Fatalf("snapshot without references: version %d, ends % x; want version %d ending in a count of 0", plain[0], plain[len(plain)-4:], snapVersionOwnBlock)
 	}
 	dense := r.s.LegacySnapshot(nil)
 	r.funds(false, 1, 100, "dep-1")
 	r.funds(true, 2, 100, "wd-1")
 	snap := r.s.Snapshot(nil)
-	if snap[0] != snapVersion || len(snap) != len(plain)+2*(matcher.IDLen+4+8+1+1+4+8) {
-		t.Fatalf("snapshot with two references: version %d, %d bytes; want version %d, %d bytes", snap[0], len(snap), snapVersion, len(plain)+2*(matcher.IDLen+4+8+1+1+4+8))
+	if snap[0] != snapVersionOwnBlock || len(snap) != len(plain)+2*(matcher.IDLen+4+8+1+1+4+8) {
+		t.Fatalf("snapshot with two references: version %d, %d bytes; want version %d, %d bytes", snap[0], len(snap), snapVersionOwnBlock, len(plain)+2*(matcher.IDLen+4+8+1+1+4+8))
 	}
 	restored, _ := New(testConfig(ModeSpot))
 	if err := restored.Restore(snap); err != nil {

@@ -213,11 +213,11 @@ type State struct {
 	ordersChecked []int64
 	ordersDone    []atomic.Int64
 
-	// The operator's kill switch, per account: as Check has passed the
-	// block records (its goroutine only), and as the settle half has
-	// (its snapshot's).
-	blocked        []bool
-	blockedSettled []atomic.Bool
+	// The operator's kill switch, per account: its blocks (blockOwn,
+	// blockFirm; block.go) as Check has passed the block records (its
+	// goroutine only), and as the settle half has (its snapshot's).
+	blocked        []uint8
+	blockedSettled []atomic.Uint32
 
 	// The rules in force (rules.go): Check's (limits above, protect, fee),
 	// and the settle half's copies, which its snapshot holds.
@@ -316,8 +316,8 @@ func New(cfg Config) (*State, error) {
 	s.depositsApplied = padded[atomic.Int64](cfg.Accounts + 1)
 	s.ordersChecked = padded[int64](cfg.Accounts + 1)
 	s.ordersDone = padded[atomic.Int64](cfg.Accounts + 1)
-	s.blocked = padded[bool](cfg.Accounts + 1)
-	s.blockedSettled = padded[atomic.Bool](cfg.Accounts + 1)
+	s.blocked = padded[uint8](cfg.Accounts + 1)
+	s.blockedSettled = padded[atomic.Uint32](cfg.Accounts + 1)
 	s.orders = newOrderTable()
 	s.funding.Inv = make([]int64, len(cfg.Symbols))
 	s.fundingChecked.Inv = make([]int64, len(cfg.Symbols))

@@ -64,7 +64,7 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 	case matcher.KindDeposit, matcher.KindWithdraw:
 		s.applyFunds(cmd, h)
 	case matcher.KindBlock, matcher.KindUnblock:
-		s.blockedSettled[cmd.Account].Store(cmd.Kind == matcher.KindBlock)
+		s.settleBlock(cmd)
 	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
 		s.applyRule(cmd)
 	}

@@ -11,14 +11,14 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Snapshot layout, little-endian (version 3):
+// Snapshot layout, little-endian (version 4):
 //
 //	u8 version | u8 mode | u8 c | c bytes cash unit | u32 accounts A | u32 symbols S
 //	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
 //	    (cash, open orders, open sells, open buys, then inventory of symbols 1..S)
 //	i64 funding cash | S × i64 funding inventory
 //	u32 n | n × (ascending order id): i64 id | u32 account | u32 symbol | u8 side | i64 unit | i64 leaves
-//	u32 b | b × (ascending) u32 account blocked by the operator
+//	u32 b | b × (ascending) blocked account: u32 account | u8 blocks (1 its own, 2 its firm's, 3 both)
 //	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
 //	S × i64 protection price | i64 fee (basis points)
 //	u32 r | r × (oldest first) operator reference: 24-byte reference | u32 account | i64 seq | u8 reason |
@@ -30,12 +30,19 @@ import (
 // named account (an empty one) snapshots and hashes as before. The
 // operator references are those the state remembers (refs.go, which
 // encodes the section: appendRefs, restoreRefs); r is 0 when it
-// remembers none.
+// remembers none. The blocks are block.go's.
+//
+// Version 3 is version 4 whose blocked accounts are u32 account alone,
+// each blocked on its own: the state writes it while no account holds
+// its firm's block, so a journal without firm block records (every one
+// written before version 4) snapshots and hashes as it always did, and
+// its checkpoint hashes verify.
 //
 // Version 1 had no cash unit, A the table's size (Config.Accounts) and no
-// references; Restore reads it, and LegacyHash is its hash, for the
-// checkpoint hashes written with it (a journal of that time has no
-// references). Version 2 was never released: two builds wrote it, one
+// references, and version 3's blocked accounts; Restore reads it, and
+// LegacyHash is its hash, for the checkpoint hashes written with it (a
+// journal of that time has no references and no firm's blocks).
+// Version 2 was never released: two builds wrote it, one
 // with the cash unit and A as here, one with version 1's layout and the
 // references; Restore refuses it, naming the version.
 //
@@ -43,8 +50,9 @@ import (
 // the checkpoint and Check has nothing pending that it has not (the node
 // takes it in its publish stage; Restore starts with nothing pending).
 const (
-	snapVersionDense = 1
-	snapVersion      = 3
+	snapVersionDense    = 1
+	snapVersionOwnBlock = 3
+	snapVersion         = 4
 )
 
 // settledCell is cell i's total and hold as the settle half has them:
@@ -57,17 +65,21 @@ func (s *State) settledCell(i int) (total, held int64) {
 	return s.cells[i].total.Load(), s.cells[i].held()
 }
 
-// Snapshot appends the state to dst. Cold path: it sorts the working
-// orders.
+// Snapshot appends the state to dst: version 4, or 3 while no account
+// holds its firm's block. Cold path: it sorts the working orders.
 func (s *State) Snapshot(dst []byte) []byte {
-	return s.snapshotAs(dst, snapVersion, s.usedAccounts())
+	v := byte(snapVersion)
+	if !s.firmBlocked() {
+		v = snapVersionOwnBlock
+	}
+	return s.snapshotAs(dst, v, s.usedAccounts())
 }
 
 // usedAccounts is the highest account id that holds anything the
 // snapshot writes: a cell, an open order, limits, a block; 0: none.
 func (s *State) usedAccounts() int {
 	for a := s.cfg.Accounts; a > 0; a-- {
-		if s.opens[a] != 0 || s.limitsSettled[a] != (Limits{}) || s.blockedSettled[a].Load() {
+		if s.opens[a] != 0 || s.limitsSettled[a] != (Limits{}) || s.blockedSettled[a].Load() != 0 {
 			return a
 		}
 		for i := a * s.stride; i < (a+1)*s.stride; i++ {
@@ -80,8 +92,9 @@ func (s *State) usedAccounts() int {
 }
 
 // snapshotAs appends the state to dst as a snapshot of version v
-// (snapVersion, or snapVersionDense) with accounts 0 to accounts.
-// Version 1 has no references section.
+// (snapVersion, snapVersionOwnBlock or snapVersionDense) with accounts 0
+// to accounts. Version 1 has no references section; versions 1 and 3
+// list each blocked account, whichever its blocks, without them.
 func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	le := binary.LittleEndian
 	dst = append(dst, v, byte(s.cfg.Mode))
@@ -115,13 +128,16 @@ func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	}
 	var blocked []uint32
 	for a := range s.blockedSettled {
-		if s.blockedSettled[a].Load() {
+		if s.blockedSettled[a].Load() != 0 {
 			blocked = append(blocked, uint32(a))
 		}
 	}
 	dst = le.AppendUint32(dst, uint32(len(blocked)))
 	for _, a := range blocked {
 		dst = le.AppendUint32(dst, a)
+		if v == snapVersion {
+			dst = append(dst, byte(s.blockedSettled[a].Load()))
+		}
 	}
 	for _, l := range s.limitsSettled[:accounts+1] {
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderQty))
@@ -193,15 +209,15 @@ func (s *State) Restore(b []byte) error {
 	r := reader{b: b}
 	ver, mode := r.u8(), Mode(r.u8())
 	unit := s.cfg.CashUnit
-	if ver == snapVersion {
+	if ver == snapVersion || ver == snapVersionOwnBlock {
 		unit = string(r.take(int(r.u8())))
 	}
 	accounts, symbols := int(r.u32()), int(r.u32())
 	switch {
 	case r.err != nil:
 		return r.err
-	case ver != snapVersion && ver != snapVersionDense:
-		return fmt.Errorf("risk snapshot: version %d, want %d or %d (version 2 was written only by unreleased builds)", ver, snapVersionDense, snapVersion)
+	case ver != snapVersion && ver != snapVersionOwnBlock && ver != snapVersionDense:
+		return fmt.Errorf("risk snapshot: version %d, want %d, %d or %d (version 2 was written only by unreleased builds)", ver, snapVersionDense, snapVersionOwnBlock, snapVersion)
 	case unit != s.cfg.CashUnit:
 		return fmt.Errorf("risk snapshot: risk.cashUnit %q when it was taken, %q in the config: every balance is a whole number of it", unit, s.cfg.CashUnit)
 	case mode != s.cfg.Mode && mode <= ModeSpot:
@@ -233,15 +249,23 @@ func (s *State) Restore(b []byte) error {
 	}
 	nb := int(r.u32())
 	for range nb {
-		a := r.u32()
+		a, blocks := r.u32(), blockOwn
+		if ver == snapVersion {
+			blocks = r.u8()
+		}
 		if r.err != nil {
 			break
 		}
-		if !fresh.knownAccount(a) {
+		switch {
+		case !fresh.knownAccount(a):
 			return fmt.Errorf("risk snapshot: blocked account %d is not 1 to %d", a, fresh.cfg.Accounts)
+		case blocks == 0 || blocks&^(blockOwn|blockFirm) != 0:
+			return fmt.Errorf("risk snapshot: blocked account %d: blocks %d, want 1 (its own), 2 (its firm's) or 3 (both)", a, blocks)
+		case fresh.blocked[a] != 0:
+			return fmt.Errorf("risk snapshot: blocked account %d listed twice", a)
 		}
-		fresh.blocked[a] = true
-		fresh.blockedSettled[a].Store(true)
+		fresh.blocked[a] = blocks
+		fresh.blockedSettled[a].Store(uint32(blocks))
 	}
 	for a := range accounts + 1 {
 		l := Limits{MaxOrderQty: r.i64(), MaxOrderNotional: r.i64(), MaxOpenOrders: r.i64()}
@@ -256,7 +280,7 @@ func (s *State) Restore(b []byte) error {
 	}
 	fresh.fee = r.i64()
 	fresh.feeSettled = fresh.fee
-	if ver == snapVersion {
+	if ver != snapVersionDense {
 		if err := fresh.restoreRefs(&r); err != nil {
 			return err
 		}
@@ -334,7 +358,9 @@ type Balance struct {
 	Cash       int64   // total cash, in cash units
 	CashHeld   int64   // held by working buys
 	OpenOrders int64   // working orders
-	Blocked    bool    // by the operator's kill switch
+	Blocked    bool    // by the operator's kill switch: OwnBlock or FirmBlock
+	OwnBlock   bool    // blocked by the operator on its own (by its name)
+	FirmBlock  bool    // blocked by the operator's block of its firm
 	Inv        []int64 // total inventory by symbol id - 1, in lots
 	InvHeld    []int64 // held by working sells
 }
@@ -353,7 +379,8 @@ func (s *State) Balance(a uint32) (b Balance, ok bool) {
 	_, sells := s.cells[s.sideCell(a, matcher.Sell)].cellSeen()
 	_, buys := s.cells[s.sideCell(a, matcher.Buy)].cellSeen()
 	b.OpenOrders = sells + buys // the open orders cell is the settle half's alone (see cell)
-	b.Blocked = s.blockedSettled[a].Load()
+	blocks := uint8(s.blockedSettled[a].Load())
+	b.Blocked, b.OwnBlock, b.FirmBlock = blocks != 0, blocks&blockOwn != 0, blocks&blockFirm != 0
 	for y := range s.cfg.Symbols {
 		c := &s.cells[s.invCell(a, uint32(y+1))]
 		b.Inv[y], b.InvHeld[y] = c.cellSeen()

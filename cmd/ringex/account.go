@@ -37,15 +37,19 @@ balances at the node at --admin (risk.mode "spot"): ASSET is
 (AMOUNT in shares, whole lots). A deposit or withdrawal goes through the ring
 like an order: journaled, replicated and replayed; a withdrawal of more than
 is free (not held by working orders) is refused. Prints the node's answer
-("ok deposit at sequence N"). show prints whether the account is blocked,
-its open orders and, with "spot", its cash, inventory and what its working
-orders hold. block is the kill switch (risk.mode "limits" or
-"spot"): new orders and replaces are refused from then on, and every working
-order is cancelled, GTC included: of the session (whatever account its
-orders are for), of the firm's account (whichever session placed them), or,
-for a firm's name (firms[].name), of every session and account of the firm.
-unblock lets it trade again. ACCOUNT @fees is the venue's fee account, where
-risk.feeBps collects: show prints its cash, withdraw ... cash AMOUNT takes the
+("ok deposit at sequence N"). show prints whether the account is blocked
+(by its own block, its firm's, or both), its open orders and, with "spot",
+its cash, inventory and what its working orders hold. block is the kill
+switch (risk.mode "limits" or "spot"): new orders and replaces are refused
+from then on, and every working order is cancelled, GTC included: of the
+session (whatever account its orders are for), of the firm's account
+(whichever session placed them), or, for a firm's name (firms[].name), of
+every session and account of the firm. unblock lets it trade again. An
+account's own block and its firm's are independent: the firm's unblock
+leaves blocked the members blocked on their own (the answer names them),
+and an account's unblock leaves it blocked by its blocked firm (the answer
+says so). ACCOUNT @fees is the venue's fee account, where risk.feeBps
+collects: show prints its cash, withdraw ... cash AMOUNT takes the
 fees out; it takes no deposit and no inventory.
 
 Every deposit, withdrawal, block and unblock carries a reference (--ref,
@@ -139,13 +143,30 @@ func answerAccount(c net.Conn, n *node.Node, args []string) {
 		fmt.Fprintf(c, "error %v\n", err)
 		return
 	}
-	if members := n.FirmMembers(args[1]); args[0] == "unblock" && members != nil {
-		// a block record says nothing of why: the firm's unblock lifted
-		// a member's own block too (node/firmblock.go FirmMembers)
-		fmt.Fprintf(c, "ok unblock at sequence %d: firm %s's unblock lifted the block of each of its members, own blocks too: %s; block again those that must stay blocked\n", seq, args[1], strings.Join(members, " "))
-		return
+	fmt.Fprintf(c, "ok %s at sequence %d%s\n", args[0], seq, stillBlocked(n, args[0], args[1]))
+}
+
+// stillBlocked is what the unblock of name leaves blocked, as the answer
+// says it after its sequence (node/firmblock.go): a firm's members
+// blocked on their own, or the block of an account's firm; "" for a
+// block, and for an account's unblock that leaves it free.
+func stillBlocked(n *node.Node, verb, name string) string {
+	if verb != "unblock" {
+		return ""
 	}
-	fmt.Fprintf(c, "ok %s at sequence %d\n", args[0], seq)
+	if members, ok := n.OwnBlockedMembers(name); ok {
+		if len(members) == 0 {
+			return fmt.Sprintf(": firm %s's block is lifted from each of its members; none is blocked on its own", name)
+		}
+		return fmt.Sprintf(": firm %s's block is lifted from each of its members; these stay blocked by their own block until unblocked by name: %s", name, strings.Join(members, " "))
+	}
+	switch firm, blocked := n.FirmBlockOf(name); {
+	case blocked && firm != "":
+		return fmt.Sprintf(": %s's own block is lifted; it stays blocked by firm %s's block until %s is unblocked", name, firm, firm)
+	case blocked:
+		return fmt.Sprintf(": %s's own block is lifted; it stays blocked by its firm's block", name)
+	}
+	return ""
 }
 
 // newOperatorRef is a reference for one invocation of `ringex account`:

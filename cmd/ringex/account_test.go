@@ -14,9 +14,10 @@ import (
 // TestAccountCommands: `ringex account` over the admin endpoint deposits,
 // shows, refuses a withdrawal of more than is there and withdraws, with
 // the admin token; without it, nothing moves. It blocks and unblocks a
-// session and a firm: the unblock of a member of a blocked firm and the
-// block of @fees are refused, saying why; the firm's unblock names the
-// members whose blocks it lifted, a member's own block too.
+// session and a firm, and the block of @fees is refused, saying why. A
+// member's own block and its firm's are independent: the member's unblock
+// says it stays blocked by its firm, the firm's unblock names the members
+// that stay blocked by their own block, and show says which blocks hold.
 func TestAccountCommands(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -56,9 +57,17 @@ func TestAccountCommands(t *testing.T) {
 		{[]string{"block", "--token", "s3cret", "@fees"}, 1, "@fees is the venue's fee account (account 0): it holds the fees collected and places no orders, so it cannot be blocked"},
 		{[]string{"block", "--token", "s3cret", "BROKER02"}, 0, "ok block at sequence"},
 		{[]string{"block", "--token", "s3cret", "F1"}, 0, "ok block at sequence"},
-		{[]string{"unblock", "--token", "s3cret", "BROKER02"}, 1, "BROKER02 is a member of blocked firm F1: unblock the firm, then block the members that must stay blocked"},
-		{[]string{"unblock", "--token", "s3cret", "F1"}, 0, "firm F1's unblock lifted the block of each of its members, own blocks too: BROKER02 BROKER03; block again those that must stay blocked"},
-		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked false"},
+		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked true (own, firm F1) openOrders 0"},
+		{[]string{"unblock", "--token", "s3cret", "BROKER02"}, 0, "BROKER02's own block is lifted; it stays blocked by firm F1's block until F1 is unblocked\n"},
+		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked true (firm F1) openOrders 0"},
+		{[]string{"block", "--token", "s3cret", "BROKER02"}, 0, "ok block at sequence"},
+		{[]string{"unblock", "--token", "s3cret", "F1"}, 0, "firm F1's block is lifted from each of its members; these stay blocked by their own block until unblocked by name: BROKER02\n"},
+		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked true (own) openOrders 0"},
+		{[]string{"show", "--token", "s3cret", "BROKER03"}, 0, "blocked false openOrders 0"},
+		{[]string{"unblock", "--token", "s3cret", "BROKER02"}, 0, "ok unblock at sequence"},
+		{[]string{"show", "--token", "s3cret", "BROKER02"}, 0, "blocked false openOrders 0"},
+		{[]string{"block", "--token", "s3cret", "F1"}, 0, "ok block at sequence"},
+		{[]string{"unblock", "--token", "s3cret", "F1"}, 0, "firm F1's block is lifted from each of its members; none is blocked on its own\n"},
 	}
 	for _, s := range steps {
 		code, out := run(s.args...)
