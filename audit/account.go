@@ -52,7 +52,7 @@ func (a *Account) WriteText(w io.Writer, v *Venue) error {
 	if a.Account == 0 {
 		name = config.FeeAccount
 	}
-	fmt.Fprintf(&sb, "account %d %s %s: blocked %v, open orders %d", a.Account, name, when, a.Blocked, a.OpenOrders)
+	fmt.Fprintf(&sb, "account %d %s %s: blocked %v%s, open orders %d", a.Account, name, when, a.Blocked, a.BlocksHeld(""), a.OpenOrders)
 	if v.risk.Mode == risk.ModeSpot {
 		fmt.Fprintf(&sb, ", cash %s held %s", v.cash.Format(a.Cash), v.cash.Format(a.CashHeld))
 		for i := range a.Inv {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,7 +154,9 @@ func TestReplayAccount(t *testing.T) {
 // TestReplayFirmAccount: `ringex replay account --broker NAME` shows a
 // firm's named account (FIX Account, tag 1) by the name the journal binds,
 // with the hold of an order its firm's session placed for it; the
-// session's own account holds nothing.
+// session's own account holds nothing. After the session is blocked on
+// its own and then the firm, each shows which blocks it holds, and the
+// firm's kill switch has released the order's hold.
 func TestReplayFirmAccount(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
@@ -172,7 +175,15 @@ func TestReplayFirmAccount(t *testing.T) {
 	if err := n.Submit(&buy); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Funds(false, "ACC-A", "cash", "0.01"); err != nil { // waits for the publish stage
+	seq, err := n.Funds(false, "ACC-A", "cash", "0.01") // waits for the publish stage
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Then BROKER01 blocked on its own, and its firm (ACC-A with it).
+	if _, err := n.Block("BROKER01", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Block("F1", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Stop(); err != nil {
@@ -180,13 +191,20 @@ func TestReplayFirmAccount(t *testing.T) {
 	}
 	f := t.TempDir() + "/cfg.json"
 	writeConfig(t, f, cfg)
-	for _, tc := range []struct{ broker, want string }{
-		{"ACC-A", "account 1024 ACC-A"},
-		{"ACC-A", "open orders 1, cash 1000.01 held 500.00"},
-		{"BROKER01", "open orders 0, cash 0.00 held 0.00"},
+	at := strconv.FormatInt(seq, 10)
+	for _, tc := range []struct{ broker, at, want string }{
+		{"ACC-A", at, "account 1024 ACC-A"},
+		{"ACC-A", at, "blocked false, open orders 1, cash 1000.01 held 500.00"},
+		{"BROKER01", at, "open orders 0, cash 0.00 held 0.00"},
+		{"ACC-A", "", "blocked true (firm), open orders 0, cash 1000.01 held 0.00"},
+		{"BROKER01", "", "blocked true (own, firm), open orders 0"},
 	} {
+		args := []string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", tc.broker}
+		if tc.at != "" {
+			args = append(args, "--at", tc.at)
+		}
 		var out, errOut bytes.Buffer
-		code := Main([]string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", tc.broker}, &out, &errOut)
+		code := Main(args, &out, &errOut)
 		if code != 0 || !strings.Contains(out.String(), tc.want) {
 			t.Errorf("replay account --broker %s: exit %d, %q %q; want %q", tc.broker, code, out.String(), errOut.String(), tc.want)
 		}

@@ -34,7 +34,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/matcher"
@@ -266,22 +265,12 @@ func (n *Node) blockOf(name string) (b risk.Balance, ok bool) {
 }
 
 // blocksShown says which blocks b, account name's, holds, as `ringex
-// account show` prints them after "blocked true": " (own)", " (firm F1)"
-// or " (own, firm F1)"; "" when it holds none.
+// account show` prints them after "blocked true" (risk.Balance.BlocksHeld,
+// with the name of the blocked firm it belongs to).
 func (n *Node) blocksShown(name string, b risk.Balance) string {
-	var by []string
-	if b.OwnBlock {
-		by = append(by, "own")
+	firm := ""
+	if f := n.blockedFirmOf(name); f != nil {
+		firm = f.Name
 	}
-	if b.FirmBlock {
-		firm := "firm"
-		if f := n.blockedFirmOf(name); f != nil {
-			firm += " " + f.Name
-		}
-		by = append(by, firm)
-	}
-	if len(by) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(by, ", ") + ")"
+	return b.BlocksHeld(firm)
 }

@@ -365,6 +365,25 @@ type Balance struct {
 	InvHeld    []int64 // held by working sells
 }
 
+// BlocksHeld says which blocks b holds, as operators read them after
+// "blocked true": " (own)", " (firm F)" or " (own, firm F)", F being
+// firm, the name of the firm whose block it holds ("firm" alone when firm
+// is ""); "" when it holds none.
+func (b *Balance) BlocksHeld(firm string) string {
+	if firm != "" {
+		firm = " " + firm
+	}
+	switch {
+	case b.OwnBlock && b.FirmBlock:
+		return " (own, firm" + firm + ")"
+	case b.OwnBlock:
+		return " (own)"
+	case b.FirmBlock:
+		return " (firm" + firm + ")"
+	}
+	return ""
+}
+
 // Balance returns account a's balances; ok is false for an account the
 // state does not have. Account 0 is the venue's fee account: its cash is
 // the fees collected less those withdrawn, and it holds nothing else.
