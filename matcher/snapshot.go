@@ -87,6 +87,13 @@ const (
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
 
+// IsEngineSnapshot reports whether b begins as Snapshot writes (its
+// magic): a caller that frames other state beside its partitions'
+// snapshots tells them apart by it.
+func IsEngineSnapshot(b []byte) bool {
+	return len(b) >= len(snapMagic) && [4]byte(b) == snapMagic
+}
+
 // ErrSnapshot wraps every reason Restore refuses a snapshot.
 var ErrSnapshot = errors.New("matcher: bad snapshot")
 

@@ -25,7 +25,10 @@ import (
 //
 // The snapshot file (journal.WriteSnapshot) holds the partitions' engine
 // snapshots at S, framed as [u32 P] then per partition [u32 len][bytes],
-// little-endian; start-up restores it and replays only what follows S.
+// little-endian, and, with a risk stage, the risk state's after them
+// ([u32 P+1]; it is no engine snapshot, so a restore tells whether the
+// snapshot was taken with a risk stage: checkSnapshotVenue); start-up
+// restores it and replays only what follows S.
 
 // partitionCheckpoint is what one match partition took at a checkpoint.
 type partitionCheckpoint struct {
@@ -221,11 +224,16 @@ func (n *Node) restoreInto(engines matcher.Partitions, rs *risk.State, atMost in
 
 // restoreData restores data, the snapshot of record seq with state hash
 // hash, into engines and rs (nil: no risk); ok is false, and log says why,
-// when its frames do not fit them (another partition count, or risk).
+// when its frames do not fit them (another partition count). A snapshot
+// taken with another risk mode is an error naming risk.mode
+// (checkSnapshotVenue).
 func restoreData(seq int64, hash uint64, data []byte, engines matcher.Partitions, rs *risk.State, log *slog.Logger) (ok bool, err error) {
 	parts, err := matcher.SplitSnapshot(data)
 	if err != nil {
 		return false, fmt.Errorf("snapshot at %d: %w", seq, err)
+	}
+	if err := checkSnapshotVenue(seq, parts, rs); err != nil {
+		return false, err
 	}
 	if rs != nil {
 		if len(parts) != len(engines)+1 {

@@ -96,6 +96,11 @@ type Node struct {
 	// venueSeen: the journal has a risk venue record that agrees with the
 	// config (riskvenue.go); set by replay and the publish stage.
 	venueSeen atomic.Bool
+	// followGuard is the start's replay's venueGuard (riskvenue.go), which
+	// a standby's follow goes on with over the records it is streamed:
+	// written by replay, then read and written by the Receiver's goroutine
+	// alone.
+	followGuard venueGuard
 
 	opts      Options
 	repl      *replication    // nil when replication is off
@@ -431,7 +436,8 @@ func (n *Node) checkReplayStart(from int64) error {
 // journaled one; a difference stops the start.
 func (n *Node) replay(fromSeq int64) error {
 	start := time.Now()
-	count, checked, err := replayJournal(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil, func() { n.venueSeen.Store(true) })
+	n.followGuard = venueGuard{rs: n.riskState(), from: fromSeq, seen: func() { n.venueSeen.Store(true) }}
+	count, checked, err := replayJournal(n.journalDir(), n.engines(), n.riskState(), fromSeq, 0, nil, &n.followGuard)
 	if err != nil {
 		return err
 	}
@@ -468,15 +474,19 @@ func applyJournalRisk(dir string, engines matcher.Partitions, rs *risk.State, fr
 	return replayJournal(dir, engines, rs, fromSeq, toSeq, visit, nil)
 }
 
-// replayJournal is applyJournalRisk that also refuses a risk venue record
-// that disagrees with rs (riskvenue.go) and calls venueSeen (nil: none)
-// at each that agrees.
+// replayJournal is applyJournal with the risk state rs (nil: none),
+// where guard (nil: one of its own, for rs from fromSeq) checks each
+// record before it is applied (venueGuard, riskvenue.go): it refuses a
+// risk venue record that disagrees with rs, and an order of a journal
+// written with mode none when rs is not nil.
 func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromSeq, toSeq int64, visit func(evs []matcher.Event) error,
-	venueSeen func()) (count, checked int, err error) {
+	guard *venueGuard) (count, checked int, err error) {
 	var cmd matcher.Command
 	var evs []matcher.Event
 	cpSeq, cpHash, cpLegacy := int64(0), uint64(0), [2]uint64{}
-	guard := venueGuard{rs: rs, from: fromSeq, seen: venueSeen}
+	if guard == nil {
+		guard = &venueGuard{rs: rs, from: fromSeq}
+	}
 	err = journal.Read(dir, fromSeq, func(seq int64, rec []byte) error {
 		if toSeq > 0 && seq > toSeq {
 			return errStopReading

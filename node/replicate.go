@@ -320,11 +320,19 @@ func (n *Node) beginEpoch(next int64) (uint64, error) {
 }
 
 // follow is the Receiver's Apply: a record the standby has journaled goes
-// into the ring as the primary sequenced it.
+// into the ring as the primary sequenced it, once the guard its start's
+// replay left (followGuard) has passed it: a standby whose risk mode or
+// cash unit is not its primary's stops at the first record that shows
+// it (a risk venue record, or an order of a journal written with mode
+// none that it follows from seq 1), with the error the replay of its own
+// journal would give, before it applies that record.
 func (n *Node) follow(seq int64, rec []byte) error {
 	var cmd matcher.Command
 	if err := cmd.DecodeAt(rec, seq); err != nil {
 		return fmt.Errorf("replicated record: %w", err)
+	}
+	if err := n.followGuard.check(&cmd, seq); err != nil {
+		return err
 	}
 	rs, err := n.ring.Claim()
 	if err != nil {

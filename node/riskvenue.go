@@ -56,23 +56,53 @@ func canonicalUnit(s string) string {
 	return s
 }
 
-// checkVenue says what is wrong with a journal whose record seq says
+// checkVenue says what is wrong with a journal that where ("journal
+// record 12", "the snapshot of record 40") says was written with
 // journaled, for a node or replay whose config says want; nil when they
 // agree (the cash unit of mode none is nobody's).
-func checkVenue(seq int64, journaled, want matcher.RiskVenue) error {
+func checkVenue(where string, journaled, want matcher.RiskVenue) error {
 	if journaled.Mode != want.Mode {
 		was, is := config.RiskMode(journaled.Mode), config.RiskMode(want.Mode)
-		return fmt.Errorf("risk.mode is %q in the config, but journal record %d says the journal was written with risk.mode %q: "+
+		return fmt.Errorf("risk.mode is %q in the config, but %s says the journal was written with risk.mode %q: "+
 			"a replay with another mode decides its orders differently (it refuses orders that were accepted, or accepts refused ones); "+
-			"set risk.mode back to %q, or run the venue with mode %q on a new, empty dataDir", is, seq, was, was, is)
+			"set risk.mode back to %q, or run the venue with mode %q on a new, empty dataDir", is, where, was, was, is)
 	}
 	if journaled.CashUnit != want.CashUnit {
-		return fmt.Errorf("risk.cashUnit is %q in the config, but journal record %d says the journal was written with risk.cashUnit %q: "+
+		return fmt.Errorf("risk.cashUnit is %q in the config, but %s says the journal was written with risk.cashUnit %q: "+
 			"every balance, hold and maxOrderNotional in it is a whole number of that unit, and another would rescale them; "+
 			"set risk.cashUnit back to %q (the same decimal), or run the venue with %q on a new, empty dataDir",
-			want.CashUnit, seq, journaled.CashUnit, journaled.CashUnit, want.CashUnit)
+			want.CashUnit, where, journaled.CashUnit, journaled.CashUnit, want.CashUnit)
 	}
 	return nil
+}
+
+// journalRecord is checkVenue's where for the journal's record seq.
+func journalRecord(seq int64) string { return fmt.Sprintf("journal record %d", seq) }
+
+// checkSnapshotVenue is checkVenue for parts, the frames of the snapshot
+// of record seq, for a node or replay with the risk state rs (nil: mode
+// none): a node with a risk stage frames its risk state after its
+// partitions' (collectCheckpoint), so a last frame that is an engine's
+// says mode none, and a risk state's frame says its mode. Only the mode
+// is checked here: where both have a risk stage, rs.Restore checks the
+// cash unit, and a last frame that is neither is left to the restore to
+// refuse. This is what stops, naming risk.mode, a standby caught up from
+// its primary's snapshot (which no risk venue record follows) whose
+// config has risk and the primary's none, or the other way round.
+func checkSnapshotVenue(seq int64, parts [][]byte, rs *risk.State) error {
+	want := venueOfState(rs)
+	var taken matcher.RiskVenue
+	if last := parts[len(parts)-1]; !matcher.IsEngineSnapshot(last) {
+		mode, ok := risk.SnapshotMode(last)
+		if !ok {
+			return nil
+		}
+		taken.Mode = uint8(mode)
+	}
+	if taken.Mode == want.Mode {
+		return nil
+	}
+	return checkVenue(fmt.Sprintf("the snapshot of record %d", seq), taken, want)
 }
 
 // venueGuard is the replay's check of the journal's risk mode and cash
@@ -131,7 +161,7 @@ func checkVenueRecord(cmd *matcher.Command, seq int64, rs *risk.State, seen func
 	if !ok {
 		return nil
 	}
-	if err := checkVenue(seq, v, venueOfState(rs)); err != nil {
+	if err := checkVenue(journalRecord(seq), v, venueOfState(rs)); err != nil {
 		return err
 	}
 	if seen != nil {
@@ -195,9 +225,9 @@ func RiskVenueCheck(rs *risk.State, from int64) func(cmd *matcher.Command) error
 	return func(cmd *matcher.Command) error { return g.check(cmd, cmd.Seq) }
 }
 
-// verifyRiskVenue runs on the publish stage at a KindRiskVenue slot: a
-// standby whose config disagrees with its primary's journal stops
-// (what the primary journals agrees with its own config).
+// verifyRiskVenue runs on the publish stage at a KindRiskVenue slot: the
+// record agrees with the config (a primary's own; a standby's follow
+// stopped at one that does not, followGuard), so the journal says it.
 func (n *Node) verifyRiskVenue(cmd *matcher.Command) {
 	if err := checkVenueRecord(cmd, cmd.Seq, n.riskState(), func() { n.venueSeen.Store(true) }); err != nil {
 		n.fail(err)
@@ -228,7 +258,7 @@ func (n *Node) riskVenueToJournal() ([]matcher.Command, error) {
 				return err
 			}
 			if v, ok := matcher.RiskVenueOf(&cmd); ok {
-				if err := checkVenue(seq, v, want); err != nil {
+				if err := checkVenue(journalRecord(seq), v, want); err != nil {
 					return err
 				}
 				n.venueSeen.Store(true)

@@ -45,7 +45,8 @@ func (s *State) change(i int, heldDelta, totalDelta int64) {
 // deposit added).
 func (s *State) Apply(cmd *matcher.Command, h Hold) {
 	s.cur.start(cmd, h)
-	if cmd.Kind >= matcher.KindDeposit && cmd.Kind <= matcher.KindUnblock {
+	switch cmd.Kind { // one range test while the kinds are contiguous (the compiler merges them)
+	case matcher.KindDeposit, matcher.KindWithdraw, matcher.KindBlock, matcher.KindUnblock:
 		s.settleRef(cmd, h) // cold: the operator's records
 	}
 	if h.Reason != matcher.ReasonNone {
