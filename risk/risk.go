@@ -236,16 +236,13 @@ type State struct {
 	// The settle half's own fields, written on every command: a cache
 	// line away from those Check reads, so that its writes do not take
 	// the line from under Check's goroutine.
-	_           [cacheLine]byte
-	opens       []int64      // settle: each account's open orders (its open orders cell's hold; see cell)
-	orders      orderTable   // settle: working orders by order id
-	cur         current      // settle: the command between Apply and Done
-	fees        int64        // settle: the current command's fees, credited at Done
-	funding     Funding      // settle: deposits minus withdrawals, for the invariants
-	dirty       []cellChange // settle: the current command's changes to amount cells, to publish (settle.go)
-	dirtyCounts []cellChange // settle: and to count cells (open sells, open buys), published after
-	dirtyAt     []int32      // settle: by cell, 1 + its index in its list; 0: not changed by the current command
-	_           [cacheLine]byte
+	_       [cacheLine]byte
+	opens   []int64    // settle: each account's open orders (its open orders cell's hold; see cell)
+	orders  orderTable // settle: working orders by order id
+	cur     current    // settle: the command between Apply and Done
+	fees    int64      // settle: the current command's fees, credited at Done
+	funding Funding    // settle: deposits minus withdrawals, for the invariants
+	_       [cacheLine]byte
 
 	refs           refs // the operator's request references (refs.go): cold
 	legacyAccounts int  // cold: the table size of the version 1 snapshot restored; 0: none (LegacyHash)
@@ -315,9 +312,6 @@ func New(cfg Config) (*State, error) {
 	s.cells = padded[cell]((cfg.Accounts + 1) * s.stride)
 	s.pending = padded[int64](len(s.cells))
 	s.opens = padded[int64](cfg.Accounts + 1)
-	s.dirtyAt = padded[int32](len(s.cells))
-	s.dirty = make([]cellChange, 0, 128)
-	s.dirtyCounts = make([]cellChange, 0, 128)
 	s.depositsChecked = padded[int64](cfg.Accounts + 1)
 	s.depositsApplied = padded[atomic.Int64](cfg.Accounts + 1)
 	s.ordersChecked = padded[int64](cfg.Accounts + 1)

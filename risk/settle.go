@@ -1,10 +1,6 @@
 package risk
 
-import (
-	"slices"
-
-	"github.com/ringex/ringex/matcher"
-)
+import "github.com/ringex/ringex/matcher"
 
 // The settle half: Apply, then Event for each of the command's events in
 // the order the publish stage hands them on, then Done. Hot path: no
@@ -12,40 +8,17 @@ import (
 // set (orderTable: it grows only while the number of working orders
 // reaches a new high).
 
-// A command's changes to the cells are not stored as they are made:
-// reserve, release and move add them up per cell (s.dirty, each cell
-// once, in the order of its first change), and publish stores each
-// changed number of each changed cell once, at the end of the command
-// (Done; a deposit's at once, before its count). Each store is a full
-// fence (cell), so a command that changes a number twice (a buyer's cash
-// at its fill and at its end, an account that trades twice in one sweep,
-// the fees) pays one. What another goroutine may then see, and why that
-// is safe (the arguments of Check's view, Exact and Final; see cell):
-//
-//   - Only values at the end of a command: a number is stored once per
-//     command, so no reader sees a value between two changes of one
-//     command (a release and the debit it pays for). avail only grows,
-//     command by command, so what Check sees is still a lower bound.
-//   - Within a cell: applied, then total, then avail. A count's hold
-//     (applied - avail) is never seen lower than it is: it goes up
-//     before it goes down, so countSeen's zero is a true zero (Exact,
-//     Final). For an amount, every moment between the stores has no
-//     negative total, hold or free amount (the reservations are taken,
-//     then the total moves, then the releases come back), for Balance.
-//   - Amounts (cash, inventory) before counts (open sells, open buys):
-//     an order's credit (a sell's proceeds, a buy's lots) is in its
-//     account's total and avail before its count drops, and so before
-//     Exact or Final may see the account with no order working (both
-//     read the count before the amounts).
-//   - Everything before the command's own count: depositsApplied (a
-//     deposit's) and ordersDone (an order's or a replace's, at Done). A
-//     reader that sees the count equal to Check's sees all of the
-//     command's stores.
+// Every change to a cell stores its avail amount at most once, so Check
+// never sees a value between two steps of one change (a release and the
+// debit it pays for), which could be freer than either end.
 
-// reserve applies amount of a reservation Check made: its applied count
-// goes up, and so the hold, leaving avail, what Check sees free, as it
-// was (see cell). Hot path, as release and move.
-func (s *State) reserve(i int, amount int64) { s.changed(i, false).applied += amount }
+// reserve applies a reservation Check made: one store, of its applied
+// count, which moves the hold up and leaves avail, what Check sees free,
+// as it was (see cell).
+func (s *State) reserve(i int, amount int64) {
+	c := &s.cells[i]
+	c.applied.Store(c.applied.Load() + amount)
+}
 
 // release gives back amount of a hold.
 func (s *State) release(i int, amount int64) { s.change(i, -amount, 0) }
@@ -54,80 +27,17 @@ func (s *State) release(i int, amount int64) { s.change(i, -amount, 0) }
 // credit.
 func (s *State) move(i int, delta int64) { s.change(i, 0, delta) }
 
-// change adds heldDelta to the cell's hold and totalDelta to its total
-// (held = total + applied - avail): to its total and avail, stored at
-// publish.
+// change adds heldDelta to the cell's hold and totalDelta to its total:
+// it stores the total, then avail (held = total + applied - avail), each
+// only if it changed.
 func (s *State) change(i int, heldDelta, totalDelta int64) {
-	if heldDelta == 0 && totalDelta == 0 {
-		return
+	c := &s.cells[i]
+	if totalDelta != 0 {
+		c.total.Store(c.total.Load() + totalDelta)
 	}
-	p := s.changed(i, false)
-	p.total += totalDelta
-	p.avail += totalDelta - heldDelta
-}
-
-// openSide counts a new order of account a on side (its applied count),
-// and closeSide ends it (avail). Hot path.
-func (s *State) openSide(a uint32, side matcher.Side)  { s.changed(s.sideCell(a, side), true).applied++ }
-func (s *State) closeSide(a uint32, side matcher.Side) { s.changed(s.sideCell(a, side), true).avail++ }
-
-// cellChange is what the current command has changed in one cell and
-// publish has not stored yet.
-type cellChange struct {
-	i                     int // the cell
-	applied, total, avail int64
-}
-
-// changed is cell i's entry in the current command's changes (count: i
-// is an open sells or open buys cell, in dirtyCounts), added at its first
-// change, in place, field by field (as orderTable.add, for the same
-// reason). The lists grow only when a command changes more cells than
-// any before it. Hot path.
-func (s *State) changed(i int, count bool) *cellChange {
-	list := &s.dirty
-	if count {
-		list = &s.dirtyCounts
+	if d := totalDelta - heldDelta; d != 0 {
+		c.avail.Store(c.avail.Load() + d)
 	}
-	if k := s.dirtyAt[i]; k != 0 {
-		return &(*list)[k-1]
-	}
-	n := len(*list)
-	if n == cap(*list) {
-		*list = slices.Grow(*list, 1)
-	}
-	*list = (*list)[:n+1]
-	p := &(*list)[n]
-	p.i, p.applied, p.total, p.avail = i, 0, 0, 0
-	s.dirtyAt[i] = int32(n + 1)
-	return p
-}
-
-// publish stores the current command's changes into the cells, each
-// changed number once, in the order the arguments above need: the amount
-// cells, then the count cells, each applied, total, avail. Hot path.
-func (s *State) publish() {
-	s.dirty = s.publishList(s.dirty)
-	s.dirtyCounts = s.publishList(s.dirtyCounts)
-}
-
-// publishList stores list's changes, in its order, and returns it empty.
-// Hot path.
-func (s *State) publishList(list []cellChange) []cellChange {
-	for k := range list {
-		p := &list[k]
-		c := &s.cells[p.i]
-		if p.applied != 0 {
-			c.applied.Store(c.applied.Load() + p.applied)
-		}
-		if p.total != 0 {
-			c.total.Store(c.total.Load() + p.total)
-		}
-		if p.avail != 0 {
-			c.avail.Store(c.avail.Load() + p.avail)
-		}
-		s.dirtyAt[p.i] = 0
-	}
-	return list[:0]
 }
 
 // Apply starts the settling of cmd, which Check answered with h: it puts
@@ -145,7 +55,7 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 	case matcher.KindNew, matcher.KindReplace:
 		if h.Open != 0 {
 			s.opens[cmd.OwnerID()]++
-			s.openSide(cmd.OwnerID(), cmd.Side)
+			s.reserve(s.sideCell(cmd.OwnerID(), cmd.Side), 1)
 		}
 		s.reserveHold(cmd.OwnerID(), cmd.Symbol, h)
 		s.cur.newOK = cmd.Kind == matcher.KindNew && (h.Open != 0 || h.Cash != 0 || h.Inv != 0)
@@ -184,7 +94,7 @@ func (s *State) releaseHold(a, symbol uint32, h Hold) {
 // releaseSide ends the count of a new order's side that h counted.
 func (s *State) releaseSide(a uint32, side matcher.Side, h Hold) {
 	if h.Open != 0 {
-		s.closeSide(a, side)
+		s.release(s.sideCell(a, side), 1)
 	}
 }
 
@@ -196,14 +106,15 @@ func (s *State) applyFunds(cmd *matcher.Command, h Hold) {
 	}
 	amount := f.Amount
 	if f.Withdraw {
-		// Check reserved it: counted as applied (free goes down, the hold
-		// up) and taken from the total (the hold back down); avail stays.
+		// Check reserved it: taken from the total, and counted as applied
+		// after (free goes down as applied goes up, the hold stays, and so
+		// does avail).
 		amount = -amount
-		s.reserve(i, f.Amount)
-		s.changed(i, false).total += amount
+		c := &s.cells[i]
+		c.total.Store(c.total.Load() + amount)
+		c.applied.Store(c.applied.Load() + f.Amount)
 	} else {
 		s.move(i, amount)
-		s.publish() // before its count: Exact and Final read the count first
 		d := &s.depositsApplied[f.Account]
 		d.Store(d.Load() + 1)
 	}
@@ -255,9 +166,9 @@ func (s *State) Event(ev *matcher.Event) {
 // command the matcher answered with no event of its order) is released.
 func (s *State) Done() {
 	if s.fees != 0 {
-		// A credit of the fee account's cash cell (account 0), once per
-		// command with fills, so that Balance(0) shows it and Check may
-		// let the operator withdraw it.
+		// A credit of the fee account's cash cell (account 0): two stores,
+		// once per command with fills, so that Balance(0) shows it and
+		// Check may let the operator withdraw it.
 		s.move(s.cashCell(0), s.fees)
 		s.fees = 0
 	}
@@ -267,7 +178,6 @@ func (s *State) Done() {
 	if s.cur.newOK {
 		s.releaseSide(s.cur.cmd.OwnerID(), s.cur.cmd.Side, s.cur.hold)
 	}
-	s.publish()
 	if c := s.cur.cmd; c != nil && (c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace) &&
 		reserves(s.cur.hold) && s.knownAccount(c.OwnerID()) {
 		d := &s.ordersDone[c.OwnerID()] // last: everything it settled is in (Exact)
@@ -371,6 +281,6 @@ func (s *State) end(id int64, o *order) {
 		s.release(s.heldCell(o), s.held(o))
 	}
 	s.opens[o.account]--
-	s.closeSide(o.account, o.side)
+	s.release(s.sideCell(o.account, o.side), 1)
 	s.orders.del(id)
 }
