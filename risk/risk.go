@@ -394,10 +394,18 @@ func bps128(hi, lo uint64) (q, r uint64) {
 // (a withdrawal's too) is applied in full, so nothing the settle half has
 // still to do can change its balances, and none is half done. Call it on
 // Check's goroutine before the Check it vouches for (what it saw can only
-// become more settled, never less). Hot path.
+// become more settled, never less). The venue's fee account (account 0)
+// is never exact here: every command with fills credits it, at its Done,
+// and no count tells Check which have; its view is exact once the settle
+// half has caught up (Stage). Hot path.
+//
+// It reads the counts before the amounts, and the settle half stores an
+// order's changes to the amounts before the count that says they are in
+// (settle.go), so a count read equal to Check's, or a working-order count
+// read as 0, vouches for every amount read after it.
 func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
-		return true
+		return a != 0 // an account that is not 1 to Accounts has no cells, and no balance to refuse on
 	}
 	// Orders settled first: from then on none of a's can start working,
 	// so a count of working orders read after it that is 0 stays 0.
