@@ -139,8 +139,12 @@ type Hold struct {
 //   - Exact and Final read a count's hold as applied - avail (total is 0),
 //     avail loaded first: both only grow, so the hold read is at least the
 //     hold at the moment avail was loaded, never a zero that was not.
-//   - Final reads total (see there), Balance all three, read until two
-//     reads agree (cellSeen).
+//   - Final reads total, after the counts that say no credit is still to
+//     come (see there); Balance all three, read until two reads agree
+//     (cellSeen).
+//
+// settle.go says in what order the settle half stores them, and why
+// these hold whenever they are read.
 type cell struct {
 	avail   atomic.Int64 // free + applied, ever; only grows
 	applied atomic.Int64 // reservations the settle half applied, ever
@@ -394,10 +398,18 @@ func bps128(hi, lo uint64) (q, r uint64) {
 // (a withdrawal's too) is applied in full, so nothing the settle half has
 // still to do can change its balances, and none is half done. Call it on
 // Check's goroutine before the Check it vouches for (what it saw can only
-// become more settled, never less). Hot path.
+// become more settled, never less). The venue's fee account (account 0)
+// is never exact here: every command with fills credits it, at its Done,
+// and no count tells Check which have; its view is exact once the settle
+// half has caught up (Stage). Hot path.
+//
+// It reads the counts before the amounts, and the settle half stores an
+// order's changes to the amounts before the count that says they are in
+// (settle.go), so a count read equal to Check's, or a working-order count
+// read as 0, vouches for every amount read after it.
 func (s *State) Exact(a uint32) bool {
 	if !s.knownAccount(a) {
-		return true
+		return a != 0 // an account that is not 1 to Accounts has no cells, and no balance to refuse on
 	}
 	// Orders settled first: from then on none of a's can start working,
 	// so a count of working orders read after it that is 0 stays 0.
@@ -427,26 +439,34 @@ func (s *State) Exact(a uint32) bool {
 // Check's goroutine, after the Check; it may be later than the Check, since
 // what it reads can only have moved towards the exact state. A replace's
 // refusal is never final here: it is left to the exact state. Hot path.
+//
+// It reads the deposit count and the bringing side's count before the
+// total: the settle half stores a deposit's total before its count, and a
+// fill's credit before the end of its order drops the count (settle.go),
+// so a count read as settled vouches for every credit in the total read
+// after it. Read the other way round, a total read before the last
+// bringer's fill, and its count after that order's end, would take a
+// total that its proceeds had since raised as final.
 func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	a := c.OwnerID()
 	if c.Kind == matcher.KindReplace || !s.knownAccount(a) || s.depositsChecked[a] != s.depositsApplied[a].Load() {
 		return false
 	}
-	need, total, bringer := c.Qty, int64(0), matcher.Side(0)
+	need, cell, bringer := c.Qty, 0, matcher.Side(0)
 	switch {
 	case r == matcher.ReasonRiskCash:
 		need = s.buyHold(c.Qty, c.Price, s.cfg.Symbols[c.Symbol-1].CashPerTickLot)
-		total, bringer = s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+		cell, bringer = s.cashCell(a), matcher.Sell
 	case r == matcher.ReasonRiskInventory:
-		total, bringer = s.cells[s.invCell(a, c.Symbol)].total.Load(), matcher.Buy
+		cell, bringer = s.invCell(a, c.Symbol), matcher.Buy
 	case r == matcher.ReasonRiskFundsRefused && c.Kind == matcher.KindWithdraw:
 		f, ok := matcher.FundsOf(c)
 		if !ok || (f.Symbol != 0 && !s.knownSymbol(f.Symbol)) {
 			return true // refused for what it is, not for a balance
 		}
-		need, total, bringer = f.Amount, s.cells[s.cashCell(a)].total.Load(), matcher.Sell
+		need, cell, bringer = f.Amount, s.cashCell(a), matcher.Sell
 		if f.Symbol != 0 {
-			total, bringer = s.cells[s.invCell(a, f.Symbol)].total.Load(), matcher.Buy
+			cell, bringer = s.invCell(a, f.Symbol), matcher.Buy
 		}
 	default:
 		return false
@@ -455,7 +475,7 @@ func (s *State) Final(c *matcher.Command, r matcher.Reason) bool {
 	if held, applied := s.cells[i].countSeen(); s.pending[i] != applied || held != 0 {
 		return false // an order that may bring some in is working or in flight
 	}
-	return need > total
+	return need > s.cells[cell].total.Load()
 }
 
 // feeOf is the fee on a fill of notional cost at bps basis points,

@@ -8,9 +8,34 @@ import "github.com/ringex/ringex/matcher"
 // set (orderTable: it grows only while the number of working orders
 // reaches a new high).
 
-// Every change to a cell stores its avail amount at most once, so Check
-// never sees a value between two steps of one change (a release and the
-// debit it pays for), which could be freer than either end.
+// The settle half stores each change as it makes it, and Check's
+// goroutine may read the cells between any two stores. What it relies on
+// (Check's view, Exact, Final; see cell), and the order of the stores
+// that keeps it:
+//
+//   - avail only grows, store by store: every change stores its avail at
+//     most once, the release and the debit it pays for netted (change), so
+//     no reader sees a value between the two, freer than either end; what
+//     Check sees is a lower bound of what is free.
+//   - A count's applied is stored when its order is applied, its avail
+//     when the order ends, later: a count's hold (applied - avail) read
+//     avail first is never lower than it was (countSeen), so a zero is a
+//     true zero.
+//   - A fill's credit (a sell's proceeds, a buy's lots) is stored, total
+//     then avail, before the end of its order drops its count (Event: fill,
+//     then end); an end releases the order's hold before its count; a
+//     deposit's total and avail are stored before depositsApplied; and
+//     everything a new order or a replace settles before its ordersDone,
+//     last at Done. Exact and Final read the counts first and the amounts
+//     after, so a count that says "settled" vouches for the amounts.
+//   - The fee account's cash (account 0) is credited at Done, with no
+//     count of its own: Exact never vouches for it (Final neither).
+//
+// Storing each cell once per command instead of once per change
+// (coalesced at Done, amounts before counts) would keep these too, with
+// fewer stores (5.22 a command of the bench stream instead of 5.94), but
+// its bookkeeping costs the settle half more than the stores it saves
+// (docs/performance.md, 2026-12-06).
 
 // reserve applies a reservation Check made: one store, of its applied
 // count, which moves the hold up and leaves avail, what Check sees free,
