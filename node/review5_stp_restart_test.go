@@ -22,9 +22,11 @@ import (
 // journaled input that brokers were told. The risk settings have a
 // journaled venue record that a restart checks (node/riskvenue.go) and
 // bands a journaled record; the self-trade prevention settings (match.stp,
-// match.stpAccounts, firms[].stp/stpScope: node.go matcherConfig,
+// match.stpAccounts, firms[].stp/stpScope: node.go EngineConfig,
 // accounts.go firmsSTP) have neither: a changed one is neither refused
-// with a clear error nor kept for the journal it ran with. The test
+// with a clear error nor kept for the journal it ran with (docs/config.md
+// only warns that "a journal replays as it ran only with the same
+// settings"; the start neither refuses nor logs a word). The test
 // takes either answer: a refusal that names the setting, or a replay
 // that leaves B1 filled.
 func TestReview5STPChangedAcrossRestartReplaysAsItRan(t *testing.T) {

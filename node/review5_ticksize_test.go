@@ -22,7 +22,7 @@ import (
 // with it at 500.00. A journal's tick and lot sizes are as fixed as its
 // risk.cashUnit (which a start refuses to change, naming it), since
 // every journaled price and quantity is a whole number of them; nothing
-// journals or checks them (node.go builds gateway.Symbol from the config
+// journals or checks them (node.go gatewayOptions builds gateway.Symbol from the config
 // alone; docs/config.md says nothing of changing them). The test takes
 // either answer: a start refused naming the tick size, or B1 still at
 // 100.00 (a status request shows its price).
