@@ -31,23 +31,23 @@ import (
 type rejectWhy uint8
 
 const (
-	whyNone          rejectWhy = iota
-	whyClOrdID                 // ClOrdID missing or too long
-	whyUnknownSymbol           // value: the symbol as sent
-	whySide                    // value: the Side as sent
-	whyOrigClOrdID             // OrigClOrdID missing or too long
-	whyOrdType                 // value: the OrdType as sent
-	whyTIF                     // value: the TimeInForce as sent
-	whyQty                     // value: the OrderQty as sent
-	whyMarketPrice             // a market order with a Price
-	whyNoPrice                 // a limit order without one
-	whyPrice                   // value: the Price as sent
-	whySTP                     // value: the SelfMatchPreventionInstruction as sent
-	whySTPGroup                // value: the SelfMatchPreventionID as sent
-	whyAccount                 // value: the Account as sent
-	whyDuplicate               // a ClOrdID the account used
-	whyMassCancelType          // value: the MassCancelRequestType as sent
-	whyNotAccepting            // the ring takes nothing: never journaled
+	whyNone           rejectWhy = iota
+	whyClOrdID                  // ClOrdID missing or too long
+	whyUnknownSymbol            // value: the symbol as sent
+	whySide                     // value: the Side as sent
+	whyOrigClOrdID              // OrigClOrdID missing or too long
+	whyOrdType                  // value: the OrdType as sent
+	whyTIF                      // value: the TimeInForce as sent
+	whyQty                      // value: the OrderQty as sent
+	whyMarketPrice              // a market order with a Price
+	whyNoPrice                  // a limit order without one
+	whyPrice                    // value: the Price as sent
+	whySTP                      // value: the SelfMatchPreventionInstruction as sent
+	whySTPGroup                 // value: the SelfMatchPreventionID as sent
+	whyAccount                  // value: the Account as sent
+	whyDuplicate                // a ClOrdID the account used
+	whyMassCancelType           // value: the MassCancelRequestType as sent
+	whyNotAccepting             // the ring takes nothing: never journaled
 	numWhys
 )
 
