@@ -1,0 +1,60 @@
+package node_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestGatewayRejectReachesItsBrokerAfterAFailover: BROKER01 sends an
+// order for a symbol the venue does not list and leaves at once, before
+// its engine can confirm the gateway's reject (fix/delivery.go). The
+// primary journals the refusal (a KindReject record), replicates it and
+// reports it; then it fails over. On the promoted standby BROKER01's
+// first report is that reject, PossResend=Y, with the ExecID the primary
+// gave it (the record's seq × ExecIDStride) and its Text: rebuilt from
+// the journal like any report, where before it lived only in the old
+// primary's session store.
+func TestGatewayRejectReachesItsBrokerAfterAFailover(t *testing.T) {
+	var logS logLines
+	cfgP := replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+
+	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "OK0", tag.Symbol, "AAPL", tag.Side, "1", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1",
+		tag.TimeInForce, "1") // GTC: a logout leaves it
+	okSeq := execSeq(t, expect(t, "BROKER01's order", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "OK0"}))
+	waitConfirmed(t, p, 1, okSeq, 1)
+	b1.Send("D", tag.ClOrdID, "BAD1", tag.Symbol, "NOPE", tag.Side, "1", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1")
+	b1.Close() // gone before its engine confirms the reject
+	waitUntil(t, "the standby has the reject and hears it was published", func() bool {
+		st, _ := s.ReplicationStats()
+		return lastSeq(p) > okSeq && lastSeq(s) == lastSeq(p) && st.PrimaryPublished >= lastSeq(p)
+	})
+	failOver(t, p, s)
+
+	b1 = fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's reject after the failover: PossResend(97) %q, want Y", pr)
+	}
+	got := expect(t, "BROKER01's reject after the failover", m, map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8",
+		tag.OrdStatus: "8", tag.ClOrdID: "BAD1", tag.Symbol: "NOPE", tag.Side: "1", tag.Text: "unknown symbol NOPE", tag.OrdRejReason: "1"})
+	if seq := execSeq(t, got); seq != okSeq+1 {
+		t.Errorf("ExecID %s: seq %d, want the reject record's, %d", got[tag.ExecID], seq, okSeq+1)
+	}
+	b1.Quiet(300 * time.Millisecond)
+}
