@@ -11,7 +11,8 @@ import (
 // Publish writes the message a matcher event calls for to the session of the
 // event's account. It runs on the publish stage, after the command that caused
 // the event is durable. Hot path: one goroutine, a reused body, no allocation
-// (except the AvgPx of an order filled at several prices).
+// (except the AvgPx of an order filled at several prices, and the Text of a
+// gateway's refusal that names the value it refused: rejectReport).
 func (g *Gateway) Publish(ev *matcher.Event) {
 	if g.sessionOf(ev.Account) == nil {
 		return // no one's to tell (sessionOf)
