@@ -1,12 +1,14 @@
 package node_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/tag"
 
+	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
@@ -57,4 +59,47 @@ func TestGatewayRejectReachesItsBrokerAfterAFailover(t *testing.T) {
 		t.Errorf("ExecID %s: seq %d, want the reject record's, %d", got[tag.ExecID], seq, okSeq+1)
 	}
 	b1.Quiet(300 * time.Millisecond)
+}
+
+// TestThrottledBadOrdersJournalNoMoreThanTheThrottleLets: BROKER03,
+// throttled to 1 message a second, sends 20 orders for a symbol the
+// venue does not list at once. The FIX session refuses those over the
+// throttle (BusinessMessageReject) before the gateway sees them; only
+// those it lets through become reject records: the journal grows by
+// exactly the ExecutionReports Rejected BROKER03 got, fewer than 20.
+func TestThrottledBadOrdersJournalNoMoreThanTheThrottleLets(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	cfg.FIX.Sessions[2].ThrottleMsgsPerSec = 1
+	if cfg.FIX.Sessions[2].TargetCompID != "BROKER03" {
+		t.Fatalf("session 2 is %s", cfg.FIX.Sessions[2].TargetCompID)
+	}
+	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	bound := n.Stats()[0].Events // the accounts' bindings, journaled at start
+	c := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
+	defer c.Close()
+	const sent = 20
+	for i := range sent {
+		c.Send("D", tag.ClOrdID, fmt.Sprintf("Z%d", i), tag.Symbol, "NOPE", tag.Side, "1", tag.OrdType, "2", tag.Price, "1", tag.OrderQty, "1")
+	}
+	rejected := 0
+	for range sent {
+		switch f := fixtest.Fields(c.Next(wait)); {
+		case f[tag.MsgType] == "8" && f[tag.ExecType] == "8":
+			rejected++
+		case f[tag.MsgType] != "j":
+			t.Fatalf("got %v, want a reject or a throttle's BusinessMessageReject", f)
+		}
+	}
+	if rejected == 0 || rejected == sent {
+		t.Fatalf("%d of %d orders sent at once were rejected by the gateway, want some (and the rest throttled)", rejected, sent)
+	}
+	if got := n.Stats()[0].Events - bound; got != uint64(rejected) {
+		t.Errorf("the ring took %d records, want one per reject sent (%d)", got, rejected)
+	}
 }
