@@ -2,6 +2,8 @@ package node_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,4 +104,51 @@ func TestThrottledBadOrdersJournalNoMoreThanTheThrottleLets(t *testing.T) {
 	if got := n.Stats()[0].Events - bound; got != uint64(rejected) {
 		t.Errorf("the ring took %d records, want one per reject sent (%d)", got, rejected)
 	}
+}
+
+// TestGatewayRejectRebuiltAfterAPowerLoss: BROKER01's reject of an order
+// for a symbol the venue does not list is journaled; the node stops and
+// BROKER01's session store comes back empty (a power loss before it was
+// fsynced, simulated by truncating its files). After the restart
+// BROKER01's Logon brings the reject again, rebuilt from the journal
+// with PossResend=Y and the same ExecID and Text.
+func TestGatewayRejectRebuiltAfterAPowerLoss(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.FIX.Listen = fixtest.FreeAddr(t)
+	n, err := node.Start(cfg, node.Options{Log: logtest.Named(t, "1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "BAD1", tag.Symbol, "NOPE", tag.Side, "2", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1")
+	live := expect(t, "BROKER01's reject", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "8", tag.ClOrdID: "BAD1"})
+	b1.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "fix", "*BROKER01*"))
+	if len(files) == 0 {
+		t.Fatal("no session store files of BROKER01")
+	}
+	for _, f := range files {
+		if err := os.Truncate(f, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err = node.Start(cfg, node.Options{Log: logtest.Named(t, "2")})
+	if err != nil {
+		t.Fatalf("restart after the power loss: %v", err)
+	}
+	defer n.Stop()
+	b1 = fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	m := b1.Next(wait)
+	if pr, _ := m.Header.GetString(tag.PossResend); pr != "Y" {
+		t.Errorf("BROKER01's reject after the restart: PossResend(97) %q, want Y", pr)
+	}
+	expect(t, "BROKER01's reject after the restart", m, map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8",
+		tag.ClOrdID: "BAD1", tag.Symbol: "NOPE", tag.Side: "2", tag.ExecID: live[tag.ExecID], tag.Text: live[tag.Text],
+		tag.TransactTime: live[tag.TransactTime]})
 }
