@@ -34,15 +34,21 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 	if r.why == whyNone {
 		r = g.orderAccount(&cmd, m)
 	}
+	g.submitOrRefuse(s, account, &ref, &cmd, r)
+}
+
+// submitOrRefuse submits cmd, a new order's or a cancel's or replace's
+// that passed r's checks, once it claims its ClOrdID, or refuses ref.
+func (g *Gateway) submitOrRefuse(s *fix.Session, account uint32, ref *orderRef, cmd *matcher.Command, r refusal) {
 	if r.why == whyNone && !g.claim(account, &cmd.ClOrdID) {
 		r = refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil)
 	}
 	if r.why != whyNone {
-		g.refuse(s, account, &ref, cmd.Symbol, r)
+		g.refuse(s, account, ref, cmd.Symbol, r)
 		return
 	}
-	if err := g.submit.Submit(&cmd); err != nil {
-		g.refuse(s, account, &ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
+	if err := g.submit.Submit(cmd); err != nil {
+		g.refuse(s, account, ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
 	}
 }
 
@@ -71,16 +77,7 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 	if r.why == whyNone {
 		r = g.orderAccount(&cmd, m)
 	}
-	if r.why == whyNone && !g.claim(account, &cmd.ClOrdID) {
-		r = refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil)
-	}
-	if r.why != whyNone {
-		g.refuse(s, account, &ref, cmd.Symbol, r)
-		return
-	}
-	if err := g.submit.Submit(&cmd); err != nil {
-		g.refuse(s, account, &ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
-	}
+	g.submitOrRefuse(s, account, &ref, &cmd, r)
 }
 
 // onStatus submits an OrderStatusRequest: it goes through the ring, so the

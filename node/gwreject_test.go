@@ -2,8 +2,6 @@ package node_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -128,15 +126,7 @@ func TestGatewayRejectRebuiltAfterAPowerLoss(t *testing.T) {
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "fix", "*BROKER01*"))
-	if len(files) == 0 {
-		t.Fatal("no session store files of BROKER01")
-	}
-	for _, f := range files {
-		if err := os.Truncate(f, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	emptyStore(t, dir, "BROKER01")
 	n, err = node.Start(cfg, node.Options{Log: logtest.Named(t, "2")})
 	if err != nil {
 		t.Fatalf("restart after the power loss: %v", err)
