@@ -36,17 +36,17 @@ import (
 // each quote. No lock and no allocation on the hot path.
 
 const (
-	kindSlots   = 21                 // every matcher.Kind below it (checked below)
-	reasonSlots = matcher.NumReasons // every matcher.Reason below it; kindSlots+reasonSlots <= 64 (batchCounts.seen)
+	kindSlots   = matcher.NumKinds   // a slot for every matcher.Kind
+	reasonSlots = matcher.NumReasons // a slot for every matcher.Reason
 	cacheLine   = 64                 // bytes; what different goroutines write is at least this far apart
 )
 
-// batchCounts.seen has a bit for each kind and each reason, and every
-// kind has its own slot: a new matcher.Kind fails this build until
-// kindSlots grows.
+// batchCounts.kindSeen has a bit for each kind, and reasonSeen one for
+// each reason: a kind or a reason numbered 64 or more fails this build
+// until the masks widen.
 var (
-	_ [64 - kindSlots - reasonSlots]struct{}
-	_ [kindSlots - matcher.NumKinds]struct{}
+	_ [64 - kindSlots]struct{}
+	_ [64 - reasonSlots]struct{}
 )
 
 // observer holds what the node counts for Status. The zero value counts
@@ -82,12 +82,13 @@ type publishCounts struct {
 
 // batchCounts is what the publish stage counted in the batch it is in.
 type batchCounts struct {
-	kinds   [kindSlots]uint64
-	rejects [reasonSlots]uint64
-	seen    uint64 // bit k: kinds[k] != 0; bit kindSlots+r: rejects[r] != 0
-	fills   uint64
-	traded  []uint32 // symbol ids with a fill in this batch
-	last    [][2]int64
+	kinds      [kindSlots]uint64
+	rejects    [reasonSlots]uint64
+	kindSeen   uint64 // bit k: kinds[k] != 0
+	reasonSeen uint64 // bit r: rejects[r] != 0
+	fills      uint64
+	traded     []uint32 // symbol ids with a fill in this batch
+	last       [][2]int64
 }
 
 // matchMarks is what one match partition marks in the batch it is in:
@@ -183,7 +184,7 @@ func padded[T any](n int) []T {
 func (b *batchCounts) command(k matcher.Kind) {
 	k %= kindSlots
 	b.kinds[k]++
-	b.seen |= 1 << k
+	b.kindSeen |= 1 << k
 }
 
 // count adds the rejects and fills among evs, events the publish stage
@@ -195,7 +196,7 @@ func (b *batchCounts) count(evs []matcher.Event) {
 		case matcher.EvRejected, matcher.EvCancelRejected:
 			r := ev.Reason % reasonSlots
 			b.rejects[r]++
-			b.seen |= 1 << (kindSlots + r)
+			b.reasonSeen |= 1 << r
 		case matcher.EvFill:
 			b.fills++
 			if i := int(ev.Symbol) - 1; i >= 0 && i < len(b.last) {
@@ -213,17 +214,9 @@ func (b *batchCounts) count(evs []matcher.Event) {
 // store per traded symbol.
 func (n *Node) endPublishBatch() {
 	o, b := &n.obs, &n.obs.pub.batch
-	for seen := b.seen; seen != 0; seen &= seen - 1 {
-		i := bits.TrailingZeros64(seen)
-		if i < kindSlots {
-			o.pub.kinds[i].Add(b.kinds[i])
-			b.kinds[i] = 0
-		} else {
-			o.pub.rejects[i-kindSlots].Add(b.rejects[i-kindSlots])
-			b.rejects[i-kindSlots] = 0
-		}
-	}
-	b.seen = 0
+	addSeen(b.kindSeen, b.kinds[:], o.pub.kinds[:])
+	addSeen(b.reasonSeen, b.rejects[:], o.pub.rejects[:])
+	b.kindSeen, b.reasonSeen = 0, 0
 	if b.fills != 0 {
 		o.pub.fills.Add(b.fills)
 		b.fills = 0
@@ -234,6 +227,17 @@ func (n *Node) endPublishBatch() {
 		*last = [2]int64{}
 	}
 	b.traded = b.traded[:0]
+}
+
+// addSeen adds counts[i] to totals[i], and zeroes it, for each bit i set
+// in seen. Hot path (endPublishBatch): one atomic add per bit, no branch
+// but the loop's.
+func addSeen(seen uint64, counts []uint64, totals []atomic.Uint64) {
+	for ; seen != 0; seen &= seen - 1 {
+		i := bits.TrailingZeros64(seen)
+		totals[i].Add(counts[i])
+		counts[i] = 0
+	}
 }
 
 // marksOf is partition p's marks, nil when the node does not count.

@@ -185,3 +185,42 @@ func TestRejectsCountedUnderTheirOwnReason(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKindAndReasonCountedInOneBatch: a batch that sees every kind
+// and every reason adds each to its own total (the kinds' and the
+// reasons' masks are apart: neither takes the other's bits), and leaves
+// the next batch empty.
+func TestEveryKindAndReasonCountedInOneBatch(t *testing.T) {
+	n := &Node{cfg: config.Default()}
+	n.initObserver()
+	b := &n.obs.pub.batch
+	for range 2 { // the second batch finds the first's counts zeroed
+		for k := range matcher.NumKinds {
+			for range int(k) + 1 {
+				b.command(k)
+			}
+		}
+		for r := range matcher.NumReasons {
+			evs := make([]matcher.Event, int(r)+1)
+			for i := range evs {
+				evs[i] = matcher.Event{Type: matcher.EvCancelRejected, Reason: r}
+			}
+			b.count(evs)
+		}
+		n.endPublishBatch()
+		if b.kindSeen != 0 || b.reasonSeen != 0 || b.kinds != [kindSlots]uint64{} || b.rejects != [reasonSlots]uint64{} {
+			t.Fatalf("after the end of the batch: kinds seen %#x, reasons seen %#x, kinds %v, rejects %v; want all zero",
+				b.kindSeen, b.reasonSeen, b.kinds, b.rejects)
+		}
+	}
+	for k := range matcher.NumKinds {
+		if got, want := n.obs.pub.kinds[k].Load(), 2*(uint64(k)+1); got != want {
+			t.Errorf("kind %s: counted %d, want %d", k, got, want)
+		}
+	}
+	for r := range matcher.NumReasons {
+		if got, want := n.obs.pub.rejects[r].Load(), 2*(uint64(r)+1); got != want {
+			t.Errorf("reason %s: counted %d, want %d", r, got, want)
+		}
+	}
+}
