@@ -114,7 +114,9 @@
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
-//     in riskvenue.go), which the node checks against its config.
+//     in riskvenue.go), which the node checks against its config, and
+//     the symbol scale record (KindSymbolScale, SymbolScale in
+//     symbolscale.go: a symbol's tick and lot sizes), likewise.
 //   - A band record (KindBand, Band in band.go) sets its symbol's
 //     BandTicks and RefPrice from then on, in the engine that owns the
 //     symbol (a new RefPrice is also the band's anchor until the next

@@ -424,7 +424,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	case KindBlock:
 		e.applyBlock(cmd)
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
-		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue:
+		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
 		// markers for the node and for replay, and the risk stage's
 		// records (funds, unblocks, rules);
 		// no state, no events
