@@ -131,9 +131,9 @@ func TestReplayAccount(t *testing.T) {
 	}
 	f := t.TempDir() + "/cfg.json"
 	writeConfig(t, f, cfg)
-	// seqs 1 to 8 are the symbols' scale records and 9 the venue's risk
-	// venue record (journaled before the first command)
-	at := func(i int) string { return strconv.Itoa(len(cfg.Symbols) + 1 + i) }
+	// seqs 1 to 8 are the symbols' scale records, 9 the STP venue record
+	// and 10 the risk venue record (journaled before the first command)
+	at := func(i int) string { return strconv.Itoa(len(cfg.Symbols) + 2 + i) }
 	for _, tc := range []struct{ at, want string }{
 		{at(1), "BROKER01 after seq " + at(1) + " "},
 		{at(1), "open orders 0, cash 1000.00 held 0.00"},

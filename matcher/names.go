@@ -22,6 +22,7 @@ var kindNames = [...]string{
 	KindWithdraw: "withdraw", KindBlock: "block", KindUnblock: "unblock", KindRiskLimits: "risk_limits",
 	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee", KindBlockFirm: "block_firm", KindUnblockFirm: "unblock_firm",
 	KindBand: "band", KindRiskVenue: "risk_venue", KindSymbolScale: "symbol_scale",
+	KindSTP: "stp",
 }
 
 // NumKinds bounds every Kind: each is below it, so a table indexed by Kind

@@ -51,7 +51,7 @@ func Route(cmd *Command, p int) int {
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
 		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
 		return RouteNone
-	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm:
+	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm, KindSTP:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)

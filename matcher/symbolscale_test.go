@@ -2,6 +2,18 @@ package matcher
 
 import "testing"
 
+// throughBytes is c encoded and decoded again, as the journal stores it.
+func throughBytes(t *testing.T, c Command) Command {
+	t.Helper()
+	var b [CommandSize]byte
+	c.Encode(b[:])
+	var d Command
+	if err := d.Decode(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // A symbol scale record reads back as written, and only a fit one is
 // written: a tick written two ways ("0.010") or not positive, a lot not
 // positive, a symbol out of range are refused, and a record with a stray
@@ -12,12 +24,7 @@ func TestSymbolScaleRecord(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%+v: %v", s, err)
 		}
-		var b [CommandSize]byte
-		c.Encode(b[:])
-		var d Command
-		if err := d.Decode(b[:]); err != nil {
-			t.Fatal(err)
-		}
+		d := throughBytes(t, c)
 		if got, ok := SymbolScaleOf(&d); !ok || got != s {
 			t.Fatalf("%+v read back as %+v, %v", s, got, ok)
 		}

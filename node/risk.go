@@ -162,7 +162,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Info("rules of the config journaled (symbols' tick and lot sizes, its risk mode and cash unit where the journal has none; bands, limits, protection prices, fee that differ from those in force)", "records", len(todo))
+		n.log.Info("rules of the config journaled (symbols' tick and lot sizes, its risk mode and cash unit where the journal has none; bands, self-trade prevention, limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }

@@ -13,24 +13,15 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
+// firstStartRecords is how many records the first start of a node with
+// cfg (no bands, no risk, no firm or account of its own STP mode, no
+// session bound: a node with Options.Publisher) journals before the first
+// order: a symbol scale record for each symbol and the STP venue record.
+func firstStartRecords(cfg config.Config) int64 { return int64(len(cfg.Symbols)) + 1 }
+
 // scaleRecords are the symbol scale records of the journal under dir.
 func scaleRecords(t *testing.T, dir string) []matcher.SymbolScale {
-	t.Helper()
-	var out []matcher.SymbolScale
-	var cmd matcher.Command
-	err := journal.Read(filepath.Join(dir, "journal"), 1, func(seq int64, rec []byte) error {
-		if err := cmd.DecodeAt(rec, seq); err != nil {
-			return err
-		}
-		if s, ok := matcher.SymbolScaleOf(&cmd); ok {
-			out = append(out, s)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return recordsOf(t, dir, matcher.SymbolScaleOf)
 }
 
 // A venue journals each symbol's tick and lot sizes once: a restart with
@@ -52,7 +43,7 @@ func TestSymbolScaleJournaledOnceAndChangeRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	awaitSnapshotAt(t, dir, int64(len(cfg.Symbols))+1)
+	awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
 	if err := n.Stop(); err != nil {
 		t.Fatal(err)
 	}
