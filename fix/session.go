@@ -70,13 +70,15 @@ type Session struct {
 	writerDone  chan struct{}
 	lastSentNs  atomic.Int64
 	resendBuf   []byte
-	resendOut   []byte // scratch: one resent message
 	resendMsg   Message
-	notStored   []byte    // scratch: a market-data message the store keeps a Heartbeat for (storeLocked)
-	carryHead   []byte    // scratch: a carried message's header (requeueLocked)
-	ackBuf      []byte    // scratch: the message at the acknowledged watermark
-	ackedAt     time.Time // flush: when the watermark was last written
-	delivery    delivery
+	// stream: the resend under way, ahead of the socket queue (stream.go);
+	// the reader starts it, the writer advances it, both with flushMu held.
+	stream    resendStream
+	notStored []byte    // scratch: a market-data message the store keeps a Heartbeat for (storeLocked)
+	carryHead []byte    // scratch: a carried message's header (requeueLocked)
+	ackBuf    []byte    // scratch: the message at the acknowledged watermark
+	ackedAt   time.Time // flush: when the watermark was last written
+	delivery  delivery
 }
 
 // ID names the session: "FIX.4.4:ISLD->TW".
@@ -317,7 +319,7 @@ func (s *Session) sendProbe() {
 func (s *Session) confirming() bool {
 	s.mu.Lock()
 	on := s.conn != nil && s.loggedOn && !s.loggedOut && !s.closing && !s.stopped
-	queued := len(s.pending) > 0
+	queued := len(s.pending) > 0 || s.streamingLocked()
 	s.mu.Unlock()
 	return on && (queued || s.delivery.confirming())
 }
@@ -447,6 +449,9 @@ func (s *Session) writeLoop() {
 	}
 }
 
+// keepMax: the writer does not hold on to a buffer of a burst larger.
+const keepMax = 1 << 20
+
 // writeTimeout bounds one socket write; a counterparty that does not read
 // for this long is disconnected.
 const writeTimeout = 30 * time.Second
@@ -457,6 +462,9 @@ const writeTimeout = 30 * time.Second
 func (s *Session) flush() (held bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	if more, held := s.streamStep(); more {
+		return held // what Send queued waits behind the stream
+	}
 	s.mu.Lock()
 	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
 	loggedOut, torn := s.loggedOut, s.pendTorn
@@ -516,7 +524,6 @@ func (s *Session) flush() (held bool) {
 		}
 		closeConn.Close()
 	}
-	const keepMax = 1 << 20 // do not hold on to the buffer of a burst
 	s.mu.Lock()
 	if cap(out) <= keepMax {
 		s.spare = out[:0]
@@ -619,10 +626,11 @@ func (s *Session) writeOut(conn net.Conn, out []byte, bounded bool) (n int, cut 
 }
 
 // hold puts out[n:] (out: MsgSeqNums runs, last mark mark, beginning with
-// torn bytes that end a message cut short before), which flush or
-// writePieceLocked took from the socket queue for conn and did not write
-// (Config.MayDeliver held it, or its deadline cut the write short after n
-// bytes), back at the queue's head, before what Send queued meanwhile.
+// torn bytes that end a message cut short before), which flush took from
+// the socket queue for conn and did not write (Config.MayDeliver held it,
+// or its deadline cut the write short after n bytes), or which a stream
+// that ends encoded and did not write (endStreamLocked), back at the
+// queue's head, before what Send queued meanwhile.
 // Until all of out is written none of runs counts as written (delivery).
 // When conn is no longer attached, nothing is put back: what it held is
 // stored, for resend. Cold path: it allocates.
@@ -702,6 +710,7 @@ func (s *Session) persistAckedEverySecond() {
 // takes first. The store's files keep what they hold until
 // commitResetLocked replaces it with what is queued from here on.
 func (s *Session) resetLocked() {
+	s.endStreamLocked() // its MsgSeqNums are the old numbering's
 	s.st.clear()
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
@@ -759,13 +768,13 @@ func (s *Session) undeliveredLocked(dst []byte) []byte {
 	return dst
 }
 
-// requeueLocked queues the messages of carried (undeliveredLocked) again,
+// requeueLocked stores the messages of carried (undeliveredLocked) again,
 // after a sequence reset: each with the next MsgSeqNum, its header and body
 // as stored, and PossResend(97)=Y, since the counterparty may have had it
-// under its old number. They go to the store and, with toConn, to the
-// socket queue, past the slow-consumer bound (the caller writes them out
-// at once). It returns how many. Cold path; flushMu and mu are held.
-func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
+// under its old number. They go to the store queue; the caller streams
+// them to the socket, as stored (stream.go). It returns how many. Cold
+// path; flushMu and mu are held.
+func (s *Session) requeueLocked(carried []byte) (n int) {
 	m := &s.resendMsg
 	first := int64(s.nextOut)
 	for len(carried) > 0 {
@@ -778,11 +787,7 @@ func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 		}
 		header, body := storedParts(m)
 		s.carryHead = withPossResend(s.carryHead[:0], header)
-		seq := s.nextOut
-		msg := s.storeLocked(string(m.MsgType()), s.carryHead, body)
-		if toConn {
-			s.pendLocked(msg, seq, seq, s.storeMark > 0)
-		}
+		s.storeLocked(string(m.MsgType()), s.carryHead, body)
 		n++
 	}
 	s.delivery.carried(first, int64(s.nextOut-1))
@@ -828,13 +833,14 @@ func withPossResend(dst, header []byte) []byte {
 // stored application messages again with PossDupFlag=Y and
 // OrigSendingTime, and a SequenceReset-GapFill over each run of session
 // messages (and of messages the store does not have, and of the types
-// Config.NotResent names).
+// Config.NotResent names), streamed by the writer a piece at a time
+// (stream.go), after what the socket queue holds now and before what is
+// queued later. The reader's; cold path.
 func (s *Session) resend(begin, end int) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writeStoreLocked()
 	if s.conn == nil || s.closing || s.storeFailed.Load() {
 		return
 	}
@@ -846,42 +852,11 @@ func (s *Session) resend(begin, end int) {
 		s.delivery.hadBefore(int64(begin))
 	}
 	s.delivery.resent(int64(begin), int64(end))
-	now := time.Now()
-	var ts [21]byte
-	gapStart := 0
-	m := &s.resendMsg
-	for seq := begin; seq <= end; seq++ {
-		raw := s.st.read(seq, s.resendBuf)
-		if raw != nil && s.st.msgs != nil {
-			s.resendBuf = raw
-		}
-		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(string(m.MsgType())) {
-			if gapStart == 0 {
-				gapStart = seq
-			}
-			continue
-		}
-		if gapStart != 0 {
-			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1, false)
-			gapStart = 0
-		}
-		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq, s.storeMark > 0)
-		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
-			s.signal() // what is held goes out with the writer; the broker asks again for the rest
-			return
-		}
+	if begin > end {
+		return
 	}
-	if gapStart != 0 {
-		s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, end+1, now), gapStart, end, false)
-	}
+	s.startStreamLocked(begin, end, false)
 	s.signal()
-}
-
-// pendResent queues msg, a resent message (or gap fill) for MsgSeqNums
-// lo..hi, keeping its encoding buffer for the next one.
-func (s *Session) pendResent(msg []byte, lo, hi int, app bool) {
-	s.resendOut = msg
-	s.pendLocked(msg, lo, hi, app)
 }
 
 // writeStoreLocked writes what the store queue holds, so that every
@@ -894,52 +869,7 @@ func (s *Session) writeStoreLocked() {
 	}
 }
 
-// writePieceLocked writes what is pending, a piece of a long resend, with
-// mu released, so that Send never waits on a counterparty that asks for a
-// resend and does not read; flushMu stays held, so no flush runs meanwhile
-// and what Send queues waits in pending. Called by the connection's reader,
-// so the connection stays attached. False when the write failed, the
-// connection is closing, or our Logout was queued meanwhile (the rest of
-// the resend would follow it); false, and the connection closed, without
-// writing when the store has failed; false, with what is not written left
-// at the head of the queue for the writer (which holds it), while
-// Config.MayDeliver says no.
-func (s *Session) writePieceLocked() bool {
-	out, mark, runs, conn, loggedOut, torn := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut, s.pendTorn
-	if s.storeFailed.Load() {
-		// What the store may lack must not reach the counterparty (store).
-		s.delivery.settle()
-		conn.Close()
-		s.dropPendingLocked()
-		return false
-	}
-	if !s.mayWrite() {
-		return false
-	}
-	s.pending, s.pendMark, s.pendRuns, s.pendTorn = nil, 0, nil, 0
-	s.mu.Unlock()
-	n, cut, err := s.writeOut(conn, out, true)
-	switch {
-	case err != nil:
-		s.delivery.settle()
-		s.delivery.lost(mark, runs)
-		conn.Close()
-	case !cut:
-		s.delivery.wrote(conn, mark, runs)
-	}
-	s.mu.Lock()
-	if cut {
-		s.holdLocked(conn, out, n, torn, mark, runs, nil)
-		return false
-	}
-	if err != nil {
-		s.dropPendingLocked()
-	}
-	return err == nil && !s.closing && s.loggedOut == loggedOut
-}
-
-// writePieceBytes is how much writePieceLocked writes under one
-// writeTimeout.
+// writePieceBytes is how much writeOut writes under one writeTimeout.
 const writePieceBytes = 1 << 20
 
 func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {
