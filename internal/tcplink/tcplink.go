@@ -124,6 +124,13 @@ func (l *Link) Stall(n int64) {
 	l.mu.Unlock()
 }
 
+// Stalled reports whether a Stall has let its last byte through.
+func (l *Link) Stalled() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.budget == 0
+}
+
 // Flow ends a Stall: the link passes everything on again.
 func (l *Link) Flow() {
 	l.mu.Lock()
