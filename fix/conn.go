@@ -348,6 +348,7 @@ func (r *reader) detach() {
 	s.conn, s.closing = nil, false
 	close(s.detached)
 	s.mu.Unlock()
+	s.signal() // the writer ends a stream to the connection (stream.go)
 }
 
 // attach makes nc the session's connection unless it has a live one. A

@@ -62,19 +62,7 @@ func streamSession(t *testing.T, cfg Config) (*testAcceptor, *sendApp, *Session)
 // sendReport sends ExecutionReport n, ExecID n, marked n.
 func sendReport(s *Session, body *Fields, n int) error {
 	id := strconv.Itoa(n)
-	body.Reset()
-	body.AddString(37, "O"+id)
-	body.AddString(11, "C"+id)
-	body.AddString(17, id)
-	body.AddString(150, "0")
-	body.AddString(39, "0")
-	body.AddString(55, "IBM")
-	body.AddString(54, "1")
-	body.AddString(38, "100")
-	body.AddString(151, "100")
-	body.AddString(14, "0")
-	body.AddString(6, "0")
-	body.AddString(58, strings.Repeat("x", 120))
+	fields(body, "37=O"+id+"|11=C"+id+"|17="+id+"|150=0|39=0|55=IBM|54=1|38=100|151=100|14=0|6=0|58="+strings.Repeat("x", 120))
 	return s.SendMarked("8", nil, body, int64(n))
 }
 
@@ -128,54 +116,47 @@ func awaitDelivered(t *testing.T, s *Session, mark int64) {
 
 // TestLongResendIsStreamed: a broker's engine (quickfixgo) that was away
 // while reports worth 16 times the slow-consumer bound were stored logs
-// on and asks for all of them (ResendRequest), over a link with small
-// socket buffers, so the resend waits on the socket, while new reports
-// keep coming: it gets every report once, in order, the resent ones
-// (PossDupFlag=Y) first, and is never disconnected; every mark ends
-// delivered.
+// on, over a link with small socket buffers, so the resend waits on the
+// socket, and asks for all of them (ResendRequest), or logs on with
+// ResetSeqNumFlag=Y and has them carried over (PossResend=Y), while new
+// reports keep coming: it gets every report once, in order, the old ones
+// first, and is never disconnected; every mark ends delivered.
 func TestLongResendIsStreamed(t *testing.T) {
-	a, app, s := streamSession(t, Config{})
-	link := tcplink.StartNarrow(t, a.addr, streamLinkBuf)
-	c := fixtest.Dial(t, link.Addr(), "FIX.4.4", "TW", "ISLD", keepsSeqNums)
-	defer c.Close()
-	<-app.logons
-	const live = 200 // at most 52 KB: queued behind the resend, they stay below the bound
-	liveReports(t, s, streamAway+1, streamAway+live)
-	if possDup, _ := expectReports(t, c, 1, streamAway+live); possDup < streamAway {
-		t.Fatalf("%d reports came PossDupFlag=Y, want the %d resent", possDup, streamAway)
+	for _, tc := range []struct {
+		name       string
+		opts       []fixtest.Option
+		resendReqs int64
+		possDup    bool // the old reports come PossDupFlag=Y, else PossResend=Y
+	}{
+		{name: "ResendRequest", opts: []fixtest.Option{keepsSeqNums}, resendReqs: 1, possDup: true},
+		{name: "carry-over"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, app, s := streamSession(t, Config{})
+			link := tcplink.StartNarrow(t, a.addr, streamLinkBuf)
+			c := fixtest.Dial(t, link.Addr(), "FIX.4.4", "TW", "ISLD", tc.opts...)
+			defer c.Close()
+			<-app.logons
+			const live = 200 // at most 52 KB: queued behind the stream, they stay below the bound
+			liveReports(t, s, streamAway+1, streamAway+live)
+			possDup, possResend := expectReports(t, c, 1, streamAway+live)
+			if !tc.possDup {
+				possDup = possResend
+			}
+			if possDup < streamAway {
+				t.Fatalf("%d reports came marked a copy, want the %d old ones", possDup, streamAway)
+			}
+			select {
+			case <-app.logouts:
+				t.Fatal("the broker was disconnected during its resend")
+			default:
+			}
+			if n := s.ResendRequests(); n != tc.resendReqs {
+				t.Fatalf("%d ResendRequests, want %d", n, tc.resendReqs)
+			}
+			awaitDelivered(t, s, streamAway+live)
+		})
 	}
-	select {
-	case <-app.logouts:
-		t.Fatal("the broker was disconnected during its resend")
-	default:
-	}
-	if n := s.ResendRequests(); n != 1 {
-		t.Fatalf("%d ResendRequests, want 1", n)
-	}
-	awaitDelivered(t, s, streamAway+live)
-}
-
-// TestLongCarryOverIsStreamed: the same broker logging on with
-// ResetSeqNumFlag=Y gets the stored reports carried over (PossResend=Y),
-// streamed as a resend is, then the new ones, in order, without a
-// disconnect.
-func TestLongCarryOverIsStreamed(t *testing.T) {
-	a, app, s := streamSession(t, Config{})
-	link := tcplink.StartNarrow(t, a.addr, streamLinkBuf)
-	c := fixtest.Dial(t, link.Addr(), "FIX.4.4", "TW", "ISLD")
-	defer c.Close()
-	<-app.logons
-	const live = 200
-	liveReports(t, s, streamAway+1, streamAway+live)
-	if _, possResend := expectReports(t, c, 1, streamAway+live); possResend < streamAway {
-		t.Fatalf("%d reports came PossResend=Y, want the %d carried over", possResend, streamAway)
-	}
-	select {
-	case <-app.logouts:
-		t.Fatal("the broker was disconnected during its carry-over")
-	default:
-	}
-	awaitDelivered(t, s, streamAway+live)
 }
 
 // TestBrokerThatStopsReadingMidResendIsASlowConsumer: a broker whose link

@@ -116,7 +116,10 @@ func (s *Session) NextSeqNums() (out, in int) {
 //
 // A session whose unsent queue exceeds Config.OutQueueMaxBytes is a slow
 // consumer: its connection is closed (OnLogout follows) and what was queued
-// stays in the store for resend. Send never blocks on the counterparty.
+// stays in the store for resend. A resend under way goes first and is not
+// counted: its state is the session's stream, which the writer advances
+// from the store a piece at a time (stream.go); Send only queues behind
+// it. Send never blocks on the counterparty.
 //
 // Hot path: allocates nothing once the queues have grown.
 func (s *Session) Send(msgType string, body *Fields) error {
@@ -282,13 +285,22 @@ func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
 // Hot path: allocates nothing once the queues have grown.
 func (s *Session) pendLocked(msg []byte, lo, hi int, app bool) {
 	s.pending = append(s.pending, msg...)
-	if n := len(s.pendRuns); n > 0 && s.pendRuns[n-1].hi+1 == int64(lo) && !s.pendProbe {
-		s.pendRuns[n-1].hi = int64(hi)
-		s.pendRuns[n-1].app = s.pendRuns[n-1].app || app
-	} else {
-		s.pendRuns = append(s.pendRuns, seqRun{int64(lo), int64(hi), app})
-	}
+	s.pendRuns = appendRun(s.pendRuns, lo, hi, app, !s.pendProbe)
 	s.pendProbe = false
+}
+
+// appendRun adds MsgSeqNums lo..hi (app: application messages among them)
+// to runs: to the last run when they follow on from it and join, else as
+// a run of their own.
+//
+// Hot path: allocates nothing once runs has grown.
+func appendRun(runs []seqRun, lo, hi int, app, join bool) []seqRun {
+	if n := len(runs); n > 0 && runs[n-1].hi+1 == int64(lo) && join {
+		runs[n-1].hi = int64(hi)
+		runs[n-1].app = runs[n-1].app || app
+		return runs
+	}
+	return append(runs, seqRun{int64(lo), int64(hi), app})
 }
 
 // sendProbe queues a TestRequest for the logged-on connection, when one
@@ -462,10 +474,14 @@ const writeTimeout = 30 * time.Second
 func (s *Session) flush() (held bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	if more, held := s.streamStep(); more {
-		return held // what Send queued waits behind the stream
-	}
 	s.mu.Lock()
+	if s.stream.conn != nil {
+		s.mu.Unlock()
+		if more, held := s.streamStep(); more {
+			return held // what Send queued waits behind the stream
+		}
+		s.mu.Lock()
+	}
 	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
 	loggedOut, torn := s.loggedOut, s.pendTorn
 	s.pending, s.storeBuf, s.pendMark, s.pendRuns, s.pendTorn = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0], 0
@@ -538,25 +554,35 @@ func (s *Session) flush() (held bool) {
 
 // send writes out (MsgSeqNums runs, last mark mark, beginning with torn
 // bytes that end a message begun before) to conn for flush, bounded by
-// Config.MayDeliver with bounded, and records what became of it: written,
-// lost with a failed write (the connection closes), or, when MayDeliver
-// cut the write short, held at the queue's head; it reports the last.
+// Config.MayDeliver with bounded, and records what became of it (sendOut),
+// or, when MayDeliver cut the write short, holds the rest at the queue's
+// head; it reports the last.
 func (s *Session) send(conn net.Conn, out []byte, bounded bool, torn int, mark int64, runs []seqRun, closeConn net.Conn) (held bool) {
-	n, cut, err := s.writeOut(conn, out, bounded)
+	if n, cut, _ := s.sendOut(conn, out, bounded, mark, runs); cut {
+		s.hold(conn, out, n, torn, mark, runs, closeConn)
+		return true
+	}
+	return false
+}
+
+// sendOut writes out (MsgSeqNums runs, last mark mark) to conn
+// (writeOut) and records what became of it: written (delivery.wrote), or
+// lost with a failed write, which closes the connection; a write cut short
+// (cut, n bytes written) is left to the caller, and counts as neither
+// until the rest is written.
+func (s *Session) sendOut(conn net.Conn, out []byte, bounded bool, mark int64, runs []seqRun) (n int, cut bool, err error) {
+	n, cut, err = s.writeOut(conn, out, bounded)
 	s.lastSentNs.Store(time.Now().UnixNano())
 	switch {
 	case err != nil:
 		s.delivery.settle()
 		s.delivery.lost(mark, runs)
 		conn.Close()
-	case cut:
-		s.hold(conn, out, n, torn, mark, runs, closeConn)
-		return true
-	default:
+	case !cut:
 		s.delivery.wrote(conn, mark, runs)
 		s.persistAckedEverySecond()
 	}
-	return false
+	return n, cut, err
 }
 
 // mayWrite reports whether Config.MayDeliver lets the writer write to the

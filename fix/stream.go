@@ -26,9 +26,10 @@ import (
 // The stream's state is the Session's stream field, under mu. The
 // connection's reader starts it (resend; answerLogon for a carry-over),
 // with flushMu held; the session's writer alone advances it (flush,
-// streamStep), with flushMu held: it encodes a piece under mu and writes
-// it with mu released, so Send only ever waits for one piece's encoding,
-// never for the network, and gains no lock or allocation. A stream ends
+// streamStep), with flushMu held: it reads and encodes a piece, and
+// writes it, with mu released, taking mu only to look at the connection
+// and to hand the piece over, so Send never waits on the stream, and
+// gains no lock or allocation: what it queues waits in the socket queue. A stream ends
 // when its range is written; when its connection closes or is replaced,
 // or is closing (a slow consumer); when our Logout is queued (what it had
 // encoded goes out before the Logout, the rest is not sent: the broker
@@ -133,12 +134,23 @@ func (s *Session) streamStep() (more, held bool) {
 	if cap(stored) <= keepMax {
 		s.storeSpare = stored[:0]
 	}
-	if st.conn != s.conn || s.closing || s.loggedOut || s.stopped || s.storeFailed.Load() {
+	if !s.streamGoesOnLocked() {
 		s.endStreamLocked()
 		s.mu.Unlock()
 		return false, false
 	}
-	s.fillStreamLocked()
+	// The store's entries up to end stay as they are while flushMu is
+	// held (a sequence reset, which rewrites them, takes it): the piece
+	// is read and encoded with mu released.
+	index := s.st.index[:min(st.end, len(s.st.index))]
+	s.mu.Unlock()
+	s.fillStream(index)
+	s.mu.Lock()
+	if !s.streamGoesOnLocked() {
+		s.endStreamLocked()
+		s.mu.Unlock()
+		return false, false
+	}
 	if len(st.out) == 0 {
 		done := st.next > st.end
 		if done {
@@ -158,13 +170,9 @@ func (s *Session) streamStep() (more, held bool) {
 	st.out, st.runs, st.mark, st.torn = nil, nil, 0, 0
 	s.mu.Unlock()
 
-	n, cut, err := s.writeOut(conn, out, true)
-	s.lastSentNs.Store(time.Now().UnixNano())
+	n, cut, err := s.sendOut(conn, out, true, mark, runs)
 	switch {
-	case err != nil:
-		s.delivery.settle()
-		s.delivery.lost(mark, runs)
-		conn.Close()
+	case err != nil: // lost, and the connection closed
 		s.mu.Lock()
 		st.conn, st.gapStart = nil, 0
 		s.mu.Unlock()
@@ -177,8 +185,6 @@ func (s *Session) streamStep() (more, held bool) {
 		s.mu.Unlock()
 		return true, true
 	}
-	s.delivery.wrote(conn, mark, runs)
-	s.persistAckedEverySecond()
 	s.mu.Lock()
 	st.out, st.runs = out[:0], runs[:0]
 	s.mu.Unlock()
@@ -186,13 +192,23 @@ func (s *Session) streamStep() (more, held bool) {
 	return true, false
 }
 
-// fillStreamLocked encodes the stream's next piece after what it holds:
-// each stored application message again with PossDupFlag=Y and
+// streamGoesOnLocked reports whether the stream under way may go on: its
+// connection is attached and logged on, not closing (a slow consumer),
+// without our Logout queued, and the store has not failed. mu is held.
+func (s *Session) streamGoesOnLocked() bool {
+	return s.stream.conn == s.conn && !s.closing && !s.loggedOut && !s.stopped && !s.storeFailed.Load()
+}
+
+// fillStream encodes the stream's next piece after what it holds: each
+// stored application message again with PossDupFlag=Y and
 // OrigSendingTime, or as stored (verbatim), and one SequenceReset-GapFill
 // over each run of session messages, of messages the store does not
 // have and of the types Config.NotResent names; at most streamPiece
-// bytes (one message more) and streamSeqsMax MsgSeqNums. mu is held.
-func (s *Session) fillStreamLocked() {
+// bytes (one message more) and streamSeqsMax MsgSeqNums, read from the
+// store by index (the store's, taken under mu). The writer's, flushMu
+// held and mu not: only flushMu's holders touch the stream's fields
+// other than conn, and the store's file, its memory and index's entries.
+func (s *Session) fillStream(index []msgPos) {
 	st := &s.stream
 	piece := s.streamPiece()
 	now := time.Now()
@@ -201,7 +217,7 @@ func (s *Session) fillStreamLocked() {
 	for read := 0; st.next <= st.end && len(st.out) < piece && read < streamSeqsMax; read++ {
 		seq := st.next
 		st.next++
-		raw := s.st.read(seq, s.resendBuf)
+		raw := s.st.readIn(index, seq, s.resendBuf)
 		if raw != nil && s.st.msgs != nil {
 			s.resendBuf = raw
 		}
@@ -238,11 +254,6 @@ func (s *Session) streamGapFill(newSeq int, now time.Time) {
 // addRun records MsgSeqNums lo..hi, just encoded into out (pendLocked's
 // runs for the stream).
 func (st *resendStream) addRun(lo, hi int, app bool) {
-	if n := len(st.runs); n > 0 && st.runs[n-1].hi+1 == int64(lo) && !st.noMerge {
-		st.runs[n-1].hi = int64(hi)
-		st.runs[n-1].app = st.runs[n-1].app || app
-	} else {
-		st.runs = append(st.runs, seqRun{int64(lo), int64(hi), app})
-	}
+	st.runs = appendRun(st.runs, lo, hi, app, !st.noMerge)
 	st.noMerge = false
 }
