@@ -2,6 +2,7 @@ package fix
 
 import (
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,4 +223,78 @@ func TestBrokerThatStopsReadingMidResendIsASlowConsumer(t *testing.T) {
 	sendReport(s, &body, last+1)
 	expectReports(t, c, last+1, last+1)
 	awaitDelivered(t, s, int64(last+1))
+}
+
+// TestProbeDuringAStreamFollowsIt: a broker that asks for a long resend
+// and reads it slowly, while new reports come, sees one stream in
+// MsgSeqNum order: the resent range, its GapFill, then the new reports,
+// and the delivery probe (TestRequest C<n>) that the writer queues while
+// the resend waits on the socket only after the resent range, among the
+// reports after it. Answered, the probes take every mark to delivered.
+func TestProbeDuringAStreamFollowsIt(t *testing.T) {
+	a, app, s := streamSession(t, Config{})
+	c := dialClient(t, a.addr, "FIX.4.4", "TW", nil)
+	c.nc.(*net.TCPConn).SetReadBuffer(streamLinkBuf)
+	c.unprocessed = true // read returns the probes: answered below
+	if m := c.logon(""); m.SeqNum() != streamAway+1 {
+		t.Fatalf("Logon reply at MsgSeqNum %d, want %d", m.SeqNum(), streamAway+1)
+	}
+	<-app.logons
+	c.send("2", "7=1|16=0|")
+	const live = 100
+	want, probes := 1, 0 // the next MsgSeqNum on the wire
+	for want <= streamAway+1+live+probes || probes == 0 {
+		m := c.next()
+		switch {
+		case m.SeqNum() != want:
+			t.Fatalf("MsgSeqNum %d (MsgType %s), want %d", m.SeqNum(), m.MsgType(), want)
+		case want == 1:
+			liveReports(t, s, streamAway+1, streamAway+live) // behind the stream
+		case want == 100:
+			time.Sleep(2 * confirmDelay) // the stream waits on the socket, and a probe is due
+		case want == streamAway/2:
+			// The writer has queued the probe between two pieces (its
+			// timer ran out during the sleep): it waits behind the
+			// stream, which has half the range still to write.
+			s.mu.Lock()
+			streaming := s.stream.conn != nil
+			s.mu.Unlock()
+			s.delivery.mu.Lock()
+			probe := s.delivery.probeSeq
+			s.delivery.mu.Unlock()
+			if !streaming || probe <= streamAway+1 {
+				t.Fatalf("half way through the resend: stream under way %v, probe at MsgSeqNum %d", streaming, probe)
+			}
+		}
+		switch string(m.MsgType()) {
+		case "4":
+			want = int(mustInt(t, m, tagNewSeqNo))
+			continue
+		case "1":
+			if want <= streamAway+1 {
+				t.Fatalf("probe at MsgSeqNum %d, inside the resent range 1..%d", want, streamAway+1)
+			}
+			probes++
+			c.answer.Reset()
+			c.answer.AddBytes(tagTestReqID, []byte(fieldOf(m, tagTestReqID)))
+			c.queue("0", nil, c.answer.b)
+			c.flush()
+		case "8":
+			if resent := m.PossDup(); resent != (want <= streamAway) {
+				t.Fatalf("report at MsgSeqNum %d PossDupFlag %v", want, resent)
+			}
+		}
+		want++
+	}
+	c.unprocessed = false
+	waitDelivered(t, c, s, "every mark delivered", streamAway+live)
+}
+
+func mustInt(t *testing.T, m *Message, tag int) int64 {
+	t.Helper()
+	v, ok := m.GetInt(tag)
+	if !ok {
+		t.Fatalf("no tag %d in %s", tag, printable(m.Bytes()))
+	}
+	return int64(v)
 }

@@ -878,7 +878,7 @@ func (s *Session) resend(begin, end int) {
 		s.delivery.hadBefore(int64(begin))
 	}
 	s.delivery.resent(int64(begin), int64(end))
-	if begin > end {
+	if begin > end || s.loggedOut { // nothing goes after our Logout
 		return
 	}
 	s.startStreamLocked(begin, end, false)

@@ -103,7 +103,7 @@ func (s *Session) endStreamLocked() {
 	st.conn, st.mark, st.torn, st.gapStart = nil, 0, 0, 0
 }
 
-// streaming reports whether a stream is under way on the logged-on
+// streamingLocked reports whether a stream is under way on the attached
 // connection (confirming).
 func (s *Session) streamingLocked() bool { return s.stream.conn != nil && s.stream.conn == s.conn }
 
@@ -155,6 +155,9 @@ func (s *Session) streamStep() (more, held bool) {
 		done := st.next > st.end
 		if done {
 			st.conn = nil
+			if cap(st.out) > keepMax { // it held a large socket queue
+				st.out, st.runs = nil, nil
+			}
 		}
 		s.mu.Unlock()
 		if !done {
