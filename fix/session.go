@@ -133,7 +133,9 @@ func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
 }
 
 // Queued is how many bytes wait for the connection's socket: what the
-// slow-consumer bound (Config.OutQueueMaxBytes) counts.
+// slow-consumer bound (Config.OutQueueMaxBytes) counts. A resend under
+// way, read from the store a piece at a time ahead of them (stream.go),
+// is not among them.
 func (s *Session) Queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
