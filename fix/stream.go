@@ -23,19 +23,21 @@ import (
 // reports keep coming passes the bound and is disconnected, the messages
 // staying in the store for its next ResendRequest.
 //
-// The stream's state is the Session's stream field, under mu. The
-// connection's reader starts it (resend; answerLogon for a carry-over),
-// with flushMu held; the session's writer alone advances it (flush,
-// streamStep), with flushMu held: it reads and encodes a piece, and
-// writes it, with mu released, taking mu only to look at the connection
-// and to hand the piece over, so Send never waits on the stream, and
-// gains no lock or allocation: what it queues waits in the socket queue. A stream ends
-// when its range is written; when its connection closes or is replaced,
-// or is closing (a slow consumer); when our Logout is queued (what it had
-// encoded goes out before the Logout, the rest is not sent: the broker
-// asks again on its next connection); at a sequence reset; and when a
-// later ResendRequest starts another (the broker's newer word on what it
-// lacks). No goroutine is started for it.
+// The stream's state is the Session's stream field: its conn under mu,
+// the rest under flushMu. The connection's reader starts it (resend;
+// answerLogon for a carry-over), holding both; the session's writer alone
+// advances it (flush, streamStep), holding flushMu: it reads and encodes
+// a piece, and writes it, with mu released, taking mu only to look at
+// the connection and to hand the piece over. So Send never waits on the
+// stream, and gains no lock or allocation: what it queues waits in the
+// socket queue. A stream ends when its range is written; when its
+// connection closes or is replaced, or is closing (a slow consumer); when
+// our Logout is queued (what it had encoded goes out before the Logout,
+// the rest is not sent: the broker asks again on its next connection);
+// at a sequence reset; and when a later ResendRequest starts another (the
+// broker's newer word on what it lacks). No goroutine is started for it:
+// a stream whose connection is gone holds at most one piece until the
+// writer's next turn, which detach asks for.
 
 // resendStream is a resend under way (see above); conn nil: none.
 type resendStream struct {
@@ -52,8 +54,8 @@ type resendStream struct {
 }
 
 // streamSeqsMax bounds the MsgSeqNums one piece reads from the store, so
-// that a range of messages a resend gap-fills (market data, say) is read
-// a bounded number at a time too, under mu.
+// that a long range of messages a resend gap-fills (market data, say) is
+// read a bounded number at a time too, between looks at the connection.
 const streamSeqsMax = 4096
 
 // streamPiece is how many bytes a piece of a stream holds (one message
