@@ -163,8 +163,8 @@ func TestLongResendIsStreamed(t *testing.T) {
 // TestBrokerThatStopsReadingMidResendIsASlowConsumer: a broker whose link
 // stops passing anything on a quarter of the way through its resend,
 // while new reports keep coming, is disconnected as a slow consumer once
-// those pass the bound, with the resend still under way; nothing it did
-// not process counts as delivered. Once the link flows again its engine
+// those pass the bound, with the resend still under way, which stops
+// with the connection; nothing it did not process counts as delivered. Once the link flows again its engine
 // reconnects, asks for the rest and gets every report once, in order,
 // and a report after them is delivered with all of them.
 func TestBrokerThatStopsReadingMidResendIsASlowConsumer(t *testing.T) {
@@ -200,6 +200,7 @@ func TestBrokerThatStopsReadingMidResendIsASlowConsumer(t *testing.T) {
 	if n, _ := logs.lines("slow consumer"); n != 1 {
 		t.Fatalf("%d slow-consumer lines logged, want 1", n)
 	}
+	waitFor(t, "the resend to stop with its connection", func() bool { return !streaming() })
 	delivered := s.Delivered()
 	// What the broker processed came through the stalled link: at most
 	// its first reports, read here in order.
