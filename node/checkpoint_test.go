@@ -157,3 +157,41 @@ func TestReplayRefusesWrongStateHash(t *testing.T) {
 		t.Fatalf("error does not name the checkpoint: %v", err)
 	}
 }
+
+// TestStandbyDivergedStopsAtOnce: a standby whose state differs from its
+// primary's at a checkpoint (here its match.stp is cancelBoth, the
+// primary's none, so the primary's self-trades are cancels on the
+// standby; EngineConfig takes stp from the config, not the journal)
+// stops on its own at the checkpoint hash record: Done closes and FailErr
+// names the difference (STATE DIVERGED), though the primary sends no
+// record after it, and the status says the same.
+func TestStandbyDivergedStopsAtOnce(t *testing.T) {
+	var logP, logS logLines
+	p, _ := startRepl(t, replCfg(t.TempDir(), "primary", ""), &logP)
+	defer p.Stop()
+	cfg := replCfg(t.TempDir(), "standby", p.ReplicationAddr().String())
+	cfg.Match.STP = config.STPCancelBoth
+	s, _ := startRepl(t, cfg, &logS)
+	defer s.Stop()
+	trade(t, p, "A", 40) // snapshot.everyCommands 40: a checkpoint, then its hash record, the last record
+	select {
+	case <-s.Done():
+	case <-time.After(wait):
+		t.Fatalf("the standby did not stop on its own within %v of its primary's last record (seq %d); its pipeline: %q, FailErr %v",
+			wait, lastSeq(p), s.Status().Stopped, s.FailErr())
+	}
+	err, last := s.FailErr(), lastSeq(p)
+	if err == nil || !strings.Contains(err.Error(), "STATE DIVERGED") || !strings.Contains(err.Error(), fmt.Sprintf("record %d says", last)) {
+		t.Fatalf("the standby stopped with %v; want STATE DIVERGED at record %d, the primary's last", err, last)
+	}
+	if got := s.Status().Stopped; got != err.Error() {
+		t.Errorf("status says the pipeline stopped for %q; FailErr says %v", got, err)
+	}
+	// A record after it ends the standby's follow, which says the same
+	// cause, not that its ring is closed.
+	trade(t, p, "B", 1)
+	waitUntil(t, "the standby's follow ends at the next record", func() bool { return logS.has("STANDBY STOPPED") })
+	if !logS.has("STANDBY STOPPED", "STATE DIVERGED") || s.FailErr() != err {
+		t.Errorf("after one more record the standby says %q, FailErr %v; want STATE DIVERGED both", logS.With("STANDBY STOPPED"), s.FailErr())
+	}
+}
