@@ -157,3 +157,62 @@ func TestReplayRefusesWrongStateHash(t *testing.T) {
 		t.Fatalf("error does not name the checkpoint: %v", err)
 	}
 }
+
+// TestStandbyDivergedStopsAtOnce: a standby whose state differs from its
+// primary's stops on its own at the primary's next checkpoint hash
+// record: Done closes and FailErr names the difference (STATE DIVERGED),
+// though the primary sends no record after it, and the status says the
+// same. The two start from snapshots at the same seq of two journals whose
+// last order differs (each installed as replica.InstallSnapshot leaves a
+// standby), so nothing in the config or the stream tells them apart before
+// the hash.
+func TestStandbyDivergedStopsAtOnce(t *testing.T) {
+	seed := func(px int64) string { // 10 commands, the last resting at px: a snapshot after them
+		dir := t.TempDir()
+		cfg := config.Default()
+		cfg.DataDir, cfg.Snapshot = dir, config.Snapshot{EveryCommands: 10}
+		n, _ := startRepl(t, cfg, &logLines{})
+		trade(t, n, "A", 9)
+		if err := n.Submit(order(1, "A9", matcher.Sell, px, 3)); err != nil {
+			t.Fatal(err)
+		}
+		awaitSnapshotAt(t, dir, 10)
+		if err := n.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	dirP, dirS := t.TempDir(), t.TempDir()
+	installSnapshotOf(t, seed(104), dirP)
+	installSnapshotOf(t, seed(200), dirS)
+	var logP, logS logLines
+	p, _ := startRepl(t, replCfg(dirP, "primary", ""), &logP)
+	defer p.Stop()
+	s, _ := startRepl(t, replCfg(dirS, "standby", p.ReplicationAddr().String()), &logS)
+	defer s.Stop()
+	trade(t, p, "B", 40) // snapshot.everyCommands 40: a checkpoint, then its hash record, the last record
+	select {
+	case <-s.Done():
+	case <-time.After(wait):
+		t.Fatalf("the standby did not stop on its own within %v of its primary's last record (seq %d); its pipeline: %q, FailErr %v",
+			wait, lastSeq(p), s.Status().Stopped, s.FailErr())
+	}
+	// The primary ships a batch beside its own fsync: its durable mark
+	// may trail what the standby journaled, never pass it, as it sends
+	// nothing more.
+	err, last := s.FailErr(), lastSeq(s)
+	waitUntil(t, "the primary's journal holds what it shipped", func() bool { return lastSeq(p) >= last })
+	if err == nil || !strings.Contains(err.Error(), "STATE DIVERGED") || !strings.Contains(err.Error(), fmt.Sprintf("record %d says", last)) || lastSeq(p) != last {
+		t.Fatalf("the standby stopped with %v; want STATE DIVERGED at record %d, its last and the primary's (%d)", err, last, lastSeq(p))
+	}
+	if got := s.Status().Stopped; got != err.Error() {
+		t.Errorf("status says the pipeline stopped for %q; FailErr says %v", got, err)
+	}
+	// A record after it ends the standby's follow, which says the same
+	// cause, not that its ring is closed.
+	trade(t, p, "C", 1)
+	waitUntil(t, "the standby's follow ends at the next record", func() bool { return logS.has("STANDBY STOPPED") })
+	if !logS.has("STANDBY STOPPED", "STATE DIVERGED") || s.FailErr() != err {
+		t.Errorf("after one more record the standby says %q, FailErr %v; want STATE DIVERGED both", logS.With("STANDBY STOPPED"), s.FailErr())
+	}
+}

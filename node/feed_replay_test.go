@@ -252,11 +252,16 @@ func TestFeedNodeStartsOnAJournalThatBeginsAfterSeq1(t *testing.T) {
 			t.Fatalf("symbol %d: the feed's snapshot holds %v, the node's snapshot at seq %d %v", sym, got, snapSeq, exp)
 		}
 	}
+	from := r.Next()
 	trade(t, n, "Z", 6) // trades and rests against the snapshot's orders
+	waitPassed(t, n)    // else follow's snapshot may stand before them
 	follow(t, r, udp, rc)
 	fresh := &feed.Receiver{Book: feed.NewBook(), Rec: rc}
 	if err := fresh.Start(); err != nil {
 		t.Fatal(err)
+	}
+	if r.Next() == from || fresh.Next() != r.Next() {
+		t.Fatalf("after 6 new orders the receiver stands at seq %d (from %d), a fresh snapshot at %d; want both past %d, at the same seq", r.Next(), from, fresh.Next(), from)
 	}
 	for _, sym := range []uint32{1, 2, 3} {
 		if got, exp := r.Book.Orders(sym, nil), fresh.Book.Orders(sym, nil); !slices.Equal(got, exp) {

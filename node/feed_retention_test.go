@@ -60,14 +60,8 @@ func TestFeedRecoveryAfterRetentionRemovedTheFirstSegments(t *testing.T) {
 		return err == nil && ok && seq >= segs[2].First-1 && s[0].Archived != "" && s[1].Archived != ""
 	})
 	segs = segments() // with the names of the archived copies, which the wait saw made
-	waitUntil(t, "every order submitted journaled and published", func() bool {
-		for _, st := range n.Stats() {
-			if st.Lag != 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitPassed(t, n)  // every order submitted journaled and published
+
 	want := replayMessages(t, cfg) // the feed as numbered from the hot segments, before retention
 	if len(want) < 3000 {
 		t.Fatalf("the journal put %d messages on the feed, want more than 3000 (retainMessages 1000)", len(want))

@@ -61,6 +61,7 @@ func TestFeedFromTheNode(t *testing.T) {
 	fixtest.Expect(t, "S3 replaced", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S3b", tag.ExecType: "5"})
 	a.Send("F", tag.OrigClOrdID, "S4", tag.ClOrdID, "S4c", tag.Symbol, "AAPL", tag.Side, "2")
 	fixtest.Expect(t, "S4 cancelled", a.Next(wait), map[quickfix.Tag]string{tag.ClOrdID: "S4c", tag.ExecType: "4"})
+	waitPassed(t, n) // the recovery service has a command after its reports went
 	follow(t, r, udp, c)
 	checkAgainstSnapshot(t, r, c)
 	closeClients()
@@ -110,6 +111,8 @@ func joinNodeFeed(t *testing.T, addr string, onMsg func(*feed.Message)) (*feed.R
 
 // follow reads the feed until the receiver stands where a fresh snapshot
 // says the feed is (heartbeats tell it of anything it missed at the end).
+// That snapshot holds what the publish stage has passed: the caller first
+// waits for what it means to follow (waitPassed, snapshotWith).
 func follow(t *testing.T, r *feed.Receiver, udp *net.UDPConn, c *feed.Client) {
 	t.Helper()
 	snap := &feed.Receiver{Book: feed.NewBook(), Rec: c}
@@ -132,7 +135,7 @@ func checkAgainstSnapshot(t *testing.T, r *feed.Receiver, c *feed.Client) {
 	if err := snap.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.CatchUp(snap.Next()); err != nil { // the service holds to the journal's DURABLE mark, which may trail the acks
+	if err := r.CatchUp(snap.Next()); err != nil { // the service serves what the publish stage passed, which may trail the acks
 		t.Fatal(err)
 	}
 	if snap.Next() != r.Next() {

@@ -657,9 +657,15 @@ func (n *Node) halt(err error) {
 
 // ringFailed is the ring's OnFail: whatever stopped the pipeline (a failed
 // journal write, a diverged standby, a handler's panic with its stack) is
-// said once in the log.
+// said once in the log. A standby whose pipeline failed can follow no
+// further, so it stops on its own at once with that first cause (Done,
+// FailErr), not when the next record from its primary finds the ring
+// closed.
 func (n *Node) ringFailed(err error) {
 	n.log.Error("STOPPED ACCEPTING ORDERS", "err", err)
+	if n.repl != nil && n.following.Load() {
+		n.repl.stopOnItsOwn(err)
+	}
 }
 
 // Stop drains the pipeline, closes the FIX acceptor and closes the journal.

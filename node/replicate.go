@@ -147,7 +147,9 @@ func (n *Node) ReplicationStats() (ReplicationStats, bool) {
 
 // Done is closed when the node stopped on its own: its journal or a FIX
 // session store failed (halt); a standby that diverged from its primary,
-// was refused by it, or failed to journal or apply; a primary that stepped
+// was refused by it, or failed to journal or apply, or whose pipeline
+// failed (a checkpoint's state hash differs: STATE DIVERGED; a handler's
+// panic), at once, with no further record needed; a primary that stepped
 // down for the primary serving at its peer (replica.StepDownError); a
 // promotion that failed (Promote). FailErr says which.
 func (n *Node) Done() <-chan struct{} {
@@ -336,6 +338,9 @@ func (n *Node) follow(seq int64, rec []byte) error {
 	}
 	rs, err := n.ring.Claim()
 	if err != nil {
+		if cause := n.ring.Err(); cause != nil {
+			return cause // what failed the pipeline, not that the ring is closed
+		}
 		return err
 	}
 	if n.baseSeq+rs != seq {

@@ -70,6 +70,24 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// waitPassed waits (bounded) until every stage of n's pipeline has passed
+// every command submitted to it: Submit returns once the command is in the
+// ring, and the publish stage marks a command published for the binary
+// feed's recovery service after it has handed the command's reports to the
+// gateway, so neither a returned Submit nor an acknowledgement says that a
+// recovery snapshot holds the command.
+func waitPassed(t *testing.T, n *node.Node) {
+	t.Helper()
+	waitUntil(t, "every stage passed every command submitted", func() bool {
+		for _, st := range n.Stats() {
+			if st.Lag != 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func lastSeq(n *node.Node) int64 {
 	st, _ := n.ReplicationStats()
 	return st.LastSeq
