@@ -10,7 +10,13 @@ import (
 // (FromApp answers every application message with a BusinessMessageReject)
 // and gets a copy of every report the publish stage makes for the
 // accounts it names: the same message, same ExecID, with
-// CopyMsgIndicator(797)=Y in the header. The drop-copy session is an
+// CopyMsgIndicator(797)=Y in the header where the session's FIX version
+// has the tag (copyMark). FIX 4.2 defines no tag 797, and a broker's
+// engine validating with its stock FIX 4.2 dictionary refuses a message
+// that carries it, so a FIX 4.2 drop copy gets its copies without it,
+// unless its session's CopyMsgIndicator says its dictionary adds the
+// tag. It needs no mark: a drop-copy session has no orders of its own,
+// so every report it gets is a copy. The drop-copy session is an
 // account of its own to the gateway: each copy is numbered by the copy
 // account's own delivery marks, written to its own session store, held
 // and resent (PossResend=Y) after a restart or a failover like a broker's
@@ -27,7 +33,9 @@ func (g *Gateway) linkDropCopies() error {
 	byCompID := make(map[string]uint32, len(g.opts.Sessions))
 	for _, s := range g.opts.Sessions {
 		byCompID[s.TargetCompID] = s.Account
-		g.accounts[s.Account].dropCopy = s.DropCopy || len(s.DropCopyOf) > 0
+		dropCopy := s.DropCopy || len(s.DropCopyOf) > 0
+		g.accounts[s.Account].dropCopy = dropCopy
+		g.accounts[s.Account].copyMark = dropCopy && (s.BeginString != fix42 || s.CopyMsgIndicator)
 	}
 	for _, s := range g.opts.Sessions {
 		c := s.Account
@@ -81,14 +89,14 @@ func headerOf(resent, copied bool) *fix.Fields {
 	return &f
 }
 
-// reportHeader is the header of a report to an account: a drop-copy
-// account's (dropCopy) says 797=Y; one not live (resent after a restart
-// or a failover) says 97=Y.
-func reportHeader(dropCopy, live bool) *fix.Fields {
+// reportHeader is the header of a report to an account: a drop copy's
+// whose version has the tag (copied: account.copyMark) says 797=Y; one
+// not live (resent after a restart or a failover) says 97=Y.
+func reportHeader(copied, live bool) *fix.Fields {
 	switch {
-	case dropCopy && live:
+	case copied && live:
 		return copyHeader
-	case dropCopy:
+	case copied:
 		return copyResendHeader
 	case live:
 		return nil

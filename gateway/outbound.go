@@ -23,7 +23,8 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 }
 
 // publishTo writes ev's message to account a's session: ev's own account,
-// or a drop-copy account, whose copy says 797=Y.
+// or a drop-copy account, whose copy says 797=Y where its FIX version
+// has the tag (dropcopy.go).
 func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 	acct := &g.accounts[a]
 	s := acct.session
@@ -36,7 +37,7 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 	if !ok {
 		return
 	}
-	if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, true), f, mark); err != nil {
+	if err := s.SendMarked(msgType, reportHeader(acct.copyMark, true), f, mark); err != nil {
 		g.log.Warn("report not sent", "session", s.ID(), "order_id", ev.OrderID, "err", err)
 	}
 }
@@ -306,7 +307,7 @@ func (g *Gateway) sendReject(s *fix.Session, a uint32, msgType string, body func
 		}
 		var cf fix.Fields
 		body(&cf, cs.BeginString() == fix42)
-		if err := cs.SendWithHeader(msgType, copyHeader, &cf); err != nil {
+		if err := cs.SendWithHeader(msgType, reportHeader(g.accounts[c].copyMark, true), &cf); err != nil {
 			g.log.Warn("reject's drop copy not sent", "session", cs.ID(), "msg_type", msgType, "err", err)
 		}
 	}

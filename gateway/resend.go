@@ -264,7 +264,7 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 			if !ok {
 				continue
 			}
-			if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, p.live), &body, p.mark); err != nil {
+			if err := s.SendMarked(msgType, reportHeader(acct.copyMark, p.live), &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.
 				g.log.Warn("reports not sent", "session", s.ID(), "reports", len(chunk)-i, "err", err)
 				acct.flushing = false

@@ -28,12 +28,17 @@ func dropCopyConfig(t *testing.T, dir string) config.Config {
 }
 
 // reportsUntil reads c's messages until one has ClOrdID last and ExecType
-// lastType, and returns them all; it fails the test after wait.
+// lastType, and returns them all; it fails the test after wait, or at
+// once when c refused a message (a session Reject: its data dictionary,
+// fixtest.WithDataDictionary, did not take it).
 func reportsUntil(t *testing.T, who string, c *fixtest.Client, last, lastType string) []map[quickfix.Tag]string {
 	t.Helper()
 	var out []map[quickfix.Tag]string
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
+		if r := c.Rejects(); len(r) > 0 {
+			t.Fatalf("%s refused %d messages (session Rejects %v); got %v", who, len(r), r, out)
+		}
 		ms := c.Drain()
 		if len(ms) == 0 {
 			time.Sleep(20 * time.Millisecond)
@@ -131,15 +136,18 @@ func TestDropCopy(t *testing.T) {
 	}
 }
 
-// TestDropCopyAcrossRestart: DROPCOPY is logged out while BROKER01 and
-// BROKER02 trade; the machine then dies with the fills journaled and the
-// drop-copy session's store's last writes lost (put back as it was
-// before the sell). On restart DROPCOPY's next Logon brings the New it was queued
-// before the crash and the reports of the trade rebuilt from the journal,
-// with PossResend=Y, each with 797=Y.
+// TestDropCopyAcrossRestart: DROPCOPY (FIX 4.4) and COPY42 (FIX 4.2)
+// are logged out while BROKER01 and BROKER02 trade; the machine then dies
+// with the fills journaled and the drop-copy sessions' stores' last
+// writes lost (put back as they were before the sell). On restart each
+// drop copy's next Logon brings the New it was queued before the crash
+// and the reports of the trade rebuilt from the journal, with
+// PossResend=Y; DROPCOPY's each with 797=Y, COPY42's without (FIX 4.2
+// has no tag 797): each engine validates them with its version's stock
+// data dictionary and refuses none.
 func TestDropCopyAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := dropCopyConfig(t, dir)
+	cfg := dropCopy42Config(t, dir)
 	start := func() *node.Node {
 		t.Helper()
 		n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
@@ -165,31 +173,36 @@ func TestDropCopyAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	submit(start(), order(2, "S2", matcher.Sell, 100, 20))
-	// The crash loses DROPCOPY's store writes only: the brokers' stores
-	// hold their reports, so only the copies need rebuilding.
+	// The crash loses the drop copies' store writes only: the brokers'
+	// stores hold their reports, so only the copies need rebuilding.
 	restoreStore(t, stores, saved, "DROPCOPY")
+	restoreStore(t, stores, saved, "COPY42")
 
 	n := start()
 	defer n.Stop()
-	dc := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
-	defer dc.Close()
-	got := map[string]map[quickfix.Tag]string{} // ClOrdID/ExecType → fields
-	deadline := time.Now().Add(wait)
-	for len(got) < 4 && time.Now().Before(deadline) {
-		m := dc.Next(wait)
-		f := fixtest.Fields(m)
-		got[f[tag.ClOrdID]+"/"+f[tag.ExecType]] = f
-		if f[tag.CopyMsgIndicator] != "Y" {
-			t.Errorf("DROPCOPY: %v without 797=Y", f)
+	for _, d := range []struct{ begin, name, want797 string }{
+		{quickfix.BeginStringFIX44, "DROPCOPY", "Y"},
+		{quickfix.BeginStringFIX42, "COPY42", ""},
+	} {
+		dc := dialStock(t, cfg.FIX.Listen, d.begin, d.name)
+		defer dc.Close()
+		got := map[string]map[quickfix.Tag]string{} // ClOrdID/OrdStatus (ExecType differs by version) → fields
+		deadline := time.Now().Add(wait)
+		for len(got) < 4 && time.Now().Before(deadline) {
+			f := fixtest.Fields(dc.NextValid(wait))
+			got[f[tag.ClOrdID]+"/"+f[tag.OrdStatus]] = f
+			if f[tag.CopyMsgIndicator] != d.want797 {
+				t.Errorf("%s: %v, want CopyMsgIndicator %q", d.name, f, d.want797)
+			}
 		}
-	}
-	if _, ok := got["B1/0"]; !ok {
-		t.Errorf("DROPCOPY lacks the New of B1, queued for it before the crash: %v", got)
-	}
-	for _, k := range []string{"S2/0", "S2/F", "B1/F"} {
-		f, ok := got[k]
-		if !ok || f[tag.PossResend] != "Y" {
-			t.Errorf("DROPCOPY: %s %v, want it rebuilt with PossResend=Y (all: %v)", k, f, got)
+		if _, ok := got["B1/0"]; !ok {
+			t.Errorf("%s lacks the New of B1, queued for it before the crash: %v", d.name, got)
+		}
+		for _, k := range []string{"S2/0", "S2/1", "B1/2"} { // New, partly filled, filled
+			f, ok := got[k]
+			if !ok || f[tag.PossResend] != "Y" {
+				t.Errorf("%s: %s %v, want it rebuilt with PossResend=Y (all: %v)", d.name, k, f, got)
+			}
 		}
 	}
 }
