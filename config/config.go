@@ -159,10 +159,12 @@ type Session struct {
 	// it drops; absent means true.
 	CancelOnDisconnect *bool `json:"cancelOnDisconnect,omitempty"`
 	// DropCopyOf makes this a drop-copy session: it takes no orders and
-	// gets a copy (CopyMsgIndicator 797=Y) of every report to the sessions
-	// with these TargetCompIDs, or of every session of a firm it names
-	// (firms[].name: the reports of all the firm's accounts, which only
-	// its sessions may use); "*" names every session that is not one.
+	// gets a copy of every report to the sessions with these
+	// TargetCompIDs, or of every session of a firm it names (firms[].name:
+	// the reports of all the firm's accounts, which only its sessions may
+	// use); "*" names every session that is not one. Its ExecutionReports
+	// say CopyMsgIndicator 797=Y on FIX.4.4, and on FIX.4.2 with
+	// CopyMsgIndicator.
 	DropCopyOf []string `json:"dropCopyOf,omitempty"`
 	// CopyMsgIndicator puts CopyMsgIndicator (797=Y) in a FIX.4.2 drop
 	// copy's ExecutionReports too, for a broker whose FIX 4.2 dictionary

@@ -20,10 +20,11 @@
 // A drop-copy session (Session.DropCopyOf) takes no orders and gets a copy
 // of every report of the accounts it copies, numbered, stored and resent
 // like a broker's own, so every report it gets is a copy. A copy says
-// CopyMsgIndicator (797)=Y where the session's FIX version has the tag:
-// FIX 4.2 does not, and a stock FIX 4.2 engine refuses a message that
-// carries it, so a FIX 4.2 drop copy's copies carry no 797 unless
-// Session.CopyMsgIndicator says its dictionary adds it.
+// CopyMsgIndicator (797)=Y where the session's FIX version has the tag
+// for the message, as a stock engine refuses it elsewhere: FIX 4.4 in an
+// ExecutionReport only, FIX 4.2 nowhere (unless Session.CopyMsgIndicator
+// says its dictionary adds it). A FIX 4.2 drop copy gets no
+// OrderMassCancelReport, which FIX 4.2 does not have.
 //
 // Where things are: gateway.go runs the acceptor and sessions; inbound.go
 // turns messages into commands; outbound.go turns events into reports;

@@ -37,17 +37,21 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 	if !ok {
 		return
 	}
-	if err := s.SendMarked(msgType, reportHeader(acct.copyMark, true), f, mark); err != nil {
+	if err := s.SendMarked(msgType, reportHeader(acct.copyMark, msgType, true), f, mark); err != nil {
 		g.log.Warn("report not sent", "session", s.ID(), "order_id", ev.OrderID, "err", err)
 	}
 }
 
 // reportOf writes into f (reset first) the message ev calls for on s and
 // returns its MsgType; false when there is none yet (a mass-cancel report
-// whose counts add up in *affected until its last event).
+// whose counts add up in *affected until its last event), or none on s's
+// FIX version (a mass-cancel report to FIX 4.2, hasMassCancelReport).
 func (g *Gateway) reportOf(f *fix.Fields, s *fix.Session, ev *matcher.Event, affected *int64) (msgType string, ok bool) {
 	f.Reset()
 	if ev.Type == matcher.EvMassCancelReport {
+		if !hasMassCancelReport(s) {
+			return "", false // a FIX 4.2 drop copy (dropcopy.go)
+		}
 		return "r", g.massCancelReport(f, ev, affected)
 	}
 	return g.report(f, s.BeginString() == fix42, ev), true
@@ -302,12 +306,12 @@ func (g *Gateway) sendReject(s *fix.Session, a uint32, msgType string, body func
 	}
 	for _, c := range g.accounts[a].copies {
 		cs := g.sessionOf(c)
-		if cs == nil {
+		if cs == nil || (msgType == "r" && !hasMassCancelReport(cs)) {
 			continue
 		}
 		var cf fix.Fields
 		body(&cf, cs.BeginString() == fix42)
-		if err := cs.SendWithHeader(msgType, reportHeader(g.accounts[c].copyMark, true), &cf); err != nil {
+		if err := cs.SendWithHeader(msgType, reportHeader(g.accounts[c].copyMark, msgType, true), &cf); err != nil {
 			g.log.Warn("reject's drop copy not sent", "session", cs.ID(), "msg_type", msgType, "err", err)
 		}
 	}

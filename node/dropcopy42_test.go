@@ -35,16 +35,20 @@ func dialStock(t *testing.T, addr, begin, sender string) *fixtest.Client {
 }
 
 // TestDropCopyFIX42StockDictionary: FIX 4.2 defines no CopyMsgIndicator
-// (797, FIX 4.3 on), so a broker's FIX 4.2 engine validating with its
+// (797, FIX 4.4 on), so a broker's FIX 4.2 engine validating with its
 // stock dictionary would refuse every copy that carried it. COPY42, such
 // an engine, the drop copy of BROKER01 and BROKER02, takes every copy
 // (none is answered with a session Reject): of the gateway's own rejects
 // (an ExecutionReport Rejected, an OrderCancelReject), of a New, the
-// fills of a trade, a Canceled, and the matcher's cancel reject, each
-// the report the broker got (same ExecID), none with 797. DROPCOPY, FIX
-// 4.4, gets each with 797=Y, and so does MARKED42, a FIX 4.2 drop copy
-// whose session says its engine's dictionary adds the tag
-// (copyMsgIndicator).
+// fills of a trade, a Canceled, the matcher's cancel reject and a mass
+// cancel's Canceled, each the report the broker got (same ExecID), none
+// with 797; not the OrderMassCancelReport, which FIX 4.2 does not have.
+// DROPCOPY, FIX 4.4 with its stock dictionary, takes every copy too, the
+// mass cancel report included, its ExecutionReports with 797=Y and the
+// rest without (FIX 4.4 defines 797 in no OrderCancelReject or
+// OrderMassCancelReport); MARKED42, a FIX 4.2 drop copy whose session
+// says its engine's dictionary adds the tag (copyMsgIndicator), gets
+// 797=Y on its ExecutionReports.
 func TestDropCopyFIX42StockDictionary(t *testing.T) {
 	cfg := dropCopy42Config(t, t.TempDir())
 	cfg.FIX.Sessions = append(cfg.FIX.Sessions, config.Session{BeginString: "FIX.4.2", TargetCompID: "MARKED42",
@@ -54,7 +58,7 @@ func TestDropCopyFIX42StockDictionary(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Stop()
-	dc44 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
+	dc44 := dialStock(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY")
 	defer dc44.Close()
 	dc42 := dialStock(t, cfg.FIX.Listen, quickfix.BeginStringFIX42, "COPY42")
 	defer dc42.Close()
@@ -85,6 +89,12 @@ func TestDropCopyFIX42StockDictionary(t *testing.T) {
 	brokers = append(brokers, reportsUntil(t, "BROKER01", b1, "C3", "4")...)
 	cancel("C4", "B1") // filled: the matcher's OrderCancelReject
 	brokers = append(brokers, reportsUntil(t, "BROKER01", b1, "C4", "")...)
+	newOrder(b1, "B5", "AAPL", "1", "80", "3")
+	brokers = append(brokers, reportsUntil(t, "BROKER01", b1, "B5", "0")...)
+	b1.Send("q", tag.ClOrdID, "M1", tag.MassCancelRequestType, "7") // B5's Canceled, an OrderMassCancelReport
+	brokers = append(brokers, reportsUntil(t, "BROKER01", b1, "M1", "")...)
+	newOrder(b1, "B6", "AAPL", "1", "70", "1") // its New's copy comes after any of the mass cancel's
+	brokers = append(brokers, reportsUntil(t, "BROKER01", b1, "B6", "0")...)
 
 	// A copy is the broker's report: same MsgType, ClOrdID and ExecID
 	// (an OrderCancelReject has none); ExecType differs by version (a
@@ -96,17 +106,29 @@ func TestDropCopyFIX42StockDictionary(t *testing.T) {
 		name   string
 		c      *fixtest.Client
 		want97 string
-	}{{"DROPCOPY", dc44, "Y"}, {"COPY42", dc42, ""}, {"MARKED42", marked, "Y"}} {
+		fix42  bool
+	}{{"DROPCOPY", dc44, "Y", false}, {"COPY42", dc42, "", true}, {"MARKED42", marked, "Y", true}} {
 		want := map[string]bool{}
 		for _, f := range brokers {
-			want[key(f)] = true
+			if !(dc.fix42 && f[tag.MsgType] == "r") { // FIX 4.2 has no OrderMassCancelReport
+				want[key(f)] = true
+			}
 		}
-		if len(want) != 9 {
-			t.Fatalf("brokers got %d reports, want 9 (the gateway's 2 rejects, 3 New, 2 fills, a Canceled, the matcher's cancel reject): %v", len(want), brokers)
+		n := 13
+		if dc.fix42 {
+			n--
 		}
-		for _, f := range reportsUntil(t, dc.name, dc.c, "C4", "") {
-			if f[tag.CopyMsgIndicator] != dc.want97 || f[tag.PossResend] != "" {
-				t.Errorf("%s: %v, want CopyMsgIndicator %q and no PossResend", dc.name, f, dc.want97)
+		if len(want) != n {
+			t.Fatalf("%s: brokers got %d reports it should copy, want %d (the gateway's 2 rejects, 5 New, 2 fills, 2 Canceled, "+
+				"the matcher's cancel reject, a mass cancel report but to FIX 4.2): %v", dc.name, len(want), n, brokers)
+		}
+		for _, f := range reportsUntil(t, dc.name, dc.c, "B6", "0") {
+			want97 := dc.want97
+			if f[tag.MsgType] != "8" {
+				want97 = "" // no version has 797 in an OrderCancelReject or an OrderMassCancelReport
+			}
+			if f[tag.CopyMsgIndicator] != want97 || f[tag.PossResend] != "" {
+				t.Errorf("%s: %v, want CopyMsgIndicator %q and no PossResend", dc.name, f, want97)
 			}
 			if !want[key(f)] {
 				t.Errorf("%s: %v, which no broker got as such", dc.name, f)

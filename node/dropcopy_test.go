@@ -119,7 +119,8 @@ func TestDropCopy(t *testing.T) {
 	m := dc.Next(wait)
 	fixtest.Expect(t, "DROPCOPY's order", m, map[quickfix.Tag]string{tag.MsgType: "j", tag.RefMsgType: "D", tag.BusinessRejectReason: "6"})
 
-	// A mass cancel's Canceled and OrderMassCancelReport are copied too.
+	// A mass cancel's Canceled and OrderMassCancelReport are copied too,
+	// the report without 797 (FIX 4.4 defines it in no OrderMassCancelReport).
 	newOrder(b1, "B4", "1", "80", "3")
 	reportsUntil(t, "BROKER01", b1, "B4", "0")
 	b1.Send("q", tag.ClOrdID, "M1", tag.MassCancelRequestType, "7")
@@ -129,9 +130,13 @@ func TestDropCopy(t *testing.T) {
 		t.Fatalf("DROPCOPY got %v, want the New and Canceled of B4 and the mass cancel report BROKER01 got (%v)", copies, own)
 	}
 	for i, f := range copies[1:] {
-		if f[tag.CopyMsgIndicator] != "Y" || f[tag.MsgType] != own[i][tag.MsgType] || f[tag.ExecID] != own[i][tag.ExecID] ||
+		want97 := "Y" // on the Canceled; FIX 4.4 defines no 797 in an OrderMassCancelReport
+		if f[tag.MsgType] == "r" {
+			want97 = ""
+		}
+		if f[tag.CopyMsgIndicator] != want97 || f[tag.MsgType] != own[i][tag.MsgType] || f[tag.ExecID] != own[i][tag.ExecID] ||
 			f[tag.TotalAffectedOrders] != own[i][tag.TotalAffectedOrders] {
-			t.Errorf("DROPCOPY: %v, want %v with 797=Y", f, own[i])
+			t.Errorf("DROPCOPY: %v, want %v with 797 %q", f, own[i], want97)
 		}
 	}
 }
