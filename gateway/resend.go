@@ -147,7 +147,7 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	acct.pending = append(run, acct.pending...)
 	s := g.sessionOf(uint32(a))
 	for i := range run {
-		if run[i].ev.Type != matcher.EvMassCancelReport || (g.reportsMassCancel(&run[i].ev) && hasMassCancelReport(s)) {
+		if run[i].ev.Type != matcher.EvMassCancelReport || (g.reportsMassCancel(&run[i].ev) && (s == nil || hasMassCancelReport(s))) {
 			reports++
 		}
 	}
