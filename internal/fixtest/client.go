@@ -206,26 +206,19 @@ func (c *Client) Logout(timeout time.Duration) string {
 // Rejects returns the session Rejects (MsgType 3) the client sent and not
 // yet taken, at once, each as "RefSeqNum n RefTagID t: Text": the
 // messages its data dictionary (WithDataDictionary) refused.
-func (c *Client) Rejects() []string {
-	var out []string
-	for {
-		select {
-		case r := <-c.rejects:
-			out = append(out, r)
-		default:
-			return out
-		}
-	}
-}
+func (c *Client) Rejects() []string { return drain(c.rejects) }
 
 // Drain returns the application messages received and not yet taken, at
 // once.
-func (c *Client) Drain() []*quickfix.Message {
-	var out []*quickfix.Message
+func (c *Client) Drain() []*quickfix.Message { return drain(c.inbox) }
+
+// drain returns what ch holds now, without waiting.
+func drain[T any](ch chan T) []T {
+	var out []T
 	for {
 		select {
-		case m := <-c.inbox:
-			out = append(out, m)
+		case v := <-ch:
+			out = append(out, v)
 		default:
 			return out
 		}
