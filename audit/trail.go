@@ -250,6 +250,13 @@ func idString(id int64) string {
 }
 
 func (t *trailWriter) command(c *matcher.Command) {
+	if r, ok := matcher.GatewayRejectOf(c); ok {
+		t.common(c.Seq, c.TimeNs, "command")
+		t.cols[colWhat] = c.Kind.String()
+		t.reject(&r)
+		t.write()
+		return
+	}
 	tick, lot := t.v.scales(c.Symbol)
 	t.common(c.Seq, c.TimeNs, "command")
 	t.cols[colWhat] = c.Kind.String()
@@ -283,7 +290,39 @@ func (t *trailWriter) command(c *matcher.Command) {
 	t.write()
 }
 
+// reject fills the columns of a gateway's refusal (a KindReject record,
+// or its event): the broker, the symbol (its name as sent when the
+// venue does not list it), the Side as sent, the ClOrdIDs and the reason.
+func (t *trailWriter) reject(r *matcher.GatewayReject) {
+	t.cols[colBroker] = t.v.BrokerName(r.Account)
+	t.cols[colSymbol] = t.v.SymbolName(r.Symbol)
+	if r.Symbol == 0 && r.Reason == matcher.ReasonUnknownSymbol {
+		t.cols[colSymbol] = string(r.ValueBytes())
+	}
+	switch r.Side {
+	case '1':
+		t.cols[colSide] = sideName(matcher.Buy)
+	case '2':
+		t.cols[colSide] = sideName(matcher.Sell)
+	}
+	t.cols[colClOrdID] = r.ClOrdID.String()
+	t.cols[colOrigClOrdID] = r.OrigClOrdID.String()
+	t.cols[colReason] = r.Reason.String()
+}
+
 func (t *trailWriter) event(ev *matcher.Event) {
+	if r, ok := matcher.GatewayRejectOfEvent(ev); ok {
+		t.common(ev.Seq, ev.TimeNs, "event")
+		t.cols[colWhat] = ev.Type.String()
+		t.reject(&r)
+		msgType, execType, ordStatus := execTypeStatus(ev)
+		if msgType == "8" {
+			t.cols[colExecID] = strconv.FormatInt(ev.ExecID, 10)
+		}
+		t.cols[colMsgType], t.cols[colExecType], t.cols[colOrdStatus] = msgType, execType, ordStatus
+		t.write()
+		return
+	}
 	tick, lot := t.v.scales(ev.Symbol)
 	t.common(ev.Seq, ev.TimeNs, "event")
 	t.cols[colWhat] = ev.Type.String()

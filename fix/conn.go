@@ -573,8 +573,14 @@ func (r *reader) probeOverdue(now time.Time) bool {
 
 // ---- logon ----
 
+// maxHeartBtInt is the longest heartbeat interval a Logon may ask for, in
+// seconds. Past it a silent broker, or one that leaves a delivery probe
+// unanswered, would go unnoticed for hours.
+const maxHeartBtInt = 3600
+
 // logon checks Logon m, read at readAt, for session s before the
-// connection is attached: SendingTime, the dictionary, the password. A
+// connection is attached: SendingTime, the dictionary, HeartBtInt (0 to
+// maxHeartBtInt), the password. A
 // refusal is answered outside the session (refuseLogon): nothing stored,
 // no MsgSeqNum used, so a Logon that names a broker's CompID without its
 // password changes nothing of the broker's session and learns nothing of
@@ -588,6 +594,9 @@ func (r *reader) logon(s *Session, m *Message, readAt time.Time) bool {
 		if rej.hasTag {
 			text += fmt.Sprintf(" (tag %d)", rej.tag)
 		}
+	} else if hb, ok := m.GetInt(tagHeartBtInt); !ok || hb < 0 || hb > maxHeartBtInt {
+		v, _ := m.Get(tagHeartBtInt)
+		text = fmt.Sprintf("Logon refused: HeartBtInt(108) must be 0 to %d seconds, got %q", maxHeartBtInt, v)
 	} else if pw, _ := m.Get(tagPassword); s.cfg.Password != "" && string(pw) != s.cfg.Password {
 		r.failedLogon(s)
 		text = "Logon refused: wrong or missing Password(554)"

@@ -47,7 +47,9 @@
 //     read, or a first message that is not a Logon, is closed without a
 //     word. This differs from the QuickFIX acceptance suite, which wants
 //     those closed silently (six scenarios, listed in conformance_test.go).
-//     The Logon is answered with the broker's HeartBtInt.
+//     The Logon is answered with the broker's HeartBtInt; one that is not
+//     a whole number of seconds from 0 to 3600 is refused with a Logout
+//     naming HeartBtInt(108).
 //     ResetSeqNumFlag(141)=Y, or SessionConfig.ResetOnLogon, starts both
 //     sequence numbers at 1; a 141=Y Logon during the session resets it in
 //     place.

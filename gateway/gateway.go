@@ -11,11 +11,14 @@
 // which answers it; the gateway only routes it and tells it when a session
 // ends.
 //
-// Input that cannot become a valid command is answered here, at once, and
-// never reaches the ring: the fix package answers malformed messages with a
-// session Reject and unsupported types with a BusinessMessageReject; the
-// gateway answers a bad value with an ExecutionReport Rejected or an
-// OrderCancelReject, with a reason code and a Text.
+// Input that cannot become a valid command never reaches an engine: the
+// fix package answers malformed messages with a session Reject and
+// unsupported types with a BusinessMessageReject, at once (session
+// answers, resent as FIX resends); the gateway refuses a bad value of an
+// order message by submitting a journaled refusal (matcher.KindReject,
+// reject.go), answered once durable, like any report, with an
+// ExecutionReport Rejected, an OrderCancelReject or a rejecting
+// OrderMassCancelReport carrying a reason code and a Text.
 //
 // A drop-copy session (Session.DropCopyOf) takes no orders and gets a copy
 // of every report of the accounts it copies, numbered, stored and resent
@@ -27,7 +30,8 @@
 // OrderMassCancelReport, which FIX 4.2 does not have.
 //
 // Where things are: gateway.go runs the acceptor and sessions; inbound.go
-// turns messages into commands; outbound.go turns events into reports;
+// turns messages into commands; reject.go refuses them and writes the
+// refusals' reports; outbound.go turns events into reports;
 // delivery.go numbers reports by delivery mark; resend.go holds and resends
 // reports after a failover; dropcopy.go links drop copies to the accounts
 // they copy and picks a copy's header; decimal.go converts prices and
@@ -138,7 +142,7 @@ type Gateway struct {
 	accounts   []account               // by account id up to the highest session's; [0] and ids of no configured session have no session
 	names      []string                // written in New only: named account id -> its name (Session.Accounts); "" for none
 	used       []usedIDs               // ClOrdIDs each account has used, by account (not in account: see there)
-	rejectSeq  atomic.Int64            // ExecIDs of gateway rejects, which never reach the journal
+	rejectSeq  atomic.Int64            // ExecIDs of the refusals the ring would not take (refuse)
 	out        fix.Fields              // the publish stage's reusable message body
 	pendMu     sync.Mutex              // guards each account's pending, rebuilding and flushing; held is set and floor lowered under it
 	log        *slog.Logger

@@ -37,25 +37,64 @@ type exchange struct {
 	evs    []matcher.Event
 	cmds   []matcher.Command
 	addr   string // the FIX port, where a helper keeps it
+	// holding keeps the commands submitted (held) unapplied and
+	// unpublished, as a journal not yet durable would, until release;
+	// refusing, when set, is Submit's error: the ring takes nothing.
+	holding  bool
+	held     []matcher.Command
+	refusing error
 }
 
 func (x *exchange) Submit(cmd *matcher.Command) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.refusing != nil {
+		return x.refusing
+	}
 	x.seq++
 	cmd.Seq, cmd.TimeNs = x.seq, time.Now().UnixNano()
 	x.cmds = append(x.cmds, *cmd)
+	if x.holding {
+		x.held = append(x.held, *cmd)
+		return nil
+	}
+	x.apply(cmd)
+	return nil
+}
+
+func (x *exchange) apply(cmd *matcher.Command) {
 	x.evs = x.engine.Apply(cmd, x.evs[:0])
 	for i := range x.evs {
 		x.gw.Publish(&x.evs[i])
 	}
-	return nil
+}
+
+// release applies and publishes the held commands: now durable.
+func (x *exchange) release() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i := range x.held {
+		x.apply(&x.held[i])
+	}
+	x.held, x.holding = nil, false
 }
 
 func (x *exchange) commands() []matcher.Command {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return append([]matcher.Command(nil), x.cmds...)
+}
+
+// orders is commands without the gateway's journaled refusals
+// (matcher.KindReject): what an engine acts on.
+func (x *exchange) orders() []matcher.Command {
+	var out []matcher.Command
+	for _, c := range x.commands() {
+		if c.Kind != matcher.KindReject {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 var symbols = []string{"AAPL", "IBM"}

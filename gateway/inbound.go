@@ -10,39 +10,45 @@ import (
 // orderRef is what a broker sent that a reject must echo back. Its slices
 // point into the inbound message: valid during FromApp only.
 type orderRef struct {
-	msgType     byte // 'D', 'F' or 'G'
+	msgType     byte // 'D', 'F', 'G', 'H' or 'q'
 	clOrdID     []byte
 	origClOrdID []byte
 	symbol      []byte
-	side        []byte
+	side        []byte // a mass cancel's: its MassCancelRequestType
 }
 
 // onNewOrder validates a NewOrderSingle and submits it, or rejects it here.
 func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 	ref := orderRef{msgType: 'D'}
 	cmd := matcher.Command{Kind: matcher.KindNew, Account: account}
-	sym, reason, text := g.commonFields(&cmd, m, &ref)
-	if reason == matcher.ReasonNone {
-		reason, text = g.orderTerms(&cmd, m, sym)
+	sym, r := g.commonFields(&cmd, m, &ref)
+	if r.why == whyNone {
+		r = g.orderTerms(&cmd, m, sym)
 	}
-	if reason == matcher.ReasonNone {
-		reason, text = orderSTP(&cmd, m)
+	if r.why == whyNone {
+		r = orderSTP(&cmd, m)
 	}
-	if reason == matcher.ReasonNone {
-		reason, text = orderSTPGroup(&cmd, m)
+	if r.why == whyNone {
+		r = orderSTPGroup(&cmd, m)
 	}
-	if reason == matcher.ReasonNone {
-		reason, text = g.orderAccount(&cmd, m)
+	if r.why == whyNone {
+		r = g.orderAccount(&cmd, m)
 	}
-	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
-		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
+	g.submitOrRefuse(s, account, &ref, &cmd, r)
+}
+
+// submitOrRefuse submits cmd, a new order's or a cancel's or replace's
+// that passed r's checks, once it claims its ClOrdID, or refuses ref.
+func (g *Gateway) submitOrRefuse(s *fix.Session, account uint32, ref *orderRef, cmd *matcher.Command, r refusal) {
+	if r.why == whyNone && !g.claim(account, &cmd.ClOrdID) {
+		r = refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil)
 	}
-	if reason != matcher.ReasonNone {
-		g.rejectOrder(s, account, &ref, reason, text)
+	if r.why != whyNone {
+		g.refuse(s, account, ref, cmd.Symbol, r)
 		return
 	}
-	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectOrder(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
+	if err := g.submit.Submit(cmd); err != nil {
+		g.refuse(s, account, ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
 	}
 }
 
@@ -54,33 +60,24 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 		ref.msgType = 'G'
 	}
 	cmd := matcher.Command{Kind: kind, Account: account}
-	sym, reason, text := g.commonFields(&cmd, m, &ref)
-	if reason == matcher.ReasonNone {
+	sym, r := g.commonFields(&cmd, m, &ref)
+	if r.why == whyNone {
 		ref.origClOrdID, _ = m.Get(tagOrigClOrdID)
 		var ok bool
 		if cmd.OrigClOrdID, ok = clOrdID(ref.origClOrdID); !ok {
-			reason, text = matcher.ReasonUnknownOrder, "OrigClOrdID missing or longer than 24 characters"
+			r = refused(matcher.ReasonUnknownOrder, whyOrigClOrdID, nil)
 		}
 	}
-	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
-		reason, text = g.orderTerms(&cmd, m, sym)
+	if r.why == whyNone && kind == matcher.KindReplace {
+		r = g.orderTerms(&cmd, m, sym)
 	}
-	if reason == matcher.ReasonNone && kind == matcher.KindReplace {
-		reason, text = orderSTP(&cmd, m)
+	if r.why == whyNone && kind == matcher.KindReplace {
+		r = orderSTP(&cmd, m)
 	}
-	if reason == matcher.ReasonNone {
-		reason, text = g.orderAccount(&cmd, m)
+	if r.why == whyNone {
+		r = g.orderAccount(&cmd, m)
 	}
-	if reason == matcher.ReasonNone && !g.claim(account, &cmd.ClOrdID) {
-		reason, text = matcher.ReasonDuplicateClOrd, "duplicate ClOrdID "+string(ref.clOrdID)
-	}
-	if reason != matcher.ReasonNone {
-		g.rejectCancel(s, account, &ref, reason, text)
-		return
-	}
-	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectCancel(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting orders")
-	}
+	g.submitOrRefuse(s, account, &ref, &cmd, r)
 }
 
 // onStatus submits an OrderStatusRequest: it goes through the ring, so the
@@ -88,9 +85,8 @@ func (g *Gateway) onCancel(s *fix.Session, m *fix.Message, account uint32, kind 
 func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 	ref := orderRef{msgType: 'H'}
 	cmd := matcher.Command{Kind: matcher.KindStatus, Account: account}
-	_, reason, text := g.commonFields(&cmd, m, &ref)
-	if reason != matcher.ReasonNone {
-		g.rejectOrder(s, account, &ref, reason, text)
+	if _, r := g.commonFields(&cmd, m, &ref); r.why != whyNone {
+		g.refuse(s, account, &ref, cmd.Symbol, r)
 		return
 	}
 	cmd.OrigClOrdID = cmd.ClOrdID // the order is named by its own ClOrdID
@@ -98,7 +94,7 @@ func (g *Gateway) onStatus(s *fix.Session, m *fix.Message, account uint32) {
 		cmd.OrderID = int64(id)
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.rejectOrder(s, account, &ref, matcher.ReasonInvalidOrder, "exchange is not accepting requests")
+		g.refuse(s, account, &ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
 	}
 }
 
@@ -112,14 +108,16 @@ const (
 // session (GTC too) in one symbol or in all, answered with the cancels and
 // then an OrderMassCancelReport once they are durable.
 func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
-	clOrd, _ := m.Get(tagClOrdID)
-	id, ok := clOrdID(clOrd)
+	ref := orderRef{msgType: 'q'}
+	ref.clOrdID, _ = m.Get(tagClOrdID)
+	ref.side, _ = m.Get(tagMassCancelType)
+	id, ok := clOrdID(ref.clOrdID)
 	if !ok {
-		g.massCancelRejected(s, account, clOrd, m, 99, "ClOrdID missing or longer than 24 characters")
+		g.refuse(s, account, &ref, 0, refused(matcher.ReasonInvalidOrder, whyClOrdID, nil))
 		return
 	}
 	if !g.claim(account, &id) {
-		g.massCancelRejected(s, account, clOrd, m, 99, "duplicate ClOrdID "+string(clOrd))
+		g.refuse(s, account, &ref, 0, refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil))
 		return
 	}
 	kind, _ := m.GetInt(tagMassCancelType)
@@ -128,17 +126,17 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	switch kind {
 	case massCancelAll:
 	case massCancelSymbol:
-		sym, _ := m.Get(tagSymbol)
-		if cmd.Symbol = g.symbolIDs[string(sym)]; cmd.Symbol == 0 {
-			g.massCancelRejected(s, account, clOrd, m, 1, "unknown symbol "+string(sym))
+		ref.symbol, _ = m.Get(tagSymbol)
+		if cmd.Symbol = g.symbolIDs[string(ref.symbol)]; cmd.Symbol == 0 {
+			g.refuse(s, account, &ref, 0, refused(matcher.ReasonUnknownSymbol, whyUnknownSymbol, ref.symbol))
 			return
 		}
 	default:
-		g.massCancelRejected(s, account, clOrd, m, 0, "MassCancelRequestType must be 1 (symbol) or 7 (all orders)")
+		g.refuse(s, account, &ref, 0, refused(matcher.ReasonInvalidOrder, whyMassCancelType, ref.side))
 		return
 	}
 	if err := g.submit.Submit(&cmd); err != nil {
-		g.massCancelRejected(s, account, clOrd, m, 99, "exchange is not accepting requests")
+		g.refuse(s, account, &ref, cmd.Symbol, refused(matcher.ReasonInvalidOrder, whyNotAccepting, nil))
 	}
 }
 
@@ -153,17 +151,17 @@ func clOrdID(b []byte) (id matcher.ClOrdID, ok bool) {
 }
 
 // commonFields sets ClOrdID, Symbol and Side on cmd.
-func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderRef) (*Symbol, matcher.Reason, string) {
+func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderRef) (*Symbol, refusal) {
 	ref.clOrdID, _ = m.Get(tagClOrdID)
 	ref.symbol, _ = m.Get(tagSymbol)
 	ref.side, _ = m.Get(tagSide)
 	var ok bool
 	if cmd.ClOrdID, ok = clOrdID(ref.clOrdID); !ok {
-		return nil, matcher.ReasonInvalidOrder, "ClOrdID missing or longer than 24 characters"
+		return nil, refused(matcher.ReasonInvalidOrder, whyClOrdID, nil)
 	}
 	symID, ok := g.symbolIDs[string(ref.symbol)] // no allocation: map lookup by converted bytes
 	if !ok {
-		return nil, matcher.ReasonUnknownSymbol, "unknown symbol " + string(ref.symbol)
+		return nil, refused(matcher.ReasonUnknownSymbol, whyUnknownSymbol, ref.symbol)
 	}
 	cmd.Symbol = symID
 	switch string(ref.side) {
@@ -172,9 +170,9 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 	case "2":
 		cmd.Side = matcher.Sell
 	default:
-		return nil, matcher.ReasonInvalidOrder, "unsupported Side " + string(ref.side) + " (want 1 buy or 2 sell)"
+		return nil, refused(matcher.ReasonInvalidOrder, whySide, ref.side)
 	}
-	return &g.opts.Symbols[symID-1], matcher.ReasonNone, ""
+	return &g.opts.Symbols[symID-1], passed
 }
 
 // orderAccount sets cmd.Owner from a new order's, a replace's or a
@@ -183,30 +181,30 @@ func (g *Gateway) commonFields(cmd *matcher.Command, m *fix.Message, ref *orderR
 // without tag 1). Any other is refused, naming it. A replace must name
 // the order's account as its order did, and a cancel that names a firm's
 // account must name the order's: the matcher refuses one for another
-// account (ReasonUnknownOrder). No allocation but on a refusal.
-func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+// account (ReasonUnknownOrder). No allocation.
+func (g *Gateway) orderAccount(cmd *matcher.Command, m *fix.Message) refusal {
 	v, ok := m.Get(tagAccount)
 	if !ok {
-		return matcher.ReasonNone, ""
+		return passed
 	}
 	sess := g.accounts[cmd.Account].cfg
 	if string(v) == sess.TargetCompID {
-		return matcher.ReasonNone, ""
+		return passed
 	}
 	id, ok := sess.Accounts[string(v)]
 	if !ok {
-		return matcher.ReasonUnknownAccount, "account " + string(v) + " may not be used by session " + sess.TargetCompID
+		return refused(matcher.ReasonUnknownAccount, whyAccount, v)
 	}
 	cmd.Owner = id
-	return matcher.ReasonNone, ""
+	return passed
 }
 
 // orderSTPGroup sets cmd.STPGroup from a new order's SelfMatchPreventionID
 // (2362), if it carries one: a positive integer below 2^32.
-func orderSTPGroup(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+func orderSTPGroup(cmd *matcher.Command, m *fix.Message) refusal {
 	v, ok := m.Get(tagSelfMatchPreventionID)
 	if !ok {
-		return matcher.ReasonNone, ""
+		return passed
 	}
 	var n uint64
 	for _, c := range v {
@@ -217,18 +215,18 @@ func orderSTPGroup(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string
 		n = n*10 + uint64(c-'0')
 	}
 	if n == 0 || n > math.MaxUint32 {
-		return matcher.ReasonInvalidOrder, "SelfMatchPreventionID " + string(v) + " is not a positive integer below 4294967296"
+		return refused(matcher.ReasonInvalidOrder, whySTPGroup, v)
 	}
 	cmd.STPGroup = uint32(n)
-	return matcher.ReasonNone, ""
+	return passed
 }
 
 // orderSTP sets cmd.STP from a new order's or a replace's
 // SelfMatchPreventionInstruction (2964), if it carries one.
-func orderSTP(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
+func orderSTP(cmd *matcher.Command, m *fix.Message) refusal {
 	v, ok := m.Get(tagSelfMatchPrevention)
 	if !ok {
-		return matcher.ReasonNone, ""
+		return passed
 	}
 	var mode matcher.STPMode
 	switch string(v) {
@@ -241,15 +239,14 @@ func orderSTP(cmd *matcher.Command, m *fix.Message) (matcher.Reason, string) {
 	case "4":
 		mode = matcher.STPDecrement
 	default:
-		return matcher.ReasonInvalidOrder, "unsupported SelfMatchPreventionInstruction " + string(v) +
-			" (want 1 cancel incoming, 2 cancel resting, 3 cancel both or 4 decrement)"
+		return refused(matcher.ReasonInvalidOrder, whySTP, v)
 	}
 	cmd.STP = uint8(mode) + 1
-	return matcher.ReasonNone, ""
+	return passed
 }
 
 // orderTerms sets Type, TIF, Qty and Price on cmd from a new order or a replace.
-func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) (matcher.Reason, string) {
+func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) refusal {
 	ordType, _ := m.Get(tagOrdType)
 	switch string(ordType) {
 	case "1":
@@ -257,7 +254,7 @@ func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) 
 	case "2":
 		cmd.Type = matcher.Limit
 	default:
-		return matcher.ReasonInvalidOrder, "unsupported OrdType " + string(ordType) + " (want 1 market or 2 limit)"
+		return refused(matcher.ReasonInvalidOrder, whyOrdType, ordType)
 	}
 	cmd.TIF = matcher.Day
 	if tif, ok := m.Get(tagTimeInForce); ok {
@@ -271,29 +268,29 @@ func (g *Gateway) orderTerms(cmd *matcher.Command, m *fix.Message, sym *Symbol) 
 		case "4":
 			cmd.TIF = matcher.FOK
 		default:
-			return matcher.ReasonInvalidOrder, "unsupported TimeInForce " + string(tif) + " (want 0, 1, 3 or 4)"
+			return refused(matcher.ReasonInvalidOrder, whyTIF, tif)
 		}
 	}
 	qty, _ := m.Get(tagOrderQty)
 	lots, ok := sym.Lot.Units(qty)
 	if !ok || lots <= 0 {
-		return matcher.ReasonInvalidQty, "OrderQty " + string(qty) + " is not a positive multiple of the lot size (nor too large)"
+		return refused(matcher.ReasonInvalidQty, whyQty, qty)
 	}
 	cmd.Qty = lots
 	price, hasPrice := m.Get(tagPrice)
 	if cmd.Type == matcher.Market {
 		if hasPrice {
-			return matcher.ReasonInvalidPrice, "a market order carries no Price"
+			return refused(matcher.ReasonInvalidPrice, whyMarketPrice, nil)
 		}
-		return matcher.ReasonNone, ""
+		return passed
 	}
 	if !hasPrice {
-		return matcher.ReasonInvalidPrice, "a limit order needs a Price"
+		return refused(matcher.ReasonInvalidPrice, whyNoPrice, nil)
 	}
 	ticks, ok := sym.Tick.Units(price)
 	if !ok || ticks <= 0 {
-		return matcher.ReasonInvalidPrice, "Price " + string(price) + " is not a positive multiple of the tick size (nor too large)"
+		return refused(matcher.ReasonInvalidPrice, whyPrice, price)
 	}
 	cmd.Price = ticks
-	return matcher.ReasonNone, ""
+	return passed
 }

@@ -11,7 +11,8 @@ import (
 // Publish writes the message a matcher event calls for to the session of the
 // event's account. It runs on the publish stage, after the command that caused
 // the event is durable. Hot path: one goroutine, a reused body, no allocation
-// (except the AvgPx of an order filled at several prices).
+// (except the AvgPx of an order filled at several prices, and the Text of a
+// gateway's refusal that names the value it refused: rejectReport).
 func (g *Gateway) Publish(ev *matcher.Event) {
 	if g.sessionOf(ev.Account) == nil {
 		return // no one's to tell (sessionOf)
@@ -49,18 +50,20 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 func (g *Gateway) reportOf(f *fix.Fields, s *fix.Session, ev *matcher.Event, affected *int64) (msgType string, ok bool) {
 	f.Reset()
 	if ev.Type == matcher.EvMassCancelReport {
-		if !hasMassCancelReport(s) {
-			return "", false // a FIX 4.2 drop copy (dropcopy.go)
-		}
-		return "r", g.massCancelReport(f, ev, affected)
+		return "r", hasMassCancelReport(s) && g.massCancelReport(f, ev, affected)
 	}
-	return g.report(f, s.BeginString() == fix42, ev), true
+	msgType = g.report(f, s.BeginString() == fix42, ev)
+	return msgType, msgType != "r" || hasMassCancelReport(s) // a refused mass cancel's: none to FIX 4.2 either
 }
 
 // report writes the ExecutionReport or OrderCancelReject of ev (any event
-// but a mass-cancel report) into f and returns its MsgType. It reads only
+// but a mass-cancel report; a gateway reject's may be an
+// OrderMassCancelReport) into f and returns its MsgType. It reads only
 // the event and the symbol list, so any goroutine may call it.
 func (g *Gateway) report(f *fix.Fields, fix42 bool, ev *matcher.Event) string {
+	if ev.Kind == matcher.KindReject {
+		return g.rejectReport(f, fix42, ev) // the gateway's own refusal (reject.go)
+	}
 	if ev.Type == matcher.EvCancelRejected {
 		g.cancelReject(f, fix42, ev)
 		return "9"
@@ -208,21 +211,6 @@ func (g *Gateway) reportsMassCancel(ev *matcher.Event) bool {
 	return ev.Price != massCancelAll || ev.Symbol == 0 || int(ev.Symbol) >= len(g.opts.Symbols)
 }
 
-// massCancelRejected answers an OrderMassCancelRequest of session s,
-// account a, that never reached the matcher; a's drop copies get it too
-// (sendReject).
-func (g *Gateway) massCancelRejected(s *fix.Session, a uint32, clOrd []byte, m *fix.Message, reason int64, text string) {
-	kind, _ := m.Get(tagMassCancelType)
-	g.sendReject(s, a, "r", func(f *fix.Fields, _ bool) {
-		f.AddBytes(tagClOrdID, clOrd)
-		f.AddString(tagOrderID, "NONE")
-		f.AddBytes(tagMassCancelType, kind)
-		f.AddChar(tagMassCancelResp, '0') // rejected
-		f.AddInt(tagMassCancelRej, reason)
-		f.AddString(tagText, text)
-	})
-}
-
 // idBytes is a ClOrdID without its zero padding, as a slice of the id itself.
 func idBytes(id *matcher.ClOrdID) []byte {
 	n := 0
@@ -232,69 +220,14 @@ func idBytes(id *matcher.ClOrdID) []byte {
 	return id[:n]
 }
 
-// rejectOrder answers a NewOrderSingle (msgType 'D') or an
-// OrderStatusRequest ('H') of session s, account a, that never reached the
-// matcher, with an ExecutionReport: Rejected, or OrderStatus with
-// OrdStatus 8; a's drop copies get it too (sendReject). It runs on the
-// session's reader goroutine: a cold path with its own body.
-func (g *Gateway) rejectOrder(s *fix.Session, a uint32, ref *orderRef, reason matcher.Reason, text string) {
-	g.rejects[reason%rejectReasons].Add(1)
-	execID := "R" + strconv.FormatInt(g.rejectSeq.Add(1), 10)
-	now := time.Now()
-	g.sendReject(s, a, "8", func(f *fix.Fields, fix42 bool) {
-		f.AddString(tagOrderID, "NONE")
-		f.AddString(tagExecID, execID)
-		f.AddBytes(tagClOrdID, ref.clOrdID)
-		switch {
-		case ref.msgType == 'H' && fix42:
-			f.AddChar(tagExecTransType, '3') // status
-			f.AddChar(tagExecType, '8')
-		case ref.msgType == 'H':
-			f.AddChar(tagExecType, 'I')
-		case fix42:
-			f.AddChar(tagExecTransType, '0')
-			f.AddChar(tagExecType, '8')
-		default:
-			f.AddChar(tagExecType, '8')
-		}
-		f.AddChar(tagOrdStatus, '8')
-		f.AddBytes(tagSymbol, ref.symbol)
-		f.AddBytes(tagSide, ref.side)
-		f.AddChar(tagCumQty, '0')
-		f.AddChar(tagLeavesQty, '0')
-		f.AddChar(tagAvgPx, '0')
-		f.AddTime(tagTransactTime, now)
-		f.AddInt(tagOrdRejReason, int64(ordRejReason(reason, fix42)))
-		f.AddString(tagText, text)
-	})
-}
-
-// rejectCancel answers a cancel or replace of session s, account a, that
-// never reached the matcher; a's drop copies get it too (sendReject).
-func (g *Gateway) rejectCancel(s *fix.Session, a uint32, ref *orderRef, reason matcher.Reason, text string) {
-	g.rejects[reason%rejectReasons].Add(1)
-	responseTo := byte('1')
-	if ref.msgType == 'G' {
-		responseTo = '2'
-	}
-	g.sendReject(s, a, "9", func(f *fix.Fields, fix42 bool) {
-		f.AddString(tagOrderID, "NONE")
-		f.AddBytes(tagClOrdID, ref.clOrdID)
-		f.AddBytes(tagOrigClOrdID, ref.origClOrdID)
-		f.AddChar(tagOrdStatus, '8')
-		f.AddChar(tagCxlRejResponseTo, responseTo)
-		f.AddInt(tagCxlRejReason, int64(cxlRejReason(reason, fix42)))
-		f.AddString(tagText, text)
-	})
-}
-
-// sendReject sends a gateway's own refusal (msgType, its body written by
-// body for the receiving session's FIX version) to session s and a copy
-// (797=Y) to each drop copy of account a. It is not journaled (nothing
-// reached the ring): like the broker's own, each copy is in its session's
-// store from the moment it is sent, and a drop copy that is not logged on
-// gets it by a FIX resend (ResendRequest) when it logs on, not by the
-// journal's resend of reports. Cold path.
+// sendReject sends, at once, a refusal the ring would not take
+// (Gateway.refuse: msgType, its body written by body for the receiving
+// session's FIX version) to session s and a copy (797=Y where its
+// version has it: reportHeader) to each drop copy of account a. It is not journaled: like the broker's own, each
+// copy is in its session's store from the moment it is sent, and a drop
+// copy that is not logged on gets it by a FIX resend (ResendRequest) when
+// it logs on to this node, not by the journal's resend of reports. Cold
+// path.
 func (g *Gateway) sendReject(s *fix.Session, a uint32, msgType string, body func(f *fix.Fields, fix42 bool)) {
 	var f fix.Fields
 	body(&f, s.BeginString() == fix42)
@@ -335,6 +268,9 @@ func (g *Gateway) businessReject(s *fix.Session, m *fix.Message, reason int64, t
 // reject only OrdStatus. `ringex replay trail` uses it so the audit trail
 // speaks the codes brokers received.
 func ReportCodes(ev *matcher.Event, fix42 bool) (msgType string, execType, ordStatus byte) {
+	if ev.Kind == matcher.KindReject {
+		return rejectCodes(ev, fix42)
+	}
 	switch ev.Type {
 	case matcher.EvCancelRejected:
 		if ev.OrderID == 0 {

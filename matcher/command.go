@@ -112,6 +112,7 @@ type Command struct {
 	// Account's, the session that sent the order. In a KindCancel it is
 	// the account the cancel names, when it names a firm's account: one
 	// that is not the order's is ReasonUnknownOrder. At most MaxOwner.
+	// A KindReject holds the GatewayReject's Why and Cut in it.
 	Owner uint32
 	// STPGroup (KindNew only) is the order's SelfMatchPreventionID: 0 none.
 	// Two orders of one firm with the same non-zero group never trade with
@@ -139,12 +140,16 @@ func (c *Command) OwnerID() uint32 {
 //
 // Three fields pack a second field into bytes the first never uses:
 //
-//	44               46             48           (KindNew, KindReplace, KindCancel)
+//	44               46             48           (KindNew, KindReplace, KindCancel, KindReject)
 //	| Account (u16)  | Owner (u16)  |
 //	50                                           (KindNew, KindReplace)
 //	| Type (low 4 bits) | STP (high 4 bits) |
 //	76               80                   100    (KindNew)
 //	| STPGroup (u32) | OrigClOrdID[4:] (unused) |
+//
+// A gateway reject (KindReject, GatewayReject in gwreject.go) holds its
+// Why and Cut in that Owner, and the refused value in OrderID, Price and
+// Qty.
 //
 // The operator's records (KindDeposit, KindWithdraw, KindBlock,
 // KindUnblock) hold the operator's request reference in OrigClOrdID
@@ -183,7 +188,7 @@ func (c *Command) Encode(b []byte) []byte {
 	if c.Kind == KindNew || c.Kind == KindReplace {
 		b[50] |= c.STP << 4
 	}
-	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel {
+	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel || c.Kind == KindReject {
 		le.PutUint32(b[44:], c.Account|c.Owner<<16)
 	}
 	if c.Kind == KindNew {
@@ -215,7 +220,7 @@ func (c *Command) Decode(b []byte) error {
 	if c.Kind == KindNew || c.Kind == KindReplace {
 		c.Type, c.STP = OrdType(b[50]&0x0f), b[50]>>4
 	}
-	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel {
+	if c.Kind == KindNew || c.Kind == KindReplace || c.Kind == KindCancel || c.Kind == KindReject {
 		c.Account, c.Owner = c.Account&0xffff, c.Account>>16
 	}
 	if c.Kind == KindNew {

@@ -117,6 +117,12 @@
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
 //     in riskvenue.go), which the node checks against its config.
+//   - A gateway reject (KindReject, GatewayReject in gwreject.go) is the
+//     gateway's own refusal of an order message, journaled for its
+//     report: the engine that owns its Symbol (Route, as an order) answers
+//     it with one event built from the record alone (RejectEvent:
+//     EvRejected or EvCancelRejected, Kind KindReject, OrderID 0) and
+//     changes nothing, its hash included.
 //   - A band record (KindBand, Band in band.go) sets its symbol's
 //     BandTicks and RefPrice from then on, in the engine that owns the
 //     symbol (a new RefPrice is also the band's anchor until the next

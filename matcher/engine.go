@@ -436,6 +436,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.firms.apply(cmd)
 	case KindBand:
 		e.applyBand(cmd) // band.go
+	case KindReject:
+		e.applyReject(cmd) // gwreject.go
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

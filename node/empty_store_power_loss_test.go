@@ -47,15 +47,7 @@ func TestEmptyStoreFilesAfterAPowerLossStillRebuildReports(t *testing.T) {
 	}
 	// The power loss: BROKER01's store files exist (created at the start)
 	// but hold nothing.
-	files, _ := filepath.Glob(filepath.Join(dir, "fix", "*BROKER01*"))
-	if len(files) == 0 {
-		t.Fatal("no session store files of BROKER01")
-	}
-	for _, f := range files {
-		if err := os.Truncate(f, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	emptyStore(t, dir, "BROKER01")
 	n, err = node.Start(cfg, node.Options{Log: logs.Tee(t, "2").Logger()})
 	if err != nil {
 		t.Fatalf("restart after the power loss: %v", err)
@@ -64,6 +56,21 @@ func TestEmptyStoreFilesAfterAPowerLossStillRebuildReports(t *testing.T) {
 	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	defer b1.Close()
 	checkFillAfterCrash(t, "BROKER01 after the power loss", b1, "B1", "")
+}
+
+// emptyStore truncates the session store files of compID under the
+// data directory dir: a power loss before they were ever fsynced.
+func emptyStore(t *testing.T, dir, compID string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "fix", "*"+compID+"*"))
+	if len(files) == 0 {
+		t.Fatalf("no session store files of %s", compID)
+	}
+	for _, f := range files {
+		if err := os.Truncate(f, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // awaitReport reads c's messages until one has every field of want, and

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
 	"github.com/ringex/ringex/node"
 )
 
@@ -155,10 +158,13 @@ func TestOrderLifecycleAcrossRestart(t *testing.T) {
 }
 
 // TestGatewayRejectsBadOrders: input that cannot become a valid command is
-// answered with a specific reject and changes nothing.
+// answered with a specific reject and changes nothing: only the
+// refusal reaches the ring, as a KindReject record (one each), which no
+// engine acts on.
 func TestGatewayRejectsBadOrders(t *testing.T) {
 	addr := fixtest.FreeAddr(t)
-	n := startNode(t, t.TempDir(), addr)
+	dir := t.TempDir()
+	n := startNode(t, dir, addr)
 	defer n.Stop()
 	bound := n.Stats()[0].Events // the accounts' bindings, journaled at start
 	c := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER03", "RINGEX")
@@ -188,9 +194,26 @@ func TestGatewayRejectsBadOrders(t *testing.T) {
 			}
 		})
 	}
-	// Nothing reached the ring: the writers published no slot.
-	if s := n.Stats(); len(s) == 0 || s[0].Name != "writers" || s[0].Events != bound {
-		t.Fatalf("rejected orders reached the ring: %+v", s)
+	// Only the refusals reached the ring: one KindReject record each.
+	if s := n.Stats(); len(s) == 0 || s[0].Name != "writers" || s[0].Events != bound+uint64(len(cases)) {
+		t.Fatalf("the ring took other than %d refusals: %+v", len(cases), s)
+	}
+	var kinds []matcher.Kind
+	if err := journal.Read(filepath.Join(dir, "journal"), int64(bound)+1, func(seq int64, rec []byte) error {
+		var cmd matcher.Command
+		if err := cmd.DecodeAt(rec, seq); err != nil {
+			return err
+		}
+		kinds = append(kinds, cmd.Kind)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range kinds {
+		if k != matcher.KindReject || len(kinds) != len(cases) {
+			t.Errorf("journal after the bindings: %v, want only rejects", kinds)
+			break
+		}
 	}
 }
 

@@ -194,6 +194,9 @@ func (b *batchCounts) count(evs []matcher.Event) {
 		ev := &evs[i]
 		switch ev.Type {
 		case matcher.EvRejected, matcher.EvCancelRejected:
+			if ev.Kind == matcher.KindReject {
+				continue // the gateway's own, counted there (source gateway)
+			}
 			r := ev.Reason % reasonSlots
 			b.rejects[r]++
 			b.reasonSeen |= 1 << r

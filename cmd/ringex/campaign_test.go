@@ -530,7 +530,7 @@ func checkBroker(c *campaignClient, want map[string]implied, drainSeq int64, res
 			res.massCancelReports++
 			continue
 		case r.msgType == "8" && strings.HasPrefix(r.execID, "R"):
-			res.gatewayRejects++ // answered by the gateway, never journaled
+			res.gatewayRejects++ // a refusal the ring would not take: unjournaled (gateway.refuse)
 			continue
 		case r.msgType == "9":
 			key = "9 " + r.clOrdID

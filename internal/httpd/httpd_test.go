@@ -126,8 +126,10 @@ func settle(t *testing.T, n *node.Node) {
 
 // TestMetricsCountWhatTheNodeDid: after two brokers trade over FIX, a
 // scrape shows, beside what it showed before (a node may journal records
-// of its own at start), the two orders, the fills, the gateway's reject,
-// one latency observation per order, and the sessions logged on.
+// of its own at start), the two orders, the fills, the gateway's reject
+// (journaled: a reject record, counted as the gateway's and not the
+// matcher's), one latency observation per record answered (the orders
+// and the reject), and the sessions logged on.
 func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 	n, srv, cfg := exchange(t)
 	srv.Attach(n)
@@ -136,13 +138,14 @@ func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 	trade(t, cfg)
 	more := map[string]float64{
 		`ringex_commands_total{kind="new"}`:                              2,
+		`ringex_commands_total{kind="reject"}`:                           1,
 		`ringex_fills_total`:                                             2,
 		`ringex_rejects_total{reason="unknown_symbol",source="gateway"}`: 1,
-		`ringex_ack_latency_seconds_count`:                               2,
-		`ringex_ack_latency_seconds_bucket{le="+Inf"}`:                   2,
-		`ringex_stage_events_total{stage="writers"}`:                     2,
-		`ringex_stage_events_total{stage="publish"}`:                     2,
-		`ringex_journal_last_seq`:                                        2,
+		`ringex_ack_latency_seconds_count`:                               3,
+		`ringex_ack_latency_seconds_bucket{le="+Inf"}`:                   3,
+		`ringex_stage_events_total{stage="writers"}`:                     3,
+		`ringex_stage_events_total{stage="publish"}`:                     3,
+		`ringex_journal_last_seq`:                                        3,
 	}
 	// The brokers can have their reports before the publish stage counts
 	// its batch (at the batch's end): scrape until the counters have
@@ -163,6 +166,9 @@ func TestMetricsCountWhatTheNodeDid(t *testing.T) {
 		if got, ok := after[series]; !ok || got-before[series] != want {
 			t.Errorf("%s went from %v to %v (present %v), want %v more", series, before[series], got, ok, want)
 		}
+	}
+	if m := `ringex_rejects_total{reason="unknown_symbol",source="matcher"}`; after[m] != before[m] {
+		t.Errorf("%s went from %v to %v: the gateway's reject counted as the matcher's too", m, before[m], after[m])
 	}
 	if after["ringex_journal_commit_seconds_count"] <= before["ringex_journal_commit_seconds_count"] {
 		t.Error("no journal commit counted")

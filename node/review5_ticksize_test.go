@@ -1,0 +1,63 @@
+package node_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/tag"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
+	"github.com/ringex/ringex/internal/logtest"
+	"github.com/ringex/ringex/node"
+)
+
+// TestReview5TickSizeChangedAcrossRestartKeepsPrices: BROKER01 rests a
+// GTC buy B1 of 10 AAPL at 100.00 (tickSize 0.01: 10000 ticks). The
+// operator changes AAPL's tickSize to 0.05 (a new tick regime) and
+// restarts the node. The journal holds prices in ticks, and the restart
+// reads them with the new tick: B1 now bids 500.00 (10000 × 0.05), five
+// times what the broker asked, and any sell up to 500.00 would trade
+// with it at 500.00. A journal's tick and lot sizes are as fixed as its
+// risk.cashUnit (which a start refuses to change, naming it), since
+// every journaled price and quantity is a whole number of them; nothing
+// journals or checks them (node.go gatewayOptions builds gateway.Symbol from the config
+// alone; docs/config.md says nothing of changing them). The test takes
+// either answer: a start refused naming the tick size, or B1 still at
+// 100.00 (a status request shows its price).
+func TestReview5TickSizeChangedAcrossRestartKeepsPrices(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	n, err := node.Start(cfg, node.Options{Log: logtest.Named(t, "1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	b1.Send("D", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1", tag.OrderQty, "10", tag.OrdType, "2",
+		tag.Price, "100.00", tag.TimeInForce, "1")
+	expect(t, "BROKER01's GTC buy at 100.00", b1.Next(wait), map[quickfix.Tag]string{tag.ExecType: "0", tag.ClOrdID: "B1", tag.Price: "100.00"})
+	b1.Close()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.Symbols = append([]config.Symbol(nil), cfg.Symbols...)
+	cfg.Symbols[0].TickSize = "0.05"
+	n, err = node.Start(cfg, node.Options{Log: logtest.Named(t, "2")})
+	if err != nil {
+		if !strings.Contains(strings.ToLower(err.Error()), "tick") {
+			t.Fatalf("restart with AAPL's tickSize changed refused, but without naming it: %v", err)
+		}
+		return // a clear refusal is an answer
+	}
+	defer n.Stop()
+	b1 = fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	defer b1.Close()
+	b1.Send("H", tag.ClOrdID, "B1", tag.Symbol, "AAPL", tag.Side, "1")
+	got := expect(t, "status of B1 after the restart", b1.NextNew(wait), map[quickfix.Tag]string{tag.ExecType: "I", tag.ClOrdID: "B1"})
+	if got[tag.Price] != "100.00" {
+		t.Fatalf("after a restart with AAPL's tickSize 0.01 → 0.05, BROKER01's buy B1 (sent at 100.00) bids %s: "+
+			"the journal's ticks are read with the new tick size", got[tag.Price])
+	}
+}
