@@ -10,20 +10,22 @@ import (
 // (FromApp answers every application message with a BusinessMessageReject)
 // and gets a copy of every report the publish stage makes for the
 // accounts it names: the same message, same ExecID, with
-// CopyMsgIndicator(797)=Y in the header where the session's FIX version
-// has the tag (copyMark), on ExecutionReports only (reportHeader). FIX
-// 4.2 defines no tag 797, and a broker's engine validating with its stock
+// CopyMsgIndicator(797)=Y in the header of an ExecutionReport where the
+// session's FIX version has the tag (copyMark, reportHeader). FIX 4.2
+// defines no tag 797, and a broker's engine validating with its stock
 // FIX 4.2 dictionary refuses a message that carries it, so a FIX 4.2
 // drop copy gets its copies without it, unless its session's
-// CopyMsgIndicator says its dictionary adds the tag. It needs no mark: a drop-copy session has no orders of its own,
-// so every report it gets is a copy. The drop-copy session is an
-// account of its own to the gateway: each copy is numbered by the copy
-// account's own delivery marks, written to its own session store, held
-// and resent (PossResend=Y) after a restart or a failover like a broker's
-// own reports, because Publish, hold, toResend and flush treat it as one
-// more account the event goes to. Which copy accounts an account's events
-// go to is fixed in New (account.copies), so the publish stage looks up
-// nothing per event.
+// CopyMsgIndicator says its dictionary adds the tag; nor does FIX 4.2
+// have the OrderMassCancelReport, which it does not get
+// (hasMassCancelReport). It needs no mark: a drop-copy session has no
+// orders of its own, so every report it gets is a copy. The drop-copy
+// session is an account of its own to the gateway: each copy is numbered
+// by the copy account's own delivery marks, written to its own session
+// store, held and resent (PossResend=Y) after a restart or a failover
+// like a broker's own reports, because Publish, hold, toResend and flush
+// treat it as one more account the event goes to. Which copy accounts an
+// account's events go to is fixed in New (account.copies), so the
+// publish stage looks up nothing per event.
 
 const tagCopyMsgIndicator = 797 // header: a copy of a report sent to another session (drop copy)
 
@@ -95,7 +97,8 @@ func headerOf(resent, copied bool) *fix.Fields {
 // 97=Y. No version defines 797 in an OrderCancelReject or an
 // OrderMassCancelReport (FIX 4.4 has it in ExecutionReport,
 // TradeCaptureReport and Confirmation only), and a stock engine refuses
-// it there, so their copies carry none.
+// it there, so their copies carry none. Hot path (Publish): no
+// allocation.
 func reportHeader(copyMark bool, msgType string, live bool) *fix.Fields {
 	copied := copyMark && msgType == "8"
 	switch {
