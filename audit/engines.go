@@ -10,19 +10,23 @@ import (
 
 // engineSpec is what a venue's replayed state is built from: the matcher
 // configuration of its engines and, for a venue with a risk stage, its risk
-// configuration (nil: none).
+// configuration (nil: none); scales is the node's check of the journal's
+// symbol scale records against the config's (node.SymbolScaleCheck; nil:
+// none).
 type engineSpec struct {
-	match matcher.Config
-	risk  *risk.Config
+	match  matcher.Config
+	risk   *risk.Config
+	scales func(*matcher.Command) error
 }
 
 // engines is the state of a whole node: the matching state
 // (matcher.Partitions) and, with risk, the risk state, with a reused
 // buffer for the events of one command.
 type engines struct {
-	parts matcher.Partitions
-	rs    *risk.State // nil: no risk stage
-	out   []matcher.Event
+	parts  matcher.Partitions
+	rs     *risk.State                  // nil: no risk stage
+	scales func(*matcher.Command) error // engineSpec's; nil: none
+	out    []matcher.Event
 }
 
 // maxPartitions matches config.Check's bound.
@@ -33,7 +37,7 @@ func newEngines(spec engineSpec, p int) (*engines, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &engines{parts: parts, out: make([]matcher.Event, 0, 256)}
+	e := &engines{parts: parts, scales: spec.scales, out: make([]matcher.Event, 0, 256)}
 	if spec.risk != nil {
 		if e.rs, err = risk.New(*spec.risk); err != nil {
 			return nil, err

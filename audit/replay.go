@@ -164,12 +164,18 @@ type runOpts struct {
 // tail the read stopped at (which the node truncates on start) is returned
 // for the caller to judge.
 func run(src *source, st start, o runOpts, fn visit) (journal.Tail, error) {
-	// The node's check (node/riskvenue.go): a journal written with another
-	// risk mode or cash unit replays differently. Made at the visit, after
-	// the record is applied: the replay ends there all the same.
-	check, inner := node.RiskVenueCheck(st.engines.rs, st.seq), fn
+	// The node's checks (node/riskvenue.go, node/symbolscale.go): a journal
+	// written with another risk mode or cash unit replays differently, and
+	// one written with another tick or lot size means other prices and
+	// quantities. Made at the visit, after the record is applied: the
+	// replay ends there all the same.
+	check, scales, inner := node.RiskVenueCheck(st.engines.rs, st.seq), st.engines.scales, fn
 	fn = func(cmd *matcher.Command, evs []matcher.Event, cap *captured) error {
-		if err := check(cmd); err != nil {
+		err := check(cmd)
+		if err == nil && scales != nil {
+			err = scales(cmd)
+		}
+		if err != nil {
 			return &Problem{Seq: cmd.Seq, Offset: -1, What: err.Error()}
 		}
 		return inner(cmd, evs, cap)

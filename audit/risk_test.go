@@ -131,11 +131,13 @@ func TestReplayAccount(t *testing.T) {
 	}
 	f := t.TempDir() + "/cfg.json"
 	writeConfig(t, f, cfg)
+	// seqs 1 to 8 are the symbols' scale records, 9 the STP venue record
+	// and 10 the risk venue record (journaled before the first command)
+	at := func(i int) string { return strconv.Itoa(len(cfg.Symbols) + 2 + i) }
 	for _, tc := range []struct{ at, want string }{
-		// seq 1 is the venue's risk venue record (journaled before the first command)
-		{"2", "BROKER01 after seq 2 "},
-		{"2", "open orders 0, cash 1000.00 held 0.00"},
-		{"4", "open orders 1, cash 1000.00 held 500.00"},
+		{at(1), "BROKER01 after seq " + at(1) + " "},
+		{at(1), "open orders 0, cash 1000.00 held 0.00"},
+		{at(3), "open orders 1, cash 1000.00 held 500.00"},
 		{"", "open orders 1, cash 800.01 held 300.00, AAPL 4 held 0"},
 	} {
 		args := []string{"account", "--journal", cfg.DataDir + "/journal", "--config", f, "--broker", "BROKER01"}

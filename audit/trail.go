@@ -277,6 +277,9 @@ func (t *trailWriter) command(c *matcher.Command) {
 		}
 		t.cols[colQty] = tick.Format(b.BandTicks)
 	}
+	if s, ok := matcher.SymbolScaleOf(c); ok { // the lot size in qty; the tick size is in clordid below
+		t.cols[colQty] = strconv.FormatInt(s.Lot, 10)
+	}
 	if v, ok := matcher.RiskVenueOf(c); ok { // the mode in ord_type; the cash unit is in clordid below
 		t.cols[colOrdType] = riskModeName(v.Mode)
 	}

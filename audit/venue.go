@@ -20,9 +20,10 @@ type Venue struct {
 	Brokers    []string // the config's sessions' TargetCompIDs: account i+1 is Brokers[i] only in a journal that binds no account (bound)
 	Partitions int      // match partitions of the node that wrote the journal
 	engine     matcher.Config
-	risk       *risk.Config      // nil: the venue has no risk stage
-	cash       gateway.Scale     // risk.cashUnit (spot)
-	bound      map[uint32]string // the journal's account bindings (accounts.go)
+	risk       *risk.Config                 // nil: the venue has no risk stage
+	cash       gateway.Scale                // risk.cashUnit (spot)
+	bound      map[uint32]string            // the journal's account bindings (accounts.go)
+	scaleCheck func(*matcher.Command) error // node.SymbolScaleCheck of the config
 }
 
 // Symbol is one listed instrument with its scales.
@@ -34,7 +35,7 @@ type Symbol struct {
 
 // VenueOf reads the venue out of a checked configuration.
 func VenueOf(cfg config.Config) (*Venue, error) {
-	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg)}
+	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg), scaleCheck: node.SymbolScaleCheck(cfg)}
 	if rc, ok, err := node.RiskConfig(cfg); err != nil {
 		return nil, err
 	} else if ok {
@@ -68,7 +69,9 @@ func (v *Venue) EngineConfig() matcher.Config { return v.engine }
 
 // spec is what replay builds a venue's state from: its engines and, with
 // risk, its risk state.
-func (v *Venue) spec() engineSpec { return engineSpec{match: v.engine, risk: v.risk} }
+func (v *Venue) spec() engineSpec {
+	return engineSpec{match: v.engine, risk: v.risk, scales: v.scaleCheck}
+}
 
 // SymbolName names symbol id; an id the config does not list prints as "#id".
 func (v *Venue) SymbolName(id uint32) string {

@@ -348,6 +348,7 @@ func (r *reader) detach() {
 	s.conn, s.closing = nil, false
 	close(s.detached)
 	s.mu.Unlock()
+	s.signal() // the writer ends a stream to the connection (stream.go)
 }
 
 // attach makes nc the session's connection unless it has a live one. A
@@ -393,7 +394,8 @@ func (s *Session) attach(nc net.Conn) bool {
 // counterparty has not had over to the new numbering, right after the
 // reply, marked PossResend (undeliveredLocked); the reply and the carried
 // messages are in the store, in place of what it held, before any of them
-// reaches the socket (commitResetLocked). A store that has failed is not
+// reaches the socket (commitResetLocked), and the carried messages are
+// streamed from it (stream.go). A store that has failed is not
 // reset, and the connection is closed unanswered. It reports whether the
 // session is logged on.
 func (r *reader) answerLogon(body []byte, reset bool) bool {
@@ -414,7 +416,7 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 		s.queueLocked("A", nil, body, true)
 		s.loggedOn = !s.loggedOut // a reset answered after our Logout stays logged out
 	}
-	n := s.requeueLocked(carried, s.loggedOn)
+	n := s.requeueLocked(carried)
 	if reset {
 		s.commitResetLocked()
 	}
@@ -422,14 +424,20 @@ func (r *reader) answerLogon(body []byte, reset bool) bool {
 		r.a.log.Info("sequence reset: carried over messages not acknowledged, PossResend=Y",
 			"session", s.id, "messages", n, "seqs_to", s.nextOut-1)
 	}
-	if reset && s.conn != nil && !s.closing {
-		// Written now, past the slow-consumer bound, so that a Send
-		// meanwhile finds an empty socket queue; not at all, and the
-		// connection closed, when the store failed.
-		s.writePieceLocked()
-	}
-	if s.storeFailed.Load() {
+	switch {
+	case s.storeFailed.Load():
+		if reset && s.conn != nil && !s.closing {
+			// What the store may lack must not reach the counterparty
+			// (store): not even the reply.
+			s.delivery.settle()
+			s.conn.Close()
+			s.dropPendingLocked()
+		}
 		s.loggedOn = false
+	case n > 0 && s.loggedOn:
+		// Streamed after the reply (stream.go), ahead of what Send
+		// queues meanwhile, which the slow-consumer bound judges alone.
+		s.startStreamLocked(s.nextOut-n, s.nextOut-1, true)
 	}
 	loggedOn := s.loggedOn
 	s.mu.Unlock()

@@ -150,10 +150,10 @@ func wireOf(nc net.Conn) *wireConn {
 // had. What is acknowledged survives a restart as a watermark (below).
 
 // delivery follows one session's marks and MsgSeqNums from the socket to
-// the counterparty. The writer (flush, resend) records each write;
-// Delivered, called now and then (a replication heartbeat), the end of a
-// connection and a sequence reset ask the socket what has been
-// acknowledged.
+// the counterparty. The writer (flush; streamStep for a resend) records
+// each write; Delivered, called now and then (a replication heartbeat),
+// the end of a connection and a sequence reset ask the socket what has
+// been acknowledged.
 type delivery struct {
 	mu         sync.Mutex
 	conn       net.Conn  // the connection followed; nil: none

@@ -109,18 +109,28 @@
 // takes everything queued, appends it to the store with one write and then
 // to the socket with one write. Many messages queued for one session go out
 // in one write; Send never waits for the network. A session whose unsent
-// output passes Config.OutQueueMaxBytes is a slow consumer: its connection
-// is closed (OnLogout follows), what it had queued stays in the store, and
-// the broker gets it by ResendRequest when it logs on again.
+// application output passes Config.OutQueueMaxBytes is a slow consumer:
+// its connection is closed (OnLogout follows), what it had queued stays in
+// the store, and the broker gets it by ResendRequest when it logs on again.
+// A resend is not counted: the writer streams it from the store a piece
+// at a time (stream.go; a piece is half the bound, at most 1 MiB), each
+// once the one before is written, after what was queued before the
+// ResendRequest and before what is queued after it (MsgSeqNums above its
+// range), which waits behind it and is all the bound counts. So a broker
+// that asks for a day of reports and reads them gets them all, in order,
+// and one that stops reading is disconnected once the reports sent since
+// its request pass the bound (or its socket takes nothing for
+// writeTimeout, 30 s). A sequence reset's carry-over is streamed the same
+// way.
 // Config.MayDeliver, when set, is asked right before each socket write,
 // and its deadline bounds the write (a deadline moved back reaches a write
 // under way through Acceptor.CutWrites); while it says no the writer keeps
 // the queue (stored, in order) and asks again every millisecond, and only
 // our Logout goes out (what was queued before it stays stored, for
 // resend; after a write cut short in the middle of a message, not even
-// the Logout: the connection closes). A long resend
-// goes out in pieces with the session's lock released, so a broker that
-// asks for one and stops reading holds up only itself.
+// the Logout: the connection closes). A stream holds no lock while it
+// writes, so a broker that asks for a long resend and stops reading holds
+// up only itself.
 //
 // Where a connection begins and ends, the steps the other goroutines could
 // come between are one step (TestResetLogonReplyIsSeqOne and the other
@@ -134,7 +144,8 @@
 // a session and OnLogout (cancel-on-disconnect) never follows the next
 // connection's OnLogon. Once Stop has begun no session takes a connection;
 // our Logout, queued while a long resend waits on the socket, ends that
-// resend; a Logon is checked against the time it was read, not the time
+// resend (what of it was encoded goes before the Logout, the rest not at
+// all); a Logon is checked against the time it was read, not the time
 // its connection was taken.
 //
 // # What survives a restart, and how durable it is

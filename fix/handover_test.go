@@ -259,8 +259,9 @@ func TestNothingAfterOurLogoutIsSentOrDelivered(t *testing.T) {
 
 // TestLongResendDoesNotHoldSend: a broker that asks for a resend larger
 // than its socket can take and then stops reading does not make the
-// application's Send wait for it (a long resend is written in pieces with
-// the session's lock released); everything arrives once it reads again.
+// application's Send wait for it (the writer streams a long resend a piece
+// at a time, stream.go); everything arrives once it reads again, the new
+// report after the whole resend.
 func TestLongResendDoesNotHoldSend(t *testing.T) {
 	s, c2 := longResendWaiting(t)
 	sent := make(chan struct{})
@@ -275,13 +276,22 @@ func TestLongResendDoesNotHoldSend(t *testing.T) {
 	case <-time.After(10 * time.Second): // the socket's write timeout is 30 s
 		t.Fatal("Send waited on a resend to a broker that does not read")
 	}
+	resent := 10 // read by longResendWaiting
 	for {
-		if m := c2.next(); string(m.MsgType()) == "8" && fieldOf(m, 37) == "LAST" {
+		m := c2.next()
+		if string(m.MsgType()) != "8" {
+			continue
+		}
+		if fieldOf(m, 37) == "LAST" {
 			break
 		}
+		if resent++; !m.PossDup() || m.SeqNum() != resent+1 {
+			t.Fatalf("resent report %d: MsgSeqNum %d, PossDupFlag %q", resent, m.SeqNum(), fieldOf(m, 43))
+		}
 	}
-	// The new report may overtake the rest of the resend (the broker asks
-	// for what it lacks), so only its arrival is checked here.
+	if resent != 6000 {
+		t.Fatalf("the new report came after %d of the 6000 resent", resent)
+	}
 }
 
 // longResendWaiting stores 24 MiB of reports for a broker while it is

@@ -70,13 +70,15 @@ type Session struct {
 	writerDone  chan struct{}
 	lastSentNs  atomic.Int64
 	resendBuf   []byte
-	resendOut   []byte // scratch: one resent message
 	resendMsg   Message
-	notStored   []byte    // scratch: a market-data message the store keeps a Heartbeat for (storeLocked)
-	carryHead   []byte    // scratch: a carried message's header (requeueLocked)
-	ackBuf      []byte    // scratch: the message at the acknowledged watermark
-	ackedAt     time.Time // flush: when the watermark was last written
-	delivery    delivery
+	// stream: the resend under way, ahead of the socket queue (stream.go);
+	// the reader starts it, the writer advances it, both with flushMu held.
+	stream    resendStream
+	notStored []byte    // scratch: a market-data message the store keeps a Heartbeat for (storeLocked)
+	carryHead []byte    // scratch: a carried message's header (requeueLocked)
+	ackBuf    []byte    // scratch: the message at the acknowledged watermark
+	ackedAt   time.Time // flush: when the watermark was last written
+	delivery  delivery
 }
 
 // ID names the session: "FIX.4.4:ISLD->TW".
@@ -114,7 +116,10 @@ func (s *Session) NextSeqNums() (out, in int) {
 //
 // A session whose unsent queue exceeds Config.OutQueueMaxBytes is a slow
 // consumer: its connection is closed (OnLogout follows) and what was queued
-// stays in the store for resend. Send never blocks on the counterparty.
+// stays in the store for resend. A resend under way goes first and is not
+// counted: its state is the session's stream, which the writer advances
+// from the store a piece at a time (stream.go); Send only queues behind
+// it. Send never blocks on the counterparty.
 //
 // Hot path: allocates nothing once the queues have grown.
 func (s *Session) Send(msgType string, body *Fields) error {
@@ -128,7 +133,9 @@ func (s *Session) SendWithHeader(msgType string, header, body *Fields) error {
 }
 
 // Queued is how many bytes wait for the connection's socket: what the
-// slow-consumer bound (Config.OutQueueMaxBytes) counts.
+// slow-consumer bound (Config.OutQueueMaxBytes) counts. A resend under
+// way, read from the store a piece at a time ahead of them (stream.go),
+// is not among them.
 func (s *Session) Queued() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -280,13 +287,22 @@ func (s *Session) storeLocked(msgType string, header, body []byte) []byte {
 // Hot path: allocates nothing once the queues have grown.
 func (s *Session) pendLocked(msg []byte, lo, hi int, app bool) {
 	s.pending = append(s.pending, msg...)
-	if n := len(s.pendRuns); n > 0 && s.pendRuns[n-1].hi+1 == int64(lo) && !s.pendProbe {
-		s.pendRuns[n-1].hi = int64(hi)
-		s.pendRuns[n-1].app = s.pendRuns[n-1].app || app
-	} else {
-		s.pendRuns = append(s.pendRuns, seqRun{int64(lo), int64(hi), app})
-	}
+	s.pendRuns = appendRun(s.pendRuns, lo, hi, app, !s.pendProbe)
 	s.pendProbe = false
+}
+
+// appendRun adds MsgSeqNums lo..hi (app: application messages among them)
+// to runs: to the last run when they follow on from it and join, else as
+// a run of their own.
+//
+// Hot path: allocates nothing once runs has grown.
+func appendRun(runs []seqRun, lo, hi int, app, join bool) []seqRun {
+	if n := len(runs); n > 0 && runs[n-1].hi+1 == int64(lo) && join {
+		runs[n-1].hi = int64(hi)
+		runs[n-1].app = runs[n-1].app || app
+		return runs
+	}
+	return append(runs, seqRun{int64(lo), int64(hi), app})
 }
 
 // sendProbe queues a TestRequest for the logged-on connection, when one
@@ -317,7 +333,7 @@ func (s *Session) sendProbe() {
 func (s *Session) confirming() bool {
 	s.mu.Lock()
 	on := s.conn != nil && s.loggedOn && !s.loggedOut && !s.closing && !s.stopped
-	queued := len(s.pending) > 0
+	queued := len(s.pending) > 0 || s.streamingLocked()
 	s.mu.Unlock()
 	return on && (queued || s.delivery.confirming())
 }
@@ -447,6 +463,9 @@ func (s *Session) writeLoop() {
 	}
 }
 
+// keepMax: the writer does not hold on to a buffer of a burst larger.
+const keepMax = 1 << 20
+
 // writeTimeout bounds one socket write; a counterparty that does not read
 // for this long is disconnected.
 const writeTimeout = 30 * time.Second
@@ -458,6 +477,13 @@ func (s *Session) flush() (held bool) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
+	if s.stream.conn != nil {
+		s.mu.Unlock()
+		if more, held := s.streamStep(); more {
+			return held // what Send queued waits behind the stream
+		}
+		s.mu.Lock()
+	}
 	out, stored, base, mark, runs, storeMark := s.pending, s.storeBuf, s.storeBase, s.pendMark, s.pendRuns, s.storeMark
 	loggedOut, torn := s.loggedOut, s.pendTorn
 	s.pending, s.storeBuf, s.pendMark, s.pendRuns, s.pendTorn = s.spare[:0], s.storeSpare[:0], 0, s.spareRuns[:0], 0
@@ -516,7 +542,6 @@ func (s *Session) flush() (held bool) {
 		}
 		closeConn.Close()
 	}
-	const keepMax = 1 << 20 // do not hold on to the buffer of a burst
 	s.mu.Lock()
 	if cap(out) <= keepMax {
 		s.spare = out[:0]
@@ -531,25 +556,35 @@ func (s *Session) flush() (held bool) {
 
 // send writes out (MsgSeqNums runs, last mark mark, beginning with torn
 // bytes that end a message begun before) to conn for flush, bounded by
-// Config.MayDeliver with bounded, and records what became of it: written,
-// lost with a failed write (the connection closes), or, when MayDeliver
-// cut the write short, held at the queue's head; it reports the last.
+// Config.MayDeliver with bounded, and records what became of it (sendOut),
+// or, when MayDeliver cut the write short, holds the rest at the queue's
+// head; it reports the last.
 func (s *Session) send(conn net.Conn, out []byte, bounded bool, torn int, mark int64, runs []seqRun, closeConn net.Conn) (held bool) {
-	n, cut, err := s.writeOut(conn, out, bounded)
+	if n, cut, _ := s.sendOut(conn, out, bounded, mark, runs); cut {
+		s.hold(conn, out, n, torn, mark, runs, closeConn)
+		return true
+	}
+	return false
+}
+
+// sendOut writes out (MsgSeqNums runs, last mark mark) to conn
+// (writeOut) and records what became of it: written (delivery.wrote), or
+// lost with a failed write, which closes the connection; a write cut short
+// (cut, n bytes written) is left to the caller, and counts as neither
+// until the rest is written.
+func (s *Session) sendOut(conn net.Conn, out []byte, bounded bool, mark int64, runs []seqRun) (n int, cut bool, err error) {
+	n, cut, err = s.writeOut(conn, out, bounded)
 	s.lastSentNs.Store(time.Now().UnixNano())
 	switch {
 	case err != nil:
 		s.delivery.settle()
 		s.delivery.lost(mark, runs)
 		conn.Close()
-	case cut:
-		s.hold(conn, out, n, torn, mark, runs, closeConn)
-		return true
-	default:
+	case !cut:
 		s.delivery.wrote(conn, mark, runs)
 		s.persistAckedEverySecond()
 	}
-	return false
+	return n, cut, err
 }
 
 // mayWrite reports whether Config.MayDeliver lets the writer write to the
@@ -619,10 +654,11 @@ func (s *Session) writeOut(conn net.Conn, out []byte, bounded bool) (n int, cut 
 }
 
 // hold puts out[n:] (out: MsgSeqNums runs, last mark mark, beginning with
-// torn bytes that end a message cut short before), which flush or
-// writePieceLocked took from the socket queue for conn and did not write
-// (Config.MayDeliver held it, or its deadline cut the write short after n
-// bytes), back at the queue's head, before what Send queued meanwhile.
+// torn bytes that end a message cut short before), which flush took from
+// the socket queue for conn and did not write (Config.MayDeliver held it,
+// or its deadline cut the write short after n bytes), or which a stream
+// that ends encoded and did not write (endStreamLocked), back at the
+// queue's head, before what Send queued meanwhile.
 // Until all of out is written none of runs counts as written (delivery).
 // When conn is no longer attached, nothing is put back: what it held is
 // stored, for resend. Cold path: it allocates.
@@ -702,6 +738,7 @@ func (s *Session) persistAckedEverySecond() {
 // takes first. The store's files keep what they hold until
 // commitResetLocked replaces it with what is queued from here on.
 func (s *Session) resetLocked() {
+	s.endStreamLocked() // its MsgSeqNums are the old numbering's
 	s.st.clear()
 	s.nextOut = 1
 	s.storeBuf = s.storeBuf[:0]
@@ -759,13 +796,13 @@ func (s *Session) undeliveredLocked(dst []byte) []byte {
 	return dst
 }
 
-// requeueLocked queues the messages of carried (undeliveredLocked) again,
+// requeueLocked stores the messages of carried (undeliveredLocked) again,
 // after a sequence reset: each with the next MsgSeqNum, its header and body
 // as stored, and PossResend(97)=Y, since the counterparty may have had it
-// under its old number. They go to the store and, with toConn, to the
-// socket queue, past the slow-consumer bound (the caller writes them out
-// at once). It returns how many. Cold path; flushMu and mu are held.
-func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
+// under its old number. They go to the store queue; the caller streams
+// them to the socket, as stored (stream.go). It returns how many. Cold
+// path; flushMu and mu are held.
+func (s *Session) requeueLocked(carried []byte) (n int) {
 	m := &s.resendMsg
 	first := int64(s.nextOut)
 	for len(carried) > 0 {
@@ -778,11 +815,7 @@ func (s *Session) requeueLocked(carried []byte, toConn bool) (n int) {
 		}
 		header, body := storedParts(m)
 		s.carryHead = withPossResend(s.carryHead[:0], header)
-		seq := s.nextOut
-		msg := s.storeLocked(string(m.MsgType()), s.carryHead, body)
-		if toConn {
-			s.pendLocked(msg, seq, seq, s.storeMark > 0)
-		}
+		s.storeLocked(string(m.MsgType()), s.carryHead, body)
 		n++
 	}
 	s.delivery.carried(first, int64(s.nextOut-1))
@@ -828,13 +861,14 @@ func withPossResend(dst, header []byte) []byte {
 // stored application messages again with PossDupFlag=Y and
 // OrigSendingTime, and a SequenceReset-GapFill over each run of session
 // messages (and of messages the store does not have, and of the types
-// Config.NotResent names).
+// Config.NotResent names), streamed by the writer a piece at a time
+// (stream.go), after what the socket queue holds now and before what is
+// queued later. The reader's; cold path.
 func (s *Session) resend(begin, end int) {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.writeStoreLocked()
 	if s.conn == nil || s.closing || s.storeFailed.Load() {
 		return
 	}
@@ -846,42 +880,11 @@ func (s *Session) resend(begin, end int) {
 		s.delivery.hadBefore(int64(begin))
 	}
 	s.delivery.resent(int64(begin), int64(end))
-	now := time.Now()
-	var ts [21]byte
-	gapStart := 0
-	m := &s.resendMsg
-	for seq := begin; seq <= end; seq++ {
-		raw := s.st.read(seq, s.resendBuf)
-		if raw != nil && s.st.msgs != nil {
-			s.resendBuf = raw
-		}
-		if raw == nil || m.parse(raw) != nil || isAdminMsgType(m.MsgType()) || s.a.notResent(string(m.MsgType())) {
-			if gapStart == 0 {
-				gapStart = seq
-			}
-			continue
-		}
-		if gapStart != 0 {
-			s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, seq, now), gapStart, seq-1, false)
-			gapStart = 0
-		}
-		s.pendResent(s.encodeResent(s.resendOut[:0], m, now, ts[:0]), seq, seq, s.storeMark > 0)
-		if len(s.pending) > 1<<20 && !s.writePieceLocked() { // a long resend goes out in pieces
-			s.signal() // what is held goes out with the writer; the broker asks again for the rest
-			return
-		}
+	if begin > end || s.loggedOut { // nothing goes after our Logout
+		return
 	}
-	if gapStart != 0 {
-		s.pendResent(s.encodeGapFill(s.resendOut[:0], gapStart, end+1, now), gapStart, end, false)
-	}
+	s.startStreamLocked(begin, end, false)
 	s.signal()
-}
-
-// pendResent queues msg, a resent message (or gap fill) for MsgSeqNums
-// lo..hi, keeping its encoding buffer for the next one.
-func (s *Session) pendResent(msg []byte, lo, hi int, app bool) {
-	s.resendOut = msg
-	s.pendLocked(msg, lo, hi, app)
 }
 
 // writeStoreLocked writes what the store queue holds, so that every
@@ -894,52 +897,7 @@ func (s *Session) writeStoreLocked() {
 	}
 }
 
-// writePieceLocked writes what is pending, a piece of a long resend, with
-// mu released, so that Send never waits on a counterparty that asks for a
-// resend and does not read; flushMu stays held, so no flush runs meanwhile
-// and what Send queues waits in pending. Called by the connection's reader,
-// so the connection stays attached. False when the write failed, the
-// connection is closing, or our Logout was queued meanwhile (the rest of
-// the resend would follow it); false, and the connection closed, without
-// writing when the store has failed; false, with what is not written left
-// at the head of the queue for the writer (which holds it), while
-// Config.MayDeliver says no.
-func (s *Session) writePieceLocked() bool {
-	out, mark, runs, conn, loggedOut, torn := s.pending, s.pendMark, s.pendRuns, s.conn, s.loggedOut, s.pendTorn
-	if s.storeFailed.Load() {
-		// What the store may lack must not reach the counterparty (store).
-		s.delivery.settle()
-		conn.Close()
-		s.dropPendingLocked()
-		return false
-	}
-	if !s.mayWrite() {
-		return false
-	}
-	s.pending, s.pendMark, s.pendRuns, s.pendTorn = nil, 0, nil, 0
-	s.mu.Unlock()
-	n, cut, err := s.writeOut(conn, out, true)
-	switch {
-	case err != nil:
-		s.delivery.settle()
-		s.delivery.lost(mark, runs)
-		conn.Close()
-	case !cut:
-		s.delivery.wrote(conn, mark, runs)
-	}
-	s.mu.Lock()
-	if cut {
-		s.holdLocked(conn, out, n, torn, mark, runs, nil)
-		return false
-	}
-	if err != nil {
-		s.dropPendingLocked()
-	}
-	return err == nil && !s.closing && s.loggedOut == loggedOut
-}
-
-// writePieceBytes is how much writePieceLocked writes under one
-// writeTimeout.
+// writePieceBytes is how much writeOut writes under one writeTimeout.
 const writePieceBytes = 1 << 20
 
 func (s *Session) encodeGapFill(dst []byte, seq, newSeq int, now time.Time) []byte {

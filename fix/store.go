@@ -196,10 +196,17 @@ func (st *store) writeAt(b []byte, off int64) error {
 // read returns message seq from the store (written, not merely reserved),
 // or nil when the store does not have it.
 func (st *store) read(seq int, buf []byte) []byte {
-	if seq < 1 || seq > len(st.index) {
+	return st.readIn(st.index, seq, buf)
+}
+
+// readIn is read with index for the store's: a prefix of it taken under
+// the session's mu, whose entries stay as they are while flushMu is held
+// (a stream reads with mu released: stream.go).
+func (st *store) readIn(index []msgPos, seq int, buf []byte) []byte {
+	if seq < 1 || seq > len(index) {
 		return nil
 	}
-	p := st.index[seq-1]
+	p := index[seq-1]
 	if st.msgs == nil {
 		if p.off+int64(p.n) > int64(len(st.mem)) {
 			return nil

@@ -118,13 +118,14 @@ func (e *Engine) bandedBooks() int {
 	return n
 }
 
-// loadBands reads the bands section of a version 7 snapshot, before the
+// loadBands reads the bands section of a version 7 or 8 snapshot (8 may
+// have none), before the
 // books section: each book listed starts with its reference price as its
 // last price, as applyBand leaves it, and the books section then gives
 // the last price of each book that traded since.
-func (e *Engine) loadBands(r *snapReader) error {
+func (e *Engine) loadBands(r *snapReader, version uint32) error {
 	n := r.count(4 + 8 + 8)
-	if r.err == nil && n == 0 {
+	if r.err == nil && n == 0 && version == snapVersionBands {
 		return r.fail("no band in a version %d snapshot", snapVersionBands)
 	}
 	prev := uint32(0)

@@ -73,8 +73,10 @@
 //     The incoming order's mode decides: its own (Command.STP, a new order
 //     or a replace; a value past STPDecrement+1 is ReasonInvalidOrder), else
 //     its trading account's (Config.AccountSTP, Config.NamedSTP), else
-//     Config.STP; an order in an STP group whose mode comes to STPNone
-//     cancels itself on meeting its group.
+//     Config.STP (the named modes, the venue's mode and the firms' scopes
+//     a KindSTP record put in force, once one has); an order in an STP
+//     group whose mode comes to STPNone cancels itself on meeting its
+//     group.
 //   - A replace names the order's trading account (Command.Owner, 0 for
 //     the session's own); another is ReasonUnknownOrder. A cancel that
 //     names a firm's account (Owner not 0) that is not the order's is
@@ -116,7 +118,9 @@
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
-//     in riskvenue.go), which the node checks against its config.
+//     in riskvenue.go), which the node checks against its config, and
+//     the symbol scale record (KindSymbolScale, SymbolScale in
+//     symbolscale.go: a symbol's tick and lot sizes), likewise.
 //   - A gateway reject (KindReject, GatewayReject in gwreject.go) is the
 //     gateway's own refusal of an order message, journaled for its
 //     report: the engine that owns its Symbol (Route, as an order) answers
@@ -128,6 +132,13 @@
 //     symbol (a new RefPrice is also the band's anchor until the next
 //     trade); it says nothing, and is in the snapshot (version 7, written
 //     only while a band differs from the Config's) and the hash.
+//   - A self-trade prevention record (KindSTP, STPRecord in stprecord.go)
+//     is applied by every engine: a venue record sets the venue's mode and
+//     clears every named mode and firm scope, an account record sets a
+//     name's mode, a firm record a firm's scope, from then on, in place of
+//     the Config's (STP, NamedSTP, FirmSTP.Scope); it says nothing. An
+//     engine a record set them in writes snapshot version 8, which carries
+//     them, and hashes them with it.
 //
 // Mass cancels and checkpoint hashes are control records: their fields
 // are named by MassCancel and CheckpointHash (control.go), which alone map

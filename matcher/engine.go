@@ -73,7 +73,11 @@ const (
 // accounts) and the scope of its prevention. A firm's id in the engine is
 // its 1-based position in Config.Firms: it is never journaled nor
 // snapshotted, only compared, so the order of the list does not matter.
+// Name is how a KindSTP record and a version 8 snapshot name the firm
+// (its scope); a firm without one keeps its Config's scope until a venue
+// record clears it.
 type FirmSTP struct {
+	Name  string
 	Scope STPScope
 	Names []string
 }
@@ -188,7 +192,8 @@ func (c *Config) validateFirms() error {
 }
 
 // resolve gives the account of binding b its firm and its named mode
-// (Config.Firms, Config.NamedSTP). Cold path: once per binding.
+// (Config.Firms; the named modes in force: Config.NamedSTP until a KindSTP
+// record sets them, stprecord.go). Cold path: once per binding.
 func (e *Engine) resolve(b AccountBinding) {
 	for i, f := range e.cfg.Firms {
 		if slices.Contains(f.Names, b.Name) {
@@ -198,7 +203,7 @@ func (e *Engine) resolve(b AccountBinding) {
 			e.firmBy[b.Account] = uint32(i + 1)
 		}
 	}
-	for _, a := range e.cfg.NamedSTP {
+	for _, a := range e.named {
 		if a.Name == b.Name {
 			e.setSTP(b.Account, a.Mode)
 		}
@@ -224,11 +229,13 @@ type Top struct {
 type Engine struct {
 	cfg      Config
 	stp      STPMode
-	stpBy    []uint8  // account -> its STP mode + 1; 0 (or past the end): stp
-	firmBy   []uint32 // account -> its firm id; 0 (or past the end): none
-	firmWide []bool   // firm id -> self-trade prevention spans the firm's accounts
-	books    []book   // one per configured symbol, in Config order
-	bySym    []int32  // symbol id -> index into books + 1; 0 = unknown
+	named    []NamedSTP // the named modes in force (Config.NamedSTP until a KindSTP record)
+	stpRec   bool       // a KindSTP record set stp, named and firmWide (stprecord.go)
+	stpBy    []uint8    // account -> its STP mode + 1; 0 (or past the end): stp
+	firmBy   []uint32   // account -> its firm id; 0 (or past the end): none
+	firmWide []bool     // firm id -> self-trade prevention spans the firm's accounts
+	books    []book     // one per configured symbol, in Config order
+	bySym    []int32    // symbol id -> index into books + 1; 0 = unknown
 
 	orders    []order // pool; index 0 is the nil order
 	freeOrder int32
@@ -287,6 +294,7 @@ func (e *Engine) init(cfg Config) {
 	*e = Engine{
 		cfg:       cfg,
 		stp:       cfg.STP,
+		named:     slices.Clone(cfg.NamedSTP),
 		books:     make([]book, len(cfg.Symbols)),
 		bySym:     make([]int32, maxID+1),
 		orders:    make([]order, 1, 64),
@@ -424,7 +432,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	case KindBlock:
 		e.applyBlock(cmd)
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
-		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue:
+		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
 		// markers for the node and for replay, and the risk stage's
 		// records (funds, unblocks, rules);
 		// no state, no events
@@ -438,6 +446,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyBand(cmd) // band.go
 	case KindReject:
 		e.applyReject(cmd) // gwreject.go
+	case KindSTP:
+		e.applySTP(cmd) // stprecord.go
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

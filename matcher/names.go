@@ -21,7 +21,8 @@ var kindNames = [...]string{
 	KindEndOfDay: "end_of_day", KindBindAccount: "bind_account", KindDeposit: "deposit",
 	KindWithdraw: "withdraw", KindBlock: "block", KindUnblock: "unblock", KindRiskLimits: "risk_limits",
 	KindRiskSymbol: "risk_symbol", KindRiskFee: "risk_fee", KindBlockFirm: "block_firm", KindUnblockFirm: "unblock_firm",
-	KindBand: "band", KindRiskVenue: "risk_venue", KindReject: "reject",
+	KindBand: "band", KindRiskVenue: "risk_venue", KindReject: "reject", KindSymbolScale: "symbol_scale",
+	KindSTP: "stp",
 }
 
 // NumKinds bounds every Kind: each is below it, so a table indexed by Kind

@@ -49,9 +49,9 @@ const (
 func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
-		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue:
+		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
 		return RouteNone
-	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm:
+	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm, KindSTP:
 		return RouteAll
 	}
 	return PartitionOf(cmd.Symbol, p)

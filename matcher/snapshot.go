@@ -9,13 +9,13 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 to 7). Integers are little-endian; the form is
+// Snapshot layout (versions 2 to 8). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
 //	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
-//	bands    (version 7 only) u32 n (1 or more), then n × (ascending symbol id):
+//	bands    (versions 7 and 8) u32 n (1 or more; 0 too in version 8), then n × (ascending symbol id):
 //	           u32 symbol | i64 band ticks | i64 reference price
 //	         (the books whose band a KindBand record set other than the
 //	         Config's, band.go; a listed book's last price is its reference
@@ -38,26 +38,37 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (versions 3 to 7) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
+//	bindings (versions 3 to 8) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
-//	owners   (versions 4 to 7) u32 n, then n × (ascending order id):
+//	owners   (versions 4 to 8) u32 n, then n × (ascending order id):
 //	           i64 order id | u32 owner | u32 STP group
 //	         (the resting orders whose trading account is not their
 //	         session's own, or that are in an STP group; the bindings
 //	         section before it may then be empty, and in version 5 this
 //	         one too)
 //
-//	retired owners (versions 5 to 7) u32 n (1 or more; 0 too from version 6), then n × (as the
+//	retired owners (versions 5 to 8) u32 n (1 or more; 0 too from version 6), then n × (as the
 //	           retired section lists them): i64 order id | u32 owner
 //	         (the remembered finished orders whose trading account is not
 //	         their session's own, which a status request names)
 //
-//	blocked firms (versions 6 and 7) u32 n (1..MaxBlockedFirms in version 6; 0 too in version 7), then n × (ascending name):
+//	blocked firms (versions 6 to 8) u32 n (1..MaxBlockedFirms in version 6; 0 too from version 7), then n × (ascending name):
 //	           u8 len | name (len bytes)
 //	         (the firms a KindBlockFirm blocked and no KindUnblockFirm
 //	         unblocked since, firmblock.go)
 //
+//	stp      (version 8) u32 n, n × (ascending name): u8 len | account name | u8 mode
+//	         u32 m, m × (ascending name): u8 len | firm name
+//	         (the self-trade prevention settings KindSTP records put in
+//	         force, stprecord.go: the named accounts' modes and the firms
+//	         whose scope is the firm; the venue's mode is the header's stp)
+//
+// An engine whose self-trade prevention settings a KindSTP record set
+// writes version 8, with every section; the header's stp is then the
+// venue's mode in force, which Restore takes whatever its Config says.
+// Before version 8 the settings are the Config's: Restore refuses a
+// header stp other than its Config's and resolves the named modes from it.
 // An engine with a band a KindBand record set other than its Config's
 // writes version 7, with every section (its blocked firms section empty
 // when no firm is blocked); one with its Config's bands and a blocked
@@ -83,6 +94,7 @@ const (
 	snapVersionRetired  = 5
 	snapVersionFirms    = 6 // firmblock.go
 	snapVersionBands    = 7 // band.go
+	snapVersionSTP      = 8 // stprecord.go
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -120,6 +132,9 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	nBands := e.bandedBooks()
 	if nBands > 0 {
 		version = snapVersionBands
+	}
+	if e.stpRec {
+		version = snapVersionSTP
 	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
@@ -179,6 +194,9 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	}
 	if version >= snapVersionFirms {
 		dst = e.firms.appendTo(dst)
+	}
+	if version >= snapVersionSTP {
+		dst = e.appendSTP(dst)
 	}
 	return dst
 }
@@ -412,6 +430,9 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 			return nil, err
 		}
 	}
+	if v >= snapVersionSTP {
+		r.skipSTP()
+	}
 	if r.off != len(r.b) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
 	}
@@ -429,8 +450,8 @@ type SnapshotOrder struct {
 }
 
 // SnapshotBook reads symbol's book out of an engine snapshot
-// (Engine.Snapshot; versions 1 to 7, which lay the books out alike,
-// after version 7's bands section) without restoring it, so whatever Config wrote it. It returns the book's
+// (Engine.Snapshot; versions 1 to 8, which lay the books out alike,
+// after the bands section of versions 7 and 8) without restoring it, so whatever Config wrote it. It returns the book's
 // last trade price and appends its resting orders to dst in
 // Engine.Resting's order: the bids best price first, then the asks, each
 // level oldest first. A snapshot without symbol's book (one with no
@@ -530,7 +551,7 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionBands) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionSTP) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
@@ -573,23 +594,25 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionBands) {
+	if r.err == nil && (v < snapVersion || v > snapVersionSTP) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionBands)
+				"this one reads versions %d to %d only", snapVersion, snapVersionSTP)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionBands)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionSTP)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
 	if r.err != nil {
 		return r.err
 	}
-	if stp != e.stp || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
+	// Before version 8 the venue's STP mode was the Config's; from it on,
+	// a KindSTP record's (the stp section).
+	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
 	}
 	if v >= snapVersionBands {
-		if err := e.loadBands(r); err != nil {
+		if err := e.loadBands(r, v); err != nil {
 			return err
 		}
 	}
@@ -613,7 +636,10 @@ func (e *Engine) load(r *snapReader) error {
 	}
 	fs, err := r.loadBlockedFirms(v)
 	e.firms = fs
-	return err
+	if err != nil || v < snapVersionSTP {
+		return err
+	}
+	return e.loadSTP(r, stp)
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {

@@ -233,7 +233,7 @@ func firmsSTP(cfg config.Config, mc *matcher.Config) {
 			scope = matcher.STPScopeFirm
 		}
 		names := append(slices.Clone(f.Sessions), f.Accounts...)
-		mc.Firms = append(mc.Firms, matcher.FirmSTP{Scope: scope, Names: names})
+		mc.Firms = append(mc.Firms, matcher.FirmSTP{Name: f.Name, Scope: scope, Names: names})
 		for _, name := range names {
 			if m, ok := override[name]; ok {
 				mc.NamedSTP = append(mc.NamedSTP, matcher.NamedSTP{Name: name, Mode: stpMode(m)})

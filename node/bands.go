@@ -71,13 +71,23 @@ func (n *Node) bandsToJournal() ([]matcher.Command, error) {
 }
 
 // rulesToJournal is what the node journals before FIX opens so that every
-// order is decided by the config's rules: the band records, then the risk
-// rules (riskRulesToJournal).
+// order is decided by the config's rules: the symbol scale records the
+// journal lacks (symbolscale.go; a journal that says another refuses the
+// start), the band records, the self-trade prevention records (stp.go),
+// then the risk rules (riskRulesToJournal).
 func (n *Node) rulesToJournal() ([]matcher.Command, error) {
+	scales, err := n.symbolScalesToJournal()
+	if err != nil {
+		return nil, err
+	}
 	bands, err := n.bandsToJournal()
 	if err != nil {
 		return nil, err
 	}
+	stp, err := n.stpToJournal()
+	if err != nil {
+		return nil, err
+	}
 	rules, err := n.riskRulesToJournal()
-	return append(bands, rules...), err
+	return append(append(append(scales, bands...), stp...), rules...), err
 }

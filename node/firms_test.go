@@ -34,7 +34,7 @@ func TestFirmAccountsOverFIX(t *testing.T) {
 	dir, addr := t.TempDir(), fixtest.FreeAddr(t)
 	cfg := firmVenue(dir, addr, "ACC-A")
 	n := startCfg(t, cfg)
-	if seq, err := n.Funds(false, "ACC-A", "cash", "1000"); err != nil || seq > 30 {
+	if seq, err := n.Funds(false, "ACC-A", "cash", "1000"); err != nil || seq > 30+firstStartRecords(cfg) { // past the symbol scale and STP records
 		t.Fatalf("first deposit at sequence %d (limits journaled for ids no account has?), %v", seq, err)
 	}
 	b1 := fixtest.Dial(t, addr, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")

@@ -152,8 +152,9 @@ func (n *Node) riskRulesToJournal() ([]matcher.Command, error) {
 	}), nil
 }
 
-// journalRiskRules journals the rule records todo through the ring, before
-// FIX opens: every order is decided after the rules it is decided by.
+// journalRiskRules journals the rule records todo (rulesToJournal) through
+// the ring, before FIX opens: every order is decided after the rules it is
+// decided by.
 func (n *Node) journalRiskRules(todo []matcher.Command) error {
 	for i := range todo {
 		if _, err := n.submitSeq(&todo[i]); err != nil {
@@ -161,7 +162,7 @@ func (n *Node) journalRiskRules(todo []matcher.Command) error {
 		}
 	}
 	if len(todo) > 0 {
-		n.log.Info("risk rules of the config journaled (its risk mode and cash unit where the journal has none; limits, protection prices, fee that differ from those in force)", "records", len(todo))
+		n.log.Info("rules of the config journaled (symbols' tick and lot sizes, its risk mode and cash unit where the journal has none; bands, self-trade prevention, limits, protection prices, fee that differ from those in force)", "records", len(todo))
 	}
 	return nil
 }

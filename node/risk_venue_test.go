@@ -13,16 +13,17 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// venueRecords are the risk venue records of the journal under dir.
-func venueRecords(t *testing.T, dir string) []matcher.RiskVenue {
+// recordsOf are the records of the journal under dir that of reads (a
+// matcher XxxOf function), in sequence order.
+func recordsOf[T any](t *testing.T, dir string, of func(*matcher.Command) (T, bool)) []T {
 	t.Helper()
-	var out []matcher.RiskVenue
+	var out []T
 	var cmd matcher.Command
 	err := journal.Read(filepath.Join(dir, "journal"), 1, func(seq int64, rec []byte) error {
 		if err := cmd.DecodeAt(rec, seq); err != nil {
 			return err
 		}
-		if v, ok := matcher.RiskVenueOf(&cmd); ok {
+		if v, ok := of(&cmd); ok {
 			out = append(out, v)
 		}
 		return nil
@@ -31,6 +32,11 @@ func venueRecords(t *testing.T, dir string) []matcher.RiskVenue {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// venueRecords are the risk venue records of the journal under dir.
+func venueRecords(t *testing.T, dir string) []matcher.RiskVenue {
+	return recordsOf(t, dir, matcher.RiskVenueOf)
 }
 
 // A venue journals its risk mode and cash unit once: a restart with the

@@ -361,6 +361,8 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		return
 	case matcher.KindRiskVenue:
 		n.verifyRiskVenue(&s.cmd)
+	case matcher.KindSymbolScale:
+		n.verifySymbolScale(&s.cmd) // cold: records journaled at a start
 	case matcher.KindEndOfDay:
 		n.settleBegin(s)
 		n.publishEndOfDay(seq)

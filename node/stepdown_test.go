@@ -70,7 +70,7 @@ func TestRestartedPrimaryStepsDownForPromotedStandby(t *testing.T) {
 	a, _ := startRepl(t, p.cfgA, &logA)
 	b, outB := startRepl(t, p.cfgB, &logB)
 	trade(t, a, "S", 30)
-	shared := int64(30)
+	shared := 30 + firstStartRecords(p.cfgA)
 	waitUntil(t, "both journal the orders, the standby in sync", func() bool {
 		st, _ := b.ReplicationStats()
 		return st.InSync && lastSeq(a) == shared && lastSeq(b) == shared
@@ -172,7 +172,7 @@ func TestBothAcknowledgedPrimariesReportSplitBrain(t *testing.T) {
 	a, outA := startRepl(t, p.cfgA, &logA)
 	b, outB := startRepl(t, p.cfgB, &logB)
 	trade(t, a, "S", 30)
-	waitUntil(t, "standby has the shared prefix", func() bool { return lastSeq(b) == 30 })
+	waitUntil(t, "standby has the shared prefix", func() bool { return lastSeq(b) == 30+firstStartRecords(p.cfgA) })
 	p.toA.Cut()
 	p.toB.Cut()
 	if _, err := b.Promote(); err != nil {

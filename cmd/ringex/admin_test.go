@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -38,13 +39,15 @@ func TestAdminToken(t *testing.T) {
 			t.Errorf("endofday %v: exit %d, %q; want refused", args, code, out)
 		}
 	}
-	// The start journaled one account binding per session (seqs 1..8), and
-	// the refused commands nothing.
-	if code, out := run("--token", "s3cret"); code != 0 || !strings.HasPrefix(out, "ok end of day at sequence 9") {
+	// The start journaled a symbol scale record per symbol, the STP venue
+	// record and one account binding per session, and the refused commands
+	// nothing.
+	first := len(cfg.Symbols) + 1 + len(cfg.FIX.Sessions) + 1
+	if code, out := run("--token", "s3cret"); code != 0 || !strings.HasPrefix(out, fmt.Sprintf("ok end of day at sequence %d\n", first)) {
 		t.Errorf("endofday with the token: exit %d, %q; want the first sequence after the bindings", code, out)
 	}
 	t.Setenv(adminTokenEnv, "s3cret")
-	if code, out := run(); code != 0 || !strings.HasPrefix(out, "ok end of day at sequence 10") {
+	if code, out := run(); code != 0 || !strings.HasPrefix(out, fmt.Sprintf("ok end of day at sequence %d\n", first+1)) {
 		t.Errorf("endofday with the token in %s: exit %d, %q; want the second sequence", adminTokenEnv, code, out)
 	}
 }

@@ -1,0 +1,144 @@
+package node
+
+// The symbol scale records (matcher.KindSymbolScale): each symbol's tick
+// and lot sizes (config symbols[].tickSize and lotSize). Every price in
+// the journal is a number of ticks and every quantity a number of lots, so
+// neither may change under a journal: read with another tick, a buy
+// journaled at 100.00 would bid 500.00. A start journals, before FIX
+// opens, the record of each configured symbol the journal does not say
+// yet; a start (symbolScalesToJournal reads the journal from its first
+// record), a standby (verifySymbolScale, at each record its primary
+// ships), `ringex replay` and `ringex verify` (SymbolScaleCheck) refuse a
+// record that differs from their config, naming the symbol, the key and
+// both values. A journal whose segments holding a symbol's record were
+// removed gets the config's again, as a journal written before the
+// record existed does.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/journal"
+	"github.com/ringex/ringex/matcher"
+)
+
+// symbolScales is the symbol scale record of each of cfg's symbols:
+// symbol id i+1 is cfg.Symbols[i].
+func symbolScales(cfg config.Config) []matcher.SymbolScale {
+	out := make([]matcher.SymbolScale, len(cfg.Symbols))
+	for i, s := range cfg.Symbols {
+		out[i] = matcher.SymbolScale{Symbol: uint32(i + 1), Tick: canonicalUnit(s.TickSize), Lot: s.LotSize}
+	}
+	return out
+}
+
+// scaleChecker checks symbol scale records against a config's symbols.
+type scaleChecker struct {
+	names []string              // symbol id i+1 is names[i]
+	want  []matcher.SymbolScale // the config's, by symbol id - 1
+}
+
+func newScaleChecker(cfg config.Config) scaleChecker {
+	c := scaleChecker{want: symbolScales(cfg)}
+	for _, s := range cfg.Symbols {
+		c.names = append(c.names, s.Name)
+	}
+	return c
+}
+
+// check says what is wrong with cmd, the journal record at seq, when it
+// is a symbol scale record that differs from the config; nil for another
+// record, one that agrees, or one of a symbol the config does not list
+// (its orders are another matter). known, when not nil, is told the
+// symbol of one that agreed.
+func (c *scaleChecker) check(cmd *matcher.Command, seq int64, known func(symbol uint32)) error {
+	s, ok := matcher.SymbolScaleOf(cmd)
+	if !ok || int(s.Symbol) > len(c.want) {
+		return nil
+	}
+	want, name := c.want[s.Symbol-1], c.names[s.Symbol-1]
+	if s.Tick != want.Tick {
+		return fmt.Errorf("symbol %s (id %d): tickSize is %q in the config, but journal record %d says the journal was written with tickSize %q: "+
+			"every price of %s in it is a whole number of ticks, and another tick would rescale them; "+
+			"set symbols[%d].tickSize back to %q (the same decimal), or list the symbol with the new tick on a new, empty dataDir",
+			name, s.Symbol, want.Tick, seq, s.Tick, name, s.Symbol-1, s.Tick)
+	}
+	if s.Lot != want.Lot {
+		return fmt.Errorf("symbol %s (id %d): lotSize is %d in the config, but journal record %d says the journal was written with lotSize %d: "+
+			"every quantity of %s in it is a whole number of lots, and another lot would rescale them; "+
+			"set symbols[%d].lotSize back to %d, or list the symbol with the new lot on a new, empty dataDir",
+			name, s.Symbol, want.Lot, seq, s.Lot, name, s.Symbol-1, s.Lot)
+	}
+	if known != nil {
+		known(s.Symbol)
+	}
+	return nil
+}
+
+// SymbolScaleCheck is the check a replay with cfg's symbols makes at each
+// journal record: nil, or why the replay cannot go on (a symbol scale
+// record that differs from cfg). `ringex replay` and `ringex verify` make
+// it as the node does.
+func SymbolScaleCheck(cfg config.Config) func(cmd *matcher.Command) error {
+	c := newScaleChecker(cfg)
+	return func(cmd *matcher.Command) error { return c.check(cmd, cmd.Seq, nil) }
+}
+
+// symbolScalesToJournal checks the journal's symbol scale records against
+// the config, reading from its first record until every configured
+// symbol's is found (near the beginning, for a journal started by this
+// version), and returns the records of the symbols it does not say yet,
+// to journal before FIX opens. Cold path: at start, before the ring runs.
+func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
+	c := newScaleChecker(n.cfg)
+	known := make([]bool, len(c.want))
+	left := len(known)
+	first, err := journal.FirstSeq(n.journalDir())
+	if err != nil {
+		return nil, err
+	}
+	if first > 0 {
+		var cmd matcher.Command
+		err = journal.Read(n.journalDir(), first, func(seq int64, rec []byte) error {
+			if err := cmd.DecodeAt(rec, seq); err != nil || cmd.Kind != matcher.KindSymbolScale {
+				return err
+			}
+			err := c.check(&cmd, seq, func(sym uint32) {
+				if !known[sym-1] {
+					known[sym-1] = true
+					left--
+				}
+			})
+			if err == nil && left == 0 {
+				return errStopReading
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, errStopReading) {
+			return nil, err
+		}
+	}
+	var out []matcher.Command
+	for i, s := range c.want {
+		if known[i] {
+			continue
+		}
+		cmd, err := s.Command()
+		if err != nil {
+			return nil, fmt.Errorf("config: symbols[%d] %s: %w", i, c.names[i], err)
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
+}
+
+// verifySymbolScale runs on the publish stage at a KindSymbolScale slot:
+// a standby whose config disagrees with its primary's journal stops
+// (what the primary journals agrees with its own config).
+func (n *Node) verifySymbolScale(cmd *matcher.Command) {
+	c := newScaleChecker(n.cfg)
+	if err := c.check(cmd, cmd.Seq, nil); err != nil {
+		n.fail(err)
+	}
+}
