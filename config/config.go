@@ -159,11 +159,19 @@ type Session struct {
 	// it drops; absent means true.
 	CancelOnDisconnect *bool `json:"cancelOnDisconnect,omitempty"`
 	// DropCopyOf makes this a drop-copy session: it takes no orders and
-	// gets a copy (CopyMsgIndicator 797=Y) of every report to the sessions
-	// with these TargetCompIDs, or of every session of a firm it names
-	// (firms[].name: the reports of all the firm's accounts, which only
-	// its sessions may use); "*" names every session that is not one.
+	// gets a copy of every report to the sessions with these
+	// TargetCompIDs, or of every session of a firm it names (firms[].name:
+	// the reports of all the firm's accounts, which only its sessions may
+	// use); "*" names every session that is not one. Its ExecutionReports
+	// say CopyMsgIndicator 797=Y on FIX.4.4, and on FIX.4.2 with
+	// CopyMsgIndicator.
 	DropCopyOf []string `json:"dropCopyOf,omitempty"`
+	// CopyMsgIndicator puts CopyMsgIndicator (797=Y) in a FIX.4.2 drop
+	// copy's ExecutionReports too, for a broker whose FIX 4.2 dictionary
+	// adds the tag: FIX 4.2 defines no tag 797, so a stock engine refuses
+	// every report that carries it. Only with dropCopyOf and FIX.4.2 (a
+	// FIX.4.4 drop copy's ExecutionReports always carry it).
+	CopyMsgIndicator bool `json:"copyMsgIndicator,omitempty"`
 	// MarketDataOnly makes this a market-data-only session: it may send
 	// MarketDataRequest and session messages only, and has no orders.
 	MarketDataOnly bool `json:"marketDataOnly,omitempty"`
@@ -536,8 +544,9 @@ func (r *Replication) check() error {
 }
 
 // checkDropCopies refuses a dropCopyOf that names no configured broker
-// session or firm, or a drop-copy or market-data-only session, and a
-// session that is both a drop copy and market-data-only.
+// session or firm, or a drop-copy or market-data-only session, a session
+// that is both a drop copy and market-data-only, and a copyMsgIndicator
+// on any but a FIX.4.2 drop copy.
 func (f FIX) checkDropCopies(firms []Firm) error {
 	firmNames := map[string]bool{}
 	for _, fm := range firms {
@@ -550,6 +559,9 @@ func (f FIX) checkDropCopies(firms []Firm) error {
 	for i, s := range f.Sessions {
 		if len(s.DropCopyOf) > 0 && s.MarketDataOnly {
 			return fmt.Errorf("fix.sessions[%d] %s: dropCopyOf and marketDataOnly together: a session is a drop copy or market-data-only, not both", i, s.TargetCompID)
+		}
+		if s.CopyMsgIndicator && (len(s.DropCopyOf) == 0 || s.BeginString != "FIX.4.2") {
+			return fmt.Errorf("fix.sessions[%d] %s: copyMsgIndicator is for a FIX.4.2 drop copy (dropCopyOf) only: a FIX.4.4 drop copy's ExecutionReports always carry 797=Y, and a broker session gets no copies", i, s.TargetCompID)
 		}
 		for _, name := range s.DropCopyOf {
 			if name == "*" {

@@ -134,3 +134,60 @@ func TestReportsOfANamedAccountNameIt(t *testing.T) {
 		t.Errorf("Publish of a named account's report with a drop copy allocates %v times an event", n)
 	}
 }
+
+// TestDropCopyHeaderByVersion: only a drop copy's ExecutionReports say
+// 797=Y, and only where its version has the tag: FIX.4.4, or FIX.4.2 with
+// CopyMsgIndicator (its engine's dictionary adds it); no version defines
+// it in an OrderCancelReject or OrderMassCancelReport. A FIX.4.2 drop copy
+// gets no OrderMassCancelReport (FIX 4.2 has none): resent after a
+// failover it is passed over and not counted.
+func TestDropCopyHeaderByVersion(t *testing.T) {
+	g, err := New(Options{Listen: "127.0.0.1:0", SenderCompID: "X",
+		Sessions: []Session{
+			{BeginString: "FIX.4.4", TargetCompID: "A"},
+			{BeginString: "FIX.4.4", TargetCompID: "DC44", DropCopyOf: []string{"A"}},
+			{BeginString: "FIX.4.2", TargetCompID: "DC42", DropCopyOf: []string{"A"}},
+			{BeginString: "FIX.4.2", TargetCompID: "MARKED42", DropCopyOf: []string{"A"}, CopyMsgIndicator: true},
+		},
+		Symbols: []Symbol{{Name: "S1", Tick: ScaleOf(1), Lot: ScaleOf(1)}}, StoreDir: t.TempDir()}, noSubmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	for a, want := range []bool{1: false, 2: true, 3: false, 4: true} {
+		if a > 0 && g.accounts[a].copyMark != want {
+			t.Errorf("account %d: copyMark %v, want %v", a, g.accounts[a].copyMark, want)
+		}
+	}
+	for _, tc := range []struct {
+		copyMark bool
+		msgType  string
+		live     bool
+		want     string
+	}{
+		{true, "8", true, "797=Y|"}, {true, "8", false, "97=Y|797=Y|"},
+		{true, "9", true, ""}, {true, "9", false, "97=Y|"}, {true, "r", true, ""},
+		{false, "8", true, ""}, {false, "8", false, "97=Y|"},
+	} {
+		var got string
+		if h := reportHeader(tc.copyMark, tc.msgType, tc.live); h != nil {
+			got = strings.ReplaceAll(string(h.Bytes()), "\x01", "|")
+		}
+		if got != tc.want {
+			t.Errorf("reportHeader(%v, %q, live %v) = %q, want %q", tc.copyMark, tc.msgType, tc.live, got, tc.want)
+		}
+	}
+
+	report := matcher.Event{Seq: 5, Account: 1, Type: matcher.EvMassCancelReport, Price: massCancelAll, Symbol: 1, CumQty: 2}
+	reports, sessions := g.ResendOnLogon([]matcher.Event{report}, []int64{0, 0, 0, 0, 0}, 5, nil)
+	if reports != 2 || sessions != 4 {
+		t.Errorf("ResendOnLogon: %d reports for %d sessions, want 2 (A's, DC44's) for 4", reports, sessions)
+	}
+	for a := uint32(1); a <= 4; a++ {
+		var affected int64
+		msgType, ok := g.reportOf(&g.out, g.sessionOf(a), &g.accounts[a].pending[0].ev, &affected)
+		if want := a <= 2; ok != want || (ok && msgType != "r") {
+			t.Errorf("account %d: the mass cancel's report %q %v, want one: %v", a, msgType, ok, want)
+		}
+	}
+}

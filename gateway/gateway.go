@@ -20,11 +20,22 @@
 // ExecutionReport Rejected, an OrderCancelReject or a rejecting
 // OrderMassCancelReport carrying a reason code and a Text.
 //
+// A drop-copy session (Session.DropCopyOf) takes no orders and gets a copy
+// of every report of the accounts it copies, numbered, stored and resent
+// like a broker's own, so every report it gets is a copy. A copy says
+// CopyMsgIndicator (797)=Y where the session's FIX version has the tag
+// for the message, as a stock engine refuses it elsewhere: FIX 4.4 in an
+// ExecutionReport only, FIX 4.2 nowhere (unless Session.CopyMsgIndicator
+// says its dictionary adds it). A FIX 4.2 drop copy gets no
+// OrderMassCancelReport, which FIX 4.2 does not have.
+//
 // Where things are: gateway.go runs the acceptor and sessions; inbound.go
 // turns messages into commands; reject.go refuses them and writes the
 // refusals' reports; outbound.go turns events into reports;
 // delivery.go numbers reports by delivery mark; resend.go holds and resends
-// reports after a failover; decimal.go converts prices and quantities.
+// reports after a failover; dropcopy.go links drop copies to the accounts
+// they copy and picks a copy's header; decimal.go converts prices and
+// quantities.
 package gateway
 
 import (
@@ -69,6 +80,10 @@ type Session struct {
 	// (a firm's drop copy while the firm has no session): it takes no
 	// orders and copies nothing.
 	DropCopy bool
+	// CopyMsgIndicator puts 797=Y in a FIX.4.2 drop copy's
+	// ExecutionReports too (a FIX.4.4 one's always have it): its broker's
+	// dictionary adds the tag, which FIX 4.2 does not define (dropcopy.go).
+	CopyMsgIndicator bool
 	// MarketDataOnly makes it a market-data-only session (mdonly.go): it
 	// takes MarketDataRequest and session messages only.
 	MarketDataOnly bool
@@ -157,6 +172,7 @@ type account struct {
 	flushing   bool            // under pendMu: a flush goroutine is sending its pending reports
 	copies     []uint32        // written in New only: the drop-copy accounts that get a copy of each report (dropcopy.go)
 	dropCopy   bool            // written in New only: a drop-copy session, which takes no orders
+	copyMark   bool            // written in New only: a drop copy whose ExecutionReports say 797=Y (dropcopy.go)
 	mdOnly     bool            // written in New only: a market-data-only session, which takes no orders (mdonly.go)
 }
 

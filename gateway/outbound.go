@@ -24,7 +24,8 @@ func (g *Gateway) Publish(ev *matcher.Event) {
 }
 
 // publishTo writes ev's message to account a's session: ev's own account,
-// or a drop-copy account, whose copy says 797=Y.
+// or a drop-copy account, whose copy says 797=Y where its FIX version
+// has the tag (dropcopy.go).
 func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 	acct := &g.accounts[a]
 	s := acct.session
@@ -37,20 +38,22 @@ func (g *Gateway) publishTo(a uint32, ev *matcher.Event) {
 	if !ok {
 		return
 	}
-	if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, true), f, mark); err != nil {
+	if err := s.SendMarked(msgType, reportHeader(acct.copyMark, msgType, true), f, mark); err != nil {
 		g.log.Warn("report not sent", "session", s.ID(), "order_id", ev.OrderID, "err", err)
 	}
 }
 
 // reportOf writes into f (reset first) the message ev calls for on s and
 // returns its MsgType; false when there is none yet (a mass-cancel report
-// whose counts add up in *affected until its last event).
+// whose counts add up in *affected until its last event), or none on s's
+// FIX version (a mass-cancel report to FIX 4.2, hasMassCancelReport).
 func (g *Gateway) reportOf(f *fix.Fields, s *fix.Session, ev *matcher.Event, affected *int64) (msgType string, ok bool) {
 	f.Reset()
 	if ev.Type == matcher.EvMassCancelReport {
-		return "r", g.massCancelReport(f, ev, affected)
+		return "r", hasMassCancelReport(s) && g.massCancelReport(f, ev, affected)
 	}
-	return g.report(f, s.BeginString() == fix42, ev), true
+	msgType = g.report(f, s.BeginString() == fix42, ev)
+	return msgType, msgType != "r" || hasMassCancelReport(s) // a refused mass cancel's: none to FIX 4.2 either
 }
 
 // report writes the ExecutionReport or OrderCancelReject of ev (any event
@@ -219,8 +222,8 @@ func idBytes(id *matcher.ClOrdID) []byte {
 
 // sendReject sends, at once, a refusal the ring would not take
 // (Gateway.refuse: msgType, its body written by body for the receiving
-// session's FIX version) to session s and a copy (797=Y) to each drop
-// copy of account a. It is not journaled: like the broker's own, each
+// session's FIX version) to session s and a copy (797=Y where its
+// version has it: reportHeader) to each drop copy of account a. It is not journaled: like the broker's own, each
 // copy is in its session's store from the moment it is sent, and a drop
 // copy that is not logged on gets it by a FIX resend (ResendRequest) when
 // it logs on to this node, not by the journal's resend of reports. Cold
@@ -236,12 +239,12 @@ func (g *Gateway) sendReject(s *fix.Session, a uint32, msgType string, body func
 	}
 	for _, c := range g.accounts[a].copies {
 		cs := g.sessionOf(c)
-		if cs == nil {
+		if cs == nil || (msgType == "r" && !hasMassCancelReport(cs)) {
 			continue
 		}
 		var cf fix.Fields
 		body(&cf, cs.BeginString() == fix42)
-		if err := cs.SendWithHeader(msgType, copyHeader, &cf); err != nil {
+		if err := cs.SendWithHeader(msgType, reportHeader(g.accounts[c].copyMark, msgType, true), &cf); err != nil {
 			g.log.Warn("reject's drop copy not sent", "session", cs.ID(), "msg_type", msgType, "err", err)
 		}
 	}

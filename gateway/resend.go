@@ -145,8 +145,9 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	g.lowerFloor(a, run[0].mark-1)
 	acct := &g.accounts[a]
 	acct.pending = append(run, acct.pending...)
+	s := g.sessionOf(uint32(a))
 	for i := range run {
-		if run[i].ev.Type != matcher.EvMassCancelReport || g.reportsMassCancel(&run[i].ev) {
+		if run[i].ev.Type != matcher.EvMassCancelReport || (g.reportsMassCancel(&run[i].ev) && (s == nil || hasMassCancelReport(s))) {
 			reports++
 		}
 	}
@@ -264,7 +265,7 @@ func (g *Gateway) flush(s *fix.Session, account uint32) {
 			if !ok {
 				continue
 			}
-			if err := s.SendMarked(msgType, reportHeader(acct.dropCopy, p.live), &body, p.mark); err != nil {
+			if err := s.SendMarked(msgType, reportHeader(acct.copyMark, msgType, p.live), &body, p.mark); err != nil {
 				// Only a stopped session refuses: the gateway is stopping.
 				g.log.Warn("reports not sent", "session", s.ID(), "reports", len(chunk)-i, "err", err)
 				acct.flushing = false

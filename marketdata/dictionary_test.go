@@ -1,9 +1,6 @@
 package marketdata_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,22 +14,6 @@ import (
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
-
-// stockDictionary is the path of a FIX data dictionary (file) that ships
-// with quickfixgo (the module this test already builds with), as a broker
-// engine uses it unchanged.
-func stockDictionary(t *testing.T, file string) string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/quickfixgo/quickfix").Output()
-	if err != nil {
-		t.Fatalf("locate quickfixgo: %v", err)
-	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "spec", file)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // nextValid returns the next message of msgType c's data dictionary let
 // through, skipping others, or fails the test at once with the session
@@ -105,7 +86,7 @@ func TestStockDictionaryAcceptsMarketData(t *testing.T) {
 		agg  string
 	}
 	dial := func(begin, sender, file, agg string) client {
-		c := dialMDWith(t, addr, begin, sender, map[string]string{qfconfig.DataDictionary: stockDictionary(t, file)})
+		c := dialMDWith(t, addr, begin, sender, map[string]string{qfconfig.DataDictionary: fixtest.StockDictionary(t, file)})
 		return client{begin + " " + sender, c, agg}
 	}
 	clients := []client{

@@ -26,7 +26,7 @@ import (
 // and last in each entry of X's NoMDEntries. It returns the copy's path.
 func rptSeqDictionary(t *testing.T) string {
 	t.Helper()
-	stock, err := os.ReadFile(stockDictionary(t, "FIX44.xml"))
+	stock, err := os.ReadFile(fixtest.StockDictionary(t, "FIX44.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestRptSeqPerSymbolOverFIX(t *testing.T) {
 	t.Cleanup(func() { n.Stop() })
 	addr := cfg.FIX.Listen
 	md := dialMDWith(t, addr, quickfix.BeginStringFIX44, "BROKER01", map[string]string{qfconfig.DataDictionary: rptSeqDictionary(t)})
-	stock := dialMDWith(t, addr, quickfix.BeginStringFIX44, "BROKER03", map[string]string{qfconfig.DataDictionary: stockDictionary(t, "FIX44.xml")})
+	stock := dialMDWith(t, addr, quickfix.BeginStringFIX44, "BROKER03", map[string]string{qfconfig.DataDictionary: fixtest.StockDictionary(t, "FIX44.xml")})
 	trader := dialMD(t, addr, quickfix.BeginStringFIX44, "BROKER02")
 
 	last := map[string]int{}

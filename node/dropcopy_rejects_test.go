@@ -16,8 +16,9 @@ import (
 // symbol the venue does not list, one whose price is off the tick, and a
 // cancel naming an OrigClOrdID over 24 characters; the gateway refuses each itself (an
 // ExecutionReport Rejected, 150=8, or an OrderCancelReject). Its drop copy,
-// DROPCOPY, logged on the whole time, gets a copy of each (797=Y) before
-// the copy of BROKER01's next, valid order's New (Gateway.sendReject).
+// DROPCOPY, logged on the whole time, gets a copy of each (797=Y on the
+// ExecutionReports) before the copy of BROKER01's next, valid order's New
+// (Gateway.sendReject).
 func TestDropCopyGetsTheGatewaysRejects(t *testing.T) {
 	cfg := dropCopyConfig(t, t.TempDir())
 	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
@@ -42,7 +43,8 @@ func TestDropCopyGetsTheGatewaysRejects(t *testing.T) {
 	copies := reportsUntil(t, "DROPCOPY", dc, "OK1", "0")
 	got := map[string]bool{}
 	for _, f := range copies {
-		if f[tag.CopyMsgIndicator] == "Y" && (f[tag.ExecType] == "8" || f[tag.MsgType] == "9") {
+		// 797=Y on the ExecutionReport; FIX 4.4 defines no 797 in an OrderCancelReject.
+		if (f[tag.CopyMsgIndicator] == "Y" && f[tag.ExecType] == "8") || (f[tag.CopyMsgIndicator] == "" && f[tag.MsgType] == "9") {
 			got[f[tag.ClOrdID]] = true
 		}
 	}

@@ -28,12 +28,17 @@ func dropCopyConfig(t *testing.T, dir string) config.Config {
 }
 
 // reportsUntil reads c's messages until one has ClOrdID last and ExecType
-// lastType, and returns them all; it fails the test after wait.
+// lastType, and returns them all; it fails the test after wait, or at
+// once when c refused a message (a session Reject: its data dictionary,
+// fixtest.WithDataDictionary, did not take it).
 func reportsUntil(t *testing.T, who string, c *fixtest.Client, last, lastType string) []map[quickfix.Tag]string {
 	t.Helper()
 	var out []map[quickfix.Tag]string
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
+		if r := c.Rejects(); len(r) > 0 {
+			t.Fatalf("%s refused %d messages (session Rejects %v); got %v", who, len(r), r, out)
+		}
 		ms := c.Drain()
 		if len(ms) == 0 {
 			time.Sleep(20 * time.Millisecond)
@@ -114,7 +119,8 @@ func TestDropCopy(t *testing.T) {
 	m := dc.Next(wait)
 	fixtest.Expect(t, "DROPCOPY's order", m, map[quickfix.Tag]string{tag.MsgType: "j", tag.RefMsgType: "D", tag.BusinessRejectReason: "6"})
 
-	// A mass cancel's Canceled and OrderMassCancelReport are copied too.
+	// A mass cancel's Canceled and OrderMassCancelReport are copied too,
+	// the report without 797 (FIX 4.4 defines it in no OrderMassCancelReport).
 	newOrder(b1, "B4", "1", "80", "3")
 	reportsUntil(t, "BROKER01", b1, "B4", "0")
 	b1.Send("q", tag.ClOrdID, "M1", tag.MassCancelRequestType, "7")
@@ -124,22 +130,29 @@ func TestDropCopy(t *testing.T) {
 		t.Fatalf("DROPCOPY got %v, want the New and Canceled of B4 and the mass cancel report BROKER01 got (%v)", copies, own)
 	}
 	for i, f := range copies[1:] {
-		if f[tag.CopyMsgIndicator] != "Y" || f[tag.MsgType] != own[i][tag.MsgType] || f[tag.ExecID] != own[i][tag.ExecID] ||
+		want97 := "Y" // on the Canceled; FIX 4.4 defines no 797 in an OrderMassCancelReport
+		if f[tag.MsgType] == "r" {
+			want97 = ""
+		}
+		if f[tag.CopyMsgIndicator] != want97 || f[tag.MsgType] != own[i][tag.MsgType] || f[tag.ExecID] != own[i][tag.ExecID] ||
 			f[tag.TotalAffectedOrders] != own[i][tag.TotalAffectedOrders] {
-			t.Errorf("DROPCOPY: %v, want %v with 797=Y", f, own[i])
+			t.Errorf("DROPCOPY: %v, want %v with 797 %q", f, own[i], want97)
 		}
 	}
 }
 
-// TestDropCopyAcrossRestart: DROPCOPY is logged out while BROKER01 and
-// BROKER02 trade; the machine then dies with the fills journaled and the
-// drop-copy session's store's last writes lost (put back as it was
-// before the sell). On restart DROPCOPY's next Logon brings the New it was queued
-// before the crash and the reports of the trade rebuilt from the journal,
-// with PossResend=Y, each with 797=Y.
+// TestDropCopyAcrossRestart: DROPCOPY (FIX 4.4) and COPY42 (FIX 4.2)
+// are logged out while BROKER01 and BROKER02 trade; the machine then dies
+// with the fills journaled and the drop-copy sessions' stores' last
+// writes lost (put back as they were before the sell). On restart each
+// drop copy's next Logon brings the New it was queued before the crash
+// and the reports of the trade rebuilt from the journal, with
+// PossResend=Y; DROPCOPY's each with 797=Y, COPY42's without (FIX 4.2
+// has no tag 797): each engine validates them with its version's stock
+// data dictionary and refuses none.
 func TestDropCopyAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := dropCopyConfig(t, dir)
+	cfg := dropCopy42Config(t, dir)
 	start := func() *node.Node {
 		t.Helper()
 		n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
@@ -165,31 +178,22 @@ func TestDropCopyAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	submit(start(), order(2, "S2", matcher.Sell, 100, 20))
-	// The crash loses DROPCOPY's store writes only: the brokers' stores
-	// hold their reports, so only the copies need rebuilding.
+	// The crash loses the drop copies' store writes only: the brokers'
+	// stores hold their reports, so only the copies need rebuilding.
 	restoreStore(t, stores, saved, "DROPCOPY")
+	restoreStore(t, stores, saved, "COPY42")
 
 	n := start()
 	defer n.Stop()
-	dc := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
-	defer dc.Close()
-	got := map[string]map[quickfix.Tag]string{} // ClOrdID/ExecType → fields
-	deadline := time.Now().Add(wait)
-	for len(got) < 4 && time.Now().Before(deadline) {
-		m := dc.Next(wait)
-		f := fixtest.Fields(m)
-		got[f[tag.ClOrdID]+"/"+f[tag.ExecType]] = f
-		if f[tag.CopyMsgIndicator] != "Y" {
-			t.Errorf("DROPCOPY: %v without 797=Y", f)
+	for name, got := range copiesByVersion(t, cfg.FIX.Listen, 4) {
+		if _, ok := got["B1/0"]; !ok {
+			t.Errorf("%s lacks the New of B1, queued for it before the crash: %v", name, got)
 		}
-	}
-	if _, ok := got["B1/0"]; !ok {
-		t.Errorf("DROPCOPY lacks the New of B1, queued for it before the crash: %v", got)
-	}
-	for _, k := range []string{"S2/0", "S2/F", "B1/F"} {
-		f, ok := got[k]
-		if !ok || f[tag.PossResend] != "Y" {
-			t.Errorf("DROPCOPY: %s %v, want it rebuilt with PossResend=Y (all: %v)", k, f, got)
+		for _, k := range []string{"S2/0", "S2/1", "B1/2"} { // New, partly filled, filled
+			f, ok := got[k]
+			if !ok || f[tag.PossResend] != "Y" {
+				t.Errorf("%s: %s %v, want it rebuilt with PossResend=Y (all: %v)", name, k, f, got)
+			}
 		}
 	}
 }
@@ -249,16 +253,18 @@ func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
 	}
 }
 
-// TestDropCopyAfterAFailover: DROPCOPY is away while BROKER01 and BROKER02
-// trade on the primary; after a failover its first Logon on the new
-// primary brings the copies of the four reports, by its own delivery mark,
-// with PossResend=Y and 797=Y.
+// TestDropCopyAfterAFailover: DROPCOPY (FIX 4.4) and COPY42 (FIX 4.2) are
+// away while BROKER01 and BROKER02 trade on the primary; after a failover
+// each one's first Logon on the new primary brings the copies of the four
+// reports, by its own delivery mark, with PossResend=Y, DROPCOPY's with
+// 797=Y and COPY42's without; each engine validates them with its
+// version's stock data dictionary and refuses none.
 func TestDropCopyAfterAFailover(t *testing.T) {
 	var logS logLines
 	cfgP := replCfg(t.TempDir(), "primary", "")
 	cfgP.FIX.Listen = fixtest.FreeAddr(t)
 	cfgP.FIX.Sessions = append(cfgP.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY",
-		DropCopyOf: []string{"*"}})
+		DropCopyOf: []string{"*"}}, config.Session{BeginString: "FIX.4.2", TargetCompID: "COPY42", DropCopyOf: []string{"*"}})
 	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
 	if err != nil {
 		t.Fatal(err)
@@ -277,20 +283,41 @@ func TestDropCopyAfterAFailover(t *testing.T) {
 	})
 	failOver(t, p, s)
 
-	dc := fixtest.Dial(t, cfgS.FIX.Listen, quickfix.BeginStringFIX44, "DROPCOPY", "RINGEX")
-	defer dc.Close()
-	got := map[string]bool{}
-	for len(got) < 4 {
-		f := fixtest.Fields(dc.Next(wait))
-		k := f[tag.ClOrdID] + "/" + f[tag.ExecType]
-		if got[k] || f[tag.CopyMsgIndicator] != "Y" || f[tag.PossResend] != "Y" {
-			t.Errorf("DROPCOPY after the failover: %s %v, want each report once with 797=Y and 97=Y", k, f)
-		}
-		got[k] = true
-	}
-	for _, k := range []string{"B1/0", "S2/0", "S2/F", "B1/F"} {
-		if !got[k] {
-			t.Errorf("DROPCOPY lacks %s after the failover: %v", k, got)
+	for name, got := range copiesByVersion(t, cfgS.FIX.Listen, 4) {
+		for _, k := range []string{"B1/0", "S2/0", "S2/2", "B1/2"} {
+			if f, ok := got[k]; !ok || f[tag.PossResend] != "Y" {
+				t.Errorf("%s after the failover: %s %v, want it with 97=Y (all: %v)", name, k, f, got)
+			}
 		}
 	}
+}
+
+// copiesByVersion logs DROPCOPY (FIX 4.4) and COPY42 (FIX 4.2) on to addr,
+// each an engine validating with its version's stock data dictionary
+// (dialStock), and returns by name the first n reports each gets, by
+// ClOrdID/OrdStatus (ExecType differs by version). It fails the test at
+// once on a report its engine refused, and marks one that comes twice or
+// whose CopyMsgIndicator is not its version's (797=Y on FIX 4.4, none on
+// FIX 4.2, which has no tag 797).
+func copiesByVersion(t *testing.T, addr string, n int) map[string]map[string]map[quickfix.Tag]string {
+	t.Helper()
+	out := map[string]map[string]map[quickfix.Tag]string{}
+	for _, d := range []struct{ begin, name, want797 string }{
+		{quickfix.BeginStringFIX44, "DROPCOPY", "Y"},
+		{quickfix.BeginStringFIX42, "COPY42", ""},
+	} {
+		dc := dialStock(t, addr, d.begin, d.name)
+		defer dc.Close()
+		got := map[string]map[quickfix.Tag]string{}
+		for range n {
+			f := fixtest.Fields(dc.NextValid(wait))
+			k := f[tag.ClOrdID] + "/" + f[tag.OrdStatus]
+			if got[k] != nil || f[tag.CopyMsgIndicator] != d.want797 {
+				t.Errorf("%s: %s %v, want each report once with CopyMsgIndicator %q", d.name, k, f, d.want797)
+			}
+			got[k] = f
+		}
+		out[d.name] = got
+	}
+	return out
 }

@@ -762,6 +762,7 @@ func gatewayOptions(cfg config.Config, log *slog.Logger) (gateway.Options, error
 			CancelOnDisconnect: s.CancelsOnDisconnect(),
 			DropCopyOf:         dropCopyOf(cfg, s.DropCopyOf), // accounts.go
 			DropCopy:           len(s.DropCopyOf) > 0,
+			CopyMsgIndicator:   s.CopyMsgIndicator,
 			MarketDataOnly:     s.MarketDataOnly,
 		})
 	}

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +28,7 @@ type Client struct {
 	inbox     chan *quickfix.Message
 	loggedOn  chan struct{}
 	logouts   chan string // Text(58) of each Logout the exchange sent
+	rejects   chan string // each session Reject the client sent: a message its data dictionary refused
 }
 
 // Option adjusts a client's quickfixgo session settings (TLS, password).
@@ -37,6 +42,30 @@ func WithTLS(caFile, serverName string) Option {
 		ss.Set(config.SocketCAFile, caFile)
 		ss.Set(config.SocketServerName, serverName)
 	}
+}
+
+// WithDataDictionary makes the client validate what it receives against
+// the FIX data dictionary file at path (StockDictionary), as a broker's
+// engine does: a message it refuses is answered with a session Reject
+// (Rejects) and never reaches the client's inbox.
+func WithDataDictionary(path string) Option {
+	return func(ss *quickfix.SessionSettings) { ss.Set(config.DataDictionary, path) }
+}
+
+// StockDictionary is the path of a FIX data dictionary file ("FIX42.xml",
+// "FIX44.xml") that ships with quickfixgo (the module the tests build
+// with), as a broker's engine uses it unchanged.
+func StockDictionary(t testing.TB, file string) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/quickfixgo/quickfix").Output()
+	if err != nil {
+		t.Fatalf("fixtest: locate quickfixgo: %v", err)
+	}
+	path := filepath.Join(strings.TrimSpace(string(out)), "spec", file)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // Dial logs a FIX session on to addr as sender, towards target, and waits
@@ -64,7 +93,8 @@ func Dial(t testing.TB, addr, beginString, sender, target string, opts ...Option
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{t: t, sid: sid, inbox: make(chan *quickfix.Message, 1024), loggedOn: make(chan struct{}, 1), logouts: make(chan string, 16)}
+	c := &Client{t: t, sid: sid, inbox: make(chan *quickfix.Message, 1024), loggedOn: make(chan struct{}, 1), logouts: make(chan string, 16),
+		rejects: make(chan string, 1024)}
 	c.initiator, err = quickfix.NewInitiator(c, quickfix.NewMemoryStoreFactory(), settings, quickfix.NewNullLogFactory())
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +156,22 @@ func (c *Client) Next(timeout time.Duration) *quickfix.Message {
 	}
 }
 
+// NextValid is Next for a client that validates with a data dictionary
+// (WithDataDictionary): it fails the test at once with the session Reject
+// the client sent when its dictionary refused a message instead.
+func (c *Client) NextValid(timeout time.Duration) *quickfix.Message {
+	c.t.Helper()
+	select {
+	case m := <-c.inbox:
+		return m
+	case r := <-c.rejects:
+		c.t.Fatalf("fixtest: %s: its data dictionary refused a message (session Reject, %s)", c.sid, r)
+	case <-time.After(timeout):
+		c.t.Fatalf("fixtest: %s: no message within %v", c.sid, timeout)
+	}
+	return nil
+}
+
 // NextNew is Next past the copies the exchange carried over
 // (PossResend=Y): reports of earlier orders that a client which left
 // before the exchange had its engine confirm them (a TestRequest's
@@ -157,14 +203,22 @@ func (c *Client) Logout(timeout time.Duration) string {
 	}
 }
 
+// Rejects returns the session Rejects (MsgType 3) the client sent and not
+// yet taken, at once, each as "RefSeqNum n RefTagID t: Text": the
+// messages its data dictionary (WithDataDictionary) refused.
+func (c *Client) Rejects() []string { return drain(c.rejects) }
+
 // Drain returns the application messages received and not yet taken, at
 // once.
-func (c *Client) Drain() []*quickfix.Message {
-	var out []*quickfix.Message
+func (c *Client) Drain() []*quickfix.Message { return drain(c.inbox) }
+
+// drain returns what ch holds now, without waiting.
+func drain[T any](ch chan T) []T {
+	var out []T
 	for {
 		select {
-		case m := <-c.inbox:
-			out = append(out, m)
+		case v := <-ch:
+			out = append(out, v)
 		default:
 			return out
 		}
@@ -257,8 +311,18 @@ func (c *Client) OnLogon(quickfix.SessionID) {
 	default:
 	}
 }
-func (c *Client) OnLogout(quickfix.SessionID)                       {}
-func (c *Client) ToAdmin(*quickfix.Message, quickfix.SessionID)     {}
+func (c *Client) OnLogout(quickfix.SessionID) {}
+func (c *Client) ToAdmin(m *quickfix.Message, _ quickfix.SessionID) {
+	if t, _ := m.Header.GetString(tag.MsgType); t == "3" {
+		seq, _ := m.Body.GetString(tag.RefSeqNum)
+		ref, _ := m.Body.GetString(tag.RefTagID)
+		text, _ := m.Body.GetString(tag.Text)
+		select {
+		case c.rejects <- "RefSeqNum " + seq + " RefTagID " + ref + ": " + text:
+		default:
+		}
+	}
+}
 func (c *Client) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
 func (c *Client) FromAdmin(m *quickfix.Message, _ quickfix.SessionID) quickfix.MessageRejectError {
 	if t, _ := m.Header.GetString(tag.MsgType); t == "5" {
