@@ -32,8 +32,8 @@ func TestOldPrimaryRejoinsAsStandbyByItself(t *testing.T) {
 	b, _ := startRepl(t, cfgOf(dirB, "standby", a.ReplicationAddr().String()), &logB)
 	trade(t, a, "S", 60)
 	waitUntil(t, "standby has the shared prefix", func() bool { return lastSeq(a) >= 60 && lastSeq(b) == lastSeq(a) })
-	shared := lastSeq(a)
 	b.Stop()
+	shared := lastSeq(b) // what the standby has, not what a journaled since
 	trade(t, a, "A", 15)
 	waitUntil(t, "A journals alone", func() bool { return lastSeq(a) >= shared+15 })
 	a.Stop()
