@@ -19,7 +19,7 @@ import (
 // own block, since BROKER01 stays blocked after it. Compared: every
 // column but the record's own (seq, time, time_ns) and its references
 // (clordid, orig_clordid: one per record whatever it is).
-func TestReview6TrailTellsFirmBlockFromOwnBlock(t *testing.T) {
+func TestFirmBlockTrailTellsItFromOwnBlock(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	cfg.FIX.Sessions = []config.Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}, {BeginString: "FIX.4.4", TargetCompID: "BROKER02"}}

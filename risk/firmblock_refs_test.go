@@ -14,7 +14,7 @@ import (
 // repeat of the own block, which leaves the member without its firm's
 // block (an unblock of the account by name then frees it while its firm
 // is blocked).
-func TestReview6FirmBlockReusingOwnBlockRefIsNoRepeat(t *testing.T) {
+func TestFirmBlockReusingOwnBlockRefIsNoRepeat(t *testing.T) {
 	s, _ := New(testConfig(ModeLimits))
 	engines := testEngines(t, 1, matcher.STPNone)
 	seq := int64(0)

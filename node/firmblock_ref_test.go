@@ -19,7 +19,7 @@ import (
 // for a repeat of its own block (risk.RequestOf has no Firm), the others
 // are applied, and BROKER01 is left without its firm's block, so its
 // unblock by name frees it while F1 stays blocked.
-func TestReview6FirmBlockWithAMembersOwnBlockRefIsRefusedWhole(t *testing.T) {
+func TestFirmBlockWithAMembersOwnBlockRefIsRefusedWhole(t *testing.T) {
 	cfg, _ := ownBlockVenue(t)
 	n := startCfg(t, cfg)
 	defer n.Stop()
