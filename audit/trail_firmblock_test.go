@@ -16,7 +16,8 @@ import (
 // (matcher.AccountBlock.Firm, in Type): the firm's unblock lifts only the
 // firm's. The trail must let its reader tell them apart: the row of the
 // firm's unblock of BROKER01 cannot read like an unblock of BROKER01's
-// own block, since BROKER01 stays blocked after it. Compared: every
+// own block, since BROKER01 stays blocked after it: it reads firm in
+// ord_type, the own block's empty. Compared: every
 // column but the record's own (seq, time, time_ns) and its references
 // (clordid, orig_clordid: one per record whatever it is).
 func TestFirmBlockTrailTellsItFromOwnBlock(t *testing.T) {
@@ -67,5 +68,10 @@ func TestFirmBlockTrailTellsItFromOwnBlock(t *testing.T) {
 	}
 	if same(rows[0], rows[1]) || same(rows[2], rows[3]) {
 		t.Errorf("the trail's rows of BROKER01's own block and its firm's block read the same (the firm's record is Type 1, which the trail does not show):\nown block   %v\nfirm block  %v\nfirm unblock %v\nown unblock %v", rows[0], rows[1], rows[2], rows[3])
+	}
+	for i, want := range []string{"", "firm", "firm", ""} { // docs/operations.md: a member's record of its firm's block reads firm in ord_type
+		if rows[i]["ord_type"] != want {
+			t.Errorf("row %d of BROKER01's blocks: ord_type %q, want %q: %v", i, rows[i]["ord_type"], want, rows[i])
+		}
 	}
 }
