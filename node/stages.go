@@ -361,6 +361,10 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		return
 	case matcher.KindRiskVenue:
 		n.verifyRiskVenue(&s.cmd)
+	case matcher.KindBlockFirm, matcher.KindUnblockFirm:
+		if n.following.Load() {
+			n.followFirmBlock(&s.cmd)
+		}
 	case matcher.KindEndOfDay:
 		n.settleBegin(s)
 		n.publishEndOfDay(seq)
