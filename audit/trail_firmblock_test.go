@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ringex/ringex/config"
-	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/node"
 )
@@ -21,11 +19,7 @@ import (
 // column but the record's own (seq, time, time_ns) and its references
 // (clordid, orig_clordid: one per record whatever it is).
 func TestFirmBlockTrailTellsItFromOwnBlock(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
-	cfg.FIX.Sessions = []config.Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}, {BeginString: "FIX.4.4", TargetCompID: "BROKER02"}}
-	cfg.Firms = []config.Firm{{Name: "FIRM_X", Sessions: []string{"BROKER01"}}}
-	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	cfg := firmVenue(t, "BROKER01")
 	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -14,14 +14,10 @@ import (
 func TestFirmBlockNamedOnAStandbyThatFollowedIt(t *testing.T) {
 	dirP, dirS := t.TempDir(), t.TempDir()
 	var logP, logS logLines
-	firm := func(cfg config.Config) config.Config {
-		cfg.Risk = config.Risk{Mode: config.RiskModeLimits}
-		cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}}}
-		return cfg
-	}
-	p, _ := startRepl(t, firm(replCfg(dirP, "primary", "")), &logP)
+	f1 := config.Firm{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}}
+	p, _ := startRepl(t, limitsFirm(replCfg(dirP, "primary", ""), f1), &logP)
 	defer p.Stop()
-	s, _ := startRepl(t, firm(replCfg(dirS, "standby", p.ReplicationAddr().String())), &logS)
+	s, _ := startRepl(t, limitsFirm(replCfg(dirS, "standby", p.ReplicationAddr().String()), f1), &logS)
 	defer s.Stop()
 	for _, step := range []struct {
 		name    string
