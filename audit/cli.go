@@ -37,9 +37,11 @@ Usage:
       The audit trail: every command and every event it caused (accepted,
       fill, cancelled, replaced, rejected, cancel_rejected, expired, with the
       reason), with sequence, ingress time, broker, ClOrdID, order id, exec
-      id, symbol, side, and prices and quantities as decimals. An event row
-      is kept when it matches every filter given; a command row when it or
-      any of its events does.
+      id, symbol, side, and prices and quantities as decimals. A block or
+      unblock row of an account for its firm's block reads firm in
+      ord_type (empty: the account's own). An event row is kept when it
+      matches every filter given; a command row when it or any of its
+      events does.
 
   ringex replay book --journal DIR --symbol S [--at TIME|SEQ] [--depth N]
       The depth of book of S after record SEQ, or as of TIME (after every

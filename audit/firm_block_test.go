@@ -13,16 +13,23 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
+// firmVenue is a spot venue serving FIX with sessions BROKER01 and
+// BROKER02 and firm FIRM_X, whose sessions are members.
+func firmVenue(t *testing.T, members ...string) config.Config {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	cfg.FIX.Sessions = []config.Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}, {BeginString: "FIX.4.4", TargetCompID: "BROKER02"}}
+	cfg.Firms = []config.Firm{{Name: "FIRM_X", Sessions: members}}
+	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	return cfg
+}
+
 // A firm's kill switch shows in the trail as a block_firm row naming the
 // firm in the broker column, then a block of each of its sessions; a
 // checkpoint taken while the firm is blocked (its snapshot holds the
 // engines' blocked firms) is equal to the replayed state.
 func TestTrailNamesTheBlockedFirm(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
-	cfg.FIX.Sessions = []config.Session{{BeginString: "FIX.4.4", TargetCompID: "BROKER01"}, {BeginString: "FIX.4.4", TargetCompID: "BROKER02"}}
-	cfg.Firms = []config.Firm{{Name: "FIRM_X", Sessions: []string{"BROKER01", "BROKER02"}}}
-	cfg.Risk = config.Risk{Mode: config.RiskModeSpot, CashUnit: "0.01"}
+	cfg := firmVenue(t, "BROKER01", "BROKER02")
 	cfg.Snapshot = config.Snapshot{EveryCommands: 1 << 40} // checkpoints only where the test submits them
 	n, err := node.Start(cfg, node.Options{Log: logtest.New(t)})
 	if err != nil {

@@ -283,6 +283,9 @@ func (t *trailWriter) command(c *matcher.Command) {
 	if v, ok := matcher.RiskVenueOf(c); ok { // the mode in ord_type; the cash unit is in clordid below
 		t.cols[colOrdType] = riskModeName(v.Mode)
 	}
+	if b, ok := matcher.BlockOf(c); ok && b.Firm { // a firm's block of a member, not its own: firm in ord_type
+		t.cols[colOrdType] = "firm"
+	}
 	if f, ok := matcher.FirmBlockOf(c); ok { // a firm's kill switch: the firm in the broker column
 		t.cols[colBroker] = f.Firm
 	} else if c.Kind != matcher.KindBindAccount { // those fields hold the name the broker column shows

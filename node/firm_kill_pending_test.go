@@ -28,9 +28,7 @@ func TestFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 	dirP, dirS := t.TempDir(), t.TempDir()
 	var logP, logS logLines
 	firm := func(cfg config.Config) config.Config {
-		cfg.Risk = config.Risk{Mode: config.RiskModeLimits}
-		cfg.Firms = []config.Firm{{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}, Accounts: []string{"ACC-A"}}}
-		return cfg
+		return limitsFirm(cfg, config.Firm{Name: "F1", Sessions: []string{"BROKER01", "BROKER02"}, Accounts: []string{"ACC-A"}})
 	}
 	// The primary serves FIX (no test publisher): only then does it bind
 	// the firm's named account ACC-A in the journal.
@@ -64,4 +62,11 @@ func TestFirmKillSwitchPendingBlocksEveryMember(t *testing.T) {
 	for _, who := range []string{"BROKER01", "BROKER02", "ACC-A"} {
 		wantShow(t, p, who, "blocked true (firm F1) openOrders 0")
 	}
+}
+
+// limitsFirm is cfg with risk.mode limits and firm f.
+func limitsFirm(cfg config.Config, f config.Firm) config.Config {
+	cfg.Risk = config.Risk{Mode: config.RiskModeLimits}
+	cfg.Firms = []config.Firm{f}
+	return cfg
 }

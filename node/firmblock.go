@@ -9,7 +9,8 @@ package node
 // opens, the node journals the firm's block of every member the config
 // now lists in a blocked firm that does not hold it in the risk state (a
 // session or an account added to the firm since), after the members'
-// bindings. Every
+// bindings. A standby keeps the names as it follows the firms' records
+// (followFirmBlock), to name a member's firm. Every
 // refusal still comes from a journaled block of the account, so the risk
 // state stays a pure function of the journal, in a replay and on a
 // standby alike. A crash between the firm's record and its members' is
@@ -200,6 +201,17 @@ func (n *Node) keepFirmBlock(firm string, unblock bool) {
 		n.blockedFirms.names = slices.Delete(fs, i, i+1)
 	case !unblock && !found && len(fs) < matcher.MaxBlockedFirms:
 		n.blockedFirms.names = slices.Insert(fs, i, firm)
+	}
+}
+
+// followFirmBlock keeps firm block record c, streamed to a standby and
+// applied by its engines, in the node's blocked firms, so a standby's
+// `account show` names the firm of a member blocked after it started
+// (a primary keeps its own as it journals them, blockFirm). Cold path:
+// the firms' block records only; it takes the blocked firms' lock.
+func (n *Node) followFirmBlock(c *matcher.Command) {
+	if f, ok := matcher.FirmBlockOf(c); ok {
+		n.keepFirmBlock(f.Firm, f.Unblock)
 	}
 }
 

@@ -87,7 +87,8 @@ type Node struct {
 
 	// blockedFirms are the firms the journal has blocked, ascending, as the
 	// operator's requests see them (firmblock.go): the engines' names, read
-	// while the pipeline is drained, then kept by blockFirm.
+	// while the pipeline is drained, then kept by blockFirm (on a standby,
+	// by the publish stage: followFirmBlock).
 	blockedFirms struct {
 		sync.Mutex
 		names []string

@@ -83,8 +83,8 @@ func TestOperatorRefOfAFirmBlockReusedForItsUnblockJournalsNothing(t *testing.T)
 	last := n.Status().Journal.LastSeq
 	_, err := n.BlockRef(ctx, "kill-F1", "F1", true)
 	var ce *node.RefConflictError
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "journaled nothing: ref kill-F1 was used at sequence") || !strings.Contains(err.Error(), "for another request: block of BROKER01") {
-		t.Fatalf("unblock of F1 with the ref of its block: %v; want a *node.RefConflictError naming the block of BROKER01", err)
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "journaled nothing: ref kill-F1 was used at sequence") || !strings.Contains(err.Error(), "for another request: firm's block of BROKER01") {
+		t.Fatalf("unblock of F1 with the ref of its block: %v; want a *node.RefConflictError naming the firm's block of BROKER01", err)
 	}
 	if got := n.Status().Journal.LastSeq; got != last {
 		t.Errorf("the refused unblock journaled %d records", got-last)

@@ -281,7 +281,7 @@ func (n *Node) publishOperator(s *slot, seq int64) {
 		case matcher.ReasonOperatorRefConflict:
 			var ok bool
 			if w.first, ok = r.state.OperatorRef(s.cmd.Account, s.cmd.OrigClOrdID); !ok {
-				w.first, _ = r.state.OperatorRefElsewhere(s.cmd.Account, s.cmd.OrigClOrdID, s.cmd.Kind)
+				w.first, _ = r.state.OperatorRefElsewhere(s.cmd.Account, s.cmd.OrigClOrdID, w.req)
 			}
 		}
 		close(w.done)
@@ -489,8 +489,11 @@ func (n *Node) refConflict(ans OperatorAnswer, ref, name string) *RefConflictErr
 }
 
 // requestString says operator request q in the venue's units: "deposit
-// 100.00 cash", "withdraw 3 BTC-USD", "block".
+// 100.00 cash", "withdraw 3 BTC-USD", "block", "firm's block".
 func (n *Node) requestString(q risk.RefRequest) string {
+	if q.Firm {
+		return "firm's " + q.Kind.String()
+	}
 	if q.Kind != matcher.KindDeposit && q.Kind != matcher.KindWithdraw {
 		return q.Kind.String()
 	}
@@ -561,7 +564,7 @@ func (n *Node) startOperator(cmd *matcher.Command) (operatorStart, error) {
 			}
 			return operatorStart{ans: OperatorAnswer{Seq: first.Seq, Reason: first.Reason, Repeat: true}}, nil
 		}
-		if first, ok := r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, cmd.Kind); ok {
+		if first, ok := r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, req); ok {
 			r.mu.Unlock() // the key names another account's request
 			return operatorStart{ans: OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}}, nil
 		}
@@ -779,7 +782,7 @@ func (n *Node) refConflictKnown(cmd *matcher.Command) (ans OperatorAnswer, ok bo
 	if w := r.pending[operatorKey{cmd.OrigClOrdID, cmd.Account}]; w != nil {
 		first, known = risk.RefOutcome{Seq: w.seq, Request: w.req}, true
 	} else if first, known = r.state.OperatorRef(cmd.Account, cmd.OrigClOrdID); !known {
-		if first, known = r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, cmd.Kind); known {
+		if first, known = r.state.OperatorRefElsewhere(cmd.Account, cmd.OrigClOrdID, req); known {
 			return OperatorAnswer{Reason: matcher.ReasonOperatorRefConflict, First: first}, true
 		}
 	}

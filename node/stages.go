@@ -363,6 +363,10 @@ func (n *Node) publishSlot(s *slot, seq, nowNs int64) {
 		n.verifyRiskVenue(&s.cmd)
 	case matcher.KindSymbolScale:
 		n.verifySymbolScale(&s.cmd) // cold: records journaled at a start
+	case matcher.KindBlockFirm, matcher.KindUnblockFirm:
+		if n.following.Load() {
+			n.followFirmBlock(&s.cmd)
+		}
 	case matcher.KindEndOfDay:
 		n.settleBegin(s)
 		n.publishEndOfDay(seq)

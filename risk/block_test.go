@@ -141,8 +141,8 @@ func TestBlockSnapshotVersion4RoundTrip(t *testing.T) {
 	b.block(3, false, false)
 	b.block(3, false, true)
 	snap := b.s.Snapshot(nil)
-	if snap[0] != snapVersion {
-		t.Fatalf("snapshot with a firm's block: version %d, want %d", snap[0], snapVersion)
+	if snap[0] != snapVersionFirmBlock {
+		t.Fatalf("snapshot with a firm's block: version %d, want %d", snap[0], snapVersionFirmBlock)
 	}
 	restored, _ := New(testConfig(ModeSpot))
 	if err := restored.Restore(snap); err != nil {

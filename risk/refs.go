@@ -54,18 +54,23 @@ type RefOutcome struct {
 }
 
 // RefRequest is what a keyed operator record asked: its kind (a deposit,
-// a withdrawal, a block, an unblock) and, for a deposit or a withdrawal,
-// its symbol (0: cash) and amount (zero for a block). Two records with
-// one reference and account are the same request when these are equal.
+// a withdrawal, a block, an unblock), for a block or an unblock whose it
+// is (Firm: the account's firm's, matcher.AccountBlock.Firm, else the
+// account's own) and, for a deposit or a withdrawal, its symbol (0: cash)
+// and amount (zero for a block). Two records with one reference and
+// account are the same request when these are equal: an account's own
+// block and its firm's block are two requests.
 type RefRequest struct {
 	Kind   matcher.Kind
+	Firm   bool
 	Symbol uint32
 	Amount int64
 }
 
 // RequestOf is what operator record c asks.
 func RequestOf(c *matcher.Command) RefRequest {
-	return RefRequest{Kind: c.Kind, Symbol: c.Symbol, Amount: c.Qty}
+	b, _ := matcher.BlockOf(c) // zero for a deposit or a withdrawal
+	return RefRequest{Kind: c.Kind, Firm: b.Firm, Symbol: c.Symbol, Amount: c.Qty}
 }
 
 // refTable is a bounded map of references, in the order they came: once
@@ -116,20 +121,22 @@ func (t *refTable) put(k refKey, o RefOutcome) {
 }
 
 // other is the outcome of a remembered record with k's reference for
-// another account than k's, when a record of kind for k's account, which
+// another account than k's, when a record asking q for k's account, which
 // t does not remember, would reuse the reference for another request: ok
 // is false when the reference is not remembered, or when both are blocks
-// (or both unblocks), the records of one firm's block (one per member,
-// all with the request's reference). A deposit or a withdrawal names one
-// account, so its reference on another account's record is always
-// another request.
-func (t *refTable) other(k refKey, kind matcher.Kind) (RefOutcome, bool) {
+// (or both unblocks) of one kind of block, firms' or own: the records of
+// one firm's block (one per member, all with the request's reference; a
+// journal written before AccountBlock.Firm has them as own blocks). An
+// account's own block and a firm's block are two requests. A deposit or
+// a withdrawal names one account, so its reference on another account's
+// record is always another request.
+func (t *refTable) other(k refKey, q RefRequest) (RefOutcome, bool) {
 	u, ok := t.byRef[k.ref]
 	if !ok || u.last == k.account {
 		return RefOutcome{}, false
 	}
 	o := t.at[refKey{ref: k.ref, account: u.last}]
-	if (kind == matcher.KindBlock || kind == matcher.KindUnblock) && o.Request.Kind == kind {
+	if (q.Kind == matcher.KindBlock || q.Kind == matcher.KindUnblock) && o.Request.Kind == q.Kind && o.Request.Firm == q.Firm {
 		return RefOutcome{}, false
 	}
 	return o, true
@@ -186,7 +193,7 @@ func (s *State) refChecked(c *matcher.Command) matcher.Reason {
 		}
 		return matcher.ReasonOperatorRepeat
 	} else if !ok {
-		if _, clash := s.refs.checked.other(k, c.Kind); clash {
+		if _, clash := s.refs.checked.other(k, RequestOf(c)); clash {
 			return matcher.ReasonOperatorRefConflict
 		}
 	}
@@ -225,27 +232,41 @@ func (s *State) OperatorRef(account uint32, ref matcher.ClOrdID) (RefOutcome, bo
 }
 
 // OperatorRefElsewhere is the outcome of a settled operator record with
-// reference ref for another account, when a record of kind for account
+// reference ref for another account, when a record asking q for account
 // would reuse ref for another request (refTable.other: a block's ref on
-// another block is a firm's member); ok is false when it would not, or
-// when the state remembers a record for account with ref (OperatorRef
-// answers then). Any goroutine. Cold path: it takes a lock.
-func (s *State) OperatorRefElsewhere(account uint32, ref matcher.ClOrdID, kind matcher.Kind) (RefOutcome, bool) {
+// another block of the same kind, firm's or own, is a firm's member); ok
+// is false when it would not, or when the state remembers a record for
+// account with ref (OperatorRef answers then). Any goroutine. Cold path:
+// it takes a lock.
+func (s *State) OperatorRefElsewhere(account uint32, ref matcher.ClOrdID, q RefRequest) (RefOutcome, bool) {
 	s.refs.mu.Lock()
 	defer s.refs.mu.Unlock()
 	k := refKey{ref: ref, account: account}
 	if _, ok := s.refs.settled.get(k); ok {
 		return RefOutcome{}, false
 	}
-	return s.refs.settled.other(k, kind)
+	return s.refs.settled.other(k, q)
 }
 
-// appendRefs appends t to dst as a snapshot's references section
-// (snapshot.go): u32 r, then r entries, oldest first, each the 24-byte
-// reference, u32 account, i64 seq, u8 reason (the record's outcome), then
-// u8 kind, u32 symbol and i64 amount (its request: RefRequest). r is 0
-// for an empty t. Cold path.
-func (t *refTable) appendRefs(dst []byte) []byte {
+// firmRef reports whether t remembers a firm's block or unblock record
+// (the snapshot's version says it: version 5). Cold path.
+func (t *refTable) firmRef() bool {
+	for _, o := range t.at {
+		if o.Request.Firm {
+			return true
+		}
+	}
+	return false
+}
+
+// appendRefs appends t to dst as the references section of a snapshot of
+// version v (snapshot.go): u32 r, then r entries, oldest first, each the
+// 24-byte reference, u32 account, i64 seq, u8 reason (the record's
+// outcome), then u8 kind, in version 5 u8 firm (1: a firm's block or
+// unblock, else 0), u32 symbol and i64 amount (its request: RefRequest).
+// r is 0 for an empty t. Versions before 5 have no firm byte: t holds no
+// firm's record then (Snapshot). Cold path.
+func (t *refTable) appendRefs(dst []byte, v byte) []byte {
 	le := binary.LittleEndian
 	dst = le.AppendUint32(dst, uint32(len(t.order)))
 	t.each(func(k refKey, o RefOutcome) {
@@ -253,15 +274,23 @@ func (t *refTable) appendRefs(dst []byte) []byte {
 		dst = le.AppendUint32(dst, k.account)
 		dst = le.AppendUint64(dst, uint64(o.Seq))
 		dst = append(dst, byte(o.Reason), byte(o.Request.Kind))
+		if v >= snapVersionFirmRef {
+			firm := byte(0)
+			if o.Request.Firm {
+				firm = 1
+			}
+			dst = append(dst, firm)
+		}
 		dst = le.AppendUint32(dst, o.Request.Symbol)
 		dst = le.AppendUint64(dst, uint64(o.Request.Amount))
 	})
 	return dst
 }
 
-// restoreRefs reads a snapshot's references section (appendRefs) into s,
-// a fresh state. A short read leaves r.err for the caller.
-func (s *State) restoreRefs(r *reader) error {
+// restoreRefs reads the references section (appendRefs) of a snapshot of
+// version v into s, a fresh state. A short read leaves r.err for the
+// caller.
+func (s *State) restoreRefs(r *reader, v byte) error {
 	n := int(r.u32())
 	if r.err == nil && n > MaxOperatorRefs {
 		return fmt.Errorf("risk snapshot: %d operator references (at most %d)", n, MaxOperatorRefs)
@@ -271,9 +300,17 @@ func (s *State) restoreRefs(r *reader) error {
 		copy(k.ref[:], r.take(matcher.IDLen))
 		k.account = r.u32()
 		o := RefOutcome{Seq: r.i64(), Reason: matcher.Reason(r.u8())}
-		o.Request = RefRequest{Kind: matcher.Kind(r.u8()), Symbol: r.u32(), Amount: r.i64()}
+		o.Request.Kind = matcher.Kind(r.u8())
+		firm := byte(0)
+		if v >= snapVersionFirmRef {
+			firm = r.u8()
+		}
+		o.Request.Symbol, o.Request.Amount, o.Request.Firm = r.u32(), r.i64(), firm == 1
 		if r.err != nil {
 			return nil
+		}
+		if firm > 1 || (o.Request.Firm && o.Request.Kind != matcher.KindBlock && o.Request.Kind != matcher.KindUnblock) {
+			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v): firm %d, want 0, or 1 for a block or an unblock", k.ref.String(), k.account, o.Seq, o.Request.Kind, firm)
 		}
 		if _, dup := s.refs.settled.get(k); dup || k.ref == (matcher.ClOrdID{}) || o.Seq < 1 ||
 			o.Reason >= matcher.NumReasons || refusedByRef(o.Reason) {
@@ -282,7 +319,7 @@ func (s *State) restoreRefs(r *reader) error {
 		if _, ok := refOf(&matcher.Command{Kind: o.Request.Kind, OrigClOrdID: k.ref}); !ok {
 			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d: kind %v is not an operator's request", k.ref.String(), k.account, o.Seq, o.Request.Kind)
 		}
-		if first, clash := s.refs.settled.other(k, o.Request.Kind); clash {
+		if first, clash := s.refs.settled.other(k, o.Request); clash {
 			return fmt.Errorf("risk snapshot: operator reference %q of account %d at seq %d (%v) is the reference of another account's request at seq %d (%v)",
 				k.ref.String(), k.account, o.Seq, o.Request.Kind, first.Seq, first.Request.Kind)
 		}

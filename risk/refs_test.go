@@ -3,6 +3,7 @@ package risk
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ringex/ringex/matcher"
@@ -256,15 +257,16 @@ func TestOperatorRefsBounded(t *testing.T) {
 }
 
 // A reference names one request venue-wide: the blocks of one firm block
-// (one record per member, all with the request's reference) are one
-// request, so a block with a block's reference on another account is
-// applied; an unblock with it, or a deposit with a deposit's reference
-// on another account, or a block with a deposit's, is a conflicting
-// reuse and changes nothing. The snapshot restores what decides it.
+// (one firm's record per member, all with the request's reference) are
+// one request, so a firm's block with a firm's block's reference on
+// another account is applied; an account's own block with it, an unblock
+// with it, or a deposit with a deposit's reference on another account, or
+// a block with a deposit's, is a conflicting reuse and changes nothing.
+// The snapshot restores what decides it.
 func TestOperatorRefAcrossAccounts(t *testing.T) {
 	r := newRefStepper(t)
 	for _, a := range []uint32{1, 2} {
-		b, _ := matcher.AccountBlock{Account: a, Key: key("firm-1")}.Command()
+		b, _ := matcher.AccountBlock{Account: a, Firm: true, Key: key("firm-1")}.Command()
 		if _, why := r.step(b); why != matcher.ReasonNone {
 			t.Fatalf("member %d's block with the firm block's ref: %v", a, why)
 		}
@@ -272,6 +274,10 @@ func TestOperatorRefAcrossAccounts(t *testing.T) {
 	u, _ := matcher.AccountBlock{Account: 3, Unblock: true, Key: key("firm-1")}.Command()
 	if _, why := r.step(u); why != matcher.ReasonOperatorRefConflict {
 		t.Fatalf("an unblock of another account with a block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	own, _ := matcher.AccountBlock{Account: 3, Key: key("firm-1")}.Command()
+	if _, why := r.step(own); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("another account's own block with a firm's block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
 	}
 	if _, why := r.funds(false, 3, 100, "firm-1"); why != matcher.ReasonOperatorRefConflict {
 		t.Fatalf("a deposit with a block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
@@ -292,17 +298,98 @@ func TestOperatorRefAcrossAccounts(t *testing.T) {
 	if r.cash(2) != 0 {
 		t.Fatalf("account 2 cash %d after a refused deposit, want 0", r.cash(2))
 	}
-	if o, ok := r.s.OperatorRefElsewhere(2, key("dep-1"), matcher.KindDeposit); !ok || o.Request.Kind != matcher.KindDeposit {
+	if o, ok := r.s.OperatorRefElsewhere(2, key("dep-1"), RefRequest{Kind: matcher.KindDeposit}); !ok || o.Request.Kind != matcher.KindDeposit {
 		t.Fatalf("OperatorRefElsewhere(2, dep-1) = %+v, %v; want account 1's deposit", o, ok)
 	}
 	restored, _ := New(testConfig(ModeSpot))
 	if err := restored.Restore(r.s.Snapshot(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := restored.OperatorRefElsewhere(2, key("dep-1"), matcher.KindDeposit); !ok {
+	if _, ok := restored.OperatorRefElsewhere(2, key("dep-1"), RefRequest{Kind: matcher.KindDeposit}); !ok {
 		t.Fatal("after a restore, dep-1 is not known as account 1's")
 	}
-	if _, ok := restored.OperatorRefElsewhere(3, key("firm-1"), matcher.KindBlock); ok {
-		t.Fatal("after a restore, a block with the firm block's ref conflicts")
+	if _, ok := restored.OperatorRefElsewhere(3, key("firm-1"), RefRequest{Kind: matcher.KindBlock, Firm: true}); ok {
+		t.Fatal("after a restore, a firm's block with the firm block's ref conflicts")
+	}
+	if _, ok := restored.OperatorRefElsewhere(3, key("firm-1"), RefRequest{Kind: matcher.KindBlock}); !ok {
+		t.Fatal("after a restore, an own block with a firm block's ref does not conflict")
+	}
+}
+
+// A journal written before AccountBlock.Firm has a firm's block as own
+// blocks of its members, all with the request's reference: they are
+// applied, as they were, so such a journal replays as it did.
+func TestOperatorRefOwnBlocksOfAnOldFirmBlock(t *testing.T) {
+	r := newRefStepper(t)
+	for _, a := range []uint32{1, 2} {
+		b, _ := matcher.AccountBlock{Account: a, Key: key("firm-1")}.Command()
+		if _, why := r.step(b); why != matcher.ReasonNone {
+			t.Fatalf("member %d's own block with an old firm block's ref: %v", a, why)
+		}
+	}
+	if v := r.s.Snapshot(nil)[0]; v != snapVersionOwnBlock {
+		t.Fatalf("own blocks only: snapshot version %d, want %d", v, snapVersionOwnBlock)
+	}
+	firm, _ := matcher.AccountBlock{Account: 3, Firm: true, Key: key("firm-1")}.Command()
+	if _, why := r.step(firm); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("a firm's block with own blocks' ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+}
+
+// A state that remembers a firm's keyed block record snapshots as version
+// 5 (each reference with its firm byte) and restores to the same
+// snapshot, hash and refusals; a firm byte other than 0 or 1, or 1 on a
+// deposit, is refused naming the reference. Once the firm's record is
+// forgotten (MaxOperatorRefs newer ones), it writes version 4 or 3 again.
+func TestOperatorRefsSnapshotVersion5(t *testing.T) {
+	r := newRefStepper(t)
+	r.funds(false, 1, 100, "dep-1")
+	b, _ := matcher.AccountBlock{Account: 2, Firm: true, Key: key("firm-1")}.Command()
+	if _, why := r.step(b); why != matcher.ReasonNone {
+		t.Fatalf("firm's block: %v", why)
+	}
+	u, _ := matcher.AccountBlock{Account: 2, Unblock: true, Firm: true}.Command()
+	if _, why := r.step(u); why != matcher.ReasonNone {
+		t.Fatalf("firm's unblock: %v", why)
+	}
+	snap := r.s.Snapshot(nil)
+	entry := matcher.IDLen + 4 + 8 + 1 + 1 + 1 + 4 + 8
+	if snap[0] != snapVersion || !bytes.Equal(snap[len(snap)-2*entry-4:len(snap)-2*entry], []byte{2, 0, 0, 0}) {
+		t.Fatalf("snapshot with a firm's keyed record: version %d; want version %d ending in 2 references of %d bytes", snap[0], snapVersion, entry)
+	}
+	firmAt := len(snap) - entry + matcher.IDLen + 4 + 8 + 1 + 1 // the firm's record is the newest
+	if snap[firmAt] != 1 || snap[firmAt-entry] != 0 {
+		t.Fatalf("firm bytes %d (block), %d (deposit); want 1, 0", snap[firmAt], snap[firmAt-entry])
+	}
+	restored, _ := New(testConfig(ModeSpot))
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if again := restored.Snapshot(nil); !bytes.Equal(again, snap) || restored.Hash() != r.s.Hash() {
+		t.Fatal("a restored state's snapshot differs from the one it was restored from")
+	}
+	for _, bad := range []struct {
+		at   int
+		firm byte
+	}{{firmAt, 2}, {firmAt - entry, 1}} {
+		c := bytes.Clone(snap)
+		c[bad.at] = bad.firm
+		if err := restored.Restore(c); err == nil || !strings.Contains(err.Error(), "operator reference") || !strings.Contains(err.Error(), fmt.Sprintf("firm %d", bad.firm)) {
+			t.Errorf("firm byte %d: %v, want a refusal naming the reference and its firm byte", bad.firm, err)
+		}
+	}
+	r.s = restored
+	own, _ := matcher.AccountBlock{Account: 2, Key: key("firm-1")}.Command()
+	if _, why := r.step(own); why != matcher.ReasonOperatorRefConflict {
+		t.Fatalf("after a restore, an own block with the firm's block's ref: %v, want %v", why, matcher.ReasonOperatorRefConflict)
+	}
+	if _, why := r.step(b); why != matcher.ReasonOperatorRepeat {
+		t.Fatalf("after a restore, the firm's block again: %v, want %v", why, matcher.ReasonOperatorRepeat)
+	}
+	for i := range MaxOperatorRefs {
+		r.funds(false, 1, 1, fmt.Sprintf("d%d", i))
+	}
+	if v := r.s.Snapshot(nil)[0]; v != snapVersionOwnBlock {
+		t.Fatalf("the firm's record forgotten, no firm's block held: version %d, want %d", v, snapVersionOwnBlock)
 	}
 }

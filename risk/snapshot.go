@@ -11,7 +11,7 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
-// Snapshot layout, little-endian (version 4):
+// Snapshot layout, little-endian (version 5):
 //
 //	u8 version | u8 mode | u8 c | c bytes cash unit | u32 accounts A | u32 symbols S
 //	(A+1) × (4+S) cells, account 0 first: i64 total | i64 held
@@ -22,7 +22,8 @@ import (
 //	(A+1) × limits: i64 maxOrderQty | i64 maxOrderNotional | i64 maxOpenOrders
 //	S × i64 protection price | i64 fee (basis points)
 //	u32 r | r × (oldest first) operator reference: 24-byte reference | u32 account | i64 seq | u8 reason |
-//	    u8 kind | u32 symbol | i64 amount (the record's outcome, then its request: RefRequest)
+//	    u8 kind | u8 firm | u32 symbol | i64 amount (the record's outcome, then its request: RefRequest;
+//	    firm 1 for a firm's block or unblock, else 0)
 //
 // and each order's entry ends with i64 its fee (basis points). A is the
 // highest account that holds anything (a cell, an open order, a limit, a
@@ -31,6 +32,11 @@ import (
 // operator references are those the state remembers (refs.go, which
 // encodes the section: appendRefs, restoreRefs); r is 0 when it
 // remembers none. The blocks are block.go's.
+//
+// Version 4 is version 5 whose references have no firm byte: the state
+// writes it while it remembers no firm's block or unblock record, so a
+// journal without keyed firm's records (every one written before version
+// 5 that the build before read right) snapshots and hashes as it did.
 //
 // Version 3 is version 4 whose blocked accounts are u32 account alone,
 // each blocked on its own: the state writes it while no account holds
@@ -50,9 +56,11 @@ import (
 // the checkpoint and Check has nothing pending that it has not (the node
 // takes it in its publish stage; Restore starts with nothing pending).
 const (
-	snapVersionDense    = 1
-	snapVersionOwnBlock = 3
-	snapVersion         = 4
+	snapVersionDense     = 1
+	snapVersionOwnBlock  = 3
+	snapVersionFirmBlock = 4
+	snapVersion          = 5
+	snapVersionFirmRef   = snapVersion // the first with a reference's firm byte
 )
 
 // settledCell is cell i's total and hold as the settle half has them:
@@ -65,11 +73,16 @@ func (s *State) settledCell(i int) (total, held int64) {
 	return s.cells[i].total.Load(), s.cells[i].held()
 }
 
-// Snapshot appends the state to dst: version 4, or 3 while no account
-// holds its firm's block. Cold path: it sorts the working orders.
+// Snapshot appends the state to dst: version 5 while it remembers a
+// firm's keyed block or unblock record, else 4 while an account holds its
+// firm's block, else 3. Cold path: it sorts the working orders.
 func (s *State) Snapshot(dst []byte) []byte {
 	v := byte(snapVersion)
-	if !s.firmBlocked() {
+	switch {
+	case s.refs.settled.firmRef():
+	case s.firmBlocked():
+		v = snapVersionFirmBlock
+	default:
 		v = snapVersionOwnBlock
 	}
 	return s.snapshotAs(dst, v, s.usedAccounts())
@@ -92,8 +105,8 @@ func (s *State) usedAccounts() int {
 }
 
 // snapshotAs appends the state to dst as a snapshot of version v
-// (snapVersion, snapVersionOwnBlock or snapVersionDense) with accounts 0
-// to accounts. Version 1 has no references section; versions 1 and 3
+// (snapVersion, snapVersionFirmBlock, snapVersionOwnBlock or
+// snapVersionDense) with accounts 0 to accounts. Version 1 has no references section; versions 1 and 3
 // list each blocked account, whichever its blocks, without them.
 func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	le := binary.LittleEndian
@@ -135,7 +148,7 @@ func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	dst = le.AppendUint32(dst, uint32(len(blocked)))
 	for _, a := range blocked {
 		dst = le.AppendUint32(dst, a)
-		if v == snapVersion {
+		if v >= snapVersionFirmBlock {
 			dst = append(dst, byte(s.blockedSettled[a].Load()))
 		}
 	}
@@ -151,7 +164,7 @@ func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 	if v == snapVersionDense {
 		return dst
 	}
-	return s.refs.settled.appendRefs(dst)
+	return s.refs.settled.appendRefs(dst, v)
 }
 
 // Hash is the state's hash: FNV-64a of its Snapshot.
@@ -209,15 +222,17 @@ func (s *State) Restore(b []byte) error {
 	r := reader{b: b}
 	ver, mode := r.u8(), Mode(r.u8())
 	unit := s.cfg.CashUnit
-	if ver == snapVersion || ver == snapVersionOwnBlock {
+	known := ver == snapVersion || ver == snapVersionFirmBlock || ver == snapVersionOwnBlock
+	if known {
 		unit = string(r.take(int(r.u8())))
 	}
 	accounts, symbols := int(r.u32()), int(r.u32())
 	switch {
 	case r.err != nil:
 		return r.err
-	case ver != snapVersion && ver != snapVersionOwnBlock && ver != snapVersionDense:
-		return fmt.Errorf("risk snapshot: version %d, want %d, %d or %d (version 2 was written only by unreleased builds)", ver, snapVersionDense, snapVersionOwnBlock, snapVersion)
+	case !known && ver != snapVersionDense:
+		return fmt.Errorf("risk snapshot: version %d, want %d, %d, %d or %d (version 2 was written only by unreleased builds)",
+			ver, snapVersionDense, snapVersionOwnBlock, snapVersionFirmBlock, snapVersion)
 	case unit != s.cfg.CashUnit:
 		return fmt.Errorf("risk snapshot: risk.cashUnit %q when it was taken, %q in the config: every balance is a whole number of it", unit, s.cfg.CashUnit)
 	case mode != s.cfg.Mode && mode <= ModeSpot:
@@ -250,7 +265,7 @@ func (s *State) Restore(b []byte) error {
 	nb := int(r.u32())
 	for range nb {
 		a, blocks := r.u32(), blockOwn
-		if ver == snapVersion {
+		if ver >= snapVersionFirmBlock {
 			blocks = r.u8()
 		}
 		if r.err != nil {
@@ -281,7 +296,7 @@ func (s *State) Restore(b []byte) error {
 	fresh.fee = r.i64()
 	fresh.feeSettled = fresh.fee
 	if ver != snapVersionDense {
-		if err := fresh.restoreRefs(&r); err != nil {
+		if err := fresh.restoreRefs(&r, ver); err != nil {
 			return err
 		}
 	}
