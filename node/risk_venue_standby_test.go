@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringex/ringex/config"
+	"github.com/ringex/ringex/internal/fixtest"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
 	"github.com/ringex/ringex/node"
@@ -91,7 +92,9 @@ func TestStandbyOfAnotherRiskModeRefusedAtThePrimarysSnapshot(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s_%s_follows_%s_%s", c.standby.mode, c.standby.unit, c.primary.mode, c.primary.unit), func(t *testing.T) {
 			seed, dirP, dirS := t.TempDir(), t.TempDir(), t.TempDir()
-			n := startCfg(t, riskPairCfg(seed, "primary", "", c.primary))
+			seedCfg := riskPairCfg(seed, "primary", "", c.primary)
+			seedCfg.FIX.Listen = fixtest.FreeAddr(t) // it serves FIX: not on the default port other tests may hold
+			n := startCfg(t, seedCfg)
 			trade(t, n, "A", 6)
 			awaitSnapshotAt(t, seed, 6)
 			if err := n.Stop(); err != nil {
