@@ -15,6 +15,13 @@ package gateway
 // followed by "...". Only when the ring takes nothing (the node is
 // stopping or failed) is the refusal answered at once, unjournaled, from
 // the session's store alone (refuse).
+//
+// A refused message leaves its ClOrdID unused, live and after a restart:
+// a new order, cancel, replace or mass cancel claims its ClOrdID only
+// once every other check passes (submitOrRefuse, onMassCancel), and the
+// ClOrdIDs rebuilt from the journal at a start (Remember) are those of
+// the commands the gateway took, never a reject record's. The broker may
+// send the id again, corrected.
 
 import (
 	"strconv"

@@ -82,3 +82,25 @@ func TestRejectWhenTheRingTakesNothing(t *testing.T) {
 		t.Errorf("%d commands recorded, want none", n)
 	}
 }
+
+// TestRefusedMassCancelLeavesItsClOrdIDUnused: a refused message claims
+// no ClOrdID. BROKER01's mass cancel M0 for unlisted ZZZZ, then M0 with an
+// unsupported MassCancelRequestType, are refused for those; M0 for all
+// orders is then taken, and a fourth M0 is refused as a duplicate.
+func TestRefusedMassCancelLeavesItsClOrdIDUnused(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "1", tag.Symbol, "ZZZZ")
+	check(t, "unknown symbol", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "1"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "3")
+	check(t, "unsupported type", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "0"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "7")
+	check(t, "taken", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "7", tag.TotalAffectedOrders: "0"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "7")
+	check(t, "duplicate", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "99", tag.Text: "duplicate ClOrdID M0"})
+}
