@@ -569,7 +569,11 @@ func (d *DiffResult) Print(w io.Writer, v *Venue, dirA, dirB string) {
 
 func describe(v *Venue, c *matcher.Command) string {
 	tick, lot := v.scales(c.Symbol)
-	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), c.Kind.String(), v.BrokerName(c.Account), v.SymbolName(c.Symbol), sideName(c.Side))
+	sym, side, reason := v.SymbolName(c.Symbol), sideName(c.Side), ""
+	if r, ok := matcher.GatewayRejectOf(c); ok { // a gateway's refusal: its fields hold what the broker sent
+		sym, side, reason = rejectSymbol(v, &r), rejectSide(&r), " "+r.Reason.String()
+	}
+	s := fmt.Sprintf("%s %s %s %s %s", fmtTime(c.TimeNs), c.Kind.String(), v.BrokerName(c.Account), sym, side)
 	if c.Kind == matcher.KindNew || c.Kind == matcher.KindReplace {
 		s += fmt.Sprintf(" %s %s %s", ordTypeName(c.Type), tifName(c.TIF), lot.Format(c.Qty))
 		if c.Price != 0 {
@@ -580,7 +584,7 @@ func describe(v *Venue, c *matcher.Command) string {
 	if c.OrigClOrdID != (matcher.ClOrdID{}) {
 		s += " OrigClOrdID " + strconv.Quote(c.OrigClOrdID.String())
 	}
-	return s
+	return s + reason
 }
 
 func describeEvents(v *Venue, evs []matcher.Event) string {

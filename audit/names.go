@@ -19,6 +19,32 @@ func sideName(s matcher.Side) string {
 	return "side(" + strconv.Itoa(int(s)) + ")"
 }
 
+// rejectSide is the side of a gateway's refusal: the Side as sent when it
+// is 1 buy or 2 sell; none for another value or for a mass cancel, whose
+// record keeps its MassCancelRequestType there.
+func rejectSide(r *matcher.GatewayReject) string {
+	if r.Request == 'q' {
+		return ""
+	}
+	switch r.Side {
+	case '1':
+		return sideName(matcher.Buy)
+	case '2':
+		return sideName(matcher.Sell)
+	}
+	return ""
+}
+
+// rejectSymbol is the symbol of a gateway's refusal: the venue's name for
+// its id, or else the unlisted symbol the broker's report echoed
+// (gateway.RejectSymbol).
+func rejectSymbol(v *Venue, r *matcher.GatewayReject) string {
+	if r.Symbol != 0 {
+		return v.SymbolName(r.Symbol)
+	}
+	return string(gateway.RejectSymbol(r))
+}
+
 func ordTypeName(t matcher.OrdType) string {
 	switch t {
 	case matcher.Limit:

@@ -297,20 +297,12 @@ func (t *trailWriter) command(c *matcher.Command) {
 }
 
 // reject fills the columns of a gateway's refusal (a KindReject record,
-// or its event): the broker, the symbol (its name as sent when the
-// venue does not list it), the Side as sent, the ClOrdIDs and the reason.
+// or its event): the broker, the symbol (rejectSymbol), the side
+// (rejectSide), the ClOrdIDs and the reason.
 func (t *trailWriter) reject(r *matcher.GatewayReject) {
 	t.cols[colBroker] = t.v.BrokerName(r.Account)
-	t.cols[colSymbol] = t.v.SymbolName(r.Symbol)
-	if r.Symbol == 0 && r.Reason == matcher.ReasonUnknownSymbol {
-		t.cols[colSymbol] = string(r.ValueBytes())
-	}
-	switch r.Side {
-	case '1':
-		t.cols[colSide] = sideName(matcher.Buy)
-	case '2':
-		t.cols[colSide] = sideName(matcher.Sell)
-	}
+	t.cols[colSymbol] = rejectSymbol(t.v, r)
+	t.cols[colSide] = rejectSide(r)
 	t.cols[colClOrdID] = r.ClOrdID.String()
 	t.cols[colOrigClOrdID] = r.OrigClOrdID.String()
 	t.cols[colReason] = r.Reason.String()

@@ -18,7 +18,8 @@
 // order message by submitting a journaled refusal (matcher.KindReject,
 // reject.go), answered once durable, like any report, with an
 // ExecutionReport Rejected, an OrderCancelReject or a rejecting
-// OrderMassCancelReport carrying a reason code and a Text.
+// OrderMassCancelReport carrying a reason code and a Text. A refused
+// message leaves its ClOrdID unused, live and after a restart.
 //
 // A drop-copy session (Session.DropCopyOf) takes no orders and gets a copy
 // of every report of the accounts it copies, numbered, stored and resent
@@ -414,7 +415,8 @@ func (g *Gateway) FromApp(s *fix.Session, m *fix.Message) {
 }
 
 // usedIDs is the set of ClOrdIDs one account has used on orders, replaces,
-// cancels and mass cancels: the exchange refuses a second use, across every
+// cancels and mass cancels the gateway took (a refused one claims none,
+// reject.go): the exchange refuses a second use, across every
 // symbol and match partition, and across restarts (Remember rebuilds it from
 // the journal before the acceptor opens). It holds 64-bit hashes of the ids,
 // about 40 bytes an id in all: a day of 10 million ids is about 400 MB. Two

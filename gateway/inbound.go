@@ -38,7 +38,8 @@ func (g *Gateway) onNewOrder(s *fix.Session, m *fix.Message, account uint32) {
 }
 
 // submitOrRefuse submits cmd, a new order's or a cancel's or replace's
-// that passed r's checks, once it claims its ClOrdID, or refuses ref.
+// that passed r's checks, once it claims its ClOrdID, or refuses ref. A
+// refused message claims nothing (reject.go).
 func (g *Gateway) submitOrRefuse(s *fix.Session, account uint32, ref *orderRef, cmd *matcher.Command, r refusal) {
 	if r.why == whyNone && !g.claim(account, &cmd.ClOrdID) {
 		r = refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil)
@@ -106,7 +107,9 @@ const (
 
 // onMassCancel submits an OrderMassCancelRequest: every resting order of the
 // session (GTC too) in one symbol or in all, answered with the cancels and
-// then an OrderMassCancelReport once they are durable.
+// then an OrderMassCancelReport once they are durable. Like an order
+// (submitOrRefuse), it claims its ClOrdID only once its other checks
+// pass.
 func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	ref := orderRef{msgType: 'q'}
 	ref.clOrdID, _ = m.Get(tagClOrdID)
@@ -114,10 +117,6 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 	id, ok := clOrdID(ref.clOrdID)
 	if !ok {
 		g.refuse(s, account, &ref, 0, refused(matcher.ReasonInvalidOrder, whyClOrdID, nil))
-		return
-	}
-	if !g.claim(account, &id) {
-		g.refuse(s, account, &ref, 0, refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil))
 		return
 	}
 	kind, _ := m.GetInt(tagMassCancelType)
@@ -133,6 +132,10 @@ func (g *Gateway) onMassCancel(s *fix.Session, m *fix.Message, account uint32) {
 		}
 	default:
 		g.refuse(s, account, &ref, 0, refused(matcher.ReasonInvalidOrder, whyMassCancelType, ref.side))
+		return
+	}
+	if !g.claim(account, &id) { // once every check passed: a refused message leaves its ClOrdID unused
+		g.refuse(s, account, &ref, cmd.Symbol, refused(matcher.ReasonDuplicateClOrd, whyDuplicate, nil))
 		return
 	}
 	if err := g.submit.Submit(&cmd); err != nil {

@@ -15,6 +15,13 @@ package gateway
 // followed by "...". Only when the ring takes nothing (the node is
 // stopping or failed) is the refusal answered at once, unjournaled, from
 // the session's store alone (refuse).
+//
+// A refused message leaves its ClOrdID unused, live and after a restart:
+// a new order, cancel, replace or mass cancel claims its ClOrdID only
+// once every other check passes (submitOrRefuse, onMassCancel), and the
+// ClOrdIDs rebuilt from the journal at a start (Remember) are those of
+// the commands the gateway took, never a reject record's. The broker may
+// send the id again, corrected.
 
 import (
 	"strconv"
@@ -118,8 +125,8 @@ func (g *Gateway) refuse(s *fix.Session, a uint32, ref *orderRef, symbol uint32,
 		gr.Cut |= matcher.CutOrigClOrdID
 	}
 	value := r.value
-	if gr.Symbol == 0 && !rejectTexts[r.why].value {
-		// A check before the symbol's: the record's value echoes it (tag 55).
+	if gr.Symbol == 0 && valueFree(r.why) {
+		// A check before the symbol's: the record's value keeps it (RejectSymbol).
 		if gr.Symbol = g.symbolIDs[string(ref.symbol)]; gr.Symbol == 0 {
 			value = ref.symbol
 		}
@@ -207,13 +214,10 @@ func (g *Gateway) rejectReport(f *fix.Fields, fix42 bool, ev *matcher.Event) str
 		f.AddChar(tagExecType, '8')
 	}
 	f.AddChar(tagOrdStatus, '8')
-	switch {
-	case r.Symbol != 0:
+	if r.Symbol != 0 {
 		f.AddString(tagSymbol, g.symbol(r.Symbol).Name)
-	case why == whyUnknownSymbol || !rejectTexts[why].value:
-		f.AddBytes(tagSymbol, r.ValueBytes())
-	default:
-		f.AddString(tagSymbol, "")
+	} else {
+		f.AddBytes(tagSymbol, RejectSymbol(&r))
 	}
 	switch {
 	case why == whySide:
@@ -232,7 +236,31 @@ func (g *Gateway) rejectReport(f *fix.Fields, fix42 bool, ev *matcher.Event) str
 	return "8"
 }
 
-// rejectText is the Text of refusal r (rejectTexts).
+// valueFree reports whether a refusal by check why leaves its record's
+// Value free (the check refuses no value of its own), so that the Value
+// keeps the symbol as sent when the venue does not list it. false for a
+// code this build does not know.
+func valueFree(why rejectWhy) bool {
+	return why < numWhys && !rejectTexts[why].value
+}
+
+// RejectSymbol is the unlisted symbol that the report of refusal r echoes
+// as Symbol (55), as sent: r's Value when r.Symbol is 0 and the Value
+// holds the symbol (a refusal for the symbol itself, or by a check that
+// refuses no value of its own); nil otherwise (r.Symbol names a listed
+// symbol, the Value holds another field, or r's Why is a code this build
+// does not know, which may hold anything). It is the one rule for which
+// value a refusal echoes as its symbol: the audit trail shows the same.
+func RejectSymbol(r *matcher.GatewayReject) []byte {
+	why := rejectWhy(r.Why)
+	if r.Symbol != 0 || (why != whyUnknownSymbol && !valueFree(why)) {
+		return nil
+	}
+	return r.ValueBytes()
+}
+
+// rejectText is the Text of refusal r (rejectTexts); the reason's text
+// for a Why this build does not know (a journal of a later build).
 func (g *Gateway) rejectText(r *matcher.GatewayReject, ev *matcher.Event) string {
 	why := rejectWhy(r.Why)
 	if why >= numWhys || rejectTexts[why].before == "" {

@@ -82,3 +82,56 @@ func TestRejectWhenTheRingTakesNothing(t *testing.T) {
 		t.Errorf("%d commands recorded, want none", n)
 	}
 }
+
+// TestRefusedMassCancelLeavesItsClOrdIDUnused: a refused message claims
+// no ClOrdID. BROKER01's mass cancel M0 for unlisted ZZZZ, then M0 with an
+// unsupported MassCancelRequestType, are refused for those; M0 for all
+// orders is then taken, and a fourth M0 is refused as a duplicate.
+func TestRefusedMassCancelLeavesItsClOrdIDUnused(t *testing.T) {
+	_, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "1", tag.Symbol, "ZZZZ")
+	check(t, "unknown symbol", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "1"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "3")
+	check(t, "unsupported type", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "0"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "7")
+	check(t, "taken", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "7", tag.TotalAffectedOrders: "0"})
+	a.Send("q", tag.ClOrdID, "M0", tag.MassCancelRequestType, "7")
+	check(t, "duplicate", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: "M0",
+		tag.MassCancelResponse: "0", tag.MassCancelRejectReason: "99", tag.Text: "duplicate ClOrdID M0"})
+}
+
+// TestRejectWithALaterWhyCodeIsReported: a gateway refusal's Why
+// is journaled, and "a new one goes at the end" (gateway/reject.go
+// rejectWhy): a journal written by a later build, replayed by this one
+// (a standby in a rolling upgrade, a rollback, a promotion rebuilding
+// reports), can hold a Why this build does not know: its report names
+// the reason (rejectText) and echoes no symbol (RejectSymbol). Here the
+// record of BROKER01's refused order for unlisted NOPE carries Why 200;
+// BROKER01 must get an ExecutionReport Rejected naming the reason, and
+// nothing may panic.
+func TestRejectWithALaterWhyCodeIsReported(t *testing.T) {
+	x, addr := start(t, gateway.Options{})
+	a := fixtest.Dial(t, addr, "FIX.4.4", "BROKER01", "RINGEX")
+	defer a.Close()
+	r := matcher.GatewayReject{Account: 1, Request: 'D', Reason: matcher.ReasonUnknownSymbol, Why: 200, Side: '1'}
+	copy(r.ClOrdID[:], "BAD1")
+	copy(r.Value[:], "NOPE")
+	cmd := r.Command()
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Fatalf("publishing the record of a refusal with Why 200 panicked: %v", p)
+			}
+		}()
+		if err := x.Submit(&cmd); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	check(t, "the refusal with a later Why", a.Next(wait), map[quickfix.Tag]string{tag.MsgType: "8", tag.ExecType: "8",
+		tag.OrdStatus: "8", tag.ClOrdID: "BAD1", tag.OrdRejReason: "1"})
+}

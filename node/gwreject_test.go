@@ -142,3 +142,43 @@ func TestGatewayRejectRebuiltAfterAPowerLoss(t *testing.T) {
 		tag.ClOrdID: "BAD1", tag.Symbol: "NOPE", tag.Side: "2", tag.ExecID: live[tag.ExecID], tag.Text: live[tag.Text],
 		tag.TransactTime: live[tag.TransactTime]})
 }
+
+// TestRefusedMassCancelClOrdIDSameAfterRestart: BROKER01 sends two
+// mass cancels for a symbol the venue does not list, M1 and M2; the
+// gateway refuses both (journaled reject records). Then, live, it sends a
+// new order with ClOrdID M1, and, after a restart on the same journal
+// (session store intact), a new order with ClOrdID M2. The exchange's
+// answer to the same input must not depend on a restart in between:
+// either a refused mass cancel's ClOrdID is used (both orders refused as
+// duplicates) or it is not (both accepted). A refused message leaves its
+// ClOrdID unused (gateway/reject.go): the live gateway claims a mass
+// cancel's ClOrdID only once its checks pass (onMassCancel), and a restart
+// rebuilds used ClOrdIDs from the commands taken, not from the KindReject
+// record (rememberClOrdIDs), so both orders are accepted.
+func TestRefusedMassCancelClOrdIDSameAfterRestart(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
+	n := startCfg(t, cfg)
+	b1 := fixtest.Dial(t, cfg.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
+	for _, id := range []string{"M1", "M2"} {
+		b1.Send("q", tag.ClOrdID, id, tag.MassCancelRequestType, "1", tag.Symbol, "NOPE")
+		expect(t, "mass cancel "+id, b1.Next(wait), map[quickfix.Tag]string{tag.MsgType: "r", tag.ClOrdID: id, tag.MassCancelResponse: "0"})
+	}
+	order := func(c *fixtest.Client, id string) map[quickfix.Tag]string {
+		c.Send("D", tag.ClOrdID, id, tag.Symbol, "AAPL", tag.Side, "1", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1",
+			tag.TimeInForce, "1")
+		return fixtest.Fields(c.NextNew(wait))
+	}
+	live := order(b1, "M1")
+	b1.Close()
+	_, b1 = restartBroker01(t, n, cfg, cfg.FIX.Listen)
+	restarted := order(b1, "M2")
+	if live[tag.ExecType] != restarted[tag.ExecType] || live[tag.Text] != restarted[tag.Text] {
+		t.Errorf("a new order reusing a refused mass cancel's ClOrdID: live ExecType %q Text %q; after a restart ExecType %q Text %q; want the same answer",
+			live[tag.ExecType], live[tag.Text], restarted[tag.ExecType], restarted[tag.Text])
+	}
+	if live[tag.ExecType] != "0" {
+		t.Errorf("a new order reusing a refused mass cancel's ClOrdID: ExecType %q Text %q, want it accepted (a refused message leaves its ClOrdID unused)",
+			live[tag.ExecType], live[tag.Text])
+	}
+}

@@ -541,7 +541,9 @@ var errStopReading = errors.New("stop reading")
 // broker has used since the last end of day (a snapshot does not hold
 // them), so a duplicate is refused across symbols and across restarts and
 // failovers. It reads from the first record and starts the set again at
-// each KindEndOfDay, as the publish stage did when it ran.
+// each KindEndOfDay, as the publish stage did when it ran. A reject
+// record (KindReject) claims nothing: a refused message leaves its
+// ClOrdID unused, live as after a restart (gateway/reject.go).
 // A journal that begins after seq 1 (its oldest segments were removed, or
 // a standby installed its primary's snapshot) gives those it still holds,
 // and the log says from where.
