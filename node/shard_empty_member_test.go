@@ -22,10 +22,10 @@ import (
 func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	dirA := t.TempDir()
-	a := runShardNodeIn(t, etcd, "a", dirA, nil)
+	a := runShardNodeIn(t, etcd, "a", dirA, steadyCfg) // a keeps the shard while it trades
 	a.next(t)
 	waitUntil(t, "a leads", func() bool { return a.role() == config.RolePrimary })
-	b := runShardNodeIn(t, etcd, "b", t.TempDir(), nil)
+	b := runShardNodeIn(t, etcd, "b", t.TempDir(), steadyCfg)
 	b.next(t)
 	trade(t, a.cur, "A", 10)
 	waitUntil(t, "a acknowledged, b holds everything", func() bool {
@@ -37,7 +37,7 @@ func TestEtcdEmptyMemberDoesNotTakeShardWithAcknowledgedRecords(t *testing.T) {
 
 	c := runShardNodeIn(t, etcd, "c", t.TempDir(), nil) // empty journal
 	// A member that neither leads nor has a leader to follow starts no node.
-	if !leadsWithin(c, 10*time.Second) { // 10 lease TTLs
+	if !leadsWithin(c, 10*time.Second) { // 10 of its 1 s lease TTLs
 		// Refused, and for the claim's reason, not a slow start.
 		waitUntil(t, "c says the sync set keeps it out", func() bool { return c.logs.has("this member is not in it") })
 		return
