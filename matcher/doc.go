@@ -120,7 +120,7 @@
 //     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
 //     in riskvenue.go), which the node checks against its config, and
 //     the symbol scale record (KindSymbolScale, SymbolScale in
-//     symbolscale.go: a symbol's tick and lot sizes), likewise.
+//     symbolscale.go: a symbol's name, tick and lot sizes), likewise.
 //   - A gateway reject (KindReject, GatewayReject in gwreject.go) is the
 //     gateway's own refusal of an order message, journaled for its
 //     report: the engine that owns its Symbol (Route, as an order) answers

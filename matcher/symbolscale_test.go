@@ -19,7 +19,7 @@ func throughBytes(t *testing.T, c Command) Command {
 // positive, a symbol out of range are refused, and a record with a stray
 // field is not read as one.
 func TestSymbolScaleRecord(t *testing.T) {
-	for _, s := range []SymbolScale{{1, "0.01", 1}, {MaxSymbolID, "5", 100}, {7, "12.5", 3}, {2, "0.000000000000001", 1}} {
+	for _, s := range []SymbolScale{{1, "", "0.01", 1}, {MaxSymbolID, "AAPL", "5", 100}, {7, "ABCDEFGHIJKLMNOPQRSTUVWX", "12.5", 3}, {2, "X", "0.000000000000001", 1}} {
 		c, err := s.Command()
 		if err != nil {
 			t.Fatalf("%+v: %v", s, err)
@@ -36,8 +36,9 @@ func TestSymbolScaleRecord(t *testing.T) {
 			t.Fatalf("%+v with a price read as a symbol scale record", s)
 		}
 	}
-	for _, s := range []SymbolScale{{1, "0.010", 1}, {1, "00.01", 1}, {1, "0", 1}, {1, "", 1}, {1, ".5", 1}, {1, "1.", 1},
-		{1, "-1", 1}, {1, "1e3", 1}, {1, "0.01", 0}, {0, "0.01", 1}, {MaxSymbolID + 1, "0.01", 1}} {
+	for _, s := range []SymbolScale{{1, "A", "0.010", 1}, {1, "A", "00.01", 1}, {1, "A", "0", 1}, {1, "A", "", 1}, {1, "A", ".5", 1}, {1, "A", "1.", 1},
+		{1, "A", "-1", 1}, {1, "A", "1e3", 1}, {1, "A", "0.01", 0}, {0, "A", "0.01", 1}, {MaxSymbolID + 1, "A", "0.01", 1},
+		{1, "ABCDEFGHIJKLMNOPQRSTUVWXY", "0.01", 1}, {1, "A\x00B", "0.01", 1}} {
 		if _, err := s.Command(); err == nil {
 			t.Errorf("%+v written", s)
 		}

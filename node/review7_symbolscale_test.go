@@ -12,7 +12,7 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReview7SymbolInsertedAtTheFrontRefused: a venue runs the default
+// TestSymbolInsertedAtTheFrontRefused: a venue runs the default
 // symbols (AAPL is id 1) and BROKER01's AAPL buy rests. The operator
 // then adds a new symbol, AMD (same tick and lot as the others), at the
 // front of symbols[] rather than at the end. Symbol ids are 1-based
@@ -23,7 +23,7 @@ import (
 // meaning is refused naming the symbol; but the record holds no name, so
 // with equal ticks and lots the shifted list starts and silently renames
 // every book. The start must be refused (naming AMD or AAPL).
-func TestReview7SymbolInsertedAtTheFrontRefused(t *testing.T) {
+func TestSymbolInsertedAtTheFrontRefused(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -50,7 +50,11 @@ func TestReview7SymbolInsertedAtTheFrontRefused(t *testing.T) {
 		n.Stop()
 		t.Fatalf("a restart with AMD inserted before AAPL in symbols[] started: the journal's AAPL orders are now AMD's, MSFT's AAPL's, and so on")
 	}
-	t.Logf("refused: %v", err)
+	for _, w := range []string{"symbol id 1", "AMD", "AAPL", "at the end"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("refused without naming %q: %v", w, err)
+		}
+	}
 }
 
 // TestReview7NewSymbolAfterACheckpointStarts: docs/config.md says "a new
@@ -93,7 +97,7 @@ func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := scaleRecords(t, dir)
-	if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Tick: "0.05", Lot: added.LotSize}) {
+	if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Name: "AAPL2", Tick: "0.05", Lot: added.LotSize}) {
 		t.Fatalf("symbol scale records %+v, want the first start's %d and AAPL2's alone", got, before)
 	}
 }

@@ -49,7 +49,7 @@ func TestSymbolScaleJournaledOnceAndChangeRefused(t *testing.T) {
 	}
 	var want []matcher.SymbolScale
 	for i, s := range cfg.Symbols {
-		want = append(want, matcher.SymbolScale{Symbol: uint32(i + 1), Tick: s.TickSize, Lot: s.LotSize})
+		want = append(want, matcher.SymbolScale{Symbol: uint32(i + 1), Name: s.Name, Tick: s.TickSize, Lot: s.LotSize})
 	}
 	if got := scaleRecords(t, dir); len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
 		t.Fatalf("symbol scale records after the first run: %+v, want %+v", got, want)
