@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 )
@@ -11,10 +12,13 @@ import (
 // quantity a count of lots, so another tick or lot would rescale them
 // all, and another name at that id would hand its orders to another
 // symbol. A venue journals one for each symbol before FIX opens when
-// the journal does not say it yet; a start, a standby, `ringex replay`
-// and `ringex verify` refuse a config that says otherwise
-// (node/symbolscale.go). No match partition applies it (Route:
-// RouteNone); the engines and the risk stage ignore it.
+// neither the journal nor the snapshot it starts from says it yet; a
+// start, a standby, `ringex replay` and `ringex verify` refuse a config
+// that says otherwise (node/symbolscale.go). The partition that owns the
+// symbol applies it (Route, as an order): the engine keeps the last one
+// of each symbol it lists (Engine.Scale), in its snapshot (version 9)
+// and hash, so that a journal caught up from a snapshot still says it.
+// It causes no event; the risk stage ignores it.
 const KindSymbolScale Kind = 22 // SymbolScale; 21 is kept for another branch's kind
 
 // MaxSymbolName is the longest symbol name a symbol scale record holds
@@ -85,4 +89,102 @@ func canonicalDecimal(d string) bool {
 		return false
 	}
 	return strings.Trim(intPart+frac, "0") != ""
+}
+
+// applyScale keeps a KindSymbolScale record of a symbol e lists as the
+// one in force; an unfit record, or one of a symbol e does not list, is
+// ignored. Cold path: one per symbol at a start.
+func (e *Engine) applyScale(c *Command) {
+	s, ok := SymbolScaleOf(c)
+	if !ok || e.book(s.Symbol) == nil {
+		return
+	}
+	e.scales[e.bySym[s.Symbol]-1] = s
+}
+
+// Scale is the symbol scale record in force for symbol: the last one
+// applied, or restored from a snapshot; ok is false when there is none
+// (a journal written before the records were, or a symbol listed since
+// the snapshot and not yet journaled).
+func (e *Engine) Scale(symbol uint32) (s SymbolScale, ok bool) {
+	if e.book(symbol) == nil {
+		return s, false
+	}
+	s = e.scales[e.bySym[symbol]-1]
+	return s, s.Symbol != 0
+}
+
+// scaledSymbols counts the symbols whose scale is in force; a snapshot
+// with any is version 9.
+func (e *Engine) scaledSymbols() int {
+	n := 0
+	for _, s := range e.scales {
+		if s.Symbol != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// appendScales writes the scales section of a version 9 snapshot: n
+// (scaledSymbols) records, ascending by symbol id.
+func (e *Engine) appendScales(dst []byte, n int) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, uint32(n))
+	for _, bi := range e.bySym {
+		if bi == 0 || e.scales[bi-1].Symbol == 0 {
+			continue
+		}
+		s := e.scales[bi-1]
+		dst = le.AppendUint32(dst, s.Symbol)
+		dst = append(append(dst, byte(len(s.Name))), s.Name...)
+		dst = append(append(dst, byte(len(s.Tick))), s.Tick...)
+		dst = le.AppendUint64(dst, uint64(s.Lot))
+	}
+	return dst
+}
+
+// scales reads the scales section of a version 9 snapshot, checking each
+// record as SymbolScale.Check does, their order and their count (1 or
+// more); keep, when not nil, is given each one.
+func (r *snapReader) scales(keep func(SymbolScale) error) (n int, err error) {
+	prev := uint32(0)
+	n = r.count(4 + 1 + 1 + 1 + 8)
+	if r.err == nil && n == 0 {
+		return 0, r.fail("no symbol scale in a version %d snapshot", snapVersionScales)
+	}
+	for range n {
+		var s SymbolScale
+		s.Symbol = r.u32()
+		s.Name = string(r.take(int(r.u8())))
+		s.Tick = string(r.take(int(r.u8())))
+		s.Lot = r.i64()
+		if r.err != nil {
+			return n, r.err
+		}
+		if s.Check() != nil || s.Symbol <= prev {
+			return n, r.fail("symbol scale of symbol %d (%q, tick %q, lot %d): unfit or out of order", s.Symbol, s.Name, s.Tick, s.Lot)
+		}
+		prev = s.Symbol
+		if keep != nil {
+			if err := keep(s); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, r.err
+}
+
+// loadScales reads the scales section of a version 9 snapshot into e; a
+// symbol e does not list is refused (a snapshot of more symbols is
+// refused before).
+func (e *Engine) loadScales(r *snapReader) error {
+	_, err := r.scales(func(s SymbolScale) error {
+		if e.book(s.Symbol) == nil {
+			return r.fail("symbol scale of symbol %d %q: no such symbol", s.Symbol, s.Name)
+		}
+		e.scales[e.bySym[s.Symbol]-1] = s
+		return nil
+	})
+	return err
 }

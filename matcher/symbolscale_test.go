@@ -1,6 +1,9 @@
 package matcher
 
-import "testing"
+import (
+	"encoding/binary"
+	"testing"
+)
 
 // throughBytes is c encoded and decoded again, as the journal stores it.
 func throughBytes(t *testing.T, c Command) Command {
@@ -28,8 +31,8 @@ func TestSymbolScaleRecord(t *testing.T) {
 		if got, ok := SymbolScaleOf(&d); !ok || got != s {
 			t.Fatalf("%+v read back as %+v, %v", s, got, ok)
 		}
-		if Route(&d, 4) != RouteNone {
-			t.Fatalf("%+v routed to a partition", s)
+		if Route(&d, 4) != PartitionOf(s.Symbol, 4) {
+			t.Fatalf("%+v not routed to its symbol's partition", s)
 		}
 		d.Price = 1
 		if _, ok := SymbolScaleOf(&d); ok {
@@ -42,5 +45,51 @@ func TestSymbolScaleRecord(t *testing.T) {
 		if _, err := s.Command(); err == nil {
 			t.Errorf("%+v written", s)
 		}
+	}
+}
+
+// An engine keeps the symbol scale record in force of each symbol it
+// lists, says nothing for one, and carries them in its snapshot (version
+// 9) through Restore; an engine that applied none writes the version it
+// wrote before the records existed.
+func TestSymbolScaleInSnapshot(t *testing.T) {
+	cfg := testConfig()
+	e := New(cfg)
+	before := e.Snapshot(nil)
+	if v := binary.LittleEndian.Uint32(before[4:]); v >= snapVersionScales {
+		t.Fatalf("an engine without scales writes version %d", v)
+	}
+	want := SymbolScale{Symbol: cfg.Symbols[0].ID, Name: "AAPL", Tick: "0.01", Lot: 1}
+	c, err := want.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := e.Apply(&c, nil); len(ev) != 0 {
+		t.Fatalf("a symbol scale record caused %+v", ev)
+	}
+	unlisted := SymbolScale{Symbol: MaxSymbolID, Name: "NONE", Tick: "1", Lot: 1}
+	if c, err = unlisted.Command(); err != nil {
+		t.Fatal(err)
+	}
+	e.Apply(&c, nil)
+	if _, ok := e.Scale(MaxSymbolID); ok {
+		t.Fatal("an unlisted symbol's scale kept")
+	}
+	snap := e.Snapshot(nil)
+	if v := binary.LittleEndian.Uint32(snap[4:]); v != snapVersionScales {
+		t.Fatalf("an engine with a scale writes version %d", v)
+	}
+	r := New(cfg)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := r.Scale(want.Symbol); !ok || got != want {
+		t.Fatalf("restored scale %+v %v, want %+v", got, ok, want)
+	}
+	if again := r.Snapshot(nil); string(again) != string(snap) {
+		t.Fatal("the restored engine's snapshot differs")
+	}
+	if _, ok := r.Scale(cfg.Symbols[1].ID); ok {
+		t.Fatal("a scale for a symbol no record named")
 	}
 }

@@ -102,7 +102,7 @@ func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
 	}
 }
 
-// TestReview7TickChangeRefusedOnAJournalCaughtUpFromASnapshot: a standby
+// TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot: a standby
 // caught up from its primary's snapshot (replica.InstallSnapshot) has a
 // journal that begins after the primary's symbol scale records: it never
 // meets them (verifySymbolScale runs at records shipped after the
@@ -114,7 +114,7 @@ func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
 // starts, journals tick 0.05, and the resting buy now bids 5.00. (The
 // same journal started with the primary's tick, first, starts: the
 // control.)
-func TestReview7TickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
+func TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
 	seed := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = seed

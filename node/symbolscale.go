@@ -107,8 +107,11 @@ func SymbolScaleCheck(cfg config.Config) func(cmd *matcher.Command) error {
 // symbolScalesToJournal checks the journal's symbol scale records against
 // the config, reading from its first record until every configured
 // symbol's is found (near the beginning, for a journal started by this
-// version), and returns the records of the symbols it does not say yet,
-// to journal before FIX opens. Cold path: at start, before the ring runs.
+// version), then those the engines hold of the symbols the journal does
+// not say (restored from the snapshot: matcher Engine.Scale), and returns
+// the records of the symbols neither says yet, to journal before FIX
+// opens. Cold path: at start, before the ring runs (the engines restored
+// and replayed).
 func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 	c := newScaleChecker(n.cfg)
 	known := make([]bool, len(c.want))
@@ -137,6 +140,22 @@ func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 		if err != nil && !errors.Is(err, errStopReading) {
 			return nil, err
 		}
+	}
+	// A journal caught up from a snapshot (a standby's) begins after
+	// the records: the engines restored them from the snapshot.
+	engines := n.engines()
+	for i, s := range c.want {
+		if known[i] {
+			continue
+		}
+		have, ok := engines.Of(s.Symbol).Scale(s.Symbol)
+		if !ok {
+			continue
+		}
+		if err := c.checkScale(have, "the snapshot it starts from says"); err != nil {
+			return nil, err
+		}
+		known[i] = true
 	}
 	var out []matcher.Command
 	for i, s := range c.want {
