@@ -237,6 +237,8 @@ type Engine struct {
 	books    []book        // one per configured symbol, in Config order
 	bySym    []int32       // symbol id -> index into books + 1; 0 = unknown
 	scales   []SymbolScale // by index into books: the KindSymbolScale record in force; Symbol 0: none (symbolscale.go)
+	listed   int           // the symbols the snapshot header counts, at least (listedSymbols, symbolscale.go)
+	byRecord bool          // listed is the highest symbol a KindSymbolScale record named since a start or restore
 
 	orders    []order // pool; index 0 is the nil order
 	freeOrder int32
@@ -298,6 +300,7 @@ func (e *Engine) init(cfg Config) {
 		named:     slices.Clone(cfg.NamedSTP),
 		books:     make([]book, len(cfg.Symbols)),
 		scales:    make([]SymbolScale, len(cfg.Symbols)),
+		listed:    len(cfg.Symbols),
 		bySym:     make([]int32, maxID+1),
 		orders:    make([]order, 1, 64),
 		levels:    make([]level, 1, 64),

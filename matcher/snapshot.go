@@ -15,6 +15,10 @@ import (
 //
 //	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
+//	         (symbols: the Config's count until a KindSymbolScale record
+//	         is applied, then the highest symbol those named; a Config
+//	         with more symbols restores it, its appended books empty:
+//	         listedSymbols, symbolscale.go)
 //	bands    (versions 7 to 9) u32 n (1 or more; 0 too from version 8), then n × (ascending symbol id):
 //	           u32 symbol | i64 band ticks | i64 reference price
 //	         (the books whose band a KindBand record set other than the
@@ -155,7 +159,7 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
-	dst = le.AppendUint32(dst, uint32(len(e.books)))
+	dst = le.AppendUint32(dst, uint32(e.listedSymbols()))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
 	dst = le.AppendUint32(dst, uint32(e.ret.perGen))
 	dst = le.AppendUint64(dst, uint64(e.lastSeq))
@@ -637,9 +641,16 @@ func (e *Engine) load(r *snapReader) error {
 	}
 	// Before version 8 the venue's STP mode was the Config's; from it on,
 	// a KindSTP record's (the stp section).
-	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
+	if r.err == nil && int(nsym) > len(e.books) {
+		return r.fail("written with %d symbols, the Config lists %d: a symbol was removed from symbols[] (a symbol's id is its place in the list: "+
+			"keep every symbol listed, in its place, and append new ones at the end)", nsym, len(e.books))
+	}
+	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) > len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
 	}
+	// A snapshot of fewer symbols than the Config: those appended since
+	// start empty (listedSymbols).
+	e.listed = int(nsym)
 	if v >= snapVersionBands {
 		if err := e.loadBands(r, v); err != nil {
 			return err

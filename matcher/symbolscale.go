@@ -100,6 +100,28 @@ func (e *Engine) applyScale(c *Command) {
 		return
 	}
 	e.scales[e.bySym[s.Symbol]-1] = s
+	if !e.byRecord {
+		e.listed, e.byRecord = 0, true
+	}
+	e.listed = max(e.listed, int(s.Symbol))
+}
+
+// listedSymbols is the symbol count the snapshot header says: the
+// Config's until a symbol scale record is applied, then the highest
+// symbol those records named, or the count a snapshot restored said,
+// and never below the highest symbol the snapshot lists anything of. So
+// a symbol appended to the Config changes neither the snapshot nor the
+// hash until its record is journaled, the same in a replay from the
+// journal's first record as on a start from a snapshot, and a snapshot
+// of fewer symbols than the Config restores (Engine.load). Cold path.
+func (e *Engine) listedSymbols() int {
+	n := e.listed
+	for sym, bi := range e.bySym {
+		if bi != 0 && sym > n && (e.books[bi-1].worthSaving() || e.banded(int(bi-1)) || e.scales[bi-1].Symbol != 0) {
+			n = sym
+		}
+	}
+	return min(n, len(e.books))
 }
 
 // Scale is the symbol scale record in force for symbol: the last one

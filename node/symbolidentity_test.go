@@ -57,48 +57,79 @@ func TestSymbolInsertedAtTheFrontRefused(t *testing.T) {
 	}
 }
 
-// TestReview7NewSymbolAfterACheckpointStarts: docs/config.md says "a new
-// tick is a new symbol or a new dataDir", and a start journals the symbol
-// scale record "of each configured symbol the journal does not say yet"
-// (node/symbolscale.go). So an operator lists a new symbol, AAPL2 (AAPL
-// with tick 0.05), at the end of symbols[] and restarts. The venue has
-// checkpointed once, as every venue does: the start must succeed and
-// journal one symbol scale record, AAPL2's (id 9). Today the engine
-// snapshot is refused ("written with another config ... 8 symbols",
-// matcher Engine.load), so the documented remedy cannot be taken on any
-// venue that has a snapshot.
-func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-		if err := n.Submit(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	before := len(scaleRecords(t, dir))
-	added := cfg.Symbols[0]
-	added.Name, added.TickSize = "AAPL2", "0.05"
-	cfg.Symbols = append(append([]config.Symbol(nil), cfg.Symbols...), added)
-	n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
-	if err != nil {
-		t.Fatalf("restart with a new symbol AAPL2 at the end of symbols[] (the documented way to a new tick): %v", err)
-	}
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	got := scaleRecords(t, dir)
-	if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Name: "AAPL2", Tick: "0.05", Lot: added.LotSize}) {
-		t.Fatalf("symbol scale records %+v, want the first start's %d and AAPL2's alone", got, before)
+// TestNewSymbolAfterACheckpointStarts: an operator lists a new symbol,
+// AAPL2 (AAPL with tick 0.05), at the end of symbols[] of a venue that
+// has checkpointed, and restarts: the start restores the snapshot of 8
+// symbols (the new book empty, its risk cells zero), verifies its hash,
+// and journals one symbol scale record, AAPL2's (id 9). An order for
+// AAPL2 then rests, a checkpoint is taken with 9 symbols, and a restart
+// from it starts. With and without the risk stage (whose snapshot holds
+// per-symbol cells). A start with AAPL2 removed again is refused, naming
+// the removed symbol's cause: symbols keep their place.
+func TestNewSymbolAfterACheckpointStarts(t *testing.T) {
+	for _, mode := range []config.RiskMode{config.RiskModeNone, config.RiskModeLimits} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := config.Default()
+			cfg.DataDir = dir
+			cfg.Risk.Mode = mode
+			cfg.Snapshot = config.Snapshot{EveryCommands: 2}
+			n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
+				if err := n.Submit(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
+			if err := n.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			eight := cfg
+			before := len(scaleRecords(t, dir))
+			added := cfg.Symbols[0]
+			added.Name, added.TickSize = "AAPL2", "0.05"
+			cfg.Symbols = append(append([]config.Symbol(nil), cfg.Symbols...), added)
+			n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
+			if err != nil {
+				t.Fatalf("restart with a new symbol AAPL2 at the end of symbols[]: %v", err)
+			}
+			for _, o := range []*matcher.Command{order(1, "N1", matcher.Buy, 100, 10), order(1, "N2", matcher.Buy, 100, 10)} {
+				o.Symbol = uint32(len(cfg.Symbols))
+				if err := n.Submit(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			last, err := journal.LastSeq(filepath.Join(dir, "journal"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			awaitSnapshotAt(t, dir, last)
+			if err := n.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			got := scaleRecords(t, dir)
+			if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Name: "AAPL2", Tick: "0.05", Lot: added.LotSize}) {
+				t.Fatalf("symbol scale records %+v, want the first start's %d and AAPL2's alone", got, before)
+			}
+			n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "3")})
+			if err != nil {
+				t.Fatalf("restart from a checkpoint with AAPL2 listed: %v", err)
+			}
+			if err := n.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			n, err = node.Start(eight, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "4")})
+			if err == nil {
+				n.Stop()
+				t.Fatal("a restart with AAPL2 removed from symbols[] after its orders were journaled started")
+			}
+			if !strings.Contains(err.Error(), "removed") {
+				t.Errorf("refused without saying a symbol was removed: %v", err)
+			}
+		})
 	}
 }
 
