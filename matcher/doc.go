@@ -125,7 +125,11 @@
 //     order), which keeps the last one of each symbol it lists
 //     (Engine.Scale) in its snapshot (version 9, written only once one
 //     is applied) and hash, and says nothing; the node checks it against
-//     its config, whether read from the journal or the snapshot.
+//     its config, whether read from the journal or the snapshot. The
+//     snapshot's symbol count is the Config's until such a record, then
+//     the highest symbol those named: a Config with symbols appended
+//     restores a snapshot of fewer (their books empty) to the same hash,
+//     and refuses one of more (a symbol removed).
 //   - A gateway reject (KindReject, GatewayReject in gwreject.go) is the
 //     gateway's own refusal of an order message, journaled for its
 //     report: the engine that owns its Symbol (Route, as an order) answers

@@ -2,6 +2,8 @@ package matcher
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -91,5 +93,58 @@ func TestSymbolScaleInSnapshot(t *testing.T) {
 	}
 	if _, ok := r.Scale(cfg.Symbols[1].ID); ok {
 		t.Fatal("a scale for a symbol no record named")
+	}
+}
+
+// A snapshot restores into a Config with a symbol appended, to the same
+// bytes (the new book empty), and counts the new symbol from its scale
+// record on; a snapshot that counts it is refused by the Config without
+// it (a symbol removed). A version 9 snapshot also carries self-trade
+// prevention settings a record set (its stp flag 1).
+func TestSymbolScaleSnapshotOfFewerSymbols(t *testing.T) {
+	small := Config{Symbols: []SymbolSpec{{ID: 1}, {ID: 2}}}
+	grown := Config{Symbols: []SymbolSpec{{ID: 1}, {ID: 2}, {ID: 3}}}
+	e := New(small)
+	seq := int64(0)
+	apply := func(c Command) {
+		seq++
+		c.Seq = seq
+		e.Apply(&c, nil)
+	}
+	for sym := uint32(1); sym <= 2; sym++ {
+		c, err := SymbolScale{Symbol: sym, Name: fmt.Sprint("S", sym), Tick: "0.01", Lot: 1}.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		apply(c)
+	}
+	apply(onSymbol(limit(1, "B1", Buy, 5, 100), 2))
+	apply(stpCmd(t, 0, STPRecord{Form: STPFormVenue, Mode: STPCancelResting}))
+	snap := e.Snapshot(nil)
+	if v := binary.LittleEndian.Uint32(snap[4:]); v != snapVersionScales {
+		t.Fatalf("version %d, want %d", v, snapVersionScales)
+	}
+	g := New(grown)
+	if err := g.Restore(snap); err != nil {
+		t.Fatalf("restore of 2 symbols into 3: %v", err)
+	}
+	if string(g.Snapshot(nil)) != string(snap) {
+		t.Fatal("restored into 3 symbols, the snapshot differs")
+	}
+	if s := g.STPSettings(); !s.Journaled || s.Venue != STPCancelResting {
+		t.Fatalf("restored stp settings %+v", s)
+	}
+	c, _ := SymbolScale{Symbol: 3, Name: "S3", Tick: "0.05", Lot: 1}.Command()
+	c.Seq = seq + 1
+	g.Apply(&c, nil)
+	grew := g.Snapshot(nil)
+	if string(grew) == string(snap) {
+		t.Fatal("the new symbol's scale record did not count it")
+	}
+	if err := New(grown).Restore(grew); err != nil {
+		t.Fatalf("restore of 3 symbols into 3: %v", err)
+	}
+	if err := New(small).Restore(grew); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("restore of 3 symbols into 2: %v, want a refusal saying a symbol was removed", err)
 	}
 }

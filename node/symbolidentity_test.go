@@ -1,10 +1,12 @@
 package node_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ringex/ringex/audit"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
@@ -63,7 +65,8 @@ func TestSymbolInsertedAtTheFrontRefused(t *testing.T) {
 // symbols (the new book empty, its risk cells zero), verifies its hash,
 // and journals one symbol scale record, AAPL2's (id 9). An order for
 // AAPL2 then rests, a checkpoint is taken with 9 symbols, and a restart
-// from it starts. With and without the risk stage (whose snapshot holds
+// from it starts; `ringex verify` of the whole journal with the new
+// config recomputes every checkpoint hash. With and without the risk stage (whose snapshot holds
 // per-symbol cells). A start with AAPL2 removed again is refused, naming
 // the removed symbol's cause: symbols keep their place.
 func TestNewSymbolAfterACheckpointStarts(t *testing.T) {
@@ -121,6 +124,9 @@ func TestNewSymbolAfterACheckpointStarts(t *testing.T) {
 			if err := n.Stop(); err != nil {
 				t.Fatal(err)
 			}
+			// The whole journal, checkpoints of 8 symbols and of 9, replays
+			// with the config of 9 to the same hashes and snapshots.
+			verifyReplay(t, cfg, dir)
 			n, err = node.Start(eight, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "4")})
 			if err == nil {
 				n.Stop()
@@ -189,6 +195,19 @@ func TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "AAPL") || !strings.Contains(err.Error(), "tickSize") {
 		t.Errorf("refused without naming AAPL's tickSize: %v", err)
+	}
+	// `ringex verify --from-snapshot` of that journal with AAPL tick 0.05
+	// finds it too.
+	v, err := audit.VenueOf(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Verify(audit.VerifyOptions{Dir: filepath.Join(other.DataDir, "journal"), Venue: v, FromSnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() || !strings.Contains(fmt.Sprint(r.Problems), "tickSize") {
+		t.Errorf("verify from the snapshot with AAPL tick 0.05: %d problems %v, want one naming tickSize", r.ProblemCount, r.Problems)
 	}
 }
 

@@ -95,6 +95,38 @@ func (c *scaleChecker) checkScale(s matcher.SymbolScale, where string) error {
 	return nil
 }
 
+// checkEngines checks the symbol scale in force in engines (restored
+// from a snapshot, or applied since) of each of the config's symbols
+// whose known is false (known nil: every one), and sets known of those
+// that have one.
+func (c *scaleChecker) checkEngines(engines matcher.Partitions, known []bool) error {
+	for i, s := range c.want {
+		if known != nil && known[i] {
+			continue
+		}
+		have, ok := engines.Of(s.Symbol).Scale(s.Symbol)
+		if !ok {
+			continue
+		}
+		if err := c.checkScale(have, "the snapshot says"); err != nil {
+			return err
+		}
+		if known != nil {
+			known[i] = true
+		}
+	}
+	return nil
+}
+
+// SnapshotScaleCheck is the check a replay with cfg's symbols makes of
+// the engines it restored from a snapshot (the symbol scales the snapshot
+// holds, matcher Engine.Scale), as a start from that snapshot does:
+// `ringex replay` and `ringex verify` from a snapshot make it.
+func SnapshotScaleCheck(cfg config.Config) func(matcher.Partitions) error {
+	c := newScaleChecker(cfg)
+	return func(engines matcher.Partitions) error { return c.checkEngines(engines, nil) }
+}
+
 // SymbolScaleCheck is the check a replay with cfg's symbols makes at each
 // journal record: nil, or why the replay cannot go on (a symbol scale
 // record that differs from cfg). `ringex replay` and `ringex verify` make
@@ -143,19 +175,8 @@ func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 	}
 	// A journal caught up from a snapshot (a standby's) begins after
 	// the records: the engines restored them from the snapshot.
-	engines := n.engines()
-	for i, s := range c.want {
-		if known[i] {
-			continue
-		}
-		have, ok := engines.Of(s.Symbol).Scale(s.Symbol)
-		if !ok {
-			continue
-		}
-		if err := c.checkScale(have, "the snapshot it starts from says"); err != nil {
-			return nil, err
-		}
-		known[i] = true
+	if err := c.checkEngines(n.engines(), known); err != nil {
+		return nil, err
 	}
 	var out []matcher.Command
 	for i, s := range c.want {
