@@ -77,25 +77,13 @@ func TestNewSymbolAfterACheckpointStarts(t *testing.T) {
 			cfg.DataDir = dir
 			cfg.Risk.Mode = mode
 			cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-			n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-				if err := n.Submit(o); err != nil {
-					t.Fatal(err)
-				}
-			}
-			awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
-			if err := n.Stop(); err != nil {
-				t.Fatal(err)
-			}
+			runToCheckpoint(t, cfg, 0, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
 			eight := cfg
 			before := len(scaleRecords(t, dir))
 			added := cfg.Symbols[0]
 			added.Name, added.TickSize = "AAPL2", "0.05"
 			cfg.Symbols = append(append([]config.Symbol(nil), cfg.Symbols...), added)
-			n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
+			n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
 			if err != nil {
 				t.Fatalf("restart with a new symbol AAPL2 at the end of symbols[]: %v", err)
 			}
@@ -156,25 +144,12 @@ func TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = seed
 	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "primary")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-		o.Symbol = 1 // AAPL
-		if err := n.Submit(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awaitSnapshotAt(t, seed, firstStartRecords(cfg)+1)
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	runToCheckpoint(t, cfg, 1 /* AAPL */, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "primary")})
 
 	same := cfg
 	same.DataDir = t.TempDir()
 	installSnapshotOf(t, seed, same.DataDir)
-	n, err = node.Start(same, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "same")})
+	n, err := node.Start(same, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "same")})
 	if err != nil {
 		t.Fatalf("control: the caught-up journal with the primary's config: %v", err)
 	}
