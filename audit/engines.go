@@ -12,11 +12,13 @@ import (
 // configuration of its engines and, for a venue with a risk stage, its risk
 // configuration (nil: none); scales is the node's check of the journal's
 // symbol scale records against the config's (node.SymbolScaleCheck; nil:
-// none).
+// none), snapScales its check of those a restored snapshot holds
+// (node.SnapshotScaleCheck; nil: none).
 type engineSpec struct {
-	match  matcher.Config
-	risk   *risk.Config
-	scales func(*matcher.Command) error
+	match      matcher.Config
+	risk       *risk.Config
+	scales     func(*matcher.Command) error
+	snapScales func(matcher.Partitions) error
 }
 
 // engines is the state of a whole node: the matching state
@@ -115,6 +117,11 @@ func restoreEngines(spec engineSpec, data []byte) (*engines, error) {
 	}
 	if err := e.parts.Restore(data); err != nil {
 		return nil, err
+	}
+	if spec.snapScales != nil {
+		if err := spec.snapScales(e.parts); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }

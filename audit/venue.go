@@ -24,6 +24,8 @@ type Venue struct {
 	cash       gateway.Scale                // risk.cashUnit (spot)
 	bound      map[uint32]string            // the journal's account bindings (accounts.go)
 	scaleCheck func(*matcher.Command) error // node.SymbolScaleCheck of the config
+	// snapScaleCheck is node.SnapshotScaleCheck of the config.
+	snapScaleCheck func(matcher.Partitions) error
 }
 
 // Symbol is one listed instrument with its scales.
@@ -35,7 +37,8 @@ type Symbol struct {
 
 // VenueOf reads the venue out of a checked configuration.
 func VenueOf(cfg config.Config) (*Venue, error) {
-	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg), scaleCheck: node.SymbolScaleCheck(cfg)}
+	v := &Venue{Partitions: cfg.Match.Partitions, engine: node.EngineConfig(cfg), scaleCheck: node.SymbolScaleCheck(cfg),
+		snapScaleCheck: node.SnapshotScaleCheck(cfg)}
 	if rc, ok, err := node.RiskConfig(cfg); err != nil {
 		return nil, err
 	} else if ok {
@@ -70,7 +73,7 @@ func (v *Venue) EngineConfig() matcher.Config { return v.engine }
 // spec is what replay builds a venue's state from: its engines and, with
 // risk, its risk state.
 func (v *Venue) spec() engineSpec {
-	return engineSpec{match: v.engine, risk: v.risk, scales: v.scaleCheck}
+	return engineSpec{match: v.engine, risk: v.risk, scales: v.scaleCheck, snapScales: v.snapScaleCheck}
 }
 
 // SymbolName names symbol id; an id the config does not list prints as "#id".

@@ -259,23 +259,26 @@ func (v *verifier) pass(p int, until int64, primary bool) bool {
 // startPass picks where a pass starts: seq 1, or the oldest usable snapshot.
 func (v *verifier) startPass(p int, primary bool) (start, bool) {
 	first := v.src.segs[0]
+	var refused string // why the last snapshot tried was not used
 	if v.o.FromSnapshot {
 		for i := range v.src.snaps {
 			sf := &v.src.snaps[i]
 			if v.snapP[sf.seq] != p || sf.seq+1 < first.First {
 				continue
 			}
-			if e, err := restoreEngines(v.cfg, sf.data); err == nil {
+			e, err := restoreEngines(v.cfg, sf.data)
+			if err == nil {
 				if primary {
 					v.r.StartSnapshot = sf.seq
 				}
 				return start{engines: e, seq: sf.seq + 1, snap: sf}, true
 			}
+			refused = fmt.Sprintf("; the snapshot at seq %d is unusable: %v", sf.seq, err)
 		}
 	}
 	if first.First != 1 {
 		v.r.problem(Problem{File: segPath(first), Offset: 0, Seq: first.First,
-			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (or use --from-snapshot)", first.First, first.First-1)})
+			What: fmt.Sprintf("the journal starts at seq %d: the segments holding seqs 1..%d are missing (or use --from-snapshot)%s", first.First, first.First-1, refused)})
 		return start{}, false
 	}
 	e, err := newEngines(v.cfg, p)

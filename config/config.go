@@ -427,8 +427,12 @@ func (f FIX) checkSessions() (map[string]bool, error) {
 	return seen, nil
 }
 
+// MaxSymbolName is the longest symbols[].name: the journal's symbol scale
+// record holds it (matcher.MaxSymbolName).
+const MaxSymbolName = 24
+
 // checkSymbols refuses an empty symbol list, a name that is empty,
-// repeated or not printable, a lot size that is not positive and a
+// repeated, not printable or longer than MaxSymbolName, a lot size that is not positive and a
 // missing tick size.
 func (c *Config) checkSymbols() error {
 	if len(c.Symbols) == 0 {
@@ -436,8 +440,11 @@ func (c *Config) checkSymbols() error {
 	}
 	names := map[string]bool{}
 	for i, s := range c.Symbols {
-		if s.Name == "" || names[s.Name] || strings.ContainsAny(s.Name, "\x01=") {
+		if s.Name == "" || names[s.Name] || strings.ContainsAny(s.Name, "\x00\x01=") {
 			return fmt.Errorf("symbols[%d].name %q: empty, repeated or not printable", i, s.Name)
+		}
+		if len(s.Name) > MaxSymbolName {
+			return fmt.Errorf("symbols[%d].name %q: %d bytes, at most %d", i, s.Name, len(s.Name), MaxSymbolName)
 		}
 		names[s.Name] = true
 		if s.LotSize <= 0 {

@@ -112,3 +112,18 @@ func TestClusterBlock(t *testing.T) {
 		})
 	}
 }
+
+// A symbol name longer than the journal's symbol scale record holds is
+// refused, naming symbols[i].name; one of MaxSymbolName bytes is not.
+func TestSymbolNameLength(t *testing.T) {
+	c := Default()
+	c.Symbols = append([]Symbol(nil), c.Symbols...)
+	c.Symbols[0].Name = strings.Repeat("S", MaxSymbolName)
+	if err := c.Check(); err != nil {
+		t.Fatalf("a %d-byte name: %v", MaxSymbolName, err)
+	}
+	c.Symbols[0].Name += "S"
+	if err := c.Check(); err == nil || !strings.Contains(err.Error(), "symbols[0].name") {
+		t.Fatalf("a %d-byte name: %v", MaxSymbolName+1, err)
+	}
+}

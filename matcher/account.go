@@ -81,14 +81,20 @@ func recordName(c *Command) (string, bool) {
 	var name [MaxAccountName]byte
 	copy(name[:], c.ClOrdID[:])
 	copy(name[IDLen:], c.OrigClOrdID[:])
-	n := bytes.IndexByte(name[:], 0)
+	return paddedName(name[:])
+}
+
+// paddedName reads a name written zero-padded into b; ok is false for a
+// zero byte inside the name (recordName, a symbol scale record's name).
+func paddedName(b []byte) (string, bool) {
+	n := bytes.IndexByte(b, 0)
 	if n < 0 {
-		n = len(name)
+		n = len(b)
 	}
-	if bytes.Count(name[n:], []byte{0}) != len(name)-n {
+	if bytes.Count(b[n:], []byte{0}) != len(b)-n {
 		return "", false
 	}
-	return string(name[:n]), true
+	return string(b[:n]), true
 }
 
 // BindingOf reads the binding a KindBindAccount record holds; ok is false

@@ -118,9 +118,18 @@
 //     risk rules (KindRiskLimits, KindRiskSymbol, KindRiskFee in
 //     risklimits.go and riskvenue.go) are the risk stage's: no engine applies them (Route) and an engine given one
 //     says nothing. So is the risk venue record (KindRiskVenue, RiskVenue
-//     in riskvenue.go), which the node checks against its config, and
-//     the symbol scale record (KindSymbolScale, SymbolScale in
-//     symbolscale.go: a symbol's tick and lot sizes), likewise.
+//     in riskvenue.go), which the node checks against its config.
+//   - A symbol scale record (KindSymbolScale, SymbolScale in
+//     symbolscale.go: the name at a symbol id, its tick and lot sizes)
+//     is applied by the engine that owns the symbol (Route, as an
+//     order), which keeps the last one of each symbol it lists
+//     (Engine.Scale) in its snapshot (version 9, written only once one
+//     is applied) and hash, and says nothing; the node checks it against
+//     its config, whether read from the journal or the snapshot. The
+//     snapshot's symbol count is the Config's until such a record, then
+//     the highest symbol those named: a Config with symbols appended
+//     restores a snapshot of fewer (their books empty) to the same hash,
+//     and refuses one of more (a symbol removed).
 //   - A gateway reject (KindReject, GatewayReject in gwreject.go) is the
 //     gateway's own refusal of an order message, journaled for its
 //     report: the engine that owns its Symbol (Route, as an order) answers

@@ -229,13 +229,16 @@ type Top struct {
 type Engine struct {
 	cfg      Config
 	stp      STPMode
-	named    []NamedSTP // the named modes in force (Config.NamedSTP until a KindSTP record)
-	stpRec   bool       // a KindSTP record set stp, named and firmWide (stprecord.go)
-	stpBy    []uint8    // account -> its STP mode + 1; 0 (or past the end): stp
-	firmBy   []uint32   // account -> its firm id; 0 (or past the end): none
-	firmWide []bool     // firm id -> self-trade prevention spans the firm's accounts
-	books    []book     // one per configured symbol, in Config order
-	bySym    []int32    // symbol id -> index into books + 1; 0 = unknown
+	named    []NamedSTP    // the named modes in force (Config.NamedSTP until a KindSTP record)
+	stpRec   bool          // a KindSTP record set stp, named and firmWide (stprecord.go)
+	stpBy    []uint8       // account -> its STP mode + 1; 0 (or past the end): stp
+	firmBy   []uint32      // account -> its firm id; 0 (or past the end): none
+	firmWide []bool        // firm id -> self-trade prevention spans the firm's accounts
+	books    []book        // one per configured symbol, in Config order
+	bySym    []int32       // symbol id -> index into books + 1; 0 = unknown
+	scales   []SymbolScale // by index into books: the KindSymbolScale record in force; Symbol 0: none (symbolscale.go)
+	listed   int           // the symbols the snapshot header counts, at least (listedSymbols, symbolscale.go)
+	byRecord bool          // listed is the highest symbol a KindSymbolScale record named since a start or restore
 
 	orders    []order // pool; index 0 is the nil order
 	freeOrder int32
@@ -296,6 +299,8 @@ func (e *Engine) init(cfg Config) {
 		stp:       cfg.STP,
 		named:     slices.Clone(cfg.NamedSTP),
 		books:     make([]book, len(cfg.Symbols)),
+		scales:    make([]SymbolScale, len(cfg.Symbols)),
+		listed:    len(cfg.Symbols),
 		bySym:     make([]int32, maxID+1),
 		orders:    make([]order, 1, 64),
 		levels:    make([]level, 1, 64),
@@ -432,7 +437,7 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 	case KindBlock:
 		e.applyBlock(cmd)
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
-		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
+		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue:
 		// markers for the node and for replay, and the risk stage's
 		// records (funds, unblocks, rules);
 		// no state, no events
@@ -448,6 +453,8 @@ func (e *Engine) Apply(cmd *Command, out []Event) []Event {
 		e.applyReject(cmd) // gwreject.go
 	case KindSTP:
 		e.applySTP(cmd) // stprecord.go
+	case KindSymbolScale:
+		e.applyScale(cmd) // symbolscale.go
 	default:
 		e.rejectCmd(EvRejected, ReasonInvalidOrder)
 	}

@@ -49,7 +49,7 @@ const (
 func Route(cmd *Command, p int) int {
 	switch cmd.Kind {
 	case KindCheckpoint, KindCheckpointHash, KindDeposit, KindWithdraw, KindUnblock,
-		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue, KindSymbolScale:
+		KindRiskLimits, KindRiskSymbol, KindRiskFee, KindRiskVenue:
 		return RouteNone
 	case KindEndOfDay, KindBindAccount, KindBlock, KindBlockFirm, KindUnblockFirm, KindSTP:
 		return RouteAll

@@ -9,13 +9,17 @@ import (
 	"slices"
 )
 
-// Snapshot layout (versions 2 to 8). Integers are little-endian; the form is
+// Snapshot layout (versions 2 to 9). Integers are little-endian; the form is
 // canonical: two engines in the same state write the same bytes, whatever
 // the history of their pools and hash tables.
 //
 //	header   "RGXM" u32 version | u8 stp | u32 symbols | u32 maxOrders | u32 retired generation size |
 //	         i64 last accepted new order's Seq
-//	bands    (versions 7 and 8) u32 n (1 or more; 0 too in version 8), then n × (ascending symbol id):
+//	         (symbols: the Config's count until a KindSymbolScale record
+//	         is applied, then the highest symbol those named; a Config
+//	         with more symbols restores it, its appended books empty:
+//	         listedSymbols, symbolscale.go)
+//	bands    (versions 7 to 9) u32 n (1 or more; 0 too from version 8), then n × (ascending symbol id):
 //	           u32 symbol | i64 band ticks | i64 reference price
 //	         (the books whose band a KindBand record set other than the
 //	         Config's, band.go; a listed book's last price is its reference
@@ -38,32 +42,44 @@ import (
 //	         a status request reports; the records fill generations in order,
 //	         as they did when added)
 //
-//	bindings (versions 3 to 8) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
+//	bindings (versions 3 to 9) u32 n (1..MaxBoundAccounts; 0 too from version 4), then n × (ascending account):
 //	           u32 account | u8 len | name (len bytes)
 //
-//	owners   (versions 4 to 8) u32 n, then n × (ascending order id):
+//	owners   (versions 4 to 9) u32 n, then n × (ascending order id):
 //	           i64 order id | u32 owner | u32 STP group
 //	         (the resting orders whose trading account is not their
 //	         session's own, or that are in an STP group; the bindings
 //	         section before it may then be empty, and in version 5 this
 //	         one too)
 //
-//	retired owners (versions 5 to 8) u32 n (1 or more; 0 too from version 6), then n × (as the
+//	retired owners (versions 5 to 9) u32 n (1 or more; 0 too from version 6), then n × (as the
 //	           retired section lists them): i64 order id | u32 owner
 //	         (the remembered finished orders whose trading account is not
 //	         their session's own, which a status request names)
 //
-//	blocked firms (versions 6 to 8) u32 n (1..MaxBlockedFirms in version 6; 0 too from version 7), then n × (ascending name):
+//	blocked firms (versions 6 to 9) u32 n (1..MaxBlockedFirms in version 6; 0 too from version 7), then n × (ascending name):
 //	           u8 len | name (len bytes)
 //	         (the firms a KindBlockFirm blocked and no KindUnblockFirm
 //	         unblocked since, firmblock.go)
 //
-//	stp      (version 8) u32 n, n × (ascending name): u8 len | account name | u8 mode
+//	stp      (version 8; in version 9 after a u8 1, or absent after a u8 0)
+//	         u32 n, n × (ascending name): u8 len | account name | u8 mode
 //	         u32 m, m × (ascending name): u8 len | firm name
 //	         (the self-trade prevention settings KindSTP records put in
 //	         force, stprecord.go: the named accounts' modes and the firms
 //	         whose scope is the firm; the venue's mode is the header's stp)
 //
+//	scales   (version 9) u32 n (1 or more), then n × (ascending symbol id):
+//	           u32 symbol | u8 len | name | u8 len | tick | i64 lot
+//	         (the KindSymbolScale record in force of each symbol that has
+//	         one, symbolscale.go: its name, its tick as the record writes
+//	         it, its lot)
+//
+// An engine that applied a symbol scale record (KindSymbolScale) writes
+// version 9, with every section (the stp section only when a KindSTP
+// record set the settings, as its flag byte says); one without writes
+// version 8 or lower as before the records existed, so older hashes
+// still verify.
 // An engine whose self-trade prevention settings a KindSTP record set
 // writes version 8, with every section; the header's stp is then the
 // venue's mode in force, which Restore takes whatever its Config says.
@@ -95,6 +111,7 @@ const (
 	snapVersionFirms    = 6 // firmblock.go
 	snapVersionBands    = 7 // band.go
 	snapVersionSTP      = 8 // stprecord.go
+	snapVersionScales   = 9 // symbolscale.go
 )
 
 var snapMagic = [4]byte{'R', 'G', 'X', 'M'}
@@ -136,9 +153,13 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if e.stpRec {
 		version = snapVersionSTP
 	}
+	nScales := e.scaledSymbols()
+	if nScales > 0 {
+		version = snapVersionScales
+	}
 	dst = le.AppendUint32(dst, version)
 	dst = append(dst, byte(e.stp))
-	dst = le.AppendUint32(dst, uint32(len(e.books)))
+	dst = le.AppendUint32(dst, uint32(e.listedSymbols()))
 	dst = le.AppendUint32(dst, uint32(e.maxOrders))
 	dst = le.AppendUint32(dst, uint32(e.ret.perGen))
 	dst = le.AppendUint64(dst, uint64(e.lastSeq))
@@ -195,8 +216,15 @@ func (e *Engine) Snapshot(dst []byte) []byte {
 	if version >= snapVersionFirms {
 		dst = e.firms.appendTo(dst)
 	}
-	if version >= snapVersionSTP {
+	switch {
+	case version == snapVersionSTP:
 		dst = e.appendSTP(dst)
+	case version >= snapVersionScales:
+		dst = append(dst, byte(b2u(e.stpRec)))
+		if e.stpRec {
+			dst = e.appendSTP(dst)
+		}
+		dst = e.appendScales(dst, nScales)
 	}
 	return dst
 }
@@ -430,8 +458,13 @@ func SnapshotBindings(data []byte) ([]AccountBinding, error) {
 			return nil, err
 		}
 	}
-	if v >= snapVersionSTP {
+	if v == snapVersionSTP || (v >= snapVersionScales && r.stpFlag() == 1) {
 		r.skipSTP()
+	}
+	if v >= snapVersionScales {
+		if _, err := r.scales(nil); err != nil {
+			return nil, err
+		}
 	}
 	if r.off != len(r.b) {
 		return nil, r.fail("%d trailing bytes at offset %d", len(r.b)-r.off, r.off)
@@ -551,7 +584,7 @@ func (r *snapReader) header(oldest uint32) (version uint32) {
 	var magic [4]byte
 	copy(magic[:], r.take(4))
 	v := r.u32()
-	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionSTP) {
+	if r.err == nil && (magic != snapMagic || v < oldest || v > snapVersionScales) {
 		r.fail("magic %q, version %d", magic[:], v)
 		return 0
 	}
@@ -594,12 +627,12 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("magic %q", magic[:])
 	}
 	v := r.u32()
-	if r.err == nil && (v < snapVersion || v > snapVersionSTP) {
+	if r.err == nil && (v < snapVersion || v > snapVersionScales) {
 		if v == 1 {
 			return r.fail("version 1, written by an older ringex without the final state of finished orders; "+
-				"this one reads versions %d to %d only", snapVersion, snapVersionSTP)
+				"this one reads versions %d to %d only", snapVersion, snapVersionScales)
 		}
-		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionSTP)
+		return r.fail("version %d, want %d to %d", v, snapVersion, snapVersionScales)
 	}
 	stp, nsym, maxOrders, window := STPMode(r.u8()), r.u32(), r.u32(), r.u32()
 	e.lastSeq = r.i64()
@@ -608,9 +641,16 @@ func (e *Engine) load(r *snapReader) error {
 	}
 	// Before version 8 the venue's STP mode was the Config's; from it on,
 	// a KindSTP record's (the stp section).
-	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) != len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
+	if r.err == nil && int(nsym) > len(e.books) {
+		return r.fail("written with %d symbols, the Config lists %d: a symbol was removed from symbols[] (a symbol's id is its place in the list: "+
+			"keep every symbol listed, in its place, and append new ones at the end)", nsym, len(e.books))
+	}
+	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) > len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
 	}
+	// A snapshot of fewer symbols than the Config: those appended since
+	// start empty (listedSymbols).
+	e.listed = int(nsym)
 	if v >= snapVersionBands {
 		if err := e.loadBands(r, v); err != nil {
 			return err
@@ -639,7 +679,36 @@ func (e *Engine) load(r *snapReader) error {
 	if err != nil || v < snapVersionSTP {
 		return err
 	}
-	return e.loadSTP(r, stp)
+	if v == snapVersionSTP {
+		return e.loadSTP(r, stp)
+	}
+	switch r.stpFlag() {
+	case 1:
+		if err := e.loadSTP(r, stp); err != nil {
+			return err
+		}
+	case 0:
+		// No KindSTP record: the settings are the Config's, as before
+		// version 8.
+		if stp != e.stp {
+			return r.fail("written with another config (stp %d)", stp)
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	return e.loadScales(r)
+}
+
+// stpFlag reads the byte of a version 9 snapshot that says whether the
+// stp section follows: 1 when a KindSTP record set the settings, 0 when
+// they are the Config's.
+func (r *snapReader) stpFlag() byte {
+	f := r.u8()
+	if r.err == nil && f > 1 {
+		r.fail("stp flag %d, want 0 or 1", f)
+	}
+	return f
 }
 
 func (e *Engine) loadBooks(r *snapReader) error {

@@ -98,9 +98,9 @@ func TestSnapshotBookShowsTheBookWithoutRestore(t *testing.T) {
 	check("version 4", v4, 4)
 
 	unknown := slices.Clone(v2)
-	binary.LittleEndian.PutUint32(unknown[4:], snapVersionSTP+1)
+	binary.LittleEndian.PutUint32(unknown[4:], snapVersionScales+1)
 	if _, _, err := SnapshotBook(unknown, 1, nil); !errors.Is(err, ErrSnapshot) {
-		t.Fatalf("version %d read: %v", snapVersionSTP+1, err)
+		t.Fatalf("version %d read: %v", snapVersionScales+1, err)
 	}
 	for _, cut := range []int{3, 30, 60, 120} {
 		if _, _, err := SnapshotBook(v4[:cut], 1, nil); !errors.Is(err, ErrSnapshot) {

@@ -1,16 +1,19 @@
 package node
 
-// The symbol scale records (matcher.KindSymbolScale): each symbol's tick
-// and lot sizes (config symbols[].tickSize and lotSize). Every price in
-// the journal is a number of ticks and every quantity a number of lots, so
-// neither may change under a journal: read with another tick, a buy
-// journaled at 100.00 would bid 500.00. A start journals, before FIX
+// The symbol scale records (matcher.KindSymbolScale): each symbol's name
+// at its id (its place in config symbols[]) and its tick and lot sizes
+// (symbols[].tickSize and lotSize). Every price in the journal is a number
+// of ticks and every quantity a number of lots, so neither may change
+// under a journal: read with another tick, a buy journaled at 100.00
+// would bid 500.00; nor may the name at an id, or a symbol's orders would
+// be another's. A record without a name (written before names were) is
+// not checked for one. A start journals, before FIX
 // opens, the record of each configured symbol the journal does not say
 // yet; a start (symbolScalesToJournal reads the journal from its first
 // record), a standby (verifySymbolScale, at each record its primary
 // ships), `ringex replay` and `ringex verify` (SymbolScaleCheck) refuse a
-// record that differs from their config, naming the symbol, the key and
-// both values. A journal whose segments holding a symbol's record were
+// record that differs from their config, naming the symbol (or the id and
+// both names), the key and both values. A journal whose segments holding a symbol's record were
 // removed gets the config's again, as a journal written before the
 // record existed does.
 
@@ -28,23 +31,18 @@ import (
 func symbolScales(cfg config.Config) []matcher.SymbolScale {
 	out := make([]matcher.SymbolScale, len(cfg.Symbols))
 	for i, s := range cfg.Symbols {
-		out[i] = matcher.SymbolScale{Symbol: uint32(i + 1), Tick: canonicalUnit(s.TickSize), Lot: s.LotSize}
+		out[i] = matcher.SymbolScale{Symbol: uint32(i + 1), Name: s.Name, Tick: canonicalUnit(s.TickSize), Lot: s.LotSize}
 	}
 	return out
 }
 
 // scaleChecker checks symbol scale records against a config's symbols.
 type scaleChecker struct {
-	names []string              // symbol id i+1 is names[i]
-	want  []matcher.SymbolScale // the config's, by symbol id - 1
+	want []matcher.SymbolScale // the config's, by symbol id - 1
 }
 
 func newScaleChecker(cfg config.Config) scaleChecker {
-	c := scaleChecker{want: symbolScales(cfg)}
-	for _, s := range cfg.Symbols {
-		c.names = append(c.names, s.Name)
-	}
-	return c
+	return scaleChecker{want: symbolScales(cfg)}
 }
 
 // check says what is wrong with cmd, the journal record at seq, when it
@@ -54,26 +52,79 @@ func newScaleChecker(cfg config.Config) scaleChecker {
 // symbol of one that agreed.
 func (c *scaleChecker) check(cmd *matcher.Command, seq int64, known func(symbol uint32)) error {
 	s, ok := matcher.SymbolScaleOf(cmd)
-	if !ok || int(s.Symbol) > len(c.want) {
+	if !ok {
 		return nil
 	}
-	want, name := c.want[s.Symbol-1], c.names[s.Symbol-1]
-	if s.Tick != want.Tick {
-		return fmt.Errorf("symbol %s (id %d): tickSize is %q in the config, but journal record %d says the journal was written with tickSize %q: "+
-			"every price of %s in it is a whole number of ticks, and another tick would rescale them; "+
-			"set symbols[%d].tickSize back to %q (the same decimal), or list the symbol with the new tick on a new, empty dataDir",
-			name, s.Symbol, want.Tick, seq, s.Tick, name, s.Symbol-1, s.Tick)
+	if err := c.checkScale(s, fmt.Sprintf("journal record %d says", seq)); err != nil {
+		return err
 	}
-	if s.Lot != want.Lot {
-		return fmt.Errorf("symbol %s (id %d): lotSize is %d in the config, but journal record %d says the journal was written with lotSize %d: "+
-			"every quantity of %s in it is a whole number of lots, and another lot would rescale them; "+
-			"set symbols[%d].lotSize back to %d, or list the symbol with the new lot on a new, empty dataDir",
-			name, s.Symbol, want.Lot, seq, s.Lot, name, s.Symbol-1, s.Lot)
-	}
-	if known != nil {
+	if known != nil && int(s.Symbol) <= len(c.want) {
 		known(s.Symbol)
 	}
 	return nil
+}
+
+// checkScale says what is wrong with s, which where says (e.g. "journal
+// record 7 says"), when it differs from the config; nil when it agrees or
+// the config does not list its symbol. A name s lacks (a record written
+// before names were) is not checked.
+func (c *scaleChecker) checkScale(s matcher.SymbolScale, where string) error {
+	if int(s.Symbol) > len(c.want) {
+		return nil
+	}
+	want, i := c.want[s.Symbol-1], s.Symbol-1
+	name := want.Name
+	if s.Name != "" && s.Name != want.Name {
+		return fmt.Errorf("symbol id %d is %s in the config (symbols[%d]), but %s the journal was written with symbol id %d %s: "+
+			"a symbol's id is its place in symbols[], and every journaled order of %s would now be %s's; "+
+			"keep each symbol at its place in symbols[] (put %s back at symbols[%d]) and list a new symbol at the end",
+			s.Symbol, want.Name, i, where, s.Symbol, s.Name, s.Name, want.Name, s.Name, i)
+	}
+	if s.Tick != want.Tick {
+		return fmt.Errorf("symbol %s (id %d): tickSize is %q in the config, but %s the journal was written with tickSize %q: "+
+			"every price of %s in it is a whole number of ticks, and another tick would rescale them; "+
+			"set symbols[%d].tickSize back to %q (the same decimal), or list a symbol with the new tick at the end of symbols[] or on a new, empty dataDir",
+			name, s.Symbol, want.Tick, where, s.Tick, name, i, s.Tick)
+	}
+	if s.Lot != want.Lot {
+		return fmt.Errorf("symbol %s (id %d): lotSize is %d in the config, but %s the journal was written with lotSize %d: "+
+			"every quantity of %s in it is a whole number of lots, and another lot would rescale them; "+
+			"set symbols[%d].lotSize back to %d, or list a symbol with the new lot at the end of symbols[] or on a new, empty dataDir",
+			name, s.Symbol, want.Lot, where, s.Lot, name, i, s.Lot)
+	}
+	return nil
+}
+
+// checkEngines checks the symbol scale in force in engines (restored
+// from a snapshot, or applied since) of each of the config's symbols
+// whose known is false (known nil: every one), and sets known of those
+// that have one.
+func (c *scaleChecker) checkEngines(engines matcher.Partitions, known []bool) error {
+	for i, s := range c.want {
+		if known != nil && known[i] {
+			continue
+		}
+		have, ok := engines.Of(s.Symbol).Scale(s.Symbol)
+		if !ok {
+			continue
+		}
+		if err := c.checkScale(have, "the snapshot says"); err != nil {
+			return err
+		}
+		if known != nil {
+			known[i] = true
+		}
+	}
+	return nil
+}
+
+// SnapshotScaleCheck is the check a replay with cfg's symbols makes of
+// the engines it restored from a snapshot (the symbol scales the snapshot
+// holds, matcher Engine.Scale), as a start from that snapshot does:
+// `ringex replay` and `ringex verify` from a snapshot make it.
+func SnapshotScaleCheck(cfg config.Config) func(matcher.Partitions) error {
+	c := newScaleChecker(cfg)
+	return func(engines matcher.Partitions) error { return c.checkEngines(engines, nil) }
 }
 
 // SymbolScaleCheck is the check a replay with cfg's symbols makes at each
@@ -88,8 +139,11 @@ func SymbolScaleCheck(cfg config.Config) func(cmd *matcher.Command) error {
 // symbolScalesToJournal checks the journal's symbol scale records against
 // the config, reading from its first record until every configured
 // symbol's is found (near the beginning, for a journal started by this
-// version), and returns the records of the symbols it does not say yet,
-// to journal before FIX opens. Cold path: at start, before the ring runs.
+// version), then those the engines hold of the symbols the journal does
+// not say (restored from the snapshot: matcher Engine.Scale), and returns
+// the records of the symbols neither says yet, to journal before FIX
+// opens. Cold path: at start, before the ring runs (the engines restored
+// and replayed).
 func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 	c := newScaleChecker(n.cfg)
 	known := make([]bool, len(c.want))
@@ -119,6 +173,11 @@ func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 			return nil, err
 		}
 	}
+	// A journal caught up from a snapshot (a standby's) begins after
+	// the records: the engines restored them from the snapshot.
+	if err := c.checkEngines(n.engines(), known); err != nil {
+		return nil, err
+	}
 	var out []matcher.Command
 	for i, s := range c.want {
 		if known[i] {
@@ -126,7 +185,7 @@ func (n *Node) symbolScalesToJournal() ([]matcher.Command, error) {
 		}
 		cmd, err := s.Command()
 		if err != nil {
-			return nil, fmt.Errorf("config: symbols[%d] %s: %w", i, c.names[i], err)
+			return nil, fmt.Errorf("config: symbols[%d] %s: %w", i, s.Name, err)
 		}
 		out = append(out, cmd)
 	}

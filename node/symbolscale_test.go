@@ -19,6 +19,29 @@ import (
 // order: a symbol scale record for each symbol and the STP venue record.
 func firstStartRecords(cfg config.Config) int64 { return int64(len(cfg.Symbols)) + 1 }
 
+// runToCheckpoint starts a node with cfg (its snapshot.everyCommands 2),
+// has BROKER01 rest two buys of symbol (0: order's), waits for the
+// snapshot after them and stops the node.
+func runToCheckpoint(t *testing.T, cfg config.Config, symbol uint32, opts node.Options) {
+	t.Helper()
+	n, err := node.Start(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
+		if symbol != 0 {
+			o.Symbol = symbol
+		}
+		if err := n.Submit(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awaitSnapshotAt(t, cfg.DataDir, firstStartRecords(cfg)+1)
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // scaleRecords are the symbol scale records of the journal under dir.
 func scaleRecords(t *testing.T, dir string) []matcher.SymbolScale {
 	return recordsOf(t, dir, matcher.SymbolScaleOf)
@@ -34,22 +57,10 @@ func TestSymbolScaleJournaledOnceAndChangeRefused(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.New(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-		if err := n.Submit(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	runToCheckpoint(t, cfg, 0, node.Options{Publisher: &sink{}, Log: logtest.New(t)})
 	var want []matcher.SymbolScale
 	for i, s := range cfg.Symbols {
-		want = append(want, matcher.SymbolScale{Symbol: uint32(i + 1), Tick: s.TickSize, Lot: s.LotSize})
+		want = append(want, matcher.SymbolScale{Symbol: uint32(i + 1), Name: s.Name, Tick: s.TickSize, Lot: s.LotSize})
 	}
 	if got := scaleRecords(t, dir); len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
 		t.Fatalf("symbol scale records after the first run: %+v, want %+v", got, want)
@@ -57,7 +68,8 @@ func TestSymbolScaleJournaledOnceAndChangeRefused(t *testing.T) {
 
 	cfg.Symbols = append([]config.Symbol(nil), cfg.Symbols...)
 	cfg.Symbols[0].TickSize += "0"
-	if n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.New(t)}); err != nil {
+	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.New(t)})
+	if err != nil {
 		t.Fatalf("restart with the same tick written %q: %v", cfg.Symbols[0].TickSize, err)
 	}
 	if err := n.Stop(); err != nil {

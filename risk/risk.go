@@ -231,6 +231,13 @@ type State struct {
 	protectSettled []int64
 	feeSettled     int64
 
+	// The symbols the snapshot counts, at least (listedSymbols,
+	// snapshot.go); the settle half's: the config's until a symbol scale
+	// record, then the highest symbol those named since a start or a
+	// restore (byRecord), or a restored snapshot's count.
+	listed   int
+	byRecord bool
+
 	// Deposits less withdrawals as Check has passed them (its goroutine
 	// only): exact, since only Check decides them. Check refuses a deposit
 	// that would take it past MaxInt64, so no account's total, which is at
@@ -296,7 +303,7 @@ func New(cfg Config) (*State, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 4 + len(cfg.Symbols)}
+	s := &State{cfg: cfg, spot: cfg.Mode == ModeSpot, stride: 4 + len(cfg.Symbols), listed: len(cfg.Symbols)}
 	s.limits = make([]Limits, cfg.Accounts+1)
 	for a := range s.limits {
 		s.limits[a] = cfg.Default

@@ -93,6 +93,8 @@ func (s *State) Apply(cmd *matcher.Command, h Hold) {
 		s.settleBlock(cmd)
 	case matcher.KindRiskLimits, matcher.KindRiskSymbol, matcher.KindRiskFee:
 		s.applyRule(cmd)
+	case matcher.KindSymbolScale:
+		s.noteListed(cmd) // cold: one per symbol at a start
 	}
 }
 

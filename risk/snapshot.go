@@ -28,7 +28,11 @@ import (
 // and each order's entry ends with i64 its fee (basis points). A is the
 // highest account that holds anything (a cell, an open order, a limit, a
 // block; usedAccounts), not the table's size, so a table grown by a new
-// named account (an empty one) snapshots and hashes as before. The
+// named account (an empty one) snapshots and hashes as before. S is
+// listedSymbols: the config's count until a symbol scale record, so a
+// symbol appended to the config (empty) snapshots and hashes as before
+// until its record is journaled, and Restore takes a snapshot of fewer
+// symbols than the config. The
 // operator references are those the state remembers (refs.go, which
 // encodes the section: appendRefs, restoreRefs); r is 0 when it
 // remembers none. The blocks are block.go's.
@@ -88,6 +92,46 @@ func (s *State) Snapshot(dst []byte) []byte {
 	return s.snapshotAs(dst, v, s.usedAccounts())
 }
 
+// noteListed counts the symbol a symbol scale record names as listed
+// (listedSymbols). The settle half's goroutine only; cold path.
+func (s *State) noteListed(c *matcher.Command) {
+	sc, ok := matcher.SymbolScaleOf(c)
+	if !ok || !s.knownSymbol(sc.Symbol) {
+		return
+	}
+	if !s.byRecord {
+		s.listed, s.byRecord = 0, true
+	}
+	s.listed = max(s.listed, int(sc.Symbol))
+}
+
+// listedSymbols is the symbol count S the snapshot says: the config's
+// until a symbol scale record, then the highest symbol those named, or
+// the count a snapshot restored said, and never below the highest
+// symbol the state holds anything of (an inventory cell, funding, a
+// protection price, a working order). So a symbol appended to the config
+// changes neither the snapshot nor the hash until its record is
+// journaled, the same in a replay from the journal's first record as on
+// a start from a snapshot, and a snapshot of fewer symbols restores
+// (Restore). Cold path.
+func (s *State) listedSymbols() int {
+	n := s.listed
+	for y := len(s.cfg.Symbols); y > n; y-- {
+		if s.funding.Inv[y-1] != 0 || s.protectSettled[y-1] != 0 {
+			return y
+		}
+		for a := range s.cfg.Accounts + 1 {
+			if total, held := s.settledCell(s.invCell(uint32(a), uint32(y))); total != 0 || held != 0 {
+				return y
+			}
+		}
+	}
+	for _, id := range s.orders.ids(nil) {
+		n = max(n, int(s.orders.get(id).symbol))
+	}
+	return n
+}
+
 // usedAccounts is the highest account id that holds anything the
 // snapshot writes: a cell, an open order, limits, a block; 0: none.
 func (s *State) usedAccounts() int {
@@ -115,15 +159,18 @@ func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 		dst = append(dst, byte(len(s.cfg.CashUnit)))
 		dst = append(dst, s.cfg.CashUnit...)
 	}
+	symbols := s.listedSymbols()
 	dst = le.AppendUint32(dst, uint32(accounts))
-	dst = le.AppendUint32(dst, uint32(len(s.cfg.Symbols)))
-	for i := range (accounts + 1) * s.stride {
-		total, held := s.settledCell(i)
-		dst = le.AppendUint64(dst, uint64(total))
-		dst = le.AppendUint64(dst, uint64(held))
+	dst = le.AppendUint32(dst, uint32(symbols))
+	for a := range accounts + 1 {
+		for i := a * s.stride; i < a*s.stride+4+symbols; i++ {
+			total, held := s.settledCell(i)
+			dst = le.AppendUint64(dst, uint64(total))
+			dst = le.AppendUint64(dst, uint64(held))
+		}
 	}
 	dst = le.AppendUint64(dst, uint64(s.funding.Cash))
-	for _, v := range s.funding.Inv {
+	for _, v := range s.funding.Inv[:symbols] {
 		dst = le.AppendUint64(dst, uint64(v))
 	}
 	ids := s.orders.ids(make([]int64, 0, s.orders.n))
@@ -157,7 +204,7 @@ func (s *State) snapshotAs(dst []byte, v byte, accounts int) []byte {
 		dst = le.AppendUint64(dst, uint64(l.MaxOrderNotional))
 		dst = le.AppendUint64(dst, uint64(l.MaxOpenOrders))
 	}
-	for _, p := range s.protectSettled {
+	for _, p := range s.protectSettled[:symbols] {
 		dst = le.AppendUint64(dst, uint64(p))
 	}
 	dst = le.AppendUint64(dst, uint64(s.feeSettled))
@@ -214,9 +261,10 @@ var errShort = errors.New("risk snapshot: truncated")
 // modeNames are the modes as risk.mode writes them.
 var modeNames = [...]string{ModeNone: "none", ModeLimits: "limits", ModeSpot: "spot"}
 
-// Restore replaces the state with a snapshot taken with the same mode,
-// cash unit and symbols and at most as many accounts (sessions appended
-// since are empty). A version 1 snapshot says no cash unit: it is taken
+// Restore replaces the state with a snapshot taken with the same mode and
+// cash unit, at most as many symbols (symbols appended to the config
+// since start with no inventory and no protection price) and at most as
+// many accounts (sessions appended since are empty). A version 1 snapshot says no cash unit: it is taken
 // to be the config's.
 func (s *State) Restore(b []byte) error {
 	r := reader{b: b}
@@ -238,16 +286,19 @@ func (s *State) Restore(b []byte) error {
 	case mode != s.cfg.Mode && mode <= ModeSpot:
 		return fmt.Errorf("risk snapshot: taken with risk.mode %q, the config has %q: a replay with another mode decides its orders differently; "+
 			"set risk.mode back to %q", modeNames[mode], modeNames[s.cfg.Mode], modeNames[mode])
-	case mode != s.cfg.Mode || symbols != len(s.cfg.Symbols) || accounts > s.cfg.Accounts:
+	case symbols > len(s.cfg.Symbols):
+		return fmt.Errorf("risk snapshot: taken with %d symbols, the config lists %d: a symbol was removed from symbols[] "+
+			"(keep every symbol listed, in its place, and append new ones at the end)", symbols, len(s.cfg.Symbols))
+	case mode != s.cfg.Mode || accounts > s.cfg.Accounts:
 		return fmt.Errorf("risk snapshot: mode %d, %d accounts, %d symbols; the config has mode %d, %d accounts, %d symbols",
 			mode, accounts, symbols, s.cfg.Mode, s.cfg.Accounts, len(s.cfg.Symbols))
 	}
 	fresh, _ := New(s.cfg)
-	if err := fresh.restoreCells(&r, accounts); err != nil {
+	if err := fresh.restoreCells(&r, accounts, symbols); err != nil {
 		return err
 	}
 	fresh.funding.Cash = r.i64()
-	for i := range fresh.funding.Inv {
+	for i := range fresh.funding.Inv[:symbols] {
 		fresh.funding.Inv[i] = r.i64()
 	}
 	n := int(r.u32())
@@ -289,7 +340,7 @@ func (s *State) Restore(b []byte) error {
 		}
 		fresh.limits[a], fresh.limitsSettled[a] = l, l
 	}
-	for i := range fresh.protect {
+	for i := range fresh.protect[:symbols] {
 		fresh.protect[i] = r.i64()
 		fresh.protectSettled[i] = fresh.protect[i]
 	}
@@ -317,6 +368,7 @@ func (s *State) Restore(b []byte) error {
 	s.refs.mu.Lock()
 	s.refs.checked, s.refs.settled = fresh.refs.settled.clone(), fresh.refs.settled
 	s.refs.mu.Unlock()
+	s.listed, s.byRecord = symbols, false
 	s.legacyAccounts = 0
 	if ver == snapVersionDense {
 		s.legacyAccounts = accounts
@@ -328,22 +380,25 @@ func (s *State) Restore(b []byte) error {
 // s, a fresh state: the open orders cells into the settle half's own
 // numbers (settledCell), the others into cells. A short read leaves
 // r.err for the caller.
-func (s *State) restoreCells(r *reader, accounts int) error {
-	for i := range (accounts + 1) * s.stride {
-		total, held := r.i64(), r.i64()
-		switch {
-		case i == s.cashCell(0) && r.err == nil && held != 0:
-			return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
-		case i%s.stride == s.openCell(0) && r.err == nil:
-			if total != 0 || held < 0 {
-				return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", i/s.stride, total, held)
+func (s *State) restoreCells(r *reader, accounts, symbols int) error {
+	for a := range accounts + 1 {
+		for j := range 4 + symbols {
+			i := a*s.stride + j
+			total, held := r.i64(), r.i64()
+			switch {
+			case i == s.cashCell(0) && r.err == nil && held != 0:
+				return fmt.Errorf("risk snapshot: the fee account's cash holds %d; it holds nothing", held)
+			case j == 1 && r.err == nil:
+				if total != 0 || held < 0 {
+					return fmt.Errorf("risk snapshot: account %d: open orders total %d held %d; want total 0, held 0 or more", a, total, held)
+				}
+				s.opens[a] = held
+				continue
 			}
-			s.opens[i/s.stride] = held
-			continue
+			c := &s.cells[i]
+			c.total.Store(total)
+			c.avail.Store(total - held)
 		}
-		c := &s.cells[i]
-		c.total.Store(total)
-		c.avail.Store(total - held)
 	}
 	return nil
 }

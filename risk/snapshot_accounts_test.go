@@ -97,3 +97,43 @@ func TestLegacyHashAtTheOldTable(t *testing.T) {
 		t.Fatal("a table of 1 cannot hold account 2: want the config's table")
 	}
 }
+
+// A snapshot restores into a config with a symbol appended (empty), to the
+// same hash; the state then snapshots as before until the new symbol's
+// scale record, which counts it; a snapshot that counts it is refused by
+// the config without it (a symbol removed).
+func TestSnapshotOfFewerSymbolsRestores(t *testing.T) {
+	small := snapState(t, 3)
+	grown := snapConfig(3, "0.01")
+	grown.Symbols = append(grown.Symbols, Symbol{CashPerTickLot: 1})
+	r, err := New(grown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Restore(small.Snapshot(nil)); err != nil {
+		t.Fatalf("restore of 1 symbol into 2: %v", err)
+	}
+	if r.Hash() != small.Hash() {
+		t.Fatalf("restored into 2 symbols: hash %016x, want %016x", r.Hash(), small.Hash())
+	}
+	if b, _ := r.Balance(2); b.Cash != 1000 || b.CashHeld != 200 || b.OpenOrders != 1 {
+		t.Fatalf("restored into 2 symbols: account 2 = %+v", b)
+	}
+	c, err := matcher.SymbolScale{Symbol: 2, Name: "NEW", Tick: "0.01", Lot: 1}.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Seq = 3
+	r.Step(&c, testEngines(t, 1, matcher.STPNone), nil)
+	if r.Hash() == small.Hash() {
+		t.Fatal("the new symbol's scale record did not count it in the snapshot")
+	}
+	again, _ := New(grown)
+	if err := again.Restore(r.Snapshot(nil)); err != nil || again.Hash() != r.Hash() {
+		t.Fatalf("restore of 2 symbols into 2: %v, hash %016x, want %016x", err, again.Hash(), r.Hash())
+	}
+	one, _ := New(snapConfig(3, "0.01"))
+	if err := one.Restore(r.Snapshot(nil)); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Fatalf("restore of 2 symbols into 1: %v, want a refusal saying a symbol was removed", err)
+	}
+}

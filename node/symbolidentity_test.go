@@ -1,10 +1,12 @@
 package node_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ringex/ringex/audit"
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/logtest"
 	"github.com/ringex/ringex/journal"
@@ -12,7 +14,7 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReview7SymbolInsertedAtTheFrontRefused: a venue runs the default
+// TestSymbolInsertedAtTheFrontRefused: a venue runs the default
 // symbols (AAPL is id 1) and BROKER01's AAPL buy rests. The operator
 // then adds a new symbol, AMD (same tick and lot as the others), at the
 // front of symbols[] rather than at the end. Symbol ids are 1-based
@@ -23,7 +25,7 @@ import (
 // meaning is refused naming the symbol; but the record holds no name, so
 // with equal ticks and lots the shifted list starts and silently renames
 // every book. The start must be refused (naming AMD or AAPL).
-func TestReview7SymbolInsertedAtTheFrontRefused(t *testing.T) {
+func TestSymbolInsertedAtTheFrontRefused(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -50,55 +52,82 @@ func TestReview7SymbolInsertedAtTheFrontRefused(t *testing.T) {
 		n.Stop()
 		t.Fatalf("a restart with AMD inserted before AAPL in symbols[] started: the journal's AAPL orders are now AMD's, MSFT's AAPL's, and so on")
 	}
-	t.Logf("refused: %v", err)
-}
-
-// TestReview7NewSymbolAfterACheckpointStarts: docs/config.md says "a new
-// tick is a new symbol or a new dataDir", and a start journals the symbol
-// scale record "of each configured symbol the journal does not say yet"
-// (node/symbolscale.go). So an operator lists a new symbol, AAPL2 (AAPL
-// with tick 0.05), at the end of symbols[] and restarts. The venue has
-// checkpointed once, as every venue does: the start must succeed and
-// journal one symbol scale record, AAPL2's (id 9). Today the engine
-// snapshot is refused ("written with another config ... 8 symbols",
-// matcher Engine.load), so the documented remedy cannot be taken on any
-// venue that has a snapshot.
-func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-		if err := n.Submit(o); err != nil {
-			t.Fatal(err)
+	for _, w := range []string{"symbol id 1", "AMD", "AAPL", "at the end"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("refused without naming %q: %v", w, err)
 		}
 	}
-	awaitSnapshotAt(t, dir, firstStartRecords(cfg)+1)
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	before := len(scaleRecords(t, dir))
-	added := cfg.Symbols[0]
-	added.Name, added.TickSize = "AAPL2", "0.05"
-	cfg.Symbols = append(append([]config.Symbol(nil), cfg.Symbols...), added)
-	n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
-	if err != nil {
-		t.Fatalf("restart with a new symbol AAPL2 at the end of symbols[] (the documented way to a new tick): %v", err)
-	}
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	got := scaleRecords(t, dir)
-	if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Tick: "0.05", Lot: added.LotSize}) {
-		t.Fatalf("symbol scale records %+v, want the first start's %d and AAPL2's alone", got, before)
+}
+
+// TestNewSymbolAfterACheckpointStarts: an operator lists a new symbol,
+// AAPL2 (AAPL with tick 0.05), at the end of symbols[] of a venue that
+// has checkpointed, and restarts: the start restores the snapshot of 8
+// symbols (the new book empty, its risk cells zero), verifies its hash,
+// and journals one symbol scale record, AAPL2's (id 9). An order for
+// AAPL2 then rests, a checkpoint is taken with 9 symbols, and a restart
+// from it starts; `ringex verify` of the whole journal with the new
+// config recomputes every checkpoint hash. With and without the risk stage (whose snapshot holds
+// per-symbol cells). A start with AAPL2 removed again is refused, naming
+// the removed symbol's cause: symbols keep their place.
+func TestNewSymbolAfterACheckpointStarts(t *testing.T) {
+	for _, mode := range []config.RiskMode{config.RiskModeNone, config.RiskModeLimits} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := config.Default()
+			cfg.DataDir = dir
+			cfg.Risk.Mode = mode
+			cfg.Snapshot = config.Snapshot{EveryCommands: 2}
+			runToCheckpoint(t, cfg, 0, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "1")})
+			eight := cfg
+			before := len(scaleRecords(t, dir))
+			added := cfg.Symbols[0]
+			added.Name, added.TickSize = "AAPL2", "0.05"
+			cfg.Symbols = append(append([]config.Symbol(nil), cfg.Symbols...), added)
+			n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "2")})
+			if err != nil {
+				t.Fatalf("restart with a new symbol AAPL2 at the end of symbols[]: %v", err)
+			}
+			for _, o := range []*matcher.Command{order(1, "N1", matcher.Buy, 100, 10), order(1, "N2", matcher.Buy, 100, 10)} {
+				o.Symbol = uint32(len(cfg.Symbols))
+				if err := n.Submit(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			last, err := journal.LastSeq(filepath.Join(dir, "journal"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			awaitSnapshotAt(t, dir, last)
+			if err := n.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			got := scaleRecords(t, dir)
+			if len(got) != before+1 || got[len(got)-1] != (matcher.SymbolScale{Symbol: uint32(len(cfg.Symbols)), Name: "AAPL2", Tick: "0.05", Lot: added.LotSize}) {
+				t.Fatalf("symbol scale records %+v, want the first start's %d and AAPL2's alone", got, before)
+			}
+			n, err = node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "3")})
+			if err != nil {
+				t.Fatalf("restart from a checkpoint with AAPL2 listed: %v", err)
+			}
+			if err := n.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			// The whole journal, checkpoints of 8 symbols and of 9, replays
+			// with the config of 9 to the same hashes and snapshots.
+			verifyReplay(t, cfg, dir)
+			n, err = node.Start(eight, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "4")})
+			if err == nil {
+				n.Stop()
+				t.Fatal("a restart with AAPL2 removed from symbols[] after its orders were journaled started")
+			}
+			if !strings.Contains(err.Error(), "removed") {
+				t.Errorf("refused without saying a symbol was removed: %v", err)
+			}
+		})
 	}
 }
 
-// TestReview7TickChangeRefusedOnAJournalCaughtUpFromASnapshot: a standby
+// TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot: a standby
 // caught up from its primary's snapshot (replica.InstallSnapshot) has a
 // journal that begins after the primary's symbol scale records: it never
 // meets them (verifySymbolScale runs at records shipped after the
@@ -110,30 +139,17 @@ func TestReview7NewSymbolAfterACheckpointStarts(t *testing.T) {
 // starts, journals tick 0.05, and the resting buy now bids 5.00. (The
 // same journal started with the primary's tick, first, starts: the
 // control.)
-func TestReview7TickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
+func TestTickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
 	seed := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = seed
 	cfg.Snapshot = config.Snapshot{EveryCommands: 2}
-	n, err := node.Start(cfg, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "primary")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range []*matcher.Command{order(1, "B1", matcher.Buy, 100, 10), order(1, "B2", matcher.Buy, 100, 10)} {
-		o.Symbol = 1 // AAPL
-		if err := n.Submit(o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	awaitSnapshotAt(t, seed, firstStartRecords(cfg)+1)
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	runToCheckpoint(t, cfg, 1 /* AAPL */, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "primary")})
 
 	same := cfg
 	same.DataDir = t.TempDir()
 	installSnapshotOf(t, seed, same.DataDir)
-	n, err = node.Start(same, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "same")})
+	n, err := node.Start(same, node.Options{Publisher: &sink{}, Log: logtest.Named(t, "same")})
 	if err != nil {
 		t.Fatalf("control: the caught-up journal with the primary's config: %v", err)
 	}
@@ -154,6 +170,19 @@ func TestReview7TickChangeRefusedOnAJournalCaughtUpFromASnapshot(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "AAPL") || !strings.Contains(err.Error(), "tickSize") {
 		t.Errorf("refused without naming AAPL's tickSize: %v", err)
+	}
+	// `ringex verify --from-snapshot` of that journal with AAPL tick 0.05
+	// finds it too.
+	v, err := audit.VenueOf(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Verify(audit.VerifyOptions{Dir: filepath.Join(other.DataDir, "journal"), Venue: v, FromSnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() || !strings.Contains(fmt.Sprint(r.Problems), "tickSize") {
+		t.Errorf("verify from the snapshot with AAPL tick 0.05: %d problems %v, want one naming tickSize", r.ProblemCount, r.Problems)
 	}
 }
 
