@@ -261,16 +261,10 @@ func TestDropCopyGetsTheCancelsOfARestart(t *testing.T) {
 // version's stock data dictionary and refuses none.
 func TestDropCopyAfterAFailover(t *testing.T) {
 	var logS logLines
-	cfgP := replCfg(t.TempDir(), "primary", "")
-	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	cfgP.FIX.Sessions = append(cfgP.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY",
-		DropCopyOf: []string{"*"}}, config.Session{BeginString: "FIX.4.2", TargetCompID: "COPY42", DropCopyOf: []string{"*"}})
-	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	p, s, _, cfgS := startFIXPair(t, func(c *config.Config) {
+		c.FIX.Sessions = append(c.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY", DropCopyOf: []string{"*"}},
+			config.Session{BeginString: "FIX.4.2", TargetCompID: "COPY42", DropCopyOf: []string{"*"}})
+	}, &logS)
 	if err := p.Submit(order(1, "B1", matcher.Buy, 100, 10)); err != nil {
 		t.Fatal(err)
 	}

@@ -25,14 +25,7 @@ import (
 // primary's session store.
 func TestGatewayRejectReachesItsBrokerAfterAFailover(t *testing.T) {
 	var logS logLines
-	cfgP := replCfg(t.TempDir(), "primary", "")
-	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	p, s, cfgP, cfgS := startFIXPair(t, nil, &logS)
 
 	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "OK0", tag.Symbol, "AAPL", tag.Side, "1", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1",

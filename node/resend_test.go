@@ -301,6 +301,26 @@ func failOver(t *testing.T, p, s *node.Node) {
 	}
 }
 
+// startFIXPair starts a primary serving FIX (replCfg's config with a
+// free FIX port, then mod where not nil) and its standby
+// (startFIXStandby, logging to logS); the primary stops when the test
+// ends.
+func startFIXPair(t *testing.T, mod func(*config.Config), logS *logLines) (p, s *node.Node, cfgP, cfgS config.Config) {
+	t.Helper()
+	cfgP = replCfg(t.TempDir(), "primary", "")
+	cfgP.FIX.Listen = fixtest.FreeAddr(t)
+	if mod != nil {
+		mod(&cfgP)
+	}
+	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop() })
+	s, cfgS = startFIXStandby(t, cfgP, p, logS)
+	return p, s, cfgP, cfgS
+}
+
 // startFIXStandby starts a standby of p, with cfgP's sessions, that opens
 // FIX on a port of its own once promoted, logging to logs; the test's
 // cleanup stops it.

@@ -9,35 +9,20 @@ import (
 
 	"github.com/ringex/ringex/config"
 	"github.com/ringex/ringex/internal/fixtest"
-	"github.com/ringex/ringex/internal/logtest"
-	"github.com/ringex/ringex/node"
 )
 
-// TestReview5DropCopyGetsTheGatewaysRejectAfterAFailover: DROPCOPY
-// (drop copy of every session) is away while BROKER01, on the primary,
-// sends an order for a symbol the venue does not list (the gateway
-// rejects it itself, 150=8) and then a valid order. The primary fails
-// over. DROPCOPY's first Logon on the new primary brings the copy of
-// the New of OK1 (journaled, rebuilt and resent, 97=Y 797=Y) but never
-// the copy of BROKER01's reject of BAD1: Gateway.sendReject writes the
-// copy only to the old primary's session store ("not journaled"), so a
-// drop copy that was not logged on when the reject was made loses it
-// for good at a failover, while a broker's ExecutionReports must reach
-// a drop copy across failovers as they do across a restart (the store
-// on disk resends it there: TestDropCopyGetsTheGatewaysRejects is live
-// only).
-func TestReview5DropCopyGetsTheGatewaysRejectAfterAFailover(t *testing.T) {
+// TestDropCopyGetsTheGatewaysRejectAfterAFailover: DROPCOPY (drop copy of
+// every session) is away while BROKER01, on the primary, sends an order
+// for a symbol the venue does not list (the gateway rejects it itself,
+// 150=8) and then a valid order. The primary fails over. DROPCOPY's first
+// Logon on the new primary brings the copies of both: the reject is
+// journaled (a KindReject record), so it is rebuilt and resent like the
+// New of OK1 (97=Y, 797=Y), not lost with the old primary's session store.
+func TestDropCopyGetsTheGatewaysRejectAfterAFailover(t *testing.T) {
 	var logS logLines
-	cfgP := replCfg(t.TempDir(), "primary", "")
-	cfgP.FIX.Listen = fixtest.FreeAddr(t)
-	cfgP.FIX.Sessions = append(cfgP.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY",
-		DropCopyOf: []string{"*"}})
-	p, err := node.Start(cfgP, node.Options{Log: logtest.Named(t, "P")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop()
-	s, cfgS := startFIXStandby(t, cfgP, p, &logS)
+	p, s, cfgP, cfgS := startFIXPair(t, func(c *config.Config) {
+		c.FIX.Sessions = append(c.FIX.Sessions, config.Session{BeginString: "FIX.4.4", TargetCompID: "DROPCOPY", DropCopyOf: []string{"*"}})
+	}, &logS)
 
 	b1 := fixtest.Dial(t, cfgP.FIX.Listen, quickfix.BeginStringFIX44, "BROKER01", "RINGEX")
 	b1.Send("D", tag.ClOrdID, "BAD1", tag.Symbol, "NOPE", tag.Side, "1", tag.OrdType, "2", tag.Price, "100", tag.OrderQty, "1")

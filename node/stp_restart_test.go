@@ -10,26 +10,14 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReview5STPChangedAcrossRestartReplaysAsItRan: with match.stp
-// "none", BROKER01 (account 1) rests a GTC buy B1 of 10 at 100 and then
-// sells 10 at 100 (S1): the two trade, and the broker gets both fills.
-// The operator sets match.stp to "cancelNewest" (a new policy for the
-// next day) and restarts the node cleanly. The journal is replayed with
-// the new setting: S1 is now cancelled by self-trade prevention and B1
-// rests again with 10 left, so BROKER02's IOC sell X2 of 10 at 100
-// fills B1 a second time: B1 reports CumQty 10 twice, 20 bought on an
-// order of 10, and the state is no longer the function of the
-// journaled input that brokers were told. The risk settings have a
-// journaled venue record that a restart checks (node/riskvenue.go) and
-// bands a journaled record; the self-trade prevention settings (match.stp,
-// match.stpAccounts, firms[].stp/stpScope: node.go EngineConfig,
-// accounts.go firmsSTP) have neither: a changed one is neither refused
-// with a clear error nor kept for the journal it ran with (docs/config.md
-// only warns that "a journal replays as it ran only with the same
-// settings"; the start neither refuses nor logs a word). The test
-// takes either answer: a refusal that names the setting, or a replay
-// that leaves B1 filled.
-func TestReview5STPChangedAcrossRestartReplaysAsItRan(t *testing.T) {
+// TestSTPChangedAcrossRestartReplaysAsItRan: with match.stp "none",
+// BROKER01 (account 1) rests a GTC buy B1 of 10 at 100 and sells 10 at
+// 100 (S1): the two trade, and the broker gets both fills. The operator
+// sets match.stp to "cancelNewest" and restarts the node cleanly. The
+// journal replays under the settings it ran with (the STP records, kind
+// 23), so B1 stays filled: BROKER02's IOC sell X2 of 10 at 100 does not
+// fill it a second time. (A refusal naming the setting would pass too.)
+func TestSTPChangedAcrossRestartReplaysAsItRan(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir

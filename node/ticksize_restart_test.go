@@ -13,20 +13,13 @@ import (
 	"github.com/ringex/ringex/node"
 )
 
-// TestReview5TickSizeChangedAcrossRestartKeepsPrices: BROKER01 rests a
-// GTC buy B1 of 10 AAPL at 100.00 (tickSize 0.01: 10000 ticks). The
-// operator changes AAPL's tickSize to 0.05 (a new tick regime) and
-// restarts the node. The journal holds prices in ticks, and the restart
-// reads them with the new tick: B1 now bids 500.00 (10000 × 0.05), five
-// times what the broker asked, and any sell up to 500.00 would trade
-// with it at 500.00. A journal's tick and lot sizes are as fixed as its
-// risk.cashUnit (which a start refuses to change, naming it), since
-// every journaled price and quantity is a whole number of them; nothing
-// journals or checks them (node.go gatewayOptions builds gateway.Symbol from the config
-// alone; docs/config.md says nothing of changing them). The test takes
-// either answer: a start refused naming the tick size, or B1 still at
-// 100.00 (a status request shows its price).
-func TestReview5TickSizeChangedAcrossRestartKeepsPrices(t *testing.T) {
+// TestTickSizeChangedAcrossRestartKeepsPrices: BROKER01 rests a GTC buy
+// B1 of 10 AAPL at 100.00 (tickSize 0.01: 10000 ticks). The operator
+// changes AAPL's tickSize to 0.05 and restarts the node. The journal holds
+// prices in ticks, so read with the new tick B1 would bid 500.00: the
+// start is refused, naming the tick size (the symbol scale record, kind
+// 22), or B1 is still at 100.00 (a status request shows its price).
+func TestTickSizeChangedAcrossRestartKeepsPrices(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.FIX.Listen = t.TempDir(), fixtest.FreeAddr(t)
 	n, err := node.Start(cfg, node.Options{Log: logtest.Named(t, "1")})
