@@ -645,7 +645,7 @@ func (e *Engine) load(r *snapReader) error {
 		return r.fail("written with %d symbols, the Config lists %d: a symbol was removed from symbols[] (a symbol's id is its place in the list: "+
 			"keep every symbol listed, in its place, and append new ones at the end)", nsym, len(e.books))
 	}
-	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(nsym) > len(e.books) || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
+	if (stp != e.stp && v < snapVersionSTP) || stp > STPDecrement || int(maxOrders) != e.maxOrders || int(window) != e.ret.perGen {
 		return r.fail("written with another config (stp %d, %d symbols, max orders %d, window %d)", stp, nsym, maxOrders, window)
 	}
 	// A snapshot of fewer symbols than the Config: those appended since

@@ -251,7 +251,8 @@ func restoreData(seq int64, hash uint64, data []byte, engines matcher.Partitions
 	if err := engines.Restore(data); err != nil {
 		return false, fmt.Errorf("snapshot at %d: %w", seq, err)
 	}
-	if got := stateHash(engines.Hash(), rs); !checkpointHashMatches(hash, got, legacyStateHashes(engines.Hash(), engines, rs)) {
+	ph := engines.Hash()
+	if got := stateHash(ph, rs); got != hash && !checkpointHashMatches(hash, got, LegacyStateHashes(ph, engines, rs)) {
 		return false, fmt.Errorf("snapshot at %d: restored state hash %016x, file says %016x", seq, got, hash)
 	}
 	return true, nil

@@ -507,7 +507,7 @@ func replayJournal(dir string, engines matcher.Partitions, rs *risk.State, fromS
 		switch cmd.Kind {
 		case matcher.KindCheckpoint:
 			ph := engines.Hash()
-			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), legacyStateHashes(ph, engines, rs)
+			cpSeq, cpHash, cpLegacy = seq, stateHash(ph, rs), LegacyStateHashes(ph, engines, rs)
 		case matcher.KindCheckpointHash:
 			h, _ := matcher.CheckpointHashOf(&cmd)
 			if h.Checkpoint != cpSeq || h.Partitions != len(engines) {

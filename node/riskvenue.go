@@ -283,24 +283,19 @@ func (n *Node) riskVenueToJournal() ([]matcher.Command, error) {
 // checkpointHashMatches says whether h, a checkpoint hash record's, is the
 // state hash of partitions and rs: as stateHash computes it, or, in
 // legacy, as a checkpoint before risk snapshot version 3 did
-// (legacyStateHashes; replay computes them all at each checkpoint).
+// (LegacyStateHashes; replay computes them all at each checkpoint).
 func checkpointHashMatches(h, hash uint64, legacy [2]uint64) bool {
 	return h == hash || h == legacy[0] || h == legacy[1]
 }
 
-// legacyStateHashes are stateHash with the risk state hashed as version 1
+// LegacyStateHashes are stateHash with the risk state hashed as version 1
 // snapshots did (the table's size and every cell): with the table of the
 // version 1 snapshot restored, else the config's (risk.LegacyCombineHash);
 // and with the table the bindings say the venue had (riskAccounts of the
 // named accounts bound so far: a start binds every named account of its
 // config before FIX opens, so a checkpoint after it had that table), which
 // verifies a checkpoint taken before a named account was added. Without
-// risk, partitions alone.
-func legacyStateHashes(partitions uint64, engines matcher.Partitions, rs *risk.State) [2]uint64 {
-	return LegacyStateHashes(partitions, engines, rs)
-}
-
-// LegacyStateHashes is legacyStateHashes, for `ringex verify`.
+// risk, partitions alone. A start and `ringex verify` use them.
 func LegacyStateHashes(partitions uint64, engines matcher.Partitions, rs *risk.State) [2]uint64 {
 	if rs == nil {
 		return [2]uint64{partitions, partitions}

@@ -26,6 +26,13 @@ import (
 	"github.com/ringex/ringex/matcher"
 )
 
+// config.MaxSymbolName, which the config checks, is the symbol scale
+// record's room for a name: the build fails when the two differ.
+var (
+	_ [config.MaxSymbolName - matcher.MaxSymbolName]struct{}
+	_ [matcher.MaxSymbolName - config.MaxSymbolName]struct{}
+)
+
 // symbolScales is the symbol scale record of each of cfg's symbols:
 // symbol id i+1 is cfg.Symbols[i].
 func symbolScales(cfg config.Config) []matcher.SymbolScale {

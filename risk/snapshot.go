@@ -126,8 +126,8 @@ func (s *State) listedSymbols() int {
 			}
 		}
 	}
-	for _, id := range s.orders.ids(nil) {
-		n = max(n, int(s.orders.get(id).symbol))
+	for _, o := range s.orders.all() {
+		n = max(n, int(o.symbol))
 	}
 	return n
 }
@@ -226,11 +226,7 @@ func (s *State) Hash() uint64 {
 // snapshot it was restored from, else Config.Accounts. A checkpoint hash
 // written before version 3 is this one; it verifies only against the
 // table it was written with (an account added since changes it).
-func (s *State) LegacyHash() uint64 {
-	h := fnv.New64a()
-	h.Write(s.LegacySnapshot(nil))
-	return h.Sum64()
-}
+func (s *State) LegacyHash() uint64 { return s.LegacyHashAt(s.legacyAccounts) }
 
 // LegacySnapshot appends the state to dst as a version 1 snapshot of the
 // table LegacyHash says.
