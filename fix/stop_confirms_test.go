@@ -7,21 +7,14 @@ import (
 	"time"
 )
 
-// TestReviewCleanStopConfirmsReportsWrittenAfterTheOutstandingProbe: a
-// clean Stop promises to ask each broker's engine to confirm its last
-// reports, so that the next start carries over only what a broker may
-// lack (acceptor.go Stop, confirmBeforeStop). A venue should confirm every
-// report written before the stop, also one written after a probe that
-// was already outstanding.
-//
-// ringex: confirmBeforeStop calls sendProbe, which sends nothing while a
-// probe is outstanding (delivery.unconfirmed wants probeSeq 0), and then
-// waits only for that probe's answer. A report written after it stays
-// unconfirmed: the writer would send the next probe confirmDelay after the
-// answer, but by then Stop has queued its Logout (sendProbe refuses once
-// loggedOut). The broker, which answers every TestRequest at once, gets
-// that report again after the restart (PossResend=Y), and the mark a
-// standby is given stays one short.
+// TestCleanStopConfirmsReportsWrittenAfterTheOutstandingProbe: a clean
+// Stop asks each broker's engine to confirm its last reports, so that the
+// next start carries over only what a broker may lack (acceptor.go Stop,
+// confirmBeforeStop). A report written after a probe that was already
+// outstanding is confirmed too: once that probe is answered,
+// confirmBeforeStop sends the next one before the Logout, so the broker,
+// which answers every TestRequest at once, is not sent the report again
+// after the restart, and the mark a standby is given is the last report's.
 func TestCleanStopConfirmsReportsWrittenAfterTheOutstandingProbe(t *testing.T) {
 	a, _, c, s := loggedOn(t, 0, 0)
 	c.unprocessed = true

@@ -2,6 +2,7 @@ package node_test
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestSymbolScaleJournaledOnceAndChangeRefused(t *testing.T) {
 	for i, s := range cfg.Symbols {
 		want = append(want, matcher.SymbolScale{Symbol: uint32(i + 1), Name: s.Name, Tick: s.TickSize, Lot: s.LotSize})
 	}
-	if got := scaleRecords(t, dir); len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] {
+	if got := scaleRecords(t, dir); !slices.Equal(got, want) {
 		t.Fatalf("symbol scale records after the first run: %+v, want %+v", got, want)
 	}
 

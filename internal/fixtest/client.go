@@ -52,16 +52,23 @@ func WithDataDictionary(path string) Option {
 	return func(ss *quickfix.SessionSettings) { ss.Set(config.DataDictionary, path) }
 }
 
+// quickfixDir is the module directory of quickfixgo, asked of `go list`
+// once per test binary.
+var quickfixDir = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/quickfixgo/quickfix").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
 // StockDictionary is the path of a FIX data dictionary file ("FIX42.xml",
 // "FIX44.xml") that ships with quickfixgo (the module the tests build
 // with), as a broker's engine uses it unchanged.
 func StockDictionary(t testing.TB, file string) string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/quickfixgo/quickfix").Output()
+	dir, err := quickfixDir()
 	if err != nil {
 		t.Fatalf("fixtest: locate quickfixgo: %v", err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "spec", file)
+	path := filepath.Join(dir, "spec", file)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
