@@ -141,13 +141,7 @@ func (g *Gateway) refuse(s *fix.Session, a uint32, ref *orderRef, symbol uint32,
 	cmd.TimeNs = time.Now().UnixNano()
 	ev := matcher.RejectEvent(&cmd)
 	ev.ExecID = -g.rejectSeq.Add(1) // not journaled: an id of its own (rejectReport)
-	msgType := "8"
-	switch ref.msgType {
-	case 'F', 'G':
-		msgType = "9"
-	case 'q':
-		msgType = "r"
-	}
+	msgType, _, _ := rejectCodes(&ev, false)
 	g.sendReject(s, a, msgType, func(f *fix.Fields, fix42 bool) { g.rejectReport(f, fix42, &ev) })
 }
 

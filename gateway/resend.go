@@ -147,7 +147,14 @@ func (g *Gateway) queueFirst(a int, run []pendingReport) (reports int) {
 	acct.pending = append(run, acct.pending...)
 	s := g.sessionOf(uint32(a))
 	for i := range run {
-		if run[i].ev.Type != matcher.EvMassCancelReport || (g.reportsMassCancel(&run[i].ev) && (s == nil || hasMassCancelReport(s))) {
+		ev := &run[i].ev
+		refusedMassCancel := ev.Kind == matcher.KindReject && byte(ev.OrdType) == 'q' // an OrderMassCancelReport too (reportOf)
+		switch {
+		case ev.Type == matcher.EvMassCancelReport:
+			if g.reportsMassCancel(ev) && (s == nil || hasMassCancelReport(s)) {
+				reports++
+			}
+		case !refusedMassCancel || s == nil || hasMassCancelReport(s):
 			reports++
 		}
 	}
